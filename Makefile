@@ -1,0 +1,39 @@
+# Thin wrapper over CMake. make: build build/opendni. make run: the demo. make check: every test,
+# normal build and ASan+UBSan build. make bench: the wrk benchmarks against an nginx baseline.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+
+.PHONY: all build deps run check check-normal check-asan bench clean
+
+all: build
+
+build:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target opendni
+
+deps:
+	@scripts/install-deps
+
+run: deps build
+	@scripts/demo
+
+check: deps check-normal check-asan
+
+check-normal:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDEVELOPER=ON $(CMAKE_ARGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+check-asan:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DDEVELOPER=ON -DENABLE_ASAN=ON -DENABLE_UBSAN=ON $(CMAKE_ARGS) >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS) -LE browser
+
+bench: deps build
+	@bench/run
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* RFC 3339 formatting and parsing without the C library's locale-dependent functions. */
+#include "base/prelude.h"
+#include "base/timefmt.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian), valid for any year. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+char *time_format(int64_t at, char *out)
+{
+    time_t s = (time_t)(at >= 0 ? at / 1000 : (at - 999) / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    /* Years are clamped to four digits: RFC 3339 has no others. */
+    unsigned year = (unsigned)(tm.tm_year + 1900) % 10000u;
+    snprintf(out, TIME_RFC3339_LEN, "%04u-%02u-%02uT%02u:%02u:%02uZ", year,
+             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
+             (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
+    return out;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return ERR_INVALID;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return ERR_OK;
+}
+
+int time_parse(const char *s, int64_t *at)
+{
+    int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
+    size_t n = strlen(s);
+    if (n < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
+        digits(s + 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > 31)
+        return ERR_INVALID;
+    const char *p = s + 10;
+    int64_t offset_min = 0;
+    if (*p) {
+        if ((*p != 'T' && *p != 't' && *p != ' ') || strlen(p) < 9 || digits(p + 1, 2, &h) ||
+            p[3] != ':' || digits(p + 4, 2, &mi) || p[6] != ':' || digits(p + 7, 2, &sec) ||
+            h > 23 || mi > 59 || sec > 60)
+            return ERR_INVALID;
+        p += 9;
+        if (*p == '.') {
+            int scale = 100;
+            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+                ms += (*p - '0') * scale;
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int oh, om;
+            if (strlen(p) != 6 || digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om))
+                return ERR_INVALID;
+            offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
+            p += 6;
+        } else {
+            return ERR_INVALID;
+        }
+        if (*p)
+            return ERR_INVALID;
+    }
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+    *at = secs * 1000 + ms;
+    return ERR_OK;
+}
+
+int64_t time_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The opendni subcommands. Each lives in cli/cmd_<name>.c and is listed in main.c's commands[].
+ * A command gets argv from its own name on (argv[0] == "serve"), parses its own flags with
+ * cli_opts(), and returns the process exit code: 0 ok, 1 failed, 2 usage, 78 bad config. */
+#ifndef OPENDNI_CLI_CLI_H
+#define OPENDNI_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_CONFIG = 78 };
+
+enum cli_opt_type { OPT_STR, OPT_INT, OPT_BOOL, OPT_DOUBLE };
+
+/* One flag of a command: "--name VALUE" (or "--name=VALUE"; OPT_BOOL takes no value).
+ * env names an OPENDNI_* variable that supplies the default, or NULL. */
+struct cli_opt {
+    const char *name;
+    enum cli_opt_type type;
+    void *dst; /* const char **, long long *, bool * or double * */
+    const char *env;
+    const char *help;
+};
+
+/* Parses argv[first..] against opts; positional arguments are collected into pos (up to
+ * max_pos). "--help" prints usage (usage line + the flags) to stdout and returns -1.
+ * Returns the number of positionals, -1 for help shown, or -2 after printing one clear
+ * line on stderr for a bad flag or value (the caller exits 2). */
+int cli_opts(int argc, char **argv, int first, const struct cli_opt *opts, const char *usage,
+             const char **pos, int max_pos);
+
+/* Exit code for a cli_opts() result < 0: 0 after help, 2 after an error. */
+int cli_opts_exit(int rc);
+
+int cmd_account(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

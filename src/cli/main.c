@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* opendni: finds argv[1] in the sorted commands[] table and runs it. Nothing else lives here. */
+#include "base/prelude.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"help", cmd_help, "list the commands"},
+    {"version", cmd_version, "print the version"},
+};
+
+static int cmd_help(int argc, char **argv)
+{
+    printf("usage: opendni <command> [options]   (opendni <command> --help for its options)\n\n");
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return cmd_help(argc, argv), EXIT_USAGE;
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+        return cmd_help(argc, argv);
+    if (strcmp(name, "--version") == 0)
+        name = "version";
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "error: unknown command '%s' (see opendni help)\n", name);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Flag parsing shared by every command: one table of struct cli_opt per command. */
+#include "base/prelude.h"
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const type_hint[] = {"STR", "N", "", "X"};
+
+static void print_usage(const struct cli_opt *opts, const char *usage)
+{
+    printf("usage: %s\n", usage);
+    for (const struct cli_opt *o = opts; o && o->name; o++)
+        printf("  --%-22s %s%s%s%s\n", o->name, o->help,
+               o->type == OPT_BOOL ? "" : " (", o->type == OPT_BOOL ? "" : type_hint[o->type],
+               o->type == OPT_BOOL ? "" : ")");
+    printf("  --%-22s %s\n", "help", "show this help");
+}
+
+static int set_value(const struct cli_opt *o, const char *v)
+{
+    char *end;
+    switch (o->type) {
+    case OPT_STR:
+        *(const char **)o->dst = v;
+        return 0;
+    case OPT_INT: {
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (errno || end == v || *end)
+            return -1;
+        *(long long *)o->dst = n;
+        return 0;
+    }
+    case OPT_DOUBLE: {
+        errno = 0;
+        double d = strtod(v, &end);
+        if (errno || end == v || *end)
+            return -1;
+        *(double *)o->dst = d;
+        return 0;
+    }
+    case OPT_BOOL:
+        *(bool *)o->dst = strcmp(v, "0") != 0 && strcmp(v, "false") != 0 && strcmp(v, "off") != 0;
+        return 0;
+    }
+    return -1;
+}
+
+static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *name, size_t n)
+{
+    for (const struct cli_opt *o = opts; o && o->name; o++)
+        if (strlen(o->name) == n && strncmp(o->name, name, n) == 0)
+            return o;
+    return NULL;
+}
+
+static int apply_env(const struct cli_opt *opts)
+{
+    for (const struct cli_opt *o = opts; o && o->name; o++) {
+        const char *v = o->env ? getenv(o->env) : NULL;
+        if (v && *v && set_value(o, v) < 0) {
+            fprintf(stderr, "error: bad value '%s' in %s\n", v, o->env);
+            return -2;
+        }
+    }
+    return 0;
+}
+
+int cli_opts(int argc, char **argv, int first, const struct cli_opt *opts, const char *usage,
+             const char **pos, int max_pos)
+{
+    int n_pos = 0;
+    if (apply_env(opts) < 0)
+        return -2;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            print_usage(opts, usage);
+            return -1;
+        }
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            if (n_pos >= max_pos) {
+                fprintf(stderr, "error: unexpected argument '%s' (see --help)\n", a);
+                return -2;
+            }
+            pos[n_pos++] = a;
+            continue;
+        }
+        const char *eq = strchr(a + 2, '=');
+        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        const struct cli_opt *o = find_opt(opts, a + 2, len);
+        if (!o) {
+            fprintf(stderr, "error: unknown option '%.*s' (see --help)\n", (int)len + 2, a);
+            return -2;
+        }
+        const char *v = eq ? eq + 1 : NULL;
+        if (!v && o->type == OPT_BOOL)
+            v = "1";
+        if (!v) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "error: option '--%s' needs a value\n", o->name);
+                return -2;
+            }
+            v = argv[++i];
+        }
+        if (set_value(o, v) < 0) {
+            fprintf(stderr, "error: bad value '%s' for --%s\n", v, o->name);
+            return -2;
+        }
+    }
+    return n_pos;
+}
+
+int cli_opts_exit(int rc)
+{
+    return rc == -1 ? EXIT_OK : EXIT_USAGE;
+}
