@@ -1,15 +1,17 @@
-# embed_assets(target): turns the files under web/ into a C table (gen/assets.c) so the binary
-# serves the tracker, the demo site and the dashboard without reading the disk.
-function(embed_assets target)
-  file(GLOB_RECURSE assets CONFIGURE_DEPENDS
-       ${CMAKE_SOURCE_DIR}/web/tracker/*.js ${CMAKE_SOURCE_DIR}/web/demo/*
-       ${CMAKE_SOURCE_DIR}/web/dashboard/*)
-  set(out ${CMAKE_BINARY_DIR}/gen/assets.c)
+# embed_files(target header symbol base_dir subdirs...): turns files into a C table (see
+# src/http/assets.h) so the binary needs nothing from the disk: web assets and SQL migrations.
+function(embed_files target header symbol base)
+  set(globs)
+  foreach(d ${ARGN})
+    list(APPEND globs ${base}/${d}/*)
+  endforeach()
+  file(GLOB_RECURSE files CONFIGURE_DEPENDS ${globs})
+  set(out ${CMAKE_BINARY_DIR}/gen/${symbol}.c)
   add_custom_command(OUTPUT ${out}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/gen
-    COMMAND sh ${CMAKE_SOURCE_DIR}/scripts/gen-embed ${CMAKE_SOURCE_DIR}/web ${out}
-    DEPENDS ${assets} ${CMAKE_SOURCE_DIR}/scripts/gen-embed
-    COMMENT "Embedding web assets")
+    COMMAND sh ${CMAKE_SOURCE_DIR}/scripts/gen-embed ${out} ${header} ${symbol} ${base} ${ARGN}
+    DEPENDS ${files} ${CMAKE_SOURCE_DIR}/scripts/gen-embed
+    COMMENT "Embedding ${symbol}")
   add_library(${target} STATIC ${out})
   target_include_directories(${target} PUBLIC ${CMAKE_SOURCE_DIR}/src)
 endfunction()

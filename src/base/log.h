@@ -24,9 +24,9 @@ const char *log_mask(const char *s, char *out, size_t cap);
  * attacker-written strings cannot forge log lines. Returns out. */
 const char *log_escape(const char *s, char *out, size_t cap);
 
-#define log_error(sub, ...) do { if (log_level >= LOG_ERROR) log_line(LOG_ERROR, sub, __VA_ARGS__); } while (0)
-#define log_warn(sub, ...) do { if (log_level >= LOG_WARN) log_line(LOG_WARN, sub, __VA_ARGS__); } while (0)
-#define log_info(sub, ...) do { if (log_level >= LOG_INFO) log_line(LOG_INFO, sub, __VA_ARGS__); } while (0)
-#define log_debug(sub, ...) do { if (log_level >= LOG_DEBUG) log_line(LOG_DEBUG, sub, __VA_ARGS__); } while (0)
+#define log_error(sub, ...) ((void)(log_level >= LOG_ERROR ? log_line(LOG_ERROR, sub, __VA_ARGS__), 0 : 0))
+#define log_warn(sub, ...) ((void)(log_level >= LOG_WARN ? log_line(LOG_WARN, sub, __VA_ARGS__), 0 : 0))
+#define log_info(sub, ...) ((void)(log_level >= LOG_INFO ? log_line(LOG_INFO, sub, __VA_ARGS__), 0 : 0))
+#define log_debug(sub, ...) ((void)(log_level >= LOG_DEBUG ? log_line(LOG_DEBUG, sub, __VA_ARGS__), 0 : 0))
 
 #endif

@@ -10,14 +10,21 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_CONFIG = 78 };
 
-enum cli_opt_type { OPT_STR, OPT_INT, OPT_BOOL, OPT_DOUBLE };
+enum cli_opt_type { OPT_STR, OPT_INT, OPT_BOOL, OPT_DOUBLE, OPT_LIST };
+
+#define CLI_LIST_MAX 16
+/* The destination of an OPT_LIST flag: every occurrence (and comma-separated parts) in order. */
+struct cli_list {
+    const char *v[CLI_LIST_MAX];
+    int n;
+};
 
 /* One flag of a command: "--name VALUE" (or "--name=VALUE"; OPT_BOOL takes no value).
  * env names an OPENDNI_* variable that supplies the default, or NULL. */
 struct cli_opt {
     const char *name;
     enum cli_opt_type type;
-    void *dst; /* const char **, long long *, bool * or double * */
+    void *dst; /* const char **, long long *, bool *, double * or struct cli_list * */
     const char *env;
     const char *help;
 };
@@ -31,6 +38,9 @@ int cli_opts(int argc, char **argv, int first, const struct cli_opt *opts, const
 
 /* Exit code for a cli_opts() result < 0: 0 after help, 2 after an error. */
 int cli_opts_exit(int rc);
+
+/* Opens the store named by --db and checks its schema. Prints the error and returns NULL. */
+struct store *cli_open_store(const char *db);
 
 int cmd_account(int argc, char **argv);
 int cmd_init(int argc, char **argv);

@@ -14,7 +14,10 @@ static const struct command {
     int (*fn)(int argc, char **argv);
     const char *summary;
 } commands[] = {
+    {"account", cmd_account, "create accounts and set their provider secrets"},
     {"help", cmd_help, "list the commands"},
+    {"init", cmd_init, "create or migrate the store (idempotent)"},
+    {"serve", cmd_serve, "run the HTTP server"},
     {"version", cmd_version, "print the version"},
 };
 

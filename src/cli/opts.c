@@ -3,12 +3,15 @@
 #include "base/prelude.h"
 #include "cli/cli.h"
 
+#include "base/err.h"
+#include "store/store.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const type_hint[] = {"STR", "N", "", "X"};
+static const char *const type_hint[] = {"STR", "N", "", "X", "A[,B…]"};
 
 static void print_usage(const struct cli_opt *opts, const char *usage)
 {
@@ -41,6 +44,13 @@ static int set_value(const struct cli_opt *o, const char *v)
         if (errno || end == v || *end)
             return -1;
         *(double *)o->dst = d;
+        return 0;
+    }
+    case OPT_LIST: {
+        struct cli_list *l = o->dst;
+        if (l->n >= CLI_LIST_MAX)
+            return -1;
+        l->v[l->n++] = v;
         return 0;
     }
     case OPT_BOOL:
@@ -118,4 +128,19 @@ int cli_opts(int argc, char **argv, int first, const struct cli_opt *opts, const
 int cli_opts_exit(int rc)
 {
     return rc == -1 ? EXIT_OK : EXIT_USAGE;
+}
+
+struct store *cli_open_store(const char *db)
+{
+    struct store *s = NULL;
+    struct errbuf eb = {{0}, NULL};
+    int rc = store_open(db, &s, &eb);
+    if (rc == ERR_OK)
+        rc = store_check(s, &eb);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", eb.msg);
+        store_close(s);
+        return NULL;
+    }
+    return s;
 }

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* opendni account create|set|list: tenants, their allowed origins, API keys (shown once, stored
+ * as SHA-256) and provider secrets. */
+#include "base/prelude.h"
+#include "cli/cli.h"
+
+#include "base/ids.h"
+#include "http/accounts.h"
+#include "store/store.h"
+
+/* "http://Host:8080/" -> "http://host:8080"; ERR_INVALID unless scheme://host[:port]. */
+static int normalize_origin(const char *in, char *out, size_t cap)
+{
+    const char *p = strstr(in, "://");
+    if (!p || (strncmp(in, "http://", 7) != 0 && strncmp(in, "https://", 8) != 0))
+        return ERR_INVALID;
+    size_t n = strlen(in);
+    while (n > 0 && in[n - 1] == '/')
+        n--;
+    if (n <= (size_t)(p + 3 - in) || n >= cap || memchr(p + 3, '/', n - (size_t)(p + 3 - in)))
+        return ERR_INVALID;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)(in[i] >= 'A' && in[i] <= 'Z' ? in[i] + 32 : in[i]);
+    out[n] = '\0';
+    return ERR_OK;
+}
+
+static int collect_origins(const struct cli_list *in, char out[][256], const char **ptrs)
+{
+    int n = 0;
+    for (int i = 0; i < in->n; i++) {
+        char part[256];
+        const char *s = in->v[i];
+        while (*s) {
+            size_t len = strcspn(s, ",");
+            snprintf(part, sizeof(part), "%.*s", (int)len, s);
+            if (n >= CLI_LIST_MAX || normalize_origin(part, out[n], sizeof(out[n])) != ERR_OK) {
+                fprintf(stderr, "error: bad origin '%s' (want scheme://host[:port])\n", part);
+                return -1;
+            }
+            ptrs[n] = out[n];
+            n++;
+            s += len + (s[len] == ',');
+        }
+    }
+    return n;
+}
+
+static int account_create(int argc, char **argv)
+{
+    const char *db = "./opendni.db", *id = "";
+    bool as_json = false;
+    struct cli_list origins = {{0}, 0};
+    const struct cli_opt opts[] = {
+        {"db", OPT_STR, &db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
+        {"origin", OPT_LIST, &origins, NULL, "website origin allowed to call the visit API"},
+        {"id", OPT_STR, &id, NULL, "account id to use instead of a random one (acc_…)"},
+        {"json", OPT_BOOL, &as_json, NULL, "print {\"account_id\",\"api_key\"} as JSON"},
+        {0},
+    };
+    const char *pos[1];
+    int rc = cli_opts(argc, argv, 2, opts,
+                      "opendni account create NAME --origin URL [--id ID] [--json] [--db PATH]",
+                      pos, 1);
+    if (rc < 0)
+        return cli_opts_exit(rc);
+    if (rc != 1 || !*pos[0] || strlen(pos[0]) >= STORE_NAME_MAX) {
+        fprintf(stderr, "error: account create needs a NAME (1 to 127 bytes)\n");
+        return EXIT_USAGE;
+    }
+    if (*id && (!id_valid(id, 40) || strncmp(id, "acc_", 4) != 0)) {
+        fprintf(stderr, "error: --id must look like acc_[A-Za-z0-9_-]+\n");
+        return EXIT_USAGE;
+    }
+    char norm[CLI_LIST_MAX][256];
+    const char *ptrs[CLI_LIST_MAX];
+    int n = collect_origins(&origins, norm, ptrs);
+    if (n < 0)
+        return EXIT_USAGE;
+    if (n == 0) {
+        fprintf(stderr, "error: account create needs at least one --origin\n");
+        return EXIT_USAGE;
+    }
+    struct store *s = cli_open_store(db);
+    if (!s)
+        return EXIT_FAIL;
+    char key[80], hash[65];
+    id_new("odk_", 52, key, sizeof(key)); /* 52 x 5 bits = 260 bits from the OS */
+    accounts_key_hash(key, hash);
+    struct st_account a;
+    struct errbuf eb = {{0}, NULL};
+    rc = store_account_create(s, id, pos[0], ptrs, (size_t)n, hash, &a, &eb);
+    store_close(s);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", eb.msg);
+        return EXIT_FAIL;
+    }
+    if (as_json)
+        printf("{\"account_id\":\"%s\",\"api_key\":\"%s\"}\n", a.ext_id, key);
+    else
+        printf("account %s created\napi key (shown once, keep it safe): %s\n", a.ext_id, key);
+    return EXIT_OK;
+}
+
+static int account_set(int argc, char **argv)
+{
+    const char *db = "./opendni.db", *token = NULL, *sid = NULL;
+    const struct cli_opt opts[] = {
+        {"db", OPT_STR, &db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
+        {"twilio-auth-token", OPT_STR, &token, NULL, "Twilio (or SignalWire signing) auth token"},
+        {"twilio-account-sid", OPT_STR, &sid, NULL, "Twilio AccountSid (AC…)"},
+        {0},
+    };
+    const char *pos[1];
+    int rc = cli_opts(argc, argv, 2, opts,
+                      "opendni account set ID --twilio-auth-token TOKEN [--twilio-account-sid AC…]",
+                      pos, 1);
+    if (rc < 0)
+        return cli_opts_exit(rc);
+    if (rc != 1 || (!token && !sid)) {
+        fprintf(stderr, "error: account set needs an ID and --twilio-auth-token or "
+                        "--twilio-account-sid\n");
+        return EXIT_USAGE;
+    }
+    struct store *s = cli_open_store(db);
+    if (!s)
+        return EXIT_FAIL;
+    rc = store_account_set_twilio(s, pos[0], sid, token);
+    store_close(s);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", rc == ERR_NOTFOUND ? "no such account" : "cannot update");
+        return EXIT_FAIL;
+    }
+    printf("account %s updated\n", pos[0]);
+    return EXIT_OK;
+}
+
+static int print_account(void *ctx, const struct st_account *a)
+{
+    printf("%s\t%s\t%s\n", a->ext_id, a->name, a->twilio_token[0] ? "twilio" : "-");
+    return 0;
+}
+
+static int account_list(int argc, char **argv)
+{
+    const char *db = "./opendni.db";
+    const struct cli_opt opts[] = {
+        {"db", OPT_STR, &db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
+        {0},
+    };
+    int rc = cli_opts(argc, argv, 2, opts, "opendni account list [--db PATH]", NULL, 0);
+    if (rc < 0)
+        return cli_opts_exit(rc);
+    struct store *s = cli_open_store(db);
+    if (!s)
+        return EXIT_FAIL;
+    rc = store_account_list(s, print_account, NULL);
+    store_close(s);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} verbs[] = {
+    {"create", account_create, "create an account and print its API key"},
+    {"list", account_list, "list accounts"},
+    {"set", account_set, "store provider secrets for an account"},
+};
+
+int cmd_account(int argc, char **argv)
+{
+    if (argc >= 2)
+        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+            if (strcmp(argv[1], verbs[i].name) == 0)
+                return verbs[i].fn(argc, argv);
+    bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+    FILE *out = help ? stdout : stderr;
+    if (!help)
+        fprintf(stderr, "error: account needs a verb: create, list or set\n");
+    fprintf(out, "usage: opendni account <verb> [options]   (opendni account <verb> --help)\n");
+    for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+        fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+    return help ? EXIT_OK : EXIT_USAGE;
+}

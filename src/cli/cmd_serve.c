@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* opendni serve: builds struct app, starts the HTTP server and waits for SIGTERM/SIGINT, then
+ * stops gracefully: no new connections, in-flight requests finish, the writer commits what it
+ * holds, the store closes, exit 0. Signals are blocked in every thread and taken with sigwait,
+ * so no handler runs in signal context. */
+#include "base/prelude.h"
+#include "cli/cli.h"
+
+#include <signal.h>
+
+#include "base/log.h"
+#include "http/app.h"
+#include "http/server.h"
+
+#define GRACE_MS 1500
+
+static int write_port_file(const char *path, uint16_t port)
+{
+    char tmp[512];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%u\n", (unsigned)port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+        return ERR_IO;
+    return ERR_OK;
+}
+
+static void resolve_public_url(struct app *app, uint16_t port)
+{
+    const char *u = app->cfg.public_url;
+    if (u && *u) {
+        size_t n = strlen(u);
+        while (n > 0 && u[n - 1] == '/')
+            n--;
+        snprintf(app->public_url, sizeof(app->public_url), "%.*s", (int)n, u);
+    } else {
+        char host[128];
+        const char *colon = strrchr(app->cfg.listen, ':');
+        size_t hn = colon ? (size_t)(colon - app->cfg.listen) : 0;
+        snprintf(host, sizeof(host), "%.*s", (int)hn, app->cfg.listen);
+        snprintf(app->public_url, sizeof(app->public_url), "http://%s:%u",
+                 host[0] && strcmp(host, "0.0.0.0") ? host : "127.0.0.1", (unsigned)port);
+    }
+}
+
+static int parse_serve_opts(int argc, char **argv, struct app_config *c)
+{
+    const char *level = "info";
+    const struct cli_opt opts[] = {
+        {"db", OPT_STR, &c->db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
+        {"listen", OPT_STR, &c->listen, "OPENDNI_LISTEN", "address:port to listen on (port 0: any)"},
+        {"public-url", OPT_STR, &c->public_url, "OPENDNI_PUBLIC_URL",
+         "externally visible base URL (webhook signatures)"},
+        {"port-file", OPT_STR, &c->port_file, NULL, "write the bound port to this file"},
+        {"rate-limit-visits", OPT_INT, &c->rate_limit_visits, "OPENDNI_RATE_LIMIT_VISITS",
+         "visit requests per client address per minute, 0 = off"},
+        {"max-new-sessions", OPT_INT, &c->max_new_sessions, "OPENDNI_MAX_NEW_SESSIONS",
+         "new sessions per account per minute, 0 = off"},
+        {"threads", OPT_INT, &c->threads, "OPENDNI_THREADS", "HTTP threads, 0 = one per CPU"},
+        {"body-max", OPT_INT, &c->body_max, "OPENDNI_BODY_MAX", "default request body limit, bytes"},
+        {"trust-proxy", OPT_BOOL, &c->trust_proxy, "OPENDNI_TRUST_PROXY",
+         "take the client address from X-Forwarded-For"},
+        {"log-level", OPT_STR, &level, "OPENDNI_LOG_LEVEL", "error, warn, info or debug"},
+        {"log-pii", OPT_BOOL, &c->log_pii, "OPENDNI_LOG_PII", "log phone numbers and addresses"},
+        {"test-fail-call-store", OPT_BOOL, &c->store_fail_calls, NULL,
+         "tests only: fail the call path's store writes"},
+        {0},
+    };
+    int rc = cli_opts(argc, argv, 1, opts,
+                      "opendni serve [--db PATH_OR_URL] [--listen 127.0.0.1:8080] [--public-url URL]",
+                      NULL, 0);
+    if (rc < 0)
+        return rc;
+    if (log_level_parse(level) < 0 || c->rate_limit_visits < 0 || c->max_new_sessions < 0 ||
+        c->threads < 0 || c->threads > 256 || c->body_max < 0) {
+        fprintf(stderr, "error: bad value for --log-level, a limit or --threads\n");
+        return -2;
+    }
+    log_level = log_level_parse(level);
+    log_pii = c->log_pii;
+    c->log_level = level;
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct app app = {.cfg = {.db = "./opendni.db", .listen = "127.0.0.1:8080", .public_url = "",
+                              .port_file = "", .rate_limit_visits = 600,
+                              .max_new_sessions = 6000}};
+    int rc = parse_serve_opts(argc, argv, &app.cfg);
+    if (rc < 0)
+        return cli_opts_exit(rc);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread started below */
+    signal(SIGPIPE, SIG_IGN);
+    struct errbuf eb = {{0}, NULL};
+    if (app_init(&app, &eb) != ERR_OK) {
+        fprintf(stderr, "error: %s\n", eb.msg);
+        return EXIT_FAIL;
+    }
+    struct http_server *srv = NULL;
+    uint16_t port = 0;
+    if (http_server_start(&app, &srv, &port) != ERR_OK) {
+        app_release(&app);
+        return EXIT_FAIL;
+    }
+    resolve_public_url(&app, port);
+    if (app.cfg.port_file[0] && write_port_file(app.cfg.port_file, port) != ERR_OK)
+        log_error("cli", "cannot write port file '%s'", app.cfg.port_file);
+    log_info("cli", "ready: listening on port %u, public url %s", (unsigned)port, app.public_url);
+    int sig = 0;
+    sigwait(&set, &sig);
+    log_info("cli", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_server_stop(srv, GRACE_MS);
+    app_release(&app);
+    log_info("cli", "stopped");
+    return EXIT_OK;
+}

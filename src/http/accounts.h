@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* A read-through cache of what the visit path needs per account (allowed origins, pools,
+ * source numbers, classification rules), so a visit costs no configuration queries. Entries
+ * are immutable snapshots with a reference count: accounts_get returns one, accounts_put
+ * releases it. A snapshot is reloaded after ACCOUNTS_TTL_MS (changes made by another process,
+ * such as the CLI) or at once after accounts_invalidate (changes made through the admin API).
+ * THREADING: every function is safe from any thread. */
+#ifndef OPENDNI_HTTP_ACCOUNTS_H
+#define OPENDNI_HTTP_ACCOUNTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/classify.h"
+#include "store/store.h"
+
+#define ACCOUNTS_TTL_MS 5000
+
+struct accounts;
+
+struct acct {
+    int64_t id;
+    char ext_id[STORE_ID_MAX];
+    char **origins;
+    size_t n_origins;
+    struct st_pool *pools;
+    size_t n_pools;
+    struct st_number *sources; /* source (never leased) numbers */
+    size_t n_sources;
+    struct classify_rule *rules;
+    size_t n_rules;
+    struct st_rule *rule_rows; /* backing strings of rules[] */
+    /* private */
+    int _refs;
+    int64_t _loaded_at;
+};
+
+struct accounts *accounts_new(struct store *store);
+void accounts_free(struct accounts *a);
+/* The snapshot of account ext_id (loading it if needed). ERR_NOTFOUND, ERR_BACKEND. */
+int accounts_get(struct accounts *a, const char *ext_id, int64_t now, const struct acct **out);
+int accounts_get_by_id(struct accounts *a, int64_t id, int64_t now, const struct acct **out);
+void accounts_put(struct accounts *a, const struct acct *acct);
+void accounts_invalidate(struct accounts *a, int64_t account_id);
+/* true if any account allows origin (for CORS preflights, which carry no account). */
+bool accounts_origin_known(struct accounts *a, const char *origin);
+bool acct_origin_allowed(const struct acct *acct, const char *origin);
+/* The pool of the account with this row id, or NULL. */
+const struct st_pool *acct_pool(const struct acct *acct, int64_t pool_id);
+/* Hex SHA-256 of an API key, as stored. out: 65 bytes. */
+void accounts_key_hash(const char *key, char out[65]);
+
+#endif

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* struct app: the process state of `opendni serve`, passed explicitly (no globals): settings,
+ * the store, and the services the handlers share. Built by cli/cmd_serve.c with app_init and
+ * torn down with app_release after the HTTP server has stopped.
+ * THREADING: the pointers are set once before the server starts and never change; each service
+ * guards its own state. */
+#ifndef OPENDNI_HTTP_APP_H
+#define OPENDNI_HTTP_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+struct store;
+struct metrics;
+struct engines;
+struct writer;
+struct ratelimit;
+struct accounts;
+struct stream;
+
+struct app_config {
+    const char *db;
+    const char *listen;        /* "127.0.0.1:8080"; port 0 picks a free one */
+    const char *public_url;    /* "" = http://LISTEN */
+    const char *port_file;     /* write the bound port here once listening ("" = none) */
+    long long rate_limit_visits;  /* per client address per minute, 0 = off */
+    long long max_new_sessions;   /* per account per minute, 0 = off */
+    long long threads;            /* HTTP worker threads, 0 = number of CPUs */
+    long long body_max;           /* default request body limit in bytes */
+    const char *log_level;
+    bool log_pii;
+    bool trust_proxy;          /* take the client address from X-Forwarded-For */
+    bool store_fail_calls;     /* tests only: make the call path's store writes fail */
+};
+
+struct app {
+    struct app_config cfg;
+    char public_url[256];      /* resolved, without a trailing slash */
+    struct store *store;
+    struct metrics *metrics;
+    struct engines *engines;
+    struct writer *writer;
+    struct ratelimit *visit_limit;
+    struct ratelimit *session_limit;
+    struct accounts *accounts;
+    struct stream *stream;
+};
+
+/* Opens the store (it must be migrated) and starts the services. ERR_* with detail in eb. */
+int app_init(struct app *app, struct errbuf *eb);
+/* Stops the services (the writer drains its queue first) and closes the store. */
+void app_release(struct app *app);
+
+#endif

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Registry of lease engines: a growable array of pools under a read-write lock, each pool with
+ * its own mutex around the pure engine and a table number id -> E.164. */
+#include "base/prelude.h"
+#include "http/engines.h"
+
+#include <pthread.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+
+struct number_ref {
+    int64_t id;
+    char e164[STORE_E164_MAX];
+};
+
+struct slot {
+    int64_t pool_id;
+    pthread_mutex_t mu;
+    struct pool *engine;
+    int64_t ttl_ms;
+    struct number_ref *numbers;
+    size_t n_numbers;
+    uint64_t exhaustion_base; /* persisted before this process started */
+    uint32_t peak_base;
+};
+
+struct engines {
+    struct store *store;
+    pthread_rwlock_t lock;
+    struct slot **slots;
+    size_t n;
+};
+
+uint64_t engines_session_key(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+struct engines *engines_new(struct store *store)
+{
+    struct engines *e = xcalloc(1, sizeof(*e));
+    e->store = store;
+    pthread_rwlock_init(&e->lock, NULL);
+    return e;
+}
+
+static void slot_free(struct slot *sl)
+{
+    pool_free(sl->engine);
+    pthread_mutex_destroy(&sl->mu);
+    free(sl->numbers);
+    free(sl);
+}
+
+void engines_free(struct engines *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->n; i++)
+        slot_free(e->slots[i]);
+    free(e->slots);
+    pthread_rwlock_destroy(&e->lock);
+    free(e);
+}
+
+static void config_of(const struct st_pool *p, struct pool_config *cfg)
+{
+    cfg->ttl_ms = p->lease_ttl_s * 1000;
+    cfg->cooldown_ms = p->cooldown_s * 1000;
+    cfg->on_exhaust = p->fallback_mode ? POOL_FALLBACK : POOL_SHARE;
+}
+
+/* Caller holds e->lock (read or write). */
+static struct slot *find(struct engines *e, int64_t pool_id)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (e->slots[i]->pool_id == pool_id)
+            return e->slots[i];
+    return NULL;
+}
+
+/* The slot of pool_id with its mutex held (and the registry read-locked), or NULL. */
+static struct slot *slot_lock(struct engines *e, int64_t pool_id)
+{
+    pthread_rwlock_rdlock(&e->lock);
+    struct slot *sl = find(e, pool_id);
+    if (!sl) {
+        pthread_rwlock_unlock(&e->lock);
+        return NULL;
+    }
+    pthread_mutex_lock(&sl->mu);
+    return sl;
+}
+
+static void slot_unlock(struct engines *e, struct slot *sl)
+{
+    pthread_mutex_unlock(&sl->mu);
+    pthread_rwlock_unlock(&e->lock);
+}
+
+int engines_pool_put(struct engines *e, const struct st_pool *p)
+{
+    struct pool_config cfg;
+    config_of(p, &cfg);
+    pthread_rwlock_wrlock(&e->lock);
+    struct slot *sl = find(e, p->id);
+    if (sl) {
+        pool_set_config(sl->engine, &cfg);
+        sl->ttl_ms = cfg.ttl_ms;
+    } else {
+        sl = xcalloc(1, sizeof(*sl));
+        sl->pool_id = p->id;
+        pthread_mutex_init(&sl->mu, NULL);
+        sl->engine = pool_new(&cfg);
+        sl->ttl_ms = cfg.ttl_ms;
+        sl->exhaustion_base = (uint64_t)p->exhaustion_events;
+        sl->peak_base = (uint32_t)p->peak_concurrent;
+        e->slots = xrealloc(e->slots, (e->n + 1) * sizeof(*e->slots));
+        e->slots[e->n++] = sl;
+    }
+    pthread_rwlock_unlock(&e->lock);
+    return ERR_OK;
+}
+
+void engines_pool_remove(struct engines *e, int64_t pool_id)
+{
+    pthread_rwlock_wrlock(&e->lock);
+    for (size_t i = 0; i < e->n; i++) {
+        if (e->slots[i]->pool_id == pool_id) {
+            slot_free(e->slots[i]);
+            e->slots[i] = e->slots[--e->n];
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&e->lock);
+}
+
+int engines_number_add(struct engines *e, const struct st_number *n)
+{
+    struct slot *sl = slot_lock(e, n->pool_id);
+    if (!sl)
+        return ERR_NOTFOUND;
+    int rc = pool_add_number(sl->engine, (uint64_t)n->id, n->idle_since);
+    if (rc == ERR_OK) {
+        sl->numbers = xrealloc(sl->numbers, (sl->n_numbers + 1) * sizeof(*sl->numbers));
+        sl->numbers[sl->n_numbers].id = n->id;
+        snprintf(sl->numbers[sl->n_numbers].e164, STORE_E164_MAX, "%s", n->number);
+        sl->n_numbers++;
+    }
+    slot_unlock(e, sl);
+    return rc;
+}
+
+int engines_number_remove(struct engines *e, int64_t pool_id, int64_t number_id, int64_t now)
+{
+    struct slot *sl = slot_lock(e, pool_id);
+    if (!sl)
+        return ERR_NOTFOUND;
+    int rc = pool_remove_number(sl->engine, (uint64_t)number_id, now);
+    for (size_t i = 0; rc == ERR_OK && i < sl->n_numbers; i++)
+        if (sl->numbers[i].id == number_id)
+            sl->numbers[i] = sl->numbers[--sl->n_numbers];
+    slot_unlock(e, sl);
+    return rc;
+}
+
+static const char *e164_of(const struct slot *sl, int64_t number_id)
+{
+    for (size_t i = 0; i < sl->n_numbers; i++)
+        if (sl->numbers[i].id == number_id)
+            return sl->numbers[i].e164;
+    return "";
+}
+
+static void fill_lease(struct slot *sl, uint64_t session_key, uint64_t number_id, unsigned flags,
+                       int64_t now, struct engines_lease *out)
+{
+    struct pool_holder h = {0};
+    pool_session_get(sl->engine, session_key, now, NULL, &h);
+    struct pool_stats st;
+    pool_stats_get(sl->engine, now, &st);
+    out->number_id = (int64_t)number_id;
+    snprintf(out->number, sizeof(out->number), "%s", e164_of(sl, (int64_t)number_id));
+    out->flags = flags;
+    out->leased_at = h.leased_at ? h.leased_at : now;
+    out->expires_at = h.ends_at ? h.ends_at : now + sl->ttl_ms;
+    out->exhaustion_events = sl->exhaustion_base + st.exhaustion_events;
+    out->peak_concurrent = st.peak_concurrent > sl->peak_base ? st.peak_concurrent : sl->peak_base;
+}
+
+int engines_lease(struct engines *e, int64_t pool_id, uint64_t session_key,
+                  int64_t prev_number_id, int64_t now, struct engines_lease *out)
+{
+    struct slot *sl = slot_lock(e, pool_id);
+    if (!sl)
+        return ERR_NOTFOUND;
+    uint64_t number = 0;
+    unsigned flags = 0;
+    int rc = pool_lease(sl->engine, session_key, (uint64_t)prev_number_id, now, &number, &flags);
+    memset(out, 0, sizeof(*out));
+    out->flags = flags;
+    if (rc == ERR_OK)
+        fill_lease(sl, session_key, number, flags, now, out);
+    slot_unlock(e, sl);
+    return rc;
+}
+
+int engines_touch(struct engines *e, int64_t pool_id, uint64_t session_key, int64_t now,
+                  struct engines_lease *out)
+{
+    struct slot *sl = slot_lock(e, pool_id);
+    if (!sl)
+        return ERR_NOTFOUND;
+    uint64_t number = 0;
+    int64_t expires = 0;
+    int rc = pool_touch(sl->engine, session_key, now, &number, &expires);
+    if (rc == ERR_OK)
+        fill_lease(sl, session_key, number, POOL_LEASE_RENEWED, now, out);
+    slot_unlock(e, sl);
+    return rc;
+}
+
+int engines_stats(struct engines *e, int64_t pool_id, int64_t now, struct pool_stats *out)
+{
+    struct slot *sl = slot_lock(e, pool_id);
+    if (!sl)
+        return ERR_NOTFOUND;
+    pool_stats_get(sl->engine, now, out);
+    out->exhaustion_events += sl->exhaustion_base;
+    if (sl->peak_base > out->peak_concurrent)
+        out->peak_concurrent = sl->peak_base;
+    slot_unlock(e, sl);
+    return ERR_OK;
+}
+
+/* ---- rebuild ---- */
+
+struct load_ctx {
+    struct engines *e;
+    int64_t now;
+    int rc;
+    bool history; /* restoring ended leases (idle order) rather than live ones */
+};
+
+static int load_lease(void *ctx, const struct st_lease *l)
+{
+    struct load_ctx *lc = ctx;
+    int rc = ERR_OK;
+    struct engines *e = lc->e;
+    if (lc->history && l->expires_at > lc->now)
+        return 0; /* live: restored from the live list */
+    uint64_t key = engines_session_key(l->session_ext);
+    struct slot *sl = slot_lock(e, l->pool_id);
+    if (!sl)
+        return 0;
+    rc = pool_restore(sl->engine, key, (uint64_t)l->number_id, l->leased_at, l->last_active_at,
+                      lc->now);
+    slot_unlock(e, sl);
+    if (rc)
+        log_warn("store", "lease %" PRId64 " not restored: %s", l->id, err_str(rc));
+    return 0;
+}
+
+/* Adds the number and replays its most recent ended lease, so released numbers keep their
+ * idle order across restarts. */
+static int load_number(void *ctx, const struct st_number *n)
+{
+    struct load_ctx *lc = ctx;
+    if (!n->pool_id)
+        return 0;
+    lc->rc = engines_number_add(lc->e, n);
+    if (lc->rc == ERR_OK)
+        lc->rc = store_lease_history(lc->e->store, n->id, 0, 1, load_lease, lc);
+    return lc->rc;
+}
+
+static int load_pool(void *ctx, const struct st_pool *p)
+{
+    struct load_ctx *lc = ctx;
+    engines_pool_put(lc->e, p);
+    lc->history = true;
+    lc->rc = store_number_list(lc->e->store, p->account_id, p->id, load_number, lc);
+    lc->history = false;
+    if (lc->rc == ERR_OK)
+        lc->rc = store_lease_list_live(lc->e->store, p->id, lc->now, load_lease, lc);
+    return lc->rc;
+}
+
+int engines_load(struct engines *e, int64_t now)
+{
+    struct load_ctx lc = {e, now, ERR_OK, false};
+    int rc = store_pool_list(e->store, 0, load_pool, &lc);
+    return rc ? rc : lc.rc;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Embedded static files: /dni.js (gzip when accepted, ETag, 5-minute cache), the demo site and
+ * the dashboard. */
+#include "base/prelude.h"
+#include "http/handlers/handlers.h"
+
+#include "http/assets.h"
+
+static const struct {
+    const char *ext;
+    const char *type;
+} types[] = {
+    {".js", "application/javascript; charset=utf-8"},
+    {".html", "text/html; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".json", "application/json"},
+    {".ico", "image/x-icon"},
+};
+
+static const char *type_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < ARRAY_SIZE(types); i++)
+        if (strcmp(dot, types[i].ext) == 0)
+            return types[i].type;
+    return "application/octet-stream";
+}
+
+static const struct asset *find(const char *path)
+{
+    for (size_t i = 0; i < n_assets; i++)
+        if (strcmp(assets[i].path, path) == 0)
+            return &assets[i];
+    return NULL;
+}
+
+static uint64_t etag_of(const struct asset *a)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < a->len; i++)
+        h = (h ^ a->data[i]) * 1099511628211ULL;
+    return h;
+}
+
+static bool accepts_gzip(const char *h)
+{
+    return h && strstr(h, "gzip") != NULL;
+}
+
+int h_asset(struct http_req *req, struct http_resp *resp)
+{
+    char path[160];
+    size_t n = strlen(req->path);
+    snprintf(path, sizeof(path), "%s%s", req->path, n && req->path[n - 1] == '/' ? "index.html" : "");
+    const struct asset *a = find(path);
+    if (!a)
+        return errf(&req->eb, ERR_NOTFOUND, NULL, "no file at %s", req->path);
+    char etag[24];
+    snprintf(etag, sizeof(etag), "\"%016" PRIx64 "\"", etag_of(a));
+    http_header(resp, "ETag", "%s", etag);
+    http_header(resp, "Cache-Control", "%s", strcmp(path, "/dni.js") == 0 ? "public, max-age=300"
+                                                                           : "no-cache");
+    http_header(resp, "X-Content-Type-Options", "nosniff");
+    resp->content_type = type_of(path);
+    if (req->h_if_none_match && strcmp(req->h_if_none_match, etag) == 0) {
+        resp->status = 304;
+        return ERR_OK;
+    }
+    const struct asset *gz = NULL;
+    if (accepts_gzip(req->h_accept_encoding)) {
+        char gzpath[170];
+        snprintf(gzpath, sizeof(gzpath), "%s.gz", path);
+        gz = find(gzpath);
+    }
+    http_header(resp, "Vary", "Accept-Encoding");
+    if (gz)
+        http_header(resp, "Content-Encoding", "gzip");
+    resp->static_body = gz ? gz->data : a->data;
+    resp->static_len = gz ? gz->len : a->len;
+    return ERR_OK;
+}

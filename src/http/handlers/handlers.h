@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Every route handler, grouped by file. Each takes the request (with req->params filled from
+ * the {…} path segments and, on AUTH routes, req->account set) and fills the response, or
+ * returns an error code with req->eb set. Called from an HTTP worker thread. */
+#ifndef OPENDNI_HTTP_HANDLERS_H
+#define OPENDNI_HTTP_HANDLERS_H
+
+#include "http/http.h"
+
+/* h_health.c */
+int h_healthz(struct http_req *req, struct http_resp *resp);
+int h_metrics(struct http_req *req, struct http_resp *resp);
+/* h_assets.c */
+int h_asset(struct http_req *req, struct http_resp *resp);
+/* h_admin.c */
+int h_pool_create(struct http_req *req, struct http_resp *resp);
+int h_pool_list(struct http_req *req, struct http_resp *resp);
+int h_pool_get(struct http_req *req, struct http_resp *resp);
+int h_pool_update(struct http_req *req, struct http_resp *resp);
+int h_pool_delete(struct http_req *req, struct http_resp *resp);
+int h_pool_health(struct http_req *req, struct http_resp *resp);
+int h_number_create(struct http_req *req, struct http_resp *resp);
+int h_number_list(struct http_req *req, struct http_resp *resp);
+int h_number_get(struct http_req *req, struct http_resp *resp);
+int h_number_update(struct http_req *req, struct http_resp *resp);
+int h_number_delete(struct http_req *req, struct http_resp *resp);
+int h_rule_create(struct http_req *req, struct http_resp *resp);
+int h_rule_list(struct http_req *req, struct http_resp *resp);
+int h_rule_delete(struct http_req *req, struct http_resp *resp);
+/* h_visit.c */
+int h_visit(struct http_req *req, struct http_resp *resp);
+int h_visit_ping(struct http_req *req, struct http_resp *resp);
+int h_visit_event(struct http_req *req, struct http_resp *resp);
+int h_session_get(struct http_req *req, struct http_resp *resp);
+
+#endif

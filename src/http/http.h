@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Requests and responses as handlers see them: no libmicrohttpd type appears here, so handlers
+ * can be driven by tests without sockets. server.c fills a struct http_req per request (in
+ * the connection's thread), the router picks the handler, the handler fills the struct
+ * http_resp. A handler may defer its answer (http_defer) to a worker such as the group-commit
+ * writer, which fills the response and calls http_resume() from its own thread. */
+#ifndef OPENDNI_HTTP_HTTP_H
+#define OPENDNI_HTTP_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "store/store.h"
+
+struct app;
+
+#define HTTP_MAX_PARAMS 3
+#define HTTP_MAX_HEADERS 8
+
+struct http_req {
+    /* public: set by the server before routing */
+    struct app *app;
+    uint64_t id;                /* request id for logs */
+    const char *method;
+    const char *path;           /* without the query string */
+    const char *raw_uri;        /* path and query exactly as received */
+    const char *client_addr;    /* "127.0.0.1" */
+    const char *h_auth, *h_origin, *h_user_agent, *h_content_type, *h_accept_encoding,
+        *h_if_none_match, *h_twilio_sig, *h_signalwire_sig, *h_forwarded_for;
+    struct buf body;
+    int64_t started_at_us;      /* monotonic, for the latency histogram */
+    /* set by the router */
+    const char *route;          /* the route pattern, for metrics */
+    const char *params[HTTP_MAX_PARAMS];  /* {…} path segments */
+    char param_store[HTTP_MAX_PARAMS][128];
+    struct st_account account;  /* the authenticated account (AUTH routes) */
+    struct errbuf eb;           /* error detail for the error response */
+    int retry_after_s;          /* with ERR_LIMITED: seconds for Retry-After */
+    /* private: deferral, owned by server.c */
+    void (*_defer_fn)(void *arg);
+    void *_defer_arg;
+    void *_conn;
+    bool _resumed;
+};
+
+struct http_resp {
+    int status;
+    const char *content_type;   /* static string */
+    struct buf body;
+    const unsigned char *static_body; /* instead of body: static bytes (assets) */
+    size_t static_len;
+    int n_headers;
+    const char *header_names[HTTP_MAX_HEADERS];  /* static strings */
+    char header_values[HTTP_MAX_HEADERS][160];
+};
+
+/* A handler returns ERR_OK with resp filled, or an error code with req->eb set; the router
+ * then answers the contract's error JSON with err_http_status(code). */
+typedef int (*http_handler_fn)(struct http_req *req, struct http_resp *resp);
+
+/* Adds a response header (names are static strings). Silently drops past HTTP_MAX_HEADERS. */
+void http_header(struct http_resp *resp, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Value of a query-string parameter, percent-decoded into out (cap bytes). Returns true if
+ * present. */
+bool http_query(const struct http_req *req, const char *name, char *out, size_t cap);
+
+/* Asks the server to suspend the connection, then call fn(arg) (which hands the request to
+ * another thread). That thread fills the response and calls http_resume(req); the server then
+ * sends it. Call at most once, from the handler. */
+void http_defer(struct http_req *req, void (*fn)(void *arg), void *arg);
+void http_resume(struct http_req *req);
+
+/* Fills resp with the error JSON {"error":{"code","message","field"}} for code and req->eb. */
+void http_error_resp(struct http_req *req, struct http_resp *resp, int code);
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* JSON for handlers (jansson): parsing request bodies with typed field access that reports the
+ * offending field, and writing responses. Values returned by the getters are borrowed from the
+ * json_t and live as long as it. */
+#ifndef OPENDNI_HTTP_JSON_H
+#define OPENDNI_HTTP_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+
+/* Parses body (which must be a JSON object). ERR_INVALID with eb naming the problem. */
+int json_parse_object(const char *body, size_t len, json_t **out, struct errbuf *eb);
+
+/* Typed optional fields: absent or null leaves *out unchanged and returns ERR_OK; present with
+ * the wrong type returns ERR_INVALID with eb->field = key. */
+int json_get_str(json_t *o, const char *key, const char **out, struct errbuf *eb);
+int json_get_int(json_t *o, const char *key, long long *out, struct errbuf *eb);
+int json_get_bool(json_t *o, const char *key, bool *out, struct errbuf *eb);
+int json_get_number(json_t *o, const char *key, double *out, struct errbuf *eb);
+/* Rejects keys that are not in the NULL-terminated list (typos must not pass silently). */
+int json_only_keys(json_t *o, const char *const *keys, struct errbuf *eb);
+
+/* Serialises v into out (compact) and decrefs v. */
+int json_dump_take(json_t *v, struct buf *out);
+/* Writes the contract's error object. */
+void json_error_body(struct buf *out, const char *code, const char *message, const char *field);
+/* json_string for a possibly-empty C string: "" gives JSON null. New reference. */
+json_t *json_str_or_null(const char *s);
+/* RFC 3339 string for a Unix-ms time (0 gives null). New reference. */
+json_t *json_time(int64_t at);
+
+#endif

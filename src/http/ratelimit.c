@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Token buckets in a fixed open-addressing table of 64-bit key hashes. */
+#include "base/prelude.h"
+#include "http/ratelimit.h"
+
+#include <pthread.h>
+
+#include "base/xalloc.h"
+
+#define SLOTS 16384 /* power of two */
+#define PROBE 16
+
+struct bucket {
+    uint64_t key; /* 0 = empty */
+    double tokens;
+    int64_t last_at;
+};
+
+struct ratelimit {
+    pthread_mutex_t mu;
+    double per_ms;
+    double burst;
+    struct bucket slots[SLOTS];
+};
+
+struct ratelimit *ratelimit_new(long long per_minute)
+{
+    if (per_minute <= 0)
+        return NULL;
+    struct ratelimit *r = xcalloc(1, sizeof(*r));
+    pthread_mutex_init(&r->mu, NULL);
+    r->per_ms = (double)per_minute / 60000.0;
+    r->burst = (double)per_minute;
+    return r;
+}
+
+void ratelimit_free(struct ratelimit *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+static uint64_t hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+/* The key's bucket, or the stalest slot in its probe window (reset for this key). */
+static struct bucket *slot_for(struct ratelimit *r, uint64_t key, int64_t now)
+{
+    struct bucket *victim = NULL;
+    for (size_t i = 0; i < PROBE; i++) {
+        struct bucket *b = &r->slots[(key + i) & (SLOTS - 1)];
+        if (b->key == key)
+            return b;
+        if (!victim || b->key == 0 || b->last_at < victim->last_at)
+            victim = b->key == 0 && victim && victim->key == 0 ? victim : b;
+    }
+    victim->key = key;
+    victim->tokens = r->burst;
+    victim->last_at = now;
+    return victim;
+}
+
+bool ratelimit_take(struct ratelimit *r, const char *key, int64_t now, int *retry_after_s)
+{
+    if (!r)
+        return true;
+    pthread_mutex_lock(&r->mu);
+    struct bucket *b = slot_for(r, hash(key), now);
+    if (now > b->last_at) {
+        b->tokens += (double)(now - b->last_at) * r->per_ms;
+        if (b->tokens > r->burst)
+            b->tokens = r->burst;
+        b->last_at = now;
+    }
+    bool ok = b->tokens >= 1.0;
+    if (ok)
+        b->tokens -= 1.0;
+    else if (retry_after_s)
+        *retry_after_s = (int)((1.0 - b->tokens) / r->per_ms / 1000.0) + 1;
+    pthread_mutex_unlock(&r->mu);
+    return ok;
+}

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Route table, matching, Bearer auth, CORS preflights, the error format and the access log. */
+#include "base/prelude.h"
+#include "http/router.h"
+
+#include <openssl/sha.h>
+
+#include "base/log.h"
+#include "http/accounts.h"
+#include "http/app.h"
+#include "http/handlers/handlers.h"
+#include "http/json.h"
+#include "http/metrics.h"
+
+enum route_flags {
+    ROUTE_AUTH = 1 << 0,   /* Bearer API key required; req->account set */
+    ROUTE_PUBLIC = 1 << 1, /* called from browsers on customers' sites: CORS preflights */
+};
+
+struct route {
+    const char *method;
+    const char *pattern; /* "{}" matches one path segment */
+    http_handler_fn fn;
+    unsigned flags;
+    size_t body_max; /* 0 = the server default */
+};
+
+#define KB 1024
+static const struct route routes[] = {
+    {"GET", "/healthz", h_healthz, 0, 0},
+    {"GET", "/metrics", h_metrics, 0, 0},
+    {"POST", "/v1/visits", h_visit, ROUTE_PUBLIC, 8 * KB},
+    {"POST", "/v1/visits/{}/ping", h_visit_ping, ROUTE_PUBLIC, 8 * KB},
+    {"POST", "/v1/visits/{}/events", h_visit_event, ROUTE_PUBLIC, 8 * KB},
+    {"GET", "/v1/sessions/{}", h_session_get, ROUTE_AUTH, 0},
+    {"POST", "/v1/pools", h_pool_create, ROUTE_AUTH, 16 * KB},
+    {"GET", "/v1/pools", h_pool_list, ROUTE_AUTH, 0},
+    {"GET", "/v1/pools/{}", h_pool_get, ROUTE_AUTH, 0},
+    {"PATCH", "/v1/pools/{}", h_pool_update, ROUTE_AUTH, 16 * KB},
+    {"DELETE", "/v1/pools/{}", h_pool_delete, ROUTE_AUTH, 0},
+    {"GET", "/v1/pools/{}/health", h_pool_health, ROUTE_AUTH, 0},
+    {"POST", "/v1/numbers", h_number_create, ROUTE_AUTH, 16 * KB},
+    {"GET", "/v1/numbers", h_number_list, ROUTE_AUTH, 0},
+    {"GET", "/v1/numbers/{}", h_number_get, ROUTE_AUTH, 0},
+    {"PATCH", "/v1/numbers/{}", h_number_update, ROUTE_AUTH, 16 * KB},
+    {"DELETE", "/v1/numbers/{}", h_number_delete, ROUTE_AUTH, 0},
+    {"POST", "/v1/rules", h_rule_create, ROUTE_AUTH, 16 * KB},
+    {"GET", "/v1/rules", h_rule_list, ROUTE_AUTH, 0},
+    {"DELETE", "/v1/rules/{}", h_rule_delete, ROUTE_AUTH, 0},
+    {"GET", "/dni.js", h_asset, 0, 0},
+    {"GET", "/demo/{}", h_asset, 0, 0},
+    {"GET", "/demo/", h_asset, 0, 0},
+    {"GET", "/dashboard/{}", h_asset, 0, 0},
+};
+
+size_t router_count(void)
+{
+    return ARRAY_SIZE(routes);
+}
+
+const char *router_pattern_at(size_t i)
+{
+    return routes[i].pattern;
+}
+
+const char *router_pattern(const struct route *r)
+{
+    return r ? r->pattern : "unmatched";
+}
+
+/* Matches path against pattern, copying "{}" segments into req->params. */
+static bool match_path(const char *pattern, const char *path, struct http_req *req)
+{
+    int n = 0;
+    while (*pattern && *path) {
+        if (pattern[0] == '{' && pattern[1] == '}') {
+            size_t len = strcspn(path, "/");
+            if (len == 0 || len >= sizeof(req->param_store[0]) || n >= HTTP_MAX_PARAMS)
+                return false;
+            memcpy(req->param_store[n], path, len);
+            req->param_store[n][len] = '\0';
+            req->params[n] = req->param_store[n];
+            n++;
+            path += len;
+            pattern += 2;
+        } else if (*pattern++ != *path++) {
+            return false;
+        }
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+const struct route *router_match(struct http_req *req)
+{
+    bool path_known = false;
+    for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+        if (!match_path(routes[i].pattern, req->path, req))
+            continue;
+        path_known = true;
+        if (strcmp(routes[i].method, req->method) == 0)
+            return &routes[i];
+    }
+    /* A preflight is answered for any public path. */
+    if (path_known && strcmp(req->method, "OPTIONS") == 0)
+        for (size_t i = 0; i < ARRAY_SIZE(routes); i++)
+            if ((routes[i].flags & ROUTE_PUBLIC) && match_path(routes[i].pattern, req->path, req))
+                return &routes[i];
+    return NULL;
+}
+
+size_t router_body_max(const struct route *r, const struct app *app)
+{
+    if (r && r->body_max)
+        return r->body_max;
+    return app->cfg.body_max > 0 ? (size_t)app->cfg.body_max : 64 * KB;
+}
+
+void http_error_resp(struct http_req *req, struct http_resp *resp, int code)
+{
+    if (!req->eb.msg[0])
+        snprintf(req->eb.msg, sizeof(req->eb.msg), "%s", err_str(code));
+    resp->status = err_http_status(code);
+    resp->content_type = "application/json";
+    buf_reset(&resp->body);
+    json_error_body(&resp->body, err_str(code), req->eb.msg, req->eb.field);
+    if (code == ERR_LIMITED)
+        http_header(resp, "Retry-After", "%d", req->retry_after_s > 0 ? req->retry_after_s : 60);
+}
+
+void http_header(struct http_resp *resp, const char *name, const char *fmt, ...)
+{
+    if (resp->n_headers >= HTTP_MAX_HEADERS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(resp->header_values[resp->n_headers], sizeof(resp->header_values[0]), fmt, ap);
+    va_end(ap);
+    resp->header_names[resp->n_headers++] = name;
+}
+
+/* Resolves "Authorization: Bearer KEY" to the key's account. */
+static int authenticate(struct http_req *req)
+{
+    const char *h = req->h_auth;
+    if (!h || strncmp(h, "Bearer ", 7) != 0 || !h[7])
+        return errf(&req->eb, ERR_AUTH, NULL, "missing or malformed Authorization: Bearer key");
+    char hex[SHA256_DIGEST_LENGTH * 2 + 1];
+    accounts_key_hash(h + 7, hex);
+    int rc = store_account_by_key(req->app->store, hex, &req->account);
+    if (rc == ERR_NOTFOUND)
+        return errf(&req->eb, ERR_AUTH, NULL, "unknown API key");
+    if (rc)
+        return errf(&req->eb, rc, NULL, "cannot check the API key");
+    return ERR_OK;
+}
+
+static int preflight(struct http_req *req, struct http_resp *resp)
+{
+    resp->status = 204;
+    if (req->h_origin && accounts_origin_known(req->app->accounts, req->h_origin)) {
+        http_header(resp, "Access-Control-Allow-Origin", "%s", req->h_origin);
+        http_header(resp, "Access-Control-Allow-Methods", "POST, OPTIONS");
+        http_header(resp, "Access-Control-Allow-Headers", "Content-Type");
+        http_header(resp, "Access-Control-Max-Age", "600");
+        http_header(resp, "Vary", "Origin");
+    }
+    return ERR_OK;
+}
+
+void router_dispatch(const struct route *r, struct http_req *req, struct http_resp *resp)
+{
+    req->route = router_pattern(r);
+    int rc;
+    if (!r) {
+        rc = errf(&req->eb, ERR_NOTFOUND, NULL, "no route for %s %s", req->method,
+                  req->path);
+    } else if (strcmp(req->method, "OPTIONS") == 0) {
+        rc = preflight(req, resp);
+    } else {
+        rc = (r->flags & ROUTE_AUTH) ? authenticate(req) : ERR_OK;
+        if (rc == ERR_OK) {
+            resp->status = 200;
+            rc = r->fn(req, resp);
+        }
+    }
+    if (rc != ERR_OK)
+        http_error_resp(req, resp, rc);
+}
+
+void router_finish(struct http_req *req, struct http_resp *resp, int64_t elapsed_us)
+{
+    metrics_request(req->app->metrics, req->route ? req->route : "unmatched", resp->status,
+                    elapsed_us);
+    if (log_level < LOG_INFO)
+        return;
+    char addr[64], path[256], msg[300] = "";
+    log_mask(req->client_addr, addr, sizeof(addr));
+    log_escape(req->path, path, sizeof(path));
+    if (resp->status >= 400)
+        log_escape(req->eb.msg, msg, sizeof(msg));
+    log_line(LOG_INFO, "http", "req=%" PRIu64 " %s \"%s\" route=%s status=%d us=%" PRId64
+             " addr=%s%s%s%s", req->id, req->method, path, req->route ? req->route : "-",
+             resp->status, elapsed_us, addr, msg[0] ? " error=\"" : "", msg, msg[0] ? "\"" : "");
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The group-commit writer thread. */
+#include "base/prelude.h"
+#include "http/writer.h"
+
+#include <pthread.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+
+#define MAX_BATCH 1024
+
+struct writer {
+    struct store *store;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct write_job *head; /* LIFO while queued; reversed when taken */
+    bool stopping;
+};
+
+static int apply_leases(struct store *s, struct write_job *j)
+{
+    int rc = ERR_OK;
+    for (int i = 0; i < j->n_leases && rc == ERR_OK; i++) {
+        struct st_lease *l = &j->leases[i];
+        l->session_id = j->session.id;
+        if (j->lease_renew[i])
+            rc = store_lease_renew(s, l->session_id, l->number_id, l->last_active_at,
+                                   l->expires_at);
+        if (!j->lease_renew[i] || rc == ERR_NOTFOUND)
+            rc = store_lease_put(s, l);
+        if (rc == ERR_OK && !j->lease_renew[i])
+            rc = store_pool_set_counters(s, l->pool_id, (int64_t)j->exhaustion_events[i],
+                                         (int64_t)j->peak_concurrent[i]);
+    }
+    return rc;
+}
+
+static int apply(struct store *s, struct write_job *j)
+{
+    int rc = ERR_OK;
+    if (j->session.id == 0)
+        rc = store_session_put(s, &j->session);
+    else if (j->touch_session)
+        rc = store_session_put(s, &j->session);
+    if (rc == ERR_OK)
+        rc = apply_leases(s, j);
+    if (rc == ERR_OK && j->has_event) {
+        j->event.session_id = j->session.id;
+        rc = store_event_add(s, &j->event);
+    }
+    return rc;
+}
+
+static void commit_batch(struct writer *w, struct write_job *batch)
+{
+    int rc = store_begin(w->store);
+    for (struct write_job *j = batch; j; j = j->_next) {
+        if (rc) {
+            j->rc = rc;
+            continue;
+        }
+        j->rc = store_savepoint(w->store);
+        if (j->rc == ERR_OK)
+            j->rc = apply(w->store, j);
+        if (j->rc == ERR_OK)
+            j->rc = store_savepoint_release(w->store);
+        else
+            store_savepoint_rollback(w->store);
+    }
+    if (rc == ERR_OK) {
+        rc = store_commit(w->store);
+        if (rc) {
+            store_rollback(w->store);
+            for (struct write_job *j = batch; j; j = j->_next)
+                j->rc = rc;
+        }
+    }
+    for (struct write_job *j = batch; j;) {
+        struct write_job *next = j->_next;
+        j->done(j); /* may free j */
+        j = next;
+    }
+}
+
+/* Takes up to MAX_BATCH queued jobs in submission order. Caller holds w->mu. */
+static struct write_job *take_locked(struct writer *w)
+{
+    struct write_job *rev = NULL;
+    while (w->head) {
+        struct write_job *j = w->head;
+        w->head = j->_next;
+        j->_next = rev;
+        rev = j;
+    }
+    /* rev is now FIFO; split after MAX_BATCH and push the rest back */
+    struct write_job *tail = rev;
+    for (int n = 1; tail && n < MAX_BATCH; n++)
+        tail = tail->_next;
+    if (tail && tail->_next) {
+        struct write_job *rest = tail->_next;
+        tail->_next = NULL;
+        struct write_job *back = NULL;
+        while (rest) {
+            struct write_job *j = rest;
+            rest = j->_next;
+            j->_next = back;
+            back = j;
+        }
+        w->head = back;
+    }
+    return rev;
+}
+
+static void *run(void *arg)
+{
+    struct writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->head && !w->stopping)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->head && w->stopping)
+            break;
+        struct write_job *batch = take_locked(w);
+        pthread_mutex_unlock(&w->mu);
+        commit_batch(w, batch);
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+struct writer *writer_start(struct store *store)
+{
+    struct writer *w = xcalloc(1, sizeof(*w));
+    w->store = store;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->thread, NULL, run, w) != 0) {
+        log_error("store", "cannot start the writer thread");
+        abort();
+    }
+    return w;
+}
+
+void writer_submit(struct writer *w, struct write_job *job)
+{
+    pthread_mutex_lock(&w->mu);
+    job->_next = w->head;
+    w->head = job;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void writer_stop(struct writer *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}

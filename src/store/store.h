@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The store: every durable fact (accounts, keys, pools, numbers, rules, sessions, leases, events,
+ * calls, conversions) behind one interface with two backends (SQLite now, PostgreSQL later), so
+ * no database type leaks out. Rows are plain structs with fixed-size strings, filled by the store
+ * and owned by the caller. Every call may be made from any thread: the backend keeps one
+ * connection per thread. Functions return ERR_OK, ERR_NOTFOUND, ERR_CONFLICT (a uniqueness or
+ * "in use" rule), ERR_INVALID, or ERR_BACKEND (detail in the errbuf, and counted in
+ * store_errors). A write that fails changes nothing. */
+#ifndef OPENDNI_STORE_STORE_H
+#define OPENDNI_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+#define STORE_ID_MAX 48     /* external ids: "acc_…", "pool_…", session ids */
+#define STORE_E164_MAX 16
+#define STORE_NAME_MAX 128
+#define STORE_TEXT_MAX 256  /* UTM fields, URLs: truncated by classify already */
+
+struct store;
+
+struct st_account {
+    int64_t id;
+    char ext_id[STORE_ID_MAX];
+    char name[STORE_NAME_MAX];
+    char twilio_sid[64];
+    char twilio_token[128];
+    char settings[2048]; /* JSON object: conversion rules, recording, … */
+};
+
+struct st_pool {
+    int64_t id;
+    char ext_id[STORE_ID_MAX];
+    int64_t account_id;
+    char name[STORE_NAME_MAX];
+    char target[STORE_E164_MAX];
+    char forward_to[STORE_E164_MAX];
+    int64_t lease_ttl_s;
+    int64_t cooldown_s;
+    bool fallback_mode; /* on_exhaust: false = share, true = fallback */
+    char fallback_number[STORE_E164_MAX]; /* "" = none */
+    char channels[512];                   /* JSON array text, "" = every channel */
+    int64_t exhaustion_events;
+    int64_t peak_concurrent;
+    int64_t created_at;
+};
+
+struct st_number {
+    int64_t id;
+    char ext_id[STORE_ID_MAX];
+    int64_t account_id;
+    char number[STORE_E164_MAX];
+    int64_t pool_id;                      /* 0 for a source number */
+    char source[STORE_TEXT_MAX];          /* source numbers only */
+    char medium[STORE_TEXT_MAX];
+    char campaign[STORE_TEXT_MAX];
+    char target[STORE_E164_MAX];
+    char forward_to[STORE_E164_MAX];
+    int64_t idle_since;
+    int64_t created_at;
+};
+
+struct st_rule {
+    int64_t id;
+    char ext_id[STORE_ID_MAX];
+    int64_t account_id;
+    int64_t position;
+    char field[32];
+    char op[16];
+    char value[STORE_TEXT_MAX];
+    char set_channel[32];
+    char set_source[STORE_TEXT_MAX];
+    char set_medium[STORE_TEXT_MAX];
+    char set_campaign[STORE_TEXT_MAX];
+    int64_t pool_id;   /* 0 = none */
+    int64_t number_id; /* 0 = none */
+};
+
+struct st_session {
+    int64_t id; /* 0 until stored */
+    char ext_id[STORE_ID_MAX];
+    int64_t account_id;
+    char visitor_id[STORE_ID_MAX];
+    int64_t created_at;
+    int64_t last_active_at;
+    char landing_page[STORE_TEXT_MAX];
+    char referrer[STORE_TEXT_MAX];
+    char channel[32];
+    char source[STORE_TEXT_MAX];
+    char medium[STORE_TEXT_MAX];
+    char campaign[STORE_TEXT_MAX];
+    char keyword[STORE_TEXT_MAX];
+    char content[STORE_TEXT_MAX];
+    char click_ids[1024]; /* JSON object text */
+    char device[16];
+    char region[8];
+};
+
+struct st_lease {
+    int64_t id; /* 0: insert a new lease row */
+    int64_t session_id;
+    int64_t number_id;
+    int64_t pool_id;
+    int64_t leased_at;
+    int64_t last_active_at;
+    int64_t expires_at;
+    bool shared;
+    char session_ext[STORE_ID_MAX]; /* filled on reads: the session's external id */
+};
+
+struct st_event {
+    int64_t session_id;
+    char type[24];
+    char number[STORE_E164_MAX];
+    char detail[STORE_TEXT_MAX];
+    int64_t at;
+};
+
+/* Callback for list operations: return 0 to continue, non-zero to stop. */
+typedef int (*store_account_fn)(void *ctx, const struct st_account *a);
+typedef int (*store_pool_fn)(void *ctx, const struct st_pool *p);
+typedef int (*store_number_fn)(void *ctx, const struct st_number *n);
+typedef int (*store_rule_fn)(void *ctx, const struct st_rule *r);
+typedef int (*store_lease_fn)(void *ctx, const struct st_lease *l);
+
+/* ---- lifecycle ---- */
+
+/* Opens the store at url: a file path (SQLite) or postgres:// / postgresql:// (PostgreSQL).
+ * Does not migrate. out: *s, free with store_close. */
+int store_open(const char *url, struct store **s, struct errbuf *eb);
+/* Closes every connection (all threads must be done with the store). NULL ok. */
+void store_close(struct store *s);
+/* Applies the embedded migrations not yet recorded. ERR_CONFLICT if the database has a newer
+ * schema than this binary knows (it refuses to touch it). out: *version (may be NULL). */
+int store_migrate(struct store *s, int *version, struct errbuf *eb);
+/* ERR_OK when the schema is current and the database answers. */
+int store_check(struct store *s, struct errbuf *eb);
+/* Store errors since start (for /metrics). */
+uint64_t store_errors(struct store *s);
+
+/* Transactions on the calling thread's connection (nesting is not supported). store_begin takes
+ * the write lock at once so the transaction cannot fail later on a lock. */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+/* A savepoint inside the current transaction, so one failing item of a batch can be undone
+ * without losing the others. */
+int store_savepoint(struct store *s);
+int store_savepoint_release(struct store *s);
+void store_savepoint_rollback(struct store *s);
+
+/* ---- accounts and keys ---- */
+
+/* Creates an account (ext_id "" = generate one) with its allowed origins and one API key
+ * (key_hash = hex SHA-256). ERR_CONFLICT if ext_id is taken. out: *a. */
+int store_account_create(struct store *s, const char *ext_id, const char *name,
+                         const char *const *origins, size_t n_origins, const char *key_hash,
+                         struct st_account *a, struct errbuf *eb);
+int store_account_get(struct store *s, const char *ext_id, struct st_account *a);
+int store_account_by_id(struct store *s, int64_t id, struct st_account *a);
+/* The account owning an unrevoked key with this hash; ERR_NOTFOUND otherwise. */
+int store_account_by_key(struct store *s, const char *key_hash, struct st_account *a);
+int store_account_set_twilio(struct store *s, const char *ext_id, const char *sid,
+                             const char *token);
+int store_account_set_settings(struct store *s, int64_t id, const char *settings_json);
+int store_account_list(struct store *s, store_account_fn fn, void *ctx);
+/* Calls fn(ctx, origin) for each allowed origin of the account. */
+int store_account_origins(struct store *s, int64_t account_id,
+                          int (*fn)(void *ctx, const char *origin), void *ctx);
+/* out: *exists, true if any account allows this origin. */
+int store_origin_exists(struct store *s, const char *origin, bool *exists);
+
+/* ---- pools ---- */
+
+/* Inserts p (ext_id generated, id and created_at set on return). */
+int store_pool_create(struct store *s, struct st_pool *p, struct errbuf *eb);
+int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p);
+int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p);
+int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb);
+/* ERR_CONFLICT if a lease on one of its numbers is live at now. Deletes its numbers too. */
+int store_pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
+/* account_id 0 = every account (engine rebuild). */
+int store_pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx);
+int store_pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
+                            int64_t peak_concurrent);
+
+/* ---- numbers ---- */
+
+/* Inserts n. ERR_CONFLICT if the number exists (in any account). */
+int store_number_create(struct store *s, struct st_number *n, struct errbuf *eb);
+int store_number_get(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n);
+int store_number_by_id(struct store *s, int64_t id, struct st_number *n);
+/* The number row for an E.164 number, whatever the account. */
+int store_number_by_e164(struct store *s, const char *e164, struct st_number *n);
+int store_number_update(struct store *s, const struct st_number *n, struct errbuf *eb);
+/* ERR_CONFLICT if a lease on it is live at now. */
+int store_number_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
+/* pool_id > 0: that pool's numbers; pool_id 0: all of the account's numbers. */
+int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, store_number_fn fn,
+                      void *ctx);
+
+/* ---- rules ---- */
+
+int store_rule_create(struct store *s, struct st_rule *r, struct errbuf *eb);
+int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id);
+/* In position order. */
+int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
+
+/* ---- sessions, leases, events ---- */
+
+/* Inserts (id == 0; id set on return) or updates last_active_at of a session. */
+int store_session_put(struct store *s, struct st_session *ss);
+int store_session_get(struct store *s, const char *ext_id, struct st_session *ss);
+int store_session_by_id(struct store *s, int64_t id, struct st_session *ss);
+/* Inserts (id == 0; id set on return) or updates last_active_at/expires_at of a lease. */
+int store_lease_put(struct store *s, struct st_lease *l);
+/* Renews the most recent lease of a session on a number. ERR_NOTFOUND if there is none. */
+int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
+                      int64_t last_active_at, int64_t expires_at);
+/* The most recent lease of the session in each pool it has leased from. */
+int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
+/* The most recent lease of a session (live or not). */
+int store_lease_last(struct store *s, int64_t session_id, struct st_lease *l);
+/* Leases of a pool that were live at `at` or later (expires_at > at), oldest activity first. */
+int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
+                          void *ctx);
+/* Leases on a number that ended after `since` (or are live), newest first, at most `max`. */
+int store_lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
+                        store_lease_fn fn, void *ctx);
+int store_event_add(struct store *s, const struct st_event *e);
+/* Latest event of a type by a session on a number at or before `before`; *at = 0 if none. */
+int store_event_last(struct store *s, int64_t session_id, const char *type, const char *number,
+                     int64_t before, int64_t *at);
+/* Rows in a table (tests and health): "sessions", "leases", "pools", … ERR_INVALID otherwise. */
+int store_count(struct store *s, const char *table, int64_t *n);
+
+#endif

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* SQLite backend, part 1: opening, per-thread connections, statement cache, migrations and
+ * transactions. WAL with synchronous=FULL (a commit is on disk when it returns), foreign keys,
+ * a busy timeout; prepared statements only. */
+#include "base/prelude.h"
+#include "store/store_int.h"
+
+#include "base/ids.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "store/migrations.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+static atomic_uint_fast64_t next_serial = 1;
+
+/* Each thread remembers a few (store, connection) pairs so lookups are a short scan. */
+static _Thread_local struct {
+    uint64_t serial;
+    struct sconn *conn;
+} tl_conns[4];
+
+int store__err(struct sconn *c, int rc, const char *what)
+{
+    if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return ERR_OK;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return ERR_CONFLICT;
+    atomic_fetch_add(&c->store->errors, 1);
+    log_error("store", "%s failed: %s", what, sqlite3_errmsg(c->db));
+    return ERR_BACKEND;
+}
+
+static int open_db(const char *path, sqlite3 **out)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                            SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        log_error("store", "cannot open '%s': %s", path, db ? sqlite3_errmsg(db) : "no memory");
+        sqlite3_close(db);
+        return ERR_BACKEND;
+    }
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                          "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        log_error("store", "cannot set up '%s': %s", path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return ERR_BACKEND;
+    }
+    *out = db;
+    return ERR_OK;
+}
+
+struct sconn *store__conn(struct store *s)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(tl_conns); i++)
+        if (tl_conns[i].serial == s->serial)
+            return tl_conns[i].conn;
+    sqlite3 *db;
+    if (open_db(s->path, &db) != ERR_OK) {
+        atomic_fetch_add(&s->errors, 1);
+        return NULL;
+    }
+    struct sconn *c = xcalloc(1, sizeof(*c));
+    c->db = db;
+    c->store = s;
+    pthread_mutex_lock(&s->mu);
+    c->next = s->conns;
+    s->conns = c;
+    pthread_mutex_unlock(&s->mu);
+    /* Evict the oldest slot: its connection stays owned by its store and closes with it. */
+    memmove(&tl_conns[1], &tl_conns[0], sizeof(tl_conns) - sizeof(tl_conns[0]));
+    tl_conns[0].serial = s->serial;
+    tl_conns[0].conn = c;
+    return c;
+}
+
+sqlite3_stmt *store__prep(struct sconn *c, const char *sql)
+{
+    for (size_t i = 0; i < c->n_stmts; i++) {
+        if (c->stmts[i].sql == sql) {
+            sqlite3_reset(c->stmts[i].st);
+            sqlite3_clear_bindings(c->stmts[i].st);
+            return c->stmts[i].st;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        store__err(c, SQLITE_ERROR, "prepare");
+        return NULL;
+    }
+    if (c->n_stmts < STORE__MAX_STMTS) {
+        c->stmts[c->n_stmts].sql = sql;
+        c->stmts[c->n_stmts].st = st;
+        c->n_stmts++;
+    } else {
+        log_warn("store", "statement cache full; raise STORE__MAX_STMTS");
+    }
+    return st;
+}
+
+int store__exec(struct sconn *c, sqlite3_stmt *st, const char *what)
+{
+    if (!st)
+        return ERR_BACKEND;
+    int rc = sqlite3_step(st);
+    int err = store__err(c, rc, what);
+    sqlite3_reset(st);
+    return err;
+}
+
+void store__bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+void store__bind_opt(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v && *v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+void store__bind_id(sqlite3_stmt *st, int i, int64_t id)
+{
+    if (id)
+        sqlite3_bind_int64(st, i, id);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+void store__col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+    const unsigned char *v = sqlite3_column_text(st, i);
+    snprintf(dst, cap, "%s", v ? (const char *)v : "");
+}
+
+void store__new_ext_id(const char *prefix, char out[STORE_ID_MAX])
+{
+    id_new(prefix, 16, out, STORE_ID_MAX);
+}
+
+/* ---- lifecycle ---- */
+
+static bool is_pg_url(const char *url)
+{
+    return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
+int store_open(const char *url, struct store **out, struct errbuf *eb)
+{
+    if (is_pg_url(url))
+        return errf(eb, ERR_UNSUPPORTED, "db",
+                    "this build has no PostgreSQL store yet; use a SQLite file path");
+    sqlite3 *db;
+    if (open_db(url, &db) != ERR_OK)
+        return errf(eb, ERR_BACKEND, "db", "cannot open database '%s'", url);
+    sqlite3_close(db);
+    struct store *s = xcalloc(1, sizeof(*s));
+    s->path = xstrdup(url);
+    s->serial = atomic_fetch_add(&next_serial, 1);
+    pthread_mutex_init(&s->mu, NULL);
+    *out = s;
+    return ERR_OK;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    struct sconn *c = s->conns;
+    while (c) {
+        struct sconn *next = c->next;
+        for (size_t i = 0; i < c->n_stmts; i++)
+            sqlite3_finalize(c->stmts[i].st);
+        sqlite3_close(c->db);
+        free(c);
+        c = next;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(tl_conns); i++)
+        if (tl_conns[i].serial == s->serial)
+            tl_conns[i].serial = 0;
+    pthread_mutex_destroy(&s->mu);
+    free(s->path);
+    free(s);
+}
+
+uint64_t store_errors(struct store *s)
+{
+    return atomic_load(&s->errors);
+}
+
+int store_begin(struct store *s)
+{
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return ERR_BACKEND;
+    static const char sql[] = "BEGIN IMMEDIATE";
+    return store__exec(c, store__prep(c, sql), "begin");
+}
+
+int store_commit(struct store *s)
+{
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return ERR_BACKEND;
+    static const char sql[] = "COMMIT";
+    return store__exec(c, store__prep(c, sql), "commit");
+}
+
+void store_rollback(struct store *s)
+{
+    struct sconn *c = store__conn(s);
+    if (c && !sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int store_savepoint(struct store *s)
+{
+    struct sconn *c = store__conn(s);
+    return c ? store__exec(c, store__prep(c, "SAVEPOINT item"), "savepoint") : ERR_BACKEND;
+}
+
+int store_savepoint_release(struct store *s)
+{
+    struct sconn *c = store__conn(s);
+    return c ? store__exec(c, store__prep(c, "RELEASE item"), "release") : ERR_BACKEND;
+}
+
+void store_savepoint_rollback(struct store *s)
+{
+    struct sconn *c = store__conn(s);
+    if (c) {
+        store__exec(c, store__prep(c, "ROLLBACK TO item"), "rollback to");
+        store__exec(c, store__prep(c, "RELEASE item"), "release");
+    }
+}
+
+/* ---- migrations ---- */
+
+static int migration_version(const struct asset *m)
+{
+    const char *base = strrchr(m->path, '/');
+    return (int)strtol(base ? base + 1 : m->path, NULL, 10);
+}
+
+static int current_version(struct sconn *c, int *version)
+{
+    int rc = sqlite3_exec(c->db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                 "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+                          NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return store__err(c, rc, "create schema_migrations");
+    sqlite3_stmt *st = store__prep(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    if (!st || sqlite3_step(st) != SQLITE_ROW)
+        return store__err(c, SQLITE_ERROR, "read schema version");
+    *version = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return ERR_OK;
+}
+
+static int apply_migration(struct sconn *c, const struct asset *m, struct errbuf *eb)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(c->db, (const char *)m->data, NULL, NULL, &msg);
+    if (rc == SQLITE_OK) {
+        char sql[128];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO schema_migrations(version, applied_at) "
+                 "VALUES (%d, CAST(strftime('%%s','now') AS INTEGER) * 1000)",
+                 migration_version(m));
+        rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        errf(eb, ERR_BACKEND, "db", "migration '%s' failed: %s", m->path,
+             msg ? msg : sqlite3_errmsg(c->db));
+        sqlite3_free(msg);
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        return ERR_BACKEND;
+    }
+    log_info("store", "applied migration %s", m->path);
+    return ERR_OK;
+}
+
+int store_migrate(struct store *s, int *version, struct errbuf *eb)
+{
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return errf(eb, ERR_BACKEND, "db", "cannot open database '%s'", s->path);
+    int have;
+    if (current_version(c, &have) != ERR_OK)
+        return errf(eb, ERR_BACKEND, "db", "cannot read the schema version of '%s'", s->path);
+    int newest = n_migrations ? migration_version(&migrations[n_migrations - 1]) : 0;
+    if (have > newest)
+        return errf(eb, ERR_CONFLICT, "db",
+                    "database '%s' has schema version %d, newer than this opendni (%d); "
+                    "upgrade opendni", s->path, have, newest);
+    for (size_t i = 0; i < n_migrations; i++) {
+        if (migration_version(&migrations[i]) <= have)
+            continue;
+        int rc = apply_migration(c, &migrations[i], eb);
+        if (rc)
+            return rc;
+        have = migration_version(&migrations[i]);
+    }
+    if (version)
+        *version = have;
+    return ERR_OK;
+}
+
+int store_check(struct store *s, struct errbuf *eb)
+{
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return errf(eb, ERR_BACKEND, "db", "database unreachable");
+    int have;
+    if (current_version(c, &have) != ERR_OK)
+        return errf(eb, ERR_BACKEND, "db", "database unreachable");
+    int newest = n_migrations ? migration_version(&migrations[n_migrations - 1]) : 0;
+    if (have != newest)
+        return errf(eb, ERR_CONFLICT, "db", "schema version %d, expected %d: run opendni init",
+                    have, newest);
+    return ERR_OK;
+}
+
+int store_count(struct store *s, const char *table, int64_t *n)
+{
+    static const char *const tables[] = {"accounts", "api_keys", "pools", "numbers", "rules",
+                                         "sessions", "leases", "events", "calls", "conversions"};
+    static const char *const sqls[] = {
+        "SELECT COUNT(*) FROM accounts", "SELECT COUNT(*) FROM api_keys",
+        "SELECT COUNT(*) FROM pools", "SELECT COUNT(*) FROM numbers",
+        "SELECT COUNT(*) FROM rules", "SELECT COUNT(*) FROM sessions",
+        "SELECT COUNT(*) FROM leases", "SELECT COUNT(*) FROM events",
+        "SELECT COUNT(*) FROM calls", "SELECT COUNT(*) FROM conversions"};
+    for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
+        if (strcmp(table, tables[i]) != 0)
+            continue;
+        struct sconn *c = store__conn(s);
+        sqlite3_stmt *st = c ? store__prep(c, sqls[i]) : NULL;
+        if (!st || sqlite3_step(st) != SQLITE_ROW)
+            return c ? store__err(c, SQLITE_ERROR, "count") : ERR_BACKEND;
+        *n = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return ERR_OK;
+    }
+    return ERR_INVALID;
+}

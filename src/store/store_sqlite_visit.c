@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* SQLite backend, part 3: sessions, leases and events (the visit hot path's writes and the
+ * reads that rebuild the lease engine and feed attribution). */
+#include "base/prelude.h"
+#include "store/store_int.h"
+
+#define SESSION_COLS                                                                           \
+    "id, ext_id, account_id, visitor_id, created_at, last_active_at, landing_page, referrer,"  \
+    " channel, source, medium, campaign, keyword, content, click_ids, device, region"
+
+static void read_session(sqlite3_stmt *st, struct st_session *ss)
+{
+    ss->id = sqlite3_column_int64(st, 0);
+    store__col_text(st, 1, ss->ext_id, sizeof(ss->ext_id));
+    ss->account_id = sqlite3_column_int64(st, 2);
+    store__col_text(st, 3, ss->visitor_id, sizeof(ss->visitor_id));
+    ss->created_at = sqlite3_column_int64(st, 4);
+    ss->last_active_at = sqlite3_column_int64(st, 5);
+    store__col_text(st, 6, ss->landing_page, sizeof(ss->landing_page));
+    store__col_text(st, 7, ss->referrer, sizeof(ss->referrer));
+    store__col_text(st, 8, ss->channel, sizeof(ss->channel));
+    store__col_text(st, 9, ss->source, sizeof(ss->source));
+    store__col_text(st, 10, ss->medium, sizeof(ss->medium));
+    store__col_text(st, 11, ss->campaign, sizeof(ss->campaign));
+    store__col_text(st, 12, ss->keyword, sizeof(ss->keyword));
+    store__col_text(st, 13, ss->content, sizeof(ss->content));
+    store__col_text(st, 14, ss->click_ids, sizeof(ss->click_ids));
+    store__col_text(st, 15, ss->device, sizeof(ss->device));
+    store__col_text(st, 16, ss->region, sizeof(ss->region));
+}
+
+static int session_insert(struct sconn *c, struct st_session *ss)
+{
+    sqlite3_stmt *st = store__prep(
+        c, "INSERT INTO sessions(ext_id, account_id, visitor_id, created_at, last_active_at,"
+           " landing_page, referrer, channel, source, medium, campaign, keyword, content,"
+           " click_ids, device, region) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
+           "?15,?16)");
+    if (!st)
+        return ERR_BACKEND;
+    store__bind_text(st, 1, ss->ext_id);
+    sqlite3_bind_int64(st, 2, ss->account_id);
+    store__bind_text(st, 3, ss->visitor_id);
+    sqlite3_bind_int64(st, 4, ss->created_at);
+    sqlite3_bind_int64(st, 5, ss->last_active_at);
+    store__bind_opt(st, 6, ss->landing_page);
+    store__bind_opt(st, 7, ss->referrer);
+    store__bind_opt(st, 8, ss->channel);
+    store__bind_opt(st, 9, ss->source);
+    store__bind_opt(st, 10, ss->medium);
+    store__bind_opt(st, 11, ss->campaign);
+    store__bind_opt(st, 12, ss->keyword);
+    store__bind_opt(st, 13, ss->content);
+    store__bind_opt(st, 14, ss->click_ids);
+    store__bind_opt(st, 15, ss->device);
+    store__bind_opt(st, 16, ss->region);
+    int rc = store__exec(c, st, "insert session");
+    if (rc == ERR_OK)
+        ss->id = sqlite3_last_insert_rowid(c->db);
+    return rc;
+}
+
+int store_session_put(struct store *s, struct st_session *ss)
+{
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return ERR_BACKEND;
+    if (!ss->id)
+        return session_insert(c, ss);
+    sqlite3_stmt *st = store__prep(
+        c, "UPDATE sessions SET last_active_at = MAX(last_active_at, ?2) WHERE id = ?1");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, ss->id);
+    sqlite3_bind_int64(st, 2, ss->last_active_at);
+    return store__exec(c, st, "update session");
+}
+
+static int session_query(struct sconn *c, sqlite3_stmt *st, struct st_session *ss)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_session(st, ss);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    return rc == SQLITE_DONE ? ERR_NOTFOUND : store__err(c, rc, "read session");
+}
+
+int store_session_get(struct store *s, const char *ext_id, struct st_session *ss)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT " SESSION_COLS " FROM sessions WHERE ext_id = ?1")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    store__bind_text(st, 1, ext_id);
+    return session_query(c, st, ss);
+}
+
+int store_session_by_id(struct store *s, int64_t id, struct st_session *ss)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, id);
+    return session_query(c, st, ss);
+}
+
+int store_lease_put(struct store *s, struct st_lease *l)
+{
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return ERR_BACKEND;
+    sqlite3_stmt *st;
+    if (l->id) {
+        st = store__prep(c, "UPDATE leases SET last_active_at = ?2, expires_at = ?3 WHERE id = ?1");
+        if (!st)
+            return ERR_BACKEND;
+        sqlite3_bind_int64(st, 1, l->id);
+        sqlite3_bind_int64(st, 2, l->last_active_at);
+        sqlite3_bind_int64(st, 3, l->expires_at);
+        return store__exec(c, st, "update lease");
+    }
+    st = store__prep(c, "INSERT INTO leases(session_id, number_id, pool_id, leased_at,"
+                        " last_active_at, expires_at, shared) VALUES (?1,?2,?3,?4,?5,?6,?7)");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, l->session_id);
+    sqlite3_bind_int64(st, 2, l->number_id);
+    sqlite3_bind_int64(st, 3, l->pool_id);
+    sqlite3_bind_int64(st, 4, l->leased_at);
+    sqlite3_bind_int64(st, 5, l->last_active_at);
+    sqlite3_bind_int64(st, 6, l->expires_at);
+    sqlite3_bind_int(st, 7, l->shared);
+    int rc = store__exec(c, st, "insert lease");
+    if (rc == ERR_OK)
+        l->id = sqlite3_last_insert_rowid(c->db);
+    return rc;
+}
+
+#define LEASE_COLS                                                                             \
+    "l.id, l.session_id, l.number_id, l.pool_id, l.leased_at, l.last_active_at, l.expires_at,"  \
+    " l.shared, s.ext_id FROM leases l JOIN sessions s ON s.id = l.session_id"
+
+static void read_lease(sqlite3_stmt *st, struct st_lease *l)
+{
+    l->id = sqlite3_column_int64(st, 0);
+    l->session_id = sqlite3_column_int64(st, 1);
+    l->number_id = sqlite3_column_int64(st, 2);
+    l->pool_id = sqlite3_column_int64(st, 3);
+    l->leased_at = sqlite3_column_int64(st, 4);
+    l->last_active_at = sqlite3_column_int64(st, 5);
+    l->expires_at = sqlite3_column_int64(st, 6);
+    l->shared = sqlite3_column_int(st, 7) != 0;
+    store__col_text(st, 8, l->session_ext, sizeof(l->session_ext));
+}
+
+int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
+                      int64_t last_active_at, int64_t expires_at)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "UPDATE leases SET last_active_at = ?3, expires_at = ?4"
+                                          " WHERE id = (SELECT MAX(id) FROM leases"
+                                          " WHERE session_id = ?1 AND number_id = ?2)")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, session_id);
+    sqlite3_bind_int64(st, 2, number_id);
+    sqlite3_bind_int64(st, 3, last_active_at);
+    sqlite3_bind_int64(st, 4, expires_at);
+    int rc = store__exec(c, st, "renew lease");
+    return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
+}
+
+int store_lease_last(struct store *s, int64_t session_id, struct st_lease *l)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.session_id = ?1"
+                                          " ORDER BY l.id DESC LIMIT 1")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, session_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_lease(st, l);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    return rc == SQLITE_DONE ? ERR_NOTFOUND : store__err(c, rc, "read lease");
+}
+
+static int each_lease(struct sconn *c, sqlite3_stmt *st, size_t max, store_lease_fn fn, void *ctx)
+{
+    int rc = SQLITE_DONE;
+    for (size_t n = 0; n < max; n++) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        struct st_lease l;
+        read_lease(st, &l);
+        if (fn(ctx, &l))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list leases");
+}
+
+int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.id IN (SELECT MAX(id)"
+                                          " FROM leases WHERE session_id = ?1 GROUP BY pool_id)"
+                                          " ORDER BY l.pool_id")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, session_id);
+    return each_lease(c, st, SIZE_MAX, fn, ctx);
+}
+
+int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
+                          void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.pool_id = ?1"
+                                          " AND l.expires_at > ?2 ORDER BY l.last_active_at, l.id")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, pool_id);
+    sqlite3_bind_int64(st, 2, at);
+    return each_lease(c, st, SIZE_MAX, fn, ctx);
+}
+
+int store_lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
+                        store_lease_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.number_id = ?1"
+                                          " AND l.expires_at > ?2 ORDER BY l.expires_at DESC, l.id DESC")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, number_id);
+    sqlite3_bind_int64(st, 2, since);
+    return each_lease(c, st, max, fn, ctx);
+}
+
+int store_event_add(struct store *s, const struct st_event *e)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "INSERT INTO events(session_id, type, number, detail, at)"
+                                          " VALUES (?1, ?2, ?3, ?4, ?5)")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, e->session_id);
+    store__bind_text(st, 2, e->type);
+    store__bind_opt(st, 3, e->number);
+    store__bind_opt(st, 4, e->detail);
+    sqlite3_bind_int64(st, 5, e->at);
+    return store__exec(c, st, "insert event");
+}
+
+int store_event_last(struct store *s, int64_t session_id, const char *type, const char *number,
+                     int64_t before, int64_t *at)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT MAX(at) FROM events WHERE session_id = ?1"
+                                          " AND type = ?2 AND (?3 IS NULL OR number = ?3)"
+                                          " AND at <= ?4")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, session_id);
+    store__bind_text(st, 2, type);
+    store__bind_opt(st, 3, number);
+    sqlite3_bind_int64(st, 4, before);
+    int rc = sqlite3_step(st);
+    *at = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "read event");
+}
