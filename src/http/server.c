@@ -25,6 +25,7 @@ struct http_server {
     struct MHD_Daemon *daemon;
     struct app *app;
     atomic_int n_active;
+    atomic_bool stopping; /* set before waiting for n_active to drain: no new suspensions */
     atomic_uint_fast64_t next_id;
 };
 
@@ -180,6 +181,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         http_error_resp(&x->req, &x->resp, ERR_TOOBIG);
         return send_resp(x, conn);
     }
+    if (atomic_load(&x->srv->stopping)) {
+        /* A request that arrives during shutdown (on a kept-alive connection) is refused
+         * rather than suspended: MHD cannot stop with suspended connections. */
+        x->req.route = router_pattern(x->route);
+        errf(&x->req.eb, ERR_UNSUPPORTED, NULL, "the server is shutting down; retry");
+        http_error_resp(&x->req, &x->resp, ERR_UNSUPPORTED);
+        x->resp.status = 503;
+        http_header(&x->resp, "Connection", "close");
+        return send_resp(x, conn);
+    }
     router_dispatch(x->route, &x->req, &x->resp);
     if (x->req._defer_fn) {
         x->state = CTX_DEFERRED;
@@ -261,6 +272,7 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 {
     if (!srv)
         return;
+    atomic_store(&srv->stopping, true);
     MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);

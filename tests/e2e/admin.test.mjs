@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Foundation: CLI, auth, tenant isolation, the admin API for pools and numbers, the error format,
+// bad input changing nothing, metrics, and graceful shutdown.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { startServer, createAccount, cli } from '../helpers/server.mjs';
+
+let srv;
+let other;
+const count = (table) => Number(execFileSync('sqlite3', [srv.db, `select count(*) from ${table}`]).toString().trim());
+
+before(async () => {
+  srv = await startServer();
+  other = createAccount(srv.db, 'Other', ['https://other.example']);
+});
+after(async () => { await srv.cleanup(); });
+
+function assertError(r, status, code) {
+  assert.equal(r.status, status, r.text);
+  assert.equal(typeof r.json.error, 'object', r.text);
+  if (code) assert.equal(r.json.error.code, code);
+  assert.equal(typeof r.json.error.message, 'string');
+  assert.ok('field' in r.json.error);
+}
+
+test('healthz answers ok once the store is reachable', async () => {
+  const r = await srv.api('GET', '/healthz', undefined, null);
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json, { status: 'ok' });
+});
+
+test('pools need a valid Bearer key and are invisible to other accounts', async () => {
+  const body = { name: 'main', target: '+15555550100', forward_to: '+15555550100' };
+  assertError(await srv.api('POST', '/v1/pools', body, null), 401, 'unauthorized');
+  assertError(await srv.api('POST', '/v1/pools', body, 'odk_wrong'), 401);
+  const r = await srv.api('POST', '/v1/pools', body);
+  assert.equal(r.status, 201);
+  assert.match(r.json.id, /^pool_/);
+  assert.equal(r.json.lease_ttl, 1200);
+  assert.equal(r.json.cooldown, 1800);
+  assert.equal(r.json.on_exhaust, 'share');
+  assertError(await srv.api('GET', `/v1/pools/${r.json.id}`, undefined, other.apiKey), 404, 'not_found');
+  assertError(await srv.api('DELETE', `/v1/pools/${r.json.id}`, undefined, other.apiKey), 404);
+  assertError(await srv.api('POST', '/v1/numbers', { number: '+15555550150', pool: r.json.id }, other.apiKey), 404);
+  const mine = await srv.api('GET', '/v1/pools');
+  assert.ok(mine.json.pools.some((p) => p.id === r.json.id));
+  const theirs = await srv.api('GET', '/v1/pools', undefined, other.apiKey);
+  assert.equal(theirs.json.pools.length, 0);
+});
+
+test('pool and number CRUD with validation', async () => {
+  const p = (await srv.api('POST', '/v1/pools', { name: 'crud', target: '(555) 555-0170', lease_ttl: 60, cooldown: 5, on_exhaust: 'fallback', fallback_number: '555.555.0179' })).json;
+  assert.equal(p.target, '+15555550170');
+  assert.equal(p.fallback_number, '+15555550179');
+  const n = await srv.api('POST', '/v1/numbers', { number: '1-555-555-0171', pool: p.id });
+  assert.equal(n.status, 201);
+  assert.equal(n.json.number, '+15555550171');
+  assert.equal(n.json.display, '(555) 555-0171');
+  assertError(await srv.api('POST', '/v1/numbers', { number: '+15555550171', pool: p.id }), 409, 'conflict');
+  assertError(await srv.api('POST', '/v1/numbers', { number: '+15555550172', pool: 'pool_nope' }), 404);
+  assertError(await srv.api('POST', '/v1/numbers', { number: 'call me', pool: p.id }), 400, 'invalid');
+  assertError(await srv.api('POST', '/v1/numbers', { number: '+15555550173' }), 400);
+  const src = await srv.api('POST', '/v1/numbers', { number: '+15555550199', source: { source: 'billboard', medium: 'offline', campaign: 'i95-north' }, target: '+15555550170', forward_to: '+15555550170' });
+  assert.equal(src.status, 201);
+  assert.deepEqual(src.json.source, { source: 'billboard', medium: 'offline', campaign: 'i95-north' });
+  const upd = await srv.api('PATCH', `/v1/pools/${p.id}`, { lease_ttl: 90, name: 'renamed' });
+  assert.equal(upd.status, 200);
+  assert.equal(upd.json.lease_ttl, 90);
+  assert.equal(upd.json.name, 'renamed');
+  assert.equal(upd.json.cooldown, 5);
+  assertError(await srv.api('PATCH', `/v1/pools/${p.id}`, { lease_ttl: 0 }), 400);
+  assertError(await srv.api('PATCH', `/v1/pools/${p.id}`, { on_exhaust: 'panic' }), 400);
+  const list = await srv.api('GET', `/v1/numbers?pool=${p.id}`);
+  assert.deepEqual(list.json.numbers.map((x) => x.number), ['+15555550171']);
+  assert.equal((await srv.api('DELETE', `/v1/numbers/${n.json.id}`)).status, 204);
+  assertError(await srv.api('GET', `/v1/numbers/${n.json.id}`), 404);
+  assert.equal((await srv.api('DELETE', `/v1/pools/${p.id}`)).status, 204);
+  assertError(await srv.api('GET', `/v1/pools/${p.id}`), 404);
+});
+
+test('deleting a pool or number that holds a live lease is refused', async () => {
+  const p = (await srv.api('POST', '/v1/pools', { name: 'busy', target: '+15555550180' })).json;
+  const n = (await srv.api('POST', '/v1/numbers', { number: '+15555550181', pool: p.id })).json;
+  const v = await srv.visit({ url: 'https://site.example/', targets: ['+15555550180'] });
+  assert.equal(v.status, 200, v.text);
+  assert.equal(v.json.numbers[0].number, '+15555550181');
+  assertError(await srv.api('DELETE', `/v1/numbers/${n.id}`), 409);
+  assertError(await srv.api('DELETE', `/v1/pools/${p.id}`), 409);
+  assert.equal((await srv.api('GET', `/v1/numbers/${n.id}`)).status, 200);
+});
+
+test('bad input gets the error format and changes nothing', async () => {
+  const before = ['pools', 'numbers', 'sessions', 'leases'].map(count);
+  assertError(await srv.api('POST', '/v1/pools', '{"name": "x", '), 400, 'invalid');
+  assertError(await srv.api('POST', '/v1/pools', '[1,2]'), 400);
+  const wrong = await srv.api('POST', '/v1/pools', { name: 7, target: '+15555550100' });
+  assertError(wrong, 400);
+  assert.equal(wrong.json.error.field, 'name');
+  assertError(await srv.api('POST', '/v1/pools', { name: 'x', target: '+15555550100', lease_ttl: '20' }), 400);
+  assertError(await srv.api('POST', '/v1/pools', { name: 'x', target: '+15555550100', surprise: 1 }), 400);
+  assertError(await srv.api('POST', '/v1/pools', { name: 'x'.repeat(20000), target: '+15555550100' }), 413, 'too_large');
+  assertError(await srv.api('GET', '/v1/nothing-here'), 404);
+  assertError(await srv.api('PUT', '/v1/pools'), 404);
+  assertError(await srv.visit({ url: 'https://x/', account: 'acc_missing' }), 404);
+  const after = ['pools', 'numbers', 'sessions', 'leases'].map(count);
+  assert.deepEqual(after, before);
+});
+
+test('metrics count requests by route and status', async () => {
+  const r = await srv.api('GET', '/metrics', undefined, null);
+  assert.equal(r.status, 200);
+  assert.match(r.text, /opendni_http_requests_total\{route="\/v1\/pools",status="201"\} \d+/);
+  assert.match(r.text, /opendni_http_requests_total\{route="\/v1\/pools",status="401"\} \d+/);
+  assert.match(r.text, /opendni_http_request_duration_seconds_bucket\{le="\+Inf"\} \d+/);
+  assert.match(r.text, /opendni_store_errors_total 0/);
+});
+
+test('CLI: help, bad flags and a newer schema', () => {
+  assert.equal(cli(['--help']).status, 0);
+  assert.equal(cli(['serve', '--help']).status, 0);
+  assert.match(cli(['serve', '--help']).stdout, /--public-url/);
+  for (const args of [['serve', '--no-such-flag'], ['serve', '--threads', 'many'], ['bogus'], ['account']]) {
+    const r = cli(args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n')[0].startsWith('error:'), true, r.stderr);
+  }
+  execFileSync('sqlite3', [srv.db, 'insert into schema_migrations values (999, 0)']);
+  const r = cli(['init', '--db', srv.db]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /newer than this opendni/);
+  execFileSync('sqlite3', [srv.db, 'delete from schema_migrations where version = 999']);
+  assert.equal(cli(['init', '--db', srv.db]).status, 0);
+});
+
+test('SIGTERM during a burst: exit 0 within 2 s, acknowledged visits stored, store intact', async () => {
+  const p = (await srv.api('POST', '/v1/pools', { name: 'burst', target: '+15555550190' })).json;
+  for (let i = 1; i <= 9; i++) await srv.api('POST', '/v1/numbers', { number: `+1555555019${i}`, pool: p.id });
+  const acked = [];
+  let stop = false;
+  const worker = async () => {
+    while (!stop) {
+      try {
+        const r = await srv.visit({ url: 'https://site.example/?utm_source=x', targets: ['+15555550190'] });
+        if (r.status === 200) acked.push(r.json.session_id);
+      } catch { return; }
+    }
+  };
+  const workers = Array.from({ length: 16 }, worker);
+  await new Promise((r) => setTimeout(r, 300));
+  srv.proc.kill('SIGTERM');
+  const { code, ms } = await srv.waitExit(5000);
+  stop = true;
+  await Promise.all(workers);
+  assert.equal(code, 0);
+  assert.ok(ms < 2000, `exit took ${ms} ms`);
+  assert.ok(acked.length > 10, `only ${acked.length} visits acknowledged`);
+  assert.equal(execFileSync('sqlite3', [srv.db, 'pragma integrity_check']).toString().trim(), 'ok');
+  const stored = new Set(execFileSync('sqlite3', [srv.db, 'select ext_id from sessions']).toString().trim().split('\n'));
+  for (const s of acked) assert.ok(stored.has(s), `acknowledged session ${s} lost`);
+  await srv.start();
+});

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Starts the real `opendni serve` for end-to-end and browser tests: a temp store, an account,
+// a free loopback port (port 0 + --port-file), and helpers to talk to it. Every server started
+// here is killed when the test process exits, even if a test forgets stop().
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const SRC = process.env.OPENDNI_SRC || resolve(here, '../..');
+export const BIN = process.env.OPENDNI_BIN || join(SRC, 'build/opendni');
+
+const live = new Set();
+process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL'); } catch {} } });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a CLI command synchronously; returns {status, stdout, stderr}. */
+export function cli(args, opts = {}) {
+  const r = spawnSync(BIN, args, { encoding: 'utf8', ...opts });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Creates an account in db; returns {accountId, apiKey}. */
+export function createAccount(db, name, origins, id) {
+  const args = ['account', 'create', name, '--db', db, '--json'];
+  for (const o of origins) args.push('--origin', o);
+  if (id) args.push('--id', id);
+  const r = cli(args);
+  if (r.status !== 0) throw new Error(`account create failed: ${r.stderr}`);
+  const j = JSON.parse(r.stdout);
+  return { accountId: j.account_id, apiKey: j.api_key };
+}
+
+async function waitPort(file, proc, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (proc.exitCode !== null) throw new Error(`opendni exited with ${proc.exitCode}`);
+    if (existsSync(file)) {
+      const port = parseInt(readFileSync(file, 'utf8'), 10);
+      if (port > 0) return port;
+    }
+    await sleep(20);
+  }
+  throw new Error('opendni did not start in time');
+}
+
+/**
+ * Starts a server. opts: {origins: [...], args: [...extra serve flags], dir, db, keepDir,
+ * accountName}. Returns an object with url, port, db, dir, accountId, apiKey, logs(),
+ * api(method, path, body, key?), visit(body, headers?), stop(), kill9(), restart().
+ */
+export async function startServer(opts = {}) {
+  const dir = opts.dir || mkdtempSync(join(tmpdir(), 'opendni-test-'));
+  const db = opts.db || join(dir, 'test.db');
+  const init = cli(['init', '--db', db]);
+  if (init.status !== 0) throw new Error(`init failed: ${init.stderr}`);
+  const origins = opts.origins || ['http://127.0.0.1'];
+  const acct = opts.account || createAccount(db, opts.accountName || 'Test', origins);
+  const srv = { dir, db, ...acct, proc: null, port: 0, url: '', stderr: '' };
+
+  srv.start = async () => {
+    const portFile = join(dir, `port-${Date.now()}-${Math.random()}`);
+    const args = ['serve', '--db', db, '--listen', '127.0.0.1:0', '--port-file', portFile,
+      ...(opts.args || [])];
+    const proc = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...(opts.env || {}) } });
+    live.add(proc);
+    proc.stderr.on('data', (d) => { srv.stderr += d.toString(); });
+    proc.on('exit', () => live.delete(proc));
+    srv.proc = proc;
+    srv.port = await waitPort(portFile, proc, 10000);
+    srv.url = `http://127.0.0.1:${srv.port}`;
+    return srv;
+  };
+  srv.logs = () => srv.stderr;
+  srv.api = async (method, path, body, key = srv.apiKey, headers = {}) => {
+    const h = { ...headers };
+    if (key) h.Authorization = `Bearer ${key}`;
+    if (body !== undefined) h['Content-Type'] = 'application/json';
+    const res = await fetch(srv.url + path, {
+      method, headers: h, body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+    });
+    const text = await res.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch {}
+    return { status: res.status, json, text, headers: res.headers };
+  };
+  srv.visit = (body, headers = {}) => srv.api('POST', '/v1/visits', { account: srv.accountId, ...body }, null,
+    { 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36', ...headers });
+  /** Waits for the process to exit; returns {code, signal, ms}. */
+  srv.waitExit = (ms = 5000) => new Promise((res, rej) => {
+    const t0 = Date.now();
+    if (srv.proc.exitCode !== null) return res({ code: srv.proc.exitCode, signal: null, ms: 0 });
+    const timer = setTimeout(() => rej(new Error('server did not exit')), ms);
+    srv.proc.once('exit', (code, signal) => { clearTimeout(timer); res({ code, signal, ms: Date.now() - t0 }); });
+  });
+  srv.stop = async () => {
+    if (srv.proc && srv.proc.exitCode === null) {
+      srv.proc.kill('SIGTERM');
+      await srv.waitExit(5000).catch(() => srv.proc.kill('SIGKILL'));
+    }
+  };
+  srv.kill9 = async () => {
+    srv.proc.kill('SIGKILL');
+    await srv.waitExit(5000);
+  };
+  srv.restart = async () => { await srv.stop(); return srv.start(); };
+  srv.cleanup = async () => { await srv.stop(); if (!opts.keepDir) rmSync(dir, { recursive: true, force: true }); };
+  await srv.start();
+  return srv;
+}
