@@ -16,7 +16,7 @@
 #include "base/err.h"
 
 #define STORE_ID_MAX 48     /* external ids: "acc_…", "pool_…", session ids */
-#define STORE_E164_MAX 16
+#define STORE_E164_MAX 17 /* "+" and up to 15 digits, as PHONE_E164_MAX */
 #define STORE_NAME_MAX 128
 #define STORE_TEXT_MAX 256  /* UTM fields, URLs: truncated by classify already */
 
