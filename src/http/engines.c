@@ -146,9 +146,15 @@ int engines_number_add(struct engines *e, const struct st_number *n)
         return ERR_NOTFOUND;
     int rc = pool_add_number(sl->engine, (uint64_t)n->id, n->idle_since);
     if (rc == ERR_OK) {
+        /* kept sorted by id for e164_of's binary search; ids mostly arrive in order */
         sl->numbers = xrealloc(sl->numbers, (sl->n_numbers + 1) * sizeof(*sl->numbers));
-        sl->numbers[sl->n_numbers].id = n->id;
-        snprintf(sl->numbers[sl->n_numbers].e164, STORE_E164_MAX, "%s", n->number);
+        size_t i = sl->n_numbers;
+        while (i > 0 && sl->numbers[i - 1].id > n->id) {
+            sl->numbers[i] = sl->numbers[i - 1];
+            i--;
+        }
+        sl->numbers[i].id = n->id;
+        snprintf(sl->numbers[i].e164, STORE_E164_MAX, "%s", n->number);
         sl->n_numbers++;
     }
     slot_unlock(e, sl);
@@ -161,19 +167,29 @@ int engines_number_remove(struct engines *e, int64_t pool_id, int64_t number_id,
     if (!sl)
         return ERR_NOTFOUND;
     int rc = pool_remove_number(sl->engine, (uint64_t)number_id, now);
-    for (size_t i = 0; rc == ERR_OK && i < sl->n_numbers; i++)
-        if (sl->numbers[i].id == number_id)
-            sl->numbers[i] = sl->numbers[--sl->n_numbers];
+    for (size_t i = 0; rc == ERR_OK && i < sl->n_numbers; i++) {
+        if (sl->numbers[i].id == number_id) {
+            memmove(&sl->numbers[i], &sl->numbers[i + 1],
+                    (sl->n_numbers - i - 1) * sizeof(*sl->numbers));
+            sl->n_numbers--;
+            break;
+        }
+    }
     slot_unlock(e, sl);
     return rc;
 }
 
 static const char *e164_of(const struct slot *sl, int64_t number_id)
 {
-    for (size_t i = 0; i < sl->n_numbers; i++)
-        if (sl->numbers[i].id == number_id)
-            return sl->numbers[i].e164;
-    return "";
+    size_t lo = 0, hi = sl->n_numbers;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sl->numbers[mid].id < number_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < sl->n_numbers && sl->numbers[lo].id == number_id ? sl->numbers[lo].e164 : "";
 }
 
 static void fill_lease(struct slot *sl, uint64_t session_key, uint64_t number_id, unsigned flags,
