@@ -26,8 +26,9 @@ check-normal:
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The sanitizer build uses clang, so every check builds the tree with both compilers.
 check-asan:
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DDEVELOPER=ON -DENABLE_ASAN=ON -DENABLE_UBSAN=ON $(CMAKE_ARGS) >/dev/null
+	CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DDEVELOPER=ON -DENABLE_ASAN=ON -DENABLE_UBSAN=ON $(CMAKE_ARGS) >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS) -LE browser

@@ -233,7 +233,8 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa)
     return ERR_OK;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* MHD's log callback: fmt comes from libmicrohttpd itself, never from the network. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
