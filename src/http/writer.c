@@ -19,6 +19,34 @@ struct writer {
     bool stopping;
 };
 
+/* Pool counters seen in a batch: written once per pool per batch, not once per lease. */
+struct counters {
+    int n;
+    struct {
+        int64_t pool_id;
+        uint64_t exhaustion_events;
+        uint32_t peak_concurrent;
+    } v[32];
+};
+
+static void note_counters(struct counters *c, int64_t pool_id, uint64_t ex, uint32_t peak)
+{
+    int i = 0;
+    while (i < c->n && c->v[i].pool_id != pool_id)
+        i++;
+    if (i == c->n) {
+        if (c->n == (int)ARRAY_SIZE(c->v))
+            return; /* the next batch records it: counters only grow */
+        c->v[c->n++].pool_id = pool_id;
+        c->v[i].exhaustion_events = 0;
+        c->v[i].peak_concurrent = 0;
+    }
+    if (ex > c->v[i].exhaustion_events)
+        c->v[i].exhaustion_events = ex;
+    if (peak > c->v[i].peak_concurrent)
+        c->v[i].peak_concurrent = peak;
+}
+
 static int apply_leases(struct store *s, struct write_job *j)
 {
     int rc = ERR_OK;
@@ -30,9 +58,6 @@ static int apply_leases(struct store *s, struct write_job *j)
                                    l->expires_at);
         if (!j->lease_renew[i] || rc == ERR_NOTFOUND)
             rc = store_lease_put(s, l);
-        if (rc == ERR_OK && !j->lease_renew[i])
-            rc = store_pool_set_counters(s, l->pool_id, (int64_t)j->exhaustion_events[i],
-                                         (int64_t)j->peak_concurrent[i]);
     }
     return rc;
 }
@@ -55,6 +80,7 @@ static int apply(struct store *s, struct write_job *j)
 
 static void commit_batch(struct writer *w, struct write_job *batch)
 {
+    struct counters counters = {0};
     int rc = store_begin(w->store);
     for (struct write_job *j = batch; j; j = j->_next) {
         if (rc) {
@@ -68,14 +94,21 @@ static void commit_batch(struct writer *w, struct write_job *batch)
             j->rc = store_savepoint_release(w->store);
         else
             store_savepoint_rollback(w->store);
+        for (int i = 0; j->rc == ERR_OK && i < j->n_leases; i++)
+            if (!j->lease_renew[i])
+                note_counters(&counters, j->leases[i].pool_id, j->exhaustion_events[i],
+                              j->peak_concurrent[i]);
     }
-    if (rc == ERR_OK) {
+    for (int i = 0; rc == ERR_OK && i < counters.n; i++)
+        rc = store_pool_set_counters(w->store, counters.v[i].pool_id,
+                                     (int64_t)counters.v[i].exhaustion_events,
+                                     (int64_t)counters.v[i].peak_concurrent);
+    if (rc == ERR_OK)
         rc = store_commit(w->store);
-        if (rc) {
-            store_rollback(w->store);
-            for (struct write_job *j = batch; j; j = j->_next)
-                j->rc = rc;
-        }
+    if (rc) { /* nothing of this batch is on disk: every job fails */
+        store_rollback(w->store);
+        for (struct write_job *j = batch; j; j = j->_next)
+            j->rc = rc;
     }
     for (struct write_job *j = batch; j;) {
         struct write_job *next = j->_next;
