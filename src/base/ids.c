@@ -5,9 +5,22 @@
 
 #include <sys/random.h>
 
+/* 32 symbols in ascending ASCII order, so encoded times sort like the numbers. */
+static const char alphabet[] = "23456789abcdefghijkmnpqrstuvwxyz";
+
+void id_new_sorted(const char *prefix, int64_t at, size_t n_chars, char *out, size_t cap)
+{
+    char head[64];
+    size_t n = (size_t)snprintf(head, sizeof(head), "%s", prefix);
+    uint64_t t = (uint64_t)(at < 0 ? 0 : at);
+    for (int i = 8; i >= 0 && n + 9 < sizeof(head); i--) /* 45 bits: ms until the year 3084 */
+        head[n + (size_t)(8 - i)] = alphabet[(t >> (5 * i)) & 31];
+    head[n + 9] = '\0';
+    id_new(head, n_chars, out, cap);
+}
+
 void id_new(const char *prefix, size_t n_chars, char *out, size_t cap)
 {
-    static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
     unsigned char rnd[64];
     if (n_chars > sizeof(rnd))
         n_chars = sizeof(rnd);

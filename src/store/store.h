@@ -147,6 +147,13 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
 
+/* Moves committed WAL content into the database file without blocking writers (a passive
+ * checkpoint) on the calling thread's connection. */
+int store_checkpoint(struct store *s);
+/* Turns automatic checkpoints off (or back on) for the calling thread's connection, so a busy
+ * writer does not pay for them; someone must then call store_checkpoint regularly. */
+int store_autocheckpoint(struct store *s, bool on);
+
 /* A savepoint inside the current transaction, so one failing item of a batch can be undone
  * without losing the others. */
 int store_savepoint(struct store *s);
@@ -237,5 +244,98 @@ int store_event_last(struct store *s, int64_t session_id, const char *type, cons
                      int64_t before, int64_t *at);
 /* Rows in a table (tests and health): "sessions", "leases", "pools", … ERR_INVALID otherwise. */
 int store_count(struct store *s, const char *table, int64_t *n);
+
+/* ==== calls ===================================================================================
+ * Owned by the call service (src/http/calls.c). Calls and conversions are written on the
+ * request thread (not through the group-commit writer): the webhook must answer in a few ms. */
+
+#define STORE_PARTY_MAX 64  /* To/From as the provider sent them: E.164, sip:…, client:… */
+#define STORE_STATUS_MAX 33 /* provider call statuses: 1..32 characters */
+
+/* One inbound call. Strings are "" and ids 0 when unknown; durations are -1 when unknown. */
+struct st_call {
+    int64_t id;                      /* 0 until stored */
+    char ext_id[STORE_ID_MAX];       /* "call_…" ("" on insert: generated) */
+    int64_t account_id;
+    char provider[16];               /* "twilio" (Twilio-compatible webhooks), "pbx" */
+    char provider_call_id[80];       /* CallSid; unique per provider */
+    int64_t number_id;
+    int64_t pool_id;                 /* the number's pool, or the pool whose fallback was called */
+    char to[STORE_PARTY_MAX];
+    char from[STORE_PARTY_MAX];
+    int64_t started_at;
+    char status[STORE_STATUS_MAX];   /* effective: ringing … completed, busy, no-answer… */
+    int64_t duration_s;              /* effective talk time, 0 until known */
+    char forwarded_to[STORE_E164_MAX]; /* "" = rejected (number owned by nobody) */
+    bool recorded;
+    char method[16];                 /* attrib_method_name() values */
+    double confidence;
+    int64_t session_id;              /* credited session */
+    int64_t runner_up_session_id;
+    double runner_up_confidence;
+    int64_t first_session_id;        /* first touch of a repeat caller */
+    char channel[32];                /* snapshot of the credited source */
+    char source[STORE_TEXT_MAX];
+    char medium[STORE_TEXT_MAX];
+    char campaign[STORE_TEXT_MAX];
+    char keyword[STORE_TEXT_MAX];
+    char reason[160];                /* why this attribution (human sentence) */
+    char error[160];                 /* what failed while handling the call, "" if nothing */
+    char call_status[STORE_STATUS_MAX]; /* caller's leg as last reported */
+    int64_t call_duration_s;
+    int64_t status_seq;              /* last SequenceNumber applied to the caller's leg */
+    char dial_status[STORE_STATUS_MAX]; /* forwarded leg as last reported */
+    int64_t dial_duration_s;
+    int64_t dial_seq;
+    int64_t ended_at;                /* 0 until the status is final */
+    int64_t updated_at;
+};
+
+struct st_conversion {
+    int64_t id;
+    int64_t call_id;
+    int64_t account_id;
+    char name[STORE_NAME_MAX];
+    double value;
+    char currency[8];
+    int64_t at;
+};
+
+/* What earlier calls say about a caller (repeat-caller rule, first-time-caller conversions). */
+struct st_caller {
+    int64_t prior_calls;       /* calls from this caller stored before the one asked about */
+    int64_t first_session_id;  /* session credited to their earliest attributed call, or 0 */
+    double first_confidence;   /* that attribution's confidence */
+};
+
+typedef int (*store_call_fn)(void *ctx, const struct st_call *c);
+
+/* Inserts c (ext_id generated when "", id set). ERR_CONFLICT if the provider's call id is
+ * already stored (a retried webhook: read that call instead). */
+int store_call_insert(struct store *s, struct st_call *c);
+/* The call with this provider call id, any account. ERR_NOTFOUND if none. */
+int store_call_by_provider(struct store *s, const char *provider, const char *provider_call_id,
+                           struct st_call *c);
+/* The account's call with this external id; ERR_NOTFOUND for another account's. */
+int store_call_get(struct store *s, int64_t account_id, const char *ext_id, struct st_call *c);
+int store_call_by_id(struct store *s, int64_t id, struct st_call *c);
+/* Writes the status fields of c (status, duration, call_*, dial_*, *_seq, ended_at, error,
+ * updated_at). ERR_NOTFOUND if c->id is not stored. */
+int store_call_update(struct store *s, const struct st_call *c);
+/* The account's calls with since <= started_at < until, after the cursor position
+ * (started_at, id) > (after_at, after_id), in (started_at, id) order, at most max. */
+int store_call_list(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                    int64_t after_at, int64_t after_id, size_t max, store_call_fn fn, void *ctx);
+/* Earlier calls of caller `from` in the account: those with id < before_id (INT64_MAX: all).
+ * out: *out. */
+int store_call_caller(struct store *s, int64_t account_id, const char *from, int64_t before_id,
+                      struct st_caller *out);
+/* Inserts a conversion (id set). ERR_CONFLICT if the call already has one. */
+int store_conversion_add(struct store *s, struct st_conversion *cv);
+int store_conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);
+/* The pool whose fallback number is e164 (lowest id if several). ERR_NOTFOUND if none. */
+int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);
+/* The account whose stored Twilio AccountSid is sid. ERR_NOTFOUND if none. */
+int store_account_by_twilio_sid(struct store *s, const char *sid, struct st_account *a);
 
 #endif

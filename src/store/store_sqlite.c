@@ -43,7 +43,8 @@ static int open_db(const char *path, sqlite3 **out)
     }
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
     rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                          "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", NULL, NULL, NULL);
+                          "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                          "PRAGMA cache_size=-16000; PRAGMA journal_size_limit=67108864;", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         log_error("store", "cannot set up '%s': %s", path, sqlite3_errmsg(db));
         sqlite3_close(db);
@@ -216,6 +217,30 @@ void store_rollback(struct store *s)
     struct sconn *c = store__conn(s);
     if (c && !sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* WAL size (in pages) past which a checkpoint waits for the writer so the log can restart:
+ * passive checkpoints alone never catch up with a writer that never pauses. */
+#define WAL_RESTART_PAGES 16384
+
+int store_checkpoint(struct store *s)
+{
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return ERR_BACKEND;
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_OK && log > WAL_RESTART_PAGES)
+        rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
+    return rc == SQLITE_OK || rc == SQLITE_BUSY ? ERR_OK : store__err(c, rc, "checkpoint");
+}
+
+int store_autocheckpoint(struct store *s, bool on)
+{
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return ERR_BACKEND;
+    return store__err(c, sqlite3_wal_autocheckpoint(c->db, on ? 1000 : 0), "autocheckpoint");
 }
 
 int store_savepoint(struct store *s)

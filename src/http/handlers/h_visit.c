@@ -402,11 +402,11 @@ static int start_session(struct http_req *req, struct visit *v, const struct acc
     memset(ss, 0, sizeof(*ss));
     if (!ratelimit_take(req->app->session_limit, acct->ext_id, now, &req->retry_after_s))
         return errf(&req->eb, ERR_LIMITED, NULL, "too many new sessions for this account");
-    id_new("s_", 26, ss->ext_id, sizeof(ss->ext_id));
+    id_new_sorted("s_", now, 20, ss->ext_id, sizeof(ss->ext_id)); /* 100 random bits */
     if (in->visitor_id && id_valid(in->visitor_id, STORE_ID_MAX - 1))
         snprintf(ss->visitor_id, sizeof(ss->visitor_id), "%s", in->visitor_id);
     else
-        id_new("v_", 26, ss->visitor_id, sizeof(ss->visitor_id));
+        id_new_sorted("v_", now, 20, ss->visitor_id, sizeof(ss->visitor_id));
     ss->account_id = acct->id;
     ss->created_at = ss->last_active_at = now;
     return ERR_OK;
