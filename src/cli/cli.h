@@ -43,8 +43,11 @@ int cli_opts_exit(int rc);
 struct store *cli_open_store(const char *db);
 
 int cmd_account(int argc, char **argv);
+int cmd_call(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

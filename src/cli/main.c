@@ -15,9 +15,12 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"account", cmd_account, "create accounts and set their provider secrets"},
+    {"call", cmd_call, "simulate a provider's call webhooks against a running server"},
+    {"export", cmd_export, "export history: a trace for the pool-sizing simulator"},
     {"help", cmd_help, "list the commands"},
     {"init", cmd_init, "create or migrate the store (idempotent)"},
     {"serve", cmd_serve, "run the HTTP server"},
+    {"simulate", cmd_simulate, "size pools by replaying traffic through the lease engine"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -9,6 +9,7 @@
 #include "http/engines.h"
 #include "http/metrics.h"
 #include "http/ratelimit.h"
+#include "http/stream.h"
 #include "http/writer.h"
 #include "store/store.h"
 
@@ -34,6 +35,7 @@ int app_init(struct app *app, struct errbuf *eb)
     app->visit_limit = ratelimit_new(app->cfg.rate_limit_visits);
     app->session_limit = ratelimit_new(app->cfg.max_new_sessions);
     app->writer = writer_start(app->store);
+    app->stream = stream_new();
     return ERR_OK;
 }
 
@@ -41,6 +43,8 @@ void app_release(struct app *app)
 {
     writer_stop(app->writer);
     app->writer = NULL;
+    stream_free(app->stream); /* after the server stopped: no listener remains */
+    app->stream = NULL;
     ratelimit_free(app->visit_limit);
     ratelimit_free(app->session_limit);
     engines_free(app->engines);

@@ -15,6 +15,7 @@
 #include "store/store.h"
 
 struct app;
+struct stream_listener;
 
 #define HTTP_MAX_PARAMS 3
 #define HTTP_MAX_HEADERS 8
@@ -51,6 +52,10 @@ struct http_resp {
     struct buf body;
     const unsigned char *static_body; /* instead of body: static bytes (assets) */
     size_t static_len;
+    /* instead of body: an endless event stream (GET /v1/stream). The server reads it with
+     * stream_read until it ends and frees it with stream_unlisten when the request completes
+     * (whether or not it was sent), so a handler that sets it hands the listener over. */
+    struct stream_listener *stream;
     int n_headers;
     const char *header_names[HTTP_MAX_HEADERS];  /* static strings */
     char header_values[HTTP_MAX_HEADERS][160];

@@ -47,6 +47,18 @@ static const struct route routes[] = {
     {"POST", "/v1/rules", h_rule_create, ROUTE_AUTH, 16 * KB},
     {"GET", "/v1/rules", h_rule_list, ROUTE_AUTH, 0},
     {"DELETE", "/v1/rules/{}", h_rule_delete, ROUTE_AUTH, 0},
+    {"POST", "/v1/telephony/twilio/voice", h_twilio_voice, 0, 32 * KB},
+    {"POST", "/v1/telephony/twilio/status", h_twilio_status, 0, 32 * KB},
+    {"POST", "/v1/telephony/twilio/dial", h_twilio_dial, 0, 32 * KB},
+    {"GET", "/v1/telephony/lookup", h_pbx_lookup, ROUTE_AUTH, 0},
+    {"GET", "/v1/calls", h_call_list, ROUTE_AUTH, 0},
+    {"GET", "/v1/calls/{}", h_call_get, ROUTE_AUTH, 0},
+    {"GET", "/v1/reports/calls", h_report_calls, ROUTE_AUTH, 0},
+    {"GET", "/v1/exports/google-ads/click-conversions.csv", h_export_click_conversions, ROUTE_AUTH,
+     0},
+    {"GET", "/v1/exports/google-ads/call-conversions.csv", h_export_call_conversions, ROUTE_AUTH,
+     0},
+    {"GET", "/v1/stream", h_stream, ROUTE_AUTH, 0},
     {"GET", "/dni.js", h_asset, 0, 0},
     {"GET", "/demo/{}", h_asset, 0, 0},
     {"GET", "/demo/", h_asset, 0, 0},
@@ -157,7 +169,8 @@ static int authenticate(struct http_req *req)
 static int preflight(struct http_req *req, struct http_resp *resp)
 {
     resp->status = 204;
-    if (req->h_origin && accounts_origin_known(req->app->accounts, req->h_origin)) {
+    if (req->h_origin && (strcmp(req->h_origin, req->app->public_url) == 0 ||
+                          accounts_origin_known(req->app->accounts, req->h_origin))) {
         http_header(resp, "Access-Control-Allow-Origin", "%s", req->h_origin);
         http_header(resp, "Access-Control-Allow-Methods", "POST, OPTIONS");
         http_header(resp, "Access-Control-Allow-Headers", "Content-Type");

@@ -2,6 +2,8 @@
 /* libmicrohttpd glue: one struct ctx per request (created in the URI log callback, freed in the
  * completed callback), the body read into a bounded buffer, the router called once the body is
  * complete, deferred requests suspended and resumed, responses queued.
+ * Event streams (resp->stream) are sent with a content-reader callback; http/stream.c parks the
+ * connection (suspends it) when nothing is pending and its wake thread resumes it.
  * THREADING: MHD calls everything for one connection from one of its pool threads; http_resume
  * may come from any thread (MHD_resume_connection is thread-safe). n_active counts requests
  * between creation and completion so shutdown can wait for them. */
@@ -20,6 +22,9 @@
 #include "http/app.h"
 #include "http/http.h"
 #include "http/router.h"
+#include "http/stream.h"
+
+#define STREAM_BLOCK 16384 /* most bytes asked of the stream reader at once */
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -72,6 +77,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct ctx *x = *con_cls;
     if (!x)
         return;
+    if (x->resp.stream)
+        stream_unlisten(srv->app->stream, x->resp.stream);
     if (x->req.body.data)
         buf_release(&x->req.body);
     buf_release(&x->resp.body);
@@ -123,11 +130,35 @@ static void fill_request(struct ctx *x, struct MHD_Connection *conn, const char 
     buf_init(&r->body, router_body_max(x->route, r->app));
 }
 
+static void conn_suspend(void *conn)
+{
+    MHD_suspend_connection(conn);
+}
+
+static void conn_resume(void *conn)
+{
+    MHD_resume_connection(conn);
+}
+
+/* Content reader of an event stream: 0 means "parked, call again once resumed". */
+static ssize_t read_stream(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    struct ctx *x = cls;
+    long n = stream_read(x->resp.stream, out, max);
+    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
 static enum MHD_Result send_resp(struct ctx *x, struct MHD_Connection *conn)
 {
     struct http_resp *rs = &x->resp;
     struct MHD_Response *m;
-    if (rs->static_body) {
+    if (rs->stream) {
+        m = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, read_stream, x,
+                                              NULL);
+        if (m)
+            stream_attach(rs->stream, conn_suspend, conn_resume, conn);
+    } else if (rs->static_body) {
         m = MHD_create_response_from_buffer(rs->static_len, (void *)rs->static_body,
                                             MHD_RESPMEM_PERSISTENT);
     } else {
@@ -277,6 +308,9 @@ void http_server_stop(struct http_server *srv, int grace_ms)
     MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    /* Event streams never finish by themselves, and MHD cannot stop with parked connections:
+     * end them (each sends what is queued, then closes) and let the wait below drain them. */
+    stream_shutdown(srv->app->stream);
     int64_t deadline = mono_us() + (int64_t)grace_ms * 1000;
     while (atomic_load(&srv->n_active) > 0 && mono_us() < deadline) {
         struct timespec ts = {0, 5 * 1000000};

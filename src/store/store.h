@@ -242,6 +242,9 @@ int store_event_add(struct store *s, const struct st_event *e);
 /* Latest event of a type by a session on a number at or before `before`; *at = 0 if none. */
 int store_event_last(struct store *s, int64_t session_id, const char *type, const char *number,
                      int64_t before, int64_t *at);
+typedef int (*store_event_fn)(void *ctx, const struct st_event *e);
+/* A session's events in time order, at most max. */
+int store_event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn, void *ctx);
 /* Rows in a table (tests and health): "sessions", "leases", "pools", … ERR_INVALID otherwise. */
 int store_count(struct store *s, const char *table, int64_t *n);
 
@@ -258,7 +261,7 @@ struct st_call {
     char ext_id[STORE_ID_MAX];       /* "call_…" ("" on insert: generated) */
     int64_t account_id;
     char provider[16];               /* "twilio" (Twilio-compatible webhooks), "pbx" */
-    char provider_call_id[80];       /* CallSid; unique per provider */
+    char provider_call_id[128];      /* CallSid; unique per provider */
     int64_t number_id;
     int64_t pool_id;                 /* the number's pool, or the pool whose fallback was called */
     char to[STORE_PARTY_MAX];
@@ -337,5 +340,81 @@ int store_conversion_by_call(struct store *s, int64_t call_id, struct st_convers
 int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);
 /* The account whose stored Twilio AccountSid is sid. ERR_NOTFOUND if none. */
 int store_account_by_twilio_sid(struct store *s, const char *sid, struct st_account *a);
+
+/* ==== reports =================================================================================
+ * Owned by reports and exports (src/http/handlers/h_reports.c). Read-only queries over calls,
+ * sessions and conversions, streamed row by row to a callback (return non-zero to stop). */
+
+/* One call as reports see it. The source fields are the call's attribution snapshot (the
+ * session's values when the snapshot is empty); "" = unknown (unattributed calls). */
+struct st_report_call {
+    int64_t call_id;
+    char status[STORE_STATUS_MAX];
+    int64_t duration_s;
+    int64_t started_at;
+    char channel[32];
+    char source[STORE_TEXT_MAX];
+    char medium[STORE_TEXT_MAX];
+    char campaign[STORE_TEXT_MAX];
+    char keyword[STORE_TEXT_MAX];
+    char landing_page[STORE_TEXT_MAX];
+    char device[16];
+    bool converted;
+    double value;
+};
+
+/* One conversion with what the Google Ads exports need: the call and the click ids of the
+ * session credited with it ("" = none, or no session). */
+struct st_report_conversion {
+    int64_t id;
+    char call_ext[STORE_ID_MAX];
+    char from[STORE_PARTY_MAX];
+    int64_t call_started_at;
+    char name[STORE_NAME_MAX];
+    double value;
+    char currency[8];
+    int64_t at;
+    char gclid[1024]; /* as large as the session's click_ids: never truncated */
+    char gbraid[1024];
+    char wbraid[1024];
+};
+
+typedef int (*store_report_call_fn)(void *ctx, const struct st_report_call *c);
+typedef int (*store_report_conversion_fn)(void *ctx, const struct st_report_conversion *cv);
+
+/* The account's calls with since <= started_at < until (the range of store_call_list), in
+ * (started_at, id) order. */
+int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                       store_report_call_fn fn, void *ctx);
+/* The account's conversions with since <= at < until, in (at, id) order. */
+int store_report_conversions(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                             store_report_conversion_fn fn, void *ctx);
+
+/* ==== export =================================================================================
+ * Owned by the pool-sizing simulator's export (src/cli/cmd_export.c): the visit, page-view,
+ * tel: click and call history replayed by `opendni simulate --trace` (docs/pool-sizing.md). */
+
+enum st_trace_kind { ST_TRACE_VISIT = 0, ST_TRACE_PAGEVIEW, ST_TRACE_TEL_CLICK, ST_TRACE_CALL };
+
+/* One row of a trace. The store keeps no separate page views: a session's activity is its
+ * creation, each lease's start and last activity, and its own last activity. */
+struct st_trace_row {
+    int64_t at;
+    enum st_trace_kind kind;
+    char session[STORE_ID_MAX]; /* session ext id; "" for a call credited to no exported session */
+    char device[16];            /* visits: the session's device as stored, else "" */
+    char region[8];             /* visits: the session's region as stored, else "" */
+    char from[STORE_PARTY_MAX]; /* calls: the caller as the provider sent it, else "" */
+};
+
+typedef int (*store_trace_fn)(void *ctx, const struct st_trace_row *r);
+
+/* Streams the trace of the sessions created at or after `since` (of one account, or of all
+ * when account_id is 0) and the calls to pool numbers (or a pool's fallback) started at or
+ * after since, in time order (same time: visit, page view, click, call). A call keeps its
+ * session only if it was credited (exact, shared or late) to one of the exported sessions.
+ * fn returning non-zero stops the walk (ERR_OK). */
+int store_export_trace(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
+                       void *ctx);
 
 #endif

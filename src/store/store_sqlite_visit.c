@@ -286,3 +286,28 @@ int store_event_last(struct store *s, int64_t session_id, const char *type, cons
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "read event");
 }
+
+int store_event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT type, number, detail, at FROM events"
+                                          " WHERE session_id = ?1 ORDER BY at, id")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, session_id);
+    int rc = SQLITE_DONE;
+    for (size_t n = 0; n < max; n++) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        struct st_event e = {.session_id = session_id, .at = sqlite3_column_int64(st, 3)};
+        store__col_text(st, 0, e.type, sizeof(e.type));
+        store__col_text(st, 1, e.number, sizeof(e.number));
+        store__col_text(st, 2, e.detail, sizeof(e.detail));
+        if (fn(ctx, &e))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list events");
+}

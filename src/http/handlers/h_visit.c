@@ -61,7 +61,9 @@ static int check_origin(struct http_req *req, struct http_resp *resp, const stru
 {
     if (!req->h_origin)
         return ERR_OK;
-    if (!acct_origin_allowed(acct, req->h_origin))
+    /* Pages served by opendni itself (the demo) are same-site: their origin is the public URL. */
+    bool own = strcmp(req->h_origin, req->app->public_url) == 0;
+    if (!own && !acct_origin_allowed(acct, req->h_origin))
         return errf(&req->eb, ERR_FORBIDDEN, NULL, "origin not allowed for this account");
     http_header(resp, "Access-Control-Allow-Origin", "%s", req->h_origin);
     http_header(resp, "Vary", "Origin");
@@ -638,6 +640,14 @@ static int add_lease_json(void *ctx, const struct st_lease *l)
     return 0;
 }
 
+static int add_event_json(void *ctx, const struct st_event *e)
+{
+    json_array_append_new(ctx, json_pack("{s:s,s:o,s:o,s:o}", "type", e->type, "number",
+                                         json_str_or_null(e->number), "detail",
+                                         json_str_or_null(e->detail), "at", json_time(e->at)));
+    return 0;
+}
+
 int h_session_get(struct http_req *req, struct http_resp *resp)
 {
     struct st_session ss;
@@ -646,10 +656,12 @@ int h_session_get(struct http_req *req, struct http_resp *resp)
         return errf(&req->eb, ERR_NOTFOUND, NULL, "no session '%s'", req->params[0]);
     struct lease_list ll = {req->app->store, json_array()};
     store_session_leases(req->app->store, ss.id, add_lease_json, &ll);
+    json_t *events = json_array();
+    store_event_list(req->app->store, ss.id, 1000, add_event_json, events);
     json_t *ids = ss.click_ids[0] ? json_loads(ss.click_ids, 0, NULL) : NULL;
     resp->content_type = "application/json";
     return json_dump_take(
-        json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:{s:s,s:o,s:o,s:o,s:o,s:o},s:o,s:o,s:o}", "id",
+        json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:{s:s,s:o,s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o}", "id",
                   ss.ext_id, "visitor_id", ss.visitor_id, "created_at", json_time(ss.created_at),
                   "last_active_at", json_time(ss.last_active_at), "landing_page",
                   json_str_or_null(ss.landing_page), "referrer", json_str_or_null(ss.referrer),
@@ -657,6 +669,6 @@ int h_session_get(struct http_req *req, struct http_resp *resp)
                   "medium", json_str_or_null(ss.medium), "campaign",
                   json_str_or_null(ss.campaign), "keyword", json_str_or_null(ss.keyword),
                   "click_ids", ids ? ids : json_object(), "device", json_str_or_null(ss.device),
-                  "leases", ll.arr, "region", json_str_or_null(ss.region)),
+                  "leases", ll.arr, "region", json_str_or_null(ss.region), "events", events),
         &resp->body);
 }

@@ -32,5 +32,20 @@ int h_visit(struct http_req *req, struct http_resp *resp);
 int h_visit_ping(struct http_req *req, struct http_resp *resp);
 int h_visit_event(struct http_req *req, struct http_resp *resp);
 int h_session_get(struct http_req *req, struct http_resp *resp);
+/* h_telephony.c: provider webhooks (signature-checked, no Bearer key) and the PBX lookup */
+int h_twilio_voice(struct http_req *req, struct http_resp *resp);
+int h_twilio_status(struct http_req *req, struct http_resp *resp);
+int h_twilio_dial(struct http_req *req, struct http_resp *resp);
+int h_pbx_lookup(struct http_req *req, struct http_resp *resp);
+/* h_calls.c */
+int h_call_list(struct http_req *req, struct http_resp *resp);
+int h_call_get(struct http_req *req, struct http_resp *resp);
+
+/* h_reports.c: call reports and the Google Ads CSV exports (account-scoped) */
+int h_report_calls(struct http_req *req, struct http_resp *resp);
+int h_export_click_conversions(struct http_req *req, struct http_resp *resp);
+int h_export_call_conversions(struct http_req *req, struct http_resp *resp);
+/* h_stream.c: GET /v1/stream, Server-Sent Events (hands resp->stream to the server) */
+int h_stream(struct http_req *req, struct http_resp *resp);
 
 #endif

@@ -1,0 +1,103 @@
+#!/bin/sh
+# The webhook benchmark: wrk posting signed Twilio voice webhooks, each a new call (unique
+# CallSid and caller), to POST /v1/telephony/twilio/voice with 32 connections for DURATION s.
+# Every request verifies the signature, attributes the call and commits it before answering.
+#   Called by bench/run with SRV_URL (a running server) and DB (its store): prints one line
+#   "RESULT req/s p50_ms p99_ms non2xx errors" for bench/run's table.
+#   Alone (no SRV_URL): starts nginx `return 200` and a server of its own, runs both, and prints
+#   the table row itself (requests/s, ratio to nginx, p50, p99) after the RESULT line.
+# Knobs: DURATION (s, 10), WEBHOOK_CONNS (32), THREADS (2), WEBHOOK_N (150000 pre-signed calls).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+BIN=${OPENDNI_BIN:-$root/build/opendni}
+DURATION=${DURATION:-10}
+CONNS=${WEBHOOK_CONNS:-32}
+THREADS=${THREADS:-2}
+N=${WEBHOOK_N:-150000}
+TOKEN=bench-webhook-token-0123456789
+PATH_VOICE=/v1/telephony/twilio/voice
+work=$(mktemp -d /tmp/opendni-webhook.XXXXXX)
+srv_pid=""
+ngx_pid=""
+cleanup() {
+  [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null || true
+  [ -n "$ngx_pid" ] && kill "$ngx_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+start_nginx() {
+  ngx_port=$(free_port)
+  mkdir -p "$work/nginx/logs"
+  sed "s/@PORT@/$ngx_port/; s#@DIR@#$work/nginx#g" "$root/bench/nginx.conf" > "$work/nginx/nginx.conf"
+  nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/logs/error.log" &
+  ngx_pid=$!
+}
+
+# A store with one account and a 100-number pool, and a server on it.
+start_server() {
+  DB="$work/webhook.db"
+  "$BIN" init --db "$DB" >/dev/null 2>"$work/init.log"
+  "$BIN" account create Bench --origin https://bench.example --json --db "$DB" >/dev/null
+  sqlite3 "$DB" <<SQL
+INSERT INTO pools(ext_id, account_id, name, target, forward_to, lease_ttl, cooldown, on_exhaust, created_at)
+  SELECT 'pool_bench', id, 'bench', '+15555550100', '+15555550100', 1200, 1800, 'share', 0 FROM accounts;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+INSERT INTO numbers(ext_id, account_id, number, pool_id, created_at)
+  SELECT 'num_b' || i, (SELECT id FROM accounts), '+1212' || printf('%07d', 2000000 + i),
+         (SELECT id FROM pools), 0 FROM n;
+SQL
+  "$BIN" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$work/port" --log-level warn \
+    --rate-limit-visits 0 --max-new-sessions 0 2> "$work/serve.log" &
+  srv_pid=$!
+  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+  SRV_URL="http://127.0.0.1:$(cat "$work/port")"
+}
+
+alone=0
+if [ -z "${SRV_URL:-}" ]; then
+  alone=1
+  start_nginx
+  start_server
+fi
+: "${DB:?DB (the server's store) is needed with SRV_URL}"
+
+# The first account answers the calls: give it the token the requests are signed with.
+account=$(sqlite3 "$DB" "SELECT ext_id FROM accounts ORDER BY id LIMIT 1")
+"$BIN" account set "$account" --twilio-auth-token "$TOKEN" --db "$DB" >/dev/null
+sqlite3 "$DB" "SELECT number FROM numbers WHERE pool_id IS NOT NULL AND account_id =
+  (SELECT id FROM accounts WHERE ext_id = '$account') ORDER BY id LIMIT 1000" > "$work/numbers"
+node "$here/gen.mjs" "$SRV_URL$PATH_VOICE" "$TOKEN" "$work/numbers" "$N" "$work/reqs"
+
+# Wait until the server accepts the token (account caches refresh within seconds).
+probe=$(head -n 1 "$work/reqs")
+ok=0
+for _ in $(seq 100); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$SRV_URL$PATH_VOICE" \
+    -H 'Content-Type: application/x-www-form-urlencoded' \
+    -H "X-Twilio-Signature: ${probe%%	*}" --data "${probe#*	}" || true)
+  [ "$code" = 200 ] && ok=1 && break
+  sleep 0.1
+done
+[ "$ok" = 1 ] || { echo "webhook bench: the server refused the signed webhook ($code)" >&2; exit 1; }
+sed -i 1d "$work/reqs"
+
+result=$(WEBHOOK_REQS="$work/reqs" wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" \
+  -s "$here/webhook.lua" "$SRV_URL$PATH_VOICE" | grep '^RESULT')
+echo "$result"
+if [ "$alone" = 1 ]; then
+  base=$(wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" -s "$root/bench/baseline.lua" \
+    "http://127.0.0.1:$ngx_port/" | grep '^RESULT')
+  set -- $base
+  b_rps=$2
+  set -- $result
+  printf '| %-34s | %9s | %8s | %8s | %8s | %7s |\n' "test" "req/s" "vs nginx" "p50 ms" "p99 ms" "non-2xx"
+  printf '| %-34s | %9s | %8s | %8s | %8s | %7s |\n' "nginx return 200 (baseline)" "$b_rps" "1.00" \
+    "$(echo "$base" | cut -d' ' -f3)" "$(echo "$base" | cut -d' ' -f4)" "$(echo "$base" | cut -d' ' -f5)"
+  printf '| %-34s | %9s | %8s | %8s | %8s | %7s |\n' "POST twilio voice webhook (c=$CONNS)" "$2" \
+    "$(awk -v a="$2" -v b="$b_rps" 'BEGIN { printf "%.2f", a / b }')" "$3" "$4" "$5"
+fi

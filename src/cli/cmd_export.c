@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* opendni export trace: writes the store's visit, page-view, tel: click and call history as the
+ * simulator's CSV trace (API.md "Simulator"), so `opendni simulate --trace` can size pools on
+ * the site's own traffic. Verbs sit in a table like the other nested commands. */
+#include "base/prelude.h"
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <strings.h>
+
+#include "base/timefmt.h"
+#include "core/phone.h"
+#include "sim/trace.h"
+#include "store/store.h"
+
+struct export_ctx {
+    FILE *out;
+    int64_t since;
+    uint64_t rows;
+};
+
+/* Session ids go into a comma-separated file unquoted: anything but [A-Za-z0-9_.:-] becomes '_'. */
+static void safe_id(const char *in, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; in[i] && i + 1 < cap; i++) {
+        char ch = in[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
+                  || ch == '_' || ch == '-' || ch == '.' || ch == ':';
+        out[i] = ok ? ch : '_';
+    }
+    out[i] = '\0';
+}
+
+static const char *device_of(const char *stored)
+{
+    static const char *const known[] = {"mobile", "desktop", "tablet"};
+    for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+        if (strcasecmp(stored, known[i]) == 0)
+            return known[i];
+    return "";
+}
+
+/* The caller's area-code region, "" when unknown (not NANP, toll-free, sip:, anonymous…). */
+static const char *caller_region(const char *from)
+{
+    char e164[PHONE_E164_MAX];
+    if (phone_parse(from, e164, NULL) != ERR_OK)
+        return "";
+    const char *r = phone_region(e164);
+    return r && strlen(r) < SIM_REGION_MAX && sim_region_valid(r) ? r : "";
+}
+
+static int write_row(void *arg, const struct st_trace_row *r)
+{
+    static const char *const kinds[] = {"visit", "pageview", "tel_click", "call"};
+    struct export_ctx *x = arg;
+    char sid[STORE_ID_MAX];
+    safe_id(r->session, sid, sizeof(sid));
+    int64_t ms = r->at - x->since;
+    const char *device = r->kind == ST_TRACE_VISIT ? device_of(r->device) : "";
+    const char *region = "";
+    if (r->kind == ST_TRACE_VISIT && sim_region_valid(r->region))
+        region = r->region;
+    else if (r->kind == ST_TRACE_CALL)
+        region = caller_region(r->from);
+    fprintf(x->out, "%" PRId64 ".%03d,%s,%s,%s,%s\n", ms / 1000, (int)(ms % 1000),
+            kinds[r->kind], sid, device, region);
+    x->rows++;
+    return 0;
+}
+
+static int resolve_account(struct store *s, const char *ext, int64_t *id)
+{
+    struct st_account a;
+    if (!*ext)
+        return ERR_OK;
+    if (store_account_get(s, ext, &a) != ERR_OK) {
+        fprintf(stderr, "error: no account '%s'\n", ext);
+        return ERR_NOTFOUND;
+    }
+    *id = a.id;
+    return ERR_OK;
+}
+
+static int run_export(const char *db, const char *account, int64_t since, const char *path)
+{
+    struct store *s = cli_open_store(db);
+    if (!s)
+        return EXIT_FAIL;
+    int64_t account_id = 0;
+    FILE *out = NULL;
+    int rc = resolve_account(s, account, &account_id);
+    if (rc == ERR_OK) {
+        out = path ? fopen(path, "w") : stdout;
+        if (!out)
+            fprintf(stderr, "error: cannot write '%s': %s\n", path, strerror(errno));
+    }
+    struct export_ctx x = {out, since, 0};
+    if (out) {
+        fputs("time,event,session,device,region\n", out);
+        rc = store_export_trace(s, account_id, since, write_row, &x);
+        if (rc)
+            fprintf(stderr, "error: cannot read the store: %s\n", err_str(rc));
+    }
+    if (out && (fflush(out) != 0 || ferror(out)) && rc == ERR_OK)
+        rc = ERR_IO;
+    if (out && out != stdout && fclose(out) != 0 && rc == ERR_OK)
+        rc = ERR_IO;
+    store_close(s);
+    return out && rc == ERR_OK ? EXIT_OK : EXIT_FAIL;
+}
+
+static int export_trace(int argc, char **argv)
+{
+    const char *db = "./opendni.db", *since_s = NULL, *account = "", *path = NULL;
+    const struct cli_opt opts[] = {
+        {"db", OPT_STR, &db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
+        {"since", OPT_STR, &since_s, NULL, "first day (YYYY-MM-DD or RFC 3339): trace time 0"},
+        {"account", OPT_STR, &account, NULL, "only this account (acc_…); default: all"},
+        {"out", OPT_STR, &path, NULL, "write to this file instead of stdout"},
+        {0},
+    };
+    int rc = cli_opts(argc, argv, 2, opts, "opendni export trace --since DATE [--account ID] "
+                      "[--out FILE] [--db PATH]", NULL, 0);
+    if (rc < 0)
+        return cli_opts_exit(rc);
+    int64_t since = 0;
+    if (!since_s || time_parse(since_s, &since) != ERR_OK) {
+        fprintf(stderr, "error: --since needs a date like 2026-11-01\n");
+        return EXIT_USAGE;
+    }
+    return run_export(db, account, since, path);
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} verbs[] = {
+    {"trace", export_trace, "visits, page views, tel: clicks and calls as a simulator trace"},
+};
+
+int cmd_export(int argc, char **argv)
+{
+    if (argc >= 2)
+        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+            if (strcmp(argv[1], verbs[i].name) == 0)
+                return verbs[i].fn(argc, argv);
+    bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+    FILE *out = help ? stdout : stderr;
+    if (!help)
+        fprintf(stderr, "error: export needs a verb: trace\n");
+    fprintf(out, "usage: opendni export <verb> [options]   (opendni export <verb> --help)\n");
+    for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+        fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+    return help ? EXIT_OK : EXIT_USAGE;
+}

@@ -1,0 +1,819 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The call service (see calls.h): number -> account, attribution against the store through
+ * core/attrib, storing calls on the request thread, merging status callbacks, conversion rules
+ * through core/convert, stream events, and the CALL object of the admin API.
+ * Rule of the house: once a webhook is verified, nothing here may keep the call from being
+ * forwarded; every failure is logged, counted, and the caller still gets the business line. */
+#include "base/prelude.h"
+#include "http/calls.h"
+
+#include <math.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "core/attrib.h"
+#include "core/classify.h"
+#include "core/phone.h"
+#include "http/app.h"
+#include "http/json.h"
+#include "http/metrics.h"
+#include "http/stream.h"
+
+#define FAILURES "opendni_webhook_failures_total"
+#define FAILURES_HELP "Webhooks whose call could not be attributed, stored or updated."
+/* A tel: click logged up to this long after the call start still counts (attrib.h). */
+#define CLICK_SKEW_MS 30000
+/* A repeat caller credited to their first session gets this share of its confidence. */
+#define REPEAT_CONFIDENCE 0.5
+#define MAX_WINDOW_S (365LL * 86400)
+
+/* ==== settings ================================================================================ */
+
+static void settings_default(struct calls_settings *cs)
+{
+    memset(cs, 0, sizeof(*cs));
+    convert_rules_default(&cs->rules);
+    snprintf(cs->name, sizeof(cs->name), "%s", CONVERT_DEFAULT_NAME);
+    snprintf(cs->currency, sizeof(cs->currency), "USD");
+    cs->rules.name = cs->name;
+    cs->rules.values = cs->values;
+    cs->window_ms = ATTRIB_DEFAULT_WINDOW_MS;
+}
+
+/* Copies an optional string member into dst (unchanged when absent); *set tells if present. */
+static int copy_str(json_t *o, const char *key, char *dst, size_t cap, bool *set,
+                    struct errbuf *eb)
+{
+    const char *v = NULL;
+    int rc = json_get_str(o, key, &v, eb);
+    if (set)
+        *set = v != NULL;
+    if (rc || !v)
+        return rc;
+    if (strlen(v) >= cap)
+        return errf(eb, ERR_INVALID, key, "'%s' is longer than %zu bytes", key, cap - 1);
+    snprintf(dst, cap, "%s", v);
+    return ERR_OK;
+}
+
+static int parse_value(json_t *v, size_t i, struct calls_settings *cs, struct errbuf *eb)
+{
+    if (!json_is_object(v))
+        return errf(eb, ERR_INVALID, "values", "each of 'conversion.values' must be an object");
+    bool has_channel = false;
+    bool has_campaign = false;
+    struct convert_value *cv = &cs->values[i];
+    int rc = copy_str(v, "channel", cs->value_channel[i], sizeof(cs->value_channel[i]),
+                      &has_channel, eb);
+    if (rc == ERR_OK)
+        rc = copy_str(v, "campaign", cs->value_campaign[i], sizeof(cs->value_campaign[i]),
+                      &has_campaign, eb);
+    if (rc == ERR_OK)
+        rc = json_get_number(v, "value", &cv->value, eb);
+    if (rc == ERR_OK && (!isfinite(cv->value) || cv->value < 0))
+        rc = errf(eb, ERR_INVALID, "value", "a conversion value must be a number >= 0");
+    cv->channel = has_channel ? cs->value_channel[i] : NULL;
+    cv->campaign = has_campaign ? cs->value_campaign[i] : NULL;
+    return rc;
+}
+
+static int parse_values(json_t *arr, struct calls_settings *cs, struct errbuf *eb)
+{
+    if (!arr || json_is_null(arr))
+        return ERR_OK;
+    if (!json_is_array(arr) || json_array_size(arr) > CALLS_MAX_VALUES)
+        return errf(eb, ERR_INVALID, "values", "'conversion.values' must be an array of at "
+                    "most %d objects", CALLS_MAX_VALUES);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        int rc = parse_value(v, i, cs, eb);
+        if (rc)
+            return rc;
+    }
+    cs->rules.n_values = json_array_size(arr);
+    return ERR_OK;
+}
+
+static int parse_conversion(json_t *o, struct calls_settings *cs, struct errbuf *eb)
+{
+    if (!o || json_is_null(o))
+        return ERR_OK;
+    if (!json_is_object(o))
+        return errf(eb, ERR_INVALID, "conversion", "'conversion' must be an object");
+    long long min = cs->rules.min_duration_s;
+    int rc = json_get_int(o, "min_duration", &min, eb);
+    if (rc == ERR_OK)
+        rc = json_get_bool(o, "first_time_only", &cs->rules.first_time_only, eb);
+    if (rc == ERR_OK)
+        rc = json_get_bool(o, "answered_only", &cs->rules.answered_only, eb);
+    if (rc == ERR_OK)
+        rc = json_get_number(o, "value", &cs->rules.value, eb);
+    if (rc == ERR_OK)
+        rc = copy_str(o, "name", cs->name, sizeof(cs->name), NULL, eb);
+    if (rc == ERR_OK)
+        rc = copy_str(o, "currency", cs->currency, sizeof(cs->currency), NULL, eb);
+    if (rc == ERR_OK)
+        rc = parse_values(json_object_get(o, "values"), cs, eb);
+    if (rc)
+        return rc;
+    if (min < 0 || min > 86400)
+        return errf(eb, ERR_INVALID, "min_duration", "'min_duration' must be 0 to 86400 s");
+    if (!isfinite(cs->rules.value) || cs->rules.value < 0)
+        return errf(eb, ERR_INVALID, "value", "'conversion.value' must be a number >= 0");
+    if (!cs->name[0])
+        return errf(eb, ERR_INVALID, "name", "'conversion.name' must not be empty");
+    cs->rules.min_duration_s = min;
+    return ERR_OK;
+}
+
+static int parse_settings(json_t *o, struct calls_settings *cs, struct errbuf *eb)
+{
+    long long window_s = cs->window_ms / 1000;
+    int rc = json_get_bool(o, "record_calls", &cs->record, eb);
+    if (rc == ERR_OK)
+        rc = copy_str(o, "record_notice", cs->notice, sizeof(cs->notice), NULL, eb);
+    if (rc == ERR_OK)
+        rc = json_get_int(o, "attribution_window", &window_s, eb);
+    if (rc == ERR_OK && (window_s < 1 || window_s > MAX_WINDOW_S))
+        rc = errf(eb, ERR_INVALID, "attribution_window",
+                  "'attribution_window' must be 1 to %lld seconds", MAX_WINDOW_S);
+    if (rc == ERR_OK)
+        rc = parse_conversion(json_object_get(o, "conversion"), cs, eb);
+    cs->window_ms = (int64_t)window_s * 1000;
+    return rc;
+}
+
+int calls_settings_parse(const char *json, struct calls_settings *out, struct errbuf *eb)
+{
+    settings_default(out);
+    if (!json || !*json)
+        return ERR_OK;
+    json_t *o = NULL;
+    int rc = json_parse_object(json, strlen(json), &o, eb);
+    if (rc == ERR_OK)
+        rc = parse_settings(o, out, eb);
+    json_decref(o);
+    if (rc)
+        settings_default(out);
+    return rc;
+}
+
+/* Settings of an account, defaults (with a warning) if they do not parse. */
+static void account_settings(const struct st_account *a, struct calls_settings *cs)
+{
+    struct errbuf eb = {{0}, NULL};
+    if (calls_settings_parse(a->settings, cs, &eb) != ERR_OK)
+        log_warn("calls", "account %s: bad settings (%s); using the defaults", a->ext_id, eb.msg);
+}
+
+/* ==== small helpers =========================================================================== */
+
+static bool is_e164(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 8 || n > 16 || s[0] != '+')
+        return false;
+    return strspn(s + 1, "0123456789") == n - 1;
+}
+
+/* Copies at most cap - 1 bytes of s without cutting a UTF-8 sequence in two (JSON needs valid
+ * UTF-8, and names written by users are cut to fit the reason sentences). */
+static void clip(char *dst, size_t cap, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--; /* s[n] is now the first byte of the character that did not fit */
+    }
+    memcpy(dst, s ? s : "", n);
+    dst[n] = '\0';
+}
+
+/* Provider-sent parties (E.164, sip:, client:) are ASCII; anything else is replaced, so a
+ * stored call always serialises. */
+static void copy_party(char *dst, size_t cap, const char *s)
+{
+    size_t i = 0;
+    for (; s && s[i] && i + 1 < cap; i++)
+        dst[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    dst[i] = '\0';
+}
+
+static void failure(struct app *app, const struct st_call *c, const char *what, int rc)
+{
+    log_error("calls", "%s (call %s, %s): %s", what, c->provider_call_id, err_str(rc),
+              c->error[0] ? c->error : "no detail");
+    metrics_count(app->metrics, FAILURES, FAILURES_HELP, 1);
+}
+
+static void publish(struct app *app, int64_t account_id, const char *event, json_t *v)
+{
+    if (!app->stream || !v) {
+        json_decref(v);
+        return;
+    }
+    char *s = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    if (s)
+        stream_publish(app->stream, account_id, event, s);
+    free(s);
+}
+
+static double round4(double x)
+{
+    return round(x * 10000) / 10000;
+}
+
+/* ==== who owns the number ===================================================================== */
+
+int calls_resolve(struct store *s, const char *to, struct calls_target *t)
+{
+    memset(t, 0, sizeof(*t));
+    int rc = store_number_by_e164(s, to, &t->number);
+    if (rc == ERR_OK) {
+        t->account_id = t->number.account_id;
+        return t->number.pool_id ? store_pool_by_id(s, t->number.pool_id, &t->pool) : ERR_OK;
+    }
+    memset(&t->number, 0, sizeof(t->number));
+    if (rc != ERR_NOTFOUND)
+        return rc;
+    rc = store_pool_by_fallback(s, to, &t->pool);
+    if (rc == ERR_OK) {
+        t->account_id = t->pool.account_id;
+        t->fallback = true;
+    }
+    return rc;
+}
+
+/* Where the call goes: the number's own forward_to, else its pool's (which defaults to the
+ * pool's target); "" when nobody owns the number. */
+static void forward_of(const struct calls_target *t, char out[STORE_E164_MAX])
+{
+    const char *f = "";
+    if (t->number.forward_to[0])
+        f = t->number.forward_to;
+    else if (t->pool.forward_to[0])
+        f = t->pool.forward_to;
+    else if (t->pool.target[0])
+        f = t->pool.target;
+    snprintf(out, STORE_E164_MAX, "%s", f);
+}
+
+/* ==== attribution ============================================================================= */
+
+struct candidates {
+    struct store *s;
+    const char *number;
+    int64_t at;
+    struct attrib_candidate c[CALLS_MAX_CANDIDATES];
+    size_t n;
+    int rc;
+};
+
+/* Store leases -> attrib candidates, newest lease per session (an older lease of the same
+ * session adds nothing: the newest one decides whether it is live or the last holder). */
+static int add_candidate(void *arg, const struct st_lease *l)
+{
+    struct candidates *cs = arg;
+    for (size_t i = 0; i < cs->n; i++)
+        if (cs->c[i].session_id == (uint64_t)l->session_id)
+            return 0;
+    if (cs->n >= CALLS_MAX_CANDIDATES)
+        return 1;
+    struct attrib_candidate *c = &cs->c[cs->n];
+    memset(c, 0, sizeof(*c));
+    c->session_id = (uint64_t)l->session_id;
+    c->leased_at = l->leased_at;
+    c->last_active_at = l->last_active_at;
+    c->ends_at = l->expires_at;
+    struct st_session ss;
+    cs->rc = store_event_last(cs->s, l->session_id, "tel_click", cs->number,
+                              cs->at + CLICK_SKEW_MS, &c->tel_click_at);
+    if (cs->rc == ERR_OK)
+        cs->rc = store_session_by_id(cs->s, l->session_id, &ss);
+    if (cs->rc)
+        return 1;
+    if (attrib_device_parse(ss.device, &c->device) != ERR_OK)
+        c->device = ATTRIB_DEVICE_UNKNOWN;
+    snprintf(c->region, sizeof(c->region), "%s", ss.region);
+    cs->n++;
+    return 0;
+}
+
+static void set_text(char *dst, size_t cap, const char *s)
+{
+    snprintf(dst, cap, "%s", s ? s : "");
+}
+
+static void set_method(struct st_call *c, enum attrib_method m, double confidence)
+{
+    set_text(c->method, sizeof(c->method), attrib_method_name(m));
+    c->confidence = confidence;
+}
+
+/* Runner-up's confidence: its share of the score among the live holders for a shared number;
+ * 0 otherwise (a holder that ended before the credited one, or a refused near miss). */
+static double runner_up_confidence(const struct attrib_result *r)
+{
+    if (r->method != ATTRIB_SHARED || r->score <= 0)
+        return 0;
+    return r->confidence * r->runner_up_score / r->score;
+}
+
+static int attribute_pool(struct store *s, const struct calls_target *t,
+                          const struct calls_settings *cs, const struct calls_inbound *in,
+                          struct st_call *c)
+{
+    struct candidates cands = {.s = s, .number = t->number.number, .at = in->at};
+    int rc = store_lease_history(s, t->number.id, in->at - cs->window_ms,
+                                 CALLS_MAX_CANDIDATES * 2, add_candidate, &cands);
+    if (rc == ERR_OK)
+        rc = cands.rc;
+    if (rc)
+        return rc;
+    struct attrib_call call = {.at = in->at, .window_ms = cs->window_ms};
+    const char *region = is_e164(in->from) ? phone_region(in->from) : NULL;
+    set_text(call.caller_region, sizeof(call.caller_region), region);
+    struct attrib_result r;
+    rc = attrib_decide(&call, cands.c, cands.n, &r);
+    if (rc)
+        return rc;
+    set_method(c, r.method, r.confidence);
+    set_text(c->reason, sizeof(c->reason), r.reason);
+    if (r.chosen >= 0)
+        c->session_id = (int64_t)cands.c[r.chosen].session_id;
+    if (r.runner_up >= 0) {
+        c->runner_up_session_id = (int64_t)cands.c[r.runner_up].session_id;
+        c->runner_up_confidence = runner_up_confidence(&r);
+    }
+    return ERR_OK;
+}
+
+/* Appends s percent-encoded (every byte but unreserved characters). */
+static void add_pct(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+            strchr("-._~", ch)) {
+            buf_addc(b, (char)ch);
+        } else {
+            buf_addc(b, '%');
+            buf_addc(b, hex[ch >> 4]);
+            buf_addc(b, hex[ch & 15]);
+        }
+    }
+}
+
+/* The channel of a fixed source, by the same rules as a visit tagged with these UTM values, so
+ * a billboard number lands in the same report row as a billboard landing page. */
+static void source_channel(const char *source, const char *medium, char *out, size_t cap)
+{
+    struct buf url;
+    buf_init(&url, 4096);
+    buf_adds(&url, "https://source.invalid/?utm_source=");
+    add_pct(&url, source);
+    buf_adds(&url, "&utm_medium=");
+    add_pct(&url, medium);
+    struct source *src = xcalloc(1, sizeof(*src));
+    if (classify_visit(url.data, NULL, NULL, 0, src, NULL, NULL) == ERR_OK)
+        set_text(out, cap, src->channel);
+    free(src);
+    buf_release(&url);
+}
+
+static void attribute_source(const struct st_number *n, struct st_call *c)
+{
+    set_method(c, ATTRIB_SOURCE, 1);
+    source_channel(n->source, n->medium, c->channel, sizeof(c->channel));
+    set_text(c->source, sizeof(c->source), n->source);
+    set_text(c->medium, sizeof(c->medium), n->medium);
+    set_text(c->campaign, sizeof(c->campaign), n->campaign);
+    char src[44], medium[44], campaign[44];
+    clip(src, sizeof(src), n->source);
+    clip(medium, sizeof(medium), n->medium);
+    clip(campaign, sizeof(campaign), n->campaign);
+    snprintf(c->reason, sizeof(c->reason), "source number of %s%s%s%s%s", src,
+             medium[0] ? " / " : "", medium, campaign[0] ? " / " : "", campaign);
+}
+
+/* The only channel of a pool that serves exactly one ("[\"paid_search\"]"), else "". */
+static void pool_channel(const struct st_pool *p, char *out, size_t cap)
+{
+    json_t *arr = p->channels[0] ? json_loads(p->channels, 0, NULL) : NULL;
+    if (json_is_array(arr) && json_array_size(arr) == 1)
+        set_text(out, cap, json_string_value(json_array_get(arr, 0)));
+    json_decref(arr);
+}
+
+/* A pool's fallback number is shown only while the pool is exhausted: the call came from the
+ * pool's traffic, but no session can be told apart (source-level attribution). */
+static void attribute_fallback(const struct st_pool *p, struct st_call *c)
+{
+    set_method(c, ATTRIB_SOURCE, 1);
+    pool_channel(p, c->channel, sizeof(c->channel));
+    set_text(c->source, sizeof(c->source), p->name);
+    char name[64];
+    clip(name, sizeof(name), p->name);
+    snprintf(c->reason, sizeof(c->reason), "fallback number of pool '%s', shown while the "
+             "pool was exhausted: source-level attribution only", name);
+}
+
+/* Copies the credited session's source into the call (reports group calls without joins). */
+static int snapshot_session(struct store *s, struct st_call *c)
+{
+    struct st_session ss;
+    int rc = store_session_by_id(s, c->session_id, &ss);
+    if (rc)
+        return rc;
+    set_text(c->channel, sizeof(c->channel), ss.channel);
+    set_text(c->source, sizeof(c->source), ss.source);
+    set_text(c->medium, sizeof(c->medium), ss.medium);
+    set_text(c->campaign, sizeof(c->campaign), ss.campaign);
+    set_text(c->keyword, sizeof(c->keyword), ss.keyword);
+    return ERR_OK;
+}
+
+/* Repeat callers (DESIGN.md rule 5): note the session of their earliest attributed call as the
+ * first touch; a call that nothing else explains is credited to it, with half its confidence. */
+static int apply_repeat(struct store *s, int64_t account_id, struct st_call *c)
+{
+    if (!is_e164(c->from))
+        return ERR_OK; /* anonymous, client:, sip: callers cannot be recognised */
+    struct st_caller cl;
+    int rc = store_call_caller(s, account_id, c->from, INT64_MAX, &cl);
+    if (rc || !cl.first_session_id)
+        return rc;
+    c->first_session_id = cl.first_session_id;
+    if (strcmp(c->method, attrib_method_name(ATTRIB_UNATTRIBUTED)) != 0)
+        return ERR_OK;
+    char why[81];
+    clip(why, sizeof(why), c->reason);
+    set_method(c, ATTRIB_REPEAT, REPEAT_CONFIDENCE * cl.first_confidence);
+    c->session_id = cl.first_session_id;
+    snprintf(c->reason, sizeof(c->reason), "repeat caller: %s; credited to the session of "
+             "their first attributed call", why);
+    return ERR_OK;
+}
+
+static int attribute(struct store *s, const struct calls_target *t,
+                     const struct calls_settings *cs, const struct calls_inbound *in,
+                     struct st_call *c)
+{
+    int rc = ERR_OK;
+    if (t->fallback)
+        attribute_fallback(&t->pool, c);
+    else if (t->number.pool_id)
+        rc = attribute_pool(s, t, cs, in, c);
+    else if (t->number.id)
+        attribute_source(&t->number, c);
+    else
+        set_text(c->reason, sizeof(c->reason), "no account tracks this number: the call was "
+                 "refused politely");
+    if (rc == ERR_OK && t->account_id)
+        rc = apply_repeat(s, t->account_id, c);
+    if (rc == ERR_OK && c->session_id)
+        rc = snapshot_session(s, c);
+    return rc;
+}
+
+/* ==== taking a call =========================================================================== */
+
+static void new_call(const struct st_account *acct, const struct calls_target *t,
+                     const struct calls_inbound *in, const struct calls_answer *ans,
+                     struct st_call *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->account_id = acct->id;
+    set_text(c->provider, sizeof(c->provider), in->provider);
+    set_text(c->provider_call_id, sizeof(c->provider_call_id), in->provider_call_id);
+    c->number_id = t->number.id;
+    c->pool_id = t->pool.id;
+    copy_party(c->to, sizeof(c->to), in->to);
+    copy_party(c->from, sizeof(c->from), in->from);
+    c->started_at = c->updated_at = in->at;
+    set_text(c->status, sizeof(c->status), "ringing");
+    set_text(c->call_status, sizeof(c->call_status), "ringing");
+    c->call_duration_s = c->dial_duration_s = -1;
+    c->status_seq = c->dial_seq = -1;
+    set_text(c->forwarded_to, sizeof(c->forwarded_to), ans->forward_to);
+    c->recorded = ans->record;
+    set_method(c, ATTRIB_UNATTRIBUTED, 0);
+}
+
+void calls_answer_of(const struct st_call *call, const struct calls_settings *cs,
+                     struct calls_answer *ans)
+{
+    memset(ans, 0, sizeof(*ans));
+    set_text(ans->forward_to, sizeof(ans->forward_to), call->forwarded_to);
+    ans->record = call->recorded && ans->forward_to[0];
+    set_text(ans->notice, sizeof(ans->notice), cs->notice);
+}
+
+/* The stored copy of a retried webhook, and the answer it got. */
+static int find_retry(struct app *app, const struct st_account *acct,
+                      const struct calls_settings *cs, const struct calls_inbound *in,
+                      struct st_call *call, struct calls_answer *ans)
+{
+    int rc = store_call_by_provider(app->store, in->provider, in->provider_call_id, call);
+    if (rc == ERR_OK && call->account_id != acct->id) {
+        memset(call, 0, sizeof(*call)); /* another account's call id: never show it */
+        return ERR_CONFLICT;
+    }
+    if (rc == ERR_OK) {
+        calls_answer_of(call, cs, ans);
+        ans->duplicate = true;
+    }
+    return rc;
+}
+
+static int insert_call(struct app *app, struct st_call *c)
+{
+    if (app->cfg.store_fail_calls) {
+        set_text(c->error, sizeof(c->error), "store write refused (--test-fail-call-store)");
+        return ERR_BACKEND;
+    }
+    return store_call_insert(app->store, c);
+}
+
+int calls_take(struct app *app, const struct st_account *acct, const struct calls_target *t,
+               const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans)
+{
+    struct calls_settings cs;
+    account_settings(acct, &cs);
+    memset(ans, 0, sizeof(*ans));
+    forward_of(t, ans->forward_to);
+    ans->record = cs.record && ans->forward_to[0];
+    set_text(ans->notice, sizeof(ans->notice), cs.notice);
+    int rc = find_retry(app, acct, &cs, in, call, ans);
+    if (rc == ERR_CONFLICT)
+        log_warn("calls", "call id %s belongs to another account: answered, not stored",
+                 in->provider_call_id);
+    if (rc != ERR_NOTFOUND)
+        return rc; /* ERR_OK: a provider retry; else *ans still forwards the call */
+    new_call(acct, t, in, ans, call);
+    rc = attribute(app->store, t, &cs, in, call);
+    if (rc) { /* store it anyway, unattributed, saying why */
+        snprintf(call->error, sizeof(call->error), "attribution failed: %s", err_str(rc));
+        failure(app, call, "cannot attribute call", rc);
+        set_method(call, ATTRIB_UNATTRIBUTED, 0);
+        call->session_id = call->runner_up_session_id = call->first_session_id = 0;
+        call->channel[0] = call->source[0] = call->medium[0] = '\0';
+        call->campaign[0] = call->keyword[0] = '\0';
+        set_text(call->reason, sizeof(call->reason), "attribution failed; see error");
+    }
+    rc = insert_call(app, call);
+    if (rc == ERR_CONFLICT) /* the same CallSid raced us: use the stored one */
+        return find_retry(app, acct, &cs, in, call, ans);
+    if (rc) {
+        failure(app, call, "cannot store call; forwarding it anyway", rc);
+        return rc;
+    }
+    publish(app, call->account_id, "call.started", calls_json(app->store, call));
+    return ERR_OK;
+}
+
+/* ==== status callbacks ======================================================================== */
+
+bool calls_status_final(const char *status)
+{
+    static const char *const finals[] = {"completed", "busy", "no-answer", "failed", "canceled"};
+    for (size_t i = 0; status && i < ARRAY_SIZE(finals); i++)
+        if (strcmp(status, finals[i]) == 0)
+            return true;
+    return false;
+}
+
+/* DialCallStatus "answered" (conference case) ends the dialled leg as connected. */
+static bool leg_final(const char *status)
+{
+    return calls_status_final(status) || strcmp(status, "answered") == 0;
+}
+
+static bool merge_leg(char status[STORE_STATUS_MAX], int64_t *duration, int64_t *seq,
+                      const struct calls_status *u)
+{
+    if (u->seq >= 0 && u->seq <= *seq)
+        return false; /* older than, or a retry of, what we have */
+    bool has_status = u->status && *u->status;
+    if (has_status && leg_final(status) && !leg_final(u->status))
+        return false; /* a late "ringing" after "completed" */
+    bool changed = false;
+    if (has_status && strcmp(status, u->status) != 0) {
+        set_text(status, STORE_STATUS_MAX, u->status);
+        changed = true;
+    }
+    if (u->duration_s >= 0 && *duration != u->duration_s) {
+        *duration = u->duration_s;
+        changed = true;
+    }
+    if (u->seq >= 0) {
+        *seq = u->seq;
+        changed = true;
+    }
+    return changed;
+}
+
+static const char *effective_status(const struct st_call *c)
+{
+    if (c->dial_status[0] && leg_final(c->dial_status))
+        return strcmp(c->dial_status, "answered") == 0 ? "completed" : c->dial_status;
+    if (calls_status_final(c->call_status))
+        return c->call_status;
+    if (strcmp(c->dial_status, "in-progress") == 0)
+        return "in-progress";
+    return c->call_status[0] ? c->call_status : "ringing";
+}
+
+static int64_t effective_duration(const struct st_call *c)
+{
+    if (calls_status_final(c->status) && strcmp(c->status, "completed") != 0)
+        return 0; /* busy, no-answer…: nobody talked */
+    if (c->dial_duration_s >= 0)
+        return c->dial_duration_s;
+    return c->call_duration_s >= 0 ? c->call_duration_s : 0;
+}
+
+bool calls_merge_status(struct st_call *c, const struct calls_status *u, int64_t now)
+{
+    bool changed = u->leg == CALLS_LEG_CALLER
+                       ? merge_leg(c->call_status, &c->call_duration_s, &c->status_seq, u)
+                       : merge_leg(c->dial_status, &c->dial_duration_s, &c->dial_seq, u);
+    if (!changed)
+        return false;
+    set_text(c->status, sizeof(c->status), effective_status(c));
+    c->duration_s = effective_duration(c);
+    if (calls_status_final(c->status) && !c->ended_at)
+        c->ended_at = now;
+    c->updated_at = now;
+    return true;
+}
+
+/* Runs the account's conversion rules on a final call; *cv->id != 0 after a new conversion. */
+static int maybe_convert(struct store *s, const struct st_call *c, int64_t now,
+                         struct st_conversion *cv)
+{
+    memset(cv, 0, sizeof(*cv));
+    struct st_conversion have;
+    int rc = store_conversion_by_call(s, c->id, &have);
+    if (rc != ERR_NOTFOUND)
+        return rc; /* ERR_OK: converted already, exactly once */
+    struct st_account a;
+    rc = store_account_by_id(s, c->account_id, &a);
+    struct st_caller cl = {0};
+    if (rc == ERR_OK && is_e164(c->from))
+        rc = store_call_caller(s, c->account_id, c->from, c->id, &cl);
+    if (rc)
+        return rc;
+    struct calls_settings cs;
+    account_settings(&a, &cs);
+    struct convert_call cc = {.status = c->status, .duration_s = c->duration_s,
+                              .first_time_caller = cl.prior_calls == 0,
+                              .channel = c->channel[0] ? c->channel : NULL,
+                              .campaign = c->campaign[0] ? c->campaign : NULL};
+    double value = 0;
+    if (!convert_check(&cs.rules, &cc, &value))
+        return ERR_OK;
+    *cv = (struct st_conversion){.call_id = c->id, .account_id = c->account_id, .value = value,
+                                 .at = now};
+    set_text(cv->name, sizeof(cv->name), cs.name);
+    set_text(cv->currency, sizeof(cv->currency), cs.currency);
+    rc = store_conversion_add(s, cv);
+    if (rc == ERR_CONFLICT) {
+        cv->id = 0;
+        return ERR_OK;
+    }
+    return rc;
+}
+
+/* merge -> update -> conversion, in one transaction on this thread's connection. */
+static int update_tx(struct store *s, int64_t call_id, const struct calls_status *u, int64_t now,
+                     struct st_call *c, bool *changed, struct st_conversion *cv)
+{
+    int rc = store_begin(s);
+    if (rc)
+        return rc;
+    memset(cv, 0, sizeof(*cv));
+    rc = store_call_by_id(s, call_id, c);
+    *changed = rc == ERR_OK && calls_merge_status(c, u, now);
+    if (rc == ERR_OK && *changed)
+        rc = store_call_update(s, c);
+    if (rc == ERR_OK && *changed && calls_status_final(c->status))
+        rc = maybe_convert(s, c, now, cv);
+    if (rc == ERR_OK)
+        rc = store_commit(s);
+    if (rc)
+        store_rollback(s);
+    return rc;
+}
+
+static json_t *conversion_json(const struct st_call *c, const struct st_conversion *cv)
+{
+    return json_pack("{s:s,s:s,s:f,s:s,s:o}", "call_id", c->ext_id, "name", cv->name, "value",
+                     cv->value, "currency", cv->currency, "at", json_time(cv->at));
+}
+
+int calls_update(struct app *app, int64_t call_id, const struct calls_status *u, int64_t now,
+                 struct st_call *out)
+{
+    struct st_call c = {.id = call_id};
+    snprintf(c.provider_call_id, sizeof(c.provider_call_id), "#%" PRId64, call_id);
+    if (app->cfg.store_fail_calls) {
+        set_text(c.error, sizeof(c.error), "store write refused (--test-fail-call-store)");
+        failure(app, &c, "cannot update call", ERR_BACKEND);
+        return ERR_BACKEND;
+    }
+    bool changed = false;
+    struct st_conversion cv;
+    int rc = update_tx(app->store, call_id, u, now, &c, &changed, &cv);
+    if (rc == ERR_NOTFOUND)
+        return rc;
+    if (rc) {
+        failure(app, &c, "cannot update call", rc);
+        return rc;
+    }
+    if (changed && calls_status_final(c.status))
+        publish(app, c.account_id, "call.completed", calls_json(app->store, &c));
+    if (cv.id)
+        publish(app, c.account_id, "conversion.created", conversion_json(&c, &cv));
+    if (out)
+        *out = c;
+    return ERR_OK;
+}
+
+/* ==== the CALL object ========================================================================= */
+
+static json_t *session_ref(struct store *s, int64_t session_id)
+{
+    struct st_session ss;
+    if (!session_id || store_session_by_id(s, session_id, &ss) != ERR_OK)
+        return json_null();
+    return json_string(ss.ext_id);
+}
+
+static json_t *source_json(const struct st_call *c)
+{
+    return json_pack("{s:o,s:o,s:o,s:o,s:o}", "channel", json_str_or_null(c->channel), "source",
+                     json_str_or_null(c->source), "medium", json_str_or_null(c->medium),
+                     "campaign", json_str_or_null(c->campaign), "keyword",
+                     json_str_or_null(c->keyword));
+}
+
+static json_t *runner_up_json(struct store *s, const struct st_call *c)
+{
+    json_t *sid = session_ref(s, c->runner_up_session_id);
+    if (json_is_null(sid))
+        return sid;
+    return json_pack("{s:o,s:f}", "session_id", sid, "confidence",
+                     round4(c->runner_up_confidence));
+}
+
+static json_t *device_json(const char *device)
+{
+    bool known = device[0] && strcmp(device, "unknown") != 0;
+    return known ? json_string(device) : json_null();
+}
+
+static json_t *attribution_json(struct store *s, const struct st_call *c)
+{
+    struct st_session ss;
+    bool have = c->session_id && store_session_by_id(s, c->session_id, &ss) == ERR_OK;
+    json_t *ids = have && ss.click_ids[0] ? json_loads(ss.click_ids, 0, NULL) : NULL;
+    if (!json_is_object(ids)) {
+        json_decref(ids);
+        ids = json_object();
+    }
+    return json_pack("{s:s,s:f,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "method", c->method,
+                     "confidence", round4(c->confidence), "session_id",
+                     have ? json_string(ss.ext_id) : json_null(), "visitor_id",
+                     have ? json_string(ss.visitor_id) : json_null(), "source", source_json(c),
+                     "click_ids", ids, "landing_page",
+                     json_str_or_null(have ? ss.landing_page : ""), "referrer",
+                     json_str_or_null(have ? ss.referrer : ""), "device",
+                     device_json(have ? ss.device : ""), "reason", json_str_or_null(c->reason),
+                     "runner_up", runner_up_json(s, c), "first_touch",
+                     session_ref(s, c->first_session_id));
+}
+
+static json_t *call_conversion_json(struct store *s, const struct st_call *c)
+{
+    struct st_conversion cv;
+    if (store_conversion_by_call(s, c->id, &cv) != ERR_OK)
+        return json_null();
+    return json_pack("{s:s,s:f,s:o}", "name", cv.name, "value", cv.value, "at",
+                     json_time(cv.at));
+}
+
+json_t *calls_json(struct store *s, const struct st_call *c)
+{
+    return json_pack("{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:o}", "id", c->ext_id, "to",
+                     json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
+                     json_time(c->started_at), "status", c->status, "duration",
+                     (json_int_t)c->duration_s, "forwarded_to", json_str_or_null(c->forwarded_to),
+                     "attribution", attribution_json(s, c), "conversion",
+                     call_conversion_json(s, c));
+}

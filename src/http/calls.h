@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The call service: what happens to an inbound call between the provider's webhook and the
+ * store. Finds who owns the called number, attributes the call (DESIGN.md "Attribution
+ * rules": exact/shared/late from the number's lease history through core/attrib, source
+ * numbers, a pool's fallback number, repeat callers), stores it, merges the status callbacks
+ * that follow, runs the account's conversion rules (core/convert) exactly once, publishes the
+ * stream events, and builds the API's CALL object.
+ * Ownership: arguments are borrowed for the call; results go to caller-owned storage, except
+ * calls_json, which returns a new reference.
+ * THREADING: every function may be called from any HTTP worker thread at once; writes use the
+ * calling thread's store connection (no group commit: a webhook must answer in milliseconds). */
+#ifndef OPENDNI_HTTP_CALLS_H
+#define OPENDNI_HTTP_CALLS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "core/convert.h"
+#include "store/store.h"
+
+struct app;
+
+#define CALLS_PROVIDER_TWILIO "twilio" /* Twilio-compatible webhooks (Twilio, SignalWire) */
+#define CALLS_PROVIDER_PBX "pbx"       /* GET /v1/telephony/lookup */
+#define CALLS_MAX_VALUES 16            /* per channel/campaign conversion values */
+#define CALLS_MAX_CANDIDATES 32        /* past holders of a number considered per call */
+
+/* The number a call was made to and who owns it. */
+struct calls_target {
+    int64_t account_id;      /* 0: nobody owns the number */
+    struct st_number number; /* number.id 0 when `to` is only a pool's fallback number */
+    struct st_pool pool;     /* pool.id 0 for a source number */
+    bool fallback;           /* `to` is pool's fallback number */
+};
+
+/* Finds who owns `to` (E.164): a tracking number (pool or source), else a pool's fallback
+ * number. Returns ERR_OK with *t filled, ERR_NOTFOUND (t->account_id 0) or ERR_BACKEND. */
+int calls_resolve(struct store *s, const char *to, struct calls_target *t);
+
+/* An account's call settings, parsed from accounts.settings:
+ * {"record_calls":false,"record_notice":"…","attribution_window":2592000,
+ *  "conversion":{"min_duration":60,"first_time_only":false,"answered_only":true,"value":0,
+ *                "name":"Phone call","currency":"USD",
+ *                "values":[{"channel":"paid_search","campaign":null,"value":150}]}}
+ * Everything is optional; absent keys keep the defaults. rules.values points into this
+ * struct: do not copy it by value. */
+struct calls_settings {
+    struct convert_rules rules;
+    struct convert_value values[CALLS_MAX_VALUES];
+    char value_channel[CALLS_MAX_VALUES][32];
+    char value_campaign[CALLS_MAX_VALUES][STORE_TEXT_MAX];
+    char name[STORE_NAME_MAX];
+    char currency[8];
+    bool record;
+    char notice[256];
+    int64_t window_ms; /* attribution window */
+};
+
+/* Parses settings JSON ("" or NULL = defaults). Returns ERR_OK, or ERR_INVALID with eb naming
+ * the key; on error *out holds the defaults (a bad setting never blocks a call). */
+int calls_settings_parse(const char *json, struct calls_settings *out, struct errbuf *eb);
+
+/* A new inbound call as the provider reports it. */
+struct calls_inbound {
+    const char *provider;         /* CALLS_PROVIDER_* */
+    const char *provider_call_id; /* CallSid, unique per provider */
+    const char *to;
+    const char *from;
+    int64_t at;                   /* when the webhook arrived */
+};
+
+/* What to answer the provider. */
+struct calls_answer {
+    char forward_to[STORE_E164_MAX]; /* "" = reject politely: nobody owns the number */
+    bool record;
+    char notice[256];                /* spoken before a recorded call */
+    bool duplicate;                  /* the provider retried: the call was already stored */
+};
+
+/* Takes a verified inbound call for acct (the owner of t, or the account whose signature
+ * matched for a number nobody owns): attributes it, stores it (or finds the earlier copy of a
+ * retried webhook) and publishes call.started. *ans is always filled, whatever fails: the
+ * call must be forwarded even when the store is down (DESIGN.md). On failure the error is
+ * logged and counted in opendni_webhook_failures_total.
+ * Returns ERR_OK (call stored or found, *call filled), ERR_CONFLICT (the provider call id is
+ * another account's: nothing stored, *call zeroed) or the failure's code. */
+int calls_take(struct app *app, const struct st_account *acct, const struct calls_target *t,
+               const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans);
+
+/* The TwiML answer for a stored call (a provider retry answers the same). */
+void calls_answer_of(const struct st_call *call, const struct calls_settings *cs,
+                     struct calls_answer *ans);
+
+/* A provider's report on one leg of a call. */
+enum calls_leg {
+    CALLS_LEG_CALLER, /* the inbound call (status callback with our CallSid) */
+    CALLS_LEG_DIALED, /* the forwarded leg (<Dial action>, or a callback with ParentCallSid) */
+};
+
+struct calls_status {
+    enum calls_leg leg;
+    const char *status;  /* provider status; NULL = not reported */
+    int64_t duration_s;  /* seconds; -1 = not reported */
+    int64_t seq;         /* SequenceNumber; -1 = none (always applied) */
+};
+
+/* true for completed, busy, no-answer, failed and canceled. */
+bool calls_status_final(const char *status);
+
+/* Merges one report into c (pure): a report older than the leg's last SequenceNumber, or
+ * a non-final status after a final one, is ignored. Then recomputes the effective status
+ * (the forwarded leg's outcome once known: completed/answered -> completed, else busy,
+ * no-answer…; otherwise the caller's leg) and duration (talk time: the forwarded leg's
+ * duration when reported, else the caller's; 0 for a call that did not connect), and sets
+ * ended_at = now when it first becomes final. Returns true if c changed. */
+bool calls_merge_status(struct st_call *c, const struct calls_status *u, int64_t now);
+
+/* Applies a report to stored call call_id in one transaction: merge, update, and when the
+ * call is final and qualifies under the account's rules, a conversion (at most one per call).
+ * Publishes call.completed / conversion.created. out (may be NULL): the call after the update.
+ * Returns ERR_OK, ERR_NOTFOUND, or ERR_BACKEND (also when the test switch
+ * store_fail_calls is on; logged and counted). */
+int calls_update(struct app *app, int64_t call_id, const struct calls_status *u, int64_t now,
+                 struct st_call *out);
+
+/* The API's CALL object for c (API.md), plus attribution.reason, attribution.runner_up
+ * ({session_id, confidence} or null) and attribution.first_touch (session id or null).
+ * Reads the sessions and the conversion from s. Returns a new reference (NULL only on
+ * allocation failure). Safe from any thread. */
+json_t *calls_json(struct store *s, const struct st_call *c);
+
+#endif

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The calls API (Bearer key, account-scoped): GET /v1/calls?since=&until=&limit=&cursor= and
+ * GET /v1/calls/{id}. Lists run in (started_at, id) order with an opaque keyset cursor, so a
+ * client can page through while calls keep arriving; the objects come from calls_json. */
+#include "base/prelude.h"
+#include "http/handlers/handlers.h"
+
+#include <errno.h>
+
+#include "base/timefmt.h"
+#include "http/app.h"
+#include "http/calls.h"
+#include "http/json.h"
+
+#define DEFAULT_LIMIT 50
+#define MAX_LIMIT 500
+#define DAY_MS ((int64_t)86400 * 1000)
+
+struct list_query {
+    int64_t since, until;
+    int64_t after_at, after_id;
+    long long limit;
+};
+
+/* A date-only `until` ("2026-11-26") means through the end of that day. */
+static int parse_time_param(struct http_req *req, const char *name, bool end_of_day,
+                            int64_t *out)
+{
+    char v[64];
+    if (!http_query(req, name, v, sizeof(v)) || !v[0])
+        return ERR_OK;
+    if (time_parse(v, out) != ERR_OK)
+        return errf(&req->eb, ERR_INVALID, name, "'%s' must be an RFC 3339 time or a date",
+                    name);
+    if (end_of_day && strlen(v) == 10)
+        *out += DAY_MS;
+    return ERR_OK;
+}
+
+static bool parse_hex(const char *s, const char *end, int64_t *out)
+{
+    if (s == end || end - s > 16)
+        return false;
+    uint64_t v = 0;
+    for (; s < end; s++) {
+        int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : -1;
+        if (d < 0)
+            return false;
+        v = v * 16 + (uint64_t)d;
+    }
+    *out = (int64_t)v;
+    return true;
+}
+
+/* Cursor: "c" + hex(started_at) + "." + hex(id) of the last call of the previous page. Opaque
+ * to clients; it only has to round-trip. */
+static void cursor_format(const struct st_call *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "c%" PRIx64 ".%" PRIx64, (uint64_t)c->started_at, (uint64_t)c->id);
+}
+
+static int parse_cursor(struct http_req *req, struct list_query *q)
+{
+    char v[64];
+    if (!http_query(req, "cursor", v, sizeof(v)) || !v[0])
+        return ERR_OK;
+    const char *dot = strchr(v, '.');
+    if (v[0] != 'c' || !dot || !parse_hex(v + 1, dot, &q->after_at) ||
+        !parse_hex(dot + 1, v + strlen(v), &q->after_id))
+        return errf(&req->eb, ERR_INVALID, "cursor", "'cursor' is not a cursor this API gave");
+    return ERR_OK;
+}
+
+static int parse_limit(struct http_req *req, struct list_query *q)
+{
+    char v[32];
+    if (!http_query(req, "limit", v, sizeof(v)))
+        return ERR_OK;
+    char *end;
+    errno = 0;
+    q->limit = strtoll(v, &end, 10);
+    if (errno || end == v || *end || q->limit < 1 || q->limit > MAX_LIMIT)
+        return errf(&req->eb, ERR_INVALID, "limit", "'limit' must be 1 to %d", MAX_LIMIT);
+    return ERR_OK;
+}
+
+static int parse_list(struct http_req *req, struct list_query *q)
+{
+    *q = (struct list_query){.since = INT64_MIN, .until = INT64_MAX, .after_at = INT64_MIN,
+                             .limit = DEFAULT_LIMIT};
+    int rc = parse_time_param(req, "since", false, &q->since);
+    if (rc == ERR_OK)
+        rc = parse_time_param(req, "until", true, &q->until);
+    if (rc == ERR_OK)
+        rc = parse_limit(req, q);
+    if (rc == ERR_OK)
+        rc = parse_cursor(req, q);
+    return rc;
+}
+
+struct page {
+    struct store *store;
+    json_t *calls;
+    long long limit;
+    long long n;
+    bool more; /* a row past the page exists */
+    char next[64];
+};
+
+static int add_call(void *arg, const struct st_call *c)
+{
+    struct page *p = arg;
+    if (p->n == p->limit) {
+        p->more = true; /* the page gets a cursor */
+        return 1;
+    }
+    json_array_append_new(p->calls, calls_json(p->store, c));
+    cursor_format(c, p->next, sizeof(p->next));
+    p->n++;
+    return 0;
+}
+
+int h_call_list(struct http_req *req, struct http_resp *resp)
+{
+    struct list_query q;
+    int rc = parse_list(req, &q);
+    if (rc)
+        return rc;
+    struct page p = {req->app->store, json_array(), q.limit, 0, false, ""};
+    rc = store_call_list(req->app->store, req->account.id, q.since, q.until, q.after_at,
+                         q.after_id, (size_t)q.limit + 1, add_call, &p);
+    if (rc) {
+        json_decref(p.calls);
+        return errf(&req->eb, rc, NULL, "cannot list calls");
+    }
+    resp->content_type = "application/json";
+    return json_dump_take(json_pack("{s:o,s:o}", "calls", p.calls, "next_cursor",
+                                    p.more ? json_string(p.next) : json_null()),
+                          &resp->body);
+}
+
+int h_call_get(struct http_req *req, struct http_resp *resp)
+{
+    struct st_call c;
+    int rc = store_call_get(req->app->store, req->account.id, req->params[0], &c);
+    if (rc == ERR_NOTFOUND)
+        return errf(&req->eb, rc, NULL, "no call '%s'", req->params[0]);
+    if (rc)
+        return errf(&req->eb, rc, NULL, "cannot read call");
+    resp->content_type = "application/json";
+    return json_dump_take(calls_json(req->app->store, &c), &resp->body);
+}

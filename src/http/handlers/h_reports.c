@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Reports and exports (Bearer key, account-scoped): GET /v1/reports/calls (calls grouped by
+ * marketing dimensions) and the Google Ads conversion files GET /v1/exports/google-ads/
+ * click-conversions.csv and call-conversions.csv. Parse the query -> stream the rows from the
+ * store into report/ (grouping, CSV) -> reply. */
+#include "base/prelude.h"
+#include "http/handlers/handlers.h"
+
+#include "base/timefmt.h"
+#include "http/app.h"
+#include "http/calls.h"
+#include "http/json.h"
+#include "report/csv.h"
+#include "report/gads.h"
+#include "report/report.h"
+
+#define DAY_MS ((int64_t)86400 * 1000)
+#define DEFAULT_RANGE_MS (30 * DAY_MS)
+
+/* ---- the query ---- */
+
+struct range {
+    int64_t since, until; /* since <= t < until */
+};
+
+/* A query value with '+' restored: the form decoding turns an unescaped '+' (as in "+01:00" or
+ * "+0530") into a space, and none of these parameters can contain a space. */
+static bool query_param(struct http_req *req, const char *name, char *out, size_t cap)
+{
+    if (!http_query(req, name, out, cap) || !out[0])
+        return false;
+    for (char *p = out; *p; p++)
+        if (*p == ' ')
+            *p = '+';
+    return true;
+}
+
+/* RFC 3339 or a date, as GET /v1/calls: a date-only `until` means through the end of that day. */
+static int parse_time_param(struct http_req *req, const char *name, bool end_of_day,
+                            int64_t *out)
+{
+    char v[64];
+    if (!query_param(req, name, v, sizeof(v)))
+        return ERR_NOTFOUND;
+    if (time_parse(v, out) != ERR_OK)
+        return errf(&req->eb, ERR_INVALID, name, "'%s' must be an RFC 3339 time or a date",
+                    name);
+    if (end_of_day && strlen(v) == 10)
+        *out += DAY_MS;
+    return ERR_OK;
+}
+
+/* since/until, by default the 30 days before until (which defaults to now). */
+static int parse_range(struct http_req *req, struct range *r)
+{
+    int rc = parse_time_param(req, "until", true, &r->until);
+    if (rc == ERR_NOTFOUND)
+        r->until = time_now_ms();
+    else if (rc)
+        return rc;
+    rc = parse_time_param(req, "since", false, &r->since);
+    if (rc == ERR_NOTFOUND)
+        r->since = r->until - DEFAULT_RANGE_MS;
+    else if (rc)
+        return rc;
+    if (r->since >= r->until)
+        return errf(&req->eb, ERR_INVALID, "since", "'since' must be before 'until'");
+    return ERR_OK;
+}
+
+/* The account's minimum talk time for a qualified call: the conversion rules' min_duration, read
+ * exactly as the call service reads it (settings that do not parse mean the defaults). */
+static int64_t min_duration_of(const struct st_account *a)
+{
+    struct calls_settings cs;
+    calls_settings_parse(a->settings, &cs, NULL);
+    return cs.rules.min_duration_s;
+}
+
+/* ---- GET /v1/reports/calls ---- */
+
+static int add_report_call(void *ctx, const struct st_report_call *c)
+{
+    struct report_call rc = {.status = c->status, .duration_s = c->duration_s,
+                             .converted = c->converted, .value = c->value};
+    rc.key[REPORT_CHANNEL] = c->channel;
+    rc.key[REPORT_SOURCE] = c->source;
+    rc.key[REPORT_MEDIUM] = c->medium;
+    rc.key[REPORT_CAMPAIGN] = c->campaign;
+    rc.key[REPORT_KEYWORD] = c->keyword;
+    rc.key[REPORT_LANDING_PAGE] = c->landing_page;
+    rc.key[REPORT_DEVICE] = c->device;
+    rc.key[REPORT_LOCATION] = NULL; /* calls carry no location yet */
+    report_add(ctx, &rc);
+    return 0;
+}
+
+static json_t *counters_json(const struct report_row *row)
+{
+    return json_pack("{s:I,s:I,s:I,s:I,s:f,s:I}", "calls", (json_int_t)row->calls, "answered",
+                     (json_int_t)row->answered, "qualified", (json_int_t)row->qualified,
+                     "conversions", (json_int_t)row->conversions, "value", row->value,
+                     "avg_duration", (json_int_t)report_avg_duration(row));
+}
+
+static json_t *row_json(const struct report_dims *dims, const struct report_row *row)
+{
+    json_t *key = json_object();
+    for (size_t i = 0; i < dims->n; i++)
+        json_object_set_new(key, report_dim_name(dims->dim[i]), json_str_or_null(row->key[i]));
+    json_t *o = json_pack("{s:o}", "key", key); /* the key first, for people reading it */
+    json_t *counters = counters_json(row);
+    json_object_update(o, counters);
+    json_decref(counters);
+    return o;
+}
+
+/* Adds a row's counters into the totals row. */
+static void sum_into(struct report_row *t, const struct report_row *r)
+{
+    t->calls += r->calls;
+    t->answered += r->answered;
+    t->qualified += r->qualified;
+    t->conversions += r->conversions;
+    t->value += r->value;
+    t->talk_s += r->talk_s;
+}
+
+static json_t *report_json(struct report *r, const struct report_dims *dims,
+                           const struct range *range)
+{
+    const struct report_row *const *rows;
+    size_t n = report_rows(r, &rows);
+    json_t *arr = json_array();
+    struct report_row total = {0};
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, row_json(dims, rows[i]));
+        sum_into(&total, rows[i]);
+    }
+    json_t *groups = json_array();
+    for (size_t i = 0; i < dims->n; i++)
+        json_array_append_new(groups, json_string(report_dim_name(dims->dim[i])));
+    return json_pack("{s:o,s:o,s:o,s:o,s:o}", "rows", arr, "totals", counters_json(&total),
+                     "group_by", groups, "since", json_time(range->since), "until",
+                     json_time(range->until));
+}
+
+/* The rows as CSV: one column per dimension (user-written values, neutralized), then the
+ * counters. An empty field is a null key. */
+static int report_csv(struct report *r, const struct report_dims *dims, struct buf *out)
+{
+    static const char *const counters[] = {"calls", "answered", "qualified", "conversions",
+                                           "value", "avg_duration"};
+    int rc = ERR_OK;
+    for (size_t i = 0; i < dims->n && rc == ERR_OK; i++)
+        rc = buf_addf(out, "%s,", report_dim_name(dims->dim[i]));
+    for (size_t i = 0; i < ARRAY_SIZE(counters) && rc == ERR_OK; i++)
+        rc = buf_addf(out, i ? ",%s" : "%s", counters[i]);
+    rc = rc == ERR_OK ? csv_eol(out) : rc;
+    const struct report_row *const *rows;
+    size_t n = report_rows(r, &rows);
+    for (size_t i = 0; i < n && rc == ERR_OK; i++) {
+        const struct report_row *w = rows[i];
+        for (size_t k = 0; k < w->n_keys && rc == ERR_OK; k++)
+            rc = csv_text(out, w->key[k]) == ERR_OK ? csv_sep(out) : ERR_TOOBIG;
+        if (rc == ERR_OK)
+            rc = buf_addf(out, "%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%.2f,%" PRId64,
+                          w->calls, w->answered, w->qualified, w->conversions, w->value,
+                          report_avg_duration(w));
+        rc = rc == ERR_OK ? csv_eol(out) : rc;
+    }
+    return rc;
+}
+
+/* format=json (default) or format=csv. */
+static int parse_format(struct http_req *req, bool *csv)
+{
+    char v[16];
+    *csv = false;
+    if (!http_query(req, "format", v, sizeof(v)) || !v[0] || strcmp(v, "json") == 0)
+        return ERR_OK;
+    if (strcmp(v, "csv") != 0)
+        return errf(&req->eb, ERR_INVALID, "format", "'format' must be json or csv");
+    *csv = true;
+    return ERR_OK;
+}
+
+static int parse_report(struct http_req *req, struct report_dims *dims, struct range *range,
+                        bool *csv)
+{
+    char list[256] = "";
+    if (http_query(req, "group_by", list, sizeof(list)) && strlen(list) >= sizeof(list) - 1)
+        return errf(&req->eb, ERR_INVALID, "group_by", "'group_by' is too long");
+    int rc = report_dims_parse(list, dims, &req->eb);
+    if (rc == ERR_OK)
+        rc = parse_range(req, range);
+    return rc == ERR_OK ? parse_format(req, csv) : rc;
+}
+
+static int render_report(struct report *r, const struct report_dims *dims,
+                         const struct range *range, bool csv, struct http_resp *resp)
+{
+    if (!csv) {
+        resp->content_type = "application/json";
+        return json_dump_take(report_json(r, dims, range), &resp->body);
+    }
+    resp->content_type = "text/csv; charset=utf-8";
+    http_header(resp, "Content-Disposition", "attachment; filename=\"calls-report.csv\"");
+    return report_csv(r, dims, &resp->body);
+}
+
+int h_report_calls(struct http_req *req, struct http_resp *resp)
+{
+    struct report_dims dims;
+    struct range range;
+    bool csv;
+    int rc = parse_report(req, &dims, &range, &csv);
+    if (rc)
+        return rc;
+    struct report *r = report_new(&dims, min_duration_of(&req->account));
+    rc = store_report_calls(req->app->store, req->account.id, range.since, range.until,
+                            add_report_call, r);
+    if (rc == ERR_OK)
+        rc = render_report(r, &dims, &range, csv, resp);
+    else
+        errf(&req->eb, rc, NULL, "cannot read the calls");
+    report_free(r);
+    return rc;
+}
+
+/* ---- Google Ads exports ---- */
+
+struct export {
+    struct gads_tz tz;
+    enum gads_id id;       /* click file: the id column */
+    char name[STORE_NAME_MAX]; /* conversion_name: "" = each conversion's own name */
+    struct buf *out;
+    int64_t rows, skipped;
+    int rc;
+};
+
+static int parse_export(struct http_req *req, struct export *x, struct range *range)
+{
+    char v[STORE_NAME_MAX * 2];
+    const char *tz = query_param(req, "tz", v, sizeof(v)) ? v : NULL;
+    int rc = gads_tz_parse(tz, &x->tz, &req->eb);
+    if (rc == ERR_OK)
+        rc = gads_id_parse(http_query(req, "id", v, sizeof(v)) ? v : NULL, &x->id, &req->eb);
+    if (rc == ERR_OK && http_query(req, "conversion_name", v, sizeof(v))) {
+        if (strlen(v) >= sizeof(x->name))
+            return errf(&req->eb, ERR_INVALID, "conversion_name",
+                        "'conversion_name' must be at most %zu bytes", sizeof(x->name) - 1);
+        snprintf(x->name, sizeof(x->name), "%s", v);
+    }
+    return rc == ERR_OK ? parse_range(req, range) : rc;
+}
+
+static struct gads_conversion conversion_of(const struct export *x,
+                                            const struct st_report_conversion *cv)
+{
+    return (struct gads_conversion){.caller = cv->from, .call_started_at = cv->call_started_at,
+                                    .name = x->name[0] ? x->name : cv->name, .at = cv->at,
+                                    .value = cv->value, .currency = cv->currency};
+}
+
+/* Rows the file cannot carry (no valid id of this file's kind, a caller that is not E.164) are
+ * counted in X-Skipped-Rows rather than dropped silently. */
+static int add_click_row(void *ctx, const struct st_report_conversion *cv)
+{
+    struct export *x = ctx;
+    int pick = gads_pick_id(cv->gclid, cv->gbraid, cv->wbraid);
+    if (pick != (int)x->id) {
+        x->skipped += pick < 0; /* conversions with another kind of id are in another file */
+        return 0;
+    }
+    const char *ids[] = {[GADS_GCLID] = cv->gclid, [GADS_GBRAID] = cv->gbraid,
+                         [GADS_WBRAID] = cv->wbraid};
+    struct gads_conversion c = conversion_of(x, cv);
+    c.click_id = ids[x->id];
+    x->rc = gads_click_row(x->out, &x->tz, &c);
+    x->rows++;
+    return x->rc;
+}
+
+static int add_call_row(void *ctx, const struct st_report_conversion *cv)
+{
+    struct export *x = ctx;
+    struct gads_conversion c = conversion_of(x, cv);
+    int rc = gads_call_row(x->out, &x->tz, &c);
+    if (rc == ERR_INVALID) {
+        x->skipped++;
+        return 0;
+    }
+    x->rc = rc;
+    x->rows++;
+    return rc;
+}
+
+static int export_csv(struct http_req *req, struct http_resp *resp, bool click)
+{
+    struct export x = {.out = &resp->body};
+    struct range range;
+    int rc = parse_export(req, &x, &range);
+    if (rc)
+        return rc;
+    rc = click ? gads_click_header(&resp->body, &x.tz, x.id) : gads_call_header(&resp->body, &x.tz);
+    if (rc == ERR_OK)
+        rc = store_report_conversions(req->app->store, req->account.id, range.since, range.until,
+                                      click ? add_click_row : add_call_row, &x);
+    if (rc == ERR_OK)
+        rc = x.rc;
+    if (rc)
+        return errf(&req->eb, rc, NULL, "cannot export the conversions");
+    static const char *const files[] = {"click-conversions", "click-conversions-gbraid",
+                                        "click-conversions-wbraid"};
+    resp->content_type = "text/csv; charset=utf-8";
+    http_header(resp, "Content-Disposition", "attachment; filename=\"%s.csv\"",
+                click ? files[x.id] : "call-conversions");
+    http_header(resp, "Cache-Control", "no-store");
+    http_header(resp, "X-Exported-Rows", "%" PRId64, x.rows);
+    http_header(resp, "X-Skipped-Rows", "%" PRId64, x.skipped);
+    return ERR_OK;
+}
+
+int h_export_click_conversions(struct http_req *req, struct http_resp *resp)
+{
+    return export_csv(req, resp, true);
+}
+
+int h_export_call_conversions(struct http_req *req, struct http_resp *resp)
+{
+    return export_csv(req, resp, false);
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* GET /v1/stream: the key's account's live events (call.started, call.completed,
+ * conversion.created) as Server-Sent Events. The handler only registers a listener; server.c
+ * sends it through a content reader and http/stream.c feeds it and keeps it alive. */
+#include "base/prelude.h"
+#include "http/handlers/handlers.h"
+
+#include "http/app.h"
+#include "http/stream.h"
+
+int h_stream(struct http_req *req, struct http_resp *resp)
+{
+    struct stream_listener *l =
+        req->app->stream ? stream_listen(req->app->stream, req->account.id) : NULL;
+    if (!l) {
+        /* Only after stream_shutdown: the server is stopping. */
+        errf(&req->eb, ERR_UNSUPPORTED, NULL, "the server is shutting down; retry");
+        http_error_resp(req, resp, ERR_UNSUPPORTED);
+        resp->status = 503;
+        http_header(resp, "Retry-After", "5");
+        return ERR_OK;
+    }
+    resp->status = 200;
+    resp->content_type = "text/event-stream; charset=utf-8";
+    http_header(resp, "Cache-Control", "no-cache, no-store");
+    http_header(resp, "X-Accel-Buffering", "no"); /* nginx in front: do not buffer events */
+    resp->stream = l;
+    return ERR_OK;
+}

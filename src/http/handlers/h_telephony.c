@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Provider webhooks (API.md "Telephony", normative for Twilio) and the PBX lookup:
+ * POST /v1/telephony/twilio/voice, /status and /dial, GET /v1/telephony/lookup.
+ * Parse the form -> find the account -> verify X-Twilio-Signature (or X-SignalWire-Signature)
+ * over public_url + the URI as received -> hand the call to the call service (calls.c) ->
+ * answer TwiML. An unsigned or badly signed request gets 403 and changes nothing; a verified
+ * call is always forwarded, whatever fails after the check. */
+#include "base/prelude.h"
+#include "http/handlers/handlers.h"
+
+#include "base/ids.h"
+#include "base/log.h"
+#include "base/timefmt.h"
+#include "core/phone.h"
+#include "http/app.h"
+#include "http/calls.h"
+#include "http/json.h"
+#include "http/metrics.h"
+#include "telephony/form.h"
+#include "telephony/twilio.h"
+
+#define SIG_FAILURES "opendni_webhook_signature_failures_total"
+#define SIG_FAILURES_HELP "Provider webhooks refused for a missing or invalid signature."
+#define URL_MAX 4096
+
+/* One parsed provider request. */
+struct hook {
+    struct form form;
+    struct twilio_webhook wh;
+    char url[URL_MAX]; /* what the provider signed: public URL + URI as received */
+};
+
+/* ---- parsing and signatures ---- */
+
+static int forbidden(struct http_req *req, const char *why)
+{
+    metrics_count(req->app->metrics, SIG_FAILURES, SIG_FAILURES_HELP, 1);
+    log_warn("telephony", "req=%" PRIu64 " refused: %s", req->id, why);
+    return errf(&req->eb, ERR_FORBIDDEN, NULL, "%s", why);
+}
+
+/* Checks a signature is present, then parses the form. Release with hook_end. */
+static int hook_begin(struct http_req *req, struct hook *h)
+{
+    memset(h, 0, sizeof(*h));
+    if (!req->h_twilio_sig && !req->h_signalwire_sig)
+        return forbidden(req, "missing X-Twilio-Signature");
+    int n = snprintf(h->url, sizeof(h->url), "%s%s", req->app->public_url, req->raw_uri);
+    if (n < 0 || (size_t)n >= sizeof(h->url))
+        return errf(&req->eb, ERR_TOOBIG, NULL, "request URI too long");
+    int rc = form_parse(req->body.data, req->body.len, &h->form);
+    if (rc)
+        return errf(&req->eb, rc, "body", "the body is not application/x-www-form-urlencoded");
+    rc = twilio_webhook_parse(&h->form, &h->wh, &req->eb);
+    if (rc)
+        form_release(&h->form);
+    return rc;
+}
+
+static void hook_end(struct hook *h)
+{
+    form_release(&h->form);
+}
+
+/* Either flavour: they differ only for repeated parameter names (INTERFACES.md §2.2 V3). */
+static bool sig_matches(const struct hook *h, const char *token, const char *sig)
+{
+    return sig && (twilio_verify_as(TWILIO_FLAVOR_TWILIO, token, h->url, &h->form, sig) ||
+                   twilio_verify_as(TWILIO_FLAVOR_SIGNALWIRE, token, h->url, &h->form, sig));
+}
+
+static bool signed_by(const struct http_req *req, const struct hook *h, const char *token)
+{
+    if (!token || !*token)
+        return false;
+    return sig_matches(h, token, req->h_twilio_sig) || sig_matches(h, token, req->h_signalwire_sig);
+}
+
+struct signer {
+    const struct http_req *req;
+    const struct hook *h;
+    struct st_account *out;
+    bool found;
+};
+
+static int try_account(void *arg, const struct st_account *a)
+{
+    struct signer *sg = arg;
+    if (!signed_by(sg->req, sg->h, a->twilio_token))
+        return 0;
+    *sg->out = *a;
+    sg->found = true;
+    return 1;
+}
+
+/* For a number nobody owns: the account with this AccountSid, else any account whose token
+ * signed the request (API.md). ERR_FORBIDDEN if none did. */
+static int find_signer(struct http_req *req, const struct hook *h, struct st_account *out)
+{
+    struct store *s = req->app->store;
+    if (store_account_by_twilio_sid(s, h->wh.account_sid, out) == ERR_OK &&
+        signed_by(req, h, out->twilio_token))
+        return ERR_OK;
+    struct signer sg = {req, h, out, false};
+    int rc = store_account_list(s, try_account, &sg);
+    if (rc)
+        return errf(&req->eb, rc, NULL, "cannot read the accounts");
+    return sg.found ? ERR_OK : forbidden(req, "invalid webhook signature");
+}
+
+/* The account owning the called number (verified), or a signer for a number nobody owns. */
+static int verify_for_to(struct http_req *req, const struct hook *h, const char *to,
+                         struct calls_target *t, struct st_account *acct)
+{
+    int rc = calls_resolve(req->app->store, to, t);
+    if (rc == ERR_NOTFOUND)
+        return find_signer(req, h, acct);
+    if (rc == ERR_OK)
+        rc = store_account_by_id(req->app->store, t->account_id, acct);
+    if (rc)
+        return errf(&req->eb, ERR_BACKEND, NULL, "cannot look up the called number");
+    return signed_by(req, h, acct->twilio_token) ? ERR_OK
+                                                 : forbidden(req, "invalid webhook signature");
+}
+
+/* To in E.164 when it parses (providers send E.164; a PBX may not), else as sent. */
+static void normalize_party(const char *in, char *out, size_t cap)
+{
+    char e164[PHONE_E164_MAX];
+    if (in && phone_parse(in, e164, NULL) == ERR_OK)
+        snprintf(out, cap, "%s", e164);
+    else
+        snprintf(out, cap, "%s", in ? in : "");
+}
+
+/* ---- answers ---- */
+
+static int answer_twiml(struct http_req *req, struct http_resp *resp,
+                        const struct calls_answer *ans, const char *from)
+{
+    resp->content_type = "text/xml";
+    if (!ans->forward_to[0])
+        return twiml_reject(&resp->body);
+    char action[sizeof(req->app->public_url) + 40];
+    char status[sizeof(req->app->public_url) + 40];
+    snprintf(action, sizeof(action), "%s/v1/telephony/twilio/dial", req->app->public_url);
+    snprintf(status, sizeof(status), "%s/v1/telephony/twilio/status", req->app->public_url);
+    struct twiml_dial d = {.forward_to = ans->forward_to, .action_url = action,
+                           .status_url = status, .record = ans->record,
+                           .notice = ans->notice[0] ? ans->notice : NULL};
+    char caller[PHONE_E164_MAX];
+    if (from && phone_parse(from, caller, NULL) == ERR_OK && strcmp(caller, from) == 0)
+        d.caller_id = from; /* pass the caller's number through to the business line */
+    return twiml_dial(&resp->body, &d);
+}
+
+/* ---- POST /v1/telephony/twilio/voice ---- */
+
+int h_twilio_voice(struct http_req *req, struct http_resp *resp)
+{
+    struct hook h;
+    int rc = hook_begin(req, &h);
+    if (rc)
+        return rc;
+    char to[STORE_PARTY_MAX];
+    char from[STORE_PARTY_MAX];
+    normalize_party(h.wh.to, to, sizeof(to));
+    snprintf(from, sizeof(from), "%s", h.wh.from ? h.wh.from : "");
+    struct calls_target t;
+    struct st_account acct;
+    rc = to[0] ? verify_for_to(req, &h, to, &t, &acct)
+               : errf(&req->eb, ERR_INVALID, "To", "'To' is required");
+    if (rc == ERR_OK) {
+        struct calls_inbound in = {CALLS_PROVIDER_TWILIO, h.wh.call_sid, to, from, time_now_ms()};
+        struct st_call call;
+        struct calls_answer ans;
+        calls_take(req->app, &acct, &t, &in, &call, &ans); /* ans is filled even on failure */
+        rc = answer_twiml(req, resp, &ans, from);
+    }
+    hook_end(&h);
+    return rc;
+}
+
+/* ---- status callbacks and the <Dial action> ---- */
+
+/* The stored call a callback is about, verified: ours by CallSid, or the forwarded leg's
+ * callback (ParentCallSid). ERR_NOTFOUND after checking the signature like a voice webhook
+ * (a call that could not be stored: acknowledge, nothing to update). */
+static int callback_call(struct http_req *req, const struct hook *h, struct st_call *c,
+                         enum calls_leg *leg)
+{
+    struct store *s = req->app->store;
+    const char *parent = form_get(&h->form, "ParentCallSid");
+    int rc = store_call_by_provider(s, CALLS_PROVIDER_TWILIO, h->wh.call_sid, c);
+    if (rc == ERR_NOTFOUND && parent && *parent) {
+        rc = store_call_by_provider(s, CALLS_PROVIDER_TWILIO, parent, c);
+        *leg = CALLS_LEG_DIALED;
+    }
+    if (rc == ERR_NOTFOUND) {
+        char to[STORE_PARTY_MAX];
+        struct calls_target t;
+        struct st_account acct;
+        normalize_party(h->wh.to, to, sizeof(to));
+        rc = verify_for_to(req, h, to, &t, &acct);
+        return rc ? rc : ERR_NOTFOUND;
+    }
+    struct st_account acct;
+    if (rc == ERR_OK)
+        rc = store_account_by_id(s, c->account_id, &acct);
+    if (rc)
+        return errf(&req->eb, ERR_BACKEND, NULL, "cannot read the call");
+    return signed_by(req, h, acct.twilio_token) ? ERR_OK
+                                                : forbidden(req, "invalid webhook signature");
+}
+
+int h_twilio_status(struct http_req *req, struct http_resp *resp)
+{
+    struct hook h;
+    int rc = hook_begin(req, &h);
+    if (rc)
+        return rc;
+    struct st_call c;
+    enum calls_leg leg = CALLS_LEG_CALLER;
+    rc = callback_call(req, &h, &c, &leg);
+    if (rc == ERR_OK) {
+        struct calls_status u = {leg, h.wh.call_status, h.wh.call_duration_s,
+                                 h.wh.sequence_number};
+        rc = calls_update(req->app, c.id, &u, time_now_ms(), NULL);
+        if (rc)
+            errf(&req->eb, rc, NULL, "cannot update the call; retry later");
+    } else if (rc == ERR_NOTFOUND) {
+        log_warn("telephony", "req=%" PRIu64 " status callback for an unknown call", req->id);
+        rc = ERR_OK;
+    }
+    if (rc == ERR_OK)
+        resp->status = 204;
+    hook_end(&h);
+    return rc;
+}
+
+int h_twilio_dial(struct http_req *req, struct http_resp *resp)
+{
+    struct hook h;
+    int rc = hook_begin(req, &h);
+    if (rc)
+        return rc;
+    struct st_call c;
+    enum calls_leg leg = CALLS_LEG_DIALED;
+    rc = callback_call(req, &h, &c, &leg);
+    if (rc == ERR_OK) {
+        struct calls_status u = {CALLS_LEG_DIALED, h.wh.dial_call_status,
+                                 h.wh.dial_call_duration_s, -1};
+        calls_update(req->app, c.id, &u, time_now_ms(), NULL); /* failures are counted there */
+    }
+    if (rc == ERR_OK || rc == ERR_NOTFOUND) { /* the call continues either way: end it */
+        resp->content_type = "text/xml";
+        rc = twiml_empty(&resp->body);
+    }
+    hook_end(&h);
+    return rc;
+}
+
+/* ---- GET /v1/telephony/lookup?to=&from=[&call_id=][&format=text] (PBX, Bearer key) ---- */
+
+struct lookup_in {
+    char to[STORE_PARTY_MAX];
+    char from[STORE_PARTY_MAX];
+    char call_id[80];
+    bool text;
+};
+
+static int parse_lookup(struct http_req *req, struct lookup_in *in)
+{
+    char raw[STORE_PARTY_MAX] = "";
+    char e164[PHONE_E164_MAX];
+    if (!http_query(req, "to", raw, sizeof(raw)) || phone_parse(raw, e164, NULL) != ERR_OK)
+        return errf(&req->eb, ERR_INVALID, "to", "'to' must be a phone number");
+    snprintf(in->to, sizeof(in->to), "%s", e164);
+    raw[0] = '\0';
+    if (!http_query(req, "from", raw, sizeof(raw)) || !raw[0])
+        return errf(&req->eb, ERR_INVALID, "from", "'from' is required (the caller's number)");
+    for (const char *p = raw; *p; p++)
+        if (*p < 0x20 || *p >= 0x7f)
+            return errf(&req->eb, ERR_INVALID, "from", "'from' must be printable ASCII");
+    normalize_party(raw, in->from, sizeof(in->from));
+    if (http_query(req, "call_id", in->call_id, sizeof(in->call_id)) &&
+        !id_valid(in->call_id, sizeof(in->call_id) - 1))
+        return errf(&req->eb, ERR_INVALID, "call_id", "'call_id' must be 1 to 79 characters "
+                    "of [A-Za-z0-9_-]");
+    if (!in->call_id[0])
+        id_new("pbx_", 26, in->call_id, sizeof(in->call_id));
+    char format[16] = "";
+    http_query(req, "format", format, sizeof(format));
+    in->text = strcmp(format, "text") == 0;
+    return ERR_OK;
+}
+
+int h_pbx_lookup(struct http_req *req, struct http_resp *resp)
+{
+    struct lookup_in in = {0};
+    int rc = parse_lookup(req, &in);
+    struct calls_target t;
+    if (rc == ERR_OK)
+        rc = calls_resolve(req->app->store, in.to, &t);
+    if (rc == ERR_NOTFOUND || (rc == ERR_OK && t.account_id != req->account.id))
+        return errf(&req->eb, ERR_NOTFOUND, "to", "%s is not a tracking number of this account",
+                    in.to);
+    if (rc)
+        return rc;
+    /* PBX call ids are chosen by the client: scope them to the account. */
+    char pcid[sizeof(((struct st_call *)0)->provider_call_id)];
+    snprintf(pcid, sizeof(pcid), "%" PRId64 ":%s", req->account.id, in.call_id);
+    struct calls_inbound ci = {CALLS_PROVIDER_PBX, pcid, in.to, in.from, time_now_ms()};
+    struct st_call call;
+    struct calls_answer ans;
+    bool stored = calls_take(req->app, &req->account, &t, &ci, &call, &ans) == ERR_OK;
+    if (in.text) {
+        resp->content_type = "text/plain";
+        return buf_addf(&resp->body, "%s\n", ans.forward_to);
+    }
+    json_t *cj = stored ? calls_json(req->app->store, &call) : NULL;
+    json_t *attr = cj ? json_incref(json_object_get(cj, "attribution")) : NULL;
+    json_decref(cj);
+    resp->content_type = "application/json";
+    return json_dump_take(json_pack("{s:o,s:s,s:o}", "call_id",
+                                    stored ? json_string(call.ext_id) : json_null(), "forward_to",
+                                    ans.forward_to, "attribution", attr ? attr : json_null()),
+                          &resp->body);
+}

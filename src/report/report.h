@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Call reports: group calls by marketing dimensions (channel, source, … location) and count
+ * calls, answered, qualified, conversions, value and talk time per group. Pure: the store hands
+ * each call's facts to report_add, the handler renders the rows. Ownership: a struct report
+ * owns its rows and their key strings (copied from the calls); rows are borrowed until
+ * report_free. THREADING: a report is used by one thread; the functions share no state. */
+#ifndef OPENDNI_REPORT_REPORT_H
+#define OPENDNI_REPORT_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+enum report_dim {
+    REPORT_CHANNEL,
+    REPORT_SOURCE,
+    REPORT_MEDIUM,
+    REPORT_CAMPAIGN,
+    REPORT_KEYWORD,
+    REPORT_LANDING_PAGE,
+    REPORT_DEVICE,
+    REPORT_LOCATION,
+    REPORT_N_DIMS
+};
+
+/* The dimensions to group by, in the order asked. n == 0: one row with every call. */
+struct report_dims {
+    size_t n;
+    enum report_dim dim[REPORT_N_DIMS];
+};
+
+/* The API name of a dimension ("channel", "landing_page"…). Static string. */
+const char *report_dim_name(enum report_dim d);
+
+/* Parses a comma-separated list of dimension names ("channel,campaign"; spaces around names are
+ * ignored; NULL or "" gives no dimension). ERR_INVALID with eb->field "group_by" for an unknown,
+ * empty or repeated name. out: *dims. */
+int report_dims_parse(const char *list, struct report_dims *dims, struct errbuf *eb);
+
+/* One call's facts. key[d] is the call's value for dimension d (NULL or "" = null: an
+ * unattributed call, or a value not known); only the grouped dimensions are read. */
+struct report_call {
+    const char *key[REPORT_N_DIMS];
+    const char *status;   /* final status: "completed", "busy", "no-answer"… */
+    int64_t duration_s;   /* talk time */
+    bool converted;       /* the call has a conversion */
+    double value;         /* its value */
+};
+
+/* A group. key[i] is the value of dims.dim[i] (NULL = null). Counters as in report_add. */
+struct report_row {
+    const char *key[REPORT_N_DIMS];
+    size_t n_keys;
+    int64_t calls;
+    int64_t answered;     /* status "completed" and duration > 0 */
+    int64_t qualified;    /* answered and duration >= the minimum */
+    int64_t conversions;
+    double value;         /* sum of conversion values */
+    int64_t talk_s;       /* sum of the answered calls' durations */
+};
+
+struct report;
+
+/* A new empty report grouping by dims; qualified calls last at least min_duration_s seconds.
+ * Never returns NULL (aborts on out-of-memory). */
+struct report *report_new(const struct report_dims *dims, int64_t min_duration_s);
+void report_free(struct report *r);
+
+/* Counts one call in its group (created on first use). */
+void report_add(struct report *r, const struct report_call *c);
+
+/* The rows, most calls first, then by keys (null before any value, then byte order). Sorted on
+ * each call; borrowed until the next report_add or report_free. out: *rows. */
+size_t report_rows(struct report *r, const struct report_row *const **rows);
+
+/* Mean talk time of the row's answered calls in whole seconds (rounded half up); 0 if none. */
+int64_t report_avg_duration(const struct report_row *row);
+
+/* The answered / qualified rules, for callers that need them on single calls. */
+bool report_answered(const char *status, int64_t duration_s);
+bool report_qualified(const char *status, int64_t duration_s, int64_t min_duration_s);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* sim/format: what `opendni simulate` prints: one JSON object per pool size (the normative
+ * API.md shape), the human table with the rules of thumb, and the accuracy chart as a
+ * standalone SVG document written as text.
+ * Ownership: everything is appended to a caller-owned struct buf; inputs are borrowed.
+ * THREADING: reentrant. */
+#ifndef OPENDNI_SIM_FORMAT_H
+#define OPENDNI_SIM_FORMAT_H
+
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "sim/sim.h"
+#include "sim/trace.h"
+
+/* Index of the smallest pool size in r[0..n) whose accuracy is >= target (results in
+ * ascending pool size), or -1 if none reaches it. */
+int sim_smallest_reaching(const struct sim_result *r, size_t n, double target);
+
+/* Appends one line: {"pool_size":N,"calls":N,"attributable":N,"correct":N,"accuracy":X,
+ * "accuracy_within_30min":X,"misattributed":N,"unattributed":N,"by_method":{"exact":N,
+ * "shared":N,"late":N,"source":N,"unattributed":N},"exhaustion_events":N} and a newline.
+ * An accuracy with no calls to measure is null. Returns ERR_OK or ERR_TOOBIG (b's max). */
+int sim_format_json(struct buf *b, const struct sim_result *r);
+
+/* Appends the human report: the table (one row per result), the traffic facts and the rules of
+ * thumb with the accuracy each would give (when that size was simulated), and, when target is
+ * a number (not NaN) and n > 1, the smallest pool reaching it. Returns ERR_OK or ERR_TOOBIG. */
+int sim_format_table(struct buf *b, const struct sim_result *r, size_t n,
+                     const struct sim_stats *st, double target);
+
+/* Appends a standalone SVG 1.1 document: accuracy and accuracy within 30 min against pool size,
+ * the target line (if target is not NaN), the rules of thumb marked on the size axis (listed in
+ * the legend, "off the chart" when outside the simulated range) and the smallest size reaching
+ * the target. Returns ERR_OK, ERR_INVALID for n == 0, or ERR_TOOBIG. */
+int sim_format_svg(struct buf *b, const struct sim_result *r, size_t n,
+                   const struct sim_rules *rules, double target);
+
+#endif

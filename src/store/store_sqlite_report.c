@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* SQLite backend, part 5: the read-only queries behind reports and the Google Ads exports.
+ * Rows are streamed to the caller's callback while the statement steps, so a report over a
+ * month of calls holds one row at a time. Schema: sql/0001_init.sql + 0002_calls.sql. */
+#include "base/prelude.h"
+#include "store/store_int.h"
+
+/* The call's source snapshot wins; the session's values fill calls stored without one. */
+#define REPORT_CALL_SQL                                                                        \
+    "SELECT c.id, c.status, c.duration, c.started_at,"                                        \
+    " COALESCE(NULLIF(c.channel, ''), s.channel), COALESCE(NULLIF(c.source, ''), s.source),"  \
+    " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign)," \
+    " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                  \
+    " cv.id IS NOT NULL, COALESCE(cv.value, 0)"                                               \
+    " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                               \
+    " LEFT JOIN conversions cv ON cv.call_id = c.id"                                          \
+    " WHERE c.account_id = ?1 AND c.started_at >= ?2 AND c.started_at < ?3"                   \
+    " ORDER BY c.started_at, c.id"
+
+/* click_ids is written by the server as a JSON object; json_valid keeps one bad row from
+ * failing the whole export. */
+#define CLICK_ID(name)                                                                         \
+    " CASE WHEN json_valid(s.click_ids) THEN json_extract(s.click_ids, '$." name "') END"
+
+#define REPORT_CONVERSION_SQL                                                                  \
+    "SELECT cv.id, c.ext_id, c.from_number, c.started_at, cv.name, cv.value, cv.currency,"    \
+    " cv.at," CLICK_ID("gclid") "," CLICK_ID("gbraid") "," CLICK_ID("wbraid")                 \
+    " FROM conversions cv JOIN calls c ON c.id = cv.call_id"                                  \
+    " LEFT JOIN sessions s ON s.id = c.session_id"                                            \
+    " WHERE cv.account_id = ?1 AND cv.at >= ?2 AND cv.at < ?3"                                \
+    " ORDER BY cv.at, cv.id"
+
+static void read_report_call(sqlite3_stmt *st, struct st_report_call *r)
+{
+    r->call_id = sqlite3_column_int64(st, 0);
+    store__col_text(st, 1, r->status, sizeof(r->status));
+    r->duration_s = sqlite3_column_int64(st, 2);
+    r->started_at = sqlite3_column_int64(st, 3);
+    store__col_text(st, 4, r->channel, sizeof(r->channel));
+    store__col_text(st, 5, r->source, sizeof(r->source));
+    store__col_text(st, 6, r->medium, sizeof(r->medium));
+    store__col_text(st, 7, r->campaign, sizeof(r->campaign));
+    store__col_text(st, 8, r->keyword, sizeof(r->keyword));
+    store__col_text(st, 9, r->landing_page, sizeof(r->landing_page));
+    store__col_text(st, 10, r->device, sizeof(r->device));
+    r->converted = sqlite3_column_int(st, 11) != 0;
+    r->value = sqlite3_column_double(st, 12);
+}
+
+static void read_report_conversion(sqlite3_stmt *st, struct st_report_conversion *r)
+{
+    r->id = sqlite3_column_int64(st, 0);
+    store__col_text(st, 1, r->call_ext, sizeof(r->call_ext));
+    store__col_text(st, 2, r->from, sizeof(r->from));
+    r->call_started_at = sqlite3_column_int64(st, 3);
+    store__col_text(st, 4, r->name, sizeof(r->name));
+    r->value = sqlite3_column_double(st, 5);
+    store__col_text(st, 6, r->currency, sizeof(r->currency));
+    r->at = sqlite3_column_int64(st, 7);
+    store__col_text(st, 8, r->gclid, sizeof(r->gclid));
+    store__col_text(st, 9, r->gbraid, sizeof(r->gbraid));
+    store__col_text(st, 10, r->wbraid, sizeof(r->wbraid));
+}
+
+/* Binds (account, since, until) and steps st, calling each(st, ctx) per row until it returns
+ * non-zero. */
+static int stream_rows(struct sconn *c, sqlite3_stmt *st, int64_t account_id, int64_t since,
+                       int64_t until, int (*each)(sqlite3_stmt *st, void *ctx), void *ctx,
+                       const char *what)
+{
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, since);
+    sqlite3_bind_int64(st, 3, until);
+    int rc = sqlite3_step(st);
+    while (rc == SQLITE_ROW) {
+        if (each(st, ctx))
+            break;
+        rc = sqlite3_step(st);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, what);
+}
+
+struct call_walk {
+    store_report_call_fn fn;
+    void *ctx;
+};
+
+static int each_call(sqlite3_stmt *st, void *arg)
+{
+    struct call_walk *w = arg;
+    struct st_report_call r;
+    read_report_call(st, &r);
+    return w->fn(w->ctx, &r);
+}
+
+int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                       store_report_call_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, REPORT_CALL_SQL) : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    struct call_walk w = {fn, ctx};
+    return stream_rows(c, st, account_id, since, until, each_call, &w, "report calls");
+}
+
+struct conversion_walk {
+    store_report_conversion_fn fn;
+    void *ctx;
+};
+
+static int each_conversion(sqlite3_stmt *st, void *arg)
+{
+    struct conversion_walk *w = arg;
+    struct st_report_conversion r;
+    read_report_conversion(st, &r);
+    return w->fn(w->ctx, &r);
+}
+
+int store_report_conversions(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                             store_report_conversion_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, REPORT_CONVERSION_SQL) : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    struct conversion_walk w = {fn, ctx};
+    return stream_rows(c, st, account_id, since, until, each_conversion, &w,
+                       "report conversions");
+}
