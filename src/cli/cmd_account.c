@@ -4,6 +4,8 @@
 #include "base/prelude.h"
 #include "cli/cli.h"
 
+#include <jansson.h>
+
 #include "base/ids.h"
 #include "http/accounts.h"
 #include "store/store.h"
@@ -102,30 +104,57 @@ static int account_create(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* Settings are a JSON object (conversion rules, recording: docs/telephony.md). */
+static int check_settings(const char *settings)
+{
+    json_error_t je;
+    json_t *v = json_loads(settings, 0, &je);
+    bool ok = v && json_is_object(v) && strlen(settings) < sizeof(((struct st_account *)0)->settings);
+    json_decref(v);
+    if (!ok)
+        fprintf(stderr, "error: --settings must be a JSON object under 2 KiB%s%s\n",
+                v ? "" : ": ", v ? "" : je.text);
+    return ok ? 0 : -1;
+}
+
+static int apply_settings(struct store *s, const char *id, const char *settings)
+{
+    struct st_account a;
+    int rc = store_account_get(s, id, &a);
+    return rc ? rc : store_account_set_settings(s, a.id, settings);
+}
+
 static int account_set(int argc, char **argv)
 {
-    const char *db = "./opendni.db", *token = NULL, *sid = NULL;
+    const char *db = "./opendni.db", *token = NULL, *sid = NULL, *settings = NULL;
     const struct cli_opt opts[] = {
         {"db", OPT_STR, &db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
         {"twilio-auth-token", OPT_STR, &token, NULL, "Twilio (or SignalWire signing) auth token"},
         {"twilio-account-sid", OPT_STR, &sid, NULL, "Twilio AccountSid (AC…)"},
+        {"settings", OPT_STR, &settings, NULL,
+         "account settings as JSON: {\"record_calls\":false,\"conversion\":{…}}"},
         {0},
     };
     const char *pos[1];
     int rc = cli_opts(argc, argv, 2, opts,
-                      "opendni account set ID --twilio-auth-token TOKEN [--twilio-account-sid AC…]",
+                      "opendni account set ID [--twilio-auth-token TOKEN] [--twilio-account-sid AC…]"
+                      " [--settings JSON]",
                       pos, 1);
     if (rc < 0)
         return cli_opts_exit(rc);
-    if (rc != 1 || (!token && !sid)) {
-        fprintf(stderr, "error: account set needs an ID and --twilio-auth-token or "
-                        "--twilio-account-sid\n");
+    if (rc != 1 || (!token && !sid && !settings)) {
+        fprintf(stderr, "error: account set needs an ID and --twilio-auth-token, "
+                        "--twilio-account-sid or --settings\n");
         return EXIT_USAGE;
     }
+    if (settings && check_settings(settings) < 0)
+        return EXIT_USAGE;
     struct store *s = cli_open_store(db);
     if (!s)
         return EXIT_FAIL;
-    rc = store_account_set_twilio(s, pos[0], sid, token);
+    rc = token || sid ? store_account_set_twilio(s, pos[0], sid, token) : ERR_OK;
+    if (rc == ERR_OK && settings)
+        rc = apply_settings(s, pos[0], settings);
     store_close(s);
     if (rc) {
         fprintf(stderr, "error: %s\n", rc == ERR_NOTFOUND ? "no such account" : "cannot update");

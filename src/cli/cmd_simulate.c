@@ -217,35 +217,83 @@ static size_t auto_sizes(const struct sim_trace *t, const struct sim_config *cfg
     return n;
 }
 
-static int print_results(const struct sim_args *a, const struct sim_trace *t,
-                         const struct sim_config *cfg, const struct sim_result *r, size_t n)
+static unsigned thread_count(const struct sim_args *a);
+
+/* Runs the rule-of-thumb sizes missing from the sweep, so the table can say what each gives.
+ * out: *extra (xmalloc'd) and its count. */
+static size_t rule_runs(const struct sim_trace *t, const struct sim_config *cfg,
+                        const struct sim_rules *rules, const uint32_t *sizes, size_t n,
+                        unsigned threads, struct sim_result **extra)
 {
+    uint32_t want[SIM_RULES];
+    size_t k = 0;
+    for (int i = 0; i < SIM_RULES; i++) {
+        bool have = false;
+        for (size_t j = 0; j < n && !have; j++)
+            have = sizes[j] == rules->size[i];
+        for (size_t j = 0; j < k && !have; j++)
+            have = want[j] == rules->size[i];
+        if (!have && rules->size[i] <= SIM_POOL_MAX)
+            want[k++] = rules->size[i];
+    }
+    *extra = xcalloc(k ? k : 1, sizeof(**extra));
+    if (sim_sweep(t, cfg, want, k, threads, *extra) != ERR_OK)
+        return 0;
+    return k;
+}
+
+static int write_svg(const struct sim_args *a, struct buf *b, const struct sim_result *r,
+                     size_t n, const struct sim_rules *rules)
+{
+    buf_reset(b);
+    if (sim_format_svg(b, r, n, rules, a->target) != ERR_OK) {
+        fprintf(stderr, "error: the chart is too large\n");
+        return EXIT_FAIL;
+    }
+    int rc = write_file(a->svg, b->data, b->len, NULL);
+    if (rc == EXIT_OK && !a->json)
+        printf("chart written to %s\n", a->svg);
+    return rc;
+}
+
+static int format_json(const struct sim_args *a, struct buf *b, const struct sim_result *r,
+                       size_t n)
+{
+    int rc = ERR_OK;
+    for (size_t i = 0; i < n && rc == ERR_OK; i++)
+        rc = sim_format_json(b, &r[i]);
+    if (n > 1 && !isnan(a->target) && rc == ERR_OK) {
+        int k = sim_smallest_reaching(r, n, a->target);
+        rc = k < 0 ? buf_adds(b, "{\"recommended_pool_size\":null}\n")
+                   : buf_addf(b, "{\"recommended_pool_size\":%" PRIu32 "}\n", r[k].pool_size);
+    }
+    return rc;
+}
+
+static int print_results(const struct sim_args *a, const struct sim_trace *t,
+                         const struct sim_config *cfg, const uint32_t *sizes,
+                         const struct sim_result *r, size_t n)
+{
+    struct sim_stats st;
+    struct sim_rules rules;
+    sim_trace_stats(t, cfg->ttl_ms, &st);
+    sim_rules_of_thumb(&st, &rules);
     struct buf b;
     buf_init(&b, OUT_MAX);
-    struct sim_stats st;
-    sim_trace_stats(t, cfg->ttl_ms, &st);
-    int rc = ERR_OK;
-    for (size_t i = 0; a->json && i < n && rc == ERR_OK; i++)
-        rc = sim_format_json(&b, &r[i]);
-    if (a->json && n > 1 && !isnan(a->target) && rc == ERR_OK) {
-        int k = sim_smallest_reaching(r, n, a->target);
-        rc = k < 0 ? buf_adds(&b, "{\"recommended_pool_size\":null}\n")
-                   : buf_addf(&b, "{\"recommended_pool_size\":%" PRIu32 "}\n", r[k].pool_size);
+    struct sim_result *extra = NULL;
+    int rc;
+    if (a->json) {
+        rc = format_json(a, &b, r, n);
+    } else {
+        size_t n_extra = rule_runs(t, cfg, &rules, sizes, n, thread_count(a), &extra);
+        rc = sim_format_table(&b, r, n, extra, n_extra, &st, a->target);
     }
-    if (!a->json)
-        rc = sim_format_table(&b, r, n, &st, a->target);
-    if (rc == ERR_OK)
+    int out = rc == ERR_OK ? EXIT_OK : EXIT_FAIL;
+    if (out == EXIT_OK)
         fwrite(b.data, 1, b.len, stdout);
-    buf_reset(&b);
-    struct sim_rules rules;
-    sim_rules_of_thumb(&st, &rules);
-    int out = rc ? EXIT_FAIL : EXIT_OK;
-    if (out == EXIT_OK && a->svg && sim_format_svg(&b, r, n, &rules, a->target) == ERR_OK)
-        out = write_file(a->svg, b.data, b.len, NULL);
-    else if (out == EXIT_OK && a->svg)
-        out = EXIT_FAIL;
-    if (out == EXIT_OK && a->svg && !a->json)
-        printf("chart written to %s\n", a->svg);
+    if (out == EXIT_OK && a->svg)
+        out = write_svg(a, &b, r, n, &rules);
+    free(extra);
     buf_release(&b);
     return out;
 }
@@ -299,7 +347,7 @@ static int simulate(const struct sim_args *a)
     if (res && sim_sweep(&t, &cfg, sizes, n, thread_count(a), res) != ERR_OK)
         rc = EXIT_FAIL;
     if (res && rc == EXIT_OK)
-        rc = print_results(a, &t, &cfg, res, n);
+        rc = print_results(a, &t, &cfg, sizes, res, n);
     free(res);
     free(sizes);
     sim_trace_release(&t);
