@@ -531,17 +531,8 @@ static int find_retry(struct app *app, const struct st_account *acct,
     return rc;
 }
 
-static int insert_call(struct app *app, struct st_call *c)
-{
-    if (app->cfg.store_fail_calls) {
-        set_text(c->error, sizeof(c->error), "store write refused (--test-fail-call-store)");
-        return ERR_BACKEND;
-    }
-    return store_call_insert(app->store, c);
-}
-
-int calls_take(struct app *app, const struct st_account *acct, const struct calls_target *t,
-               const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans)
+int calls_prepare(struct app *app, const struct st_account *acct, const struct calls_target *t,
+                  const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans)
 {
     struct calls_settings cs;
     account_settings(acct, &cs);
@@ -566,14 +557,43 @@ int calls_take(struct app *app, const struct st_account *acct, const struct call
         call->campaign[0] = call->keyword[0] = '\0';
         set_text(call->reason, sizeof(call->reason), "attribution failed; see error");
     }
-    rc = insert_call(app, call);
-    if (rc == ERR_CONFLICT) /* the same CallSid raced us: use the stored one */
+    return CALLS_TO_STORE;
+}
+
+int calls_take(struct app *app, const struct st_account *acct, const struct calls_target *t,
+               const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans)
+{
+    int rc = calls_prepare(app, acct, t, in, call, ans);
+    if (rc != CALLS_TO_STORE)
+        return rc;
+    rc = calls_insert(app, app->store, call);
+    return calls_inserted(app, acct, in, rc, call, ans);
+}
+
+int calls_insert(struct app *app, struct store *s, struct st_call *call)
+{
+    if (app->cfg.store_fail_calls) {
+        set_text(call->error, sizeof(call->error), "store write refused (--test-fail-call-store)");
+        return ERR_BACKEND;
+    }
+    return store_call_insert(s, call);
+}
+
+int calls_inserted(struct app *app, const struct st_account *acct,
+                   const struct calls_inbound *in, int rc, struct st_call *call,
+                   struct calls_answer *ans)
+{
+    if (rc == ERR_CONFLICT) { /* the same CallSid raced us: use the stored one */
+        struct calls_settings cs;
+        account_settings(acct, &cs);
         return find_retry(app, acct, &cs, in, call, ans);
+    }
     if (rc) {
         failure(app, call, "cannot store call; forwarding it anyway", rc);
         return rc;
     }
-    publish(app, call->account_id, "call.started", calls_json(app->store, call));
+    if (app->stream && stream_listeners(app->stream))
+        publish(app, call->account_id, "call.started", calls_json(app->store, call));
     return ERR_OK;
 }
 
@@ -690,24 +710,34 @@ static int maybe_convert(struct store *s, const struct st_call *c, int64_t now,
     return rc;
 }
 
-/* merge -> update -> conversion, in one transaction on this thread's connection. */
-static int update_tx(struct store *s, int64_t call_id, const struct calls_status *u, int64_t now,
-                     struct st_call *c, bool *changed, struct st_conversion *cv)
+int calls_update_apply(struct app *app, struct store *s, struct calls_update_state *st)
 {
-    int rc = store_begin(s);
+    memset(&st->cv, 0, sizeof(st->cv));
+    st->changed = false;
+    if (app->cfg.store_fail_calls) {
+        set_text(st->call.error, sizeof(st->call.error), "store write refused (--test-fail-call-store)");
+        return ERR_BACKEND;
+    }
+    int rc = store_call_by_id(s, st->call_id, &st->call);
+    st->changed = rc == ERR_OK && calls_merge_status(&st->call, &st->status, st->now);
+    if (rc == ERR_OK && st->changed)
+        rc = store_call_update(s, &st->call);
+    if (rc == ERR_OK && st->changed && calls_status_final(st->call.status))
+        rc = maybe_convert(s, &st->call, st->now, &st->cv);
+    return rc;
+}
+
+/* merge -> update -> conversion, in one transaction on this thread's connection. */
+static int update_tx(struct app *app, struct calls_update_state *st)
+{
+    int rc = store_begin(app->store);
     if (rc)
         return rc;
-    memset(cv, 0, sizeof(*cv));
-    rc = store_call_by_id(s, call_id, c);
-    *changed = rc == ERR_OK && calls_merge_status(c, u, now);
-    if (rc == ERR_OK && *changed)
-        rc = store_call_update(s, c);
-    if (rc == ERR_OK && *changed && calls_status_final(c->status))
-        rc = maybe_convert(s, c, now, cv);
+    rc = calls_update_apply(app, app->store, st);
     if (rc == ERR_OK)
-        rc = store_commit(s);
+        rc = store_commit(app->store);
     if (rc)
-        store_rollback(s);
+        store_rollback(app->store);
     return rc;
 }
 
@@ -717,32 +747,33 @@ static json_t *conversion_json(const struct st_call *c, const struct st_conversi
                      cv->value, "currency", cv->currency, "at", json_time(cv->at));
 }
 
-int calls_update(struct app *app, int64_t call_id, const struct calls_status *u, int64_t now,
-                 struct st_call *out)
+int calls_updated(struct app *app, int rc, struct calls_update_state *st)
 {
-    struct st_call c = {.id = call_id};
-    snprintf(c.provider_call_id, sizeof(c.provider_call_id), "#%" PRId64, call_id);
-    if (app->cfg.store_fail_calls) {
-        set_text(c.error, sizeof(c.error), "store write refused (--test-fail-call-store)");
-        failure(app, &c, "cannot update call", ERR_BACKEND);
-        return ERR_BACKEND;
-    }
-    bool changed = false;
-    struct st_conversion cv;
-    int rc = update_tx(app->store, call_id, u, now, &c, &changed, &cv);
+    struct st_call *c = &st->call;
     if (rc == ERR_NOTFOUND)
         return rc;
     if (rc) {
-        failure(app, &c, "cannot update call", rc);
+        if (!c->provider_call_id[0])
+            snprintf(c->provider_call_id, sizeof(c->provider_call_id), "#%" PRId64, st->call_id);
+        failure(app, c, "cannot update call", rc);
         return rc;
     }
-    if (changed && calls_status_final(c.status))
-        publish(app, c.account_id, "call.completed", calls_json(app->store, &c));
-    if (cv.id)
-        publish(app, c.account_id, "conversion.created", conversion_json(&c, &cv));
-    if (out)
-        *out = c;
+    bool listening = app->stream && stream_listeners(app->stream);
+    if (listening && st->changed && calls_status_final(c->status))
+        publish(app, c->account_id, "call.completed", calls_json(app->store, c));
+    if (listening && st->cv.id)
+        publish(app, c->account_id, "conversion.created", conversion_json(c, &st->cv));
     return ERR_OK;
+}
+
+int calls_update(struct app *app, int64_t call_id, const struct calls_status *u, int64_t now,
+                 struct st_call *out)
+{
+    struct calls_update_state st = {.call_id = call_id, .status = *u, .now = now};
+    int rc = calls_updated(app, update_tx(app, &st), &st);
+    if (rc == ERR_OK && out)
+        *out = st.call;
+    return rc;
 }
 
 /* ==== the CALL object ========================================================================= */

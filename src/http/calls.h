@@ -89,6 +89,20 @@ struct calls_answer {
 int calls_take(struct app *app, const struct st_account *acct, const struct calls_target *t,
                const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans);
 
+/* calls_take in three steps, so the write can join the group-commit writer's batch:
+ * calls_prepare does everything before the insert and returns CALLS_TO_STORE when *call must
+ * be inserted (any other value is calls_take's result: a retry found, or a failure with *ans
+ * still forwarding); calls_insert writes it (on the store connection of the calling thread,
+ * inside the caller's transaction); calls_inserted takes the insert's result and finishes
+ * (a CallSid that raced in is looked up, failures are counted, call.started is published). */
+#define CALLS_TO_STORE 1
+int calls_prepare(struct app *app, const struct st_account *acct, const struct calls_target *t,
+                  const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans);
+int calls_insert(struct app *app, struct store *s, struct st_call *call);
+int calls_inserted(struct app *app, const struct st_account *acct,
+                   const struct calls_inbound *in, int rc, struct st_call *call,
+                   struct calls_answer *ans);
+
 /* The TwiML answer for a stored call (a provider retry answers the same). */
 void calls_answer_of(const struct st_call *call, const struct calls_settings *cs,
                      struct calls_answer *ans);
@@ -116,6 +130,21 @@ bool calls_status_final(const char *status);
  * duration when reported, else the caller's; 0 for a call that did not connect), and sets
  * ended_at = now when it first becomes final. Returns true if c changed. */
 bool calls_merge_status(struct st_call *c, const struct calls_status *u, int64_t now);
+
+/* One status report being applied: inputs, then what calls_update_apply found. */
+struct calls_update_state {
+    int64_t call_id;
+    struct calls_status status;
+    int64_t now;
+    struct st_call call;      /* out: the call after the update */
+    bool changed;             /* out */
+    struct st_conversion cv;  /* out: cv.id != 0 when a conversion was recorded */
+};
+/* The writes of calls_update inside the caller's transaction (e.g. the writer's batch). */
+int calls_update_apply(struct app *app, struct store *s, struct calls_update_state *st);
+/* Finishes after the commit (rc = the apply's or the commit's result): counts failures and
+ * publishes call.completed / conversion.created. Returns rc. */
+int calls_updated(struct app *app, int rc, struct calls_update_state *st);
 
 /* Applies a report to stored call call_id in one transaction: merge, update, and when the
  * call is final and qualifies under the account's rules, a conversion (at most one per call).

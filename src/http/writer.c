@@ -70,6 +70,8 @@ static int apply_leases(struct store *s, struct write_job *j)
 
 static int apply(struct store *s, struct write_job *j)
 {
+    if (j->apply)
+        return j->apply(s, j);
     int rc = ERR_OK;
     if (j->session.id == 0)
         rc = store_session_put(s, &j->session);

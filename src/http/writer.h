@@ -26,6 +26,10 @@ struct write_job {
     uint32_t peak_concurrent[WRITER_MAX_LEASES];
     struct st_event event;
     bool has_event;
+    /* Optional: when set, the writer runs apply(store, job) inside the batch transaction
+     * instead of the session/lease/event writes above (other modules' writes share the batch
+     * and its fsync). A failing apply is rolled back alone. */
+    int (*apply)(struct store *s, struct write_job *job);
     int rc;                     /* set before done() */
     void (*done)(struct write_job *job);
     void *arg;

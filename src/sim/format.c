@@ -99,6 +99,7 @@ static const struct sim_result *find_size(const struct sim_result *r, size_t n, 
 }
 
 static void table_rules(struct out *o, const struct sim_result *r, size_t n,
+                        const struct sim_result *extra, size_t n_extra,
                         const struct sim_stats *st)
 {
     struct sim_rules rules;
@@ -112,20 +113,26 @@ static void table_rules(struct out *o, const struct sim_result *r, size_t n,
     outf(o, "rules of thumb:\n");
     for (int i = 0; i < SIM_RULES; i++) {
         const struct sim_result *at = find_size(r, n, rules.size[i]);
+        if (!at)
+            at = find_size(extra, n_extra, rules.size[i]);
         char a[16] = "not simulated";
-        if (at)
+        char a30[16] = "";
+        if (at) {
             pct(a, sizeof(a), sim_accuracy(at));
-        outf(o, "  %-34s %7" PRIu32 " numbers  accuracy %s\n", sim_rule_name(i), rules.size[i],
-             a);
+            pct(a30, sizeof(a30), sim_accuracy_30min(at));
+        }
+        outf(o, "  %-34s %7" PRIu32 " numbers  accuracy %s%s%s%s\n", sim_rule_name(i),
+             rules.size[i], a, at ? " (" : "", a30, at ? " within 30 min)" : "");
     }
 }
 
 int sim_format_table(struct buf *b, const struct sim_result *r, size_t n,
-                     const struct sim_stats *st, double target)
+                     const struct sim_result *extra, size_t n_extra, const struct sim_stats *st,
+                     double target)
 {
     struct out o = {b, ERR_OK};
     table_rows(&o, r, n);
-    table_rules(&o, r, n, st);
+    table_rules(&o, r, n, extra, n_extra, st);
     if (n > 1 && !isnan(target)) {
         int k = sim_smallest_reaching(r, n, target);
         if (k >= 0)
@@ -141,7 +148,7 @@ int sim_format_table(struct buf *b, const struct sim_result *r, size_t n,
 /* ==== SVG ==================================================================================== */
 
 #define SVG_W 820
-#define SVG_H 560
+#define SVG_H 590
 #define PLOT_L 70
 #define PLOT_R 790
 #define PLOT_T 50
@@ -248,9 +255,8 @@ static void svg_rules(struct out *o, const struct chart *c, const struct sim_rul
         char tag = (char)('A' + i);
         if (on)
             outf(o, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#7f7f7f\" "
-                 "stroke-dasharray=\"2 3\"/><text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" "
-                 "fill=\"#555\">%c</text>\n", px(c, s), PLOT_T, px(c, s), PLOT_B, px(c, s),
-                 PLOT_T - 6 - 12 * (i % 2), tag);
+                 "stroke-dasharray=\"2 3\"/><text x=\"%.1f\" y=\"%d\" fill=\"#555\">%c</text>\n",
+                 px(c, s), PLOT_T, px(c, s), PLOT_B, px(c, s) + 3, PLOT_B - 8 - 14 * (i % 2), tag);
         outf(o, "<text x=\"%d\" y=\"%d\" fill=\"#555\">%c  %s: %" PRIu32 " numbers%s</text>\n",
              PLOT_L, PLOT_B + 110 + 18 * i, tag, sim_rule_name(i), s,
              on ? "" : " (off the chart)");
@@ -265,11 +271,12 @@ static void svg_legend(struct out *o, double target)
          "</text>\n", PLOT_L, y, PLOT_L + 30, y, PLOT_L + 36, y + 4);
     outf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ff7f0e\" "
          "stroke-width=\"2\" stroke-dasharray=\"8 3\"/><text x=\"%d\" y=\"%d\">calls within "
-         "30 min of the visit</text>\n", PLOT_L + 300, y, PLOT_L + 330, y, PLOT_L + 336, y + 4);
+         "30 min of the visit's last activity</text>\n", PLOT_L + 300, y, PLOT_L + 330, y,
+         PLOT_L + 336, y + 4);
     if (!isnan(target))
         outf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d62728\" "
              "stroke-dasharray=\"6 4\"/><text x=\"%d\" y=\"%d\">target %g %%</text>\n",
-             PLOT_L + 560, y, PLOT_L + 590, y, PLOT_L + 596, y + 4, 100 * target);
+             PLOT_L + 600, y, PLOT_L + 630, y, PLOT_L + 636, y + 4, 100 * target);
 }
 
 int sim_format_svg(struct buf *b, const struct sim_result *r, size_t n,

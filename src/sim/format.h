@@ -23,11 +23,14 @@ int sim_smallest_reaching(const struct sim_result *r, size_t n, double target);
  * An accuracy with no calls to measure is null. Returns ERR_OK or ERR_TOOBIG (b's max). */
 int sim_format_json(struct buf *b, const struct sim_result *r);
 
-/* Appends the human report: the table (one row per result), the traffic facts and the rules of
- * thumb with the accuracy each would give (when that size was simulated), and, when target is
- * a number (not NaN) and n > 1, the smallest pool reaching it. Returns ERR_OK or ERR_TOOBIG. */
+/* Appends the human report: the table (one row per result in r), the traffic facts and the
+ * rules of thumb with the accuracy each would give (looked up by pool size in r, then in
+ * extra[0..n_extra), e.g. runs made just for the rules; "not simulated" if in neither), and, when
+ * target is a number (not NaN) and n > 1, the smallest pool in r reaching it.
+ * Returns ERR_OK or ERR_TOOBIG. */
 int sim_format_table(struct buf *b, const struct sim_result *r, size_t n,
-                     const struct sim_stats *st, double target);
+                     const struct sim_result *extra, size_t n_extra, const struct sim_stats *st,
+                     double target);
 
 /* Appends a standalone SVG 1.1 document: accuracy and accuracy within 30 min against pool size,
  * the target line (if target is not NaN), the rules of thumb marked on the size axis (listed in

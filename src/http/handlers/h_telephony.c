@@ -11,11 +11,13 @@
 #include "base/ids.h"
 #include "base/log.h"
 #include "base/timefmt.h"
+#include "base/xalloc.h"
 #include "core/phone.h"
 #include "http/app.h"
 #include "http/calls.h"
 #include "http/json.h"
 #include "http/metrics.h"
+#include "http/writer.h"
 #include "telephony/form.h"
 #include "telephony/twilio.h"
 
@@ -154,6 +156,99 @@ static int answer_twiml(struct http_req *req, struct http_resp *resp,
     return twiml_dial(&resp->body, &d);
 }
 
+/* ---- deferred writes: calls join the group-commit writer's batch ---- */
+
+/* A webhook whose write waits for the writer. Strings the form owned are copied, since the
+ * form is released when the handler returns. */
+struct call_job {
+    struct write_job job; /* first: the writer hands back &job */
+    struct http_req *req;
+    struct http_resp *resp;
+    struct st_account acct;
+    char sid[80];
+    char to[STORE_PARTY_MAX];
+    char from[STORE_PARTY_MAX];
+    char status[STORE_STATUS_MAX];
+    struct calls_inbound in;
+    struct st_call call;
+    struct calls_answer ans;
+    struct calls_update_state upd;
+    bool dial; /* a <Dial action> request: answer TwiML */
+};
+
+static void submit_job(void *arg)
+{
+    struct call_job *cj = arg;
+    writer_submit(cj->req->app->writer, &cj->job);
+}
+
+static void job_finish(struct call_job *cj)
+{
+    struct http_req *req = cj->req;
+    free(cj);
+    http_resume(req); /* req and resp may be gone after this */
+}
+
+static int voice_apply(struct store *s, struct write_job *job)
+{
+    struct call_job *cj = (struct call_job *)job;
+    return calls_insert(cj->req->app, s, &cj->call);
+}
+
+static void voice_done(struct write_job *job)
+{
+    struct call_job *cj = (struct call_job *)job;
+    calls_inserted(cj->req->app, &cj->acct, &cj->in, job->rc, &cj->call, &cj->ans);
+    if (answer_twiml(cj->req, cj->resp, &cj->ans, cj->from) != ERR_OK)
+        http_error_resp(cj->req, cj->resp, ERR_NOMEM);
+    job_finish(cj);
+}
+
+static int update_apply(struct store *s, struct write_job *job)
+{
+    struct call_job *cj = (struct call_job *)job;
+    return calls_update_apply(cj->req->app, s, &cj->upd);
+}
+
+static void update_done(struct write_job *job)
+{
+    struct call_job *cj = (struct call_job *)job;
+    int rc = calls_updated(cj->req->app, job->rc, &cj->upd);
+    struct http_resp *resp = cj->resp;
+    if (cj->dial) { /* the call continues either way: end it */
+        resp->content_type = "text/xml";
+        twiml_empty(&resp->body);
+    } else if (rc == ERR_OK || rc == ERR_NOTFOUND) {
+        resp->status = 204;
+    } else {
+        errf(&cj->req->eb, rc, NULL, "cannot update the call; retry later");
+        http_error_resp(cj->req, resp, rc);
+    }
+    job_finish(cj);
+}
+
+static struct call_job *job_new(struct http_req *req, struct http_resp *resp)
+{
+    struct call_job *cj = xcalloc(1, sizeof(*cj));
+    cj->req = req;
+    cj->resp = resp;
+    return cj;
+}
+
+/* Defers a status report on call_id to the writer. */
+static void defer_update(struct http_req *req, struct http_resp *resp, int64_t call_id,
+                         const struct calls_status *u, bool dial)
+{
+    struct call_job *cj = job_new(req, resp);
+    snprintf(cj->status, sizeof(cj->status), "%s", u->status ? u->status : "");
+    cj->upd = (struct calls_update_state){.call_id = call_id, .status = *u, .now = time_now_ms()};
+    cj->upd.status.status = u->status ? cj->status : NULL;
+    cj->dial = dial;
+    cj->job.apply = update_apply;
+    cj->job.done = update_done;
+    http_defer(req, submit_job, cj);
+}
+
 /* ---- POST /v1/telephony/twilio/voice ---- */
 
 int h_twilio_voice(struct http_req *req, struct http_resp *resp)
@@ -171,11 +266,22 @@ int h_twilio_voice(struct http_req *req, struct http_resp *resp)
     rc = to[0] ? verify_for_to(req, &h, to, &t, &acct)
                : errf(&req->eb, ERR_INVALID, "To", "'To' is required");
     if (rc == ERR_OK) {
-        struct calls_inbound in = {CALLS_PROVIDER_TWILIO, h.wh.call_sid, to, from, time_now_ms()};
-        struct st_call call;
-        struct calls_answer ans;
-        calls_take(req->app, &acct, &t, &in, &call, &ans); /* ans is filled even on failure */
-        rc = answer_twiml(req, resp, &ans, from);
+        struct call_job *cj = job_new(req, resp);
+        snprintf(cj->sid, sizeof(cj->sid), "%s", h.wh.call_sid);
+        snprintf(cj->to, sizeof(cj->to), "%s", to);
+        snprintf(cj->from, sizeof(cj->from), "%s", from);
+        cj->acct = acct;
+        cj->in = (struct calls_inbound){CALLS_PROVIDER_TWILIO, cj->sid, cj->to, cj->from,
+                                        time_now_ms()};
+        /* ans is filled even on failure: the call is forwarded whatever happens */
+        if (calls_prepare(req->app, &acct, &t, &cj->in, &cj->call, &cj->ans) == CALLS_TO_STORE) {
+            cj->job.apply = voice_apply;
+            cj->job.done = voice_done;
+            http_defer(req, submit_job, cj);
+        } else {
+            rc = answer_twiml(req, resp, &cj->ans, from);
+            free(cj);
+        }
     }
     hook_end(&h);
     return rc;
@@ -225,9 +331,7 @@ int h_twilio_status(struct http_req *req, struct http_resp *resp)
     if (rc == ERR_OK) {
         struct calls_status u = {leg, h.wh.call_status, h.wh.call_duration_s,
                                  h.wh.sequence_number};
-        rc = calls_update(req->app, c.id, &u, time_now_ms(), NULL);
-        if (rc)
-            errf(&req->eb, rc, NULL, "cannot update the call; retry later");
+        defer_update(req, resp, c.id, &u, false);
     } else if (rc == ERR_NOTFOUND) {
         log_warn("telephony", "req=%" PRIu64 " status callback for an unknown call", req->id);
         rc = ERR_OK;
@@ -250,9 +354,8 @@ int h_twilio_dial(struct http_req *req, struct http_resp *resp)
     if (rc == ERR_OK) {
         struct calls_status u = {CALLS_LEG_DIALED, h.wh.dial_call_status,
                                  h.wh.dial_call_duration_s, -1};
-        calls_update(req->app, c.id, &u, time_now_ms(), NULL); /* failures are counted there */
-    }
-    if (rc == ERR_OK || rc == ERR_NOTFOUND) { /* the call continues either way: end it */
+        defer_update(req, resp, c.id, &u, true); /* failures are counted when it is done */
+    } else if (rc == ERR_NOTFOUND) { /* the call continues either way: end it */
         resp->content_type = "text/xml";
         rc = twiml_empty(&resp->body);
     }

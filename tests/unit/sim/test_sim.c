@@ -285,9 +285,19 @@ static void table_and_svg(void **state)
     sim_trace_stats(&t, 1200 * 1000, &st);
     struct buf b;
     buf_init(&b, 0);
-    assert_int_equal(sim_format_table(&b, r, 9, &st, 0.99), ERR_OK);
+    assert_int_equal(sim_format_table(&b, r, 9, NULL, 0, &st, 0.99), ERR_OK);
     assert_non_null(strstr(b.data, "smallest pool reaching 99.0 % accuracy: 6 numbers"));
     assert_int_equal(count(b.data, "\n"), 1 + 9 + 8 + 1);
+    /* the concurrency rule says 6 numbers: looked up in the extra runs when not in the table */
+    assert_non_null(strstr(b.data, "1 per concurrent visitor                 6 numbers  accuracy "
+                                   "100.0 %"));
+    buf_reset(&b);
+    assert_int_equal(sim_format_table(&b, r, 5, NULL, 0, &st, NAN), ERR_OK);
+    assert_non_null(strstr(b.data, "6 numbers  accuracy not simulated"));
+    assert_null(strstr(b.data, "smallest pool"));
+    buf_reset(&b);
+    assert_int_equal(sim_format_table(&b, r, 5, r + 5, 1, &st, NAN), ERR_OK);
+    assert_non_null(strstr(b.data, "6 numbers  accuracy 100.0 %"));
     struct sim_rules rules;
     sim_rules_of_thumb(&st, &rules);
     buf_reset(&b);
