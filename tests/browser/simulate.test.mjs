@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// `opendni simulate --svg` writes a chart that a browser renders: two accuracy curves, the target
+// line and the rules of thumb. The suite screenshots it into docs/screenshots/pool-sizing.png.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { cli } from '../helpers/server.mjs';
+import { SRC, launch } from './support.mjs';
+
+test('the simulator chart renders in Chromium with both curves, the target and the rules of thumb', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'opendni-svg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const svg = path.join(dir, 'sizing.svg');
+  const r = cli(['simulate', '--trace', path.join(SRC, 'tests/data/traces/synthetic.csv'),
+    '--pool-size', '10..120:10', '--target-accuracy', '0.99', '--svg', svg]);
+  assert.equal(r.status, 0, r.stderr);
+  const browser = await launch();
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 840, height: 610 } });
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(pathToFileURL(svg).href);
+  const info = await page.evaluate(() => {
+    const root = document.documentElement;
+    const box = root.getBoundingClientRect();
+    const curves = [...document.querySelectorAll('polyline')].map((p) => p.points.numberOfItems);
+    const text = [...document.querySelectorAll('text')].map((x) => x.textContent).join(' | ');
+    return { tag: root.tagName, width: box.width, height: box.height, curves, text };
+  });
+  assert.equal(info.tag, 'svg');
+  assert.ok(info.width > 400 && info.height > 300, JSON.stringify(info));
+  assert.equal(info.curves.length, 2, 'overall and within-30-min accuracy');
+  for (const n of info.curves) assert.equal(n, 12, 'one point per pool size of the sweep');
+  assert.match(info.text, /99(\.0)? ?%/, 'the target line is labelled');
+  assert.match(info.text, /concurrent/i, 'the rules of thumb are marked');
+  assert.deepEqual(errors, []);
+  await page.screenshot({ path: path.join(SRC, 'docs/screenshots/pool-sizing.png') });
+});
