@@ -39,6 +39,17 @@ int cli_opts(int argc, char **argv, int first, const struct cli_opt *opts, const
 /* Exit code for a cli_opts() result < 0: 0 after help, 2 after an error. */
 int cli_opts_exit(int rc);
 
+/* A verb of a command with sub-commands ("account create"). */
+struct cli_verb {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+/* Runs the verb named by argv[1] (its fn gets the same argc/argv); otherwise prints the verbs,
+ * to stdout for --help (exit 0) or to stderr after "error: CMD needs a verb" (exit 2). */
+int cli_dispatch(const char *cmd, const struct cli_verb *verbs, size_t n, int argc, char **argv);
+
 /* Opens the store named by --db and checks its schema. Prints the error and returns NULL. */
 struct store *cli_open_store(const char *db);
 

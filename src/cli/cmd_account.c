@@ -188,11 +188,7 @@ static int account_list(int argc, char **argv)
     return rc ? EXIT_FAIL : EXIT_OK;
 }
 
-static const struct {
-    const char *name;
-    int (*fn)(int, char **);
-    const char *summary;
-} verbs[] = {
+static const struct cli_verb verbs[] = {
     {"create", account_create, "create an account and print its API key"},
     {"list", account_list, "list accounts"},
     {"set", account_set, "store provider secrets for an account"},
@@ -200,16 +196,5 @@ static const struct {
 
 int cmd_account(int argc, char **argv)
 {
-    if (argc >= 2)
-        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-            if (strcmp(argv[1], verbs[i].name) == 0)
-                return verbs[i].fn(argc, argv);
-    bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
-    FILE *out = help ? stdout : stderr;
-    if (!help)
-        fprintf(stderr, "error: account needs a verb: create, list or set\n");
-    fprintf(out, "usage: opendni account <verb> [options]   (opendni account <verb> --help)\n");
-    for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-        fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
-    return help ? EXIT_OK : EXIT_USAGE;
+    return cli_dispatch("account", verbs, ARRAY_SIZE(verbs), argc, argv);
 }

@@ -374,26 +374,11 @@ static int call_simulate(int argc, char **argv)
     return run_simulation(&sm);
 }
 
-static const struct {
-    const char *name;
-    int (*fn)(int, char **);
-    const char *summary;
-} verbs[] = {
+static const struct cli_verb verbs[] = {
     {"simulate", call_simulate, "send signed Twilio webhooks for one call to a running server"},
 };
 
 int cmd_call(int argc, char **argv)
 {
-    if (argc >= 2)
-        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-            if (strcmp(argv[1], verbs[i].name) == 0)
-                return verbs[i].fn(argc, argv);
-    bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
-    FILE *out = help ? stdout : stderr;
-    if (!help)
-        fprintf(stderr, "error: call needs a verb: simulate\n");
-    fprintf(out, "usage: opendni call <verb> [options]   (opendni call <verb> --help)\n");
-    for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-        fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
-    return help ? EXIT_OK : EXIT_USAGE;
+    return cli_dispatch("call", verbs, ARRAY_SIZE(verbs), argc, argv);
 }

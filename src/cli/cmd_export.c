@@ -133,26 +133,11 @@ static int export_trace(int argc, char **argv)
     return run_export(db, account, since, path);
 }
 
-static const struct {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *summary;
-} verbs[] = {
+static const struct cli_verb verbs[] = {
     {"trace", export_trace, "visits, page views, tel: clicks and calls as a simulator trace"},
 };
 
 int cmd_export(int argc, char **argv)
 {
-    if (argc >= 2)
-        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-            if (strcmp(argv[1], verbs[i].name) == 0)
-                return verbs[i].fn(argc, argv);
-    bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
-    FILE *out = help ? stdout : stderr;
-    if (!help)
-        fprintf(stderr, "error: export needs a verb: trace\n");
-    fprintf(out, "usage: opendni export <verb> [options]   (opendni export <verb> --help)\n");
-    for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-        fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
-    return help ? EXIT_OK : EXIT_USAGE;
+    return cli_dispatch("export", verbs, ARRAY_SIZE(verbs), argc, argv);
 }

@@ -144,3 +144,18 @@ struct store *cli_open_store(const char *db)
     }
     return s;
 }
+
+int cli_dispatch(const char *cmd, const struct cli_verb *verbs, size_t n, int argc, char **argv)
+{
+    for (size_t i = 0; argc >= 2 && i < n; i++)
+        if (strcmp(argv[1], verbs[i].name) == 0)
+            return verbs[i].fn(argc, argv);
+    bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+    FILE *out = help ? stdout : stderr;
+    if (!help)
+        fprintf(stderr, "error: %s needs a verb (see opendni %s --help)\n", cmd, cmd);
+    fprintf(out, "usage: opendni %s <verb> [options]   (opendni %s <verb> --help)\n", cmd, cmd);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+    return help ? EXIT_OK : EXIT_USAGE;
+}

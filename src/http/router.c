@@ -62,7 +62,6 @@ static const struct route routes[] = {
     {"GET", "/dni.js", h_asset, 0, 0},
     {"GET", "/demo/{}", h_asset, 0, 0},
     {"GET", "/demo/", h_asset, 0, 0},
-    {"GET", "/dashboard/{}", h_asset, 0, 0},
 };
 
 size_t router_count(void)
