@@ -61,7 +61,8 @@ SQL
 alone=0
 if [ -z "${SRV_URL:-}" ]; then
   alone=1
-  start_nginx
+  [ "${WEBHOOK_BASELINE:-1}" = 1 ] || alone=2 # own server, no nginx: bench/run has the baseline
+  [ "$alone" = 1 ] && start_nginx
   start_server
 fi
 : "${DB:?DB (the server's store) is needed with SRV_URL}"

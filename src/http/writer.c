@@ -13,6 +13,7 @@
 #define MAX_BATCH 1024
 
 #define CHECKPOINT_EVERY_MS 100
+#define WRITER_CHECKPOINT_PAGES 8192 /* 32 MiB of WAL at 4 KiB pages */
 
 struct writer {
     struct store *store;
@@ -182,7 +183,11 @@ static void *run(void *arg)
 {
     struct writer *w = arg;
     prctl(PR_SET_NAME, "od-writer", 0, 0, 0); /* visible in top -H and perf */
-    store_autocheckpoint(w->store, false);
+    /* The checkpointer thread copies WAL pages to the database as they come; but with a writer
+     * that never pauses its passive checkpoints never finish, and the log would never restart.
+     * So the writer checkpoints too, rarely: by then nearly every page is already copied, the
+     * remainder is small, and as no commit runs meanwhile it completes and the WAL restarts. */
+    store_autocheckpoint(w->store, WRITER_CHECKPOINT_PAGES);
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->head && !w->stopping)

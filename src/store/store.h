@@ -150,9 +150,9 @@ void store_rollback(struct store *s);
 /* Moves committed WAL content into the database file without blocking writers (a passive
  * checkpoint) on the calling thread's connection. */
 int store_checkpoint(struct store *s);
-/* Turns automatic checkpoints off (or back on) for the calling thread's connection, so a busy
- * writer does not pay for them; someone must then call store_checkpoint regularly. */
-int store_autocheckpoint(struct store *s, bool on);
+/* Sets the WAL size (pages) at which a commit on the calling thread's connection checkpoints
+ * itself (0: never; the default is 1000). */
+int store_autocheckpoint(struct store *s, int pages);
 
 /* A savepoint inside the current transaction, so one failing item of a batch can be undone
  * without losing the others. */

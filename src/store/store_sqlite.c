@@ -219,28 +219,21 @@ void store_rollback(struct store *s)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/* WAL size (in pages) past which a checkpoint waits for the writer so the log can restart:
- * passive checkpoints alone never catch up with a writer that never pauses. */
-#define WAL_RESTART_PAGES 16384
-
 int store_checkpoint(struct store *s)
 {
     struct sconn *c = store__conn(s);
     if (!c)
         return ERR_BACKEND;
-    int log = 0, done = 0;
-    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    if (rc == SQLITE_OK && log > WAL_RESTART_PAGES)
-        rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
+    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     return rc == SQLITE_OK || rc == SQLITE_BUSY ? ERR_OK : store__err(c, rc, "checkpoint");
 }
 
-int store_autocheckpoint(struct store *s, bool on)
+int store_autocheckpoint(struct store *s, int pages)
 {
     struct sconn *c = store__conn(s);
     if (!c)
         return ERR_BACKEND;
-    return store__err(c, sqlite3_wal_autocheckpoint(c->db, on ? 1000 : 0), "autocheckpoint");
+    return store__err(c, sqlite3_wal_autocheckpoint(c->db, pages), "autocheckpoint");
 }
 
 int store_savepoint(struct store *s)

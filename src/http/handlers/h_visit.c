@@ -97,27 +97,33 @@ static json_t *numbers_json(const struct shown *shown, int n)
     return arr;
 }
 
+/* The success answer, written before the commit (on the HTTP thread, keeping the single writer
+ * thread's work to the store); visit_done replaces it with an error if the commit fails. */
+static int write_answer(struct visit *v)
+{
+    struct http_resp *resp = v->resp;
+    struct write_job *job = &v->job;
+    resp->content_type = "application/json";
+    if (v->is_ping)
+        return json_dump_take(json_pack("{s:o,s:o}", "expires_at", json_time(v->expires_at),
+                                        "numbers", numbers_json(v->shown, v->n_shown)),
+                              &resp->body);
+    return json_dump_take(json_pack("{s:s,s:s,s:o,s:I,s:b,s:o,s:o}", "session_id",
+                                    job->session.ext_id, "visitor_id", job->session.visitor_id,
+                                    "expires_at", json_time(v->expires_at), "ttl",
+                                    (json_int_t)v->ttl_s, "bot", 0, "source",
+                                    source_json(&v->src), "numbers",
+                                    numbers_json(v->shown, v->n_shown)),
+                          &resp->body);
+}
+
 static void visit_done(struct write_job *job)
 {
     struct visit *v = (struct visit *)job;
     struct http_req *req = v->req;
-    struct http_resp *resp = v->resp;
     if (job->rc) {
         errf(&req->eb, job->rc, NULL, "cannot store the visit");
-        http_error_resp(req, resp, job->rc);
-    } else if (v->is_ping) {
-        resp->content_type = "application/json";
-        json_dump_take(json_pack("{s:o,s:o}", "expires_at", json_time(v->expires_at), "numbers",
-                                 numbers_json(v->shown, v->n_shown)),
-                       &resp->body);
-    } else {
-        resp->content_type = "application/json";
-        json_dump_take(json_pack("{s:s,s:s,s:o,s:I,s:b,s:o,s:o}", "session_id",
-                                 job->session.ext_id, "visitor_id", job->session.visitor_id,
-                                 "expires_at", json_time(v->expires_at), "ttl",
-                                 (json_int_t)v->ttl_s, "bot", 0, "source", source_json(&v->src),
-                                 "numbers", numbers_json(v->shown, v->n_shown)),
-                       &resp->body);
+        http_error_resp(req, v->resp, job->rc);
     }
     free(v);
     http_resume(req); /* req and resp may be gone after this */
@@ -127,6 +133,20 @@ static void submit(void *arg)
 {
     struct visit *v = arg;
     writer_submit(v->req->app->writer, &v->job);
+}
+
+/* Answers after the commit: the body now, the response when the writer is done. */
+static int defer_visit(struct http_req *req, struct visit *v, int64_t now)
+{
+    if (!v->expires_at)
+        v->expires_at = now + v->ttl_s * 1000;
+    int rc = write_answer(v);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    http_defer(req, submit, v);
+    return ERR_OK;
 }
 
 static struct visit *visit_new(struct http_req *req, struct http_resp *resp)
@@ -445,10 +465,7 @@ static int run_visit(struct http_req *req, struct http_resp *resp, const struct 
         free(v);
         return rc;
     }
-    if (!v->expires_at)
-        v->expires_at = now + v->ttl_s * 1000;
-    http_defer(req, submit, v);
-    return ERR_OK;
+    return defer_visit(req, v, now);
 }
 
 int h_visit(struct http_req *req, struct http_resp *resp)
@@ -542,10 +559,7 @@ int h_visit_ping(struct http_req *req, struct http_resp *resp)
         free(v);
         return rc;
     }
-    if (!v->expires_at)
-        v->expires_at = now + v->ttl_s * 1000;
-    http_defer(req, submit, v);
-    return ERR_OK;
+    return defer_visit(req, v, now);
 }
 
 static const char *const event_types[] = {"tel_click", "chat_started", "form_submit",
