@@ -112,15 +112,17 @@ int store__exec(struct sconn *c, sqlite3_stmt *st, const char *what)
     return err;
 }
 
+/* SQLITE_STATIC: no copy. Every store function steps its statement before it returns, while
+ * the caller's strings are alive; store__prep clears the bindings before the next use. */
 void store__bind_text(sqlite3_stmt *st, int i, const char *v)
 {
-    sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
 }
 
 void store__bind_opt(sqlite3_stmt *st, int i, const char *v)
 {
     if (v && *v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, i);
 }
