@@ -146,6 +146,7 @@ struct sim {
     char to[PHONE_E164_MAX];
     char from[PHONE_E164_MAX];
     long long duration_s;
+    bool no_wait; /* report duration_s without waiting it out */
 };
 
 static void add_param(struct buf *b, const char *name, const char *value)
@@ -310,7 +311,7 @@ static int run_simulation(struct sim *sm)
     int rc = send_voice(sm);
     if (rc)
         return EXIT_FAIL;
-    if (sm->duration_s > 0) {
+    if (sm->duration_s > 0 && !sm->no_wait) {
         printf("talking for %lld s…\n", sm->duration_s);
         fflush(stdout);
         struct timespec ts = {(time_t)sm->duration_s, 0};
@@ -336,10 +337,12 @@ static int call_simulate(int argc, char **argv)
     const char *to = NULL, *from = NULL, *server = "http://127.0.0.1:8080", *db = "./opendni.db";
     const char *sid = NULL, *token = NULL;
     long long duration = 60;
+    bool no_wait = false;
     const struct cli_opt opts[] = {
         {"to", OPT_STR, &to, NULL, "the tracking number called"},
         {"from", OPT_STR, &from, NULL, "the caller's number"},
         {"duration", OPT_INT, &duration, NULL, "talk time to wait, seconds (0: complete at once)"},
+        {"no-wait", OPT_BOOL, &no_wait, NULL, "send the end of the call at once, with --duration"},
         {"server", OPT_STR, &server, NULL, "the server's public URL (http://, signed as is)"},
         {"db", OPT_STR, &db, "OPENDNI_DB", "store to read the account's auth token from"},
         {"account-sid", OPT_STR, &sid, NULL, "AccountSid to send (default: the account's)"},
@@ -347,11 +350,11 @@ static int call_simulate(int argc, char **argv)
         {0},
     };
     int rc = cli_opts(argc, argv, 2, opts,
-                      "opendni call simulate --to N --from N [--duration S] [--server URL] "
+                      "opendni call simulate --to N --from N [--duration S] [--no-wait] [--server URL] "
                       "[--db PATH] [--account-sid AC…] [--token T]", NULL, 0);
     if (rc < 0)
         return cli_opts_exit(rc);
-    struct sim sm = {.server = server, .token = token, .duration_s = duration};
+    struct sim sm = {.server = server, .token = token, .duration_s = duration, .no_wait = no_wait};
     if (parse_number_opt("to", to, sm.to) || parse_number_opt("from", from, sm.from))
         return EXIT_USAGE;
     if (duration < 0 || duration > 14400 || parse_server(server, &sm.url) != ERR_OK) {

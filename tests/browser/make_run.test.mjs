@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// `make run` end to end: scripts/demo provisions a demo store and serves the demo; the page's
+// numbers swap in Chromium; the `opendni call simulate` command it prints puts a call attributed
+// to the demo campaign into GET /v1/calls. Runs on a free port with its own data directory.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { BIN } from '../helpers/server.mjs';
+import { SRC, launch, humanContext } from './support.mjs';
+
+function freePort() {
+  return new Promise((ok) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); });
+  });
+}
+
+test('the demo that make run serves swaps numbers, and its printed call command is attributed', async (t) => {
+  const data = mkdtempSync(path.join(tmpdir(), 'opendni-demo-'));
+  const port = await freePort();
+  const demo = spawn('sh', [path.join(SRC, 'scripts/demo')], {
+    cwd: SRC, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, OPENDNI_BIN: BIN, DEMO_LISTEN: `127.0.0.1:${port}`, DEMO_DATA: data },
+  });
+  t.after(() => {
+    try { process.kill(-demo.pid, 'SIGTERM'); } catch {}
+    rmSync(data, { recursive: true, force: true });
+  });
+  let out = '';
+  demo.stdout.on('data', (d) => { out += d; });
+  demo.stderr.on('data', () => {});
+  for (let i = 0; i < 300 && !/curl -H/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+  const open = out.match(/(http:\/\/\S+\/demo\/\?\S+)/);
+  const call = out.match(/(\S*opendni call simulate .*)/);
+  const key = out.match(/Bearer (odk_\w+)/);
+  assert.ok(open && call && key, out);
+
+  const browser = await launch();
+  t.after(() => browser.close());
+  const page = await (await humanContext(browser)).newPage();
+  await page.goto(open[1]);
+  await page.waitForFunction(() => /tel:\+1555555010[1-9]|tel:\+15555550110/.test(document.body.innerHTML));
+  const shown = (await page.getAttribute('a[href^="tel:"]', 'href')).replace('tel:', '');
+  assert.match(shown, /^\+15555550(10[1-9]|110)$/);
+  const jsonld = await page.evaluate(() => document.querySelector('script[type="application/ld+json"]').textContent);
+  assert.ok(!jsonld.includes(shown.slice(2)) && /555.?555.?0100/.test(jsonld), 'JSON-LD keeps the real number');
+
+  // The printed command, as a person would run it (a 61 s call, reported without waiting).
+  const args = call[1].trim().split(/\s+/).slice(1)
+    .map((a) => (a === '<the' ? null : a)).filter((a) => a !== null && a !== 'number' && a !== 'shown>');
+  const to = args.indexOf('--to');
+  args.splice(to + 1, 0, shown);
+  args[args.indexOf('--duration') + 1] = '61';
+  args.push('--no-wait');
+  execFileSync(BIN, args.map((a) => a.replace(/^demo-data\//, data + '/')), { cwd: SRC, timeout: 30000, stdio: 'ignore' });
+  const res = await fetch(`http://127.0.0.1:${port}/v1/calls`, { headers: { Authorization: `Bearer ${key[1]}` } });
+  const calls = (await res.json()).calls;
+  assert.equal(calls.length, 1);
+  const a = calls[0].attribution;
+  assert.equal(calls[0].to, shown);
+  assert.equal(a.method, 'exact');
+  assert.equal(a.source.campaign, 'spring');
+  assert.equal(a.source.keyword, 'emergency plumber');
+  assert.deepEqual(a.click_ids, { gclid: 'TEST123' });
+  assert.equal(calls[0].conversion?.name, 'Phone call', 'a 61 s call is a conversion');
+});
