@@ -101,12 +101,24 @@ int buf_add_xml(struct buf *b, const char *s)
     int rc = ERR_OK;
     for (; *s && !rc; s++) {
         switch (*s) {
-        case '&': rc = buf_adds(b, "&amp;"); break;
-        case '<': rc = buf_adds(b, "&lt;"); break;
-        case '>': rc = buf_adds(b, "&gt;"); break;
-        case '"': rc = buf_adds(b, "&quot;"); break;
-        case '\'': rc = buf_adds(b, "&#39;"); break;
-        default: rc = buf_addc(b, *s); break;
+        case '&':
+            rc = buf_adds(b, "&amp;");
+            break;
+        case '<':
+            rc = buf_adds(b, "&lt;");
+            break;
+        case '>':
+            rc = buf_adds(b, "&gt;");
+            break;
+        case '"':
+            rc = buf_adds(b, "&quot;");
+            break;
+        case '\'':
+            rc = buf_adds(b, "&#39;");
+            break;
+        default:
+            rc = buf_addc(b, *s);
+            break;
         }
     }
     return rc;

@@ -7,18 +7,18 @@
 enum err {
     ERR_OK = 0,
     ERR_NOMEM = -1,
-    ERR_INVALID = -2,     /* bad input: 400 */
-    ERR_NOTFOUND = -3,    /* unknown id: 404 */
-    ERR_CONFLICT = -4,    /* duplicate, or in use: 409 */
-    ERR_EXHAUSTED = -5,   /* pool has no number to give */
-    ERR_EXPIRED = -6,     /* lease or session ended */
-    ERR_TOOBIG = -7,      /* over a size limit: 413 */
-    ERR_IO = -8,          /* file or socket failure */
-    ERR_BACKEND = -9,     /* store failure: 500 */
+    ERR_INVALID = -2,   /* bad input: 400 */
+    ERR_NOTFOUND = -3,  /* unknown id: 404 */
+    ERR_CONFLICT = -4,  /* duplicate, or in use: 409 */
+    ERR_EXHAUSTED = -5, /* pool has no number to give */
+    ERR_EXPIRED = -6,   /* lease or session ended */
+    ERR_TOOBIG = -7,    /* over a size limit: 413 */
+    ERR_IO = -8,        /* file or socket failure */
+    ERR_BACKEND = -9,   /* store failure: 500 */
     ERR_UNSUPPORTED = -10,
-    ERR_AUTH = -11,       /* missing or wrong credentials: 401 */
-    ERR_FORBIDDEN = -12,  /* bad provider signature: 403 */
-    ERR_LIMITED = -13,    /* rate limited: 429 */
+    ERR_AUTH = -11,      /* missing or wrong credentials: 401 */
+    ERR_FORBIDDEN = -12, /* bad provider signature: 403 */
+    ERR_LIMITED = -13,   /* rate limited: 429 */
 };
 
 /* Detail for an error: a fixed buffer, so filling it never fails. */

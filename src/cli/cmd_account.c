@@ -61,9 +61,9 @@ static int account_create(int argc, char **argv)
         {0},
     };
     const char *pos[1];
-    int rc = cli_opts(argc, argv, 2, opts,
-                      "opendni account create NAME --origin URL [--id ID] [--json] [--db PATH]",
-                      pos, 1);
+    int rc =
+        cli_opts(argc, argv, 2, opts,
+                 "opendni account create NAME --origin URL [--id ID] [--json] [--db PATH]", pos, 1);
     if (rc < 0)
         return cli_opts_exit(rc);
     if (rc != 1 || !*pos[0] || strlen(pos[0]) >= STORE_NAME_MAX) {
@@ -109,11 +109,12 @@ static int check_settings(const char *settings)
 {
     json_error_t je;
     json_t *v = json_loads(settings, 0, &je);
-    bool ok = v && json_is_object(v) && strlen(settings) < sizeof(((struct st_account *)0)->settings);
+    bool ok =
+        v && json_is_object(v) && strlen(settings) < sizeof(((struct st_account *)0)->settings);
     json_decref(v);
     if (!ok)
-        fprintf(stderr, "error: --settings must be a JSON object under 2 KiB%s%s\n",
-                v ? "" : ": ", v ? "" : je.text);
+        fprintf(stderr, "error: --settings must be a JSON object under 2 KiB%s%s\n", v ? "" : ": ",
+                v ? "" : je.text);
     return ok ? 0 : -1;
 }
 
@@ -136,10 +137,11 @@ static int account_set(int argc, char **argv)
         {0},
     };
     const char *pos[1];
-    int rc = cli_opts(argc, argv, 2, opts,
-                      "opendni account set ID [--twilio-auth-token TOKEN] [--twilio-account-sid AC…]"
-                      " [--settings JSON]",
-                      pos, 1);
+    int rc =
+        cli_opts(argc, argv, 2, opts,
+                 "opendni account set ID [--twilio-auth-token TOKEN] [--twilio-account-sid AC…]"
+                 " [--settings JSON]",
+                 pos, 1);
     if (rc < 0)
         return cli_opts_exit(rc);
     if (rc != 1 || (!token && !sid && !settings)) {

@@ -122,10 +122,12 @@ static int http_post(const struct server_url *u, const char *path, const char *s
     struct buf req;
     buf_init(&req, 0);
     bool default_port = strcmp(u->port, "80") == 0;
-    buf_addf(&req, "POST %s%s HTTP/1.1\r\nHost: %s%s%s\r\nUser-Agent: opendni-call-simulate\r\n"
+    buf_addf(&req,
+             "POST %s%s HTTP/1.1\r\nHost: %s%s%s\r\nUser-Agent: opendni-call-simulate\r\n"
              "Content-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: %s\r\n"
-             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", u->prefix, path, u->host,
-             default_port ? "" : ":", default_port ? "" : u->port, sig, strlen(form), form);
+             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             u->prefix, path, u->host, default_port ? "" : ":", default_port ? "" : u->port, sig,
+             strlen(form), form);
     int rc = write_all(fd, req.data, req.len);
     if (rc == ERR_OK)
         rc = read_reply(fd, status, body);
@@ -288,8 +290,9 @@ static int token_from_db(const char *db, struct sim *sm, char *token, size_t cap
         random_sid("", a.twilio_token, sizeof(a.twilio_token));
         rc = store_account_set_twilio(s, a.ext_id, NULL, a.twilio_token);
         if (rc == ERR_OK)
-            fprintf(stderr, "note: account %s had no Twilio auth token; set a random one "
-                            "(change it: opendni account set %s --twilio-auth-token …)\n",
+            fprintf(stderr,
+                    "note: account %s had no Twilio auth token; set a random one "
+                    "(change it: opendni account set %s --twilio-auth-token …)\n",
                     a.ext_id, a.ext_id);
     }
     store_close(s);
@@ -349,9 +352,11 @@ static int call_simulate(int argc, char **argv)
         {"token", OPT_STR, &token, NULL, "auth token to sign with (default: from --db)"},
         {0},
     };
-    int rc = cli_opts(argc, argv, 2, opts,
-                      "opendni call simulate --to N --from N [--duration S] [--no-wait] [--server URL] "
-                      "[--db PATH] [--account-sid AC…] [--token T]", NULL, 0);
+    int rc =
+        cli_opts(argc, argv, 2, opts,
+                 "opendni call simulate --to N --from N [--duration S] [--no-wait] [--server URL] "
+                 "[--db PATH] [--account-sid AC…] [--token T]",
+                 NULL, 0);
     if (rc < 0)
         return cli_opts_exit(rc);
     struct sim sm = {.server = server, .token = token, .duration_s = duration, .no_wait = no_wait};

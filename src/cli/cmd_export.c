@@ -25,8 +25,8 @@ static void safe_id(const char *in, char *out, size_t cap)
     size_t i = 0;
     for (; in[i] && i + 1 < cap; i++) {
         char ch = in[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
-                  || ch == '_' || ch == '-' || ch == '.' || ch == ':';
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' || ch == ':';
         out[i] = ok ? ch : '_';
     }
     out[i] = '\0';
@@ -64,8 +64,8 @@ static int write_row(void *arg, const struct st_trace_row *r)
         region = r->region;
     else if (r->kind == ST_TRACE_CALL)
         region = caller_region(r->from);
-    fprintf(x->out, "%" PRId64 ".%03d,%s,%s,%s,%s\n", ms / 1000, (int)(ms % 1000),
-            kinds[r->kind], sid, device, region);
+    fprintf(x->out, "%" PRId64 ".%03d,%s,%s,%s,%s\n", ms / 1000, (int)(ms % 1000), kinds[r->kind],
+            sid, device, region);
     x->rows++;
     return 0;
 }
@@ -121,8 +121,10 @@ static int export_trace(int argc, char **argv)
         {"out", OPT_STR, &path, NULL, "write to this file instead of stdout"},
         {0},
     };
-    int rc = cli_opts(argc, argv, 2, opts, "opendni export trace --since DATE [--account ID] "
-                      "[--out FILE] [--db PATH]", NULL, 0);
+    int rc = cli_opts(argc, argv, 2, opts,
+                      "opendni export trace --since DATE [--account ID] "
+                      "[--out FILE] [--db PATH]",
+                      NULL, 0);
     if (rc < 0)
         return cli_opts_exit(rc);
     int64_t since = 0;

@@ -47,7 +47,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
     const char *level = "info";
     const struct cli_opt opts[] = {
         {"db", OPT_STR, &c->db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
-        {"listen", OPT_STR, &c->listen, "OPENDNI_LISTEN", "address:port to listen on (port 0: any)"},
+        {"listen", OPT_STR, &c->listen, "OPENDNI_LISTEN",
+         "address:port to listen on (port 0: any)"},
         {"public-url", OPT_STR, &c->public_url, "OPENDNI_PUBLIC_URL",
          "externally visible base URL (webhook signatures)"},
         {"port-file", OPT_STR, &c->port_file, NULL, "write the bound port to this file"},
@@ -56,7 +57,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
         {"max-new-sessions", OPT_INT, &c->max_new_sessions, "OPENDNI_MAX_NEW_SESSIONS",
          "new sessions per account per minute, 0 = off"},
         {"threads", OPT_INT, &c->threads, "OPENDNI_THREADS", "HTTP threads, 0 = one per CPU"},
-        {"body-max", OPT_INT, &c->body_max, "OPENDNI_BODY_MAX", "default request body limit, bytes"},
+        {"body-max", OPT_INT, &c->body_max, "OPENDNI_BODY_MAX",
+         "default request body limit, bytes"},
         {"trust-proxy", OPT_BOOL, &c->trust_proxy, "OPENDNI_TRUST_PROXY",
          "take the client address from X-Forwarded-For"},
         {"log-level", OPT_STR, &level, "OPENDNI_LOG_LEVEL", "error, warn, info or debug"},
@@ -65,9 +67,9 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
          "tests only: fail the call path's store writes"},
         {0},
     };
-    int rc = cli_opts(argc, argv, 1, opts,
-                      "opendni serve [--db PATH_OR_URL] [--listen 127.0.0.1:8080] [--public-url URL]",
-                      NULL, 0);
+    int rc = cli_opts(
+        argc, argv, 1, opts,
+        "opendni serve [--db PATH_OR_URL] [--listen 127.0.0.1:8080] [--public-url URL]", NULL, 0);
     if (rc < 0)
         return rc;
     if (log_level_parse(level) < 0 || c->rate_limit_visits < 0 || c->max_new_sessions < 0 ||
@@ -83,8 +85,11 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
 
 int cmd_serve(int argc, char **argv)
 {
-    struct app app = {.cfg = {.db = "./opendni.db", .listen = "127.0.0.1:8080", .public_url = "",
-                              .port_file = "", .rate_limit_visits = 600,
+    struct app app = {.cfg = {.db = "./opendni.db",
+                              .listen = "127.0.0.1:8080",
+                              .public_url = "",
+                              .port_file = "",
+                              .rate_limit_visits = 600,
                               .max_new_sessions = 6000}};
     int rc = parse_serve_opts(argc, argv, &app.cfg);
     if (rc < 0)

@@ -128,8 +128,8 @@ static int pool_config(const struct sim_args *a, struct sim_config *cfg)
     if (a->on_exhaust && strcmp(a->on_exhaust, "share") != 0 &&
         strcmp(a->on_exhaust, "fallback") != 0)
         return usage_err("--on-exhaust must be share or fallback, not", a->on_exhaust);
-    cfg->on_exhaust = a->on_exhaust && strcmp(a->on_exhaust, "fallback") == 0 ? POOL_FALLBACK
-                                                                              : POOL_SHARE;
+    cfg->on_exhaust =
+        a->on_exhaust && strcmp(a->on_exhaust, "fallback") == 0 ? POOL_FALLBACK : POOL_SHARE;
     if (!isnan(a->target) && !(a->target > 0 && a->target <= 1))
         return usage_err("--target-accuracy must be in (0, 1]", NULL);
     return EXIT_OK;
@@ -242,8 +242,8 @@ static size_t rule_runs(const struct sim_trace *t, const struct sim_config *cfg,
     return k;
 }
 
-static int write_svg(const struct sim_args *a, struct buf *b, const struct sim_result *r,
-                     size_t n, const struct sim_rules *rules)
+static int write_svg(const struct sim_args *a, struct buf *b, const struct sim_result *r, size_t n,
+                     const struct sim_rules *rules)
 {
     buf_reset(b);
     if (sim_format_svg(b, r, n, rules, a->target) != ERR_OK) {
@@ -356,41 +356,59 @@ static int simulate(const struct sim_args *a)
 
 int cmd_simulate(int argc, char **argv)
 {
-    struct sim_args a = {.ttl = -1, .cooldown = -1, .window = -1, .days = -1, .seed = -1,
-                         .threads = -1, .target = NAN, .visits = NAN, .call_rate = NAN,
-                         .mobile = NAN, .tablet = NAN, .untracked = NAN};
+    struct sim_args a = {.ttl = -1,
+                         .cooldown = -1,
+                         .window = -1,
+                         .days = -1,
+                         .seed = -1,
+                         .threads = -1,
+                         .target = NAN,
+                         .visits = NAN,
+                         .call_rate = NAN,
+                         .mobile = NAN,
+                         .tablet = NAN,
+                         .untracked = NAN};
     const struct cli_opt opts[] = {
-        {"trace", OPT_STR, &a.trace, NULL, "replay this CSV trace (time,event,session,device,"
-                                           "region); without it, synthetic traffic"},
-        {"pool-size", OPT_STR, &a.pool_size, NULL, "N, or a sweep A..B[:STEP] (default: up to "
-                                                   "1.5x the largest rule of thumb)"},
+        {"trace", OPT_STR, &a.trace, NULL,
+         "replay this CSV trace (time,event,session,device,"
+         "region); without it, synthetic traffic"},
+        {"pool-size", OPT_STR, &a.pool_size, NULL,
+         "N, or a sweep A..B[:STEP] (default: up to "
+         "1.5x the largest rule of thumb)"},
         {"ttl", OPT_INT, &a.ttl, NULL, "lease ttl in seconds (default 1200)"},
         {"cooldown", OPT_INT, &a.cooldown, NULL, "seconds a released number rests (default 1800)"},
         {"on-exhaust", OPT_STR, &a.on_exhaust, NULL, "share (default) or fallback"},
-        {"attribution-window", OPT_INT, &a.window, NULL, "late-call window in seconds "
-                                                         "(default 2592000, 30 days)"},
-        {"target-accuracy", OPT_DOUBLE, &a.target, NULL, "name the smallest pool reaching "
-                                                         "this accuracy, e.g. 0.99"},
+        {"attribution-window", OPT_INT, &a.window, NULL,
+         "late-call window in seconds "
+         "(default 2592000, 30 days)"},
+        {"target-accuracy", OPT_DOUBLE, &a.target, NULL,
+         "name the smallest pool reaching "
+         "this accuracy, e.g. 0.99"},
         {"json", OPT_BOOL, &a.json, NULL, "one JSON object per pool size"},
         {"svg", OPT_STR, &a.svg, NULL, "write the accuracy chart to this SVG file"},
         {"threads", OPT_INT, &a.threads, NULL, "engines run at once in a sweep (default: CPUs)"},
         {"seed", OPT_INT, &a.seed, NULL, "random seed: same seed, same output (default 1)"},
         {"visits-per-day", OPT_DOUBLE, &a.visits, NULL, "synthetic: sessions a day (2000)"},
         {"days", OPT_INT, &a.days, NULL, "synthetic: days of traffic (7)"},
-        {"call-rate", OPT_DOUBLE, &a.call_rate, NULL, "synthetic: share of sessions that call "
-                                                       "(0.05)"},
+        {"call-rate", OPT_DOUBLE, &a.call_rate, NULL,
+         "synthetic: share of sessions that call "
+         "(0.05)"},
         {"mobile-share", OPT_DOUBLE, &a.mobile, NULL, "synthetic: share of mobile sessions (0.6)"},
         {"tablet-share", OPT_DOUBLE, &a.tablet, NULL, "synthetic: share of tablet sessions (0.05)"},
-        {"untracked-calls", OPT_DOUBLE, &a.untracked, NULL, "synthetic: share of calls from "
-                                                            "people with no session (0.1)"},
-        {"call-delay", OPT_STR, &a.delay, NULL, "synthetic: weights of calls within 5 min, 5 min-"
-                                                "3 h, 3 h-7 d after the visit (0.65,0.25,0.1)"},
+        {"untracked-calls", OPT_DOUBLE, &a.untracked, NULL,
+         "synthetic: share of calls from "
+         "people with no session (0.1)"},
+        {"call-delay", OPT_STR, &a.delay, NULL,
+         "synthetic: weights of calls within 5 min, 5 min-"
+         "3 h, 3 h-7 d after the visit (0.65,0.25,0.1)"},
         {"diurnal", OPT_STR, &a.diurnal, NULL, "synthetic: 24 weights, visit rate by hour"},
         {"write-trace", OPT_STR, &a.write_trace, NULL, "save the traffic as a CSV trace"},
         {0},
     };
-    int rc = cli_opts(argc, argv, 1, opts, "opendni simulate [--trace FILE] [--pool-size "
-                      "N|A..B[:STEP]] [options]", NULL, 0);
+    int rc = cli_opts(argc, argv, 1, opts,
+                      "opendni simulate [--trace FILE] [--pool-size "
+                      "N|A..B[:STEP]] [options]",
+                      NULL, 0);
     if (rc < 0)
         return cli_opts_exit(rc);
     return simulate(&a);

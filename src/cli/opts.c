@@ -17,9 +17,8 @@ static void print_usage(const struct cli_opt *opts, const char *usage)
 {
     printf("usage: %s\n", usage);
     for (const struct cli_opt *o = opts; o && o->name; o++)
-        printf("  --%-22s %s%s%s%s\n", o->name, o->help,
-               o->type == OPT_BOOL ? "" : " (", o->type == OPT_BOOL ? "" : type_hint[o->type],
-               o->type == OPT_BOOL ? "" : ")");
+        printf("  --%-22s %s%s%s%s\n", o->name, o->help, o->type == OPT_BOOL ? "" : " (",
+               o->type == OPT_BOOL ? "" : type_hint[o->type], o->type == OPT_BOOL ? "" : ")");
     printf("  --%-22s %s\n", "help", "show this help");
 }
 

@@ -79,8 +79,8 @@ static double click_factor(const struct attrib_call *call, const struct attrib_c
 static bool region_matches(const struct attrib_call *call, const struct attrib_candidate *c)
 {
     size_t cap = sizeof(c->region);
-    return call->caller_region[0] && c->region[0]
-        && strncasecmp(call->caller_region, c->region, cap) == 0;
+    return call->caller_region[0] && c->region[0] &&
+           strncasecmp(call->caller_region, c->region, cap) == 0;
 }
 
 static double device_factor(enum attrib_device d)
@@ -186,8 +186,8 @@ static void set_runner_up(struct attrib_result *out, int i, double score)
     out->runner_up_score = score;
 }
 
-static void decide_exact(const struct attrib_call *call, const struct attrib_candidate *c,
-                         int live, struct attrib_result *out)
+static void decide_exact(const struct attrib_call *call, const struct attrib_candidate *c, int live,
+                         struct attrib_result *out)
 {
     out->method = ATTRIB_EXACT;
     out->confidence = 1;
@@ -225,8 +225,8 @@ static void decide_shared(const struct attrib_call *call, const struct attrib_ca
     out->score = sbest;
     out->confidence = sbest / sum;
     set_runner_up(out, second, ssecond);
-    snprintf(out->reason, sizeof(out->reason), "%zu sessions held the number; best match: ",
-             n_live);
+    snprintf(out->reason, sizeof(out->reason),
+             "%zu sessions held the number; best match: ", n_live);
     describe_signals(out->reason, sizeof(out->reason), call, &c[best]);
 }
 
@@ -237,8 +237,8 @@ static bool is_real_holding(const struct attrib_candidate *c)
 }
 
 /* Index of the last holder (latest ends_at, ties by beats()), or -1. */
-static int last_holder(const struct attrib_call *call, const struct attrib_candidate *c,
-                       size_t n, int skip)
+static int last_holder(const struct attrib_call *call, const struct attrib_candidate *c, size_t n,
+                       int skip)
 {
     int best = -1;
     double sbest = 0;
@@ -257,8 +257,8 @@ static int last_holder(const struct attrib_call *call, const struct attrib_candi
 }
 
 /* Someone other than c[last] got the number between its release and the call. */
-static bool held_since(const struct attrib_call *call, const struct attrib_candidate *c,
-                       size_t n, int last)
+static bool held_since(const struct attrib_call *call, const struct attrib_candidate *c, size_t n,
+                       int last)
 {
     for (size_t i = 0; i < n; i++)
         if ((int)i != last && c[i].leased_at >= c[last].ends_at && c[i].leased_at <= call->at)
@@ -267,8 +267,8 @@ static bool held_since(const struct attrib_call *call, const struct attrib_candi
 }
 
 /* The winner's share of the scores of the holders that ended at the same instant. */
-static double tie_share(const struct attrib_call *call, const struct attrib_candidate *c,
-                        size_t n, int last, double slast)
+static double tie_share(const struct attrib_call *call, const struct attrib_candidate *c, size_t n,
+                        int last, double slast)
 {
     double sum = 0;
     for (size_t i = 0; i < n; i++)
@@ -277,18 +277,20 @@ static double tie_share(const struct attrib_call *call, const struct attrib_cand
     return slast / sum;
 }
 
-static void refuse_late(const struct attrib_call *call, const struct attrib_candidate *c,
-                        int last, const char *why, struct attrib_result *out)
+static void refuse_late(const struct attrib_call *call, const struct attrib_candidate *c, int last,
+                        const char *why, struct attrib_result *out)
 {
     char gap[32];
     fmt_gap(gap, sizeof(gap), call->at - c[last].ends_at);
     set_runner_up(out, last, attrib_score(call, &c[last]));
-    snprintf(out->reason, sizeof(out->reason), "last holder released the number %s before "
-             "the call, %s", gap, why);
+    snprintf(out->reason, sizeof(out->reason),
+             "last holder released the number %s before "
+             "the call, %s",
+             gap, why);
 }
 
-static void decide_late(const struct attrib_call *call, const struct attrib_candidate *c,
-                        size_t n, struct attrib_result *out)
+static void decide_late(const struct attrib_call *call, const struct attrib_candidate *c, size_t n,
+                        struct attrib_result *out)
 {
     int64_t window = call->window_ms ? call->window_ms : ATTRIB_DEFAULT_WINDOW_MS;
     int last = last_holder(call, c, n, -1);
@@ -314,8 +316,10 @@ static void decide_late(const struct attrib_call *call, const struct attrib_cand
     int next = last_holder(call, c, n, last);
     if (next >= 0)
         set_runner_up(out, next, attrib_score(call, &c[next]));
-    snprintf(out->reason, sizeof(out->reason), "no live lease; the last holder released the "
-             "number %s before the call and nobody got it since", gap);
+    snprintf(out->reason, sizeof(out->reason),
+             "no live lease; the last holder released the "
+             "number %s before the call and nobody got it since",
+             gap);
 }
 
 int attrib_decide(const struct attrib_call *call, const struct attrib_candidate *c, size_t n,
@@ -353,8 +357,10 @@ static const char *const method_names[] = {
 };
 
 static const char *const device_names[] = {
-    [ATTRIB_DEVICE_UNKNOWN] = "unknown", [ATTRIB_DEVICE_DESKTOP] = "desktop",
-    [ATTRIB_DEVICE_MOBILE] = "mobile",   [ATTRIB_DEVICE_TABLET] = "tablet",
+    [ATTRIB_DEVICE_UNKNOWN] = "unknown",
+    [ATTRIB_DEVICE_DESKTOP] = "desktop",
+    [ATTRIB_DEVICE_MOBILE] = "mobile",
+    [ATTRIB_DEVICE_TABLET] = "tablet",
 };
 
 const char *attrib_method_name(enum attrib_method m)

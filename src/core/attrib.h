@@ -14,35 +14,45 @@
 /* Default attribution_window: 30 days, in ms. */
 #define ATTRIB_DEFAULT_WINDOW_MS ((int64_t)30 * 24 * 3600 * 1000)
 
-enum attrib_method { ATTRIB_EXACT, ATTRIB_SHARED, ATTRIB_LATE, ATTRIB_SOURCE, ATTRIB_REPEAT,
-                     ATTRIB_UNATTRIBUTED };
-enum attrib_device { ATTRIB_DEVICE_UNKNOWN = 0, ATTRIB_DEVICE_DESKTOP, ATTRIB_DEVICE_MOBILE,
-                     ATTRIB_DEVICE_TABLET };
+enum attrib_method {
+    ATTRIB_EXACT,
+    ATTRIB_SHARED,
+    ATTRIB_LATE,
+    ATTRIB_SOURCE,
+    ATTRIB_REPEAT,
+    ATTRIB_UNATTRIBUTED
+};
+enum attrib_device {
+    ATTRIB_DEVICE_UNKNOWN = 0,
+    ATTRIB_DEVICE_DESKTOP,
+    ATTRIB_DEVICE_MOBILE,
+    ATTRIB_DEVICE_TABLET
+};
 
 /* One session that held (or holds) the called number. */
 struct attrib_candidate {
     uint64_t session_id;
-    int64_t leased_at;       /* when the session got the number */
-    int64_t last_active_at;  /* its last page view or heartbeat */
-    int64_t ends_at;         /* when its lease ends or ended (last_active_at + ttl) */
-    int64_t tel_click_at;    /* latest tel: click on this number by the session, 0 if none */
+    int64_t leased_at;      /* when the session got the number */
+    int64_t last_active_at; /* its last page view or heartbeat */
+    int64_t ends_at;        /* when its lease ends or ended (last_active_at + ttl) */
+    int64_t tel_click_at;   /* latest tel: click on this number by the session, 0 if none */
     enum attrib_device device;
-    char region[8];          /* session's coarse geo "US-TX", or "" */
+    char region[8]; /* session's coarse geo "US-TX", or "" */
 };
 
 struct attrib_call {
-    int64_t at;              /* call start */
-    char caller_region[8];   /* region of the caller's area code, or "" */
-    int64_t window_ms;       /* attribution_window (default 30 days) */
+    int64_t at;            /* call start */
+    char caller_region[8]; /* region of the caller's area code, or "" */
+    int64_t window_ms;     /* attribution_window (default 30 days) */
 };
 
 struct attrib_result {
-    enum attrib_method method;  /* EXACT, SHARED, LATE or UNATTRIBUTED from attrib_decide */
-    double confidence;          /* 0..1 */
-    int chosen;                 /* index into candidates, -1 if none */
-    int runner_up;              /* index, -1 if none */
+    enum attrib_method method; /* EXACT, SHARED, LATE or UNATTRIBUTED from attrib_decide */
+    double confidence;         /* 0..1 */
+    int chosen;                /* index into candidates, -1 if none */
+    int runner_up;             /* index, -1 if none */
     double score, runner_up_score;
-    char reason[160];           /* human sentence: why this session (USERS.md #10) */
+    char reason[160]; /* human sentence: why this session (USERS.md #10) */
 };
 
 /* Attributes a call on a pool number from the sessions that held it. Candidates in any order;

@@ -17,8 +17,8 @@ static const char *const *const bot_tokens['z' - 'a' + 1] = {
     ['a' - 'a'] = TOKENS("adsbot-google", "adidxbot", "ahrefsbot", "aiohttp", "amazonbot",
                          "apache-httpclient", "apis-google", "applebot", "archive.org_bot"),
     ['b' - 'a'] = TOKENS("baiduspider", "bingbot", "bingpreview", "bytespider"),
-    ['c' - 'a'] = TOKENS("ccbot", "chatgpt-user", "chrome-lighthouse", "claudebot", "crawler",
-                         "curl"),
+    ['c' - 'a'] =
+        TOKENS("ccbot", "chatgpt-user", "chrome-lighthouse", "claudebot", "crawler", "curl"),
     ['d' - 'a'] = TOKENS("datadogsynthetics", "discordbot", "dotbot", "duckduckbot"),
     ['e' - 'a'] = TOKENS("embedly"),
     ['f' - 'a'] = TOKENS("facebookexternalhit", "facebot", "feedfetcher-google"),
@@ -87,13 +87,13 @@ bool classify_is_bot(const char *user_agent)
  * device_of(). */
 enum ua_mark {
     UA_IPAD = 1u << 0,
-    UA_TABLET = 1u << 1,    /* "Tablet": Firefox on Android tablets, Windows tablets */
-    UA_KINDLE = 1u << 2,    /* Kindle, and Silk, the Fire tablets' browser */
+    UA_TABLET = 1u << 1, /* "Tablet": Firefox on Android tablets, Windows tablets */
+    UA_KINDLE = 1u << 2, /* Kindle, and Silk, the Fire tablets' browser */
     UA_PLAYBOOK = 1u << 3,
     UA_WINPHONE = 1u << 4,
-    UA_IPHONE = 1u << 5,    /* also iPod */
+    UA_IPHONE = 1u << 5, /* also iPod */
     UA_ANDROID = 1u << 6,
-    UA_MOBI = 1u << 7,      /* "Mobile", "Mobi" (Opera Mobi), "IEMobile" */
+    UA_MOBI = 1u << 7,        /* "Mobile", "Mobi" (Opera Mobi), "IEMobile" */
     UA_OTHER_PHONE = 1u << 8, /* BlackBerry, BB10, Opera Mini */
     UA_DESKTOP_OS = 1u << 9,  /* Windows, Macintosh, X11, Linux */
 };
@@ -157,9 +157,13 @@ enum device classify_device(const char *user_agent)
 const char *device_name(enum device d)
 {
     switch (d) {
-    case DEVICE_DESKTOP: return "desktop";
-    case DEVICE_MOBILE: return "mobile";
-    case DEVICE_TABLET: return "tablet";
-    default: return "unknown";
+    case DEVICE_DESKTOP:
+        return "desktop";
+    case DEVICE_MOBILE:
+        return "mobile";
+    case DEVICE_TABLET:
+        return "tablet";
+    default:
+        return "unknown";
     }
 }

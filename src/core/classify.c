@@ -7,8 +7,8 @@
 #include "core/classify.h"
 
 const char *const click_id_names[CLICK_N] = {
-    [CLICK_GCLID] = "gclid",     [CLICK_GBRAID] = "gbraid", [CLICK_WBRAID] = "wbraid",
-    [CLICK_FBCLID] = "fbclid",   [CLICK_MSCLKID] = "msclkid", [CLICK_TTCLID] = "ttclid",
+    [CLICK_GCLID] = "gclid",         [CLICK_GBRAID] = "gbraid",   [CLICK_WBRAID] = "wbraid",
+    [CLICK_FBCLID] = "fbclid",       [CLICK_MSCLKID] = "msclkid", [CLICK_TTCLID] = "ttclid",
     [CLICK_LI_FAT_ID] = "li_fat_id",
 };
 
@@ -32,10 +32,14 @@ static const char *const channel_names[CH_N] = {
 };
 
 static const char *const rule_field_names[] = {
-    [RULE_UTM_SOURCE] = "utm_source",       [RULE_UTM_MEDIUM] = "utm_medium",
-    [RULE_UTM_CAMPAIGN] = "utm_campaign",   [RULE_UTM_TERM] = "utm_term",
-    [RULE_UTM_CONTENT] = "utm_content",     [RULE_CLICK_ID] = "click_id",
-    [RULE_REFERRER_HOST] = "referrer_host", [RULE_LANDING_PATH] = "landing_path",
+    [RULE_UTM_SOURCE] = "utm_source",
+    [RULE_UTM_MEDIUM] = "utm_medium",
+    [RULE_UTM_CAMPAIGN] = "utm_campaign",
+    [RULE_UTM_TERM] = "utm_term",
+    [RULE_UTM_CONTENT] = "utm_content",
+    [RULE_CLICK_ID] = "click_id",
+    [RULE_REFERRER_HOST] = "referrer_host",
+    [RULE_LANDING_PATH] = "landing_path",
     [RULE_CHANNEL] = "channel",
 };
 
@@ -158,11 +162,16 @@ static bool utf8_continues(const struct text *t, unsigned char b)
     if (t->seq_len > 1)
         return true;
     switch (t->seq[0]) {
-    case 0xe0: return b >= 0xa0;
-    case 0xed: return b <= 0x9f;
-    case 0xf0: return b >= 0x90;
-    case 0xf4: return b <= 0x8f;
-    default: return true;
+    case 0xe0:
+        return b >= 0xa0;
+    case 0xed:
+        return b <= 0x9f;
+    case 0xf0:
+        return b >= 0x90;
+    case 0xf4:
+        return b <= 0x8f;
+    default:
+        return true;
     }
 }
 
@@ -474,9 +483,9 @@ static const struct click_rule {
     enum channel channel;
     const char *source;
 } click_rules[] = {
-    {CLICK_GCLID, CH_PAID_SEARCH, "google"},  {CLICK_GBRAID, CH_PAID_SEARCH, "google"},
-    {CLICK_WBRAID, CH_PAID_SEARCH, "google"}, {CLICK_MSCLKID, CH_PAID_SEARCH, "bing"},
-    {CLICK_FBCLID, CH_PAID_SOCIAL, "facebook"}, {CLICK_TTCLID, CH_PAID_SOCIAL, "tiktok"},
+    {CLICK_GCLID, CH_PAID_SEARCH, "google"},       {CLICK_GBRAID, CH_PAID_SEARCH, "google"},
+    {CLICK_WBRAID, CH_PAID_SEARCH, "google"},      {CLICK_MSCLKID, CH_PAID_SEARCH, "bing"},
+    {CLICK_FBCLID, CH_PAID_SOCIAL, "facebook"},    {CLICK_TTCLID, CH_PAID_SOCIAL, "tiktok"},
     {CLICK_LI_FAT_ID, CH_PAID_SOCIAL, "linkedin"},
 };
 
@@ -525,17 +534,20 @@ static enum medium_class medium_class_of(const char *medium)
 struct visit {
     char utm_source[CLASSIFY_FIELD_MAX]; /* the URL's own utm_source, "" if absent */
     char utm_medium[CLASSIFY_FIELD_MAX];
-    const struct click_rule *click;  /* first click id present, in click_rules order */
+    const struct click_rule *click; /* first click id present, in click_rules order */
     bool external_referrer;
-    const struct brand *ref_brand;   /* brand of the external referrer, or NULL */
+    const struct brand *ref_brand; /* brand of the external referrer, or NULL */
 };
 
 static enum channel brand_channel(const struct brand *b)
 {
     switch (b->kind) {
-    case BRAND_SEARCH: return CH_ORGANIC_SEARCH;
-    case BRAND_SOCIAL: return CH_ORGANIC_SOCIAL;
-    default: return CH_EMAIL;
+    case BRAND_SEARCH:
+        return CH_ORGANIC_SEARCH;
+    case BRAND_SOCIAL:
+        return CH_ORGANIC_SOCIAL;
+    default:
+        return CH_EMAIL;
     }
 }
 
@@ -565,17 +577,28 @@ static enum channel utm_channel(const struct visit *v)
 {
     const struct brand *src = brand_of_source(v->utm_source);
     switch (medium_class_of(v->utm_medium)) {
-    case MC_PAID: return paid_channel(src, v->click);
-    case MC_PAID_SEARCH: return CH_PAID_SEARCH;
-    case MC_PAID_SOCIAL: return CH_PAID_SOCIAL;
-    case MC_SOCIAL: return CH_ORGANIC_SOCIAL;
-    case MC_EMAIL: return CH_EMAIL;
-    case MC_DISPLAY: return CH_DISPLAY;
-    case MC_AFFILIATE: return CH_AFFILIATE;
-    case MC_ORGANIC: return CH_ORGANIC_SEARCH;
-    case MC_REFERRAL: return CH_REFERRAL;
-    case MC_OFFLINE: return CH_OFFLINE;
-    default: return fallback_channel(v, src);
+    case MC_PAID:
+        return paid_channel(src, v->click);
+    case MC_PAID_SEARCH:
+        return CH_PAID_SEARCH;
+    case MC_PAID_SOCIAL:
+        return CH_PAID_SOCIAL;
+    case MC_SOCIAL:
+        return CH_ORGANIC_SOCIAL;
+    case MC_EMAIL:
+        return CH_EMAIL;
+    case MC_DISPLAY:
+        return CH_DISPLAY;
+    case MC_AFFILIATE:
+        return CH_AFFILIATE;
+    case MC_ORGANIC:
+        return CH_ORGANIC_SEARCH;
+    case MC_REFERRAL:
+        return CH_REFERRAL;
+    case MC_OFFLINE:
+        return CH_OFFLINE;
+    default:
+        return fallback_channel(v, src);
     }
 }
 
@@ -643,8 +666,8 @@ static void classify_untagged(const struct visit *v, struct source *out)
 /* The field a query parameter fills, or NULL if it is not one we keep. */
 static char *param_field(const char *key, struct source *out, struct visit *v)
 {
-    static const char *const utm_names[] = {"utm_source", "utm_medium", "utm_campaign",
-                                            "utm_term", "utm_content"};
+    static const char *const utm_names[] = {"utm_source", "utm_medium", "utm_campaign", "utm_term",
+                                            "utm_content"};
     char *const utm_fields[] = {v->utm_source, v->utm_medium, out->campaign, out->keyword,
                                 out->content};
     for (size_t i = 0; i < ARRAY_SIZE(utm_names); i++) {
@@ -708,8 +731,8 @@ static void read_landing(const struct url_parts *u, struct source *out)
 }
 
 /* An unparseable referrer is ignored; one on the landing site is recorded but not external. */
-static void read_referrer(const char *referrer, const struct url_parts *landing,
-                          struct source *out, struct visit *v)
+static void read_referrer(const char *referrer, const struct url_parts *landing, struct source *out,
+                          struct visit *v)
 {
     struct url_parts r;
     if (!referrer || url_split(referrer, &r) != ERR_OK)
@@ -738,19 +761,27 @@ static bool click_present(const struct source *out, const char *name)
 }
 
 /* The text a rule looks at, or NULL for a field it cannot match. */
-static const char *rule_subject(enum rule_field f, const struct source *out,
-                                const struct visit *v)
+static const char *rule_subject(enum rule_field f, const struct source *out, const struct visit *v)
 {
     switch (f) {
-    case RULE_UTM_SOURCE: return v->utm_source;
-    case RULE_UTM_MEDIUM: return v->utm_medium;
-    case RULE_UTM_CAMPAIGN: return out->campaign;
-    case RULE_UTM_TERM: return out->keyword;
-    case RULE_UTM_CONTENT: return out->content;
-    case RULE_REFERRER_HOST: return out->referrer_host;
-    case RULE_LANDING_PATH: return out->landing_path;
-    case RULE_CHANNEL: return out->channel;
-    default: return NULL;
+    case RULE_UTM_SOURCE:
+        return v->utm_source;
+    case RULE_UTM_MEDIUM:
+        return v->utm_medium;
+    case RULE_UTM_CAMPAIGN:
+        return out->campaign;
+    case RULE_UTM_TERM:
+        return out->keyword;
+    case RULE_UTM_CONTENT:
+        return out->content;
+    case RULE_REFERRER_HOST:
+        return out->referrer_host;
+    case RULE_LANDING_PATH:
+        return out->landing_path;
+    case RULE_CHANNEL:
+        return out->channel;
+    default:
+        return NULL;
     }
 }
 
@@ -764,11 +795,16 @@ static bool rule_matches(const struct classify_rule *r, const struct source *out
     if (!subject)
         return false;
     switch (r->op) {
-    case RULE_EQUALS: return ci_equal(subject, value);
-    case RULE_CONTAINS: return ci_contains(subject, value);
-    case RULE_PREFIX: return ci_prefix(subject, value);
-    case RULE_PRESENT: return subject[0] != '\0';
-    default: return false;
+    case RULE_EQUALS:
+        return ci_equal(subject, value);
+    case RULE_CONTAINS:
+        return ci_contains(subject, value);
+    case RULE_PREFIX:
+        return ci_prefix(subject, value);
+    case RULE_PRESENT:
+        return subject[0] != '\0';
+    default:
+        return false;
     }
 }
 

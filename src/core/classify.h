@@ -44,9 +44,9 @@ struct source {
     char keyword[CLASSIFY_FIELD_MAX];  /* utm_term */
     char content[CLASSIFY_FIELD_MAX];  /* utm_content */
     char click_ids[CLICK_N][CLASSIFY_FIELD_MAX]; /* "" when absent */
-    char landing_page[CLASSIFY_FIELD_MAX]; /* scheme://host[:port]/path of the landing URL */
-    char landing_path[CLASSIFY_FIELD_MAX]; /* path only, as written (not percent-decoded) */
-    char referrer_host[CLASSIFY_FIELD_MAX]; /* lowercase; also set for same-site referrers */
+    char landing_page[CLASSIFY_FIELD_MAX];       /* scheme://host[:port]/path of the landing URL */
+    char landing_path[CLASSIFY_FIELD_MAX];       /* path only, as written (not percent-decoded) */
+    char referrer_host[CLASSIFY_FIELD_MAX];      /* lowercase; also set for same-site referrers */
 };
 
 /* What a classification rule looks at. */

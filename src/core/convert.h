@@ -22,21 +22,22 @@ struct convert_value {
 };
 
 struct convert_rules {
-    int64_t min_duration_s;   /* default 60 */
-    bool answered_only;       /* default true: status completed with duration > 0 */
-    bool first_time_only;     /* default false */
-    double value;             /* default value of a conversion (0 = none) */
-    const struct convert_value *values; size_t n_values; /* per channel/campaign overrides */
-    const char *name;         /* conversion name, default "Phone call" */
+    int64_t min_duration_s; /* default 60 */
+    bool answered_only;     /* default true: status completed with duration > 0 */
+    bool first_time_only;   /* default false */
+    double value;           /* default value of a conversion (0 = none) */
+    const struct convert_value *values;
+    size_t n_values;  /* per channel/campaign overrides */
+    const char *name; /* conversion name, default "Phone call" */
 };
 
 /* What the rules look at in a call. Strings are borrowed; NULL means unknown. */
 struct convert_call {
-    const char *status;       /* API call status: "completed", "busy", "no-answer"… */
-    int64_t duration_s;       /* talk time in seconds */
-    bool first_time_caller;   /* the caller never called this account before */
-    const char *channel;      /* attributed channel ("paid_search"), NULL if unattributed */
-    const char *campaign;     /* attributed campaign, NULL if none */
+    const char *status;     /* API call status: "completed", "busy", "no-answer"… */
+    int64_t duration_s;     /* talk time in seconds */
+    bool first_time_caller; /* the caller never called this account before */
+    const char *channel;    /* attributed channel ("paid_search"), NULL if unattributed */
+    const char *campaign;   /* attributed campaign, NULL if none */
 };
 
 /* Fills r with the defaults: 60 s minimum, answered calls only, any caller, value 0, no

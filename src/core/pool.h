@@ -53,12 +53,17 @@ struct pool_config {
     enum pool_exhaust on_exhaust;
 };
 
-enum pool_lease_flags {            /* set in *out_flags by pool_lease */
-    POOL_LEASE_NEW = 1 << 0,       /* a new lease was made (also set with RETURNED) */
-    POOL_LEASE_RENEWED = 1 << 1,   /* the session already held a live lease: renewed */
-    POOL_LEASE_RETURNED = 1 << 2,  /* expired session got its previous number back */
-    POOL_LEASE_EXHAUSTED = 1 << 3, /* no number was past cooldown: counted as an exhaustion event */
-    POOL_LEASE_SHARED = 1 << 4,    /* the number handed out still has another live holder */
+enum pool_lease_flags {                          /* set in *out_flags by pool_lease */
+                        POOL_LEASE_NEW = 1 << 0, /* a new lease was made (also set with RETURNED) */
+                        POOL_LEASE_RENEWED =
+                            1 << 1, /* the session already held a live lease: renewed */
+                        POOL_LEASE_RETURNED =
+                            1 << 2, /* expired session got its previous number back */
+                        POOL_LEASE_EXHAUSTED =
+                            1
+                            << 3, /* no number was past cooldown: counted as an exhaustion event */
+                        POOL_LEASE_SHARED =
+                            1 << 4, /* the number handed out still has another live holder */
 };
 
 /*

@@ -22,22 +22,22 @@ struct stream;
 
 struct app_config {
     const char *db;
-    const char *listen;        /* "127.0.0.1:8080"; port 0 picks a free one */
-    const char *public_url;    /* "" = http://LISTEN */
-    const char *port_file;     /* write the bound port here once listening ("" = none) */
-    long long rate_limit_visits;  /* per client address per minute, 0 = off */
-    long long max_new_sessions;   /* per account per minute, 0 = off */
-    long long threads;            /* HTTP worker threads, 0 = number of CPUs */
-    long long body_max;           /* default request body limit in bytes */
+    const char *listen;          /* "127.0.0.1:8080"; port 0 picks a free one */
+    const char *public_url;      /* "" = http://LISTEN */
+    const char *port_file;       /* write the bound port here once listening ("" = none) */
+    long long rate_limit_visits; /* per client address per minute, 0 = off */
+    long long max_new_sessions;  /* per account per minute, 0 = off */
+    long long threads;           /* HTTP worker threads, 0 = number of CPUs */
+    long long body_max;          /* default request body limit in bytes */
     const char *log_level;
     bool log_pii;
-    bool trust_proxy;          /* take the client address from X-Forwarded-For */
-    bool store_fail_calls;     /* tests only: make the call path's store writes fail */
+    bool trust_proxy;      /* take the client address from X-Forwarded-For */
+    bool store_fail_calls; /* tests only: make the call path's store writes fail */
 };
 
 struct app {
     struct app_config cfg;
-    char public_url[256];      /* resolved, without a trailing slash */
+    char public_url[256]; /* resolved, without a trailing slash */
     struct store *store;
     struct metrics *metrics;
     struct engines *engines;

@@ -42,8 +42,7 @@ static void settings_default(struct calls_settings *cs)
 }
 
 /* Copies an optional string member into dst (unchanged when absent); *set tells if present. */
-static int copy_str(json_t *o, const char *key, char *dst, size_t cap, bool *set,
-                    struct errbuf *eb)
+static int copy_str(json_t *o, const char *key, char *dst, size_t cap, bool *set, struct errbuf *eb)
 {
     const char *v = NULL;
     int rc = json_get_str(o, key, &v, eb);
@@ -83,11 +82,14 @@ static int parse_values(json_t *arr, struct calls_settings *cs, struct errbuf *e
     if (!arr || json_is_null(arr))
         return ERR_OK;
     if (!json_is_array(arr) || json_array_size(arr) > CALLS_MAX_VALUES)
-        return errf(eb, ERR_INVALID, "values", "'conversion.values' must be an array of at "
-                    "most %d objects", CALLS_MAX_VALUES);
+        return errf(eb, ERR_INVALID, "values",
+                    "'conversion.values' must be an array of at "
+                    "most %d objects",
+                    CALLS_MAX_VALUES);
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         int rc = parse_value(v, i, cs, eb);
         if (rc)
             return rc;
@@ -290,8 +292,8 @@ static int add_candidate(void *arg, const struct st_lease *l)
     c->last_active_at = l->last_active_at;
     c->ends_at = l->expires_at;
     struct st_session ss;
-    cs->rc = store_event_last(cs->s, l->session_id, "tel_click", cs->number,
-                              cs->at + CLICK_SKEW_MS, &c->tel_click_at);
+    cs->rc = store_event_last(cs->s, l->session_id, "tel_click", cs->number, cs->at + CLICK_SKEW_MS,
+                              &c->tel_click_at);
     if (cs->rc == ERR_OK)
         cs->rc = store_session_by_id(cs->s, l->session_id, &ss);
     if (cs->rc)
@@ -328,8 +330,8 @@ static int attribute_pool(struct store *s, const struct calls_target *t,
                           struct st_call *c)
 {
     struct candidates cands = {.s = s, .number = t->number.number, .at = in->at};
-    int rc = store_lease_history(s, t->number.id, in->at - cs->window_ms,
-                                 CALLS_MAX_CANDIDATES * 2, add_candidate, &cands);
+    int rc = store_lease_history(s, t->number.id, in->at - cs->window_ms, CALLS_MAX_CANDIDATES * 2,
+                                 add_candidate, &cands);
     if (rc == ERR_OK)
         rc = cands.rc;
     if (rc)
@@ -419,8 +421,10 @@ static void attribute_fallback(const struct st_pool *p, struct st_call *c)
     set_text(c->source, sizeof(c->source), p->name);
     char name[64];
     clip(name, sizeof(name), p->name);
-    snprintf(c->reason, sizeof(c->reason), "fallback number of pool '%s', shown while the "
-             "pool was exhausted: source-level attribution only", name);
+    snprintf(c->reason, sizeof(c->reason),
+             "fallback number of pool '%s', shown while the "
+             "pool was exhausted: source-level attribution only",
+             name);
 }
 
 /* Copies the credited session's source into the call (reports group calls without joins). */
@@ -455,14 +459,15 @@ static int apply_repeat(struct store *s, int64_t account_id, struct st_call *c)
     clip(why, sizeof(why), c->reason);
     set_method(c, ATTRIB_REPEAT, REPEAT_CONFIDENCE * cl.first_confidence);
     c->session_id = cl.first_session_id;
-    snprintf(c->reason, sizeof(c->reason), "repeat caller: %s; credited to the session of "
-             "their first attributed call", why);
+    snprintf(c->reason, sizeof(c->reason),
+             "repeat caller: %s; credited to the session of "
+             "their first attributed call",
+             why);
     return ERR_OK;
 }
 
-static int attribute(struct store *s, const struct calls_target *t,
-                     const struct calls_settings *cs, const struct calls_inbound *in,
-                     struct st_call *c)
+static int attribute(struct store *s, const struct calls_target *t, const struct calls_settings *cs,
+                     const struct calls_inbound *in, struct st_call *c)
 {
     int rc = ERR_OK;
     if (t->fallback)
@@ -472,7 +477,8 @@ static int attribute(struct store *s, const struct calls_target *t,
     else if (t->number.id)
         attribute_source(&t->number, c);
     else
-        set_text(c->reason, sizeof(c->reason), "no account tracks this number: the call was "
+        set_text(c->reason, sizeof(c->reason),
+                 "no account tracks this number: the call was "
                  "refused politely");
     if (rc == ERR_OK && t->account_id)
         rc = apply_repeat(s, t->account_id, c);
@@ -579,9 +585,8 @@ int calls_insert(struct app *app, struct store *s, struct st_call *call)
     return store_call_insert(s, call);
 }
 
-int calls_inserted(struct app *app, const struct st_account *acct,
-                   const struct calls_inbound *in, int rc, struct st_call *call,
-                   struct calls_answer *ans)
+int calls_inserted(struct app *app, const struct st_account *acct, const struct calls_inbound *in,
+                   int rc, struct st_call *call, struct calls_answer *ans)
 {
     if (rc == ERR_CONFLICT) { /* the same CallSid raced us: use the stored one */
         struct calls_settings cs;
@@ -691,15 +696,16 @@ static int maybe_convert(struct store *s, const struct st_call *c, int64_t now,
         return rc;
     struct calls_settings cs;
     account_settings(&a, &cs);
-    struct convert_call cc = {.status = c->status, .duration_s = c->duration_s,
+    struct convert_call cc = {.status = c->status,
+                              .duration_s = c->duration_s,
                               .first_time_caller = cl.prior_calls == 0,
                               .channel = c->channel[0] ? c->channel : NULL,
                               .campaign = c->campaign[0] ? c->campaign : NULL};
     double value = 0;
     if (!convert_check(&cs.rules, &cc, &value))
         return ERR_OK;
-    *cv = (struct st_conversion){.call_id = c->id, .account_id = c->account_id, .value = value,
-                                 .at = now};
+    *cv = (struct st_conversion){
+        .call_id = c->id, .account_id = c->account_id, .value = value, .at = now};
     set_text(cv->name, sizeof(cv->name), cs.name);
     set_text(cv->currency, sizeof(cv->currency), cs.currency);
     rc = store_conversion_add(s, cv);
@@ -715,7 +721,8 @@ int calls_update_apply(struct app *app, struct store *s, struct calls_update_sta
     memset(&st->cv, 0, sizeof(st->cv));
     st->changed = false;
     if (app->cfg.store_fail_calls) {
-        set_text(st->call.error, sizeof(st->call.error), "store write refused (--test-fail-call-store)");
+        set_text(st->call.error, sizeof(st->call.error),
+                 "store write refused (--test-fail-call-store)");
         return ERR_BACKEND;
     }
     int rc = store_call_by_id(s, st->call_id, &st->call);
@@ -789,9 +796,8 @@ static json_t *session_ref(struct store *s, int64_t session_id)
 static json_t *source_json(const struct st_call *c)
 {
     return json_pack("{s:o,s:o,s:o,s:o,s:o}", "channel", json_str_or_null(c->channel), "source",
-                     json_str_or_null(c->source), "medium", json_str_or_null(c->medium),
-                     "campaign", json_str_or_null(c->campaign), "keyword",
-                     json_str_or_null(c->keyword));
+                     json_str_or_null(c->source), "medium", json_str_or_null(c->medium), "campaign",
+                     json_str_or_null(c->campaign), "keyword", json_str_or_null(c->keyword));
 }
 
 static json_t *runner_up_json(struct store *s, const struct st_call *c)
@@ -799,8 +805,7 @@ static json_t *runner_up_json(struct store *s, const struct st_call *c)
     json_t *sid = session_ref(s, c->runner_up_session_id);
     if (json_is_null(sid))
         return sid;
-    return json_pack("{s:o,s:f}", "session_id", sid, "confidence",
-                     round4(c->runner_up_confidence));
+    return json_pack("{s:o,s:f}", "session_id", sid, "confidence", round4(c->runner_up_confidence));
 }
 
 static json_t *device_json(const char *device)
@@ -818,16 +823,14 @@ static json_t *attribution_json(struct store *s, const struct st_call *c)
         json_decref(ids);
         ids = json_object();
     }
-    return json_pack("{s:s,s:f,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "method", c->method,
-                     "confidence", round4(c->confidence), "session_id",
-                     have ? json_string(ss.ext_id) : json_null(), "visitor_id",
-                     have ? json_string(ss.visitor_id) : json_null(), "source", source_json(c),
-                     "click_ids", ids, "landing_page",
-                     json_str_or_null(have ? ss.landing_page : ""), "referrer",
-                     json_str_or_null(have ? ss.referrer : ""), "device",
-                     device_json(have ? ss.device : ""), "reason", json_str_or_null(c->reason),
-                     "runner_up", runner_up_json(s, c), "first_touch",
-                     session_ref(s, c->first_session_id));
+    return json_pack(
+        "{s:s,s:f,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "method", c->method, "confidence",
+        round4(c->confidence), "session_id", have ? json_string(ss.ext_id) : json_null(),
+        "visitor_id", have ? json_string(ss.visitor_id) : json_null(), "source", source_json(c),
+        "click_ids", ids, "landing_page", json_str_or_null(have ? ss.landing_page : ""), "referrer",
+        json_str_or_null(have ? ss.referrer : ""), "device", device_json(have ? ss.device : ""),
+        "reason", json_str_or_null(c->reason), "runner_up", runner_up_json(s, c), "first_touch",
+        session_ref(s, c->first_session_id));
 }
 
 static json_t *call_conversion_json(struct store *s, const struct st_call *c)
@@ -835,8 +838,7 @@ static json_t *call_conversion_json(struct store *s, const struct st_call *c)
     struct st_conversion cv;
     if (store_conversion_by_call(s, c->id, &cv) != ERR_OK)
         return json_null();
-    return json_pack("{s:s,s:f,s:o}", "name", cv.name, "value", cv.value, "at",
-                     json_time(cv.at));
+    return json_pack("{s:s,s:f,s:o}", "name", cv.name, "value", cv.value, "at", json_time(cv.at));
 }
 
 json_t *calls_json(struct store *s, const struct st_call *c)

@@ -68,15 +68,15 @@ struct calls_inbound {
     const char *provider_call_id; /* CallSid, unique per provider */
     const char *to;
     const char *from;
-    int64_t at;                   /* when the webhook arrived */
+    int64_t at; /* when the webhook arrived */
 };
 
 /* What to answer the provider. */
 struct calls_answer {
     char forward_to[STORE_E164_MAX]; /* "" = reject politely: nobody owns the number */
     bool record;
-    char notice[256];                /* spoken before a recorded call */
-    bool duplicate;                  /* the provider retried: the call was already stored */
+    char notice[256]; /* spoken before a recorded call */
+    bool duplicate;   /* the provider retried: the call was already stored */
 };
 
 /* Takes a verified inbound call for acct (the owner of t, or the account whose signature
@@ -99,9 +99,8 @@ int calls_take(struct app *app, const struct st_account *acct, const struct call
 int calls_prepare(struct app *app, const struct st_account *acct, const struct calls_target *t,
                   const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans);
 int calls_insert(struct app *app, struct store *s, struct st_call *call);
-int calls_inserted(struct app *app, const struct st_account *acct,
-                   const struct calls_inbound *in, int rc, struct st_call *call,
-                   struct calls_answer *ans);
+int calls_inserted(struct app *app, const struct st_account *acct, const struct calls_inbound *in,
+                   int rc, struct st_call *call, struct calls_answer *ans);
 
 /* The TwiML answer for a stored call (a provider retry answers the same). */
 void calls_answer_of(const struct st_call *call, const struct calls_settings *cs,
@@ -115,9 +114,9 @@ enum calls_leg {
 
 struct calls_status {
     enum calls_leg leg;
-    const char *status;  /* provider status; NULL = not reported */
-    int64_t duration_s;  /* seconds; -1 = not reported */
-    int64_t seq;         /* SequenceNumber; -1 = none (always applied) */
+    const char *status; /* provider status; NULL = not reported */
+    int64_t duration_s; /* seconds; -1 = not reported */
+    int64_t seq;        /* SequenceNumber; -1 = none (always applied) */
 };
 
 /* true for completed, busy, no-answer, failed and canceled. */
@@ -136,9 +135,9 @@ struct calls_update_state {
     int64_t call_id;
     struct calls_status status;
     int64_t now;
-    struct st_call call;      /* out: the call after the update */
-    bool changed;             /* out */
-    struct st_conversion cv;  /* out: cv.id != 0 when a conversion was recorded */
+    struct st_call call;     /* out: the call after the update */
+    bool changed;            /* out */
+    struct st_conversion cv; /* out: cv.id != 0 when a conversion was recorded */
 };
 /* The writes of calls_update inside the caller's transaction (e.g. the writer's batch). */
 int calls_update_apply(struct app *app, struct store *s, struct calls_update_state *st);

@@ -208,8 +208,8 @@ static void fill_lease(struct slot *sl, uint64_t session_key, uint64_t number_id
     out->peak_concurrent = st.peak_concurrent > sl->peak_base ? st.peak_concurrent : sl->peak_base;
 }
 
-int engines_lease(struct engines *e, int64_t pool_id, uint64_t session_key,
-                  int64_t prev_number_id, int64_t now, struct engines_lease *out)
+int engines_lease(struct engines *e, int64_t pool_id, uint64_t session_key, int64_t prev_number_id,
+                  int64_t now, struct engines_lease *out)
 {
     struct slot *sl = slot_lock(e, pool_id);
     if (!sl)

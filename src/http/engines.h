@@ -29,7 +29,7 @@ int engines_number_remove(struct engines *e, int64_t pool_id, int64_t number_id,
 struct engines_lease {
     int64_t number_id;
     char number[STORE_E164_MAX];
-    unsigned flags;          /* enum pool_lease_flags */
+    unsigned flags; /* enum pool_lease_flags */
     int64_t leased_at;
     int64_t expires_at;
     uint64_t exhaustion_events; /* the pool's totals after this lease */
@@ -38,8 +38,8 @@ struct engines_lease {
 
 /* A page view of session_key in pool_id (see pool_lease). ERR_EXHAUSTED in fallback mode or an
  * empty pool, ERR_NOTFOUND for an unknown pool. */
-int engines_lease(struct engines *e, int64_t pool_id, uint64_t session_key,
-                  int64_t prev_number_id, int64_t now, struct engines_lease *out);
+int engines_lease(struct engines *e, int64_t pool_id, uint64_t session_key, int64_t prev_number_id,
+                  int64_t now, struct engines_lease *out);
 /* Heartbeat: renews a live lease; ERR_NOTFOUND if it has none. */
 int engines_touch(struct engines *e, int64_t pool_id, uint64_t session_key, int64_t now,
                   struct engines_lease *out);

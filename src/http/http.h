@@ -23,22 +23,22 @@ struct stream_listener;
 struct http_req {
     /* public: set by the server before routing */
     struct app *app;
-    uint64_t id;                /* request id for logs */
+    uint64_t id; /* request id for logs */
     const char *method;
-    const char *path;           /* without the query string */
-    const char *raw_uri;        /* path and query exactly as received */
-    const char *client_addr;    /* "127.0.0.1" */
+    const char *path;        /* without the query string */
+    const char *raw_uri;     /* path and query exactly as received */
+    const char *client_addr; /* "127.0.0.1" */
     const char *h_auth, *h_origin, *h_user_agent, *h_content_type, *h_accept_encoding,
         *h_if_none_match, *h_twilio_sig, *h_signalwire_sig, *h_forwarded_for;
     struct buf body;
-    int64_t started_at_us;      /* monotonic, for the latency histogram */
+    int64_t started_at_us; /* monotonic, for the latency histogram */
     /* set by the router */
-    const char *route;          /* the route pattern, for metrics */
-    const char *params[HTTP_MAX_PARAMS];  /* {…} path segments */
+    const char *route;                   /* the route pattern, for metrics */
+    const char *params[HTTP_MAX_PARAMS]; /* {…} path segments */
     char param_store[HTTP_MAX_PARAMS][128];
-    struct st_account account;  /* the authenticated account (AUTH routes) */
-    struct errbuf eb;           /* error detail for the error response */
-    int retry_after_s;          /* with ERR_LIMITED: seconds for Retry-After */
+    struct st_account account; /* the authenticated account (AUTH routes) */
+    struct errbuf eb;          /* error detail for the error response */
+    int retry_after_s;         /* with ERR_LIMITED: seconds for Retry-After */
     /* private: deferral, owned by server.c */
     void (*_defer_fn)(void *arg);
     void *_defer_arg;
@@ -48,7 +48,7 @@ struct http_req {
 
 struct http_resp {
     int status;
-    const char *content_type;   /* static string */
+    const char *content_type; /* static string */
     struct buf body;
     const unsigned char *static_body; /* instead of body: static bytes (assets) */
     size_t static_len;
@@ -57,7 +57,7 @@ struct http_resp {
      * (whether or not it was sent), so a handler that sets it hands the listener over. */
     struct stream_listener *stream;
     int n_headers;
-    const char *header_names[HTTP_MAX_HEADERS];  /* static strings */
+    const char *header_names[HTTP_MAX_HEADERS]; /* static strings */
     char header_values[HTTP_MAX_HEADERS][160];
 };
 

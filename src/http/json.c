@@ -75,7 +75,8 @@ int json_only_keys(json_t *o, const char *const *keys, struct errbuf *eb)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(o, k, v) {
+    json_object_foreach(o, k, v)
+    {
         bool known = false;
         for (const char *const *p = keys; *p && !known; p++)
             known = strcmp(*p, k) == 0;
@@ -98,8 +99,8 @@ int json_dump_take(json_t *v, struct buf *out)
 
 void json_error_body(struct buf *out, const char *code, const char *message, const char *field)
 {
-    json_t *e = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", message,
-                          "field", field ? json_string(field) : json_null());
+    json_t *e = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", message, "field",
+                          field ? json_string(field) : json_null());
     if (!e || json_dump_take(e, out) != ERR_OK)
         buf_adds(out, "{\"error\":{\"code\":\"internal\",\"message\":\"internal error\","
                       "\"field\":null}}");

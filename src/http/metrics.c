@@ -12,8 +12,8 @@
 #define MAX_SERIES 256
 #define MAX_COUNTERS 32
 
-static const double bucket_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                  0.5, 1, 2.5};
+static const double bucket_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                  0.05,   0.1,   0.25,   0.5,   1,    2.5};
 #define N_BUCKETS (sizeof(bucket_s) / sizeof(bucket_s[0]))
 
 struct series {
@@ -105,16 +105,18 @@ void metrics_render(struct metrics *m, struct store *store, struct buf *out)
                  bucket_s[b], cum);
     }
     cum += m->buckets[N_BUCKETS];
-    buf_addf(out, "opendni_http_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
-                  "opendni_http_request_duration_seconds_sum %.6f\n"
-                  "opendni_http_request_duration_seconds_count %" PRIu64 "\n",
+    buf_addf(out,
+             "opendni_http_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+             "opendni_http_request_duration_seconds_sum %.6f\n"
+             "opendni_http_request_duration_seconds_count %" PRIu64 "\n",
              cum, m->sum_s, m->count);
     for (size_t i = 0; i < m->n_counters; i++)
         buf_addf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", m->counters[i].name,
-                 m->counters[i].help, m->counters[i].name, m->counters[i].name,
-                 m->counters[i].n);
+                 m->counters[i].help, m->counters[i].name, m->counters[i].name, m->counters[i].n);
     pthread_mutex_unlock(&m->mu);
-    buf_addf(out, "# HELP opendni_store_errors_total Store operations that failed.\n"
-                  "# TYPE opendni_store_errors_total counter\n"
-                  "opendni_store_errors_total %" PRIu64 "\n", store_errors(store));
+    buf_addf(out,
+             "# HELP opendni_store_errors_total Store operations that failed.\n"
+             "# TYPE opendni_store_errors_total counter\n"
+             "opendni_store_errors_total %" PRIu64 "\n",
+             store_errors(store));
 }

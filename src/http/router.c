@@ -184,8 +184,7 @@ void router_dispatch(const struct route *r, struct http_req *req, struct http_re
     req->route = router_pattern(r);
     int rc;
     if (!r) {
-        rc = errf(&req->eb, ERR_NOTFOUND, NULL, "no route for %s %s", req->method,
-                  req->path);
+        rc = errf(&req->eb, ERR_NOTFOUND, NULL, "no route for %s %s", req->method, req->path);
     } else if (strcmp(req->method, "OPTIONS") == 0) {
         rc = preflight(req, resp);
     } else {
@@ -210,7 +209,8 @@ void router_finish(struct http_req *req, struct http_resp *resp, int64_t elapsed
     log_escape(req->path, path, sizeof(path));
     if (resp->status >= 400)
         log_escape(req->eb.msg, msg, sizeof(msg));
-    log_line(LOG_INFO, "http", "req=%" PRIu64 " %s \"%s\" route=%s status=%d us=%" PRId64
-             " addr=%s%s%s%s", req->id, req->method, path, req->route ? req->route : "-",
-             resp->status, elapsed_us, addr, msg[0] ? " error=\"" : "", msg, msg[0] ? "\"" : "");
+    log_line(LOG_INFO, "http",
+             "req=%" PRIu64 " %s \"%s\" route=%s status=%d us=%" PRId64 " addr=%s%s%s%s", req->id,
+             req->method, path, req->route ? req->route : "-", resp->status, elapsed_us, addr,
+             msg[0] ? " error=\"" : "", msg, msg[0] ? "\"" : "");
 }

@@ -29,10 +29,10 @@ enum park_state { PARK_RUNNING, PARK_SUSPENDING, PARK_SUSPENDED };
 struct stream_listener {
     struct stream *st;
     int64_t account_id;
-    char *q;            /* queued bytes q[off, off + len) */
+    char *q; /* queued bytes q[off, off + len) */
     size_t off, len, cap;
     bool greeted;
-    bool ended;         /* dropped or shut down: send what is queued, then end */
+    bool ended;            /* dropped or shut down: send what is queued, then end */
     int64_t last_write_at; /* monotonic ms of the last bytes handed to the reader */
     enum park_state park;
     stream_conn_fn suspend, resume;
@@ -51,9 +51,9 @@ struct stream {
     pthread_t thread;
     struct stream_listener *head;
     size_t n;
-    bool shut;          /* no new listeners */
-    bool stop;          /* the wake thread exits */
-    bool pending;       /* a publish or shutdown happened since the thread last looked */
+    bool shut;    /* no new listeners */
+    bool stop;    /* the wake thread exits */
+    bool pending; /* a publish or shutdown happened since the thread last looked */
     int64_t keepalive_ms;
     uint64_t seq;       /* event ids */
     struct wake *wakes; /* the wake thread's scratch array */

@@ -61,8 +61,8 @@ static int apply_leases(struct store *s, struct write_job *j)
         struct st_lease *l = &j->leases[i];
         l->session_id = j->session.id;
         if (j->lease_renew[i])
-            rc = store_lease_renew(s, l->session_id, l->number_id, l->last_active_at,
-                                   l->expires_at);
+            rc =
+                store_lease_renew(s, l->session_id, l->number_id, l->last_active_at, l->expires_at);
         if (!j->lease_renew[i] || rc == ERR_NOTFOUND)
             rc = store_lease_put(s, l);
     }

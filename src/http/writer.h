@@ -17,8 +17,8 @@
 struct writer;
 
 struct write_job {
-    struct st_session session;  /* id == 0: inserted (id set); else last_active_at updated */
-    bool touch_session;         /* update the session row (ignored for inserts) */
+    struct st_session session; /* id == 0: inserted (id set); else last_active_at updated */
+    bool touch_session;        /* update the session row (ignored for inserts) */
     struct st_lease leases[WRITER_MAX_LEASES];
     bool lease_renew[WRITER_MAX_LEASES]; /* renew the session's lease on that number */
     int n_leases;
@@ -30,7 +30,7 @@ struct write_job {
      * instead of the session/lease/event writes above (other modules' writes share the batch
      * and its fsync). A failing apply is rolled back alone. */
     int (*apply)(struct store *s, struct write_job *job);
-    int rc;                     /* set before done() */
+    int rc; /* set before done() */
     void (*done)(struct write_job *job);
     void *arg;
     struct write_job *_next;

@@ -10,8 +10,8 @@
 #include "report/csv.h"
 
 #define CLICK_COLUMNS "Conversion Name,Conversion Time,Conversion Value,Conversion Currency"
-#define CALL_HEADER                                                                            \
-    "Caller's Phone Number,Call Start Time,Conversion Name,Conversion Time,Conversion Value,"  \
+#define CALL_HEADER                                                                                \
+    "Caller's Phone Number,Call Start Time,Conversion Name,Conversion Time,Conversion Value,"      \
     "Conversion Currency"
 
 static const char *const id_columns[] = {
@@ -55,8 +55,8 @@ int gads_tz_parse(const char *s, struct gads_tz *tz, struct errbuf *eb)
                         "'tz' must be UTC or an offset like -0500 or +05:30 (time zone names "
                         "are not supported)");
         int a = out.offset_min < 0 ? -out.offset_min : out.offset_min;
-        snprintf(out.label, sizeof(out.label), "%c%02d%02d", out.offset_min < 0 ? '-' : '+',
-                 a / 60, a % 60);
+        snprintf(out.label, sizeof(out.label), "%c%02d%02d", out.offset_min < 0 ? '-' : '+', a / 60,
+                 a % 60);
     }
     *tz = out;
     return ERR_OK;
@@ -148,8 +148,7 @@ static bool currency_valid(const char *s)
 }
 
 /* Conversion Name, Conversion Time, Conversion Value, Conversion Currency, end of row. */
-static int conversion_tail(struct buf *b, const struct gads_tz *tz,
-                           const struct gads_conversion *c)
+static int conversion_tail(struct buf *b, const struct gads_tz *tz, const struct gads_conversion *c)
 {
     char when[GADS_TIME_LEN], value[64];
     snprintf(value, sizeof(value), "%.2f", c->value);

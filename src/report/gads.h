@@ -17,8 +17,8 @@
 #define GADS_CLICK_ID_MAX 512 /* longest click id accepted (real ones are ~100 bytes) */
 
 struct gads_tz {
-    int offset_min;  /* minutes east of UTC */
-    char label[8];   /* what the Parameters row says: "UTC" or "-0500" */
+    int offset_min; /* minutes east of UTC */
+    char label[8];  /* what the Parameters row says: "UTC" or "-0500" */
 };
 
 /* Parses the tz parameter: NULL, "", "UTC", "GMT", "Z" (UTC) or an offset "+HHMM", "-HHMM",
@@ -45,13 +45,13 @@ int gads_pick_id(const char *gclid, const char *gbraid, const char *wbraid);
 
 /* One conversion to export. Strings are borrowed. */
 struct gads_conversion {
-    const char *click_id;     /* click file: the id of the file's column */
-    const char *caller;       /* call file: the caller's number, E.164 */
-    int64_t call_started_at;  /* call file */
-    const char *name;         /* Conversion Name (user-written: neutralized) */
-    int64_t at;               /* Conversion Time */
+    const char *click_id;    /* click file: the id of the file's column */
+    const char *caller;      /* call file: the caller's number, E.164 */
+    int64_t call_started_at; /* call file */
+    const char *name;        /* Conversion Name (user-written: neutralized) */
+    int64_t at;              /* Conversion Time */
     double value;
-    const char *currency;     /* ISO 4217; anything else is written neutralized */
+    const char *currency; /* ISO 4217; anything else is written neutralized */
 };
 
 /* The parameter row and the header row of the click file with id's column first. */

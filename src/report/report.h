@@ -43,10 +43,10 @@ int report_dims_parse(const char *list, struct report_dims *dims, struct errbuf 
  * unattributed call, or a value not known); only the grouped dimensions are read. */
 struct report_call {
     const char *key[REPORT_N_DIMS];
-    const char *status;   /* final status: "completed", "busy", "no-answer"… */
-    int64_t duration_s;   /* talk time */
-    bool converted;       /* the call has a conversion */
-    double value;         /* its value */
+    const char *status; /* final status: "completed", "busy", "no-answer"… */
+    int64_t duration_s; /* talk time */
+    bool converted;     /* the call has a conversion */
+    double value;       /* its value */
 };
 
 /* A group. key[i] is the value of dims.dim[i] (NULL = null). Counters as in report_add. */
@@ -54,11 +54,11 @@ struct report_row {
     const char *key[REPORT_N_DIMS];
     size_t n_keys;
     int64_t calls;
-    int64_t answered;     /* status "completed" and duration > 0 */
-    int64_t qualified;    /* answered and duration >= the minimum */
+    int64_t answered;  /* status "completed" and duration > 0 */
+    int64_t qualified; /* answered and duration >= the minimum */
     int64_t conversions;
-    double value;         /* sum of conversion values */
-    int64_t talk_s;       /* sum of the answered calls' durations */
+    double value;   /* sum of conversion values */
+    int64_t talk_s; /* sum of the answered calls' durations */
 };
 
 struct report;

@@ -49,8 +49,10 @@ static void json_ratio(struct out *o, const char *key, double x)
 int sim_format_json(struct buf *b, const struct sim_result *r)
 {
     struct out o = {b, ERR_OK};
-    outf(&o, "{\"pool_size\":%" PRIu32 ",\"calls\":%" PRIu64 ",\"attributable\":%" PRIu64
-         ",\"correct\":%" PRIu64, r->pool_size, r->calls, r->attributable, r->correct);
+    outf(&o,
+         "{\"pool_size\":%" PRIu32 ",\"calls\":%" PRIu64 ",\"attributable\":%" PRIu64
+         ",\"correct\":%" PRIu64,
+         r->pool_size, r->calls, r->attributable, r->correct);
     json_ratio(&o, "accuracy", sim_accuracy(r));
     json_ratio(&o, "accuracy_within_30min", sim_accuracy_30min(r));
     outf(&o, ",\"misattributed\":%" PRIu64 ",\"unattributed\":%" PRIu64 ",\"by_method\":{",
@@ -83,10 +85,11 @@ static void table_rows(struct out *o, const struct sim_result *r, size_t n)
         char a30[16];
         pct(a, sizeof(a), sim_accuracy(&r[i]));
         pct(a30, sizeof(a30), sim_accuracy_30min(&r[i]));
-        outf(o, "%9" PRIu32 " %8" PRIu64 " %12" PRIu64 " %8" PRIu64 " %9s %9s %13" PRIu64
-             " %12" PRIu64 " %10" PRIu64 "\n", r[i].pool_size, r[i].calls, r[i].attributable,
-             r[i].correct, a, a30, r[i].misattributed, r[i].unattributed,
-             r[i].exhaustion_events);
+        outf(o,
+             "%9" PRIu32 " %8" PRIu64 " %12" PRIu64 " %8" PRIu64 " %9s %9s %13" PRIu64 " %12" PRIu64
+             " %10" PRIu64 "\n",
+             r[i].pool_size, r[i].calls, r[i].attributable, r[i].correct, a, a30,
+             r[i].misattributed, r[i].unattributed, r[i].exhaustion_events);
     }
 }
 
@@ -99,17 +102,18 @@ static const struct sim_result *find_size(const struct sim_result *r, size_t n, 
 }
 
 static void table_rules(struct out *o, const struct sim_result *r, size_t n,
-                        const struct sim_result *extra, size_t n_extra,
-                        const struct sim_stats *st)
+                        const struct sim_result *extra, size_t n_extra, const struct sim_stats *st)
 {
     struct sim_rules rules;
     sim_rules_of_thumb(st, &rules);
-    outf(o, "\ntraffic: %" PRIu32 " sessions over %.0f day(s) (%.0f a day), %" PRIu64
-         " calls (%" PRIu64 " from tracked sessions)\n", st->sessions, st->days,
-         st->visits_per_day, st->calls, st->session_calls);
-    outf(o, "         peak hour %" PRIu32 " visits, mean session %.1f min, peak %" PRIu32
-         " sessions live at once\n", st->peak_hourly_visits, st->mean_session_min,
-         st->peak_concurrent);
+    outf(o,
+         "\ntraffic: %" PRIu32 " sessions over %.0f day(s) (%.0f a day), %" PRIu64
+         " calls (%" PRIu64 " from tracked sessions)\n",
+         st->sessions, st->days, st->visits_per_day, st->calls, st->session_calls);
+    outf(o,
+         "         peak hour %" PRIu32 " visits, mean session %.1f min, peak %" PRIu32
+         " sessions live at once\n",
+         st->peak_hourly_visits, st->mean_session_min, st->peak_concurrent);
     outf(o, "rules of thumb:\n");
     for (int i = 0; i < SIM_RULES; i++) {
         const struct sim_result *at = find_size(r, n, rules.size[i]);
@@ -136,8 +140,8 @@ int sim_format_table(struct buf *b, const struct sim_result *r, size_t n,
     if (n > 1 && !isnan(target)) {
         int k = sim_smallest_reaching(r, n, target);
         if (k >= 0)
-            outf(&o, "smallest pool reaching %.1f %% accuracy: %" PRIu32 " numbers\n",
-                 100 * target, r[k].pool_size);
+            outf(&o, "smallest pool reaching %.1f %% accuracy: %" PRIu32 " numbers\n", 100 * target,
+                 r[k].pool_size);
         else
             outf(&o, "no pool size from %" PRIu32 " to %" PRIu32 " reaches %.1f %% accuracy\n",
                  r[0].pool_size, r[n - 1].pool_size, 100 * target);
@@ -205,23 +209,26 @@ static void svg_axes(struct out *o, const struct chart *c)
          PLOT_L, PLOT_T, PLOT_R - PLOT_L, PLOT_B - PLOT_T);
     double ys = nice_step(c->y1 - c->y0, 8);
     for (double y = c->y0; y <= c->y1 + 1e-9; y += ys)
-        outf(o, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>"
-             "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g %%</text>\n", PLOT_L,
-             py(c, y), PLOT_R, py(c, y), PLOT_L - 6, py(c, y) + 4, round(y * 1000) / 10);
+        outf(o,
+             "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>"
+             "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g %%</text>\n",
+             PLOT_L, py(c, y), PLOT_R, py(c, y), PLOT_L - 6, py(c, y) + 4, round(y * 1000) / 10);
     double xs = c->x1 > c->x0 ? fmax(1, nice_step(c->x1 - c->x0, 10)) : 1;
     for (double x = ceil(c->x0 / xs) * xs; x <= c->x1 + 1e-9; x += xs)
-        outf(o, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\"/>"
-             "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>\n", px(c, x), PLOT_B,
-             px(c, x), PLOT_B + 5, px(c, x), PLOT_B + 20, x);
+        outf(o,
+             "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\"/>"
+             "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>\n",
+             px(c, x), PLOT_B, px(c, x), PLOT_B + 5, px(c, x), PLOT_B + 20, x);
     outf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">pool size (numbers)</text>\n",
          (PLOT_L + PLOT_R) / 2, PLOT_B + 42);
-    outf(o, "<text x=\"18\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 18 %d)\">"
-         "calls credited to the right session</text>\n", (PLOT_T + PLOT_B) / 2,
-         (PLOT_T + PLOT_B) / 2);
+    outf(o,
+         "<text x=\"18\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 18 %d)\">"
+         "calls credited to the right session</text>\n",
+         (PLOT_T + PLOT_B) / 2, (PLOT_T + PLOT_B) / 2);
 }
 
-static void svg_series(struct out *o, const struct chart *c, const struct sim_result *r,
-                       size_t n, double (*acc)(const struct sim_result *), const char *style)
+static void svg_series(struct out *o, const struct chart *c, const struct sim_result *r, size_t n,
+                       double (*acc)(const struct sim_result *), const char *style)
 {
     outf(o, "<polyline fill=\"none\" %s points=\"", style);
     for (size_t i = 0; i < n; i++) {
@@ -232,17 +239,20 @@ static void svg_series(struct out *o, const struct chart *c, const struct sim_re
     outf(o, "\"/>\n");
 }
 
-static void svg_target(struct out *o, const struct chart *c, const struct sim_result *r,
-                       size_t n, double target)
+static void svg_target(struct out *o, const struct chart *c, const struct sim_result *r, size_t n,
+                       double target)
 {
-    outf(o, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#d62728\" "
-         "stroke-dasharray=\"6 4\"/>\n", PLOT_L, py(c, target), PLOT_R, py(c, target));
+    outf(o,
+         "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#d62728\" "
+         "stroke-dasharray=\"6 4\"/>\n",
+         PLOT_L, py(c, target), PLOT_R, py(c, target));
     int k = sim_smallest_reaching(r, n, target);
     if (k < 0)
         return;
     double x = px(c, r[k].pool_size);
     double y = py(c, sim_accuracy(&r[k]));
-    outf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#2ca02c\"/>"
+    outf(o,
+         "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#2ca02c\"/>"
          "<text x=\"%.1f\" y=\"%.1f\" fill=\"#2ca02c\">%" PRIu32 " numbers reach %g %%</text>\n",
          x, y, x + 8, y + 16, r[k].pool_size, 100 * target);
 }
@@ -254,27 +264,31 @@ static void svg_rules(struct out *o, const struct chart *c, const struct sim_rul
         bool on = s >= c->x0 && s <= c->x1;
         char tag = (char)('A' + i);
         if (on)
-            outf(o, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#7f7f7f\" "
+            outf(o,
+                 "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#7f7f7f\" "
                  "stroke-dasharray=\"2 3\"/><text x=\"%.1f\" y=\"%d\" fill=\"#555\">%c</text>\n",
                  px(c, s), PLOT_T, px(c, s), PLOT_B, px(c, s) + 3, PLOT_B - 8 - 14 * (i % 2), tag);
         outf(o, "<text x=\"%d\" y=\"%d\" fill=\"#555\">%c  %s: %" PRIu32 " numbers%s</text>\n",
-             PLOT_L, PLOT_B + 110 + 18 * i, tag, sim_rule_name(i), s,
-             on ? "" : " (off the chart)");
+             PLOT_L, PLOT_B + 110 + 18 * i, tag, sim_rule_name(i), s, on ? "" : " (off the chart)");
     }
 }
 
 static void svg_legend(struct out *o, double target)
 {
     int y = PLOT_B + 70;
-    outf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#1f77b4\" "
+    outf(o,
+         "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#1f77b4\" "
          "stroke-width=\"2.5\"/><text x=\"%d\" y=\"%d\">accuracy (all calls with a session)"
-         "</text>\n", PLOT_L, y, PLOT_L + 30, y, PLOT_L + 36, y + 4);
-    outf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ff7f0e\" "
+         "</text>\n",
+         PLOT_L, y, PLOT_L + 30, y, PLOT_L + 36, y + 4);
+    outf(o,
+         "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ff7f0e\" "
          "stroke-width=\"2\" stroke-dasharray=\"8 3\"/><text x=\"%d\" y=\"%d\">calls within "
-         "30 min of the visit's last activity</text>\n", PLOT_L + 300, y, PLOT_L + 330, y,
-         PLOT_L + 336, y + 4);
+         "30 min of the visit's last activity</text>\n",
+         PLOT_L + 300, y, PLOT_L + 330, y, PLOT_L + 336, y + 4);
     if (!isnan(target))
-        outf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d62728\" "
+        outf(o,
+             "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d62728\" "
              "stroke-dasharray=\"6 4\"/><text x=\"%d\" y=\"%d\">target %g %%</text>\n",
              PLOT_L + 600, y, PLOT_L + 630, y, PLOT_L + 636, y + 4, 100 * target);
 }
@@ -287,10 +301,13 @@ int sim_format_svg(struct buf *b, const struct sim_result *r, size_t n,
     struct out o = {b, ERR_OK};
     struct chart c;
     chart_range(&c, r, n, target);
-    outf(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/"
+    outf(&o,
+         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/"
          "svg\" version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-         "font-family=\"sans-serif\" font-size=\"12\">\n", SVG_W, SVG_H, SVG_W, SVG_H);
-    outf(&o, "<title>opendni simulate: attribution accuracy by pool size</title>\n"
+         "font-family=\"sans-serif\" font-size=\"12\">\n",
+         SVG_W, SVG_H, SVG_W, SVG_H);
+    outf(&o,
+         "<title>opendni simulate: attribution accuracy by pool size</title>\n"
          "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n<text x=\"%d\" y=\"24\" "
          "font-size=\"16\" font-weight=\"bold\">Attribution accuracy by pool size</text>\n",
          PLOT_L);

@@ -15,10 +15,10 @@
 
 /* What the replay knows about one session (per engine: it depends on the pool size). */
 struct sess {
-    int64_t active_at; /* latest visit, page view or tel: click */
-    int64_t click_at;  /* latest tel: click, 0 if none */
-    uint32_t shown;    /* number shown at the latest page view; 0 = none (fallback) */
-    uint32_t last_num; /* latest number leased, to get it back after the lease lapsed */
+    int64_t active_at;  /* latest visit, page view or tel: click */
+    int64_t click_at;   /* latest tel: click, 0 if none */
+    uint32_t shown;     /* number shown at the latest page view; 0 = none (fallback) */
+    uint32_t last_num;  /* latest number leased, to get it back after the lease lapsed */
     uint32_t click_num; /* number of that click */
 };
 

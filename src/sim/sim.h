@@ -15,19 +15,19 @@
 #include "core/pool.h"
 #include "sim/trace.h"
 
-#define SIM_POOL_MAX 1000000u /* largest pool a simulation accepts */
+#define SIM_POOL_MAX 1000000u                   /* largest pool a simulation accepts */
 #define SIM_WITHIN_MS ((int64_t)30 * 60 * 1000) /* accuracy_within_30min: call <= 30 min after */
 /* Trace time 0 maps to this Unix time (2026-01-01T00:00:00Z), so that no event lands on 0,
  * which core/attrib reads as "no tel: click". */
 #define SIM_EPOCH_MS INT64_C(1767225600000)
 
 struct sim_config {
-    uint32_t pool_size;     /* numbers in the pool, 1..SIM_POOL_MAX */
-    int64_t ttl_ms;         /* lease ttl (default 20 min) */
-    int64_t cooldown_ms;    /* default 30 min */
+    uint32_t pool_size;  /* numbers in the pool, 1..SIM_POOL_MAX */
+    int64_t ttl_ms;      /* lease ttl (default 20 min) */
+    int64_t cooldown_ms; /* default 30 min */
     enum pool_exhaust on_exhaust;
-    int64_t window_ms;      /* attribution window (default ATTRIB_DEFAULT_WINDOW_MS) */
-    uint64_t seed;          /* picks the numbers dialled by callers with no session */
+    int64_t window_ms; /* attribution window (default ATTRIB_DEFAULT_WINDOW_MS) */
+    uint64_t seed;     /* picks the numbers dialled by callers with no session */
 };
 
 /*
@@ -46,7 +46,7 @@ struct sim_result {
     uint64_t within_30min, within_30min_correct;
     uint64_t by_method[ATTRIB_UNATTRIBUTED + 1]; /* indexed by enum attrib_method */
     uint64_t exhaustion_events;
-    uint32_t peak_concurrent;                    /* from the engine's pool health */
+    uint32_t peak_concurrent; /* from the engine's pool health */
 };
 
 /* Fills cfg with the defaults: ttl 1200 s, cooldown 1800 s, share, 30-day window, seed 1;

@@ -44,9 +44,8 @@
 #define CALLER_SAME_REGION 0.70
 
 static const char *const home_region = "US-TX";
-static const char *const other_regions[] = {"US-OK", "US-LA", "US-NM", "US-CA", "US-FL",
-                                            "US-NY", "US-IL", "US-GA", "US-AZ", "US-CO",
-                                            "US-AR", "US-NC"};
+static const char *const other_regions[] = {"US-OK", "US-LA", "US-NM", "US-CA", "US-FL", "US-NY",
+                                            "US-IL", "US-GA", "US-AZ", "US-CO", "US-AR", "US-NC"};
 
 /* Business hours with an evening shoulder, lowest before dawn. */
 static const double default_diurnal[24] = {0.25, 0.15, 0.10, 0.10, 0.10, 0.20, 0.40, 0.70,
@@ -119,8 +118,8 @@ struct gen {
 static void push(struct gen *g, int64_t at, enum sim_kind kind, uint32_t session, uint16_t region,
                  uint8_t device)
 {
-    struct sim_event e = {.at = at, .session = session, .region = region, .kind = (uint8_t)kind,
-                          .device = device};
+    struct sim_event e = {
+        .at = at, .session = session, .region = region, .kind = (uint8_t)kind, .device = device};
     sim_trace_push(g->t, &e);
 }
 
@@ -190,8 +189,7 @@ static void call(struct gen *g, uint32_t id, enum attrib_device dev, int64_t las
         at = last + (int64_t)sim_rng_log_uniform(&g->rng, 5 * MIN, 3 * HOUR);
     else
         at = last + (int64_t)sim_rng_log_uniform(&g->rng, 3 * HOUR, 7 * DAY);
-    uint16_t region = sim_rng_unit(&g->rng) < CALLER_SAME_REGION ? g->t->region[id]
-                                                                  : any_region(g);
+    uint16_t region = sim_rng_unit(&g->rng) < CALLER_SAME_REGION ? g->t->region[id] : any_region(g);
     push(g, at, SIM_CALL, id, region, 0);
 }
 
@@ -241,11 +239,10 @@ static void hour(struct gen *g, int64_t start, double weight)
     free(at);
     /* callers with no session: untracked / (1 - untracked) of the session calls expected */
     double mean_calls = c->visits_per_day * weight * c->call_rate;
-    uint64_t k = sim_rng_poisson(&g->rng, mean_calls * c->untracked_share /
-                                           (1 - c->untracked_share));
+    uint64_t k =
+        sim_rng_poisson(&g->rng, mean_calls * c->untracked_share / (1 - c->untracked_share));
     for (uint64_t i = 0; i < k; i++)
-        push(g, start + (int64_t)sim_rng_uniform(&g->rng, 0, HOUR), SIM_CALL, 0, any_region(g),
-             0);
+        push(g, start + (int64_t)sim_rng_uniform(&g->rng, 0, HOUR), SIM_CALL, 0, any_region(g), 0);
 }
 
 static void gen_init(struct gen *g, const struct sim_synth *c, struct sim_trace *out)

@@ -15,17 +15,17 @@
 enum { SIM_DELAY_IMMEDIATE, SIM_DELAY_SOON, SIM_DELAY_LATE, SIM_DELAYS };
 
 struct sim_synth {
-    double visits_per_day;        /* mean sessions a day (default 2,000) */
-    uint32_t days;                /* default 7 */
-    double call_rate;             /* share of sessions whose visitor calls (default 0.05) */
-    double mobile_share;          /* default 0.60 */
-    double tablet_share;          /* default 0.05; the rest are desktop */
-    double untracked_share;       /* share of all calls placed by people with no session (0.10) */
+    double visits_per_day;  /* mean sessions a day (default 2,000) */
+    uint32_t days;          /* default 7 */
+    double call_rate;       /* share of sessions whose visitor calls (default 0.05) */
+    double mobile_share;    /* default 0.60 */
+    double tablet_share;    /* default 0.05; the rest are desktop */
+    double untracked_share; /* share of all calls placed by people with no session (0.10) */
     /* Call-delay mix, normalised: IMMEDIATE (within 5 min of the last activity, 0.65), SOON
      * (5 min to 3 h, 0.25), LATE (3 h to 7 days, 0.10). */
     double delay_mix[SIM_DELAYS];
-    double diurnal[24];           /* relative visit rate per hour of the day (trace starts 00:00) */
-    uint64_t seed;                /* default 1 */
+    double diurnal[24]; /* relative visit rate per hour of the day (trace starts 00:00) */
+    uint64_t seed;      /* default 1 */
 };
 
 /* Fills c with the defaults above and the default business-hours diurnal profile. */

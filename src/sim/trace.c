@@ -267,8 +267,7 @@ static int parse_kind(const char *s, uint8_t *kind)
     return ERR_INVALID;
 }
 
-static int row_visit(struct reader *r, struct sim_event *e, const char *session,
-                     const char *device)
+static int row_visit(struct reader *r, struct sim_event *e, const char *session, const char *device)
 {
     enum attrib_device d = ATTRIB_DEVICE_UNKNOWN;
     if (!*session)
@@ -371,8 +370,10 @@ static int read_header(struct reader *r, FILE *f, char *buf, size_t cap)
     if (rc < 0)
         return rc;
     if (rc == 0)
-        return errf(r->eb, ERR_INVALID, NULL, "%s: empty file (want the header "
-                    "time,event,session,device,region)", r->file);
+        return errf(r->eb, ERR_INVALID, NULL,
+                    "%s: empty file (want the header "
+                    "time,event,session,device,region)",
+                    r->file);
     const char *h = buf;
     if ((unsigned char)h[0] == 0xef && (unsigned char)h[1] == 0xbb && (unsigned char)h[2] == 0xbf)
         h += 3; /* a UTF-8 byte order mark from spreadsheet exports */
@@ -408,7 +409,8 @@ int sim_trace_write(const struct sim_trace *t, FILE *f)
         if (e->session)
             fprintf(f, "s%" PRIu32, e->session);
         const char *dev = e->kind == SIM_VISIT && e->device
-                              ? attrib_device_name((enum attrib_device)e->device) : "";
+                              ? attrib_device_name((enum attrib_device)e->device)
+                              : "";
         fprintf(f, ",%s,%s\n", dev, t->regions[e->region]);
     }
     return ferror(f) ? ERR_IO : ERR_OK;

@@ -15,8 +15,8 @@
 
 #include "base/err.h"
 
-#define SIM_REGION_MAX 8       /* "US-TX" + NUL, as attrib_candidate.region */
-#define SIM_REGIONS_MAX 4096   /* distinct regions in one trace */
+#define SIM_REGION_MAX 8         /* "US-TX" + NUL, as attrib_candidate.region */
+#define SIM_REGIONS_MAX 4096     /* distinct regions in one trace */
 #define SIM_SESSION_NAME_MAX 128 /* longest session id in a CSV trace, in bytes */
 #define SIM_SESSIONS_MAX (UINT32_MAX - 1)
 
@@ -34,9 +34,9 @@ struct sim_event {
 struct sim_trace {
     struct sim_event *ev; /* rows in non-decreasing `at` */
     size_t n_ev, cap_ev;
-    uint32_t n_sessions;  /* sessions are 1..n_sessions */
-    uint8_t *device;      /* [1..n_sessions]: enum attrib_device of each session */
-    uint16_t *region;     /* [1..n_sessions]: region index of each session */
+    uint32_t n_sessions; /* sessions are 1..n_sessions */
+    uint8_t *device;     /* [1..n_sessions]: enum attrib_device of each session */
+    uint16_t *region;    /* [1..n_sessions]: region index of each session */
     uint32_t cap_sessions;
     char (*regions)[SIM_REGION_MAX]; /* [0] is "" */
     uint32_t n_regions, cap_regions;
@@ -45,17 +45,22 @@ struct sim_trace {
 /* Traffic facts for the rules of thumb (computed by sim_trace_stats). */
 struct sim_stats {
     uint32_t sessions;
-    uint64_t calls, session_calls;   /* all calls; calls with a true session */
-    double days;                     /* whole days spanned by the visits (>= 1) */
-    double visits_per_day;           /* sessions / days */
-    uint32_t peak_hourly_visits;     /* most visits started in one clock hour of the trace */
-    double mean_session_min;         /* mean of (last activity - visit), minutes */
-    uint32_t peak_concurrent;        /* most sessions live at once (visit .. last activity + ttl) */
+    uint64_t calls, session_calls; /* all calls; calls with a true session */
+    double days;                   /* whole days spanned by the visits (>= 1) */
+    double visits_per_day;         /* sessions / days */
+    uint32_t peak_hourly_visits;   /* most visits started in one clock hour of the trace */
+    double mean_session_min;       /* mean of (last activity - visit), minutes */
+    uint32_t peak_concurrent;      /* most sessions live at once (visit .. last activity + ttl) */
 };
 
 /* The vendors' rules of thumb, in the order of struct sim_rules.size[]. */
-enum { SIM_RULE_CONCURRENT, SIM_RULE_QUARTER_HOURLY, SIM_RULE_DAILY_20, SIM_RULE_SESSION_MIN,
-       SIM_RULES };
+enum {
+    SIM_RULE_CONCURRENT,
+    SIM_RULE_QUARTER_HOURLY,
+    SIM_RULE_DAILY_20,
+    SIM_RULE_SESSION_MIN,
+    SIM_RULES
+};
 
 struct sim_rules {
     uint32_t size[SIM_RULES];

@@ -15,10 +15,10 @@
 
 #include "base/err.h"
 
-#define STORE_ID_MAX 48     /* external ids: "acc_…", "pool_…", session ids */
+#define STORE_ID_MAX 48   /* external ids: "acc_…", "pool_…", session ids */
 #define STORE_E164_MAX 17 /* "+" and up to 15 digits, as PHONE_E164_MAX */
 #define STORE_NAME_MAX 128
-#define STORE_TEXT_MAX 256  /* UTM fields, URLs: truncated by classify already */
+#define STORE_TEXT_MAX 256 /* UTM fields, URLs: truncated by classify already */
 
 struct store;
 
@@ -40,7 +40,7 @@ struct st_pool {
     char forward_to[STORE_E164_MAX];
     int64_t lease_ttl_s;
     int64_t cooldown_s;
-    bool fallback_mode; /* on_exhaust: false = share, true = fallback */
+    bool fallback_mode;                   /* on_exhaust: false = share, true = fallback */
     char fallback_number[STORE_E164_MAX]; /* "" = none */
     char channels[512];                   /* JSON array text, "" = every channel */
     int64_t exhaustion_events;
@@ -53,8 +53,8 @@ struct st_number {
     char ext_id[STORE_ID_MAX];
     int64_t account_id;
     char number[STORE_E164_MAX];
-    int64_t pool_id;                      /* 0 for a source number */
-    char source[STORE_TEXT_MAX];          /* source numbers only */
+    int64_t pool_id;             /* 0 for a source number */
+    char source[STORE_TEXT_MAX]; /* source numbers only */
     char medium[STORE_TEXT_MAX];
     char campaign[STORE_TEXT_MAX];
     char target[STORE_E164_MAX];
@@ -257,40 +257,40 @@ int store_count(struct store *s, const char *table, int64_t *n);
 
 /* One inbound call. Strings are "" and ids 0 when unknown; durations are -1 when unknown. */
 struct st_call {
-    int64_t id;                      /* 0 until stored */
-    char ext_id[STORE_ID_MAX];       /* "call_…" ("" on insert: generated) */
+    int64_t id;                /* 0 until stored */
+    char ext_id[STORE_ID_MAX]; /* "call_…" ("" on insert: generated) */
     int64_t account_id;
-    char provider[16];               /* "twilio" (Twilio-compatible webhooks), "pbx" */
-    char provider_call_id[128];      /* CallSid; unique per provider */
+    char provider[16];          /* "twilio" (Twilio-compatible webhooks), "pbx" */
+    char provider_call_id[128]; /* CallSid; unique per provider */
     int64_t number_id;
-    int64_t pool_id;                 /* the number's pool, or the pool whose fallback was called */
+    int64_t pool_id; /* the number's pool, or the pool whose fallback was called */
     char to[STORE_PARTY_MAX];
     char from[STORE_PARTY_MAX];
     int64_t started_at;
-    char status[STORE_STATUS_MAX];   /* effective: ringing … completed, busy, no-answer… */
-    int64_t duration_s;              /* effective talk time, 0 until known */
+    char status[STORE_STATUS_MAX];     /* effective: ringing … completed, busy, no-answer… */
+    int64_t duration_s;                /* effective talk time, 0 until known */
     char forwarded_to[STORE_E164_MAX]; /* "" = rejected (number owned by nobody) */
     bool recorded;
-    char method[16];                 /* attrib_method_name() values */
+    char method[16]; /* attrib_method_name() values */
     double confidence;
-    int64_t session_id;              /* credited session */
+    int64_t session_id; /* credited session */
     int64_t runner_up_session_id;
     double runner_up_confidence;
-    int64_t first_session_id;        /* first touch of a repeat caller */
-    char channel[32];                /* snapshot of the credited source */
+    int64_t first_session_id; /* first touch of a repeat caller */
+    char channel[32];         /* snapshot of the credited source */
     char source[STORE_TEXT_MAX];
     char medium[STORE_TEXT_MAX];
     char campaign[STORE_TEXT_MAX];
     char keyword[STORE_TEXT_MAX];
-    char reason[160];                /* why this attribution (human sentence) */
-    char error[160];                 /* what failed while handling the call, "" if nothing */
+    char reason[160];                   /* why this attribution (human sentence) */
+    char error[160];                    /* what failed while handling the call, "" if nothing */
     char call_status[STORE_STATUS_MAX]; /* caller's leg as last reported */
     int64_t call_duration_s;
-    int64_t status_seq;              /* last SequenceNumber applied to the caller's leg */
+    int64_t status_seq;                 /* last SequenceNumber applied to the caller's leg */
     char dial_status[STORE_STATUS_MAX]; /* forwarded leg as last reported */
     int64_t dial_duration_s;
     int64_t dial_seq;
-    int64_t ended_at;                /* 0 until the status is final */
+    int64_t ended_at; /* 0 until the status is final */
     int64_t updated_at;
 };
 
@@ -306,9 +306,9 @@ struct st_conversion {
 
 /* What earlier calls say about a caller (repeat-caller rule, first-time-caller conversions). */
 struct st_caller {
-    int64_t prior_calls;       /* calls from this caller stored before the one asked about */
-    int64_t first_session_id;  /* session credited to their earliest attributed call, or 0 */
-    double first_confidence;   /* that attribution's confidence */
+    int64_t prior_calls;      /* calls from this caller stored before the one asked about */
+    int64_t first_session_id; /* session credited to their earliest attributed call, or 0 */
+    double first_confidence;  /* that attribution's confidence */
 };
 
 typedef int (*store_call_fn)(void *ctx, const struct st_call *c);

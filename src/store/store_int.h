@@ -43,9 +43,9 @@ int store__err(struct sconn *c, int rc, const char *what);
 int store__exec(struct sconn *c, sqlite3_stmt *st, const char *what);
 
 /* Text is bound without a copy: v must stay valid until the statement is stepped and reset. */
-void store__bind_text(sqlite3_stmt *st, int i, const char *v);      /* "" binds "" */
-void store__bind_opt(sqlite3_stmt *st, int i, const char *v);       /* NULL or "" binds NULL */
-void store__bind_id(sqlite3_stmt *st, int i, int64_t id);           /* 0 binds NULL */
+void store__bind_text(sqlite3_stmt *st, int i, const char *v);        /* "" binds "" */
+void store__bind_opt(sqlite3_stmt *st, int i, const char *v);         /* NULL or "" binds NULL */
+void store__bind_id(sqlite3_stmt *st, int i, int64_t id);             /* 0 binds NULL */
 void store__col_text(sqlite3_stmt *st, int i, char *dst, size_t cap); /* NULL reads "" */
 
 /* A random external id "prefix" + 16 base32 chars (80 bits). */

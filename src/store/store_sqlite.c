@@ -34,17 +34,19 @@ int store__err(struct sconn *c, int rc, const char *what)
 static int open_db(const char *path, sqlite3 **out)
 {
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                            SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         log_error("store", "cannot open '%s': %s", path, db ? sqlite3_errmsg(db) : "no memory");
         sqlite3_close(db);
         return ERR_BACKEND;
     }
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-    rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                          "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-                          "PRAGMA cache_size=-16000; PRAGMA journal_size_limit=67108864;", NULL, NULL, NULL);
+    rc = sqlite3_exec(db,
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                      "PRAGMA cache_size=-16000; PRAGMA journal_size_limit=67108864;",
+                      NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         log_error("store", "cannot set up '%s': %s", path, sqlite3_errmsg(db));
         sqlite3_close(db);
@@ -269,8 +271,9 @@ static int migration_version(const struct asset *m)
 
 static int current_version(struct sconn *c, int *version)
 {
-    int rc = sqlite3_exec(c->db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                                 "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    int rc = sqlite3_exec(c->db,
+                          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                          "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
                           NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return store__err(c, rc, "create schema_migrations");
@@ -321,7 +324,8 @@ int store_migrate(struct store *s, int *version, struct errbuf *eb)
     if (have > newest)
         return errf(eb, ERR_CONFLICT, "db",
                     "database '%s' has schema version %d, newer than this opendni (%d); "
-                    "upgrade opendni", s->path, have, newest);
+                    "upgrade opendni",
+                    s->path, have, newest);
     for (size_t i = 0; i < n_migrations; i++) {
         if (migration_version(&migrations[i]) <= have)
             continue;
@@ -352,14 +356,15 @@ int store_check(struct store *s, struct errbuf *eb)
 
 int store_count(struct store *s, const char *table, int64_t *n)
 {
-    static const char *const tables[] = {"accounts", "api_keys", "pools", "numbers", "rules",
-                                         "sessions", "leases", "events", "calls", "conversions"};
+    static const char *const tables[] = {"accounts", "api_keys",   "pools",  "numbers",
+                                         "rules",    "sessions",   "leases", "events",
+                                         "calls",    "conversions"};
     static const char *const sqls[] = {
         "SELECT COUNT(*) FROM accounts", "SELECT COUNT(*) FROM api_keys",
-        "SELECT COUNT(*) FROM pools", "SELECT COUNT(*) FROM numbers",
-        "SELECT COUNT(*) FROM rules", "SELECT COUNT(*) FROM sessions",
-        "SELECT COUNT(*) FROM leases", "SELECT COUNT(*) FROM events",
-        "SELECT COUNT(*) FROM calls", "SELECT COUNT(*) FROM conversions"};
+        "SELECT COUNT(*) FROM pools",    "SELECT COUNT(*) FROM numbers",
+        "SELECT COUNT(*) FROM rules",    "SELECT COUNT(*) FROM sessions",
+        "SELECT COUNT(*) FROM leases",   "SELECT COUNT(*) FROM events",
+        "SELECT COUNT(*) FROM calls",    "SELECT COUNT(*) FROM conversions"};
     for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
         if (strcmp(table, tables[i]) != 0)
             continue;

@@ -5,10 +5,10 @@
 
 #include "base/timefmt.h"
 
-#define CONN_OR_FAIL(c, s)                                                                     \
-    struct sconn *c = store__conn(s);                                                          \
-    if (!c)                                                                                    \
-        return ERR_BACKEND
+#define CONN_OR_FAIL(c, s)                                                                         \
+    struct sconn *c = store__conn(s);                                                              \
+    if (!c)                                                                                        \
+    return ERR_BACKEND
 
 /* Steps a single-row query: ERR_OK with a row, ERR_NOTFOUND without, ERR_BACKEND on error. */
 static int step_row(struct sconn *c, sqlite3_stmt *st, const char *what)
@@ -50,8 +50,8 @@ static int account_insert(struct sconn *c, const char *ext_id, const char *name,
                           const char *const *origins, size_t n_origins, const char *key_hash)
 {
     int64_t now = time_now_ms();
-    sqlite3_stmt *st = store__prep(
-        c, "INSERT INTO accounts(ext_id, name, created_at) VALUES (?1, ?2, ?3)");
+    sqlite3_stmt *st =
+        store__prep(c, "INSERT INTO accounts(ext_id, name, created_at) VALUES (?1, ?2, ?3)");
     if (!st)
         return ERR_BACKEND;
     store__bind_text(st, 1, ext_id);
@@ -99,8 +99,11 @@ int store_account_create(struct store *s, const char *ext_id, const char *name,
         rc = store_commit(s);
     if (rc) {
         store_rollback(s);
-        return errf(eb, rc, "id", rc == ERR_CONFLICT ? "account '%s' exists" : "cannot create "
-                    "account '%s'", id);
+        return errf(eb, rc, "id",
+                    rc == ERR_CONFLICT ? "account '%s' exists"
+                                       : "cannot create "
+                                         "account '%s'",
+                    id);
     }
     return store_account_get(s, id, a);
 }
@@ -142,9 +145,9 @@ int store_account_set_twilio(struct store *s, const char *ext_id, const char *si
                              const char *token)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(
-        c, "UPDATE accounts SET twilio_account_sid = COALESCE(?2, twilio_account_sid),"
-           " twilio_auth_token = COALESCE(?3, twilio_auth_token) WHERE ext_id = ?1");
+    sqlite3_stmt *st =
+        store__prep(c, "UPDATE accounts SET twilio_account_sid = COALESCE(?2, twilio_account_sid),"
+                       " twilio_auth_token = COALESCE(?3, twilio_auth_token) WHERE ext_id = ?1");
     if (!st)
         return ERR_BACKEND;
     store__bind_text(st, 1, ext_id);
@@ -214,8 +217,8 @@ int store_origin_exists(struct store *s, const char *origin, bool *exists)
 
 /* ---- pools ---- */
 
-#define POOL_COLS                                                                              \
-    "id, ext_id, account_id, name, target, forward_to, lease_ttl, cooldown, on_exhaust,"       \
+#define POOL_COLS                                                                                  \
+    "id, ext_id, account_id, name, target, forward_to, lease_ttl, cooldown, on_exhaust,"           \
     " fallback_number, channels, exhaustion_events, peak_concurrent, created_at"
 
 static void read_pool(sqlite3_stmt *st, struct st_pool *p)
@@ -285,8 +288,8 @@ int store_pool_create(struct store *s, struct st_pool *p, struct errbuf *eb)
 int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(
-        c, "SELECT " POOL_COLS " FROM pools WHERE ext_id = ?1 AND account_id = ?2");
+    sqlite3_stmt *st =
+        store__prep(c, "SELECT " POOL_COLS " FROM pools WHERE ext_id = ?1 AND account_id = ?2");
     if (!st)
         return ERR_BACKEND;
     store__bind_text(st, 1, ext_id);
@@ -332,8 +335,8 @@ static int live_leases(struct sconn *c, const char *sql, int64_t id, int64_t now
 }
 
 /* Runs the delete statements of an object inside one transaction, unless a lease is live. */
-static int delete_unless_leased(struct store *s, const char *live_sql,
-                                const char *const *del_sqls, size_t n, int64_t id, int64_t now)
+static int delete_unless_leased(struct store *s, const char *live_sql, const char *const *del_sqls,
+                                size_t n, int64_t id, int64_t now)
 {
     int rc = store_begin(s);
     if (rc)
@@ -379,8 +382,8 @@ int store_pool_delete(struct store *s, int64_t account_id, const char *ext_id, i
 int store_pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(
-        c, "SELECT " POOL_COLS " FROM pools WHERE ?1 = 0 OR account_id = ?1 ORDER BY id");
+    sqlite3_stmt *st = store__prep(c, "SELECT " POOL_COLS
+                                      " FROM pools WHERE ?1 = 0 OR account_id = ?1 ORDER BY id");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, account_id);
@@ -411,8 +414,8 @@ int store_pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion
 
 /* ---- numbers ---- */
 
-#define NUMBER_COLS                                                                            \
-    "id, ext_id, account_id, number, pool_id, source, medium, campaign, target, forward_to,"   \
+#define NUMBER_COLS                                                                                \
+    "id, ext_id, account_id, number, pool_id, source, medium, campaign, target, forward_to,"       \
     " idle_since, created_at"
 
 static void read_number(sqlite3_stmt *st, struct st_number *n)
@@ -455,8 +458,9 @@ int store_number_create(struct store *s, struct st_number *n, struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
-        c, "INSERT INTO numbers(pool_id, source, medium, campaign, target, forward_to, ext_id,"
-           " account_id, number, idle_since, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,0,?10)");
+        c,
+        "INSERT INTO numbers(pool_id, source, medium, campaign, target, forward_to, ext_id,"
+        " account_id, number, idle_since, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,0,?10)");
     if (!st)
         return ERR_BACKEND;
     store__new_ext_id("num_", n->ext_id);
@@ -478,8 +482,8 @@ int store_number_create(struct store *s, struct st_number *n, struct errbuf *eb)
 int store_number_get(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(
-        c, "SELECT " NUMBER_COLS " FROM numbers WHERE ext_id = ?1 AND account_id = ?2");
+    sqlite3_stmt *st =
+        store__prep(c, "SELECT " NUMBER_COLS " FROM numbers WHERE ext_id = ?1 AND account_id = ?2");
     if (!st)
         return ERR_BACKEND;
     store__bind_text(st, 1, ext_id);
@@ -510,9 +514,9 @@ int store_number_by_e164(struct store *s, const char *e164, struct st_number *n)
 int store_number_update(struct store *s, const struct st_number *n, struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(
-        c, "UPDATE numbers SET pool_id = ?1, source = ?2, medium = ?3, campaign = ?4,"
-           " target = ?5, forward_to = ?6 WHERE id = ?7");
+    sqlite3_stmt *st =
+        store__prep(c, "UPDATE numbers SET pool_id = ?1, source = ?2, medium = ?3, campaign = ?4,"
+                       " target = ?5, forward_to = ?6 WHERE id = ?7");
     if (!st)
         return ERR_BACKEND;
     bind_number(st, n);
@@ -541,9 +545,9 @@ int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, stor
                       void *ctx)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(
-        c, "SELECT " NUMBER_COLS " FROM numbers WHERE (?1 = 0 OR account_id = ?1)"
-           " AND (?2 = 0 OR pool_id = ?2) ORDER BY id");
+    sqlite3_stmt *st =
+        store__prep(c, "SELECT " NUMBER_COLS " FROM numbers WHERE (?1 = 0 OR account_id = ?1)"
+                       " AND (?2 = 0 OR pool_id = ?2) ORDER BY id");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, account_id);

@@ -5,18 +5,18 @@
 #include "base/prelude.h"
 #include "store/store_int.h"
 
-#define CONN_OR_FAIL(c, s)                                                                     \
-    struct sconn *c = store__conn(s);                                                          \
-    if (!c)                                                                                    \
-        return ERR_BACKEND
+#define CONN_OR_FAIL(c, s)                                                                         \
+    struct sconn *c = store__conn(s);                                                              \
+    if (!c)                                                                                        \
+    return ERR_BACKEND
 
 /* ---- rows ---- */
 
-#define CALL_COLS                                                                              \
-    "id, ext_id, account_id, provider, provider_call_id, number_id, pool_id, to_number,"       \
-    " from_number, started_at, status, duration, forwarded_to, recorded, method, confidence,"  \
-    " session_id, runner_up_session_id, runner_up_confidence, first_session_id, channel,"      \
-    " source, medium, campaign, keyword, reason, error, call_status, call_duration,"           \
+#define CALL_COLS                                                                                  \
+    "id, ext_id, account_id, provider, provider_call_id, number_id, pool_id, to_number,"           \
+    " from_number, started_at, status, duration, forwarded_to, recorded, method, confidence,"      \
+    " session_id, runner_up_session_id, runner_up_confidence, first_session_id, channel,"          \
+    " source, medium, campaign, keyword, reason, error, call_status, call_duration,"               \
     " status_seq, dial_status, dial_duration, dial_seq, ended_at, updated_at"
 
 static int64_t col_opt_int(sqlite3_stmt *st, int i, int64_t none)
@@ -264,8 +264,9 @@ int store_call_caller(struct store *s, int64_t account_id, const char *from, int
 {
     memset(out, 0, sizeof(*out));
     CONN_OR_FAIL(conn, s);
-    sqlite3_stmt *st = caller_stmt(conn, "SELECT COUNT(*) FROM calls WHERE account_id = ?1"
-                                         " AND from_number = ?2 AND id < ?3",
+    sqlite3_stmt *st = caller_stmt(conn,
+                                   "SELECT COUNT(*) FROM calls WHERE account_id = ?1"
+                                   " AND from_number = ?2 AND id < ?3",
                                    account_id, from, before_id);
     if (!st)
         return ERR_BACKEND;
@@ -275,9 +276,10 @@ int store_call_caller(struct store *s, int64_t account_id, const char *from, int
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
         return store__err(conn, rc, "count caller's calls");
-    st = caller_stmt(conn, "SELECT session_id, confidence FROM calls WHERE account_id = ?1"
-                           " AND from_number = ?2 AND id < ?3 AND session_id IS NOT NULL"
-                           " ORDER BY started_at, id LIMIT 1",
+    st = caller_stmt(conn,
+                     "SELECT session_id, confidence FROM calls WHERE account_id = ?1"
+                     " AND from_number = ?2 AND id < ?3 AND session_id IS NOT NULL"
+                     " ORDER BY started_at, id LIMIT 1",
                      account_id, from, before_id);
     if (!st)
         return ERR_BACKEND;
@@ -367,7 +369,9 @@ int store_account_by_twilio_sid(struct store *s, const char *sid, struct st_acco
     if (!sid || !*sid)
         return ERR_NOTFOUND;
     int64_t id = 0;
-    int rc = id_by_text(s, "SELECT id FROM accounts WHERE twilio_account_sid = ?1"
-                           " ORDER BY id LIMIT 1", sid, &id);
+    int rc = id_by_text(s,
+                        "SELECT id FROM accounts WHERE twilio_account_sid = ?1"
+                        " ORDER BY id LIMIT 1",
+                        sid, &id);
     return rc ? rc : store_account_by_id(s, id, a);
 }

@@ -6,29 +6,29 @@
 #include "store/store_int.h"
 
 /* The call's source snapshot wins; the session's values fill calls stored without one. */
-#define REPORT_CALL_SQL                                                                        \
-    "SELECT c.id, c.status, c.duration, c.started_at,"                                        \
-    " COALESCE(NULLIF(c.channel, ''), s.channel), COALESCE(NULLIF(c.source, ''), s.source),"  \
-    " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign)," \
-    " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                  \
-    " cv.id IS NOT NULL, COALESCE(cv.value, 0)"                                               \
-    " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                               \
-    " LEFT JOIN conversions cv ON cv.call_id = c.id"                                          \
-    " WHERE c.account_id = ?1 AND c.started_at >= ?2 AND c.started_at < ?3"                   \
+#define REPORT_CALL_SQL                                                                            \
+    "SELECT c.id, c.status, c.duration, c.started_at,"                                             \
+    " COALESCE(NULLIF(c.channel, ''), s.channel), COALESCE(NULLIF(c.source, ''), s.source),"       \
+    " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign),"     \
+    " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                       \
+    " cv.id IS NOT NULL, COALESCE(cv.value, 0)"                                                    \
+    " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
+    " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
+    " WHERE c.account_id = ?1 AND c.started_at >= ?2 AND c.started_at < ?3"                        \
     " ORDER BY c.started_at, c.id"
 
 /* click_ids is written by the server as a JSON object; json_valid keeps one bad row from
  * failing the whole export. */
-#define CLICK_ID(name)                                                                         \
+#define CLICK_ID(name)                                                                             \
     " CASE WHEN json_valid(s.click_ids) THEN json_extract(s.click_ids, '$." name "') END"
 
-#define REPORT_CONVERSION_SQL                                                                  \
-    "SELECT cv.id, c.ext_id, c.from_number, c.started_at, cv.name, cv.value, cv.currency,"    \
-    " cv.at," CLICK_ID("gclid") "," CLICK_ID("gbraid") "," CLICK_ID("wbraid")                 \
-    " FROM conversions cv JOIN calls c ON c.id = cv.call_id"                                  \
-    " LEFT JOIN sessions s ON s.id = c.session_id"                                            \
-    " WHERE cv.account_id = ?1 AND cv.at >= ?2 AND cv.at < ?3"                                \
-    " ORDER BY cv.at, cv.id"
+#define REPORT_CONVERSION_SQL                                                                      \
+    "SELECT cv.id, c.ext_id, c.from_number, c.started_at, cv.name, cv.value, cv.currency,"         \
+    " cv.at," CLICK_ID("gclid") "," CLICK_ID("gbraid") "," CLICK_ID(                               \
+        "wbraid") " FROM conversions cv JOIN calls c ON c.id = cv.call_id"                         \
+                  " LEFT JOIN sessions s ON s.id = c.session_id"                                   \
+                  " WHERE cv.account_id = ?1 AND cv.at >= ?2 AND cv.at < ?3"                       \
+                  " ORDER BY cv.at, cv.id"
 
 static void read_report_call(sqlite3_stmt *st, struct st_report_call *r)
 {
@@ -126,6 +126,5 @@ int store_report_conversions(struct store *s, int64_t account_id, int64_t since,
     if (!st)
         return ERR_BACKEND;
     struct conversion_walk w = {fn, ctx};
-    return stream_rows(c, st, account_id, since, until, each_conversion, &w,
-                       "report conversions");
+    return stream_rows(c, st, account_id, since, until, each_conversion, &w, "report conversions");
 }

@@ -4,8 +4,8 @@
 #include "base/prelude.h"
 #include "store/store_int.h"
 
-#define SESSION_COLS                                                                           \
-    "id, ext_id, account_id, visitor_id, created_at, last_active_at, landing_page, referrer,"  \
+#define SESSION_COLS                                                                               \
+    "id, ext_id, account_id, visitor_id, created_at, last_active_at, landing_page, referrer,"      \
     " channel, source, medium, campaign, keyword, content, click_ids, device, region"
 
 static void read_session(sqlite3_stmt *st, struct st_session *ss)
@@ -90,8 +90,8 @@ static int session_query(struct sconn *c, sqlite3_stmt *st, struct st_session *s
 int store_session_get(struct store *s, const char *ext_id, struct st_session *ss)
 {
     struct sconn *c = store__conn(s);
-    sqlite3_stmt *st = c ? store__prep(c, "SELECT " SESSION_COLS " FROM sessions WHERE ext_id = ?1")
-                         : NULL;
+    sqlite3_stmt *st =
+        c ? store__prep(c, "SELECT " SESSION_COLS " FROM sessions WHERE ext_id = ?1") : NULL;
     if (!st)
         return ERR_BACKEND;
     store__bind_text(st, 1, ext_id);
@@ -101,8 +101,8 @@ int store_session_get(struct store *s, const char *ext_id, struct st_session *ss
 int store_session_by_id(struct store *s, int64_t id, struct st_session *ss)
 {
     struct sconn *c = store__conn(s);
-    sqlite3_stmt *st = c ? store__prep(c, "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1")
-                         : NULL;
+    sqlite3_stmt *st =
+        c ? store__prep(c, "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1") : NULL;
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
@@ -141,8 +141,8 @@ int store_lease_put(struct store *s, struct st_lease *l)
     return rc;
 }
 
-#define LEASE_COLS                                                                             \
-    "l.id, l.session_id, l.number_id, l.pool_id, l.leased_at, l.last_active_at, l.expires_at,"  \
+#define LEASE_COLS                                                                                 \
+    "l.id, l.session_id, l.number_id, l.pool_id, l.leased_at, l.last_active_at, l.expires_at,"     \
     " l.shared, s.ext_id FROM leases l JOIN sessions s ON s.id = l.session_id"
 
 static void read_lease(sqlite3_stmt *st, struct st_lease *l)
@@ -241,9 +241,10 @@ int store_lease_history(struct store *s, int64_t number_id, int64_t since, size_
                         store_lease_fn fn, void *ctx)
 {
     struct sconn *c = store__conn(s);
-    sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.number_id = ?1"
-                                          " AND l.expires_at > ?2 ORDER BY l.expires_at DESC, l.id DESC")
-                         : NULL;
+    sqlite3_stmt *st =
+        c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.number_id = ?1"
+                           " AND l.expires_at > ?2 ORDER BY l.expires_at DESC, l.id DESC")
+          : NULL;
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, number_id);

@@ -106,7 +106,7 @@ int form_parse(const char *body, size_t len, struct form *out)
         return ERR_TOOBIG;
     /* Each pair of encoded length k decodes to at most k bytes plus two NULs. */
     size_t array = n * sizeof(struct form_param);
-    struct form f = { .params = xmalloc(array + len + 2 * n), .n = 0 };
+    struct form f = {.params = xmalloc(array + len + 2 * n), .n = 0};
     int rc = parse_pairs(body, len, &f, (char *)f.params + array);
     if (rc) {
         free(f.params);

@@ -64,9 +64,8 @@ int twilio_signed_data(struct buf *out, enum twilio_flavor flavor, const char *u
         return rc;
     struct sig_item *items = xmalloc(n * sizeof(*items));
     for (size_t i = 0; i < n; i++)
-        items[i] = (struct sig_item){ .p = &params->params[i], .order = i };
-    qsort(items, n, sizeof(*items),
-          flavor == TWILIO_FLAVOR_TWILIO ? cmp_twilio : cmp_signalwire);
+        items[i] = (struct sig_item){.p = &params->params[i], .order = i};
+    qsort(items, n, sizeof(*items), flavor == TWILIO_FLAVOR_TWILIO ? cmp_twilio : cmp_signalwire);
     for (size_t i = 0; i < n && !rc; i++) {
         if (skip_pair(flavor, items, i))
             continue;
@@ -88,7 +87,8 @@ static int sign_data(const char *token, const struct buf *data, char out[TWILIO_
     if (key_len > INT_MAX)
         return ERR_INVALID;
     if (!HMAC(EVP_sha1(), token, (int)key_len, (const unsigned char *)data->data, data->len, md,
-              &md_len) || md_len != 20)
+              &md_len) ||
+        md_len != 20)
         return ERR_UNSUPPORTED;
     EVP_EncodeBlock((unsigned char *)out, md, (int)md_len); /* 28 chars + NUL */
     return ERR_OK;
@@ -221,8 +221,8 @@ static bool body_hash_matches(const char *url, const char *body, size_t len)
     char hex[2 * SHA256_DIGEST_LENGTH + 1];
     for (size_t i = 0; i < sizeof(md); i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    bool ok = want && strlen(want) == 2 * SHA256_DIGEST_LENGTH
-        && CRYPTO_memcmp(want, hex, 2 * SHA256_DIGEST_LENGTH) == 0;
+    bool ok = want && strlen(want) == 2 * SHA256_DIGEST_LENGTH &&
+              CRYPTO_memcmp(want, hex, 2 * SHA256_DIGEST_LENGTH) == 0;
     form_release(&query);
     return ok;
 }
@@ -259,23 +259,31 @@ static size_t xml_char_len(const unsigned char *s)
             return 0;
         cp = cp << 6 | (s[i] & 0x3f);
     }
-    static const uint32_t min_cp[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-    bool bad = cp < min_cp[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)
-        || cp == 0xfffe || cp == 0xffff;
+    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+    bool bad = cp < min_cp[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+               cp == 0xfffe || cp == 0xffff;
     return bad ? 0 : len;
 }
 
 static const char *xml_entity(char ch, bool attr)
 {
     switch (ch) {
-    case '&': return "&amp;";
-    case '<': return "&lt;";
-    case '>': return attr ? NULL : "&gt;";
-    case '"': return attr ? "&quot;" : NULL;
-    case '\t': return attr ? "&#x9;" : NULL;
-    case '\n': return attr ? "&#xA;" : NULL;
-    case '\r': return "&#xD;";
-    default: return NULL;
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return attr ? NULL : "&gt;";
+    case '"':
+        return attr ? "&quot;" : NULL;
+    case '\t':
+        return attr ? "&#x9;" : NULL;
+    case '\n':
+        return attr ? "&#xA;" : NULL;
+    case '\r':
+        return "&#xD;";
+    default:
+        return NULL;
     }
 }
 
@@ -407,8 +415,8 @@ static bool all_chars_in(const char *s, size_t max_len, const char *allowed_extr
         return false;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (alnum && ((ch >= 'A' && ch <= 'Z')
-                                                         || (ch >= '0' && ch <= '9')));
+        bool ok = (ch >= 'a' && ch <= 'z') ||
+                  (alnum && ((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')));
         if (!ok && !strchr(allowed_extra, ch))
             return false;
     }

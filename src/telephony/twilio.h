@@ -68,14 +68,14 @@ bool twilio_verify_body(const char *token, const char *url, const char *body, si
 /* ---- TwiML ------------------------------------------------------------------------------ */
 
 struct twiml_dial {
-    const char *forward_to;     /* E.164 */
-    const char *caller_id;      /* pass the caller through (NULL = omit the attribute) */
-    const char *action_url;     /* <Dial action=…> records DialCallStatus/DialCallDuration */
-    const char *status_url;     /* <Number statusCallback=…> (events initiated ringing
-                                 * answered completed) */
-    bool record;                /* record="record-from-answer-dual" and speak a notice first */
-    const char *notice;         /* the spoken notice (default "This call may be recorded.") */
-    int timeout_s;              /* 0 = provider default */
+    const char *forward_to; /* E.164 */
+    const char *caller_id;  /* pass the caller through (NULL = omit the attribute) */
+    const char *action_url; /* <Dial action=…> records DialCallStatus/DialCallDuration */
+    const char *status_url; /* <Number statusCallback=…> (events initiated ringing
+                             * answered completed) */
+    bool record;            /* record="record-from-answer-dual" and speak a notice first */
+    const char *notice;     /* the spoken notice (default "This call may be recorded.") */
+    int timeout_s;          /* 0 = provider default */
 };
 
 /* Writes the TwiML document (XML declaration first, as twiml.out.txt shows) into out:
@@ -102,19 +102,19 @@ int twiml_empty(struct buf *out);
  * Strings are borrowed from the form (valid until form_release); NULL when absent.
  * Numbers are -1 when absent. */
 struct twilio_webhook {
-    const char *call_sid;          /* CallSid (Twilio CA…, SignalWire UUID) */
-    const char *account_sid;       /* AccountSid */
-    const char *from;              /* From: E.164, client:…, sip:… or "anonymous" */
-    const char *to;                /* To */
-    const char *call_status;       /* CallStatus: ringing, in-progress, completed, busy… */
-    const char *direction;         /* Direction */
-    const char *caller_name;       /* CallerName (CNAM), rarely present */
-    const char *forwarded_from;    /* ForwardedFrom */
-    const char *dial_call_status;  /* DialCallStatus (<Dial action> requests) */
-    const char *recording_url;     /* RecordingUrl */
-    int64_t call_duration_s;       /* CallDuration */
-    int64_t dial_call_duration_s;  /* DialCallDuration */
-    int64_t sequence_number;       /* SequenceNumber (callbacks can arrive out of order) */
+    const char *call_sid;         /* CallSid (Twilio CA…, SignalWire UUID) */
+    const char *account_sid;      /* AccountSid */
+    const char *from;             /* From: E.164, client:…, sip:… or "anonymous" */
+    const char *to;               /* To */
+    const char *call_status;      /* CallStatus: ringing, in-progress, completed, busy… */
+    const char *direction;        /* Direction */
+    const char *caller_name;      /* CallerName (CNAM), rarely present */
+    const char *forwarded_from;   /* ForwardedFrom */
+    const char *dial_call_status; /* DialCallStatus (<Dial action> requests) */
+    const char *recording_url;    /* RecordingUrl */
+    int64_t call_duration_s;      /* CallDuration */
+    int64_t dial_call_duration_s; /* DialCallDuration */
+    int64_t sequence_number;      /* SequenceNumber (callbacks can arrive out of order) */
 };
 
 /* Reads the fields from a parsed form. Checks only what the handlers rely on: CallSid present,

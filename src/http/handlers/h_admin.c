@@ -54,8 +54,8 @@ static json_t *display_of(const char *e164)
 static json_t *pool_json(const struct st_pool *p)
 {
     json_t *channels = p->channels[0] ? json_loads(p->channels, 0, NULL) : NULL;
-    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:o,s:o,s:o}", "id", p->ext_id, "name",
-                     p->name, "target", p->target, "forward_to", p->forward_to, "lease_ttl",
+    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:o,s:o,s:o}", "id", p->ext_id, "name", p->name,
+                     "target", p->target, "forward_to", p->forward_to, "lease_ttl",
                      (json_int_t)p->lease_ttl_s, "cooldown", (json_int_t)p->cooldown_s,
                      "on_exhaust", p->fallback_mode ? "fallback" : "share", "fallback_number",
                      json_str_or_null(p->fallback_number), "channels",
@@ -75,7 +75,8 @@ static int parse_channels(json_t *o, struct st_pool *p, struct errbuf *eb)
         return errf(eb, ERR_INVALID, "channels", "'channels' must be an array of channels or null");
     size_t i;
     json_t *c;
-    json_array_foreach(v, i, c) {
+    json_array_foreach(v, i, c)
+    {
         if (!json_is_string(c) || !classify_channel_valid(json_string_value(c)))
             return errf(eb, ERR_INVALID, "channels", "unknown channel in 'channels'");
     }
@@ -96,7 +97,8 @@ static int parse_mode(json_t *o, struct st_pool *p, struct errbuf *eb)
     if (rc || !mode)
         return rc;
     if (strcmp(mode, "share") != 0 && strcmp(mode, "fallback") != 0)
-        return errf(eb, ERR_INVALID, "on_exhaust", "'on_exhaust' must be \"share\" or \"fallback\"");
+        return errf(eb, ERR_INVALID, "on_exhaust",
+                    "'on_exhaust' must be \"share\" or \"fallback\"");
     p->fallback_mode = strcmp(mode, "fallback") == 0;
     return ERR_OK;
 }
@@ -121,8 +123,9 @@ static int parse_durations(json_t *o, struct st_pool *p, struct errbuf *eb)
 /* Applies the fields present in o to p; `create` makes name and target required. */
 static int parse_pool(json_t *o, struct st_pool *p, bool create, struct errbuf *eb)
 {
-    static const char *const keys[] = {"name", "target", "forward_to", "lease_ttl", "cooldown",
-                                       "on_exhaust", "fallback_number", "channels", NULL};
+    static const char *const keys[] = {"name",     "target",     "forward_to",      "lease_ttl",
+                                       "cooldown", "on_exhaust", "fallback_number", "channels",
+                                       NULL};
     const char *name = NULL;
     int rc = json_only_keys(o, keys, eb);
     if (rc == ERR_OK)
@@ -159,7 +162,8 @@ int h_pool_create(struct http_req *req, struct http_resp *resp)
     int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
     if (rc)
         return rc;
-    struct st_pool p = {.account_id = req->account.id, .lease_ttl_s = DEFAULT_TTL_S,
+    struct st_pool p = {.account_id = req->account.id,
+                        .lease_ttl_s = DEFAULT_TTL_S,
                         .cooldown_s = DEFAULT_COOLDOWN_S};
     rc = parse_pool(o, &p, true, &req->eb);
     json_decref(o);
@@ -272,8 +276,8 @@ static json_t *number_json(const struct st_number *n, const char *pool_ext)
                                             json_str_or_null(n->medium), "campaign",
                                             json_str_or_null(n->campaign));
     return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id", n->ext_id, "number", n->number,
-                     "display", display_of(n->number), "pool", json_str_or_null(pool_ext),
-                     "source", source, "target", json_str_or_null(n->target), "forward_to",
+                     "display", display_of(n->number), "pool", json_str_or_null(pool_ext), "source",
+                     source, "target", json_str_or_null(n->target), "forward_to",
                      json_str_or_null(n->forward_to), "created_at", json_time(n->created_at));
 }
 
@@ -472,9 +476,9 @@ int h_number_delete(struct http_req *req, struct http_resp *resp)
 
 static json_t *rule_json(const struct st_rule *r, const char *pool_ext, const char *number_ext)
 {
-    return json_pack("{s:s,s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id", r->ext_id,
-                     "position", (json_int_t)r->position, "field", r->field, "op", r->op,
-                     "value", r->value, "channel", json_str_or_null(r->set_channel), "source",
+    return json_pack("{s:s,s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id", r->ext_id, "position",
+                     (json_int_t)r->position, "field", r->field, "op", r->op, "value", r->value,
+                     "channel", json_str_or_null(r->set_channel), "source",
                      json_str_or_null(r->set_source), "medium", json_str_or_null(r->set_medium),
                      "campaign", json_str_or_null(r->set_campaign), "pool",
                      json_str_or_null(pool_ext), "number", json_str_or_null(number_ext));
@@ -502,7 +506,7 @@ static int parse_rule_refs(struct http_req *req, json_t *o, struct st_rule *r, c
 static int parse_rule(struct http_req *req, json_t *o, struct st_rule *r, char *pool_ext,
                       char *number_ext)
 {
-    static const char *const keys[] = {"field", "op", "value", "channel", "source", "medium",
+    static const char *const keys[] = {"field",    "op",   "value",  "channel",  "source", "medium",
                                        "campaign", "pool", "number", "position", NULL};
     struct errbuf *eb = &req->eb;
     long long pos = 0;
@@ -510,8 +514,10 @@ static int parse_rule(struct http_req *req, json_t *o, struct st_rule *r, char *
     if (rc == ERR_OK)
         rc = copy_field(o, "field", r->field, sizeof(r->field), eb);
     if (rc == ERR_OK && classify_rule_field_parse(r->field) < 0)
-        rc = errf(eb, ERR_INVALID, "field", "'field' must be utm_source, utm_medium, "
-                  "utm_campaign, utm_term, utm_content, click_id, referrer_host, landing_path or channel");
+        rc = errf(eb, ERR_INVALID, "field",
+                  "'field' must be utm_source, utm_medium, "
+                  "utm_campaign, utm_term, utm_content, click_id, referrer_host, landing_path or "
+                  "channel");
     if (rc == ERR_OK)
         rc = copy_field(o, "op", r->op, sizeof(r->op), eb);
     if (rc == ERR_OK && !r->op[0])
@@ -562,8 +568,10 @@ static int add_rule_json(void *ctx, const struct st_rule *r)
     struct store *s = lc->req->app->store;
     struct st_pool p;
     struct st_number n;
-    const char *pool_ext = r->pool_id && store_pool_by_id(s, r->pool_id, &p) == ERR_OK ? p.ext_id : "";
-    const char *num_ext = r->number_id && store_number_by_id(s, r->number_id, &n) == ERR_OK ? n.ext_id : "";
+    const char *pool_ext =
+        r->pool_id && store_pool_by_id(s, r->pool_id, &p) == ERR_OK ? p.ext_id : "";
+    const char *num_ext =
+        r->number_id && store_number_by_id(s, r->number_id, &n) == ERR_OK ? n.ext_id : "";
     json_array_append_new(lc->arr, rule_json(r, pool_ext, num_ext));
     return 0;
 }

@@ -53,15 +53,16 @@ int h_asset(struct http_req *req, struct http_resp *resp)
 {
     char path[160];
     size_t n = strlen(req->path);
-    snprintf(path, sizeof(path), "%s%s", req->path, n && req->path[n - 1] == '/' ? "index.html" : "");
+    snprintf(path, sizeof(path), "%s%s", req->path,
+             n && req->path[n - 1] == '/' ? "index.html" : "");
     const struct asset *a = find(path);
     if (!a)
         return errf(&req->eb, ERR_NOTFOUND, NULL, "no file at %s", req->path);
     char etag[24];
     snprintf(etag, sizeof(etag), "\"%016" PRIx64 "\"", etag_of(a));
     http_header(resp, "ETag", "%s", etag);
-    http_header(resp, "Cache-Control", "%s", strcmp(path, "/dni.js") == 0 ? "public, max-age=300"
-                                                                           : "no-cache");
+    http_header(resp, "Cache-Control", "%s",
+                strcmp(path, "/dni.js") == 0 ? "public, max-age=300" : "no-cache");
     http_header(resp, "X-Content-Type-Options", "nosniff");
     resp->content_type = type_of(path);
     if (req->h_if_none_match && strcmp(req->h_if_none_match, etag) == 0) {

@@ -23,15 +23,13 @@ struct list_query {
 };
 
 /* A date-only `until` ("2026-11-26") means through the end of that day. */
-static int parse_time_param(struct http_req *req, const char *name, bool end_of_day,
-                            int64_t *out)
+static int parse_time_param(struct http_req *req, const char *name, bool end_of_day, int64_t *out)
 {
     char v[64];
     if (!http_query(req, name, v, sizeof(v)) || !v[0])
         return ERR_OK;
     if (time_parse(v, out) != ERR_OK)
-        return errf(&req->eb, ERR_INVALID, name, "'%s' must be an RFC 3339 time or a date",
-                    name);
+        return errf(&req->eb, ERR_INVALID, name, "'%s' must be an RFC 3339 time or a date", name);
     if (end_of_day && strlen(v) == 10)
         *out += DAY_MS;
     return ERR_OK;
@@ -86,8 +84,8 @@ static int parse_limit(struct http_req *req, struct list_query *q)
 
 static int parse_list(struct http_req *req, struct list_query *q)
 {
-    *q = (struct list_query){.since = INT64_MIN, .until = INT64_MAX, .after_at = INT64_MIN,
-                             .limit = DEFAULT_LIMIT};
+    *q = (struct list_query){
+        .since = INT64_MIN, .until = INT64_MAX, .after_at = INT64_MIN, .limit = DEFAULT_LIMIT};
     int rc = parse_time_param(req, "since", false, &q->since);
     if (rc == ERR_OK)
         rc = parse_time_param(req, "until", true, &q->until);
@@ -127,8 +125,8 @@ int h_call_list(struct http_req *req, struct http_resp *resp)
     if (rc)
         return rc;
     struct page p = {req->app->store, json_array(), q.limit, 0, false, ""};
-    rc = store_call_list(req->app->store, req->account.id, q.since, q.until, q.after_at,
-                         q.after_id, (size_t)q.limit + 1, add_call, &p);
+    rc = store_call_list(req->app->store, req->account.id, q.since, q.until, q.after_at, q.after_id,
+                         (size_t)q.limit + 1, add_call, &p);
     if (rc) {
         json_decref(p.calls);
         return errf(&req->eb, rc, NULL, "cannot list calls");

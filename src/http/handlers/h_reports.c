@@ -36,15 +36,13 @@ static bool query_param(struct http_req *req, const char *name, char *out, size_
 }
 
 /* RFC 3339 or a date, as GET /v1/calls: a date-only `until` means through the end of that day. */
-static int parse_time_param(struct http_req *req, const char *name, bool end_of_day,
-                            int64_t *out)
+static int parse_time_param(struct http_req *req, const char *name, bool end_of_day, int64_t *out)
 {
     char v[64];
     if (!query_param(req, name, v, sizeof(v)))
         return ERR_NOTFOUND;
     if (time_parse(v, out) != ERR_OK)
-        return errf(&req->eb, ERR_INVALID, name, "'%s' must be an RFC 3339 time or a date",
-                    name);
+        return errf(&req->eb, ERR_INVALID, name, "'%s' must be an RFC 3339 time or a date", name);
     if (end_of_day && strlen(v) == 10)
         *out += DAY_MS;
     return ERR_OK;
@@ -81,8 +79,10 @@ static int64_t min_duration_of(const struct st_account *a)
 
 static int add_report_call(void *ctx, const struct st_report_call *c)
 {
-    struct report_call rc = {.status = c->status, .duration_s = c->duration_s,
-                             .converted = c->converted, .value = c->value};
+    struct report_call rc = {.status = c->status,
+                             .duration_s = c->duration_s,
+                             .converted = c->converted,
+                             .value = c->value};
     rc.key[REPORT_CHANNEL] = c->channel;
     rc.key[REPORT_SOURCE] = c->source;
     rc.key[REPORT_MEDIUM] = c->medium;
@@ -149,8 +149,8 @@ static json_t *report_json(struct report *r, const struct report_dims *dims,
  * counters. An empty field is a null key. */
 static int report_csv(struct report *r, const struct report_dims *dims, struct buf *out)
 {
-    static const char *const counters[] = {"calls", "answered", "qualified", "conversions",
-                                           "value", "avg_duration"};
+    static const char *const counters[] = {"calls",       "answered", "qualified",
+                                           "conversions", "value",    "avg_duration"};
     int rc = ERR_OK;
     for (size_t i = 0; i < dims->n && rc == ERR_OK; i++)
         rc = buf_addf(out, "%s,", report_dim_name(dims->dim[i]));
@@ -230,9 +230,10 @@ int h_report_calls(struct http_req *req, struct http_resp *resp)
 
 /* ---- Google Ads exports ---- */
 
-struct export {
+struct export
+{
     struct gads_tz tz;
-    enum gads_id id;       /* click file: the id column */
+    enum gads_id id;           /* click file: the id column */
     char name[STORE_NAME_MAX]; /* conversion_name: "" = each conversion's own name */
     struct buf *out;
     int64_t rows, skipped;
@@ -258,9 +259,12 @@ static int parse_export(struct http_req *req, struct export *x, struct range *ra
 static struct gads_conversion conversion_of(const struct export *x,
                                             const struct st_report_conversion *cv)
 {
-    return (struct gads_conversion){.caller = cv->from, .call_started_at = cv->call_started_at,
-                                    .name = x->name[0] ? x->name : cv->name, .at = cv->at,
-                                    .value = cv->value, .currency = cv->currency};
+    return (struct gads_conversion){.caller = cv->from,
+                                    .call_started_at = cv->call_started_at,
+                                    .name = x->name[0] ? x->name : cv->name,
+                                    .at = cv->at,
+                                    .value = cv->value,
+                                    .currency = cv->currency};
 }
 
 /* Rows the file cannot carry (no valid id of this file's kind, a caller that is not E.164) are
@@ -273,8 +277,8 @@ static int add_click_row(void *ctx, const struct st_report_conversion *cv)
         x->skipped += pick < 0; /* conversions with another kind of id are in another file */
         return 0;
     }
-    const char *ids[] = {[GADS_GCLID] = cv->gclid, [GADS_GBRAID] = cv->gbraid,
-                         [GADS_WBRAID] = cv->wbraid};
+    const char *ids[] = {
+        [GADS_GCLID] = cv->gclid, [GADS_GBRAID] = cv->gbraid, [GADS_WBRAID] = cv->wbraid};
     struct gads_conversion c = conversion_of(x, cv);
     c.click_id = ids[x->id];
     x->rc = gads_click_row(x->out, &x->tz, &c);

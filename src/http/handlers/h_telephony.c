@@ -147,8 +147,10 @@ static int answer_twiml(struct http_req *req, struct http_resp *resp,
     char status[sizeof(req->app->public_url) + 40];
     snprintf(action, sizeof(action), "%s/v1/telephony/twilio/dial", req->app->public_url);
     snprintf(status, sizeof(status), "%s/v1/telephony/twilio/status", req->app->public_url);
-    struct twiml_dial d = {.forward_to = ans->forward_to, .action_url = action,
-                           .status_url = status, .record = ans->record,
+    struct twiml_dial d = {.forward_to = ans->forward_to,
+                           .action_url = action,
+                           .status_url = status,
+                           .record = ans->record,
                            .notice = ans->notice[0] ? ans->notice : NULL};
     char caller[PHONE_E164_MAX];
     if (from && phone_parse(from, caller, NULL) == ERR_OK && strcmp(caller, from) == 0)
@@ -271,8 +273,8 @@ int h_twilio_voice(struct http_req *req, struct http_resp *resp)
         snprintf(cj->to, sizeof(cj->to), "%s", to);
         snprintf(cj->from, sizeof(cj->from), "%s", from);
         cj->acct = acct;
-        cj->in = (struct calls_inbound){CALLS_PROVIDER_TWILIO, cj->sid, cj->to, cj->from,
-                                        time_now_ms()};
+        cj->in =
+            (struct calls_inbound){CALLS_PROVIDER_TWILIO, cj->sid, cj->to, cj->from, time_now_ms()};
         /* ans is filled even on failure: the call is forwarded whatever happens */
         if (calls_prepare(req->app, &acct, &t, &cj->in, &cj->call, &cj->ans) == CALLS_TO_STORE) {
             cj->job.apply = voice_apply;
@@ -329,8 +331,7 @@ int h_twilio_status(struct http_req *req, struct http_resp *resp)
     enum calls_leg leg = CALLS_LEG_CALLER;
     rc = callback_call(req, &h, &c, &leg);
     if (rc == ERR_OK) {
-        struct calls_status u = {leg, h.wh.call_status, h.wh.call_duration_s,
-                                 h.wh.sequence_number};
+        struct calls_status u = {leg, h.wh.call_status, h.wh.call_duration_s, h.wh.sequence_number};
         defer_update(req, resp, c.id, &u, false);
     } else if (rc == ERR_NOTFOUND) {
         log_warn("telephony", "req=%" PRIu64 " status callback for an unknown call", req->id);
@@ -352,10 +353,10 @@ int h_twilio_dial(struct http_req *req, struct http_resp *resp)
     enum calls_leg leg = CALLS_LEG_DIALED;
     rc = callback_call(req, &h, &c, &leg);
     if (rc == ERR_OK) {
-        struct calls_status u = {CALLS_LEG_DIALED, h.wh.dial_call_status,
-                                 h.wh.dial_call_duration_s, -1};
+        struct calls_status u = {CALLS_LEG_DIALED, h.wh.dial_call_status, h.wh.dial_call_duration_s,
+                                 -1};
         defer_update(req, resp, c.id, &u, true); /* failures are counted when it is done */
-    } else if (rc == ERR_NOTFOUND) { /* the call continues either way: end it */
+    } else if (rc == ERR_NOTFOUND) {             /* the call continues either way: end it */
         resp->content_type = "text/xml";
         rc = twiml_empty(&resp->body);
     }
@@ -388,7 +389,8 @@ static int parse_lookup(struct http_req *req, struct lookup_in *in)
     normalize_party(raw, in->from, sizeof(in->from));
     if (http_query(req, "call_id", in->call_id, sizeof(in->call_id)) &&
         !id_valid(in->call_id, sizeof(in->call_id) - 1))
-        return errf(&req->eb, ERR_INVALID, "call_id", "'call_id' must be 1 to 79 characters "
+        return errf(&req->eb, ERR_INVALID, "call_id",
+                    "'call_id' must be 1 to 79 characters "
                     "of [A-Za-z0-9_-]");
     if (!in->call_id[0])
         id_new("pbx_", 26, in->call_id, sizeof(in->call_id));

@@ -31,7 +31,7 @@ struct shown {
 
 /* Everything a deferred visit needs until its commit; freed by the done callback. */
 struct visit {
-    struct write_job job;  /* first: the writer hands back &job */
+    struct write_job job; /* first: the writer hands back &job */
     struct http_req *req;
     struct http_resp *resp;
     bool is_ping;
@@ -91,8 +91,8 @@ static json_t *numbers_json(const struct shown *shown, int n)
         char display[PHONE_DISPLAY_MAX + 8] = "";
         phone_format(shown[i].number, display, sizeof(display));
         json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "target", shown[i].target,
-                                             "number", shown[i].number, "display", display,
-                                             "kind", kind_names[shown[i].kind]));
+                                             "number", shown[i].number, "display", display, "kind",
+                                             kind_names[shown[i].kind]));
     }
     return arr;
 }
@@ -111,9 +111,8 @@ static int write_answer(struct visit *v)
     return json_dump_take(json_pack("{s:s,s:s,s:o,s:I,s:b,s:o,s:o}", "session_id",
                                     job->session.ext_id, "visitor_id", job->session.visitor_id,
                                     "expires_at", json_time(v->expires_at), "ttl",
-                                    (json_int_t)v->ttl_s, "bot", 0, "source",
-                                    source_json(&v->src), "numbers",
-                                    numbers_json(v->shown, v->n_shown)),
+                                    (json_int_t)v->ttl_s, "bot", 0, "source", source_json(&v->src),
+                                    "numbers", numbers_json(v->shown, v->n_shown)),
                           &resp->body);
 }
 
@@ -172,8 +171,8 @@ static bool pool_serves(const struct st_pool *p, const char *target, const char 
     return strstr(p->channels, quoted) != NULL;
 }
 
-static const struct st_number *rule_source(const struct acct *acct, const struct classify_rule *rule,
-                                           const char *target)
+static const struct st_number *rule_source(const struct acct *acct,
+                                           const struct classify_rule *rule, const char *target)
 {
     for (size_t i = 0; rule && rule->number_id && i < acct->n_sources; i++) {
         const struct st_number *n = &acct->sources[i];
@@ -224,8 +223,10 @@ static void add_lease(struct visit *v, const struct st_pool *p, const struct eng
 {
     struct write_job *j = &v->job;
     int i = j->n_leases++;
-    j->leases[i] = (struct st_lease){.number_id = el->number_id, .pool_id = p->id,
-                                     .leased_at = el->leased_at, .last_active_at = now,
+    j->leases[i] = (struct st_lease){.number_id = el->number_id,
+                                     .pool_id = p->id,
+                                     .leased_at = el->leased_at,
+                                     .last_active_at = now,
                                      .expires_at = el->expires_at,
                                      .shared = (el->flags & POOL_LEASE_SHARED) != 0};
     j->lease_renew[i] = (el->flags & POOL_LEASE_RENEWED) != 0;
@@ -244,14 +245,14 @@ static int lease_pool(struct http_req *req, struct visit *v, const struct st_poo
     uint64_t key = engines_session_key(v->job.session.ext_id);
     int rc = engines_lease(req->app->engines, p->id, key, prev_number(v, p->id), now, &el);
     if (rc == ERR_EXHAUSTED) {
-        snprintf(sh->number, sizeof(sh->number), "%s", p->fallback_number[0] ? p->fallback_number
-                                                                              : p->target);
+        snprintf(sh->number, sizeof(sh->number), "%s",
+                 p->fallback_number[0] ? p->fallback_number : p->target);
         sh->kind = KIND_FALLBACK;
         return ERR_OK;
     }
     if (rc)
-        return errf(&req->eb, rc == ERR_NOTFOUND ? ERR_BACKEND : rc, NULL,
-                    "pool '%s' cannot lease", p->ext_id);
+        return errf(&req->eb, rc == ERR_NOTFOUND ? ERR_BACKEND : rc, NULL, "pool '%s' cannot lease",
+                    p->ext_id);
     snprintf(sh->number, sizeof(sh->number), "%s", el.number);
     sh->kind = KIND_POOL;
     add_lease(v, p, &el, now);
@@ -303,7 +304,8 @@ static int parse_targets(json_t *o, struct visit_in *in, struct errbuf *eb)
         return errf(eb, ERR_INVALID, "targets", "at most %d targets", MAX_TARGETS);
     size_t i;
     json_t *e;
-    json_array_foreach(t, i, e) {
+    json_array_foreach(t, i, e)
+    {
         if (!json_is_string(e))
             return errf(eb, ERR_INVALID, "targets", "'targets' must be an array of phone numbers");
         if (phone_parse(json_string_value(e), in->targets[in->n_targets], eb) != ERR_OK)
@@ -562,8 +564,8 @@ int h_visit_ping(struct http_req *req, struct http_resp *resp)
     return defer_visit(req, v, now);
 }
 
-static const char *const event_types[] = {"tel_click", "chat_started", "form_submit",
-                                          "swap_miss", "number_copy"};
+static const char *const event_types[] = {"tel_click", "chat_started", "form_submit", "swap_miss",
+                                          "number_copy"};
 
 static int parse_event(struct http_req *req, struct st_event *e)
 {
@@ -581,12 +583,13 @@ static int parse_event(struct http_req *req, struct st_event *e)
     for (size_t i = 0; rc == ERR_OK && type && i < ARRAY_SIZE(event_types); i++)
         known = known || strcmp(type, event_types[i]) == 0;
     if (rc == ERR_OK && !known)
-        rc = errf(&req->eb, ERR_INVALID, "type", "'type' must be tel_click, chat_started, "
+        rc = errf(&req->eb, ERR_INVALID, "type",
+                  "'type' must be tel_click, chat_started, "
                   "form_submit, swap_miss or number_copy");
     if (rc == ERR_OK && number)
-        rc = phone_parse(number, e->number, &req->eb) ? errf(&req->eb, ERR_INVALID, "number",
-                                                             "'number' is not a phone number")
-                                                      : ERR_OK;
+        rc = phone_parse(number, e->number, &req->eb)
+                 ? errf(&req->eb, ERR_INVALID, "number", "'number' is not a phone number")
+                 : ERR_OK;
     if (rc == ERR_OK && detail && strlen(detail) >= sizeof(e->detail))
         rc = errf(&req->eb, ERR_INVALID, "detail", "'detail' is over %zu bytes",
                   sizeof(e->detail) - 1);
@@ -647,10 +650,9 @@ static int add_lease_json(void *ctx, const struct st_lease *l)
     if (store_number_by_id(ll->store, l->number_id, &n) != ERR_OK)
         return 0;
     json_array_append_new(ll->arr, json_pack("{s:s,s:o,s:o,s:o,s:b}", "number", n.number,
-                                             "leased_at", json_time(l->leased_at),
-                                             "last_active_at", json_time(l->last_active_at),
-                                             "expires_at", json_time(l->expires_at), "shared",
-                                             l->shared));
+                                             "leased_at", json_time(l->leased_at), "last_active_at",
+                                             json_time(l->last_active_at), "expires_at",
+                                             json_time(l->expires_at), "shared", l->shared));
     return 0;
 }
 
@@ -679,10 +681,10 @@ int h_session_get(struct http_req *req, struct http_resp *resp)
                   ss.ext_id, "visitor_id", ss.visitor_id, "created_at", json_time(ss.created_at),
                   "last_active_at", json_time(ss.last_active_at), "landing_page",
                   json_str_or_null(ss.landing_page), "referrer", json_str_or_null(ss.referrer),
-                  "source", "channel", ss.channel, "source", json_str_or_null(ss.source),
-                  "medium", json_str_or_null(ss.medium), "campaign",
-                  json_str_or_null(ss.campaign), "keyword", json_str_or_null(ss.keyword),
-                  "click_ids", ids ? ids : json_object(), "device", json_str_or_null(ss.device),
-                  "leases", ll.arr, "region", json_str_or_null(ss.region), "events", events),
+                  "source", "channel", ss.channel, "source", json_str_or_null(ss.source), "medium",
+                  json_str_or_null(ss.medium), "campaign", json_str_or_null(ss.campaign), "keyword",
+                  json_str_or_null(ss.keyword), "click_ids", ids ? ids : json_object(), "device",
+                  json_str_or_null(ss.device), "leases", ll.arr, "region",
+                  json_str_or_null(ss.region), "events", events),
         &resp->body);
 }

@@ -32,21 +32,18 @@ static int split(char *buf, char **argv, int cap)
     return n;
 }
 
-#define ARGS(str)                                                                              \
-    char line_[256];                                                                           \
-    char *argv[16];                                                                            \
-    snprintf(line_, sizeof(line_), "%s", str);                                                 \
+#define ARGS(str)                                                                                  \
+    char line_[256];                                                                               \
+    char *argv[16];                                                                                \
+    snprintf(line_, sizeof(line_), "%s", str);                                                     \
     int argc = split(line_, argv, 16)
 
 static int parse(struct cfg *c, int argc, char **argv, const char **pos, int max_pos)
 {
     const struct cli_opt opts[] = {
-        {"db", OPT_STR, &c->db, "OPENDNI_TEST_DB", "db"},
-        {"n", OPT_INT, &c->n, NULL, "n"},
-        {"flag", OPT_BOOL, &c->flag, NULL, "flag"},
-        {"x", OPT_DOUBLE, &c->x, NULL, "x"},
-        {"origin", OPT_LIST, &c->list, NULL, "origins"},
-        {0},
+        {"db", OPT_STR, &c->db, "OPENDNI_TEST_DB", "db"}, {"n", OPT_INT, &c->n, NULL, "n"},
+        {"flag", OPT_BOOL, &c->flag, NULL, "flag"},       {"x", OPT_DOUBLE, &c->x, NULL, "x"},
+        {"origin", OPT_LIST, &c->list, NULL, "origins"},  {0},
     };
     return cli_opts(argc, argv, 1, opts, "test [options]", pos, max_pos);
 }

@@ -19,7 +19,7 @@
 #define HOUR (60 * MIN)
 #define DAY (24 * HOUR)
 #define T0 ((int64_t)1767225600000) /* 2026-01-01T00:00:00Z */
-#define AT(h, m) (T0 + (h) * HOUR + (m) * MIN)
+#define AT(h, m) (T0 + (h)*HOUR + (m)*MIN)
 
 /* The documented recency factor, written out independently of attrib.c. */
 static double recency(int64_t idle_ms)
@@ -30,17 +30,19 @@ static double recency(int64_t idle_ms)
 static struct attrib_candidate holder(uint64_t id, int64_t leased_at, int64_t last_active_at,
                                       int64_t ends_at)
 {
-    return (struct attrib_candidate){ .session_id = id, .leased_at = leased_at,
-                                      .last_active_at = last_active_at, .ends_at = ends_at };
+    return (struct attrib_candidate){.session_id = id,
+                                     .leased_at = leased_at,
+                                     .last_active_at = last_active_at,
+                                     .ends_at = ends_at};
 }
 
 static struct attrib_call call_at(int64_t at)
 {
-    return (struct attrib_call){ .at = at };
+    return (struct attrib_call){.at = at};
 }
 
-static struct attrib_result decide(const struct attrib_call *call,
-                                   const struct attrib_candidate *c, size_t n)
+static struct attrib_result decide(const struct attrib_call *call, const struct attrib_candidate *c,
+                                   size_t n)
 {
     struct attrib_result r;
     assert_int_equal(attrib_decide(call, c, n, &r), ERR_OK);
@@ -55,7 +57,7 @@ static void exact_single_live_lease(void **state)
 {
     (void)state;
     struct attrib_candidate c[] = {
-        holder(1, AT(9, 0), AT(9, 10), AT(9, 30)),  /* released earlier */
+        holder(1, AT(9, 0), AT(9, 10), AT(9, 30)),   /* released earlier */
         holder(2, AT(9, 40), AT(9, 55), AT(10, 15)), /* live at 10:00 */
     };
     struct attrib_call call = call_at(AT(10, 0));
@@ -164,10 +166,10 @@ static void shared_by_device(void **state)
         enum attrib_device a, b;
         double conf_a;
     } cases[] = {
-        { ATTRIB_DEVICE_MOBILE, ATTRIB_DEVICE_DESKTOP, 1.4 / 2.4 },
-        { ATTRIB_DEVICE_TABLET, ATTRIB_DEVICE_DESKTOP, 1.2 / 2.2 },
-        { ATTRIB_DEVICE_MOBILE, ATTRIB_DEVICE_TABLET, 1.4 / 2.6 },
-        { ATTRIB_DEVICE_TABLET, ATTRIB_DEVICE_UNKNOWN, 1.2 / 2.2 },
+        {ATTRIB_DEVICE_MOBILE, ATTRIB_DEVICE_DESKTOP, 1.4 / 2.4},
+        {ATTRIB_DEVICE_TABLET, ATTRIB_DEVICE_DESKTOP, 1.2 / 2.2},
+        {ATTRIB_DEVICE_MOBILE, ATTRIB_DEVICE_TABLET, 1.4 / 2.6},
+        {ATTRIB_DEVICE_TABLET, ATTRIB_DEVICE_UNKNOWN, 1.2 / 2.2},
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         struct attrib_candidate c[] = {
@@ -189,14 +191,12 @@ static void shared_is_order_independent(void **state)
 {
     (void)state;
     struct attrib_candidate c[4] = {
-        holder(11, AT(9, 30), AT(9, 50), AT(10, 10)),
-        holder(12, AT(9, 31), AT(9, 58), AT(10, 18)),
+        holder(11, AT(9, 30), AT(9, 50), AT(10, 10)), holder(12, AT(9, 31), AT(9, 58), AT(10, 18)),
         holder(13, AT(9, 32), AT(9, 58), AT(10, 18)), /* ties with 12: lower id wins */
         holder(14, AT(8, 0), AT(8, 10), AT(8, 30)),   /* not live */
     };
     struct attrib_call call = call_at(AT(10, 0));
-    static const int perms[][4] = { { 0, 1, 2, 3 }, { 3, 2, 1, 0 }, { 2, 0, 3, 1 },
-                                    { 1, 3, 0, 2 } };
+    static const int perms[][4] = {{0, 1, 2, 3}, {3, 2, 1, 0}, {2, 0, 3, 1}, {1, 3, 0, 2}};
     for (size_t p = 0; p < ARRAY_SIZE(perms); p++) {
         struct attrib_candidate s[4];
         for (int i = 0; i < 4; i++)
@@ -217,7 +217,7 @@ static void late_within_window_decays(void **state)
         holder(2, AT(8, 0), AT(8, 40), AT(9, 0)), /* last holder */
     };
     double prev = 2;
-    static const int64_t gaps[] = { 0, 1 * MIN, 1 * HOUR, 6 * HOUR, 1 * DAY, 7 * DAY, 30 * DAY };
+    static const int64_t gaps[] = {0, 1 * MIN, 1 * HOUR, 6 * HOUR, 1 * DAY, 7 * DAY, 30 * DAY};
     for (size_t i = 0; i < ARRAY_SIZE(gaps); i++) {
         struct attrib_call call = call_at(AT(9, 0) + gaps[i]);
         struct attrib_result r = decide(&call, c, 2);
@@ -237,7 +237,7 @@ static void late_within_window_decays(void **state)
 static void late_outside_window(void **state)
 {
     (void)state;
-    struct attrib_candidate c[] = { holder(5, AT(8, 0), AT(8, 40), AT(9, 0)) };
+    struct attrib_candidate c[] = {holder(5, AT(8, 0), AT(8, 40), AT(9, 0))};
     struct attrib_call call = call_at(AT(9, 0) + 30 * DAY + 1); /* default window, 1 ms over */
     struct attrib_result r = decide(&call, c, 1);
     assert_int_equal(r.method, ATTRIB_UNATTRIBUTED);
@@ -305,7 +305,7 @@ static void unattributed_without_candidates(void **state)
     assert_true(r.confidence == 0);
     assert_string_equal(attrib_method_name(r.method), "unattributed");
     /* only future leases: same */
-    struct attrib_candidate c[] = { holder(1, AT(10, 1), AT(10, 1), AT(10, 21)) };
+    struct attrib_candidate c[] = {holder(1, AT(10, 1), AT(10, 1), AT(10, 21))};
     r = decide(&call, c, 1);
     assert_int_equal(r.method, ATTRIB_UNATTRIBUTED);
     assert_int_equal(r.runner_up, -1);
@@ -345,8 +345,8 @@ static void score_is_finite_and_positive(void **state)
 static void names_round_trip(void **state)
 {
     (void)state;
-    static const char *const methods[] = { "exact", "shared", "late", "source", "repeat",
-                                           "unattributed" };
+    static const char *const methods[] = {"exact",  "shared", "late",
+                                          "source", "repeat", "unattributed"};
     for (size_t i = 0; i < ARRAY_SIZE(methods); i++) {
         enum attrib_method m;
         assert_int_equal(attrib_method_parse(methods[i], &m), ERR_OK);
@@ -365,7 +365,7 @@ static void names_round_trip(void **state)
     assert_int_equal(d, ATTRIB_DEVICE_UNKNOWN);
     assert_int_equal(attrib_device_parse("phone", &d), ERR_INVALID);
     assert_string_equal(attrib_device_name(ATTRIB_DEVICE_TABLET), "tablet");
-    assert_string_equal(attrib_device_name((enum attrib_device)-1), "unknown");
+    assert_string_equal(attrib_device_name((enum attrib_device) - 1), "unknown");
 }
 
 /* ==== golden cases =========================================================================== */
@@ -404,7 +404,7 @@ static int64_t parse_duration(const char *s)
     static const struct {
         char unit;
         int64_t ms;
-    } units[] = { { 's', SEC }, { 'm', MIN }, { 'h', HOUR }, { 'd', DAY } };
+    } units[] = {{'s', SEC}, {'m', MIN}, {'h', HOUR}, {'d', DAY}};
     for (size_t i = 0; i < ARRAY_SIZE(units); i++)
         if (end[0] == units[i].unit && end[1] == '\0')
             return v * units[i].ms;
@@ -488,7 +488,7 @@ static void check_expect(struct golden *g, char *args)
         assert_int_equal(attrib_decide(&g->call, g->c, g->n, &g->r), ERR_OK);
     for (char *kv = strtok_r(args, " ", &args); kv; kv = strtok_r(NULL, " ", &args)) {
         size_t k = strcspn(kv, "=<>");
-        char op[2] = { kv[k], '\0' };
+        char op[2] = {kv[k], '\0'};
         kv[k] = '\0';
         const char *v = kv + k + 1;
         if (strcmp(kv, "method") == 0) {
@@ -558,7 +558,7 @@ static int run_case_file(const char *path)
 {
     FILE *fp = fopen(path, "r");
     assert_non_null(fp);
-    struct golden g = { .line = 0 };
+    struct golden g = {.line = 0};
     int n_cases = 0;
     char line[512];
     print_message("%s\n", path);

@@ -148,8 +148,8 @@ static void paid_search(void **state)
          "paid_search", "bing", "ppc"},
         {"https://plumber.example/?msclkid=0f1e2d3c", NULL, "paid_search", "bing", "cpc"},
         /* values keep the advertiser's spelling; matching ignores case */
-        {"https://plumber.example/?utm_source=Google&utm_medium=CPC", NULL, "paid_search",
-         "Google", "CPC"},
+        {"https://plumber.example/?utm_source=Google&utm_medium=CPC", NULL, "paid_search", "Google",
+         "CPC"},
         {"https://plumber.example/?utm_source=google&utm_medium=paidsearch", NULL, "paid_search",
          "google", "paidsearch"},
         /* medium without source: the click id names the source */
@@ -217,18 +217,18 @@ static void paid_and_organic_social(void **state)
         /* fbclid is also added to organic posts: UTM says otherwise */
         {"https://plumber.example/?fbclid=x&utm_source=facebook&utm_medium=social", NULL,
          "organic_social", "facebook", "social"},
-        {"https://plumber.example/?fbclid=x&utm_source=newsletter&utm_medium=email", NULL,
-         "email", "newsletter", "email"},
+        {"https://plumber.example/?fbclid=x&utm_source=newsletter&utm_medium=email", NULL, "email",
+         "newsletter", "email"},
         {"https://plumber.example/?utm_source=facebook&utm_medium=cpc&utm_campaign=leads", NULL,
          "paid_social", "facebook", "cpc"},
         {"https://plumber.example/?utm_source=fb&utm_medium=paid", NULL, "paid_social", "fb",
          "paid"},
         {"https://plumber.example/?utm_source=instagram&utm_medium=paid_social", NULL,
          "paid_social", "instagram", "paid_social"},
-        {"https://plumber.example/?utm_source=ig&utm_medium=Social-Paid", NULL, "paid_social",
-         "ig", "Social-Paid"},
-        {"https://plumber.example/?utm_source=linkedin&utm_medium=social", NULL,
-         "organic_social", "linkedin", "social"},
+        {"https://plumber.example/?utm_source=ig&utm_medium=Social-Paid", NULL, "paid_social", "ig",
+         "Social-Paid"},
+        {"https://plumber.example/?utm_source=linkedin&utm_medium=social", NULL, "organic_social",
+         "linkedin", "social"},
         {"https://plumber.example/?utm_source=nextdoor&utm_medium=social-network", NULL,
          "organic_social", "nextdoor", "social-network"},
         /* referrers from social networks */
@@ -238,14 +238,12 @@ static void paid_and_organic_social(void **state)
          "social"},
         {"https://plumber.example/", "https://l.instagram.com/", "organic_social", "instagram",
          "social"},
-        {"https://plumber.example/", "https://t.co/AbCdEf", "organic_social", "twitter",
-         "social"},
+        {"https://plumber.example/", "https://t.co/AbCdEf", "organic_social", "twitter", "social"},
         {"https://plumber.example/", "https://x.com/someone", "organic_social", "twitter",
          "social"},
-        {"https://plumber.example/", "https://www.linkedin.com/feed/", "organic_social",
-         "linkedin", "social"},
-        {"https://plumber.example/", "https://lnkd.in/abc", "organic_social", "linkedin",
+        {"https://plumber.example/", "https://www.linkedin.com/feed/", "organic_social", "linkedin",
          "social"},
+        {"https://plumber.example/", "https://lnkd.in/abc", "organic_social", "linkedin", "social"},
         {"https://plumber.example/", "https://old.reddit.com/r/plumbing", "organic_social",
          "reddit", "social"},
         {"https://plumber.example/", "https://www.pinterest.com/", "organic_social", "pinterest",
@@ -273,12 +271,12 @@ static void email_display_affiliate_offline(void **state)
          "email"},
         {"https://plumber.example/?utm_source=gdn&utm_medium=display", NULL, "display", "gdn",
          "display"},
-        {"https://plumber.example/?utm_source=adroll&utm_medium=banner", NULL, "display",
-         "adroll", "banner"},
+        {"https://plumber.example/?utm_source=adroll&utm_medium=banner", NULL, "display", "adroll",
+         "banner"},
         {"https://plumber.example/?utm_source=trade-desk&utm_medium=CPM", NULL, "display",
          "trade-desk", "CPM"},
-        {"https://plumber.example/?utm_source=partnerco&utm_medium=affiliate&utm_campaign=q3",
-         NULL, "affiliate", "partnerco", "affiliate"},
+        {"https://plumber.example/?utm_source=partnerco&utm_medium=affiliate&utm_campaign=q3", NULL,
+         "affiliate", "partnerco", "affiliate"},
         {"https://plumber.example/?utm_source=flyer&utm_medium=print", NULL, "offline", "flyer",
          "print"},
     };
@@ -301,24 +299,23 @@ static void referral_and_direct(void **state)
         {"https://plumber.example/", "not a url", "direct", "(direct)", "(none)"},
         {"https://plumber.example/", "https://exa mple.com/", "direct", "(direct)", "(none)"},
         /* the site's own pages are not external, with or without www. */
-        {"https://plumber.example/contact", "https://plumber.example/about", "direct",
-         "(direct)", "(none)"},
+        {"https://plumber.example/contact", "https://plumber.example/about", "direct", "(direct)",
+         "(none)"},
         {"https://plumber.example/", "https://WWW.Plumber.Example/x", "direct", "(direct)",
          "(none)"},
-        {"https://www.plumber.example/", "http://plumber.example/", "direct", "(direct)",
-         "(none)"},
+        {"https://www.plumber.example/", "http://plumber.example/", "direct", "(direct)", "(none)"},
         /* internal navigation keeps an explicit tag */
         {"https://plumber.example/?utm_source=newsletter&utm_medium=email",
          "https://plumber.example/", "email", "newsletter", "email"},
         /* tagged with an unknown medium: not direct */
-        {"https://plumber.example/?utm_source=partner&utm_medium=qr", NULL, "referral",
-         "partner", "qr"},
+        {"https://plumber.example/?utm_source=partner&utm_medium=qr", NULL, "referral", "partner",
+         "qr"},
         /* an untagged external referrer names the source when UTM omits it */
         {"https://plumber.example/?utm_campaign=fall", "https://news.example.org/a", "referral",
          "news.example.org", "referral"},
         /* UTM fragments are not query parameters */
-        {"https://plumber.example/#utm_source=google&utm_medium=cpc", NULL, "direct",
-         "(direct)", "(none)"},
+        {"https://plumber.example/#utm_source=google&utm_medium=cpc", NULL, "direct", "(direct)",
+         "(none)"},
     };
     check_cases(cases, ARRAY_SIZE(cases));
     struct source s;
@@ -429,12 +426,12 @@ static void huge_values_are_truncated(void **state)
         const char *prefix, *unit, *raw_unit;
         size_t want_len;
     } cut[] = {
-        {"", "%C3%A9", "\xc3\xa9", 254},              /* é: 127 * 2 */
-        {"a", "%C3%A9", "\xc3\xa9", 255},             /* 'a' + 127 * 2 */
-        {"", "%E2%82%AC", "\xe2\x82\xac", 255},       /* €: 85 * 3 */
-        {"ab", "%E2%82%AC", "\xe2\x82\xac", 254},     /* 2 + 84 * 3 */
-        {"", "%F0%9F%98%80", "\xf0\x9f\x98\x80", 252}, /* emoji: 63 * 4 */
-        {"a", "%F0%9F%98%80", "\xf0\x9f\x98\x80", 253},  /* 1 + 63 * 4 */
+        {"", "%C3%A9", "\xc3\xa9", 254},                /* é: 127 * 2 */
+        {"a", "%C3%A9", "\xc3\xa9", 255},               /* 'a' + 127 * 2 */
+        {"", "%E2%82%AC", "\xe2\x82\xac", 255},         /* €: 85 * 3 */
+        {"ab", "%E2%82%AC", "\xe2\x82\xac", 254},       /* 2 + 84 * 3 */
+        {"", "%F0%9F%98%80", "\xf0\x9f\x98\x80", 252},  /* emoji: 63 * 4 */
+        {"a", "%F0%9F%98%80", "\xf0\x9f\x98\x80", 253}, /* 1 + 63 * 4 */
     };
     for (size_t i = 0; i < ARRAY_SIZE(cut); i++) {
         char head[32];
@@ -490,17 +487,19 @@ static void escapes_and_control_characters(void **state)
         {"utm_campaign=%%41", "%A"},
         {"utm_campaign=a%00b%00", "ab"},
         {"utm_campaign=line1%0D%0Aline2%09x%7F", "line1line2x"},
-        {"utm_campaign=raw\x01\x1f" "ctl\x7f", "rawctl"},
-        {"utm_campaign=nel%C2%85x", "nelx"},                  /* C1 control U+0085 */
-        {"utm_campaign=nbsp%C2%A0x", "nbsp\xc2\xa0x"},        /* U+00A0 is text */
-        {"utm_campaign=%FF", "\xef\xbf\xbd"},                 /* invalid byte -> U+FFFD */
-        {"utm_campaign=%C0%AF", "\xef\xbf\xbd\xef\xbf\xbd"},  /* overlong '/' */
+        {"utm_campaign=raw\x01\x1f"
+         "ctl\x7f",
+         "rawctl"},
+        {"utm_campaign=nel%C2%85x", "nelx"},                 /* C1 control U+0085 */
+        {"utm_campaign=nbsp%C2%A0x", "nbsp\xc2\xa0x"},       /* U+00A0 is text */
+        {"utm_campaign=%FF", "\xef\xbf\xbd"},                /* invalid byte -> U+FFFD */
+        {"utm_campaign=%C0%AF", "\xef\xbf\xbd\xef\xbf\xbd"}, /* overlong '/' */
         {"utm_campaign=%ED%A0%80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
-        {"utm_campaign=x%E2%82", "x\xef\xbf\xbd"},            /* truncated at the end */
-        {"utm_campaign=%E2%82x", "\xef\xbf\xbdx"},            /* truncated in the middle */
-        {"utm_campaign=caf\xc3\xa9", "caf\xc3\xa9"},          /* raw UTF-8 is kept */
-        {"utm_campaign=+spaced+out+", "spaced out"},          /* trimmed */
-        {"utm_campaign=%3Cscript%3E", "<script>"},            /* data, escaped on output */
+        {"utm_campaign=x%E2%82", "x\xef\xbf\xbd"},   /* truncated at the end */
+        {"utm_campaign=%E2%82x", "\xef\xbf\xbdx"},   /* truncated in the middle */
+        {"utm_campaign=caf\xc3\xa9", "caf\xc3\xa9"}, /* raw UTF-8 is kept */
+        {"utm_campaign=+spaced+out+", "spaced out"}, /* trimmed */
+        {"utm_campaign=%3Cscript%3E", "<script>"},   /* data, escaped on output */
         {"utm%5Fcampaign=encoded-key", "encoded-key"},
         {"UTM_Campaign=any-case-key", "any-case-key"},
         {"utm_campaign=&utm_campaign=first&utm_campaign=second", "first"},
@@ -527,9 +526,16 @@ static void escapes_and_control_characters(void **state)
 static void random_queries_keep_invariants(void **state)
 {
     static const char *const pieces[] = {
-        "utm_source=", "utm_medium=", "utm_campaign=", "utm_term=", "gclid=", "fbclid=",
-        "&", "=", "%", "%2", "%C3", "%A9", "%E2%82", "%F0%9F", "%00", "%FF", "+", "#", "?",
-        "cpc", "email", "social", "paid", "\xc3", "\xa9", "\xff", "\x01", "\x7f", " ",
+        "utm_source=", "utm_medium=", "utm_campaign=",
+        "utm_term=",   "gclid=",      "fbclid=",
+        "&",           "=",           "%",
+        "%2",          "%C3",         "%A9",
+        "%E2%82",      "%F0%9F",      "%00",
+        "%FF",         "+",           "#",
+        "?",           "cpc",         "email",
+        "social",      "paid",        "\xc3",
+        "\xa9",        "\xff",        "\x01",
+        "\x7f",        " ",
     };
     uint64_t x = 0x9e3779b97f4a7c15u;
     for (int iter = 0; iter < 3000; iter++) {
@@ -557,8 +563,8 @@ static void random_queries_keep_invariants(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* Rules                                                                                      */
 
-static int classify_with(const char *url, const char *referrer,
-                         const struct classify_rule *rules, size_t n, struct source *s)
+static int classify_with(const char *url, const char *referrer, const struct classify_rule *rules,
+                         size_t n, struct source *s)
 {
     int rule = 99;
     assert_int_equal(classify_visit(url, referrer, rules, n, s, &rule, NULL), ERR_OK);
@@ -569,8 +575,11 @@ static int classify_with(const char *url, const char *referrer,
 static void rules_first_match_wins_and_overrides(void **state)
 {
     const struct classify_rule rules[] = {
-        {.field = RULE_UTM_CAMPAIGN, .op = RULE_CONTAINS, .value = "brand",
-         .set_campaign = "Brand", .pool_id = 7},
+        {.field = RULE_UTM_CAMPAIGN,
+         .op = RULE_CONTAINS,
+         .value = "brand",
+         .set_campaign = "Brand",
+         .pool_id = 7},
         {.field = RULE_UTM_SOURCE, .op = RULE_EQUALS, .value = "Google", .pool_id = 3},
         {.field = RULE_UTM_SOURCE, .op = RULE_EQUALS, .value = "google", .pool_id = 4},
     };
@@ -595,8 +604,7 @@ static void rules_first_match_wins_and_overrides(void **state)
 
     /* no rules at all, and a NULL out_rule */
     assert_int_equal(classify_with("https://t.example/", NULL, NULL, 0, &s), -1);
-    assert_int_equal(classify_visit("https://t.example/", NULL, rules, 1, &s, NULL, NULL),
-                     ERR_OK);
+    assert_int_equal(classify_visit("https://t.example/", NULL, rules, 1, &s, NULL, NULL), ERR_OK);
 }
 
 static void rules_on_click_ids(void **state)
@@ -623,11 +631,18 @@ static void rules_on_click_ids(void **state)
 static void rules_on_referrer_path_channel(void **state)
 {
     const struct classify_rule rules[] = {
-        {.field = RULE_REFERRER_HOST, .op = RULE_CONTAINS, .value = "yelp",
-         .set_channel = "referral", .set_source = "Yelp", .set_medium = "directory"},
+        {.field = RULE_REFERRER_HOST,
+         .op = RULE_CONTAINS,
+         .value = "yelp",
+         .set_channel = "referral",
+         .set_source = "Yelp",
+         .set_medium = "directory"},
         {.field = RULE_LANDING_PATH, .op = RULE_PREFIX, .value = "/services/", .pool_id = 9},
-        {.field = RULE_CHANNEL, .op = RULE_EQUALS, .value = "organic_social",
-         .set_channel = "paid_social", .set_medium = "boosted"},
+        {.field = RULE_CHANNEL,
+         .op = RULE_EQUALS,
+         .value = "organic_social",
+         .set_channel = "paid_social",
+         .set_medium = "boosted"},
         {.field = RULE_UTM_TERM, .op = RULE_PRESENT, .pool_id = 11},
     };
     size_t n = ARRAY_SIZE(rules);
@@ -656,8 +671,12 @@ static void rule_overrides_are_sanitized(void **state)
     memset(long_source, 's', sizeof(long_source) - 1);
     long_source[sizeof(long_source) - 1] = '\0';
     const struct classify_rule rules[] = {
-        {.field = RULE_CHANNEL, .op = RULE_PRESENT, .set_channel = "tv",
-         .set_source = long_source, .set_medium = "a\nb", .set_campaign = ""},
+        {.field = RULE_CHANNEL,
+         .op = RULE_PRESENT,
+         .set_channel = "tv",
+         .set_source = long_source,
+         .set_medium = "a\nb",
+         .set_campaign = ""},
     };
     struct source s;
     assert_int_equal(
@@ -677,13 +696,20 @@ static void rule_names_parse(void **state)
         const char *name;
         int field;
     } fields[] = {
-        {"utm_source", RULE_UTM_SOURCE},     {"utm_medium", RULE_UTM_MEDIUM},
-        {"utm_campaign", RULE_UTM_CAMPAIGN}, {"utm_term", RULE_UTM_TERM},
-        {"utm_content", RULE_UTM_CONTENT},   {"click_id", RULE_CLICK_ID},
-        {"referrer_host", RULE_REFERRER_HOST}, {"landing_path", RULE_LANDING_PATH},
-        {"channel", RULE_CHANNEL},           {"UTM_SOURCE", RULE_UTM_SOURCE},
-        {"utm", -1},                          {"", -1},
-        {"utm_source ", -1},                  {NULL, -1},
+        {"utm_source", RULE_UTM_SOURCE},
+        {"utm_medium", RULE_UTM_MEDIUM},
+        {"utm_campaign", RULE_UTM_CAMPAIGN},
+        {"utm_term", RULE_UTM_TERM},
+        {"utm_content", RULE_UTM_CONTENT},
+        {"click_id", RULE_CLICK_ID},
+        {"referrer_host", RULE_REFERRER_HOST},
+        {"landing_path", RULE_LANDING_PATH},
+        {"channel", RULE_CHANNEL},
+        {"UTM_SOURCE", RULE_UTM_SOURCE},
+        {"utm", -1},
+        {"", -1},
+        {"utm_source ", -1},
+        {NULL, -1},
     };
     for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
         assert_int_equal(classify_rule_field_parse(fields[i].name), fields[i].field);
@@ -700,9 +726,9 @@ static void rule_names_parse(void **state)
 
 static void channel_names(void **state)
 {
-    static const char *const valid[] = {"paid_search", "organic_search", "paid_social",
-                                        "organic_social", "email", "referral", "display",
-                                        "affiliate", "direct", "offline"};
+    static const char *const valid[] = {
+        "paid_search", "organic_search", "paid_social", "organic_social", "email",
+        "referral",    "display",        "affiliate",   "direct",         "offline"};
     for (size_t i = 0; i < ARRAY_SIZE(valid); i++)
         assert_true(classify_channel_valid(valid[i]));
     assert_false(classify_channel_valid("Paid_Search"));
@@ -719,50 +745,68 @@ static const struct {
     enum device device;
 } browsers[] = {
     {"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/124.0.0.0 Safari/537.36", DEVICE_DESKTOP},
+     "Chrome/124.0.0.0 Safari/537.36",
+     DEVICE_DESKTOP},
     {"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/124.0.0.0 Safari/537.36", DEVICE_DESKTOP},
+     "Chrome/124.0.0.0 Safari/537.36",
+     DEVICE_DESKTOP},
     {"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
      DEVICE_DESKTOP},
     {"Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0", DEVICE_DESKTOP},
     {"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/17.4 Safari/605.1.15", DEVICE_DESKTOP},
+     "Version/17.4 Safari/605.1.15",
+     DEVICE_DESKTOP},
     {"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.80", DEVICE_DESKTOP},
+     "Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.80",
+     DEVICE_DESKTOP},
     {"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/124.0.0.0 Safari/537.36 OPR/110.0.0.0", DEVICE_DESKTOP},
+     "Chrome/124.0.0.0 Safari/537.36 OPR/110.0.0.0",
+     DEVICE_DESKTOP},
     {"Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/124.0.0.0 Safari/537.36", DEVICE_DESKTOP},
+     "Chrome/124.0.0.0 Safari/537.36",
+     DEVICE_DESKTOP},
     {"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/124.0.0.0 Mobile Safari/537.36", DEVICE_MOBILE},
+     "Chrome/124.0.0.0 Mobile Safari/537.36",
+     DEVICE_MOBILE},
     {"Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S921B) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36", DEVICE_MOBILE},
+     "SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36",
+     DEVICE_MOBILE},
     {"Mozilla/5.0 (Android 14; Mobile; rv:125.0) Gecko/125.0 Firefox/125.0", DEVICE_MOBILE},
     {"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/124.0.0.0 Mobile Safari/537.36 EdgA/124.0.2478.64", DEVICE_MOBILE},
+     "Chrome/124.0.0.0 Mobile Safari/537.36 EdgA/124.0.2478.64",
+     DEVICE_MOBILE},
     {"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-     "Gecko) Version/17.4 Mobile/15E148 Safari/604.1", DEVICE_MOBILE},
+     "Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+     DEVICE_MOBILE},
     {"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-     "Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1", DEVICE_MOBILE},
+     "Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1",
+     DEVICE_MOBILE},
     {"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-     "Gecko) GSA/312.0.623345206 Mobile/15E148 Safari/604.1", DEVICE_MOBILE},
+     "Gecko) GSA/312.0.623345206 Mobile/15E148 Safari/604.1",
+     DEVICE_MOBILE},
     {"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
      "Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/459.0.0.38.110;FBBV/590470938;FBDV/iPhone14,5;FBMD/"
-     "iPhone;FBSN/iOS;FBSV/17.4;FBSS/3;FBID/phone;FBLC/en_US;FBOP/5;FBRV/0]", DEVICE_MOBILE},
+     "iPhone;FBSN/iOS;FBSV/17.4;FBSS/3;FBID/phone;FBLC/en_US;FBOP/5;FBRV/0]",
+     DEVICE_MOBILE},
     {"Mozilla/5.0 (Linux; Android 13; Pixel 7 Build/TQ3A.230805.001; wv) AppleWebKit/537.36 "
      "(KHTML, like Gecko) Version/4.0 Chrome/116.0.5845.163 Mobile Safari/537.36 Instagram "
      "298.0.0.31.110 Android (33/13; 420dpi; 1080x2400; Google/google; Pixel 7; panther; "
-     "panther; en_US; 505499498)", DEVICE_MOBILE},
+     "panther; en_US; 505499498)",
+     DEVICE_MOBILE},
     /* "Cubot" is a phone brand: a bare "bot" token would hide these visitors */
     {"Mozilla/5.0 (Linux; Android 11; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/124.0.0.0 Mobile Safari/537.36", DEVICE_MOBILE},
+     "Chrome/124.0.0.0 Mobile Safari/537.36",
+     DEVICE_MOBILE},
     {"Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/16.6 Mobile/15E148 Safari/604.1", DEVICE_TABLET},
+     "Version/16.6 Mobile/15E148 Safari/604.1",
+     DEVICE_TABLET},
     {"Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/124.0.0.0 Safari/537.36", DEVICE_TABLET},
+     "Chrome/124.0.0.0 Safari/537.36",
+     DEVICE_TABLET},
     {"Mozilla/5.0 (Android 13; Tablet; rv:125.0) Gecko/125.0 Firefox/125.0", DEVICE_TABLET},
     {"Mozilla/5.0 (Linux; Android 9; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Silk/124.2.1 like Chrome/124.0.6367.118 Safari/537.36", DEVICE_TABLET},
+     "Silk/124.2.1 like Chrome/124.0.6367.118 Safari/537.36",
+     DEVICE_TABLET},
 };
 
 static void real_browsers_are_not_bots(void **state)
@@ -876,8 +920,7 @@ static void interfaces_tokens_are_bots(void **state)
                 strcmp(token, "User-Agent") == 0)
                 continue;
             char ua[256];
-            snprintf(ua, sizeof(ua), "Mozilla/5.0 (compatible; %s; +https://example.org/)",
-                     token);
+            snprintf(ua, sizeof(ua), "Mozilla/5.0 (compatible; %s; +https://example.org/)", token);
             if (!classify_is_bot(ua))
                 print_error("token '%s' not recognised\n", token);
             assert_true(classify_is_bot(ua));

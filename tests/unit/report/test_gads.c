@@ -14,10 +14,10 @@
 #include "report/gads.h"
 
 #define AT_170511 (1736874311LL * 1000)
-#define CLICK_HEADER                                                                           \
+#define CLICK_HEADER                                                                               \
     "Google Click ID,Conversion Name,Conversion Time,Conversion Value,Conversion Currency\r\n"
-#define CALL_HEADER                                                                            \
-    "Caller's Phone Number,Call Start Time,Conversion Name,Conversion Time,Conversion Value,"  \
+#define CALL_HEADER                                                                                \
+    "Caller's Phone Number,Call Start Time,Conversion Name,Conversion Time,Conversion Value,"      \
     "Conversion Currency\r\n"
 
 static void tz_parse_accepts_utc_and_offsets(void **state)
@@ -27,10 +27,10 @@ static void tz_parse_accepts_utc_and_offsets(void **state)
         const char *in, *label;
         int offset;
     } cases[] = {
-        {NULL, "UTC", 0},         {"", "UTC", 0},           {"UTC", "UTC", 0},
-        {"GMT", "UTC", 0},        {"Z", "UTC", 0},          {"+0000", "+0000", 0},
-        {"-0500", "-0500", -300}, {"+0530", "+0530", 330},  {"+05:30", "+0530", 330},
-        {"-06", "-0600", -360},   {"+1400", "+1400", 840},  {"-1200", "-1200", -720},
+        {NULL, "UTC", 0},         {"", "UTC", 0},          {"UTC", "UTC", 0},
+        {"GMT", "UTC", 0},        {"Z", "UTC", 0},         {"+0000", "+0000", 0},
+        {"-0500", "-0500", -300}, {"+0530", "+0530", 330}, {"+05:30", "+0530", 330},
+        {"-06", "-0600", -360},   {"+1400", "+1400", 840}, {"-1200", "-1200", -720},
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         struct gads_tz tz;
@@ -43,8 +43,9 @@ static void tz_parse_accepts_utc_and_offsets(void **state)
 static void tz_parse_rejects_names_and_nonsense(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"America/Chicago", "utc", "+1500", "-1300", "+0560",
-                                      "0500", "+5", "+05:3", "+05300", "=1+2", "+0a00"};
+    static const char *const bad[] = {"America/Chicago", "utc",  "+1500", "-1300",
+                                      "+0560",           "0500", "+5",    "+05:3",
+                                      "+05300",          "=1+2", "+0a00"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         struct gads_tz tz;
         struct errbuf eb = {{0}, NULL};
@@ -80,11 +81,15 @@ static void click_file_matches_the_template(void **state)
     struct buf b;
     buf_init(&b, 0);
     assert_int_equal(gads_click_header(&b, &tz, GADS_GCLID), ERR_OK);
-    struct gads_conversion c = {.click_id = "Cj0KCQiA-gclid_1", .name = "Phone call 60s",
-                                .at = AT_170511, .value = 150, .currency = "USD"};
+    struct gads_conversion c = {.click_id = "Cj0KCQiA-gclid_1",
+                                .name = "Phone call 60s",
+                                .at = AT_170511,
+                                .value = 150,
+                                .currency = "USD"};
     assert_int_equal(gads_click_row(&b, &tz, &c), ERR_OK);
-    assert_string_equal(b.data, "Parameters:TimeZone=-0600\r\n" CLICK_HEADER
-                                "Cj0KCQiA-gclid_1,Phone call 60s,2025-01-14 11:05:11,150.00,USD\r\n");
+    assert_string_equal(b.data,
+                        "Parameters:TimeZone=-0600\r\n" CLICK_HEADER
+                        "Cj0KCQiA-gclid_1,Phone call 60s,2025-01-14 11:05:11,150.00,USD\r\n");
     buf_release(&b);
 }
 
@@ -129,8 +134,8 @@ static void hostile_values_are_neutralized_or_refused(void **state)
     gads_tz_parse(NULL, &tz, NULL);
     struct buf b;
     buf_init(&b, 0);
-    struct gads_conversion c = {.click_id = "=HYPERLINK(\"x\")", .name = "x", .at = AT_170511,
-                                .currency = "USD"};
+    struct gads_conversion c = {
+        .click_id = "=HYPERLINK(\"x\")", .name = "x", .at = AT_170511, .currency = "USD"};
     assert_int_equal(gads_click_row(&b, &tz, &c), ERR_INVALID);
     c.click_id = "abc,def";
     assert_int_equal(gads_click_row(&b, &tz, &c), ERR_INVALID);
@@ -157,17 +162,20 @@ static void call_file_matches_the_template(void **state)
     struct buf b;
     buf_init(&b, 0);
     assert_int_equal(gads_call_header(&b, &tz), ERR_OK);
-    struct gads_conversion c = {.caller = "+14155550123", .call_started_at = AT_170511 - 309000,
-                                .name = "Qualified call", .at = AT_170511, .value = 150,
+    struct gads_conversion c = {.caller = "+14155550123",
+                                .call_started_at = AT_170511 - 309000,
+                                .name = "Qualified call",
+                                .at = AT_170511,
+                                .value = 150,
                                 .currency = "USD"};
     assert_int_equal(gads_call_row(&b, &tz, &c), ERR_OK);
     assert_string_equal(b.data, "Parameters:TimeZone=-0600\r\n" CALL_HEADER
                                 "+14155550123,2025-01-14 11:00:02,Qualified call,"
                                 "2025-01-14 11:05:11,150.00,USD\r\n");
     size_t len = b.len;
-    static const char *const bad[] = {"sip:alice@example.com", "client:bob", "4155550123",
-                                      "+1415555012a", "=1+2", "+", "", "+0155550123",
-                                      "+1234567890123456"};
+    static const char *const bad[] = {
+        "sip:alice@example.com", "client:bob",       "4155550123", "+1415555012a", "=1+2", "+", "",
+        "+0155550123",           "+1234567890123456"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         c.caller = bad[i];
         assert_int_equal(gads_call_row(&b, &tz, &c), ERR_INVALID);

@@ -19,7 +19,8 @@ static void dims_parse_accepts_every_dimension_in_order(void **state)
     struct report_dims d;
     struct errbuf eb = {{0}, NULL};
     assert_int_equal(report_dims_parse("channel,source,medium,campaign,keyword,landing_page,"
-                                       "device,location", &d, &eb),
+                                       "device,location",
+                                       &d, &eb),
                      ERR_OK);
     assert_int_equal(d.n, REPORT_N_DIMS);
     for (size_t i = 0; i < d.n; i++)
@@ -38,8 +39,8 @@ static void dims_parse_accepts_every_dimension_in_order(void **state)
 static void dims_parse_rejects_bad_lists_with_field_group_by(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"channel,colour", "Channel", "channel,,source", ",",
-                                      "source,source", "campaign;keyword", "utm_source"};
+    static const char *const bad[] = {"channel,colour", "Channel",          "channel,,source", ",",
+                                      "source,source",  "campaign;keyword", "utm_source"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         struct report_dims d = {0};
         struct errbuf eb = {{0}, NULL};
@@ -66,8 +67,8 @@ static void answered_and_qualified_rules(void **state)
 static struct report_call call(const char *channel, const char *campaign, const char *status,
                                int64_t duration, bool converted, double value)
 {
-    struct report_call c = {.status = status, .duration_s = duration, .converted = converted,
-                            .value = value};
+    struct report_call c = {
+        .status = status, .duration_s = duration, .converted = converted, .value = value};
     c.key[REPORT_CHANNEL] = channel;
     c.key[REPORT_CAMPAIGN] = campaign;
     c.key[REPORT_SOURCE] = "ignored unless grouped";
@@ -85,8 +86,8 @@ static void groups_count_and_sort(void **state)
         call("paid_search", "spring", "completed", 20, false, 0),
         call("paid_search", "spring", "no-answer", 0, false, 0),
         call("paid_search", "fall", "completed", 61, true, 50.5),
-        call(NULL, NULL, "completed", 300, false, 0),  /* unattributed */
-        call("", "", "busy", 0, false, 0),             /* empty values are null too */
+        call(NULL, NULL, "completed", 300, false, 0), /* unattributed */
+        call("", "", "busy", 0, false, 0),            /* empty values are null too */
     };
     for (size_t i = 0; i < ARRAY_SIZE(cs); i++)
         report_add(r, &cs[i]);

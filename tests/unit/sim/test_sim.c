@@ -249,7 +249,8 @@ static void json_line_shape(void **state)
     struct buf b;
     buf_init(&b, 0);
     assert_int_equal(sim_format_json(&b, &r), ERR_OK);
-    assert_string_equal(b.data,
+    assert_string_equal(
+        b.data,
         "{\"pool_size\":5,\"calls\":8,\"attributable\":7,\"correct\":5,\"accuracy\":0.714286,"
         "\"accuracy_within_30min\":0.8,\"misattributed\":2,\"unattributed\":1,\"by_method\":"
         "{\"exact\":3,\"shared\":2,\"late\":2,\"source\":0,\"unattributed\":1},"
@@ -317,16 +318,11 @@ static void table_and_svg(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(small_share_pool_5),
-        cmocka_unit_test(small_fallback_pool_5),
-        cmocka_unit_test(small_pool_per_session),
-        cmocka_unit_test(window_is_honoured),
-        cmocka_unit_test(bad_pool_sizes),
-        cmocka_unit_test(synthetic_pool_per_session),
-        cmocka_unit_test(synthetic_accuracy_rises),
-        cmocka_unit_test(sweep_threads_agree),
-        cmocka_unit_test(json_line_shape),
-        cmocka_unit_test(table_and_svg),
+        cmocka_unit_test(small_share_pool_5),       cmocka_unit_test(small_fallback_pool_5),
+        cmocka_unit_test(small_pool_per_session),   cmocka_unit_test(window_is_honoured),
+        cmocka_unit_test(bad_pool_sizes),           cmocka_unit_test(synthetic_pool_per_session),
+        cmocka_unit_test(synthetic_accuracy_rises), cmocka_unit_test(sweep_threads_agree),
+        cmocka_unit_test(json_line_shape),          cmocka_unit_test(table_and_svg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

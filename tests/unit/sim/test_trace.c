@@ -42,7 +42,8 @@ static void expect_error(const char *text, int code, const char *msg)
 static void reader_errors(void **state)
 {
     (void)state;
-    expect_error("", ERR_INVALID, "t.csv: empty file (want the header "
+    expect_error("", ERR_INVALID,
+                 "t.csv: empty file (want the header "
                  "time,event,session,device,region)");
     expect_error("time,event,session\n", ERR_INVALID,
                  "t.csv:1: the header must be time,event,session,device,region");
@@ -162,8 +163,10 @@ static void stats_small(void **state)
 static void rules_of_thumb(void **state)
 {
     (void)state;
-    struct sim_stats st = {.visits_per_day = 2000, .peak_hourly_visits = 180,
-                           .mean_session_min = 6, .peak_concurrent = 40};
+    struct sim_stats st = {.visits_per_day = 2000,
+                           .peak_hourly_visits = 180,
+                           .mean_session_min = 6,
+                           .peak_concurrent = 40};
     struct sim_rules r;
     sim_rules_of_thumb(&st, &r);
     assert_int_equal(r.size[SIM_RULE_CONCURRENT], 40);

@@ -66,8 +66,9 @@ static void keys_find_their_account(void **state)
     assert_int_equal(store_account_by_key(f->s, "hash-b", &got), ERR_NOTFOUND);
     struct errbuf eb = {{0}, NULL};
     const char *origins[] = {"https://b.example"};
-    assert_int_equal(store_account_create(f->s, f->a.ext_id, "dup", origins, 1, "hash-c", &got, &eb),
-                     ERR_CONFLICT);
+    assert_int_equal(
+        store_account_create(f->s, f->a.ext_id, "dup", origins, 1, "hash-c", &got, &eb),
+        ERR_CONFLICT);
     assert_int_equal(store_account_by_key(f->s, "hash-c", &got), ERR_NOTFOUND); /* nothing kept */
     bool known = false;
     assert_int_equal(store_origin_exists(f->s, "https://a.example", &known), ERR_OK);
@@ -94,8 +95,12 @@ static void numbers_are_unique_and_leases_block_deletes(void **state)
     snprintf(ss.visitor_id, sizeof(ss.visitor_id), "v_test");
     assert_int_equal(store_session_put(f->s, &ss), ERR_OK);
     assert_true(ss.id > 0);
-    struct st_lease l = {.session_id = ss.id, .number_id = n.id, .pool_id = p.id,
-                         .leased_at = 1000, .last_active_at = 1000, .expires_at = 61000};
+    struct st_lease l = {.session_id = ss.id,
+                         .number_id = n.id,
+                         .pool_id = p.id,
+                         .leased_at = 1000,
+                         .last_active_at = 1000,
+                         .expires_at = 61000};
     assert_int_equal(store_lease_put(f->s, &l), ERR_OK);
     assert_int_equal(store_number_delete(f->s, f->a.id, n.ext_id, 2000), ERR_CONFLICT);
     assert_int_equal(store_pool_delete(f->s, f->a.id, p.ext_id, 2000), ERR_CONFLICT);
@@ -137,8 +142,11 @@ static void history_is_newest_first_and_events_are_found(void **state)
         snprintf(ss.ext_id, sizeof(ss.ext_id), "s_h%d", i);
         snprintf(ss.visitor_id, sizeof(ss.visitor_id), "v");
         assert_int_equal(store_session_put(f->s, &ss), ERR_OK);
-        struct st_lease l = {.session_id = ss.id, .number_id = n.id, .pool_id = p.id,
-                             .leased_at = i * 100000, .last_active_at = i * 100000,
+        struct st_lease l = {.session_id = ss.id,
+                             .number_id = n.id,
+                             .pool_id = p.id,
+                             .leased_at = i * 100000,
+                             .last_active_at = i * 100000,
                              .expires_at = i * 100000 + 60000};
         assert_int_equal(store_lease_put(f->s, &l), ERR_OK);
         struct st_event e = {.session_id = ss.id, .at = i * 100000 + 5};
@@ -154,9 +162,11 @@ static void history_is_newest_first_and_events_are_found(void **state)
     struct st_session s1;
     assert_int_equal(store_session_get(f->s, "s_h1", &s1), ERR_OK);
     int64_t at = -1;
-    assert_int_equal(store_event_last(f->s, s1.id, "tel_click", "+15555550201", 200000, &at), ERR_OK);
+    assert_int_equal(store_event_last(f->s, s1.id, "tel_click", "+15555550201", 200000, &at),
+                     ERR_OK);
     assert_int_equal(at, 100005);
-    assert_int_equal(store_event_last(f->s, s1.id, "tel_click", "+15555550201", 100000, &at), ERR_OK);
+    assert_int_equal(store_event_last(f->s, s1.id, "tel_click", "+15555550201", 100000, &at),
+                     ERR_OK);
     assert_int_equal(at, 0);
 }
 
@@ -197,8 +207,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(migrate_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(keys_find_their_account, setup, teardown),
-        cmocka_unit_test_setup_teardown(numbers_are_unique_and_leases_block_deletes, setup, teardown),
-        cmocka_unit_test_setup_teardown(history_is_newest_first_and_events_are_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(numbers_are_unique_and_leases_block_deletes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(history_is_newest_first_and_events_are_found, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(savepoint_rollback_keeps_the_rest, setup, teardown),
         cmocka_unit_test(postgres_urls_are_refused_clearly),
     };

@@ -108,10 +108,10 @@ static void form_respects_len(void **state)
 static void form_rejects_bad_escapes(void **state)
 {
     (void)state;
-    static const char *const bad[] = { "a=%", "a=%4", "a=%zz", "a=%4g", "%G0=1", "a=1&b=%",
-                                       "a=%00", "a%00=1" };
+    static const char *const bad[] = {"a=%",   "a=%4",    "a=%zz", "a=%4g",
+                                      "%G0=1", "a=1&b=%", "a=%00", "a%00=1"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-        struct form f = { .n = 99 };
+        struct form f = {.n = 99};
         assert_int_equal(form_parse(bad[i], strlen(bad[i]), &f), ERR_INVALID);
         assert_null(f.params);
         assert_int_equal(f.n, 0);
@@ -141,26 +141,26 @@ static void form_bounds_params(void **state)
 
 /* ==== signatures: the published vectors ====================================================== */
 
-#define V1_BODY                                                                                   \
-    "AccountSid=AC00000000000000000000000000000001&ApiVersion=2010-04-01&CallSid=CA00000000000" \
-    "000000000000000000001&CallStatus=ringing&Called=%2B15125550100&Caller=%2B14155550123&Dire" \
-    "ction=inbound&From=%2B14155550123&FromCity=SAN+FRANCISCO&FromCountry=US&FromState=CA&From" \
+#define V1_BODY                                                                                    \
+    "AccountSid=AC00000000000000000000000000000001&ApiVersion=2010-04-01&CallSid=CA00000000000"    \
+    "000000000000000000001&CallStatus=ringing&Called=%2B15125550100&Caller=%2B14155550123&Dire"    \
+    "ction=inbound&From=%2B14155550123&FromCity=SAN+FRANCISCO&FromCountry=US&FromState=CA&From"    \
     "Zip=94103&To=%2B15125550100&ToCity=AUSTIN&ToCountry=US&ToState=TX&ToZip=78701"
 #define V1_URL "https://dni.example.com/twilio/voice/inbound"
 #define V1_URL_443 "https://dni.example.com:443/twilio/voice/inbound"
 /* V2's table in body order, not sorted, so the test proves we sort. */
-#define V2_BODY                                                                                   \
-    "CallSid=CA00000000000000000000000000000002&AccountSid=AC00000000000000000000000000000001&" \
-    "CallStatus=completed&CallDuration=42&Timestamp=Tue%2C+14+Jan+2025+17%3A05%3A11+%2B0000&Se" \
-    "quenceNumber=3&CallerName=Jos%C3%A9+%C3%91%C3%BA%C3%B1ez&From=%2B14155550123&To=%2B151255" \
+#define V2_BODY                                                                                    \
+    "CallSid=CA00000000000000000000000000000002&AccountSid=AC00000000000000000000000000000001&"    \
+    "CallStatus=completed&CallDuration=42&Timestamp=Tue%2C+14+Jan+2025+17%3A05%3A11+%2B0000&Se"    \
+    "quenceNumber=3&CallerName=Jos%C3%A9+%C3%91%C3%BA%C3%B1ez&From=%2B14155550123&To=%2B151255"    \
     "50100"
 #define V2_URL "https://dni.example.com:8443/twilio/status?pool=7&session=ab%20cd"
 #define V2_URL_NOPORT "https://dni.example.com/twilio/status?pool=7&session=ab%20cd"
 #define V2B_BODY "Digits=1&CallSid=CA00000000000000000000000000000003"
 #define V3_BODY "b=2&a=z&a=x&a=x&a=y&A=0"
 #define OFF_URL "https://mycompany.com/myapp.php?foo=1&bar=2"
-#define OFF_BODY                                                                                  \
-    "CallSid=CA1234567890ABCDE&Digits=1234&From=%2B14158675309&To=%2B18005551212&Caller=%2B1415" \
+#define OFF_BODY                                                                                   \
+    "CallSid=CA1234567890ABCDE&Digits=1234&From=%2B14158675309&To=%2B18005551212&Caller=%2B1415"   \
     "8675309"
 #define OFF_DUP_BODY "Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&Digits=1234"
 
@@ -173,31 +173,30 @@ struct vector {
 };
 
 static const struct vector vectors[] = {
-    { "V1", TOKEN, V1_URL, V1_BODY, "UHHlq3jYUj1WeGMa+ZOz3QDu9aY=" },
-    { "V1 :443 form", TOKEN, V1_URL_443, V1_BODY, "Ai03/6gmHWjMl18EuZ6N4s426SY=" },
-    { "V2", TOKEN, V2_URL, V2_BODY, "SbrLvCDbfCj2n3ipEzPz/lhzh8Q=" },
-    { "V2 port stripped", TOKEN, V2_URL_NOPORT, V2_BODY, "sbGdPsIg+nFNK9X0j9mbG7H5Q5A=" },
-    { "V2b", TOKEN, "http://10.0.0.5/hook", V2B_BODY, "wy8LLco91mp1I7Z/xdnLHR5b8VQ=" },
-    { "V2b :80", TOKEN, "http://10.0.0.5:80/hook", V2B_BODY, "mjFezm6fZp2HahehO2oCvj7N3G8=" },
-    { "V3 repeated keys", TOKEN, "https://dni.example.com/hook", V3_BODY,
-      "wJjzF2KBvEodgCnn4dW9rt5djL4=" },
-    { "V3 empty params", TOKEN, "https://dni.example.com/hook", "",
-      "WXFWYi4VvZEQ3xoZSPcUeCn+enU=" },
-    { "V4 JSON url", TOKEN,
-      "https://dni.example.com/twilio/json?bodySHA256="
-      "9cbd84aa5c22f4f4defc04fa30a48d7df79a918f2ad2a9fffef2cadcb69f76ce",
-      "", "3sl0V9rY7Yn7HGB187UuAJGdcMo=" },
-    { "official", "12345", OFF_URL, OFF_BODY, "RSOYDt4T1cUTdK1PDd93/VVr8B8=" },
-    { "official :443", "12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", OFF_BODY,
-      "kvajT1Ptam85bY51eRf/AJRuM3w=" },
-    { "official http :80", "12345", "http://mycompany.com:80/myapp.php?foo=1&bar=2", OFF_BODY,
-      "0ZXoZLH/DfblKGATFgpif+LLRf4=" },
-    { "official http :1234", "12345", "http://mycompany.com:1234/myapp.php?foo=1&bar=2",
-      OFF_BODY, "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=" },
-    { "official duplicates", "12345", OFF_URL, OFF_DUP_BODY, "IK+Dwps556ElfBT0I3Rgjkr1wJU=" },
-    { "official JSON url", "12345",
-      OFF_URL "&bodySHA256=0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620", "",
-      "a9nBmqA0ju/hNViExpshrM61xv4=" },
+    {"V1", TOKEN, V1_URL, V1_BODY, "UHHlq3jYUj1WeGMa+ZOz3QDu9aY="},
+    {"V1 :443 form", TOKEN, V1_URL_443, V1_BODY, "Ai03/6gmHWjMl18EuZ6N4s426SY="},
+    {"V2", TOKEN, V2_URL, V2_BODY, "SbrLvCDbfCj2n3ipEzPz/lhzh8Q="},
+    {"V2 port stripped", TOKEN, V2_URL_NOPORT, V2_BODY, "sbGdPsIg+nFNK9X0j9mbG7H5Q5A="},
+    {"V2b", TOKEN, "http://10.0.0.5/hook", V2B_BODY, "wy8LLco91mp1I7Z/xdnLHR5b8VQ="},
+    {"V2b :80", TOKEN, "http://10.0.0.5:80/hook", V2B_BODY, "mjFezm6fZp2HahehO2oCvj7N3G8="},
+    {"V3 repeated keys", TOKEN, "https://dni.example.com/hook", V3_BODY,
+     "wJjzF2KBvEodgCnn4dW9rt5djL4="},
+    {"V3 empty params", TOKEN, "https://dni.example.com/hook", "", "WXFWYi4VvZEQ3xoZSPcUeCn+enU="},
+    {"V4 JSON url", TOKEN,
+     "https://dni.example.com/twilio/json?bodySHA256="
+     "9cbd84aa5c22f4f4defc04fa30a48d7df79a918f2ad2a9fffef2cadcb69f76ce",
+     "", "3sl0V9rY7Yn7HGB187UuAJGdcMo="},
+    {"official", "12345", OFF_URL, OFF_BODY, "RSOYDt4T1cUTdK1PDd93/VVr8B8="},
+    {"official :443", "12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", OFF_BODY,
+     "kvajT1Ptam85bY51eRf/AJRuM3w="},
+    {"official http :80", "12345", "http://mycompany.com:80/myapp.php?foo=1&bar=2", OFF_BODY,
+     "0ZXoZLH/DfblKGATFgpif+LLRf4="},
+    {"official http :1234", "12345", "http://mycompany.com:1234/myapp.php?foo=1&bar=2", OFF_BODY,
+     "Zmvh+3yNM1Phv2jhDCwEM3q5ebU="},
+    {"official duplicates", "12345", OFF_URL, OFF_DUP_BODY, "IK+Dwps556ElfBT0I3Rgjkr1wJU="},
+    {"official JSON url", "12345",
+     OFF_URL "&bodySHA256=0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620", "",
+     "a9nBmqA0ju/hNViExpshrM61xv4="},
 };
 
 static void signatures_match_official_vectors(void **state)
@@ -234,7 +233,7 @@ static void tampered_params_fail(void **state)
             f.params[k].value = saved;
         }
         if (f.n > 0) { /* drop the first parameter (unique in every vector) */
-            struct form rest = { .params = f.params + 1, .n = f.n - 1 };
+            struct form rest = {.params = f.params + 1, .n = f.n - 1};
             assert_false(twilio_verify(v->token, v->url, &rest, v->sig));
         }
         struct buf b;
@@ -282,13 +281,12 @@ static void verify_accepts_both_port_forms(void **state)
     assert_true(twilio_verify(TOKEN, V2_URL, &v2, "sbGdPsIg+nFNK9X0j9mbG7H5Q5A="));
     assert_false(twilio_verify(TOKEN, V2_URL_NOPORT, &v2, "SbrLvCDbfCj2n3ipEzPz/lhzh8Q="));
     struct form v2b = parse(V2B_BODY);
-    assert_true(twilio_verify(TOKEN, "http://10.0.0.5:80/hook", &v2b,
-                              "wy8LLco91mp1I7Z/xdnLHR5b8VQ="));
-    assert_true(twilio_verify(TOKEN, "http://10.0.0.5/hook", &v2b,
-                              "mjFezm6fZp2HahehO2oCvj7N3G8="));
+    assert_true(
+        twilio_verify(TOKEN, "http://10.0.0.5:80/hook", &v2b, "wy8LLco91mp1I7Z/xdnLHR5b8VQ="));
+    assert_true(twilio_verify(TOKEN, "http://10.0.0.5/hook", &v2b, "mjFezm6fZp2HahehO2oCvj7N3G8="));
     /* http's default port is 80, not 443 */
-    assert_false(twilio_verify(TOKEN, "http://10.0.0.5/hook", &v2b,
-                               "Ai03/6gmHWjMl18EuZ6N4s426SY="));
+    assert_false(
+        twilio_verify(TOKEN, "http://10.0.0.5/hook", &v2b, "Ai03/6gmHWjMl18EuZ6N4s426SY="));
     struct form off = parse(OFF_BODY);
     /* official.out.txt: "validate https:1234 url with port-less sig true" */
     assert_true(twilio_verify("12345", "https://mycompany.com:1234/myapp.php?foo=1&bar=2", &off,
@@ -312,11 +310,11 @@ static void port_forms_handle_odd_authorities(void **state)
         const char *seen;
         const char *signed_as;
     } cases[] = {
-        { "https://[2001:db8::1]/hook", "https://[2001:db8::1]:443/hook" },
-        { "https://[2001:db8::1]:8443/hook", "https://[2001:db8::1]/hook" },
-        { "https://u:p@h.example/x?y=1:2", "https://u:p@h.example:443/x?y=1:2" },
-        { "HTTPS://h.example/x", "HTTPS://h.example:443/x" },
-        { "https://h.example?q=1", "https://h.example:443?q=1" },
+        {"https://[2001:db8::1]/hook", "https://[2001:db8::1]:443/hook"},
+        {"https://[2001:db8::1]:8443/hook", "https://[2001:db8::1]/hook"},
+        {"https://u:p@h.example/x?y=1:2", "https://u:p@h.example:443/x?y=1:2"},
+        {"HTTPS://h.example/x", "HTTPS://h.example:443/x"},
+        {"https://h.example?q=1", "https://h.example:443?q=1"},
     };
     struct form f = parse(V2B_BODY);
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -337,12 +335,13 @@ static void signalwire_keeps_repeated_values(void **state)
     struct form f = parse(V3_BODY);
     char sig[TWILIO_SIG_LEN + 1];
     assert_int_equal(twilio_signature_as(TWILIO_FLAVOR_SIGNALWIRE, TOKEN,
-                                         "https://dni.example.com/hook", &f, sig), ERR_OK);
+                                         "https://dni.example.com/hook", &f, sig),
+                     ERR_OK);
     assert_string_equal(sig, "plpu+DgiosRhZoz2jBzkgiSiNUc="); /* §2.2 V3, SignalWire 3.2.0 */
     assert_true(twilio_verify_as(TWILIO_FLAVOR_SIGNALWIRE, TOKEN, "https://dni.example.com/hook",
                                  &f, "plpu+DgiosRhZoz2jBzkgiSiNUc="));
-    assert_false(twilio_verify(TOKEN, "https://dni.example.com/hook", &f,
-                               "plpu+DgiosRhZoz2jBzkgiSiNUc="));
+    assert_false(
+        twilio_verify(TOKEN, "https://dni.example.com/hook", &f, "plpu+DgiosRhZoz2jBzkgiSiNUc="));
     form_release(&f);
     /* without repeated names both flavours agree (the SignalWire script's V1 and official) */
     struct form v1 = parse(V1_BODY);
@@ -377,8 +376,8 @@ static void signed_data_matches_spec_file(void **state)
     form_release(&f);
     buf_reset(&b);
     f = parse(V3_BODY);
-    assert_int_equal(twilio_signed_data(&b, TWILIO_FLAVOR_TWILIO, "https://dni.example.com/hook",
-                                        &f), ERR_OK);
+    assert_int_equal(
+        twilio_signed_data(&b, TWILIO_FLAVOR_TWILIO, "https://dni.example.com/hook", &f), ERR_OK);
     assert_string_equal(b.data, spec_line(text, "string-to-sign: ", false));
     form_release(&f);
     buf_release(&b);
@@ -389,7 +388,7 @@ static void signed_data_matches_spec_file(void **state)
 #define V4_HASH "9cbd84aa5c22f4f4defc04fa30a48d7df79a918f2ad2a9fffef2cadcb69f76ce"
 #define V4_URL "https://dni.example.com/twilio/json?bodySHA256=" V4_HASH
 #define OFF_JSON "{\"property\": \"value\", \"boolean\": true}"
-#define OFF_JSON_URL                                                                              \
+#define OFF_JSON_URL                                                                               \
     OFF_URL "&bodySHA256=0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620"
 
 static void json_body_vectors(void **state)
@@ -424,7 +423,7 @@ static void twiml_dial_plain(void **state)
     (void)state;
     struct buf b;
     buf_init(&b, 4096);
-    struct twiml_dial d = { .forward_to = "+15125550199" };
+    struct twiml_dial d = {.forward_to = "+15125550199"};
     assert_int_equal(twiml_dial(&b, &d), ERR_OK);
     assert_string_equal(b.data,
                         XML_HEAD "<Response><Dial><Number>+15125550199</Number></Dial></Response>");
@@ -483,10 +482,11 @@ static void twiml_escapes_hostile_strings(void **state)
         .action_url = "https://h/?a=1&b=2",
     };
     assert_int_equal(twiml_dial(&b, &d), ERR_OK);
-    assert_string_equal(b.data,
+    assert_string_equal(
+        b.data,
         XML_HEAD "<Response><Dial callerId=\"&quot;>&lt;Hangup/>&lt;x a=&quot;&amp;amp;&#x9;&#xA;\""
-        " action=\"https://h/?a=1&amp;b=2\" method=\"POST\"><Number>"
-        "+1555&lt;/Number&gt;&lt;Dial&gt;&amp;\"x\"&#xD;</Number></Dial></Response>");
+                 " action=\"https://h/?a=1&amp;b=2\" method=\"POST\"><Number>"
+                 "+1555&lt;/Number&gt;&lt;Dial&gt;&amp;\"x\"&#xD;</Number></Dial></Response>");
     buf_release(&b);
 }
 
@@ -497,7 +497,12 @@ static void twiml_drops_invalid_characters(void **state)
     struct buf b;
     buf_init(&b, 4096);
     struct twiml_dial d = {
-        .forward_to = "+1\x01" "5\x1b" "5\xff" "5\xc3" "(\xc0\xaf\xed\xa0\x80" "5",
+        .forward_to = "+1\x01"
+                      "5\x1b"
+                      "5\xff"
+                      "5\xc3"
+                      "(\xc0\xaf\xed\xa0\x80"
+                      "5",
         .caller_id = "Jos\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x9e\xef\xbf\xbe",
     };
     assert_int_equal(twiml_dial(&b, &d), ERR_OK);
@@ -511,20 +516,22 @@ static void twiml_record_notice(void **state)
     (void)state;
     struct buf b;
     buf_init(&b, 4096);
-    struct twiml_dial d = { .forward_to = "+15125550199", .record = true };
+    struct twiml_dial d = {.forward_to = "+15125550199", .record = true};
     assert_int_equal(twiml_dial(&b, &d), ERR_OK);
-    assert_string_equal(b.data, XML_HEAD "<Response><Say>This call may be recorded.</Say>"
-                                "<Dial record=\"record-from-answer-dual\"><Number>+15125550199"
-                                "</Number></Dial></Response>");
+    assert_string_equal(b.data,
+                        XML_HEAD "<Response><Say>This call may be recorded.</Say>"
+                                 "<Dial record=\"record-from-answer-dual\"><Number>+15125550199"
+                                 "</Number></Dial></Response>");
     buf_reset(&b);
     d.notice = "Calls are recorded for Smith & Sons <QA>.";
     d.status_url = "https://h/s?x=1&y=2";
     assert_int_equal(twiml_dial(&b, &d), ERR_OK);
-    assert_string_equal(b.data, XML_HEAD "<Response><Say>Calls are recorded for Smith &amp; Sons "
-                                "&lt;QA&gt;.</Say><Dial record=\"record-from-answer-dual\">"
-                                "<Number statusCallback=\"https://h/s?x=1&amp;y=2\" "
-                                "statusCallbackEvent=\"initiated ringing answered completed\">"
-                                "+15125550199</Number></Dial></Response>");
+    assert_string_equal(b.data,
+                        XML_HEAD "<Response><Say>Calls are recorded for Smith &amp; Sons "
+                                 "&lt;QA&gt;.</Say><Dial record=\"record-from-answer-dual\">"
+                                 "<Number statusCallback=\"https://h/s?x=1&amp;y=2\" "
+                                 "statusCallbackEvent=\"initiated ringing answered completed\">"
+                                 "+15125550199</Number></Dial></Response>");
     buf_release(&b);
 }
 
@@ -550,7 +557,7 @@ static void twiml_errors_leave_buffer_intact(void **state)
     struct buf b;
     buf_init(&b, 60);
     assert_int_equal(buf_adds(&b, "keep"), ERR_OK);
-    struct twiml_dial d = { .forward_to = "+15125550199" };
+    struct twiml_dial d = {.forward_to = "+15125550199"};
     assert_int_equal(twiml_dial(&b, &d), ERR_TOOBIG);
     assert_string_equal(b.data, "keep");
     assert_int_equal(twiml_reject(&b), ERR_TOOBIG);
@@ -600,21 +607,21 @@ static void webhook_rejects_bad_fields(void **state)
         const char *body;
         const char *field;
     } bad[] = {
-        { "From=%2B14155550123", "CallSid" },
-        { "CallSid=", "CallSid" },
-        { "CallSid=CA1%3B+DROP", "CallSid" },
-        { "CallSid=CA1&CallStatus=Completed%0A", "CallStatus" },
-        { "CallSid=CA1&CallDuration=12a", "CallDuration" },
-        { "CallSid=CA1&CallDuration=-5", "CallDuration" },
-        { "CallSid=CA1&CallDuration=99999999999", "CallDuration" },
-        { "CallSid=CA1&DialCallDuration=", "DialCallDuration" },
-        { "CallSid=CA1&SequenceNumber=1e3", "SequenceNumber" },
-        { "CallSid=CA1&DialCallStatus=%3Cx%3E", "DialCallStatus" },
+        {"From=%2B14155550123", "CallSid"},
+        {"CallSid=", "CallSid"},
+        {"CallSid=CA1%3B+DROP", "CallSid"},
+        {"CallSid=CA1&CallStatus=Completed%0A", "CallStatus"},
+        {"CallSid=CA1&CallDuration=12a", "CallDuration"},
+        {"CallSid=CA1&CallDuration=-5", "CallDuration"},
+        {"CallSid=CA1&CallDuration=99999999999", "CallDuration"},
+        {"CallSid=CA1&DialCallDuration=", "DialCallDuration"},
+        {"CallSid=CA1&SequenceNumber=1e3", "SequenceNumber"},
+        {"CallSid=CA1&DialCallStatus=%3Cx%3E", "DialCallStatus"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         struct form f = parse(bad[i].body);
         struct twilio_webhook w;
-        struct errbuf eb = { .field = NULL };
+        struct errbuf eb = {.field = NULL};
         assert_int_equal(twilio_webhook_parse(&f, &w, &eb), ERR_INVALID);
         assert_non_null(eb.field);
         assert_string_equal(eb.field, bad[i].field);
