@@ -143,7 +143,8 @@ static int parse_settings(json_t *o, struct calls_settings *cs, struct errbuf *e
                   "'attribution_window' must be 1 to %lld seconds", MAX_WINDOW_S);
     if (rc == ERR_OK)
         rc = parse_conversion(json_object_get(o, "conversion"), cs, eb);
-    cs->window_ms = (int64_t)window_s * 1000;
+    if (rc == ERR_OK) /* only once in range: an out-of-range value would overflow int64 */
+        cs->window_ms = (int64_t)window_s * 1000;
     return rc;
 }
 

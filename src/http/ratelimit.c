@@ -50,16 +50,33 @@ static uint64_t hash(const char *s)
     return h ? h : 1;
 }
 
-/* The key's bucket, or the stalest slot in its probe window (reset for this key). */
+/* Tokens b would hold at now: its refill, capped at the burst. */
+static double tokens_at(const struct ratelimit *r, const struct bucket *b, int64_t now)
+{
+    double t = b->tokens;
+    if (now > b->last_at)
+        t += (double)(now - b->last_at) * r->per_ms;
+    return t < r->burst ? t : r->burst;
+}
+
+/* The key's bucket, or a slot of its probe window reset for this key: an empty one, else the
+ * one that would hold the most tokens now. Forgetting a key hands it a full burst on its next
+ * request, so a full bucket (idle for a full refill) costs nothing to forget and a drained one
+ * goes last; choosing the stalest slot instead let a flood of new keys push a drained key out
+ * and reset it. */
 static struct bucket *slot_for(struct ratelimit *r, uint64_t key, int64_t now)
 {
     struct bucket *victim = NULL;
+    double victim_tokens = -1;
     for (size_t i = 0; i < PROBE; i++) {
         struct bucket *b = &r->slots[(key + i) & (SLOTS - 1)];
         if (b->key == key)
             return b;
-        if (!victim || b->key == 0 || b->last_at < victim->last_at)
-            victim = b->key == 0 && victim && victim->key == 0 ? victim : b;
+        double t = b->key == 0 ? r->burst + 1 : tokens_at(r, b, now);
+        if (t > victim_tokens) {
+            victim = b;
+            victim_tokens = t;
+        }
     }
     victim->key = key;
     victim->tokens = r->burst;

@@ -97,7 +97,8 @@ int form_parse(const char *body, size_t len, struct form *out)
 {
     out->params = NULL;
     out->n = 0;
-    if (!body && len)
+    /* A raw NUL would cut a decoded string short, as %00 would (rejected likewise). */
+    if ((!body && len) || (len && memchr(body, '\0', len)))
         return ERR_INVALID;
     size_t n = count_pairs(body, len);
     if (n == 0)

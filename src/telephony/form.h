@@ -25,8 +25,8 @@ struct form {
  * Empty pairs ("a=1&&b=2", a trailing '&') are skipped; a pair without '=' has an empty
  * value; names and values are percent-decoded and '+' becomes a space. No charset check:
  * the bytes are kept as sent (Twilio sends UTF-8).
- * Returns ERR_OK; ERR_INVALID for a '%' not followed by two hex digits or for an escape that
- * decodes to a NUL byte (it would silently truncate a C string); ERR_TOOBIG for more than
+ * Returns ERR_OK; ERR_INVALID for a '%' not followed by two hex digits, or for a NUL byte,
+ * raw or as an escape (it would silently truncate a C string); ERR_TOOBIG for more than
  * FORM_MAX_PARAMS pairs. out: *out (owned by the caller, form_release it); on error *out is
  * left empty and nothing needs releasing. */
 int form_parse(const char *body, size_t len, struct form *out);

@@ -119,6 +119,9 @@ static void form_rejects_bad_escapes(void **state)
     /* "%4" cut by len is malformed even if the byte after it is a hex digit */
     struct form f;
     assert_int_equal(form_parse("a=%41", 4, &f), ERR_INVALID);
+    /* a raw NUL inside len truncates like %00 would */
+    static const char raw_nul[] = "From=%2B1555&To=+1\0extra";
+    assert_int_equal(form_parse(raw_nul, sizeof(raw_nul) - 1, &f), ERR_INVALID);
 }
 
 static void form_bounds_params(void **state)
