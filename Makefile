@@ -1,11 +1,14 @@
 # Thin wrapper over CMake. make: build build/opendni. make run: the demo. make check: every test,
 # normal build and ASan+UBSan build. make bench: the wrk benchmarks against an nginx baseline.
+# make fuzz: libFuzzer on the network-facing parsers.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all build deps run check check-normal check-asan bench clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: all build deps run check check-normal check-asan bench fuzz clean
 
 all: build
 
@@ -36,5 +39,12 @@ check-asan:
 bench: deps build
 	@bench/run
 
+# libFuzzer on every target for FUZZ_SECONDS each; new inputs go to build-fuzz/new/<target>.
+fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DBUILD_FUZZERS=ON >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+	for f in build-fuzz/fuzz/fz_*; do t=$${f##*/fz_}; mkdir -p build-fuzz/new/$$t; \
+		$$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/new/$$t fuzz/corpus/$$t || exit 1; done
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
