@@ -85,6 +85,20 @@ test('a lease renews on ping and on a repeat visit; it expires after lease_ttl a
   assert.equal((await srv.api('POST', '/v1/visits/s_unknown/ping', {}, null)).status, 404);
 });
 
+test('a ping after the lease expired leases again, getting the old number back when it is free', async () => {
+  const srv = await server();
+  const p = await pool(srv, '+15555551200', 2, { lease_ttl: 1, cooldown: 60 });
+  const a = (await srv.visit({ url: 'https://site.example/' })).json;
+  await sleep(1300);
+  assert.equal((await srv.api('GET', `/v1/pools/${p.id}/health`)).json.live_leases, 0);
+  const ping = await srv.api('POST', `/v1/visits/${a.session_id}/ping`, {}, null);
+  assert.equal(ping.status, 200, ping.text);
+  assert.deepEqual(ping.json.numbers.map((n) => [n.number, n.kind]), [[a.numbers[0].number, 'pool']]);
+  const h = (await srv.api('GET', `/v1/pools/${p.id}/health`)).json;
+  assert.equal(h.live_leases, 1);
+  assert.equal(h.exhaustion_events, 0, 'its own cooling number is not an exhaustion');
+});
+
 test('the number idle longest is the one picked', async () => {
   const srv = await server();
   await pool(srv, '+15555550400', 3, { lease_ttl: 1, cooldown: 1 });
