@@ -116,6 +116,18 @@ test('metrics count requests by route and status', async () => {
   assert.match(r.text, /opendni_store_errors_total 0/);
 });
 
+test('CLI: every command has a summary and a working --help', () => {
+  const list = cli(['help']);
+  assert.equal(list.status, 0);
+  const commands = [...list.stdout.matchAll(/^  (\w+) +(\S.*)$/gm)].map((m) => m[1]);
+  for (const c of ['account', 'call', 'export', 'init', 'serve', 'simulate', 'version']) assert.ok(commands.includes(c), c);
+  for (const c of commands) {
+    const r = cli([c, '--help']);
+    assert.equal(r.status, 0, c);
+    assert.match(r.stdout, /^usage: opendni /m, c);
+  }
+});
+
 test('CLI: help, bad flags and a newer schema', () => {
   assert.equal(cli(['--help']).status, 0);
   assert.equal(cli(['serve', '--help']).status, 0);
