@@ -59,6 +59,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
         {"threads", OPT_INT, &c->threads, "OPENDNI_THREADS", "HTTP threads, 0 = one per CPU"},
         {"body-max", OPT_INT, &c->body_max, "OPENDNI_BODY_MAX",
          "default request body limit, bytes"},
+        {"geo-header", OPT_STR, &c->geo_header, "OPENDNI_GEO_HEADER",
+         "header your proxy sets to the visitor's ISO 3166-2 region (e.g. X-Geo-Region: US-TX)"},
         {"trust-proxy", OPT_BOOL, &c->trust_proxy, "OPENDNI_TRUST_PROXY",
          "take the client address from X-Forwarded-For"},
         {"log-level", OPT_STR, &level, "OPENDNI_LOG_LEVEL", "error, warn, info or debug"},
@@ -89,6 +91,7 @@ int cmd_serve(int argc, char **argv)
                               .listen = "127.0.0.1:8080",
                               .public_url = "",
                               .port_file = "",
+                              .geo_header = "",
                               .rate_limit_visits = 600,
                               .max_new_sessions = 6000}};
     int rc = parse_serve_opts(argc, argv, &app.cfg);

@@ -124,6 +124,7 @@ static void fill_request(struct ctx *x, struct MHD_Connection *conn, const char 
     r->h_twilio_sig = header(conn, "X-Twilio-Signature");
     r->h_signalwire_sig = header(conn, "X-SignalWire-Signature");
     r->h_forwarded_for = header(conn, "X-Forwarded-For");
+    r->h_geo = r->app->cfg.geo_header[0] ? header(conn, r->app->cfg.geo_header) : NULL;
     client_addr(conn, x->addr, sizeof(x->addr));
     r->client_addr = x->addr;
     x->route = router_match(r);

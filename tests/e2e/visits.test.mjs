@@ -237,3 +237,20 @@ test('a rule overrides the default classification and picks a source number', as
   const other = (await srv.visit({ url: 'https://s.example/' })).json;
   assert.equal(other.numbers[0].kind, 'pool');
 });
+
+test('behind a trusted proxy: the region header is kept, and spoofed X-Forwarded-For entries do not dodge the limit', async () => {
+  const srv = await server({ args: ['--geo-header', 'X-Geo-Region', '--trust-proxy', '--rate-limit-visits', '5'] });
+  await pool(srv, '+15555551300', 3);
+  const tx = (await srv.visit({ url: 'https://site.example/' }, { 'X-Geo-Region': 'US-TX', 'X-Forwarded-For': '10.0.0.1' })).json;
+  assert.equal((await srv.api('GET', `/v1/sessions/${tx.session_id}`)).json.region, 'US-TX');
+  const bad = (await srv.visit({ url: 'https://site.example/' }, { 'X-Geo-Region': 'US-TX"><b>', 'X-Forwarded-For': '10.0.0.2' })).json;
+  assert.equal((await srv.api('GET', `/v1/sessions/${bad.session_id}`)).json.region, null);
+  const statuses = [];
+  for (let i = 0; i < 7; i++) {
+    const r = await srv.visit({ url: 'https://site.example/' }, { 'X-Forwarded-For': `203.0.113.${i}, 198.51.100.7` });
+    statuses.push(r.status);
+  }
+  assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429]);
+  const other = await srv.visit({ url: 'https://site.example/' }, { 'X-Forwarded-For': '198.51.100.8' });
+  assert.equal(other.status, 200, 'another client address has its own budget');
+});

@@ -46,11 +46,26 @@ struct visit {
 
 /* ---- shared checks ---- */
 
+/* The client's address: the connection's, or behind a trusted proxy the last X-Forwarded-For
+ * entry (the one that proxy added; entries to its left are whatever the client sent). */
+static void client_of(const struct http_req *req, char *out, size_t cap)
+{
+    const char *xff = req->h_forwarded_for;
+    if (!req->app->cfg.trust_proxy || !xff || !*xff) {
+        snprintf(out, cap, "%s", req->client_addr);
+        return;
+    }
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ')
+        last++;
+    snprintf(out, cap, "%.*s", (int)strcspn(last, " "), last);
+}
+
 static int limit_address(struct http_req *req, int64_t now)
 {
-    const char *addr = req->client_addr;
-    if (req->app->cfg.trust_proxy && req->h_forwarded_for)
-        addr = req->h_forwarded_for;
+    char addr[64];
+    client_of(req, addr, sizeof(addr));
     if (ratelimit_take(req->app->visit_limit, addr, now, &req->retry_after_s))
         return ERR_OK;
     return errf(&req->eb, ERR_LIMITED, NULL, "too many visits from this address; retry later");
@@ -369,9 +384,23 @@ static int answer_bot(struct http_req *req, struct http_resp *resp, struct visit
                           &resp->body);
 }
 
-static void fill_session(struct st_session *ss, const struct source *src, const char *referrer,
-                         const char *user_agent)
+/* "US-TX": two capital letters, '-', one to three capitals or digits (ISO 3166-2). */
+static bool region_valid(const char *s)
 {
+    size_t n = s ? strlen(s) : 0;
+    if (n < 4 || n > 6 || s[2] != '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (i != 2 && !((s[i] >= 'A' && s[i] <= 'Z') || (i > 2 && s[i] >= '0' && s[i] <= '9')))
+            return false;
+    return true;
+}
+
+static void fill_session(struct st_session *ss, const struct source *src, const char *referrer,
+                         const char *user_agent, const char *region)
+{
+    if (region_valid(region))
+        snprintf(ss->region, sizeof(ss->region), "%s", region);
     snprintf(ss->landing_page, sizeof(ss->landing_page), "%s", src->landing_page);
     snprintf(ss->referrer, sizeof(ss->referrer), "%s", referrer ? referrer : "");
     snprintf(ss->channel, sizeof(ss->channel), "%s", src->channel);
@@ -458,7 +487,7 @@ static int run_visit(struct http_req *req, struct http_resp *resp, const struct 
         if (rc == ERR_INVALID)
             req->eb.field = "url";
         if (rc == ERR_OK)
-            fill_session(&v->job.session, &v->src, in->referrer, req->h_user_agent);
+            fill_session(&v->job.session, &v->src, in->referrer, req->h_user_agent, req->h_geo);
     }
     if (rc == ERR_OK)
         rc = pick_numbers(req, v, acct, rule >= 0 ? &acct->rules[rule] : NULL, in->targets,
