@@ -166,6 +166,71 @@ static int account_set(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* Resolves the account named by ID in db. Prints the error; NULL store on failure. */
+static struct store *open_account(const char *db, const char *id, struct st_account *a)
+{
+    struct store *s = cli_open_store(db);
+    if (s && store_account_get(s, id, a) != ERR_OK) {
+        fprintf(stderr, "error: no account '%s'\n", id);
+        store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int account_key(int argc, char **argv)
+{
+    const char *db = "./opendni.db", *keep = NULL;
+    bool as_json = false;
+    const struct cli_opt opts[] = {
+        {"db", OPT_STR, &db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
+        {"revoke-others", OPT_STR, &keep, NULL,
+         "instead of adding a key: revoke every key of the account but this one"},
+        {"json", OPT_BOOL, &as_json, NULL, "print {\"account_id\",\"api_key\"} as JSON"},
+        {0},
+    };
+    const char *pos[1];
+    int rc = cli_opts(
+        argc, argv, 2, opts,
+        "opendni account key ID [--json] | opendni account key ID --revoke-others KEY", pos, 1);
+    if (rc < 0)
+        return cli_opts_exit(rc);
+    if (rc != 1) {
+        fprintf(stderr, "error: account key needs an account ID\n");
+        return EXIT_USAGE;
+    }
+    struct st_account a;
+    struct store *s = open_account(db, pos[0], &a);
+    if (!s)
+        return EXIT_FAIL;
+    char key[80], hash[65];
+    int64_t n = 0;
+    if (keep) {
+        accounts_key_hash(keep, hash);
+        rc = store_api_key_revoke_others(s, a.id, hash, &n);
+    } else {
+        id_new("odk_", 52, key, sizeof(key));
+        accounts_key_hash(key, hash);
+        rc = store_api_key_add(s, a.id, hash);
+    }
+    store_close(s);
+    if (rc) {
+        fprintf(stderr, "error: %s\n",
+                rc == ERR_NOTFOUND ? "that key is not one of the account's "
+                                     "valid keys"
+                                   : "cannot update keys");
+        return EXIT_FAIL;
+    }
+    if (keep)
+        printf("revoked %" PRId64 " other key(s) of %s\n", n, a.ext_id);
+    else if (as_json)
+        printf("{\"account_id\":\"%s\",\"api_key\":\"%s\"}\n", a.ext_id, key);
+    else
+        printf("new api key for %s (shown once; the old ones stay valid until revoked): %s\n",
+               a.ext_id, key);
+    return EXIT_OK;
+}
+
 static int print_account(void *ctx, const struct st_account *a)
 {
     printf("%s\t%s\t%s\n", a->ext_id, a->name, a->twilio_token[0] ? "twilio" : "-");
@@ -192,6 +257,7 @@ static int account_list(int argc, char **argv)
 
 static const struct cli_verb verbs[] = {
     {"create", account_create, "create an account and print its API key"},
+    {"key", account_key, "add an API key, or revoke all keys but one (rotation)"},
     {"list", account_list, "list accounts"},
     {"set", account_set, "store provider secrets for an account"},
 };

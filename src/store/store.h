@@ -169,6 +169,12 @@ int store_account_create(struct store *s, const char *ext_id, const char *name,
                          struct st_account *a, struct errbuf *eb);
 int store_account_get(struct store *s, const char *ext_id, struct st_account *a);
 int store_account_by_id(struct store *s, int64_t id, struct st_account *a);
+/* Adds an API key (hex SHA-256) to an account. */
+int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash);
+/* Revokes every key of the account but the one with keep_hash (which must be one of its
+ * unrevoked keys: ERR_NOTFOUND otherwise, and nothing changes). out: *n_revoked. */
+int store_api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
+                                int64_t *n_revoked);
 /* The account owning an unrevoked key with this hash; ERR_NOTFOUND otherwise. */
 int store_account_by_key(struct store *s, const char *key_hash, struct st_account *a);
 int store_account_set_twilio(struct store *s, const char *ext_id, const char *sid,

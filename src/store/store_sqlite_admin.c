@@ -128,6 +128,41 @@ int store_account_by_id(struct store *s, int64_t id, struct st_account *a)
     return account_query(c, st, a);
 }
 
+int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st =
+        store__prep(c, "INSERT INTO api_keys(account_id, key_hash, created_at) VALUES (?1,?2,?3)");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, key_hash);
+    sqlite3_bind_int64(st, 3, time_now_ms());
+    return store__exec(c, st, "insert api key");
+}
+
+int store_api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
+                                int64_t *n_revoked)
+{
+    struct st_account a;
+    int rc = store_account_by_key(s, keep_hash, &a);
+    if (rc == ERR_OK && a.id != account_id)
+        rc = ERR_NOTFOUND;
+    if (rc)
+        return rc;
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "UPDATE api_keys SET revoked_at = ?3 WHERE account_id = ?1"
+                                      " AND key_hash <> ?2 AND revoked_at IS NULL");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, keep_hash);
+    sqlite3_bind_int64(st, 3, time_now_ms());
+    rc = store__exec(c, st, "revoke api keys");
+    *n_revoked = rc ? 0 : sqlite3_changes(c->db);
+    return rc;
+}
+
 int store_account_by_key(struct store *s, const char *key_hash, struct st_account *a)
 {
     CONN_OR_FAIL(c, s);

@@ -116,6 +116,24 @@ test('metrics count requests by route and status', async () => {
   assert.match(r.text, /opendni_store_errors_total 0/);
 });
 
+test('API keys rotate: a second key works beside the first, then the others are revoked', async () => {
+  const add = cli(['account', 'key', srv.accountId, '--json', '--db', srv.db]);
+  assert.equal(add.status, 0, add.stderr);
+  const fresh = JSON.parse(add.stdout).api_key;
+  assert.notEqual(fresh, srv.apiKey);
+  assert.equal((await srv.api('GET', '/v1/pools', undefined, fresh)).status, 200);
+  assert.equal((await srv.api('GET', '/v1/pools', undefined, srv.apiKey)).status, 200);
+  assert.equal(cli(['account', 'key', srv.accountId, '--revoke-others', other.apiKey, '--db', srv.db]).status, 1,
+    "another account's key cannot be the one kept");
+  assert.equal((await srv.api('GET', '/v1/pools', undefined, srv.apiKey)).status, 200, 'a refused revoke changes nothing');
+  const rev = cli(['account', 'key', srv.accountId, '--revoke-others', fresh, '--db', srv.db]);
+  assert.equal(rev.status, 0, rev.stderr);
+  assert.match(rev.stdout, /revoked 1 other key/);
+  assert.equal((await srv.api('GET', '/v1/pools', undefined, srv.apiKey)).status, 401);
+  assert.equal((await srv.api('GET', '/v1/pools', undefined, fresh)).status, 200);
+  srv.apiKey = fresh;
+});
+
 test('CLI: every command has a summary and a working --help', () => {
   const list = cli(['help']);
   assert.equal(list.status, 0);
