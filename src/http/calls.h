@@ -23,6 +23,7 @@
 struct app;
 
 #define CALLS_PROVIDER_TWILIO "twilio" /* Twilio-compatible webhooks (Twilio, SignalWire) */
+#define CALLS_PROVIDER_TELNYX "telnyx" /* Telnyx TeXML webhooks */
 #define CALLS_PROVIDER_PBX "pbx"       /* GET /v1/telephony/lookup */
 #define CALLS_MAX_VALUES 16            /* per channel/campaign conversion values */
 #define CALLS_MAX_CANDIDATES 32        /* past holders of a number considered per call */

@@ -29,7 +29,8 @@ struct http_req {
     const char *raw_uri;     /* path and query exactly as received */
     const char *client_addr; /* "127.0.0.1" */
     const char *h_auth, *h_origin, *h_user_agent, *h_content_type, *h_accept_encoding,
-        *h_if_none_match, *h_twilio_sig, *h_signalwire_sig, *h_forwarded_for, *h_geo;
+        *h_if_none_match, *h_twilio_sig, *h_signalwire_sig, *h_telnyx_ts, *h_telnyx_sig,
+        *h_forwarded_for, *h_geo;
     struct buf body;
     int64_t started_at_us; /* monotonic, for the latency histogram */
     /* set by the router */

@@ -50,6 +50,8 @@ static const struct route routes[] = {
     {"POST", "/v1/telephony/twilio/voice", h_twilio_voice, 0, 32 * KB},
     {"POST", "/v1/telephony/twilio/status", h_twilio_status, 0, 32 * KB},
     {"POST", "/v1/telephony/twilio/dial", h_twilio_dial, 0, 32 * KB},
+    {"POST", "/v1/telephony/telnyx/voice", h_telnyx_voice, 0, 32 * KB},
+    {"POST", "/v1/telephony/telnyx/status", h_telnyx_status, 0, 32 * KB},
     {"GET", "/v1/telephony/lookup", h_pbx_lookup, ROUTE_AUTH, 0},
     {"GET", "/v1/calls", h_call_list, ROUTE_AUTH, 0},
     {"GET", "/v1/calls/{}", h_call_get, ROUTE_AUTH, 0},

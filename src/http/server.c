@@ -123,6 +123,8 @@ static void fill_request(struct ctx *x, struct MHD_Connection *conn, const char 
     r->h_if_none_match = header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH);
     r->h_twilio_sig = header(conn, "X-Twilio-Signature");
     r->h_signalwire_sig = header(conn, "X-SignalWire-Signature");
+    r->h_telnyx_ts = header(conn, "telnyx-timestamp");
+    r->h_telnyx_sig = header(conn, "telnyx-signature-ed25519");
     r->h_forwarded_for = header(conn, "X-Forwarded-For");
     r->h_geo = r->app->cfg.geo_header[0] ? header(conn, r->app->cfg.geo_header) : NULL;
     client_addr(conn, x->addr, sizeof(x->addr));

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Provider webhooks (API.md "Telephony", normative for Twilio) and the PBX lookup:
- * POST /v1/telephony/twilio/voice, /status and /dial, GET /v1/telephony/lookup.
- * Parse the form -> find the account -> verify X-Twilio-Signature (or X-SignalWire-Signature)
- * over public_url + the URI as received -> hand the call to the call service (calls.c) ->
- * answer TwiML. An unsigned or badly signed request gets 403 and changes nothing; a verified
- * call is always forwarded, whatever fails after the check. */
+ * POST /v1/telephony/twilio/voice, /status and /dial, /v1/telephony/telnyx/voice and /status,
+ * GET /v1/telephony/lookup. Parse the form -> find the account -> verify X-Twilio-Signature
+ * (or X-SignalWire-Signature) over public_url + the URI as received, or Telnyx's Ed25519
+ * signature over the body -> hand the call to the call service (calls.c) -> answer TwiML
+ * (TeXML for Telnyx: the same XML). An unsigned or badly signed request gets 403 and changes
+ * nothing; a verified call is always forwarded, whatever fails after the check. */
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
@@ -19,6 +20,7 @@
 #include "http/metrics.h"
 #include "http/writer.h"
 #include "telephony/form.h"
+#include "telephony/telnyx.h"
 #include "telephony/twilio.h"
 
 #define SIG_FAILURES "opendni_webhook_signature_failures_total"
@@ -27,9 +29,10 @@
 
 /* One parsed provider request. */
 struct hook {
+    const char *provider; /* CALLS_PROVIDER_TWILIO or CALLS_PROVIDER_TELNYX: how it is signed */
     struct form form;
     struct twilio_webhook wh;
-    char url[URL_MAX]; /* what the provider signed: public URL + URI as received */
+    char url[URL_MAX]; /* Twilio: what the provider signed, public URL + URI as received */
 };
 
 /* ---- parsing and signatures ---- */
@@ -45,6 +48,7 @@ static int forbidden(struct http_req *req, const char *why)
 static int hook_begin(struct http_req *req, struct hook *h)
 {
     memset(h, 0, sizeof(*h));
+    h->provider = CALLS_PROVIDER_TWILIO;
     if (!req->h_twilio_sig && !req->h_signalwire_sig)
         return forbidden(req, "missing X-Twilio-Signature");
     int n = snprintf(h->url, sizeof(h->url), "%s%s", req->app->public_url, req->raw_uri);
@@ -59,9 +63,47 @@ static int hook_begin(struct http_req *req, struct hook *h)
     return rc;
 }
 
+/* Telnyx (TeXML): checks both headers are present and the timestamp is fresh, then parses
+ * the form. The signature itself needs the account's key: see hook_signed_by. */
+static int texml_begin(struct http_req *req, struct hook *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->provider = CALLS_PROVIDER_TELNYX;
+    if (!req->h_telnyx_sig || !req->h_telnyx_ts)
+        return forbidden(req, "missing telnyx-signature-ed25519 or telnyx-timestamp");
+    if (!telnyx_fresh(req->h_telnyx_ts, time_now_ms() / 1000, TELNYX_TOLERANCE_S))
+        return forbidden(req, "telnyx-timestamp is not within 300 s of now");
+    int rc = form_parse(req->body.data, req->body.len, &h->form);
+    if (rc)
+        return errf(&req->eb, rc, "body", "the body is not application/x-www-form-urlencoded");
+    rc = telnyx_webhook_parse(&h->form, &h->wh, &req->eb);
+    if (rc)
+        form_release(&h->form);
+    return rc;
+}
+
 static void hook_end(struct hook *h)
 {
     form_release(&h->form);
+}
+
+/* The account's Telnyx public key, from {"telnyx_public_key":"<base64>"} in its settings. */
+static bool telnyx_key_of(const struct st_account *a, unsigned char key[TELNYX_KEY_LEN])
+{
+    json_t *o = a->settings[0] ? json_loads(a->settings, 0, NULL) : NULL;
+    const char *b64 = json_string_value(json_object_get(o, "telnyx_public_key"));
+    bool ok = b64 && telnyx_public_key(b64, key) == ERR_OK;
+    if (b64 && !ok)
+        log_warn("telephony", "account %s: telnyx_public_key is not base64 of 32 bytes", a->ext_id);
+    json_decref(o);
+    return ok;
+}
+
+static bool telnyx_signed_by(const struct http_req *req, const struct st_account *a)
+{
+    unsigned char key[TELNYX_KEY_LEN];
+    return telnyx_key_of(a, key) &&
+           telnyx_verify(key, req->h_telnyx_ts, req->body.data, req->body.len, req->h_telnyx_sig);
 }
 
 /* Either flavour: they differ only for repeated parameter names (INTERFACES.md §2.2 V3). */
@@ -78,6 +120,15 @@ static bool signed_by(const struct http_req *req, const struct hook *h, const ch
     return sig_matches(h, token, req->h_twilio_sig) || sig_matches(h, token, req->h_signalwire_sig);
 }
 
+/* Whether account a signed the request, by the provider's scheme. */
+static bool hook_signed_by(const struct http_req *req, const struct hook *h,
+                           const struct st_account *a)
+{
+    if (strcmp(h->provider, CALLS_PROVIDER_TELNYX) == 0)
+        return telnyx_signed_by(req, a);
+    return signed_by(req, h, a->twilio_token);
+}
+
 struct signer {
     const struct http_req *req;
     const struct hook *h;
@@ -88,20 +139,20 @@ struct signer {
 static int try_account(void *arg, const struct st_account *a)
 {
     struct signer *sg = arg;
-    if (!signed_by(sg->req, sg->h, a->twilio_token))
+    if (!hook_signed_by(sg->req, sg->h, a))
         return 0;
     *sg->out = *a;
     sg->found = true;
     return 1;
 }
 
-/* For a number nobody owns: the account with this AccountSid, else any account whose token
- * signed the request (API.md). ERR_FORBIDDEN if none did. */
+/* For a number nobody owns: the account with this (Twilio) AccountSid, else any account whose
+ * token or Telnyx key signed the request (API.md). ERR_FORBIDDEN if none did. */
 static int find_signer(struct http_req *req, const struct hook *h, struct st_account *out)
 {
     struct store *s = req->app->store;
-    if (store_account_by_twilio_sid(s, h->wh.account_sid, out) == ERR_OK &&
-        signed_by(req, h, out->twilio_token))
+    if (h->wh.account_sid && store_account_by_twilio_sid(s, h->wh.account_sid, out) == ERR_OK &&
+        hook_signed_by(req, h, out))
         return ERR_OK;
     struct signer sg = {req, h, out, false};
     int rc = store_account_list(s, try_account, &sg);
@@ -121,8 +172,7 @@ static int verify_for_to(struct http_req *req, const struct hook *h, const char 
         rc = store_account_by_id(req->app->store, t->account_id, acct);
     if (rc)
         return errf(&req->eb, ERR_BACKEND, NULL, "cannot look up the called number");
-    return signed_by(req, h, acct->twilio_token) ? ERR_OK
-                                                 : forbidden(req, "invalid webhook signature");
+    return hook_signed_by(req, h, acct) ? ERR_OK : forbidden(req, "invalid webhook signature");
 }
 
 /* To in E.164 when it parses (providers send E.164; a PBX may not), else as sent. */
@@ -137,16 +187,21 @@ static void normalize_party(const char *in, char *out, size_t cap)
 
 /* ---- answers ---- */
 
+/* TwiML, or TeXML for Telnyx, whose <Dial action> posts to the status route (the DialCallStatus
+ * in it tells the two apart). */
 static int answer_twiml(struct http_req *req, struct http_resp *resp,
-                        const struct calls_answer *ans, const char *from)
+                        const struct calls_answer *ans, const char *from, const char *provider)
 {
     resp->content_type = "text/xml";
     if (!ans->forward_to[0])
         return twiml_reject(&resp->body);
+    bool telnyx = strcmp(provider, CALLS_PROVIDER_TELNYX) == 0;
     char action[sizeof(req->app->public_url) + 40];
     char status[sizeof(req->app->public_url) + 40];
-    snprintf(action, sizeof(action), "%s/v1/telephony/twilio/dial", req->app->public_url);
-    snprintf(status, sizeof(status), "%s/v1/telephony/twilio/status", req->app->public_url);
+    snprintf(action, sizeof(action), "%s/v1/telephony/%s", req->app->public_url,
+             telnyx ? "telnyx/status" : "twilio/dial");
+    snprintf(status, sizeof(status), "%s/v1/telephony/%s/status", req->app->public_url,
+             telnyx ? "telnyx" : "twilio");
     struct twiml_dial d = {.forward_to = ans->forward_to,
                            .action_url = action,
                            .status_url = status,
@@ -201,7 +256,7 @@ static void voice_done(struct write_job *job)
 {
     struct call_job *cj = (struct call_job *)job;
     calls_inserted(cj->req->app, &cj->acct, &cj->in, job->rc, &cj->call, &cj->ans);
-    if (answer_twiml(cj->req, cj->resp, &cj->ans, cj->from) != ERR_OK)
+    if (answer_twiml(cj->req, cj->resp, &cj->ans, cj->from, cj->in.provider) != ERR_OK)
         http_error_resp(cj->req, cj->resp, ERR_NOMEM);
     job_finish(cj);
 }
@@ -251,7 +306,38 @@ static void defer_update(struct http_req *req, struct http_resp *resp, int64_t c
     http_defer(req, submit_job, cj);
 }
 
-/* ---- POST /v1/telephony/twilio/voice ---- */
+/* ---- voice webhooks: POST /v1/telephony/twilio/voice and /v1/telephony/telnyx/voice ---- */
+
+/* A parsed voice webhook: verify, attribute, store (deferred to the writer), answer. */
+static int voice(struct http_req *req, struct http_resp *resp, const struct hook *h)
+{
+    char to[STORE_PARTY_MAX];
+    char from[STORE_PARTY_MAX];
+    normalize_party(h->wh.to, to, sizeof(to));
+    snprintf(from, sizeof(from), "%s", h->wh.from ? h->wh.from : "");
+    struct calls_target t;
+    struct st_account acct;
+    int rc = to[0] ? verify_for_to(req, h, to, &t, &acct)
+                   : errf(&req->eb, ERR_INVALID, "To", "'To' is required");
+    if (rc)
+        return rc;
+    struct call_job *cj = job_new(req, resp);
+    snprintf(cj->sid, sizeof(cj->sid), "%s", h->wh.call_sid);
+    snprintf(cj->to, sizeof(cj->to), "%s", to);
+    snprintf(cj->from, sizeof(cj->from), "%s", from);
+    cj->acct = acct;
+    cj->in = (struct calls_inbound){h->provider, cj->sid, cj->to, cj->from, time_now_ms()};
+    /* ans is filled even on failure: the call is forwarded whatever happens */
+    if (calls_prepare(req->app, &acct, &t, &cj->in, &cj->call, &cj->ans) == CALLS_TO_STORE) {
+        cj->job.apply = voice_apply;
+        cj->job.done = voice_done;
+        http_defer(req, submit_job, cj);
+    } else {
+        rc = answer_twiml(req, resp, &cj->ans, from, h->provider);
+        free(cj);
+    }
+    return rc;
+}
 
 int h_twilio_voice(struct http_req *req, struct http_resp *resp)
 {
@@ -259,32 +345,18 @@ int h_twilio_voice(struct http_req *req, struct http_resp *resp)
     int rc = hook_begin(req, &h);
     if (rc)
         return rc;
-    char to[STORE_PARTY_MAX];
-    char from[STORE_PARTY_MAX];
-    normalize_party(h.wh.to, to, sizeof(to));
-    snprintf(from, sizeof(from), "%s", h.wh.from ? h.wh.from : "");
-    struct calls_target t;
-    struct st_account acct;
-    rc = to[0] ? verify_for_to(req, &h, to, &t, &acct)
-               : errf(&req->eb, ERR_INVALID, "To", "'To' is required");
-    if (rc == ERR_OK) {
-        struct call_job *cj = job_new(req, resp);
-        snprintf(cj->sid, sizeof(cj->sid), "%s", h.wh.call_sid);
-        snprintf(cj->to, sizeof(cj->to), "%s", to);
-        snprintf(cj->from, sizeof(cj->from), "%s", from);
-        cj->acct = acct;
-        cj->in =
-            (struct calls_inbound){CALLS_PROVIDER_TWILIO, cj->sid, cj->to, cj->from, time_now_ms()};
-        /* ans is filled even on failure: the call is forwarded whatever happens */
-        if (calls_prepare(req->app, &acct, &t, &cj->in, &cj->call, &cj->ans) == CALLS_TO_STORE) {
-            cj->job.apply = voice_apply;
-            cj->job.done = voice_done;
-            http_defer(req, submit_job, cj);
-        } else {
-            rc = answer_twiml(req, resp, &cj->ans, from);
-            free(cj);
-        }
-    }
+    rc = voice(req, resp, &h);
+    hook_end(&h);
+    return rc;
+}
+
+int h_telnyx_voice(struct http_req *req, struct http_resp *resp)
+{
+    struct hook h;
+    int rc = texml_begin(req, &h);
+    if (rc)
+        return rc;
+    rc = voice(req, resp, &h);
     hook_end(&h);
     return rc;
 }
@@ -299,9 +371,9 @@ static int callback_call(struct http_req *req, const struct hook *h, struct st_c
 {
     struct store *s = req->app->store;
     const char *parent = form_get(&h->form, "ParentCallSid");
-    int rc = store_call_by_provider(s, CALLS_PROVIDER_TWILIO, h->wh.call_sid, c);
+    int rc = store_call_by_provider(s, h->provider, h->wh.call_sid, c);
     if (rc == ERR_NOTFOUND && parent && *parent) {
-        rc = store_call_by_provider(s, CALLS_PROVIDER_TWILIO, parent, c);
+        rc = store_call_by_provider(s, h->provider, parent, c);
         *leg = CALLS_LEG_DIALED;
     }
     if (rc == ERR_NOTFOUND) {
@@ -317,8 +389,41 @@ static int callback_call(struct http_req *req, const struct hook *h, struct st_c
         rc = store_account_by_id(s, c->account_id, &acct);
     if (rc)
         return errf(&req->eb, ERR_BACKEND, NULL, "cannot read the call");
-    return signed_by(req, h, acct.twilio_token) ? ERR_OK
-                                                : forbidden(req, "invalid webhook signature");
+    return hook_signed_by(req, h, &acct) ? ERR_OK : forbidden(req, "invalid webhook signature");
+}
+
+static int status_callback(struct http_req *req, struct http_resp *resp, const struct hook *h)
+{
+    struct st_call c;
+    enum calls_leg leg = CALLS_LEG_CALLER;
+    int rc = callback_call(req, h, &c, &leg);
+    if (rc == ERR_OK) {
+        struct calls_status u = {leg, h->wh.call_status, h->wh.call_duration_s,
+                                 h->wh.sequence_number};
+        defer_update(req, resp, c.id, &u, false);
+    } else if (rc == ERR_NOTFOUND) {
+        log_warn("telephony", "req=%" PRIu64 " status callback for an unknown call", req->id);
+        rc = ERR_OK;
+    }
+    if (rc == ERR_OK)
+        resp->status = 204;
+    return rc;
+}
+
+static int dial_action(struct http_req *req, struct http_resp *resp, const struct hook *h)
+{
+    struct st_call c;
+    enum calls_leg leg = CALLS_LEG_DIALED;
+    int rc = callback_call(req, h, &c, &leg);
+    if (rc == ERR_OK) {
+        struct calls_status u = {CALLS_LEG_DIALED, h->wh.dial_call_status,
+                                 h->wh.dial_call_duration_s, -1};
+        defer_update(req, resp, c.id, &u, true); /* failures are counted when it is done */
+    } else if (rc == ERR_NOTFOUND) {             /* the call continues either way: end it */
+        resp->content_type = "text/xml";
+        rc = twiml_empty(&resp->body);
+    }
+    return rc;
 }
 
 int h_twilio_status(struct http_req *req, struct http_resp *resp)
@@ -327,18 +432,7 @@ int h_twilio_status(struct http_req *req, struct http_resp *resp)
     int rc = hook_begin(req, &h);
     if (rc)
         return rc;
-    struct st_call c;
-    enum calls_leg leg = CALLS_LEG_CALLER;
-    rc = callback_call(req, &h, &c, &leg);
-    if (rc == ERR_OK) {
-        struct calls_status u = {leg, h.wh.call_status, h.wh.call_duration_s, h.wh.sequence_number};
-        defer_update(req, resp, c.id, &u, false);
-    } else if (rc == ERR_NOTFOUND) {
-        log_warn("telephony", "req=%" PRIu64 " status callback for an unknown call", req->id);
-        rc = ERR_OK;
-    }
-    if (rc == ERR_OK)
-        resp->status = 204;
+    rc = status_callback(req, resp, &h);
     hook_end(&h);
     return rc;
 }
@@ -349,17 +443,19 @@ int h_twilio_dial(struct http_req *req, struct http_resp *resp)
     int rc = hook_begin(req, &h);
     if (rc)
         return rc;
-    struct st_call c;
-    enum calls_leg leg = CALLS_LEG_DIALED;
-    rc = callback_call(req, &h, &c, &leg);
-    if (rc == ERR_OK) {
-        struct calls_status u = {CALLS_LEG_DIALED, h.wh.dial_call_status, h.wh.dial_call_duration_s,
-                                 -1};
-        defer_update(req, resp, c.id, &u, true); /* failures are counted when it is done */
-    } else if (rc == ERR_NOTFOUND) {             /* the call continues either way: end it */
-        resp->content_type = "text/xml";
-        rc = twiml_empty(&resp->body);
-    }
+    rc = dial_action(req, resp, &h);
+    hook_end(&h);
+    return rc;
+}
+
+/* Telnyx status callbacks, and the TeXML <Dial action> (which carries DialCallStatus). */
+int h_telnyx_status(struct http_req *req, struct http_resp *resp)
+{
+    struct hook h;
+    int rc = texml_begin(req, &h);
+    if (rc)
+        return rc;
+    rc = h.wh.dial_call_status ? dial_action(req, resp, &h) : status_callback(req, resp, &h);
     hook_end(&h);
     return rc;
 }

@@ -36,6 +36,8 @@ int h_session_get(struct http_req *req, struct http_resp *resp);
 int h_twilio_voice(struct http_req *req, struct http_resp *resp);
 int h_twilio_status(struct http_req *req, struct http_resp *resp);
 int h_twilio_dial(struct http_req *req, struct http_resp *resp);
+int h_telnyx_voice(struct http_req *req, struct http_resp *resp);
+int h_telnyx_status(struct http_req *req, struct http_resp *resp);
 int h_pbx_lookup(struct http_req *req, struct http_resp *resp);
 /* h_calls.c */
 int h_call_list(struct http_req *req, struct http_resp *resp);
