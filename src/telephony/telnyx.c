@@ -11,7 +11,6 @@
 
 #define B64_ALPHABET "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 #define MAX_DIGITS 15 /* telnyx_fresh: keeps now_s - ts far from int64 overflow */
-#define NUM_MAX 1000000000LL
 
 /* ==== base64 ================================================================================= */
 
@@ -91,62 +90,7 @@ bool telnyx_fresh(const char *timestamp, int64_t now_s, int64_t tolerance_s)
 
 /* ==== TeXML callback fields ================================================================== */
 
-static bool all_of(const char *s, size_t min, size_t max, const char *set)
-{
-    size_t n = strlen(s);
-    return n >= min && n <= max && strspn(s, set) == n;
-}
-
-static int get_num(const struct form *f, const char *name, int64_t *out, struct errbuf *eb)
-{
-    const char *v = form_get(f, name);
-    *out = -1;
-    if (!v)
-        return ERR_OK;
-    if (!all_of(v, 1, 10, "0123456789"))
-        return errf(eb, ERR_INVALID, name, "'%s' must be a whole number", name);
-    int64_t x = 0;
-    for (const char *p = v; *p; p++)
-        x = x * 10 + (*p - '0');
-    if (x > NUM_MAX)
-        return errf(eb, ERR_INVALID, name, "'%s' must be at most %lld", name, NUM_MAX);
-    *out = x;
-    return ERR_OK;
-}
-
-static int get_status(const struct form *f, const char *name, const char **out, struct errbuf *eb)
-{
-    *out = form_get(f, name);
-    if (*out && !all_of(*out, 1, 32, "abcdefghijklmnopqrstuvwxyz-"))
-        return errf(eb, ERR_INVALID, name, "'%s' must be 1 to 32 characters of [a-z-]", name);
-    return ERR_OK;
-}
-
 int telnyx_webhook_parse(const struct form *f, struct twilio_webhook *out, struct errbuf *eb)
 {
-    memset(out, 0, sizeof(*out));
-    out->call_sid = form_get(f, "CallSid");
-    if (!out->call_sid || !all_of(out->call_sid, 1, 127,
-                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                  "0123456789:_-"))
-        return errf(eb, ERR_INVALID, "CallSid",
-                    "'CallSid' must be 1 to 127 characters of "
-                    "[A-Za-z0-9:_-]");
-    out->account_sid = form_get(f, "AccountSid");
-    out->from = form_get(f, "From");
-    out->to = form_get(f, "To");
-    out->direction = form_get(f, "Direction");
-    out->caller_name = form_get(f, "CallerName");
-    out->forwarded_from = form_get(f, "ForwardedFrom");
-    out->recording_url = form_get(f, "RecordingUrl");
-    int rc = get_status(f, "CallStatus", &out->call_status, eb);
-    if (rc == ERR_OK)
-        rc = get_status(f, "DialCallStatus", &out->dial_call_status, eb);
-    if (rc == ERR_OK)
-        rc = get_num(f, "CallDuration", &out->call_duration_s, eb);
-    if (rc == ERR_OK)
-        rc = get_num(f, "DialCallDuration", &out->dial_call_duration_s, eb);
-    if (rc == ERR_OK)
-        rc = get_num(f, "SequenceNumber", &out->sequence_number, eb);
-    return rc;
+    return twilio_webhook_parse_as(f, 127, ":_-", out, eb);
 }

@@ -463,6 +463,12 @@ static void read_strings(const struct form *f, struct twilio_webhook *w)
 
 int twilio_webhook_parse(const struct form *f, struct twilio_webhook *out, struct errbuf *eb)
 {
+    return twilio_webhook_parse_as(f, 64, "-", out, eb);
+}
+
+int twilio_webhook_parse_as(const struct form *f, size_t sid_max, const char *sid_extra,
+                            struct twilio_webhook *out, struct errbuf *eb)
+{
     memset(out, 0, sizeof(*out));
     out->call_duration_s = out->dial_call_duration_s = out->sequence_number = -1;
     if (!f)
@@ -470,7 +476,7 @@ int twilio_webhook_parse(const struct form *f, struct twilio_webhook *out, struc
     read_strings(f, out);
     if (!out->call_sid)
         return errf(eb, ERR_INVALID, "CallSid", "missing CallSid");
-    if (!all_chars_in(out->call_sid, 64, "-", true))
+    if (!all_chars_in(out->call_sid, sid_max, sid_extra, true))
         return errf(eb, ERR_INVALID, "CallSid", "bad CallSid '%.64s'", out->call_sid);
     int rc = check_status(out->call_status, "CallStatus", eb);
     if (!rc)

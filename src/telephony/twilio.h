@@ -125,5 +125,9 @@ struct twilio_webhook {
  * (Twilio adds them without notice).
  * Returns ERR_OK or ERR_INVALID with eb (optional) naming the field. out: *out. */
 int twilio_webhook_parse(const struct form *f, struct twilio_webhook *out, struct errbuf *eb);
+/* The same fields and rules for a Twilio-compatible provider whose CallSid is 1..sid_max
+ * characters of [A-Za-z0-9] plus sid_extra (Twilio: 64, "-"; Telnyx "v3:…": 127, ":_-"). */
+int twilio_webhook_parse_as(const struct form *f, size_t sid_max, const char *sid_extra,
+                            struct twilio_webhook *out, struct errbuf *eb);
 
 #endif

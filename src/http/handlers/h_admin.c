@@ -392,16 +392,21 @@ int h_number_get(struct http_req *req, struct http_resp *resp)
 struct list_ctx {
     struct http_req *req;
     json_t *arr;
+    int64_t pool_id; /* the last pool looked up: numbers come in runs of one pool */
+    char pool_ext[STORE_ID_MAX];
 };
 
 static int add_number_json(void *ctx, const struct st_number *n)
 {
     struct list_ctx *lc = ctx;
-    char pool_ext[STORE_ID_MAX] = "";
     struct st_pool p;
-    if (n->pool_id && store_pool_by_id(lc->req->app->store, n->pool_id, &p) == ERR_OK)
-        snprintf(pool_ext, sizeof(pool_ext), "%s", p.ext_id);
-    json_array_append_new(lc->arr, number_json(n, pool_ext));
+    if (n->pool_id != lc->pool_id) {
+        lc->pool_id = n->pool_id;
+        lc->pool_ext[0] = '\0';
+        if (n->pool_id && store_pool_by_id(lc->req->app->store, n->pool_id, &p) == ERR_OK)
+            snprintf(lc->pool_ext, sizeof(lc->pool_ext), "%s", p.ext_id);
+    }
+    json_array_append_new(lc->arr, number_json(n, n->pool_id ? lc->pool_ext : ""));
     return 0;
 }
 
@@ -416,7 +421,7 @@ int h_number_list(struct http_req *req, struct http_resp *resp)
             return errf(&req->eb, rc, "pool", "no pool '%s'", pool_ext);
         pool_id = p.id;
     }
-    struct list_ctx lc = {req, json_array()};
+    struct list_ctx lc = {req, json_array(), 0, ""};
     int rc = store_number_list(req->app->store, req->account.id, pool_id, add_number_json, &lc);
     if (rc) {
         json_decref(lc.arr);
@@ -578,7 +583,7 @@ static int add_rule_json(void *ctx, const struct st_rule *r)
 
 int h_rule_list(struct http_req *req, struct http_resp *resp)
 {
-    struct list_ctx lc = {req, json_array()};
+    struct list_ctx lc = {req, json_array(), 0, ""};
     int rc = store_rule_list(req->app->store, req->account.id, add_rule_json, &lc);
     if (rc) {
         json_decref(lc.arr);

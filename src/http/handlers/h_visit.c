@@ -87,12 +87,19 @@ static int check_origin(struct http_req *req, struct http_resp *resp, const stru
 
 /* ---- responses ---- */
 
-static json_t *source_json(const struct source *src)
+/* {"gclid":"…",…} with the click ids the visit carried (new reference). */
+static json_t *click_ids_json(const struct source *src)
 {
     json_t *ids = json_object();
     for (int i = 0; i < CLICK_N; i++)
         if (src->click_ids[i][0])
             json_object_set_new(ids, click_id_names[i], json_string(src->click_ids[i]));
+    return ids;
+}
+
+static json_t *source_json(const struct source *src)
+{
+    json_t *ids = click_ids_json(src);
     return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "channel", src->channel, "source",
                      json_str_or_null(src->source), "medium", json_str_or_null(src->medium),
                      "campaign", json_str_or_null(src->campaign), "keyword",
@@ -410,10 +417,7 @@ static void fill_session(struct st_session *ss, const struct source *src, const 
     snprintf(ss->keyword, sizeof(ss->keyword), "%s", src->keyword);
     snprintf(ss->content, sizeof(ss->content), "%s", src->content);
     snprintf(ss->device, sizeof(ss->device), "%s", device_name(classify_device(user_agent)));
-    json_t *ids = json_object();
-    for (int i = 0; i < CLICK_N; i++)
-        if (src->click_ids[i][0])
-            json_object_set_new(ids, click_id_names[i], json_string(src->click_ids[i]));
+    json_t *ids = click_ids_json(src);
     char *s = json_dumps(ids, JSON_COMPACT);
     json_decref(ids);
     if (s && strlen(s) < sizeof(ss->click_ids))
