@@ -9,9 +9,12 @@
 #include "http/engines.h"
 #include "http/metrics.h"
 #include "http/ratelimit.h"
+#include "http/sescache.h"
 #include "http/stream.h"
 #include "http/writer.h"
 #include "store/store.h"
+
+#define SESSION_CACHE_SLOTS 65536 /* ~4.5 MiB */
 
 int app_init(struct app *app, struct errbuf *eb)
 {
@@ -36,6 +39,7 @@ int app_init(struct app *app, struct errbuf *eb)
     app->session_limit = ratelimit_new(app->cfg.max_new_sessions);
     app->writer = writer_start(app->store);
     app->stream = stream_new();
+    app->sessions = sescache_new(SESSION_CACHE_SLOTS);
     return ERR_OK;
 }
 
@@ -45,6 +49,8 @@ void app_release(struct app *app)
     app->writer = NULL;
     stream_free(app->stream); /* after the server stopped: no listener remains */
     app->stream = NULL;
+    sescache_free(app->sessions);
+    app->sessions = NULL;
     ratelimit_free(app->visit_limit);
     ratelimit_free(app->session_limit);
     engines_free(app->engines);

@@ -19,6 +19,7 @@ struct writer;
 struct ratelimit;
 struct accounts;
 struct stream;
+struct sescache;
 
 struct app_config {
     const char *db;
@@ -47,6 +48,7 @@ struct app {
     struct ratelimit *session_limit;
     struct accounts *accounts;
     struct stream *stream;
+    struct sescache *sessions; /* recently seen sessions (pings, events) */
 };
 
 /* Opens the store (it must be migrated) and starts the services. ERR_* with detail in eb. */

@@ -8,10 +8,12 @@
 
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "core/phone.h"
 
 struct number_ref {
     int64_t id;
     char e164[STORE_E164_MAX];
+    char display[PHONE_DISPLAY_MAX]; /* phone_format(e164), made once */
 };
 
 struct slot {
@@ -146,7 +148,7 @@ int engines_number_add(struct engines *e, const struct st_number *n)
         return ERR_NOTFOUND;
     int rc = pool_add_number(sl->engine, (uint64_t)n->id, n->idle_since);
     if (rc == ERR_OK) {
-        /* kept sorted by id for e164_of's binary search; ids mostly arrive in order */
+        /* kept sorted by id for number_of's binary search; ids mostly arrive in order */
         sl->numbers = xrealloc(sl->numbers, (sl->n_numbers + 1) * sizeof(*sl->numbers));
         size_t i = sl->n_numbers;
         while (i > 0 && sl->numbers[i - 1].id > n->id) {
@@ -155,6 +157,7 @@ int engines_number_add(struct engines *e, const struct st_number *n)
         }
         sl->numbers[i].id = n->id;
         snprintf(sl->numbers[i].e164, STORE_E164_MAX, "%s", n->number);
+        phone_format(n->number, sl->numbers[i].display, PHONE_DISPLAY_MAX);
         sl->n_numbers++;
     }
     slot_unlock(e, sl);
@@ -179,7 +182,7 @@ int engines_number_remove(struct engines *e, int64_t pool_id, int64_t number_id,
     return rc;
 }
 
-static const char *e164_of(const struct slot *sl, int64_t number_id)
+static const struct number_ref *number_of(const struct slot *sl, int64_t number_id)
 {
     size_t lo = 0, hi = sl->n_numbers;
     while (lo < hi) {
@@ -189,7 +192,7 @@ static const char *e164_of(const struct slot *sl, int64_t number_id)
         else
             hi = mid;
     }
-    return lo < sl->n_numbers && sl->numbers[lo].id == number_id ? sl->numbers[lo].e164 : "";
+    return lo < sl->n_numbers && sl->numbers[lo].id == number_id ? &sl->numbers[lo] : NULL;
 }
 
 static void fill_lease(struct slot *sl, uint64_t session_key, uint64_t number_id, unsigned flags,
@@ -200,7 +203,9 @@ static void fill_lease(struct slot *sl, uint64_t session_key, uint64_t number_id
     struct pool_stats st;
     pool_stats_get(sl->engine, now, &st);
     out->number_id = (int64_t)number_id;
-    snprintf(out->number, sizeof(out->number), "%s", e164_of(sl, (int64_t)number_id));
+    const struct number_ref *ref = number_of(sl, (int64_t)number_id);
+    snprintf(out->number, sizeof(out->number), "%s", ref ? ref->e164 : "");
+    snprintf(out->display, sizeof(out->display), "%s", ref ? ref->display : "");
     out->flags = flags;
     out->leased_at = h.leased_at ? h.leased_at : now;
     out->expires_at = h.ends_at ? h.ends_at : now + sl->ttl_ms;
@@ -240,6 +245,19 @@ int engines_touch(struct engines *e, int64_t pool_id, uint64_t session_key, int6
     return rc;
 }
 
+int engines_peek(struct engines *e, int64_t pool_id, uint64_t session_key, int64_t now,
+                 int64_t *number_id, struct pool_holder *out)
+{
+    struct slot *sl = slot_lock(e, pool_id);
+    if (!sl)
+        return ERR_NOTFOUND;
+    uint64_t number = 0;
+    int rc = pool_session_get(sl->engine, session_key, now, &number, out);
+    slot_unlock(e, sl);
+    *number_id = (int64_t)number;
+    return rc;
+}
+
 int engines_stats(struct engines *e, int64_t pool_id, int64_t now, struct pool_stats *out)
 {
     struct slot *sl = slot_lock(e, pool_id);
@@ -273,8 +291,14 @@ static int load_lease(void *ctx, const struct st_lease *l)
     struct slot *sl = slot_lock(e, l->pool_id);
     if (!sl)
         return 0;
-    rc = pool_restore(sl->engine, key, (uint64_t)l->number_id, l->leased_at, l->last_active_at,
-                      lc->now);
+    /* A stored renewal may reach past its last activity (h_visit.c RENEW_AHEAD_MS): the lease
+     * is restored to end at its stored expiry, which every acknowledged renewal is within. */
+    int64_t active = l->last_active_at;
+    if (l->expires_at - sl->ttl_ms > active)
+        active = l->expires_at - sl->ttl_ms;
+    if (active < l->leased_at)
+        active = l->leased_at;
+    rc = pool_restore(sl->engine, key, (uint64_t)l->number_id, l->leased_at, active, lc->now);
     slot_unlock(e, sl);
     if (rc)
         log_warn("store", "lease %" PRId64 " not restored: %s", l->id, err_str(rc));

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "core/phone.h"
 #include "core/pool.h"
 #include "store/store.h"
 
@@ -29,7 +30,8 @@ int engines_number_remove(struct engines *e, int64_t pool_id, int64_t number_id,
 struct engines_lease {
     int64_t number_id;
     char number[STORE_E164_MAX];
-    unsigned flags; /* enum pool_lease_flags */
+    char display[PHONE_DISPLAY_MAX]; /* the number formatted for people */
+    unsigned flags;                  /* enum pool_lease_flags */
     int64_t leased_at;
     int64_t expires_at;
     uint64_t exhaustion_events; /* the pool's totals after this lease */
@@ -43,6 +45,10 @@ int engines_lease(struct engines *e, int64_t pool_id, uint64_t session_key, int6
 /* Heartbeat: renews a live lease; ERR_NOTFOUND if it has none. */
 int engines_touch(struct engines *e, int64_t pool_id, uint64_t session_key, int64_t now,
                   struct engines_lease *out);
+/* The live lease of a session (not renewed): the engine's exact times, which the store may
+ * trail by a pinged renewal. ERR_NOTFOUND if it has none or the pool is unknown. */
+int engines_peek(struct engines *e, int64_t pool_id, uint64_t session_key, int64_t now,
+                 int64_t *number_id, struct pool_holder *out);
 int engines_stats(struct engines *e, int64_t pool_id, int64_t now, struct pool_stats *out);
 uint64_t engines_session_key(const char *session_ext_id);
 

@@ -231,7 +231,8 @@ int store_session_get(struct store *s, const char *ext_id, struct st_session *ss
 int store_session_by_id(struct store *s, int64_t id, struct st_session *ss);
 /* Inserts (id == 0; id set on return) or updates last_active_at/expires_at of a lease. */
 int store_lease_put(struct store *s, struct st_lease *l);
-/* Renews the most recent lease of a session on a number. ERR_NOTFOUND if there is none. */
+/* Renews the most recent lease of a session on a number; neither time moves backwards.
+ * ERR_NOTFOUND if there is none. */
 int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                       int64_t last_active_at, int64_t expires_at);
 /* The most recent lease of the session in each pool it has leased from. */

@@ -162,10 +162,12 @@ int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                       int64_t last_active_at, int64_t expires_at)
 {
     struct sconn *c = store__conn(s);
-    sqlite3_stmt *st = c ? store__prep(c, "UPDATE leases SET last_active_at = ?3, expires_at = ?4"
-                                          " WHERE id = (SELECT MAX(id) FROM leases"
-                                          " WHERE session_id = ?1 AND number_id = ?2)")
-                         : NULL;
+    sqlite3_stmt *st =
+        c ? store__prep(c, "UPDATE leases SET last_active_at = MAX(last_active_at, ?3),"
+                           " expires_at = MAX(expires_at, ?4)"
+                           " WHERE id = (SELECT MAX(id) FROM leases"
+                           " WHERE session_id = ?1 AND number_id = ?2)")
+          : NULL;
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, session_id);

@@ -136,6 +136,33 @@ test('after kill -9 and a restart every acknowledged session keeps its number', 
   assert.ok(!acked.some(([, n]) => n === fresh));
 });
 
+test('pings answered from memory stay durable: after kill -9 the stored lease covers every acknowledged expiry', async () => {
+  const srv = await server();
+  await pool(srv, '+15555551400', 3, { lease_ttl: 30, cooldown: 60 });
+  const a = (await srv.visit({ url: 'https://site.example/' })).json;
+  let acked = 0;
+  for (let i = 0; i < 8; i++) {
+    await sleep(200);
+    const p = await srv.api('POST', `/v1/visits/${a.session_id}/ping`, { url: null }, null);
+    assert.equal(p.status, 200, p.text);
+    assert.equal(p.json.numbers[0].number, a.numbers[0].number);
+    assert.ok(Date.parse(p.json.expires_at) >= acked, 'no ping moves the expiry back');
+    acked = Date.parse(p.json.expires_at);
+  }
+  assert.ok(acked > Date.parse(a.expires_at), 'the pings renewed the lease');
+  await srv.kill9();
+  await srv.start();
+  const s = (await srv.api('GET', `/v1/sessions/${a.session_id}`)).json;
+  assert.equal(s.leases.length, 1);
+  assert.ok(Date.parse(s.leases[0].expires_at) >= acked,
+    `stored expiry ${s.leases[0].expires_at} is before the acknowledged ${new Date(acked).toISOString()}`);
+  // The rebuilt engine still holds the lease: a new visitor gets another number.
+  const b = (await srv.visit({ url: 'https://site.example/' })).json;
+  assert.notEqual(b.numbers[0].number, a.numbers[0].number);
+  const again = await srv.api('POST', `/v1/visits/${a.session_id}/ping`, { url: null }, null);
+  assert.equal(again.json.numbers[0].number, a.numbers[0].number);
+});
+
 test('crawlers get bot:true, static numbers and no session', async () => {
   const srv = await server();
   await pool(srv, '+15555550600', 2);

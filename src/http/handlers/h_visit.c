@@ -15,10 +15,16 @@
 #include "http/engines.h"
 #include "http/json.h"
 #include "http/ratelimit.h"
+#include "http/sescache.h"
 #include "http/writer.h"
 
 #define MAX_TARGETS WRITER_MAX_LEASES
 #define DEFAULT_TTL_S 1200
+/* A ping's renewal is stored reaching this far past the expiry it acknowledges, so renewals that
+ * follow within that time are answered from memory: the stored expiry already covers them. After
+ * a crash a lease may thus outlive its last renewal by up to this; while the server runs,
+ * attribution takes the exact times from the engines (http/calls.c). */
+#define RENEW_AHEAD_MS 60000
 
 enum kind { KIND_POOL, KIND_SOURCE, KIND_FALLBACK, KIND_STATIC };
 static const char *const kind_names[] = {"pool", "source", "fallback", "static"};
@@ -26,6 +32,7 @@ static const char *const kind_names[] = {"pool", "source", "fallback", "static"}
 struct shown {
     char target[PHONE_E164_MAX];
     char number[PHONE_E164_MAX];
+    char display[PHONE_DISPLAY_MAX]; /* "" = format number when answering */
     enum kind kind;
 };
 
@@ -110,8 +117,11 @@ static json_t *numbers_json(const struct shown *shown, int n)
 {
     json_t *arr = json_array();
     for (int i = 0; i < n; i++) {
-        char display[PHONE_DISPLAY_MAX + 8] = "";
-        phone_format(shown[i].number, display, sizeof(display));
+        char display[PHONE_DISPLAY_MAX];
+        if (shown[i].display[0])
+            snprintf(display, sizeof(display), "%s", shown[i].display);
+        else
+            phone_format(shown[i].number, display, sizeof(display));
         json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "target", shown[i].target,
                                              "number", shown[i].number, "display", display, "kind",
                                              kind_names[shown[i].kind]));
@@ -138,6 +148,16 @@ static int write_answer(struct visit *v)
                           &resp->body);
 }
 
+/* After a commit: what the store now holds for the session, for the next ping. */
+static void remember_session(struct sescache *cache, const struct write_job *job)
+{
+    struct sescache_entry e = {job->session.id, job->session.account_id, 0};
+    for (int i = 0; i < job->n_leases; i++)
+        if (i == 0 || job->leases[i].expires_at < e.stored_until)
+            e.stored_until = job->leases[i].expires_at;
+    sescache_put(cache, job->session.ext_id, &e);
+}
+
 static void visit_done(struct write_job *job)
 {
     struct visit *v = (struct visit *)job;
@@ -145,6 +165,9 @@ static void visit_done(struct write_job *job)
     if (job->rc) {
         errf(&req->eb, job->rc, NULL, "cannot store the visit");
         http_error_resp(req, v->resp, job->rc);
+        sescache_drop(req->app->sessions, job->session.ext_id);
+    } else {
+        remember_session(req->app->sessions, job);
     }
     free(v);
     http_resume(req); /* req and resp may be gone after this */
@@ -276,6 +299,7 @@ static int lease_pool(struct http_req *req, struct visit *v, const struct st_poo
         return errf(&req->eb, rc == ERR_NOTFOUND ? ERR_BACKEND : rc, NULL, "pool '%s' cannot lease",
                     p->ext_id);
     snprintf(sh->number, sizeof(sh->number), "%s", el.number);
+    snprintf(sh->display, sizeof(sh->display), "%s", el.display);
     sh->kind = KIND_POOL;
     add_lease(v, p, &el, now);
     return ERR_OK;
@@ -382,6 +406,7 @@ static int answer_bot(struct http_req *req, struct http_resp *resp, struct visit
     for (int i = 0; i < in->n_targets; i++) {
         snprintf(shown[i].target, sizeof(shown[i].target), "%s", in->targets[i]);
         snprintf(shown[i].number, sizeof(shown[i].number), "%s", in->targets[i]);
+        shown[i].display[0] = '\0';
         shown[i].kind = KIND_STATIC;
     }
     resp->content_type = "application/json";
@@ -530,16 +555,28 @@ int h_visit(struct http_req *req, struct http_resp *resp)
 
 /* ---- ping and events ---- */
 
-/* The session named in the path, with its account's snapshot and the CORS check done. */
+/* The session named in the path (from the session cache, else the store: only id, ext_id and
+ * account_id are set), with its account's snapshot and the CORS check done. */
 static int path_session(struct http_req *req, struct http_resp *resp, struct st_session *ss,
-                        const struct acct **acct, int64_t now)
+                        int64_t *stored_until, const struct acct **acct, int64_t now)
 {
     int rc = limit_address(req, now);
     if (rc)
         return rc;
-    if (!id_valid(req->params[0], STORE_ID_MAX - 1) ||
-        store_session_get(req->app->store, req->params[0], ss) != ERR_OK)
+    const char *ext = req->params[0];
+    if (!id_valid(ext, STORE_ID_MAX - 1))
         return errf(&req->eb, ERR_NOTFOUND, NULL, "unknown session");
+    struct sescache_entry ce;
+    if (!sescache_get(req->app->sessions, ext, &ce)) {
+        if (store_session_get(req->app->store, ext, ss) != ERR_OK)
+            return errf(&req->eb, ERR_NOTFOUND, NULL, "unknown session");
+        ce = (struct sescache_entry){ss->id, ss->account_id, 0};
+        sescache_put(req->app->sessions, ext, &ce);
+    }
+    ss->id = ce.id;
+    ss->account_id = ce.account_id;
+    snprintf(ss->ext_id, sizeof(ss->ext_id), "%s", ext);
+    *stored_until = ce.stored_until;
     rc = accounts_get_by_id(req->app->accounts, ss->account_id, now, acct);
     if (rc)
         return rc;
@@ -567,6 +604,7 @@ static int ping_lease(void *arg, const struct st_lease *l)
     uint64_t key = engines_session_key(v->job.session.ext_id);
     if (engines_touch(pc->req->app->engines, p->id, key, pc->now, &el) == ERR_OK) {
         snprintf(sh->number, sizeof(sh->number), "%s", el.number);
+        snprintf(sh->display, sizeof(sh->display), "%s", el.display);
         sh->kind = KIND_POOL;
         add_lease(v, p, &el, pc->now);
         return 0;
@@ -591,9 +629,21 @@ static void touch_live(struct http_req *req, struct visit *v, const struct acct 
         struct shown *sh = &v->shown[v->n_shown++];
         snprintf(sh->target, sizeof(sh->target), "%s", p->target);
         snprintf(sh->number, sizeof(sh->number), "%s", el.number);
+        snprintf(sh->display, sizeof(sh->display), "%s", el.display);
         sh->kind = KIND_POOL;
         add_lease(v, p, &el, now);
     }
+}
+
+/* Whether the store already holds every renewal of this ping (see RENEW_AHEAD_MS). */
+static bool stored_covers(const struct write_job *job, int64_t stored_until)
+{
+    if (job->n_leases == 0)
+        return false;
+    for (int i = 0; i < job->n_leases; i++)
+        if (!job->lease_renew[i] || job->leases[i].expires_at > stored_until)
+            return false;
+    return true;
 }
 
 int h_visit_ping(struct http_req *req, struct http_resp *resp)
@@ -601,7 +651,8 @@ int h_visit_ping(struct http_req *req, struct http_resp *resp)
     int64_t now = time_now_ms();
     struct visit *v = visit_new(req, resp);
     const struct acct *acct = NULL;
-    int rc = path_session(req, resp, &v->job.session, &acct, now);
+    int64_t stored_until = 0;
+    int rc = path_session(req, resp, &v->job.session, &stored_until, &acct, now);
     if (rc == ERR_OK) {
         v->is_ping = true;
         v->job.session.last_active_at = now;
@@ -614,10 +665,18 @@ int h_visit_ping(struct http_req *req, struct http_resp *resp)
         }
     }
     accounts_put(req->app->accounts, acct);
+    if (rc == ERR_OK && stored_covers(&v->job, stored_until)) {
+        rc = write_answer(v); /* nothing to write: answer now */
+        free(v);
+        return rc;
+    }
     if (rc) {
         free(v);
         return rc;
     }
+    for (int i = 0; i < v->job.n_leases; i++)
+        if (v->job.lease_renew[i])
+            v->job.leases[i].expires_at += RENEW_AHEAD_MS;
     return defer_visit(req, v, now);
 }
 
@@ -679,7 +738,8 @@ int h_visit_event(struct http_req *req, struct http_resp *resp)
     int64_t now = time_now_ms();
     struct visit *v = visit_new(req, resp);
     const struct acct *acct = NULL;
-    int rc = path_session(req, resp, &v->job.session, &acct, now);
+    int64_t stored_until;
+    int rc = path_session(req, resp, &v->job.session, &stored_until, &acct, now);
     accounts_put(req->app->accounts, acct);
     if (rc == ERR_OK)
         rc = parse_event(req, &v->job.event);
