@@ -31,8 +31,17 @@ int store__err(struct sconn *c, int rc, const char *what)
     return ERR_BACKEND;
 }
 
+/* Before SQLite initializes: no global memory statistics (they put a process-wide mutex on every
+ * allocation of every connection, and opendni never reads them). */
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int open_db(const char *path, sqlite3 **out)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_sqlite);
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(
         path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
