@@ -146,6 +146,10 @@ uint64_t store_errors(struct store *s);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+/* A read transaction: the reads until store_read_end see one snapshot and share one lock
+ * acquisition (cheaper than a transaction per statement). Ends with store_read_end. */
+int store_read_begin(struct store *s);
+void store_read_end(struct store *s);
 
 /* Moves committed WAL content into the database file without blocking writers (a passive
  * checkpoint) on the calling thread's connection. */

@@ -232,6 +232,22 @@ void store_rollback(struct store *s)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+int store_read_begin(struct store *s)
+{
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return ERR_BACKEND;
+    static const char sql[] = "BEGIN";
+    return store__exec(c, store__prep(c, sql), "begin read");
+}
+
+void store_read_end(struct store *s)
+{
+    struct sconn *c = store__conn(s);
+    if (c && !sqlite3_get_autocommit(c->db))
+        store__exec(c, store__prep(c, "COMMIT"), "end read"); /* nothing written: cannot fail */
+}
+
 int store_checkpoint(struct store *s)
 {
     struct sconn *c = store__conn(s);

@@ -317,10 +317,17 @@ static int voice(struct http_req *req, struct http_resp *resp, const struct hook
     snprintf(from, sizeof(from), "%s", h->wh.from ? h->wh.from : "");
     struct calls_target t;
     struct st_account acct;
-    int rc = to[0] ? verify_for_to(req, h, to, &t, &acct)
-                   : errf(&req->eb, ERR_INVALID, "To", "'To' is required");
-    if (rc)
+    if (!to[0])
+        return errf(&req->eb, ERR_INVALID, "To", "'To' is required");
+    /* Every read of this webhook (number, account, retry, attribution) in one read transaction;
+     * the call itself is written by the writer thread. */
+    bool reading = store_read_begin(req->app->store) == ERR_OK;
+    int rc = verify_for_to(req, h, to, &t, &acct);
+    if (rc) {
+        if (reading)
+            store_read_end(req->app->store);
         return rc;
+    }
     struct call_job *cj = job_new(req, resp);
     snprintf(cj->sid, sizeof(cj->sid), "%s", h->wh.call_sid);
     snprintf(cj->to, sizeof(cj->to), "%s", to);
@@ -328,7 +335,10 @@ static int voice(struct http_req *req, struct http_resp *resp, const struct hook
     cj->acct = acct;
     cj->in = (struct calls_inbound){h->provider, cj->sid, cj->to, cj->from, time_now_ms()};
     /* ans is filled even on failure: the call is forwarded whatever happens */
-    if (calls_prepare(req->app, &acct, &t, &cj->in, &cj->call, &cj->ans) == CALLS_TO_STORE) {
+    int prepared = calls_prepare(req->app, &acct, &t, &cj->in, &cj->call, &cj->ans);
+    if (reading)
+        store_read_end(req->app->store);
+    if (prepared == CALLS_TO_STORE) {
         cj->job.apply = voice_apply;
         cj->job.done = voice_done;
         http_defer(req, submit_job, cj);
