@@ -279,17 +279,16 @@ struct candidates {
     int rc;
 };
 
-/* A live lease takes its exact times from its engine: the store may trail a pinged renewal
- * (h_visit.c RENEW_AHEAD_MS). */
-static void live_times(const struct candidates *cs, const char *session_ext,
-                       struct attrib_candidate *c)
+/* A lease its engine still knows takes the engine's exact times: the store may trail a pinged
+ * renewal (h_visit.c RENEW_AHEAD_MS), in last activity and in the end alike. */
+static void engine_times(const struct candidates *cs, const char *session_ext,
+                         struct attrib_candidate *c)
 {
     struct pool_holder h;
-    int64_t held = 0;
     if (cs->engines &&
-        engines_peek(cs->engines, cs->pool_id, engines_session_key(session_ext), cs->at, &held,
-                     &h) == ERR_OK &&
-        held == cs->number_id) {
+        engines_holder(cs->engines, cs->pool_id, cs->number_id, engines_session_key(session_ext),
+                       cs->at, &h) == ERR_OK &&
+        h.leased_at == c->leased_at) {
         c->last_active_at = h.last_active_at;
         c->ends_at = h.ends_at;
     }
@@ -321,7 +320,7 @@ static int add_candidate(void *arg, const struct st_lease *l)
     if (attrib_device_parse(ss.device, &c->device) != ERR_OK)
         c->device = ATTRIB_DEVICE_UNKNOWN;
     snprintf(c->region, sizeof(c->region), "%s", ss.region);
-    live_times(cs, ss.ext_id, c);
+    engine_times(cs, ss.ext_id, c);
     cs->n++;
     return 0;
 }

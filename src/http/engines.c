@@ -10,6 +10,8 @@
 #include "base/xalloc.h"
 #include "core/phone.h"
 
+#define ENGINES_HOLDERS_MAX 64 /* live sharers plus remembered past holders looked at */
+
 struct number_ref {
     int64_t id;
     char e164[STORE_E164_MAX];
@@ -245,17 +247,21 @@ int engines_touch(struct engines *e, int64_t pool_id, uint64_t session_key, int6
     return rc;
 }
 
-int engines_peek(struct engines *e, int64_t pool_id, uint64_t session_key, int64_t now,
-                 int64_t *number_id, struct pool_holder *out)
+int engines_holder(struct engines *e, int64_t pool_id, int64_t number_id, uint64_t session_key,
+                   int64_t now, struct pool_holder *out)
 {
     struct slot *sl = slot_lock(e, pool_id);
     if (!sl)
         return ERR_NOTFOUND;
-    uint64_t number = 0;
-    int rc = pool_session_get(sl->engine, session_key, now, &number, out);
+    struct pool_holder h[ENGINES_HOLDERS_MAX];
+    size_t n = pool_holders(sl->engine, (uint64_t)number_id, now, h, ARRAY_SIZE(h));
     slot_unlock(e, sl);
-    *number_id = (int64_t)number;
-    return rc;
+    for (size_t i = 0; i < n; i++)
+        if (h[i].session_id == session_key) {
+            *out = h[i];
+            return ERR_OK;
+        }
+    return ERR_NOTFOUND;
 }
 
 int engines_stats(struct engines *e, int64_t pool_id, int64_t now, struct pool_stats *out)

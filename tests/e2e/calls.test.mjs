@@ -169,6 +169,26 @@ test('(b) after the lease ends the call is late to the old session; a new holder
   assert.equal(e.attribution.confidence, 1);
 });
 
+test('(b2) pings answered from memory do not hide the end of a lease: the call after it is still late', async () => {
+  // Each stored renewal reaches a minute past the expiry it acknowledges (h_visit.c); attribution
+  // must take the lease's real end from the engine, not the stored one.
+  await pool(srv, { target: '+15555551500', lease_ttl: 1, cooldown: 60 }, ['+15555551501']);
+  const a = (await srv.visit({ url: 'https://plumber.example/a', targets: ['+15555551500'] })).json;
+  for (let i = 0; i < 3; i++) {
+    await sleep(200);
+    const p = await srv.api('POST', `/v1/visits/${a.session_id}/ping`, { url: null }, null);
+    assert.equal(p.status, 200, p.text);
+  }
+  const stored = (await srv.api('GET', `/v1/sessions/${a.session_id}`)).json.leases[0].expires_at;
+  await sleep(1300); // past lease_ttl after the last ping, but well before the stored expiry
+  assert.ok(Date.parse(stored) > Date.now(), 'the store still says the lease runs');
+  const late = voiceParams('+15555551501', '+15125550132');
+  assert.equal((await hook(srv, '/v1/telephony/twilio/voice', late)).status, 200);
+  const l = await callOf(srv, late.CallSid);
+  assert.equal(l.attribution.method, 'late');
+  assert.equal(l.attribution.session_id, a.session_id);
+});
+
 test('(c) two sessions share a number: the one with a tel: click just before the call wins', async () => {
   await pool(srv, { target: '+15555550300' }, ['+15555550301']);
   const a = (await srv.visit({ url: 'https://plumber.example/a', targets: ['+15555550300'] })).json;
