@@ -25,6 +25,9 @@
 #include "http/stream.h"
 
 #define STREAM_BLOCK 16384 /* most bytes asked of the stream reader at once */
+/* Per-connection memory of libmicrohttpd (request line and headers, response headers; bodies go
+ * to our own buffers). Half its 32 KiB default: it is cleared for every request. */
+#define CONN_MEMORY 16384
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -289,8 +292,8 @@ int http_server_start(struct app *app, struct http_server **out, uint16_t *port)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(threads > 0 ? threads : 2), MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONN_MEMORY, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!srv->daemon) {
         free(srv);
         return log_error("http", "cannot listen on '%s'", app->cfg.listen), ERR_IO;
