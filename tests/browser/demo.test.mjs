@@ -13,6 +13,7 @@ import {
   launch, humanContext, serverWithPool, parts, visitAnswer, recordVisitApi, waitFor, watchConsole,
   SRC, TARGET, POOL_NUMBERS,
 } from './support.mjs';
+import { SHOTS } from '../helpers/server.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -69,7 +70,7 @@ test('the demo page swaps every visible number, keeps JSON-LD, and writes the sc
   const s = await serverWithPool(t, { self: true });
   const ctx = await demoContext(s);
   t.after(() => ctx.close());
-  const dir = path.join(SRC, 'docs/screenshots');
+  const dir = SHOTS;
   fs.mkdirSync(dir, { recursive: true });
 
   const plain = await ctx.newPage();

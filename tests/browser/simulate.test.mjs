@@ -3,11 +3,11 @@
 // line and the rules of thumb. The suite screenshots it into docs/screenshots/pool-sizing.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { cli } from '../helpers/server.mjs';
+import { cli, SHOTS } from '../helpers/server.mjs';
 import { SRC, launch } from './support.mjs';
 
 test('the simulator chart renders in Chromium with both curves, the target and the rules of thumb', async (t) => {
@@ -37,5 +37,6 @@ test('the simulator chart renders in Chromium with both curves, the target and t
   assert.match(info.text, /99(\.0)? ?%/, 'the target line is labelled');
   assert.match(info.text, /concurrent/i, 'the rules of thumb are marked');
   assert.deepEqual(errors, []);
-  await page.screenshot({ path: path.join(SRC, 'docs/screenshots/pool-sizing.png') });
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, 'pool-sizing.png') });
 });

@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 export const SRC = process.env.OPENDNI_SRC || resolve(here, '../..');
 export const BIN = process.env.OPENDNI_BIN || join(SRC, 'build/opendni');
+/** Where the browser suite writes its screenshots: build/screenshots, or docs/screenshots with
+ * SCREENSHOTS=docs (to refresh the ones the docs show) — a test run leaves the source tree alone. */
+export const SHOTS = process.env.SCREENSHOTS === 'docs' ? join(SRC, 'docs/screenshots') : join(dirname(BIN), 'screenshots');
 
 const live = new Set();
 process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL'); } catch {} } });
