@@ -5,10 +5,11 @@
 -- thread that runs out starts over and says so on stderr.
 local threads = {}
 
+-- wrk runs setup() and then init() thread by thread, so a thread's init cannot count the
+-- threads made after it: the split comes from WRK_THREADS (the -t given to wrk).
 function setup(thread)
   table.insert(threads, thread)
   thread:set("tid", #threads - 1)
-  for _, t in ipairs(threads) do t:set("nthreads", #threads) end
 end
 
 local reqs, idx = {}, 0
@@ -19,6 +20,7 @@ wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 
 wrk.body = '{"url":null}'
 
 function init(args)
+  local nthreads = tonumber(os.getenv("WRK_THREADS")) or error("WRK_THREADS is not set")
   local i = 0
   for line in io.lines(os.getenv("SESSIONS")) do
     if i % nthreads == tid then

@@ -87,7 +87,7 @@ done
 [ "$ok" = 1 ] || { echo "webhook bench: the server refused the signed webhook ($code)" >&2; exit 1; }
 sed -i 1d "$work/reqs"
 
-result=$(WEBHOOK_REQS="$work/reqs" wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" \
+result=$(WEBHOOK_REQS="$work/reqs" WRK_THREADS=$THREADS wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" \
   -s "$here/webhook.lua" "$SRV_URL$PATH_VOICE" | grep '^RESULT')
 echo "$result"
 if [ "$alone" = 1 ]; then

@@ -3,10 +3,11 @@
 -- that runs out starts over, and those repeats (retries of a known CallSid) are reported.
 local threads = {}
 
+-- wrk runs setup() and then init() thread by thread, so a thread's init cannot count the
+-- threads made after it: the split comes from WRK_THREADS (the -t given to wrk).
 function setup(thread)
   table.insert(threads, thread)
   thread:set("tid", #threads - 1)
-  for _, t in ipairs(threads) do t:set("nthreads", #threads) end
 end
 
 -- The requests are formatted once, in init, so that wrk spends as little of the shared CPU per
@@ -15,6 +16,7 @@ local reqs, idx = {}, 0
 wrapped = 0 -- global: done() reads it with thread:get
 
 function init(args)
+  local nthreads = tonumber(os.getenv("WRK_THREADS")) or error("WRK_THREADS is not set")
   local i = 0
   for line in io.lines(os.getenv("WEBHOOK_REQS")) do
     if i % nthreads == tid then
