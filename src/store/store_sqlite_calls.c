@@ -3,6 +3,7 @@
  * and the two look-ups the webhooks need to find an account for a number nobody leases: a
  * pool's fallback number and a Twilio AccountSid. Schema: sql/0001_init.sql + 0002_calls.sql. */
 #include "base/prelude.h"
+#include "base/ids.h"
 #include "store/store_int.h"
 
 #define CONN_OR_FAIL(c, s)                                                                         \
@@ -145,8 +146,8 @@ int store_call_insert(struct store *s, struct st_call *c)
               "?28)");
     if (!st)
         return ERR_BACKEND;
-    if (!c->ext_id[0])
-        store__new_ext_id("call_", c->ext_id);
+    if (!c->ext_id[0]) /* time-ordered: the ext_id index grows at its right edge */
+        id_new_sorted("call_", c->started_at, 16, c->ext_id, sizeof(c->ext_id));
     bind_call_insert(st, c);
     int rc = store__exec(conn, st, "insert call");
     if (rc == ERR_OK)
