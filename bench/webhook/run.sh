@@ -6,7 +6,8 @@
 #   "RESULT req/s p50_ms p99_ms non2xx errors" for bench/run's table.
 #   Alone (no SRV_URL): starts nginx `return 200` and a server of its own, runs both, and prints
 #   the table row itself (requests/s, ratio to nginx, p50, p99) after the RESULT line.
-# Knobs: DURATION (s, 10), WEBHOOK_CONNS (32), THREADS (2), WEBHOOK_N (150000 pre-signed calls).
+# Knobs: DURATION (s, 10), WEBHOOK_CONNS (32), THREADS (2), WEBHOOK_N (pre-signed calls: 50,000
+# per second of DURATION, so that none is sent twice).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -14,7 +15,7 @@ BIN=${OPENDNI_BIN:-$root/build/opendni}
 DURATION=${DURATION:-10}
 CONNS=${WEBHOOK_CONNS:-32}
 THREADS=${THREADS:-2}
-N=${WEBHOOK_N:-150000}
+N=${WEBHOOK_N:-$((DURATION * 50000))}
 TOKEN=bench-webhook-token-0123456789
 PATH_VOICE=/v1/telephony/twilio/voice
 work=$(mktemp -d /tmp/opendni-webhook.XXXXXX)
