@@ -669,15 +669,18 @@ static bool merge_leg(char status[STORE_STATUS_MAX], int64_t *duration, int64_t 
     return changed;
 }
 
+/* The call's status in API.md's terms (ringing, in-progress, or a final one): a provider's other
+ * live statuses (queued, initiated, answered on a leg, anything new) map onto the two live ones. */
 static const char *effective_status(const struct st_call *c)
 {
     if (c->dial_status[0] && leg_final(c->dial_status))
         return strcmp(c->dial_status, "answered") == 0 ? "completed" : c->dial_status;
     if (calls_status_final(c->call_status))
         return c->call_status;
-    if (strcmp(c->dial_status, "in-progress") == 0)
+    if (strcmp(c->dial_status, "in-progress") == 0 || strcmp(c->call_status, "in-progress") == 0 ||
+        strcmp(c->call_status, "answered") == 0)
         return "in-progress";
-    return c->call_status[0] ? c->call_status : "ringing";
+    return "ringing";
 }
 
 static int64_t effective_duration(const struct st_call *c)

@@ -180,6 +180,18 @@ static const struct merge_case merge_cases[] = {
          {CALLER, "in-progress", NONE, NONE, false, "in-progress", 0, 0},
      },
      2},
+    /* API.md's CALL status is ringing, in-progress or final: a provider's other live statuses
+     * (queued, initiated, answered, a status nobody knows yet) never show through. */
+    {"other provider statuses map to ringing or in-progress",
+     {
+         {CALLER, "queued", NONE, 0, true, "ringing", 0, 0},
+         {CALLER, "initiated", NONE, 1, true, "ringing", 0, 0},
+         {CALLER, "some-new-status", NONE, 2, true, "ringing", 0, 0},
+         {CALLER, "answered", NONE, 3, true, "in-progress", 0, 0},
+         {DIALED, "queued", NONE, NONE, true, "in-progress", 0, 0},
+         {DIALED, "completed", 12, NONE, true, "completed", 12, 6},
+     },
+     6},
     /* A report with a duration and no status (status NULL = not reported) keeps the status. */
     {"duration without status",
      {
