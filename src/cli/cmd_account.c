@@ -9,6 +9,7 @@
 #include "base/ids.h"
 #include "http/accounts.h"
 #include "store/store.h"
+#include "telephony/telnyx.h"
 
 /* "http://Host:8080/" -> "http://host:8080"; ERR_INVALID unless scheme://host[:port]. */
 static int normalize_origin(const char *in, char *out, size_t cap)
@@ -125,38 +126,69 @@ static int apply_settings(struct store *s, const char *id, const char *settings)
     return rc ? rc : store_account_set_settings(s, a.id, settings);
 }
 
+/* Sets "telnyx_public_key" in the account's settings, keeping every other setting. */
+static int merge_telnyx_key(struct store *s, const char *id, const char *key)
+{
+    struct st_account a;
+    int rc = store_account_get(s, id, &a);
+    if (rc)
+        return rc;
+    json_t *o = a.settings[0] ? json_loads(a.settings, 0, NULL) : NULL;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        o = json_object();
+    }
+    json_object_set_new(o, "telnyx_public_key", json_string(key));
+    char *merged = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    rc = merged && check_settings(merged) == 0 ? store_account_set_settings(s, a.id, merged)
+                                               : ERR_TOOBIG;
+    free(merged);
+    return rc;
+}
+
 static int account_set(int argc, char **argv)
 {
-    const char *db = "./opendni.db", *token = NULL, *sid = NULL, *settings = NULL;
+    const char *db = "./opendni.db", *token = NULL, *sid = NULL, *settings = NULL, *telnyx = NULL;
     const struct cli_opt opts[] = {
         {"db", OPT_STR, &db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
         {"twilio-auth-token", OPT_STR, &token, NULL, "Twilio (or SignalWire signing) auth token"},
         {"twilio-account-sid", OPT_STR, &sid, NULL, "Twilio AccountSid (AC…)"},
         {"settings", OPT_STR, &settings, NULL,
-         "account settings as JSON: {\"record_calls\":false,\"conversion\":{…}}"},
+         "account settings as JSON, replacing them: {\"record_calls\":false,\"conversion\":{…}}"},
+        {"telnyx-public-key", OPT_STR, &telnyx, NULL,
+         "Telnyx webhook public key (base64, from the Mission Control Portal); other settings "
+         "kept"},
         {0},
     };
     const char *pos[1];
     int rc =
         cli_opts(argc, argv, 2, opts,
                  "opendni account set ID [--twilio-auth-token TOKEN] [--twilio-account-sid AC…]"
-                 " [--settings JSON]",
+                 " [--settings JSON] [--telnyx-public-key KEY]",
                  pos, 1);
     if (rc < 0)
         return cli_opts_exit(rc);
-    if (rc != 1 || (!token && !sid && !settings)) {
+    if (rc != 1 || (!token && !sid && !settings && !telnyx)) {
         fprintf(stderr, "error: account set needs an ID and --twilio-auth-token, "
-                        "--twilio-account-sid or --settings\n");
+                        "--twilio-account-sid, --settings or --telnyx-public-key\n");
         return EXIT_USAGE;
     }
     if (settings && check_settings(settings) < 0)
         return EXIT_USAGE;
+    unsigned char raw[TELNYX_KEY_LEN];
+    if (telnyx && telnyx_public_key(telnyx, raw) != ERR_OK) {
+        fprintf(stderr, "error: --telnyx-public-key must be the base64 of a 32-byte Ed25519 key\n");
+        return EXIT_USAGE;
+    }
     struct store *s = cli_open_store(db);
     if (!s)
         return EXIT_FAIL;
     rc = token || sid ? store_account_set_twilio(s, pos[0], sid, token) : ERR_OK;
     if (rc == ERR_OK && settings)
         rc = apply_settings(s, pos[0], settings);
+    if (rc == ERR_OK && telnyx)
+        rc = merge_telnyx_key(s, pos[0], telnyx);
     store_close(s);
     if (rc) {
         fprintf(stderr, "error: %s\n", rc == ERR_NOTFOUND ? "no such account" : "cannot update");

@@ -25,9 +25,15 @@ before(async () => {
   const db = join(dir, 'test.db');
   assert.equal(cli(['init', '--db', db]).status, 0);
   const account = createAccount(db, 'Plumber', ['https://plumber.example']);
-  const set = cli(['account', 'set', account.accountId, '--db', db,
-    '--settings', JSON.stringify({ telnyx_public_key: RAW_KEY })]);
+  // The key is merged into the settings: what --settings set before stays.
+  assert.equal(cli(['account', 'set', account.accountId, '--db', db, '--settings', '{"record_calls":false}']).status, 0);
+  const bad = cli(['account', 'set', account.accountId, '--db', db, '--telnyx-public-key', 'not-a-key']);
+  assert.equal(bad.status, 2, 'a key that is not base64 of 32 bytes is refused');
+  assert.match(bad.stderr, /^error: --telnyx-public-key/);
+  const set = cli(['account', 'set', account.accountId, '--db', db, '--telnyx-public-key', RAW_KEY]);
   assert.equal(set.status, 0, set.stderr);
+  const stored = JSON.parse(execFileSync('sqlite3', [db, `select settings from accounts where ext_id = '${account.accountId}'`]).toString());
+  assert.deepEqual(stored, { record_calls: false, telnyx_public_key: RAW_KEY });
   srv = await startServer({ dir, db, account });
 });
 
