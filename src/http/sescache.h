@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* Recently seen sessions by external id: the row id, the account, and how far the session's
- * stored leases already reach. A ping of a cached session reads nothing from the store, and one
- * whose renewal the stored expiry already covers writes nothing either (see h_visit.c).
+/* Recently seen sessions by external id: the row id, the account, and per pool how far the
+ * session's stored lease already reaches. A ping of a cached session reads nothing from the
+ * store, and one whose renewals the stored expiries already cover writes nothing either (see
+ * h_visit.c).
  * Bounded (4-way sets; a put into a full set replaces its oldest entry), so a miss only means one
  * store read. THREADING: safe from any thread (striped mutexes). */
 #ifndef OPENDNI_HTTP_SESCACHE_H
@@ -12,11 +13,16 @@
 
 struct sescache;
 
+#define SESCACHE_POOLS 2 /* pools remembered per session; a lease in any other is "unknown" */
+
 struct sescache_entry {
     int64_t id;
     int64_t account_id;
-    int64_t stored_until; /* every stored lease of the session ends at or after this (ms); 0 =
-                             unknown */
+    int n_pools;
+    struct {
+        int64_t pool_id;
+        int64_t stored_until; /* the session's stored lease in this pool ends at or after this */
+    } pools[SESCACHE_POOLS];
 };
 
 /* slots is rounded up to a power of two. */

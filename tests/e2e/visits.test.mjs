@@ -164,6 +164,32 @@ test('pings answered from memory stay durable: after kill -9 the stored lease co
   assert.equal(again.json.numbers[0].number, a.numbers[0].number);
 });
 
+test('a ping durably renews every lease of a two-pool session, whatever the last page view leased', async () => {
+  const srv = await server();
+  await pool(srv, '+15555551600', 2, { lease_ttl: 30 });
+  await pool(srv, '+15555551700', 2, { lease_ttl: 10 });
+  const a = (await srv.visit({ url: 'https://site.example/' })).json;
+  assert.equal(a.numbers.length, 2, JSON.stringify(a.numbers));
+  await sleep(300);
+  // A page view that shows only the first target renews only that pool's lease.
+  const b = await srv.visit({ url: 'https://site.example/two', session_id: a.session_id, targets: ['+15555551600'] });
+  assert.equal(b.status, 200, b.text);
+  await sleep(300);
+  const before = Date.now();
+  const p = await srv.api('POST', `/v1/visits/${a.session_id}/ping`, { url: null }, null);
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.json.numbers.length, 2);
+  await srv.kill9();
+  await srv.start();
+  const rows = execFileSync('sqlite3', [srv.db, `select p.lease_ttl, l.expires_at from leases l join pools p on p.id = l.pool_id
+    join sessions s on s.id = l.session_id where s.ext_id = '${a.session_id}' order by p.lease_ttl`]).toString().trim().split('\n');
+  assert.equal(rows.length, 2);
+  for (const row of rows) {
+    const [ttl, expires] = row.split('|').map(Number);
+    assert.ok(expires >= before + ttl * 1000, `the ${ttl} s pool's lease was stored to ${expires}, before the ping's renewal`);
+  }
+});
+
 test('crawlers get bot:true, static numbers and no session', async () => {
   const srv = await server();
   await pool(srv, '+15555550600', 2);

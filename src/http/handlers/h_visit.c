@@ -148,13 +148,39 @@ static int write_answer(struct visit *v)
                           &resp->body);
 }
 
-/* After a commit: what the store now holds for the session, for the next ping. */
+/* The stored expiry the cache knows for the session's lease in pool_id, or 0. */
+static int64_t stored_until(const struct sescache_entry *e, int64_t pool_id)
+{
+    for (int i = 0; i < e->n_pools; i++)
+        if (e->pools[i].pool_id == pool_id)
+            return e->pools[i].stored_until;
+    return 0;
+}
+
+/* After a commit (on the writer thread, which runs every done callback in turn): what the store
+ * now holds of the session, for its next ping. A renewal keeps the larger of what was known and
+ * what it wrote (the store never moves an expiry back); a new lease replaces its pool's entry. */
 static void remember_session(struct sescache *cache, const struct write_job *job)
 {
-    struct sescache_entry e = {job->session.id, job->session.account_id, 0};
-    for (int i = 0; i < job->n_leases; i++)
-        if (i == 0 || job->leases[i].expires_at < e.stored_until)
-            e.stored_until = job->leases[i].expires_at;
+    struct sescache_entry e;
+    if (!sescache_get(cache, job->session.ext_id, &e) || e.id != job->session.id)
+        e = (struct sescache_entry){.id = job->session.id};
+    e.account_id = job->session.account_id;
+    for (int i = 0; i < job->n_leases; i++) {
+        const struct st_lease *l = &job->leases[i];
+        int k = 0;
+        while (k < e.n_pools && e.pools[k].pool_id != l->pool_id)
+            k++;
+        if (k == e.n_pools) {
+            if (e.n_pools == SESCACHE_POOLS)
+                continue; /* not remembered: its pings write */
+            e.n_pools++;
+            e.pools[k].pool_id = l->pool_id;
+            e.pools[k].stored_until = 0;
+        }
+        if (!job->lease_renew[i] || l->expires_at > e.pools[k].stored_until)
+            e.pools[k].stored_until = l->expires_at;
+    }
     sescache_put(cache, job->session.ext_id, &e);
 }
 
@@ -558,7 +584,7 @@ int h_visit(struct http_req *req, struct http_resp *resp)
 /* The session named in the path (from the session cache, else the store: only id, ext_id and
  * account_id are set), with its account's snapshot and the CORS check done. */
 static int path_session(struct http_req *req, struct http_resp *resp, struct st_session *ss,
-                        int64_t *stored_until, const struct acct **acct, int64_t now)
+                        struct sescache_entry *ce, const struct acct **acct, int64_t now)
 {
     int rc = limit_address(req, now);
     if (rc)
@@ -566,17 +592,15 @@ static int path_session(struct http_req *req, struct http_resp *resp, struct st_
     const char *ext = req->params[0];
     if (!id_valid(ext, STORE_ID_MAX - 1))
         return errf(&req->eb, ERR_NOTFOUND, NULL, "unknown session");
-    struct sescache_entry ce;
-    if (!sescache_get(req->app->sessions, ext, &ce)) {
+    if (!sescache_get(req->app->sessions, ext, ce)) {
         if (store_session_get(req->app->store, ext, ss) != ERR_OK)
             return errf(&req->eb, ERR_NOTFOUND, NULL, "unknown session");
-        ce = (struct sescache_entry){ss->id, ss->account_id, 0};
-        sescache_put(req->app->sessions, ext, &ce);
+        *ce = (struct sescache_entry){.id = ss->id, .account_id = ss->account_id};
+        sescache_put(req->app->sessions, ext, ce);
     }
-    ss->id = ce.id;
-    ss->account_id = ce.account_id;
+    ss->id = ce->id;
+    ss->account_id = ce->account_id;
     snprintf(ss->ext_id, sizeof(ss->ext_id), "%s", ext);
-    *stored_until = ce.stored_until;
     rc = accounts_get_by_id(req->app->accounts, ss->account_id, now, acct);
     if (rc)
         return rc;
@@ -636,12 +660,13 @@ static void touch_live(struct http_req *req, struct visit *v, const struct acct 
 }
 
 /* Whether the store already holds every renewal of this ping (see RENEW_AHEAD_MS). */
-static bool stored_covers(const struct write_job *job, int64_t stored_until)
+static bool stored_covers(const struct write_job *job, const struct sescache_entry *ce)
 {
     if (job->n_leases == 0)
         return false;
     for (int i = 0; i < job->n_leases; i++)
-        if (!job->lease_renew[i] || job->leases[i].expires_at > stored_until)
+        if (!job->lease_renew[i] ||
+            job->leases[i].expires_at > stored_until(ce, job->leases[i].pool_id))
             return false;
     return true;
 }
@@ -651,8 +676,8 @@ int h_visit_ping(struct http_req *req, struct http_resp *resp)
     int64_t now = time_now_ms();
     struct visit *v = visit_new(req, resp);
     const struct acct *acct = NULL;
-    int64_t stored_until = 0;
-    int rc = path_session(req, resp, &v->job.session, &stored_until, &acct, now);
+    struct sescache_entry ce;
+    int rc = path_session(req, resp, &v->job.session, &ce, &acct, now);
     if (rc == ERR_OK) {
         v->is_ping = true;
         v->job.session.last_active_at = now;
@@ -665,7 +690,7 @@ int h_visit_ping(struct http_req *req, struct http_resp *resp)
         }
     }
     accounts_put(req->app->accounts, acct);
-    if (rc == ERR_OK && stored_covers(&v->job, stored_until)) {
+    if (rc == ERR_OK && stored_covers(&v->job, &ce)) {
         rc = write_answer(v); /* nothing to write: answer now */
         free(v);
         return rc;
@@ -738,8 +763,8 @@ int h_visit_event(struct http_req *req, struct http_resp *resp)
     int64_t now = time_now_ms();
     struct visit *v = visit_new(req, resp);
     const struct acct *acct = NULL;
-    int64_t stored_until;
-    int rc = path_session(req, resp, &v->job.session, &stored_until, &acct, now);
+    struct sescache_entry ce;
+    int rc = path_session(req, resp, &v->job.session, &ce, &acct, now);
     accounts_put(req->app->accounts, acct);
     if (rc == ERR_OK)
         rc = parse_event(req, &v->job.event);
