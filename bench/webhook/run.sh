@@ -7,7 +7,8 @@
 #   Alone (no SRV_URL): starts nginx `return 200` and a server of its own, runs both, and prints
 #   the table row itself (requests/s, ratio to nginx, p50, p99) after the RESULT line.
 # Knobs: DURATION (s, 10), WEBHOOK_CONNS (32), THREADS (2), WEBHOOK_N (pre-signed calls: 50,000
-# per second of DURATION, so that none is sent twice).
+# per second of DURATION, so that none is sent twice), LISTENERS (0: with a server of its own,
+# that many `curl` clients read GET /v1/stream during the run, each getting every call event).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -16,12 +17,15 @@ DURATION=${DURATION:-10}
 CONNS=${WEBHOOK_CONNS:-32}
 THREADS=${THREADS:-2}
 N=${WEBHOOK_N:-$((DURATION * 50000))}
+LISTENERS=${LISTENERS:-0}
 TOKEN=bench-webhook-token-0123456789
 PATH_VOICE=/v1/telephony/twilio/voice
 work=$(mktemp -d /tmp/opendni-webhook.XXXXXX)
 srv_pid=""
 ngx_pid=""
+listener_pids=""
 cleanup() {
+  for p in $listener_pids; do kill "$p" 2>/dev/null || true; done
   [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null || true
   [ -n "$ngx_pid" ] && kill "$ngx_pid" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -43,7 +47,8 @@ start_nginx() {
 start_server() {
   DB="$work/webhook.db"
   "$BIN" init --db "$DB" >/dev/null 2>"$work/init.log"
-  "$BIN" account create Bench --origin https://bench.example --json --db "$DB" >/dev/null
+  API_KEY=$("$BIN" account create Bench --origin https://bench.example --json --db "$DB" |
+    sed 's/.*"api_key":"\([^"]*\)".*/\1/')
   sqlite3 "$DB" <<SQL
 INSERT INTO pools(ext_id, account_id, name, target, forward_to, lease_ttl, cooldown, on_exhaust, created_at)
   SELECT 'pool_bench', id, 'bench', '+15555550100', '+15555550100', 1200, 1800, 'share', 0 FROM accounts;
@@ -86,6 +91,13 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ "$ok" = 1 ] || { echo "webhook bench: the server refused the signed webhook ($code)" >&2; exit 1; }
+if [ "$LISTENERS" -gt 0 ] && [ -n "${API_KEY:-}" ]; then
+  for _ in $(seq "$LISTENERS"); do
+    curl -sN -H "Authorization: Bearer $API_KEY" "$SRV_URL/v1/stream" > /dev/null 2>&1 &
+    listener_pids="$listener_pids $!"
+  done
+  sleep 1
+fi
 sed -i 1d "$work/reqs"
 
 result=$(WEBHOOK_REQS="$work/reqs" WRK_THREADS=$THREADS wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" \

@@ -598,8 +598,11 @@ int calls_take(struct app *app, const struct st_account *acct, const struct call
     int rc = calls_prepare(app, acct, t, in, call, ans);
     if (rc != CALLS_TO_STORE)
         return rc;
-    rc = calls_insert(app, app->store, call);
-    return calls_inserted(app, acct, in, rc, call, ans);
+    int inserted = calls_insert(app, app->store, call);
+    rc = calls_inserted(app, acct, in, inserted, call, ans);
+    if (inserted == ERR_OK && rc == ERR_OK)
+        calls_publish_inserted(app, call);
+    return rc;
 }
 
 int calls_insert(struct app *app, struct store *s, struct st_call *call)
@@ -619,13 +622,15 @@ int calls_inserted(struct app *app, const struct st_account *acct, const struct 
         account_settings(acct, &cs);
         return find_retry(app, acct, &cs, in, call, ans);
     }
-    if (rc) {
+    if (rc)
         failure(app, call, "cannot store call; forwarding it anyway", rc);
-        return rc;
-    }
+    return rc;
+}
+
+void calls_publish_inserted(struct app *app, const struct st_call *call)
+{
     if (app->stream && stream_listeners(app->stream))
         publish(app, call->account_id, "call.started", calls_json(app->store, call));
-    return ERR_OK;
 }
 
 /* ==== status callbacks ======================================================================== */
@@ -794,12 +799,18 @@ int calls_updated(struct app *app, int rc, struct calls_update_state *st)
         failure(app, c, "cannot update call", rc);
         return rc;
     }
-    bool listening = app->stream && stream_listeners(app->stream);
-    if (listening && st->changed && calls_status_final(c->status))
-        publish(app, c->account_id, "call.completed", calls_json(app->store, c));
-    if (listening && st->cv.id)
-        publish(app, c->account_id, "conversion.created", conversion_json(c, &st->cv));
     return ERR_OK;
+}
+
+void calls_publish_updated(struct app *app, const struct calls_update_state *st)
+{
+    const struct st_call *c = &st->call;
+    if (!app->stream || !stream_listeners(app->stream))
+        return;
+    if (st->changed && calls_status_final(c->status))
+        publish(app, c->account_id, "call.completed", calls_json(app->store, c));
+    if (st->cv.id)
+        publish(app, c->account_id, "conversion.created", conversion_json(c, &st->cv));
 }
 
 int calls_update(struct app *app, int64_t call_id, const struct calls_status *u, int64_t now,
@@ -807,6 +818,8 @@ int calls_update(struct app *app, int64_t call_id, const struct calls_status *u,
 {
     struct calls_update_state st = {.call_id = call_id, .status = *u, .now = now};
     int rc = calls_updated(app, update_tx(app, &st), &st);
+    if (rc == ERR_OK)
+        calls_publish_updated(app, &st);
     if (rc == ERR_OK && out)
         *out = st.call;
     return rc;

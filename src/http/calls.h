@@ -95,13 +95,15 @@ int calls_take(struct app *app, const struct st_account *acct, const struct call
  * be inserted (any other value is calls_take's result: a retry found, or a failure with *ans
  * still forwarding); calls_insert writes it (on the store connection of the calling thread,
  * inside the caller's transaction); calls_inserted takes the insert's result and finishes
- * (a CallSid that raced in is looked up, failures are counted, call.started is published). */
+ * (a CallSid that raced in is looked up, failures are counted); after a successful insert,
+ * calls_publish_inserted sends call.started to the stream (from any thread but the writer's). */
 #define CALLS_TO_STORE 1
 int calls_prepare(struct app *app, const struct st_account *acct, const struct calls_target *t,
                   const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans);
 int calls_insert(struct app *app, struct store *s, struct st_call *call);
 int calls_inserted(struct app *app, const struct st_account *acct, const struct calls_inbound *in,
                    int rc, struct st_call *call, struct calls_answer *ans);
+void calls_publish_inserted(struct app *app, const struct st_call *call);
 
 /* The TwiML answer for a stored call (a provider retry answers the same). */
 void calls_answer_of(const struct st_call *call, const struct calls_settings *cs,
@@ -142,9 +144,11 @@ struct calls_update_state {
 };
 /* The writes of calls_update inside the caller's transaction (e.g. the writer's batch). */
 int calls_update_apply(struct app *app, struct store *s, struct calls_update_state *st);
-/* Finishes after the commit (rc = the apply's or the commit's result): counts failures and
- * publishes call.completed / conversion.created. Returns rc. */
+/* Finishes after the commit (rc = the apply's or the commit's result): counts failures.
+ * Returns rc. Then, when it returned ERR_OK, calls_publish_updated sends call.completed /
+ * conversion.created to the stream (from any thread but the writer's). */
 int calls_updated(struct app *app, int rc, struct calls_update_state *st);
+void calls_publish_updated(struct app *app, const struct calls_update_state *st);
 
 /* Applies a report to stored call call_id in one transaction: merge, update, and when the
  * call is final and qualifies under the account's rules, a conversion (at most one per call).

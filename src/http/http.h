@@ -43,6 +43,8 @@ struct http_req {
     /* private: deferral, owned by server.c */
     void (*_defer_fn)(void *arg);
     void *_defer_arg;
+    void (*_after_fn)(void *arg);
+    void *_after_arg;
     void *_conn;
     bool _resumed;
 };
@@ -79,6 +81,10 @@ bool http_query(const struct http_req *req, const char *name, char *out, size_t 
  * sends it. Call at most once, from the handler. */
 void http_defer(struct http_req *req, void (*fn)(void *arg), void *arg);
 void http_resume(struct http_req *req);
+/* Has the server call fn(arg) on its HTTP thread once the request is over (the response sent,
+ * or the connection gone): work that must not delay the answer, nor run on the thread that
+ * calls http_resume. fn owns arg. Call at most once, before http_resume. */
+void http_after(struct http_req *req, void (*fn)(void *arg), void *arg);
 
 /* Fills resp with the error JSON {"error":{"code","message","field"}} for code and req->eb. */
 void http_error_resp(struct http_req *req, struct http_resp *resp, int code);

@@ -80,6 +80,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct ctx *x = *con_cls;
     if (!x)
         return;
+    if (x->req._after_fn)
+        x->req._after_fn(x->req._after_arg);
     if (x->resp.stream)
         stream_unlisten(srv->app->stream, x->resp.stream);
     if (x->req.body.data)
@@ -240,6 +242,12 @@ void http_defer(struct http_req *req, void (*fn)(void *arg), void *arg)
 {
     req->_defer_fn = fn;
     req->_defer_arg = arg;
+}
+
+void http_after(struct http_req *req, void (*fn)(void *arg), void *arg)
+{
+    req->_after_fn = fn;
+    req->_after_arg = arg;
 }
 
 void http_resume(struct http_req *req)

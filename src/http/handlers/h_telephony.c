@@ -18,6 +18,7 @@
 #include "http/calls.h"
 #include "http/json.h"
 #include "http/metrics.h"
+#include "http/stream.h"
 #include "http/writer.h"
 #include "telephony/form.h"
 #include "telephony/telnyx.h"
@@ -252,10 +253,47 @@ static int voice_apply(struct store *s, struct write_job *job)
     return calls_insert(cj->req->app, s, &cj->call);
 }
 
+/* Stream events of a call written by the writer thread. They are sent from the HTTP thread once
+ * the provider has its answer (http_after): formatting them and waking every listener must not
+ * hold up the single writer, which commits everyone's calls and visits. */
+struct call_events {
+    struct app *app;
+    bool inserted;                 /* call.started, else the update's events */
+    struct calls_update_state upd; /* upd.call: the call */
+};
+
+static void send_events(void *arg)
+{
+    struct call_events *ev = arg;
+    if (ev->inserted)
+        calls_publish_inserted(ev->app, &ev->upd.call);
+    else
+        calls_publish_updated(ev->app, &ev->upd);
+    free(ev);
+}
+
+static void events_after(struct http_req *req, bool inserted, const struct st_call *call,
+                         const struct calls_update_state *upd)
+{
+    struct app *app = req->app;
+    if (!app->stream || !stream_listeners(app->stream))
+        return;
+    struct call_events *ev = xcalloc(1, sizeof(*ev));
+    ev->app = app;
+    ev->inserted = inserted;
+    if (upd)
+        ev->upd = *upd;
+    else
+        ev->upd.call = *call;
+    http_after(req, send_events, ev);
+}
+
 static void voice_done(struct write_job *job)
 {
     struct call_job *cj = (struct call_job *)job;
-    calls_inserted(cj->req->app, &cj->acct, &cj->in, job->rc, &cj->call, &cj->ans);
+    if (calls_inserted(cj->req->app, &cj->acct, &cj->in, job->rc, &cj->call, &cj->ans) == ERR_OK &&
+        job->rc == ERR_OK)
+        events_after(cj->req, true, &cj->call, NULL);
     if (answer_twiml(cj->req, cj->resp, &cj->ans, cj->from, cj->in.provider) != ERR_OK)
         http_error_resp(cj->req, cj->resp, ERR_NOMEM);
     job_finish(cj);
@@ -271,6 +309,8 @@ static void update_done(struct write_job *job)
 {
     struct call_job *cj = (struct call_job *)job;
     int rc = calls_updated(cj->req->app, job->rc, &cj->upd);
+    if (rc == ERR_OK)
+        events_after(cj->req, false, NULL, &cj->upd);
     struct http_resp *resp = cj->resp;
     if (cj->dial) { /* the call continues either way: end it */
         resp->content_type = "text/xml";
