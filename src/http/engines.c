@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "core/phone.h"
@@ -38,9 +39,7 @@ struct engines {
 
 uint64_t engines_session_key(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    uint64_t h = hash_str(s);
     return h ? h : 1;
 }
 

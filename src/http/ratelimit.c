@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 
+#include "base/hash.h"
 #include "base/xalloc.h"
 
 #define SLOTS 16384 /* power of two */
@@ -44,10 +45,8 @@ void ratelimit_free(struct ratelimit *r)
 
 static uint64_t hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h ? h : 1;
+    uint64_t h = hash_str(s);
+    return h ? h : 1; /* 0 marks an empty bucket */
 }
 
 /* Tokens b would hold at now: its refill, capped at the burst. */

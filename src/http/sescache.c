@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include "base/hash.h"
 #include "base/xalloc.h"
 #include "store/store.h"
 
@@ -24,14 +25,6 @@ struct sescache {
     pthread_mutex_t mu[STRIPES];
     struct slot *slots;
 };
-
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a; the ids are random */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
 
 struct sescache *sescache_new(unsigned slots)
 {
@@ -59,7 +52,7 @@ void sescache_free(struct sescache *c)
 /* The set of ext_id (WAYS slots) with its stripe locked. */
 static struct slot *set_lock(struct sescache *c, const char *ext_id, unsigned *stripe)
 {
-    unsigned i = (unsigned)hash(ext_id) & c->mask;
+    unsigned i = (unsigned)hash_str(ext_id) & c->mask;
     *stripe = i & (STRIPES - 1);
     pthread_mutex_lock(&c->mu[*stripe]);
     return &c->slots[(size_t)i * WAYS];

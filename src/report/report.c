@@ -6,6 +6,7 @@
 #include "report/report.h"
 
 #include "base/buf.h"
+#include "base/hash.h"
 #include "base/xalloc.h"
 
 static const char *const dim_names[REPORT_N_DIMS] = {
@@ -140,16 +141,6 @@ void report_free(struct report *r)
     free(r);
 }
 
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static void serialize_key(struct report *r, const struct report_call *c)
 {
     buf_reset(&r->key);
@@ -213,7 +204,7 @@ static struct entry *insert(struct report *r, size_t slot, uint64_t h)
 
 static struct entry *lookup(struct report *r)
 {
-    uint64_t h = fnv1a(r->key.data, r->key.len);
+    uint64_t h = hash_bytes(r->key.data, r->key.len);
     size_t s = h & (r->n_slots - 1);
     while (r->slots[s]) {
         struct entry *e = r->entries[r->slots[s] - 1];

@@ -4,6 +4,8 @@
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
+#include "base/hash.h"
+
 #include "http/assets.h"
 
 static const struct {
@@ -38,10 +40,7 @@ static const struct asset *find(const char *path)
 
 static uint64_t etag_of(const struct asset *a)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < a->len; i++)
-        h = (h ^ a->data[i]) * 1099511628211ULL;
-    return h;
+    return hash_bytes(a->data, a->len);
 }
 
 static bool accepts_gzip(const char *h)
