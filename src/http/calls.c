@@ -270,29 +270,13 @@ static void forward_of(const struct calls_target *t, char out[STORE_E164_MAX])
 
 struct candidates {
     struct store *s;
-    struct engines *engines; /* NULL: the store's times only */
-    int64_t pool_id, number_id;
+    struct engines *engines; /* exact times of the leases it still knows */
     const char *number;
     int64_t at;
     struct attrib_candidate c[CALLS_MAX_CANDIDATES];
     size_t n;
     int rc;
 };
-
-/* A lease its engine still knows takes the engine's exact times: the store may trail a pinged
- * renewal (h_visit.c RENEW_AHEAD_MS), in last activity and in the end alike. */
-static void engine_times(const struct candidates *cs, const char *session_ext,
-                         struct attrib_candidate *c)
-{
-    struct pool_holder h;
-    if (cs->engines &&
-        engines_holder(cs->engines, cs->pool_id, cs->number_id, engines_session_key(session_ext),
-                       cs->at, &h) == ERR_OK &&
-        h.leased_at == c->leased_at) {
-        c->last_active_at = h.last_active_at;
-        c->ends_at = h.ends_at;
-    }
-}
 
 /* Store leases -> attrib candidates, newest lease per session (an older lease of the same
  * session adds nothing: the newest one decides whether it is live or the last holder). */
@@ -308,8 +292,6 @@ static int add_candidate(void *arg, const struct st_lease *l)
     memset(c, 0, sizeof(*c));
     c->session_id = (uint64_t)l->session_id;
     c->leased_at = l->leased_at;
-    c->last_active_at = l->last_active_at;
-    c->ends_at = l->expires_at;
     struct st_session ss;
     cs->rc = store_event_last(cs->s, l->session_id, "tel_click", cs->number, cs->at + CLICK_SKEW_MS,
                               &c->tel_click_at);
@@ -320,7 +302,7 @@ static int add_candidate(void *arg, const struct st_lease *l)
     if (attrib_device_parse(ss.device, &c->device) != ERR_OK)
         c->device = ATTRIB_DEVICE_UNKNOWN;
     snprintf(c->region, sizeof(c->region), "%s", ss.region);
-    engine_times(cs, ss.ext_id, c);
+    engines_lease_times(cs->engines, l, cs->at, &c->last_active_at, &c->ends_at);
     cs->n++;
     return 0;
 }
@@ -349,12 +331,7 @@ static int attribute_pool(struct store *s, struct engines *eng, const struct cal
                           const struct calls_settings *cs, const struct calls_inbound *in,
                           struct st_call *c)
 {
-    struct candidates cands = {.s = s,
-                               .engines = eng,
-                               .pool_id = t->number.pool_id,
-                               .number_id = t->number.id,
-                               .number = t->number.number,
-                               .at = in->at};
+    struct candidates cands = {.s = s, .engines = eng, .number = t->number.number, .at = in->at};
     int rc = store_lease_history(s, t->number.id, in->at - cs->window_ms, CALLS_MAX_CANDIDATES * 2,
                                  add_candidate, &cands);
     if (rc == ERR_OK)

@@ -246,8 +246,9 @@ int engines_touch(struct engines *e, int64_t pool_id, uint64_t session_key, int6
     return rc;
 }
 
-int engines_holder(struct engines *e, int64_t pool_id, int64_t number_id, uint64_t session_key,
-                   int64_t now, struct pool_holder *out)
+/* The engine's holder record of session_key on number_id (live or recently past). */
+static int find_holder(struct engines *e, int64_t pool_id, int64_t number_id, uint64_t session_key,
+                       int64_t now, struct pool_holder *out)
 {
     struct slot *sl = slot_lock(e, pool_id);
     if (!sl)
@@ -261,6 +262,20 @@ int engines_holder(struct engines *e, int64_t pool_id, int64_t number_id, uint64
             return ERR_OK;
         }
     return ERR_NOTFOUND;
+}
+
+void engines_lease_times(struct engines *e, const struct st_lease *l, int64_t now,
+                         int64_t *last_active_at, int64_t *ends_at)
+{
+    *last_active_at = l->last_active_at;
+    *ends_at = l->expires_at;
+    struct pool_holder h;
+    if (find_holder(e, l->pool_id, l->number_id, engines_session_key(l->session_ext), now, &h) ==
+            ERR_OK &&
+        h.leased_at == l->leased_at) { /* the same lease, not an earlier one of the session */
+        *last_active_at = h.last_active_at;
+        *ends_at = h.ends_at;
+    }
 }
 
 int engines_stats(struct engines *e, int64_t pool_id, int64_t now, struct pool_stats *out)

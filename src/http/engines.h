@@ -45,11 +45,11 @@ int engines_lease(struct engines *e, int64_t pool_id, uint64_t session_key, int6
 /* Heartbeat: renews a live lease; ERR_NOTFOUND if it has none. */
 int engines_touch(struct engines *e, int64_t pool_id, uint64_t session_key, int64_t now,
                   struct engines_lease *out);
-/* A session's lease on a number as its engine knows it, live or among the number's recent past
- * holders (exact times: the store may trail pinged renewals, see h_visit.c). ERR_NOTFOUND if
- * the engine does not know it (or the pool). */
-int engines_holder(struct engines *e, int64_t pool_id, int64_t number_id, uint64_t session_key,
-                   int64_t now, struct pool_holder *out);
+/* A stored lease's last activity and end: the engine's exact times while it still knows that
+ * lease (live, or among its number's recent holders), else the stored ones, which may trail a
+ * pinged renewal (h_visit.c RENEW_AHEAD_MS). */
+void engines_lease_times(struct engines *e, const struct st_lease *l, int64_t now,
+                         int64_t *last_active_at, int64_t *ends_at);
 int engines_stats(struct engines *e, int64_t pool_id, int64_t now, struct pool_stats *out);
 uint64_t engines_session_key(const char *session_ext_id);
 

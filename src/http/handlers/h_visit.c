@@ -782,28 +782,20 @@ int h_visit_event(struct http_req *req, struct http_resp *resp)
 /* GET /v1/sessions/{id} (admin): a session with its source and leases. */
 struct lease_list {
     struct app *app;
-    uint64_t session_key;
     int64_t now;
     int64_t last_active_at; /* the session's latest activity seen */
     json_t *arr;
 };
 
-/* A lease as stored, with the engine's exact times while the engine knows it (the store may
- * trail pings: RENEW_AHEAD_MS). */
+/* A lease as stored, with the engine's exact times while it knows the lease. */
 static int add_lease_json(void *ctx, const struct st_lease *l)
 {
     struct lease_list *ll = ctx;
     struct st_number n;
     if (store_number_by_id(ll->app->store, l->number_id, &n) != ERR_OK)
         return 0;
-    int64_t active = l->last_active_at, ends = l->expires_at;
-    struct pool_holder h;
-    if (engines_holder(ll->app->engines, l->pool_id, l->number_id, ll->session_key, ll->now, &h) ==
-            ERR_OK &&
-        h.leased_at == l->leased_at) {
-        active = h.last_active_at;
-        ends = h.ends_at;
-    }
+    int64_t active, ends;
+    engines_lease_times(ll->app->engines, l, ll->now, &active, &ends);
     if (active > ll->last_active_at)
         ll->last_active_at = active;
     json_array_append_new(ll->arr,
@@ -827,8 +819,7 @@ int h_session_get(struct http_req *req, struct http_resp *resp)
     if (store_session_get(req->app->store, req->params[0], &ss) != ERR_OK ||
         ss.account_id != req->account.id)
         return errf(&req->eb, ERR_NOTFOUND, NULL, "no session '%s'", req->params[0]);
-    struct lease_list ll = {req->app, engines_session_key(ss.ext_id), time_now_ms(),
-                            ss.last_active_at, json_array()};
+    struct lease_list ll = {req->app, time_now_ms(), ss.last_active_at, json_array()};
     store_session_leases(req->app->store, ss.id, add_lease_json, &ll);
     json_t *events = json_array();
     store_event_list(req->app->store, ss.id, 1000, add_event_json, events);
