@@ -231,7 +231,8 @@ struct call_job {
     struct st_call call;
     struct calls_answer ans;
     struct calls_update_state upd;
-    bool dial; /* a <Dial action> request: answer TwiML */
+    bool dial;     /* a <Dial action> request: answer TwiML */
+    bool answered; /* the voice answer was written before the commit */
 };
 
 static void submit_job(void *arg)
@@ -294,8 +295,11 @@ static void voice_done(struct write_job *job)
     if (calls_inserted(cj->req->app, &cj->acct, &cj->in, job->rc, &cj->call, &cj->ans) == ERR_OK &&
         job->rc == ERR_OK)
         events_after(cj->req, true, &cj->call, NULL);
-    if (answer_twiml(cj->req, cj->resp, &cj->ans, cj->from, cj->in.provider) != ERR_OK)
-        http_error_resp(cj->req, cj->resp, ERR_NOMEM);
+    if (job->rc == ERR_CONFLICT || !cj->answered) { /* a CallSid that raced in: its answer */
+        buf_reset(&cj->resp->body);
+        if (answer_twiml(cj->req, cj->resp, &cj->ans, cj->from, cj->in.provider) != ERR_OK)
+            http_error_resp(cj->req, cj->resp, ERR_NOMEM);
+    }
     job_finish(cj);
 }
 
@@ -378,15 +382,18 @@ static int voice(struct http_req *req, struct http_resp *resp, const struct hook
     int prepared = calls_prepare(req->app, &acct, &t, &cj->in, &cj->call, &cj->ans);
     if (reading)
         store_read_end(req->app->store);
-    if (prepared == CALLS_TO_STORE) {
-        cj->job.apply = voice_apply;
-        cj->job.done = voice_done;
-        http_defer(req, submit_job, cj);
-    } else {
-        rc = answer_twiml(req, resp, &cj->ans, from, h->provider);
+    /* The answer is written here, not on the single writer thread, which then only replaces it
+     * for a CallSid that raced in (the stored call's answer is given). */
+    rc = answer_twiml(req, resp, &cj->ans, from, h->provider);
+    if (prepared != CALLS_TO_STORE) {
         free(cj);
+        return rc;
     }
-    return rc;
+    cj->answered = rc == ERR_OK;
+    cj->job.apply = voice_apply;
+    cj->job.done = voice_done;
+    http_defer(req, submit_job, cj);
+    return ERR_OK;
 }
 
 int h_twilio_voice(struct http_req *req, struct http_resp *resp)
