@@ -69,7 +69,7 @@ static int apply_leases(struct store *s, struct write_job *j)
             rc =
                 store_lease_renew(s, l->session_id, l->number_id, l->last_active_at, l->expires_at);
         if (!j->lease_renew[i] || rc == ERR_NOTFOUND)
-            rc = store_lease_put(s, l);
+            rc = store_lease_add(s, l);
     }
     return rc;
 }

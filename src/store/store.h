@@ -233,16 +233,14 @@ int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void 
 int store_session_put(struct store *s, struct st_session *ss);
 int store_session_get(struct store *s, const char *ext_id, struct st_session *ss);
 int store_session_by_id(struct store *s, int64_t id, struct st_session *ss);
-/* Inserts (id == 0; id set on return) or updates last_active_at/expires_at of a lease. */
-int store_lease_put(struct store *s, struct st_lease *l);
+/* Inserts a lease (l->id is set on return); store_lease_renew moves its times. */
+int store_lease_add(struct store *s, struct st_lease *l);
 /* Renews the most recent lease of a session on a number; neither time moves backwards.
  * ERR_NOTFOUND if there is none. */
 int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                       int64_t last_active_at, int64_t expires_at);
 /* The most recent lease of the session in each pool it has leased from. */
 int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
-/* The most recent lease of a session (live or not). */
-int store_lease_last(struct store *s, int64_t session_id, struct st_lease *l);
 /* Leases of a pool that were live at `at` or later (expires_at > at), oldest activity first. */
 int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
                           void *ctx);

@@ -109,23 +109,14 @@ int store_session_by_id(struct store *s, int64_t id, struct st_session *ss)
     return session_query(c, st, ss);
 }
 
-int store_lease_put(struct store *s, struct st_lease *l)
+int store_lease_add(struct store *s, struct st_lease *l)
 {
     struct sconn *c = store__conn(s);
     if (!c)
         return ERR_BACKEND;
-    sqlite3_stmt *st;
-    if (l->id) {
-        st = store__prep(c, "UPDATE leases SET last_active_at = ?2, expires_at = ?3 WHERE id = ?1");
-        if (!st)
-            return ERR_BACKEND;
-        sqlite3_bind_int64(st, 1, l->id);
-        sqlite3_bind_int64(st, 2, l->last_active_at);
-        sqlite3_bind_int64(st, 3, l->expires_at);
-        return store__exec(c, st, "update lease");
-    }
-    st = store__prep(c, "INSERT INTO leases(session_id, number_id, pool_id, leased_at,"
-                        " last_active_at, expires_at, shared) VALUES (?1,?2,?3,?4,?5,?6,?7)");
+    sqlite3_stmt *st =
+        store__prep(c, "INSERT INTO leases(session_id, number_id, pool_id, leased_at,"
+                       " last_active_at, expires_at, shared) VALUES (?1,?2,?3,?4,?5,?6,?7)");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, l->session_id);
@@ -176,24 +167,6 @@ int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
     sqlite3_bind_int64(st, 4, expires_at);
     int rc = store__exec(c, st, "renew lease");
     return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
-}
-
-int store_lease_last(struct store *s, int64_t session_id, struct st_lease *l)
-{
-    struct sconn *c = store__conn(s);
-    sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.session_id = ?1"
-                                          " ORDER BY l.id DESC LIMIT 1")
-                         : NULL;
-    if (!st)
-        return ERR_BACKEND;
-    sqlite3_bind_int64(st, 1, session_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        read_lease(st, l);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return ERR_OK;
-    return rc == SQLITE_DONE ? ERR_NOTFOUND : store__err(c, rc, "read lease");
 }
 
 static int each_lease(struct sconn *c, sqlite3_stmt *st, size_t max, store_lease_fn fn, void *ctx)

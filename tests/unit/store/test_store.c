@@ -77,6 +77,13 @@ static void keys_find_their_account(void **state)
     assert_false(known);
 }
 
+/* store_lease_fn: keeps the (only) lease. */
+static int copy_lease(void *ctx, const struct st_lease *l)
+{
+    *(struct st_lease *)ctx = *l;
+    return 0;
+}
+
 static void numbers_are_unique_and_leases_block_deletes(void **state)
 {
     struct fx *f = *state;
@@ -101,12 +108,12 @@ static void numbers_are_unique_and_leases_block_deletes(void **state)
                          .leased_at = 1000,
                          .last_active_at = 1000,
                          .expires_at = 61000};
-    assert_int_equal(store_lease_put(f->s, &l), ERR_OK);
+    assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
     assert_int_equal(store_number_delete(f->s, f->a.id, n.ext_id, 2000), ERR_CONFLICT);
     assert_int_equal(store_pool_delete(f->s, f->a.id, p.ext_id, 2000), ERR_CONFLICT);
     assert_int_equal(store_lease_renew(f->s, ss.id, n.id, 5000, 65000), ERR_OK);
-    struct st_lease last;
-    assert_int_equal(store_lease_last(f->s, ss.id, &last), ERR_OK);
+    struct st_lease last = {0};
+    assert_int_equal(store_session_leases(f->s, ss.id, copy_lease, &last), ERR_OK);
     assert_int_equal(last.expires_at, 65000);
     assert_string_equal(last.session_ext, "s_test");
     /* after the lease ended, the pool can go, and its numbers with it */
@@ -148,7 +155,7 @@ static void history_is_newest_first_and_events_are_found(void **state)
                              .leased_at = i * 100000,
                              .last_active_at = i * 100000,
                              .expires_at = i * 100000 + 60000};
-        assert_int_equal(store_lease_put(f->s, &l), ERR_OK);
+        assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
         struct st_event e = {.session_id = ss.id, .at = i * 100000 + 5};
         snprintf(e.type, sizeof(e.type), "tel_click");
         snprintf(e.number, sizeof(e.number), "+15555550201");
