@@ -207,22 +207,21 @@ uint64_t store_errors(struct store *s)
     return atomic_load(&s->errors);
 }
 
-int store_begin(struct store *s)
+/* Runs one fixed statement (sql must be a string constant: the cache keys on its address). */
+static int run_fixed(struct store *s, const char *sql, const char *what)
 {
     struct sconn *c = store__conn(s);
-    if (!c)
-        return ERR_BACKEND;
-    static const char sql[] = "BEGIN IMMEDIATE";
-    return store__exec(c, store__prep(c, sql), "begin");
+    return c ? store__exec(c, store__prep(c, sql), what) : ERR_BACKEND;
+}
+
+int store_begin(struct store *s)
+{
+    return run_fixed(s, "BEGIN IMMEDIATE", "begin");
 }
 
 int store_commit(struct store *s)
 {
-    struct sconn *c = store__conn(s);
-    if (!c)
-        return ERR_BACKEND;
-    static const char sql[] = "COMMIT";
-    return store__exec(c, store__prep(c, sql), "commit");
+    return run_fixed(s, "COMMIT", "commit");
 }
 
 void store_rollback(struct store *s)
@@ -234,18 +233,14 @@ void store_rollback(struct store *s)
 
 int store_read_begin(struct store *s)
 {
-    struct sconn *c = store__conn(s);
-    if (!c)
-        return ERR_BACKEND;
-    static const char sql[] = "BEGIN";
-    return store__exec(c, store__prep(c, sql), "begin read");
+    return run_fixed(s, "BEGIN", "begin read");
 }
 
 void store_read_end(struct store *s)
 {
     struct sconn *c = store__conn(s);
     if (c && !sqlite3_get_autocommit(c->db))
-        store__exec(c, store__prep(c, "COMMIT"), "end read"); /* nothing written: cannot fail */
+        store_commit(s); /* nothing was written: it cannot fail */
 }
 
 int store_checkpoint(struct store *s)
@@ -267,23 +262,18 @@ int store_autocheckpoint(struct store *s, int pages)
 
 int store_savepoint(struct store *s)
 {
-    struct sconn *c = store__conn(s);
-    return c ? store__exec(c, store__prep(c, "SAVEPOINT item"), "savepoint") : ERR_BACKEND;
+    return run_fixed(s, "SAVEPOINT item", "savepoint");
 }
 
 int store_savepoint_release(struct store *s)
 {
-    struct sconn *c = store__conn(s);
-    return c ? store__exec(c, store__prep(c, "RELEASE item"), "release") : ERR_BACKEND;
+    return run_fixed(s, "RELEASE item", "release");
 }
 
 void store_savepoint_rollback(struct store *s)
 {
-    struct sconn *c = store__conn(s);
-    if (c) {
-        store__exec(c, store__prep(c, "ROLLBACK TO item"), "rollback to");
-        store__exec(c, store__prep(c, "RELEASE item"), "release");
-    }
+    run_fixed(s, "ROLLBACK TO item", "rollback to");
+    store_savepoint_release(s);
 }
 
 /* ---- migrations ---- */
