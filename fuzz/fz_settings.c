@@ -9,7 +9,7 @@
 
 #include "base/err.h"
 #include "core/convert.h"
-#include "http/calls.h"
+#include "app/calls.h"
 #include "fuzz.h"
 
 #define DAY_MS (86400LL * 1000)

@@ -12,7 +12,7 @@
 #include "base/err.h"
 #include "core/classify.h"
 #include "core/phone.h"
-#include "http/json.h"
+#include "base/json.h"
 #include "fuzz.h"
 
 #define BODY_MAX 8192 /* the route's limit (API.md: body over 8 KiB -> 413) */

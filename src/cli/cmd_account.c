@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "base/ids.h"
-#include "http/accounts.h"
+#include "app/accounts.h"
 #include "store/store.h"
 #include "telephony/telnyx.h"
 

@@ -9,7 +9,7 @@
 #include <signal.h>
 
 #include "base/log.h"
-#include "http/app.h"
+#include "app/app.h"
 #include "http/server.h"
 
 #define GRACE_MS 1500

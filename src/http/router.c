@@ -3,14 +3,12 @@
 #include "base/prelude.h"
 #include "http/router.h"
 
-#include <openssl/sha.h>
-
 #include "base/log.h"
-#include "http/accounts.h"
-#include "http/app.h"
+#include "app/admin.h"
+#include "app/app.h"
 #include "http/handlers/handlers.h"
-#include "http/json.h"
-#include "http/metrics.h"
+#include "base/json.h"
+#include "app/metrics.h"
 
 enum route_flags {
     ROUTE_AUTH = 1 << 0,   /* Bearer API key required; req->account set */
@@ -157,9 +155,7 @@ static int authenticate(struct http_req *req)
     const char *h = req->h_auth;
     if (!h || strncmp(h, "Bearer ", 7) != 0 || !h[7])
         return errf(&req->eb, ERR_AUTH, NULL, "missing or malformed Authorization: Bearer key");
-    char hex[SHA256_DIGEST_LENGTH * 2 + 1];
-    accounts_key_hash(h + 7, hex);
-    int rc = store_account_by_key(req->app->store, hex, &req->account);
+    int rc = admin_account_by_key(req->app, h + 7, &req->account);
     if (rc == ERR_NOTFOUND)
         return errf(&req->eb, ERR_AUTH, NULL, "unknown API key");
     if (rc)
@@ -171,7 +167,7 @@ static int preflight(struct http_req *req, struct http_resp *resp)
 {
     resp->status = 204;
     if (req->h_origin && (strcmp(req->h_origin, req->app->public_url) == 0 ||
-                          accounts_origin_known(req->app->accounts, req->h_origin))) {
+                          admin_origin_known(req->app, req->h_origin))) {
         http_header(resp, "Access-Control-Allow-Origin", "%s", req->h_origin);
         http_header(resp, "Access-Control-Allow-Methods", "POST, OPTIONS");
         http_header(resp, "Access-Control-Allow-Headers", "Content-Type");

@@ -19,10 +19,10 @@
 
 #include "base/log.h"
 #include "base/xalloc.h"
-#include "http/app.h"
+#include "app/app.h"
 #include "http/http.h"
 #include "http/router.h"
-#include "http/stream.h"
+#include "app/stream.h"
 
 #define STREAM_BLOCK 16384 /* most bytes asked of the stream reader at once */
 /* Per-connection memory of libmicrohttpd (request line and headers, response headers; bodies go

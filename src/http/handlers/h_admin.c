@@ -7,10 +7,9 @@
 #include "base/timefmt.h"
 #include "core/classify.h"
 #include "core/phone.h"
-#include "http/accounts.h"
-#include "http/app.h"
-#include "http/engines.h"
-#include "http/json.h"
+#include "app/admin.h"
+#include "app/app.h"
+#include "base/json.h"
 
 #define DEFAULT_TTL_S 1200
 #define DEFAULT_COOLDOWN_S 1800
@@ -20,11 +19,6 @@ static int reply(struct http_resp *resp, int status, json_t *v)
     resp->status = status;
     resp->content_type = "application/json";
     return v ? json_dump_take(v, &resp->body) : ERR_NOMEM;
-}
-
-static void changed(struct http_req *req)
-{
-    accounts_invalidate(req->app->accounts, req->account.id);
 }
 
 /* Parses an optional phone field into out (unchanged when absent). */
@@ -168,17 +162,15 @@ int h_pool_create(struct http_req *req, struct http_resp *resp)
     rc = parse_pool(o, &p, true, &req->eb);
     json_decref(o);
     if (rc == ERR_OK)
-        rc = store_pool_create(req->app->store, &p, &req->eb);
+        rc = admin_pool_create(req->app, &p, time_now_ms(), &req->eb);
     if (rc)
         return rc;
-    engines_pool_put(req->app->engines, &p);
-    changed(req);
     return reply(resp, 201, pool_json(&p));
 }
 
 static int pool_of(struct http_req *req, struct st_pool *p)
 {
-    int rc = store_pool_get(req->app->store, req->account.id, req->params[0], p);
+    int rc = admin_pool_get(req->app, req->account.id, req->params[0], p);
     if (rc == ERR_NOTFOUND)
         return errf(&req->eb, rc, NULL, "no pool '%s'", req->params[0]);
     return rc ? errf(&req->eb, rc, NULL, "cannot read pool") : ERR_OK;
@@ -200,7 +192,7 @@ static int add_pool_json(void *ctx, const struct st_pool *p)
 int h_pool_list(struct http_req *req, struct http_resp *resp)
 {
     json_t *arr = json_array();
-    int rc = store_pool_list(req->app->store, req->account.id, add_pool_json, arr);
+    int rc = admin_pool_list(req->app, req->account.id, add_pool_json, arr);
     if (rc) {
         json_decref(arr);
         return rc;
@@ -221,11 +213,9 @@ int h_pool_update(struct http_req *req, struct http_resp *resp)
     rc = parse_pool(o, &p, false, &req->eb);
     json_decref(o);
     if (rc == ERR_OK)
-        rc = store_pool_update(req->app->store, &p, &req->eb);
+        rc = admin_pool_update(req->app, &p, &req->eb);
     if (rc)
         return rc;
-    engines_pool_put(req->app->engines, &p);
-    changed(req);
     return reply(resp, 200, pool_json(&p));
 }
 
@@ -235,14 +225,12 @@ int h_pool_delete(struct http_req *req, struct http_resp *resp)
     int rc = pool_of(req, &p);
     if (rc)
         return rc;
-    rc = store_pool_delete(req->app->store, req->account.id, p.ext_id, time_now_ms());
+    rc = admin_pool_delete(req->app, &p, time_now_ms());
     if (rc == ERR_CONFLICT)
         return errf(&req->eb, rc, NULL, "pool '%s' has live leases; wait until they expire",
                     p.ext_id);
     if (rc)
         return errf(&req->eb, rc, NULL, "cannot delete pool");
-    engines_pool_remove(req->app->engines, p.id);
-    changed(req);
     resp->status = 204;
     return ERR_OK;
 }
@@ -254,7 +242,7 @@ int h_pool_health(struct http_req *req, struct http_resp *resp)
     if (rc)
         return rc;
     struct pool_stats st;
-    rc = engines_stats(req->app->engines, p.id, time_now_ms(), &st);
+    rc = admin_pool_stats(req->app, &p, time_now_ms(), &st);
     if (rc)
         return errf(&req->eb, rc, NULL, "pool '%s' has no engine", p.ext_id);
     return reply(resp, 200,
@@ -315,7 +303,7 @@ static int parse_pool_ref(struct http_req *req, json_t *o, struct st_number *n, 
     if (rc || !pool)
         return rc;
     struct st_pool p;
-    rc = store_pool_get(req->app->store, req->account.id, pool, &p);
+    rc = admin_pool_get(req->app, req->account.id, pool, &p);
     if (rc == ERR_NOTFOUND)
         return errf(&req->eb, rc, "pool", "no pool '%.60s'", pool);
     if (rc)
@@ -358,25 +346,22 @@ int h_number_create(struct http_req *req, struct http_resp *resp)
     rc = parse_number(req, o, &n, pool_ext);
     json_decref(o);
     if (rc == ERR_OK)
-        rc = store_number_create(req->app->store, &n, &req->eb);
+        rc = admin_number_create(req->app, &n, time_now_ms(), &req->eb);
     if (rc)
         return rc;
-    if (n.pool_id)
-        engines_number_add(req->app->engines, &n);
-    changed(req);
     return reply(resp, 201, number_json(&n, pool_ext));
 }
 
 static int number_of(struct http_req *req, struct st_number *n, char *pool_ext)
 {
-    int rc = store_number_get(req->app->store, req->account.id, req->params[0], n);
+    int rc = admin_number_get(req->app, req->account.id, req->params[0], n);
     if (rc == ERR_NOTFOUND)
         return errf(&req->eb, rc, NULL, "no number '%s'", req->params[0]);
     if (rc)
         return rc;
     pool_ext[0] = '\0';
     struct st_pool p;
-    if (n->pool_id && store_pool_by_id(req->app->store, n->pool_id, &p) == ERR_OK)
+    if (n->pool_id && admin_pool_by_id(req->app, n->pool_id, &p) == ERR_OK)
         snprintf(pool_ext, STORE_ID_MAX, "%s", p.ext_id);
     return ERR_OK;
 }
@@ -403,7 +388,7 @@ static int add_number_json(void *ctx, const struct st_number *n)
     if (n->pool_id != lc->pool_id) {
         lc->pool_id = n->pool_id;
         lc->pool_ext[0] = '\0';
-        if (n->pool_id && store_pool_by_id(lc->req->app->store, n->pool_id, &p) == ERR_OK)
+        if (n->pool_id && admin_pool_by_id(lc->req->app, n->pool_id, &p) == ERR_OK)
             snprintf(lc->pool_ext, sizeof(lc->pool_ext), "%s", p.ext_id);
     }
     json_array_append_new(lc->arr, number_json(n, n->pool_id ? lc->pool_ext : ""));
@@ -416,13 +401,13 @@ int h_number_list(struct http_req *req, struct http_resp *resp)
     int64_t pool_id = 0;
     if (http_query(req, "pool", pool_ext, sizeof(pool_ext))) {
         struct st_pool p;
-        int rc = store_pool_get(req->app->store, req->account.id, pool_ext, &p);
+        int rc = admin_pool_get(req->app, req->account.id, pool_ext, &p);
         if (rc)
             return errf(&req->eb, rc, "pool", "no pool '%s'", pool_ext);
         pool_id = p.id;
     }
     struct list_ctx lc = {req, json_array(), 0, ""};
-    int rc = store_number_list(req->app->store, req->account.id, pool_id, add_number_json, &lc);
+    int rc = admin_number_list(req->app, req->account.id, pool_id, add_number_json, &lc);
     if (rc) {
         json_decref(lc.arr);
         return rc;
@@ -449,10 +434,9 @@ int h_number_update(struct http_req *req, struct http_resp *resp)
         rc = get_phone(o, "forward_to", n.forward_to, false, &req->eb);
     json_decref(o);
     if (rc == ERR_OK)
-        rc = store_number_update(req->app->store, &n, &req->eb);
+        rc = admin_number_update(req->app, &n, time_now_ms(), &req->eb);
     if (rc)
         return rc;
-    changed(req);
     return reply(resp, 200, number_json(&n, pool_ext));
 }
 
@@ -463,16 +447,12 @@ int h_number_delete(struct http_req *req, struct http_resp *resp)
     int rc = number_of(req, &n, pool_ext);
     if (rc)
         return rc;
-    int64_t now = time_now_ms();
-    rc = store_number_delete(req->app->store, req->account.id, n.ext_id, now);
+    rc = admin_number_delete(req->app, &n, time_now_ms());
     if (rc == ERR_CONFLICT)
         return errf(&req->eb, rc, NULL, "number %s has a live lease; wait until it expires",
                     n.number);
     if (rc)
         return rc;
-    if (n.pool_id)
-        engines_number_remove(req->app->engines, n.pool_id, n.id, now);
-    changed(req);
     resp->status = 204;
     return ERR_OK;
 }
@@ -500,7 +480,7 @@ static int parse_rule_refs(struct http_req *req, json_t *o, struct st_rule *r, c
         rc = json_get_str(o, "number", &num, &req->eb);
     if (rc || !num)
         return rc;
-    rc = store_number_get(req->app->store, req->account.id, num, &n);
+    rc = admin_number_get(req->app, req->account.id, num, &n);
     if (rc == ERR_NOTFOUND || (rc == ERR_OK && n.pool_id))
         return errf(&req->eb, ERR_NOTFOUND, "number", "no source number '%.60s'", num);
     r->number_id = n.id;
@@ -560,23 +540,22 @@ int h_rule_create(struct http_req *req, struct http_resp *resp)
     rc = parse_rule(req, o, &r, pool_ext, number_ext);
     json_decref(o);
     if (rc == ERR_OK)
-        rc = store_rule_create(req->app->store, &r, &req->eb);
+        rc = admin_rule_create(req->app, &r, time_now_ms(), &req->eb);
     if (rc)
         return rc;
-    changed(req);
     return reply(resp, 201, rule_json(&r, pool_ext, number_ext));
 }
 
 static int add_rule_json(void *ctx, const struct st_rule *r)
 {
     struct list_ctx *lc = ctx;
-    struct store *s = lc->req->app->store;
+    struct app *app = lc->req->app;
     struct st_pool p;
     struct st_number n;
     const char *pool_ext =
-        r->pool_id && store_pool_by_id(s, r->pool_id, &p) == ERR_OK ? p.ext_id : "";
+        r->pool_id && admin_pool_by_id(app, r->pool_id, &p) == ERR_OK ? p.ext_id : "";
     const char *num_ext =
-        r->number_id && store_number_by_id(s, r->number_id, &n) == ERR_OK ? n.ext_id : "";
+        r->number_id && admin_number_by_id(app, r->number_id, &n) == ERR_OK ? n.ext_id : "";
     json_array_append_new(lc->arr, rule_json(r, pool_ext, num_ext));
     return 0;
 }
@@ -584,7 +563,7 @@ static int add_rule_json(void *ctx, const struct st_rule *r)
 int h_rule_list(struct http_req *req, struct http_resp *resp)
 {
     struct list_ctx lc = {req, json_array(), 0, ""};
-    int rc = store_rule_list(req->app->store, req->account.id, add_rule_json, &lc);
+    int rc = admin_rule_list(req->app, req->account.id, add_rule_json, &lc);
     if (rc) {
         json_decref(lc.arr);
         return rc;
@@ -594,12 +573,11 @@ int h_rule_list(struct http_req *req, struct http_resp *resp)
 
 int h_rule_delete(struct http_req *req, struct http_resp *resp)
 {
-    int rc = store_rule_delete(req->app->store, req->account.id, req->params[0]);
+    int rc = admin_rule_delete(req->app, req->account.id, req->params[0]);
     if (rc == ERR_NOTFOUND)
         return errf(&req->eb, rc, NULL, "no rule '%s'", req->params[0]);
     if (rc)
         return rc;
-    changed(req);
     resp->status = 204;
     return ERR_OK;
 }

@@ -8,9 +8,10 @@
 #include <errno.h>
 
 #include "base/timefmt.h"
-#include "http/app.h"
-#include "http/calls.h"
-#include "http/json.h"
+#include "app/admin.h"
+#include "app/app.h"
+#include "app/calls.h"
+#include "base/json.h"
 
 #define DEFAULT_LIMIT 50
 #define MAX_LIMIT 500
@@ -97,7 +98,7 @@ static int parse_list(struct http_req *req, struct list_query *q)
 }
 
 struct page {
-    struct store *store;
+    struct app *app;
     json_t *calls;
     long long limit;
     long long n;
@@ -112,7 +113,7 @@ static int add_call(void *arg, const struct st_call *c)
         p->more = true; /* the page gets a cursor */
         return 1;
     }
-    json_array_append_new(p->calls, calls_json(p->store, c));
+    json_array_append_new(p->calls, calls_json(p->app, c));
     cursor_format(c, p->next, sizeof(p->next));
     p->n++;
     return 0;
@@ -124,8 +125,8 @@ int h_call_list(struct http_req *req, struct http_resp *resp)
     int rc = parse_list(req, &q);
     if (rc)
         return rc;
-    struct page p = {req->app->store, json_array(), q.limit, 0, false, ""};
-    rc = store_call_list(req->app->store, req->account.id, q.since, q.until, q.after_at, q.after_id,
+    struct page p = {req->app, json_array(), q.limit, 0, false, ""};
+    rc = admin_call_list(req->app, req->account.id, q.since, q.until, q.after_at, q.after_id,
                          (size_t)q.limit + 1, add_call, &p);
     if (rc) {
         json_decref(p.calls);
@@ -140,11 +141,11 @@ int h_call_list(struct http_req *req, struct http_resp *resp)
 int h_call_get(struct http_req *req, struct http_resp *resp)
 {
     struct st_call c;
-    int rc = store_call_get(req->app->store, req->account.id, req->params[0], &c);
+    int rc = admin_call_get(req->app, req->account.id, req->params[0], &c);
     if (rc == ERR_NOTFOUND)
         return errf(&req->eb, rc, NULL, "no call '%s'", req->params[0]);
     if (rc)
         return errf(&req->eb, rc, NULL, "cannot read call");
     resp->content_type = "application/json";
-    return json_dump_take(calls_json(req->app->store, &c), &resp->body);
+    return json_dump_take(calls_json(req->app, &c), &resp->body);
 }

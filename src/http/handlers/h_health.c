@@ -3,12 +3,11 @@
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
-#include "http/app.h"
-#include "http/metrics.h"
+#include "app/admin.h"
 
 int h_healthz(struct http_req *req, struct http_resp *resp)
 {
-    int rc = store_check(req->app->store, &req->eb);
+    int rc = admin_store_check(req->app, &req->eb);
     if (rc) {
         req->eb.field = NULL;
         return rc == ERR_CONFLICT ? ERR_BACKEND : rc;
@@ -20,6 +19,6 @@ int h_healthz(struct http_req *req, struct http_resp *resp)
 int h_metrics(struct http_req *req, struct http_resp *resp)
 {
     resp->content_type = "text/plain; version=0.0.4";
-    metrics_render(req->app->metrics, req->app->store, &resp->body);
+    admin_metrics(req->app, &resp->body);
     return ERR_OK;
 }

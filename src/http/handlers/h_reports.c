@@ -7,9 +7,10 @@
 #include "http/handlers/handlers.h"
 
 #include "base/timefmt.h"
-#include "http/app.h"
-#include "http/calls.h"
-#include "http/json.h"
+#include "app/admin.h"
+#include "app/app.h"
+#include "app/calls.h"
+#include "base/json.h"
 #include "report/csv.h"
 #include "report/gads.h"
 #include "report/report.h"
@@ -218,8 +219,8 @@ int h_report_calls(struct http_req *req, struct http_resp *resp)
     if (rc)
         return rc;
     struct report *r = report_new(&dims, min_duration_of(&req->account));
-    rc = store_report_calls(req->app->store, req->account.id, range.since, range.until,
-                            add_report_call, r);
+    rc =
+        admin_report_calls(req->app, req->account.id, range.since, range.until, add_report_call, r);
     if (rc == ERR_OK)
         rc = render_report(r, &dims, &range, csv, resp);
     else
@@ -309,7 +310,7 @@ static int export_csv(struct http_req *req, struct http_resp *resp, bool click)
         return rc;
     rc = click ? gads_click_header(&resp->body, &x.tz, x.id) : gads_call_header(&resp->body, &x.tz);
     if (rc == ERR_OK)
-        rc = store_report_conversions(req->app->store, req->account.id, range.since, range.until,
+        rc = admin_report_conversions(req->app, req->account.id, range.since, range.until,
                                       click ? add_click_row : add_call_row, &x);
     if (rc == ERR_OK)
         rc = x.rc;

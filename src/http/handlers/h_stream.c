@@ -5,8 +5,8 @@
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
-#include "http/app.h"
-#include "http/stream.h"
+#include "app/app.h"
+#include "app/stream.h"
 
 int h_stream(struct http_req *req, struct http_resp *resp)
 {

@@ -14,12 +14,12 @@
 #include "base/timefmt.h"
 #include "base/xalloc.h"
 #include "core/phone.h"
-#include "http/app.h"
-#include "http/calls.h"
-#include "http/json.h"
-#include "http/metrics.h"
-#include "http/stream.h"
-#include "http/writer.h"
+#include "app/app.h"
+#include "app/calls.h"
+#include "base/json.h"
+#include "app/metrics.h"
+#include "app/stream.h"
+#include "app/writer.h"
 #include "telephony/form.h"
 #include "telephony/telnyx.h"
 #include "telephony/twilio.h"
@@ -166,7 +166,7 @@ static int find_signer(struct http_req *req, const struct hook *h, struct st_acc
 static int verify_for_to(struct http_req *req, const struct hook *h, const char *to,
                          struct calls_target *t, struct st_account *acct)
 {
-    int rc = calls_resolve(req->app->store, to, t);
+    int rc = calls_resolve(req->app, to, t);
     if (rc == ERR_NOTFOUND)
         return find_signer(req, h, acct);
     if (rc == ERR_OK)
@@ -559,7 +559,7 @@ int h_pbx_lookup(struct http_req *req, struct http_resp *resp)
     int rc = parse_lookup(req, &in);
     struct calls_target t;
     if (rc == ERR_OK)
-        rc = calls_resolve(req->app->store, in.to, &t);
+        rc = calls_resolve(req->app, in.to, &t);
     if (rc == ERR_NOTFOUND || (rc == ERR_OK && t.account_id != req->account.id))
         return errf(&req->eb, ERR_NOTFOUND, "to", "%s is not a tracking number of this account",
                     in.to);
@@ -576,7 +576,7 @@ int h_pbx_lookup(struct http_req *req, struct http_resp *resp)
         resp->content_type = "text/plain";
         return buf_addf(&resp->body, "%s\n", ans.forward_to);
     }
-    json_t *cj = stored ? calls_json(req->app->store, &call) : NULL;
+    json_t *cj = stored ? calls_json(req->app, &call) : NULL;
     json_t *attr = cj ? json_incref(json_object_get(cj, "attribution")) : NULL;
     json_decref(cj);
     resp->content_type = "application/json";

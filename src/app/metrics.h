@@ -2,8 +2,8 @@
 /* Prometheus metrics: requests by route and status, a request latency histogram, store
  * errors, and named counters other modules bump (webhook failures, exhaustion events…).
  * THREADING: every function is safe from any thread. */
-#ifndef OPENDNI_HTTP_METRICS_H
-#define OPENDNI_HTTP_METRICS_H
+#ifndef OPENDNI_APP_METRICS_H
+#define OPENDNI_APP_METRICS_H
 
 #include <stdint.h>
 

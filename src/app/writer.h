@@ -4,8 +4,8 @@
  * calls each job's done callback with the outcome. A job is acknowledged only after its commit,
  * so a 200 always means "on disk", while throughput scales with the batch size.
  * THREADING: writer_submit from any thread; done callbacks run on the writer thread. */
-#ifndef OPENDNI_HTTP_WRITER_H
-#define OPENDNI_HTTP_WRITER_H
+#ifndef OPENDNI_APP_WRITER_H
+#define OPENDNI_APP_WRITER_H
 
 #include <stdbool.h>
 #include <stdint.h>

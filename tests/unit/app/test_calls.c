@@ -12,7 +12,7 @@
 
 #include "base/err.h"
 #include "core/convert.h"
-#include "http/calls.h"
+#include "app/calls.h"
 #include "store/store.h"
 
 #define T0 1790000000000LL /* some Unix ms */

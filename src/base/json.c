@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Typed JSON access for request bodies and response helpers. */
 #include "base/prelude.h"
-#include "http/json.h"
+#include "base/json.h"
 
 #include "base/timefmt.h"
 

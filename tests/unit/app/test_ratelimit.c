@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "http/ratelimit.h"
+#include "app/ratelimit.h"
 
 #define T0 1790000000000LL
 

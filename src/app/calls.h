@@ -9,8 +9,8 @@
  * calls_json, which returns a new reference.
  * THREADING: every function may be called from any HTTP worker thread at once; writes use the
  * calling thread's store connection (no group commit: a webhook must answer in milliseconds). */
-#ifndef OPENDNI_HTTP_CALLS_H
-#define OPENDNI_HTTP_CALLS_H
+#ifndef OPENDNI_APP_CALLS_H
+#define OPENDNI_APP_CALLS_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -38,7 +38,7 @@ struct calls_target {
 
 /* Finds who owns `to` (E.164): a tracking number (pool or source), else a pool's fallback
  * number. Returns ERR_OK with *t filled, ERR_NOTFOUND (t->account_id 0) or ERR_BACKEND. */
-int calls_resolve(struct store *s, const char *to, struct calls_target *t);
+int calls_resolve(struct app *app, const char *to, struct calls_target *t);
 
 /* An account's call settings, parsed from accounts.settings:
  * {"record_calls":false,"record_notice":"…","attribution_window":2592000,
@@ -160,8 +160,8 @@ int calls_update(struct app *app, int64_t call_id, const struct calls_status *u,
 
 /* The API's CALL object for c (API.md), plus attribution.reason, attribution.runner_up
  * ({session_id, confidence} or null) and attribution.first_touch (session id or null).
- * Reads the sessions and the conversion from s. Returns a new reference (NULL only on
+ * Reads the sessions and the conversion from the store. Returns a new reference (NULL only on
  * allocation failure). Safe from any thread. */
-json_t *calls_json(struct store *s, const struct st_call *c);
+json_t *calls_json(struct app *app, const struct st_call *c);
 
 #endif

@@ -2,8 +2,8 @@
 /* JSON for handlers (jansson): parsing request bodies with typed field access that reports the
  * offending field, and writing responses. Values returned by the getters are borrowed from the
  * json_t and live as long as it. */
-#ifndef OPENDNI_HTTP_JSON_H
-#define OPENDNI_HTTP_JSON_H
+#ifndef OPENDNI_BASE_JSON_H
+#define OPENDNI_BASE_JSON_H
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -17,7 +17,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
-#include "http/stream.h"
+#include "app/stream.h"
 
 #define WAIT_MS 3000 /* longest wait for the stream's wake thread (it ticks every second) */
 

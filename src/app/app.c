@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Building and tearing down struct app for `opendni serve`. */
 #include "base/prelude.h"
-#include "http/app.h"
+#include "app/app.h"
 
 #include "base/log.h"
 #include "base/timefmt.h"
-#include "http/accounts.h"
-#include "http/engines.h"
-#include "http/metrics.h"
-#include "http/ratelimit.h"
-#include "http/sescache.h"
-#include "http/stream.h"
-#include "http/writer.h"
+#include "app/accounts.h"
+#include "app/engines.h"
+#include "app/metrics.h"
+#include "app/ratelimit.h"
+#include "app/sescache.h"
+#include "app/stream.h"
+#include "app/writer.h"
 #include "store/store.h"
 
 #define SESSION_CACHE_SLOTS 65536 /* ~4.5 MiB */

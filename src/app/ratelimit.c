@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Token buckets in a fixed open-addressing table of 64-bit key hashes. */
 #include "base/prelude.h"
-#include "http/ratelimit.h"
+#include "app/ratelimit.h"
 
 #include <pthread.h>
 

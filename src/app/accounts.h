@@ -5,8 +5,8 @@
  * releases it. A snapshot is reloaded after ACCOUNTS_TTL_MS (changes made by another process,
  * such as the CLI) or at once after accounts_invalidate (changes made through the admin API).
  * THREADING: every function is safe from any thread. */
-#ifndef OPENDNI_HTTP_ACCOUNTS_H
-#define OPENDNI_HTTP_ACCOUNTS_H
+#ifndef OPENDNI_APP_ACCOUNTS_H
+#define OPENDNI_APP_ACCOUNTS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -6,7 +6,7 @@
  * THREADING: st->mu guards the list, every queue and every listener's state. It is never held
  * while suspend or resume run. See "parking protocol" below for why resume is always safe. */
 #include "base/prelude.h"
-#include "http/stream.h"
+#include "app/stream.h"
 
 #include <pthread.h>
 #include <time.h>

@@ -5,7 +5,7 @@
  * Rule of the house: once a webhook is verified, nothing here may keep the call from being
  * forwarded; every failure is logged, counted, and the caller still gets the business line. */
 #include "base/prelude.h"
-#include "http/calls.h"
+#include "app/calls.h"
 
 #include <math.h>
 
@@ -15,11 +15,11 @@
 #include "core/attrib.h"
 #include "core/classify.h"
 #include "core/phone.h"
-#include "http/app.h"
-#include "http/engines.h"
-#include "http/json.h"
-#include "http/metrics.h"
-#include "http/stream.h"
+#include "app/app.h"
+#include "app/engines.h"
+#include "base/json.h"
+#include "app/metrics.h"
+#include "app/stream.h"
 
 #define FAILURES "opendni_webhook_failures_total"
 #define FAILURES_HELP "Webhooks whose call could not be attributed, stored or updated."
@@ -233,8 +233,9 @@ static double round4(double x)
 
 /* ==== who owns the number ===================================================================== */
 
-int calls_resolve(struct store *s, const char *to, struct calls_target *t)
+int calls_resolve(struct app *app, const char *to, struct calls_target *t)
 {
+    struct store *s = app->store;
     memset(t, 0, sizeof(*t));
     int rc = store_number_by_e164(s, to, &t->number);
     if (rc == ERR_OK) {
@@ -607,7 +608,7 @@ int calls_inserted(struct app *app, const struct st_account *acct, const struct 
 void calls_publish_inserted(struct app *app, const struct st_call *call)
 {
     if (app->stream && stream_listeners(app->stream))
-        publish(app, call->account_id, "call.started", calls_json(app->store, call));
+        publish(app, call->account_id, "call.started", calls_json(app, call));
 }
 
 /* ==== status callbacks ======================================================================== */
@@ -785,7 +786,7 @@ void calls_publish_updated(struct app *app, const struct calls_update_state *st)
     if (!app->stream || !stream_listeners(app->stream))
         return;
     if (st->changed && calls_status_final(c->status))
-        publish(app, c->account_id, "call.completed", calls_json(app->store, c));
+        publish(app, c->account_id, "call.completed", calls_json(app, c));
     if (st->cv.id)
         publish(app, c->account_id, "conversion.created", conversion_json(c, &st->cv));
 }
@@ -860,8 +861,9 @@ static json_t *call_conversion_json(struct store *s, const struct st_call *c)
     return json_pack("{s:s,s:f,s:o}", "name", cv.name, "value", cv.value, "at", json_time(cv.at));
 }
 
-json_t *calls_json(struct store *s, const struct st_call *c)
+json_t *calls_json(struct app *app, const struct st_call *c)
 {
+    struct store *s = app->store;
     return json_pack("{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:o}", "id", c->ext_id, "to",
                      json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
                      json_time(c->started_at), "status", c->status, "duration",

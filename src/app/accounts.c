@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Account snapshot cache: a small open list guarded by one mutex; loading happens outside it. */
 #include "base/prelude.h"
-#include "http/accounts.h"
+#include "app/accounts.h"
 
 #include <openssl/sha.h>
 #include <pthread.h>

@@ -4,8 +4,8 @@
  * torn down with app_release after the HTTP server has stopped.
  * THREADING: the pointers are set once before the server starts and never change; each service
  * guards its own state. */
-#ifndef OPENDNI_HTTP_APP_H
-#define OPENDNI_HTTP_APP_H
+#ifndef OPENDNI_APP_APP_H
+#define OPENDNI_APP_APP_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
 /* Metrics in memory, rendered in the Prometheus text format. A mutex guards the small tables;
  * the critical sections are a few comparisons, far below the cost of a request. */
 #include "base/prelude.h"
-#include "http/metrics.h"
+#include "app/metrics.h"
 
 #include <pthread.h>
 

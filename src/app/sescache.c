@@ -2,7 +2,7 @@
 /* The session cache: a table of 4-way sets of fixed-size slots, one mutex per stripe of sets; a
  * put into a full set replaces its oldest entry. */
 #include "base/prelude.h"
-#include "http/sescache.h"
+#include "app/sescache.h"
 
 #include <pthread.h>
 

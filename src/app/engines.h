@@ -4,8 +4,8 @@
  * of their external id. Counters persisted in the store (exhaustion events, peak concurrency)
  * continue from their stored values.
  * THREADING: every function is safe from any thread; each pool has its own mutex. */
-#ifndef OPENDNI_HTTP_ENGINES_H
-#define OPENDNI_HTTP_ENGINES_H
+#ifndef OPENDNI_APP_ENGINES_H
+#define OPENDNI_APP_ENGINES_H
 
 #include <stdint.h>
 

@@ -2,7 +2,7 @@
 /* Registry of lease engines: a growable array of pools under a read-write lock, each pool with
  * its own mutex around the pure engine and a table number id -> E.164. */
 #include "base/prelude.h"
-#include "http/engines.h"
+#include "app/engines.h"
 
 #include <pthread.h>
 

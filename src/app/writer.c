@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The group-commit writer thread. */
 #include "base/prelude.h"
-#include "http/writer.h"
+#include "app/writer.h"
 
 #include <pthread.h>
 #include <sys/prctl.h>

@@ -5,8 +5,8 @@
  * h_visit.c).
  * Bounded (4-way sets; a put into a full set replaces its oldest entry), so a miss only means one
  * store read. THREADING: safe from any thread (striped mutexes). */
-#ifndef OPENDNI_HTTP_SESCACHE_H
-#define OPENDNI_HTTP_SESCACHE_H
+#ifndef OPENDNI_APP_SESCACHE_H
+#define OPENDNI_APP_SESCACHE_H
 
 #include <stdbool.h>
 #include <stdint.h>

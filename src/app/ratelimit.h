@@ -2,8 +2,8 @@
 /* Token buckets keyed by a string (a client address, an account id): each key may spend
  * `per_minute` tokens a minute with a burst of the same size. The table is bounded: keys idle
  * for a full refill are forgotten first. THREADING: safe from any thread. */
-#ifndef OPENDNI_HTTP_RATELIMIT_H
-#define OPENDNI_HTTP_RATELIMIT_H
+#ifndef OPENDNI_APP_RATELIMIT_H
+#define OPENDNI_APP_RATELIMIT_H
 
 #include <stdbool.h>
 #include <stdint.h>

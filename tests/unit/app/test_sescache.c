@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "http/sescache.h"
+#include "app/sescache.h"
 #include "store/store.h"
 
 static void put_get_update_drop(void **state)

@@ -8,8 +8,8 @@
  * and is never held while calling into the server; a thread owned by the stream resumes parked
  * connections (after a publish, for keep-alives, at shutdown), so publishers never wait on a
  * connection. */
-#ifndef OPENDNI_HTTP_STREAM_H
-#define OPENDNI_HTTP_STREAM_H
+#ifndef OPENDNI_APP_STREAM_H
+#define OPENDNI_APP_STREAM_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The admin use cases behind the Bearer-key API: API keys, pools, numbers, rules, sessions,
+ * calls and the report streams, each scoped to one account (another account's external id is
+ * ERR_NOTFOUND). Writes keep the visit path's caches in step (the account snapshot of
+ * app/accounts.h), so a change is seen by the next visit. The row types are the store's
+ * (store/store.h), which this header re-exports: they are the records every layer passes.
+ * Ownership: arguments are borrowed for the call; rows go to caller-owned storage; list
+ * callbacks get rows borrowed for the callback, and must not call back into the store on the
+ * same thread while a list is running unless store.h allows it.
+ * THREADING: every function may be called from any HTTP thread at once. */
+#ifndef OPENDNI_APP_ADMIN_H
+#define OPENDNI_APP_ADMIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "core/pool.h"
+#include "store/store.h"
+
+struct app;
+
+/* ---- keys, origins, health ---- */
+
+/* The account owning API key `key` (unrevoked). ERR_NOTFOUND for an unknown key. out: *a. */
+int admin_account_by_key(struct app *app, const char *key, struct st_account *a);
+/* true if any account allows origin (CORS preflights carry no account). */
+bool admin_origin_known(struct app *app, const char *origin);
+/* ERR_OK when the store answers and its schema is current; detail in eb. */
+int admin_store_check(struct app *app, struct errbuf *eb);
+/* Appends the Prometheus text exposition of the process's metrics to out. */
+void admin_metrics(struct app *app, struct buf *out);
+
+/* ---- pools ---- */
+
+/* Inserts p (p->account_id set by the caller; ext_id, id and created_at set on return). */
+int admin_pool_create(struct app *app, struct st_pool *p, int64_t now, struct errbuf *eb);
+int admin_pool_get(struct app *app, int64_t account_id, const char *ext_id, struct st_pool *p);
+int admin_pool_by_id(struct app *app, int64_t id, struct st_pool *p);
+int admin_pool_list(struct app *app, int64_t account_id, store_pool_fn fn, void *ctx);
+/* Writes p's settings (p read with admin_pool_get and changed). */
+int admin_pool_update(struct app *app, const struct st_pool *p, struct errbuf *eb);
+/* ERR_CONFLICT while a lease on one of its numbers is live at now. */
+int admin_pool_delete(struct app *app, const struct st_pool *p, int64_t now);
+/* The pool's live figures (size, leased, cooling, exhaustion, recommended size). */
+int admin_pool_stats(struct app *app, const struct st_pool *p, int64_t now, struct pool_stats *out);
+
+/* ---- numbers ---- */
+
+/* Inserts n. ERR_CONFLICT if the number exists in any account. */
+int admin_number_create(struct app *app, struct st_number *n, int64_t now, struct errbuf *eb);
+int admin_number_get(struct app *app, int64_t account_id, const char *ext_id, struct st_number *n);
+int admin_number_by_id(struct app *app, int64_t id, struct st_number *n);
+/* pool_id > 0: that pool's numbers; 0: all of the account's. */
+int admin_number_list(struct app *app, int64_t account_id, int64_t pool_id, store_number_fn fn,
+                      void *ctx);
+int admin_number_update(struct app *app, const struct st_number *n, int64_t now, struct errbuf *eb);
+/* ERR_CONFLICT while a live lease holds it. */
+int admin_number_delete(struct app *app, const struct st_number *n, int64_t now);
+
+/* ---- rules ---- */
+
+int admin_rule_create(struct app *app, struct st_rule *r, int64_t now, struct errbuf *eb);
+int admin_rule_list(struct app *app, int64_t account_id, store_rule_fn fn, void *ctx);
+int admin_rule_delete(struct app *app, int64_t account_id, const char *ext_id);
+
+/* ---- sessions ---- */
+
+/* The account's session with this external id. ERR_NOTFOUND for another account's. */
+int admin_session_get(struct app *app, int64_t account_id, const char *ext_id,
+                      struct st_session *ss);
+/* One lease of a session as GET /v1/sessions shows it: the number and the exact times. */
+struct admin_lease {
+    char number[STORE_E164_MAX];
+    int64_t leased_at;
+    int64_t last_active_at;
+    int64_t expires_at;
+    bool shared;
+};
+typedef int (*admin_lease_fn)(void *ctx, const struct admin_lease *l);
+/* The session's latest lease per pool, with the live engine's exact times while it knows the
+ * lease (the stored ones may trail a pinged renewal by up to a minute). */
+int admin_session_leases(struct app *app, int64_t session_id, int64_t now, admin_lease_fn fn,
+                         void *ctx);
+/* The session's events in time order, at most max. */
+int admin_session_events(struct app *app, int64_t session_id, size_t max, store_event_fn fn,
+                         void *ctx);
+
+/* ---- calls and reports (read-only) ---- */
+
+int admin_call_get(struct app *app, int64_t account_id, const char *ext_id, struct st_call *c);
+/* See store_call_list. */
+int admin_call_list(struct app *app, int64_t account_id, int64_t since, int64_t until,
+                    int64_t after_at, int64_t after_id, size_t max, store_call_fn fn, void *ctx);
+/* See store_report_calls and store_report_conversions. */
+int admin_report_calls(struct app *app, int64_t account_id, int64_t since, int64_t until,
+                       store_report_call_fn fn, void *ctx);
+int admin_report_conversions(struct app *app, int64_t account_id, int64_t since, int64_t until,
+                             store_report_conversion_fn fn, void *ctx);
+
+#endif
