@@ -6,6 +6,7 @@
 
 #include "app/accounts.h"
 #include "app/app.h"
+#include "store/store.h"
 #include "app/engines.h"
 #include "app/metrics.h"
 

@@ -17,7 +17,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "core/pool.h"
-#include "store/store.h"
+#include "app/records.h"
 
 struct app;
 

@@ -16,10 +16,12 @@
 #include "core/classify.h"
 #include "core/phone.h"
 #include "app/app.h"
+#include "store/store.h"
 #include "app/engines.h"
 #include "base/json.h"
 #include "app/metrics.h"
 #include "app/stream.h"
+#include "app/writer.h"
 
 #define FAILURES "opendni_webhook_failures_total"
 #define FAILURES_HELP "Webhooks whose call could not be attributed, stored or updated."
@@ -870,4 +872,155 @@ json_t *calls_json(struct app *app, const struct st_call *c)
                      (json_int_t)c->duration_s, "forwarded_to", json_str_or_null(c->forwarded_to),
                      "attribution", attribution_json(s, c), "conversion",
                      call_conversion_json(s, c));
+}
+
+/* ==== webhooks through the group-commit writer ================================================ */
+
+/* One webhook's write waiting for the writer. Strings the transport owned are copied. */
+struct calls_pending {
+    struct write_job job; /* first: the writer hands back &job */
+    struct app *app;
+    bool voice; /* a new call, else a status report */
+    struct st_account acct;
+    char sid[sizeof(((struct st_call *)0)->provider_call_id)];
+    char provider[16];
+    char to[STORE_PARTY_MAX];
+    char from[STORE_PARTY_MAX];
+    char status[STORE_STATUS_MAX];
+    struct calls_inbound in;
+    struct st_call call;
+    struct calls_answer ans;
+    struct calls_update_state upd;
+    int rc;        /* calls_inserted's / calls_updated's result */
+    bool raced;    /* the CallSid raced in: ans is now the stored call's answer */
+    bool inserted; /* voice: this webhook stored the call (call.started is due) */
+    calls_done_fn done;
+    void *arg;
+};
+
+static int pending_apply(struct store *s, struct write_job *job)
+{
+    struct calls_pending *p = (struct calls_pending *)job;
+    return p->voice ? calls_insert(p->app, s, &p->call) : calls_update_apply(p->app, s, &p->upd);
+}
+
+static void pending_done(struct write_job *job)
+{
+    struct calls_pending *p = (struct calls_pending *)job;
+    if (p->voice) {
+        p->rc = calls_inserted(p->app, &p->acct, &p->in, job->rc, &p->call, &p->ans);
+        p->raced = job->rc == ERR_CONFLICT;
+        p->inserted = job->rc == ERR_OK;
+    } else {
+        p->rc = calls_updated(p->app, job->rc, &p->upd);
+    }
+    p->done(p->arg, p);
+}
+
+struct calls_pending *calls_pending_voice(struct app *app, const struct st_account *acct,
+                                          const struct calls_inbound *in,
+                                          const struct st_call *call,
+                                          const struct calls_answer *ans)
+{
+    struct calls_pending *p = xcalloc(1, sizeof(*p));
+    p->app = app;
+    p->voice = true;
+    p->acct = *acct;
+    set_text(p->sid, sizeof(p->sid), in->provider_call_id);
+    set_text(p->provider, sizeof(p->provider), in->provider);
+    set_text(p->to, sizeof(p->to), in->to);
+    set_text(p->from, sizeof(p->from), in->from);
+    p->in = (struct calls_inbound){p->provider, p->sid, p->to, p->from, in->at};
+    p->call = *call;
+    p->ans = *ans;
+    return p;
+}
+
+struct calls_pending *calls_pending_update(struct app *app, int64_t call_id,
+                                           const struct calls_status *u, int64_t now)
+{
+    struct calls_pending *p = xcalloc(1, sizeof(*p));
+    p->app = app;
+    set_text(p->status, sizeof(p->status), u->status);
+    p->upd = (struct calls_update_state){.call_id = call_id, .status = *u, .now = now};
+    p->upd.status.status = u->status ? p->status : NULL;
+    return p;
+}
+
+void calls_pending_commit(struct calls_pending *p, calls_done_fn done, void *arg)
+{
+    p->done = done;
+    p->arg = arg;
+    p->job.apply = pending_apply;
+    p->job.done = pending_done;
+    writer_submit(p->app->writer, &p->job);
+}
+
+int calls_pending_result(const struct calls_pending *p)
+{
+    return p->rc;
+}
+
+bool calls_pending_raced(const struct calls_pending *p)
+{
+    return p->raced;
+}
+
+const struct calls_answer *calls_pending_answer(const struct calls_pending *p)
+{
+    return &p->ans;
+}
+
+bool calls_pending_events(const struct calls_pending *p)
+{
+    return p->rc == ERR_OK && (!p->voice || p->inserted) && p->app->stream &&
+           stream_listeners(p->app->stream);
+}
+
+void calls_pending_publish(struct calls_pending *p)
+{
+    if (p->voice)
+        calls_publish_inserted(p->app, &p->call);
+    else
+        calls_publish_updated(p->app, &p->upd);
+    calls_pending_free(p);
+}
+
+void calls_pending_free(struct calls_pending *p)
+{
+    free(p);
+}
+
+/* ==== reads of the webhook path =============================================================== */
+
+int calls_account(struct app *app, int64_t account_id, struct st_account *a)
+{
+    return store_account_by_id(app->store, account_id, a);
+}
+
+int calls_account_by_twilio_sid(struct app *app, const char *sid, struct st_account *a)
+{
+    return store_account_by_twilio_sid(app->store, sid, a);
+}
+
+int calls_account_list(struct app *app, store_account_fn fn, void *ctx)
+{
+    return store_account_list(app->store, fn, ctx);
+}
+
+int calls_by_provider(struct app *app, const char *provider, const char *provider_call_id,
+                      struct st_call *c)
+{
+    return store_call_by_provider(app->store, provider, provider_call_id, c);
+}
+
+bool calls_read_begin(struct app *app)
+{
+    return store_read_begin(app->store) == ERR_OK;
+}
+
+void calls_read_end(struct app *app, bool began)
+{
+    if (began)
+        store_read_end(app->store);
 }

@@ -18,7 +18,7 @@
 
 #include "base/err.h"
 #include "core/convert.h"
-#include "store/store.h"
+#include "app/records.h"
 
 struct app;
 
@@ -163,5 +163,55 @@ int calls_update(struct app *app, int64_t call_id, const struct calls_status *u,
  * Reads the sessions and the conversion from the store. Returns a new reference (NULL only on
  * allocation failure). Safe from any thread. */
 json_t *calls_json(struct app *app, const struct st_call *c);
+
+/* ==== webhooks through the group-commit writer ================================================
+ * A verified webhook's write joins the writer's batch (one fsync for many calls and visits):
+ * the transport answers the provider first (calls_prepare filled the answer), then hands the
+ * write over and finishes in done, on the writer thread. */
+
+struct calls_pending;
+
+/* Called once on the writer thread after the commit or its failure. It owns p: it must end
+ * with calls_pending_free(p) or calls_pending_publish(p) (the latter from another thread). */
+typedef void (*calls_done_fn)(void *arg, struct calls_pending *p);
+
+/* A new call to store: what calls_prepare returned CALLS_TO_STORE for (copied). */
+struct calls_pending *calls_pending_voice(struct app *app, const struct st_account *acct,
+                                          const struct calls_inbound *in,
+                                          const struct st_call *call,
+                                          const struct calls_answer *ans);
+/* A status report on stored call call_id (copied). */
+struct calls_pending *calls_pending_update(struct app *app, int64_t call_id,
+                                           const struct calls_status *u, int64_t now);
+/* Queues p on the writer; done(arg, p) follows exactly once. */
+void calls_pending_commit(struct calls_pending *p, calls_done_fn done, void *arg);
+/* In done: calls_inserted's result (voice) or calls_updated's (status report). */
+int calls_pending_result(const struct calls_pending *p);
+/* In done (voice): the provider call id raced in from another request; the answer is now
+ * that stored call's (calls_pending_answer). */
+bool calls_pending_raced(const struct calls_pending *p);
+const struct calls_answer *calls_pending_answer(const struct calls_pending *p);
+/* true when stream events are due (a stored change and someone listening). */
+bool calls_pending_events(const struct calls_pending *p);
+/* Publishes the stream events of p and frees it. From any thread but the writer's (formatting
+ * and waking listeners must not hold up the single writer). */
+void calls_pending_publish(struct calls_pending *p);
+void calls_pending_free(struct calls_pending *p);
+
+/* ==== reads of the webhook path ============================================================== */
+
+/* The account with this row id. ERR_NOTFOUND, ERR_BACKEND. */
+int calls_account(struct app *app, int64_t account_id, struct st_account *a);
+/* The account whose stored Twilio AccountSid is sid. ERR_NOTFOUND if none. */
+int calls_account_by_twilio_sid(struct app *app, const char *sid, struct st_account *a);
+/* Every account, for finding the signer of a webhook to a number nobody owns. */
+int calls_account_list(struct app *app, store_account_fn fn, void *ctx);
+/* The stored call with this provider call id, any account. ERR_NOTFOUND if none. */
+int calls_by_provider(struct app *app, const char *provider, const char *provider_call_id,
+                      struct st_call *c);
+/* One read snapshot for a webhook's reads (cheaper than one per statement). Returns whether it
+ * began; pass that to calls_read_end. */
+bool calls_read_begin(struct app *app);
+void calls_read_end(struct app *app, bool began);
 
 #endif

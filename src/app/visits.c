@@ -7,6 +7,7 @@
 
 #include "app/accounts.h"
 #include "app/app.h"
+#include "store/store.h"
 #include "app/engines.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"

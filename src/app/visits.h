@@ -19,7 +19,7 @@
 #include "base/err.h"
 #include "core/classify.h"
 #include "core/phone.h"
-#include "store/store.h"
+#include "app/records.h"
 
 struct app;
 struct visit;

@@ -12,7 +12,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
-#include "store/store.h"
+#include "app/records.h"
 
 struct app;
 struct stream_listener;

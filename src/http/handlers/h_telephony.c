@@ -18,8 +18,6 @@
 #include "app/calls.h"
 #include "base/json.h"
 #include "app/metrics.h"
-#include "app/stream.h"
-#include "app/writer.h"
 #include "telephony/form.h"
 #include "telephony/telnyx.h"
 #include "telephony/twilio.h"
@@ -151,12 +149,12 @@ static int try_account(void *arg, const struct st_account *a)
  * token or Telnyx key signed the request (API.md). ERR_FORBIDDEN if none did. */
 static int find_signer(struct http_req *req, const struct hook *h, struct st_account *out)
 {
-    struct store *s = req->app->store;
-    if (h->wh.account_sid && store_account_by_twilio_sid(s, h->wh.account_sid, out) == ERR_OK &&
+    if (h->wh.account_sid &&
+        calls_account_by_twilio_sid(req->app, h->wh.account_sid, out) == ERR_OK &&
         hook_signed_by(req, h, out))
         return ERR_OK;
     struct signer sg = {req, h, out, false};
-    int rc = store_account_list(s, try_account, &sg);
+    int rc = calls_account_list(req->app, try_account, &sg);
     if (rc)
         return errf(&req->eb, rc, NULL, "cannot read the accounts");
     return sg.found ? ERR_OK : forbidden(req, "invalid webhook signature");
@@ -170,7 +168,7 @@ static int verify_for_to(struct http_req *req, const struct hook *h, const char 
     if (rc == ERR_NOTFOUND)
         return find_signer(req, h, acct);
     if (rc == ERR_OK)
-        rc = store_account_by_id(req->app->store, t->account_id, acct);
+        rc = calls_account(req->app, t->account_id, acct);
     if (rc)
         return errf(&req->eb, ERR_BACKEND, NULL, "cannot look up the called number");
     return hook_signed_by(req, h, acct) ? ERR_OK : forbidden(req, "invalid webhook signature");
@@ -216,138 +214,99 @@ static int answer_twiml(struct http_req *req, struct http_resp *resp,
 
 /* ---- deferred writes: calls join the group-commit writer's batch ---- */
 
-/* A webhook whose write waits for the writer. Strings the form owned are copied, since the
- * form is released when the handler returns. */
-struct call_job {
-    struct write_job job; /* first: the writer hands back &job */
+/* A webhook whose write waits for the writer (app/calls.h calls_pending). */
+struct pending {
     struct http_req *req;
     struct http_resp *resp;
-    struct st_account acct;
-    char sid[80];
-    char to[STORE_PARTY_MAX];
     char from[STORE_PARTY_MAX];
-    char status[STORE_STATUS_MAX];
-    struct calls_inbound in;
-    struct st_call call;
-    struct calls_answer ans;
-    struct calls_update_state upd;
+    char provider[16];
     bool dial;     /* a <Dial action> request: answer TwiML */
     bool answered; /* the voice answer was written before the commit */
 };
 
-static void submit_job(void *arg)
+static void publish_events(void *arg)
 {
-    struct call_job *cj = arg;
-    writer_submit(cj->req->app->writer, &cj->job);
+    calls_pending_publish(arg);
 }
 
-static void job_finish(struct call_job *cj)
+/* After the commit, on the writer thread: stream events go out from the HTTP thread once the
+ * provider has its answer (http_after), so the single writer is never held up by them. */
+static void finish(struct pending *pd, struct calls_pending *p)
 {
-    struct http_req *req = cj->req;
-    free(cj);
+    struct http_req *req = pd->req;
+    if (calls_pending_events(p))
+        http_after(req, publish_events, p);
+    else
+        calls_pending_free(p);
+    free(pd);
     http_resume(req); /* req and resp may be gone after this */
 }
 
-static int voice_apply(struct store *s, struct write_job *job)
+static void voice_done(void *arg, struct calls_pending *p)
 {
-    struct call_job *cj = (struct call_job *)job;
-    return calls_insert(cj->req->app, s, &cj->call);
-}
-
-/* Stream events of a call written by the writer thread. They are sent from the HTTP thread once
- * the provider has its answer (http_after): formatting them and waking every listener must not
- * hold up the single writer, which commits everyone's calls and visits. */
-struct call_events {
-    struct app *app;
-    bool inserted;                 /* call.started, else the update's events */
-    struct calls_update_state upd; /* upd.call: the call */
-};
-
-static void send_events(void *arg)
-{
-    struct call_events *ev = arg;
-    if (ev->inserted)
-        calls_publish_inserted(ev->app, &ev->upd.call);
-    else
-        calls_publish_updated(ev->app, &ev->upd);
-    free(ev);
-}
-
-static void events_after(struct http_req *req, bool inserted, const struct st_call *call,
-                         const struct calls_update_state *upd)
-{
-    struct app *app = req->app;
-    if (!app->stream || !stream_listeners(app->stream))
-        return;
-    struct call_events *ev = xcalloc(1, sizeof(*ev));
-    ev->app = app;
-    ev->inserted = inserted;
-    if (upd)
-        ev->upd = *upd;
-    else
-        ev->upd.call = *call;
-    http_after(req, send_events, ev);
-}
-
-static void voice_done(struct write_job *job)
-{
-    struct call_job *cj = (struct call_job *)job;
-    if (calls_inserted(cj->req->app, &cj->acct, &cj->in, job->rc, &cj->call, &cj->ans) == ERR_OK &&
-        job->rc == ERR_OK)
-        events_after(cj->req, true, &cj->call, NULL);
-    if (job->rc == ERR_CONFLICT || !cj->answered) { /* a CallSid that raced in: its answer */
-        buf_reset(&cj->resp->body);
-        if (answer_twiml(cj->req, cj->resp, &cj->ans, cj->from, cj->in.provider) != ERR_OK)
-            http_error_resp(cj->req, cj->resp, ERR_NOMEM);
+    struct pending *pd = arg;
+    if (calls_pending_raced(p) || !pd->answered) { /* a CallSid that raced in: its answer */
+        buf_reset(&pd->resp->body);
+        if (answer_twiml(pd->req, pd->resp, calls_pending_answer(p), pd->from, pd->provider) !=
+            ERR_OK)
+            http_error_resp(pd->req, pd->resp, ERR_NOMEM);
     }
-    job_finish(cj);
+    finish(pd, p);
 }
 
-static int update_apply(struct store *s, struct write_job *job)
+static void update_done(void *arg, struct calls_pending *p)
 {
-    struct call_job *cj = (struct call_job *)job;
-    return calls_update_apply(cj->req->app, s, &cj->upd);
-}
-
-static void update_done(struct write_job *job)
-{
-    struct call_job *cj = (struct call_job *)job;
-    int rc = calls_updated(cj->req->app, job->rc, &cj->upd);
-    if (rc == ERR_OK)
-        events_after(cj->req, false, NULL, &cj->upd);
-    struct http_resp *resp = cj->resp;
-    if (cj->dial) { /* the call continues either way: end it */
+    struct pending *pd = arg;
+    int rc = calls_pending_result(p);
+    struct http_resp *resp = pd->resp;
+    if (pd->dial) { /* the call continues either way: end it */
         resp->content_type = "text/xml";
         twiml_empty(&resp->body);
     } else if (rc == ERR_OK || rc == ERR_NOTFOUND) {
         resp->status = 204;
     } else {
-        errf(&cj->req->eb, rc, NULL, "cannot update the call; retry later");
-        http_error_resp(cj->req, resp, rc);
+        errf(&pd->req->eb, rc, NULL, "cannot update the call; retry later");
+        http_error_resp(pd->req, resp, rc);
     }
-    job_finish(cj);
+    finish(pd, p);
 }
 
-static struct call_job *job_new(struct http_req *req, struct http_resp *resp)
+struct submit {
+    struct calls_pending *p;
+    struct pending *pd;
+    bool voice;
+};
+
+static void submit_job(void *arg)
 {
-    struct call_job *cj = xcalloc(1, sizeof(*cj));
-    cj->req = req;
-    cj->resp = resp;
-    return cj;
+    struct submit sb = *(struct submit *)arg;
+    free(arg);
+    calls_pending_commit(sb.p, sb.voice ? voice_done : update_done, sb.pd);
+}
+
+/* Suspends the request until p is committed. */
+static void defer(struct http_req *req, struct calls_pending *p, struct pending *pd, bool voice)
+{
+    struct submit *sb = xcalloc(1, sizeof(*sb));
+    *sb = (struct submit){p, pd, voice};
+    http_defer(req, submit_job, sb);
+}
+
+static struct pending *pending_new(struct http_req *req, struct http_resp *resp)
+{
+    struct pending *pd = xcalloc(1, sizeof(*pd));
+    pd->req = req;
+    pd->resp = resp;
+    return pd;
 }
 
 /* Defers a status report on call_id to the writer. */
 static void defer_update(struct http_req *req, struct http_resp *resp, int64_t call_id,
                          const struct calls_status *u, bool dial)
 {
-    struct call_job *cj = job_new(req, resp);
-    snprintf(cj->status, sizeof(cj->status), "%s", u->status ? u->status : "");
-    cj->upd = (struct calls_update_state){.call_id = call_id, .status = *u, .now = time_now_ms()};
-    cj->upd.status.status = u->status ? cj->status : NULL;
-    cj->dial = dial;
-    cj->job.apply = update_apply;
-    cj->job.done = update_done;
-    http_defer(req, submit_job, cj);
+    struct pending *pd = pending_new(req, resp);
+    pd->dial = dial;
+    defer(req, calls_pending_update(req->app, call_id, u, time_now_ms()), pd, false);
 }
 
 /* ---- voice webhooks: POST /v1/telephony/twilio/voice and /v1/telephony/telnyx/voice ---- */
@@ -365,34 +324,28 @@ static int voice(struct http_req *req, struct http_resp *resp, const struct hook
         return errf(&req->eb, ERR_INVALID, "To", "'To' is required");
     /* Every read of this webhook (number, account, retry, attribution) in one read transaction;
      * the call itself is written by the writer thread. */
-    bool reading = store_read_begin(req->app->store) == ERR_OK;
+    bool reading = calls_read_begin(req->app);
     int rc = verify_for_to(req, h, to, &t, &acct);
     if (rc) {
-        if (reading)
-            store_read_end(req->app->store);
+        calls_read_end(req->app, reading);
         return rc;
     }
-    struct call_job *cj = job_new(req, resp);
-    snprintf(cj->sid, sizeof(cj->sid), "%s", h->wh.call_sid);
-    snprintf(cj->to, sizeof(cj->to), "%s", to);
-    snprintf(cj->from, sizeof(cj->from), "%s", from);
-    cj->acct = acct;
-    cj->in = (struct calls_inbound){h->provider, cj->sid, cj->to, cj->from, time_now_ms()};
+    struct calls_inbound in = {h->provider, h->wh.call_sid, to, from, time_now_ms()};
+    struct st_call call;
+    struct calls_answer ans;
     /* ans is filled even on failure: the call is forwarded whatever happens */
-    int prepared = calls_prepare(req->app, &acct, &t, &cj->in, &cj->call, &cj->ans);
-    if (reading)
-        store_read_end(req->app->store);
+    int prepared = calls_prepare(req->app, &acct, &t, &in, &call, &ans);
+    calls_read_end(req->app, reading);
     /* The answer is written here, not on the single writer thread, which then only replaces it
      * for a CallSid that raced in (the stored call's answer is given). */
-    rc = answer_twiml(req, resp, &cj->ans, from, h->provider);
-    if (prepared != CALLS_TO_STORE) {
-        free(cj);
+    rc = answer_twiml(req, resp, &ans, from, h->provider);
+    if (prepared != CALLS_TO_STORE)
         return rc;
-    }
-    cj->answered = rc == ERR_OK;
-    cj->job.apply = voice_apply;
-    cj->job.done = voice_done;
-    http_defer(req, submit_job, cj);
+    struct pending *pd = pending_new(req, resp);
+    snprintf(pd->from, sizeof(pd->from), "%s", from);
+    snprintf(pd->provider, sizeof(pd->provider), "%s", h->provider);
+    pd->answered = rc == ERR_OK;
+    defer(req, calls_pending_voice(req->app, &acct, &in, &call, &ans), pd, true);
     return ERR_OK;
 }
 
@@ -426,11 +379,10 @@ int h_telnyx_voice(struct http_req *req, struct http_resp *resp)
 static int callback_call(struct http_req *req, const struct hook *h, struct st_call *c,
                          enum calls_leg *leg)
 {
-    struct store *s = req->app->store;
     const char *parent = form_get(&h->form, "ParentCallSid");
-    int rc = store_call_by_provider(s, h->provider, h->wh.call_sid, c);
+    int rc = calls_by_provider(req->app, h->provider, h->wh.call_sid, c);
     if (rc == ERR_NOTFOUND && parent && *parent) {
-        rc = store_call_by_provider(s, h->provider, parent, c);
+        rc = calls_by_provider(req->app, h->provider, parent, c);
         *leg = CALLS_LEG_DIALED;
     }
     if (rc == ERR_NOTFOUND) {
@@ -443,7 +395,7 @@ static int callback_call(struct http_req *req, const struct hook *h, struct st_c
     }
     struct st_account acct;
     if (rc == ERR_OK)
-        rc = store_account_by_id(s, c->account_id, &acct);
+        rc = calls_account(req->app, c->account_id, &acct);
     if (rc)
         return errf(&req->eb, ERR_BACKEND, NULL, "cannot read the call");
     return hook_signed_by(req, h, &acct) ? ERR_OK : forbidden(req, "invalid webhook signature");
