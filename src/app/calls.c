@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "core/attrib.h"
+#include "core/callstatus.h"
 #include "core/classify.h"
 #include "core/phone.h"
 #include "app/app.h"
@@ -27,8 +28,6 @@
 #define FAILURES_HELP "Webhooks whose call could not be attributed, stored or updated."
 /* A tel: click logged up to this long after the call start still counts (attrib.h). */
 #define CLICK_SKEW_MS 30000
-/* A repeat caller credited to their first session gets this share of its confidence. */
-#define REPEAT_CONFIDENCE 0.5
 #define MAX_WINDOW_S (365LL * 86400)
 
 /* ==== settings ================================================================================ */
@@ -182,20 +181,6 @@ static bool is_e164(const char *s)
     if (n < 8 || n > 16 || s[0] != '+')
         return false;
     return strspn(s + 1, "0123456789") == n - 1;
-}
-
-/* Copies at most cap - 1 bytes of s without cutting a UTF-8 sequence in two (JSON needs valid
- * UTF-8, and names written by users are cut to fit the reason sentences). */
-static void clip(char *dst, size_t cap, const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n >= cap) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--; /* s[n] is now the first byte of the character that did not fit */
-    }
-    memcpy(dst, s ? s : "", n);
-    dst[n] = '\0';
 }
 
 /* Provider-sent parties (E.164, sip:, client:) are ASCII; anything else is replaced, so a
@@ -359,53 +344,24 @@ static int attribute_pool(struct store *s, struct engines *eng, const struct cal
     return ERR_OK;
 }
 
-/* Appends s percent-encoded (every byte but unreserved characters). */
-static void add_pct(struct buf *b, const char *s)
+/* A call's credit from rule 4 or 5 (core/attrib), in and out of the stored call. */
+static void credit_to(const struct attrib_credit *cr, struct st_call *c)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-            strchr("-._~", ch)) {
-            buf_addc(b, (char)ch);
-        } else {
-            buf_addc(b, '%');
-            buf_addc(b, hex[ch >> 4]);
-            buf_addc(b, hex[ch & 15]);
-        }
-    }
-}
-
-/* The channel of a fixed source, by the same rules as a visit tagged with these UTM values, so
- * a billboard number lands in the same report row as a billboard landing page. */
-static void source_channel(const char *source, const char *medium, char *out, size_t cap)
-{
-    struct buf url;
-    buf_init(&url, 4096);
-    buf_adds(&url, "https://source.invalid/?utm_source=");
-    add_pct(&url, source);
-    buf_adds(&url, "&utm_medium=");
-    add_pct(&url, medium);
-    struct source *src = xcalloc(1, sizeof(*src));
-    if (classify_visit(url.data, NULL, NULL, 0, src, NULL, NULL) == ERR_OK)
-        set_text(out, cap, src->channel);
-    free(src);
-    buf_release(&url);
+    set_method(c, cr->method, cr->confidence);
+    c->session_id = (int64_t)cr->session_id;
+    c->first_session_id = (int64_t)cr->first_session_id;
+    set_text(c->channel, sizeof(c->channel), cr->channel);
+    set_text(c->source, sizeof(c->source), cr->source);
+    set_text(c->medium, sizeof(c->medium), cr->medium);
+    set_text(c->campaign, sizeof(c->campaign), cr->campaign);
+    set_text(c->reason, sizeof(c->reason), cr->reason);
 }
 
 static void attribute_source(const struct st_number *n, struct st_call *c)
 {
-    set_method(c, ATTRIB_SOURCE, 1);
-    source_channel(n->source, n->medium, c->channel, sizeof(c->channel));
-    set_text(c->source, sizeof(c->source), n->source);
-    set_text(c->medium, sizeof(c->medium), n->medium);
-    set_text(c->campaign, sizeof(c->campaign), n->campaign);
-    char src[44], medium[44], campaign[44];
-    clip(src, sizeof(src), n->source);
-    clip(medium, sizeof(medium), n->medium);
-    clip(campaign, sizeof(campaign), n->campaign);
-    snprintf(c->reason, sizeof(c->reason), "source number of %s%s%s%s%s", src,
-             medium[0] ? " / " : "", medium, campaign[0] ? " / " : "", campaign);
+    struct attrib_credit cr;
+    attrib_source_number(n->source, n->medium, n->campaign, &cr);
+    credit_to(&cr, c);
 }
 
 /* The only channel of a pool that serves exactly one ("[\"paid_search\"]"), else "". */
@@ -421,15 +377,11 @@ static void pool_channel(const struct st_pool *p, char *out, size_t cap)
  * pool's traffic, but no session can be told apart (source-level attribution). */
 static void attribute_fallback(const struct st_pool *p, struct st_call *c)
 {
-    set_method(c, ATTRIB_SOURCE, 1);
-    pool_channel(p, c->channel, sizeof(c->channel));
-    set_text(c->source, sizeof(c->source), p->name);
-    char name[64];
-    clip(name, sizeof(name), p->name);
-    snprintf(c->reason, sizeof(c->reason),
-             "fallback number of pool '%s', shown while the "
-             "pool was exhausted: source-level attribution only",
-             name);
+    char channel[32] = "";
+    pool_channel(p, channel, sizeof(channel));
+    struct attrib_credit cr;
+    attrib_fallback_number(p->name, channel, &cr);
+    credit_to(&cr, c);
 }
 
 /* Copies the credited session's source into the call (reports group calls without joins). */
@@ -447,8 +399,8 @@ static int snapshot_session(struct store *s, struct st_call *c)
     return ERR_OK;
 }
 
-/* Repeat callers (DESIGN.md rule 5): note the session of their earliest attributed call as the
- * first touch; a call that nothing else explains is credited to it, with half its confidence. */
+/* Repeat callers (DESIGN.md rule 5, core/attrib attrib_repeat): the session of their earliest
+ * attributed call is the first touch, and takes a call that nothing else explains. */
 static int apply_repeat(struct store *s, int64_t account_id, struct st_call *c)
 {
     if (!is_e164(c->from))
@@ -457,17 +409,15 @@ static int apply_repeat(struct store *s, int64_t account_id, struct st_call *c)
     int rc = store_call_caller(s, account_id, c->from, INT64_MAX, &cl);
     if (rc || !cl.first_session_id)
         return rc;
-    c->first_session_id = cl.first_session_id;
-    if (strcmp(c->method, attrib_method_name(ATTRIB_UNATTRIBUTED)) != 0)
-        return ERR_OK;
-    char why[81];
-    clip(why, sizeof(why), c->reason);
-    set_method(c, ATTRIB_REPEAT, REPEAT_CONFIDENCE * cl.first_confidence);
-    c->session_id = cl.first_session_id;
-    snprintf(c->reason, sizeof(c->reason),
-             "repeat caller: %s; credited to the session of "
-             "their first attributed call",
-             why);
+    struct attrib_credit cr = {.confidence = c->confidence, .session_id = (uint64_t)c->session_id};
+    if (attrib_method_parse(c->method, &cr.method) != ERR_OK)
+        cr.method = ATTRIB_UNATTRIBUTED;
+    set_text(cr.reason, sizeof(cr.reason), c->reason);
+    attrib_repeat(&cr, (uint64_t)cl.first_session_id, cl.first_confidence);
+    c->first_session_id = (int64_t)cr.first_session_id;
+    set_method(c, cr.method, cr.confidence);
+    c->session_id = (int64_t)cr.session_id;
+    set_text(c->reason, sizeof(c->reason), cr.reason);
     return ERR_OK;
 }
 
@@ -617,78 +567,49 @@ void calls_publish_inserted(struct app *app, const struct st_call *call)
 
 bool calls_status_final(const char *status)
 {
-    static const char *const finals[] = {"completed", "busy", "no-answer", "failed", "canceled"};
-    for (size_t i = 0; status && i < ARRAY_SIZE(finals); i++)
-        if (strcmp(status, finals[i]) == 0)
-            return true;
-    return false;
+    return callstatus_final(status);
 }
 
-/* DialCallStatus "answered" (conference case) ends the dialled leg as connected. */
-static bool leg_final(const char *status)
+/* The status fields of a stored call, in and out of core's struct. */
+static void legs_of(const struct st_call *c, struct call_legs *l)
 {
-    return calls_status_final(status) || strcmp(status, "answered") == 0;
+    memset(l, 0, sizeof(*l));
+    set_text(l->status, sizeof(l->status), c->status);
+    set_text(l->call_status, sizeof(l->call_status), c->call_status);
+    set_text(l->dial_status, sizeof(l->dial_status), c->dial_status);
+    l->duration_s = c->duration_s;
+    l->call_duration_s = c->call_duration_s;
+    l->status_seq = c->status_seq;
+    l->dial_duration_s = c->dial_duration_s;
+    l->dial_seq = c->dial_seq;
+    l->started_at = c->started_at;
+    l->ended_at = c->ended_at;
+    l->updated_at = c->updated_at;
 }
 
-static bool merge_leg(char status[STORE_STATUS_MAX], int64_t *duration, int64_t *seq,
-                      const struct calls_status *u)
+static void legs_to(const struct call_legs *l, struct st_call *c)
 {
-    if (u->seq >= 0 && u->seq <= *seq)
-        return false; /* older than, or a retry of, what we have */
-    bool has_status = u->status && *u->status;
-    if (has_status && leg_final(status) && !leg_final(u->status))
-        return false; /* a late "ringing" after "completed" */
-    bool changed = false;
-    if (has_status && strcmp(status, u->status) != 0) {
-        set_text(status, STORE_STATUS_MAX, u->status);
-        changed = true;
-    }
-    if (u->duration_s >= 0 && *duration != u->duration_s) {
-        *duration = u->duration_s;
-        changed = true;
-    }
-    if (u->seq >= 0) {
-        *seq = u->seq;
-        changed = true;
-    }
-    return changed;
-}
-
-/* The call's status in API.md's terms (ringing, in-progress, or a final one): a provider's other
- * live statuses (queued, initiated, answered on a leg, anything new) map onto the two live ones. */
-static const char *effective_status(const struct st_call *c)
-{
-    if (c->dial_status[0] && leg_final(c->dial_status))
-        return strcmp(c->dial_status, "answered") == 0 ? "completed" : c->dial_status;
-    if (calls_status_final(c->call_status))
-        return c->call_status;
-    if (strcmp(c->dial_status, "in-progress") == 0 || strcmp(c->call_status, "in-progress") == 0 ||
-        strcmp(c->call_status, "answered") == 0)
-        return "in-progress";
-    return "ringing";
-}
-
-static int64_t effective_duration(const struct st_call *c)
-{
-    if (calls_status_final(c->status) && strcmp(c->status, "completed") != 0)
-        return 0; /* busy, no-answer…: nobody talked */
-    if (c->dial_duration_s >= 0)
-        return c->dial_duration_s;
-    return c->call_duration_s >= 0 ? c->call_duration_s : 0;
+    set_text(c->status, sizeof(c->status), l->status);
+    set_text(c->call_status, sizeof(c->call_status), l->call_status);
+    set_text(c->dial_status, sizeof(c->dial_status), l->dial_status);
+    c->duration_s = l->duration_s;
+    c->call_duration_s = l->call_duration_s;
+    c->status_seq = l->status_seq;
+    c->dial_duration_s = l->dial_duration_s;
+    c->dial_seq = l->dial_seq;
+    c->ended_at = l->ended_at;
+    c->updated_at = l->updated_at;
 }
 
 bool calls_merge_status(struct st_call *c, const struct calls_status *u, int64_t now)
 {
-    bool changed = u->leg == CALLS_LEG_CALLER
-                       ? merge_leg(c->call_status, &c->call_duration_s, &c->status_seq, u)
-                       : merge_leg(c->dial_status, &c->dial_duration_s, &c->dial_seq, u);
-    if (!changed)
+    struct call_legs l;
+    legs_of(c, &l);
+    struct call_report r = {u->leg == CALLS_LEG_CALLER ? CALL_LEG_CALLER : CALL_LEG_DIALED,
+                            u->status, u->duration_s, u->seq};
+    if (!callstatus_merge(&l, &r, now))
         return false;
-    set_text(c->status, sizeof(c->status), effective_status(c));
-    c->duration_s = effective_duration(c);
-    if (calls_status_final(c->status) && !c->ended_at)
-        c->ended_at = now;
-    c->updated_at = now;
+    legs_to(&l, c);
     return true;
 }
 

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "base/err.h"
+#include "core/classify.h"
 
 #define SEC_MS ((int64_t)1000)
 #define MIN_MS (60 * SEC_MS)
@@ -401,4 +402,104 @@ int attrib_device_parse(const char *s, enum attrib_device *d)
         }
     }
     return ERR_INVALID;
+}
+
+/* ==== rules 4 and 5 =========================================================================== */
+
+/* Copies at most cap - 1 bytes of s without cutting a UTF-8 sequence in two (JSON needs valid
+ * UTF-8, and names written by users are cut to fit the reason sentences). */
+static void clip(char *dst, size_t cap, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--; /* s[n] is now the first byte of the character that did not fit */
+    }
+    memcpy(dst, s ? s : "", n);
+    dst[n] = '\0';
+}
+
+/* Appends s percent-encoded (every byte but unreserved characters) at out + *len, within cap. */
+static void add_pct(char *out, size_t cap, size_t *len, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; s && *s && *len + 4 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+            strchr("-._~", ch)) {
+            out[(*len)++] = (char)ch;
+        } else {
+            out[(*len)++] = '%';
+            out[(*len)++] = hex[ch >> 4];
+            out[(*len)++] = hex[ch & 15];
+        }
+    }
+    out[*len] = '\0';
+}
+
+static void source_channel(const char *source, const char *medium, char *out, size_t cap)
+{
+    char url[3 * 2 * ATTRIB_TEXT_MAX + 64] = "https://source.invalid/?utm_source=";
+    size_t len = strlen(url);
+    add_pct(url, sizeof(url), &len, source);
+    snprintf(url + len, sizeof(url) - len, "&utm_medium=");
+    len += strlen(url + len);
+    add_pct(url, sizeof(url), &len, medium);
+    struct source src;
+    if (classify_visit(url, NULL, NULL, 0, &src, NULL, NULL) == ERR_OK)
+        snprintf(out, cap, "%s", src.channel);
+}
+
+void attrib_source_number(const char *source, const char *medium, const char *campaign,
+                          struct attrib_credit *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->method = ATTRIB_SOURCE;
+    out->confidence = 1;
+    source_channel(source, medium, out->channel, sizeof(out->channel));
+    clip(out->source, sizeof(out->source), source);
+    clip(out->medium, sizeof(out->medium), medium);
+    clip(out->campaign, sizeof(out->campaign), campaign);
+    char src[44], med[44], camp[44];
+    clip(src, sizeof(src), source);
+    clip(med, sizeof(med), medium);
+    clip(camp, sizeof(camp), campaign);
+    snprintf(out->reason, sizeof(out->reason), "source number of %s%s%s%s%s", src,
+             med[0] ? " / " : "", med, camp[0] ? " / " : "", camp);
+}
+
+void attrib_fallback_number(const char *pool_name, const char *pool_channel,
+                            struct attrib_credit *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->method = ATTRIB_SOURCE;
+    out->confidence = 1;
+    clip(out->channel, sizeof(out->channel), pool_channel);
+    clip(out->source, sizeof(out->source), pool_name);
+    char name[64];
+    clip(name, sizeof(name), pool_name);
+    snprintf(out->reason, sizeof(out->reason),
+             "fallback number of pool '%s', shown while the "
+             "pool was exhausted: source-level attribution only",
+             name);
+}
+
+bool attrib_repeat(struct attrib_credit *c, uint64_t first_session_id, double first_confidence)
+{
+    if (!first_session_id)
+        return false;
+    c->first_session_id = first_session_id;
+    if (c->method != ATTRIB_UNATTRIBUTED)
+        return true;
+    char why[81];
+    clip(why, sizeof(why), c->reason);
+    c->method = ATTRIB_REPEAT;
+    c->confidence = ATTRIB_REPEAT_SHARE * first_confidence;
+    c->session_id = first_session_id;
+    snprintf(c->reason, sizeof(c->reason),
+             "repeat caller: %s; credited to the session of "
+             "their first attributed call",
+             why);
+    return true;
 }

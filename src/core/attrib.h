@@ -113,4 +113,43 @@ const char *attrib_device_name(enum attrib_device d);
  * Returns ERR_OK or ERR_INVALID. out: *d (untouched on error). */
 int attrib_device_parse(const char *s, enum attrib_device *d);
 
+/* ---- rules 4 and 5 (DESIGN.md "Attribution rules"): no lease history needed ---- */
+
+#define ATTRIB_TEXT_MAX 256
+/* A repeat caller credited to their first session gets this share of its confidence. */
+#define ATTRIB_REPEAT_SHARE 0.5
+
+/* What a call is credited to by a fixed source (rule 4) or as a repeat caller (rule 5). Strings
+ * are "" when unknown. */
+struct attrib_credit {
+    enum attrib_method method;
+    double confidence;
+    uint64_t session_id;       /* credited session, 0 = none */
+    uint64_t first_session_id; /* a repeat caller's first touch, 0 = none */
+    char channel[32];
+    char source[ATTRIB_TEXT_MAX];
+    char medium[ATTRIB_TEXT_MAX];
+    char campaign[ATTRIB_TEXT_MAX];
+    char reason[160];
+};
+
+/* Rule 4, a source (offline) number: its fixed source, method SOURCE, confidence 1; the channel
+ * is what classify gives a visit tagged utm_source=source&utm_medium=medium, so a billboard
+ * number lands in the same report row as a billboard landing page. NULL strings read as "".
+ * out: *out (cleared first). */
+void attrib_source_number(const char *source, const char *medium, const char *campaign,
+                          struct attrib_credit *out);
+
+/* Rule 4, a pool's fallback number (shown only while the pool was exhausted): source-level
+ * credit to the pool, channel = the pool's only channel (pool_channel, "" or NULL when it
+ * serves several). out: *out (cleared first). */
+void attrib_fallback_number(const char *pool_name, const char *pool_channel,
+                            struct attrib_credit *out);
+
+/* Rule 5, a caller whose earliest attributed call was credited to first_session_id (0: none)
+ * with first_confidence: notes it as the first touch, and credits a call that nothing else
+ * explained (method UNATTRIBUTED) to it with ATTRIB_REPEAT_SHARE of that confidence, its
+ * reason saying why (the previous reason kept in it). Returns true if c changed. */
+bool attrib_repeat(struct attrib_credit *c, uint64_t first_session_id, double first_confidence);
+
 #endif

@@ -594,6 +594,82 @@ static void golden_cases(void **state)
     assert_true(n_cases >= 15);
 }
 
+/* ==== rules 4 and 5 =========================================================================== */
+
+/* A billboard number: method source, confidence 1, the channel a visit with the same UTM tags
+ * gets (offline), and a reason naming source / medium / campaign. */
+static void source_number_credit(void **state)
+{
+    (void)state;
+    struct attrib_credit cr;
+    attrib_source_number("billboard", "offline", "i95-north", &cr);
+    assert_int_equal(cr.method, ATTRIB_SOURCE);
+    assert_true(cr.confidence == 1.0);
+    assert_int_equal(cr.session_id, 0);
+    assert_string_equal(cr.channel, "offline");
+    assert_string_equal(cr.source, "billboard");
+    assert_string_equal(cr.medium, "offline");
+    assert_string_equal(cr.campaign, "i95-north");
+    assert_string_equal(cr.reason, "source number of billboard / offline / i95-north");
+    attrib_source_number("radio", NULL, NULL, &cr);
+    assert_string_equal(cr.reason, "source number of radio");
+    assert_string_equal(cr.medium, "");
+}
+
+/* Long multi-byte names are cut in the reason without splitting a UTF-8 character. */
+static void source_number_clips_utf8(void **state)
+{
+    (void)state;
+    char name[200];
+    for (int i = 0; i < 60; i++)
+        memcpy(name + 2 * i, "\xc3\xa9", 2); /* é */
+    name[120] = '\0';
+    struct attrib_credit cr;
+    attrib_source_number(name, "", "", &cr);
+    size_t n = strlen(cr.reason);
+    assert_true(n < sizeof(cr.reason));
+    assert_true(((unsigned char)cr.reason[n - 1] & 0xC0) == 0x80); /* ends on a whole é */
+    assert_true((n - strlen("source number of ")) % 2 == 0);
+    assert_string_equal(cr.source, name);
+}
+
+static void fallback_number_credit(void **state)
+{
+    (void)state;
+    struct attrib_credit cr;
+    attrib_fallback_number("main", "paid_search", &cr);
+    assert_int_equal(cr.method, ATTRIB_SOURCE);
+    assert_string_equal(cr.channel, "paid_search");
+    assert_string_equal(cr.source, "main");
+    assert_non_null(strstr(cr.reason, "fallback number of pool 'main'"));
+    attrib_fallback_number("main", NULL, &cr);
+    assert_string_equal(cr.channel, "");
+}
+
+/* Rule 5: the first touch is always noted; only an otherwise unattributed call is credited to
+ * it, with half the first attribution's confidence. */
+static void repeat_caller(void **state)
+{
+    (void)state;
+    struct attrib_credit cr = {.method = ATTRIB_UNATTRIBUTED};
+    snprintf(cr.reason, sizeof(cr.reason), "no holder in the window");
+    assert_false(attrib_repeat(&cr, 0, 0.9));
+    assert_int_equal(cr.method, ATTRIB_UNATTRIBUTED);
+    assert_true(attrib_repeat(&cr, 42, 0.8));
+    assert_int_equal(cr.method, ATTRIB_REPEAT);
+    assert_int_equal(cr.session_id, 42);
+    assert_int_equal(cr.first_session_id, 42);
+    assert_true(fabs(cr.confidence - 0.4) < 1e-12);
+    assert_string_equal(cr.reason, "repeat caller: no holder in the window; credited to the "
+                                   "session of their first attributed call");
+    struct attrib_credit exact = {.method = ATTRIB_EXACT, .confidence = 1, .session_id = 7};
+    assert_true(attrib_repeat(&exact, 42, 0.8));
+    assert_int_equal(exact.method, ATTRIB_EXACT);
+    assert_int_equal(exact.session_id, 7);
+    assert_int_equal(exact.first_session_id, 42);
+    assert_true(exact.confidence == 1.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -613,6 +689,10 @@ int main(void)
         cmocka_unit_test(score_is_finite_and_positive),
         cmocka_unit_test(names_round_trip),
         cmocka_unit_test(golden_cases),
+        cmocka_unit_test(source_number_credit),
+        cmocka_unit_test(source_number_clips_utf8),
+        cmocka_unit_test(fallback_number_credit),
+        cmocka_unit_test(repeat_caller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
