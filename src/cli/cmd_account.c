@@ -8,6 +8,7 @@
 
 #include "base/ids.h"
 #include "app/accounts.h"
+#include "app/calls.h"
 #include "store/store.h"
 #include "telephony/telnyx.h"
 
@@ -105,7 +106,9 @@ static int account_create(int argc, char **argv)
     return EXIT_OK;
 }
 
-/* Settings are a JSON object (conversion rules, recording: docs/telephony.md). */
+/* Settings are a JSON object (conversion rules, recording: docs/telephony.md), validated here,
+ * where they are written, by the same parser the call path uses: a value of the wrong type or
+ * out of range is refused instead of being replaced by the defaults at every call. */
 static int check_settings(const char *settings)
 {
     json_error_t je;
@@ -113,10 +116,18 @@ static int check_settings(const char *settings)
     bool ok =
         v && json_is_object(v) && strlen(settings) < sizeof(((struct st_account *)0)->settings);
     json_decref(v);
-    if (!ok)
+    if (!ok) {
         fprintf(stderr, "error: --settings must be a JSON object under 2 KiB%s%s\n", v ? "" : ": ",
                 v ? "" : je.text);
-    return ok ? 0 : -1;
+        return -1;
+    }
+    struct calls_settings cs;
+    struct errbuf eb = {{0}, NULL};
+    if (calls_settings_parse(settings, &cs, &eb) != ERR_OK) {
+        fprintf(stderr, "error: --settings: %s\n", eb.msg);
+        return -1;
+    }
+    return 0;
 }
 
 static int apply_settings(struct store *s, const char *id, const char *settings)

@@ -159,6 +159,11 @@ test('CLI: help, bad flags and a newer schema', () => {
   assert.equal(cli(['account', 'set', acc, '--settings', '{"record_calls":true}', '--db', srv.db]).status, 0);
   assert.equal(execFileSync('sqlite3', [srv.db, `select settings from accounts where ext_id = '${acc}'`]).toString().trim(), '{"record_calls":true}');
   assert.equal(cli(['account', 'set', acc, '--settings', '[1]', '--db', srv.db]).status, 2);
+  // Settings are validated where they are written, by the call path's own parser.
+  const bad = cli(['account', 'set', acc, '--settings', '{"conversion":{"min_duration":"60"}}', '--db', srv.db]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /min_duration/);
+  assert.equal(execFileSync('sqlite3', [srv.db, `select settings from accounts where ext_id = '${acc}'`]).toString().trim(), '{"record_calls":true}');
   assert.equal(cli(['account', 'set', 'acc_nobody', '--twilio-auth-token', 't', '--db', srv.db]).status, 1);
   execFileSync('sqlite3', [srv.db, 'insert into schema_migrations values (999, 0)']);
   const r = cli(['init', '--db', srv.db]);
