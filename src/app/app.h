@@ -34,7 +34,6 @@ struct app_config {
     bool log_pii;
     bool trust_proxy;       /* take the client address from X-Forwarded-For */
     const char *geo_header; /* request header carrying the visitor's ISO 3166-2 region ("") */
-    bool store_fail_calls;  /* tests only: make the call path's store writes fail */
 };
 
 struct app {

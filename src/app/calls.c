@@ -11,6 +11,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/testhooks.h"
 #include "base/xalloc.h"
 #include "core/attrib.h"
 #include "core/callstatus.h"
@@ -537,8 +538,8 @@ int calls_take(struct app *app, const struct st_account *acct, const struct call
 
 int calls_insert(struct app *app, struct store *s, struct st_call *call)
 {
-    if (app->cfg.store_fail_calls) {
-        set_text(call->error, sizeof(call->error), "store write refused (--test-fail-call-store)");
+    if (testhooks_fault(TESTHOOK_CALL_STORE)) {
+        set_text(call->error, sizeof(call->error), "store write refused (test fault call_store)");
         return ERR_BACKEND;
     }
     return store_call_insert(s, call);
@@ -655,9 +656,9 @@ int calls_update_apply(struct app *app, struct store *s, struct calls_update_sta
 {
     memset(&st->cv, 0, sizeof(st->cv));
     st->changed = false;
-    if (app->cfg.store_fail_calls) {
+    if (testhooks_fault(TESTHOOK_CALL_STORE)) {
         set_text(st->call.error, sizeof(st->call.error),
-                 "store write refused (--test-fail-call-store)");
+                 "store write refused (test fault call_store)");
         return ERR_BACKEND;
     }
     int rc = store_call_by_id(s, st->call_id, &st->call);

@@ -153,8 +153,8 @@ void calls_publish_updated(struct app *app, const struct calls_update_state *st)
 /* Applies a report to stored call call_id in one transaction: merge, update, and when the
  * call is final and qualifies under the account's rules, a conversion (at most one per call).
  * Publishes call.completed / conversion.created. out (may be NULL): the call after the update.
- * Returns ERR_OK, ERR_NOTFOUND, or ERR_BACKEND (also when the test switch
- * store_fail_calls is on; logged and counted). */
+ * Returns ERR_OK, ERR_NOTFOUND, or ERR_BACKEND (also when the test binary's fault call_store
+ * is on; logged and counted). */
 int calls_update(struct app *app, int64_t call_id, const struct calls_status *u, int64_t now,
                  struct st_call *out);
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "base/err.h"
+#include "base/testhooks.h"
 
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian), valid for any year. */
 static int64_t days_from_civil(int64_t y, int m, int d)
@@ -88,5 +89,5 @@ int64_t time_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + testhooks_clock_offset_ms();
 }

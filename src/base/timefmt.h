@@ -15,7 +15,8 @@ char *time_format(int64_t at, char *out);
  * "2026-11-26" (midnight UTC). Returns ERR_OK or ERR_INVALID. out: *at in Unix ms. */
 int time_parse(const char *s, int64_t *at);
 
-/* The wall clock in Unix ms (for the shell only; core takes time as an argument). */
+/* The wall clock in Unix ms (for the shell only; core takes time as an argument), plus the
+ * test clock's offset in the test binary (base/testhooks.h). */
 int64_t time_now_ms(void);
 
 #endif

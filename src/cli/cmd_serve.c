@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include "base/log.h"
+#include "base/testhooks.h"
 #include "app/app.h"
 #include "http/server.h"
 
@@ -45,7 +46,8 @@ static void resolve_public_url(struct app *app, uint16_t port)
 static int parse_serve_opts(int argc, char **argv, struct app_config *c)
 {
     const char *level = "info";
-    const struct cli_opt opts[] = {
+    bool fail_calls = false;
+    struct cli_opt opts[] = {
         {"db", OPT_STR, &c->db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
         {"listen", OPT_STR, &c->listen, "OPENDNI_LISTEN",
          "address:port to listen on (port 0: any)"},
@@ -65,10 +67,18 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
          "take the client address from X-Forwarded-For"},
         {"log-level", OPT_STR, &level, "OPENDNI_LOG_LEVEL", "error, warn, info or debug"},
         {"log-pii", OPT_BOOL, &c->log_pii, "OPENDNI_LOG_PII", "log phone numbers and addresses"},
-        {"test-fail-call-store", OPT_BOOL, &c->store_fail_calls, NULL,
-         "tests only: fail the call path's store writes"},
+        {0}, /* the test binary's flags follow */
+        {"test-fail-call-store", OPT_BOOL, &fail_calls, NULL,
+         "fail the call path's store writes (fault hook)"},
         {0},
     };
+    /* The production binary offers no test flag: its table ends at the first terminator. */
+    size_t first_test = 0;
+    while (opts[first_test].name)
+        first_test++;
+    if (testhooks_enabled())
+        memmove(&opts[first_test], &opts[first_test + 1],
+                (ARRAY_SIZE(opts) - first_test - 1) * sizeof(opts[0]));
     int rc = cli_opts(
         argc, argv, 1, opts,
         "opendni serve [--db PATH_OR_URL] [--listen 127.0.0.1:8080] [--public-url URL]", NULL, 0);
@@ -79,6 +89,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
         fprintf(stderr, "error: bad value for --log-level, a limit or --threads\n");
         return -2;
     }
+    if (fail_calls)
+        testhooks_fault_set(TESTHOOK_CALL_STORE, true);
     log_level = log_level_parse(level);
     log_pii = c->log_pii;
     c->log_level = level;

@@ -4,6 +4,7 @@
 #include "http/router.h"
 
 #include "base/log.h"
+#include "base/testhooks.h"
 #include "app/admin.h"
 #include "app/app.h"
 #include "http/handlers/handlers.h"
@@ -13,6 +14,7 @@
 enum route_flags {
     ROUTE_AUTH = 1 << 0,   /* Bearer API key required; req->account set */
     ROUTE_PUBLIC = 1 << 1, /* called from browsers on customers' sites: CORS preflights */
+    ROUTE_TEST = 1 << 2,   /* exists in the test binary only (base/testhooks.h) */
 };
 
 struct route {
@@ -59,6 +61,8 @@ static const struct route routes[] = {
     {"GET", "/v1/exports/google-ads/call-conversions.csv", h_export_call_conversions, ROUTE_AUTH,
      0},
     {"GET", "/v1/stream", h_stream, ROUTE_AUTH, 0},
+    {"POST", "/v1/test/clock", h_test_clock, ROUTE_TEST, 1 * KB},
+    {"POST", "/v1/test/faults", h_test_faults, ROUTE_TEST, 1 * KB},
     {"GET", "/dni.js", h_asset, 0, 0},
     {"GET", "/demo/{}", h_asset, 0, 0},
     {"GET", "/demo/", h_asset, 0, 0},
@@ -104,7 +108,10 @@ static bool match_path(const char *pattern, const char *path, struct http_req *r
 const struct route *router_match(struct http_req *req)
 {
     bool path_known = false;
+    bool tests = testhooks_enabled();
     for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+        if ((routes[i].flags & ROUTE_TEST) && !tests)
+            continue;
         if (!match_path(routes[i].pattern, req->path, req))
             continue;
         path_known = true;

@@ -3,8 +3,8 @@
 // bad input changing nothing, metrics, and graceful shutdown.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { startServer, createAccount, cli } from '../helpers/server.mjs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { startServer, createAccount, cli, BIN } from '../helpers/server.mjs';
 
 let srv;
 let other;
@@ -199,4 +199,26 @@ test('SIGTERM during a burst: exit 0 within 2 s, acknowledged visits stored, sto
   const stored = new Set(execFileSync('sqlite3', [srv.db, 'select ext_id from sessions']).toString().trim().split('\n'));
   for (const s of acked) assert.ok(stored.has(s), `acknowledged session ${s} lost`);
   await srv.start();
+});
+
+test('test hooks live in the test binary only: the production serve --help lists no test flag', async () => {
+  const prod = process.env.OPENDNI_PROD_BIN;
+  if (!prod || prod === BIN) return; // a build without TEST_BINARY has one binary
+  const help = spawnSync(prod, ['serve', '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--public-url/);
+  assert.doesNotMatch(help.stdout, /test/i);
+  assert.equal(spawnSync(prod, ['serve', '--test-fail-call-store'], { encoding: 'utf8' }).status, 2);
+  assert.match(cli(['serve', '--help']).stdout, /--test-fail-call-store/);
+  // The test clock moves only in the test binary; the production one has no such route.
+  const srv = await startServer();
+  try {
+    const before = Date.now();
+    const now = await srv.advance(86400000);
+    assert.ok(now >= before + 86400000 - 1000 && now < Date.now() + 86400000 + 5000, `clock at ${new Date(now).toISOString()}`);
+    const bad = await fetch(`${srv.url}/v1/test/faults`, { method: 'POST', body: JSON.stringify({ no_such_fault: true }) });
+    assert.equal(bad.status, 400);
+  } finally {
+    await srv.cleanup();
+  }
 });

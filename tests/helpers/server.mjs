@@ -53,7 +53,7 @@ async function waitPort(file, proc, ms) {
 /**
  * Starts a server. opts: {origins: [...], args: [...extra serve flags], dir, db, keepDir,
  * accountName}. Returns an object with url, port, db, dir, accountId, apiKey, logs(),
- * api(method, path, body, key?), visit(body, headers?), stop(), kill9(), restart().
+ * api(method, path, body, key?), visit(body, headers?), advance(ms), stop(), kill9(), restart().
  */
 export async function startServer(opts = {}) {
   const dir = opts.dir || mkdtempSync(join(tmpdir(), 'opendni-test-'));
@@ -78,6 +78,12 @@ export async function startServer(opts = {}) {
     return srv;
   };
   srv.logs = () => srv.stderr;
+  /** Test binary only: moves the server's clock forward by ms (tests never sleep for time to pass). */
+  srv.advance = async (ms) => {
+    const r = await srv.api('POST', '/v1/test/clock', { advance_ms: ms }, null);
+    if (r.status !== 200) throw new Error(`clock not advanced (${r.status}): is this the test binary?`);
+    return Date.parse(r.json.now);
+  };
   srv.api = async (method, path, body, key = srv.apiKey, headers = {}) => {
     const h = { ...headers };
     if (key) h.Authorization = `Bearer ${key}`;

@@ -47,6 +47,9 @@ int h_call_get(struct http_req *req, struct http_resp *resp);
 int h_report_calls(struct http_req *req, struct http_resp *resp);
 int h_export_click_conversions(struct http_req *req, struct http_resp *resp);
 int h_export_call_conversions(struct http_req *req, struct http_resp *resp);
+/* h_test.c: the test binary's clock and fault hooks (routed only there) */
+int h_test_clock(struct http_req *req, struct http_resp *resp);
+int h_test_faults(struct http_req *req, struct http_resp *resp);
 /* h_stream.c: GET /v1/stream, Server-Sent Events (hands resp->stream to the server) */
 int h_stream(struct http_req *req, struct http_resp *resp);
 

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The production side of the test hooks (see testhooks.h): weak definitions that do nothing.
+ * src/testhooks/testhooks.c, linked into the test binary only, overrides every one of them. */
+#include "base/prelude.h"
+#include "base/testhooks.h"
+
+__attribute__((weak)) bool testhooks_enabled(void)
+{
+    return false;
+}
+
+__attribute__((weak)) int64_t testhooks_clock_offset_ms(void)
+{
+    return 0;
+}
+
+__attribute__((weak)) void testhooks_clock_advance(int64_t ms)
+{
+    (void)ms;
+}
+
+__attribute__((weak)) bool testhooks_fault(enum testhook_fault f)
+{
+    (void)f;
+    return false;
+}
+
+__attribute__((weak)) void testhooks_fault_set(enum testhook_fault f, bool on)
+{
+    (void)f;
+    (void)on;
+}
+
+int testhooks_fault_parse(const char *name, enum testhook_fault *f)
+{
+    static const char *const names[TESTHOOK_N] = {"call_store"};
+    for (int i = 0; name && i < TESTHOOK_N; i++)
+        if (strcmp(name, names[i]) == 0) {
+            *f = (enum testhook_fault)i;
+            return 0;
+        }
+    return -1;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Test hooks (DESIGN.md "Time and faults in tests"): a controllable clock and fault switches,
+ * present only in the test binary. The production binary (build/opendni) links the weak
+ * defaults of base/testhooks.c: no hook exists, the clock is the system's, nothing fails on
+ * purpose, and the test flags and routes are not offered. The test binary
+ * (build/opendni-test, CMake option TEST_BINARY) links src/testhooks/testhooks.c, whose strong
+ * definitions replace them; the serve flags --test-* and the routes under /v1/test/ set them.
+ * Ownership: no pointers kept. THREADING: every function is safe from any thread (atomics). */
+#ifndef OPENDNI_BASE_TESTHOOKS_H
+#define OPENDNI_BASE_TESTHOOKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Faults that can be switched on. */
+enum testhook_fault {
+    TESTHOOK_CALL_STORE = 0, /* the call path's store writes fail (webhooks must still answer) */
+    TESTHOOK_N
+};
+
+/* true in the test binary only. */
+bool testhooks_enabled(void);
+
+/* Added to the system clock by time_now_ms (base/timefmt.h); 0 in production. */
+int64_t testhooks_clock_offset_ms(void);
+/* Moves the clock forward by ms (>= 0; a test never turns time back). No-op in production. */
+void testhooks_clock_advance(int64_t ms);
+
+/* Whether fault f is switched on (false in production and for an unknown f). */
+bool testhooks_fault(enum testhook_fault f);
+/* Switches fault f. No-op in production. */
+void testhooks_fault_set(enum testhook_fault f, bool on);
+/* The fault named name ("call_store"). Returns 0, or -1 for an unknown name. out: *f. */
+int testhooks_fault_parse(const char *name, enum testhook_fault *f);
+
+#endif

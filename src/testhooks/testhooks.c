@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The test binary's hooks (see base/testhooks.h): a clock offset and fault switches in atomics.
+ * Linked into build/opendni-test only; its definitions replace the weak ones of
+ * base/testhooks.c. */
+#include "base/prelude.h"
+#include "base/testhooks.h"
+
+#include <stdatomic.h>
+
+static atomic_int_fast64_t clock_offset_ms;
+static atomic_bool faults[TESTHOOK_N];
+
+bool testhooks_enabled(void)
+{
+    return true;
+}
+
+int64_t testhooks_clock_offset_ms(void)
+{
+    return atomic_load_explicit(&clock_offset_ms, memory_order_relaxed);
+}
+
+void testhooks_clock_advance(int64_t ms)
+{
+    if (ms > 0)
+        atomic_fetch_add(&clock_offset_ms, ms);
+}
+
+bool testhooks_fault(enum testhook_fault f)
+{
+    return (unsigned)f < TESTHOOK_N && atomic_load(&faults[f]);
+}
+
+void testhooks_fault_set(enum testhook_fault f, bool on)
+{
+    if ((unsigned)f < TESTHOOK_N)
+        atomic_store(&faults[f], on);
+}
