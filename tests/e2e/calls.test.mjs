@@ -150,7 +150,7 @@ test('(b) after the lease ends the call is late to the old session; a new holder
   await pool(srv, { target: '+15555550200', lease_ttl: 1, cooldown: 0 }, ['+15555550201']);
   const a = (await srv.visit({ url: 'https://plumber.example/a', targets: ['+15555550200'] })).json;
   assert.equal(a.numbers[0].number, '+15555550201');
-  await sleep(1300); // past lease_ttl: no live lease, nobody else took the number
+  await srv.advance(1300); // past lease_ttl: no live lease, nobody else took the number
   const late = voiceParams('+15555550201', '+15125550130');
   assert.equal((await hook(srv, '/v1/telephony/twilio/voice', late)).status, 200);
   const l = await callOf(srv, late.CallSid);
@@ -175,15 +175,17 @@ test('(b2) pings answered from memory do not hide the end of a lease: the call a
   await pool(srv, { target: '+15555551500', lease_ttl: 1, cooldown: 60 }, ['+15555551501']);
   const a = (await srv.visit({ url: 'https://plumber.example/a', targets: ['+15555551500'] })).json;
   for (let i = 0; i < 3; i++) {
-    await sleep(200);
+    await srv.advance(200);
     const p = await srv.api('POST', `/v1/visits/${a.session_id}/ping`, { url: null }, null);
     assert.equal(p.status, 200, p.text);
   }
-  await sleep(1300); // past lease_ttl after the last ping, but well before the stored expiry
+  // Past lease_ttl after the last ping, but well before the stored expiry (the server's clock:
+  // whole seconds, hence 2.5 s for a 1 s lease).
+  const now = await srv.advance(2500);
   const stored = Number(sql(srv, `select l.expires_at from leases l join sessions s on s.id = l.session_id where s.ext_id = '${a.session_id}'`));
-  assert.ok(stored > Date.now(), 'the store still says the lease runs');
+  assert.ok(stored > now, 'the store still says the lease runs');
   const shown = (await srv.api('GET', `/v1/sessions/${a.session_id}`)).json.leases[0].expires_at;
-  assert.ok(Date.parse(shown) < Date.now(), `the session API shows the real end (${shown}), not the stored one`);
+  assert.ok(Date.parse(shown) < now, `the session API shows the real end (${shown}), not the stored one`);
   const late = voiceParams('+15555551501', '+15125550132');
   assert.equal((await hook(srv, '/v1/telephony/twilio/voice', late)).status, 200);
   const l = await callOf(srv, late.CallSid);

@@ -69,17 +69,17 @@ test('a lease renews on ping and on a repeat visit; it expires after lease_ttl a
   const a = (await srv.visit({ url: 'https://site.example/' })).json;
   const n1 = a.numbers[0].number;
   for (let i = 0; i < 3; i++) {
-    await sleep(500);
+    await srv.advance(500);
     const ping = await srv.api('POST', `/v1/visits/${a.session_id}/ping`, { url: null }, null);
     assert.equal(ping.status, 200, ping.text);
     assert.equal(ping.json.numbers[0].number, n1);
   }
-  await sleep(500);
+  await srv.advance(500);
   const again = (await srv.visit({ url: 'https://site.example/page2', session_id: a.session_id, visitor_id: a.visitor_id })).json;
   assert.equal(again.session_id, a.session_id);
   assert.equal(again.numbers[0].number, n1);
   // No activity for longer than lease_ttl: n1 is cooling, so a new visitor gets the other number.
-  await sleep(1300);
+  await srv.advance(1300);
   const b = (await srv.visit({ url: 'https://site.example/' })).json;
   assert.notEqual(b.numbers[0].number, n1);
   assert.equal((await srv.api('POST', '/v1/visits/s_unknown/ping', {}, null)).status, 404);
@@ -89,7 +89,7 @@ test('a ping after the lease expired leases again, getting the old number back w
   const srv = await server();
   const p = await pool(srv, '+15555551200', 2, { lease_ttl: 1, cooldown: 60 });
   const a = (await srv.visit({ url: 'https://site.example/' })).json;
-  await sleep(1300);
+  await srv.advance(1300);
   assert.equal((await srv.api('GET', `/v1/pools/${p.id}/health`)).json.live_leases, 0);
   const ping = await srv.api('POST', `/v1/visits/${a.session_id}/ping`, {}, null);
   assert.equal(ping.status, 200, ping.text);
@@ -105,9 +105,9 @@ test('the number idle longest is the one picked', async () => {
   const order = [];
   for (let i = 0; i < 3; i++) {
     order.push((await srv.visit({ url: 'https://site.example/' })).json.numbers[0].number);
-    await sleep(250);
+    await srv.advance(250);
   }
-  await sleep(2200); // all expired and past cooldown, released in visit order
+  await srv.advance(2200); // all expired and past cooldown, released in visit order
   const next = [];
   for (let i = 0; i < 3; i++) next.push((await srv.visit({ url: 'https://site.example/' })).json.numbers[0].number);
   assert.deepEqual(next, order);
