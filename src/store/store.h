@@ -5,7 +5,24 @@
  * and owned by the caller. Every call may be made from any thread: the backend keeps one
  * connection per thread. Functions return ERR_OK, ERR_NOTFOUND, ERR_CONFLICT (a uniqueness or
  * "in use" rule), ERR_INVALID, or ERR_BACKEND (detail in the errbuf, and counted in
- * store_errors). A write that fails changes nothing. */
+ * store_errors). A write that fails changes nothing.
+ *
+ * Backends (the ops rule): each store_* function below is a thin dispatcher through the store's
+ * ops table (src/store/store_int.h, one member per operation). A backend fills that table once
+ * (store_sqlite_ops in store_sqlite*.c) and is registered once in store.c's backends[], which
+ * store_open walks to pick the backend for a URL. Callers only ever hold a struct store *; a new
+ * operation is a new member, implemented by every backend and pinned by tests/store/conformance.c.
+ *
+ * Re-entrancy (list callbacks): a list operation (store_*_list, store_account_origins,
+ * store_session_leases, store_lease_history, store_report_*, store_export_trace) calls its
+ * callback on the caller's thread while its query is still open on that thread's connection.
+ * The callback MAY call, on the same store and thread: any read operation other than the list
+ * operation that is running, including other list operations (they nest: each operation has its
+ * own prepared statement). It MUST NOT call the running
+ * list operation again (SQLite: that operation's cached statement would be reset under the outer
+ * loop, which would restart it), write, begin/commit/rollback a transaction or a savepoint (a
+ * rollback aborts the open query), or close the store. Other threads are unaffected: they use
+ * their own connections. */
 #ifndef OPENDNI_STORE_STORE_H
 #define OPENDNI_STORE_STORE_H
 
@@ -125,6 +142,7 @@ typedef int (*store_pool_fn)(void *ctx, const struct st_pool *p);
 typedef int (*store_number_fn)(void *ctx, const struct st_number *n);
 typedef int (*store_rule_fn)(void *ctx, const struct st_rule *r);
 typedef int (*store_lease_fn)(void *ctx, const struct st_lease *l);
+typedef int (*store_origin_fn)(void *ctx, const char *origin);
 
 /* ---- lifecycle ---- */
 
@@ -186,8 +204,7 @@ int store_account_set_twilio(struct store *s, const char *ext_id, const char *si
 int store_account_set_settings(struct store *s, int64_t id, const char *settings_json);
 int store_account_list(struct store *s, store_account_fn fn, void *ctx);
 /* Calls fn(ctx, origin) for each allowed origin of the account. */
-int store_account_origins(struct store *s, int64_t account_id,
-                          int (*fn)(void *ctx, const char *origin), void *ctx);
+int store_account_origins(struct store *s, int64_t account_id, store_origin_fn fn, void *ctx);
 /* out: *exists, true if any account allows this origin. */
 int store_origin_exists(struct store *s, const char *origin, bool *exists);
 

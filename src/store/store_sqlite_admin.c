@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* SQLite backend, part 2: accounts, API keys, pools, numbers and rules (the admin side). */
 #include "base/prelude.h"
-#include "store/store_int.h"
+#include "store/store_sqlite_int.h"
 
 #include "base/timefmt.h"
 
@@ -81,34 +81,34 @@ static int account_insert(struct sconn *c, const char *ext_id, const char *name,
     return store__exec(c, st, "insert api key");
 }
 
-int store_account_create(struct store *s, const char *ext_id, const char *name,
-                         const char *const *origins, size_t n_origins, const char *key_hash,
-                         struct st_account *a, struct errbuf *eb)
+int store_sqlite__account_create(struct store *s, const char *ext_id, const char *name,
+                                 const char *const *origins, size_t n_origins, const char *key_hash,
+                                 struct st_account *a, struct errbuf *eb)
 {
     char id[STORE_ID_MAX];
     if (ext_id && *ext_id)
         snprintf(id, sizeof(id), "%s", ext_id);
     else
         store__new_ext_id("acc_", id);
-    int rc = store_begin(s);
+    int rc = store_sqlite__begin(s);
     if (rc)
         return errf(eb, rc, NULL, "cannot start a transaction");
     struct sconn *c = store__conn(s);
     rc = account_insert(c, id, name, origins, n_origins, key_hash);
     if (rc == ERR_OK)
-        rc = store_commit(s);
+        rc = store_sqlite__commit(s);
     if (rc) {
-        store_rollback(s);
+        store_sqlite__rollback(s);
         return errf(eb, rc, "id",
                     rc == ERR_CONFLICT ? "account '%s' exists"
                                        : "cannot create "
                                          "account '%s'",
                     id);
     }
-    return store_account_get(s, id, a);
+    return store_sqlite__account_get(s, id, a);
 }
 
-int store_account_get(struct store *s, const char *ext_id, struct st_account *a)
+int store_sqlite__account_get(struct store *s, const char *ext_id, struct st_account *a)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " ACCOUNT_COLS " FROM accounts WHERE ext_id = ?1");
@@ -118,7 +118,7 @@ int store_account_get(struct store *s, const char *ext_id, struct st_account *a)
     return account_query(c, st, a);
 }
 
-int store_account_by_id(struct store *s, int64_t id, struct st_account *a)
+int store_sqlite__account_by_id(struct store *s, int64_t id, struct st_account *a)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?1");
@@ -128,7 +128,7 @@ int store_account_by_id(struct store *s, int64_t id, struct st_account *a)
     return account_query(c, st, a);
 }
 
-int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash)
+int store_sqlite__api_key_add(struct store *s, int64_t account_id, const char *key_hash)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -141,11 +141,11 @@ int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash)
     return store__exec(c, st, "insert api key");
 }
 
-int store_api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
-                                int64_t *n_revoked)
+int store_sqlite__api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
+                                        int64_t *n_revoked)
 {
     struct st_account a;
-    int rc = store_account_by_key(s, keep_hash, &a);
+    int rc = store_sqlite__account_by_key(s, keep_hash, &a);
     if (rc == ERR_OK && a.id != account_id)
         rc = ERR_NOTFOUND;
     if (rc)
@@ -163,7 +163,7 @@ int store_api_key_revoke_others(struct store *s, int64_t account_id, const char 
     return rc;
 }
 
-int store_account_by_key(struct store *s, const char *key_hash, struct st_account *a)
+int store_sqlite__account_by_key(struct store *s, const char *key_hash, struct st_account *a)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -176,8 +176,8 @@ int store_account_by_key(struct store *s, const char *key_hash, struct st_accoun
     return account_query(c, st, a);
 }
 
-int store_account_set_twilio(struct store *s, const char *ext_id, const char *sid,
-                             const char *token)
+int store_sqlite__account_set_twilio(struct store *s, const char *ext_id, const char *sid,
+                                     const char *token)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -192,7 +192,7 @@ int store_account_set_twilio(struct store *s, const char *ext_id, const char *si
     return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
 }
 
-int store_account_set_settings(struct store *s, int64_t id, const char *settings_json)
+int store_sqlite__account_set_settings(struct store *s, int64_t id, const char *settings_json)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "UPDATE accounts SET settings = ?2 WHERE id = ?1");
@@ -204,7 +204,7 @@ int store_account_set_settings(struct store *s, int64_t id, const char *settings
     return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
 }
 
-int store_account_list(struct store *s, store_account_fn fn, void *ctx)
+int store_sqlite__account_list(struct store *s, store_account_fn fn, void *ctx)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY id");
@@ -221,8 +221,8 @@ int store_account_list(struct store *s, store_account_fn fn, void *ctx)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list accounts");
 }
 
-int store_account_origins(struct store *s, int64_t account_id,
-                          int (*fn)(void *ctx, const char *origin), void *ctx)
+int store_sqlite__account_origins(struct store *s, int64_t account_id, store_origin_fn fn,
+                                  void *ctx)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT origin FROM account_origins WHERE account_id = ?1");
@@ -237,7 +237,7 @@ int store_account_origins(struct store *s, int64_t account_id,
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list origins");
 }
 
-int store_origin_exists(struct store *s, const char *origin, bool *exists)
+int store_sqlite__origin_exists(struct store *s, const char *origin, bool *exists)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT 1 FROM account_origins WHERE origin = ?1 LIMIT 1");
@@ -298,7 +298,7 @@ static void bind_pool(sqlite3_stmt *st, const struct st_pool *p)
     store__bind_opt(st, 8, p->channels);
 }
 
-int store_pool_create(struct store *s, struct st_pool *p, struct errbuf *eb)
+int store_sqlite__pool_create(struct store *s, struct st_pool *p, struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -320,7 +320,8 @@ int store_pool_create(struct store *s, struct st_pool *p, struct errbuf *eb)
     return ERR_OK;
 }
 
-int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p)
+int store_sqlite__pool_get(struct store *s, int64_t account_id, const char *ext_id,
+                           struct st_pool *p)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -332,7 +333,7 @@ int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, stru
     return pool_query(c, st, p);
 }
 
-int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p)
+int store_sqlite__pool_by_id(struct store *s, int64_t id, struct st_pool *p)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " POOL_COLS " FROM pools WHERE id = ?1");
@@ -342,7 +343,7 @@ int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p)
     return pool_query(c, st, p);
 }
 
-int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb)
+int store_sqlite__pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -373,7 +374,7 @@ static int live_leases(struct sconn *c, const char *sql, int64_t id, int64_t now
 static int delete_unless_leased(struct store *s, const char *live_sql, const char *const *del_sqls,
                                 size_t n, int64_t id, int64_t now)
 {
-    int rc = store_begin(s);
+    int rc = store_sqlite__begin(s);
     if (rc)
         return rc;
     struct sconn *c = store__conn(s);
@@ -391,16 +392,16 @@ static int delete_unless_leased(struct store *s, const char *live_sql, const cha
         rc = store__exec(c, st, "delete");
     }
     if (rc == ERR_OK)
-        rc = store_commit(s);
+        rc = store_sqlite__commit(s);
     if (rc)
-        store_rollback(s);
+        store_sqlite__rollback(s);
     return rc;
 }
 
-int store_pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
+int store_sqlite__pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
 {
     struct st_pool p;
-    int rc = store_pool_get(s, account_id, ext_id, &p);
+    int rc = store_sqlite__pool_get(s, account_id, ext_id, &p);
     if (rc)
         return rc;
     static const char *const dels[] = {
@@ -414,7 +415,7 @@ int store_pool_delete(struct store *s, int64_t account_id, const char *ext_id, i
         ARRAY_SIZE(dels), p.id, now);
 }
 
-int store_pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx)
+int store_sqlite__pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " POOL_COLS
@@ -433,8 +434,8 @@ int store_pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void 
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list pools");
 }
 
-int store_pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
-                            int64_t peak_concurrent)
+int store_sqlite__pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
+                                    int64_t peak_concurrent)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -489,7 +490,7 @@ static void bind_number(sqlite3_stmt *st, const struct st_number *n)
     store__bind_opt(st, 6, n->forward_to);
 }
 
-int store_number_create(struct store *s, struct st_number *n, struct errbuf *eb)
+int store_sqlite__number_create(struct store *s, struct st_number *n, struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -514,7 +515,8 @@ int store_number_create(struct store *s, struct st_number *n, struct errbuf *eb)
     return ERR_OK;
 }
 
-int store_number_get(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n)
+int store_sqlite__number_get(struct store *s, int64_t account_id, const char *ext_id,
+                             struct st_number *n)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -526,7 +528,7 @@ int store_number_get(struct store *s, int64_t account_id, const char *ext_id, st
     return number_query(c, st, n);
 }
 
-int store_number_by_id(struct store *s, int64_t id, struct st_number *n)
+int store_sqlite__number_by_id(struct store *s, int64_t id, struct st_number *n)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " NUMBER_COLS " FROM numbers WHERE id = ?1");
@@ -536,7 +538,7 @@ int store_number_by_id(struct store *s, int64_t id, struct st_number *n)
     return number_query(c, st, n);
 }
 
-int store_number_by_e164(struct store *s, const char *e164, struct st_number *n)
+int store_sqlite__number_by_e164(struct store *s, const char *e164, struct st_number *n)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " NUMBER_COLS " FROM numbers WHERE number = ?1");
@@ -546,7 +548,7 @@ int store_number_by_e164(struct store *s, const char *e164, struct st_number *n)
     return number_query(c, st, n);
 }
 
-int store_number_update(struct store *s, const struct st_number *n, struct errbuf *eb)
+int store_sqlite__number_update(struct store *s, const struct st_number *n, struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -560,10 +562,11 @@ int store_number_update(struct store *s, const struct st_number *n, struct errbu
     return rc ? errf(eb, rc, NULL, "cannot update number") : ERR_OK;
 }
 
-int store_number_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
+int store_sqlite__number_delete(struct store *s, int64_t account_id, const char *ext_id,
+                                int64_t now)
 {
     struct st_number n;
-    int rc = store_number_get(s, account_id, ext_id, &n);
+    int rc = store_sqlite__number_get(s, account_id, ext_id, &n);
     if (rc)
         return rc;
     static const char *const dels[] = {
@@ -576,8 +579,8 @@ int store_number_delete(struct store *s, int64_t account_id, const char *ext_id,
         ARRAY_SIZE(dels), n.id, now);
 }
 
-int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, store_number_fn fn,
-                      void *ctx)
+int store_sqlite__number_list(struct store *s, int64_t account_id, int64_t pool_id,
+                              store_number_fn fn, void *ctx)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -600,7 +603,7 @@ int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, stor
 
 /* ---- rules ---- */
 
-int store_rule_create(struct store *s, struct st_rule *r, struct errbuf *eb)
+int store_sqlite__rule_create(struct store *s, struct st_rule *r, struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -630,7 +633,7 @@ int store_rule_create(struct store *s, struct st_rule *r, struct errbuf *eb)
     return ERR_OK;
 }
 
-int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id)
+int store_sqlite__rule_delete(struct store *s, int64_t account_id, const char *ext_id)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "DELETE FROM rules WHERE ext_id = ?1 AND account_id = ?2");
@@ -642,7 +645,7 @@ int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id)
     return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
 }
 
-int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx)
+int store_sqlite__rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
