@@ -40,9 +40,9 @@ void store_close(struct store *s)
         s->ops->close(s);
 }
 
-int store_migrate(struct store *s, int *version, struct errbuf *eb)
+int store_migrate(struct store *s, int64_t now, int *version, struct errbuf *eb)
 {
-    return s->ops->migrate(s, version, eb);
+    return s->ops->migrate(s, now, version, eb);
 }
 
 int store_check(struct store *s, struct errbuf *eb)
@@ -102,9 +102,9 @@ void store_savepoint_rollback(struct store *s)
 
 int store_account_create(struct store *s, const char *ext_id, const char *name,
                          const char *const *origins, size_t n_origins, const char *key_hash,
-                         struct st_account *a, struct errbuf *eb)
+                         int64_t now, struct st_account *a, struct errbuf *eb)
 {
-    return s->ops->account_create(s, ext_id, name, origins, n_origins, key_hash, a, eb);
+    return s->ops->account_create(s, ext_id, name, origins, n_origins, key_hash, now, a, eb);
 }
 
 int store_account_get(struct store *s, const char *ext_id, struct st_account *a)
@@ -117,15 +117,15 @@ int store_account_by_id(struct store *s, int64_t id, struct st_account *a)
     return s->ops->account_by_id(s, id, a);
 }
 
-int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash)
+int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash, int64_t now)
 {
-    return s->ops->api_key_add(s, account_id, key_hash);
+    return s->ops->api_key_add(s, account_id, key_hash, now);
 }
 
 int store_api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
-                                int64_t *n_revoked)
+                                int64_t now, int64_t *n_revoked)
 {
-    return s->ops->api_key_revoke_others(s, account_id, keep_hash, n_revoked);
+    return s->ops->api_key_revoke_others(s, account_id, keep_hash, now, n_revoked);
 }
 
 int store_account_by_key(struct store *s, const char *key_hash, struct st_account *a)
@@ -159,9 +159,9 @@ int store_origin_exists(struct store *s, const char *origin, bool *exists)
     return s->ops->origin_exists(s, origin, exists);
 }
 
-int store_pool_create(struct store *s, struct st_pool *p, struct errbuf *eb)
+int store_pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb)
 {
-    return s->ops->pool_create(s, p, eb);
+    return s->ops->pool_create(s, p, now, eb);
 }
 
 int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p)
@@ -195,9 +195,9 @@ int store_pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion
     return s->ops->pool_set_counters(s, pool_id, exhaustion_events, peak_concurrent);
 }
 
-int store_number_create(struct store *s, struct st_number *n, struct errbuf *eb)
+int store_number_create(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb)
 {
-    return s->ops->number_create(s, n, eb);
+    return s->ops->number_create(s, n, now, eb);
 }
 
 int store_number_get(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n)
@@ -231,9 +231,9 @@ int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, stor
     return s->ops->number_list(s, account_id, pool_id, fn, ctx);
 }
 
-int store_rule_create(struct store *s, struct st_rule *r, struct errbuf *eb)
+int store_rule_create(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb)
 {
-    return s->ops->rule_create(s, r, eb);
+    return s->ops->rule_create(s, r, now, eb);
 }
 
 int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id)

@@ -151,9 +151,10 @@ typedef int (*store_origin_fn)(void *ctx, const char *origin);
 int store_open(const char *url, struct store **s, struct errbuf *eb);
 /* Closes every connection (all threads must be done with the store). NULL ok. */
 void store_close(struct store *s);
-/* Applies the embedded migrations not yet recorded. ERR_CONFLICT if the database has a newer
- * schema than this binary knows (it refuses to touch it). out: *version (may be NULL). */
-int store_migrate(struct store *s, int *version, struct errbuf *eb);
+/* Applies the embedded migrations not yet recorded, each recorded as applied at `now`.
+ * ERR_CONFLICT if the database has a newer schema than this binary knows (it refuses to touch
+ * it). out: *version (may be NULL). */
+int store_migrate(struct store *s, int64_t now, int *version, struct errbuf *eb);
 /* ERR_OK when the schema is current and the database answers. */
 int store_check(struct store *s, struct errbuf *eb);
 /* Store errors since start (for /metrics). */
@@ -185,18 +186,18 @@ void store_savepoint_rollback(struct store *s);
 /* ---- accounts and keys ---- */
 
 /* Creates an account (ext_id "" = generate one) with its allowed origins and one API key
- * (key_hash = hex SHA-256). ERR_CONFLICT if ext_id is taken. out: *a. */
+ * (key_hash = hex SHA-256), both created at `now`. ERR_CONFLICT if ext_id is taken. out: *a. */
 int store_account_create(struct store *s, const char *ext_id, const char *name,
                          const char *const *origins, size_t n_origins, const char *key_hash,
-                         struct st_account *a, struct errbuf *eb);
+                         int64_t now, struct st_account *a, struct errbuf *eb);
 int store_account_get(struct store *s, const char *ext_id, struct st_account *a);
 int store_account_by_id(struct store *s, int64_t id, struct st_account *a);
-/* Adds an API key (hex SHA-256) to an account. */
-int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash);
-/* Revokes every key of the account but the one with keep_hash (which must be one of its
- * unrevoked keys: ERR_NOTFOUND otherwise, and nothing changes). out: *n_revoked. */
+/* Adds an API key (hex SHA-256) to an account, created at `now`. */
+int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash, int64_t now);
+/* Revokes (as of `now`) every key of the account but the one with keep_hash (which must be one
+ * of its unrevoked keys: ERR_NOTFOUND otherwise, and nothing changes). out: *n_revoked. */
 int store_api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
-                                int64_t *n_revoked);
+                                int64_t now, int64_t *n_revoked);
 /* The account owning an unrevoked key with this hash; ERR_NOTFOUND otherwise. */
 int store_account_by_key(struct store *s, const char *key_hash, struct st_account *a);
 int store_account_set_twilio(struct store *s, const char *ext_id, const char *sid,
@@ -210,8 +211,8 @@ int store_origin_exists(struct store *s, const char *origin, bool *exists);
 
 /* ---- pools ---- */
 
-/* Inserts p (ext_id generated, id and created_at set on return). */
-int store_pool_create(struct store *s, struct st_pool *p, struct errbuf *eb);
+/* Inserts p, created at `now` (ext_id generated, id and created_at set on return). */
+int store_pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
 int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p);
 int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p);
 int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb);
@@ -224,8 +225,9 @@ int store_pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion
 
 /* ---- numbers ---- */
 
-/* Inserts n. ERR_CONFLICT if the number exists (in any account). */
-int store_number_create(struct store *s, struct st_number *n, struct errbuf *eb);
+/* Inserts n, created at `now` (ext_id, id and created_at set on return). ERR_CONFLICT if the
+ * number exists (in any account). */
+int store_number_create(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb);
 int store_number_get(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n);
 int store_number_by_id(struct store *s, int64_t id, struct st_number *n);
 /* The number row for an E.164 number, whatever the account. */
@@ -239,7 +241,8 @@ int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, stor
 
 /* ---- rules ---- */
 
-int store_rule_create(struct store *s, struct st_rule *r, struct errbuf *eb);
+/* Inserts r, created at `now` (ext_id and id set on return). */
+int store_rule_create(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb);
 int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id);
 /* In position order. */
 int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);

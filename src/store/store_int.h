@@ -23,7 +23,7 @@ struct store_ops {
     /* Opens the store at url. out: *s (its head's ops set to this table). */
     int (*open)(const char *url, struct store **s, struct errbuf *eb);
     void (*close)(struct store *s);
-    int (*migrate)(struct store *s, int *version, struct errbuf *eb);
+    int (*migrate)(struct store *s, int64_t now, int *version, struct errbuf *eb);
     int (*check)(struct store *s, struct errbuf *eb);
     int (*begin)(struct store *s);
     int (*commit)(struct store *s);
@@ -37,12 +37,12 @@ struct store_ops {
     void (*savepoint_rollback)(struct store *s);
     int (*account_create)(struct store *s, const char *ext_id, const char *name,
                           const char *const *origins, size_t n_origins, const char *key_hash,
-                          struct st_account *a, struct errbuf *eb);
+                          int64_t now, struct st_account *a, struct errbuf *eb);
     int (*account_get)(struct store *s, const char *ext_id, struct st_account *a);
     int (*account_by_id)(struct store *s, int64_t id, struct st_account *a);
-    int (*api_key_add)(struct store *s, int64_t account_id, const char *key_hash);
+    int (*api_key_add)(struct store *s, int64_t account_id, const char *key_hash, int64_t now);
     int (*api_key_revoke_others)(struct store *s, int64_t account_id, const char *keep_hash,
-                                 int64_t *n_revoked);
+                                 int64_t now, int64_t *n_revoked);
     int (*account_by_key)(struct store *s, const char *key_hash, struct st_account *a);
     int (*account_set_twilio)(struct store *s, const char *ext_id, const char *sid,
                               const char *token);
@@ -50,7 +50,7 @@ struct store_ops {
     int (*account_list)(struct store *s, store_account_fn fn, void *ctx);
     int (*account_origins)(struct store *s, int64_t account_id, store_origin_fn fn, void *ctx);
     int (*origin_exists)(struct store *s, const char *origin, bool *exists);
-    int (*pool_create)(struct store *s, struct st_pool *p, struct errbuf *eb);
+    int (*pool_create)(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
     int (*pool_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p);
     int (*pool_by_id)(struct store *s, int64_t id, struct st_pool *p);
     int (*pool_update)(struct store *s, const struct st_pool *p, struct errbuf *eb);
@@ -58,7 +58,7 @@ struct store_ops {
     int (*pool_list)(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx);
     int (*pool_set_counters)(struct store *s, int64_t pool_id, int64_t exhaustion_events,
                              int64_t peak_concurrent);
-    int (*number_create)(struct store *s, struct st_number *n, struct errbuf *eb);
+    int (*number_create)(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb);
     int (*number_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n);
     int (*number_by_id)(struct store *s, int64_t id, struct st_number *n);
     int (*number_by_e164)(struct store *s, const char *e164, struct st_number *n);
@@ -66,7 +66,7 @@ struct store_ops {
     int (*number_delete)(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
     int (*number_list)(struct store *s, int64_t account_id, int64_t pool_id, store_number_fn fn,
                        void *ctx);
-    int (*rule_create)(struct store *s, struct st_rule *r, struct errbuf *eb);
+    int (*rule_create)(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb);
     int (*rule_delete)(struct store *s, int64_t account_id, const char *ext_id);
     int (*rule_list)(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
     int (*session_put)(struct store *s, struct st_session *ss);

@@ -294,19 +294,24 @@ static int current_version(struct sconn *c, int *version)
     return ERR_OK;
 }
 
-static int apply_migration(struct sconn *c, const struct asset *m, struct errbuf *eb)
+static int apply_migration(struct sconn *c, const struct asset *m, int64_t now, struct errbuf *eb)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(c->db, (const char *)m->data, NULL, NULL, &msg);
     if (rc == SQLITE_OK) {
-        char sql[128];
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO schema_migrations(version, applied_at) "
-                 "VALUES (%d, CAST(strftime('%%s','now') AS INTEGER) * 1000)",
-                 migration_version(m));
-        rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+        sqlite3_stmt *st = store__prep(c, "INSERT INTO schema_migrations(version, applied_at)"
+                                          " VALUES (?1, ?2)");
+        if (st) {
+            sqlite3_bind_int(st, 1, migration_version(m));
+            sqlite3_bind_int64(st, 2, now);
+            rc = sqlite3_step(st);
+            rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+            sqlite3_reset(st);
+        } else {
+            rc = SQLITE_ERROR;
+        }
     }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg);
@@ -321,7 +326,7 @@ static int apply_migration(struct sconn *c, const struct asset *m, struct errbuf
     return ERR_OK;
 }
 
-int store_sqlite__migrate(struct store *s, int *version, struct errbuf *eb)
+int store_sqlite__migrate(struct store *s, int64_t now, int *version, struct errbuf *eb)
 {
     struct sconn *c = store__conn(s);
     if (!c)
@@ -339,7 +344,7 @@ int store_sqlite__migrate(struct store *s, int *version, struct errbuf *eb)
     for (size_t i = 0; i < n_migrations; i++) {
         if (migration_version(&migrations[i]) <= have)
             continue;
-        int rc = apply_migration(c, &migrations[i], eb);
+        int rc = apply_migration(c, &migrations[i], now, eb);
         if (rc)
             return rc;
         have = migration_version(&migrations[i]);

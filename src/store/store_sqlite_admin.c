@@ -3,8 +3,6 @@
 #include "base/prelude.h"
 #include "store/store_sqlite_int.h"
 
-#include "base/timefmt.h"
-
 #define CONN_OR_FAIL(c, s)                                                                         \
     struct sconn *c = store__conn(s);                                                              \
     if (!c)                                                                                        \
@@ -47,9 +45,9 @@ static int account_query(struct sconn *c, sqlite3_stmt *st, struct st_account *a
 }
 
 static int account_insert(struct sconn *c, const char *ext_id, const char *name,
-                          const char *const *origins, size_t n_origins, const char *key_hash)
+                          const char *const *origins, size_t n_origins, const char *key_hash,
+                          int64_t now)
 {
-    int64_t now = time_now_ms();
     sqlite3_stmt *st =
         store__prep(c, "INSERT INTO accounts(ext_id, name, created_at) VALUES (?1, ?2, ?3)");
     if (!st)
@@ -83,7 +81,7 @@ static int account_insert(struct sconn *c, const char *ext_id, const char *name,
 
 int store_sqlite__account_create(struct store *s, const char *ext_id, const char *name,
                                  const char *const *origins, size_t n_origins, const char *key_hash,
-                                 struct st_account *a, struct errbuf *eb)
+                                 int64_t now, struct st_account *a, struct errbuf *eb)
 {
     char id[STORE_ID_MAX];
     if (ext_id && *ext_id)
@@ -94,7 +92,7 @@ int store_sqlite__account_create(struct store *s, const char *ext_id, const char
     if (rc)
         return errf(eb, rc, NULL, "cannot start a transaction");
     struct sconn *c = store__conn(s);
-    rc = account_insert(c, id, name, origins, n_origins, key_hash);
+    rc = account_insert(c, id, name, origins, n_origins, key_hash, now);
     if (rc == ERR_OK)
         rc = store_sqlite__commit(s);
     if (rc) {
@@ -128,7 +126,8 @@ int store_sqlite__account_by_id(struct store *s, int64_t id, struct st_account *
     return account_query(c, st, a);
 }
 
-int store_sqlite__api_key_add(struct store *s, int64_t account_id, const char *key_hash)
+int store_sqlite__api_key_add(struct store *s, int64_t account_id, const char *key_hash,
+                              int64_t now)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -137,12 +136,12 @@ int store_sqlite__api_key_add(struct store *s, int64_t account_id, const char *k
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, account_id);
     store__bind_text(st, 2, key_hash);
-    sqlite3_bind_int64(st, 3, time_now_ms());
+    sqlite3_bind_int64(st, 3, now);
     return store__exec(c, st, "insert api key");
 }
 
 int store_sqlite__api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
-                                        int64_t *n_revoked)
+                                        int64_t now, int64_t *n_revoked)
 {
     struct st_account a;
     int rc = store_sqlite__account_by_key(s, keep_hash, &a);
@@ -157,7 +156,7 @@ int store_sqlite__api_key_revoke_others(struct store *s, int64_t account_id, con
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, account_id);
     store__bind_text(st, 2, keep_hash);
-    sqlite3_bind_int64(st, 3, time_now_ms());
+    sqlite3_bind_int64(st, 3, now);
     rc = store__exec(c, st, "revoke api keys");
     *n_revoked = rc ? 0 : sqlite3_changes(c->db);
     return rc;
@@ -298,7 +297,7 @@ static void bind_pool(sqlite3_stmt *st, const struct st_pool *p)
     store__bind_opt(st, 8, p->channels);
 }
 
-int store_sqlite__pool_create(struct store *s, struct st_pool *p, struct errbuf *eb)
+int store_sqlite__pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -308,7 +307,7 @@ int store_sqlite__pool_create(struct store *s, struct st_pool *p, struct errbuf 
     if (!st)
         return ERR_BACKEND;
     store__new_ext_id("pool_", p->ext_id);
-    p->created_at = time_now_ms();
+    p->created_at = now;
     bind_pool(st, p);
     store__bind_text(st, 9, p->ext_id);
     sqlite3_bind_int64(st, 10, p->account_id);
@@ -490,7 +489,8 @@ static void bind_number(sqlite3_stmt *st, const struct st_number *n)
     store__bind_opt(st, 6, n->forward_to);
 }
 
-int store_sqlite__number_create(struct store *s, struct st_number *n, struct errbuf *eb)
+int store_sqlite__number_create(struct store *s, struct st_number *n, int64_t now,
+                                struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -500,7 +500,7 @@ int store_sqlite__number_create(struct store *s, struct st_number *n, struct err
     if (!st)
         return ERR_BACKEND;
     store__new_ext_id("num_", n->ext_id);
-    n->created_at = time_now_ms();
+    n->created_at = now;
     bind_number(st, n);
     store__bind_text(st, 7, n->ext_id);
     sqlite3_bind_int64(st, 8, n->account_id);
@@ -603,7 +603,7 @@ int store_sqlite__number_list(struct store *s, int64_t account_id, int64_t pool_
 
 /* ---- rules ---- */
 
-int store_sqlite__rule_create(struct store *s, struct st_rule *r, struct errbuf *eb)
+int store_sqlite__rule_create(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -625,7 +625,7 @@ int store_sqlite__rule_create(struct store *s, struct st_rule *r, struct errbuf 
     store__bind_opt(st, 10, r->set_campaign);
     store__bind_id(st, 11, r->pool_id);
     store__bind_id(st, 12, r->number_id);
-    sqlite3_bind_int64(st, 13, time_now_ms());
+    sqlite3_bind_int64(st, 13, now);
     int rc = store__exec(c, st, "insert rule");
     if (rc)
         return errf(eb, rc, NULL, "cannot create rule");

@@ -66,7 +66,7 @@ void store__new_ext_id(const char *prefix, char out[STORE_ID_MAX]);
 bool store_sqlite__handles(const char *url);
 int store_sqlite__open(const char *url, struct store **s, struct errbuf *eb);
 void store_sqlite__close(struct store *s);
-int store_sqlite__migrate(struct store *s, int *version, struct errbuf *eb);
+int store_sqlite__migrate(struct store *s, int64_t now, int *version, struct errbuf *eb);
 int store_sqlite__check(struct store *s, struct errbuf *eb);
 int store_sqlite__begin(struct store *s);
 int store_sqlite__commit(struct store *s);
@@ -80,12 +80,13 @@ int store_sqlite__savepoint_release(struct store *s);
 void store_sqlite__savepoint_rollback(struct store *s);
 int store_sqlite__account_create(struct store *s, const char *ext_id, const char *name,
                                  const char *const *origins, size_t n_origins, const char *key_hash,
-                                 struct st_account *a, struct errbuf *eb);
+                                 int64_t now, struct st_account *a, struct errbuf *eb);
 int store_sqlite__account_get(struct store *s, const char *ext_id, struct st_account *a);
 int store_sqlite__account_by_id(struct store *s, int64_t id, struct st_account *a);
-int store_sqlite__api_key_add(struct store *s, int64_t account_id, const char *key_hash);
+int store_sqlite__api_key_add(struct store *s, int64_t account_id, const char *key_hash,
+                              int64_t now);
 int store_sqlite__api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
-                                        int64_t *n_revoked);
+                                        int64_t now, int64_t *n_revoked);
 int store_sqlite__account_by_key(struct store *s, const char *key_hash, struct st_account *a);
 int store_sqlite__account_set_twilio(struct store *s, const char *ext_id, const char *sid,
                                      const char *token);
@@ -94,7 +95,7 @@ int store_sqlite__account_list(struct store *s, store_account_fn fn, void *ctx);
 int store_sqlite__account_origins(struct store *s, int64_t account_id, store_origin_fn fn,
                                   void *ctx);
 int store_sqlite__origin_exists(struct store *s, const char *origin, bool *exists);
-int store_sqlite__pool_create(struct store *s, struct st_pool *p, struct errbuf *eb);
+int store_sqlite__pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
 int store_sqlite__pool_get(struct store *s, int64_t account_id, const char *ext_id,
                            struct st_pool *p);
 int store_sqlite__pool_by_id(struct store *s, int64_t id, struct st_pool *p);
@@ -103,7 +104,8 @@ int store_sqlite__pool_delete(struct store *s, int64_t account_id, const char *e
 int store_sqlite__pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx);
 int store_sqlite__pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
                                     int64_t peak_concurrent);
-int store_sqlite__number_create(struct store *s, struct st_number *n, struct errbuf *eb);
+int store_sqlite__number_create(struct store *s, struct st_number *n, int64_t now,
+                                struct errbuf *eb);
 int store_sqlite__number_get(struct store *s, int64_t account_id, const char *ext_id,
                              struct st_number *n);
 int store_sqlite__number_by_id(struct store *s, int64_t id, struct st_number *n);
@@ -113,7 +115,7 @@ int store_sqlite__number_delete(struct store *s, int64_t account_id, const char 
                                 int64_t now);
 int store_sqlite__number_list(struct store *s, int64_t account_id, int64_t pool_id,
                               store_number_fn fn, void *ctx);
-int store_sqlite__rule_create(struct store *s, struct st_rule *r, struct errbuf *eb);
+int store_sqlite__rule_create(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb);
 int store_sqlite__rule_delete(struct store *s, int64_t account_id, const char *ext_id);
 int store_sqlite__rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
 int store_sqlite__session_put(struct store *s, struct st_session *ss);

@@ -168,7 +168,7 @@ int h_pool_create(struct http_req *req, struct http_resp *resp)
     rc = parse_pool(o, &p, true, &req->eb);
     json_decref(o);
     if (rc == ERR_OK)
-        rc = store_pool_create(req->app->store, &p, &req->eb);
+        rc = store_pool_create(req->app->store, &p, time_now_ms(), &req->eb);
     if (rc)
         return rc;
     engines_pool_put(req->app->engines, &p);
@@ -358,7 +358,7 @@ int h_number_create(struct http_req *req, struct http_resp *resp)
     rc = parse_number(req, o, &n, pool_ext);
     json_decref(o);
     if (rc == ERR_OK)
-        rc = store_number_create(req->app->store, &n, &req->eb);
+        rc = store_number_create(req->app->store, &n, time_now_ms(), &req->eb);
     if (rc)
         return rc;
     if (n.pool_id)
@@ -560,7 +560,7 @@ int h_rule_create(struct http_req *req, struct http_resp *resp)
     rc = parse_rule(req, o, &r, pool_ext, number_ext);
     json_decref(o);
     if (rc == ERR_OK)
-        rc = store_rule_create(req->app->store, &r, &req->eb);
+        rc = store_rule_create(req->app->store, &r, time_now_ms(), &req->eb);
     if (rc)
         return rc;
     changed(req);

@@ -24,10 +24,10 @@ static int setup(void **state)
     unlink(f->path);
     struct errbuf eb = {{0}, NULL};
     int version = 0;
-    if (store_open(f->path, &f->s, &eb) || store_migrate(f->s, &version, &eb) || version < 1)
+    if (store_open(f->path, &f->s, &eb) || store_migrate(f->s, 1, &version, &eb) || version < 1)
         return -1;
     const char *origins[] = {"https://a.example"};
-    if (store_account_create(f->s, "", "A", origins, 1, "hash-a", &f->a, &eb))
+    if (store_account_create(f->s, "", "A", origins, 1, "hash-a", 1, &f->a, &eb))
         return -1;
     *state = f;
     return 0;
@@ -51,8 +51,8 @@ static void migrate_is_idempotent(void **state)
 {
     struct fx *f = *state;
     int v1 = 0, v2 = 0;
-    assert_int_equal(store_migrate(f->s, &v1, NULL), ERR_OK);
-    assert_int_equal(store_migrate(f->s, &v2, NULL), ERR_OK);
+    assert_int_equal(store_migrate(f->s, 2, &v1, NULL), ERR_OK);
+    assert_int_equal(store_migrate(f->s, 3, &v2, NULL), ERR_OK);
     assert_int_equal(v1, v2);
     assert_int_equal(store_check(f->s, NULL), ERR_OK);
 }
@@ -67,7 +67,7 @@ static void keys_find_their_account(void **state)
     struct errbuf eb = {{0}, NULL};
     const char *origins[] = {"https://b.example"};
     assert_int_equal(
-        store_account_create(f->s, f->a.ext_id, "dup", origins, 1, "hash-c", &got, &eb),
+        store_account_create(f->s, f->a.ext_id, "dup", origins, 1, "hash-c", 1, &got, &eb),
         ERR_CONFLICT);
     assert_int_equal(store_account_by_key(f->s, "hash-c", &got), ERR_NOTFOUND); /* nothing kept */
     bool known = false;
@@ -91,12 +91,12 @@ static void numbers_are_unique_and_leases_block_deletes(void **state)
     snprintf(p.name, sizeof(p.name), "main");
     snprintf(p.target, sizeof(p.target), "+15555550100");
     snprintf(p.forward_to, sizeof(p.forward_to), "+15555550100");
-    assert_int_equal(store_pool_create(f->s, &p, NULL), ERR_OK);
+    assert_int_equal(store_pool_create(f->s, &p, 1, NULL), ERR_OK);
     struct st_number n = {.account_id = f->a.id, .pool_id = p.id};
     snprintf(n.number, sizeof(n.number), "+15555550101");
-    assert_int_equal(store_number_create(f->s, &n, NULL), ERR_OK);
+    assert_int_equal(store_number_create(f->s, &n, 1, NULL), ERR_OK);
     struct st_number dup = n;
-    assert_int_equal(store_number_create(f->s, &dup, NULL), ERR_CONFLICT);
+    assert_int_equal(store_number_create(f->s, &dup, 1, NULL), ERR_CONFLICT);
     struct st_session ss = {.account_id = f->a.id, .created_at = 1000, .last_active_at = 1000};
     snprintf(ss.ext_id, sizeof(ss.ext_id), "s_test");
     snprintf(ss.visitor_id, sizeof(ss.visitor_id), "v_test");
@@ -140,10 +140,10 @@ static void history_is_newest_first_and_events_are_found(void **state)
     snprintf(p.name, sizeof(p.name), "h");
     snprintf(p.target, sizeof(p.target), "+15555550200");
     snprintf(p.forward_to, sizeof(p.forward_to), "+15555550200");
-    assert_int_equal(store_pool_create(f->s, &p, NULL), ERR_OK);
+    assert_int_equal(store_pool_create(f->s, &p, 1, NULL), ERR_OK);
     struct st_number n = {.account_id = f->a.id, .pool_id = p.id};
     snprintf(n.number, sizeof(n.number), "+15555550201");
-    assert_int_equal(store_number_create(f->s, &n, NULL), ERR_OK);
+    assert_int_equal(store_number_create(f->s, &n, 1, NULL), ERR_OK);
     for (int i = 0; i < 3; i++) {
         struct st_session ss = {.account_id = f->a.id, .created_at = i, .last_active_at = i};
         snprintf(ss.ext_id, sizeof(ss.ext_id), "s_h%d", i);
