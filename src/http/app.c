@@ -22,6 +22,8 @@ int app_init(struct app *app, struct errbuf *eb)
     if (rc)
         return rc;
     rc = store_check(app->store, eb);
+    if (rc == ERR_OK)
+        rc = store_serve_begin(app->store, time_now_ms(), eb);
     if (rc) {
         store_close(app->store);
         app->store = NULL;

@@ -50,6 +50,11 @@ int store_check(struct store *s, struct errbuf *eb)
     return s->ops->check(s, eb);
 }
 
+int store_serve_begin(struct store *s, int64_t now, struct errbuf *eb)
+{
+    return s->ops->serve_begin(s, now, eb);
+}
+
 int store_begin(struct store *s)
 {
     return s->ops->begin(s);
@@ -73,16 +78,6 @@ int store_read_begin(struct store *s)
 void store_read_end(struct store *s)
 {
     s->ops->read_end(s);
-}
-
-int store_checkpoint(struct store *s)
-{
-    return s->ops->checkpoint(s);
-}
-
-int store_autocheckpoint(struct store *s, int pages)
-{
-    return s->ops->autocheckpoint(s, pages);
 }
 
 int store_savepoint(struct store *s)

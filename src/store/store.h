@@ -159,6 +159,15 @@ int store_migrate(struct store *s, int64_t now, int *version, struct errbuf *eb)
 int store_check(struct store *s, struct errbuf *eb);
 /* Store errors since start (for /metrics). */
 uint64_t store_errors(struct store *s);
+/* Declares this process the serving node (`opendni serve`), once, before its threads use the
+ * store; it lasts until store_close. The backend then does what serving needs: SQLite takes an
+ * exclusive lock on the sibling file PATH.lock (one serving process per database file; `init`,
+ * `account` and backups, which never call this, still open the file), writes its pid there,
+ * starts its WAL checkpointer thread and tunes the WAL of its connections.
+ * ERR_CONFLICT if another process serves the same database (the message names the file and the
+ * holder's pid), ERR_IO if the lock file cannot be opened, ERR_INVALID if called twice.
+ * THREADING: call from the thread that opened the store, before other threads use it. */
+int store_serve_begin(struct store *s, int64_t now, struct errbuf *eb);
 
 /* Transactions on the calling thread's connection (nesting is not supported). store_begin takes
  * the write lock at once so the transaction cannot fail later on a lock. */
@@ -169,13 +178,6 @@ void store_rollback(struct store *s);
  * acquisition (cheaper than a transaction per statement). Ends with store_read_end. */
 int store_read_begin(struct store *s);
 void store_read_end(struct store *s);
-
-/* Moves committed WAL content into the database file without blocking writers (a passive
- * checkpoint) on the calling thread's connection. */
-int store_checkpoint(struct store *s);
-/* Sets the WAL size (pages) at which a commit on the calling thread's connection checkpoints
- * itself (0: never; the default is 1000). */
-int store_autocheckpoint(struct store *s, int pages);
 
 /* A savepoint inside the current transaction, so one failing item of a batch can be undone
  * without losing the others. */

@@ -25,13 +25,12 @@ struct store_ops {
     void (*close)(struct store *s);
     int (*migrate)(struct store *s, int64_t now, int *version, struct errbuf *eb);
     int (*check)(struct store *s, struct errbuf *eb);
+    int (*serve_begin)(struct store *s, int64_t now, struct errbuf *eb);
     int (*begin)(struct store *s);
     int (*commit)(struct store *s);
     void (*rollback)(struct store *s);
     int (*read_begin)(struct store *s);
     void (*read_end)(struct store *s);
-    int (*checkpoint)(struct store *s);
-    int (*autocheckpoint)(struct store *s, int pages);
     int (*savepoint)(struct store *s);
     int (*savepoint_release)(struct store *s);
     void (*savepoint_rollback)(struct store *s);

@@ -76,6 +76,8 @@ struct sconn *store__conn(struct store *s)
         atomic_fetch_add(&s->errors, 1);
         return NULL;
     }
+    if (atomic_load(&sq->serving))
+        store__serve_tune(db);
     struct sconn *c = xcalloc(1, sizeof(*c));
     c->db = db;
     c->store = s;
@@ -177,6 +179,7 @@ int store_sqlite__open(const char *url, struct store **out, struct errbuf *eb)
     sq->path = xstrdup(url);
     sq->serial = atomic_fetch_add(&next_serial, 1);
     pthread_mutex_init(&sq->mu, NULL);
+    sq->lock_fd = -1;
     *out = &sq->base;
     return ERR_OK;
 }
@@ -184,6 +187,7 @@ int store_sqlite__open(const char *url, struct store **out, struct errbuf *eb)
 void store_sqlite__close(struct store *s)
 {
     struct store_sqlite *sq = store__sqlite(s);
+    store__serve_end(sq); /* first: the checkpointer uses a connection */
     struct sconn *c = sq->conns;
     while (c) {
         struct sconn *next = c->next;
@@ -235,23 +239,6 @@ void store_sqlite__read_end(struct store *s)
     struct sconn *c = store__conn(s);
     if (c && !sqlite3_get_autocommit(c->db))
         store_sqlite__commit(s); /* nothing was written: it cannot fail */
-}
-
-int store_sqlite__checkpoint(struct store *s)
-{
-    struct sconn *c = store__conn(s);
-    if (!c)
-        return ERR_BACKEND;
-    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return rc == SQLITE_OK || rc == SQLITE_BUSY ? ERR_OK : store__err(c, rc, "checkpoint");
-}
-
-int store_sqlite__autocheckpoint(struct store *s, int pages)
-{
-    struct sconn *c = store__conn(s);
-    if (!c)
-        return ERR_BACKEND;
-    return store__err(c, sqlite3_wal_autocheckpoint(c->db, pages), "autocheckpoint");
 }
 
 int store_sqlite__savepoint(struct store *s)
@@ -403,13 +390,12 @@ const struct store_ops store_sqlite_ops = {
     .close = store_sqlite__close,
     .migrate = store_sqlite__migrate,
     .check = store_sqlite__check,
+    .serve_begin = store_sqlite__serve_begin,
     .begin = store_sqlite__begin,
     .commit = store_sqlite__commit,
     .rollback = store_sqlite__rollback,
     .read_begin = store_sqlite__read_begin,
     .read_end = store_sqlite__read_end,
-    .checkpoint = store_sqlite__checkpoint,
-    .autocheckpoint = store_sqlite__autocheckpoint,
     .savepoint = store_sqlite__savepoint,
     .savepoint_release = store_sqlite__savepoint_release,
     .savepoint_rollback = store_sqlite__savepoint_rollback,

@@ -34,6 +34,13 @@ struct store_sqlite {
     uint64_t serial; /* tells this store's connections apart in the per-thread cache */
     pthread_mutex_t mu;
     struct sconn *conns;
+    /* Serving (store_serve_begin; store_sqlite_serve.c): set once before other threads start. */
+    atomic_bool serving;
+    int lock_fd; /* PATH.lock, flock()ed while serving; -1 otherwise */
+    pthread_t checkpointer;
+    pthread_mutex_t ck_mu; /* guards ck_stop; ck_cv wakes the checkpointer to stop */
+    pthread_cond_t ck_cv;
+    bool ck_stop;
 };
 
 /* The SQLite store behind s (s must come from store_sqlite__open). */
@@ -57,6 +64,12 @@ void store__bind_opt(sqlite3_stmt *st, int i, const char *v);         /* NULL or
 void store__bind_id(sqlite3_stmt *st, int i, int64_t id);             /* 0 binds NULL */
 void store__col_text(sqlite3_stmt *st, int i, char *dst, size_t cap); /* NULL reads "" */
 
+/* Tunes a new connection of a serving store (its WAL autocheckpoint size). */
+void store__serve_tune(sqlite3 *db);
+/* Ends serving (stops the checkpointer, releases the lock file); a no-op if not serving.
+ * Called by store_close before it closes the connections. */
+void store__serve_end(struct store_sqlite *sq);
+
 /* A random external id "prefix" + 16 base32 chars (80 bits). */
 void store__new_ext_id(const char *prefix, char out[STORE_ID_MAX]);
 
@@ -68,13 +81,12 @@ int store_sqlite__open(const char *url, struct store **s, struct errbuf *eb);
 void store_sqlite__close(struct store *s);
 int store_sqlite__migrate(struct store *s, int64_t now, int *version, struct errbuf *eb);
 int store_sqlite__check(struct store *s, struct errbuf *eb);
+int store_sqlite__serve_begin(struct store *s, int64_t now, struct errbuf *eb);
 int store_sqlite__begin(struct store *s);
 int store_sqlite__commit(struct store *s);
 void store_sqlite__rollback(struct store *s);
 int store_sqlite__read_begin(struct store *s);
 void store_sqlite__read_end(struct store *s);
-int store_sqlite__checkpoint(struct store *s);
-int store_sqlite__autocheckpoint(struct store *s, int pages);
 int store_sqlite__savepoint(struct store *s);
 int store_sqlite__savepoint_release(struct store *s);
 void store_sqlite__savepoint_rollback(struct store *s);
