@@ -210,9 +210,9 @@ int store_number_by_e164(struct store *s, const char *e164, struct st_number *n)
     return s->ops->number_by_e164(s, e164, n);
 }
 
-int store_number_update(struct store *s, const struct st_number *n, struct errbuf *eb)
+int store_number_update(struct store *s, const struct st_number *n, int64_t now, struct errbuf *eb)
 {
-    return s->ops->number_update(s, n, eb);
+    return s->ops->number_update(s, n, now, eb);
 }
 
 int store_number_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
@@ -270,6 +270,29 @@ int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
 int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx)
 {
     return s->ops->session_leases(s, session_id, fn, ctx);
+}
+
+int store_lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
+                      int64_t prev_number_id, int64_t now, struct st_lease_claim *out)
+{
+    return s->ops->lease_claim(s, pool_id, session_ext_id, prev_number_id, now, out);
+}
+
+int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
+                      struct st_lease_claim *out)
+{
+    return s->ops->lease_touch(s, pool_id, session_ext_id, now, out);
+}
+
+void store_lease_times(struct store *s, const struct st_lease *l, int64_t now,
+                       int64_t *last_active_at, int64_t *ends_at)
+{
+    s->ops->lease_times(s, l, now, last_active_at, ends_at);
+}
+
+int store_pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out)
+{
+    return s->ops->pool_stats(s, pool_id, now, out);
 }
 
 int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,

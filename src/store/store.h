@@ -18,7 +18,8 @@
  * callback on the caller's thread while its query is still open on that thread's connection.
  * The callback MAY call, on the same store and thread: any read operation other than the list
  * operation that is running, including other list operations (they nest: each operation has its
- * own prepared statement). It MUST NOT call the running
+ * own prepared statement), and the lease operations (store_lease_claim, _touch, _times,
+ * store_pool_stats), which hold no lock while a callback runs. It MUST NOT call the running
  * list operation again (SQLite: that operation's cached statement would be reset under the outer
  * loop, which would restart it), write, begin/commit/rollback a transaction or a savepoint (a
  * rollback aborts the open query), or close the store. Other threads are unaffected: they use
@@ -31,6 +32,8 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "core/phone.h"
+#include "core/pool.h"
 
 #define STORE_ID_MAX 48   /* external ids: "acc_…", "pool_…", session ids */
 #define STORE_E164_MAX 17 /* "+" and up to 15 digits, as PHONE_E164_MAX */
@@ -234,8 +237,12 @@ int store_number_get(struct store *s, int64_t account_id, const char *ext_id, st
 int store_number_by_id(struct store *s, int64_t id, struct st_number *n);
 /* The number row for an E.164 number, whatever the account. */
 int store_number_by_e164(struct store *s, const char *e164, struct st_number *n);
-int store_number_update(struct store *s, const struct st_number *n, struct errbuf *eb);
-/* ERR_CONFLICT if a lease on it is live at now. */
+/* Writes n's pool, source fields and routes. While serving, moving a number to another pool
+ * takes it out of its old pool's lease engine first: ERR_CONFLICT (and nothing changes) while a
+ * live lease at `now` holds it. */
+int store_number_update(struct store *s, const struct st_number *n, int64_t now, struct errbuf *eb);
+/* ERR_CONFLICT if a lease on it is live at now (stored, or while serving, held in the lease
+ * engine). */
 int store_number_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
 /* pool_id > 0: that pool's numbers; pool_id 0: all of the account's numbers. */
 int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, store_number_fn fn,
@@ -263,6 +270,48 @@ int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                       int64_t last_active_at, int64_t expires_at);
 /* The most recent lease of the session in each pool it has leased from. */
 int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
+/* ---- leases: the atomic claim (serving only) ----
+ * A claim decides which number a session holds, atomically: no two sessions get one number while
+ * another number of the pool is free (DESIGN.md "Lease policy": idle-longest, cooldown, share or
+ * fallback). The SQLite backend decides in memory (one process owns the file); PostgreSQL will
+ * decide in SQL. The durable record of the claim is written later, by store_lease_add /
+ * store_lease_renew / store_pool_set_counters (the group-commit writer). The store's own pool and
+ * number writes keep the claims in step. These operations need store_serve_begin first
+ * (ERR_UNSUPPORTED otherwise). Sessions are named by their external id.
+ * THREADING: any thread; one pool's claims are serialized, different pools' run in parallel. */
+
+/* What a claim or touch decided. */
+struct st_lease_claim {
+    int64_t number_id;
+    char number[STORE_E164_MAX];
+    char display[PHONE_DISPLAY_MAX]; /* the number formatted for people */
+    unsigned flags;                  /* enum pool_lease_flags (core/pool.h) */
+    int64_t leased_at;
+    int64_t expires_at;
+    uint64_t exhaustion_events; /* the pool's totals after this claim */
+    uint32_t peak_concurrent;
+};
+
+/* A page view of the session in pool_id at now (the pool_lease policy of core/pool.h): renews
+ * its live lease, gives back prev_number_id if it was the last holder, or claims the free number
+ * idle longest; on exhaustion shares (flags) or refuses. ERR_EXHAUSTED in fallback mode or for an
+ * empty pool (out->flags still says why), ERR_NOTFOUND for an unknown pool, ERR_UNSUPPORTED if
+ * not serving. out: *out. */
+int store_lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
+                      int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+/* Heartbeat: renews the session's live lease in pool_id at now. ERR_NOTFOUND if it has none (or
+ * the pool is unknown), ERR_UNSUPPORTED if not serving. out: *out (flags RENEWED). */
+int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
+                      struct st_lease_claim *out);
+/* A stored lease's last activity and end: the claim's exact times while the serving store still
+ * knows that lease (live, or among its number's recent holders), else the stored ones, which may
+ * trail a renewal not yet written. Cannot fail. out: *last_active_at, *ends_at. */
+void store_lease_times(struct store *s, const struct st_lease *l, int64_t now,
+                       int64_t *last_active_at, int64_t *ends_at);
+/* Pool health at now (core/pool.h struct pool_stats), counters continuing from the stored ones.
+ * ERR_NOTFOUND for an unknown pool, ERR_UNSUPPORTED if not serving. out: *out. */
+int store_pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
+
 /* Leases of a pool that were live at `at` or later (expires_at > at), oldest activity first. */
 int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
                           void *ctx);

@@ -61,7 +61,8 @@ struct store_ops {
     int (*number_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n);
     int (*number_by_id)(struct store *s, int64_t id, struct st_number *n);
     int (*number_by_e164)(struct store *s, const char *e164, struct st_number *n);
-    int (*number_update)(struct store *s, const struct st_number *n, struct errbuf *eb);
+    int (*number_update)(struct store *s, const struct st_number *n, int64_t now,
+                         struct errbuf *eb);
     int (*number_delete)(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
     int (*number_list)(struct store *s, int64_t account_id, int64_t pool_id, store_number_fn fn,
                        void *ctx);
@@ -75,6 +76,13 @@ struct store_ops {
     int (*lease_renew)(struct store *s, int64_t session_id, int64_t number_id,
                        int64_t last_active_at, int64_t expires_at);
     int (*session_leases)(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
+    int (*lease_claim)(struct store *s, int64_t pool_id, const char *session_ext_id,
+                       int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+    int (*lease_touch)(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
+                       struct st_lease_claim *out);
+    void (*lease_times)(struct store *s, const struct st_lease *l, int64_t now,
+                        int64_t *last_active_at, int64_t *ends_at);
+    int (*pool_stats)(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
     int (*lease_list_live)(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
                            void *ctx);
     int (*lease_history)(struct store *s, int64_t number_id, int64_t since, size_t max,

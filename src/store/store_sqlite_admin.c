@@ -3,6 +3,8 @@
 #include "base/prelude.h"
 #include "store/store_sqlite_int.h"
 
+#include "base/log.h"
+
 #define CONN_OR_FAIL(c, s)                                                                         \
     struct sconn *c = store__conn(s);                                                              \
     if (!c)                                                                                        \
@@ -251,6 +253,13 @@ int store_sqlite__origin_exists(struct store *s, const char *origin, bool *exist
 
 /* ---- pools ---- */
 
+/* The lease engines while serving (NULL otherwise): the pool and number writes below keep them
+ * in step with the tables, after the table write succeeded. */
+static struct store_leases *engines(struct store *s)
+{
+    return store__sqlite(s)->leases;
+}
+
 #define POOL_COLS                                                                                  \
     "id, ext_id, account_id, name, target, forward_to, lease_ttl, cooldown, on_exhaust,"           \
     " fallback_number, channels, exhaustion_events, peak_concurrent, created_at"
@@ -316,6 +325,8 @@ int store_sqlite__pool_create(struct store *s, struct st_pool *p, int64_t now, s
     if (rc)
         return errf(eb, rc, NULL, "cannot create pool");
     p->id = sqlite3_last_insert_rowid(c->db);
+    if (engines(s))
+        store__leases_pool_put(engines(s), p);
     return ERR_OK;
 }
 
@@ -353,7 +364,11 @@ int store_sqlite__pool_update(struct store *s, const struct st_pool *p, struct e
     bind_pool(st, p);
     sqlite3_bind_int64(st, 9, p->id);
     int rc = store__exec(c, st, "update pool");
-    return rc ? errf(eb, rc, NULL, "cannot update pool") : ERR_OK;
+    if (rc)
+        return errf(eb, rc, NULL, "cannot update pool");
+    if (engines(s))
+        store__leases_pool_put(engines(s), p);
+    return ERR_OK;
 }
 
 static int live_leases(struct sconn *c, const char *sql, int64_t id, int64_t now, bool *live)
@@ -409,9 +424,12 @@ int store_sqlite__pool_delete(struct store *s, int64_t account_id, const char *e
         "DELETE FROM numbers WHERE pool_id = ?1",
         "DELETE FROM pools WHERE id = ?1",
     };
-    return delete_unless_leased(
-        s, "SELECT 1 FROM leases WHERE pool_id = ?1 AND expires_at > ?2 LIMIT 1", dels,
-        ARRAY_SIZE(dels), p.id, now);
+    rc = delete_unless_leased(s,
+                              "SELECT 1 FROM leases WHERE pool_id = ?1 AND expires_at > ?2 LIMIT 1",
+                              dels, ARRAY_SIZE(dels), p.id, now);
+    if (rc == ERR_OK && engines(s))
+        store__leases_pool_remove(engines(s), p.id);
+    return rc;
 }
 
 int store_sqlite__pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx)
@@ -489,6 +507,26 @@ static void bind_number(sqlite3_stmt *st, const struct st_number *n)
     store__bind_opt(st, 6, n->forward_to);
 }
 
+/* Adds a pool number to its engine; the table row exists, so a failure is only logged. */
+static void engine_add(struct store *s, const struct st_number *n)
+{
+    int rc = store__leases_number_add(engines(s), n);
+    if (rc)
+        log_warn("store",
+                 "number %" PRId64 " not added to the lease engine of pool %" PRId64 ": %s", n->id,
+                 n->pool_id, err_str(rc));
+}
+
+/* Takes a deleted or moved number out of its old pool's engine. */
+static void engine_remove(struct store *s, int64_t pool_id, int64_t number_id, int64_t now)
+{
+    int rc = store__leases_number_remove(engines(s), pool_id, number_id, now);
+    if (rc && rc != ERR_NOTFOUND)
+        log_warn("store",
+                 "number %" PRId64 " not removed from the lease engine of pool %" PRId64 ": %s",
+                 number_id, pool_id, err_str(rc));
+}
+
 int store_sqlite__number_create(struct store *s, struct st_number *n, int64_t now,
                                 struct errbuf *eb)
 {
@@ -512,6 +550,8 @@ int store_sqlite__number_create(struct store *s, struct st_number *n, int64_t no
     if (rc)
         return errf(eb, rc, NULL, "cannot create number");
     n->id = sqlite3_last_insert_rowid(c->db);
+    if (n->pool_id && engines(s))
+        engine_add(s, n);
     return ERR_OK;
 }
 
@@ -548,7 +588,7 @@ int store_sqlite__number_by_e164(struct store *s, const char *e164, struct st_nu
     return number_query(c, st, n);
 }
 
-int store_sqlite__number_update(struct store *s, const struct st_number *n, struct errbuf *eb)
+static int number_write(struct store *s, const struct st_number *n)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -558,8 +598,30 @@ int store_sqlite__number_update(struct store *s, const struct st_number *n, stru
         return ERR_BACKEND;
     bind_number(st, n);
     sqlite3_bind_int64(st, 7, n->id);
-    int rc = store__exec(c, st, "update number");
-    return rc ? errf(eb, rc, NULL, "cannot update number") : ERR_OK;
+    return store__exec(c, st, "update number");
+}
+
+int store_sqlite__number_update(struct store *s, const struct st_number *n, int64_t now,
+                                struct errbuf *eb)
+{
+    struct st_number old;
+    int rc = ERR_OK;
+    bool moved = false;
+    if (engines(s)) {
+        rc = store_sqlite__number_by_id(s, n->id, &old);
+        moved = rc == ERR_OK && old.pool_id != n->pool_id;
+        if (moved && old.pool_id && store__leases_number_live(engines(s), old.pool_id, n->id, now))
+            return errf(eb, ERR_CONFLICT, NULL, "number %s has a live lease", old.number);
+    }
+    if (rc == ERR_OK)
+        rc = number_write(s, n);
+    if (rc)
+        return errf(eb, rc, NULL, "cannot update number");
+    if (moved && old.pool_id)
+        engine_remove(s, old.pool_id, n->id, now);
+    if (moved && n->pool_id)
+        engine_add(s, n);
+    return ERR_OK;
 }
 
 int store_sqlite__number_delete(struct store *s, int64_t account_id, const char *ext_id,
@@ -574,9 +636,15 @@ int store_sqlite__number_delete(struct store *s, int64_t account_id, const char 
         "DELETE FROM rules WHERE number_id = ?1",
         "DELETE FROM numbers WHERE id = ?1",
     };
-    return delete_unless_leased(
+    /* The engine knows leases not yet written (the group-commit writer runs behind). */
+    if (n.pool_id && engines(s) && store__leases_number_live(engines(s), n.pool_id, n.id, now))
+        return ERR_CONFLICT;
+    rc = delete_unless_leased(
         s, "SELECT 1 FROM leases WHERE number_id = ?1 AND expires_at > ?2 LIMIT 1", dels,
         ARRAY_SIZE(dels), n.id, now);
+    if (rc == ERR_OK && n.pool_id && engines(s))
+        engine_remove(s, n.pool_id, n.id, now);
+    return rc;
 }
 
 int store_sqlite__number_list(struct store *s, int64_t account_id, int64_t pool_id,

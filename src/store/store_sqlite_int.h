@@ -36,7 +36,8 @@ struct store_sqlite {
     struct sconn *conns;
     /* Serving (store_serve_begin; store_sqlite_serve.c): set once before other threads start. */
     atomic_bool serving;
-    int lock_fd; /* PATH.lock, flock()ed while serving; -1 otherwise */
+    int lock_fd;                 /* PATH.lock, flock()ed while serving; -1 otherwise */
+    struct store_leases *leases; /* the lease engines while serving, else NULL */
     pthread_t checkpointer;
     pthread_mutex_t ck_mu; /* guards ck_stop; ck_cv wakes the checkpointer to stop */
     pthread_cond_t ck_cv;
@@ -69,6 +70,30 @@ void store__serve_tune(sqlite3 *db);
 /* Ends serving (stops the checkpointer, releases the lock file); a no-op if not serving.
  * Called by store_close before it closes the connections. */
 void store__serve_end(struct store_sqlite *sq);
+
+/* ---- the lease engines of a serving store (store_sqlite_lease.c) ----
+ * THREADING: safe from any thread; they hold no lock while a store query runs. */
+struct store_leases;
+
+/* Builds an engine for every pool in the store with its numbers and live leases, as of now.
+ * out: *out, free with store__leases_free. */
+int store__leases_load(struct store *s, int64_t now, struct store_leases **out);
+/* NULL ok. */
+void store__leases_free(struct store_leases *e);
+/* Adds or reconfigures the engine of a pool. */
+void store__leases_pool_put(struct store_leases *e, const struct st_pool *p);
+/* Drops a pool's engine (a no-op for an unknown pool). */
+void store__leases_pool_remove(struct store_leases *e, int64_t pool_id);
+/* Adds a pool number to its pool's engine: ERR_NOTFOUND for an unknown pool, ERR_CONFLICT if
+ * it is already there. */
+int store__leases_number_add(struct store_leases *e, const struct st_number *n);
+/* Takes a number out of its pool's engine: ERR_CONFLICT (nothing changes) while a live lease at
+ * now holds it, ERR_NOTFOUND if unknown. */
+int store__leases_number_remove(struct store_leases *e, int64_t pool_id, int64_t number_id,
+                                int64_t now);
+/* Whether a live lease at now holds the number in its pool's engine (false if unknown). */
+bool store__leases_number_live(struct store_leases *e, int64_t pool_id, int64_t number_id,
+                               int64_t now);
 
 /* A random external id "prefix" + 16 base32 chars (80 bits). */
 void store__new_ext_id(const char *prefix, char out[STORE_ID_MAX]);
@@ -122,7 +147,8 @@ int store_sqlite__number_get(struct store *s, int64_t account_id, const char *ex
                              struct st_number *n);
 int store_sqlite__number_by_id(struct store *s, int64_t id, struct st_number *n);
 int store_sqlite__number_by_e164(struct store *s, const char *e164, struct st_number *n);
-int store_sqlite__number_update(struct store *s, const struct st_number *n, struct errbuf *eb);
+int store_sqlite__number_update(struct store *s, const struct st_number *n, int64_t now,
+                                struct errbuf *eb);
 int store_sqlite__number_delete(struct store *s, int64_t account_id, const char *ext_id,
                                 int64_t now);
 int store_sqlite__number_list(struct store *s, int64_t account_id, int64_t pool_id,
@@ -137,6 +163,13 @@ int store_sqlite__lease_add(struct store *s, struct st_lease *l);
 int store_sqlite__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                               int64_t last_active_at, int64_t expires_at);
 int store_sqlite__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
+int store_sqlite__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
+                              int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+int store_sqlite__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id,
+                              int64_t now, struct st_lease_claim *out);
+void store_sqlite__lease_times(struct store *s, const struct st_lease *l, int64_t now,
+                               int64_t *last_active_at, int64_t *ends_at);
+int store_sqlite__pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
 int store_sqlite__lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
                                   void *ctx);
 int store_sqlite__lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,

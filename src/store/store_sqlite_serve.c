@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* SQLite backend, serving: what the one process that serves a database file does beside its
  * queries (store_serve_begin): it holds an exclusive lock on PATH.lock so no second server opens
- * the same file, checkpoints the WAL from its own thread, and sizes its connections' automatic
- * checkpoints. Nothing of this is visible above the ops table. */
+ * the same file, decides leases in memory (store_sqlite_lease.c), checkpoints the WAL from its
+ * own thread, and sizes its connections' automatic checkpoints. Nothing of this is visible above
+ * the ops table. */
 #include "base/prelude.h"
 #include "store/store_sqlite_int.h"
 
@@ -136,7 +137,11 @@ int store_sqlite__serve_begin(struct store *s, int64_t now, struct errbuf *eb)
     int rc = lock_take(sq, eb);
     if (rc)
         return rc;
-    (void)now; /* the lease engine's rebuild time: see store_sqlite_lease.c */
+    rc = store__leases_load(s, now, &sq->leases);
+    if (rc) {
+        lock_release(sq);
+        return errf(eb, rc, "db", "cannot rebuild the lease engines from '%s'", sq->path);
+    }
     struct sconn *c = store__conn(s); /* this thread's connection may predate serving */
     if (c)
         store__serve_tune(c->db);
@@ -162,6 +167,8 @@ void store__serve_end(struct store_sqlite *sq)
     pthread_join(sq->checkpointer, NULL);
     pthread_mutex_destroy(&sq->ck_mu);
     pthread_cond_destroy(&sq->ck_cv);
+    store__leases_free(sq->leases);
+    sq->leases = NULL;
     lock_release(sq);
     atomic_store(&sq->serving, false);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The admin API for pools, numbers and rules (Bearer key; every query scoped to the key's
- * account, so another account's id answers 404). Parse -> validate -> store -> engines. */
+ * account, so another account's id answers 404). Parse -> validate -> store. */
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
@@ -9,7 +9,6 @@
 #include "core/phone.h"
 #include "http/accounts.h"
 #include "http/app.h"
-#include "http/engines.h"
 #include "http/json.h"
 
 #define DEFAULT_TTL_S 1200
@@ -171,7 +170,6 @@ int h_pool_create(struct http_req *req, struct http_resp *resp)
         rc = store_pool_create(req->app->store, &p, time_now_ms(), &req->eb);
     if (rc)
         return rc;
-    engines_pool_put(req->app->engines, &p);
     changed(req);
     return reply(resp, 201, pool_json(&p));
 }
@@ -224,7 +222,6 @@ int h_pool_update(struct http_req *req, struct http_resp *resp)
         rc = store_pool_update(req->app->store, &p, &req->eb);
     if (rc)
         return rc;
-    engines_pool_put(req->app->engines, &p);
     changed(req);
     return reply(resp, 200, pool_json(&p));
 }
@@ -241,7 +238,6 @@ int h_pool_delete(struct http_req *req, struct http_resp *resp)
                     p.ext_id);
     if (rc)
         return errf(&req->eb, rc, NULL, "cannot delete pool");
-    engines_pool_remove(req->app->engines, p.id);
     changed(req);
     resp->status = 204;
     return ERR_OK;
@@ -254,7 +250,7 @@ int h_pool_health(struct http_req *req, struct http_resp *resp)
     if (rc)
         return rc;
     struct pool_stats st;
-    rc = engines_stats(req->app->engines, p.id, time_now_ms(), &st);
+    rc = store_pool_stats(req->app->store, p.id, time_now_ms(), &st);
     if (rc)
         return errf(&req->eb, rc, NULL, "pool '%s' has no engine", p.ext_id);
     return reply(resp, 200,
@@ -361,8 +357,6 @@ int h_number_create(struct http_req *req, struct http_resp *resp)
         rc = store_number_create(req->app->store, &n, time_now_ms(), &req->eb);
     if (rc)
         return rc;
-    if (n.pool_id)
-        engines_number_add(req->app->engines, &n);
     changed(req);
     return reply(resp, 201, number_json(&n, pool_ext));
 }
@@ -449,7 +443,7 @@ int h_number_update(struct http_req *req, struct http_resp *resp)
         rc = get_phone(o, "forward_to", n.forward_to, false, &req->eb);
     json_decref(o);
     if (rc == ERR_OK)
-        rc = store_number_update(req->app->store, &n, &req->eb);
+        rc = store_number_update(req->app->store, &n, time_now_ms(), &req->eb);
     if (rc)
         return rc;
     changed(req);
@@ -470,8 +464,6 @@ int h_number_delete(struct http_req *req, struct http_resp *resp)
                     n.number);
     if (rc)
         return rc;
-    if (n.pool_id)
-        engines_number_remove(req->app->engines, n.pool_id, n.id, now);
     changed(req);
     resp->status = 204;
     return ERR_OK;

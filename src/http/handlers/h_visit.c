@@ -12,7 +12,6 @@
 #include "core/phone.h"
 #include "http/accounts.h"
 #include "http/app.h"
-#include "http/engines.h"
 #include "http/json.h"
 #include "http/ratelimit.h"
 #include "http/sescache.h"
@@ -289,7 +288,7 @@ static int64_t prev_number(const struct visit *v, int64_t pool_id)
     return 0;
 }
 
-static void add_lease(struct visit *v, const struct st_pool *p, const struct engines_lease *el,
+static void add_lease(struct visit *v, const struct st_pool *p, const struct st_lease_claim *el,
                       int64_t now)
 {
     struct write_job *j = &v->job;
@@ -312,9 +311,9 @@ static void add_lease(struct visit *v, const struct st_pool *p, const struct eng
 static int lease_pool(struct http_req *req, struct visit *v, const struct st_pool *p,
                       struct shown *sh, int64_t now)
 {
-    struct engines_lease el;
-    uint64_t key = engines_session_key(v->job.session.ext_id);
-    int rc = engines_lease(req->app->engines, p->id, key, prev_number(v, p->id), now, &el);
+    struct st_lease_claim el;
+    int rc = store_lease_claim(req->app->store, p->id, v->job.session.ext_id, prev_number(v, p->id),
+                               now, &el);
     if (rc == ERR_EXHAUSTED) {
         snprintf(sh->number, sizeof(sh->number), "%s",
                  p->fallback_number[0] ? p->fallback_number : p->target);
@@ -624,9 +623,9 @@ static int ping_lease(void *arg, const struct st_lease *l)
         return 0;
     struct shown *sh = &v->shown[v->n_shown++];
     snprintf(sh->target, sizeof(sh->target), "%s", p->target);
-    struct engines_lease el;
-    uint64_t key = engines_session_key(v->job.session.ext_id);
-    if (engines_touch(pc->req->app->engines, p->id, key, pc->now, &el) == ERR_OK) {
+    struct st_lease_claim el;
+    if (store_lease_touch(pc->req->app->store, p->id, v->job.session.ext_id, pc->now, &el) ==
+        ERR_OK) {
         snprintf(sh->number, sizeof(sh->number), "%s", el.number);
         snprintf(sh->display, sizeof(sh->display), "%s", el.display);
         sh->kind = KIND_POOL;
@@ -644,11 +643,10 @@ static int ping_lease(void *arg, const struct st_lease *l)
  * a long pause; that pool is leased again at the next page view rather than at this ping. */
 static void touch_live(struct http_req *req, struct visit *v, const struct acct *acct, int64_t now)
 {
-    uint64_t key = engines_session_key(v->job.session.ext_id);
     for (size_t i = 0; i < acct->n_pools && v->n_shown < MAX_TARGETS; i++) {
         const struct st_pool *p = &acct->pools[i];
-        struct engines_lease el;
-        if (engines_touch(req->app->engines, p->id, key, now, &el) != ERR_OK)
+        struct st_lease_claim el;
+        if (store_lease_touch(req->app->store, p->id, v->job.session.ext_id, now, &el) != ERR_OK)
             continue;
         struct shown *sh = &v->shown[v->n_shown++];
         snprintf(sh->target, sizeof(sh->target), "%s", p->target);
@@ -795,7 +793,7 @@ static int add_lease_json(void *ctx, const struct st_lease *l)
     if (store_number_by_id(ll->app->store, l->number_id, &n) != ERR_OK)
         return 0;
     int64_t active, ends;
-    engines_lease_times(ll->app->engines, l, ll->now, &active, &ends);
+    store_lease_times(ll->app->store, l, ll->now, &active, &ends);
     if (active > ll->last_active_at)
         ll->last_active_at = active;
     json_array_append_new(ll->arr,
