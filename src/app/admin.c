@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The admin use cases (see admin.h): store writes followed by what keeps the visit path in step
- * (the lease engines, the account snapshots). */
+ * (the account snapshots; the store keeps its lease claims in step itself). */
 #include "base/prelude.h"
 #include "app/admin.h"
 
 #include "app/accounts.h"
 #include "app/app.h"
 #include "store/store.h"
-#include "app/engines.h"
 #include "app/metrics.h"
 
 /* ---- keys, origins, health ---- */
@@ -38,11 +37,9 @@ void admin_metrics(struct app *app, struct buf *out)
 
 int admin_pool_create(struct app *app, struct st_pool *p, int64_t now, struct errbuf *eb)
 {
-    (void)now;
-    int rc = store_pool_create(app->store, p, eb);
+    int rc = store_pool_create(app->store, p, now, eb);
     if (rc)
         return rc;
-    engines_pool_put(app->engines, p);
     accounts_invalidate(app->accounts, p->account_id);
     return ERR_OK;
 }
@@ -67,7 +64,6 @@ int admin_pool_update(struct app *app, const struct st_pool *p, struct errbuf *e
     int rc = store_pool_update(app->store, p, eb);
     if (rc)
         return rc;
-    engines_pool_put(app->engines, p);
     accounts_invalidate(app->accounts, p->account_id);
     return ERR_OK;
 }
@@ -77,26 +73,22 @@ int admin_pool_delete(struct app *app, const struct st_pool *p, int64_t now)
     int rc = store_pool_delete(app->store, p->account_id, p->ext_id, now);
     if (rc)
         return rc;
-    engines_pool_remove(app->engines, p->id);
     accounts_invalidate(app->accounts, p->account_id);
     return ERR_OK;
 }
 
 int admin_pool_stats(struct app *app, const struct st_pool *p, int64_t now, struct pool_stats *out)
 {
-    return engines_stats(app->engines, p->id, now, out);
+    return store_pool_stats(app->store, p->id, now, out);
 }
 
 /* ---- numbers ---- */
 
 int admin_number_create(struct app *app, struct st_number *n, int64_t now, struct errbuf *eb)
 {
-    (void)now;
-    int rc = store_number_create(app->store, n, eb);
+    int rc = store_number_create(app->store, n, now, eb);
     if (rc)
         return rc;
-    if (n->pool_id)
-        engines_number_add(app->engines, n);
     accounts_invalidate(app->accounts, n->account_id);
     return ERR_OK;
 }
@@ -119,8 +111,7 @@ int admin_number_list(struct app *app, int64_t account_id, int64_t pool_id, stor
 
 int admin_number_update(struct app *app, const struct st_number *n, int64_t now, struct errbuf *eb)
 {
-    (void)now;
-    int rc = store_number_update(app->store, n, eb);
+    int rc = store_number_update(app->store, n, now, eb);
     if (rc == ERR_OK)
         accounts_invalidate(app->accounts, n->account_id);
     return rc;
@@ -131,8 +122,6 @@ int admin_number_delete(struct app *app, const struct st_number *n, int64_t now)
     int rc = store_number_delete(app->store, n->account_id, n->ext_id, now);
     if (rc)
         return rc;
-    if (n->pool_id)
-        engines_number_remove(app->engines, n->pool_id, n->id, now);
     accounts_invalidate(app->accounts, n->account_id);
     return ERR_OK;
 }
@@ -141,8 +130,7 @@ int admin_number_delete(struct app *app, const struct st_number *n, int64_t now)
 
 int admin_rule_create(struct app *app, struct st_rule *r, int64_t now, struct errbuf *eb)
 {
-    (void)now;
-    int rc = store_rule_create(app->store, r, eb);
+    int rc = store_rule_create(app->store, r, now, eb);
     if (rc == ERR_OK)
         accounts_invalidate(app->accounts, r->account_id);
     return rc;
@@ -187,7 +175,7 @@ static int lease_seen(void *arg, const struct st_lease *l)
         return 0; /* the number was deleted since */
     struct admin_lease al = {.leased_at = l->leased_at, .shared = l->shared};
     snprintf(al.number, sizeof(al.number), "%s", n.number);
-    engines_lease_times(w->app->engines, l, w->now, &al.last_active_at, &al.expires_at);
+    store_lease_times(w->app->store, l, w->now, &al.last_active_at, &al.expires_at);
     return w->fn(w->ctx, &al);
 }
 

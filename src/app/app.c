@@ -6,7 +6,6 @@
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "app/accounts.h"
-#include "app/engines.h"
 #include "app/metrics.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"
@@ -22,6 +21,8 @@ int app_init(struct app *app, struct errbuf *eb)
     if (rc)
         return rc;
     rc = store_check(app->store, eb);
+    if (rc == ERR_OK)
+        rc = store_serve_begin(app->store, time_now_ms(), eb);
     if (rc) {
         store_close(app->store);
         app->store = NULL;
@@ -29,12 +30,6 @@ int app_init(struct app *app, struct errbuf *eb)
     }
     app->metrics = metrics_new();
     app->accounts = accounts_new(app->store);
-    app->engines = engines_new(app->store);
-    rc = engines_load(app->engines, time_now_ms());
-    if (rc) {
-        app_release(app);
-        return errf(eb, rc, "db", "cannot rebuild the lease engines from the store");
-    }
     app->visit_limit = ratelimit_new(app->cfg.rate_limit_visits);
     app->session_limit = ratelimit_new(app->cfg.max_new_sessions);
     app->writer = writer_start(app->store);
@@ -53,12 +48,10 @@ void app_release(struct app *app)
     app->sessions = NULL;
     ratelimit_free(app->visit_limit);
     ratelimit_free(app->session_limit);
-    engines_free(app->engines);
     accounts_free(app->accounts);
     metrics_free(app->metrics);
     store_close(app->store);
     app->visit_limit = app->session_limit = NULL;
-    app->engines = NULL;
     app->accounts = NULL;
     app->metrics = NULL;
     app->store = NULL;

@@ -14,7 +14,6 @@
 
 struct store;
 struct metrics;
-struct engines;
 struct writer;
 struct ratelimit;
 struct accounts;
@@ -41,7 +40,6 @@ struct app {
     char public_url[256]; /* resolved, without a trailing slash */
     struct store *store;
     struct metrics *metrics;
-    struct engines *engines;
     struct writer *writer;
     struct ratelimit *visit_limit;
     struct ratelimit *session_limit;

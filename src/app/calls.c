@@ -19,7 +19,6 @@
 #include "core/phone.h"
 #include "app/app.h"
 #include "store/store.h"
-#include "app/engines.h"
 #include "base/json.h"
 #include "app/metrics.h"
 #include "app/stream.h"
@@ -259,7 +258,6 @@ static void forward_of(const struct calls_target *t, char out[STORE_E164_MAX])
 
 struct candidates {
     struct store *s;
-    struct engines *engines; /* exact times of the leases it still knows */
     const char *number;
     int64_t at;
     struct attrib_candidate c[CALLS_MAX_CANDIDATES];
@@ -291,7 +289,7 @@ static int add_candidate(void *arg, const struct st_lease *l)
     if (attrib_device_parse(ss.device, &c->device) != ERR_OK)
         c->device = ATTRIB_DEVICE_UNKNOWN;
     snprintf(c->region, sizeof(c->region), "%s", ss.region);
-    engines_lease_times(cs->engines, l, cs->at, &c->last_active_at, &c->ends_at);
+    store_lease_times(cs->s, l, cs->at, &c->last_active_at, &c->ends_at);
     cs->n++;
     return 0;
 }
@@ -316,11 +314,11 @@ static double runner_up_confidence(const struct attrib_result *r)
     return r->confidence * r->runner_up_score / r->score;
 }
 
-static int attribute_pool(struct store *s, struct engines *eng, const struct calls_target *t,
+static int attribute_pool(struct store *s, const struct calls_target *t,
                           const struct calls_settings *cs, const struct calls_inbound *in,
                           struct st_call *c)
 {
-    struct candidates cands = {.s = s, .engines = eng, .number = t->number.number, .at = in->at};
+    struct candidates cands = {.s = s, .number = t->number.number, .at = in->at};
     int rc = store_lease_history(s, t->number.id, in->at - cs->window_ms, CALLS_MAX_CANDIDATES * 2,
                                  add_candidate, &cands);
     if (rc == ERR_OK)
@@ -422,15 +420,14 @@ static int apply_repeat(struct store *s, int64_t account_id, struct st_call *c)
     return ERR_OK;
 }
 
-static int attribute(struct store *s, struct engines *eng, const struct calls_target *t,
-                     const struct calls_settings *cs, const struct calls_inbound *in,
-                     struct st_call *c)
+static int attribute(struct store *s, const struct calls_target *t, const struct calls_settings *cs,
+                     const struct calls_inbound *in, struct st_call *c)
 {
     int rc = ERR_OK;
     if (t->fallback)
         attribute_fallback(&t->pool, c);
     else if (t->number.pool_id)
-        rc = attribute_pool(s, eng, t, cs, in, c);
+        rc = attribute_pool(s, t, cs, in, c);
     else if (t->number.id)
         attribute_source(&t->number, c);
     else
@@ -510,7 +507,7 @@ int calls_prepare(struct app *app, const struct st_account *acct, const struct c
     if (rc != ERR_NOTFOUND)
         return rc; /* ERR_OK: a provider retry; else *ans still forwards the call */
     new_call(acct, t, in, ans, call);
-    rc = attribute(app->store, app->engines, t, &cs, in, call);
+    rc = attribute(app->store, t, &cs, in, call);
     if (rc) { /* store it anyway, unattributed, saying why */
         snprintf(call->error, sizeof(call->error), "attribution failed: %s", err_str(rc));
         failure(app, call, "cannot attribute call", rc);

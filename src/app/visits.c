@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The visit use cases (see visits.h): drop bots -> classify -> pick a pool or source number per
- * target -> lease in the live engine -> hand the writes to the group-commit writer -> done
- * after the commit. */
+ * target -> claim a number (store_lease_claim) -> hand the writes to the group-commit writer ->
+ * done after the commit. */
 #include "base/prelude.h"
 #include "app/visits.h"
 
 #include "app/accounts.h"
 #include "app/app.h"
 #include "store/store.h"
-#include "app/engines.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"
 #include "app/writer.h"
@@ -20,7 +19,7 @@
 /* A ping's renewal is stored reaching this far past the expiry it acknowledges, so renewals that
  * follow within that time are answered from memory: the stored expiry already covers them. After
  * a crash a lease may thus outlive its last renewal by up to this; while the server runs,
- * attribution takes the exact times from the engines (app/calls.c). */
+ * attribution takes the exact times from the store's claims (store_lease_times). */
 #define RENEW_AHEAD_MS 60000
 
 static const char *const kind_names[] = {"pool", "source", "fallback", "static"};
@@ -208,7 +207,7 @@ static int64_t prev_number(const struct visit *v, int64_t pool_id)
     return 0;
 }
 
-static void add_lease(struct visit *v, const struct st_pool *p, const struct engines_lease *el,
+static void add_lease(struct visit *v, const struct st_pool *p, const struct st_lease_claim *el,
                       int64_t now)
 {
     struct write_job *j = &v->job;
@@ -227,7 +226,7 @@ static void add_lease(struct visit *v, const struct st_pool *p, const struct eng
     v->res.ttl_s = p->lease_ttl_s;
 }
 
-static void show_lease(struct visit_number *sh, const struct engines_lease *el)
+static void show_lease(struct visit_number *sh, const struct st_lease_claim *el)
 {
     snprintf(sh->number, sizeof(sh->number), "%s", el->number);
     snprintf(sh->display, sizeof(sh->display), "%s", el->display);
@@ -238,9 +237,9 @@ static void show_lease(struct visit_number *sh, const struct engines_lease *el)
 static int lease_pool(struct visit *v, const struct st_pool *p, struct visit_number *sh,
                       int64_t now, struct errbuf *eb)
 {
-    struct engines_lease el;
-    uint64_t key = engines_session_key(v->job.session.ext_id);
-    int rc = engines_lease(v->app->engines, p->id, key, prev_number(v, p->id), now, &el);
+    struct st_lease_claim el;
+    int rc = store_lease_claim(v->app->store, p->id, v->job.session.ext_id, prev_number(v, p->id),
+                               now, &el);
     if (rc == ERR_EXHAUSTED) {
         snprintf(sh->number, sizeof(sh->number), "%s",
                  p->fallback_number[0] ? p->fallback_number : p->target);
@@ -508,9 +507,8 @@ static int ping_lease(void *arg, const struct st_lease *l)
         return 0;
     struct visit_number *sh = &v->res.numbers[v->res.n_numbers++];
     snprintf(sh->target, sizeof(sh->target), "%s", p->target);
-    struct engines_lease el;
-    uint64_t key = engines_session_key(v->job.session.ext_id);
-    if (engines_touch(v->app->engines, p->id, key, pc->now, &el) == ERR_OK) {
+    struct st_lease_claim el;
+    if (store_lease_touch(v->app->store, p->id, v->job.session.ext_id, pc->now, &el) == ERR_OK) {
         show_lease(sh, &el);
         add_lease(v, p, &el, pc->now);
         return 0;
@@ -520,17 +518,16 @@ static int ping_lease(void *arg, const struct st_lease *l)
     return pc->rc;
 }
 
-/* Renews the session's live leases straight from the engines (no store read: +17 % pings/s).
+/* Renews the session's live leases straight from the claims (no store read: +17 % pings/s).
  * Only when none is live does the ping read the session's pools from the store and lease again.
  * A session holding pools of different lease_ttl could keep one lease and lose another during
  * a long pause; that pool is leased again at the next page view rather than at this ping. */
 static void touch_live(struct visit *v, const struct acct *acct, int64_t now)
 {
-    uint64_t key = engines_session_key(v->job.session.ext_id);
     for (size_t i = 0; i < acct->n_pools && v->res.n_numbers < VISITS_MAX_TARGETS; i++) {
         const struct st_pool *p = &acct->pools[i];
-        struct engines_lease el;
-        if (engines_touch(v->app->engines, p->id, key, now, &el) != ERR_OK)
+        struct st_lease_claim el;
+        if (store_lease_touch(v->app->store, p->id, v->job.session.ext_id, now, &el) != ERR_OK)
             continue;
         struct visit_number *sh = &v->res.numbers[v->res.n_numbers++];
         snprintf(sh->target, sizeof(sh->target), "%s", p->target);

@@ -5,26 +5,15 @@
 
 #include <pthread.h>
 #include <sys/prctl.h>
-#include <time.h>
 
 #include "base/log.h"
 #include "base/xalloc.h"
 
 #define MAX_BATCH 1024
 
-/* Small, frequent checkpoints: a checkpoint's fsync of the database file delays the commits'
- * fsyncs of the WAL that queue behind it, so the less it has to flush the shorter the stall.
- * Measured (bench visits, 64 connections): every 100 ms and 8192 pages gave commits stalled
- * 8-16 ms several times a second and a p99 of 7-7.5 ms; every 25 ms and 4096 pages, a p99 of
- * 4.6-5.2 ms at the same throughput. */
-#define CHECKPOINT_EVERY_MS 25
-#define WRITER_CHECKPOINT_PAGES 4096 /* 16 MiB of WAL at 4 KiB pages */
-
 struct writer {
     struct store *store;
     pthread_t thread;
-    pthread_t checkpointer;
-    pthread_cond_t ck_cv; /* the checkpointer's own: submissions must only wake the writer */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct write_job *head; /* LIFO while queued; reversed when taken */
@@ -160,39 +149,10 @@ static struct write_job *take_locked(struct writer *w)
     return rev;
 }
 
-/* Checkpoints the WAL from its own thread (and core), so the writer never stalls copying pages
- * into the database file. */
-static void *checkpoint_loop(void *arg)
-{
-    struct writer *w = arg;
-    prctl(PR_SET_NAME, "od-checkpoint", 0, 0, 0);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    pthread_mutex_lock(&w->mu);
-    while (!w->stopping) {
-        ts.tv_nsec += CHECKPOINT_EVERY_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&w->ck_cv, &w->mu, &ts);
-        pthread_mutex_unlock(&w->mu);
-        store_checkpoint(w->store);
-        pthread_mutex_lock(&w->mu);
-    }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
-}
-
 static void *run(void *arg)
 {
     struct writer *w = arg;
     prctl(PR_SET_NAME, "od-writer", 0, 0, 0); /* visible in top -H and perf */
-    /* The checkpointer thread copies WAL pages to the database as they come; but with a writer
-     * that never pauses its passive checkpoints never finish, and the log would never restart.
-     * So the writer checkpoints too, rarely: by then nearly every page is already copied, the
-     * remainder is small, and as no commit runs meanwhile it completes and the WAL restarts. */
-    store_autocheckpoint(w->store, WRITER_CHECKPOINT_PAGES);
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->head && !w->stopping)
@@ -214,9 +174,7 @@ struct writer *writer_start(struct store *store)
     w->store = store;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    pthread_cond_init(&w->ck_cv, NULL);
-    if (pthread_create(&w->thread, NULL, run, w) != 0 ||
-        pthread_create(&w->checkpointer, NULL, checkpoint_loop, w) != 0) {
+    if (pthread_create(&w->thread, NULL, run, w) != 0) {
         log_error("store", "cannot start the writer thread");
         abort();
     }
@@ -239,12 +197,9 @@ void writer_stop(struct writer *w)
     pthread_mutex_lock(&w->mu);
     w->stopping = true;
     pthread_cond_signal(&w->cv);
-    pthread_cond_signal(&w->ck_cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    pthread_join(w->checkpointer, NULL);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
-    pthread_cond_destroy(&w->ck_cv);
     free(w);
 }

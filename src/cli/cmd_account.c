@@ -9,6 +9,7 @@
 #include "base/ids.h"
 #include "app/accounts.h"
 #include "app/calls.h"
+#include "base/timefmt.h"
 #include "store/store.h"
 #include "telephony/telnyx.h"
 
@@ -93,7 +94,7 @@ static int account_create(int argc, char **argv)
     accounts_key_hash(key, hash);
     struct st_account a;
     struct errbuf eb = {{0}, NULL};
-    rc = store_account_create(s, id, pos[0], ptrs, (size_t)n, hash, &a, &eb);
+    rc = store_account_create(s, id, pos[0], ptrs, (size_t)n, hash, time_now_ms(), &a, &eb);
     store_close(s);
     if (rc) {
         fprintf(stderr, "error: %s\n", eb.msg);
@@ -250,11 +251,11 @@ static int account_key(int argc, char **argv)
     int64_t n = 0;
     if (keep) {
         accounts_key_hash(keep, hash);
-        rc = store_api_key_revoke_others(s, a.id, hash, &n);
+        rc = store_api_key_revoke_others(s, a.id, hash, time_now_ms(), &n);
     } else {
         id_new("odk_", 52, key, sizeof(key));
         accounts_key_hash(key, hash);
-        rc = store_api_key_add(s, a.id, hash);
+        rc = store_api_key_add(s, a.id, hash, time_now_ms());
     }
     store_close(s);
     if (rc) {

@@ -3,6 +3,7 @@
 #include "base/prelude.h"
 #include "cli/cli.h"
 
+#include "base/timefmt.h"
 #include "store/store.h"
 
 int cmd_init(int argc, char **argv)
@@ -20,7 +21,7 @@ int cmd_init(int argc, char **argv)
     int version = 0;
     rc = store_open(db, &s, &eb);
     if (rc == ERR_OK)
-        rc = store_migrate(s, &version, &eb);
+        rc = store_migrate(s, time_now_ms(), &version, &eb);
     store_close(s);
     if (rc) {
         fprintf(stderr, "error: %s\n", eb.msg);

@@ -5,7 +5,25 @@
  * and owned by the caller. Every call may be made from any thread: the backend keeps one
  * connection per thread. Functions return ERR_OK, ERR_NOTFOUND, ERR_CONFLICT (a uniqueness or
  * "in use" rule), ERR_INVALID, or ERR_BACKEND (detail in the errbuf, and counted in
- * store_errors). A write that fails changes nothing. */
+ * store_errors). A write that fails changes nothing.
+ *
+ * Backends (the ops rule): each store_* function below is a thin dispatcher through the store's
+ * ops table (src/store/store_int.h, one member per operation). A backend fills that table once
+ * (store_sqlite_ops in store_sqlite*.c) and is registered once in store.c's backends[], which
+ * store_open walks to pick the backend for a URL. Callers only ever hold a struct store *; a new
+ * operation is a new member, implemented by every backend and pinned by tests/store/conformance.c.
+ *
+ * Re-entrancy (list callbacks): a list operation (store_*_list, store_account_origins,
+ * store_session_leases, store_lease_history, store_report_*, store_export_trace) calls its
+ * callback on the caller's thread while its query is still open on that thread's connection.
+ * The callback MAY call, on the same store and thread: any read operation other than the list
+ * operation that is running, including other list operations (they nest: each operation has its
+ * own prepared statement), and the lease operations (store_lease_claim, _touch, _times,
+ * store_pool_stats), which hold no lock while a callback runs. It MUST NOT call the running
+ * list operation again (SQLite: that operation's cached statement would be reset under the outer
+ * loop, which would restart it), write, begin/commit/rollback a transaction or a savepoint (a
+ * rollback aborts the open query), or close the store. Other threads are unaffected: they use
+ * their own connections. */
 #ifndef OPENDNI_STORE_STORE_H
 #define OPENDNI_STORE_STORE_H
 
@@ -14,6 +32,8 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "core/phone.h"
+#include "core/pool.h"
 
 #define STORE_ID_MAX 48   /* external ids: "acc_…", "pool_…", session ids */
 #define STORE_E164_MAX 17 /* "+" and up to 15 digits, as PHONE_E164_MAX */
@@ -125,6 +145,7 @@ typedef int (*store_pool_fn)(void *ctx, const struct st_pool *p);
 typedef int (*store_number_fn)(void *ctx, const struct st_number *n);
 typedef int (*store_rule_fn)(void *ctx, const struct st_rule *r);
 typedef int (*store_lease_fn)(void *ctx, const struct st_lease *l);
+typedef int (*store_origin_fn)(void *ctx, const char *origin);
 
 /* ---- lifecycle ---- */
 
@@ -133,13 +154,23 @@ typedef int (*store_lease_fn)(void *ctx, const struct st_lease *l);
 int store_open(const char *url, struct store **s, struct errbuf *eb);
 /* Closes every connection (all threads must be done with the store). NULL ok. */
 void store_close(struct store *s);
-/* Applies the embedded migrations not yet recorded. ERR_CONFLICT if the database has a newer
- * schema than this binary knows (it refuses to touch it). out: *version (may be NULL). */
-int store_migrate(struct store *s, int *version, struct errbuf *eb);
+/* Applies the embedded migrations not yet recorded, each recorded as applied at `now`.
+ * ERR_CONFLICT if the database has a newer schema than this binary knows (it refuses to touch
+ * it). out: *version (may be NULL). */
+int store_migrate(struct store *s, int64_t now, int *version, struct errbuf *eb);
 /* ERR_OK when the schema is current and the database answers. */
 int store_check(struct store *s, struct errbuf *eb);
 /* Store errors since start (for /metrics). */
 uint64_t store_errors(struct store *s);
+/* Declares this process the serving node (`opendni serve`), once, before its threads use the
+ * store; it lasts until store_close. The backend then does what serving needs: SQLite takes an
+ * exclusive lock on the sibling file PATH.lock (one serving process per database file; `init`,
+ * `account` and backups, which never call this, still open the file), writes its pid there,
+ * starts its WAL checkpointer thread and tunes the WAL of its connections.
+ * ERR_CONFLICT if another process serves the same database (the message names the file and the
+ * holder's pid), ERR_IO if the lock file cannot be opened, ERR_INVALID if called twice.
+ * THREADING: call from the thread that opened the store, before other threads use it. */
+int store_serve_begin(struct store *s, int64_t now, struct errbuf *eb);
 
 /* Transactions on the calling thread's connection (nesting is not supported). store_begin takes
  * the write lock at once so the transaction cannot fail later on a lock. */
@@ -151,13 +182,6 @@ void store_rollback(struct store *s);
 int store_read_begin(struct store *s);
 void store_read_end(struct store *s);
 
-/* Moves committed WAL content into the database file without blocking writers (a passive
- * checkpoint) on the calling thread's connection. */
-int store_checkpoint(struct store *s);
-/* Sets the WAL size (pages) at which a commit on the calling thread's connection checkpoints
- * itself (0: never; the default is 1000). */
-int store_autocheckpoint(struct store *s, int pages);
-
 /* A savepoint inside the current transaction, so one failing item of a batch can be undone
  * without losing the others. */
 int store_savepoint(struct store *s);
@@ -167,18 +191,18 @@ void store_savepoint_rollback(struct store *s);
 /* ---- accounts and keys ---- */
 
 /* Creates an account (ext_id "" = generate one) with its allowed origins and one API key
- * (key_hash = hex SHA-256). ERR_CONFLICT if ext_id is taken. out: *a. */
+ * (key_hash = hex SHA-256), both created at `now`. ERR_CONFLICT if ext_id is taken. out: *a. */
 int store_account_create(struct store *s, const char *ext_id, const char *name,
                          const char *const *origins, size_t n_origins, const char *key_hash,
-                         struct st_account *a, struct errbuf *eb);
+                         int64_t now, struct st_account *a, struct errbuf *eb);
 int store_account_get(struct store *s, const char *ext_id, struct st_account *a);
 int store_account_by_id(struct store *s, int64_t id, struct st_account *a);
-/* Adds an API key (hex SHA-256) to an account. */
-int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash);
-/* Revokes every key of the account but the one with keep_hash (which must be one of its
- * unrevoked keys: ERR_NOTFOUND otherwise, and nothing changes). out: *n_revoked. */
+/* Adds an API key (hex SHA-256) to an account, created at `now`. */
+int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash, int64_t now);
+/* Revokes (as of `now`) every key of the account but the one with keep_hash (which must be one
+ * of its unrevoked keys: ERR_NOTFOUND otherwise, and nothing changes). out: *n_revoked. */
 int store_api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
-                                int64_t *n_revoked);
+                                int64_t now, int64_t *n_revoked);
 /* The account owning an unrevoked key with this hash; ERR_NOTFOUND otherwise. */
 int store_account_by_key(struct store *s, const char *key_hash, struct st_account *a);
 int store_account_set_twilio(struct store *s, const char *ext_id, const char *sid,
@@ -186,15 +210,14 @@ int store_account_set_twilio(struct store *s, const char *ext_id, const char *si
 int store_account_set_settings(struct store *s, int64_t id, const char *settings_json);
 int store_account_list(struct store *s, store_account_fn fn, void *ctx);
 /* Calls fn(ctx, origin) for each allowed origin of the account. */
-int store_account_origins(struct store *s, int64_t account_id,
-                          int (*fn)(void *ctx, const char *origin), void *ctx);
+int store_account_origins(struct store *s, int64_t account_id, store_origin_fn fn, void *ctx);
 /* out: *exists, true if any account allows this origin. */
 int store_origin_exists(struct store *s, const char *origin, bool *exists);
 
 /* ---- pools ---- */
 
-/* Inserts p (ext_id generated, id and created_at set on return). */
-int store_pool_create(struct store *s, struct st_pool *p, struct errbuf *eb);
+/* Inserts p, created at `now` (ext_id generated, id and created_at set on return). */
+int store_pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
 int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p);
 int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p);
 int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb);
@@ -207,14 +230,19 @@ int store_pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion
 
 /* ---- numbers ---- */
 
-/* Inserts n. ERR_CONFLICT if the number exists (in any account). */
-int store_number_create(struct store *s, struct st_number *n, struct errbuf *eb);
+/* Inserts n, created at `now` (ext_id, id and created_at set on return). ERR_CONFLICT if the
+ * number exists (in any account). */
+int store_number_create(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb);
 int store_number_get(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n);
 int store_number_by_id(struct store *s, int64_t id, struct st_number *n);
 /* The number row for an E.164 number, whatever the account. */
 int store_number_by_e164(struct store *s, const char *e164, struct st_number *n);
-int store_number_update(struct store *s, const struct st_number *n, struct errbuf *eb);
-/* ERR_CONFLICT if a lease on it is live at now. */
+/* Writes n's pool, source fields and routes. While serving, moving a number to another pool
+ * takes it out of its old pool's lease engine first: ERR_CONFLICT (and nothing changes) while a
+ * live lease at `now` holds it. */
+int store_number_update(struct store *s, const struct st_number *n, int64_t now, struct errbuf *eb);
+/* ERR_CONFLICT if a lease on it is live at now (stored, or while serving, held in the lease
+ * engine). */
 int store_number_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
 /* pool_id > 0: that pool's numbers; pool_id 0: all of the account's numbers. */
 int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, store_number_fn fn,
@@ -222,7 +250,8 @@ int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, stor
 
 /* ---- rules ---- */
 
-int store_rule_create(struct store *s, struct st_rule *r, struct errbuf *eb);
+/* Inserts r, created at `now` (ext_id and id set on return). */
+int store_rule_create(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb);
 int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id);
 /* In position order. */
 int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
@@ -241,6 +270,48 @@ int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                       int64_t last_active_at, int64_t expires_at);
 /* The most recent lease of the session in each pool it has leased from. */
 int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
+/* ---- leases: the atomic claim (serving only) ----
+ * A claim decides which number a session holds, atomically: no two sessions get one number while
+ * another number of the pool is free (DESIGN.md "Lease policy": idle-longest, cooldown, share or
+ * fallback). The SQLite backend decides in memory (one process owns the file); PostgreSQL will
+ * decide in SQL. The durable record of the claim is written later, by store_lease_add /
+ * store_lease_renew / store_pool_set_counters (the group-commit writer). The store's own pool and
+ * number writes keep the claims in step. These operations need store_serve_begin first
+ * (ERR_UNSUPPORTED otherwise). Sessions are named by their external id.
+ * THREADING: any thread; one pool's claims are serialized, different pools' run in parallel. */
+
+/* What a claim or touch decided. */
+struct st_lease_claim {
+    int64_t number_id;
+    char number[STORE_E164_MAX];
+    char display[PHONE_DISPLAY_MAX]; /* the number formatted for people */
+    unsigned flags;                  /* enum pool_lease_flags (core/pool.h) */
+    int64_t leased_at;
+    int64_t expires_at;
+    uint64_t exhaustion_events; /* the pool's totals after this claim */
+    uint32_t peak_concurrent;
+};
+
+/* A page view of the session in pool_id at now (the pool_lease policy of core/pool.h): renews
+ * its live lease, gives back prev_number_id if it was the last holder, or claims the free number
+ * idle longest; on exhaustion shares (flags) or refuses. ERR_EXHAUSTED in fallback mode or for an
+ * empty pool (out->flags still says why), ERR_NOTFOUND for an unknown pool, ERR_UNSUPPORTED if
+ * not serving. out: *out. */
+int store_lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
+                      int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+/* Heartbeat: renews the session's live lease in pool_id at now. ERR_NOTFOUND if it has none (or
+ * the pool is unknown), ERR_UNSUPPORTED if not serving. out: *out (flags RENEWED). */
+int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
+                      struct st_lease_claim *out);
+/* A stored lease's last activity and end: the claim's exact times while the serving store still
+ * knows that lease (live, or among its number's recent holders), else the stored ones, which may
+ * trail a renewal not yet written. Cannot fail. out: *last_active_at, *ends_at. */
+void store_lease_times(struct store *s, const struct st_lease *l, int64_t now,
+                       int64_t *last_active_at, int64_t *ends_at);
+/* Pool health at now (core/pool.h struct pool_stats), counters continuing from the stored ones.
+ * ERR_NOTFOUND for an unknown pool, ERR_UNSUPPORTED if not serving. out: *out. */
+int store_pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
+
 /* Leases of a pool that were live at `at` or later (expires_at > at), oldest activity first. */
 int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
                           void *ctx);

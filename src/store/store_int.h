@@ -1,54 +1,129 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* Shared inside src/store/ only: the SQLite connection per thread, the prepared-statement cache
- * and small binding helpers, so each store_sqlite_*.c file can add operations.
- * THREADING: a struct sconn is used only by the thread that opened it; the store's list of
- * connections is guarded by store->mu and only walked at close. */
+/* Shared inside src/store/ only: the ops table every backend fills (one member per store.h
+ * operation, like curl's struct Curl_ssl for its TLS backends) and the head of struct store that
+ * every backend embeds first. store.c dispatches each store_* call through s->ops; nothing above
+ * src/store sees this header.
+ * Adding a backend: define a `const struct store_ops store_<name>_ops` with every member set and
+ * list it once in store.c's backends[] (first match of handles() wins). */
 #ifndef OPENDNI_STORE_STORE_INT_H
 #define OPENDNI_STORE_STORE_INT_H
 
-#include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 
 #include "store/store.h"
 
-#define STORE__MAX_STMTS 160
-
-struct sconn {
-    sqlite3 *db;
-    struct store *store;
-    struct sconn *next;
-    size_t n_stmts;
-    struct {
-        const char *sql;
-        sqlite3_stmt *st;
-    } stmts[STORE__MAX_STMTS];
+/* One backend. `name` and `handles` pick it in store_open; `open` creates a store whose head
+ * points back at this table. Every other member implements the store.h function of the same name
+ * (store_<member>) with exactly that contract: same arguments, return codes, ownership and
+ * threading. All members are non-NULL. */
+struct store_ops {
+    const char *name; /* "sqlite", "postgres": for logs */
+    /* Whether this backend serves url (a path, a postgres:// URL…). */
+    bool (*handles)(const char *url);
+    /* Opens the store at url. out: *s (its head's ops set to this table). */
+    int (*open)(const char *url, struct store **s, struct errbuf *eb);
+    void (*close)(struct store *s);
+    int (*migrate)(struct store *s, int64_t now, int *version, struct errbuf *eb);
+    int (*check)(struct store *s, struct errbuf *eb);
+    int (*serve_begin)(struct store *s, int64_t now, struct errbuf *eb);
+    int (*begin)(struct store *s);
+    int (*commit)(struct store *s);
+    void (*rollback)(struct store *s);
+    int (*read_begin)(struct store *s);
+    void (*read_end)(struct store *s);
+    int (*savepoint)(struct store *s);
+    int (*savepoint_release)(struct store *s);
+    void (*savepoint_rollback)(struct store *s);
+    int (*account_create)(struct store *s, const char *ext_id, const char *name,
+                          const char *const *origins, size_t n_origins, const char *key_hash,
+                          int64_t now, struct st_account *a, struct errbuf *eb);
+    int (*account_get)(struct store *s, const char *ext_id, struct st_account *a);
+    int (*account_by_id)(struct store *s, int64_t id, struct st_account *a);
+    int (*api_key_add)(struct store *s, int64_t account_id, const char *key_hash, int64_t now);
+    int (*api_key_revoke_others)(struct store *s, int64_t account_id, const char *keep_hash,
+                                 int64_t now, int64_t *n_revoked);
+    int (*account_by_key)(struct store *s, const char *key_hash, struct st_account *a);
+    int (*account_set_twilio)(struct store *s, const char *ext_id, const char *sid,
+                              const char *token);
+    int (*account_set_settings)(struct store *s, int64_t id, const char *settings_json);
+    int (*account_list)(struct store *s, store_account_fn fn, void *ctx);
+    int (*account_origins)(struct store *s, int64_t account_id, store_origin_fn fn, void *ctx);
+    int (*origin_exists)(struct store *s, const char *origin, bool *exists);
+    int (*pool_create)(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
+    int (*pool_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p);
+    int (*pool_by_id)(struct store *s, int64_t id, struct st_pool *p);
+    int (*pool_update)(struct store *s, const struct st_pool *p, struct errbuf *eb);
+    int (*pool_delete)(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
+    int (*pool_list)(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx);
+    int (*pool_set_counters)(struct store *s, int64_t pool_id, int64_t exhaustion_events,
+                             int64_t peak_concurrent);
+    int (*number_create)(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb);
+    int (*number_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n);
+    int (*number_by_id)(struct store *s, int64_t id, struct st_number *n);
+    int (*number_by_e164)(struct store *s, const char *e164, struct st_number *n);
+    int (*number_update)(struct store *s, const struct st_number *n, int64_t now,
+                         struct errbuf *eb);
+    int (*number_delete)(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
+    int (*number_list)(struct store *s, int64_t account_id, int64_t pool_id, store_number_fn fn,
+                       void *ctx);
+    int (*rule_create)(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb);
+    int (*rule_delete)(struct store *s, int64_t account_id, const char *ext_id);
+    int (*rule_list)(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
+    int (*session_put)(struct store *s, struct st_session *ss);
+    int (*session_get)(struct store *s, const char *ext_id, struct st_session *ss);
+    int (*session_by_id)(struct store *s, int64_t id, struct st_session *ss);
+    int (*lease_add)(struct store *s, struct st_lease *l);
+    int (*lease_renew)(struct store *s, int64_t session_id, int64_t number_id,
+                       int64_t last_active_at, int64_t expires_at);
+    int (*session_leases)(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
+    int (*lease_claim)(struct store *s, int64_t pool_id, const char *session_ext_id,
+                       int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+    int (*lease_touch)(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
+                       struct st_lease_claim *out);
+    void (*lease_times)(struct store *s, const struct st_lease *l, int64_t now,
+                        int64_t *last_active_at, int64_t *ends_at);
+    int (*pool_stats)(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
+    int (*lease_list_live)(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
+                           void *ctx);
+    int (*lease_history)(struct store *s, int64_t number_id, int64_t since, size_t max,
+                         store_lease_fn fn, void *ctx);
+    int (*event_add)(struct store *s, const struct st_event *e);
+    int (*event_last)(struct store *s, int64_t session_id, const char *type, const char *number,
+                      int64_t before, int64_t *at);
+    int (*event_list)(struct store *s, int64_t session_id, size_t max, store_event_fn fn,
+                      void *ctx);
+    int (*count)(struct store *s, const char *table, int64_t *n);
+    int (*call_insert)(struct store *s, struct st_call *c);
+    int (*call_by_provider)(struct store *s, const char *provider, const char *provider_call_id,
+                            struct st_call *c);
+    int (*call_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_call *c);
+    int (*call_by_id)(struct store *s, int64_t id, struct st_call *c);
+    int (*call_update)(struct store *s, const struct st_call *c);
+    int (*call_list)(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                     int64_t after_at, int64_t after_id, size_t max, store_call_fn fn, void *ctx);
+    int (*call_caller)(struct store *s, int64_t account_id, const char *from, int64_t before_id,
+                       struct st_caller *out);
+    int (*conversion_add)(struct store *s, struct st_conversion *cv);
+    int (*conversion_by_call)(struct store *s, int64_t call_id, struct st_conversion *cv);
+    int (*pool_by_fallback)(struct store *s, const char *e164, struct st_pool *p);
+    int (*account_by_twilio_sid)(struct store *s, const char *sid, struct st_account *a);
+    int (*report_calls)(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                        store_report_call_fn fn, void *ctx);
+    int (*report_conversions)(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                              store_report_conversion_fn fn, void *ctx);
+    int (*export_trace)(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
+                        void *ctx);
 };
 
+/* The head of every backend's store struct (its first member, so a backend converts a
+ * struct store * to its own type with a cast).
+ * THREADING: ops is set by open and never changes; errors is atomic. */
 struct store {
-    char *path;
-    uint64_t serial;
-    pthread_mutex_t mu;
-    struct sconn *conns;
-    atomic_uint_fast64_t errors;
+    const struct store_ops *ops;
+    atomic_uint_fast64_t errors; /* backend errors since open: store_errors() */
 };
 
-/* The calling thread's connection, opened on first use; NULL (and counted) on failure. */
-struct sconn *store__conn(struct store *s);
-/* A reset, cleared prepared statement for sql (a string literal: cached by address). */
-sqlite3_stmt *store__prep(struct sconn *c, const char *sql);
-/* Maps a SQLite result code to enum err, counting and logging backend errors. */
-int store__err(struct sconn *c, int rc, const char *what);
-/* Runs a statement with no result rows: ERR_OK, ERR_CONFLICT (constraint) or ERR_BACKEND. */
-int store__exec(struct sconn *c, sqlite3_stmt *st, const char *what);
-
-/* Text is bound without a copy: v must stay valid until the statement is stepped and reset. */
-void store__bind_text(sqlite3_stmt *st, int i, const char *v);        /* "" binds "" */
-void store__bind_opt(sqlite3_stmt *st, int i, const char *v);         /* NULL or "" binds NULL */
-void store__bind_id(sqlite3_stmt *st, int i, int64_t id);             /* 0 binds NULL */
-void store__col_text(sqlite3_stmt *st, int i, char *dst, size_t cap); /* NULL reads "" */
-
-/* A random external id "prefix" + 16 base32 chars (80 bits). */
-void store__new_ext_id(const char *prefix, char out[STORE_ID_MAX]);
+/* The SQLite backend (store_sqlite*.c). */
+extern const struct store_ops store_sqlite_ops;
 
 #endif

@@ -3,7 +3,7 @@
  * transactions. WAL with synchronous=FULL (a commit is on disk when it returns), foreign keys,
  * a busy timeout; prepared statements only. */
 #include "base/prelude.h"
-#include "store/store_int.h"
+#include "store/store_sqlite_int.h"
 
 #include "base/ids.h"
 #include "base/log.h"
@@ -67,24 +67,27 @@ static int open_db(const char *path, sqlite3 **out)
 
 struct sconn *store__conn(struct store *s)
 {
+    struct store_sqlite *sq = store__sqlite(s);
     for (size_t i = 0; i < ARRAY_SIZE(tl_conns); i++)
-        if (tl_conns[i].serial == s->serial)
+        if (tl_conns[i].serial == sq->serial)
             return tl_conns[i].conn;
     sqlite3 *db;
-    if (open_db(s->path, &db) != ERR_OK) {
+    if (open_db(sq->path, &db) != ERR_OK) {
         atomic_fetch_add(&s->errors, 1);
         return NULL;
     }
+    if (atomic_load(&sq->serving))
+        store__serve_tune(db);
     struct sconn *c = xcalloc(1, sizeof(*c));
     c->db = db;
     c->store = s;
-    pthread_mutex_lock(&s->mu);
-    c->next = s->conns;
-    s->conns = c;
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&sq->mu);
+    c->next = sq->conns;
+    sq->conns = c;
+    pthread_mutex_unlock(&sq->mu);
     /* Evict the oldest slot: its connection stays owned by its store and closes with it. */
     memmove(&tl_conns[1], &tl_conns[0], sizeof(tl_conns) - sizeof(tl_conns[0]));
-    tl_conns[0].serial = s->serial;
+    tl_conns[0].serial = sq->serial;
     tl_conns[0].conn = c;
     return c;
 }
@@ -159,33 +162,33 @@ void store__new_ext_id(const char *prefix, char out[STORE_ID_MAX])
 
 /* ---- lifecycle ---- */
 
-static bool is_pg_url(const char *url)
+/* Everything that is not a postgres:// URL is a file path. */
+bool store_sqlite__handles(const char *url)
 {
-    return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+    return strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0;
 }
 
-int store_open(const char *url, struct store **out, struct errbuf *eb)
+int store_sqlite__open(const char *url, struct store **out, struct errbuf *eb)
 {
-    if (is_pg_url(url))
-        return errf(eb, ERR_UNSUPPORTED, "db",
-                    "this build has no PostgreSQL store yet; use a SQLite file path");
     sqlite3 *db;
     if (open_db(url, &db) != ERR_OK)
         return errf(eb, ERR_BACKEND, "db", "cannot open database '%s'", url);
     sqlite3_close(db);
-    struct store *s = xcalloc(1, sizeof(*s));
-    s->path = xstrdup(url);
-    s->serial = atomic_fetch_add(&next_serial, 1);
-    pthread_mutex_init(&s->mu, NULL);
-    *out = s;
+    struct store_sqlite *sq = xcalloc(1, sizeof(*sq));
+    sq->base.ops = &store_sqlite_ops;
+    sq->path = xstrdup(url);
+    sq->serial = atomic_fetch_add(&next_serial, 1);
+    pthread_mutex_init(&sq->mu, NULL);
+    sq->lock_fd = -1;
+    *out = &sq->base;
     return ERR_OK;
 }
 
-void store_close(struct store *s)
+void store_sqlite__close(struct store *s)
 {
-    if (!s)
-        return;
-    struct sconn *c = s->conns;
+    struct store_sqlite *sq = store__sqlite(s);
+    store__serve_end(sq); /* first: the checkpointer uses a connection */
+    struct sconn *c = sq->conns;
     while (c) {
         struct sconn *next = c->next;
         for (size_t i = 0; i < c->n_stmts; i++)
@@ -195,16 +198,11 @@ void store_close(struct store *s)
         c = next;
     }
     for (size_t i = 0; i < ARRAY_SIZE(tl_conns); i++)
-        if (tl_conns[i].serial == s->serial)
+        if (tl_conns[i].serial == sq->serial)
             tl_conns[i].serial = 0;
-    pthread_mutex_destroy(&s->mu);
-    free(s->path);
-    free(s);
-}
-
-uint64_t store_errors(struct store *s)
-{
-    return atomic_load(&s->errors);
+    pthread_mutex_destroy(&sq->mu);
+    free(sq->path);
+    free(sq);
 }
 
 /* Runs one fixed statement (sql must be a string constant: the cache keys on its address). */
@@ -214,66 +212,49 @@ static int run_fixed(struct store *s, const char *sql, const char *what)
     return c ? store__exec(c, store__prep(c, sql), what) : ERR_BACKEND;
 }
 
-int store_begin(struct store *s)
+int store_sqlite__begin(struct store *s)
 {
     return run_fixed(s, "BEGIN IMMEDIATE", "begin");
 }
 
-int store_commit(struct store *s)
+int store_sqlite__commit(struct store *s)
 {
     return run_fixed(s, "COMMIT", "commit");
 }
 
-void store_rollback(struct store *s)
+void store_sqlite__rollback(struct store *s)
 {
     struct sconn *c = store__conn(s);
     if (c && !sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-int store_read_begin(struct store *s)
+int store_sqlite__read_begin(struct store *s)
 {
     return run_fixed(s, "BEGIN", "begin read");
 }
 
-void store_read_end(struct store *s)
+void store_sqlite__read_end(struct store *s)
 {
     struct sconn *c = store__conn(s);
     if (c && !sqlite3_get_autocommit(c->db))
-        store_commit(s); /* nothing was written: it cannot fail */
+        store_sqlite__commit(s); /* nothing was written: it cannot fail */
 }
 
-int store_checkpoint(struct store *s)
-{
-    struct sconn *c = store__conn(s);
-    if (!c)
-        return ERR_BACKEND;
-    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return rc == SQLITE_OK || rc == SQLITE_BUSY ? ERR_OK : store__err(c, rc, "checkpoint");
-}
-
-int store_autocheckpoint(struct store *s, int pages)
-{
-    struct sconn *c = store__conn(s);
-    if (!c)
-        return ERR_BACKEND;
-    return store__err(c, sqlite3_wal_autocheckpoint(c->db, pages), "autocheckpoint");
-}
-
-int store_savepoint(struct store *s)
+int store_sqlite__savepoint(struct store *s)
 {
     return run_fixed(s, "SAVEPOINT item", "savepoint");
 }
 
-int store_savepoint_release(struct store *s)
+int store_sqlite__savepoint_release(struct store *s)
 {
     return run_fixed(s, "RELEASE item", "release");
 }
 
-void store_savepoint_rollback(struct store *s)
+void store_sqlite__savepoint_rollback(struct store *s)
 {
     run_fixed(s, "ROLLBACK TO item", "rollback to");
-    store_savepoint_release(s);
+    store_sqlite__savepoint_release(s);
 }
 
 /* ---- migrations ---- */
@@ -300,19 +281,24 @@ static int current_version(struct sconn *c, int *version)
     return ERR_OK;
 }
 
-static int apply_migration(struct sconn *c, const struct asset *m, struct errbuf *eb)
+static int apply_migration(struct sconn *c, const struct asset *m, int64_t now, struct errbuf *eb)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(c->db, (const char *)m->data, NULL, NULL, &msg);
     if (rc == SQLITE_OK) {
-        char sql[128];
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO schema_migrations(version, applied_at) "
-                 "VALUES (%d, CAST(strftime('%%s','now') AS INTEGER) * 1000)",
-                 migration_version(m));
-        rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+        sqlite3_stmt *st = store__prep(c, "INSERT INTO schema_migrations(version, applied_at)"
+                                          " VALUES (?1, ?2)");
+        if (st) {
+            sqlite3_bind_int(st, 1, migration_version(m));
+            sqlite3_bind_int64(st, 2, now);
+            rc = sqlite3_step(st);
+            rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+            sqlite3_reset(st);
+        } else {
+            rc = SQLITE_ERROR;
+        }
     }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg);
@@ -327,24 +313,25 @@ static int apply_migration(struct sconn *c, const struct asset *m, struct errbuf
     return ERR_OK;
 }
 
-int store_migrate(struct store *s, int *version, struct errbuf *eb)
+int store_sqlite__migrate(struct store *s, int64_t now, int *version, struct errbuf *eb)
 {
     struct sconn *c = store__conn(s);
     if (!c)
-        return errf(eb, ERR_BACKEND, "db", "cannot open database '%s'", s->path);
+        return errf(eb, ERR_BACKEND, "db", "cannot open database '%s'", store__sqlite(s)->path);
     int have;
     if (current_version(c, &have) != ERR_OK)
-        return errf(eb, ERR_BACKEND, "db", "cannot read the schema version of '%s'", s->path);
+        return errf(eb, ERR_BACKEND, "db", "cannot read the schema version of '%s'",
+                    store__sqlite(s)->path);
     int newest = n_migrations ? migration_version(&migrations[n_migrations - 1]) : 0;
     if (have > newest)
         return errf(eb, ERR_CONFLICT, "db",
                     "database '%s' has schema version %d, newer than this opendni (%d); "
                     "upgrade opendni",
-                    s->path, have, newest);
+                    store__sqlite(s)->path, have, newest);
     for (size_t i = 0; i < n_migrations; i++) {
         if (migration_version(&migrations[i]) <= have)
             continue;
-        int rc = apply_migration(c, &migrations[i], eb);
+        int rc = apply_migration(c, &migrations[i], now, eb);
         if (rc)
             return rc;
         have = migration_version(&migrations[i]);
@@ -354,7 +341,7 @@ int store_migrate(struct store *s, int *version, struct errbuf *eb)
     return ERR_OK;
 }
 
-int store_check(struct store *s, struct errbuf *eb)
+int store_sqlite__check(struct store *s, struct errbuf *eb)
 {
     struct sconn *c = store__conn(s);
     if (!c)
@@ -369,7 +356,7 @@ int store_check(struct store *s, struct errbuf *eb)
     return ERR_OK;
 }
 
-int store_count(struct store *s, const char *table, int64_t *n)
+int store_sqlite__count(struct store *s, const char *table, int64_t *n)
 {
     static const char *const tables[] = {"accounts", "api_keys",   "pools",  "numbers",
                                          "rules",    "sessions",   "leases", "events",
@@ -393,3 +380,81 @@ int store_count(struct store *s, const char *table, int64_t *n)
     }
     return ERR_INVALID;
 }
+
+/* ---- the ops table ---- */
+
+const struct store_ops store_sqlite_ops = {
+    .name = "sqlite",
+    .handles = store_sqlite__handles,
+    .open = store_sqlite__open,
+    .close = store_sqlite__close,
+    .migrate = store_sqlite__migrate,
+    .check = store_sqlite__check,
+    .serve_begin = store_sqlite__serve_begin,
+    .begin = store_sqlite__begin,
+    .commit = store_sqlite__commit,
+    .rollback = store_sqlite__rollback,
+    .read_begin = store_sqlite__read_begin,
+    .read_end = store_sqlite__read_end,
+    .savepoint = store_sqlite__savepoint,
+    .savepoint_release = store_sqlite__savepoint_release,
+    .savepoint_rollback = store_sqlite__savepoint_rollback,
+    .account_create = store_sqlite__account_create,
+    .account_get = store_sqlite__account_get,
+    .account_by_id = store_sqlite__account_by_id,
+    .api_key_add = store_sqlite__api_key_add,
+    .api_key_revoke_others = store_sqlite__api_key_revoke_others,
+    .account_by_key = store_sqlite__account_by_key,
+    .account_set_twilio = store_sqlite__account_set_twilio,
+    .account_set_settings = store_sqlite__account_set_settings,
+    .account_list = store_sqlite__account_list,
+    .account_origins = store_sqlite__account_origins,
+    .origin_exists = store_sqlite__origin_exists,
+    .pool_create = store_sqlite__pool_create,
+    .pool_get = store_sqlite__pool_get,
+    .pool_by_id = store_sqlite__pool_by_id,
+    .pool_update = store_sqlite__pool_update,
+    .pool_delete = store_sqlite__pool_delete,
+    .pool_list = store_sqlite__pool_list,
+    .pool_set_counters = store_sqlite__pool_set_counters,
+    .number_create = store_sqlite__number_create,
+    .number_get = store_sqlite__number_get,
+    .number_by_id = store_sqlite__number_by_id,
+    .number_by_e164 = store_sqlite__number_by_e164,
+    .number_update = store_sqlite__number_update,
+    .number_delete = store_sqlite__number_delete,
+    .number_list = store_sqlite__number_list,
+    .rule_create = store_sqlite__rule_create,
+    .rule_delete = store_sqlite__rule_delete,
+    .rule_list = store_sqlite__rule_list,
+    .session_put = store_sqlite__session_put,
+    .session_get = store_sqlite__session_get,
+    .session_by_id = store_sqlite__session_by_id,
+    .lease_add = store_sqlite__lease_add,
+    .lease_renew = store_sqlite__lease_renew,
+    .session_leases = store_sqlite__session_leases,
+    .lease_claim = store_sqlite__lease_claim,
+    .lease_touch = store_sqlite__lease_touch,
+    .lease_times = store_sqlite__lease_times,
+    .pool_stats = store_sqlite__pool_stats,
+    .lease_list_live = store_sqlite__lease_list_live,
+    .lease_history = store_sqlite__lease_history,
+    .event_add = store_sqlite__event_add,
+    .event_last = store_sqlite__event_last,
+    .event_list = store_sqlite__event_list,
+    .count = store_sqlite__count,
+    .call_insert = store_sqlite__call_insert,
+    .call_by_provider = store_sqlite__call_by_provider,
+    .call_get = store_sqlite__call_get,
+    .call_by_id = store_sqlite__call_by_id,
+    .call_update = store_sqlite__call_update,
+    .call_list = store_sqlite__call_list,
+    .call_caller = store_sqlite__call_caller,
+    .conversion_add = store_sqlite__conversion_add,
+    .conversion_by_call = store_sqlite__conversion_by_call,
+    .pool_by_fallback = store_sqlite__pool_by_fallback,
+    .account_by_twilio_sid = store_sqlite__account_by_twilio_sid,
+    .report_calls = store_sqlite__report_calls,
+    .report_conversions = store_sqlite__report_conversions,
+    .export_trace = store_sqlite__export_trace,
+};

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* SQLite backend, part 2: accounts, API keys, pools, numbers and rules (the admin side). */
 #include "base/prelude.h"
-#include "store/store_int.h"
+#include "store/store_sqlite_int.h"
 
-#include "base/timefmt.h"
+#include "base/log.h"
 
 #define CONN_OR_FAIL(c, s)                                                                         \
     struct sconn *c = store__conn(s);                                                              \
@@ -47,9 +47,9 @@ static int account_query(struct sconn *c, sqlite3_stmt *st, struct st_account *a
 }
 
 static int account_insert(struct sconn *c, const char *ext_id, const char *name,
-                          const char *const *origins, size_t n_origins, const char *key_hash)
+                          const char *const *origins, size_t n_origins, const char *key_hash,
+                          int64_t now)
 {
-    int64_t now = time_now_ms();
     sqlite3_stmt *st =
         store__prep(c, "INSERT INTO accounts(ext_id, name, created_at) VALUES (?1, ?2, ?3)");
     if (!st)
@@ -81,34 +81,34 @@ static int account_insert(struct sconn *c, const char *ext_id, const char *name,
     return store__exec(c, st, "insert api key");
 }
 
-int store_account_create(struct store *s, const char *ext_id, const char *name,
-                         const char *const *origins, size_t n_origins, const char *key_hash,
-                         struct st_account *a, struct errbuf *eb)
+int store_sqlite__account_create(struct store *s, const char *ext_id, const char *name,
+                                 const char *const *origins, size_t n_origins, const char *key_hash,
+                                 int64_t now, struct st_account *a, struct errbuf *eb)
 {
     char id[STORE_ID_MAX];
     if (ext_id && *ext_id)
         snprintf(id, sizeof(id), "%s", ext_id);
     else
         store__new_ext_id("acc_", id);
-    int rc = store_begin(s);
+    int rc = store_sqlite__begin(s);
     if (rc)
         return errf(eb, rc, NULL, "cannot start a transaction");
     struct sconn *c = store__conn(s);
-    rc = account_insert(c, id, name, origins, n_origins, key_hash);
+    rc = account_insert(c, id, name, origins, n_origins, key_hash, now);
     if (rc == ERR_OK)
-        rc = store_commit(s);
+        rc = store_sqlite__commit(s);
     if (rc) {
-        store_rollback(s);
+        store_sqlite__rollback(s);
         return errf(eb, rc, "id",
                     rc == ERR_CONFLICT ? "account '%s' exists"
                                        : "cannot create "
                                          "account '%s'",
                     id);
     }
-    return store_account_get(s, id, a);
+    return store_sqlite__account_get(s, id, a);
 }
 
-int store_account_get(struct store *s, const char *ext_id, struct st_account *a)
+int store_sqlite__account_get(struct store *s, const char *ext_id, struct st_account *a)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " ACCOUNT_COLS " FROM accounts WHERE ext_id = ?1");
@@ -118,7 +118,7 @@ int store_account_get(struct store *s, const char *ext_id, struct st_account *a)
     return account_query(c, st, a);
 }
 
-int store_account_by_id(struct store *s, int64_t id, struct st_account *a)
+int store_sqlite__account_by_id(struct store *s, int64_t id, struct st_account *a)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?1");
@@ -128,7 +128,8 @@ int store_account_by_id(struct store *s, int64_t id, struct st_account *a)
     return account_query(c, st, a);
 }
 
-int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash)
+int store_sqlite__api_key_add(struct store *s, int64_t account_id, const char *key_hash,
+                              int64_t now)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -137,15 +138,15 @@ int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, account_id);
     store__bind_text(st, 2, key_hash);
-    sqlite3_bind_int64(st, 3, time_now_ms());
+    sqlite3_bind_int64(st, 3, now);
     return store__exec(c, st, "insert api key");
 }
 
-int store_api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
-                                int64_t *n_revoked)
+int store_sqlite__api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
+                                        int64_t now, int64_t *n_revoked)
 {
     struct st_account a;
-    int rc = store_account_by_key(s, keep_hash, &a);
+    int rc = store_sqlite__account_by_key(s, keep_hash, &a);
     if (rc == ERR_OK && a.id != account_id)
         rc = ERR_NOTFOUND;
     if (rc)
@@ -157,13 +158,13 @@ int store_api_key_revoke_others(struct store *s, int64_t account_id, const char 
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, account_id);
     store__bind_text(st, 2, keep_hash);
-    sqlite3_bind_int64(st, 3, time_now_ms());
+    sqlite3_bind_int64(st, 3, now);
     rc = store__exec(c, st, "revoke api keys");
     *n_revoked = rc ? 0 : sqlite3_changes(c->db);
     return rc;
 }
 
-int store_account_by_key(struct store *s, const char *key_hash, struct st_account *a)
+int store_sqlite__account_by_key(struct store *s, const char *key_hash, struct st_account *a)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -176,8 +177,8 @@ int store_account_by_key(struct store *s, const char *key_hash, struct st_accoun
     return account_query(c, st, a);
 }
 
-int store_account_set_twilio(struct store *s, const char *ext_id, const char *sid,
-                             const char *token)
+int store_sqlite__account_set_twilio(struct store *s, const char *ext_id, const char *sid,
+                                     const char *token)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -192,7 +193,7 @@ int store_account_set_twilio(struct store *s, const char *ext_id, const char *si
     return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
 }
 
-int store_account_set_settings(struct store *s, int64_t id, const char *settings_json)
+int store_sqlite__account_set_settings(struct store *s, int64_t id, const char *settings_json)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "UPDATE accounts SET settings = ?2 WHERE id = ?1");
@@ -204,7 +205,7 @@ int store_account_set_settings(struct store *s, int64_t id, const char *settings
     return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
 }
 
-int store_account_list(struct store *s, store_account_fn fn, void *ctx)
+int store_sqlite__account_list(struct store *s, store_account_fn fn, void *ctx)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY id");
@@ -221,8 +222,8 @@ int store_account_list(struct store *s, store_account_fn fn, void *ctx)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list accounts");
 }
 
-int store_account_origins(struct store *s, int64_t account_id,
-                          int (*fn)(void *ctx, const char *origin), void *ctx)
+int store_sqlite__account_origins(struct store *s, int64_t account_id, store_origin_fn fn,
+                                  void *ctx)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT origin FROM account_origins WHERE account_id = ?1");
@@ -237,7 +238,7 @@ int store_account_origins(struct store *s, int64_t account_id,
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list origins");
 }
 
-int store_origin_exists(struct store *s, const char *origin, bool *exists)
+int store_sqlite__origin_exists(struct store *s, const char *origin, bool *exists)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT 1 FROM account_origins WHERE origin = ?1 LIMIT 1");
@@ -251,6 +252,13 @@ int store_origin_exists(struct store *s, const char *origin, bool *exists)
 }
 
 /* ---- pools ---- */
+
+/* The lease engines while serving (NULL otherwise): the pool and number writes below keep them
+ * in step with the tables, after the table write succeeded. */
+static struct store_leases *engines(struct store *s)
+{
+    return store__sqlite(s)->leases;
+}
 
 #define POOL_COLS                                                                                  \
     "id, ext_id, account_id, name, target, forward_to, lease_ttl, cooldown, on_exhaust,"           \
@@ -298,7 +306,7 @@ static void bind_pool(sqlite3_stmt *st, const struct st_pool *p)
     store__bind_opt(st, 8, p->channels);
 }
 
-int store_pool_create(struct store *s, struct st_pool *p, struct errbuf *eb)
+int store_sqlite__pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -308,7 +316,7 @@ int store_pool_create(struct store *s, struct st_pool *p, struct errbuf *eb)
     if (!st)
         return ERR_BACKEND;
     store__new_ext_id("pool_", p->ext_id);
-    p->created_at = time_now_ms();
+    p->created_at = now;
     bind_pool(st, p);
     store__bind_text(st, 9, p->ext_id);
     sqlite3_bind_int64(st, 10, p->account_id);
@@ -317,10 +325,13 @@ int store_pool_create(struct store *s, struct st_pool *p, struct errbuf *eb)
     if (rc)
         return errf(eb, rc, NULL, "cannot create pool");
     p->id = sqlite3_last_insert_rowid(c->db);
+    if (engines(s))
+        store__leases_pool_put(engines(s), p);
     return ERR_OK;
 }
 
-int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p)
+int store_sqlite__pool_get(struct store *s, int64_t account_id, const char *ext_id,
+                           struct st_pool *p)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -332,7 +343,7 @@ int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, stru
     return pool_query(c, st, p);
 }
 
-int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p)
+int store_sqlite__pool_by_id(struct store *s, int64_t id, struct st_pool *p)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " POOL_COLS " FROM pools WHERE id = ?1");
@@ -342,7 +353,7 @@ int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p)
     return pool_query(c, st, p);
 }
 
-int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb)
+int store_sqlite__pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -353,7 +364,11 @@ int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *e
     bind_pool(st, p);
     sqlite3_bind_int64(st, 9, p->id);
     int rc = store__exec(c, st, "update pool");
-    return rc ? errf(eb, rc, NULL, "cannot update pool") : ERR_OK;
+    if (rc)
+        return errf(eb, rc, NULL, "cannot update pool");
+    if (engines(s))
+        store__leases_pool_put(engines(s), p);
+    return ERR_OK;
 }
 
 static int live_leases(struct sconn *c, const char *sql, int64_t id, int64_t now, bool *live)
@@ -373,7 +388,7 @@ static int live_leases(struct sconn *c, const char *sql, int64_t id, int64_t now
 static int delete_unless_leased(struct store *s, const char *live_sql, const char *const *del_sqls,
                                 size_t n, int64_t id, int64_t now)
 {
-    int rc = store_begin(s);
+    int rc = store_sqlite__begin(s);
     if (rc)
         return rc;
     struct sconn *c = store__conn(s);
@@ -391,16 +406,16 @@ static int delete_unless_leased(struct store *s, const char *live_sql, const cha
         rc = store__exec(c, st, "delete");
     }
     if (rc == ERR_OK)
-        rc = store_commit(s);
+        rc = store_sqlite__commit(s);
     if (rc)
-        store_rollback(s);
+        store_sqlite__rollback(s);
     return rc;
 }
 
-int store_pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
+int store_sqlite__pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
 {
     struct st_pool p;
-    int rc = store_pool_get(s, account_id, ext_id, &p);
+    int rc = store_sqlite__pool_get(s, account_id, ext_id, &p);
     if (rc)
         return rc;
     static const char *const dels[] = {
@@ -409,12 +424,15 @@ int store_pool_delete(struct store *s, int64_t account_id, const char *ext_id, i
         "DELETE FROM numbers WHERE pool_id = ?1",
         "DELETE FROM pools WHERE id = ?1",
     };
-    return delete_unless_leased(
-        s, "SELECT 1 FROM leases WHERE pool_id = ?1 AND expires_at > ?2 LIMIT 1", dels,
-        ARRAY_SIZE(dels), p.id, now);
+    rc = delete_unless_leased(s,
+                              "SELECT 1 FROM leases WHERE pool_id = ?1 AND expires_at > ?2 LIMIT 1",
+                              dels, ARRAY_SIZE(dels), p.id, now);
+    if (rc == ERR_OK && engines(s))
+        store__leases_pool_remove(engines(s), p.id);
+    return rc;
 }
 
-int store_pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx)
+int store_sqlite__pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " POOL_COLS
@@ -433,8 +451,8 @@ int store_pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void 
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list pools");
 }
 
-int store_pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
-                            int64_t peak_concurrent)
+int store_sqlite__pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
+                                    int64_t peak_concurrent)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -489,7 +507,28 @@ static void bind_number(sqlite3_stmt *st, const struct st_number *n)
     store__bind_opt(st, 6, n->forward_to);
 }
 
-int store_number_create(struct store *s, struct st_number *n, struct errbuf *eb)
+/* Adds a pool number to its engine; the table row exists, so a failure is only logged. */
+static void engine_add(struct store *s, const struct st_number *n)
+{
+    int rc = store__leases_number_add(engines(s), n);
+    if (rc)
+        log_warn("store",
+                 "number %" PRId64 " not added to the lease engine of pool %" PRId64 ": %s", n->id,
+                 n->pool_id, err_str(rc));
+}
+
+/* Takes a deleted or moved number out of its old pool's engine. */
+static void engine_remove(struct store *s, int64_t pool_id, int64_t number_id, int64_t now)
+{
+    int rc = store__leases_number_remove(engines(s), pool_id, number_id, now);
+    if (rc && rc != ERR_NOTFOUND)
+        log_warn("store",
+                 "number %" PRId64 " not removed from the lease engine of pool %" PRId64 ": %s",
+                 number_id, pool_id, err_str(rc));
+}
+
+int store_sqlite__number_create(struct store *s, struct st_number *n, int64_t now,
+                                struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -499,7 +538,7 @@ int store_number_create(struct store *s, struct st_number *n, struct errbuf *eb)
     if (!st)
         return ERR_BACKEND;
     store__new_ext_id("num_", n->ext_id);
-    n->created_at = time_now_ms();
+    n->created_at = now;
     bind_number(st, n);
     store__bind_text(st, 7, n->ext_id);
     sqlite3_bind_int64(st, 8, n->account_id);
@@ -511,10 +550,13 @@ int store_number_create(struct store *s, struct st_number *n, struct errbuf *eb)
     if (rc)
         return errf(eb, rc, NULL, "cannot create number");
     n->id = sqlite3_last_insert_rowid(c->db);
+    if (n->pool_id && engines(s))
+        engine_add(s, n);
     return ERR_OK;
 }
 
-int store_number_get(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n)
+int store_sqlite__number_get(struct store *s, int64_t account_id, const char *ext_id,
+                             struct st_number *n)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -526,7 +568,7 @@ int store_number_get(struct store *s, int64_t account_id, const char *ext_id, st
     return number_query(c, st, n);
 }
 
-int store_number_by_id(struct store *s, int64_t id, struct st_number *n)
+int store_sqlite__number_by_id(struct store *s, int64_t id, struct st_number *n)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " NUMBER_COLS " FROM numbers WHERE id = ?1");
@@ -536,7 +578,7 @@ int store_number_by_id(struct store *s, int64_t id, struct st_number *n)
     return number_query(c, st, n);
 }
 
-int store_number_by_e164(struct store *s, const char *e164, struct st_number *n)
+int store_sqlite__number_by_e164(struct store *s, const char *e164, struct st_number *n)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " NUMBER_COLS " FROM numbers WHERE number = ?1");
@@ -546,7 +588,7 @@ int store_number_by_e164(struct store *s, const char *e164, struct st_number *n)
     return number_query(c, st, n);
 }
 
-int store_number_update(struct store *s, const struct st_number *n, struct errbuf *eb)
+static int number_write(struct store *s, const struct st_number *n)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -556,14 +598,37 @@ int store_number_update(struct store *s, const struct st_number *n, struct errbu
         return ERR_BACKEND;
     bind_number(st, n);
     sqlite3_bind_int64(st, 7, n->id);
-    int rc = store__exec(c, st, "update number");
-    return rc ? errf(eb, rc, NULL, "cannot update number") : ERR_OK;
+    return store__exec(c, st, "update number");
 }
 
-int store_number_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
+int store_sqlite__number_update(struct store *s, const struct st_number *n, int64_t now,
+                                struct errbuf *eb)
+{
+    struct st_number old;
+    int rc = ERR_OK;
+    bool moved = false;
+    if (engines(s)) {
+        rc = store_sqlite__number_by_id(s, n->id, &old);
+        moved = rc == ERR_OK && old.pool_id != n->pool_id;
+        if (moved && old.pool_id && store__leases_number_live(engines(s), old.pool_id, n->id, now))
+            return errf(eb, ERR_CONFLICT, NULL, "number %s has a live lease", old.number);
+    }
+    if (rc == ERR_OK)
+        rc = number_write(s, n);
+    if (rc)
+        return errf(eb, rc, NULL, "cannot update number");
+    if (moved && old.pool_id)
+        engine_remove(s, old.pool_id, n->id, now);
+    if (moved && n->pool_id)
+        engine_add(s, n);
+    return ERR_OK;
+}
+
+int store_sqlite__number_delete(struct store *s, int64_t account_id, const char *ext_id,
+                                int64_t now)
 {
     struct st_number n;
-    int rc = store_number_get(s, account_id, ext_id, &n);
+    int rc = store_sqlite__number_get(s, account_id, ext_id, &n);
     if (rc)
         return rc;
     static const char *const dels[] = {
@@ -571,13 +636,19 @@ int store_number_delete(struct store *s, int64_t account_id, const char *ext_id,
         "DELETE FROM rules WHERE number_id = ?1",
         "DELETE FROM numbers WHERE id = ?1",
     };
-    return delete_unless_leased(
+    /* The engine knows leases not yet written (the group-commit writer runs behind). */
+    if (n.pool_id && engines(s) && store__leases_number_live(engines(s), n.pool_id, n.id, now))
+        return ERR_CONFLICT;
+    rc = delete_unless_leased(
         s, "SELECT 1 FROM leases WHERE number_id = ?1 AND expires_at > ?2 LIMIT 1", dels,
         ARRAY_SIZE(dels), n.id, now);
+    if (rc == ERR_OK && n.pool_id && engines(s))
+        engine_remove(s, n.pool_id, n.id, now);
+    return rc;
 }
 
-int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, store_number_fn fn,
-                      void *ctx)
+int store_sqlite__number_list(struct store *s, int64_t account_id, int64_t pool_id,
+                              store_number_fn fn, void *ctx)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
@@ -600,7 +671,7 @@ int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, stor
 
 /* ---- rules ---- */
 
-int store_rule_create(struct store *s, struct st_rule *r, struct errbuf *eb)
+int store_sqlite__rule_create(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
@@ -622,7 +693,7 @@ int store_rule_create(struct store *s, struct st_rule *r, struct errbuf *eb)
     store__bind_opt(st, 10, r->set_campaign);
     store__bind_id(st, 11, r->pool_id);
     store__bind_id(st, 12, r->number_id);
-    sqlite3_bind_int64(st, 13, time_now_ms());
+    sqlite3_bind_int64(st, 13, now);
     int rc = store__exec(c, st, "insert rule");
     if (rc)
         return errf(eb, rc, NULL, "cannot create rule");
@@ -630,7 +701,7 @@ int store_rule_create(struct store *s, struct st_rule *r, struct errbuf *eb)
     return ERR_OK;
 }
 
-int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id)
+int store_sqlite__rule_delete(struct store *s, int64_t account_id, const char *ext_id)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "DELETE FROM rules WHERE ext_id = ?1 AND account_id = ?2");
@@ -642,7 +713,7 @@ int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id)
     return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
 }
 
-int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx)
+int store_sqlite__rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(

@@ -4,7 +4,7 @@
  * pool's fallback number and a Twilio AccountSid. Schema: sql/0001_init.sql + 0002_calls.sql. */
 #include "base/prelude.h"
 #include "base/ids.h"
-#include "store/store_int.h"
+#include "store/store_sqlite_int.h"
 
 #define CONN_OR_FAIL(c, s)                                                                         \
     struct sconn *c = store__conn(s);                                                              \
@@ -133,7 +133,7 @@ static void bind_call_insert(sqlite3_stmt *st, const struct st_call *c)
     sqlite3_bind_int64(st, 28, c->updated_at);
 }
 
-int store_call_insert(struct store *s, struct st_call *c)
+int store_sqlite__call_insert(struct store *s, struct st_call *c)
 {
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(
@@ -155,7 +155,7 @@ int store_call_insert(struct store *s, struct st_call *c)
     return rc;
 }
 
-int store_call_update(struct store *s, const struct st_call *c)
+int store_sqlite__call_update(struct store *s, const struct st_call *c)
 {
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(
@@ -182,8 +182,8 @@ int store_call_update(struct store *s, const struct st_call *c)
 
 /* ---- reads ---- */
 
-int store_call_by_provider(struct store *s, const char *provider, const char *provider_call_id,
-                           struct st_call *c)
+int store_sqlite__call_by_provider(struct store *s, const char *provider,
+                                   const char *provider_call_id, struct st_call *c)
 {
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(conn, "SELECT " CALL_COLS " FROM calls WHERE provider = ?1"
@@ -195,7 +195,8 @@ int store_call_by_provider(struct store *s, const char *provider, const char *pr
     return call_query(conn, st, c);
 }
 
-int store_call_get(struct store *s, int64_t account_id, const char *ext_id, struct st_call *c)
+int store_sqlite__call_get(struct store *s, int64_t account_id, const char *ext_id,
+                           struct st_call *c)
 {
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(conn, "SELECT " CALL_COLS " FROM calls WHERE ext_id = ?1"
@@ -207,7 +208,7 @@ int store_call_get(struct store *s, int64_t account_id, const char *ext_id, stru
     return call_query(conn, st, c);
 }
 
-int store_call_by_id(struct store *s, int64_t id, struct st_call *c)
+int store_sqlite__call_by_id(struct store *s, int64_t id, struct st_call *c)
 {
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(conn, "SELECT " CALL_COLS " FROM calls WHERE id = ?1");
@@ -217,8 +218,9 @@ int store_call_by_id(struct store *s, int64_t id, struct st_call *c)
     return call_query(conn, st, c);
 }
 
-int store_call_list(struct store *s, int64_t account_id, int64_t since, int64_t until,
-                    int64_t after_at, int64_t after_id, size_t max, store_call_fn fn, void *ctx)
+int store_sqlite__call_list(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                            int64_t after_at, int64_t after_id, size_t max, store_call_fn fn,
+                            void *ctx)
 {
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(
@@ -260,8 +262,8 @@ static sqlite3_stmt *caller_stmt(struct sconn *conn, const char *sql, int64_t ac
     return st;
 }
 
-int store_call_caller(struct store *s, int64_t account_id, const char *from, int64_t before_id,
-                      struct st_caller *out)
+int store_sqlite__call_caller(struct store *s, int64_t account_id, const char *from,
+                              int64_t before_id, struct st_caller *out)
 {
     memset(out, 0, sizeof(*out));
     CONN_OR_FAIL(conn, s);
@@ -295,7 +297,7 @@ int store_call_caller(struct store *s, int64_t account_id, const char *from, int
 
 /* ---- conversions ---- */
 
-int store_conversion_add(struct store *s, struct st_conversion *cv)
+int store_sqlite__conversion_add(struct store *s, struct st_conversion *cv)
 {
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(conn, "INSERT INTO conversions(call_id, account_id, name,"
@@ -314,7 +316,7 @@ int store_conversion_add(struct store *s, struct st_conversion *cv)
     return rc;
 }
 
-int store_conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv)
+int store_sqlite__conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv)
 {
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(conn, "SELECT id, call_id, account_id, name, value, currency,"
@@ -357,15 +359,15 @@ static int id_by_text(struct store *s, const char *sql, const char *v, int64_t *
     return rc == SQLITE_DONE ? ERR_NOTFOUND : store__err(conn, rc, "look up id");
 }
 
-int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p)
+int store_sqlite__pool_by_fallback(struct store *s, const char *e164, struct st_pool *p)
 {
     int64_t id = 0;
     int rc = id_by_text(s, "SELECT id FROM pools WHERE fallback_number = ?1 ORDER BY id LIMIT 1",
                         e164, &id);
-    return rc ? rc : store_pool_by_id(s, id, p);
+    return rc ? rc : store_sqlite__pool_by_id(s, id, p);
 }
 
-int store_account_by_twilio_sid(struct store *s, const char *sid, struct st_account *a)
+int store_sqlite__account_by_twilio_sid(struct store *s, const char *sid, struct st_account *a)
 {
     if (!sid || !*sid)
         return ERR_NOTFOUND;
@@ -374,5 +376,5 @@ int store_account_by_twilio_sid(struct store *s, const char *sid, struct st_acco
                         "SELECT id FROM accounts WHERE twilio_account_sid = ?1"
                         " ORDER BY id LIMIT 1",
                         sid, &id);
-    return rc ? rc : store_account_by_id(s, id, a);
+    return rc ? rc : store_sqlite__account_by_id(s, id, a);
 }

@@ -3,7 +3,7 @@
  * `opendni export trace` writes for the pool-sizing simulator. One read-only statement that
  * unions the sessions, leases, events and calls tables in time order. */
 #include "base/prelude.h"
-#include "store/store_int.h"
+#include "store/store_sqlite_int.h"
 
 /* ?1 = since (ms), ?2 = account id (0 = all). Activity rows are distinct per session and time,
  * and never at the session's creation (that is the visit). */
@@ -41,8 +41,8 @@ static void read_row(sqlite3_stmt *st, struct st_trace_row *r)
     store__col_text(st, 5, r->from, sizeof(r->from));
 }
 
-int store_export_trace(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
-                       void *ctx)
+int store_sqlite__export_trace(struct store *s, int64_t account_id, int64_t since,
+                               store_trace_fn fn, void *ctx)
 {
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, export_sql) : NULL;

@@ -3,7 +3,7 @@
  * Rows are streamed to the caller's callback while the statement steps, so a report over a
  * month of calls holds one row at a time. Schema: sql/0001_init.sql + 0002_calls.sql. */
 #include "base/prelude.h"
-#include "store/store_int.h"
+#include "store/store_sqlite_int.h"
 
 /* The call's source snapshot wins; the session's values fill calls stored without one. */
 #define REPORT_CALL_SQL                                                                            \
@@ -94,8 +94,8 @@ static int each_call(sqlite3_stmt *st, void *arg)
     return w->fn(w->ctx, &r);
 }
 
-int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
-                       store_report_call_fn fn, void *ctx)
+int store_sqlite__report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                               store_report_call_fn fn, void *ctx)
 {
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, REPORT_CALL_SQL) : NULL;
@@ -118,8 +118,8 @@ static int each_conversion(sqlite3_stmt *st, void *arg)
     return w->fn(w->ctx, &r);
 }
 
-int store_report_conversions(struct store *s, int64_t account_id, int64_t since, int64_t until,
-                             store_report_conversion_fn fn, void *ctx)
+int store_sqlite__report_conversions(struct store *s, int64_t account_id, int64_t since,
+                                     int64_t until, store_report_conversion_fn fn, void *ctx)
 {
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, REPORT_CONVERSION_SQL) : NULL;

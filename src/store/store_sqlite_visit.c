@@ -2,7 +2,7 @@
 /* SQLite backend, part 3: sessions, leases and events (the visit hot path's writes and the
  * reads that rebuild the lease engine and feed attribution). */
 #include "base/prelude.h"
-#include "store/store_int.h"
+#include "store/store_sqlite_int.h"
 
 #define SESSION_COLS                                                                               \
     "id, ext_id, account_id, visitor_id, created_at, last_active_at, landing_page, referrer,"      \
@@ -60,7 +60,7 @@ static int session_insert(struct sconn *c, struct st_session *ss)
     return rc;
 }
 
-int store_session_put(struct store *s, struct st_session *ss)
+int store_sqlite__session_put(struct store *s, struct st_session *ss)
 {
     struct sconn *c = store__conn(s);
     if (!c)
@@ -87,7 +87,7 @@ static int session_query(struct sconn *c, sqlite3_stmt *st, struct st_session *s
     return rc == SQLITE_DONE ? ERR_NOTFOUND : store__err(c, rc, "read session");
 }
 
-int store_session_get(struct store *s, const char *ext_id, struct st_session *ss)
+int store_sqlite__session_get(struct store *s, const char *ext_id, struct st_session *ss)
 {
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st =
@@ -98,7 +98,7 @@ int store_session_get(struct store *s, const char *ext_id, struct st_session *ss
     return session_query(c, st, ss);
 }
 
-int store_session_by_id(struct store *s, int64_t id, struct st_session *ss)
+int store_sqlite__session_by_id(struct store *s, int64_t id, struct st_session *ss)
 {
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st =
@@ -109,7 +109,7 @@ int store_session_by_id(struct store *s, int64_t id, struct st_session *ss)
     return session_query(c, st, ss);
 }
 
-int store_lease_add(struct store *s, struct st_lease *l)
+int store_sqlite__lease_add(struct store *s, struct st_lease *l)
 {
     struct sconn *c = store__conn(s);
     if (!c)
@@ -149,8 +149,8 @@ static void read_lease(sqlite3_stmt *st, struct st_lease *l)
     store__col_text(st, 8, l->session_ext, sizeof(l->session_ext));
 }
 
-int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
-                      int64_t last_active_at, int64_t expires_at)
+int store_sqlite__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
+                              int64_t last_active_at, int64_t expires_at)
 {
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st =
@@ -185,7 +185,7 @@ static int each_lease(struct sconn *c, sqlite3_stmt *st, size_t max, store_lease
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list leases");
 }
 
-int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx)
+int store_sqlite__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx)
 {
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.id IN (SELECT MAX(id)"
@@ -198,8 +198,8 @@ int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn,
     return each_lease(c, st, SIZE_MAX, fn, ctx);
 }
 
-int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
-                          void *ctx)
+int store_sqlite__lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
+                                  void *ctx)
 {
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.pool_id = ?1"
@@ -212,8 +212,8 @@ int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_le
     return each_lease(c, st, SIZE_MAX, fn, ctx);
 }
 
-int store_lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
-                        store_lease_fn fn, void *ctx)
+int store_sqlite__lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
+                                store_lease_fn fn, void *ctx)
 {
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st =
@@ -227,7 +227,7 @@ int store_lease_history(struct store *s, int64_t number_id, int64_t since, size_
     return each_lease(c, st, max, fn, ctx);
 }
 
-int store_event_add(struct store *s, const struct st_event *e)
+int store_sqlite__event_add(struct store *s, const struct st_event *e)
 {
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, "INSERT INTO events(session_id, type, number, detail, at)"
@@ -243,8 +243,8 @@ int store_event_add(struct store *s, const struct st_event *e)
     return store__exec(c, st, "insert event");
 }
 
-int store_event_last(struct store *s, int64_t session_id, const char *type, const char *number,
-                     int64_t before, int64_t *at)
+int store_sqlite__event_last(struct store *s, int64_t session_id, const char *type,
+                             const char *number, int64_t before, int64_t *at)
 {
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, "SELECT MAX(at) FROM events WHERE session_id = ?1"
@@ -263,7 +263,8 @@ int store_event_last(struct store *s, int64_t session_id, const char *type, cons
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "read event");
 }
 
-int store_event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn, void *ctx)
+int store_sqlite__event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn,
+                             void *ctx)
 {
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, "SELECT type, number, detail, at FROM events"

@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* Registry of lease engines: a growable array of pools under a read-write lock, each pool with
- * its own mutex around the pure engine and a table number id -> E.164. */
+/* SQLite backend, leases: the atomic lease operations (store_lease_claim, _touch, _times,
+ * store_pool_stats) decided in memory, because one process owns the database file (the lock of
+ * store_serve_begin). One core/pool engine per pool, rebuilt from the tables when serving begins
+ * and kept in step by the backend's own pool and number writes. Sessions are keyed in the engines
+ * by a hash of their external id. Counters persisted in the store (exhaustion events, peak
+ * concurrency) continue from their stored values.
+ * Layout: a growable array of pools under a read-write lock, each pool with its own mutex around
+ * the pure engine and a table number id -> E.164.
+ * THREADING: every function is safe from any thread; each pool has its own mutex, and no lock is
+ * held while a store query runs or a store callback is called. */
 #include "base/prelude.h"
-#include "app/engines.h"
+#include "store/store_sqlite_int.h"
 
 #include <pthread.h>
 
@@ -10,6 +18,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "core/phone.h"
+#include "core/pool.h"
 
 #define ENGINES_HOLDERS_MAX 64 /* live sharers plus remembered past holders looked at */
 
@@ -30,22 +39,22 @@ struct slot {
     uint32_t peak_base;
 };
 
-struct engines {
+struct store_leases {
     struct store *store;
     pthread_rwlock_t lock;
     struct slot **slots;
     size_t n;
 };
 
-uint64_t engines_session_key(const char *s)
+static uint64_t key_of(const char *s)
 {
     uint64_t h = hash_str(s);
     return h ? h : 1;
 }
 
-struct engines *engines_new(struct store *store)
+static struct store_leases *leases_new(struct store *store)
 {
-    struct engines *e = xcalloc(1, sizeof(*e));
+    struct store_leases *e = xcalloc(1, sizeof(*e));
     e->store = store;
     pthread_rwlock_init(&e->lock, NULL);
     return e;
@@ -59,7 +68,7 @@ static void slot_free(struct slot *sl)
     free(sl);
 }
 
-void engines_free(struct engines *e)
+void store__leases_free(struct store_leases *e)
 {
     if (!e)
         return;
@@ -78,7 +87,7 @@ static void config_of(const struct st_pool *p, struct pool_config *cfg)
 }
 
 /* Caller holds e->lock (read or write). */
-static struct slot *find(struct engines *e, int64_t pool_id)
+static struct slot *find(struct store_leases *e, int64_t pool_id)
 {
     for (size_t i = 0; i < e->n; i++)
         if (e->slots[i]->pool_id == pool_id)
@@ -87,7 +96,7 @@ static struct slot *find(struct engines *e, int64_t pool_id)
 }
 
 /* The slot of pool_id with its mutex held (and the registry read-locked), or NULL. */
-static struct slot *slot_lock(struct engines *e, int64_t pool_id)
+static struct slot *slot_lock(struct store_leases *e, int64_t pool_id)
 {
     pthread_rwlock_rdlock(&e->lock);
     struct slot *sl = find(e, pool_id);
@@ -99,13 +108,13 @@ static struct slot *slot_lock(struct engines *e, int64_t pool_id)
     return sl;
 }
 
-static void slot_unlock(struct engines *e, struct slot *sl)
+static void slot_unlock(struct store_leases *e, struct slot *sl)
 {
     pthread_mutex_unlock(&sl->mu);
     pthread_rwlock_unlock(&e->lock);
 }
 
-int engines_pool_put(struct engines *e, const struct st_pool *p)
+void store__leases_pool_put(struct store_leases *e, const struct st_pool *p)
 {
     struct pool_config cfg;
     config_of(p, &cfg);
@@ -126,10 +135,9 @@ int engines_pool_put(struct engines *e, const struct st_pool *p)
         e->slots[e->n++] = sl;
     }
     pthread_rwlock_unlock(&e->lock);
-    return ERR_OK;
 }
 
-void engines_pool_remove(struct engines *e, int64_t pool_id)
+void store__leases_pool_remove(struct store_leases *e, int64_t pool_id)
 {
     pthread_rwlock_wrlock(&e->lock);
     for (size_t i = 0; i < e->n; i++) {
@@ -142,7 +150,7 @@ void engines_pool_remove(struct engines *e, int64_t pool_id)
     pthread_rwlock_unlock(&e->lock);
 }
 
-int engines_number_add(struct engines *e, const struct st_number *n)
+int store__leases_number_add(struct store_leases *e, const struct st_number *n)
 {
     struct slot *sl = slot_lock(e, n->pool_id);
     if (!sl)
@@ -165,7 +173,8 @@ int engines_number_add(struct engines *e, const struct st_number *n)
     return rc;
 }
 
-int engines_number_remove(struct engines *e, int64_t pool_id, int64_t number_id, int64_t now)
+int store__leases_number_remove(struct store_leases *e, int64_t pool_id, int64_t number_id,
+                                int64_t now)
 {
     struct slot *sl = slot_lock(e, pool_id);
     if (!sl)
@@ -183,6 +192,18 @@ int engines_number_remove(struct engines *e, int64_t pool_id, int64_t number_id,
     return rc;
 }
 
+bool store__leases_number_live(struct store_leases *e, int64_t pool_id, int64_t number_id,
+                               int64_t now)
+{
+    struct slot *sl = slot_lock(e, pool_id);
+    if (!sl)
+        return false;
+    struct pool_holder h;
+    bool live = pool_holders(sl->engine, (uint64_t)number_id, now, &h, 1) == 1 && h.live;
+    slot_unlock(e, sl);
+    return live;
+}
+
 static const struct number_ref *number_of(const struct slot *sl, int64_t number_id)
 {
     size_t lo = 0, hi = sl->n_numbers;
@@ -197,7 +218,7 @@ static const struct number_ref *number_of(const struct slot *sl, int64_t number_
 }
 
 static void fill_lease(struct slot *sl, uint64_t session_key, uint64_t number_id, unsigned flags,
-                       int64_t now, struct engines_lease *out)
+                       int64_t now, struct st_lease_claim *out)
 {
     struct pool_holder h = {0};
     pool_session_get(sl->engine, session_key, now, NULL, &h);
@@ -214,41 +235,49 @@ static void fill_lease(struct slot *sl, uint64_t session_key, uint64_t number_id
     out->peak_concurrent = st.peak_concurrent > sl->peak_base ? st.peak_concurrent : sl->peak_base;
 }
 
-int engines_lease(struct engines *e, int64_t pool_id, uint64_t session_key, int64_t prev_number_id,
-                  int64_t now, struct engines_lease *out)
+int store_sqlite__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
+                              int64_t prev_number_id, int64_t now, struct st_lease_claim *out)
 {
+    struct store_leases *e = store__sqlite(s)->leases;
+    if (!e)
+        return ERR_UNSUPPORTED;
+    uint64_t key = key_of(session_ext_id);
     struct slot *sl = slot_lock(e, pool_id);
     if (!sl)
         return ERR_NOTFOUND;
     uint64_t number = 0;
     unsigned flags = 0;
-    int rc = pool_lease(sl->engine, session_key, (uint64_t)prev_number_id, now, &number, &flags);
+    int rc = pool_lease(sl->engine, key, (uint64_t)prev_number_id, now, &number, &flags);
     memset(out, 0, sizeof(*out));
     out->flags = flags;
     if (rc == ERR_OK)
-        fill_lease(sl, session_key, number, flags, now, out);
+        fill_lease(sl, key, number, flags, now, out);
     slot_unlock(e, sl);
     return rc;
 }
 
-int engines_touch(struct engines *e, int64_t pool_id, uint64_t session_key, int64_t now,
-                  struct engines_lease *out)
+int store_sqlite__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id,
+                              int64_t now, struct st_lease_claim *out)
 {
+    struct store_leases *e = store__sqlite(s)->leases;
+    if (!e)
+        return ERR_UNSUPPORTED;
+    uint64_t key = key_of(session_ext_id);
     struct slot *sl = slot_lock(e, pool_id);
     if (!sl)
         return ERR_NOTFOUND;
     uint64_t number = 0;
     int64_t expires = 0;
-    int rc = pool_touch(sl->engine, session_key, now, &number, &expires);
+    int rc = pool_touch(sl->engine, key, now, &number, &expires);
     if (rc == ERR_OK)
-        fill_lease(sl, session_key, number, POOL_LEASE_RENEWED, now, out);
+        fill_lease(sl, key, number, POOL_LEASE_RENEWED, now, out);
     slot_unlock(e, sl);
     return rc;
 }
 
 /* The engine's holder record of session_key on number_id (live or recently past). */
-static int find_holder(struct engines *e, int64_t pool_id, int64_t number_id, uint64_t session_key,
-                       int64_t now, struct pool_holder *out)
+static int find_holder(struct store_leases *e, int64_t pool_id, int64_t number_id,
+                       uint64_t session_key, int64_t now, struct pool_holder *out)
 {
     struct slot *sl = slot_lock(e, pool_id);
     if (!sl)
@@ -264,22 +293,25 @@ static int find_holder(struct engines *e, int64_t pool_id, int64_t number_id, ui
     return ERR_NOTFOUND;
 }
 
-void engines_lease_times(struct engines *e, const struct st_lease *l, int64_t now,
-                         int64_t *last_active_at, int64_t *ends_at)
+void store_sqlite__lease_times(struct store *s, const struct st_lease *l, int64_t now,
+                               int64_t *last_active_at, int64_t *ends_at)
 {
+    struct store_leases *e = store__sqlite(s)->leases;
     *last_active_at = l->last_active_at;
     *ends_at = l->expires_at;
     struct pool_holder h;
-    if (find_holder(e, l->pool_id, l->number_id, engines_session_key(l->session_ext), now, &h) ==
-            ERR_OK &&
+    if (e && find_holder(e, l->pool_id, l->number_id, key_of(l->session_ext), now, &h) == ERR_OK &&
         h.leased_at == l->leased_at) { /* the same lease, not an earlier one of the session */
         *last_active_at = h.last_active_at;
         *ends_at = h.ends_at;
     }
 }
 
-int engines_stats(struct engines *e, int64_t pool_id, int64_t now, struct pool_stats *out)
+int store_sqlite__pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out)
 {
+    struct store_leases *e = store__sqlite(s)->leases;
+    if (!e)
+        return ERR_UNSUPPORTED;
     struct slot *sl = slot_lock(e, pool_id);
     if (!sl)
         return ERR_NOTFOUND;
@@ -294,7 +326,7 @@ int engines_stats(struct engines *e, int64_t pool_id, int64_t now, struct pool_s
 /* ---- rebuild ---- */
 
 struct load_ctx {
-    struct engines *e;
+    struct store_leases *e;
     int64_t now;
     int rc;
     bool history; /* restoring ended leases (idle order) rather than live ones */
@@ -304,10 +336,10 @@ static int load_lease(void *ctx, const struct st_lease *l)
 {
     struct load_ctx *lc = ctx;
     int rc = ERR_OK;
-    struct engines *e = lc->e;
+    struct store_leases *e = lc->e;
     if (lc->history && l->expires_at > lc->now)
         return 0; /* live: restored from the live list */
-    uint64_t key = engines_session_key(l->session_ext);
+    uint64_t key = key_of(l->session_ext);
     struct slot *sl = slot_lock(e, l->pool_id);
     if (!sl)
         return 0;
@@ -332,27 +364,35 @@ static int load_number(void *ctx, const struct st_number *n)
     struct load_ctx *lc = ctx;
     if (!n->pool_id)
         return 0;
-    lc->rc = engines_number_add(lc->e, n);
+    lc->rc = store__leases_number_add(lc->e, n);
     if (lc->rc == ERR_OK)
-        lc->rc = store_lease_history(lc->e->store, n->id, 0, 1, load_lease, lc);
+        lc->rc = store_sqlite__lease_history(lc->e->store, n->id, 0, 1, load_lease, lc);
     return lc->rc;
 }
 
 static int load_pool(void *ctx, const struct st_pool *p)
 {
     struct load_ctx *lc = ctx;
-    engines_pool_put(lc->e, p);
+    store__leases_pool_put(lc->e, p);
     lc->history = true;
-    lc->rc = store_number_list(lc->e->store, p->account_id, p->id, load_number, lc);
+    lc->rc = store_sqlite__number_list(lc->e->store, p->account_id, p->id, load_number, lc);
     lc->history = false;
     if (lc->rc == ERR_OK)
-        lc->rc = store_lease_list_live(lc->e->store, p->id, lc->now, load_lease, lc);
+        lc->rc = store_sqlite__lease_list_live(lc->e->store, p->id, lc->now, load_lease, lc);
     return lc->rc;
 }
 
-int engines_load(struct engines *e, int64_t now)
+int store__leases_load(struct store *s, int64_t now, struct store_leases **out)
 {
+    struct store_leases *e = leases_new(s);
     struct load_ctx lc = {e, now, ERR_OK, false};
-    int rc = store_pool_list(e->store, 0, load_pool, &lc);
-    return rc ? rc : lc.rc;
+    int rc = store_sqlite__pool_list(s, 0, load_pool, &lc);
+    if (rc == ERR_OK)
+        rc = lc.rc;
+    if (rc) {
+        store__leases_free(e);
+        return rc;
+    }
+    *out = e;
+    return ERR_OK;
 }

@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The store's public entry points: store_open picks a backend by URL, and every other store_*
+ * function is a thin dispatcher through the store's ops table (store_int.h). No backend code
+ * here: the SQLite backend is store_sqlite*.c. */
+#include "base/prelude.h"
+#include "store/store.h"
+
+#include "store/store_int.h"
+
+/* The compiled-in backends, tried in order. */
+static const struct store_ops *const backends[] = {&store_sqlite_ops};
+
+static bool is_pg_url(const char *url)
+{
+    return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
+int store_open(const char *url, struct store **out, struct errbuf *eb)
+{
+    *out = NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+        if (backends[i]->handles(url))
+            return backends[i]->open(url, out, eb);
+    if (is_pg_url(url))
+        return errf(eb, ERR_UNSUPPORTED, "db",
+                    "this build has no PostgreSQL store yet; use a SQLite file path");
+    return errf(eb, ERR_INVALID, "db", "no store handles '%s'", url);
+}
+
+uint64_t store_errors(struct store *s)
+{
+    return atomic_load(&s->errors);
+}
+
+/* ---- dispatchers: one per store.h operation, in store.h order ---- */
+
+void store_close(struct store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+int store_migrate(struct store *s, int64_t now, int *version, struct errbuf *eb)
+{
+    return s->ops->migrate(s, now, version, eb);
+}
+
+int store_check(struct store *s, struct errbuf *eb)
+{
+    return s->ops->check(s, eb);
+}
+
+int store_serve_begin(struct store *s, int64_t now, struct errbuf *eb)
+{
+    return s->ops->serve_begin(s, now, eb);
+}
+
+int store_begin(struct store *s)
+{
+    return s->ops->begin(s);
+}
+
+int store_commit(struct store *s)
+{
+    return s->ops->commit(s);
+}
+
+void store_rollback(struct store *s)
+{
+    s->ops->rollback(s);
+}
+
+int store_read_begin(struct store *s)
+{
+    return s->ops->read_begin(s);
+}
+
+void store_read_end(struct store *s)
+{
+    s->ops->read_end(s);
+}
+
+int store_savepoint(struct store *s)
+{
+    return s->ops->savepoint(s);
+}
+
+int store_savepoint_release(struct store *s)
+{
+    return s->ops->savepoint_release(s);
+}
+
+void store_savepoint_rollback(struct store *s)
+{
+    s->ops->savepoint_rollback(s);
+}
+
+int store_account_create(struct store *s, const char *ext_id, const char *name,
+                         const char *const *origins, size_t n_origins, const char *key_hash,
+                         int64_t now, struct st_account *a, struct errbuf *eb)
+{
+    return s->ops->account_create(s, ext_id, name, origins, n_origins, key_hash, now, a, eb);
+}
+
+int store_account_get(struct store *s, const char *ext_id, struct st_account *a)
+{
+    return s->ops->account_get(s, ext_id, a);
+}
+
+int store_account_by_id(struct store *s, int64_t id, struct st_account *a)
+{
+    return s->ops->account_by_id(s, id, a);
+}
+
+int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash, int64_t now)
+{
+    return s->ops->api_key_add(s, account_id, key_hash, now);
+}
+
+int store_api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
+                                int64_t now, int64_t *n_revoked)
+{
+    return s->ops->api_key_revoke_others(s, account_id, keep_hash, now, n_revoked);
+}
+
+int store_account_by_key(struct store *s, const char *key_hash, struct st_account *a)
+{
+    return s->ops->account_by_key(s, key_hash, a);
+}
+
+int store_account_set_twilio(struct store *s, const char *ext_id, const char *sid,
+                             const char *token)
+{
+    return s->ops->account_set_twilio(s, ext_id, sid, token);
+}
+
+int store_account_set_settings(struct store *s, int64_t id, const char *settings_json)
+{
+    return s->ops->account_set_settings(s, id, settings_json);
+}
+
+int store_account_list(struct store *s, store_account_fn fn, void *ctx)
+{
+    return s->ops->account_list(s, fn, ctx);
+}
+
+int store_account_origins(struct store *s, int64_t account_id, store_origin_fn fn, void *ctx)
+{
+    return s->ops->account_origins(s, account_id, fn, ctx);
+}
+
+int store_origin_exists(struct store *s, const char *origin, bool *exists)
+{
+    return s->ops->origin_exists(s, origin, exists);
+}
+
+int store_pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb)
+{
+    return s->ops->pool_create(s, p, now, eb);
+}
+
+int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p)
+{
+    return s->ops->pool_get(s, account_id, ext_id, p);
+}
+
+int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p)
+{
+    return s->ops->pool_by_id(s, id, p);
+}
+
+int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb)
+{
+    return s->ops->pool_update(s, p, eb);
+}
+
+int store_pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
+{
+    return s->ops->pool_delete(s, account_id, ext_id, now);
+}
+
+int store_pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx)
+{
+    return s->ops->pool_list(s, account_id, fn, ctx);
+}
+
+int store_pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
+                            int64_t peak_concurrent)
+{
+    return s->ops->pool_set_counters(s, pool_id, exhaustion_events, peak_concurrent);
+}
+
+int store_number_create(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb)
+{
+    return s->ops->number_create(s, n, now, eb);
+}
+
+int store_number_get(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n)
+{
+    return s->ops->number_get(s, account_id, ext_id, n);
+}
+
+int store_number_by_id(struct store *s, int64_t id, struct st_number *n)
+{
+    return s->ops->number_by_id(s, id, n);
+}
+
+int store_number_by_e164(struct store *s, const char *e164, struct st_number *n)
+{
+    return s->ops->number_by_e164(s, e164, n);
+}
+
+int store_number_update(struct store *s, const struct st_number *n, int64_t now, struct errbuf *eb)
+{
+    return s->ops->number_update(s, n, now, eb);
+}
+
+int store_number_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
+{
+    return s->ops->number_delete(s, account_id, ext_id, now);
+}
+
+int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, store_number_fn fn,
+                      void *ctx)
+{
+    return s->ops->number_list(s, account_id, pool_id, fn, ctx);
+}
+
+int store_rule_create(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb)
+{
+    return s->ops->rule_create(s, r, now, eb);
+}
+
+int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id)
+{
+    return s->ops->rule_delete(s, account_id, ext_id);
+}
+
+int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx)
+{
+    return s->ops->rule_list(s, account_id, fn, ctx);
+}
+
+int store_session_put(struct store *s, struct st_session *ss)
+{
+    return s->ops->session_put(s, ss);
+}
+
+int store_session_get(struct store *s, const char *ext_id, struct st_session *ss)
+{
+    return s->ops->session_get(s, ext_id, ss);
+}
+
+int store_session_by_id(struct store *s, int64_t id, struct st_session *ss)
+{
+    return s->ops->session_by_id(s, id, ss);
+}
+
+int store_lease_add(struct store *s, struct st_lease *l)
+{
+    return s->ops->lease_add(s, l);
+}
+
+int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
+                      int64_t last_active_at, int64_t expires_at)
+{
+    return s->ops->lease_renew(s, session_id, number_id, last_active_at, expires_at);
+}
+
+int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx)
+{
+    return s->ops->session_leases(s, session_id, fn, ctx);
+}
+
+int store_lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
+                      int64_t prev_number_id, int64_t now, struct st_lease_claim *out)
+{
+    return s->ops->lease_claim(s, pool_id, session_ext_id, prev_number_id, now, out);
+}
+
+int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
+                      struct st_lease_claim *out)
+{
+    return s->ops->lease_touch(s, pool_id, session_ext_id, now, out);
+}
+
+void store_lease_times(struct store *s, const struct st_lease *l, int64_t now,
+                       int64_t *last_active_at, int64_t *ends_at)
+{
+    s->ops->lease_times(s, l, now, last_active_at, ends_at);
+}
+
+int store_pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out)
+{
+    return s->ops->pool_stats(s, pool_id, now, out);
+}
+
+int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
+                          void *ctx)
+{
+    return s->ops->lease_list_live(s, pool_id, at, fn, ctx);
+}
+
+int store_lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
+                        store_lease_fn fn, void *ctx)
+{
+    return s->ops->lease_history(s, number_id, since, max, fn, ctx);
+}
+
+int store_event_add(struct store *s, const struct st_event *e)
+{
+    return s->ops->event_add(s, e);
+}
+
+int store_event_last(struct store *s, int64_t session_id, const char *type, const char *number,
+                     int64_t before, int64_t *at)
+{
+    return s->ops->event_last(s, session_id, type, number, before, at);
+}
+
+int store_event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn, void *ctx)
+{
+    return s->ops->event_list(s, session_id, max, fn, ctx);
+}
+
+int store_count(struct store *s, const char *table, int64_t *n)
+{
+    return s->ops->count(s, table, n);
+}
+
+int store_call_insert(struct store *s, struct st_call *c)
+{
+    return s->ops->call_insert(s, c);
+}
+
+int store_call_by_provider(struct store *s, const char *provider, const char *provider_call_id,
+                           struct st_call *c)
+{
+    return s->ops->call_by_provider(s, provider, provider_call_id, c);
+}
+
+int store_call_get(struct store *s, int64_t account_id, const char *ext_id, struct st_call *c)
+{
+    return s->ops->call_get(s, account_id, ext_id, c);
+}
+
+int store_call_by_id(struct store *s, int64_t id, struct st_call *c)
+{
+    return s->ops->call_by_id(s, id, c);
+}
+
+int store_call_update(struct store *s, const struct st_call *c)
+{
+    return s->ops->call_update(s, c);
+}
+
+int store_call_list(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                    int64_t after_at, int64_t after_id, size_t max, store_call_fn fn, void *ctx)
+{
+    return s->ops->call_list(s, account_id, since, until, after_at, after_id, max, fn, ctx);
+}
+
+int store_call_caller(struct store *s, int64_t account_id, const char *from, int64_t before_id,
+                      struct st_caller *out)
+{
+    return s->ops->call_caller(s, account_id, from, before_id, out);
+}
+
+int store_conversion_add(struct store *s, struct st_conversion *cv)
+{
+    return s->ops->conversion_add(s, cv);
+}
+
+int store_conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv)
+{
+    return s->ops->conversion_by_call(s, call_id, cv);
+}
+
+int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p)
+{
+    return s->ops->pool_by_fallback(s, e164, p);
+}
+
+int store_account_by_twilio_sid(struct store *s, const char *sid, struct st_account *a)
+{
+    return s->ops->account_by_twilio_sid(s, sid, a);
+}
+
+int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                       store_report_call_fn fn, void *ctx)
+{
+    return s->ops->report_calls(s, account_id, since, until, fn, ctx);
+}
+
+int store_report_conversions(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                             store_report_conversion_fn fn, void *ctx)
+{
+    return s->ops->report_conversions(s, account_id, since, until, fn, ctx);
+}
+
+int store_export_trace(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
+                       void *ctx)
+{
+    return s->ops->export_trace(s, account_id, since, fn, ctx);
+}

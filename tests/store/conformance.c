@@ -1,0 +1,882 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The store conformance suite: every store.h operation against its contract, written only
+ * against the public API and run once per backend (backends[] below; `conformance NAME` runs
+ * one). Time is always a parameter: no test sleeps or reads the clock. Covers migrations,
+ * accounts/keys/origins, pools/numbers/rules with tenant scoping, sessions, durable leases and
+ * events, calls and conversions, reports and export, savepoints, and the lease claim (serving):
+ * exclusivity under concurrency, touch, cooldown and idle-longest order, exhaustion in both
+ * modes, the engine's hold on deletes, the rebuild on restart, and single ownership. */
+#include "base/prelude.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* ==== backends ================================================================================ */
+
+struct backend {
+    const char *name;
+    /* Makes the URL of a fresh, empty database (out: url). */
+    void (*fresh)(char *url, size_t cap);
+    /* Removes what fresh made. */
+    void (*cleanup)(const char *url);
+    /* Records a schema version newer than any migration, behind the store's back. */
+    int (*future_schema)(const char *url);
+    bool single_owner; /* store_serve_begin refuses a second server of one database */
+};
+
+static void sqlite_fresh(char *url, size_t cap)
+{
+    static int n;
+    snprintf(url, cap, "/tmp/opendni-conformance-%d-%d.db", (int)getpid(), n++);
+    unlink(url);
+}
+
+static void sqlite_cleanup(const char *url)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm", ".lock"};
+    for (size_t i = 0; i < ARRAY_SIZE(suffix); i++) {
+        char p[256];
+        snprintf(p, sizeof(p), "%s%s", url, suffix[i]);
+        unlink(p);
+    }
+}
+
+static int sqlite_future_schema(const char *url)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(url, &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, "INSERT INTO schema_migrations(version, applied_at) VALUES (9999, 1)",
+                          NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static const struct backend backends[] = {
+    {"sqlite", sqlite_fresh, sqlite_cleanup, sqlite_future_schema, true},
+};
+
+static const struct backend *be; /* the backend under test */
+
+/* ==== fixture ================================================================================= */
+
+struct fx {
+    char url[256];
+    struct store *s;
+    struct st_account a, b; /* two tenants */
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    be->fresh(f->url, sizeof(f->url));
+    struct errbuf eb = {{0}, NULL};
+    int version = 0;
+    const char *oa[] = {"https://a.example"}, *ob[] = {"https://b.example"};
+    if (store_open(f->url, &f->s, &eb) || store_migrate(f->s, 1, &version, &eb) || version < 1 ||
+        store_account_create(f->s, "", "A", oa, 1, "hash-a", 10, &f->a, &eb) ||
+        store_account_create(f->s, "acc_b", "B", ob, 1, "hash-b", 10, &f->b, &eb)) {
+        fprintf(stderr, "setup: %s\n", eb.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    store_close(f->s);
+    be->cleanup(f->url);
+    free(f);
+    return 0;
+}
+
+static struct st_pool make_pool(struct fx *f, int64_t account_id, const char *target, int ttl_s,
+                                int cooldown_s, bool fallback)
+{
+    struct st_pool p = {.account_id = account_id,
+                        .lease_ttl_s = ttl_s,
+                        .cooldown_s = cooldown_s,
+                        .fallback_mode = fallback};
+    snprintf(p.name, sizeof(p.name), "pool %s", target);
+    snprintf(p.target, sizeof(p.target), "%s", target);
+    snprintf(p.forward_to, sizeof(p.forward_to), "%s", target);
+    assert_int_equal(store_pool_create(f->s, &p, 100, NULL), ERR_OK);
+    assert_true(p.id > 0);
+    return p;
+}
+
+static struct st_number make_number(struct fx *f, int64_t account_id, int64_t pool_id, int i)
+{
+    struct st_number n = {.account_id = account_id, .pool_id = pool_id};
+    snprintf(n.number, sizeof(n.number), "+1555555%04d", i);
+    if (!pool_id) {
+        snprintf(n.source, sizeof(n.source), "billboard");
+        snprintf(n.forward_to, sizeof(n.forward_to), "+15555550000");
+    }
+    assert_int_equal(store_number_create(f->s, &n, 200, NULL), ERR_OK);
+    return n;
+}
+
+static struct st_session make_session(struct fx *f, const char *ext, int64_t at)
+{
+    struct st_session ss = {.account_id = f->a.id, .created_at = at, .last_active_at = at};
+    snprintf(ss.ext_id, sizeof(ss.ext_id), "%s", ext);
+    snprintf(ss.visitor_id, sizeof(ss.visitor_id), "v_%s", ext);
+    snprintf(ss.device, sizeof(ss.device), "mobile");
+    assert_int_equal(store_session_put(f->s, &ss), ERR_OK);
+    assert_true(ss.id > 0);
+    return ss;
+}
+
+/* Row counters for the list operations: ctx is an int. */
+#define COUNTER(name, row_type)                                                                    \
+    static int name(void *ctx, const row_type *row)                                                \
+    {                                                                                              \
+        (void)row;                                                                                 \
+        (*(int *)ctx)++;                                                                           \
+        return 0;                                                                                  \
+    }
+COUNTER(count_account, struct st_account)
+COUNTER(count_pool, struct st_pool)
+COUNTER(count_number, struct st_number)
+COUNTER(count_lease, struct st_lease)
+COUNTER(count_report_call, struct st_report_call)
+COUNTER(count_report_conversion, struct st_report_conversion)
+COUNTER(count_trace, struct st_trace_row)
+
+/* ==== migrations ============================================================================== */
+
+static void migrations_are_idempotent_and_refuse_newer_schemas(void **state)
+{
+    struct fx *f = *state;
+    int v1 = 0, v2 = 0;
+    assert_int_equal(store_migrate(f->s, 2, &v1, NULL), ERR_OK);
+    assert_int_equal(store_migrate(f->s, 3, &v2, NULL), ERR_OK);
+    assert_int_equal(v1, v2);
+    assert_true(v1 >= 3);
+    assert_int_equal(store_check(f->s, NULL), ERR_OK);
+    store_close(f->s);
+    assert_int_equal(be->future_schema(f->url), 0);
+    struct errbuf eb = {{0}, NULL};
+    assert_int_equal(store_open(f->url, &f->s, &eb), ERR_OK);
+    assert_int_equal(store_migrate(f->s, 4, NULL, &eb), ERR_CONFLICT);
+    assert_non_null(strstr(eb.msg, "newer"));
+    assert_int_not_equal(store_check(f->s, NULL), ERR_OK);
+}
+
+static void postgres_urls_are_refused_clearly(void **state)
+{
+    (void)state;
+    struct store *s = NULL;
+    struct errbuf eb = {{0}, NULL};
+    assert_int_equal(store_open("postgres://localhost/x", &s, &eb), ERR_UNSUPPORTED);
+    assert_null(s);
+    assert_non_null(strstr(eb.msg, "this build has no PostgreSQL store yet"));
+}
+
+/* ==== accounts, keys, origins ================================================================= */
+
+static int origin_cb(void *ctx, const char *origin)
+{
+    snprintf(ctx, 64, "%s", origin);
+    return 0;
+}
+
+static void accounts_keys_and_origins(void **state)
+{
+    struct fx *f = *state;
+    struct st_account got;
+    assert_int_equal(store_account_get(f->s, f->a.ext_id, &got), ERR_OK);
+    assert_int_equal(got.id, f->a.id);
+    assert_int_equal(store_account_by_id(f->s, f->b.id, &got), ERR_OK);
+    assert_string_equal(got.ext_id, "acc_b");
+    assert_int_equal(store_account_get(f->s, "acc_none", &got), ERR_NOTFOUND);
+    assert_int_equal(store_account_by_key(f->s, "hash-a", &got), ERR_OK);
+    assert_int_equal(got.id, f->a.id);
+    const char *o[] = {"https://c.example"};
+    assert_int_equal(store_account_create(f->s, "acc_b", "dup", o, 1, "hash-c", 11, &got, NULL),
+                     ERR_CONFLICT);
+    assert_int_equal(store_account_by_key(f->s, "hash-c", &got), ERR_NOTFOUND); /* nothing kept */
+    bool known = true;
+    assert_int_equal(store_origin_exists(f->s, "https://c.example", &known), ERR_OK);
+    assert_false(known);
+    assert_int_equal(store_origin_exists(f->s, "https://b.example", &known), ERR_OK);
+    assert_true(known);
+    char origin[64] = "";
+    assert_int_equal(store_account_origins(f->s, f->a.id, origin_cb, origin), ERR_OK);
+    assert_string_equal(origin, "https://a.example");
+    /* keys: add, revoke the others, a foreign key cannot be kept */
+    assert_int_equal(store_api_key_add(f->s, f->a.id, "hash-a2", 20), ERR_OK);
+    int64_t n = -1;
+    assert_int_equal(store_api_key_revoke_others(f->s, f->a.id, "hash-b", 21, &n), ERR_NOTFOUND);
+    assert_int_equal(store_account_by_key(f->s, "hash-a", &got), ERR_OK);
+    assert_int_equal(store_api_key_revoke_others(f->s, f->a.id, "hash-a2", 21, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_account_by_key(f->s, "hash-a", &got), ERR_NOTFOUND);
+    assert_int_equal(store_account_by_key(f->s, "hash-b", &got), ERR_OK); /* B untouched */
+    /* settings, Twilio credentials, listing */
+    assert_int_equal(store_account_set_settings(f->s, f->a.id, "{\"x\":1}"), ERR_OK);
+    assert_int_equal(store_account_set_twilio(f->s, f->a.ext_id, "AC1", "tok"), ERR_OK);
+    assert_int_equal(store_account_set_twilio(f->s, "acc_none", "AC2", "tok"), ERR_NOTFOUND);
+    assert_int_equal(store_account_by_twilio_sid(f->s, "AC1", &got), ERR_OK);
+    assert_string_equal(got.settings, "{\"x\":1}");
+    assert_string_equal(got.twilio_token, "tok");
+    assert_int_equal(store_account_by_twilio_sid(f->s, "AC9", &got), ERR_NOTFOUND);
+    int count = 0;
+    assert_int_equal(store_account_list(f->s, count_account, &count), ERR_OK);
+    assert_int_equal(count, 2);
+}
+
+/* ==== pools, numbers, rules, with tenant scoping ============================================== */
+
+static void pools_crud_and_tenant_scoping(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    assert_int_equal(p.created_at, 100);
+    struct st_pool got;
+    assert_int_equal(store_pool_get(f->s, f->a.id, p.ext_id, &got), ERR_OK);
+    assert_int_equal(got.lease_ttl_s, 60);
+    assert_int_equal(store_pool_get(f->s, f->b.id, p.ext_id, &got), ERR_NOTFOUND);
+    assert_int_equal(store_pool_delete(f->s, f->b.id, p.ext_id, 1000), ERR_NOTFOUND);
+    p.cooldown_s = 30;
+    p.fallback_mode = true;
+    snprintf(p.fallback_number, sizeof(p.fallback_number), "+15555550199");
+    assert_int_equal(store_pool_update(f->s, &p, NULL), ERR_OK);
+    assert_int_equal(store_pool_by_id(f->s, p.id, &got), ERR_OK);
+    assert_true(got.fallback_mode);
+    assert_int_equal(got.cooldown_s, 30);
+    assert_int_equal(store_pool_by_fallback(f->s, "+15555550199", &got), ERR_OK);
+    assert_int_equal(got.id, p.id);
+    assert_int_equal(store_pool_set_counters(f->s, p.id, 7, 3), ERR_OK);
+    assert_int_equal(store_pool_by_id(f->s, p.id, &got), ERR_OK);
+    assert_int_equal(got.exhaustion_events, 7);
+    assert_int_equal(got.peak_concurrent, 3);
+    make_pool(f, f->b.id, "+15555550300", 60, 0, false);
+    int n_a = 0, n_all = 0;
+    assert_int_equal(store_pool_list(f->s, f->a.id, count_pool, &n_a), ERR_OK);
+    assert_int_equal(store_pool_list(f->s, 0, count_pool, &n_all), ERR_OK);
+    assert_int_equal(n_a, 1);
+    assert_int_equal(n_all, 2);
+    assert_int_equal(store_pool_delete(f->s, f->a.id, p.ext_id, 1000), ERR_OK);
+    assert_int_equal(store_pool_by_id(f->s, p.id, &got), ERR_NOTFOUND);
+}
+
+static void numbers_crud_and_tenant_scoping(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n = make_number(f, f->a.id, p.id, 101);
+    assert_int_equal(n.created_at, 200);
+    struct st_number dup = n;
+    dup.account_id = f->b.id;
+    assert_int_equal(store_number_create(f->s, &dup, 201, NULL), ERR_CONFLICT); /* any account */
+    struct st_number src = make_number(f, f->a.id, 0, 102);
+    struct st_number got;
+    assert_int_equal(store_number_get(f->s, f->a.id, n.ext_id, &got), ERR_OK);
+    assert_int_equal(store_number_get(f->s, f->b.id, n.ext_id, &got), ERR_NOTFOUND);
+    assert_int_equal(store_number_delete(f->s, f->b.id, n.ext_id, 1000), ERR_NOTFOUND);
+    assert_int_equal(store_number_by_e164(f->s, "+15555550102", &got), ERR_OK);
+    assert_int_equal(got.id, src.id);
+    assert_string_equal(got.source, "billboard");
+    snprintf(n.forward_to, sizeof(n.forward_to), "+15555550111");
+    assert_int_equal(store_number_update(f->s, &n, 300, NULL), ERR_OK);
+    assert_int_equal(store_number_by_id(f->s, n.id, &got), ERR_OK);
+    assert_string_equal(got.forward_to, "+15555550111");
+    int in_pool = 0, all = 0;
+    assert_int_equal(store_number_list(f->s, f->a.id, p.id, count_number, &in_pool), ERR_OK);
+    assert_int_equal(store_number_list(f->s, f->a.id, 0, count_number, &all), ERR_OK);
+    assert_int_equal(in_pool, 1);
+    assert_int_equal(all, 2);
+    assert_int_equal(store_number_delete(f->s, f->a.id, src.ext_id, 1000), ERR_OK);
+    assert_int_equal(store_number_by_id(f->s, src.id, &got), ERR_NOTFOUND);
+}
+
+static int rule_cb(void *ctx, const struct st_rule *r)
+{
+    int64_t *pos = ctx;
+    while (*pos)
+        pos++;
+    *pos = r->position;
+    return 0;
+}
+
+static void rules_crud_in_order_and_tenant_scoping(void **state)
+{
+    struct fx *f = *state;
+    struct st_rule r2 = {.account_id = f->a.id, .position = 2};
+    snprintf(r2.field, sizeof(r2.field), "utm_source");
+    snprintf(r2.op, sizeof(r2.op), "eq");
+    snprintf(r2.value, sizeof(r2.value), "x");
+    struct st_rule r1 = r2;
+    r1.position = 1;
+    assert_int_equal(store_rule_create(f->s, &r2, 400, NULL), ERR_OK);
+    assert_int_equal(store_rule_create(f->s, &r1, 400, NULL), ERR_OK);
+    int64_t pos[4] = {0};
+    assert_int_equal(store_rule_list(f->s, f->a.id, rule_cb, pos), ERR_OK);
+    assert_int_equal(pos[0], 1);
+    assert_int_equal(pos[1], 2);
+    assert_int_equal(pos[2], 0);
+    assert_int_equal(store_rule_delete(f->s, f->b.id, r1.ext_id), ERR_NOTFOUND);
+    assert_int_equal(store_rule_delete(f->s, f->a.id, r1.ext_id), ERR_OK);
+    assert_int_equal(store_rule_delete(f->s, f->a.id, r1.ext_id), ERR_NOTFOUND);
+}
+
+/* ==== sessions, durable leases, events ======================================================== */
+
+static int copy_lease(void *ctx, const struct st_lease *l)
+{
+    *(struct st_lease *)ctx = *l;
+    return 0;
+}
+
+static void sessions_and_lease_times_never_move_back(void **state)
+{
+    struct fx *f = *state;
+    struct st_session ss = make_session(f, "s_one", 1000);
+    struct st_session dup = ss;
+    dup.id = 0;
+    assert_int_equal(store_session_put(f->s, &dup), ERR_CONFLICT);
+    ss.last_active_at = 500; /* older: ignored */
+    assert_int_equal(store_session_put(f->s, &ss), ERR_OK);
+    struct st_session got;
+    assert_int_equal(store_session_get(f->s, "s_one", &got), ERR_OK);
+    assert_int_equal(got.last_active_at, 1000);
+    assert_int_equal(store_session_by_id(f->s, ss.id, &got), ERR_OK);
+    assert_string_equal(got.device, "mobile");
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n = make_number(f, f->a.id, p.id, 101);
+    struct st_lease l = {.session_id = ss.id,
+                         .number_id = n.id,
+                         .pool_id = p.id,
+                         .leased_at = 1000,
+                         .last_active_at = 1000,
+                         .expires_at = 61000};
+    assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
+    assert_true(l.id > 0);
+    assert_int_equal(store_lease_renew(f->s, ss.id, n.id, 5000, 65000), ERR_OK);
+    assert_int_equal(store_lease_renew(f->s, ss.id, n.id, 2000, 62000), ERR_OK); /* late */
+    assert_int_equal(store_lease_renew(f->s, ss.id, n.id + 99, 2000, 62000), ERR_NOTFOUND);
+    struct st_lease last = {0};
+    assert_int_equal(store_session_leases(f->s, ss.id, copy_lease, &last), ERR_OK);
+    assert_int_equal(last.last_active_at, 5000);
+    assert_int_equal(last.expires_at, 65000);
+    assert_string_equal(last.session_ext, "s_one");
+    int live = 0;
+    assert_int_equal(store_lease_list_live(f->s, p.id, 64999, count_lease, &live), ERR_OK);
+    assert_int_equal(live, 1);
+    live = 0;
+    assert_int_equal(store_lease_list_live(f->s, p.id, 65000, count_lease, &live), ERR_OK);
+    assert_int_equal(live, 0);
+    /* a stored live lease blocks deletes until it ends */
+    assert_int_equal(store_number_delete(f->s, f->a.id, n.ext_id, 2000), ERR_CONFLICT);
+    assert_int_equal(store_pool_delete(f->s, f->a.id, p.ext_id, 2000), ERR_CONFLICT);
+    assert_int_equal(store_pool_delete(f->s, f->a.id, p.ext_id, 70000), ERR_OK);
+    assert_int_equal(store_number_by_id(f->s, n.id, &(struct st_number){0}), ERR_NOTFOUND);
+}
+
+static int collect_ends(void *ctx, const struct st_lease *l)
+{
+    int64_t *ends = ctx;
+    while (*ends)
+        ends++;
+    *ends = l->expires_at;
+    return 0;
+}
+
+static int collect_event(void *ctx, const struct st_event *e)
+{
+    int64_t *at = ctx;
+    while (*at)
+        at++;
+    *at = e->at;
+    return 0;
+}
+
+static void history_window_order_max_and_events(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550200", 60, 0, false);
+    struct st_number n = make_number(f, f->a.id, p.id, 201);
+    int64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        char ext[16];
+        snprintf(ext, sizeof(ext), "s_h%d", i);
+        struct st_session ss = make_session(f, ext, i);
+        ids[i] = ss.id;
+        struct st_lease l = {.session_id = ss.id,
+                             .number_id = n.id,
+                             .pool_id = p.id,
+                             .leased_at = i * 100000,
+                             .last_active_at = i * 100000,
+                             .expires_at = i * 100000 + 60000};
+        assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
+        struct st_event e = {.session_id = ss.id, .at = i * 100000 + 5};
+        snprintf(e.type, sizeof(e.type), "tel_click");
+        snprintf(e.number, sizeof(e.number), "+15555550201");
+        assert_int_equal(store_event_add(f->s, &e), ERR_OK);
+    }
+    int64_t ends[4] = {0};
+    assert_int_equal(store_lease_history(f->s, n.id, 100000, 10, collect_ends, ends), ERR_OK);
+    assert_int_equal(ends[0], 260000); /* newest first */
+    assert_int_equal(ends[1], 160000);
+    assert_int_equal(ends[2], 0); /* the first lease ended before `since` */
+    int64_t one[4] = {0};
+    assert_int_equal(store_lease_history(f->s, n.id, 0, 1, collect_ends, one), ERR_OK);
+    assert_int_equal(one[0], 260000);
+    assert_int_equal(one[1], 0); /* max */
+    int64_t at = -1;
+    assert_int_equal(store_event_last(f->s, ids[1], "tel_click", "+15555550201", 200000, &at),
+                     ERR_OK);
+    assert_int_equal(at, 100005);
+    assert_int_equal(store_event_last(f->s, ids[1], "tel_click", "+15555550201", 100000, &at),
+                     ERR_OK);
+    assert_int_equal(at, 0);
+    assert_int_equal(store_event_last(f->s, ids[1], "tel_click", NULL, 200000, &at), ERR_OK);
+    assert_int_equal(at, 100005);
+    int64_t evs[4] = {0};
+    assert_int_equal(store_event_list(f->s, ids[2], 10, collect_event, evs), ERR_OK);
+    assert_int_equal(evs[0], 200005);
+    assert_int_equal(evs[1], 0);
+    int64_t n_events = 0;
+    assert_int_equal(store_count(f->s, "events", &n_events), ERR_OK);
+    assert_int_equal(n_events, 3);
+    assert_int_equal(store_count(f->s, "no_such_table", &n_events), ERR_INVALID);
+}
+
+static void savepoint_rollback_keeps_the_rest(void **state)
+{
+    struct fx *f = *state;
+    int64_t before = 0, after = 0;
+    assert_int_equal(store_count(f->s, "sessions", &before), ERR_OK);
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    struct st_session a = {.account_id = f->a.id};
+    snprintf(a.ext_id, sizeof(a.ext_id), "s_keep");
+    snprintf(a.visitor_id, sizeof(a.visitor_id), "v");
+    assert_int_equal(store_savepoint(f->s), ERR_OK);
+    assert_int_equal(store_session_put(f->s, &a), ERR_OK);
+    assert_int_equal(store_savepoint_release(f->s), ERR_OK);
+    struct st_session b = a;
+    b.id = 0;
+    assert_int_equal(store_savepoint(f->s), ERR_OK);
+    assert_int_equal(store_session_put(f->s, &b), ERR_CONFLICT); /* same ext_id */
+    store_savepoint_rollback(f->s);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(store_count(f->s, "sessions", &after), ERR_OK);
+    assert_int_equal(after, before + 1);
+    assert_int_equal(store_read_begin(f->s), ERR_OK);
+    assert_int_equal(store_count(f->s, "sessions", &after), ERR_OK);
+    store_read_end(f->s);
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    b.id = 0;
+    snprintf(b.ext_id, sizeof(b.ext_id), "s_gone");
+    assert_int_equal(store_session_put(f->s, &b), ERR_OK);
+    store_rollback(f->s);
+    assert_int_equal(store_session_get(f->s, "s_gone", &b), ERR_NOTFOUND);
+}
+
+/* ==== calls, conversions, reports, export ===================================================== */
+
+static struct st_call make_call(struct fx *f, const char *sid, int64_t at, int64_t session_id)
+{
+    struct st_call c = {.account_id = f->a.id,
+                        .started_at = at,
+                        .updated_at = at,
+                        .session_id = session_id,
+                        .confidence = session_id ? 1.0 : 0.0,
+                        .call_duration_s = -1,
+                        .dial_duration_s = -1};
+    snprintf(c.provider, sizeof(c.provider), "twilio");
+    snprintf(c.provider_call_id, sizeof(c.provider_call_id), "%s", sid);
+    snprintf(c.to, sizeof(c.to), "+15555550101");
+    snprintf(c.from, sizeof(c.from), "+15555559999");
+    snprintf(c.status, sizeof(c.status), "ringing");
+    snprintf(c.method, sizeof(c.method), "%s", session_id ? "exact" : "unattributed");
+    assert_int_equal(store_call_insert(f->s, &c), ERR_OK);
+    assert_true(c.id > 0);
+    return c;
+}
+
+static int call_cb(void *ctx, const struct st_call *c)
+{
+    int64_t *ids = ctx;
+    while (*ids)
+        ids++;
+    *ids = c->id;
+    return 0;
+}
+
+static void calls_conversions_reports_and_export(void **state)
+{
+    struct fx *f = *state;
+    struct st_session ss = make_session(f, "s_call", 500);
+    struct st_call c1 = make_call(f, "CA1", 1000, ss.id);
+    struct st_call c2 = make_call(f, "CA2", 2000, 0);
+    struct st_call c3 = make_call(f, "CA3", 3000, 0);
+    struct st_call dup = c1;
+    dup.id = 0;
+    dup.ext_id[0] = '\0';
+    assert_int_equal(store_call_insert(f->s, &dup), ERR_CONFLICT); /* a retried webhook */
+    struct st_call got;
+    assert_int_equal(store_call_by_provider(f->s, "twilio", "CA2", &got), ERR_OK);
+    assert_int_equal(got.id, c2.id);
+    assert_int_equal(store_call_get(f->s, f->a.id, c1.ext_id, &got), ERR_OK);
+    assert_int_equal(store_call_get(f->s, f->b.id, c1.ext_id, &got), ERR_NOTFOUND); /* tenant */
+    snprintf(c2.status, sizeof(c2.status), "completed");
+    c2.duration_s = 75;
+    c2.ended_at = 2075000;
+    assert_int_equal(store_call_update(f->s, &c2), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, c2.id, &got), ERR_OK);
+    assert_string_equal(got.status, "completed");
+    assert_int_equal(got.duration_s, 75);
+    struct st_call none = c2;
+    none.id = 99999;
+    assert_int_equal(store_call_update(f->s, &none), ERR_NOTFOUND);
+    int64_t ids[4] = {0};
+    assert_int_equal(store_call_list(f->s, f->a.id, 0, 10000, 1000, c1.id, 1, call_cb, ids),
+                     ERR_OK);
+    assert_int_equal(ids[0], c2.id); /* after the cursor, at most max */
+    assert_int_equal(ids[1], 0);
+    int64_t none_b[2] = {0};
+    assert_int_equal(store_call_list(f->s, f->b.id, 0, 10000, 0, 0, 10, call_cb, none_b), ERR_OK);
+    assert_int_equal(none_b[0], 0);
+    struct st_caller who;
+    assert_int_equal(store_call_caller(f->s, f->a.id, "+15555559999", c3.id, &who), ERR_OK);
+    assert_int_equal(who.prior_calls, 2);
+    assert_int_equal(who.first_session_id, ss.id);
+    struct st_conversion cv = {.call_id = c1.id, .account_id = f->a.id, .value = 50, .at = 5000};
+    snprintf(cv.name, sizeof(cv.name), "qualified");
+    snprintf(cv.currency, sizeof(cv.currency), "USD");
+    assert_int_equal(store_conversion_add(f->s, &cv), ERR_OK);
+    struct st_conversion again = cv;
+    assert_int_equal(store_conversion_add(f->s, &again), ERR_CONFLICT); /* exactly once */
+    struct st_conversion read;
+    assert_int_equal(store_conversion_by_call(f->s, c1.id, &read), ERR_OK);
+    assert_int_equal(read.id, cv.id);
+    assert_int_equal(store_conversion_by_call(f->s, c2.id, &read), ERR_NOTFOUND);
+    int n_calls = 0, n_conv = 0, n_trace = 0;
+    assert_int_equal(store_report_calls(f->s, f->a.id, 0, 10000, count_report_call, &n_calls),
+                     ERR_OK);
+    assert_int_equal(n_calls, 3);
+    assert_int_equal(
+        store_report_conversions(f->s, f->a.id, 0, 10000, count_report_conversion, &n_conv),
+        ERR_OK);
+    assert_int_equal(n_conv, 1);
+    assert_int_equal(store_export_trace(f->s, 0, 0, count_trace, &n_trace), ERR_OK);
+    assert_true(n_trace >= 1);
+}
+
+/* ==== the lease claim (serving) =============================================================== */
+
+#define MIN_MS 60000
+
+static void claims_need_a_serving_store(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    make_number(f, f->a.id, p.id, 101);
+    struct st_lease_claim c;
+    assert_int_equal(store_lease_claim(f->s, p.id, "s", 0, 1000, &c), ERR_UNSUPPORTED);
+    assert_int_equal(store_lease_touch(f->s, p.id, "s", 1000, &c), ERR_UNSUPPORTED);
+    struct pool_stats st;
+    assert_int_equal(store_pool_stats(f->s, p.id, 1000, &st), ERR_UNSUPPORTED);
+    struct st_lease l = {.pool_id = p.id, .last_active_at = 5, .expires_at = 6};
+    int64_t active = 0, ends = 0;
+    store_lease_times(f->s, &l, 1000, &active, &ends);
+    assert_int_equal(active, 5);
+    assert_int_equal(ends, 6);
+    assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.id + 99, "s", 0, 1000, &c), ERR_NOTFOUND);
+    assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_INVALID); /* once */
+}
+
+static void claim_touch_times_and_deletes(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n = make_number(f, f->a.id, p.id, 101);
+    assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
+    struct st_lease_claim c;
+    assert_int_equal(store_lease_claim(f->s, p.id, "s_a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n.id);
+    assert_string_equal(c.number, "+15555550101");
+    assert_true(c.display[0] != '\0');
+    assert_true(c.flags & POOL_LEASE_NEW);
+    assert_int_equal(c.leased_at, 1000);
+    assert_int_equal(c.expires_at, 1000 + MIN_MS);
+    assert_int_equal(store_lease_touch(f->s, p.id, "s_a", 5000, &c), ERR_OK);
+    assert_true(c.flags & POOL_LEASE_RENEWED);
+    assert_int_equal(c.expires_at, 5000 + MIN_MS);
+    assert_int_equal(store_lease_touch(f->s, p.id, "s_b", 5000, &c), ERR_NOTFOUND);
+    assert_int_equal(store_lease_claim(f->s, p.id, "s_a", 0, 6000, &c), ERR_OK);
+    assert_true(c.flags & POOL_LEASE_RENEWED);
+    /* the engine's exact times for a stored lease it knows; stored ones otherwise */
+    struct st_session ss = make_session(f, "s_a", 1000);
+    struct st_lease l = {.session_id = ss.id,
+                         .number_id = n.id,
+                         .pool_id = p.id,
+                         .leased_at = 1000,
+                         .last_active_at = 1000,
+                         .expires_at = 1000 + MIN_MS};
+    snprintf(l.session_ext, sizeof(l.session_ext), "s_a");
+    int64_t active = 0, ends = 0;
+    store_lease_times(f->s, &l, 7000, &active, &ends);
+    assert_int_equal(active, 6000);
+    assert_int_equal(ends, 6000 + MIN_MS);
+    l.leased_at = 900; /* an earlier lease of the session: not the one the engine holds */
+    store_lease_times(f->s, &l, 7000, &active, &ends);
+    assert_int_equal(active, 1000);
+    /* the live claim (not yet stored) holds the number against deletes */
+    assert_int_equal(store_number_delete(f->s, f->a.id, n.ext_id, 7000), ERR_CONFLICT);
+    struct st_number still;
+    assert_int_equal(store_number_by_id(f->s, n.id, &still), ERR_OK);
+    assert_int_equal(store_number_delete(f->s, f->a.id, n.ext_id, 6000 + MIN_MS), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.id, "s_c", 0, 6000 + MIN_MS, &c), ERR_EXHAUSTED);
+}
+
+static void cooldown_idle_longest_and_fallback_exhaustion(void **state)
+{
+    struct fx *f = *state;
+    /* fallback mode, ttl 1 min, cooldown 10 min */
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 600, true);
+    struct st_number n1 = make_number(f, f->a.id, p.id, 101);
+    struct st_number n2 = make_number(f, f->a.id, p.id, 102);
+    struct st_number n3 = make_number(f, f->a.id, p.id, 103);
+    assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
+    struct st_lease_claim c;
+    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n1.id); /* never used: lowest id first */
+    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 1000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n2.id);
+    assert_int_equal(store_lease_touch(f->s, p.id, "b", 5000, &c), ERR_OK); /* n2 ends later */
+    /* both released (61 s, 65 s) and cooling: the never-used n3 is the only free one */
+    assert_int_equal(store_lease_claim(f->s, p.id, "c", 0, 100000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n3.id);
+    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 200000, &c), ERR_EXHAUSTED);
+    assert_true(c.flags & POOL_LEASE_EXHAUSTED);
+    struct pool_stats st;
+    assert_int_equal(store_pool_stats(f->s, p.id, 200000, &st), ERR_OK);
+    assert_int_equal(st.exhaustion_events, 1);
+    assert_int_equal(st.size, 3);
+    /* past cooldown: the number idle longest (released first) comes back first */
+    int64_t t = 65000 + 600000 + 1;
+    assert_int_equal(store_lease_claim(f->s, p.id, "e", 0, t, &c), ERR_OK);
+    assert_int_equal(c.number_id, n1.id);
+    assert_int_equal(store_lease_claim(f->s, p.id, "f", 0, t, &c), ERR_OK);
+    assert_int_equal(c.number_id, n2.id);
+    assert_int_equal(store_lease_claim(f->s, p.id, "g", 0, t, &c), ERR_EXHAUSTED); /* n3 cools */
+}
+
+static void share_mode_exhaustion_shares_and_counts(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n = make_number(f, f->a.id, p.id, 101);
+    struct st_pool empty = make_pool(f, f->a.id, "+15555550200", 60, 0, false);
+    assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
+    struct st_lease_claim c;
+    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 2000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n.id);
+    assert_true(c.flags & POOL_LEASE_EXHAUSTED);
+    assert_true(c.flags & POOL_LEASE_SHARED);
+    assert_int_equal(c.exhaustion_events, 1);
+    assert_int_equal(c.peak_concurrent, 2);
+    struct pool_stats st;
+    assert_int_equal(store_pool_stats(f->s, p.id, 2000, &st), ERR_OK);
+    assert_int_equal(st.exhaustion_events, 1);
+    assert_int_equal(st.live_leases, 2);
+    assert_int_equal(store_lease_claim(f->s, empty.id, "a", 0, 2000, &c), ERR_EXHAUSTED);
+}
+
+/* Claims made while serving survive a restart once stored: the engine is rebuilt from the
+ * tables, so the session keeps its number and counters continue. */
+static void restart_rebuilds_claims_from_the_tables(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    make_number(f, f->a.id, p.id, 101);
+    struct st_number n2 = make_number(f, f->a.id, p.id, 102);
+    assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
+    struct st_lease_claim c;
+    assert_int_equal(store_lease_claim(f->s, p.id, "s_x", n2.id, 1000, &c), ERR_OK);
+    struct st_session ss = make_session(f, "s_x", 1000);
+    struct st_lease l = {.session_id = ss.id,
+                         .number_id = c.number_id,
+                         .pool_id = p.id,
+                         .leased_at = c.leased_at,
+                         .last_active_at = 1000,
+                         .expires_at = c.expires_at};
+    assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
+    assert_int_equal(store_pool_set_counters(f->s, p.id, 5, 4), ERR_OK);
+    store_close(f->s);
+    assert_int_equal(store_open(f->url, &f->s, NULL), ERR_OK);
+    assert_int_equal(store_serve_begin(f->s, 2000, NULL), ERR_OK);
+    struct st_lease_claim again;
+    assert_int_equal(store_lease_claim(f->s, p.id, "s_x", 0, 2000, &again), ERR_OK);
+    assert_true(again.flags & POOL_LEASE_RENEWED);
+    assert_int_equal(again.number_id, c.number_id);
+    assert_int_equal(again.leased_at, 1000);
+    struct pool_stats st;
+    assert_int_equal(store_pool_stats(f->s, p.id, 2000, &st), ERR_OK);
+    assert_int_equal(st.exhaustion_events, 5);
+    assert_int_equal(st.peak_concurrent, 4);
+}
+
+static void a_second_server_is_refused(void **state)
+{
+    struct fx *f = *state;
+    if (!be->single_owner)
+        skip();
+    assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
+    struct store *other = NULL;
+    struct errbuf eb = {{0}, NULL};
+    assert_int_equal(store_open(f->url, &other, &eb), ERR_OK); /* others still open it */
+    struct st_account a;
+    assert_int_equal(store_account_get(other, f->a.ext_id, &a), ERR_OK);
+    assert_int_equal(store_serve_begin(other, 1000, &eb), ERR_CONFLICT);
+    assert_non_null(strstr(eb.msg, f->url));
+    assert_non_null(strstr(eb.msg, "already served"));
+    store_close(other);
+    /* the lock goes with store_close */
+    store_close(f->s);
+    assert_int_equal(store_open(f->url, &f->s, NULL), ERR_OK);
+    assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
+}
+
+/* ---- exclusivity under concurrency ---- */
+
+#define RACE_THREADS 8
+#define RACE_SESSIONS 40 /* per thread */
+#define RACE_NUMBERS 200 /* fewer than RACE_THREADS * RACE_SESSIONS: some claims exhaust */
+
+struct racer {
+    struct store *s;
+    int64_t pool_id;
+    int thread;
+    int64_t number[RACE_SESSIONS];
+    unsigned flags[RACE_SESSIONS];
+    int rc[RACE_SESSIONS];
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    for (int i = 0; i < RACE_SESSIONS; i++) {
+        char ext[32];
+        snprintf(ext, sizeof(ext), "s_%d_%d", r->thread, i);
+        struct st_lease_claim c;
+        r->rc[i] = store_lease_claim(r->s, r->pool_id, ext, 0, 1000 + i, &c);
+        r->number[i] = r->rc[i] == ERR_OK ? c.number_id : 0;
+        r->flags[i] = c.flags;
+    }
+    return NULL;
+}
+
+/* Runs the race on one pool; out: how many claims got a number outside exhaustion, and checks
+ * that those numbers are pairwise distinct. */
+static int run_race(struct store *s, int64_t pool_id, int64_t first_number, bool fallback)
+{
+    static struct racer r[RACE_THREADS];
+    pthread_t th[RACE_THREADS];
+    for (int t = 0; t < RACE_THREADS; t++) {
+        r[t] = (struct racer){.s = s, .pool_id = pool_id, .thread = t};
+        assert_int_equal(pthread_create(&th[t], NULL, race, &r[t]), 0);
+    }
+    for (int t = 0; t < RACE_THREADS; t++)
+        pthread_join(th[t], NULL);
+    static int holders[RACE_NUMBERS];
+    memset(holders, 0, sizeof(holders));
+    int fresh = 0;
+    for (int t = 0; t < RACE_THREADS; t++) {
+        for (int i = 0; i < RACE_SESSIONS; i++) {
+            bool exhausted = r[t].flags[i] & POOL_LEASE_EXHAUSTED;
+            if (fallback && exhausted) {
+                assert_int_equal(r[t].rc[i], ERR_EXHAUSTED);
+                continue;
+            }
+            assert_int_equal(r[t].rc[i], ERR_OK);
+            int64_t k = r[t].number[i] - first_number;
+            assert_true(k >= 0 && k < RACE_NUMBERS);
+            if (exhausted) {
+                assert_true(r[t].flags[i] & POOL_LEASE_SHARED); /* every number was held */
+                continue;
+            }
+            holders[k]++;
+            assert_int_equal(holders[k], 1); /* never two holders while a number was free */
+            fresh++;
+        }
+    }
+    return fresh;
+}
+
+static void claims_are_exclusive_under_concurrency(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool share = make_pool(f, f->a.id, "+15555550100", 3600, 0, false);
+    struct st_pool fallback = make_pool(f, f->a.id, "+15555550200", 3600, 0, true);
+    int64_t first[2] = {0, 0};
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    for (int i = 0; i < 2 * RACE_NUMBERS; i++) {
+        struct st_number n =
+            make_number(f, f->a.id, i < RACE_NUMBERS ? share.id : fallback.id, 1000 + i);
+        if (i == 0 || i == RACE_NUMBERS)
+            first[i / RACE_NUMBERS] = n.id;
+    }
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
+    assert_int_equal(run_race(f->s, share.id, first[0], false), RACE_NUMBERS);
+    assert_int_equal(run_race(f->s, fallback.id, first[1], true), RACE_NUMBERS);
+    struct pool_stats st;
+    assert_int_equal(store_pool_stats(f->s, share.id, 2000, &st), ERR_OK);
+    assert_int_equal(st.exhaustion_events, RACE_THREADS * RACE_SESSIONS - RACE_NUMBERS);
+    assert_int_equal(st.live_leases, RACE_THREADS * RACE_SESSIONS);
+    assert_int_equal(store_pool_stats(f->s, fallback.id, 2000, &st), ERR_OK);
+    assert_int_equal(st.exhaustion_events, RACE_THREADS * RACE_SESSIONS - RACE_NUMBERS);
+    assert_int_equal(st.live_leases, RACE_NUMBERS);
+}
+
+/* ==== registry ================================================================================ */
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        T(migrations_are_idempotent_and_refuse_newer_schemas),
+        cmocka_unit_test(postgres_urls_are_refused_clearly),
+        T(accounts_keys_and_origins),
+        T(pools_crud_and_tenant_scoping),
+        T(numbers_crud_and_tenant_scoping),
+        T(rules_crud_in_order_and_tenant_scoping),
+        T(sessions_and_lease_times_never_move_back),
+        T(history_window_order_max_and_events),
+        T(savepoint_rollback_keeps_the_rest),
+        T(calls_conversions_reports_and_export),
+        T(claims_need_a_serving_store),
+        T(claim_touch_times_and_deletes),
+        T(cooldown_idle_longest_and_fallback_exhaustion),
+        T(share_mode_exhaustion_shares_and_counts),
+        T(restart_rebuilds_claims_from_the_tables),
+        T(a_second_server_is_refused),
+        T(claims_are_exclusive_under_concurrency),
+    };
+    const char *want = argc > 1 ? argv[1] : "sqlite";
+    for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
+        if (strcmp(backends[i].name, want) != 0)
+            continue;
+        be = &backends[i];
+        return cmocka_run_group_tests_name(be->name, tests, NULL, NULL);
+    }
+    fprintf(stderr, "conformance: no backend '%s'\n", want);
+    return 2;
+}
