@@ -38,16 +38,18 @@ function lib.cycle(reqs)
   end
 end
 
--- done = lib.done(warning): prints "RESULT req/s p50_ms p99_ms non2xx errors"; with a warning,
+-- done = lib.done(warning): prints "RESULT req/s p50_ms p99_ms non2xx errors requests" (requests:
+-- how many wrk completed, which bench/cpu.sh divides the server's CPU time by); with a warning,
 -- writes it to stderr if any thread started its requests over.
 function lib.done(warning)
   return function(summary, latency, requests)
     local w = 0
     for _, t in ipairs(threads) do w = w + (t:get("wrapped") or 0) end
     if w > 0 and warning then io.stderr:write(warning .. "\n") end
-    io.write(string.format("RESULT %.0f %.3f %.3f %d %d\n", summary.requests / (summary.duration / 1e6),
+    io.write(string.format("RESULT %.0f %.3f %.3f %d %d %d\n", summary.requests / (summary.duration / 1e6),
       latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status,
-      summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+      summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+      summary.requests))
   end
 end
 

@@ -2,13 +2,15 @@
 # The webhook benchmark: wrk posting signed Twilio voice webhooks, each a new call (unique
 # CallSid and caller), to POST /v1/telephony/twilio/voice with 32 connections for DURATION s.
 # Every request verifies the signature, attributes the call and commits it before answering.
-#   Called by bench/run with SRV_URL (a running server) and DB (its store): prints one line
-#   "RESULT req/s p50_ms p99_ms non2xx errors" for bench/run's table.
-#   Alone (no SRV_URL): starts nginx `return 200` and a server of its own, runs both, and prints
-#   the table row itself (requests/s, ratio to nginx, p50, p99) after the RESULT line.
+#   Prints one line "RESULT req/s p50_ms p99_ms non2xx errors requests cpu_us http_us writer_us
+#   ckpt_us" (the server's CPU per request, see bench/cpu.sh) for bench/run's table.
+#   With SRV_URL (a running server) and DB (its store), and SRV_PID (its pid) for the CPU figures;
+#   without SRV_URL it starts a server of its own, and with WEBHOOK_BASELINE=1 (the default) also
+#   nginx `return 200`, and prints the table itself (bench/run's columns) after the RESULT line.
 # Knobs: DURATION (s, 10), WEBHOOK_CONNS (32), THREADS (2), WEBHOOK_N (pre-signed calls: 50,000
 # per second of DURATION, so that none is sent twice), LISTENERS (0: with a server of its own,
-# that many `curl` clients read GET /v1/stream during the run, each getting every call event).
+# that many `curl` clients read GET /v1/stream during the run, each getting every call event),
+# PIN (1: the servers on CPU 1, wrk and the listeners on CPU 0; see bench/cpu.sh).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -20,6 +22,7 @@ N=${WEBHOOK_N:-$((DURATION * 50000))}
 LISTENERS=${LISTENERS:-0}
 TOKEN=bench-webhook-token-0123456789
 PATH_VOICE=/v1/telephony/twilio/voice
+. "$root/bench/cpu.sh"
 work=$(mktemp -d /tmp/opendni-webhook.XXXXXX)
 srv_pid=""
 ngx_pid=""
@@ -31,7 +34,8 @@ cleanup() {
   wait 2>/dev/null || true
   rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
@@ -39,7 +43,7 @@ start_nginx() {
   ngx_port=$(free_port)
   mkdir -p "$work/nginx/logs"
   sed "s/@PORT@/$ngx_port/; s#@DIR@#$work/nginx#g" "$root/bench/nginx.conf" > "$work/nginx/nginx.conf"
-  nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/logs/error.log" &
+  $SRV_PIN nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/logs/error.log" &
   ngx_pid=$!
 }
 
@@ -57,7 +61,7 @@ INSERT INTO numbers(ext_id, account_id, number, pool_id, created_at)
   SELECT 'num_b' || i, (SELECT id FROM accounts), '+1212' || printf('%07d', 2000000 + i),
          (SELECT id FROM pools), 0 FROM n;
 SQL
-  "$BIN" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$work/port" --log-level warn \
+  $SRV_PIN "$BIN" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$work/port" --log-level warn \
     --rate-limit-visits 0 --max-new-sessions 0 2> "$work/serve.log" &
   srv_pid=$!
   for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
@@ -70,6 +74,7 @@ if [ -z "${SRV_URL:-}" ]; then
   [ "${WEBHOOK_BASELINE:-1}" = 1 ] || alone=2 # own server, no nginx: bench/run has the baseline
   [ "$alone" = 1 ] && start_nginx
   start_server
+  SRV_PID=$srv_pid
 fi
 : "${DB:?DB (the server's store) is needed with SRV_URL}"
 
@@ -93,25 +98,19 @@ done
 [ "$ok" = 1 ] || { echo "webhook bench: the server refused the signed webhook ($code)" >&2; exit 1; }
 if [ "$LISTENERS" -gt 0 ] && [ -n "${API_KEY:-}" ]; then
   for _ in $(seq "$LISTENERS"); do
-    curl -sN -H "Authorization: Bearer $API_KEY" "$SRV_URL/v1/stream" > /dev/null 2>&1 &
+    $CLI_PIN curl -sN -H "Authorization: Bearer $API_KEY" "$SRV_URL/v1/stream" > /dev/null 2>&1 &
     listener_pids="$listener_pids $!"
   done
   sleep 1
 fi
 sed -i 1d "$work/reqs"
 
-result=$(WEBHOOK_REQS="$work/reqs" WRK_THREADS=$THREADS wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" \
-  -s "$here/webhook.lua" "$SRV_URL$PATH_VOICE" | grep '^RESULT')
+result=$(WEBHOOK_REQS="$work/reqs" bench_wrk "${SRV_PID:-}" "$here/webhook.lua" "$SRV_URL$PATH_VOICE")
 echo "$result"
 if [ "$alone" = 1 ]; then
-  base=$(wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" -s "$root/bench/baseline.lua" \
-    "http://127.0.0.1:$ngx_port/" | grep '^RESULT')
+  base=$(bench_wrk "$(cpu_children "$ngx_pid")" "$root/bench/baseline.lua" "http://127.0.0.1:$ngx_port/")
   set -- $base
-  b_rps=$2
-  set -- $result
-  printf '| %-34s | %9s | %8s | %8s | %8s | %7s |\n' "test" "req/s" "vs nginx" "p50 ms" "p99 ms" "non-2xx"
-  printf '| %-34s | %9s | %8s | %8s | %8s | %7s |\n' "nginx return 200 (baseline)" "$b_rps" "1.00" \
-    "$(echo "$base" | cut -d' ' -f3)" "$(echo "$base" | cut -d' ' -f4)" "$(echo "$base" | cut -d' ' -f5)"
-  printf '| %-34s | %9s | %8s | %8s | %8s | %7s |\n' "POST twilio voice webhook (c=$CONNS)" "$2" \
-    "$(awk -v a="$2" -v b="$b_rps" 'BEGIN { printf "%.2f", a / b }')" "$3" "$4" "$5"
+  bench_head
+  bench_row "nginx return 200 (baseline)" "$base" "$2"
+  bench_row "POST twilio voice webhook (c=$CONNS)" "$result" "$2"
 fi
