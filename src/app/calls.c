@@ -363,13 +363,12 @@ static void attribute_source(const struct st_number *n, struct st_call *c)
     credit_to(&cr, c);
 }
 
-/* The only channel of a pool that serves exactly one ("[\"paid_search\"]"), else "". */
+/* The only channel of a pool that serves exactly one, else "". */
 static void pool_channel(const struct st_pool *p, char *out, size_t cap)
 {
-    json_t *arr = p->channels[0] ? json_loads(p->channels, 0, NULL) : NULL;
-    if (json_is_array(arr) && json_array_size(arr) == 1)
-        set_text(out, cap, json_string_value(json_array_get(arr, 0)));
-    json_decref(arr);
+    for (size_t i = 0; p->has_channels && i < CLASSIFY_N_CHANNELS; i++)
+        if (p->channels == 1u << i)
+            set_text(out, cap, classify_channel_at(i));
 }
 
 /* A pool's fallback number is shown only while the pool is exhausted: the call came from the

@@ -153,11 +153,7 @@ static bool pool_serves(const struct st_pool *p, const char *target, const char 
 {
     if (strcmp(p->target, target) != 0)
         return false;
-    if (!p->channels[0])
-        return true;
-    char quoted[40];
-    snprintf(quoted, sizeof(quoted), "\"%s\"", channel);
-    return strstr(p->channels, quoted) != NULL;
+    return !p->has_channels || (p->channels & classify_channel_bit(channel)) != 0;
 }
 
 static const struct st_number *rule_source(const struct acct *acct,

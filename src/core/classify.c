@@ -873,6 +873,19 @@ int classify_rule_op_parse(const char *s)
     return name_index(s, rule_op_names, ARRAY_SIZE(rule_op_names));
 }
 
+uint32_t classify_channel_bit(const char *channel)
+{
+    for (size_t i = 0; channel && i < CH_N; i++)
+        if (strcmp(channel, channel_names[i]) == 0)
+            return 1u << i;
+    return 0;
+}
+
+const char *classify_channel_at(size_t i)
+{
+    return i < CH_N ? channel_names[i] : NULL;
+}
+
 bool classify_channel_valid(const char *channel)
 {
     for (size_t i = 0; channel && i < CH_N; i++) {

@@ -114,6 +114,14 @@ int classify_rule_op_parse(const char *s);
 /* True if channel is one of the channel names listed in struct source (exact, lowercase). */
 bool classify_channel_valid(const char *channel);
 
+/* Number of channel names. */
+#define CLASSIFY_N_CHANNELS 10
+/* A set of channels as a bit mask: bit i is classify_channel_at(i). 0 for an unknown name. */
+uint32_t classify_channel_bit(const char *channel);
+/* The i-th channel name in the canonical order (paid_search, organic_search, …, offline), or NULL
+ * for i >= CLASSIFY_N_CHANNELS. */
+const char *classify_channel_at(size_t i);
+
 /* ------------------------------------------------------------------------------------------ */
 /* User agents (bots.c)                                                                       */
 

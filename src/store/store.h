@@ -62,7 +62,8 @@ struct st_pool {
     int64_t cooldown_s;
     bool fallback_mode;                   /* on_exhaust: false = share, true = fallback */
     char fallback_number[STORE_E164_MAX]; /* "" = none */
-    char channels[512];                   /* JSON array text, "" = every channel */
+    bool has_channels;                    /* false: the pool serves every channel */
+    uint32_t channels; /* else the channels it serves (core/classify classify_channel_bit) */
     int64_t exhaustion_events;
     int64_t peak_concurrent;
     int64_t created_at;

@@ -262,7 +262,7 @@ static struct store_leases *engines(struct store *s)
 
 #define POOL_COLS                                                                                  \
     "id, ext_id, account_id, name, target, forward_to, lease_ttl, cooldown, on_exhaust,"           \
-    " fallback_number, channels, exhaustion_events, peak_concurrent, created_at"
+    " fallback_number, channel_mask, exhaustion_events, peak_concurrent, created_at"
 
 static void read_pool(sqlite3_stmt *st, struct st_pool *p)
 {
@@ -278,7 +278,8 @@ static void read_pool(sqlite3_stmt *st, struct st_pool *p)
     store__col_text(st, 8, mode, sizeof(mode));
     p->fallback_mode = strcmp(mode, "fallback") == 0;
     store__col_text(st, 9, p->fallback_number, sizeof(p->fallback_number));
-    store__col_text(st, 10, p->channels, sizeof(p->channels));
+    p->has_channels = sqlite3_column_type(st, 10) != SQLITE_NULL;
+    p->channels = p->has_channels ? (uint32_t)sqlite3_column_int64(st, 10) : 0;
     p->exhaustion_events = sqlite3_column_int64(st, 11);
     p->peak_concurrent = sqlite3_column_int64(st, 12);
     p->created_at = sqlite3_column_int64(st, 13);
@@ -303,7 +304,10 @@ static void bind_pool(sqlite3_stmt *st, const struct st_pool *p)
     sqlite3_bind_int64(st, 5, p->cooldown_s);
     store__bind_text(st, 6, p->fallback_mode ? "fallback" : "share");
     store__bind_opt(st, 7, p->fallback_number);
-    store__bind_opt(st, 8, p->channels);
+    if (p->has_channels)
+        sqlite3_bind_int64(st, 8, p->channels);
+    else
+        sqlite3_bind_null(st, 8);
 }
 
 int store_sqlite__pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb)
@@ -311,7 +315,7 @@ int store_sqlite__pool_create(struct store *s, struct st_pool *p, int64_t now, s
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
         c, "INSERT INTO pools(name, target, forward_to, lease_ttl, cooldown, on_exhaust,"
-           " fallback_number, channels, ext_id, account_id, created_at)"
+           " fallback_number, channel_mask, ext_id, account_id, created_at)"
            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     if (!st)
         return ERR_BACKEND;
@@ -357,8 +361,9 @@ int store_sqlite__pool_update(struct store *s, const struct st_pool *p, struct e
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
-        c, "UPDATE pools SET name = ?1, target = ?2, forward_to = ?3, lease_ttl = ?4,"
-           " cooldown = ?5, on_exhaust = ?6, fallback_number = ?7, channels = ?8 WHERE id = ?9");
+        c,
+        "UPDATE pools SET name = ?1, target = ?2, forward_to = ?3, lease_ttl = ?4,"
+        " cooldown = ?5, on_exhaust = ?6, fallback_number = ?7, channel_mask = ?8 WHERE id = ?9");
     if (!st)
         return ERR_BACKEND;
     bind_pool(st, p);

@@ -71,6 +71,14 @@ test('pool and number CRUD with validation', async () => {
   assert.equal(upd.json.cooldown, 5);
   assertError(await srv.api('PATCH', `/v1/pools/${p.id}`, { lease_ttl: 0 }), 400);
   assertError(await srv.api('PATCH', `/v1/pools/${p.id}`, { on_exhaust: 'panic' }), 400);
+  // Channels are a typed set: shown in the canonical order, once each; [] serves none, null all.
+  const ch = await srv.api('PATCH', `/v1/pools/${p.id}`, { channels: ['email', 'paid_search', 'email'] });
+  assert.equal(ch.status, 200, ch.text);
+  assert.deepEqual(ch.json.channels, ['paid_search', 'email']);
+  assert.deepEqual((await srv.api('GET', `/v1/pools/${p.id}`)).json.channels, ['paid_search', 'email']);
+  assert.deepEqual((await srv.api('PATCH', `/v1/pools/${p.id}`, { channels: [] })).json.channels, []);
+  assert.equal((await srv.api('PATCH', `/v1/pools/${p.id}`, { channels: null })).json.channels, null);
+  assertError(await srv.api('PATCH', `/v1/pools/${p.id}`, { channels: ['tv'] }), 400);
   const list = await srv.api('GET', `/v1/numbers?pool=${p.id}`);
   assert.deepEqual(list.json.numbers.map((x) => x.number), ['+15555550171']);
   assert.equal((await srv.api('DELETE', `/v1/numbers/${n.json.id}`)).status, 204);

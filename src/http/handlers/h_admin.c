@@ -47,7 +47,13 @@ static json_t *display_of(const char *e164)
 
 static json_t *pool_json(const struct st_pool *p)
 {
-    json_t *channels = p->channels[0] ? json_loads(p->channels, 0, NULL) : NULL;
+    json_t *channels = NULL;
+    for (size_t i = 0; p->has_channels && i < CLASSIFY_N_CHANNELS; i++)
+        if (p->channels & (1u << i))
+            json_array_append_new(channels ? channels : (channels = json_array()),
+                                  json_string(classify_channel_at(i)));
+    if (p->has_channels && !channels)
+        channels = json_array(); /* serves no channel */
     return json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:o,s:o,s:o}", "id", p->ext_id, "name", p->name,
                      "target", p->target, "forward_to", p->forward_to, "lease_ttl",
                      (json_int_t)p->lease_ttl_s, "cooldown", (json_int_t)p->cooldown_s,
@@ -62,25 +68,24 @@ static int parse_channels(json_t *o, struct st_pool *p, struct errbuf *eb)
     if (!v)
         return ERR_OK;
     if (json_is_null(v)) {
-        p->channels[0] = '\0';
+        p->has_channels = false;
+        p->channels = 0;
         return ERR_OK;
     }
     if (!json_is_array(v))
         return errf(eb, ERR_INVALID, "channels", "'channels' must be an array of channels or null");
     size_t i;
     json_t *c;
+    uint32_t mask = 0;
     json_array_foreach(v, i, c)
     {
-        if (!json_is_string(c) || !classify_channel_valid(json_string_value(c)))
+        uint32_t bit = json_is_string(c) ? classify_channel_bit(json_string_value(c)) : 0;
+        if (!bit)
             return errf(eb, ERR_INVALID, "channels", "unknown channel in 'channels'");
+        mask |= bit;
     }
-    char *s = json_dumps(v, JSON_COMPACT);
-    if (!s || strlen(s) >= sizeof(p->channels)) {
-        free(s);
-        return errf(eb, ERR_INVALID, "channels", "'channels' is too long");
-    }
-    snprintf(p->channels, sizeof(p->channels), "%s", s);
-    free(s);
+    p->has_channels = true;
+    p->channels = mask;
     return ERR_OK;
 }
 

@@ -936,6 +936,27 @@ static void interfaces_tokens_are_bots(void **state)
     assert_false(classify_is_bot("Mozilla/5.0 (compatible; ; +https://example.org/)"));
 }
 
+/* Channel sets: one bit per name in the canonical order, 0 for anything else. */
+static void channel_bits(void **state)
+{
+    (void)state;
+    uint32_t all = 0;
+    for (size_t i = 0; i < CLASSIFY_N_CHANNELS; i++) {
+        const char *name = classify_channel_at(i);
+        assert_non_null(name);
+        assert_true(classify_channel_valid(name));
+        assert_int_equal(classify_channel_bit(name), 1u << i);
+        all |= classify_channel_bit(name);
+    }
+    assert_int_equal(all, (1u << CLASSIFY_N_CHANNELS) - 1);
+    assert_null(classify_channel_at(CLASSIFY_N_CHANNELS));
+    assert_string_equal(classify_channel_at(0), "paid_search");
+    assert_int_equal(classify_channel_bit("offline"), 512);
+    assert_int_equal(classify_channel_bit("Paid_search"), 0);
+    assert_int_equal(classify_channel_bit(""), 0);
+    assert_int_equal(classify_channel_bit(NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -959,6 +980,7 @@ int main(void)
         cmocka_unit_test(devices_of_real_browsers),
         cmocka_unit_test(known_bots),
         cmocka_unit_test(interfaces_tokens_are_bots),
+        cmocka_unit_test(channel_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
