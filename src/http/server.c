@@ -2,7 +2,7 @@
 /* libmicrohttpd glue: one struct ctx per request (created in the URI log callback, freed in the
  * completed callback), the body read into a bounded buffer, the router called once the body is
  * complete, deferred requests suspended and resumed, responses queued.
- * Event streams (resp->stream) are sent with a content-reader callback; http/stream.c parks the
+ * Event streams (resp->stream) are sent with a content-reader callback; app/stream.c parks the
  * connection (suspends it) when nothing is pending and its wake thread resumes it.
  * THREADING: MHD calls everything for one connection from one of its pool threads; http_resume
  * may come from any thread (MHD_resume_connection is thread-safe). n_active counts requests

@@ -330,8 +330,8 @@ int store_event_list(struct store *s, int64_t session_id, size_t max, store_even
 int store_count(struct store *s, const char *table, int64_t *n);
 
 /* ==== calls ===================================================================================
- * Owned by the call service (src/http/calls.c). Calls and conversions are written on the
- * request thread (not through the group-commit writer): the webhook must answer in a few ms. */
+ * Owned by the call service (src/app/calls.c). Calls, status updates and conversions are
+ * written by the group-commit writer, after the webhook's answer was prepared. */
 
 #define STORE_PARTY_MAX 64  /* To/From as the provider sent them: E.164, sip:…, client:… */
 #define STORE_STATUS_MAX 33 /* provider call statuses: 1..32 characters */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* GET /v1/stream: the key's account's live events (call.started, call.completed,
  * conversion.created) as Server-Sent Events. The handler only registers a listener; server.c
- * sends it through a content reader and http/stream.c feeds it and keeps it alive. */
+ * sends it through a content reader and app/stream.c feeds it and keeps it alive. */
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
