@@ -181,9 +181,9 @@ static int check_changes(const struct account_changes *ch)
 static int account_set(int argc, char **argv)
 {
     const char *db = "./opendni.db";
-    struct account_changes ch = {.creds = {[CRED_TWILIO] = {"twilio"},
-                                           [CRED_SIGNALWIRE] = {"signalwire"},
-                                           [CRED_TELNYX] = {"telnyx"}}};
+    struct account_changes ch = {.creds = {[CRED_TWILIO] = {.provider = "twilio"},
+                                           [CRED_SIGNALWIRE] = {.provider = "signalwire"},
+                                           [CRED_TELNYX] = {.provider = "telnyx"}}};
     const struct cli_opt opts[] = {
         {"db", OPT_STR, &db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
         {"twilio-auth-token", OPT_STR, &ch.creds[CRED_TWILIO].secret, NULL, "Twilio auth token"},

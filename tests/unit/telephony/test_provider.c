@@ -191,8 +191,7 @@ static void twilio_parse_errors(void **state)
     const struct tel_provider *p = provider("twilio");
     struct fake h = {{NULL}, {NULL}};
     static const char *const bad[] = {"a=%zz", "From=%2B1", "CallSid=v3:abc",
-                                      "CallSid=CA1&"
-                                      "CallStatus=Done"};
+                                      "CallSid=CA1&CallStatus=Done"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         struct tel_request rq = request(V1_URL, bad[i], &h);
         struct tel_hook hook;
