@@ -49,7 +49,7 @@ static bool token_chars(const char *s, size_t max, const char *extra)
 
 static void check_webhook(const struct form *f)
 {
-    struct twilio_webhook w;
+    struct tel_webhook w;
     struct errbuf eb = {{0}, NULL};
     if (twilio_webhook_parse(f, &w, &eb) != ERR_OK) {
         FUZZ_CHECK(eb.msg[0]);

@@ -916,14 +916,16 @@ int calls_account(struct app *app, int64_t account_id, struct st_account *a)
     return store_account_by_id(app->store, account_id, a);
 }
 
-int calls_account_by_twilio_sid(struct app *app, const char *sid, struct st_account *a)
+int calls_provider_cred_get(struct app *app, int64_t account_id, const char *provider,
+                            struct st_provider_cred *c)
 {
-    return store_account_by_twilio_sid(app->store, sid, a);
+    return store_provider_cred_get(app->store, account_id, provider, c);
 }
 
-int calls_account_list(struct app *app, store_account_fn fn, void *ctx)
+int calls_provider_cred_find(struct app *app, const char *provider, const char *account_sid,
+                             store_provider_cred_fn fn, void *ctx)
 {
-    return store_account_list(app->store, fn, ctx);
+    return store_provider_cred_find(app->store, provider, account_sid, fn, ctx);
 }
 
 int calls_by_provider(struct app *app, const char *provider, const char *provider_call_id,

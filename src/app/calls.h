@@ -22,11 +22,9 @@
 
 struct app;
 
-#define CALLS_PROVIDER_TWILIO "twilio" /* Twilio-compatible webhooks (Twilio, SignalWire) */
-#define CALLS_PROVIDER_TELNYX "telnyx" /* Telnyx TeXML webhooks */
-#define CALLS_PROVIDER_PBX "pbx"       /* GET /v1/telephony/lookup */
-#define CALLS_MAX_VALUES 16            /* per channel/campaign conversion values */
-#define CALLS_MAX_CANDIDATES 32        /* past holders of a number considered per call */
+#define CALLS_PROVIDER_PBX "pbx" /* GET /v1/telephony/lookup (providers name themselves) */
+#define CALLS_MAX_VALUES 16      /* per channel/campaign conversion values */
+#define CALLS_MAX_CANDIDATES 32  /* past holders of a number considered per call */
 
 /* The number a call was made to and who owns it. */
 struct calls_target {
@@ -202,10 +200,13 @@ void calls_pending_free(struct calls_pending *p);
 
 /* The account with this row id. ERR_NOTFOUND, ERR_BACKEND. */
 int calls_account(struct app *app, int64_t account_id, struct st_account *a);
-/* The account whose stored Twilio AccountSid is sid. ERR_NOTFOUND if none. */
-int calls_account_by_twilio_sid(struct app *app, const char *sid, struct st_account *a);
-/* Every account, for finding the signer of a webhook to a number nobody owns. */
-int calls_account_list(struct app *app, store_account_fn fn, void *ctx);
+/* The account's credentials for a telephony provider (store_provider_cred_get). */
+int calls_provider_cred_get(struct app *app, int64_t account_id, const char *provider,
+                            struct st_provider_cred *c);
+/* The credentials of provider whose account id is account_sid (NULL: every account holding
+ * one), for finding the signer of a webhook to a number nobody owns (store_provider_cred_find). */
+int calls_provider_cred_find(struct app *app, const char *provider, const char *account_sid,
+                             store_provider_cred_fn fn, void *ctx);
 /* The stored call with this provider call id, any account. ERR_NOTFOUND if none. */
 int calls_by_provider(struct app *app, const char *provider, const char *provider_call_id,
                       struct st_call *c);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* opendni account create|set|list: tenants, their allowed origins, API keys (shown once, stored
- * as SHA-256) and provider secrets. */
+ * as SHA-256) and telephony provider secrets (one row per provider: store_provider_cred_*). */
 #include "base/prelude.h"
 #include "cli/cli.h"
 
@@ -109,7 +109,8 @@ static int account_create(int argc, char **argv)
 
 /* Settings are a JSON object (conversion rules, recording: docs/telephony.md), validated here,
  * where they are written, by the same parser the call path uses: a value of the wrong type or
- * out of range is refused instead of being replaced by the defaults at every call. */
+ * out of range is refused instead of being replaced by the defaults at every call. Provider
+ * secrets are not settings: they go to their own table (store_provider_cred_set). */
 static int check_settings(const char *settings)
 {
     json_error_t je;
@@ -131,76 +132,107 @@ static int check_settings(const char *settings)
     return 0;
 }
 
-static int apply_settings(struct store *s, const char *id, const char *settings)
-{
-    struct st_account a;
-    int rc = store_account_get(s, id, &a);
-    return rc ? rc : store_account_set_settings(s, a.id, settings);
-}
+enum { CRED_TWILIO, CRED_SIGNALWIRE, CRED_TELNYX, CRED_N };
 
-/* Sets "telnyx_public_key" in the account's settings, keeping every other setting. */
-static int merge_telnyx_key(struct store *s, const char *id, const char *key)
+/* What account set changes. A NULL field is left as stored. */
+struct account_changes {
+    const char *settings;
+    struct {
+        const char *provider; /* telephony/provider.h name */
+        const char *account_sid;
+        const char *secret;
+    } creds[CRED_N];
+};
+
+/* Applies ch to account ext_id in one transaction. ERR_NOTFOUND for an unknown account. */
+static int apply_changes(struct store *s, const char *ext_id, const struct account_changes *ch)
 {
     struct st_account a;
-    int rc = store_account_get(s, id, &a);
+    int rc = store_account_get(s, ext_id, &a);
+    if (rc == ERR_OK)
+        rc = store_begin(s);
     if (rc)
         return rc;
-    json_t *o = a.settings[0] ? json_loads(a.settings, 0, NULL) : NULL;
-    if (!json_is_object(o)) {
-        json_decref(o);
-        o = json_object();
-    }
-    json_object_set_new(o, "telnyx_public_key", json_string(key));
-    char *merged = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    rc = merged && check_settings(merged) == 0 ? store_account_set_settings(s, a.id, merged)
-                                               : ERR_TOOBIG;
-    free(merged);
+    if (ch->settings)
+        rc = store_account_set_settings(s, a.id, ch->settings);
+    for (size_t i = 0; rc == ERR_OK && i < ARRAY_SIZE(ch->creds); i++)
+        if (ch->creds[i].account_sid || ch->creds[i].secret)
+            rc = store_provider_cred_set(s, a.id, ch->creds[i].provider, ch->creds[i].account_sid,
+                                         ch->creds[i].secret, time_now_ms());
+    if (rc == ERR_OK)
+        rc = store_commit(s);
+    if (rc)
+        store_rollback(s);
     return rc;
+}
+
+/* Refuses what the store would take but no provider could use. -1 after printing why. */
+static int check_changes(const struct account_changes *ch)
+{
+    if (ch->settings && check_settings(ch->settings) < 0)
+        return -1;
+    unsigned char raw[TELNYX_KEY_LEN];
+    const char *telnyx = ch->creds[CRED_TELNYX].secret;
+    if (telnyx && telnyx_public_key(telnyx, raw) != ERR_OK) {
+        fprintf(stderr, "error: --telnyx-public-key must be the base64 of a 32-byte Ed25519 key\n");
+        return -1;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(ch->creds); i++) {
+        const char *sid = ch->creds[i].account_sid;
+        const char *secret = ch->creds[i].secret;
+        if ((sid && (!*sid || strlen(sid) >= STORE_PROVIDER_SID_MAX)) ||
+            (secret && (!*secret || strlen(secret) >= STORE_SECRET_MAX))) {
+            fprintf(stderr, "error: %s: an account id takes 1 to %d bytes, a secret 1 to %d\n",
+                    ch->creds[i].provider, STORE_PROVIDER_SID_MAX - 1, STORE_SECRET_MAX - 1);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int account_set(int argc, char **argv)
 {
-    const char *db = "./opendni.db", *token = NULL, *sid = NULL, *settings = NULL, *telnyx = NULL;
+    const char *db = "./opendni.db";
+    struct account_changes ch = {.creds = {[CRED_TWILIO] = {.provider = "twilio"},
+                                           [CRED_SIGNALWIRE] = {.provider = "signalwire"},
+                                           [CRED_TELNYX] = {.provider = "telnyx"}}};
     const struct cli_opt opts[] = {
         {"db", OPT_STR, &db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
-        {"twilio-auth-token", OPT_STR, &token, NULL, "Twilio (or SignalWire signing) auth token"},
-        {"twilio-account-sid", OPT_STR, &sid, NULL, "Twilio AccountSid (AC…)"},
-        {"settings", OPT_STR, &settings, NULL,
+        {"twilio-auth-token", OPT_STR, &ch.creds[CRED_TWILIO].secret, NULL, "Twilio auth token"},
+        {"twilio-account-sid", OPT_STR, &ch.creds[CRED_TWILIO].account_sid, NULL,
+         "Twilio AccountSid (AC…)"},
+        {"signalwire-signing-key", OPT_STR, &ch.creds[CRED_SIGNALWIRE].secret, NULL,
+         "SignalWire project's Signing Key (API Credentials)"},
+        {"signalwire-project-id", OPT_STR, &ch.creds[CRED_SIGNALWIRE].account_sid, NULL,
+         "SignalWire project id (the webhooks' AccountSid)"},
+        {"telnyx-public-key", OPT_STR, &ch.creds[CRED_TELNYX].secret, NULL,
+         "Telnyx webhook public key (base64, from the Mission Control Portal)"},
+        {"settings", OPT_STR, &ch.settings, NULL,
          "account settings as JSON, replacing them: {\"record_calls\":false,\"conversion\":{…}}"},
-        {"telnyx-public-key", OPT_STR, &telnyx, NULL,
-         "Telnyx webhook public key (base64, from the Mission Control Portal); other settings "
-         "kept"},
         {0},
     };
     const char *pos[1];
     int rc =
         cli_opts(argc, argv, 2, opts,
                  "opendni account set ID [--twilio-auth-token TOKEN] [--twilio-account-sid AC…]"
-                 " [--settings JSON] [--telnyx-public-key KEY]",
+                 " [--signalwire-signing-key KEY] [--signalwire-project-id ID]"
+                 " [--telnyx-public-key KEY] [--settings JSON]",
                  pos, 1);
     if (rc < 0)
         return cli_opts_exit(rc);
-    if (rc != 1 || (!token && !sid && !settings && !telnyx)) {
-        fprintf(stderr, "error: account set needs an ID and --twilio-auth-token, "
-                        "--twilio-account-sid, --settings or --telnyx-public-key\n");
+    bool any = ch.settings;
+    for (size_t i = 0; i < ARRAY_SIZE(ch.creds); i++)
+        any |= ch.creds[i].account_sid || ch.creds[i].secret;
+    if (rc != 1 || !any) {
+        fprintf(stderr, "error: account set needs an ID and a provider secret or --settings\n");
         return EXIT_USAGE;
     }
-    if (settings && check_settings(settings) < 0)
+    if (check_changes(&ch) < 0)
         return EXIT_USAGE;
-    unsigned char raw[TELNYX_KEY_LEN];
-    if (telnyx && telnyx_public_key(telnyx, raw) != ERR_OK) {
-        fprintf(stderr, "error: --telnyx-public-key must be the base64 of a 32-byte Ed25519 key\n");
-        return EXIT_USAGE;
-    }
     struct store *s = cli_open_store(db);
     if (!s)
         return EXIT_FAIL;
-    rc = token || sid ? store_account_set_twilio(s, pos[0], sid, token) : ERR_OK;
-    if (rc == ERR_OK && settings)
-        rc = apply_settings(s, pos[0], settings);
-    if (rc == ERR_OK && telnyx)
-        rc = merge_telnyx_key(s, pos[0], telnyx);
+    rc = apply_changes(s, pos[0], &ch);
     store_close(s);
     if (rc) {
         fprintf(stderr, "error: %s\n", rc == ERR_NOTFOUND ? "no such account" : "cannot update");
@@ -275,9 +307,20 @@ static int account_key(int argc, char **argv)
     return EXIT_OK;
 }
 
+static int add_provider(void *ctx, const struct st_provider_cred *c)
+{
+    char *list = ctx;
+    size_t n = strlen(list);
+    snprintf(list + n, 128 - n, "%s%s", n ? "," : "", c->provider);
+    return 0;
+}
+
+/* One line per account: id, name, the providers it has credentials for ("-": none). */
 static int print_account(void *ctx, const struct st_account *a)
 {
-    printf("%s\t%s\t%s\n", a->ext_id, a->name, a->twilio_token[0] ? "twilio" : "-");
+    char providers[128] = "";
+    store_provider_cred_list(ctx, a->id, add_provider, providers);
+    printf("%s\t%s\t%s\n", a->ext_id, a->name, providers[0] ? providers : "-");
     return 0;
 }
 
@@ -294,7 +337,7 @@ static int account_list(int argc, char **argv)
     struct store *s = cli_open_store(db);
     if (!s)
         return EXIT_FAIL;
-    rc = store_account_list(s, print_account, NULL);
+    rc = store_account_list(s, print_account, s);
     store_close(s);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

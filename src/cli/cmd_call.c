@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/timefmt.h"
 #include "core/phone.h"
 #include "store/store.h"
 #include "telephony/form.h"
@@ -142,7 +143,7 @@ struct sim {
     struct server_url url;
     const char *server; /* as given, without a trailing slash: the signing base */
     const char *token;
-    char account_sid[64];
+    char account_sid[STORE_PROVIDER_SID_MAX];
     char call_sid[40];
     char dial_sid[40];
     char to[PHONE_E164_MAX];
@@ -277,18 +278,23 @@ static int owner_of(struct store *s, const char *to, struct st_account *a)
     return account_id ? store_account_by_id(s, account_id, a) : ERR_NOTFOUND;
 }
 
-/* Reads the auth token (and AccountSid) of the account owning sm->to from the store; an account
- * without a token gets a random one, so its webhooks can be verified at all. */
+/* Reads the Twilio auth token (and AccountSid) of the account owning sm->to from the store; an
+ * account without a token gets a random one, so its webhooks can be verified at all. */
 static int token_from_db(const char *db, struct sim *sm, char *token, size_t cap)
 {
     struct store *s = cli_open_store(db);
     if (!s)
         return ERR_BACKEND;
     struct st_account a;
+    struct st_provider_cred c = {0};
     int rc = owner_of(s, sm->to, &a);
-    if (rc == ERR_OK && !a.twilio_token[0]) {
-        random_sid("", a.twilio_token, sizeof(a.twilio_token));
-        rc = store_account_set_twilio(s, a.ext_id, NULL, a.twilio_token);
+    if (rc == ERR_OK) {
+        rc = store_provider_cred_get(s, a.id, "twilio", &c);
+        rc = rc == ERR_NOTFOUND ? ERR_OK : rc; /* no Twilio credentials yet */
+    }
+    if (rc == ERR_OK && !c.secret[0]) {
+        random_sid("", c.secret, sizeof(c.secret));
+        rc = store_provider_cred_set(s, a.id, "twilio", NULL, c.secret, time_now_ms());
         if (rc == ERR_OK)
             fprintf(stderr,
                     "note: account %s had no Twilio auth token; set a random one "
@@ -302,9 +308,9 @@ static int token_from_db(const char *db, struct sim *sm, char *token, size_t cap
         fprintf(stderr, "error: cannot read or update the account in %s\n", db);
     if (rc)
         return rc;
-    snprintf(token, cap, "%s", a.twilio_token);
+    snprintf(token, cap, "%s", c.secret);
     if (!sm->account_sid[0])
-        snprintf(sm->account_sid, sizeof(sm->account_sid), "%s", a.twilio_sid);
+        snprintf(sm->account_sid, sizeof(sm->account_sid), "%s", c.account_sid);
     return ERR_OK;
 }
 
@@ -371,7 +377,7 @@ static int call_simulate(int argc, char **argv)
     snprintf(base, sizeof(base), "%.*s", (int)(n && server[n - 1] == '/' ? n - 1 : n), server);
     sm.server = base;
     snprintf(sm.account_sid, sizeof(sm.account_sid), "%s", sid ? sid : "");
-    char stored[128];
+    char stored[STORE_SECRET_MAX];
     if (!token && token_from_db(db, &sm, stored, sizeof(stored)) != ERR_OK)
         return EXIT_FAIL;
     sm.token = token ? token : stored;

@@ -29,8 +29,7 @@ struct http_req {
     const char *raw_uri;     /* path and query exactly as received */
     const char *client_addr; /* "127.0.0.1" */
     const char *h_auth, *h_origin, *h_user_agent, *h_content_type, *h_accept_encoding,
-        *h_if_none_match, *h_twilio_sig, *h_signalwire_sig, *h_telnyx_ts, *h_telnyx_sig,
-        *h_forwarded_for, *h_geo;
+        *h_if_none_match, *h_forwarded_for, *h_geo;
     struct buf body;
     int64_t started_at_us; /* monotonic, for the latency histogram */
     /* set by the router */
@@ -47,6 +46,8 @@ struct http_req {
     void *_after_arg;
     void *_conn;
     bool _resumed;
+    /* private: any request header, looked up on demand (http_req_header); set by server.c */
+    const char *(*_header_fn)(void *conn, const char *name);
 };
 
 struct http_resp {
@@ -71,6 +72,12 @@ typedef int (*http_handler_fn)(struct http_req *req, struct http_resp *resp);
 /* Adds a response header (names are static strings). Silently drops past HTTP_MAX_HEADERS. */
 void http_header(struct http_resp *resp, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The value of request header name (case-insensitive), or NULL when the request has none (or
+ * was not made by the server, as in handler tests). Looked up when asked, so a header only
+ * one route reads costs the others nothing. Borrowed: valid until the request completes.
+ * Call from the handler (the connection's thread), not after http_defer. */
+const char *http_req_header(const struct http_req *req, const char *name);
 
 /* Value of a query-string parameter, percent-decoded into out (cap bytes). Returns true if
  * present. */

@@ -47,11 +47,11 @@ static const struct route routes[] = {
     {"POST", "/v1/rules", h_rule_create, ROUTE_AUTH, 16 * KB},
     {"GET", "/v1/rules", h_rule_list, ROUTE_AUTH, 0},
     {"DELETE", "/v1/rules/{}", h_rule_delete, ROUTE_AUTH, 0},
-    {"POST", "/v1/telephony/twilio/voice", h_twilio_voice, 0, 32 * KB},
-    {"POST", "/v1/telephony/twilio/status", h_twilio_status, 0, 32 * KB},
-    {"POST", "/v1/telephony/twilio/dial", h_twilio_dial, 0, 32 * KB},
-    {"POST", "/v1/telephony/telnyx/voice", h_telnyx_voice, 0, 32 * KB},
-    {"POST", "/v1/telephony/telnyx/status", h_telnyx_status, 0, 32 * KB},
+    /* {} is the provider's name (telephony/provider.h); the handler labels the route with the
+     * provider's own path, e.g. /v1/telephony/twilio/voice */
+    {"POST", "/v1/telephony/{}/voice", h_tel_voice, 0, 32 * KB},
+    {"POST", "/v1/telephony/{}/status", h_tel_status, 0, 32 * KB},
+    {"POST", "/v1/telephony/{}/dial", h_tel_dial, 0, 32 * KB},
     {"GET", "/v1/telephony/lookup", h_pbx_lookup, ROUTE_AUTH, 0},
     {"GET", "/v1/calls", h_call_list, ROUTE_AUTH, 0},
     {"GET", "/v1/calls/{}", h_call_get, ROUTE_AUTH, 0},

@@ -57,6 +57,17 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* http_req_header's lookup: MHD compares header names without regard to case. */
+static const char *lookup_header(void *conn, const char *name)
+{
+    return header(conn, name);
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     struct http_server *srv = cls;
@@ -68,6 +79,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     x->req.id = atomic_fetch_add(&srv->next_id, 1);
     x->req.started_at_us = mono_us();
     x->req._conn = conn;
+    x->req._header_fn = lookup_header;
     buf_init(&x->resp.body, 0);
     atomic_fetch_add(&srv->n_active, 1);
     return x;
@@ -91,11 +103,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(x);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->n_active, 1);
-}
-
-static const char *header(struct MHD_Connection *conn, const char *name)
-{
-    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
 static void client_addr(struct MHD_Connection *conn, char *out, size_t cap)
@@ -126,10 +133,6 @@ static void fill_request(struct ctx *x, struct MHD_Connection *conn, const char 
     r->h_content_type = header(conn, MHD_HTTP_HEADER_CONTENT_TYPE);
     r->h_accept_encoding = header(conn, MHD_HTTP_HEADER_ACCEPT_ENCODING);
     r->h_if_none_match = header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH);
-    r->h_twilio_sig = header(conn, "X-Twilio-Signature");
-    r->h_signalwire_sig = header(conn, "X-SignalWire-Signature");
-    r->h_telnyx_ts = header(conn, "telnyx-timestamp");
-    r->h_telnyx_sig = header(conn, "telnyx-signature-ed25519");
     r->h_forwarded_for = header(conn, "X-Forwarded-For");
     r->h_geo = r->app->cfg.geo_header[0] ? header(conn, r->app->cfg.geo_header) : NULL;
     client_addr(conn, x->addr, sizeof(x->addr));
@@ -248,6 +251,11 @@ void http_after(struct http_req *req, void (*fn)(void *arg), void *arg)
 {
     req->_after_fn = fn;
     req->_after_arg = arg;
+}
+
+const char *http_req_header(const struct http_req *req, const char *name)
+{
+    return req->_header_fn && req->_conn ? req->_header_fn(req->_conn, name) : NULL;
 }
 
 void http_resume(struct http_req *req)

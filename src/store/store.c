@@ -128,12 +128,6 @@ int store_account_by_key(struct store *s, const char *key_hash, struct st_accoun
     return s->ops->account_by_key(s, key_hash, a);
 }
 
-int store_account_set_twilio(struct store *s, const char *ext_id, const char *sid,
-                             const char *token)
-{
-    return s->ops->account_set_twilio(s, ext_id, sid, token);
-}
-
 int store_account_set_settings(struct store *s, int64_t id, const char *settings_json)
 {
     return s->ops->account_set_settings(s, id, settings_json);
@@ -381,9 +375,28 @@ int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p)
     return s->ops->pool_by_fallback(s, e164, p);
 }
 
-int store_account_by_twilio_sid(struct store *s, const char *sid, struct st_account *a)
+int store_provider_cred_set(struct store *s, int64_t account_id, const char *provider,
+                            const char *account_sid, const char *secret, int64_t now)
 {
-    return s->ops->account_by_twilio_sid(s, sid, a);
+    return s->ops->provider_cred_set(s, account_id, provider, account_sid, secret, now);
+}
+
+int store_provider_cred_get(struct store *s, int64_t account_id, const char *provider,
+                            struct st_provider_cred *c)
+{
+    return s->ops->provider_cred_get(s, account_id, provider, c);
+}
+
+int store_provider_cred_find(struct store *s, const char *provider, const char *account_sid,
+                             store_provider_cred_fn fn, void *ctx)
+{
+    return s->ops->provider_cred_find(s, provider, account_sid, fn, ctx);
+}
+
+int store_provider_cred_list(struct store *s, int64_t account_id, store_provider_cred_fn fn,
+                             void *ctx)
+{
+    return s->ops->provider_cred_list(s, account_id, fn, ctx);
 }
 
 int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,

@@ -46,8 +46,6 @@ struct st_account {
     int64_t id;
     char ext_id[STORE_ID_MAX];
     char name[STORE_NAME_MAX];
-    char twilio_sid[64];
-    char twilio_token[128];
     char settings[2048]; /* JSON object: conversion rules, recording, … */
 };
 
@@ -206,8 +204,6 @@ int store_api_key_revoke_others(struct store *s, int64_t account_id, const char 
                                 int64_t now, int64_t *n_revoked);
 /* The account owning an unrevoked key with this hash; ERR_NOTFOUND otherwise. */
 int store_account_by_key(struct store *s, const char *key_hash, struct st_account *a);
-int store_account_set_twilio(struct store *s, const char *ext_id, const char *sid,
-                             const char *token);
 int store_account_set_settings(struct store *s, int64_t id, const char *settings_json);
 int store_account_list(struct store *s, store_account_fn fn, void *ctx);
 /* Calls fn(ctx, origin) for each allowed origin of the account. */
@@ -419,8 +415,6 @@ int store_conversion_add(struct store *s, struct st_conversion *cv);
 int store_conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);
 /* The pool whose fallback number is e164 (lowest id if several). ERR_NOTFOUND if none. */
 int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);
-/* The account whose stored Twilio AccountSid is sid. ERR_NOTFOUND if none. */
-int store_account_by_twilio_sid(struct store *s, const char *sid, struct st_account *a);
 
 /* ==== reports =================================================================================
  * Owned by reports and exports (src/http/handlers/h_reports.c). Read-only queries over calls,
@@ -497,5 +491,42 @@ typedef int (*store_trace_fn)(void *ctx, const struct st_trace_row *r);
  * fn returning non-zero stops the walk (ERR_OK). */
 int store_export_trace(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
                        void *ctx);
+
+/* ==== provider credentials ===================================================================
+ * Owned by telephony (src/http/handlers/h_telephony.c) and the CLI (cmd_account.c, cmd_call.c):
+ * each account's secret per telephony provider, table account_providers (sql/0005). Provider
+ * names are telephony/provider.h's (calls.provider). Implemented in store_sqlite_provider.c. */
+
+#define STORE_PROVIDER_MAX 16      /* provider name, NUL included */
+#define STORE_PROVIDER_SID_MAX 128 /* the provider's account id */
+#define STORE_SECRET_MAX 256       /* auth token, signing key, base64 public key */
+
+struct st_provider_cred {
+    int64_t account_id;
+    char provider[STORE_PROVIDER_MAX];
+    char account_sid[STORE_PROVIDER_SID_MAX]; /* "" = not stored */
+    char secret[STORE_SECRET_MAX];            /* "" = not stored */
+    int64_t updated_at;
+};
+
+/* Return non-zero to stop the walk (the walk then returns ERR_OK). */
+typedef int (*store_provider_cred_fn)(void *ctx, const struct st_provider_cred *c);
+
+/* Stores the account's account_sid and/or secret for provider at now (a NULL one keeps what is
+ * stored; the row is created when missing). Returns ERR_OK; ERR_NOTFOUND (no such account);
+ * ERR_INVALID (both NULL, an empty provider, or a value longer than its st_provider_cred
+ * field); ERR_BACKEND. */
+int store_provider_cred_set(struct store *s, int64_t account_id, const char *provider,
+                            const char *account_sid, const char *secret, int64_t now);
+/* The account's credentials for provider. ERR_NOTFOUND if it has none. out: *c. */
+int store_provider_cred_get(struct store *s, int64_t account_id, const char *provider,
+                            struct st_provider_cred *c);
+/* Calls fn for each row of provider whose account_sid is account_sid (through the index; NULL:
+ * every row of provider), in account id order. */
+int store_provider_cred_find(struct store *s, const char *provider, const char *account_sid,
+                             store_provider_cred_fn fn, void *ctx);
+/* Calls fn for each provider the account has credentials for, by provider name. */
+int store_provider_cred_list(struct store *s, int64_t account_id, store_provider_cred_fn fn,
+                             void *ctx);
 
 #endif

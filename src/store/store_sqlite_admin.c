@@ -24,16 +24,14 @@ static int step_row(struct sconn *c, sqlite3_stmt *st, const char *what)
 
 /* ---- accounts ---- */
 
-#define ACCOUNT_COLS "id, ext_id, name, twilio_account_sid, twilio_auth_token, settings"
+#define ACCOUNT_COLS "id, ext_id, name, settings"
 
 static void read_account(sqlite3_stmt *st, struct st_account *a)
 {
     a->id = sqlite3_column_int64(st, 0);
     store__col_text(st, 1, a->ext_id, sizeof(a->ext_id));
     store__col_text(st, 2, a->name, sizeof(a->name));
-    store__col_text(st, 3, a->twilio_sid, sizeof(a->twilio_sid));
-    store__col_text(st, 4, a->twilio_token, sizeof(a->twilio_token));
-    store__col_text(st, 5, a->settings, sizeof(a->settings));
+    store__col_text(st, 3, a->settings, sizeof(a->settings));
 }
 
 static int account_query(struct sconn *c, sqlite3_stmt *st, struct st_account *a)
@@ -167,30 +165,13 @@ int store_sqlite__api_key_revoke_others(struct store *s, int64_t account_id, con
 int store_sqlite__account_by_key(struct store *s, const char *key_hash, struct st_account *a)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(
-        c, "SELECT a.id, a.ext_id, a.name, a.twilio_account_sid, a.twilio_auth_token, a.settings"
-           " FROM api_keys k JOIN accounts a ON a.id = k.account_id"
-           " WHERE k.key_hash = ?1 AND k.revoked_at IS NULL");
+    sqlite3_stmt *st = store__prep(c, "SELECT a.id, a.ext_id, a.name, a.settings"
+                                      " FROM api_keys k JOIN accounts a ON a.id = k.account_id"
+                                      " WHERE k.key_hash = ?1 AND k.revoked_at IS NULL");
     if (!st)
         return ERR_BACKEND;
     store__bind_text(st, 1, key_hash);
     return account_query(c, st, a);
-}
-
-int store_sqlite__account_set_twilio(struct store *s, const char *ext_id, const char *sid,
-                                     const char *token)
-{
-    CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st =
-        store__prep(c, "UPDATE accounts SET twilio_account_sid = COALESCE(?2, twilio_account_sid),"
-                       " twilio_auth_token = COALESCE(?3, twilio_auth_token) WHERE ext_id = ?1");
-    if (!st)
-        return ERR_BACKEND;
-    store__bind_text(st, 1, ext_id);
-    store__bind_opt(st, 2, sid);
-    store__bind_opt(st, 3, token);
-    int rc = store__exec(c, st, "update account");
-    return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
 }
 
 int store_sqlite__account_set_settings(struct store *s, int64_t id, const char *settings_json)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* SQLite backend, part 4: calls and conversions (the call path's writes, the calls API's reads)
- * and the two look-ups the webhooks need to find an account for a number nobody leases: a
- * pool's fallback number and a Twilio AccountSid. Schema: sql/0001_init.sql + 0002_calls.sql. */
+ * and the look-up the webhooks need for a number nobody leases: a pool's fallback number (the
+ * signer of a number nobody owns: store_sqlite_provider.c). Schema: sql/0001_init.sql +
+ * 0002_calls.sql. */
 #include "base/prelude.h"
 #include "base/ids.h"
 #include "store/store_sqlite_int.h"
@@ -365,16 +366,4 @@ int store_sqlite__pool_by_fallback(struct store *s, const char *e164, struct st_
     int rc = id_by_text(s, "SELECT id FROM pools WHERE fallback_number = ?1 ORDER BY id LIMIT 1",
                         e164, &id);
     return rc ? rc : store_sqlite__pool_by_id(s, id, p);
-}
-
-int store_sqlite__account_by_twilio_sid(struct store *s, const char *sid, struct st_account *a)
-{
-    if (!sid || !*sid)
-        return ERR_NOTFOUND;
-    int64_t id = 0;
-    int rc = id_by_text(s,
-                        "SELECT id FROM accounts WHERE twilio_account_sid = ?1"
-                        " ORDER BY id LIMIT 1",
-                        sid, &id);
-    return rc ? rc : store_sqlite__account_by_id(s, id, a);
 }

@@ -125,8 +125,6 @@ int store_sqlite__api_key_add(struct store *s, int64_t account_id, const char *k
 int store_sqlite__api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
                                         int64_t now, int64_t *n_revoked);
 int store_sqlite__account_by_key(struct store *s, const char *key_hash, struct st_account *a);
-int store_sqlite__account_set_twilio(struct store *s, const char *ext_id, const char *sid,
-                                     const char *token);
 int store_sqlite__account_set_settings(struct store *s, int64_t id, const char *settings_json);
 int store_sqlite__account_list(struct store *s, store_account_fn fn, void *ctx);
 int store_sqlite__account_origins(struct store *s, int64_t account_id, store_origin_fn fn,
@@ -195,7 +193,14 @@ int store_sqlite__call_caller(struct store *s, int64_t account_id, const char *f
 int store_sqlite__conversion_add(struct store *s, struct st_conversion *cv);
 int store_sqlite__conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);
 int store_sqlite__pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);
-int store_sqlite__account_by_twilio_sid(struct store *s, const char *sid, struct st_account *a);
+int store_sqlite__provider_cred_set(struct store *s, int64_t account_id, const char *provider,
+                                    const char *account_sid, const char *secret, int64_t now);
+int store_sqlite__provider_cred_get(struct store *s, int64_t account_id, const char *provider,
+                                    struct st_provider_cred *c);
+int store_sqlite__provider_cred_find(struct store *s, const char *provider, const char *account_sid,
+                                     store_provider_cred_fn fn, void *ctx);
+int store_sqlite__provider_cred_list(struct store *s, int64_t account_id, store_provider_cred_fn fn,
+                                     void *ctx);
 int store_sqlite__report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
                                store_report_call_fn fn, void *ctx);
 int store_sqlite__report_conversions(struct store *s, int64_t account_id, int64_t since,

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Telnyx webhooks: Ed25519 signature over "<telnyx-timestamp>|<raw body>" (INTERFACES.md
  * §3.4) with libcrypto's EVP_PKEY_ED25519, the separate freshness check, base64 keys, and the
- * TeXML callback fields (§3.2). Sits under http/handlers; uses only libcrypto. */
+ * TeXML callback fields (§3.2), and the Telnyx provider's table (provider.h). Sits under
+ * http/handlers; uses only libcrypto. */
 #include "base/prelude.h"
 #include "telephony/telnyx.h"
 
 #include <openssl/evp.h>
 
 #include "base/xalloc.h"
+#include "telephony/provider_int.h"
+#include "telephony/twilio.h"
 
 #define B64_ALPHABET "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 #define MAX_DIGITS 15 /* telnyx_fresh: keeps now_s - ts far from int64 overflow */
@@ -90,7 +93,63 @@ bool telnyx_fresh(const char *timestamp, int64_t now_s, int64_t tolerance_s)
 
 /* ==== TeXML callback fields ================================================================== */
 
-int telnyx_webhook_parse(const struct form *f, struct twilio_webhook *out, struct errbuf *eb)
+int telnyx_webhook_parse(const struct form *f, struct tel_webhook *out, struct errbuf *eb)
 {
     return twilio_webhook_parse_as(f, 127, ":_-", out, eb);
 }
+
+/* ==== the Telnyx provider ===================================================================== */
+
+#define TS_HEADER "telnyx-timestamp"
+#define SIG_HEADER "telnyx-signature-ed25519"
+
+static const char *header_of(const struct tel_request *rq, const char *name)
+{
+    return rq->header ? rq->header(rq->ctx, name) : NULL;
+}
+
+static int texml_check(const struct tel_request *rq, struct errbuf *eb)
+{
+    const char *ts = header_of(rq, TS_HEADER);
+    if (!header_of(rq, SIG_HEADER) || !ts)
+        return errf(eb, ERR_FORBIDDEN, NULL, "missing " SIG_HEADER " or " TS_HEADER);
+    if (!telnyx_fresh(ts, rq->now_s, TELNYX_TOLERANCE_S))
+        return errf(eb, ERR_FORBIDDEN, NULL, TS_HEADER " is not within %d s of now",
+                    TELNYX_TOLERANCE_S);
+    return ERR_OK;
+}
+
+static int texml_parse(const struct tel_request *rq, struct tel_hook *out, struct errbuf *eb)
+{
+    return tel__form_parse(rq, 127, ":_-", out, eb);
+}
+
+/* The signature covers the timestamp and the raw body, not the URL nor the parsed form. */
+static bool texml_verify(const struct tel_request *rq, const struct tel_hook *h, const char *secret)
+{
+    (void)h;
+    unsigned char key[TELNYX_KEY_LEN];
+    if (!secret || telnyx_public_key(secret, key) != ERR_OK)
+        return false;
+    return telnyx_verify(key, header_of(rq, TS_HEADER), rq->body, rq->len,
+                         header_of(rq, SIG_HEADER));
+}
+
+/* TeXML has no dial route: the <Dial action> posts to the status route too. */
+static int texml_answer(struct buf *out, const struct tel_answer *a)
+{
+    const char *status = tel__telnyx.paths[TEL_HOOK_STATUS];
+    return tel__twiml_answer(out, a, status, status);
+}
+
+const struct tel_provider tel__telnyx = {
+    .name = "telnyx",
+    .paths = {"/v1/telephony/telnyx/voice", "/v1/telephony/telnyx/status", NULL},
+    .signer_by_account_sid = false, /* its AccountSid is not stored (yet): see provider.h */
+    .content_type = "text/xml",
+    .check = texml_check,
+    .parse = texml_parse,
+    .verify = texml_verify,
+    .answer = texml_answer,
+    .status = tel__twilio_status,
+};

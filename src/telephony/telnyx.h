@@ -2,8 +2,9 @@
 /* Telnyx protocol pieces: the Ed25519 webhook signature of INTERFACES.md §3.4 (kept apart from
  * the freshness check, so fixed test vectors stay usable), the account's public key, and the
  * TeXML callback fields we read (§3.2). TeXML answers are TwiML: see twilio.h twiml_dial.
- * No I/O and no state. Ownership: arguments are borrowed for the call; output goes to
- * caller-owned storage. THREADING: reentrant (OpenSSL 3 one-shot calls, no shared state). */
+ * The Telnyx provider's table (provider.h) is built from them in telnyx.c. No I/O and no state.
+ * Ownership: arguments are borrowed for the call; output goes to caller-owned storage. THREADING:
+ * reentrant (OpenSSL 3 one-shot calls, no shared state). */
 #ifndef OPENDNI_TELEPHONY_TELNYX_H
 #define OPENDNI_TELEPHONY_TELNYX_H
 
@@ -13,7 +14,7 @@
 
 #include "base/err.h"
 #include "telephony/form.h"
-#include "telephony/twilio.h"
+#include "telephony/provider.h"
 
 /* Bytes of an Ed25519 public key and of a signature. */
 #define TELNYX_KEY_LEN 32
@@ -47,6 +48,6 @@ bool telnyx_fresh(const char *timestamp, int64_t now_s, int64_t tolerance_s);
  * when present, whole decimal integers in 0..10^9. Unknown parameters are ignored.
  * Strings are borrowed from f (valid until form_release), NULL when absent; numbers -1.
  * Returns ERR_OK or ERR_INVALID with eb (optional) naming the field. out: *out. */
-int telnyx_webhook_parse(const struct form *f, struct twilio_webhook *out, struct errbuf *eb);
+int telnyx_webhook_parse(const struct form *f, struct tel_webhook *out, struct errbuf *eb);
 
 #endif

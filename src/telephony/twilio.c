@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Twilio-compatible webhooks: X-Twilio-Signature (HMAC-SHA1 over the public URL and the sorted
- * parameters, INTERFACES.md §2), TwiML generation escaped like the official library, and the
- * few webhook fields the call handlers read. Sits under http/handlers; uses only libcrypto. */
+ * parameters, INTERFACES.md §2), TwiML generation escaped like the official library, the few
+ * webhook fields the call handlers read, and the Twilio provider's table (provider.h), which
+ * SignalWire's and Telnyx's reuse through compat.c. Sits under http/handlers; uses only
+ * libcrypto. */
 #include "base/prelude.h"
 #include "telephony/twilio.h"
 
@@ -13,6 +15,7 @@
 #include <strings.h>
 
 #include "base/xalloc.h"
+#include "telephony/provider_int.h"
 
 /* ==== string to sign ========================================================================= */
 
@@ -447,10 +450,11 @@ static int check_status(const char *s, const char *name, struct errbuf *eb)
     return ERR_OK;
 }
 
-static void read_strings(const struct form *f, struct twilio_webhook *w)
+static void read_strings(const struct form *f, struct tel_webhook *w)
 {
     w->call_sid = form_get(f, "CallSid");
     w->account_sid = form_get(f, "AccountSid");
+    w->parent_call_sid = form_get(f, "ParentCallSid");
     w->from = form_get(f, "From");
     w->to = form_get(f, "To");
     w->call_status = form_get(f, "CallStatus");
@@ -461,13 +465,13 @@ static void read_strings(const struct form *f, struct twilio_webhook *w)
     w->recording_url = form_get(f, "RecordingUrl");
 }
 
-int twilio_webhook_parse(const struct form *f, struct twilio_webhook *out, struct errbuf *eb)
+int twilio_webhook_parse(const struct form *f, struct tel_webhook *out, struct errbuf *eb)
 {
     return twilio_webhook_parse_as(f, 64, "-", out, eb);
 }
 
 int twilio_webhook_parse_as(const struct form *f, size_t sid_max, const char *sid_extra,
-                            struct twilio_webhook *out, struct errbuf *eb)
+                            struct tel_webhook *out, struct errbuf *eb)
 {
     memset(out, 0, sizeof(*out));
     out->call_duration_s = out->dial_call_duration_s = out->sequence_number = -1;
@@ -489,3 +493,42 @@ int twilio_webhook_parse_as(const struct form *f, size_t sid_max, const char *si
         rc = parse_count(f, "SequenceNumber", &out->sequence_number, eb);
     return rc;
 }
+
+/* ==== the Twilio provider ===================================================================== */
+
+static const char *const twilio_headers[] = {"X-Twilio-Signature", NULL};
+
+static int twilio_check(const struct tel_request *rq, struct errbuf *eb)
+{
+    return tel__require_header(rq, twilio_headers, eb);
+}
+
+static int twilio_parse(const struct tel_request *rq, struct tel_hook *out, struct errbuf *eb)
+{
+    return tel__form_parse(rq, 64, "-", out, eb);
+}
+
+static bool twilio_hook_verify(const struct tel_request *rq, const struct tel_hook *h,
+                               const char *secret)
+{
+    return tel__twilio_verify(rq, h, secret, twilio_headers);
+}
+
+static int twilio_answer(struct buf *out, const struct tel_answer *a)
+{
+    return tel__twiml_answer(out, a, tel__twilio.paths[TEL_HOOK_DIAL],
+                             tel__twilio.paths[TEL_HOOK_STATUS]);
+}
+
+const struct tel_provider tel__twilio = {
+    .name = "twilio",
+    .paths = {"/v1/telephony/twilio/voice", "/v1/telephony/twilio/status",
+              "/v1/telephony/twilio/dial"},
+    .signer_by_account_sid = true,
+    .content_type = "text/xml",
+    .check = twilio_check,
+    .parse = twilio_parse,
+    .verify = twilio_hook_verify,
+    .answer = twilio_answer,
+    .status = tel__twilio_status,
+};

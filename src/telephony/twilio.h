@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* Twilio-compatible protocol pieces (Twilio, SignalWire): the X-Twilio-Signature check of
- * INTERFACES.md §2, TwiML replies (§1.2) and the webhook fields we read (§1.1, §1.3, §1.4).
+/* Twilio-compatible protocol pieces (Twilio, SignalWire, Telnyx TeXML): the X-Twilio-Signature
+ * check of INTERFACES.md §2, TwiML replies (§1.2) and the webhook fields we read (§1.1, §1.3,
+ * §1.4). The Twilio provider's table (provider.h) is built from them in twilio.c.
  * No I/O and no state: the HTTP handlers own the request, these functions only compute.
  * Ownership: arguments are borrowed for the call; output goes to caller-owned storage.
  * THREADING: reentrant; OpenSSL 3 needs no locking setup for the one-shot calls used here. */
@@ -14,6 +15,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "telephony/form.h"
+#include "telephony/provider.h"
 
 /* Length of a signature: base64 of a 20-byte HMAC-SHA1, with padding. */
 #define TWILIO_SIG_LEN 28
@@ -98,25 +100,6 @@ int twiml_empty(struct buf *out);
 
 /* ---- webhook fields --------------------------------------------------------------------- */
 
-/* The fields of a voice webhook, status callback or <Dial action> request that we use.
- * Strings are borrowed from the form (valid until form_release); NULL when absent.
- * Numbers are -1 when absent. */
-struct twilio_webhook {
-    const char *call_sid;         /* CallSid (Twilio CA…, SignalWire UUID) */
-    const char *account_sid;      /* AccountSid */
-    const char *from;             /* From: E.164, client:…, sip:… or "anonymous" */
-    const char *to;               /* To */
-    const char *call_status;      /* CallStatus: ringing, in-progress, completed, busy… */
-    const char *direction;        /* Direction */
-    const char *caller_name;      /* CallerName (CNAM), rarely present */
-    const char *forwarded_from;   /* ForwardedFrom */
-    const char *dial_call_status; /* DialCallStatus (<Dial action> requests) */
-    const char *recording_url;    /* RecordingUrl */
-    int64_t call_duration_s;      /* CallDuration */
-    int64_t dial_call_duration_s; /* DialCallDuration */
-    int64_t sequence_number;      /* SequenceNumber (callbacks can arrive out of order) */
-};
-
 /* Reads the fields from a parsed form. Checks only what the handlers rely on: CallSid present,
  * 1..64 characters of [A-Za-z0-9-]; CallStatus and DialCallStatus, when present, 1..32
  * characters of [a-z-] (not matched against a list: a status Twilio adds later must not make
@@ -124,10 +107,10 @@ struct twilio_webhook {
  * when present, whole decimal integers in 0..10^9. Unknown extra parameters are ignored
  * (Twilio adds them without notice).
  * Returns ERR_OK or ERR_INVALID with eb (optional) naming the field. out: *out. */
-int twilio_webhook_parse(const struct form *f, struct twilio_webhook *out, struct errbuf *eb);
+int twilio_webhook_parse(const struct form *f, struct tel_webhook *out, struct errbuf *eb);
 /* The same fields and rules for a Twilio-compatible provider whose CallSid is 1..sid_max
  * characters of [A-Za-z0-9] plus sid_extra (Twilio: 64, "-"; Telnyx "v3:…": 127, ":_-"). */
 int twilio_webhook_parse_as(const struct form *f, size_t sid_max, const char *sid_extra,
-                            struct twilio_webhook *out, struct errbuf *eb);
+                            struct tel_webhook *out, struct errbuf *eb);
 
 #endif

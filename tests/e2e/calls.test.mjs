@@ -309,7 +309,7 @@ test('call simulate gives an account without a token a random one, and signs wit
     '--duration', '0', '--server', srv.url, '--db', srv.db]);
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.match(r.stderr, /no Twilio auth token/);
-  assert.notEqual(sql(srv, `select coalesce(twilio_auth_token, '') from accounts where ext_id = '${other.accountId}'`), '');
+  assert.notEqual(sql(srv, `select coalesce(p.secret, '') from account_providers p join accounts a on a.id = p.account_id where a.ext_id = '${other.accountId}' and p.provider = 'twilio'`), '');
   const mine = await srv.api('GET', '/v1/calls', undefined, other.apiKey);
   assert.equal(mine.json.calls.length, 1);
   assert.equal(mine.json.calls[0].attribution.method, 'unattributed');
@@ -332,6 +332,12 @@ test('a number nobody owns: polite rejection stored under the signing account, e
   const before = count(srv, 'calls');
   const stranger = { ...voiceParams('+15555550998', '+15125550191'), AccountSid: 'AC' + '00'.repeat(16) };
   assert.equal((await hook(srv, '/v1/telephony/twilio/voice', stranger, { token: 'someone-else' })).status, 403);
+  // The signer is found by AccountSid only, never by trying every account's token: the right
+  // token under an AccountSid no account stores is refused.
+  assert.equal((await hook(srv, '/v1/telephony/twilio/voice', stranger)).status, 403);
+  const noSid = voiceParams('+15555550998', '+15125550192');
+  delete noSid.AccountSid;
+  assert.equal((await hook(srv, '/v1/telephony/twilio/voice', noSid)).status, 403);
   assert.equal(count(srv, 'calls'), before);
 });
 
@@ -528,13 +534,54 @@ test('PBX lookup: forward number and attribution for a Bearer key, stored once p
 });
 
 test('SignalWire: X-SignalWire-Signature is accepted with the same algorithm', async () => {
-  const p = voiceParams('+15555550101', '+15125550250', 'b3877c40-da60-4998-90ad-b792e98472af');
-  const sig = sign(TOKEN, srv.url + '/v1/telephony/twilio/voice', p);
-  const r = await hook(srv, '/v1/telephony/twilio/voice', p, { header: 'X-SignalWire-Signature', sig });
+  // SignalWire signs with the project's Signing Key, stored apart from the Twilio token; its
+  // calls are stored as provider "signalwire", whichever route they arrive on.
+  const KEY = 'PSK_signalwire-signing-key-0123456789';
+  const PROJECT = 'f1e2d3c4-0000-4000-8000-00000000abcd';
+  const set = cli(['account', 'set', srv.accountId, '--signalwire-signing-key', KEY,
+    '--signalwire-project-id', PROJECT, '--db', srv.db]);
+  assert.equal(set.status, 0, set.stderr);
+  const sw = { header: 'X-SignalWire-Signature', token: KEY };
+  const p = { ...voiceParams('+15555550101', '+15125550250', 'b3877c40-da60-4998-90ad-b792e98472af'), AccountSid: PROJECT };
+  // Twilio's route (numbers set up before the SignalWire routes existed).
+  const r = await hook(srv, '/v1/telephony/twilio/voice', p, sw);
   assert.equal(r.status, 200, r.text);
   assert.match(r.text, /<Dial/);
+  assert.match(r.text, new RegExp(`action="${srv.url}/v1/telephony/signalwire/dial"`));
+  assert.match(r.text, new RegExp(`statusCallback="${srv.url}/v1/telephony/signalwire/status"`));
   assert.equal((await callOf(srv, p.CallSid)).from, '+15125550250');
-  const bad = await hook(srv, '/v1/telephony/twilio/voice', { ...p, CallSid: callSid() },
-    { header: 'X-SignalWire-Signature', token: 'wrong' });
-  assert.equal(bad.status, 403);
+  const provider = () => sql(srv, `select provider from calls where provider_call_id = '${p.CallSid}'`);
+  assert.equal(provider(), 'signalwire');
+  // A retry, on either route, is the same call with the same answer.
+  const again = await hook(srv, '/v1/telephony/signalwire/voice', p, sw);
+  assert.equal(again.status, 200, again.text);
+  assert.equal(again.text, r.text);
+  assert.equal((await hook(srv, '/v1/telephony/twilio/voice', p, sw)).text, r.text);
+  assert.equal(provider(), 'signalwire', 'one row: (signalwire, CallSid)');
+  // Its callbacks come to its routes; X-Twilio-Signature is SignalWire's alias there.
+  const done = await hook(srv, '/v1/telephony/signalwire/status', { ...p, CallStatus: 'completed',
+    CallDuration: '70', SequenceNumber: '3' }, { header: 'X-Twilio-Signature', token: KEY });
+  assert.equal(done.status, 204, done.text);
+  const dial = await hook(srv, '/v1/telephony/signalwire/dial', { ...p, CallStatus: 'in-progress',
+    DialCallSid: 'c0ffee00-da60-4998-90ad-b792e98472af', DialCallStatus: 'completed', DialCallDuration: '65' }, sw);
+  assert.equal(dial.status, 200, dial.text);
+  assert.match(dial.text, /<Response\/>/);
+  const c = await callOf(srv, p.CallSid);
+  assert.equal(c.status, 'completed');
+  assert.equal(c.duration, 65);
+  // The Twilio token does not sign for SignalWire, nor a wrong key.
+  const other = { ...p, CallSid: 'a0000000-da60-4998-90ad-b792e98472af' };
+  assert.equal((await hook(srv, '/v1/telephony/twilio/voice', other, { header: 'X-SignalWire-Signature' })).status, 403);
+  assert.equal((await hook(srv, '/v1/telephony/signalwire/voice', other, { ...sw, token: 'wrong' })).status, 403);
+  assert.equal((await hook(srv, '/v1/telephony/signalwire/voice', other, { sig: null })).status, 403);
+  // A number nobody owns: the signer is the account with the request's project id.
+  const stray = { ...p, CallSid: 'a1111111-da60-4998-90ad-b792e98472af', To: '+15555550996', Called: '+15555550996' };
+  const rej = await hook(srv, '/v1/telephony/signalwire/voice', stray, sw);
+  assert.equal(rej.status, 200, rej.text);
+  assert.match(rej.text, /<Hangup\/>/);
+  const strayOther = { ...stray, CallSid: 'a2222222-da60-4998-90ad-b792e98472af', AccountSid: SID };
+  assert.equal((await hook(srv, '/v1/telephony/signalwire/voice', strayOther, sw)).status, 403);
+  // Telnyx has no dial route; an unknown provider is no route at all.
+  assert.equal((await hook(srv, '/v1/telephony/telnyx/dial', p, sw)).status, 404);
+  assert.equal((await hook(srv, '/v1/telephony/nope/voice', p, sw)).status, 404);
 });

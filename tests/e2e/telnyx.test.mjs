@@ -25,15 +25,16 @@ before(async () => {
   const db = join(dir, 'test.db');
   assert.equal(cli(['init', '--db', db]).status, 0);
   const account = createAccount(db, 'Plumber', ['https://plumber.example']);
-  // The key is merged into the settings: what --settings set before stays.
+  // The key is stored with the account's provider secrets, apart from its settings.
   assert.equal(cli(['account', 'set', account.accountId, '--db', db, '--settings', '{"record_calls":false}']).status, 0);
   const bad = cli(['account', 'set', account.accountId, '--db', db, '--telnyx-public-key', 'not-a-key']);
   assert.equal(bad.status, 2, 'a key that is not base64 of 32 bytes is refused');
   assert.match(bad.stderr, /^error: --telnyx-public-key/);
   const set = cli(['account', 'set', account.accountId, '--db', db, '--telnyx-public-key', RAW_KEY]);
   assert.equal(set.status, 0, set.stderr);
-  const stored = JSON.parse(execFileSync('sqlite3', [db, `select settings from accounts where ext_id = '${account.accountId}'`]).toString());
-  assert.deepEqual(stored, { record_calls: false, telnyx_public_key: RAW_KEY });
+  const q = (sql) => execFileSync('sqlite3', [db, sql]).toString().trim();
+  assert.deepEqual(JSON.parse(q(`select settings from accounts where ext_id = '${account.accountId}'`)), { record_calls: false });
+  assert.equal(q(`select p.secret from account_providers p join accounts a on a.id = p.account_id where a.ext_id = '${account.accountId}' and p.provider = 'telnyx'`), RAW_KEY);
   srv = await startServer({ dir, db, account });
 });
 
@@ -169,4 +170,17 @@ test('a timestamp 301 s old is 403 even when correctly signed', async () => {
   // The same request signed now goes through.
   assert.equal((await voice(params)).status, 200);
   assert.equal(callCount(), before + 1);
+});
+
+test('a number nobody owns: refused politely for the account whose key signed, else 403', async () => {
+  // Telnyx's AccountSid is not stored: the accounts holding a Telnyx key are tried.
+  const params = voiceParams('+15555550977', '+15125550170');
+  const r = await voice(params);
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.text, /<Hangup\/>/);
+  assert.equal((await callOf(params.CallSid)).attribution.method, 'unattributed');
+  const before = callCount();
+  const other = generateKeyPairSync('ed25519').privateKey;
+  assert.equal((await voice(voiceParams('+15555550977', '+15125550171'), { key: other })).status, 403);
+  assert.equal(callCount(), before);
 });

@@ -185,6 +185,14 @@ static void postgres_urls_are_refused_clearly(void **state)
 
 /* ==== accounts, keys, origins ================================================================= */
 
+COUNTER(count_cred, struct st_provider_cred)
+
+static int cred_account(void *ctx, const struct st_provider_cred *c)
+{
+    *(int64_t *)ctx = c->account_id;
+    return 0;
+}
+
 static int origin_cb(void *ctx, const char *origin)
 {
     snprintf(ctx, 64, "%s", origin);
@@ -223,14 +231,28 @@ static void accounts_keys_and_origins(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(store_account_by_key(f->s, "hash-a", &got), ERR_NOTFOUND);
     assert_int_equal(store_account_by_key(f->s, "hash-b", &got), ERR_OK); /* B untouched */
-    /* settings, Twilio credentials, listing */
+    /* settings, provider credentials (found by the provider's account id), listing */
     assert_int_equal(store_account_set_settings(f->s, f->a.id, "{\"x\":1}"), ERR_OK);
-    assert_int_equal(store_account_set_twilio(f->s, f->a.ext_id, "AC1", "tok"), ERR_OK);
-    assert_int_equal(store_account_set_twilio(f->s, "acc_none", "AC2", "tok"), ERR_NOTFOUND);
-    assert_int_equal(store_account_by_twilio_sid(f->s, "AC1", &got), ERR_OK);
+    assert_int_equal(store_account_by_id(f->s, f->a.id, &got), ERR_OK);
     assert_string_equal(got.settings, "{\"x\":1}");
-    assert_string_equal(got.twilio_token, "tok");
-    assert_int_equal(store_account_by_twilio_sid(f->s, "AC9", &got), ERR_NOTFOUND);
+    assert_int_equal(store_provider_cred_set(f->s, f->a.id, "twilio", "AC1", "tok", 22), ERR_OK);
+    assert_int_equal(store_provider_cred_set(f->s, f->a.id, "twilio", NULL, "tok2", 23), ERR_OK);
+    assert_int_equal(store_provider_cred_set(f->s, 999999, "twilio", "AC2", "t", 23), ERR_NOTFOUND);
+    struct st_provider_cred cred;
+    assert_int_equal(store_provider_cred_get(f->s, f->a.id, "twilio", &cred), ERR_OK);
+    assert_string_equal(cred.account_sid, "AC1"); /* NULL kept what was stored */
+    assert_string_equal(cred.secret, "tok2");
+    assert_int_equal(cred.updated_at, 23);
+    assert_int_equal(store_provider_cred_get(f->s, f->b.id, "twilio", &cred), ERR_NOTFOUND);
+    int64_t found = 0;
+    assert_int_equal(store_provider_cred_find(f->s, "twilio", "AC1", cred_account, &found), ERR_OK);
+    assert_int_equal(found, f->a.id);
+    found = 0;
+    assert_int_equal(store_provider_cred_find(f->s, "twilio", "AC9", cred_account, &found), ERR_OK);
+    assert_int_equal(found, 0);
+    int n_creds = 0;
+    assert_int_equal(store_provider_cred_list(f->s, f->a.id, count_cred, &n_creds), ERR_OK);
+    assert_int_equal(n_creds, 1);
     int count = 0;
     assert_int_equal(store_account_list(f->s, count_account, &count), ERR_OK);
     assert_int_equal(count, 2);

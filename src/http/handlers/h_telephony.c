@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Provider webhooks (API.md "Telephony", normative for Twilio) and the PBX lookup:
- * POST /v1/telephony/twilio/voice, /status and /dial, /v1/telephony/telnyx/voice and /status,
- * GET /v1/telephony/lookup. Parse the form -> find the account -> verify X-Twilio-Signature
- * (or X-SignalWire-Signature) over public_url + the URI as received, or Telnyx's Ed25519
- * signature over the body -> hand the call to the call service (calls.c) -> answer TwiML
- * (TeXML for Telnyx: the same XML). An unsigned or badly signed request gets 403 and changes
- * nothing; a verified call is always forwarded, whatever fails after the check. */
+ * POST /v1/telephony/<provider>/voice, /status and /dial for each provider of
+ * telephony/provider.h (twilio, signalwire, telnyx), GET /v1/telephony/lookup. The provider
+ * checks its signature headers and parses the webhook -> find the account -> the provider
+ * verifies the signature with that account's secret for it (account_providers) -> hand the
+ * call to the call service (calls.c) -> the provider writes the answer (TwiML, TeXML). An
+ * unsigned or badly signed request gets 403 and changes nothing; a verified call is always
+ * forwarded, whatever fails after the check. */
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
@@ -16,11 +17,10 @@
 #include "core/phone.h"
 #include "app/app.h"
 #include "app/calls.h"
-#include "base/json.h"
 #include "app/metrics.h"
-#include "telephony/form.h"
-#include "telephony/telnyx.h"
-#include "telephony/twilio.h"
+#include "base/json.h"
+#include "telephony/provider.h"
+#include "telephony/twilio.h" /* update_done's <Response/>: the same for every provider */
 
 #define SIG_FAILURES "opendni_webhook_signature_failures_total"
 #define SIG_FAILURES_HELP "Provider webhooks refused for a missing or invalid signature."
@@ -28,10 +28,11 @@
 
 /* One parsed provider request. */
 struct hook {
-    const char *provider; /* CALLS_PROVIDER_TWILIO or CALLS_PROVIDER_TELNYX: how it is signed */
-    struct form form;
-    struct twilio_webhook wh;
-    char url[URL_MAX]; /* Twilio: what the provider signed, public URL + URI as received */
+    const char *provider; /* tp->name: calls.provider */
+    const struct tel_provider *tp;
+    struct tel_request rq;
+    struct tel_hook th;
+    char url[URL_MAX]; /* what Twilio-style providers sign: public URL + URI as received */
 };
 
 /* ---- parsing and signatures ---- */
@@ -43,121 +44,83 @@ static int forbidden(struct http_req *req, const char *why)
     return errf(&req->eb, ERR_FORBIDDEN, NULL, "%s", why);
 }
 
-/* Checks a signature is present, then parses the form. Release with hook_end. */
-static int hook_begin(struct http_req *req, struct hook *h)
+static const char *req_header(void *ctx, const char *name)
+{
+    return http_req_header(ctx, name);
+}
+
+/* Picks the provider of /v1/telephony/<name>/<kind> (params[0] is <name>), checks its
+ * signature headers, then parses the body. Release with hook_end, whatever this returns. */
+static int hook_begin(struct http_req *req, enum tel_hook_kind kind, struct hook *h)
 {
     memset(h, 0, sizeof(*h));
-    h->provider = CALLS_PROVIDER_TWILIO;
-    if (!req->h_twilio_sig && !req->h_signalwire_sig)
-        return forbidden(req, "missing X-Twilio-Signature");
+    h->rq = (struct tel_request){.url = h->url,
+                                 .body = req->body.data,
+                                 .len = req->body.len,
+                                 .header = req_header,
+                                 .ctx = req,
+                                 .now_s = time_now_ms() / 1000};
+    h->tp = tel_provider_for_route(req->params[0], &h->rq);
+    if (!h->tp || !h->tp->paths[kind])
+        return errf(&req->eb, ERR_NOTFOUND, NULL, "no route for %s %s", req->method, req->path);
+    h->provider = h->tp->name;
+    req->route = h->tp->paths[kind]; /* metrics and logs label each provider's route */
+    struct errbuf eb = {{0}, NULL};
+    if (h->tp->check(&h->rq, &eb))
+        return forbidden(req, eb.msg);
     int n = snprintf(h->url, sizeof(h->url), "%s%s", req->app->public_url, req->raw_uri);
     if (n < 0 || (size_t)n >= sizeof(h->url))
         return errf(&req->eb, ERR_TOOBIG, NULL, "request URI too long");
-    int rc = form_parse(req->body.data, req->body.len, &h->form);
-    if (rc)
-        return errf(&req->eb, rc, "body", "the body is not application/x-www-form-urlencoded");
-    rc = twilio_webhook_parse(&h->form, &h->wh, &req->eb);
-    if (rc)
-        form_release(&h->form);
-    return rc;
-}
-
-/* Telnyx (TeXML): checks both headers are present and the timestamp is fresh, then parses
- * the form. The signature itself needs the account's key: see hook_signed_by. */
-static int texml_begin(struct http_req *req, struct hook *h)
-{
-    memset(h, 0, sizeof(*h));
-    h->provider = CALLS_PROVIDER_TELNYX;
-    if (!req->h_telnyx_sig || !req->h_telnyx_ts)
-        return forbidden(req, "missing telnyx-signature-ed25519 or telnyx-timestamp");
-    if (!telnyx_fresh(req->h_telnyx_ts, time_now_ms() / 1000, TELNYX_TOLERANCE_S))
-        return forbidden(req, "telnyx-timestamp is not within 300 s of now");
-    int rc = form_parse(req->body.data, req->body.len, &h->form);
-    if (rc)
-        return errf(&req->eb, rc, "body", "the body is not application/x-www-form-urlencoded");
-    rc = telnyx_webhook_parse(&h->form, &h->wh, &req->eb);
-    if (rc)
-        form_release(&h->form);
-    return rc;
+    return h->tp->parse(&h->rq, &h->th, &req->eb);
 }
 
 static void hook_end(struct hook *h)
 {
-    form_release(&h->form);
+    tel_hook_release(&h->th);
 }
 
-/* The account's Telnyx public key, from {"telnyx_public_key":"<base64>"} in its settings. */
-static bool telnyx_key_of(const struct st_account *a, unsigned char key[TELNYX_KEY_LEN])
+/* Whether the account signed the request with its secret for the request's provider.
+ * ERR_OK, ERR_FORBIDDEN (counted and logged), or ERR_BACKEND. */
+static int check_signed_by(struct http_req *req, const struct hook *h, int64_t account_id)
 {
-    json_t *o = a->settings[0] ? json_loads(a->settings, 0, NULL) : NULL;
-    const char *b64 = json_string_value(json_object_get(o, "telnyx_public_key"));
-    bool ok = b64 && telnyx_public_key(b64, key) == ERR_OK;
-    if (b64 && !ok)
-        log_warn("telephony", "account %s: telnyx_public_key is not base64 of 32 bytes", a->ext_id);
-    json_decref(o);
-    return ok;
-}
-
-static bool telnyx_signed_by(const struct http_req *req, const struct st_account *a)
-{
-    unsigned char key[TELNYX_KEY_LEN];
-    return telnyx_key_of(a, key) &&
-           telnyx_verify(key, req->h_telnyx_ts, req->body.data, req->body.len, req->h_telnyx_sig);
-}
-
-/* Either flavour: they differ only for repeated parameter names (INTERFACES.md §2.2 V3). */
-static bool sig_matches(const struct hook *h, const char *token, const char *sig)
-{
-    return sig && (twilio_verify_as(TWILIO_FLAVOR_TWILIO, token, h->url, &h->form, sig) ||
-                   twilio_verify_as(TWILIO_FLAVOR_SIGNALWIRE, token, h->url, &h->form, sig));
-}
-
-static bool signed_by(const struct http_req *req, const struct hook *h, const char *token)
-{
-    if (!token || !*token)
-        return false;
-    return sig_matches(h, token, req->h_twilio_sig) || sig_matches(h, token, req->h_signalwire_sig);
-}
-
-/* Whether account a signed the request, by the provider's scheme. */
-static bool hook_signed_by(const struct http_req *req, const struct hook *h,
-                           const struct st_account *a)
-{
-    if (strcmp(h->provider, CALLS_PROVIDER_TELNYX) == 0)
-        return telnyx_signed_by(req, a);
-    return signed_by(req, h, a->twilio_token);
+    struct st_provider_cred c;
+    int rc = calls_provider_cred_get(req->app, account_id, h->provider, &c);
+    if (rc && rc != ERR_NOTFOUND)
+        return errf(&req->eb, ERR_BACKEND, NULL, "cannot read the account's credentials");
+    if (rc == ERR_OK && h->tp->verify(&h->rq, &h->th, c.secret))
+        return ERR_OK;
+    return forbidden(req, "invalid webhook signature");
 }
 
 struct signer {
-    const struct http_req *req;
     const struct hook *h;
-    struct st_account *out;
-    bool found;
+    int64_t account_id; /* out: 0 = none signed */
 };
 
-static int try_account(void *arg, const struct st_account *a)
+static int try_cred(void *arg, const struct st_provider_cred *c)
 {
     struct signer *sg = arg;
-    if (!hook_signed_by(sg->req, sg->h, a))
+    if (!sg->h->tp->verify(&sg->h->rq, &sg->h->th, c->secret))
         return 0;
-    *sg->out = *a;
-    sg->found = true;
+    sg->account_id = c->account_id;
     return 1;
 }
 
-/* For a number nobody owns: the account with this (Twilio) AccountSid, else any account whose
- * token or Telnyx key signed the request (API.md). ERR_FORBIDDEN if none did. */
+/* For a number nobody owns: the account whose stored account id for this provider is the
+ * request's AccountSid (API.md), never every account's. A provider whose account id is not
+ * stored (Telnyx) tries the accounts holding a secret for it. ERR_FORBIDDEN if none signed. */
 static int find_signer(struct http_req *req, const struct hook *h, struct st_account *out)
 {
-    if (h->wh.account_sid &&
-        calls_account_by_twilio_sid(req->app, h->wh.account_sid, out) == ERR_OK &&
-        hook_signed_by(req, h, out))
-        return ERR_OK;
-    struct signer sg = {req, h, out, false};
-    int rc = calls_account_list(req->app, try_account, &sg);
+    struct signer sg = {h, 0};
+    const char *sid = h->tp->signer_by_account_sid ? h->th.wh.account_sid : NULL;
+    int rc = ERR_OK;
+    if (sid || !h->tp->signer_by_account_sid)
+        rc = calls_provider_cred_find(req->app, h->provider, sid, try_cred, &sg);
+    if (rc == ERR_OK && sg.account_id)
+        rc = calls_account(req->app, sg.account_id, out);
     if (rc)
-        return errf(&req->eb, rc, NULL, "cannot read the accounts");
-    return sg.found ? ERR_OK : forbidden(req, "invalid webhook signature");
+        return errf(&req->eb, ERR_BACKEND, NULL, "cannot read the accounts");
+    return sg.account_id ? ERR_OK : forbidden(req, "invalid webhook signature");
 }
 
 /* The account owning the called number (verified), or a signer for a number nobody owns. */
@@ -171,7 +134,7 @@ static int verify_for_to(struct http_req *req, const struct hook *h, const char 
         rc = calls_account(req->app, t->account_id, acct);
     if (rc)
         return errf(&req->eb, ERR_BACKEND, NULL, "cannot look up the called number");
-    return hook_signed_by(req, h, acct) ? ERR_OK : forbidden(req, "invalid webhook signature");
+    return check_signed_by(req, h, acct->id);
 }
 
 /* To in E.164 when it parses (providers send E.164; a PBX may not), else as sent. */
@@ -186,30 +149,32 @@ static void normalize_party(const char *in, char *out, size_t cap)
 
 /* ---- answers ---- */
 
-/* TwiML, or TeXML for Telnyx, whose <Dial action> posts to the status route (the DialCallStatus
- * in it tells the two apart). */
+/* The provider's answer for a stored or prepared call: forward it (passing the caller's number
+ * through when it is E.164), or refuse politely when nobody owns the number. */
 static int answer_twiml(struct http_req *req, struct http_resp *resp,
                         const struct calls_answer *ans, const char *from, const char *provider)
 {
-    resp->content_type = "text/xml";
-    if (!ans->forward_to[0])
-        return twiml_reject(&resp->body);
-    bool telnyx = strcmp(provider, CALLS_PROVIDER_TELNYX) == 0;
-    char action[sizeof(req->app->public_url) + 40];
-    char status[sizeof(req->app->public_url) + 40];
-    snprintf(action, sizeof(action), "%s/v1/telephony/%s", req->app->public_url,
-             telnyx ? "telnyx/status" : "twilio/dial");
-    snprintf(status, sizeof(status), "%s/v1/telephony/%s/status", req->app->public_url,
-             telnyx ? "telnyx" : "twilio");
-    struct twiml_dial d = {.forward_to = ans->forward_to,
-                           .action_url = action,
-                           .status_url = status,
+    const struct tel_provider *tp = tel_provider_by_name(provider);
+    if (!tp) /* cannot happen: provider comes from the table */
+        return errf(&req->eb, ERR_INVALID, NULL, "unknown provider '%s'", provider);
+    struct tel_answer a = {.kind = ans->forward_to[0] ? TEL_ANSWER_DIAL : TEL_ANSWER_REJECT,
+                           .base_url = req->app->public_url,
+                           .forward_to = ans->forward_to,
                            .record = ans->record,
                            .notice = ans->notice[0] ? ans->notice : NULL};
     char caller[PHONE_E164_MAX];
     if (from && phone_parse(from, caller, NULL) == ERR_OK && strcmp(caller, from) == 0)
-        d.caller_id = from; /* pass the caller's number through to the business line */
-    return twiml_dial(&resp->body, &d);
+        a.caller_id = from; /* pass the caller's number through to the business line */
+    resp->content_type = tp->content_type;
+    return tp->answer(&resp->body, &a);
+}
+
+/* The provider's empty answer: the <Dial action> of a call we have nothing to do for. */
+static int answer_empty(struct http_resp *resp, const struct hook *h)
+{
+    struct tel_answer a = {.kind = TEL_ANSWER_EMPTY};
+    resp->content_type = h->tp->content_type;
+    return h->tp->answer(&resp->body, &a);
 }
 
 /* ---- deferred writes: calls join the group-commit writer's batch ---- */
@@ -309,15 +274,15 @@ static void defer_update(struct http_req *req, struct http_resp *resp, int64_t c
     defer(req, calls_pending_update(req->app, call_id, u, time_now_ms()), pd, false);
 }
 
-/* ---- voice webhooks: POST /v1/telephony/twilio/voice and /v1/telephony/telnyx/voice ---- */
+/* ---- voice webhooks: POST /v1/telephony/<provider>/voice ---- */
 
 /* A parsed voice webhook: verify, attribute, store (deferred to the writer), answer. */
 static int voice(struct http_req *req, struct http_resp *resp, const struct hook *h)
 {
     char to[STORE_PARTY_MAX];
     char from[STORE_PARTY_MAX];
-    normalize_party(h->wh.to, to, sizeof(to));
-    snprintf(from, sizeof(from), "%s", h->wh.from ? h->wh.from : "");
+    normalize_party(h->th.wh.to, to, sizeof(to));
+    snprintf(from, sizeof(from), "%s", h->th.wh.from ? h->th.wh.from : "");
     struct calls_target t;
     struct st_account acct;
     if (!to[0])
@@ -330,7 +295,7 @@ static int voice(struct http_req *req, struct http_resp *resp, const struct hook
         calls_read_end(req->app, reading);
         return rc;
     }
-    struct calls_inbound in = {h->provider, h->wh.call_sid, to, from, time_now_ms()};
+    struct calls_inbound in = {h->provider, h->th.wh.call_sid, to, from, time_now_ms()};
     struct st_call call;
     struct calls_answer ans;
     /* ans is filled even on failure: the call is forwarded whatever happens */
@@ -349,24 +314,12 @@ static int voice(struct http_req *req, struct http_resp *resp, const struct hook
     return ERR_OK;
 }
 
-int h_twilio_voice(struct http_req *req, struct http_resp *resp)
+int h_tel_voice(struct http_req *req, struct http_resp *resp)
 {
     struct hook h;
-    int rc = hook_begin(req, &h);
-    if (rc)
-        return rc;
-    rc = voice(req, resp, &h);
-    hook_end(&h);
-    return rc;
-}
-
-int h_telnyx_voice(struct http_req *req, struct http_resp *resp)
-{
-    struct hook h;
-    int rc = texml_begin(req, &h);
-    if (rc)
-        return rc;
-    rc = voice(req, resp, &h);
+    int rc = hook_begin(req, TEL_HOOK_VOICE, &h);
+    if (rc == ERR_OK)
+        rc = voice(req, resp, &h);
     hook_end(&h);
     return rc;
 }
@@ -379,8 +332,8 @@ int h_telnyx_voice(struct http_req *req, struct http_resp *resp)
 static int callback_call(struct http_req *req, const struct hook *h, struct st_call *c,
                          enum calls_leg *leg)
 {
-    const char *parent = form_get(&h->form, "ParentCallSid");
-    int rc = calls_by_provider(req->app, h->provider, h->wh.call_sid, c);
+    const char *parent = h->th.wh.parent_call_sid;
+    int rc = calls_by_provider(req->app, h->provider, h->th.wh.call_sid, c);
     if (rc == ERR_NOTFOUND && parent && *parent) {
         rc = calls_by_provider(req->app, h->provider, parent, c);
         *leg = CALLS_LEG_DIALED;
@@ -389,16 +342,13 @@ static int callback_call(struct http_req *req, const struct hook *h, struct st_c
         char to[STORE_PARTY_MAX];
         struct calls_target t;
         struct st_account acct;
-        normalize_party(h->wh.to, to, sizeof(to));
+        normalize_party(h->th.wh.to, to, sizeof(to));
         rc = verify_for_to(req, h, to, &t, &acct);
         return rc ? rc : ERR_NOTFOUND;
     }
-    struct st_account acct;
-    if (rc == ERR_OK)
-        rc = calls_account(req->app, c->account_id, &acct);
     if (rc)
         return errf(&req->eb, ERR_BACKEND, NULL, "cannot read the call");
-    return hook_signed_by(req, h, &acct) ? ERR_OK : forbidden(req, "invalid webhook signature");
+    return check_signed_by(req, h, c->account_id);
 }
 
 static int status_callback(struct http_req *req, struct http_resp *resp, const struct hook *h)
@@ -407,8 +357,8 @@ static int status_callback(struct http_req *req, struct http_resp *resp, const s
     enum calls_leg leg = CALLS_LEG_CALLER;
     int rc = callback_call(req, h, &c, &leg);
     if (rc == ERR_OK) {
-        struct calls_status u = {leg, h->wh.call_status, h->wh.call_duration_s,
-                                 h->wh.sequence_number};
+        struct calls_status u = {leg, h->tp->status(h->th.wh.call_status), h->th.wh.call_duration_s,
+                                 h->th.wh.sequence_number};
         defer_update(req, resp, c.id, &u, false);
     } else if (rc == ERR_NOTFOUND) {
         log_warn("telephony", "req=%" PRIu64 " status callback for an unknown call", req->id);
@@ -425,46 +375,33 @@ static int dial_action(struct http_req *req, struct http_resp *resp, const struc
     enum calls_leg leg = CALLS_LEG_DIALED;
     int rc = callback_call(req, h, &c, &leg);
     if (rc == ERR_OK) {
-        struct calls_status u = {CALLS_LEG_DIALED, h->wh.dial_call_status,
-                                 h->wh.dial_call_duration_s, -1};
+        struct calls_status u = {CALLS_LEG_DIALED, h->tp->status(h->th.wh.dial_call_status),
+                                 h->th.wh.dial_call_duration_s, -1};
         defer_update(req, resp, c.id, &u, true); /* failures are counted when it is done */
     } else if (rc == ERR_NOTFOUND) {             /* the call continues either way: end it */
-        resp->content_type = "text/xml";
-        rc = twiml_empty(&resp->body);
+        rc = answer_empty(resp, h);
     }
     return rc;
 }
 
-int h_twilio_status(struct http_req *req, struct http_resp *resp)
+int h_tel_status(struct http_req *req, struct http_resp *resp)
 {
     struct hook h;
-    int rc = hook_begin(req, &h);
-    if (rc)
-        return rc;
-    rc = status_callback(req, resp, &h);
+    int rc = hook_begin(req, TEL_HOOK_STATUS, &h);
+    if (rc == ERR_OK && h.th.wh.dial_call_status && !h.tp->paths[TEL_HOOK_DIAL])
+        rc = dial_action(req, resp, &h); /* its <Dial action> comes to the status route */
+    else if (rc == ERR_OK)
+        rc = status_callback(req, resp, &h);
     hook_end(&h);
     return rc;
 }
 
-int h_twilio_dial(struct http_req *req, struct http_resp *resp)
+int h_tel_dial(struct http_req *req, struct http_resp *resp)
 {
     struct hook h;
-    int rc = hook_begin(req, &h);
-    if (rc)
-        return rc;
-    rc = dial_action(req, resp, &h);
-    hook_end(&h);
-    return rc;
-}
-
-/* Telnyx status callbacks, and the TeXML <Dial action> (which carries DialCallStatus). */
-int h_telnyx_status(struct http_req *req, struct http_resp *resp)
-{
-    struct hook h;
-    int rc = texml_begin(req, &h);
-    if (rc)
-        return rc;
-    rc = h.wh.dial_call_status ? dial_action(req, resp, &h) : status_callback(req, resp, &h);
+    int rc = hook_begin(req, TEL_HOOK_DIAL, &h);
+    if (rc == ERR_OK)
+        rc = dial_action(req, resp, &h);
     hook_end(&h);
     return rc;
 }

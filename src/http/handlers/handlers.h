@@ -33,11 +33,11 @@ int h_visit_ping(struct http_req *req, struct http_resp *resp);
 int h_visit_event(struct http_req *req, struct http_resp *resp);
 int h_session_get(struct http_req *req, struct http_resp *resp);
 /* h_telephony.c: provider webhooks (signature-checked, no Bearer key) and the PBX lookup */
-int h_twilio_voice(struct http_req *req, struct http_resp *resp);
-int h_twilio_status(struct http_req *req, struct http_resp *resp);
-int h_twilio_dial(struct http_req *req, struct http_resp *resp);
-int h_telnyx_voice(struct http_req *req, struct http_resp *resp);
-int h_telnyx_status(struct http_req *req, struct http_resp *resp);
+/* POST /v1/telephony/{provider}/voice|status|dial, for each provider of telephony/provider.h
+ * (404 for a provider it does not know, or a kind the provider does not send). */
+int h_tel_voice(struct http_req *req, struct http_resp *resp);
+int h_tel_status(struct http_req *req, struct http_resp *resp);
+int h_tel_dial(struct http_req *req, struct http_resp *resp);
 int h_pbx_lookup(struct http_req *req, struct http_resp *resp);
 /* h_calls.c */
 int h_call_list(struct http_req *req, struct http_resp *resp);

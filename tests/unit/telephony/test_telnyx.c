@@ -187,7 +187,7 @@ static void texml_fields(void **state)
                           "&CallStatus=completed&From=%2B15125550123&To=%2B15555550101"
                           "&CallDuration=95&SequenceNumber=4&Timestamp=2024-01-15T10%3A30%3A00Z"
                           "&CallbackSource=call-progress-events");
-    struct twilio_webhook w;
+    struct tel_webhook w;
     assert_int_equal(telnyx_webhook_parse(&f, &w, NULL), ERR_OK);
     assert_string_equal(w.call_sid, "v3:abC_d-9");
     assert_string_equal(w.account_sid, "b3877c40-da60-4998-90ad-b792e98472af");
@@ -216,7 +216,7 @@ static void texml_rejects(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct form f = parse(bad[i][0]);
-        struct twilio_webhook w;
+        struct tel_webhook w;
         struct errbuf eb = {{0}, NULL};
         assert_int_equal(telnyx_webhook_parse(&f, &w, &eb), ERR_INVALID);
         assert_non_null(eb.field);
@@ -226,7 +226,7 @@ static void texml_rejects(void **state)
     char sid[160] = "CallSid=";
     memset(sid + 8, 'a', 128); /* 128 characters: one too many */
     struct form f = parse(sid);
-    struct twilio_webhook w;
+    struct tel_webhook w;
     assert_int_equal(telnyx_webhook_parse(&f, &w, NULL), ERR_INVALID);
     form_release(&f);
 }

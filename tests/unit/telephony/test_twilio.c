@@ -580,7 +580,7 @@ static void webhook_fields(void **state)
 {
     (void)state;
     struct form f = parse(V2_BODY "&DialCallStatus=no-answer&DialCallDuration=0&Extra=ignored");
-    struct twilio_webhook w;
+    struct tel_webhook w;
     assert_int_equal(twilio_webhook_parse(&f, &w, NULL), ERR_OK);
     assert_string_equal(w.call_sid, "CA00000000000000000000000000000002");
     assert_string_equal(w.account_sid, "AC00000000000000000000000000000001");
@@ -623,7 +623,7 @@ static void webhook_rejects_bad_fields(void **state)
     };
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         struct form f = parse(bad[i].body);
-        struct twilio_webhook w;
+        struct tel_webhook w;
         struct errbuf eb = {.field = NULL};
         assert_int_equal(twilio_webhook_parse(&f, &w, &eb), ERR_INVALID);
         assert_non_null(eb.field);

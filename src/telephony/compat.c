@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The Twilio-compatible provider pieces shared by twilio.c, signalwire.c and telnyx.c: a
+ * form-encoded webhook body, X-Twilio-Signature checks over the public URL, TwiML/TeXML
+ * answers with the provider's callback paths, and Twilio's call-status words. Pure: no I/O. */
+#include "base/prelude.h"
+#include "telephony/provider_int.h"
+
+#include "telephony/twilio.h"
+
+#define URL_MAX 512 /* base URL (at most 255 bytes) + a callback path */
+
+int tel__require_header(const struct tel_request *rq, const char *const *headers, struct errbuf *eb)
+{
+    for (const char *const *h = headers; *h; h++) {
+        const char *v = rq->header ? rq->header(rq->ctx, *h) : NULL;
+        if (v && *v)
+            return ERR_OK;
+    }
+    return errf(eb, ERR_FORBIDDEN, NULL, "missing %s", headers[0]);
+}
+
+int tel__form_parse(const struct tel_request *rq, size_t sid_max, const char *sid_extra,
+                    struct tel_hook *out, struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = form_parse(rq->body, rq->len, &out->form);
+    if (rc)
+        return errf(eb, rc, "body", "the body is not application/x-www-form-urlencoded");
+    return twilio_webhook_parse_as(&out->form, sid_max, sid_extra, &out->wh, eb);
+}
+
+/* Either flavour: they differ only for repeated parameter names (INTERFACES.md §2.2 V3). */
+static bool sig_matches(const struct tel_request *rq, const struct tel_hook *h, const char *secret,
+                        const char *sig)
+{
+    bool a = twilio_verify_as(TWILIO_FLAVOR_TWILIO, secret, rq->url, &h->form, sig);
+    bool b = twilio_verify_as(TWILIO_FLAVOR_SIGNALWIRE, secret, rq->url, &h->form, sig);
+    return a | b;
+}
+
+bool tel__twilio_verify(const struct tel_request *rq, const struct tel_hook *h, const char *secret,
+                        const char *const *headers)
+{
+    if (!secret || !*secret || !rq->url || !rq->header)
+        return false;
+    bool ok = false;
+    for (const char *const *name = headers; *name; name++) {
+        const char *sig = rq->header(rq->ctx, *name);
+        if (sig)
+            ok |= sig_matches(rq, h, secret, sig);
+    }
+    return ok;
+}
+
+/* base_url + path into out, or NULL for a NULL path. ERR_TOOBIG if it does not fit. */
+static int callback_url(const char *base_url, const char *path, char out[URL_MAX], const char **url)
+{
+    *url = NULL;
+    if (!path)
+        return ERR_OK;
+    int n = snprintf(out, URL_MAX, "%s%s", base_url, path);
+    if (n < 0 || n >= URL_MAX)
+        return ERR_TOOBIG;
+    *url = out;
+    return ERR_OK;
+}
+
+int tel__twiml_answer(struct buf *out, const struct tel_answer *a, const char *action_path,
+                      const char *status_path)
+{
+    if (a->kind == TEL_ANSWER_REJECT)
+        return twiml_reject(out);
+    if (a->kind == TEL_ANSWER_EMPTY)
+        return twiml_empty(out);
+    if (!a->base_url)
+        return ERR_INVALID;
+    char action[URL_MAX];
+    char status[URL_MAX];
+    struct twiml_dial d = {.forward_to = a->forward_to,
+                           .caller_id = a->caller_id,
+                           .record = a->record,
+                           .notice = a->notice};
+    int rc = callback_url(a->base_url, action_path, action, &d.action_url);
+    if (!rc)
+        rc = callback_url(a->base_url, status_path, status, &d.status_url);
+    return rc ? rc : twiml_dial(out, &d);
+}
+
+const char *tel__twilio_status(const char *s)
+{
+    if (s && (strcmp(s, "queued") == 0 || strcmp(s, "initiated") == 0))
+        return "ringing";
+    return s;
+}
