@@ -20,7 +20,6 @@
 #include "app/metrics.h"
 #include "base/json.h"
 #include "telephony/provider.h"
-#include "telephony/twilio.h" /* update_done's <Response/>: the same for every provider */
 
 #define SIG_FAILURES "opendni_webhook_signature_failures_total"
 #define SIG_FAILURES_HELP "Provider webhooks refused for a missing or invalid signature."
@@ -185,8 +184,9 @@ struct pending {
     struct http_resp *resp;
     char from[STORE_PARTY_MAX];
     char provider[16];
-    bool dial;     /* a <Dial action> request: answer TwiML */
-    bool answered; /* the voice answer was written before the commit */
+    const struct tel_provider *tp; /* status reports: whose empty answer a <Dial action> gets */
+    bool dial;                     /* a <Dial action> request: answer the provider's markup */
+    bool answered;                 /* the voice answer was written before the commit */
 };
 
 static void publish_events(void *arg)
@@ -225,8 +225,9 @@ static void update_done(void *arg, struct calls_pending *p)
     int rc = calls_pending_result(p);
     struct http_resp *resp = pd->resp;
     if (pd->dial) { /* the call continues either way: end it */
-        resp->content_type = "text/xml";
-        twiml_empty(&resp->body);
+        struct tel_answer a = {.kind = TEL_ANSWER_EMPTY};
+        resp->content_type = pd->tp->content_type;
+        pd->tp->answer(&resp->body, &a);
     } else if (rc == ERR_OK || rc == ERR_NOTFOUND) {
         resp->status = 204;
     } else {
@@ -266,10 +267,11 @@ static struct pending *pending_new(struct http_req *req, struct http_resp *resp)
 }
 
 /* Defers a status report on call_id to the writer. */
-static void defer_update(struct http_req *req, struct http_resp *resp, int64_t call_id,
-                         const struct calls_status *u, bool dial)
+static void defer_update(struct http_req *req, struct http_resp *resp, const struct hook *h,
+                         int64_t call_id, const struct calls_status *u, bool dial)
 {
     struct pending *pd = pending_new(req, resp);
+    pd->tp = h->tp;
     pd->dial = dial;
     defer(req, calls_pending_update(req->app, call_id, u, time_now_ms()), pd, false);
 }
@@ -359,7 +361,7 @@ static int status_callback(struct http_req *req, struct http_resp *resp, const s
     if (rc == ERR_OK) {
         struct calls_status u = {leg, h->tp->status(h->th.wh.call_status), h->th.wh.call_duration_s,
                                  h->th.wh.sequence_number};
-        defer_update(req, resp, c.id, &u, false);
+        defer_update(req, resp, h, c.id, &u, false);
     } else if (rc == ERR_NOTFOUND) {
         log_warn("telephony", "req=%" PRIu64 " status callback for an unknown call", req->id);
         rc = ERR_OK;
@@ -377,8 +379,8 @@ static int dial_action(struct http_req *req, struct http_resp *resp, const struc
     if (rc == ERR_OK) {
         struct calls_status u = {CALLS_LEG_DIALED, h->tp->status(h->th.wh.dial_call_status),
                                  h->th.wh.dial_call_duration_s, -1};
-        defer_update(req, resp, c.id, &u, true); /* failures are counted when it is done */
-    } else if (rc == ERR_NOTFOUND) {             /* the call continues either way: end it */
+        defer_update(req, resp, h, c.id, &u, true); /* failures are counted when it is done */
+    } else if (rc == ERR_NOTFOUND) {                /* the call continues either way: end it */
         rc = answer_empty(resp, h);
     }
     return rc;
