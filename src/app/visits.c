@@ -315,8 +315,7 @@ static bool region_valid(const char *s)
     return true;
 }
 
-/* {"gclid":"…",…} with the click ids the visit carried (new reference). */
-static json_t *click_ids_json(const struct source *src)
+json_t *visit_click_ids_json(const struct source *src)
 {
     json_t *ids = json_object();
     for (int i = 0; i < CLICK_N; i++)
@@ -338,7 +337,7 @@ static void fill_session(struct st_session *ss, const struct source *src, const 
     snprintf(ss->keyword, sizeof(ss->keyword), "%s", src->keyword);
     snprintf(ss->content, sizeof(ss->content), "%s", src->content);
     snprintf(ss->device, sizeof(ss->device), "%s", device_name(classify_device(in->user_agent)));
-    json_t *ids = click_ids_json(src);
+    json_t *ids = visit_click_ids_json(src);
     char *s = json_dumps(ids, JSON_COMPACT);
     json_decref(ids);
     if (s && strlen(s) < sizeof(ss->click_ids))

@@ -13,6 +13,7 @@
 #ifndef OPENDNI_APP_VISITS_H
 #define OPENDNI_APP_VISITS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -109,6 +110,10 @@ bool visit_needs_commit(const struct visit *v);
  * result is still readable; v is freed after done returns. */
 typedef void (*visit_done_fn)(void *arg, int rc, const struct visit_result *r);
 void visit_commit(struct visit *v, visit_done_fn done, void *arg);
+
+/* {"gclid":"…",…}: the click ids a source carries, as stored with the session and answered to
+ * the tracker. Returns a new reference (never NULL but on allocation failure). */
+json_t *visit_click_ids_json(const struct source *src);
 
 /* Frees a visit that is not committed. NULL ok. */
 void visit_free(struct visit *v);

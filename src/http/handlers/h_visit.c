@@ -57,19 +57,9 @@ static void allow_origin(struct http_req *req, struct http_resp *resp, bool orig
 
 /* ---- responses ---- */
 
-/* {"gclid":"…",…} with the click ids the visit carried (new reference). */
-static json_t *click_ids_json(const struct source *src)
-{
-    json_t *ids = json_object();
-    for (int i = 0; i < CLICK_N; i++)
-        if (src->click_ids[i][0])
-            json_object_set_new(ids, click_id_names[i], json_string(src->click_ids[i]));
-    return ids;
-}
-
 static json_t *source_json(const struct source *src)
 {
-    json_t *ids = click_ids_json(src);
+    json_t *ids = visit_click_ids_json(src);
     return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "channel", src->channel, "source",
                      json_str_or_null(src->source), "medium", json_str_or_null(src->medium),
                      "campaign", json_str_or_null(src->campaign), "keyword",
