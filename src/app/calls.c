@@ -364,7 +364,7 @@ static int to_candidate(struct store *s, const struct holding *h, const char *nu
 static int gather_candidates(struct store *s, const struct calls_target *t, int64_t since,
                              int64_t at, struct attrib_candidate *out, size_t *n_out)
 {
-    struct holdings hs = {.s = s, .at = at, .h = xcalloc(CALLS_MAX_HISTORY, sizeof(*hs.h))};
+    struct holdings hs = {.s = s, .at = at, .h = xmalloc(CALLS_MAX_HISTORY * sizeof(*hs.h))};
     int rc = store_lease_history(s, t->number.id, since, CALLS_MAX_HISTORY, add_holding, &hs);
     *n_out = 0;
     if (rc == ERR_OK) {
