@@ -11,11 +11,27 @@
 
 /* ---- keys, origins, health ---- */
 
-int admin_account_by_key(struct app *app, const char *key, struct st_account *a)
+#define KEY_CRED "key:"
+
+int admin_account_by_key(struct app *app, const char *key, struct st_account *a,
+                         char cred[ADMIN_CRED_MAX])
 {
     char hex[65];
     accounts_key_hash(key, hex);
+    if (cred)
+        snprintf(cred, ADMIN_CRED_MAX, KEY_CRED "%s", hex);
     return store_account_by_key(app->store, hex, a);
+}
+
+int admin_credential_check(struct app *app, int64_t account_id, const char *cred)
+{
+    if (!cred || strncmp(cred, KEY_CRED, strlen(KEY_CRED)) != 0)
+        return ERR_AUTH;
+    struct st_account a;
+    int rc = store_account_by_key(app->store, cred + strlen(KEY_CRED), &a);
+    if (rc == ERR_NOTFOUND || (rc == ERR_OK && a.id != account_id))
+        return ERR_AUTH;
+    return rc == ERR_OK ? ERR_OK : ERR_BACKEND;
 }
 
 bool admin_origin_known(struct app *app, const char *origin)

@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "app/accounts.h"
+#include "app/admin.h"
 #include "app/metrics.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"
@@ -14,6 +15,15 @@
 #include "store/store.h"
 
 #define SESSION_CACHE_SLOTS 65536 /* ~4.5 MiB */
+
+_Static_assert(ADMIN_CRED_MAX == STREAM_CRED_MAX, "stream listeners keep admin credentials");
+
+/* The stream's credential re-check (app/stream.h stream_check_fn): a revoked API key ends the
+ * streams it opened, whoever revoked it (the CLI, another node). */
+static int check_credential(void *ctx, int64_t account_id, const char *cred)
+{
+    return admin_credential_check(ctx, account_id, cred);
+}
 
 int app_init(struct app *app, struct errbuf *eb)
 {
@@ -34,6 +44,7 @@ int app_init(struct app *app, struct errbuf *eb)
     app->session_limit = ratelimit_new(app->cfg.max_new_sessions);
     app->writer = writer_start(app->store);
     app->stream = stream_new();
+    stream_set_check(app->stream, check_credential, app, STREAM_RECHECK_MS);
     app->sessions = sescache_new(SESSION_CACHE_SLOTS);
     return ERR_OK;
 }

@@ -14,6 +14,7 @@
 #include "base/ids.h"
 #include "base/json.h"
 #include "base/xalloc.h"
+#include "core/client.h"
 
 #define DEFAULT_TTL_S 1200
 /* A ping's renewal is stored reaching this far past the expiry it acknowledges, so renewals that
@@ -337,6 +338,7 @@ static void fill_session(struct st_session *ss, const struct source *src, const 
     snprintf(ss->keyword, sizeof(ss->keyword), "%s", src->keyword);
     snprintf(ss->content, sizeof(ss->content), "%s", src->content);
     snprintf(ss->device, sizeof(ss->device), "%s", device_name(classify_device(in->user_agent)));
+    client_key(in->client, ss->client_key, sizeof(ss->client_key)); /* "" when unknown */
     json_t *ids = visit_click_ids_json(src);
     char *s = json_dumps(ids, JSON_COMPACT);
     json_decref(ids);
@@ -578,6 +580,52 @@ int visits_ping(struct app *app, const char *session_ext, const char *origin,
     return ERR_OK;
 }
 
+/* One of the account's fixed numbers: a target, a pool's fallback, a source number. */
+static bool fixed_number(const struct acct *acct, const char *number)
+{
+    for (size_t i = 0; i < acct->n_pools; i++)
+        if (!strcmp(acct->pools[i].target, number) ||
+            !strcmp(acct->pools[i].fallback_number, number))
+            return true;
+    for (size_t i = 0; i < acct->n_sources; i++)
+        if (!strcmp(acct->sources[i].number, number) || !strcmp(acct->sources[i].target, number))
+            return true;
+    return false;
+}
+
+/* Whether session_id (of acct) was shown number (visits_event). ERR_OK with *shown, or the
+ * store's error. */
+static int number_shown(struct store *s, const struct acct *acct, int64_t session_id,
+                        const char *number, bool *shown)
+{
+    *shown = fixed_number(acct, number);
+    if (*shown)
+        return ERR_OK;
+    struct st_number n;
+    int rc = store_number_by_e164(s, number, &n);
+    if (rc == ERR_NOTFOUND || (rc == ERR_OK && n.account_id != acct->id))
+        return ERR_OK;
+    if (rc)
+        return rc;
+    if (!n.pool_id) { /* a source number of the account not in the snapshot yet */
+        *shown = true;
+        return ERR_OK;
+    }
+    return store_session_held(s, session_id, n.id, shown);
+}
+
+static int check_event_number(struct visit *v, const struct acct *acct, const char *number,
+                              struct errbuf *eb)
+{
+    bool shown = false;
+    int rc = number_shown(v->app->store, acct, v->job.session.id, number, &shown);
+    if (rc)
+        return errf(eb, rc, NULL, "cannot check the event's number");
+    if (!shown)
+        return errf(eb, ERR_INVALID, "number", "'number' was not shown to this session");
+    return ERR_OK;
+}
+
 int visits_event(struct app *app, const char *session_ext, const char *origin,
                  const char *own_origin, const struct visit_event_in *e, int64_t now,
                  struct visit **out, bool *origin_ok, struct errbuf *eb)
@@ -588,6 +636,8 @@ int visits_event(struct app *app, const char *session_ext, const char *origin,
     const struct acct *acct = NULL;
     struct sescache_entry ce;
     int rc = path_session(v, session_ext, origin, own_origin, &ce, &acct, now, origin_ok, eb);
+    if (rc == ERR_OK && e->number && e->number[0])
+        rc = check_event_number(v, acct, e->number, eb);
     accounts_put(app->accounts, acct);
     if (rc) {
         visit_free(v);

@@ -44,6 +44,8 @@ struct visit_in {
     const char *user_agent; /* crawler detection and device */
     const char *region;     /* the visitor's ISO 3166-2 region from a trusted header, or NULL */
     const char *own_origin; /* opendni's own public URL: pages it serves are same-site */
+    const char *client;     /* the client's address (behind a trusted proxy, its client's), or
+                               NULL: a new session records its core/client.h key */
 };
 
 /* One number to show. display "" = format number. */
@@ -94,7 +96,12 @@ int visits_ping(struct app *app, const char *session_ext, const char *origin,
                 const char *own_origin, int64_t now, struct visit **out, bool *origin_ok,
                 struct errbuf *eb);
 
-/* An event of session_ext. Same errors as visits_ping; the result has no numbers. */
+/* An event of session_ext. An event that names a number is accepted only for a number the
+ * session was shown: a pool number it held a lease on, or one of its account's fixed numbers
+ * (source numbers, pools' fallback numbers, the target numbers: what answers of kind source,
+ * fallback and static show; calls to them are never scored between sessions). Errors as
+ * visits_ping, and ERR_INVALID (eb->field "number") for a number the session was not shown;
+ * nothing is stored then. The result has no numbers. */
 int visits_event(struct app *app, const char *session_ext, const char *origin,
                  const char *own_origin, const struct visit_event_in *e, int64_t now,
                  struct visit **out, bool *origin_ok, struct errbuf *eb);

@@ -37,6 +37,7 @@ struct http_req {
     const char *params[HTTP_MAX_PARAMS]; /* {…} path segments */
     char param_store[HTTP_MAX_PARAMS][128];
     struct st_account account; /* the authenticated account (AUTH routes) */
+    char credential[80];       /* what authenticated it (admin_account_by_key), re-checkable */
     struct errbuf eb;          /* error detail for the error response */
     int retry_after_s;         /* with ERR_LIMITED: seconds for Retry-After */
     /* private: deferral, owned by server.c */

@@ -156,13 +156,17 @@ void http_header(struct http_resp *resp, const char *name, const char *fmt, ...)
     resp->header_names[resp->n_headers++] = name;
 }
 
-/* Resolves "Authorization: Bearer KEY" to the key's account. */
+_Static_assert(sizeof(((struct http_req *)0)->credential) == ADMIN_CRED_MAX,
+               "http_req.credential holds an admin credential");
+
+/* Resolves "Authorization: Bearer KEY" to the key's account (and its re-checkable credential,
+ * which GET /v1/stream hands to its listener). */
 static int authenticate(struct http_req *req)
 {
     const char *h = req->h_auth;
     if (!h || strncmp(h, "Bearer ", 7) != 0 || !h[7])
         return errf(&req->eb, ERR_AUTH, NULL, "missing or malformed Authorization: Bearer key");
-    int rc = admin_account_by_key(req->app, h + 7, &req->account);
+    int rc = admin_account_by_key(req->app, h + 7, &req->account, req->credential);
     if (rc == ERR_NOTFOUND)
         return errf(&req->eb, ERR_AUTH, NULL, "unknown API key");
     if (rc)

@@ -289,6 +289,11 @@ int store_pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_
     return s->ops->pool_stats(s, pool_id, now, out);
 }
 
+int store_session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held)
+{
+    return s->ops->session_held(s, session_id, number_id, held);
+}
+
 int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
                           void *ctx)
 {

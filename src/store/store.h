@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "core/client.h"
 #include "core/phone.h"
 #include "core/pool.h"
 
@@ -116,6 +117,7 @@ struct st_session {
     char click_ids[1024]; /* JSON object text */
     char device[16];
     char region[8];
+    char client_key[CLIENT_KEY_MAX]; /* core/client.h key of the creating request, "" unknown */
 };
 
 struct st_lease {
@@ -127,7 +129,10 @@ struct st_lease {
     int64_t last_active_at;
     int64_t expires_at;
     bool shared;
-    char session_ext[STORE_ID_MAX]; /* filled on reads: the session's external id */
+    /* filled on reads, from the lease's session: */
+    char session_ext[STORE_ID_MAX];  /* its external id */
+    char visitor_id[STORE_ID_MAX];   /* its visitor */
+    char client_key[CLIENT_KEY_MAX]; /* its client (st_session.client_key), "" unknown */
 };
 
 struct st_event {
@@ -267,6 +272,9 @@ int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                       int64_t last_active_at, int64_t expires_at);
 /* The most recent lease of the session in each pool it has leased from. */
 int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
+/* Whether the session ever held a stored lease on number_id (the numbers it was shown).
+ * out: *held. */
+int store_session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held);
 /* ---- leases: the atomic claim (serving only) ----
  * A claim decides which number a session holds, atomically: no two sessions get one number while
  * another number of the pool is free (DESIGN.md "Lease policy": idle-longest, cooldown, share or

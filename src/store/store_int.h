@@ -74,6 +74,7 @@ struct store_ops {
     int (*lease_renew)(struct store *s, int64_t session_id, int64_t number_id,
                        int64_t last_active_at, int64_t expires_at);
     int (*session_leases)(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
+    int (*session_held)(struct store *s, int64_t session_id, int64_t number_id, bool *held);
     int (*lease_claim)(struct store *s, int64_t pool_id, const char *session_ext_id,
                        int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
     int (*lease_touch)(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,

@@ -432,6 +432,7 @@ const struct store_ops store_sqlite_ops = {
     .lease_add = store_sqlite__lease_add,
     .lease_renew = store_sqlite__lease_renew,
     .session_leases = store_sqlite__session_leases,
+    .session_held = store_sqlite__session_held,
     .lease_claim = store_sqlite__lease_claim,
     .lease_touch = store_sqlite__lease_touch,
     .lease_times = store_sqlite__lease_times,

@@ -406,6 +406,46 @@ static void sessions_and_lease_times_never_move_back(void **state)
     assert_int_equal(store_number_by_id(f->s, n.id, &(struct st_number){0}), ERR_NOTFOUND);
 }
 
+/* The client key a session was created with (migration 0006) comes back on the session and on
+ * every lease read; store_session_held answers "was this session shown this number". */
+static void session_client_and_numbers_held(void **state)
+{
+    struct fx *f = *state;
+    struct st_session ss = {.account_id = f->a.id, .created_at = 10, .last_active_at = 10};
+    snprintf(ss.ext_id, sizeof(ss.ext_id), "s_client");
+    snprintf(ss.visitor_id, sizeof(ss.visitor_id), "v_client");
+    snprintf(ss.client_key, sizeof(ss.client_key), "2001:db8:1:2::/64");
+    assert_int_equal(store_session_put(f->s, &ss), ERR_OK);
+    struct st_session other = make_session(f, "s_noclient", 10);
+    struct st_session got;
+    assert_int_equal(store_session_get(f->s, "s_client", &got), ERR_OK);
+    assert_string_equal(got.client_key, "2001:db8:1:2::/64");
+    assert_int_equal(store_session_by_id(f->s, other.id, &got), ERR_OK);
+    assert_string_equal(got.client_key, ""); /* none recorded: unknown */
+    struct st_pool p = make_pool(f, f->a.id, "+15555550300", 60, 0, false);
+    struct st_number n = make_number(f, f->a.id, p.id, 301);
+    struct st_number m = make_number(f, f->a.id, p.id, 302);
+    struct st_lease l = {.session_id = ss.id,
+                         .number_id = n.id,
+                         .pool_id = p.id,
+                         .leased_at = 10,
+                         .last_active_at = 10,
+                         .expires_at = 60010};
+    assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
+    struct st_lease read = {0};
+    assert_int_equal(store_lease_history(f->s, n.id, 0, 1, copy_lease, &read), ERR_OK);
+    assert_string_equal(read.session_ext, "s_client");
+    assert_string_equal(read.visitor_id, "v_client");
+    assert_string_equal(read.client_key, "2001:db8:1:2::/64");
+    bool held = false;
+    assert_int_equal(store_session_held(f->s, ss.id, n.id, &held), ERR_OK);
+    assert_true(held);
+    assert_int_equal(store_session_held(f->s, ss.id, m.id, &held), ERR_OK);
+    assert_false(held); /* never shown that one */
+    assert_int_equal(store_session_held(f->s, other.id, n.id, &held), ERR_OK);
+    assert_false(held); /* another session's number */
+}
+
 static int collect_ends(void *ctx, const struct st_lease *l)
 {
     int64_t *ends = ctx;
@@ -882,6 +922,7 @@ int main(int argc, char **argv)
         T(rules_crud_in_order_and_tenant_scoping),
         T(sessions_and_lease_times_never_move_back),
         T(history_window_order_max_and_events),
+        T(session_client_and_numbers_held),
         T(savepoint_rollback_keeps_the_rest),
         T(calls_conversions_reports_and_export),
         T(claims_need_a_serving_store),

@@ -209,7 +209,10 @@ int h_visit(struct http_req *req, struct http_resp *resp)
         rc = parse_visit(o, &in, &req->eb);
     struct visit *v = NULL;
     bool origin_ok = false;
+    char client[64];
+    client_of(req, client, sizeof(client));
     if (rc == ERR_OK) {
+        in.client = client;
         in.origin = req->h_origin;
         in.own_origin = req->app->public_url;
         in.user_agent = req->h_user_agent;
