@@ -48,6 +48,13 @@ struct visit {
     bool covered; /* a ping whose renewals the store already holds: nothing to write */
     struct st_lease prev[VISITS_MAX_TARGETS]; /* a returning session's latest lease per pool */
     int n_prev;
+    /* The new claims this visit made (not renewals): taken back if its commit fails. */
+    struct {
+        int64_t pool_id;
+        struct st_lease_claim claim;
+    } claims[VISITS_MAX_TARGETS];
+    int n_claims;
+    int64_t now;
     visit_done_fn done;
     void *arg;
 };
@@ -60,8 +67,18 @@ static struct visit *visit_new(struct app *app)
     return v;
 }
 
+/* A visit that is not acknowledged leaves no lease and no count behind: its new claims are taken
+ * back from the engines (its renewals keep their leases, which earlier commits hold). */
+static void release_claims(struct visit *v)
+{
+    for (int i = 0; i < v->n_claims; i++)
+        store_lease_release(v->app->store, v->claims[i].pool_id, &v->claims[i].claim, v->now);
+}
+
 void visit_free(struct visit *v)
 {
+    if (v)
+        release_claims(v); /* never committed: never acknowledged */
     free(v);
 }
 
@@ -129,6 +146,8 @@ static void remember_session(struct sescache *cache, const struct write_job *job
 static void committed(struct write_job *job)
 {
     struct visit *v = (struct visit *)job;
+    if (job->rc)
+        release_claims(v);
     if (!job->has_event) {
         if (job->rc)
             sescache_drop(v->app->sessions, job->session.ext_id);
@@ -236,6 +255,13 @@ static int lease_pool(struct visit *v, const struct st_pool *p, struct visit_num
     struct st_lease_claim el;
     int rc = store_lease_claim(v->app->store, p->id, v->job.session.ext_id, prev_number(v, p->id),
                                now, &el);
+    if ((rc == ERR_OK || rc == ERR_EXHAUSTED) && el.undo.valid &&
+        v->n_claims < VISITS_MAX_TARGETS) {
+        v->claims[v->n_claims].pool_id = p->id;
+        v->claims[v->n_claims].claim = el;
+        v->n_claims++;
+    }
+    v->now = now;
     if (rc == ERR_EXHAUSTED) {
         snprintf(sh->number, sizeof(sh->number), "%s",
                  p->fallback_number[0] ? p->fallback_number : p->target);

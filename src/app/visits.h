@@ -110,7 +110,8 @@ bool visit_needs_commit(const struct visit *v);
 typedef void (*visit_done_fn)(void *arg, int rc, const struct visit_result *r);
 void visit_commit(struct visit *v, visit_done_fn done, void *arg);
 
-/* Frees a visit that is not committed. NULL ok. */
+/* Frees a visit that is not committed, taking back the new lease claims it made (nothing
+ * unacknowledged keeps a number). NULL ok. */
 void visit_free(struct visit *v);
 
 #endif
