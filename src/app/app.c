@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "app/accounts.h"
+#include "app/guard.h"
 #include "app/metrics.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"
@@ -17,7 +18,10 @@
 
 int app_init(struct app *app, struct errbuf *eb)
 {
-    int rc = store_open(app->cfg.db, &app->store, eb);
+    int rc = clientaddr_trust_parse(app->cfg.trust_proxy, &app->trusted, eb);
+    if (rc)
+        return rc;
+    rc = store_open(app->cfg.db, &app->store, eb);
     if (rc)
         return rc;
     rc = store_check(app->store, eb);
@@ -35,6 +39,11 @@ int app_init(struct app *app, struct errbuf *eb)
     app->writer = writer_start(app->store);
     app->stream = stream_new();
     app->sessions = sescache_new(SESSION_CACHE_SLOTS);
+    struct guard_config gc = {.new_per_min = app->cfg.client_new_sessions,
+                              .share_pct = app->cfg.client_share,
+                              .max_numbers = app->cfg.client_max_numbers,
+                              .flood_s = app->cfg.flood_hold};
+    app->guard = guard_new(&gc);
     return ERR_OK;
 }
 
@@ -46,6 +55,8 @@ void app_release(struct app *app)
     app->stream = NULL;
     sescache_free(app->sessions);
     app->sessions = NULL;
+    guard_free(app->guard);
+    app->guard = NULL;
     ratelimit_free(app->visit_limit);
     ratelimit_free(app->session_limit);
     accounts_free(app->accounts);

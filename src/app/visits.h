@@ -43,6 +43,7 @@ struct visit_in {
     const char *user_agent; /* crawler detection and device */
     const char *region;     /* the visitor's ISO 3166-2 region from a trusted header, or NULL */
     const char *own_origin; /* opendni's own public URL: pages it serves are same-site */
+    const char *client;     /* the client's address (app/clientaddr.h), NULL if unknown */
 };
 
 /* One number to show. display "" = format number. */
@@ -77,21 +78,26 @@ struct visit_event_in {
 /* true if type is one of the event types above. */
 bool visits_event_type_valid(const char *type);
 
-/* A page view (API.md POST /v1/visits). Returns ERR_OK with *out set (commit it unless its
- * result says bot), else: ERR_NOTFOUND (unknown account: eb->field "account"), ERR_FORBIDDEN
- * (origin not allowed), ERR_LIMITED (too many new sessions for the account; *retry_after_s),
- * ERR_INVALID (a URL classify refuses: field "url"), ERR_BACKEND. *out is NULL on error;
- * result->origin_ok may still matter to the transport: it is passed in *origin_ok. */
+/* A page view (API.md POST /v1/visits). A new session is counted against its client
+ * (app/guard.h): a client over its share of a pool is shown one of its own numbers without a
+ * lease; a recognised flood gets the pool's fallback number (or the target) and spends none of
+ * the account's new-session budget, and the numbers it held are taken back. Returns ERR_OK with
+ * *out set (commit it unless its result says bot), else: ERR_NOTFOUND (unknown account: eb->field
+ * "account"), ERR_FORBIDDEN (origin not allowed), ERR_LIMITED (too many new sessions for the
+ * account; *retry_after_s), ERR_INVALID (a URL classify refuses: field "url"), ERR_BACKEND. *out is
+ * NULL on error; result->origin_ok may still matter to the transport: it is passed in *origin_ok.
+ */
 int visits_page_view(struct app *app, const struct visit_in *in, int64_t now, struct visit **out,
                      bool *origin_ok, int *retry_after_s, struct errbuf *eb);
 
 /* A heartbeat of session_ext (POST /v1/visits/{id}/ping): renews its live leases, or leases
- * again in its pools when none is live. origin as in visit_in. ERR_NOTFOUND for an unknown
- * session, ERR_FORBIDDEN for a disallowed origin. *out as for visits_page_view; when
- * visit_needs_commit is false the answer is already durable. */
+ * again in its pools when none is live. origin and client as in visit_in; a ping proves a
+ * visible tab, so the session's numbers stop counting against its client's share (app/guard.h).
+ * ERR_NOTFOUND for an unknown session, ERR_FORBIDDEN for a disallowed origin. *out as for
+ * visits_page_view; when visit_needs_commit is false the answer is already durable. */
 int visits_ping(struct app *app, const char *session_ext, const char *origin,
-                const char *own_origin, int64_t now, struct visit **out, bool *origin_ok,
-                struct errbuf *eb);
+                const char *own_origin, const char *client, int64_t now, struct visit **out,
+                bool *origin_ok, struct errbuf *eb);
 
 /* An event of session_ext. Same errors as visits_ping; the result has no numbers. */
 int visits_event(struct app *app, const char *session_ext, const char *origin,
