@@ -7,6 +7,7 @@
 #include "base/timefmt.h"
 #include "app/accounts.h"
 #include "app/admin.h"
+#include "app/guard.h"
 #include "app/metrics.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"
@@ -27,7 +28,10 @@ static int check_credential(void *ctx, int64_t account_id, const char *cred)
 
 int app_init(struct app *app, struct errbuf *eb)
 {
-    int rc = store_open(app->cfg.db, &app->store, eb);
+    int rc = clientaddr_trust_parse(app->cfg.trust_proxy, &app->trusted, eb);
+    if (rc)
+        return rc;
+    rc = store_open(app->cfg.db, &app->store, eb);
     if (rc)
         return rc;
     rc = store_check(app->store, eb);
@@ -46,6 +50,11 @@ int app_init(struct app *app, struct errbuf *eb)
     app->stream = stream_new();
     stream_set_check(app->stream, check_credential, app, STREAM_RECHECK_MS);
     app->sessions = sescache_new(SESSION_CACHE_SLOTS);
+    struct guard_config gc = {.new_per_min = app->cfg.client_new_sessions,
+                              .share_pct = app->cfg.client_share,
+                              .max_numbers = app->cfg.client_max_numbers,
+                              .flood_s = app->cfg.flood_hold};
+    app->guard = guard_new(&gc);
     return ERR_OK;
 }
 
@@ -57,6 +66,8 @@ void app_release(struct app *app)
     app->stream = NULL;
     sescache_free(app->sessions);
     app->sessions = NULL;
+    guard_free(app->guard);
+    app->guard = NULL;
     ratelimit_free(app->visit_limit);
     ratelimit_free(app->session_limit);
     accounts_free(app->accounts);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "app/clientaddr.h"
 
 struct store;
 struct metrics;
@@ -19,6 +20,7 @@ struct ratelimit;
 struct accounts;
 struct stream;
 struct sescache;
+struct guard;
 
 struct app_config {
     const char *db;
@@ -31,7 +33,11 @@ struct app_config {
     long long body_max;          /* default request body limit in bytes */
     const char *log_level;
     bool log_pii;
-    bool trust_proxy;       /* take the client address from X-Forwarded-For */
+    const char *trust_proxy; /* proxies whose X-Forwarded-For is believed: "ADDR[/BITS],…" ("") */
+    long long client_new_sessions; /* new sessions per client per minute before it is a flood */
+    long long client_share;        /* % of a pool one client's unproven sessions may hold */
+    long long client_max_numbers;  /* … and at most this many numbers of it */
+    long long flood_hold;          /* seconds a recognised flood stays flagged */
     const char *geo_header; /* request header carrying the visitor's ISO 3166-2 region ("") */
 };
 
@@ -45,10 +51,13 @@ struct app {
     struct ratelimit *session_limit;
     struct accounts *accounts;
     struct stream *stream;
-    struct sescache *sessions; /* recently seen sessions (pings, events) */
+    struct sescache *sessions;       /* recently seen sessions (pings, events) */
+    struct guard *guard;             /* per-client shares of the pools, flood recognition */
+    struct clientaddr_trust trusted; /* parsed cfg.trust_proxy */
 };
 
-/* Opens the store (it must be migrated) and starts the services. ERR_* with detail in eb. */
+/* Opens the store (it must be migrated) and starts the services; parses cfg.trust_proxy
+ * (ERR_INVALID naming the bad entry). ERR_* with detail in eb. */
 int app_init(struct app *app, struct errbuf *eb);
 /* Stops the services (the writer drains its queue first) and closes the store. */
 void app_release(struct app *app);

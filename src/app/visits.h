@@ -44,8 +44,9 @@ struct visit_in {
     const char *user_agent; /* crawler detection and device */
     const char *region;     /* the visitor's ISO 3166-2 region from a trusted header, or NULL */
     const char *own_origin; /* opendni's own public URL: pages it serves are same-site */
-    const char *client;     /* the client's address (behind a trusted proxy, its client's), or
-                               NULL: a new session records its core/client.h key */
+    const char *client;     /* the client's address (app/clientaddr.h; behind a trusted proxy,
+                               its client's), NULL if unknown: a new session records its core/client.h
+                               key */
 };
 
 /* One number to show. display "" = format number. */
@@ -80,21 +81,26 @@ struct visit_event_in {
 /* true if type is one of the event types above. */
 bool visits_event_type_valid(const char *type);
 
-/* A page view (API.md POST /v1/visits). Returns ERR_OK with *out set (commit it unless its
- * result says bot), else: ERR_NOTFOUND (unknown account: eb->field "account"), ERR_FORBIDDEN
- * (origin not allowed), ERR_LIMITED (too many new sessions for the account; *retry_after_s),
- * ERR_INVALID (a URL classify refuses: field "url"), ERR_BACKEND. *out is NULL on error;
- * result->origin_ok may still matter to the transport: it is passed in *origin_ok. */
+/* A page view (API.md POST /v1/visits). A new session is counted against its client
+ * (app/guard.h): a client over its share of a pool is shown one of its own numbers without a
+ * lease; a recognised flood gets the pool's fallback number (or the target) and spends none of
+ * the account's new-session budget, and the numbers it held are taken back. Returns ERR_OK with
+ * *out set (commit it unless its result says bot), else: ERR_NOTFOUND (unknown account: eb->field
+ * "account"), ERR_FORBIDDEN (origin not allowed), ERR_LIMITED (too many new sessions for the
+ * account; *retry_after_s), ERR_INVALID (a URL classify refuses: field "url"), ERR_BACKEND. *out is
+ * NULL on error; result->origin_ok may still matter to the transport: it is passed in *origin_ok.
+ */
 int visits_page_view(struct app *app, const struct visit_in *in, int64_t now, struct visit **out,
                      bool *origin_ok, int *retry_after_s, struct errbuf *eb);
 
 /* A heartbeat of session_ext (POST /v1/visits/{id}/ping): renews its live leases, or leases
- * again in its pools when none is live. origin as in visit_in. ERR_NOTFOUND for an unknown
- * session, ERR_FORBIDDEN for a disallowed origin. *out as for visits_page_view; when
- * visit_needs_commit is false the answer is already durable. */
+ * again in its pools when none is live. origin and client as in visit_in; a ping proves a
+ * visible tab, so the session's numbers stop counting against its client's share (app/guard.h).
+ * ERR_NOTFOUND for an unknown session, ERR_FORBIDDEN for a disallowed origin. *out as for
+ * visits_page_view; when visit_needs_commit is false the answer is already durable. */
 int visits_ping(struct app *app, const char *session_ext, const char *origin,
-                const char *own_origin, int64_t now, struct visit **out, bool *origin_ok,
-                struct errbuf *eb);
+                const char *own_origin, const char *client, int64_t now, struct visit **out,
+                bool *origin_ok, struct errbuf *eb);
 
 /* An event of session_ext. An event that names a number is accepted only for a number the
  * session was shown: a pool number it held a lease on, or one of its account's fixed numbers
@@ -122,7 +128,8 @@ void visit_commit(struct visit *v, visit_done_fn done, void *arg);
  * the tracker. Returns a new reference (never NULL but on allocation failure). */
 json_t *visit_click_ids_json(const struct source *src);
 
-/* Frees a visit that is not committed. NULL ok. */
+/* Frees a visit that is not committed, taking back the new lease claims it made (nothing
+ * unacknowledged keeps a number). NULL ok. */
 void visit_free(struct visit *v);
 
 #endif

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/testhooks.h"
 #include "app/app.h"
+#include "app/clientaddr.h"
 #include "http/server.h"
 
 #define GRACE_MS 1500
@@ -63,8 +64,16 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
          "default request body limit, bytes"},
         {"geo-header", OPT_STR, &c->geo_header, "OPENDNI_GEO_HEADER",
          "header your proxy sets to the visitor's ISO 3166-2 region (e.g. X-Geo-Region: US-TX)"},
-        {"trust-proxy", OPT_BOOL, &c->trust_proxy, "OPENDNI_TRUST_PROXY",
-         "take the client address from X-Forwarded-For"},
+        {"trust-proxy", OPT_STR, &c->trust_proxy, "OPENDNI_TRUST_PROXY",
+         "proxies (ADDR or CIDR, comma-separated) whose X-Forwarded-For is believed"},
+        {"client-new-sessions", OPT_INT, &c->client_new_sessions, "OPENDNI_CLIENT_NEW_SESSIONS",
+         "new sessions per client address per minute before it is a flood, 0 = off (30)"},
+        {"client-share", OPT_INT, &c->client_share, "OPENDNI_CLIENT_SHARE",
+         "% of a pool one client's unproven sessions may hold, 0 = off (10)"},
+        {"client-max-numbers", OPT_INT, &c->client_max_numbers, "OPENDNI_CLIENT_MAX_NUMBERS",
+         "most numbers of a pool one client's unproven sessions hold, 0 = no limit (4)"},
+        {"flood-hold", OPT_INT, &c->flood_hold, "OPENDNI_FLOOD_HOLD",
+         "seconds a flood stays flagged after its last new session (600)"},
         {"log-level", OPT_STR, &level, "OPENDNI_LOG_LEVEL", "error, warn, info or debug"},
         {"log-pii", OPT_BOOL, &c->log_pii, "OPENDNI_LOG_PII", "log phone numbers and addresses"},
         {0}, /* the test binary's flags follow */
@@ -85,8 +94,16 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
     if (rc < 0)
         return rc;
     if (log_level_parse(level) < 0 || c->rate_limit_visits < 0 || c->max_new_sessions < 0 ||
-        c->threads < 0 || c->threads > 256 || c->body_max < 0) {
+        c->threads < 0 || c->threads > 256 || c->body_max < 0 || c->client_new_sessions < 0 ||
+        c->client_share < 0 || c->client_share > 100 || c->client_max_numbers < 0 ||
+        c->flood_hold < 0) {
         fprintf(stderr, "error: bad value for --log-level, a limit or --threads\n");
+        return -2;
+    }
+    struct clientaddr_trust trust;
+    struct errbuf eb = {{0}, NULL};
+    if (clientaddr_trust_parse(c->trust_proxy, &trust, &eb) != ERR_OK) {
+        fprintf(stderr, "error: --trust-proxy: %s (give proxy addresses or CIDRs)\n", eb.msg);
         return -2;
     }
     if (fail_calls)
@@ -104,6 +121,11 @@ int cmd_serve(int argc, char **argv)
                               .public_url = "",
                               .port_file = "",
                               .geo_header = "",
+                              .trust_proxy = "",
+                              .client_new_sessions = 30,
+                              .client_share = 10,
+                              .client_max_numbers = 4,
+                              .flood_hold = 600,
                               .rate_limit_visits = 600,
                               .max_new_sessions = 6000}};
     int rc = parse_serve_opts(argc, argv, &app.cfg);

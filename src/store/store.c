@@ -261,6 +261,11 @@ int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
     return s->ops->lease_renew(s, session_id, number_id, last_active_at, expires_at);
 }
 
+int store_lease_delete(struct store *s, int64_t session_id, int64_t number_id, int64_t leased_at)
+{
+    return s->ops->lease_delete(s, session_id, number_id, leased_at);
+}
+
 int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx)
 {
     return s->ops->session_leases(s, session_id, fn, ctx);
@@ -276,6 +281,12 @@ int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_
                       struct st_lease_claim *out)
 {
     return s->ops->lease_touch(s, pool_id, session_ext_id, now, out);
+}
+
+int store_lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
+                        int64_t now)
+{
+    return s->ops->lease_release(s, pool_id, claim, now);
 }
 
 void store_lease_times(struct store *s, const struct st_lease *l, int64_t now,

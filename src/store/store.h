@@ -270,6 +270,10 @@ int store_lease_add(struct store *s, struct st_lease *l);
  * ERR_NOTFOUND if there is none. */
 int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                       int64_t last_active_at, int64_t expires_at);
+/* Deletes the stored lease of session_id (row id) on number_id that started at leased_at: a
+ * lease taken back (store_lease_release) leaves no row for attribution or a restart to find.
+ * ERR_NOTFOUND if there is no such row (nothing changes). */
+int store_lease_delete(struct store *s, int64_t session_id, int64_t number_id, int64_t leased_at);
 /* The most recent lease of the session in each pool it has leased from. */
 int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
 /* Whether the session ever held a stored lease on number_id (the numbers it was shown).
@@ -295,6 +299,7 @@ struct st_lease_claim {
     int64_t expires_at;
     uint64_t exhaustion_events; /* the pool's totals after this claim */
     uint32_t peak_concurrent;
+    struct pool_undo undo; /* what store_lease_release needs to take a new claim back */
 };
 
 /* A page view of the session in pool_id at now (the pool_lease policy of core/pool.h): renews
@@ -304,6 +309,16 @@ struct st_lease_claim {
  * not serving. out: *out. */
 int store_lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
                       int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+/* Takes back a claim of store_lease_claim that must not stand: one whose durable record failed
+ * (so no lease, exhaustion event or peak is left behind), or a flood's. The session no longer
+ * holds the number (nor waits, for a refused claim), the number's idle order and the pool's
+ * counters are as before that claim (core/pool.h pool_unclaim). A renewal is never taken back.
+ * The stored lease row, if the claim was written, is the caller's to delete (store_lease_delete).
+ * Returns ERR_OK; ERR_INVALID for a renewal's claim; ERR_NOTFOUND for an unknown pool or when
+ * that claim no longer exists (expired, taken back already): nothing changes then;
+ * ERR_UNSUPPORTED if not serving. */
+int store_lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
+                        int64_t now);
 /* Heartbeat: renews the session's live lease in pool_id at now. ERR_NOTFOUND if it has none (or
  * the pool is unknown), ERR_UNSUPPORTED if not serving. out: *out (flags RENEWED). */
 int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,

@@ -73,12 +73,15 @@ struct store_ops {
     int (*lease_add)(struct store *s, struct st_lease *l);
     int (*lease_renew)(struct store *s, int64_t session_id, int64_t number_id,
                        int64_t last_active_at, int64_t expires_at);
+    int (*lease_delete)(struct store *s, int64_t session_id, int64_t number_id, int64_t leased_at);
     int (*session_leases)(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
     int (*session_held)(struct store *s, int64_t session_id, int64_t number_id, bool *held);
     int (*lease_claim)(struct store *s, int64_t pool_id, const char *session_ext_id,
                        int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
     int (*lease_touch)(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
                        struct st_lease_claim *out);
+    int (*lease_release)(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
+                         int64_t now);
     void (*lease_times)(struct store *s, const struct st_lease *l, int64_t now,
                         int64_t *last_active_at, int64_t *ends_at);
     int (*pool_stats)(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);

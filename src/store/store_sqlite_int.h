@@ -160,6 +160,10 @@ int store_sqlite__session_by_id(struct store *s, int64_t id, struct st_session *
 int store_sqlite__lease_add(struct store *s, struct st_lease *l);
 int store_sqlite__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                               int64_t last_active_at, int64_t expires_at);
+int store_sqlite__lease_delete(struct store *s, int64_t session_id, int64_t number_id,
+                               int64_t leased_at);
+int store_sqlite__lease_release(struct store *s, int64_t pool_id,
+                                const struct st_lease_claim *claim, int64_t now);
 int store_sqlite__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
 int store_sqlite__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held);
 int store_sqlite__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,

@@ -174,6 +174,22 @@ int store_sqlite__lease_renew(struct store *s, int64_t session_id, int64_t numbe
     return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
 }
 
+int store_sqlite__lease_delete(struct store *s, int64_t session_id, int64_t number_id,
+                               int64_t leased_at)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "DELETE FROM leases WHERE session_id = ?1"
+                                          " AND number_id = ?2 AND leased_at = ?3")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, session_id);
+    sqlite3_bind_int64(st, 2, number_id);
+    sqlite3_bind_int64(st, 3, leased_at);
+    int rc = store__exec(c, st, "delete lease");
+    return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
+}
+
 static int each_lease(struct sconn *c, sqlite3_stmt *st, size_t max, store_lease_fn fn, void *ctx)
 {
     int rc = SQLITE_DONE;

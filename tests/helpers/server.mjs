@@ -52,7 +52,9 @@ async function waitPort(file, proc, ms) {
 
 /**
  * Starts a server. opts: {origins: [...], args: [...extra serve flags], dir, db, keepDir,
- * accountName}. Returns an object with url, port, db, dir, accountId, apiKey, logs(),
+ * accountName, guard}. Most suites model many distinct visitors from the one loopback address, so
+ * the per-client flood guard (serve --client-share, --client-new-sessions) is off unless
+ * opts.guard is true; tests/e2e/hostile.test.mjs runs it with its defaults. Returns an object with url, port, db, dir, accountId, apiKey, logs(),
  * api(method, path, body, key?), visit(body, headers?), advance(ms), stop(), kill9(), restart().
  */
 export async function startServer(opts = {}) {
@@ -66,8 +68,9 @@ export async function startServer(opts = {}) {
 
   srv.start = async () => {
     const portFile = join(dir, `port-${Date.now()}-${Math.random()}`);
+    const guardOff = opts.guard ? [] : ['--client-share', '0', '--client-new-sessions', '0'];
     const args = ['serve', '--db', db, '--listen', '127.0.0.1:0', '--port-file', portFile,
-      ...(opts.args || [])];
+      ...guardOff, ...(opts.args || [])];
     const proc = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...(opts.env || {}) } });
     live.add(proc);
     proc.stderr.on('data', (d) => { srv.stderr += d.toString(); });

@@ -705,6 +705,51 @@ static void claim_touch_times_and_deletes(void **state)
     assert_int_equal(store_lease_claim(f->s, p.id, "s_c", 0, 6000 + MIN_MS, &c), ERR_EXHAUSTED);
 }
 
+/* A claim taken back (its commit failed, or a flood's) leaves nothing: no lease, no exhaustion
+ * event, no peak, the number free again in its old idle order; its stored row can be deleted. */
+static void release_takes_a_claim_back(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 600, false);
+    struct st_number n1 = make_number(f, f->a.id, p.id, 101);
+    make_number(f, f->a.id, p.id, 102);
+    assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
+    struct st_lease_claim a, b, c, renew;
+    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &a), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 1000, &b), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.id, "c", 0, 2000, &c), ERR_OK);
+    assert_true(c.flags & POOL_LEASE_EXHAUSTED);
+    assert_int_equal(store_lease_release(f->s, p.id, &c, 2000), ERR_OK);
+    assert_int_equal(store_lease_release(f->s, p.id, &a, 2000), ERR_OK);
+    assert_int_equal(store_lease_release(f->s, p.id, &a, 2000), ERR_NOTFOUND); /* once */
+    assert_int_equal(store_lease_release(f->s, p.id + 99, &b, 2000), ERR_NOTFOUND);
+    struct pool_stats st;
+    assert_int_equal(store_pool_stats(f->s, p.id, 2000, &st), ERR_OK);
+    assert_int_equal(st.live_leases, 1);
+    assert_int_equal(st.leased, 1);
+    assert_int_equal(st.free, 1);
+    assert_int_equal(st.exhaustion_events, 0);
+    assert_int_equal(st.peak_concurrent, 1);
+    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 3000, &a), ERR_OK);
+    assert_int_equal(a.number_id, n1.id); /* never used again: idlest, lowest id */
+    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 4000, &renew), ERR_OK);
+    assert_int_equal(store_lease_release(f->s, p.id, &renew, 4000), ERR_INVALID);
+    /* the durable side: the row of a lease taken back is deleted */
+    struct st_session ss = make_session(f, "d", 3000);
+    struct st_lease l = {.session_id = ss.id,
+                         .number_id = n1.id,
+                         .pool_id = p.id,
+                         .leased_at = 3000,
+                         .last_active_at = 3000,
+                         .expires_at = 3000 + MIN_MS};
+    assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
+    assert_int_equal(store_lease_delete(f->s, ss.id, n1.id, 2999), ERR_NOTFOUND);
+    assert_int_equal(store_lease_delete(f->s, ss.id, n1.id, 3000), ERR_OK);
+    int64_t live = 0;
+    assert_int_equal(store_lease_list_live(f->s, p.id, 3000, count_lease, &live), ERR_OK);
+    assert_int_equal(live, 0);
+}
+
 static void cooldown_idle_longest_and_fallback_exhaustion(void **state)
 {
     struct fx *f = *state;
@@ -927,6 +972,7 @@ int main(int argc, char **argv)
         T(calls_conversions_reports_and_export),
         T(claims_need_a_serving_store),
         T(claim_touch_times_and_deletes),
+        T(release_takes_a_claim_back),
         T(cooldown_idle_longest_and_fallback_exhaustion),
         T(share_mode_exhaustion_shares_and_counts),
         T(restart_rebuilds_claims_from_the_tables),

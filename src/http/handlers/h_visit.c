@@ -8,6 +8,7 @@
 
 #include "app/admin.h"
 #include "app/app.h"
+#include "app/clientaddr.h"
 #include "app/ratelimit.h"
 #include "app/visits.h"
 #include "base/ids.h"
@@ -21,27 +22,19 @@
 
 /* ---- shared checks ---- */
 
-/* The client's address: the connection's, or behind a trusted proxy the last X-Forwarded-For
- * entry (the one that proxy added; entries to its left are whatever the client sent). */
+/* The client's address: the connection's, or behind a trusted proxy (--trust-proxy) the first
+ * X-Forwarded-For entry from the right that no trusted proxy wrote (app/clientaddr.h). */
 static void client_of(const struct http_req *req, char *out, size_t cap)
 {
-    const char *xff = req->h_forwarded_for;
-    if (!req->app->cfg.trust_proxy || !xff || !*xff) {
-        snprintf(out, cap, "%s", req->client_addr);
-        return;
-    }
-    const char *last = strrchr(xff, ',');
-    last = last ? last + 1 : xff;
-    while (*last == ' ')
-        last++;
-    snprintf(out, cap, "%.*s", (int)strcspn(last, " "), last);
+    clientaddr_resolve(&req->app->trusted, req->client_addr, req->h_forwarded_for, out, cap);
 }
 
-static int limit_address(struct http_req *req, int64_t now)
+/* The per-address rate limit, by client key (an IPv6 client is its /64). */
+static int limit_address(struct http_req *req, const char *client, int64_t now)
 {
-    char addr[64];
-    client_of(req, addr, sizeof(addr));
-    if (ratelimit_take(req->app->visit_limit, addr, now, &req->retry_after_s))
+    char key[CLIENTADDR_MAX];
+    clientaddr_key(client, key, sizeof(key));
+    if (ratelimit_take(req->app->visit_limit, key, now, &req->retry_after_s))
         return ERR_OK;
     return errf(&req->eb, ERR_LIMITED, NULL, "too many visits from this address; retry later");
 }
@@ -200,7 +193,9 @@ static int parse_visit(json_t *o, struct visit_in *in, struct errbuf *eb)
 int h_visit(struct http_req *req, struct http_resp *resp)
 {
     int64_t now = time_now_ms();
-    int rc = limit_address(req, now);
+    char client[CLIENTADDR_MAX];
+    client_of(req, client, sizeof(client));
+    int rc = limit_address(req, client, now);
     json_t *o = NULL;
     if (rc == ERR_OK)
         rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
@@ -209,14 +204,12 @@ int h_visit(struct http_req *req, struct http_resp *resp)
         rc = parse_visit(o, &in, &req->eb);
     struct visit *v = NULL;
     bool origin_ok = false;
-    char client[64];
-    client_of(req, client, sizeof(client));
     if (rc == ERR_OK) {
-        in.client = client;
         in.origin = req->h_origin;
         in.own_origin = req->app->public_url;
         in.user_agent = req->h_user_agent;
         in.region = req->h_geo;
+        in.client = client;
         rc = visits_page_view(req->app, &in, now, &v, &origin_ok, &req->retry_after_s, &req->eb);
     }
     allow_origin(req, resp, origin_ok);
@@ -231,12 +224,14 @@ int h_visit(struct http_req *req, struct http_resp *resp)
 int h_visit_ping(struct http_req *req, struct http_resp *resp)
 {
     int64_t now = time_now_ms();
-    int rc = limit_address(req, now);
+    char client[CLIENTADDR_MAX];
+    client_of(req, client, sizeof(client));
+    int rc = limit_address(req, client, now);
     struct visit *v = NULL;
     bool origin_ok = false;
     if (rc == ERR_OK)
-        rc = visits_ping(req->app, req->params[0], req->h_origin, req->app->public_url, now, &v,
-                         &origin_ok, &req->eb);
+        rc = visits_ping(req->app, req->params[0], req->h_origin, req->app->public_url, client, now,
+                         &v, &origin_ok, &req->eb);
     allow_origin(req, resp, origin_ok);
     return rc ? rc : answer(req, resp, v, false);
 }
@@ -269,7 +264,9 @@ static int parse_event(struct http_req *req, json_t **o, struct visit_event_in *
 int h_visit_event(struct http_req *req, struct http_resp *resp)
 {
     int64_t now = time_now_ms();
-    int rc = limit_address(req, now);
+    char client[CLIENTADDR_MAX];
+    client_of(req, client, sizeof(client));
+    int rc = limit_address(req, client, now);
     json_t *o = NULL;
     struct visit_event_in e = {0};
     char number[PHONE_E164_MAX];
