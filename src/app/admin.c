@@ -4,8 +4,10 @@
 #include "base/prelude.h"
 #include "app/admin.h"
 
+#include "base/timefmt.h"
 #include "app/accounts.h"
 #include "app/app.h"
+#include "app/health.h"
 #include "store/store.h"
 #include "app/metrics.h"
 
@@ -21,6 +23,11 @@ int admin_account_by_key(struct app *app, const char *key, struct st_account *a)
 bool admin_origin_known(struct app *app, const char *origin)
 {
     return accounts_origin_known(app->accounts, origin);
+}
+
+int admin_ready(struct app *app, struct errbuf *eb)
+{
+    return health_ready(app->health, app->store, time_now_ms(), eb);
 }
 
 int admin_store_check(struct app *app, struct errbuf *eb)

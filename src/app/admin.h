@@ -29,6 +29,10 @@ int admin_account_by_key(struct app *app, const char *key, struct st_account *a)
 bool admin_origin_known(struct app *app, const char *origin);
 /* ERR_OK when the store answers and its schema is current; detail in eb. */
 int admin_store_check(struct app *app, struct errbuf *eb);
+/* Readiness (GET /readyz): ERR_OK when the store can commit now (app/health.h: probed at most
+ * once a second on the clock of time_now_ms), ERR_UNAVAILABLE with the reason in eb when not.
+ * Any HTTP thread. */
+int admin_ready(struct app *app, struct errbuf *eb);
 /* Appends the Prometheus text exposition of the process's metrics to out. */
 void admin_metrics(struct app *app, struct buf *out);
 

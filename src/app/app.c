@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "app/accounts.h"
+#include "app/health.h"
 #include "app/metrics.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"
@@ -35,6 +36,7 @@ int app_init(struct app *app, struct errbuf *eb)
     app->writer = writer_start(app->store);
     app->stream = stream_new();
     app->sessions = sescache_new(SESSION_CACHE_SLOTS);
+    app->health = health_new();
     return ERR_OK;
 }
 
@@ -46,6 +48,8 @@ void app_release(struct app *app)
     app->stream = NULL;
     sescache_free(app->sessions);
     app->sessions = NULL;
+    health_free(app->health);
+    app->health = NULL;
     ratelimit_free(app->visit_limit);
     ratelimit_free(app->session_limit);
     accounts_free(app->accounts);

@@ -19,6 +19,7 @@ struct ratelimit;
 struct accounts;
 struct stream;
 struct sescache;
+struct health;
 
 struct app_config {
     const char *db;
@@ -46,6 +47,7 @@ struct app {
     struct accounts *accounts;
     struct stream *stream;
     struct sescache *sessions; /* recently seen sessions (pings, events) */
+    struct health *health;     /* readiness: can the store commit (GET /readyz) */
 };
 
 /* Opens the store (it must be migrated) and starts the services. ERR_* with detail in eb. */

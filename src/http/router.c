@@ -28,6 +28,7 @@ struct route {
 #define KB 1024
 static const struct route routes[] = {
     {"GET", "/healthz", h_healthz, 0, 0},
+    {"GET", "/readyz", h_readyz, 0, 0},
     {"GET", "/metrics", h_metrics, 0, 0},
     {"POST", "/v1/visits", h_visit, ROUTE_PUBLIC, 8 * KB},
     {"POST", "/v1/visits/{}/ping", h_visit_ping, ROUTE_PUBLIC, 8 * KB},
