@@ -23,13 +23,17 @@ struct health;
 
 struct app_config {
     const char *db;
-    const char *listen;          /* "127.0.0.1:8080"; port 0 picks a free one */
-    const char *public_url;      /* "" = http://LISTEN */
-    const char *port_file;       /* write the bound port here once listening ("" = none) */
-    long long rate_limit_visits; /* per client address per minute, 0 = off */
-    long long max_new_sessions;  /* per account per minute, 0 = off */
-    long long threads;           /* HTTP worker threads, 0 = number of CPUs */
-    long long body_max;          /* default request body limit in bytes */
+    const char *listen;           /* "127.0.0.1:8080"; port 0 picks a free one */
+    const char *public_url;       /* "" = http://LISTEN */
+    const char *port_file;        /* write the bound port here once listening ("" = none) */
+    long long rate_limit_visits;  /* per client address per minute, 0 = off */
+    long long max_new_sessions;   /* per account per minute, 0 = off */
+    long long threads;            /* HTTP worker threads, 0 = number of CPUs */
+    long long body_max;           /* default request body limit in bytes */
+    long long max_conns_per_addr; /* open connections per client address, 0 = no limit; not
+                                     applied with trust_proxy (every client is the proxy) */
+    long long request_timeout_s;  /* a request's line, headers and body must arrive within this
+                                     (from accept, or from the end of the previous request) */
     const char *log_level;
     bool log_pii;
     bool trust_proxy;       /* take the client address from X-Forwarded-For */

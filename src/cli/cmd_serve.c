@@ -61,6 +61,10 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
         {"threads", OPT_INT, &c->threads, "OPENDNI_THREADS", "HTTP threads, 0 = one per CPU"},
         {"body-max", OPT_INT, &c->body_max, "OPENDNI_BODY_MAX",
          "default request body limit, bytes"},
+        {"max-conns-per-addr", OPT_INT, &c->max_conns_per_addr, "OPENDNI_MAX_CONNS_PER_ADDR",
+         "open connections per client address (direct clients; not with --trust-proxy), 0 = off"},
+        {"request-timeout", OPT_INT, &c->request_timeout_s, "OPENDNI_REQUEST_TIMEOUT",
+         "seconds a client has to send a request's headers and body, 0 = off"},
         {"geo-header", OPT_STR, &c->geo_header, "OPENDNI_GEO_HEADER",
          "header your proxy sets to the visitor's ISO 3166-2 region (e.g. X-Geo-Region: US-TX)"},
         {"trust-proxy", OPT_BOOL, &c->trust_proxy, "OPENDNI_TRUST_PROXY",
@@ -85,7 +89,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
     if (rc < 0)
         return rc;
     if (log_level_parse(level) < 0 || c->rate_limit_visits < 0 || c->max_new_sessions < 0 ||
-        c->threads < 0 || c->threads > 256 || c->body_max < 0) {
+        c->threads < 0 || c->threads > 256 || c->body_max < 0 || c->max_conns_per_addr < 0 ||
+        c->max_conns_per_addr > 4096 || c->request_timeout_s < 0 || c->request_timeout_s > 86400) {
         fprintf(stderr, "error: bad value for --log-level, a limit or --threads\n");
         return -2;
     }
@@ -105,7 +110,9 @@ int cmd_serve(int argc, char **argv)
                               .port_file = "",
                               .geo_header = "",
                               .rate_limit_visits = 600,
-                              .max_new_sessions = 6000}};
+                              .max_new_sessions = 6000,
+                              .max_conns_per_addr = 64,
+                              .request_timeout_s = 15}};
     int rc = parse_serve_opts(argc, argv, &app.cfg);
     if (rc < 0)
         return cli_opts_exit(rc);
