@@ -25,6 +25,9 @@ struct app;
 
 /* The account owning API key `key` (unrevoked). ERR_NOTFOUND for an unknown key. out: *a. */
 int admin_account_by_key(struct app *app, const char *key, struct st_account *a);
+/* Constant-time comparison of a presented token with the expected one (metrics token): true when
+ * equal. Both NUL-terminated; the time depends on the expected length only. */
+bool admin_token_equal(const char *got, const char *want);
 /* true if any account allows origin (CORS preflights carry no account). */
 bool admin_origin_known(struct app *app, const char *origin);
 /* ERR_OK when the store answers and its schema is current; detail in eb. */

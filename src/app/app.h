@@ -36,8 +36,11 @@ struct app_config {
                                      (from accept, or from the end of the previous request) */
     const char *log_level;
     bool log_pii;
-    bool trust_proxy;       /* take the client address from X-Forwarded-For */
-    const char *geo_header; /* request header carrying the visitor's ISO 3166-2 region ("") */
+    bool trust_proxy;          /* take the client address from X-Forwarded-For */
+    bool demo;                 /* serve the demo site at /demo/ (make run) */
+    const char *metrics_token; /* GET /metrics needs "Authorization: Bearer" this; "" = only
+                                  direct loopback clients may read it */
+    const char *geo_header;    /* request header carrying the visitor's ISO 3166-2 region ("") */
 };
 
 struct app {

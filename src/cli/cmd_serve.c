@@ -69,6 +69,9 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
          "header your proxy sets to the visitor's ISO 3166-2 region (e.g. X-Geo-Region: US-TX)"},
         {"trust-proxy", OPT_BOOL, &c->trust_proxy, "OPENDNI_TRUST_PROXY",
          "take the client address from X-Forwarded-For"},
+        {"metrics-token", OPT_STR, &c->metrics_token, "OPENDNI_METRICS_TOKEN",
+         "GET /metrics needs Authorization: Bearer TOKEN (unset: loopback clients only)"},
+        {"demo", OPT_BOOL, &c->demo, "OPENDNI_DEMO", "serve the demo site at /demo/ (make run)"},
         {"log-level", OPT_STR, &level, "OPENDNI_LOG_LEVEL", "error, warn, info or debug"},
         {"log-pii", OPT_BOOL, &c->log_pii, "OPENDNI_LOG_PII", "log phone numbers and addresses"},
         {0}, /* the test binary's flags follow */
@@ -109,6 +112,7 @@ int cmd_serve(int argc, char **argv)
                               .public_url = "",
                               .port_file = "",
                               .geo_header = "",
+                              .metrics_token = "",
                               .rate_limit_visits = 600,
                               .max_new_sessions = 6000,
                               .max_conns_per_addr = 64,

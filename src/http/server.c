@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -268,6 +269,46 @@ static void fill_request(struct ctx *x, struct MHD_Connection *conn, const char 
     buf_init(&r->body, router_body_max(x->route, r->app));
 }
 
+/* Counts the request's framing headers (MHD_get_connection_values callback). */
+struct framing {
+    int n_length;        /* Content-Length headers */
+    bool lengths_differ; /* two of them with different values */
+    bool chunked;        /* a Transfer-Encoding header */
+    const char *first_length;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (f->n_length++ && strcmp(f->first_length, value ? value : "") != 0)
+            f->lengths_differ = true;
+        else
+            f->first_length = value ? value : "";
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->chunked = true;
+    }
+    return MHD_YES;
+}
+
+/* Refuses a request whose body length is ambiguous: Content-Length twice with different values
+ * (libmicrohttpd reads the first; a proxy in front may read the last: request smuggling), or with
+ * Transfer-Encoding (RFC 9112 6.3). Returns ERR_INVALID with req->eb set, or ERR_OK. */
+static int check_framing(struct ctx *x, struct MHD_Connection *conn)
+{
+    struct framing f = {0, false, false, ""};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.lengths_differ)
+        return errf(&x->req.eb, ERR_INVALID, "Content-Length",
+                    "conflicting Content-Length headers");
+    if (f.n_length && f.chunked)
+        return errf(&x->req.eb, ERR_INVALID, "Content-Length",
+                    "Content-Length and Transfer-Encoding together");
+    return ERR_OK;
+}
+
 static void conn_suspend(void *conn)
 {
     MHD_suspend_connection(conn);
@@ -328,6 +369,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     case CTX_NEW:
         fill_request(x, conn, url, method);
         x->state = CTX_BODY;
+        if (check_framing(x, conn) != ERR_OK) {
+            track_reading(conn, 0);
+            x->req.route = router_pattern(x->route);
+            http_error_resp(&x->req, &x->resp, ERR_INVALID);
+            http_header(&x->resp, "Connection", "close"); /* the body's end is unknown */
+            return send_resp(x, conn);
+        }
         return MHD_YES;
     case CTX_BODY:
         if (*upload_data_size) {

@@ -151,3 +151,127 @@ test('slow clients from one address are limited and cut at the request deadline;
   assert.match(again.status, / 200 /);
   for (const x of slow) x.socket.destroy();
 });
+
+/* ---- HTTP edges ---- */
+
+/* Sends raw bytes on a fresh connection and resolves with everything the server sent back. */
+function raw(port, bytes) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    let data = Buffer.alloc(0);
+    s.on('connect', () => s.end(bytes));
+    s.on('data', (d) => { data = Buffer.concat([data, d]); });
+    s.on('close', () => {
+      const text = data.toString('latin1');
+      const [head, ...rest] = text.split('\r\n\r\n');
+      const body = rest.join('\r\n\r\n');
+      let json = null;
+      try { json = JSON.parse(body); } catch {}
+      resolve({ status: Number(head.split(' ')[1]), head, body, json });
+    });
+    s.on('error', reject);
+    s.setTimeout(5000, () => { s.destroy(); reject(new Error('no answer')); });
+  });
+}
+
+test('conflicting Content-Length headers are refused with 400 in the error format', async () => {
+  const body = '{"account":"acc_x"}';
+  const r = await raw(srv.port, `POST /v1/visits HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${body.length}\r\nContent-Length: 5\r\n\r\n${body}`);
+  assert.equal(r.status, 400, r.head);
+  assert.equal(r.json?.error?.code, 'invalid', r.body);
+  assert.equal(r.json.error.field, 'Content-Length');
+  const both = await raw(srv.port, `POST /v1/visits HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n` +
+    `Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n`);
+  assert.equal(both.status, 400, both.head);
+  /* the same length twice is harmless */
+  const same = await raw(srv.port, `POST /v1/visits HTTP/1.1\r\nHost: x\r\nConnection: close\r\n` +
+    `Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}`);
+  assert.equal(same.status, 400, same.head); /* {} lacks the account: an ordinary 400 */
+  assert.notEqual(same.json.error.field, 'Content-Length');
+});
+
+test('HEAD on a GET route answers as GET without a body', async () => {
+  const r = await raw(srv.port, 'HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.equal(r.status, 200, r.head);
+  assert.match(r.head, /Content-Length: 15/i);
+  assert.equal(r.body, '');
+  const js = await fetch(srv.url + '/dni.js', { method: 'HEAD' });
+  assert.equal(js.status, 200);
+  assert.equal(await js.text(), '');
+});
+
+test('the Bearer scheme is case-insensitive', async () => {
+  for (const scheme of ['bearer', 'BEARER', 'Bearer']) {
+    const r = await fetch(srv.url + '/v1/pools', { headers: { Authorization: `${scheme} ${srv.apiKey}` } });
+    assert.equal(r.status, 200, scheme);
+  }
+  const r = await fetch(srv.url + '/v1/pools', { headers: { Authorization: `Basic ${srv.apiKey}` } });
+  assert.equal(r.status, 401);
+});
+
+test('a path with invalid UTF-8 is a 404 not_found in the error format', async () => {
+  const r = await raw(srv.port, 'GET /v1/\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.equal(r.status, 404, r.head);
+  assert.equal(r.json?.error?.code, 'not_found', r.body);
+  const e = await srv.api('GET', '/v1/%FF%FE', undefined, null);
+  assertError(e, 404, 'not_found');
+});
+
+test('ping validates its body', async () => {
+  const p = await srv.api('POST', '/v1/pools', { name: 'edges', target: '+15555550170', forward_to: '+15555550170' });
+  assert.equal(p.status, 201, p.text);
+  assert.equal((await srv.api('POST', '/v1/numbers', { number: '+15555550171', pool: p.json.id })).status, 201);
+  const v = await srv.visit({ url: 'http://127.0.0.1/' }, { Origin: 'http://127.0.0.1' });
+  assert.equal(v.status, 200, v.text);
+  const ping = (body) => srv.api('POST', `/v1/visits/${v.json.session_id}/ping`, body, null, { Origin: 'http://127.0.0.1' });
+  assertError(await ping('{"url":'), 400, 'invalid');
+  assertError(await ping('[1]'), 400, 'invalid');
+  const bad = await ping({ url: 7 });
+  assertError(bad, 400, 'invalid');
+  assert.equal(bad.json.error.field, 'url');
+  assert.equal((await ping({ url: 'http://127.0.0.1/next' })).status, 200);
+  assert.equal((await ping({ url: null })).status, 200);
+  assert.equal((await ping(undefined)).status, 200);
+});
+
+test('GET /v1/calls refuses since after until, as the reports do', async () => {
+  const q = '?since=2026-11-27T00:00:00Z&until=2026-11-26T00:00:00Z';
+  const calls = await srv.api('GET', '/v1/calls' + q);
+  assertError(calls, 400, 'invalid');
+  assert.equal(calls.json.error.field, 'since');
+  assertError(await srv.api('GET', '/v1/reports/calls' + q), 400, 'invalid');
+  assertError(await srv.api('GET', '/v1/calls?since=2026-02-30'), 400, 'invalid');
+  assert.equal((await srv.api('GET', '/v1/calls?since=2026-11-26&until=2026-11-26')).status, 200);
+});
+
+test('metrics: loopback only without a token; with --metrics-token the token is required', async (t) => {
+  assert.equal((await srv.api('GET', '/metrics', undefined, null)).status, 200, 'a direct local client');
+  const proxied = await startServer({ args: ['--trust-proxy'] });
+  t.after(() => proxied.cleanup());
+  assertError(await proxied.api('GET', '/metrics', undefined, null), 403, 'forbidden');
+  const tok = await startServer({ args: ['--metrics-token', 'm3tr1cs-s3cret'] });
+  t.after(() => tok.cleanup());
+  assertError(await tok.api('GET', '/metrics', undefined, null), 401, 'unauthorized');
+  assertError(await tok.api('GET', '/metrics', undefined, 'm3tr1cs-s3cre'), 401);
+  assertError(await tok.api('GET', '/metrics', undefined, tok.apiKey), 401, 'unauthorized');
+  const ok = await tok.api('GET', '/metrics', undefined, 'm3tr1cs-s3cret');
+  assert.equal(ok.status, 200);
+  assert.match(ok.text, /opendni_http_requests_total/);
+});
+
+test('the demo site is served only with --demo, and HTML carries a CSP and frame protection', async (t) => {
+  assertError(await srv.api('GET', '/demo/', undefined, null), 404, 'not_found');
+  const demo = await startServer({ args: ['--demo'] });
+  t.after(() => demo.cleanup());
+  const r = await fetch(demo.url + '/demo/');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /text\/html/);
+  const csp = r.headers.get('content-security-policy');
+  assert.match(csp, /default-src 'self'/);
+  assert.match(csp, /script-src 'self'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.equal(r.headers.get('x-frame-options'), 'DENY');
+  const js = await fetch(demo.url + '/dni.js');
+  assert.equal(js.headers.get('content-security-policy'), null, 'scripts need none');
+});
