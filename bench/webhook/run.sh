@@ -62,7 +62,7 @@ INSERT INTO numbers(ext_id, account_id, number, pool_id, created_at)
          (SELECT id FROM pools), 0 FROM n;
 SQL
   $SRV_PIN "$BIN" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$work/port" --log-level warn \
-    --rate-limit-visits 0 --max-new-sessions 0 2> "$work/serve.log" &
+    --rate-limit-visits 0 --max-new-sessions 0 --max-conns-per-addr 0 2> "$work/serve.log" &
   srv_pid=$!
   for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
   SRV_URL="http://127.0.0.1:$(cat "$work/port")"

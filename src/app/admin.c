@@ -4,8 +4,10 @@
 #include "base/prelude.h"
 #include "app/admin.h"
 
+#include "base/timefmt.h"
 #include "app/accounts.h"
 #include "app/app.h"
+#include "app/health.h"
 #include "store/store.h"
 #include "app/metrics.h"
 
@@ -37,6 +39,21 @@ int admin_credential_check(struct app *app, int64_t account_id, const char *cred
 bool admin_origin_known(struct app *app, const char *origin)
 {
     return accounts_origin_known(app->accounts, origin);
+}
+
+bool admin_token_equal(const char *got, const char *want)
+{
+    size_t n = strlen(want);
+    size_t m = strnlen(got, n + 1);
+    unsigned char diff = m != n;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(want[i] ^ (i < m ? got[i] : 0));
+    return diff == 0;
+}
+
+int admin_ready(struct app *app, struct errbuf *eb)
+{
+    return health_ready(app->health, app->store, time_now_ms(), eb);
 }
 
 int admin_store_check(struct app *app, struct errbuf *eb)

@@ -8,6 +8,7 @@
 #include "app/accounts.h"
 #include "app/admin.h"
 #include "app/guard.h"
+#include "app/health.h"
 #include "app/metrics.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"
@@ -55,6 +56,7 @@ int app_init(struct app *app, struct errbuf *eb)
                               .max_numbers = app->cfg.client_max_numbers,
                               .flood_s = app->cfg.flood_hold};
     app->guard = guard_new(&gc);
+    app->health = health_new();
     return ERR_OK;
 }
 
@@ -68,6 +70,8 @@ void app_release(struct app *app)
     app->sessions = NULL;
     guard_free(app->guard);
     app->guard = NULL;
+    health_free(app->health);
+    app->health = NULL;
     ratelimit_free(app->visit_limit);
     ratelimit_free(app->session_limit);
     accounts_free(app->accounts);

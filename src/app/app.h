@@ -21,16 +21,21 @@ struct accounts;
 struct stream;
 struct sescache;
 struct guard;
+struct health;
 
 struct app_config {
     const char *db;
-    const char *listen;          /* "127.0.0.1:8080"; port 0 picks a free one */
-    const char *public_url;      /* "" = http://LISTEN */
-    const char *port_file;       /* write the bound port here once listening ("" = none) */
-    long long rate_limit_visits; /* per client address per minute, 0 = off */
-    long long max_new_sessions;  /* per account per minute, 0 = off */
-    long long threads;           /* HTTP worker threads, 0 = number of CPUs */
-    long long body_max;          /* default request body limit in bytes */
+    const char *listen;           /* "127.0.0.1:8080"; port 0 picks a free one */
+    const char *public_url;       /* "" = http://LISTEN */
+    const char *port_file;        /* write the bound port here once listening ("" = none) */
+    long long rate_limit_visits;  /* per client address per minute, 0 = off */
+    long long max_new_sessions;   /* per account per minute, 0 = off */
+    long long threads;            /* HTTP worker threads, 0 = number of CPUs */
+    long long body_max;           /* default request body limit in bytes */
+    long long max_conns_per_addr; /* open connections per client address, 0 = no limit; not
+                                     applied with trust_proxy (every client is the proxy) */
+    long long request_timeout_s;  /* a request's line, headers and body must arrive within this
+                                     (from accept, or from the end of the previous request) */
     const char *log_level;
     bool log_pii;
     const char *trust_proxy; /* proxies whose X-Forwarded-For is believed: "ADDR[/BITS],…" ("") */
@@ -38,7 +43,10 @@ struct app_config {
     long long client_share;        /* % of a pool one client's unproven sessions may hold */
     long long client_max_numbers;  /* … and at most this many numbers of it */
     long long flood_hold;          /* seconds a recognised flood stays flagged */
-    const char *geo_header; /* request header carrying the visitor's ISO 3166-2 region ("") */
+    const char *geo_header;    /* request header carrying the visitor's ISO 3166-2 region ("") */
+    bool demo;                 /* serve the demo site at /demo/ (make run) */
+    const char *metrics_token; /* GET /metrics needs "Authorization: Bearer" this; "" = only
+                                  direct loopback clients may read it */
 };
 
 struct app {
@@ -54,6 +62,7 @@ struct app {
     struct sescache *sessions;       /* recently seen sessions (pings, events) */
     struct guard *guard;             /* per-client shares of the pools, flood recognition */
     struct clientaddr_trust trusted; /* parsed cfg.trust_proxy */
+    struct health *health;           /* readiness: can the store commit (GET /readyz) */
 };
 
 /* Opens the store (it must be migrated) and starts the services; parses cfg.trust_proxy

@@ -33,7 +33,7 @@ __attribute__((weak)) void testhooks_fault_set(enum testhook_fault f, bool on)
 
 int testhooks_fault_parse(const char *name, enum testhook_fault *f)
 {
-    static const char *const names[TESTHOOK_N] = {"call_store", "visit_commit"};
+    static const char *const names[TESTHOOK_N] = {"call_store", "visit_commit", "store_readonly"};
     for (int i = 0; name && i < TESTHOOK_N; i++)
         if (strcmp(name, names[i]) == 0) {
             *f = (enum testhook_fault)i;

@@ -16,6 +16,9 @@
 enum testhook_fault {
     TESTHOOK_CALL_STORE = 0,   /* the call path's store writes fail (webhooks must still answer) */
     TESTHOOK_VISIT_COMMIT = 1, /* the group-commit writer's commits fail (as on a full disk) */
+    /* the SQLite store behaves as a read-only file: every write and checkpoint fails until the
+     * fault is switched off (store_writable and GET /readyz report it) */
+    TESTHOOK_STORE_READONLY,
     TESTHOOK_N
 };
 
@@ -31,8 +34,8 @@ void testhooks_clock_advance(int64_t ms);
 bool testhooks_fault(enum testhook_fault f);
 /* Switches fault f. No-op in production. */
 void testhooks_fault_set(enum testhook_fault f, bool on);
-/* The fault named name ("call_store", "visit_commit"). Returns 0, or -1 for an unknown name. out:
- * *f. */
+/* The fault named name ("call_store", "visit_commit", "store_readonly"). Returns 0, or -1 for an
+ * unknown name. out: *f. */
 int testhooks_fault_parse(const char *name, enum testhook_fault *f);
 
 #endif

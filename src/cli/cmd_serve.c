@@ -62,6 +62,10 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
         {"threads", OPT_INT, &c->threads, "OPENDNI_THREADS", "HTTP threads, 0 = one per CPU"},
         {"body-max", OPT_INT, &c->body_max, "OPENDNI_BODY_MAX",
          "default request body limit, bytes"},
+        {"max-conns-per-addr", OPT_INT, &c->max_conns_per_addr, "OPENDNI_MAX_CONNS_PER_ADDR",
+         "open connections per client address (direct clients; not with --trust-proxy), 0 = off"},
+        {"request-timeout", OPT_INT, &c->request_timeout_s, "OPENDNI_REQUEST_TIMEOUT",
+         "seconds a client has to send a request's headers and body, 0 = off"},
         {"geo-header", OPT_STR, &c->geo_header, "OPENDNI_GEO_HEADER",
          "header your proxy sets to the visitor's ISO 3166-2 region (e.g. X-Geo-Region: US-TX)"},
         {"trust-proxy", OPT_STR, &c->trust_proxy, "OPENDNI_TRUST_PROXY",
@@ -74,6 +78,9 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
          "most numbers of a pool one client's unproven sessions hold, 0 = no limit (4)"},
         {"flood-hold", OPT_INT, &c->flood_hold, "OPENDNI_FLOOD_HOLD",
          "seconds a flood stays flagged after its last new session (600)"},
+        {"metrics-token", OPT_STR, &c->metrics_token, "OPENDNI_METRICS_TOKEN",
+         "GET /metrics needs Authorization: Bearer TOKEN (unset: loopback clients only)"},
+        {"demo", OPT_BOOL, &c->demo, "OPENDNI_DEMO", "serve the demo site at /demo/ (make run)"},
         {"log-level", OPT_STR, &level, "OPENDNI_LOG_LEVEL", "error, warn, info or debug"},
         {"log-pii", OPT_BOOL, &c->log_pii, "OPENDNI_LOG_PII", "log phone numbers and addresses"},
         {0}, /* the test binary's flags follow */
@@ -96,7 +103,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
     if (log_level_parse(level) < 0 || c->rate_limit_visits < 0 || c->max_new_sessions < 0 ||
         c->threads < 0 || c->threads > 256 || c->body_max < 0 || c->client_new_sessions < 0 ||
         c->client_share < 0 || c->client_share > 100 || c->client_max_numbers < 0 ||
-        c->flood_hold < 0) {
+        c->flood_hold < 0 || c->max_conns_per_addr < 0 || c->max_conns_per_addr > 4096 ||
+        c->request_timeout_s < 0 || c->request_timeout_s > 86400) {
         fprintf(stderr, "error: bad value for --log-level, a limit or --threads\n");
         return -2;
     }
@@ -126,8 +134,11 @@ int cmd_serve(int argc, char **argv)
                               .client_share = 10,
                               .client_max_numbers = 4,
                               .flood_hold = 600,
+                              .metrics_token = "",
                               .rate_limit_visits = 600,
-                              .max_new_sessions = 6000}};
+                              .max_new_sessions = 6000,
+                              .max_conns_per_addr = 64,
+                              .request_timeout_s = 15}};
     int rc = parse_serve_opts(argc, argv, &app.cfg);
     if (rc < 0)
         return cli_opts_exit(rc);

@@ -63,7 +63,7 @@ struct http_resp {
     struct stream_listener *stream;
     int n_headers;
     const char *header_names[HTTP_MAX_HEADERS]; /* static strings */
-    char header_values[HTTP_MAX_HEADERS][160];
+    char header_values[HTTP_MAX_HEADERS][256];
 };
 
 /* A handler returns ERR_OK with resp filled, or an error code with req->eb set; the router

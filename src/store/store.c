@@ -50,6 +50,11 @@ int store_check(struct store *s, struct errbuf *eb)
     return s->ops->check(s, eb);
 }
 
+int store_writable(struct store *s, int64_t now, struct errbuf *eb)
+{
+    return s->ops->writable(s, now, eb);
+}
+
 int store_serve_begin(struct store *s, int64_t now, struct errbuf *eb)
 {
     return s->ops->serve_begin(s, now, eb);

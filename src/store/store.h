@@ -164,6 +164,13 @@ void store_close(struct store *s);
 int store_migrate(struct store *s, int64_t now, int *version, struct errbuf *eb);
 /* ERR_OK when the schema is current and the database answers. */
 int store_check(struct store *s, struct errbuf *eb);
+/* Whether the store can commit a write now (GET /readyz): commits one small write transaction
+ * of its own (it rewrites the one row of store_health with `now`), waiting at most about a second
+ * for the write lock. ERR_OK when it committed; ERR_BACKEND with the store's reason in eb
+ * (read-only file, full disk, I/O error, the lock held elsewhere) otherwise, after rolling back.
+ * Changes no other data. THREADING: any thread, on that thread's connection, outside a
+ * transaction (it opens and ends its own). */
+int store_writable(struct store *s, int64_t now, struct errbuf *eb);
 /* Store errors since start (for /metrics). */
 uint64_t store_errors(struct store *s);
 /* Declares this process the serving node (`opendni serve`), once, before its threads use the

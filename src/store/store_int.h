@@ -25,6 +25,7 @@ struct store_ops {
     void (*close)(struct store *s);
     int (*migrate)(struct store *s, int64_t now, int *version, struct errbuf *eb);
     int (*check)(struct store *s, struct errbuf *eb);
+    int (*writable)(struct store *s, int64_t now, struct errbuf *eb);
     int (*serve_begin)(struct store *s, int64_t now, struct errbuf *eb);
     int (*begin)(struct store *s);
     int (*commit)(struct store *s);

@@ -7,6 +7,7 @@
 
 #include "base/ids.h"
 #include "base/log.h"
+#include "base/testhooks.h"
 #include "base/xalloc.h"
 #include "store/migrations.h"
 
@@ -27,7 +28,12 @@ int store__err(struct sconn *c, int rc, const char *what)
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return ERR_CONFLICT;
     atomic_fetch_add(&c->store->errors, 1);
-    log_error("store", "%s failed: %s", what, sqlite3_errmsg(c->db));
+    /* A store that cannot write fails every request the same way: one line per interval. */
+    uint64_t held;
+    if (log_throttle_pass(&store__sqlite(c->store)->err_log[rc & 0x1f], log_mono_ms(),
+                          STORE__LOG_EVERY_MS, &held))
+        log_error("store", "%s failed: %s%s%.0" PRIu64 "%s", what, sqlite3_errmsg(c->db),
+                  held ? " (" : "", held, held ? " more like it since the last line)" : "");
     return ERR_BACKEND;
 }
 
@@ -65,12 +71,26 @@ static int open_db(const char *path, sqlite3 **out)
     return ERR_OK;
 }
 
+/* The test binary's store_readonly fault (base/testhooks.h): while it is on, the connection
+ * refuses every write as SQLite does for a read-only file (PRAGMA query_only: "attempt to write
+ * a readonly database"); switched off, it writes again. Production: one call returning false. */
+static struct sconn *apply_faults(struct sconn *c)
+{
+    bool ro = testhooks_fault(TESTHOOK_STORE_READONLY);
+    if (ro != c->query_only) {
+        const char *sql = ro ? "PRAGMA query_only=1" : "PRAGMA query_only=0";
+        if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+            c->query_only = ro;
+    }
+    return c;
+}
+
 struct sconn *store__conn(struct store *s)
 {
     struct store_sqlite *sq = store__sqlite(s);
     for (size_t i = 0; i < ARRAY_SIZE(tl_conns); i++)
         if (tl_conns[i].serial == sq->serial)
-            return tl_conns[i].conn;
+            return apply_faults(tl_conns[i].conn);
     sqlite3 *db;
     if (open_db(sq->path, &db) != ERR_OK) {
         atomic_fetch_add(&s->errors, 1);
@@ -89,7 +109,7 @@ struct sconn *store__conn(struct store *s)
     memmove(&tl_conns[1], &tl_conns[0], sizeof(tl_conns) - sizeof(tl_conns[0]));
     tl_conns[0].serial = sq->serial;
     tl_conns[0].conn = c;
-    return c;
+    return apply_faults(c);
 }
 
 sqlite3_stmt *store__prep(struct sconn *c, const char *sql)
@@ -356,6 +376,37 @@ int store_sqlite__check(struct store *s, struct errbuf *eb)
     return ERR_OK;
 }
 
+/* The probe waits this long for the write lock (the writer holds it for a commit, milliseconds):
+ * a readiness probe must answer quickly, so a store locked elsewhere counts as not ready. */
+#define WRITABLE_WAIT_MS 1000
+
+int store_sqlite__writable(struct store *s, int64_t now, struct errbuf *eb)
+{
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return errf(eb, ERR_BACKEND, "db", "database unreachable");
+    sqlite3_busy_timeout(c->db, WRITABLE_WAIT_MS);
+    int rc = store__exec(c, store__prep(c, "BEGIN IMMEDIATE"), "readiness begin");
+    if (rc == ERR_OK) {
+        sqlite3_stmt *st =
+            store__prep(c, "INSERT INTO store_health(id, n_checks, checked_at) VALUES (1, 1, ?)"
+                           " ON CONFLICT(id) DO UPDATE SET n_checks = store_health.n_checks + 1,"
+                           " checked_at = excluded.checked_at");
+        if (st)
+            sqlite3_bind_int64(st, 1, now);
+        rc = store__exec(c, st, "readiness write");
+        if (rc == ERR_OK)
+            rc = store__exec(c, store__prep(c, "COMMIT"), "readiness commit");
+    }
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    if (rc == ERR_OK)
+        return ERR_OK;
+    errf(eb, ERR_BACKEND, "db", "the store cannot commit: %s", sqlite3_errmsg(c->db));
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return ERR_BACKEND;
+}
+
 int store_sqlite__count(struct store *s, const char *table, int64_t *n)
 {
     static const char *const tables[] = {"accounts", "api_keys",   "pools",  "numbers",
@@ -390,6 +441,7 @@ const struct store_ops store_sqlite_ops = {
     .close = store_sqlite__close,
     .migrate = store_sqlite__migrate,
     .check = store_sqlite__check,
+    .writable = store_sqlite__writable,
     .serve_begin = store_sqlite__serve_begin,
     .begin = store_sqlite__begin,
     .commit = store_sqlite__commit,

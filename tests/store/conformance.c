@@ -29,6 +29,10 @@ struct backend {
     /* Records a schema version newer than any migration, behind the store's back. */
     int (*future_schema)(const char *url);
     bool single_owner; /* store_serve_begin refuses a second server of one database */
+    /* Takes the database's write lock from a session of its own, behind the store's back, so
+     * the store cannot commit (out: *handle for unlock). 0 or -1. */
+    int (*lock_writes)(const char *url, void **handle);
+    void (*unlock_writes)(void *handle);
 };
 
 static void sqlite_fresh(char *url, size_t cap)
@@ -59,8 +63,29 @@ static int sqlite_future_schema(const char *url)
     return rc == SQLITE_OK ? 0 : -1;
 }
 
+static int sqlite_lock_writes(const char *url, void **handle)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(url, &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    *handle = db;
+    return 0;
+}
+
+static void sqlite_unlock_writes(void *handle)
+{
+    sqlite3_exec(handle, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(handle);
+}
+
 static const struct backend backends[] = {
-    {"sqlite", sqlite_fresh, sqlite_cleanup, sqlite_future_schema, true},
+    {"sqlite", sqlite_fresh, sqlite_cleanup, sqlite_future_schema, true, sqlite_lock_writes,
+     sqlite_unlock_writes},
 };
 
 static const struct backend *be; /* the backend under test */
@@ -860,6 +885,37 @@ static void a_second_server_is_refused(void **state)
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
 }
 
+/* ---- readiness ---- */
+
+/* store_writable commits a write of its own: it says ERR_OK while the store can commit,
+ * ERR_BACKEND with a reason (promptly, not after the 5 s busy wait) while another session holds
+ * the write lock, ERR_OK again once it is released, and changes no data. */
+static void writable_reports_whether_a_commit_can_happen(void **state)
+{
+    struct fx *f = *state;
+    struct errbuf eb = {{0}, NULL};
+    int64_t accounts = 0, after = 0;
+    assert_int_equal(store_count(f->s, "accounts", &accounts), ERR_OK);
+    assert_int_equal(store_writable(f->s, 1000, &eb), ERR_OK);
+    assert_int_equal(store_writable(f->s, 1000, &eb),
+                     ERR_OK); /* the same ms twice: still a write */
+    void *lock = NULL;
+    assert_int_equal(be->lock_writes(f->url, &lock), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(store_writable(f->s, 2000, &eb), ERR_BACKEND);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(eb.msg[0] != '\0');
+    assert_true(t1.tv_sec - t0.tv_sec < 3);
+    be->unlock_writes(lock);
+    assert_int_equal(store_writable(f->s, 3000, &eb), ERR_OK);
+    /* the store's own transactions still work after the failed probe */
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(store_count(f->s, "accounts", &after), ERR_OK);
+    assert_int_equal(after, accounts);
+}
+
 /* ---- exclusivity under concurrency ---- */
 
 #define RACE_THREADS 8
@@ -977,6 +1033,7 @@ int main(int argc, char **argv)
         T(share_mode_exhaustion_shares_and_counts),
         T(restart_rebuilds_claims_from_the_tables),
         T(a_second_server_is_refused),
+        T(writable_reports_whether_a_commit_can_happen),
         T(claims_are_exclusive_under_concurrency),
     };
     const char *want = argc > 1 ? argv[1] : "sqlite";

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The test binary's routes (base/testhooks.h; routed only when testhooks_enabled()):
  * POST /v1/test/clock {"advance_ms":N} moves the clock forward and answers {"now":"…"};
- * POST /v1/test/faults {"call_store":true|false,"visit_commit":true|false} switches fault hooks
- * and answers {}. */
+ * POST /v1/test/faults {"call_store":true|false, …} switches fault hooks (names:
+ * testhooks_fault_parse) and answers {}. */
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 

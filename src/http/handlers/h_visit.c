@@ -221,12 +221,28 @@ int h_visit(struct http_req *req, struct http_resp *resp)
 
 /* ---- ping and events ---- */
 
+/* A ping's body is optional; when present it must be {"url":"…"|null} (other fields ignored). */
+static int check_ping_body(struct http_req *req)
+{
+    if (req->body.len == 0)
+        return ERR_OK;
+    json_t *o = NULL;
+    const char *url = NULL;
+    int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "url", &url, &req->eb);
+    json_decref(o);
+    return rc;
+}
+
 int h_visit_ping(struct http_req *req, struct http_resp *resp)
 {
     int64_t now = time_now_ms();
     char client[CLIENTADDR_MAX];
     client_of(req, client, sizeof(client));
     int rc = limit_address(req, client, now);
+    if (rc == ERR_OK)
+        rc = check_ping_body(req);
     struct visit *v = NULL;
     bool origin_ok = false;
     if (rc == ERR_OK)
