@@ -32,6 +32,7 @@ int app_init(struct app *app, struct errbuf *eb)
     app->accounts = accounts_new(app->store);
     app->visit_limit = ratelimit_new(app->cfg.rate_limit_visits);
     app->session_limit = ratelimit_new(app->cfg.max_new_sessions);
+    app->bad_signature_limit = ratelimit_new(app->cfg.rate_limit_bad_signatures);
     app->writer = writer_start(app->store);
     app->stream = stream_new();
     app->sessions = sescache_new(SESSION_CACHE_SLOTS);
@@ -48,6 +49,8 @@ void app_release(struct app *app)
     app->sessions = NULL;
     ratelimit_free(app->visit_limit);
     ratelimit_free(app->session_limit);
+    ratelimit_free(app->bad_signature_limit);
+    app->bad_signature_limit = NULL;
     accounts_free(app->accounts);
     metrics_free(app->metrics);
     store_close(app->store);

@@ -22,13 +22,14 @@ struct sescache;
 
 struct app_config {
     const char *db;
-    const char *listen;          /* "127.0.0.1:8080"; port 0 picks a free one */
-    const char *public_url;      /* "" = http://LISTEN */
-    const char *port_file;       /* write the bound port here once listening ("" = none) */
-    long long rate_limit_visits; /* per client address per minute, 0 = off */
-    long long max_new_sessions;  /* per account per minute, 0 = off */
-    long long threads;           /* HTTP worker threads, 0 = number of CPUs */
-    long long body_max;          /* default request body limit in bytes */
+    const char *listen;                  /* "127.0.0.1:8080"; port 0 picks a free one */
+    const char *public_url;              /* "" = http://LISTEN */
+    const char *port_file;               /* write the bound port here once listening ("" = none) */
+    long long rate_limit_visits;         /* per client address per minute, 0 = off */
+    long long max_new_sessions;          /* per account per minute, 0 = off */
+    long long rate_limit_bad_signatures; /* failed webhook signatures per address per minute */
+    long long threads;                   /* HTTP worker threads, 0 = number of CPUs */
+    long long body_max;                  /* default request body limit in bytes */
     const char *log_level;
     bool log_pii;
     bool trust_proxy;       /* take the client address from X-Forwarded-For */
@@ -43,6 +44,7 @@ struct app {
     struct writer *writer;
     struct ratelimit *visit_limit;
     struct ratelimit *session_limit;
+    struct ratelimit *bad_signature_limit; /* failed webhook signatures, by client address */
     struct accounts *accounts;
     struct stream *stream;
     struct sescache *sessions; /* recently seen sessions (pings, events) */

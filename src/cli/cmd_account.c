@@ -207,6 +207,8 @@ static int account_set(int argc, char **argv)
          "SignalWire project id (the webhooks' AccountSid)"},
         {"telnyx-public-key", OPT_STR, &ch.creds[CRED_TELNYX].secret, NULL,
          "Telnyx webhook public key (base64, from the Mission Control Portal)"},
+        {"telnyx-account-sid", OPT_STR, &ch.creds[CRED_TELNYX].account_sid, NULL,
+         "Telnyx account id (the TeXML webhooks' AccountSid)"},
         {"settings", OPT_STR, &ch.settings, NULL,
          "account settings as JSON, replacing them: {\"record_calls\":false,\"conversion\":{…}}"},
         {0},
@@ -216,7 +218,7 @@ static int account_set(int argc, char **argv)
         cli_opts(argc, argv, 2, opts,
                  "opendni account set ID [--twilio-auth-token TOKEN] [--twilio-account-sid AC…]"
                  " [--signalwire-signing-key KEY] [--signalwire-project-id ID]"
-                 " [--telnyx-public-key KEY] [--settings JSON]",
+                 " [--telnyx-public-key KEY] [--telnyx-account-sid ID] [--settings JSON]",
                  pos, 1);
     if (rc < 0)
         return cli_opts_exit(rc);

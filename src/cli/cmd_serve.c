@@ -58,6 +58,10 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
          "visit requests per client address per minute, 0 = off"},
         {"max-new-sessions", OPT_INT, &c->max_new_sessions, "OPENDNI_MAX_NEW_SESSIONS",
          "new sessions per account per minute, 0 = off"},
+        {"rate-limit-bad-signatures", OPT_INT, &c->rate_limit_bad_signatures,
+         "OPENDNI_RATE_LIMIT_BAD_SIGNATURES",
+         "provider webhooks with a bad signature per client address per minute before 429, 0 = "
+         "off"},
         {"threads", OPT_INT, &c->threads, "OPENDNI_THREADS", "HTTP threads, 0 = one per CPU"},
         {"body-max", OPT_INT, &c->body_max, "OPENDNI_BODY_MAX",
          "default request body limit, bytes"},
@@ -85,7 +89,7 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
     if (rc < 0)
         return rc;
     if (log_level_parse(level) < 0 || c->rate_limit_visits < 0 || c->max_new_sessions < 0 ||
-        c->threads < 0 || c->threads > 256 || c->body_max < 0) {
+        c->rate_limit_bad_signatures < 0 || c->threads < 0 || c->threads > 256 || c->body_max < 0) {
         fprintf(stderr, "error: bad value for --log-level, a limit or --threads\n");
         return -2;
     }
@@ -105,7 +109,8 @@ int cmd_serve(int argc, char **argv)
                               .port_file = "",
                               .geo_header = "",
                               .rate_limit_visits = 600,
-                              .max_new_sessions = 6000}};
+                              .max_new_sessions = 6000,
+                              .rate_limit_bad_signatures = 30}};
     int rc = parse_serve_opts(argc, argv, &app.cfg);
     if (rc < 0)
         return cli_opts_exit(rc);

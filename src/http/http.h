@@ -79,6 +79,11 @@ void http_header(struct http_resp *resp, const char *name, const char *fmt, ...)
  * Call from the handler (the connection's thread), not after http_defer. */
 const char *http_req_header(const struct http_req *req, const char *name);
 
+/* The client's address into out (cap bytes): the connection's, or with --trust-proxy the last
+ * X-Forwarded-For entry (the one the trusted proxy added; entries to its left are whatever the
+ * client sent). */
+void http_client_of(const struct http_req *req, char *out, size_t cap);
+
 /* Value of a query-string parameter, percent-decoded into out (cap bytes). Returns true if
  * present. */
 bool http_query(const struct http_req *req, const char *name, char *out, size_t cap);

@@ -145,6 +145,20 @@ void http_error_resp(struct http_req *req, struct http_resp *resp, int code)
         http_header(resp, "Retry-After", "%d", req->retry_after_s > 0 ? req->retry_after_s : 60);
 }
 
+void http_client_of(const struct http_req *req, char *out, size_t cap)
+{
+    const char *xff = req->h_forwarded_for;
+    if (!req->app->cfg.trust_proxy || !xff || !*xff) {
+        snprintf(out, cap, "%s", req->client_addr ? req->client_addr : "");
+        return;
+    }
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ')
+        last++;
+    snprintf(out, cap, "%.*s", (int)strcspn(last, " "), last);
+}
+
 void http_header(struct http_resp *resp, const char *name, const char *fmt, ...)
 {
     if (resp->n_headers >= HTTP_MAX_HEADERS)

@@ -521,8 +521,9 @@ int store_provider_cred_set(struct store *s, int64_t account_id, const char *pro
 /* The account's credentials for provider. ERR_NOTFOUND if it has none. out: *c. */
 int store_provider_cred_get(struct store *s, int64_t account_id, const char *provider,
                             struct st_provider_cred *c);
-/* Calls fn for each row of provider whose account_sid is account_sid (through the index; NULL:
- * every row of provider), in account id order. */
+/* Calls fn for each row of provider whose account_sid is account_sid (through the index),
+ * in account id order. account_sid "": the rows of provider with no account_sid stored;
+ * NULL: every row of provider. */
 int store_provider_cred_find(struct store *s, const char *provider, const char *account_sid,
                              store_provider_cred_fn fn, void *ctx);
 /* Calls fn for each provider the account has credentials for, by provider name. */

@@ -89,16 +89,20 @@ int store_sqlite__provider_cred_find(struct store *s, const char *provider, cons
     struct sconn *c = store__conn(s);
     if (!c)
         return ERR_BACKEND;
-    sqlite3_stmt *st =
-        account_sid
-            ? store__prep(c, "SELECT " COLS " FROM account_providers"
-                             " WHERE provider = ?1 AND account_sid = ?2 ORDER BY account_id")
-            : store__prep(c, "SELECT " COLS " FROM account_providers"
-                             " WHERE provider = ?1 ORDER BY account_id");
+    sqlite3_stmt *st;
+    if (!account_sid)
+        st = store__prep(c, "SELECT " COLS " FROM account_providers"
+                            " WHERE provider = ?1 ORDER BY account_id");
+    else if (!*account_sid) /* an empty id is stored as NULL (store__bind_opt) */
+        st = store__prep(c, "SELECT " COLS " FROM account_providers"
+                            " WHERE provider = ?1 AND account_sid IS NULL ORDER BY account_id");
+    else
+        st = store__prep(c, "SELECT " COLS " FROM account_providers"
+                            " WHERE provider = ?1 AND account_sid = ?2 ORDER BY account_id");
     if (!st)
         return ERR_BACKEND;
     store__bind_text(st, 1, provider);
-    if (account_sid)
+    if (account_sid && *account_sid)
         store__bind_text(st, 2, account_sid);
     return walk(c, st, fn, ctx);
 }

@@ -250,9 +250,20 @@ static void accounts_keys_and_origins(void **state)
     found = 0;
     assert_int_equal(store_provider_cred_find(f->s, "twilio", "AC9", cred_account, &found), ERR_OK);
     assert_int_equal(found, 0);
+    /* "": only the rows with no account id stored (a Telnyx key set without its id) */
+    assert_int_equal(store_provider_cred_set(f->s, f->b.id, "telnyx", NULL, "key-b", 24), ERR_OK);
+    assert_int_equal(store_provider_cred_set(f->s, f->a.id, "telnyx", "T-A", "key-a", 24), ERR_OK);
+    assert_int_equal(store_provider_cred_find(f->s, "telnyx", "", cred_account, &found), ERR_OK);
+    assert_int_equal(found, f->b.id);
+    found = 0;
+    assert_int_equal(store_provider_cred_find(f->s, "twilio", "", cred_account, &found), ERR_OK);
+    assert_int_equal(found, 0);
+    int n_telnyx = 0;
+    assert_int_equal(store_provider_cred_find(f->s, "telnyx", NULL, count_cred, &n_telnyx), ERR_OK);
+    assert_int_equal(n_telnyx, 2);
     int n_creds = 0;
     assert_int_equal(store_provider_cred_list(f->s, f->a.id, count_cred, &n_creds), ERR_OK);
-    assert_int_equal(n_creds, 1);
+    assert_int_equal(n_creds, 2); /* twilio, telnyx */
     int count = 0;
     assert_int_equal(store_account_list(f->s, count_account, &count), ERR_OK);
     assert_int_equal(count, 2);
