@@ -21,6 +21,10 @@ int app_init(struct app *app, struct errbuf *eb)
     if (rc)
         return rc;
     rc = store_check(app->store, eb);
+    store_secrets_keys(app->store, app->cfg.secrets_key, NULL);
+    if (!app->cfg.secrets_key)
+        log_warn("store", "no secrets key: webhooks to accounts with provider secrets fail until "
+                          "serve has --secrets-key-file or OPENDNI_SECRETS_KEY");
     if (rc == ERR_OK)
         rc = store_serve_begin(app->store, time_now_ms(), eb);
     if (rc) {

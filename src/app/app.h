@@ -19,6 +19,7 @@ struct ratelimit;
 struct accounts;
 struct stream;
 struct sescache;
+struct secrets_key;
 
 struct app_config {
     const char *db;
@@ -34,6 +35,9 @@ struct app_config {
     bool log_pii;
     bool trust_proxy;       /* take the client address from X-Forwarded-For */
     const char *geo_header; /* request header carrying the visitor's ISO 3166-2 region ("") */
+    /* The key provider secrets are sealed with (store/secrets.h), NULL = none: borrowed until
+     * app_init returns (the store keeps a copy). */
+    const struct secrets_key *secrets_key;
 };
 
 struct app {

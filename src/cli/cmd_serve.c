@@ -12,6 +12,7 @@
 #include "base/testhooks.h"
 #include "app/app.h"
 #include "http/server.h"
+#include "store/secrets.h"
 
 #define GRACE_MS 1500
 
@@ -43,7 +44,7 @@ static void resolve_public_url(struct app *app, uint16_t port)
     }
 }
 
-static int parse_serve_opts(int argc, char **argv, struct app_config *c)
+static int parse_serve_opts(int argc, char **argv, struct app_config *c, const char **key_file)
 {
     const char *level = "info";
     bool fail_calls = false;
@@ -69,6 +70,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
          "header your proxy sets to the visitor's ISO 3166-2 region (e.g. X-Geo-Region: US-TX)"},
         {"trust-proxy", OPT_BOOL, &c->trust_proxy, "OPENDNI_TRUST_PROXY",
          "take the client address from X-Forwarded-For"},
+        {"secrets-key-file", OPT_STR, key_file, "OPENDNI_SECRETS_KEY_FILE",
+         "file holding the key provider secrets are sealed with (else OPENDNI_SECRETS_KEY)"},
         {"log-level", OPT_STR, &level, "OPENDNI_LOG_LEVEL", "error, warn, info or debug"},
         {"log-pii", OPT_BOOL, &c->log_pii, "OPENDNI_LOG_PII", "log phone numbers and addresses"},
         {0}, /* the test binary's flags follow */
@@ -111,9 +114,15 @@ int cmd_serve(int argc, char **argv)
                               .rate_limit_visits = 600,
                               .max_new_sessions = 6000,
                               .rate_limit_bad_signatures = 30}};
-    int rc = parse_serve_opts(argc, argv, &app.cfg);
+    const char *key_file = NULL;
+    int rc = parse_serve_opts(argc, argv, &app.cfg, &key_file);
     if (rc < 0)
         return cli_opts_exit(rc);
+    struct secrets_key key;
+    bool has_key = false;
+    if (cli_secrets_key(key_file, &key, &has_key) < 0)
+        return EXIT_FAIL;
+    app.cfg.secrets_key = has_key ? &key : NULL;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -121,7 +130,10 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread started below */
     signal(SIGPIPE, SIG_IGN);
     struct errbuf eb = {{0}, NULL};
-    if (app_init(&app, &eb) != ERR_OK) {
+    rc = app_init(&app, &eb);
+    memset(&key, 0, sizeof(key)); /* the store keeps its own copy */
+    app.cfg.secrets_key = NULL;
+    if (rc != ERR_OK) {
         fprintf(stderr, "error: %s\n", eb.msg);
         return EXIT_FAIL;
     }

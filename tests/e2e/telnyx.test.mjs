@@ -34,7 +34,10 @@ before(async () => {
   assert.equal(set.status, 0, set.stderr);
   const q = (sql) => execFileSync('sqlite3', [db, sql]).toString().trim();
   assert.deepEqual(JSON.parse(q(`select settings from accounts where ext_id = '${account.accountId}'`)), { record_calls: false });
-  assert.equal(q(`select p.secret from account_providers p join accounts a on a.id = p.account_id where a.ext_id = '${account.accountId}' and p.provider = 'telnyx'`), RAW_KEY);
+  // Stored sealed (docs/operations.md "Security"), never as given.
+  const stored = q(`select p.secret from account_providers p join accounts a on a.id = p.account_id where a.ext_id = '${account.accountId}' and p.provider = 'telnyx'`);
+  assert.match(stored, /^enc1:[0-9a-f]{16}:/);
+  assert.ok(!stored.includes(RAW_KEY));
   srv = await startServer({ dir, db, account });
 });
 
