@@ -36,6 +36,10 @@ int app_init(struct app *app, struct errbuf *eb)
     if (rc)
         return rc;
     rc = store_check(app->store, eb);
+    store_secrets_keys(app->store, app->cfg.secrets_key, NULL);
+    if (!app->cfg.secrets_key)
+        log_warn("store", "no secrets key: webhooks to accounts with provider secrets fail until "
+                          "serve has --secrets-key-file or OPENDNI_SECRETS_KEY");
     if (rc == ERR_OK)
         rc = store_serve_begin(app->store, time_now_ms(), eb);
     if (rc) {
@@ -47,6 +51,7 @@ int app_init(struct app *app, struct errbuf *eb)
     app->accounts = accounts_new(app->store);
     app->visit_limit = ratelimit_new(app->cfg.rate_limit_visits);
     app->session_limit = ratelimit_new(app->cfg.max_new_sessions);
+    app->bad_signature_limit = ratelimit_new(app->cfg.rate_limit_bad_signatures);
     app->writer = writer_start(app->store);
     app->stream = stream_new();
     stream_set_check(app->stream, check_credential, app, STREAM_RECHECK_MS);
@@ -74,6 +79,8 @@ void app_release(struct app *app)
     app->health = NULL;
     ratelimit_free(app->visit_limit);
     ratelimit_free(app->session_limit);
+    ratelimit_free(app->bad_signature_limit);
+    app->bad_signature_limit = NULL;
     accounts_free(app->accounts);
     metrics_free(app->metrics);
     store_close(app->store);

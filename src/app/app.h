@@ -22,20 +22,22 @@ struct stream;
 struct sescache;
 struct guard;
 struct health;
+struct secrets_key;
 
 struct app_config {
     const char *db;
-    const char *listen;           /* "127.0.0.1:8080"; port 0 picks a free one */
-    const char *public_url;       /* "" = http://LISTEN */
-    const char *port_file;        /* write the bound port here once listening ("" = none) */
-    long long rate_limit_visits;  /* per client address per minute, 0 = off */
-    long long max_new_sessions;   /* per account per minute, 0 = off */
-    long long threads;            /* HTTP worker threads, 0 = number of CPUs */
-    long long body_max;           /* default request body limit in bytes */
-    long long max_conns_per_addr; /* open connections per client address, 0 = no limit; not
-                                     applied with trust_proxy (every client is the proxy) */
-    long long request_timeout_s;  /* a request's line, headers and body must arrive within this
-                                     (from accept, or from the end of the previous request) */
+    const char *listen;                  /* "127.0.0.1:8080"; port 0 picks a free one */
+    const char *public_url;              /* "" = http://LISTEN */
+    const char *port_file;               /* write the bound port here once listening ("" = none) */
+    long long rate_limit_visits;         /* per client address per minute, 0 = off */
+    long long max_new_sessions;          /* per account per minute, 0 = off */
+    long long rate_limit_bad_signatures; /* failed webhook signatures per address per minute */
+    long long threads;                   /* HTTP worker threads, 0 = number of CPUs */
+    long long body_max;                  /* default request body limit in bytes */
+    long long max_conns_per_addr;        /* open connections per client address, 0 = no limit; not
+                                            applied with trust_proxy (every client is the proxy) */
+    long long request_timeout_s; /* a request's line, headers and body must arrive within this
+                                    (from accept, or from the end of the previous request) */
     const char *log_level;
     bool log_pii;
     const char *trust_proxy; /* proxies whose X-Forwarded-For is believed: "ADDR[/BITS],…" ("") */
@@ -47,6 +49,9 @@ struct app_config {
     bool demo;                 /* serve the demo site at /demo/ (make run) */
     const char *metrics_token; /* GET /metrics needs "Authorization: Bearer" this; "" = only
                                   direct loopback clients may read it */
+    /* The key provider secrets are sealed with (store/secrets.h), NULL = none: borrowed until
+     * app_init returns (the store keeps a copy). */
+    const struct secrets_key *secrets_key;
 };
 
 struct app {
@@ -57,6 +62,7 @@ struct app {
     struct writer *writer;
     struct ratelimit *visit_limit;
     struct ratelimit *session_limit;
+    struct ratelimit *bad_signature_limit; /* failed webhook signatures, by client address */
     struct accounts *accounts;
     struct stream *stream;
     struct sescache *sessions;       /* recently seen sessions (pings, events) */

@@ -89,13 +89,16 @@ static void release_claims(struct visit *v)
     }
 }
 
-/* ---- handing a flood's numbers back ---- */
+/* ---- handing numbers back ---- */
 
-/* The stored leases of taken-back claims, deleted through the writer. */
+/* The stored leases of taken-back claims (a flood's, or an unacknowledged visit's), deleted
+ * through the writer. */
+#define HANDBACK_MAX (GUARD_HOLDS > VISITS_MAX_TARGETS ? GUARD_HOLDS : VISITS_MAX_TARGETS)
+
 struct handback {
     struct write_job job; /* first: the writer hands back &job */
     int n;
-    struct guard_hold rows[GUARD_HOLDS];
+    struct guard_hold rows[HANDBACK_MAX];
 };
 
 static int handback_apply(struct store *s, struct write_job *job)
@@ -113,8 +116,7 @@ static int handback_apply(struct store *s, struct write_job *job)
 static void handback_done(struct write_job *job)
 {
     if (job->rc)
-        log_warn("visits", "a flood's leases were taken back but their rows stay: %s",
-                 err_str(job->rc));
+        log_warn("visits", "leases were taken back but their rows stay: %s", err_str(job->rc));
     free(job);
 }
 
@@ -220,12 +222,32 @@ static void hold_claims(struct visit *v)
     }
 }
 
+/* A failed commit may still have written its rows (an I/O error after the write, a lost
+ * acknowledgement): their deletion is queued on the writer before the claims are released, so a
+ * claim the released numbers give to the next visitor is written after it. */
+static void delete_unacknowledged(struct visit *v)
+{
+    if (!v->job.session.id || v->n_claims == 0)
+        return;
+    struct handback *hb = xcalloc(1, sizeof(*hb));
+    for (int i = 0; i < v->n_claims; i++) {
+        struct guard_hold *h = &hb->rows[hb->n++];
+        h->session_id = v->job.session.id;
+        h->number_id = v->claims[i].claim.number_id;
+        h->undo.leased_at = v->claims[i].claim.leased_at;
+    }
+    hb->job.apply = handback_apply;
+    hb->job.done = handback_done;
+    writer_submit(v->app->writer, &hb->job);
+}
+
 static void committed(struct write_job *job)
 {
     struct visit *v = (struct visit *)job;
-    if (job->rc)
+    if (job->rc) {
+        delete_unacknowledged(v);
         release_claims(v);
-    else
+    } else
         hold_claims(v);
     if (!job->has_event) {
         if (job->rc)

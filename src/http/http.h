@@ -80,6 +80,11 @@ void http_header(struct http_resp *resp, const char *name, const char *fmt, ...)
  * Call from the handler (the connection's thread), not after http_defer. */
 const char *http_req_header(const struct http_req *req, const char *name);
 
+/* The client's address into out (cap bytes): the connection's, or for a request from a trusted
+ * proxy (--trust-proxy ADDR|CIDR,…) the first X-Forwarded-For entry from the right that no trusted
+ * proxy wrote (app/clientaddr.h). */
+void http_client_of(const struct http_req *req, char *out, size_t cap);
+
 /* Value of a query-string parameter, percent-decoded into out (cap bytes). Returns true if
  * present. */
 bool http_query(const struct http_req *req, const char *name, char *out, size_t cap);

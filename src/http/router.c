@@ -9,6 +9,7 @@
 #include "base/testhooks.h"
 #include "app/admin.h"
 #include "app/app.h"
+#include "app/clientaddr.h"
 #include "http/handlers/handlers.h"
 #include "base/json.h"
 #include "app/metrics.h"
@@ -151,6 +152,12 @@ void http_error_resp(struct http_req *req, struct http_resp *resp, int code)
     json_error_body(&resp->body, err_str(code), req->eb.msg, req->eb.field);
     if (code == ERR_LIMITED)
         http_header(resp, "Retry-After", "%d", req->retry_after_s > 0 ? req->retry_after_s : 60);
+}
+
+void http_client_of(const struct http_req *req, char *out, size_t cap)
+{
+    clientaddr_resolve(&req->app->trusted, req->client_addr ? req->client_addr : "",
+                       req->h_forwarded_for, out, cap);
 }
 
 void http_header(struct http_resp *resp, const char *name, const char *fmt, ...)

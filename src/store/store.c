@@ -5,6 +5,8 @@
 #include "base/prelude.h"
 #include "store/store.h"
 
+#include "base/log.h"
+#include "base/testhooks.h"
 #include "store/store_int.h"
 
 /* The compiled-in backends, tried in order. */
@@ -30,6 +32,35 @@ int store_open(const char *url, struct store **out, struct errbuf *eb)
 uint64_t store_errors(struct store *s)
 {
     return atomic_load(&s->errors);
+}
+
+/* ---- faults on purpose (the test binary's hooks, base/testhooks.h) ----
+ * Checked here, in the dispatch layer, so every backend fails the same way at the same points:
+ * store_busy at store_begin, store_full at every write operation, store_io and store_commit at
+ * store_commit. Reads never fail: a webhook can still be verified and forwarded. In the
+ * production binary testhooks_fault is a weak function that returns false. */
+
+static const char *const fault_what[TESTHOOK_N] = {
+    [TESTHOOK_STORE_BUSY] = "database is locked",
+    [TESTHOOK_STORE_FULL] = "database or disk is full",
+    [TESTHOOK_STORE_IO] = "disk I/O error",
+    [TESTHOOK_STORE_COMMIT] = "commit reported a failure after writing",
+};
+
+/* ERR_BACKEND (counted in store_errors and logged, as a real backend error is) when fault f
+ * is switched on, else ERR_OK. */
+static int fault(struct store *s, enum testhook_fault f, const char *op)
+{
+    if (!testhooks_fault(f))
+        return ERR_OK;
+    atomic_fetch_add(&s->errors, 1);
+    log_error("store", "%s failed: %s (test fault)", op, fault_what[f]);
+    return ERR_BACKEND;
+}
+
+int store__write_fault(struct store *s, const char *op)
+{
+    return fault(s, TESTHOOK_STORE_FULL, op);
 }
 
 /* ---- dispatchers: one per store.h operation, in store.h order ---- */
@@ -62,12 +93,21 @@ int store_serve_begin(struct store *s, int64_t now, struct errbuf *eb)
 
 int store_begin(struct store *s)
 {
-    return s->ops->begin(s);
+    int rc = fault(s, TESTHOOK_STORE_BUSY, "begin");
+    return rc ? rc : s->ops->begin(s);
 }
 
+/* store_io: the transaction is rolled back, as SQLite does after an I/O error at commit;
+ * store_commit: the transaction is on disk but the caller hears it failed (an fsync error
+ * reported after the write), so the caller cannot know: a retry must find what was written. */
 int store_commit(struct store *s)
 {
-    return s->ops->commit(s);
+    if (fault(s, TESTHOOK_STORE_IO, "commit")) {
+        s->ops->rollback(s);
+        return ERR_BACKEND;
+    }
+    int rc = s->ops->commit(s);
+    return rc ? rc : fault(s, TESTHOOK_STORE_COMMIT, "commit");
 }
 
 void store_rollback(struct store *s)
@@ -104,6 +144,8 @@ int store_account_create(struct store *s, const char *ext_id, const char *name,
                          const char *const *origins, size_t n_origins, const char *key_hash,
                          int64_t now, struct st_account *a, struct errbuf *eb)
 {
+    if (store__write_fault(s, "account create"))
+        return errf(eb, ERR_BACKEND, NULL, "%s", fault_what[TESTHOOK_STORE_FULL]);
     return s->ops->account_create(s, ext_id, name, origins, n_origins, key_hash, now, a, eb);
 }
 
@@ -119,12 +161,16 @@ int store_account_by_id(struct store *s, int64_t id, struct st_account *a)
 
 int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash, int64_t now)
 {
+    if (store__write_fault(s, "api key add"))
+        return ERR_BACKEND;
     return s->ops->api_key_add(s, account_id, key_hash, now);
 }
 
 int store_api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
                                 int64_t now, int64_t *n_revoked)
 {
+    if (store__write_fault(s, "api key revoke others"))
+        return ERR_BACKEND;
     return s->ops->api_key_revoke_others(s, account_id, keep_hash, now, n_revoked);
 }
 
@@ -135,6 +181,8 @@ int store_account_by_key(struct store *s, const char *key_hash, struct st_accoun
 
 int store_account_set_settings(struct store *s, int64_t id, const char *settings_json)
 {
+    if (store__write_fault(s, "account set settings"))
+        return ERR_BACKEND;
     return s->ops->account_set_settings(s, id, settings_json);
 }
 
@@ -155,6 +203,8 @@ int store_origin_exists(struct store *s, const char *origin, bool *exists)
 
 int store_pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb)
 {
+    if (store__write_fault(s, "pool create"))
+        return errf(eb, ERR_BACKEND, NULL, "%s", fault_what[TESTHOOK_STORE_FULL]);
     return s->ops->pool_create(s, p, now, eb);
 }
 
@@ -170,11 +220,15 @@ int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p)
 
 int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb)
 {
+    if (store__write_fault(s, "pool update"))
+        return errf(eb, ERR_BACKEND, NULL, "%s", fault_what[TESTHOOK_STORE_FULL]);
     return s->ops->pool_update(s, p, eb);
 }
 
 int store_pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
 {
+    if (store__write_fault(s, "pool delete"))
+        return ERR_BACKEND;
     return s->ops->pool_delete(s, account_id, ext_id, now);
 }
 
@@ -186,11 +240,15 @@ int store_pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void 
 int store_pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
                             int64_t peak_concurrent)
 {
+    if (store__write_fault(s, "pool set counters"))
+        return ERR_BACKEND;
     return s->ops->pool_set_counters(s, pool_id, exhaustion_events, peak_concurrent);
 }
 
 int store_number_create(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb)
 {
+    if (store__write_fault(s, "number create"))
+        return errf(eb, ERR_BACKEND, NULL, "%s", fault_what[TESTHOOK_STORE_FULL]);
     return s->ops->number_create(s, n, now, eb);
 }
 
@@ -211,11 +269,15 @@ int store_number_by_e164(struct store *s, const char *e164, struct st_number *n)
 
 int store_number_update(struct store *s, const struct st_number *n, int64_t now, struct errbuf *eb)
 {
+    if (store__write_fault(s, "number update"))
+        return errf(eb, ERR_BACKEND, NULL, "%s", fault_what[TESTHOOK_STORE_FULL]);
     return s->ops->number_update(s, n, now, eb);
 }
 
 int store_number_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
 {
+    if (store__write_fault(s, "number delete"))
+        return ERR_BACKEND;
     return s->ops->number_delete(s, account_id, ext_id, now);
 }
 
@@ -227,11 +289,15 @@ int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, stor
 
 int store_rule_create(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb)
 {
+    if (store__write_fault(s, "rule create"))
+        return errf(eb, ERR_BACKEND, NULL, "%s", fault_what[TESTHOOK_STORE_FULL]);
     return s->ops->rule_create(s, r, now, eb);
 }
 
 int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id)
 {
+    if (store__write_fault(s, "rule delete"))
+        return ERR_BACKEND;
     return s->ops->rule_delete(s, account_id, ext_id);
 }
 
@@ -242,6 +308,8 @@ int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void 
 
 int store_session_put(struct store *s, struct st_session *ss)
 {
+    if (store__write_fault(s, "session put"))
+        return ERR_BACKEND;
     return s->ops->session_put(s, ss);
 }
 
@@ -257,12 +325,16 @@ int store_session_by_id(struct store *s, int64_t id, struct st_session *ss)
 
 int store_lease_add(struct store *s, struct st_lease *l)
 {
+    if (store__write_fault(s, "lease add"))
+        return ERR_BACKEND;
     return s->ops->lease_add(s, l);
 }
 
 int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                       int64_t last_active_at, int64_t expires_at)
 {
+    if (store__write_fault(s, "lease renew"))
+        return ERR_BACKEND;
     return s->ops->lease_renew(s, session_id, number_id, last_active_at, expires_at);
 }
 
@@ -324,6 +396,8 @@ int store_lease_history(struct store *s, int64_t number_id, int64_t since, size_
 
 int store_event_add(struct store *s, const struct st_event *e)
 {
+    if (store__write_fault(s, "event add"))
+        return ERR_BACKEND;
     return s->ops->event_add(s, e);
 }
 
@@ -345,6 +419,8 @@ int store_count(struct store *s, const char *table, int64_t *n)
 
 int store_call_insert(struct store *s, struct st_call *c)
 {
+    if (store__write_fault(s, "call insert"))
+        return ERR_BACKEND;
     return s->ops->call_insert(s, c);
 }
 
@@ -366,6 +442,8 @@ int store_call_by_id(struct store *s, int64_t id, struct st_call *c)
 
 int store_call_update(struct store *s, const struct st_call *c)
 {
+    if (store__write_fault(s, "call update"))
+        return ERR_BACKEND;
     return s->ops->call_update(s, c);
 }
 
@@ -383,6 +461,8 @@ int store_call_caller(struct store *s, int64_t account_id, const char *from, int
 
 int store_conversion_add(struct store *s, struct st_conversion *cv)
 {
+    if (store__write_fault(s, "conversion add"))
+        return ERR_BACKEND;
     return s->ops->conversion_add(s, cv);
 }
 
@@ -396,29 +476,7 @@ int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p)
     return s->ops->pool_by_fallback(s, e164, p);
 }
 
-int store_provider_cred_set(struct store *s, int64_t account_id, const char *provider,
-                            const char *account_sid, const char *secret, int64_t now)
-{
-    return s->ops->provider_cred_set(s, account_id, provider, account_sid, secret, now);
-}
-
-int store_provider_cred_get(struct store *s, int64_t account_id, const char *provider,
-                            struct st_provider_cred *c)
-{
-    return s->ops->provider_cred_get(s, account_id, provider, c);
-}
-
-int store_provider_cred_find(struct store *s, const char *provider, const char *account_sid,
-                             store_provider_cred_fn fn, void *ctx)
-{
-    return s->ops->provider_cred_find(s, provider, account_sid, fn, ctx);
-}
-
-int store_provider_cred_list(struct store *s, int64_t account_id, store_provider_cred_fn fn,
-                             void *ctx)
-{
-    return s->ops->provider_cred_list(s, account_id, fn, ctx);
-}
+/* store_provider_cred_* and store_secrets_*: store_secrets.c (they seal and open). */
 
 int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
                        store_report_call_fn fn, void *ctx)

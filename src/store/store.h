@@ -35,6 +35,7 @@
 #include "core/client.h"
 #include "core/phone.h"
 #include "core/pool.h"
+#include "store/secrets.h"
 
 #define STORE_ID_MAX 48   /* external ids: "acc_…", "pool_…", session ids */
 #define STORE_E164_MAX 17 /* "+" and up to 15 digits, as PHONE_E164_MAX */
@@ -527,36 +528,62 @@ int store_export_trace(struct store *s, int64_t account_id, int64_t since, store
  * each account's secret per telephony provider, table account_providers (sql/0005). Provider
  * names are telephony/provider.h's (calls.provider). Implemented in store_sqlite_provider.c. */
 
-#define STORE_PROVIDER_MAX 16      /* provider name, NUL included */
-#define STORE_PROVIDER_SID_MAX 128 /* the provider's account id */
-#define STORE_SECRET_MAX 256       /* auth token, signing key, base64 public key */
+#define STORE_PROVIDER_MAX 16       /* provider name, NUL included */
+#define STORE_PROVIDER_SID_MAX 128  /* the provider's account id */
+#define STORE_SECRET_MAX 256        /* auth token, signing key, base64 public key, NUL incl. */
+#define STORE_SECRET_SEALED_MAX 512 /* the same sealed (secrets.h SECRETS_SEALED_MAX) */
 
 struct st_provider_cred {
     int64_t account_id;
     char provider[STORE_PROVIDER_MAX];
     char account_sid[STORE_PROVIDER_SID_MAX]; /* "" = not stored */
-    char secret[STORE_SECRET_MAX];            /* "" = not stored */
+    /* The secret in clear as callers of store.h see it (under STORE_SECRET_MAX bytes), "" = not
+     * stored; sized for the sealed form the backends store (secrets.h). */
+    char secret[STORE_SECRET_SEALED_MAX];
     int64_t updated_at;
 };
 
 /* Return non-zero to stop the walk (the walk then returns ERR_OK). */
 typedef int (*store_provider_cred_fn)(void *ctx, const struct st_provider_cred *c);
 
-/* Stores the account's account_sid and/or secret for provider at now (a NULL one keeps what is
+/* Secrets at rest: every backend stores a provider secret sealed (AES-256-GCM, store/secrets.h)
+ * with the key given to store_secrets_keys; these functions take and return it in clear. No
+ * key: a secret cannot be written nor read (ERR_UNSUPPORTED, logged with what to configure),
+ * never stored or returned in clear. A row written in clear by an older opendni is returned
+ * as stored while a key is configured (logged: `opendni init` seals it).
+ * Stores the account's account_sid and/or secret for provider at now (a NULL one keeps what is
  * stored; the row is created when missing). Returns ERR_OK; ERR_NOTFOUND (no such account);
  * ERR_INVALID (both NULL, an empty provider, or a value longer than its st_provider_cred
- * field); ERR_BACKEND. */
+ * field; a secret takes under STORE_SECRET_MAX bytes); ERR_UNSUPPORTED (a secret and no key);
+ * ERR_BACKEND. */
 int store_provider_cred_set(struct store *s, int64_t account_id, const char *provider,
                             const char *account_sid, const char *secret, int64_t now);
-/* The account's credentials for provider. ERR_NOTFOUND if it has none. out: *c. */
+/* The account's credentials for provider. ERR_NOTFOUND if it has none; ERR_UNSUPPORTED (no
+ * key, or the secret was sealed with a key not given); ERR_INVALID (the sealed value does not
+ * authenticate). out: *c. */
 int store_provider_cred_get(struct store *s, int64_t account_id, const char *provider,
                             struct st_provider_cred *c);
-/* Calls fn for each row of provider whose account_sid is account_sid (through the index; NULL:
- * every row of provider), in account id order. */
+/* Calls fn for each row of provider whose account_sid is account_sid (through the index),
+ * in account id order. account_sid "": the rows of provider with no account_sid stored;
+ * NULL: every row of provider. */
 int store_provider_cred_find(struct store *s, const char *provider, const char *account_sid,
                              store_provider_cred_fn fn, void *ctx);
-/* Calls fn for each provider the account has credentials for, by provider name. */
+/* Calls fn for each provider the account has credentials for, by provider name. The find and
+ * list walks stop at the first secret they cannot open and return that error (as _get). */
 int store_provider_cred_list(struct store *s, int64_t account_id, store_provider_cred_fn fn,
                              void *ctx);
+
+/* Gives the store its secrets keys: current seals and opens, previous (NULL: none; a rotation's
+ * old key) only opens. Copied. current NULL: no key (the default).
+ * THREADING: call after store_open, before other threads use the store. */
+void store_secrets_keys(struct store *s, const struct secrets_key *current,
+                        const struct secrets_key *previous);
+/* Re-seals with the current key, in one transaction, every stored provider secret that is not
+ * sealed with it: clear rows written by an older opendni, and rows sealed with the previous key
+ * (rotation). ERR_OK (out: *n_resealed, may be NULL); ERR_UNSUPPORTED when a secret is sealed
+ * with a key not given, or when secrets need sealing and no key was given (*n_resealed then
+ * says how many: nothing changes either way; eb says which); ERR_BACKEND. Runs at `now`
+ * (updated_at of the rows it rewrites). Call with no other writer of provider rows. */
+int store_secrets_reseal(struct store *s, int64_t now, int64_t *n_resealed, struct errbuf *eb);
 
 #endif

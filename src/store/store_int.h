@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 
+#include "store/secrets.h"
 #include "store/store.h"
 
 /* One backend. `name` and `handles` pick it in store_open; `open` creates a store whose head
@@ -131,7 +132,19 @@ struct store_ops {
 struct store {
     const struct store_ops *ops;
     atomic_uint_fast64_t errors; /* backend errors since open: store_errors() */
+    /* Provider secrets (secrets.h), set by store_secrets_keys before other threads use the
+     * store: keys[0] seals and opens, keys[1] (a rotation's old key) only opens. */
+    struct secrets_key keys[2];
+    int n_keys;
 };
+
+/* The write operations' fault check (store.c; test binary only): ERR_BACKEND, counted and
+ * logged, when the store_full fault is on, else ERR_OK. */
+int store__write_fault(struct store *s, const char *op);
+
+/* What a backend's provider credential rows hold in `secret`: the sealed value (secrets.h).
+ * The dispatchers of store.c seal before provider_cred_set and open after the reads, so the
+ * backend members see and return sealed text only (up to SECRETS_SEALED_MAX - 1 bytes). */
 
 /* The SQLite backend (store_sqlite*.c). */
 extern const struct store_ops store_sqlite_ops;

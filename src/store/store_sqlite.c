@@ -5,6 +5,11 @@
 #include "base/prelude.h"
 #include "store/store_sqlite_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "base/ids.h"
 #include "base/log.h"
 #include "base/testhooks.h"
@@ -188,9 +193,51 @@ bool store_sqlite__handles(const char *url)
     return strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0;
 }
 
+/* Creates the directories of path that are missing, mode 0700 (only those: an existing
+ * directory keeps its mode). ERR_OK or ERR_IO. */
+static int make_dirs(const char *path, struct errbuf *eb)
+{
+    char dir[4096];
+    int n = snprintf(dir, sizeof(dir), "%s", path);
+    if (n < 0 || (size_t)n >= sizeof(dir))
+        return errf(eb, ERR_INVALID, "db", "database path too long");
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return ERR_OK;
+    *slash = '\0';
+    struct stat st;
+    if (stat(dir, &st) == 0)
+        return ERR_OK;
+    int rc = make_dirs(dir, eb);
+    if (rc == ERR_OK && mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return errf(eb, ERR_IO, "db", "cannot create directory '%s': %s", dir, strerror(errno));
+    return rc;
+}
+
+/* The database holds provider secrets (sealed) and every visitor's data: a file opendni
+ * creates is 0600, whatever the umask, and SQLite gives its -wal and -shm files the mode of the
+ * database file. Special names (":memory:", "file:" URIs) are left to SQLite. */
+static int create_private(const char *path, struct errbuf *eb)
+{
+    if (!*path || *path == ':' || strncmp(path, "file:", 5) == 0)
+        return ERR_OK;
+    int rc = make_dirs(path, eb);
+    if (rc)
+        return rc;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    else if (errno != EEXIST)
+        return errf(eb, ERR_IO, "db", "cannot create database '%s': %s", path, strerror(errno));
+    return ERR_OK;
+}
+
 int store_sqlite__open(const char *url, struct store **out, struct errbuf *eb)
 {
     sqlite3 *db;
+    int made = create_private(url, eb);
+    if (made)
+        return made;
     if (open_db(url, &db) != ERR_OK)
         return errf(eb, ERR_BACKEND, "db", "cannot open database '%s'", url);
     sqlite3_close(db);
@@ -333,8 +380,28 @@ static int apply_migration(struct sconn *c, const struct asset *m, int64_t now, 
     return ERR_OK;
 }
 
+/* init makes an existing database (and its -wal, -shm) private too: one created by an older
+ * opendni was 0644. Only files this user owns; a failure is a warning, not a failed init. */
+static void tighten_modes(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", ".lock"};
+    for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+        char p[4096];
+        struct stat st;
+        snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+        if (stat(p, &st) != 0 || st.st_uid != geteuid() || !(st.st_mode & (S_IRWXG | S_IRWXO)))
+            continue;
+        if (chmod(p, st.st_mode & S_IRWXU) == 0)
+            log_info("store", "'%s' was readable by others: now mode 0%o", p,
+                     (unsigned)(st.st_mode & S_IRWXU));
+        else
+            log_warn("store", "cannot make '%s' private: %s", p, strerror(errno));
+    }
+}
+
 int store_sqlite__migrate(struct store *s, int64_t now, int *version, struct errbuf *eb)
 {
+    tighten_modes(store__sqlite(s)->path);
     struct sconn *c = store__conn(s);
     if (!c)
         return errf(eb, ERR_BACKEND, "db", "cannot open database '%s'", store__sqlite(s)->path);

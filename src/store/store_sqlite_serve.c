@@ -58,7 +58,7 @@ static int lock_take(struct store_sqlite *sq, struct errbuf *eb)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s.lock", sq->path);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return errf(eb, ERR_IO, "db", "cannot open lock file '%s': %s", path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -98,6 +98,9 @@ struct fx {
     struct st_account a, b; /* two tenants */
 };
 
+/* Two secrets keys (store/secrets.h), filled by main. */
+static struct secrets_key key1, key2;
+
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
@@ -111,6 +114,7 @@ static int setup(void **state)
         fprintf(stderr, "setup: %s\n", eb.msg);
         return -1;
     }
+    store_secrets_keys(f->s, &key1, NULL); /* provider secrets need a key (secrets.h) */
     *state = f;
     return 0;
 }
@@ -275,9 +279,20 @@ static void accounts_keys_and_origins(void **state)
     found = 0;
     assert_int_equal(store_provider_cred_find(f->s, "twilio", "AC9", cred_account, &found), ERR_OK);
     assert_int_equal(found, 0);
+    /* "": only the rows with no account id stored (a Telnyx key set without its id) */
+    assert_int_equal(store_provider_cred_set(f->s, f->b.id, "telnyx", NULL, "key-b", 24), ERR_OK);
+    assert_int_equal(store_provider_cred_set(f->s, f->a.id, "telnyx", "T-A", "key-a", 24), ERR_OK);
+    assert_int_equal(store_provider_cred_find(f->s, "telnyx", "", cred_account, &found), ERR_OK);
+    assert_int_equal(found, f->b.id);
+    found = 0;
+    assert_int_equal(store_provider_cred_find(f->s, "twilio", "", cred_account, &found), ERR_OK);
+    assert_int_equal(found, 0);
+    int n_telnyx = 0;
+    assert_int_equal(store_provider_cred_find(f->s, "telnyx", NULL, count_cred, &n_telnyx), ERR_OK);
+    assert_int_equal(n_telnyx, 2);
     int n_creds = 0;
     assert_int_equal(store_provider_cred_list(f->s, f->a.id, count_cred, &n_creds), ERR_OK);
-    assert_int_equal(n_creds, 1);
+    assert_int_equal(n_creds, 2); /* twilio, telnyx */
     int count = 0;
     assert_int_equal(store_account_list(f->s, count_account, &count), ERR_OK);
     assert_int_equal(count, 2);
@@ -1008,6 +1023,62 @@ static void claims_are_exclusive_under_concurrency(void **state)
     assert_int_equal(st.live_leases, RACE_NUMBERS);
 }
 
+/* ==== provider secrets at rest (the dispatch layer seals for every backend) ====================
+ */
+
+static struct store *reopen(struct fx *f, const struct secrets_key *cur,
+                            const struct secrets_key *prev)
+{
+    struct store *s = NULL;
+    assert_int_equal(store_open(f->url, &s, NULL), ERR_OK);
+    store_secrets_keys(s, cur, prev);
+    return s;
+}
+
+static void provider_secrets_sealed_and_rotated(void **state)
+{
+    struct fx *f = *state;
+    struct st_provider_cred c;
+    assert_int_equal(store_provider_cred_set(f->s, f->a.id, "twilio", "AC1", "token-a", 30),
+                     ERR_OK);
+    assert_int_equal(store_provider_cred_set(f->s, f->b.id, "telnyx", NULL, "key-b", 30), ERR_OK);
+    /* no key: nothing written, nothing read, never clear text */
+    struct store *none = reopen(f, NULL, NULL);
+    assert_int_equal(store_provider_cred_set(none, f->a.id, "twilio", NULL, "x", 31),
+                     ERR_UNSUPPORTED);
+    assert_int_equal(store_provider_cred_get(none, f->a.id, "twilio", &c), ERR_UNSUPPORTED);
+    assert_int_equal(store_provider_cred_set(none, f->a.id, "twilio", "AC2", NULL, 31), ERR_OK);
+    int64_t n = -1;
+    struct errbuf eb = {{0}, NULL};
+    assert_int_equal(store_secrets_reseal(none, 32, &n, &eb), ERR_OK); /* all sealed: nothing */
+    store_close(none);
+    /* another key cannot open them */
+    struct store *other = reopen(f, &key2, NULL);
+    assert_int_equal(store_provider_cred_get(other, f->a.id, "twilio", &c), ERR_UNSUPPORTED);
+    int64_t found = 0;
+    assert_int_equal(store_provider_cred_find(other, "twilio", "AC2", cred_account, &found),
+                     ERR_UNSUPPORTED);
+    assert_int_equal(store_secrets_reseal(other, 32, &n, &eb), ERR_UNSUPPORTED);
+    store_close(other);
+    assert_int_equal(store_provider_cred_get(f->s, f->a.id, "twilio", &c), ERR_OK);
+    assert_string_equal(c.secret, "token-a"); /* the failed reseal changed nothing */
+    assert_string_equal(c.account_sid, "AC2");
+    /* rotation: key1 -> key2, every row in one go */
+    struct store *rot = reopen(f, &key2, &key1);
+    assert_int_equal(store_secrets_reseal(rot, 33, &n, &eb), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_secrets_reseal(rot, 34, &n, &eb), ERR_OK);
+    assert_int_equal(n, 0); /* idempotent */
+    store_close(rot);
+    struct store *next = reopen(f, &key2, NULL);
+    assert_int_equal(store_provider_cred_get(next, f->b.id, "telnyx", &c), ERR_OK);
+    assert_string_equal(c.secret, "key-b");
+    assert_int_equal(store_provider_cred_find(next, "twilio", "AC2", cred_account, &found), ERR_OK);
+    assert_int_equal(found, f->a.id);
+    store_close(next);
+    assert_int_equal(store_provider_cred_get(f->s, f->a.id, "twilio", &c), ERR_UNSUPPORTED);
+}
+
 /* ==== registry ================================================================================ */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1035,7 +1106,13 @@ int main(int argc, char **argv)
         T(a_second_server_is_refused),
         T(writable_reports_whether_a_commit_can_happen),
         T(claims_are_exclusive_under_concurrency),
+        T(provider_secrets_sealed_and_rotated),
     };
+    if (secrets_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key1,
+                          NULL) ||
+        secrets_key_parse("ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key2,
+                          NULL))
+        return 1;
     const char *want = argc > 1 ? argv[1] : "sqlite";
     for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
         if (strcmp(backends[i].name, want) != 0)

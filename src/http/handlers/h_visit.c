@@ -22,13 +22,6 @@
 
 /* ---- shared checks ---- */
 
-/* The client's address: the connection's, or behind a trusted proxy (--trust-proxy) the first
- * X-Forwarded-For entry from the right that no trusted proxy wrote (app/clientaddr.h). */
-static void client_of(const struct http_req *req, char *out, size_t cap)
-{
-    clientaddr_resolve(&req->app->trusted, req->client_addr, req->h_forwarded_for, out, cap);
-}
-
 /* The per-address rate limit, by client key (an IPv6 client is its /64). */
 static int limit_address(struct http_req *req, const char *client, int64_t now)
 {
@@ -194,7 +187,7 @@ int h_visit(struct http_req *req, struct http_resp *resp)
 {
     int64_t now = time_now_ms();
     char client[CLIENTADDR_MAX];
-    client_of(req, client, sizeof(client));
+    http_client_of(req, client, sizeof(client));
     int rc = limit_address(req, client, now);
     json_t *o = NULL;
     if (rc == ERR_OK)
@@ -239,7 +232,7 @@ int h_visit_ping(struct http_req *req, struct http_resp *resp)
 {
     int64_t now = time_now_ms();
     char client[CLIENTADDR_MAX];
-    client_of(req, client, sizeof(client));
+    http_client_of(req, client, sizeof(client));
     int rc = limit_address(req, client, now);
     if (rc == ERR_OK)
         rc = check_ping_body(req);
@@ -281,7 +274,7 @@ int h_visit_event(struct http_req *req, struct http_resp *resp)
 {
     int64_t now = time_now_ms();
     char client[CLIENTADDR_MAX];
-    client_of(req, client, sizeof(client));
+    http_client_of(req, client, sizeof(client));
     int rc = limit_address(req, client, now);
     json_t *o = NULL;
     struct visit_event_in e = {0};
