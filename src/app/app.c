@@ -10,6 +10,7 @@
 #include "app/ratelimit.h"
 #include "app/sescache.h"
 #include "app/stream.h"
+#include "app/users.h"
 #include "app/writer.h"
 #include "store/store.h"
 
@@ -35,6 +36,8 @@ int app_init(struct app *app, struct errbuf *eb)
     app->writer = writer_start(app->store);
     app->stream = stream_new();
     app->sessions = sescache_new(SESSION_CACHE_SLOTS);
+    app->login_addr_limit = ratelimit_new(USERS_LOGIN_PER_ADDR);
+    app->login_email_limit = ratelimit_new(USERS_LOGIN_PER_EMAIL);
     return ERR_OK;
 }
 
@@ -48,6 +51,9 @@ void app_release(struct app *app)
     app->sessions = NULL;
     ratelimit_free(app->visit_limit);
     ratelimit_free(app->session_limit);
+    ratelimit_free(app->login_addr_limit);
+    ratelimit_free(app->login_email_limit);
+    app->login_addr_limit = app->login_email_limit = NULL;
     accounts_free(app->accounts);
     metrics_free(app->metrics);
     store_close(app->store);

@@ -31,8 +31,10 @@ struct app_config {
     long long body_max;          /* default request body limit in bytes */
     const char *log_level;
     bool log_pii;
-    bool trust_proxy;       /* take the client address from X-Forwarded-For */
-    const char *geo_header; /* request header carrying the visitor's ISO 3166-2 region ("") */
+    bool trust_proxy;         /* take the client address from X-Forwarded-For */
+    const char *geo_header;   /* request header carrying the visitor's ISO 3166-2 region ("") */
+    long long session_idle_s; /* dashboard sessions end this long after their last request */
+    long long session_max_s;  /* … and this long after the login, whatever happens */
 };
 
 struct app {
@@ -45,7 +47,9 @@ struct app {
     struct ratelimit *session_limit;
     struct accounts *accounts;
     struct stream *stream;
-    struct sescache *sessions; /* recently seen sessions (pings, events) */
+    struct sescache *sessions;           /* recently seen sessions (pings, events) */
+    struct ratelimit *login_addr_limit;  /* dashboard logins per client address */
+    struct ratelimit *login_email_limit; /* dashboard logins per email */
 };
 
 /* Opens the store (it must be migrated) and starts the services. ERR_* with detail in eb. */

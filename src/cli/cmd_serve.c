@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/testhooks.h"
 #include "app/app.h"
+#include "app/users.h"
 #include "http/server.h"
 
 #define GRACE_MS 1500
@@ -65,6 +66,10 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
          "header your proxy sets to the visitor's ISO 3166-2 region (e.g. X-Geo-Region: US-TX)"},
         {"trust-proxy", OPT_BOOL, &c->trust_proxy, "OPENDNI_TRUST_PROXY",
          "take the client address from X-Forwarded-For"},
+        {"session-idle", OPT_INT, &c->session_idle_s, "OPENDNI_SESSION_IDLE",
+         "dashboard sessions end after this many seconds without a request"},
+        {"session-max", OPT_INT, &c->session_max_s, "OPENDNI_SESSION_MAX",
+         "dashboard sessions end this many seconds after the login"},
         {"log-level", OPT_STR, &level, "OPENDNI_LOG_LEVEL", "error, warn, info or debug"},
         {"log-pii", OPT_BOOL, &c->log_pii, "OPENDNI_LOG_PII", "log phone numbers and addresses"},
         {0}, /* the test binary's flags follow */
@@ -85,8 +90,10 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
     if (rc < 0)
         return rc;
     if (log_level_parse(level) < 0 || c->rate_limit_visits < 0 || c->max_new_sessions < 0 ||
-        c->threads < 0 || c->threads > 256 || c->body_max < 0) {
-        fprintf(stderr, "error: bad value for --log-level, a limit or --threads\n");
+        c->threads < 0 || c->threads > 256 || c->body_max < 0 || c->session_idle_s < 1 ||
+        c->session_max_s < 1) {
+        fprintf(stderr, "error: bad value for --log-level, a limit, --threads or a session "
+                        "lifetime\n");
         return -2;
     }
     if (fail_calls)
@@ -105,7 +112,9 @@ int cmd_serve(int argc, char **argv)
                               .port_file = "",
                               .geo_header = "",
                               .rate_limit_visits = 600,
-                              .max_new_sessions = 6000}};
+                              .max_new_sessions = 6000,
+                              .session_idle_s = USERS_IDLE_S_DEFAULT,
+                              .session_max_s = USERS_MAX_S_DEFAULT}};
     int rc = parse_serve_opts(argc, argv, &app.cfg);
     if (rc < 0)
         return cli_opts_exit(rc);

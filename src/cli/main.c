@@ -21,6 +21,7 @@ static const struct command {
     {"init", cmd_init, "create or migrate the store (idempotent)"},
     {"serve", cmd_serve, "run the HTTP server"},
     {"simulate", cmd_simulate, "size pools by replaying traffic through the lease engine"},
+    {"user", cmd_user, "dashboard users and their roles per account"},
     {"version", cmd_version, "print the version"},
 };
 
