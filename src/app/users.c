@@ -382,6 +382,9 @@ int users_session(struct app *app, const char *token, int64_t now, struct users_
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_AUTH : rc;
     snprintf(out->email, sizeof(out->email), "%s", u.email);
+    rc = store_account_by_id(app->store, ss->account_id, &out->account);
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_AUTH : rc;
     csrf_of(token, out->csrf);
     if (now - ss->last_seen_at >= TOUCH_EVERY_MS &&
         store_app_session_update(app->store, ss->id, ss->account_id, now) == ERR_OK)
@@ -420,9 +423,13 @@ int users_switch(struct app *app, struct users_session *us, const char *account_
         return rc;
     if (!f.found)
         return ERR_NOTFOUND;
-    rc = store_app_session_update(app->store, us->row.id, f.m.account_id, now);
+    struct st_account a;
+    rc = store_account_by_id(app->store, f.m.account_id, &a);
+    if (rc == ERR_OK)
+        rc = store_app_session_update(app->store, us->row.id, f.m.account_id, now);
     if (rc)
         return rc;
+    us->account = a;
     us->row.account_id = f.m.account_id;
     us->row.last_seen_at = now;
     snprintf(us->row.role, sizeof(us->row.role), "%s", f.m.role);
@@ -439,4 +446,15 @@ int users_audit(struct app *app, const struct users_session *us, const char *act
     snprintf(a.subject, sizeof(a.subject), "%s", subject);
     snprintf(a.detail, sizeof(a.detail), "%s", detail);
     return store_audit_add(app->store, &a);
+}
+
+int users_memberships(struct app *app, int64_t user_id, store_membership_fn fn, void *ctx)
+{
+    return store_membership_list(app->store, user_id, 0, fn, ctx);
+}
+
+int users_audit_list(struct app *app, int64_t account_id, int64_t before_id, size_t max,
+                     store_audit_fn fn, void *ctx)
+{
+    return store_audit_list(app->store, account_id, before_id, max, fn, ctx);
 }

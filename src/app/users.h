@@ -63,6 +63,7 @@ int users_remove(struct store *s, const char *email, const char *account_ext, co
 struct users_session {
     struct st_app_session row; /* row.role: the user's role in row.account_id */
     enum access_role role;
+    struct st_account account; /* the account row.account_id names */
     char email[STORE_EMAIL_MAX];
     char csrf[USERS_CSRF_MAX]; /* the token state changes must carry */
 };
@@ -91,6 +92,11 @@ int users_logout(struct app *app, const char *token);
 /* Points the session at account_ext, one of its user's accounts. ERR_NOTFOUND (the user holds
  * no role there: nothing changes). out: *us updated. */
 int users_switch(struct app *app, struct users_session *us, const char *account_ext, int64_t now);
+/* Calls fn for each account the user holds a role in (st_membership rows, by account id). */
+int users_memberships(struct app *app, int64_t user_id, store_membership_fn fn, void *ctx);
+/* The account's audit entries with id < before_id, newest first, at most max. */
+int users_audit_list(struct app *app, int64_t account_id, int64_t before_id, size_t max,
+                     store_audit_fn fn, void *ctx);
 /* Writes an audit entry for the session's account (actor: the user's email). */
 int users_audit(struct app *app, const struct users_session *us, const char *action,
                 const char *subject, const char *detail, int64_t now);
