@@ -98,10 +98,10 @@ void h_app_redact_call(const struct http_req *req, json_t *call)
         return;
     /* viewers: no caller number and no money (DESIGN.md "Roles": money figures analyst+) */
     const char *from = json_string_value(json_object_get(call, "from"));
-    if (from && strlen(from) > 4) {
+    if (from && strlen(from) > 6) { /* "+15125550111" -> "+1••••0111" */
         char masked[80];
         snprintf(masked, sizeof(masked), "%.*s••••%s", from[0] == '+' ? 2 : 0, from,
-                 from + strlen(from) - 2);
+                 from + strlen(from) - 4);
         json_object_set_new(call, "from", json_string(masked));
     }
     json_t *cv = json_object_get(call, "conversion");
