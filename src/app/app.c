@@ -13,6 +13,7 @@
 #include "app/ratelimit.h"
 #include "app/sescache.h"
 #include "app/stream.h"
+#include "app/users.h"
 #include "app/writer.h"
 #include "store/store.h"
 
@@ -62,6 +63,8 @@ int app_init(struct app *app, struct errbuf *eb)
                               .flood_s = app->cfg.flood_hold};
     app->guard = guard_new(&gc);
     app->health = health_new();
+    app->login_addr_limit = ratelimit_new(USERS_LOGIN_PER_ADDR);
+    app->login_email_limit = ratelimit_new(USERS_LOGIN_PER_EMAIL);
     return ERR_OK;
 }
 
@@ -81,6 +84,9 @@ void app_release(struct app *app)
     ratelimit_free(app->session_limit);
     ratelimit_free(app->bad_signature_limit);
     app->bad_signature_limit = NULL;
+    ratelimit_free(app->login_addr_limit);
+    ratelimit_free(app->login_email_limit);
+    app->login_addr_limit = app->login_email_limit = NULL;
     accounts_free(app->accounts);
     metrics_free(app->metrics);
     store_close(app->store);

@@ -12,6 +12,7 @@
 #include "base/testhooks.h"
 #include "app/app.h"
 #include "app/clientaddr.h"
+#include "app/users.h"
 #include "http/server.h"
 #include "store/secrets.h"
 
@@ -88,6 +89,10 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
         {"demo", OPT_BOOL, &c->demo, "OPENDNI_DEMO", "serve the demo site at /demo/ (make run)"},
         {"secrets-key-file", OPT_STR, key_file, "OPENDNI_SECRETS_KEY_FILE",
          "file holding the key provider secrets are sealed with (else OPENDNI_SECRETS_KEY)"},
+        {"session-idle", OPT_INT, &c->session_idle_s, "OPENDNI_SESSION_IDLE",
+         "dashboard sessions end after this many seconds without a request"},
+        {"session-max", OPT_INT, &c->session_max_s, "OPENDNI_SESSION_MAX",
+         "dashboard sessions end this many seconds after the login"},
         {"log-level", OPT_STR, &level, "OPENDNI_LOG_LEVEL", "error, warn, info or debug"},
         {"log-pii", OPT_BOOL, &c->log_pii, "OPENDNI_LOG_PII", "log phone numbers and addresses"},
         {0}, /* the test binary's flags follow */
@@ -112,8 +117,9 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
         c->client_share < 0 || c->client_share > 100 || c->client_max_numbers < 0 ||
         c->flood_hold < 0 || c->max_conns_per_addr < 0 || c->max_conns_per_addr > 4096 ||
         c->request_timeout_s < 0 || c->request_timeout_s > 86400 ||
-        c->rate_limit_bad_signatures < 0) {
-        fprintf(stderr, "error: bad value for --log-level, a limit or --threads\n");
+        c->rate_limit_bad_signatures < 0 || c->session_idle_s < 1 || c->session_max_s < 1) {
+        fprintf(stderr, "error: bad value for --log-level, a limit, --threads or a session "
+                        "lifetime\n");
         return -2;
     }
     struct clientaddr_trust trust;
@@ -147,7 +153,9 @@ int cmd_serve(int argc, char **argv)
                               .max_new_sessions = 6000,
                               .max_conns_per_addr = 64,
                               .request_timeout_s = 15,
-                              .rate_limit_bad_signatures = 30}};
+                              .rate_limit_bad_signatures = 30,
+                              .session_idle_s = USERS_IDLE_S_DEFAULT,
+                              .session_max_s = USERS_MAX_S_DEFAULT}};
     const char *key_file = NULL;
     int rc = parse_serve_opts(argc, argv, &app.cfg, &key_file);
     if (rc < 0)

@@ -495,3 +495,94 @@ int store_export_trace(struct store *s, int64_t account_id, int64_t since, store
 {
     return s->ops->export_trace(s, account_id, since, fn, ctx);
 }
+
+/* ---- dashboard users ---- */
+
+int store_user_create(struct store *s, struct st_user *u, int64_t now)
+{
+    return s->ops->user_create(s, u, now);
+}
+
+int store_user_get(struct store *s, const char *email, struct st_user *u)
+{
+    return s->ops->user_get(s, email, u);
+}
+
+int store_user_by_id(struct store *s, int64_t id, struct st_user *u)
+{
+    return s->ops->user_by_id(s, id, u);
+}
+
+int store_user_set_password(struct store *s, int64_t user_id, const char *password_hash,
+                            int64_t now)
+{
+    return s->ops->user_set_password(s, user_id, password_hash, now);
+}
+
+int store_user_delete(struct store *s, int64_t user_id)
+{
+    return s->ops->user_delete(s, user_id);
+}
+
+int store_user_list(struct store *s, store_user_fn fn, void *ctx)
+{
+    return s->ops->user_list(s, fn, ctx);
+}
+
+int store_membership_set(struct store *s, int64_t user_id, int64_t account_id, const char *role,
+                         int64_t now)
+{
+    return s->ops->membership_set(s, user_id, account_id, role, now);
+}
+
+int store_membership_delete(struct store *s, int64_t user_id, int64_t account_id)
+{
+    return s->ops->membership_delete(s, user_id, account_id);
+}
+
+int store_membership_list(struct store *s, int64_t user_id, int64_t account_id,
+                          store_membership_fn fn, void *ctx)
+{
+    return s->ops->membership_list(s, user_id, account_id, fn, ctx);
+}
+
+int store_app_session_create(struct store *s, struct st_app_session *ss)
+{
+    return s->ops->app_session_create(s, ss);
+}
+
+int store_app_session_get(struct store *s, const char *token_hash, struct st_app_session *ss)
+{
+    return s->ops->app_session_get(s, token_hash, ss);
+}
+
+int store_app_session_update(struct store *s, int64_t id, int64_t account_id, int64_t last_seen_at)
+{
+    return s->ops->app_session_update(s, id, account_id, last_seen_at);
+}
+
+int store_app_session_delete(struct store *s, const char *token_hash)
+{
+    return s->ops->app_session_delete(s, token_hash);
+}
+
+int store_app_session_delete_user(struct store *s, int64_t user_id, int64_t *n)
+{
+    return s->ops->app_session_delete_user(s, user_id, n);
+}
+
+int store_app_session_purge(struct store *s, int64_t idle_before, int64_t now, int64_t *n)
+{
+    return s->ops->app_session_purge(s, idle_before, now, n);
+}
+
+int store_audit_add(struct store *s, struct st_audit *a)
+{
+    return s->ops->audit_add(s, a);
+}
+
+int store_audit_list(struct store *s, int64_t account_id, int64_t before_id, size_t max,
+                     store_audit_fn fn, void *ctx)
+{
+    return s->ops->audit_list(s, account_id, before_id, max, fn, ctx);
+}

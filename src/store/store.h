@@ -586,4 +586,109 @@ void store_secrets_keys(struct store *s, const struct secrets_key *current,
  * (updated_at of the rows it rewrites). Call with no other writer of provider rows. */
 int store_secrets_reseal(struct store *s, int64_t now, int64_t *n_resealed, struct errbuf *eb);
 
+/* ==== dashboard users =========================================================================
+ * Owned by the users service (src/app/users.c) and `opendni user` (cmd_user.c): users (email and
+ * password hash), their role in each account, their app sessions (the token's hash only) and the
+ * audit log of admin actions; tables of sql/0008. Implemented in store_sqlite_users.c. */
+
+#define STORE_EMAIL_MAX 256 /* an address of up to 254 bytes, NUL included */
+#define STORE_PWHASH_MAX 192
+#define STORE_ROLE_MAX 16
+#define STORE_TOKEN_HASH_MAX 65 /* hex SHA-256 */
+
+struct st_user {
+    int64_t id; /* 0 until stored */
+    char email[STORE_EMAIL_MAX];
+    char password_hash[STORE_PWHASH_MAX];
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* A user's role in an account, with the names a list shows. */
+struct st_membership {
+    int64_t user_id;
+    int64_t account_id;
+    char role[STORE_ROLE_MAX]; /* "owner", "admin", "analyst", "viewer" */
+    int64_t created_at;
+    char email[STORE_EMAIL_MAX];       /* filled on reads */
+    char account_ext[STORE_ID_MAX];    /* filled on reads */
+    char account_name[STORE_NAME_MAX]; /* filled on reads */
+};
+
+struct st_app_session {
+    int64_t id; /* 0 until stored */
+    char token_hash[STORE_TOKEN_HASH_MAX];
+    int64_t user_id;
+    int64_t account_id; /* the account the session looks at */
+    int64_t created_at;
+    int64_t last_seen_at;
+    int64_t expires_at;        /* absolute end */
+    char role[STORE_ROLE_MAX]; /* filled on reads: the user's role in account_id now, "" if
+                                  the membership is gone */
+};
+
+struct st_audit {
+    int64_t id;         /* set on insert */
+    int64_t account_id; /* 0 = none (an action on a user as a whole) */
+    char actor[STORE_EMAIL_MAX];
+    char action[32];
+    char subject[STORE_EMAIL_MAX];
+    char detail[STORE_TEXT_MAX];
+    int64_t at;
+};
+
+/* Return non-zero to stop the walk (the walk then returns ERR_OK). */
+typedef int (*store_user_fn)(void *ctx, const struct st_user *u);
+typedef int (*store_membership_fn)(void *ctx, const struct st_membership *m);
+typedef int (*store_audit_fn)(void *ctx, const struct st_audit *a);
+
+/* Inserts u (email and password_hash set by the caller) created at now; id, created_at and
+ * updated_at set on return. ERR_CONFLICT if the email exists. */
+int store_user_create(struct store *s, struct st_user *u, int64_t now);
+/* The user with this email (compared as stored: callers normalise). ERR_NOTFOUND if none. */
+int store_user_get(struct store *s, const char *email, struct st_user *u);
+int store_user_by_id(struct store *s, int64_t id, struct st_user *u);
+/* Replaces the user's password hash at now. ERR_NOTFOUND for an unknown user. */
+int store_user_set_password(struct store *s, int64_t user_id, const char *password_hash,
+                            int64_t now);
+/* Deletes the user with their memberships and sessions. ERR_NOTFOUND for an unknown user. */
+int store_user_delete(struct store *s, int64_t user_id);
+/* Every user, by email. */
+int store_user_list(struct store *s, store_user_fn fn, void *ctx);
+
+/* Gives the user role in the account (replacing the role they had there), at now.
+ * ERR_NOTFOUND if the user or the account does not exist. */
+int store_membership_set(struct store *s, int64_t user_id, int64_t account_id, const char *role,
+                         int64_t now);
+/* Takes the user's role in the account away. ERR_NOTFOUND if they had none. */
+int store_membership_delete(struct store *s, int64_t user_id, int64_t account_id);
+/* The memberships of one user (user_id > 0) or of one account (account_id > 0; both > 0: at
+ * most that one), by account id then email. */
+int store_membership_list(struct store *s, int64_t user_id, int64_t account_id,
+                          store_membership_fn fn, void *ctx);
+
+/* Inserts a session (token_hash, user_id, account_id and the three times set by the caller);
+ * id set on return. ERR_CONFLICT if the token hash exists, ERR_NOTFOUND if the user or account
+ * does not. */
+int store_app_session_create(struct store *s, struct st_app_session *ss);
+/* The session with this token hash, role included. ERR_NOTFOUND if none (ended or purged). */
+int store_app_session_get(struct store *s, const char *token_hash, struct st_app_session *ss);
+/* Sets the account the session looks at and its last activity (never moved backwards).
+ * ERR_NOTFOUND if the session is gone. */
+int store_app_session_update(struct store *s, int64_t id, int64_t account_id, int64_t last_seen_at);
+/* Ends the session with this token hash (logout). ERR_NOTFOUND if there is none. */
+int store_app_session_delete(struct store *s, const char *token_hash);
+/* Ends every session of the user (a new password, a removed user). out: *n (may be NULL). */
+int store_app_session_delete_user(struct store *s, int64_t user_id, int64_t *n);
+/* Deletes the sessions over at now: idle since before idle_before, or past their absolute end.
+ * out: *n (may be NULL). */
+int store_app_session_purge(struct store *s, int64_t idle_before, int64_t now, int64_t *n);
+
+/* Appends an entry (id set on return). */
+int store_audit_add(struct store *s, struct st_audit *a);
+/* An account's entries with id < before_id (INT64_MAX: from the newest), newest first, at most
+ * max. account_id 0: the entries of no account. */
+int store_audit_list(struct store *s, int64_t account_id, int64_t before_id, size_t max,
+                     store_audit_fn fn, void *ctx);
+
 #endif

@@ -5,7 +5,8 @@
  * accounts/keys/origins, pools/numbers/rules with tenant scoping, sessions, durable leases and
  * events, calls and conversions, reports and export, savepoints, and the lease claim (serving):
  * exclusivity under concurrency, touch, cooldown and idle-longest order, exhaustion in both
- * modes, the engine's hold on deletes, the rebuild on restart, and single ownership. */
+ * modes, the engine's hold on deletes, the rebuild on restart, and single ownership; dashboard
+ * users, roles, app sessions and the audit log. */
 #include "base/prelude.h"
 
 #include <pthread.h>
@@ -181,6 +182,7 @@ COUNTER(count_lease, struct st_lease)
 COUNTER(count_report_call, struct st_report_call)
 COUNTER(count_report_conversion, struct st_report_conversion)
 COUNTER(count_trace, struct st_trace_row)
+COUNTER(count_user, struct st_user)
 
 /* ==== migrations ============================================================================== */
 
@@ -1079,6 +1081,152 @@ static void provider_secrets_sealed_and_rotated(void **state)
     assert_int_equal(store_provider_cred_get(f->s, f->a.id, "twilio", &c), ERR_UNSUPPORTED);
 }
 
+/* ==== dashboard users ========================================================================= */
+
+static int collect_membership(void *ctx, const struct st_membership *m)
+{
+    struct st_membership *out = ctx;
+    out[out[0].created_at++ + 1] = *m; /* slot 0 counts */
+    return 0;
+}
+
+static int collect_audit(void *ctx, const struct st_audit *a)
+{
+    int64_t *ids = ctx;
+    ids[ids[0]++ + 1] = a->id;
+    return 0;
+}
+
+static void users_memberships_sessions_and_audit(void **state)
+{
+    struct fx *f = *state;
+    struct st_user u = {0}, v = {0}, got;
+    snprintf(u.email, sizeof(u.email), "ann@example.com");
+    snprintf(u.password_hash, sizeof(u.password_hash), "scrypt$15$8$1$s$k");
+    assert_int_equal(store_user_create(f->s, &u, 30), ERR_OK);
+    assert_true(u.id > 0);
+    assert_int_equal(store_user_create(f->s, &u, 31), ERR_CONFLICT); /* one user per email */
+    v = u;
+    snprintf(v.email, sizeof(v.email), "bob@example.com");
+    assert_int_equal(store_user_create(f->s, &v, 31), ERR_OK);
+    assert_int_equal(store_user_get(f->s, "ann@example.com", &got), ERR_OK);
+    assert_int_equal(got.id, u.id);
+    assert_int_equal(got.created_at, 30);
+    assert_int_equal(store_user_get(f->s, "ANN@example.com", &got), ERR_NOTFOUND);
+    assert_int_equal(store_user_set_password(f->s, u.id, "scrypt$15$8$1$t$k", 40), ERR_OK);
+    assert_int_equal(store_user_by_id(f->s, u.id, &got), ERR_OK);
+    assert_string_equal(got.password_hash, "scrypt$15$8$1$t$k");
+    assert_int_equal(got.updated_at, 40);
+    assert_int_equal(store_user_set_password(f->s, 999999, "x", 40), ERR_NOTFOUND);
+
+    /* roles: one per (user, account), replaced by a second set; unknown ids refused */
+    assert_int_equal(store_membership_set(f->s, u.id, f->a.id, "viewer", 50), ERR_OK);
+    assert_int_equal(store_membership_set(f->s, u.id, f->a.id, "owner", 51), ERR_OK);
+    assert_int_equal(store_membership_set(f->s, u.id, f->b.id, "analyst", 52), ERR_OK);
+    assert_int_equal(store_membership_set(f->s, v.id, f->a.id, "viewer", 53), ERR_OK);
+    assert_int_equal(store_membership_set(f->s, u.id, f->a.id, "boss", 54), ERR_INVALID);
+    assert_int_equal(store_membership_set(f->s, 999999, f->a.id, "viewer", 54), ERR_NOTFOUND);
+    assert_int_equal(store_membership_set(f->s, u.id, 999999, "viewer", 54), ERR_NOTFOUND);
+    struct st_membership ms[8] = {{0}};
+    assert_int_equal(store_membership_list(f->s, u.id, 0, collect_membership, ms), ERR_OK);
+    assert_int_equal(ms[0].created_at, 2);
+    assert_string_equal(ms[1].role, "owner");
+    assert_string_equal(ms[1].account_ext, f->a.ext_id);
+    assert_string_equal(ms[1].email, "ann@example.com");
+    assert_string_equal(ms[2].role, "analyst");
+    memset(ms, 0, sizeof(ms));
+    assert_int_equal(store_membership_list(f->s, 0, f->a.id, collect_membership, ms), ERR_OK);
+    assert_int_equal(ms[0].created_at, 2); /* ann and bob, by email */
+    assert_string_equal(ms[1].email, "ann@example.com");
+    assert_string_equal(ms[2].email, "bob@example.com");
+
+    /* sessions: by token hash, with the role in the account they look at */
+    struct st_app_session ss = {.user_id = u.id,
+                                .account_id = f->a.id,
+                                .created_at = 60,
+                                .last_seen_at = 60,
+                                .expires_at = 1000},
+                          rs;
+    snprintf(ss.token_hash, sizeof(ss.token_hash), "%064d", 1);
+    assert_int_equal(store_app_session_create(f->s, &ss), ERR_OK);
+    assert_true(ss.id > 0);
+    assert_int_equal(store_app_session_create(f->s, &ss), ERR_CONFLICT);
+    struct st_app_session bad = ss;
+    snprintf(bad.token_hash, sizeof(bad.token_hash), "%064d", 2);
+    bad.user_id = 999999;
+    assert_int_equal(store_app_session_create(f->s, &bad), ERR_NOTFOUND);
+    assert_int_equal(store_app_session_get(f->s, ss.token_hash, &rs), ERR_OK);
+    assert_string_equal(rs.role, "owner");
+    assert_int_equal(rs.expires_at, 1000);
+    assert_int_equal(store_app_session_update(f->s, ss.id, f->b.id, 70), ERR_OK);
+    assert_int_equal(store_app_session_update(f->s, ss.id, f->b.id, 65), ERR_OK);
+    assert_int_equal(store_app_session_get(f->s, ss.token_hash, &rs), ERR_OK);
+    assert_string_equal(rs.role, "analyst");
+    assert_int_equal(rs.last_seen_at, 70); /* never backwards */
+    assert_int_equal(store_membership_delete(f->s, u.id, f->b.id), ERR_OK);
+    assert_int_equal(store_membership_delete(f->s, u.id, f->b.id), ERR_NOTFOUND);
+    assert_int_equal(store_app_session_get(f->s, ss.token_hash, &rs), ERR_OK);
+    assert_string_equal(rs.role, ""); /* the role is gone, the session row stays */
+    assert_int_equal(store_app_session_update(f->s, 999999, f->a.id, 70), ERR_NOTFOUND);
+
+    /* purge: idle before the cutoff or past the absolute end; the rest stay */
+    struct st_app_session s2 = ss, s3 = ss;
+    snprintf(s2.token_hash, sizeof(s2.token_hash), "%064d", 3);
+    s2.last_seen_at = 500;
+    snprintf(s3.token_hash, sizeof(s3.token_hash), "%064d", 4);
+    s3.last_seen_at = 500;
+    s3.expires_at = 600;
+    assert_int_equal(store_app_session_create(f->s, &s2), ERR_OK);
+    assert_int_equal(store_app_session_create(f->s, &s3), ERR_OK);
+    int64_t n = -1;
+    assert_int_equal(store_app_session_purge(f->s, 100, 600, &n), ERR_OK);
+    assert_int_equal(n, 2); /* ss idle since 70, s3 at its end */
+    assert_int_equal(store_app_session_get(f->s, s2.token_hash, &rs), ERR_OK);
+    assert_int_equal(store_app_session_delete(f->s, s2.token_hash), ERR_OK);
+    assert_int_equal(store_app_session_delete(f->s, s2.token_hash), ERR_NOTFOUND);
+    assert_int_equal(store_app_session_create(f->s, &s2), ERR_OK);
+    assert_int_equal(store_app_session_delete_user(f->s, u.id, &n), ERR_OK);
+    assert_int_equal(n, 1);
+
+    /* the audit log: per account (or none), newest first, paged by id */
+    for (int i = 0; i < 3; i++) {
+        struct st_audit a = {.account_id = f->a.id, .at = 80 + i};
+        snprintf(a.actor, sizeof(a.actor), "cli");
+        snprintf(a.action, sizeof(a.action), "user.add");
+        snprintf(a.subject, sizeof(a.subject), "ann@example.com");
+        assert_int_equal(store_audit_add(f->s, &a), ERR_OK);
+    }
+    struct st_audit none = {.at = 90};
+    snprintf(none.actor, sizeof(none.actor), "cli");
+    snprintf(none.action, sizeof(none.action), "user.password");
+    assert_int_equal(store_audit_add(f->s, &none), ERR_OK);
+    int64_t ids[8] = {0};
+    assert_int_equal(store_audit_list(f->s, f->a.id, INT64_MAX, 2, collect_audit, ids), ERR_OK);
+    assert_int_equal(ids[0], 2);
+    assert_true(ids[1] > ids[2]);
+    int64_t more[8] = {0};
+    assert_int_equal(store_audit_list(f->s, f->a.id, ids[2], 10, collect_audit, more), ERR_OK);
+    assert_int_equal(more[0], 1);
+    memset(more, 0, sizeof(more));
+    assert_int_equal(store_audit_list(f->s, f->b.id, INT64_MAX, 10, collect_audit, more), ERR_OK);
+    assert_int_equal(more[0], 0); /* another account sees nothing */
+    assert_int_equal(store_audit_list(f->s, 0, INT64_MAX, 10, collect_audit, more), ERR_OK);
+    assert_int_equal(more[0], 1);
+    assert_int_equal(more[1], none.id);
+
+    /* deleting a user takes their roles and sessions with them */
+    assert_int_equal(store_app_session_create(f->s, &s2), ERR_OK);
+    assert_int_equal(store_user_delete(f->s, u.id), ERR_OK);
+    assert_int_equal(store_user_delete(f->s, u.id), ERR_NOTFOUND);
+    assert_int_equal(store_app_session_get(f->s, s2.token_hash, &rs), ERR_NOTFOUND);
+    memset(ms, 0, sizeof(ms));
+    assert_int_equal(store_membership_list(f->s, 0, f->a.id, collect_membership, ms), ERR_OK);
+    assert_int_equal(ms[0].created_at, 1);
+    int n_users = 0;
+    assert_int_equal(store_user_list(f->s, count_user, &n_users), ERR_OK);
+    assert_int_equal(n_users, 1);
+}
+
 /* ==== registry ================================================================================ */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1107,6 +1255,7 @@ int main(int argc, char **argv)
         T(writable_reports_whether_a_commit_can_happen),
         T(claims_are_exclusive_under_concurrency),
         T(provider_secrets_sealed_and_rotated),
+        T(users_memberships_sessions_and_audit),
     };
     if (secrets_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key1,
                           NULL) ||

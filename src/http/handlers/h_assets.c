@@ -71,8 +71,13 @@ int h_asset(struct http_req *req, struct http_resp *resp)
     resp->content_type = type_of(path);
     if (strncmp(resp->content_type, "text/html", 9) == 0) {
         /* Pages run only our own scripts and styles (the tracker sets styles through the DOM,
-         * which a CSP allows), talk only to this server, and are never framed. */
-        http_header(resp, "Content-Security-Policy", "%s", HTML_CSP);
+         * which a CSP allows), talk only to this server, and are never framed. A page whose
+         * handler set a stricter policy (the dashboard) keeps its own: two would both apply. */
+        bool has_csp = false;
+        for (int i = 0; i < resp->n_headers; i++)
+            has_csp = has_csp || strcmp(resp->header_names[i], "Content-Security-Policy") == 0;
+        if (!has_csp)
+            http_header(resp, "Content-Security-Policy", "%s", HTML_CSP);
         http_header(resp, "X-Frame-Options", "DENY");
     }
     if (req->h_if_none_match && strcmp(req->h_if_none_match, etag) == 0) {

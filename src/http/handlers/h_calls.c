@@ -100,7 +100,7 @@ static int parse_list(struct http_req *req, struct list_query *q)
 }
 
 struct page {
-    struct app *app;
+    const struct http_req *req;
     json_t *calls;
     long long limit;
     long long n;
@@ -115,7 +115,9 @@ static int add_call(void *arg, const struct st_call *c)
         p->more = true; /* the page gets a cursor */
         return 1;
     }
-    json_array_append_new(p->calls, calls_json(p->app, c));
+    json_t *call = calls_json(p->req->app, c);
+    h_app_redact_call(p->req, call);
+    json_array_append_new(p->calls, call);
     cursor_format(c, p->next, sizeof(p->next));
     p->n++;
     return 0;
@@ -127,7 +129,7 @@ int h_call_list(struct http_req *req, struct http_resp *resp)
     int rc = parse_list(req, &q);
     if (rc)
         return rc;
-    struct page p = {req->app, json_array(), q.limit, 0, false, ""};
+    struct page p = {req, json_array(), q.limit, 0, false, ""};
     rc = admin_call_list(req->app, req->account.id, q.since, q.until, q.after_at, q.after_id,
                          (size_t)q.limit + 1, add_call, &p);
     if (rc) {
@@ -149,5 +151,7 @@ int h_call_get(struct http_req *req, struct http_resp *resp)
     if (rc)
         return errf(&req->eb, rc, NULL, "cannot read call");
     resp->content_type = "application/json";
-    return json_dump_take(calls_json(req->app, &c), &resp->body);
+    json_t *call = calls_json(req->app, &c);
+    h_app_redact_call(req, call);
+    return json_dump_take(call, &resp->body);
 }

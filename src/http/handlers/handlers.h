@@ -5,6 +5,9 @@
 #ifndef OPENDNI_HTTP_HANDLERS_H
 #define OPENDNI_HTTP_HANDLERS_H
 
+#include <jansson.h>
+
+#include "core/access.h"
 #include "http/http.h"
 
 /* h_health.c: GET /healthz (alive: always 200), GET /readyz (200 when the store can commit, 503
@@ -14,6 +17,35 @@ int h_readyz(struct http_req *req, struct http_resp *resp);
 int h_metrics(struct http_req *req, struct http_resp *resp);
 /* h_assets.c */
 int h_asset(struct http_req *req, struct http_resp *resp);
+/* h_app.c: the dashboard (docs/dashboard.md) */
+/* Authenticates a request by its session cookie for a route that needs role `needed`: a live
+ * session, and for anything but GET/HEAD a same-origin request carrying the session's CSRF
+ * token. Sets req->session and req->account. ERR_AUTH (no or dead session), ERR_FORBIDDEN
+ * (cross-origin, no CSRF token, or a role below needed), with req->eb set. Called by the
+ * router before the handler. */
+int h_app_authenticate(struct http_req *req, enum access_role needed);
+/* Writes the audit entry of a state change a session made (after the handler succeeded); a
+ * no-op for reads and for Bearer-key requests. */
+void h_app_audit(struct http_req *req);
+/* Hides what the session's role may not see in a CALL object (viewers: the caller's number is
+ * masked, conversion values are null). A no-op for Bearer-key requests. */
+void h_app_redact_call(const struct http_req *req, json_t *call);
+/* GET /app/ and its files: the embedded bundle with a strict Content-Security-Policy. */
+int h_app_page(struct http_req *req, struct http_resp *resp);
+/* POST /app/login (JSON or form: email, password; same-origin only): sets the session cookie,
+ * answers as GET /v1/app/me (a form post is redirected to /app/). 401 on a wrong email or
+ * password, 429 when rate limited. */
+int h_app_login(struct http_req *req, struct http_resp *resp);
+/* POST /app/logout: ends the session and clears the cookie (204). */
+int h_app_logout(struct http_req *req, struct http_resp *resp);
+/* GET /v1/app/me: the user, the account looked at, the role, its rights, the user's accounts
+ * and the CSRF token. */
+int h_app_me(struct http_req *req, struct http_resp *resp);
+/* POST /v1/app/account {"account":"acc_…"}: switches the session to another of the user's
+ * accounts; answers as GET /v1/app/me. */
+int h_app_switch(struct http_req *req, struct http_resp *resp);
+/* GET /v1/app/audit?before=ID: the account's audit log (owners). */
+int h_app_audit_list(struct http_req *req, struct http_resp *resp);
 /* h_admin.c */
 int h_pool_create(struct http_req *req, struct http_resp *resp);
 int h_pool_list(struct http_req *req, struct http_resp *resp);
