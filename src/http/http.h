@@ -88,8 +88,10 @@ const char *http_req_header(const struct http_req *req, const char *name);
  * proxy wrote (app/clientaddr.h). */
 void http_client_of(const struct http_req *req, char *out, size_t cap);
 
-/* Value of a query-string parameter, percent-decoded into out (cap bytes). Returns true if
- * present. */
+/* Value of a query-string parameter, percent-decoded into out (cap bytes; cut to cap - 1 bytes
+ * and NUL-terminated, nothing written when cap is 0): '+' is a space, %XX a byte (%00 is
+ * dropped), an invalid escape is kept as is. The first parameter of that name counts. Returns
+ * true if present. */
 bool http_query(const struct http_req *req, const char *name, char *out, size_t cap);
 
 /* Asks the server to suspend the connection, then call fn(arg) (which hands the request to

@@ -36,36 +36,12 @@ static int parse_time_param(struct http_req *req, const char *name, bool end_of_
     return ERR_OK;
 }
 
-static bool parse_hex(const char *s, const char *end, int64_t *out)
-{
-    if (s == end || end - s > 16)
-        return false;
-    uint64_t v = 0;
-    for (; s < end; s++) {
-        int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : -1;
-        if (d < 0)
-            return false;
-        v = v * 16 + (uint64_t)d;
-    }
-    *out = (int64_t)v;
-    return true;
-}
-
-/* Cursor: "c" + hex(started_at) + "." + hex(id) of the last call of the previous page. Opaque
- * to clients; it only has to round-trip. */
-static void cursor_format(const struct st_call *c, char *out, size_t cap)
-{
-    snprintf(out, cap, "c%" PRIx64 ".%" PRIx64, (uint64_t)c->started_at, (uint64_t)c->id);
-}
-
 static int parse_cursor(struct http_req *req, struct list_query *q)
 {
     char v[64];
     if (!http_query(req, "cursor", v, sizeof(v)) || !v[0])
         return ERR_OK;
-    const char *dot = strchr(v, '.');
-    if (v[0] != 'c' || !dot || !parse_hex(v + 1, dot, &q->after_at) ||
-        !parse_hex(dot + 1, v + strlen(v), &q->after_id))
+    if (!admin_cursor_parse(v, &q->after_at, &q->after_id))
         return errf(&req->eb, ERR_INVALID, "cursor", "'cursor' is not a cursor this API gave");
     return ERR_OK;
 }
@@ -118,7 +94,7 @@ static int add_call(void *arg, const struct st_call *c)
     json_t *call = calls_json(p->req->app, c);
     h_app_redact_call(p->req, call);
     json_array_append_new(p->calls, call);
-    cursor_format(c, p->next, sizeof(p->next));
+    admin_cursor_format(c->started_at, c->id, p->next, sizeof(p->next));
     p->n++;
     return 0;
 }
