@@ -37,6 +37,8 @@ static const struct route routes[] = {
     {"POST", "/v1/visits", h_visit, ROUTE_PUBLIC, 8 * KB},
     {"POST", "/v1/visits/{}/ping", h_visit_ping, ROUTE_PUBLIC, 8 * KB},
     {"POST", "/v1/visits/{}/events", h_visit_event, ROUTE_PUBLIC, 8 * KB},
+    {"GET", "/v1/amp/call-tracking", h_visit_amp, 0, 0},
+    {"GET", "/v1/origins", h_visit_origins, 0, 0},
     {"GET", "/v1/sessions/{}", h_session_get, ROUTE_AUTH, 0},
     {"POST", "/v1/pools", h_pool_create, ROUTE_AUTH, 16 * KB},
     {"GET", "/v1/pools", h_pool_list, ROUTE_AUTH, 0},
@@ -69,6 +71,7 @@ static const struct route routes[] = {
     {"POST", "/v1/test/clock", h_test_clock, ROUTE_TEST, 1 * KB},
     {"POST", "/v1/test/faults", h_test_faults, ROUTE_TEST, 1 * KB},
     {"GET", "/dni.js", h_asset, 0, 0},
+    {"GET", "/dni-frame.js", h_asset, 0, 0},
     {"GET", "/demo/{}", h_asset, ROUTE_DEMO, 0},
     {"GET", "/demo/", h_asset, ROUTE_DEMO, 0},
 };
