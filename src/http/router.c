@@ -47,6 +47,8 @@ static const struct route routes[] = {
     {"POST", "/v1/visits", h_visit, ROUTE_PUBLIC, 8 * KB},
     {"POST", "/v1/visits/{}/ping", h_visit_ping, ROUTE_PUBLIC, 8 * KB},
     {"POST", "/v1/visits/{}/events", h_visit_event, ROUTE_PUBLIC, 8 * KB},
+    {"GET", "/v1/amp/call-tracking", h_visit_amp, 0, 0},
+    {"GET", "/v1/origins", h_visit_origins, 0, 0},
     {"GET", "/v1/sessions/{}", h_session_get, ROUTE_AUTH, 0},
     {"POST", "/v1/pools", h_pool_create, ROUTE_AUTH | ROUTE_MANAGE, 16 * KB},
     {"GET", "/v1/pools", h_pool_list, ROUTE_AUTH | ROUTE_VIEW, 0},
@@ -86,6 +88,7 @@ static const struct route routes[] = {
     {"GET", "/app/", h_app_page, 0, 0},
     {"GET", "/app/{}", h_app_page, 0, 0},
     {"GET", "/dni.js", h_asset, 0, 0},
+    {"GET", "/dni-frame.js", h_asset, 0, 0},
     {"GET", "/demo/{}", h_asset, ROUTE_DEMO, 0},
     {"GET", "/demo/", h_asset, ROUTE_DEMO, 0},
 };

@@ -65,6 +65,11 @@ int h_rule_delete(struct http_req *req, struct http_resp *resp);
 int h_visit(struct http_req *req, struct http_resp *resp);
 int h_visit_ping(struct http_req *req, struct http_resp *resp);
 int h_visit_event(struct http_req *req, struct http_resp *resp);
+/* GET /v1/amp/call-tracking: amp-call-tracking's config (docs/api.md), AMP's CORS rules. */
+int h_visit_amp(struct http_req *req, struct http_resp *resp);
+/* GET /v1/origins?account=: the account's allowed origins, for the iframe side of the tracker's
+ * postMessage bridge (dni-frame.js). */
+int h_visit_origins(struct http_req *req, struct http_resp *resp);
 int h_session_get(struct http_req *req, struct http_resp *resp);
 /* h_telephony.c: provider webhooks (signature-checked, no Bearer key) and the PBX lookup */
 /* POST /v1/telephony/{provider}/voice|status|dial, for each provider of telephony/provider.h
