@@ -411,7 +411,7 @@ int h_visit_amp(struct http_req *req, struct http_resp *resp)
 {
     int64_t now = time_now_ms();
     char client[CLIENTADDR_MAX];
-    client_of(req, client, sizeof(client));
+    http_client_of(req, client, sizeof(client));
     struct amp_query *q = xcalloc(1, sizeof(*q));
     int rc = limit_address(req, client, now);
     if (rc == ERR_OK)
