@@ -22,6 +22,7 @@ struct stream;
 struct sescache;
 struct guard;
 struct health;
+struct outbox;
 
 struct app_config {
     const char *db;
@@ -43,10 +44,13 @@ struct app_config {
     long long client_share;        /* % of a pool one client's unproven sessions may hold */
     long long client_max_numbers;  /* … and at most this many numbers of it */
     long long flood_hold;          /* seconds a recognised flood stays flagged */
-    const char *geo_header;    /* request header carrying the visitor's ISO 3166-2 region ("") */
-    bool demo;                 /* serve the demo site at /demo/ (make run) */
-    const char *metrics_token; /* GET /metrics needs "Authorization: Bearer" this; "" = only
-                                  direct loopback clients may read it */
+    const char *geo_header;      /* request header carrying the visitor's ISO 3166-2 region ("") */
+    bool demo;                   /* serve the demo site at /demo/ (make run) */
+    const char *metrics_token;   /* GET /metrics needs "Authorization: Bearer" this; "" = only
+                                    direct loopback clients may read it */
+    bool outbound_allow_private; /* outbound requests may reach loopback/private addresses */
+    const char *smtp_url;        /* SMTP server for email destinations ("" = none) */
+    const char *smtp_from;       /* their From address */
 };
 
 struct app {
@@ -63,6 +67,7 @@ struct app {
     struct guard *guard;             /* per-client shares of the pools, flood recognition */
     struct clientaddr_trust trusted; /* parsed cfg.trust_proxy */
     struct health *health;           /* readiness: can the store commit (GET /readyz) */
+    struct outbox *outbox;           /* outbound messages: the sender and periodic checks */
 };
 
 /* Opens the store (it must be migrated) and starts the services; parses cfg.trust_proxy
