@@ -22,8 +22,6 @@
 #define MAX_ACCOUNTS 4096
 #define MAX_POOLS 256
 #define DAY_MS (86400LL * 1000)
-/* A message's first attempt starts within this of its creation (the sender polls). */
-#define OUTBOX_FIRST_TRY_MS 60000
 
 /* Event types a destination may subscribe to (webhook.test is only ever sent on request). */
 static const char *const event_types[] = {
@@ -100,10 +98,10 @@ void outbox_sign(const char *secret, int64_t t, const char *body, size_t len, ch
 int64_t outbox_backoff_ms(int64_t attempt, double r)
 {
     int64_t d = 10000;
-    for (int64_t i = 1; i < attempt && d < 3600000; i++)
+    for (int64_t i = 1; i < attempt && d < OUTBOX_MAX_BACKOFF_MS; i++)
         d *= 2;
-    if (d > 3600000)
-        d = 3600000;
+    if (d > OUTBOX_MAX_BACKOFF_MS)
+        d = OUTBOX_MAX_BACKOFF_MS;
     return d / 2 + (int64_t)((double)(d / 2) * r);
 }
 
@@ -324,11 +322,13 @@ static void record(struct sending *x, const struct outbound_result *r)
     int rc = store_begin(s);
     if (rc == ERR_OK)
         rc = store_outbox_finish(s, x->m.id, o->owner, &d, state, next_at);
-    /* Failing for 3 days disables a destination; so does giving up a message that failed
-     * from its first attempt on (its retries spanned the 3 days). */
+    /* Failing for 3 days disables a destination. The last message a destination failed gives
+     * up after 3 days from its creation, its first failure a little later: at that give-up,
+     * failing for 3 days less two of the longest backoffs is taken as failing for 3 days (else
+     * a destination without new traffic would never be disabled). */
     int64_t disable_after = OUTBOX_DISABLE_AFTER_MS;
-    if (state == ST_OUTBOX_GAVE_UP && now - x->m.created_at - OUTBOX_FIRST_TRY_MS < disable_after)
-        disable_after = now - x->m.created_at - OUTBOX_FIRST_TRY_MS;
+    if (state == ST_OUTBOX_GAVE_UP)
+        disable_after -= 2 * OUTBOX_MAX_BACKOFF_MS;
     if (rc == ERR_OK)
         rc = store_destination_result(s, x->d.id, state == ST_OUTBOX_DELIVERED, now, disable_after,
                                       &disabled);

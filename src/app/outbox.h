@@ -28,6 +28,7 @@ struct outbox;
 
 #define OUTBOX_RETRY_FOR_MS (3LL * 86400 * 1000)    /* retried this long, then given up */
 #define OUTBOX_DISABLE_AFTER_MS OUTBOX_RETRY_FOR_MS /* failing this long: destination disabled */
+#define OUTBOX_MAX_BACKOFF_MS 3600000               /* the longest wait between two attempts */
 #define OUTBOX_LEASE_MS 60000       /* a claim's lease: longer than any attempt can take */
 #define OUTBOX_PER_DEST 4           /* requests in flight per destination (all nodes) */
 #define OUTBOX_MAX_IN_FLIGHT 64     /* requests in flight per node */

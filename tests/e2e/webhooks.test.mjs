@@ -66,11 +66,11 @@ async function sourceNumber(srv, number) {
 }
 
 /** Advances the server clock step by step until done() holds (the sender polls every 200 ms). */
-async function until(srv, done, stepMs, what, rounds = 400) {
+async function until(srv, done, stepMs, what, rounds = 400, pauseMs = 60) {
   for (let i = 0; i < rounds; i++) {
     if (await done()) return;
     await srv.advance(stepMs);
-    await sleep(60);
+    await sleep(pauseMs);
   }
   assert.fail(`timed out waiting for ${what}`);
 }
@@ -272,7 +272,7 @@ test('a destination failing for 3 days is disabled and raises alert.destination_
   assert.equal(mail.status, 201, mail.text);
   await call(srv, '+15555550303', '+15125550500');
   const alerts = () => rx.requests.filter((r) => r.path === '/ops');
-  await until(srv, async () => alerts().length > 0, 3600 * 1000, 'alert.destination_failing', 100);
+  await until(srv, async () => alerts().length > 0, 3600 * 1000, 'alert.destination_failing', 110, 150);
   const a = JSON.parse(alerts()[0].body);
   assert.equal(a.type, 'alert.destination_failing');
   assert.equal(a.data.destination, down.json.id);
