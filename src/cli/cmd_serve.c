@@ -50,6 +50,7 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
 {
     const char *level = "info";
     bool fail_calls = false;
+    const char *outbound_ca = "";
     struct cli_opt opts[] = {
         {"db", OPT_STR, &c->db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
         {"listen", OPT_STR, &c->listen, "OPENDNI_LISTEN",
@@ -86,6 +87,12 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
          "seconds a flood stays flagged after its last new session (600)"},
         {"metrics-token", OPT_STR, &c->metrics_token, "OPENDNI_METRICS_TOKEN",
          "GET /metrics needs Authorization: Bearer TOKEN (unset: loopback clients only)"},
+        {"outbound-allow-private", OPT_BOOL, &c->outbound_allow_private,
+         "OPENDNI_OUTBOUND_ALLOW_PRIVATE",
+         "webhooks and alerts may reach loopback, private and link-local addresses"},
+        {"smtp-url", OPT_STR, &c->smtp_url, "OPENDNI_SMTP_URL",
+         "SMTP server for email alerts: smtp://HOST:PORT (STARTTLS) or smtps://…"},
+        {"smtp-from", OPT_STR, &c->smtp_from, "OPENDNI_SMTP_FROM", "From address of email alerts"},
         {"demo", OPT_BOOL, &c->demo, "OPENDNI_DEMO", "serve the demo site at /demo/ (make run)"},
         {"secrets-key-file", OPT_STR, key_file, "OPENDNI_SECRETS_KEY_FILE",
          "file holding the key provider secrets are sealed with (else OPENDNI_SECRETS_KEY)"},
@@ -98,6 +105,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
         {0}, /* the test binary's flags follow */
         {"test-fail-call-store", OPT_BOOL, &fail_calls, NULL,
          "fail the call path's store writes (fault hook)"},
+        {"test-outbound-ca", OPT_STR, &outbound_ca, NULL,
+         "CA bundle trusted for outbound requests instead of the system's"},
         {0},
     };
     /* The production binary offers no test flag: its table ends at the first terminator. */
@@ -130,6 +139,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
     }
     if (fail_calls)
         testhooks_fault_set(TESTHOOK_CALL_STORE, true);
+    if (outbound_ca[0])
+        testhooks_outbound_ca_set(outbound_ca);
     log_level = log_level_parse(level);
     log_pii = c->log_pii;
     c->log_level = level;
@@ -149,6 +160,8 @@ int cmd_serve(int argc, char **argv)
                               .client_max_numbers = 4,
                               .flood_hold = 600,
                               .metrics_token = "",
+                              .smtp_url = "",
+                              .smtp_from = "",
                               .rate_limit_visits = 600,
                               .max_new_sessions = 6000,
                               .max_conns_per_addr = 64,

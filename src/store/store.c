@@ -586,3 +586,76 @@ int store_audit_list(struct store *s, int64_t account_id, int64_t before_id, siz
 {
     return s->ops->audit_list(s, account_id, before_id, max, fn, ctx);
 }
+
+int store_destination_add(struct store *s, struct st_destination *d)
+{
+    return s->ops->destination_add(s, d);
+}
+
+int store_destination_get(struct store *s, int64_t account_id, const char *ext_id,
+                          struct st_destination *d)
+{
+    return s->ops->destination_get(s, account_id, ext_id, d);
+}
+
+int store_destination_list(struct store *s, int64_t account_id, store_destination_fn fn, void *ctx)
+{
+    return s->ops->destination_list(s, account_id, fn, ctx);
+}
+
+int store_destination_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
+{
+    return s->ops->destination_delete(s, account_id, ext_id, now);
+}
+
+int store_destination_result(struct store *s, int64_t id, bool ok, int64_t now,
+                             int64_t disable_after_ms, bool *disabled)
+{
+    return s->ops->destination_result(s, id, ok, now, disable_after_ms, disabled);
+}
+
+int store_destination_enable(struct store *s, int64_t account_id, const char *ext_id)
+{
+    return s->ops->destination_enable(s, account_id, ext_id);
+}
+
+int store_outbox_add(struct store *s, struct st_outbox_msg *m)
+{
+    return s->ops->outbox_add(s, m);
+}
+
+int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+                       int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx)
+{
+    return s->ops->outbox_claim(s, now, lease_until, owner, per_dest, max, fn, ctx);
+}
+
+int store_outbox_finish(struct store *s, int64_t id, const char *owner, const struct st_delivery *d,
+                        int state, int64_t next_at)
+{
+    return s->ops->outbox_finish(s, id, owner, d, state, next_at);
+}
+
+int store_outbox_requeue(struct store *s, int64_t account_id, int64_t destination_id,
+                         const char *event_id, int64_t now)
+{
+    return s->ops->outbox_requeue(s, account_id, destination_id, event_id, now);
+}
+
+int store_outbox_get(struct store *s, int64_t destination_id, const char *event_id,
+                     struct st_outbox_msg *m)
+{
+    return s->ops->outbox_get(s, destination_id, event_id, m);
+}
+
+int store_delivery_list(struct store *s, int64_t destination_id, int64_t before_id, size_t max,
+                        store_delivery_fn fn, void *ctx)
+{
+    return s->ops->delivery_list(s, destination_id, before_id, max, fn, ctx);
+}
+
+int store_alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
+                        int64_t now, int64_t cooldown_ms, bool *fired)
+{
+    return s->ops->alert_observe(s, account_id, key, value, now, cooldown_ms, fired);
+}

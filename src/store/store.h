@@ -691,4 +691,124 @@ int store_audit_add(struct store *s, struct st_audit *a);
 int store_audit_list(struct store *s, int64_t account_id, int64_t before_id, size_t max,
                      store_audit_fn fn, void *ctx);
 
+/* ==== outbound messages ========================================================================
+ * Owned by the outbox (src/app/outbox.c): destinations (webhook endpoints, Slack-compatible
+ * incoming webhooks, email addresses), the outbox rows written in the transaction of the fact
+ * that caused them, the delivery log, and the state of the periodic checks (alerts). */
+
+#define STORE_URL_MAX 512
+#define STORE_EVENTS_MAX 512 /* comma-separated event types of a destination */
+#define STORE_EVENT_TYPE_MAX 40
+#define STORE_BODY_MAX 16384  /* one message's body (JSON) */
+#define STORE_SNIPPET_MAX 512 /* the start of a destination's answer kept per attempt */
+
+/* Outbox row states. */
+enum st_outbox_state {
+    ST_OUTBOX_PENDING = 0,
+    ST_OUTBOX_DELIVERED = 1,
+    ST_OUTBOX_GAVE_UP = 2, /* retried for the whole retry period, or its destination is gone */
+};
+
+struct st_destination {
+    int64_t id;
+    char ext_id[STORE_ID_MAX];
+    int64_t account_id;
+    char url[STORE_URL_MAX];
+    char format[8]; /* "json" (signed webhook), "slack", "email" (url is mailto:ADDRESS) */
+    char events[STORE_EVENTS_MAX];
+    char secret[STORE_SECRET_MAX]; /* the signing secret, in clear for the caller */
+    int64_t created_at;
+    int64_t failing_since; /* 0: its last attempt succeeded (or none failed yet) */
+    int64_t disabled_at;   /* 0: enabled */
+};
+
+struct st_outbox_msg {
+    int64_t id;
+    int64_t account_id;
+    int64_t destination_id;
+    char event_id[STORE_ID_MAX];
+    char type[STORE_EVENT_TYPE_MAX];
+    char body[STORE_BODY_MAX];
+    int64_t created_at;
+    int state;        /* enum st_outbox_state */
+    int64_t attempts; /* attempts begun, this claim's included */
+    int64_t next_at;
+};
+
+/* One attempt of the delivery log. */
+struct st_delivery {
+    int64_t id;
+    int64_t outbox_id;
+    int64_t destination_id;
+    char event_id[STORE_ID_MAX]; /* read back with the log (not written) */
+    char type[STORE_EVENT_TYPE_MAX];
+    int64_t attempt;
+    int64_t at;
+    int status; /* HTTP (or SMTP) status; 0 = no answer (refused, timed out, TLS) */
+    char error[256];
+    char response[STORE_SNIPPET_MAX];
+    int64_t latency_ms;
+};
+
+typedef int (*store_destination_fn)(void *ctx, const struct st_destination *d);
+/* A claimed message with its destination. Return non-zero to stop the walk. */
+typedef int (*store_outbox_fn)(void *ctx, const struct st_outbox_msg *m,
+                               const struct st_destination *d);
+typedef int (*store_delivery_fn)(void *ctx, const struct st_delivery *d);
+
+/* Adds a destination (ext_id, account_id, url, format, events, secret, created_at set by the
+ * caller). out: d->id. ERR_OK, ERR_CONFLICT (the ext_id exists), ERR_INVALID (a field too long or
+ * an unknown format), ERR_BACKEND. */
+int store_destination_add(struct store *s, struct st_destination *d);
+/* The account's destination ext_id (not deleted). ERR_NOTFOUND. out: *d. */
+int store_destination_get(struct store *s, int64_t account_id, const char *ext_id,
+                          struct st_destination *d);
+/* The account's destinations that are not deleted, oldest first (fn: non-zero stops). */
+int store_destination_list(struct store *s, int64_t account_id, store_destination_fn fn, void *ctx);
+/* Deletes the account's destination ext_id at now: it stops receiving and its pending messages
+ * are given up. ERR_OK, ERR_NOTFOUND. */
+int store_destination_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
+/* Records the outcome of an attempt on destination id at now: a success clears failing_since;
+ * a failure sets it if unset and, once it is disable_after_ms old, disables the destination.
+ * out: *disabled = true when this call disabled it (exactly one caller sees that). */
+int store_destination_result(struct store *s, int64_t id, bool ok, int64_t now,
+                             int64_t disable_after_ms, bool *disabled);
+/* Enables a disabled destination again (failing_since cleared). ERR_OK, ERR_NOTFOUND. */
+int store_destination_enable(struct store *s, int64_t account_id, const char *ext_id);
+
+/* Adds a message (every field but id, state, attempts set by the caller; next_at = when due),
+ * inside the caller's transaction. out: m->id. ERR_OK, ERR_CONFLICT (this event id for this
+ * destination exists), ERR_INVALID (a field too long), ERR_BACKEND. */
+int store_outbox_add(struct store *s, struct st_outbox_msg *m);
+/* Claims up to max due pending messages (next_at <= now, no live lease) of enabled destinations,
+ * for owner until lease_until, counting one more attempt on each, so no other node sends them
+ * while the lease lives; a destination never has more than per_dest messages under live leases.
+ * Then calls fn for each claimed message (oldest due first). ERR_OK, ERR_BACKEND. */
+int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+                       int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
+/* Ends the claim of owner on message id with attempt d (logged whoever holds the message): the
+ * message becomes state (ST_OUTBOX_PENDING: due again at next_at) at d->at. A message another
+ * owner claimed since (this owner's lease ran out) keeps that claim. ERR_OK, ERR_NOTFOUND. */
+int store_outbox_finish(struct store *s, int64_t id, const char *owner, const struct st_delivery *d,
+                        int state, int64_t next_at);
+/* Sends the account's message event_id to destination destination_id again at now (pending,
+ * due now, unclaimed; its attempts count on). ERR_OK, ERR_NOTFOUND. */
+int store_outbox_requeue(struct store *s, int64_t account_id, int64_t destination_id,
+                         const char *event_id, int64_t now);
+/* The message event_id of a destination. ERR_NOTFOUND. out: *m. */
+int store_outbox_get(struct store *s, int64_t destination_id, const char *event_id,
+                     struct st_outbox_msg *m);
+/* The delivery log of a destination, newest first, attempts with id < before_id (0: from the
+ * newest), at most max. */
+int store_delivery_list(struct store *s, int64_t destination_id, int64_t before_id, size_t max,
+                        store_delivery_fn fn, void *ctx);
+
+/* A periodic check's observation: value for the account's key at now. The check fires (out:
+ * *fired = true) when value is greater than the value last seen and the last firing is at least
+ * cooldown_ms old (or it never fired), or on the first observation when value > 0; the seen
+ * value is kept either way. Atomic, so with several nodes exactly one fires. ERR_OK, ERR_BACKEND.
+ */
+int store_alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
+                        int64_t now, int64_t cooldown_ms, bool *fired);
+
 #endif

@@ -146,6 +146,28 @@ struct store_ops {
     int (*audit_add)(struct store *s, struct st_audit *a);
     int (*audit_list)(struct store *s, int64_t account_id, int64_t before_id, size_t max,
                       store_audit_fn fn, void *ctx);
+    int (*destination_add)(struct store *s, struct st_destination *d);
+    int (*destination_get)(struct store *s, int64_t account_id, const char *ext_id,
+                           struct st_destination *d);
+    int (*destination_list)(struct store *s, int64_t account_id, store_destination_fn fn,
+                            void *ctx);
+    int (*destination_delete)(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
+    int (*destination_result)(struct store *s, int64_t id, bool ok, int64_t now,
+                              int64_t disable_after_ms, bool *disabled);
+    int (*destination_enable)(struct store *s, int64_t account_id, const char *ext_id);
+    int (*outbox_add)(struct store *s, struct st_outbox_msg *m);
+    int (*outbox_claim)(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+                        int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
+    int (*outbox_finish)(struct store *s, int64_t id, const char *owner,
+                         const struct st_delivery *d, int state, int64_t next_at);
+    int (*outbox_requeue)(struct store *s, int64_t account_id, int64_t destination_id,
+                          const char *event_id, int64_t now);
+    int (*outbox_get)(struct store *s, int64_t destination_id, const char *event_id,
+                      struct st_outbox_msg *m);
+    int (*delivery_list)(struct store *s, int64_t destination_id, int64_t before_id, size_t max,
+                         store_delivery_fn fn, void *ctx);
+    int (*alert_observe)(struct store *s, int64_t account_id, const char *key, int64_t value,
+                         int64_t now, int64_t cooldown_ms, bool *fired);
 };
 
 /* The head of every backend's store struct (its first member, so a backend converts a

@@ -246,5 +246,29 @@ int store_sqlite__app_session_purge(struct store *s, int64_t idle_before, int64_
 int store_sqlite__audit_add(struct store *s, struct st_audit *a);
 int store_sqlite__audit_list(struct store *s, int64_t account_id, int64_t before_id, size_t max,
                              store_audit_fn fn, void *ctx);
+/* store_sqlite_outbox.c */
+int store_sqlite__destination_add(struct store *s, struct st_destination *d);
+int store_sqlite__destination_get(struct store *s, int64_t account_id, const char *ext_id,
+                                  struct st_destination *d);
+int store_sqlite__destination_list(struct store *s, int64_t account_id, store_destination_fn fn,
+                                   void *ctx);
+int store_sqlite__destination_delete(struct store *s, int64_t account_id, const char *ext_id,
+                                     int64_t now);
+int store_sqlite__destination_result(struct store *s, int64_t id, bool ok, int64_t now,
+                                     int64_t disable_after_ms, bool *disabled);
+int store_sqlite__destination_enable(struct store *s, int64_t account_id, const char *ext_id);
+int store_sqlite__outbox_add(struct store *s, struct st_outbox_msg *m);
+int store_sqlite__outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+                               int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
+int store_sqlite__outbox_finish(struct store *s, int64_t id, const char *owner,
+                                const struct st_delivery *d, int state, int64_t next_at);
+int store_sqlite__outbox_requeue(struct store *s, int64_t account_id, int64_t destination_id,
+                                 const char *event_id, int64_t now);
+int store_sqlite__outbox_get(struct store *s, int64_t destination_id, const char *event_id,
+                             struct st_outbox_msg *m);
+int store_sqlite__delivery_list(struct store *s, int64_t destination_id, int64_t before_id,
+                                size_t max, store_delivery_fn fn, void *ctx);
+int store_sqlite__alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
+                                int64_t now, int64_t cooldown_ms, bool *fired);
 
 #endif

@@ -183,6 +183,7 @@ COUNTER(count_report_call, struct st_report_call)
 COUNTER(count_report_conversion, struct st_report_conversion)
 COUNTER(count_trace, struct st_trace_row)
 COUNTER(count_user, struct st_user)
+COUNTER(count_delivery, struct st_delivery)
 
 /* ==== migrations ============================================================================== */
 
@@ -1229,6 +1230,210 @@ static void users_memberships_sessions_and_audit(void **state)
 
 /* ==== registry ================================================================================ */
 
+/* ==== outbound messages ======================================================================= */
+
+static struct st_destination make_destination(struct fx *f, int64_t account_id, const char *ext,
+                                              const char *events)
+{
+    struct st_destination d = {.account_id = account_id, .created_at = 10};
+    snprintf(d.ext_id, sizeof(d.ext_id), "%s", ext);
+    snprintf(d.url, sizeof(d.url), "https://hooks.example/%s", ext);
+    snprintf(d.format, sizeof(d.format), "json");
+    snprintf(d.events, sizeof(d.events), "%s", events);
+    snprintf(d.secret, sizeof(d.secret), "whsec_%s", ext);
+    assert_int_equal(store_destination_add(f->s, &d), ERR_OK);
+    assert_true(d.id > 0);
+    return d;
+}
+
+static struct st_outbox_msg *make_msg(struct fx *f, const struct st_destination *d,
+                                      const char *event_id, int64_t at)
+{
+    struct st_outbox_msg *m = calloc(1, sizeof(*m));
+    m->account_id = d->account_id;
+    m->destination_id = d->id;
+    snprintf(m->event_id, sizeof(m->event_id), "%s", event_id);
+    snprintf(m->type, sizeof(m->type), "call.completed");
+    snprintf(m->body, sizeof(m->body), "{\"id\":\"%s\"}", event_id);
+    m->created_at = m->next_at = at;
+    assert_int_equal(store_outbox_add(f->s, m), ERR_OK);
+    assert_true(m->id > 0);
+    return m;
+}
+
+COUNTER(count_destination, struct st_destination)
+
+struct claimed {
+    int n;
+    char event_ids[16][STORE_ID_MAX];
+    int64_t attempts[16];
+    char secret[STORE_SECRET_MAX];
+};
+
+static int on_claim(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
+{
+    struct claimed *c = ctx;
+    snprintf(c->event_ids[c->n], STORE_ID_MAX, "%s", m->event_id);
+    c->attempts[c->n] = m->attempts;
+    snprintf(c->secret, sizeof(c->secret), "%s", d->secret);
+    c->n++;
+    return 0;
+}
+
+static void destinations_crud_and_tenant_scoping(void **state)
+{
+    struct fx *f = *state;
+    struct st_destination d = make_destination(f, f->a.id, "wh_a1", "call.started,call.completed");
+    struct st_destination dup = d;
+    assert_int_equal(store_destination_add(f->s, &dup), ERR_CONFLICT);
+    struct st_destination bad = d;
+    snprintf(bad.ext_id, sizeof(bad.ext_id), "wh_bad");
+    snprintf(bad.format, sizeof(bad.format), "xml");
+    assert_int_equal(store_destination_add(f->s, &bad), ERR_INVALID);
+    struct st_destination got;
+    assert_int_equal(store_destination_get(f->s, f->a.id, "wh_a1", &got), ERR_OK);
+    assert_string_equal(got.secret, "whsec_wh_a1");
+    assert_string_equal(got.events, "call.started,call.completed");
+    assert_int_equal(store_destination_get(f->s, f->b.id, "wh_a1", &got), ERR_NOTFOUND);
+    int n = 0;
+    assert_int_equal(store_destination_list(f->s, f->b.id, count_destination, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_destination_delete(f->s, f->b.id, "wh_a1", 20), ERR_NOTFOUND);
+    assert_int_equal(store_destination_delete(f->s, f->a.id, "wh_a1", 20), ERR_OK);
+    assert_int_equal(store_destination_get(f->s, f->a.id, "wh_a1", &got), ERR_NOTFOUND);
+    assert_int_equal(store_destination_list(f->s, f->a.id, count_destination, &n), ERR_OK);
+    assert_int_equal(n, 0);
+}
+
+static void outbox_claims_lease_limit_and_finish(void **state)
+{
+    struct fx *f = *state;
+    struct st_destination d = make_destination(f, f->a.id, "wh_a", "call.completed");
+    struct st_destination e = make_destination(f, f->a.id, "wh_e", "call.completed");
+    for (int i = 0; i < 5; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "evt_%d", i);
+        free(make_msg(f, &d, id, 100 + i));
+    }
+    free(make_msg(f, &e, "evt_e", 100));
+    struct st_outbox_msg *dup = make_msg(f, &e, "evt_x", 100);
+    assert_int_equal(store_outbox_add(f->s, dup), ERR_CONFLICT); /* one per event and destination */
+    free(dup);
+    /* Not due yet; then at most 2 per destination under live leases. */
+    struct claimed c = {0};
+    assert_int_equal(store_outbox_claim(f->s, 99, 1000, "node_1", 2, 16, on_claim, &c), ERR_OK);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(store_outbox_claim(f->s, 200, 1000, "node_1", 2, 16, on_claim, &c), ERR_OK);
+    assert_int_equal(c.n, 4); /* evt_0, evt_e (due first), evt_1, evt_x */
+    assert_string_equal(c.event_ids[0], "evt_0");
+    assert_int_equal(c.attempts[0], 1);
+    assert_string_equal(c.secret, "whsec_wh_e");
+    /* Another node sees nothing while the leases live and the destinations are at their limit. */
+    struct claimed c2 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 300, 1100, "node_2", 2, 16, on_claim, &c2), ERR_OK);
+    assert_int_equal(c2.n, 0);
+    /* Finishing: delivered, and a failure due again later; both logged. */
+    struct st_outbox_msg m;
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_0", &m), ERR_OK);
+    struct st_delivery ok = {
+        .destination_id = d.id, .attempt = 1, .at = 310, .status = 200, .latency_ms = 4};
+    snprintf(ok.response, sizeof(ok.response), "fine");
+    assert_int_equal(store_outbox_finish(f->s, m.id, "node_1", &ok, ST_OUTBOX_DELIVERED, 310),
+                     ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_1", &m), ERR_OK);
+    struct st_delivery bad = {.destination_id = d.id, .attempt = 1, .at = 320, .status = 500};
+    assert_int_equal(store_outbox_finish(f->s, m.id, "node_1", &bad, ST_OUTBOX_PENDING, 5000),
+                     ERR_OK);
+    /* The freed slots go to the next due messages of d. */
+    struct claimed c3 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 400, 1400, "node_2", 2, 16, on_claim, &c3), ERR_OK);
+    assert_int_equal(c3.n, 2);
+    assert_string_equal(c3.event_ids[0], "evt_2");
+    /* A lease that ran out (its node died) is claimed again, one more attempt counted. */
+    struct claimed c4 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 1200, 2200, "node_3", 2, 16, on_claim, &c4), ERR_OK);
+    assert_int_equal(c4.n, 2); /* evt_e and evt_x of e, its leases of node_1 gone */
+    assert_int_equal(c4.attempts[0], 2);
+    /* A late finish by the old owner is logged but does not take the new claim's message. */
+    assert_int_equal(store_outbox_get(f->s, e.id, "evt_e", &m), ERR_OK);
+    struct st_delivery late = {.destination_id = e.id, .attempt = 1, .at = 1210, .status = 200};
+    assert_int_equal(store_outbox_finish(f->s, m.id, "node_1", &late, ST_OUTBOX_DELIVERED, 0),
+                     ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, e.id, "evt_e", &m), ERR_OK);
+    assert_int_equal(m.state, ST_OUTBOX_PENDING);
+    /* The log, newest first, paged by id. */
+    int k = 0;
+    assert_int_equal(store_delivery_list(f->s, d.id, 0, 10, count_delivery, &k), ERR_OK);
+    assert_int_equal(k, 2);
+    /* Manual redelivery: the delivered evt_0 is pending and due again. */
+    assert_int_equal(store_outbox_requeue(f->s, f->b.id, d.id, "evt_0", 500), ERR_NOTFOUND);
+    assert_int_equal(store_outbox_requeue(f->s, f->a.id, d.id, "evt_0", 500), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_0", &m), ERR_OK);
+    assert_int_equal(m.state, ST_OUTBOX_PENDING);
+    assert_int_equal(m.next_at, 500);
+    /* A deleted destination's pending messages are given up. */
+    assert_int_equal(store_destination_delete(f->s, f->a.id, "wh_e", 600), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, e.id, "evt_x", &m), ERR_OK);
+    assert_int_equal(m.state, ST_OUTBOX_GAVE_UP);
+}
+
+static void destinations_disable_after_failing_and_enable(void **state)
+{
+    struct fx *f = *state;
+    struct st_destination d = make_destination(f, f->a.id, "wh_d", "call.completed");
+    bool disabled = true;
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1000, 500, &disabled), ERR_OK);
+    assert_false(disabled);
+    assert_int_equal(store_destination_result(f->s, d.id, true, 1200, 500, &disabled), ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1300, 500, &disabled), ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1700, 500, &disabled), ERR_OK);
+    assert_false(disabled); /* a success at 1200 restarted the clock: failing since 1300 */
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1800, 500, &disabled), ERR_OK);
+    assert_true(disabled);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1900, 500, &disabled), ERR_OK);
+    assert_false(disabled); /* exactly once */
+    struct st_destination got;
+    assert_int_equal(store_destination_get(f->s, f->a.id, "wh_d", &got), ERR_OK);
+    assert_int_equal(got.disabled_at, 1800);
+    assert_int_equal(got.failing_since, 1300);
+    /* A disabled destination's messages are not claimed. */
+    free(make_msg(f, &d, "evt_d", 1900));
+    struct claimed c = {0};
+    assert_int_equal(store_outbox_claim(f->s, 2000, 3000, "n", 4, 16, on_claim, &c), ERR_OK);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(store_destination_enable(f->s, f->b.id, "wh_d"), ERR_NOTFOUND);
+    assert_int_equal(store_destination_enable(f->s, f->a.id, "wh_d"), ERR_OK);
+    assert_int_equal(store_outbox_claim(f->s, 2000, 3000, "n", 4, 16, on_claim, &c), ERR_OK);
+    assert_int_equal(c.n, 1);
+}
+
+static void alert_observe_fires_once_per_cooldown(void **state)
+{
+    struct fx *f = *state;
+    bool fired = true;
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "k", 0, 100, 1000, &fired), ERR_OK);
+    assert_false(fired); /* nothing yet */
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "k", 3, 200, 1000, &fired), ERR_OK);
+    assert_true(fired);
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "k", 3, 200, 1000, &fired), ERR_OK);
+    assert_false(fired); /* the same observation again */
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "k", 9, 500, 1000, &fired), ERR_OK);
+    assert_false(fired); /* grew, but within the cool-down */
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "k", 9, 1300, 1000, &fired), ERR_OK);
+    assert_false(fired); /* cool-down over, but no growth since the last look */
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "k", 10, 1400, 1000, &fired), ERR_OK);
+    assert_true(fired);
+    /* Per account and key; a first observation above 0 fires. */
+    assert_int_equal(store_alert_observe(f->s, f->b.id, "k", 10, 1400, 1000, &fired), ERR_OK);
+    assert_true(fired);
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "day", 5, 1400, 0, &fired), ERR_OK);
+    assert_true(fired);
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "day", 5, 1500, 0, &fired), ERR_OK);
+    assert_false(fired);
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "day", 6, 1600, 0, &fired), ERR_OK);
+    assert_true(fired);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1256,6 +1461,10 @@ int main(int argc, char **argv)
         T(claims_are_exclusive_under_concurrency),
         T(provider_secrets_sealed_and_rotated),
         T(users_memberships_sessions_and_audit),
+        T(destinations_crud_and_tenant_scoping),
+        T(outbox_claims_lease_limit_and_finish),
+        T(destinations_disable_after_failing_and_enable),
+        T(alert_observe_fires_once_per_cooldown),
     };
     if (secrets_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key1,
                           NULL) ||

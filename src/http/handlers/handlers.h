@@ -86,6 +86,17 @@ int h_call_get(struct http_req *req, struct http_resp *resp);
 int h_report_calls(struct http_req *req, struct http_resp *resp);
 int h_export_click_conversions(struct http_req *req, struct http_resp *resp);
 int h_export_call_conversions(struct http_req *req, struct http_resp *resp);
+/* h_webhooks.c: outbound webhooks, Slack and email destinations (API.md "Outbound webhooks"):
+ * POST/GET /v1/webhooks, GET/DELETE /v1/webhooks/{id}, GET /v1/webhooks/{id}/deliveries,
+ * POST /v1/webhooks/{id}/test (a sample event), /redeliver {"event_id"}, /enable */
+int h_webhook_create(struct http_req *req, struct http_resp *resp);
+int h_webhook_list(struct http_req *req, struct http_resp *resp);
+int h_webhook_get(struct http_req *req, struct http_resp *resp);
+int h_webhook_delete(struct http_req *req, struct http_resp *resp);
+int h_webhook_enable(struct http_req *req, struct http_resp *resp);
+int h_webhook_deliveries(struct http_req *req, struct http_resp *resp);
+int h_webhook_test(struct http_req *req, struct http_resp *resp);
+int h_webhook_redeliver(struct http_req *req, struct http_resp *resp);
 /* h_test.c: the test binary's clock and fault hooks (routed only there) */
 int h_test_clock(struct http_req *req, struct http_resp *resp);
 int h_test_faults(struct http_req *req, struct http_resp *resp);
