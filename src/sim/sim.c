@@ -183,6 +183,8 @@ int sim_run(const struct sim_trace *t, const struct sim_config *cfg, struct sim_
         int64_t now = SIM_EPOCH_MS + e->at;
         if (e->kind == SIM_VISIT || e->kind == SIM_PAGEVIEW)
             on_pageview(&r, e->session, now);
+        else if (e->kind == SIM_TEL_CLICK && (e->flags & SIM_FLAG_COPY))
+            continue; /* a number copy: today's server does not score it */
         else if (e->kind == SIM_TEL_CLICK)
             on_click(&r, e->session, now);
         else

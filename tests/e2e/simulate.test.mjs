@@ -110,7 +110,7 @@ test('synthetic traffic: same seed, same output; the written trace replays the s
   assert.equal(replay.stdout, a.stdout);
   const other = cli([...args.slice(0, 6), '--seed', '10', ...args.slice(8)]);
   assert.notEqual(other.stdout, a.stdout);
-  assert.match(readFileSync(trace, 'utf8'), /^time,event,session,device,region\n\d+\.\d{3},visit,s1,/);
+  assert.match(readFileSync(trace, 'utf8'), /^time,event,session,device,region,caller,copy\n\d+\.\d{3},visit,s1,/);
 });
 
 // The store's history as a trace: sessions created since --since, their lease activity as page
