@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "core/attrib.h"
 #include "core/convert.h"
 #include "app/records.h"
 
@@ -24,7 +25,7 @@ struct app;
 
 #define CALLS_PROVIDER_PBX "pbx" /* GET /v1/telephony/lookup (providers name themselves) */
 #define CALLS_MAX_VALUES 16      /* per channel/campaign conversion values */
-#define CALLS_MAX_CANDIDATES 32  /* holders of a number scored per call (live ones first) */
+#define CALLS_MAX_CANDIDATES ATTRIB_HOLDERS_MAX /* holders scored per call (live ones first) */
 
 /* The number a call was made to and who owns it. */
 struct calls_target {

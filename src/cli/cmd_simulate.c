@@ -24,6 +24,8 @@
 /* Flag values; NAN / -1 mean "not given". */
 struct sim_args {
     const char *trace, *pool_size, *on_exhaust, *svg, *write_trace, *delay, *diurnal;
+    const char *policy, *weights;
+    bool fit;
     long long ttl, cooldown, window, days, seed, threads;
     double target, visits, call_rate, mobile, tablet, untracked;
     bool json;
@@ -132,6 +134,9 @@ static int pool_config(const struct sim_args *a, struct sim_config *cfg)
         a->on_exhaust && strcmp(a->on_exhaust, "fallback") == 0 ? POOL_FALLBACK : POOL_SHARE;
     if (!isnan(a->target) && !(a->target > 0 && a->target <= 1))
         return usage_err("--target-accuracy must be in (0, 1]", NULL);
+    if (a->policy && strcmp(a->policy, "old") != 0 && strcmp(a->policy, "new") != 0)
+        return usage_err("--policy must be old or new, not", a->policy);
+    cfg->policy = a->policy && strcmp(a->policy, "new") == 0 ? SIM_POLICY_NEW : SIM_POLICY_OLD;
     return EXIT_OK;
 }
 
@@ -270,6 +275,22 @@ static int format_json(const struct sim_args *a, struct buf *b, const struct sim
     return rc;
 }
 
+/* The new policy's results for the same sizes, side by side with r (the old policy's: the one
+ * the server runs today, so the default figures are the ones a pool will see). */
+static int compare(const struct sim_args *a, const struct sim_trace *t,
+                   const struct sim_config *cfg, const uint32_t *sizes, const struct sim_result *r,
+                   size_t n, struct buf *b)
+{
+    struct sim_config next = *cfg;
+    next.policy = SIM_POLICY_NEW;
+    struct sim_result *rn = xcalloc(n, sizeof(*rn));
+    int rc = sim_sweep(t, &next, sizes, n, thread_count(a), rn);
+    if (rc == ERR_OK)
+        rc = sim_format_compare(b, r, rn, n);
+    free(rn);
+    return rc;
+}
+
 static int print_results(const struct sim_args *a, const struct sim_trace *t,
                          const struct sim_config *cfg, const uint32_t *sizes,
                          const struct sim_result *r, size_t n)
@@ -287,6 +308,8 @@ static int print_results(const struct sim_args *a, const struct sim_trace *t,
     } else {
         size_t n_extra = rule_runs(t, cfg, &rules, sizes, n, thread_count(a), &extra);
         rc = sim_format_table(&b, r, n, extra, n_extra, &st, a->target);
+        if (rc == ERR_OK && !a->policy)
+            rc = compare(a, t, cfg, sizes, r, n, &b);
     }
     int out = rc == ERR_OK ? EXIT_OK : EXIT_FAIL;
     if (out == EXIT_OK)
@@ -323,10 +346,54 @@ static int get_traffic(const struct sim_args *a, struct sim_trace *t)
     return EXIT_OK;
 }
 
+/* --weights W1,…: the model's weights, in attrib_feature order. */
+static int parse_model(const char *s, struct attrib_model *m)
+{
+    if (!s)
+        return EXIT_OK;
+    const char *p = s;
+    for (int f = 0; f < ATTRIB_F_COUNT; f++) {
+        char *end;
+        errno = 0;
+        m->w[f] = strtod(p, &end);
+        bool last = f + 1 == ATTRIB_F_COUNT;
+        if (errno || end == p || !isfinite(m->w[f]) || (last ? *end != '\0' : *end != ','))
+            return usage_err("--weights wants 22 comma-separated numbers, not", s);
+        p = end + 1;
+    }
+    return EXIT_OK;
+}
+
+/* --fit: learns the weights on the traffic at the first pool size, prints them, and uses them. */
+static int fit_model(const struct sim_trace *t, const struct sim_config *cfg, uint32_t size,
+                     struct attrib_model *m)
+{
+    struct sim_config c = *cfg;
+    c.pool_size = size;
+    size_t n_sets = 0;
+    if (sim_fit(t, &c, 1.0, m, &n_sets) != ERR_OK) {
+        fprintf(stderr, "error: no call whose session is among its number's holders to fit on\n");
+        return EXIT_FAIL;
+    }
+    struct buf b;
+    buf_init(&b, OUT_MAX);
+    buf_addf(&b, "fitted on %zu calls with a known session (pool size %" PRIu32 ")\n", n_sets,
+             size);
+    sim_format_weights(&b, m);
+    fwrite(b.data, 1, b.len, stdout);
+    buf_release(&b);
+    return EXIT_OK;
+}
+
 static int simulate(const struct sim_args *a)
 {
     struct sim_config cfg;
+    struct attrib_model model;
+    attrib_model_default(&model);
     int rc = pool_config(a, &cfg);
+    if (rc == EXIT_OK)
+        rc = parse_model(a->weights, &model);
+    cfg.model = &model;
     uint32_t *sizes = NULL;
     size_t n = 0;
     if (rc == EXIT_OK && a->pool_size) {
@@ -343,6 +410,8 @@ static int simulate(const struct sim_args *a)
         rc = write_file(a->write_trace, NULL, 0, &t);
     if (rc == EXIT_OK && !sizes)
         n = auto_sizes(&t, &cfg, &sizes);
+    if (rc == EXIT_OK && a->fit)
+        rc = fit_model(&t, &cfg, sizes[0], &model);
     struct sim_result *res = rc == EXIT_OK ? xcalloc(n, sizeof(*res)) : NULL;
     if (res && sim_sweep(&t, &cfg, sizes, n, thread_count(a), res) != ERR_OK)
         rc = EXIT_FAIL;
@@ -403,6 +472,13 @@ int cmd_simulate(int argc, char **argv)
          "3 h, 3 h-7 d after the visit (0.65,0.25,0.1)"},
         {"diurnal", OPT_STR, &a.diurnal, NULL, "synthetic: 24 weights, visit rate by hour"},
         {"write-trace", OPT_STR, &a.write_trace, NULL, "save the traffic as a CSV trace"},
+        {"policy", OPT_STR, &a.policy, NULL,
+         "old or new: run only this policy (default: old, the server's, with the new one beside "
+         "it)"},
+        {"fit", OPT_BOOL, &a.fit, NULL,
+         "learn the scoring weights from the trace's calls (at the first pool size), print and "
+         "use them"},
+        {"weights", OPT_STR, &a.weights, NULL, "the scoring weights to use (as --fit prints them)"},
         {0},
     };
     int rc = cli_opts(argc, argv, 1, opts,

@@ -360,6 +360,298 @@ int attrib_decide(const struct attrib_call *call, const struct attrib_candidate 
     return ERR_OK;
 }
 
+/* ---- the likelihood model ------------------------------------------------------------------ */
+
+/* Upper edges of the delay bins ATTRIB_F_DELAY_1M .. _7D; beyond the last, _MORE. */
+static const int64_t delay_edges[] = {MIN_MS,     5 * MIN_MS,  15 * MIN_MS,  30 * MIN_MS,
+                                      HOUR_MS,    3 * HOUR_MS, 12 * HOUR_MS, DAY_MS,
+                                      3 * DAY_MS, 7 * DAY_MS};
+
+static const char *const feature_names[ATTRIB_F_COUNT] = {
+    "delay_1m",     "delay_5m",     "delay_15m", "delay_30m",  "delay_1h",   "delay_3h",
+    "delay_12h",    "delay_1d",     "delay_3d",  "delay_7d",   "delay_more", "live",
+    "click_now",    "click_old",    "copy",      "mobile",     "tablet",     "bounced",
+    "region_match", "region_other", "called",    "same_caller"};
+
+/* Default weights: `opendni simulate --trace tests/data/traces/local-business-a.csv --pool-size 40
+ * --fit` (1,488 calls), the tuning trace; trace b was held out (docs/pool-sizing.md). */
+static const double default_weights[ATTRIB_F_COUNT] = {
+    2.853, 2.016, 0.553, 0.202, 1.059, 0.218,  -2.172, -2.134, -2.293, -0.301, 0.000,
+    2.101, 4.043, 2.494, 2.213, 0.257, -0.063, -0.451, 1.384,  -1.384, -2.124, 7.162};
+
+void attrib_model_default(struct attrib_model *m)
+{
+    memcpy(m->w, default_weights, sizeof(m->w));
+}
+
+const char *attrib_feature_name(int f)
+{
+    return f >= 0 && f < ATTRIB_F_COUNT ? feature_names[f] : "";
+}
+
+uint32_t attrib_features(const struct attrib_call *call, const struct attrib_candidate *c)
+{
+    int64_t delay = call->at - c->last_active_at;
+    int bin = 0;
+    while (bin < (int)ARRAY_SIZE(delay_edges) && delay >= delay_edges[bin])
+        bin++;
+    uint32_t x = 1u << bin;
+    if (c->leased_at <= call->at && call->at < c->ends_at)
+        x |= 1u << ATTRIB_F_LIVE;
+    bool clicked = click_counts(call, c);
+    if (clicked && call->at - c->tel_click_at <= CLICK_FULL_MS)
+        x |= 1u << ATTRIB_F_CLICK_NOW;
+    else if (clicked)
+        x |= 1u << ATTRIB_F_CLICK_OLD;
+    bool copied = c->copy_at > 0 && c->copy_at - CLICK_SKEW_MS <= call->at;
+    if (copied)
+        x |= 1u << ATTRIB_F_COPY;
+    if (c->device == ATTRIB_DEVICE_MOBILE)
+        x |= 1u << ATTRIB_F_MOBILE;
+    else if (c->device == ATTRIB_DEVICE_TABLET)
+        x |= 1u << ATTRIB_F_TABLET;
+    if (c->last_active_at - c->leased_at < 10 * SEC_MS && !clicked && !copied)
+        x |= 1u << ATTRIB_F_BOUNCED;
+    if (region_matches(call, c))
+        x |= 1u << ATTRIB_F_REGION_MATCH;
+    else if (call->caller_region[0] && c->region[0])
+        x |= 1u << ATTRIB_F_REGION_OTHER;
+    if (c->called)
+        x |= 1u << ATTRIB_F_CALLED;
+    if (call->caller_session_id && call->caller_session_id == c->session_id)
+        x |= 1u << ATTRIB_F_SAME_CALLER;
+    return x;
+}
+
+static double dot(const double *w, uint32_t x)
+{
+    double s = 0;
+    for (int f = 0; f < ATTRIB_F_COUNT; f++)
+        if (x & (1u << f))
+            s += w[f];
+    return s;
+}
+
+double attrib_model_score(const struct attrib_model *m, const struct attrib_call *call,
+                          const struct attrib_candidate *c)
+{
+    double s = dot(m->w, attrib_features(call, c));
+    s = s > 600 ? 600 : s < -600 ? -600 : s; /* stays finite and > 0 */
+    double score = exp(s);
+    return c->n_client > 1 ? score / (double)c->n_client : score;
+}
+
+/* The model's candidates: got the number before the call, and hold it or released it within
+ * the window. */
+static bool model_eligible(const struct attrib_call *call, const struct attrib_candidate *c,
+                           int64_t window)
+{
+    return is_relevant(call, c) && call->at - c->ends_at <= window;
+}
+
+/* Appends the model's signals of the winner to dst: "tel: click 5 s before the call, last active
+ * 3 min before, copied the number, caller region US-TX matches, mobile, called before from the
+ * same phone". */
+static void describe_model(char *dst, size_t cap, const struct attrib_call *call,
+                           const struct attrib_candidate *c)
+{
+    describe_signals(dst, cap, call, c);
+    size_t len = strlen(dst);
+    uint32_t x = attrib_features(call, c);
+    if (x & (1u << ATTRIB_F_COPY)) {
+        snprintf(dst + len, cap - len, ", copied the number");
+        len = strlen(dst);
+    }
+    if (x & (1u << ATTRIB_F_SAME_CALLER))
+        snprintf(dst + len, cap - len, ", this caller's earlier call was theirs");
+}
+
+int attrib_decide_model(const struct attrib_call *call, const struct attrib_candidate *c, size_t n,
+                        const struct attrib_model *m, struct attrib_result *out)
+{
+    struct attrib_model def;
+    if (!m) {
+        attrib_model_default(&def);
+        m = &def;
+    }
+    if (!out)
+        return ERR_INVALID;
+    result_reset(out);
+    if (!call || (!c && n) || n > INT_MAX || call->window_ms < 0) {
+        snprintf(out->reason, sizeof(out->reason), "invalid attribution input");
+        return ERR_INVALID;
+    }
+    int64_t window = call->window_ms ? call->window_ms : ATTRIB_DEFAULT_WINDOW_MS;
+    int best = -1, second = -1;
+    double sbest = 0, ssecond = 0, sum = 0;
+    size_t n_live = 0, n_scored = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!model_eligible(call, &c[i], window))
+            continue;
+        n_live += is_live(call, &c[i]);
+        n_scored++;
+        double s = attrib_model_score(m, call, &c[i]);
+        sum += s;
+        if (best < 0 || beats(&c[i], s, &c[best], sbest)) {
+            second = best;
+            ssecond = sbest;
+            best = (int)i;
+            sbest = s;
+        } else if (second < 0 || beats(&c[i], s, &c[second], ssecond)) {
+            second = (int)i;
+            ssecond = s;
+        }
+    }
+    if (best < 0) {
+        snprintf(out->reason, sizeof(out->reason),
+                 "no session held the number within the attribution window");
+        return ERR_OK;
+    }
+    bool live = is_live(call, &c[best]);
+    out->method = !live ? ATTRIB_LATE : n_live == 1 ? ATTRIB_EXACT : ATTRIB_SHARED;
+    out->chosen = best;
+    out->score = sbest;
+    out->confidence = sbest / sum;
+    if (second >= 0)
+        set_runner_up(out, second, ssecond);
+    snprintf(out->reason, sizeof(out->reason),
+             "most likely of %zu holders (%s, %.0f %%): ", n_scored,
+             live ? "holding it" : "past holder", 100 * out->confidence);
+    describe_model(out->reason, sizeof(out->reason), call, &c[best]);
+    return ERR_OK;
+}
+
+/* ---- fitting (conditional logit, Newton's method) ----------------------------------------- */
+
+#define FIT_ITERATIONS 50
+#define FIT_TOLERANCE 1e-7
+
+/* Log-likelihood of the sets under w, minus the penalty; grad and hess (may be NULL) get its
+ * derivatives. */
+static double fit_eval(const uint32_t *x, const size_t *start, const uint32_t *label, size_t n_sets,
+                       double l2, const double *w, double *grad, double *hess)
+{
+    enum { F = ATTRIB_F_COUNT };
+    double ll = 0;
+    if (grad)
+        memset(grad, 0, F * sizeof(*grad));
+    if (hess)
+        memset(hess, 0, F * F * sizeof(*hess));
+    for (size_t i = 0; i < n_sets; i++) {
+        const uint32_t *xs = x + start[i];
+        size_t k = start[i + 1] - start[i];
+        double top = -INFINITY;
+        for (size_t j = 0; j < k; j++) {
+            double s = dot(w, xs[j]);
+            top = s > top ? s : top;
+        }
+        double z = 0, mu[F] = {0}, second[F][F];
+        if (hess)
+            memset(second, 0, sizeof(second));
+        for (size_t j = 0; j < k; j++) {
+            double e = exp(dot(w, xs[j]) - top);
+            z += e;
+            for (int f = 0; f < F; f++) {
+                if (!(xs[j] >> f & 1u))
+                    continue;
+                mu[f] += e;
+                for (int g = 0; hess && g < F; g++)
+                    second[f][g] += (xs[j] >> g & 1u) ? e : 0;
+            }
+        }
+        ll += dot(w, xs[label[i]]) - top - log(z);
+        for (int f = 0; f < F; f++) {
+            mu[f] /= z;
+            if (grad)
+                grad[f] += (xs[label[i]] >> f & 1u) - mu[f];
+        }
+        for (int f = 0; hess && f < F; f++)
+            for (int g = 0; g < F; g++)
+                hess[f * F + g] += second[f][g] / z - mu[f] * mu[g];
+    }
+    for (int f = 0; f < F; f++) {
+        ll -= 0.5 * l2 * w[f] * w[f];
+        if (grad)
+            grad[f] -= l2 * w[f];
+        if (hess)
+            hess[f * F + f] += l2;
+    }
+    return ll;
+}
+
+/* Solves a * d = b (a positive definite, n x n, destroyed) by Gaussian elimination with
+ * partial pivoting. Returns false if a is singular. */
+static bool solve(double *a, double *b, double *d, int n)
+{
+    for (int col = 0; col < n; col++) {
+        int piv = col;
+        for (int r = col + 1; r < n; r++)
+            if (fabs(a[r * n + col]) > fabs(a[piv * n + col]))
+                piv = r;
+        if (fabs(a[piv * n + col]) < 1e-12)
+            return false;
+        for (int k = 0; piv != col && k < n; k++) {
+            double t = a[col * n + k];
+            a[col * n + k] = a[piv * n + k];
+            a[piv * n + k] = t;
+        }
+        double t = b[col];
+        b[col] = b[piv];
+        b[piv] = t;
+        for (int r = col + 1; r < n; r++) {
+            double q = a[r * n + col] / a[col * n + col];
+            for (int k = col; k < n; k++)
+                a[r * n + k] -= q * a[col * n + k];
+            b[r] -= q * b[col];
+        }
+    }
+    for (int r = n - 1; r >= 0; r--) {
+        double s = b[r];
+        for (int k = r + 1; k < n; k++)
+            s -= a[r * n + k] * d[k];
+        d[r] = s / a[r * n + r];
+    }
+    return true;
+}
+
+int attrib_fit(const uint32_t *x, const size_t *start, const uint32_t *label, size_t n_sets,
+               double l2, struct attrib_model *out)
+{
+    enum { F = ATTRIB_F_COUNT };
+    memset(out, 0, sizeof(*out));
+    if (!x || !start || !label || n_sets == 0 || !(l2 >= 0))
+        return ERR_INVALID;
+    for (size_t i = 0; i < n_sets; i++)
+        if (start[i + 1] <= start[i] || label[i] >= start[i + 1] - start[i])
+            return ERR_INVALID;
+    double *w = out->w;
+    double grad[F], hess[F * F], step[F], trial[F];
+    double ll = fit_eval(x, start, label, n_sets, l2 + 1e-6, w, NULL, NULL);
+    for (int it = 0; it < FIT_ITERATIONS; it++) {
+        fit_eval(x, start, label, n_sets, l2 + 1e-6, w, grad, hess);
+        /* hess is minus the Hessian of ll (positive definite): the Newton step solves it */
+        if (!solve(hess, grad, step, F))
+            break;
+        double scale = 1;
+        double next = ll;
+        for (int half = 0; half < 30; half++, scale /= 2) {
+            for (int f = 0; f < F; f++)
+                trial[f] = w[f] + scale * step[f];
+            next = fit_eval(x, start, label, n_sets, l2 + 1e-6, trial, NULL, NULL);
+            if (next >= ll)
+                break;
+        }
+        if (next < ll)
+            break;
+        memcpy(w, trial, sizeof(trial));
+        bool done = next - ll < FIT_TOLERANCE * (fabs(ll) + 1);
+        ll = next;
+        if (done)
+            break;
+    }
+    return ERR_OK;
+}
+
 /* ---- names ----------------------------------------------------------------------------------- */
 
 static const char *const method_names[] = {

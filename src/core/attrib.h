@@ -11,6 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The most holders of one number scored per call, live ones first, then past ones newest
+ * first: the server's candidates (app/calls.c) and the pool engine's history (POOL_HISTORY_MAX,
+ * what the simulator reads) are both this long, so both score the same holders. */
+#define ATTRIB_HOLDERS_MAX 64
+
 /* Default attribution_window: 30 days, in ms. */
 #define ATTRIB_DEFAULT_WINDOW_MS ((int64_t)30 * 24 * 3600 * 1000)
 
@@ -42,12 +47,17 @@ struct attrib_candidate {
      * /64, or same visitor id; core/client.h), itself included; 0 and 1 mean alone. The caller
      * counts it over every live holder, also those it could not pass as candidates. */
     uint32_t n_client;
+    int64_t copy_at; /* latest copy of this number to the clipboard by the session, 0 if none */
+    bool called;     /* a call before this one was already credited to the session */
 };
 
 struct attrib_call {
     int64_t at;            /* call start */
     char caller_region[8]; /* region of the caller's area code, or "" */
     int64_t window_ms;     /* attribution_window (default 30 days) */
+    /* The session this caller's latest earlier call was credited to (a repeat caller), 0 if
+     * none or unknown: read by the likelihood model only. */
+    uint64_t caller_session_id;
 };
 
 struct attrib_result {
@@ -119,6 +129,81 @@ const char *attrib_device_name(enum attrib_device d);
 /* Parses "desktop", "mobile", "tablet" (ASCII case-insensitive) or "unknown"/"" to the enum.
  * Returns ERR_OK or ERR_INVALID. out: *d (untouched on error). */
 int attrib_device_parse(const char *s, enum attrib_device *d);
+
+/* ---- the likelihood model (issue 20): every past holder of the number is a candidate ----
+ *
+ * Each candidate gets a likelihood of having placed the call, exp(sum of the weights of its
+ * features) / n_client, and the most likely one is credited. The features are binary; every
+ * holder has exactly one delay bin (time from its last page activity to the call). The weights
+ * are log-factors: +0.69 doubles the likelihood. They can be learned from calls whose session is
+ * known (attrib_fit). */
+enum attrib_feature {
+    ATTRIB_F_DELAY_1M,   /* last activity < 1 min before the call */
+    ATTRIB_F_DELAY_5M,   /* 1-5 min */
+    ATTRIB_F_DELAY_15M,  /* 5-15 min */
+    ATTRIB_F_DELAY_30M,  /* 15-30 min */
+    ATTRIB_F_DELAY_1H,   /* 30-60 min */
+    ATTRIB_F_DELAY_3H,   /* 1-3 h */
+    ATTRIB_F_DELAY_12H,  /* 3-12 h */
+    ATTRIB_F_DELAY_1D,   /* 12-24 h */
+    ATTRIB_F_DELAY_3D,   /* 1-3 days */
+    ATTRIB_F_DELAY_7D,   /* 3-7 days */
+    ATTRIB_F_DELAY_MORE, /* 7 days or more */
+    ATTRIB_F_LIVE,       /* its lease covers the call */
+    ATTRIB_F_CLICK_NOW,  /* tel: click on the number <= 2 min before the call (or 30 s after) */
+    ATTRIB_F_CLICK_OLD,  /* an earlier tel: click on the number */
+    ATTRIB_F_COPY,       /* copied the number before the call */
+    ATTRIB_F_MOBILE,
+    ATTRIB_F_TABLET,
+    ATTRIB_F_BOUNCED,      /* no activity after the page that got the number, no click or copy */
+    ATTRIB_F_REGION_MATCH, /* caller's area-code region = the visit's region */
+    ATTRIB_F_REGION_OTHER, /* both known and different */
+    ATTRIB_F_CALLED,       /* already credited with an earlier call */
+    ATTRIB_F_SAME_CALLER,  /* this caller's earlier call was credited to it */
+    ATTRIB_F_COUNT
+};
+
+struct attrib_model {
+    double w[ATTRIB_F_COUNT]; /* log-factor per feature */
+};
+
+/* The default weights: fitted by `opendni simulate --fit` on the frozen tuning trace
+ * tests/data/traces/local-business-a.csv (docs/pool-sizing.md). */
+void attrib_model_default(struct attrib_model *m);
+
+/* Static snake_case name of feature f ("delay_1m", "click_now", …), "" out of range. */
+const char *attrib_feature_name(int f);
+
+/* The feature bits (1u << enum attrib_feature) of candidate c for call. Pure. */
+uint32_t attrib_features(const struct attrib_call *call, const struct attrib_candidate *c);
+
+/* The model's likelihood of c having placed the call: exp(weights of its features) /
+ * max(1, n_client). Always > 0 and finite. */
+double attrib_model_score(const struct attrib_model *m, const struct attrib_call *call,
+                          const struct attrib_candidate *c);
+
+/*
+ * attrib_decide with the likelihood model: every candidate that got the number before the call
+ * and released it within the window (or holds it) is scored, and the most likely one is
+ * credited: EXACT if it is the only live holder, SHARED if several hold the number, LATE if it
+ * is a past holder. confidence = its share of the scores; runner_up is the second most likely.
+ * Ties as attrib_decide. UNATTRIBUTED if no candidate qualifies. The reason names the number of
+ * holders scored and the winner's signals. m NULL means attrib_model_default. Returns as
+ * attrib_decide.
+ */
+int attrib_decide_model(const struct attrib_call *call, const struct attrib_candidate *c, size_t n,
+                        const struct attrib_model *m, struct attrib_result *out);
+
+/*
+ * Fits the weights by maximum likelihood of a conditional logit (each call picks its session
+ * among its candidates), with an L2 penalty l2 (>= 0) on the weights, by Newton's method from
+ * zero. Training data: n_sets calls; the candidates of call i are x[start[i] .. start[i + 1])
+ * (feature bits from attrib_features), and label[i] is the index of the true one in that range
+ * (relative to start[i]). Returns ERR_OK with *out set, or ERR_INVALID (no sets, a label out of
+ * range). Pure; allocates nothing beyond a few KiB on the stack.
+ */
+int attrib_fit(const uint32_t *x, const size_t *start, const uint32_t *label, size_t n_sets,
+               double l2, struct attrib_model *out);
 
 /* ---- rules 4 and 5 (DESIGN.md "Attribution rules"): no lease history needed ---- */
 

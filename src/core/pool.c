@@ -23,8 +23,14 @@ struct pool_num {
     int64_t idle_at;
     uint32_t live; /* live holders */
     uint32_t head; /* first of its live leases, most recently active first */
-    uint32_t hist_n;
-    struct pool_holder hist[POOL_HISTORY_MAX]; /* past holders, latest ends_at first */
+    uint32_t hist_n, hist_cap;
+    struct pool_holder *hist; /* past holders, latest ends_at first (grows to POOL_HISTORY_MAX) */
+    /* The release time its past holders set: max over them of ends_at + their rest (and the
+     * idle_since_at it was added with); idle_at is this when no holder is live. */
+    int64_t past_at;
+    int64_t ended_at; /* ends_at of the lease that set past_at, 0 if none */
+    int64_t rest_ms;  /* its rest */
+    uint8_t rest_why; /* enum pool_rest_why */
 };
 
 /* A lease slot: a live lease, or (num == NIL) a session turned away that still wants one. */
@@ -35,6 +41,7 @@ struct pool_rec {
     uint32_t num;
     uint32_t prev, next;   /* activity list, oldest first; `next` also chains free slots */
     uint32_t nprev, nnext; /* the number's live list */
+    uint8_t sig;           /* enum pool_signal bits noted on this lease */
 };
 
 /* Open addressing, linear probing, backward-shift deletion; val NIL = empty; cap = 2^k. */
@@ -100,6 +107,9 @@ static struct pool_config config_clean(const struct pool_config *cfg)
 {
     struct pool_config c = *cfg;
     c.ttl_ms = c.ttl_ms < 1 ? 1 : clamp_time(c.ttl_ms);
+    int64_t *rests[] = {&c.rest_bot_ms, &c.rest_called_ms, &c.rest_click_ms, &c.rest_bounced_ms};
+    for (size_t i = 0; i < ARRAY_SIZE(rests); i++)
+        *rests[i] = clamp_time(*rests[i] * 4) / 4;
     c.cooldown_ms = c.cooldown_ms < 0 ? 0 : clamp_time(c.cooldown_ms);
     if (c.on_exhaust != POOL_FALLBACK)
         c.on_exhaust = POOL_SHARE;
@@ -119,8 +129,40 @@ static struct pool_holder holder_of(const struct pool *p, const struct pool_rec 
         .last_active_at = l->last_active_at,
         .ends_at = rec_ends(p, l),
         .live = live,
+        .signals = l->sig,
     };
     return h;
+}
+
+void pool_config_rests_default(struct pool_config *cfg)
+{
+    cfg->rest_bot_ms = -POOL_TIME_MAX / 4;
+    cfg->rest_called_ms = -10 * 60 * 1000;
+    cfg->rest_click_ms = 3 * 3600 * 1000;
+    cfg->rest_bounced_ms = -15 * 60 * 1000;
+}
+
+/* The rule and rest for a lease that ended with these signals and times. */
+static enum pool_rest_why rest_of(const struct pool *p, unsigned sig, int64_t leased_at,
+                                  int64_t last_active_at, int64_t *rest)
+{
+    const struct pool_config *c = &p->cfg;
+    enum pool_rest_why why = POOL_REST_NONE;
+    *rest = 0;
+    if (sig & POOL_SIG_BOT) {
+        why = POOL_REST_BOT;
+        *rest = c->rest_bot_ms;
+    } else if (sig & POOL_SIG_CALLED) {
+        why = POOL_REST_CALLED;
+        *rest = c->rest_called_ms;
+    } else if (sig & POOL_SIG_CLICK) {
+        why = POOL_REST_CLICK;
+        *rest = c->rest_click_ms;
+    } else if (last_active_at == leased_at) {
+        why = POOL_REST_BOUNCED;
+        *rest = c->rest_bounced_ms;
+    }
+    return why;
 }
 
 /* ---------------------------------------------------------------- hash map */
@@ -360,6 +402,12 @@ static void num_raise_idle(struct pool *p, uint32_t s, int64_t at)
 
 static void hist_add(struct pool_num *n, const struct pool_holder *h)
 {
+    if (n->hist_n == n->hist_cap && n->hist_cap < POOL_HISTORY_MAX) {
+        n->hist_cap = n->hist_cap ? 2 * n->hist_cap : 4;
+        if (n->hist_cap > POOL_HISTORY_MAX)
+            n->hist_cap = POOL_HISTORY_MAX;
+        n->hist = xrealloc(n->hist, (size_t)n->hist_cap * sizeof *n->hist);
+    }
     uint32_t i = 0;
     while (i < n->hist_n && n->hist[i].ends_at > h->ends_at)
         i++;
@@ -541,6 +589,7 @@ static uint32_t rec_new(struct pool *p, uint64_t session_id, int64_t leased_at,
 
 static void rec_attach(struct pool *p, uint32_t r, uint32_t s)
 {
+    p->recs[r].sig = 0;
     if (p->nums[s].live == 0) {
         num_unpark(p, s);
         p->leased++;
@@ -560,6 +609,32 @@ static void rec_wait(struct pool *p, uint64_t session_id, int64_t now)
     note_peak(p);
 }
 
+/* A past holder joins number s's release time: past_at rises to its ends_at + rest. */
+static void past_note(struct pool *p, uint32_t s, const struct pool_holder *h)
+{
+    struct pool_num *n = &p->nums[s];
+    int64_t rest;
+    enum pool_rest_why why = rest_of(p, h->signals, h->leased_at, h->last_active_at, &rest);
+    int64_t at = clamp_time(h->ends_at + rest);
+    if (n->past_at != NEVER && at <= n->past_at)
+        return;
+    n->past_at = at;
+    n->ended_at = h->ends_at;
+    n->rest_ms = rest;
+    n->rest_why = (uint8_t)why;
+}
+
+/* Number s has no live holder left: its release time is what its past holders set (which a
+ * negative rest may put below the ends_at it had while held). */
+static void num_settle(struct pool *p, uint32_t s)
+{
+    struct pool_num *n = &p->nums[s];
+    if (n->idle_at == n->past_at)
+        return;
+    n->idle_at = n->past_at;
+    heap_set_key(&p->all, s, n->idle_at);
+}
+
 /* The lease r ended: it joins the number's history; the number may become idle. */
 static void rec_detach(struct pool *p, uint32_t r)
 {
@@ -571,8 +646,10 @@ static void rec_detach(struct pool *p, uint32_t r)
     p->live_leases--;
     hist_add(&p->nums[s], &h);
     note_ended(p, h.leased_at, h.ends_at);
+    past_note(p, s, &h);
     if (p->nums[s].live == 0) {
         p->leased--;
+        num_settle(p, s);
         num_park(p, s);
     }
 }
@@ -647,6 +724,8 @@ void pool_free(struct pool *p)
         return;
     map_release(&p->by_number);
     map_release(&p->by_session);
+    for (uint32_t s = 0; s < p->nums_used; s++)
+        free(p->nums[s].hist); /* NULL in removed slots */
     free(p->nums);
     free(p->num_free);
     free(p->all.at);
@@ -665,8 +744,8 @@ static void rekey_live(struct pool *p)
         if (n->id == 0 || n->live == 0)
             continue;
         n->idle_at = rec_ends(p, &p->recs[n->head]);
-        if (n->hist_n > 0 && n->hist[0].ends_at > n->idle_at)
-            n->idle_at = n->hist[0].ends_at;
+        if (n->past_at > n->idle_at)
+            n->idle_at = n->past_at;
     }
     heap_rebuild(&p->all, p->nums);
 }
@@ -703,9 +782,10 @@ int pool_add_number(struct pool *p, uint64_t number_id, int64_t idle_since_at)
         return ERR_CONFLICT;
     uint32_t s = num_alloc(p);
     struct pool_num *n = &p->nums[s];
-    memset(n, 0, sizeof *n);
+    memset(n, 0, sizeof *n); /* a new slot, or one pool_remove_number emptied */
     n->id = number_id;
     n->idle_at = idle_since_at == 0 ? NEVER : clamp_time(idle_since_at);
+    n->past_at = n->idle_at;
     n->head = NIL;
     p->all.pos[s] = NIL;
     p->cool.pos[s] = NIL;
@@ -728,6 +808,9 @@ int pool_remove_number(struct pool *p, uint64_t number_id, int64_t now)
     heap_remove(&p->all, s);
     map_del(&p->by_number, number_id);
     p->nums[s].id = 0;
+    free(p->nums[s].hist);
+    p->nums[s].hist = NULL;
+    p->nums[s].hist_n = p->nums[s].hist_cap = 0;
     p->num_free[p->num_free_n] = s;
     p->num_free_n++;
     p->size--;
@@ -857,8 +940,8 @@ static void num_lower_idle(struct pool *p, uint32_t s, int64_t before_at)
     int64_t at = before_at;
     if (n->live > 0 && rec_ends(p, &p->recs[n->head]) > at)
         at = rec_ends(p, &p->recs[n->head]);
-    if (n->hist_n > 0 && n->hist[0].ends_at > at)
-        at = n->hist[0].ends_at;
+    if (n->past_at > at)
+        at = n->past_at;
     n->idle_at = at;
     heap_set_key(&p->all, s, at);
     if (n->live == 0) {
@@ -949,12 +1032,13 @@ static void restore_past(struct pool *p, uint32_t s, uint64_t session_id, int64_
     };
     hist_add(&p->nums[s], &h);
     note_ended(p, leased_at, h.ends_at);
+    past_note(p, s, &h);
     if (p->nums[s].live > 0) {
-        num_raise_idle(p, s, h.ends_at);
+        num_raise_idle(p, s, p->nums[s].past_at);
         return;
     }
     num_unpark(p, s);
-    num_raise_idle(p, s, h.ends_at);
+    num_raise_idle(p, s, p->nums[s].past_at);
     num_park(p, s);
 }
 
@@ -1062,6 +1146,81 @@ int pool_session_get(struct pool *p, uint64_t session_id, int64_t now, uint64_t 
     if (out)
         *out = holder_of(p, &p->recs[r], true);
     return ERR_OK;
+}
+
+/* ---------------------------------------------------------------- signals and reasons */
+
+/* The session's latest past lease of number s, or NULL. */
+static struct pool_holder *hist_find(struct pool_num *n, uint64_t session_id)
+{
+    for (uint32_t i = 0; i < n->hist_n; i++)
+        if (n->hist[i].session_id == session_id)
+            return &n->hist[i];
+    return NULL;
+}
+
+int pool_note(struct pool *p, uint64_t session_id, uint64_t number_id, int64_t now,
+              unsigned signals)
+{
+    advance(p, now);
+    uint32_t s = map_get(&p->by_number, number_id);
+    if (s == NIL)
+        return ERR_NOTFOUND;
+    uint32_t r = map_get(&p->by_session, session_id);
+    if (r != NIL && p->recs[r].num == s) {
+        p->recs[r].sig |= (uint8_t)signals;
+        return ERR_OK;
+    }
+    struct pool_holder *h = hist_find(&p->nums[s], session_id);
+    if (!h)
+        return ERR_NOTFOUND;
+    h->signals |= (uint8_t)signals;
+    int64_t before = p->nums[s].past_at;
+    past_note(p, s, h);
+    if (p->nums[s].past_at == before)
+        return ERR_OK;
+    if (p->nums[s].live > 0) {
+        num_raise_idle(p, s, p->nums[s].past_at);
+        return ERR_OK;
+    }
+    num_unpark(p, s);
+    num_raise_idle(p, s, p->nums[s].past_at);
+    num_park(p, s);
+    return ERR_OK;
+}
+
+int pool_explain(struct pool *p, uint64_t number_id, int64_t now, struct pool_pick *out)
+{
+    advance(p, now);
+    memset(out, 0, sizeof *out);
+    uint32_t s = map_get(&p->by_number, number_id);
+    if (s == NIL)
+        return ERR_NOTFOUND;
+    const struct pool_num *n = &p->nums[s];
+    out->number_id = number_id;
+    out->leased = n->live > 0;
+    out->release_at = n->idle_at == NEVER ? 0 : n->idle_at;
+    out->ended_at = n->ended_at;
+    out->why = (enum pool_rest_why)n->rest_why;
+    out->rest_ms = n->rest_ms;
+    return ERR_OK;
+}
+
+const char *pool_rest_why_text(enum pool_rest_why why)
+{
+    switch (why) {
+    case POOL_REST_BOT:
+        return "its last holder was automated traffic: reusable at once";
+    case POOL_REST_CALLED:
+        return "its last holder already called: it rests less";
+    case POOL_REST_CLICK:
+        return "its last holder tapped or copied it: it rests longer";
+    case POOL_REST_BOUNCED:
+        return "its last holder left after one page: it rests less";
+    case POOL_REST_NONE:
+        break;
+    }
+    return "idle since its last holder left";
 }
 
 /* ---------------------------------------------------------------- invariants (pool_check) */

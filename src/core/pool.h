@@ -42,16 +42,47 @@
  */
 
 #define POOL_TIME_MAX (INT64_C(1) << 60)
-/* How many past holders each number remembers for pool_holders() (attribution). */
-#define POOL_HISTORY_MAX 4
+/* How many past holders each number remembers for pool_holders() (attribution): the same
+ * bound as the server's candidates per call (ATTRIB_HOLDERS_MAX), so the simulator and the
+ * server score the same holders. Each number's history grows to it as it is used. */
+#define POOL_HISTORY_MAX 64
 
 enum pool_exhaust { POOL_SHARE = 0, POOL_FALLBACK = 1 };
+
+/* What the server (or the simulator) learned about a lease while or after it was held
+ * (pool_note). They decide how long its number rests once the lease ends (pool_config). */
+enum pool_signal {
+    POOL_SIG_CLICK = 1 << 0,  /* tapped (tel:) or copied the number: likely to call later */
+    POOL_SIG_CALLED = 1 << 1, /* a call was credited to the holder: its call is done */
+    POOL_SIG_BOT = 1 << 2,    /* flagged as automated traffic: will not call */
+};
+
+/* Why a number rests as long as it does after its latest lease (pool_explain). Checked in this
+ * order for the lease that ended: bot, called, click, bounced (no activity after the page that
+ * got the number), else none. */
+enum pool_rest_why {
+    POOL_REST_NONE = 0,
+    POOL_REST_BOT,
+    POOL_REST_CALLED,
+    POOL_REST_CLICK,
+    POOL_REST_BOUNCED,
+};
 
 struct pool_config {
     int64_t ttl_ms;      /* lease lives this long after the holder's last activity (>= 1) */
     int64_t cooldown_ms; /* a released number rests this long before normal reuse (>= 0) */
     enum pool_exhaust on_exhaust;
+    /* Rest adjustments (issue 20), by pool_rest_why of the lease that ended: its number's
+     * release time becomes ends_at + rest, so a positive rest keeps the number cooling (and last
+     * in the share order) longer, a negative one makes it reusable sooner. All 0 (the zeroed
+     * default) is the plain idle-longest policy. Clamped to +-POOL_TIME_MAX / 4. */
+    int64_t rest_bot_ms, rest_called_ms, rest_click_ms, rest_bounced_ms;
 };
+
+/* The rests of the issue-20 policy, measured on the frozen traces (docs/pool-sizing.md): a
+ * tapped or copied number rests 3 h longer, a bounced visitor's 15 min less, a number whose
+ * holder called 10 min less, a bot's number is reusable at once. Sets only those four fields. */
+void pool_config_rests_default(struct pool_config *cfg);
 
 enum pool_lease_flags {                          /* set in *out_flags by pool_lease */
                         POOL_LEASE_NEW = 1 << 0, /* a new lease was made (also set with RETURNED) */
@@ -96,6 +127,17 @@ struct pool_holder {
     uint64_t session_id;
     int64_t leased_at, last_active_at, ends_at;
     bool live;
+    uint8_t signals; /* enum pool_signal bits noted on this lease */
+};
+
+/* Why a number is where it is in the pick order (pool_explain): every choice explainable. */
+struct pool_pick {
+    uint64_t number_id;
+    bool leased;            /* has a live holder now */
+    int64_t release_at;     /* its sort key: ends_at + rest of the lease that set it */
+    int64_t ended_at;       /* when that lease ended (0: never used, or added idle) */
+    enum pool_rest_why why; /* which rule set the rest */
+    int64_t rest_ms;        /* that rest */
 };
 
 /* A new empty engine with the given config (copied; see pool_set_config for clamping). Never
@@ -209,6 +251,23 @@ size_t pool_holders(struct pool *p, uint64_t number_id, int64_t now, struct pool
  * *out_number_id and *out (either may be NULL) set, or ERR_NOTFOUND if it has no live lease. */
 int pool_session_get(struct pool *p, uint64_t session_id, int64_t now, uint64_t *out_number_id,
                      struct pool_holder *out);
+
+/*
+ * Notes a signal (POOL_SIG_*) on session_id's lease of number_id: on the live lease, or else on
+ * the session's latest past lease of that number, whose number's release time may then only
+ * rise (a signal that shortens the rest, noted after the number was released, changes nothing:
+ * the number may have been handed out since). Returns ERR_OK, or ERR_NOTFOUND if the session
+ * holds no lease of the number and is not in its history.
+ */
+int pool_note(struct pool *p, uint64_t session_id, uint64_t number_id, int64_t now,
+              unsigned signals);
+
+/* Fills *out with why number_id sits where it does in the pick order at now. Returns ERR_OK or
+ * ERR_NOTFOUND. */
+int pool_explain(struct pool *p, uint64_t number_id, int64_t now, struct pool_pick *out);
+
+/* Static lowercase sentence for a rest reason, e.g. "its last holder tapped or copied it". */
+const char *pool_rest_why_text(enum pool_rest_why why);
 
 /* Verifies every internal invariant (heaps, lists, maps, counters). For tests and debugging:
  * O(n + leases). Returns ERR_OK, or ERR_INVALID with what broke in eb (may be NULL). */

@@ -149,6 +149,81 @@ int sim_format_table(struct buf *b, const struct sim_result *r, size_t n,
     return o.rc;
 }
 
+/* ==== policies side by side ================================================================= */
+
+int sim_smallest_reaching_30min(const struct sim_result *r, size_t n, double target)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sim_accuracy_30min(&r[i]) >= target)
+            return (int)i;
+    return -1;
+}
+
+static void compare_needs(struct out *o, const struct sim_result *old, const struct sim_result *neu,
+                          size_t n)
+{
+    int ko = sim_smallest_reaching_30min(old, n, 0.99);
+    int kn = sim_smallest_reaching_30min(neu, n, 0.99);
+    outf(o, "99 %% within 30 min needs: old policy ");
+    if (ko >= 0)
+        outf(o, "%" PRIu32 " numbers", old[ko].pool_size);
+    else
+        outf(o, "more than %" PRIu32 " numbers", old[n - 1].pool_size);
+    outf(o, ", new policy ");
+    if (kn >= 0)
+        outf(o, "%" PRIu32 " numbers\n", neu[kn].pool_size);
+    else
+        outf(o, "more than %" PRIu32 " numbers\n", neu[n - 1].pool_size);
+    int k = sim_smallest_reaching_30min(old, n, 0.97);
+    if (k < 0)
+        return;
+    char a[4][16];
+    pct(a[0], sizeof(a[0]), sim_accuracy_30min(&old[k]));
+    pct(a[1], sizeof(a[1]), sim_accuracy_30min(&neu[k]));
+    pct(a[2], sizeof(a[2]), sim_accuracy(&old[k]));
+    pct(a[3], sizeof(a[3]), sim_accuracy(&neu[k]));
+    outf(o,
+         "at %" PRIu32 " numbers, where the old policy first credits 97 %% within 30 min: "
+         "within 30 min %s -> %s, overall %s -> %s (%+.1f points)\n",
+         old[k].pool_size, a[0], a[1], a[2], a[3],
+         100 * (sim_accuracy(&neu[k]) - sim_accuracy(&old[k])));
+}
+
+int sim_format_compare(struct buf *b, const struct sim_result *old, const struct sim_result *neu,
+                       size_t n)
+{
+    struct out o = {b, ERR_OK};
+    outf(&o, "\npolicies side by side (old: idle-longest and rules exact/shared/late; new: rests "
+             "by signal and the likelihood model)\n");
+    outf(&o, "%9s %12s %12s %12s %12s %10s\n", "pool size", "old <=30min", "old overall",
+         "new <=30min", "new overall", "overall +");
+    for (size_t i = 0; i < n; i++) {
+        char a[4][16];
+        pct(a[0], sizeof(a[0]), sim_accuracy_30min(&old[i]));
+        pct(a[1], sizeof(a[1]), sim_accuracy(&old[i]));
+        pct(a[2], sizeof(a[2]), sim_accuracy_30min(&neu[i]));
+        pct(a[3], sizeof(a[3]), sim_accuracy(&neu[i]));
+        outf(&o, "%9" PRIu32 " %12s %12s %12s %12s %+9.1f\n", old[i].pool_size, a[0], a[1], a[2],
+             a[3], 100 * (sim_accuracy(&neu[i]) - sim_accuracy(&old[i])));
+    }
+    if (n > 0)
+        compare_needs(&o, old, neu, n);
+    return o.rc;
+}
+
+int sim_format_weights(struct buf *b, const struct attrib_model *m)
+{
+    struct out o = {b, ERR_OK};
+    outf(&o, "weights (log-factors of the likelihood model):\n");
+    for (int f = 0; f < ATTRIB_F_COUNT; f++)
+        outf(&o, "  %-13s %+8.3f  (x%.3g)\n", attrib_feature_name(f), m->w[f], exp(m->w[f]));
+    outf(&o, "  --weights ");
+    for (int f = 0; f < ATTRIB_F_COUNT; f++)
+        outf(&o, "%s%.3f", f ? "," : "", m->w[f]);
+    outf(&o, "\n");
+    return o.rc;
+}
+
 /* ==== SVG ==================================================================================== */
 
 #define SVG_W 820

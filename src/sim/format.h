@@ -32,6 +32,21 @@ int sim_format_table(struct buf *b, const struct sim_result *r, size_t n,
                      const struct sim_result *extra, size_t n_extra, const struct sim_stats *st,
                      double target);
 
+/* Index of the smallest pool size in r[0..n) whose accuracy within 30 min is >= target, or -1. */
+int sim_smallest_reaching_30min(const struct sim_result *r, size_t n, double target);
+
+/* Appends the side-by-side comparison of the old and the new policy (issue 20): per pool size
+ * (old[i] and neu[i] are the same size), the accuracy within 30 min and overall of each and the
+ * difference; then the smallest size each needs for 99 % within 30 min, and, at the size where
+ * the old policy first credits 97 % of the calls within 30 min, what the new one does there.
+ * Returns ERR_OK or ERR_TOOBIG. */
+int sim_format_compare(struct buf *b, const struct sim_result *old, const struct sim_result *neu,
+                       size_t n);
+
+/* Appends the model's weights, one "name weight (factor xF)" line each. Returns ERR_OK or
+ * ERR_TOOBIG. */
+int sim_format_weights(struct buf *b, const struct attrib_model *m);
+
 /* Appends a standalone SVG 1.1 document: accuracy and accuracy within 30 min against pool size,
  * the target line (if target is not NaN), the rules of thumb marked on the size axis (listed in
  * the legend, "off the chart" when outside the simulated range) and the smallest size reaching

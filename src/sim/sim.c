@@ -17,9 +17,12 @@
 struct sess {
     int64_t active_at;  /* latest visit, page view or tel: click */
     int64_t click_at;   /* latest tel: click, 0 if none */
+    int64_t copy_at;    /* latest copy of the number (new policy), 0 if none */
     uint32_t shown;     /* number shown at the latest page view; 0 = none (fallback) */
     uint32_t last_num;  /* latest number leased, to get it back after the lease lapsed */
     uint32_t click_num; /* number of that click */
+    uint32_t copy_num;  /* number of that copy */
+    bool called;        /* a call was credited to it (new policy) */
 };
 
 struct replay {
@@ -32,6 +35,9 @@ struct replay {
     struct attrib_candidate *cands;
     size_t cap;
     struct sim_result *out;
+    bool new_policy;
+    uint32_t *caller_credit;  /* [caller]: session its latest call was credited to (new policy) */
+    struct sim_fit_data *fit; /* collects training sets when set */
 };
 
 void sim_config_default(struct sim_config *cfg)
@@ -42,6 +48,8 @@ void sim_config_default(struct sim_config *cfg)
     cfg->on_exhaust = POOL_SHARE;
     cfg->window_ms = ATTRIB_DEFAULT_WINDOW_MS;
     cfg->seed = 1;
+    cfg->policy = SIM_POLICY_NEW;
+    cfg->model = NULL;
 }
 
 /* ==== events ================================================================================= */
@@ -57,14 +65,21 @@ static void on_pageview(struct replay *r, uint32_t id, int64_t now)
     s->active_at = now;
 }
 
-static void on_click(struct replay *r, uint32_t id, int64_t now)
+static void on_click(struct replay *r, uint32_t id, int64_t now, bool copy)
 {
     struct sess *s = &r->s[id];
     s->active_at = now;
     if (!s->shown)
         return; /* clicked the fallback number: nothing to score */
-    s->click_num = s->shown;
-    s->click_at = now; /* the server stores the event; the lease is not renewed by it */
+    if (copy) {
+        s->copy_num = s->shown;
+        s->copy_at = now;
+    } else {
+        s->click_num = s->shown;
+        s->click_at = now; /* the server stores the event; the lease is not renewed by it */
+    }
+    if (r->new_policy) /* the number should rest longer once this lease ends */
+        pool_note(r->pool, id, s->shown, now, POOL_SIG_CLICK);
 }
 
 /* The holders of num at now, with cap grown until they all fit. */
@@ -93,6 +108,41 @@ static void fill_candidate(const struct replay *r, const struct pool_holder *h, 
     c->device = (enum attrib_device)r->t->device[id];
     snprintf(c->region, sizeof(c->region), "%s", r->t->regions[r->t->region[id]]);
     c->n_client = 1; /* traces carry no addresses: every session is its own client */
+    c->copy_at = s->copy_num == num ? s->copy_at : 0;
+    c->called = s->called;
+}
+
+/* A training set for the fit: the candidates' features, if the truth is among them. */
+static void fit_collect(struct replay *r, const struct attrib_call *call, size_t n, uint32_t truth)
+{
+    struct sim_fit_data *d = r->fit;
+    size_t label = n;
+    for (size_t i = 0; i < n; i++)
+        if (r->cands[i].session_id == truth && r->cands[i].leased_at <= call->at)
+            label = i;
+    if (label == n)
+        return;
+    if (d->n_x + n > d->cap_x) {
+        d->cap_x = 2 * (d->n_x + n);
+        d->x = xrealloc(d->x, d->cap_x * sizeof(*d->x));
+    }
+    if (d->n_sets + 2 > d->cap_sets) {
+        d->cap_sets = 2 * d->n_sets + 64;
+        d->start = xrealloc(d->start, d->cap_sets * sizeof(*d->start));
+        d->label = xrealloc(d->label, d->cap_sets * sizeof(*d->label));
+    }
+    size_t k = 0;
+    d->start[d->n_sets] = d->n_x;
+    for (size_t i = 0; i < n; i++) {
+        if (r->cands[i].leased_at > call->at)
+            continue; /* got the number after the call: never a candidate */
+        if (i == label)
+            d->label[d->n_sets] = (uint32_t)k;
+        d->x[d->n_x++] = attrib_features(call, &r->cands[i]);
+        k++;
+    }
+    d->n_sets++;
+    d->start[d->n_sets] = d->n_x;
 }
 
 /* Attributes a call on pool number num; returns the credited session (0: none). */
@@ -101,13 +151,29 @@ static uint32_t attribute(struct replay *r, const struct sim_event *e, uint32_t 
 {
     struct attrib_call call = {.at = now, .window_ms = r->cfg->window_ms};
     snprintf(call.caller_region, sizeof(call.caller_region), "%s", r->t->regions[e->region]);
+    if (r->new_policy && e->caller)
+        call.caller_session_id = r->caller_credit[e->caller];
     size_t n = holders_of(r, num, now);
+    if (n > ATTRIB_HOLDERS_MAX)
+        n = ATTRIB_HOLDERS_MAX; /* live first, then the newest past ones: as the server */
     for (size_t i = 0; i < n; i++)
         fill_candidate(r, &r->holders[i], num, &r->cands[i]);
+    if (r->fit && e->session)
+        fit_collect(r, &call, n, e->session);
     struct attrib_result res;
-    attrib_decide(&call, r->cands, n, &res);
+    if (r->new_policy)
+        attrib_decide_model(&call, r->cands, n, r->cfg->model, &res);
+    else
+        attrib_decide(&call, r->cands, n, &res);
     *method = res.method;
-    return res.chosen >= 0 ? (uint32_t)r->cands[res.chosen].session_id : 0;
+    uint32_t credited = res.chosen >= 0 ? (uint32_t)r->cands[res.chosen].session_id : 0;
+    if (r->new_policy && credited) { /* what the server learns from its own credit */
+        r->s[credited].called = true;
+        pool_note(r->pool, credited, num, now, POOL_SIG_CALLED);
+        if (e->caller)
+            r->caller_credit[e->caller] = credited;
+    }
+    return credited;
 }
 
 static void tally(struct sim_result *o, uint32_t truth, uint32_t credited, bool within,
@@ -148,8 +214,13 @@ static void on_call(struct replay *r, const struct sim_event *e, int64_t now)
 static void replay_init(struct replay *r, const struct sim_trace *t, const struct sim_config *cfg,
                         struct sim_result *out)
 {
-    struct pool_config pc = {cfg->ttl_ms, cfg->cooldown_ms, cfg->on_exhaust};
+    struct pool_config pc = {
+        .ttl_ms = cfg->ttl_ms, .cooldown_ms = cfg->cooldown_ms, .on_exhaust = cfg->on_exhaust};
+    if (cfg->policy == SIM_POLICY_NEW)
+        pool_config_rests_default(&pc);
     memset(r, 0, sizeof(*r));
+    r->new_policy = cfg->policy == SIM_POLICY_NEW;
+    r->caller_credit = xcalloc((size_t)t->n_callers + 1, sizeof(*r->caller_credit));
     r->t = t;
     r->cfg = cfg;
     r->out = out;
@@ -169,22 +240,28 @@ static void replay_release(struct replay *r)
     free(r->s);
     free(r->holders);
     free(r->cands);
+    free(r->caller_credit);
 }
 
-int sim_run(const struct sim_trace *t, const struct sim_config *cfg, struct sim_result *out)
+static int replay_all(const struct sim_trace *t, const struct sim_config *cfg,
+                      struct sim_fit_data *fit, struct sim_result *out)
 {
     memset(out, 0, sizeof(*out));
     if (cfg->pool_size == 0 || cfg->pool_size > SIM_POOL_MAX)
         return ERR_INVALID;
     struct replay r;
     replay_init(&r, t, cfg, out);
+    r.fit = fit;
     for (size_t i = 0; i < t->n_ev; i++) {
         const struct sim_event *e = &t->ev[i];
         int64_t now = SIM_EPOCH_MS + e->at;
+        bool copy = (e->flags & SIM_FLAG_COPY) != 0;
         if (e->kind == SIM_VISIT || e->kind == SIM_PAGEVIEW)
             on_pageview(&r, e->session, now);
+        else if (e->kind == SIM_TEL_CLICK && copy && !r.new_policy)
+            continue; /* a number copy: the old policy does not score it */
         else if (e->kind == SIM_TEL_CLICK)
-            on_click(&r, e->session, now);
+            on_click(&r, e->session, now, copy);
         else
             on_call(&r, e, now);
     }
@@ -196,6 +273,28 @@ int sim_run(const struct sim_trace *t, const struct sim_config *cfg, struct sim_
     out->peak_concurrent = st.peak_concurrent;
     replay_release(&r);
     return ERR_OK;
+}
+
+int sim_run(const struct sim_trace *t, const struct sim_config *cfg, struct sim_result *out)
+{
+    return replay_all(t, cfg, NULL, out);
+}
+
+int sim_fit(const struct sim_trace *t, const struct sim_config *cfg, double l2,
+            struct attrib_model *out, size_t *n_sets)
+{
+    struct sim_fit_data d = {0};
+    struct sim_result res;
+    struct sim_config c = *cfg;
+    c.policy = SIM_POLICY_NEW;
+    int rc = replay_all(t, &c, &d, &res);
+    *n_sets = d.n_sets;
+    if (rc == ERR_OK)
+        rc = d.n_sets ? attrib_fit(d.x, d.start, d.label, d.n_sets, l2, out) : ERR_INVALID;
+    free(d.x);
+    free(d.start);
+    free(d.label);
+    return rc;
 }
 
 /* ==== sweeps ================================================================================= */

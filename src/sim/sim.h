@@ -21,6 +21,25 @@
  * which core/attrib reads as "no tel: click". */
 #define SIM_EPOCH_MS INT64_C(1767225600000)
 
+/* Which lease and attribution policy a replay runs. */
+enum sim_policy {
+    SIM_POLICY_NEW = 0, /* issue 20: rests by what the holder did (pool_config_rests_default),
+                         * signals noted on the engine (taps, copies, credited calls), and the
+                         * likelihood model over every past holder (attrib_decide_model) */
+    SIM_POLICY_OLD = 1, /* idle-longest, rules exact / shared / late (attrib_decide), copies
+                         * ignored: the server before issue 20 */
+};
+
+/* Training data for attrib_fit, collected by sim_fit: per call with a true session among its
+ * candidates, their feature bits and the index of the true one. */
+struct sim_fit_data {
+    uint32_t *x;
+    size_t n_x, cap_x;
+    size_t *start; /* n_sets + 1 entries once finished */
+    uint32_t *label;
+    size_t n_sets, cap_sets;
+};
+
 struct sim_config {
     uint32_t pool_size;  /* numbers in the pool, 1..SIM_POOL_MAX */
     int64_t ttl_ms;      /* lease ttl (default 20 min) */
@@ -28,6 +47,8 @@ struct sim_config {
     enum pool_exhaust on_exhaust;
     int64_t window_ms; /* attribution window (default ATTRIB_DEFAULT_WINDOW_MS) */
     uint64_t seed;     /* picks the numbers dialled by callers with no session */
+    enum sim_policy policy;
+    const struct attrib_model *model; /* new policy's weights; NULL = attrib_model_default */
 };
 
 /*
@@ -49,8 +70,8 @@ struct sim_result {
     uint32_t peak_concurrent; /* from the engine's pool health */
 };
 
-/* Fills cfg with the defaults: ttl 1200 s, cooldown 1800 s, share, 30-day window, seed 1;
- * pool_size 0 (the caller must set it). */
+/* Fills cfg with the defaults: ttl 1200 s, cooldown 1800 s, share, 30-day window, seed 1,
+ * the new policy with the default weights; pool_size 0 (the caller must set it). */
 void sim_config_default(struct sim_config *cfg);
 
 /* Replays t through a fresh engine with cfg. Returns ERR_OK, or ERR_INVALID if pool_size is 0
@@ -62,6 +83,13 @@ int sim_run(const struct sim_trace *t, const struct sim_config *cfg, struct sim_
  * same whatever the thread count. Returns ERR_OK, or the first error of sim_run. */
 int sim_sweep(const struct sim_trace *t, const struct sim_config *base, const uint32_t *sizes,
               size_t n, unsigned n_threads, struct sim_result *out);
+
+/* Replays t under cfg (the new policy) and fits the model's weights on the trace's truth: every
+ * call placed by a tracked session whose session is among the dialled number's holders is one
+ * training set (its candidates as the replay sees them). l2 as attrib_fit. Returns ERR_OK with
+ * *out and *n_sets (calls used) set, or ERR_INVALID (bad pool size, no usable call). */
+int sim_fit(const struct sim_trace *t, const struct sim_config *cfg, double l2,
+            struct attrib_model *out, size_t *n_sets);
 
 /* accuracy (correct / attributable) and the within-30-min one; NaN when the denominator is 0. */
 double sim_accuracy(const struct sim_result *r);

@@ -38,6 +38,24 @@
 #define TAP_NO_CALL_MOBILE 0.03
 #define TAP_NO_CALL_TABLET 0.015
 #define TAP_NO_CALL_DESKTOP 0.003
+/* Page depth: a visitor who leaves after one page calls less often than one who reads on
+ * (weight of a bounced session; engaged sessions get the weight that keeps the mean at 1). */
+#define CALL_WEIGHT_BOUNCED 0.6
+/* Copies: a visitor who dials by hand (no tap) may copy the number to the clipboard first (the
+ * tracker reports it as number_copy), more often on a desktop; a share of those who never call
+ * copy it too. Callers who call later copy half as often as those who call at once. */
+#define COPY_NOW_MOBILE 0.03
+#define COPY_NOW_TABLET 0.15
+#define COPY_NOW_DESKTOP 0.30
+#define COPY_LATER_SCALE 0.5
+#define COPY_NO_CALL_MOBILE 0.001
+#define COPY_NO_CALL_TABLET 0.003
+#define COPY_NO_CALL_DESKTOP 0.005
+/* Repeat callers: a share of the callers call the same number again, from the same phone,
+ * 30 min to 3 days after their first call (log-uniform). */
+#define REPEAT_SHARE 0.08
+#define REPEAT_MIN_MS (30 * MIN)
+#define REPEAT_MAX_MS (3 * DAY)
 /* Geography: a local business; most visitors are in its region; the caller's area code matches
  * the visitor's IP region 70 % of the time (mobile numbers travel, IP geo is coarse). */
 #define HOME_SHARE 0.75
@@ -112,7 +130,8 @@ struct gen {
     struct sim_trace *t;
     struct sim_rng rng;
     uint16_t home, others[ARRAY_SIZE(other_regions)];
-    double call_scale; /* call probability per unit of device weight */
+    double call_scale;     /* call probability per unit of device weight */
+    double engaged_weight; /* call weight of a session that did not bounce (mean weight 1) */
 };
 
 static void push(struct gen *g, int64_t at, enum sim_kind kind, uint32_t session, uint16_t region,
@@ -120,6 +139,24 @@ static void push(struct gen *g, int64_t at, enum sim_kind kind, uint32_t session
 {
     struct sim_event e = {
         .at = at, .session = session, .region = region, .kind = (uint8_t)kind, .device = device};
+    sim_trace_push(g->t, &e);
+}
+
+/* A call row by caller (a session's, or 0 for someone with no session). */
+static void push_call(struct gen *g, int64_t at, uint32_t session, uint32_t caller, uint16_t region)
+{
+    struct sim_event e = {
+        .at = at, .session = session, .caller = caller, .region = region, .kind = SIM_CALL};
+    sim_trace_push(g->t, &e);
+}
+
+/* A tel: click row; copy: the number was copied rather than tapped. */
+static void push_click(struct gen *g, int64_t at, uint32_t session, bool copy)
+{
+    struct sim_event e = {.at = at,
+                          .session = session,
+                          .kind = SIM_TEL_CLICK,
+                          .flags = copy ? (uint8_t)SIM_FLAG_COPY : 0};
     sim_trace_push(g->t, &e);
 }
 
@@ -145,7 +182,7 @@ static double device_pick(enum attrib_device d, double mobile, double tablet, do
     return d == ATTRIB_DEVICE_MOBILE ? mobile : d == ATTRIB_DEVICE_TABLET ? tablet : desktop;
 }
 
-/* Page views after the visit at t0; returns the time of the last activity. */
+/* Page views after the visit at t0; returns the time of the last activity (t0: bounced). */
 static int64_t browse(struct gen *g, uint32_t id, int64_t t0)
 {
     if (sim_rng_unit(&g->rng) < BOUNCE_SHARE)
@@ -180,7 +217,13 @@ static void call(struct gen *g, uint32_t id, enum attrib_device dev, int64_t las
     int64_t at = last;
     if (sim_rng_unit(&g->rng) < p_click) {
         at += (int64_t)sim_rng_uniform(&g->rng, 2 * SEC, 20 * SEC);
-        push(g, at, SIM_TEL_CLICK, id, 0, 0);
+        push_click(g, at, id, false);
+    } else {
+        double p_copy = device_pick(dev, COPY_NOW_MOBILE, COPY_NOW_TABLET, COPY_NOW_DESKTOP);
+        if (delay != SIM_DELAY_IMMEDIATE)
+            p_copy *= COPY_LATER_SCALE;
+        if (sim_rng_unit(&g->rng) < p_copy) /* copied, then dials by hand: no shortcut */
+            push_click(g, last + (int64_t)sim_rng_uniform(&g->rng, 2 * SEC, 20 * SEC), id, true);
     }
     if (delay == SIM_DELAY_IMMEDIATE)
         at += at > last ? (int64_t)sim_rng_uniform(&g->rng, 3 * SEC, 15 * SEC)
@@ -190,7 +233,11 @@ static void call(struct gen *g, uint32_t id, enum attrib_device dev, int64_t las
     else
         at = last + (int64_t)sim_rng_log_uniform(&g->rng, 3 * HOUR, 7 * DAY);
     uint16_t region = sim_rng_unit(&g->rng) < CALLER_SAME_REGION ? g->t->region[id] : any_region(g);
-    push(g, at, SIM_CALL, id, region, 0);
+    uint32_t caller = sim_trace_add_caller(g->t);
+    push_call(g, at, id, caller, region);
+    if (sim_rng_unit(&g->rng) < REPEAT_SHARE)
+        push_call(g, at + (int64_t)sim_rng_log_uniform(&g->rng, REPEAT_MIN_MS, REPEAT_MAX_MS), id,
+                  caller, region);
 }
 
 static void session(struct gen *g, int64_t t0)
@@ -200,14 +247,17 @@ static void session(struct gen *g, int64_t t0)
     push(g, t0, SIM_VISIT, id, g->t->region[id], (uint8_t)dev);
     int64_t last = browse(g, id, t0);
     double weight = device_pick(dev, CALL_WEIGHT_MOBILE, CALL_WEIGHT_TABLET, CALL_WEIGHT_DESKTOP);
+    weight *= last == t0 ? CALL_WEIGHT_BOUNCED : g->engaged_weight;
     if (sim_rng_unit(&g->rng) < g->call_scale * weight) {
         call(g, id, dev, last);
         return;
     }
     double p_tap = device_pick(dev, TAP_NO_CALL_MOBILE, TAP_NO_CALL_TABLET, TAP_NO_CALL_DESKTOP);
-    if (sim_rng_unit(&g->rng) < p_tap)
-        push(g, last + (int64_t)sim_rng_uniform(&g->rng, 2 * SEC, 20 * SEC), SIM_TEL_CLICK, id, 0,
-             0);
+    double p_copy =
+        device_pick(dev, COPY_NO_CALL_MOBILE, COPY_NO_CALL_TABLET, COPY_NO_CALL_DESKTOP);
+    double u = sim_rng_unit(&g->rng);
+    if (u < p_tap + p_copy)
+        push_click(g, last + (int64_t)sim_rng_uniform(&g->rng, 2 * SEC, 20 * SEC), id, u >= p_tap);
 }
 
 /* ==== the whole trace ======================================================================== */
@@ -241,8 +291,10 @@ static void hour(struct gen *g, int64_t start, double weight)
     double mean_calls = c->visits_per_day * weight * c->call_rate;
     uint64_t k =
         sim_rng_poisson(&g->rng, mean_calls * c->untracked_share / (1 - c->untracked_share));
-    for (uint64_t i = 0; i < k; i++)
-        push(g, start + (int64_t)sim_rng_uniform(&g->rng, 0, HOUR), SIM_CALL, 0, any_region(g), 0);
+    for (uint64_t i = 0; i < k; i++) {
+        int64_t when = start + (int64_t)sim_rng_uniform(&g->rng, 0, HOUR);
+        push_call(g, when, 0, sim_trace_add_caller(g->t), any_region(g));
+    }
 }
 
 static void gen_init(struct gen *g, const struct sim_synth *c, struct sim_trace *out)
@@ -258,6 +310,7 @@ static void gen_init(struct gen *g, const struct sim_synth *c, struct sim_trace 
                          c->tablet_share * CALL_WEIGHT_TABLET +
                          (1 - c->mobile_share - c->tablet_share) * CALL_WEIGHT_DESKTOP;
     g->call_scale = mean_weight > 0 ? c->call_rate / mean_weight : 0;
+    g->engaged_weight = (1 - BOUNCE_SHARE * CALL_WEIGHT_BOUNCED) / (1 - BOUNCE_SHARE);
 }
 
 void sim_synth_generate(const struct sim_synth *c, struct sim_trace *out)

@@ -92,6 +92,12 @@ uint32_t sim_trace_add_session(struct sim_trace *t, uint8_t device, uint16_t reg
     return id;
 }
 
+uint32_t sim_trace_add_caller(struct sim_trace *t)
+{
+    t->extended = true;
+    return ++t->n_callers;
+}
+
 void sim_trace_push(struct sim_trace *t, const struct sim_event *e)
 {
     if (t->n_ev == t->cap_ev) {
@@ -143,12 +149,18 @@ struct name_map {
     uint32_t cap_names;
 };
 
+#define FIELDS_MAX 7 /* the five normative columns, then caller and copy */
+
 struct reader {
     struct sim_trace *t;
     const char *file;
     size_t line;
     int64_t last_at;
     struct name_map names;
+    struct name_map callers;
+    int n_fields;   /* columns in the header */
+    int col_caller; /* index of the caller column, -1 if absent */
+    int col_copy;   /* index of the copy column, -1 if absent */
     struct errbuf *eb;
 };
 
@@ -316,14 +328,39 @@ static int split_fields(char *line, char **f, int max)
     return n;
 }
 
+/* The optional columns of a row: a call's caller (interned), a tel_click's copy flag. */
+static int row_extras(struct reader *r, struct sim_event *e, char **f)
+{
+    if (r->col_caller >= 0 && e->kind == SIM_CALL && f[r->col_caller][0]) {
+        const char *name = f[r->col_caller];
+        if (strlen(name) >= SIM_SESSION_NAME_MAX)
+            return row_err(r, ERR_INVALID, "caller id over %d bytes", SIM_SESSION_NAME_MAX - 1);
+        e->caller = map_get(&r->callers, name);
+        if (!e->caller) {
+            if (r->t->n_callers >= SIM_SESSIONS_MAX)
+                return row_err(r, ERR_TOOBIG, "too many callers");
+            e->caller = sim_trace_add_caller(r->t);
+            map_add(&r->callers, name, e->caller);
+        }
+    }
+    if (r->col_copy >= 0 && e->kind == SIM_TEL_CLICK) {
+        const char *v = f[r->col_copy];
+        if (strcmp(v, "1") == 0)
+            e->flags |= SIM_FLAG_COPY;
+        else if (*v && strcmp(v, "0") != 0)
+            return row_err(r, ERR_INVALID, "copy must be 1, 0 or empty, not '%.16s'", v);
+    }
+    return ERR_OK;
+}
+
 static int parse_row(struct reader *r, char *line)
 {
-    char *f[5];
+    char *f[FIELDS_MAX];
     if (strchr(line, '"'))
         return row_err(r, ERR_INVALID, "quoted fields are not supported");
-    int n = split_fields(line, f, 5);
-    if (n != 5)
-        return row_err(r, ERR_INVALID, "expected 5 fields, got %d", n);
+    int n = split_fields(line, f, FIELDS_MAX);
+    if (n != r->n_fields)
+        return row_err(r, ERR_INVALID, "expected %d fields, got %d", r->n_fields, n);
     struct sim_event e = {0};
     if (!parse_time(f[0], &e.at))
         return row_err(r, ERR_INVALID, "bad time '%.32s' (seconds, like 12.5)", f[0]);
@@ -341,6 +378,8 @@ static int parse_row(struct reader *r, char *line)
     if (rc)
         return row_err(r, rc, "more than %d distinct regions", SIM_REGIONS_MAX);
     rc = e.kind == SIM_VISIT ? row_visit(r, &e, f[2], f[3]) : row_session(r, &e, f[2]);
+    if (rc == ERR_OK)
+        rc = row_extras(r, &e, f);
     if (rc)
         return rc;
     r->last_at = e.at;
@@ -377,14 +416,36 @@ static int read_header(struct reader *r, FILE *f, char *buf, size_t cap)
     const char *h = buf;
     if ((unsigned char)h[0] == 0xef && (unsigned char)h[1] == 0xbb && (unsigned char)h[2] == 0xbf)
         h += 3; /* a UTF-8 byte order mark from spreadsheet exports */
-    if (strcmp(h, "time,event,session,device,region") != 0)
-        return row_err(r, ERR_INVALID, "the header must be time,event,session,device,region");
+    static const char normative[] = "time,event,session,device,region";
+    size_t len = strlen(normative);
+    if (strncmp(h, normative, len) != 0 || (h[len] != '\0' && h[len] != ','))
+        return row_err(r, ERR_INVALID,
+                       "the header must be time,event,session,device,region"
+                       "[,caller][,copy]");
+    r->n_fields = 5;
+    if (h[len] == '\0')
+        return ERR_OK;
+    char extra[LINE_MAX_LEN + 2];
+    snprintf(extra, sizeof(extra), "%s", h + len + 1);
+    char *col_name[FIELDS_MAX];
+    int n = split_fields(extra, col_name, FIELDS_MAX);
+    for (int i = 0; i < n; i++) {
+        int *col = strcmp(col_name[i], "caller") == 0 ? &r->col_caller
+                   : strcmp(col_name[i], "copy") == 0 ? &r->col_copy
+                                                      : NULL;
+        if (!col || *col >= 0 || i + 5 >= FIELDS_MAX)
+            return row_err(r, ERR_INVALID, "unknown or repeated column '%.32s' (caller, copy)",
+                           col_name[i]);
+        *col = 5 + i;
+    }
+    r->n_fields = 5 + n;
+    r->t->extended = true;
     return ERR_OK;
 }
 
 int sim_trace_read(struct sim_trace *t, FILE *f, const char *name, struct errbuf *eb)
 {
-    struct reader r = {.t = t, .file = name, .eb = eb};
+    struct reader r = {.t = t, .file = name, .eb = eb, .col_caller = -1, .col_copy = -1};
     char buf[LINE_MAX_LEN + 2];
     int rc = read_header(&r, f, buf, sizeof(buf));
     while (rc == ERR_OK) {
@@ -394,6 +455,7 @@ int sim_trace_read(struct sim_trace *t, FILE *f, const char *name, struct errbuf
         rc = buf[0] ? parse_row(&r, buf) : ERR_OK;
     }
     map_release(&r.names, t->n_sessions);
+    map_release(&r.callers, t->n_callers);
     return rc;
 }
 
@@ -401,7 +463,9 @@ int sim_trace_read(struct sim_trace *t, FILE *f, const char *name, struct errbuf
 
 int sim_trace_write(const struct sim_trace *t, FILE *f)
 {
-    fputs("time,event,session,device,region\n", f);
+    fputs(t->extended ? "time,event,session,device,region,caller,copy\n"
+                      : "time,event,session,device,region\n",
+          f);
     for (size_t i = 0; i < t->n_ev; i++) {
         const struct sim_event *e = &t->ev[i];
         int64_t ms = e->at;
@@ -411,7 +475,14 @@ int sim_trace_write(const struct sim_trace *t, FILE *f)
         const char *dev = e->kind == SIM_VISIT && e->device
                               ? attrib_device_name((enum attrib_device)e->device)
                               : "";
-        fprintf(f, ",%s,%s\n", dev, t->regions[e->region]);
+        fprintf(f, ",%s,%s", dev, t->regions[e->region]);
+        if (t->extended) {
+            fputc(',', f);
+            if (e->kind == SIM_CALL && e->caller)
+                fprintf(f, "c%" PRIu32, e->caller);
+            fputs(e->kind == SIM_TEL_CLICK && (e->flags & SIM_FLAG_COPY) ? ",1" : ",", f);
+        }
+        fputc('\n', f);
     }
     return ferror(f) ? ERR_IO : ERR_OK;
 }

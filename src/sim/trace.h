@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* sim/trace: the traffic a simulation replays, in memory, and its normative CSV form
- * (API.md "Simulator"): `time,event,session,device,region`, rows in non-decreasing time.
+ * (API.md "Simulator"): `time,event,session,device,region`, rows in non-decreasing time, and the
+ * optional columns after those five (`caller`, `copy`: docs/pool-sizing.md).
  * Also the traffic statistics behind the vendors' rules of thumb for pool size.
  * Ownership: a struct sim_trace owns its arrays; sim_trace_release frees them. Readers borrow
  * the FILE they are given and never close it. THREADING: a finished trace is read-only and may
@@ -22,13 +23,18 @@
 
 enum sim_kind { SIM_VISIT = 0, SIM_PAGEVIEW = 1, SIM_TEL_CLICK = 2, SIM_CALL = 3 };
 
-/* One row. 16 bytes, so a month of busy traffic (tens of millions of rows) fits in memory. */
+/* sim_event.flags: the tel_click was a copy of the number to the clipboard, not a tap. */
+#define SIM_FLAG_COPY 1u
+
+/* One row. 24 bytes, so a month of busy traffic (tens of millions of rows) fits in memory. */
 struct sim_event {
     int64_t at;       /* ms from the trace start (>= 0) */
     uint32_t session; /* 1-based session index; 0 only for a call by someone with no session */
+    uint32_t caller;  /* calls: 1-based caller index (same index, same caller); 0 = unknown */
     uint16_t region;  /* index into the region table (0 = ""): visit region, or caller region */
     uint8_t kind;     /* enum sim_kind */
     uint8_t device;   /* enum attrib_device, visits only (0 = unknown) */
+    uint8_t flags;    /* SIM_FLAG_*: tel_click rows only */
 };
 
 struct sim_trace {
@@ -40,6 +46,8 @@ struct sim_trace {
     uint32_t cap_sessions;
     char (*regions)[SIM_REGION_MAX]; /* [0] is "" */
     uint32_t n_regions, cap_regions;
+    uint32_t n_callers; /* callers are 1..n_callers (sim_trace_add_caller) */
+    bool extended;      /* has the optional columns caller and copy (written when set) */
 };
 
 /* Traffic facts for the rules of thumb (computed by sim_trace_stats). */
@@ -81,6 +89,8 @@ int sim_trace_region(struct sim_trace *t, const char *region, uint16_t *idx);
 /* A new session with its device and region index; returns its 1-based index (the caller then
  * appends its visit row). Aborts on out of memory like xmalloc. */
 uint32_t sim_trace_add_session(struct sim_trace *t, uint8_t device, uint16_t region);
+/* A new caller index (1-based), for the caller column of call rows; sets t->extended. */
+uint32_t sim_trace_add_caller(struct sim_trace *t);
 /* Appends a row (no ordering check: sim_trace_sort() or sim_trace_check() afterwards). */
 void sim_trace_push(struct sim_trace *t, const struct sim_event *e);
 /* Stable sort of the rows by time: same-time rows keep their order (a session's visit stays
@@ -95,8 +105,11 @@ bool sim_region_valid(const char *s);
 
 /* Reads a CSV trace from f into t (which must be freshly initialised). name is used in error
  * messages, which read "NAME:LINE: reason" (e.g. "trace.csv:17: unknown event 'clik'").
- * Rules: the header line `time,event,session,device,region` is required; every row has five
- * fields (no quoting); time is a non-negative decimal number of seconds, never below the row
+ * Rules: the header line starts `time,event,session,device,region`, optionally followed by the
+ * columns `caller` and `copy` (each at most once, in any order); every row has as many fields as
+ * the header (no quoting); a call's caller is any id (same id, same caller; empty = unknown),
+ * a tel_click's copy is 1 (the number was copied, not tapped), 0 or empty; both are ignored on
+ * other rows; time is a non-negative decimal number of seconds, never below the row
  * before; a visit names a new session with device mobile|desktop|tablet (or empty) and a valid
  * region; pageview and tel_click name a session that visited before (device/region ignored);
  * a call names such a session or none, and region is the caller's. Empty lines are skipped.
@@ -105,7 +118,8 @@ bool sim_region_valid(const char *s);
  * read so far; release it. */
 int sim_trace_read(struct sim_trace *t, FILE *f, const char *name, struct errbuf *eb);
 
-/* Writes t as a CSV trace (session i is written as "s<i>", time in seconds with 3 decimals).
+/* Writes t as a CSV trace (session i is written as "s<i>", caller i as "c<i>", time in seconds
+ * with 3 decimals); the columns caller and copy follow the five only when t->extended.
  * Returns ERR_OK or ERR_IO. */
 int sim_trace_write(const struct sim_trace *t, FILE *f);
 

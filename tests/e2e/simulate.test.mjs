@@ -17,7 +17,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const jsonLines = (out) => out.trim().split('\n').map((l) => JSON.parse(l));
 
 test('the hand-written trace gives the hand-checked numbers with 5 numbers', () => {
-  const r = cli(['simulate', '--trace', small, '--pool-size', '5', '--json']);
+  const r = cli(['simulate', '--policy', 'old', '--trace', small, '--pool-size', '5', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const rows = jsonLines(r.stdout);
   assert.equal(rows.length, 1);
@@ -36,7 +36,7 @@ test('the hand-written trace gives the hand-checked numbers with 5 numbers', () 
 });
 
 test('fallback mode sends the refused visitors to the fallback number (source)', () => {
-  const r = cli(['simulate', '--trace', small, '--pool-size', '5', '--json', '--on-exhaust', 'fallback']);
+  const r = cli(['simulate', '--policy', 'old', '--trace', small, '--pool-size', '5', '--json', '--on-exhaust', 'fallback']);
   assert.equal(r.status, 0, r.stderr);
   const [row] = jsonLines(r.stdout);
   assert.equal(row.correct, 6);
@@ -47,7 +47,7 @@ test('fallback mode sends the refused visitors to the fallback number (source)',
 
 test('a sweep prints the table, the smallest size reaching the target, and the chart', () => {
   const svg = join(dir, 'acc.svg');
-  const r = cli(['simulate', '--trace', small, '--pool-size', '1..9', '--target-accuracy', '0.99', '--svg', svg]);
+  const r = cli(['simulate', '--policy', 'old', '--trace', small, '--pool-size', '1..9', '--target-accuracy', '0.99', '--svg', svg]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^pool size +calls +attributable +correct +accuracy/);
   assert.equal(r.stdout.split('\n').filter((l) => /^ +\d+ +8 +7 /.test(l)).length, 9);
@@ -59,12 +59,12 @@ test('a sweep prints the table, the smallest size reaching the target, and the c
   assert.ok(text.trimEnd().endsWith('</svg>'));
   assert.equal((text.match(/<polyline/g) || []).length, 2);
 
-  const j = cli(['simulate', '--trace', small, '--pool-size', '1..9:2', '--target-accuracy', '0.99', '--json']);
+  const j = cli(['simulate', '--policy', 'old', '--trace', small, '--pool-size', '1..9:2', '--target-accuracy', '0.99', '--json']);
   assert.equal(j.status, 0, j.stderr);
   const rows = jsonLines(j.stdout);
   assert.deepEqual(rows.slice(0, -1).map((x) => x.pool_size), [1, 3, 5, 7, 9]);
   assert.deepEqual(rows.at(-1), { recommended_pool_size: 7 });
-  const none = cli(['simulate', '--trace', small, '--pool-size', '1..5', '--target-accuracy', '0.99', '--json']);
+  const none = cli(['simulate', '--policy', 'old', '--trace', small, '--pool-size', '1..5', '--target-accuracy', '0.99', '--json']);
   assert.deepEqual(jsonLines(none.stdout).at(-1), { recommended_pool_size: null });
 });
 
@@ -110,7 +110,7 @@ test('synthetic traffic: same seed, same output; the written trace replays the s
   assert.equal(replay.stdout, a.stdout);
   const other = cli([...args.slice(0, 6), '--seed', '10', ...args.slice(8)]);
   assert.notEqual(other.stdout, a.stdout);
-  assert.match(readFileSync(trace, 'utf8'), /^time,event,session,device,region\n\d+\.\d{3},visit,s1,/);
+  assert.match(readFileSync(trace, 'utf8'), /^time,event,session,device,region,caller,copy\n\d+\.\d{3},visit,s1,/);
 });
 
 // The store's history as a trace: sessions created since --since, their lease activity as page

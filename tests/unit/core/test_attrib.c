@@ -712,6 +712,103 @@ static void repeat_caller(void **state)
     assert_true(exact.confidence == 1.0);
 }
 
+/* ==== issue 20: the likelihood model ========================================================= */
+
+/* Each signal sets its feature bit; exactly one delay bin per holder. */
+static void model_features(void **state)
+{
+    (void)state;
+    struct attrib_call call = call_at(AT(10, 0));
+    snprintf(call.caller_region, sizeof(call.caller_region), "US-TX");
+    call.caller_session_id = 7;
+    struct attrib_candidate c = holder(7, AT(9, 0), AT(9, 50), AT(10, 10));
+    c.tel_click_at = AT(9, 59);
+    c.copy_at = AT(9, 51);
+    c.device = ATTRIB_DEVICE_MOBILE;
+    snprintf(c.region, sizeof(c.region), "US-TX");
+    c.called = true;
+    uint32_t x = attrib_features(&call, &c);
+    uint32_t want = 1u << ATTRIB_F_DELAY_15M | 1u << ATTRIB_F_LIVE | 1u << ATTRIB_F_CLICK_NOW |
+                    1u << ATTRIB_F_COPY | 1u << ATTRIB_F_MOBILE | 1u << ATTRIB_F_REGION_MATCH |
+                    1u << ATTRIB_F_CALLED | 1u << ATTRIB_F_SAME_CALLER;
+    assert_int_equal(x, want);
+    struct attrib_candidate b = holder(8, AT(0, 0), AT(0, 0), AT(0, 20)); /* bounced, 10 h ago */
+    snprintf(b.region, sizeof(b.region), "US-CA");
+    assert_int_equal(attrib_features(&call, &b), 1u << ATTRIB_F_DELAY_12H | 1u << ATTRIB_F_BOUNCED |
+                                                     1u << ATTRIB_F_REGION_OTHER);
+    assert_string_equal(attrib_feature_name(ATTRIB_F_SAME_CALLER), "same_caller");
+    assert_string_equal(attrib_feature_name(ATTRIB_F_COUNT), "");
+}
+
+/* Every past holder is a candidate: a late call from a visitor who tapped the number hours ago
+ * is credited to them, though three others held the number since (the rules gave nobody). */
+static void model_credits_a_past_holder(void **state)
+{
+    (void)state;
+    struct attrib_call call = call_at(AT(15, 0));
+    struct attrib_candidate c[4] = {
+        holder(1, AT(9, 0), AT(9, 10), AT(9, 30)),
+        holder(2, AT(10, 0), AT(10, 0), AT(10, 20)),
+        holder(3, AT(11, 0), AT(11, 5), AT(11, 25)),
+        holder(4, AT(12, 0), AT(12, 0), AT(12, 20)),
+    };
+    c[0].tel_click_at = AT(9, 10);
+    struct attrib_result r;
+    assert_int_equal(attrib_decide_model(&call, c, 4, NULL, &r), ERR_OK);
+    assert_int_equal(r.method, ATTRIB_LATE);
+    assert_int_equal(r.chosen, 0);
+    assert_true(r.confidence > 0.5 && r.confidence < 1);
+    assert_non_null(strstr(r.reason, "most likely of 4 holders"));
+    assert_int_equal(attrib_decide(&call, c, 4, &r), ERR_OK); /* the rules: the last holder */
+    assert_int_equal(r.method, ATTRIB_LATE);
+    assert_int_equal(r.chosen, 3);
+    /* one live holder that just arrived against one who left 2 min ago and tapped: exact is no
+     * longer automatic */
+    struct attrib_call soon = call_at(AT(9, 32));
+    struct attrib_candidate d[2] = {holder(1, AT(9, 0), AT(9, 10), AT(9, 30)),
+                                    holder(2, AT(9, 31), AT(9, 31), AT(9, 51))};
+    d[0].last_active_at = AT(9, 10);
+    d[0].tel_click_at = AT(9, 30);
+    assert_int_equal(attrib_decide_model(&soon, d, 2, NULL, &r), ERR_OK);
+    assert_int_equal(r.chosen, 0);
+    /* the same without the tap: the live holder */
+    d[0].tel_click_at = 0;
+    assert_int_equal(attrib_decide_model(&soon, d, 2, NULL, &r), ERR_OK);
+    assert_int_equal(r.method, ATTRIB_EXACT);
+    assert_int_equal(r.chosen, 1);
+    /* outside the window: nobody */
+    call.window_ms = HOUR;
+    assert_int_equal(attrib_decide_model(&call, c, 4, NULL, &r), ERR_OK);
+    assert_int_equal(r.method, ATTRIB_UNATTRIBUTED);
+}
+
+/* The fit recovers what separates the callers: in every set the holder who tapped is the one
+ * who called, so click_now gets a large positive weight and the rest stay near 0. */
+static void model_fit_learns(void **state)
+{
+    (void)state;
+    enum { SETS = 200, K = 3 };
+    static uint32_t x[SETS * K];
+    static size_t start[SETS + 1];
+    static uint32_t label[SETS];
+    for (size_t i = 0; i < SETS; i++) {
+        start[i] = i * K;
+        label[i] = (uint32_t)(i % K);
+        for (size_t j = 0; j < K; j++)
+            x[i * K + j] = 1u << ATTRIB_F_DELAY_5M | (j == label[i] ? 1u << ATTRIB_F_CLICK_NOW : 0);
+        if (i % 10 == 0) /* a few callers did not tap: the weight stays finite */
+            x[i * K + label[i]] = 1u << ATTRIB_F_DELAY_5M;
+    }
+    start[SETS] = SETS * K;
+    struct attrib_model m;
+    assert_int_equal(attrib_fit(x, start, label, SETS, 1.0, &m), ERR_OK);
+    assert_true(m.w[ATTRIB_F_CLICK_NOW] > 2);
+    assert_true(fabs(m.w[ATTRIB_F_MOBILE]) < 1e-6);
+    label[0] = K; /* out of range */
+    assert_int_equal(attrib_fit(x, start, label, SETS, 1.0, &m), ERR_INVALID);
+    assert_int_equal(attrib_fit(x, start, label, 0, 1.0, &m), ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -736,6 +833,9 @@ int main(void)
         cmocka_unit_test(source_number_clips_utf8),
         cmocka_unit_test(fallback_number_credit),
         cmocka_unit_test(repeat_caller),
+        cmocka_unit_test(model_features),
+        cmocka_unit_test(model_credits_a_past_holder),
+        cmocka_unit_test(model_fit_learns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

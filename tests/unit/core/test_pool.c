@@ -327,8 +327,8 @@ static void holders_lists_live_and_past(void **state)
     assert_int_equal(pool_holders(p, 77, T0 + 3300, h, 8), 0);
     for (uint64_t s = 10; s < 16; s++)
         lease(p, s, 0, T0 + (int64_t)s * 2 * SEC, NEW);
-    assert_int_equal(pool_holders(p, 1, T0 + 40 * SEC, h, 8), POOL_HISTORY_MAX);
-    for (size_t i = 0; i < POOL_HISTORY_MAX; i++)
+    assert_int_equal(pool_holders(p, 1, T0 + 40 * SEC, h, 6), 6); /* newest first, capped */
+    for (size_t i = 0; i < 6; i++)
         assert_int_equal(h[i].session_id, 15 - i);
     pool_free(p);
 }
@@ -691,8 +691,11 @@ static size_t m_holders(const struct model *m, uint64_t id, struct pool_holder *
         const struct m_lease *l = &m->l[i];
         if (l->waiting || l->number != id || !m->present[id])
             continue;
-        out[k] = (struct pool_holder){l->session, l->leased_at, l->last_active_at,
-                                      l->last_active_at + m->cfg.ttl_ms, m_live(m, l)};
+        out[k] = (struct pool_holder){.session_id = l->session,
+                                      .leased_at = l->leased_at,
+                                      .last_active_at = l->last_active_at,
+                                      .ends_at = l->last_active_at + m->cfg.ttl_ms,
+                                      .live = m_live(m, l)};
         k++;
     }
     qsort(out, k, sizeof *out, cmp_live_desc);
@@ -865,9 +868,10 @@ static void run_step(struct run *r)
 static void random_against_model(void **state)
 {
     static const struct pool_config cfgs[] = {
-        {3000, 4000, POOL_SHARE},  {3000, 4000, POOL_FALLBACK},  {2000, 0, POOL_SHARE},
-        {5000, 20000, POOL_SHARE}, {5000, 20000, POOL_FALLBACK}, {1500, 1000, POOL_SHARE},
-        {4000, 60000, POOL_SHARE}, {4000, 1, POOL_FALLBACK},
+        {3000, 4000, POOL_SHARE, 0, 0, 0, 0},     {3000, 4000, POOL_FALLBACK, 0, 0, 0, 0},
+        {2000, 0, POOL_SHARE, 0, 0, 0, 0},        {5000, 20000, POOL_SHARE, 0, 0, 0, 0},
+        {5000, 20000, POOL_FALLBACK, 0, 0, 0, 0}, {1500, 1000, POOL_SHARE, 0, 0, 0, 0},
+        {4000, 60000, POOL_SHARE, 0, 0, 0, 0},    {4000, 1, POOL_FALLBACK, 0, 0, 0, 0},
     };
     struct run *r = calloc(1, sizeof *r);
     assert_non_null(r);
@@ -1023,6 +1027,95 @@ static void unclaim_refused_claim(void **state)
     pool_free(p);
 }
 
+/* ==== issue 20: rests by what the holder did ================================================ */
+
+/* A pool of n never-used numbers with the issue-20 rests. */
+static struct pool *mk_rests(int64_t ttl, int64_t cooldown, uint64_t n)
+{
+    struct pool_config cfg = {.ttl_ms = ttl, .cooldown_ms = cooldown, .on_exhaust = POOL_SHARE};
+    pool_config_rests_default(&cfg);
+    struct pool *p = pool_new(&cfg);
+    for (uint64_t id = 1; id <= n; id++)
+        assert_int_equal(pool_add_number(p, id, 0), ERR_OK);
+    return p;
+}
+
+/* A tapped number rests 3 h longer: the next visitors get the other number, even though the
+ * tapped one was released first. */
+static void tapped_number_rests_longer(void **state)
+{
+    (void)state;
+    struct pool *p = mk_rests(20 * 60 * SEC, 30 * 60 * SEC, 2);
+    assert_int_equal(lease(p, 1, 0, T0, NEW), 1);
+    assert_int_equal(lease(p, 2, 0, T0 + 60 * SEC, NEW), 2);
+    lease(p, 2, 0, T0 + 120 * SEC, RENEWED); /* 2 read on: not a bounce */
+    assert_int_equal(pool_note(p, 1, 1, T0 + 10 * SEC, POOL_SIG_CLICK), ERR_OK);
+    struct pool_pick why;
+    assert_int_equal(pool_explain(p, 1, T0 + 2 * 3600 * SEC, &why), ERR_OK);
+    assert_int_equal(why.why, POOL_REST_CLICK);
+    assert_int_equal(why.release_at, T0 + 20 * 60 * SEC + 3 * 3600 * SEC);
+    assert_non_null(strstr(pool_rest_why_text(why.why), "tapped"));
+    /* both idle past cooldown by plain times, but 1 still rests: 2 is picked */
+    assert_int_equal(lease(p, 3, 0, T0 + 2 * 3600 * SEC, NEW), 2);
+    pool_free(p);
+}
+
+/* A visitor who left after one page (no click) gives the number back 15 min sooner; one whose
+ * call was credited, 10 min sooner. */
+static void bounced_and_called_rest_less(void **state)
+{
+    (void)state;
+    struct pool *p = mk_rests(20 * 60 * SEC, 30 * 60 * SEC, 3);
+    assert_int_equal(lease(p, 1, 0, T0, NEW), 1);           /* bounces */
+    assert_int_equal(lease(p, 2, 0, T0 + 1 * SEC, NEW), 2); /* reads on, calls */
+    assert_int_equal(lease(p, 3, 0, T0 + 2 * SEC, NEW), 3);
+    lease(p, 2, 0, T0 + 60 * SEC, RENEWED);
+    lease(p, 3, 0, T0 + 70 * SEC, RENEWED); /* reads on, no signal: plain rest */
+    assert_int_equal(pool_note(p, 2, 2, T0 + 90 * SEC, POOL_SIG_CALLED), ERR_OK);
+    struct pool_pick why;
+    int64_t later = T0 + 3600 * SEC;
+    assert_int_equal(pool_explain(p, 1, later, &why), ERR_OK);
+    assert_int_equal(why.why, POOL_REST_BOUNCED);
+    assert_int_equal(why.release_at, T0 + 5 * 60 * SEC); /* ended 20 min, minus 15 */
+    assert_int_equal(pool_explain(p, 2, later, &why), ERR_OK);
+    assert_int_equal(why.why, POOL_REST_CALLED);
+    assert_int_equal(why.release_at, T0 + 11 * 60 * SEC); /* ended at 21 min, minus 10 */
+    assert_int_equal(pool_explain(p, 3, later, &why), ERR_OK);
+    assert_int_equal(why.why, POOL_REST_NONE);
+    /* the order follows: bounced first, then called, then the plain one */
+    assert_int_equal(lease(p, 4, 0, later, NEW), 1);
+    assert_int_equal(lease(p, 5, 0, later, NEW), 2);
+    assert_int_equal(lease(p, 6, 0, later, NEW), 3);
+    pool_free(p);
+}
+
+/* A signal noted after the lease ended may only raise the number's rest; unknown holders are
+ * ERR_NOTFOUND; all-zero rests are the plain idle-longest policy. */
+static void notes_on_past_holders(void **state)
+{
+    (void)state;
+    struct pool *p = mk_rests(10 * SEC, 0, 2);
+    assert_int_equal(lease(p, 1, 0, T0, NEW), 1);
+    lease(p, 1, 0, T0 + 5 * SEC, RENEWED);
+    assert_int_equal(pool_note(p, 1, 1, T0 + 60 * SEC, POOL_SIG_CLICK), ERR_OK);
+    struct pool_pick why;
+    assert_int_equal(pool_explain(p, 1, T0 + 60 * SEC, &why), ERR_OK);
+    assert_int_equal(why.release_at, T0 + 15 * SEC + 3 * 3600 * SEC);
+    assert_int_equal(pool_note(p, 1, 1, T0 + 61 * SEC, POOL_SIG_CALLED), ERR_OK);
+    assert_int_equal(pool_explain(p, 1, T0 + 61 * SEC, &why), ERR_OK);
+    assert_int_equal(why.release_at, T0 + 15 * SEC + 3 * 3600 * SEC); /* not lowered */
+    assert_int_equal(pool_note(p, 9, 1, T0 + 62 * SEC, POOL_SIG_CLICK), ERR_NOTFOUND);
+    assert_int_equal(pool_note(p, 1, 7, T0 + 62 * SEC, POOL_SIG_CLICK), ERR_NOTFOUND);
+    check(p);
+    pool_free(p);
+    p = mk(10 * SEC, 0, POOL_SHARE, 2); /* zero rests: a tap changes nothing */
+    assert_int_equal(lease(p, 1, 0, T0, NEW), 1);
+    assert_int_equal(pool_note(p, 1, 1, T0 + SEC, POOL_SIG_CLICK), ERR_OK);
+    assert_int_equal(lease(p, 2, 0, T0 + 2 * SEC, NEW), 2);
+    assert_int_equal(lease(p, 3, 0, T0 + 60 * SEC, NEW), 1);
+    pool_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1037,6 +1130,9 @@ int main(void)
         cmocka_unit_test(add_and_remove_numbers),
         cmocka_unit_test(holders_lists_live_and_past),
         cmocka_unit_test(recommended_size_follows_demand),
+        cmocka_unit_test(tapped_number_rests_longer),
+        cmocka_unit_test(bounced_and_called_rest_less),
+        cmocka_unit_test(notes_on_past_holders),
         cmocka_unit_test(config_change_applies),
         cmocka_unit_test(clock_never_runs_backwards),
         cmocka_unit_test(grows_and_reuses_slots),

@@ -46,7 +46,7 @@ static void reader_errors(void **state)
                  "t.csv: empty file (want the header "
                  "time,event,session,device,region)");
     expect_error("time,event,session\n", ERR_INVALID,
-                 "t.csv:1: the header must be time,event,session,device,region");
+                 "t.csv:1: the header must be time,event,session,device,region[,caller][,copy]");
     expect_error(HEADER "0,visit,a,mobile,US-TX\n1,clik,a,,\n", ERR_INVALID,
                  "t.csv:3: unknown event 'clik'");
     expect_error(HEADER "0,visit,a,mobile\n", ERR_INVALID, "t.csv:2: expected 5 fields, got 4");
@@ -235,7 +235,8 @@ static void write_read_round_trip(void **state)
 
 struct model {
     uint32_t sessions, mobile, calls, untracked, mobile_calls, mobile_clicked, late;
-    int64_t longest_ms; /* longest visit .. last page view */
+    uint32_t repeats, copies; /* second calls of a caller; number copies */
+    int64_t longest_ms;       /* longest visit .. last page view */
 };
 
 /* Counts what the generator made, checking each session's rows come in order. */
@@ -244,6 +245,7 @@ static void measure(const struct sim_trace *t, struct model *m)
     int64_t *visit = calloc(t->n_sessions + 1, sizeof(*visit));
     int64_t *last = calloc(t->n_sessions + 1, sizeof(*last));
     bool *clicked = calloc(t->n_sessions + 1, sizeof(*clicked));
+    bool *called = calloc(t->n_sessions + 1, sizeof(*called));
     memset(m, 0, sizeof(*m));
     for (size_t i = 0; i < t->n_ev; i++) {
         const struct sim_event *e = &t->ev[i];
@@ -251,7 +253,11 @@ static void measure(const struct sim_trace *t, struct model *m)
             assert_true(e->at >= t->ev[i - 1].at);
         if (e->kind == SIM_CALL && !e->session) {
             m->untracked++;
+        } else if (e->kind == SIM_CALL && called[e->session]) {
+            m->repeats++; /* a second call from the same caller */
+            assert_true(e->caller != 0);
         } else if (e->kind == SIM_CALL) {
+            called[e->session] = true;
             m->calls++;
             bool mobile = t->device[e->session] == ATTRIB_DEVICE_MOBILE;
             m->mobile_calls += mobile;
@@ -263,7 +269,9 @@ static void measure(const struct sim_trace *t, struct model *m)
             visit[e->session] = last[e->session] = e->at;
         } else {
             assert_true(e->at > last[e->session]);
-            if (e->kind == SIM_TEL_CLICK)
+            if (e->kind == SIM_TEL_CLICK && (e->flags & SIM_FLAG_COPY))
+                m->copies++;
+            else if (e->kind == SIM_TEL_CLICK)
                 clicked[e->session] = true;
             else if (e->at - visit[e->session] > m->longest_ms)
                 m->longest_ms = e->at - visit[e->session];
@@ -273,6 +281,7 @@ static void measure(const struct sim_trace *t, struct model *m)
     free(visit);
     free(last);
     free(clicked);
+    free(called);
 }
 
 /* The defaults (docs/pool-sizing.md): 5 % of sessions call, 60 % mobile, 10 % of calls have no
@@ -294,6 +303,9 @@ static void synth_follows_the_model(void **state)
     assert_float_equal((double)m.mobile_clicked / m.mobile_calls, 0.69, 0.06);
     assert_true(m.longest_ms <= 30 * 60 * 1000);
     assert_true(m.longest_ms > 20 * 60 * 1000);
+    /* 8 % of callers call again; copies: ~0.35 * 0.05 * (0.9 * 0.3 + ...) + 0.4 % of the rest */
+    assert_float_equal((double)m.repeats / m.calls, 0.08, 0.025);
+    assert_in_range(m.copies, 40, 250);
     sim_trace_release(&t);
 }
 
