@@ -81,6 +81,7 @@ void store__leases_free(struct store_leases *e)
 
 static void config_of(const struct st_pool *p, struct pool_config *cfg)
 {
+    memset(cfg, 0, sizeof(*cfg)); /* the rests of core/pool stay 0: the server's idle-longest */
     cfg->ttl_ms = p->lease_ttl_s * 1000;
     cfg->cooldown_ms = p->cooldown_s * 1000;
     cfg->on_exhaust = p->fallback_mode ? POOL_FALLBACK : POOL_SHARE;
