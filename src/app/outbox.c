@@ -369,6 +369,10 @@ static void send_json(struct outbox *o, struct sending *x)
     char sig[160];
     char h_sig[200];
     size_t len = strlen(x->m.body);
+    if (!x->d.secret[0]) { /* the store could not open it (a missing or wrong secrets key) */
+        fail_now(x, "the signing secret cannot be read: is the secrets key configured?");
+        return;
+    }
     snprintf(h_id, sizeof(h_id), "OpenDNI-Event-Id: %s", x->m.event_id);
     snprintf(h_n, sizeof(h_n), "OpenDNI-Delivery: %" PRId64, x->m.attempts);
     outbox_sign(x->d.secret, time_now_ms() / 1000, x->m.body, len, sig, sizeof(sig));

@@ -587,22 +587,6 @@ int store_audit_list(struct store *s, int64_t account_id, int64_t before_id, siz
     return s->ops->audit_list(s, account_id, before_id, max, fn, ctx);
 }
 
-int store_destination_add(struct store *s, struct st_destination *d)
-{
-    return s->ops->destination_add(s, d);
-}
-
-int store_destination_get(struct store *s, int64_t account_id, const char *ext_id,
-                          struct st_destination *d)
-{
-    return s->ops->destination_get(s, account_id, ext_id, d);
-}
-
-int store_destination_list(struct store *s, int64_t account_id, store_destination_fn fn, void *ctx)
-{
-    return s->ops->destination_list(s, account_id, fn, ctx);
-}
-
 int store_destination_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
 {
     return s->ops->destination_delete(s, account_id, ext_id, now);
@@ -622,12 +606,6 @@ int store_destination_enable(struct store *s, int64_t account_id, const char *ex
 int store_outbox_add(struct store *s, struct st_outbox_msg *m)
 {
     return s->ops->outbox_add(s, m);
-}
-
-int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
-                       int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx)
-{
-    return s->ops->outbox_claim(s, now, lease_until, owner, per_dest, max, fn, ctx);
 }
 
 int store_outbox_finish(struct store *s, int64_t id, const char *owner, const struct st_delivery *d,

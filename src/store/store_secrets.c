@@ -4,6 +4,8 @@
  * every backend — SQLite now, PostgreSQL later — holds sealed values only and none has to know
  * about keys. Also the keys themselves (store_secrets_keys) and the re-sealing that `opendni
  * init` (clear rows of older versions) and `opendni secrets rotate` (a new key) run.
+ * Webhook destinations' signing secrets are sealed the same way (the row's account and the label
+ * "webhook" bound in): store_destination_add seals, the reads open.
  * Why here and not in the app layer: the CLI writes and reads secrets too (account set, call
  * simulate), without the app; one place under every caller cannot be bypassed. */
 #include "base/prelude.h"
@@ -250,4 +252,107 @@ int store_secrets_reseal(struct store *s, int64_t now, int64_t *n_resealed, stru
     free(r.v);
     free(r.ids);
     return rc;
+}
+
+/* ==== webhook signing secrets ===================================================================
+ */
+
+#define DEST_LABEL "webhook"
+
+/* Opens d->secret in place. A clear value (a destination written before secrets were sealed)
+ * is used as it is. ERR_OK, ERR_UNSUPPORTED (no key, or not the key that sealed it), ERR_INVALID
+ * (does not authenticate). */
+static int open_dest(struct store *s, struct st_destination *d)
+{
+    if (!d->secret[0] || !secrets_is_sealed(d->secret))
+        return ERR_OK;
+    const struct secrets_key *k = key_for(s, d->secret);
+    if (!k) {
+        log_error("store",
+                  "the signing secret of webhook %s is sealed with a key that is not "
+                  "configured: " NO_KEY_HINT " with that key",
+                  d->ext_id);
+        return ERR_UNSUPPORTED;
+    }
+    char clear[STORE_SECRET_MAX];
+    if (secrets_open(k, d->account_id, DEST_LABEL, d->secret, clear, sizeof(clear)) != ERR_OK) {
+        log_error("store", "the signing secret of webhook %s does not authenticate", d->ext_id);
+        return ERR_INVALID;
+    }
+    snprintf(d->secret, sizeof(d->secret), "%s", clear);
+    memset(clear, 0, sizeof(clear));
+    return ERR_OK;
+}
+
+int store_destination_add(struct store *s, struct st_destination *d)
+{
+    if (!d->secret[0])
+        return s->ops->destination_add(s, d);
+    if (s->n_keys == 0) {
+        log_error("store",
+                  "cannot store a webhook signing secret without a secrets key: " NO_KEY_HINT);
+        return ERR_UNSUPPORTED;
+    }
+    char clear[STORE_SECRET_MAX];
+    snprintf(clear, sizeof(clear), "%s", d->secret);
+    int rc =
+        secrets_seal(&s->keys[0], d->account_id, DEST_LABEL, clear, d->secret, sizeof(d->secret));
+    if (rc == ERR_OK)
+        rc = s->ops->destination_add(s, d);
+    snprintf(d->secret, sizeof(d->secret), "%s", clear); /* the caller shows it once */
+    memset(clear, 0, sizeof(clear));
+    return rc;
+}
+
+int store_destination_get(struct store *s, int64_t account_id, const char *ext_id,
+                          struct st_destination *d)
+{
+    int rc = s->ops->destination_get(s, account_id, ext_id, d);
+    return rc ? rc : open_dest(s, d);
+}
+
+struct dest_opening {
+    struct store *s;
+    store_destination_fn fn;
+    store_outbox_fn ofn;
+    void *ctx;
+    int rc;
+};
+
+static int open_dest_row(void *arg, const struct st_destination *row)
+{
+    struct dest_opening *o = arg;
+    struct st_destination d = *row;
+    o->rc = open_dest(o->s, &d);
+    int stop = o->rc ? 1 : o->fn(o->ctx, &d);
+    memset(d.secret, 0, sizeof(d.secret));
+    return stop;
+}
+
+int store_destination_list(struct store *s, int64_t account_id, store_destination_fn fn, void *ctx)
+{
+    struct dest_opening o = {s, fn, NULL, ctx, ERR_OK};
+    int rc = s->ops->destination_list(s, account_id, open_dest_row, &o);
+    return rc ? rc : o.rc;
+}
+
+/* A claimed message whose destination cannot be opened is still handed on with an empty secret:
+ * the sender then fails that attempt (and retries it later) instead of the claim losing it. */
+static int open_claim_row(void *arg, const struct st_outbox_msg *m,
+                          const struct st_destination *row)
+{
+    struct dest_opening *o = arg;
+    struct st_destination d = *row;
+    if (open_dest(o->s, &d) != ERR_OK)
+        d.secret[0] = '\0';
+    int stop = o->ofn(o->ctx, m, &d);
+    memset(d.secret, 0, sizeof(d.secret));
+    return stop;
+}
+
+int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+                       int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx)
+{
+    struct dest_opening o = {s, NULL, fn, ctx, ERR_OK};
+    return s->ops->outbox_claim(s, now, lease_until, owner, per_dest, max, open_claim_row, &o);
 }

@@ -98,6 +98,10 @@ test('webhooks API: create (secret once), list, get, validation, delete', async 
   assert.match(r.json.id, /^wh_/);
   assert.match(r.json.secret, /^whsec_[a-z0-9]{32}$/);
   assert.deepEqual(r.json.events, ['call.completed', 'conversion.created']);
+  // Stored sealed under the secrets key, never in clear (as provider secrets are).
+  const stored = sql(srv, `select secret from destinations where ext_id = '${r.json.id}'`);
+  assert.match(stored, /^enc1:/);
+  assert.ok(!stored.includes(r.json.secret.slice(6)), 'the secret is not in the row');
   const list = await srv.api('GET', '/v1/webhooks');
   assert.equal(list.json.webhooks.length, 1);
   assert.equal(list.json.webhooks[0].secret, undefined, 'the secret is shown once');
