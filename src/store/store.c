@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The store's public entry points: store_open picks a backend by URL, and every other store_*
  * function is a thin dispatcher through the store's ops table (store_int.h). No backend code
- * here: the SQLite backend is store_sqlite*.c. */
+ * here: the SQLite backend is store_sqlite*.c, the PostgreSQL one store_pg*.c. This file holds
+ * the build's one #ifdef for PostgreSQL (OPENDNI_WITH_PG, set by CMake when libpq is found). */
 #include "base/prelude.h"
 #include "store/store.h"
 
 #include "store/store_int.h"
 
 /* The compiled-in backends, tried in order. */
+#ifdef OPENDNI_WITH_PG
+static const struct store_ops *const backends[] = {&store_pg_ops, &store_sqlite_ops};
+#else
 static const struct store_ops *const backends[] = {&store_sqlite_ops};
+#endif
 
 static bool is_pg_url(const char *url)
 {
@@ -23,7 +28,8 @@ int store_open(const char *url, struct store **out, struct errbuf *eb)
             return backends[i]->open(url, out, eb);
     if (is_pg_url(url))
         return errf(eb, ERR_UNSUPPORTED, "db",
-                    "this build has no PostgreSQL store yet; use a SQLite file path");
+                    "this build has no PostgreSQL store (built without libpq); use a SQLite "
+                    "file path");
     return errf(eb, ERR_INVALID, "db", "no store handles '%s'", url);
 }
 

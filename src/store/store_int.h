@@ -130,5 +130,7 @@ struct store {
 
 /* The SQLite backend (store_sqlite*.c). */
 extern const struct store_ops store_sqlite_ops;
+/* The PostgreSQL backend (store_pg*.c), compiled in when libpq is (CMake WITH_PG). */
+extern const struct store_ops store_pg_ops;
 
 #endif
