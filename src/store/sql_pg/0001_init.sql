@@ -167,7 +167,8 @@ CREATE INDEX conversions_account ON conversions(account_id, at);
 --    per lease) and sorts them: O(pool size) per new lease, no ordered index to keep;
 --  - lease_holders keeps each number's live holders and its last 4 ended ones (core/pool.h
 --    POOL_HISTORY_MAX); older rows are deleted as new leases come, their lives summed into
---    lease_pools for the recommended size.
+--    lease_pools for the recommended size. New sessions make it insert/delete churn (not HOT),
+--    so autovacuum runs on it after every 1000 dead rows rather than a fraction of the table.
 -- The durable lease history stays in `leases`, written by the group-commit writer.
 
 -- One row per pool: the serialization point of its claims and its counters.
@@ -179,14 +180,14 @@ CREATE TABLE lease_pools (
     peak_demand BIGINT NOT NULL DEFAULT 0,       -- most live leases + turned-away sessions
     ended_leases BIGINT NOT NULL DEFAULT 0,      -- ended leases whose holder rows are gone
     ended_life_ms DOUBLE PRECISION NOT NULL DEFAULT 0
-) WITH (fillfactor = 10);
+) WITH (fillfactor = 10, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
 
 -- One row per pool number that was ever leased (none: never used, the idlest of all).
 CREATE TABLE lease_numbers (
     number_id BIGINT PRIMARY KEY REFERENCES numbers(id) ON DELETE CASCADE,
     last_active BIGINT NOT NULL, -- latest activity of any holder: live while + ttl > now
     last_session TEXT NOT NULL   -- that holder (session external id)
-) WITH (fillfactor = 50);
+) WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
 
 -- One row per (pool, session): its current or latest lease (number_id 0: turned away, waiting).
 CREATE TABLE lease_holders (
@@ -196,7 +197,8 @@ CREATE TABLE lease_holders (
     leased_at BIGINT NOT NULL,
     last_active_at BIGINT NOT NULL,
     PRIMARY KEY (pool_id, session_ext)
-) WITH (fillfactor = 50);
+) WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+        autovacuum_vacuum_cost_delay = 0);
 CREATE INDEX lease_holders_number ON lease_holders(pool_id, number_id);
 
 -- The pool's lease_pools row, locked (created on first use).
