@@ -558,8 +558,8 @@ int store_pg__number_delete(struct store *s, int64_t account_id, const char *ext
         return rc;
     static const char *const dels[] = {
         "DELETE FROM leases WHERE number_id = $1", "DELETE FROM rules WHERE number_id = $1",
-        "DELETE FROM lease_holders h USING numbers n WHERE n.id = $1"
-        " AND h.pool_id = n.pool_id AND h.number_id = n.id",
+        ("DELETE FROM lease_holders h USING numbers n WHERE n.id = $1"
+         " AND h.pool_id = n.pool_id AND h.number_id = n.id"),
         "DELETE FROM numbers WHERE id = $1", /* lease_numbers: ON DELETE CASCADE */
     };
     /* A claim in the number's pool locks the pool's lease state: take that lock, then the
