@@ -23,6 +23,10 @@ LISTENERS=${LISTENERS:-0}
 TOKEN=bench-webhook-token-0123456789
 PATH_VOICE=/v1/telephony/twilio/voice
 . "$root/bench/cpu.sh"
+# Provider secrets are sealed with a key outside the database: a random one for this run (with
+# SRV_URL, the caller's server must have been started with the same OPENDNI_SECRETS_KEY).
+OPENDNI_SECRETS_KEY=${OPENDNI_SECRETS_KEY:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')}
+export OPENDNI_SECRETS_KEY
 work=$(mktemp -d /tmp/opendni-webhook.XXXXXX)
 srv_pid=""
 ngx_pid=""
@@ -62,7 +66,7 @@ INSERT INTO numbers(ext_id, account_id, number, pool_id, created_at)
          (SELECT id FROM pools), 0 FROM n;
 SQL
   $SRV_PIN "$BIN" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$work/port" --log-level warn \
-    --rate-limit-visits 0 --max-new-sessions 0 2> "$work/serve.log" &
+    --rate-limit-visits 0 --max-new-sessions 0 --max-conns-per-addr 0 2> "$work/serve.log" &
   srv_pid=$!
   for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
   SRV_URL="http://127.0.0.1:$(cat "$work/port")"
@@ -80,7 +84,7 @@ fi
 
 # The first account answers the calls: give it the token the requests are signed with.
 account=$(sqlite3 "$DB" "SELECT ext_id FROM accounts ORDER BY id LIMIT 1")
-"$BIN" account set "$account" --twilio-auth-token "$TOKEN" --db "$DB" >/dev/null
+printf '%s\n' "$TOKEN" | "$BIN" account set "$account" --twilio-auth-token-file - --db "$DB" >/dev/null
 sqlite3 "$DB" "SELECT number FROM numbers WHERE pool_id IS NOT NULL AND account_id =
   (SELECT id FROM accounts WHERE ext_id = '$account') ORDER BY id LIMIT 1000" > "$work/numbers"
 node "$here/gen.mjs" "$SRV_URL$PATH_VOICE" "$TOKEN" "$work/numbers" "$N" "$work/reqs"

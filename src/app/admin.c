@@ -4,23 +4,56 @@
 #include "base/prelude.h"
 #include "app/admin.h"
 
+#include "base/timefmt.h"
 #include "app/accounts.h"
 #include "app/app.h"
+#include "app/health.h"
 #include "store/store.h"
 #include "app/metrics.h"
 
 /* ---- keys, origins, health ---- */
 
-int admin_account_by_key(struct app *app, const char *key, struct st_account *a)
+#define KEY_CRED "key:"
+
+int admin_account_by_key(struct app *app, const char *key, struct st_account *a,
+                         char cred[ADMIN_CRED_MAX])
 {
     char hex[65];
     accounts_key_hash(key, hex);
+    if (cred)
+        snprintf(cred, ADMIN_CRED_MAX, KEY_CRED "%s", hex);
     return store_account_by_key(app->store, hex, a);
+}
+
+int admin_credential_check(struct app *app, int64_t account_id, const char *cred)
+{
+    if (!cred || strncmp(cred, KEY_CRED, strlen(KEY_CRED)) != 0)
+        return ERR_AUTH;
+    struct st_account a;
+    int rc = store_account_by_key(app->store, cred + strlen(KEY_CRED), &a);
+    if (rc == ERR_NOTFOUND || (rc == ERR_OK && a.id != account_id))
+        return ERR_AUTH;
+    return rc == ERR_OK ? ERR_OK : ERR_BACKEND;
 }
 
 bool admin_origin_known(struct app *app, const char *origin)
 {
     return accounts_origin_known(app->accounts, origin);
+}
+
+bool admin_token_equal(const char *got, const char *want)
+{
+    size_t n = strlen(want);
+    size_t m = strnlen(got, n + 1);
+    unsigned char diff = m != n;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(want[i] ^ (i < m ? got[i] : 0));
+    return diff == 0;
+}
+
+int admin_ready(struct app *app, struct errbuf *eb)
+{
+    return health_ready(app->health, app->store, time_now_ms(), eb);
 }
 
 int admin_store_check(struct app *app, struct errbuf *eb)

@@ -23,12 +23,32 @@ struct app;
 
 /* ---- keys, origins, health ---- */
 
-/* The account owning API key `key` (unrevoked). ERR_NOTFOUND for an unknown key. out: *a. */
-int admin_account_by_key(struct app *app, const char *key, struct st_account *a);
+/* Longest credential string of admin_account_by_key, NUL included (as STREAM_CRED_MAX). */
+#define ADMIN_CRED_MAX 80
+
+/* The account owning API key `key` (unrevoked). ERR_NOTFOUND for an unknown key, ERR_BACKEND
+ * when the store cannot answer. out: *a; and, when cred is not NULL, the key's credential
+ * string ("key:" and the key's hex SHA-256; never the key itself) for admin_credential_check,
+ * set whatever the result. */
+int admin_account_by_key(struct app *app, const char *key, struct st_account *a,
+                         char cred[ADMIN_CRED_MAX]);
+/* Checks again, against the store, a credential that authorized account_id earlier (made by
+ * admin_account_by_key; the kind prefix leaves room for dashboard sessions). Returns ERR_OK
+ * while it still authorizes that account; ERR_AUTH when it does not (revoked or unknown key,
+ * another account's, an unknown kind); ERR_BACKEND when the store cannot answer (undecided).
+ * Any thread (the stream's wake thread calls it through stream_set_check). */
+int admin_credential_check(struct app *app, int64_t account_id, const char *cred);
+/* Constant-time comparison of a presented token with the expected one (metrics token): true when
+ * equal. Both NUL-terminated; the time depends on the expected length only. */
+bool admin_token_equal(const char *got, const char *want);
 /* true if any account allows origin (CORS preflights carry no account). */
 bool admin_origin_known(struct app *app, const char *origin);
 /* ERR_OK when the store answers and its schema is current; detail in eb. */
 int admin_store_check(struct app *app, struct errbuf *eb);
+/* Readiness (GET /readyz): ERR_OK when the store can commit now (app/health.h: probed at most
+ * once a second on the clock of time_now_ms), ERR_UNAVAILABLE with the reason in eb when not.
+ * Any HTTP thread. */
+int admin_ready(struct app *app, struct errbuf *eb);
 /* Appends the Prometheus text exposition of the process's metrics to out. */
 void admin_metrics(struct app *app, struct buf *out);
 

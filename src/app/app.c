@@ -6,6 +6,9 @@
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "app/accounts.h"
+#include "app/admin.h"
+#include "app/guard.h"
+#include "app/health.h"
 #include "app/metrics.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"
@@ -15,12 +18,28 @@
 
 #define SESSION_CACHE_SLOTS 65536 /* ~4.5 MiB */
 
+_Static_assert(ADMIN_CRED_MAX == STREAM_CRED_MAX, "stream listeners keep admin credentials");
+
+/* The stream's credential re-check (app/stream.h stream_check_fn): a revoked API key ends the
+ * streams it opened, whoever revoked it (the CLI, another node). */
+static int check_credential(void *ctx, int64_t account_id, const char *cred)
+{
+    return admin_credential_check(ctx, account_id, cred);
+}
+
 int app_init(struct app *app, struct errbuf *eb)
 {
-    int rc = store_open(app->cfg.db, &app->store, eb);
+    int rc = clientaddr_trust_parse(app->cfg.trust_proxy, &app->trusted, eb);
+    if (rc)
+        return rc;
+    rc = store_open(app->cfg.db, &app->store, eb);
     if (rc)
         return rc;
     rc = store_check(app->store, eb);
+    store_secrets_keys(app->store, app->cfg.secrets_key, NULL);
+    if (!app->cfg.secrets_key)
+        log_warn("store", "no secrets key: webhooks to accounts with provider secrets fail until "
+                          "serve has --secrets-key-file or OPENDNI_SECRETS_KEY");
     if (rc == ERR_OK)
         rc = store_serve_begin(app->store, time_now_ms(), eb);
     if (rc) {
@@ -32,9 +51,17 @@ int app_init(struct app *app, struct errbuf *eb)
     app->accounts = accounts_new(app->store);
     app->visit_limit = ratelimit_new(app->cfg.rate_limit_visits);
     app->session_limit = ratelimit_new(app->cfg.max_new_sessions);
+    app->bad_signature_limit = ratelimit_new(app->cfg.rate_limit_bad_signatures);
     app->writer = writer_start(app->store);
     app->stream = stream_new();
+    stream_set_check(app->stream, check_credential, app, STREAM_RECHECK_MS);
     app->sessions = sescache_new(SESSION_CACHE_SLOTS);
+    struct guard_config gc = {.new_per_min = app->cfg.client_new_sessions,
+                              .share_pct = app->cfg.client_share,
+                              .max_numbers = app->cfg.client_max_numbers,
+                              .flood_s = app->cfg.flood_hold};
+    app->guard = guard_new(&gc);
+    app->health = health_new();
     return ERR_OK;
 }
 
@@ -46,8 +73,14 @@ void app_release(struct app *app)
     app->stream = NULL;
     sescache_free(app->sessions);
     app->sessions = NULL;
+    guard_free(app->guard);
+    app->guard = NULL;
+    health_free(app->health);
+    app->health = NULL;
     ratelimit_free(app->visit_limit);
     ratelimit_free(app->session_limit);
+    ratelimit_free(app->bad_signature_limit);
+    app->bad_signature_limit = NULL;
     accounts_free(app->accounts);
     metrics_free(app->metrics);
     store_close(app->store);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "app/clientaddr.h"
 
 struct store;
 struct metrics;
@@ -19,20 +20,38 @@ struct ratelimit;
 struct accounts;
 struct stream;
 struct sescache;
+struct guard;
+struct health;
+struct secrets_key;
 
 struct app_config {
     const char *db;
-    const char *listen;          /* "127.0.0.1:8080"; port 0 picks a free one */
-    const char *public_url;      /* "" = http://LISTEN */
-    const char *port_file;       /* write the bound port here once listening ("" = none) */
-    long long rate_limit_visits; /* per client address per minute, 0 = off */
-    long long max_new_sessions;  /* per account per minute, 0 = off */
-    long long threads;           /* HTTP worker threads, 0 = number of CPUs */
-    long long body_max;          /* default request body limit in bytes */
+    const char *listen;                  /* "127.0.0.1:8080"; port 0 picks a free one */
+    const char *public_url;              /* "" = http://LISTEN */
+    const char *port_file;               /* write the bound port here once listening ("" = none) */
+    long long rate_limit_visits;         /* per client address per minute, 0 = off */
+    long long max_new_sessions;          /* per account per minute, 0 = off */
+    long long rate_limit_bad_signatures; /* failed webhook signatures per address per minute */
+    long long threads;                   /* HTTP worker threads, 0 = number of CPUs */
+    long long body_max;                  /* default request body limit in bytes */
+    long long max_conns_per_addr;        /* open connections per client address, 0 = no limit; not
+                                            applied with trust_proxy (every client is the proxy) */
+    long long request_timeout_s; /* a request's line, headers and body must arrive within this
+                                    (from accept, or from the end of the previous request) */
     const char *log_level;
     bool log_pii;
-    bool trust_proxy;       /* take the client address from X-Forwarded-For */
-    const char *geo_header; /* request header carrying the visitor's ISO 3166-2 region ("") */
+    const char *trust_proxy; /* proxies whose X-Forwarded-For is believed: "ADDR[/BITS],…" ("") */
+    long long client_new_sessions; /* new sessions per client per minute before it is a flood */
+    long long client_share;        /* % of a pool one client's unproven sessions may hold */
+    long long client_max_numbers;  /* … and at most this many numbers of it */
+    long long flood_hold;          /* seconds a recognised flood stays flagged */
+    const char *geo_header;    /* request header carrying the visitor's ISO 3166-2 region ("") */
+    bool demo;                 /* serve the demo site at /demo/ (make run) */
+    const char *metrics_token; /* GET /metrics needs "Authorization: Bearer" this; "" = only
+                                  direct loopback clients may read it */
+    /* The key provider secrets are sealed with (store/secrets.h), NULL = none: borrowed until
+     * app_init returns (the store keeps a copy). */
+    const struct secrets_key *secrets_key;
 };
 
 struct app {
@@ -43,12 +62,17 @@ struct app {
     struct writer *writer;
     struct ratelimit *visit_limit;
     struct ratelimit *session_limit;
+    struct ratelimit *bad_signature_limit; /* failed webhook signatures, by client address */
     struct accounts *accounts;
     struct stream *stream;
-    struct sescache *sessions; /* recently seen sessions (pings, events) */
+    struct sescache *sessions;       /* recently seen sessions (pings, events) */
+    struct guard *guard;             /* per-client shares of the pools, flood recognition */
+    struct clientaddr_trust trusted; /* parsed cfg.trust_proxy */
+    struct health *health;           /* readiness: can the store commit (GET /readyz) */
 };
 
-/* Opens the store (it must be migrated) and starts the services. ERR_* with detail in eb. */
+/* Opens the store (it must be migrated) and starts the services; parses cfg.trust_proxy
+ * (ERR_INVALID naming the bad entry). ERR_* with detail in eb. */
 int app_init(struct app *app, struct errbuf *eb);
 /* Stops the services (the writer drains its queue first) and closes the store. */
 void app_release(struct app *app);

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "base/buf.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/testhooks.h"
 #include "base/xalloc.h"
@@ -28,6 +29,9 @@
 #define FAILURES_HELP "Webhooks whose call could not be attributed, stored or updated."
 /* A tel: click logged up to this long after the call start still counts (attrib.h). */
 #define CLICK_SKEW_MS 30000
+/* Leases of a called number read per call (newest first): enough to see every live holder of a
+ * number shared by a flood, so each client's crowd is counted whole. */
+#define CALLS_MAX_HISTORY 1024
 #define MAX_WINDOW_S (365LL * 86400)
 
 /* ==== settings ================================================================================ */
@@ -256,42 +260,123 @@ static void forward_of(const struct calls_target *t, char out[STORE_E164_MAX])
 
 /* ==== attribution ============================================================================= */
 
-struct candidates {
-    struct store *s;
-    const char *number;
-    int64_t at;
-    struct attrib_candidate c[CALLS_MAX_CANDIDATES];
-    size_t n;
-    int rc;
+/* The holders of a called number, read from its lease history before any is scored: the
+ * newest lease per session, with its exact times and how many live holders share its client.
+ * Grouping uses 64-bit hashes of the client key and the visitor id: they never leave the
+ * process, and colliding with a real visitor's would need its visitor id (a first-party
+ * secret) or its address, which is what grouping is about anyway. */
+struct holding {
+    int64_t session_id;
+    int64_t leased_at, last_active_at, ends_at;
+    uint64_t client, visitor; /* hashes; 0 = unknown */
+    uint32_t n_client;        /* live holders sharing client or visitor, itself included */
+    bool live;
+    int seen; /* order read: newest first */
 };
 
-/* Store leases -> attrib candidates, newest lease per session (an older lease of the same
- * session adds nothing: the newest one decides whether it is live or the last holder). */
-static int add_candidate(void *arg, const struct st_lease *l)
+struct holdings {
+    struct store *s;
+    int64_t at;
+    struct holding *h;
+    size_t n;
+};
+
+static uint64_t key_hash(const char *s)
 {
-    struct candidates *cs = arg;
-    for (size_t i = 0; i < cs->n; i++)
-        if (cs->c[i].session_id == (uint64_t)l->session_id)
-            return 0;
-    if (cs->n >= CALLS_MAX_CANDIDATES)
-        return 1;
-    struct attrib_candidate *c = &cs->c[cs->n];
+    return s && *s ? hash_str(s) | 1 : 0; /* never 0: 0 means unknown */
+}
+
+static int add_holding(void *arg, const struct st_lease *l)
+{
+    struct holdings *hs = arg;
+    for (size_t i = 0; i < hs->n; i++)
+        if (hs->h[i].session_id == l->session_id)
+            return 0; /* an older lease of a session already seen adds nothing */
+    struct holding *h = &hs->h[hs->n];
+    *h = (struct holding){.session_id = l->session_id,
+                          .leased_at = l->leased_at,
+                          .client = key_hash(l->client_key),
+                          .visitor = key_hash(l->visitor_id),
+                          .seen = (int)hs->n};
+    store_lease_times(hs->s, l, hs->at, &h->last_active_at, &h->ends_at);
+    h->live = h->leased_at <= hs->at && hs->at < h->ends_at;
+    hs->n++;
+    return hs->n == CALLS_MAX_HISTORY;
+}
+
+/* n_client of every live holding: the larger of the live holders sharing its client key and
+ * those sharing its visitor id (a crowd from one address with fresh visitor ids, or one
+ * visitor id spread over addresses). */
+static void count_clients(struct holding *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t by_client = 0;
+        uint32_t by_visitor = 0;
+        for (size_t j = 0; h[i].live && j < n; j++) {
+            if (!h[j].live)
+                continue;
+            by_client += h[i].client && h[j].client == h[i].client;
+            by_visitor += h[i].visitor && h[j].visitor == h[i].visitor;
+        }
+        h[i].n_client = by_client > by_visitor ? by_client : by_visitor;
+    }
+}
+
+/* Which holdings become candidates when there are more than CALLS_MAX_CANDIDATES: live ones
+ * first, those of the smallest crowds first (a flood cannot push a lone visitor out), then
+ * the newest; then past holders, newest first (rule 3 needs the last one). */
+static int cmp_holding(const void *a, const void *b)
+{
+    const struct holding *x = a;
+    const struct holding *y = b;
+    if (x->live != y->live)
+        return x->live ? -1 : 1;
+    if (x->live && x->n_client != y->n_client)
+        return x->n_client < y->n_client ? -1 : 1;
+    return (x->seen > y->seen) - (x->seen < y->seen);
+}
+
+/* One holding -> an attrib candidate, with its tel: click on the number and its session's
+ * device and region. */
+static int to_candidate(struct store *s, const struct holding *h, const char *number, int64_t at,
+                        struct attrib_candidate *c)
+{
     memset(c, 0, sizeof(*c));
-    c->session_id = (uint64_t)l->session_id;
-    c->leased_at = l->leased_at;
+    c->session_id = (uint64_t)h->session_id;
+    c->leased_at = h->leased_at;
+    c->last_active_at = h->last_active_at;
+    c->ends_at = h->ends_at;
+    c->n_client = h->n_client;
     struct st_session ss;
-    cs->rc = store_event_last(cs->s, l->session_id, "tel_click", cs->number, cs->at + CLICK_SKEW_MS,
+    int rc = store_event_last(s, h->session_id, "tel_click", number, at + CLICK_SKEW_MS,
                               &c->tel_click_at);
-    if (cs->rc == ERR_OK)
-        cs->rc = store_session_by_id(cs->s, l->session_id, &ss);
-    if (cs->rc)
-        return 1;
+    if (rc == ERR_OK)
+        rc = store_session_by_id(s, h->session_id, &ss);
+    if (rc)
+        return rc;
     if (attrib_device_parse(ss.device, &c->device) != ERR_OK)
         c->device = ATTRIB_DEVICE_UNKNOWN;
     snprintf(c->region, sizeof(c->region), "%s", ss.region);
-    store_lease_times(cs->s, l, cs->at, &c->last_active_at, &c->ends_at);
-    cs->n++;
-    return 0;
+    return ERR_OK;
+}
+
+/* The candidates for a call on number t at `at`: out gets at most CALLS_MAX_CANDIDATES. */
+static int gather_candidates(struct store *s, const struct calls_target *t, int64_t since,
+                             int64_t at, struct attrib_candidate *out, size_t *n_out)
+{
+    struct holdings hs = {.s = s, .at = at, .h = xmalloc(CALLS_MAX_HISTORY * sizeof(*hs.h))};
+    int rc = store_lease_history(s, t->number.id, since, CALLS_MAX_HISTORY, add_holding, &hs);
+    *n_out = 0;
+    if (rc == ERR_OK) {
+        count_clients(hs.h, hs.n);
+        qsort(hs.h, hs.n, sizeof(*hs.h), cmp_holding);
+    }
+    for (size_t i = 0; rc == ERR_OK && i < hs.n && i < CALLS_MAX_CANDIDATES; i++) {
+        rc = to_candidate(s, &hs.h[i], t->number.number, at, &out[i]);
+        *n_out = i + 1;
+    }
+    free(hs.h);
+    return rc;
 }
 
 static void set_text(char *dst, size_t cap, const char *s)
@@ -318,26 +403,24 @@ static int attribute_pool(struct store *s, const struct calls_target *t,
                           const struct calls_settings *cs, const struct calls_inbound *in,
                           struct st_call *c)
 {
-    struct candidates cands = {.s = s, .number = t->number.number, .at = in->at};
-    int rc = store_lease_history(s, t->number.id, in->at - cs->window_ms, CALLS_MAX_CANDIDATES * 2,
-                                 add_candidate, &cands);
-    if (rc == ERR_OK)
-        rc = cands.rc;
+    struct attrib_candidate cands[CALLS_MAX_CANDIDATES];
+    size_t n = 0;
+    int rc = gather_candidates(s, t, in->at - cs->window_ms, in->at, cands, &n);
     if (rc)
         return rc;
     struct attrib_call call = {.at = in->at, .window_ms = cs->window_ms};
     const char *region = is_e164(in->from) ? phone_region(in->from) : NULL;
     set_text(call.caller_region, sizeof(call.caller_region), region);
     struct attrib_result r;
-    rc = attrib_decide(&call, cands.c, cands.n, &r);
+    rc = attrib_decide(&call, cands, n, &r);
     if (rc)
         return rc;
     set_method(c, r.method, r.confidence);
     set_text(c->reason, sizeof(c->reason), r.reason);
     if (r.chosen >= 0)
-        c->session_id = (int64_t)cands.c[r.chosen].session_id;
+        c->session_id = (int64_t)cands[r.chosen].session_id;
     if (r.runner_up >= 0) {
-        c->runner_up_session_id = (int64_t)cands.c[r.runner_up].session_id;
+        c->runner_up_session_id = (int64_t)cands[r.runner_up].session_id;
         c->runner_up_confidence = runner_up_confidence(&r);
     }
     return ERR_OK;

@@ -24,7 +24,7 @@ struct app;
 
 #define CALLS_PROVIDER_PBX "pbx" /* GET /v1/telephony/lookup (providers name themselves) */
 #define CALLS_MAX_VALUES 16      /* per channel/campaign conversion values */
-#define CALLS_MAX_CANDIDATES 32  /* past holders of a number considered per call */
+#define CALLS_MAX_CANDIDATES 32  /* holders of a number scored per call (live ones first) */
 
 /* The number a call was made to and who owns it. */
 struct calls_target {

@@ -103,3 +103,24 @@ bool ratelimit_take(struct ratelimit *r, const char *key, int64_t now, int *retr
     pthread_mutex_unlock(&r->mu);
     return ok;
 }
+
+bool ratelimit_blocked(struct ratelimit *r, const char *key, int64_t now, int *retry_after_s)
+{
+    if (!r)
+        return false;
+    uint64_t k = hash(key);
+    bool blocked = false;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < PROBE; i++) {
+        const struct bucket *b = &r->slots[(k + i) & (SLOTS - 1)];
+        if (b->key != k)
+            continue;
+        double t = tokens_at(r, b, now);
+        blocked = t < 1.0;
+        if (blocked && retry_after_s)
+            *retry_after_s = (int)((1.0 - t) / r->per_ms / 1000.0) + 1;
+        break;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return blocked;
+}

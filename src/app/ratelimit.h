@@ -15,5 +15,10 @@ struct ratelimit *ratelimit_new(long long per_minute);
 void ratelimit_free(struct ratelimit *r);
 /* Takes one token for key at now. false when empty; *retry_after_s says when one is back. */
 bool ratelimit_take(struct ratelimit *r, const char *key, int64_t now, int *retry_after_s);
+/* Whether key's bucket holds less than one token at now, without taking one (a key never
+ * seen, or forgotten, is not blocked; nor is anything when the limiter is off). Used to
+ * count failures with ratelimit_take and refuse once they ran out. When true,
+ * *retry_after_s (may be NULL) says when a token is back. */
+bool ratelimit_blocked(struct ratelimit *r, const char *key, int64_t now, int *retry_after_s);
 
 #endif

@@ -11,6 +11,9 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "base/err.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "base/xalloc.h"
 
 #define QUEUE_INITIAL 4096
@@ -21,6 +24,7 @@
 #define BATCH_MS 20
 #define GREETING "retry: 3000\n: connected\n\n"
 #define KEEPALIVE ": keep-alive\n\n"
+#define REVOKED ": credential revoked\n\n"
 
 /* Parking protocol. A connection is parked (suspended) only by its own reader, and woken only
  * by the wake thread, which first claims it (SUSPENDED -> RUNNING) under the mutex. A suspended
@@ -33,7 +37,8 @@ enum park_state { PARK_RUNNING, PARK_SUSPENDING, PARK_SUSPENDED };
 struct stream_listener {
     struct stream *st;
     int64_t account_id;
-    char *q; /* queued bytes q[off, off + len) */
+    char cred[STREAM_CRED_MAX]; /* "" = never re-checked */
+    char *q;                    /* queued bytes q[off, off + len) */
     size_t off, len, cap;
     bool greeted;
     bool ended;            /* dropped or shut down: send what is queued, then end */
@@ -62,7 +67,21 @@ struct stream {
     uint64_t seq;       /* event ids */
     struct wake *wakes; /* the wake thread's scratch array */
     size_t n_wakes_cap;
+    /* credential re-checks (stream_set_check); the times are the wake thread's own */
+    stream_check_fn check;
+    void *check_ctx;
+    int64_t check_every_ms;
+    int64_t checked_mono, checked_wall; /* when the last round ran, on each clock */
 };
+
+/* One distinct (account, credential) of the open listeners, checked outside the lock. */
+struct cred_check {
+    int64_t account_id;
+    char cred[STREAM_CRED_MAX];
+    int rc;
+};
+
+static void enqueue(struct stream_listener *l, const char *p, size_t n);
 
 static int64_t mono_ms(void)
 {
@@ -126,6 +145,85 @@ static void gather(struct stream *st)
     st->pending = false;
 }
 
+/* ---- credential re-checks ---- */
+
+static bool check_due(const struct stream *st, int64_t mono, int64_t wall)
+{
+    return st->check && (mono - st->checked_mono >= st->check_every_ms ||
+                         wall - st->checked_wall >= st->check_every_ms);
+}
+
+/* The distinct (account, credential) pairs of the listeners still running; caller holds mu.
+ * Returns a malloc'd array (NULL when there is none), *n its length. */
+static struct cred_check *collect_creds(struct stream *st, size_t *n)
+{
+    struct cred_check *cc = NULL;
+    size_t len = 0, cap = 0;
+    for (struct stream_listener *l = st->head; l; l = l->next) {
+        if (l->ended || !l->cred[0])
+            continue;
+        size_t i = 0;
+        while (i < len && !(cc[i].account_id == l->account_id && !strcmp(cc[i].cred, l->cred)))
+            i++;
+        if (i < len)
+            continue;
+        if (len == cap) {
+            cap = cap ? cap * 2 : 16;
+            cc = xrealloc(cc, cap * sizeof(*cc));
+        }
+        cc[len].account_id = l->account_id;
+        memcpy(cc[len].cred, l->cred, sizeof(cc[len].cred));
+        cc[len++].rc = ERR_OK;
+    }
+    *n = len;
+    return cc;
+}
+
+/* Ends the listeners whose credential was refused; caller holds mu. Returns how many. */
+static size_t end_refused(struct stream *st, const struct cred_check *cc, size_t n)
+{
+    size_t ended = 0;
+    for (struct stream_listener *l = st->head; l; l = l->next) {
+        for (size_t i = 0; i < n && !l->ended; i++) {
+            if (cc[i].rc != ERR_AUTH || cc[i].account_id != l->account_id ||
+                strcmp(cc[i].cred, l->cred) != 0)
+                continue;
+            enqueue(l, REVOKED, sizeof(REVOKED) - 1);
+            l->ended = true;
+            ended++;
+        }
+    }
+    return ended;
+}
+
+/* Runs one round of credential checks when one is due. Called with mu held; drops it while
+ * the check function runs (a store read), so publishers and readers never wait on the store.
+ * Listeners opened during the round are checked at the next one. */
+static void recheck(struct stream *st)
+{
+    int64_t mono = mono_ms();
+    int64_t wall = time_now_ms();
+    if (!check_due(st, mono, wall))
+        return;
+    st->checked_mono = mono;
+    st->checked_wall = wall;
+    size_t n = 0;
+    struct cred_check *cc = collect_creds(st, &n);
+    if (!n)
+        return;
+    stream_check_fn fn = st->check;
+    void *ctx = st->check_ctx;
+    pthread_mutex_unlock(&st->mu);
+    for (size_t i = 0; i < n; i++)
+        cc[i].rc = fn(ctx, cc[i].account_id, cc[i].cred);
+    pthread_mutex_lock(&st->mu);
+    size_t ended = end_refused(st, cc, n);
+    free(cc);
+    if (ended)
+        log_info("stream", "ended %zu listener(s): their credential no longer authorizes them",
+                 ended);
+}
+
 static void *wake_thread(void *arg)
 {
     struct stream *st = arg;
@@ -133,6 +231,7 @@ static void *wake_thread(void *arg)
     while (!st->stop) {
         wait_tick(st);
         gather(st);
+        recheck(st);
         size_t n = claim_wakes(st, mono_ms());
         pthread_mutex_unlock(&st->mu);
         /* Outside the lock: the claimed connections are suspended and only we resume them. */
@@ -198,6 +297,17 @@ void stream_shutdown(struct stream *st)
     pthread_mutex_unlock(&st->mu);
 }
 
+void stream_set_check(struct stream *st, stream_check_fn fn, void *ctx, int64_t every_ms)
+{
+    pthread_mutex_lock(&st->mu);
+    st->check = fn;
+    st->check_ctx = ctx;
+    st->check_every_ms = every_ms > 0 ? every_ms : STREAM_RECHECK_MS;
+    st->checked_mono = mono_ms();
+    st->checked_wall = time_now_ms();
+    pthread_mutex_unlock(&st->mu);
+}
+
 void stream_set_keepalive(struct stream *st, int64_t keepalive_ms)
 {
     pthread_mutex_lock(&st->mu);
@@ -215,11 +325,12 @@ size_t stream_listeners(struct stream *st)
 
 /* ---- listeners ---- */
 
-struct stream_listener *stream_listen(struct stream *st, int64_t account_id)
+struct stream_listener *stream_listen(struct stream *st, int64_t account_id, const char *cred)
 {
     struct stream_listener *l = xcalloc(1, sizeof(*l));
     l->st = st;
     l->account_id = account_id;
+    snprintf(l->cred, sizeof(l->cred), "%s", cred ? cred : "");
     l->last_write_at = mono_ms();
     pthread_mutex_lock(&st->mu);
     if (st->shut) {

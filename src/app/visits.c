@@ -7,13 +7,18 @@
 
 #include "app/accounts.h"
 #include "app/app.h"
+#include "app/clientaddr.h"
+#include "app/guard.h"
+#include "app/metrics.h"
 #include "store/store.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"
 #include "app/writer.h"
 #include "base/ids.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "base/xalloc.h"
+#include "core/client.h"
 
 #define DEFAULT_TTL_S 1200
 /* A ping's renewal is stored reaching this far past the expiry it acknowledges, so renewals that
@@ -48,6 +53,20 @@ struct visit {
     bool covered; /* a ping whose renewals the store already holds: nothing to write */
     struct st_lease prev[VISITS_MAX_TARGETS]; /* a returning session's latest lease per pool */
     int n_prev;
+    /* The new claims this visit made (not renewals): taken back if its commit fails. */
+    struct {
+        int64_t pool_id;
+        struct st_lease_claim claim;
+        uint64_t token; /* its place in the client's share (app/guard.h), 0 if none */
+    } claims[VISITS_MAX_TARGETS];
+    int n_claims;
+    int64_t now;
+    /* A new session is counted against its client: by address key, and by visitor id. */
+    bool guarded;
+    bool flood; /* its client is a recognised flood: no pool number */
+    char keys[GUARD_KEYS][STORE_ID_MAX + CLIENTADDR_MAX];
+    const char *key_ptrs[GUARD_KEYS];
+    int n_keys;
     visit_done_fn done;
     void *arg;
 };
@@ -60,8 +79,73 @@ static struct visit *visit_new(struct app *app)
     return v;
 }
 
+/* A visit that is not acknowledged leaves no lease and no count behind: its new claims are taken
+ * back from the engines (its renewals keep their leases, which earlier commits hold). */
+static void release_claims(struct visit *v)
+{
+    for (int i = 0; i < v->n_claims; i++) {
+        store_lease_release(v->app->store, v->claims[i].pool_id, &v->claims[i].claim, v->now);
+        guard_cancel(v->app->guard, v->claims[i].token);
+    }
+}
+
+/* ---- handing numbers back ---- */
+
+/* The stored leases of taken-back claims (a flood's, or an unacknowledged visit's), deleted
+ * through the writer. */
+#define HANDBACK_MAX (GUARD_HOLDS > VISITS_MAX_TARGETS ? GUARD_HOLDS : VISITS_MAX_TARGETS)
+
+struct handback {
+    struct write_job job; /* first: the writer hands back &job */
+    int n;
+    struct guard_hold rows[HANDBACK_MAX];
+};
+
+static int handback_apply(struct store *s, struct write_job *job)
+{
+    struct handback *hb = (struct handback *)job;
+    for (int i = 0; i < hb->n; i++) {
+        const struct guard_hold *h = &hb->rows[i];
+        int rc = store_lease_delete(s, h->session_id, h->number_id, h->undo.leased_at);
+        if (rc && rc != ERR_NOTFOUND)
+            return rc;
+    }
+    return ERR_OK;
+}
+
+static void handback_done(struct write_job *job)
+{
+    if (job->rc)
+        log_warn("visits", "leases were taken back but their rows stay: %s", err_str(job->rc));
+    free(job);
+}
+
+/* Takes a flood's claims back: out of the engines at once (the numbers are free again, the
+ * counters as if the claims never were), and their stored rows deleted by the writer. */
+static void hand_back(struct app *app, const struct guard_hold *holds, int n, int64_t now)
+{
+    struct handback *hb = NULL;
+    for (int i = 0; i < n; i++) {
+        struct st_lease_claim c = {.undo = holds[i].undo};
+        if (store_lease_release(app->store, holds[i].pool_id, &c, now) != ERR_OK)
+            continue; /* ended or renewed meanwhile: nothing to hand back */
+        if (!holds[i].session_id)
+            continue;
+        if (!hb)
+            hb = xcalloc(1, sizeof(*hb));
+        hb->rows[hb->n++] = holds[i];
+    }
+    if (!hb)
+        return;
+    hb->job.apply = handback_apply;
+    hb->job.done = handback_done;
+    writer_submit(app->writer, &hb->job);
+}
+
 void visit_free(struct visit *v)
 {
+    if (v)
+        release_claims(v); /* never committed: never acknowledged */
     free(v);
 }
 
@@ -126,9 +210,45 @@ static void remember_session(struct sescache *cache, const struct write_job *job
     sescache_put(cache, job->session.ext_id, &e);
 }
 
+/* After the commit of a new session's claims: held against its client's share, or (if the
+ * client was recognised as a flood meanwhile) handed back at once. */
+static void hold_claims(struct visit *v)
+{
+    for (int i = 0; i < v->n_claims; i++) {
+        struct guard_hold h;
+        if (v->claims[i].token &&
+            guard_commit(v->app->guard, v->claims[i].token, v->job.session.id, &h))
+            hand_back(v->app, &h, 1, v->now);
+    }
+}
+
+/* A failed commit may still have written its rows (an I/O error after the write, a lost
+ * acknowledgement): their deletion is queued on the writer before the claims are released, so a
+ * claim the released numbers give to the next visitor is written after it. */
+static void delete_unacknowledged(struct visit *v)
+{
+    if (!v->job.session.id || v->n_claims == 0)
+        return;
+    struct handback *hb = xcalloc(1, sizeof(*hb));
+    for (int i = 0; i < v->n_claims; i++) {
+        struct guard_hold *h = &hb->rows[hb->n++];
+        h->session_id = v->job.session.id;
+        h->number_id = v->claims[i].claim.number_id;
+        h->undo.leased_at = v->claims[i].claim.leased_at;
+    }
+    hb->job.apply = handback_apply;
+    hb->job.done = handback_done;
+    writer_submit(v->app->writer, &hb->job);
+}
+
 static void committed(struct write_job *job)
 {
     struct visit *v = (struct visit *)job;
+    if (job->rc) {
+        delete_unacknowledged(v);
+        release_claims(v);
+    } else
+        hold_claims(v);
     if (!job->has_event) {
         if (job->rc)
             sescache_drop(v->app->sessions, job->session.ext_id);
@@ -229,17 +349,84 @@ static void show_lease(struct visit_number *sh, const struct st_lease_claim *el)
     sh->kind = VISIT_POOL;
 }
 
+static void show_fallback(struct visit_number *sh, const struct st_pool *p)
+{
+    snprintf(sh->number, sizeof(sh->number), "%s",
+             p->fallback_number[0] ? p->fallback_number : p->target);
+    sh->kind = VISIT_FALLBACK;
+}
+
+/* A new session's place in its client's share of pool p. false: the session is answered
+ * without a claim (a flood's fallback, or one of the client's own numbers). */
+static bool guard_pool(struct visit *v, const struct st_pool *p, struct visit_number *sh,
+                       int64_t now, uint64_t *token)
+{
+    *token = 0;
+    if (!v->guarded)
+        return true;
+    struct guard_hold reuse = {0};
+    struct pool_stats st = {0};
+    if (!v->flood &&
+        (store_pool_stats(v->app->store, p->id, now, &st) != ERR_OK ||
+         guard_reserve(v->app->guard, v->key_ptrs, v->n_keys, p->id, st.size, now, token, &reuse)))
+        return true;
+    metrics_count(v->app->metrics, "opendni_visit_sessions_cut_total",
+                  "New sessions answered without a new pool lease (client over its share, or a "
+                  "recognised flood)",
+                  1);
+    if (reuse.number_id) {
+        snprintf(sh->number, sizeof(sh->number), "%s", reuse.number);
+        snprintf(sh->display, sizeof(sh->display), "%s", reuse.display);
+        sh->kind = VISIT_POOL;
+    } else {
+        show_fallback(sh, p);
+    }
+    return false;
+}
+
+/* Notes a new claim (taken back if the visit is not acknowledged) and fills its place in the
+ * client's share. */
+static void note_claim(struct visit *v, const struct st_pool *p, const struct st_lease_claim *el,
+                       int rc, uint64_t token)
+{
+    bool held = rc == ERR_OK && el->undo.valid;
+    if ((rc == ERR_OK || rc == ERR_EXHAUSTED) && el->undo.valid &&
+        v->n_claims < VISITS_MAX_TARGETS) {
+        v->claims[v->n_claims].pool_id = p->id;
+        v->claims[v->n_claims].claim = *el;
+        v->claims[v->n_claims].token = held ? token : 0;
+        v->n_claims++;
+    } else {
+        held = false;
+    }
+    if (!held) {
+        guard_cancel(v->app->guard, token);
+        return;
+    }
+    struct guard_hold h = {.pool_id = p->id,
+                           .number_id = el->number_id,
+                           .expires_at = el->expires_at,
+                           .undo = el->undo};
+    snprintf(h.number, sizeof(h.number), "%s", el->number);
+    snprintf(h.display, sizeof(h.display), "%s", el->display);
+    snprintf(h.session_ext, sizeof(h.session_ext), "%s", v->job.session.ext_id);
+    guard_fill(v->app->guard, token, &h);
+}
+
 /* Leases a number of pool p for the visit's session; falls back per the pool's mode. */
 static int lease_pool(struct visit *v, const struct st_pool *p, struct visit_number *sh,
                       int64_t now, struct errbuf *eb)
 {
+    v->now = now;
+    uint64_t token = 0;
+    if (!guard_pool(v, p, sh, now, &token))
+        return ERR_OK;
     struct st_lease_claim el;
     int rc = store_lease_claim(v->app->store, p->id, v->job.session.ext_id, prev_number(v, p->id),
                                now, &el);
+    note_claim(v, p, &el, rc, token);
     if (rc == ERR_EXHAUSTED) {
-        snprintf(sh->number, sizeof(sh->number), "%s",
-                 p->fallback_number[0] ? p->fallback_number : p->target);
-        sh->kind = VISIT_FALLBACK;
+        show_fallback(sh, p);
         return ERR_OK;
     }
     if (rc)
@@ -315,8 +502,7 @@ static bool region_valid(const char *s)
     return true;
 }
 
-/* {"gclid":"…",…} with the click ids the visit carried (new reference). */
-static json_t *click_ids_json(const struct source *src)
+json_t *visit_click_ids_json(const struct source *src)
 {
     json_t *ids = json_object();
     for (int i = 0; i < CLICK_N; i++)
@@ -338,7 +524,8 @@ static void fill_session(struct st_session *ss, const struct source *src, const 
     snprintf(ss->keyword, sizeof(ss->keyword), "%s", src->keyword);
     snprintf(ss->content, sizeof(ss->content), "%s", src->content);
     snprintf(ss->device, sizeof(ss->device), "%s", device_name(classify_device(in->user_agent)));
-    json_t *ids = click_ids_json(src);
+    client_key(in->client, ss->client_key, sizeof(ss->client_key)); /* "" when unknown */
+    json_t *ids = visit_click_ids_json(src);
     char *s = json_dumps(ids, JSON_COMPACT);
     json_decref(ids);
     if (s && strlen(s) < sizeof(ss->click_ids))
@@ -365,6 +552,45 @@ static void source_from_session(struct source *src, const struct st_session *ss)
     json_decref(ids);
 }
 
+/* The client's keys: its address key ("a:…", a /64 for IPv6) and its visitor id ("v:…"). */
+static void client_keys(struct visit *v, const char *client, const char *visitor_id)
+{
+    char key[CLIENTADDR_MAX];
+    clientaddr_key(client ? client : "", key, sizeof(key));
+    snprintf(v->keys[0], sizeof(v->keys[0]), "a:%s", key);
+    v->key_ptrs[0] = key[0] ? v->keys[0] : "";
+    v->n_keys = 1;
+    if (visitor_id && id_valid(visitor_id, STORE_ID_MAX - 1)) {
+        snprintf(v->keys[1], sizeof(v->keys[1]), "v:%s", visitor_id);
+        v->key_ptrs[1] = v->keys[1];
+        v->n_keys = 2;
+    }
+}
+
+/* A new session counts against its client; a flood's held numbers are handed back, and its
+ * recognition is logged once per flood (and counted in /metrics). */
+static void guard_session_start(struct visit *v, const struct visit_in *in, int64_t now)
+{
+    client_keys(v, in->client, in->visitor_id);
+    v->guarded = true;
+    struct guard_hold rel[GUARD_HOLDS];
+    int n_rel = 0;
+    bool newly = false;
+    v->flood = guard_session(v->app->guard, v->key_ptrs, v->n_keys, now, &newly, rel, GUARD_HOLDS,
+                             &n_rel) == GUARD_FLOOD;
+    if (!newly)
+        return;
+    char masked[CLIENTADDR_MAX];
+    log_warn("visits",
+             "flood: client %s starts new sessions faster than %lld a minute; its new sessions "
+             "get no pool number until %llds after its last, %d numbers taken back",
+             log_mask(v->keys[0] + 2, masked, sizeof(masked)), v->app->cfg.client_new_sessions,
+             v->app->cfg.flood_hold, n_rel);
+    metrics_count(v->app->metrics, "opendni_visit_floods_total",
+                  "Clients recognised as a flood of new sessions", 1);
+    hand_back(v->app, rel, n_rel, now);
+}
+
 /* Loads the session the client sent back (same account), or sets up a new one. */
 static int start_session(struct visit *v, const struct acct *acct, const struct visit_in *in,
                          int64_t now, int *retry_after_s, struct errbuf *eb)
@@ -378,7 +604,8 @@ static int start_session(struct visit *v, const struct acct *acct, const struct 
         return ERR_OK;
     }
     memset(ss, 0, sizeof(*ss));
-    if (!ratelimit_take(v->app->session_limit, acct->ext_id, now, retry_after_s))
+    guard_session_start(v, in, now);
+    if (!v->flood && !ratelimit_take(v->app->session_limit, acct->ext_id, now, retry_after_s))
         return errf(eb, ERR_LIMITED, NULL, "too many new sessions for this account");
     id_new_sorted("s_", now, 20, ss->ext_id, sizeof(ss->ext_id)); /* 100 random bits */
     if (in->visitor_id && id_valid(in->visitor_id, STORE_ID_MAX - 1))
@@ -545,8 +772,8 @@ static bool stored_covers(const struct write_job *job, const struct sescache_ent
 }
 
 int visits_ping(struct app *app, const char *session_ext, const char *origin,
-                const char *own_origin, int64_t now, struct visit **out, bool *origin_ok,
-                struct errbuf *eb)
+                const char *own_origin, const char *client, int64_t now, struct visit **out,
+                bool *origin_ok, struct errbuf *eb)
 {
     *out = NULL;
     *origin_ok = false;
@@ -556,6 +783,8 @@ int visits_ping(struct app *app, const char *session_ext, const char *origin,
     struct sescache_entry ce;
     int rc = path_session(v, session_ext, origin, own_origin, &ce, &acct, now, origin_ok, eb);
     if (rc == ERR_OK) {
+        client_keys(v, client, NULL);
+        guard_proven(app->guard, v->key_ptrs, v->n_keys, session_ext, now);
         v->job.session.last_active_at = now;
         v->job.touch_session = true;
         touch_live(v, acct, now);
@@ -579,6 +808,52 @@ int visits_ping(struct app *app, const char *session_ext, const char *origin,
     return ERR_OK;
 }
 
+/* One of the account's fixed numbers: a target, a pool's fallback, a source number. */
+static bool fixed_number(const struct acct *acct, const char *number)
+{
+    for (size_t i = 0; i < acct->n_pools; i++)
+        if (!strcmp(acct->pools[i].target, number) ||
+            !strcmp(acct->pools[i].fallback_number, number))
+            return true;
+    for (size_t i = 0; i < acct->n_sources; i++)
+        if (!strcmp(acct->sources[i].number, number) || !strcmp(acct->sources[i].target, number))
+            return true;
+    return false;
+}
+
+/* Whether session_id (of acct) was shown number (visits_event). ERR_OK with *shown, or the
+ * store's error. */
+static int number_shown(struct store *s, const struct acct *acct, int64_t session_id,
+                        const char *number, bool *shown)
+{
+    *shown = fixed_number(acct, number);
+    if (*shown)
+        return ERR_OK;
+    struct st_number n;
+    int rc = store_number_by_e164(s, number, &n);
+    if (rc == ERR_NOTFOUND || (rc == ERR_OK && n.account_id != acct->id))
+        return ERR_OK;
+    if (rc)
+        return rc;
+    if (!n.pool_id) { /* a source number of the account not in the snapshot yet */
+        *shown = true;
+        return ERR_OK;
+    }
+    return store_session_held(s, session_id, n.id, shown);
+}
+
+static int check_event_number(struct visit *v, const struct acct *acct, const char *number,
+                              struct errbuf *eb)
+{
+    bool shown = false;
+    int rc = number_shown(v->app->store, acct, v->job.session.id, number, &shown);
+    if (rc)
+        return errf(eb, rc, NULL, "cannot check the event's number");
+    if (!shown)
+        return errf(eb, ERR_INVALID, "number", "'number' was not shown to this session");
+    return ERR_OK;
+}
+
 int visits_event(struct app *app, const char *session_ext, const char *origin,
                  const char *own_origin, const struct visit_event_in *e, int64_t now,
                  struct visit **out, bool *origin_ok, struct errbuf *eb)
@@ -589,6 +864,8 @@ int visits_event(struct app *app, const char *session_ext, const char *origin,
     const struct acct *acct = NULL;
     struct sescache_entry ce;
     int rc = path_session(v, session_ext, origin, own_origin, &ce, &acct, now, origin_ok, eb);
+    if (rc == ERR_OK && e->number && e->number[0])
+        rc = check_event_number(v, acct, e->number, eb);
     accounts_put(app->accounts, acct);
     if (rc) {
         visit_free(v);

@@ -13,6 +13,7 @@
 #ifndef OPENDNI_APP_VISITS_H
 #define OPENDNI_APP_VISITS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -43,6 +44,9 @@ struct visit_in {
     const char *user_agent; /* crawler detection and device */
     const char *region;     /* the visitor's ISO 3166-2 region from a trusted header, or NULL */
     const char *own_origin; /* opendni's own public URL: pages it serves are same-site */
+    const char *client;     /* the client's address (app/clientaddr.h; behind a trusted proxy,
+                               its client's), NULL if unknown: a new session records its core/client.h
+                               key */
 };
 
 /* One number to show. display "" = format number. */
@@ -77,23 +81,33 @@ struct visit_event_in {
 /* true if type is one of the event types above. */
 bool visits_event_type_valid(const char *type);
 
-/* A page view (API.md POST /v1/visits). Returns ERR_OK with *out set (commit it unless its
- * result says bot), else: ERR_NOTFOUND (unknown account: eb->field "account"), ERR_FORBIDDEN
- * (origin not allowed), ERR_LIMITED (too many new sessions for the account; *retry_after_s),
- * ERR_INVALID (a URL classify refuses: field "url"), ERR_BACKEND. *out is NULL on error;
- * result->origin_ok may still matter to the transport: it is passed in *origin_ok. */
+/* A page view (API.md POST /v1/visits). A new session is counted against its client
+ * (app/guard.h): a client over its share of a pool is shown one of its own numbers without a
+ * lease; a recognised flood gets the pool's fallback number (or the target) and spends none of
+ * the account's new-session budget, and the numbers it held are taken back. Returns ERR_OK with
+ * *out set (commit it unless its result says bot), else: ERR_NOTFOUND (unknown account: eb->field
+ * "account"), ERR_FORBIDDEN (origin not allowed), ERR_LIMITED (too many new sessions for the
+ * account; *retry_after_s), ERR_INVALID (a URL classify refuses: field "url"), ERR_BACKEND. *out is
+ * NULL on error; result->origin_ok may still matter to the transport: it is passed in *origin_ok.
+ */
 int visits_page_view(struct app *app, const struct visit_in *in, int64_t now, struct visit **out,
                      bool *origin_ok, int *retry_after_s, struct errbuf *eb);
 
 /* A heartbeat of session_ext (POST /v1/visits/{id}/ping): renews its live leases, or leases
- * again in its pools when none is live. origin as in visit_in. ERR_NOTFOUND for an unknown
- * session, ERR_FORBIDDEN for a disallowed origin. *out as for visits_page_view; when
- * visit_needs_commit is false the answer is already durable. */
+ * again in its pools when none is live. origin and client as in visit_in; a ping proves a
+ * visible tab, so the session's numbers stop counting against its client's share (app/guard.h).
+ * ERR_NOTFOUND for an unknown session, ERR_FORBIDDEN for a disallowed origin. *out as for
+ * visits_page_view; when visit_needs_commit is false the answer is already durable. */
 int visits_ping(struct app *app, const char *session_ext, const char *origin,
-                const char *own_origin, int64_t now, struct visit **out, bool *origin_ok,
-                struct errbuf *eb);
+                const char *own_origin, const char *client, int64_t now, struct visit **out,
+                bool *origin_ok, struct errbuf *eb);
 
-/* An event of session_ext. Same errors as visits_ping; the result has no numbers. */
+/* An event of session_ext. An event that names a number is accepted only for a number the
+ * session was shown: a pool number it held a lease on, or one of its account's fixed numbers
+ * (source numbers, pools' fallback numbers, the target numbers: what answers of kind source,
+ * fallback and static show; calls to them are never scored between sessions). Errors as
+ * visits_ping, and ERR_INVALID (eb->field "number") for a number the session was not shown;
+ * nothing is stored then. The result has no numbers. */
 int visits_event(struct app *app, const char *session_ext, const char *origin,
                  const char *own_origin, const struct visit_event_in *e, int64_t now,
                  struct visit **out, bool *origin_ok, struct errbuf *eb);
@@ -110,7 +124,12 @@ bool visit_needs_commit(const struct visit *v);
 typedef void (*visit_done_fn)(void *arg, int rc, const struct visit_result *r);
 void visit_commit(struct visit *v, visit_done_fn done, void *arg);
 
-/* Frees a visit that is not committed. NULL ok. */
+/* {"gclid":"…",…}: the click ids a source carries, as stored with the session and answered to
+ * the tracker. Returns a new reference (never NULL but on allocation failure). */
+json_t *visit_click_ids_json(const struct source *src);
+
+/* Frees a visit that is not committed, taking back the new lease claims it made (nothing
+ * unacknowledged keeps a number). NULL ok. */
 void visit_free(struct visit *v);
 
 #endif

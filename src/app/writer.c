@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 
 #include "base/log.h"
+#include "base/testhooks.h"
 #include "base/xalloc.h"
 
 #define MAX_BATCH 1024
@@ -106,6 +107,8 @@ static void commit_batch(struct writer *w, struct write_job *batch)
         rc = store_pool_set_counters(w->store, counters.v[i].pool_id,
                                      (int64_t)counters.v[i].exhaustion_events,
                                      (int64_t)counters.v[i].peak_concurrent);
+    if (rc == ERR_OK && testhooks_fault(TESTHOOK_VISIT_COMMIT))
+        rc = ERR_BACKEND; /* the test binary's full disk: nothing of the batch is committed */
     if (rc == ERR_OK)
         rc = store_commit(w->store);
     if (rc) { /* nothing of this batch is on disk: every job fails */

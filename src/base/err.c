@@ -25,6 +25,7 @@ static const struct {
     {ERR_AUTH, "unauthorized", 401},
     {ERR_FORBIDDEN, "forbidden", 403},
     {ERR_LIMITED, "rate_limited", 429},
+    {ERR_UNAVAILABLE, "unavailable", 503},
 };
 
 const char *err_str(int code)

@@ -16,9 +16,10 @@ enum err {
     ERR_IO = -8,        /* file or socket failure */
     ERR_BACKEND = -9,   /* store failure: 500 */
     ERR_UNSUPPORTED = -10,
-    ERR_AUTH = -11,      /* missing or wrong credentials: 401 */
-    ERR_FORBIDDEN = -12, /* bad provider signature: 403 */
-    ERR_LIMITED = -13,   /* rate limited: 429 */
+    ERR_AUTH = -11,        /* missing or wrong credentials: 401 */
+    ERR_FORBIDDEN = -12,   /* bad provider signature: 403 */
+    ERR_LIMITED = -13,     /* rate limited: 429 */
+    ERR_UNAVAILABLE = -14, /* cannot serve now (the store cannot commit): 503 */
 };
 
 /* Detail for an error: a fixed buffer, so filling it never fails. */

@@ -60,11 +60,30 @@ const char *log_escape(const char *s, char *out, size_t cap)
     size_t o = 0;
     for (; s && *s && o + 5 < cap; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
             o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
         else
             out[o++] = (char)c;
     }
     out[o] = '\0';
     return out;
+}
+
+bool log_throttle_pass(struct log_throttle *t, int64_t now_ms, int64_t interval_ms, uint64_t *held)
+{
+    int_fast64_t next = atomic_load(&t->_next_at_ms);
+    if (now_ms < next ||
+        !atomic_compare_exchange_strong(&t->_next_at_ms, &next, now_ms + interval_ms)) {
+        atomic_fetch_add(&t->_held, 1);
+        return false;
+    }
+    *held = atomic_exchange(&t->_held, 0);
+    return true;
+}
+
+int64_t log_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -14,7 +14,17 @@
 
 /* Faults that can be switched on. */
 enum testhook_fault {
-    TESTHOOK_CALL_STORE = 0, /* the call path's store writes fail (webhooks must still answer) */
+    TESTHOOK_CALL_STORE = 0,   /* the call path's store writes fail (webhooks must still answer) */
+    TESTHOOK_VISIT_COMMIT = 1, /* the group-commit writer's commits fail (as on a full disk) */
+    /* the SQLite store behaves as a read-only file: every write and checkpoint fails until the
+     * fault is switched off (store_writable and GET /readyz report it) */
+    TESTHOOK_STORE_READONLY,
+    /* The store failing where a real disk or lock fails, checked by the dispatchers of
+     * src/store/store.c (so on every backend); reads keep working in each case: */
+    TESTHOOK_STORE_BUSY,   /* store_begin fails: the write lock was not obtained in time */
+    TESTHOOK_STORE_FULL,   /* every write operation fails: the disk is full */
+    TESTHOOK_STORE_IO,     /* store_commit fails with an I/O error; nothing reaches the disk */
+    TESTHOOK_STORE_COMMIT, /* store_commit writes the transaction, then reports a failure */
     TESTHOOK_N
 };
 
@@ -30,7 +40,8 @@ void testhooks_clock_advance(int64_t ms);
 bool testhooks_fault(enum testhook_fault f);
 /* Switches fault f. No-op in production. */
 void testhooks_fault_set(enum testhook_fault f, bool on);
-/* The fault named name ("call_store"). Returns 0, or -1 for an unknown name. out: *f. */
+/* The fault named name ("call_store", "visit_commit", "store_readonly", "store_busy",
+ * "store_full", "store_io", "store_commit"). Returns 0, or -1 for an unknown name. out: *f. */
 int testhooks_fault_parse(const char *name, enum testhook_fault *f);
 
 #endif

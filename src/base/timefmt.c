@@ -46,12 +46,20 @@ static int digits(const char *s, int n, int *out)
     return ERR_OK;
 }
 
+/* Days in month m (1-12) of year y (proleptic Gregorian). */
+static int month_days(int y, int m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
 int time_parse(const char *s, int64_t *at)
 {
     int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
     size_t n = strlen(s);
     if (n < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-        digits(s + 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > 31)
+        digits(s + 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo))
         return ERR_INVALID;
     const char *p = s + 10;
     int64_t offset_min = 0;
@@ -62,6 +70,8 @@ int time_parse(const char *s, int64_t *at)
             return ERR_INVALID;
         p += 9;
         if (*p == '.') {
+            if (p[1] < '0' || p[1] > '9') /* RFC 3339: time-secfrac has at least one digit */
+                return ERR_INVALID;
             int scale = 100;
             for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
                 ms += (*p - '0') * scale;
@@ -70,7 +80,8 @@ int time_parse(const char *s, int64_t *at)
             p++;
         } else if (*p == '+' || *p == '-') {
             int oh, om;
-            if (strlen(p) != 6 || digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om))
+            if (strlen(p) != 6 || digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) ||
+                oh > 23 || om > 59)
                 return ERR_INVALID;
             offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
             p += 6;

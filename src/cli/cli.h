@@ -50,13 +50,24 @@ struct cli_verb {
  * to stdout for --help (exit 0) or to stderr after "error: CMD needs a verb" (exit 2). */
 int cli_dispatch(const char *cmd, const struct cli_verb *verbs, size_t n, int argc, char **argv);
 
-/* Opens the store named by --db and checks its schema. Prints the error and returns NULL. */
-struct store *cli_open_store(const char *db);
+struct secrets_key;
+
+/* The secrets key of a command (store/secrets.h): the file key_file (its --secrets-key-file;
+ * NULL or "": OPENDNI_SECRETS_KEY_FILE), else OPENDNI_SECRETS_KEY. Returns 0 (out: *found,
+ * false when none is configured; *out filled when true), or -1 after printing why the
+ * configured key is unusable. */
+int cli_secrets_key(const char *key_file, struct secrets_key *out, bool *found);
+
+/* Opens the store named by --db, checks its schema and gives it the secrets key
+ * (cli_secrets_key; none configured is fine until a provider secret is read or written).
+ * Prints the error and returns NULL. */
+struct store *cli_open_store(const char *db, const char *key_file);
 
 int cmd_account(int argc, char **argv);
 int cmd_call(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_init(int argc, char **argv);
+int cmd_secrets(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_version(int argc, char **argv);

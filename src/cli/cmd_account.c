@@ -4,6 +4,7 @@
 #include "base/prelude.h"
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <jansson.h>
 
 #include "base/ids.h"
@@ -86,7 +87,7 @@ static int account_create(int argc, char **argv)
         fprintf(stderr, "error: account create needs at least one --origin\n");
         return EXIT_USAGE;
     }
-    struct store *s = cli_open_store(db);
+    struct store *s = cli_open_store(db, NULL);
     if (!s)
         return EXIT_FAIL;
     char key[80], hash[65];
@@ -141,8 +142,65 @@ struct account_changes {
         const char *provider; /* telephony/provider.h name */
         const char *account_sid;
         const char *secret;
+        const char *secret_file; /* FILE or "-" (standard input) holding the secret */
+        const char *flag;        /* the secret's flag, for messages */
+        char read[STORE_SECRET_MAX + 2];
     } creds[CRED_N];
 };
+
+/* Reads a secret from path ("-": standard input) into out: one line, the trailing newline and
+ * surrounding blanks dropped. 0, or -1 after printing why (unreadable, empty, several lines,
+ * or STORE_SECRET_MAX bytes or more). */
+static int read_secret(const char *flag, const char *path, char *out, size_t cap)
+{
+    bool std_in = strcmp(path, "-") == 0;
+    FILE *f = std_in ? stdin : fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "error: --%s-file: cannot open '%s': %s\n", flag, path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(out, 1, cap - 1, f);
+    bool more = n == cap - 1 && fgetc(f) != EOF;
+    bool failed = ferror(f);
+    if (!std_in)
+        fclose(f);
+    out[n] = '\0';
+    while (n > 0 && strchr(" \t\r\n", out[n - 1]))
+        out[--n] = '\0';
+    size_t lead = strspn(out, " \t");
+    memmove(out, out + lead, n - lead + 1);
+    if (failed || more || !out[0] || strpbrk(out, "\r\n")) {
+        fprintf(stderr, "error: --%s-file: '%s' must hold the secret on one line (1 to %d bytes)\n",
+                flag, path, STORE_SECRET_MAX - 1);
+        memset(out, 0, cap);
+        return -1;
+    }
+    return 0;
+}
+
+/* Takes each --*-file secret into ch (refusing a secret given both ways, or stdin twice). */
+static int read_secret_files(struct account_changes *ch)
+{
+    int n_stdin = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(ch->creds); i++) {
+        const char *path = ch->creds[i].secret_file;
+        if (!path)
+            continue;
+        if (ch->creds[i].secret) {
+            fprintf(stderr, "error: give --%s or --%s-file, not both\n", ch->creds[i].flag,
+                    ch->creds[i].flag);
+            return -1;
+        }
+        if (strcmp(path, "-") == 0 && n_stdin++) {
+            fprintf(stderr, "error: only one secret can come from standard input\n");
+            return -1;
+        }
+        if (read_secret(ch->creds[i].flag, path, ch->creds[i].read, sizeof(ch->creds[i].read)))
+            return -1;
+        ch->creds[i].secret = ch->creds[i].read;
+    }
+    return 0;
+}
 
 /* Applies ch to account ext_id in one transaction. ERR_NOTFOUND for an unknown account. */
 static int apply_changes(struct store *s, const char *ext_id, const struct account_changes *ch)
@@ -192,34 +250,49 @@ static int check_changes(const struct account_changes *ch)
 
 static int account_set(int argc, char **argv)
 {
-    const char *db = "./opendni.db";
-    struct account_changes ch = {.creds = {[CRED_TWILIO] = {.provider = "twilio"},
-                                           [CRED_SIGNALWIRE] = {.provider = "signalwire"},
-                                           [CRED_TELNYX] = {.provider = "telnyx"}}};
+    const char *db = "./opendni.db", *key_file = NULL;
+    struct account_changes ch = {
+        .creds = {[CRED_TWILIO] = {.provider = "twilio", .flag = "twilio-auth-token"},
+                  [CRED_SIGNALWIRE] = {.provider = "signalwire", .flag = "signalwire-signing-key"},
+                  [CRED_TELNYX] = {.provider = "telnyx", .flag = "telnyx-public-key"}}};
     const struct cli_opt opts[] = {
         {"db", OPT_STR, &db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
+        {"secrets-key-file", OPT_STR, &key_file, "OPENDNI_SECRETS_KEY_FILE",
+         "file holding the key provider secrets are sealed with (else OPENDNI_SECRETS_KEY)"},
+        {"twilio-auth-token-file", OPT_STR, &ch.creds[CRED_TWILIO].secret_file, NULL,
+         "file holding the Twilio auth token, - for standard input (preferred: a flag's value "
+         "shows in the process list)"},
         {"twilio-auth-token", OPT_STR, &ch.creds[CRED_TWILIO].secret, NULL, "Twilio auth token"},
         {"twilio-account-sid", OPT_STR, &ch.creds[CRED_TWILIO].account_sid, NULL,
          "Twilio AccountSid (AC…)"},
+        {"signalwire-signing-key-file", OPT_STR, &ch.creds[CRED_SIGNALWIRE].secret_file, NULL,
+         "file holding the SignalWire Signing Key, - for standard input"},
         {"signalwire-signing-key", OPT_STR, &ch.creds[CRED_SIGNALWIRE].secret, NULL,
          "SignalWire project's Signing Key (API Credentials)"},
         {"signalwire-project-id", OPT_STR, &ch.creds[CRED_SIGNALWIRE].account_sid, NULL,
          "SignalWire project id (the webhooks' AccountSid)"},
+        {"telnyx-public-key-file", OPT_STR, &ch.creds[CRED_TELNYX].secret_file, NULL,
+         "file holding the Telnyx public key, - for standard input"},
         {"telnyx-public-key", OPT_STR, &ch.creds[CRED_TELNYX].secret, NULL,
          "Telnyx webhook public key (base64, from the Mission Control Portal)"},
+        {"telnyx-account-sid", OPT_STR, &ch.creds[CRED_TELNYX].account_sid, NULL,
+         "Telnyx account id (the TeXML webhooks' AccountSid)"},
         {"settings", OPT_STR, &ch.settings, NULL,
          "account settings as JSON, replacing them: {\"record_calls\":false,\"conversion\":{…}}"},
         {0},
     };
     const char *pos[1];
-    int rc =
-        cli_opts(argc, argv, 2, opts,
-                 "opendni account set ID [--twilio-auth-token TOKEN] [--twilio-account-sid AC…]"
-                 " [--signalwire-signing-key KEY] [--signalwire-project-id ID]"
-                 " [--telnyx-public-key KEY] [--settings JSON]",
-                 pos, 1);
+    int rc = cli_opts(argc, argv, 2, opts,
+                      "opendni account set ID [--twilio-auth-token-file FILE|-]"
+                      " [--twilio-account-sid AC…] [--signalwire-signing-key-file FILE|-]"
+                      " [--signalwire-project-id ID] [--telnyx-public-key-file FILE|-]"
+                      " [--telnyx-account-sid ID] [--settings JSON] (--NAME VALUE instead of"
+                      " --NAME-file also works for each secret)",
+                      pos, 1);
     if (rc < 0)
         return cli_opts_exit(rc);
+    if (read_secret_files(&ch) < 0)
+        return EXIT_USAGE;
     bool any = ch.settings;
     for (size_t i = 0; i < ARRAY_SIZE(ch.creds); i++)
         any |= ch.creds[i].account_sid || ch.creds[i].secret;
@@ -229,13 +302,20 @@ static int account_set(int argc, char **argv)
     }
     if (check_changes(&ch) < 0)
         return EXIT_USAGE;
-    struct store *s = cli_open_store(db);
+    struct store *s = cli_open_store(db, key_file);
     if (!s)
         return EXIT_FAIL;
     rc = apply_changes(s, pos[0], &ch);
     store_close(s);
+    for (size_t i = 0; i < ARRAY_SIZE(ch.creds); i++)
+        memset(ch.creds[i].read, 0, sizeof(ch.creds[i].read));
     if (rc) {
-        fprintf(stderr, "error: %s\n", rc == ERR_NOTFOUND ? "no such account" : "cannot update");
+        fprintf(stderr, "error: %s\n",
+                rc == ERR_NOTFOUND      ? "no such account"
+                : rc == ERR_UNSUPPORTED ? "provider secrets are stored sealed: give "
+                                          "--secrets-key-file FILE or set OPENDNI_SECRETS_KEY "
+                                          "(opendni secrets keygen FILE makes one); nothing changed"
+                                        : "cannot update");
         return EXIT_FAIL;
     }
     printf("account %s updated\n", pos[0]);
@@ -245,7 +325,7 @@ static int account_set(int argc, char **argv)
 /* Resolves the account named by ID in db. Prints the error; NULL store on failure. */
 static struct store *open_account(const char *db, const char *id, struct st_account *a)
 {
-    struct store *s = cli_open_store(db);
+    struct store *s = cli_open_store(db, NULL);
     if (s && store_account_get(s, id, a) != ERR_OK) {
         fprintf(stderr, "error: no account '%s'\n", id);
         store_close(s);
@@ -319,22 +399,25 @@ static int add_provider(void *ctx, const struct st_provider_cred *c)
 static int print_account(void *ctx, const struct st_account *a)
 {
     char providers[128] = "";
-    store_provider_cred_list(ctx, a->id, add_provider, providers);
+    if (store_provider_cred_list(ctx, a->id, add_provider, providers) != ERR_OK)
+        snprintf(providers, sizeof(providers), "(unreadable: see the log; secrets key?)");
     printf("%s\t%s\t%s\n", a->ext_id, a->name, providers[0] ? providers : "-");
     return 0;
 }
 
 static int account_list(int argc, char **argv)
 {
-    const char *db = "./opendni.db";
+    const char *db = "./opendni.db", *key_file = NULL;
     const struct cli_opt opts[] = {
         {"db", OPT_STR, &db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
+        {"secrets-key-file", OPT_STR, &key_file, "OPENDNI_SECRETS_KEY_FILE",
+         "file holding the key provider secrets are sealed with (else OPENDNI_SECRETS_KEY)"},
         {0},
     };
     int rc = cli_opts(argc, argv, 2, opts, "opendni account list [--db PATH]", NULL, 0);
     if (rc < 0)
         return cli_opts_exit(rc);
-    struct store *s = cli_open_store(db);
+    struct store *s = cli_open_store(db, key_file);
     if (!s)
         return EXIT_FAIL;
     rc = store_account_list(s, print_account, s);

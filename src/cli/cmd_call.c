@@ -280,9 +280,10 @@ static int owner_of(struct store *s, const char *to, struct st_account *a)
 
 /* Reads the Twilio auth token (and AccountSid) of the account owning sm->to from the store; an
  * account without a token gets a random one, so its webhooks can be verified at all. */
-static int token_from_db(const char *db, struct sim *sm, char *token, size_t cap)
+static int token_from_db(const char *db, const char *key_file, struct sim *sm, char *token,
+                         size_t cap)
 {
-    struct store *s = cli_open_store(db);
+    struct store *s = cli_open_store(db, key_file);
     if (!s)
         return ERR_BACKEND;
     struct st_account a;
@@ -293,7 +294,7 @@ static int token_from_db(const char *db, struct sim *sm, char *token, size_t cap
         rc = rc == ERR_NOTFOUND ? ERR_OK : rc; /* no Twilio credentials yet */
     }
     if (rc == ERR_OK && !c.secret[0]) {
-        random_sid("", c.secret, sizeof(c.secret));
+        random_sid("", c.secret, STORE_SECRET_MAX);
         rc = store_provider_cred_set(s, a.id, "twilio", NULL, c.secret, time_now_ms());
         if (rc == ERR_OK)
             fprintf(stderr,
@@ -304,11 +305,15 @@ static int token_from_db(const char *db, struct sim *sm, char *token, size_t cap
     store_close(s);
     if (rc == ERR_NOTFOUND)
         fprintf(stderr, "error: no account tracks %s in %s\n", sm->to, db);
+    else if (rc == ERR_UNSUPPORTED)
+        fprintf(stderr,
+                "error: the account's Twilio auth token needs the secrets key "
+                "(OPENDNI_SECRETS_KEY_FILE or OPENDNI_SECRETS_KEY; see the log line above)\n");
     else if (rc)
         fprintf(stderr, "error: cannot read or update the account in %s\n", db);
     if (rc)
         return rc;
-    snprintf(token, cap, "%s", c.secret);
+    snprintf(token, cap, "%.*s", STORE_SECRET_MAX - 1, c.secret); /* clear: < STORE_SECRET_MAX */
     if (!sm->account_sid[0])
         snprintf(sm->account_sid, sizeof(sm->account_sid), "%s", c.account_sid);
     return ERR_OK;
@@ -344,7 +349,7 @@ static int parse_number_opt(const char *flag, const char *v, char out[PHONE_E164
 static int call_simulate(int argc, char **argv)
 {
     const char *to = NULL, *from = NULL, *server = "http://127.0.0.1:8080", *db = "./opendni.db";
-    const char *sid = NULL, *token = NULL;
+    const char *sid = NULL, *token = NULL, *key_file = NULL;
     long long duration = 60;
     bool no_wait = false;
     const struct cli_opt opts[] = {
@@ -356,12 +361,14 @@ static int call_simulate(int argc, char **argv)
         {"db", OPT_STR, &db, "OPENDNI_DB", "store to read the account's auth token from"},
         {"account-sid", OPT_STR, &sid, NULL, "AccountSid to send (default: the account's)"},
         {"token", OPT_STR, &token, NULL, "auth token to sign with (default: from --db)"},
+        {"secrets-key-file", OPT_STR, &key_file, "OPENDNI_SECRETS_KEY_FILE",
+         "the key the store's provider secrets are sealed with (else OPENDNI_SECRETS_KEY)"},
         {0},
     };
     int rc =
         cli_opts(argc, argv, 2, opts,
                  "opendni call simulate --to N --from N [--duration S] [--no-wait] [--server URL] "
-                 "[--db PATH] [--account-sid AC…] [--token T]",
+                 "[--db PATH] [--secrets-key-file FILE] [--account-sid AC…] [--token T]",
                  NULL, 0);
     if (rc < 0)
         return cli_opts_exit(rc);
@@ -378,7 +385,7 @@ static int call_simulate(int argc, char **argv)
     sm.server = base;
     snprintf(sm.account_sid, sizeof(sm.account_sid), "%s", sid ? sid : "");
     char stored[STORE_SECRET_MAX];
-    if (!token && token_from_db(db, &sm, stored, sizeof(stored)) != ERR_OK)
+    if (!token && token_from_db(db, key_file, &sm, stored, sizeof(stored)) != ERR_OK)
         return EXIT_FAIL;
     sm.token = token ? token : stored;
     if (!sm.account_sid[0])

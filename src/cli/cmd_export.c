@@ -85,7 +85,7 @@ static int resolve_account(struct store *s, const char *ext, int64_t *id)
 
 static int run_export(const char *db, const char *account, int64_t since, const char *path)
 {
-    struct store *s = cli_open_store(db);
+    struct store *s = cli_open_store(db, NULL);
     if (!s)
         return EXIT_FAIL;
     int64_t account_id = 0;

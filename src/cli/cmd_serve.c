@@ -11,7 +11,9 @@
 #include "base/log.h"
 #include "base/testhooks.h"
 #include "app/app.h"
+#include "app/clientaddr.h"
 #include "http/server.h"
+#include "store/secrets.h"
 
 #define GRACE_MS 1500
 
@@ -43,7 +45,7 @@ static void resolve_public_url(struct app *app, uint16_t port)
     }
 }
 
-static int parse_serve_opts(int argc, char **argv, struct app_config *c)
+static int parse_serve_opts(int argc, char **argv, struct app_config *c, const char **key_file)
 {
     const char *level = "info";
     bool fail_calls = false;
@@ -58,13 +60,34 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
          "visit requests per client address per minute, 0 = off"},
         {"max-new-sessions", OPT_INT, &c->max_new_sessions, "OPENDNI_MAX_NEW_SESSIONS",
          "new sessions per account per minute, 0 = off"},
+        {"rate-limit-bad-signatures", OPT_INT, &c->rate_limit_bad_signatures,
+         "OPENDNI_RATE_LIMIT_BAD_SIGNATURES",
+         "provider webhooks with a bad signature per client address per minute before 429, 0 = "
+         "off"},
         {"threads", OPT_INT, &c->threads, "OPENDNI_THREADS", "HTTP threads, 0 = one per CPU"},
         {"body-max", OPT_INT, &c->body_max, "OPENDNI_BODY_MAX",
          "default request body limit, bytes"},
+        {"max-conns-per-addr", OPT_INT, &c->max_conns_per_addr, "OPENDNI_MAX_CONNS_PER_ADDR",
+         "open connections per client address (direct clients; not with --trust-proxy), 0 = off"},
+        {"request-timeout", OPT_INT, &c->request_timeout_s, "OPENDNI_REQUEST_TIMEOUT",
+         "seconds a client has to send a request's headers and body, 0 = off"},
         {"geo-header", OPT_STR, &c->geo_header, "OPENDNI_GEO_HEADER",
          "header your proxy sets to the visitor's ISO 3166-2 region (e.g. X-Geo-Region: US-TX)"},
-        {"trust-proxy", OPT_BOOL, &c->trust_proxy, "OPENDNI_TRUST_PROXY",
-         "take the client address from X-Forwarded-For"},
+        {"trust-proxy", OPT_STR, &c->trust_proxy, "OPENDNI_TRUST_PROXY",
+         "proxies (ADDR or CIDR, comma-separated) whose X-Forwarded-For is believed"},
+        {"client-new-sessions", OPT_INT, &c->client_new_sessions, "OPENDNI_CLIENT_NEW_SESSIONS",
+         "new sessions per client address per minute before it is a flood, 0 = off (30)"},
+        {"client-share", OPT_INT, &c->client_share, "OPENDNI_CLIENT_SHARE",
+         "% of a pool one client's unproven sessions may hold, 0 = off (10)"},
+        {"client-max-numbers", OPT_INT, &c->client_max_numbers, "OPENDNI_CLIENT_MAX_NUMBERS",
+         "most numbers of a pool one client's unproven sessions hold, 0 = no limit (4)"},
+        {"flood-hold", OPT_INT, &c->flood_hold, "OPENDNI_FLOOD_HOLD",
+         "seconds a flood stays flagged after its last new session (600)"},
+        {"metrics-token", OPT_STR, &c->metrics_token, "OPENDNI_METRICS_TOKEN",
+         "GET /metrics needs Authorization: Bearer TOKEN (unset: loopback clients only)"},
+        {"demo", OPT_BOOL, &c->demo, "OPENDNI_DEMO", "serve the demo site at /demo/ (make run)"},
+        {"secrets-key-file", OPT_STR, key_file, "OPENDNI_SECRETS_KEY_FILE",
+         "file holding the key provider secrets are sealed with (else OPENDNI_SECRETS_KEY)"},
         {"log-level", OPT_STR, &level, "OPENDNI_LOG_LEVEL", "error, warn, info or debug"},
         {"log-pii", OPT_BOOL, &c->log_pii, "OPENDNI_LOG_PII", "log phone numbers and addresses"},
         {0}, /* the test binary's flags follow */
@@ -85,8 +108,18 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c)
     if (rc < 0)
         return rc;
     if (log_level_parse(level) < 0 || c->rate_limit_visits < 0 || c->max_new_sessions < 0 ||
-        c->threads < 0 || c->threads > 256 || c->body_max < 0) {
+        c->threads < 0 || c->threads > 256 || c->body_max < 0 || c->client_new_sessions < 0 ||
+        c->client_share < 0 || c->client_share > 100 || c->client_max_numbers < 0 ||
+        c->flood_hold < 0 || c->max_conns_per_addr < 0 || c->max_conns_per_addr > 4096 ||
+        c->request_timeout_s < 0 || c->request_timeout_s > 86400 ||
+        c->rate_limit_bad_signatures < 0) {
         fprintf(stderr, "error: bad value for --log-level, a limit or --threads\n");
+        return -2;
+    }
+    struct clientaddr_trust trust;
+    struct errbuf eb = {{0}, NULL};
+    if (clientaddr_trust_parse(c->trust_proxy, &trust, &eb) != ERR_OK) {
+        fprintf(stderr, "error: --trust-proxy: %s (give proxy addresses or CIDRs)\n", eb.msg);
         return -2;
     }
     if (fail_calls)
@@ -104,11 +137,26 @@ int cmd_serve(int argc, char **argv)
                               .public_url = "",
                               .port_file = "",
                               .geo_header = "",
+                              .trust_proxy = "",
+                              .client_new_sessions = 30,
+                              .client_share = 10,
+                              .client_max_numbers = 4,
+                              .flood_hold = 600,
+                              .metrics_token = "",
                               .rate_limit_visits = 600,
-                              .max_new_sessions = 6000}};
-    int rc = parse_serve_opts(argc, argv, &app.cfg);
+                              .max_new_sessions = 6000,
+                              .max_conns_per_addr = 64,
+                              .request_timeout_s = 15,
+                              .rate_limit_bad_signatures = 30}};
+    const char *key_file = NULL;
+    int rc = parse_serve_opts(argc, argv, &app.cfg, &key_file);
     if (rc < 0)
         return cli_opts_exit(rc);
+    struct secrets_key key;
+    bool has_key = false;
+    if (cli_secrets_key(key_file, &key, &has_key) < 0)
+        return EXIT_FAIL;
+    app.cfg.secrets_key = has_key ? &key : NULL;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -116,7 +164,10 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread started below */
     signal(SIGPIPE, SIG_IGN);
     struct errbuf eb = {{0}, NULL};
-    if (app_init(&app, &eb) != ERR_OK) {
+    rc = app_init(&app, &eb);
+    memset(&key, 0, sizeof(key)); /* the store keeps its own copy */
+    app.cfg.secrets_key = NULL;
+    if (rc != ERR_OK) {
         fprintf(stderr, "error: %s\n", eb.msg);
         return EXIT_FAIL;
     }

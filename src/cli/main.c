@@ -19,6 +19,7 @@ static const struct command {
     {"export", cmd_export, "export history: a trace for the pool-sizing simulator"},
     {"help", cmd_help, "list the commands"},
     {"init", cmd_init, "create or migrate the store (idempotent)"},
+    {"secrets", cmd_secrets, "make a secrets key, rotate it (re-seal every provider secret)"},
     {"serve", cmd_serve, "run the HTTP server"},
     {"simulate", cmd_simulate, "size pools by replaying traffic through the lease engine"},
     {"version", cmd_version, "print the version"},

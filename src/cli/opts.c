@@ -129,10 +129,26 @@ int cli_opts_exit(int rc)
     return rc == -1 ? EXIT_OK : EXIT_USAGE;
 }
 
-struct store *cli_open_store(const char *db)
+int cli_secrets_key(const char *key_file, struct secrets_key *out, bool *found)
+{
+    struct errbuf eb = {{0}, NULL};
+    if (!key_file || !*key_file)
+        key_file = getenv("OPENDNI_SECRETS_KEY_FILE");
+    if (secrets_key_configured(key_file, out, found, &eb) != ERR_OK) {
+        fprintf(stderr, "error: %s\n", eb.msg);
+        return -1;
+    }
+    return 0;
+}
+
+struct store *cli_open_store(const char *db, const char *key_file)
 {
     struct store *s = NULL;
     struct errbuf eb = {{0}, NULL};
+    struct secrets_key key;
+    bool has_key = false;
+    if (cli_secrets_key(key_file, &key, &has_key) < 0)
+        return NULL;
     int rc = store_open(db, &s, &eb);
     if (rc == ERR_OK)
         rc = store_check(s, &eb);
@@ -141,6 +157,8 @@ struct store *cli_open_store(const char *db)
         store_close(s);
         return NULL;
     }
+    store_secrets_keys(s, has_key ? &key : NULL, NULL);
+    memset(&key, 0, sizeof(key));
     return s;
 }
 

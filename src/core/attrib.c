@@ -38,6 +38,10 @@
 /* Caller's area-code region equal to the session's IP region: moderate evidence (mobile
  * numbers travel, VPNs move IPs), so a boost but never a veto. */
 #define REGION_MATCH 1.5
+/* Client: the evidence of one client counts once. Sessions are free to make (a script makes
+ * thousands, each with its own "visitor"), so the live holders sharing an address, a /64 or a
+ * visitor id split one voice (attrib.h), and a crowd cannot outvote one real visitor. */
+
 /* Device: mobile visitors call far more often than desktop ones; tablets in between. */
 #define DEVICE_MOBILE 1.4
 #define DEVICE_TABLET 1.2
@@ -98,6 +102,8 @@ double attrib_score(const struct attrib_call *call, const struct attrib_candidat
     double s = recency_factor(call, c) * click_factor(call, c) * device_factor(c->device);
     if (region_matches(call, c))
         s *= REGION_MATCH;
+    if (c->n_client > 1)
+        s /= (double)c->n_client;
     return s;
 }
 
@@ -143,8 +149,12 @@ static void describe_signals(char *dst, size_t cap, const struct attrib_call *ca
         snprintf(dst + len, cap - len, ", caller region %.7s matches", c->region);
         len = strlen(dst);
     }
-    if (c->device == ATTRIB_DEVICE_MOBILE || c->device == ATTRIB_DEVICE_TABLET)
+    if (c->device == ATTRIB_DEVICE_MOBILE || c->device == ATTRIB_DEVICE_TABLET) {
         snprintf(dst + len, cap - len, ", %s", attrib_device_name(c->device));
+        len = strlen(dst);
+    }
+    if (c->n_client > 1)
+        snprintf(dst + len, cap - len, ", 1 of %" PRIu32 " from one client", c->n_client);
 }
 
 /* ---- decisions ------------------------------------------------------------------------------ */

@@ -38,6 +38,10 @@ struct attrib_candidate {
     int64_t tel_click_at;   /* latest tel: click on this number by the session, 0 if none */
     enum attrib_device device;
     char region[8]; /* session's coarse geo "US-TX", or "" */
+    /* How many of the call's live holders share this candidate's client (same address or IPv6
+     * /64, or same visitor id; core/client.h), itself included; 0 and 1 mean alone. The caller
+     * counts it over every live holder, also those it could not pass as candidates. */
+    uint32_t n_client;
 };
 
 struct attrib_call {
@@ -90,7 +94,10 @@ int attrib_decide(const struct attrib_call *call, const struct attrib_candidate 
  *   tel: click on the number at most 2 min before the call (or up to 30 s after, for beacons
  *     that land after the webhook): x21, then 1 + 20 * 0.5^((age - 2 min) / 5 min);
  *   caller region equal to the session region (both non-empty): x1.5;
- *   device: mobile x1.4, tablet x1.2, desktop and unknown x1. */
+ *   device: mobile x1.4, tablet x1.2, desktop and unknown x1;
+ *   client: x 1/n_client, so the live holders of one client split one voice: a flood of
+ *     sessions from one address that all clicked weighs as much as one visitor who clicked,
+ *     never more, and each of its sessions weighs 1/n of that. */
 double attrib_score(const struct attrib_call *call, const struct attrib_candidate *c);
 
 /* Confidence of a LATE attribution whose lease ended gap_ms before the call:

@@ -697,6 +697,12 @@ static void read_param(const char *p, size_t n, struct source *out, struct visit
     text_init(&t, field, CLASSIFY_FIELD_MAX);
     text_add_decoded(&t, eq + 1, n - (size_t)(eq + 1 - p));
     text_finish(&t);
+    /* No ad platform's click id starts with '-', and one that does would open as a formula in a
+     * spreadsheet of the exports: refused here (the visit keeps its other fields) rather than
+     * altered later, which would make a real id fail to match on upload. */
+    for (size_t i = 0; i < CLICK_N; i++)
+        if (field == out->click_ids[i] && field[0] == '-')
+            field[0] = '\0';
 }
 
 static void read_query(const char *q, size_t n, struct source *out, struct visit *v)

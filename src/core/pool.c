@@ -762,8 +762,10 @@ static uint32_t pick(struct pool *p, unsigned *flags)
     return heap_top(&p->all);
 }
 
+/* A new lease (or a wait) for the session; *idle_before gets the number's release time before
+ * it was claimed. */
 static int lease_new(struct pool *p, uint64_t session_id, uint64_t prev_number_id, int64_t now,
-                     uint32_t *out_slot, unsigned *flags)
+                     uint32_t *out_slot, unsigned *flags, int64_t *idle_before)
 {
     uint32_t s = returnable(p, session_id, prev_number_id);
     if (s != NIL)
@@ -771,6 +773,7 @@ static int lease_new(struct pool *p, uint64_t session_id, uint64_t prev_number_i
     else
         s = pick(p, flags);
     *out_slot = s;
+    *idle_before = s == NIL ? 0 : p->nums[s].idle_at;
     if (s == NIL) {
         rec_wait(p, session_id, now);
         return ERR_EXHAUSTED;
@@ -780,22 +783,42 @@ static int lease_new(struct pool *p, uint64_t session_id, uint64_t prev_number_i
     return ERR_OK;
 }
 
-int pool_lease(struct pool *p, uint64_t session_id, uint64_t prev_number_id, int64_t now,
-               uint64_t *out_number_id, unsigned *out_flags)
+/* Notes what a new claim is about to change (before it changes anything). */
+static void undo_begin(const struct pool *p, uint64_t session_id, uint32_t r, struct pool_undo *u)
+{
+    memset(u, 0, sizeof *u);
+    u->session_id = session_id;
+    u->peak_concurrent = p->peak_concurrent;
+    u->peak_demand = p->peak_demand;
+    if (r != NIL) { /* a turned-away session tries again */
+        u->was_waiting = true;
+        u->wait_leased_at = p->recs[r].leased_at;
+        u->wait_active_at = p->recs[r].last_active_at;
+    }
+}
+
+int pool_claim(struct pool *p, uint64_t session_id, uint64_t prev_number_id, int64_t now,
+               uint64_t *out_number_id, unsigned *out_flags, struct pool_undo *undo)
 {
     now = advance(p, now);
     unsigned flags = 0;
     uint32_t s = NIL;
     int rc = ERR_OK;
+    struct pool_undo u = {0};
     uint32_t r = map_get(&p->by_session, session_id);
     if (r != NIL && p->recs[r].num != NIL) {
         rec_renew(p, r, now);
         s = p->recs[r].num;
         flags = POOL_LEASE_RENEWED;
     } else {
+        undo_begin(p, session_id, r, &u);
         if (r != NIL)
             rec_end(p, r); /* a turned-away session tries again */
-        rc = lease_new(p, session_id, prev_number_id, now, &s, &flags);
+        rc = lease_new(p, session_id, prev_number_id, now, &s, &flags, &u.idle_at);
+        u.valid = true;
+        u.number_id = s == NIL ? 0 : p->nums[s].id;
+        u.leased_at = now;
+        u.exhausted = (flags & POOL_LEASE_EXHAUSTED) != 0;
     }
     if (s != NIL && p->nums[s].live > 1)
         flags |= POOL_LEASE_SHARED;
@@ -803,7 +826,98 @@ int pool_lease(struct pool *p, uint64_t session_id, uint64_t prev_number_id, int
         *out_number_id = s == NIL ? 0 : p->nums[s].id;
     if (out_flags)
         *out_flags = flags;
+    if (undo)
+        *undo = u;
     return rc;
+}
+
+int pool_lease(struct pool *p, uint64_t session_id, uint64_t prev_number_id, int64_t now,
+               uint64_t *out_number_id, unsigned *out_flags)
+{
+    return pool_claim(p, session_id, prev_number_id, now, out_number_id, out_flags, NULL);
+}
+
+/* ---------------------------------------------------------------- taking a claim back */
+
+/* Frees record r without it joining any history (the lease never happened). */
+static void rec_forget(struct pool *p, uint32_t r)
+{
+    act_unlink(p, r);
+    map_del(&p->by_session, p->recs[r].session_id);
+    p->recs[r].num = NIL;
+    p->recs[r].next = p->rec_free;
+    p->rec_free = r;
+}
+
+/* Number s lost a holder that never happened: its release time goes back to before_at, raised
+ * only by what other holders did (live ones, and leases that ended since). */
+static void num_lower_idle(struct pool *p, uint32_t s, int64_t before_at)
+{
+    struct pool_num *n = &p->nums[s];
+    int64_t at = before_at;
+    if (n->live > 0 && rec_ends(p, &p->recs[n->head]) > at)
+        at = rec_ends(p, &p->recs[n->head]);
+    if (n->hist_n > 0 && n->hist[0].ends_at > at)
+        at = n->hist[0].ends_at;
+    n->idle_at = at;
+    heap_set_key(&p->all, s, at);
+    if (n->live == 0) {
+        p->leased--;
+        num_park(p, s);
+    }
+}
+
+/* A peak reached while the claim was live counted it: without it, it is one lower. */
+static uint32_t peak_without(uint32_t peak, uint32_t before)
+{
+    if (peak <= before)
+        return peak;
+    return peak - 1 > before ? peak - 1 : before;
+}
+
+static int unclaim_lease(struct pool *p, const struct pool_undo *u, uint32_t r)
+{
+    uint32_t s = map_get(&p->by_number, u->number_id);
+    if (s == NIL || p->recs[r].num != s || p->recs[r].leased_at != u->leased_at)
+        return ERR_NOTFOUND;
+    nl_unlink(p, r);
+    p->nums[s].live--;
+    p->live_leases--;
+    rec_forget(p, r);
+    num_lower_idle(p, s, u->idle_at);
+    p->peak_concurrent = peak_without(p->peak_concurrent, u->peak_concurrent);
+    if (!u->was_waiting) /* else the claim only turned a wait into a lease: demand unchanged */
+        p->peak_demand = peak_without(p->peak_demand, u->peak_demand);
+    return ERR_OK;
+}
+
+int pool_unclaim(struct pool *p, const struct pool_undo *u, int64_t now)
+{
+    if (!u || !u->valid)
+        return ERR_INVALID;
+    advance(p, now);
+    uint32_t r = map_get(&p->by_session, u->session_id);
+    if (r == NIL)
+        return ERR_NOTFOUND;
+    if (u->number_id != 0) {
+        int rc = unclaim_lease(p, u, r);
+        if (rc)
+            return rc;
+    } else {
+        if (p->recs[r].num != NIL || p->recs[r].leased_at != u->leased_at)
+            return ERR_NOTFOUND;
+        p->waiting--;
+        rec_forget(p, r);
+        if (!u->was_waiting)
+            p->peak_demand = peak_without(p->peak_demand, u->peak_demand);
+    }
+    if (u->exhausted && p->exhaustion_events > 0)
+        p->exhaustion_events--;
+    if (u->was_waiting && u->wait_active_at + p->cfg.ttl_ms > p->clock_at) {
+        rec_new(p, u->session_id, u->wait_leased_at, u->wait_active_at);
+        p->waiting++;
+    }
+    return ERR_OK;
 }
 
 int pool_touch(struct pool *p, uint64_t session_id, int64_t now, uint64_t *out_number_id,

@@ -141,6 +141,40 @@ int pool_remove_number(struct pool *p, uint64_t number_id, int64_t now);
 int pool_lease(struct pool *p, uint64_t session_id, uint64_t prev_number_id, int64_t now,
                uint64_t *out_number_id, unsigned *out_flags);
 
+/*
+ * What pool_claim changed, so that pool_unclaim can take the claim back (a claim whose durable
+ * record failed, or a flood's). Filled by pool_claim; valid is false for a renewal (an existing
+ * lease is never taken back). Plain data: copy it freely.
+ */
+struct pool_undo {
+    bool valid;
+    uint64_t session_id;
+    uint64_t number_id; /* the number claimed; 0 when the claim was refused (turned away) */
+    int64_t leased_at;  /* the claim's lease start (names this lease, not a later one) */
+    int64_t idle_at;    /* the number's release time before the claim */
+    bool exhausted;     /* the claim counted one exhaustion event */
+    uint32_t peak_concurrent, peak_demand; /* the peaks before the claim */
+    bool was_waiting; /* the session had been turned away before: its wait is restored */
+    int64_t wait_leased_at, wait_active_at;
+};
+
+/* pool_lease, also filling *undo (may be NULL) with what the claim changed. */
+int pool_claim(struct pool *p, uint64_t session_id, uint64_t prev_number_id, int64_t now,
+               uint64_t *out_number_id, unsigned *out_flags, struct pool_undo *undo);
+
+/*
+ * Takes back a claim that pool_claim described in *u, as if it had never been made: the session
+ * no longer holds the number (nor waits, for a refused claim; a wait it had before the claim comes
+ * back), the number's release time is what it was before the claim (raised only by other
+ * holders since), the exhaustion event the claim counted is uncounted, and the peaks lose what
+ * only this claim added (every sample taken while it was live counted it, so a peak reached
+ * since then is one lower without it). Expiry up to now is processed first.
+ * Returns ERR_OK, ERR_INVALID for an undo that is not valid (a renewal), or ERR_NOTFOUND when
+ * that claim no longer exists (it expired, was taken back already, or the session holds
+ * another lease now): nothing changes then.
+ */
+int pool_unclaim(struct pool *p, const struct pool_undo *u, int64_t now);
+
 /* Activity without a page view (heartbeat): renews the session's live lease. Returns ERR_OK
  * with *out_number_id and *out_expires_at (now + ttl) set, or ERR_NOTFOUND if the session has no
  * live lease (a turned-away session is kept "waiting" for the demand estimate). Either out

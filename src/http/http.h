@@ -37,6 +37,7 @@ struct http_req {
     const char *params[HTTP_MAX_PARAMS]; /* {…} path segments */
     char param_store[HTTP_MAX_PARAMS][128];
     struct st_account account; /* the authenticated account (AUTH routes) */
+    char credential[80];       /* what authenticated it (admin_account_by_key), re-checkable */
     struct errbuf eb;          /* error detail for the error response */
     int retry_after_s;         /* with ERR_LIMITED: seconds for Retry-After */
     /* private: deferral, owned by server.c */
@@ -62,7 +63,7 @@ struct http_resp {
     struct stream_listener *stream;
     int n_headers;
     const char *header_names[HTTP_MAX_HEADERS]; /* static strings */
-    char header_values[HTTP_MAX_HEADERS][160];
+    char header_values[HTTP_MAX_HEADERS][256];
 };
 
 /* A handler returns ERR_OK with resp filled, or an error code with req->eb set; the router
@@ -78,6 +79,11 @@ void http_header(struct http_resp *resp, const char *name, const char *fmt, ...)
  * one route reads costs the others nothing. Borrowed: valid until the request completes.
  * Call from the handler (the connection's thread), not after http_defer. */
 const char *http_req_header(const struct http_req *req, const char *name);
+
+/* The client's address into out (cap bytes): the connection's, or for a request from a trusted
+ * proxy (--trust-proxy ADDR|CIDR,…) the first X-Forwarded-For entry from the right that no trusted
+ * proxy wrote (app/clientaddr.h). */
+void http_client_of(const struct http_req *req, char *out, size_t cap);
 
 /* Value of a query-string parameter, percent-decoded into out (cap bytes). Returns true if
  * present. */

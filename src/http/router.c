@@ -3,18 +3,23 @@
 #include "base/prelude.h"
 #include "http/router.h"
 
+#include <strings.h>
+
 #include "base/log.h"
 #include "base/testhooks.h"
 #include "app/admin.h"
 #include "app/app.h"
+#include "app/clientaddr.h"
 #include "http/handlers/handlers.h"
 #include "base/json.h"
 #include "app/metrics.h"
 
 enum route_flags {
-    ROUTE_AUTH = 1 << 0,   /* Bearer API key required; req->account set */
-    ROUTE_PUBLIC = 1 << 1, /* called from browsers on customers' sites: CORS preflights */
-    ROUTE_TEST = 1 << 2,   /* exists in the test binary only (base/testhooks.h) */
+    ROUTE_AUTH = 1 << 0,    /* Bearer API key required; req->account set */
+    ROUTE_PUBLIC = 1 << 1,  /* called from browsers on customers' sites: CORS preflights */
+    ROUTE_TEST = 1 << 2,    /* exists in the test binary only (base/testhooks.h) */
+    ROUTE_DEMO = 1 << 3,    /* exists only with serve --demo */
+    ROUTE_METRICS = 1 << 4, /* Bearer --metrics-token required (off without one) */
 };
 
 struct route {
@@ -28,7 +33,8 @@ struct route {
 #define KB 1024
 static const struct route routes[] = {
     {"GET", "/healthz", h_healthz, 0, 0},
-    {"GET", "/metrics", h_metrics, 0, 0},
+    {"GET", "/readyz", h_readyz, 0, 0},
+    {"GET", "/metrics", h_metrics, ROUTE_METRICS, 0},
     {"POST", "/v1/visits", h_visit, ROUTE_PUBLIC, 8 * KB},
     {"POST", "/v1/visits/{}/ping", h_visit_ping, ROUTE_PUBLIC, 8 * KB},
     {"POST", "/v1/visits/{}/events", h_visit_event, ROUTE_PUBLIC, 8 * KB},
@@ -64,8 +70,8 @@ static const struct route routes[] = {
     {"POST", "/v1/test/clock", h_test_clock, ROUTE_TEST, 1 * KB},
     {"POST", "/v1/test/faults", h_test_faults, ROUTE_TEST, 1 * KB},
     {"GET", "/dni.js", h_asset, 0, 0},
-    {"GET", "/demo/{}", h_asset, 0, 0},
-    {"GET", "/demo/", h_asset, 0, 0},
+    {"GET", "/demo/{}", h_asset, ROUTE_DEMO, 0},
+    {"GET", "/demo/", h_asset, ROUTE_DEMO, 0},
 };
 
 size_t router_count(void)
@@ -109,13 +115,16 @@ const struct route *router_match(struct http_req *req)
 {
     bool path_known = false;
     bool tests = testhooks_enabled();
+    bool demo = req->app->cfg.demo;
+    /* HEAD is answered as GET; the server sends the headers only. */
+    const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
     for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
-        if ((routes[i].flags & ROUTE_TEST) && !tests)
+        if (((routes[i].flags & ROUTE_TEST) && !tests) || ((routes[i].flags & ROUTE_DEMO) && !demo))
             continue;
         if (!match_path(routes[i].pattern, req->path, req))
             continue;
         path_known = true;
-        if (strcmp(routes[i].method, req->method) == 0)
+        if (strcmp(routes[i].method, method) == 0)
             return &routes[i];
     }
     /* A preflight is answered for any public path. */
@@ -145,6 +154,12 @@ void http_error_resp(struct http_req *req, struct http_resp *resp, int code)
         http_header(resp, "Retry-After", "%d", req->retry_after_s > 0 ? req->retry_after_s : 60);
 }
 
+void http_client_of(const struct http_req *req, char *out, size_t cap)
+{
+    clientaddr_resolve(&req->app->trusted, req->client_addr ? req->client_addr : "",
+                       req->h_forwarded_for, out, cap);
+}
+
 void http_header(struct http_resp *resp, const char *name, const char *fmt, ...)
 {
     if (resp->n_headers >= HTTP_MAX_HEADERS)
@@ -156,17 +171,59 @@ void http_header(struct http_resp *resp, const char *name, const char *fmt, ...)
     resp->header_names[resp->n_headers++] = name;
 }
 
-/* Resolves "Authorization: Bearer KEY" to the key's account. */
-static int authenticate(struct http_req *req)
+_Static_assert(sizeof(((struct http_req *)0)->credential) == ADMIN_CRED_MAX,
+               "http_req.credential holds an admin credential");
+
+/* The credentials of "Authorization: Bearer CRED" (the scheme is case-insensitive, RFC 7235; one
+ * or more spaces after it), or NULL. Borrowed from the request. */
+static const char *bearer(const struct http_req *req)
 {
     const char *h = req->h_auth;
-    if (!h || strncmp(h, "Bearer ", 7) != 0 || !h[7])
+    if (!h || strncasecmp(h, "Bearer", 6) != 0 || h[6] != ' ')
+        return NULL;
+    h += 6;
+    while (*h == ' ')
+        h++;
+    return *h ? h : NULL;
+}
+
+/* Resolves "Authorization: Bearer KEY" to the key's account (and its re-checkable credential,
+ * which GET /v1/stream hands to its listener). */
+static int authenticate(struct http_req *req)
+{
+    const char *key = bearer(req);
+    if (!key)
         return errf(&req->eb, ERR_AUTH, NULL, "missing or malformed Authorization: Bearer key");
-    int rc = admin_account_by_key(req->app, h + 7, &req->account);
+    int rc = admin_account_by_key(req->app, key, &req->account, req->credential);
     if (rc == ERR_NOTFOUND)
         return errf(&req->eb, ERR_AUTH, NULL, "unknown API key");
     if (rc)
         return errf(&req->eb, rc, NULL, "cannot check the API key");
+    return ERR_OK;
+}
+
+static bool is_loopback(const char *addr)
+{
+    return addr && (strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0);
+}
+
+/* GET /metrics shows every account's traffic. With --metrics-token it needs that Bearer token
+ * (from anywhere); without one, only a direct client on this host (a loopback peer, and not
+ * --trust-proxy, where every peer is the proxy) may read it. */
+static int metrics_allowed(struct http_req *req)
+{
+    const char *want = req->app->cfg.metrics_token;
+    if (!want || !want[0]) {
+        if (!(req->app->cfg.trust_proxy && req->app->cfg.trust_proxy[0]) &&
+            is_loopback(req->client_addr))
+            return ERR_OK;
+        return errf(&req->eb, ERR_FORBIDDEN, NULL,
+                    "metrics are readable from this host only; set serve --metrics-token to "
+                    "read them from elsewhere");
+    }
+    const char *got = bearer(req);
+    if (!got || !admin_token_equal(got, want))
+        return errf(&req->eb, ERR_AUTH, NULL, "missing or wrong metrics token");
     return ERR_OK;
 }
 
@@ -189,11 +246,16 @@ void router_dispatch(const struct route *r, struct http_req *req, struct http_re
     req->route = router_pattern(r);
     int rc;
     if (!r) {
-        rc = errf(&req->eb, ERR_NOTFOUND, NULL, "no route for %s %s", req->method, req->path);
+        /* escaped: the path may hold any bytes, and the error JSON takes UTF-8 only */
+        char path[160];
+        rc = errf(&req->eb, ERR_NOTFOUND, NULL, "no route for %s %s", req->method,
+                  log_escape(req->path, path, sizeof(path)));
     } else if (strcmp(req->method, "OPTIONS") == 0) {
         rc = preflight(req, resp);
     } else {
         rc = (r->flags & ROUTE_AUTH) ? authenticate(req) : ERR_OK;
+        if (rc == ERR_OK && (r->flags & ROUTE_METRICS))
+            rc = metrics_allowed(req);
         if (rc == ERR_OK) {
             resp->status = 200;
             rc = r->fn(req, resp);

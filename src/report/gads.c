@@ -98,7 +98,7 @@ int gads_id_parse(const char *s, enum gads_id *id, struct errbuf *eb)
 
 bool gads_click_id_valid(const char *s)
 {
-    if (!s || !*s)
+    if (!s || !*s || *s == '-') /* a leading '-' reads as a formula; no real id has one */
         return false;
     size_t n = 0;
     for (; s[n]; n++) {

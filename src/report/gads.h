@@ -34,7 +34,8 @@ enum gads_id { GADS_GCLID, GADS_GBRAID, GADS_WBRAID };
 /* Parses "gclid" (also NULL or ""), "gbraid" or "wbraid". ERR_INVALID, field "id", otherwise. */
 int gads_id_parse(const char *s, enum gads_id *id, struct errbuf *eb);
 
-/* true if s looks like a Google click id: 1..GADS_CLICK_ID_MAX bytes of [A-Za-z0-9_-]. Anything
+/* true if s looks like a Google click id: 1..GADS_CLICK_ID_MAX bytes of [A-Za-z0-9_-], not starting
+ * with - (it would read as a formula; no real id does). Anything
  * else (attacker-written URLs can carry any text) is not exported. */
 bool gads_click_id_valid(const char *s);
 

@@ -92,6 +92,7 @@ static void fill_candidate(const struct replay *r, const struct pool_holder *h, 
     c->tel_click_at = s->click_num == num ? s->click_at : 0;
     c->device = (enum attrib_device)r->t->device[id];
     snprintf(c->region, sizeof(c->region), "%s", r->t->regions[r->t->region[id]]);
+    c->n_client = 1; /* traces carry no addresses: every session is its own client */
 }
 
 /* Attributes a call on pool number num; returns the credited session (0: none). */

@@ -6,6 +6,8 @@
 #include "base/prelude.h"
 #include "store/store.h"
 
+#include "base/log.h"
+#include "base/testhooks.h"
 #include "store/store_int.h"
 
 /* The compiled-in backends, tried in order. */
@@ -20,12 +22,40 @@ static bool is_pg_url(const char *url)
     return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
 }
 
+/* Every member of struct store_ops after `name` is a function pointer (store_int.h), and a
+ * backend must fill them all: a NULL one would crash the first call of its operation. */
+typedef void (*any_op)(void);
+#define OPS_FIRST offsetof(struct store_ops, handles)
+_Static_assert((sizeof(struct store_ops) - OPS_FIRST) % sizeof(any_op) == 0,
+               "struct store_ops holds only function pointers after name");
+
+/* The position (0 = handles) of the first NULL member of o, or -1 when all are set. */
+static long missing_op(const struct store_ops *o)
+{
+    const unsigned char *p = (const unsigned char *)o + OPS_FIRST;
+    size_t n = (sizeof(*o) - OPS_FIRST) / sizeof(any_op);
+    for (size_t i = 0; i < n; i++) {
+        any_op f;
+        memcpy(&f, p + i * sizeof(any_op), sizeof(f));
+        if (!f)
+            return (long)i;
+    }
+    return -1;
+}
+
 int store_open(const char *url, struct store **out, struct errbuf *eb)
 {
     *out = NULL;
-    for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
-        if (backends[i]->handles(url))
-            return backends[i]->open(url, out, eb);
+    for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
+        if (!backends[i]->handles(url))
+            continue;
+        long gap = missing_op(backends[i]);
+        if (gap >= 0) /* a build error: every store runs the conformance suite, which opens */
+            return errf(eb, ERR_UNSUPPORTED, "db",
+                        "the %s store lacks operation %ld of struct store_ops (after name)",
+                        backends[i]->name, gap + 1);
+        return backends[i]->open(url, out, eb);
+    }
     if (is_pg_url(url))
         return errf(eb, ERR_UNSUPPORTED, "db",
                     "this build has no PostgreSQL store (built without libpq); use a SQLite "
@@ -36,6 +66,35 @@ int store_open(const char *url, struct store **out, struct errbuf *eb)
 uint64_t store_errors(struct store *s)
 {
     return atomic_load(&s->errors);
+}
+
+/* ---- faults on purpose (the test binary's hooks, base/testhooks.h) ----
+ * Checked here, in the dispatch layer, so every backend fails the same way at the same points:
+ * store_busy at store_begin, store_full at every write operation, store_io and store_commit at
+ * store_commit. Reads never fail: a webhook can still be verified and forwarded. In the
+ * production binary testhooks_fault is a weak function that returns false. */
+
+static const char *const fault_what[TESTHOOK_N] = {
+    [TESTHOOK_STORE_BUSY] = "database is locked",
+    [TESTHOOK_STORE_FULL] = "database or disk is full",
+    [TESTHOOK_STORE_IO] = "disk I/O error",
+    [TESTHOOK_STORE_COMMIT] = "commit reported a failure after writing",
+};
+
+/* ERR_BACKEND (counted in store_errors and logged, as a real backend error is) when fault f
+ * is switched on, else ERR_OK. */
+static int fault(struct store *s, enum testhook_fault f, const char *op)
+{
+    if (!testhooks_fault(f))
+        return ERR_OK;
+    atomic_fetch_add(&s->errors, 1);
+    log_error("store", "%s failed: %s (test fault)", op, fault_what[f]);
+    return ERR_BACKEND;
+}
+
+int store__write_fault(struct store *s, const char *op)
+{
+    return fault(s, TESTHOOK_STORE_FULL, op);
 }
 
 /* ---- dispatchers: one per store.h operation, in store.h order ---- */
@@ -56,6 +115,11 @@ int store_check(struct store *s, struct errbuf *eb)
     return s->ops->check(s, eb);
 }
 
+int store_writable(struct store *s, int64_t now, struct errbuf *eb)
+{
+    return s->ops->writable(s, now, eb);
+}
+
 int store_serve_begin(struct store *s, int64_t now, struct errbuf *eb)
 {
     return s->ops->serve_begin(s, now, eb);
@@ -63,12 +127,21 @@ int store_serve_begin(struct store *s, int64_t now, struct errbuf *eb)
 
 int store_begin(struct store *s)
 {
-    return s->ops->begin(s);
+    int rc = fault(s, TESTHOOK_STORE_BUSY, "begin");
+    return rc ? rc : s->ops->begin(s);
 }
 
+/* store_io: the transaction is rolled back, as SQLite does after an I/O error at commit;
+ * store_commit: the transaction is on disk but the caller hears it failed (an fsync error
+ * reported after the write), so the caller cannot know: a retry must find what was written. */
 int store_commit(struct store *s)
 {
-    return s->ops->commit(s);
+    if (fault(s, TESTHOOK_STORE_IO, "commit")) {
+        s->ops->rollback(s);
+        return ERR_BACKEND;
+    }
+    int rc = s->ops->commit(s);
+    return rc ? rc : fault(s, TESTHOOK_STORE_COMMIT, "commit");
 }
 
 void store_rollback(struct store *s)
@@ -105,6 +178,8 @@ int store_account_create(struct store *s, const char *ext_id, const char *name,
                          const char *const *origins, size_t n_origins, const char *key_hash,
                          int64_t now, struct st_account *a, struct errbuf *eb)
 {
+    if (store__write_fault(s, "account create"))
+        return errf(eb, ERR_BACKEND, NULL, "%s", fault_what[TESTHOOK_STORE_FULL]);
     return s->ops->account_create(s, ext_id, name, origins, n_origins, key_hash, now, a, eb);
 }
 
@@ -120,12 +195,16 @@ int store_account_by_id(struct store *s, int64_t id, struct st_account *a)
 
 int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash, int64_t now)
 {
+    if (store__write_fault(s, "api key add"))
+        return ERR_BACKEND;
     return s->ops->api_key_add(s, account_id, key_hash, now);
 }
 
 int store_api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
                                 int64_t now, int64_t *n_revoked)
 {
+    if (store__write_fault(s, "api key revoke others"))
+        return ERR_BACKEND;
     return s->ops->api_key_revoke_others(s, account_id, keep_hash, now, n_revoked);
 }
 
@@ -136,6 +215,8 @@ int store_account_by_key(struct store *s, const char *key_hash, struct st_accoun
 
 int store_account_set_settings(struct store *s, int64_t id, const char *settings_json)
 {
+    if (store__write_fault(s, "account set settings"))
+        return ERR_BACKEND;
     return s->ops->account_set_settings(s, id, settings_json);
 }
 
@@ -156,6 +237,8 @@ int store_origin_exists(struct store *s, const char *origin, bool *exists)
 
 int store_pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb)
 {
+    if (store__write_fault(s, "pool create"))
+        return errf(eb, ERR_BACKEND, NULL, "%s", fault_what[TESTHOOK_STORE_FULL]);
     return s->ops->pool_create(s, p, now, eb);
 }
 
@@ -171,11 +254,15 @@ int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p)
 
 int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb)
 {
+    if (store__write_fault(s, "pool update"))
+        return errf(eb, ERR_BACKEND, NULL, "%s", fault_what[TESTHOOK_STORE_FULL]);
     return s->ops->pool_update(s, p, eb);
 }
 
 int store_pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
 {
+    if (store__write_fault(s, "pool delete"))
+        return ERR_BACKEND;
     return s->ops->pool_delete(s, account_id, ext_id, now);
 }
 
@@ -187,11 +274,15 @@ int store_pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void 
 int store_pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
                             int64_t peak_concurrent)
 {
+    if (store__write_fault(s, "pool set counters"))
+        return ERR_BACKEND;
     return s->ops->pool_set_counters(s, pool_id, exhaustion_events, peak_concurrent);
 }
 
 int store_number_create(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb)
 {
+    if (store__write_fault(s, "number create"))
+        return errf(eb, ERR_BACKEND, NULL, "%s", fault_what[TESTHOOK_STORE_FULL]);
     return s->ops->number_create(s, n, now, eb);
 }
 
@@ -212,11 +303,15 @@ int store_number_by_e164(struct store *s, const char *e164, struct st_number *n)
 
 int store_number_update(struct store *s, const struct st_number *n, int64_t now, struct errbuf *eb)
 {
+    if (store__write_fault(s, "number update"))
+        return errf(eb, ERR_BACKEND, NULL, "%s", fault_what[TESTHOOK_STORE_FULL]);
     return s->ops->number_update(s, n, now, eb);
 }
 
 int store_number_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
 {
+    if (store__write_fault(s, "number delete"))
+        return ERR_BACKEND;
     return s->ops->number_delete(s, account_id, ext_id, now);
 }
 
@@ -228,11 +323,15 @@ int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, stor
 
 int store_rule_create(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb)
 {
+    if (store__write_fault(s, "rule create"))
+        return errf(eb, ERR_BACKEND, NULL, "%s", fault_what[TESTHOOK_STORE_FULL]);
     return s->ops->rule_create(s, r, now, eb);
 }
 
 int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id)
 {
+    if (store__write_fault(s, "rule delete"))
+        return ERR_BACKEND;
     return s->ops->rule_delete(s, account_id, ext_id);
 }
 
@@ -243,6 +342,8 @@ int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void 
 
 int store_session_put(struct store *s, struct st_session *ss)
 {
+    if (store__write_fault(s, "session put"))
+        return ERR_BACKEND;
     return s->ops->session_put(s, ss);
 }
 
@@ -258,13 +359,22 @@ int store_session_by_id(struct store *s, int64_t id, struct st_session *ss)
 
 int store_lease_add(struct store *s, struct st_lease *l)
 {
+    if (store__write_fault(s, "lease add"))
+        return ERR_BACKEND;
     return s->ops->lease_add(s, l);
 }
 
 int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                       int64_t last_active_at, int64_t expires_at)
 {
+    if (store__write_fault(s, "lease renew"))
+        return ERR_BACKEND;
     return s->ops->lease_renew(s, session_id, number_id, last_active_at, expires_at);
+}
+
+int store_lease_delete(struct store *s, int64_t session_id, int64_t number_id, int64_t leased_at)
+{
+    return s->ops->lease_delete(s, session_id, number_id, leased_at);
 }
 
 int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx)
@@ -284,6 +394,12 @@ int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_
     return s->ops->lease_touch(s, pool_id, session_ext_id, now, out);
 }
 
+int store_lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
+                        int64_t now)
+{
+    return s->ops->lease_release(s, pool_id, claim, now);
+}
+
 void store_lease_times(struct store *s, const struct st_lease *l, int64_t now,
                        int64_t *last_active_at, int64_t *ends_at)
 {
@@ -293,6 +409,11 @@ void store_lease_times(struct store *s, const struct st_lease *l, int64_t now,
 int store_pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out)
 {
     return s->ops->pool_stats(s, pool_id, now, out);
+}
+
+int store_session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held)
+{
+    return s->ops->session_held(s, session_id, number_id, held);
 }
 
 int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
@@ -309,6 +430,8 @@ int store_lease_history(struct store *s, int64_t number_id, int64_t since, size_
 
 int store_event_add(struct store *s, const struct st_event *e)
 {
+    if (store__write_fault(s, "event add"))
+        return ERR_BACKEND;
     return s->ops->event_add(s, e);
 }
 
@@ -330,6 +453,8 @@ int store_count(struct store *s, const char *table, int64_t *n)
 
 int store_call_insert(struct store *s, struct st_call *c)
 {
+    if (store__write_fault(s, "call insert"))
+        return ERR_BACKEND;
     return s->ops->call_insert(s, c);
 }
 
@@ -351,6 +476,8 @@ int store_call_by_id(struct store *s, int64_t id, struct st_call *c)
 
 int store_call_update(struct store *s, const struct st_call *c)
 {
+    if (store__write_fault(s, "call update"))
+        return ERR_BACKEND;
     return s->ops->call_update(s, c);
 }
 
@@ -368,6 +495,8 @@ int store_call_caller(struct store *s, int64_t account_id, const char *from, int
 
 int store_conversion_add(struct store *s, struct st_conversion *cv)
 {
+    if (store__write_fault(s, "conversion add"))
+        return ERR_BACKEND;
     return s->ops->conversion_add(s, cv);
 }
 
@@ -381,29 +510,7 @@ int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p)
     return s->ops->pool_by_fallback(s, e164, p);
 }
 
-int store_provider_cred_set(struct store *s, int64_t account_id, const char *provider,
-                            const char *account_sid, const char *secret, int64_t now)
-{
-    return s->ops->provider_cred_set(s, account_id, provider, account_sid, secret, now);
-}
-
-int store_provider_cred_get(struct store *s, int64_t account_id, const char *provider,
-                            struct st_provider_cred *c)
-{
-    return s->ops->provider_cred_get(s, account_id, provider, c);
-}
-
-int store_provider_cred_find(struct store *s, const char *provider, const char *account_sid,
-                             store_provider_cred_fn fn, void *ctx)
-{
-    return s->ops->provider_cred_find(s, provider, account_sid, fn, ctx);
-}
-
-int store_provider_cred_list(struct store *s, int64_t account_id, store_provider_cred_fn fn,
-                             void *ctx)
-{
-    return s->ops->provider_cred_list(s, account_id, fn, ctx);
-}
+/* store_provider_cred_* and store_secrets_*: store_secrets.c (they seal and open). */
 
 int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
                        store_report_call_fn fn, void *ctx)

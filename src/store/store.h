@@ -32,8 +32,10 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "core/client.h"
 #include "core/phone.h"
 #include "core/pool.h"
+#include "store/secrets.h"
 
 #define STORE_ID_MAX 48   /* external ids: "acc_…", "pool_…", session ids */
 #define STORE_E164_MAX 17 /* "+" and up to 15 digits, as PHONE_E164_MAX */
@@ -116,6 +118,7 @@ struct st_session {
     char click_ids[1024]; /* JSON object text */
     char device[16];
     char region[8];
+    char client_key[CLIENT_KEY_MAX]; /* core/client.h key of the creating request, "" unknown */
 };
 
 struct st_lease {
@@ -127,7 +130,10 @@ struct st_lease {
     int64_t last_active_at;
     int64_t expires_at;
     bool shared;
-    char session_ext[STORE_ID_MAX]; /* filled on reads: the session's external id */
+    /* filled on reads, from the lease's session: */
+    char session_ext[STORE_ID_MAX];  /* its external id */
+    char visitor_id[STORE_ID_MAX];   /* its visitor */
+    char client_key[CLIENT_KEY_MAX]; /* its client (st_session.client_key), "" unknown */
 };
 
 struct st_event {
@@ -159,6 +165,13 @@ void store_close(struct store *s);
 int store_migrate(struct store *s, int64_t now, int *version, struct errbuf *eb);
 /* ERR_OK when the schema is current and the database answers. */
 int store_check(struct store *s, struct errbuf *eb);
+/* Whether the store can commit a write now (GET /readyz): commits one small write transaction
+ * of its own (it rewrites the one row of store_health with `now`), waiting at most about a second
+ * for the write lock. ERR_OK when it committed; ERR_BACKEND with the store's reason in eb
+ * (read-only file, full disk, I/O error, the lock held elsewhere) otherwise, after rolling back.
+ * Changes no other data. THREADING: any thread, on that thread's connection, outside a
+ * transaction (it opens and ends its own). */
+int store_writable(struct store *s, int64_t now, struct errbuf *eb);
 /* Store errors since start (for /metrics). */
 uint64_t store_errors(struct store *s);
 /* Declares this process the serving node (`opendni serve`), once, before its threads use the
@@ -265,8 +278,15 @@ int store_lease_add(struct store *s, struct st_lease *l);
  * ERR_NOTFOUND if there is none. */
 int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                       int64_t last_active_at, int64_t expires_at);
+/* Deletes the stored lease of session_id (row id) on number_id that started at leased_at: a
+ * lease taken back (store_lease_release) leaves no row for attribution or a restart to find.
+ * ERR_NOTFOUND if there is no such row (nothing changes). */
+int store_lease_delete(struct store *s, int64_t session_id, int64_t number_id, int64_t leased_at);
 /* The most recent lease of the session in each pool it has leased from. */
 int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
+/* Whether the session ever held a stored lease on number_id (the numbers it was shown).
+ * out: *held. */
+int store_session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held);
 /* ---- leases: the atomic claim (serving only) ----
  * A claim decides which number a session holds, atomically: no two sessions get one number while
  * another number of the pool is free (DESIGN.md "Lease policy": idle-longest, cooldown, share or
@@ -287,6 +307,7 @@ struct st_lease_claim {
     int64_t expires_at;
     uint64_t exhaustion_events; /* the pool's totals after this claim */
     uint32_t peak_concurrent;
+    struct pool_undo undo; /* what store_lease_release needs to take a new claim back */
 };
 
 /* A page view of the session in pool_id at now (the pool_lease policy of core/pool.h): renews
@@ -296,6 +317,16 @@ struct st_lease_claim {
  * not serving. out: *out. */
 int store_lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
                       int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+/* Takes back a claim of store_lease_claim that must not stand: one whose durable record failed
+ * (so no lease, exhaustion event or peak is left behind), or a flood's. The session no longer
+ * holds the number (nor waits, for a refused claim), the number's idle order and the pool's
+ * counters are as before that claim (core/pool.h pool_unclaim). A renewal is never taken back.
+ * The stored lease row, if the claim was written, is the caller's to delete (store_lease_delete).
+ * Returns ERR_OK; ERR_INVALID for a renewal's claim; ERR_NOTFOUND for an unknown pool or when
+ * that claim no longer exists (expired, taken back already): nothing changes then;
+ * ERR_UNSUPPORTED if not serving. */
+int store_lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
+                        int64_t now);
 /* Heartbeat: renews the session's live lease in pool_id at now. ERR_NOTFOUND if it has none (or
  * the pool is unknown), ERR_UNSUPPORTED if not serving. out: *out (flags RENEWED). */
 int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
@@ -497,36 +528,62 @@ int store_export_trace(struct store *s, int64_t account_id, int64_t since, store
  * each account's secret per telephony provider, table account_providers (sql/0005). Provider
  * names are telephony/provider.h's (calls.provider). Implemented in store_sqlite_provider.c. */
 
-#define STORE_PROVIDER_MAX 16      /* provider name, NUL included */
-#define STORE_PROVIDER_SID_MAX 128 /* the provider's account id */
-#define STORE_SECRET_MAX 256       /* auth token, signing key, base64 public key */
+#define STORE_PROVIDER_MAX 16       /* provider name, NUL included */
+#define STORE_PROVIDER_SID_MAX 128  /* the provider's account id */
+#define STORE_SECRET_MAX 256        /* auth token, signing key, base64 public key, NUL incl. */
+#define STORE_SECRET_SEALED_MAX 512 /* the same sealed (secrets.h SECRETS_SEALED_MAX) */
 
 struct st_provider_cred {
     int64_t account_id;
     char provider[STORE_PROVIDER_MAX];
     char account_sid[STORE_PROVIDER_SID_MAX]; /* "" = not stored */
-    char secret[STORE_SECRET_MAX];            /* "" = not stored */
+    /* The secret in clear as callers of store.h see it (under STORE_SECRET_MAX bytes), "" = not
+     * stored; sized for the sealed form the backends store (secrets.h). */
+    char secret[STORE_SECRET_SEALED_MAX];
     int64_t updated_at;
 };
 
 /* Return non-zero to stop the walk (the walk then returns ERR_OK). */
 typedef int (*store_provider_cred_fn)(void *ctx, const struct st_provider_cred *c);
 
-/* Stores the account's account_sid and/or secret for provider at now (a NULL one keeps what is
+/* Secrets at rest: every backend stores a provider secret sealed (AES-256-GCM, store/secrets.h)
+ * with the key given to store_secrets_keys; these functions take and return it in clear. No
+ * key: a secret cannot be written nor read (ERR_UNSUPPORTED, logged with what to configure),
+ * never stored or returned in clear. A row written in clear by an older opendni is returned
+ * as stored while a key is configured (logged: `opendni init` seals it).
+ * Stores the account's account_sid and/or secret for provider at now (a NULL one keeps what is
  * stored; the row is created when missing). Returns ERR_OK; ERR_NOTFOUND (no such account);
  * ERR_INVALID (both NULL, an empty provider, or a value longer than its st_provider_cred
- * field); ERR_BACKEND. */
+ * field; a secret takes under STORE_SECRET_MAX bytes); ERR_UNSUPPORTED (a secret and no key);
+ * ERR_BACKEND. */
 int store_provider_cred_set(struct store *s, int64_t account_id, const char *provider,
                             const char *account_sid, const char *secret, int64_t now);
-/* The account's credentials for provider. ERR_NOTFOUND if it has none. out: *c. */
+/* The account's credentials for provider. ERR_NOTFOUND if it has none; ERR_UNSUPPORTED (no
+ * key, or the secret was sealed with a key not given); ERR_INVALID (the sealed value does not
+ * authenticate). out: *c. */
 int store_provider_cred_get(struct store *s, int64_t account_id, const char *provider,
                             struct st_provider_cred *c);
-/* Calls fn for each row of provider whose account_sid is account_sid (through the index; NULL:
- * every row of provider), in account id order. */
+/* Calls fn for each row of provider whose account_sid is account_sid (through the index),
+ * in account id order. account_sid "": the rows of provider with no account_sid stored;
+ * NULL: every row of provider. */
 int store_provider_cred_find(struct store *s, const char *provider, const char *account_sid,
                              store_provider_cred_fn fn, void *ctx);
-/* Calls fn for each provider the account has credentials for, by provider name. */
+/* Calls fn for each provider the account has credentials for, by provider name. The find and
+ * list walks stop at the first secret they cannot open and return that error (as _get). */
 int store_provider_cred_list(struct store *s, int64_t account_id, store_provider_cred_fn fn,
                              void *ctx);
+
+/* Gives the store its secrets keys: current seals and opens, previous (NULL: none; a rotation's
+ * old key) only opens. Copied. current NULL: no key (the default).
+ * THREADING: call after store_open, before other threads use the store. */
+void store_secrets_keys(struct store *s, const struct secrets_key *current,
+                        const struct secrets_key *previous);
+/* Re-seals with the current key, in one transaction, every stored provider secret that is not
+ * sealed with it: clear rows written by an older opendni, and rows sealed with the previous key
+ * (rotation). ERR_OK (out: *n_resealed, may be NULL); ERR_UNSUPPORTED when a secret is sealed
+ * with a key not given, or when secrets need sealing and no key was given (*n_resealed then
+ * says how many: nothing changes either way; eb says which); ERR_BACKEND. Runs at `now`
+ * (updated_at of the rows it rewrites). Call with no other writer of provider rows. */
+int store_secrets_reseal(struct store *s, int64_t now, int64_t *n_resealed, struct errbuf *eb);
 
 #endif

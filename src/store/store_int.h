@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 
+#include "store/secrets.h"
 #include "store/store.h"
 
 /* One backend. `name` and `handles` pick it in store_open; `open` creates a store whose head
@@ -25,6 +26,7 @@ struct store_ops {
     void (*close)(struct store *s);
     int (*migrate)(struct store *s, int64_t now, int *version, struct errbuf *eb);
     int (*check)(struct store *s, struct errbuf *eb);
+    int (*writable)(struct store *s, int64_t now, struct errbuf *eb);
     int (*serve_begin)(struct store *s, int64_t now, struct errbuf *eb);
     int (*begin)(struct store *s);
     int (*commit)(struct store *s);
@@ -73,11 +75,15 @@ struct store_ops {
     int (*lease_add)(struct store *s, struct st_lease *l);
     int (*lease_renew)(struct store *s, int64_t session_id, int64_t number_id,
                        int64_t last_active_at, int64_t expires_at);
+    int (*lease_delete)(struct store *s, int64_t session_id, int64_t number_id, int64_t leased_at);
     int (*session_leases)(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
+    int (*session_held)(struct store *s, int64_t session_id, int64_t number_id, bool *held);
     int (*lease_claim)(struct store *s, int64_t pool_id, const char *session_ext_id,
                        int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
     int (*lease_touch)(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
                        struct st_lease_claim *out);
+    int (*lease_release)(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
+                         int64_t now);
     void (*lease_times)(struct store *s, const struct st_lease *l, int64_t now,
                         int64_t *last_active_at, int64_t *ends_at);
     int (*pool_stats)(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
@@ -126,7 +132,19 @@ struct store_ops {
 struct store {
     const struct store_ops *ops;
     atomic_uint_fast64_t errors; /* backend errors since open: store_errors() */
+    /* Provider secrets (secrets.h), set by store_secrets_keys before other threads use the
+     * store: keys[0] seals and opens, keys[1] (a rotation's old key) only opens. */
+    struct secrets_key keys[2];
+    int n_keys;
 };
+
+/* The write operations' fault check (store.c; test binary only): ERR_BACKEND, counted and
+ * logged, when the store_full fault is on, else ERR_OK. */
+int store__write_fault(struct store *s, const char *op);
+
+/* What a backend's provider credential rows hold in `secret`: the sealed value (secrets.h).
+ * The dispatchers of store.c seal before provider_cred_set and open after the reads, so the
+ * backend members see and return sealed text only (up to SECRETS_SEALED_MAX - 1 bytes). */
 
 /* The SQLite backend (store_sqlite*.c). */
 extern const struct store_ops store_sqlite_ops;

@@ -11,6 +11,7 @@
 
 #include "base/ids.h"
 #include "base/log.h"
+#include "base/testhooks.h"
 #include "base/xalloc.h"
 #include "store/migrations.h"
 
@@ -176,6 +177,28 @@ static struct pconn *conn_add(struct store_pg *pg, PGconn *db)
     return c;
 }
 
+static const char *prepare(struct pconn *c, const char *sql, char name[24]);
+
+/* The test binary's store_readonly fault (base/testhooks.h): while it is on, the session's
+ * transactions are read-only (default_transaction_read_only), so every write fails as on a
+ * read-only standby ("cannot execute ... in a read-only transaction"); switched off, it writes
+ * again. Applied between transactions only. Production: one call returning false. */
+static struct pconn *apply_faults(struct pconn *c)
+{
+    bool ro = testhooks_fault(TESTHOOK_STORE_READONLY);
+    if (ro == c->read_only || PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        return c;
+    const char *sql = ro ? "SELECT set_config('default_transaction_read_only', 'on', false)"
+                         : "SELECT set_config('default_transaction_read_only', 'off', false)";
+    char buf[24];
+    const char *name = prepare(c, sql, buf);
+    PGresult *r = name ? PQexecPrepared(c->pg, name, 0, NULL, NULL, NULL, 0) : NULL;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        c->read_only = ro;
+    PQclear(r);
+    return c;
+}
+
 struct pconn *store__pg_conn(struct store *s)
 {
     struct store_pg *pg = store__pg(s);
@@ -185,9 +208,10 @@ struct pconn *store__pg_conn(struct store *s)
         struct pconn *c = tl_conns[i].conn;
         if (PQstatus(c->pg) == CONNECTION_BAD) { /* the server went away: try once more */
             PQreset(c->pg);
-            c->n_stmts = 0; /* prepared statements died with the session */
+            c->n_stmts = 0;       /* prepared statements died with the session */
+            c->read_only = false; /* and so did its settings */
         }
-        return c;
+        return apply_faults(c);
     }
     pthread_mutex_lock(&pg->mu);
     bool full = pg->n_conns >= STORE_PG__MAX_CONNS;
@@ -203,7 +227,7 @@ struct pconn *store__pg_conn(struct store *s)
             log_error("store", "%s", eb.msg);
         return NULL;
     }
-    return conn_add(pg, db);
+    return apply_faults(conn_add(pg, db));
 }
 
 /* The name of sql's prepared statement on c, preparing it on first use; NULL on failure. */
@@ -240,9 +264,21 @@ static int result_err(struct pconn *c, const PGresult *r, const char *what)
     if (state && strncmp(state, "23", 2) == 0)
         return ERR_CONFLICT;
     atomic_fetch_add(&c->store->errors, 1);
+    /* A database that cannot write fails every request the same way: one line per interval. */
+    size_t slot = state && state[0] && state[1]
+                      ? ((unsigned char)state[0] * 31u + (unsigned char)state[1]) % 31u + 1u
+                      : 0;
+    uint64_t held;
+    if (!log_throttle_pass(&store__pg(c->store)->err_log[slot], log_mono_ms(),
+                           STORE_PG__LOG_EVERY_MS, &held))
+        return ERR_BACKEND;
     const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    log_error("store", "%s failed: %s%s%s", what, msg ? msg : PQerrorMessage(c->pg),
-              state ? " sqlstate=" : "", state ? state : "");
+    char m[512];
+    snprintf(m, sizeof(m), "%s", msg ? msg : PQerrorMessage(c->pg));
+    m[strcspn(m, "\n")] = '\0';
+    log_error("store", "%s failed: %s%s%s%s%.0" PRIu64 "%s", what, m, state ? " sqlstate=" : "",
+              state ? state : "", held ? " (" : "", held,
+              held ? " more like it since the last line)" : "");
     return ERR_BACKEND;
 }
 
@@ -558,6 +594,43 @@ int store_pg__check(struct store *s, struct errbuf *eb)
     return ERR_OK;
 }
 
+/* The probe waits this long for a row lock (another session's write of store_health): a
+ * readiness probe must answer quickly, so a store locked elsewhere counts as not ready. */
+#define WRITABLE_WAIT_MS "1000"
+
+int store_pg__writable(struct store *s, int64_t now, struct errbuf *eb)
+{
+    struct pconn *c = store__pg_conn(s);
+    if (!c || PQstatus(c->pg) != CONNECTION_OK)
+        return errf(eb, ERR_BACKEND, "db", "database unreachable");
+    int rc = store_pg__begin(s);
+    struct pgargs wait = {0};
+    store__pg_text(&wait, WRITABLE_WAIT_MS);
+    if (rc == ERR_OK)
+        rc = store__pg_exec(s, "SELECT set_config('lock_timeout', $1, true)", &wait, NULL,
+                            "readiness lock timeout");
+    struct pgargs a = {0};
+    store__pg_i64(&a, now);
+    if (rc == ERR_OK)
+        rc = store__pg_exec(s,
+                            "INSERT INTO store_health(id, n_checks, checked_at) VALUES (1, 1, $1)"
+                            " ON CONFLICT (id) DO UPDATE SET n_checks = store_health.n_checks + 1,"
+                            " checked_at = excluded.checked_at",
+                            &a, NULL, "readiness write");
+    if (rc == ERR_OK)
+        rc = store_pg__commit(s);
+    if (rc == ERR_OK)
+        return ERR_OK;
+    char why[256];
+    snprintf(why, sizeof(why), "%s",
+             PQerrorMessage(c->pg)[0] ? PQerrorMessage(c->pg) : "the transaction was rolled back");
+    why[strcspn(why, "\n")] = '\0';
+    if (strncmp(why, "ERROR:  ", 8) == 0)
+        memmove(why, why + 8, strlen(why + 8) + 1);
+    store_pg__rollback(s);
+    return errf(eb, ERR_BACKEND, "db", "the store cannot commit: %s", why);
+}
+
 /* Serving on PostgreSQL takes no lock: any number of nodes serve one database, and the lease
  * claims are decided in it (store_pg_lease.c). It checks that the schema is current, and turns
  * the claim operations on. */
@@ -608,6 +681,7 @@ const struct store_ops store_pg_ops = {
     .close = store_pg__close,
     .migrate = store_pg__migrate,
     .check = store_pg__check,
+    .writable = store_pg__writable,
     .serve_begin = store_pg__serve_begin,
     .begin = store_pg__begin,
     .commit = store_pg__commit,
@@ -649,9 +723,12 @@ const struct store_ops store_pg_ops = {
     .session_by_id = store_pg__session_by_id,
     .lease_add = store_pg__lease_add,
     .lease_renew = store_pg__lease_renew,
+    .lease_delete = store_pg__lease_delete,
     .session_leases = store_pg__session_leases,
+    .session_held = store_pg__session_held,
     .lease_claim = store_pg__lease_claim,
     .lease_touch = store_pg__lease_touch,
+    .lease_release = store_pg__lease_release,
     .lease_times = store_pg__lease_times,
     .pool_stats = store_pg__pool_stats,
     .lease_list_live = store_pg__lease_list_live,

@@ -310,7 +310,9 @@ int store_pg__pool_by_fallback(struct store *s, const char *e164, struct st_pool
     return store_pg__pool_by_id(s, id, p);
 }
 
-/* ---- provider credentials ---- */
+/* ---- provider credentials ----
+ * The secret column holds what store_secrets.c's dispatchers hand down: the sealed value
+ * (store/secrets.h), never the clear secret. */
 
 #define CRED_COLS "account_id, provider, account_sid, secret, updated_at"
 
@@ -333,7 +335,7 @@ int store_pg__provider_cred_set(struct store *s, int64_t account_id, const char 
 {
     if (!provider || !*provider || (!account_sid && !secret) ||
         !fits(provider, STORE_PROVIDER_MAX) || !fits(account_sid, STORE_PROVIDER_SID_MAX) ||
-        !fits(secret, STORE_SECRET_MAX))
+        !fits(secret, STORE_SECRET_SEALED_MAX))
         return ERR_INVALID;
     struct pgargs a = {0};
     store__pg_i64(&a, account_id);
@@ -396,6 +398,11 @@ int store_pg__provider_cred_find(struct store *s, const char *provider, const ch
         return walk_creds(s,
                           "SELECT " CRED_COLS " FROM account_providers WHERE provider = $1"
                           " ORDER BY account_id",
+                          &a, fn, ctx);
+    if (!*account_sid) /* an empty id is stored as NULL (store__pg_opt) */
+        return walk_creds(s,
+                          "SELECT " CRED_COLS " FROM account_providers WHERE provider = $1"
+                          " AND account_sid IS NULL ORDER BY account_id",
                           &a, fn, ctx);
     store__pg_text(&a, account_sid);
     return walk_creds(s,

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "base/log.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
@@ -24,6 +25,7 @@ struct pconn {
     PGconn *pg;
     struct store *store;
     struct pconn *next;
+    bool read_only; /* the test binary's store_readonly fault is applied to this session */
     size_t n_stmts;
     const char *stmts[STORE_PG__MAX_STMTS]; /* the SQL text, keyed by its address */
 };
@@ -38,7 +40,14 @@ struct store_pg {
     struct pconn *conns;
     size_t n_conns;
     atomic_bool serving; /* store_serve_begin was called */
+    /* Logging of repeated failures: one line per condition per STORE_PG__LOG_EVERY_MS, by
+     * SQLSTATE class (slot 0: no SQLSTATE, e.g. a lost connection). */
+    struct log_throttle err_log[32];
 };
+
+/* A failure that repeats (every write of a read-only database) is logged once per this
+ * interval, with the count of lines held back (as the SQLite backend). */
+#define STORE_PG__LOG_EVERY_MS 10000
 
 /* The PostgreSQL store behind s (s must come from store_pg__open). */
 static inline struct store_pg *store__pg(struct store *s)
@@ -97,6 +106,7 @@ int store_pg__open(const char *url, struct store **s, struct errbuf *eb);
 void store_pg__close(struct store *s);
 int store_pg__migrate(struct store *s, int64_t now, int *version, struct errbuf *eb);
 int store_pg__check(struct store *s, struct errbuf *eb);
+int store_pg__writable(struct store *s, int64_t now, struct errbuf *eb);
 int store_pg__serve_begin(struct store *s, int64_t now, struct errbuf *eb);
 int store_pg__begin(struct store *s);
 int store_pg__commit(struct store *s);
@@ -146,11 +156,16 @@ int store_pg__session_by_id(struct store *s, int64_t id, struct st_session *ss);
 int store_pg__lease_add(struct store *s, struct st_lease *l);
 int store_pg__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                           int64_t last_active_at, int64_t expires_at);
+int store_pg__lease_delete(struct store *s, int64_t session_id, int64_t number_id,
+                           int64_t leased_at);
+int store_pg__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held);
 int store_pg__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
 int store_pg__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
                           int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
 int store_pg__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
                           struct st_lease_claim *out);
+int store_pg__lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
+                            int64_t now);
 void store_pg__lease_times(struct store *s, const struct st_lease *l, int64_t now,
                            int64_t *last_active_at, int64_t *ends_at);
 int store_pg__pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* PostgreSQL backend, leases: store_lease_claim, _touch, _times and store_pool_stats, decided
+/* PostgreSQL backend, leases: store_lease_claim, _touch, _release, _times and store_pool_stats,
+ * decided
  * in the database so that any number of serving nodes share one pool with no coordinator of
  * their own. The decision is the SQL function od_lease_claim (sql_pg/0001_init.sql): it locks
  * the pool's lease_pools row (claims of one pool are serialized, as core/pool's engine is under
@@ -25,6 +26,29 @@ static bool serving(struct store *s)
     return atomic_load(&store__pg(s)->serving);
 }
 
+/* idle_at of an undo whose number was never leased before the claim (od_lease_release's NULL). */
+#define UNDO_NEVER_LEASED INT64_MIN
+
+/* What store_pg__lease_release needs, from od_lease_claim's u_* columns (8..14). The fields of
+ * core/pool.h's struct pool_undo mean here: session_id, a hash of the session's external id
+ * (hashtextextended, computed by the server); idle_at, the number's latest activity before the
+ * claim (not its release time), UNDO_NEVER_LEASED for none. */
+static void fill_undo(const PGresult *r, struct st_lease_claim *out)
+{
+    struct pool_undo *u = &out->undo;
+    u->valid = true;
+    u->session_id = (uint64_t)store__pg_col_i64(r, 0, 8);
+    u->number_id = (uint64_t)out->number_id;
+    u->leased_at = store__pg_col_i64(r, 0, 4);
+    u->idle_at = store__pg_col_opt(r, 0, 9, UNDO_NEVER_LEASED);
+    u->exhausted = (out->flags & POOL_LEASE_EXHAUSTED) != 0;
+    u->peak_concurrent = (uint32_t)store__pg_col_i64(r, 0, 10);
+    u->peak_demand = (uint32_t)store__pg_col_i64(r, 0, 11);
+    u->was_waiting = store__pg_col_bool(r, 0, 12);
+    u->wait_leased_at = store__pg_col_i64(r, 0, 13);
+    u->wait_active_at = store__pg_col_i64(r, 0, 14);
+}
+
 static int claim(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t prev,
                  int64_t now, bool touch, struct st_lease_claim *out)
 {
@@ -42,8 +66,9 @@ static int claim(struct store *s, int64_t pool_id, const char *session_ext_id, i
     PGresult *r = NULL;
     int rc = store__pg_row(s,
                            "SELECT rc, number_id, number, flags, leased_at, expires_at,"
-                           " exhaustion_events, peak_concurrent"
-                           " FROM od_lease_claim($1, $2, $3, $4, $5, $6)",
+                           " exhaustion_events, peak_concurrent, u_session, u_idle,"
+                           " u_peak_concurrent, u_peak_demand, u_was_waiting, u_wait_leased,"
+                           " u_wait_active FROM od_lease_claim($1, $2, $3, $4, $5, $6)",
                            &a, &r, touch ? "touch lease" : "claim lease");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
@@ -58,6 +83,8 @@ static int claim(struct store *s, int64_t pool_id, const char *session_ext_id, i
     }
     out->exhaustion_events = (uint64_t)store__pg_col_i64(r, 0, 6);
     out->peak_concurrent = (uint32_t)store__pg_col_i64(r, 0, 7);
+    if ((outcome == CLAIM_OK && (out->flags & POOL_LEASE_NEW)) || outcome == CLAIM_EXHAUSTED)
+        fill_undo(r, out);
     PQclear(r);
     if (outcome == CLAIM_NOTFOUND)
         return ERR_NOTFOUND;
@@ -74,6 +101,42 @@ int store_pg__lease_touch(struct store *s, int64_t pool_id, const char *session_
                           struct st_lease_claim *out)
 {
     return claim(s, pool_id, session_ext_id, 0, now, true, out);
+}
+
+int store_pg__lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
+                            int64_t now)
+{
+    if (!serving(s))
+        return ERR_UNSUPPORTED;
+    const struct pool_undo *u = &claim->undo;
+    if (!u->valid)
+        return ERR_INVALID;
+    struct pgargs a = {0};
+    store__pg_i64(&a, pool_id);
+    store__pg_i64(&a, (int64_t)u->session_id);
+    store__pg_i64(&a, (int64_t)u->number_id);
+    store__pg_i64(&a, u->leased_at);
+    if (u->idle_at == UNDO_NEVER_LEASED)
+        store__pg_null(&a);
+    else
+        store__pg_i64(&a, u->idle_at);
+    store__pg_text(&a, u->exhausted ? "true" : "false");
+    store__pg_i64(&a, u->peak_concurrent);
+    store__pg_i64(&a, u->peak_demand);
+    store__pg_text(&a, u->was_waiting ? "true" : "false");
+    store__pg_i64(&a, u->wait_leased_at);
+    store__pg_i64(&a, u->wait_active_at);
+    store__pg_i64(&a, now);
+    PGresult *r = NULL;
+    int rc = store__pg_row(s,
+                           "SELECT od_lease_release($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+                           " $12)",
+                           &a, &r, "release lease");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
+    bool gone = store__pg_col_i64(r, 0, 0) != 0;
+    PQclear(r);
+    return gone ? ERR_NOTFOUND : ERR_OK;
 }
 
 /* The lease state keeps each session's latest lease per pool (lease_holders); it is the same

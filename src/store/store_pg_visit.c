@@ -6,7 +6,7 @@
 
 #define SESSION_COLS                                                                               \
     "id, ext_id, account_id, visitor_id, created_at, last_active_at, landing_page, referrer,"      \
-    " channel, source, medium, campaign, keyword, content, click_ids, device, region"
+    " channel, source, medium, campaign, keyword, content, click_ids, device, region, client_key"
 
 static void read_session(const PGresult *r, int i, struct st_session *ss)
 {
@@ -27,6 +27,7 @@ static void read_session(const PGresult *r, int i, struct st_session *ss)
     store__pg_col_text(r, i, 14, ss->click_ids, sizeof(ss->click_ids));
     store__pg_col_text(r, i, 15, ss->device, sizeof(ss->device));
     store__pg_col_text(r, i, 16, ss->region, sizeof(ss->region));
+    store__pg_col_text(r, i, 17, ss->client_key, sizeof(ss->client_key));
 }
 
 static int session_insert(struct store *s, struct st_session *ss)
@@ -48,13 +49,14 @@ static int session_insert(struct store *s, struct st_session *ss)
     store__pg_opt(&a, ss->click_ids);
     store__pg_opt(&a, ss->device);
     store__pg_opt(&a, ss->region);
+    store__pg_opt(&a, ss->client_key);
     PGresult *r = NULL;
     int rc = store__pg_row(
         s,
         "INSERT INTO sessions(ext_id, account_id, visitor_id, created_at, last_active_at,"
         " landing_page, referrer, channel, source, medium, campaign, keyword, content,"
-        " click_ids, device, region) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-        " $13, $14, $15, $16) RETURNING id",
+        " click_ids, device, region, client_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+        " $11, $12, $13, $14, $15, $16, $17) RETURNING id",
         &a, &r, "insert session");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
@@ -127,7 +129,8 @@ int store_pg__lease_add(struct store *s, struct st_lease *l)
 
 #define LEASE_COLS                                                                                 \
     "l.id, l.session_id, l.number_id, l.pool_id, l.leased_at, l.last_active_at, l.expires_at,"     \
-    " l.shared, s.ext_id FROM leases l JOIN sessions s ON s.id = l.session_id"
+    " l.shared, s.ext_id, s.visitor_id, s.client_key"                                              \
+    " FROM leases l JOIN sessions s ON s.id = l.session_id"
 
 static void read_lease(const PGresult *r, int i, struct st_lease *l)
 {
@@ -140,6 +143,8 @@ static void read_lease(const PGresult *r, int i, struct st_lease *l)
     l->expires_at = store__pg_col_i64(r, i, 6);
     l->shared = store__pg_col_i64(r, i, 7) != 0;
     store__pg_col_text(r, i, 8, l->session_ext, sizeof(l->session_ext));
+    store__pg_col_text(r, i, 9, l->visitor_id, sizeof(l->visitor_id));
+    store__pg_col_text(r, i, 10, l->client_key, sizeof(l->client_key));
 }
 
 int store_pg__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
@@ -158,6 +163,35 @@ int store_pg__lease_renew(struct store *s, int64_t session_id, int64_t number_id
                                " WHERE session_id = $1 AND number_id = $2)",
                                &a, &n, "renew lease");
     return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
+}
+
+int store_pg__lease_delete(struct store *s, int64_t session_id, int64_t number_id,
+                           int64_t leased_at)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, session_id);
+    store__pg_i64(&a, number_id);
+    store__pg_i64(&a, leased_at);
+    int64_t n = 0;
+    int rc = store__pg_changes(s,
+                               "DELETE FROM leases WHERE session_id = $1 AND number_id = $2"
+                               " AND leased_at = $3",
+                               &a, &n, "delete lease");
+    return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
+}
+
+int store_pg__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, session_id);
+    store__pg_i64(&a, number_id);
+    PGresult *r = NULL;
+    int rc =
+        store__pg_row(s, "SELECT 1 FROM leases WHERE session_id = $1 AND number_id = $2 LIMIT 1",
+                      &a, &r, "read lease");
+    *held = rc == ERR_OK;
+    PQclear(r);
+    return rc == ERR_NOTFOUND ? ERR_OK : rc;
 }
 
 /* Runs a lease query and calls fn per row (all rows are read first, so fn may use the store). */

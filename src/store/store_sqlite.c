@@ -5,8 +5,14 @@
 #include "base/prelude.h"
 #include "store/store_sqlite_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "base/ids.h"
 #include "base/log.h"
+#include "base/testhooks.h"
 #include "base/xalloc.h"
 #include "store/migrations.h"
 
@@ -27,7 +33,12 @@ int store__err(struct sconn *c, int rc, const char *what)
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return ERR_CONFLICT;
     atomic_fetch_add(&c->store->errors, 1);
-    log_error("store", "%s failed: %s", what, sqlite3_errmsg(c->db));
+    /* A store that cannot write fails every request the same way: one line per interval. */
+    uint64_t held;
+    if (log_throttle_pass(&store__sqlite(c->store)->err_log[rc & 0x1f], log_mono_ms(),
+                          STORE__LOG_EVERY_MS, &held))
+        log_error("store", "%s failed: %s%s%.0" PRIu64 "%s", what, sqlite3_errmsg(c->db),
+                  held ? " (" : "", held, held ? " more like it since the last line)" : "");
     return ERR_BACKEND;
 }
 
@@ -65,12 +76,26 @@ static int open_db(const char *path, sqlite3 **out)
     return ERR_OK;
 }
 
+/* The test binary's store_readonly fault (base/testhooks.h): while it is on, the connection
+ * refuses every write as SQLite does for a read-only file (PRAGMA query_only: "attempt to write
+ * a readonly database"); switched off, it writes again. Production: one call returning false. */
+static struct sconn *apply_faults(struct sconn *c)
+{
+    bool ro = testhooks_fault(TESTHOOK_STORE_READONLY);
+    if (ro != c->query_only) {
+        const char *sql = ro ? "PRAGMA query_only=1" : "PRAGMA query_only=0";
+        if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+            c->query_only = ro;
+    }
+    return c;
+}
+
 struct sconn *store__conn(struct store *s)
 {
     struct store_sqlite *sq = store__sqlite(s);
     for (size_t i = 0; i < ARRAY_SIZE(tl_conns); i++)
         if (tl_conns[i].serial == sq->serial)
-            return tl_conns[i].conn;
+            return apply_faults(tl_conns[i].conn);
     sqlite3 *db;
     if (open_db(sq->path, &db) != ERR_OK) {
         atomic_fetch_add(&s->errors, 1);
@@ -89,7 +114,7 @@ struct sconn *store__conn(struct store *s)
     memmove(&tl_conns[1], &tl_conns[0], sizeof(tl_conns) - sizeof(tl_conns[0]));
     tl_conns[0].serial = sq->serial;
     tl_conns[0].conn = c;
-    return c;
+    return apply_faults(c);
 }
 
 sqlite3_stmt *store__prep(struct sconn *c, const char *sql)
@@ -168,9 +193,51 @@ bool store_sqlite__handles(const char *url)
     return strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0;
 }
 
+/* Creates the directories of path that are missing, mode 0700 (only those: an existing
+ * directory keeps its mode). ERR_OK or ERR_IO. */
+static int make_dirs(const char *path, struct errbuf *eb)
+{
+    char dir[4096];
+    int n = snprintf(dir, sizeof(dir), "%s", path);
+    if (n < 0 || (size_t)n >= sizeof(dir))
+        return errf(eb, ERR_INVALID, "db", "database path too long");
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return ERR_OK;
+    *slash = '\0';
+    struct stat st;
+    if (stat(dir, &st) == 0)
+        return ERR_OK;
+    int rc = make_dirs(dir, eb);
+    if (rc == ERR_OK && mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return errf(eb, ERR_IO, "db", "cannot create directory '%s': %s", dir, strerror(errno));
+    return rc;
+}
+
+/* The database holds provider secrets (sealed) and every visitor's data: a file opendni
+ * creates is 0600, whatever the umask, and SQLite gives its -wal and -shm files the mode of the
+ * database file. Special names (":memory:", "file:" URIs) are left to SQLite. */
+static int create_private(const char *path, struct errbuf *eb)
+{
+    if (!*path || *path == ':' || strncmp(path, "file:", 5) == 0)
+        return ERR_OK;
+    int rc = make_dirs(path, eb);
+    if (rc)
+        return rc;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    else if (errno != EEXIST)
+        return errf(eb, ERR_IO, "db", "cannot create database '%s': %s", path, strerror(errno));
+    return ERR_OK;
+}
+
 int store_sqlite__open(const char *url, struct store **out, struct errbuf *eb)
 {
     sqlite3 *db;
+    int made = create_private(url, eb);
+    if (made)
+        return made;
     if (open_db(url, &db) != ERR_OK)
         return errf(eb, ERR_BACKEND, "db", "cannot open database '%s'", url);
     sqlite3_close(db);
@@ -313,8 +380,28 @@ static int apply_migration(struct sconn *c, const struct asset *m, int64_t now, 
     return ERR_OK;
 }
 
+/* init makes an existing database (and its -wal, -shm) private too: one created by an older
+ * opendni was 0644. Only files this user owns; a failure is a warning, not a failed init. */
+static void tighten_modes(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", ".lock"};
+    for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+        char p[4096];
+        struct stat st;
+        snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+        if (stat(p, &st) != 0 || st.st_uid != geteuid() || !(st.st_mode & (S_IRWXG | S_IRWXO)))
+            continue;
+        if (chmod(p, st.st_mode & S_IRWXU) == 0)
+            log_info("store", "'%s' was readable by others: now mode 0%o", p,
+                     (unsigned)(st.st_mode & S_IRWXU));
+        else
+            log_warn("store", "cannot make '%s' private: %s", p, strerror(errno));
+    }
+}
+
 int store_sqlite__migrate(struct store *s, int64_t now, int *version, struct errbuf *eb)
 {
+    tighten_modes(store__sqlite(s)->path);
     struct sconn *c = store__conn(s);
     if (!c)
         return errf(eb, ERR_BACKEND, "db", "cannot open database '%s'", store__sqlite(s)->path);
@@ -356,6 +443,37 @@ int store_sqlite__check(struct store *s, struct errbuf *eb)
     return ERR_OK;
 }
 
+/* The probe waits this long for the write lock (the writer holds it for a commit, milliseconds):
+ * a readiness probe must answer quickly, so a store locked elsewhere counts as not ready. */
+#define WRITABLE_WAIT_MS 1000
+
+int store_sqlite__writable(struct store *s, int64_t now, struct errbuf *eb)
+{
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return errf(eb, ERR_BACKEND, "db", "database unreachable");
+    sqlite3_busy_timeout(c->db, WRITABLE_WAIT_MS);
+    int rc = store__exec(c, store__prep(c, "BEGIN IMMEDIATE"), "readiness begin");
+    if (rc == ERR_OK) {
+        sqlite3_stmt *st =
+            store__prep(c, "INSERT INTO store_health(id, n_checks, checked_at) VALUES (1, 1, ?)"
+                           " ON CONFLICT(id) DO UPDATE SET n_checks = store_health.n_checks + 1,"
+                           " checked_at = excluded.checked_at");
+        if (st)
+            sqlite3_bind_int64(st, 1, now);
+        rc = store__exec(c, st, "readiness write");
+        if (rc == ERR_OK)
+            rc = store__exec(c, store__prep(c, "COMMIT"), "readiness commit");
+    }
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    if (rc == ERR_OK)
+        return ERR_OK;
+    errf(eb, ERR_BACKEND, "db", "the store cannot commit: %s", sqlite3_errmsg(c->db));
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return ERR_BACKEND;
+}
+
 int store_sqlite__count(struct store *s, const char *table, int64_t *n)
 {
     static const char *const tables[] = {"accounts", "api_keys",   "pools",  "numbers",
@@ -390,6 +508,7 @@ const struct store_ops store_sqlite_ops = {
     .close = store_sqlite__close,
     .migrate = store_sqlite__migrate,
     .check = store_sqlite__check,
+    .writable = store_sqlite__writable,
     .serve_begin = store_sqlite__serve_begin,
     .begin = store_sqlite__begin,
     .commit = store_sqlite__commit,
@@ -431,9 +550,12 @@ const struct store_ops store_sqlite_ops = {
     .session_by_id = store_sqlite__session_by_id,
     .lease_add = store_sqlite__lease_add,
     .lease_renew = store_sqlite__lease_renew,
+    .lease_delete = store_sqlite__lease_delete,
     .session_leases = store_sqlite__session_leases,
+    .session_held = store_sqlite__session_held,
     .lease_claim = store_sqlite__lease_claim,
     .lease_touch = store_sqlite__lease_touch,
+    .lease_release = store_sqlite__lease_release,
     .lease_times = store_sqlite__lease_times,
     .pool_stats = store_sqlite__pool_stats,
     .lease_list_live = store_sqlite__lease_list_live,

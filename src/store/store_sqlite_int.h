@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 
+#include "base/log.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
@@ -20,6 +21,7 @@ struct sconn {
     sqlite3 *db;
     struct store *store;
     struct sconn *next;
+    bool query_only; /* the test binary's store_readonly fault is applied to this connection */
     size_t n_stmts;
     struct {
         const char *sql;
@@ -42,7 +44,14 @@ struct store_sqlite {
     pthread_mutex_t ck_mu; /* guards ck_stop; ck_cv wakes the checkpointer to stop */
     pthread_cond_t ck_cv;
     bool ck_stop;
+    /* Logging of repeated failures: one line per condition per STORE__LOG_EVERY_MS. */
+    struct log_throttle err_log[32]; /* store__err, by SQLite primary result code */
+    struct log_throttle ck_log;      /* the checkpointer */
 };
+
+/* A failure that repeats (every write of a read-only store) is logged once per this interval,
+ * with the count of lines held back. */
+#define STORE__LOG_EVERY_MS 10000
 
 /* The SQLite store behind s (s must come from store_sqlite__open). */
 static inline struct store_sqlite *store__sqlite(struct store *s)
@@ -106,6 +115,7 @@ int store_sqlite__open(const char *url, struct store **s, struct errbuf *eb);
 void store_sqlite__close(struct store *s);
 int store_sqlite__migrate(struct store *s, int64_t now, int *version, struct errbuf *eb);
 int store_sqlite__check(struct store *s, struct errbuf *eb);
+int store_sqlite__writable(struct store *s, int64_t now, struct errbuf *eb);
 int store_sqlite__serve_begin(struct store *s, int64_t now, struct errbuf *eb);
 int store_sqlite__begin(struct store *s);
 int store_sqlite__commit(struct store *s);
@@ -160,7 +170,12 @@ int store_sqlite__session_by_id(struct store *s, int64_t id, struct st_session *
 int store_sqlite__lease_add(struct store *s, struct st_lease *l);
 int store_sqlite__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                               int64_t last_active_at, int64_t expires_at);
+int store_sqlite__lease_delete(struct store *s, int64_t session_id, int64_t number_id,
+                               int64_t leased_at);
+int store_sqlite__lease_release(struct store *s, int64_t pool_id,
+                                const struct st_lease_claim *claim, int64_t now);
 int store_sqlite__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
+int store_sqlite__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held);
 int store_sqlite__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
                               int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
 int store_sqlite__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id,

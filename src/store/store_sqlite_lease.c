@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* SQLite backend, leases: the atomic lease operations (store_lease_claim, _touch, _times,
- * store_pool_stats) decided in memory, because one process owns the database file (the lock of
- * store_serve_begin). One core/pool engine per pool, rebuilt from the tables when serving begins
+/* SQLite backend, leases: the atomic lease operations (store_lease_claim, _touch, _release,
+ * _times, store_pool_stats) decided in memory, because one process owns the database file (the lock
+ * of store_serve_begin). One core/pool engine per pool, rebuilt from the tables when serving begins
  * and kept in step by the backend's own pool and number writes. Sessions are keyed in the engines
  * by a hash of their external id. Counters persisted in the store (exhaustion events, peak
  * concurrency) continue from their stored values.
@@ -247,9 +247,11 @@ int store_sqlite__lease_claim(struct store *s, int64_t pool_id, const char *sess
         return ERR_NOTFOUND;
     uint64_t number = 0;
     unsigned flags = 0;
-    int rc = pool_lease(sl->engine, key, (uint64_t)prev_number_id, now, &number, &flags);
+    struct pool_undo undo;
+    int rc = pool_claim(sl->engine, key, (uint64_t)prev_number_id, now, &number, &flags, &undo);
     memset(out, 0, sizeof(*out));
     out->flags = flags;
+    out->undo = undo;
     if (rc == ERR_OK)
         fill_lease(sl, key, number, flags, now, out);
     slot_unlock(e, sl);
@@ -269,8 +271,23 @@ int store_sqlite__lease_touch(struct store *s, int64_t pool_id, const char *sess
     uint64_t number = 0;
     int64_t expires = 0;
     int rc = pool_touch(sl->engine, key, now, &number, &expires);
+    memset(out, 0, sizeof(*out)); /* no undo: a renewal is never taken back */
     if (rc == ERR_OK)
         fill_lease(sl, key, number, POOL_LEASE_RENEWED, now, out);
+    slot_unlock(e, sl);
+    return rc;
+}
+
+int store_sqlite__lease_release(struct store *s, int64_t pool_id,
+                                const struct st_lease_claim *claim, int64_t now)
+{
+    struct store_leases *e = store__sqlite(s)->leases;
+    if (!e)
+        return ERR_UNSUPPORTED;
+    struct slot *sl = slot_lock(e, pool_id);
+    if (!sl)
+        return ERR_NOTFOUND;
+    int rc = pool_unclaim(sl->engine, &claim->undo, now);
     slot_unlock(e, sl);
     return rc;
 }

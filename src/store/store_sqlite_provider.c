@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* SQLite backend: telephony provider credentials (account_providers, sql/0005), one row per
- * (account, provider). The SQL is portable: the upsert's ON CONFLICT … DO UPDATE reads the
- * same on PostgreSQL. */
+ * (account, provider). The secret column holds what store.c's dispatchers hand down: the
+ * sealed value (store/secrets.h), never the clear secret. The SQL is portable: the upsert's ON
+ * CONFLICT … DO UPDATE reads the same on PostgreSQL. */
 #include "base/prelude.h"
 #include "store/store_sqlite_int.h"
 
@@ -26,7 +27,7 @@ int store_sqlite__provider_cred_set(struct store *s, int64_t account_id, const c
 {
     if (!provider || !*provider || (!account_sid && !secret) ||
         !fits(provider, STORE_PROVIDER_MAX) || !fits(account_sid, STORE_PROVIDER_SID_MAX) ||
-        !fits(secret, STORE_SECRET_MAX))
+        !fits(secret, STORE_SECRET_SEALED_MAX))
         return ERR_INVALID;
     struct sconn *c = store__conn(s);
     if (!c)
@@ -89,16 +90,20 @@ int store_sqlite__provider_cred_find(struct store *s, const char *provider, cons
     struct sconn *c = store__conn(s);
     if (!c)
         return ERR_BACKEND;
-    sqlite3_stmt *st =
-        account_sid
-            ? store__prep(c, "SELECT " COLS " FROM account_providers"
-                             " WHERE provider = ?1 AND account_sid = ?2 ORDER BY account_id")
-            : store__prep(c, "SELECT " COLS " FROM account_providers"
-                             " WHERE provider = ?1 ORDER BY account_id");
+    sqlite3_stmt *st;
+    if (!account_sid)
+        st = store__prep(c, "SELECT " COLS " FROM account_providers"
+                            " WHERE provider = ?1 ORDER BY account_id");
+    else if (!*account_sid) /* an empty id is stored as NULL (store__bind_opt) */
+        st = store__prep(c, "SELECT " COLS " FROM account_providers"
+                            " WHERE provider = ?1 AND account_sid IS NULL ORDER BY account_id");
+    else
+        st = store__prep(c, "SELECT " COLS " FROM account_providers"
+                            " WHERE provider = ?1 AND account_sid = ?2 ORDER BY account_id");
     if (!st)
         return ERR_BACKEND;
     store__bind_text(st, 1, provider);
-    if (account_sid)
+    if (account_sid && *account_sid)
         store__bind_text(st, 2, account_sid);
     return walk(c, st, fn, ctx);
 }

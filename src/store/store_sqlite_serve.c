@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/testhooks.h"
 
 /* Small, frequent checkpoints: a checkpoint's fsync of the database file delays the commits'
  * fsyncs of the WAL that queue behind it, so the less it has to flush the shorter the stall.
@@ -23,6 +24,9 @@
  * 4.6-5.2 ms at the same throughput. */
 #define CHECKPOINT_EVERY_MS 25
 #define SERVE_CHECKPOINT_PAGES 4096 /* 16 MiB of WAL at 4 KiB pages */
+/* A checkpoint that fails (read-only file, full disk) is retried after twice the previous wait,
+ * up to this; the first success returns to CHECKPOINT_EVERY_MS. */
+#define CHECKPOINT_BACKOFF_MAX_MS 5000
 
 /* The checkpointer thread copies WAL pages to the database as they come; but with a writer that
  * never pauses its passive checkpoints never finish, and the log would never restart. So the
@@ -54,7 +58,7 @@ static int lock_take(struct store_sqlite *sq, struct errbuf *eb)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s.lock", sq->path);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return errf(eb, ERR_IO, "db", "cannot open lock file '%s': %s", path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -92,35 +96,73 @@ static void lock_release(struct store_sqlite *sq)
 /* ---- the checkpointer ---- */
 
 /* Moves committed WAL content into the database file without blocking writers (a passive
- * checkpoint) on this thread's connection. */
-static void checkpoint(struct store *s)
+ * checkpoint) on this thread's connection. Returns a SQLite result code: SQLITE_OK, or SQLITE_BUSY
+ * (readers in the way: not a failure), or the failure (out: *msg, static or the connection's). */
+static int checkpoint(struct store *s, const char **msg)
 {
     struct sconn *c = store__conn(s);
-    if (!c)
-        return;
+    if (!c) {
+        *msg = "cannot open a connection";
+        return SQLITE_CANTOPEN;
+    }
+    if (testhooks_fault(TESTHOOK_STORE_READONLY)) {
+        *msg = sqlite3_errstr(SQLITE_READONLY);
+        return SQLITE_READONLY;
+    }
     int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-        store__err(c, rc, "checkpoint");
+    *msg = sqlite3_errmsg(c->db);
+    return rc;
+}
+
+/* Waits up to ms on the checkpointer's condition variable (ck_mu held), or until woken to stop. */
+static void checkpoint_wait(struct store_sqlite *sq, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&sq->ck_cv, &sq->ck_mu, &ts);
 }
 
 /* Checkpoints the WAL from its own thread (and core), so the writer never stalls copying pages
- * into the database file. */
+ * into the database file. Failures back off (doubling to CHECKPOINT_BACKOFF_MAX_MS) and are
+ * logged once per STORE__LOG_EVERY_MS, with the count since the last line; recovery is logged
+ * once. */
 static void *checkpoint_loop(void *arg)
 {
     struct store_sqlite *sq = arg;
     prctl(PR_SET_NAME, "od-checkpoint", 0, 0, 0);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t wait_ms = CHECKPOINT_EVERY_MS;
+    uint64_t n_failed = 0;
     pthread_mutex_lock(&sq->ck_mu);
     while (!sq->ck_stop) {
-        ts.tv_nsec += CHECKPOINT_EVERY_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&sq->ck_cv, &sq->ck_mu, &ts);
+        checkpoint_wait(sq, wait_ms);
+        if (sq->ck_stop)
+            break;
         pthread_mutex_unlock(&sq->ck_mu);
-        checkpoint(&sq->base);
+        const char *msg = "";
+        int rc = checkpoint(&sq->base, &msg);
+        if (rc == SQLITE_OK || rc == SQLITE_BUSY) {
+            if (n_failed)
+                log_info("store", "checkpoint works again after %" PRIu64 " failures", n_failed);
+            n_failed = 0;
+            wait_ms = CHECKPOINT_EVERY_MS;
+        } else {
+            atomic_fetch_add(&sq->base.errors, 1);
+            n_failed++;
+            wait_ms =
+                wait_ms * 2 > CHECKPOINT_BACKOFF_MAX_MS ? CHECKPOINT_BACKOFF_MAX_MS : wait_ms * 2;
+            uint64_t held;
+            if (log_throttle_pass(&sq->ck_log, log_mono_ms(), STORE__LOG_EVERY_MS, &held))
+                log_error("store",
+                          "checkpoint failed: %s (%" PRIu64
+                          " failures in a row; next try in %" PRId64 " ms, backing off to %d ms)",
+                          msg, n_failed, wait_ms, CHECKPOINT_BACKOFF_MAX_MS);
+        }
         pthread_mutex_lock(&sq->ck_mu);
     }
     pthread_mutex_unlock(&sq->ck_mu);

@@ -6,7 +6,7 @@
 
 #define SESSION_COLS                                                                               \
     "id, ext_id, account_id, visitor_id, created_at, last_active_at, landing_page, referrer,"      \
-    " channel, source, medium, campaign, keyword, content, click_ids, device, region"
+    " channel, source, medium, campaign, keyword, content, click_ids, device, region, client_key"
 
 static void read_session(sqlite3_stmt *st, struct st_session *ss)
 {
@@ -27,6 +27,7 @@ static void read_session(sqlite3_stmt *st, struct st_session *ss)
     store__col_text(st, 14, ss->click_ids, sizeof(ss->click_ids));
     store__col_text(st, 15, ss->device, sizeof(ss->device));
     store__col_text(st, 16, ss->region, sizeof(ss->region));
+    store__col_text(st, 17, ss->client_key, sizeof(ss->client_key));
 }
 
 static int session_insert(struct sconn *c, struct st_session *ss)
@@ -34,8 +35,8 @@ static int session_insert(struct sconn *c, struct st_session *ss)
     sqlite3_stmt *st = store__prep(
         c, "INSERT INTO sessions(ext_id, account_id, visitor_id, created_at, last_active_at,"
            " landing_page, referrer, channel, source, medium, campaign, keyword, content,"
-           " click_ids, device, region) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
-           "?15,?16)");
+           " click_ids, device, region, client_key) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
+           "?12,?13,?14,?15,?16,?17)");
     if (!st)
         return ERR_BACKEND;
     store__bind_text(st, 1, ss->ext_id);
@@ -54,6 +55,7 @@ static int session_insert(struct sconn *c, struct st_session *ss)
     store__bind_opt(st, 14, ss->click_ids);
     store__bind_opt(st, 15, ss->device);
     store__bind_opt(st, 16, ss->region);
+    store__bind_opt(st, 17, ss->client_key);
     int rc = store__exec(c, st, "insert session");
     if (rc == ERR_OK)
         ss->id = sqlite3_last_insert_rowid(c->db);
@@ -134,7 +136,8 @@ int store_sqlite__lease_add(struct store *s, struct st_lease *l)
 
 #define LEASE_COLS                                                                                 \
     "l.id, l.session_id, l.number_id, l.pool_id, l.leased_at, l.last_active_at, l.expires_at,"     \
-    " l.shared, s.ext_id FROM leases l JOIN sessions s ON s.id = l.session_id"
+    " l.shared, s.ext_id, s.visitor_id, s.client_key"                                              \
+    " FROM leases l JOIN sessions s ON s.id = l.session_id"
 
 static void read_lease(sqlite3_stmt *st, struct st_lease *l)
 {
@@ -147,6 +150,8 @@ static void read_lease(sqlite3_stmt *st, struct st_lease *l)
     l->expires_at = sqlite3_column_int64(st, 6);
     l->shared = sqlite3_column_int(st, 7) != 0;
     store__col_text(st, 8, l->session_ext, sizeof(l->session_ext));
+    store__col_text(st, 9, l->visitor_id, sizeof(l->visitor_id));
+    store__col_text(st, 10, l->client_key, sizeof(l->client_key));
 }
 
 int store_sqlite__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
@@ -166,6 +171,22 @@ int store_sqlite__lease_renew(struct store *s, int64_t session_id, int64_t numbe
     sqlite3_bind_int64(st, 3, last_active_at);
     sqlite3_bind_int64(st, 4, expires_at);
     int rc = store__exec(c, st, "renew lease");
+    return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
+}
+
+int store_sqlite__lease_delete(struct store *s, int64_t session_id, int64_t number_id,
+                               int64_t leased_at)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "DELETE FROM leases WHERE session_id = ?1"
+                                          " AND number_id = ?2 AND leased_at = ?3")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, session_id);
+    sqlite3_bind_int64(st, 2, number_id);
+    sqlite3_bind_int64(st, 3, leased_at);
+    int rc = store__exec(c, st, "delete lease");
     return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
 }
 
@@ -196,6 +217,23 @@ int store_sqlite__session_leases(struct store *s, int64_t session_id, store_leas
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, session_id);
     return each_lease(c, st, SIZE_MAX, fn, ctx);
+}
+
+int store_sqlite__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT 1 FROM leases WHERE session_id = ?1"
+                                          " AND number_id = ?2 LIMIT 1")
+                         : NULL;
+    *held = false;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, session_id);
+    sqlite3_bind_int64(st, 2, number_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    *held = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "read lease");
 }
 
 int store_sqlite__lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,

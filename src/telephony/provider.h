@@ -98,10 +98,16 @@ struct tel_provider {
      * carries host_header is this provider's (SignalWire on Twilio's routes). */
     const char *host;
     const char *host_header;
-    /* true: for a To nobody owns, the signer is the account whose stored account_sid for this
-     * provider equals the request's AccountSid (API.md); false: every account with a secret
-     * for this provider is tried (the provider's account id is not stored). */
+    /* For a To nobody owns, the signer is the account whose stored account_sid for this
+     * provider equals the request's AccountSid (API.md), found through an index: the cost does
+     * not grow with the number of accounts. signer_by_account_sid false: no account id is
+     * stored for this provider, and every account with a secret for it is tried. */
     bool signer_by_account_sid;
+    /* Kept for accounts stored before their account id was (Telnyx keys set without
+     * --telnyx-account-sid): when no account with the request's AccountSid signed it, the
+     * accounts of this provider that have no account id stored are tried, one signature
+     * check each. Storing the id takes an account out of that list. */
+    bool signer_fallback_unkeyed;
     const char *content_type; /* of the answers, a static string */
 
     /* Whether rq carries the provider's signature headers (and, where the provider signs a

@@ -145,7 +145,8 @@ static int texml_answer(struct buf *out, const struct tel_answer *a)
 const struct tel_provider tel__telnyx = {
     .name = "telnyx",
     .paths = {"/v1/telephony/telnyx/voice", "/v1/telephony/telnyx/status", NULL},
-    .signer_by_account_sid = false, /* its AccountSid is not stored (yet): see provider.h */
+    .signer_by_account_sid = true,   /* account set --telnyx-account-sid */
+    .signer_fallback_unkeyed = true, /* keys stored without their account id: see provider.h */
     .content_type = "text/xml",
     .check = texml_check,
     .parse = texml_parse,

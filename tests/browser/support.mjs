@@ -53,14 +53,14 @@ async function start(origins, self) {
     const port = await freePort();
     const own = 'http://127.0.0.1:' + port;
     try {
-      return await startServer({ origins: [own, ...origins], args: ['--listen', '127.0.0.1:' + port] });
+      return await startServer({ origins: [own, ...origins], args: ['--listen', '127.0.0.1:' + port, '--demo'] });
     } catch (e) {
       if (i == 2) throw e; /* the port was taken meanwhile: try another */
     }
   }
 }
 
-// Starts opendni (cleaned up by t.after) with a pool on TARGET holding POOL_NUMBERS. self: the
+// Starts opendni (cleaned up by t.after) with a pool on TARGET holding POOL_NUMBERS. self: --demo, and the
 // server's own origin is allowed (for the demo pages it serves).
 export async function serverWithPool(t, { origins = [], ttl = 1200, cooldown = 1800, self = false } = {}) {
   const s = await start(origins, self);

@@ -585,3 +585,30 @@ test('SignalWire: X-SignalWire-Signature is accepted with the same algorithm', a
   assert.equal((await hook(srv, '/v1/telephony/telnyx/dial', p, sw)).status, 404);
   assert.equal((await hook(srv, '/v1/telephony/nope/voice', p, sw)).status, 404);
 });
+
+test('bad signatures from one address: 429 with Retry-After after N a minute, others unaffected', async () => {
+  const lim = await server(['--rate-limit-bad-signatures', '3', '--trust-proxy', '127.0.0.1', '--metrics-token', 'mt']);
+  await pool(lim, { target: '+15555550700', forward_to: '+15555550799' }, ['+15555550701']);
+  const send = (addr, opts = {}) => {
+    const p = voiceParams('+15555550701', '+15125550190');
+    const path = '/v1/telephony/twilio/voice';
+    const sig = opts.bad ? 'bm90LWEtc2lnbmF0dXJl' : sign(TOKEN, lim.url + path, p);
+    return fetch(lim.url + path, { method: 'POST', body: new URLSearchParams(p).toString(),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': sig,
+        'X-Forwarded-For': addr } });
+  };
+  for (let i = 0; i < 3; i++)
+    assert.equal((await send('203.0.113.7', { bad: true })).status, 403);
+  const limited = await send('203.0.113.7'); // even a good signature: the address is cut off
+  assert.equal(limited.status, 429);
+  assert.ok(Number(limited.headers.get('retry-after')) >= 1, 'Retry-After');
+  const err = await limited.json();
+  assert.equal(err.error.code, 'rate_limited');
+  assert.ok('message' in err.error && 'field' in err.error);
+  assert.equal((await send('203.0.113.8')).status, 200, 'another address is served');
+  const m = await lim.api('GET', '/metrics', undefined, 'mt');
+  assert.match(m.text, /opendni_webhook_signature_limited_total 1\b/);
+  assert.match(m.text, /opendni_webhook_signature_failures_total 3\b/);
+  await lim.advance(60_000); // a minute later the address has its tokens back
+  assert.equal((await send('203.0.113.7')).status, 200);
+});

@@ -34,7 +34,10 @@ before(async () => {
   assert.equal(set.status, 0, set.stderr);
   const q = (sql) => execFileSync('sqlite3', [db, sql]).toString().trim();
   assert.deepEqual(JSON.parse(q(`select settings from accounts where ext_id = '${account.accountId}'`)), { record_calls: false });
-  assert.equal(q(`select p.secret from account_providers p join accounts a on a.id = p.account_id where a.ext_id = '${account.accountId}' and p.provider = 'telnyx'`), RAW_KEY);
+  // Stored sealed (docs/operations.md "Security"), never as given.
+  const stored = q(`select p.secret from account_providers p join accounts a on a.id = p.account_id where a.ext_id = '${account.accountId}' and p.provider = 'telnyx'`);
+  assert.match(stored, /^enc1:[0-9a-f]{16}:/);
+  assert.ok(!stored.includes(RAW_KEY));
   srv = await startServer({ dir, db, account });
 });
 
@@ -183,4 +186,42 @@ test('a number nobody owns: refused politely for the account whose key signed, e
   const other = generateKeyPairSync('ed25519').privateKey;
   assert.equal((await voice(voiceParams('+15555550977', '+15125550171'), { key: other })).status, 403);
   assert.equal(callCount(), before);
+});
+
+test('an unknown To is verified by the account stored with the request\'s AccountSid, not by a scan', async () => {
+  const keyOf = (pub) => pub.export({ type: 'spki', format: 'der' }).subarray(-32).toString('base64');
+  const b = generateKeyPairSync('ed25519');
+  const c = generateKeyPairSync('ed25519');
+  const accB = createAccount(srv.db, 'Telnyx B', ['https://b.example']);
+  const accC = createAccount(srv.db, 'Telnyx C', ['https://c.example']);
+  const SID_B = '11111111-2222-4333-8444-555555555555';
+  const SID_C = '66666666-7777-4888-9999-000000000000';
+  for (const [acc, pair, sid] of [[accB, b, SID_B], [accC, c, SID_C]]) {
+    const set = cli(['account', 'set', acc.accountId, '--db', srv.db, '--telnyx-public-key',
+      keyOf(pair.publicKey), '--telnyx-account-sid', sid]);
+    assert.equal(set.status, 0, set.stderr);
+  }
+  // B's key and B's AccountSid: found through the index, stored under B.
+  const ok = voiceParams('+15555550978', '+15125550180');
+  ok.AccountSid = SID_B;
+  const r = await voice(ok, { key: b.privateKey });
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.text, /<Hangup\/>/);
+  assert.equal(sql(`select a.ext_id from calls c join accounts a on a.id = c.account_id
+    where c.provider_call_id = '${ok.CallSid}'`), accB.accountId);
+  // B's key with C's AccountSid: only C (and the accounts that stored no id) are tried.
+  const before = callCount();
+  const wrong = voiceParams('+15555550978', '+15125550181');
+  wrong.AccountSid = SID_C;
+  assert.equal((await voice(wrong, { key: b.privateKey })).status, 403);
+  // B's key with an AccountSid nobody stored: B is not among the accounts without an id.
+  const unknown = voiceParams('+15555550978', '+15125550182');
+  unknown.AccountSid = 'no-such-telnyx-account';
+  assert.equal((await voice(unknown, { key: b.privateKey })).status, 403);
+  assert.equal(callCount(), before);
+  // The first account stored its key without an id: still found, whatever AccountSid says.
+  const legacy = voiceParams('+15555550978', '+15125550183');
+  legacy.AccountSid = SID_C;
+  assert.equal((await voice(legacy)).status, 200);
+  assert.equal(callCount(), before + 1);
 });

@@ -293,7 +293,7 @@ test('a rule overrides the default classification and picks a source number', as
 });
 
 test('behind a trusted proxy: the region header is kept, and spoofed X-Forwarded-For entries do not dodge the limit', async () => {
-  const srv = await server({ args: ['--geo-header', 'X-Geo-Region', '--trust-proxy', '--rate-limit-visits', '5'] });
+  const srv = await server({ args: ['--geo-header', 'X-Geo-Region', '--trust-proxy', '127.0.0.1', '--rate-limit-visits', '5'] });
   await pool(srv, '+15555551300', 3);
   const tx = (await srv.visit({ url: 'https://site.example/' }, { 'X-Geo-Region': 'US-TX', 'X-Forwarded-For': '10.0.0.1' })).json;
   assert.equal((await srv.api('GET', `/v1/sessions/${tx.session_id}`)).json.region, 'US-TX');

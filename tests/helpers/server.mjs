@@ -3,6 +3,7 @@
 // a free loopback port (port 0 + --port-file), and helpers to talk to it. Every server started
 // here is killed when the test process exits, even if a test forgets stop().
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -14,6 +15,11 @@ export const BIN = process.env.OPENDNI_BIN || join(SRC, 'build/opendni');
 /** Where the browser suite writes its screenshots: build/screenshots, or docs/screenshots with
  * SCREENSHOTS=docs (to refresh the ones the docs show) — a test run leaves the source tree alone. */
 export const SHOTS = process.env.SCREENSHOTS === 'docs' ? join(SRC, 'docs/screenshots') : join(dirname(BIN), 'screenshots');
+
+// Provider secrets are stored sealed with a key kept outside the database (docs/operations.md
+// "Security"): every opendni this process starts (init, account set, serve, call simulate)
+// inherits this run's random key unless the caller set one.
+process.env.OPENDNI_SECRETS_KEY ||= randomBytes(32).toString('hex');
 
 const live = new Set();
 process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL'); } catch {} } });
@@ -52,13 +58,16 @@ async function waitPort(file, proc, ms) {
 
 /**
  * Starts a server. opts: {origins: [...], args: [...extra serve flags], dir, db, keepDir,
- * accountName}. Returns an object with url, port, db, dir, accountId, apiKey, logs(),
+ * accountName, guard}. Most suites model many distinct visitors from the one loopback address, so
+ * the per-client flood guard (serve --client-share, --client-new-sessions) is off unless
+ * opts.guard is true; tests/e2e/hostile.test.mjs runs it with its defaults. Returns an object with url, port, db, dir, accountId, apiKey, logs(),
  * api(method, path, body, key?), visit(body, headers?), advance(ms), stop(), kill9(), restart().
  */
 export async function startServer(opts = {}) {
   const dir = opts.dir || mkdtempSync(join(tmpdir(), 'opendni-test-'));
   const db = opts.db || join(dir, 'test.db');
-  const init = cli(['init', '--db', db]);
+  const env = { ...process.env, ...(opts.env || {}) }; // undefined values unset a variable
+  const init = cli(['init', '--db', db], { env });
   if (init.status !== 0) throw new Error(`init failed: ${init.stderr}`);
   const origins = opts.origins || ['http://127.0.0.1'];
   const acct = opts.account || createAccount(db, opts.accountName || 'Test', origins);
@@ -66,9 +75,10 @@ export async function startServer(opts = {}) {
 
   srv.start = async () => {
     const portFile = join(dir, `port-${Date.now()}-${Math.random()}`);
+    const guardOff = opts.guard ? [] : ['--client-share', '0', '--client-new-sessions', '0'];
     const args = ['serve', '--db', db, '--listen', '127.0.0.1:0', '--port-file', portFile,
-      ...(opts.args || [])];
-    const proc = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...(opts.env || {}) } });
+      ...guardOff, ...(opts.args || [])];
+    const proc = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     live.add(proc);
     proc.stderr.on('data', (d) => { srv.stderr += d.toString(); });
     proc.on('exit', () => live.delete(proc));

@@ -32,6 +32,10 @@ struct backend {
     /* Records a schema version newer than any migration, behind the store's back. */
     int (*future_schema)(const char *url);
     bool single_owner; /* store_serve_begin refuses a second server of one database */
+    /* Takes the database's write lock from a session of its own, behind the store's back, so
+     * the store cannot commit (out: *handle for unlock). 0 or -1. */
+    int (*lock_writes)(const char *url, void **handle);
+    void (*unlock_writes)(void *handle);
 };
 
 static void sqlite_fresh(char *url, size_t cap)
@@ -60,6 +64,26 @@ static int sqlite_future_schema(const char *url)
                           NULL, NULL, NULL);
     sqlite3_close(db);
     return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int sqlite_lock_writes(const char *url, void **handle)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(url, &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    *handle = db;
+    return 0;
+}
+
+static void sqlite_unlock_writes(void *handle)
+{
+    sqlite3_exec(handle, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(handle);
 }
 
 #ifdef OPENDNI_WITH_PG
@@ -153,13 +177,40 @@ static int pg_future_schema(const char *url)
     pg_db_of(url, db, sizeof(db));
     return pg_admin(db, "INSERT INTO schema_migrations(version, applied_at) VALUES (9999, 1)");
 }
+
+/* PostgreSQL has no database-wide write lock: another session holds the lock of the table
+ * store_writable writes (store_health), in an open transaction, which is what a long writer
+ * elsewhere looks like to the probe. */
+static int pg_lock_writes(const char *url, void **handle)
+{
+    PGconn *c = PQconnectdb(url);
+    PGresult *r = PQstatus(c) == CONNECTION_OK
+                      ? PQexec(c, "BEGIN; LOCK TABLE store_health IN ACCESS EXCLUSIVE MODE")
+                      : NULL;
+    int rc = r && PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    PQclear(r);
+    if (rc) {
+        fprintf(stderr, "conformance: cannot lock store_health: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return -1;
+    }
+    *handle = c;
+    return 0;
+}
+
+static void pg_unlock_writes(void *handle)
+{
+    PQclear(PQexec(handle, "ROLLBACK"));
+    PQfinish(handle);
+}
 #endif
 
 static const struct backend backends[] = {
-    {"sqlite", sqlite_fresh, sqlite_cleanup, sqlite_future_schema, true},
+    {"sqlite", sqlite_fresh, sqlite_cleanup, sqlite_future_schema, true, sqlite_lock_writes,
+     sqlite_unlock_writes},
 #ifdef OPENDNI_WITH_PG
     /* Any number of nodes serve one PostgreSQL database (DESIGN.md "Scale plan"). */
-    {"pg", pg_fresh, pg_cleanup, pg_future_schema, false},
+    {"pg", pg_fresh, pg_cleanup, pg_future_schema, false, pg_lock_writes, pg_unlock_writes},
 #endif
 };
 
@@ -172,6 +223,9 @@ struct fx {
     struct store *s;
     struct st_account a, b; /* two tenants */
 };
+
+/* Two secrets keys (store/secrets.h), filled by main. */
+static struct secrets_key key1, key2;
 
 static int setup(void **state)
 {
@@ -186,6 +240,7 @@ static int setup(void **state)
         fprintf(stderr, "setup: %s\n", eb.msg);
         return -1;
     }
+    store_secrets_keys(f->s, &key1, NULL); /* provider secrets need a key (secrets.h) */
     *state = f;
     return 0;
 }
@@ -360,9 +415,20 @@ static void accounts_keys_and_origins(void **state)
     found = 0;
     assert_int_equal(store_provider_cred_find(f->s, "twilio", "AC9", cred_account, &found), ERR_OK);
     assert_int_equal(found, 0);
+    /* "": only the rows with no account id stored (a Telnyx key set without its id) */
+    assert_int_equal(store_provider_cred_set(f->s, f->b.id, "telnyx", NULL, "key-b", 24), ERR_OK);
+    assert_int_equal(store_provider_cred_set(f->s, f->a.id, "telnyx", "T-A", "key-a", 24), ERR_OK);
+    assert_int_equal(store_provider_cred_find(f->s, "telnyx", "", cred_account, &found), ERR_OK);
+    assert_int_equal(found, f->b.id);
+    found = 0;
+    assert_int_equal(store_provider_cred_find(f->s, "twilio", "", cred_account, &found), ERR_OK);
+    assert_int_equal(found, 0);
+    int n_telnyx = 0;
+    assert_int_equal(store_provider_cred_find(f->s, "telnyx", NULL, count_cred, &n_telnyx), ERR_OK);
+    assert_int_equal(n_telnyx, 2);
     int n_creds = 0;
     assert_int_equal(store_provider_cred_list(f->s, f->a.id, count_cred, &n_creds), ERR_OK);
-    assert_int_equal(n_creds, 1);
+    assert_int_equal(n_creds, 2); /* twilio, telnyx */
     int count = 0;
     assert_int_equal(store_account_list(f->s, count_account, &count), ERR_OK);
     assert_int_equal(count, 2);
@@ -514,6 +580,46 @@ static void sessions_and_lease_times_never_move_back(void **state)
     assert_int_equal(store_pool_delete(f->s, f->a.id, p.ext_id, 2000), ERR_CONFLICT);
     assert_int_equal(store_pool_delete(f->s, f->a.id, p.ext_id, 70000), ERR_OK);
     assert_int_equal(store_number_by_id(f->s, n.id, &(struct st_number){0}), ERR_NOTFOUND);
+}
+
+/* The client key a session was created with (migration 0006) comes back on the session and on
+ * every lease read; store_session_held answers "was this session shown this number". */
+static void session_client_and_numbers_held(void **state)
+{
+    struct fx *f = *state;
+    struct st_session ss = {.account_id = f->a.id, .created_at = 10, .last_active_at = 10};
+    snprintf(ss.ext_id, sizeof(ss.ext_id), "s_client");
+    snprintf(ss.visitor_id, sizeof(ss.visitor_id), "v_client");
+    snprintf(ss.client_key, sizeof(ss.client_key), "2001:db8:1:2::/64");
+    assert_int_equal(store_session_put(f->s, &ss), ERR_OK);
+    struct st_session other = make_session(f, "s_noclient", 10);
+    struct st_session got;
+    assert_int_equal(store_session_get(f->s, "s_client", &got), ERR_OK);
+    assert_string_equal(got.client_key, "2001:db8:1:2::/64");
+    assert_int_equal(store_session_by_id(f->s, other.id, &got), ERR_OK);
+    assert_string_equal(got.client_key, ""); /* none recorded: unknown */
+    struct st_pool p = make_pool(f, f->a.id, "+15555550300", 60, 0, false);
+    struct st_number n = make_number(f, f->a.id, p.id, 301);
+    struct st_number m = make_number(f, f->a.id, p.id, 302);
+    struct st_lease l = {.session_id = ss.id,
+                         .number_id = n.id,
+                         .pool_id = p.id,
+                         .leased_at = 10,
+                         .last_active_at = 10,
+                         .expires_at = 60010};
+    assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
+    struct st_lease read = {0};
+    assert_int_equal(store_lease_history(f->s, n.id, 0, 1, copy_lease, &read), ERR_OK);
+    assert_string_equal(read.session_ext, "s_client");
+    assert_string_equal(read.visitor_id, "v_client");
+    assert_string_equal(read.client_key, "2001:db8:1:2::/64");
+    bool held = false;
+    assert_int_equal(store_session_held(f->s, ss.id, n.id, &held), ERR_OK);
+    assert_true(held);
+    assert_int_equal(store_session_held(f->s, ss.id, m.id, &held), ERR_OK);
+    assert_false(held); /* never shown that one */
+    assert_int_equal(store_session_held(f->s, other.id, n.id, &held), ERR_OK);
+    assert_false(held); /* another session's number */
 }
 
 static int collect_ends(void *ctx, const struct st_lease *l)
@@ -775,6 +881,51 @@ static void claim_touch_times_and_deletes(void **state)
     assert_int_equal(store_lease_claim(f->s, p.id, "s_c", 0, 6000 + MIN_MS, &c), ERR_EXHAUSTED);
 }
 
+/* A claim taken back (its commit failed, or a flood's) leaves nothing: no lease, no exhaustion
+ * event, no peak, the number free again in its old idle order; its stored row can be deleted. */
+static void release_takes_a_claim_back(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 600, false);
+    struct st_number n1 = make_number(f, f->a.id, p.id, 101);
+    make_number(f, f->a.id, p.id, 102);
+    assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
+    struct st_lease_claim a, b, c, renew;
+    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &a), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 1000, &b), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.id, "c", 0, 2000, &c), ERR_OK);
+    assert_true(c.flags & POOL_LEASE_EXHAUSTED);
+    assert_int_equal(store_lease_release(f->s, p.id, &c, 2000), ERR_OK);
+    assert_int_equal(store_lease_release(f->s, p.id, &a, 2000), ERR_OK);
+    assert_int_equal(store_lease_release(f->s, p.id, &a, 2000), ERR_NOTFOUND); /* once */
+    assert_int_equal(store_lease_release(f->s, p.id + 99, &b, 2000), ERR_NOTFOUND);
+    struct pool_stats st;
+    assert_int_equal(store_pool_stats(f->s, p.id, 2000, &st), ERR_OK);
+    assert_int_equal(st.live_leases, 1);
+    assert_int_equal(st.leased, 1);
+    assert_int_equal(st.free, 1);
+    assert_int_equal(st.exhaustion_events, 0);
+    assert_int_equal(st.peak_concurrent, 1);
+    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 3000, &a), ERR_OK);
+    assert_int_equal(a.number_id, n1.id); /* never used again: idlest, lowest id */
+    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 4000, &renew), ERR_OK);
+    assert_int_equal(store_lease_release(f->s, p.id, &renew, 4000), ERR_INVALID);
+    /* the durable side: the row of a lease taken back is deleted */
+    struct st_session ss = make_session(f, "d", 3000);
+    struct st_lease l = {.session_id = ss.id,
+                         .number_id = n1.id,
+                         .pool_id = p.id,
+                         .leased_at = 3000,
+                         .last_active_at = 3000,
+                         .expires_at = 3000 + MIN_MS};
+    assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
+    assert_int_equal(store_lease_delete(f->s, ss.id, n1.id, 2999), ERR_NOTFOUND);
+    assert_int_equal(store_lease_delete(f->s, ss.id, n1.id, 3000), ERR_OK);
+    int64_t live = 0;
+    assert_int_equal(store_lease_list_live(f->s, p.id, 3000, count_lease, &live), ERR_OK);
+    assert_int_equal(live, 0);
+}
+
 static void cooldown_idle_longest_and_fallback_exhaustion(void **state)
 {
     struct fx *f = *state;
@@ -906,6 +1057,37 @@ static void a_second_server_is_refused_or_shares_the_claims(void **state)
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
 }
 
+/* ---- readiness ---- */
+
+/* store_writable commits a write of its own: it says ERR_OK while the store can commit,
+ * ERR_BACKEND with a reason (promptly, not after the 5 s busy wait) while another session holds
+ * the write lock, ERR_OK again once it is released, and changes no data. */
+static void writable_reports_whether_a_commit_can_happen(void **state)
+{
+    struct fx *f = *state;
+    struct errbuf eb = {{0}, NULL};
+    int64_t accounts = 0, after = 0;
+    assert_int_equal(store_count(f->s, "accounts", &accounts), ERR_OK);
+    assert_int_equal(store_writable(f->s, 1000, &eb), ERR_OK);
+    assert_int_equal(store_writable(f->s, 1000, &eb),
+                     ERR_OK); /* the same ms twice: still a write */
+    void *lock = NULL;
+    assert_int_equal(be->lock_writes(f->url, &lock), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(store_writable(f->s, 2000, &eb), ERR_BACKEND);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(eb.msg[0] != '\0');
+    assert_true(t1.tv_sec - t0.tv_sec < 3);
+    be->unlock_writes(lock);
+    assert_int_equal(store_writable(f->s, 3000, &eb), ERR_OK);
+    /* the store's own transactions still work after the failed probe */
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(store_count(f->s, "accounts", &after), ERR_OK);
+    assert_int_equal(after, accounts);
+}
+
 /* ---- exclusivity under concurrency ---- */
 
 #define RACE_THREADS 8
@@ -1007,6 +1189,62 @@ static void claims_are_exclusive_under_concurrency(void **state)
     assert_int_equal(st.live_leases, RACE_NUMBERS);
 }
 
+/* ==== provider secrets at rest (the dispatch layer seals for every backend) ====================
+ */
+
+static struct store *reopen(struct fx *f, const struct secrets_key *cur,
+                            const struct secrets_key *prev)
+{
+    struct store *s = NULL;
+    assert_int_equal(store_open(f->url, &s, NULL), ERR_OK);
+    store_secrets_keys(s, cur, prev);
+    return s;
+}
+
+static void provider_secrets_sealed_and_rotated(void **state)
+{
+    struct fx *f = *state;
+    struct st_provider_cred c;
+    assert_int_equal(store_provider_cred_set(f->s, f->a.id, "twilio", "AC1", "token-a", 30),
+                     ERR_OK);
+    assert_int_equal(store_provider_cred_set(f->s, f->b.id, "telnyx", NULL, "key-b", 30), ERR_OK);
+    /* no key: nothing written, nothing read, never clear text */
+    struct store *none = reopen(f, NULL, NULL);
+    assert_int_equal(store_provider_cred_set(none, f->a.id, "twilio", NULL, "x", 31),
+                     ERR_UNSUPPORTED);
+    assert_int_equal(store_provider_cred_get(none, f->a.id, "twilio", &c), ERR_UNSUPPORTED);
+    assert_int_equal(store_provider_cred_set(none, f->a.id, "twilio", "AC2", NULL, 31), ERR_OK);
+    int64_t n = -1;
+    struct errbuf eb = {{0}, NULL};
+    assert_int_equal(store_secrets_reseal(none, 32, &n, &eb), ERR_OK); /* all sealed: nothing */
+    store_close(none);
+    /* another key cannot open them */
+    struct store *other = reopen(f, &key2, NULL);
+    assert_int_equal(store_provider_cred_get(other, f->a.id, "twilio", &c), ERR_UNSUPPORTED);
+    int64_t found = 0;
+    assert_int_equal(store_provider_cred_find(other, "twilio", "AC2", cred_account, &found),
+                     ERR_UNSUPPORTED);
+    assert_int_equal(store_secrets_reseal(other, 32, &n, &eb), ERR_UNSUPPORTED);
+    store_close(other);
+    assert_int_equal(store_provider_cred_get(f->s, f->a.id, "twilio", &c), ERR_OK);
+    assert_string_equal(c.secret, "token-a"); /* the failed reseal changed nothing */
+    assert_string_equal(c.account_sid, "AC2");
+    /* rotation: key1 -> key2, every row in one go */
+    struct store *rot = reopen(f, &key2, &key1);
+    assert_int_equal(store_secrets_reseal(rot, 33, &n, &eb), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_secrets_reseal(rot, 34, &n, &eb), ERR_OK);
+    assert_int_equal(n, 0); /* idempotent */
+    store_close(rot);
+    struct store *next = reopen(f, &key2, NULL);
+    assert_int_equal(store_provider_cred_get(next, f->b.id, "telnyx", &c), ERR_OK);
+    assert_string_equal(c.secret, "key-b");
+    assert_int_equal(store_provider_cred_find(next, "twilio", "AC2", cred_account, &found), ERR_OK);
+    assert_int_equal(found, f->a.id);
+    store_close(next);
+    assert_int_equal(store_provider_cred_get(f->s, f->a.id, "twilio", &c), ERR_UNSUPPORTED);
+}
+
 /* ==== registry ================================================================================ */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1022,16 +1260,25 @@ int main(int argc, char **argv)
         T(rules_crud_in_order_and_tenant_scoping),
         T(sessions_and_lease_times_never_move_back),
         T(history_window_order_max_and_events),
+        T(session_client_and_numbers_held),
         T(savepoint_rollback_keeps_the_rest),
         T(calls_conversions_reports_and_export),
         T(claims_need_a_serving_store),
         T(claim_touch_times_and_deletes),
+        T(release_takes_a_claim_back),
         T(cooldown_idle_longest_and_fallback_exhaustion),
         T(share_mode_exhaustion_shares_and_counts),
         T(restart_rebuilds_claims_from_the_tables),
         T(a_second_server_is_refused_or_shares_the_claims),
+        T(writable_reports_whether_a_commit_can_happen),
         T(claims_are_exclusive_under_concurrency),
+        T(provider_secrets_sealed_and_rotated),
     };
+    if (secrets_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key1,
+                          NULL) ||
+        secrets_key_parse("ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key2,
+                          NULL))
+        return 1;
     const char *want = argc > 1 ? argv[1] : "sqlite";
     for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
         if (strcmp(backends[i].name, want) != 0)

@@ -8,6 +8,11 @@
 
 #include "http/assets.h"
 
+#define HTML_CSP                                                                                   \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "                 \
+    "frame-ancestors 'none'"
+
 static const struct {
     const char *ext;
     const char *type;
@@ -64,6 +69,12 @@ int h_asset(struct http_req *req, struct http_resp *resp)
                 strcmp(path, "/dni.js") == 0 ? "public, max-age=300" : "no-cache");
     http_header(resp, "X-Content-Type-Options", "nosniff");
     resp->content_type = type_of(path);
+    if (strncmp(resp->content_type, "text/html", 9) == 0) {
+        /* Pages run only our own scripts and styles (the tracker sets styles through the DOM,
+         * which a CSP allows), talk only to this server, and are never framed. */
+        http_header(resp, "Content-Security-Policy", "%s", HTML_CSP);
+        http_header(resp, "X-Frame-Options", "DENY");
+    }
     if (req->h_if_none_match && strcmp(req->h_if_none_match, etag) == 0) {
         resp->status = 304;
         return ERR_OK;

@@ -90,6 +90,8 @@ static int parse_list(struct http_req *req, struct list_query *q)
     int rc = parse_time_param(req, "since", false, &q->since);
     if (rc == ERR_OK)
         rc = parse_time_param(req, "until", true, &q->until);
+    if (rc == ERR_OK && q->since >= q->until) /* as the reports say */
+        rc = errf(&req->eb, ERR_INVALID, "since", "'since' must be before 'until'");
     if (rc == ERR_OK)
         rc = parse_limit(req, q);
     if (rc == ERR_OK)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* GET /healthz and GET /metrics. */
+/* GET /healthz (the process is alive), GET /readyz (the store can commit) and GET /metrics. */
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
@@ -7,13 +7,21 @@
 
 int h_healthz(struct http_req *req, struct http_resp *resp)
 {
-    int rc = admin_store_check(req->app, &req->eb);
-    if (rc) {
-        req->eb.field = NULL;
-        return rc == ERR_CONFLICT ? ERR_BACKEND : rc;
-    }
+    /* Liveness only: the server answers, so the process is alive (serve does not listen before
+     * its store opened). Whether the store can commit is /readyz's question: a restart (what a
+     * failed liveness check leads to) does not cure a full disk. */
+    (void)req;
     resp->content_type = "application/json";
     return buf_adds(&resp->body, "{\"status\":\"ok\"}");
+}
+
+int h_readyz(struct http_req *req, struct http_resp *resp)
+{
+    int rc = admin_ready(req->app, &req->eb);
+    if (rc)
+        return rc;
+    resp->content_type = "application/json";
+    return buf_adds(&resp->body, "{\"status\":\"ready\"}");
 }
 
 int h_metrics(struct http_req *req, struct http_resp *resp)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* GET /v1/stream: the key's account's live events (call.started, call.completed,
- * conversion.created) as Server-Sent Events. The handler only registers a listener; server.c
- * sends it through a content reader and app/stream.c feeds it and keeps it alive. */
+ * conversion.created) as Server-Sent Events. The handler only registers a listener with the
+ * credential that authenticated the request; server.c sends it through a content reader and
+ * app/stream.c feeds it, keeps it alive and ends it once that credential is revoked. */
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
@@ -11,7 +12,7 @@
 int h_stream(struct http_req *req, struct http_resp *resp)
 {
     struct stream_listener *l =
-        req->app->stream ? stream_listen(req->app->stream, req->account.id) : NULL;
+        req->app->stream ? stream_listen(req->app->stream, req->account.id, req->credential) : NULL;
     if (!l) {
         /* Only after stream_shutdown: the server is stopping. */
         errf(&req->eb, ERR_UNSUPPORTED, NULL, "the server is shutting down; retry");

@@ -18,11 +18,15 @@
 #include "app/app.h"
 #include "app/calls.h"
 #include "app/metrics.h"
+#include "app/ratelimit.h"
 #include "base/json.h"
 #include "telephony/provider.h"
 
 #define SIG_FAILURES "opendni_webhook_signature_failures_total"
 #define SIG_FAILURES_HELP "Provider webhooks refused for a missing or invalid signature."
+#define SIG_LIMITED "opendni_webhook_signature_limited_total"
+#define SIG_LIMITED_HELP                                                                           \
+    "Provider webhooks refused with 429: their address sent too many bad signatures."
 #define URL_MAX 4096
 
 /* One parsed provider request. */
@@ -36,11 +40,31 @@ struct hook {
 
 /* ---- parsing and signatures ---- */
 
+/* Every refused signature spends one of the client address's tokens
+ * (--rate-limit-bad-signatures a minute); limited() refuses the address once they ran out. */
 static int forbidden(struct http_req *req, const char *why)
 {
+    char addr[64];
+    http_client_of(req, addr, sizeof(addr));
+    ratelimit_take(req->app->bad_signature_limit, addr, time_now_ms(), NULL);
     metrics_count(req->app->metrics, SIG_FAILURES, SIG_FAILURES_HELP, 1);
     log_warn("telephony", "req=%" PRIu64 " refused: %s", req->id, why);
     return errf(&req->eb, ERR_FORBIDDEN, NULL, "%s", why);
+}
+
+/* ERR_LIMITED (429 with Retry-After) when the client's address sent too many bad signatures
+ * this minute: refused before any signature is computed, so a flood of forgeries costs one
+ * table lookup each. */
+static int limited(struct http_req *req)
+{
+    char addr[64];
+    http_client_of(req, addr, sizeof(addr));
+    if (!ratelimit_blocked(req->app->bad_signature_limit, addr, time_now_ms(), &req->retry_after_s))
+        return ERR_OK;
+    metrics_count(req->app->metrics, SIG_LIMITED, SIG_LIMITED_HELP, 1);
+    log_debug("telephony", "req=%" PRIu64 " refused: too many bad signatures", req->id);
+    return errf(&req->eb, ERR_LIMITED, NULL,
+                "too many webhooks with a bad signature from this address; retry later");
 }
 
 static const char *req_header(void *ctx, const char *name)
@@ -64,6 +88,8 @@ static int hook_begin(struct http_req *req, enum tel_hook_kind kind, struct hook
         return errf(&req->eb, ERR_NOTFOUND, NULL, "no route for %s %s", req->method, req->path);
     h->provider = h->tp->name;
     req->route = h->tp->paths[kind]; /* metrics and logs label each provider's route */
+    if (limited(req))
+        return ERR_LIMITED;
     struct errbuf eb = {{0}, NULL};
     if (h->tp->check(&h->rq, &eb))
         return forbidden(req, eb.msg);
@@ -106,15 +132,22 @@ static int try_cred(void *arg, const struct st_provider_cred *c)
 }
 
 /* For a number nobody owns: the account whose stored account id for this provider is the
- * request's AccountSid (API.md), never every account's. A provider whose account id is not
- * stored (Telnyx) tries the accounts holding a secret for it. ERR_FORBIDDEN if none signed. */
+ * request's AccountSid (API.md), never every account's; then, for a provider that keeps its
+ * old behaviour (signer_fallback_unkeyed), the accounts that stored no account id for it
+ * ("" asks the store for exactly those). A provider that stores no account id at all tries
+ * every account holding a secret for it. ERR_FORBIDDEN if none signed. */
 static int find_signer(struct http_req *req, const struct hook *h, struct st_account *out)
 {
     struct signer sg = {h, 0};
-    const char *sid = h->tp->signer_by_account_sid ? h->th.wh.account_sid : NULL;
+    const char *sid = h->th.wh.account_sid;
     int rc = ERR_OK;
-    if (sid || !h->tp->signer_by_account_sid)
+    if (!h->tp->signer_by_account_sid)
+        rc = calls_provider_cred_find(req->app, h->provider, NULL, try_cred, &sg);
+    else if (sid && *sid)
         rc = calls_provider_cred_find(req->app, h->provider, sid, try_cred, &sg);
+    if (rc == ERR_OK && !sg.account_id && h->tp->signer_by_account_sid &&
+        h->tp->signer_fallback_unkeyed)
+        rc = calls_provider_cred_find(req->app, h->provider, "", try_cred, &sg);
     if (rc == ERR_OK && sg.account_id)
         rc = calls_account(req->app, sg.account_id, out);
     if (rc)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The test binary's routes (base/testhooks.h; routed only when testhooks_enabled()):
  * POST /v1/test/clock {"advance_ms":N} moves the clock forward and answers {"now":"…"};
- * POST /v1/test/faults {"call_store":true|false} switches fault hooks and answers {}. */
+ * POST /v1/test/faults {"call_store":true|false,…} switches fault hooks (any names of
+ * testhooks_fault_parse: call_store, store_busy, store_full, store_io, store_commit) and
+ * answers {}; an unknown name or a non-boolean is a 400 and switches nothing. */
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 

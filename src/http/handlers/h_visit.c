@@ -8,6 +8,7 @@
 
 #include "app/admin.h"
 #include "app/app.h"
+#include "app/clientaddr.h"
 #include "app/ratelimit.h"
 #include "app/visits.h"
 #include "base/ids.h"
@@ -21,27 +22,12 @@
 
 /* ---- shared checks ---- */
 
-/* The client's address: the connection's, or behind a trusted proxy the last X-Forwarded-For
- * entry (the one that proxy added; entries to its left are whatever the client sent). */
-static void client_of(const struct http_req *req, char *out, size_t cap)
+/* The per-address rate limit, by client key (an IPv6 client is its /64). */
+static int limit_address(struct http_req *req, const char *client, int64_t now)
 {
-    const char *xff = req->h_forwarded_for;
-    if (!req->app->cfg.trust_proxy || !xff || !*xff) {
-        snprintf(out, cap, "%s", req->client_addr);
-        return;
-    }
-    const char *last = strrchr(xff, ',');
-    last = last ? last + 1 : xff;
-    while (*last == ' ')
-        last++;
-    snprintf(out, cap, "%.*s", (int)strcspn(last, " "), last);
-}
-
-static int limit_address(struct http_req *req, int64_t now)
-{
-    char addr[64];
-    client_of(req, addr, sizeof(addr));
-    if (ratelimit_take(req->app->visit_limit, addr, now, &req->retry_after_s))
+    char key[CLIENTADDR_MAX];
+    clientaddr_key(client, key, sizeof(key));
+    if (ratelimit_take(req->app->visit_limit, key, now, &req->retry_after_s))
         return ERR_OK;
     return errf(&req->eb, ERR_LIMITED, NULL, "too many visits from this address; retry later");
 }
@@ -57,19 +43,9 @@ static void allow_origin(struct http_req *req, struct http_resp *resp, bool orig
 
 /* ---- responses ---- */
 
-/* {"gclid":"…",…} with the click ids the visit carried (new reference). */
-static json_t *click_ids_json(const struct source *src)
-{
-    json_t *ids = json_object();
-    for (int i = 0; i < CLICK_N; i++)
-        if (src->click_ids[i][0])
-            json_object_set_new(ids, click_id_names[i], json_string(src->click_ids[i]));
-    return ids;
-}
-
 static json_t *source_json(const struct source *src)
 {
-    json_t *ids = click_ids_json(src);
+    json_t *ids = visit_click_ids_json(src);
     return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "channel", src->channel, "source",
                      json_str_or_null(src->source), "medium", json_str_or_null(src->medium),
                      "campaign", json_str_or_null(src->campaign), "keyword",
@@ -210,7 +186,9 @@ static int parse_visit(json_t *o, struct visit_in *in, struct errbuf *eb)
 int h_visit(struct http_req *req, struct http_resp *resp)
 {
     int64_t now = time_now_ms();
-    int rc = limit_address(req, now);
+    char client[CLIENTADDR_MAX];
+    http_client_of(req, client, sizeof(client));
+    int rc = limit_address(req, client, now);
     json_t *o = NULL;
     if (rc == ERR_OK)
         rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
@@ -224,6 +202,7 @@ int h_visit(struct http_req *req, struct http_resp *resp)
         in.own_origin = req->app->public_url;
         in.user_agent = req->h_user_agent;
         in.region = req->h_geo;
+        in.client = client;
         rc = visits_page_view(req->app, &in, now, &v, &origin_ok, &req->retry_after_s, &req->eb);
     }
     allow_origin(req, resp, origin_ok);
@@ -235,15 +214,33 @@ int h_visit(struct http_req *req, struct http_resp *resp)
 
 /* ---- ping and events ---- */
 
+/* A ping's body is optional; when present it must be {"url":"…"|null} (other fields ignored). */
+static int check_ping_body(struct http_req *req)
+{
+    if (req->body.len == 0)
+        return ERR_OK;
+    json_t *o = NULL;
+    const char *url = NULL;
+    int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "url", &url, &req->eb);
+    json_decref(o);
+    return rc;
+}
+
 int h_visit_ping(struct http_req *req, struct http_resp *resp)
 {
     int64_t now = time_now_ms();
-    int rc = limit_address(req, now);
+    char client[CLIENTADDR_MAX];
+    http_client_of(req, client, sizeof(client));
+    int rc = limit_address(req, client, now);
+    if (rc == ERR_OK)
+        rc = check_ping_body(req);
     struct visit *v = NULL;
     bool origin_ok = false;
     if (rc == ERR_OK)
-        rc = visits_ping(req->app, req->params[0], req->h_origin, req->app->public_url, now, &v,
-                         &origin_ok, &req->eb);
+        rc = visits_ping(req->app, req->params[0], req->h_origin, req->app->public_url, client, now,
+                         &v, &origin_ok, &req->eb);
     allow_origin(req, resp, origin_ok);
     return rc ? rc : answer(req, resp, v, false);
 }
@@ -276,7 +273,9 @@ static int parse_event(struct http_req *req, json_t **o, struct visit_event_in *
 int h_visit_event(struct http_req *req, struct http_resp *resp)
 {
     int64_t now = time_now_ms();
-    int rc = limit_address(req, now);
+    char client[CLIENTADDR_MAX];
+    http_client_of(req, client, sizeof(client));
+    int rc = limit_address(req, client, now);
     json_t *o = NULL;
     struct visit_event_in e = {0};
     char number[PHONE_E164_MAX];

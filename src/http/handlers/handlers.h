@@ -7,8 +7,10 @@
 
 #include "http/http.h"
 
-/* h_health.c */
+/* h_health.c: GET /healthz (alive: always 200), GET /readyz (200 when the store can commit, 503
+ * "unavailable" when it cannot), GET /metrics */
 int h_healthz(struct http_req *req, struct http_resp *resp);
+int h_readyz(struct http_req *req, struct http_resp *resp);
 int h_metrics(struct http_req *req, struct http_resp *resp);
 /* h_assets.c */
 int h_asset(struct http_req *req, struct http_resp *resp);

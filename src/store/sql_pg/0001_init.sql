@@ -244,12 +244,19 @@ END $$;
 -- p_pool at p_now, by core/pool.h pool_lease / pool_touch. rc: 0 ok, 1 not found (unknown pool;
 -- touch without a live lease), 2 exhausted (fallback mode or an empty pool). flags: enum
 -- pool_lease_flags. p_async: the claim's own commit need not wait for its WAL flush (see
--- store_pg_lease.c: the writer's durable commit of the lease flushes it).
+-- store_pg_lease.c: the writer's durable commit of the lease flushes it). The u_* columns say
+-- what a new or refused claim changed, for od_lease_release (core/pool.h struct pool_undo):
+-- the session (hashtextextended of its id), the number's latest activity before (NULL: never
+-- leased), the pool's peaks before, and the live wait the claim replaced.
 CREATE FUNCTION od_lease_claim(p_pool BIGINT, p_session TEXT, p_prev BIGINT, p_now BIGINT,
                                p_touch BOOLEAN, p_async BOOLEAN,
                                OUT rc INTEGER, OUT number_id BIGINT, OUT number TEXT,
                                OUT flags INTEGER, OUT leased_at BIGINT, OUT expires_at BIGINT,
-                               OUT exhaustion_events BIGINT, OUT peak_concurrent BIGINT)
+                               OUT exhaustion_events BIGINT, OUT peak_concurrent BIGINT,
+                               OUT u_session BIGINT, OUT u_idle BIGINT,
+                               OUT u_peak_concurrent BIGINT, OUT u_peak_demand BIGINT,
+                               OUT u_was_waiting BOOLEAN, OUT u_wait_leased BIGINT,
+                               OUT u_wait_active BIGINT)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -268,6 +275,8 @@ BEGIN
         PERFORM set_config('synchronous_commit', 'off', true);
     END IF;
     rc := 0; number_id := 0; number := ''; flags := 0; leased_at := 0; expires_at := 0;
+    u_session := hashtextextended(p_session, 0); u_was_waiting := false;
+    u_wait_leased := 0; u_wait_active := 0;
     SELECT p.lease_ttl * 1000, p.cooldown * 1000, p.on_exhaust = 'fallback'
       INTO ttl, cool, fallback FROM pools p WHERE p.id = p_pool;
     IF NOT FOUND THEN
@@ -280,6 +289,8 @@ BEGIN
     p_now := GREATEST(p_now, st.clock_at);
     exhaustion_events := st.exhaustion_events;
     peak_concurrent := st.peak_concurrent;
+    u_peak_concurrent := st.peak_concurrent;
+    u_peak_demand := st.peak_demand;
     SELECT * INTO h FROM lease_holders k WHERE k.pool_id = p_pool AND k.session_ext = p_session;
     had := FOUND;
     -- 1. a live lease: renew it
@@ -324,6 +335,17 @@ BEGIN
             flags := 1;
         END IF;
     END IF;
+    -- the session's previous lease in this pool ended: its life counts once, here; a live wait
+    -- it replaces is what a release restores
+    IF had AND h.number_id <> 0 THEN
+        UPDATE lease_pools SET ended_leases = ended_leases + 1,
+            ended_life_ms = ended_life_ms + (h.last_active_at + ttl - h.leased_at)
+        WHERE pool_id = p_pool;
+    ELSIF had AND h.last_active_at + ttl > p_now THEN
+        u_was_waiting := true;
+        u_wait_leased := h.leased_at;
+        u_wait_active := h.last_active_at;
+    END IF;
     -- 4. exhausted: share the number whose latest activity is oldest, or turn the session away
     IF pick IS NULL THEN
         exhaustion_events := exhaustion_events + 1;
@@ -346,6 +368,7 @@ BEGIN
                 peak_demand = GREATEST(peak_demand, n_live + n_wait)
             WHERE pool_id = p_pool;
             rc := 2;
+            leased_at := p_now;
             RETURN;
         END IF;
         flags := flags | 1;
@@ -353,12 +376,7 @@ BEGIN
             flags := flags | 16;
         END IF;
     END IF;
-    -- the session's previous lease in this pool ended: its life counts once, here
-    IF had AND h.number_id <> 0 THEN
-        UPDATE lease_pools SET ended_leases = ended_leases + 1,
-            ended_life_ms = ended_life_ms + (h.last_active_at + ttl - h.leased_at)
-        WHERE pool_id = p_pool;
-    END IF;
+    SELECT ln.last_active INTO u_idle FROM lease_numbers ln WHERE ln.number_id = pick;
     INSERT INTO lease_holders AS k VALUES (p_pool, p_session, pick, p_now, p_now)
     ON CONFLICT (pool_id, session_ext) DO UPDATE
       SET number_id = pick, leased_at = p_now, last_active_at = p_now;
@@ -379,6 +397,72 @@ BEGIN
     leased_at := p_now;
     expires_at := p_now + ttl;
     SELECT n.number INTO number FROM numbers n WHERE n.id = pick;
+END $$;
+
+-- store_lease_release: takes back the claim that od_lease_claim described in its u_* columns
+-- (core/pool.h pool_unclaim): session p_session's holder row of number p_number (0: a refused
+-- claim's wait) made at p_leased, if still live, goes (a live wait it replaced comes back); the
+-- number's latest activity is what it was before (p_idle, NULL: never leased), raised only by
+-- holders since; the exhaustion event is uncounted and the peaks lose what only this claim
+-- added. The number's last_session becomes its latest remaining holder, or '' when that holder's
+-- row now names another lease (that session cannot return to the number: rule 2 needs it as
+-- its previous number). An ended lease the claim replaced stays ended (its life was counted).
+-- Returns 0, or 1 when the pool or that claim is gone (nothing changes).
+CREATE FUNCTION od_lease_release(p_pool BIGINT, p_session BIGINT, p_number BIGINT,
+                                 p_leased BIGINT, p_idle BIGINT, p_exhausted BOOLEAN,
+                                 p_peak_concurrent BIGINT, p_peak_demand BIGINT,
+                                 p_was_waiting BOOLEAN, p_wait_leased BIGINT,
+                                 p_wait_active BIGINT, p_now BIGINT)
+RETURNS INTEGER LANGUAGE plpgsql AS $$
+DECLARE
+    ttl BIGINT;
+    st lease_pools;
+    who TEXT;
+    other_active BIGINT;
+    other_session TEXT;
+BEGIN
+    SELECT GREATEST(p.lease_ttl * 1000, 1) INTO ttl FROM pools p WHERE p.id = p_pool;
+    IF NOT FOUND THEN
+        RETURN 1;
+    END IF;
+    st := od_lease_lock(p_pool);
+    p_now := GREATEST(p_now, st.clock_at);
+    SELECT k.session_ext INTO who FROM lease_holders k
+    WHERE k.pool_id = p_pool AND k.number_id = p_number AND k.leased_at = p_leased
+      AND hashtextextended(k.session_ext, 0) = p_session AND k.last_active_at + ttl > p_now;
+    IF NOT FOUND THEN
+        RETURN 1;
+    END IF;
+    IF p_was_waiting AND p_wait_active + ttl > p_now THEN
+        UPDATE lease_holders k SET number_id = 0, leased_at = p_wait_leased,
+                                   last_active_at = p_wait_active
+        WHERE k.pool_id = p_pool AND k.session_ext = who;
+    ELSE
+        DELETE FROM lease_holders k WHERE k.pool_id = p_pool AND k.session_ext = who;
+    END IF;
+    IF p_number <> 0 THEN
+        SELECT k.last_active_at, k.session_ext INTO other_active, other_session
+        FROM lease_holders k WHERE k.pool_id = p_pool AND k.number_id = p_number
+        ORDER BY k.last_active_at DESC, k.session_ext LIMIT 1;
+        IF p_idle IS NULL AND other_active IS NULL THEN
+            DELETE FROM lease_numbers n WHERE n.number_id = p_number;
+        ELSE
+            UPDATE lease_numbers n SET last_active = GREATEST(p_idle, other_active),
+                last_session = CASE WHEN other_active >= COALESCE(p_idle, other_active)
+                                    THEN other_session ELSE '' END
+            WHERE n.number_id = p_number;
+        END IF;
+    END IF;
+    UPDATE lease_pools SET clock_at = GREATEST(clock_at, p_now),
+        exhaustion_events = exhaustion_events
+                            - CASE WHEN p_exhausted AND exhaustion_events > 0 THEN 1 ELSE 0 END,
+        peak_concurrent = CASE WHEN p_number <> 0 AND peak_concurrent > p_peak_concurrent
+                               THEN GREATEST(peak_concurrent - 1, p_peak_concurrent)
+                               ELSE peak_concurrent END,
+        peak_demand = CASE WHEN NOT p_was_waiting AND peak_demand > p_peak_demand
+                           THEN GREATEST(peak_demand - 1, p_peak_demand) ELSE peak_demand END
+    WHERE pool_id = p_pool;
+    RETURN 0;
 END $$;
 
 -- store_pool_stats: pool health at p_now as core/pool.h pool_stats_get counts it (the

@@ -3,7 +3,8 @@
  * suspend/resume callbacks stand in for libmicrohttpd and count what the stream asks of them.
  * Covers the greeting, account isolation, ordering (also through tiny reads), newlines in
  * payloads, keep-alive comments, the bounded queue (a slow listener is dropped, the others keep
- * receiving), publish never waiting on a parking reader, and shutdown. */
+ * receiving), publish never waiting on a parking reader, shutdown, and credential re-checks
+ * ending the listeners of a revoked credential. */
 #include "base/prelude.h"
 
 #include <pthread.h>
@@ -180,7 +181,7 @@ static void greeting_then_nothing(void **state)
 {
     (void)state;
     struct stream *st = stream_new();
-    struct stream_listener *l = stream_listen(st, 1);
+    struct stream_listener *l = stream_listen(st, 1, NULL);
     assert_non_null(l);
     assert_int_equal(stream_listeners(st), 1);
     greet(l);
@@ -197,9 +198,9 @@ static void accounts_are_isolated(void **state)
 {
     (void)state;
     struct stream *st = stream_new();
-    struct stream_listener *a1 = stream_listen(st, 1);
-    struct stream_listener *a2 = stream_listen(st, 1);
-    struct stream_listener *b = stream_listen(st, 2);
+    struct stream_listener *a1 = stream_listen(st, 1, NULL);
+    struct stream_listener *a2 = stream_listen(st, 1, NULL);
+    struct stream_listener *b = stream_listen(st, 2, NULL);
     greet(a1);
     greet(a2);
     greet(b);
@@ -254,7 +255,7 @@ static void order_kept_through_small_reads(void **state)
     struct stream *st = stream_new();
     struct stream_listener *ls[ARRAY_SIZE(caps)];
     for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
-        ls[i] = stream_listen(st, 9);
+        ls[i] = stream_listen(st, 9, NULL);
         greet(ls[i]);
     }
     for (int i = 0; i < 200; i++) {
@@ -280,7 +281,7 @@ static void newlines_cannot_forge_events(void **state)
 {
     (void)state;
     struct stream *st = stream_new();
-    struct stream_listener *l = stream_listen(st, 1);
+    struct stream_listener *l = stream_listen(st, 1, NULL);
     greet(l);
     stream_publish(st, 1, "call.started", "{\"a\":1,\n\"b\":\"x\r\n\r\nevent: forged\ndata: {}\"}");
     struct buf got;
@@ -302,7 +303,7 @@ static void keepalive_after_interval(void **state)
 {
     (void)state;
     struct stream *st = stream_new();
-    struct stream_listener *l = stream_listen(st, 1);
+    struct stream_listener *l = stream_listen(st, 1, NULL);
     greet(l);
     char b[64];
     assert_int_equal(stream_read(l, b, sizeof(b)), 0); /* default 15 s: not yet */
@@ -335,7 +336,7 @@ static void parked_listener_gets_keepalive(void **state)
     struct fake_conn c;
     conn_init(&c);
     struct stream *st = stream_new();
-    struct stream_listener *l = stream_listen(st, 1);
+    struct stream_listener *l = stream_listen(st, 1, NULL);
     stream_attach(l, fake_suspend, fake_resume, &c);
     greet(l); /* data pending: no suspend */
     assert_int_equal(conn_count(&c, &c.suspends), 0);
@@ -361,8 +362,8 @@ static void slow_listener_dropped_others_continue(void **state)
 {
     (void)state;
     struct stream *st = stream_new();
-    struct stream_listener *slow = stream_listen(st, 1);
-    struct stream_listener *fast = stream_listen(st, 1);
+    struct stream_listener *slow = stream_listen(st, 1, NULL);
+    struct stream_listener *fast = stream_listen(st, 1, NULL);
     greet(slow);
     greet(fast);
     char pad[1001];
@@ -407,7 +408,7 @@ static void late_reader_under_bound_keeps_everything(void **state)
 {
     (void)state;
     struct stream *st = stream_new();
-    struct stream_listener *l = stream_listen(st, 1);
+    struct stream_listener *l = stream_listen(st, 1, NULL);
     greet(l);
     char pad[1001];
     memset(pad, 'q', sizeof(pad) - 1);
@@ -435,7 +436,7 @@ static void publish_wakes_parked_listener(void **state)
     struct fake_conn c;
     conn_init(&c);
     struct stream *st = stream_new();
-    struct stream_listener *l = stream_listen(st, 4);
+    struct stream_listener *l = stream_listen(st, 4, NULL);
     stream_attach(l, fake_suspend, fake_resume, &c);
     greet(l);
     char b[256];
@@ -488,7 +489,7 @@ static void publish_never_waits_for_parking_reader(void **state)
     conn_init(&c);
     c.block_in_suspend = true;
     struct stream *st = stream_new();
-    struct stream_listener *l = stream_listen(st, 1);
+    struct stream_listener *l = stream_listen(st, 1, NULL);
     stream_attach(l, fake_suspend, fake_resume, &c);
     greet(l);
     struct reader_arg ra = {.l = l, .result = 99};
@@ -534,8 +535,8 @@ static void shutdown_drains_then_ends(void **state)
     struct fake_conn c;
     conn_init(&c);
     struct stream *st = stream_new();
-    struct stream_listener *busy = stream_listen(st, 1);
-    struct stream_listener *parked = stream_listen(st, 2);
+    struct stream_listener *busy = stream_listen(st, 1, NULL);
+    struct stream_listener *parked = stream_listen(st, 2, NULL);
     stream_attach(parked, fake_suspend, fake_resume, &c);
     greet(busy);
     greet(parked);
@@ -544,7 +545,7 @@ static void shutdown_drains_then_ends(void **state)
     stream_publish(st, 1, "call.started", "{\"id\":\"call_last\"}");
     stream_shutdown(st);
     stream_shutdown(st); /* idempotent */
-    assert_null(stream_listen(st, 1));
+    assert_null(stream_listen(st, 1, NULL));
     stream_publish(st, 1, "call.started", "{\"id\":\"call_after\"}");
     struct buf got;
     buf_init(&got, 1 << 16);
@@ -562,6 +563,101 @@ static void shutdown_drains_then_ends(void **state)
     conn_release(&c);
 }
 
+/* ---- credential re-checks ---- */
+
+/* A stand-in for the application's check: "key:gone" is refused, "key:flaky" cannot be
+ * decided (the store is down), everything else still authorizes account 1 only. */
+struct fake_checker {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int rounds_of_ok; /* checks of "key:ok" seen, one per round */
+    bool revoke_gone; /* until set, "key:gone" is still valid */
+};
+
+static int fake_check(void *ctx, int64_t account_id, const char *cred)
+{
+    struct fake_checker *fc = ctx;
+    pthread_mutex_lock(&fc->mu);
+    int rc = account_id == 1 ? ERR_OK : ERR_AUTH;
+    if (!strcmp(cred, "key:gone") && fc->revoke_gone)
+        rc = ERR_AUTH;
+    if (!strcmp(cred, "key:flaky"))
+        rc = ERR_BACKEND;
+    if (!strcmp(cred, "key:ok"))
+        fc->rounds_of_ok++;
+    pthread_cond_broadcast(&fc->cv);
+    pthread_mutex_unlock(&fc->mu);
+    return rc;
+}
+
+static bool wait_rounds(struct fake_checker *fc, int n)
+{
+    struct timespec ts = deadline_in(WAIT_MS);
+    pthread_mutex_lock(&fc->mu);
+    int rc = 0;
+    while (fc->rounds_of_ok < n && rc == 0)
+        rc = pthread_cond_timedwait(&fc->cv, &fc->mu, &ts);
+    bool ok = fc->rounds_of_ok >= n;
+    pthread_mutex_unlock(&fc->mu);
+    return ok;
+}
+
+/* stream_set_check: once a credential is refused, the parked listener opened with it is woken,
+ * reads the `: credential revoked` comment, then ends; listeners with a valid credential, an
+ * undecidable one (kept: the next round decides) or none stay open. */
+static void revoked_credential_ends_its_listeners(void **state)
+{
+    (void)state;
+    struct fake_checker fc = {.rounds_of_ok = 0};
+    pthread_mutex_init(&fc.mu, NULL);
+    pthread_cond_init(&fc.cv, NULL);
+    struct fake_conn c;
+    conn_init(&c);
+    struct stream *st = stream_new();
+    stream_set_check(st, fake_check, &fc, 1); /* every tick */
+    struct stream_listener *gone = stream_listen(st, 1, "key:gone");
+    struct stream_listener *ok = stream_listen(st, 1, "key:ok");
+    struct stream_listener *flaky = stream_listen(st, 1, "key:flaky");
+    struct stream_listener *none = stream_listen(st, 1, NULL);
+    struct stream_listener *other = stream_listen(st, 2, "key:ok"); /* not account 2's key */
+    struct stream_listener *all[] = {gone, ok, flaky, none, other};
+    for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+        greet(all[i]);
+    stream_attach(gone, fake_suspend, fake_resume, &c);
+    char b[256];
+    assert_int_equal(stream_read(gone, b, sizeof(b)), 0); /* parks */
+    assert_true(wait_rounds(&fc, 1));
+    assert_int_equal(conn_count(&c, &c.resumes), 0); /* still valid: left parked */
+    pthread_mutex_lock(&fc.mu);
+    fc.revoke_gone = true;
+    pthread_mutex_unlock(&fc.mu);
+    assert_true(wait_resumes(&c, 1));
+    struct buf got;
+    buf_init(&got, 1 << 16);
+    assert_int_equal(drain(gone, &got, 4096), -1);
+    assert_int_equal(buf_addc(&got, '\0'), ERR_OK);
+    assert_string_equal(got.data, ": credential revoked\n\n");
+    buf_release(&got);
+    assert_int_equal(stream_read(other, b, sizeof(b)), (long)strlen(": credential revoked\n\n"));
+    assert_int_equal(stream_read(other, b, sizeof(b)), -1);
+    int seen = conn_count(&c, &c.resumes);
+    pthread_mutex_lock(&fc.mu);
+    int rounds = fc.rounds_of_ok;
+    pthread_mutex_unlock(&fc.mu);
+    assert_true(wait_rounds(&fc, rounds + 2)); /* two more rounds: nothing else ends */
+    assert_int_equal(stream_read(ok, b, sizeof(b)), 0);
+    assert_int_equal(stream_read(flaky, b, sizeof(b)), 0);
+    assert_int_equal(stream_read(none, b, sizeof(b)), 0);
+    assert_int_equal(conn_count(&c, &c.resumes), seen);
+    assert_int_equal(conn_count(&c, &c.bad_resumes), 0);
+    for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+        stream_unlisten(st, all[i]);
+    stream_free(st);
+    conn_release(&c);
+    pthread_cond_destroy(&fc.cv);
+    pthread_mutex_destroy(&fc.mu);
+}
+
 static void null_arguments(void **state)
 {
     (void)state;
@@ -570,7 +666,7 @@ static void null_arguments(void **state)
     stream_shutdown(NULL);
     struct stream *st = stream_new();
     stream_unlisten(st, NULL);
-    struct stream_listener *l = stream_listen(st, 1);
+    struct stream_listener *l = stream_listen(st, 1, NULL);
     greet(l);
     stream_publish(st, 1, NULL, "{}");
     stream_publish(st, 1, "call.started", NULL);
@@ -594,6 +690,7 @@ int main(void)
         cmocka_unit_test(publish_wakes_parked_listener),
         cmocka_unit_test(publish_never_waits_for_parking_reader),
         cmocka_unit_test(shutdown_drains_then_ends),
+        cmocka_unit_test(revoked_credential_ends_its_listeners),
         cmocka_unit_test(null_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

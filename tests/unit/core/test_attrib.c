@@ -209,6 +209,46 @@ static void shared_is_order_independent(void **state)
     }
 }
 
+/* Issue #12 item 2: sessions of one client split one voice. 40 sessions from one address all
+ * clicked the number a minute ago; one real visitor (mobile, from elsewhere) did not click.
+ * Before the client factor each flood session scored 21 against 1.4; now 21/40 each. */
+static void flood_of_one_client_cannot_outvote_one_visitor(void **state)
+{
+    (void)state;
+    struct attrib_candidate c[41];
+    c[0] = holder(100, AT(9, 50), AT(9, 58), AT(10, 18));
+    c[0].device = ATTRIB_DEVICE_MOBILE;
+    for (int i = 1; i <= 40; i++) {
+        c[i] = holder((uint64_t)i, AT(9, 55), AT(9, 55), AT(10, 15));
+        c[i].tel_click_at = AT(9, 59);
+        c[i].n_client = 40;
+    }
+    struct attrib_call call = call_at(AT(10, 0));
+    struct attrib_result r = decide(&call, c, 41);
+    assert_int_equal(r.method, ATTRIB_SHARED);
+    assert_int_equal(r.chosen, 0);
+    assert_true(r.score > 2 * r.runner_up_score);
+    /* The whole flood weighs as much as one of its sessions would alone: sum = 21 * recency. */
+    struct attrib_candidate alone = c[1];
+    alone.n_client = 1;
+    double one = attrib_score(&call, &alone);
+    assert_true(fabs(40 * attrib_score(&call, &c[1]) - one) < 1e-9);
+    assert_true(fabs(r.confidence - r.score / (r.score + one)) < 1e-9);
+    /* A real visitor who clicked as well wins, the whole flood weighing as one rival clicker:
+     * 21 * 1.4 * ~0.97 against 21 * ~0.94 in all. */
+    c[0].tel_click_at = AT(9, 59) + 30 * SEC;
+    r = decide(&call, c, 41);
+    assert_int_equal(r.chosen, 0);
+    assert_true(r.confidence > 0.55 && r.confidence < 0.65);
+    /* n_client 0 and 1 both mean alone; the winner's reason names its crowd when it has one. */
+    alone.n_client = 0;
+    assert_true(attrib_score(&call, &alone) == one);
+    struct attrib_candidate pair[] = {c[1], c[2]};
+    pair[0].n_client = pair[1].n_client = 2;
+    r = decide(&call, pair, 2);
+    assert_non_null(strstr(r.reason, "1 of 2 from one client"));
+}
+
 static void late_within_window_decays(void **state)
 {
     (void)state;
@@ -469,6 +509,8 @@ static void parse_session(struct golden *g, char *args)
             assert_int_equal(attrib_device_parse(v, &c->device), ERR_OK);
         else if (strcmp(kv, "region") == 0)
             set_region(c->region, v);
+        else if (strcmp(kv, "same_client") == 0)
+            c->n_client = (uint32_t)strtoul(v, NULL, 10);
         else
             fail_msg("line %d: unknown session key '%s'", g->line, kv);
     }
@@ -680,6 +722,7 @@ int main(void)
         cmocka_unit_test(shared_by_region),
         cmocka_unit_test(shared_by_device),
         cmocka_unit_test(shared_is_order_independent),
+        cmocka_unit_test(flood_of_one_client_cannot_outvote_one_visitor),
         cmocka_unit_test(late_within_window_decays),
         cmocka_unit_test(late_outside_window),
         cmocka_unit_test(late_blocked_when_held_since),

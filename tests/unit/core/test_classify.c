@@ -170,6 +170,14 @@ static void paid_search(void **state)
     assert_string_equal(s.click_ids[CLICK_GCLID], "EAIaIQobChMI");
     assert_string_equal(s.click_ids[CLICK_FBCLID], "");
     assert_string_equal(s.content, "ad-1");
+    /* a click id starting with '-' (a spreadsheet formula in the exports) is refused at capture;
+     * a later one of the same name, and the other fields, still count */
+    classify("https://plumber.example/?gclid=-2%2B3&fbclid=-cmd&utm_content=ad-1", NULL, &s);
+    assert_string_equal(s.click_ids[CLICK_GCLID], "");
+    assert_string_equal(s.click_ids[CLICK_FBCLID], "");
+    assert_string_equal(s.content, "ad-1");
+    classify("https://plumber.example/?gclid=-x&gclid=Cj0K-a_b", NULL, &s);
+    assert_string_equal(s.click_ids[CLICK_GCLID], "Cj0K-a_b");
 }
 
 static void organic_search(void **state)

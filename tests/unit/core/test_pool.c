@@ -896,6 +896,133 @@ static void random_against_model(void **state)
     free(r);
 }
 
+/* ---------------------------------------------------------------- taking claims back */
+
+static uint64_t claim(struct pool *p, uint64_t session, uint64_t prev, int64_t now,
+                      struct pool_undo *u)
+{
+    uint64_t number = 0;
+    unsigned flags = 0;
+    int rc = pool_claim(p, session, prev, now, &number, &flags, u);
+    assert_true(rc == ERR_OK || rc == ERR_EXHAUSTED);
+    check(p);
+    return number;
+}
+
+static void assert_same_stats(const struct pool_stats *a, const struct pool_stats *b)
+{
+    assert_int_equal(a->size, b->size);
+    assert_int_equal(a->leased, b->leased);
+    assert_int_equal(a->cooling, b->cooling);
+    assert_int_equal(a->free, b->free);
+    assert_int_equal(a->live_leases, b->live_leases);
+    assert_int_equal(a->exhaustion_events, b->exhaustion_events);
+    assert_int_equal(a->peak_concurrent, b->peak_concurrent);
+    assert_int_equal(a->recommended_size, b->recommended_size);
+}
+
+/* A claim taken back leaves the pool as before it: nothing leased, no peak, and the number
+ * is the idlest again (picked next, ahead of the others). */
+static void unclaim_restores_free_number(void **state)
+{
+    struct pool *p = mk(20 * MIN, 30 * MIN, POOL_SHARE, 3);
+    struct pool_stats before = stats(p, T0);
+    struct pool_undo u;
+    assert_int_equal(claim(p, 1, 0, T0, &u), 1);
+    assert_true(u.valid);
+    assert_int_equal(pool_unclaim(p, &u, T0 + SEC), ERR_OK);
+    check(p);
+    struct pool_stats after = stats(p, T0 + SEC);
+    assert_same_stats(&before, &after);
+    struct pool_holder h[4];
+    assert_int_equal(pool_holders(p, 1, T0 + SEC, h, 4), 0); /* no history either */
+    assert_int_equal(pool_session_get(p, 1, T0 + SEC, NULL, NULL), ERR_NOTFOUND);
+    assert_int_equal(pool_unclaim(p, &u, T0 + SEC), ERR_NOTFOUND); /* once only */
+    assert_int_equal(lease(p, 2, 0, T0 + 2 * SEC, NEW), 1);
+    pool_free(p);
+}
+
+/* A shared claim on an exhausted pool taken back: the exhaustion event and the peak it added
+ * go, the other holder keeps the number. Peaks reached later by others lose only this one. */
+static void unclaim_uncounts_exhaustion_and_peak(void **state)
+{
+    struct pool *p = mk(20 * MIN, 30 * MIN, POOL_SHARE, 1);
+    lease(p, 1, 0, T0, NEW);
+    struct pool_stats before = stats(p, T0);
+    struct pool_undo u2;
+    assert_int_equal(claim(p, 2, 0, T0 + SEC, &u2), 1);
+    assert_true(u2.exhausted);
+    lease(p, 3, 0, T0 + 2 * SEC, NEW | EXHAUSTED | SHARED);
+    struct pool_stats mid = stats(p, T0 + 2 * SEC);
+    assert_int_equal(mid.peak_concurrent, 3);
+    assert_int_equal(mid.exhaustion_events, 2);
+    assert_int_equal(pool_unclaim(p, &u2, T0 + 3 * SEC), ERR_OK);
+    struct pool_stats after = stats(p, T0 + 3 * SEC);
+    assert_int_equal(after.live_leases, 2);
+    assert_int_equal(after.peak_concurrent, 2);
+    assert_int_equal(after.exhaustion_events, 1);
+    assert_int_equal(after.leased, 1);
+    assert_int_equal(pool_session_get(p, 1, T0 + 3 * SEC, NULL, NULL), ERR_OK);
+    assert_true(after.recommended_size < mid.recommended_size);
+    assert_true(after.recommended_size > before.recommended_size);
+    pool_free(p);
+}
+
+/* A returned (cooling) number taken back cools again from its old release time, so another
+ * free number is picked before it; a renewal cannot be taken back. */
+static void unclaim_returned_number_cools_again(void **state)
+{
+    const int64_t ttl = MIN;
+    struct pool *p = mk(ttl, 30 * MIN, POOL_SHARE, 2);
+    lease(p, 1, 0, T0, NEW);
+    int64_t later = T0 + ttl + SEC; /* number 1 cools since T0 + ttl */
+    struct pool_undo u;
+    assert_int_equal(claim(p, 1, 1, later, &u), 1);
+    struct pool_undo renew;
+    claim(p, 1, 1, later + SEC, &renew);
+    assert_false(renew.valid);
+    assert_int_equal(pool_unclaim(p, &renew, later + SEC), ERR_INVALID);
+    assert_int_equal(pool_unclaim(p, &u, later + 2 * SEC), ERR_OK);
+    struct pool_stats st = stats(p, later + 2 * SEC);
+    assert_int_equal(st.cooling, 1);
+    assert_int_equal(st.free, 1);
+    assert_int_equal(st.live_leases, 0);
+    struct pool_holder h[4];
+    assert_int_equal(pool_holders(p, 1, later + 2 * SEC, h, 4), 1); /* the first lease only */
+    assert_int_equal(h[0].ends_at, T0 + ttl);
+    assert_int_equal(lease(p, 2, 0, later + 3 * SEC, NEW), 2);
+    pool_free(p);
+}
+
+/* Fallback mode: a refused claim taken back uncounts its exhaustion event and its demand; a
+ * session that had been turned away before waits again. An expired claim cannot be taken back. */
+static void unclaim_refused_claim(void **state)
+{
+    const int64_t ttl = 20 * MIN;
+    struct pool *p = mk(ttl, 30 * MIN, POOL_FALLBACK, 1);
+    lease(p, 1, 0, T0, NEW);
+    struct pool_stats before = stats(p, T0);
+    struct pool_undo u;
+    assert_int_equal(claim(p, 2, 0, T0 + SEC, &u), 0);
+    assert_true(u.valid && u.exhausted && u.number_id == 0);
+    assert_true(stats(p, T0 + SEC).recommended_size > before.recommended_size);
+    assert_int_equal(pool_unclaim(p, &u, T0 + SEC), ERR_OK);
+    struct pool_stats after = stats(p, T0 + SEC);
+    assert_same_stats(&before, &after);
+    claim(p, 3, 0, T0 + 2 * SEC, NULL); /* turned away: waits */
+    struct pool_stats waiting = stats(p, T0 + 2 * SEC);
+    assert_int_equal(claim(p, 3, 0, T0 + 3 * SEC, &u), 0);
+    assert_true(u.was_waiting);
+    assert_int_equal(pool_unclaim(p, &u, T0 + 3 * SEC), ERR_OK);
+    struct pool_stats again = stats(p, T0 + 3 * SEC);
+    assert_same_stats(&waiting, &again);
+    struct pool_undo late;
+    claim(p, 4, 0, T0 + 4 * SEC, &late);
+    assert_int_equal(pool_unclaim(p, &late, T0 + 4 * SEC + ttl), ERR_NOTFOUND);
+    check(p);
+    pool_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -914,6 +1041,10 @@ int main(void)
         cmocka_unit_test(clock_never_runs_backwards),
         cmocka_unit_test(grows_and_reuses_slots),
         cmocka_unit_test(random_against_model),
+        cmocka_unit_test(unclaim_restores_free_number),
+        cmocka_unit_test(unclaim_uncounts_exhaustion_and_peak),
+        cmocka_unit_test(unclaim_returned_number_cools_again),
+        cmocka_unit_test(unclaim_refused_claim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -145,11 +145,14 @@ static void hostile_values_are_neutralized_or_refused(void **state)
     longid[sizeof(longid) - 1] = '\0';
     c.click_id = longid;
     assert_int_equal(gads_click_row(&b, &tz, &c), ERR_INVALID);
-    c.click_id = "-Gx_1"; /* ids may start with '-': validated, so written as they are */
+    c.click_id = "-Gx_1"; /* a leading '-' would read as a formula: refused, never altered */
+    assert_int_equal(gads_click_row(&b, &tz, &c), ERR_INVALID);
+    assert_int_equal(b.len, 0);
+    c.click_id = "Gx_1-";
     c.name = "=HYPERLINK(\"http://evil.example\",\"x\")";
     c.currency = "@US";
     assert_int_equal(gads_click_row(&b, &tz, &c), ERR_OK);
-    assert_string_equal(b.data, "-Gx_1,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\","
+    assert_string_equal(b.data, "Gx_1-,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\","
                                 "2025-01-14 17:05:11,0.00,'@US\r\n");
     buf_release(&b);
 }

@@ -52,6 +52,12 @@ static void open_migrated(struct fx *f)
     struct errbuf eb = {{0}, NULL};
     assert_int_equal(store_open(f->path, &f->s, &eb), ERR_OK);
     assert_int_equal(store_migrate(f->s, 1000, NULL, &eb), ERR_OK);
+    struct secrets_key k; /* provider secrets are sealed (store/secrets.h) */
+    assert_int_equal(secrets_key_parse("0123456789abcdef0123456789abcdef"
+                                       "0123456789abcdef0123456789abcdef",
+                                       &k, NULL),
+                     ERR_OK);
+    store_secrets_keys(f->s, &k, NULL);
 }
 
 static int64_t new_account(struct fx *f, const char *name)

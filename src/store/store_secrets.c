@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The store's dispatch layer for provider credentials: store_provider_cred_* seal a secret
+ * before the backend writes it and open it after the backend read it (store/secrets.h), so
+ * every backend — SQLite now, PostgreSQL later — holds sealed values only and none has to know
+ * about keys. Also the keys themselves (store_secrets_keys) and the re-sealing that `opendni
+ * init` (clear rows of older versions) and `opendni secrets rotate` (a new key) run.
+ * Why here and not in the app layer: the CLI writes and reads secrets too (account set, call
+ * simulate), without the app; one place under every caller cannot be bypassed. */
+#include "base/prelude.h"
+#include "store/store.h"
+
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "store/store_int.h"
+
+#define NO_KEY_HINT "give --secrets-key-file FILE or set " SECRETS_ENV
+
+void store_secrets_keys(struct store *s, const struct secrets_key *current,
+                        const struct secrets_key *previous)
+{
+    s->n_keys = 0;
+    if (current)
+        s->keys[s->n_keys++] = *current;
+    if (current && previous)
+        s->keys[s->n_keys++] = *previous;
+}
+
+/* The configured key whose id sealed v, or NULL. */
+static const struct secrets_key *key_for(const struct store *s, const char *v)
+{
+    char kid[SECRETS_KID_LEN + 1];
+    if (!secrets_kid_of(v, kid))
+        return NULL;
+    for (int i = 0; i < s->n_keys; i++)
+        if (strcmp(s->keys[i].kid, kid) == 0)
+            return &s->keys[i];
+    return NULL;
+}
+
+/* Opens c->secret in place (a row as the backend returned it). ERR_OK (also for "" and, while
+ * a key is configured, a clear row of an older version); ERR_UNSUPPORTED (no key, or not one
+ * of the keys given); ERR_INVALID (does not authenticate). Logged with the account and
+ * provider, never the value. */
+static int open_cred(struct store *s, struct st_provider_cred *c)
+{
+    if (!c->secret[0])
+        return ERR_OK;
+    if (!secrets_is_sealed(c->secret)) {
+        if (s->n_keys == 0) {
+            log_error("store",
+                      "provider secret of account %" PRId64 " (%s) is stored in clear and no "
+                      "secrets key is configured: " NO_KEY_HINT ", then run opendni init",
+                      c->account_id, c->provider);
+            return ERR_UNSUPPORTED;
+        }
+        log_warn("store",
+                 "provider secret of account %" PRId64 " (%s) is stored in clear: run opendni "
+                 "init to seal it",
+                 c->account_id, c->provider);
+        return ERR_OK;
+    }
+    const struct secrets_key *k = key_for(s, c->secret);
+    if (!k) {
+        char kid[SECRETS_KID_LEN + 1] = "?";
+        secrets_kid_of(c->secret, kid);
+        log_error("store",
+                  "provider secret of account %" PRId64 " (%s) is sealed with key %s, which is "
+                  "not %s: " NO_KEY_HINT " with that key",
+                  c->account_id, c->provider, kid,
+                  s->n_keys ? "the configured key" : "configured (no key)");
+        return ERR_UNSUPPORTED;
+    }
+    char clear[STORE_SECRET_MAX];
+    int rc = secrets_open(k, c->account_id, c->provider, c->secret, clear, sizeof(clear));
+    if (rc) {
+        log_error("store",
+                  "provider secret of account %" PRId64 " (%s) does not authenticate with key "
+                  "%s (damaged, or copied from another row)",
+                  c->account_id, c->provider, k->kid);
+        return ERR_INVALID;
+    }
+    snprintf(c->secret, sizeof(c->secret), "%s", clear);
+    memset(clear, 0, sizeof(clear));
+    return ERR_OK;
+}
+
+int store_provider_cred_set(struct store *s, int64_t account_id, const char *provider,
+                            const char *account_sid, const char *secret, int64_t now)
+{
+    if (store__write_fault(s, "provider cred set"))
+        return ERR_BACKEND;
+    if (!provider || !*provider || strlen(provider) >= STORE_PROVIDER_MAX ||
+        (secret && strlen(secret) >= STORE_SECRET_MAX))
+        return ERR_INVALID;
+    char sealed[STORE_SECRET_SEALED_MAX];
+    if (secret && *secret) {
+        if (s->n_keys == 0) {
+            log_error("store",
+                      "cannot store a provider secret without a secrets key: " NO_KEY_HINT);
+            return ERR_UNSUPPORTED;
+        }
+        int rc = secrets_seal(&s->keys[0], account_id, provider, secret, sealed, sizeof(sealed));
+        if (rc)
+            return rc == ERR_INVALID ? ERR_INVALID : ERR_BACKEND;
+        secret = sealed;
+    }
+    return s->ops->provider_cred_set(s, account_id, provider, account_sid, secret, now);
+}
+
+int store_provider_cred_get(struct store *s, int64_t account_id, const char *provider,
+                            struct st_provider_cred *c)
+{
+    int rc = s->ops->provider_cred_get(s, account_id, provider, c);
+    return rc ? rc : open_cred(s, c);
+}
+
+/* A walk's callback that opens each row before the caller's callback sees it. */
+struct opening {
+    struct store *s;
+    store_provider_cred_fn fn;
+    void *ctx;
+    int rc; /* the first row that could not be opened */
+};
+
+static int open_row(void *arg, const struct st_provider_cred *row)
+{
+    struct opening *o = arg;
+    struct st_provider_cred c = *row;
+    o->rc = open_cred(o->s, &c);
+    int stop = o->rc ? 1 : o->fn(o->ctx, &c);
+    memset(c.secret, 0, sizeof(c.secret));
+    return stop;
+}
+
+int store_provider_cred_find(struct store *s, const char *provider, const char *account_sid,
+                             store_provider_cred_fn fn, void *ctx)
+{
+    struct opening o = {s, fn, ctx, ERR_OK};
+    int rc = s->ops->provider_cred_find(s, provider, account_sid, open_row, &o);
+    return rc ? rc : o.rc;
+}
+
+int store_provider_cred_list(struct store *s, int64_t account_id, store_provider_cred_fn fn,
+                             void *ctx)
+{
+    struct opening o = {s, fn, ctx, ERR_OK};
+    int rc = s->ops->provider_cred_list(s, account_id, open_row, &o);
+    return rc ? rc : o.rc;
+}
+
+/* ---- re-sealing (init, rotation) ---- */
+
+struct rows {
+    struct st_provider_cred *v;
+    size_t n, cap;
+    int64_t *ids; /* accounts, collected first: a list callback must not start another walk
+                   * of the same operation */
+    size_t n_ids, cap_ids;
+};
+
+static int add_account(void *arg, const struct st_account *a)
+{
+    struct rows *r = arg;
+    if (r->n_ids == r->cap_ids) {
+        r->cap_ids = r->cap_ids ? 2 * r->cap_ids : 64;
+        r->ids = xrealloc(r->ids, r->cap_ids * sizeof(*r->ids));
+    }
+    r->ids[r->n_ids++] = a->id;
+    return 0;
+}
+
+static int add_row(void *arg, const struct st_provider_cred *c)
+{
+    struct rows *r = arg;
+    if (!c->secret[0])
+        return 0;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 64;
+        r->v = xrealloc(r->v, r->cap * sizeof(*r->v));
+    }
+    r->v[r->n++] = *c;
+    return 0;
+}
+
+/* Every stored secret as the backend holds it (sealed or clear). */
+static int collect(struct store *s, struct rows *r)
+{
+    int rc = s->ops->account_list(s, add_account, r);
+    for (size_t i = 0; rc == ERR_OK && i < r->n_ids; i++)
+        rc = s->ops->provider_cred_list(s, r->ids[i], add_row, r);
+    return rc;
+}
+
+/* Keeps in r only the rows to re-seal, in clear: clear rows of older versions, and rows sealed
+ * with the previous key. Without a key only the clear rows are kept (there is nothing to
+ * compare sealed ones with). ERR_OK, or ERR_UNSUPPORTED (a row sealed with a key not given:
+ * eb names it) / ERR_INVALID (it does not authenticate). */
+static int open_stale(struct store *s, struct rows *r, struct errbuf *eb)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        struct st_provider_cred *c = &r->v[i];
+        bool sealed = secrets_is_sealed(c->secret);
+        if (sealed && (s->n_keys == 0 || key_for(s, c->secret) == &s->keys[0]))
+            continue;
+        char kid[SECRETS_KID_LEN + 1] = "?";
+        secrets_kid_of(c->secret, kid);
+        int rc = sealed ? open_cred(s, c) : ERR_OK;
+        if (rc)
+            return errf(eb, rc, NULL,
+                        "the secret of account %" PRId64 " (%s) is sealed with key %s, %s",
+                        c->account_id, c->provider, kid,
+                        rc == ERR_UNSUPPORTED ? "which was not given" : "and does not open");
+        r->v[kept++] = *c;
+    }
+    r->n = kept;
+    return ERR_OK;
+}
+
+static int write_sealed(struct store *s, struct rows *r, int64_t now)
+{
+    int rc = store_begin(s);
+    for (size_t i = 0; rc == ERR_OK && i < r->n; i++)
+        rc = store_provider_cred_set(s, r->v[i].account_id, r->v[i].provider, NULL, r->v[i].secret,
+                                     now);
+    if (rc == ERR_OK)
+        rc = store_commit(s);
+    if (rc)
+        store_rollback(s);
+    return rc;
+}
+
+int store_secrets_reseal(struct store *s, int64_t now, int64_t *n_resealed, struct errbuf *eb)
+{
+    struct rows r = {0};
+    int rc = collect(s, &r);
+    if (rc)
+        rc = errf(eb, rc, NULL, "cannot read the provider secrets");
+    else
+        rc = open_stale(s, &r, eb);
+    if (rc == ERR_OK && r.n && s->n_keys == 0)
+        rc = errf(eb, ERR_UNSUPPORTED, NULL,
+                  "%zu provider secret(s) stored in clear and no secrets key: " NO_KEY_HINT, r.n);
+    else if (rc == ERR_OK && r.n && write_sealed(s, &r, now) != ERR_OK)
+        rc = errf(eb, ERR_BACKEND, NULL, "cannot write the sealed secrets: nothing changed");
+    if (n_resealed)
+        *n_resealed = rc == ERR_OK || rc == ERR_UNSUPPORTED ? (int64_t)r.n : 0;
+    for (size_t i = 0; i < r.n; i++)
+        memset(r.v[i].secret, 0, sizeof(r.v[i].secret));
+    free(r.v);
+    free(r.ids);
+    return rc;
+}

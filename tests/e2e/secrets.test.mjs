@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Secrets and files (issue #13 item 3): the store and everything beside it private (0600, a
+// directory opendni creates 0700), provider secrets sealed at rest with a key kept outside the
+// database (a key file or OPENDNI_SECRETS_KEY; no key = a clear error, never clear text),
+// clear rows of older versions sealed by `opendni init`, key rotation by `opendni secrets
+// rotate` in one transaction, and secrets read from a file or standard input.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, createAccount, cli, BIN } from '../helpers/server.mjs';
+
+const SID = 'AC' + 'ef'.repeat(16);
+const dirs = [];
+const servers = [];
+after(async () => {
+  for (const s of servers) await s.cleanup();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'opendni-secrets-')); dirs.push(d); return d; };
+const mode = (p) => (statSync(p).mode & 0o777).toString(8);
+const sql = (db, q) => execFileSync('sqlite3', [db, q]).toString().trim();
+// The environment without this run's key (undefined unsets a variable for spawn).
+const noKey = () => ({ ...process.env, OPENDNI_SECRETS_KEY: undefined, OPENDNI_SECRETS_KEY_FILE: undefined });
+const run = (args, opts = {}) => {
+  const r = spawnSync(BIN, args, { encoding: 'utf8', ...opts });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+const storedSecret = (db, provider = 'twilio') => sql(db, `select secret from account_providers where provider = '${provider}'`);
+
+function keygen(dir, name) {
+  const file = join(dir, name);
+  const r = run(['secrets', 'keygen', file]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(mode(file), '600');
+  return file;
+}
+
+function sign(token, url, params) {
+  let data = url;
+  for (const k of Object.keys(params).sort()) data += k + params[k];
+  return createHmac('sha1', token).update(data, 'utf8').digest('base64');
+}
+
+/** A voice webhook to a number nobody owns, signed with token: 200 (refused politely) if the
+ * server verified it with the stored token. */
+async function unknownTo(srv, token) {
+  const p = { AccountSid: SID, CallSid: 'CA' + randomBytes(16).toString('hex'), CallStatus: 'ringing',
+    From: '+15125550100', To: '+15555559876' };
+  const path = '/v1/telephony/twilio/voice';
+  const res = await fetch(srv.url + path, { method: 'POST', body: new URLSearchParams(p).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': sign(token, srv.url + path, p) } });
+  return { status: res.status, text: await res.text() };
+}
+
+test('the store, its WAL and lock files are 0600; a directory opendni creates is 0700', async () => {
+  const dir = tmp();
+  const db = join(dir, 'new', 'deeper', 'store.db');
+  const old = process.umask(0o022);
+  try {
+    const r = cli(['init', '--db', db]);
+    assert.equal(r.status, 0, r.stderr);
+  } finally { process.umask(old); }
+  assert.equal(mode(db), '600');
+  assert.equal(mode(join(dir, 'new')), '700');
+  assert.equal(mode(join(dir, 'new', 'deeper')), '700');
+  const srv = await startServer({ dir, db });
+  servers.push(srv);
+  assert.equal((await srv.visit({ url: 'http://127.0.0.1/' })).status, 200);
+  for (const f of [db + '-wal', db + '-shm', db + '.lock']) assert.equal(mode(f), '600', f);
+  await srv.stop();
+  // A store an older opendni left world-readable is made private by init.
+  chmodSync(db, 0o644);
+  assert.equal(cli(['init', '--db', db]).status, 0);
+  assert.equal(mode(db), '600');
+});
+
+test('secrets are sealed at rest, read from a file or stdin, and need the key', async () => {
+  const dir = tmp();
+  const key = keygen(dir, 'secrets.key');
+  const db = join(dir, 'test.db');
+  const env = { ...noKey(), OPENDNI_SECRETS_KEY_FILE: key };
+  assert.equal(run(['init', '--db', db], { env }).status, 0);
+  const account = createAccount(db, 'Sealed', ['https://sealed.example']);
+  // The token from standard input: never on the command line.
+  const token = 'stdin-token-' + randomBytes(8).toString('hex');
+  let r = run(['account', 'set', account.accountId, '--db', db, '--twilio-auth-token-file', '-',
+    '--twilio-account-sid', SID], { env, input: token + '\n' });
+  assert.equal(r.status, 0, r.stderr);
+  const stored = storedSecret(db);
+  assert.match(stored, /^enc1:[0-9a-f]{16}:[A-Za-z0-9+/]+=*$/);
+  assert.ok(!stored.includes(token), 'the token is not stored in clear');
+  assert.ok(!execFileSync('strings', [db]).toString().includes(token), 'nor anywhere in the file');
+
+  // Without the key: a secret is neither written nor read, with a clear message.
+  r = run(['account', 'set', account.accountId, '--db', db, '--twilio-auth-token', 'x'], { env: noKey() });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /secrets-key-file|OPENDNI_SECRETS_KEY/);
+  assert.equal(storedSecret(db), stored, 'nothing changed');
+  const bare = await startServer({ dir, db, account, env: noKey() });
+  servers.push(bare);
+  const refused = await unknownTo(bare, token);
+  assert.ok(refused.status >= 500, `no key: ${refused.status} ${refused.text}`);
+  assert.match(bare.logs(), /no secrets key|secrets key is configured|OPENDNI_SECRETS_KEY/);
+  await bare.stop();
+
+  // With the key (a file, as production runs it): verified.
+  const srv = await startServer({ dir, db, account, env: noKey(), args: ['--secrets-key-file', key] });
+  servers.push(srv);
+  assert.equal((await unknownTo(srv, token)).status, 200);
+  assert.equal((await unknownTo(srv, 'wrong-token')).status, 403);
+  await srv.stop();
+
+  // From a file; both forms of one secret at once are refused.
+  const file = join(dir, 'token.txt');
+  writeFileSync(file, 'file-token-0123\n', { mode: 0o600 });
+  r = run(['account', 'set', account.accountId, '--db', db, '--twilio-auth-token-file', file], { env });
+  assert.equal(r.status, 0, r.stderr);
+  assert.notEqual(storedSecret(db), stored);
+  r = run(['account', 'set', account.accountId, '--db', db, '--twilio-auth-token-file', file,
+    '--twilio-auth-token', 'x'], { env });
+  assert.equal(r.status, 2);
+  r = run(['account', 'set', account.accountId, '--db', db, '--twilio-auth-token-file', join(dir, 'none')], { env });
+  assert.equal(r.status, 2);
+  const srv2 = await startServer({ dir, db, account, env: { ...noKey(), OPENDNI_SECRETS_KEY_FILE: key } });
+  servers.push(srv2);
+  assert.equal((await unknownTo(srv2, 'file-token-0123')).status, 200);
+  await srv2.stop();
+  // A key file others can read is refused.
+  chmodSync(key, 0o644);
+  r = run(['init', '--db', db, '--secrets-key-file', key], { env: noKey() });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /chmod 600/);
+});
+
+test('init seals the clear rows an older opendni wrote', async () => {
+  const dir = tmp();
+  const db = join(dir, 'test.db');
+  assert.equal(run(['init', '--db', db], { env: noKey() }).status, 0);
+  const account = createAccount(db, 'Legacy', ['https://legacy.example']);
+  sql(db, `insert into account_providers select id, 'twilio', '${SID}', 'legacy-token', 0 from accounts`);
+  let r = run(['init', '--db', db], { env: noKey() });
+  assert.equal(r.status, 0, 'init without a key still migrates');
+  assert.match(r.stderr, /1 provider secret\(s\) stored in clear/);
+  assert.equal(storedSecret(db), 'legacy-token');
+  const key = keygen(dir, 'k');
+  r = run(['init', '--db', db, '--secrets-key-file', key], { env: noKey() });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /sealed 1 provider secret/);
+  assert.match(storedSecret(db), /^enc1:/);
+  const srv = await startServer({ dir, db, account, env: noKey(), args: ['--secrets-key-file', key] });
+  servers.push(srv);
+  assert.equal((await unknownTo(srv, 'legacy-token')).status, 200);
+  await srv.stop();
+});
+
+test('rotation re-seals every secret with the new key in one transaction', async () => {
+  const dir = tmp();
+  const oldKey = keygen(dir, 'old.key');
+  const newKey = keygen(dir, 'new.key');
+  const stray = keygen(dir, 'stray.key');
+  const db = join(dir, 'test.db');
+  const withOld = { ...noKey(), OPENDNI_SECRETS_KEY_FILE: oldKey };
+  assert.equal(run(['init', '--db', db], { env: withOld }).status, 0);
+  const a = createAccount(db, 'A', ['https://a.example']);
+  const b = createAccount(db, 'B', ['https://b.example']);
+  assert.equal(run(['account', 'set', a.accountId, '--db', db, '--twilio-auth-token', 'token-a',
+    '--twilio-account-sid', SID], { env: withOld }).status, 0);
+  assert.equal(run(['account', 'set', b.accountId, '--db', db, '--signalwire-signing-key', 'key-b'], { env: withOld }).status, 0);
+  const before = sql(db, 'select secret from account_providers order by account_id, provider');
+  // The wrong old key: refused, nothing changes.
+  let r = run(['secrets', 'rotate', '--db', db, '--old-key-file', stray, '--new-key-file', newKey], { env: noKey() });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /nothing changed/);
+  assert.equal(sql(db, 'select secret from account_providers order by account_id, provider'), before);
+  r = run(['secrets', 'rotate', '--db', db, '--old-key-file', oldKey, '--new-key-file', newKey], { env: noKey() });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /re-sealed 2 provider secret/);
+  const kids = sql(db, "select distinct substr(secret, 6, 16) from account_providers").split('\n');
+  assert.equal(kids.length, 1, 'every row under one key');
+  // The old key opens nothing any more; the new one opens everything.
+  const old = await startServer({ dir, db, account: a, env: noKey(), args: ['--secrets-key-file', oldKey] });
+  servers.push(old);
+  assert.ok((await unknownTo(old, 'token-a')).status >= 500);
+  await old.stop();
+  const srv = await startServer({ dir, db, account: a, env: noKey(), args: ['--secrets-key-file', newKey] });
+  servers.push(srv);
+  assert.equal((await unknownTo(srv, 'token-a')).status, 200);
+  await srv.stop();
+  // Rotating again with the same pair is a no-op.
+  r = run(['secrets', 'rotate', '--db', db, '--old-key-file', oldKey, '--new-key-file', newKey], { env: noKey() });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /re-sealed 0 /);
+});
