@@ -120,6 +120,11 @@ int store_writable(struct store *s, int64_t now, struct errbuf *eb)
     return s->ops->writable(s, now, eb);
 }
 
+int store_config_version(struct store *s, int64_t *version)
+{
+    return s->ops->config_version(s, version);
+}
+
 int store_serve_begin(struct store *s, int64_t now, struct errbuf *eb)
 {
     return s->ops->serve_begin(s, now, eb);

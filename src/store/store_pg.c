@@ -631,6 +631,21 @@ int store_pg__writable(struct store *s, int64_t now, struct errbuf *eb)
     return errf(eb, ERR_BACKEND, "db", "the store cannot commit: %s", why);
 }
 
+/* config_version is bumped by statement triggers on the configuration tables (sql_pg/0010),
+ * whoever writes them: any node's admin API, the CLI, or SQL by hand. */
+int store_pg__config_version(struct store *s, int64_t *version)
+{
+    PGresult *r = NULL;
+    *version = 0;
+    int rc = store__pg_row(s, "SELECT version FROM config_version WHERE id = 1", NULL, &r,
+                           "read config version");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
+    *version = store__pg_col_i64(r, 0, 0);
+    PQclear(r);
+    return ERR_OK;
+}
+
 /* Serving on PostgreSQL takes no lock: any number of nodes serve one database, and the lease
  * claims are decided in it (store_pg_lease.c). It checks that the schema is current, and turns
  * the claim operations on. */
@@ -682,6 +697,7 @@ const struct store_ops store_pg_ops = {
     .migrate = store_pg__migrate,
     .check = store_pg__check,
     .writable = store_pg__writable,
+    .config_version = store_pg__config_version,
     .serve_begin = store_pg__serve_begin,
     .begin = store_pg__begin,
     .commit = store_pg__commit,

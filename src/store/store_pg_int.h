@@ -107,6 +107,7 @@ void store_pg__close(struct store *s);
 int store_pg__migrate(struct store *s, int64_t now, int *version, struct errbuf *eb);
 int store_pg__check(struct store *s, struct errbuf *eb);
 int store_pg__writable(struct store *s, int64_t now, struct errbuf *eb);
+int store_pg__config_version(struct store *s, int64_t *version);
 int store_pg__serve_begin(struct store *s, int64_t now, struct errbuf *eb);
 int store_pg__begin(struct store *s);
 int store_pg__commit(struct store *s);
