@@ -6,6 +6,10 @@ function(embed_files target header symbol base)
     list(APPEND globs ${base}/${d}/*)
   endforeach()
   file(GLOB_RECURSE files CONFIGURE_DEPENDS ${globs})
+  # The dashboard is bundled with the npm packages the lock file pins (scripts/gen-embed).
+  if(EXISTS ${CMAKE_SOURCE_DIR}/package-lock.json)
+    list(APPEND files ${CMAKE_SOURCE_DIR}/package-lock.json)
+  endif()
   set(out ${CMAKE_BINARY_DIR}/gen/${symbol}.c)
   add_custom_command(OUTPUT ${out}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/gen

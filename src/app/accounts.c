@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 #include <pthread.h>
 
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 
@@ -38,6 +39,7 @@ static void acct_free(struct acct *acct)
         free(acct->origins[i]);
     free(acct->origins);
     free(acct->pools);
+    free(acct->pool_versions);
     free(acct->sources);
     free(acct->rules);
     free(acct->rule_rows);
@@ -80,11 +82,24 @@ static int add_pool(void *ctx, const struct st_pool *p)
     return 0;
 }
 
+/* Folds a pool number into its pool's version: a sum, so the order numbers are listed in does
+ * not matter. */
+static void add_to_version(struct acct *acct, const struct st_number *n)
+{
+    char key[STORE_E164_MAX + 48];
+    int len = snprintf(key, sizeof(key), "%" PRId64 "|%s", n->id, n->number);
+    for (size_t i = 0; i < acct->n_pools; i++)
+        if (acct->pools[i].id == n->pool_id)
+            acct->pool_versions[i] += hash_bytes(key, (size_t)len);
+}
+
 static int add_source(void *ctx, const struct st_number *n)
 {
     struct acct *acct = ctx;
-    if (n->pool_id)
+    if (n->pool_id) {
+        add_to_version(acct, n);
         return 0;
+    }
     acct->sources = xrealloc(acct->sources, (acct->n_sources + 1) * sizeof(*n));
     acct->sources[acct->n_sources++] = *n;
     return 0;
@@ -132,6 +147,10 @@ static int load(struct store *s, const struct st_account *row, int64_t now, int6
     int rc = store_account_origins(s, row->id, add_origin, acct);
     if (rc == ERR_OK)
         rc = store_pool_list(s, row->id, add_pool, acct);
+    acct->pool_versions = xcalloc(acct->n_pools + 1, sizeof(uint64_t));
+    for (size_t i = 0; i < acct->n_pools; i++)
+        acct->pool_versions[i] =
+            hash_str(acct->pools[i].target) * 31 + hash_str(acct->pools[i].fallback_number);
     if (rc == ERR_OK)
         rc = store_number_list(s, row->id, 0, add_source, acct);
     if (rc == ERR_OK)
@@ -278,4 +297,12 @@ const struct st_pool *acct_pool(const struct acct *acct, int64_t pool_id)
         if (acct->pools[i].id == pool_id)
             return &acct->pools[i];
     return NULL;
+}
+
+uint64_t acct_pool_version(const struct acct *acct, int64_t pool_id)
+{
+    for (size_t i = 0; i < acct->n_pools; i++)
+        if (acct->pools[i].id == pool_id)
+            return acct->pool_versions[i];
+    return 0;
 }

@@ -29,6 +29,7 @@ struct acct {
     char **origins;
     size_t n_origins;
     struct st_pool *pools;
+    uint64_t *pool_versions; /* per pools[i]: its version (acct_pool_version) */
     size_t n_pools;
     struct st_number *sources; /* source (never leased) numbers */
     size_t n_sources;
@@ -53,6 +54,11 @@ bool accounts_origin_known(struct accounts *a, const char *origin);
 bool acct_origin_allowed(const struct acct *acct, const char *origin);
 /* The pool of the account with this row id, or NULL. */
 const struct st_pool *acct_pool(const struct acct *acct, int64_t pool_id);
+/* The version of pool_id: a hash of the pool's target, fallback number and its numbers (row id
+ * and E.164 of each), so it changes whenever a number joins, leaves or moves, or the pool's
+ * target or fallback changes (the tracker shows a stored number only while its version holds).
+ * 0 for a pool the account does not have. */
+uint64_t acct_pool_version(const struct acct *acct, int64_t pool_id);
 /* Hex SHA-256 of an API key, as stored. out: 65 bytes. */
 void accounts_key_hash(const char *key, char out[65]);
 

@@ -113,6 +113,19 @@ int admin_call_get(struct app *app, int64_t account_id, const char *ext_id, stru
 /* See store_call_list. */
 int admin_call_list(struct app *app, int64_t account_id, int64_t since, int64_t until,
                     int64_t after_at, int64_t after_id, size_t max, store_call_fn fn, void *ctx);
+
+/* The keyset cursor of GET /v1/calls (opaque to clients: it only has to round-trip), naming
+ * the last call of a page by (started_at, id), admin_call_list's after_at and after_id:
+ * "c" + lowercase hex of each as uint64, without leading zeros, joined by ".". Pure; in
+ * app/cursor.c. A buffer of ADMIN_CURSOR_MAX bytes holds any cursor. */
+#define ADMIN_CURSOR_MAX 35
+/* Writes the cursor of (at, id) into out (cap bytes, truncated to fit, NUL-terminated when
+ * cap > 0). */
+void admin_cursor_format(int64_t at, int64_t id, char *out, size_t cap);
+/* Parses a cursor: "c", 1..16 hex digits [0-9a-f], ".", 1..16 hex digits, nothing else (leading
+ * zeros allowed). Returns true with *at and *id set (each the uint64 read as int64), or false
+ * leaving them unchanged. */
+bool admin_cursor_parse(const char *s, int64_t *at, int64_t *id);
 /* See store_report_calls and store_report_conversions. */
 int admin_report_calls(struct app *app, int64_t account_id, int64_t since, int64_t until,
                        store_report_call_fn fn, void *ctx);

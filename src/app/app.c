@@ -10,9 +10,11 @@
 #include "app/guard.h"
 #include "app/health.h"
 #include "app/metrics.h"
+#include "app/outbox.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"
 #include "app/stream.h"
+#include "app/users.h"
 #include "app/writer.h"
 #include "store/store.h"
 
@@ -62,11 +64,19 @@ int app_init(struct app *app, struct errbuf *eb)
                               .flood_s = app->cfg.flood_hold};
     app->guard = guard_new(&gc);
     app->health = health_new();
+    app->login_addr_limit = ratelimit_new(USERS_LOGIN_PER_ADDR);
+    app->login_email_limit = ratelimit_new(USERS_LOGIN_PER_EMAIL);
+    struct outbox_config oc = {.allow_private = app->cfg.outbound_allow_private,
+                               .smtp_url = app->cfg.smtp_url,
+                               .smtp_from = app->cfg.smtp_from};
+    app->outbox = outbox_start(app, &oc);
     return ERR_OK;
 }
 
 void app_release(struct app *app)
 {
+    outbox_stop(app->outbox); /* before the writer and the store it uses */
+    app->outbox = NULL;
     writer_stop(app->writer);
     app->writer = NULL;
     stream_free(app->stream); /* after the server stopped: no listener remains */
@@ -81,6 +91,9 @@ void app_release(struct app *app)
     ratelimit_free(app->session_limit);
     ratelimit_free(app->bad_signature_limit);
     app->bad_signature_limit = NULL;
+    ratelimit_free(app->login_addr_limit);
+    ratelimit_free(app->login_email_limit);
+    app->login_addr_limit = app->login_email_limit = NULL;
     accounts_free(app->accounts);
     metrics_free(app->metrics);
     store_close(app->store);

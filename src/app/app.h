@@ -23,6 +23,7 @@ struct sescache;
 struct guard;
 struct health;
 struct secrets_key;
+struct outbox;
 
 struct app_config {
     const char *db;
@@ -52,6 +53,11 @@ struct app_config {
     /* The key provider secrets are sealed with (store/secrets.h), NULL = none: borrowed until
      * app_init returns (the store keeps a copy). */
     const struct secrets_key *secrets_key;
+    long long session_idle_s;    /* dashboard sessions end this long after their last request */
+    long long session_max_s;     /* … and this long after the login, whatever happens */
+    bool outbound_allow_private; /* outbound requests may reach loopback/private addresses */
+    const char *smtp_url;        /* SMTP server for email destinations ("" = none) */
+    const char *smtp_from;       /* their From address */
 };
 
 struct app {
@@ -65,10 +71,13 @@ struct app {
     struct ratelimit *bad_signature_limit; /* failed webhook signatures, by client address */
     struct accounts *accounts;
     struct stream *stream;
-    struct sescache *sessions;       /* recently seen sessions (pings, events) */
-    struct guard *guard;             /* per-client shares of the pools, flood recognition */
-    struct clientaddr_trust trusted; /* parsed cfg.trust_proxy */
-    struct health *health;           /* readiness: can the store commit (GET /readyz) */
+    struct sescache *sessions;           /* recently seen sessions (pings, events) */
+    struct guard *guard;                 /* per-client shares of the pools, flood recognition */
+    struct clientaddr_trust trusted;     /* parsed cfg.trust_proxy */
+    struct health *health;               /* readiness: can the store commit (GET /readyz) */
+    struct ratelimit *login_addr_limit;  /* dashboard logins per client address */
+    struct ratelimit *login_email_limit; /* dashboard logins per email */
+    struct outbox *outbox;               /* outbound messages: the sender and periodic checks */
 };
 
 /* Opens the store (it must be migrated) and starts the services; parses cfg.trust_proxy

@@ -22,6 +22,7 @@
 #include "store/store.h"
 #include "base/json.h"
 #include "app/metrics.h"
+#include "app/outbox.h"
 #include "app/stream.h"
 #include "app/writer.h"
 
@@ -608,11 +609,33 @@ int calls_take(struct app *app, const struct st_account *acct, const struct call
     int rc = calls_prepare(app, acct, t, in, call, ans);
     if (rc != CALLS_TO_STORE)
         return rc;
-    int inserted = calls_insert(app, app->store, call);
+    int inserted = store_begin(app->store);
+    if (inserted == ERR_OK) { /* the call and its outbox messages commit together */
+        inserted = calls_insert(app, app->store, call);
+        if (inserted == ERR_OK)
+            inserted = store_commit(app->store);
+        if (inserted)
+            store_rollback(app->store);
+    }
     rc = calls_inserted(app, acct, in, inserted, call, ans);
-    if (inserted == ERR_OK && rc == ERR_OK)
+    if (inserted == ERR_OK && rc == ERR_OK) {
         calls_publish_inserted(app, call);
+        outbox_wake(app->outbox);
+    }
     return rc;
+}
+
+/* An outbox event's data: the CALL object (outbox_data_fn). */
+struct call_event {
+    struct app *app;
+    const struct st_call *call;
+    const struct st_conversion *cv;
+};
+
+static json_t *call_event_data(void *ctx)
+{
+    const struct call_event *e = ctx;
+    return calls_json(e->app, e->call);
 }
 
 int calls_insert(struct app *app, struct store *s, struct st_call *call)
@@ -621,7 +644,12 @@ int calls_insert(struct app *app, struct store *s, struct st_call *call)
         set_text(call->error, sizeof(call->error), "store write refused (test fault call_store)");
         return ERR_BACKEND;
     }
-    return store_call_insert(s, call);
+    int rc = store_call_insert(s, call);
+    struct call_event e = {app, call, NULL};
+    if (rc == ERR_OK) /* in the insert's transaction: the call and its webhooks, or neither */
+        rc = outbox_emit(app, s, call->account_id, "call.started", call->started_at,
+                         call_event_data, &e);
+    return rc;
 }
 
 int calls_inserted(struct app *app, const struct st_account *acct, const struct calls_inbound *in,
@@ -693,6 +721,14 @@ bool calls_merge_status(struct st_call *c, const struct calls_status *u, int64_t
     return true;
 }
 
+static json_t *conversion_json(const struct st_call *c, const struct st_conversion *cv);
+
+static json_t *conversion_event_data(void *ctx)
+{
+    const struct call_event *e = ctx;
+    return conversion_json(e->call, e->cv);
+}
+
 /* Runs the account's conversion rules on a final call; *cv->id != 0 after a new conversion. */
 static int maybe_convert(struct store *s, const struct st_call *c, int64_t now,
                          struct st_conversion *cv)
@@ -740,12 +776,22 @@ int calls_update_apply(struct app *app, struct store *s, struct calls_update_sta
                  "store write refused (test fault call_store)");
         return ERR_BACKEND;
     }
+    st->completed = false;
     int rc = store_call_by_id(s, st->call_id, &st->call);
+    bool was_final = rc == ERR_OK && calls_status_final(st->call.status);
     st->changed = rc == ERR_OK && calls_merge_status(&st->call, &st->status, st->now);
+    st->completed = st->changed && !was_final && calls_status_final(st->call.status);
     if (rc == ERR_OK && st->changed)
         rc = store_call_update(s, &st->call);
     if (rc == ERR_OK && st->changed && calls_status_final(st->call.status))
         rc = maybe_convert(s, &st->call, st->now, &st->cv);
+    struct call_event e = {app, &st->call, &st->cv};
+    if (rc == ERR_OK && st->completed) /* the outbox messages join the update's transaction */
+        rc = outbox_emit(app, s, st->call.account_id, "call.completed", st->now, call_event_data,
+                         &e);
+    if (rc == ERR_OK && st->cv.id)
+        rc = outbox_emit(app, s, st->call.account_id, "conversion.created", st->now,
+                         conversion_event_data, &e);
     return rc;
 }
 
@@ -788,7 +834,7 @@ void calls_publish_updated(struct app *app, const struct calls_update_state *st)
     const struct st_call *c = &st->call;
     if (!app->stream || !stream_listeners(app->stream))
         return;
-    if (st->changed && calls_status_final(c->status))
+    if (st->completed) /* once per call: later reports on a final call change it silently */
         publish(app, c->account_id, "call.completed", calls_json(app, c));
     if (st->cv.id)
         publish(app, c->account_id, "conversion.created", conversion_json(c, &st->cv));
@@ -799,8 +845,10 @@ int calls_update(struct app *app, int64_t call_id, const struct calls_status *u,
 {
     struct calls_update_state st = {.call_id = call_id, .status = *u, .now = now};
     int rc = calls_updated(app, update_tx(app, &st), &st);
-    if (rc == ERR_OK)
+    if (rc == ERR_OK) {
         calls_publish_updated(app, &st);
+        outbox_wake(app->outbox);
+    }
     if (rc == ERR_OK && out)
         *out = st.call;
     return rc;
@@ -915,6 +963,8 @@ static void pending_done(struct write_job *job)
     } else {
         p->rc = calls_updated(p->app, job->rc, &p->upd);
     }
+    if (job->rc == ERR_OK) /* its outbox messages, if any, are committed */
+        outbox_wake(p->app->outbox);
     p->done(p->arg, p);
 }
 

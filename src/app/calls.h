@@ -88,7 +88,8 @@ struct calls_answer {
 int calls_take(struct app *app, const struct st_account *acct, const struct calls_target *t,
                const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans);
 
-/* calls_take in three steps, so the write can join the group-commit writer's batch:
+/* calls_take in three steps, so the write can join the group-commit writer's batch
+ * (calls_insert also writes the call.started outbox messages in that transaction):
  * calls_prepare does everything before the insert and returns CALLS_TO_STORE when *call must
  * be inserted (any other value is calls_take's result: a retry found, or a failure with *ans
  * still forwarding); calls_insert writes it (on the store connection of the calling thread,
@@ -138,9 +139,12 @@ struct calls_update_state {
     int64_t now;
     struct st_call call;     /* out: the call after the update */
     bool changed;            /* out */
+    bool completed;          /* out: this report made the call final (call.completed is due) */
     struct st_conversion cv; /* out: cv.id != 0 when a conversion was recorded */
 };
-/* The writes of calls_update inside the caller's transaction (e.g. the writer's batch). */
+/* The writes of calls_update inside the caller's transaction (e.g. the writer's batch),
+ * with the outbox messages they cause (call.completed once, when the call first becomes final;
+ * conversion.created). */
 int calls_update_apply(struct app *app, struct store *s, struct calls_update_state *st);
 /* Finishes after the commit (rc = the apply's or the commit's result): counts failures.
  * Returns rc. Then, when it returned ERR_OK, calls_publish_updated sends call.completed /

@@ -452,6 +452,7 @@ static int pick_numbers(struct visit *v, const struct acct *acct, const struct c
             int rc = lease_pool(v, p, sh, now, eb);
             if (rc)
                 return rc;
+            sh->version = acct_pool_version(acct, p->id);
         } else {
             snprintf(sh->number, sizeof(sh->number), "%s", in->targets[i]);
             sh->kind = VISIT_STATIC;
@@ -607,7 +608,10 @@ static int start_session(struct visit *v, const struct acct *acct, const struct 
     guard_session_start(v, in, now);
     if (!v->flood && !ratelimit_take(v->app->session_limit, acct->ext_id, now, retry_after_s))
         return errf(eb, ERR_LIMITED, NULL, "too many new sessions for this account");
-    id_new_sorted("s_", now, 20, ss->ext_id, sizeof(ss->ext_id)); /* 100 random bits */
+    if (in->new_session_id && id_valid(in->new_session_id, STORE_ID_MAX - 1))
+        snprintf(ss->ext_id, sizeof(ss->ext_id), "%s", in->new_session_id);
+    else
+        id_new_sorted("s_", now, 20, ss->ext_id, sizeof(ss->ext_id)); /* 100 random bits */
     if (in->visitor_id && id_valid(in->visitor_id, STORE_ID_MAX - 1))
         snprintf(ss->visitor_id, sizeof(ss->visitor_id), "%s", in->visitor_id);
     else
@@ -738,6 +742,7 @@ static int ping_lease(void *arg, const struct st_lease *l)
     }
     add_prev(v, l); /* the lease was lost: lease again, preferring the number it had */
     pc->rc = lease_pool(v, p, sh, pc->now, pc->eb);
+    sh->version = acct_pool_version(pc->acct, p->id);
     return pc->rc;
 }
 
@@ -755,6 +760,7 @@ static void touch_live(struct visit *v, const struct acct *acct, int64_t now)
         struct visit_number *sh = &v->res.numbers[v->res.n_numbers++];
         snprintf(sh->target, sizeof(sh->target), "%s", p->target);
         show_lease(sh, &el);
+        sh->version = acct_pool_version(acct, p->id);
         add_lease(v, p, &el, now);
     }
 }

@@ -47,6 +47,8 @@ struct visit_in {
     const char *client;     /* the client's address (app/clientaddr.h; behind a trusted proxy,
                                its client's), NULL if unknown: a new session records its core/client.h
                                key */
+    /* The id a new session takes (AMP: derived from its client id, app/amp.h); NULL: random. */
+    const char *new_session_id;
 };
 
 /* One number to show. display "" = format number. */
@@ -55,6 +57,8 @@ struct visit_number {
     char number[PHONE_E164_MAX];
     char display[PHONE_DISPLAY_MAX];
     enum visit_kind kind;
+    /* kind pool or fallback: its pool's version (acct_pool_version), else 0 */
+    uint64_t version;
 };
 
 /* The answer, readable with visit_result until the visit is freed or committed. */

@@ -31,6 +31,16 @@ __attribute__((weak)) void testhooks_fault_set(enum testhook_fault f, bool on)
     (void)on;
 }
 
+__attribute__((weak)) const char *testhooks_outbound_ca(void)
+{
+    return NULL;
+}
+
+__attribute__((weak)) void testhooks_outbound_ca_set(const char *path)
+{
+    (void)path;
+}
+
 int testhooks_fault_parse(const char *name, enum testhook_fault *f)
 {
     static const char *const names[TESTHOOK_N] = {

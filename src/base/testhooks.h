@@ -44,4 +44,11 @@ void testhooks_fault_set(enum testhook_fault f, bool on);
  * "store_full", "store_io", "store_commit"). Returns 0, or -1 for an unknown name. out: *f. */
 int testhooks_fault_parse(const char *name, enum testhook_fault *f);
 
+/* The CA bundle the outbound client trusts instead of the system's (serve --test-outbound-ca,
+ * so tests reach their local HTTPS receivers with TLS verification on), or NULL: always NULL in
+ * production. The one test-only way to redirect outbound requests (DESIGN.md). */
+const char *testhooks_outbound_ca(void);
+/* Sets it (path copied; NULL clears). No-op in production. */
+void testhooks_outbound_ca_set(const char *path);
+
 #endif

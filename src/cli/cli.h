@@ -70,6 +70,7 @@ int cmd_init(int argc, char **argv);
 int cmd_secrets(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_user(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@
 #include "base/testhooks.h"
 #include "app/app.h"
 #include "app/clientaddr.h"
+#include "app/users.h"
 #include "http/server.h"
 #include "store/secrets.h"
 
@@ -49,6 +50,7 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
 {
     const char *level = "info";
     bool fail_calls = false;
+    const char *outbound_ca = "";
     struct cli_opt opts[] = {
         {"db", OPT_STR, &c->db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
         {"listen", OPT_STR, &c->listen, "OPENDNI_LISTEN",
@@ -85,14 +87,26 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
          "seconds a flood stays flagged after its last new session (600)"},
         {"metrics-token", OPT_STR, &c->metrics_token, "OPENDNI_METRICS_TOKEN",
          "GET /metrics needs Authorization: Bearer TOKEN (unset: loopback clients only)"},
+        {"outbound-allow-private", OPT_BOOL, &c->outbound_allow_private,
+         "OPENDNI_OUTBOUND_ALLOW_PRIVATE",
+         "webhooks and alerts may reach loopback, private and link-local addresses"},
+        {"smtp-url", OPT_STR, &c->smtp_url, "OPENDNI_SMTP_URL",
+         "SMTP server for email alerts: smtp://HOST:PORT (STARTTLS) or smtps://…"},
+        {"smtp-from", OPT_STR, &c->smtp_from, "OPENDNI_SMTP_FROM", "From address of email alerts"},
         {"demo", OPT_BOOL, &c->demo, "OPENDNI_DEMO", "serve the demo site at /demo/ (make run)"},
         {"secrets-key-file", OPT_STR, key_file, "OPENDNI_SECRETS_KEY_FILE",
          "file holding the key provider secrets are sealed with (else OPENDNI_SECRETS_KEY)"},
+        {"session-idle", OPT_INT, &c->session_idle_s, "OPENDNI_SESSION_IDLE",
+         "dashboard sessions end after this many seconds without a request"},
+        {"session-max", OPT_INT, &c->session_max_s, "OPENDNI_SESSION_MAX",
+         "dashboard sessions end this many seconds after the login"},
         {"log-level", OPT_STR, &level, "OPENDNI_LOG_LEVEL", "error, warn, info or debug"},
         {"log-pii", OPT_BOOL, &c->log_pii, "OPENDNI_LOG_PII", "log phone numbers and addresses"},
         {0}, /* the test binary's flags follow */
         {"test-fail-call-store", OPT_BOOL, &fail_calls, NULL,
          "fail the call path's store writes (fault hook)"},
+        {"test-outbound-ca", OPT_STR, &outbound_ca, NULL,
+         "CA bundle trusted for outbound requests instead of the system's"},
         {0},
     };
     /* The production binary offers no test flag: its table ends at the first terminator. */
@@ -112,8 +126,9 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
         c->client_share < 0 || c->client_share > 100 || c->client_max_numbers < 0 ||
         c->flood_hold < 0 || c->max_conns_per_addr < 0 || c->max_conns_per_addr > 4096 ||
         c->request_timeout_s < 0 || c->request_timeout_s > 86400 ||
-        c->rate_limit_bad_signatures < 0) {
-        fprintf(stderr, "error: bad value for --log-level, a limit or --threads\n");
+        c->rate_limit_bad_signatures < 0 || c->session_idle_s < 1 || c->session_max_s < 1) {
+        fprintf(stderr, "error: bad value for --log-level, a limit, --threads or a session "
+                        "lifetime\n");
         return -2;
     }
     struct clientaddr_trust trust;
@@ -124,6 +139,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
     }
     if (fail_calls)
         testhooks_fault_set(TESTHOOK_CALL_STORE, true);
+    if (outbound_ca[0])
+        testhooks_outbound_ca_set(outbound_ca);
     log_level = log_level_parse(level);
     log_pii = c->log_pii;
     c->log_level = level;
@@ -143,11 +160,15 @@ int cmd_serve(int argc, char **argv)
                               .client_max_numbers = 4,
                               .flood_hold = 600,
                               .metrics_token = "",
+                              .smtp_url = "",
+                              .smtp_from = "",
                               .rate_limit_visits = 600,
                               .max_new_sessions = 6000,
                               .max_conns_per_addr = 64,
                               .request_timeout_s = 15,
-                              .rate_limit_bad_signatures = 30}};
+                              .rate_limit_bad_signatures = 30,
+                              .session_idle_s = USERS_IDLE_S_DEFAULT,
+                              .session_max_s = USERS_MAX_S_DEFAULT}};
     const char *key_file = NULL;
     int rc = parse_serve_opts(argc, argv, &app.cfg, &key_file);
     if (rc < 0)

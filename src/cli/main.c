@@ -22,6 +22,7 @@ static const struct command {
     {"secrets", cmd_secrets, "make a secrets key, rotate it (re-seal every provider secret)"},
     {"serve", cmd_serve, "run the HTTP server"},
     {"simulate", cmd_simulate, "size pools by replaying traffic through the lease engine"},
+    {"user", cmd_user, "dashboard users and their roles per account"},
     {"version", cmd_version, "print the version"},
 };
 

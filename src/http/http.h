@@ -13,12 +13,13 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "app/records.h"
+#include "app/users.h"
 
 struct app;
 struct stream_listener;
 
 #define HTTP_MAX_PARAMS 3
-#define HTTP_MAX_HEADERS 8
+#define HTTP_MAX_HEADERS 12
 
 struct http_req {
     /* public: set by the server before routing */
@@ -36,10 +37,12 @@ struct http_req {
     const char *route;                   /* the route pattern, for metrics */
     const char *params[HTTP_MAX_PARAMS]; /* {…} path segments */
     char param_store[HTTP_MAX_PARAMS][128];
-    struct st_account account; /* the authenticated account (AUTH routes) */
-    char credential[80];       /* what authenticated it (admin_account_by_key), re-checkable */
-    struct errbuf eb;          /* error detail for the error response */
-    int retry_after_s;         /* with ERR_LIMITED: seconds for Retry-After */
+    struct st_account account;    /* the authenticated account (AUTH routes) */
+    char credential[80];          /* what authenticated it (admin_account_by_key), re-checkable */
+    struct users_session session; /* a dashboard session's user and role (session.row.id 0:
+                                     none; Bearer-key requests have no session) */
+    struct errbuf eb;             /* error detail for the error response */
+    int retry_after_s;            /* with ERR_LIMITED: seconds for Retry-After */
     /* private: deferral, owned by server.c */
     void (*_defer_fn)(void *arg);
     void *_defer_arg;
@@ -85,8 +88,10 @@ const char *http_req_header(const struct http_req *req, const char *name);
  * proxy wrote (app/clientaddr.h). */
 void http_client_of(const struct http_req *req, char *out, size_t cap);
 
-/* Value of a query-string parameter, percent-decoded into out (cap bytes). Returns true if
- * present. */
+/* Value of a query-string parameter, percent-decoded into out (cap bytes; cut to cap - 1 bytes
+ * and NUL-terminated, nothing written when cap is 0): '+' is a space, %XX a byte (%00 is
+ * dropped), an invalid escape is kept as is. The first parameter of that name counts. Returns
+ * true if present. */
 bool http_query(const struct http_req *req, const char *name, char *out, size_t cap);
 
 /* Asks the server to suspend the connection, then call fn(arg) (which hands the request to

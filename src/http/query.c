@@ -14,9 +14,12 @@ static int hexval(char c)
     return -1;
 }
 
-/* Percent-decodes [s, end) into out; '+' is a space; invalid escapes are copied as is. */
+/* Percent-decodes [s, end) into out (cap bytes: nothing written when cap is 0); '+' is a space;
+ * invalid escapes are copied as is. */
 static void decode(const char *s, const char *end, char *out, size_t cap)
 {
+    if (cap == 0)
+        return;
     size_t o = 0;
     while (s < end && o + 1 < cap) {
         if (*s == '%' && end - s >= 3 && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {

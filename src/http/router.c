@@ -20,7 +20,16 @@ enum route_flags {
     ROUTE_TEST = 1 << 2,    /* exists in the test binary only (base/testhooks.h) */
     ROUTE_DEMO = 1 << 3,    /* exists only with serve --demo */
     ROUTE_METRICS = 1 << 4, /* Bearer --metrics-token required (off without one) */
+    /* a dashboard session cookie may call it too (without ROUTE_AUTH: only a session), with
+     * the role given by ROUTE_ROLE; state changes need its CSRF token (h_app_authenticate) */
+    ROUTE_SESSION = 1 << 5,
 };
+/* The role a session needs for a ROUTE_SESSION route (core/access.h), kept in bits 8+. */
+#define ROUTE_ROLE(r) ((unsigned)(r) << 8)
+#define ROUTE_VIEW (ROUTE_SESSION | ROUTE_ROLE(ACCESS_VIEWER))
+#define ROUTE_ANALYSE (ROUTE_SESSION | ROUTE_ROLE(ACCESS_ANALYST))
+#define ROUTE_MANAGE (ROUTE_SESSION | ROUTE_ROLE(ACCESS_ADMIN))
+#define ROUTE_OWN (ROUTE_SESSION | ROUTE_ROLE(ACCESS_OWNER))
 
 struct route {
     const char *method;
@@ -38,38 +47,56 @@ static const struct route routes[] = {
     {"POST", "/v1/visits", h_visit, ROUTE_PUBLIC, 8 * KB},
     {"POST", "/v1/visits/{}/ping", h_visit_ping, ROUTE_PUBLIC, 8 * KB},
     {"POST", "/v1/visits/{}/events", h_visit_event, ROUTE_PUBLIC, 8 * KB},
+    {"GET", "/v1/amp/call-tracking", h_visit_amp, 0, 0},
+    {"GET", "/v1/origins", h_visit_origins, 0, 0},
     {"GET", "/v1/sessions/{}", h_session_get, ROUTE_AUTH, 0},
-    {"POST", "/v1/pools", h_pool_create, ROUTE_AUTH, 16 * KB},
-    {"GET", "/v1/pools", h_pool_list, ROUTE_AUTH, 0},
-    {"GET", "/v1/pools/{}", h_pool_get, ROUTE_AUTH, 0},
-    {"PATCH", "/v1/pools/{}", h_pool_update, ROUTE_AUTH, 16 * KB},
-    {"DELETE", "/v1/pools/{}", h_pool_delete, ROUTE_AUTH, 0},
-    {"GET", "/v1/pools/{}/health", h_pool_health, ROUTE_AUTH, 0},
-    {"POST", "/v1/numbers", h_number_create, ROUTE_AUTH, 16 * KB},
-    {"GET", "/v1/numbers", h_number_list, ROUTE_AUTH, 0},
-    {"GET", "/v1/numbers/{}", h_number_get, ROUTE_AUTH, 0},
-    {"PATCH", "/v1/numbers/{}", h_number_update, ROUTE_AUTH, 16 * KB},
-    {"DELETE", "/v1/numbers/{}", h_number_delete, ROUTE_AUTH, 0},
-    {"POST", "/v1/rules", h_rule_create, ROUTE_AUTH, 16 * KB},
-    {"GET", "/v1/rules", h_rule_list, ROUTE_AUTH, 0},
-    {"DELETE", "/v1/rules/{}", h_rule_delete, ROUTE_AUTH, 0},
+    {"POST", "/v1/pools", h_pool_create, ROUTE_AUTH | ROUTE_MANAGE, 16 * KB},
+    {"GET", "/v1/pools", h_pool_list, ROUTE_AUTH | ROUTE_VIEW, 0},
+    {"GET", "/v1/pools/{}", h_pool_get, ROUTE_AUTH | ROUTE_VIEW, 0},
+    {"PATCH", "/v1/pools/{}", h_pool_update, ROUTE_AUTH | ROUTE_MANAGE, 16 * KB},
+    {"DELETE", "/v1/pools/{}", h_pool_delete, ROUTE_AUTH | ROUTE_MANAGE, 0},
+    {"GET", "/v1/pools/{}/health", h_pool_health, ROUTE_AUTH | ROUTE_VIEW, 0},
+    {"POST", "/v1/numbers", h_number_create, ROUTE_AUTH | ROUTE_MANAGE, 16 * KB},
+    {"GET", "/v1/numbers", h_number_list, ROUTE_AUTH | ROUTE_VIEW, 0},
+    {"GET", "/v1/numbers/{}", h_number_get, ROUTE_AUTH | ROUTE_VIEW, 0},
+    {"PATCH", "/v1/numbers/{}", h_number_update, ROUTE_AUTH | ROUTE_MANAGE, 16 * KB},
+    {"DELETE", "/v1/numbers/{}", h_number_delete, ROUTE_AUTH | ROUTE_MANAGE, 0},
+    {"POST", "/v1/rules", h_rule_create, ROUTE_AUTH | ROUTE_MANAGE, 16 * KB},
+    {"GET", "/v1/rules", h_rule_list, ROUTE_AUTH | ROUTE_VIEW, 0},
+    {"DELETE", "/v1/rules/{}", h_rule_delete, ROUTE_AUTH | ROUTE_MANAGE, 0},
     /* {} is the provider's name (telephony/provider.h); the handler labels the route with the
      * provider's own path, e.g. /v1/telephony/twilio/voice */
     {"POST", "/v1/telephony/{}/voice", h_tel_voice, 0, 32 * KB},
     {"POST", "/v1/telephony/{}/status", h_tel_status, 0, 32 * KB},
     {"POST", "/v1/telephony/{}/dial", h_tel_dial, 0, 32 * KB},
     {"GET", "/v1/telephony/lookup", h_pbx_lookup, ROUTE_AUTH, 0},
-    {"GET", "/v1/calls", h_call_list, ROUTE_AUTH, 0},
-    {"GET", "/v1/calls/{}", h_call_get, ROUTE_AUTH, 0},
-    {"GET", "/v1/reports/calls", h_report_calls, ROUTE_AUTH, 0},
-    {"GET", "/v1/exports/google-ads/click-conversions.csv", h_export_click_conversions, ROUTE_AUTH,
-     0},
-    {"GET", "/v1/exports/google-ads/call-conversions.csv", h_export_call_conversions, ROUTE_AUTH,
-     0},
+    {"GET", "/v1/calls", h_call_list, ROUTE_AUTH | ROUTE_VIEW, 0},
+    {"GET", "/v1/calls/{}", h_call_get, ROUTE_AUTH | ROUTE_VIEW, 0},
+    {"GET", "/v1/reports/calls", h_report_calls, ROUTE_AUTH | ROUTE_ANALYSE, 0},
+    {"GET", "/v1/exports/google-ads/click-conversions.csv", h_export_click_conversions,
+     ROUTE_AUTH | ROUTE_ANALYSE, 0},
+    {"GET", "/v1/exports/google-ads/call-conversions.csv", h_export_call_conversions,
+     ROUTE_AUTH | ROUTE_ANALYSE, 0},
     {"GET", "/v1/stream", h_stream, ROUTE_AUTH, 0},
+    {"POST", "/v1/webhooks", h_webhook_create, ROUTE_AUTH, 16 * KB},
+    {"GET", "/v1/webhooks", h_webhook_list, ROUTE_AUTH, 0},
+    {"GET", "/v1/webhooks/{}", h_webhook_get, ROUTE_AUTH, 0},
+    {"DELETE", "/v1/webhooks/{}", h_webhook_delete, ROUTE_AUTH, 0},
+    {"GET", "/v1/webhooks/{}/deliveries", h_webhook_deliveries, ROUTE_AUTH, 0},
+    {"POST", "/v1/webhooks/{}/test", h_webhook_test, ROUTE_AUTH, 1 * KB},
+    {"POST", "/v1/webhooks/{}/redeliver", h_webhook_redeliver, ROUTE_AUTH, 1 * KB},
+    {"POST", "/v1/webhooks/{}/enable", h_webhook_enable, ROUTE_AUTH, 1 * KB},
     {"POST", "/v1/test/clock", h_test_clock, ROUTE_TEST, 1 * KB},
     {"POST", "/v1/test/faults", h_test_faults, ROUTE_TEST, 1 * KB},
+    {"GET", "/v1/app/me", h_app_me, ROUTE_VIEW, 0},
+    {"POST", "/v1/app/account", h_app_switch, ROUTE_VIEW, 1 * KB},
+    {"GET", "/v1/app/audit", h_app_audit_list, ROUTE_OWN, 0},
+    {"POST", "/app/login", h_app_login, 0, 8 * KB},
+    {"POST", "/app/logout", h_app_logout, ROUTE_VIEW, 1 * KB},
+    {"GET", "/app/", h_app_page, 0, 0},
+    {"GET", "/app/{}", h_app_page, 0, 0},
     {"GET", "/dni.js", h_asset, 0, 0},
+    {"GET", "/dni-frame.js", h_asset, 0, 0},
     {"GET", "/demo/{}", h_asset, ROUTE_DEMO, 0},
     {"GET", "/demo/", h_asset, ROUTE_DEMO, 0},
 };
@@ -227,6 +254,17 @@ static int metrics_allowed(struct http_req *req)
     return ERR_OK;
 }
 
+/* A Bearer key where the route takes one and the request has one, else the dashboard session
+ * where the route takes one, else nothing. */
+static int route_authenticate(const struct route *r, struct http_req *req)
+{
+    if ((r->flags & ROUTE_AUTH) && (req->h_auth || !(r->flags & ROUTE_SESSION)))
+        return authenticate(req);
+    if (r->flags & ROUTE_SESSION)
+        return h_app_authenticate(req, (enum access_role)(r->flags >> 8));
+    return ERR_OK;
+}
+
 static int preflight(struct http_req *req, struct http_resp *resp)
 {
     resp->status = 204;
@@ -253,13 +291,15 @@ void router_dispatch(const struct route *r, struct http_req *req, struct http_re
     } else if (strcmp(req->method, "OPTIONS") == 0) {
         rc = preflight(req, resp);
     } else {
-        rc = (r->flags & ROUTE_AUTH) ? authenticate(req) : ERR_OK;
+        rc = route_authenticate(r, req);
         if (rc == ERR_OK && (r->flags & ROUTE_METRICS))
             rc = metrics_allowed(req);
         if (rc == ERR_OK) {
             resp->status = 200;
             rc = r->fn(req, resp);
         }
+        if (rc == ERR_OK)
+            h_app_audit(req); /* a state change made through a dashboard session */
     }
     if (rc != ERR_OK)
         http_error_resp(req, resp, rc);

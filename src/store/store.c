@@ -534,3 +534,167 @@ int store_export_trace(struct store *s, int64_t account_id, int64_t since, store
 {
     return s->ops->export_trace(s, account_id, since, fn, ctx);
 }
+
+/* ---- dashboard users ---- */
+
+int store_user_create(struct store *s, struct st_user *u, int64_t now)
+{
+    return s->ops->user_create(s, u, now);
+}
+
+int store_user_get(struct store *s, const char *email, struct st_user *u)
+{
+    return s->ops->user_get(s, email, u);
+}
+
+int store_user_by_id(struct store *s, int64_t id, struct st_user *u)
+{
+    return s->ops->user_by_id(s, id, u);
+}
+
+int store_user_set_password(struct store *s, int64_t user_id, const char *password_hash,
+                            int64_t now)
+{
+    return s->ops->user_set_password(s, user_id, password_hash, now);
+}
+
+int store_user_delete(struct store *s, int64_t user_id)
+{
+    return s->ops->user_delete(s, user_id);
+}
+
+int store_user_list(struct store *s, store_user_fn fn, void *ctx)
+{
+    return s->ops->user_list(s, fn, ctx);
+}
+
+int store_membership_set(struct store *s, int64_t user_id, int64_t account_id, const char *role,
+                         int64_t now)
+{
+    return s->ops->membership_set(s, user_id, account_id, role, now);
+}
+
+int store_membership_delete(struct store *s, int64_t user_id, int64_t account_id)
+{
+    return s->ops->membership_delete(s, user_id, account_id);
+}
+
+int store_membership_list(struct store *s, int64_t user_id, int64_t account_id,
+                          store_membership_fn fn, void *ctx)
+{
+    return s->ops->membership_list(s, user_id, account_id, fn, ctx);
+}
+
+int store_app_session_create(struct store *s, struct st_app_session *ss)
+{
+    return s->ops->app_session_create(s, ss);
+}
+
+int store_app_session_get(struct store *s, const char *token_hash, struct st_app_session *ss)
+{
+    return s->ops->app_session_get(s, token_hash, ss);
+}
+
+int store_app_session_update(struct store *s, int64_t id, int64_t account_id, int64_t last_seen_at)
+{
+    return s->ops->app_session_update(s, id, account_id, last_seen_at);
+}
+
+int store_app_session_delete(struct store *s, const char *token_hash)
+{
+    return s->ops->app_session_delete(s, token_hash);
+}
+
+int store_app_session_delete_user(struct store *s, int64_t user_id, int64_t *n)
+{
+    return s->ops->app_session_delete_user(s, user_id, n);
+}
+
+int store_app_session_purge(struct store *s, int64_t idle_before, int64_t now, int64_t *n)
+{
+    return s->ops->app_session_purge(s, idle_before, now, n);
+}
+
+int store_audit_add(struct store *s, struct st_audit *a)
+{
+    return s->ops->audit_add(s, a);
+}
+
+int store_audit_list(struct store *s, int64_t account_id, int64_t before_id, size_t max,
+                     store_audit_fn fn, void *ctx)
+{
+    return s->ops->audit_list(s, account_id, before_id, max, fn, ctx);
+}
+
+int store_destination_add(struct store *s, struct st_destination *d)
+{
+    return s->ops->destination_add(s, d);
+}
+
+int store_destination_get(struct store *s, int64_t account_id, const char *ext_id,
+                          struct st_destination *d)
+{
+    return s->ops->destination_get(s, account_id, ext_id, d);
+}
+
+int store_destination_list(struct store *s, int64_t account_id, store_destination_fn fn, void *ctx)
+{
+    return s->ops->destination_list(s, account_id, fn, ctx);
+}
+
+int store_destination_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now)
+{
+    return s->ops->destination_delete(s, account_id, ext_id, now);
+}
+
+int store_destination_result(struct store *s, int64_t id, bool ok, int64_t now,
+                             int64_t disable_after_ms, bool *disabled)
+{
+    return s->ops->destination_result(s, id, ok, now, disable_after_ms, disabled);
+}
+
+int store_destination_enable(struct store *s, int64_t account_id, const char *ext_id)
+{
+    return s->ops->destination_enable(s, account_id, ext_id);
+}
+
+int store_outbox_add(struct store *s, struct st_outbox_msg *m)
+{
+    return s->ops->outbox_add(s, m);
+}
+
+int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+                       int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx)
+{
+    return s->ops->outbox_claim(s, now, lease_until, owner, per_dest, max, fn, ctx);
+}
+
+int store_outbox_finish(struct store *s, int64_t id, const char *owner, const struct st_delivery *d,
+                        int state, int64_t next_at)
+{
+    return s->ops->outbox_finish(s, id, owner, d, state, next_at);
+}
+
+int store_outbox_requeue(struct store *s, int64_t account_id, int64_t destination_id,
+                         const char *event_id, int64_t now)
+{
+    return s->ops->outbox_requeue(s, account_id, destination_id, event_id, now);
+}
+
+int store_outbox_get(struct store *s, int64_t destination_id, const char *event_id,
+                     struct st_outbox_msg *m)
+{
+    return s->ops->outbox_get(s, destination_id, event_id, m);
+}
+
+int store_delivery_list(struct store *s, int64_t destination_id, int64_t before_id, size_t max,
+                        store_delivery_fn fn, void *ctx)
+{
+    return s->ops->delivery_list(s, destination_id, before_id, max, fn, ctx);
+}
+
+int store_alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
+                        int64_t now, int64_t cooldown_ms, bool *fired)
+{
+    return s->ops->alert_observe(s, account_id, key, value, now, cooldown_ms, fired);
+}

@@ -592,4 +592,229 @@ void store_secrets_keys(struct store *s, const struct secrets_key *current,
  * (updated_at of the rows it rewrites). Call with no other writer of provider rows. */
 int store_secrets_reseal(struct store *s, int64_t now, int64_t *n_resealed, struct errbuf *eb);
 
+/* ==== dashboard users =========================================================================
+ * Owned by the users service (src/app/users.c) and `opendni user` (cmd_user.c): users (email and
+ * password hash), their role in each account, their app sessions (the token's hash only) and the
+ * audit log of admin actions; tables of sql/0008. Implemented in store_sqlite_users.c. */
+
+#define STORE_EMAIL_MAX 256 /* an address of up to 254 bytes, NUL included */
+#define STORE_PWHASH_MAX 192
+#define STORE_ROLE_MAX 16
+#define STORE_TOKEN_HASH_MAX 65 /* hex SHA-256 */
+
+struct st_user {
+    int64_t id; /* 0 until stored */
+    char email[STORE_EMAIL_MAX];
+    char password_hash[STORE_PWHASH_MAX];
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* A user's role in an account, with the names a list shows. */
+struct st_membership {
+    int64_t user_id;
+    int64_t account_id;
+    char role[STORE_ROLE_MAX]; /* "owner", "admin", "analyst", "viewer" */
+    int64_t created_at;
+    char email[STORE_EMAIL_MAX];       /* filled on reads */
+    char account_ext[STORE_ID_MAX];    /* filled on reads */
+    char account_name[STORE_NAME_MAX]; /* filled on reads */
+};
+
+struct st_app_session {
+    int64_t id; /* 0 until stored */
+    char token_hash[STORE_TOKEN_HASH_MAX];
+    int64_t user_id;
+    int64_t account_id; /* the account the session looks at */
+    int64_t created_at;
+    int64_t last_seen_at;
+    int64_t expires_at;        /* absolute end */
+    char role[STORE_ROLE_MAX]; /* filled on reads: the user's role in account_id now, "" if
+                                  the membership is gone */
+};
+
+struct st_audit {
+    int64_t id;         /* set on insert */
+    int64_t account_id; /* 0 = none (an action on a user as a whole) */
+    char actor[STORE_EMAIL_MAX];
+    char action[32];
+    char subject[STORE_EMAIL_MAX];
+    char detail[STORE_TEXT_MAX];
+    int64_t at;
+};
+
+/* Return non-zero to stop the walk (the walk then returns ERR_OK). */
+typedef int (*store_user_fn)(void *ctx, const struct st_user *u);
+typedef int (*store_membership_fn)(void *ctx, const struct st_membership *m);
+typedef int (*store_audit_fn)(void *ctx, const struct st_audit *a);
+
+/* Inserts u (email and password_hash set by the caller) created at now; id, created_at and
+ * updated_at set on return. ERR_CONFLICT if the email exists. */
+int store_user_create(struct store *s, struct st_user *u, int64_t now);
+/* The user with this email (compared as stored: callers normalise). ERR_NOTFOUND if none. */
+int store_user_get(struct store *s, const char *email, struct st_user *u);
+int store_user_by_id(struct store *s, int64_t id, struct st_user *u);
+/* Replaces the user's password hash at now. ERR_NOTFOUND for an unknown user. */
+int store_user_set_password(struct store *s, int64_t user_id, const char *password_hash,
+                            int64_t now);
+/* Deletes the user with their memberships and sessions. ERR_NOTFOUND for an unknown user. */
+int store_user_delete(struct store *s, int64_t user_id);
+/* Every user, by email. */
+int store_user_list(struct store *s, store_user_fn fn, void *ctx);
+
+/* Gives the user role in the account (replacing the role they had there), at now.
+ * ERR_NOTFOUND if the user or the account does not exist. */
+int store_membership_set(struct store *s, int64_t user_id, int64_t account_id, const char *role,
+                         int64_t now);
+/* Takes the user's role in the account away. ERR_NOTFOUND if they had none. */
+int store_membership_delete(struct store *s, int64_t user_id, int64_t account_id);
+/* The memberships of one user (user_id > 0) or of one account (account_id > 0; both > 0: at
+ * most that one), by account id then email. */
+int store_membership_list(struct store *s, int64_t user_id, int64_t account_id,
+                          store_membership_fn fn, void *ctx);
+
+/* Inserts a session (token_hash, user_id, account_id and the three times set by the caller);
+ * id set on return. ERR_CONFLICT if the token hash exists, ERR_NOTFOUND if the user or account
+ * does not. */
+int store_app_session_create(struct store *s, struct st_app_session *ss);
+/* The session with this token hash, role included. ERR_NOTFOUND if none (ended or purged). */
+int store_app_session_get(struct store *s, const char *token_hash, struct st_app_session *ss);
+/* Sets the account the session looks at and its last activity (never moved backwards).
+ * ERR_NOTFOUND if the session is gone. */
+int store_app_session_update(struct store *s, int64_t id, int64_t account_id, int64_t last_seen_at);
+/* Ends the session with this token hash (logout). ERR_NOTFOUND if there is none. */
+int store_app_session_delete(struct store *s, const char *token_hash);
+/* Ends every session of the user (a new password, a removed user). out: *n (may be NULL). */
+int store_app_session_delete_user(struct store *s, int64_t user_id, int64_t *n);
+/* Deletes the sessions over at now: idle since before idle_before, or past their absolute end.
+ * out: *n (may be NULL). */
+int store_app_session_purge(struct store *s, int64_t idle_before, int64_t now, int64_t *n);
+
+/* Appends an entry (id set on return). */
+int store_audit_add(struct store *s, struct st_audit *a);
+/* An account's entries with id < before_id (INT64_MAX: from the newest), newest first, at most
+ * max. account_id 0: the entries of no account. */
+int store_audit_list(struct store *s, int64_t account_id, int64_t before_id, size_t max,
+                     store_audit_fn fn, void *ctx);
+
+/* ==== outbound messages ========================================================================
+ * Owned by the outbox (src/app/outbox.c): destinations (webhook endpoints, Slack-compatible
+ * incoming webhooks, email addresses), the outbox rows written in the transaction of the fact
+ * that caused them, the delivery log, and the state of the periodic checks (alerts). */
+
+#define STORE_URL_MAX 512
+#define STORE_EVENTS_MAX 512 /* comma-separated event types of a destination */
+#define STORE_EVENT_TYPE_MAX 40
+#define STORE_BODY_MAX 16384  /* one message's body (JSON) */
+#define STORE_SNIPPET_MAX 512 /* the start of a destination's answer kept per attempt */
+
+/* Outbox row states. */
+enum st_outbox_state {
+    ST_OUTBOX_PENDING = 0,
+    ST_OUTBOX_DELIVERED = 1,
+    ST_OUTBOX_GAVE_UP = 2, /* retried for the whole retry period, or its destination is gone */
+};
+
+struct st_destination {
+    int64_t id;
+    char ext_id[STORE_ID_MAX];
+    int64_t account_id;
+    char url[STORE_URL_MAX];
+    char format[8]; /* "json" (signed webhook), "slack", "email" (url is mailto:ADDRESS) */
+    char events[STORE_EVENTS_MAX];
+    char secret[STORE_SECRET_MAX]; /* the signing secret, in clear for the caller */
+    int64_t created_at;
+    int64_t failing_since; /* 0: its last attempt succeeded (or none failed yet) */
+    int64_t disabled_at;   /* 0: enabled */
+};
+
+struct st_outbox_msg {
+    int64_t id;
+    int64_t account_id;
+    int64_t destination_id;
+    char event_id[STORE_ID_MAX];
+    char type[STORE_EVENT_TYPE_MAX];
+    char body[STORE_BODY_MAX];
+    int64_t created_at;
+    int state;        /* enum st_outbox_state */
+    int64_t attempts; /* attempts begun, this claim's included */
+    int64_t next_at;
+};
+
+/* One attempt of the delivery log. */
+struct st_delivery {
+    int64_t id;
+    int64_t outbox_id;
+    int64_t destination_id;
+    char event_id[STORE_ID_MAX]; /* read back with the log (not written) */
+    char type[STORE_EVENT_TYPE_MAX];
+    int64_t attempt;
+    int64_t at;
+    int status; /* HTTP (or SMTP) status; 0 = no answer (refused, timed out, TLS) */
+    char error[256];
+    char response[STORE_SNIPPET_MAX];
+    int64_t latency_ms;
+};
+
+typedef int (*store_destination_fn)(void *ctx, const struct st_destination *d);
+/* A claimed message with its destination. Return non-zero to stop the walk. */
+typedef int (*store_outbox_fn)(void *ctx, const struct st_outbox_msg *m,
+                               const struct st_destination *d);
+typedef int (*store_delivery_fn)(void *ctx, const struct st_delivery *d);
+
+/* Adds a destination (ext_id, account_id, url, format, events, secret, created_at set by the
+ * caller). out: d->id. ERR_OK, ERR_CONFLICT (the ext_id exists), ERR_INVALID (a field too long or
+ * an unknown format), ERR_BACKEND. */
+int store_destination_add(struct store *s, struct st_destination *d);
+/* The account's destination ext_id (not deleted). ERR_NOTFOUND. out: *d. */
+int store_destination_get(struct store *s, int64_t account_id, const char *ext_id,
+                          struct st_destination *d);
+/* The account's destinations that are not deleted, oldest first (fn: non-zero stops). */
+int store_destination_list(struct store *s, int64_t account_id, store_destination_fn fn, void *ctx);
+/* Deletes the account's destination ext_id at now: it stops receiving and its pending messages
+ * are given up. ERR_OK, ERR_NOTFOUND. */
+int store_destination_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
+/* Records the outcome of an attempt on destination id at now: a success clears failing_since;
+ * a failure sets it if unset and, once it is disable_after_ms old, disables the destination.
+ * out: *disabled = true when this call disabled it (exactly one caller sees that). */
+int store_destination_result(struct store *s, int64_t id, bool ok, int64_t now,
+                             int64_t disable_after_ms, bool *disabled);
+/* Enables a disabled destination again (failing_since cleared). ERR_OK, ERR_NOTFOUND. */
+int store_destination_enable(struct store *s, int64_t account_id, const char *ext_id);
+
+/* Adds a message (every field but id, state, attempts set by the caller; next_at = when due),
+ * inside the caller's transaction. out: m->id. ERR_OK, ERR_CONFLICT (this event id for this
+ * destination exists), ERR_INVALID (a field too long), ERR_BACKEND. */
+int store_outbox_add(struct store *s, struct st_outbox_msg *m);
+/* Claims up to max due pending messages (next_at <= now, no live lease) of enabled destinations,
+ * for owner until lease_until, counting one more attempt on each, so no other node sends them
+ * while the lease lives; a destination never has more than per_dest messages under live leases.
+ * Then calls fn for each claimed message (oldest due first). ERR_OK, ERR_BACKEND. */
+int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+                       int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
+/* Ends the claim of owner on message id with attempt d (logged whoever holds the message): the
+ * message becomes state (ST_OUTBOX_PENDING: due again at next_at) at d->at. A message another
+ * owner claimed since (this owner's lease ran out) keeps that claim. ERR_OK, ERR_NOTFOUND. */
+int store_outbox_finish(struct store *s, int64_t id, const char *owner, const struct st_delivery *d,
+                        int state, int64_t next_at);
+/* Sends the account's message event_id to destination destination_id again at now (pending,
+ * due now, unclaimed; its attempts count on). ERR_OK, ERR_NOTFOUND. */
+int store_outbox_requeue(struct store *s, int64_t account_id, int64_t destination_id,
+                         const char *event_id, int64_t now);
+/* The message event_id of a destination. ERR_NOTFOUND. out: *m. */
+int store_outbox_get(struct store *s, int64_t destination_id, const char *event_id,
+                     struct st_outbox_msg *m);
+/* The delivery log of a destination, newest first, attempts with id < before_id (0: from the
+ * newest), at most max. */
+int store_delivery_list(struct store *s, int64_t destination_id, int64_t before_id, size_t max,
+                        store_delivery_fn fn, void *ctx);
+
+/* A periodic check's observation: value for the account's key at now. The check fires (out:
+ * *fired = true) when value is greater than the value last seen and the last firing is at least
+ * cooldown_ms old (or it never fired), or on the first observation when value > 0; the seen
+ * value is kept either way. Atomic, so with several nodes exactly one fires. ERR_OK, ERR_BACKEND.
+ */
+int store_alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
+                        int64_t now, int64_t cooldown_ms, bool *fired);
+
 #endif

@@ -125,6 +125,50 @@ struct store_ops {
                               store_report_conversion_fn fn, void *ctx);
     int (*export_trace)(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
                         void *ctx);
+    int (*user_create)(struct store *s, struct st_user *u, int64_t now);
+    int (*user_get)(struct store *s, const char *email, struct st_user *u);
+    int (*user_by_id)(struct store *s, int64_t id, struct st_user *u);
+    int (*user_set_password)(struct store *s, int64_t user_id, const char *password_hash,
+                             int64_t now);
+    int (*user_delete)(struct store *s, int64_t user_id);
+    int (*user_list)(struct store *s, store_user_fn fn, void *ctx);
+    int (*membership_set)(struct store *s, int64_t user_id, int64_t account_id, const char *role,
+                          int64_t now);
+    int (*membership_delete)(struct store *s, int64_t user_id, int64_t account_id);
+    int (*membership_list)(struct store *s, int64_t user_id, int64_t account_id,
+                           store_membership_fn fn, void *ctx);
+    int (*app_session_create)(struct store *s, struct st_app_session *ss);
+    int (*app_session_get)(struct store *s, const char *token_hash, struct st_app_session *ss);
+    int (*app_session_update)(struct store *s, int64_t id, int64_t account_id,
+                              int64_t last_seen_at);
+    int (*app_session_delete)(struct store *s, const char *token_hash);
+    int (*app_session_delete_user)(struct store *s, int64_t user_id, int64_t *n);
+    int (*app_session_purge)(struct store *s, int64_t idle_before, int64_t now, int64_t *n);
+    int (*audit_add)(struct store *s, struct st_audit *a);
+    int (*audit_list)(struct store *s, int64_t account_id, int64_t before_id, size_t max,
+                      store_audit_fn fn, void *ctx);
+    int (*destination_add)(struct store *s, struct st_destination *d);
+    int (*destination_get)(struct store *s, int64_t account_id, const char *ext_id,
+                           struct st_destination *d);
+    int (*destination_list)(struct store *s, int64_t account_id, store_destination_fn fn,
+                            void *ctx);
+    int (*destination_delete)(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
+    int (*destination_result)(struct store *s, int64_t id, bool ok, int64_t now,
+                              int64_t disable_after_ms, bool *disabled);
+    int (*destination_enable)(struct store *s, int64_t account_id, const char *ext_id);
+    int (*outbox_add)(struct store *s, struct st_outbox_msg *m);
+    int (*outbox_claim)(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+                        int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
+    int (*outbox_finish)(struct store *s, int64_t id, const char *owner,
+                         const struct st_delivery *d, int state, int64_t next_at);
+    int (*outbox_requeue)(struct store *s, int64_t account_id, int64_t destination_id,
+                          const char *event_id, int64_t now);
+    int (*outbox_get)(struct store *s, int64_t destination_id, const char *event_id,
+                      struct st_outbox_msg *m);
+    int (*delivery_list)(struct store *s, int64_t destination_id, int64_t before_id, size_t max,
+                         store_delivery_fn fn, void *ctx);
+    int (*alert_observe)(struct store *s, int64_t account_id, const char *key, int64_t value,
+                         int64_t now, int64_t cooldown_ms, bool *fired);
 };
 
 /* The head of every backend's store struct (its first member, so a backend converts a

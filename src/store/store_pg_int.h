@@ -16,7 +16,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
-#define STORE_PG__MAX_STMTS 160 /* prepared statements per connection */
+#define STORE_PG__MAX_STMTS 256 /* prepared statements per connection */
 #define STORE_PG__MAX_CONNS 64  /* connections per store (one per thread that uses it) */
 #define STORE_PG__MAX_ARGS 32   /* parameters per statement */
 
@@ -208,5 +208,53 @@ int store_pg__report_conversions(struct store *s, int64_t account_id, int64_t si
                                  store_report_conversion_fn fn, void *ctx);
 int store_pg__export_trace(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
                            void *ctx);
+
+/* store_pg_users.c */
+int store_pg__user_create(struct store *s, struct st_user *u, int64_t now);
+int store_pg__user_get(struct store *s, const char *email, struct st_user *u);
+int store_pg__user_by_id(struct store *s, int64_t id, struct st_user *u);
+int store_pg__user_set_password(struct store *s, int64_t user_id, const char *password_hash,
+                                int64_t now);
+int store_pg__user_delete(struct store *s, int64_t user_id);
+int store_pg__user_list(struct store *s, store_user_fn fn, void *ctx);
+int store_pg__membership_set(struct store *s, int64_t user_id, int64_t account_id, const char *role,
+                             int64_t now);
+int store_pg__membership_delete(struct store *s, int64_t user_id, int64_t account_id);
+int store_pg__membership_list(struct store *s, int64_t user_id, int64_t account_id,
+                              store_membership_fn fn, void *ctx);
+int store_pg__app_session_create(struct store *s, struct st_app_session *ss);
+int store_pg__app_session_get(struct store *s, const char *token_hash, struct st_app_session *ss);
+int store_pg__app_session_update(struct store *s, int64_t id, int64_t account_id,
+                                 int64_t last_seen_at);
+int store_pg__app_session_delete(struct store *s, const char *token_hash);
+int store_pg__app_session_delete_user(struct store *s, int64_t user_id, int64_t *n);
+int store_pg__app_session_purge(struct store *s, int64_t idle_before, int64_t now, int64_t *n);
+int store_pg__audit_add(struct store *s, struct st_audit *a);
+int store_pg__audit_list(struct store *s, int64_t account_id, int64_t before_id, size_t max,
+                         store_audit_fn fn, void *ctx);
+/* store_pg_outbox.c */
+int store_pg__destination_add(struct store *s, struct st_destination *d);
+int store_pg__destination_get(struct store *s, int64_t account_id, const char *ext_id,
+                              struct st_destination *d);
+int store_pg__destination_list(struct store *s, int64_t account_id, store_destination_fn fn,
+                               void *ctx);
+int store_pg__destination_delete(struct store *s, int64_t account_id, const char *ext_id,
+                                 int64_t now);
+int store_pg__destination_result(struct store *s, int64_t id, bool ok, int64_t now,
+                                 int64_t disable_after_ms, bool *disabled);
+int store_pg__destination_enable(struct store *s, int64_t account_id, const char *ext_id);
+int store_pg__outbox_add(struct store *s, struct st_outbox_msg *m);
+int store_pg__outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+                           int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
+int store_pg__outbox_finish(struct store *s, int64_t id, const char *owner,
+                            const struct st_delivery *d, int state, int64_t next_at);
+int store_pg__outbox_requeue(struct store *s, int64_t account_id, int64_t destination_id,
+                             const char *event_id, int64_t now);
+int store_pg__outbox_get(struct store *s, int64_t destination_id, const char *event_id,
+                         struct st_outbox_msg *m);
+int store_pg__delivery_list(struct store *s, int64_t destination_id, int64_t before_id, size_t max,
+                            store_delivery_fn fn, void *ctx);
+int store_pg__alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
+                            int64_t now, int64_t cooldown_ms, bool *fired);
 
 #endif

@@ -17,9 +17,11 @@
 
 /* ==== base64 ================================================================================= */
 
-/* Decodes padded standard base64 of exactly want bytes. EVP_DecodeBlock itself skips
- * surrounding whitespace, takes '=' anywhere in the last quantum and counts padding as zero
- * bytes, so the text is checked here first and the padding subtracted from its result. */
+/* Decodes padded standard base64 of exactly want bytes, in its one canonical text. EVP_DecodeBlock
+ * itself skips surrounding whitespace, takes '=' anywhere in the last quantum, counts padding
+ * as zero bytes and ignores the bits of the last character that fall past the data, so the
+ * text is checked here first (those bits must be zero: otherwise four texts would give the same
+ * signature, RFC 4648 §3.5) and the padding subtracted from its result. */
 static bool b64_decode_exact(const char *in, unsigned char *out, size_t want)
 {
     size_t chars = (want + 2) / 3 * 4;
@@ -28,6 +30,9 @@ static bool b64_decode_exact(const char *in, unsigned char *out, size_t want)
         return false;
     if (strspn(in, B64_ALPHABET) != chars - pad || strspn(in + chars - pad, "=") != pad)
         return false;
+    size_t last = (size_t)(strchr(B64_ALPHABET, in[chars - pad - 1]) - B64_ALPHABET);
+    if (last & ((1u << (2 * pad)) - 1))
+        return false; /* pad '=' leave 2 * pad bits of the last character unused */
     unsigned char *tmp = xmalloc(chars / 4 * 3 + 1);
     int n = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)chars);
     bool ok = n >= 0 && (size_t)n == want + pad;

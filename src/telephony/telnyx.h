@@ -23,12 +23,14 @@
 #define TELNYX_TOLERANCE_S 300
 
 /* Decodes the account's public key as the Mission Control Portal shows it: standard base64
- * with padding (44 characters) of exactly TELNYX_KEY_LEN bytes. Returns ERR_OK, or
- * ERR_INVALID (NULL, wrong length, a character outside the alphabet, misplaced padding).
+ * with padding (44 characters) of exactly TELNYX_KEY_LEN bytes, canonical (the unused low bits
+ * of the last character zero). Returns ERR_OK, or ERR_INVALID (NULL, wrong length, a character
+ * outside the alphabet, misplaced padding, unused bits set).
  * out: the key bytes (unspecified on error). */
 int telnyx_public_key(const char *b64, unsigned char out[TELNYX_KEY_LEN]);
 
-/* true if sig_b64 (the telnyx-signature-ed25519 header: padded base64 of exactly 64 bytes) is
+/* true if sig_b64 (the telnyx-signature-ed25519 header: padded canonical base64 of exactly 64
+ * bytes, as telnyx_public_key reads keys) is
  * pubkey's Ed25519 signature of the bytes "<timestamp>|<body[0..len)>", timestamp being the
  * telnyx-timestamp header exactly as received. Does not look at the clock: pair it with
  * telnyx_fresh. false for a NULL pubkey/timestamp/sig_b64, a body NULL with len > 0, a
@@ -38,7 +40,8 @@ bool telnyx_verify(const unsigned char pubkey[TELNYX_KEY_LEN], const char *times
 
 /* true if timestamp is 1..15 decimal digits (Unix seconds, nothing else) within tolerance_s
  * of now_s in either direction (|now_s - ts| <= tolerance_s). false for NULL, anything else,
- * or a negative tolerance. */
+ * a negative tolerance, or now_s beyond +-INT64_MAX / 2 (no clock: keeps the arithmetic
+ * defined). */
 bool telnyx_fresh(const char *timestamp, int64_t now_s, int64_t tolerance_s);
 
 /* Reads a TeXML callback (voice webhook, status callback or <Dial action>) into the same

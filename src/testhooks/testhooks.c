@@ -36,3 +36,16 @@ void testhooks_fault_set(enum testhook_fault f, bool on)
     if ((unsigned)f < TESTHOOK_N)
         atomic_store(&faults[f], on);
 }
+
+/* Set once by serve's flag parsing, before any thread reads it. */
+static char outbound_ca[512];
+
+const char *testhooks_outbound_ca(void)
+{
+    return outbound_ca[0] ? outbound_ca : NULL;
+}
+
+void testhooks_outbound_ca_set(const char *path)
+{
+    snprintf(outbound_ca, sizeof(outbound_ca), "%s", path ? path : "");
+}

@@ -32,11 +32,12 @@ test('the demo that make run serves swaps numbers, and its printed call command 
   let out = '';
   demo.stdout.on('data', (d) => { out += d; });
   demo.stderr.on('data', () => {});
-  for (let i = 0; i < 300 && !/curl -H/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 300 && !/password: /.test(out); i++) await new Promise((r) => setTimeout(r, 50));
   const open = out.match(/(http:\/\/\S+\/demo\/\?\S+)/);
   const call = out.match(/(\S*opendni call simulate .*)/);
   const key = out.match(/Bearer (odk_\w+)/);
-  assert.ok(open && call && key, out);
+  const dash = out.match(/(http:\/\/\S+\/app\/)\s+login: (\S+)\s+password: (\S+)/);
+  assert.ok(open && call && key && dash, out);
 
   const browser = await launch();
   t.after(() => browser.close());
@@ -66,4 +67,12 @@ test('the demo that make run serves swaps numbers, and its printed call command 
   assert.equal(a.source.keyword, 'emergency plumber');
   assert.deepEqual(a.click_ids, { gclid: 'TEST123' });
   assert.equal(calls[0].conversion?.name, 'Phone call', 'a 61 s call is a conversion');
+
+  // The printed dashboard login shows that call.
+  await page.goto(dash[1]);
+  await page.fill('input[name=email]', dash[2]);
+  await page.fill('input[name=password]', dash[3]);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('tr.call .t-campaign');
+  assert.equal(await page.textContent('tr.call .t-campaign'), 'spring');
 });

@@ -5,7 +5,8 @@
  * accounts/keys/origins, pools/numbers/rules with tenant scoping, sessions, durable leases and
  * events, calls and conversions, reports and export, savepoints, and the lease claim (serving):
  * exclusivity under concurrency, touch, cooldown and idle-longest order, exhaustion in both
- * modes, the engine's hold on deletes, the rebuild on restart, and single ownership. */
+ * modes, the engine's hold on deletes, the rebuild on restart, and single ownership; dashboard
+ * users, roles, app sessions and the audit log. */
 #include "base/prelude.h"
 
 #include <pthread.h>
@@ -307,6 +308,8 @@ COUNTER(count_lease, struct st_lease)
 COUNTER(count_report_call, struct st_report_call)
 COUNTER(count_report_conversion, struct st_report_conversion)
 COUNTER(count_trace, struct st_trace_row)
+COUNTER(count_user, struct st_user)
+COUNTER(count_delivery, struct st_delivery)
 
 /* ==== migrations ============================================================================== */
 
@@ -1245,7 +1248,357 @@ static void provider_secrets_sealed_and_rotated(void **state)
     assert_int_equal(store_provider_cred_get(f->s, f->a.id, "twilio", &c), ERR_UNSUPPORTED);
 }
 
+/* ==== dashboard users ========================================================================= */
+
+static int collect_membership(void *ctx, const struct st_membership *m)
+{
+    struct st_membership *out = ctx;
+    out[out[0].created_at++ + 1] = *m; /* slot 0 counts */
+    return 0;
+}
+
+static int collect_audit(void *ctx, const struct st_audit *a)
+{
+    int64_t *ids = ctx;
+    ids[ids[0]++ + 1] = a->id;
+    return 0;
+}
+
+static void users_memberships_sessions_and_audit(void **state)
+{
+    struct fx *f = *state;
+    struct st_user u = {0}, v = {0}, got;
+    snprintf(u.email, sizeof(u.email), "ann@example.com");
+    snprintf(u.password_hash, sizeof(u.password_hash), "scrypt$15$8$1$s$k");
+    assert_int_equal(store_user_create(f->s, &u, 30), ERR_OK);
+    assert_true(u.id > 0);
+    assert_int_equal(store_user_create(f->s, &u, 31), ERR_CONFLICT); /* one user per email */
+    v = u;
+    snprintf(v.email, sizeof(v.email), "bob@example.com");
+    assert_int_equal(store_user_create(f->s, &v, 31), ERR_OK);
+    assert_int_equal(store_user_get(f->s, "ann@example.com", &got), ERR_OK);
+    assert_int_equal(got.id, u.id);
+    assert_int_equal(got.created_at, 30);
+    assert_int_equal(store_user_get(f->s, "ANN@example.com", &got), ERR_NOTFOUND);
+    assert_int_equal(store_user_set_password(f->s, u.id, "scrypt$15$8$1$t$k", 40), ERR_OK);
+    assert_int_equal(store_user_by_id(f->s, u.id, &got), ERR_OK);
+    assert_string_equal(got.password_hash, "scrypt$15$8$1$t$k");
+    assert_int_equal(got.updated_at, 40);
+    assert_int_equal(store_user_set_password(f->s, 999999, "x", 40), ERR_NOTFOUND);
+
+    /* roles: one per (user, account), replaced by a second set; unknown ids refused */
+    assert_int_equal(store_membership_set(f->s, u.id, f->a.id, "viewer", 50), ERR_OK);
+    assert_int_equal(store_membership_set(f->s, u.id, f->a.id, "owner", 51), ERR_OK);
+    assert_int_equal(store_membership_set(f->s, u.id, f->b.id, "analyst", 52), ERR_OK);
+    assert_int_equal(store_membership_set(f->s, v.id, f->a.id, "viewer", 53), ERR_OK);
+    assert_int_equal(store_membership_set(f->s, u.id, f->a.id, "boss", 54), ERR_INVALID);
+    assert_int_equal(store_membership_set(f->s, 999999, f->a.id, "viewer", 54), ERR_NOTFOUND);
+    assert_int_equal(store_membership_set(f->s, u.id, 999999, "viewer", 54), ERR_NOTFOUND);
+    struct st_membership ms[8] = {{0}};
+    assert_int_equal(store_membership_list(f->s, u.id, 0, collect_membership, ms), ERR_OK);
+    assert_int_equal(ms[0].created_at, 2);
+    assert_string_equal(ms[1].role, "owner");
+    assert_string_equal(ms[1].account_ext, f->a.ext_id);
+    assert_string_equal(ms[1].email, "ann@example.com");
+    assert_string_equal(ms[2].role, "analyst");
+    memset(ms, 0, sizeof(ms));
+    assert_int_equal(store_membership_list(f->s, 0, f->a.id, collect_membership, ms), ERR_OK);
+    assert_int_equal(ms[0].created_at, 2); /* ann and bob, by email */
+    assert_string_equal(ms[1].email, "ann@example.com");
+    assert_string_equal(ms[2].email, "bob@example.com");
+
+    /* sessions: by token hash, with the role in the account they look at */
+    struct st_app_session ss = {.user_id = u.id,
+                                .account_id = f->a.id,
+                                .created_at = 60,
+                                .last_seen_at = 60,
+                                .expires_at = 1000},
+                          rs;
+    snprintf(ss.token_hash, sizeof(ss.token_hash), "%064d", 1);
+    assert_int_equal(store_app_session_create(f->s, &ss), ERR_OK);
+    assert_true(ss.id > 0);
+    assert_int_equal(store_app_session_create(f->s, &ss), ERR_CONFLICT);
+    struct st_app_session bad = ss;
+    snprintf(bad.token_hash, sizeof(bad.token_hash), "%064d", 2);
+    bad.user_id = 999999;
+    assert_int_equal(store_app_session_create(f->s, &bad), ERR_NOTFOUND);
+    assert_int_equal(store_app_session_get(f->s, ss.token_hash, &rs), ERR_OK);
+    assert_string_equal(rs.role, "owner");
+    assert_int_equal(rs.expires_at, 1000);
+    assert_int_equal(store_app_session_update(f->s, ss.id, f->b.id, 70), ERR_OK);
+    assert_int_equal(store_app_session_update(f->s, ss.id, f->b.id, 65), ERR_OK);
+    assert_int_equal(store_app_session_get(f->s, ss.token_hash, &rs), ERR_OK);
+    assert_string_equal(rs.role, "analyst");
+    assert_int_equal(rs.last_seen_at, 70); /* never backwards */
+    assert_int_equal(store_membership_delete(f->s, u.id, f->b.id), ERR_OK);
+    assert_int_equal(store_membership_delete(f->s, u.id, f->b.id), ERR_NOTFOUND);
+    assert_int_equal(store_app_session_get(f->s, ss.token_hash, &rs), ERR_OK);
+    assert_string_equal(rs.role, ""); /* the role is gone, the session row stays */
+    assert_int_equal(store_app_session_update(f->s, 999999, f->a.id, 70), ERR_NOTFOUND);
+
+    /* purge: idle before the cutoff or past the absolute end; the rest stay */
+    struct st_app_session s2 = ss, s3 = ss;
+    snprintf(s2.token_hash, sizeof(s2.token_hash), "%064d", 3);
+    s2.last_seen_at = 500;
+    snprintf(s3.token_hash, sizeof(s3.token_hash), "%064d", 4);
+    s3.last_seen_at = 500;
+    s3.expires_at = 600;
+    assert_int_equal(store_app_session_create(f->s, &s2), ERR_OK);
+    assert_int_equal(store_app_session_create(f->s, &s3), ERR_OK);
+    int64_t n = -1;
+    assert_int_equal(store_app_session_purge(f->s, 100, 600, &n), ERR_OK);
+    assert_int_equal(n, 2); /* ss idle since 70, s3 at its end */
+    assert_int_equal(store_app_session_get(f->s, s2.token_hash, &rs), ERR_OK);
+    assert_int_equal(store_app_session_delete(f->s, s2.token_hash), ERR_OK);
+    assert_int_equal(store_app_session_delete(f->s, s2.token_hash), ERR_NOTFOUND);
+    assert_int_equal(store_app_session_create(f->s, &s2), ERR_OK);
+    assert_int_equal(store_app_session_delete_user(f->s, u.id, &n), ERR_OK);
+    assert_int_equal(n, 1);
+
+    /* the audit log: per account (or none), newest first, paged by id */
+    for (int i = 0; i < 3; i++) {
+        struct st_audit a = {.account_id = f->a.id, .at = 80 + i};
+        snprintf(a.actor, sizeof(a.actor), "cli");
+        snprintf(a.action, sizeof(a.action), "user.add");
+        snprintf(a.subject, sizeof(a.subject), "ann@example.com");
+        assert_int_equal(store_audit_add(f->s, &a), ERR_OK);
+    }
+    struct st_audit none = {.at = 90};
+    snprintf(none.actor, sizeof(none.actor), "cli");
+    snprintf(none.action, sizeof(none.action), "user.password");
+    assert_int_equal(store_audit_add(f->s, &none), ERR_OK);
+    int64_t ids[8] = {0};
+    assert_int_equal(store_audit_list(f->s, f->a.id, INT64_MAX, 2, collect_audit, ids), ERR_OK);
+    assert_int_equal(ids[0], 2);
+    assert_true(ids[1] > ids[2]);
+    int64_t more[8] = {0};
+    assert_int_equal(store_audit_list(f->s, f->a.id, ids[2], 10, collect_audit, more), ERR_OK);
+    assert_int_equal(more[0], 1);
+    memset(more, 0, sizeof(more));
+    assert_int_equal(store_audit_list(f->s, f->b.id, INT64_MAX, 10, collect_audit, more), ERR_OK);
+    assert_int_equal(more[0], 0); /* another account sees nothing */
+    assert_int_equal(store_audit_list(f->s, 0, INT64_MAX, 10, collect_audit, more), ERR_OK);
+    assert_int_equal(more[0], 1);
+    assert_int_equal(more[1], none.id);
+
+    /* deleting a user takes their roles and sessions with them */
+    assert_int_equal(store_app_session_create(f->s, &s2), ERR_OK);
+    assert_int_equal(store_user_delete(f->s, u.id), ERR_OK);
+    assert_int_equal(store_user_delete(f->s, u.id), ERR_NOTFOUND);
+    assert_int_equal(store_app_session_get(f->s, s2.token_hash, &rs), ERR_NOTFOUND);
+    memset(ms, 0, sizeof(ms));
+    assert_int_equal(store_membership_list(f->s, 0, f->a.id, collect_membership, ms), ERR_OK);
+    assert_int_equal(ms[0].created_at, 1);
+    int n_users = 0;
+    assert_int_equal(store_user_list(f->s, count_user, &n_users), ERR_OK);
+    assert_int_equal(n_users, 1);
+}
+
 /* ==== registry ================================================================================ */
+
+/* ==== outbound messages ======================================================================= */
+
+static struct st_destination make_destination(struct fx *f, int64_t account_id, const char *ext,
+                                              const char *events)
+{
+    struct st_destination d = {.account_id = account_id, .created_at = 10};
+    snprintf(d.ext_id, sizeof(d.ext_id), "%s", ext);
+    snprintf(d.url, sizeof(d.url), "https://hooks.example/%s", ext);
+    snprintf(d.format, sizeof(d.format), "json");
+    snprintf(d.events, sizeof(d.events), "%s", events);
+    snprintf(d.secret, sizeof(d.secret), "whsec_%s", ext);
+    assert_int_equal(store_destination_add(f->s, &d), ERR_OK);
+    assert_true(d.id > 0);
+    return d;
+}
+
+static struct st_outbox_msg *make_msg(struct fx *f, const struct st_destination *d,
+                                      const char *event_id, int64_t at)
+{
+    struct st_outbox_msg *m = calloc(1, sizeof(*m));
+    m->account_id = d->account_id;
+    m->destination_id = d->id;
+    snprintf(m->event_id, sizeof(m->event_id), "%s", event_id);
+    snprintf(m->type, sizeof(m->type), "call.completed");
+    snprintf(m->body, sizeof(m->body), "{\"id\":\"%s\"}", event_id);
+    m->created_at = m->next_at = at;
+    assert_int_equal(store_outbox_add(f->s, m), ERR_OK);
+    assert_true(m->id > 0);
+    return m;
+}
+
+COUNTER(count_destination, struct st_destination)
+
+struct claimed {
+    int n;
+    char event_ids[16][STORE_ID_MAX];
+    int64_t attempts[16];
+    char secret[STORE_SECRET_MAX];
+};
+
+static int on_claim(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
+{
+    struct claimed *c = ctx;
+    snprintf(c->event_ids[c->n], STORE_ID_MAX, "%s", m->event_id);
+    c->attempts[c->n] = m->attempts;
+    snprintf(c->secret, sizeof(c->secret), "%s", d->secret);
+    c->n++;
+    return 0;
+}
+
+static void destinations_crud_and_tenant_scoping(void **state)
+{
+    struct fx *f = *state;
+    struct st_destination d = make_destination(f, f->a.id, "wh_a1", "call.started,call.completed");
+    struct st_destination dup = d;
+    assert_int_equal(store_destination_add(f->s, &dup), ERR_CONFLICT);
+    struct st_destination bad = d;
+    snprintf(bad.ext_id, sizeof(bad.ext_id), "wh_bad");
+    snprintf(bad.format, sizeof(bad.format), "xml");
+    assert_int_equal(store_destination_add(f->s, &bad), ERR_INVALID);
+    struct st_destination got;
+    assert_int_equal(store_destination_get(f->s, f->a.id, "wh_a1", &got), ERR_OK);
+    assert_string_equal(got.secret, "whsec_wh_a1");
+    assert_string_equal(got.events, "call.started,call.completed");
+    assert_int_equal(store_destination_get(f->s, f->b.id, "wh_a1", &got), ERR_NOTFOUND);
+    int n = 0;
+    assert_int_equal(store_destination_list(f->s, f->b.id, count_destination, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_destination_delete(f->s, f->b.id, "wh_a1", 20), ERR_NOTFOUND);
+    assert_int_equal(store_destination_delete(f->s, f->a.id, "wh_a1", 20), ERR_OK);
+    assert_int_equal(store_destination_get(f->s, f->a.id, "wh_a1", &got), ERR_NOTFOUND);
+    assert_int_equal(store_destination_list(f->s, f->a.id, count_destination, &n), ERR_OK);
+    assert_int_equal(n, 0);
+}
+
+static void outbox_claims_lease_limit_and_finish(void **state)
+{
+    struct fx *f = *state;
+    struct st_destination d = make_destination(f, f->a.id, "wh_a", "call.completed");
+    struct st_destination e = make_destination(f, f->a.id, "wh_e", "call.completed");
+    for (int i = 0; i < 5; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "evt_%d", i);
+        free(make_msg(f, &d, id, 100 + i));
+    }
+    free(make_msg(f, &e, "evt_e", 100));
+    struct st_outbox_msg *dup = make_msg(f, &e, "evt_x", 100);
+    assert_int_equal(store_outbox_add(f->s, dup), ERR_CONFLICT); /* one per event and destination */
+    free(dup);
+    /* Not due yet; then at most 2 per destination under live leases. */
+    struct claimed c = {0};
+    assert_int_equal(store_outbox_claim(f->s, 99, 1000, "node_1", 2, 16, on_claim, &c), ERR_OK);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(store_outbox_claim(f->s, 200, 1000, "node_1", 2, 16, on_claim, &c), ERR_OK);
+    assert_int_equal(c.n, 4); /* evt_0, evt_e (due first), evt_1, evt_x */
+    assert_string_equal(c.event_ids[0], "evt_0");
+    assert_int_equal(c.attempts[0], 1);
+    assert_string_equal(c.secret, "whsec_wh_e");
+    /* Another node sees nothing while the leases live and the destinations are at their limit. */
+    struct claimed c2 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 300, 1100, "node_2", 2, 16, on_claim, &c2), ERR_OK);
+    assert_int_equal(c2.n, 0);
+    /* Finishing: delivered, and a failure due again later; both logged. */
+    struct st_outbox_msg m;
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_0", &m), ERR_OK);
+    struct st_delivery ok = {
+        .destination_id = d.id, .attempt = 1, .at = 310, .status = 200, .latency_ms = 4};
+    snprintf(ok.response, sizeof(ok.response), "fine");
+    assert_int_equal(store_outbox_finish(f->s, m.id, "node_1", &ok, ST_OUTBOX_DELIVERED, 310),
+                     ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_1", &m), ERR_OK);
+    struct st_delivery bad = {.destination_id = d.id, .attempt = 1, .at = 320, .status = 500};
+    assert_int_equal(store_outbox_finish(f->s, m.id, "node_1", &bad, ST_OUTBOX_PENDING, 5000),
+                     ERR_OK);
+    /* The freed slots go to the next due messages of d. */
+    struct claimed c3 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 400, 1400, "node_2", 2, 16, on_claim, &c3), ERR_OK);
+    assert_int_equal(c3.n, 2);
+    assert_string_equal(c3.event_ids[0], "evt_2");
+    /* A lease that ran out (its node died) is claimed again, one more attempt counted. */
+    struct claimed c4 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 1200, 2200, "node_3", 2, 16, on_claim, &c4), ERR_OK);
+    assert_int_equal(c4.n, 2); /* evt_e and evt_x of e, its leases of node_1 gone */
+    assert_int_equal(c4.attempts[0], 2);
+    /* A late finish by the old owner is logged but does not take the new claim's message. */
+    assert_int_equal(store_outbox_get(f->s, e.id, "evt_e", &m), ERR_OK);
+    struct st_delivery late = {.destination_id = e.id, .attempt = 1, .at = 1210, .status = 200};
+    assert_int_equal(store_outbox_finish(f->s, m.id, "node_1", &late, ST_OUTBOX_DELIVERED, 0),
+                     ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, e.id, "evt_e", &m), ERR_OK);
+    assert_int_equal(m.state, ST_OUTBOX_PENDING);
+    /* The log, newest first, paged by id. */
+    int k = 0;
+    assert_int_equal(store_delivery_list(f->s, d.id, 0, 10, count_delivery, &k), ERR_OK);
+    assert_int_equal(k, 2);
+    /* Manual redelivery: the delivered evt_0 is pending and due again. */
+    assert_int_equal(store_outbox_requeue(f->s, f->b.id, d.id, "evt_0", 500), ERR_NOTFOUND);
+    assert_int_equal(store_outbox_requeue(f->s, f->a.id, d.id, "evt_0", 500), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_0", &m), ERR_OK);
+    assert_int_equal(m.state, ST_OUTBOX_PENDING);
+    assert_int_equal(m.next_at, 500);
+    /* A deleted destination's pending messages are given up. */
+    assert_int_equal(store_destination_delete(f->s, f->a.id, "wh_e", 600), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, e.id, "evt_x", &m), ERR_OK);
+    assert_int_equal(m.state, ST_OUTBOX_GAVE_UP);
+}
+
+static void destinations_disable_after_failing_and_enable(void **state)
+{
+    struct fx *f = *state;
+    struct st_destination d = make_destination(f, f->a.id, "wh_d", "call.completed");
+    bool disabled = true;
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1000, 500, &disabled), ERR_OK);
+    assert_false(disabled);
+    assert_int_equal(store_destination_result(f->s, d.id, true, 1200, 500, &disabled), ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1300, 500, &disabled), ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1700, 500, &disabled), ERR_OK);
+    assert_false(disabled); /* a success at 1200 restarted the clock: failing since 1300 */
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1800, 500, &disabled), ERR_OK);
+    assert_true(disabled);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1900, 500, &disabled), ERR_OK);
+    assert_false(disabled); /* exactly once */
+    struct st_destination got;
+    assert_int_equal(store_destination_get(f->s, f->a.id, "wh_d", &got), ERR_OK);
+    assert_int_equal(got.disabled_at, 1800);
+    assert_int_equal(got.failing_since, 1300);
+    /* A disabled destination's messages are not claimed. */
+    free(make_msg(f, &d, "evt_d", 1900));
+    struct claimed c = {0};
+    assert_int_equal(store_outbox_claim(f->s, 2000, 3000, "n", 4, 16, on_claim, &c), ERR_OK);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(store_destination_enable(f->s, f->b.id, "wh_d"), ERR_NOTFOUND);
+    assert_int_equal(store_destination_enable(f->s, f->a.id, "wh_d"), ERR_OK);
+    assert_int_equal(store_outbox_claim(f->s, 2000, 3000, "n", 4, 16, on_claim, &c), ERR_OK);
+    assert_int_equal(c.n, 1);
+}
+
+static void alert_observe_fires_once_per_cooldown(void **state)
+{
+    struct fx *f = *state;
+    bool fired = true;
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "k", 0, 100, 1000, &fired), ERR_OK);
+    assert_false(fired); /* nothing yet */
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "k", 3, 200, 1000, &fired), ERR_OK);
+    assert_true(fired);
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "k", 3, 200, 1000, &fired), ERR_OK);
+    assert_false(fired); /* the same observation again */
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "k", 9, 500, 1000, &fired), ERR_OK);
+    assert_false(fired); /* grew, but within the cool-down */
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "k", 9, 1300, 1000, &fired), ERR_OK);
+    assert_false(fired); /* cool-down over, but no growth since the last look */
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "k", 10, 1400, 1000, &fired), ERR_OK);
+    assert_true(fired);
+    /* Per account and key; a first observation above 0 fires. */
+    assert_int_equal(store_alert_observe(f->s, f->b.id, "k", 10, 1400, 1000, &fired), ERR_OK);
+    assert_true(fired);
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "day", 5, 1400, 0, &fired), ERR_OK);
+    assert_true(fired);
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "day", 5, 1500, 0, &fired), ERR_OK);
+    assert_false(fired);
+    assert_int_equal(store_alert_observe(f->s, f->a.id, "day", 6, 1600, 0, &fired), ERR_OK);
+    assert_true(fired);
+}
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
@@ -1273,6 +1626,11 @@ int main(int argc, char **argv)
         T(writable_reports_whether_a_commit_can_happen),
         T(claims_are_exclusive_under_concurrency),
         T(provider_secrets_sealed_and_rotated),
+        T(users_memberships_sessions_and_audit),
+        T(destinations_crud_and_tenant_scoping),
+        T(outbox_claims_lease_limit_and_finish),
+        T(destinations_disable_after_failing_and_enable),
+        T(alert_observe_fires_once_per_cooldown),
     };
     if (secrets_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key1,
                           NULL) ||

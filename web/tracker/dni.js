@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* opendni tracker, served at /dni.js. Leases a tracking number for the visit (POST /v1/visits),
  * swaps the target numbers wherever a human sees them, keeping their format; renews the lease
- * while the page is visible; reports tel: clicks, chats, copies and misses. ES2017, no
- * dependencies, strict-CSP safe; any failure is silent and leaves the static numbers. */
+ * while the page is visible; reports tel: clicks, chats, copies, form submissions and misses;
+ * passes its numbers to the page's iframes that run /dni-frame.js. ES2017, no dependencies,
+ * strict-CSP safe; any failure is silent and leaves the static numbers. */
 (function (W, D, N) {
   'use strict';
   if (W.OpenDNI && W.OpenDNI.track) return;
@@ -27,8 +28,9 @@
   let ids = {};    /* v: visitor id, s: session id, x: session expiry (ms), n: its numbers */
   let ttl = 1200;
   let found = 0;   /* targets met on this page view */
-  let hidden = []; /* anti-flicker: [element, its inline visibility] */
-  let hiding = S && S.hasAttribute('data-anti-flicker');
+  let hidden = []; /* anti-flicker (on unless data-anti-flicker="off"): [element, its inline visibility] */
+  let hiding = at('data-anti-flicker') != 'off';
+  let kids = [];   /* iframes running dni-frame.js: [window, origin] */
   let state = 0;   /* 0 loading the queue, 1 idle, 2 started */
   let timer = 0;
   let mo = null;
@@ -63,8 +65,11 @@
     try { localStorage.setItem(K + 't', 1); localStorage.removeItem(K + 't'); return 1; } catch (e) { /* blocked */ }
     try { D.cookie = K + 't=1; path=/'; return D.cookie.indexOf(K + 't=1') >= 0; } catch (e) { return 0; }
   };
-  const save = safe(() => {
-    ids.x = now() + ttl * 1e3;
+  /* t0: when the answered request was sent. The lease was renewed after that, so the stored
+   * expiry is never later than the server's: a stored number is shown only while its lease
+   * lives, and a number cannot leave its pool while leased (docs/tracker.md, stale numbers). */
+  const save = safe((t0) => {
+    ids.x = t0 + ttl * 1e3;
     ids.n = nums;
     try { localStorage.setItem(K, JSON.stringify(ids)); } catch (e) { /* blocked */ }
     cookie('v', ids.v, 34560000);
@@ -217,6 +222,8 @@
     found = 0;
     scan(D.body);
     reveal();
+    tell();
+    try { performance.mark('opendni:swap'); } catch (e) { /* old browser */ }
     cfg.cbs.forEach((f) => safe(f)(list, null));
   });
   const fail = (e) => {
@@ -226,7 +233,7 @@
   };
 
   /* ---- the visit and its lease: renewed while visible, with a beacon when hidden ---- */
-  const visit = () => post('', {
+  const visit = (t0) => post('', {
     account: cfg.account, url: location.href, referrer: D.referrer || null,
     visitor_id: ids.v || null, session_id: ids.s || null, targets: cfg.targets,
   }).then(safe((r) => {
@@ -235,7 +242,7 @@
     ids.s = r.session_id;
     ttl = r.ttl || ttl;
     apply(r.numbers || []);
-    save();
+    save(t0);
     renew();
   }), fail);
   const renew = () => {
@@ -244,10 +251,11 @@
   };
   const ping = safe(() => {
     const s = ids.s;
+    const t0 = now();
     if (s) {
       post('/ping', { url: location.href })
-        .then((r) => { apply(r.numbers || nums); save(); },
-          (e) => { if (e.status == 404 && ids.s == s) { ids.s = null; return visit(); } dbg(e); })
+        .then((r) => { apply(r.numbers || nums); save(t0); },
+          (e) => { if (e.status == 404 && ids.s == s) { ids.s = null; return visit(t0); } dbg(e); })
         .then(renew);
     }
   });
@@ -286,7 +294,36 @@
     }
     if (tries < 20) setTimeout(chats, 500, tries + 1);
   };
+  /* ---- iframes: numbers to the page's child frames that ask (dni-frame.js checks our origin
+   * against the account's), their tel: clicks and form submissions back as our events ---- */
+  const tell = () => nums && kids.forEach((k) => k[0].postMessage({ odni: 'nums', numbers: nums }, k[1]));
+  const bridge = (e) => {
+    const d = e.data || {};
+    const k = kids.find((k) => k[0] == e.source && k[1] == e.origin);
+    if (d.odni == 'hi' && !k && [].some.call(W.frames, (f) => f == e.source)) {
+      kids.push([e.source, e.origin]);
+      tell();
+    }
+    if (d.odni == 'ev' && k && /^(tel_click|form_submit|chat_started)$/.test(d.type)) send(d.type, d.number || null, d.detail || null);
+  };
+  /* form_submit: the form's id or name and the page; field values only of [data-dni-capture]. */
+  const form = (f) => {
+    const o = { form: f.getAttribute('id') || f.getAttribute('name') || null, page: location.pathname.slice(0, 100) };
+    for (const x of f.querySelectorAll('[data-dni-capture][name]')) {
+      const p = JSON.stringify(o);
+      (o.fields = o.fields || {})[x.getAttribute('name').slice(0, 40)] = String(x.value).slice(0, 60);
+      if (new TextEncoder().encode(JSON.stringify(o)).length > 255) return p;
+    }
+    return JSON.stringify(o);
+  };
   const listen = () => {
+    on(W, 'message', bridge);
+    on(D, 'submit', (e) => send('form_submit', null, form(e.target)), true);
+    /* Another tab renewed or changed the session's numbers: follow it. */
+    on(W, 'storage', (e) => {
+      const o = e.key == K && load();
+      if (o && o.s && o.s == ids.s && o.n) apply(o.n);
+    });
     on(D, 'click', (e) => {
       const d = dig(e.target.closest && (e.target.closest(TEL) || {}).href);
       if (d) send('tel_click', '+' + (d.length == 10 ? 1 + d : d), null);
@@ -324,13 +361,13 @@
     ids = load();
     if (!stores()) return reveal(); /* a new session per page view would drain the pool */
     observe();
-    if (hiding) setTimeout(reveal, 500);
-    if (ids.n) apply(ids.n); /* a returning session shows its number at once */
+    if (hiding) setTimeout(reveal, 300);
+    if (ids.n) apply(ids.n); /* a returning session shows its stored number at once */
     else scan(D.body);       /* anti-flicker: hide what is already parsed */
     on(D, 'DOMContentLoaded', () => scan(D.body));
     listen();
     chats(0);
-    visit();
+    visit(now());
   });
   const track = safe((o) => {
     o = o || {};
@@ -345,7 +382,7 @@
     }
     const more = (o.targets || []).filter((t) => !(cfg.targets || []).includes(t));
     if (more.length) cfg.targets = (cfg.targets || []).concat(more);
-    if (state == 2 && more.length && ids.s) visit();
+    if (state == 2 && more.length && ids.s) visit(now());
     else if (nums) scan(D.body);
     start();
   });

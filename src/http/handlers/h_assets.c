@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* Embedded static files: /dni.js (gzip when accepted, ETag, 5-minute cache), the demo site and
- * the dashboard. */
+/* Embedded static files: /dni.js and /dni-frame.js (gzip when accepted, ETag, 5-minute cache), the
+ * demo site and the dashboard. */
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
@@ -65,14 +65,23 @@ int h_asset(struct http_req *req, struct http_resp *resp)
     char etag[24];
     snprintf(etag, sizeof(etag), "\"%016" PRIx64 "\"", etag_of(a));
     http_header(resp, "ETag", "%s", etag);
+    /* The tracker scripts hold no account data (numbers come only from the visit API), so a
+     * cached or stale copy can never show an old number: browsers and CDNs may keep them 5
+     * minutes, then serve the stale copy at once while they revalidate (docs/tracker.md). */
+    bool tracker = strcmp(path, "/dni.js") == 0 || strcmp(path, "/dni-frame.js") == 0;
     http_header(resp, "Cache-Control", "%s",
-                strcmp(path, "/dni.js") == 0 ? "public, max-age=300" : "no-cache");
+                tracker ? "public, max-age=300, stale-while-revalidate=86400" : "no-cache");
     http_header(resp, "X-Content-Type-Options", "nosniff");
     resp->content_type = type_of(path);
     if (strncmp(resp->content_type, "text/html", 9) == 0) {
         /* Pages run only our own scripts and styles (the tracker sets styles through the DOM,
-         * which a CSP allows), talk only to this server, and are never framed. */
-        http_header(resp, "Content-Security-Policy", "%s", HTML_CSP);
+         * which a CSP allows), talk only to this server, and are never framed. A page whose
+         * handler set a stricter policy (the dashboard) keeps its own: two would both apply. */
+        bool has_csp = false;
+        for (int i = 0; i < resp->n_headers; i++)
+            has_csp = has_csp || strcmp(resp->header_names[i], "Content-Security-Policy") == 0;
+        if (!has_csp)
+            http_header(resp, "Content-Security-Policy", "%s", HTML_CSP);
         http_header(resp, "X-Frame-Options", "DENY");
     }
     if (req->h_if_none_match && strcmp(req->h_if_none_match, etag) == 0) {

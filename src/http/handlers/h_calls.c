@@ -36,36 +36,12 @@ static int parse_time_param(struct http_req *req, const char *name, bool end_of_
     return ERR_OK;
 }
 
-static bool parse_hex(const char *s, const char *end, int64_t *out)
-{
-    if (s == end || end - s > 16)
-        return false;
-    uint64_t v = 0;
-    for (; s < end; s++) {
-        int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : -1;
-        if (d < 0)
-            return false;
-        v = v * 16 + (uint64_t)d;
-    }
-    *out = (int64_t)v;
-    return true;
-}
-
-/* Cursor: "c" + hex(started_at) + "." + hex(id) of the last call of the previous page. Opaque
- * to clients; it only has to round-trip. */
-static void cursor_format(const struct st_call *c, char *out, size_t cap)
-{
-    snprintf(out, cap, "c%" PRIx64 ".%" PRIx64, (uint64_t)c->started_at, (uint64_t)c->id);
-}
-
 static int parse_cursor(struct http_req *req, struct list_query *q)
 {
     char v[64];
     if (!http_query(req, "cursor", v, sizeof(v)) || !v[0])
         return ERR_OK;
-    const char *dot = strchr(v, '.');
-    if (v[0] != 'c' || !dot || !parse_hex(v + 1, dot, &q->after_at) ||
-        !parse_hex(dot + 1, v + strlen(v), &q->after_id))
+    if (!admin_cursor_parse(v, &q->after_at, &q->after_id))
         return errf(&req->eb, ERR_INVALID, "cursor", "'cursor' is not a cursor this API gave");
     return ERR_OK;
 }
@@ -100,7 +76,7 @@ static int parse_list(struct http_req *req, struct list_query *q)
 }
 
 struct page {
-    struct app *app;
+    const struct http_req *req;
     json_t *calls;
     long long limit;
     long long n;
@@ -115,8 +91,10 @@ static int add_call(void *arg, const struct st_call *c)
         p->more = true; /* the page gets a cursor */
         return 1;
     }
-    json_array_append_new(p->calls, calls_json(p->app, c));
-    cursor_format(c, p->next, sizeof(p->next));
+    json_t *call = calls_json(p->req->app, c);
+    h_app_redact_call(p->req, call);
+    json_array_append_new(p->calls, call);
+    admin_cursor_format(c->started_at, c->id, p->next, sizeof(p->next));
     p->n++;
     return 0;
 }
@@ -127,7 +105,7 @@ int h_call_list(struct http_req *req, struct http_resp *resp)
     int rc = parse_list(req, &q);
     if (rc)
         return rc;
-    struct page p = {req->app, json_array(), q.limit, 0, false, ""};
+    struct page p = {req, json_array(), q.limit, 0, false, ""};
     rc = admin_call_list(req->app, req->account.id, q.since, q.until, q.after_at, q.after_id,
                          (size_t)q.limit + 1, add_call, &p);
     if (rc) {
@@ -149,5 +127,7 @@ int h_call_get(struct http_req *req, struct http_resp *resp)
     if (rc)
         return errf(&req->eb, rc, NULL, "cannot read call");
     resp->content_type = "application/json";
-    return json_dump_take(calls_json(req->app, &c), &resp->body);
+    json_t *call = calls_json(req->app, &c);
+    h_app_redact_call(req, call);
+    return json_dump_take(call, &resp->body);
 }

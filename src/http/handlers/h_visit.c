@@ -6,7 +6,9 @@
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
+#include "app/accounts.h"
 #include "app/admin.h"
+#include "app/amp.h"
 #include "app/app.h"
 #include "app/clientaddr.h"
 #include "app/ratelimit.h"
@@ -61,9 +63,16 @@ static json_t *numbers_json(const struct visit_number *shown, int n)
             snprintf(display, sizeof(display), "%s", shown[i].display);
         else
             phone_format(shown[i].number, display, sizeof(display));
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "target", shown[i].target,
-                                             "number", shown[i].number, "display", display, "kind",
-                                             visit_kind_name(shown[i].kind)));
+        json_t *o =
+            json_pack("{s:s,s:s,s:s,s:s}", "target", shown[i].target, "number", shown[i].number,
+                      "display", display, "kind", visit_kind_name(shown[i].kind));
+        if (shown[i].version) { /* additive: the pool's version (docs/tracker.md) */
+            char ver[20];
+            snprintf(ver, sizeof(ver), "%012" PRIx64,
+                     (uint64_t)(shown[i].version & 0xffffffffffffULL));
+            json_object_set_new(o, "version", json_string(ver));
+        }
+        json_array_append_new(arr, o);
     }
     return arr;
 }
@@ -122,10 +131,15 @@ static void submit(void *arg)
     visit_commit(p->v, committed, p);
 }
 
-/* Answers now when there is nothing to write, else after the commit. Takes v. */
-static int answer(struct http_req *req, struct http_resp *resp, struct visit *v, bool is_event)
+typedef int (*write_fn)(const struct visit_result *r, struct http_resp *resp);
+
+/* Answers now when there is nothing to write, else after the commit. Takes v. write: the
+ * success body (written before the commit), NULL for an event (202 after it). */
+static int answer_with(struct http_req *req, struct http_resp *resp, struct visit *v,
+                       write_fn write)
 {
-    int rc = is_event ? ERR_OK : write_answer(visit_result(v), resp);
+    bool is_event = write == NULL;
+    int rc = is_event ? ERR_OK : write(visit_result(v), resp);
     if (rc || !visit_needs_commit(v)) {
         visit_free(v);
         return rc;
@@ -134,6 +148,11 @@ static int answer(struct http_req *req, struct http_resp *resp, struct visit *v,
     *p = (struct pending){req, resp, v, is_event};
     http_defer(req, submit, p);
     return ERR_OK;
+}
+
+static int answer(struct http_req *req, struct http_resp *resp, struct visit *v, bool is_event)
+{
+    return answer_with(req, resp, v, is_event ? NULL : write_answer);
 }
 
 /* ---- POST /v1/visits ---- */
@@ -289,6 +308,159 @@ int h_visit_event(struct http_req *req, struct http_resp *resp)
     json_decref(o);
     allow_origin(req, resp, origin_ok);
     return rc ? rc : answer(req, resp, v, true);
+}
+
+/* ---- GET /v1/amp/call-tracking (amp-call-tracking's config) ---- */
+
+/* AMP's config JSON: the number to dial and the one to show. */
+static int write_amp(const struct visit_result *r, struct http_resp *resp)
+{
+    resp->content_type = "application/json";
+    char display[PHONE_DISPLAY_MAX];
+    if (r->numbers[0].display[0])
+        snprintf(display, sizeof(display), "%s", r->numbers[0].display);
+    else
+        phone_format(r->numbers[0].number, display, sizeof(display));
+    return json_dump_take(json_pack("{s:s,s:s}", "phoneNumber", r->numbers[0].number,
+                                    "formattedPhoneNumber", display),
+                          &resp->body);
+}
+
+/* The AMP cache's origin for a publisher origin: https://www-example-com.cdn.ampproject.org for
+ * https://www.example.com ('.' becomes '-', '-' becomes "--"). */
+static bool is_amp_cache_of(const char *origin, const char *source)
+{
+    static const char https[] = "https://";
+    static const char cache[] = ".cdn.ampproject.org";
+    size_t hn = sizeof(https) - 1;
+    if (strncmp(source, https, hn) != 0 || strncmp(origin, https, hn) != 0)
+        return false;
+    const char *o = origin + hn;
+    for (const char *c = source + hn; *c; c++) {
+        if (*c == ':')
+            return false; /* a port has no cache form */
+        const char *want = *c == '.' ? "-" : *c == '-' ? "--" : NULL;
+        size_t wn = want ? strlen(want) : 1;
+        if (want ? strncmp(o, want, wn) != 0 : *o != *c)
+            return false;
+        o += wn;
+    }
+    return strcmp(o, cache) == 0;
+}
+
+/* AMP's CORS rules: the document's origin is __amp_source_origin; the request comes from that
+ * origin or from its AMP cache (Origin), or is same-origin (no Origin, AMP-Same-Origin: true).
+ * Whether the source origin is the account's is checked by the visit. */
+static int amp_cors(struct http_req *req, struct http_resp *resp, const char *source)
+{
+    const char *origin = req->h_origin;
+    const char *same = http_req_header(req, "AMP-Same-Origin");
+    if (!source[0])
+        return errf(&req->eb, ERR_INVALID, "__amp_source_origin",
+                    "'__amp_source_origin' is required");
+    if (origin ? strcmp(origin, source) != 0 && !is_amp_cache_of(origin, source)
+               : !(same && strcmp(same, "true") == 0))
+        return errf(&req->eb, ERR_FORBIDDEN, NULL,
+                    "origin is neither the AMP document's origin nor its AMP cache");
+    if (origin) {
+        http_header(resp, "Access-Control-Allow-Origin", "%s", origin);
+        http_header(resp, "Access-Control-Allow-Credentials", "true");
+        http_header(resp, "Vary", "Origin");
+    }
+    http_header(resp, "AMP-Access-Control-Allow-Source-Origin", "%s", source);
+    http_header(resp, "Access-Control-Expose-Headers", "AMP-Access-Control-Allow-Source-Origin");
+    http_header(resp, "Cache-Control", "private, no-store");
+    return ERR_OK;
+}
+
+/* A query parameter into out ("" when absent); ERR_INVALID (field name) when over cap - 1. */
+static int query_param(struct http_req *req, const char *name, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (http_query(req, name, out, cap) && strlen(out) >= cap - 1)
+        return errf(&req->eb, ERR_INVALID, name, "'%s' is too long", name);
+    return ERR_OK;
+}
+
+struct amp_query {
+    char account[STORE_ID_MAX], client_id[AMP_CLIENT_ID_MAX + 2], source[256], url[2048],
+        referrer[2048], target_in[64], target[PHONE_E164_MAX];
+};
+
+static int parse_amp(struct http_req *req, struct amp_query *q)
+{
+    int rc = query_param(req, "__amp_source_origin", q->source, sizeof(q->source));
+    if (rc == ERR_OK)
+        rc = query_param(req, "account", q->account, sizeof(q->account));
+    if (rc == ERR_OK)
+        rc = query_param(req, "client_id", q->client_id, sizeof(q->client_id));
+    if (rc == ERR_OK)
+        rc = query_param(req, "url", q->url, sizeof(q->url));
+    if (rc == ERR_OK)
+        rc = query_param(req, "referrer", q->referrer, sizeof(q->referrer));
+    if (rc == ERR_OK)
+        rc = query_param(req, "target", q->target_in, sizeof(q->target_in));
+    if (rc == ERR_OK && !q->account[0])
+        rc = errf(&req->eb, ERR_INVALID, "account", "'account' is required");
+    if (rc == ERR_OK && q->target_in[0] && phone_parse(q->target_in, q->target, &req->eb))
+        rc = errf(&req->eb, ERR_INVALID, "target", "'target' is not a phone number");
+    return rc;
+}
+
+int h_visit_amp(struct http_req *req, struct http_resp *resp)
+{
+    int64_t now = time_now_ms();
+    char client[CLIENTADDR_MAX];
+    http_client_of(req, client, sizeof(client));
+    struct amp_query *q = xcalloc(1, sizeof(*q));
+    int rc = limit_address(req, client, now);
+    if (rc == ERR_OK)
+        rc = parse_amp(req, q);
+    if (rc == ERR_OK)
+        rc = amp_cors(req, resp, q->source);
+    struct visit *v = NULL;
+    if (rc == ERR_OK) {
+        struct amp_in in = {.account = q->account,
+                            .client_id = q->client_id,
+                            .source_origin = q->source,
+                            .url = q->url[0] ? q->url : NULL,
+                            .referrer = q->referrer[0] ? q->referrer : NULL,
+                            .target = q->target[0] ? q->target : NULL,
+                            .user_agent = req->h_user_agent,
+                            .region = req->h_geo,
+                            .client = client};
+        rc = amp_page_view(req->app, &in, now, &v, &req->retry_after_s, &req->eb);
+    }
+    free(q);
+    if (rc == ERR_OK && visit_result(v)->n_numbers == 0) {
+        visit_free(v);
+        return errf(&req->eb, ERR_NOTFOUND, "account", "the account has no target number");
+    }
+    return rc ? rc : answer_with(req, resp, v, write_amp);
+}
+
+/* ---- GET /v1/origins (the iframe bridge's check) ---- */
+
+int h_visit_origins(struct http_req *req, struct http_resp *resp)
+{
+    char account[STORE_ID_MAX];
+    int rc = query_param(req, "account", account, sizeof(account));
+    if (rc == ERR_OK && !account[0])
+        rc = errf(&req->eb, ERR_INVALID, "account", "'account' is required");
+    const struct acct *acct = NULL;
+    if (rc == ERR_OK && accounts_get(req->app->accounts, account, time_now_ms(), &acct))
+        rc = errf(&req->eb, ERR_NOTFOUND, "account", "unknown account");
+    if (rc)
+        return rc;
+    json_t *list = json_array();
+    for (size_t i = 0; i < acct->n_origins; i++)
+        json_array_append_new(list, json_string(acct->origins[i]));
+    accounts_put(req->app->accounts, acct);
+    /* Public: the same origins the visit API's CORS answers reveal. */
+    http_header(resp, "Access-Control-Allow-Origin", "*");
+    http_header(resp, "Cache-Control", "public, max-age=60");
+    resp->content_type = "application/json";
+    return json_dump_take(json_pack("{s:o}", "origins", list), &resp->body);
 }
 
 /* ---- GET /v1/sessions/{id} (admin): a session with its source and leases ---- */

@@ -5,6 +5,9 @@
 #ifndef OPENDNI_HTTP_HANDLERS_H
 #define OPENDNI_HTTP_HANDLERS_H
 
+#include <jansson.h>
+
+#include "core/access.h"
 #include "http/http.h"
 
 /* h_health.c: GET /healthz (alive: always 200), GET /readyz (200 when the store can commit, 503
@@ -14,6 +17,35 @@ int h_readyz(struct http_req *req, struct http_resp *resp);
 int h_metrics(struct http_req *req, struct http_resp *resp);
 /* h_assets.c */
 int h_asset(struct http_req *req, struct http_resp *resp);
+/* h_app.c: the dashboard (docs/dashboard.md) */
+/* Authenticates a request by its session cookie for a route that needs role `needed`: a live
+ * session, and for anything but GET/HEAD a same-origin request carrying the session's CSRF
+ * token. Sets req->session and req->account. ERR_AUTH (no or dead session), ERR_FORBIDDEN
+ * (cross-origin, no CSRF token, or a role below needed), with req->eb set. Called by the
+ * router before the handler. */
+int h_app_authenticate(struct http_req *req, enum access_role needed);
+/* Writes the audit entry of a state change a session made (after the handler succeeded); a
+ * no-op for reads and for Bearer-key requests. */
+void h_app_audit(struct http_req *req);
+/* Hides what the session's role may not see in a CALL object (viewers: the caller's number is
+ * masked, conversion values are null). A no-op for Bearer-key requests. */
+void h_app_redact_call(const struct http_req *req, json_t *call);
+/* GET /app/ and its files: the embedded bundle with a strict Content-Security-Policy. */
+int h_app_page(struct http_req *req, struct http_resp *resp);
+/* POST /app/login (JSON or form: email, password; same-origin only): sets the session cookie,
+ * answers as GET /v1/app/me (a form post is redirected to /app/). 401 on a wrong email or
+ * password, 429 when rate limited. */
+int h_app_login(struct http_req *req, struct http_resp *resp);
+/* POST /app/logout: ends the session and clears the cookie (204). */
+int h_app_logout(struct http_req *req, struct http_resp *resp);
+/* GET /v1/app/me: the user, the account looked at, the role, its rights, the user's accounts
+ * and the CSRF token. */
+int h_app_me(struct http_req *req, struct http_resp *resp);
+/* POST /v1/app/account {"account":"acc_…"}: switches the session to another of the user's
+ * accounts; answers as GET /v1/app/me. */
+int h_app_switch(struct http_req *req, struct http_resp *resp);
+/* GET /v1/app/audit?before=ID: the account's audit log (owners). */
+int h_app_audit_list(struct http_req *req, struct http_resp *resp);
 /* h_admin.c */
 int h_pool_create(struct http_req *req, struct http_resp *resp);
 int h_pool_list(struct http_req *req, struct http_resp *resp);
@@ -33,6 +65,11 @@ int h_rule_delete(struct http_req *req, struct http_resp *resp);
 int h_visit(struct http_req *req, struct http_resp *resp);
 int h_visit_ping(struct http_req *req, struct http_resp *resp);
 int h_visit_event(struct http_req *req, struct http_resp *resp);
+/* GET /v1/amp/call-tracking: amp-call-tracking's config (docs/api.md), AMP's CORS rules. */
+int h_visit_amp(struct http_req *req, struct http_resp *resp);
+/* GET /v1/origins?account=: the account's allowed origins, for the iframe side of the tracker's
+ * postMessage bridge (dni-frame.js). */
+int h_visit_origins(struct http_req *req, struct http_resp *resp);
 int h_session_get(struct http_req *req, struct http_resp *resp);
 /* h_telephony.c: provider webhooks (signature-checked, no Bearer key) and the PBX lookup */
 /* POST /v1/telephony/{provider}/voice|status|dial, for each provider of telephony/provider.h
@@ -49,6 +86,17 @@ int h_call_get(struct http_req *req, struct http_resp *resp);
 int h_report_calls(struct http_req *req, struct http_resp *resp);
 int h_export_click_conversions(struct http_req *req, struct http_resp *resp);
 int h_export_call_conversions(struct http_req *req, struct http_resp *resp);
+/* h_webhooks.c: outbound webhooks, Slack and email destinations (API.md "Outbound webhooks"):
+ * POST/GET /v1/webhooks, GET/DELETE /v1/webhooks/{id}, GET /v1/webhooks/{id}/deliveries,
+ * POST /v1/webhooks/{id}/test (a sample event), /redeliver {"event_id"}, /enable */
+int h_webhook_create(struct http_req *req, struct http_resp *resp);
+int h_webhook_list(struct http_req *req, struct http_resp *resp);
+int h_webhook_get(struct http_req *req, struct http_resp *resp);
+int h_webhook_delete(struct http_req *req, struct http_resp *resp);
+int h_webhook_enable(struct http_req *req, struct http_resp *resp);
+int h_webhook_deliveries(struct http_req *req, struct http_resp *resp);
+int h_webhook_test(struct http_req *req, struct http_resp *resp);
+int h_webhook_redeliver(struct http_req *req, struct http_resp *resp);
 /* h_test.c: the test binary's clock and fault hooks (routed only there) */
 int h_test_clock(struct http_req *req, struct http_resp *resp);
 int h_test_faults(struct http_req *req, struct http_resp *resp);

@@ -70,6 +70,12 @@ static void public_key_rejects(void **state)
                      ERR_INVALID);
     assert_int_equal(telnyx_public_key("eb=WLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ=", k),
                      ERR_INVALID);
+    /* the two unused bits of the last character set ('Q' is 010000, 'R'..'T' decode to the same
+     * key): one text per key (found by fuzz/fz_telnyx.c) */
+    assert_int_equal(telnyx_public_key("ebVWLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmR=", k),
+                     ERR_INVALID);
+    assert_int_equal(telnyx_public_key("ebVWLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmT=", k),
+                     ERR_INVALID);
 }
 
 /* ==== signature ============================================================================== */
@@ -135,6 +141,10 @@ static void bad_base64_fails(void **state)
         "v+TzSH9b9YimATlJiG3a2xvWnliuo0/Wq1ouIbtn+qOT/z1sc+IOtARKkKozJ2K6SlfK8FCjrtl8Hj2hsfbP",
         /* 66 bytes: the padding replaced with data */
         "v+TzSH9b9YimATlJiG3a2xvWnliuo0/Wq1ouIbtn+qOT/z1sc+IOtARKkKozJ2K6SlfK8FCjrtl8Hj2hsfbPCAAA",
+        /* the four unused bits of the last character set ('A' -> 'D', 'P'): the same 64 bytes
+         * in another text, which would make the header malleable (found by fz_telnyx) */
+        "v+TzSH9b9YimATlJiG3a2xvWnliuo0/Wq1ouIbtn+qOT/z1sc+IOtARKkKozJ2K6SlfK8FCjrtl8Hj2hsfbPCD==",
+        "v+TzSH9b9YimATlJiG3a2xvWnliuo0/Wq1ouIbtn+qOT/z1sc+IOtARKkKozJ2K6SlfK8FCjrtl8Hj2hsfbPCP==",
         /* padding in the middle */
         "v+TzSH9b9YimATlJiG3a2xvWnliuo0/Wq1ouIbtn+qOT/z1sc+IOtARKkKozJ2K6SlfK8FCjrtl8Hj2hsfb=CA=",
     };

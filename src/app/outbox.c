@@ -1,0 +1,742 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The outbox (see outbox.h): emitting messages inside the caller's transaction, the sender
+ * thread over the outbound client, the periodic checks, and the webhooks API. */
+#include "base/prelude.h"
+#include "app/outbox.h"
+
+#include <openssl/hmac.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/random.h>
+
+#include "base/ids.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/testhooks.h"
+#include "base/timefmt.h"
+#include "base/xalloc.h"
+#include "app/app.h"
+#include "app/outbound.h"
+
+#define MAX_TARGETS 32 /* destinations one event is written for */
+#define MAX_ACCOUNTS 4096
+#define MAX_POOLS 256
+#define DAY_MS (86400LL * 1000)
+
+/* Event types a destination may subscribe to (webhook.test is only ever sent on request). */
+static const char *const event_types[] = {
+    "call.started",
+    "call.completed",
+    "conversion.created",
+    "alert.pool_exhausted",
+    "alert.destination_failing",
+    "summary.daily",
+};
+
+struct outbox {
+    struct app *app;
+    char smtp_url[512];
+    char smtp_from[256];
+    struct outbound *net;
+    pthread_t thread;
+    atomic_bool stop;
+    char owner[STORE_ID_MAX]; /* this node's claims */
+    int64_t next_check_at;
+};
+
+/* One message being sent. */
+struct sending {
+    struct outbox *o;
+    struct st_outbox_msg m;
+    struct st_destination d;
+};
+
+bool outbox_event_known(const char *type)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(event_types); i++)
+        if (strcmp(type, event_types[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Whether the comma-separated list has type. */
+static bool takes(const char *list, const char *type)
+{
+    size_t n = strlen(type);
+    for (const char *p = list; *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == n && memcmp(p, type, n) == 0)
+            return true;
+        p += k + (p[k] == ',');
+    }
+    return false;
+}
+
+/* ==== pure pieces ============================================================================= */
+
+void outbox_sign(const char *secret, int64_t t, const char *body, size_t len, char *sig, size_t cap)
+{
+    char ts[24];
+    int tn = snprintf(ts, sizeof(ts), "%" PRId64, t);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    size_t n = (size_t)tn + 1 + len; /* the signed bytes: t "." body */
+    unsigned char *data = xmalloc(n);
+    memcpy(data, ts, (size_t)tn);
+    data[tn] = '.';
+    memcpy(data + tn + 1, body, len);
+    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), data, n, md, &mdlen))
+        mdlen = 0;
+    free(data);
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    for (unsigned int i = 0; i < mdlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    hex[2 * mdlen] = '\0';
+    snprintf(sig, cap, "t=%s,v1=%s", ts, hex);
+}
+
+int64_t outbox_backoff_ms(int64_t attempt, double r)
+{
+    int64_t d = 10000;
+    for (int64_t i = 1; i < attempt && d < OUTBOX_MAX_BACKOFF_MS; i++)
+        d *= 2;
+    if (d > OUTBOX_MAX_BACKOFF_MS)
+        d = OUTBOX_MAX_BACKOFF_MS;
+    return d / 2 + (int64_t)((double)(d / 2) * r);
+}
+
+static double random_unit(void)
+{
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+        v = (uint32_t)time_now_ms();
+    return (double)v / 4294967296.0;
+}
+
+/* ==== emitting ================================================================================ */
+
+struct targets {
+    const char *type;
+    int64_t ids[MAX_TARGETS];
+    size_t n;
+};
+
+static int add_target(void *ctx, const struct st_destination *d)
+{
+    struct targets *t = ctx;
+    if (!d->disabled_at && takes(d->events, t->type) && t->n < MAX_TARGETS)
+        t->ids[t->n++] = d->id;
+    return 0;
+}
+
+/* Writes one message of body for each target (the caller's transaction). */
+static int write_messages(struct store *s, int64_t account_id, const char *type,
+                          const char *event_id, const char *body, int64_t now, const int64_t *ids,
+                          size_t n)
+{
+    struct st_outbox_msg *m = xcalloc(1, sizeof(*m));
+    int rc = ERR_OK;
+    for (size_t i = 0; rc == ERR_OK && i < n; i++) {
+        m->account_id = account_id;
+        m->destination_id = ids[i];
+        snprintf(m->event_id, sizeof(m->event_id), "%s", event_id);
+        snprintf(m->type, sizeof(m->type), "%s", type);
+        snprintf(m->body, sizeof(m->body), "%s", body);
+        m->created_at = m->next_at = now;
+        rc = store_outbox_add(s, m);
+    }
+    free(m);
+    return rc;
+}
+
+/* The envelope of API.md around data (taken). Returns a new string (free) or NULL. */
+static char *envelope(struct store *s, int64_t account_id, const char *type, const char *event_id,
+                      int64_t now, json_t *data)
+{
+    struct st_account a;
+    if (!data || store_account_by_id(s, account_id, &a) != ERR_OK) {
+        json_decref(data);
+        return NULL;
+    }
+    json_t *env = json_pack("{s:s,s:s,s:o,s:s,s:o}", "id", event_id, "type", type, "created",
+                            json_time(now), "account", a.ext_id, "data", data);
+    char *body = env ? json_dumps(env, JSON_COMPACT) : NULL;
+    json_decref(env);
+    return body;
+}
+
+int outbox_emit(struct app *app, struct store *s, int64_t account_id, const char *type, int64_t now,
+                outbox_data_fn data, void *ctx)
+{
+    (void)app;
+    struct targets t = {.type = type};
+    int rc = store_destination_list(s, account_id, add_target, &t);
+    if (rc || t.n == 0)
+        return rc;
+    char event_id[STORE_ID_MAX];
+    id_new_sorted("evt_", now, 20, event_id, sizeof(event_id));
+    char *body = envelope(s, account_id, type, event_id, now, data(ctx));
+    if (!body || strlen(body) >= STORE_BODY_MAX) { /* never fails the fact it reports */
+        log_error("outbox", "cannot write event %s of account %" PRId64 ": %s", type, account_id,
+                  body ? "body too large" : "cannot build its data");
+        free(body);
+        return ERR_OK;
+    }
+    rc = write_messages(s, account_id, type, event_id, body, now, t.ids, t.n);
+    free(body);
+    return rc;
+}
+
+/* ==== rendering for Slack and email =========================================================== */
+
+static const char *str_at(json_t *o, const char *path1, const char *path2)
+{
+    json_t *v = json_object_get(o, path1);
+    if (path2)
+        v = json_object_get(v, path2);
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static long long int_at(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : 0;
+}
+
+/* One human line for an event (Slack's text, the email's first line). */
+static void render_text(const char *body, char *out, size_t cap)
+{
+    json_t *env = json_loads(body, 0, NULL);
+    const char *type = str_at(env, "type", NULL);
+    json_t *d = json_object_get(env, "data");
+    if (strcmp(type, "alert.pool_exhausted") == 0)
+        snprintf(out, cap,
+                 "opendni: pool \"%s\" ran out of numbers (%lld exhaustion events so far); "
+                 "about %lld more numbers needed (size %lld, recommended %lld)",
+                 str_at(d, "pool_name", NULL), int_at(d, "exhaustion_events"),
+                 int_at(d, "numbers_short"), int_at(d, "size"), int_at(d, "recommended_size"));
+    else if (strcmp(type, "alert.destination_failing") == 0)
+        snprintf(out, cap,
+                 "opendni: destination %s failed for 3 days and was disabled (last error: %s)",
+                 str_at(d, "url", NULL), str_at(d, "last_error", NULL));
+    else if (strcmp(type, "summary.daily") == 0)
+        snprintf(out, cap,
+                 "opendni daily summary for %s: %lld calls, %lld answered, %lld qualified",
+                 str_at(d, "date", NULL), int_at(d, "calls"), int_at(d, "answered"),
+                 int_at(d, "qualified"));
+    else if (strncmp(type, "call.", 5) == 0 || strcmp(type, "webhook.test") == 0)
+        snprintf(out, cap, "opendni %s: %s to %s (%s, %lld s), source %s / %s", type,
+                 str_at(d, "from", NULL), str_at(d, "to", NULL), str_at(d, "status", NULL),
+                 int_at(d, "duration"), str_at(d, "attribution", "method"),
+                 str_at(json_object_get(d, "attribution"), "source", "source"));
+    else
+        snprintf(out, cap, "opendni %s (%s)", type, str_at(env, "id", NULL));
+    json_decref(env);
+}
+
+static char *slack_body(const char *body)
+{
+    char text[1024];
+    render_text(body, text, sizeof(text));
+    json_t *o = json_pack("{s:s}", "text", text);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+/* RFC 5322 message: headers, the line, then the event's JSON. Lines end in CRLF. */
+static char *mail_message(const struct outbox *o, const struct sending *x)
+{
+    char text[1024];
+    render_text(x->m.body, text, sizeof(text));
+    char date[40];
+    time_t secs = (time_t)(time_now_ms() / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    size_t cap = strlen(x->m.body) + 3072;
+    char *msg = xmalloc(cap);
+    snprintf(msg, cap,
+             "From: %s\r\nTo: %s\r\nSubject: [opendni] %s\r\nDate: %s\r\n"
+             "Message-ID: <%s@opendni>\r\nMIME-Version: 1.0\r\n"
+             "Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n\r\n%s\r\n",
+             o->smtp_from, x->d.url + 7, x->m.type, date, x->m.event_id, text, x->m.body);
+    return msg;
+}
+
+/* ==== the sender ============================================================================== */
+
+/* Keeps printable ASCII of an answer (the log is JSON text; answers may be binary). */
+static void printable(const char *in, char *out, size_t cap)
+{
+    size_t j = 0;
+    for (size_t i = 0; in[i] && j + 1 < cap; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        out[j++] = ch >= 0x20 && ch < 0x7f ? (char)ch : (ch == '\n' || ch == '\t' ? ' ' : '?');
+    }
+    out[j] = '\0';
+}
+
+static json_t *failing_data(void *ctx)
+{
+    const struct sending *x = ctx;
+    return json_pack("{s:s,s:s,s:s,s:o,s:o}", "destination", x->d.ext_id, "url", x->d.url,
+                     "last_error", "failing for 3 days", "failing_since",
+                     json_time(x->d.failing_since ? x->d.failing_since : x->m.created_at),
+                     "disabled_at", json_time(time_now_ms()));
+}
+
+/* What follows an attempt: delivered, due again at *next_at, or given up. */
+static int next_state(const struct sending *x, const struct outbound_result *r, int64_t now,
+                      int64_t *next_at)
+{
+    *next_at = now;
+    if (r->status >= 200 && r->status < 300)
+        return ST_OUTBOX_DELIVERED;
+    if (now - x->m.created_at >= OUTBOX_RETRY_FOR_MS)
+        return ST_OUTBOX_GAVE_UP;
+    *next_at = now + outbox_backoff_ms(x->m.attempts, random_unit());
+    if (r->retry_after_s > 0 && now + r->retry_after_s * 1000LL > *next_at)
+        *next_at = now + r->retry_after_s * 1000LL;
+    return ST_OUTBOX_PENDING;
+}
+
+/* Records an attempt: the log row, the message's next state, the destination's health (and
+ * alert.destination_failing when it is disabled now), in one transaction. */
+static void record(struct sending *x, const struct outbound_result *r)
+{
+    struct outbox *o = x->o;
+    struct store *s = o->app->store;
+    int64_t now = time_now_ms();
+    struct st_delivery d = {.outbox_id = x->m.id,
+                            .destination_id = x->d.id,
+                            .attempt = x->m.attempts,
+                            .at = now,
+                            .status = r->status,
+                            .latency_ms = r->latency_ms};
+    snprintf(d.error, sizeof(d.error), "%s", r->error);
+    printable(r->snippet, d.response, sizeof(d.response));
+    int64_t next_at;
+    int state = next_state(x, r, now, &next_at);
+    bool disabled = false;
+    int rc = store_begin(s);
+    if (rc == ERR_OK)
+        rc = store_outbox_finish(s, x->m.id, o->owner, &d, state, next_at);
+    /* Failing for 3 days disables a destination. The last message a destination failed gives
+     * up after 3 days from its creation, its first failure a little later: at that give-up,
+     * failing for 3 days less two of the longest backoffs is taken as failing for 3 days (else
+     * a destination without new traffic would never be disabled). */
+    int64_t disable_after = OUTBOX_DISABLE_AFTER_MS;
+    if (state == ST_OUTBOX_GAVE_UP)
+        disable_after -= 2 * OUTBOX_MAX_BACKOFF_MS;
+    if (rc == ERR_OK)
+        rc = store_destination_result(s, x->d.id, state == ST_OUTBOX_DELIVERED, now, disable_after,
+                                      &disabled);
+    if (rc == ERR_OK && disabled)
+        rc = outbox_emit(o->app, s, x->d.account_id, "alert.destination_failing", now, failing_data,
+                         x);
+    if (rc == ERR_OK)
+        rc = store_commit(s);
+    if (rc) {
+        store_rollback(s);
+        log_error("outbox", "cannot record attempt %" PRId64 " of %s: %s (retried after its lease)",
+                  x->m.attempts, x->m.event_id, err_str(rc));
+    }
+    if (disabled)
+        log_warn("outbox", "destination %s failed for 3 days: disabled", x->d.ext_id);
+}
+
+static void on_done(void *arg, const struct outbound_result *r)
+{
+    struct sending *x = arg;
+    record(x, r);
+    free(x);
+}
+
+/* Fails an attempt that could not start (the reason in error). */
+static void fail_now(struct sending *x, const char *error)
+{
+    struct outbound_result r = {.retry_after_s = -1};
+    snprintf(r.error, sizeof(r.error), "%s", error);
+    on_done(x, &r);
+}
+
+static void send_json(struct outbox *o, struct sending *x)
+{
+    char h_type[] = "Content-Type: application/json";
+    char h_id[STORE_ID_MAX + 32];
+    char h_n[48];
+    char sig[160];
+    char h_sig[200];
+    size_t len = strlen(x->m.body);
+    snprintf(h_id, sizeof(h_id), "OpenDNI-Event-Id: %s", x->m.event_id);
+    snprintf(h_n, sizeof(h_n), "OpenDNI-Delivery: %" PRId64, x->m.attempts);
+    outbox_sign(x->d.secret, time_now_ms() / 1000, x->m.body, len, sig, sizeof(sig));
+    snprintf(h_sig, sizeof(h_sig), "OpenDNI-Signature: %s", sig);
+    const char *h[] = {h_type, h_id, h_n, h_sig};
+    if (outbound_post(o->net, x->d.url, h, ARRAY_SIZE(h), x->m.body, len, on_done, x))
+        fail_now(x, "refused: the URL's scheme is not https");
+}
+
+static void send_slack(struct outbox *o, struct sending *x)
+{
+    char *body = slack_body(x->m.body);
+    const char *h[] = {"Content-Type: application/json"};
+    if (!body)
+        fail_now(x, "cannot format the Slack message");
+    else if (outbound_post(o->net, x->d.url, h, 1, body, strlen(body), on_done, x))
+        fail_now(x, "refused: the URL's scheme is not https");
+    free(body);
+}
+
+static void send_mail(struct outbox *o, struct sending *x)
+{
+    if (!o->smtp_url[0] || !o->smtp_from[0]) {
+        fail_now(x, "no SMTP server configured (serve --smtp-url and --smtp-from)");
+        return;
+    }
+    char *msg = mail_message(o, x);
+    if (outbound_mail(o->net, o->smtp_url, o->smtp_from, x->d.url + 7, msg, on_done, x))
+        fail_now(x, "refused: the SMTP URL's scheme is not smtp:// or smtps://");
+    free(msg);
+}
+
+static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
+{
+    struct outbox *o = ctx;
+    struct sending *x = xmalloc(sizeof(*x));
+    x->o = o;
+    x->m = *m;
+    x->d = *d;
+    if (strcmp(d->format, "slack") == 0)
+        send_slack(o, x);
+    else if (strcmp(d->format, "email") == 0)
+        send_mail(o, x);
+    else
+        send_json(o, x);
+    return 0;
+}
+
+static void claim(struct outbox *o, int64_t now)
+{
+    size_t busy = outbound_in_flight(o->net);
+    if (busy >= OUTBOX_MAX_IN_FLIGHT)
+        return;
+    int rc = store_outbox_claim(o->app->store, now, now + OUTBOX_LEASE_MS, o->owner,
+                                OUTBOX_PER_DEST, OUTBOX_MAX_IN_FLIGHT - busy, on_claimed, o);
+    if (rc)
+        log_error("outbox", "cannot claim messages: %s", err_str(rc));
+}
+
+/* ==== periodic checks ========================================================================= */
+
+struct ids {
+    int64_t *v;
+    size_t n, cap;
+};
+
+static int add_account(void *ctx, const struct st_account *a)
+{
+    struct ids *ids = ctx;
+    if (ids->n < ids->cap)
+        ids->v[ids->n++] = a->id;
+    return ids->n == ids->cap;
+}
+
+static int add_pool(void *ctx, const struct st_pool *p)
+{
+    struct st_pool *pools = ((struct st_pool **)ctx)[0];
+    size_t *n = ((size_t **)ctx)[1];
+    if (*n < MAX_POOLS)
+        pools[(*n)++] = *p;
+    return *n == MAX_POOLS;
+}
+
+struct pool_alert {
+    const struct st_pool *p;
+    struct pool_stats ps;
+};
+
+static json_t *pool_alert_data(void *ctx)
+{
+    const struct pool_alert *a = ctx;
+    long long shortfall = (long long)a->ps.recommended_size - (long long)a->ps.size;
+    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "pool", a->p->ext_id, "pool_name",
+                     a->p->name, "on_exhaust", a->p->fallback_mode ? "fallback" : "share", "size",
+                     (json_int_t)a->ps.size, "leased", (json_int_t)a->ps.leased,
+                     "exhaustion_events", (json_int_t)a->ps.exhaustion_events, "recommended_size",
+                     (json_int_t)a->ps.recommended_size, "numbers_short",
+                     (json_int_t)(shortfall > 0 ? shortfall : 1));
+}
+
+/* Runs fn inside one transaction: the observation and the message it causes. */
+static void observe(struct store *s, int64_t account_id, const char *key, int64_t value,
+                    int64_t now, int64_t cooldown_ms, const char *type, outbox_data_fn fn,
+                    void *ctx, struct app *app)
+{
+    bool fired = false;
+    int rc = store_begin(s);
+    if (rc == ERR_OK)
+        rc = store_alert_observe(s, account_id, key, value, now, cooldown_ms, &fired);
+    if (rc == ERR_OK && fired)
+        rc = outbox_emit(app, s, account_id, type, now, fn, ctx);
+    if (rc == ERR_OK)
+        rc = store_commit(s);
+    if (rc) {
+        store_rollback(s);
+        log_error("outbox", "check %s of account %" PRId64 " failed: %s", key, account_id,
+                  err_str(rc));
+    }
+}
+
+static void check_pools(struct outbox *o, int64_t account_id, int64_t now)
+{
+    struct store *s = o->app->store;
+    struct st_pool *pools = xmalloc(MAX_POOLS * sizeof(*pools));
+    size_t n = 0;
+    void *ctx[2] = {pools, &n};
+    if (store_pool_list(s, account_id, add_pool, ctx) == ERR_OK)
+        for (size_t i = 0; i < n; i++) {
+            struct pool_alert a = {.p = &pools[i]};
+            if (store_pool_stats(s, pools[i].id, now, &a.ps) != ERR_OK)
+                continue;
+            char key[STORE_ID_MAX + 32];
+            snprintf(key, sizeof(key), "pool_exhausted:%s", pools[i].ext_id);
+            observe(s, account_id, key, (int64_t)a.ps.exhaustion_events, now,
+                    OUTBOX_ALERT_COOLDOWN_MS, "alert.pool_exhausted", pool_alert_data, &a, o->app);
+        }
+    free(pools);
+}
+
+struct day_summary {
+    int64_t since;
+    long long calls, answered, qualified;
+    double value;
+};
+
+static int add_call(void *ctx, const struct st_report_call *c)
+{
+    struct day_summary *d = ctx;
+    d->calls++;
+    d->answered += strcmp(c->status, "completed") == 0;
+    d->qualified += c->converted;
+    d->value += c->converted ? c->value : 0;
+    return 0;
+}
+
+static json_t *summary_data(void *ctx)
+{
+    struct day_summary *d = ctx;
+    char date[16];
+    time_t secs = (time_t)(d->since / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+    return json_pack("{s:s,s:o,s:o,s:I,s:I,s:I,s:f}", "date", date, "since", json_time(d->since),
+                     "until", json_time(d->since + DAY_MS), "calls", (json_int_t)d->calls,
+                     "answered", (json_int_t)d->answered, "qualified", (json_int_t)d->qualified,
+                     "value", d->value);
+}
+
+static void check_summary(struct outbox *o, int64_t account_id, int64_t now)
+{
+    struct store *s = o->app->store;
+    struct day_summary d = {.since = (now / DAY_MS - 1) * DAY_MS};
+    if (store_report_calls(s, account_id, d.since, d.since + DAY_MS, add_call, &d) == ERR_OK)
+        observe(s, account_id, "summary.daily", now / DAY_MS, now, 0, "summary.daily", summary_data,
+                &d, o->app);
+}
+
+static void run_checks(struct outbox *o, int64_t now)
+{
+    struct ids ids = {.v = xmalloc(MAX_ACCOUNTS * sizeof(int64_t)), .cap = MAX_ACCOUNTS};
+    if (store_account_list(o->app->store, add_account, &ids) == ERR_OK)
+        for (size_t i = 0; i < ids.n; i++) {
+            check_pools(o, ids.v[i], now);
+            check_summary(o, ids.v[i], now);
+        }
+    free(ids.v);
+}
+
+static void *sender_main(void *arg)
+{
+    struct outbox *o = arg;
+    while (!atomic_load(&o->stop)) {
+        int64_t now = time_now_ms();
+        if (now >= o->next_check_at) {
+            o->next_check_at = now + OUTBOX_CHECK_EVERY_MS;
+            run_checks(o, now);
+        }
+        claim(o, now);
+        outbound_run(o->net, 200);
+    }
+    return NULL;
+}
+
+struct outbox *outbox_start(struct app *app, const struct outbox_config *cfg)
+{
+    struct outbox *o = xcalloc(1, sizeof(*o));
+    o->app = app;
+    snprintf(o->smtp_url, sizeof(o->smtp_url), "%s", cfg->smtp_url ? cfg->smtp_url : "");
+    snprintf(o->smtp_from, sizeof(o->smtp_from), "%s", cfg->smtp_from ? cfg->smtp_from : "");
+    id_new("node_", 16, o->owner, sizeof(o->owner));
+    struct outbound_config oc = {.allow_private = cfg->allow_private,
+                                 .ca_file = testhooks_outbound_ca(),
+                                 .connect_ms = 5000,
+                                 .timeout_ms = OUTBOX_TIMEOUT_MS,
+                                 .user_agent = "opendni-webhooks/1"};
+    o->net = outbound_new(&oc);
+    if (pthread_create(&o->thread, NULL, sender_main, o) != 0) {
+        log_error("outbox", "cannot start the sender thread");
+        abort();
+    }
+    return o;
+}
+
+void outbox_stop(struct outbox *o)
+{
+    if (!o)
+        return;
+    atomic_store(&o->stop, true);
+    outbound_wakeup(o->net);
+    pthread_join(o->thread, NULL);
+    outbound_free(o->net);
+    free(o);
+}
+
+void outbox_wake(struct outbox *o)
+{
+    if (o)
+        outbound_wakeup(o->net);
+}
+
+/* ==== the webhooks API ======================================================================== */
+
+static int check_url(const char *url, const char *format, bool allow_private, struct errbuf *eb)
+{
+    size_t n = strlen(url);
+    if (n == 0 || n >= STORE_URL_MAX)
+        return errf(eb, ERR_INVALID, "url", "the url must be 1 to %d bytes", STORE_URL_MAX - 1);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
+            return errf(eb, ERR_INVALID, "url", "the url has a space or control character");
+    if (strcmp(format, "email") == 0) {
+        const char *at = strchr(url, '@');
+        if (strncmp(url, "mailto:", 7) != 0 || !at || at == url + 7 || !at[1] ||
+            strpbrk(url + 7, "<>,;\"\\"))
+            return errf(eb, ERR_INVALID, "url", "an email destination's url is mailto:ADDRESS");
+        return ERR_OK;
+    }
+    bool https = strncmp(url, "https://", 8) == 0 && n > 8;
+    bool http = strncmp(url, "http://", 7) == 0 && n > 7;
+    if (!https && !(http && allow_private))
+        return errf(eb, ERR_INVALID, "url", "the url must start with https://");
+    return ERR_OK;
+}
+
+int outbox_destination_add(struct app *app, int64_t account_id, const char *url, const char *format,
+                           const char *const *events, size_t n_events, struct st_destination *d,
+                           struct errbuf *eb)
+{
+    memset(d, 0, sizeof(*d));
+    if (strcmp(format, "json") && strcmp(format, "slack") && strcmp(format, "email"))
+        return errf(eb, ERR_INVALID, "format", "format is json, slack or email");
+    int rc = check_url(url, format, app->cfg.outbound_allow_private, eb);
+    if (rc)
+        return rc;
+    if (n_events == 0)
+        return errf(eb, ERR_INVALID, "events", "events must name at least one event type");
+    size_t len = 0;
+    for (size_t i = 0; i < n_events; i++) {
+        if (!outbox_event_known(events[i]))
+            return errf(eb, ERR_INVALID, "events", "unknown event type '%.64s'", events[i]);
+        if (takes(d->events, events[i]))
+            continue;
+        int k =
+            snprintf(d->events + len, sizeof(d->events) - len, "%s%s", len ? "," : "", events[i]);
+        len += (size_t)k;
+    }
+    d->account_id = account_id;
+    snprintf(d->url, sizeof(d->url), "%s", url);
+    snprintf(d->format, sizeof(d->format), "%s", format);
+    id_new("wh_", 16, d->ext_id, sizeof(d->ext_id));
+    id_new("whsec_", 32, d->secret, sizeof(d->secret));
+    d->created_at = time_now_ms();
+    return store_destination_add(app->store, d);
+}
+
+int outbox_destination_list(struct app *app, int64_t account_id, store_destination_fn fn, void *ctx)
+{
+    return store_destination_list(app->store, account_id, fn, ctx);
+}
+
+int outbox_destination_get(struct app *app, int64_t account_id, const char *ext_id,
+                           struct st_destination *d)
+{
+    return store_destination_get(app->store, account_id, ext_id, d);
+}
+
+int outbox_destination_delete(struct app *app, int64_t account_id, const char *ext_id)
+{
+    struct store *s = app->store;
+    int rc = store_begin(s);
+    if (rc)
+        return rc;
+    rc = store_destination_delete(s, account_id, ext_id, time_now_ms());
+    if (rc == ERR_OK)
+        rc = store_commit(s);
+    if (rc)
+        store_rollback(s);
+    return rc;
+}
+
+int outbox_destination_enable(struct app *app, int64_t account_id, const char *ext_id)
+{
+    int rc = store_destination_enable(app->store, account_id, ext_id);
+    if (rc == ERR_OK)
+        outbox_wake(app->outbox);
+    return rc;
+}
+
+int outbox_deliveries(struct app *app, int64_t destination_id, int64_t before_id, size_t max,
+                      store_delivery_fn fn, void *ctx)
+{
+    return store_delivery_list(app->store, destination_id, before_id, max, fn, ctx);
+}
+
+static json_t *sample_call(int64_t now)
+{
+    return json_pack(
+        "{s:s,s:s,s:s,s:o,s:s,s:i,s:s,s:{s:s,s:f,s:n,s:n,s:{s:s,s:s,s:s,s:s,s:s},s:{},s:n,"
+        "s:n,s:n},s:n}",
+        "id", "call_test", "to", "+15555550123", "from", "+15555550199", "started_at",
+        json_time(now), "status", "completed", "duration", 93, "forwarded_to", "+15555550100",
+        "attribution", "method", "exact", "confidence", 1.0, "session_id", "visitor_id", "source",
+        "channel", "paid_search", "source", "google", "medium", "cpc", "campaign", "sample",
+        "keyword", "plumber near me", "click_ids", "landing_page", "referrer", "device",
+        "conversion");
+}
+
+int outbox_test(struct app *app, const struct st_account *acct, const struct st_destination *d,
+                char *event_id)
+{
+    int64_t now = time_now_ms();
+    id_new_sorted("evt_", now, 20, event_id, STORE_ID_MAX);
+    char *body = envelope(app->store, acct->id, "webhook.test", event_id, now, sample_call(now));
+    if (!body)
+        return ERR_NOMEM;
+    int rc = write_messages(app->store, acct->id, "webhook.test", event_id, body, now, &d->id, 1);
+    free(body);
+    if (rc == ERR_OK)
+        outbox_wake(app->outbox);
+    return rc;
+}
+
+int outbox_redeliver(struct app *app, int64_t account_id, const struct st_destination *d,
+                     const char *event_id)
+{
+    int rc = store_outbox_requeue(app->store, account_id, d->id, event_id, time_now_ms());
+    if (rc == ERR_OK)
+        outbox_wake(app->outbox);
+    return rc;
+}

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The webhooks API (API.md "Outbound webhooks"): destinations of the account's events and
+ * alerts, their delivery log, a test send, manual redelivery and re-enabling. The sending
+ * itself is app/outbox.c's; handlers parse, call it and format. */
+#include "base/prelude.h"
+#include "http/handlers/handlers.h"
+
+#include "base/json.h"
+#include "base/timefmt.h"
+#include "app/app.h"
+#include "app/outbox.h"
+#include "app/records.h"
+
+#define MAX_EVENTS 16
+#define DELIVERIES_DEFAULT 100
+#define DELIVERIES_MAX 1000
+
+static int reply(struct http_resp *resp, int status, json_t *v)
+{
+    resp->status = status;
+    resp->content_type = "application/json";
+    return v ? json_dump_take(v, &resp->body) : ERR_NOMEM;
+}
+
+static json_t *time_or_null(int64_t at)
+{
+    return at ? json_time(at) : json_null();
+}
+
+static json_t *events_json(const char *list)
+{
+    json_t *a = json_array();
+    for (const char *p = list; *p;) {
+        size_t k = strcspn(p, ",");
+        json_array_append_new(a, json_stringn(p, k));
+        p += k + (p[k] == ',');
+    }
+    return a;
+}
+
+static json_t *destination_json(const struct st_destination *d)
+{
+    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:b,s:o,s:o}", "id", d->ext_id, "url", d->url, "format",
+                     d->format, "events", events_json(d->events), "created",
+                     json_time(d->created_at), "enabled", !d->disabled_at, "disabled_at",
+                     time_or_null(d->disabled_at), "failing_since", time_or_null(d->failing_since));
+}
+
+static int parse_events(json_t *o, const char **events, size_t *n, struct errbuf *eb)
+{
+    json_t *a = json_object_get(o, "events");
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > MAX_EVENTS)
+        return errf(eb, ERR_INVALID, "events", "events must be an array of 1 to %d event types",
+                    MAX_EVENTS);
+    *n = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_string(v))
+            return errf(eb, ERR_INVALID, "events", "events must be strings");
+        events[(*n)++] = json_string_value(v);
+    }
+    return ERR_OK;
+}
+
+int h_webhook_create(struct http_req *req, struct http_resp *resp)
+{
+    json_t *o;
+    int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
+    if (rc)
+        return rc;
+    static const char *const keys[] = {"url", "events", "format", NULL};
+    const char *url = NULL;
+    const char *format = NULL;
+    const char *events[MAX_EVENTS];
+    size_t n = 0;
+    rc = json_only_keys(o, keys, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "url", &url, &req->eb);
+    if (rc == ERR_OK && !url)
+        rc = errf(&req->eb, ERR_INVALID, "url", "url is required");
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "format", &format, &req->eb);
+    if (rc == ERR_OK)
+        rc = parse_events(o, events, &n, &req->eb);
+    struct st_destination d;
+    if (rc == ERR_OK)
+        rc = outbox_destination_add(req->app, req->account.id, url, format ? format : "json",
+                                    events, n, &d, &req->eb);
+    json_decref(o);
+    if (rc)
+        return rc;
+    json_t *v = destination_json(&d);
+    json_object_set_new(v, "secret", json_string(d.secret)); /* shown once */
+    return reply(resp, 201, v);
+}
+
+static int add_destination(void *ctx, const struct st_destination *d)
+{
+    json_array_append_new(ctx, destination_json(d));
+    return 0;
+}
+
+int h_webhook_list(struct http_req *req, struct http_resp *resp)
+{
+    json_t *a = json_array();
+    int rc = outbox_destination_list(req->app, req->account.id, add_destination, a);
+    if (rc) {
+        json_decref(a);
+        return rc;
+    }
+    return reply(resp, 200, json_pack("{s:o}", "webhooks", a));
+}
+
+/* The account's destination named by the first path segment. */
+static int destination_of(struct http_req *req, struct st_destination *d)
+{
+    int rc = outbox_destination_get(req->app, req->account.id, req->params[0], d);
+    if (rc == ERR_NOTFOUND)
+        return errf(&req->eb, rc, NULL, "no webhook '%s'", req->params[0]);
+    return rc;
+}
+
+int h_webhook_get(struct http_req *req, struct http_resp *resp)
+{
+    struct st_destination d;
+    int rc = destination_of(req, &d);
+    return rc ? rc : reply(resp, 200, destination_json(&d));
+}
+
+int h_webhook_delete(struct http_req *req, struct http_resp *resp)
+{
+    int rc = outbox_destination_delete(req->app, req->account.id, req->params[0]);
+    if (rc == ERR_NOTFOUND)
+        return errf(&req->eb, rc, NULL, "no webhook '%s'", req->params[0]);
+    if (rc)
+        return rc;
+    resp->status = 204;
+    return ERR_OK;
+}
+
+int h_webhook_enable(struct http_req *req, struct http_resp *resp)
+{
+    struct st_destination d;
+    int rc = outbox_destination_enable(req->app, req->account.id, req->params[0]);
+    if (rc == ERR_OK)
+        rc = destination_of(req, &d);
+    if (rc == ERR_NOTFOUND)
+        return errf(&req->eb, rc, NULL, "no webhook '%s'", req->params[0]);
+    return rc ? rc : reply(resp, 200, destination_json(&d));
+}
+
+static int add_delivery(void *ctx, const struct st_delivery *d)
+{
+    json_t **page = ctx; /* {array, last id} */
+    json_array_append_new(page[0],
+                          json_pack("{s:I,s:s,s:s,s:I,s:o,s:b,s:o,s:I,s:s,s:o}", "id",
+                                    (json_int_t)d->id, "event_id", d->event_id, "type", d->type,
+                                    "attempt", (json_int_t)d->attempt, "at", json_time(d->at),
+                                    "delivered", d->status >= 200 && d->status < 300, "status",
+                                    d->status ? json_integer(d->status) : json_null(), "latency_ms",
+                                    (json_int_t)d->latency_ms, "response", d->response, "error",
+                                    d->error[0] ? json_string(d->error) : json_null()));
+    return 0;
+}
+
+/* limit= (1..1000) and cursor= (a delivery id from next_cursor). */
+static int deliveries_query(struct http_req *req, long long *limit, long long *before)
+{
+    char v[32];
+    *limit = DELIVERIES_DEFAULT;
+    *before = 0;
+    char *end = NULL;
+    if (http_query(req, "limit", v, sizeof(v))) {
+        *limit = strtoll(v, &end, 10);
+        if (!v[0] || *end || *limit < 1 || *limit > DELIVERIES_MAX)
+            return errf(&req->eb, ERR_INVALID, "limit", "limit must be 1 to %d", DELIVERIES_MAX);
+    }
+    if (http_query(req, "cursor", v, sizeof(v))) {
+        *before = strtoll(v, &end, 10);
+        if (!v[0] || *end || *before < 1)
+            return errf(&req->eb, ERR_INVALID, "cursor", "cursor must come from next_cursor");
+    }
+    return ERR_OK;
+}
+
+int h_webhook_deliveries(struct http_req *req, struct http_resp *resp)
+{
+    long long limit = 0;
+    long long before = 0;
+    struct st_destination d;
+    int rc = deliveries_query(req, &limit, &before);
+    if (rc == ERR_OK)
+        rc = destination_of(req, &d);
+    if (rc)
+        return rc;
+    json_t *page[1] = {json_array()};
+    rc = outbox_deliveries(req->app, d.id, before, (size_t)limit, add_delivery, page);
+    if (rc) {
+        json_decref(page[0]);
+        return rc;
+    }
+    size_t n = json_array_size(page[0]);
+    json_t *cursor = json_null();
+    if (n == (size_t)limit) {
+        char c[32];
+        json_t *last = json_array_get(page[0], n - 1);
+        snprintf(c, sizeof(c), "%lld", (long long)json_integer_value(json_object_get(last, "id")));
+        cursor = json_string(c);
+    }
+    return reply(resp, 200, json_pack("{s:o,s:o}", "deliveries", page[0], "next_cursor", cursor));
+}
+
+int h_webhook_test(struct http_req *req, struct http_resp *resp)
+{
+    struct st_destination d;
+    char event_id[STORE_ID_MAX];
+    int rc = destination_of(req, &d);
+    if (rc == ERR_OK)
+        rc = outbox_test(req->app, &req->account, &d, event_id);
+    return rc ? rc
+              : reply(resp, 202,
+                      json_pack("{s:s,s:s}", "event_id", event_id, "type", "webhook.test"));
+}
+
+int h_webhook_redeliver(struct http_req *req, struct http_resp *resp)
+{
+    json_t *o;
+    int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
+    if (rc)
+        return rc;
+    const char *event_id = NULL;
+    struct st_destination d;
+    rc = json_get_str(o, "event_id", &event_id, &req->eb);
+    if (rc == ERR_OK && !event_id)
+        rc = errf(&req->eb, ERR_INVALID, "event_id", "event_id is required");
+    if (rc == ERR_OK)
+        rc = destination_of(req, &d);
+    if (rc == ERR_OK) {
+        rc = outbox_redeliver(req->app, req->account.id, &d, event_id);
+        if (rc == ERR_NOTFOUND)
+            rc = errf(&req->eb, rc, "event_id", "no event '%.64s' for this webhook", event_id);
+    }
+    json_t *v = rc ? NULL : json_pack("{s:s,s:s}", "event_id", event_id, "status", "queued");
+    json_decref(o);
+    return rc ? rc : reply(resp, 202, v);
+}

@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* SQLite backend: outbound messages (sql/0011_outbox.sql): destinations, the outbox rows and
+ * their claims (a lease per row, so several senders never send one message at once), the
+ * delivery log, and the state of the periodic checks. The SQL is portable (window functions,
+ * RETURNING and ON CONFLICT read the same on PostgreSQL). */
+#include "base/prelude.h"
+#include "store/store_sqlite_int.h"
+
+#include "base/xalloc.h"
+
+#define CONN_OR_FAIL(c, s)                                                                         \
+    struct sconn *c = store__conn(s);                                                              \
+    if (!c)                                                                                        \
+    return ERR_BACKEND
+
+#define DEST_COLS                                                                                  \
+    "id, ext_id, account_id, url, format, events, secret, created_at, failing_since, disabled_at"
+#define MSG_COLS                                                                                   \
+    "id, account_id, destination_id, event_id, type, body, created_at, state, attempts, next_at"
+
+static bool fits(const char *v, size_t cap)
+{
+    return v && strlen(v) < cap;
+}
+
+static void read_dest(sqlite3_stmt *st, int i, struct st_destination *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->id = sqlite3_column_int64(st, i);
+    store__col_text(st, i + 1, d->ext_id, sizeof(d->ext_id));
+    d->account_id = sqlite3_column_int64(st, i + 2);
+    store__col_text(st, i + 3, d->url, sizeof(d->url));
+    store__col_text(st, i + 4, d->format, sizeof(d->format));
+    store__col_text(st, i + 5, d->events, sizeof(d->events));
+    store__col_text(st, i + 6, d->secret, sizeof(d->secret));
+    d->created_at = sqlite3_column_int64(st, i + 7);
+    d->failing_since = sqlite3_column_int64(st, i + 8);
+    d->disabled_at = sqlite3_column_int64(st, i + 9);
+}
+
+static void read_msg(sqlite3_stmt *st, int i, struct st_outbox_msg *m)
+{
+    m->id = sqlite3_column_int64(st, i);
+    m->account_id = sqlite3_column_int64(st, i + 1);
+    m->destination_id = sqlite3_column_int64(st, i + 2);
+    store__col_text(st, i + 3, m->event_id, sizeof(m->event_id));
+    store__col_text(st, i + 4, m->type, sizeof(m->type));
+    store__col_text(st, i + 5, m->body, sizeof(m->body));
+    m->created_at = sqlite3_column_int64(st, i + 6);
+    m->state = sqlite3_column_int(st, i + 7);
+    m->attempts = sqlite3_column_int64(st, i + 8);
+    m->next_at = sqlite3_column_int64(st, i + 9);
+}
+
+/* Steps st once: ERR_OK with a row (left for the caller to read, then reset), ERR_NOTFOUND. */
+static int step_row(struct sconn *c, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? ERR_NOTFOUND : store__err(c, rc, what);
+}
+
+/* ---- destinations ---- */
+
+int store_sqlite__destination_add(struct store *s, struct st_destination *d)
+{
+    if (!fits(d->ext_id, STORE_ID_MAX) || !fits(d->url, STORE_URL_MAX) ||
+        !fits(d->events, STORE_EVENTS_MAX) || !fits(d->secret, STORE_SECRET_MAX) ||
+        (strcmp(d->format, "json") && strcmp(d->format, "slack") && strcmp(d->format, "email")))
+        return ERR_INVALID;
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "INSERT INTO destinations(ext_id, account_id, url, format,"
+                                      " events, secret, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7)");
+    if (!st)
+        return ERR_BACKEND;
+    store__bind_text(st, 1, d->ext_id);
+    sqlite3_bind_int64(st, 2, d->account_id);
+    store__bind_text(st, 3, d->url);
+    store__bind_text(st, 4, d->format);
+    store__bind_text(st, 5, d->events);
+    store__bind_text(st, 6, d->secret);
+    sqlite3_bind_int64(st, 7, d->created_at);
+    int rc = store__exec(c, st, "insert destination");
+    if (rc == ERR_OK)
+        d->id = sqlite3_last_insert_rowid(c->db);
+    return rc;
+}
+
+int store_sqlite__destination_get(struct store *s, int64_t account_id, const char *ext_id,
+                                  struct st_destination *d)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "SELECT " DEST_COLS " FROM destinations"
+                                      " WHERE account_id = ?1 AND ext_id = ?2 AND deleted_at = 0");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, ext_id);
+    int rc = step_row(c, st, "read destination");
+    if (rc == ERR_OK) {
+        read_dest(st, 0, d);
+        sqlite3_reset(st);
+    }
+    return rc;
+}
+
+int store_sqlite__destination_list(struct store *s, int64_t account_id, store_destination_fn fn,
+                                   void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "SELECT " DEST_COLS " FROM destinations"
+                                      " WHERE account_id = ?1 AND deleted_at = 0 ORDER BY id");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct st_destination d;
+        read_dest(st, 0, &d);
+        if (fn(ctx, &d))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list destinations");
+}
+
+int store_sqlite__destination_delete(struct store *s, int64_t account_id, const char *ext_id,
+                                     int64_t now)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "UPDATE destinations SET deleted_at = ?3"
+                                      " WHERE account_id = ?1 AND ext_id = ?2 AND deleted_at = 0"
+                                      " RETURNING id");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, ext_id);
+    sqlite3_bind_int64(st, 3, now);
+    int rc = step_row(c, st, "delete destination");
+    if (rc)
+        return rc;
+    int64_t id = sqlite3_column_int64(st, 0);
+    rc = sqlite3_step(st); /* ends the statement: the update is done */
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return store__err(c, rc, "delete destination");
+    st = store__prep(c, "UPDATE outbox SET state = 2, done_at = ?2, lease_until = 0"
+                        " WHERE destination_id = ?1 AND state = 0");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    return store__exec(c, st, "give up a deleted destination's messages");
+}
+
+int store_sqlite__destination_result(struct store *s, int64_t id, bool ok, int64_t now,
+                                     int64_t disable_after_ms, bool *disabled)
+{
+    *disabled = false;
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = ok ? store__prep(c, "UPDATE destinations SET failing_since = 0"
+                                           " WHERE id = ?1 AND failing_since <> 0")
+                          : store__prep(c, "UPDATE destinations SET failing_since = ?2"
+                                           " WHERE id = ?1 AND failing_since = 0");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, id);
+    if (!ok)
+        sqlite3_bind_int64(st, 2, now);
+    int rc = store__exec(c, st, "record a destination's result");
+    if (rc || ok)
+        return rc;
+    st = store__prep(c, "UPDATE destinations SET disabled_at = ?2"
+                        " WHERE id = ?1 AND disabled_at = 0 AND failing_since <> 0"
+                        " AND failing_since <= ?2 - ?3");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, disable_after_ms);
+    rc = store__exec(c, st, "disable a failing destination");
+    *disabled = rc == ERR_OK && sqlite3_changes(c->db) == 1;
+    return rc;
+}
+
+int store_sqlite__destination_enable(struct store *s, int64_t account_id, const char *ext_id)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "UPDATE destinations SET disabled_at = 0, failing_since = 0"
+                                      " WHERE account_id = ?1 AND ext_id = ?2 AND deleted_at = 0");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, ext_id);
+    int rc = store__exec(c, st, "enable destination");
+    return rc == ERR_OK && sqlite3_changes(c->db) == 0 ? ERR_NOTFOUND : rc;
+}
+
+/* ---- the outbox ---- */
+
+int store_sqlite__outbox_add(struct store *s, struct st_outbox_msg *m)
+{
+    if (!fits(m->event_id, STORE_ID_MAX) || !fits(m->type, STORE_EVENT_TYPE_MAX) ||
+        !fits(m->body, STORE_BODY_MAX))
+        return ERR_INVALID;
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "INSERT INTO outbox(account_id, destination_id, event_id,"
+                                      " type, body, created_at, next_at)"
+                                      " VALUES (?1,?2,?3,?4,?5,?6,?7)");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, m->account_id);
+    sqlite3_bind_int64(st, 2, m->destination_id);
+    store__bind_text(st, 3, m->event_id);
+    store__bind_text(st, 4, m->type);
+    store__bind_text(st, 5, m->body);
+    sqlite3_bind_int64(st, 6, m->created_at);
+    sqlite3_bind_int64(st, 7, m->next_at);
+    int rc = store__exec(c, st, "insert outbox message");
+    if (rc == ERR_OK)
+        m->id = sqlite3_last_insert_rowid(c->db);
+    return rc;
+}
+
+/* The claim, one statement: due rows ranked per destination, a destination's rank plus its
+ * rows under live leases kept within per_dest. */
+static const char claim_sql[] =
+    "UPDATE outbox SET lease_until = ?2, lease_owner = ?3, attempts = attempts + 1"
+    " WHERE id IN (SELECT d.id FROM (SELECT o.id, o.destination_id, o.next_at,"
+    "   ROW_NUMBER() OVER (PARTITION BY o.destination_id ORDER BY o.next_at, o.id) AS rn"
+    "   FROM outbox o JOIN destinations t ON t.id = o.destination_id"
+    "   WHERE o.state = 0 AND o.next_at <= ?1 AND o.lease_until <= ?1"
+    "   AND t.disabled_at = 0 AND t.deleted_at = 0) d"
+    "  WHERE d.rn + (SELECT COUNT(*) FROM outbox b WHERE b.destination_id = d.destination_id"
+    "   AND b.state = 0 AND b.lease_until > ?1) <= ?4"
+    "  ORDER BY d.next_at, d.id LIMIT ?5)"
+    " RETURNING id";
+
+static int claimed_one(struct sconn *c, int64_t id, store_outbox_fn fn, void *ctx, bool *stop)
+{
+    sqlite3_stmt *st =
+        store__prep(c, "SELECT o.id, o.account_id, o.destination_id, o.event_id, o.type, o.body,"
+                       " o.created_at, o.state, o.attempts, o.next_at, t.id, t.ext_id,"
+                       " t.account_id, t.url, t.format, t.events, t.secret, t.created_at,"
+                       " t.failing_since, t.disabled_at"
+                       " FROM outbox o JOIN destinations t ON t.id = o.destination_id"
+                       " WHERE o.id = ?1");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = step_row(c, st, "read claimed message");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_OK : rc;
+    struct st_outbox_msg *m = xmalloc(sizeof(*m));
+    struct st_destination d;
+    read_msg(st, 0, m);
+    read_dest(st, 10, &d);
+    sqlite3_reset(st);
+    *stop = fn(ctx, m, &d) != 0;
+    free(m);
+    return ERR_OK;
+}
+
+int store_sqlite__outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+                               int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    if (max == 0)
+        return ERR_OK;
+    sqlite3_stmt *st = store__prep(c, claim_sql);
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, lease_until);
+    store__bind_text(st, 3, owner);
+    sqlite3_bind_int64(st, 4, per_dest);
+    sqlite3_bind_int64(st, 5, (int64_t)max);
+    int64_t *ids = xmalloc(max * sizeof(*ids));
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (n < max)
+            ids[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    rc = rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "claim outbox messages");
+    bool stop = false;
+    for (size_t i = 0; rc == ERR_OK && !stop && i < n; i++)
+        rc = claimed_one(c, ids[i], fn, ctx, &stop);
+    free(ids);
+    return rc;
+}
+
+int store_sqlite__outbox_finish(struct store *s, int64_t id, const char *owner,
+                                const struct st_delivery *d, int state, int64_t next_at)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "INSERT INTO outbox_attempts(outbox_id, destination_id,"
+                                      " attempt, at, status, error, response, latency_ms)"
+                                      " VALUES (?1,?2,?3,?4,?5,?6,?7,?8)");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, d->destination_id);
+    sqlite3_bind_int64(st, 3, d->attempt);
+    sqlite3_bind_int64(st, 4, d->at);
+    sqlite3_bind_int(st, 5, d->status);
+    store__bind_text(st, 6, d->error);
+    store__bind_text(st, 7, d->response);
+    sqlite3_bind_int64(st, 8, d->latency_ms);
+    int rc = store__exec(c, st, "log delivery attempt");
+    if (rc)
+        return rc == ERR_CONFLICT ? ERR_NOTFOUND : rc;
+    st = store__prep(c, "UPDATE outbox SET state = ?3, next_at = ?4, lease_until = 0,"
+                        " lease_owner = '', done_at = CASE WHEN ?3 = 0 THEN 0 ELSE ?5 END"
+                        " WHERE id = ?1 AND lease_owner = ?2 AND state = 0");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, id);
+    store__bind_text(st, 2, owner);
+    sqlite3_bind_int(st, 3, state);
+    sqlite3_bind_int64(st, 4, next_at);
+    sqlite3_bind_int64(st, 5, d->at);
+    return store__exec(c, st, "finish outbox message");
+}
+
+int store_sqlite__outbox_requeue(struct store *s, int64_t account_id, int64_t destination_id,
+                                 const char *event_id, int64_t now)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "UPDATE outbox SET state = 0, next_at = ?4, lease_until = 0,"
+                                      " lease_owner = '', done_at = 0 WHERE account_id = ?1"
+                                      " AND destination_id = ?2 AND event_id = ?3");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, destination_id);
+    store__bind_text(st, 3, event_id);
+    sqlite3_bind_int64(st, 4, now);
+    int rc = store__exec(c, st, "requeue outbox message");
+    return rc == ERR_OK && sqlite3_changes(c->db) == 0 ? ERR_NOTFOUND : rc;
+}
+
+int store_sqlite__outbox_get(struct store *s, int64_t destination_id, const char *event_id,
+                             struct st_outbox_msg *m)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "SELECT " MSG_COLS " FROM outbox"
+                                      " WHERE destination_id = ?1 AND event_id = ?2");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, destination_id);
+    store__bind_text(st, 2, event_id);
+    int rc = step_row(c, st, "read outbox message");
+    if (rc == ERR_OK) {
+        read_msg(st, 0, m);
+        sqlite3_reset(st);
+    }
+    return rc;
+}
+
+int store_sqlite__delivery_list(struct store *s, int64_t destination_id, int64_t before_id,
+                                size_t max, store_delivery_fn fn, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "SELECT a.id, a.outbox_id, a.destination_id, o.event_id,"
+                                      " o.type, a.attempt, a.at, a.status, a.error, a.response,"
+                                      " a.latency_ms FROM outbox_attempts a"
+                                      " JOIN outbox o ON o.id = a.outbox_id"
+                                      " WHERE a.destination_id = ?1 AND (?2 = 0 OR a.id < ?2)"
+                                      " ORDER BY a.id DESC LIMIT ?3");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, destination_id);
+    sqlite3_bind_int64(st, 2, before_id);
+    sqlite3_bind_int64(st, 3, (int64_t)max);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct st_delivery d;
+        memset(&d, 0, sizeof(d));
+        d.id = sqlite3_column_int64(st, 0);
+        d.outbox_id = sqlite3_column_int64(st, 1);
+        d.destination_id = sqlite3_column_int64(st, 2);
+        store__col_text(st, 3, d.event_id, sizeof(d.event_id));
+        store__col_text(st, 4, d.type, sizeof(d.type));
+        d.attempt = sqlite3_column_int64(st, 5);
+        d.at = sqlite3_column_int64(st, 6);
+        d.status = sqlite3_column_int(st, 7);
+        store__col_text(st, 8, d.error, sizeof(d.error));
+        store__col_text(st, 9, d.response, sizeof(d.response));
+        d.latency_ms = sqlite3_column_int64(st, 10);
+        if (fn(ctx, &d))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list deliveries");
+}
+
+/* ---- periodic checks ---- */
+
+int store_sqlite__alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
+                                int64_t now, int64_t cooldown_ms, bool *fired)
+{
+    *fired = false;
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(
+        c, "INSERT INTO alert_state(account_id, key, value, prev_value, checked_at, fired_at)"
+           " VALUES (?1, ?2, ?3, 0, ?4, CASE WHEN ?3 > 0 THEN ?4 ELSE 0 END)"
+           " ON CONFLICT (account_id, key) DO UPDATE SET prev_value = alert_state.value,"
+           " fired_at = CASE WHEN excluded.value > alert_state.value"
+           "  AND (alert_state.fired_at = 0 OR alert_state.fired_at <= ?4 - ?5)"
+           "  THEN ?4 ELSE alert_state.fired_at END,"
+           " value = excluded.value, checked_at = ?4"
+           " RETURNING fired_at = ?4 AND value > prev_value");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, key);
+    sqlite3_bind_int64(st, 3, value);
+    sqlite3_bind_int64(st, 4, now);
+    sqlite3_bind_int64(st, 5, cooldown_ms);
+    int rc = step_row(c, st, "observe alert state");
+    if (rc)
+        return rc;
+    *fired = sqlite3_column_int(st, 0) != 0;
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "observe alert state");
+}

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The operator dashboard at /app/ in Chromium against the real server (API.md "Dashboard entry",
+// docs/dashboard.md): a bad login stays on the form with a message and no cookie; `opendni user
+// add` then a good login shows the account's calls (made with `opendni call simulate` after
+// visits with UTMs) with source, campaign and keyword as text; a campaign that is HTML shows as
+// text and runs nothing; a call's attribution explained; a viewer cannot change anything (no
+// control in the UI, 403 from the API); logout ends the session; cross-origin posts are refused;
+// the initial load stays within 100 KB gzipped; screenshots of every screen.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { launch, serverWithPool, fixtureServer, waitFor, html } from './support.mjs';
+import { cli, SHOTS } from '../helpers/server.mjs';
+
+const PW = 'correct horse battery';
+const XSS = '<img src=x onerror=alert(1)>';
+const UTM = (campaign, keyword) => 'https://plumber.example/landing?utm_source=google&utm_medium=cpc' +
+  `&utm_campaign=${encodeURIComponent(campaign)}&utm_term=${encodeURIComponent(keyword)}&gclid=TEST123`;
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser.close(); });
+
+function addUser(s, email, role) {
+  const r = cli(['user', 'add', email, '--account', s.accountId, '--role', role, '--password-stdin', '--db', s.db],
+    { input: PW + '\n' });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+/** A visit with these UTMs, then a simulated call to the number it was shown. */
+async function visitAndCall(s, campaign, keyword, from) {
+  const v = await s.visit({ url: UTM(campaign, keyword) });
+  assert.equal(v.status, 200, JSON.stringify(v.json));
+  const r = cli(['call', 'simulate', '--to', v.json.numbers[0].number, '--from', from, '--duration', '95',
+    '--no-wait', '--server', s.url, '--db', s.db]);
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+}
+
+function get(url, headers = {}) {
+  return new Promise((ok, fail) => {
+    http.get(url, { headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => ok({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on('error', fail);
+  });
+}
+
+async function page(t) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  p.errors = [];
+  p.dialogs = [];
+  p.on('pageerror', (e) => p.errors.push(String(e)));
+  p.on('dialog', (d) => { p.dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+  return p;
+}
+
+async function signIn(p, s, email, password = PW) {
+  await p.goto(s.url + '/app/');
+  await p.fill('input[name=email]', email);
+  await p.fill('input[name=password]', password);
+  await p.click('button[type=submit]');
+}
+
+const cookieNames = async (p) => (await p.context().cookies()).map((c) => c.name);
+
+/** The app's own fetch, with the CSRF token it holds (as the UI would send it). */
+const appPost = (p, url, body) => p.evaluate(async ([u, b]) => {
+  const me = await (await fetch('/v1/app/me')).json();
+  const r = await fetch(u, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf },
+    body: JSON.stringify(b) });
+  return { status: r.status, body: await r.json().catch(() => null) };
+}, [url, body]);
+
+test('login, the calls as text, an HTML campaign that runs nothing, attribution, screenshots', async (t) => {
+  const s = await serverWithPool(t, { self: true });
+  await visitAndCall(s, 'spring-sale', 'emergency plumber', '+15125550111');
+  await visitAndCall(s, XSS, 'water heater', '+15125550122');
+  addUser(s, 'owner@example.com', 'owner');
+  const p = await page(t);
+
+  // a bad login: still the form, a message, no cookie
+  await signIn(p, s, 'owner@example.com', 'not the password');
+  await p.waitForSelector('[role=alert]');
+  assert.match(await p.textContent('[role=alert]'), /wrong email or password/i);
+  assert.ok(await p.isVisible('input[name=email]'));
+  assert.deepEqual(await cookieNames(p), []);
+
+  // a good one: the account's calls, source / campaign / keyword as text
+  await signIn(p, s, 'owner@example.com');
+  await p.waitForSelector('tr.call');
+  const cookie = (await p.context().cookies()).find((c) => c.name === 'opendni_sid');
+  assert.ok(cookie.httpOnly);
+  assert.equal(cookie.sameSite, 'Strict');
+  assert.equal(await p.textContent('[data-period=today]'), '2');
+  const campaigns = await p.$$eval('tr.call .t-campaign', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(campaigns.sort(), [XSS, 'spring-sale'].sort());
+  const keywords = await p.$$eval('tr.call .t-keyword', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(keywords.sort(), ['emergency plumber', 'water heater']);
+  assert.deepEqual(await p.$$eval('tr.call .t-source', (tds) => tds.map((td) => td.textContent)),
+    ['google / cpc', 'google / cpc']);
+  assert.equal(await p.$$eval('main img', (imgs) => imgs.length), 0, 'the campaign made no element');
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await p.screenshot({ path: path.join(SHOTS, 'dashboard-overview.png'), fullPage: true });
+
+  // the Calls screen and a call's attribution explained
+  await p.click('nav a[href="#/calls"]');
+  await p.waitForSelector('table.calls tr.call');
+  await p.screenshot({ path: path.join(SHOTS, 'dashboard-calls.png'), fullPage: true });
+  const xssRow = p.locator('tr.call', { hasText: 'water heater' });
+  await xssRow.locator('a').click();
+  await p.waitForSelector('.attribution .d-campaign');
+  assert.equal(await p.textContent('.attribution .d-campaign'), XSS);
+  assert.match(await p.textContent('.attribution'), /exact/);
+  assert.ok((await p.textContent('.attribution .reason')).length > 3, 'a reason is given');
+  await p.screenshot({ path: path.join(SHOTS, 'dashboard-call.png'), fullPage: true });
+  await p.click('nav a[href="#/numbers"]');
+  await p.waitForSelector('.pool dl.health');
+  await p.screenshot({ path: path.join(SHOTS, 'dashboard-numbers.png'), fullPage: true });
+
+  // a call made now shows up on the Overview within the 2 s poll
+  await p.click('nav a[href="#/overview"]');
+  await p.waitForSelector('[data-period=today]');
+  await visitAndCall(s, 'autumn', 'drain cleaning', '+15125550133');
+  await p.waitForFunction(() => document.querySelector('[data-period=today]').textContent === '3', null, { timeout: 5000 });
+  assert.deepEqual(p.errors, []);
+  assert.deepEqual(p.dialogs, [], 'nothing ran: no alert');
+});
+
+test('a viewer sees, cannot change anything; logout ends the session', async (t) => {
+  const s = await serverWithPool(t, { self: true });
+  await visitAndCall(s, 'spring-sale', 'emergency plumber', '+15125550111');
+  addUser(s, 'viewer@example.com', 'viewer');
+  const p = await page(t);
+  await signIn(p, s, 'viewer@example.com');
+  await p.waitForSelector('tr.call');
+  assert.match(await p.textContent('header .user'), /viewer/);
+  // the UI has no control that changes data: the only buttons are logout (and none in main)
+  assert.equal(await p.$$eval('main button, main form', (els) => els.length), 0);
+  const r = await appPost(p, '/v1/pools', { name: 'x', target: '+15555550100', forward_to: '+15555550100' });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.error.code, 'forbidden');
+  assert.equal((await s.api('GET', '/v1/pools')).json.pools.length, 1, 'nothing created');
+  // the caller is masked for a viewer, in the table and in the API
+  assert.match(await p.textContent('tr.call td:nth-child(2)'), /0111$/);
+  const calls = await p.evaluate(async () => (await (await fetch('/v1/calls')).json()).calls);
+  assert.doesNotMatch(calls[0].from, /5125550111/);
+
+  const sid = (await p.context().cookies()).find((c) => c.name === 'opendni_sid').value;
+  await p.click('text=Log out');
+  await p.waitForSelector('input[name=email]');
+  assert.deepEqual(await cookieNames(p), []);
+  const old = await get(s.url + '/v1/calls', { Cookie: 'opendni_sid=' + sid });
+  assert.equal(old.status, 401, 'the old session is over on the server too');
+  await p.reload();
+  await p.waitForSelector('input[name=email]');
+  assert.deepEqual(p.errors, []);
+});
+
+test('cross-origin posts are refused: a login form and a state change from another site', async (t) => {
+  const routes = {};
+  const fx = await fixtureServer(t, routes);
+  const s = await serverWithPool(t, { self: true });
+  addUser(s, 'admin@example.com', 'admin');
+  const p = await page(t);
+  await signIn(p, s, 'admin@example.com');
+  await p.waitForSelector('header .user');
+  // another site posts a login form (login CSRF) and a JSON write with the victim's cookie
+  routes['/evil.html'] = { body: html('', `
+    <form id="f" method="post" action="${s.url}/app/login">
+      <input name="email" value="admin@example.com"><input name="password" value="${PW}"></form>
+    <script>
+      fetch('${s.url}/v1/pools', { method: 'POST', mode: 'no-cors', credentials: 'include',
+        headers: { 'Content-Type': 'text/plain' }, body: '{"name":"evil","target":"+15555550100","forward_to":"+15555550100"}' })
+        .finally(() => document.getElementById('f').submit());
+    </script>`) };
+  const answers = [];
+  p.on('response', (r) => { if (r.url().startsWith(s.url)) answers.push([new URL(r.url()).pathname, r.status()]); });
+  await p.goto(fx.origin + '/evil.html');
+  await waitFor(() => answers.some(([u]) => u === '/app/login'), 5000, 'the cross-site form post');
+  assert.deepEqual(answers.find(([u]) => u === '/app/login'), ['/app/login', 403]);
+  const pools = await s.api('GET', '/v1/pools');
+  assert.deepEqual(pools.json.pools.map((x) => x.name), ['website'], 'nothing was created');
+});
+
+test('the initial load is at most 100 KB gzipped, with a strict CSP and no inline script', async (t) => {
+  const s = await serverWithPool(t);
+  let total = 0;
+  const page0 = await get(s.url + '/app/', { 'Accept-Encoding': 'gzip' });
+  assert.equal(page0.status, 200);
+  const csp = page0.headers['content-security-policy'];
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  total += page0.body.length;
+  for (const f of ['/app/app.js', '/app/app.css']) {
+    const r = await get(s.url + f, { 'Accept-Encoding': 'gzip' });
+    assert.equal(r.status, 200, f);
+    assert.equal(r.headers['content-encoding'], 'gzip', f);
+    total += r.body.length;
+  }
+  console.log(`dashboard initial load: ${total} bytes gzipped`);
+  assert.ok(total <= 100 * 1024, `initial load ${total} B > 100 KB gzipped`);
+  const p = await page(t);
+  const violations = [];
+  p.on('console', (m) => { if (/Content Security Policy/.test(m.text())) violations.push(m.text()); });
+  await p.goto(s.url + '/app/');
+  await p.waitForSelector('input[name=email]');
+  assert.equal(await p.$$eval('script:not([src])', (els) => els.length), 0);
+  assert.deepEqual(violations, []);
+  assert.deepEqual(p.errors, []);
+});
