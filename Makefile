@@ -38,7 +38,7 @@ check-asan:
 	CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DDEVELOPER=ON -DENABLE_ASAN=ON -DENABLE_UBSAN=ON $(CMAKE_ARGS) >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --output-on-failure -j $(JOBS) -LE browser
+		ctest --output-on-failure -j $(JOBS) -LE 'browser|e2e-pg'
 
 bench: deps build
 	@bench/run

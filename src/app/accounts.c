@@ -17,12 +17,18 @@ struct accounts {
     pthread_mutex_t mu;
     struct acct *cache[MAX_CACHED];
     size_t n;
+    /* store_config_version, guarded by mu: */
+    bool versioned;     /* the store has one (until it says ERR_UNSUPPORTED) */
+    int64_t version;    /* the latest value read */
+    int64_t checked_at; /* when it was read (the callers' clock) */
 };
 
 struct accounts *accounts_new(struct store *store)
 {
     struct accounts *a = xcalloc(1, sizeof(*a));
     a->store = store;
+    a->versioned = true;
+    a->checked_at = INT64_MIN;
     pthread_mutex_init(&a->mu, NULL);
     return a;
 }
@@ -131,9 +137,11 @@ static void build_rules(struct acct *acct)
     }
 }
 
-static int load(struct store *s, const struct st_account *row, int64_t now, struct acct **out)
+static int load(struct store *s, const struct st_account *row, int64_t now, int64_t version,
+                struct acct **out)
 {
     struct acct *acct = xcalloc(1, sizeof(*acct));
+    acct->_version = version;
     acct->id = row->id;
     snprintf(acct->ext_id, sizeof(acct->ext_id), "%s", row->ext_id);
     int rc = store_account_origins(s, row->id, add_origin, acct);
@@ -172,7 +180,7 @@ static struct acct *lookup_locked(struct accounts *a, const char *ext_id, int64_
         struct acct *acct = a->cache[i];
         if (ext_id ? strcmp(acct->ext_id, ext_id) != 0 : acct->id != id)
             continue;
-        if (now - acct->_loaded_at <= ACCOUNTS_TTL_MS) {
+        if (now - acct->_loaded_at <= ACCOUNTS_TTL_MS && acct->_version == a->version) {
             acct->_refs++;
             return acct;
         }
@@ -183,11 +191,36 @@ static struct acct *lookup_locked(struct accounts *a, const char *ext_id, int64_
     return NULL;
 }
 
+/* Reads the store's configuration version when ACCOUNTS_VERSION_CHECK_MS has passed (one
+ * caller at a time; the others go on with the value known). A failed read keeps the old value:
+ * the snapshots' time to live still bounds how stale they get. */
+static void check_version(struct accounts *a, int64_t now)
+{
+    pthread_mutex_lock(&a->mu);
+    bool due = a->versioned && (a->checked_at == INT64_MIN || now < a->checked_at ||
+                                now - a->checked_at >= ACCOUNTS_VERSION_CHECK_MS);
+    if (due)
+        a->checked_at = now;
+    pthread_mutex_unlock(&a->mu);
+    if (!due)
+        return;
+    int64_t v = 0;
+    int rc = store_config_version(a->store, &v);
+    pthread_mutex_lock(&a->mu);
+    if (rc == ERR_UNSUPPORTED)
+        a->versioned = false;
+    else if (rc == ERR_OK && v > a->version)
+        a->version = v;
+    pthread_mutex_unlock(&a->mu);
+}
+
 static int get(struct accounts *a, const char *ext_id, int64_t id, int64_t now,
                const struct acct **out)
 {
+    check_version(a, now);
     pthread_mutex_lock(&a->mu);
     struct acct *acct = lookup_locked(a, ext_id, id, now);
+    int64_t version = a->version;
     pthread_mutex_unlock(&a->mu);
     if (acct) {
         *out = acct;
@@ -197,7 +230,7 @@ static int get(struct accounts *a, const char *ext_id, int64_t id, int64_t now,
     int rc = ext_id ? store_account_get(a->store, ext_id, &row)
                     : store_account_by_id(a->store, id, &row);
     if (rc == ERR_OK)
-        rc = load(a->store, &row, now, &acct);
+        rc = load(a->store, &row, now, version, &acct);
     if (rc)
         return rc;
     pthread_mutex_lock(&a->mu);

@@ -4,6 +4,9 @@
  * are immutable snapshots with a reference count: accounts_get returns one, accounts_put
  * releases it. A snapshot is reloaded after ACCOUNTS_TTL_MS (changes made by another process,
  * such as the CLI) or at once after accounts_invalidate (changes made through the admin API).
+ * Where the store counts configuration changes (store_config_version: PostgreSQL, several
+ * nodes on one database), the count is read at most every ACCOUNTS_VERSION_CHECK_MS and every
+ * snapshot loaded before it moved is reloaded: another node's change shows within that.
  * THREADING: every function is safe from any thread. */
 #ifndef OPENDNI_APP_ACCOUNTS_H
 #define OPENDNI_APP_ACCOUNTS_H
@@ -16,6 +19,7 @@
 #include "store/store.h"
 
 #define ACCOUNTS_TTL_MS 5000
+#define ACCOUNTS_VERSION_CHECK_MS 200
 
 struct accounts;
 
@@ -35,6 +39,7 @@ struct acct {
     /* private */
     int _refs;
     int64_t _loaded_at;
+    int64_t _version; /* the store's configuration version known when loading began */
 };
 
 struct accounts *accounts_new(struct store *store);

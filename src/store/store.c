@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The store's public entry points: store_open picks a backend by URL, and every other store_*
  * function is a thin dispatcher through the store's ops table (store_int.h). No backend code
- * here: the SQLite backend is store_sqlite*.c. */
+ * here: the SQLite backend is store_sqlite*.c, the PostgreSQL one store_pg*.c. This file holds
+ * the build's one #ifdef for PostgreSQL (OPENDNI_WITH_PG, set by CMake when libpq is found). */
 #include "base/prelude.h"
 #include "store/store.h"
 
@@ -10,22 +11,55 @@
 #include "store/store_int.h"
 
 /* The compiled-in backends, tried in order. */
+#ifdef OPENDNI_WITH_PG
+static const struct store_ops *const backends[] = {&store_pg_ops, &store_sqlite_ops};
+#else
 static const struct store_ops *const backends[] = {&store_sqlite_ops};
+#endif
 
 static bool is_pg_url(const char *url)
 {
     return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
 }
 
+/* Every member of struct store_ops after `name` is a function pointer (store_int.h), and a
+ * backend must fill them all: a NULL one would crash the first call of its operation. */
+typedef void (*any_op)(void);
+#define OPS_FIRST offsetof(struct store_ops, handles)
+_Static_assert((sizeof(struct store_ops) - OPS_FIRST) % sizeof(any_op) == 0,
+               "struct store_ops holds only function pointers after name");
+
+/* The position (0 = handles) of the first NULL member of o, or -1 when all are set. */
+static long missing_op(const struct store_ops *o)
+{
+    const unsigned char *p = (const unsigned char *)o + OPS_FIRST;
+    size_t n = (sizeof(*o) - OPS_FIRST) / sizeof(any_op);
+    for (size_t i = 0; i < n; i++) {
+        any_op f;
+        memcpy(&f, p + i * sizeof(any_op), sizeof(f));
+        if (!f)
+            return (long)i;
+    }
+    return -1;
+}
+
 int store_open(const char *url, struct store **out, struct errbuf *eb)
 {
     *out = NULL;
-    for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
-        if (backends[i]->handles(url))
-            return backends[i]->open(url, out, eb);
+    for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
+        if (!backends[i]->handles(url))
+            continue;
+        long gap = missing_op(backends[i]);
+        if (gap >= 0) /* a build error: every store runs the conformance suite, which opens */
+            return errf(eb, ERR_UNSUPPORTED, "db",
+                        "the %s store lacks operation %ld of struct store_ops (after name)",
+                        backends[i]->name, gap + 1);
+        return backends[i]->open(url, out, eb);
+    }
     if (is_pg_url(url))
         return errf(eb, ERR_UNSUPPORTED, "db",
-                    "this build has no PostgreSQL store yet; use a SQLite file path");
+                    "this build has no PostgreSQL store (built without libpq); use a SQLite "
+                    "file path");
     return errf(eb, ERR_INVALID, "db", "no store handles '%s'", url);
 }
 
@@ -84,6 +118,11 @@ int store_check(struct store *s, struct errbuf *eb)
 int store_writable(struct store *s, int64_t now, struct errbuf *eb)
 {
     return s->ops->writable(s, now, eb);
+}
+
+int store_config_version(struct store *s, int64_t *version)
+{
+    return s->ops->config_version(s, version);
 }
 
 int store_serve_begin(struct store *s, int64_t now, struct errbuf *eb)

@@ -172,6 +172,12 @@ int store_check(struct store *s, struct errbuf *eb);
  * Changes no other data. THREADING: any thread, on that thread's connection, outside a
  * transaction (it opens and ends its own). */
 int store_writable(struct store *s, int64_t now, struct errbuf *eb);
+/* A number that changes whenever another process may have changed what the visit path caches
+ * per account (accounts, origins, pools and their settings, numbers, rules), so a node can
+ * drop its copies at once instead of after their time to live. ERR_OK (out: *version);
+ * ERR_UNSUPPORTED where one process serves the store and invalidates its own copies (SQLite);
+ * ERR_BACKEND. THREADING: any thread. */
+int store_config_version(struct store *s, int64_t *version);
 /* Store errors since start (for /metrics). */
 uint64_t store_errors(struct store *s);
 /* Declares this process the serving node (`opendni serve`), once, before its threads use the

@@ -27,6 +27,7 @@ struct store_ops {
     int (*migrate)(struct store *s, int64_t now, int *version, struct errbuf *eb);
     int (*check)(struct store *s, struct errbuf *eb);
     int (*writable)(struct store *s, int64_t now, struct errbuf *eb);
+    int (*config_version)(struct store *s, int64_t *version);
     int (*serve_begin)(struct store *s, int64_t now, struct errbuf *eb);
     int (*begin)(struct store *s);
     int (*commit)(struct store *s);
@@ -192,5 +193,7 @@ int store__write_fault(struct store *s, const char *op);
 
 /* The SQLite backend (store_sqlite*.c). */
 extern const struct store_ops store_sqlite_ops;
+/* The PostgreSQL backend (store_pg*.c), compiled in when libpq is (CMake WITH_PG). */
+extern const struct store_ops store_pg_ops;
 
 #endif

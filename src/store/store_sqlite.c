@@ -474,6 +474,15 @@ int store_sqlite__writable(struct store *s, int64_t now, struct errbuf *eb)
     return ERR_BACKEND;
 }
 
+/* One process serves a SQLite file (store_serve_begin's lock) and its admin API invalidates
+ * its own account snapshots; the CLI's changes show after the snapshots' time to live. */
+int store_sqlite__config_version(struct store *s, int64_t *version)
+{
+    (void)s;
+    *version = 0;
+    return ERR_UNSUPPORTED;
+}
+
 int store_sqlite__count(struct store *s, const char *table, int64_t *n)
 {
     static const char *const tables[] = {"accounts", "api_keys",   "pools",  "numbers",
@@ -509,6 +518,7 @@ const struct store_ops store_sqlite_ops = {
     .migrate = store_sqlite__migrate,
     .check = store_sqlite__check,
     .writable = store_sqlite__writable,
+    .config_version = store_sqlite__config_version,
     .serve_begin = store_sqlite__serve_begin,
     .begin = store_sqlite__begin,
     .commit = store_sqlite__commit,

@@ -116,6 +116,7 @@ void store_sqlite__close(struct store *s);
 int store_sqlite__migrate(struct store *s, int64_t now, int *version, struct errbuf *eb);
 int store_sqlite__check(struct store *s, struct errbuf *eb);
 int store_sqlite__writable(struct store *s, int64_t now, struct errbuf *eb);
+int store_sqlite__config_version(struct store *s, int64_t *version);
 int store_sqlite__serve_begin(struct store *s, int64_t now, struct errbuf *eb);
 int store_sqlite__begin(struct store *s);
 int store_sqlite__commit(struct store *s);

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, createAccount, cli, SRC } from '../helpers/server.mjs';
+import { startServer, createAccount, cli, SRC, sql as storeSql, freshDb } from '../helpers/server.mjs';
 
 const TOKEN = 'calls-test-auth-token-0123456789';
 const SID = 'AC' + 'ab'.repeat(16);
@@ -23,7 +23,7 @@ after(async () => { for (const s of servers) await s.cleanup(); });
 /** A server whose account has the Twilio token and AccountSid set before it starts. */
 async function server(args = []) {
   const dir = mkdtempSync(join(tmpdir(), 'opendni-calls-'));
-  const db = join(dir, 'test.db');
+  const db = freshDb(dir);
   assert.equal(cli(['init', '--db', db]).status, 0);
   const account = createAccount(db, 'Plumber', ['https://plumber.example']);
   const set = cli(['account', 'set', account.accountId, '--twilio-auth-token', TOKEN,
@@ -34,7 +34,7 @@ async function server(args = []) {
   return s;
 }
 
-const sql = (srv, q) => execFileSync('sqlite3', [srv.db, q]).toString().trim();
+const sql = (srv, q) => storeSql(srv.db, q);
 const count = (srv, table) => Number(sql(srv, `select count(*) from ${table}`));
 const callSid = () => 'CA' + randomBytes(16).toString('hex');
 

@@ -13,14 +13,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, createAccount, cli } from '../helpers/server.mjs';
+import { startServer, createAccount, cli, sql as storeSql, freshDb } from '../helpers/server.mjs';
 
 const TOKEN = 'faults-test-auth-token-0123456789';
 const SID = 'AC' + 'cd'.repeat(16);
 const FORWARD = '+15555550909';
 let srv;
 
-const sql = (q) => execFileSync('sqlite3', [srv.db, q]).toString().trim();
+const sql = (q) => storeSql(srv.db, q);
 const callSid = () => 'CA' + randomBytes(16).toString('hex');
 
 function sign(url, params) {
@@ -51,7 +51,7 @@ const fault = async (name, on) => {
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'opendni-faults-'));
-  const db = join(dir, 'test.db');
+  const db = freshDb(dir);
   assert.equal(cli(['init', '--db', db]).status, 0);
   const account = createAccount(db, 'Faults', ['https://faults.example']);
   const set = cli(['account', 'set', account.accountId, '--twilio-auth-token', TOKEN,

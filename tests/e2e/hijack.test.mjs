@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, createAccount, cli } from '../helpers/server.mjs';
+import { startServer, createAccount, cli, sql as storeSql, freshDb } from '../helpers/server.mjs';
 
 const TOKEN = 'hijack-test-auth-token-0123456789';
 const SID = 'AC' + 'cd'.repeat(16);
@@ -25,7 +25,7 @@ let srv;
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'opendni-hijack-'));
-  const db = join(dir, 'test.db');
+  const db = freshDb(dir);
   assert.equal(cli(['init', '--db', db]).status, 0);
   const account = createAccount(db, 'Plumber', [ORIGIN]);
   const set = cli(['account', 'set', account.accountId, '--twilio-auth-token', TOKEN,
@@ -35,7 +35,7 @@ before(async () => {
 });
 after(async () => { if (srv) await srv.cleanup(); });
 
-const sql = (q) => execFileSync('sqlite3', [srv.db, q]).toString().trim();
+const sql = (q) => storeSql(srv.db, q);
 
 /** POST a JSON body from a chosen local address (the client the server sees). */
 function postFrom(localAddress, path, body, headers = {}) {

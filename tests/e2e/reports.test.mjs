@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, createAccount, cli } from '../helpers/server.mjs';
+import { startServer, createAccount, cli, sql, freshDb } from '../helpers/server.mjs';
 
 const TOKEN_A = 'reports-token-a-0123456789';
 const TOKEN_B = 'reports-token-b-0123456789';
@@ -134,14 +134,14 @@ function listen(key) {
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'opendni-reports-'));
-  const db = join(dir, 'test.db');
+  const db = freshDb(dir);
   assert.equal(cli(['init', '--db', db]).status, 0);
   const A = createAccount(db, 'Plumber', ['http://127.0.0.1']);
   B = createAccount(db, 'Dentist', ['https://dentist.example']);
   assert.equal(cli(['account', 'set', A.accountId, '--twilio-auth-token', TOKEN_A, '--db', db]).status, 0);
   assert.equal(cli(['account', 'set', B.accountId, '--twilio-auth-token', TOKEN_B, '--db', db]).status, 0);
   // A counts calls of 30 s or more as conversions worth 150 (so min_duration is not the default)
-  execFileSync('sqlite3', [db, `update accounts set settings = '{"conversion":{"min_duration":30,"value":150,"name":"Qualified call"}}' where ext_id = '${A.accountId}'`]);
+  sql(db, `update accounts set settings = '{"conversion":{"min_duration":30,"value":150,"name":"Qualified call"}}' where ext_id = '${A.accountId}'`);
   // 100 stream listeners below stand for 100 clients but all connect from 127.0.0.1: no
   // per-address connection limit here (its own test is in hardening.test.mjs).
   srv = await startServer({ dir, db, account: A, args: ['--max-conns-per-addr', '0'] });

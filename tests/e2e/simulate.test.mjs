@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, SRC } from '../helpers/server.mjs';
+import { cli, SRC, sql as storeSql, freshDb, PG } from '../helpers/server.mjs';
 
 const small = join(SRC, 'tests/data/traces/small.csv');
 const dir = mkdtempSync(join(tmpdir(), 'opendni-sim-'));
@@ -117,7 +117,7 @@ test('synthetic traffic: same seed, same output; the written trace replays the s
 // views (deduplicated, never at the visit itself), tel: clicks, and calls to pool numbers, in
 // time order. Older sessions, other event types and calls to source numbers stay out.
 test('export trace writes the store history that simulate replays', () => {
-  const db = join(dir, 'export.db');
+  const db = freshDb(dir, 'export.db');
   assert.equal(cli(['init', '--db', db]).status, 0);
   const acct = cli(['account', 'create', 'Acme', '--origin', 'https://acme.example', '--db', db, '--id', 'acc_export']);
   assert.equal(acct.status, 0, acct.stderr);
@@ -142,7 +142,7 @@ test('export trace writes the store history that simulate replays', () => {
       ('call_3', 1, 'twilio', 'CA3', 2, '+15125550199', '+15125550123', ${at(600)}, 'completed', 'source', NULL, 0),
       ('call_4', 1, 'twilio', 'CA4', 1, '+15125550101', '+15125550123', ${at(700)}, 'completed', 'late', 3, 0),
       ('call_5', 1, 'twilio', 'CA5', 1, '+15125550101', '+15125550123', ${at(-100)}, 'completed', 'exact', 3, 0);`;
-  execFileSync('sqlite3', [db, sql]);
+  storeSql(db, sql);
   const out = join(dir, 'exported.csv');
   const r = cli(['export', 'trace', '--db', db, '--since', '2026-11-01', '--account', 'acc_export', '--out', out]);
   assert.equal(r.status, 0, r.stderr);

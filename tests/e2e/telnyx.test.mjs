@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, createAccount, cli } from '../helpers/server.mjs';
+import { startServer, createAccount, cli, sql as storeSql, freshDb } from '../helpers/server.mjs';
 
 const ACCOUNT_SID = 'b3877c40-da60-4998-90ad-b792e98472af';
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -22,7 +22,7 @@ after(async () => { if (srv) await srv.cleanup(); });
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'opendni-telnyx-'));
-  const db = join(dir, 'test.db');
+  const db = freshDb(dir);
   assert.equal(cli(['init', '--db', db]).status, 0);
   const account = createAccount(db, 'Plumber', ['https://plumber.example']);
   // The key is stored with the account's provider secrets, apart from its settings.
@@ -32,7 +32,7 @@ before(async () => {
   assert.match(bad.stderr, /^error: --telnyx-public-key/);
   const set = cli(['account', 'set', account.accountId, '--db', db, '--telnyx-public-key', RAW_KEY]);
   assert.equal(set.status, 0, set.stderr);
-  const q = (sql) => execFileSync('sqlite3', [db, sql]).toString().trim();
+  const q = (text) => storeSql(db, text);
   assert.deepEqual(JSON.parse(q(`select settings from accounts where ext_id = '${account.accountId}'`)), { record_calls: false });
   // Stored sealed (docs/operations.md "Security"), never as given.
   const stored = q(`select p.secret from account_providers p join accounts a on a.id = p.account_id where a.ext_id = '${account.accountId}' and p.provider = 'telnyx'`);
@@ -41,7 +41,7 @@ before(async () => {
   srv = await startServer({ dir, db, account });
 });
 
-const sql = (q) => execFileSync('sqlite3', [srv.db, q]).toString().trim();
+const sql = (q) => storeSql(srv.db, q);
 const callCount = () => Number(sql('select count(*) from calls'));
 const callSid = () => 'v3:' + randomBytes(24).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);

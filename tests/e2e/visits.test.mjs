@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startServer } from '../helpers/server.mjs';
+import { startServer, sql, PG } from '../helpers/server.mjs';
 
 const servers = [];
 after(async () => { for (const s of servers) await s.cleanup(); });
@@ -29,7 +29,7 @@ async function pool(srv, target, n, extra = {}) {
   return p;
 }
 
-const count = (srv, table) => Number(execFileSync('sqlite3', [srv.db, `select count(*) from ${table}`]).toString().trim());
+const count = (srv, table) => Number(sql(srv.db, `select count(*) from ${table}`));
 
 test('20 visits to a 10-number pool: 10 distinct numbers, then shared ones counted as exhaustion', async () => {
   const srv = await server();
@@ -152,7 +152,7 @@ test('pings answered from memory stay durable: after kill -9 the stored lease co
   assert.ok(acked > Date.parse(a.expires_at), 'the pings renewed the lease');
   await srv.kill9();
   await srv.start();
-  const stored = Number(execFileSync('sqlite3', [srv.db, `select l.expires_at from leases l join sessions s on s.id = l.session_id where s.ext_id = '${a.session_id}'`]).toString());
+  const stored = Number(sql(srv.db, `select l.expires_at from leases l join sessions s on s.id = l.session_id where s.ext_id = '${a.session_id}'`));
   assert.ok(stored >= acked, `stored expiry ${stored} is before the acknowledged ${acked}`);
   const s = (await srv.api('GET', `/v1/sessions/${a.session_id}`)).json;
   assert.equal(s.leases.length, 1);
@@ -181,8 +181,8 @@ test('a ping durably renews every lease of a two-pool session, whatever the last
   assert.equal(p.json.numbers.length, 2);
   await srv.kill9();
   await srv.start();
-  const rows = execFileSync('sqlite3', [srv.db, `select p.lease_ttl, l.expires_at from leases l join pools p on p.id = l.pool_id
-    join sessions s on s.id = l.session_id where s.ext_id = '${a.session_id}' order by p.lease_ttl`]).toString().trim().split('\n');
+  const rows = sql(srv.db, `select p.lease_ttl, l.expires_at from leases l join pools p on p.id = l.pool_id
+    join sessions s on s.id = l.session_id where s.ext_id = '${a.session_id}' order by p.lease_ttl`).split('\n');
   assert.equal(rows.length, 2);
   for (const row of rows) {
     const [ttl, expires] = row.split('|').map(Number);

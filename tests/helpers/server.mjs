@@ -2,7 +2,7 @@
 // Starts the real `opendni serve` for end-to-end and browser tests: a temp store, an account,
 // a free loopback port (port 0 + --port-file), and helpers to talk to it. Every server started
 // here is killed when the test process exits, even if a test forgets stop().
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,60 @@ export const SHOTS = process.env.SCREENSHOTS === 'docs' ? join(SRC, 'docs/screen
 // "Security"): every opendni this process starts (init, account set, serve, call simulate)
 // inherits this run's random key unless the caller set one.
 process.env.OPENDNI_SECRETS_KEY ||= randomBytes(32).toString('hex');
+
+// The store under test: SQLite files (the default), or with OPENDNI_TEST_STORE=pg a fresh
+// database per server on the throwaway PostgreSQL that scripts/pg-test-server started (ctest's
+// fixture `pg`; OPENDNI_PG_STATE names its state file). No server with pg asked is a failure.
+export const STORE = process.env.OPENDNI_TEST_STORE === 'pg' ? 'pg' : 'sqlite';
+export const PG = STORE === 'pg';
+const isPgUrl = (db) => /^postgres(ql)?:\/\//.test(db);
+
+let pgServer = null;
+function pgState() {
+  if (pgServer) return pgServer;
+  const file = process.env.OPENDNI_PG_STATE;
+  if (!file || !existsSync(file)) throw new Error(`OPENDNI_TEST_STORE=pg needs a PostgreSQL test server (OPENDNI_PG_STATE=${file})`);
+  const v = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^(\w+)='(.*)'$/.exec(line);
+    if (m) v[m[1]] = m[2];
+  }
+  pgServer = { host: v.PGHOST, port: v.PGPORT };
+  return pgServer;
+}
+
+/** The libpq URL of database name on the test server. */
+export function pgUrl(name) {
+  const { host, port } = pgState();
+  return `postgresql://postgres@/${name}?host=${encodeURIComponent(host)}&port=${port}`;
+}
+
+let nDb = 0;
+/** A fresh, empty store for a test: dir/name on SQLite, a new database on PostgreSQL. */
+export function freshDb(dir, name = 'test.db') {
+  if (!PG) return join(dir, name);
+  const db = `e2e_${process.pid}_${nDb++}_${randomBytes(3).toString('hex')}`;
+  psql(pgUrl('postgres'), `CREATE DATABASE ${db}`);
+  return pgUrl(db);
+}
+
+/** Drops a database freshDb made (a no-op for a SQLite path). */
+export function dropDb(db) {
+  if (!isPgUrl(db)) return;
+  const name = /@\/(\w+)\?/.exec(db)[1];
+  try { psql(pgUrl('postgres'), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); } catch {}
+}
+
+function psql(url, q) {
+  return execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', q],
+    { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+}
+
+/** Runs SQL on a store behind the server's back: sqlite3 on a file, psql on PostgreSQL. Both
+ * print rows one a line, columns separated by '|'. Returns the output, trimmed. */
+export function sql(db, q) {
+  return (isPgUrl(db) ? psql(db, q) : execFileSync('sqlite3', [db, q]).toString()).trim();
+}
 
 const live = new Set();
 process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL'); } catch {} } });
@@ -65,7 +119,7 @@ async function waitPort(file, proc, ms) {
  */
 export async function startServer(opts = {}) {
   const dir = opts.dir || mkdtempSync(join(tmpdir(), 'opendni-test-'));
-  const db = opts.db || join(dir, 'test.db');
+  const db = opts.db || freshDb(dir);
   const env = { ...process.env, ...(opts.env || {}) }; // undefined values unset a variable
   const init = cli(['init', '--db', db], { env });
   if (init.status !== 0) throw new Error(`init failed: ${init.stderr}`);
@@ -126,7 +180,11 @@ export async function startServer(opts = {}) {
     await srv.waitExit(5000);
   };
   srv.restart = async () => { await srv.stop(); return srv.start(); };
-  srv.cleanup = async () => { await srv.stop(); if (!opts.keepDir) rmSync(dir, { recursive: true, force: true }); };
+  srv.cleanup = async () => {
+    await srv.stop();
+    if (!opts.db) dropDb(db);
+    if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
+  };
   await srv.start();
   return srv;
 }

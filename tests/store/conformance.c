@@ -16,6 +16,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <sqlite3.h>
+#ifdef OPENDNI_WITH_PG
+#include <libpq-fe.h>
+#endif
 
 #include "store/store.h"
 
@@ -84,9 +87,132 @@ static void sqlite_unlock_writes(void *handle)
     sqlite3_close(handle);
 }
 
+#ifdef OPENDNI_WITH_PG
+/* PostgreSQL: a fresh database per case on the throwaway server that scripts/pg-test-server
+ * started (ctest fixture store/pg-server); OPENDNI_PG_STATE names its state file. No server is
+ * a failure, never a skip. */
+static char pg_host[256], pg_port[16];
+
+static void pg_server(void)
+{
+    if (pg_host[0])
+        return;
+    const char *path = getenv("OPENDNI_PG_STATE");
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (!f) {
+        fprintf(stderr, "conformance: no PostgreSQL test server (OPENDNI_PG_STATE=%s)\n",
+                path ? path : "unset");
+        exit(1);
+    }
+    char line[512];
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *v = strchr(line, '=');
+        if (!v || v[1] != '\'' || strlen(v) < 3)
+            continue;
+        *v = '\0';
+        v += 2;
+        v[strlen(v) - 1] = '\0'; /* closing quote */
+        if (strcmp(line, "PGHOST") == 0)
+            snprintf(pg_host, sizeof(pg_host), "%s", v);
+        else if (strcmp(line, "PGPORT") == 0)
+            snprintf(pg_port, sizeof(pg_port), "%s", v);
+    }
+    fclose(f);
+    if (!pg_host[0] || !pg_port[0]) {
+        fprintf(stderr, "conformance: bad state file '%s'\n", path);
+        exit(1);
+    }
+}
+
+static void pg_url(const char *db, char *url, size_t cap)
+{
+    snprintf(url, cap, "postgresql://postgres@/%s?host=%s&port=%s", db, pg_host, pg_port);
+}
+
+/* Runs one statement on database db (a test helper, outside the store). */
+static int pg_admin(const char *db, const char *sql)
+{
+    char url[512];
+    pg_url(db, url, sizeof(url));
+    PGconn *c = PQconnectdb(url);
+    PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+    int rc = r && PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc)
+        fprintf(stderr, "conformance: '%s' failed: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
+static void pg_fresh(char *url, size_t cap)
+{
+    static int n;
+    pg_server();
+    char db[64], sql[128];
+    snprintf(db, sizeof(db), "conformance_%d_%d", (int)getpid(), n++);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
+    if (pg_admin("postgres", sql))
+        exit(1);
+    pg_url(db, url, cap);
+}
+
+/* The database name of a pg_url. */
+static void pg_db_of(const char *url, char *db, size_t cap)
+{
+    const char *name = strstr(url, "@/") + 2;
+    snprintf(db, cap, "%.*s", (int)strcspn(name, "?"), name);
+}
+
+static void pg_cleanup(const char *url)
+{
+    char db[64], sql[128];
+    pg_db_of(url, db, sizeof(db));
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+    pg_admin("postgres", sql);
+}
+
+static int pg_future_schema(const char *url)
+{
+    char db[64];
+    pg_db_of(url, db, sizeof(db));
+    return pg_admin(db, "INSERT INTO schema_migrations(version, applied_at) VALUES (9999, 1)");
+}
+
+/* PostgreSQL has no database-wide write lock: another session holds the lock of the table
+ * store_writable writes (store_health), in an open transaction, which is what a long writer
+ * elsewhere looks like to the probe. */
+static int pg_lock_writes(const char *url, void **handle)
+{
+    PGconn *c = PQconnectdb(url);
+    PGresult *r = PQstatus(c) == CONNECTION_OK
+                      ? PQexec(c, "BEGIN; LOCK TABLE store_health IN ACCESS EXCLUSIVE MODE")
+                      : NULL;
+    int rc = r && PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    PQclear(r);
+    if (rc) {
+        fprintf(stderr, "conformance: cannot lock store_health: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return -1;
+    }
+    *handle = c;
+    return 0;
+}
+
+static void pg_unlock_writes(void *handle)
+{
+    PQclear(PQexec(handle, "ROLLBACK"));
+    PQfinish(handle);
+}
+#endif
+
 static const struct backend backends[] = {
     {"sqlite", sqlite_fresh, sqlite_cleanup, sqlite_future_schema, true, sqlite_lock_writes,
      sqlite_unlock_writes},
+#ifdef OPENDNI_WITH_PG
+    /* Any number of nodes serve one PostgreSQL database (DESIGN.md "Scale plan"). */
+    {"pg", pg_fresh, pg_cleanup, pg_future_schema, false, pg_lock_writes, pg_unlock_writes},
+#endif
 };
 
 static const struct backend *be; /* the backend under test */
@@ -205,14 +331,24 @@ static void migrations_are_idempotent_and_refuse_newer_schemas(void **state)
     assert_int_not_equal(store_check(f->s, NULL), ERR_OK);
 }
 
-static void postgres_urls_are_refused_clearly(void **state)
+/* A build without libpq refuses postgres:// URLs clearly; one with it connects, and a server
+ * it cannot reach is a backend error whose message never shows the URL's password. */
+static void postgres_urls_are_refused_or_fail_clearly(void **state)
 {
     (void)state;
     struct store *s = NULL;
     struct errbuf eb = {{0}, NULL};
+#ifdef OPENDNI_WITH_PG
+    assert_int_equal(store_open("postgresql://u:sekrit@127.0.0.1:1/x", &s, &eb), ERR_BACKEND);
+    assert_null(s);
+    assert_non_null(strstr(eb.msg, "cannot connect"));
+    assert_non_null(strstr(eb.msg, "u:***@127.0.0.1:1/x"));
+    assert_null(strstr(eb.msg, "sekrit"));
+#else
     assert_int_equal(store_open("postgres://localhost/x", &s, &eb), ERR_UNSUPPORTED);
     assert_null(s);
-    assert_non_null(strstr(eb.msg, "this build has no PostgreSQL store yet"));
+    assert_non_null(strstr(eb.msg, "this build has no PostgreSQL store"));
+#endif
 }
 
 /* ==== accounts, keys, origins ================================================================= */
@@ -882,17 +1018,38 @@ static void restart_rebuilds_claims_from_the_tables(void **state)
     assert_int_equal(st.peak_concurrent, 4);
 }
 
-static void a_second_server_is_refused(void **state)
+/* A backend owned by one process (SQLite) refuses a second server; a shared one (PostgreSQL)
+ * lets a second node serve the same database and both see the same claims. */
+static void a_second_server_is_refused_or_shares_the_claims(void **state)
 {
     struct fx *f = *state;
-    if (!be->single_owner)
-        skip();
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n1 = make_number(f, f->a.id, p.id, 101);
+    struct st_number n2 = make_number(f, f->a.id, p.id, 102);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct store *other = NULL;
     struct errbuf eb = {{0}, NULL};
     assert_int_equal(store_open(f->url, &other, &eb), ERR_OK); /* others still open it */
     struct st_account a;
     assert_int_equal(store_account_get(other, f->a.ext_id, &a), ERR_OK);
+    if (!be->single_owner) {
+        assert_int_equal(store_serve_begin(other, 1000, &eb), ERR_OK);
+        struct st_lease_claim c1, c2, again;
+        assert_int_equal(store_lease_claim(f->s, p.id, "s_1", 0, 1000, &c1), ERR_OK);
+        assert_int_equal(store_lease_claim(other, p.id, "s_2", 0, 1001, &c2), ERR_OK);
+        assert_int_equal(c1.number_id, n1.id);
+        assert_int_equal(c2.number_id, n2.id); /* the other node saw n1 taken */
+        assert_int_equal(store_lease_claim(other, p.id, "s_1", 0, 2000, &again), ERR_OK);
+        assert_true(again.flags & POOL_LEASE_RENEWED); /* same session, either node */
+        assert_int_equal(again.number_id, n1.id);
+        assert_int_equal(store_lease_touch(f->s, p.id, "s_2", 2000, &again), ERR_OK);
+        assert_int_equal(again.number_id, n2.id);
+        struct pool_stats st;
+        assert_int_equal(store_pool_stats(other, p.id, 2000, &st), ERR_OK);
+        assert_int_equal(st.live_leases, 2);
+        store_close(other);
+        return;
+    }
     assert_int_equal(store_serve_begin(other, 1000, &eb), ERR_CONFLICT);
     assert_non_null(strstr(eb.msg, f->url));
     assert_non_null(strstr(eb.msg, "already served"));
@@ -965,12 +1122,12 @@ static void *race(void *arg)
 
 /* Runs the race on one pool; out: how many claims got a number outside exhaustion, and checks
  * that those numbers are pairwise distinct. */
-static int run_race(struct store *s, int64_t pool_id, int64_t first_number, bool fallback)
+static int run_race(struct store *const s[2], int64_t pool_id, int64_t first_number, bool fallback)
 {
     static struct racer r[RACE_THREADS];
     pthread_t th[RACE_THREADS];
     for (int t = 0; t < RACE_THREADS; t++) {
-        r[t] = (struct racer){.s = s, .pool_id = pool_id, .thread = t};
+        r[t] = (struct racer){.s = s[t % 2], .pool_id = pool_id, .thread = t};
         assert_int_equal(pthread_create(&th[t], NULL, race, &r[t]), 0);
     }
     for (int t = 0; t < RACE_THREADS; t++)
@@ -1015,8 +1172,17 @@ static void claims_are_exclusive_under_concurrency(void **state)
     }
     assert_int_equal(store_commit(f->s), ERR_OK);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
-    assert_int_equal(run_race(f->s, share.id, first[0], false), RACE_NUMBERS);
-    assert_int_equal(run_race(f->s, fallback.id, first[1], true), RACE_NUMBERS);
+    /* Every thread has its own connection. A shared backend also gets a second serving store
+     * (a second node in miniature): odd threads claim through it. */
+    struct store *nodes[2] = {f->s, f->s};
+    if (!be->single_owner) {
+        assert_int_equal(store_open(f->url, &nodes[1], NULL), ERR_OK);
+        assert_int_equal(store_serve_begin(nodes[1], 1000, NULL), ERR_OK);
+    }
+    assert_int_equal(run_race(nodes, share.id, first[0], false), RACE_NUMBERS);
+    assert_int_equal(run_race(nodes, fallback.id, first[1], true), RACE_NUMBERS);
+    if (nodes[1] != f->s)
+        store_close(nodes[1]);
     struct pool_stats st;
     assert_int_equal(store_pool_stats(f->s, share.id, 2000, &st), ERR_OK);
     assert_int_equal(st.exhaustion_events, RACE_THREADS * RACE_SESSIONS - RACE_NUMBERS);
@@ -1440,7 +1606,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         T(migrations_are_idempotent_and_refuse_newer_schemas),
-        cmocka_unit_test(postgres_urls_are_refused_clearly),
+        cmocka_unit_test(postgres_urls_are_refused_or_fail_clearly),
         T(accounts_keys_and_origins),
         T(pools_crud_and_tenant_scoping),
         T(numbers_crud_and_tenant_scoping),
@@ -1456,7 +1622,7 @@ int main(int argc, char **argv)
         T(cooldown_idle_longest_and_fallback_exhaustion),
         T(share_mode_exhaustion_shares_and_counts),
         T(restart_rebuilds_claims_from_the_tables),
-        T(a_second_server_is_refused),
+        T(a_second_server_is_refused_or_shares_the_claims),
         T(writable_reports_whether_a_commit_can_happen),
         T(claims_are_exclusive_under_concurrency),
         T(provider_secrets_sealed_and_rotated),

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* PostgreSQL backend: outbound messages (sql_pg/0011_outbox.sql): destinations, the outbox rows
+ * and their claims, the delivery log, and the state of the periodic checks. The semantics are
+ * those of store_sqlite_outbox.c. Several nodes send from one database: a claim runs under a
+ * transaction-scoped advisory lock, so claims are decided one at a time, each on the rows the
+ * claims before it committed (the per-destination limit holds across nodes), and a row's lease
+ * keeps it with the node that claimed it; a finish by a node whose lease ran out and was taken
+ * by another changes nothing but the log. */
+#include "base/prelude.h"
+#include "store/store_pg_int.h"
+
+#include "base/xalloc.h"
+
+/* Held by a claim's transaction: claims from every node are serialised. */
+#define OUTBOX_CLAIM_LOCK_KEY 0x6f646e6f /* "odno" */
+
+#define DEST_COLS                                                                                  \
+    "id, ext_id, account_id, url, format, events, secret, created_at, failing_since, disabled_at"
+#define MSG_COLS                                                                                   \
+    "id, account_id, destination_id, event_id, type, body, created_at, state, attempts, next_at"
+
+static bool fits(const char *v, size_t cap)
+{
+    return v && strlen(v) < cap;
+}
+
+/* Reads the DEST_COLS of row from column i on. */
+static void read_dest(const PGresult *r, int row, int i, struct st_destination *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->id = store__pg_col_i64(r, row, i);
+    store__pg_col_text(r, row, i + 1, d->ext_id, sizeof(d->ext_id));
+    d->account_id = store__pg_col_i64(r, row, i + 2);
+    store__pg_col_text(r, row, i + 3, d->url, sizeof(d->url));
+    store__pg_col_text(r, row, i + 4, d->format, sizeof(d->format));
+    store__pg_col_text(r, row, i + 5, d->events, sizeof(d->events));
+    store__pg_col_text(r, row, i + 6, d->secret, sizeof(d->secret));
+    d->created_at = store__pg_col_i64(r, row, i + 7);
+    d->failing_since = store__pg_col_i64(r, row, i + 8);
+    d->disabled_at = store__pg_col_i64(r, row, i + 9);
+}
+
+/* Reads the MSG_COLS of row from column i on. */
+static void read_msg(const PGresult *r, int row, int i, struct st_outbox_msg *m)
+{
+    m->id = store__pg_col_i64(r, row, i);
+    m->account_id = store__pg_col_i64(r, row, i + 1);
+    m->destination_id = store__pg_col_i64(r, row, i + 2);
+    store__pg_col_text(r, row, i + 3, m->event_id, sizeof(m->event_id));
+    store__pg_col_text(r, row, i + 4, m->type, sizeof(m->type));
+    store__pg_col_text(r, row, i + 5, m->body, sizeof(m->body));
+    m->created_at = store__pg_col_i64(r, row, i + 6);
+    m->state = (int)store__pg_col_i64(r, row, i + 7);
+    m->attempts = store__pg_col_i64(r, row, i + 8);
+    m->next_at = store__pg_col_i64(r, row, i + 9);
+}
+
+/* Runs a write that must touch a row: ERR_NOTFOUND when it changed none. */
+static int exec_changed(struct store *s, const char *sql, const struct pgargs *a, const char *what)
+{
+    int64_t n = 0;
+    int rc = store__pg_changes(s, sql, a, &n, what);
+    return rc == ERR_OK && n == 0 ? ERR_NOTFOUND : rc;
+}
+
+/* ---- destinations ---- */
+
+int store_pg__destination_add(struct store *s, struct st_destination *d)
+{
+    if (!fits(d->ext_id, STORE_ID_MAX) || !fits(d->url, STORE_URL_MAX) ||
+        !fits(d->events, STORE_EVENTS_MAX) || !fits(d->secret, STORE_SECRET_MAX) ||
+        (strcmp(d->format, "json") && strcmp(d->format, "slack") && strcmp(d->format, "email")))
+        return ERR_INVALID;
+    struct pgargs a = {0};
+    store__pg_text(&a, d->ext_id);
+    store__pg_i64(&a, d->account_id);
+    store__pg_text(&a, d->url);
+    store__pg_text(&a, d->format);
+    store__pg_text(&a, d->events);
+    store__pg_text(&a, d->secret);
+    store__pg_i64(&a, d->created_at);
+    PGresult *r = NULL;
+    int rc = store__pg_row(s,
+                           "INSERT INTO destinations(ext_id, account_id, url, format, events,"
+                           " secret, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                           &a, &r, "insert destination");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc; /* ERR_CONFLICT: the ext_id (or account) */
+    d->id = store__pg_col_i64(r, 0, 0);
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__destination_get(struct store *s, int64_t account_id, const char *ext_id,
+                              struct st_destination *d)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, ext_id);
+    PGresult *r = NULL;
+    int rc = store__pg_row(s,
+                           "SELECT " DEST_COLS " FROM destinations"
+                           " WHERE account_id = $1 AND ext_id = $2 AND deleted_at = 0",
+                           &a, &r, "read destination");
+    if (rc)
+        return rc;
+    read_dest(r, 0, 0, d);
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__destination_list(struct store *s, int64_t account_id, store_destination_fn fn,
+                               void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s,
+                            "SELECT " DEST_COLS " FROM destinations"
+                            " WHERE account_id = $1 AND deleted_at = 0 ORDER BY id",
+                            &a, &r, "list destinations");
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_destination d;
+        read_dest(r, i, 0, &d);
+        if (fn(ctx, &d))
+            break;
+    }
+    PQclear(r);
+    return ERR_OK;
+}
+
+/* One statement: the destination is marked deleted and its pending messages given up. */
+int store_pg__destination_delete(struct store *s, int64_t account_id, const char *ext_id,
+                                 int64_t now)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, ext_id);
+    store__pg_i64(&a, now);
+    PGresult *r = NULL;
+    int rc =
+        store__pg_row(s,
+                      "WITH d AS (UPDATE destinations SET deleted_at = $3"
+                      "  WHERE account_id = $1 AND ext_id = $2 AND deleted_at = 0 RETURNING id),"
+                      " o AS (UPDATE outbox SET state = 2, done_at = $3, lease_until = 0"
+                      "  WHERE destination_id IN (SELECT id FROM d) AND state = 0)"
+                      " SELECT id FROM d",
+                      &a, &r, "delete destination");
+    if (rc)
+        return rc;
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__destination_result(struct store *s, int64_t id, bool ok, int64_t now,
+                                 int64_t disable_after_ms, bool *disabled)
+{
+    *disabled = false;
+    struct pgargs a = {0};
+    store__pg_i64(&a, id);
+    if (ok)
+        return store__pg_exec(s,
+                              "UPDATE destinations SET failing_since = 0"
+                              " WHERE id = $1 AND failing_since <> 0",
+                              &a, NULL, "record a destination's result");
+    store__pg_i64(&a, now);
+    int rc = store__pg_exec(s,
+                            "UPDATE destinations SET failing_since = $2"
+                            " WHERE id = $1 AND failing_since = 0",
+                            &a, NULL, "record a destination's result");
+    if (rc)
+        return rc;
+    store__pg_i64(&a, disable_after_ms);
+    /* A concurrent caller waits for this row and re-checks disabled_at: one of them changes it. */
+    int64_t n = 0;
+    rc = store__pg_changes(s,
+                           "UPDATE destinations SET disabled_at = $2"
+                           " WHERE id = $1 AND disabled_at = 0 AND failing_since <> 0"
+                           " AND failing_since <= $2::bigint - $3::bigint",
+                           &a, &n, "disable a failing destination");
+    *disabled = rc == ERR_OK && n == 1;
+    return rc;
+}
+
+int store_pg__destination_enable(struct store *s, int64_t account_id, const char *ext_id)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, ext_id);
+    return exec_changed(s,
+                        "UPDATE destinations SET disabled_at = 0, failing_since = 0"
+                        " WHERE account_id = $1 AND ext_id = $2 AND deleted_at = 0",
+                        &a, "enable destination");
+}
+
+/* ---- the outbox ---- */
+
+int store_pg__outbox_add(struct store *s, struct st_outbox_msg *m)
+{
+    if (!fits(m->event_id, STORE_ID_MAX) || !fits(m->type, STORE_EVENT_TYPE_MAX) ||
+        !fits(m->body, STORE_BODY_MAX))
+        return ERR_INVALID;
+    struct pgargs a = {0};
+    store__pg_i64(&a, m->account_id);
+    store__pg_i64(&a, m->destination_id);
+    store__pg_text(&a, m->event_id);
+    store__pg_text(&a, m->type);
+    store__pg_text(&a, m->body);
+    store__pg_i64(&a, m->created_at);
+    store__pg_i64(&a, m->next_at);
+    PGresult *r = NULL;
+    int rc = store__pg_row(s,
+                           "INSERT INTO outbox(account_id, destination_id, event_id, type, body,"
+                           " created_at, next_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                           &a, &r, "insert outbox message");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc; /* ERR_CONFLICT: event and destination */
+    m->id = store__pg_col_i64(r, 0, 0);
+    PQclear(r);
+    return ERR_OK;
+}
+
+/* The claim, one statement run under the claim lock: due rows ranked per destination, a
+ * destination's rank plus its rows under live leases kept within per_dest ($4), the oldest due
+ * first, at most $5; the claimed rows come back with their destinations in the order of their
+ * ids, as the SQLite backend gives them (the order in which they were written). The update
+ * re-checks state and lease (a row finished or requeued since is left alone). */
+static const char claim_sql[] =
+    "WITH due AS (SELECT o.id, o.destination_id, o.next_at,"
+    "   ROW_NUMBER() OVER (PARTITION BY o.destination_id ORDER BY o.next_at, o.id) AS rn"
+    "   FROM outbox o JOIN destinations t ON t.id = o.destination_id"
+    "   WHERE o.state = 0 AND o.next_at <= $1::bigint AND o.lease_until <= $1::bigint"
+    "   AND t.disabled_at = 0 AND t.deleted_at = 0),"
+    " busy AS (SELECT destination_id, COUNT(*) AS n FROM outbox"
+    "   WHERE state = 0 AND lease_until > $1::bigint GROUP BY destination_id),"
+    " pick AS (SELECT d.id FROM due d LEFT JOIN busy b ON b.destination_id = d.destination_id"
+    "   WHERE d.rn + COALESCE(b.n, 0) <= $4::bigint ORDER BY d.next_at, d.id LIMIT $5::bigint),"
+    " c AS (UPDATE outbox o SET lease_until = $2::bigint, lease_owner = $3::text,"
+    "   attempts = o.attempts + 1 FROM pick"
+    "   WHERE o.id = pick.id AND o.state = 0 AND o.lease_until <= $1::bigint"
+    "   RETURNING o.id, o.account_id, o.destination_id, o.event_id, o.type, o.body,"
+    "   o.created_at, o.state, o.attempts, o.next_at)"
+    " SELECT c.id, c.account_id, c.destination_id, c.event_id, c.type, c.body, c.created_at,"
+    " c.state, c.attempts, c.next_at, t.id, t.ext_id, t.account_id, t.url, t.format, t.events,"
+    " t.secret, t.created_at, t.failing_since, t.disabled_at"
+    " FROM c JOIN destinations t ON t.id = c.destination_id ORDER BY c.id";
+
+/* Runs the claim in a transaction of its own (or the caller's), holding the claim lock.
+ * out: *res, the claimed rows, committed when the transaction is ours. */
+static int claim_rows(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+                      int64_t per_dest, size_t max, PGresult **res)
+{
+    bool own = !store__pg_in_tx(s);
+    int rc = own ? store_pg__begin(s) : ERR_OK;
+    struct pgargs k = {0};
+    store__pg_i64(&k, OUTBOX_CLAIM_LOCK_KEY);
+    if (rc == ERR_OK)
+        rc = store__pg_exec(s, "SELECT pg_advisory_xact_lock($1)", &k, NULL, "lock the outbox");
+    struct pgargs a = {0};
+    store__pg_i64(&a, now);
+    store__pg_i64(&a, lease_until);
+    store__pg_text(&a, owner);
+    store__pg_i64(&a, per_dest);
+    store__pg_i64(&a, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
+    PGresult *r = NULL;
+    if (rc == ERR_OK)
+        rc = store__pg_exec(s, claim_sql, &a, &r, "claim outbox messages");
+    if (own && rc == ERR_OK)
+        rc = store_pg__commit(s);
+    if (rc) {
+        PQclear(r);
+        if (own)
+            store_pg__rollback(s);
+        return rc;
+    }
+    *res = r;
+    return ERR_OK;
+}
+
+int store_pg__outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+                           int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx)
+{
+    if (max == 0)
+        return ERR_OK;
+    PGresult *r = NULL;
+    int rc = claim_rows(s, now, lease_until, owner, per_dest, max, &r);
+    if (rc)
+        return rc;
+    struct st_outbox_msg *m = xmalloc(sizeof(*m));
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_destination d;
+        read_msg(r, i, 0, m);
+        read_dest(r, i, 10, &d);
+        if (fn(ctx, m, &d))
+            break;
+    }
+    free(m);
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__outbox_finish(struct store *s, int64_t id, const char *owner,
+                            const struct st_delivery *d, int state, int64_t next_at)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, id);
+    store__pg_i64(&a, d->destination_id);
+    store__pg_i64(&a, d->attempt);
+    store__pg_i64(&a, d->at);
+    store__pg_i64(&a, d->status);
+    store__pg_text(&a, d->error);
+    store__pg_text(&a, d->response);
+    store__pg_i64(&a, d->latency_ms);
+    int rc = store__pg_exec(s,
+                            "INSERT INTO outbox_attempts(outbox_id, destination_id, attempt, at,"
+                            " status, error, response, latency_ms)"
+                            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                            &a, NULL, "log delivery attempt");
+    if (rc)
+        return rc == ERR_CONFLICT ? ERR_NOTFOUND : rc; /* no such message */
+    struct pgargs u = {0};
+    store__pg_i64(&u, id);
+    store__pg_text(&u, owner);
+    store__pg_i64(&u, state);
+    store__pg_i64(&u, next_at);
+    store__pg_i64(&u, d->at);
+    return store__pg_exec(s,
+                          "UPDATE outbox SET state = $3, next_at = $4, lease_until = 0,"
+                          " lease_owner = '', done_at = CASE WHEN $3::integer = 0 THEN 0"
+                          " ELSE $5::bigint END"
+                          " WHERE id = $1 AND lease_owner = $2 AND state = 0",
+                          &u, NULL, "finish outbox message");
+}
+
+int store_pg__outbox_requeue(struct store *s, int64_t account_id, int64_t destination_id,
+                             const char *event_id, int64_t now)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_i64(&a, destination_id);
+    store__pg_text(&a, event_id);
+    store__pg_i64(&a, now);
+    return exec_changed(s,
+                        "UPDATE outbox SET state = 0, next_at = $4, lease_until = 0,"
+                        " lease_owner = '', done_at = 0 WHERE account_id = $1"
+                        " AND destination_id = $2 AND event_id = $3",
+                        &a, "requeue outbox message");
+}
+
+int store_pg__outbox_get(struct store *s, int64_t destination_id, const char *event_id,
+                         struct st_outbox_msg *m)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, destination_id);
+    store__pg_text(&a, event_id);
+    PGresult *r = NULL;
+    int rc = store__pg_row(s,
+                           "SELECT " MSG_COLS " FROM outbox"
+                           " WHERE destination_id = $1 AND event_id = $2",
+                           &a, &r, "read outbox message");
+    if (rc)
+        return rc;
+    read_msg(r, 0, 0, m);
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__delivery_list(struct store *s, int64_t destination_id, int64_t before_id, size_t max,
+                            store_delivery_fn fn, void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, destination_id);
+    store__pg_i64(&a, before_id);
+    store__pg_i64(&a, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s,
+                            "SELECT a.id, a.outbox_id, a.destination_id, o.event_id, o.type,"
+                            " a.attempt, a.at, a.status, a.error, a.response, a.latency_ms"
+                            " FROM outbox_attempts a JOIN outbox o ON o.id = a.outbox_id"
+                            " WHERE a.destination_id = $1"
+                            " AND ($2::bigint = 0 OR a.id < $2::bigint)"
+                            " ORDER BY a.id DESC LIMIT $3",
+                            &a, &r, "list deliveries");
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_delivery d;
+        memset(&d, 0, sizeof(d));
+        d.id = store__pg_col_i64(r, i, 0);
+        d.outbox_id = store__pg_col_i64(r, i, 1);
+        d.destination_id = store__pg_col_i64(r, i, 2);
+        store__pg_col_text(r, i, 3, d.event_id, sizeof(d.event_id));
+        store__pg_col_text(r, i, 4, d.type, sizeof(d.type));
+        d.attempt = store__pg_col_i64(r, i, 5);
+        d.at = store__pg_col_i64(r, i, 6);
+        d.status = (int)store__pg_col_i64(r, i, 7);
+        store__pg_col_text(r, i, 8, d.error, sizeof(d.error));
+        store__pg_col_text(r, i, 9, d.response, sizeof(d.response));
+        d.latency_ms = store__pg_col_i64(r, i, 10);
+        if (fn(ctx, &d))
+            break;
+    }
+    PQclear(r);
+    return ERR_OK;
+}
+
+/* ---- periodic checks ---- */
+
+/* One upsert: PostgreSQL's ON CONFLICT DO UPDATE locks the row, so of several nodes observing
+ * at once each sees the value the one before it left, and one fires. */
+int store_pg__alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
+                            int64_t now, int64_t cooldown_ms, bool *fired)
+{
+    *fired = false;
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, key);
+    store__pg_i64(&a, value);
+    store__pg_i64(&a, now);
+    store__pg_i64(&a, cooldown_ms);
+    PGresult *r = NULL;
+    int rc = store__pg_row(
+        s,
+        "INSERT INTO alert_state AS st(account_id, key, value, prev_value, checked_at, fired_at)"
+        " VALUES ($1::bigint, $2::text, $3::bigint, 0, $4::bigint,"
+        "  CASE WHEN $3::bigint > 0 THEN $4::bigint ELSE 0 END)"
+        " ON CONFLICT (account_id, key) DO UPDATE SET prev_value = st.value,"
+        " fired_at = CASE WHEN excluded.value > st.value"
+        "  AND (st.fired_at = 0 OR st.fired_at <= $4::bigint - $5::bigint)"
+        "  THEN $4::bigint ELSE st.fired_at END,"
+        " value = excluded.value, checked_at = $4::bigint"
+        " RETURNING st.fired_at = $4::bigint AND st.value > st.prev_value",
+        &a, &r, "observe alert state");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
+    *fired = store__pg_col_bool(r, 0, 0);
+    PQclear(r);
+    return ERR_OK;
+}

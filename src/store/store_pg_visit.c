@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* PostgreSQL backend, part 3: sessions, durable leases and events (the visit hot path's writes
+ * and the reads that feed attribution). The lease claims themselves are store_pg_lease.c. */
+#include "base/prelude.h"
+#include "store/store_pg_int.h"
+
+#define SESSION_COLS                                                                               \
+    "id, ext_id, account_id, visitor_id, created_at, last_active_at, landing_page, referrer,"      \
+    " channel, source, medium, campaign, keyword, content, click_ids, device, region, client_key"
+
+static void read_session(const PGresult *r, int i, struct st_session *ss)
+{
+    ss->id = store__pg_col_i64(r, i, 0);
+    store__pg_col_text(r, i, 1, ss->ext_id, sizeof(ss->ext_id));
+    ss->account_id = store__pg_col_i64(r, i, 2);
+    store__pg_col_text(r, i, 3, ss->visitor_id, sizeof(ss->visitor_id));
+    ss->created_at = store__pg_col_i64(r, i, 4);
+    ss->last_active_at = store__pg_col_i64(r, i, 5);
+    store__pg_col_text(r, i, 6, ss->landing_page, sizeof(ss->landing_page));
+    store__pg_col_text(r, i, 7, ss->referrer, sizeof(ss->referrer));
+    store__pg_col_text(r, i, 8, ss->channel, sizeof(ss->channel));
+    store__pg_col_text(r, i, 9, ss->source, sizeof(ss->source));
+    store__pg_col_text(r, i, 10, ss->medium, sizeof(ss->medium));
+    store__pg_col_text(r, i, 11, ss->campaign, sizeof(ss->campaign));
+    store__pg_col_text(r, i, 12, ss->keyword, sizeof(ss->keyword));
+    store__pg_col_text(r, i, 13, ss->content, sizeof(ss->content));
+    store__pg_col_text(r, i, 14, ss->click_ids, sizeof(ss->click_ids));
+    store__pg_col_text(r, i, 15, ss->device, sizeof(ss->device));
+    store__pg_col_text(r, i, 16, ss->region, sizeof(ss->region));
+    store__pg_col_text(r, i, 17, ss->client_key, sizeof(ss->client_key));
+}
+
+static int session_insert(struct store *s, struct st_session *ss)
+{
+    struct pgargs a = {0};
+    store__pg_text(&a, ss->ext_id);
+    store__pg_i64(&a, ss->account_id);
+    store__pg_text(&a, ss->visitor_id);
+    store__pg_i64(&a, ss->created_at);
+    store__pg_i64(&a, ss->last_active_at);
+    store__pg_opt(&a, ss->landing_page);
+    store__pg_opt(&a, ss->referrer);
+    store__pg_opt(&a, ss->channel);
+    store__pg_opt(&a, ss->source);
+    store__pg_opt(&a, ss->medium);
+    store__pg_opt(&a, ss->campaign);
+    store__pg_opt(&a, ss->keyword);
+    store__pg_opt(&a, ss->content);
+    store__pg_opt(&a, ss->click_ids);
+    store__pg_opt(&a, ss->device);
+    store__pg_opt(&a, ss->region);
+    store__pg_opt(&a, ss->client_key);
+    PGresult *r = NULL;
+    int rc = store__pg_row(
+        s,
+        "INSERT INTO sessions(ext_id, account_id, visitor_id, created_at, last_active_at,"
+        " landing_page, referrer, channel, source, medium, campaign, keyword, content,"
+        " click_ids, device, region, client_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+        " $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+        &a, &r, "insert session");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
+    ss->id = store__pg_col_i64(r, 0, 0);
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__session_put(struct store *s, struct st_session *ss)
+{
+    if (!ss->id)
+        return session_insert(s, ss);
+    struct pgargs a = {0};
+    store__pg_i64(&a, ss->id);
+    store__pg_i64(&a, ss->last_active_at);
+    return store__pg_exec(s,
+                          "UPDATE sessions SET last_active_at = GREATEST(last_active_at, $2)"
+                          " WHERE id = $1",
+                          &a, NULL, "update session");
+}
+
+static int session_query(struct store *s, const char *sql, const struct pgargs *a,
+                         struct st_session *ss)
+{
+    PGresult *r = NULL;
+    int rc = store__pg_row(s, sql, a, &r, "read session");
+    if (rc)
+        return rc;
+    read_session(r, 0, ss);
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__session_get(struct store *s, const char *ext_id, struct st_session *ss)
+{
+    struct pgargs a = {0};
+    store__pg_text(&a, ext_id);
+    return session_query(s, "SELECT " SESSION_COLS " FROM sessions WHERE ext_id = $1", &a, ss);
+}
+
+int store_pg__session_by_id(struct store *s, int64_t id, struct st_session *ss)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, id);
+    return session_query(s, "SELECT " SESSION_COLS " FROM sessions WHERE id = $1", &a, ss);
+}
+
+int store_pg__lease_add(struct store *s, struct st_lease *l)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, l->session_id);
+    store__pg_i64(&a, l->number_id);
+    store__pg_i64(&a, l->pool_id);
+    store__pg_i64(&a, l->leased_at);
+    store__pg_i64(&a, l->last_active_at);
+    store__pg_i64(&a, l->expires_at);
+    store__pg_i64(&a, l->shared ? 1 : 0);
+    PGresult *r = NULL;
+    int rc = store__pg_row(s,
+                           "INSERT INTO leases(session_id, number_id, pool_id, leased_at,"
+                           " last_active_at, expires_at, shared)"
+                           " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                           &a, &r, "insert lease");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
+    l->id = store__pg_col_i64(r, 0, 0);
+    PQclear(r);
+    return ERR_OK;
+}
+
+#define LEASE_COLS                                                                                 \
+    "l.id, l.session_id, l.number_id, l.pool_id, l.leased_at, l.last_active_at, l.expires_at,"     \
+    " l.shared, s.ext_id, s.visitor_id, s.client_key"                                              \
+    " FROM leases l JOIN sessions s ON s.id = l.session_id"
+
+static void read_lease(const PGresult *r, int i, struct st_lease *l)
+{
+    l->id = store__pg_col_i64(r, i, 0);
+    l->session_id = store__pg_col_i64(r, i, 1);
+    l->number_id = store__pg_col_i64(r, i, 2);
+    l->pool_id = store__pg_col_i64(r, i, 3);
+    l->leased_at = store__pg_col_i64(r, i, 4);
+    l->last_active_at = store__pg_col_i64(r, i, 5);
+    l->expires_at = store__pg_col_i64(r, i, 6);
+    l->shared = store__pg_col_i64(r, i, 7) != 0;
+    store__pg_col_text(r, i, 8, l->session_ext, sizeof(l->session_ext));
+    store__pg_col_text(r, i, 9, l->visitor_id, sizeof(l->visitor_id));
+    store__pg_col_text(r, i, 10, l->client_key, sizeof(l->client_key));
+}
+
+int store_pg__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
+                          int64_t last_active_at, int64_t expires_at)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, session_id);
+    store__pg_i64(&a, number_id);
+    store__pg_i64(&a, last_active_at);
+    store__pg_i64(&a, expires_at);
+    int64_t n = 0;
+    int rc = store__pg_changes(s,
+                               "UPDATE leases SET last_active_at = GREATEST(last_active_at, $3),"
+                               " expires_at = GREATEST(expires_at, $4)"
+                               " WHERE id = (SELECT MAX(id) FROM leases"
+                               " WHERE session_id = $1 AND number_id = $2)",
+                               &a, &n, "renew lease");
+    return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
+}
+
+int store_pg__lease_delete(struct store *s, int64_t session_id, int64_t number_id,
+                           int64_t leased_at)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, session_id);
+    store__pg_i64(&a, number_id);
+    store__pg_i64(&a, leased_at);
+    int64_t n = 0;
+    int rc = store__pg_changes(s,
+                               "DELETE FROM leases WHERE session_id = $1 AND number_id = $2"
+                               " AND leased_at = $3",
+                               &a, &n, "delete lease");
+    return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
+}
+
+int store_pg__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, session_id);
+    store__pg_i64(&a, number_id);
+    PGresult *r = NULL;
+    int rc =
+        store__pg_row(s, "SELECT 1 FROM leases WHERE session_id = $1 AND number_id = $2 LIMIT 1",
+                      &a, &r, "read lease");
+    *held = rc == ERR_OK;
+    PQclear(r);
+    return rc == ERR_NOTFOUND ? ERR_OK : rc;
+}
+
+/* Runs a lease query and calls fn per row (all rows are read first, so fn may use the store). */
+static int each_lease(struct store *s, const char *sql, const struct pgargs *a, size_t max,
+                      store_lease_fn fn, void *ctx)
+{
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s, sql, a, &r, "list leases");
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r) && (size_t)i < max; i++) {
+        struct st_lease l;
+        read_lease(r, i, &l);
+        if (fn(ctx, &l))
+            break;
+    }
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, session_id);
+    return each_lease(s,
+                      "SELECT " LEASE_COLS " WHERE l.id IN (SELECT MAX(id) FROM leases"
+                      " WHERE session_id = $1 GROUP BY pool_id) ORDER BY l.pool_id",
+                      &a, SIZE_MAX, fn, ctx);
+}
+
+int store_pg__lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
+                              void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, pool_id);
+    store__pg_i64(&a, at);
+    return each_lease(s,
+                      "SELECT " LEASE_COLS " WHERE l.pool_id = $1 AND l.expires_at > $2"
+                      " ORDER BY l.last_active_at, l.id",
+                      &a, SIZE_MAX, fn, ctx);
+}
+
+int store_pg__lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
+                            store_lease_fn fn, void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, number_id);
+    store__pg_i64(&a, since);
+    store__pg_i64(&a, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+    return each_lease(s,
+                      "SELECT " LEASE_COLS " WHERE l.number_id = $1 AND l.expires_at > $2"
+                      " ORDER BY l.expires_at DESC, l.id DESC LIMIT $3",
+                      &a, max, fn, ctx);
+}
+
+int store_pg__event_add(struct store *s, const struct st_event *e)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, e->session_id);
+    store__pg_text(&a, e->type);
+    store__pg_opt(&a, e->number);
+    store__pg_opt(&a, e->detail);
+    store__pg_i64(&a, e->at);
+    return store__pg_exec(s,
+                          "INSERT INTO events(session_id, type, number, detail, at)"
+                          " VALUES ($1, $2, $3, $4, $5)",
+                          &a, NULL, "insert event");
+}
+
+int store_pg__event_last(struct store *s, int64_t session_id, const char *type, const char *number,
+                         int64_t before, int64_t *at)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, session_id);
+    store__pg_text(&a, type);
+    store__pg_opt(&a, number);
+    store__pg_i64(&a, before);
+    PGresult *r = NULL;
+    *at = 0;
+    int rc = store__pg_row(s,
+                           "SELECT MAX(at) FROM events WHERE session_id = $1 AND type = $2"
+                           " AND ($3::text IS NULL OR number = $3) AND at <= $4",
+                           &a, &r, "read event");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_OK : rc;
+    *at = store__pg_col_i64(r, 0, 0);
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn,
+                         void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, session_id);
+    store__pg_i64(&a, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s,
+                            "SELECT type, number, detail, at FROM events WHERE session_id = $1"
+                            " ORDER BY at, id LIMIT $2",
+                            &a, &r, "list events");
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_event e = {.session_id = session_id, .at = store__pg_col_i64(r, i, 3)};
+        store__pg_col_text(r, i, 0, e.type, sizeof(e.type));
+        store__pg_col_text(r, i, 1, e.number, sizeof(e.number));
+        store__pg_col_text(r, i, 2, e.detail, sizeof(e.detail));
+        if (fn(ctx, &e))
+            break;
+    }
+    PQclear(r);
+    return ERR_OK;
+}
