@@ -37,6 +37,8 @@ struct backend {
     /* Where store_backup writes a copy of url (out: dest), or NULL: the backend leaves backups
      * to its own tools and store_backup answers ERR_UNSUPPORTED (PostgreSQL: pg_dump). */
     void (*backup_dest)(const char *url, char *dest, size_t cap);
+    /* fresh() names a store that does not exist yet (a file path), rather than an empty one. */
+    bool fresh_is_missing;
 };
 
 static void sqlite_fresh(char *url, size_t cap)
@@ -94,7 +96,7 @@ static void sqlite_backup_dest(const char *url, char *dest, size_t cap)
 
 static const struct backend backends[] = {
     {"sqlite", sqlite_fresh, sqlite_cleanup, sqlite_future_schema, true, sqlite_lock_writes,
-     sqlite_unlock_writes, sqlite_backup_dest},
+     sqlite_unlock_writes, sqlite_backup_dest, true},
 };
 
 static const struct backend *be; /* the backend under test */
@@ -263,6 +265,8 @@ static void verify_passes_and_backup_copies_a_store_that_serves(void **state)
 static void a_store_that_does_not_exist_is_reported_not_created(void **state)
 {
     (void)state;
+    if (!be->fresh_is_missing)
+        return;
     char url[256];
     be->fresh(url, sizeof(url));
     struct store *s = NULL;
