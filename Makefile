@@ -23,7 +23,12 @@ build:
 deps:
 	@scripts/install-deps
 
-run: deps build
+# The demo's build is quiet: one line, and the compiler's output only when the build fails.
+run: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+	@echo "make run: building $(BUILD)/opendni (quietly; errors are shown)"
+	@log=$$(mktemp) && if cmake --build $(BUILD) -j $(JOBS) --target opendni >"$$log" 2>&1; \
+	then rm -f "$$log"; else cat "$$log" >&2; rm -f "$$log"; exit 1; fi
 	@scripts/demo
 
 check: deps check-normal check-asan

@@ -38,6 +38,8 @@ int app_init(struct app *app, struct errbuf *eb)
     if (rc)
         return rc;
     rc = store_check(app->store, eb);
+    if (rc == ERR_OK)
+        rc = store_verify(app->store, false, eb); /* quick_check: refuse to serve a damaged store */
     store_secrets_keys(app->store, app->cfg.secrets_key, NULL);
     if (!app->cfg.secrets_key)
         log_warn("store", "no secrets key: webhooks to accounts with provider secrets fail until "

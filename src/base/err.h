@@ -25,7 +25,9 @@ enum err {
 /* Detail for an error: a fixed buffer, so filling it never fails. */
 struct errbuf {
     char msg[256];
-    const char *field; /* static string naming the offending input field, or NULL */
+    /* The offending input field, or NULL: a static string, or (a field the client named, as
+     * json_only_keys reports) a string stored in msg past the message's terminator. */
+    const char *field;
 };
 
 /* Static lowercase name of the code ("invalid", "not_found"…), used as the API error code. */

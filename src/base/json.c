@@ -80,8 +80,17 @@ int json_only_keys(json_t *o, const char *const *keys, struct errbuf *eb)
         bool known = false;
         for (const char *const *p = keys; *p && !known; p++)
             known = strcmp(*p, k) == 0;
-        if (!known)
-            return errf(eb, ERR_INVALID, NULL, "unknown field '%.64s'", k);
+        if (!known) {
+            /* The key is the client's text, so eb->field cannot be a static string: it points
+             * into eb->msg, past the message's terminator (struct errbuf). */
+            errf(eb, ERR_INVALID, NULL, "unknown field '%.64s'", k);
+            if (eb) {
+                size_t at = strlen(eb->msg) + 1;
+                snprintf(eb->msg + at, sizeof(eb->msg) - at, "%.64s", k);
+                eb->field = eb->msg + at;
+            }
+            return ERR_INVALID;
+        }
     }
     return ERR_OK;
 }

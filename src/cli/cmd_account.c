@@ -4,6 +4,7 @@
 #include "base/prelude.h"
 #include "cli/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 
@@ -224,6 +225,17 @@ static int apply_changes(struct store *s, const char *ext_id, const struct accou
     return rc;
 }
 
+/* Whether sid is a Twilio AccountSid: "AC" and 32 hexadecimal digits. */
+static bool twilio_sid_ok(const char *sid)
+{
+    if (strncmp(sid, "AC", 2) != 0 || strlen(sid) != 34)
+        return false;
+    for (const char *p = sid + 2; *p; p++)
+        if (!isxdigit((unsigned char)*p))
+            return false;
+    return true;
+}
+
 /* Refuses what the store would take but no provider could use. -1 after printing why. */
 static int check_changes(const struct account_changes *ch)
 {
@@ -233,6 +245,12 @@ static int check_changes(const struct account_changes *ch)
     const char *telnyx = ch->creds[CRED_TELNYX].secret;
     if (telnyx && telnyx_public_key(telnyx, raw) != ERR_OK) {
         fprintf(stderr, "error: --telnyx-public-key must be the base64 of a 32-byte Ed25519 key\n");
+        return -1;
+    }
+    const char *twilio = ch->creds[CRED_TWILIO].account_sid;
+    if (twilio && !twilio_sid_ok(twilio)) {
+        fprintf(stderr, "error: --twilio-account-sid must be a Twilio AccountSid: AC and 32 "
+                        "hexadecimal digits (the console's Account Info)\n");
         return -1;
     }
     for (size_t i = 0; i < ARRAY_SIZE(ch->creds); i++) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* opendni init: create or migrate the store (idempotent; refuses a newer schema), make its files
- * private (0600), and seal the provider secrets still stored in clear once a secrets key is
- * configured (store_secrets_reseal). */
+/* opendni init: create or migrate the store (idempotent; refuses a newer schema and a damaged
+ * store: PRAGMA integrity_check), make its files private (0600), and seal the provider secrets
+ * still stored in clear once a secrets key is configured (store_secrets_reseal). */
 #include "base/prelude.h"
 #include "cli/cli.h"
 
@@ -49,6 +49,8 @@ int cmd_init(int argc, char **argv)
     struct errbuf eb = {{0}, NULL};
     int version = 0;
     rc = store_open(db, &s, &eb);
+    if (rc == ERR_OK)
+        rc = store_verify(s, true, &eb); /* a damaged store is not migrated, nor called ready */
     if (rc == ERR_OK)
         rc = store_migrate(s, time_now_ms(), &version, &eb);
     if (rc) {

@@ -68,7 +68,7 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
          "off"},
         {"threads", OPT_INT, &c->threads, "OPENDNI_THREADS", "HTTP threads, 0 = one per CPU"},
         {"body-max", OPT_INT, &c->body_max, "OPENDNI_BODY_MAX",
-         "default request body limit, bytes"},
+         "request body limit of routes without their own, bytes, 0 = 65536"},
         {"max-conns-per-addr", OPT_INT, &c->max_conns_per_addr, "OPENDNI_MAX_CONNS_PER_ADDR",
          "open connections per client address (direct clients; not with --trust-proxy), 0 = off"},
         {"request-timeout", OPT_INT, &c->request_timeout_s, "OPENDNI_REQUEST_TIMEOUT",
@@ -78,13 +78,13 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
         {"trust-proxy", OPT_STR, &c->trust_proxy, "OPENDNI_TRUST_PROXY",
          "proxies (ADDR or CIDR, comma-separated) whose X-Forwarded-For is believed"},
         {"client-new-sessions", OPT_INT, &c->client_new_sessions, "OPENDNI_CLIENT_NEW_SESSIONS",
-         "new sessions per client address per minute before it is a flood, 0 = off (30)"},
+         "new sessions per client address per minute before it is a flood, 0 = off"},
         {"client-share", OPT_INT, &c->client_share, "OPENDNI_CLIENT_SHARE",
-         "% of a pool one client's unproven sessions may hold, 0 = off (10)"},
+         "% of a pool one client's unproven sessions may hold, 0 = off"},
         {"client-max-numbers", OPT_INT, &c->client_max_numbers, "OPENDNI_CLIENT_MAX_NUMBERS",
-         "most numbers of a pool one client's unproven sessions hold, 0 = no limit (4)"},
+         "most numbers of a pool one client's unproven sessions hold, 0 = no limit"},
         {"flood-hold", OPT_INT, &c->flood_hold, "OPENDNI_FLOOD_HOLD",
-         "seconds a flood stays flagged after its last new session (600)"},
+         "seconds a flood stays flagged after its last new session"},
         {"metrics-token", OPT_STR, &c->metrics_token, "OPENDNI_METRICS_TOKEN",
          "GET /metrics needs Authorization: Bearer TOKEN (unset: loopback clients only)"},
         {"outbound-allow-private", OPT_BOOL, &c->outbound_allow_private,
@@ -121,14 +121,25 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
         "opendni serve [--db PATH_OR_URL] [--listen 127.0.0.1:8080] [--public-url URL]", NULL, 0);
     if (rc < 0)
         return rc;
-    if (log_level_parse(level) < 0 || c->rate_limit_visits < 0 || c->max_new_sessions < 0 ||
-        c->threads < 0 || c->threads > 256 || c->body_max < 0 || c->client_new_sessions < 0 ||
-        c->client_share < 0 || c->client_share > 100 || c->client_max_numbers < 0 ||
-        c->flood_hold < 0 || c->max_conns_per_addr < 0 || c->max_conns_per_addr > 4096 ||
-        c->request_timeout_s < 0 || c->request_timeout_s > 86400 ||
-        c->rate_limit_bad_signatures < 0 || c->session_idle_s < 1 || c->session_max_s < 1) {
-        fprintf(stderr, "error: bad value for --log-level, a limit, --threads or a session "
-                        "lifetime\n");
+    if (log_level_parse(level) < 0) {
+        fprintf(stderr, "error: bad value '%s' for --log-level: give error, warn, info or debug\n",
+                level);
+        return -2;
+    }
+    if (http_listen_check(c->listen) != ERR_OK) {
+        fprintf(stderr,
+                "error: bad value '%s' for --listen: give IPV4:PORT, e.g. 127.0.0.1:8080 "
+                "(port 0: any free port)\n",
+                c->listen);
+        return -2;
+    }
+    if (c->rate_limit_visits < 0 || c->max_new_sessions < 0 || c->threads < 0 || c->threads > 256 ||
+        c->body_max < 0 || c->client_new_sessions < 0 || c->client_share < 0 ||
+        c->client_share > 100 || c->client_max_numbers < 0 || c->flood_hold < 0 ||
+        c->max_conns_per_addr < 0 || c->max_conns_per_addr > 4096 || c->request_timeout_s < 0 ||
+        c->request_timeout_s > 86400 || c->rate_limit_bad_signatures < 0 || c->session_idle_s < 1 ||
+        c->session_max_s < 1) {
+        fprintf(stderr, "error: bad value for a limit, --threads or a session lifetime\n");
         return -2;
     }
     struct clientaddr_trust trust;

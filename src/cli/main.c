@@ -15,6 +15,7 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"account", cmd_account, "create accounts and set their provider secrets"},
+    {"backup", cmd_backup, "copy the store while it is in use (restore: docs/operations.md)"},
     {"call", cmd_call, "simulate a provider's call webhooks against a running server"},
     {"export", cmd_export, "export history: a trace for the pool-sizing simulator"},
     {"help", cmd_help, "list the commands"},

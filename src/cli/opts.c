@@ -13,12 +13,55 @@
 
 static const char *const type_hint[] = {"STR", "N", "", "X", "A[,B…]"};
 
+/* The flag's current value as its default ("" when it has none worth showing: an empty string,
+ * an empty list). Called before the environment and argv are applied. */
+static void default_of(const struct cli_opt *o, char *out, size_t cap)
+{
+    out[0] = '\0';
+    switch (o->type) {
+    case OPT_STR: {
+        const char *v = *(const char *const *)o->dst;
+        if (v && *v)
+            snprintf(out, cap, "%s", v);
+        break;
+    }
+    case OPT_INT:
+        snprintf(out, cap, "%lld", *(const long long *)o->dst);
+        break;
+    case OPT_DOUBLE:
+        snprintf(out, cap, "%g", *(const double *)o->dst);
+        break;
+    case OPT_BOOL:
+        snprintf(out, cap, "%s", *(const bool *)o->dst ? "on" : "off");
+        break;
+    case OPT_LIST:
+        break;
+    }
+}
+
+/* One line per flag: name, help, then (TYPE; default X; env OPENDNI_X) as far as they apply. */
 static void print_usage(const struct cli_opt *opts, const char *usage)
 {
     printf("usage: %s\n", usage);
-    for (const struct cli_opt *o = opts; o && o->name; o++)
-        printf("  --%-22s %s%s%s%s\n", o->name, o->help, o->type == OPT_BOOL ? "" : " (",
-               o->type == OPT_BOOL ? "" : type_hint[o->type], o->type == OPT_BOOL ? "" : ")");
+    for (const struct cli_opt *o = opts; o && o->name; o++) {
+        char def[128];
+        default_of(o, def, sizeof(def));
+        printf("  --%-22s %s", o->name, o->help);
+        const char *sep = " (";
+        if (o->type != OPT_BOOL) {
+            printf("%s%s", sep, type_hint[o->type]);
+            sep = "; ";
+        }
+        if (def[0]) {
+            printf("%sdefault %s", sep, def);
+            sep = "; ";
+        }
+        if (o->env) {
+            printf("%senv %s", sep, o->env);
+            sep = "; ";
+        }
+        printf("%s\n", sep[0] == ';' ? ")" : "");
+    }
     printf("  --%-22s %s\n", "help", "show this help");
 }
 
@@ -83,14 +126,16 @@ int cli_opts(int argc, char **argv, int first, const struct cli_opt *opts, const
              const char **pos, int max_pos)
 {
     int n_pos = 0;
+    /* Help first, so the defaults it shows are the built-in ones, not the environment's. */
+    for (int i = first; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_usage(opts, usage);
+            return -1;
+        }
     if (apply_env(opts) < 0)
         return -2;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            print_usage(opts, usage);
-            return -1;
-        }
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
             if (n_pos >= max_pos) {
                 fprintf(stderr, "error: unexpected argument '%s' (see --help)\n", a);

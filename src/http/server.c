@@ -460,6 +460,12 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa)
     return ERR_OK;
 }
 
+int http_listen_check(const char *listen)
+{
+    struct sockaddr_in sa;
+    return parse_listen(listen, &sa);
+}
+
 /* MHD's log callback: fmt comes from libmicrohttpd itself, never from the network. Each kind of
  * message (its format string) is written once per 10 s with the count of repeats. */
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)

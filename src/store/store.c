@@ -115,6 +115,16 @@ int store_check(struct store *s, struct errbuf *eb)
     return s->ops->check(s, eb);
 }
 
+int store_verify(struct store *s, bool full, struct errbuf *eb)
+{
+    return s->ops->verify(s, full, eb);
+}
+
+int store_backup(struct store *s, const char *dest, struct errbuf *eb)
+{
+    return s->ops->backup(s, dest, eb);
+}
+
 int store_writable(struct store *s, int64_t now, struct errbuf *eb)
 {
     return s->ops->writable(s, now, eb);

@@ -163,8 +163,22 @@ void store_close(struct store *s);
  * ERR_CONFLICT if the database has a newer schema than this binary knows (it refuses to touch
  * it). out: *version (may be NULL). */
 int store_migrate(struct store *s, int64_t now, int *version, struct errbuf *eb);
-/* ERR_OK when the schema is current and the database answers. */
+/* ERR_OK when the schema is current and the database answers. ERR_NOTFOUND (eb says how to
+ * create it) when the store does not exist: store_open never creates one, store_migrate does. */
 int store_check(struct store *s, struct errbuf *eb);
+/* Checks that the store is not damaged: full, every page and index (SQLite PRAGMA
+ * integrity_check, slow on a large file: `opendni init`); else the quick pass (quick_check:
+ * `opendni serve` at start). ERR_OK, or ERR_BACKEND with what is damaged and what to do in eb.
+ * A missing store is not damaged (ERR_OK). THREADING: the calling thread's connection. */
+int store_verify(struct store *s, bool full, struct errbuf *eb);
+/* Writes a consistent copy of the store to the file dest (a new file, mode 0600, replacing one
+ * there) while other processes, a server among them, keep reading and writing it: SQLite's
+ * online backup API, in steps, restarted when a writer changes the store mid-way. The copy is a
+ * complete store that `opendni serve --db dest` serves. ERR_OK; ERR_NOTFOUND for a store that
+ * does not exist; ERR_IO or ERR_BACKEND with the reason in eb; ERR_UNSUPPORTED for a backend
+ * that leaves backups to its own tools (PostgreSQL: pg_dump). Nothing is left at dest on
+ * failure. THREADING: any thread, outside a transaction. */
+int store_backup(struct store *s, const char *dest, struct errbuf *eb);
 /* Whether the store can commit a write now (GET /readyz): commits one small write transaction
  * of its own (it rewrites the one row of store_health with `now`), waiting at most about a second
  * for the write lock. ERR_OK when it committed; ERR_BACKEND with the store's reason in eb

@@ -26,6 +26,8 @@ struct store_ops {
     void (*close)(struct store *s);
     int (*migrate)(struct store *s, int64_t now, int *version, struct errbuf *eb);
     int (*check)(struct store *s, struct errbuf *eb);
+    int (*verify)(struct store *s, bool full, struct errbuf *eb);
+    int (*backup)(struct store *s, const char *dest, struct errbuf *eb);
     int (*writable)(struct store *s, int64_t now, struct errbuf *eb);
     int (*config_version)(struct store *s, int64_t *version);
     int (*serve_begin)(struct store *s, int64_t now, struct errbuf *eb);

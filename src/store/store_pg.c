@@ -594,6 +594,26 @@ int store_pg__check(struct store *s, struct errbuf *eb)
     return ERR_OK;
 }
 
+/* PostgreSQL checks its own pages (data checksums, its own recovery): what a client can ask is
+ * whether the database answers (its schema may still need migrating: init verifies first). */
+int store_pg__verify(struct store *s, bool full, struct errbuf *eb)
+{
+    (void)full;
+    int have;
+    if (current_version(s, &have) != ERR_OK)
+        return errf(eb, ERR_BACKEND, "db", "database unreachable");
+    return ERR_OK;
+}
+
+/* Backups of a PostgreSQL store are PostgreSQL's: pg_dump (or base backups with WAL archiving). */
+int store_pg__backup(struct store *s, const char *dest, struct errbuf *eb)
+{
+    (void)s;
+    (void)dest;
+    return errf(eb, ERR_UNSUPPORTED, "db",
+                "a PostgreSQL store is backed up with pg_dump (docs/operations.md \"Backups\")");
+}
+
 /* The probe waits this long for a row lock (another session's write of store_health): a
  * readiness probe must answer quickly, so a store locked elsewhere counts as not ready. */
 #define WRITABLE_WAIT_MS "1000"
@@ -696,6 +716,8 @@ const struct store_ops store_pg_ops = {
     .close = store_pg__close,
     .migrate = store_pg__migrate,
     .check = store_pg__check,
+    .verify = store_pg__verify,
+    .backup = store_pg__backup,
     .writable = store_pg__writable,
     .config_version = store_pg__config_version,
     .serve_begin = store_pg__serve_begin,

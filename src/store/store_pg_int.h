@@ -106,6 +106,8 @@ int store_pg__open(const char *url, struct store **s, struct errbuf *eb);
 void store_pg__close(struct store *s);
 int store_pg__migrate(struct store *s, int64_t now, int *version, struct errbuf *eb);
 int store_pg__check(struct store *s, struct errbuf *eb);
+int store_pg__verify(struct store *s, bool full, struct errbuf *eb);
+int store_pg__backup(struct store *s, const char *dest, struct errbuf *eb);
 int store_pg__writable(struct store *s, int64_t now, struct errbuf *eb);
 int store_pg__config_version(struct store *s, int64_t *version);
 int store_pg__serve_begin(struct store *s, int64_t now, struct errbuf *eb);

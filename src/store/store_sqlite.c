@@ -232,15 +232,24 @@ static int create_private(const char *path, struct errbuf *eb)
     return ERR_OK;
 }
 
+bool store__missing(const char *path)
+{
+    struct stat st;
+    return *path && *path != ':' && strncmp(path, "file:", 5) != 0 && stat(path, &st) != 0 &&
+           errno == ENOENT;
+}
+
+/* A store that does not exist yet is opened without being created (store_migrate creates it,
+ * store_check reports it), so a command that only reads leaves no empty file behind. */
 int store_sqlite__open(const char *url, struct store **out, struct errbuf *eb)
 {
     sqlite3 *db;
-    int made = create_private(url, eb);
-    if (made)
-        return made;
-    if (open_db(url, &db) != ERR_OK)
-        return errf(eb, ERR_BACKEND, "db", "cannot open database '%s'", url);
-    sqlite3_close(db);
+    if (!store__missing(url)) {
+        if (open_db(url, &db) != ERR_OK)
+            return errf(eb, ERR_BACKEND, "db",
+                        "cannot open database '%s' (not a SQLite database, or damaged?)", url);
+        sqlite3_close(db);
+    }
     struct store_sqlite *sq = xcalloc(1, sizeof(*sq));
     sq->base.ops = &store_sqlite_ops;
     sq->path = xstrdup(url);
@@ -401,6 +410,9 @@ static void tighten_modes(const char *path)
 
 int store_sqlite__migrate(struct store *s, int64_t now, int *version, struct errbuf *eb)
 {
+    int made = create_private(store__sqlite(s)->path, eb);
+    if (made)
+        return made;
     tighten_modes(store__sqlite(s)->path);
     struct sconn *c = store__conn(s);
     if (!c)
@@ -430,6 +442,11 @@ int store_sqlite__migrate(struct store *s, int64_t now, int *version, struct err
 
 int store_sqlite__check(struct store *s, struct errbuf *eb)
 {
+    const char *path = store__sqlite(s)->path;
+    if (store__missing(path))
+        return errf(eb, ERR_NOTFOUND, "db",
+                    "database '%s' does not exist: create it with opendni init --db %s", path,
+                    path);
     struct sconn *c = store__conn(s);
     if (!c)
         return errf(eb, ERR_BACKEND, "db", "database unreachable");
@@ -441,6 +458,38 @@ int store_sqlite__check(struct store *s, struct errbuf *eb)
         return errf(eb, ERR_CONFLICT, "db", "schema version %d, expected %d: run opendni init",
                     have, newest);
     return ERR_OK;
+}
+
+int store_sqlite__verify(struct store *s, bool full, struct errbuf *eb)
+{
+    const char *path = store__sqlite(s)->path;
+    if (store__missing(path))
+        return ERR_OK;
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return errf(eb, ERR_BACKEND, "db", "cannot open database '%s'", path);
+    const char *sql = full ? "PRAGMA integrity_check(1)" : "PRAGMA quick_check(1)";
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    const unsigned char *row = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+    char what[160];
+    snprintf(what, sizeof(what), "%s",
+             row ? (const char *)row : sqlite3_errmsg(c->db)); /* before finalize frees it */
+    sqlite3_finalize(st);
+    if (row && strcmp(what, "ok") == 0)
+        return ERR_OK;
+    static const char head[] = "*** in database main ***";
+    char *w = strncmp(what, head, sizeof(head) - 1) == 0 ? what + sizeof(head) - 1 : what;
+    w += strspn(w, " \n");
+    for (char *p = w; *p; p++) /* one line */
+        if (*p == '\n')
+            *p = ' ';
+    return errf(eb, ERR_BACKEND, "db",
+                "database '%s' is damaged (%s: %s); restore it from a backup "
+                "(docs/operations.md)",
+                path, full ? "integrity_check" : "quick_check", w);
 }
 
 /* The probe waits this long for the write lock (the writer holds it for a commit, milliseconds):
@@ -517,6 +566,8 @@ const struct store_ops store_sqlite_ops = {
     .close = store_sqlite__close,
     .migrate = store_sqlite__migrate,
     .check = store_sqlite__check,
+    .verify = store_sqlite__verify,
+    .backup = store_sqlite__backup,
     .writable = store_sqlite__writable,
     .config_version = store_sqlite__config_version,
     .serve_begin = store_sqlite__serve_begin,

@@ -104,6 +104,9 @@ int store__leases_number_remove(struct store_leases *e, int64_t pool_id, int64_t
 bool store__leases_number_live(struct store_leases *e, int64_t pool_id, int64_t number_id,
                                int64_t now);
 
+/* Whether path names a file (not ":memory:" or a "file:" URI) that does not exist. */
+bool store__missing(const char *path);
+
 /* A random external id "prefix" + 16 base32 chars (80 bits). */
 void store__new_ext_id(const char *prefix, char out[STORE_ID_MAX]);
 
@@ -115,6 +118,8 @@ int store_sqlite__open(const char *url, struct store **s, struct errbuf *eb);
 void store_sqlite__close(struct store *s);
 int store_sqlite__migrate(struct store *s, int64_t now, int *version, struct errbuf *eb);
 int store_sqlite__check(struct store *s, struct errbuf *eb);
+int store_sqlite__verify(struct store *s, bool full, struct errbuf *eb);
+int store_sqlite__backup(struct store *s, const char *dest, struct errbuf *eb);
 int store_sqlite__writable(struct store *s, int64_t now, struct errbuf *eb);
 int store_sqlite__config_version(struct store *s, int64_t *version);
 int store_sqlite__serve_begin(struct store *s, int64_t now, struct errbuf *eb);

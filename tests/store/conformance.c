@@ -37,6 +37,11 @@ struct backend {
      * the store cannot commit (out: *handle for unlock). 0 or -1. */
     int (*lock_writes)(const char *url, void **handle);
     void (*unlock_writes)(void *handle);
+    /* Where store_backup writes a copy of url (out: dest), or NULL: the backend leaves backups
+     * to its own tools and store_backup answers ERR_UNSUPPORTED (PostgreSQL: pg_dump). */
+    void (*backup_dest)(const char *url, char *dest, size_t cap);
+    /* fresh() names a store that does not exist yet (a file path), rather than an empty one. */
+    bool fresh_is_missing;
 };
 
 static void sqlite_fresh(char *url, size_t cap)
@@ -206,12 +211,19 @@ static void pg_unlock_writes(void *handle)
 }
 #endif
 
+static void sqlite_backup_dest(const char *url, char *dest, size_t cap)
+{
+    snprintf(dest, cap, "%s.bak", url);
+}
+
 static const struct backend backends[] = {
     {"sqlite", sqlite_fresh, sqlite_cleanup, sqlite_future_schema, true, sqlite_lock_writes,
-     sqlite_unlock_writes},
+     sqlite_unlock_writes, sqlite_backup_dest, true},
 #ifdef OPENDNI_WITH_PG
-    /* Any number of nodes serve one PostgreSQL database (DESIGN.md "Scale plan"). */
-    {"pg", pg_fresh, pg_cleanup, pg_future_schema, false, pg_lock_writes, pg_unlock_writes},
+    /* Any number of nodes serve one PostgreSQL database (DESIGN.md "Scale plan"); its backups
+     * are pg_dump's (store_backup: ERR_UNSUPPORTED); fresh() makes an empty database. */
+    {"pg", pg_fresh, pg_cleanup, pg_future_schema, false, pg_lock_writes, pg_unlock_writes, NULL,
+     false},
 #endif
 };
 
@@ -349,6 +361,68 @@ static void postgres_urls_are_refused_or_fail_clearly(void **state)
     assert_null(s);
     assert_non_null(strstr(eb.msg, "this build has no PostgreSQL store"));
 #endif
+}
+
+/* ==== integrity and backups =================================================================== */
+
+static void verify_passes_and_backup_copies_a_store_that_serves(void **state)
+{
+    struct fx *f = *state;
+    struct errbuf eb = {{0}, NULL};
+    assert_int_equal(store_verify(f->s, true, &eb), ERR_OK);
+    assert_int_equal(store_verify(f->s, false, &eb), ERR_OK);
+    if (!be->backup_dest) {
+        assert_int_equal(store_backup(f->s, "/tmp/unused", &eb), ERR_UNSUPPORTED);
+        assert_non_null(strstr(eb.msg, "pg_dump"));
+        return;
+    }
+    char dest[300];
+    be->backup_dest(f->url, dest, sizeof(dest));
+    assert_int_equal(store_serve_begin(f->s, 20, &eb), ERR_OK); /* a server holds it */
+    struct st_pool p = {.account_id = f->a.id, .lease_ttl_s = 60, .cooldown_s = 0};
+    snprintf(p.name, sizeof(p.name), "kept");
+    snprintf(p.target, sizeof(p.target), "+15555550100");
+    snprintf(p.forward_to, sizeof(p.forward_to), "+15555550100");
+    assert_int_equal(store_pool_create(f->s, &p, 30, &eb), ERR_OK);
+    assert_int_equal(store_backup(f->s, dest, &eb), ERR_OK);
+    assert_int_equal(store_backup(f->s, dest, &eb), ERR_OK);        /* replaces its earlier copy */
+    assert_int_equal(store_backup(f->s, f->url, &eb), ERR_INVALID); /* not onto itself */
+    struct store *copy = NULL;
+    assert_int_equal(store_open(dest, &copy, &eb), ERR_OK);
+    assert_int_equal(store_check(copy, &eb), ERR_OK);
+    assert_int_equal(store_verify(copy, true, &eb), ERR_OK);
+    struct st_account b;
+    assert_int_equal(store_account_get(copy, "acc_b", &b), ERR_OK);
+    struct st_pool got;
+    assert_int_equal(store_pool_get(copy, f->a.id, p.ext_id, &got), ERR_OK);
+    assert_string_equal(got.name, "kept");
+    store_close(copy);
+    be->cleanup(dest);
+}
+
+static void a_store_that_does_not_exist_is_reported_not_created(void **state)
+{
+    (void)state;
+    if (!be->fresh_is_missing)
+        return;
+    char url[256];
+    be->fresh(url, sizeof(url));
+    struct store *s = NULL;
+    struct errbuf eb = {{0}, NULL};
+    assert_int_equal(store_open(url, &s, &eb), ERR_OK);
+    assert_int_equal(store_check(s, &eb), ERR_NOTFOUND);
+    assert_non_null(strstr(eb.msg, "opendni init"));
+    assert_int_equal(store_verify(s, false, &eb), ERR_OK); /* nothing there to be damaged */
+    if (be->backup_dest)
+        assert_int_equal(store_backup(s, "/tmp/unused", &eb), ERR_NOTFOUND);
+    store_close(s);
+    assert_int_equal(store_open(url, &s, &eb), ERR_OK);
+    assert_int_equal(store_check(s, &eb), ERR_NOTFOUND); /* the first open created nothing */
+    int version = 0;
+    assert_int_equal(store_migrate(s, 1, &version, &eb), ERR_OK);
+    assert_int_equal(store_check(s, &eb), ERR_OK);
+    store_close(s);
+    be->cleanup(url);
 }
 
 /* ==== accounts, keys, origins ================================================================= */
@@ -1607,6 +1681,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         T(migrations_are_idempotent_and_refuse_newer_schemas),
         cmocka_unit_test(postgres_urls_are_refused_or_fail_clearly),
+        T(verify_passes_and_backup_copies_a_store_that_serves),
+        cmocka_unit_test(a_store_that_does_not_exist_is_reported_not_created),
         T(accounts_keys_and_origins),
         T(pools_crud_and_tenant_scoping),
         T(numbers_crud_and_tenant_scoping),

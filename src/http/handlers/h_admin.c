@@ -72,6 +72,7 @@ int h_pool_create(struct http_req *req, struct http_resp *resp)
         rc = admin_pool_create(req->app, &p, time_now_ms(), &req->eb);
     if (rc)
         return rc;
+    http_header(resp, "Location", "/v1/pools/%s", p.ext_id);
     return reply(resp, 201, pool_json(&p));
 }
 
@@ -191,6 +192,7 @@ int h_number_create(struct http_req *req, struct http_resp *resp)
         rc = admin_number_create(req->app, &n, time_now_ms(), &req->eb);
     if (rc)
         return rc;
+    http_header(resp, "Location", "/v1/numbers/%s", n.ext_id);
     return reply(resp, 201, number_json(&n, pool_ext));
 }
 
@@ -321,6 +323,7 @@ int h_rule_create(struct http_req *req, struct http_resp *resp)
         rc = admin_rule_create(req->app, &r, time_now_ms(), &req->eb);
     if (rc)
         return rc;
+    http_header(resp, "Location", "/v1/rules/%s", r.ext_id);
     return reply(resp, 201, rule_json(&r, pool_ext, number_ext));
 }
 

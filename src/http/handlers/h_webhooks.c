@@ -93,6 +93,7 @@ int h_webhook_create(struct http_req *req, struct http_resp *resp)
         return rc;
     json_t *v = destination_json(&d);
     json_object_set_new(v, "secret", json_string(d.secret)); /* shown once */
+    http_header(resp, "Location", "/v1/webhooks/%s", d.ext_id);
     return reply(resp, 201, v);
 }
 
