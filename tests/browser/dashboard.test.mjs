@@ -5,12 +5,16 @@
 // visits with UTMs) with source, campaign and keyword as text; a campaign that is HTML shows as
 // text and runs nothing; a call's attribution explained; a viewer cannot change anything (no
 // control in the UI, 403 from the API); logout ends the session; cross-origin posts are refused;
-// the initial load stays within 100 KB gzipped; screenshots of every screen.
+// the initial load stays within 100 KB gzipped; screenshots of every screen. Reports (grouped
+// by source / campaign / …, a period, totals, the CSV) for an analyst and a note plus 403 for a
+// viewer; Settings (the tracking snippet, copied; the audit log for owners); axe-core finds no
+// serious or critical violation on any screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { launch, serverWithPool, fixtureServer, waitFor, html } from './support.mjs';
 import { cli, SHOTS } from '../helpers/server.mjs';
 
@@ -48,9 +52,15 @@ function get(url, headers = {}) {
   });
 }
 
-async function page(t) {
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+async function page(t, { axe = false, origin = null } = {}) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   t.after(() => ctx.close());
+  // axe-core from node_modules, put into every page by the browser itself (an init script is not
+  // subject to the page's CSP, which allows no inline script)
+  if (axe) await ctx.addInitScript({ path: AXE });
+  if (origin) await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
   const p = await ctx.newPage();
   p.errors = [];
   p.dialogs = [];
@@ -64,6 +74,16 @@ async function signIn(p, s, email, password = PW) {
   await p.fill('input[name=email]', email);
   await p.fill('input[name=password]', password);
   await p.click('button[type=submit]');
+}
+
+/** axe-core's serious and critical violations on the page as it is now ([] when none). */
+async function axeProblems(p, screen) {
+  const found = await p.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  });
+  return found.map((f) => `${screen}: ${f}`);
 }
 
 const cookieNames = async (p) => (await p.context().cookies()).map((c) => c.name);
@@ -212,4 +232,109 @@ test('the initial load is at most 100 KB gzipped, with a strict CSP and no inlin
   assert.equal(await p.$$eval('script:not([src])', (els) => els.length), 0);
   assert.deepEqual(violations, []);
   assert.deepEqual(p.errors, []);
+});
+
+test('Reports and Settings; a viewer is told reports need the analyst role; axe on every screen', async (t) => {
+  const s = await serverWithPool(t, { self: true });
+  await visitAndCall(s, 'spring-sale', 'emergency plumber', '+15125550111');
+  await visitAndCall(s, XSS, 'water heater', '+15125550122');
+  addUser(s, 'owner@example.com', 'owner');
+  addUser(s, 'analyst@example.com', 'analyst');
+  addUser(s, 'viewer@example.com', 'viewer');
+  const problems = [];
+  const p = await page(t, { axe: true, origin: s.url });
+  const csp = [];
+  p.on('console', (m) => { if (/Content Security Policy/.test(m.text())) csp.push(m.text()); });
+
+  await p.goto(s.url + '/app/');
+  await p.waitForSelector('input[name=email]');
+  problems.push(...await axeProblems(p, 'login'));
+
+  // an analyst: the Reports screen, by source then by campaign, with totals and the CSV
+  await signIn(p, s, 'analyst@example.com');
+  await p.waitForSelector('tr.call');
+  problems.push(...await axeProblems(p, 'overview'));
+  await p.click('nav a[href="#/reports"]');
+  await p.waitForSelector('table.report tr.group');
+  const rows = async () => p.$$eval('table.report tr.group', (trs) => trs.map((tr) =>
+    [tr.querySelector('.r-key').textContent, tr.querySelector('.r-calls').textContent]));
+  assert.deepEqual(await rows(), [['google', '2']]);
+  assert.equal(await p.textContent('table.report tr.totals .r-calls'), '2');
+  assert.deepEqual(await p.$$eval('table.report thead th', (ths) => ths.map((th) => th.textContent)),
+    ['Source', 'Calls', 'Answered', 'Qualified', 'Conversions', 'Value', 'Average duration']);
+  problems.push(...await axeProblems(p, 'reports'));
+  await p.selectOption('#group', 'campaign');
+  await p.waitForFunction(() => document.querySelector('table.report thead th').textContent === 'Campaign');
+  assert.deepEqual((await rows()).sort(), [[XSS, '1'], ['spring-sale', '1']].sort());
+  assert.equal(await p.$$eval('main img', (imgs) => imgs.length), 0, 'the campaign made no element');
+  await p.selectOption('#rperiod', '0');
+  await p.waitForFunction(() => document.querySelector('a.csv').href.includes('group_by=campaign'));
+  assert.equal(await p.textContent('table.report tr.totals .r-calls'), '2', 'both calls are today');
+  const href = await p.getAttribute('a.csv', 'href');
+  assert.match(href, /^\/v1\/reports\/calls\?group_by=campaign&since=.*&format=csv$/);
+  const [dl] = await Promise.all([p.waitForEvent('download'), p.click('a.csv')]);
+  const csv = fs.readFileSync(await dl.path(), 'utf8');
+  assert.match(csv.split('\n')[0], /^campaign,calls,answered/);
+  assert.match(csv, /spring-sale,1,/);
+  await p.screenshot({ path: path.join(SHOTS, 'dashboard-reports.png'), fullPage: true });
+
+  // Settings: the tracking snippet with the server's URL and the account, copied; no audit log
+  await p.click('nav a[href="#/settings"]');
+  await p.waitForSelector('textarea.snippet');
+  const snippet = `<script src="${s.url}/dni.js" data-account="${s.accountId}" async></script>`;
+  assert.equal(await p.inputValue('textarea.snippet'), snippet);
+  await p.click('button.copy');
+  await p.waitForFunction(() => document.querySelector('.status').textContent === 'Copied.');
+  assert.equal(await p.evaluate(() => navigator.clipboard.readText()), snippet);
+  assert.match(await p.textContent('.needs-role'), /owners/);
+  assert.equal(await p.$$eval('table.audit', (els) => els.length), 0);
+  problems.push(...await axeProblems(p, 'settings (analyst)'));
+
+  // the other screens, for axe
+  await p.click('nav a[href="#/calls"]');
+  await p.waitForSelector('table.calls tr.call');
+  problems.push(...await axeProblems(p, 'calls'));
+  await p.locator('tr.call a').first().click();
+  await p.waitForSelector('.attribution .d-campaign');
+  problems.push(...await axeProblems(p, 'call'));
+  await p.click('nav a[href="#/numbers"]');
+  await p.waitForSelector('.pool dl.health');
+  problems.push(...await axeProblems(p, 'numbers'));
+  await p.click('text=Log out');
+  await p.waitForSelector('input[name=email]');
+
+  // an owner: the audit log (the `opendni user add` above, by the CLI)
+  await signIn(p, s, 'owner@example.com');
+  await p.waitForSelector('tr.call');
+  await p.click('nav a[href="#/settings"]');
+  await p.waitForSelector('table.audit tr.entry');
+  const audit = await p.$$eval('table.audit tr.entry', (trs) => trs.map((tr) =>
+    [tr.querySelector('.a-actor').textContent, tr.querySelector('.a-action').textContent,
+      tr.querySelector('.a-subject').textContent]));
+  assert.ok(audit.some(([actor, , subject]) => actor === 'cli' && subject.includes('viewer@example.com')),
+    JSON.stringify(audit));
+  problems.push(...await axeProblems(p, 'settings (owner)'));
+  await p.screenshot({ path: path.join(SHOTS, 'dashboard-settings.png'), fullPage: true });
+  await p.click('text=Log out');
+  await p.waitForSelector('input[name=email]');
+
+  // a viewer: the screen says reports need the analyst role; the API answers 403
+  await signIn(p, s, 'viewer@example.com');
+  await p.waitForSelector('tr.call');
+  await p.click('nav a[href="#/reports"]');
+  await p.waitForSelector('.needs-role');
+  assert.match(await p.textContent('.needs-role'), /analyst role/);
+  assert.equal(await p.$$eval('table.report, a.csv', (els) => els.length), 0);
+  const r403 = await p.evaluate(async () => {
+    const r = await fetch('/v1/reports/calls?group_by=source');
+    return { status: r.status, body: await r.json() };
+  });
+  assert.equal(r403.status, 403);
+  assert.equal(r403.body.error.code, 'forbidden');
+  problems.push(...await axeProblems(p, 'reports (viewer)'));
+
+  assert.deepEqual(problems, [], 'axe-core: no serious or critical violation');
+  assert.deepEqual(csp, [], 'no CSP violation');
+  assert.deepEqual(p.errors, []);
+  assert.deepEqual(p.dialogs, [], 'nothing ran: no alert');
 });

@@ -2,11 +2,13 @@
 // The operator dashboard at /app/ (docs/dashboard.md): bundled by esbuild at build time with
 // Preact and htm into the one script the binary serves (scripts/gen-embed). Asks who is logged
 // in (/v1/app/me), shows the login form or the app, and routes on the URL's hash:
-// #/overview, #/calls, #/calls/{id}, #/numbers.
+// #/overview, #/calls, #/calls/{id}, #/numbers, #/reports, #/settings.
 import { html, render } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setSession, setLoggedOut } from './src/api.js';
 import { Login, Shell, Overview, Calls, CallDetail, Numbers } from './src/views.js';
+import { Reports } from './src/reports.js';
+import { Settings } from './src/settings.js';
 
 function parseHash() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
@@ -40,6 +42,8 @@ function App() {
   if (route.screen === 'calls' && route.id) screen = html`<${CallDetail} id=${route.id} me=${me} />`;
   else if (route.screen === 'calls') screen = html`<${Calls} />`;
   else if (route.screen === 'numbers') screen = html`<${Numbers} />`;
+  else if (route.screen === 'reports') screen = html`<${Reports} me=${me} />`;
+  else if (route.screen === 'settings') screen = html`<${Settings} me=${me} />`;
   else screen = html`<${Overview} />`;
   // key: a switch of account remounts the screens, so they load that account's data
   return html`<${Shell} me=${me} route=${route.screen} onSwitch=${switchTo} onLogout=${logout}>

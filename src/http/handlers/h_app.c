@@ -134,7 +134,8 @@ static int add_account(void *ctx, const struct st_membership *m)
     return 0;
 }
 
-/* {"user","account","role","rights","accounts","csrf"} for the session. */
+/* {"user","account","role","rights","accounts","csrf","public_url"} for the session (the URL
+ * for the tracking snippet on the Settings screen). */
 static int me_json(struct http_req *req, const struct users_session *us, struct http_resp *resp)
 {
     json_t *accounts = json_array();
@@ -145,10 +146,11 @@ static int me_json(struct http_req *req, const struct users_session *us, struct 
     }
     resp->content_type = "application/json";
     http_header(resp, "Cache-Control", "no-store");
-    return json_dump_take(json_pack("{s:{s:s},s:{s:s,s:s},s:s,s:o,s:o,s:s}", "user", "email",
+    return json_dump_take(json_pack("{s:{s:s},s:{s:s,s:s},s:s,s:o,s:o,s:s,s:s}", "user", "email",
                                     us->email, "account", "id", us->account.ext_id, "name",
                                     us->account.name, "role", access_role_name(us->role), "rights",
-                                    rights_json(us->role), "accounts", accounts, "csrf", us->csrf),
+                                    rights_json(us->role), "accounts", accounts, "csrf", us->csrf,
+                                    "public_url", req->app->public_url),
                           &resp->body);
 }
 

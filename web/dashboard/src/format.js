@@ -56,3 +56,7 @@ export function startOfDay(daysBack = 0) {
   d.setDate(d.getDate() - daysBack);
   return d.getTime();
 }
+
+const money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+/** A conversion value (the account's currency is not known here: the amount only). */
+export const fmtMoney = (x) => (x == null ? '—' : money.format(x));

@@ -14,7 +14,7 @@ import {
 const POLL_MS = 2000;
 
 /** Runs fn now and every ms while mounted (the latest fn; no overlap). */
-function usePoll(fn, ms, deps) {
+export function usePoll(fn, ms, deps) {
   const saved = useRef(fn);
   saved.current = fn;
   useEffect(() => {
@@ -29,7 +29,7 @@ function usePoll(fn, ms, deps) {
   }, deps);
 }
 
-function ErrorLine({ error }) {
+export function ErrorLine({ error }) {
   return error ? html`<p class="error" role="alert">${error.message}</p>` : null;
 }
 
@@ -72,6 +72,8 @@ const SCREENS = [
   ['overview', 'Overview'],
   ['calls', 'Calls'],
   ['numbers', 'Numbers'],
+  ['reports', 'Reports'],
+  ['settings', 'Settings'],
 ];
 
 export function Shell({ me, route, onSwitch, onLogout, children }) {
@@ -205,7 +207,7 @@ export function Calls() {
 
 // ---- one call, its attribution explained ----
 
-function Field({ label, children }) {
+export function Field({ label, children }) {
   return html`<dt>${label}</dt><dd>${children}</dd>`;
 }
 
