@@ -72,17 +72,18 @@ bench_wrk() {
 }
 
 # The table: bench_head, then bench_row LABEL RESULT BASELINE_RPS per row (RESULT as bench_wrk
-# prints it; for nginx the HTTP column repeats the total and the others are "-").
+# prints it; for nginx the HTTP column repeats the total and the others are "-"). PG µs/req: the
+# PostgreSQL server's CPU per request (bench/pg/run.sh appends it to its results), else "-".
 bench_head() { # literal: printf pads bytes, and µ is two
-  echo '| test                               |     req/s | vs nginx |   p50 ms |   p99 ms | non-2xx | CPU µs/req |  HTTP µs | writer µs | ckpt µs |'
-  echo '|------------------------------------|-----------|----------|----------|----------|---------|------------|----------|-----------|---------|'
+  echo '| test                               |     req/s | vs nginx |   p50 ms |   p99 ms | non-2xx | CPU µs/req |  HTTP µs | writer µs | ckpt µs | PG µs/req |'
+  echo '|------------------------------------|-----------|----------|----------|----------|---------|------------|----------|-----------|---------|-----------|'
 }
 bench_row() {
   _label=$1 _base=$3
   set -- $2
   _ratio=$(awk -v a="$2" -v b="$_base" 'BEGIN { printf "%.2f", a / b }')
-  _http=$9 _writer=${10} _ckpt=${11}
+  _http=$9 _writer=${10} _ckpt=${11} _pg=${12:--}
   case $_label in nginx*) _http=$8 _writer=- _ckpt=- ;; esac
-  printf '| %-34s | %9s | %8s | %8s | %8s | %7s | %10s | %8s | %9s | %7s |\n' "$_label" "$2" "$_ratio" "$3" "$4" "$5" \
-    "$8" "$_http" "$_writer" "$_ckpt"
+  printf '| %-34s | %9s | %8s | %8s | %8s | %7s | %10s | %8s | %9s | %7s | %9s |\n' "$_label" "$2" "$_ratio" "$3" "$4" "$5" \
+    "$8" "$_http" "$_writer" "$_ckpt" "$_pg"
 }
