@@ -520,6 +520,7 @@ struct st_report_call {
     char device[16];
     bool converted;
     double value;
+    char lead_status[STORE_LEAD_MAX]; /* the call's outcome ("new" when it has none) */
 };
 
 /* One conversion with what the Google Ads exports need: the call and the click ids of the

@@ -3,7 +3,8 @@
 // PATCH /v1/calls/{id} sets tags, notes, a lead status, a revenue value and a billable flag with
 // who set it; GET /v1/calls and /v1/calls/{id} show them as `outcome`; a bad body is a 400 in
 // the error format and changes nothing; another account's call is 404; a dashboard analyst may
-// set them (recorded and audited as that user), a viewer gets 403 and sees no revenue.
+// set them (recorded and audited as that user), a viewer gets 403 and sees no revenue; the calls
+// report groups by lead status and filters on it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, createAccount, cli } from '../helpers/server.mjs';
@@ -198,4 +199,24 @@ test('dashboard: an analyst sets outcomes as themself (audited); a viewer gets 4
   assert.equal(changes.length, 1);
   assert.equal(changes[0].actor, 'ana@example.com');
   assert.equal(changes[0].subject, `/v1/calls/${callId}`);
+});
+
+test('the calls report groups by lead status and filters on it', async () => {
+  // this account: the call set above ("won"); a second, untouched call ("new")
+  await simulate('+15555550701', '+15125550192', srv.apiKey);
+  const q = 'since=2000-01-01&until=2100-01-01';
+  let r = await srv.api('GET', `/v1/reports/calls?group_by=lead_status&${q}`);
+  assert.equal(r.status, 200, r.text);
+  const byLead = Object.fromEntries(r.json.rows.map((row) => [row.key.lead_status, row.calls]));
+  assert.deepEqual(byLead, { won: 1, new: 1 });
+  r = await srv.api('GET', `/v1/reports/calls?group_by=channel&lead_status=won,qualified&${q}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.rows.reduce((n, row) => n + row.calls, 0), 1);
+  r = await srv.api('GET', `/v1/reports/calls?lead_status=spam&${q}`);
+  assert.equal(r.json.rows.reduce((n, row) => n + row.calls, 0), 0);
+  isError(await srv.api('GET', `/v1/reports/calls?lead_status=maybe&${q}`), 400, 'lead_status');
+  isError(await srv.api('GET', `/v1/reports/calls?lead_status=&${q}`), 400, 'lead_status');
+  r = await srv.api('GET', `/v1/reports/calls?group_by=lead_status&format=csv&${q}`);
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.text.split('\n')[0], /^lead_status,/);
 });

@@ -892,6 +892,15 @@ static void calls_conversions_reports_and_export(void **state)
 
 /* ==== call outcomes =========================================================================== */
 
+/* Collects the report rows' lead statuses in order (ctx: char[2][STORE_LEAD_MAX]). */
+static int lead_of(void *ctx, const struct st_report_call *r)
+{
+    char(*leads)[STORE_LEAD_MAX] = ctx;
+    int i = leads[0][0] ? 1 : 0;
+    snprintf(leads[i], STORE_LEAD_MAX, "%s", r->lead_status);
+    return i; /* stop after two */
+}
+
 static void call_outcomes_default_replace_and_tenant_scoping(void **state)
 {
     struct fx *f = *state;
@@ -965,6 +974,13 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     other.call_id = 999999;
     assert_int_equal(store_call_outcome_put(f->s, &other), ERR_NOTFOUND);
     assert_int_equal(store_call_outcome_get(f->s, 999999, &got), ERR_NOTFOUND);
+
+    /* the calls report carries the lead status ("new" for a call without an outcome) */
+    make_call(f, "CAO2", 1500, 0);
+    char leads[2][STORE_LEAD_MAX] = {"", ""};
+    assert_int_equal(store_report_calls(f->s, f->a.id, 1000, 1600, lead_of, leads), ERR_OK);
+    assert_string_equal(leads[0], "spam"); /* CAO1, then CAO2: started_at order */
+    assert_string_equal(leads[1], "new");
 
     /* inside a transaction, rolled back with it */
     assert_int_equal(store_begin(f->s), ERR_OK);
