@@ -162,8 +162,9 @@ int calls_update(struct app *app, int64_t call_id, const struct calls_status *u,
                  struct st_call *out);
 
 /* The API's CALL object for c (API.md), plus attribution.reason, attribution.runner_up
- * ({session_id, confidence} or null) and attribution.first_touch (session id or null).
- * Reads the sessions and the conversion from the store. Returns a new reference (NULL only on
+ * ({session_id, confidence} or null) and attribution.first_touch (session id or null),
+ * and outcome (app/outcomes.h: tags, notes, lead status, revenue, billable). Reads the sessions,
+ * the conversion and the outcome from the store. Returns a new reference (NULL only on
  * allocation failure). Safe from any thread. */
 json_t *calls_json(struct app *app, const struct st_call *c);
 

@@ -10,10 +10,11 @@
 #include "base/xalloc.h"
 
 static const char *const dim_names[REPORT_N_DIMS] = {
-    [REPORT_CHANNEL] = "channel", [REPORT_SOURCE] = "source",
-    [REPORT_MEDIUM] = "medium",   [REPORT_CAMPAIGN] = "campaign",
-    [REPORT_KEYWORD] = "keyword", [REPORT_LANDING_PAGE] = "landing_page",
-    [REPORT_DEVICE] = "device",   [REPORT_LOCATION] = "location",
+    [REPORT_CHANNEL] = "channel",         [REPORT_SOURCE] = "source",
+    [REPORT_MEDIUM] = "medium",           [REPORT_CAMPAIGN] = "campaign",
+    [REPORT_KEYWORD] = "keyword",         [REPORT_LANDING_PAGE] = "landing_page",
+    [REPORT_DEVICE] = "device",           [REPORT_LOCATION] = "location",
+    [REPORT_LEAD_STATUS] = "lead_status",
 };
 
 struct entry {

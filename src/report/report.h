@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* Call reports: group calls by marketing dimensions (channel, source, … location) and count
+/* Call reports: group calls by marketing dimensions (channel, source, … location) and by lead
+ * status, and count
  * calls, answered, qualified, conversions, value and talk time per group. Pure: the store hands
  * each call's facts to report_add, the handler renders the rows. Ownership: a struct report
  * owns its rows and their key strings (copied from the calls); rows are borrowed until
@@ -22,6 +23,7 @@ enum report_dim {
     REPORT_LANDING_PAGE,
     REPORT_DEVICE,
     REPORT_LOCATION,
+    REPORT_LEAD_STATUS, /* a person's verdict on the call (app/outcomes.h) */
     REPORT_N_DIMS
 };
 

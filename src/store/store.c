@@ -525,6 +525,18 @@ int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p)
     return s->ops->pool_by_fallback(s, e164, p);
 }
 
+int store_call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o)
+{
+    return s->ops->call_outcome_get(s, call_id, o);
+}
+
+int store_call_outcome_put(struct store *s, const struct st_call_outcome *o)
+{
+    if (store__write_fault(s, "call outcome put"))
+        return ERR_BACKEND;
+    return s->ops->call_outcome_put(s, o);
+}
+
 /* store_provider_cred_* and store_secrets_*: store_secrets.c (they seal and open). */
 
 int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,

@@ -467,6 +467,39 @@ int store_conversion_by_call(struct store *s, int64_t call_id, struct st_convers
 /* The pool whose fallback number is e164 (lowest id if several). ERR_NOTFOUND if none. */
 int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);
 
+/* ==== call outcomes ===========================================================================
+ * Owned by src/app/outcomes.c (PATCH /v1/calls/{id}; DESIGN.md "Call outcomes"): what a person
+ * says about a call. Tables of sql/0012. The store keeps the values as given; the app validates
+ * them (tags is a JSON array text the app wrote). */
+
+#define STORE_TAGS_MAX 1024  /* a JSON array of tags (app/outcomes.h bounds it well below) */
+#define STORE_NOTES_MAX 4097 /* up to 4096 bytes of UTF-8, NUL included */
+#define STORE_LEAD_MAX 16
+
+struct st_call_outcome {
+    int64_t call_id;
+    int64_t account_id;
+    char tags[STORE_TAGS_MAX]; /* JSON array text: "[]" when none */
+    char notes[STORE_NOTES_MAX];
+    char lead_status[STORE_LEAD_MAX]; /* new, qualified, won, lost, spam */
+    int64_t revenue;                  /* minor units of the account's currency; -1 = not given */
+    int billable;                     /* -1 = unset, 0 = no, 1 = yes */
+    char billable_by[8];              /* who set billable: "" (unset), "api", "user" */
+    char billable_user[256];          /* the dashboard user for "user" (an email), else "" */
+    int64_t billable_at;              /* when billable was last set, 0 = never */
+    int64_t updated_at;
+};
+
+/* The outcome of call call_id. ERR_OK with *o filled; ERR_NOTFOUND when none was ever stored,
+ * with *o set to the defaults (call_id set, tags "[]", notes "", lead status "new", revenue -1,
+ * billable -1, the rest empty or 0); ERR_BACKEND. */
+int store_call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o);
+/* Writes every field of o as the outcome of call o->call_id (inserted or replaced), provided
+ * that call belongs to account o->account_id. ERR_NOTFOUND (nothing written) if it does not:
+ * another account's call or no call; ERR_CONFLICT for a value the schema refuses (a lead status
+ * outside the five, a negative revenue); ERR_BACKEND. */
+int store_call_outcome_put(struct store *s, const struct st_call_outcome *o);
+
 /* ==== reports =================================================================================
  * Owned by reports and exports (src/http/handlers/h_reports.c). Read-only queries over calls,
  * sessions and conversions, streamed row by row to a callback (return non-zero to stop). */
@@ -487,6 +520,7 @@ struct st_report_call {
     char device[16];
     bool converted;
     double value;
+    char lead_status[STORE_LEAD_MAX]; /* the call's outcome ("new" when it has none) */
 };
 
 /* One conversion with what the Google Ads exports need: the call and the click ids of the

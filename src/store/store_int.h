@@ -113,6 +113,8 @@ struct store_ops {
     int (*conversion_add)(struct store *s, struct st_conversion *cv);
     int (*conversion_by_call)(struct store *s, int64_t call_id, struct st_conversion *cv);
     int (*pool_by_fallback)(struct store *s, const char *e164, struct st_pool *p);
+    int (*call_outcome_get)(struct store *s, int64_t call_id, struct st_call_outcome *o);
+    int (*call_outcome_put)(struct store *s, const struct st_call_outcome *o);
     int (*provider_cred_set)(struct store *s, int64_t account_id, const char *provider,
                              const char *account_sid, const char *secret, int64_t now);
     int (*provider_cred_get)(struct store *s, int64_t account_id, const char *provider,

@@ -296,6 +296,81 @@ int store_pg__conversion_by_call(struct store *s, int64_t call_id, struct st_con
     return ERR_OK;
 }
 
+/* ---- call outcomes ---- */
+
+/* The defaults of a call that has no outcome row (store.h). */
+static void outcome_defaults(int64_t call_id, struct st_call_outcome *o)
+{
+    *o = (struct st_call_outcome){.call_id = call_id, .revenue = -1, .billable = -1};
+    snprintf(o->tags, sizeof(o->tags), "[]");
+    snprintf(o->lead_status, sizeof(o->lead_status), "new");
+}
+
+int store_pg__call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o)
+{
+    outcome_defaults(call_id, o);
+    struct pgargs a = {0};
+    store__pg_i64(&a, call_id);
+    PGresult *r = NULL;
+    int rc = store__pg_row(s,
+                           "SELECT account_id, tags, notes, lead_status, revenue, billable,"
+                           " billable_by, billable_user, billable_at, updated_at"
+                           " FROM call_outcomes WHERE call_id = $1",
+                           &a, &r, "read call outcome");
+    if (rc)
+        return rc;
+    o->account_id = store__pg_col_i64(r, 0, 0);
+    store__pg_col_text(r, 0, 1, o->tags, sizeof(o->tags));
+    store__pg_col_text(r, 0, 2, o->notes, sizeof(o->notes));
+    store__pg_col_text(r, 0, 3, o->lead_status, sizeof(o->lead_status));
+    o->revenue = store__pg_col_opt(r, 0, 4, -1);
+    o->billable = (int)store__pg_col_opt(r, 0, 5, -1);
+    store__pg_col_text(r, 0, 6, o->billable_by, sizeof(o->billable_by));
+    store__pg_col_text(r, 0, 7, o->billable_user, sizeof(o->billable_user));
+    o->billable_at = store__pg_col_i64(r, 0, 8);
+    o->updated_at = store__pg_col_i64(r, 0, 9);
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__call_outcome_put(struct store *s, const struct st_call_outcome *o)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, o->call_id);
+    store__pg_i64(&a, o->account_id);
+    store__pg_text(&a, o->tags[0] ? o->tags : "[]");
+    store__pg_text(&a, o->notes);
+    store__pg_text(&a, o->lead_status);
+    if (o->revenue == -1)
+        store__pg_null(&a);
+    else
+        store__pg_i64(&a, o->revenue);
+    if (o->billable < 0)
+        store__pg_null(&a);
+    else
+        store__pg_i64(&a, o->billable != 0);
+    store__pg_text(&a, o->billable_by);
+    store__pg_text(&a, o->billable_user);
+    store__pg_i64(&a, o->billable_at);
+    store__pg_i64(&a, o->updated_at);
+    /* The row comes from the call's own row, so another account's call writes nothing. */
+    int64_t n = 0;
+    int rc = store__pg_changes(
+        s,
+        "INSERT INTO call_outcomes(call_id, account_id, tags, notes, lead_status, revenue,"
+        " billable, billable_by, billable_user, billable_at, updated_at)"
+        " SELECT id, account_id, $3::text, $4::text, $5::text, $6::bigint, $7::integer,"
+        " $8::text, $9::text, $10::bigint, $11::bigint FROM calls"
+        " WHERE id = $1::bigint AND account_id = $2::bigint"
+        " ON CONFLICT (call_id) DO UPDATE SET tags = excluded.tags, notes = excluded.notes,"
+        " lead_status = excluded.lead_status, revenue = excluded.revenue,"
+        " billable = excluded.billable, billable_by = excluded.billable_by,"
+        " billable_user = excluded.billable_user, billable_at = excluded.billable_at,"
+        " updated_at = excluded.updated_at",
+        &a, &n, "write call outcome");
+    return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
+}
+
 int store_pg__pool_by_fallback(struct store *s, const char *e164, struct st_pool *p)
 {
     struct pgargs a = {0};
@@ -430,9 +505,10 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
     " COALESCE(NULLIF(c.channel, ''), s.channel), COALESCE(NULLIF(c.source, ''), s.source),"       \
     " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign),"     \
     " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                       \
-    " cv.id IS NOT NULL, COALESCE(cv.value, 0)"                                                    \
+    " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new')"                    \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
     " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
+    " LEFT JOIN call_outcomes o ON o.call_id = c.id"                                               \
     " WHERE c.account_id = $1 AND c.started_at >= $2 AND c.started_at < $3"                        \
     " ORDER BY c.started_at, c.id"
 
@@ -461,6 +537,7 @@ static void read_report_call(const PGresult *r, int i, struct st_report_call *c)
     store__pg_col_text(r, i, 10, c->device, sizeof(c->device));
     c->converted = store__pg_col_bool(r, i, 11);
     c->value = store__pg_col_f64(r, i, 12);
+    store__pg_col_text(r, i, 13, c->lead_status, sizeof(c->lead_status));
 }
 
 static void read_report_conversion(const PGresult *r, int i, struct st_report_conversion *c)

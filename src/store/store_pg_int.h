@@ -196,6 +196,8 @@ int store_pg__call_caller(struct store *s, int64_t account_id, const char *from,
 int store_pg__conversion_add(struct store *s, struct st_conversion *cv);
 int store_pg__conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);
 int store_pg__pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);
+int store_pg__call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o);
+int store_pg__call_outcome_put(struct store *s, const struct st_call_outcome *o);
 int store_pg__provider_cred_set(struct store *s, int64_t account_id, const char *provider,
                                 const char *account_sid, const char *secret, int64_t now);
 int store_pg__provider_cred_get(struct store *s, int64_t account_id, const char *provider,

@@ -341,6 +341,76 @@ int store_sqlite__conversion_by_call(struct store *s, int64_t call_id, struct st
     return rc == SQLITE_DONE ? ERR_NOTFOUND : store__err(conn, rc, "read conversion");
 }
 
+/* ---- call outcomes ---- */
+
+/* The defaults of a call that has no outcome row (store.h). */
+static void outcome_defaults(int64_t call_id, struct st_call_outcome *o)
+{
+    *o = (struct st_call_outcome){.call_id = call_id, .revenue = -1, .billable = -1};
+    snprintf(o->tags, sizeof(o->tags), "[]");
+    snprintf(o->lead_status, sizeof(o->lead_status), "new");
+}
+
+int store_sqlite__call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o)
+{
+    outcome_defaults(call_id, o);
+    CONN_OR_FAIL(conn, s);
+    sqlite3_stmt *st = store__prep(conn, "SELECT account_id, tags, notes, lead_status, revenue,"
+                                         " billable, billable_by, billable_user, billable_at,"
+                                         " updated_at FROM call_outcomes WHERE call_id = ?1");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, call_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        o->account_id = sqlite3_column_int64(st, 0);
+        store__col_text(st, 1, o->tags, sizeof(o->tags));
+        store__col_text(st, 2, o->notes, sizeof(o->notes));
+        store__col_text(st, 3, o->lead_status, sizeof(o->lead_status));
+        o->revenue = col_opt_int(st, 4, -1);
+        o->billable = (int)col_opt_int(st, 5, -1);
+        store__col_text(st, 6, o->billable_by, sizeof(o->billable_by));
+        store__col_text(st, 7, o->billable_user, sizeof(o->billable_user));
+        o->billable_at = sqlite3_column_int64(st, 8);
+        o->updated_at = sqlite3_column_int64(st, 9);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    return rc == SQLITE_DONE ? ERR_NOTFOUND : store__err(conn, rc, "read call outcome");
+}
+
+int store_sqlite__call_outcome_put(struct store *s, const struct st_call_outcome *o)
+{
+    CONN_OR_FAIL(conn, s);
+    /* The row comes from the call's own row, so another account's call writes nothing. */
+    sqlite3_stmt *st = store__prep(
+        conn, "INSERT INTO call_outcomes(call_id, account_id, tags, notes, lead_status, revenue,"
+              " billable, billable_by, billable_user, billable_at, updated_at)"
+              " SELECT id, account_id, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 FROM calls"
+              " WHERE id = ?1 AND account_id = ?2"
+              " ON CONFLICT(call_id) DO UPDATE SET tags = excluded.tags, notes = excluded.notes,"
+              " lead_status = excluded.lead_status, revenue = excluded.revenue,"
+              " billable = excluded.billable, billable_by = excluded.billable_by,"
+              " billable_user = excluded.billable_user, billable_at = excluded.billable_at,"
+              " updated_at = excluded.updated_at");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, o->call_id);
+    sqlite3_bind_int64(st, 2, o->account_id);
+    store__bind_text(st, 3, o->tags[0] ? o->tags : "[]");
+    store__bind_text(st, 4, o->notes);
+    store__bind_text(st, 5, o->lead_status);
+    bind_opt_int(st, 6, o->revenue, -1);
+    bind_opt_int(st, 7, o->billable < 0 ? -1 : o->billable != 0, -1);
+    store__bind_text(st, 8, o->billable_by);
+    store__bind_text(st, 9, o->billable_user);
+    sqlite3_bind_int64(st, 10, o->billable_at);
+    sqlite3_bind_int64(st, 11, o->updated_at);
+    int rc = store__exec(conn, st, "write call outcome");
+    return rc ? rc : sqlite3_changes(conn->db) ? ERR_OK : ERR_NOTFOUND;
+}
+
 /* ---- look-ups for webhooks ---- */
 
 /* Runs a query for one row id (bound to ?1 as text), ERR_NOTFOUND without a row. */

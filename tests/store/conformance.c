@@ -890,6 +890,107 @@ static void calls_conversions_reports_and_export(void **state)
     assert_true(n_trace >= 1);
 }
 
+/* ==== call outcomes =========================================================================== */
+
+/* Collects the report rows' lead statuses in order (ctx: char[2][STORE_LEAD_MAX]). */
+static int lead_of(void *ctx, const struct st_report_call *r)
+{
+    char(*leads)[STORE_LEAD_MAX] = ctx;
+    int i = leads[0][0] ? 1 : 0;
+    snprintf(leads[i], STORE_LEAD_MAX, "%s", r->lead_status);
+    return i; /* stop after two */
+}
+
+static void call_outcomes_default_replace_and_tenant_scoping(void **state)
+{
+    struct fx *f = *state;
+    struct st_call c = make_call(f, "CAO1", 1000, 0);
+    struct st_call_outcome o;
+    assert_int_equal(store_call_outcome_get(f->s, c.id, &o), ERR_NOTFOUND);
+    assert_int_equal(o.call_id, c.id); /* the defaults */
+    assert_string_equal(o.tags, "[]");
+    assert_string_equal(o.notes, "");
+    assert_string_equal(o.lead_status, "new");
+    assert_int_equal(o.revenue, -1);
+    assert_int_equal(o.billable, -1);
+
+    o.account_id = f->a.id;
+    snprintf(o.tags, sizeof(o.tags), "[\"vip\",\"repeat\"]");
+    snprintf(o.notes, sizeof(o.notes), "Wants a quote; call back Tuesday. «ünïcode»");
+    snprintf(o.lead_status, sizeof(o.lead_status), "won");
+    o.revenue = 1234567890123;
+    o.billable = 1;
+    snprintf(o.billable_by, sizeof(o.billable_by), "user");
+    snprintf(o.billable_user, sizeof(o.billable_user), "ana@example.com");
+    o.billable_at = 2000;
+    o.updated_at = 2000;
+    assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
+    struct st_call_outcome got;
+    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_int_equal(got.account_id, f->a.id);
+    assert_string_equal(got.tags, o.tags);
+    assert_string_equal(got.notes, o.notes);
+    assert_string_equal(got.lead_status, "won");
+    assert_int_equal(got.revenue, 1234567890123);
+    assert_int_equal(got.billable, 1);
+    assert_string_equal(got.billable_by, "user");
+    assert_string_equal(got.billable_user, "ana@example.com");
+    assert_int_equal(got.billable_at, 2000);
+    assert_int_equal(got.updated_at, 2000);
+
+    /* replaced whole: revenue and billable back to unset, billable false kept as false */
+    o.revenue = -1;
+    o.billable = -1;
+    o.billable_by[0] = o.billable_user[0] = '\0';
+    snprintf(o.lead_status, sizeof(o.lead_status), "spam");
+    o.updated_at = 3000;
+    assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_string_equal(got.lead_status, "spam");
+    assert_int_equal(got.revenue, -1);
+    assert_int_equal(got.billable, -1);
+    assert_string_equal(got.billable_by, "");
+    o.billable = 0;
+    assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_int_equal(got.billable, 0);
+
+    /* the schema refuses what the app never sends */
+    struct st_call_outcome bad = o;
+    snprintf(bad.lead_status, sizeof(bad.lead_status), "maybe");
+    assert_int_equal(store_call_outcome_put(f->s, &bad), ERR_CONFLICT);
+    bad = o;
+    bad.revenue = -5;
+    assert_int_equal(store_call_outcome_put(f->s, &bad), ERR_CONFLICT);
+
+    /* another account's call, or no call: nothing written */
+    struct st_call_outcome other = o;
+    other.account_id = f->b.id;
+    snprintf(other.lead_status, sizeof(other.lead_status), "lost");
+    assert_int_equal(store_call_outcome_put(f->s, &other), ERR_NOTFOUND);
+    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_string_equal(got.lead_status, "spam");
+    other = o;
+    other.call_id = 999999;
+    assert_int_equal(store_call_outcome_put(f->s, &other), ERR_NOTFOUND);
+    assert_int_equal(store_call_outcome_get(f->s, 999999, &got), ERR_NOTFOUND);
+
+    /* the calls report carries the lead status ("new" for a call without an outcome) */
+    make_call(f, "CAO2", 1500, 0);
+    char leads[2][STORE_LEAD_MAX] = {"", ""};
+    assert_int_equal(store_report_calls(f->s, f->a.id, 1000, 1600, lead_of, leads), ERR_OK);
+    assert_string_equal(leads[0], "spam"); /* CAO1, then CAO2: started_at order */
+    assert_string_equal(leads[1], "new");
+
+    /* inside a transaction, rolled back with it */
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    snprintf(o.lead_status, sizeof(o.lead_status), "qualified");
+    assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
+    store_rollback(f->s);
+    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_string_equal(got.lead_status, "spam");
+}
+
 /* ==== the lease claim (serving) =============================================================== */
 
 #define MIN_MS 60000
@@ -1692,6 +1793,7 @@ int main(int argc, char **argv)
         T(session_client_and_numbers_held),
         T(savepoint_rollback_keeps_the_rest),
         T(calls_conversions_reports_and_export),
+        T(call_outcomes_default_replace_and_tenant_scoping),
         T(claims_need_a_serving_store),
         T(claim_touch_times_and_deletes),
         T(release_takes_a_claim_back),

@@ -107,6 +107,9 @@ void h_app_redact_call(const struct http_req *req, json_t *call)
     json_t *cv = json_object_get(call, "conversion");
     if (json_is_object(cv))
         json_object_set_new(cv, "value", json_null());
+    json_t *oc = json_object_get(call, "outcome");
+    if (json_is_object(oc))
+        json_object_set_new(oc, "revenue", json_null());
 }
 
 /* ==== the page ================================================================================ */

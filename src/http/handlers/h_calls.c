@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* The calls API (Bearer key, account-scoped): GET /v1/calls?since=&until=&limit=&cursor= and
- * GET /v1/calls/{id}. Lists run in (started_at, id) order with an opaque keyset cursor, so a
- * client can page through while calls keep arriving; the objects come from calls_json. */
+/* The calls API (Bearer key, account-scoped): GET /v1/calls?since=&until=&limit=&cursor=,
+ * GET /v1/calls/{id} and PATCH /v1/calls/{id} (the call's outcome: app/outcomes.h). Lists run in
+ * (started_at, id) order with an opaque keyset cursor, so a client can page through while calls
+ * keep arriving; the objects come from calls_json. */
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
@@ -11,6 +12,7 @@
 #include "app/admin.h"
 #include "app/app.h"
 #include "app/calls.h"
+#include "app/outcomes.h"
 #include "base/json.h"
 
 #define DEFAULT_LIMIT 50
@@ -126,6 +128,26 @@ int h_call_get(struct http_req *req, struct http_resp *resp)
         return errf(&req->eb, rc, NULL, "no call '%s'", req->params[0]);
     if (rc)
         return errf(&req->eb, rc, NULL, "cannot read call");
+    resp->content_type = "application/json";
+    json_t *call = calls_json(req->app, &c);
+    h_app_redact_call(req, call);
+    return json_dump_take(call, &resp->body);
+}
+
+int h_call_patch(struct http_req *req, struct http_resp *resp)
+{
+    json_t *o;
+    int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
+    if (rc)
+        return rc;
+    /* a dashboard session names its user; an API key is recorded as "api" */
+    const char *user = req->session.row.id ? req->session.email : NULL;
+    struct st_call c;
+    rc = outcomes_set(req->app, req->account.id, req->params[0], o, user, time_now_ms(), &c,
+                      &req->eb);
+    json_decref(o);
+    if (rc)
+        return rc;
     resp->content_type = "application/json";
     json_t *call = calls_json(req->app, &c);
     h_app_redact_call(req, call);

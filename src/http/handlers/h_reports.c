@@ -78,8 +78,48 @@ static int64_t min_duration_of(const struct st_account *a)
 
 /* ---- GET /v1/reports/calls ---- */
 
+static const char *const lead_statuses[] = {"new", "qualified", "won", "lost", "spam"};
+
+/* The report being filled, and the lead statuses it counts (bit i: lead_statuses[i]). */
+struct report_fill {
+    struct report *r;
+    unsigned leads;
+};
+
+static unsigned lead_bit(const char *status)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(lead_statuses); i++)
+        if (strcmp(status, lead_statuses[i]) == 0)
+            return 1u << i;
+    return 0;
+}
+
+/* lead_status=won,qualified: only calls with one of these lead statuses (absent: every call). */
+static int parse_leads(struct http_req *req, unsigned *leads)
+{
+    char list[128];
+    *leads = ~0u;
+    if (!http_query(req, "lead_status", list, sizeof(list)))
+        return ERR_OK;
+    *leads = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        unsigned bit = lead_bit(t);
+        if (!bit)
+            return errf(&req->eb, ERR_INVALID, "lead_status",
+                        "'lead_status' must list new, qualified, won, lost or spam");
+        *leads |= bit;
+    }
+    if (!*leads)
+        return errf(&req->eb, ERR_INVALID, "lead_status", "'lead_status' is empty");
+    return ERR_OK;
+}
+
 static int add_report_call(void *ctx, const struct st_report_call *c)
 {
+    struct report_fill *f = ctx;
+    if (!(f->leads & lead_bit(c->lead_status)))
+        return 0;
     struct report_call rc = {.status = c->status,
                              .duration_s = c->duration_s,
                              .converted = c->converted,
@@ -92,7 +132,8 @@ static int add_report_call(void *ctx, const struct st_report_call *c)
     rc.key[REPORT_LANDING_PAGE] = c->landing_page;
     rc.key[REPORT_DEVICE] = c->device;
     rc.key[REPORT_LOCATION] = NULL; /* calls carry no location yet */
-    report_add(ctx, &rc);
+    rc.key[REPORT_LEAD_STATUS] = c->lead_status;
+    report_add(f->r, &rc);
     return 0;
 }
 
@@ -215,12 +256,16 @@ int h_report_calls(struct http_req *req, struct http_resp *resp)
     struct report_dims dims;
     struct range range;
     bool csv;
+    unsigned leads;
     int rc = parse_report(req, &dims, &range, &csv);
+    if (rc == ERR_OK)
+        rc = parse_leads(req, &leads);
     if (rc)
         return rc;
     struct report *r = report_new(&dims, min_duration_of(&req->account));
-    rc =
-        admin_report_calls(req->app, req->account.id, range.since, range.until, add_report_call, r);
+    struct report_fill fill = {r, leads};
+    rc = admin_report_calls(req->app, req->account.id, range.since, range.until, add_report_call,
+                            &fill);
     if (rc == ERR_OK)
         rc = render_report(r, &dims, &range, csv, resp);
     else

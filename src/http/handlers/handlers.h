@@ -28,7 +28,7 @@ int h_app_authenticate(struct http_req *req, enum access_role needed);
  * no-op for reads and for Bearer-key requests. */
 void h_app_audit(struct http_req *req);
 /* Hides what the session's role may not see in a CALL object (viewers: the caller's number is
- * masked, conversion values are null). A no-op for Bearer-key requests. */
+ * masked, conversion values and outcome revenue are null). A no-op for Bearer-key requests. */
 void h_app_redact_call(const struct http_req *req, json_t *call);
 /* GET /app/ and its files: the embedded bundle with a strict Content-Security-Policy. */
 int h_app_page(struct http_req *req, struct http_resp *resp);
@@ -81,6 +81,8 @@ int h_pbx_lookup(struct http_req *req, struct http_resp *resp);
 /* h_calls.c */
 int h_call_list(struct http_req *req, struct http_resp *resp);
 int h_call_get(struct http_req *req, struct http_resp *resp);
+/* PATCH /v1/calls/{id}: sets the call's outcome (app/outcomes.h); 200 with the CALL object. */
+int h_call_patch(struct http_req *req, struct http_resp *resp);
 
 /* h_reports.c: call reports and the Google Ads CSV exports (account-scoped) */
 int h_report_calls(struct http_req *req, struct http_resp *resp);
