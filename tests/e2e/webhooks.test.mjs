@@ -186,11 +186,13 @@ test('/v1/stream sends call.completed once, though both legs report a final stat
   const res = await fetch(srv.url + '/v1/stream', { headers: { Authorization: `Bearer ${srv.apiKey}` }, signal: ac.signal });
   let events = '';
   const reading = (async () => { try { for await (const c of res.body) events += new TextDecoder().decode(c); } catch {} })();
-  await sleep(100);
+  // The listener is registered once the stream greets (a loaded machine may take a while).
+  for (let i = 0; i < 200 && !/: connected/.test(events); i++) await sleep(25);
+  assert.match(events, /: connected/);
   const p = await call(srv, '+15555550301', '+15125550400');
   assert.equal(await hook(srv, '/v1/telephony/twilio/dial', { ...p, CallStatus: 'in-progress',
     DialCallSid: 'CA' + randomBytes(16).toString('hex'), DialCallStatus: 'completed', DialCallDuration: '70' }), 200);
-  for (let i = 0; i < 40 && !/conversion\.created/.test(events); i++) await sleep(50);
+  for (let i = 0; i < 200 && !/conversion\.created/.test(events); i++) await sleep(50);
   await sleep(300);
   ac.abort();
   await reading;
@@ -237,8 +239,12 @@ test('200 calls, every event failing three times, two kill -9s: each delivered, 
   }
   for (const [id, rs] of byEvent) {
     assert.ok(rs.length >= 4, `event ${id}: three failures then a success`);
+    // Each attempt has a number of its own. Arrival order is not asserted: an attempt sent by a
+    // process being killed can reach the receiver after its successor's (seen once under load:
+    // 1,2,3,5,4).
     const n = rs.map((r) => Number(r.headers['opendni-delivery']));
-    for (let i = 1; i < n.length; i++) assert.ok(n[i] > n[i - 1], `event ${id}: OpenDNI-Delivery grows ${n}`);
+    assert.equal(new Set(n).size, n.length, `event ${id}: OpenDNI-Delivery numbers repeat: ${n}`);
+    assert.ok(n.every((x) => Number.isInteger(x) && x >= 1), `event ${id}: ${n}`);
     assert.equal(new Set(rs.map((r) => r.body)).size, 1, 'the same body on every retry');
   }
   // The delivery log has a row for every attempt the receiver answered, but those whose answer
