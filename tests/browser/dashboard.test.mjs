@@ -264,7 +264,9 @@ test('Reports and Settings; a viewer is told reports need the analyst role; axe 
     ['Source', 'Calls', 'Answered', 'Qualified', 'Conversions', 'Value', 'Average duration']);
   problems.push(...await axeProblems(p, 'reports'));
   await p.selectOption('#group', 'campaign');
-  await p.waitForFunction(() => document.querySelector('table.report thead th').textContent === 'Campaign');
+  await p.waitForFunction(() => document.querySelector('table.report thead th')?.textContent === 'Campaign');
+  // the header follows the select at once; the rows once the new report has arrived
+  await p.waitForFunction(() => document.querySelectorAll('table.report tr.group').length === 2);
   assert.deepEqual((await rows()).sort(), [[XSS, '1'], ['spring-sale', '1']].sort());
   assert.equal(await p.$$eval('main img', (imgs) => imgs.length), 0, 'the campaign made no element');
   await p.selectOption('#rperiod', '0');

@@ -33,7 +33,11 @@ export function Reports({ me }) {
   const q = new URLSearchParams({ group_by: group, since: new Date(startOfDay(+period)).toISOString() });
   usePoll(async () => {
     if (!allowed) return;
-    try { setReport(await api('GET', '/v1/reports/calls?' + q)); setError(null); } catch (e) { setError(e); }
+    try {
+      const data = await api('GET', '/v1/reports/calls?' + q);
+      setReport({ ...data, group, period }); // what it answers, so a switch never shows stale rows
+      setError(null);
+    } catch (e) { setError(e); }
   }, 0, [group, period, allowed]);
   if (!allowed) {
     return html`<h1>Reports</h1>
@@ -54,7 +58,7 @@ export function Reports({ me }) {
       <a class="csv" href=${csv} download="calls-report.csv">Download CSV</a>
     </div>
     <${ErrorLine} error=${error} />
-    ${report && (report.rows.length === 0
+    ${report && report.group === group && report.period === period && (report.rows.length === 0
       ? html`<p class="empty">No calls in this period.</p>`
       : html`<table class="report">
         <caption class="sr">Calls by ${label.toLowerCase()}</caption>
