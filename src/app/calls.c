@@ -674,11 +674,6 @@ void calls_publish_inserted(struct app *app, const struct st_call *call)
 
 /* ==== status callbacks ======================================================================== */
 
-bool calls_status_final(const char *status)
-{
-    return callstatus_final(status);
-}
-
 /* The status fields of a stored call, in and out of core's struct. */
 static void legs_of(const struct st_call *c, struct call_legs *l)
 {
@@ -710,13 +705,11 @@ static void legs_to(const struct call_legs *l, struct st_call *c)
     c->updated_at = l->updated_at;
 }
 
-bool calls_merge_status(struct st_call *c, const struct calls_status *u, int64_t now)
+bool calls_merge_status(struct st_call *c, const struct call_report *u, int64_t now)
 {
     struct call_legs l;
     legs_of(c, &l);
-    struct call_report r = {u->leg == CALLS_LEG_CALLER ? CALL_LEG_CALLER : CALL_LEG_DIALED,
-                            u->status, u->duration_s, u->seq};
-    if (!callstatus_merge(&l, &r, now))
+    if (!callstatus_merge(&l, u, now))
         return false;
     legs_to(&l, c);
     return true;
@@ -779,12 +772,12 @@ int calls_update_apply(struct app *app, struct store *s, struct calls_update_sta
     }
     st->completed = false;
     int rc = store_call_by_id(s, st->call_id, &st->call);
-    bool was_final = rc == ERR_OK && calls_status_final(st->call.status);
+    bool was_final = rc == ERR_OK && callstatus_final(st->call.status);
     st->changed = rc == ERR_OK && calls_merge_status(&st->call, &st->status, st->now);
-    st->completed = st->changed && !was_final && calls_status_final(st->call.status);
+    st->completed = st->changed && !was_final && callstatus_final(st->call.status);
     if (rc == ERR_OK && st->changed)
         rc = store_call_update(s, &st->call);
-    if (rc == ERR_OK && st->changed && calls_status_final(st->call.status))
+    if (rc == ERR_OK && st->changed && callstatus_final(st->call.status))
         rc = maybe_convert(s, &st->call, st->now, &st->cv);
     struct call_event e = {app, &st->call, &st->cv};
     if (rc == ERR_OK && st->completed) /* the outbox messages join the update's transaction */
@@ -841,7 +834,7 @@ void calls_publish_updated(struct app *app, const struct calls_update_state *st)
         publish(app, c->account_id, "conversion.created", conversion_json(c, &st->cv));
 }
 
-int calls_update(struct app *app, int64_t call_id, const struct calls_status *u, int64_t now,
+int calls_update(struct app *app, int64_t call_id, const struct call_report *u, int64_t now,
                  struct st_call *out)
 {
     struct calls_update_state st = {.call_id = call_id, .status = *u, .now = now};
@@ -989,7 +982,7 @@ struct calls_pending *calls_pending_voice(struct app *app, const struct st_accou
 }
 
 struct calls_pending *calls_pending_update(struct app *app, int64_t call_id,
-                                           const struct calls_status *u, int64_t now)
+                                           const struct call_report *u, int64_t now)
 {
     struct calls_pending *p = xcalloc(1, sizeof(*p));
     p->app = app;

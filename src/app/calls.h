@@ -18,6 +18,7 @@
 
 #include "base/err.h"
 #include "core/attrib.h"
+#include "core/callstatus.h"
 #include "core/convert.h"
 #include "app/records.h"
 
@@ -109,21 +110,7 @@ void calls_publish_inserted(struct app *app, const struct st_call *call);
 void calls_answer_of(const struct st_call *call, const struct calls_settings *cs,
                      struct calls_answer *ans);
 
-/* A provider's report on one leg of a call. */
-enum calls_leg {
-    CALLS_LEG_CALLER, /* the inbound call (status callback with our CallSid) */
-    CALLS_LEG_DIALED, /* the forwarded leg (<Dial action>, or a callback with ParentCallSid) */
-};
-
-struct calls_status {
-    enum calls_leg leg;
-    const char *status; /* provider status; NULL = not reported */
-    int64_t duration_s; /* seconds; -1 = not reported */
-    int64_t seq;        /* SequenceNumber; -1 = none (always applied) */
-};
-
-/* true for completed, busy, no-answer, failed and canceled. */
-bool calls_status_final(const char *status);
+/* A provider's report on one leg of a call: core/callstatus.h struct call_report. */
 
 /* Merges one report into c (pure): a report older than the leg's last SequenceNumber, or
  * a non-final status after a final one, is ignored. Then recomputes the effective status
@@ -131,12 +118,12 @@ bool calls_status_final(const char *status);
  * no-answer…; otherwise the caller's leg) and duration (talk time: the forwarded leg's
  * duration when reported, else the caller's; 0 for a call that did not connect), and sets
  * ended_at = now when it first becomes final. Returns true if c changed. */
-bool calls_merge_status(struct st_call *c, const struct calls_status *u, int64_t now);
+bool calls_merge_status(struct st_call *c, const struct call_report *u, int64_t now);
 
 /* One status report being applied: inputs, then what calls_update_apply found. */
 struct calls_update_state {
     int64_t call_id;
-    struct calls_status status;
+    struct call_report status;
     int64_t now;
     struct st_call call;     /* out: the call after the update */
     bool changed;            /* out */
@@ -158,7 +145,7 @@ void calls_publish_updated(struct app *app, const struct calls_update_state *st)
  * Publishes call.completed / conversion.created. out (may be NULL): the call after the update.
  * Returns ERR_OK, ERR_NOTFOUND, or ERR_BACKEND (also when the test binary's fault call_store
  * is on; logged and counted). */
-int calls_update(struct app *app, int64_t call_id, const struct calls_status *u, int64_t now,
+int calls_update(struct app *app, int64_t call_id, const struct call_report *u, int64_t now,
                  struct st_call *out);
 
 /* The API's CALL object for c (API.md), plus attribution.reason, attribution.runner_up
@@ -186,7 +173,7 @@ struct calls_pending *calls_pending_voice(struct app *app, const struct st_accou
                                           const struct calls_answer *ans);
 /* A status report on stored call call_id (copied). */
 struct calls_pending *calls_pending_update(struct app *app, int64_t call_id,
-                                           const struct calls_status *u, int64_t now);
+                                           const struct call_report *u, int64_t now);
 /* Queues p on the writer; done(arg, p) follows exactly once. */
 void calls_pending_commit(struct calls_pending *p, calls_done_fn done, void *arg);
 /* In done: calls_inserted's result (voice) or calls_updated's (status report). */

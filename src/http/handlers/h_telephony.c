@@ -301,7 +301,7 @@ static struct pending *pending_new(struct http_req *req, struct http_resp *resp)
 
 /* Defers a status report on call_id to the writer. */
 static void defer_update(struct http_req *req, struct http_resp *resp, const struct hook *h,
-                         int64_t call_id, const struct calls_status *u, bool dial)
+                         int64_t call_id, const struct call_report *u, bool dial)
 {
     struct pending *pd = pending_new(req, resp);
     pd->tp = h->tp;
@@ -365,13 +365,13 @@ int h_tel_voice(struct http_req *req, struct http_resp *resp)
  * callback (ParentCallSid). ERR_NOTFOUND after checking the signature like a voice webhook
  * (a call that could not be stored: acknowledge, nothing to update). */
 static int callback_call(struct http_req *req, const struct hook *h, struct st_call *c,
-                         enum calls_leg *leg)
+                         enum call_leg *leg)
 {
     const char *parent = h->th.wh.parent_call_sid;
     int rc = calls_by_provider(req->app, h->provider, h->th.wh.call_sid, c);
     if (rc == ERR_NOTFOUND && parent && *parent) {
         rc = calls_by_provider(req->app, h->provider, parent, c);
-        *leg = CALLS_LEG_DIALED;
+        *leg = CALL_LEG_DIALED;
     }
     if (rc == ERR_NOTFOUND) {
         char to[STORE_PARTY_MAX];
@@ -389,11 +389,11 @@ static int callback_call(struct http_req *req, const struct hook *h, struct st_c
 static int status_callback(struct http_req *req, struct http_resp *resp, const struct hook *h)
 {
     struct st_call c;
-    enum calls_leg leg = CALLS_LEG_CALLER;
+    enum call_leg leg = CALL_LEG_CALLER;
     int rc = callback_call(req, h, &c, &leg);
     if (rc == ERR_OK) {
-        struct calls_status u = {leg, h->tp->status(h->th.wh.call_status), h->th.wh.call_duration_s,
-                                 h->th.wh.sequence_number};
+        struct call_report u = {leg, h->tp->status(h->th.wh.call_status), h->th.wh.call_duration_s,
+                                h->th.wh.sequence_number};
         defer_update(req, resp, h, c.id, &u, false);
     } else if (rc == ERR_NOTFOUND) {
         log_warn("telephony", "req=%" PRIu64 " status callback for an unknown call", req->id);
@@ -407,11 +407,11 @@ static int status_callback(struct http_req *req, struct http_resp *resp, const s
 static int dial_action(struct http_req *req, struct http_resp *resp, const struct hook *h)
 {
     struct st_call c;
-    enum calls_leg leg = CALLS_LEG_DIALED;
+    enum call_leg leg = CALL_LEG_DIALED;
     int rc = callback_call(req, h, &c, &leg);
     if (rc == ERR_OK) {
-        struct calls_status u = {CALLS_LEG_DIALED, h->tp->status(h->th.wh.dial_call_status),
-                                 h->th.wh.dial_call_duration_s, -1};
+        struct call_report u = {CALL_LEG_DIALED, h->tp->status(h->th.wh.dial_call_status),
+                                h->th.wh.dial_call_duration_s, -1};
         defer_update(req, resp, h, c.id, &u, true); /* failures are counted when it is done */
     } else if (rc == ERR_NOTFOUND) {                /* the call continues either way: end it */
         rc = answer_empty(resp, h);
