@@ -24,7 +24,7 @@ static int seal_clear_secrets(struct store *s, bool has_key)
         return -1;
     }
     if (n)
-        printf("sealed %" PRId64 " provider secret(s) with the secrets key\n", n);
+        printf("sealed %" PRId64 " secret(s) with the secrets key\n", n);
     return 0;
 }
 

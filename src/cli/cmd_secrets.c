@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* opendni secrets keygen|rotate: the key provider secrets are sealed with (store/secrets.h).
- * keygen writes a new random key to a new 0600 file; rotate re-seals every stored provider
- * secret from the old key to the new one in one transaction (store_secrets_reseal). */
+/* opendni secrets keygen|rotate: the key provider secrets and webhook signing secrets are sealed
+ * with (store/secrets.h). keygen writes a new random key to a new 0600 file; rotate re-seals
+ * every stored secret from the old key to the new one in one transaction
+ * (store_secrets_reseal). */
 #include "base/prelude.h"
 #include "cli/cli.h"
 
@@ -79,7 +80,8 @@ static int secrets_rotate(int argc, char **argv)
         fprintf(stderr, "error: %s; nothing changed\n", eb.msg);
         return EXIT_FAIL;
     }
-    printf("re-sealed %" PRId64 " provider secret(s) with the new key; restart opendni serve with "
+    printf("re-sealed %" PRId64 " secret(s) (provider credentials and webhook signing secrets) with "
+           "the new key; restart opendni serve with "
            "it, then retire the old key\n",
            n);
     return EXIT_OK;
@@ -87,7 +89,7 @@ static int secrets_rotate(int argc, char **argv)
 
 static const struct cli_verb verbs[] = {
     {"keygen", secrets_keygen, "write a new random secrets key to a new file (0600)"},
-    {"rotate", secrets_rotate, "re-seal every provider secret with a new key, in one transaction"},
+    {"rotate", secrets_rotate, "re-seal every stored secret with a new key, in one transaction"},
 };
 
 int cmd_secrets(int argc, char **argv)

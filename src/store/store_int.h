@@ -160,6 +160,10 @@ struct store_ops {
     int (*destination_result)(struct store *s, int64_t id, bool ok, int64_t now,
                               int64_t disable_after_ms, bool *disabled);
     int (*destination_enable)(struct store *s, int64_t account_id, const char *ext_id);
+    /* Replaces the stored (sealed) signing secret of the account's destination ext_id, deleted
+     * or not: only store_secrets.c's re-sealing calls it. ERR_OK, ERR_NOTFOUND. */
+    int (*destination_secret_set)(struct store *s, int64_t account_id, const char *ext_id,
+                                  const char *sealed);
     int (*outbox_add)(struct store *s, struct st_outbox_msg *m);
     int (*outbox_claim)(struct store *s, int64_t now, int64_t lease_until, const char *owner,
                         int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);

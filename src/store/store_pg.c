@@ -817,6 +817,7 @@ const struct store_ops store_pg_ops = {
     .destination_delete = store_pg__destination_delete,
     .destination_result = store_pg__destination_result,
     .destination_enable = store_pg__destination_enable,
+    .destination_secret_set = store_pg__destination_secret_set,
     .outbox_add = store_pg__outbox_add,
     .outbox_claim = store_pg__outbox_claim,
     .outbox_finish = store_pg__outbox_finish,

@@ -195,6 +195,18 @@ int store_pg__destination_enable(struct store *s, int64_t account_id, const char
                         &a, "enable destination");
 }
 
+int store_pg__destination_secret_set(struct store *s, int64_t account_id, const char *ext_id,
+                                     const char *sealed)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, ext_id);
+    store__pg_text(&a, sealed);
+    return exec_changed(s,
+                        "UPDATE destinations SET secret = $3 WHERE account_id = $1 AND ext_id = $2",
+                        &a, "re-seal a destination's secret");
+}
+
 /* ---- the outbox ---- */
 
 int store_pg__outbox_add(struct store *s, struct st_outbox_msg *m)

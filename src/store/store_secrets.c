@@ -15,6 +15,7 @@
 #include "base/xalloc.h"
 #include "store/store_int.h"
 
+#define DEST_LABEL "webhook"
 #define NO_KEY_HINT "give --secrets-key-file FILE or set " SECRETS_ENV
 
 void store_secrets_keys(struct store *s, const struct secrets_key *current,
@@ -152,9 +153,13 @@ int store_provider_cred_list(struct store *s, int64_t account_id, store_provider
 
 /* ---- re-sealing (init, rotation) ---- */
 
+static int open_dest(struct store *s, struct st_destination *d);
+
 struct rows {
     struct st_provider_cred *v;
     size_t n, cap;
+    struct st_destination *d; /* webhook destinations with a signing secret */
+    size_t n_d, cap_d;
     int64_t *ids; /* accounts, collected first: a list callback must not start another walk
                    * of the same operation */
     size_t n_ids, cap_ids;
@@ -184,38 +189,85 @@ static int add_row(void *arg, const struct st_provider_cred *c)
     return 0;
 }
 
-/* Every stored secret as the backend holds it (sealed or clear). */
+static int add_dest(void *arg, const struct st_destination *d)
+{
+    struct rows *r = arg;
+    if (!d->secret[0])
+        return 0;
+    if (r->n_d == r->cap_d) {
+        r->cap_d = r->cap_d ? 2 * r->cap_d : 16;
+        r->d = xrealloc(r->d, r->cap_d * sizeof(*r->d));
+    }
+    r->d[r->n_d++] = *d;
+    return 0;
+}
+
+/* Every stored secret as the backend holds it (sealed or clear): provider credentials and
+ * webhook signing secrets. */
 static int collect(struct store *s, struct rows *r)
 {
     int rc = s->ops->account_list(s, add_account, r);
-    for (size_t i = 0; rc == ERR_OK && i < r->n_ids; i++)
+    for (size_t i = 0; rc == ERR_OK && i < r->n_ids; i++) {
         rc = s->ops->provider_cred_list(s, r->ids[i], add_row, r);
+        if (rc == ERR_OK)
+            rc = s->ops->destination_list(s, r->ids[i], add_dest, r);
+    }
     return rc;
 }
 
+/* Whether a stored value needs re-sealing: it is in clear, or sealed with a key other than the
+ * current one. Without a key only clear values do (there is nothing to compare sealed ones
+ * with). */
+static bool stale(const struct store *s, const char *v)
+{
+    return !secrets_is_sealed(v) || (s->n_keys > 0 && key_for(s, v) != &s->keys[0]);
+}
+
+static int stale_err(struct errbuf *eb, int rc, const char *what, const char *v)
+{
+    char kid[SECRETS_KID_LEN + 1] = "?";
+    secrets_kid_of(v, kid);
+    return errf(eb, rc, NULL, "%s is sealed with key %s, %s", what, kid,
+                rc == ERR_UNSUPPORTED ? "which was not given" : "and does not open");
+}
+
 /* Keeps in r only the rows to re-seal, in clear: clear rows of older versions, and rows sealed
- * with the previous key. Without a key only the clear rows are kept (there is nothing to
- * compare sealed ones with). ERR_OK, or ERR_UNSUPPORTED (a row sealed with a key not given:
- * eb names it) / ERR_INVALID (it does not authenticate). */
+ * with the previous key. ERR_OK, or ERR_UNSUPPORTED (a row sealed with a key not given: eb names
+ * it) / ERR_INVALID (it does not authenticate). */
 static int open_stale(struct store *s, struct rows *r, struct errbuf *eb)
 {
+    char what[128];
     size_t kept = 0;
     for (size_t i = 0; i < r->n; i++) {
         struct st_provider_cred *c = &r->v[i];
-        bool sealed = secrets_is_sealed(c->secret);
-        if (sealed && (s->n_keys == 0 || key_for(s, c->secret) == &s->keys[0]))
+        if (!stale(s, c->secret))
             continue;
-        char kid[SECRETS_KID_LEN + 1] = "?";
-        secrets_kid_of(c->secret, kid);
-        int rc = sealed ? open_cred(s, c) : ERR_OK;
-        if (rc)
-            return errf(eb, rc, NULL,
-                        "the secret of account %" PRId64 " (%s) is sealed with key %s, %s",
-                        c->account_id, c->provider, kid,
-                        rc == ERR_UNSUPPORTED ? "which was not given" : "and does not open");
+        char sealed[sizeof(c->secret)];
+        snprintf(sealed, sizeof(sealed), "%s", c->secret);
+        int rc = secrets_is_sealed(c->secret) ? open_cred(s, c) : ERR_OK;
+        if (rc) {
+            snprintf(what, sizeof(what), "the secret of account %" PRId64 " (%s)", c->account_id,
+                     c->provider);
+            return stale_err(eb, rc, what, sealed);
+        }
         r->v[kept++] = *c;
     }
     r->n = kept;
+    kept = 0;
+    for (size_t i = 0; i < r->n_d; i++) {
+        struct st_destination *d = &r->d[i];
+        if (!stale(s, d->secret))
+            continue;
+        char sealed[sizeof(d->secret)];
+        snprintf(sealed, sizeof(sealed), "%s", d->secret);
+        int rc = open_dest(s, d);
+        if (rc) {
+            snprintf(what, sizeof(what), "the signing secret of webhook %s", d->ext_id);
+            return stale_err(eb, rc, what, sealed);
+        }
+        r->d[kept++] = *d;
+    }
+    r->n_d = kept;
     return ERR_OK;
 }
 
@@ -225,6 +277,15 @@ static int write_sealed(struct store *s, struct rows *r, int64_t now)
     for (size_t i = 0; rc == ERR_OK && i < r->n; i++)
         rc = store_provider_cred_set(s, r->v[i].account_id, r->v[i].provider, NULL, r->v[i].secret,
                                      now);
+    for (size_t i = 0; rc == ERR_OK && i < r->n_d; i++) {
+        struct st_destination *d = &r->d[i];
+        char sealed[sizeof(d->secret)];
+        rc = secrets_seal(&s->keys[0], d->account_id, DEST_LABEL, d->secret, sealed,
+                          sizeof(sealed));
+        if (rc == ERR_OK)
+            rc = s->ops->destination_secret_set(s, d->account_id, d->ext_id, sealed);
+        memset(sealed, 0, sizeof(sealed));
+    }
     if (rc == ERR_OK)
         rc = store_commit(s);
     if (rc)
@@ -237,27 +298,29 @@ int store_secrets_reseal(struct store *s, int64_t now, int64_t *n_resealed, stru
     struct rows r = {0};
     int rc = collect(s, &r);
     if (rc)
-        rc = errf(eb, rc, NULL, "cannot read the provider secrets");
+        rc = errf(eb, rc, NULL, "cannot read the stored secrets");
     else
         rc = open_stale(s, &r, eb);
-    if (rc == ERR_OK && r.n && s->n_keys == 0)
+    size_t n = r.n + r.n_d;
+    if (rc == ERR_OK && n && s->n_keys == 0)
         rc = errf(eb, ERR_UNSUPPORTED, NULL,
-                  "%zu provider secret(s) stored in clear and no secrets key: " NO_KEY_HINT, r.n);
-    else if (rc == ERR_OK && r.n && write_sealed(s, &r, now) != ERR_OK)
+                  "%zu secret(s) stored in clear and no secrets key: " NO_KEY_HINT, n);
+    else if (rc == ERR_OK && n && write_sealed(s, &r, now) != ERR_OK)
         rc = errf(eb, ERR_BACKEND, NULL, "cannot write the sealed secrets: nothing changed");
     if (n_resealed)
-        *n_resealed = rc == ERR_OK || rc == ERR_UNSUPPORTED ? (int64_t)r.n : 0;
+        *n_resealed = rc == ERR_OK || rc == ERR_UNSUPPORTED ? (int64_t)n : 0;
     for (size_t i = 0; i < r.n; i++)
         memset(r.v[i].secret, 0, sizeof(r.v[i].secret));
+    for (size_t i = 0; i < r.n_d; i++)
+        memset(r.d[i].secret, 0, sizeof(r.d[i].secret));
     free(r.v);
+    free(r.d);
     free(r.ids);
     return rc;
 }
 
 /* ==== webhook signing secrets ===================================================================
  */
-
-#define DEST_LABEL "webhook"
 
 /* Opens d->secret in place. A clear value (a destination written before secrets were sealed)
  * is used as it is. ERR_OK, ERR_UNSUPPORTED (no key, or not the key that sealed it), ERR_INVALID

@@ -667,6 +667,7 @@ const struct store_ops store_sqlite_ops = {
     .destination_delete = store_sqlite__destination_delete,
     .destination_result = store_sqlite__destination_result,
     .destination_enable = store_sqlite__destination_enable,
+    .destination_secret_set = store_sqlite__destination_secret_set,
     .outbox_add = store_sqlite__outbox_add,
     .outbox_claim = store_sqlite__outbox_claim,
     .outbox_finish = store_sqlite__outbox_finish,

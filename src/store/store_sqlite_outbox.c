@@ -198,6 +198,21 @@ int store_sqlite__destination_enable(struct store *s, int64_t account_id, const 
     return rc == ERR_OK && sqlite3_changes(c->db) == 0 ? ERR_NOTFOUND : rc;
 }
 
+int store_sqlite__destination_secret_set(struct store *s, int64_t account_id, const char *ext_id,
+                                         const char *sealed)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(
+        c, "UPDATE destinations SET secret = ?3 WHERE account_id = ?1 AND ext_id = ?2");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, ext_id);
+    store__bind_text(st, 3, sealed);
+    int rc = store__exec(c, st, "re-seal a destination's secret");
+    return rc == ERR_OK && sqlite3_changes(c->db) == 0 ? ERR_NOTFOUND : rc;
+}
+
 /* ---- the outbox ---- */
 
 int store_sqlite__outbox_add(struct store *s, struct st_outbox_msg *m)

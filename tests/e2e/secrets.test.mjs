@@ -12,6 +12,7 @@ import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, createAccount, cli, BIN, sql as storeSql, freshDb, PG } from '../helpers/server.mjs';
+import { makeTestCa, httpsReceiver, verifySignature } from '../helpers/receivers.mjs';
 
 const SID = 'AC' + 'ef'.repeat(16);
 const dirs = [];
@@ -149,12 +150,12 @@ test('init seals the clear rows an older opendni wrote', async () => {
   sql(db, `insert into account_providers select id, 'twilio', '${SID}', 'legacy-token', 0 from accounts`);
   let r = run(['init', '--db', db], { env: noKey() });
   assert.equal(r.status, 0, 'init without a key still migrates');
-  assert.match(r.stderr, /1 provider secret\(s\) stored in clear/);
+  assert.match(r.stderr, /1 secret\(s\) stored in clear/);
   assert.equal(storedSecret(db), 'legacy-token');
   const key = keygen(dir, 'k');
   r = run(['init', '--db', db, '--secrets-key-file', key], { env: noKey() });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /sealed 1 provider secret/);
+  assert.match(r.stdout, /sealed 1 secret/);
   assert.match(storedSecret(db), /^enc1:/);
   const srv = await startServer({ dir, db, account, env: noKey(), args: ['--secrets-key-file', key] });
   servers.push(srv);
@@ -183,7 +184,7 @@ test('rotation re-seals every secret with the new key in one transaction', async
   assert.equal(sql(db, 'select secret from account_providers order by account_id, provider'), before);
   r = run(['secrets', 'rotate', '--db', db, '--old-key-file', oldKey, '--new-key-file', newKey], { env: noKey() });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /re-sealed 2 provider secret/);
+  assert.match(r.stdout, /re-sealed 2 secret/);
   const kids = sql(db, "select distinct substr(secret, 6, 16) from account_providers").split('\n');
   assert.equal(kids.length, 1, 'every row under one key');
   // The old key opens nothing any more; the new one opens everything.
@@ -199,4 +200,44 @@ test('rotation re-seals every secret with the new key in one transaction', async
   r = run(['secrets', 'rotate', '--db', db, '--old-key-file', oldKey, '--new-key-file', newKey], { env: noKey() });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /re-sealed 0 /);
+});
+
+test('rotation re-seals webhook signing secrets too: the webhook signs with the new key alone', async () => {
+  const dir = tmp();
+  const oldKey = keygen(dir, 'old.key');
+  const newKey = keygen(dir, 'new.key');
+  const tls = makeTestCa(dir);
+  const rx = await httpsReceiver(tls);
+  try {
+    const db = freshDb(dir);
+    const withOld = { ...noKey(), OPENDNI_SECRETS_KEY_FILE: oldKey };
+    assert.equal(run(['init', '--db', db], { env: withOld }).status, 0);
+    const a = createAccount(db, 'A', ['https://a.example']);
+    const outbound = ['--outbound-allow-private', '--test-outbound-ca', tls.caFile];
+    let srv = await startServer({ dir, db, account: a, env: noKey(), args: ['--secrets-key-file', oldKey, ...outbound] });
+    servers.push(srv);
+    const w = await srv.api('POST', '/v1/webhooks', { url: rx.url + '/hook', events: ['call.completed'] });
+    assert.equal(w.status, 201, w.text);
+    await srv.stop();
+    const sealedBefore = sql(db, 'select secret from destinations');
+    const r = run(['secrets', 'rotate', '--db', db, '--old-key-file', oldKey, '--new-key-file', newKey], { env: noKey() });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /re-sealed 1 secret/);
+    const sealedAfter = sql(db, 'select secret from destinations');
+    assert.notEqual(sealedAfter, sealedBefore);
+    assert.doesNotMatch(sealedAfter, new RegExp(w.json.secret), 'never in clear');
+    // The old key is gone from the server; the test send still carries a valid signature made
+    // with the secret shown at creation.
+    srv = await startServer({ dir, db, account: a, env: noKey(), args: ['--secrets-key-file', newKey, ...outbound] });
+    servers.push(srv);
+    const t = await srv.api('POST', `/v1/webhooks/${w.json.id}/test`);
+    assert.equal(t.status, 202, t.text);
+    for (let i = 0; i < 200 && !rx.requests.length; i++) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(rx.requests.length, 1);
+    const got = rx.requests[0];
+    assert.ok(verifySignature(w.json.secret, got.headers['opendni-signature'], got.body, null));
+    await srv.stop();
+  } finally {
+    await rx.close();
+  }
 });

@@ -1587,6 +1587,34 @@ static struct st_destination make_destination(struct fx *f, int64_t account_id, 
     return d;
 }
 
+/* Rotation re-seals webhook signing secrets with the provider secrets, in the same transaction:
+ * afterwards the new key alone opens them. A deleted destination is not re-sealed: it never signs
+ * again. */
+static void destination_secrets_rotated(void **state)
+{
+    struct fx *f = *state;
+    make_destination(f, f->a.id, "wh_rot1", "call.completed");
+    make_destination(f, f->b.id, "wh_rot2", "call.completed");
+    assert_int_equal(store_destination_delete(f->s, f->b.id, "wh_rot2", 20), ERR_OK);
+    struct st_destination d;
+    struct store *other = reopen(f, &key2, NULL);
+    assert_int_equal(store_destination_get(other, f->a.id, "wh_rot1", &d), ERR_UNSUPPORTED);
+    store_close(other);
+    struct store *rot = reopen(f, &key2, &key1);
+    int64_t n = -1;
+    struct errbuf eb = {{0}, NULL};
+    assert_int_equal(store_secrets_reseal(rot, 33, &n, &eb), ERR_OK);
+    assert_int_equal(n, 1); /* the deleted one is not listed: it never signs again */
+    assert_int_equal(store_secrets_reseal(rot, 34, &n, &eb), ERR_OK);
+    assert_int_equal(n, 0);
+    store_close(rot);
+    struct store *next = reopen(f, &key2, NULL);
+    assert_int_equal(store_destination_get(next, f->a.id, "wh_rot1", &d), ERR_OK);
+    assert_string_equal(d.secret, "whsec_wh_rot1");
+    store_close(next);
+    assert_int_equal(store_destination_get(f->s, f->a.id, "wh_rot1", &d), ERR_UNSUPPORTED);
+}
+
 static struct st_outbox_msg *make_msg(struct fx *f, const struct st_destination *d,
                                       const char *event_id, int64_t at)
 {
@@ -1804,6 +1832,7 @@ int main(int argc, char **argv)
         T(writable_reports_whether_a_commit_can_happen),
         T(claims_are_exclusive_under_concurrency),
         T(provider_secrets_sealed_and_rotated),
+        T(destination_secrets_rotated),
         T(users_memberships_sessions_and_audit),
         T(destinations_crud_and_tenant_scoping),
         T(outbox_claims_lease_limit_and_finish),
