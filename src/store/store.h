@@ -837,7 +837,8 @@ int store_outbox_add(struct store *s, struct st_outbox_msg *m);
 /* Claims up to max due pending messages (next_at <= now, no live lease) of enabled destinations,
  * for owner until lease_until, counting one more attempt on each, so no other node sends them
  * while the lease lives; a destination never has more than per_dest messages under live leases.
- * Then calls fn for each claimed message (oldest due first). ERR_OK, ERR_BACKEND. */
+ * The messages claimed are the oldest due (next_at, then id); fn is then called for each in id
+ * order (the order they were written). ERR_OK, ERR_BACKEND. */
 int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
                        int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
 /* Ends the claim of owner on message id with attempt d (logged whoever holds the message): the
