@@ -48,7 +48,7 @@ static void print_usage(const struct cli_opt *opts, const char *usage, bool conf
     printf("usage: %s\n", usage);
     if (conf)
         printf("  --%-22s %s (STR; default %s when present; env OPENDNI_CONFIG; \"\": none)\n",
-               "config", "'key = value' lines; keys: the flags with an env variable", CLI_CONF_DEFAULT);
+               "config", "configuration file: 'key = value' lines, keys the flags below that have an env", CLI_CONF_DEFAULT);
     for (const struct cli_opt *o = opts; o && o->name; o++) {
         char def[128];
         default_of(o, def, sizeof(def));
