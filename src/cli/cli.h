@@ -43,8 +43,8 @@ struct cli_opt {
  * allocated for the process's life: OPT_STR destinations point into it. Main thread only. */
 int cli_opts(int argc, char **argv, int first, const struct cli_opt *opts, const char *usage,
              const char **pos, int max_pos);
-int cli_opts_strict(int argc, char **argv, int first, const struct cli_opt *opts,
-                    const char *usage, const char **pos, int max_pos);
+int cli_opts_strict(int argc, char **argv, int first, const struct cli_opt *opts, const char *usage,
+                    const char **pos, int max_pos);
 
 /* Where the value of the option whose destination is dst came from, for an error message, as
  * the last cli_opts call set it: "--listen", "OPENDNI_LISTEN" or "PATH:LINE: listen"; the flag
@@ -52,8 +52,7 @@ int cli_opts_strict(int argc, char **argv, int first, const struct cli_opt *opts
 const char *cli_opt_source(const struct cli_opt *opts, const void *dst);
 
 /* Prints "error: bad value 'V' for SOURCE: hint" (cli_opt_source) and returns -2. */
-int cli_bad_value(const struct cli_opt *opts, const void *dst, const char *value,
-                  const char *hint);
+int cli_bad_value(const struct cli_opt *opts, const void *dst, const char *value, const char *hint);
 
 /* The configuration file read when neither --config nor OPENDNI_CONFIG names one. */
 #define CLI_CONF_DEFAULT "/etc/opendni/opendni.conf"

@@ -48,7 +48,9 @@ static void print_usage(const struct cli_opt *opts, const char *usage, bool conf
     printf("usage: %s\n", usage);
     if (conf)
         printf("  --%-22s %s (STR; default %s when present; env OPENDNI_CONFIG; \"\": none)\n",
-               "config", "configuration file: 'key = value' lines, keys the flags below that have an env", CLI_CONF_DEFAULT);
+               "config",
+               "configuration file: 'key = value' lines, keys the flags below that have an env",
+               CLI_CONF_DEFAULT);
     for (const struct cli_opt *o = opts; o && o->name; o++) {
         char def[128];
         default_of(o, def, sizeof(def));
@@ -168,8 +170,7 @@ const char *cli_opt_source(const struct cli_opt *opts, const void *dst)
     return "?";
 }
 
-int cli_bad_value(const struct cli_opt *opts, const void *dst, const char *value,
-                  const char *hint)
+int cli_bad_value(const struct cli_opt *opts, const void *dst, const char *value, const char *hint)
 {
     const char *src = cli_opt_source(opts, dst);
     /* A file's source reads "PATH:LINE: key": the location leads, as compilers print it. */
@@ -252,8 +253,8 @@ int cli_conf_parse(char *text, const char *path, struct cli_conf *out, char *err
             continue;
         for (int i = 0; i < out->n; i++)
             if (strcmp(out->e[i].key, key) == 0) {
-                snprintf(err, cap, "%s:%d: '%s' given twice (first on line %d)", path, lineno,
-                         key, out->e[i].line);
+                snprintf(err, cap, "%s:%d: '%s' given twice (first on line %d)", path, lineno, key,
+                         out->e[i].line);
                 return -1;
             }
         if (out->n == CLI_CONF_MAX) {
@@ -306,7 +307,8 @@ static char *conf_read(const char *path)
     static int n_texts;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "error: cannot read configuration file '%s': %s\n", path, strerror(errno));
+        fprintf(stderr, "error: cannot read configuration file '%s': %s (--config '' reads none)\n",
+                path, strerror(errno));
         return NULL;
     }
     size_t cap = 4096;
@@ -359,14 +361,14 @@ static int apply_conf(const struct cli_opt *opts, const char *path, bool strict)
         if (!o || !o->env) {
             if (!strict)
                 continue;
-            fprintf(stderr, "error: %s:%d: unknown key '%s' (keys: the flags of opendni serve "
-                            "--help that have an OPENDNI_ variable)\n",
+            fprintf(stderr,
+                    "error: %s:%d: unknown key '%s' (keys: the flags of opendni serve "
+                    "--help that have an OPENDNI_ variable)\n",
                     path, e->line, e->key);
             return -2;
         }
         if (set_value(o, e->val) < 0) {
-            fprintf(stderr, "error: %s:%d: bad value '%s' for %s\n", path, e->line, e->val,
-                    e->key);
+            fprintf(stderr, "error: %s:%d: bad value '%s' for %s\n", path, e->line, e->val, e->key);
             return -2;
         }
         source_set(o, "%s:%d: %s", path, e->line, e->key);
@@ -388,8 +390,8 @@ static int apply_env(const struct cli_opt *opts)
     return 0;
 }
 
-static int parse_argv(int argc, char **argv, int first, const struct cli_opt *opts,
-                      bool conf, const char **pos, int max_pos)
+static int parse_argv(int argc, char **argv, int first, const struct cli_opt *opts, bool conf,
+                      const char **pos, int max_pos)
 {
     int n_pos = 0;
     for (int i = first; i < argc; i++) {
@@ -459,8 +461,8 @@ int cli_opts(int argc, char **argv, int first, const struct cli_opt *opts, const
     return parse_all(argc, argv, first, opts, usage, pos, max_pos, false);
 }
 
-int cli_opts_strict(int argc, char **argv, int first, const struct cli_opt *opts,
-                    const char *usage, const char **pos, int max_pos)
+int cli_opts_strict(int argc, char **argv, int first, const struct cli_opt *opts, const char *usage,
+                    const char **pos, int max_pos)
 {
     return parse_all(argc, argv, first, opts, usage, pos, max_pos, true);
 }
