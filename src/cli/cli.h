@@ -51,6 +51,9 @@ int cli_opts_strict(int argc, char **argv, int first, const struct cli_opt *opts
  * ("--NAME") when it was not set. Borrowed, valid until the next cli_opts call. */
 const char *cli_opt_source(const struct cli_opt *opts, const void *dst);
 
+/* The configuration file the last cli_opts call read, or NULL when it read none. Borrowed. */
+const char *cli_conf_path(void);
+
 /* Prints "error: bad value 'V' for SOURCE: hint" (cli_opt_source) and returns -2. */
 int cli_bad_value(const struct cli_opt *opts, const void *dst, const char *value, const char *hint);
 

@@ -235,7 +235,9 @@ int cmd_serve(int argc, char **argv)
         return check_only ? EXIT_USAGE : EXIT_FAIL;
     if (check_only) {
         memset(&key, 0, sizeof(key));
-        printf("configuration ok\n");
+        const char *path = cli_conf_path();
+        printf("configuration ok (%s%s)\n", path ? "file " : "no configuration file",
+               path ? path : "");
         return EXIT_OK;
     }
     app.cfg.secrets_key = has_key ? &key : NULL;

@@ -344,6 +344,13 @@ static char *conf_read(const char *path)
 }
 
 /* Applies the file's keys to opts' settings; strict: a key that is not one is an error. */
+static const char *conf_used; /* the last parse's file, NULL for none */
+
+const char *cli_conf_path(void)
+{
+    return conf_used;
+}
+
 static int apply_conf(const struct cli_opt *opts, const char *path, bool strict)
 {
     char *text = conf_read(path);
@@ -448,6 +455,7 @@ static int parse_all(int argc, char **argv, int first, const struct cli_opt *opt
     const char *path = NULL;
     if (conf && conf_path(argc, argv, first, &path) < 0)
         return -2;
+    conf_used = path;
     if (path && apply_conf(opts, path, strict) < 0)
         return -2;
     if (apply_env(opts) < 0)

@@ -40,7 +40,10 @@ log-level = "warn"
 `);
   const r = check(p);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /configuration ok/);
+  assert.equal(r.stdout, `configuration ok (file ${p})\n`);
+  const none = cli(['serve', '--check-config']);
+  assert.equal(none.status, 0, none.stderr);
+  assert.equal(none.stdout, 'configuration ok (no configuration file)\n');
   assert.equal(existsSync(join(dir, 'x.db')), false, 'checking opens no store');
 });
 
