@@ -17,6 +17,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 BIN=${OPENDNI_BIN:-$root/build/opendni}
+export OPENDNI_CONFIG= # an installed /etc/opendni/opendni.conf does not apply to the bench
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}

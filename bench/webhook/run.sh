@@ -15,6 +15,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 BIN=${OPENDNI_BIN:-$root/build/opendni}
+export OPENDNI_CONFIG= # an installed /etc/opendni/opendni.conf does not apply to the bench
 DURATION=${DURATION:-10}
 CONNS=${WEBHOOK_CONNS:-32}
 THREADS=${THREADS:-2}

@@ -2,7 +2,9 @@
 /* opendni call simulate: plays Twilio against a running server. Sends a correctly signed voice
  * webhook for a call from --from to --to, prints the TwiML answer, waits --duration seconds,
  * then sends the <Dial action> and the caller leg's "completed" status callback (in Twilio's
- * order when the business hangs up). Includes a tiny HTTP/1.1 client (plain TCP, no TLS). */
+ * order when the business hangs up). Includes a tiny HTTP/1.1 client (plain TCP, no TLS): behind
+ * a TLS proxy, send to the server's local address and sign for the public https URL with
+ * --public-url, which is what the server checks signatures against. */
 #include "base/prelude.h"
 #include "cli/cli.h"
 
@@ -141,7 +143,7 @@ static int http_post(const struct server_url *u, const char *path, const char *s
 
 struct sim {
     struct server_url url;
-    const char *server; /* as given, without a trailing slash: the signing base */
+    const char *server; /* --public-url, else --server, without a trailing slash: signed */
     const char *token;
     char account_sid[STORE_PROVIDER_SID_MAX];
     char call_sid[40];
@@ -349,7 +351,7 @@ static int parse_number_opt(const char *flag, const char *v, char out[PHONE_E164
 static int call_simulate(int argc, char **argv)
 {
     const char *to = NULL, *from = NULL, *server = "http://127.0.0.1:8080", *db = "./opendni.db";
-    const char *sid = NULL, *token = NULL, *key_file = NULL;
+    const char *sid = NULL, *token = NULL, *key_file = NULL, *public_url = "";
     long long duration = 60;
     bool no_wait = false;
     const struct cli_opt opts[] = {
@@ -357,7 +359,10 @@ static int call_simulate(int argc, char **argv)
         {"from", OPT_STR, &from, NULL, "the caller's number"},
         {"duration", OPT_INT, &duration, NULL, "talk time to wait, seconds (0: complete at once)"},
         {"no-wait", OPT_BOOL, &no_wait, NULL, "send the end of the call at once, with --duration"},
-        {"server", OPT_STR, &server, NULL, "the server's public URL (http://, signed as is)"},
+        {"server", OPT_STR, &server, NULL,
+         "where to send the webhooks: the server's http:// address (signed, unless --public-url)"},
+        {"public-url", OPT_STR, &public_url, "OPENDNI_PUBLIC_URL",
+         "the URL to sign for, as the server's --public-url (e.g. https://… behind a TLS proxy)"},
         {"db", OPT_STR, &db, "OPENDNI_DB", "store to read the account's auth token from"},
         {"account-sid", OPT_STR, &sid, NULL, "AccountSid to send (default: the account's)"},
         {"token", OPT_STR, &token, NULL, "auth token to sign with (default: from --db)"},
@@ -368,20 +373,36 @@ static int call_simulate(int argc, char **argv)
     int rc =
         cli_opts(argc, argv, 2, opts,
                  "opendni call simulate --to N --from N [--duration S] [--no-wait] [--server URL] "
-                 "[--db PATH] [--secrets-key-file FILE] [--account-sid AC…] [--token T]",
+                 "[--public-url URL] [--db PATH] [--secrets-key-file FILE] [--account-sid AC…] "
+                 "[--token T]",
                  NULL, 0);
     if (rc < 0)
         return cli_opts_exit(rc);
     struct sim sm = {.server = server, .token = token, .duration_s = duration, .no_wait = no_wait};
     if (parse_number_opt("to", to, sm.to) || parse_number_opt("from", from, sm.from))
         return EXIT_USAGE;
-    if (duration < 0 || duration > 14400 || parse_server(server, &sm.url) != ERR_OK) {
-        fprintf(stderr, "error: --duration must be 0 to 14400 and --server http://HOST[:PORT]\n");
+    if (duration < 0 || duration > 14400) {
+        fprintf(stderr, "error: bad value '%lld' for --duration: give 0 to 14400 seconds\n",
+                duration);
         return EXIT_USAGE;
     }
-    size_t n = strlen(server);
+    if (parse_server(server, &sm.url) != ERR_OK) {
+        fprintf(stderr,
+                "error: bad value '%s' for --server: give http://HOST[:PORT], the server's own "
+                "address (no TLS here: behind an https proxy, add --public-url https://…, the "
+                "URL to sign for)\n",
+                server);
+        return EXIT_USAGE;
+    }
+    const char *sign = public_url[0] ? public_url : server;
+    if (strncmp(sign, "http://", 7) != 0 && strncmp(sign, "https://", 8) != 0) {
+        fprintf(stderr, "error: bad value '%s' for --public-url: give http(s)://HOST[:PORT]\n",
+                public_url);
+        return EXIT_USAGE;
+    }
+    size_t n = strlen(sign);
     char base[512];
-    snprintf(base, sizeof(base), "%.*s", (int)(n && server[n - 1] == '/' ? n - 1 : n), server);
+    snprintf(base, sizeof(base), "%.*s", (int)(n && sign[n - 1] == '/' ? n - 1 : n), sign);
     sm.server = base;
     snprintf(sm.account_sid, sizeof(sm.account_sid), "%s", sid ? sid : "");
     char stored[STORE_SECRET_MAX];

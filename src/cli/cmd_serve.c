@@ -6,6 +6,7 @@
 #include "base/prelude.h"
 #include "cli/cli.h"
 
+#include <limits.h>
 #include <signal.h>
 
 #include "base/log.h"
@@ -46,7 +47,70 @@ static void resolve_public_url(struct app *app, uint16_t port)
     }
 }
 
-static int parse_serve_opts(int argc, char **argv, struct app_config *c, const char **key_file)
+/* The numeric settings' ranges, checked after every source is applied. */
+static int check_ranges(const struct cli_opt *opts, const struct app_config *c)
+{
+    const struct {
+        const long long *v;
+        long long min, max;
+    } ranges[] = {
+        {&c->rate_limit_visits, 0, LLONG_MAX},
+        {&c->max_new_sessions, 0, LLONG_MAX},
+        {&c->rate_limit_bad_signatures, 0, LLONG_MAX},
+        {&c->threads, 0, 256},
+        {&c->body_max, 0, INT32_MAX},
+        {&c->max_conns_per_addr, 0, 4096},
+        {&c->request_timeout_s, 0, 86400},
+        {&c->client_new_sessions, 0, LLONG_MAX},
+        {&c->client_share, 0, 100},
+        {&c->client_max_numbers, 0, LLONG_MAX},
+        {&c->flood_hold, 0, LLONG_MAX},
+        {&c->session_idle_s, 1, LLONG_MAX},
+        {&c->session_max_s, 1, LLONG_MAX},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(ranges); i++) {
+        long long v = *ranges[i].v;
+        if (v >= ranges[i].min && v <= ranges[i].max)
+            continue;
+        char val[32];
+        char hint[96];
+        snprintf(val, sizeof(val), "%lld", v);
+        if (ranges[i].max == LLONG_MAX)
+            snprintf(hint, sizeof(hint), "give %lld or more", ranges[i].min);
+        else
+            snprintf(hint, sizeof(hint), "give %lld to %lld", ranges[i].min, ranges[i].max);
+        return cli_bad_value(opts, ranges[i].v, val, hint);
+    }
+    return 0;
+}
+
+/* Every check of a value that cli_opts cannot make; errors name where the value came from. */
+static int check_serve_opts(const struct cli_opt *opts, const struct app_config *c,
+                            const char *const *level)
+{
+    if (log_level_parse(*level) < 0)
+        return cli_bad_value(opts, level, *level, "give error, warn, info or debug");
+    if (http_listen_check(c->listen) != ERR_OK)
+        return cli_bad_value(opts, &c->listen, c->listen,
+                             "give IPV4:PORT, e.g. 127.0.0.1:8080 (port 0: any free port)");
+    if (check_ranges(opts, c) < 0)
+        return -2;
+    struct clientaddr_trust trust;
+    struct errbuf eb = {{0}, NULL};
+    if (clientaddr_trust_parse(c->trust_proxy, &trust, &eb) != ERR_OK) {
+        char hint[300];
+        snprintf(hint, sizeof(hint), "%s (give proxy addresses or CIDRs)", eb.msg);
+        return cli_bad_value(opts, &c->trust_proxy, c->trust_proxy, hint);
+    }
+    const char *u = c->public_url;
+    if (u[0] && strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+        return cli_bad_value(opts, &c->public_url, u,
+                             "give the URL providers reach this server at, http(s)://HOST[:PORT]");
+    return 0;
+}
+
+static int parse_serve_opts(int argc, char **argv, struct app_config *c, const char **key_file,
+                            bool *check_only)
 {
     const char *level = "info";
     bool fail_calls = false;
@@ -102,6 +166,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
          "dashboard sessions end this many seconds after the login"},
         {"log-level", OPT_STR, &level, "OPENDNI_LOG_LEVEL", "error, warn, info or debug"},
         {"log-pii", OPT_BOOL, &c->log_pii, "OPENDNI_LOG_PII", "log phone numbers and addresses"},
+        {"check-config", OPT_BOOL, check_only, NULL,
+         "check the configuration (file, environment, flags) and exit: 0 ok, 2 not"},
         {0}, /* the test binary's flags follow */
         {"test-fail-call-store", OPT_BOOL, &fail_calls, NULL,
          "fail the call path's store writes (fault hook)"},
@@ -116,38 +182,16 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
     if (testhooks_enabled())
         memmove(&opts[first_test], &opts[first_test + 1],
                 (ARRAY_SIZE(opts) - first_test - 1) * sizeof(opts[0]));
-    int rc = cli_opts(
+    int rc = cli_opts_strict(
         argc, argv, 1, opts,
-        "opendni serve [--db PATH_OR_URL] [--listen 127.0.0.1:8080] [--public-url URL]", NULL, 0);
+        "opendni serve [--config FILE] [--db PATH_OR_URL] [--listen 127.0.0.1:8080] "
+        "[--public-url URL] [--check-config]",
+        NULL, 0);
     if (rc < 0)
         return rc;
-    if (log_level_parse(level) < 0) {
-        fprintf(stderr, "error: bad value '%s' for --log-level: give error, warn, info or debug\n",
-                level);
-        return -2;
-    }
-    if (http_listen_check(c->listen) != ERR_OK) {
-        fprintf(stderr,
-                "error: bad value '%s' for --listen: give IPV4:PORT, e.g. 127.0.0.1:8080 "
-                "(port 0: any free port)\n",
-                c->listen);
-        return -2;
-    }
-    if (c->rate_limit_visits < 0 || c->max_new_sessions < 0 || c->threads < 0 || c->threads > 256 ||
-        c->body_max < 0 || c->client_new_sessions < 0 || c->client_share < 0 ||
-        c->client_share > 100 || c->client_max_numbers < 0 || c->flood_hold < 0 ||
-        c->max_conns_per_addr < 0 || c->max_conns_per_addr > 4096 || c->request_timeout_s < 0 ||
-        c->request_timeout_s > 86400 || c->rate_limit_bad_signatures < 0 || c->session_idle_s < 1 ||
-        c->session_max_s < 1) {
-        fprintf(stderr, "error: bad value for a limit, --threads or a session lifetime\n");
-        return -2;
-    }
-    struct clientaddr_trust trust;
-    struct errbuf eb = {{0}, NULL};
-    if (clientaddr_trust_parse(c->trust_proxy, &trust, &eb) != ERR_OK) {
-        fprintf(stderr, "error: --trust-proxy: %s (give proxy addresses or CIDRs)\n", eb.msg);
-        return -2;
-    }
+    rc = check_serve_opts(opts, c, &level);
+    if (rc < 0)
+        return rc;
     if (fail_calls)
         testhooks_fault_set(TESTHOOK_CALL_STORE, true);
     if (outbound_ca[0])
@@ -181,13 +225,21 @@ int cmd_serve(int argc, char **argv)
                               .session_idle_s = USERS_IDLE_S_DEFAULT,
                               .session_max_s = USERS_MAX_S_DEFAULT}};
     const char *key_file = NULL;
-    int rc = parse_serve_opts(argc, argv, &app.cfg, &key_file);
+    bool check_only = false;
+    int rc = parse_serve_opts(argc, argv, &app.cfg, &key_file, &check_only);
     if (rc < 0)
         return cli_opts_exit(rc);
     struct secrets_key key;
     bool has_key = false;
     if (cli_secrets_key(key_file, &key, &has_key) < 0)
-        return EXIT_FAIL;
+        return check_only ? EXIT_USAGE : EXIT_FAIL;
+    if (check_only) {
+        memset(&key, 0, sizeof(key));
+        const char *path = cli_conf_path();
+        printf("configuration ok (%s%s)\n", path ? "file " : "no configuration file",
+               path ? path : "");
+        return EXIT_OK;
+    }
     app.cfg.secrets_key = has_key ? &key : NULL;
     sigset_t set;
     sigemptyset(&set);

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
@@ -49,13 +49,22 @@ test('the demo that make run serves swaps numbers, and its printed call command 
   const jsonld = await page.evaluate(() => document.querySelector('script[type="application/ld+json"]').textContent);
   assert.ok(!jsonld.includes(shown.slice(2)) && /555.?555.?0100/.test(jsonld), 'JSON-LD keeps the real number');
 
-  // The printed command, as a person would run it (a 61 s call, reported without waiting).
+  // The README tour's headless look: chromium's own --headless is a bot (no swap) unless given a
+  // desktop User-Agent, as the tour says; with it, the dumped page shows a tracking number.
+  const dump = (extra) => execFileSync('/usr/bin/chromium', ['--headless', '--no-sandbox', ...extra,
+    '--virtual-time-budget=5000', '--dump-dom', open[1]], { timeout: 60000, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  assert.doesNotMatch(dump([]), /555-555-01(0[1-9]|10)/, 'HeadlessChrome is a bot: no swap');
+  const tour = readFileSync(path.join(SRC, 'README.md'), 'utf8').match(/--user-agent='([^']+)'/);
+  assert.ok(tour, 'the README tour gives the User-Agent');
+  assert.match(dump([`--user-agent=${tour[1]}`]), /555-555-01(0[1-9]|10)/, 'with the tour\'s User-Agent it swaps');
+
+  // The printed command, as a person would run it: it reports the call at once (--no-wait).
+  assert.match(call[1], / --no-wait /, 'the tour prints call simulate with --no-wait');
   const args = call[1].trim().split(/\s+/).slice(1)
     .map((a) => (a === '<the' ? null : a)).filter((a) => a !== null && a !== 'number' && a !== 'shown>');
   const to = args.indexOf('--to');
   args.splice(to + 1, 0, shown);
   args[args.indexOf('--duration') + 1] = '61';
-  args.push('--no-wait');
   execFileSync(BIN, args.map((a) => a.replace(/^demo-data\//, data + '/')), { cwd: SRC, timeout: 30000, stdio: 'ignore' });
   const res = await fetch(`http://127.0.0.1:${port}/v1/calls`, { headers: { Authorization: `Bearer ${key[1]}` } });
   const calls = (await res.json()).calls;

@@ -5,10 +5,11 @@
 // answers carry Location, and an unknown field is named in the error's `field`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, existsSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, cli } from '../helpers/server.mjs';
+import { spawnSync } from 'node:child_process';
+import { startServer, cli, SRC, BIN } from '../helpers/server.mjs';
 
 let srv, dir;
 before(async () => {
@@ -97,4 +98,22 @@ test('an unknown field is named in the error\'s field', async () => {
   assert.equal(r.status, 400, r.text);
   assert.equal(r.json.error.field, 'colour');
   assert.match(r.json.error.message, /unknown field 'colour'/);
+});
+
+test('the README\'s configuration table lists exactly the flags of serve --help, with their variables', () => {
+  // The production binary's help: the test binary's --test-* flags are not settings.
+  const bin = process.env.OPENDNI_PROD_BIN || BIN;
+  const help = spawnSync(bin, ['serve', '--help'], { encoding: 'utf8' }).stdout;
+  const fromHelp = new Map();
+  for (const line of help.split('\n')) {
+    const m = /^ {2}--([a-z-]+) /.exec(line);
+    if (m && m[1] !== 'help') fromHelp.set(m[1], (/\benv (OPENDNI_[A-Z_]+)/.exec(line) || [])[1] || '');
+  }
+  assert.ok(fromHelp.size > 20, help);
+  const readme = readFileSync(join(SRC, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 3));
+  const fromReadme = new Map();
+  for (const m of section.matchAll(/^\| `--([a-z-]+)` \| (?:`(OPENDNI_[A-Z_]+)`)? *\|/gm)) fromReadme.set(m[1], m[2] || '');
+  assert.deepEqual([...fromReadme.keys()].sort(), [...fromHelp.keys()].sort(), 'README flags vs serve --help');
+  for (const [flag, env] of fromHelp) assert.equal(fromReadme.get(flag), env, `--${flag}'s variable`);
 });

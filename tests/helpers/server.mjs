@@ -20,6 +20,9 @@ export const SHOTS = process.env.SCREENSHOTS === 'docs' ? join(SRC, 'docs/screen
 // "Security"): every opendni this process starts (init, account set, serve, call simulate)
 // inherits this run's random key unless the caller set one.
 process.env.OPENDNI_SECRETS_KEY ||= randomBytes(32).toString('hex');
+// No configuration file unless a test names one: an /etc/opendni/opendni.conf on the machine
+// running the tests (an installed opendni) must not change what they start.
+process.env.OPENDNI_CONFIG = '';
 
 // The store under test: SQLite files (the default), or with OPENDNI_TEST_STORE=pg a fresh
 // database per server on the throwaway PostgreSQL that scripts/pg-test-server started (ctest's

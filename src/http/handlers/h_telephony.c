@@ -67,6 +67,23 @@ static int limited(struct http_req *req)
                 "too many webhooks with a bad signature from this address; retry later");
 }
 
+/* A refused signature, logged with the URL it was checked against (--public-url + the URI as
+ * received; escaped: the URI is the sender's): a proxy or a --public-url that does not match
+ * what the provider calls is the usual cause, and this line shows it. */
+static int bad_signature(struct http_req *req, const struct hook *h)
+{
+    char addr[64];
+    http_client_of(req, addr, sizeof(addr));
+    ratelimit_take(req->app->bad_signature_limit, addr, time_now_ms(), NULL);
+    metrics_count(req->app->metrics, SIG_FAILURES, SIG_FAILURES_HELP, 1);
+    if (log_level >= LOG_WARN) {
+        char esc[URL_MAX * 2];
+        log_warn("telephony", "req=%" PRIu64 " refused: invalid %s webhook signature for url '%s'",
+                 req->id, h->provider, log_escape(h->url, esc, sizeof(esc)));
+    }
+    return errf(&req->eb, ERR_FORBIDDEN, NULL, "invalid webhook signature");
+}
+
 static const char *req_header(void *ctx, const char *name)
 {
     return http_req_header(ctx, name);
@@ -114,7 +131,7 @@ static int check_signed_by(struct http_req *req, const struct hook *h, int64_t a
         return errf(&req->eb, ERR_BACKEND, NULL, "cannot read the account's credentials");
     if (rc == ERR_OK && h->tp->verify(&h->rq, &h->th, c.secret))
         return ERR_OK;
-    return forbidden(req, "invalid webhook signature");
+    return bad_signature(req, h);
 }
 
 struct signer {
@@ -152,7 +169,7 @@ static int find_signer(struct http_req *req, const struct hook *h, struct st_acc
         rc = calls_account(req->app, sg.account_id, out);
     if (rc)
         return errf(&req->eb, ERR_BACKEND, NULL, "cannot read the accounts");
-    return sg.account_id ? ERR_OK : forbidden(req, "invalid webhook signature");
+    return sg.account_id ? ERR_OK : bad_signature(req, h);
 }
 
 /* The account owning the called number (verified), or a signer for a number nobody owns. */
