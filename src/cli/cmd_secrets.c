@@ -80,7 +80,8 @@ static int secrets_rotate(int argc, char **argv)
         fprintf(stderr, "error: %s; nothing changed\n", eb.msg);
         return EXIT_FAIL;
     }
-    printf("re-sealed %" PRId64 " secret(s) (provider credentials and webhook signing secrets) with "
+    printf("re-sealed %" PRId64
+           " secret(s) (provider credentials and webhook signing secrets) with "
            "the new key; restart opendni serve with "
            "it, then retire the old key\n",
            n);

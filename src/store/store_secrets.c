@@ -280,8 +280,8 @@ static int write_sealed(struct store *s, struct rows *r, int64_t now)
     for (size_t i = 0; rc == ERR_OK && i < r->n_d; i++) {
         struct st_destination *d = &r->d[i];
         char sealed[sizeof(d->secret)];
-        rc = secrets_seal(&s->keys[0], d->account_id, DEST_LABEL, d->secret, sealed,
-                          sizeof(sealed));
+        rc =
+            secrets_seal(&s->keys[0], d->account_id, DEST_LABEL, d->secret, sealed, sizeof(sealed));
         if (rc == ERR_OK)
             rc = s->ops->destination_secret_set(s, d->account_id, d->ext_id, sealed);
         memset(sealed, 0, sizeof(sealed));

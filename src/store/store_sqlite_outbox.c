@@ -202,8 +202,8 @@ int store_sqlite__destination_secret_set(struct store *s, int64_t account_id, co
                                          const char *sealed)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(
-        c, "UPDATE destinations SET secret = ?3 WHERE account_id = ?1 AND ext_id = ?2");
+    sqlite3_stmt *st =
+        store__prep(c, "UPDATE destinations SET secret = ?3 WHERE account_id = ?1 AND ext_id = ?2");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, account_id);
