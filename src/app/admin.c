@@ -8,6 +8,7 @@
 #include "app/accounts.h"
 #include "app/app.h"
 #include "app/health.h"
+#include "app/users.h"
 #include "store/store.h"
 #include "app/metrics.h"
 
@@ -27,6 +28,9 @@ int admin_account_by_key(struct app *app, const char *key, struct st_account *a,
 
 int admin_credential_check(struct app *app, int64_t account_id, const char *cred)
 {
+    if (cred && strncmp(cred, ADMIN_SESSION_CRED, strlen(ADMIN_SESSION_CRED)) == 0)
+        return users_session_check(app, cred + strlen(ADMIN_SESSION_CRED), account_id,
+                                   time_now_ms());
     if (!cred || strncmp(cred, KEY_CRED, strlen(KEY_CRED)) != 0)
         return ERR_AUTH;
     struct st_account a;

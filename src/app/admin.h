@@ -32,8 +32,11 @@ struct app;
  * set whatever the result. */
 int admin_account_by_key(struct app *app, const char *key, struct st_account *a,
                          char cred[ADMIN_CRED_MAX]);
-/* Checks again, against the store, a credential that authorized account_id earlier (made by
- * admin_account_by_key; the kind prefix leaves room for dashboard sessions). Returns ERR_OK
+/* The credential kind of a dashboard session: "ses:" and its token's hex SHA-256 (the stored
+ * hash; never the token), checked by users_session_check. */
+#define ADMIN_SESSION_CRED "ses:"
+/* Checks again, against the store, a credential that authorized account_id earlier (an API key's
+ * from admin_account_by_key, or a dashboard session's, ADMIN_SESSION_CRED). Returns ERR_OK
  * while it still authorizes that account; ERR_AUTH when it does not (revoked or unknown key,
  * another account's, an unknown kind); ERR_BACKEND when the store cannot answer (undecided).
  * Any thread (the stream's wake thread calls it through stream_set_check). */

@@ -206,6 +206,29 @@ static void failure(struct app *app, const struct st_call *c, const char *what, 
     metrics_count(app->metrics, FAILURES, FAILURES_HELP, 1);
 }
 
+void calls_mask_json(json_t *v)
+{
+    if (!json_is_object(v))
+        return;
+    const char *from = json_string_value(json_object_get(v, "from"));
+    if (from && strlen(from) > 6) { /* "+15125550111" -> "+1••••0111" */
+        char masked[80];
+        snprintf(masked, sizeof(masked), "%.*s••••%s", from[0] == '+' ? 2 : 0, from,
+                 from + strlen(from) - 4);
+        json_object_set_new(v, "from", json_string(masked));
+    }
+    json_t *cv = json_object_get(v, "conversion");
+    if (json_is_object(cv))
+        json_object_set_new(cv, "value", json_null());
+    json_t *oc = json_object_get(v, "outcome");
+    if (json_is_object(oc))
+        json_object_set_new(oc, "revenue", json_null());
+    if (json_object_get(v, "call_id") && json_object_get(v, "value")) /* conversion.created */
+        json_object_set_new(v, "value", json_null());
+}
+
+/* Publishes v (taken) to the account's stream listeners, and its masked variant to those of
+ * dashboard sessions whose role may not see callers or money. */
 static void publish(struct app *app, int64_t account_id, const char *event, json_t *v)
 {
     if (!app->stream || !v) {
@@ -213,10 +236,13 @@ static void publish(struct app *app, int64_t account_id, const char *event, json
         return;
     }
     char *s = json_dumps(v, JSON_COMPACT);
+    calls_mask_json(v);
+    char *m = json_dumps(v, JSON_COMPACT);
     json_decref(v);
-    if (s)
-        stream_publish(app->stream, account_id, event, s);
+    if (s && m)
+        stream_publish_masked(app->stream, account_id, event, s, m);
     free(s);
+    free(m);
 }
 
 static double round4(double x)

@@ -392,6 +392,19 @@ int users_session(struct app *app, const char *token, int64_t now, struct users_
     return ERR_OK;
 }
 
+int users_session_check(struct app *app, const char *token_hash, int64_t account_id, int64_t now)
+{
+    struct st_app_session ss;
+    int rc = store_app_session_get(app->store, token_hash, &ss);
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_AUTH : rc;
+    if (!access_session_alive(ss.created_at, ss.last_seen_at, now, idle_ms(app), max_ms(app)) ||
+        ss.expires_at <= now || ss.account_id != account_id ||
+        access_role_parse(ss.role) == ACCESS_NONE)
+        return ERR_AUTH;
+    return ERR_OK;
+}
+
 int users_logout(struct app *app, const char *token)
 {
     char hash[STORE_TOKEN_HASH_MAX];

@@ -85,6 +85,13 @@ int users_login(struct app *app, const char *email, const char *pw, size_t pw_le
  * once a minute). ERR_AUTH when the token is unknown, ended, expired (idle or absolute), or its
  * user no longer holds a role in the account it looks at. out: *out. */
 int users_session(struct app *app, const char *token, int64_t now, struct users_session *out);
+/* Checks again, without moving its activity forward, the session whose token's hash is
+ * token_hash (st_app_session.token_hash): ERR_OK while it is alive (idle and absolute expiry at
+ * now), looks at account_id, and its user still holds a role there; ERR_AUTH otherwise; the
+ * store's code when it cannot answer. For GET /v1/stream's re-checks of a session's listener:
+ * a logout, an expiry, a switch of account or a role taken away ends the stream. */
+int users_session_check(struct app *app, const char *token_hash, int64_t account_id,
+                        int64_t now);
 /* Whether csrf is the CSRF token of the session token `token` (constant time). */
 bool users_csrf_ok(const char *token, const char *csrf);
 /* Ends the session of this token. ERR_NOTFOUND if there was none. */

@@ -78,7 +78,7 @@ static const struct route routes[] = {
      ROUTE_AUTH | ROUTE_ANALYSE, 0},
     {"GET", "/v1/exports/google-ads/call-conversions.csv", h_export_call_conversions,
      ROUTE_AUTH | ROUTE_ANALYSE, 0},
-    {"GET", "/v1/stream", h_stream, ROUTE_AUTH, 0},
+    {"GET", "/v1/stream", h_stream, ROUTE_AUTH | ROUTE_VIEW, 0},
     {"POST", "/v1/webhooks", h_webhook_create, ROUTE_AUTH, 16 * KB},
     {"GET", "/v1/webhooks", h_webhook_list, ROUTE_AUTH, 0},
     {"GET", "/v1/webhooks/{}", h_webhook_get, ROUTE_AUTH, 0},
