@@ -40,6 +40,11 @@ int admin_credential_check(struct app *app, int64_t account_id, const char *cred
     return rc == ERR_OK ? ERR_OK : ERR_BACKEND;
 }
 
+int admin_account_by_id(struct app *app, int64_t id, struct st_account *a)
+{
+    return store_account_by_id(app->store, id, a);
+}
+
 bool admin_origin_known(struct app *app, const char *origin)
 {
     return accounts_origin_known(app->accounts, origin);

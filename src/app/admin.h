@@ -41,6 +41,8 @@ int admin_account_by_key(struct app *app, const char *key, struct st_account *a,
  * another account's, an unknown kind); ERR_BACKEND when the store cannot answer (undecided).
  * Any thread (the stream's wake thread calls it through stream_set_check). */
 int admin_credential_check(struct app *app, int64_t account_id, const char *cred);
+/* The account with internal id `id`. ERR_NOTFOUND if none; the store's code otherwise. */
+int admin_account_by_id(struct app *app, int64_t id, struct st_account *a);
 /* Constant-time comparison of a presented token with the expected one (metrics token): true when
  * equal. Both NUL-terminated; the time depends on the expected length only. */
 bool admin_token_equal(const char *got, const char *want);

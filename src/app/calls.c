@@ -932,15 +932,26 @@ static json_t *call_conversion_json(struct store *s, const struct st_call *c)
     return json_pack("{s:s,s:f,s:o}", "name", cv.name, "value", cv.value, "at", json_time(cv.at));
 }
 
+/* Whether no earlier call of the account came from this caller: true, false, or null when the
+ * caller is not a phone number (withheld, sip:) or the store cannot answer. */
+static json_t *first_time_json(struct store *s, const struct st_call *c)
+{
+    struct st_caller cl = {0};
+    if (!is_e164(c->from) || store_call_caller(s, c->account_id, c->from, c->id, &cl) != ERR_OK)
+        return json_null();
+    return json_boolean(cl.prior_calls == 0);
+}
+
 json_t *calls_json(struct app *app, const struct st_call *c)
 {
     struct store *s = app->store;
-    return json_pack("{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:o,s:o}", "id", c->ext_id, "to",
+    return json_pack("{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:o}", "id", c->ext_id, "to",
                      json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
                      json_time(c->started_at), "status", c->status, "duration",
                      (json_int_t)c->duration_s, "forwarded_to", json_str_or_null(c->forwarded_to),
-                     "attribution", attribution_json(s, c), "conversion",
-                     call_conversion_json(s, c), "outcome", outcomes_call_json(app, c));
+                     "first_time", first_time_json(s, c), "attribution", attribution_json(s, c),
+                     "conversion", call_conversion_json(s, c), "outcome",
+                     outcomes_call_json(app, c));
 }
 
 /* ==== webhooks through the group-commit writer ================================================ */

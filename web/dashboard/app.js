@@ -44,7 +44,7 @@ function App() {
   else if (route.screen === 'numbers') screen = html`<${Numbers} />`;
   else if (route.screen === 'reports') screen = html`<${Reports} me=${me} />`;
   else if (route.screen === 'settings') screen = html`<${Settings} me=${me} />`;
-  else screen = html`<${Overview} />`;
+  else screen = html`<${Overview} me=${me} />`;
   // key: a switch of account remounts the screens, so they load that account's data
   return html`<${Shell} me=${me} route=${route.screen} onSwitch=${switchTo} onLogout=${logout}>
     <div key=${me.account.id}>${screen}</div>

@@ -85,6 +85,7 @@ int h_call_get(struct http_req *req, struct http_resp *resp);
 int h_call_patch(struct http_req *req, struct http_resp *resp);
 
 /* h_reports.c: call reports and the Google Ads CSV exports (account-scoped) */
+int h_app_rollup(struct http_req *req, struct http_resp *resp);
 int h_report_calls(struct http_req *req, struct http_resp *resp);
 int h_export_click_conversions(struct http_req *req, struct http_resp *resp);
 int h_export_call_conversions(struct http_req *req, struct http_resp *resp);
