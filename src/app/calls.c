@@ -934,12 +934,19 @@ static json_t *call_conversion_json(struct store *s, const struct st_call *c)
 
 /* Whether no earlier call of the account came from this caller: true, false, or null when the
  * caller is not a phone number (withheld, sip:) or the store cannot answer. */
-static json_t *first_time_json(struct store *s, const struct st_call *c)
+int calls_first_time(struct app *app, const struct st_call *c)
 {
     struct st_caller cl = {0};
-    if (!is_e164(c->from) || store_call_caller(s, c->account_id, c->from, c->id, &cl) != ERR_OK)
-        return json_null();
-    return json_boolean(cl.prior_calls == 0);
+    if (!is_e164(c->from) ||
+        store_call_caller(app->store, c->account_id, c->from, c->id, &cl) != ERR_OK)
+        return -1;
+    return cl.prior_calls == 0;
+}
+
+static json_t *first_time_json(struct app *app, const struct st_call *c)
+{
+    int ft = calls_first_time(app, c);
+    return ft < 0 ? json_null() : json_boolean(ft);
 }
 
 json_t *calls_json(struct app *app, const struct st_call *c)
@@ -949,7 +956,7 @@ json_t *calls_json(struct app *app, const struct st_call *c)
                      json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
                      json_time(c->started_at), "status", c->status, "duration",
                      (json_int_t)c->duration_s, "forwarded_to", json_str_or_null(c->forwarded_to),
-                     "first_time", first_time_json(s, c), "attribution", attribution_json(s, c),
+                     "first_time", first_time_json(app, c), "attribution", attribution_json(s, c),
                      "conversion", call_conversion_json(s, c), "outcome",
                      outcomes_call_json(app, c));
 }
