@@ -250,6 +250,32 @@ int store_origin_exists(struct store *s, const char *origin, bool *exists)
     return s->ops->origin_exists(s, origin, exists);
 }
 
+int store_api_key_list(struct store *s, int64_t account_id, store_api_key_fn fn, void *ctx)
+{
+    return s->ops->api_key_list(s, account_id, fn, ctx);
+}
+
+int store_api_key_revoke(struct store *s, int64_t account_id, int64_t key_id, int64_t now)
+{
+    if (store__write_fault(s, "api key revoke"))
+        return ERR_BACKEND;
+    return s->ops->api_key_revoke(s, account_id, key_id, now);
+}
+
+int store_origin_add(struct store *s, int64_t account_id, const char *origin)
+{
+    if (store__write_fault(s, "origin add"))
+        return ERR_BACKEND;
+    return s->ops->origin_add(s, account_id, origin);
+}
+
+int store_origin_delete(struct store *s, int64_t account_id, const char *origin)
+{
+    if (store__write_fault(s, "origin delete"))
+        return ERR_BACKEND;
+    return s->ops->origin_delete(s, account_id, origin);
+}
+
 int store_pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb)
 {
     if (store__write_fault(s, "pool create"))

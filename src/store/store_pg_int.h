@@ -130,6 +130,10 @@ int store_pg__api_key_revoke_others(struct store *s, int64_t account_id, const c
 int store_pg__account_by_key(struct store *s, const char *key_hash, struct st_account *a);
 int store_pg__account_set_settings(struct store *s, int64_t id, const char *settings_json);
 int store_pg__account_list(struct store *s, store_account_fn fn, void *ctx);
+int store_pg__api_key_list(struct store *s, int64_t account_id, store_api_key_fn fn, void *ctx);
+int store_pg__api_key_revoke(struct store *s, int64_t account_id, int64_t key_id, int64_t now);
+int store_pg__origin_add(struct store *s, int64_t account_id, const char *origin);
+int store_pg__origin_delete(struct store *s, int64_t account_id, const char *origin);
 int store_pg__account_origins(struct store *s, int64_t account_id, store_origin_fn fn, void *ctx);
 int store_pg__origin_exists(struct store *s, const char *origin, bool *exists);
 int store_pg__pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);

@@ -126,7 +126,9 @@ function CallRow({ call }) {
     <td class="t-keyword">${orDash(s.keyword)}</td>
     <td><${Method} a=${a} /></td>
     <td>${fmtDuration(call.duration)}</td>
-    <td>${call.status}</td>
+    <td class="t-status">${call.status}</td>
+    <td>${call.first_time ? 'yes' : call.first_time === false ? 'no' : '—'}</td>
+    <td>${call.conversion ? call.conversion.name : '—'}</td>
   </tr>`;
 }
 
@@ -138,6 +140,7 @@ function CallTable({ calls, caption }) {
       <th scope="col">Time</th><th scope="col">Caller</th><th scope="col">Tracking number</th>
       <th scope="col">Source / medium</th><th scope="col">Campaign</th><th scope="col">Keyword</th>
       <th scope="col">Method</th><th scope="col">Duration</th><th scope="col">Status</th>
+      <th scope="col">First call</th><th scope="col">Conversion</th>
     </tr></thead>
     <tbody>${calls.map((c) => html`<${CallRow} key=${c.id} call=${c} />`)}</tbody>
   </table>`;
@@ -284,26 +287,67 @@ export function Overview({ me }) {
 
 const PERIODS = [['0', 'Today'], ['6', '7 days'], ['29', '30 days']];
 
+const METHOD_OPTIONS = ['exact', 'shared', 'late', 'source', 'repeat', 'unattributed'];
+const NO_FILTERS = { period: '29', source: '', campaign: '', method: '', qualified: '', first_time: '' };
+
+/** The query of the calls API for these filters (no cursor, no limit). */
+function callsQuery(f) {
+  const q = new URLSearchParams({ since: new Date(startOfDay(+f.period)).toISOString() });
+  for (const k of ['source', 'campaign', 'method', 'qualified', 'first_time']) if (f[k]) q.set(k, f[k]);
+  return q;
+}
+
+function CallFilters({ filters, onChange }) {
+  const set = (k) => (e) => onChange({ ...filters, [k]: e.currentTarget.value });
+  const text = (k, label) => html`<label for=${'f-' + k}>${label}</label>
+    <input id=${'f-' + k} class="f-text" value=${filters[k]} onChange=${set(k)} placeholder="any" />`;
+  return html`<form class="filters" role="search" aria-label="Filter calls" onSubmit=${(e) => e.preventDefault()}>
+    <label for="period">Period</label>
+    <select id="period" value=${filters.period} onChange=${set('period')}>
+      ${PERIODS.map(([v, l]) => html`<option value=${v}>${l}</option>`)}
+    </select>
+    ${text('source', 'Source')}
+    ${text('campaign', 'Campaign')}
+    <label for="f-method">Method</label>
+    <select id="f-method" value=${filters.method} onChange=${set('method')}>
+      <option value="">any</option>${METHOD_OPTIONS.map((m) => html`<option value=${m}>${m}</option>`)}
+    </select>
+    <label for="f-qualified">Qualified</label>
+    <select id="f-qualified" value=${filters.qualified} onChange=${set('qualified')}>
+      <option value="">any</option><option value="true">qualified</option><option value="false">not qualified</option>
+    </select>
+    <label for="f-first">Caller</label>
+    <select id="f-first" value=${filters.first_time} onChange=${set('first_time')}>
+      <option value="">any</option><option value="true">first-time</option><option value="false">repeat</option>
+    </select>
+  </form>`;
+}
+
 export function Calls() {
-  const [period, setPeriod] = useState('29');
+  const [filters, setFilters] = useState(NO_FILTERS);
   const [cursors, setCursors] = useState([null]); // the cursor of each page shown so far
   const [page, setPage] = useState(null);
   const [error, setError] = useState(null);
   const cursor = cursors[cursors.length - 1];
-  usePoll(async () => {
-    const q = new URLSearchParams({ since: new Date(startOfDay(+period)).toISOString(), limit: '50' });
+  const base = callsQuery(filters);
+  const load = async () => {
+    const q = new URLSearchParams(base);
+    q.set('limit', '50');
     if (cursor) q.set('cursor', cursor);
-    try { setPage(await api('GET', '/v1/calls?' + q)); setError(null); } catch (e) { setError(e); }
-  }, POLL_MS, [period, cursor]);
+    try {
+      const p = await api('GET', '/v1/calls?' + q);
+      setPage({ ...p, key: base.toString() + '|' + cursor });
+      setError(null);
+    } catch (e) { setError(e); }
+  };
+  useEffect(() => { load(); }, [base.toString(), cursor]);
+  // a call that rings or ends reloads the page shown (its cursor stays: the page does not jump)
+  const state = useLiveCalls(() => load(), () => {});
+  const csv = '/v1/calls?' + new URLSearchParams({ ...Object.fromEntries(base), format: 'csv' });
   return html`<h1>Calls</h1>
-    <div class="filters">
-      <label for="period">Period</label>
-      <select id="period" value=${period}
-        onChange=${(e) => { setPeriod(e.currentTarget.value); setCursors([null]); }}>
-        ${PERIODS.map(([v, l]) => html`<option value=${v}>${l}</option>`)}
-      </select>
-      <span class="hint">oldest first</span>
-    </div>
+    <${CallFilters} filters=${filters} onChange=${(f) => { setFilters(f); setCursors([null]); }} />
+    <p class="toolbar"><span class="hint">oldest first · ${state === 'live' ? 'live' : 'not live'}</span>
+      <a class="csv" href=${csv} download="calls.csv">Download CSV</a></p>
     <${ErrorLine} error=${error} />
     ${page && html`<${CallTable} calls=${page.calls} caption="Calls" />
       <nav class="pager" aria-label="Pages">
