@@ -4,6 +4,9 @@
 #include "base/prelude.h"
 #include "app/admin.h"
 
+#include <ctype.h>
+
+#include "base/ids.h"
 #include "base/timefmt.h"
 #include "app/accounts.h"
 #include "app/app.h"
@@ -13,6 +16,19 @@
 #include "app/metrics.h"
 
 /* ---- keys, origins, health ---- */
+
+struct find_key {
+    const char *hash;
+    struct st_api_key *k;
+};
+
+static int find_key_cb(void *ctx, const struct st_api_key *k)
+{
+    struct find_key *f = ctx;
+    if (strcmp(k->key_hash, f->hash) == 0)
+        *f->k = *k;
+    return 0;
+}
 
 #define KEY_CRED "key:"
 
@@ -189,6 +205,101 @@ int admin_rule_delete(struct app *app, int64_t account_id, const char *ext_id)
     if (rc == ERR_OK)
         accounts_invalidate(app->accounts, account_id);
     return rc;
+}
+
+/* ---- settings: keys, origins, provider credentials ---- */
+
+int admin_key_create(struct app *app, int64_t account_id, int64_t now,
+                     char out_key[ADMIN_KEY_MAX], struct st_api_key *k)
+{
+    id_new("odk_", 52, out_key, ADMIN_KEY_MAX); /* 52 x 5 bits = 260 bits from the OS */
+    char hash[65];
+    accounts_key_hash(out_key, hash);
+    int rc = store_api_key_add(app->store, account_id, hash, now);
+    if (rc)
+        return rc;
+    /* its row, for the answer: the newest key with this hash */
+    struct find_key f = {hash, k};
+    memset(k, 0, sizeof(*k));
+    return store_api_key_list(app->store, account_id, find_key_cb, &f);
+}
+
+int admin_key_list(struct app *app, int64_t account_id, store_api_key_fn fn, void *ctx)
+{
+    return store_api_key_list(app->store, account_id, fn, ctx);
+}
+
+int admin_key_revoke(struct app *app, int64_t account_id, int64_t key_id, int64_t now)
+{
+    return store_api_key_revoke(app->store, account_id, key_id, now);
+}
+
+int admin_origins(struct app *app, int64_t account_id, store_origin_fn fn, void *ctx)
+{
+    return store_account_origins(app->store, account_id, fn, ctx);
+}
+
+/* scheme://host[:port] with scheme http or https, a host of [a-z0-9.-] (or a bracketed IPv6
+ * literal) and an optional port: what a browser sends as Origin, nothing else. */
+static bool origin_ok(const char *o)
+{
+    size_t n = strlen(o);
+    const char *h = strncmp(o, "https://", 8) == 0 ? o + 8 : strncmp(o, "http://", 7) == 0 ? o + 7
+                                                                                          : NULL;
+    if (!h || n > 255 || !*h)
+        return false;
+    const char *p = h;
+    if (*p == '[') {
+        while (*p && *p != ']' && (isxdigit((unsigned char)*p) || *p == ':' || *p == '['))
+            p++;
+        if (*p++ != ']')
+            return false;
+    } else {
+        while (*p && (islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '.' ||
+                      *p == '-'))
+            p++;
+        if (p == h)
+            return false;
+    }
+    if (*p == ':') {
+        const char *d = ++p;
+        while (isdigit((unsigned char)*p))
+            p++;
+        if (p == d || p - d > 5 || strtol(d, NULL, 10) < 1 || strtol(d, NULL, 10) > 65535)
+            return false;
+    }
+    return *p == '\0';
+}
+
+int admin_origin_add(struct app *app, int64_t account_id, const char *origin, struct errbuf *eb)
+{
+    if (!origin_ok(origin))
+        return errf(eb, ERR_INVALID, "origin",
+                    "an origin is http:// or https://, a lowercase host and an optional port, "
+                    "nothing after it (https://www.example.com)");
+    int rc = store_origin_add(app->store, account_id, origin);
+    if (rc == ERR_OK)
+        accounts_invalidate(app->accounts, account_id);
+    return rc;
+}
+
+int admin_origin_delete(struct app *app, int64_t account_id, const char *origin)
+{
+    int rc = store_origin_delete(app->store, account_id, origin);
+    if (rc == ERR_OK)
+        accounts_invalidate(app->accounts, account_id);
+    return rc;
+}
+
+int admin_provider_list(struct app *app, int64_t account_id, store_provider_cred_fn fn, void *ctx)
+{
+    return store_provider_cred_list(app->store, account_id, fn, ctx);
+}
+
+int admin_provider_set(struct app *app, int64_t account_id, const char *provider,
+                       const char *account_sid, const char *secret, int64_t now)
+{
+    return store_provider_cred_set(app->store, account_id, provider, account_sid, secret, now);
 }
 
 /* ---- sessions ---- */

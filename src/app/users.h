@@ -19,6 +19,7 @@
 #include "app/records.h"
 
 struct app;
+struct users_session;
 
 #define USERS_TOKEN_MAX 64 /* a session token as the cookie carries it, NUL included */
 #define USERS_CSRF_MAX 65  /* hex SHA-256 */
@@ -56,6 +57,17 @@ int users_set_password(struct store *s, const char *email, const char *pw, size_
  * their roles and sessions; audited. ERR_NOTFOUND for an unknown user, account or role. */
 int users_remove(struct store *s, const char *email, const char *account_ext, const char *actor,
                  int64_t now, struct errbuf *eb);
+
+/* ---- users and roles from the dashboard (an owner's session) ---- */
+
+/* The account's members (st_membership rows with email), by email. */
+int users_members(struct app *app, int64_t account_id, store_membership_fn fn, void *ctx);
+/* As users_add/users_remove for the account the session looks at, by the session's user
+ * (the audit's actor), through the server's store; role NULL removes the user's role there.
+ * ERR_CONFLICT (nothing changes) when it would leave the account without an owner. */
+int users_member_set(struct app *app, const struct users_session *us, const char *email,
+                     const char *role, const char *pw, size_t pw_len, int64_t now, bool *created,
+                     struct errbuf *eb);
 
 /* ---- sessions (serving) ---- */
 
