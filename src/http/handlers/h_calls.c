@@ -249,8 +249,18 @@ static int csv_call(struct page *p, const struct st_call *c)
     bool q = report_qualified(c->status, c->duration_s, p->q->f.min_duration_s);
     int rc = csv_value(b, c->ext_id);
     const char *values[] = {at, NULL, c->to, c->status};
-    for (size_t i = 0; i < ARRAY_SIZE(values) && rc == ERR_OK; i++)
-        rc = csv_sep(b) ? ERR_TOOBIG : i == 1 ? csv_text(b, from) : csv_value(b, values[i]);
+    /* an E.164 caller (masked or not) is written as it is, like the exports' numbers; anything
+     * else a provider sent is user-written text */
+    bool e164 = c->from[0] == '+' && c->from[1] && strspn(c->from + 1, "0123456789") ==
+                                                        strlen(c->from + 1);
+    for (size_t i = 0; i < ARRAY_SIZE(values) && rc == ERR_OK; i++) {
+        if (csv_sep(b))
+            rc = ERR_TOOBIG;
+        else if (i == 1)
+            rc = e164 ? csv_value(b, from) : csv_text(b, from);
+        else
+            rc = csv_value(b, values[i]);
+    }
     snprintf(num, sizeof(num), ",%" PRId64 ",%s,%s,", c->duration_s,
              ft < 0 ? "" : ft ? "true" : "false", q ? "true" : "false");
     rc = rc ? rc : buf_add(b, num, strlen(num));
