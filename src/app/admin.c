@@ -209,8 +209,8 @@ int admin_rule_delete(struct app *app, int64_t account_id, const char *ext_id)
 
 /* ---- settings: keys, origins, provider credentials ---- */
 
-int admin_key_create(struct app *app, int64_t account_id, int64_t now,
-                     char out_key[ADMIN_KEY_MAX], struct st_api_key *k)
+int admin_key_create(struct app *app, int64_t account_id, int64_t now, char out_key[ADMIN_KEY_MAX],
+                     struct st_api_key *k)
 {
     id_new("odk_", 52, out_key, ADMIN_KEY_MAX); /* 52 x 5 bits = 260 bits from the OS */
     char hash[65];
@@ -244,8 +244,9 @@ int admin_origins(struct app *app, int64_t account_id, store_origin_fn fn, void 
 static bool origin_ok(const char *o)
 {
     size_t n = strlen(o);
-    const char *h = strncmp(o, "https://", 8) == 0 ? o + 8 : strncmp(o, "http://", 7) == 0 ? o + 7
-                                                                                          : NULL;
+    const char *h = strncmp(o, "https://", 8) == 0  ? o + 8
+                    : strncmp(o, "http://", 7) == 0 ? o + 7
+                                                    : NULL;
     if (!h || n > 255 || !*h)
         return false;
     const char *p = h;
@@ -255,8 +256,8 @@ static bool origin_ok(const char *o)
         if (*p++ != ']')
             return false;
     } else {
-        while (*p && (islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '.' ||
-                      *p == '-'))
+        while (*p &&
+               (islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '.' || *p == '-'))
             p++;
         if (p == h)
             return false;

@@ -49,8 +49,8 @@ int admin_account_by_id(struct app *app, int64_t id, struct st_account *a);
 
 /* Creates an API key for the account: out_key gets the key itself (shown once: only its SHA-256
  * is stored), *k its row as the key list shows it. */
-int admin_key_create(struct app *app, int64_t account_id, int64_t now,
-                     char out_key[ADMIN_KEY_MAX], struct st_api_key *k);
+int admin_key_create(struct app *app, int64_t account_id, int64_t now, char out_key[ADMIN_KEY_MAX],
+                     struct st_api_key *k);
 /* The account's keys, revoked ones too, oldest first. */
 int admin_key_list(struct app *app, int64_t account_id, store_api_key_fn fn, void *ctx);
 /* Revokes one of the account's keys (ERR_NOTFOUND: none such, or revoked already). Open streams

@@ -102,8 +102,7 @@ int users_session(struct app *app, const char *token, int64_t now, struct users_
  * now), looks at account_id, and its user still holds a role there; ERR_AUTH otherwise; the
  * store's code when it cannot answer. For GET /v1/stream's re-checks of a session's listener:
  * a logout, an expiry, a switch of account or a role taken away ends the stream. */
-int users_session_check(struct app *app, const char *token_hash, int64_t account_id,
-                        int64_t now);
+int users_session_check(struct app *app, const char *token_hash, int64_t account_id, int64_t now);
 /* Whether csrf is the CSRF token of the session token `token` (constant time). */
 bool users_csrf_ok(const char *token, const char *csrf);
 /* Ends the session of this token. ERR_NOTFOUND if there was none. */

@@ -263,8 +263,9 @@ int store_pg__origin_delete(struct store *s, int64_t account_id, const char *ori
     store__pg_i64(&a, account_id);
     store__pg_text(&a, origin);
     int64_t n = 0;
-    int rc = store__pg_changes(s, "DELETE FROM account_origins WHERE account_id = $1 AND origin = $2",
-                               &a, &n, "delete origin");
+    int rc =
+        store__pg_changes(s, "DELETE FROM account_origins WHERE account_id = $1 AND origin = $2",
+                          &a, &n, "delete origin");
     return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
 }
 

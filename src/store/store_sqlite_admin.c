@@ -232,8 +232,7 @@ int store_sqlite__origin_exists(struct store *s, const char *origin, bool *exist
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "check origin");
 }
 
-int store_sqlite__api_key_list(struct store *s, int64_t account_id, store_api_key_fn fn,
-                               void *ctx)
+int store_sqlite__api_key_list(struct store *s, int64_t account_id, store_api_key_fn fn, void *ctx)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT id, key_hash, created_at, COALESCE(revoked_at, 0)"

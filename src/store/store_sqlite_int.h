@@ -143,8 +143,7 @@ int store_sqlite__api_key_revoke_others(struct store *s, int64_t account_id, con
 int store_sqlite__account_by_key(struct store *s, const char *key_hash, struct st_account *a);
 int store_sqlite__account_set_settings(struct store *s, int64_t id, const char *settings_json);
 int store_sqlite__account_list(struct store *s, store_account_fn fn, void *ctx);
-int store_sqlite__api_key_list(struct store *s, int64_t account_id, store_api_key_fn fn,
-                               void *ctx);
+int store_sqlite__api_key_list(struct store *s, int64_t account_id, store_api_key_fn fn, void *ctx);
 int store_sqlite__api_key_revoke(struct store *s, int64_t account_id, int64_t key_id, int64_t now);
 int store_sqlite__origin_add(struct store *s, int64_t account_id, const char *origin);
 int store_sqlite__origin_delete(struct store *s, int64_t account_id, const char *origin);

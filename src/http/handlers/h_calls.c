@@ -22,12 +22,12 @@
 #define DEFAULT_LIMIT 50
 #define MAX_LIMIT 500
 #define DAY_MS ((int64_t)86400 * 1000)
-#define SCAN_MAX 5000   /* rows a filtered page reads at most */
-#define CSV_MAX 100000  /* calls in one CSV answer (X-Next-Cursor continues) */
+#define SCAN_MAX 5000  /* rows a filtered page reads at most */
+#define CSV_MAX 100000 /* calls in one CSV answer (X-Next-Cursor continues) */
 
 /* What a list keeps (GET /v1/calls filters; each absent field keeps every call). */
 struct call_filter {
-    bool any; /* at least one filter is given */
+    bool any;                                                   /* at least one filter is given */
     const char *channel, *source, *medium, *campaign, *keyword; /* exact, borrowed from query */
     unsigned methods;                                           /* bit per METHODS entry; 0 all */
     int qualified;  /* -1 any, 0 not qualified, 1 qualified */
@@ -45,7 +45,8 @@ struct list_query {
     char text[6][STORE_TEXT_MAX]; /* the filter strings (f points here) */
 };
 
-static const char *const METHODS[] = {"exact", "shared", "late", "source", "repeat", "unattributed"};
+static const char *const METHODS[] = {"exact",  "shared", "late",
+                                      "source", "repeat", "unattributed"};
 
 /* A date-only `until` ("2026-11-26") means through the end of that day. */
 static int parse_time_param(struct http_req *req, const char *name, bool end_of_day, int64_t *out)
@@ -120,7 +121,8 @@ static int parse_methods(struct http_req *req, struct call_filter *f)
 /* The exact-match text filters: channel, source, medium, campaign, keyword, from. */
 static int parse_text_filters(struct http_req *req, struct list_query *q)
 {
-    static const char *const names[] = {"channel", "source", "medium", "campaign", "keyword", "from"};
+    static const char *const names[] = {"channel",  "source",  "medium",
+                                        "campaign", "keyword", "from"};
     const char **dst[] = {&q->f.channel,  &q->f.source,  &q->f.medium,
                           &q->f.campaign, &q->f.keyword, &q->f.from};
     for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
@@ -217,12 +219,12 @@ static bool call_matches(struct app *app, const struct call_filter *f, const str
 struct page {
     const struct http_req *req;
     const struct list_query *q;
-    json_t *calls;    /* JSON */
-    struct buf *csv;  /* CSV */
-    long long limit;  /* calls in the answer */
-    long long n;      /* calls added */
-    long long seen;   /* rows the store gave */
-    bool more;        /* a matching row past the page exists */
+    json_t *calls;   /* JSON */
+    struct buf *csv; /* CSV */
+    long long limit; /* calls in the answer */
+    long long n;     /* calls added */
+    long long seen;  /* rows the store gave */
+    bool more;       /* a matching row past the page exists */
     int rc;
     char next[64];    /* the cursor after the last call added */
     char scanned[64]; /* the cursor after the last row seen */
@@ -231,7 +233,7 @@ struct page {
 /* One call as a CSV row (CSV_HEADER's columns); user-written fields neutralized; the caller
  * masked as calls_mask_json masks it for a role below analyst. */
 #define CSV_HEADER                                                                                 \
-    "id,started_at,caller,tracking_number,status,duration,first_time,qualified,method,"           \
+    "id,started_at,caller,tracking_number,status,duration,first_time,qualified,method,"            \
     "confidence,channel,source,medium,campaign,keyword"
 static int csv_call(struct page *p, const struct st_call *c)
 {
@@ -251,8 +253,8 @@ static int csv_call(struct page *p, const struct st_call *c)
     const char *values[] = {at, NULL, c->to, c->status};
     /* an E.164 caller (masked or not) is written as it is, like the exports' numbers; anything
      * else a provider sent is user-written text */
-    bool e164 = c->from[0] == '+' && c->from[1] && strspn(c->from + 1, "0123456789") ==
-                                                        strlen(c->from + 1);
+    bool e164 =
+        c->from[0] == '+' && c->from[1] && strspn(c->from + 1, "0123456789") == strlen(c->from + 1);
     for (size_t i = 0; i < ARRAY_SIZE(values) && rc == ERR_OK; i++) {
         if (csv_sep(b))
             rc = ERR_TOOBIG;
@@ -262,7 +264,10 @@ static int csv_call(struct page *p, const struct st_call *c)
             rc = csv_value(b, values[i]);
     }
     snprintf(num, sizeof(num), ",%" PRId64 ",%s,%s,", c->duration_s,
-             ft < 0 ? "" : ft ? "true" : "false", q ? "true" : "false");
+             ft < 0 ? ""
+             : ft   ? "true"
+                    : "false",
+             q ? "true" : "false");
     rc = rc ? rc : buf_add(b, num, strlen(num));
     rc = rc ? rc : csv_value(b, c->method);
     snprintf(num, sizeof(num), ",%.4f", c->confidence);
@@ -299,9 +304,9 @@ static int add_call(void *arg, const struct st_call *c)
 }
 
 /* Fills the page. Without filters the store reads limit + 1 rows; with filters it reads at most
- * SCAN_MAX rows past the cursor (a CSV: ten times CSV_MAX), and a page that ran out of them before it was full ends with
- * the cursor of the last row read (so a page may hold fewer calls than limit, even none, and
- * next_cursor still continues: null only at the end). */
+ * SCAN_MAX rows past the cursor (a CSV: ten times CSV_MAX), and a page that ran out of them before
+ * it was full ends with the cursor of the last row read (so a page may hold fewer calls than limit,
+ * even none, and next_cursor still continues: null only at the end). */
 static int fill_page(struct http_req *req, const struct list_query *q, struct page *p)
 {
     size_t scan = q->csv ? (size_t)CSV_MAX * 10 : (size_t)SCAN_MAX;

@@ -197,14 +197,15 @@ static int providers_resp(struct http_req *req, struct http_resp *resp)
     return json_dump_take(json_pack("{s:o}", "providers", arr), &resp->body);
 }
 
-/* GET /v1/app/providers → {"providers":[{"provider","account_sid","secret":"••••abcd","updated_at"}]} */
+/* GET /v1/app/providers →
+ * {"providers":[{"provider","account_sid","secret":"••••abcd","updated_at"}]} */
 int h_app_provider_list(struct http_req *req, struct http_resp *resp)
 {
     return providers_resp(req, resp);
 }
 
-static int provider_body(struct http_req *req, json_t *o, const char **provider,
-                         const char **sid, const char **secret)
+static int provider_body(struct http_req *req, json_t *o, const char **provider, const char **sid,
+                         const char **secret)
 {
     static const char *const keys[] = {"provider", "account_sid", "secret", NULL};
     int rc = json_only_keys(o, keys, &req->eb);
@@ -292,8 +293,8 @@ int h_app_user_set(struct http_req *req, struct http_resp *resp)
     if (rc == ERR_OK)
         rc = users_member_set(req->app, &req->session, email, role, pw, pw ? strlen(pw) : 0,
                               time_now_ms(), &created, &req->eb);
-    json_t *v = rc ? NULL : json_pack("{s:s,s:s,s:b}", "email", email, "role", role, "created",
-                                      created);
+    json_t *v =
+        rc ? NULL : json_pack("{s:s,s:s,s:b}", "email", email, "role", role, "created", created);
     json_decref(o);
     if (rc)
         return rc;

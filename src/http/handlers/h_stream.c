@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* GET /v1/stream: the account's live events (call.started, call.completed,
  * conversion.created) as Server-Sent Events, for an API key or a dashboard session (viewer+;
- * a viewer's events are masked as the calls API masks them). The handler only registers a listener with the
- * credential that authenticated the request; server.c sends it through a content reader and
- * app/stream.c feeds it, keeps it alive and ends it once that credential is revoked. */
+ * a viewer's events are masked as the calls API masks them). The handler only registers a listener
+ * with the credential that authenticated the request; server.c sends it through a content reader
+ * and app/stream.c feeds it, keeps it alive and ends it once that credential is revoked. */
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
