@@ -8,6 +8,7 @@
 
 #include "base/ids.h"
 #include "base/timefmt.h"
+#include "base/xalloc.h"
 #include "app/accounts.h"
 #include "app/app.h"
 #include "app/health.h"
@@ -204,6 +205,65 @@ int admin_rule_delete(struct app *app, int64_t account_id, const char *ext_id)
     int rc = store_rule_delete(app->store, account_id, ext_id);
     if (rc == ERR_OK)
         accounts_invalidate(app->accounts, account_id);
+    return rc;
+}
+
+/* ---- pool usage over time ---- */
+
+struct usage {
+    struct st_lease *l; /* (number, leased_at, expires_at) of each lease read */
+    size_t n, cap;
+};
+
+static int add_usage_lease(void *ctx, const struct st_lease *l)
+{
+    struct usage *u = ctx;
+    if (u->n == u->cap) {
+        u->cap = u->cap ? 2 * u->cap : 1024;
+        u->l = xrealloc(u->l, u->cap * sizeof(*u->l));
+    }
+    u->l[u->n++] = (struct st_lease){
+        .number_id = l->number_id, .leased_at = l->leased_at, .expires_at = l->expires_at};
+    return 0;
+}
+
+static int by_number_then_start(const void *a, const void *b)
+{
+    const struct st_lease *x = a, *y = b;
+    if (x->number_id != y->number_id)
+        return x->number_id < y->number_id ? -1 : 1;
+    return x->leased_at < y->leased_at ? -1 : x->leased_at > y->leased_at;
+}
+
+/* Adds 1 to every point in [from, to) (a number's merged busy interval). */
+static void count_points(int64_t from, int64_t to, int64_t since, int64_t step, size_t n,
+                         int64_t *in_use)
+{
+    int64_t first = from <= since ? 0 : (from - since + step - 1) / step;
+    for (int64_t i = first; i < (int64_t)n && since + i * step < to; i++)
+        in_use[i]++;
+}
+
+int admin_pool_usage(struct app *app, const struct st_pool *p, int64_t since, int64_t step,
+                     size_t n, int64_t *in_use, bool *truncated)
+{
+    memset(in_use, 0, n * sizeof(*in_use));
+    struct usage u = {0};
+    int64_t until = since + (int64_t)n * step;
+    int rc = store_lease_range(app->store, p->id, since, until, ADMIN_USAGE_MAX_LEASES,
+                               add_usage_lease, &u);
+    *truncated = u.n == ADMIN_USAGE_MAX_LEASES;
+    /* a number shared by several sessions counts once: merge each number's intervals */
+    qsort(u.l, u.n, sizeof(*u.l), by_number_then_start);
+    for (size_t i = 0; rc == ERR_OK && i < u.n;) {
+        int64_t from = u.l[i].leased_at, to = u.l[i].expires_at;
+        size_t j = i + 1;
+        for (; j < u.n && u.l[j].number_id == u.l[i].number_id && u.l[j].leased_at <= to; j++)
+            to = u.l[j].expires_at > to ? u.l[j].expires_at : to;
+        count_points(from, to, since, step, n, in_use);
+        i = j;
+    }
+    free(u.l);
     return rc;
 }
 

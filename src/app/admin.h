@@ -88,6 +88,13 @@ int admin_pool_create(struct app *app, struct st_pool *p, int64_t now, struct er
 int admin_pool_get(struct app *app, int64_t account_id, const char *ext_id, struct st_pool *p);
 int admin_pool_by_id(struct app *app, int64_t id, struct st_pool *p);
 int admin_pool_list(struct app *app, int64_t account_id, store_pool_fn fn, void *ctx);
+/* The pool's numbers in use over time: in_use[i] is how many of its numbers were held by at least
+ * one lease at since + i * step (i < n, n <= ADMIN_USAGE_MAX_POINTS), from the stored leases
+ * (at most ADMIN_USAGE_MAX_LEASES are read: *truncated then says the later points are short). */
+#define ADMIN_USAGE_MAX_POINTS 1000
+#define ADMIN_USAGE_MAX_LEASES 2000000
+int admin_pool_usage(struct app *app, const struct st_pool *p, int64_t since, int64_t step,
+                     size_t n, int64_t *in_use, bool *truncated);
 /* Writes p's settings (p read with admin_pool_get and changed). */
 int admin_pool_update(struct app *app, const struct st_pool *p, struct errbuf *eb);
 /* ERR_CONFLICT while a lease on one of its numbers is live at now. */

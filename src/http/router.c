@@ -56,6 +56,7 @@ static const struct route routes[] = {
     {"PATCH", "/v1/pools/{}", h_pool_update, ROUTE_AUTH | ROUTE_MANAGE, 16 * KB},
     {"DELETE", "/v1/pools/{}", h_pool_delete, ROUTE_AUTH | ROUTE_MANAGE, 0},
     {"GET", "/v1/pools/{}/health", h_pool_health, ROUTE_AUTH | ROUTE_VIEW, 0},
+    {"GET", "/v1/pools/{}/usage", h_pool_usage, ROUTE_AUTH | ROUTE_VIEW, 0},
     {"POST", "/v1/numbers", h_number_create, ROUTE_AUTH | ROUTE_MANAGE, 16 * KB},
     {"GET", "/v1/numbers", h_number_list, ROUTE_AUTH | ROUTE_VIEW, 0},
     {"GET", "/v1/numbers/{}", h_number_get, ROUTE_AUTH | ROUTE_VIEW, 0},

@@ -457,6 +457,12 @@ int store_session_held(struct store *s, int64_t session_id, int64_t number_id, b
     return s->ops->session_held(s, session_id, number_id, held);
 }
 
+int store_lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until, size_t max,
+                      store_lease_fn fn, void *ctx)
+{
+    return s->ops->lease_range(s, pool_id, since, until, max, fn, ctx);
+}
+
 int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
                           void *ctx)
 {

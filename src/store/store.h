@@ -381,6 +381,10 @@ int store_pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_
 /* Leases of a pool that were live at `at` or later (expires_at > at), oldest activity first. */
 int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
                           void *ctx);
+/* Leases of a pool that overlap [since, until) (expires_at > since and leased_at < until), by
+ * expires_at then id, at most `max` (the pool's usage over time). */
+int store_lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until, size_t max,
+                      store_lease_fn fn, void *ctx);
 /* Leases on a number that ended after `since` (or are live), newest first, at most `max`. */
 int store_lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
                         store_lease_fn fn, void *ctx);

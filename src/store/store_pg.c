@@ -774,6 +774,7 @@ const struct store_ops store_pg_ops = {
     .lease_times = store_pg__lease_times,
     .pool_stats = store_pg__pool_stats,
     .lease_list_live = store_pg__lease_list_live,
+    .lease_range = store_pg__lease_range,
     .lease_history = store_pg__lease_history,
     .event_add = store_pg__event_add,
     .event_last = store_pg__event_last,

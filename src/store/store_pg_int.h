@@ -176,6 +176,8 @@ int store_pg__lease_release(struct store *s, int64_t pool_id, const struct st_le
 void store_pg__lease_times(struct store *s, const struct st_lease *l, int64_t now,
                            int64_t *last_active_at, int64_t *ends_at);
 int store_pg__pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
+int store_pg__lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until,
+                          size_t max, store_lease_fn fn, void *ctx);
 int store_pg__lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
                               void *ctx);
 int store_pg__lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,

@@ -624,6 +624,7 @@ const struct store_ops store_sqlite_ops = {
     .lease_times = store_sqlite__lease_times,
     .pool_stats = store_sqlite__pool_stats,
     .lease_list_live = store_sqlite__lease_list_live,
+    .lease_range = store_sqlite__lease_range,
     .lease_history = store_sqlite__lease_history,
     .event_add = store_sqlite__event_add,
     .event_last = store_sqlite__event_last,

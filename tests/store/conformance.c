@@ -816,6 +816,20 @@ static void history_window_order_max_and_events(void **state)
     assert_int_equal(store_lease_history(f->s, n.id, 0, 1, collect_ends, one), ERR_OK);
     assert_int_equal(one[0], 260000);
     assert_int_equal(one[1], 0); /* max */
+    /* a pool's leases overlapping [since, until), oldest end first, at most max */
+    int64_t range[4] = {0};
+    assert_int_equal(store_lease_range(f->s, p.id, 50000, 200000, 10, collect_ends, range), ERR_OK);
+    assert_int_equal(range[0], 60000);
+    assert_int_equal(range[1], 160000);
+    assert_int_equal(range[2], 0); /* leased at `until`: not in it */
+    int64_t first[4] = {0};
+    assert_int_equal(store_lease_range(f->s, p.id, 0, 300000, 1, collect_ends, first), ERR_OK);
+    assert_int_equal(first[0], 60000);
+    assert_int_equal(first[1], 0); /* max */
+    int64_t none[2] = {0};
+    assert_int_equal(store_lease_range(f->s, p.id + 1000, 0, 300000, 10, collect_ends, none),
+                     ERR_OK);
+    assert_int_equal(none[0], 0); /* another pool's */
     int64_t at = -1;
     assert_int_equal(store_event_last(f->s, ids[1], "tel_click", "+15555550201", 200000, &at),
                      ERR_OK);

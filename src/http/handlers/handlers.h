@@ -86,6 +86,8 @@ int h_call_patch(struct http_req *req, struct http_resp *resp);
 
 /* h_reports.c: call reports and the Google Ads CSV exports (account-scoped) */
 int h_app_rollup(struct http_req *req, struct http_resp *resp);
+/* h_admin.c: GET /v1/pools/{id}/usage (numbers in use over time) */
+int h_pool_usage(struct http_req *req, struct http_resp *resp);
 /* h_settings.c: the dashboard's Settings (keys, origins, provider credentials, users) */
 int h_app_key_list(struct http_req *req, struct http_resp *resp);
 int h_app_key_create(struct http_req *req, struct http_resp *resp);
