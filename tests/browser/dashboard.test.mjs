@@ -144,6 +144,8 @@ test('login, the calls as text, an HTML campaign that runs nothing, attribution,
   await p.screenshot({ path: path.join(SHOTS, 'dashboard-call.png'), fullPage: true });
   await p.click('nav a[href="#/numbers"]');
   await p.waitForSelector('.pool dl.health');
+  await p.waitForSelector('.pool figure.chart canvas'); // numbers in use over time
+  assert.match(await p.getAttribute('.pool figure.chart [role=img]', 'aria-label'), /at most 2 of 10/);
   await p.screenshot({ path: path.join(SHOTS, 'dashboard-numbers.png'), fullPage: true });
 
   // a call made now shows up on the Overview within the 2 s poll

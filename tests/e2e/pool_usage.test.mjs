@@ -30,7 +30,7 @@ test('numbers in use over time', async () => {
   assert.equal(r.json.step, 600);
   assert.equal(r.json.size, 3);
   assert.equal(r.json.truncated, false);
-  assert.equal(r.json.points.length, 13);
+  assert.equal(r.json.points.length, 14, 'since, every 10 minutes, until');
   const at = (ms) => r.json.points.find((p) => Date.parse(p.at) === Math.floor((ms - (t0 - 600000)) / 600000) * 600000 + (t0 - 600000));
   assert.equal(r.json.points[0].in_use, 0, 'before the visits');
   assert.equal(at(t0 + 600000).in_use, 2, 'the two visits\' numbers');
@@ -38,7 +38,8 @@ test('numbers in use over time', async () => {
   assert.equal(at(t0 + 3600000 + 600000).in_use, 1, 'the third visit\'s');
   // defaults: the last 7 days by the hour
   const d = await srv.api('GET', `/v1/pools/${pool.json.id}/usage`);
-  assert.equal(d.json.points.length, 168);
+  assert.equal(d.json.points.length, 169);
+  assert.equal(d.json.points[168].in_use, 1, 'the last point is now: the third visit holds one');
   assert.equal(d.json.step, 3600);
   for (const [q, field] of [['step=10', 'step'], ['step=x', 'step'], ['since=2026-13-01', 'since'],
     [`since=${until}&until=${since}`, 'since'], ['since=2020-01-01&step=60', 'step']]) {

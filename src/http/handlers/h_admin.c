@@ -165,7 +165,8 @@ int h_pool_health(struct http_req *req, struct http_resp *resp)
 }
 
 /* since/until (RFC 3339 or a date) and step (seconds) of GET /v1/pools/{id}/usage: by default
- * the last 7 days by the hour; at most ADMIN_USAGE_MAX_POINTS points. */
+ * the last 7 days by the hour; points at since + i * step up to until (now by default, so the
+ * last point is the present); at most ADMIN_USAGE_MAX_POINTS points. */
 static int parse_usage(struct http_req *req, int64_t *since, int64_t *step, size_t *n)
 {
     char v[64];
@@ -185,7 +186,7 @@ static int parse_usage(struct http_req *req, int64_t *since, int64_t *step, size
             return errf(&req->eb, ERR_INVALID, "step", "'step' is 60 to 2678400 seconds");
     }
     *step = s * 1000;
-    int64_t points = (until - *since + *step - 1) / *step;
+    int64_t points = (until - *since) / *step + 1; /* since, since + step, …, up to until */
     if (points > ADMIN_USAGE_MAX_POINTS)
         return errf(&req->eb, ERR_INVALID, "step", "at most %d points: give a longer 'step'",
                     ADMIN_USAGE_MAX_POINTS);

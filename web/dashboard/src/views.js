@@ -561,7 +561,14 @@ export function CallDetail({ id, me }) {
 
 function PoolCard({ pool }) {
   const [health, setHealth] = useState(null);
-  usePoll(async () => setHealth(await api('GET', `/v1/pools/${encodeURIComponent(pool.id)}/health`)), 10000, [pool.id]);
+  const [usage, setUsage] = useState(null);
+  usePoll(async () => {
+    const id = encodeURIComponent(pool.id);
+    const [h, u] = await Promise.all([api('GET', `/v1/pools/${id}/health`), api('GET', `/v1/pools/${id}/usage`)]);
+    setHealth(h);
+    setUsage(u);
+  }, 30000, [pool.id]);
+  const peak = usage ? Math.max(0, ...usage.points.map((p) => p.in_use)) : 0;
   return html`<section class="pool">
     <h2>${pool.name} <small>${fmtPhone(pool.target)}</small></h2>
     ${health && html`<dl class="health">
@@ -573,6 +580,15 @@ function PoolCard({ pool }) {
       <${Field} label="Peak concurrent">${fmtCount(health.peak_concurrent)}<//>
       <${Field} label="Recommended size">${fmtCount(health.recommended_size)}<//>
     </dl>`}
+    ${health && health.recommended_size > health.size && html`<p class="warn" role="note">
+      This pool has ${fmtCount(health.size)} numbers; its traffic needs about ${fmtCount(health.recommended_size)}
+      (exhausted pools share numbers, and attribution gets less sure). Add numbers, or size it with
+      <code>opendni simulate</code> on your own traffic (docs/pool-sizing.md).</p>`}
+    ${usage && html`<h3>Numbers in use, last 7 days</h3>
+      <${Chart} x="time" data=${[usage.points.map((p) => Date.parse(p.at) / 1000), usage.points.map((p) => p.in_use),
+        usage.points.map(() => usage.size), usage.points.map(() => usage.recommended_size)]}
+        series=${[{ label: 'in use' }, { label: 'numbers in the pool' }, { label: 'recommended size' }]}
+        label=${`Numbers of pool ${pool.name} in use each hour over the last 7 days: at most ${peak} of ${usage.size}; recommended size ${usage.recommended_size}`} />`}
   </section>`;
 }
 
