@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// GET /v1/stream with a dashboard session cookie (docs/dashboard.md "Live feed"): an owner's
+// GET /v1/stream with a dashboard session cookie (docs/reports.md "GET /v1/stream", docs/dashboard.md): an owner's
 // session gets the account's call events as they ring and end; a viewer's gets them with the
 // caller masked and no money; another account's session gets nothing of them; no cookie is 401.
 // A session's stream ends at its logout and at a switch of account (the stream re-checks its
