@@ -330,19 +330,28 @@ export function Calls() {
   const [error, setError] = useState(null);
   const cursor = cursors[cursors.length - 1];
   const base = callsQuery(filters);
+  const shown = useRef('');
+  shown.current = base.toString() + '|' + cursor; // what the screen asks for now
   const load = async () => {
+    const key = base.toString() + '|' + cursor;
     const q = new URLSearchParams(base);
     q.set('limit', '50');
     if (cursor) q.set('cursor', cursor);
     try {
       const p = await api('GET', '/v1/calls?' + q);
-      setPage({ ...p, key: base.toString() + '|' + cursor });
+      if (shown.current !== key) return; // the filters or the page changed meanwhile
+      setPage(p);
       setError(null);
     } catch (e) { setError(e); }
   };
   useEffect(() => { load(); }, [base.toString(), cursor]);
-  // a call that rings or ends reloads the page shown (its cursor stays: the page does not jump)
-  const state = useLiveCalls(() => load(), () => {});
+  // a call that rings or ends reloads the page shown (its cursor stays: the page does not jump),
+  // at most once a second however busy the account is
+  const pending = useRef(null);
+  useEffect(() => () => clearTimeout(pending.current), []);
+  const state = useLiveCalls(() => {
+    if (!pending.current) pending.current = setTimeout(() => { pending.current = null; load(); }, 1000);
+  }, () => {});
   const csv = '/v1/calls?' + new URLSearchParams({ ...Object.fromEntries(base), format: 'csv' });
   return html`<h1>Calls</h1>
     <${CallFilters} filters=${filters} onChange=${(f) => { setFilters(f); setCursors([null]); }} />
