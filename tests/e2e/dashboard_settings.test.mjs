@@ -156,4 +156,9 @@ test('keys, origins, provider credentials, users and roles from a session', asyn
     'admin@example.com POST /v1/app/providers', 'owner@example.com user.add', 'owner@example.com user.remove'])
     assert.ok(actions.includes(want), `${want} in ${JSON.stringify(actions)}`);
   assert.equal(JSON.stringify(r.json).includes(secret), false, 'no secret in the audit log');
+  const detail = (action) => r.json.entries.filter((e) => e.action === action).map((e) => e.detail);
+  assert.ok(detail('DELETE /v1/app/origins').includes('https://shop.example.com'), 'which origin went');
+  assert.ok(detail('POST /v1/app/origins').includes('https://shop.example.com'));
+  assert.ok(detail('DELETE /v1/app/keys/{}').includes(firstId));
+  assert.deepEqual(detail('POST /v1/app/providers'), ['twilio: account id secret']);
 });

@@ -94,7 +94,7 @@ void h_app_audit(struct http_req *req)
         return;
     char action[48];
     snprintf(action, sizeof(action), "%s %s", req->method, req->route ? req->route : "?");
-    users_audit(req->app, &req->session, action, req->path, "", time_now_ms());
+    users_audit(req->app, &req->session, action, req->path, req->audit_detail, time_now_ms());
 }
 
 void h_app_redact_call(const struct http_req *req, json_t *call)

@@ -66,6 +66,8 @@ int h_app_key_create(struct http_req *req, struct http_resp *resp)
     if (rc)
         return errf(&req->eb, rc, NULL, "cannot create a key");
     json_t *v = key_json(&k);
+    snprintf(req->audit_detail, sizeof(req->audit_detail), "key_%" PRId64 " (%.8s…)", k.id,
+             k.key_hash);
     json_object_set_new(v, "key", json_string(key));
     resp->status = 201;
     resp->content_type = "application/json";
@@ -89,6 +91,7 @@ int h_app_key_revoke(struct http_req *req, struct http_resp *resp)
     if (rc)
         return errf(&req->eb, rc, NULL,
                     rc == ERR_NOTFOUND ? "no working key '%s'" : "cannot revoke '%s'", id);
+    snprintf(req->audit_detail, sizeof(req->audit_detail), "%s", id);
     resp->status = 204;
     return ERR_OK;
 }
@@ -131,6 +134,8 @@ int h_app_origin_add(struct http_req *req, struct http_resp *resp)
     if (rc == ERR_OK && !origin)
         rc = errf(&req->eb, ERR_INVALID, "origin", "'origin' is required");
     rc = rc ? rc : admin_origin_add(req->app, req->account.id, origin, &req->eb);
+    if (rc == ERR_OK) /* origin is o's: copied before o goes */
+        snprintf(req->audit_detail, sizeof(req->audit_detail), "%.200s", origin);
     json_decref(o);
     if (rc)
         return req->eb.msg[0] ? rc : errf(&req->eb, rc, NULL, "cannot add the origin");
@@ -149,6 +154,7 @@ int h_app_origin_delete(struct http_req *req, struct http_resp *resp)
         return errf(&req->eb, rc, "origin",
                     rc == ERR_NOTFOUND ? "the account does not allow that origin"
                                        : "cannot remove the origin");
+    snprintf(req->audit_detail, sizeof(req->audit_detail), "%.200s", origin);
     resp->status = 204;
     return ERR_OK;
 }
@@ -240,6 +246,9 @@ int h_app_provider_set(struct http_req *req, struct http_resp *resp)
     int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
     rc = rc ? rc : provider_body(req, o, &provider, &sid, &secret);
     if (rc == ERR_OK) {
+        /* never the secret: which provider, and what was replaced */
+        snprintf(req->audit_detail, sizeof(req->audit_detail), "%s:%s%s", provider,
+                 sid ? " account id" : "", secret ? " secret" : "");
         rc = admin_provider_set(req->app, req->account.id, provider, sid, secret, time_now_ms());
         if (rc)
             errf(&req->eb, rc, NULL,
