@@ -6,11 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { BIN } from '../helpers/server.mjs';
+import { BIN, SHOTS } from '../helpers/server.mjs';
 import { SRC, launch, humanContext } from './support.mjs';
 
 function freePort() {
@@ -85,4 +85,20 @@ test('the demo that make run serves swaps numbers, and its printed call command 
   await page.click('button[type=submit]');
   await page.waitForSelector('tr.call .t-campaign');
   assert.equal(await page.textContent('tr.call .t-campaign'), 'spring');
+
+  // the demo's week on the dashboard: screenshots of Overview, Numbers and Reports (README,
+  // docs/dashboard.md; to docs/screenshots/ with SCREENSHOTS=docs)
+  mkdirSync(SHOTS, { recursive: true });
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.waitForSelector('figure.chart canvas');
+  assert.match(await page.getAttribute('figure.chart [role=img]', 'aria-label'), /google \d+/);
+  await page.waitForSelector('.live-state.live');
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-overview.png'), fullPage: true });
+  await page.click('nav a[href="#/numbers"]');
+  await page.waitForSelector('.pool figure.chart canvas');
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-numbers.png'), fullPage: true });
+  await page.click('nav a[href="#/reports"]');
+  await page.waitForSelector('table.report tr.group');
+  assert.ok(await page.$$eval('table.report tr.group', (trs) => trs.length) >= 4, 'several sources in the week');
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-reports.png'), fullPage: true });
 });

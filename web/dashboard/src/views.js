@@ -114,12 +114,16 @@ function Method({ a }) {
   return html`<span class=${'method m-' + a.method}>${a.method}</span> ${fmtPct(a.confidence)}`;
 }
 
-function CallRow({ call }) {
+/** The caller as this role may see it: in full for analysts and up, else the last four digits
+ * (the server has masked it already for a viewer). */
+const caller = (me, from) => (me.rights.analyse ? fmtPhone(from) : maskPhone(from));
+
+function CallRow({ call, me }) {
   const a = call.attribution || {};
   const s = a.source || {};
   return html`<tr class="call" data-call=${call.id}>
     <td><a href=${'#/calls/' + call.id}>${fmtTime(call.started_at)}</a></td>
-    <td>${maskPhone(call.from)}</td>
+    <td class="t-caller">${caller(me, call.from)}</td>
     <td>${fmtPhone(call.to)}</td>
     <td class="t-source">${sourceMedium(s)}</td>
     <td class="t-campaign">${orDash(s.campaign)}</td>
@@ -132,7 +136,7 @@ function CallRow({ call }) {
   </tr>`;
 }
 
-function CallTable({ calls, caption }) {
+function CallTable({ calls, caption, me }) {
   if (!calls.length) return html`<p class="empty">No calls yet.</p>`;
   return html`<table class="calls">
     <caption class="sr">${caption}</caption>
@@ -142,7 +146,7 @@ function CallTable({ calls, caption }) {
       <th scope="col">Method</th><th scope="col">Duration</th><th scope="col">Status</th>
       <th scope="col">First call</th><th scope="col">Conversion</th>
     </tr></thead>
-    <tbody>${calls.map((c) => html`<${CallRow} key=${c.id} call=${c} />`)}</tbody>
+    <tbody>${calls.map((c) => html`<${CallRow} key=${c.id} call=${c} me=${me} />`)}</tbody>
   </table>`;
 }
 
@@ -179,7 +183,7 @@ function upsert(calls, call) {
   return calls.concat(call).sort((a, b) => (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : 0));
 }
 
-function LiveFeed({ calls, state }) {
+function LiveFeed({ calls, state, me }) {
   const recent = calls.slice(-10).reverse();
   return html`<section aria-labelledby="live-title">
     <h2 id="live-title">Live calls <small class=${'live-state ' + state}>${state === 'live' ? '● live' : state === 'connecting' ? 'connecting…' : 'reconnecting…'}</small></h2>
@@ -187,7 +191,7 @@ function LiveFeed({ calls, state }) {
       ${recent.map((c) => html`<li key=${c.id} class=${'feed-call s-' + c.status} data-call=${c.id}>
         <a href=${'#/calls/' + c.id}>${fmtTime(c.started_at)}</a>
         <span class="f-status">${c.status}</span>
-        <span>${maskPhone(c.from)} → ${fmtPhone(c.to)}</span>
+        <span>${caller(me, c.from)} → ${fmtPhone(c.to)}</span>
         <span class="f-source">${sourceMedium(c.attribution && c.attribution.source)}</span>
         ${c.attribution && c.attribution.source && c.attribution.source.campaign
           ? html`<span class="campaign">${c.attribution.source.campaign}</span>` : null}
@@ -277,10 +281,10 @@ export function Overview({ me }) {
           label=${'Calls per day by source over the last 30 days: ' + chart.series.map((s, i) =>
             `${s.label} ${chart.data[i + 1].reduce((a, b) => a + b, 0)}`).join(', ')} />
       </section>
-      <${LiveFeed} calls=${calls} state=${state} />
+      <${LiveFeed} calls=${calls} state=${state} me=${me} />
       ${multi && html`<${Rollup} me=${me} />`}
       <h2>Recent calls</h2>
-      <${CallTable} calls=${calls.slice(-10).reverse()} caption="Recent calls, newest first" />`}`;
+      <${CallTable} calls=${calls.slice(-10).reverse()} caption="Recent calls, newest first" me=${me} />`}`;
 }
 
 // ---- calls ----
@@ -323,7 +327,7 @@ function CallFilters({ filters, onChange }) {
   </form>`;
 }
 
-export function Calls() {
+export function Calls({ me }) {
   const [filters, setFilters] = useState(NO_FILTERS);
   const [cursors, setCursors] = useState([null]); // the cursor of each page shown so far
   const [page, setPage] = useState(null);
@@ -358,7 +362,7 @@ export function Calls() {
     <p class="toolbar"><span class="hint">oldest first · ${state === 'live' ? 'live' : 'not live'}</span>
       <a class="csv" href=${csv} download="calls.csv">Download CSV</a></p>
     <${ErrorLine} error=${error} />
-    ${page && html`<${CallTable} calls=${page.calls} caption="Calls" />
+    ${page && html`<${CallTable} calls=${page.calls} caption="Calls" me=${me} />
       <nav class="pager" aria-label="Pages">
         <button type="button" disabled=${cursors.length < 2}
           onClick=${() => setCursors(cursors.slice(0, -1))}>Previous</button>
@@ -539,7 +543,7 @@ export function CallDetail({ id, me }) {
     <h1>Call ${fmtDateTime(call.started_at)}</h1>
     <div class="detail">
       <section><h2>Call</h2><dl>
-        <${Field} label="Caller">${me.rights.analyse ? fmtPhone(call.from) : maskPhone(call.from)}<//>
+        <${Field} label="Caller">${caller(me, call.from)}<//>
         <${Field} label="First-time caller">${call.first_time == null ? '—' : call.first_time ? 'yes' : 'no'}<//>
         <${Field} label="Tracking number">${fmtPhone(call.to)}<//>
         <${Field} label="Forwarded to">${fmtPhone(call.forwarded_to)}<//>
