@@ -22,22 +22,31 @@ export function Chart({ data, series, kind = 'line', x = 'time', labels = null, 
     const el = box.current;
     if (!el) return undefined;
     const width = () => Math.max(280, Math.min(el.parentElement.clientWidth || 800, 1200));
-    const bars = kind === 'bars' ? uPlot.paths.bars({ size: [0.6, 64] }) : undefined;
+    // bars: one per series side by side around each x (align -1 left of it, 1 right of it)
+    const n = series.length;
+    const barPath = (i) => uPlot.paths.bars({ size: [n > 1 ? 0.35 : 0.6, 48], align: n > 1 ? (i === 0 ? -1 : 1) : 0 });
     const opts = {
       width: width(), height,
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: x === 'time' }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+      scales: {
+        // bars: half a slot of room at each end, so the first and last bars are whole
+        x: x === 'index' ? { time: false, range: () => [-0.5, data[0].length - 0.5] } : { time: x === 'time' },
+        y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] },
+      },
       axes: [
         x === 'index'
-          ? { values: (u, splits) => splits.map((i) => (labels && Number.isInteger(i) && labels[i] != null ? labels[i] : '')) }
+          ? {
+            splits: () => data[0].map((_, i) => i), // a tick under each bar group
+            values: (u, splits) => splits.map((i) => (labels && labels[i] != null ? labels[i] : '')),
+          }
           : {},
         { label: yLabel, size: 50 },
       ],
       series: [{}, ...series.map((s, i) => ({
         label: s.label, stroke: s.colour || COLOURS[i % COLOURS.length], width: 2,
         fill: kind === 'bars' ? (s.colour || COLOURS[i % COLOURS.length]) : undefined,
-        paths: bars, points: { show: kind !== 'bars' && data[0].length < 40 },
+        paths: kind === 'bars' ? barPath(i) : undefined, points: { show: kind !== 'bars' && data[0].length < 40 },
       }))],
     };
     const u = new uPlot(opts, data, el);
