@@ -65,6 +65,7 @@ test('calls filters, paging, CSV; the roll-up', async () => {
   assert.equal(all.json.calls.length, 5);
   const byFrom = (f) => all.json.calls.filter((c) => c.from === f).map((c) => c.id);
   assert.deepEqual(all.json.calls.map((c) => c.first_time), [true, false, true, true, true]);
+  assert.ok(all.json.calls.every((c) => c.recorded === false), 'recording is off by default');
 
   let r = await srv.api('GET', '/v1/calls?campaign=spring');
   assert.equal(r.status, 200);
@@ -126,6 +127,12 @@ test('calls filters, paging, CSV; the roll-up', async () => {
   assert.equal(r.status, 403);
   assert.equal(r.json.error.code, 'forbidden');
 
+  // a recorded call says so (the recording stays at the provider)
+  assert.equal(cli(['account', 'set', srv.accountId, '--settings', '{"record_calls":true}', '--db', srv.db]).status, 0);
+  simulate('+15555550105', '+15125550155', 10);
+  r = await srv.api('GET', '/v1/calls?from=%2B15125550155');
+  assert.equal(r.json.calls[0].recorded, true);
+
   // the roll-up: the owner of two accounts sees both; a viewer's accounts are not listed
   const other = createAccount(srv.db, 'Second site', ['https://other.example']);
   addUser('owner@example.com', 'owner');
@@ -135,7 +142,7 @@ test('calls filters, paging, CSV; the roll-up', async () => {
   assert.equal(r.status, 200, r.text);
   const rows = Object.fromEntries(r.json.accounts.map((a) => [a.id, a]));
   assert.deepEqual(Object.keys(rows).sort(), [srv.accountId, other.accountId].sort());
-  assert.equal(rows[srv.accountId].calls, 5);
+  assert.equal(rows[srv.accountId].calls, 6);
   assert.equal(rows[srv.accountId].qualified, 3);
   assert.equal(rows[other.accountId].calls, 0);
   assert.equal(rows[other.accountId].name, 'Second site');

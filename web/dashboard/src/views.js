@@ -550,6 +550,9 @@ export function CallDetail({ id, me }) {
         <${Field} label="Status"><span class="c-status">${call.status}</span><//>
         <${Field} label="Duration">${fmtDuration(call.duration)}<//>
         <${Field} label="Conversion">${call.conversion ? call.conversion.name : 'none'}<//>
+        <${Field} label="Recording">${call.recorded
+          ? 'recorded: the recording is kept by your telephony provider (its console lists it by the call)'
+          : 'none'}<//>
       </dl></section>
       <section class="attribution"><h2>Attribution</h2><dl>
         <${Field} label="Method"><span class=${'method m-' + a.method}>${a.method}</span>: ${METHOD_TEXT[a.method] || ''}<//>
