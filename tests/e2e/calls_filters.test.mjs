@@ -115,6 +115,10 @@ test('calls filters, paging, CSV; the roll-up', async () => {
   assert.ok(lines.some((l) => l.includes('+15125550111')), 'the full caller for an API key');
   r = await srv.api('GET', '/v1/calls?format=csv&campaign=spring&qualified=true');
   assert.equal(r.text.trim().split('\r\n').length, 3);
+  // the qualified column follows the account's rule (60 s) without the filter too
+  r = await srv.api('GET', '/v1/calls?format=csv&campaign=spring');
+  assert.deepEqual(r.text.trim().split('\r\n').slice(1).map((l) => l.split(',').slice(5, 8).join(',')),
+    ['95,true,true', '20,false,false', '120,true,true']);
 
   // a viewer's session: callers masked in the CSV, no filtering by caller
   addUser('viewer@example.com', 'viewer');

@@ -162,7 +162,7 @@ static int parse_filters(struct http_req *req, struct list_query *q)
         rc = parse_bool_filter(req, "qualified", &q->f.qualified, &q->f.any);
     if (rc == ERR_OK)
         rc = parse_bool_filter(req, "first_time", &q->f.first_time, &q->f.any);
-    if (rc == ERR_OK && q->f.qualified >= 0) {
+    if (rc == ERR_OK) { /* the qualified filter and the CSV's qualified column */
         struct calls_settings cs;
         calls_settings_parse(req->account.settings, &cs, NULL);
         q->f.min_duration_s = cs.rules.min_duration_s;
