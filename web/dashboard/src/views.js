@@ -505,8 +505,9 @@ function Journey({ call, me }) {
         const [sess, firstSess] = await Promise.all([get(a.session_id), get(first)]);
         let earlier = null;
         if (me.rights.analyse && call.from) { // callers are masked below analyst: no matching
-          const { calls } = await callsSince(Date.parse(call.started_at) - 90 * 86400000);
-          earlier = calls.filter((c) => c.from === call.from && c.id !== call.id && c.started_at <= call.started_at).reverse();
+          const q = new URLSearchParams({ from: call.from, limit: '100', until: call.started_at,
+            since: new Date(Date.parse(call.started_at) - 90 * 86400000).toISOString() });
+          earlier = (await api('GET', '/v1/calls?' + q)).calls.filter((c) => c.id !== call.id).reverse();
         }
         if (!gone) setJ({ sess, firstSess, earlier });
       } catch (e) { if (!gone) setError(e); }
