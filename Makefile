@@ -39,7 +39,7 @@ deps:
 run: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
 	@echo "make run: building $(BUILD)/opendni (quietly; errors are shown)"
-	@log=$$(mktemp) && if cmake --build $(BUILD) -j $(JOBS) --target opendni >"$$log" 2>&1; \
+	@log=$$(mktemp) && if cmake --build $(BUILD) -j $(JOBS) --target opendni opendni-test >"$$log" 2>&1; \
 	then rm -f "$$log"; else cat "$$log" >&2; rm -f "$$log"; exit 1; fi
 	@scripts/demo
 

@@ -4,14 +4,32 @@
 #include "base/prelude.h"
 #include "app/admin.h"
 
+#include <ctype.h>
+
+#include "base/ids.h"
 #include "base/timefmt.h"
+#include "base/xalloc.h"
 #include "app/accounts.h"
 #include "app/app.h"
 #include "app/health.h"
+#include "app/users.h"
 #include "store/store.h"
 #include "app/metrics.h"
 
 /* ---- keys, origins, health ---- */
+
+struct find_key {
+    const char *hash;
+    struct st_api_key *k;
+};
+
+static int find_key_cb(void *ctx, const struct st_api_key *k)
+{
+    struct find_key *f = ctx;
+    if (strcmp(k->key_hash, f->hash) == 0)
+        *f->k = *k;
+    return 0;
+}
 
 #define KEY_CRED "key:"
 
@@ -27,6 +45,9 @@ int admin_account_by_key(struct app *app, const char *key, struct st_account *a,
 
 int admin_credential_check(struct app *app, int64_t account_id, const char *cred)
 {
+    if (cred && strncmp(cred, ADMIN_SESSION_CRED, strlen(ADMIN_SESSION_CRED)) == 0)
+        return users_session_check(app, cred + strlen(ADMIN_SESSION_CRED), account_id,
+                                   time_now_ms());
     if (!cred || strncmp(cred, KEY_CRED, strlen(KEY_CRED)) != 0)
         return ERR_AUTH;
     struct st_account a;
@@ -34,6 +55,11 @@ int admin_credential_check(struct app *app, int64_t account_id, const char *cred
     if (rc == ERR_NOTFOUND || (rc == ERR_OK && a.id != account_id))
         return ERR_AUTH;
     return rc == ERR_OK ? ERR_OK : ERR_BACKEND;
+}
+
+int admin_account_by_id(struct app *app, int64_t id, struct st_account *a)
+{
+    return store_account_by_id(app->store, id, a);
 }
 
 bool admin_origin_known(struct app *app, const char *origin)
@@ -180,6 +206,161 @@ int admin_rule_delete(struct app *app, int64_t account_id, const char *ext_id)
     if (rc == ERR_OK)
         accounts_invalidate(app->accounts, account_id);
     return rc;
+}
+
+/* ---- pool usage over time ---- */
+
+struct usage {
+    struct st_lease *l; /* (number, leased_at, expires_at) of each lease read */
+    size_t n, cap;
+};
+
+static int add_usage_lease(void *ctx, const struct st_lease *l)
+{
+    struct usage *u = ctx;
+    if (u->n == u->cap) {
+        u->cap = u->cap ? 2 * u->cap : 1024;
+        u->l = xrealloc(u->l, u->cap * sizeof(*u->l));
+    }
+    u->l[u->n++] = (struct st_lease){
+        .number_id = l->number_id, .leased_at = l->leased_at, .expires_at = l->expires_at};
+    return 0;
+}
+
+static int by_number_then_start(const void *a, const void *b)
+{
+    const struct st_lease *x = a, *y = b;
+    if (x->number_id != y->number_id)
+        return x->number_id < y->number_id ? -1 : 1;
+    return x->leased_at < y->leased_at ? -1 : x->leased_at > y->leased_at;
+}
+
+/* Adds 1 to every point in [from, to) (a number's merged busy interval). */
+static void count_points(int64_t from, int64_t to, int64_t since, int64_t step, size_t n,
+                         int64_t *in_use)
+{
+    int64_t first = from <= since ? 0 : (from - since + step - 1) / step;
+    for (int64_t i = first; i < (int64_t)n && since + i * step < to; i++)
+        in_use[i]++;
+}
+
+int admin_pool_usage(struct app *app, const struct st_pool *p, int64_t since, int64_t step,
+                     size_t n, int64_t *in_use, bool *truncated)
+{
+    memset(in_use, 0, n * sizeof(*in_use));
+    struct usage u = {0};
+    int64_t until = since + (int64_t)n * step;
+    int rc = store_lease_range(app->store, p->id, since, until, ADMIN_USAGE_MAX_LEASES,
+                               add_usage_lease, &u);
+    *truncated = u.n == ADMIN_USAGE_MAX_LEASES;
+    /* a number shared by several sessions counts once: merge each number's intervals */
+    qsort(u.l, u.n, sizeof(*u.l), by_number_then_start);
+    for (size_t i = 0; rc == ERR_OK && i < u.n;) {
+        int64_t from = u.l[i].leased_at, to = u.l[i].expires_at;
+        size_t j = i + 1;
+        for (; j < u.n && u.l[j].number_id == u.l[i].number_id && u.l[j].leased_at <= to; j++)
+            to = u.l[j].expires_at > to ? u.l[j].expires_at : to;
+        count_points(from, to, since, step, n, in_use);
+        i = j;
+    }
+    free(u.l);
+    return rc;
+}
+
+/* ---- settings: keys, origins, provider credentials ---- */
+
+int admin_key_create(struct app *app, int64_t account_id, int64_t now, char out_key[ADMIN_KEY_MAX],
+                     struct st_api_key *k)
+{
+    id_new("odk_", 52, out_key, ADMIN_KEY_MAX); /* 52 x 5 bits = 260 bits from the OS */
+    char hash[65];
+    accounts_key_hash(out_key, hash);
+    int rc = store_api_key_add(app->store, account_id, hash, now);
+    if (rc)
+        return rc;
+    /* its row, for the answer: the newest key with this hash */
+    struct find_key f = {hash, k};
+    memset(k, 0, sizeof(*k));
+    return store_api_key_list(app->store, account_id, find_key_cb, &f);
+}
+
+int admin_key_list(struct app *app, int64_t account_id, store_api_key_fn fn, void *ctx)
+{
+    return store_api_key_list(app->store, account_id, fn, ctx);
+}
+
+int admin_key_revoke(struct app *app, int64_t account_id, int64_t key_id, int64_t now)
+{
+    return store_api_key_revoke(app->store, account_id, key_id, now);
+}
+
+int admin_origins(struct app *app, int64_t account_id, store_origin_fn fn, void *ctx)
+{
+    return store_account_origins(app->store, account_id, fn, ctx);
+}
+
+/* scheme://host[:port] with scheme http or https, a host of [a-z0-9.-] (or a bracketed IPv6
+ * literal) and an optional port: what a browser sends as Origin, nothing else. */
+static bool origin_ok(const char *o)
+{
+    size_t n = strlen(o);
+    const char *h = strncmp(o, "https://", 8) == 0  ? o + 8
+                    : strncmp(o, "http://", 7) == 0 ? o + 7
+                                                    : NULL;
+    if (!h || n > 255 || !*h)
+        return false;
+    const char *p = h;
+    if (*p == '[') {
+        while (*p && *p != ']' && (isxdigit((unsigned char)*p) || *p == ':' || *p == '['))
+            p++;
+        if (*p++ != ']')
+            return false;
+    } else {
+        while (*p &&
+               (islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '.' || *p == '-'))
+            p++;
+        if (p == h)
+            return false;
+    }
+    if (*p == ':') {
+        const char *d = ++p;
+        while (isdigit((unsigned char)*p))
+            p++;
+        if (p == d || p - d > 5 || strtol(d, NULL, 10) < 1 || strtol(d, NULL, 10) > 65535)
+            return false;
+    }
+    return *p == '\0';
+}
+
+int admin_origin_add(struct app *app, int64_t account_id, const char *origin, struct errbuf *eb)
+{
+    if (!origin_ok(origin))
+        return errf(eb, ERR_INVALID, "origin",
+                    "an origin is http:// or https://, a lowercase host and an optional port, "
+                    "nothing after it (https://www.example.com)");
+    int rc = store_origin_add(app->store, account_id, origin);
+    if (rc == ERR_OK)
+        accounts_invalidate(app->accounts, account_id);
+    return rc;
+}
+
+int admin_origin_delete(struct app *app, int64_t account_id, const char *origin)
+{
+    int rc = store_origin_delete(app->store, account_id, origin);
+    if (rc == ERR_OK)
+        accounts_invalidate(app->accounts, account_id);
+    return rc;
+}
+
+int admin_provider_list(struct app *app, int64_t account_id, store_provider_cred_fn fn, void *ctx)
+{
+    return store_provider_cred_list(app->store, account_id, fn, ctx);
+}
+
+int admin_provider_set(struct app *app, int64_t account_id, const char *provider,
+                       const char *account_sid, const char *secret, int64_t now)
+{
+    return store_provider_cred_set(app->store, account_id, provider, account_sid, secret, now);
 }
 
 /* ---- sessions ---- */

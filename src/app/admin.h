@@ -32,12 +32,41 @@ struct app;
  * set whatever the result. */
 int admin_account_by_key(struct app *app, const char *key, struct st_account *a,
                          char cred[ADMIN_CRED_MAX]);
-/* Checks again, against the store, a credential that authorized account_id earlier (made by
- * admin_account_by_key; the kind prefix leaves room for dashboard sessions). Returns ERR_OK
+/* The credential kind of a dashboard session: "ses:" and its token's hex SHA-256 (the stored
+ * hash; never the token), checked by users_session_check. */
+#define ADMIN_SESSION_CRED "ses:"
+/* Checks again, against the store, a credential that authorized account_id earlier (an API key's
+ * from admin_account_by_key, or a dashboard session's, ADMIN_SESSION_CRED). Returns ERR_OK
  * while it still authorizes that account; ERR_AUTH when it does not (revoked or unknown key,
  * another account's, an unknown kind); ERR_BACKEND when the store cannot answer (undecided).
  * Any thread (the stream's wake thread calls it through stream_set_check). */
 int admin_credential_check(struct app *app, int64_t account_id, const char *cred);
+/* The account with internal id `id`. ERR_NOTFOUND if none; the store's code otherwise. */
+int admin_account_by_id(struct app *app, int64_t id, struct st_account *a);
+/* ---- the dashboard's Settings: keys, origins, provider credentials (admin+) ---- */
+
+#define ADMIN_KEY_MAX 64 /* an API key as shown once ("odk_" + 52), NUL included */
+
+/* Creates an API key for the account: out_key gets the key itself (shown once: only its SHA-256
+ * is stored), *k its row as the key list shows it. */
+int admin_key_create(struct app *app, int64_t account_id, int64_t now, char out_key[ADMIN_KEY_MAX],
+                     struct st_api_key *k);
+/* The account's keys, revoked ones too, oldest first. */
+int admin_key_list(struct app *app, int64_t account_id, store_api_key_fn fn, void *ctx);
+/* Revokes one of the account's keys (ERR_NOTFOUND: none such, or revoked already). Open streams
+ * of that key end at their next credential check. */
+int admin_key_revoke(struct app *app, int64_t account_id, int64_t key_id, int64_t now);
+/* The account's allowed origins; adding (ERR_INVALID unless scheme://host[:port], http or
+ * https, lowercase, no path) and removing one (ERR_NOTFOUND) reloads the visit path's snapshot. */
+int admin_origins(struct app *app, int64_t account_id, store_origin_fn fn, void *ctx);
+int admin_origin_add(struct app *app, int64_t account_id, const char *origin, struct errbuf *eb);
+int admin_origin_delete(struct app *app, int64_t account_id, const char *origin);
+/* Provider credentials (store_secrets: sealed at rest). list: each provider the account has
+ * credentials for; set: account_sid and/or secret (NULL keeps what is stored). */
+int admin_provider_list(struct app *app, int64_t account_id, store_provider_cred_fn fn, void *ctx);
+int admin_provider_set(struct app *app, int64_t account_id, const char *provider,
+                       const char *account_sid, const char *secret, int64_t now);
+
 /* Constant-time comparison of a presented token with the expected one (metrics token): true when
  * equal. Both NUL-terminated; the time depends on the expected length only. */
 bool admin_token_equal(const char *got, const char *want);
@@ -59,6 +88,13 @@ int admin_pool_create(struct app *app, struct st_pool *p, int64_t now, struct er
 int admin_pool_get(struct app *app, int64_t account_id, const char *ext_id, struct st_pool *p);
 int admin_pool_by_id(struct app *app, int64_t id, struct st_pool *p);
 int admin_pool_list(struct app *app, int64_t account_id, store_pool_fn fn, void *ctx);
+/* The pool's numbers in use over time: in_use[i] is how many of its numbers were held by at least
+ * one lease at since + i * step (i < n, n <= ADMIN_USAGE_MAX_POINTS), from the stored leases
+ * (at most ADMIN_USAGE_MAX_LEASES are read: *truncated then says the later points are short). */
+#define ADMIN_USAGE_MAX_POINTS 1000
+#define ADMIN_USAGE_MAX_LEASES 2000000
+int admin_pool_usage(struct app *app, const struct st_pool *p, int64_t since, int64_t step,
+                     size_t n, int64_t *in_use, bool *truncated);
 /* Writes p's settings (p read with admin_pool_get and changed). */
 int admin_pool_update(struct app *app, const struct st_pool *p, struct errbuf *eb);
 /* ERR_CONFLICT while a lease on one of its numbers is live at now. */

@@ -206,6 +206,29 @@ static void failure(struct app *app, const struct st_call *c, const char *what, 
     metrics_count(app->metrics, FAILURES, FAILURES_HELP, 1);
 }
 
+void calls_mask_json(json_t *v)
+{
+    if (!json_is_object(v))
+        return;
+    const char *from = json_string_value(json_object_get(v, "from"));
+    if (from && strlen(from) > 6) { /* "+15125550111" -> "+1••••0111" */
+        char masked[80];
+        snprintf(masked, sizeof(masked), "%.*s••••%s", from[0] == '+' ? 2 : 0, from,
+                 from + strlen(from) - 4);
+        json_object_set_new(v, "from", json_string(masked));
+    }
+    json_t *cv = json_object_get(v, "conversion");
+    if (json_is_object(cv))
+        json_object_set_new(cv, "value", json_null());
+    json_t *oc = json_object_get(v, "outcome");
+    if (json_is_object(oc))
+        json_object_set_new(oc, "revenue", json_null());
+    if (json_object_get(v, "call_id") && json_object_get(v, "value")) /* conversion.created */
+        json_object_set_new(v, "value", json_null());
+}
+
+/* Publishes v (taken) to the account's stream listeners, and its masked variant to those of
+ * dashboard sessions whose role may not see callers or money. */
 static void publish(struct app *app, int64_t account_id, const char *event, json_t *v)
 {
     if (!app->stream || !v) {
@@ -213,10 +236,13 @@ static void publish(struct app *app, int64_t account_id, const char *event, json
         return;
     }
     char *s = json_dumps(v, JSON_COMPACT);
+    calls_mask_json(v);
+    char *m = json_dumps(v, JSON_COMPACT);
     json_decref(v);
-    if (s)
-        stream_publish(app->stream, account_id, event, s);
+    if (s && m)
+        stream_publish_masked(app->stream, account_id, event, s, m);
     free(s);
+    free(m);
 }
 
 static double round4(double x)
@@ -906,15 +932,33 @@ static json_t *call_conversion_json(struct store *s, const struct st_call *c)
     return json_pack("{s:s,s:f,s:o}", "name", cv.name, "value", cv.value, "at", json_time(cv.at));
 }
 
+/* Whether no earlier call of the account came from this caller: true, false, or null when the
+ * caller is not a phone number (withheld, sip:) or the store cannot answer. */
+int calls_first_time(struct app *app, const struct st_call *c)
+{
+    struct st_caller cl = {0};
+    if (!is_e164(c->from) ||
+        store_call_caller(app->store, c->account_id, c->from, c->id, &cl) != ERR_OK)
+        return -1;
+    return cl.prior_calls == 0;
+}
+
+static json_t *first_time_json(struct app *app, const struct st_call *c)
+{
+    int ft = calls_first_time(app, c);
+    return ft < 0 ? json_null() : json_boolean(ft);
+}
+
 json_t *calls_json(struct app *app, const struct st_call *c)
 {
     struct store *s = app->store;
-    return json_pack("{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:o,s:o}", "id", c->ext_id, "to",
+    return json_pack("{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:b,s:o,s:o,s:o}", "id", c->ext_id, "to",
                      json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
                      json_time(c->started_at), "status", c->status, "duration",
                      (json_int_t)c->duration_s, "forwarded_to", json_str_or_null(c->forwarded_to),
-                     "attribution", attribution_json(s, c), "conversion",
-                     call_conversion_json(s, c), "outcome", outcomes_call_json(app, c));
+                     "first_time", first_time_json(app, c), "recorded", c->recorded, "attribution",
+                     attribution_json(s, c), "conversion", call_conversion_json(s, c), "outcome",
+                     outcomes_call_json(app, c));
 }
 
 /* ==== webhooks through the group-commit writer ================================================ */

@@ -155,6 +155,16 @@ int calls_update(struct app *app, int64_t call_id, const struct call_report *u, 
  * allocation failure). Safe from any thread. */
 json_t *calls_json(struct app *app, const struct st_call *c);
 
+/* Whether no earlier call of the account came from c's caller: 1 yes, 0 no, -1 unknown (the
+ * caller is not a phone number, or the store cannot answer). One indexed store read. */
+int calls_first_time(struct app *app, const struct st_call *c);
+
+/* Masks, in place, what a role below analyst may not see in a CALL object (calls_json) or a
+ * conversion event: the caller number keeps its country prefix and last four digits
+ * ("+1••••0111"), and conversion values and outcome revenue become null (DESIGN.md "Roles":
+ * money figures analyst+). NULL ok. */
+void calls_mask_json(json_t *v);
+
 /* ==== webhooks through the group-commit writer ================================================
  * A verified webhook's write joins the writer's batch (one fsync for many calls and visits):
  * the transport answers the provider first (calls_prepare filled the answer), then hands the

@@ -38,6 +38,7 @@ struct stream_listener {
     struct stream *st;
     int64_t account_id;
     char cred[STREAM_CRED_MAX]; /* "" = never re-checked */
+    bool masked;                /* gets the masked variant of events (a viewer's session) */
     char *q;                    /* queued bytes q[off, off + len) */
     size_t off, len, cap;
     bool greeted;
@@ -327,9 +328,16 @@ size_t stream_listeners(struct stream *st)
 
 struct stream_listener *stream_listen(struct stream *st, int64_t account_id, const char *cred)
 {
+    return stream_listen_masked(st, account_id, cred, false);
+}
+
+struct stream_listener *stream_listen_masked(struct stream *st, int64_t account_id,
+                                             const char *cred, bool masked)
+{
     struct stream_listener *l = xcalloc(1, sizeof(*l));
     l->st = st;
     l->account_id = account_id;
+    l->masked = masked;
     snprintf(l->cred, sizeof(l->cred), "%s", cred ? cred : "");
     l->last_write_at = mono_ms();
     pthread_mutex_lock(&st->mu);
@@ -429,6 +437,12 @@ static char *format_event(uint64_t seq, const char *event, const char *json, siz
 
 void stream_publish(struct stream *st, int64_t account_id, const char *event, const char *json)
 {
+    stream_publish_masked(st, account_id, event, json, NULL);
+}
+
+void stream_publish_masked(struct stream *st, int64_t account_id, const char *event,
+                           const char *json, const char *masked)
+{
     if (!st || !event || !json)
         return;
     pthread_mutex_lock(&st->mu);
@@ -441,16 +455,23 @@ void stream_publish(struct stream *st, int64_t account_id, const char *event, co
     }
     uint64_t seq = ++st->seq;
     pthread_mutex_unlock(&st->mu);
-    size_t len;
+    size_t len, mlen = 0;
     char *m = format_event(seq, event, json, &len); /* formatted outside the lock */
+    /* one id for both variants: it is the same event */
+    char *mm = masked ? format_event(seq, event, masked, &mlen) : NULL;
     pthread_mutex_lock(&st->mu);
     for (struct stream_listener *l = st->head; l; l = l->next)
-        if (l->account_id == account_id)
-            enqueue(l, m, len);
+        if (l->account_id == account_id) {
+            if (l->masked && mm)
+                enqueue(l, mm, mlen);
+            else
+                enqueue(l, m, len);
+        }
     st->pending = true;
     pthread_cond_signal(&st->cond);
     pthread_mutex_unlock(&st->mu);
     free(m);
+    free(mm);
 }
 
 /* ---- reading ---- */

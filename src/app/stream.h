@@ -16,6 +16,7 @@
 #ifndef OPENDNI_APP_STREAM_H
 #define OPENDNI_APP_STREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,12 @@ void stream_free(struct stream *st);
  * a listener whose queue is full is dropped (its connection ends). st NULL is a no-op. */
 void stream_publish(struct stream *st, int64_t account_id, const char *event, const char *json);
 
+/* As stream_publish, but listeners opened with stream_listen_masked(..., true) get `masked`
+ * instead of `json` (the same event id): what a role that may not see caller numbers or money
+ * may see. masked NULL: every listener gets json. */
+void stream_publish_masked(struct stream *st, int64_t account_id, const char *event,
+                           const char *json, const char *masked);
+
 /* Ends every listener (their connections close after what is queued is sent) and refuses new
  * ones. Call before the HTTP server stops: libmicrohttpd aborts if it is stopped while
  * connections are suspended. Idempotent. */
@@ -58,6 +65,11 @@ typedef void (*stream_conn_fn)(void *conn);
  * listener ends: fail closed). Returns NULL after stream_shutdown. The first read returns a
  * `retry:` line and a `: connected` comment, so clients see at once that the stream is open. */
 struct stream_listener *stream_listen(struct stream *st, int64_t account_id, const char *cred);
+
+/* As stream_listen; masked: the listener gets the masked variant of events
+ * (stream_publish_masked), for a dashboard session whose role may not see callers or money. */
+struct stream_listener *stream_listen_masked(struct stream *st, int64_t account_id,
+                                             const char *cred, bool masked);
 
 /* Tells the stream how to park and wake the listener's connection: stream_read suspends it when
  * nothing is pending, and the stream's wake thread resumes it when an event, a keep-alive or the

@@ -263,6 +263,50 @@ int users_remove(struct store *s, const char *email, const char *account_ext, co
     return ERR_OK;
 }
 
+/* ==== users and roles from the dashboard ====================================================== */
+
+int users_members(struct app *app, int64_t account_id, store_membership_fn fn, void *ctx)
+{
+    return store_membership_list(app->store, 0, account_id, fn, ctx);
+}
+
+struct owners {
+    const char *email; /* normalised */
+    int n;             /* owners of the account */
+    bool target_owner; /* email is one of them */
+};
+
+static int count_owner(void *ctx, const struct st_membership *m)
+{
+    struct owners *o = ctx;
+    if (access_role_parse(m->role) == ACCESS_OWNER) {
+        o->n++;
+        o->target_owner |= strcmp(m->email, o->email) == 0;
+    }
+    return 0;
+}
+
+int users_member_set(struct app *app, const struct users_session *us, const char *email,
+                     const char *role, const char *pw, size_t pw_len, int64_t now, bool *created,
+                     struct errbuf *eb)
+{
+    char norm[STORE_EMAIL_MAX];
+    if (!access_email_normalize(email, norm, sizeof(norm)))
+        return bad_email(eb);
+    struct owners o = {norm, 0, false};
+    int rc = store_membership_list(app->store, 0, us->account.id, count_owner, &o);
+    if (rc)
+        return errf(eb, rc, NULL, "cannot read the account's users");
+    bool demotes = !role || access_role_parse(role) != ACCESS_OWNER;
+    if (o.target_owner && o.n == 1 && demotes)
+        return errf(eb, ERR_CONFLICT, "email",
+                    "'%s' is the account's only owner: make someone else owner first", norm);
+    if (!role)
+        return users_remove(app->store, norm, us->account.ext_id, us->email, now, eb);
+    return users_add(app->store, norm, us->account.ext_id, role, pw, pw_len, us->email, now,
+                     created, eb);
+}
+
 /* ==== sessions =============================================================================== */
 
 /* The CSRF token of a session token: hex SHA-256 over a label and the token, so it reveals
@@ -389,6 +433,19 @@ int users_session(struct app *app, const char *token, int64_t now, struct users_
     if (now - ss->last_seen_at >= TOUCH_EVERY_MS &&
         store_app_session_update(app->store, ss->id, ss->account_id, now) == ERR_OK)
         ss->last_seen_at = now;
+    return ERR_OK;
+}
+
+int users_session_check(struct app *app, const char *token_hash, int64_t account_id, int64_t now)
+{
+    struct st_app_session ss;
+    int rc = store_app_session_get(app->store, token_hash, &ss);
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_AUTH : rc;
+    if (!access_session_alive(ss.created_at, ss.last_seen_at, now, idle_ms(app), max_ms(app)) ||
+        ss.expires_at <= now || ss.account_id != account_id ||
+        access_role_parse(ss.role) == ACCESS_NONE)
+        return ERR_AUTH;
     return ERR_OK;
 }
 

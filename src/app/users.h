@@ -19,6 +19,7 @@
 #include "app/records.h"
 
 struct app;
+struct users_session;
 
 #define USERS_TOKEN_MAX 64 /* a session token as the cookie carries it, NUL included */
 #define USERS_CSRF_MAX 65  /* hex SHA-256 */
@@ -57,6 +58,17 @@ int users_set_password(struct store *s, const char *email, const char *pw, size_
 int users_remove(struct store *s, const char *email, const char *account_ext, const char *actor,
                  int64_t now, struct errbuf *eb);
 
+/* ---- users and roles from the dashboard (an owner's session) ---- */
+
+/* The account's members (st_membership rows with email), by email. */
+int users_members(struct app *app, int64_t account_id, store_membership_fn fn, void *ctx);
+/* As users_add/users_remove for the account the session looks at, by the session's user
+ * (the audit's actor), through the server's store; role NULL removes the user's role there.
+ * ERR_CONFLICT (nothing changes) when it would leave the account without an owner. */
+int users_member_set(struct app *app, const struct users_session *us, const char *email,
+                     const char *role, const char *pw, size_t pw_len, int64_t now, bool *created,
+                     struct errbuf *eb);
+
 /* ---- sessions (serving) ---- */
 
 /* A live session as a request sees it. */
@@ -85,6 +97,12 @@ int users_login(struct app *app, const char *email, const char *pw, size_t pw_le
  * once a minute). ERR_AUTH when the token is unknown, ended, expired (idle or absolute), or its
  * user no longer holds a role in the account it looks at. out: *out. */
 int users_session(struct app *app, const char *token, int64_t now, struct users_session *out);
+/* Checks again, without moving its activity forward, the session whose token's hash is
+ * token_hash (st_app_session.token_hash): ERR_OK while it is alive (idle and absolute expiry at
+ * now), looks at account_id, and its user still holds a role there; ERR_AUTH otherwise; the
+ * store's code when it cannot answer. For GET /v1/stream's re-checks of a session's listener:
+ * a logout, an expiry, a switch of account or a role taken away ends the stream. */
+int users_session_check(struct app *app, const char *token_hash, int64_t account_id, int64_t now);
 /* Whether csrf is the CSRF token of the session token `token` (constant time). */
 bool users_csrf_ok(const char *token, const char *csrf);
 /* Ends the session of this token. ERR_NOTFOUND if there was none. */

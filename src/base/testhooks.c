@@ -19,6 +19,11 @@ __attribute__((weak)) void testhooks_clock_advance(int64_t ms)
     (void)ms;
 }
 
+__attribute__((weak)) void testhooks_clock_start(int64_t at)
+{
+    (void)at;
+}
+
 __attribute__((weak)) bool testhooks_fault(enum testhook_fault f)
 {
     (void)f;

@@ -35,6 +35,10 @@ bool testhooks_enabled(void);
 int64_t testhooks_clock_offset_ms(void);
 /* Moves the clock forward by ms (>= 0; a test never turns time back). No-op in production. */
 void testhooks_clock_advance(int64_t ms);
+/* Sets the clock so that it reads `at` (Unix ms) now, in the past or the future, before any
+ * thread reads it (serve --test-clock-start: the demo replays a week through the real paths
+ * from a week ago). No-op in production. */
+void testhooks_clock_start(int64_t at);
 
 /* Whether fault f is switched on (false in production and for an unknown f). */
 bool testhooks_fault(enum testhook_fault f);

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/testhooks.h"
+#include "base/timefmt.h"
 #include "app/app.h"
 #include "app/clientaddr.h"
 #include "app/users.h"
@@ -115,6 +116,7 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
     const char *level = "info";
     bool fail_calls = false;
     const char *outbound_ca = "";
+    const char *clock_start = "";
     struct cli_opt opts[] = {
         {"db", OPT_STR, &c->db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
         {"listen", OPT_STR, &c->listen, "OPENDNI_LISTEN",
@@ -173,6 +175,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
          "fail the call path's store writes (fault hook)"},
         {"test-outbound-ca", OPT_STR, &outbound_ca, NULL,
          "CA bundle trusted for outbound requests instead of the system's"},
+        {"test-clock-start", OPT_STR, &clock_start, NULL,
+         "start the clock at this time (RFC 3339 or a date; may be in the past)"},
         {0},
     };
     /* The production binary offers no test flag: its table ends at the first terminator. */
@@ -196,6 +200,15 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
         testhooks_fault_set(TESTHOOK_CALL_STORE, true);
     if (outbound_ca[0])
         testhooks_outbound_ca_set(outbound_ca);
+    if (clock_start[0]) {
+        int64_t at;
+        if (time_parse(clock_start, &at) != ERR_OK) {
+            fprintf(stderr, "error: bad value '%s' for --test-clock-start: give an RFC 3339 time\n",
+                    clock_start);
+            return -2;
+        }
+        testhooks_clock_start(at);
+    }
     log_level = log_level_parse(level);
     log_pii = c->log_pii;
     c->log_level = level;

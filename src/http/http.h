@@ -42,6 +42,7 @@ struct http_req {
     struct users_session session; /* a dashboard session's user and role (session.row.id 0:
                                      none; Bearer-key requests have no session) */
     struct errbuf eb;             /* error detail for the error response */
+    char audit_detail[256];       /* what a handler adds to the audit entry of a session's change */
     int retry_after_s;            /* with ERR_LIMITED: seconds for Retry-After */
     /* private: deferral, owned by server.c */
     void (*_defer_fn)(void *arg);

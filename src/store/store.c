@@ -250,6 +250,32 @@ int store_origin_exists(struct store *s, const char *origin, bool *exists)
     return s->ops->origin_exists(s, origin, exists);
 }
 
+int store_api_key_list(struct store *s, int64_t account_id, store_api_key_fn fn, void *ctx)
+{
+    return s->ops->api_key_list(s, account_id, fn, ctx);
+}
+
+int store_api_key_revoke(struct store *s, int64_t account_id, int64_t key_id, int64_t now)
+{
+    if (store__write_fault(s, "api key revoke"))
+        return ERR_BACKEND;
+    return s->ops->api_key_revoke(s, account_id, key_id, now);
+}
+
+int store_origin_add(struct store *s, int64_t account_id, const char *origin)
+{
+    if (store__write_fault(s, "origin add"))
+        return ERR_BACKEND;
+    return s->ops->origin_add(s, account_id, origin);
+}
+
+int store_origin_delete(struct store *s, int64_t account_id, const char *origin)
+{
+    if (store__write_fault(s, "origin delete"))
+        return ERR_BACKEND;
+    return s->ops->origin_delete(s, account_id, origin);
+}
+
 int store_pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb)
 {
     if (store__write_fault(s, "pool create"))
@@ -429,6 +455,12 @@ int store_pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_
 int store_session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held)
 {
     return s->ops->session_held(s, session_id, number_id, held);
+}
+
+int store_lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until, size_t max,
+                      store_lease_fn fn, void *ctx)
+{
+    return s->ops->lease_range(s, pool_id, since, until, max, fn, ctx);
 }
 
 int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,

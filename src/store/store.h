@@ -152,6 +152,15 @@ typedef int (*store_rule_fn)(void *ctx, const struct st_rule *r);
 typedef int (*store_lease_fn)(void *ctx, const struct st_lease *l);
 typedef int (*store_origin_fn)(void *ctx, const char *origin);
 
+/* An API key as the account's key list shows it (the key itself is never stored). */
+struct st_api_key {
+    int64_t id;
+    char key_hash[65]; /* hex SHA-256 */
+    int64_t created_at;
+    int64_t revoked_at; /* 0 while the key works */
+};
+typedef int (*store_api_key_fn)(void *ctx, const struct st_api_key *k);
+
 /* ---- lifecycle ---- */
 
 /* Opens the store at url: a file path (SQLite) or postgres:// / postgresql:// (PostgreSQL).
@@ -235,12 +244,21 @@ int store_api_key_add(struct store *s, int64_t account_id, const char *key_hash,
  * of its unrevoked keys: ERR_NOTFOUND otherwise, and nothing changes). out: *n_revoked. */
 int store_api_key_revoke_others(struct store *s, int64_t account_id, const char *keep_hash,
                                 int64_t now, int64_t *n_revoked);
+/* Calls fn for each API key of the account, revoked ones too, by id (oldest first). */
+int store_api_key_list(struct store *s, int64_t account_id, store_api_key_fn fn, void *ctx);
+/* Revokes (as of `now`) the account's unrevoked key with this id. ERR_NOTFOUND if the account
+ * has no such unrevoked key (another account's id included): nothing changes. */
+int store_api_key_revoke(struct store *s, int64_t account_id, int64_t key_id, int64_t now);
 /* The account owning an unrevoked key with this hash; ERR_NOTFOUND otherwise. */
 int store_account_by_key(struct store *s, const char *key_hash, struct st_account *a);
 int store_account_set_settings(struct store *s, int64_t id, const char *settings_json);
 int store_account_list(struct store *s, store_account_fn fn, void *ctx);
 /* Calls fn(ctx, origin) for each allowed origin of the account. */
 int store_account_origins(struct store *s, int64_t account_id, store_origin_fn fn, void *ctx);
+/* Allows origin for the account (an origin it allows already: ERR_OK, nothing changes). */
+int store_origin_add(struct store *s, int64_t account_id, const char *origin);
+/* Stops allowing origin for the account. ERR_NOTFOUND if it did not allow it. */
+int store_origin_delete(struct store *s, int64_t account_id, const char *origin);
 /* out: *exists, true if any account allows this origin. */
 int store_origin_exists(struct store *s, const char *origin, bool *exists);
 
@@ -363,6 +381,10 @@ int store_pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_
 /* Leases of a pool that were live at `at` or later (expires_at > at), oldest activity first. */
 int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
                           void *ctx);
+/* Leases of a pool that overlap [since, until) (expires_at > since and leased_at < until), by
+ * expires_at then id, at most `max` (the pool's usage over time). */
+int store_lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until, size_t max,
+                      store_lease_fn fn, void *ctx);
 /* Leases on a number that ended after `since` (or are live), newest first, at most `max`. */
 int store_lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
                         store_lease_fn fn, void *ctx);

@@ -52,6 +52,10 @@ struct store_ops {
     int (*account_list)(struct store *s, store_account_fn fn, void *ctx);
     int (*account_origins)(struct store *s, int64_t account_id, store_origin_fn fn, void *ctx);
     int (*origin_exists)(struct store *s, const char *origin, bool *exists);
+    int (*api_key_list)(struct store *s, int64_t account_id, store_api_key_fn fn, void *ctx);
+    int (*api_key_revoke)(struct store *s, int64_t account_id, int64_t key_id, int64_t now);
+    int (*origin_add)(struct store *s, int64_t account_id, const char *origin);
+    int (*origin_delete)(struct store *s, int64_t account_id, const char *origin);
     int (*pool_create)(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
     int (*pool_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p);
     int (*pool_by_id)(struct store *s, int64_t id, struct st_pool *p);
@@ -90,6 +94,8 @@ struct store_ops {
     void (*lease_times)(struct store *s, const struct st_lease *l, int64_t now,
                         int64_t *last_active_at, int64_t *ends_at);
     int (*pool_stats)(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
+    int (*lease_range)(struct store *s, int64_t pool_id, int64_t since, int64_t until, size_t max,
+                       store_lease_fn fn, void *ctx);
     int (*lease_list_live)(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
                            void *ctx);
     int (*lease_history)(struct store *s, int64_t number_id, int64_t since, size_t max,

@@ -207,6 +207,68 @@ int store_pg__origin_exists(struct store *s, const char *origin, bool *exists)
     return ERR_OK;
 }
 
+int store_pg__api_key_list(struct store *s, int64_t account_id, store_api_key_fn fn, void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s,
+                            "SELECT id, key_hash, created_at, COALESCE(revoked_at, 0)"
+                            " FROM api_keys WHERE account_id = $1 ORDER BY id",
+                            &a, &r, "list api keys");
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_api_key k;
+        k.id = store__pg_col_i64(r, i, 0);
+        snprintf(k.key_hash, sizeof(k.key_hash), "%s", PQgetvalue(r, i, 1));
+        k.created_at = store__pg_col_i64(r, i, 2);
+        k.revoked_at = store__pg_col_i64(r, i, 3);
+        if (fn(ctx, &k))
+            break;
+    }
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__api_key_revoke(struct store *s, int64_t account_id, int64_t key_id, int64_t now)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_i64(&a, key_id);
+    store__pg_i64(&a, now);
+    int64_t n = 0;
+    int rc = store__pg_changes(s,
+                               "UPDATE api_keys SET revoked_at = $3 WHERE account_id = $1"
+                               " AND id = $2 AND revoked_at IS NULL",
+                               &a, &n, "revoke api key");
+    return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
+}
+
+int store_pg__origin_add(struct store *s, int64_t account_id, const char *origin)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, origin);
+    int64_t n = 0;
+    return store__pg_changes(s,
+                             "INSERT INTO account_origins(account_id, origin) VALUES ($1, $2)"
+                             " ON CONFLICT DO NOTHING",
+                             &a, &n, "add origin");
+}
+
+int store_pg__origin_delete(struct store *s, int64_t account_id, const char *origin)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, origin);
+    int64_t n = 0;
+    int rc =
+        store__pg_changes(s, "DELETE FROM account_origins WHERE account_id = $1 AND origin = $2",
+                          &a, &n, "delete origin");
+    return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
+}
+
 /* ---- pools ---- */
 
 #define POOL_COLS                                                                                  \

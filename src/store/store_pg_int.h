@@ -130,6 +130,10 @@ int store_pg__api_key_revoke_others(struct store *s, int64_t account_id, const c
 int store_pg__account_by_key(struct store *s, const char *key_hash, struct st_account *a);
 int store_pg__account_set_settings(struct store *s, int64_t id, const char *settings_json);
 int store_pg__account_list(struct store *s, store_account_fn fn, void *ctx);
+int store_pg__api_key_list(struct store *s, int64_t account_id, store_api_key_fn fn, void *ctx);
+int store_pg__api_key_revoke(struct store *s, int64_t account_id, int64_t key_id, int64_t now);
+int store_pg__origin_add(struct store *s, int64_t account_id, const char *origin);
+int store_pg__origin_delete(struct store *s, int64_t account_id, const char *origin);
 int store_pg__account_origins(struct store *s, int64_t account_id, store_origin_fn fn, void *ctx);
 int store_pg__origin_exists(struct store *s, const char *origin, bool *exists);
 int store_pg__pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
@@ -172,6 +176,8 @@ int store_pg__lease_release(struct store *s, int64_t pool_id, const struct st_le
 void store_pg__lease_times(struct store *s, const struct st_lease *l, int64_t now,
                            int64_t *last_active_at, int64_t *ends_at);
 int store_pg__pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
+int store_pg__lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until,
+                          size_t max, store_lease_fn fn, void *ctx);
 int store_pg__lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
                               void *ctx);
 int store_pg__lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,

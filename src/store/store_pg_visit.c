@@ -234,6 +234,20 @@ int store_pg__lease_list_live(struct store *s, int64_t pool_id, int64_t at, stor
                       &a, SIZE_MAX, fn, ctx);
 }
 
+int store_pg__lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until,
+                          size_t max, store_lease_fn fn, void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, pool_id);
+    store__pg_i64(&a, since);
+    store__pg_i64(&a, until);
+    store__pg_i64(&a, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+    return each_lease(s,
+                      "SELECT " LEASE_COLS " WHERE l.pool_id = $1 AND l.expires_at > $2"
+                      " AND l.leased_at < $3 ORDER BY l.expires_at, l.id LIMIT $4",
+                      &a, max, fn, ctx);
+}
+
 int store_pg__lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
                             store_lease_fn fn, void *ctx)
 {

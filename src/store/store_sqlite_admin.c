@@ -232,6 +232,67 @@ int store_sqlite__origin_exists(struct store *s, const char *origin, bool *exist
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "check origin");
 }
 
+int store_sqlite__api_key_list(struct store *s, int64_t account_id, store_api_key_fn fn, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "SELECT id, key_hash, created_at, COALESCE(revoked_at, 0)"
+                                      " FROM api_keys WHERE account_id = ?1 ORDER BY id");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct st_api_key k;
+        k.id = sqlite3_column_int64(st, 0);
+        store__col_text(st, 1, k.key_hash, sizeof(k.key_hash));
+        k.created_at = sqlite3_column_int64(st, 2);
+        k.revoked_at = sqlite3_column_int64(st, 3);
+        if (fn(ctx, &k))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list api keys");
+}
+
+int store_sqlite__api_key_revoke(struct store *s, int64_t account_id, int64_t key_id, int64_t now)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "UPDATE api_keys SET revoked_at = ?3 WHERE account_id = ?1"
+                                      " AND id = ?2 AND revoked_at IS NULL");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, key_id);
+    sqlite3_bind_int64(st, 3, now);
+    int rc = store__exec(c, st, "revoke api key");
+    return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
+}
+
+int store_sqlite__origin_add(struct store *s, int64_t account_id, const char *origin)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "INSERT OR IGNORE INTO account_origins(account_id, origin)"
+                                      " VALUES (?1, ?2)");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, origin);
+    return store__exec(c, st, "add origin");
+}
+
+int store_sqlite__origin_delete(struct store *s, int64_t account_id, const char *origin)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st =
+        store__prep(c, "DELETE FROM account_origins WHERE account_id = ?1 AND origin = ?2");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, origin);
+    int rc = store__exec(c, st, "delete origin");
+    return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
+}
+
 /* ---- pools ---- */
 
 /* The lease engines while serving (NULL otherwise): the pool and number writes below keep them

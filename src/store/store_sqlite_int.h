@@ -143,6 +143,10 @@ int store_sqlite__api_key_revoke_others(struct store *s, int64_t account_id, con
 int store_sqlite__account_by_key(struct store *s, const char *key_hash, struct st_account *a);
 int store_sqlite__account_set_settings(struct store *s, int64_t id, const char *settings_json);
 int store_sqlite__account_list(struct store *s, store_account_fn fn, void *ctx);
+int store_sqlite__api_key_list(struct store *s, int64_t account_id, store_api_key_fn fn, void *ctx);
+int store_sqlite__api_key_revoke(struct store *s, int64_t account_id, int64_t key_id, int64_t now);
+int store_sqlite__origin_add(struct store *s, int64_t account_id, const char *origin);
+int store_sqlite__origin_delete(struct store *s, int64_t account_id, const char *origin);
 int store_sqlite__account_origins(struct store *s, int64_t account_id, store_origin_fn fn,
                                   void *ctx);
 int store_sqlite__origin_exists(struct store *s, const char *origin, bool *exists);
@@ -189,6 +193,8 @@ int store_sqlite__lease_touch(struct store *s, int64_t pool_id, const char *sess
 void store_sqlite__lease_times(struct store *s, const struct st_lease *l, int64_t now,
                                int64_t *last_active_at, int64_t *ends_at);
 int store_sqlite__pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
+int store_sqlite__lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until,
+                              size_t max, store_lease_fn fn, void *ctx);
 int store_sqlite__lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
                                   void *ctx);
 int store_sqlite__lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,

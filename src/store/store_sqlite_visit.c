@@ -250,6 +250,22 @@ int store_sqlite__lease_list_live(struct store *s, int64_t pool_id, int64_t at, 
     return each_lease(c, st, SIZE_MAX, fn, ctx);
 }
 
+int store_sqlite__lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until,
+                              size_t max, store_lease_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st =
+        c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.pool_id = ?1 AND l.expires_at > ?2"
+                           " AND l.leased_at < ?3 ORDER BY l.expires_at, l.id")
+          : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, pool_id);
+    sqlite3_bind_int64(st, 2, since);
+    sqlite3_bind_int64(st, 3, until);
+    return each_lease(c, st, max, fn, ctx);
+}
+
 int store_sqlite__lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
                                 store_lease_fn fn, void *ctx)
 {

@@ -6,6 +6,7 @@
 #include "base/testhooks.h"
 
 #include <stdatomic.h>
+#include <time.h>
 
 static atomic_int_fast64_t clock_offset_ms;
 static atomic_bool faults[TESTHOOK_N];
@@ -24,6 +25,14 @@ void testhooks_clock_advance(int64_t ms)
 {
     if (ms > 0)
         atomic_fetch_add(&clock_offset_ms, ms);
+}
+
+void testhooks_clock_start(int64_t at)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t sys = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    atomic_store(&clock_offset_ms, at - sys);
 }
 
 bool testhooks_fault(enum testhook_fault f)

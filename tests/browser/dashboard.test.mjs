@@ -5,7 +5,8 @@
 // visits with UTMs) with source, campaign and keyword as text; a campaign that is HTML shows as
 // text and runs nothing; a call's attribution explained; a viewer cannot change anything (no
 // control in the UI, 403 from the API); logout ends the session; cross-origin posts are refused;
-// the initial load stays within 100 KB gzipped; screenshots of every screen. Reports (grouped
+// the initial load stays within 100 KB gzipped; screenshots of the calls, a call and Settings
+// (browser/make_run takes Overview, Numbers and Reports, on the demo's week). Reports (grouped
 // by source / campaign / …, a period, totals, the CSV) for an analyst and a note plus 403 for a
 // viewer; Settings (the tracking snippet, copied; the audit log for owners); axe-core finds no
 // serious or critical violation on any screen.
@@ -15,8 +16,9 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { launch, serverWithPool, fixtureServer, waitFor, html } from './support.mjs';
-import { cli, SHOTS } from '../helpers/server.mjs';
+import { launch, serverWithPool, fixtureServer, waitFor, html, TEST_BIN } from './support.mjs';
+import { spawn } from 'node:child_process';
+import { cli, createAccount, sql, SHOTS, BIN } from '../helpers/server.mjs';
 
 const PW = 'correct horse battery';
 const XSS = '<img src=x onerror=alert(1)>';
@@ -86,6 +88,9 @@ async function axeProblems(p, screen) {
   return found.map((f) => `${screen}: ${f}`);
 }
 
+/** The audit log as "actor action" lines. */
+const sqlAudit = (s) => sql(s.db, 'select actor, action from audit_log order by id');
+
 const cookieNames = async (p) => (await p.context().cookies()).map((c) => c.name);
 
 /** The app's own fetch, with the CSRF token it holds (as the UI would send it). */
@@ -125,7 +130,6 @@ test('login, the calls as text, an HTML campaign that runs nothing, attribution,
     ['google / cpc', 'google / cpc']);
   assert.equal(await p.$$eval('main img', (imgs) => imgs.length), 0, 'the campaign made no element');
   fs.mkdirSync(SHOTS, { recursive: true });
-  await p.screenshot({ path: path.join(SHOTS, 'dashboard-overview.png'), fullPage: true });
 
   // the Calls screen and a call's attribution explained
   await p.click('nav a[href="#/calls"]');
@@ -140,7 +144,8 @@ test('login, the calls as text, an HTML campaign that runs nothing, attribution,
   await p.screenshot({ path: path.join(SHOTS, 'dashboard-call.png'), fullPage: true });
   await p.click('nav a[href="#/numbers"]');
   await p.waitForSelector('.pool dl.health');
-  await p.screenshot({ path: path.join(SHOTS, 'dashboard-numbers.png'), fullPage: true });
+  await p.waitForSelector('.pool figure.chart canvas'); // numbers in use over time
+  assert.match(await p.getAttribute('.pool figure.chart [role=img]', 'aria-label'), /at most 2 of 10/);
 
   // a call made now shows up on the Overview within the 2 s poll
   await p.click('nav a[href="#/overview"]');
@@ -278,7 +283,6 @@ test('Reports and Settings; a viewer is told reports need the analyst role; axe 
   const csv = fs.readFileSync(await dl.path(), 'utf8');
   assert.match(csv.split('\n')[0], /^campaign,calls,answered/);
   assert.match(csv, /spring-sale,1,/);
-  await p.screenshot({ path: path.join(SHOTS, 'dashboard-reports.png'), fullPage: true });
 
   // Settings: the tracking snippet with the server's URL and the account, copied; no audit log
   await p.click('nav a[href="#/settings"]');
@@ -288,7 +292,7 @@ test('Reports and Settings; a viewer is told reports need the analyst role; axe 
   await p.click('button.copy');
   await p.waitForFunction(() => document.querySelector('.status').textContent === 'Copied.');
   assert.equal(await p.evaluate(() => navigator.clipboard.readText()), snippet);
-  assert.match(await p.textContent('.needs-role'), /owners/);
+  assert.match(await p.textContent('.audit-note'), /owners/);
   assert.equal(await p.$$eval('table.audit', (els) => els.length), 0);
   problems.push(...await axeProblems(p, 'settings (analyst)'));
 
@@ -316,7 +320,6 @@ test('Reports and Settings; a viewer is told reports need the analyst role; axe 
   assert.ok(audit.some(([actor, , subject]) => actor === 'cli' && subject.includes('viewer@example.com')),
     JSON.stringify(audit));
   problems.push(...await axeProblems(p, 'settings (owner)'));
-  await p.screenshot({ path: path.join(SHOTS, 'dashboard-settings.png'), fullPage: true });
   await p.click('text=Log out');
   await p.waitForSelector('input[name=email]');
 
@@ -339,4 +342,181 @@ test('Reports and Settings; a viewer is told reports need the analyst role; axe 
   assert.deepEqual(csp, [], 'no CSP violation');
   assert.deepEqual(p.errors, []);
   assert.deepEqual(p.dialogs, [], 'nothing ran: no alert');
+});
+
+/** `opendni call simulate` in the background: rings now, ends after `seconds`. */
+function simulateLive(s, to, from, seconds) {
+  const child = spawn(BIN, ['call', 'simulate', '--to', to, '--from', from, '--duration', String(seconds),
+    '--server', s.url, '--db', s.db], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => { err += d; });
+  return new Promise((ok, fail) => child.on('exit', (code) => (code === 0 ? ok() : fail(new Error('simulate: ' + err)))));
+}
+
+test('live feed by SSE, the calls table with filters, a call\'s journey, a tag, the CSV; charts', async (t) => {
+  const s = await serverWithPool(t, { self: true });
+  await visitAndCall(s, 'spring-sale', 'emergency plumber', '+15125550111');
+  addUser(s, 'analyst@example.com', 'analyst');
+  const p = await page(t);
+  const csp = [];
+  p.on('console', (m) => { if (/Content Security Policy/.test(m.text())) csp.push(m.text()); });
+  await signIn(p, s, 'analyst@example.com');
+  await p.waitForSelector('.live-state.live');
+  assert.equal(await p.$$eval('figure.chart canvas', (c) => c.length), 1, 'the calls-by-source chart');
+  assert.match(await p.getAttribute('figure.chart [role=img]', 'aria-label'), /google 1/);
+
+  // a call made now: ringing in the live feed within 2 s, then ended within 2 s of its end
+  const v = await s.visit({ url: UTM('autumn', 'drain cleaning') });
+  const t0 = Date.now();
+  const done = simulateLive(s, v.json.numbers[0].number, '+15125550177', 2);
+  await p.waitForSelector('.feed li.s-ringing', { timeout: 2000 });
+  const ringingMs = Date.now() - t0;
+  await done;
+  const t1 = Date.now();
+  await p.waitForFunction(() => document.querySelector('.feed li')?.classList.contains('s-completed'), null, { timeout: 2000 });
+  console.log(`live feed: ringing ${ringingMs} ms after simulate started; completed ${Date.now() - t1} ms after it ended`);
+  assert.match(await p.textContent('.feed li'), /autumn/);
+
+  // the calls table: filter by campaign, the call is there; the CSV with the filter
+  await p.click('nav a[href="#/calls"]');
+  await p.waitForSelector('table.calls tr.call');
+  await p.fill('#f-campaign', 'autumn');
+  await p.press('#f-campaign', 'Enter');
+  await p.waitForFunction(() => document.querySelectorAll('table.calls tr.call').length === 1);
+  assert.equal(await p.textContent('tr.call .t-campaign'), 'autumn');
+  assert.equal(await p.textContent('tr.call .t-caller'), '(512) 555-0177', 'an analyst sees the caller');
+  await p.selectOption('#f-first', 'true');
+  await p.waitForFunction(() => document.querySelector('a.csv').href.includes('first_time=true'));
+  const [dl] = await Promise.all([p.waitForEvent('download'), p.click('a.csv')]);
+  const csv = fs.readFileSync(await dl.path(), 'utf8').trim().split('\r\n');
+  assert.equal(csv.length, 2, csv.join('\n'));
+  assert.match(csv[1], /,\+15125550177,/);
+  assert.match(csv[1], /,autumn,drain cleaning$/);
+
+  // its page: attribution, the journey, the outcome editor; a tag set here is in the API
+  await p.locator('tr.call a').first().click();
+  await p.waitForSelector('.journey .visit');
+  assert.equal(await p.textContent('.journey .j-campaign'), 'autumn');
+  assert.match(await p.textContent('.journey .j-landing'), /plumber\.example\/landing/);
+  assert.match(await p.textContent('.attribution'), /exact/);
+  await p.fill('#o-tags', 'vip, roof repair');
+  await p.selectOption('#o-lead', 'won');
+  await p.click('.outcome-form button[type=submit]');
+  await p.waitForFunction(() => document.querySelector('.outcome .status').textContent === 'Saved.');
+  const id = new URL(p.url()).hash.split('/')[2];
+  const call = await s.api('GET', '/v1/calls/' + id);
+  assert.deepEqual(call.json.outcome.tags, ['vip', 'roof repair']);
+  assert.equal(call.json.outcome.lead_status, 'won');
+  const audit = sqlAudit(s);
+  assert.ok(audit.includes('analyst@example.com|PATCH /v1/calls/{}'), audit);
+  // earlier calls from the same caller are listed
+  await visitAndCall(s, 'winter', 'boiler', '+15125550177');
+  const calls = (await s.api('GET', '/v1/calls?from=%2B15125550177')).json.calls;
+  await p.goto(s.url + '/app/#/calls/' + calls[1].id);
+  await p.waitForSelector('.earlier li');
+  assert.equal(await p.$$eval('.earlier li', (lis) => lis.length), 1);
+
+  // a chart on Reports
+  await p.click('nav a[href="#/reports"]');
+  await p.waitForSelector('table.report tr.group');
+  assert.equal(await p.$$eval('figure.chart canvas', (c) => c.length), 1);
+  assert.deepEqual(csp, [], 'no CSP violation (uPlot styles through the CSSOM)');
+  assert.deepEqual(p.errors, []);
+});
+
+test('a viewer: no outcome editor, no settings changes (403 from the API)', async (t) => {
+  const s = await serverWithPool(t, { self: true });
+  await visitAndCall(s, 'spring-sale', 'emergency plumber', '+15125550111');
+  addUser(s, 'viewer@example.com', 'viewer');
+  const p = await page(t);
+  await signIn(p, s, 'viewer@example.com');
+  await p.waitForSelector('tr.call');
+  await p.locator('tr.call a').first().click();
+  await p.waitForSelector('.outcome .needs-role');
+  assert.equal(await p.$$eval('.outcome form, .outcome button', (els) => els.length), 0);
+  const id = new URL(p.url()).hash.split('/')[2];
+  const patch = await p.evaluate(async (callId) => {
+    const me = await (await fetch('/v1/app/me')).json();
+    const r = await fetch('/v1/calls/' + callId, { method: 'PATCH', body: '{"tags":["x"]}',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf } });
+    return r.status;
+  }, id);
+  assert.equal(patch, 403);
+  assert.equal(await p.$$eval('.earlier', (els) => els.length), 0, 'callers are masked: no earlier calls');
+  await p.click('nav a[href="#/settings"]');
+  await p.waitForSelector('textarea.snippet');
+  assert.equal(await p.$$eval('#new-origin, button.create-key, .add-user, select.role', (els) => els.length), 0);
+  for (const [url, body] of [['/v1/app/keys', {}], ['/v1/app/origins', { origin: 'https://evil.example' }],
+    ['/v1/app/users', { email: 'x@example.com', role: 'owner', password: PW }]]) {
+    const r = await appPost(p, url, body);
+    assert.equal(r.status, 403, url);
+  }
+  assert.equal((await s.api('GET', '/v1/calls/' + id)).json.outcome.tags.length, 0, 'nothing changed');
+  assert.deepEqual(p.errors, []);
+});
+
+test('an owner: keys shown once and revoked, an origin, a user; switching accounts; the roll-up; the session expires', async (t) => {
+  const s = await serverWithPool(t, { self: true, bin: TEST_BIN }); // the test clock: expiry
+  await visitAndCall(s, 'spring-sale', 'emergency plumber', '+15125550111');
+  addUser(s, 'owner@example.com', 'owner');
+  const second = createAccount(s.db, 'Second site', ['https://second.example']);
+  const r0 = cli(['user', 'add', 'owner@example.com', '--account', second.accountId, '--role', 'owner', '--db', s.db]);
+  assert.equal(r0.status, 0, r0.stderr);
+  const p = await page(t, { axe: true });
+  await signIn(p, s, 'owner@example.com');
+  await p.waitForSelector('table.rollup tr.acct');
+  const rollup = await p.$$eval('table.rollup tr.acct', (trs) => trs.map((tr) =>
+    [tr.querySelector('th').textContent, tr.querySelector('.r-calls').textContent]));
+  assert.deepEqual(rollup.sort(), [['Second site', '0'], ['Test (this one)', '1']]);
+  const problems = await axeProblems(p, 'overview (owner, roll-up)');
+
+  await p.click('nav a[href="#/settings"]');
+  await p.waitForSelector('button.create-key');
+  await p.click('button.create-key');
+  await p.waitForSelector('input.key');
+  const key = await p.inputValue('input.key');
+  assert.match(key, /^odk_/);
+  assert.equal((await s.api('GET', '/v1/pools', undefined, key)).status, 200, 'the key shown works');
+  problems.push(...await axeProblems(p, 'settings (owner, a new key)'));
+  await p.click('.new-key button.link');
+  assert.equal(await p.$$eval('input.key', (els) => els.length), 0, 'shown once');
+  assert.equal((await p.content()).includes(key), false);
+  const rows = p.locator('tr.key-row:not(.revoked)');
+  assert.equal(await rows.count(), 2);
+  await rows.first().locator('button.revoke').click();
+  await rows.first().locator('button.danger').click();
+  await p.waitForFunction(() => document.querySelectorAll('tr.key-row.revoked').length === 1);
+  assert.equal((await s.api('GET', '/v1/pools', undefined, key)).status, 401, 'the newest key was revoked');
+
+  await p.fill('#new-origin', 'https://shop.example.com');
+  await p.click('form.inline button[type=submit]');
+  await p.waitForFunction(() => [...document.querySelectorAll('code.origin')].some((c) => c.textContent === 'https://shop.example.com'));
+  await p.fill('#u-email', 'clerk@example.com');
+  await p.selectOption('#u-role', 'analyst');
+  await p.fill('#u-password', 'a long enough password');
+  await p.click('.add-user button[type=submit]');
+  await p.waitForSelector('tr.user-row[data-email="clerk@example.com"]');
+  await p.fill('#prov-sid', 'AC42');
+  await p.fill('#prov-secret', 'abcdefghijklmnopqrstuvwxyz123456');
+  await p.click('text=Save credentials');
+  await p.waitForFunction(() => document.querySelector('td.masked')?.textContent === '••••3456');
+  assert.equal((await p.content()).includes('abcdefghijklmnop'), false, 'the secret is not shown');
+  problems.push(...await axeProblems(p, 'settings (owner, everything)'));
+  await p.screenshot({ path: path.join(SHOTS, 'dashboard-settings.png'), fullPage: true });
+
+  // switch to the other account: its (empty) data, the stream scoped to it
+  await p.selectOption('#account', second.accountId);
+  await p.waitForFunction((n) => document.querySelector('#account').value === n, second.accountId);
+  await p.click('nav a[href="#/overview"]');
+  await p.waitForSelector('[data-period=today]');
+  assert.equal(await p.textContent('[data-period=today]'), '0');
+  await p.selectOption('#account', s.accountId);
+  await p.waitForFunction(() => document.querySelector('[data-period=today]')?.textContent === '1');
+
+  // the session expires after 12 h idle (test clock): the app is back at the login form
+  await s.advance(13 * 3600 * 1000);
+  await p.evaluate(() => { location.hash = '#/calls'; }); // any request now finds the session over
+  await p.waitForSelector('input[name=email]', { timeout: 5000 });
+  assert.deepEqual(problems, [], 'axe-core: no serious or critical violation');
+  assert.deepEqual(p.errors, []);
 });

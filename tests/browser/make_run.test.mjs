@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // `make run` end to end: scripts/demo provisions a demo store and serves the demo; the page's
 // numbers swap in Chromium; the `opendni call simulate` command it prints puts a call attributed
-// to the demo campaign into GET /v1/calls. Runs on a free port with its own data directory.
+// to the demo campaign into GET /v1/calls, after the demo's week of generated calls. Runs on a
+// free port with its own data directory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { BIN } from '../helpers/server.mjs';
+import { BIN, SHOTS } from '../helpers/server.mjs';
 import { SRC, launch, humanContext } from './support.mjs';
 
 function freePort() {
@@ -66,9 +67,18 @@ test('the demo that make run serves swaps numbers, and its printed call command 
   args.splice(to + 1, 0, shown);
   args[args.indexOf('--duration') + 1] = '61';
   execFileSync(BIN, args.map((a) => a.replace(/^demo-data\//, data + '/')), { cwd: SRC, timeout: 30000, stdio: 'ignore' });
-  const res = await fetch(`http://127.0.0.1:${port}/v1/calls`, { headers: { Authorization: `Bearer ${key[1]}` } });
-  const calls = (await res.json()).calls;
-  assert.equal(calls.length, 1);
+  const res = await fetch(`http://127.0.0.1:${port}/v1/calls?limit=500`, { headers: { Authorization: `Bearer ${key[1]}` } });
+  const all = (await res.json()).calls;
+  // the demo's week of calls (scripts/demo-seed.mjs) came first: every one of the 7 days before
+  // today has calls, attributed by the server itself; the call just made is the newest
+  const week = all.slice(0, -1);
+  const days = new Set(week.map((c) => c.started_at.slice(0, 10)));
+  assert.ok(week.length >= 30, `a week of demo calls: ${week.length}`);
+  assert.ok(days.size >= 7, [...days].join(' '));
+  assert.ok(week.every((c) => Date.parse(c.started_at) < Date.now() - 3600000), 'time-shifted into the past');
+  assert.ok(week.some((c) => c.attribution.method === 'exact') && week.some((c) => c.attribution.method === 'source'));
+  assert.ok(week.some((c) => c.conversion), 'some demo calls converted');
+  const calls = all.slice(-1);
   const a = calls[0].attribution;
   assert.equal(calls[0].to, shown);
   assert.equal(a.method, 'exact');
@@ -84,4 +94,20 @@ test('the demo that make run serves swaps numbers, and its printed call command 
   await page.click('button[type=submit]');
   await page.waitForSelector('tr.call .t-campaign');
   assert.equal(await page.textContent('tr.call .t-campaign'), 'spring');
+
+  // the demo's week on the dashboard: screenshots of Overview, Numbers and Reports (README,
+  // docs/dashboard.md; to docs/screenshots/ with SCREENSHOTS=docs)
+  mkdirSync(SHOTS, { recursive: true });
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.waitForSelector('figure.chart canvas');
+  assert.match(await page.getAttribute('figure.chart [role=img]', 'aria-label'), /google \d+/);
+  await page.waitForSelector('.live-state.live');
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-overview.png'), fullPage: true });
+  await page.click('nav a[href="#/numbers"]');
+  await page.waitForSelector('.pool figure.chart canvas');
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-numbers.png'), fullPage: true });
+  await page.click('nav a[href="#/reports"]');
+  await page.waitForSelector('table.report tr.group');
+  assert.ok(await page.$$eval('table.report tr.group', (trs) => trs.length) >= 4, 'several sources in the week');
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-reports.png'), fullPage: true });
 });

@@ -12,6 +12,9 @@ import { startServer } from '../helpers/server.mjs';
 export const SRC = process.env.OPENDNI_SRC || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export const TARGET = '+15555550100';
+// The test binary (base/testhooks.h: a clock tests can move), which ctest names; else beside BIN.
+export const TEST_BIN = process.env.OPENDNI_TEST_BIN ||
+  path.join(path.dirname(process.env.OPENDNI_BIN || path.join(SRC, 'build/opendni')), 'opendni-test');
 // Ten pool numbers, +15555550101 … +15555550110, as in the demo.
 export const POOL_NUMBERS = Array.from({ length: 10 }, (_, i) => '+1555555' + String(101 + i).padStart(4, '0'));
 
@@ -47,13 +50,13 @@ function freePort() {
 
 // opendni answers the visit API only to its account's allowed origins, its own included: pages it
 // serves itself (the demo) need its URL allowed, so that server listens on a port picked first.
-async function start(origins, self) {
-  if (!self) return startServer(origins.length ? { origins } : {});
+async function start(origins, self, bin) {
+  if (!self) return startServer(origins.length ? { origins, bin } : { bin });
   for (let i = 0; ; i++) {
     const port = await freePort();
     const own = 'http://127.0.0.1:' + port;
     try {
-      return await startServer({ origins: [own, ...origins], args: ['--listen', '127.0.0.1:' + port, '--demo'] });
+      return await startServer({ origins: [own, ...origins], args: ['--listen', '127.0.0.1:' + port, '--demo'], bin });
     } catch (e) {
       if (i == 2) throw e; /* the port was taken meanwhile: try another */
     }
@@ -61,9 +64,10 @@ async function start(origins, self) {
 }
 
 // Starts opendni (cleaned up by t.after) with a pool on TARGET holding POOL_NUMBERS. self: --demo, and the
-// server's own origin is allowed (for the demo pages it serves).
-export async function serverWithPool(t, { origins = [], ttl = 1200, cooldown = 1800, self = false } = {}) {
-  const s = await start(origins, self);
+// server's own origin is allowed (for the demo pages it serves). bin: serve with another binary
+// (TEST_BIN: the test binary, whose clock a test can move).
+export async function serverWithPool(t, { origins = [], ttl = 1200, cooldown = 1800, self = false, bin } = {}) {
+  const s = await start(origins, self, bin);
   t.after(() => (s.cleanup ? s.cleanup() : s.stop()));
   const pool = await s.api('POST', '/v1/pools', {
     name: 'website', target: TARGET, forward_to: TARGET, lease_ttl: ttl, cooldown, on_exhaust: 'share',

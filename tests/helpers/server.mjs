@@ -115,7 +115,7 @@ async function waitPort(file, proc, ms) {
 
 /**
  * Starts a server. opts: {origins: [...], args: [...extra serve flags], dir, db, keepDir,
- * accountName, guard}. Most suites model many distinct visitors from the one loopback address, so
+ * accountName, guard, bin: the binary to serve with (default BIN)}. Most suites model many distinct visitors from the one loopback address, so
  * the per-client flood guard (serve --client-share, --client-new-sessions) is off unless
  * opts.guard is true; tests/e2e/hostile.test.mjs runs it with its defaults. Returns an object with url, port, db, dir, accountId, apiKey, logs(),
  * api(method, path, body, key?), visit(body, headers?), advance(ms), stop(), kill9(), restart().
@@ -135,7 +135,7 @@ export async function startServer(opts = {}) {
     const guardOff = opts.guard ? [] : ['--client-share', '0', '--client-new-sessions', '0'];
     const args = ['serve', '--db', db, '--listen', '127.0.0.1:0', '--port-file', portFile,
       ...guardOff, ...(opts.args || [])];
-    const proc = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const proc = spawn(opts.bin || BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     live.add(proc);
     proc.stderr.on('data', (d) => { srv.stderr += d.toString(); });
     proc.on('exit', () => live.delete(proc));

@@ -441,6 +441,73 @@ static int origin_cb(void *ctx, const char *origin)
     return 0;
 }
 
+struct key_rows {
+    struct st_api_key k[8];
+    size_t n;
+};
+
+static int key_cb(void *ctx, const struct st_api_key *k)
+{
+    struct key_rows *r = ctx;
+    if (r->n < ARRAY_SIZE(r->k))
+        r->k[r->n++] = *k;
+    return 0;
+}
+
+static int count_origin_cb(void *ctx, const char *origin)
+{
+    (void)origin;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* The dashboard's key list and one-key revocation, and adding and removing allowed origins:
+ * each on the account named only (another account's key or origin is never touched). */
+static void api_key_list_revoke_and_origin_edits(void **state)
+{
+    struct fx *f = *state;
+    struct st_account got;
+    assert_int_equal(store_api_key_add(f->s, f->a.id, "hash-a2", 20), ERR_OK);
+    struct key_rows r = {0};
+    assert_int_equal(store_api_key_list(f->s, f->a.id, key_cb, &r), ERR_OK);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.k[0].key_hash, "hash-a");
+    assert_string_equal(r.k[1].key_hash, "hash-a2");
+    assert_int_equal(r.k[1].created_at, 20);
+    assert_int_equal(r.k[1].revoked_at, 0);
+    assert_true(r.k[0].id < r.k[1].id);
+    struct key_rows rb = {0};
+    assert_int_equal(store_api_key_list(f->s, f->b.id, key_cb, &rb), ERR_OK);
+    assert_int_equal(rb.n, 1);
+    /* another account's key id: not found, and that key still works */
+    assert_int_equal(store_api_key_revoke(f->s, f->a.id, rb.k[0].id, 21), ERR_NOTFOUND);
+    assert_int_equal(store_account_by_key(f->s, "hash-b", &got), ERR_OK);
+    assert_int_equal(store_api_key_revoke(f->s, f->a.id, r.k[0].id, 22), ERR_OK);
+    assert_int_equal(store_account_by_key(f->s, "hash-a", &got), ERR_NOTFOUND);
+    assert_int_equal(store_account_by_key(f->s, "hash-a2", &got), ERR_OK);
+    assert_int_equal(store_api_key_revoke(f->s, f->a.id, r.k[0].id, 23), ERR_NOTFOUND);
+    r.n = 0;
+    assert_int_equal(store_api_key_list(f->s, f->a.id, key_cb, &r), ERR_OK);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.k[0].revoked_at, 22);
+    /* origins */
+    bool known = false;
+    assert_int_equal(store_origin_add(f->s, f->a.id, "https://new.example"), ERR_OK);
+    assert_int_equal(store_origin_add(f->s, f->a.id, "https://new.example"), ERR_OK); /* again */
+    assert_int_equal(store_origin_exists(f->s, "https://new.example", &known), ERR_OK);
+    assert_true(known);
+    int n = 0;
+    assert_int_equal(store_account_origins(f->s, f->a.id, count_origin_cb, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_origin_delete(f->s, f->a.id, "https://b.example"), ERR_NOTFOUND);
+    assert_int_equal(store_origin_exists(f->s, "https://b.example", &known), ERR_OK);
+    assert_true(known); /* B's origin stays */
+    assert_int_equal(store_origin_delete(f->s, f->a.id, "https://new.example"), ERR_OK);
+    assert_int_equal(store_origin_delete(f->s, f->a.id, "https://new.example"), ERR_NOTFOUND);
+    assert_int_equal(store_origin_exists(f->s, "https://new.example", &known), ERR_OK);
+    assert_false(known);
+}
+
 static void accounts_keys_and_origins(void **state)
 {
     struct fx *f = *state;
@@ -749,6 +816,20 @@ static void history_window_order_max_and_events(void **state)
     assert_int_equal(store_lease_history(f->s, n.id, 0, 1, collect_ends, one), ERR_OK);
     assert_int_equal(one[0], 260000);
     assert_int_equal(one[1], 0); /* max */
+    /* a pool's leases overlapping [since, until), oldest end first, at most max */
+    int64_t range[4] = {0};
+    assert_int_equal(store_lease_range(f->s, p.id, 50000, 200000, 10, collect_ends, range), ERR_OK);
+    assert_int_equal(range[0], 60000);
+    assert_int_equal(range[1], 160000);
+    assert_int_equal(range[2], 0); /* leased at `until`: not in it */
+    int64_t first[4] = {0};
+    assert_int_equal(store_lease_range(f->s, p.id, 0, 300000, 1, collect_ends, first), ERR_OK);
+    assert_int_equal(first[0], 60000);
+    assert_int_equal(first[1], 0); /* max */
+    int64_t none[2] = {0};
+    assert_int_equal(store_lease_range(f->s, p.id + 1000, 0, 300000, 10, collect_ends, none),
+                     ERR_OK);
+    assert_int_equal(none[0], 0); /* another pool's */
     int64_t at = -1;
     assert_int_equal(store_event_last(f->s, ids[1], "tel_click", "+15555550201", 200000, &at),
                      ERR_OK);
@@ -1813,6 +1894,7 @@ int main(int argc, char **argv)
         T(verify_passes_and_backup_copies_a_store_that_serves),
         cmocka_unit_test(a_store_that_does_not_exist_is_reported_not_created),
         T(accounts_keys_and_origins),
+        T(api_key_list_revoke_and_origin_edits),
         T(pools_crud_and_tenant_scoping),
         T(numbers_crud_and_tenant_scoping),
         T(rules_crud_in_order_and_tenant_scoping),

@@ -40,11 +40,11 @@ function App() {
   const switchTo = async (id) => signedIn(await api('POST', '/v1/app/account', { account: id }));
   let screen;
   if (route.screen === 'calls' && route.id) screen = html`<${CallDetail} id=${route.id} me=${me} />`;
-  else if (route.screen === 'calls') screen = html`<${Calls} />`;
+  else if (route.screen === 'calls') screen = html`<${Calls} me=${me} />`;
   else if (route.screen === 'numbers') screen = html`<${Numbers} />`;
   else if (route.screen === 'reports') screen = html`<${Reports} me=${me} />`;
   else if (route.screen === 'settings') screen = html`<${Settings} me=${me} />`;
-  else screen = html`<${Overview} />`;
+  else screen = html`<${Overview} me=${me} />`;
   // key: a switch of account remounts the screens, so they load that account's data
   return html`<${Shell} me=${me} route=${route.screen} onSwitch=${switchTo} onLogout=${logout}>
     <div key=${me.account.id}>${screen}</div>

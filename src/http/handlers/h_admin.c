@@ -11,6 +11,7 @@
 #include "app/admin_body.h"
 #include "app/app.h"
 #include "base/json.h"
+#include "base/xalloc.h"
 
 static int reply(struct http_resp *resp, int status, json_t *v)
 {
@@ -161,6 +162,69 @@ int h_pool_health(struct http_req *req, struct http_resp *resp)
                            (json_int_t)st.exhaustion_events, "peak_concurrent",
                            (json_int_t)st.peak_concurrent, "recommended_size",
                            (json_int_t)st.recommended_size));
+}
+
+/* since/until (RFC 3339 or a date) and step (seconds) of GET /v1/pools/{id}/usage: by default
+ * the last 7 days by the hour; points at since + i * step up to until (now by default, so the
+ * last point is the present); at most ADMIN_USAGE_MAX_POINTS points. */
+static int parse_usage(struct http_req *req, int64_t *since, int64_t *step, size_t *n)
+{
+    char v[64];
+    int64_t until = time_now_ms();
+    if (http_query(req, "until", v, sizeof(v)) && v[0] && time_parse(v, &until) != ERR_OK)
+        return errf(&req->eb, ERR_INVALID, "until", "'until' must be an RFC 3339 time or a date");
+    *since = until - 7 * 86400000LL;
+    if (http_query(req, "since", v, sizeof(v)) && v[0] && time_parse(v, since) != ERR_OK)
+        return errf(&req->eb, ERR_INVALID, "since", "'since' must be an RFC 3339 time or a date");
+    if (*since >= until)
+        return errf(&req->eb, ERR_INVALID, "since", "'since' must be before 'until'");
+    long long s = 3600;
+    if (http_query(req, "step", v, sizeof(v)) && v[0]) {
+        char *end;
+        s = strtoll(v, &end, 10);
+        if (*end || s < 60 || s > 86400 * 31)
+            return errf(&req->eb, ERR_INVALID, "step", "'step' is 60 to 2678400 seconds");
+    }
+    *step = s * 1000;
+    int64_t points = (until - *since) / *step + 1; /* since, since + step, …, up to until */
+    if (points > ADMIN_USAGE_MAX_POINTS)
+        return errf(&req->eb, ERR_INVALID, "step", "at most %d points: give a longer 'step'",
+                    ADMIN_USAGE_MAX_POINTS);
+    *n = (size_t)points;
+    return ERR_OK;
+}
+
+/* GET /v1/pools/{id}/usage?since=&until=&step=: numbers in use over time (from stored leases). */
+int h_pool_usage(struct http_req *req, struct http_resp *resp)
+{
+    struct st_pool p;
+    int64_t since = 0, step = 0;
+    size_t n = 0;
+    int rc = pool_of(req, &p);
+    rc = rc ? rc : parse_usage(req, &since, &step, &n);
+    if (rc)
+        return rc;
+    int64_t *in_use = xcalloc(n, sizeof(*in_use));
+    bool truncated = false;
+    rc = admin_pool_usage(req->app, &p, since, step, n, in_use, &truncated);
+    json_t *points = json_array();
+    for (size_t i = 0; rc == ERR_OK && i < n; i++)
+        json_array_append_new(points,
+                              json_pack("{s:o,s:I}", "at", json_time(since + (int64_t)i * step),
+                                        "in_use", (json_int_t)in_use[i]));
+    free(in_use);
+    struct pool_stats st = {0};
+    if (rc == ERR_OK)
+        rc = admin_pool_stats(req->app, &p, time_now_ms(), &st);
+    if (rc) {
+        json_decref(points);
+        return errf(&req->eb, rc, NULL, "cannot read the pool's leases");
+    }
+    return reply(resp, 200,
+                 json_pack("{s:s,s:o,s:I,s:I,s:I,s:o,s:b}", "id", p.ext_id, "since",
+                           json_time(since), "step", (json_int_t)(step / 1000), "size",
+                           (json_int_t)st.size, "recommended_size", (json_int_t)st.recommended_size,
+                           "points", points, "truncated", truncated));
 }
 
 /* ---- numbers ---- */

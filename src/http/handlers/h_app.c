@@ -9,7 +9,9 @@
 
 #include "base/json.h"
 #include "base/timefmt.h"
+#include "app/admin.h"
 #include "app/app.h"
+#include "app/calls.h"
 #include "app/users.h"
 #include "telephony/form.h"
 
@@ -80,6 +82,9 @@ int h_app_authenticate(struct http_req *req, enum access_role needed)
         return errf(&req->eb, ERR_FORBIDDEN, NULL, "the %s role may not do this (it needs %s)",
                     access_role_name(req->session.role), access_role_name(needed));
     req->account = req->session.account;
+    /* re-checkable by GET /v1/stream (admin_credential_check): the stored hash, not the token */
+    snprintf(req->credential, sizeof(req->credential), ADMIN_SESSION_CRED "%s",
+             req->session.row.token_hash);
     return ERR_OK;
 }
 
@@ -89,27 +94,14 @@ void h_app_audit(struct http_req *req)
         return;
     char action[48];
     snprintf(action, sizeof(action), "%s %s", req->method, req->route ? req->route : "?");
-    users_audit(req->app, &req->session, action, req->path, "", time_now_ms());
+    users_audit(req->app, &req->session, action, req->path, req->audit_detail, time_now_ms());
 }
 
 void h_app_redact_call(const struct http_req *req, json_t *call)
 {
     if (!req->session.row.id || access_allows(req->session.role, ACCESS_ANALYST))
         return;
-    /* viewers: no caller number and no money (DESIGN.md "Roles": money figures analyst+) */
-    const char *from = json_string_value(json_object_get(call, "from"));
-    if (from && strlen(from) > 6) { /* "+15125550111" -> "+1••••0111" */
-        char masked[80];
-        snprintf(masked, sizeof(masked), "%.*s••••%s", from[0] == '+' ? 2 : 0, from,
-                 from + strlen(from) - 4);
-        json_object_set_new(call, "from", json_string(masked));
-    }
-    json_t *cv = json_object_get(call, "conversion");
-    if (json_is_object(cv))
-        json_object_set_new(cv, "value", json_null());
-    json_t *oc = json_object_get(call, "outcome");
-    if (json_is_object(oc))
-        json_object_set_new(oc, "revenue", json_null());
+    calls_mask_json(call); /* viewers: no caller number and no money */
 }
 
 /* ==== the page ================================================================================ */

@@ -7,9 +7,11 @@
 #include "http/handlers/handlers.h"
 
 #include "base/timefmt.h"
+#include "base/xalloc.h"
 #include "app/admin.h"
 #include "app/app.h"
 #include "app/calls.h"
+#include "app/users.h"
 #include "base/json.h"
 #include "report/csv.h"
 #include "report/gads.h"
@@ -272,6 +274,84 @@ int h_report_calls(struct http_req *req, struct http_resp *resp)
         errf(&req->eb, rc, NULL, "cannot read the calls");
     report_free(r);
     return rc;
+}
+
+/* ---- GET /v1/app/rollup: an owner's accounts side by side ---- */
+
+#define ROLLUP_MAX 500 /* accounts in one roll-up */
+
+struct owned {
+    int64_t id[ROLLUP_MAX];
+    size_t n;
+};
+
+/* Collects the accounts the user owns (read first, so no store read nests in the listing). */
+static int add_owned(void *ctx, const struct st_membership *m)
+{
+    struct owned *o = ctx;
+    if (access_role_parse(m->role) == ACCESS_OWNER && o->n < ROLLUP_MAX)
+        o->id[o->n++] = m->account_id;
+    return 0;
+}
+
+/* One account's totals over the range (the report without grouping), as an object, or NULL
+ * with *rc set (ERR_NOTFOUND: the account went away meanwhile; skip it). */
+static json_t *rollup_account(struct http_req *req, int64_t id, const struct range *range, int *rc)
+{
+    struct st_account a;
+    struct report_dims dims;
+    *rc = admin_account_by_id(req->app, id, &a);
+    if (*rc == ERR_OK)
+        *rc = report_dims_parse("", &dims, &req->eb);
+    if (*rc)
+        return NULL;
+    struct report *r = report_new(&dims, min_duration_of(&a));
+    struct report_fill fill = {r, ~0u};
+    *rc = admin_report_calls(req->app, a.id, range->since, range->until, add_report_call, &fill);
+    const struct report_row *const *rows;
+    struct report_row total = {0};
+    size_t n = *rc == ERR_OK ? report_rows(r, &rows) : 0;
+    for (size_t i = 0; i < n; i++)
+        sum_into(&total, rows[i]);
+    report_free(r);
+    if (*rc)
+        return NULL;
+    json_t *o = json_pack("{s:s,s:s}", "id", a.ext_id, "name", a.name);
+    json_t *counters = counters_json(&total);
+    json_object_update(o, counters);
+    json_decref(counters);
+    return o;
+}
+
+/* GET /v1/app/rollup?since=&until=: for a dashboard session, the totals (calls, answered,
+ * qualified, conversions, value, avg_duration) of every account the user owns, over the range
+ * (as GET /v1/reports/calls), by account id. Owners are analysts and more in those accounts, so
+ * money is shown; accounts where the user holds a lesser role are not listed. */
+int h_app_rollup(struct http_req *req, struct http_resp *resp)
+{
+    struct range range;
+    int rc = parse_range(req, &range);
+    if (rc)
+        return rc;
+    struct owned *owned = xcalloc(1, sizeof(*owned));
+    rc = users_memberships(req->app, req->session.row.user_id, add_owned, owned);
+    json_t *rows = json_array();
+    for (size_t i = 0; i < owned->n && rc == ERR_OK; i++) {
+        json_t *o = rollup_account(req, owned->id[i], &range, &rc);
+        if (o)
+            json_array_append_new(rows, o);
+        else if (rc == ERR_NOTFOUND)
+            rc = ERR_OK;
+    }
+    free(owned);
+    if (rc) {
+        json_decref(rows);
+        return errf(&req->eb, rc, NULL, "cannot read the calls");
+    }
+    resp->content_type = "application/json";
+    return json_dump_take(json_pack("{s:o,s:o,s:o}", "accounts", rows, "since",
+                                    json_time(range.since), "until", json_time(range.until)),
+                          &resp->body);
 }
 
 /* ---- Google Ads exports ---- */

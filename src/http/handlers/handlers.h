@@ -85,6 +85,21 @@ int h_call_get(struct http_req *req, struct http_resp *resp);
 int h_call_patch(struct http_req *req, struct http_resp *resp);
 
 /* h_reports.c: call reports and the Google Ads CSV exports (account-scoped) */
+int h_app_rollup(struct http_req *req, struct http_resp *resp);
+/* h_admin.c: GET /v1/pools/{id}/usage (numbers in use over time) */
+int h_pool_usage(struct http_req *req, struct http_resp *resp);
+/* h_settings.c: the dashboard's Settings (keys, origins, provider credentials, users) */
+int h_app_key_list(struct http_req *req, struct http_resp *resp);
+int h_app_key_create(struct http_req *req, struct http_resp *resp);
+int h_app_key_revoke(struct http_req *req, struct http_resp *resp);
+int h_app_origin_list(struct http_req *req, struct http_resp *resp);
+int h_app_origin_add(struct http_req *req, struct http_resp *resp);
+int h_app_origin_delete(struct http_req *req, struct http_resp *resp);
+int h_app_provider_list(struct http_req *req, struct http_resp *resp);
+int h_app_provider_set(struct http_req *req, struct http_resp *resp);
+int h_app_user_list(struct http_req *req, struct http_resp *resp);
+int h_app_user_set(struct http_req *req, struct http_resp *resp);
+int h_app_user_remove(struct http_req *req, struct http_resp *resp);
 int h_report_calls(struct http_req *req, struct http_resp *resp);
 int h_export_click_conversions(struct http_req *req, struct http_resp *resp);
 int h_export_call_conversions(struct http_req *req, struct http_resp *resp);

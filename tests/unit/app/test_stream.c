@@ -228,6 +228,36 @@ static void accounts_are_isolated(void **state)
     stream_free(st);
 }
 
+/* stream_publish_masked: a listener opened masked gets the masked variant, the others the full
+ * one, under the same event id; masked NULL sends the full event to everyone. */
+static void masked_listeners_get_the_masked_variant(void **state)
+{
+    (void)state;
+    struct stream *st = stream_new();
+    struct stream_listener *full = stream_listen(st, 1, NULL);
+    struct stream_listener *mask = stream_listen_masked(st, 1, "ses:x", true);
+    greet(full);
+    greet(mask);
+    stream_publish_masked(st, 1, "call.started", "{\"from\":\"+15125550111\"}",
+                          "{\"from\":\"+1****0111\"}");
+    stream_publish_masked(st, 1, "call.completed", "{\"id\":\"c\"}", NULL);
+    struct stream_listener *ls[] = {full, mask};
+    for (size_t i = 0; i < ARRAY_SIZE(ls); i++) {
+        struct buf got;
+        buf_init(&got, 1 << 16);
+        assert_int_equal(drain(ls[i], &got, 4096), 0);
+        assert_int_equal(buf_addc(&got, '\0'), ERR_OK);
+        assert_int_equal(count(got.data, "5125550111"), i == 0 ? 1 : 0);
+        assert_int_equal(count(got.data, "+1****0111"), i == 0 ? 0 : 1);
+        assert_int_equal(count(got.data, "id: 1\nevent: call.started\n"), 1);
+        assert_int_equal(count(got.data, "event: call.completed\ndata: {\"id\":\"c\"}"), 1);
+        buf_release(&got);
+    }
+    stream_unlisten(st, full);
+    stream_unlisten(st, mask);
+    stream_free(st);
+}
+
 /* Checks that got holds exactly the events n_0 … n_(n-1) of "seq.test", in order, each a
  * complete block. */
 static void assert_in_order(const char *got, int n)
@@ -681,6 +711,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(greeting_then_nothing),
         cmocka_unit_test(accounts_are_isolated),
+        cmocka_unit_test(masked_listeners_get_the_masked_variant),
         cmocka_unit_test(order_kept_through_small_reads),
         cmocka_unit_test(newlines_cannot_forge_events),
         cmocka_unit_test(keepalive_after_interval),

@@ -7,6 +7,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api } from './api.js';
 import { usePoll, ErrorLine } from './views.js';
+import { Chart } from './charts.js';
 import { fmtCount, fmtMoney, fmtDuration, startOfDay } from './format.js';
 
 const GROUPS = [
@@ -22,6 +23,17 @@ function Counters({ row }) {
     <td class="num">${fmtCount(row.conversions)}</td>
     <td class="num">${fmtMoney(row.value)}</td>
     <td class="num">${fmtDuration(row.avg_duration)}</td>`;
+}
+
+/** Calls and qualified calls per group (the 12 biggest groups), as bars. */
+function ReportChart({ rows, group, label }) {
+  const top = rows.slice(0, 12);
+  const names = top.map((r) => (r.key[group] == null ? '(none)' : String(r.key[group])));
+  const short = names.map((n) => (n.length > 18 ? n.slice(0, 17) + '…' : n));
+  const data = [top.map((r, i) => i), top.map((r) => r.calls), top.map((r) => r.qualified)];
+  return html`<${Chart} kind="bars" x="index" labels=${short} data=${data}
+    series=${[{ label: 'Calls' }, { label: 'Qualified' }]}
+    label=${`Calls and qualified calls by ${label.toLowerCase()}: ` + top.map((r, i) => `${names[i]} ${r.calls} calls, ${r.qualified} qualified`).join('; ')} />`;
 }
 
 export function Reports({ me }) {
@@ -60,7 +72,8 @@ export function Reports({ me }) {
     <${ErrorLine} error=${error} />
     ${report && report.group === group && report.period === period && (report.rows.length === 0
       ? html`<p class="empty">No calls in this period.</p>`
-      : html`<table class="report">
+      : html`<${ReportChart} rows=${report.rows} group=${group} label=${label} />
+      <table class="report">
         <caption class="sr">Calls by ${label.toLowerCase()}</caption>
         <thead><tr>
           <th scope="col">${label}</th><th scope="col" class="num">Calls</th>
