@@ -66,6 +66,7 @@ struct store *cli_open_store(const char *db, const char *key_file);
 int cmd_account(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_call(int argc, char **argv);
+int cmd_erase(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_secrets(int argc, char **argv);

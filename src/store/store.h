@@ -865,7 +865,6 @@ int store_delivery_list(struct store *s, int64_t destination_id, int64_t before_
 int store_alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
                         int64_t now, int64_t cooldown_ms, bool *fired);
 
-
 /* ==== privacy: erasure and retention ============================================================
  * Erasure (GDPR/CCPA requests; app/privacy.c): a visitor's or a caller's personal data is
  * scrubbed from the account's rows while the calls stay counted (reports, exports). */

@@ -206,7 +206,6 @@ extern const struct store_ops store_sqlite_ops;
 /* The PostgreSQL backend (store_pg*.c), compiled in when libpq is (CMake WITH_PG). */
 extern const struct store_ops store_pg_ops;
 
-
 /* ---- erasure helpers shared by the backends (store_privacy.c) ---- */
 
 /* A set of rows (id and external id), in insertion order. */

@@ -85,10 +85,10 @@ static int scrub_session(struct store *s, int64_t account_id, int64_t id, int64_
     store__pg_i64(&b, account_id);
     store__pg_opt(&b, landing);
     rc = run(s,
-                           "UPDATE sessions SET visitor_id = '', landing_page = $3, referrer = NULL,"
-                           " click_ids = NULL, client_key = NULL, region = NULL"
-                           " WHERE id = $1 AND account_id = $2",
-                           &b, "erase: scrub session");
+             "UPDATE sessions SET visitor_id = '', landing_page = $3, referrer = NULL,"
+             " click_ids = NULL, client_key = NULL, region = NULL"
+             " WHERE id = $1 AND account_id = $2",
+             &b, "erase: scrub session");
     int64_t n = 0;
     if (rc == ERR_OK)
         rc = store__pg_changes(s,
@@ -104,13 +104,13 @@ static int scrub_call(struct store *s, int64_t account_id, int64_t id)
     struct pgargs a = {0};
     store__pg_i64(&a, id);
     store__pg_i64(&a, account_id);
-    int rc = run(s, "UPDATE calls SET from_number = '' WHERE id = $1 AND account_id = $2",
-                               &a, "erase: scrub call");
+    int rc = run(s, "UPDATE calls SET from_number = '' WHERE id = $1 AND account_id = $2", &a,
+                 "erase: scrub call");
     if (rc == ERR_OK)
         rc = run(s,
-                               "UPDATE call_outcomes SET notes = '' WHERE call_id = $1"
-                               " AND account_id = $2",
-                               &a, "erase: scrub outcome");
+                 "UPDATE call_outcomes SET notes = '' WHERE call_id = $1"
+                 " AND account_id = $2",
+                 &a, "erase: scrub outcome");
     return rc;
 }
 
@@ -125,8 +125,8 @@ static int scrub_message(struct store *s, struct st_erasure *e, const PGresult *
     int64_t attempts = store__pg_col_i64(r, i, 5);
     struct pgargs a = {0};
     store__pg_i64(&a, id);
-    int rc = run(s, "UPDATE outbox_attempts SET response = '' WHERE outbox_id = $1",
-                               &a, "erase: scrub attempts");
+    int rc = run(s, "UPDATE outbox_attempts SET response = '' WHERE outbox_id = $1", &a,
+                 "erase: scrub attempts");
     if (rc)
         return rc;
     if (state != ST_OUTBOX_PENDING || attempts > 0)
@@ -180,11 +180,12 @@ static int record(struct store *s, struct st_erasure *e)
     store__pg_text(&a, e->sent);
     store__pg_i64(&a, e->at);
     PGresult *r = NULL;
-    int rc = store__pg_row(s,
-                           "INSERT INTO erasures(ext_id, account_id, kind, actor, reference,"
-                           " sessions, calls, events, outbox_dropped, outbox_sent, sent, at)"
-                           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-                           &a, &r, "erase: record");
+    int rc =
+        store__pg_row(s,
+                      "INSERT INTO erasures(ext_id, account_id, kind, actor, reference,"
+                      " sessions, calls, events, outbox_dropped, outbox_sent, sent, at)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                      &a, &r, "erase: record");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
     e->id = store__pg_col_i64(r, 0, 0);
@@ -231,11 +232,12 @@ int store_pg__erasure_list(struct store *s, int64_t account_id, int64_t before_i
     store__pg_i64(&a, before_id);
     store__pg_i64(&a, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
     PGresult *r = NULL;
-    int rc = store__pg_exec(s,
-                            "SELECT id, ext_id, account_id, kind, actor, reference, sessions, calls,"
-                            " events, outbox_dropped, outbox_sent, sent, at FROM erasures"
-                            " WHERE account_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-                            &a, &r, "list erasures");
+    int rc =
+        store__pg_exec(s,
+                       "SELECT id, ext_id, account_id, kind, actor, reference, sessions, calls,"
+                       " events, outbox_dropped, outbox_sent, sent, at FROM erasures"
+                       " WHERE account_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+                       &a, &r, "list erasures");
     if (rc)
         return rc;
     struct st_erasure *e = xcalloc(1, sizeof(*e));

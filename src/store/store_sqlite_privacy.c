@@ -120,7 +120,8 @@ static int scrub_call(struct sconn *c, int64_t account_id, int64_t id)
     int rc = store__exec(c, st, "erase: scrub call");
     if (rc)
         return rc;
-    st = store__prep(c, "UPDATE call_outcomes SET notes = '' WHERE call_id = ?1 AND account_id = ?2");
+    st = store__prep(c,
+                     "UPDATE call_outcomes SET notes = '' WHERE call_id = ?1 AND account_id = ?2");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
@@ -142,11 +143,11 @@ static int find_messages(struct sconn *c, const struct st_erasure *e, const char
                          const struct store__idset *calls, const struct store__idset *sessions,
                          struct hit **hits, size_t *n)
 {
-    sqlite3_stmt *st = store__prep(
-        c, "SELECT o.id, d.ext_id, o.event_id, o.type, o.state, o.attempts,"
-           " CASE WHEN o.done_at > 0 THEN o.done_at ELSE o.created_at END, o.body"
-           " FROM outbox o JOIN destinations d ON d.id = o.destination_id"
-           " WHERE o.account_id = ?1 ORDER BY o.id");
+    sqlite3_stmt *st =
+        store__prep(c, "SELECT o.id, d.ext_id, o.event_id, o.type, o.state, o.attempts,"
+                       " CASE WHEN o.done_at > 0 THEN o.done_at ELSE o.created_at END, o.body"
+                       " FROM outbox o JOIN destinations d ON d.id = o.destination_id"
+                       " WHERE o.account_id = ?1 ORDER BY o.id");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, e->account_id);
@@ -175,7 +176,8 @@ static int find_messages(struct sconn *c, const struct st_erasure *e, const char
 
 static int scrub_message(struct sconn *c, struct st_erasure *e, const struct hit *h)
 {
-    sqlite3_stmt *st = store__prep(c, "UPDATE outbox_attempts SET response = '' WHERE outbox_id = ?1");
+    sqlite3_stmt *st =
+        store__prep(c, "UPDATE outbox_attempts SET response = '' WHERE outbox_id = ?1");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, h->id);
