@@ -23,10 +23,12 @@ let srv;
 let rx;
 const received = [];
 
+/** Polls fn until it returns something truthy. A request that fails outright is tried again: a
+ * jump of the test clock can end the server's idle keep-alive connections under the client. */
 async function waitFor(what, fn, ms = 15000) {
   const end = Date.now() + ms;
   for (;;) {
-    const v = await fn();
+    const v = await fn().catch((e) => { if (Date.now() > end) throw e; return null; });
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
@@ -64,6 +66,7 @@ before(async () => {
   await pool('+15555550900', '+15555550901');
 });
 after(async () => {
+  if (process.env.SHOWLOG) console.error(srv?.logs());
   await srv?.cleanup();
   rx?.close();
 });
@@ -206,4 +209,35 @@ test('nothing personal in the log at the default level', async () => {
   const log = srv.logs();
   assert.ok(!log.includes('5125550'), 'no caller number');
   assert.ok(!log.includes('GPCgclid123'), 'no click id');
+});
+
+test('the retention purge in serve: a store aged by the test clock loses old sessions, then old calls; reports match the calls log', async () => {
+  await pool('+15555550950', '+15555550951');
+  const t0 = await srv.advance(0);
+  const day = (ms) => new Date(ms).toISOString().slice(0, 10);
+  const range = `since=${day(t0 - 86400e3)}&until=${day(t0 + 86400e3)}`;
+  const called = await srv.visit({ url: 'https://site.example/?gclid=RetentionCalled', visitor_id: 'v_ret_called' }, { Origin: 'https://site.example' });
+  simulate('+15555550951', '+15125550300');
+  const idle = await srv.visit({ url: 'https://site.example/?gclid=RetentionIdle', visitor_id: 'v_ret_idle' }, { Origin: 'https://site.example' });
+  const calls = async () => (await srv.api('GET', `/v1/calls?${range}&limit=500`)).json.calls.length;
+  const reported = async () => (await srv.api('GET', `/v1/reports/calls?${range}`)).json.totals.calls;
+  const n = await waitFor('the call', async () => (await calls()) >= 2 && (await calls()));
+  assert.equal(await reported(), n);
+  const gone = (id) => async () => (await srv.api('GET', `/v1/sessions/${id}`)).status === 404;
+
+  // 396 days on: sessions without calls go (default 395 days); the called session stays
+  await srv.advance(396 * 86400e3);
+  await waitFor('the idle session purged', gone(idle.json.session_id));
+  assert.equal((await srv.api('GET', `/v1/sessions/${called.json.session_id}`)).status, 200);
+  assert.equal(await calls(), n);
+  assert.equal(await reported(), n);
+  assert.match(srv.logs(), /retention purge of account \S+: \d+ sessions/);
+
+  // 761 days on: the calls go (default 760 days), in the log and the reports alike; then their sessions
+  await srv.advance(365 * 86400e3);
+  await waitFor('the calls purged', async () => (await calls()) === 0);
+  assert.equal(await reported(), 0);
+  await srv.advance(11 * 60e3); // the next pass
+  await waitFor('the called session purged', gone(called.json.session_id));
+  assert.equal(sql(srv.db, 'SELECT count(*) FROM calls'), '0');
 });
