@@ -15,6 +15,8 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"account", cmd_account, "create accounts and set their provider secrets"},
+    {"audit", cmd_audit,
+     "the quarterly audit: a reproducible sample of calls to check, and its score"},
     {"backup", cmd_backup, "copy the store while it is in use (restore: docs/operations.md)"},
     {"call", cmd_call, "simulate a provider's call webhooks against a running server"},
     {"erase", cmd_erase, "erase a visitor or a caller (GDPR/CCPA requests)"},
