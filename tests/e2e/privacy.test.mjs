@@ -28,7 +28,7 @@ const received = [];
 async function waitFor(what, fn, ms = 15000) {
   const end = Date.now() + ms;
   for (;;) {
-    const v = await fn().catch((e) => { if (Date.now() > end) throw e; return null; });
+    const v = await Promise.resolve().then(fn).catch((e) => { if (Date.now() > end) throw e; return null; });
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
@@ -203,6 +203,32 @@ test('Global Privacy Control and Do-Not-Track: the number swaps, nothing persona
   s = (await srv.api('GET', `/v1/sessions/${gpc2.json.session_id}`)).json;
   assert.equal(s.source.click_ids.gclid, 'GPCgclid123');
   assert.equal(cli(['account', 'set', srv.accountId, '--settings', '{}', '--db', srv.db]).status, 0);
+});
+
+test('roles: a dashboard admin may erase (recorded as that user, audited), an analyst may not', async () => {
+  const PW = 'correct horse battery';
+  const session = async (email, role) => {
+    const u = cli(['user', 'add', email, '--account', srv.accountId, '--role', role, '--db', srv.db, '--password-stdin'], { input: PW + '\n' });
+    assert.equal(u.status, 0, u.stderr);
+    const res = await fetch(srv.url + '/app/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email, password: PW }) });
+    assert.equal(res.status, 200);
+    const json = await res.json();
+    return { Cookie: 'opendni_sid=' + /opendni_sid=([^;]*)/.exec(res.headers.get('set-cookie'))[1], 'X-CSRF-Token': json.csrf };
+  };
+  const analyst = await session('analyst@example.com', 'analyst');
+  const admin = await session('admin@example.com', 'admin');
+  const body = { visitor_id: 'v_nobody_at_all' };
+  assert.equal((await srv.api('POST', '/v1/erasures', body, null, analyst)).status, 403);
+  assert.equal((await srv.api('GET', '/v1/erasures', undefined, null, analyst)).status, 403);
+  const r = await srv.api('POST', '/v1/erasures', body, null, admin);
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.json.actor, 'admin@example.com');
+  assert.deepEqual(r.json.erased, { calls: 0, sessions: 0, events: 0 });
+  const owner = await session('owner@example.com', 'owner');
+  const audit = (await srv.api('GET', '/v1/app/audit', undefined, null, owner)).json;
+  assert.ok(JSON.stringify(audit).includes('POST /v1/erasures'), JSON.stringify(audit));
+  assert.ok(!JSON.stringify(audit).includes('v_nobody_at_all'), 'the audit log names nobody');
 });
 
 test('nothing personal in the log at the default level', async () => {
