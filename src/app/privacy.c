@@ -191,7 +191,7 @@ json_t *privacy_erasure_json(const struct st_erasure *e)
 /* ==== retention purge ========================================================================= */
 
 int privacy_purge_account(struct store *s, const struct st_account *a, int64_t now, int max_batches,
-                          struct st_purged *total, bool *busy)
+                          bool (*stop)(void *ctx), void *ctx, struct st_purged *total, bool *busy)
 {
     struct privacy_settings ps;
     struct errbuf eb = {{0}, NULL};
@@ -203,7 +203,7 @@ int privacy_purge_account(struct store *s, const struct st_account *a, int64_t n
     *busy = false;
     if (!r.sessions_before && !r.calls_before && !r.events_before)
         return ERR_OK;
-    for (int i = 0; i < max_batches; i++) {
+    for (int i = 0; i < max_batches && !(stop && stop(ctx)); i++) {
         struct st_purged n = {0};
         int rc = store_begin(s);
         if (rc == ERR_OK)
@@ -220,7 +220,7 @@ int privacy_purge_account(struct store *s, const struct st_account *a, int64_t n
         if (*busy || n.sessions + n.calls + n.events == 0)
             break;
         /* let the visit writer in between batches */
-        nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
     }
     return ERR_OK;
 }
@@ -250,8 +250,9 @@ static int add_account(void *ctx, const struct st_account *a)
     return 0;
 }
 
-static bool stopping(struct purger *p)
+static bool stopping(void *ctx)
 {
+    struct purger *p = ctx;
     pthread_mutex_lock(&p->mu);
     bool stop = p->stop;
     pthread_mutex_unlock(&p->mu);
@@ -270,7 +271,7 @@ static void purge_all(struct purger *p, int64_t now)
     for (size_t i = 0; i < ids.n && !stopping(p); i++) {
         struct st_purged n = {0};
         bool busy = false;
-        int rc = privacy_purge_account(s, &ids.v[i], now, 1000, &n, &busy);
+        int rc = privacy_purge_account(s, &ids.v[i], now, 1000, stopping, p, &n, &busy);
         if (rc)
             log_warn("privacy", "retention purge of account %s failed: %s", ids.v[i].ext_id,
                      err_str(rc));

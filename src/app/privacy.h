@@ -24,7 +24,7 @@ struct app;
 #define PRIVACY_CALLS_DAYS 760    /* calls, with their conversion and outcome: 25 months */
 #define PRIVACY_EVENTS_DAYS 395   /* tracker events (tel: clicks, forms…) */
 #define PRIVACY_MAX_DAYS 36500
-#define PRIVACY_PURGE_BATCH 500       /* rows of each kind per purge transaction */
+#define PRIVACY_PURGE_BATCH 200       /* rows of each kind per purge transaction */
 #define PRIVACY_PURGE_EVERY_MS 600000 /* one pass over the accounts every 10 minutes */
 
 struct privacy_settings {
@@ -54,10 +54,11 @@ int privacy_erasures(struct store *s, int64_t account_id, size_t max, store_eras
 json_t *privacy_erasure_json(const struct st_erasure *e);
 
 /* Purges one account by its settings at now, in transactions of at most PRIVACY_PURGE_BATCH
- * rows of each kind, until nothing is left to purge or max_batches ran. out: *total (added to).
- * ERR_OK, ERR_BACKEND; *busy when another node is purging (PostgreSQL). */
+ * rows of each kind, until nothing is left to purge, max_batches ran or stop(ctx) (asked before
+ * each batch; NULL: never) says so. out: *total (added to). ERR_OK, ERR_BACKEND; *busy when
+ * another node is purging (PostgreSQL). */
 int privacy_purge_account(struct store *s, const struct st_account *a, int64_t now, int max_batches,
-                          struct st_purged *total, bool *busy);
+                          bool (*stop)(void *ctx), void *ctx, struct st_purged *total, bool *busy);
 
 /* The purge thread of `serve`: every PRIVACY_PURGE_EVERY_MS (of time_now_ms, so the test
  * clock moves it), each account in turn. */
