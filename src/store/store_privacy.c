@@ -36,10 +36,29 @@ void store__strip_query(char *url)
     url[strcspn(url, "?#")] = '\0';
 }
 
+static bool id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+}
+
+/* Whether body holds word as a whole token: "call_7" is not in "call_70", "+1512555000" not in
+ * "+15125550001". */
+static bool names(const char *body, const char *word)
+{
+    size_t n = strlen(word);
+    if (!n)
+        return false;
+    for (const char *p = strstr(body, word); p; p = strstr(p + 1, word))
+        if ((p == body || !id_char(p[-1]) || !id_char(word[0])) && !id_char(p[n]))
+            return true;
+    return false;
+}
+
 static bool names_any(const char *body, const struct store__idset *set)
 {
     for (size_t i = 0; i < set->n; i++)
-        if (set->ext[i][0] && strstr(body, set->ext[i]))
+        if (names(body, set->ext[i]))
             return true;
     return false;
 }
@@ -47,8 +66,7 @@ static bool names_any(const char *body, const struct store__idset *set)
 bool store__erase_names(const char *body, const char *subject, const struct store__idset *calls,
                         const struct store__idset *sessions)
 {
-    return (subject[0] && strstr(body, subject)) || names_any(body, calls) ||
-           names_any(body, sessions);
+    return names(body, subject) || names_any(body, calls) || names_any(body, sessions);
 }
 
 static const char *state_name(int state, int64_t attempts)

@@ -1775,7 +1775,6 @@ static void alert_observe_fires_once_per_cooldown(void **state)
     assert_true(fired);
 }
 
-
 /* ==== privacy: erasure and retention ========================================================== */
 
 static int erasure_cb(void *ctx, const struct st_erasure *e)
@@ -1827,8 +1826,8 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     cb.id = 0;
     cb.ext_id[0] = '\0';
     assert_int_equal(store_call_insert(f->s, &cb), ERR_OK);
-    struct st_call_outcome o = {.call_id = c1.id, .account_id = f->a.id, .revenue = -1,
-                                .billable = -1, .updated_at = 2100};
+    struct st_call_outcome o = {
+        .call_id = c1.id, .account_id = f->a.id, .revenue = -1, .billable = -1, .updated_at = 2100};
     snprintf(o.tags, sizeof(o.tags), "[]");
     snprintf(o.notes, sizeof(o.notes), "Jane Doe, leaking pipe");
     snprintf(o.lead_status, sizeof(o.lead_status), "new");
@@ -1836,10 +1835,18 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
 
     /* messages: one delivered naming c1, one pending naming c1, one about c2 only */
     struct st_destination d = make_destination(f, f->a.id, "wh_er", "call.completed");
-    free(make_msg(f, &d, "evt_3", 2000)); /* names neither */
+    free(make_msg(f, &d, "evt_3", 2000));                      /* names neither */
+    struct st_outbox_msg *longer = calloc(1, sizeof(*longer)); /* a longer number and id: others */
+    *longer = (struct st_outbox_msg){
+        .account_id = f->a.id, .destination_id = d.id, .created_at = 2000, .next_at = 2000};
+    snprintf(longer->event_id, sizeof(longer->event_id), "evt_4");
+    snprintf(longer->type, sizeof(longer->type), "call.started");
+    snprintf(longer->body, sizeof(longer->body), "{\"from\":\"+155555599990\",\"id\":\"%sX\"}",
+             c1.ext_id);
+    assert_int_equal(store_outbox_add(f->s, longer), ERR_OK);
     struct st_outbox_msg *n1 = calloc(1, sizeof(*n1));
-    *n1 = (struct st_outbox_msg){.account_id = f->a.id, .destination_id = d.id,
-                                 .created_at = 2000, .next_at = 2000};
+    *n1 = (struct st_outbox_msg){
+        .account_id = f->a.id, .destination_id = d.id, .created_at = 2000, .next_at = 2000};
     snprintf(n1->event_id, sizeof(n1->event_id), "evt_c1a");
     snprintf(n1->type, sizeof(n1->type), "call.started");
     snprintf(n1->body, sizeof(n1->body), "{\"id\":\"%s\",\"from\":\"+15555559999\"}", c1.ext_id);
@@ -1847,8 +1854,8 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     struct claimed cl = {0};
     assert_int_equal(store_outbox_claim(f->s, 2000, 3000, "node_1", 100, 100, on_claim, &cl),
                      ERR_OK);
-    struct st_delivery ok = {.outbox_id = n1->id, .destination_id = d.id, .attempt = 1, .at = 2500,
-                             .status = 200};
+    struct st_delivery ok = {
+        .outbox_id = n1->id, .destination_id = d.id, .attempt = 1, .at = 2500, .status = 200};
     snprintf(ok.response, sizeof(ok.response), "got +15555559999");
     for (int i = 0; i < cl.n; i++) { /* all delivered but… */
         struct st_outbox_msg got;
@@ -1914,6 +1921,9 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     assert_non_null(strstr(m->body, "\"erased\":true"));
     assert_int_equal(store_outbox_get(f->s, d.id, "evt_c1b", m), ERR_NOTFOUND);
     assert_int_equal(store_outbox_get(f->s, d.id, "evt_3", m), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_4", m), ERR_OK);
+    assert_string_equal(m->body, longer->body); /* whole tokens only */
+    free(longer);
 
     /* a visitor: their sessions and the calls attributed to them */
     struct st_erasure *v = calloc(1, sizeof(*v));
