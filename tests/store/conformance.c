@@ -2000,6 +2000,34 @@ static void purge_deletes_old_rows_in_batches_and_keeps_called_sessions(void **s
     assert_int_equal(n.calls + n.sessions + n.events, 0);
 }
 
+/* Several nodes on one PostgreSQL database: while one node's purge transaction holds the purge
+ * lock, another's purge does nothing and says so; SQLite has one serving process. */
+static void purge_runs_on_one_node_at_a_time(void **state)
+{
+    struct fx *f = *state;
+    if (be->single_owner)
+        skip();
+    struct store *other = NULL;
+    struct errbuf eb = {{0}, NULL};
+    assert_int_equal(store_open(f->url, &other, &eb), ERR_OK);
+    struct st_retention r = {.sessions_before = 5000};
+    struct st_purged n;
+    bool busy = true;
+    assert_int_equal(store_begin(other), ERR_OK);
+    assert_int_equal(store_purge(other, f->a.id, &r, 10, &n, &busy), ERR_OK);
+    assert_false(busy);
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 10, &n, &busy), ERR_OK);
+    assert_true(busy);
+    store_rollback(f->s);
+    assert_int_equal(store_commit(other), ERR_OK);
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 10, &n, &busy), ERR_OK);
+    assert_false(busy);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    store_close(other);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
@@ -2036,6 +2064,7 @@ int main(int argc, char **argv)
         T(alert_observe_fires_once_per_cooldown),
         T(erase_scrubs_caller_and_visitor_and_logs_what_left),
         T(purge_deletes_old_rows_in_batches_and_keeps_called_sessions),
+        T(purge_runs_on_one_node_at_a_time),
     };
     if (secrets_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key1,
                           NULL) ||
