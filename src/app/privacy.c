@@ -138,7 +138,7 @@ int privacy_erase(struct store *s, int64_t account_id, const char *kind, const c
         rc = store_erase(s, e, what);
     if (rc == ERR_OK)
         rc = store_commit(s);
-    else
+    if (rc) /* a commit that failed may leave the transaction open */
         store_rollback(s);
     if (rc)
         return errf(eb, rc == ERR_INVALID ? ERR_INVALID : ERR_BACKEND, NULL, "cannot erase: %s",
@@ -210,7 +210,7 @@ int privacy_purge_account(struct store *s, const struct st_account *a, int64_t n
             rc = store_purge(s, a->id, &r, PRIVACY_PURGE_BATCH, &n, busy);
         if (rc == ERR_OK)
             rc = store_commit(s);
-        else
+        if (rc)
             store_rollback(s);
         if (rc)
             return rc;
