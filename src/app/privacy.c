@@ -217,7 +217,8 @@ int privacy_purge_account(struct store *s, const struct st_account *a, int64_t n
         total->sessions += n.sessions;
         total->calls += n.calls;
         total->events += n.events;
-        if (*busy || n.sessions + n.calls + n.events == 0)
+        total->messages += n.messages;
+        if (*busy || n.sessions + n.calls + n.events + n.messages == 0)
             break;
         /* let the visit writer in between batches */
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
@@ -275,11 +276,11 @@ static void purge_all(struct purger *p, int64_t now)
         if (rc)
             log_warn("privacy", "retention purge of account %s failed: %s", ids.v[i].ext_id,
                      err_str(rc));
-        else if (n.sessions + n.calls + n.events)
+        else if (n.sessions + n.calls + n.events + n.messages)
             log_info("privacy",
                      "retention purge of account %s: %" PRId64 " sessions, %" PRId64
-                     " calls, %" PRId64 " events",
-                     ids.v[i].ext_id, n.sessions, n.calls, n.events);
+                     " calls, %" PRId64 " events, %" PRId64 " sent messages",
+                     ids.v[i].ext_id, n.sessions, n.calls, n.events, n.messages);
         if (busy) /* another node is purging: it will do the rest */
             break;
     }

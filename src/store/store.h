@@ -921,12 +921,13 @@ int store_erasure_list(struct store *s, int64_t account_id, int64_t before_id, s
 /* Retention cutoffs of one account (0: keep forever). */
 struct st_retention {
     int64_t sessions_before; /* sessions created and last active before this, no call refers */
-    int64_t calls_before;    /* calls started before this (their conversion, outcome with them) */
+    int64_t calls_before;    /* calls started before this (their conversion, outcome with them),
+                                and outbox messages no longer pending created before this */
     int64_t events_before;   /* events at before this */
 };
 
 struct st_purged {
-    int64_t sessions, calls, events;
+    int64_t sessions, calls, events, messages;
 };
 
 /* Deletes at most max rows of each kind (oldest first) of the account that are older than r's

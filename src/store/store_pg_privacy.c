@@ -294,6 +294,17 @@ int store_pg__purge(struct store *s, int64_t account_id, const struct st_retenti
                                " ORDER BY started_at, id LIMIT $3)",
                                &a, &n->calls, "purge calls");
     }
+    if (rc == ERR_OK && r->calls_before > 0) {
+        struct pgargs a = {0};
+        store__pg_i64(&a, account_id);
+        store__pg_i64(&a, r->calls_before);
+        store__pg_i64(&a, limit);
+        rc = store__pg_changes(s,
+                               "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+                               " WHERE account_id = $1 AND created_at < $2 AND state <> 0"
+                               " ORDER BY created_at LIMIT $3)",
+                               &a, &n->messages, "purge messages");
+    }
     if (rc == ERR_OK && r->events_before > 0) {
         struct pgargs a = {0};
         store__pg_i64(&a, account_id);

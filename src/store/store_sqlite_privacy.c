@@ -347,6 +347,12 @@ int store_sqlite__purge(struct store *s, int64_t account_id, const struct st_ret
                                        " WHERE account_id = ?1 AND started_at < ?2"
                                        " ORDER BY started_at, id LIMIT ?3)"),
                         account_id, r->calls_before, max, &n->calls, "purge calls");
+    if (rc == ERR_OK && r->calls_before > 0)
+        rc = purge_step(c,
+                        store__prep(c, "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+                                       " WHERE account_id = ?1 AND created_at < ?2 AND state <> 0"
+                                       " ORDER BY created_at LIMIT ?3)"),
+                        account_id, r->calls_before, max, &n->messages, "purge messages");
     if (rc == ERR_OK && r->events_before > 0)
         rc = purge_step(c,
                         store__prep(c, "DELETE FROM events WHERE id IN (SELECT e.id FROM sessions s"

@@ -1988,16 +1988,36 @@ static void purge_deletes_old_rows_in_batches_and_keeps_called_sessions(void **s
     int64_t events = 0;
     assert_int_equal(store_count(f->s, "events", &events), ERR_OK);
     assert_int_equal(events, 1);
-    /* calls: the old call goes; its session stays while the newer call refers to it */
+    /* calls: the old call goes; its session stays while the newer call refers to it; sent
+     * messages older than the cutoff go, a pending one stays */
+    struct st_destination d = make_destination(f, f->a.id, "wh_p", "call.completed");
+    free(make_msg(f, &d, "evt_sent", 1300));
+    free(make_msg(f, &d, "evt_pending", 1400));
+    free(make_msg(f, &d, "evt_new", 9200));
+    struct claimed cl = {0};
+    assert_int_equal(store_outbox_claim(f->s, 1300, 2000, "node_1", 1, 1, on_claim, &cl), ERR_OK);
+    assert_int_equal(cl.n, 1);
+    assert_string_equal(cl.event_ids[0], "evt_sent");
+    struct st_outbox_msg *m = calloc(1, sizeof(*m));
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_sent", m), ERR_OK);
+    struct st_delivery ok = {
+        .outbox_id = m->id, .destination_id = d.id, .attempt = 1, .at = 1350, .status = 200};
+    assert_int_equal(store_outbox_finish(f->s, m->id, "node_1", &ok, ST_OUTBOX_DELIVERED, 0),
+                     ERR_OK);
     r.calls_before = 5000;
     assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
     assert_int_equal(n.calls, 1);
+    assert_int_equal(n.messages, 1);
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_sent", m), ERR_NOTFOUND);
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_pending", m), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_new", m), ERR_OK);
+    free(m);
     struct st_call got;
     assert_int_equal(store_call_by_id(f->s, oldcall.id, &got), ERR_NOTFOUND);
     assert_int_equal(store_call_by_id(f->s, newcall.id, &got), ERR_OK);
     assert_int_equal(store_session_by_id(f->s, oldc.id, &ss), ERR_OK);
     assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
-    assert_int_equal(n.calls + n.sessions + n.events, 0);
+    assert_int_equal(n.calls + n.sessions + n.events + n.messages, 0);
 }
 
 /* Several nodes on one PostgreSQL database: while one node's purge transaction holds the purge

@@ -29,3 +29,5 @@ CREATE INDEX sessions_account_created ON sessions(account_id, created_at);
 -- purge looks each one up.
 CREATE INDEX calls_first_session ON calls(first_session_id);
 CREATE INDEX calls_runner_up_session ON calls(runner_up_session_id);
+-- Sent and given-up outbox messages (their bodies are call data) go with the calls' retention.
+CREATE INDEX outbox_account_created ON outbox(account_id, created_at);
