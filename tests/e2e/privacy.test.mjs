@@ -167,6 +167,14 @@ test('erasing a visitor from the CLI: their sessions lose everything personal; o
   assert.equal(sb.source.click_ids.gclid, other);
   assert.ok(!everyRow(srv.db).includes('GCLIDofVisitorTwo'));
   assert.ok(!everyRow(srv.db).includes('v_visitor_two'));
+  assert.ok(!r.stderr.includes('WAL'), r.stderr); // the CLI truncated the WAL beside the running server
+  if (!PG) {
+    for (const f of [srv.db, srv.db + '-wal']) {
+      if (!existsSync(f)) continue;
+      const bytes = readFileSync(f).toString('latin1');
+      for (const s of ['GCLIDofVisitorTwo', 'v_visitor_two']) assert.ok(!bytes.includes(s), `${f} still holds ${s}`);
+    }
+  }
   assert.equal(cli(['erase', '--account', srv.accountId, '--db', srv.db]).status, 2);
   assert.equal(cli(['erase', '--account', srv.accountId, '--caller', 'nonsense', '--db', srv.db]).status, 2);
   // another account's API key cannot see or make this account's erasures
