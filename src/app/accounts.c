@@ -2,6 +2,7 @@
 /* Account snapshot cache: a small open list guarded by one mutex; loading happens outside it. */
 #include "base/prelude.h"
 #include "app/accounts.h"
+#include "app/privacy.h"
 
 #include <openssl/sha.h>
 #include <pthread.h>
@@ -160,6 +161,10 @@ static int load(struct store *s, const struct st_account *row, int64_t now, int6
         return rc;
     }
     build_rules(acct);
+    struct privacy_settings ps;
+    privacy_settings_parse(row->settings, &ps, NULL); /* bad settings: the defaults */
+    acct->honor_gpc = ps.honor_gpc;
+    acct->honor_dnt = ps.honor_dnt;
     acct->_loaded_at = now;
     acct->_refs = 1; /* the cache's own reference */
     *out = acct;

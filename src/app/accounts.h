@@ -36,6 +36,9 @@ struct acct {
     struct classify_rule *rules;
     size_t n_rules;
     struct st_rule *rule_rows; /* backing strings of rules[] */
+    /* The account's privacy settings (app/privacy.h): whether a visit that sends Sec-GPC: 1
+     * (Global Privacy Control) or DNT: 1 keeps no click ids, referrer, query or address. */
+    bool honor_gpc, honor_dnt;
     /* private */
     int _refs;
     int64_t _loaded_at;

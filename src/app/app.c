@@ -11,6 +11,7 @@
 #include "app/health.h"
 #include "app/metrics.h"
 #include "app/outbox.h"
+#include "app/privacy.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"
 #include "app/stream.h"
@@ -72,11 +73,14 @@ int app_init(struct app *app, struct errbuf *eb)
                                .smtp_url = app->cfg.smtp_url,
                                .smtp_from = app->cfg.smtp_from};
     app->outbox = outbox_start(app, &oc);
+    app->purger = privacy_start(app);
     return ERR_OK;
 }
 
 void app_release(struct app *app)
 {
+    privacy_stop(app->purger); /* before the store it uses */
+    app->purger = NULL;
     outbox_stop(app->outbox); /* before the writer and the store it uses */
     app->outbox = NULL;
     writer_stop(app->writer);

@@ -512,6 +512,21 @@ json_t *visit_click_ids_json(const struct source *src)
     return ids;
 }
 
+/* A visitor who opted out (GPC or DNT, as the account honours them): the number still swaps and
+ * the session keeps its channel, source, medium, campaign and device, but no click ids,
+ * referrer, landing page query, region or address (client key). */
+static bool opted_out(const struct acct *acct, const struct visit_in *in)
+{
+    return (in->gpc && acct->honor_gpc) || (in->dnt && acct->honor_dnt);
+}
+
+static void strip_personal(struct st_session *ss)
+{
+    ss->landing_page[strcspn(ss->landing_page, "?#")] = '\0';
+    ss->referrer[0] = ss->region[0] = ss->client_key[0] = '\0';
+    snprintf(ss->click_ids, sizeof(ss->click_ids), "{}");
+}
+
 static void fill_session(struct st_session *ss, const struct source *src, const struct visit_in *in)
 {
     if (region_valid(in->region))
@@ -654,6 +669,8 @@ static int run_visit(struct visit *v, const struct acct *acct, struct visit_in *
             eb->field = "url";
         if (rc == ERR_OK)
             fill_session(&v->job.session, &v->res.src, in);
+        if (rc == ERR_OK && opted_out(acct, in))
+            strip_personal(&v->job.session);
     }
     if (rc == ERR_OK)
         rc = pick_numbers(v, acct, rule >= 0 ? &acct->rules[rule] : NULL, in, now, eb);

@@ -47,6 +47,8 @@ struct visit_in {
     const char *client;     /* the client's address (app/clientaddr.h; behind a trusted proxy,
                                its client's), NULL if unknown: a new session records its core/client.h
                                key */
+    bool gpc;               /* the request said Sec-GPC: 1 (Global Privacy Control) */
+    bool dnt;               /* the request said DNT: 1 */
     /* The id a new session takes (AMP: derived from its client id, app/amp.h); NULL: random. */
     const char *new_session_id;
 };

@@ -108,8 +108,10 @@ int cli_secrets_key(const char *key_file, struct secrets_key *out, bool *found);
 struct store *cli_open_store(const char *db, const char *key_file);
 
 int cmd_account(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_call(int argc, char **argv);
+int cmd_erase(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_secrets(int argc, char **argv);

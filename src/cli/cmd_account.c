@@ -11,6 +11,7 @@
 #include "base/ids.h"
 #include "app/accounts.h"
 #include "app/calls.h"
+#include "app/privacy.h"
 #include "base/timefmt.h"
 #include "store/store.h"
 #include "telephony/telnyx.h"
@@ -127,7 +128,9 @@ static int check_settings(const char *settings)
     }
     struct calls_settings cs;
     struct errbuf eb = {{0}, NULL};
-    if (calls_settings_parse(settings, &cs, &eb) != ERR_OK) {
+    struct privacy_settings ps;
+    if (calls_settings_parse(settings, &cs, &eb) != ERR_OK ||
+        privacy_settings_parse(settings, &ps, &eb) != ERR_OK) {
         fprintf(stderr, "error: --settings: %s\n", eb.msg);
         return -1;
     }

@@ -15,8 +15,11 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"account", cmd_account, "create accounts and set their provider secrets"},
+    {"audit", cmd_audit,
+     "the quarterly audit: a reproducible sample of calls to check, and its score"},
     {"backup", cmd_backup, "copy the store while it is in use (restore: docs/operations.md)"},
     {"call", cmd_call, "simulate a provider's call webhooks against a running server"},
+    {"erase", cmd_erase, "erase a visitor or a caller (GDPR/CCPA requests)"},
     {"export", cmd_export, "export history: a trace for the pool-sizing simulator"},
     {"help", cmd_help, "list the commands"},
     {"init", cmd_init, "create or migrate the store (idempotent)"},

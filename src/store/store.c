@@ -730,3 +730,29 @@ int store_alert_observe(struct store *s, int64_t account_id, const char *key, in
 {
     return s->ops->alert_observe(s, account_id, key, value, now, cooldown_ms, fired);
 }
+
+int store_erase(struct store *s, struct st_erasure *e, const char *subject)
+{
+    if (store__write_fault(s, "erase"))
+        return ERR_BACKEND;
+    return s->ops->erase(s, e, subject);
+}
+
+int store_erase_flush(struct store *s, struct errbuf *eb)
+{
+    return s->ops->erase_flush(s, eb);
+}
+
+int store_erasure_list(struct store *s, int64_t account_id, int64_t before_id, size_t max,
+                       store_erasure_fn fn, void *ctx)
+{
+    return s->ops->erasure_list(s, account_id, before_id, max, fn, ctx);
+}
+
+int store_purge(struct store *s, int64_t account_id, const struct st_retention *r, size_t max,
+                struct st_purged *n, bool *busy)
+{
+    if (store__write_fault(s, "purge"))
+        return ERR_BACKEND;
+    return s->ops->purge(s, account_id, r, max, n, busy);
+}

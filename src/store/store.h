@@ -888,4 +888,76 @@ int store_delivery_list(struct store *s, int64_t destination_id, int64_t before_
 int store_alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
                         int64_t now, int64_t cooldown_ms, bool *fired);
 
+/* ==== privacy: erasure and retention ============================================================
+ * Erasure (GDPR/CCPA requests; app/privacy.c): a visitor's or a caller's personal data is
+ * scrubbed from the account's rows while the calls stay counted (reports, exports). */
+
+#define STORE_ERASURE_SENT_MAX 8192
+
+struct st_erasure {
+    int64_t id;
+    char ext_id[STORE_ID_MAX]; /* "ers_…", set by store_erase */
+    int64_t account_id;
+    char kind[16];                  /* "visitor" or "caller" */
+    char actor[STORE_EMAIL_MAX];    /* who asked: "api", a user's email, "cli" */
+    char reference[STORE_TEXT_MAX]; /* the requester's own reference (a ticket), may be "" */
+    int64_t sessions;               /* sessions scrubbed */
+    int64_t calls;                  /* calls scrubbed */
+    int64_t events;                 /* events of those sessions scrubbed */
+    int64_t outbox_dropped;         /* pending messages about them deleted */
+    int64_t outbox_sent;            /* messages about them that had left (listed in sent) */
+    /* JSON array, one object per message that had left (delivered, given up, or attempted and
+     * pending): {"destination":"wh_…","event_id":"evt_…","type":"…","state":"delivered",
+     * "attempts":N,"at":ms}; entries beyond the buffer are counted in outbox_sent only. */
+    char sent[STORE_ERASURE_SENT_MAX];
+    int64_t at;
+};
+
+typedef int (*store_erasure_fn)(void *ctx, const struct st_erasure *e);
+
+/* Erases subject from account e->account_id at e->at, inside the caller's transaction (e->kind,
+ * actor, reference, account_id and at set by the caller; the rest is set on return).
+ * kind "visitor": the account's sessions of visitor id subject, and the calls attributed to them
+ * (session_id); kind "caller": the account's calls from subject (as stored: E.164), and the
+ * sessions they were attributed to (session_id, first_session_id). Sessions lose their visitor
+ * id, referrer, click ids, client key, region and the landing page's query and fragment; their
+ * events lose their detail; calls lose their from number and their outcome's notes. Outbox
+ * messages whose body names the subject, one of those calls or sessions: pending ones are
+ * deleted (those with attempts begun listed as sent), the others (delivered, given up) listed
+ * as sent and their body replaced by {"id","type","erased":true}; the attempts' responses of all
+ * of them are emptied. The erasure is recorded (store_erasure_list) without the subject.
+ * SQLite: the erasing connection runs with secure_delete on, so the old bytes are zeroed in the
+ * pages; store_erase_flush then removes them from the WAL. ERR_OK, ERR_INVALID (unknown kind,
+ * empty subject), ERR_BACKEND. */
+int store_erase(struct store *s, struct st_erasure *e, const char *subject);
+/* After an erasure's commit: SQLite checkpoints the WAL into the file and truncates it
+ * (wal_checkpoint(TRUNCATE), retried while readers hold old snapshots, up to about two
+ * seconds), so no old copy of an erased page is left in the -wal file; ERR_UNAVAILABLE if it
+ * could not.
+ * PostgreSQL: nothing (the operator's VACUUM; docs/operations.md). */
+int store_erase_flush(struct store *s, struct errbuf *eb);
+/* The account's erasures, newest first, with id < before_id (INT64_MAX: from the newest), at
+ * most max. */
+int store_erasure_list(struct store *s, int64_t account_id, int64_t before_id, size_t max,
+                       store_erasure_fn fn, void *ctx);
+
+/* Retention cutoffs of one account (0: keep forever). */
+struct st_retention {
+    int64_t sessions_before; /* sessions created and last active before this, no call refers */
+    int64_t calls_before;    /* calls started before this (their conversion, outcome with them),
+                                and outbox messages no longer pending created before this */
+    int64_t events_before;   /* events at before this */
+};
+
+struct st_purged {
+    int64_t sessions, calls, events, messages;
+};
+
+/* Deletes at most max rows of each kind (oldest first) of the account that are older than r's
+ * cutoffs, calls first (so their sessions become purgeable), in the caller's transaction.
+ * PostgreSQL: takes a transaction-scoped advisory lock first; while another node holds it, does
+ * nothing (out: all 0, *busy = true). out: *n. ERR_OK, ERR_BACKEND. */
+int store_purge(struct store *s, int64_t account_id, const struct st_retention *r, size_t max,
+                struct st_purged *n, bool *busy);
+
 #endif

@@ -183,6 +183,12 @@ struct store_ops {
                          store_delivery_fn fn, void *ctx);
     int (*alert_observe)(struct store *s, int64_t account_id, const char *key, int64_t value,
                          int64_t now, int64_t cooldown_ms, bool *fired);
+    int (*erase)(struct store *s, struct st_erasure *e, const char *subject);
+    int (*erase_flush)(struct store *s, struct errbuf *eb);
+    int (*erasure_list)(struct store *s, int64_t account_id, int64_t before_id, size_t max,
+                        store_erasure_fn fn, void *ctx);
+    int (*purge)(struct store *s, int64_t account_id, const struct st_retention *r, size_t max,
+                 struct st_purged *n, bool *busy);
 };
 
 /* The head of every backend's store struct (its first member, so a backend converts a
@@ -209,5 +215,27 @@ int store__write_fault(struct store *s, const char *op);
 extern const struct store_ops store_sqlite_ops;
 /* The PostgreSQL backend (store_pg*.c), compiled in when libpq is (CMake WITH_PG). */
 extern const struct store_ops store_pg_ops;
+
+/* ---- erasure helpers shared by the backends (store_privacy.c) ---- */
+
+/* A set of rows (id and external id), in insertion order. */
+struct store__idset {
+    int64_t *id;
+    char (*ext)[STORE_ID_MAX];
+    size_t n, cap;
+};
+/* Adds a row unless its id is there: true if added. */
+bool store__idset_add(struct store__idset *set, int64_t id, const char *ext);
+void store__idset_free(struct store__idset *set);
+/* Cuts a URL at its query or fragment ("https://a/b?gclid=x#y" -> "https://a/b"), in place. */
+void store__strip_query(char *url);
+/* Whether an outbox body names the subject or one of the rows' external ids. */
+bool store__erase_names(const char *body, const char *subject, const struct store__idset *calls,
+                        const struct store__idset *sessions);
+/* Lists a message that had left in e->sent (and counts it in e->outbox_sent). */
+void store__erase_sent(struct st_erasure *e, const char *destination, const char *event_id,
+                       const char *type, int state, int64_t attempts, int64_t at);
+/* The body a scrubbed message keeps: {"id":event_id,"type":type,"erased":true}. */
+void store__erase_stub(const char *event_id, const char *type, char *out, size_t cap);
 
 #endif

@@ -830,4 +830,8 @@ const struct store_ops store_pg_ops = {
     .outbox_get = store_pg__outbox_get,
     .delivery_list = store_pg__delivery_list,
     .alert_observe = store_pg__alert_observe,
+    .erase = store_pg__erase,
+    .erase_flush = store_pg__erase_flush,
+    .erasure_list = store_pg__erasure_list,
+    .purge = store_pg__purge,
 };

@@ -269,4 +269,11 @@ int store_pg__delivery_list(struct store *s, int64_t destination_id, int64_t bef
 int store_pg__alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
                             int64_t now, int64_t cooldown_ms, bool *fired);
 
+int store_pg__erase(struct store *s, struct st_erasure *e, const char *subject);
+int store_pg__erase_flush(struct store *s, struct errbuf *eb);
+int store_pg__erasure_list(struct store *s, int64_t account_id, int64_t before_id, size_t max,
+                           store_erasure_fn fn, void *ctx);
+int store_pg__purge(struct store *s, int64_t account_id, const struct st_retention *r, size_t max,
+                    struct st_purged *n, bool *busy);
+
 #endif

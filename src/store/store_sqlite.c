@@ -64,7 +64,7 @@ static int open_db(const char *path, sqlite3 **out)
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
     rc = sqlite3_exec(db,
                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON;"
                       "PRAGMA cache_size=-16000; PRAGMA journal_size_limit=67108864;",
                       NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
@@ -680,4 +680,8 @@ const struct store_ops store_sqlite_ops = {
     .outbox_get = store_sqlite__outbox_get,
     .delivery_list = store_sqlite__delivery_list,
     .alert_observe = store_sqlite__alert_observe,
+    .erase = store_sqlite__erase,
+    .erase_flush = store_sqlite__erase_flush,
+    .erasure_list = store_sqlite__erasure_list,
+    .purge = store_sqlite__purge,
 };

@@ -1884,6 +1884,279 @@ static void alert_observe_fires_once_per_cooldown(void **state)
     assert_true(fired);
 }
 
+/* ==== privacy: erasure and retention ========================================================== */
+
+static int erasure_cb(void *ctx, const struct st_erasure *e)
+{
+    struct st_erasure *out = ctx;
+    if (!out->id)
+        *out = *e;
+    return 0;
+}
+
+static struct st_session make_visit(struct fx *f, int64_t account_id, const char *ext,
+                                    const char *visitor, int64_t at)
+{
+    struct st_session ss = {.account_id = account_id, .created_at = at, .last_active_at = at};
+    snprintf(ss.ext_id, sizeof(ss.ext_id), "%s", ext);
+    snprintf(ss.visitor_id, sizeof(ss.visitor_id), "%s", visitor);
+    snprintf(ss.landing_page, sizeof(ss.landing_page), "https://a.example/p?gclid=G%s#x", ext);
+    snprintf(ss.referrer, sizeof(ss.referrer), "https://www.google.com/");
+    snprintf(ss.click_ids, sizeof(ss.click_ids), "{\"gclid\":\"G%s\"}", ext);
+    snprintf(ss.client_key, sizeof(ss.client_key), "203.0.113.9");
+    snprintf(ss.region, sizeof(ss.region), "CA");
+    snprintf(ss.device, sizeof(ss.device), "mobile");
+    assert_int_equal(store_session_put(f->s, &ss), ERR_OK);
+    return ss;
+}
+
+static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
+{
+    struct fx *f = *state;
+    struct st_session s1 = make_visit(f, f->a.id, "ses_e1", "vis_1", 1000);
+    struct st_session s2 = make_visit(f, f->a.id, "ses_e2", "vis_2", 1000);
+    struct st_session sb = make_visit(f, f->b.id, "ses_eb", "vis_1", 1000); /* tenant B */
+    struct st_event ev = {.session_id = s1.id, .at = 1001};
+    snprintf(ev.type, sizeof(ev.type), "form_submit");
+    snprintf(ev.detail, sizeof(ev.detail), "jane@example.com");
+    assert_int_equal(store_event_add(f->s, &ev), ERR_OK);
+    struct st_call c1 = make_call(f, "CA_e1", 2000, s1.id); /* from +15555559999 */
+    struct st_call c2 = c1;
+    c2.id = 0;
+    c2.ext_id[0] = '\0';
+    c2.session_id = s2.id;
+    snprintf(c2.provider_call_id, sizeof(c2.provider_call_id), "CA_e2");
+    snprintf(c2.from, sizeof(c2.from), "+15555550777");
+    assert_int_equal(store_call_insert(f->s, &c2), ERR_OK);
+    struct st_call cb = c1; /* tenant B, same number */
+    cb.account_id = f->b.id;
+    cb.session_id = sb.id;
+    snprintf(cb.provider_call_id, sizeof(cb.provider_call_id), "CA_eb");
+    cb.id = 0;
+    cb.ext_id[0] = '\0';
+    assert_int_equal(store_call_insert(f->s, &cb), ERR_OK);
+    struct st_call_outcome o = {
+        .call_id = c1.id, .account_id = f->a.id, .revenue = -1, .billable = -1, .updated_at = 2100};
+    snprintf(o.tags, sizeof(o.tags), "[]");
+    snprintf(o.notes, sizeof(o.notes), "Jane Doe, leaking pipe");
+    snprintf(o.lead_status, sizeof(o.lead_status), "new");
+    assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
+
+    /* messages: one delivered naming c1, one pending naming c1, one about c2 only */
+    struct st_destination d = make_destination(f, f->a.id, "wh_er", "call.completed");
+    free(make_msg(f, &d, "evt_3", 2000));                      /* names neither */
+    struct st_outbox_msg *longer = calloc(1, sizeof(*longer)); /* a longer number and id: others */
+    *longer = (struct st_outbox_msg){
+        .account_id = f->a.id, .destination_id = d.id, .created_at = 2000, .next_at = 2000};
+    snprintf(longer->event_id, sizeof(longer->event_id), "evt_4");
+    snprintf(longer->type, sizeof(longer->type), "call.started");
+    snprintf(longer->body, sizeof(longer->body), "{\"from\":\"+155555599990\",\"id\":\"%sX\"}",
+             c1.ext_id);
+    assert_int_equal(store_outbox_add(f->s, longer), ERR_OK);
+    struct st_outbox_msg *n1 = calloc(1, sizeof(*n1));
+    *n1 = (struct st_outbox_msg){
+        .account_id = f->a.id, .destination_id = d.id, .created_at = 2000, .next_at = 2000};
+    snprintf(n1->event_id, sizeof(n1->event_id), "evt_c1a");
+    snprintf(n1->type, sizeof(n1->type), "call.started");
+    snprintf(n1->body, sizeof(n1->body), "{\"id\":\"%s\",\"from\":\"+15555559999\"}", c1.ext_id);
+    assert_int_equal(store_outbox_add(f->s, n1), ERR_OK);
+    struct claimed cl = {0};
+    assert_int_equal(store_outbox_claim(f->s, 2000, 3000, "node_1", 100, 100, on_claim, &cl),
+                     ERR_OK);
+    struct st_delivery ok = {
+        .outbox_id = n1->id, .destination_id = d.id, .attempt = 1, .at = 2500, .status = 200};
+    snprintf(ok.response, sizeof(ok.response), "got +15555559999");
+    for (int i = 0; i < cl.n; i++) { /* all delivered but… */
+        struct st_outbox_msg got;
+        assert_int_equal(store_outbox_get(f->s, d.id, cl.event_ids[i], &got), ERR_OK);
+        ok.outbox_id = got.id;
+        assert_int_equal(store_outbox_finish(f->s, got.id, "node_1", &ok, ST_OUTBOX_DELIVERED, 0),
+                         ERR_OK);
+    }
+    struct st_outbox_msg *n2 = calloc(1, sizeof(*n2)); /* …this one, still pending */
+    *n2 = *n1;
+    snprintf(n2->event_id, sizeof(n2->event_id), "evt_c1b");
+    snprintf(n2->body, sizeof(n2->body), "{\"id\":\"%s\",\"visitor_id\":\"vis_1\"}", c1.ext_id);
+    assert_int_equal(store_outbox_add(f->s, n2), ERR_OK);
+
+    struct st_erasure *e = calloc(1, sizeof(*e));
+    *e = (struct st_erasure){.account_id = f->a.id, .at = 5000};
+    snprintf(e->kind, sizeof(e->kind), "caller");
+    snprintf(e->actor, sizeof(e->actor), "api");
+    assert_int_equal(store_erase(f->s, e, ""), ERR_INVALID);
+    snprintf(e->kind, sizeof(e->kind), "nobody");
+    assert_int_equal(store_erase(f->s, e, "+15555559999"), ERR_INVALID);
+    snprintf(e->kind, sizeof(e->kind), "caller");
+    snprintf(e->reference, sizeof(e->reference), "ticket 42");
+    assert_int_equal(store_erase(f->s, e, "+15555559999"), ERR_OK);
+    assert_true(e->id > 0);
+    assert_true(strncmp(e->ext_id, "ers_", 4) == 0);
+    assert_int_equal(e->calls, 1);
+    assert_int_equal(e->sessions, 1);
+    assert_int_equal(e->events, 1);
+    assert_int_equal(e->outbox_dropped, 1);
+    assert_int_equal(e->outbox_sent, 1);
+    assert_non_null(strstr(e->sent, "\"event_id\":\"evt_c1a\""));
+    assert_non_null(strstr(e->sent, "\"state\":\"delivered\""));
+    assert_null(strstr(e->sent, "evt_c1b"));
+    assert_int_equal(store_erase_flush(f->s, NULL), ERR_OK);
+
+    struct st_call got;
+    assert_int_equal(store_call_by_id(f->s, c1.id, &got), ERR_OK);
+    assert_string_equal(got.from, "");
+    assert_int_equal(got.session_id, s1.id); /* still counted and attributed */
+    assert_string_equal(got.method, "exact");
+    assert_int_equal(store_call_by_id(f->s, c2.id, &got), ERR_OK);
+    assert_string_equal(got.from, "+15555550777");
+    assert_int_equal(store_call_by_id(f->s, cb.id, &got), ERR_OK);
+    assert_string_equal(got.from, "+15555559999"); /* the other tenant's is not touched */
+    struct st_call_outcome go;
+    assert_int_equal(store_call_outcome_get(f->s, c1.id, &go), ERR_OK);
+    assert_string_equal(go.notes, "");
+    struct st_session ss;
+    assert_int_equal(store_session_by_id(f->s, s1.id, &ss), ERR_OK);
+    assert_string_equal(ss.visitor_id, "");
+    assert_string_equal(ss.landing_page, "https://a.example/p");
+    assert_string_equal(ss.referrer, "");
+    assert_string_equal(ss.click_ids, "");
+    assert_string_equal(ss.client_key, "");
+    assert_string_equal(ss.region, "");
+    assert_string_equal(ss.device, "mobile");
+    assert_int_equal(store_session_by_id(f->s, sb.id, &ss), ERR_OK);
+    assert_string_equal(ss.visitor_id, "vis_1");
+    struct st_outbox_msg *m = calloc(1, sizeof(*m));
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_c1a", m), ERR_OK);
+    assert_null(strstr(m->body, "+1555"));
+    assert_non_null(strstr(m->body, "\"erased\":true"));
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_c1b", m), ERR_NOTFOUND);
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_3", m), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_4", m), ERR_OK);
+    assert_string_equal(m->body, longer->body); /* whole tokens only */
+    free(longer);
+
+    /* a visitor: their sessions and the calls attributed to them */
+    struct st_erasure *v = calloc(1, sizeof(*v));
+    *v = (struct st_erasure){.account_id = f->a.id, .at = 6000};
+    snprintf(v->kind, sizeof(v->kind), "visitor");
+    snprintf(v->actor, sizeof(v->actor), "cli");
+    assert_int_equal(store_erase(f->s, v, "vis_2"), ERR_OK);
+    assert_int_equal(v->sessions, 1);
+    assert_int_equal(v->calls, 1);
+    assert_int_equal(store_call_by_id(f->s, c2.id, &got), ERR_OK);
+    assert_string_equal(got.from, "");
+    assert_int_equal(store_session_by_id(f->s, s2.id, &ss), ERR_OK);
+    assert_string_equal(ss.click_ids, "");
+
+    struct st_erasure first = {0};
+    assert_int_equal(store_erasure_list(f->s, f->a.id, INT64_MAX, 10, erasure_cb, &first), ERR_OK);
+    assert_string_equal(first.ext_id, v->ext_id); /* newest first */
+    struct st_erasure none = {0};
+    assert_int_equal(store_erasure_list(f->s, f->b.id, INT64_MAX, 10, erasure_cb, &none), ERR_OK);
+    assert_int_equal(none.id, 0);
+    free(m);
+    free(e);
+    free(v);
+    free(n1);
+    free(n2);
+}
+
+static void purge_deletes_old_rows_in_batches_and_keeps_called_sessions(void **state)
+{
+    struct fx *f = *state;
+    struct st_session old1 = make_visit(f, f->a.id, "ses_o1", "v1", 1000);
+    struct st_session old2 = make_visit(f, f->a.id, "ses_o2", "v2", 1100);
+    struct st_session oldc = make_visit(f, f->a.id, "ses_oc", "v3", 1200); /* has a call */
+    struct st_session young = make_visit(f, f->a.id, "ses_y", "v4", 9000);
+    struct st_session other = make_visit(f, f->b.id, "ses_ob", "v5", 1000);
+    struct st_event ev = {.session_id = oldc.id, .at = 1250};
+    snprintf(ev.type, sizeof(ev.type), "tel_click");
+    assert_int_equal(store_event_add(f->s, &ev), ERR_OK);
+    ev.at = 9500;
+    assert_int_equal(store_event_add(f->s, &ev), ERR_OK);
+    struct st_call oldcall = make_call(f, "CA_p1", 1300, oldc.id);
+    struct st_call newcall = make_call(f, "CA_p2", 9100, oldc.id);
+    (void)oldcall;
+    struct st_retention r = {.sessions_before = 5000, .calls_before = 0, .events_before = 5000};
+    struct st_purged n;
+    bool busy = true;
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 1, &n, &busy), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_false(busy);
+    assert_int_equal(n.sessions, 1); /* one per batch, oldest first */
+    struct st_session ss;
+    assert_int_equal(store_session_by_id(f->s, old1.id, &ss), ERR_NOTFOUND);
+    assert_int_equal(store_session_by_id(f->s, old2.id, &ss), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
+    assert_int_equal(n.sessions, 1);
+    assert_int_equal(n.events, 0); /* the kept session's old event went in the first batch */
+    assert_int_equal(store_session_by_id(f->s, old2.id, &ss), ERR_NOTFOUND);
+    assert_int_equal(store_session_by_id(f->s, oldc.id, &ss), ERR_OK); /* a call refers to it */
+    assert_int_equal(store_session_by_id(f->s, young.id, &ss), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, other.id, &ss), ERR_OK); /* other tenant */
+    int64_t events = 0;
+    assert_int_equal(store_count(f->s, "events", &events), ERR_OK);
+    assert_int_equal(events, 1);
+    /* calls: the old call goes; its session stays while the newer call refers to it; sent
+     * messages older than the cutoff go, a pending one stays */
+    struct st_destination d = make_destination(f, f->a.id, "wh_p", "call.completed");
+    free(make_msg(f, &d, "evt_sent", 1300));
+    free(make_msg(f, &d, "evt_pending", 1400));
+    free(make_msg(f, &d, "evt_new", 9200));
+    struct claimed cl = {0};
+    assert_int_equal(store_outbox_claim(f->s, 1300, 2000, "node_1", 1, 1, on_claim, &cl), ERR_OK);
+    assert_int_equal(cl.n, 1);
+    assert_string_equal(cl.event_ids[0], "evt_sent");
+    struct st_outbox_msg *m = calloc(1, sizeof(*m));
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_sent", m), ERR_OK);
+    struct st_delivery ok = {
+        .outbox_id = m->id, .destination_id = d.id, .attempt = 1, .at = 1350, .status = 200};
+    assert_int_equal(store_outbox_finish(f->s, m->id, "node_1", &ok, ST_OUTBOX_DELIVERED, 0),
+                     ERR_OK);
+    r.calls_before = 5000;
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
+    assert_int_equal(n.calls, 1);
+    assert_int_equal(n.messages, 1);
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_sent", m), ERR_NOTFOUND);
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_pending", m), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.id, "evt_new", m), ERR_OK);
+    free(m);
+    struct st_call got;
+    assert_int_equal(store_call_by_id(f->s, oldcall.id, &got), ERR_NOTFOUND);
+    assert_int_equal(store_call_by_id(f->s, newcall.id, &got), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, oldc.id, &ss), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
+    assert_int_equal(n.calls + n.sessions + n.events + n.messages, 0);
+}
+
+/* Several nodes on one PostgreSQL database: while one node's purge transaction holds the purge
+ * lock, another's purge does nothing and says so; SQLite has one serving process. */
+static void purge_runs_on_one_node_at_a_time(void **state)
+{
+    struct fx *f = *state;
+    if (be->single_owner)
+        skip();
+    struct store *other = NULL;
+    struct errbuf eb = {{0}, NULL};
+    assert_int_equal(store_open(f->url, &other, &eb), ERR_OK);
+    struct st_retention r = {.sessions_before = 5000};
+    struct st_purged n;
+    bool busy = true;
+    assert_int_equal(store_begin(other), ERR_OK);
+    assert_int_equal(store_purge(other, f->a.id, &r, 10, &n, &busy), ERR_OK);
+    assert_false(busy);
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 10, &n, &busy), ERR_OK);
+    assert_true(busy);
+    store_rollback(f->s);
+    assert_int_equal(store_commit(other), ERR_OK);
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 10, &n, &busy), ERR_OK);
+    assert_false(busy);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    store_close(other);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1920,6 +2193,9 @@ int main(int argc, char **argv)
         T(outbox_claims_lease_limit_and_finish),
         T(destinations_disable_after_failing_and_enable),
         T(alert_observe_fires_once_per_cooldown),
+        T(erase_scrubs_caller_and_visitor_and_logs_what_left),
+        T(purge_deletes_old_rows_in_batches_and_keeps_called_sessions),
+        T(purge_runs_on_one_node_at_a_time),
     };
     if (secrets_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key1,
                           NULL) ||

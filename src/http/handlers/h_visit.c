@@ -222,6 +222,10 @@ int h_visit(struct http_req *req, struct http_resp *resp)
         in.user_agent = req->h_user_agent;
         in.region = req->h_geo;
         in.client = client;
+        const char *gpc = http_req_header(req, "Sec-GPC");
+        const char *dnt = http_req_header(req, "DNT");
+        in.gpc = gpc && strcmp(gpc, "1") == 0;
+        in.dnt = dnt && strcmp(dnt, "1") == 0;
         rc = visits_page_view(req->app, &in, now, &v, &origin_ok, &req->retry_after_s, &req->eb);
     }
     allow_origin(req, resp, origin_ok);

@@ -103,6 +103,11 @@ int h_app_user_remove(struct http_req *req, struct http_resp *resp);
 int h_report_calls(struct http_req *req, struct http_resp *resp);
 int h_export_click_conversions(struct http_req *req, struct http_resp *resp);
 int h_export_call_conversions(struct http_req *req, struct http_resp *resp);
+/* h_privacy.c: erasure requests and their log (docs/api.md "Erasure"). */
+int h_erasure_create(struct http_req *req, struct http_resp *resp);
+int h_erasure_list(struct http_req *req, struct http_resp *resp);
+int h_erasure_get(struct http_req *req, struct http_resp *resp);
+
 /* h_webhooks.c: outbound webhooks, Slack and email destinations (API.md "Outbound webhooks"):
  * POST/GET /v1/webhooks, GET/DELETE /v1/webhooks/{id}, GET /v1/webhooks/{id}/deliveries,
  * POST /v1/webhooks/{id}/test (a sample event), /redeliver {"event_id"}, /enable */
