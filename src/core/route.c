@@ -299,7 +299,7 @@ static void say_hangup(struct eval *e, const char *say, const char *why)
 }
 
 /* Fills "{source}" and "{campaign}" in t; other text is copied. */
-static void fill_whisper(const struct route_facts *f, const char *t, char *out, size_t cap)
+void route_whisper_fill(const struct route_facts *f, const char *t, char *out, size_t cap)
 {
     size_t n = 0;
     out[0] = '\0';
@@ -471,7 +471,7 @@ static void dial(struct eval *e, int i)
     o->timeout_s = t->timeout_s;
     o->record = e->p->record;
     o->notice = e->p->notice;
-    fill_whisper(e->f, t->whisper, o->whisper, sizeof(o->whisper));
+    route_whisper_fill(e->f, t->whisper, o->whisper, sizeof(o->whisper));
     reason(o, "step %d: %s: dial target %s", e->st->step,
            route_method_name(e->p->steps[e->st->step].method), t->id ? t->id : "?");
 }

@@ -239,6 +239,9 @@ bool route_blocked(const struct route_plan *p, const char *from);
 bool route_verstat_passed_a(const char *verstat);
 bool route_verstat_failed(const char *verstat);
 
+/* Fills "{source}" and "{campaign}" of a whisper text from f into out (cap bytes). */
+void route_whisper_fill(const struct route_facts *f, const char *text, char *out, size_t cap);
+
 /* Whether a call to target t that talked duration_s is billable, and its payout (0 if not). */
 bool route_billable(const struct route_target *t, int64_t duration_s, int64_t *payout);
 
