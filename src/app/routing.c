@@ -84,8 +84,8 @@ static int load_locations(struct app *app, int64_t account_id, struct loc_set **
     return ERR_OK;
 }
 
-/* The attach text of a plan ({"number":"num_…"} or {"pool":"pool_…"} or
- * {"location":"loc_…"}), checked against the account's objects. */
+/* The attach text of a plan ({"number":"num_…"} or {"pool":"pool_…"}), checked against the
+ * account's numbers and pools. */
 static int plan_attach(struct app *app, int64_t account_id, json_t *a, char *out, size_t cap,
                        struct errbuf *eb)
 {
@@ -94,20 +94,15 @@ static int plan_attach(struct app *app, int64_t account_id, json_t *a, char *out
         return ERR_OK;
     const char *kind = json_object_size(a) == 1 ? json_object_iter_key(json_object_iter(a)) : "";
     const char *id = json_string_value(json_object_get(a, kind));
-    if (!id || (strcmp(kind, "number") && strcmp(kind, "pool") && strcmp(kind, "location")))
-        return errf(eb, ERR_INVALID, "attach",
-                    "attach is {\"number\":id}, {\"pool\":id} or {\"location\":id}");
+    if (!id || (strcmp(kind, "number") && strcmp(kind, "pool")))
+        return errf(eb, ERR_INVALID, "attach", "attach is {\"number\":id} or {\"pool\":id}");
     int rc;
     if (strcmp(kind, "number") == 0) {
         struct st_number n;
         rc = store_number_get(app->store, account_id, id, &n);
-    } else if (strcmp(kind, "pool") == 0) {
+    } else {
         struct st_pool p;
         rc = store_pool_get(app->store, account_id, id, &p);
-    } else {
-        struct st_route_doc *d = xmalloc(sizeof(*d));
-        rc = store_route_doc_get(app->store, account_id, "location", id, d);
-        free(d);
     }
     if (rc == ERR_NOTFOUND)
         return errf(eb, ERR_INVALID, "attach", "attach: no %s '%.48s'", kind, id);

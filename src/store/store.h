@@ -611,6 +611,7 @@ struct st_report_call {
     bool converted;
     double value;
     char lead_status[STORE_LEAD_MAX]; /* the call's outcome ("new" when it has none) */
+    char location[STORE_NAME_MAX];    /* the routed call's location (its name), "" = none */
 };
 
 /* One conversion with what the Google Ads exports need: the call and the click ids of the

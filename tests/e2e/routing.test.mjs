@@ -102,6 +102,8 @@ test('locations and plans: CRUD, validation (400 changes nothing), admin key sco
     { name: 'p', steps: [{ type: 'distribute' }] },
     { name: 'p', last_resort: LAST, steps: [{ type: 'teleport' }] },
     { name: 'p', last_resort: LAST, steps: [{ type: 'menu', options: { 1: { goto: 7 } } }] },
+    { name: 'p', last_resort: LAST, attach: { location: north }, steps: [{ type: 'distribute' }] },
+    { name: 'p', last_resort: LAST, attach: { number: 'num_nope' }, steps: [{ type: 'distribute' }] },
   ]) {
     const r = await srv.api('POST', '/v1/routing-plans', body);
     assert.equal(r.status, 400, JSON.stringify(body));
@@ -285,5 +287,10 @@ test('the routing report groups by target and by location and adds up to the cal
   }
   const byLoc = (await srv.api('GET', '/v1/reports/routing?group_by=location')).json.rows;
   assert.equal(byLoc.find((x) => x.location === south).calls, 1);
+  // The calls report carries the routed call's location (its name), and its rows add up.
+  const rep = await srv.api('GET', '/v1/reports/calls?group_by=location');
+  assert.equal(rep.status, 200, rep.text);
+  assert.equal(rep.json.rows.find((x) => x.key.location === 'South (Austin)').calls, 1);
+  assert.equal(rep.json.rows.reduce((s, x) => s + x.calls, 0), calls.length);
   assert.equal((await srv.api('GET', '/v1/reports/routing?group_by=campaign')).status, 400);
 });
