@@ -294,3 +294,23 @@ test('the routing report groups by target and by location and adds up to the cal
   assert.equal(rep.json.rows.reduce((s, x) => s + x.calls, 0), calls.length);
   assert.equal((await srv.api('GET', '/v1/reports/routing?group_by=campaign')).status, 400);
 });
+
+test('`opendni call simulate` walks a plan: a digit, a busy target, then the last resort', async () => {
+  const r = cli(['call', 'simulate', '--to', '+15125550201', '--from', '+13125550199',
+    '--digits', '2', '--dial-results', 'busy,completed', '--duration', '42', '--no-wait',
+    '--server', srv.url, '--token', TOKEN, '--account-sid', SID]);
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  const posts = r.stdout.split('\n').filter((l) => l.startsWith('POST '));
+  assert.equal(posts.length, 5, r.stdout); // voice, gather, dial busy, dial completed, status
+  assert.match(posts[1], /route\?ev=gather/);
+  assert.match(r.stdout, /<Number[^>]*>\+15555550122<\/Number>/);
+  assert.match(r.stdout, new RegExp(`<Number[^>]*>\\${LAST}</Number>`));
+  const sid = r.stdout.match(/^call (CA[0-9a-f]{32})/)[1];
+  const c = await callOf(sid);
+  assert.equal(c.routing.digits, '2');
+  assert.equal(c.routing.outcome, 'last_resort');
+  assert.equal(c.routing.location, south);
+  assert.equal(c.status, 'completed');
+  assert.equal(cli(['call', 'simulate', '--to', '+15125550201', '--from', '+13125550199',
+    '--digits', '2x', '--server', srv.url, '--token', TOKEN]).status, 2);
+});
