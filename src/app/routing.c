@@ -253,18 +253,29 @@ static int count_one(void *arg, const struct st_route_count *c)
     struct count_ctx *cc = arg;
     for (size_t i = 0; i < cc->rp->plan.n_targets; i++)
         if (strcmp(cc->rp->targets[i].id, c->target) == 0) {
-            cc->live[i] = (int32_t)(c->live > INT32_MAX ? INT32_MAX : c->live);
-            cc->today[i] = (int32_t)(c->today > INT32_MAX ? INT32_MAX : c->today);
+            int64_t live = cc->live[i] + c->live;
+            int64_t today = cc->today[i] + c->today;
+            cc->live[i] = (int32_t)(live > INT32_MAX ? INT32_MAX : live);
+            cc->today[i] = (int32_t)(today > INT32_MAX ? INT32_MAX : today);
         }
     return 0;
 }
 
-/* Unix ms of the start of the local day of now in zone z. */
-static int64_t day_start(const struct zone *z, int64_t now)
+/* "d:PLAN:YYYYMMDD:", the prefix of the plan's per-target counters of the local day of now in
+ * the plan's zone (its daily caps). */
+static void day_prefix(const struct routing_plan *rp, int64_t now, char *out, size_t cap)
 {
     struct zone_local lt;
-    zone_local_time(z, now, &lt);
-    return now - (int64_t)lt.minute * 60000 - now % 60000;
+    zone_local_time(rp->zone, now, &lt);
+    snprintf(out, cap, "d:%s:%08d:", rp->ext_id, (int)lt.date);
+}
+
+static bool has_caps(const struct routing_plan *rp)
+{
+    for (size_t i = 0; i < rp->plan.n_targets; i++)
+        if (rp->targets[i].max_concurrent > 0 || rp->targets[i].max_daily > 0)
+            return true;
+    return false;
 }
 
 static void add_log(struct st_call_route *r, const char *line)
@@ -274,16 +285,21 @@ static void add_log(struct st_call_route *r, const char *line)
         snprintf(r->log + have, sizeof(r->log) - have, "%s%s", have ? "\n" : "", line);
 }
 
-/* Evaluates ev from *st; claims a round-robin number when the pick needs one. */
+/* Evaluates ev from *st (inside the caller's transaction); claims a round-robin number when
+ * the pick needs one. Reads the targets' counts only when the plan has caps. */
 static int evaluate(struct step *sp, struct route_state *st, const struct route_event *ev,
                     struct route_instr *in)
 {
     int32_t live[ROUTE_MAX_TARGETS] = {0};
     int32_t today[ROUTE_MAX_TARGETS] = {0};
-    struct count_ctx cc = {sp->rp, live, today};
-    int rc = store_route_counts(sp->app->store, sp->account_id, sp->rp->ext_id,
-                                day_start(sp->rp->zone, sp->now), sp->now - LIVE_WINDOW_MS,
-                                count_one, &cc);
+    int rc = ERR_OK;
+    if (has_caps(sp->rp)) {
+        char prefix[STORE_ID_MAX + 32];
+        day_prefix(sp->rp, sp->now, prefix, sizeof(prefix));
+        struct count_ctx cc = {sp->rp, live, today};
+        rc = store_route_counts(sp->app->store, sp->account_id, sp->rp->ext_id, prefix,
+                                sp->now - LIVE_WINDOW_MS, count_one, &cc);
+    }
     if (rc)
         return rc;
     struct route_counts counts = {.live = live, .today = today};
@@ -301,6 +317,19 @@ static int evaluate(struct step *sp, struct route_state *st, const struct route_
     *st = before;
     route_next(&sp->rp->plan, &sp->facts, &counts, sp->now, st, ev, in);
     return ERR_OK;
+}
+
+/* A dial of a target with a daily cap counts in the plan's counter of the day. */
+static int count_dial(struct step *sp, const struct route_instr *in)
+{
+    if (in->op != ROUTE_OP_DIAL || in->target < 0 || sp->rp->targets[in->target].max_daily <= 0)
+        return ERR_OK;
+    char key[STORE_ID_MAX * 2 + 32];
+    day_prefix(sp->rp, sp->now, key, sizeof(key));
+    size_t n = strlen(key);
+    snprintf(key + n, sizeof(key) - n, "%s", sp->rp->targets[in->target].id);
+    int64_t v = 0;
+    return store_route_counter_next(sp->app->store, sp->account_id, key, &v);
 }
 
 static void query(char *out, size_t cap, const char *ev, const char *plan,
@@ -412,6 +441,43 @@ static void save(struct step *sp)
                   err_str(rc));
 }
 
+/* Runs fn inside one transaction with the call's record, so the counters it claims and the
+ * record commit together (one durable write per step). On failure nothing of it is kept. */
+static int in_tx(struct step *sp, int (*fn)(struct step *sp, void *arg), void *arg)
+{
+    struct store *s = sp->app->store;
+    int rc = store_begin(s);
+    if (rc)
+        return rc;
+    rc = fn(sp, arg);
+    sp->rec.updated_at = sp->now;
+    if (!rc)
+        rc = store_call_route_put(s, &sp->rec);
+    if (rc) {
+        store_rollback(s);
+        return rc;
+    }
+    return store_commit(s);
+}
+
+struct first_step {
+    struct route_state *st;
+    struct route_instr *in;
+    struct routing_answer *out;
+};
+
+static int run_first_step(struct step *sp, void *arg)
+{
+    struct first_step *f = arg;
+    struct route_event ev = {.kind = ROUTE_EV_START};
+    int rc = evaluate(sp, f->st, &ev, f->in);
+    if (!rc) {
+        apply(sp, f->st, f->in, f->out);
+        rc = count_dial(sp, f->in);
+    }
+    return rc;
+}
+
 static uint64_t random_draw(void)
 {
     uint64_t v = 0;
@@ -476,12 +542,10 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
     struct route_state st;
     route_state_init(&st);
     struct route_instr in;
-    struct route_event ev = {.kind = ROUTE_EV_START};
+    struct first_step first = {&st, &in, out};
     if (!rc)
-        rc = evaluate(sp, &st, &ev, &in);
-    if (!rc) {
-        apply(sp, &st, &in, out);
-    } else {
+        rc = in_tx(sp, run_first_step, &first);
+    if (rc) {
         char lr[STORE_E164_MAX];
         last_resort_of(d, lr);
         if (!lr[0]) { /* not even a last resort: the number's own forwarding */
@@ -491,8 +555,8 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
             return ERR_NOTFOUND;
         }
         fail_over(sp, lr, err_str(rc), out);
+        save(sp);
     }
-    save(sp);
     routing__plan_free(sp->rp);
     free(sp);
     free(d);
@@ -557,9 +621,18 @@ static void connected(struct step *sp, const struct route_state *st,
     }
 }
 
-static int next_step(struct step *sp, const struct routing_callback *cb, struct route_state *st,
-                     struct routing_answer *out)
+struct later_step {
+    const struct routing_callback *cb;
+    struct route_state *st;
+    struct routing_answer *out;
+};
+
+static int next_step(struct step *sp, void *arg)
 {
+    struct later_step *ls = arg;
+    const struct routing_callback *cb = ls->cb;
+    struct route_state *st = ls->st;
+    struct routing_answer *out = ls->out;
     struct route_instr in;
     struct route_event ev = {.kind = ROUTE_EV_DIGITS, .digits = cb->digits ? cb->digits : ""};
     if (cb->ev == ROUTING_EV_DIAL)
@@ -578,7 +651,7 @@ static int next_step(struct step *sp, const struct routing_callback *cb, struct 
         snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "voicemail");
     if (was_dialing && in.op == ROUTE_OP_HANGUP && before.target == -2)
         snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "last_resort");
-    return ERR_OK;
+    return count_dial(sp, &in);
 }
 
 static void whisper(struct step *sp, const struct route_state *st, struct routing_answer *out)
@@ -627,14 +700,15 @@ int routing_next(struct app *app, const struct routing_callback *cb, struct rout
         whisper(sp, &st, out);
         goto out;
     }
+    struct later_step later = {cb, &st, out};
     if (!rc)
-        rc = next_step(sp, cb, &st, out);
+        rc = in_tx(sp, next_step, &later);
     if (rc) {
         char lr[STORE_E164_MAX];
         last_resort_of(d, lr);
         fail_over(sp, lr[0] ? lr : sp->rec.target_number, err_str(rc), out);
+        save(sp);
     }
-    save(sp);
 out:
     routing__plan_free(sp->rp);
     free(call);

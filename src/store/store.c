@@ -598,10 +598,11 @@ int store_call_route_list(struct store *s, int64_t account_id, int64_t since, in
     return s->ops->call_route_list(s, account_id, since, until, fn, ctx);
 }
 
-int store_route_counts(struct store *s, int64_t account_id, const char *plan, int64_t day_start,
-                       int64_t live_since, store_route_count_fn fn, void *ctx)
+int store_route_counts(struct store *s, int64_t account_id, const char *plan,
+                       const char *day_prefix, int64_t live_since, store_route_count_fn fn,
+                       void *ctx)
 {
-    return s->ops->route_counts(s, account_id, plan, day_start, live_since, fn, ctx);
+    return s->ops->route_counts(s, account_id, plan, day_prefix, live_since, fn, ctx);
 }
 
 /* store_provider_cred_* and store_secrets_*: store_secrets.c (they seal and open). */

@@ -579,16 +579,20 @@ int store_call_route_get(struct store *s, const char *provider, const char *call
 int store_call_route_list(struct store *s, int64_t account_id, int64_t since, int64_t until,
                           store_call_route_fn fn, void *ctx);
 
-/* Per target of a plan: calls since day_start (today), and those dialing whose record changed
- * since live_since (live). */
+/* The live counts of a plan's targets, for its caps: per target, `today` from the account's
+ * counters whose key is day_prefix + the target's id (the app counts each dial there), and `live`
+ * from the records of calls dialling it whose record changed since live_since (an index on the
+ * dialling records keeps this O(live calls)). A target may come in two rows (one with today,
+ * one with live): add them. */
 struct st_route_count {
     char target[STORE_ID_MAX];
     int64_t today;
     int64_t live;
 };
 typedef int (*store_route_count_fn)(void *ctx, const struct st_route_count *c);
-int store_route_counts(struct store *s, int64_t account_id, const char *plan, int64_t day_start,
-                       int64_t live_since, store_route_count_fn fn, void *ctx);
+int store_route_counts(struct store *s, int64_t account_id, const char *plan,
+                       const char *day_prefix, int64_t live_since, store_route_count_fn fn,
+                       void *ctx);
 
 /* ==== reports =================================================================================
  * Owned by reports and exports (src/http/handlers/h_reports.c). Read-only queries over calls,

@@ -214,8 +214,9 @@ int store_pg__call_route_get(struct store *s, const char *provider, const char *
                              struct st_call_route *r);
 int store_pg__call_route_list(struct store *s, int64_t account_id, int64_t since, int64_t until,
                               store_call_route_fn fn, void *ctx);
-int store_pg__route_counts(struct store *s, int64_t account_id, const char *plan, int64_t day_start,
-                           int64_t live_since, store_route_count_fn fn, void *ctx);
+int store_pg__route_counts(struct store *s, int64_t account_id, const char *plan,
+                           const char *day_prefix, int64_t live_since, store_route_count_fn fn,
+                           void *ctx);
 int store_pg__provider_cred_set(struct store *s, int64_t account_id, const char *provider,
                                 const char *account_sid, const char *secret, int64_t now);
 int store_pg__provider_cred_get(struct store *s, int64_t account_id, const char *provider,

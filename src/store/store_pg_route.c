@@ -264,23 +264,31 @@ int store_pg__call_route_list(struct store *s, int64_t account_id, int64_t since
     return ERR_OK;
 }
 
-int store_pg__route_counts(struct store *s, int64_t account_id, const char *plan, int64_t day_start,
-                           int64_t live_since, store_route_count_fn fn, void *ctx)
+int store_pg__route_counts(struct store *s, int64_t account_id, const char *plan,
+                           const char *day_prefix, int64_t live_since, store_route_count_fn fn,
+                           void *ctx)
 {
+    char end[STORE_ID_MAX + 64];
+    snprintf(end, sizeof(end), "%s", day_prefix);
+    size_t len = strlen(end);
+    if (len)
+        end[len - 1] = (char)(end[len - 1] + 1); /* the first key after the prefix's range */
     struct pgargs a = {0};
     store__pg_i64(&a, account_id);
     store__pg_text(&a, plan);
-    store__pg_i64(&a, day_start);
+    store__pg_text(&a, day_prefix);
+    store__pg_text(&a, end);
     store__pg_i64(&a, live_since);
     PGresult *res = NULL;
-    int rc = store__pg_exec(
-        s,
-        "SELECT target, COUNT(*) FILTER (WHERE started_at >= $3::bigint),"
-        " COUNT(*) FILTER (WHERE dialing = 1 AND updated_at >= $4::bigint)"
-        " FROM call_routes WHERE account_id = $1::bigint AND plan = $2::text AND target <> ''"
-        " AND (started_at >= $3::bigint OR (dialing = 1 AND updated_at >= $4::bigint))"
-        " GROUP BY target ORDER BY target",
-        &a, &res, "count routes");
+    int rc =
+        store__pg_exec(s,
+                       "SELECT substr(key, length($3::text) + 1), n, 0::bigint FROM route_counters"
+                       " WHERE account_id = $1::bigint AND key >= $3::text"
+                       " AND key < $4::text"
+                       " UNION ALL SELECT target, 0::bigint, COUNT(*) FROM call_routes"
+                       " WHERE account_id = $1::bigint AND plan = $2::text AND dialing = 1"
+                       " AND updated_at >= $5::bigint AND target <> '' GROUP BY target",
+                       &a, &res, "count routes");
     if (rc)
         return rc;
     for (int i = 0; i < PQntuples(res); i++) {

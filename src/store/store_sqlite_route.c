@@ -261,22 +261,35 @@ int store_sqlite__call_route_list(struct store *s, int64_t account_id, int64_t s
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list call routes");
 }
 
+/* The first key after every key that starts with prefix (its last byte raised), for a range. */
+static void prefix_end(const char *prefix, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", prefix);
+    size_t n = strlen(out);
+    if (n)
+        out[n - 1] = (char)(out[n - 1] + 1);
+}
+
 int store_sqlite__route_counts(struct store *s, int64_t account_id, const char *plan,
-                               int64_t day_start, int64_t live_since, store_route_count_fn fn,
+                               const char *day_prefix, int64_t live_since, store_route_count_fn fn,
                                void *ctx)
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
-        c, "SELECT target, SUM(started_at >= ?3), SUM(dialing = 1 AND updated_at >= ?4)"
-           " FROM call_routes WHERE account_id = ?1 AND plan = ?2 AND target <> ''"
-           " AND (started_at >= ?3 OR (dialing = 1 AND updated_at >= ?4)) GROUP BY target"
-           " ORDER BY target");
+        c, "SELECT substr(key, length(?3) + 1), n, 0 FROM route_counters WHERE account_id = ?1"
+           " AND key >= ?3 AND key < ?4"
+           " UNION ALL SELECT target, 0, COUNT(*) FROM call_routes WHERE account_id = ?1"
+           " AND plan = ?2 AND dialing = 1 AND updated_at >= ?5 AND target <> ''"
+           " GROUP BY target");
     if (!st)
         return ERR_BACKEND;
+    char end[STORE_ID_MAX + 64];
+    prefix_end(day_prefix, end, sizeof(end));
     sqlite3_bind_int64(st, 1, account_id);
     store__bind_text(st, 2, plan);
-    sqlite3_bind_int64(st, 3, day_start);
-    sqlite3_bind_int64(st, 4, live_since);
+    store__bind_text(st, 3, day_prefix);
+    store__bind_text(st, 4, end);
+    sqlite3_bind_int64(st, 5, live_since);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct st_route_count n;

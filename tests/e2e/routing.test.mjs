@@ -167,6 +167,26 @@ test('a waterfall: the first target does not answer, the second does (billable)'
   assert.equal(c.routing.steps.length, 3);
 });
 
+test('caps: a target at its concurrency cap or its daily cap is skipped', async () => {
+  const num = await number('+15125550208');
+  await plan({ name: 'Caps', attach: { number: num }, last_resort: LAST,
+    targets: [target('one', '+15555550801', { priority: 1, max_concurrent: 1 }),
+      target('day', '+15555550802', { priority: 2, max_daily: 1 }),
+      target('spare', '+15555550803', { priority: 3 })],
+    steps: [{ type: 'distribute', method: 'priority' }] });
+  const first = callSid();
+  const v1 = await voice('+15125550208', '+13125550110', first);
+  assert.equal(dialled(v1.text), '+15555550801');
+  // While the first call rings "one", the next goes to "day", then to "spare" (day used up).
+  assert.equal(dialled((await voice('+15125550208', '+13125550111', callSid())).text), '+15555550802');
+  assert.equal(dialled((await voice('+15125550208', '+13125550112', callSid())).text), '+15555550803');
+  // The first call ends: "one" is free again.
+  const done = await hook(callback(v1.text), { ...base('+15125550208', '+13125550110', first),
+    DialCallStatus: 'completed', DialCallDuration: '30' });
+  assert.match(done.text, /<Hangup\/>/);
+  assert.equal(dialled((await voice('+15125550208', '+13125550113', callSid())).text), '+15555550801');
+});
+
 test('round robin over three targets spreads 30 calls 10/10/10', async () => {
   const num = await number('+15125550203');
   await plan({ name: 'Round robin', attach: { number: num }, last_resort: LAST,

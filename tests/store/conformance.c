@@ -1787,7 +1787,7 @@ static int count_docs(void *ctx, const struct st_route_doc *d)
 static int collect_counts(void *ctx, const struct st_route_count *c)
 {
     struct st_route_count *out = ctx;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 6; i++)
         if (!out[i].target[0]) {
             out[i] = *c;
             break;
@@ -1834,8 +1834,7 @@ static void routing_docs_counters_and_call_routes(void **state)
     assert_string_equal(got->body, d->body);
     assert_int_equal(got->created_at, 1000);
     assert_int_equal(store_route_doc_get(f->s, f->b.id, "plan", d->ext_id, got), ERR_NOTFOUND);
-    assert_int_equal(store_route_doc_get(f->s, f->a.id, "location", d->ext_id, got),
-                     ERR_NOTFOUND);
+    assert_int_equal(store_route_doc_get(f->s, f->a.id, "location", d->ext_id, got), ERR_NOTFOUND);
     assert_int_equal(store_route_doc_by_attach(f->s, f->a.id, "number:num_1", got), ERR_OK);
     assert_string_equal(got->ext_id, d->ext_id);
     assert_int_equal(store_route_doc_by_attach(f->s, f->b.id, "number:num_1", got), ERR_NOTFOUND);
@@ -1923,17 +1922,37 @@ static void routing_docs_counters_and_call_routes(void **state)
     assert_int_equal(store_call_route_put(f->s, &r2), ERR_OK);
     assert_int_equal(store_call_route_put(f->s, &r3), ERR_OK);
     assert_int_equal(store_call_route_put(f->s, &r4), ERR_OK);
-    struct st_route_count counts[4];
+    /* caps: today's dials from the day's counters, live ones from the dialling records */
+    assert_int_equal(store_route_counter_next(f->s, f->a.id, "d:plan_x:20261207:t1", &v), ERR_OK);
+    assert_int_equal(store_route_counter_next(f->s, f->a.id, "d:plan_x:20261207:t1", &v), ERR_OK);
+    assert_int_equal(store_route_counter_next(f->s, f->a.id, "d:plan_x:20261207:t2", &v), ERR_OK);
+    assert_int_equal(store_route_counter_next(f->s, f->a.id, "d:plan_x:20261206:t1", &v), ERR_OK);
+    assert_int_equal(store_route_counter_next(f->s, f->a.id, "d:plan_xy:20261207:t1", &v), ERR_OK);
+    assert_int_equal(store_route_counter_next(f->s, f->b.id, "d:plan_x:20261207:t2", &v), ERR_OK);
+    struct st_route_count counts[6];
     memset(counts, 0, sizeof(counts));
-    assert_int_equal(
-        store_route_counts(f->s, f->a.id, "plan_x", 5500, 4000, collect_counts, counts), ERR_OK);
-    assert_string_equal(counts[0].target, "t1");
-    assert_int_equal(counts[0].today, 1); /* CAR2 */
-    assert_int_equal(counts[0].live, 1);  /* CAR2 (CAR1 ended) */
-    assert_string_equal(counts[1].target, "t2");
-    assert_int_equal(counts[1].today, 1);
-    assert_int_equal(counts[1].live, 0);
-    assert_string_equal(counts[2].target, "");
+    assert_int_equal(store_route_counts(f->s, f->a.id, "plan_x", "d:plan_x:20261207:", 4000,
+                                        collect_counts, counts),
+                     ERR_OK);
+    int64_t today[3] = {0}, live[3] = {0}; /* t1, t2, other */
+    for (int i = 0; i < 6 && counts[i].target[0]; i++) {
+        int k = strcmp(counts[i].target, "t1") == 0   ? 0
+                : strcmp(counts[i].target, "t2") == 0 ? 1
+                                                      : 2;
+        today[k] += counts[i].today;
+        live[k] += counts[i].live;
+    }
+    assert_int_equal(today[0], 2);
+    assert_int_equal(today[1], 1);
+    assert_int_equal(live[0], 1); /* CAR2 (CAR1 ended; CAR4 is b's) */
+    assert_int_equal(live[1], 0); /* CAR3 is not dialling */
+    assert_int_equal(today[2] + live[2], 0);
+    memset(counts, 0, sizeof(counts));
+    assert_int_equal(store_route_counts(f->s, f->a.id, "plan_x", "d:plan_x:20261207:", 7500,
+                                        collect_counts, counts),
+                     ERR_OK); /* CAR2's record is older than the live window */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(counts[i].live, 0);
     int64_t payout = 0;
     assert_int_equal(store_call_route_list(f->s, f->a.id, 0, 7500, sum_routes, &payout), ERR_OK);
     assert_int_equal(payout, 200); /* CAR1, CAR2: a's, started before 7500 */

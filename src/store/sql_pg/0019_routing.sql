@@ -3,7 +3,8 @@
 -- Call routing (issue #15; docs/routing.md). route_docs: locations and routing plans, each a JSON
 -- document the app validates (core/route.h), per account, with its public id; a plan's attach
 -- ('number:<ext id>', 'pool:<ext id>', 'location:<ext id>') is unique per account.
--- route_counters: per-account counters incremented atomically (round robin), shared by nodes.
+-- route_counters: per-account counters incremented atomically (round robin, targets' calls per
+-- day), shared by nodes. call_routes_dialing: the calls dialling a plan's targets now (caps).
 -- call_routes: a routed call's routing record, keyed by the provider's call id (it is written
 -- on the request thread before the answer, before the call row itself may be on disk).
 CREATE TABLE route_docs (
@@ -21,7 +22,7 @@ CREATE INDEX route_docs_account ON route_docs(account_id, kind, id);
 CREATE UNIQUE INDEX route_docs_attach ON route_docs(account_id, attach) WHERE attach IS NOT NULL;
 CREATE TABLE route_counters (
     account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    key TEXT NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
     n BIGINT NOT NULL,
     PRIMARY KEY (account_id, key)
 );
@@ -47,4 +48,4 @@ CREATE TABLE call_routes (
     PRIMARY KEY (provider, call_sid)
 );
 CREATE INDEX call_routes_account ON call_routes(account_id, started_at);
-CREATE INDEX call_routes_plan ON call_routes(account_id, plan, started_at);
+CREATE INDEX call_routes_dialing ON call_routes(account_id, plan) WHERE dialing = 1;
