@@ -611,6 +611,14 @@ void route_next(const struct route_plan *p, const struct route_facts *f,
     memset(out, 0, sizeof(*out));
     out->target = -1;
     struct eval e = {.p = p, .f = f, .c = c ? c : &zero, .now_ms = now_ms, .st = st, .out = out};
+    /* Progress carried from an earlier version of the plan may name a location or target it no
+     * longer has: forget them rather than read past the plan's arrays. */
+    if (st->location < -1 || st->location >= (int)p->n_locations)
+        st->location = -1;
+    if (st->target < -2 || st->target >= (int)p->n_targets)
+        st->target = -1;
+    if (p->n_targets < ROUTE_MAX_TARGETS)
+        st->tried &= (UINT64_C(1) << p->n_targets) - 1;
     if (st->step < 0 || (size_t)st->step >= p->n_steps || p->n_steps == 0) {
         last_resort(&e, "the call's progress is not in the plan");
     } else if (ev->kind == ROUTE_EV_START) {

@@ -6,7 +6,7 @@
 // that still dials the last resort, and the routing report adding up to the calls log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, generateKeyPairSync, sign as edSign } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ import { startServer, createAccount, cli, sql as storeSql, freshDb } from '../he
 const TOKEN = 'routing-test-auth-token-0123456789';
 const SID = 'AC' + 'cd'.repeat(16);
 const LAST = '+15555550999';
+const TELNYX = generateKeyPairSync('ed25519');
+const TELNYX_KEY = TELNYX.publicKey.export({ type: 'spki', format: 'der' }).subarray(-32).toString('base64');
 let srv;
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'opendni-routing-'));
@@ -24,6 +26,9 @@ before(async () => {
   const set = cli(['account', 'set', account.accountId, '--twilio-auth-token', TOKEN,
     '--twilio-account-sid', SID, '--db', db]);
   assert.equal(set.status, 0, set.stderr);
+  const tx = cli(['account', 'set', account.accountId, '--telnyx-public-key', TELNYX_KEY,
+    '--telnyx-account-sid', 'b3877c40-da60-4998-90ad-b792e98472af', '--db', db]);
+  assert.equal(tx.status, 0, tx.stderr);
   srv = await startServer({ dir, db, account });
 });
 after(async () => { if (srv) await srv.cleanup(); });
@@ -333,4 +338,29 @@ test('`opendni call simulate` walks a plan: a digit, a busy target, then the las
   assert.equal(c.status, 'completed');
   assert.equal(cli(['call', 'simulate', '--to', '+15125550201', '--from', '+13125550199',
     '--digits', '2x', '--server', srv.url, '--token', TOKEN]).status, 2);
+});
+
+test('Telnyx TeXML: the same plan through /v1/telephony/telnyx/route', async () => {
+  const post = async (path, params) => {
+    const body = new URLSearchParams(params).toString();
+    const ts = String(Math.floor(Date.now() / 1000));
+    const sig = edSign(null, Buffer.from(`${ts}|${body}`), TELNYX.privateKey).toString('base64');
+    const res = await fetch(srv.url + path, { method: 'POST', body, headers: {
+      'Content-Type': 'application/x-www-form-urlencoded', 'telnyx-timestamp': ts,
+      'telnyx-signature-ed25519': sig } });
+    return { status: res.status, text: await res.text() };
+  };
+  const sid = 'v3:' + randomBytes(24).toString('base64url');
+  const p = { AccountSid: 'b3877c40-da60-4998-90ad-b792e98472af', CallSid: sid,
+    CallStatus: 'ringing', Direction: 'inbound', From: '+13125550120', To: '+15125550201' };
+  const v = await post('/v1/telephony/telnyx/voice', p);
+  assert.equal(v.status, 200, v.text);
+  assert.match(v.text, /<Gather [^>]*action="[^"]*\/v1\/telephony\/telnyx\/route\?ev=gather/);
+  const g = await post(callback(v.text), { ...p, CallStatus: 'in-progress', Digits: '2' });
+  assert.equal(g.status, 200, g.text);
+  assert.equal(dialled(g.text), '+15555550122'); // South has no hours (North's may be closed now)
+  const ext = storeSql(srv.db, `select ext_id from calls where provider_call_id = '${sid}'`);
+  const c = (await srv.api('GET', `/v1/calls/${ext}`)).json;
+  assert.equal(c.routing.location, south);
+  assert.equal(c.routing.digits, '2');
 });

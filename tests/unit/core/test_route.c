@@ -579,6 +579,26 @@ static void never_drops(void **state)
     st.step = 7;
     route_next(&p, &no_facts, NULL, 0, &st, &start, &in);
     assert_true(in.last_resort);
+    /* Progress from an earlier version of the plan (a location and a target it no longer has)
+     * is forgotten, never read past the plan's arrays. */
+    struct route_step sched = {.kind = ROUTE_STEP_SCHEDULE, .next = 1};
+    struct route_step two[2] = {sched, {.kind = ROUTE_STEP_DISTRIBUTE, .method = ROUTE_PRIORITY}};
+    struct route_plan small = {.n_steps = 2,
+                               .steps = two,
+                               .n_targets = 1,
+                               .targets = targets,
+                               .last_resort = "+15555550999"};
+    route_state_init(&st);
+    st.location = 40;
+    st.target = 50;
+    st.tried = ~UINT64_C(0);
+    route_next(&small, &no_facts, NULL, 0, &st, &start, &in);
+    assert_true(in.last_resort); /* its one target counts as tried: nothing left */
+    assert_int_equal(in.location, -1);
+    route_state_init(&st);
+    st.location = 40;
+    route_next(&small, &no_facts, NULL, 0, &st, &start, &in);
+    assert_int_equal(in.target, 0);
     struct route_plan q = plan_of(ROUTE_PRIORITY);
     route_state_init(&st);
     in = press(&q, &no_facts, &st, "1");
