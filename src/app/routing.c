@@ -16,6 +16,7 @@
 #include "app/routing_int.h"
 #include "store/store.h"
 
+#define ROUTING_DEFAULT_NOTICE "This call may be recorded." /* as telephony's */
 #define LIVE_WINDOW_MS (4 * 3600 * 1000LL) /* a dialling record older than this is not live */
 
 static const char *kind_name(enum routing_kind k)
@@ -374,10 +375,13 @@ static void apply(struct step *sp, const struct route_state *st, const struct ro
         a->forward_to = out->number;
         a->timeout_s = in->timeout_s;
         a->record = in->record;
-        a->notice = in->notice;
+        if (in->notice) { /* copied: the plan is freed before the answer is written */
+            snprintf(out->notice, sizeof(out->notice), "%s", in->notice);
+            a->notice = out->notice;
+        }
         query(out->route_query, sizeof(out->route_query), "dial", plan, st);
         a->route_query = out->route_query;
-        if (in->whisper[0]) {
+        if (in->whisper[0] || in->record) { /* the answering party hears the notice too */
             query(out->whisper_query, sizeof(out->whisper_query), "whisper", plan, st);
             a->whisper_query = out->whisper_query;
         }
@@ -654,13 +658,17 @@ static int next_step(struct step *sp, void *arg)
     return count_dial(sp, &in);
 }
 
+/* What the answering party hears before the call is bridged: the recording notice when the
+ * plan records calls, then the target's whisper. */
 static void whisper(struct step *sp, const struct route_state *st, struct routing_answer *out)
 {
     out->ans.kind = TEL_ANSWER_SAY;
-    out->say[0] = '\0';
+    char text[sizeof(out->say)] = "";
     if (st->target >= 0 && (size_t)st->target < sp->rp->plan.n_targets)
-        route_whisper_fill(&sp->facts, sp->rp->targets[st->target].whisper, out->say,
-                           sizeof(out->say));
+        route_whisper_fill(&sp->facts, sp->rp->targets[st->target].whisper, text, sizeof(text));
+    const char *notice = sp->rp->plan.notice ? sp->rp->plan.notice : ROUTING_DEFAULT_NOTICE;
+    snprintf(out->say, sizeof(out->say), "%s%s%s", sp->rp->plan.record ? notice : "",
+             sp->rp->plan.record && text[0] ? " " : "", text);
     out->ans.say = out->say;
 }
 

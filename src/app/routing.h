@@ -62,6 +62,7 @@ struct routing_answer {
     struct tel_answer ans;
     char number[STORE_E164_MAX]; /* DIAL: the number dialled */
     char say[512];
+    char notice[256];
     char route_query[ROUTING_QUERY_MAX];
     char whisper_query[ROUTING_QUERY_MAX];
     char status_query[ROUTING_QUERY_MAX];

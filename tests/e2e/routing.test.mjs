@@ -192,6 +192,19 @@ test('caps: a target at its concurrency cap or its daily cap is skipped', async 
   assert.equal(dialled((await voice('+15125550208', '+13125550113', callSid())).text), '+15555550801');
 });
 
+test('recording on: the caller hears the notice, and so does the answering party', async () => {
+  const num = await number('+15125550209');
+  await plan({ name: 'Recorded', attach: { number: num }, last_resort: LAST, record: true,
+    notice: 'This call is recorded for quality.',
+    targets: [target('r', '+15555550901', { whisper: 'Lead from {campaign}.' })],
+    steps: [{ type: 'distribute' }] });
+  const sid = callSid();
+  const v = await voice('+15125550209', '+13125550114', sid);
+  assert.match(v.text, /<Response><Say>This call is recorded for quality.<\/Say><Dial [^>]*record="record-from-answer-dual"/);
+  const w = await hook(callback(v.text, 'url'), { ...base('+15125550209', '+13125550114', sid) });
+  assert.match(w.text, /<Say>This call is recorded for quality. Lead from i95.<\/Say>/);
+});
+
 test('round robin over three targets spreads 30 calls 10/10/10', async () => {
   const num = await number('+15125550203');
   await plan({ name: 'Round robin', attach: { number: num }, last_resort: LAST,
