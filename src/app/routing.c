@@ -759,22 +759,24 @@ json_t *routing_call_json(struct app *app, const char *provider, const char *cal
 }
 
 struct report_ctx {
-    bool by_target;
-    json_t *rows; /* key → row */
+    const char *group; /* "location", "target" or "digits" */
+    json_t *rows;      /* key → row */
 };
 
 static int report_one(void *arg, const struct st_call_route *r)
 {
     struct report_ctx *rc = arg;
-    const char *key = rc->by_target ? r->target : r->location;
+    const char *key = rc->group[0] == 't'   ? r->target
+                      : rc->group[0] == 'd' ? r->digits
+                                            : r->location;
     char k[STORE_ID_MAX + 2];
     snprintf(k, sizeof(k), "%s", key[0] ? key : "-");
     json_t *row = json_object_get(rc->rows, k);
     if (!row) {
-        row = json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I}", rc->by_target ? "target" : "location",
-                        json_str_or_null(key), "calls", (json_int_t)0, "connected", (json_int_t)0,
-                        "voicemails", (json_int_t)0, "rejected", (json_int_t)0, "billable",
-                        (json_int_t)0, "payout", (json_int_t)0);
+        row = json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I}", rc->group, json_str_or_null(key), "calls",
+                        (json_int_t)0, "connected", (json_int_t)0, "voicemails", (json_int_t)0,
+                        "rejected", (json_int_t)0, "billable", (json_int_t)0, "payout",
+                        (json_int_t)0);
         json_object_set_new(rc->rows, k, row);
     }
 #define BUMP(name, by)                                                                             \
@@ -793,9 +795,14 @@ static int report_one(void *arg, const struct st_call_route *r)
 int routing_report(struct app *app, int64_t account_id, const char *group_by, int64_t since,
                    int64_t until, json_t **out, struct errbuf *eb)
 {
-    if (!group_by || (strcmp(group_by, "location") && strcmp(group_by, "target")))
-        return errf(eb, ERR_INVALID, "group_by", "group_by is location or target");
-    struct report_ctx ctx = {strcmp(group_by, "target") == 0, json_object()};
+    static const char *const groups[] = {"location", "target", "digits"};
+    const char *group = NULL;
+    for (size_t i = 0; group_by && i < ARRAY_SIZE(groups); i++)
+        if (strcmp(group_by, groups[i]) == 0)
+            group = groups[i];
+    if (!group)
+        return errf(eb, ERR_INVALID, "group_by", "group_by is location, target or digits");
+    struct report_ctx ctx = {group, json_object()};
     int rc = store_call_route_list(app->store, account_id, since, until, report_one, &ctx);
     if (rc) {
         json_decref(ctx.rows);

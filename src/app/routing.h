@@ -116,7 +116,7 @@ int routing_next(struct app *app, const struct routing_callback *cb, struct rout
  * when the call was not routed. */
 json_t *routing_call_json(struct app *app, const char *provider, const char *call_sid);
 
-/* GET /v1/reports/routing?group_by=location|target: per key, calls, connected, voicemails,
+/* GET /v1/reports/routing?group_by=location|target|digits: per key, calls, connected, voicemails,
  * billable, payout, over routed calls with since <= started < until. ERR_INVALID for another
  * group_by. */
 int routing_report(struct app *app, int64_t account_id, const char *group_by, int64_t since,

@@ -312,7 +312,7 @@ test('the routing report groups by target and by location and adds up to the cal
     cursor = r.json.next_cursor;
   }
   const routed = calls.filter((c) => c.routing);
-  for (const g of ['target', 'location']) {
+  for (const g of ['target', 'location', 'digits']) {
     const r = await srv.api('GET', `/v1/reports/routing?group_by=${g}`);
     assert.equal(r.status, 200, r.text);
     const total = r.json.rows.reduce((s, x) => s + x.calls, 0);
