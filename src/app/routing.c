@@ -513,6 +513,39 @@ static int plan_for(struct app *app, int64_t account_id, const struct calls_targ
     return rc;
 }
 
+/* A provider retrying the voice webhook of a routed call gets the answer of the call's current
+ * step again, and nothing is claimed or written twice: the dial it was given (same target, same
+ * progress), else the first step once more (a menu, a screen, voicemail, a refusal: none draws
+ * on a counter). */
+static void replay(struct step *sp, const struct st_call_route *prev, struct routing_answer *out)
+{
+    struct route_state st;
+    struct route_instr in;
+    route_state_init(&st);
+    memset(&in, 0, sizeof(in));
+    bool dialing = route_state_parse(prev->state, &st) == ERR_OK &&
+                   (st.target >= 0 || st.target == -2) && prev->target_number[0];
+    if (dialing) {
+        const struct route_target *t = st.target >= 0 ? &sp->rp->targets[st.target] : NULL;
+        in.op = ROUTE_OP_DIAL;
+        in.target = t ? st.target : -1;
+        in.number = prev->target_number;
+        in.last_resort = !t;
+        in.record = sp->rp->plan.record;
+        in.notice = sp->rp->plan.notice;
+        in.timeout_s = t ? t->timeout_s : 0;
+        in.location = st.location;
+        if (t)
+            route_whisper_fill(&sp->facts, t->whisper, in.whisper, sizeof(in.whisper));
+    } else {
+        route_state_init(&st);
+        struct route_event ev = {.kind = ROUTE_EV_START};
+        route_next(&sp->rp->plan, &sp->facts, NULL, sp->now, &st, &ev, &in);
+    }
+    snprintf(in.reason, sizeof(in.reason), "provider retry: answered again");
+    apply(sp, &st, &in, out);
+}
+
 int routing_voice(struct app *app, const struct st_account *acct, const struct calls_target *t,
                   const struct routing_call *c, struct routing_answer *out)
 {
@@ -543,6 +576,20 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
                                      .campaign = c->campaign,
                                      .draw = random_draw()};
     rc = load_plan(app, acct->id, d, &sp->rp);
+    struct st_call_route *prev = xmalloc(sizeof(*prev));
+    bool retry = !rc &&
+                 store_call_route_get(app->store, c->provider, c->call_sid, prev) == ERR_OK &&
+                 prev->account_id == acct->id && strcmp(prev->plan, d->ext_id) == 0;
+    if (retry) {
+        sp->rec = *prev;
+        replay(sp, prev, out);
+        free(prev);
+        routing__plan_free(sp->rp);
+        free(sp);
+        free(d);
+        return ERR_OK;
+    }
+    free(prev);
     struct route_state st;
     route_state_init(&st);
     struct route_instr in;

@@ -216,6 +216,17 @@ test('round robin over three targets spreads 30 calls 10/10/10', async () => {
     n[dialled(v.text)] = (n[dialled(v.text)] || 0) + 1;
   }
   assert.deepEqual(n, { '+15555550301': 10, '+15555550302': 10, '+15555550303': 10 });
+  // A provider retry (same CallSid) gets the same dial and claims no turn: the next call
+  // gets the next target.
+  const sid = callSid();
+  const first = dialled((await voice('+15125550203', '+13125550102', sid)).text);
+  const again = await voice('+15125550203', '+13125550102', sid);
+  assert.equal(again.status, 200, again.text);
+  assert.equal(dialled(again.text), first);
+  const next = dialled((await voice('+15125550203', '+13125550102', callSid())).text);
+  const order = ['+15555550301', '+15555550302', '+15555550303'];
+  assert.equal(next, order[(order.indexOf(first) + 1) % 3]);
+  assert.equal((await callOf(sid)).routing.steps.length, 1, 'the retry wrote nothing');
 });
 
 test('weighted: 1,000 calls split 50/30/20 within ±10 %', async () => {
