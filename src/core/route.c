@@ -388,6 +388,10 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* The first pick of a call takes the claimed sequence number through a Weyl sequence
+ * (frac(seq * golden ratio)): consecutive calls spread over [0, 1) evenly, so the split holds
+ * within a few calls of the weights at any count, across nodes (the number is claimed in the
+ * store). A retry after a failed dial draws at random among the targets left. */
 static int pick_weighted(struct eval *e, const int *cand, size_t n)
 {
     uint64_t total = 0;
@@ -396,8 +400,14 @@ static int pick_weighted(struct eval *e, const int *cand, size_t n)
             total += e->p->targets[cand[k]].weight;
     if (total == 0)
         return -1;
-    /* A fresh draw for each retry of the same call: the facts' draw mixed with what was tried. */
-    uint64_t r = mix64(e->f->draw ^ mix64(e->st->tried)) % total;
+    uint64_t u;
+    if (e->st->target < 0 && e->st->tried == 0) {
+        e->out->used_seq = true;
+        u = e->c->rr_seq * UINT64_C(0x9e3779b97f4a7c15);
+    } else {
+        u = mix64(e->f->draw ^ mix64(e->st->tried));
+    }
+    uint64_t r = (uint64_t)(((unsigned __int128)u * total) >> 64);
     for (size_t k = 0; k < n; k++) {
         if (!target_eligible(e, cand[k]))
             continue;

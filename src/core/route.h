@@ -154,14 +154,14 @@ struct route_facts {
     int visit_location;   /* a location index chosen from the visit's region, -1 = none */
     const char *source;   /* attribution, for whispers */
     const char *campaign; /* attribution, for whispers */
-    uint64_t draw;        /* a random value (weighted distribution) */
+    uint64_t draw;        /* a random value (a weighted pick after a failed dial) */
 };
 
 /* The live counts, per target index (arrays of plan.n_targets, or NULL for all zero). */
 struct route_counts {
     const int32_t *live;  /* calls connected or ringing now */
     const int32_t *today; /* calls today (the target's local day) */
-    uint64_t rr_seq;      /* this evaluation's round-robin number, claimed atomically */
+    uint64_t rr_seq;      /* this evaluation's number (round robin, weighted), claimed atomically */
 };
 
 /* A call's progress through its plan, carried between webhooks (route_state_format). */

@@ -248,11 +248,13 @@ test('weighted: 1,000 calls split 50/30/20 within ±10 %', async () => {
 
 test('an after-hours call reaches voicemail and its recording is stored', async () => {
   const num = await number('+15125550205');
-  const tomorrow = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][(new Date().getUTCDay() + 1) % 7];
+  // Open every day, but today and tomorrow (UTC) are holidays: closed now, even across midnight.
+  const day = (d) => new Date(Date.now() + d * 86400000).toISOString().slice(0, 10);
+  const every = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
   await plan({ name: 'Agency', attach: { number: num }, last_resort: LAST, time_zone: 'UTC',
     targets: [target('desk', '+15555550501')],
-    steps: [{ type: 'schedule', hours: { weekly: [{ days: [tomorrow], open: '00:00', close: '24:00' }] },
-      on_closed: 2 },
+    steps: [{ type: 'schedule', hours: { weekly: [{ days: every, open: '00:00', close: '24:00' }],
+      holidays: [day(0), day(1)] }, on_closed: 2 },
     { type: 'distribute', on_fail: 2 },
     { type: 'voicemail', say: 'We are closed. Leave a message.', max_length: 90 }] });
   const sid = callSid();
