@@ -24,6 +24,7 @@
 #include "app/metrics.h"
 #include "app/outbox.h"
 #include "app/outcomes.h"
+#include "app/routing.h"
 #include "app/stream.h"
 #include "app/writer.h"
 
@@ -952,13 +953,19 @@ static json_t *first_time_json(struct app *app, const struct st_call *c)
 json_t *calls_json(struct app *app, const struct st_call *c)
 {
     struct store *s = app->store;
-    return json_pack("{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:b,s:o,s:o,s:o}", "id", c->ext_id, "to",
-                     json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
-                     json_time(c->started_at), "status", c->status, "duration",
-                     (json_int_t)c->duration_s, "forwarded_to", json_str_or_null(c->forwarded_to),
-                     "first_time", first_time_json(app, c), "recorded", c->recorded, "attribution",
-                     attribution_json(s, c), "conversion", call_conversion_json(s, c), "outcome",
-                     outcomes_call_json(app, c));
+    json_t *o = json_pack(
+        "{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:b,s:o,s:o,s:o}", "id", c->ext_id, "to",
+        json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
+        json_time(c->started_at), "status", c->status, "duration", (json_int_t)c->duration_s,
+        "forwarded_to", json_str_or_null(c->forwarded_to), "first_time", first_time_json(app, c),
+        "recorded", c->recorded, "attribution", attribution_json(s, c), "conversion",
+        call_conversion_json(s, c), "outcome", outcomes_call_json(app, c));
+    json_t *routing = routing_call_json(app, c->provider, c->provider_call_id); /* routed calls */
+    if (o)
+        json_object_set_new(o, "routing", routing ? routing : json_null());
+    else
+        json_decref(routing);
+    return o;
 }
 
 /* ==== webhooks through the group-commit writer ================================================ */

@@ -52,7 +52,7 @@ int testhooks_fault_parse(const char *name, enum testhook_fault *f)
         [TESTHOOK_CALL_STORE] = "call_store",         [TESTHOOK_VISIT_COMMIT] = "visit_commit",
         [TESTHOOK_STORE_READONLY] = "store_readonly", [TESTHOOK_STORE_BUSY] = "store_busy",
         [TESTHOOK_STORE_FULL] = "store_full",         [TESTHOOK_STORE_IO] = "store_io",
-        [TESTHOOK_STORE_COMMIT] = "store_commit"};
+        [TESTHOOK_STORE_COMMIT] = "store_commit",     [TESTHOOK_ROUTE] = "route"};
     for (int i = 0; name && i < TESTHOOK_N; i++)
         if (strcmp(name, names[i]) == 0) {
             *f = (enum testhook_fault)i;

@@ -25,6 +25,7 @@ enum testhook_fault {
     TESTHOOK_STORE_FULL,   /* every write operation fails: the disk is full */
     TESTHOOK_STORE_IO,     /* store_commit fails with an I/O error; nothing reaches the disk */
     TESTHOOK_STORE_COMMIT, /* store_commit writes the transaction, then reports a failure */
+    TESTHOOK_ROUTE, /* a routing plan's evaluation fails inside its callbacks (app/routing.c) */
     TESTHOOK_N
 };
 
@@ -45,7 +46,8 @@ bool testhooks_fault(enum testhook_fault f);
 /* Switches fault f. No-op in production. */
 void testhooks_fault_set(enum testhook_fault f, bool on);
 /* The fault named name ("call_store", "visit_commit", "store_readonly", "store_busy",
- * "store_full", "store_io", "store_commit"). Returns 0, or -1 for an unknown name. out: *f. */
+ * "store_full", "store_io", "store_commit", "route"). Returns 0, or -1 for an unknown name. out:
+ * *f. */
 int testhooks_fault_parse(const char *name, enum testhook_fault *f);
 
 /* The CA bundle the outbound client trusts instead of the system's (serve --test-outbound-ca,

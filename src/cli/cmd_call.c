@@ -151,7 +151,11 @@ struct sim {
     char to[PHONE_E164_MAX];
     char from[PHONE_E164_MAX];
     long long duration_s;
-    bool no_wait; /* report duration_s without waiting it out */
+    bool no_wait;             /* report duration_s without waiting it out */
+    const char *digits;       /* routing plans: pressed one per <Gather>, in order */
+    const char *dial_results; /* routing plans: DialCallStatus of successive dials (a,b,…) */
+    size_t n_digits_used;
+    size_t n_dials;
 };
 
 static void add_param(struct buf *b, const char *name, const char *value)
@@ -186,8 +190,10 @@ static void common_params(const struct sim *sm, struct buf *b)
     add_param(b, "To", sm->to);
 }
 
-/* Signs body over server + path (INTERFACES.md §2.1) and posts it; prints the exchange. */
-static int send_signed(const struct sim *sm, const char *path, const struct buf *body)
+/* Signs body over server + path (INTERFACES.md §2.1) and posts it; prints the exchange and
+ * keeps the answer in out (optional). */
+static int send_signed_reply(const struct sim *sm, const char *path, const struct buf *body,
+                             struct buf *out)
 {
     char url[1024];
     snprintf(url, sizeof(url), "%s%s", sm->server, path);
@@ -207,19 +213,149 @@ static int send_signed(const struct sim *sm, const char *path, const struct buf 
     else
         printf("POST %s -> %d\n%s%s", path, status, reply.data,
                reply.len && reply.data[reply.len - 1] != '\n' ? "\n" : "");
+    if (rc == ERR_OK && out)
+        buf_adds(out, reply.data);
     buf_release(&reply);
     return rc ? rc : status >= 200 && status < 300 ? ERR_OK : ERR_FORBIDDEN;
 }
 
-static int send_voice(const struct sim *sm)
+static int send_signed(const struct sim *sm, const char *path, const struct buf *body)
+{
+    return send_signed_reply(sm, path, body, NULL);
+}
+
+static int send_voice(const struct sim *sm, struct buf *reply)
 {
     struct buf b;
     buf_init(&b, 0);
     common_params(sm, &b);
     add_param(&b, "CallStatus", "ringing");
-    int rc = send_signed(sm, "/v1/telephony/twilio/voice", &b);
+    int rc = send_signed_reply(sm, "/v1/telephony/twilio/voice", &b, reply);
     buf_release(&b);
     return rc;
+}
+
+/* ==== routing plans: walking the answers ===================================================== */
+
+#define MAX_STEPS 32
+
+/* The value of attribute name="…" in the first element tag that has it, XML-unescaped (&amp;
+ * only: the server writes nothing else in URLs), as a path on sm->server. false if absent or
+ * not on this server. */
+static bool callback_path(const struct sim *sm, const char *xml, const char *name, char *out,
+                          size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), " %s=\"", name);
+    const char *v = strstr(xml, pat);
+    size_t base = strlen(sm->server);
+    if (!v)
+        return false;
+    v += strlen(pat);
+    size_t n = 0;
+    for (const char *p = v; *p && *p != '"' && n + 1 < cap; p++) {
+        out[n++] = *p;
+        if (strncmp(p, "&amp;", 5) == 0)
+            p += 4;
+    }
+    out[n] = '\0';
+    if (strncmp(out, sm->server, base) != 0)
+        return false;
+    memmove(out, out + base, n - base + 1);
+    return true;
+}
+
+/* The n-th comma-separated item of list (or dflt). */
+static void nth_item(const char *list, size_t n, const char *dflt, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", dflt);
+    for (size_t i = 0; list && *list; i++) {
+        size_t len = strcspn(list, ",");
+        if (i == n) {
+            snprintf(out, cap, "%.*s", (int)len, list);
+            return;
+        }
+        list += len + (list[len] == ',');
+    }
+}
+
+/* One routing callback with extra name=value pairs; its answer replaces *xml. */
+static int route_step(struct sim *sm, const char *path, const char *const *kv, struct buf *xml)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    common_params(sm, &b);
+    add_param(&b, "CallStatus", "in-progress");
+    for (size_t i = 0; kv && kv[i]; i += 2)
+        add_param(&b, kv[i], kv[i + 1]);
+    buf_reset(xml);
+    int rc = send_signed_reply(sm, path, &b, xml);
+    buf_release(&b);
+    return rc;
+}
+
+static int answer_gather(struct sim *sm, const char *path, struct buf *xml)
+{
+    char d[2] = {0, 0};
+    if (sm->digits && sm->n_digits_used < strlen(sm->digits))
+        d[0] = sm->digits[sm->n_digits_used++];
+    const char *kv[] = {"Digits", d, NULL};
+    return route_step(sm, path, d[0] ? kv : NULL, xml);
+}
+
+static int answer_dial(struct sim *sm, const char *path, struct buf *xml)
+{
+    char status[24];
+    char dur[24];
+    nth_item(sm->dial_results, sm->n_dials++, "completed", status, sizeof(status));
+    snprintf(dur, sizeof(dur), "%lld", strcmp(status, "completed") == 0 ? sm->duration_s : 0);
+    const char *kv[] = {"DialCallSid", sm->dial_sid, "DialCallStatus", status, "DialCallDuration",
+                        dur,           NULL};
+    return route_step(sm, path, kv, xml);
+}
+
+static int answer_record(struct sim *sm, const char *xml_in, const char *path, struct buf *xml)
+{
+    char status_path[1024];
+    char url[96];
+    char dur[24];
+    snprintf(url, sizeof(url), "https://api.twilio.com/recordings/RE%s", sm->call_sid + 2);
+    snprintf(dur, sizeof(dur), "%lld", sm->duration_s);
+    const char *kv[] = {"RecordingUrl", url, "RecordingDuration", dur, "RecordingStatus",
+                        "completed",    NULL};
+    if (callback_path(sm, xml_in, "recordingStatusCallback", status_path, sizeof(status_path)) &&
+        route_step(sm, status_path, kv, xml))
+        return ERR_IO;
+    return route_step(sm, path, kv, xml);
+}
+
+/* Follows a routing plan's answers (gather → digits, dial → the next dial result, record →
+ * a recording) until one ends the call or leaves the plan (a plain <Dial> to /dial). Returns
+ * ERR_OK with *plain set when the last answer was a plain dial. */
+static int walk_plan(struct sim *sm, struct buf *xml, bool *plain)
+{
+    char path[1024];
+    *plain = false;
+    for (int step = 0; step < MAX_STEPS; step++) {
+        const char *x = xml->data;
+        bool has_action = callback_path(sm, x, "action", path, sizeof(path));
+        bool routed = has_action && strstr(path, "/route?") != NULL;
+        int rc;
+        if (strstr(x, "<Gather") && routed)
+            rc = answer_gather(sm, path, xml);
+        else if (strstr(x, "<Dial") && routed)
+            rc = answer_dial(sm, path, xml);
+        else if (strstr(x, "<Record") && routed)
+            rc = answer_record(sm, x, path, xml);
+        else {
+            *plain = strstr(x, "<Dial") != NULL;
+            return ERR_OK;
+        }
+        if (rc)
+            return rc;
+    }
+    fprintf(stderr, "error: the plan did not end within %d steps\n", MAX_STEPS);
+    return ERR_INVALID;
 }
 
 static int send_dial_action(const struct sim *sm)
@@ -324,9 +460,17 @@ static int token_from_db(const char *db, const char *key_file, struct sim *sm, c
 static int run_simulation(struct sim *sm)
 {
     printf("call %s from %s to %s\n", sm->call_sid, sm->from, sm->to);
-    int rc = send_voice(sm);
+    struct buf xml;
+    buf_init(&xml, REPLY_MAX);
+    bool plain = true;
+    int rc = send_voice(sm, &xml);
+    if (rc == ERR_OK)
+        rc = walk_plan(sm, &xml, &plain);
+    buf_release(&xml);
     if (rc)
         return EXIT_FAIL;
+    if (!plain) /* a routing plan ran: its dial results were sent; the call ends */
+        return send_completed(sm) ? EXIT_FAIL : EXIT_OK;
     if (sm->duration_s > 0 && !sm->no_wait) {
         printf("talking for %lld s…\n", sm->duration_s);
         fflush(stdout);
@@ -354,7 +498,11 @@ static int call_simulate(int argc, char **argv)
     const char *sid = NULL, *token = NULL, *key_file = NULL, *public_url = "";
     long long duration = 60;
     bool no_wait = false;
+    const char *digits = NULL, *dial_results = NULL;
     const struct cli_opt opts[] = {
+        {"digits", OPT_STR, &digits, NULL, "routing plans: digits to press, one per menu/screen"},
+        {"dial-results", OPT_STR, &dial_results, NULL,
+         "routing plans: each dial's result in turn, e.g. busy,no-answer,completed"},
         {"to", OPT_STR, &to, NULL, "the tracking number called"},
         {"from", OPT_STR, &from, NULL, "the caller's number"},
         {"duration", OPT_INT, &duration, NULL, "talk time to wait, seconds (0: complete at once)"},
@@ -374,11 +522,20 @@ static int call_simulate(int argc, char **argv)
         cli_opts(argc, argv, 2, opts,
                  "opendni call simulate --to N --from N [--duration S] [--no-wait] [--server URL] "
                  "[--public-url URL] [--db PATH] [--secrets-key-file FILE] [--account-sid AC…] "
-                 "[--token T]",
+                 "[--token T] [--digits D] [--dial-results S,S…]",
                  NULL, 0);
     if (rc < 0)
         return cli_opts_exit(rc);
-    struct sim sm = {.server = server, .token = token, .duration_s = duration, .no_wait = no_wait};
+    struct sim sm = {.server = server,
+                     .token = token,
+                     .duration_s = duration,
+                     .no_wait = no_wait,
+                     .digits = digits,
+                     .dial_results = dial_results};
+    if (digits && strspn(digits, "0123456789*#") != strlen(digits)) {
+        fprintf(stderr, "error: --digits takes 0-9, * and #\n");
+        return EXIT_USAGE;
+    }
     if (parse_number_opt("to", to, sm.to) || parse_number_opt("from", from, sm.from))
         return EXIT_USAGE;
     if (duration < 0 || duration > 14400) {

@@ -569,6 +569,74 @@ int store_call_outcome_put(struct store *s, const struct st_call_outcome *o)
     return s->ops->call_outcome_put(s, o);
 }
 
+/* ---- routing (sql/0019) ---- */
+
+int store_route_doc_put(struct store *s, struct st_route_doc *d)
+{
+    if (store__write_fault(s, "route doc put"))
+        return ERR_BACKEND;
+    return s->ops->route_doc_put(s, d);
+}
+
+int store_route_doc_get(struct store *s, int64_t account_id, const char *kind, const char *ext_id,
+                        struct st_route_doc *d)
+{
+    return s->ops->route_doc_get(s, account_id, kind, ext_id, d);
+}
+
+int store_route_doc_by_attach(struct store *s, int64_t account_id, const char *attach,
+                              struct st_route_doc *d)
+{
+    return s->ops->route_doc_by_attach(s, account_id, attach, d);
+}
+
+int store_route_doc_list(struct store *s, int64_t account_id, const char *kind,
+                         store_route_doc_fn fn, void *ctx)
+{
+    return s->ops->route_doc_list(s, account_id, kind, fn, ctx);
+}
+
+int store_route_doc_delete(struct store *s, int64_t account_id, const char *kind,
+                           const char *ext_id)
+{
+    if (store__write_fault(s, "route doc delete"))
+        return ERR_BACKEND;
+    return s->ops->route_doc_delete(s, account_id, kind, ext_id);
+}
+
+int store_route_counter_next(struct store *s, int64_t account_id, const char *key, int64_t *n)
+{
+    if (store__write_fault(s, "route counter"))
+        return ERR_BACKEND;
+    return s->ops->route_counter_next(s, account_id, key, n);
+}
+
+int store_call_route_put(struct store *s, const struct st_call_route *r)
+{
+    if (store__write_fault(s, "call route put"))
+        return ERR_BACKEND;
+    return s->ops->call_route_put(s, r);
+}
+
+int store_call_route_get(struct store *s, const char *provider, const char *call_sid,
+                         struct st_call_route *r)
+{
+    return s->ops->call_route_get(s, provider, call_sid, r);
+}
+
+int store_call_route_list(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                          store_call_route_fn fn, void *ctx)
+{
+    return s->ops->call_route_list(s, account_id, since, until, fn, ctx);
+}
+
+int store_route_counts(struct store *s, int64_t account_id, const char *plan,
+                       const char *day_prefix, int64_t live_since, store_route_count_fn fn,
+                       void *ctx)
+{
+    return s->ops->route_counts(s, account_id, plan, day_prefix, live_since, fn, ctx);
+}
+
 /* store_provider_cred_* and store_secrets_*: store_secrets.c (they seal and open). */
 
 int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,

@@ -522,6 +522,100 @@ int store_call_outcome_get(struct store *s, int64_t call_id, struct st_call_outc
  * outside the five, a negative revenue); ERR_BACKEND. */
 int store_call_outcome_put(struct store *s, const struct st_call_outcome *o);
 
+/* ==== routing ================================================================================
+ * Owned by src/app/routing.c (docs/routing.md; issue #15). Tables of sql/0019. Locations and
+ * routing plans are JSON documents the app validates (core/route.h) and the store keeps whole
+ * per account ("docs"); a plan may be attached to one number, pool or location (unique per
+ * account). Counters are atomic increments shared by every node (round robin). A routed call's
+ * routing record is keyed by the provider and its call id, so it is written on the request
+ * thread before the answer, whether or not the call row is on disk yet. */
+
+#define STORE_ROUTE_KIND_MAX 16
+#define STORE_ROUTE_ATTACH_MAX 72  /* "number:<ext id>", "pool:<ext id>", "location:<ext id>" */
+#define STORE_ROUTE_BODY_MAX 32768 /* the document's JSON */
+#define STORE_ROUTE_LOG_MAX 2048   /* a call's routing steps, one line each */
+#define STORE_ROUTE_STATE_MAX 64   /* core/route.h ROUTE_STATE_MAX */
+#define STORE_ROUTE_URL_MAX 512    /* a recording URL */
+
+struct st_route_doc {
+    int64_t id;
+    int64_t account_id;
+    char kind[STORE_ROUTE_KIND_MAX]; /* "location" or "plan" */
+    char ext_id[STORE_ID_MAX];       /* "loc_…", "plan_…": set by the store on insert */
+    char name[STORE_NAME_MAX];
+    char attach[STORE_ROUTE_ATTACH_MAX]; /* plans: where it applies; "" = nowhere */
+    char body[STORE_ROUTE_BODY_MAX];
+    int64_t created_at;
+    int64_t updated_at;
+};
+typedef int (*store_route_doc_fn)(void *ctx, const struct st_route_doc *d);
+
+/* Inserts d (d->id == 0: ext_id, id and created_at set) or replaces the name, attach, body and
+ * updated_at of the account's document (d->account_id, d->kind, d->ext_id). ERR_CONFLICT: the
+ * attach is another document's of the account; ERR_NOTFOUND (update): no such document. */
+int store_route_doc_put(struct store *s, struct st_route_doc *d);
+int store_route_doc_get(struct store *s, int64_t account_id, const char *kind, const char *ext_id,
+                        struct st_route_doc *d);
+/* The account's plan attached to attach. ERR_NOTFOUND if none. */
+int store_route_doc_by_attach(struct store *s, int64_t account_id, const char *attach,
+                              struct st_route_doc *d);
+/* The account's documents of kind, oldest first; fn returning non-zero stops. */
+int store_route_doc_list(struct store *s, int64_t account_id, const char *kind,
+                         store_route_doc_fn fn, void *ctx);
+int store_route_doc_delete(struct store *s, int64_t account_id, const char *kind,
+                           const char *ext_id);
+/* Adds 1 to the account's counter key (created at 1) atomically across nodes and gives the new
+ * value. out: *n. */
+int store_route_counter_next(struct store *s, int64_t account_id, const char *key, int64_t *n);
+
+/* A routed call's routing record. */
+struct st_call_route {
+    int64_t account_id;
+    char provider[16];
+    char call_sid[STORE_PARTY_MAX];
+    char plan[STORE_ID_MAX];     /* the plan's ext id */
+    char location[STORE_ID_MAX]; /* the location's ext id, "" = none */
+    char target[STORE_ID_MAX];   /* the target's id in the plan, "" = none (yet) */
+    char target_number[STORE_E164_MAX];
+    char digits[24]; /* digits the caller pressed */
+    char state[STORE_ROUTE_STATE_MAX];
+    char log[STORE_ROUTE_LOG_MAX];
+    char verstat[64]; /* StirVerstat as the provider sent it */
+    char outcome[24]; /* dialing, connected, voicemail, rejected, screened, message,
+                         last_resort, ended */
+    char recording_url[STORE_ROUTE_URL_MAX];
+    int64_t recording_duration_s; /* -1 = none */
+    int64_t payout;               /* minor units, when billable */
+    bool dialing;                 /* a target's leg is ringing or connected */
+    int64_t started_at;
+    int64_t updated_at;
+};
+typedef int (*store_call_route_fn)(void *ctx, const struct st_call_route *r);
+
+/* Inserts or replaces the record of (r->provider, r->call_sid). ERR_NOTFOUND if that call's
+ * record belongs to another account (nothing written). */
+int store_call_route_put(struct store *s, const struct st_call_route *r);
+int store_call_route_get(struct store *s, const char *provider, const char *call_sid,
+                         struct st_call_route *r);
+/* The account's records with since <= started_at < until, oldest first. */
+int store_call_route_list(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                          store_call_route_fn fn, void *ctx);
+
+/* The live counts of a plan's targets, for its caps: per target, `today` from the account's
+ * counters whose key is day_prefix + the target's id (the app counts each dial there), and `live`
+ * from the records of calls dialling it whose record changed since live_since (an index on the
+ * dialling records keeps this O(live calls)). A target may come in two rows (one with today,
+ * one with live): add them. */
+struct st_route_count {
+    char target[STORE_ID_MAX];
+    int64_t today;
+    int64_t live;
+};
+typedef int (*store_route_count_fn)(void *ctx, const struct st_route_count *c);
+int store_route_counts(struct store *s, int64_t account_id, const char *plan,
+                       const char *day_prefix, int64_t live_since, store_route_count_fn fn,
+                       void *ctx);
+
 /* ==== reports =================================================================================
  * Owned by reports and exports (src/http/handlers/h_reports.c). Read-only queries over calls,
  * sessions and conversions, streamed row by row to a callback (return non-zero to stop). */
@@ -543,6 +637,7 @@ struct st_report_call {
     bool converted;
     double value;
     char lead_status[STORE_LEAD_MAX]; /* the call's outcome ("new" when it has none) */
+    char location[STORE_NAME_MAX];    /* the routed call's location (its name), "" = none */
 };
 
 /* One conversion with what the Google Ads exports need: the call and the click ids of the

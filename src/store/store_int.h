@@ -121,6 +121,24 @@ struct store_ops {
     int (*pool_by_fallback)(struct store *s, const char *e164, struct st_pool *p);
     int (*call_outcome_get)(struct store *s, int64_t call_id, struct st_call_outcome *o);
     int (*call_outcome_put)(struct store *s, const struct st_call_outcome *o);
+    int (*route_doc_put)(struct store *s, struct st_route_doc *d);
+    int (*route_doc_get)(struct store *s, int64_t account_id, const char *kind, const char *ext_id,
+                         struct st_route_doc *d);
+    int (*route_doc_by_attach)(struct store *s, int64_t account_id, const char *attach,
+                               struct st_route_doc *d);
+    int (*route_doc_list)(struct store *s, int64_t account_id, const char *kind,
+                          store_route_doc_fn fn, void *ctx);
+    int (*route_doc_delete)(struct store *s, int64_t account_id, const char *kind,
+                            const char *ext_id);
+    int (*route_counter_next)(struct store *s, int64_t account_id, const char *key, int64_t *n);
+    int (*call_route_put)(struct store *s, const struct st_call_route *r);
+    int (*call_route_get)(struct store *s, const char *provider, const char *call_sid,
+                          struct st_call_route *r);
+    int (*call_route_list)(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                           store_call_route_fn fn, void *ctx);
+    int (*route_counts)(struct store *s, int64_t account_id, const char *plan,
+                        const char *day_prefix, int64_t live_since, store_route_count_fn fn,
+                        void *ctx);
     int (*provider_cred_set)(struct store *s, int64_t account_id, const char *provider,
                              const char *account_sid, const char *secret, int64_t now);
     int (*provider_cred_get)(struct store *s, int64_t account_id, const char *provider,

@@ -505,10 +505,15 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
     " COALESCE(NULLIF(c.channel, ''), s.channel), COALESCE(NULLIF(c.source, ''), s.source),"       \
     " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign),"     \
     " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                       \
-    " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new')"                    \
+    " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
+    " COALESCE(ld.name, '')"                                                                       \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
     " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
     " LEFT JOIN call_outcomes o ON o.call_id = c.id"                                               \
+    " LEFT JOIN call_routes cr ON cr.provider = c.provider AND cr.call_sid = c.provider_call_id"   \
+    " AND cr.account_id = c.account_id"                                                            \
+    " LEFT JOIN route_docs ld ON ld.account_id = c.account_id AND ld.kind = 'location'"            \
+    " AND ld.ext_id = cr.location"                                                                 \
     " WHERE c.account_id = $1 AND c.started_at >= $2 AND c.started_at < $3"                        \
     " ORDER BY c.started_at, c.id"
 
@@ -538,6 +543,7 @@ static void read_report_call(const PGresult *r, int i, struct st_report_call *c)
     c->converted = store__pg_col_bool(r, i, 11);
     c->value = store__pg_col_f64(r, i, 12);
     store__pg_col_text(r, i, 13, c->lead_status, sizeof(c->lead_status));
+    store__pg_col_text(r, i, 14, c->location, sizeof(c->location));
 }
 
 static void read_report_conversion(const PGresult *r, int i, struct st_report_conversion *c)

@@ -11,10 +11,15 @@
     " COALESCE(NULLIF(c.channel, ''), s.channel), COALESCE(NULLIF(c.source, ''), s.source),"       \
     " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign),"     \
     " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                       \
-    " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new')"                    \
+    " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
+    " COALESCE(ld.name, '')"                                                                       \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
     " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
     " LEFT JOIN call_outcomes o ON o.call_id = c.id"                                               \
+    " LEFT JOIN call_routes cr ON cr.provider = c.provider AND cr.call_sid = c.provider_call_id"   \
+    " AND cr.account_id = c.account_id"                                                            \
+    " LEFT JOIN route_docs ld ON ld.account_id = c.account_id AND ld.kind = 'location'"            \
+    " AND ld.ext_id = cr.location"                                                                 \
     " WHERE c.account_id = ?1 AND c.started_at >= ?2 AND c.started_at < ?3"                        \
     " ORDER BY c.started_at, c.id"
 
@@ -47,6 +52,7 @@ static void read_report_call(sqlite3_stmt *st, struct st_report_call *r)
     r->converted = sqlite3_column_int(st, 11) != 0;
     r->value = sqlite3_column_double(st, 12);
     store__col_text(st, 13, r->lead_status, sizeof(r->lead_status));
+    store__col_text(st, 14, r->location, sizeof(r->location));
 }
 
 static void read_report_conversion(sqlite3_stmt *st, struct st_report_conversion *r)

@@ -7,7 +7,9 @@
 
 #include "telephony/twilio.h"
 
-#define URL_MAX 512 /* base URL (at most 255 bytes) + a callback path */
+#define URL_MAX                                                                                    \
+    512 /* base URL (at most 255 bytes) + a callback path and query (routing: < 200)               \
+         */
 
 int tel__require_header(const struct tel_request *rq, const char *const *headers, struct errbuf *eb)
 {
@@ -65,8 +67,47 @@ static int callback_url(const char *base_url, const char *path, char out[URL_MAX
     return ERR_OK;
 }
 
+/* base_url + route_path + "?" + query into out, or NULL for a NULL query. */
+static int route_url(const char *base_url, const char *route_path, const char *query,
+                     char out[URL_MAX], const char **url)
+{
+    *url = NULL;
+    if (!query)
+        return ERR_OK;
+    if (!route_path)
+        return ERR_INVALID;
+    int n = snprintf(out, URL_MAX, "%s%s?%s", base_url, route_path, query);
+    if (n < 0 || n >= URL_MAX)
+        return ERR_TOOBIG;
+    *url = out;
+    return ERR_OK;
+}
+
+/* The routing kinds (core/route.h instructions) other than DIAL. */
+static int route_answer(struct buf *out, const struct tel_answer *a, const char *route_path)
+{
+    char action[URL_MAX];
+    char status[URL_MAX];
+    const char *action_url = NULL;
+    const char *status_url = NULL;
+    int rc = route_url(a->base_url, route_path, a->route_query, action, &action_url);
+    if (!rc)
+        rc = route_url(a->base_url, route_path, a->status_query, status, &status_url);
+    if (rc)
+        return rc;
+    if (a->kind == TEL_ANSWER_GATHER)
+        return twiml_gather(out, a->say, a->num_digits, a->timeout_s, action_url);
+    if (a->kind == TEL_ANSWER_RECORD)
+        return twiml_record(out, a->say, a->max_len_s, action_url, status_url);
+    if (a->kind == TEL_ANSWER_SAY_HANGUP)
+        return twiml_say_hangup(out, a->say);
+    if (a->kind == TEL_ANSWER_SAY)
+        return twiml_say(out, a->say);
+    return twiml_block(out);
+}
+
 int tel__twiml_answer(struct buf *out, const struct tel_answer *a, const char *action_path,
-                      const char *status_path)
+                      const char *status_path, const char *route_path)
 {
     if (a->kind == TEL_ANSWER_REJECT)
         return twiml_reject(out);
@@ -74,15 +115,23 @@ int tel__twiml_answer(struct buf *out, const struct tel_answer *a, const char *a
         return twiml_empty(out);
     if (!a->base_url)
         return ERR_INVALID;
+    if (a->kind != TEL_ANSWER_DIAL)
+        return route_answer(out, a, route_path);
     char action[URL_MAX];
     char status[URL_MAX];
+    char whisper[URL_MAX];
     struct twiml_dial d = {.forward_to = a->forward_to,
                            .caller_id = a->caller_id,
                            .record = a->record,
-                           .notice = a->notice};
-    int rc = callback_url(a->base_url, action_path, action, &d.action_url);
+                           .notice = a->notice,
+                           .timeout_s = a->timeout_s};
+    int rc = a->route_query
+                 ? route_url(a->base_url, route_path, a->route_query, action, &d.action_url)
+                 : callback_url(a->base_url, action_path, action, &d.action_url);
     if (!rc)
         rc = callback_url(a->base_url, status_path, status, &d.status_url);
+    if (!rc)
+        rc = route_url(a->base_url, route_path, a->whisper_query, whisper, &d.number_url);
     return rc ? rc : twiml_dial(out, &d);
 }
 

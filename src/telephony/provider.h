@@ -28,6 +28,7 @@ enum tel_hook_kind {
     TEL_HOOK_VOICE = 0, /* a call comes in: answer where it goes */
     TEL_HOOK_STATUS,    /* status callbacks (either leg) */
     TEL_HOOK_DIAL,      /* the <Dial action>: the forwarded leg ended */
+    TEL_HOOK_ROUTE,     /* a routing plan's callbacks (gather, dial, record, whisper) */
     TEL_HOOK_N,
 };
 
@@ -75,6 +76,13 @@ enum tel_answer_kind {
     TEL_ANSWER_DIAL = 0, /* forward the call to forward_to */
     TEL_ANSWER_REJECT,   /* refuse politely: nobody owns the number */
     TEL_ANSWER_EMPTY,    /* end the request (a <Dial action>): the call goes on or ends */
+    /* A routing plan's instructions (core/route.h): their callbacks go to the route path with
+     * route_query as the query string (the call's progress through its plan). */
+    TEL_ANSWER_GATHER,     /* say, then wait timeout_s for num_digits digits */
+    TEL_ANSWER_RECORD,     /* say, then record a voicemail of up to max_len_s */
+    TEL_ANSWER_SAY_HANGUP, /* say (if any), hang up */
+    TEL_ANSWER_SAY,        /* say only (a whisper to the answering party) */
+    TEL_ANSWER_BLOCK,      /* refuse without answering (a blocked caller) */
 };
 
 struct tel_answer {
@@ -84,6 +92,16 @@ struct tel_answer {
     const char *caller_id;  /* DIAL: caller id to show the business (NULL = provider default) */
     bool record;            /* DIAL: record the forwarded call after speaking notice */
     const char *notice;     /* DIAL: spoken before a recorded call (NULL = default notice) */
+    /* Routing (NULL/0 when unused). DIAL with route_query: the <Dial action> goes to the route
+     * path, timeout_s bounds the ringing, and whisper_query (if set) plays a whisper to the
+     * answering party from the route path. RECORD: status_query receives the recording. */
+    const char *route_query;
+    const char *whisper_query;
+    const char *status_query;
+    const char *say;
+    int num_digits;
+    int timeout_s;
+    int max_len_s;
 };
 
 struct tel_provider {

@@ -38,9 +38,10 @@ bool tel__twilio_verify(const struct tel_request *rq, const struct tel_hook *h, 
 
 /* Writes the TwiML (or TeXML: the same XML) answer: DIAL with <Dial action> base_url +
  * action_path (NULL: none) and <Number statusCallback> base_url + status_path (NULL: none);
- * REJECT and EMPTY as twiml_reject and twiml_empty. Contract of tel_provider.answer. */
+ * REJECT and EMPTY as twiml_reject and twiml_empty; the routing kinds with their callbacks at
+ * base_url + route_path + "?" + the answer's query. Contract of tel_provider.answer. */
 int tel__twiml_answer(struct buf *out, const struct tel_answer *a, const char *action_path,
-                      const char *status_path);
+                      const char *status_path, const char *route_path);
 
 /* Twilio's call statuses (also SignalWire's and Telnyx TeXML's) in the merge's terms:
  * "queued" and "initiated" are "ringing", the others are the merge's own words. Contract of

@@ -144,12 +144,13 @@ static bool texml_verify(const struct tel_request *rq, const struct tel_hook *h,
 static int texml_answer(struct buf *out, const struct tel_answer *a)
 {
     const char *status = tel__telnyx.paths[TEL_HOOK_STATUS];
-    return tel__twiml_answer(out, a, status, status);
+    return tel__twiml_answer(out, a, status, status, tel__telnyx.paths[TEL_HOOK_ROUTE]);
 }
 
 const struct tel_provider tel__telnyx = {
     .name = "telnyx",
-    .paths = {"/v1/telephony/telnyx/voice", "/v1/telephony/telnyx/status", NULL},
+    .paths = {"/v1/telephony/telnyx/voice", "/v1/telephony/telnyx/status", NULL,
+              "/v1/telephony/telnyx/route"},
     .signer_by_account_sid = true,   /* account set --telnyx-account-sid */
     .signer_fallback_unkeyed = true, /* keys stored without their account id: see provider.h */
     .content_type = "text/xml",

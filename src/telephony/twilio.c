@@ -349,6 +349,10 @@ static int add_dial_open(struct buf *b, const struct twiml_dial *d)
 static int add_number(struct buf *b, const struct twiml_dial *d)
 {
     int rc = buf_adds(b, "<Number");
+    if (!rc && d->number_url)
+        rc = add_attr(b, "url", d->number_url);
+    if (!rc && d->number_url)
+        rc = add_attr(b, "method", "POST");
     if (!rc)
         rc = add_attr(b, "statusCallback", d->status_url);
     if (!rc && d->status_url)
@@ -400,6 +404,88 @@ int twiml_reject(struct buf *out)
     if (!rc)
         rc = buf_adds(out, "<Hangup/></Response>");
     return finish(out, len, rc);
+}
+
+int twiml_gather(struct buf *out, const char *say, int num_digits, int timeout_s,
+                 const char *action_url)
+{
+    if (!out || !action_url || num_digits < 1)
+        return ERR_INVALID;
+    size_t len = out->len;
+    int rc = buf_addf(out, TWIML_HEAD "<Response><Gather numDigits=\"%d\"", num_digits);
+    if (!rc && timeout_s > 0)
+        rc = buf_addf(out, " timeout=\"%d\"", timeout_s);
+    if (!rc)
+        rc = add_attr(out, "action", action_url);
+    if (!rc)
+        rc = buf_adds(out, " method=\"POST\" input=\"dtmf\">");
+    if (!rc && say && *say)
+        rc = add_say(out, say);
+    if (!rc)
+        rc = buf_adds(out, "</Gather><Redirect method=\"POST\">");
+    if (!rc)
+        rc = add_escaped(out, action_url, false);
+    if (!rc)
+        rc = buf_adds(out, "</Redirect></Response>");
+    return finish(out, len, rc);
+}
+
+int twiml_record(struct buf *out, const char *say, int max_len_s, const char *action_url,
+                 const char *status_url)
+{
+    if (!out || !action_url)
+        return ERR_INVALID;
+    size_t len = out->len;
+    int rc = buf_adds(out, TWIML_HEAD "<Response>");
+    if (!rc && say && *say)
+        rc = add_say(out, say);
+    if (!rc)
+        rc = buf_adds(out, "<Record");
+    if (!rc && max_len_s > 0)
+        rc = buf_addf(out, " maxLength=\"%d\"", max_len_s);
+    if (!rc)
+        rc = add_attr(out, "action", action_url);
+    if (!rc)
+        rc = add_attr(out, "method", "POST");
+    if (!rc)
+        rc = add_attr(out, "recordingStatusCallback", status_url);
+    if (!rc)
+        rc = buf_adds(out, "/></Response>");
+    return finish(out, len, rc);
+}
+
+int twiml_say_hangup(struct buf *out, const char *say)
+{
+    if (!out)
+        return ERR_INVALID;
+    size_t len = out->len;
+    int rc = buf_adds(out, TWIML_HEAD "<Response>");
+    if (!rc && say && *say)
+        rc = add_say(out, say);
+    if (!rc)
+        rc = buf_adds(out, "<Hangup/></Response>");
+    return finish(out, len, rc);
+}
+
+int twiml_say(struct buf *out, const char *say)
+{
+    if (!out)
+        return ERR_INVALID;
+    size_t len = out->len;
+    int rc = buf_adds(out, TWIML_HEAD "<Response>");
+    if (!rc && say && *say)
+        rc = add_say(out, say);
+    if (!rc)
+        rc = buf_adds(out, "</Response>");
+    return finish(out, len, rc);
+}
+
+int twiml_block(struct buf *out)
+{
+    if (!out)
+        return ERR_INVALID;
+    return finish(out, out->len,
+                  buf_adds(out, TWIML_HEAD "<Response><Reject reason=\"rejected\"/></Response>"));
 }
 
 int twiml_empty(struct buf *out)
@@ -517,13 +603,13 @@ static bool twilio_hook_verify(const struct tel_request *rq, const struct tel_ho
 static int twilio_answer(struct buf *out, const struct tel_answer *a)
 {
     return tel__twiml_answer(out, a, tel__twilio.paths[TEL_HOOK_DIAL],
-                             tel__twilio.paths[TEL_HOOK_STATUS]);
+                             tel__twilio.paths[TEL_HOOK_STATUS], tel__twilio.paths[TEL_HOOK_ROUTE]);
 }
 
 const struct tel_provider tel__twilio = {
     .name = "twilio",
     .paths = {"/v1/telephony/twilio/voice", "/v1/telephony/twilio/status",
-              "/v1/telephony/twilio/dial"},
+              "/v1/telephony/twilio/dial", "/v1/telephony/twilio/route"},
     .signer_by_account_sid = true,
     .content_type = "text/xml",
     .check = twilio_check,

@@ -78,7 +78,22 @@ struct twiml_dial {
     bool record;            /* record="record-from-answer-dual" and speak a notice first */
     const char *notice;     /* the spoken notice (default "This call may be recorded.") */
     int timeout_s;          /* 0 = provider default */
+    const char *number_url; /* <Number url=…>: TwiML run on the answering party (a whisper) */
 };
+
+/* A routing plan's documents (core/route.h instructions), same contract as twiml_dial:
+ * twiml_gather: <Gather numDigits timeout action method=POST input=dtmf><Say>say</Say>
+ *   </Gather><Redirect method=POST>action</Redirect> (no input posts to action without Digits);
+ * twiml_record: <Say>say</Say><Record maxLength action method=POST recordingStatusCallback/>;
+ * twiml_say_hangup: <Say>say</Say> (when say is set) <Hangup/>;
+ * twiml_say: <Say>say</Say> (a whisper); twiml_block: <Reject reason="rejected"/>. */
+int twiml_gather(struct buf *out, const char *say, int num_digits, int timeout_s,
+                 const char *action_url);
+int twiml_record(struct buf *out, const char *say, int max_len_s, const char *action_url,
+                 const char *status_url);
+int twiml_say_hangup(struct buf *out, const char *say);
+int twiml_say(struct buf *out, const char *say);
+int twiml_block(struct buf *out);
 
 /* Writes the TwiML document (XML declaration first, as twiml.out.txt shows) into out:
  * <Response>[<Say>notice</Say>]<Dial callerId action method="POST" timeout record>

@@ -2157,6 +2157,194 @@ static void purge_runs_on_one_node_at_a_time(void **state)
     store_close(other);
 }
 
+/* ==== routing (sql/0019) ====================================================================== */
+
+static int count_docs(void *ctx, const struct st_route_doc *d)
+{
+    (void)d;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int collect_counts(void *ctx, const struct st_route_count *c)
+{
+    struct st_route_count *out = ctx;
+    for (int i = 0; i < 6; i++)
+        if (!out[i].target[0]) {
+            out[i] = *c;
+            break;
+        }
+    return 0;
+}
+
+static int sum_routes(void *ctx, const struct st_call_route *r)
+{
+    *(int64_t *)ctx += r->payout;
+    return 0;
+}
+
+static struct st_call_route make_route(int64_t account_id, const char *sid, const char *target,
+                                       int64_t at, bool dialing)
+{
+    struct st_call_route r = {.account_id = account_id, .recording_duration_s = -1};
+    snprintf(r.provider, sizeof(r.provider), "twilio");
+    snprintf(r.call_sid, sizeof(r.call_sid), "%s", sid);
+    snprintf(r.plan, sizeof(r.plan), "plan_x");
+    snprintf(r.target, sizeof(r.target), "%s", target);
+    r.dialing = dialing;
+    r.started_at = r.updated_at = at;
+    r.payout = 100;
+    return r;
+}
+
+static void routing_docs_counters_and_call_routes(void **state)
+{
+    struct fx *f = *state;
+    struct st_route_doc *d = calloc(1, sizeof(*d));
+    struct st_route_doc *got = calloc(1, sizeof(*got));
+    d->account_id = f->a.id;
+    snprintf(d->kind, sizeof(d->kind), "plan");
+    snprintf(d->name, sizeof(d->name), "Main line");
+    snprintf(d->attach, sizeof(d->attach), "number:num_1");
+    snprintf(d->body, sizeof(d->body), "{\"steps\":[]}");
+    d->updated_at = 1000;
+    assert_int_equal(store_route_doc_put(f->s, d), ERR_OK);
+    assert_true(d->id > 0);
+    assert_int_equal(strncmp(d->ext_id, "plan_", 5), 0);
+    assert_int_equal(store_route_doc_get(f->s, f->a.id, "plan", d->ext_id, got), ERR_OK);
+    assert_string_equal(got->name, "Main line");
+    assert_string_equal(got->body, d->body);
+    assert_int_equal(got->created_at, 1000);
+    assert_int_equal(store_route_doc_get(f->s, f->b.id, "plan", d->ext_id, got), ERR_NOTFOUND);
+    assert_int_equal(store_route_doc_get(f->s, f->a.id, "location", d->ext_id, got), ERR_NOTFOUND);
+    assert_int_equal(store_route_doc_by_attach(f->s, f->a.id, "number:num_1", got), ERR_OK);
+    assert_string_equal(got->ext_id, d->ext_id);
+    assert_int_equal(store_route_doc_by_attach(f->s, f->b.id, "number:num_1", got), ERR_NOTFOUND);
+    /* one plan per attachment and account; another account may attach the same text */
+    struct st_route_doc *e = calloc(1, sizeof(*e));
+    *e = *d;
+    e->id = 0;
+    assert_int_equal(store_route_doc_put(f->s, e), ERR_CONFLICT);
+    e->id = 0;
+    e->attach[0] = '\0';
+    assert_int_equal(store_route_doc_put(f->s, e), ERR_OK); /* unattached: no conflict */
+    struct st_route_doc *other = calloc(1, sizeof(*other));
+    *other = *d;
+    other->id = 0;
+    other->account_id = f->b.id;
+    assert_int_equal(store_route_doc_put(f->s, other), ERR_OK);
+    struct st_route_doc *loc = calloc(1, sizeof(*loc));
+    *loc = *e;
+    loc->id = 0;
+    snprintf(loc->kind, sizeof(loc->kind), "location");
+    assert_int_equal(store_route_doc_put(f->s, loc), ERR_OK);
+    assert_int_equal(strncmp(loc->ext_id, "loc_", 4), 0);
+    int n = 0;
+    assert_int_equal(store_route_doc_list(f->s, f->a.id, "plan", count_docs, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    /* update: by account, kind and ext id */
+    snprintf(d->name, sizeof(d->name), "Renamed");
+    d->attach[0] = '\0';
+    d->updated_at = 2000;
+    assert_int_equal(store_route_doc_put(f->s, d), ERR_OK);
+    assert_int_equal(store_route_doc_get(f->s, f->a.id, "plan", d->ext_id, got), ERR_OK);
+    assert_string_equal(got->name, "Renamed");
+    assert_string_equal(got->attach, "");
+    assert_int_equal(got->updated_at, 2000);
+    assert_int_equal(store_route_doc_by_attach(f->s, f->a.id, "number:num_1", got), ERR_NOTFOUND);
+    other->account_id = f->a.id; /* b's plan through a's account: not found */
+    assert_int_equal(store_route_doc_put(f->s, other), ERR_NOTFOUND);
+    assert_int_equal(store_route_doc_delete(f->s, f->a.id, "plan", other->ext_id), ERR_NOTFOUND);
+    assert_int_equal(store_route_doc_delete(f->s, f->a.id, "plan", d->ext_id), ERR_OK);
+    assert_int_equal(store_route_doc_delete(f->s, f->a.id, "plan", d->ext_id), ERR_NOTFOUND);
+
+    /* counters: 1, 2, 3 per account and key */
+    int64_t v = 0;
+    for (int64_t i = 1; i <= 3; i++) {
+        assert_int_equal(store_route_counter_next(f->s, f->a.id, "rr:plan_x:0", &v), ERR_OK);
+        assert_int_equal(v, i);
+    }
+    assert_int_equal(store_route_counter_next(f->s, f->b.id, "rr:plan_x:0", &v), ERR_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(store_begin(f->s), ERR_OK); /* rolled back with its transaction */
+    assert_int_equal(store_route_counter_next(f->s, f->a.id, "rr:plan_x:0", &v), ERR_OK);
+    assert_int_equal(v, 4);
+    store_rollback(f->s);
+    assert_int_equal(store_route_counter_next(f->s, f->a.id, "rr:plan_x:0", &v), ERR_OK);
+    assert_int_equal(v, 4);
+
+    /* call routes: upsert by provider call id, scoped to the account */
+    struct st_call_route r = make_route(f->a.id, "CAR1", "t1", 5000, true);
+    snprintf(r.digits, sizeof(r.digits), "12");
+    snprintf(r.verstat, sizeof(r.verstat), "TN-Validation-Passed-A");
+    assert_int_equal(store_call_route_put(f->s, &r), ERR_OK);
+    snprintf(r.recording_url, sizeof(r.recording_url), "https://api.example/rec/RE1");
+    r.recording_duration_s = 42;
+    snprintf(r.outcome, sizeof(r.outcome), "voicemail");
+    r.dialing = false;
+    r.updated_at = 6000;
+    assert_int_equal(store_call_route_put(f->s, &r), ERR_OK);
+    struct st_call_route rg;
+    assert_int_equal(store_call_route_get(f->s, "twilio", "CAR1", &rg), ERR_OK);
+    assert_string_equal(rg.recording_url, "https://api.example/rec/RE1");
+    assert_int_equal(rg.recording_duration_s, 42);
+    assert_string_equal(rg.digits, "12");
+    assert_string_equal(rg.verstat, "TN-Validation-Passed-A");
+    assert_string_equal(rg.outcome, "voicemail");
+    assert_false(rg.dialing);
+    assert_int_equal(rg.started_at, 5000);
+    assert_int_equal(rg.updated_at, 6000);
+    struct st_call_route theirs = r;
+    theirs.account_id = f->b.id;
+    assert_int_equal(store_call_route_put(f->s, &theirs), ERR_NOTFOUND);
+    assert_int_equal(store_call_route_get(f->s, "twilio", "CAR9", &rg), ERR_NOTFOUND);
+    struct st_call_route r2 = make_route(f->a.id, "CAR2", "t1", 7000, true);
+    struct st_call_route r3 = make_route(f->a.id, "CAR3", "t2", 8000, false);
+    struct st_call_route r4 = make_route(f->b.id, "CAR4", "t1", 8000, true);
+    assert_int_equal(store_call_route_put(f->s, &r2), ERR_OK);
+    assert_int_equal(store_call_route_put(f->s, &r3), ERR_OK);
+    assert_int_equal(store_call_route_put(f->s, &r4), ERR_OK);
+    /* caps: today's dials from the day's counters, live ones from the dialling records */
+    assert_int_equal(store_route_counter_next(f->s, f->a.id, "d:plan_x:20261207:t1", &v), ERR_OK);
+    assert_int_equal(store_route_counter_next(f->s, f->a.id, "d:plan_x:20261207:t1", &v), ERR_OK);
+    assert_int_equal(store_route_counter_next(f->s, f->a.id, "d:plan_x:20261207:t2", &v), ERR_OK);
+    assert_int_equal(store_route_counter_next(f->s, f->a.id, "d:plan_x:20261206:t1", &v), ERR_OK);
+    assert_int_equal(store_route_counter_next(f->s, f->a.id, "d:plan_xy:20261207:t1", &v), ERR_OK);
+    assert_int_equal(store_route_counter_next(f->s, f->b.id, "d:plan_x:20261207:t2", &v), ERR_OK);
+    struct st_route_count counts[6];
+    memset(counts, 0, sizeof(counts));
+    assert_int_equal(store_route_counts(f->s, f->a.id, "plan_x", "d:plan_x:20261207:", 4000,
+                                        collect_counts, counts),
+                     ERR_OK);
+    int64_t today[3] = {0}, live[3] = {0}; /* t1, t2, other */
+    for (int i = 0; i < 6 && counts[i].target[0]; i++) {
+        int k = strcmp(counts[i].target, "t1") == 0   ? 0
+                : strcmp(counts[i].target, "t2") == 0 ? 1
+                                                      : 2;
+        today[k] += counts[i].today;
+        live[k] += counts[i].live;
+    }
+    assert_int_equal(today[0], 2);
+    assert_int_equal(today[1], 1);
+    assert_int_equal(live[0], 1); /* CAR2 (CAR1 ended; CAR4 is b's) */
+    assert_int_equal(live[1], 0); /* CAR3 is not dialling */
+    assert_int_equal(today[2] + live[2], 0);
+    memset(counts, 0, sizeof(counts));
+    assert_int_equal(store_route_counts(f->s, f->a.id, "plan_x", "d:plan_x:20261207:", 7500,
+                                        collect_counts, counts),
+                     ERR_OK); /* CAR2's record is older than the live window */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(counts[i].live, 0);
+    int64_t payout = 0;
+    assert_int_equal(store_call_route_list(f->s, f->a.id, 0, 7500, sum_routes, &payout), ERR_OK);
+    assert_int_equal(payout, 200); /* CAR1, CAR2: a's, started before 7500 */
+    free(loc);
+    free(other);
+    free(e);
+    free(got);
+    free(d);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
@@ -2177,6 +2365,7 @@ int main(int argc, char **argv)
         T(savepoint_rollback_keeps_the_rest),
         T(calls_conversions_reports_and_export),
         T(call_outcomes_default_replace_and_tenant_scoping),
+        T(routing_docs_counters_and_call_routes),
         T(claims_need_a_serving_store),
         T(claim_touch_times_and_deletes),
         T(release_takes_a_claim_back),

@@ -133,7 +133,7 @@ static int add_report_call(void *ctx, const struct st_report_call *c)
     rc.key[REPORT_KEYWORD] = c->keyword;
     rc.key[REPORT_LANDING_PAGE] = c->landing_page;
     rc.key[REPORT_DEVICE] = c->device;
-    rc.key[REPORT_LOCATION] = NULL; /* calls carry no location yet */
+    rc.key[REPORT_LOCATION] = c->location[0] ? c->location : NULL; /* routed calls */
     rc.key[REPORT_LEAD_STATUS] = c->lead_status;
     report_add(f->r, &rc);
     return 0;

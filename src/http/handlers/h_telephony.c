@@ -19,6 +19,7 @@
 #include "app/calls.h"
 #include "app/metrics.h"
 #include "app/ratelimit.h"
+#include "app/routing.h"
 #include "base/json.h"
 #include "telephony/provider.h"
 
@@ -326,6 +327,49 @@ static void defer_update(struct http_req *req, struct http_resp *resp, const str
     defer(req, calls_pending_update(req->app, call_id, u, time_now_ms()), pd, false);
 }
 
+/* ---- routing plans (app/routing.h) ---- */
+
+/* The provider's answer for a routing instruction, with the caller's number passed through
+ * when it is E.164. */
+static int answer_route(struct http_req *req, struct http_resp *resp, const struct hook *h,
+                        struct routing_answer *ra)
+{
+    char caller[PHONE_E164_MAX];
+    const char *from = h->th.wh.from;
+    ra->ans.base_url = req->app->public_url;
+    if (ra->ans.kind == TEL_ANSWER_DIAL && from && phone_parse(from, caller, NULL) == ERR_OK &&
+        strcmp(caller, from) == 0)
+        ra->ans.caller_id = from;
+    resp->content_type = h->tp->content_type;
+    return h->tp->answer(&resp->body, &ra->ans);
+}
+
+/* ERR_NOTFOUND when the call has no plan (answer as before); else the plan's answer, and the
+ * stored call shows the number it dials. */
+static int routed_voice(struct http_req *req, struct http_resp *resp, const struct hook *h,
+                        const struct st_account *acct, const struct calls_target *t,
+                        const struct st_call *call, struct calls_answer *ans)
+{
+    if (!t->account_id || !ans->forward_to[0])
+        return ERR_NOTFOUND;
+    struct routing_call rc = {.provider = h->provider,
+                              .call_sid = h->th.wh.call_sid,
+                              .from = h->th.wh.from,
+                              .verstat = form_get(&h->th.form, "StirVerstat"),
+                              .source = call->source[0] ? call->source : NULL,
+                              .campaign = call->campaign[0] ? call->campaign : NULL,
+                              .now = time_now_ms()};
+    struct routing_answer *ra = xcalloc(1, sizeof(*ra));
+    int r = routing_voice(req->app, acct, t, &rc, ra);
+    if (r == ERR_OK) {
+        if (ra->ans.kind == TEL_ANSWER_DIAL)
+            snprintf(ans->forward_to, sizeof(ans->forward_to), "%s", ra->number);
+        r = answer_route(req, resp, h, ra);
+    }
+    free(ra);
+    return r;
+}
+
 /* ---- voice webhooks: POST /v1/telephony/<provider>/voice ---- */
 
 /* A parsed voice webhook: verify, attribute, store (deferred to the writer), answer. */
@@ -354,8 +398,11 @@ static int voice(struct http_req *req, struct http_resp *resp, const struct hook
     int prepared = calls_prepare(req->app, &acct, &t, &in, &call, &ans);
     calls_read_end(req->app, reading);
     /* The answer is written here, not on the single writer thread, which then only replaces it
-     * for a CallSid that raced in (the stored call's answer is given). */
-    rc = answer_twiml(req, resp, &ans, from, h->provider);
+     * for a CallSid that raced in (the stored call's answer is given). A call whose number or
+     * pool has a routing plan is answered by its plan's first step (app/routing.h). */
+    rc = routed_voice(req, resp, h, &acct, &t, &call, &ans);
+    if (rc == ERR_NOTFOUND)
+        rc = answer_twiml(req, resp, &ans, from, h->provider);
     if (prepared != CALLS_TO_STORE)
         return rc;
     struct pending *pd = pending_new(req, resp);
@@ -454,6 +501,87 @@ int h_tel_dial(struct http_req *req, struct http_resp *resp)
     int rc = hook_begin(req, TEL_HOOK_DIAL, &h);
     if (rc == ERR_OK)
         rc = dial_action(req, resp, &h);
+    hook_end(&h);
+    return rc;
+}
+
+/* ---- a routed call's callbacks: POST /v1/telephony/<provider>/route?ev=&p=&st= ---- */
+
+static int64_t form_count(const struct form *f, const char *name)
+{
+    const char *v = form_get(f, name);
+    size_t n = v ? strlen(v) : 0;
+    if (n == 0 || n > 9 || strspn(v, "0123456789") != n)
+        return -1;
+    return strtoll(v, NULL, 10);
+}
+
+/* A callback of a call whose routing record is gone (it could not be written): verified like a
+ * voice webhook, the call goes where its number forwards (never dropped). */
+static int route_unknown(struct http_req *req, struct http_resp *resp, const struct hook *h)
+{
+    char to[STORE_PARTY_MAX];
+    struct calls_target t;
+    struct st_account acct;
+    normalize_party(h->th.wh.to, to, sizeof(to));
+    int rc = verify_for_to(req, h, to, &t, &acct);
+    if (rc)
+        return rc;
+    struct calls_answer ans;
+    memset(&ans, 0, sizeof(ans));
+    const char *fwd = t.number.forward_to[0] ? t.number.forward_to : t.pool.forward_to;
+    snprintf(ans.forward_to, sizeof(ans.forward_to), "%s", fwd);
+    log_warn("telephony", "req=%" PRIu64 " routing callback for a call with no routing record",
+             req->id);
+    return answer_twiml(req, resp, &ans, h->th.wh.from, h->provider);
+}
+
+static int route_callback(struct http_req *req, struct http_resp *resp, const struct hook *h)
+{
+    char ev[16];
+    char st[96];
+    struct routing_callback cb = {.provider = h->provider,
+                                  .call_sid = h->th.wh.call_sid,
+                                  .state = st,
+                                  .digits = form_get(&h->th.form, "Digits"),
+                                  .dial_status = h->tp->status(h->th.wh.dial_call_status),
+                                  .dial_duration_s = h->th.wh.dial_call_duration_s,
+                                  .recording_url = h->th.wh.recording_url,
+                                  .recording_duration_s =
+                                      form_count(&h->th.form, "RecordingDuration"),
+                                  .now = time_now_ms()};
+    if (!http_query(req, "ev", ev, sizeof(ev)) || routing_event_parse(ev, &cb.ev) ||
+        !http_query(req, "st", st, sizeof(st)))
+        return errf(&req->eb, ERR_INVALID, "ev", "a routing callback needs ev and st");
+    int64_t account_id = 0;
+    int rc = routing_call_account(req->app, h->provider, cb.call_sid, &account_id);
+    if (rc == ERR_NOTFOUND)
+        return route_unknown(req, resp, h);
+    if (rc)
+        return errf(&req->eb, ERR_BACKEND, NULL, "cannot read the call's routing");
+    rc = check_signed_by(req, h, account_id);
+    if (rc)
+        return rc;
+    struct routing_answer *ra = xcalloc(1, sizeof(*ra));
+    rc = routing_next(req->app, &cb, ra);
+    if (rc == ERR_INVALID)
+        errf(&req->eb, ERR_INVALID, "st", "the routing state does not parse");
+    else if (rc == ERR_NOTFOUND)
+        rc = route_unknown(req, resp, h);
+    else if (rc == ERR_OK && ra->ans.kind == TEL_ANSWER_EMPTY)
+        resp->status = 204;
+    else if (rc == ERR_OK)
+        rc = answer_route(req, resp, h, ra);
+    free(ra);
+    return rc;
+}
+
+int h_tel_route(struct http_req *req, struct http_resp *resp)
+{
+    struct hook h;
+    int rc = hook_begin(req, TEL_HOOK_ROUTE, &h);
+    if (rc == ERR_OK)
+        rc = route_callback(req, resp, &h);
     hook_end(&h);
     return rc;
 }

@@ -77,6 +77,16 @@ int h_session_get(struct http_req *req, struct http_resp *resp);
 int h_tel_voice(struct http_req *req, struct http_resp *resp);
 int h_tel_status(struct http_req *req, struct http_resp *resp);
 int h_tel_dial(struct http_req *req, struct http_resp *resp);
+/* POST /v1/telephony/{provider}/route?ev=&p=&st=: a routed call's callbacks (app/routing.h) */
+int h_tel_route(struct http_req *req, struct http_resp *resp);
+/* h_routing.c: /v1/locations and /v1/routing-plans (POST, GET, GET/PUT/DELETE {id}), and
+ * GET /v1/reports/routing?group_by=location|target&since=&until= */
+int h_routing_create(struct http_req *req, struct http_resp *resp);
+int h_routing_replace(struct http_req *req, struct http_resp *resp);
+int h_routing_get(struct http_req *req, struct http_resp *resp);
+int h_routing_list(struct http_req *req, struct http_resp *resp);
+int h_routing_delete(struct http_req *req, struct http_resp *resp);
+int h_report_routing(struct http_req *req, struct http_resp *resp);
 int h_pbx_lookup(struct http_req *req, struct http_resp *resp);
 /* h_calls.c */
 int h_call_list(struct http_req *req, struct http_resp *resp);

@@ -328,6 +328,71 @@ static void answers_carry_each_providers_paths(void **state)
     }
 }
 
+/* A routing plan's instructions: callbacks on each provider's route path with the plan's query
+ * (escaped in attributes and text, as the official library writes them). */
+static void routing_answers(void **state)
+{
+    (void)state;
+    struct tel_answer a = {.kind = TEL_ANSWER_GATHER,
+                           .base_url = BASE,
+                           .say = "Press 1 for sales & 2 for <service>.",
+                           .num_digits = 1,
+                           .timeout_s = 5,
+                           .route_query = "ev=gather&st=0.0.-1.-1.0."};
+#define RT(name) BASE "/v1/telephony/" name "/route?ev=gather&amp;st=0.0.-1.-1.0."
+    answer_of("twilio", &a,
+              XML_HEAD "<Response><Gather numDigits=\"1\" timeout=\"5\" action=\"" RT(
+                  "twilio") "\" method=\"POST\" input=\"dtmf\"><Say>Press 1 for sales &amp; 2 for "
+                            "&lt;service&gt;.</Say></Gather><Redirect method=\"POST\">" RT(
+                                "twilio") "</Redirect></Response>");
+    a.say = NULL;
+    answer_of("telnyx", &a,
+              XML_HEAD "<Response><Gather numDigits=\"1\" timeout=\"5\" action=\"" RT(
+                  "telnyx") "\" method=\"POST\" input=\"dtmf\"></Gather><Redirect "
+                            "method=\"POST\">" RT("telnyx") "</Redirect></Response>");
+#undef RT
+    a = (struct tel_answer){.kind = TEL_ANSWER_DIAL,
+                            .base_url = BASE,
+                            .forward_to = "+15555550109",
+                            .timeout_s = 20,
+                            .route_query = "ev=dial",
+                            .whisper_query = "ev=whisper"};
+    answer_of("signalwire", &a,
+              XML_HEAD "<Response><Dial action=\"" BASE "/v1/telephony/signalwire/route?ev=dial"
+                       "\" method=\"POST\" timeout=\"20\"><Number url=\"" BASE
+                       "/v1/telephony/signalwire/route?ev=whisper\" method=\"POST\" "
+                       "statusCallback=\"" BASE "/v1/telephony/signalwire/status\" "
+                       "statusCallbackEvent=\"initiated ringing answered completed\">+15555550109"
+                       "</Number></Dial></Response>");
+    a = (struct tel_answer){.kind = TEL_ANSWER_RECORD,
+                            .base_url = BASE,
+                            .say = "Leave a message.",
+                            .max_len_s = 60,
+                            .route_query = "ev=record",
+                            .status_query = "ev=recording"};
+    answer_of("twilio", &a,
+              XML_HEAD
+              "<Response><Say>Leave a message.</Say><Record maxLength=\"60\" action=\"" BASE
+              "/v1/telephony/twilio/route?ev=record\" method=\"POST\" "
+              "recordingStatusCallback=\"" BASE
+              "/v1/telephony/twilio/route?ev=recording\"/></Response>");
+    a = (struct tel_answer){.kind = TEL_ANSWER_SAY_HANGUP, .base_url = BASE, .say = "Goodbye."};
+    answer_of("twilio", &a, XML_HEAD "<Response><Say>Goodbye.</Say><Hangup/></Response>");
+    a.kind = TEL_ANSWER_SAY;
+    answer_of("telnyx", &a, XML_HEAD "<Response><Say>Goodbye.</Say></Response>");
+    a.kind = TEL_ANSWER_BLOCK;
+    answer_of("twilio", &a, XML_HEAD "<Response><Reject reason=\"rejected\"/></Response>");
+    /* a gather without its callback is refused, and leaves nothing half written */
+    struct buf b;
+    buf_init(&b, 4096);
+    a = (struct tel_answer){.kind = TEL_ANSWER_GATHER, .base_url = BASE, .num_digits = 1};
+    assert_int_equal(provider("twilio")->answer(&b, &a), ERR_INVALID);
+    assert_int_equal(b.len, 0);
+    buf_release(&b);
+    for (const struct tel_provider *const *pp = tel_providers; *pp; pp++)
+        assert_non_null((*pp)->paths[TEL_HOOK_ROUTE]);
+}
+
 static void answer_errors_keep_the_buffer(void **state)
 {
     (void)state;
@@ -378,6 +443,7 @@ int main(void)
         cmocka_unit_test(telnyx_parse),
         cmocka_unit_test(answers_carry_each_providers_paths),
         cmocka_unit_test(answer_errors_keep_the_buffer),
+        cmocka_unit_test(routing_answers),
         cmocka_unit_test(statuses_map_to_the_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,868 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Call routing (routing.h): the documents' API, and each step of a routed call: plan → counts →
+ * core/route → the call's routing record → the provider's answer. */
+#include "base/prelude.h"
+#include "app/routing.h"
+
+#include <sys/random.h>
+
+#include "base/json.h"
+#include "base/timefmt.h"
+#include "base/log.h"
+#include "base/testhooks.h"
+#include "base/xalloc.h"
+#include "app/app.h"
+#include "app/calls.h"
+#include "app/routing_int.h"
+#include "store/store.h"
+
+#define ROUTING_DEFAULT_NOTICE "This call may be recorded." /* as telephony's */
+#define LIVE_WINDOW_MS (4 * 3600 * 1000LL) /* a dialling record older than this is not live */
+
+static const char *kind_name(enum routing_kind k)
+{
+    return k == ROUTING_PLAN ? "plan" : "location";
+}
+
+/* ==== documents ============================================================================== */
+
+static json_t *doc_json(const struct st_route_doc *d)
+{
+    json_t *o = json_loads(d->body, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        o = json_object();
+    }
+    json_object_set_new(o, "id", json_string(d->ext_id));
+    json_object_set_new(o, "created", json_time(d->created_at));
+    json_object_set_new(o, "updated", json_time(d->updated_at));
+    return o;
+}
+
+struct loc_set {
+    json_t *docs[ROUTE_MAX_LOCATIONS];
+    char ids[ROUTE_MAX_LOCATIONS][STORE_ID_MAX];
+    const char *id_ptrs[ROUTE_MAX_LOCATIONS];
+    size_t n;
+    bool too_many;
+};
+
+static int collect_location(void *ctx, const struct st_route_doc *d)
+{
+    struct loc_set *ls = ctx;
+    if (ls->n >= ROUTE_MAX_LOCATIONS) {
+        ls->too_many = true;
+        return 1;
+    }
+    json_t *o = json_loads(d->body, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return 0;
+    }
+    ls->docs[ls->n] = o;
+    snprintf(ls->ids[ls->n], STORE_ID_MAX, "%s", d->ext_id);
+    ls->id_ptrs[ls->n] = ls->ids[ls->n];
+    ls->n++;
+    return 0;
+}
+
+static void loc_set_free(struct loc_set *ls)
+{
+    for (size_t i = 0; ls && i < ls->n; i++)
+        json_decref(ls->docs[i]);
+    free(ls);
+}
+
+static int load_locations(struct app *app, int64_t account_id, struct loc_set **out)
+{
+    struct loc_set *ls = xcalloc(1, sizeof(*ls));
+    int rc = store_route_doc_list(app->store, account_id, "location", collect_location, ls);
+    if (rc) {
+        loc_set_free(ls);
+        return rc;
+    }
+    *out = ls;
+    return ERR_OK;
+}
+
+/* The attach text of a plan ({"number":"num_…"} or {"pool":"pool_…"}), checked against the
+ * account's numbers and pools. */
+static int plan_attach(struct app *app, int64_t account_id, json_t *a, char *out, size_t cap,
+                       struct errbuf *eb)
+{
+    out[0] = '\0';
+    if (!a || json_is_null(a))
+        return ERR_OK;
+    const char *kind = json_object_size(a) == 1 ? json_object_iter_key(json_object_iter(a)) : "";
+    const char *id = json_string_value(json_object_get(a, kind));
+    if (!id || (strcmp(kind, "number") && strcmp(kind, "pool")))
+        return errf(eb, ERR_INVALID, "attach", "attach is {\"number\":id} or {\"pool\":id}");
+    int rc;
+    if (strcmp(kind, "number") == 0) {
+        struct st_number n;
+        rc = store_number_get(app->store, account_id, id, &n);
+    } else {
+        struct st_pool p;
+        rc = store_pool_get(app->store, account_id, id, &p);
+    }
+    if (rc == ERR_NOTFOUND)
+        return errf(eb, ERR_INVALID, "attach", "attach: no %s '%.48s'", kind, id);
+    if (rc)
+        return rc;
+    snprintf(out, cap, "%s:%s", kind, id);
+    return ERR_OK;
+}
+
+static int check_doc(struct app *app, int64_t account_id, enum routing_kind kind, json_t *o,
+                     struct errbuf *eb)
+{
+    if (kind == ROUTING_LOCATION)
+        return routing__location_check(o, eb);
+    struct loc_set *ls = NULL;
+    int rc = load_locations(app, account_id, &ls);
+    if (rc)
+        return rc;
+    struct routing_plan *rp = NULL;
+    rc = routing__plan_parse(o, "", ls->docs, ls->id_ptrs, ls->n, &rp, eb);
+    routing__plan_free(rp);
+    loc_set_free(ls);
+    return rc;
+}
+
+int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind, const char *ext_id,
+                    const char *body, size_t len, json_t **out, struct errbuf *eb)
+{
+    json_t *o = NULL;
+    int rc = json_parse_object(body, len, &o, eb);
+    if (rc)
+        return rc;
+    struct st_route_doc *d = xcalloc(1, sizeof(*d));
+    d->account_id = account_id;
+    snprintf(d->kind, sizeof(d->kind), "%s", kind_name(kind));
+    rc = check_doc(app, account_id, kind, o, eb);
+    if (!rc && kind == ROUTING_PLAN)
+        rc = plan_attach(app, account_id, json_object_get(o, "attach"), d->attach,
+                         sizeof(d->attach), eb);
+    const char *name = json_string_value(json_object_get(o, "name"));
+    snprintf(d->name, sizeof(d->name), "%s", name ? name : "");
+    char *text = rc ? NULL : json_dumps(o, JSON_COMPACT);
+    if (!rc && (!text || strlen(text) >= sizeof(d->body)))
+        rc = errf(eb, ERR_TOOBIG, NULL, "the %s is too large", kind_name(kind));
+    if (!rc) {
+        snprintf(d->body, sizeof(d->body), "%s", text);
+        snprintf(d->ext_id, sizeof(d->ext_id), "%s", ext_id ? ext_id : "");
+        d->id = ext_id ? 1 : 0; /* non-zero: replace */
+        d->updated_at = time_now_ms();
+        rc = store_route_doc_put(app->store, d);
+        if (rc == ERR_CONFLICT)
+            errf(eb, ERR_CONFLICT, "attach", "another plan is attached there");
+    }
+    if (!rc)
+        rc = store_route_doc_get(app->store, account_id, d->kind, d->ext_id, d);
+    if (!rc)
+        *out = doc_json(d);
+    free(text);
+    free(d);
+    json_decref(o);
+    return rc;
+}
+
+int routing_doc_get(struct app *app, int64_t account_id, enum routing_kind kind, const char *ext_id,
+                    json_t **out)
+{
+    struct st_route_doc *d = xmalloc(sizeof(*d));
+    int rc = store_route_doc_get(app->store, account_id, kind_name(kind), ext_id, d);
+    if (!rc)
+        *out = doc_json(d);
+    free(d);
+    return rc;
+}
+
+static int list_one(void *ctx, const struct st_route_doc *d)
+{
+    json_array_append_new(ctx, doc_json(d));
+    return 0;
+}
+
+int routing_doc_list(struct app *app, int64_t account_id, enum routing_kind kind, json_t **out)
+{
+    json_t *a = json_array();
+    int rc = store_route_doc_list(app->store, account_id, kind_name(kind), list_one, a);
+    if (rc) {
+        json_decref(a);
+        return rc;
+    }
+    *out = json_pack("{s:o}", kind == ROUTING_PLAN ? "routing_plans" : "locations", a);
+    return ERR_OK;
+}
+
+int routing_doc_delete(struct app *app, int64_t account_id, enum routing_kind kind,
+                       const char *ext_id)
+{
+    return store_route_doc_delete(app->store, account_id, kind_name(kind), ext_id);
+}
+
+/* ==== one step of a call ===================================================================== */
+
+/* What a step works with: the plan, the call's record, and the facts. */
+struct step {
+    struct app *app;
+    int64_t account_id;
+    struct routing_plan *rp;
+    struct st_call_route rec;
+    struct route_facts facts;
+    int64_t now;
+};
+
+static int load_plan(struct app *app, int64_t account_id, const struct st_route_doc *d,
+                     struct routing_plan **out)
+{
+    struct errbuf eb = {{0}, NULL};
+    if (testhooks_fault(TESTHOOK_ROUTE)) {
+        log_error("routing", "plan '%s' not evaluated (test fault route)", d->ext_id);
+        return ERR_BACKEND;
+    }
+    json_t *o = json_loads(d->body, 0, NULL);
+    struct loc_set *ls = NULL;
+    int rc = json_is_object(o) ? load_locations(app, account_id, &ls) : ERR_INVALID;
+    if (!rc)
+        rc = routing__plan_parse(o, d->ext_id, ls->docs, ls->id_ptrs, ls->n, out, &eb);
+    if (rc)
+        log_error("routing", "cannot read plan '%s': %s", d->ext_id, eb.msg[0] ? eb.msg : "?");
+    loc_set_free(ls);
+    json_decref(o);
+    return rc;
+}
+
+/* The plan's last resort straight from its JSON (for when the plan itself cannot be read). */
+static void last_resort_of(const struct st_route_doc *d, char out[STORE_E164_MAX])
+{
+    json_t *o = json_loads(d->body, 0, NULL);
+    const char *lr = json_string_value(json_object_get(o, "last_resort"));
+    snprintf(out, STORE_E164_MAX, "%s", lr ? lr : "");
+    json_decref(o);
+}
+
+struct count_ctx {
+    const struct routing_plan *rp;
+    int32_t *live;
+    int32_t *today;
+};
+
+static int count_one(void *arg, const struct st_route_count *c)
+{
+    struct count_ctx *cc = arg;
+    for (size_t i = 0; i < cc->rp->plan.n_targets; i++)
+        if (strcmp(cc->rp->targets[i].id, c->target) == 0) {
+            int64_t live = cc->live[i] + c->live;
+            int64_t today = cc->today[i] + c->today;
+            cc->live[i] = (int32_t)(live > INT32_MAX ? INT32_MAX : live);
+            cc->today[i] = (int32_t)(today > INT32_MAX ? INT32_MAX : today);
+        }
+    return 0;
+}
+
+/* "d:PLAN:YYYYMMDD:", the prefix of the plan's per-target counters of the local day of now in
+ * the plan's zone (its daily caps). */
+static void day_prefix(const struct routing_plan *rp, int64_t now, char *out, size_t cap)
+{
+    struct zone_local lt;
+    zone_local_time(rp->zone, now, &lt);
+    snprintf(out, cap, "d:%s:%08d:", rp->ext_id, (int)lt.date);
+}
+
+static bool has_caps(const struct routing_plan *rp)
+{
+    for (size_t i = 0; i < rp->plan.n_targets; i++)
+        if (rp->targets[i].max_concurrent > 0 || rp->targets[i].max_daily > 0)
+            return true;
+    return false;
+}
+
+static void add_log(struct st_call_route *r, const char *line)
+{
+    size_t have = strlen(r->log);
+    if (have + strlen(line) + 2 < sizeof(r->log))
+        snprintf(r->log + have, sizeof(r->log) - have, "%s%s", have ? "\n" : "", line);
+}
+
+/* Evaluates ev from *st (inside the caller's transaction); claims a round-robin number when
+ * the pick needs one. Reads the targets' counts only when the plan has caps. */
+static int evaluate(struct step *sp, struct route_state *st, const struct route_event *ev,
+                    struct route_instr *in)
+{
+    int32_t live[ROUTE_MAX_TARGETS] = {0};
+    int32_t today[ROUTE_MAX_TARGETS] = {0};
+    int rc = ERR_OK;
+    if (has_caps(sp->rp)) {
+        char prefix[STORE_ID_MAX + 32];
+        day_prefix(sp->rp, sp->now, prefix, sizeof(prefix));
+        struct count_ctx cc = {sp->rp, live, today};
+        rc = store_route_counts(sp->app->store, sp->account_id, sp->rp->ext_id, prefix,
+                                sp->now - LIVE_WINDOW_MS, count_one, &cc);
+    }
+    if (rc)
+        return rc;
+    struct route_counts counts = {.live = live, .today = today};
+    struct route_state before = *st;
+    route_next(&sp->rp->plan, &sp->facts, &counts, sp->now, st, ev, in);
+    if (!in->used_seq)
+        return ERR_OK;
+    char key[STORE_ID_MAX + 16];
+    snprintf(key, sizeof(key), "rr:%s:%d", sp->rp->ext_id, st->step);
+    int64_t seq = 0;
+    rc = store_route_counter_next(sp->app->store, sp->account_id, key, &seq);
+    if (rc)
+        return rc;
+    counts.rr_seq = (uint64_t)(seq - 1);
+    *st = before;
+    route_next(&sp->rp->plan, &sp->facts, &counts, sp->now, st, ev, in);
+    return ERR_OK;
+}
+
+/* A dial of a target with a daily cap counts in the plan's counter of the day. */
+static int count_dial(struct step *sp, const struct route_instr *in)
+{
+    if (in->op != ROUTE_OP_DIAL || in->target < 0 || sp->rp->targets[in->target].max_daily <= 0)
+        return ERR_OK;
+    char key[STORE_ID_MAX * 2 + 32];
+    day_prefix(sp->rp, sp->now, key, sizeof(key));
+    size_t n = strlen(key);
+    snprintf(key + n, sizeof(key) - n, "%s", sp->rp->targets[in->target].id);
+    int64_t v = 0;
+    return store_route_counter_next(sp->app->store, sp->account_id, key, &v);
+}
+
+static void query(char *out, size_t cap, const char *ev, const char *plan,
+                  const struct route_state *st)
+{
+    char text[ROUTE_STATE_MAX];
+    char enc[3 * ROUTE_STATE_MAX];
+    route_state_format(st, text);
+    size_t n = 0;
+    for (const char *p = text; *p; p++) /* '#' would start the URL's fragment */
+        n += (size_t)snprintf(enc + n, sizeof(enc) - n, *p == '#' ? "%%23" : "%c", *p);
+    snprintf(out, cap, "ev=%s&p=%s&st=%s", ev, plan, enc);
+}
+
+/* The answer and the record for instruction in. */
+static void apply(struct step *sp, const struct route_state *st, const struct route_instr *in,
+                  struct routing_answer *out)
+{
+    struct st_call_route *r = &sp->rec;
+    struct tel_answer *a = &out->ans;
+    const char *plan = sp->rp->ext_id;
+    route_state_format(st, r->state);
+    snprintf(r->digits, sizeof(r->digits), "%s", st->digits);
+    if (in->location >= 0)
+        snprintf(r->location, sizeof(r->location), "%s", sp->rp->loc_ids[in->location]);
+    add_log(r, in->reason);
+    r->dialing = false;
+    snprintf(out->say, sizeof(out->say), "%s", in->say ? in->say : "");
+    a->say = out->say;
+    switch (in->op) {
+    case ROUTE_OP_GATHER:
+        a->kind = TEL_ANSWER_GATHER;
+        a->num_digits = in->num_digits;
+        a->timeout_s = in->timeout_s;
+        query(out->route_query, sizeof(out->route_query), "gather", plan, st);
+        a->route_query = out->route_query;
+        snprintf(r->outcome, sizeof(r->outcome), "ivr");
+        break;
+    case ROUTE_OP_DIAL:
+        a->kind = TEL_ANSWER_DIAL;
+        snprintf(out->number, sizeof(out->number), "%s", in->number);
+        a->forward_to = out->number;
+        a->timeout_s = in->timeout_s;
+        a->record = in->record;
+        if (in->notice) { /* copied: the plan is freed before the answer is written */
+            snprintf(out->notice, sizeof(out->notice), "%s", in->notice);
+            a->notice = out->notice;
+        }
+        query(out->route_query, sizeof(out->route_query), "dial", plan, st);
+        a->route_query = out->route_query;
+        if (in->whisper[0] || in->record) { /* the answering party hears the notice too */
+            query(out->whisper_query, sizeof(out->whisper_query), "whisper", plan, st);
+            a->whisper_query = out->whisper_query;
+        }
+        out->last_resort = in->last_resort;
+        r->dialing = true;
+        snprintf(r->target, sizeof(r->target), "%s",
+                 in->target >= 0 ? sp->rp->targets[in->target].id : "");
+        snprintf(r->target_number, sizeof(r->target_number), "%s", in->number);
+        snprintf(r->outcome, sizeof(r->outcome), "%s", in->last_resort ? "last_resort" : "dialing");
+        break;
+    case ROUTE_OP_RECORD:
+        a->kind = TEL_ANSWER_RECORD;
+        a->max_len_s = in->max_len_s;
+        query(out->route_query, sizeof(out->route_query), "record", plan, st);
+        query(out->status_query, sizeof(out->status_query), "recording", plan, st);
+        a->route_query = out->route_query;
+        a->status_query = out->status_query;
+        snprintf(r->outcome, sizeof(r->outcome), "voicemail");
+        break;
+    case ROUTE_OP_SAY_HANGUP:
+        a->kind = TEL_ANSWER_SAY_HANGUP;
+        snprintf(r->outcome, sizeof(r->outcome), "%s",
+                 strstr(in->reason, "screen") ? "screened" : "message");
+        break;
+    case ROUTE_OP_HANGUP:
+        a->kind = TEL_ANSWER_SAY_HANGUP;
+        a->say = NULL;
+        break;
+    case ROUTE_OP_REJECT:
+        a->kind = TEL_ANSWER_BLOCK;
+        snprintf(r->outcome, sizeof(r->outcome), "rejected");
+        break;
+    }
+}
+
+/* The last resort when the plan could not be evaluated (never drop the call), recorded. */
+static void fail_over(struct step *sp, const char *last_resort, const char *why,
+                      struct routing_answer *out)
+{
+    memset(&out->ans, 0, sizeof(out->ans));
+    snprintf(out->number, sizeof(out->number), "%s", last_resort);
+    out->ans.kind = TEL_ANSWER_DIAL;
+    out->ans.forward_to = out->number;
+    out->last_resort = true;
+    snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "last_resort");
+    snprintf(sp->rec.target, sizeof(sp->rec.target), "%s", "");
+    snprintf(sp->rec.target_number, sizeof(sp->rec.target_number), "%s", last_resort);
+    sp->rec.dialing = true;
+    char line[160];
+    snprintf(line, sizeof(line), "last resort: %s", why);
+    add_log(&sp->rec, line);
+    snprintf(sp->rec.state, sizeof(sp->rec.state), "0.0.-1.-2.0.");
+}
+
+static void save(struct step *sp)
+{
+    sp->rec.updated_at = sp->now;
+    int rc = store_call_route_put(sp->app->store, &sp->rec);
+    if (rc)
+        log_error("routing", "cannot record the routing of call '%s': %s", sp->rec.call_sid,
+                  err_str(rc));
+}
+
+/* Runs fn inside one transaction with the call's record, so the counters it claims and the
+ * record commit together (one durable write per step). On failure nothing of it is kept. */
+static int in_tx(struct step *sp, int (*fn)(struct step *sp, void *arg), void *arg)
+{
+    struct store *s = sp->app->store;
+    int rc = store_begin(s);
+    if (rc)
+        return rc;
+    rc = fn(sp, arg);
+    sp->rec.updated_at = sp->now;
+    if (!rc)
+        rc = store_call_route_put(s, &sp->rec);
+    if (rc) {
+        store_rollback(s);
+        return rc;
+    }
+    return store_commit(s);
+}
+
+struct first_step {
+    struct route_state *st;
+    struct route_instr *in;
+    struct routing_answer *out;
+};
+
+static int run_first_step(struct step *sp, void *arg)
+{
+    struct first_step *f = arg;
+    struct route_event ev = {.kind = ROUTE_EV_START};
+    int rc = evaluate(sp, f->st, &ev, f->in);
+    if (!rc) {
+        apply(sp, f->st, f->in, f->out);
+        rc = count_dial(sp, f->in);
+    }
+    return rc;
+}
+
+static uint64_t random_draw(void)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+        v = (uint64_t)time_now_ms() * 0x9e3779b97f4a7c15ULL;
+    return v;
+}
+
+static int area_code(const char *from)
+{
+    if (!from || strncmp(from, "+1", 2) != 0 || strlen(from) != 12)
+        return 0;
+    return (from[2] - '0') * 100 + (from[3] - '0') * 10 + (from[4] - '0');
+}
+
+static int plan_for(struct app *app, int64_t account_id, const struct calls_target *t,
+                    struct st_route_doc *d)
+{
+    char key[STORE_ROUTE_ATTACH_MAX];
+    int rc = ERR_NOTFOUND;
+    if (t->number.id) {
+        snprintf(key, sizeof(key), "number:%s", t->number.ext_id);
+        rc = store_route_doc_by_attach(app->store, account_id, key, d);
+    }
+    if (rc == ERR_NOTFOUND && t->pool.id) {
+        snprintf(key, sizeof(key), "pool:%s", t->pool.ext_id);
+        rc = store_route_doc_by_attach(app->store, account_id, key, d);
+    }
+    return rc;
+}
+
+/* A provider retrying the voice webhook of a routed call gets the answer of the call's current
+ * step again, and nothing is claimed or written twice: the dial it was given (same target, same
+ * progress), else the first step once more (a menu, a screen, voicemail, a refusal: none draws
+ * on a counter). */
+static void replay(struct step *sp, const struct st_call_route *prev, struct routing_answer *out)
+{
+    struct route_state st;
+    struct route_instr in;
+    route_state_init(&st);
+    memset(&in, 0, sizeof(in));
+    bool dialing = route_state_parse(prev->state, &st) == ERR_OK &&
+                   (st.target >= 0 || st.target == -2) && prev->target_number[0];
+    if (dialing) {
+        const struct route_target *t = st.target >= 0 ? &sp->rp->targets[st.target] : NULL;
+        in.op = ROUTE_OP_DIAL;
+        in.target = t ? st.target : -1;
+        in.number = prev->target_number;
+        in.last_resort = !t;
+        in.record = sp->rp->plan.record;
+        in.notice = sp->rp->plan.notice;
+        in.timeout_s = t ? t->timeout_s : 0;
+        in.location = st.location;
+        if (t)
+            route_whisper_fill(&sp->facts, t->whisper, in.whisper, sizeof(in.whisper));
+    } else {
+        route_state_init(&st);
+        struct route_event ev = {.kind = ROUTE_EV_START};
+        route_next(&sp->rp->plan, &sp->facts, NULL, sp->now, &st, &ev, &in);
+    }
+    snprintf(in.reason, sizeof(in.reason), "provider retry: answered again");
+    apply(sp, &st, &in, out);
+}
+
+int routing_voice(struct app *app, const struct st_account *acct, const struct calls_target *t,
+                  const struct routing_call *c, struct routing_answer *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct st_route_doc *d = xmalloc(sizeof(*d));
+    int rc = plan_for(app, acct->id, t, d);
+    if (rc) {
+        if (rc != ERR_NOTFOUND)
+            log_error("routing", "cannot look up the plan of a call: %s", err_str(rc));
+        free(d);
+        return ERR_NOTFOUND; /* the call is forwarded as before */
+    }
+    struct step *sp = xcalloc(1, sizeof(*sp));
+    *sp = (struct step){.app = app, .account_id = acct->id, .now = c->now};
+    struct st_call_route *r = &sp->rec;
+    r->account_id = acct->id;
+    r->recording_duration_s = -1;
+    r->started_at = c->now;
+    snprintf(r->provider, sizeof(r->provider), "%s", c->provider);
+    snprintf(r->call_sid, sizeof(r->call_sid), "%s", c->call_sid);
+    snprintf(r->plan, sizeof(r->plan), "%s", d->ext_id);
+    snprintf(r->verstat, sizeof(r->verstat), "%s", c->verstat ? c->verstat : "");
+    sp->facts = (struct route_facts){.from = c->from,
+                                     .verstat = c->verstat,
+                                     .area_code = area_code(c->from),
+                                     .visit_location = -1,
+                                     .source = c->source,
+                                     .campaign = c->campaign,
+                                     .draw = random_draw()};
+    rc = load_plan(app, acct->id, d, &sp->rp);
+    struct st_call_route *prev = xmalloc(sizeof(*prev));
+    bool retry = !rc &&
+                 store_call_route_get(app->store, c->provider, c->call_sid, prev) == ERR_OK &&
+                 prev->account_id == acct->id && strcmp(prev->plan, d->ext_id) == 0;
+    if (retry) {
+        sp->rec = *prev;
+        replay(sp, prev, out);
+        free(prev);
+        routing__plan_free(sp->rp);
+        free(sp);
+        free(d);
+        return ERR_OK;
+    }
+    free(prev);
+    struct route_state st;
+    route_state_init(&st);
+    struct route_instr in;
+    struct first_step first = {&st, &in, out};
+    if (!rc)
+        rc = in_tx(sp, run_first_step, &first);
+    if (rc) {
+        char lr[STORE_E164_MAX];
+        last_resort_of(d, lr);
+        if (!lr[0]) { /* not even a last resort: the number's own forwarding */
+            routing__plan_free(sp->rp);
+            free(sp);
+            free(d);
+            return ERR_NOTFOUND;
+        }
+        fail_over(sp, lr, err_str(rc), out);
+        save(sp);
+    }
+    routing__plan_free(sp->rp);
+    free(sp);
+    free(d);
+    return ERR_OK;
+}
+
+/* ==== callbacks ============================================================================== */
+
+int routing_event_parse(const char *s, enum routing_event *out)
+{
+    static const char *const names[] = {"gather", "dial", "record", "recording", "whisper"};
+    for (size_t i = 0; s && i < ARRAY_SIZE(names); i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum routing_event)i;
+            return ERR_OK;
+        }
+    return ERR_INVALID;
+}
+
+int routing_call_account(struct app *app, const char *provider, const char *call_sid,
+                         int64_t *account_id)
+{
+    struct st_call_route *r = xmalloc(sizeof(*r));
+    int rc = store_call_route_get(app->store, provider, call_sid, r);
+    if (!rc)
+        *account_id = r->account_id;
+    free(r);
+    return rc;
+}
+
+/* The facts of a routed call from its stored call (whispers) and its record. */
+static void callback_facts(struct step *sp, const struct routing_callback *cb, struct st_call *c)
+{
+    bool have = calls_by_provider(sp->app, cb->provider, cb->call_sid, c) == ERR_OK;
+    sp->facts = (struct route_facts){.from = have ? c->from : NULL,
+                                     .verstat = sp->rec.verstat,
+                                     .area_code = have ? area_code(c->from) : 0,
+                                     .visit_location = -1,
+                                     .source = have && c->source[0] ? c->source : NULL,
+                                     .campaign = have && c->campaign[0] ? c->campaign : NULL,
+                                     .draw = random_draw()};
+}
+
+static void record_recording(struct st_call_route *r, const struct routing_callback *cb)
+{
+    if (cb->recording_url && *cb->recording_url)
+        snprintf(r->recording_url, sizeof(r->recording_url), "%s", cb->recording_url);
+    if (cb->recording_duration_s >= 0)
+        r->recording_duration_s = cb->recording_duration_s;
+}
+
+/* A dial that connected: the record says so, with the payout when the target's rule makes it
+ * billable. */
+static void connected(struct step *sp, const struct route_state *st,
+                      const struct routing_callback *cb)
+{
+    snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "connected");
+    if (st->target >= 0 && (size_t)st->target < sp->rp->plan.n_targets) {
+        int64_t pay = 0;
+        route_billable(&sp->rp->targets[st->target], cb->dial_duration_s, &pay);
+        sp->rec.payout = pay;
+    }
+}
+
+struct later_step {
+    const struct routing_callback *cb;
+    struct route_state *st;
+    struct routing_answer *out;
+};
+
+static int next_step(struct step *sp, void *arg)
+{
+    struct later_step *ls = arg;
+    const struct routing_callback *cb = ls->cb;
+    struct route_state *st = ls->st;
+    struct routing_answer *out = ls->out;
+    struct route_instr in;
+    struct route_event ev = {.kind = ROUTE_EV_DIGITS, .digits = cb->digits ? cb->digits : ""};
+    if (cb->ev == ROUTING_EV_DIAL)
+        ev = (struct route_event){.kind = ROUTE_EV_DIAL_DONE, .dial_status = cb->dial_status};
+    else if (cb->ev == ROUTING_EV_RECORD)
+        ev = (struct route_event){.kind = ROUTE_EV_RECORDED};
+    struct route_state before = *st;
+    int rc = evaluate(sp, st, &ev, &in);
+    if (rc)
+        return rc;
+    apply(sp, st, &in, out);
+    bool was_dialing = cb->ev == ROUTING_EV_DIAL;
+    if (was_dialing && in.op == ROUTE_OP_HANGUP)
+        connected(sp, &before, cb);
+    else if (cb->ev == ROUTING_EV_RECORD && in.op == ROUTE_OP_HANGUP)
+        snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "voicemail");
+    if (was_dialing && in.op == ROUTE_OP_HANGUP && before.target == -2)
+        snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "last_resort");
+    return count_dial(sp, &in);
+}
+
+/* What the answering party hears before the call is bridged: the recording notice when the
+ * plan records calls, then the target's whisper. */
+static void whisper(struct step *sp, const struct route_state *st, struct routing_answer *out)
+{
+    out->ans.kind = TEL_ANSWER_SAY;
+    char text[sizeof(out->say)] = "";
+    if (st->target >= 0 && (size_t)st->target < sp->rp->plan.n_targets)
+        route_whisper_fill(&sp->facts, sp->rp->targets[st->target].whisper, text, sizeof(text));
+    const char *notice = sp->rp->plan.notice ? sp->rp->plan.notice : ROUTING_DEFAULT_NOTICE;
+    snprintf(out->say, sizeof(out->say), "%s%s%s", sp->rp->plan.record ? notice : "",
+             sp->rp->plan.record && text[0] ? " " : "", text);
+    out->ans.say = out->say;
+}
+
+int routing_next(struct app *app, const struct routing_callback *cb, struct routing_answer *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct route_state st;
+    route_state_init(&st);
+    if (route_state_parse(cb->state, &st))
+        return ERR_INVALID;
+    struct step *sp = xcalloc(1, sizeof(*sp));
+    struct st_route_doc *d = xmalloc(sizeof(*d));
+    struct st_call *call = xmalloc(sizeof(*call));
+    sp->app = app;
+    sp->now = cb->now;
+    int rc = store_call_route_get(app->store, cb->provider, cb->call_sid, &sp->rec);
+    if (!rc) {
+        sp->account_id = sp->rec.account_id;
+        rc = store_route_doc_get(app->store, sp->account_id, "plan", sp->rec.plan, d);
+    }
+    if (rc) {
+        free(call);
+        free(d);
+        free(sp);
+        return rc == ERR_NOTFOUND ? ERR_NOTFOUND : ERR_BACKEND;
+    }
+    callback_facts(sp, cb, call);
+    if (cb->ev == ROUTING_EV_RECORD || cb->ev == ROUTING_EV_RECORDING)
+        record_recording(&sp->rec, cb);
+    if (cb->ev == ROUTING_EV_RECORDING) {
+        out->ans.kind = TEL_ANSWER_EMPTY;
+        save(sp);
+        goto out;
+    }
+    rc = load_plan(app, sp->account_id, d, &sp->rp);
+    if (!rc && cb->ev == ROUTING_EV_WHISPER) {
+        whisper(sp, &st, out);
+        goto out;
+    }
+    struct later_step later = {cb, &st, out};
+    if (!rc)
+        rc = in_tx(sp, next_step, &later);
+    if (rc) {
+        char lr[STORE_E164_MAX];
+        last_resort_of(d, lr);
+        fail_over(sp, lr[0] ? lr : sp->rec.target_number, err_str(rc), out);
+        save(sp);
+    }
+out:
+    routing__plan_free(sp->rp);
+    free(call);
+    free(d);
+    free(sp);
+    return ERR_OK;
+}
+
+/* ==== reads ================================================================================== */
+
+static json_t *route_json(const struct st_call_route *r)
+{
+    json_t *steps = json_array();
+    for (const char *p = r->log; *p;) {
+        size_t n = strcspn(p, "\n");
+        json_array_append_new(steps, json_stringn(p, n));
+        p += n + (p[n] == '\n');
+    }
+    json_t *rec =
+        r->recording_url[0]
+            ? json_pack("{s:s,s:I}", "url", r->recording_url, "duration",
+                        (json_int_t)(r->recording_duration_s < 0 ? 0 : r->recording_duration_s))
+            : json_null();
+    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I}", "plan", r->plan, "location",
+                     json_str_or_null(r->location), "target", json_str_or_null(r->target),
+                     "target_number", json_str_or_null(r->target_number), "digits",
+                     json_str_or_null(r->digits), "steps", steps, "outcome", r->outcome, "verstat",
+                     json_str_or_null(r->verstat), "recording", rec, "payout",
+                     (json_int_t)r->payout);
+}
+
+json_t *routing_call_json(struct app *app, const char *provider, const char *call_sid)
+{
+    struct st_call_route *r = xmalloc(sizeof(*r));
+    json_t *o = NULL;
+    if (store_call_route_get(app->store, provider, call_sid, r) == ERR_OK)
+        o = route_json(r);
+    free(r);
+    return o;
+}
+
+struct report_ctx {
+    const char *group; /* "location", "target" or "digits" */
+    json_t *rows;      /* key → row */
+};
+
+static int report_one(void *arg, const struct st_call_route *r)
+{
+    struct report_ctx *rc = arg;
+    const char *key = rc->group[0] == 't'   ? r->target
+                      : rc->group[0] == 'd' ? r->digits
+                                            : r->location;
+    char k[STORE_ID_MAX + 2];
+    snprintf(k, sizeof(k), "%s", key[0] ? key : "-");
+    json_t *row = json_object_get(rc->rows, k);
+    if (!row) {
+        row = json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I}", rc->group, json_str_or_null(key), "calls",
+                        (json_int_t)0, "connected", (json_int_t)0, "voicemails", (json_int_t)0,
+                        "rejected", (json_int_t)0, "billable", (json_int_t)0, "payout",
+                        (json_int_t)0);
+        json_object_set_new(rc->rows, k, row);
+    }
+#define BUMP(name, by)                                                                             \
+    json_object_set_new(row, name,                                                                 \
+                        json_integer(json_integer_value(json_object_get(row, name)) + (by)))
+    BUMP("calls", 1);
+    BUMP("connected", strcmp(r->outcome, "connected") == 0);
+    BUMP("voicemails", strcmp(r->outcome, "voicemail") == 0);
+    BUMP("rejected", strcmp(r->outcome, "rejected") == 0);
+    BUMP("billable", r->payout > 0);
+    BUMP("payout", r->payout);
+#undef BUMP
+    return 0;
+}
+
+int routing_report(struct app *app, int64_t account_id, const char *group_by, int64_t since,
+                   int64_t until, json_t **out, struct errbuf *eb)
+{
+    static const char *const groups[] = {"location", "target", "digits"};
+    const char *group = NULL;
+    for (size_t i = 0; group_by && i < ARRAY_SIZE(groups); i++)
+        if (strcmp(group_by, groups[i]) == 0)
+            group = groups[i];
+    if (!group)
+        return errf(eb, ERR_INVALID, "group_by", "group_by is location, target or digits");
+    struct report_ctx ctx = {group, json_object()};
+    int rc = store_call_route_list(app->store, account_id, since, until, report_one, &ctx);
+    if (rc) {
+        json_decref(ctx.rows);
+        return rc;
+    }
+    json_t *rows = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(ctx.rows, k, v)
+    {
+        json_array_append(rows, v);
+    }
+    json_decref(ctx.rows);
+    *out = json_pack("{s:o}", "rows", rows);
+    return ERR_OK;
+}

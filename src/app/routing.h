@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Call routing (docs/routing.md): locations and routing plans (JSON documents validated here
+ * and kept by the store), the plan of a call (attached to its number, else its pool), and each
+ * step of a routed call: read the plan, the locations, the zones and the live counts, ask
+ * core/route.h for the next instruction, record the call's routing (location, target, digits,
+ * steps, recording, StirVerstat) and say what to answer the provider. The never-drop rule holds
+ * at every step: whatever fails inside dials the plan's last-resort line and is recorded.
+ * Ownership: arguments are borrowed for the call; results go to caller-owned storage, except
+ * the json_t results, which are new references.
+ * THREADING: every function may be called from any HTTP worker thread at once; the zone cache
+ * is shared under a mutex. */
+#ifndef OPENDNI_APP_ROUTING_H
+#define OPENDNI_APP_ROUTING_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "app/records.h"
+#include "telephony/provider.h"
+
+struct app;
+struct calls_target;
+
+#define ROUTING_QUERY_MAX 256
+
+/* ==== documents: POST/GET/PUT/DELETE /v1/locations and /v1/routing-plans ==================== */
+
+/* "location" or "plan". */
+enum routing_kind { ROUTING_LOCATION = 0, ROUTING_PLAN };
+
+/* Validates body (a JSON object) as a document of kind for acct and stores it: a new one when
+ * ext_id is NULL, else a replacement of the account's document ext_id. out: the stored
+ * document as the API shows it (new reference). Returns ERR_OK; ERR_INVALID (eb names the
+ * field); ERR_NOTFOUND; ERR_CONFLICT (a plan already attached there); ERR_BACKEND. */
+int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind, const char *ext_id,
+                    const char *body, size_t len, json_t **out, struct errbuf *eb);
+/* The document as the API shows it. ERR_NOTFOUND, ERR_BACKEND. */
+int routing_doc_get(struct app *app, int64_t account_id, enum routing_kind kind, const char *ext_id,
+                    json_t **out);
+/* {"locations":[…]} or {"routing_plans":[…]}. */
+int routing_doc_list(struct app *app, int64_t account_id, enum routing_kind kind, json_t **out);
+int routing_doc_delete(struct app *app, int64_t account_id, enum routing_kind kind,
+                       const char *ext_id);
+
+/* ==== the webhook path ======================================================================= */
+
+/* A new call as routing sees it. */
+struct routing_call {
+    const char *provider;
+    const char *call_sid;
+    const char *from;
+    const char *verstat; /* StirVerstat, or NULL */
+    const char *source;  /* the call's attribution, for whispers */
+    const char *campaign;
+    int64_t now;
+};
+
+/* What to answer the provider: ans points into this struct (say, number, queries). */
+struct routing_answer {
+    struct tel_answer ans;
+    char number[STORE_E164_MAX]; /* DIAL: the number dialled */
+    char say[512];
+    char notice[256];
+    char route_query[ROUTING_QUERY_MAX];
+    char whisper_query[ROUTING_QUERY_MAX];
+    char status_query[ROUTING_QUERY_MAX];
+    bool last_resort; /* the answer dials the last resort because something failed */
+};
+
+/* The first step of a new call for acct to target t, if a plan is attached to its number or
+ * pool. Returns ERR_OK with *out filled (and the call's routing record written), or
+ * ERR_NOTFOUND: no plan, answer as before. Any other failure still returns ERR_OK with the
+ * plan's last resort in *out when the plan could be read. */
+int routing_voice(struct app *app, const struct st_account *acct, const struct calls_target *t,
+                  const struct routing_call *c, struct routing_answer *out);
+
+/* The callbacks of a routed call (/v1/telephony/<provider>/route?ev=…&st=…). */
+enum routing_event {
+    ROUTING_EV_GATHER = 0, /* Digits (absent: no input) */
+    ROUTING_EV_DIAL,       /* DialCallStatus, DialCallDuration */
+    ROUTING_EV_RECORD,     /* the voicemail ended: RecordingUrl, RecordingDuration */
+    ROUTING_EV_RECORDING,  /* the recording status callback: RecordingUrl, RecordingDuration */
+    ROUTING_EV_WHISPER,    /* the answering party's whisper */
+};
+/* Parses "gather", "dial", "record", "recording", "whisper". ERR_INVALID otherwise. */
+int routing_event_parse(const char *s, enum routing_event *out);
+
+struct routing_callback {
+    const char *provider;
+    const char *call_sid;
+    enum routing_event ev;
+    const char *state;       /* the st query parameter */
+    const char *digits;      /* Digits */
+    const char *dial_status; /* DialCallStatus (mapped by the provider) */
+    int64_t dial_duration_s; /* DialCallDuration, -1 */
+    const char *recording_url;
+    int64_t recording_duration_s; /* -1 */
+    int64_t now;
+};
+
+/* The account whose routed call this is (for the signature check). ERR_NOTFOUND: no routed
+ * call with this provider call id. */
+int routing_call_account(struct app *app, const char *provider, const char *call_sid,
+                         int64_t *account_id);
+
+/* The next step of a routed call whose signature was checked. Returns ERR_OK with *out filled
+ * (a RECORDING callback: out->ans.kind TEL_ANSWER_EMPTY; answer 204), ERR_NOTFOUND (no such
+ * routed call), ERR_INVALID (a state that does not parse). Failures inside answer the last
+ * resort (ERR_OK). */
+int routing_next(struct app *app, const struct routing_callback *cb, struct routing_answer *out);
+
+/* The routing of a call for its CALL object: {"plan","location","target","target_number",
+ * "digits","steps":[…],"outcome","verstat","recording":{url,duration}|null,"payout"}, or NULL
+ * when the call was not routed. */
+json_t *routing_call_json(struct app *app, const char *provider, const char *call_sid);
+
+/* GET /v1/reports/routing?group_by=location|target|digits: per key, calls, connected, voicemails,
+ * billable, payout, over routed calls with since <= started < until. ERR_INVALID for another
+ * group_by. */
+int routing_report(struct app *app, int64_t account_id, const char *group_by, int64_t since,
+                   int64_t until, json_t **out, struct errbuf *eb);
+
+#endif
