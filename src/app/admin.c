@@ -10,6 +10,7 @@
 #include "app/health.h"
 #include "store/store.h"
 #include "app/metrics.h"
+#include "app/offline.h"
 
 /* ---- keys, origins, health ---- */
 
@@ -64,6 +65,7 @@ int admin_store_check(struct app *app, struct errbuf *eb)
 void admin_metrics(struct app *app, struct buf *out)
 {
     metrics_render(app->metrics, app->store, out);
+    offline_metrics(app->offline, out);
 }
 
 /* ---- pools ---- */
