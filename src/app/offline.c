@@ -201,6 +201,8 @@ struct offline {
     pthread_t thread;
     uint64_t dropped;  /* records given up on (replay thread only, read racily for metrics) */
     int replay_fails;       /* replays in a row that stopped on a store failure */
+    uint64_t progress;      /* records written or given up on (requeued ones are not) */
+    bool requeued;          /* the record being replayed was spooled again */
     int64_t replay_after;   /* monotonic ms: no replay before (backs off to 5 s while failing) */
 };
 
@@ -642,6 +644,7 @@ static int replay_voice(struct offline *o, json_t *r)
 /* Spools a status record again for a later pass (its call is not stored yet). */
 static int requeue(struct offline *o, json_t *r)
 {
+    o->requeued = true;
     return spool_json(o, json_incref(r)) == ERR_OK ? ERR_OK : REPLAY_STOP;
 }
 
@@ -687,6 +690,7 @@ static int replay_one(void *ctx, const char *rec)
     json_t *r = json_loads(rec, 0, NULL);
     const char *kind = jstr(r, "k");
     int rc = ERR_OK;
+    o->requeued = false;
     if (!strcmp(kind, "voice"))
         rc = replay_voice(o, r);
     else if (!strcmp(kind, "status"))
@@ -694,6 +698,8 @@ static int replay_one(void *ctx, const char *rec)
     else
         drop(o, "unreadable record", "?");
     json_decref(r);
+    if (rc == ERR_OK && !o->requeued)
+        o->progress++;
     return rc;
 }
 
@@ -708,9 +714,12 @@ static void replay(struct offline *o)
         health_ready(o->app->health, o->app->store, time_now_ms(), &eb) != ERR_OK)
         return; /* not yet: the store cannot commit */
     uint64_t n = 0;
+    uint64_t progress = o->progress;
     int rc = spool_replay(o->spool, replay_one, o, &n);
     o->replay_fails = rc ? o->replay_fails + 1 : 0;
     o->replay_after = mono_ms() + (o->replay_fails < 5 ? o->replay_fails : 5) * 1000;
+    if (rc == ERR_OK && o->progress == progress) /* only reports waiting for their calls */
+        o->replay_after = mono_ms() + OFFLINE_ORPHAN_RETRY_MS;
     if (n)
         log_info("calls", "%" PRIu64 " spooled webhooks written to the store%s", n,
                  rc ? "; the rest waits" : "");
