@@ -190,8 +190,8 @@ struct offline {
     struct spool *spool;
     pthread_mutex_t mu; /* the directory */
     struct directory *dir;
-    int64_t loaded_at;       /* monotonic ms of the last full load, 0 = never */
-    int64_t config_version;  /* the store's, at that load */
+    int64_t loaded_at;      /* monotonic ms of the last full load, 0 = never */
+    int64_t config_version; /* the store's, at that load */
     pthread_mutex_t pending_mu;
     char **pending; /* "provider:call id" of spooled voice webhooks not yet replayed */
     size_t n_pending, cap_pending;
@@ -199,11 +199,11 @@ struct offline {
     pthread_cond_t tick;
     bool stop;
     pthread_t thread;
-    uint64_t dropped;  /* records given up on (replay thread only, read racily for metrics) */
-    int replay_fails;       /* replays in a row that stopped on a store failure */
-    uint64_t progress;      /* records written or given up on (requeued ones are not) */
-    bool requeued;          /* the record being replayed was spooled again */
-    int64_t replay_after;   /* monotonic ms: no replay before (backs off to 5 s while failing) */
+    uint64_t dropped;     /* records given up on (replay thread only, read racily for metrics) */
+    int replay_fails;     /* replays in a row that stopped on a store failure */
+    uint64_t progress;    /* records written or given up on (requeued ones are not) */
+    bool requeued;        /* the record being replayed was spooled again */
+    int64_t replay_after; /* monotonic ms: no replay before (backs off to 5 s while failing) */
 };
 
 static int64_t mono_ms(void)
@@ -258,7 +258,9 @@ static int load_number(void *ctx, const struct st_number *n)
     e->pool_id = n->pool_id;
     e->fallback = false;
     snprintf(e->forward_to, sizeof(e->forward_to), "%s",
-             n->forward_to[0] ? n->forward_to : p ? pool_forward(p) : "");
+             n->forward_to[0] ? n->forward_to
+             : p              ? pool_forward(p)
+                              : "");
     return 0;
 }
 
@@ -291,8 +293,10 @@ static int load_account(void *ctx, const struct st_account *a)
     if (rc == ERR_OK) {
         int crc = store_provider_cred_list(l->s, a->id, load_cred, l);
         if (crc != ERR_OK && crc != ERR_NOTFOUND) /* a secret that cannot be opened: skip */
-            log_warn("calls", "directory: account %s: cannot read its provider credentials "
-                     "(%s)", a->ext_id, err_str(crc));
+            log_warn("calls",
+                     "directory: account %s: cannot read its provider credentials "
+                     "(%s)",
+                     a->ext_id, err_str(crc));
     }
     return rc ? 1 : 0;
 }
@@ -320,8 +324,7 @@ static int reload(struct offline *o, int64_t version)
     o->config_version = version;
     pthread_mutex_unlock(&o->mu);
     dir_free(old);
-    log_debug("calls", "directory loaded: %zu numbers, %zu accounts", l.d->n_nums,
-              l.d->n_accts);
+    log_debug("calls", "directory loaded: %zu numbers, %zu accounts", l.d->n_nums, l.d->n_accts);
     return ERR_OK;
 }
 
@@ -520,8 +523,8 @@ static int spool_json(struct offline *o, json_t *v)
 int offline_spool_voice(struct offline *o, int64_t account_id, const struct calls_inbound *in,
                         const struct calls_answer *ans)
 {
-    json_t *v = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:b}", "k", "voice", "p",
-                          in->provider, "sid", in->provider_call_id, "to", in->to, "from",
+    json_t *v = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:b}", "k", "voice", "p", in->provider,
+                          "sid", in->provider_call_id, "to", in->to, "from",
                           in->from ? in->from : "", "at", (json_int_t)in->at, "acct",
                           (json_int_t)account_id, "fwd", ans->forward_to, "rec", ans->record);
     int rc = spool_json(o, v);
@@ -666,7 +669,8 @@ static int replay_status(struct offline *o, json_t *r)
             u.leg = CALL_LEG_DIALED;
         }
         if (rc == ERR_NOTFOUND) {
-            bool waiting = offline_has_call(o, provider, sid) || offline_has_call(o, provider, parent);
+            bool waiting =
+                offline_has_call(o, provider, sid) || offline_has_call(o, provider, parent);
             if (waiting || time_now_ms() - jint(r, "first") < OFFLINE_ORPHAN_MS)
                 return requeue(o, r);
             drop(o, "no such call was stored", sid);
@@ -815,31 +819,27 @@ void offline_metrics(struct offline *o, struct buf *out)
     pthread_mutex_lock(&o->mu);
     size_t n_numbers = o->dir->n_nums;
     pthread_mutex_unlock(&o->mu);
-    buf_addf(out,
-             "# HELP opendni_spool_depth Webhooks acknowledged while the store could not take "
-             "them, waiting in the local spool.\n"
-             "# TYPE opendni_spool_depth gauge\nopendni_spool_depth %" PRIu64 "\n"
-             "# HELP opendni_spool_bytes Size of the records waiting in the spool.\n"
-             "# TYPE opendni_spool_bytes gauge\nopendni_spool_bytes %" PRIu64 "\n"
-             "# HELP opendni_spool_oldest_seconds Age of the oldest waiting record (0: none).\n"
-             "# TYPE opendni_spool_oldest_seconds gauge\nopendni_spool_oldest_seconds %" PRId64
-             "\n"
-             "# HELP opendni_spool_appended_total Records written to the spool.\n"
-             "# TYPE opendni_spool_appended_total counter\nopendni_spool_appended_total %" PRIu64
-             "\n"
-             "# HELP opendni_spool_replayed_total Spooled records written to the store.\n"
-             "# TYPE opendni_spool_replayed_total counter\nopendni_spool_replayed_total %" PRIu64
-             "\n"
-             "# HELP opendni_spool_failures_total Webhooks acknowledged that the spool could "
-             "not keep (disk full, I/O error).\n"
-             "# TYPE opendni_spool_failures_total counter\nopendni_spool_failures_total %" PRIu64
-             "\n"
-             "# HELP opendni_spool_dropped_total Spooled records given up on (their call or "
-             "account is gone).\n"
-             "# TYPE opendni_spool_dropped_total counter\nopendni_spool_dropped_total %" PRIu64
-             "\n"
-             "# HELP opendni_directory_numbers Numbers this node can forward without the store.\n"
-             "# TYPE opendni_directory_numbers gauge\nopendni_directory_numbers %zu\n",
-             st.records, st.bytes, age > 0 ? age : 0, st.appended, st.replayed, st.failed,
-             o->dropped, n_numbers);
+    buf_addf(
+        out,
+        "# HELP opendni_spool_depth Webhooks acknowledged while the store could not take "
+        "them, waiting in the local spool.\n"
+        "# TYPE opendni_spool_depth gauge\nopendni_spool_depth %" PRIu64 "\n"
+        "# HELP opendni_spool_bytes Size of the records waiting in the spool.\n"
+        "# TYPE opendni_spool_bytes gauge\nopendni_spool_bytes %" PRIu64 "\n"
+        "# HELP opendni_spool_oldest_seconds Age of the oldest waiting record (0: none).\n"
+        "# TYPE opendni_spool_oldest_seconds gauge\nopendni_spool_oldest_seconds %" PRId64 "\n"
+        "# HELP opendni_spool_appended_total Records written to the spool.\n"
+        "# TYPE opendni_spool_appended_total counter\nopendni_spool_appended_total %" PRIu64 "\n"
+        "# HELP opendni_spool_replayed_total Spooled records written to the store.\n"
+        "# TYPE opendni_spool_replayed_total counter\nopendni_spool_replayed_total %" PRIu64 "\n"
+        "# HELP opendni_spool_failures_total Webhooks acknowledged that the spool could "
+        "not keep (disk full, I/O error).\n"
+        "# TYPE opendni_spool_failures_total counter\nopendni_spool_failures_total %" PRIu64 "\n"
+        "# HELP opendni_spool_dropped_total Spooled records given up on (their call or "
+        "account is gone).\n"
+        "# TYPE opendni_spool_dropped_total counter\nopendni_spool_dropped_total %" PRIu64 "\n"
+        "# HELP opendni_directory_numbers Numbers this node can forward without the store.\n"
+        "# TYPE opendni_directory_numbers gauge\nopendni_directory_numbers %zu\n",
+        st.records, st.bytes, age > 0 ? age : 0, st.appended, st.replayed, st.failed, o->dropped,
+        n_numbers);
 }

@@ -30,12 +30,13 @@
 struct app;
 struct offline;
 
-#define OFFLINE_TICK_MS 1000            /* replay attempts and directory checks */
-#define OFFLINE_RELOAD_MS (300 * 1000)  /* a full directory reload at least this often */
-#define OFFLINE_RELOAD_MIN_MS 2000      /* … and at most this often on configuration changes */
-#define OFFLINE_ORPHAN_MS (600 * 1000)  /* a spooled status whose call is not found is retried
-                                           this long (its call may wait in another node's spool) */
-#define OFFLINE_ORPHAN_RETRY_MS 3000    /* … every this often while nothing else waits */
+#define OFFLINE_TICK_MS 1000           /* replay attempts and directory checks */
+#define OFFLINE_RELOAD_MS (300 * 1000) /* a full directory reload at least this often */
+#define OFFLINE_RELOAD_MIN_MS 2000     /* … and at most this often on configuration changes */
+#define OFFLINE_ORPHAN_MS                                                                          \
+    (600 * 1000)                     /* a spooled status whose call is not found is retried        \
+                                        this long (its call may wait in another node's spool) */
+#define OFFLINE_ORPHAN_RETRY_MS 3000 /* … every this often while nothing else waits */
 
 /* Opens the spool in spool_dir (app/spool.h: ERR_CONFLICT when another process uses it),
  * loads the directory if the store answers, and starts the replay thread. out: *o. */

@@ -28,10 +28,10 @@ struct spool {
     int lock_fd;
     int dir_fd;
     pthread_mutex_t mu;
-    int fd;            /* the segment appends go to, -1 until the first append after a seal */
-    uint64_t cur_seq;  /* its number */
-    off_t cur_size;    /* its size */
-    uint64_t first_seq; /* the oldest segment that may still exist */
+    int fd;              /* the segment appends go to, -1 until the first append after a seal */
+    uint64_t cur_seq;    /* its number */
+    off_t cur_size;      /* its size */
+    uint64_t first_seq;  /* the oldest segment that may still exist */
     uint64_t replay_seq; /* a replay stopped in this segment … */
     size_t replay_off;   /* … at this offset */
     struct spool_stats st;
@@ -173,9 +173,9 @@ int spool_open(const char *dir, struct spool **out, struct errbuf *eb)
     sp->fd = -1;
     sp->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     pthread_mutex_init(&sp->mu, NULL);
-    int rc = sp->dir_fd < 0 ? errf(eb, ERR_IO, "spool-dir", "cannot open '%s': %s", dir,
-                                   strerror(errno))
-                            : take_lock(sp, eb);
+    int rc = sp->dir_fd < 0
+                 ? errf(eb, ERR_IO, "spool-dir", "cannot open '%s': %s", dir, strerror(errno))
+                 : take_lock(sp, eb);
     if (rc == ERR_OK)
         rc = scan(sp, eb);
     if (rc) {
@@ -183,8 +183,10 @@ int spool_open(const char *dir, struct spool **out, struct errbuf *eb)
         return rc;
     }
     if (sp->st.records)
-        log_warn("spool", "%" PRIu64 " records in '%s' from an earlier run: they are written to "
-                 "the store once it answers", sp->st.records, dir);
+        log_warn("spool",
+                 "%" PRIu64 " records in '%s' from an earlier run: they are written to "
+                 "the store once it answers",
+                 sp->st.records, dir);
     *out = sp;
     return ERR_OK;
 }
@@ -289,8 +291,7 @@ static int replay_lines(struct spool *sp, char *data, size_t len, size_t *off, s
 }
 
 /* Replays one sealed segment and removes it once every record was taken. */
-static int replay_segment(struct spool *sp, uint64_t seq, spool_fn fn, void *ctx,
-                          uint64_t *n_taken)
+static int replay_segment(struct spool *sp, uint64_t seq, spool_fn fn, void *ctx, uint64_t *n_taken)
 {
     char path[PATH_MAX + 32];
     seg_path(sp, seq, path, sizeof(path));

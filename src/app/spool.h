@@ -25,12 +25,12 @@
 struct spool;
 
 struct spool_stats {
-    uint64_t records;   /* appended and not yet taken by a replay (what the spool holds) */
-    uint64_t bytes;     /* their size on disk */
-    int64_t oldest_at;  /* when the oldest of them was appended (Unix ms, time_now_ms); 0 = none */
-    uint64_t appended;  /* since start */
-    uint64_t replayed;  /* records taken by replays since start */
-    uint64_t failed;    /* appends that failed (ERR_IO) since start */
+    uint64_t records;  /* appended and not yet taken by a replay (what the spool holds) */
+    uint64_t bytes;    /* their size on disk */
+    int64_t oldest_at; /* when the oldest of them was appended (Unix ms, time_now_ms); 0 = none */
+    uint64_t appended; /* since start */
+    uint64_t replayed; /* records taken by replays since start */
+    uint64_t failed;   /* appends that failed (ERR_IO) since start */
 };
 
 /* Opens the spool in dir, creating the directory (mode 0700, parents too) if needed, and takes

@@ -153,10 +153,14 @@ static PGconn *connect_db(struct store_pg *pg, struct errbuf *eb)
      * override: a connection attempt to a host that went away gives up after 5 s instead of the
      * kernel's minutes, and an idle connection to a dead host is noticed within about a minute
      * (TCP keepalives; Unix sockets ignore them). */
-    static const char *const keys[] = {"connect_timeout", "keepalives_idle",
-                                       "keepalives_interval", "keepalives_count", "dbname", NULL};
+    static const char *const keys[] = {"connect_timeout",  "keepalives_idle", "keepalives_interval",
+                                       "keepalives_count", "dbname",          NULL};
     const char *vals[] = {getenv("PGCONNECT_TIMEOUT") ? getenv("PGCONNECT_TIMEOUT") : "5",
-                          "30", "10", "3", pg->url, NULL};
+                          "30",
+                          "10",
+                          "3",
+                          pg->url,
+                          NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (c && PQstatus(c) == CONNECTION_OK) {
         PQsetNoticeProcessor(c, drop_notice, NULL);
@@ -233,8 +237,10 @@ static bool reconnect(struct pconn *c)
         char why[256];
         snprintf(why, sizeof(why), "%s", PQerrorMessage(c->pg));
         why[strcspn(why, "\n")] = '\0';
-        log_error("store", "cannot reconnect to '%s': %s (%" PRIu64 " more failures since the "
-                  "last line)", pg->safe_url, why, held);
+        log_error("store",
+                  "cannot reconnect to '%s': %s (%" PRIu64 " more failures since the "
+                  "last line)",
+                  pg->safe_url, why, held);
     }
     return false;
 }

@@ -414,9 +414,9 @@ int h_tel_voice(struct http_req *req, struct http_resp *resp)
 
 /* What a callback is about. */
 struct callback {
-    struct st_call c;    /* the stored call (rc ERR_OK) */
-    enum call_leg leg;   /* in: the leg a report by our CallSid is about */
-    int64_t account_id;  /* spool: the account that signed it */
+    struct st_call c;   /* the stored call (rc ERR_OK) */
+    enum call_leg leg;  /* in: the leg a report by our CallSid is about */
+    int64_t account_id; /* spool: the account that signed it */
 };
 
 /* A callback's call id and its parent's, as sent. */
@@ -493,11 +493,11 @@ static int dial_action(struct http_req *req, struct http_resp *resp, const struc
     struct call_report u = {CALL_LEG_DIALED, h->tp->status(h->th.wh.dial_call_status),
                             h->th.wh.dial_call_duration_s, -1};
     if (rc == CALLBACK_SPOOL) /* the call continues either way: end it */
-        rc = spool_report(req, h, &cb, true, &u) == ERR_OK ? answer_empty(resp, h)
-                                                           : ERR_UNAVAILABLE;
+        rc =
+            spool_report(req, h, &cb, true, &u) == ERR_OK ? answer_empty(resp, h) : ERR_UNAVAILABLE;
     else if (rc == ERR_OK)
         defer_update(req, resp, h, cb.c.id, &u, true); /* failures are counted when it is done */
-    else if (rc == ERR_NOTFOUND) /* the call continues either way: end it */
+    else if (rc == ERR_NOTFOUND)                       /* the call continues either way: end it */
         rc = answer_empty(resp, h);
     return rc;
 }

@@ -34,7 +34,7 @@ static int teardown(void **state)
 struct seen {
     int n;
     char rec[16][32];
-    int stop_at; /* refuse the record with this index (-1: take all) */
+    int stop_at;      /* refuse the record with this index (-1: take all) */
     struct spool *sp; /* append while replaying, when set */
 };
 
