@@ -3,7 +3,9 @@
  * locked directory; appends are written and fdatasync'ed under one mutex, replays read sealed
  * segments whole and delete them once taken.
  * THREADING: sp->mu guards the segment being appended to, the counters and the replay's
- * bookkeeping of which segments exist; it is never held while a replay callback runs. */
+ * bookkeeping of which segments exist; it is never held while a replay callback runs nor
+ * during an fdatasync (one appender syncs for every record written before it started; the
+ * others wait on `synced`). */
 #include "base/prelude.h"
 #include "app/spool.h"
 
@@ -34,6 +36,13 @@ struct spool {
     uint64_t first_seq;  /* the oldest segment that may still exist */
     uint64_t replay_seq; /* a replay stopped in this segment … */
     size_t replay_off;   /* … at this offset */
+    /* Group sync: records written and synced so far (counts), the synced size of the current
+     * segment, whether a leader is syncing, and the epoch a failed sync ends. */
+    uint64_t written_seq, synced_seq;
+    off_t synced_size;
+    bool syncing;
+    uint64_t epoch;
+    pthread_cond_t synced;
     struct spool_stats st;
 };
 
@@ -173,6 +182,7 @@ int spool_open(const char *dir, struct spool **out, struct errbuf *eb)
     sp->fd = -1;
     sp->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     pthread_mutex_init(&sp->mu, NULL);
+    pthread_cond_init(&sp->synced, NULL);
     int rc = sp->dir_fd < 0
                  ? errf(eb, ERR_IO, "spool-dir", "cannot open '%s': %s", dir, strerror(errno))
                  : take_lock(sp, eb);
@@ -202,6 +212,7 @@ void spool_close(struct spool *sp)
     if (sp->dir_fd >= 0)
         close(sp->dir_fd);
     pthread_mutex_destroy(&sp->mu);
+    pthread_cond_destroy(&sp->synced);
     free(sp);
 }
 
@@ -217,12 +228,48 @@ static int open_segment(struct spool *sp)
         return ERR_IO;
     struct stat st;
     sp->cur_size = fstat(sp->fd, &st) == 0 ? st.st_size : 0;
+    sp->synced_size = sp->cur_size;
     if (fsync(sp->dir_fd) != 0) {
         close(sp->fd);
         sp->fd = -1;
         return ERR_IO;
     }
     return ERR_OK;
+}
+
+/* Syncs what was written up to now as the group's leader (mu held, dropped during the sync):
+ * every record written before the sync started is durable after it, so concurrent appends
+ * share one fdatasync. A failed sync cuts everything it covered (and any later write) and
+ * starts a new epoch: their appends fail. */
+static void sync_group(struct spool *sp)
+{
+    sp->syncing = true;
+    uint64_t target = sp->written_seq;
+    off_t size = sp->cur_size;
+    int fd = sp->fd;
+    pthread_mutex_unlock(&sp->mu);
+    int r = fdatasync(fd);
+    int err = errno;
+    pthread_mutex_lock(&sp->mu);
+    sp->syncing = false;
+    if (r == 0) {
+        sp->st.records += target - sp->synced_seq;
+        sp->st.appended += target - sp->synced_seq;
+        sp->st.bytes += (uint64_t)(size - sp->synced_size);
+        if (!sp->st.oldest_at && target > sp->synced_seq)
+            sp->st.oldest_at = time_now_ms();
+        sp->synced_seq = target;
+        sp->synced_size = size;
+    } else {
+        log_error("spool", "cannot sync the spool in '%s': %s", sp->dir, strerror(err));
+        if (ftruncate(fd, sp->synced_size) != 0)
+            log_error("spool", "cannot cut unsynced records from '%s': %s", sp->dir,
+                      strerror(errno));
+        sp->cur_size = sp->synced_size;
+        sp->written_seq = sp->synced_seq;
+        sp->epoch++;
+    }
+    pthread_cond_broadcast(&sp->synced);
 }
 
 static int append_locked(struct spool *sp, const char *rec, size_t len)
@@ -232,20 +279,26 @@ static int append_locked(struct spool *sp, const char *rec, size_t len)
     static char newline[] = "\n";
     struct iovec iov[2] = {{(void *)rec, len}, {newline, 1}};
     ssize_t n = writev(sp->fd, iov, 2);
-    if (n != (ssize_t)len + 1 || fdatasync(sp->fd) != 0) {
+    if (n != (ssize_t)len + 1) {
         /* nothing of it stays: a later record must not follow a torn line */
-        if (ftruncate(sp->fd, sp->cur_size) != 0)
+        if (n > 0 && ftruncate(sp->fd, sp->cur_size) != 0)
             log_error("spool", "cannot cut a failed record from '%s': %s", sp->dir,
                       strerror(errno));
         return ERR_IO;
     }
     sp->cur_size += n;
-    sp->st.records++;
-    sp->st.bytes += (uint64_t)n;
-    sp->st.appended++;
-    if (!sp->st.oldest_at)
-        sp->st.oldest_at = time_now_ms();
-    return ERR_OK;
+    uint64_t mine = ++sp->written_seq;
+    uint64_t epoch = sp->epoch;
+    for (;;) {
+        if (sp->epoch != epoch)
+            return ERR_IO; /* the sync that covered it failed */
+        if (sp->synced_seq >= mine)
+            return ERR_OK;
+        if (!sp->syncing)
+            sync_group(sp);
+        else
+            pthread_cond_wait(&sp->synced, &sp->mu);
+    }
 }
 
 int spool_append(struct spool *sp, const char *rec, size_t len)
@@ -323,6 +376,8 @@ int spool_replay(struct spool *sp, spool_fn fn, void *ctx, uint64_t *n_taken)
 {
     uint64_t taken = 0;
     pthread_mutex_lock(&sp->mu);
+    while (sp->syncing || sp->synced_seq != sp->written_seq) /* its last group is synced */
+        pthread_cond_wait(&sp->synced, &sp->mu);
     if (sp->fd >= 0) { /* seal: appends from now on go to the next segment */
         close(sp->fd);
         sp->fd = -1;

@@ -10,8 +10,9 @@
  * first and deletes each one once every record of it was taken. A line cut short by a crash
  * (no newline) was never acknowledged and is skipped.
  * Ownership: struct spool belongs to whoever opened it (struct app); records are copied.
- * THREADING: spool_append from any thread (appends are serialized, each synced before it
- * returns); spool_replay and spool_each from one thread at a time; spool_stats from any. */
+ * THREADING: spool_append from any thread (each synced before it returns; concurrent
+ * appends share one fdatasync); spool_replay and spool_each from one thread at a time; spool_stats
+ * from any. */
 #ifndef OPENDNI_APP_SPOOL_H
 #define OPENDNI_APP_SPOOL_H
 
