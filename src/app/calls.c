@@ -250,7 +250,7 @@ int calls_resolve(struct app *app, const char *to, struct calls_target *t)
 
 /* Where the call goes: the number's own forward_to, else its pool's (which defaults to the
  * pool's target); "" when nobody owns the number. */
-static void forward_of(const struct calls_target *t, char out[STORE_E164_MAX])
+void calls_forward_of(const struct calls_target *t, char out[STORE_E164_MAX])
 {
     const char *f = "";
     if (t->number.forward_to[0])
@@ -583,7 +583,7 @@ void calls_answer_for(const struct st_account *acct, const struct calls_target *
     struct calls_settings cs;
     account_settings(acct, &cs);
     memset(ans, 0, sizeof(*ans));
-    forward_of(t, ans->forward_to);
+    calls_forward_of(t, ans->forward_to);
     ans->record = cs.record && ans->forward_to[0];
     set_text(ans->notice, sizeof(ans->notice), cs.notice);
 }

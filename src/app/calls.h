@@ -95,6 +95,8 @@ int calls_take(struct app *app, const struct st_account *acct, const struct call
  * account's settings say. Pure. */
 void calls_answer_for(const struct st_account *acct, const struct calls_target *t,
                       struct calls_answer *ans);
+/* Where a call to t goes (the first part of calls_answer_for). Pure. */
+void calls_forward_of(const struct calls_target *t, char out[STORE_E164_MAX]);
 
 /* calls_take in three steps, so the write can join the group-commit writer's batch
  * (calls_insert also writes the call.started outbox messages in that transaction):

@@ -23,6 +23,7 @@
 #include "store/store.h"
 
 #define MAX_CREDS 8 /* providers per account */
+#define ANSWER_SETTINGS_MAX 600
 
 /* ==== the directory =========================================================================== */
 
@@ -33,10 +34,15 @@ struct dir_num {
     char forward_to[STORE_E164_MAX];
 };
 
+/* An account as the directory keeps it: small (the directory holds every account), with only
+ * the settings a call's answer needs (recording and its notice: answer_settings). */
 struct dir_acct {
-    struct st_account a;
+    int64_t id;
+    char ext_id[STORE_ID_MAX];
+    uint64_t settings_hash; /* of the full settings the answer settings were made from */
+    char *answer_settings;  /* JSON, malloc'd */
     size_t n_creds;
-    struct st_provider_cred creds[MAX_CREDS];
+    struct st_provider_cred *creds; /* malloc'd, n_creds */
 };
 
 /* One open-addressing index (slot = position + 1, 0 = empty) over an array of entries. */
@@ -61,7 +67,7 @@ static uint64_t acct_hash(int64_t id)
 
 static uint64_t key_hash(const struct directory *d, bool numbers, size_t i)
 {
-    return numbers ? hash_str(d->nums[i].number) : acct_hash(d->accts[i].a.id);
+    return numbers ? hash_str(d->nums[i].number) : acct_hash(d->accts[i].id);
 }
 
 /* Rebuilds an index for n entries. */
@@ -103,7 +109,7 @@ static struct dir_acct *find_acct(struct directory *d, int64_t id)
     size_t mask = d->by_account.cap - 1;
     for (size_t s = acct_hash(id) & mask; d->by_account.slot[s]; s = (s + 1) & mask) {
         struct dir_acct *e = &d->accts[d->by_account.slot[s] - 1];
-        if (e->a.id == id)
+        if (e->id == id)
             return e;
     }
     return NULL;
@@ -134,11 +140,36 @@ static struct dir_num *put_num(struct directory *d, const char *number)
     return e;
 }
 
+/* The part of an account's settings a call's answer reads (calls_answer_for), as JSON. */
+static char *answer_settings(const struct st_account *a)
+{
+    struct calls_settings cs;
+    struct errbuf eb = {{0}, NULL};
+    calls_settings_parse(a->settings, &cs, &eb); /* defaults when they do not parse */
+    char *j = NULL;
+    json_t *v = json_pack("{s:b,s:s}", "record_calls", cs.record, "record_notice", cs.notice);
+    if (v)
+        j = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    return j ? j : xstrdup("");
+}
+
+static void set_acct(struct dir_acct *e, const struct st_account *a)
+{
+    uint64_t h = hash_str(a->settings);
+    snprintf(e->ext_id, sizeof(e->ext_id), "%s", a->ext_id);
+    if (e->answer_settings && e->settings_hash == h)
+        return; /* unchanged: no parse per webhook */
+    free(e->answer_settings);
+    e->answer_settings = answer_settings(a);
+    e->settings_hash = h;
+}
+
 static struct dir_acct *put_acct(struct directory *d, const struct st_account *a)
 {
     struct dir_acct *e = find_acct(d, a->id);
     if (e) {
-        e->a = *a;
+        set_acct(e, a);
         return e;
     }
     if (d->n_accts == d->cap_accts) {
@@ -147,7 +178,8 @@ static struct dir_acct *put_acct(struct directory *d, const struct st_account *a
     }
     e = &d->accts[d->n_accts++];
     memset(e, 0, sizeof(*e));
-    e->a = *a;
+    e->id = a->id;
+    set_acct(e, a);
     if (2 * d->n_accts + 2 > d->by_account.cap)
         index_build(d, false);
     else {
@@ -167,9 +199,9 @@ static void put_cred(struct dir_acct *e, const struct st_provider_cred *c)
         i++;
     if (i == MAX_CREDS)
         return;
-    e->creds[i] = *c;
     if (i == e->n_creds)
-        e->n_creds++;
+        e->creds = xrealloc(e->creds, ++e->n_creds * sizeof(*e->creds));
+    e->creds[i] = *c;
 }
 
 static void dir_free(struct directory *d)
@@ -177,6 +209,10 @@ static void dir_free(struct directory *d)
     if (!d)
         return;
     free(d->nums);
+    for (size_t i = 0; i < d->n_accts; i++) {
+        free(d->accts[i].answer_settings);
+        free(d->accts[i].creds);
+    }
     free(d->accts);
     free(d->by_number.slot);
     free(d->by_account.slot);
@@ -352,9 +388,7 @@ void offline_note(struct offline *o, const char *to, const struct calls_target *
     if (!o || !t->account_id)
         return;
     char fwd[STORE_E164_MAX];
-    struct calls_answer ans;
-    calls_answer_for(acct, t, &ans);
-    snprintf(fwd, sizeof(fwd), "%s", ans.forward_to);
+    calls_forward_of(t, fwd);
     pthread_mutex_lock(&o->mu);
     struct dir_num *e = put_num(o->dir, to);
     e->account_id = t->account_id;
@@ -377,6 +411,15 @@ void offline_note_cred(struct offline *o, const struct st_provider_cred *c)
     pthread_mutex_unlock(&o->mu);
 }
 
+/* The account as callers see it: id, ext id and the settings its calls' answers need. */
+static void acct_out(const struct dir_acct *a, struct st_account *acct)
+{
+    memset(acct, 0, sizeof(*acct));
+    acct->id = a->id;
+    snprintf(acct->ext_id, sizeof(acct->ext_id), "%s", a->ext_id);
+    snprintf(acct->settings, sizeof(acct->settings), "%s", a->answer_settings);
+}
+
 int offline_lookup(struct offline *o, const char *to, struct calls_target *t,
                    struct st_account *acct)
 {
@@ -397,7 +440,7 @@ int offline_lookup(struct offline *o, const char *to, struct calls_target *t,
             snprintf(t->number.number, sizeof(t->number.number), "%s", e->number);
             snprintf(t->number.forward_to, sizeof(t->number.forward_to), "%s", e->forward_to);
         }
-        *acct = a->a;
+        acct_out(a, acct);
     }
     pthread_mutex_unlock(&o->mu);
     return a ? ERR_OK : ERR_NOTFOUND;
@@ -408,7 +451,7 @@ int offline_account(struct offline *o, int64_t account_id, struct st_account *ac
     pthread_mutex_lock(&o->mu);
     const struct dir_acct *a = find_acct(o->dir, account_id);
     if (a)
-        *acct = a->a;
+        acct_out(a, acct);
     pthread_mutex_unlock(&o->mu);
     return a ? ERR_OK : ERR_NOTFOUND;
 }
@@ -688,9 +731,19 @@ static int replay_status(struct offline *o, json_t *r)
     return rc == ERR_OK || rc == ERR_NOTFOUND ? ERR_OK : REPLAY_STOP;
 }
 
+static bool stopping(struct offline *o)
+{
+    pthread_mutex_lock(&o->tick_mu);
+    bool stop = o->stop;
+    pthread_mutex_unlock(&o->tick_mu);
+    return stop;
+}
+
 static int replay_one(void *ctx, const char *rec)
 {
     struct offline *o = ctx;
+    if (stopping(o))
+        return ERR_UNAVAILABLE; /* shutting down: the rest waits for the next start */
     json_t *r = json_loads(rec, 0, NULL);
     const char *kind = jstr(r, "k");
     int rc = ERR_OK;
