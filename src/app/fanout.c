@@ -14,13 +14,15 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/timefmt.h"
 #include "base/xalloc.h"
 #include "app/app.h"
 #include "app/calls.h"
+#include "app/ratelimit.h"
 #include "app/stream.h"
 #include "store/store.h"
 
-#define WAIT_MS 1000  /* the thread checks for stop this often */
+#define WAIT_MS 500   /* the thread checks for stop, and shares the limits, this often */
 #define RETRY_MS 1000 /* after a lost connection */
 
 struct fanout {
@@ -46,11 +48,73 @@ int fanout_notify(struct app *app, struct store *s, int64_t account_id, const ch
     return rc == ERR_UNSUPPORTED ? ERR_OK : rc;
 }
 
+/* ---- the per-account limit of new sessions, across nodes ----
+ * "L <node> <key>:<n> …": the new sessions this node let through since its last message, per
+ * account (the hash ratelimit keys it by); each other node empties its bucket for that account
+ * by as much, so the account's --max-new-sessions holds for the cluster, give or take what
+ * the nodes let through in one WAIT_MS before hearing of each other. */
+
+#define LIMIT_PAYLOAD_MAX 7800
+
+struct limit_msg {
+    struct app *app;
+    char buf[LIMIT_PAYLOAD_MAX + 64];
+    size_t len, head;
+};
+
+static void limit_flush(struct limit_msg *m)
+{
+    if (m->len > m->head)
+        store_notify(m->app->store, m->buf); /* best effort: a lost message is a looser limit */
+    m->len = m->head;
+    m->buf[m->len] = '\0';
+}
+
+static void limit_add(void *ctx, uint64_t key, uint32_t n)
+{
+    struct limit_msg *m = ctx;
+    if (m->len > LIMIT_PAYLOAD_MAX)
+        limit_flush(m);
+    int w = snprintf(m->buf + m->len, sizeof(m->buf) - m->len, " %" PRIx64 ":%" PRIu32, key, n);
+    if (w > 0)
+        m->len += (size_t)w;
+}
+
+static void share_limits(struct fanout *f)
+{
+    struct limit_msg m = {.app = f->app};
+    m.head = m.len = (size_t)snprintf(m.buf, sizeof(m.buf), "L %016" PRIx64, f->app->node_id);
+    ratelimit_spent(f->app->session_limit, limit_add, &m);
+    limit_flush(&m);
+}
+
+static void limits_received(struct app *app, const char *payload)
+{
+    const char *p = payload + 2;
+    char *end = NULL;
+    uint64_t node = strtoull(p, &end, 16);
+    if (end == p || node == app->node_id)
+        return;
+    int64_t now = time_now_ms();
+    for (p = end; *p == ' ';) {
+        uint64_t key = strtoull(p + 1, &end, 16);
+        if (*end != ':')
+            return;
+        unsigned long n = strtoul(end + 1, &end, 10);
+        ratelimit_charge(app->session_limit, key, now, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
+        p = end;
+    }
+}
+
 /* Publishes another node's event to this node's listeners. */
 static void received(void *ctx, const char *payload)
 {
     struct fanout *f = ctx;
     struct app *app = f->app;
+    if (payload[0] == 'L' && payload[1] == ' ') {
+        limits_received(app, payload);
+        return;
+    }
     uint64_t node = 0;
     int64_t account_id = 0, call_id = 0;
     char event[32] = "";
@@ -92,12 +156,19 @@ static void *run(void *arg)
     struct fanout *f = arg;
     prctl(PR_SET_NAME, "od-fanout", 0, 0, 0);
     bool lost = false;
+    bool sharing = false;
     while (!stopping(f, 0)) {
         int rc = store_notify_wait(f->app->store, WAIT_MS, received, f);
         if (rc == ERR_UNSUPPORTED) {
             atomic_store(&f->supported, false); /* one process serves the store */
             break;
         }
+        if (rc == ERR_OK && !sharing) { /* other nodes may hear us: count for them */
+            ratelimit_share(f->app->session_limit);
+            sharing = true;
+        }
+        if (rc == ERR_OK)
+            share_limits(f);
         if (rc != ERR_OK && !lost)
             log_warn("stream", "not listening to the other nodes' events: the store connection "
                                "is lost; retrying every second");

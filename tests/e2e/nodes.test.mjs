@@ -4,7 +4,8 @@
 // admin change made through node A shows on node B within a second (store_config_version); a
 // call webhook on node B attributes a visit made on node A; a /v1/stream listener on node A
 // sees the calls answered by node B (LISTEN/NOTIFY, each event once); kill -9 of one node under
-// load leaves the other serving, with every acknowledged visit and call stored.
+// load leaves the other serving, with every acknowledged visit and call stored; the per-account
+// limit of new sessions holds for the two nodes together.
 // PostgreSQL only: one process serves a SQLite file (single_owner.test.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -169,6 +170,32 @@ test('a stream listener on node A sees the calls answered by node B, each event 
   } finally {
     await onA.close();
     await onB.close();
+  }
+});
+
+test('the per-account limit of new sessions holds across the nodes, not per node', { skip }, async () => {
+  const target = '+15555559000';
+  await pool(a, target, 40, { lease_ttl: 600 });
+  const account = { accountId: a.accountId, apiKey: a.apiKey };
+  const args = ['--rate-limit-visits', '0', '--max-new-sessions', '10'];
+  const c = await startServer({ dir: a.dir, db, account, args, keepDir: true });
+  const d = await startServer({ dir: a.dir, db, account, args, keepDir: true });
+  try {
+    await sleep(700); // both listen to each other
+    let ok = 0;
+    let limited = 0;
+    for (let i = 0; i < 40; i++) { // 4 s: each node alone would let 10 through, plus ~1 refilled
+      const r = await visit(i % 2 ? d : c, target);
+      if (r.status === 200) ok++;
+      if (r.status === 429) limited++;
+      await sleep(100);
+    }
+    assert.equal(ok + limited, 40);
+    assert.ok(ok >= 10, `${ok} new sessions let through`);
+    assert.ok(ok <= 15, `${ok} new sessions let through by two nodes at 10 a minute (per node: about 21)`);
+  } finally {
+    await c.stop();
+    await d.stop();
   }
 });
 
