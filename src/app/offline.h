@@ -10,8 +10,9 @@
  *   written to the node's spool, synced, and only then acknowledged; a thread replays the spool
  *   in order once the store commits again, through the call service (calls.c), idempotently
  *   (provider call ids are unique: a call written already is not written twice; a status
- *   report merges as a retry would). A status report for a call that waits in the spool is
- *   spooled behind it.
+ *   report merges as a retry would). A status report for a call that is not stored (yet: it
+ *   may wait in this node's spool or another's) is spooled too, and retried for
+ *   OFFLINE_ORPHAN_MS.
  * Ownership: struct offline belongs to struct app (app_init/app_release).
  * THREADING: every function may be called from any thread; one mutex guards the directory and
  * one the spooled call ids, neither held during store calls; the replay thread is the spool's
