@@ -162,8 +162,8 @@ static int find_signer(struct http_req *req, const struct hook *h, struct st_acc
  * it, verified with its credentials as last known; else (a callback whose To is the business
  * line, a number the directory has not heard of) the account whose stored credentials signed
  * it, as find_signer does. ERR_OK (*t zeroed but for account_id when `to` is unknown);
- * ERR_FORBIDDEN; ERR_UNAVAILABLE (503: the provider retries or uses its fallback URL) when
- * nothing known signed it. */
+ * ERR_UNAVAILABLE (503: the provider retries or uses its fallback URL) when nothing known
+ * signed it. */
 static int verify_offline(struct http_req *req, const struct hook *h, const char *to,
                           struct calls_target *t, struct st_account *acct)
 {
@@ -173,7 +173,12 @@ static int verify_offline(struct http_req *req, const struct hook *h, const char
         if (offline_cred_get(o, acct->id, h->provider, &c) == ERR_OK &&
             h->tp->verify(&h->rq, &h->th, c.secret))
             return ERR_OK;
-        return forbidden(req, "invalid webhook signature");
+        /* Not 403: the secret may have changed since the directory last heard (a rotation
+         * just before the outage); 503 lets the provider retry or use its fallback URL. */
+        log_warn("telephony", "req=%" PRIu64 " signature not verified by the directory's copy",
+                 req->id);
+        return errf(&req->eb, ERR_UNAVAILABLE, NULL,
+                    "the store is unavailable and the signature cannot be verified now");
     }
     struct signer sg = {h, 0};
     const char *sid = h->th.wh.account_sid;
