@@ -218,6 +218,12 @@ test('a node killed -9 with calls in its spool writes them when it starts again'
     assert.equal((await completed(b, numbers[i], sid)).status, 204);
     sids.push(sid);
   }
+  // a forged webhook (a wrong signature) is not forwarded nor kept while the store is away
+  const forged = 'CA' + randomBytes(16).toString('hex');
+  const params = { AccountSid: SID, CallSid: forged, CallStatus: 'ringing', Direction: 'inbound', From: '+15125550177', To: numbers[0] };
+  const res = await fetch(b.url + '/v1/telephony/twilio/voice', { method: 'POST', body: new URLSearchParams(params).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': 'AAAA' + sign(b.url + '/x', params).slice(4) } });
+  assert.equal(res.status, 503, await res.text());
   assert.equal(await metric(b, 'opendni_spool_depth'), 6);
   await b.kill9();
   pg('resume');
@@ -227,4 +233,5 @@ test('a node killed -9 with calls in its spool writes them when it starts again'
     assert.equal(sql(db, `select status || ' ' || duration || ' ' || forwarded_to from calls where provider_call_id = '${sid}'`),
       `completed 61 ${FORWARD}`, `call ${sid} after the restart`);
   assert.match(b.logs(), /6 records in '.*' from an earlier run/);
+  assert.equal(sql(db, `select count(*) from calls where provider_call_id = '${forged}'`), '0');
 });
