@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -235,10 +236,11 @@ struct offline {
     pthread_cond_t tick;
     bool stop;
     pthread_t thread;
-    uint64_t dropped;     /* records given up on (replay thread only, read racily for metrics) */
-    int replay_fails;     /* replays in a row that stopped on a store failure */
-    uint64_t progress;    /* records written or given up on (requeued ones are not) */
-    bool requeued;        /* the record being replayed was spooled again */
+    uint64_t dropped; /* records given up on (replay thread only, read racily for metrics) */
+    atomic_int_fast64_t spooled_at; /* time_now_ms of the last append, 0 = none */
+    int replay_fails;               /* replays in a row that stopped on a store failure */
+    uint64_t progress;              /* records written or given up on (requeued ones are not) */
+    bool requeued;                  /* the record being replayed was spooled again */
     int64_t replay_after; /* monotonic ms: no replay before (backs off to 5 s while failing) */
 };
 
@@ -535,6 +537,16 @@ static void pending_drop(struct offline *o, const char *provider, const char *ca
     pthread_mutex_unlock(&o->pending_mu);
 }
 
+bool offline_recent(struct offline *o, int64_t now)
+{
+    if (!o)
+        return false;
+    int64_t failed = health_failed_at(o->app->health);
+    int64_t spooled = atomic_load(&o->spooled_at);
+    return (failed && now - failed < OFFLINE_ORPHAN_MS) ||
+           (spooled && now - spooled < OFFLINE_ORPHAN_MS);
+}
+
 bool offline_has_call(struct offline *o, const char *provider, const char *call_id)
 {
     if (!o || !call_id || !call_id[0])
@@ -558,6 +570,7 @@ static int spool_json(struct offline *o, json_t *v)
         return ERR_NOMEM;
     int rc = spool_append(o->spool, s, strlen(s));
     free(s);
+    atomic_store(&o->spooled_at, time_now_ms());
     if (rc)
         log_error("calls", "cannot spool a webhook: it was acknowledged, but is not kept");
     return rc;

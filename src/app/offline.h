@@ -81,6 +81,10 @@ int offline_spool_status(struct offline *o, int64_t account_id, const char *prov
 /* Spools a status report for the stored call call_id (a write the store refused). */
 int offline_spool_update(struct offline *o, int64_t call_id, const struct call_report *u,
                          int64_t at);
+/* Whether the store was away lately (within OFFLINE_ORPHAN_MS of now: a failed readiness probe,
+ * or this node spooled something): a report for a call not stored may then be for one that
+ * waits in some node's spool. */
+bool offline_recent(struct offline *o, int64_t now);
 /* Whether the call with this provider call id waits in the spool. */
 bool offline_has_call(struct offline *o, const char *provider, const char *call_id);
 

@@ -432,8 +432,9 @@ static const char *parent_of(const struct hook *h)
 
 /* The stored call a callback is about, verified: ours by CallSid, or the forwarded leg's
  * callback (ParentCallSid). CALLBACK_SPOOL (verified like a voice webhook, cb->account_id set)
- * when the report must go to the spool: the store cannot answer, or the call is not stored
- * (yet); ERR_NOTFOUND for that in a process without a spool. */
+ * when the report must go to the spool: the store cannot answer, or the call is not stored yet
+ * and may be after an outage (offline_recent). ERR_NOTFOUND (verified) for a call that is not
+ * stored otherwise: acknowledge, nothing to update. */
 #define CALLBACK_SPOOL 1
 static int callback_call(struct http_req *req, const struct hook *h, struct callback *cb)
 {
@@ -455,11 +456,14 @@ static int callback_call(struct http_req *req, const struct hook *h, struct call
     if (vrc)
         return vrc;
     cb->account_id = acct.id;
-    /* Not stored (yet): its call may wait in this node's spool or another node's, to be written
-     * when the store is back; the spool applies the report then (or gives up after
-     * OFFLINE_ORPHAN_MS on a call that was never stored). */
-    (void)offline;
-    return req->app->offline ? CALLBACK_SPOOL : ERR_NOTFOUND;
+    /* Not stored (yet): after an outage its call may wait in this node's spool or another
+     * node's, to be written shortly; the spool applies the report then (or gives up after
+     * OFFLINE_ORPHAN_MS). Otherwise a call that could not be stored: nothing to update. */
+    struct offline *o = req->app->offline;
+    if (rc != ERR_NOTFOUND || offline || offline_has_call(o, h->provider, h->th.wh.call_sid) ||
+        offline_has_call(o, h->provider, parent) || offline_recent(o, time_now_ms()))
+        return CALLBACK_SPOOL;
+    return ERR_NOTFOUND;
 }
 
 /* Spools a verified report (CALLBACK_SPOOL). ERR_OK once it is kept. */
