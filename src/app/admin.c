@@ -15,6 +15,7 @@
 #include "app/users.h"
 #include "store/store.h"
 #include "app/metrics.h"
+#include "app/offline.h"
 
 /* ---- keys, origins, health ---- */
 
@@ -90,6 +91,7 @@ int admin_store_check(struct app *app, struct errbuf *eb)
 void admin_metrics(struct app *app, struct buf *out)
 {
     metrics_render(app->metrics, app->store, out);
+    offline_metrics(app->offline, out);
 }
 
 /* ---- pools ---- */

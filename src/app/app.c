@@ -3,13 +3,17 @@
 #include "base/prelude.h"
 #include "app/app.h"
 
+#include "base/hash.h"
+#include "base/ids.h"
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "app/accounts.h"
 #include "app/admin.h"
+#include "app/fanout.h"
 #include "app/guard.h"
 #include "app/health.h"
 #include "app/metrics.h"
+#include "app/offline.h"
 #include "app/outbox.h"
 #include "app/privacy.h"
 #include "app/ratelimit.h"
@@ -74,6 +78,15 @@ int app_init(struct app *app, struct errbuf *eb)
                                .smtp_from = app->cfg.smtp_from};
     app->outbox = outbox_start(app, &oc);
     app->purger = privacy_start(app);
+    char node[32];
+    id_new("node_", 20, node, sizeof(node)); /* 100 random bits */
+    app->node_id = hash_str(node);
+    app->fanout = fanout_start(app);
+    rc = offline_start(app, app->cfg.spool_dir, &app->offline, eb);
+    if (rc) {
+        app_release(app);
+        return rc;
+    }
     return ERR_OK;
 }
 
@@ -81,6 +94,10 @@ void app_release(struct app *app)
 {
     privacy_stop(app->purger); /* before the store it uses */
     app->purger = NULL;
+    offline_stop(app->offline); /* its replay uses the writer's services and the store */
+    app->offline = NULL;
+    fanout_stop(app->fanout);
+    app->fanout = NULL;
     outbox_stop(app->outbox); /* before the writer and the store it uses */
     app->outbox = NULL;
     writer_stop(app->writer);

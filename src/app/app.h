@@ -25,6 +25,8 @@ struct health;
 struct secrets_key;
 struct outbox;
 struct purger;
+struct offline;
+struct fanout;
 
 struct app_config {
     const char *db;
@@ -59,6 +61,9 @@ struct app_config {
     bool outbound_allow_private; /* outbound requests may reach loopback/private addresses */
     const char *smtp_url;        /* SMTP server for email destinations ("" = none) */
     const char *smtp_from;       /* their From address */
+    /* Where calls answered while the store cannot take them are kept (app/offline.h): a
+     * directory of this process's own (cmd_serve.c picks the default). */
+    const char *spool_dir;
 };
 
 struct app {
@@ -80,6 +85,9 @@ struct app {
     struct ratelimit *login_email_limit; /* dashboard logins per email */
     struct outbox *outbox;               /* outbound messages: the sender and periodic checks */
     struct purger *purger;               /* the retention purge (app/privacy.h) */
+    struct offline *offline;             /* the number directory and the spool (outages) */
+    struct fanout *fanout;               /* stream events from the other nodes (PostgreSQL) */
+    uint64_t node_id;                    /* random per process: tells its own events apart */
 };
 
 /* Opens the store (it must be migrated) and starts the services; parses cfg.trust_proxy

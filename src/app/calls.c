@@ -22,6 +22,8 @@
 #include "store/store.h"
 #include "base/json.h"
 #include "app/metrics.h"
+#include "app/fanout.h"
+#include "app/offline.h"
 #include "app/outbox.h"
 #include "app/outcomes.h"
 #include "app/routing.h"
@@ -275,7 +277,7 @@ int calls_resolve(struct app *app, const char *to, struct calls_target *t)
 
 /* Where the call goes: the number's own forward_to, else its pool's (which defaults to the
  * pool's target); "" when nobody owns the number. */
-static void forward_of(const struct calls_target *t, char out[STORE_E164_MAX])
+void calls_forward_of(const struct calls_target *t, char out[STORE_E164_MAX])
 {
     const char *f = "";
     if (t->number.forward_to[0])
@@ -602,15 +604,23 @@ static int find_retry(struct app *app, const struct st_account *acct,
     return rc;
 }
 
+void calls_answer_for(const struct st_account *acct, const struct calls_target *t,
+                      struct calls_answer *ans)
+{
+    struct calls_settings cs;
+    account_settings(acct, &cs);
+    memset(ans, 0, sizeof(*ans));
+    calls_forward_of(t, ans->forward_to);
+    ans->record = cs.record && ans->forward_to[0];
+    set_text(ans->notice, sizeof(ans->notice), cs.notice);
+}
+
 int calls_prepare(struct app *app, const struct st_account *acct, const struct calls_target *t,
                   const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans)
 {
     struct calls_settings cs;
     account_settings(acct, &cs);
-    memset(ans, 0, sizeof(*ans));
-    forward_of(t, ans->forward_to);
-    ans->record = cs.record && ans->forward_to[0];
-    set_text(ans->notice, sizeof(ans->notice), cs.notice);
+    calls_answer_for(acct, t, ans);
     int rc = find_retry(app, acct, &cs, in, call, ans);
     if (rc == ERR_CONFLICT)
         log_warn("calls", "call id %s belongs to another account: answered, not stored",
@@ -677,6 +687,8 @@ int calls_insert(struct app *app, struct store *s, struct st_call *call)
     if (rc == ERR_OK) /* in the insert's transaction: the call and its webhooks, or neither */
         rc = outbox_emit(app, s, call->account_id, "call.started", call->started_at,
                          call_event_data, &e);
+    if (rc == ERR_OK) /* the other nodes' stream listeners hear of it once it commits */
+        rc = fanout_notify(app, s, call->account_id, "call.started", call->id);
     return rc;
 }
 
@@ -813,7 +825,24 @@ int calls_update_apply(struct app *app, struct store *s, struct calls_update_sta
     if (rc == ERR_OK && st->cv.id)
         rc = outbox_emit(app, s, st->call.account_id, "conversion.created", st->now,
                          conversion_event_data, &e);
+    if (rc == ERR_OK && st->completed)
+        rc = fanout_notify(app, s, st->call.account_id, "call.completed", st->call.id);
+    if (rc == ERR_OK && st->cv.id)
+        rc = fanout_notify(app, s, st->call.account_id, "conversion.created", st->call.id);
     return rc;
+}
+
+json_t *calls_event_json(struct app *app, const char *event, int64_t account_id, int64_t call_id)
+{
+    struct st_call c;
+    if (store_call_by_id(app->store, call_id, &c) != ERR_OK || c.account_id != account_id)
+        return NULL;
+    if (strcmp(event, "conversion.created") != 0)
+        return calls_json(app, &c);
+    struct st_conversion cv;
+    if (store_conversion_by_call(app->store, c.id, &cv) != ERR_OK)
+        return NULL;
+    return conversion_json(&c, &cv);
 }
 
 /* merge -> update -> conversion, in one transaction on this thread's connection. */
@@ -1005,8 +1034,16 @@ static void pending_done(struct write_job *job)
         p->rc = calls_inserted(p->app, &p->acct, &p->in, job->rc, &p->call, &p->ans);
         p->raced = job->rc == ERR_CONFLICT;
         p->inserted = job->rc == ERR_OK;
+        /* The store refused the write (it went away mid-batch, a full disk): the webhook is
+         * answered once the call is in the spool, which writes it when the store is back. */
+        if (job->rc != ERR_OK && job->rc != ERR_CONFLICT && p->app->offline)
+            offline_spool_voice(p->app->offline, p->acct.id, &p->in, &p->ans);
     } else {
         p->rc = calls_updated(p->app, job->rc, &p->upd);
+        if (p->rc != ERR_OK && p->rc != ERR_NOTFOUND && p->app->offline &&
+            offline_spool_update(p->app->offline, p->upd.call_id, &p->upd.status, p->upd.now) ==
+                ERR_OK)
+            p->rc = ERR_OK; /* kept: acknowledged, written when the store is back */
     }
     if (job->rc == ERR_OK) /* its outbox messages, if any, are committed */
         outbox_wake(p->app->outbox);

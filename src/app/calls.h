@@ -90,6 +90,14 @@ struct calls_answer {
 int calls_take(struct app *app, const struct st_account *acct, const struct calls_target *t,
                const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans);
 
+/* What to answer the provider for a call to t of acct: forward to the number's destination
+ * (else its pool's, else the pool's target; "" for a number nobody owns), recording as the
+ * account's settings say. Pure. */
+void calls_answer_for(const struct st_account *acct, const struct calls_target *t,
+                      struct calls_answer *ans);
+/* Where a call to t goes (the first part of calls_answer_for). Pure. */
+void calls_forward_of(const struct calls_target *t, char out[STORE_E164_MAX]);
+
 /* calls_take in three steps, so the write can join the group-commit writer's batch
  * (calls_insert also writes the call.started outbox messages in that transaction):
  * calls_prepare does everything before the insert and returns CALLS_TO_STORE when *call must
@@ -164,6 +172,11 @@ int calls_first_time(struct app *app, const struct st_call *c);
  * ("+1••••0111"), and conversion values and outcome revenue become null (DESIGN.md "Roles":
  * money figures analyst+). NULL ok. */
 void calls_mask_json(json_t *v);
+/* The data of a stream event about stored call call_id of account_id, as this node would
+ * have published it (another node's event: app/fanout.h): the CALL object for call.started
+ * and call.completed, the conversion for conversion.created. A new reference; NULL when the
+ * call (of that account) or its conversion is not found or the store cannot answer. */
+json_t *calls_event_json(struct app *app, const char *event, int64_t account_id, int64_t call_id);
 
 /* ==== webhooks through the group-commit writer ================================================
  * A verified webhook's write joins the writer's batch (one fsync for many calls and visits):

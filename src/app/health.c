@@ -16,6 +16,7 @@ struct health {
     int64_t probed_at;        /* `now` of the last probe */
     int rc;                   /* its answer: ERR_OK or ERR_UNAVAILABLE */
     char msg[256];            /* its reason when rc != ERR_OK */
+    int64_t failed_at;        /* `now` of the last failing probe, 0 = none */
 };
 
 struct health *health_new(void)
@@ -47,6 +48,8 @@ static void probe(struct health *h, struct store *s, int64_t now)
         log_info("app", "ready again: the store commits");
     h->probed = true;
     h->probed_at = now;
+    if (rc != ERR_OK)
+        h->failed_at = now;
     h->rc = rc;
     snprintf(h->msg, sizeof(h->msg), "%s", rc == ERR_OK ? "" : eb.msg);
     pthread_mutex_unlock(&h->mu);
@@ -76,4 +79,12 @@ int health_ready(struct health *h, struct store *s, int64_t now, struct errbuf *
         errf(eb, rc, "db", "%s", h->msg);
     pthread_mutex_unlock(&h->mu);
     return rc;
+}
+
+int64_t health_failed_at(struct health *h)
+{
+    pthread_mutex_lock(&h->mu);
+    int64_t at = h->failed_at;
+    pthread_mutex_unlock(&h->mu);
+    return at;
 }

@@ -27,4 +27,7 @@ void health_free(struct health *h);
  * store's reason in eb (field "db"). Blocks at most about a second (store_writable). */
 int health_ready(struct health *h, struct store *s, int64_t now, struct errbuf *eb);
 
+/* `now` of the last probe that found the store unable to commit; 0 if none did. */
+int64_t health_failed_at(struct health *h);
+
 #endif

@@ -15,12 +15,14 @@ struct bucket {
     uint64_t key; /* 0 = empty */
     double tokens;
     int64_t last_at;
+    uint32_t spent; /* tokens taken here not yet handed to ratelimit_spent (shared only) */
 };
 
 struct ratelimit {
     pthread_mutex_t mu;
     double per_ms;
     double burst;
+    bool shared; /* ratelimit_share: count what is taken here for the other nodes */
     struct bucket slots[SLOTS];
 };
 
@@ -80,6 +82,7 @@ static struct bucket *slot_for(struct ratelimit *r, uint64_t key, int64_t now)
     victim->key = key;
     victim->tokens = r->burst;
     victim->last_at = now;
+    victim->spent = 0;
     return victim;
 }
 
@@ -98,6 +101,8 @@ bool ratelimit_take(struct ratelimit *r, const char *key, int64_t now, int *retr
     bool ok = b->tokens >= 1.0;
     if (ok)
         b->tokens -= 1.0;
+    if (ok && r->shared)
+        b->spent++;
     else if (retry_after_s)
         *retry_after_s = (int)((1.0 - b->tokens) / r->per_ms / 1000.0) + 1;
     pthread_mutex_unlock(&r->mu);
@@ -123,4 +128,59 @@ bool ratelimit_blocked(struct ratelimit *r, const char *key, int64_t now, int *r
     }
     pthread_mutex_unlock(&r->mu);
     return blocked;
+}
+
+void ratelimit_share(struct ratelimit *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->shared = true;
+    pthread_mutex_unlock(&r->mu);
+}
+
+void ratelimit_spent(struct ratelimit *r, ratelimit_spent_fn fn, void *ctx)
+{
+    if (!r)
+        return;
+    struct {
+        uint64_t key;
+        uint32_t n;
+    } *got = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < SLOTS; i++) {
+        struct bucket *b = &r->slots[i];
+        if (!b->key || !b->spent)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            got = xrealloc(got, cap * sizeof(*got));
+        }
+        got[n].key = b->key;
+        got[n++].n = b->spent;
+        b->spent = 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+    for (size_t i = 0; i < n; i++)
+        fn(ctx, got[i].key, got[i].n);
+    free(got);
+}
+
+void ratelimit_charge(struct ratelimit *r, uint64_t key, int64_t now, uint32_t n)
+{
+    if (!r || !key)
+        return;
+    pthread_mutex_lock(&r->mu);
+    struct bucket *b = slot_for(r, key, now);
+    if (now > b->last_at) {
+        b->tokens += (double)(now - b->last_at) * r->per_ms;
+        if (b->tokens > r->burst)
+            b->tokens = r->burst;
+        b->last_at = now;
+    }
+    b->tokens -= n;
+    if (b->tokens < 0)
+        b->tokens = 0; /* spent elsewhere: empty, never in debt */
+    pthread_mutex_unlock(&r->mu);
 }

@@ -21,4 +21,17 @@ bool ratelimit_take(struct ratelimit *r, const char *key, int64_t now, int *retr
  * *retry_after_s (may be NULL) says when a token is back. */
 bool ratelimit_blocked(struct ratelimit *r, const char *key, int64_t now, int *retry_after_s);
 
+/* ---- one limit across several nodes (app/fanout.h tells the others) ---- */
+
+/* From now on, counts the tokens taken here per key, for ratelimit_spent. NULL ok. */
+void ratelimit_share(struct ratelimit *r);
+/* Called with a key's hash and the tokens taken here for it since the last call. */
+typedef void (*ratelimit_spent_fn)(void *ctx, uint64_t key, uint32_t n);
+/* Hands over (and forgets) the tokens taken here since the last call, per key; fn runs without
+ * the limiter's lock. NULL ok. */
+void ratelimit_spent(struct ratelimit *r, ratelimit_spent_fn fn, void *ctx);
+/* Takes n tokens another node spent on the key with this hash (as ratelimit_spent gave it) at
+ * now: this node's bucket for it empties by as much, never below empty. NULL ok. */
+void ratelimit_charge(struct ratelimit *r, uint64_t key, int64_t now, uint32_t n);
+
 #endif

@@ -48,6 +48,36 @@ static void resolve_public_url(struct app *app, uint16_t port)
     }
 }
 
+/* The default spool directory (docs/operations.md "When the database goes away"): beside a
+ * SQLite file (its one server owns both); for PostgreSQL, under systemd's StateDirectory= or the
+ * user's state directory, one per listen address, so nodes on one host do not share one. */
+static void default_spool_dir(const struct app_config *c, char *out, size_t cap)
+{
+    bool pg = !strncmp(c->db, "postgres://", 11) || !strncmp(c->db, "postgresql://", 13);
+    if (!pg) {
+        snprintf(out, cap, "%s.spool", c->db);
+        return;
+    }
+    char base[512];
+    const char *state = getenv("STATE_DIRECTORY"); /* systemd: "DIR[:DIR…]" */
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    if (state && *state)
+        snprintf(base, sizeof(base), "%.*s", (int)strcspn(state, ":"), state);
+    else if (xdg && *xdg)
+        snprintf(base, sizeof(base), "%s/opendni", xdg);
+    else if (home && *home)
+        snprintf(base, sizeof(base), "%s/.local/state/opendni", home);
+    else
+        snprintf(base, sizeof(base), "opendni-state");
+    char listen[128];
+    snprintf(listen, sizeof(listen), "%s", c->listen);
+    for (char *p = listen; *p; p++)
+        if (*p == ':' || *p == '/')
+            *p = '-';
+    snprintf(out, cap, "%s/spool-%s", base, listen);
+}
+
 /* The numeric settings' ranges, checked after every source is applied. */
 static int check_ranges(const struct cli_opt *opts, const struct app_config *c)
 {
@@ -159,6 +189,10 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
         {"smtp-url", OPT_STR, &c->smtp_url, "OPENDNI_SMTP_URL",
          "SMTP server for email alerts: smtp://HOST:PORT (STARTTLS) or smtps://…"},
         {"smtp-from", OPT_STR, &c->smtp_from, "OPENDNI_SMTP_FROM", "From address of email alerts"},
+        {"spool-dir", OPT_STR, &c->spool_dir, "OPENDNI_SPOOL_DIR",
+         "directory of this node's own for calls answered while the store is away (default: "
+         "DB.spool beside a SQLite file; $STATE_DIRECTORY, else ~/.local/state/opendni, "
+         "/spool-HOST-PORT for PostgreSQL)"},
         {"demo", OPT_BOOL, &c->demo, "OPENDNI_DEMO", "serve the demo site at /demo/ (make run)"},
         {"secrets-key-file", OPT_STR, key_file, "OPENDNI_SECRETS_KEY_FILE",
          "file holding the key provider secrets are sealed with (else OPENDNI_SECRETS_KEY)"},
@@ -242,6 +276,11 @@ int cmd_serve(int argc, char **argv)
     int rc = parse_serve_opts(argc, argv, &app.cfg, &key_file, &check_only);
     if (rc < 0)
         return cli_opts_exit(rc);
+    char spool_dir[1024];
+    if (!app.cfg.spool_dir || !app.cfg.spool_dir[0]) {
+        default_spool_dir(&app.cfg, spool_dir, sizeof(spool_dir));
+        app.cfg.spool_dir = spool_dir;
+    }
     struct secrets_key key;
     bool has_key = false;
     if (cli_secrets_key(key_file, &key, &has_key) < 0)

@@ -198,8 +198,28 @@ size_t router_body_max(const struct route *r, const struct app *app)
     return app->cfg.body_max > 0 ? (size_t)app->cfg.body_max : 64 * KB;
 }
 
+/* Seconds a client is asked to wait when the store is unavailable. */
+#define UNAVAILABLE_RETRY_S 5
+
+/* A store failure while the store cannot commit (PostgreSQL gone, a full disk, a read-only
+ * file) is an outage, not a fault of this request: 503 with the reason readiness gives, so
+ * clients and load balancers retry (API.md: /readyz fails at the same time). */
+static int outage_of(struct http_req *req, int code)
+{
+    if (code != ERR_BACKEND)
+        return code;
+    struct errbuf eb = {{0}, NULL};
+    if (admin_ready(req->app, &eb) == ERR_OK)
+        return code;
+    snprintf(req->eb.msg, sizeof(req->eb.msg), "the store is unavailable; retry later (%.200s)",
+             eb.msg);
+    req->eb.field = NULL;
+    return ERR_UNAVAILABLE;
+}
+
 void http_error_resp(struct http_req *req, struct http_resp *resp, int code)
 {
+    code = outage_of(req, code);
     if (!req->eb.msg[0])
         snprintf(req->eb.msg, sizeof(req->eb.msg), "%s", err_str(code));
     resp->status = err_http_status(code);
@@ -208,6 +228,8 @@ void http_error_resp(struct http_req *req, struct http_resp *resp, int code)
     json_error_body(&resp->body, err_str(code), req->eb.msg, req->eb.field);
     if (code == ERR_LIMITED)
         http_header(resp, "Retry-After", "%d", req->retry_after_s > 0 ? req->retry_after_s : 60);
+    if (code == ERR_UNAVAILABLE)
+        http_header(resp, "Retry-After", "%d", UNAVAILABLE_RETRY_S);
 }
 
 void http_client_of(const struct http_req *req, char *out, size_t cap)

@@ -135,6 +135,18 @@ int store_config_version(struct store *s, int64_t *version)
     return s->ops->config_version(s, version);
 }
 
+int store_notify(struct store *s, const char *payload)
+{
+    if (strlen(payload) >= STORE_NOTIFY_MAX)
+        return ERR_INVALID;
+    return s->ops->notify(s, payload);
+}
+
+int store_notify_wait(struct store *s, int timeout_ms, store_notify_fn fn, void *ctx)
+{
+    return s->ops->notify_wait(s, timeout_ms, fn, ctx);
+}
+
 int store_serve_begin(struct store *s, int64_t now, struct errbuf *eb)
 {
     return s->ops->serve_begin(s, now, eb);

@@ -201,6 +201,24 @@ int store_writable(struct store *s, int64_t now, struct errbuf *eb);
  * ERR_UNSUPPORTED where one process serves the store and invalidates its own copies (SQLite);
  * ERR_BACKEND. THREADING: any thread. */
 int store_config_version(struct store *s, int64_t *version);
+/* Events between the nodes serving one database (the SSE stream's fan-out, DESIGN.md "Scale
+ * plan"). store_notify sends payload (at most STORE_NOTIFY_MAX - 1 bytes of text) to every
+ * process waiting in store_notify_wait on this database, this one included; inside a
+ * transaction it is sent only if and when the transaction commits (a rolled-back savepoint drops
+ * it too). ERR_OK; ERR_INVALID (too long); ERR_UNSUPPORTED where one process serves the store
+ * (SQLite: nothing to tell); ERR_BACKEND. THREADING: any thread, on its connection. */
+#define STORE_NOTIFY_MAX 7900
+int store_notify(struct store *s, const char *payload);
+/* Called once per payload received, in the order sent; payload is borrowed for the call. The
+ * callback may use the store (on the waiting thread's connection). */
+typedef void (*store_notify_fn)(void *ctx, const char *payload);
+/* Listens on the calling thread's connection (from its first call on, and again after a lost
+ * connection is re-opened: what was sent in between is not received) and waits at most
+ * timeout_ms for payloads, calling fn for each one that arrived. ERR_OK (none or some
+ * arrived); ERR_UNSUPPORTED (SQLite); ERR_BACKEND (the connection is lost: call again later).
+ * THREADING: one thread of its own, which should do nothing else with the store but what fn
+ * does. */
+int store_notify_wait(struct store *s, int timeout_ms, store_notify_fn fn, void *ctx);
 /* Store errors since start (for /metrics). */
 uint64_t store_errors(struct store *s);
 /* Declares this process the serving node (`opendni serve`), once, before its threads use the

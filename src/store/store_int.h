@@ -30,6 +30,8 @@ struct store_ops {
     int (*backup)(struct store *s, const char *dest, struct errbuf *eb);
     int (*writable)(struct store *s, int64_t now, struct errbuf *eb);
     int (*config_version)(struct store *s, int64_t *version);
+    int (*notify)(struct store *s, const char *payload);
+    int (*notify_wait)(struct store *s, int timeout_ms, store_notify_fn fn, void *ctx);
     int (*serve_begin)(struct store *s, int64_t now, struct errbuf *eb);
     int (*begin)(struct store *s);
     int (*commit)(struct store *s);

@@ -7,6 +7,8 @@
 #include "base/prelude.h"
 #include "store/store_pg_int.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 
 #include "base/ids.h"
@@ -147,7 +149,19 @@ static void drop_notice(void *arg, const char *message)
  * password) and returns NULL. */
 static PGconn *connect_db(struct store_pg *pg, struct errbuf *eb)
 {
-    PGconn *c = PQconnectdb(pg->url);
+    /* Defaults a node needs, which the URL (expanded from dbname, after them) or PG* variables
+     * override: a connection attempt to a host that went away gives up after 5 s instead of the
+     * kernel's minutes, and an idle connection to a dead host is noticed within about a minute
+     * (TCP keepalives; Unix sockets ignore them). */
+    static const char *const keys[] = {"connect_timeout",  "keepalives_idle", "keepalives_interval",
+                                       "keepalives_count", "dbname",          NULL};
+    const char *vals[] = {getenv("PGCONNECT_TIMEOUT") ? getenv("PGCONNECT_TIMEOUT") : "5",
+                          "30",
+                          "10",
+                          "3",
+                          pg->url,
+                          NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (c && PQstatus(c) == CONNECTION_OK) {
         PQsetNoticeProcessor(c, drop_notice, NULL);
         return c;
@@ -199,6 +213,38 @@ static struct pconn *apply_faults(struct pconn *c)
     return c;
 }
 
+/* Re-opens a connection the server dropped (a restart, a failover, a network cut), at most once
+ * per RECONNECT_EVERY_MS across the store's threads while the server stays unreachable. Its
+ * prepared statements and settings died with the old session. Returns whether it is usable. */
+#define RECONNECT_EVERY_MS 250
+static bool reconnect(struct pconn *c)
+{
+    struct store_pg *pg = store__pg(c->store);
+    int64_t now = log_mono_ms();
+    if (now < atomic_load(&pg->retry_at))
+        return false;
+    PQreset(c->pg);
+    c->n_stmts = 0;
+    c->read_only = false;
+    c->listening = false;
+    if (PQstatus(c->pg) == CONNECTION_OK) {
+        PQsetNoticeProcessor(c->pg, drop_notice, NULL);
+        return true;
+    }
+    atomic_store(&pg->retry_at, now + RECONNECT_EVERY_MS);
+    uint64_t held;
+    if (log_throttle_pass(&pg->err_log[0], now, STORE_PG__LOG_EVERY_MS, &held)) {
+        char why[256];
+        snprintf(why, sizeof(why), "%s", PQerrorMessage(c->pg));
+        why[strcspn(why, "\n")] = '\0';
+        log_error("store",
+                  "cannot reconnect to '%s': %s (%" PRIu64 " more failures since the "
+                  "last line)",
+                  pg->safe_url, why, held);
+    }
+    return false;
+}
+
 struct pconn *store__pg_conn(struct store *s)
 {
     struct store_pg *pg = store__pg(s);
@@ -206,11 +252,8 @@ struct pconn *store__pg_conn(struct store *s)
         if (tl_conns[i].serial != pg->serial)
             continue;
         struct pconn *c = tl_conns[i].conn;
-        if (PQstatus(c->pg) == CONNECTION_BAD) { /* the server went away: try once more */
-            PQreset(c->pg);
-            c->n_stmts = 0;       /* prepared statements died with the session */
-            c->read_only = false; /* and so did its settings */
-        }
+        if (PQstatus(c->pg) == CONNECTION_BAD) /* the server went away: try again */
+            reconnect(c);
         return apply_faults(c);
     }
     pthread_mutex_lock(&pg->mu);
@@ -244,7 +287,7 @@ static const char *prepare(struct pconn *c, const char *sql, char name[24])
     snprintf(name, 24, "s%zu", c->n_stmts);
     PGresult *r = PQprepare(c->pg, name, sql, 0, NULL);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
+    if (!ok && PQstatus(c->pg) != CONNECTION_BAD) /* a lost connection is reconnect's to log */
         log_error("store", "cannot prepare a statement: %s",
                   PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
                       ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
@@ -282,21 +325,47 @@ static int result_err(struct pconn *c, const PGresult *r, const char *what)
     return ERR_BACKEND;
 }
 
+/* Prepares sql on c if needed and runs it: the result (check its status), or NULL when it
+ * could not be prepared. */
+static PGresult *run_prepared(struct pconn *c, const char *sql, const struct pgargs *a)
+{
+    if (PQstatus(c->pg) == CONNECTION_BAD)
+        return NULL; /* no round trip: the server is known gone (reconnect logged it) */
+    char buf[24];
+    const char *name = prepare(c, sql, buf);
+    if (!name)
+        return NULL;
+    return PQexecPrepared(c->pg, name, a ? a->n : 0, a ? a->v : NULL, NULL, NULL, 0 /* text */);
+}
+
 int store__pg_exec(struct store *s, const char *sql, const struct pgargs *a, PGresult **res,
                    const char *what)
 {
     struct pconn *c = store__pg_conn(s);
     if (!c)
         return ERR_BACKEND;
-    char buf[24];
-    const char *name = prepare(c, sql, buf);
-    if (!name) {
+    /* A statement that starts a unit of work (outside a transaction) on a connection the
+     * server dropped since its last use (a restart) runs again once on a new connection: the
+     * server never saw it, so the first request after PostgreSQL returns does not fail. */
+    bool idle = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    PGresult *r = run_prepared(c, sql, a);
+    if (!r && idle && PQstatus(c->pg) == CONNECTION_BAD && reconnect(c))
+        r = run_prepared(c, sql, a);
+    if (!r) {
         atomic_fetch_add(&s->errors, 1);
         return ERR_BACKEND;
     }
-    PGresult *r =
-        PQexecPrepared(c->pg, name, a ? a->n : 0, a ? a->v : NULL, NULL, NULL, 0 /* text */);
     ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && idle &&
+        PQstatus(c->pg) == CONNECTION_BAD && reconnect(c)) {
+        PQclear(r);
+        r = run_prepared(c, sql, a);
+        if (!r) {
+            atomic_fetch_add(&s->errors, 1);
+            return ERR_BACKEND;
+        }
+        st = PQresultStatus(r);
+    }
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         int rc = result_err(c, r, what);
         PQclear(r);
@@ -666,6 +735,72 @@ int store_pg__config_version(struct store *s, int64_t *version)
     return ERR_OK;
 }
 
+/* ---- events between nodes: LISTEN/NOTIFY on one channel ---- */
+
+#define NOTIFY_BATCH 256 /* payloads handed over per store_notify_wait */
+
+int store_pg__notify(struct store *s, const char *payload)
+{
+    struct pgargs a = {0};
+    store__pg_text(&a, payload);
+    return store__pg_exec(s, "SELECT pg_notify('opendni_events', $1)", &a, NULL, "notify");
+}
+
+/* Moves what libpq has received into out (copies); returns how many. */
+static size_t take_notifies(struct pconn *c, char **out, size_t cap)
+{
+    size_t n = 0;
+    PGnotify *nt;
+    while (n < cap && (nt = PQnotifies(c->pg)) != NULL) {
+        out[n++] = xstrdup(nt->extra);
+        PQfreemem(nt);
+    }
+    return n;
+}
+
+/* Waits for the socket to become readable, at most timeout_ms. ERR_OK (readable or timed out),
+ * ERR_BACKEND (the connection is gone). */
+static int wait_readable(struct pconn *c, int timeout_ms)
+{
+    int fd = PQsocket(c->pg);
+    if (fd < 0)
+        return ERR_BACKEND;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n = poll(&p, 1, timeout_ms);
+    if (n < 0 && errno != EINTR)
+        return ERR_BACKEND;
+    if (n > 0 && !PQconsumeInput(c->pg))
+        return ERR_BACKEND;
+    return ERR_OK;
+}
+
+int store_pg__notify_wait(struct store *s, int timeout_ms, store_notify_fn fn, void *ctx)
+{
+    struct pconn *c = store__pg_conn(s);
+    if (!c || PQstatus(c->pg) != CONNECTION_OK)
+        return ERR_BACKEND;
+    if (!c->listening) {
+        if (store__pg_exec(s, "LISTEN opendni_events", NULL, NULL, "listen") != ERR_OK)
+            return ERR_BACKEND;
+        c->listening = true;
+    }
+    if (!PQconsumeInput(c->pg))
+        return ERR_BACKEND;
+    char *got[NOTIFY_BATCH];
+    size_t n = take_notifies(c, got, NOTIFY_BATCH);
+    int rc = ERR_OK;
+    if (n == 0) {
+        rc = wait_readable(c, timeout_ms);
+        n = take_notifies(c, got, NOTIFY_BATCH);
+    }
+    /* The callbacks run after every payload was taken: they may use this connection. */
+    for (size_t i = 0; i < n; i++) {
+        fn(ctx, got[i]);
+        free(got[i]);
+    }
+    return rc;
+}
+
 /* Serving on PostgreSQL takes no lock: any number of nodes serve one database, and the lease
  * claims are decided in it (store_pg_lease.c). It checks that the schema is current, and turns
  * the claim operations on. */
@@ -720,6 +855,8 @@ const struct store_ops store_pg_ops = {
     .backup = store_pg__backup,
     .writable = store_pg__writable,
     .config_version = store_pg__config_version,
+    .notify = store_pg__notify,
+    .notify_wait = store_pg__notify_wait,
     .serve_begin = store_pg__serve_begin,
     .begin = store_pg__begin,
     .commit = store_pg__commit,

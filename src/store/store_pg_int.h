@@ -26,6 +26,7 @@ struct pconn {
     struct store *store;
     struct pconn *next;
     bool read_only; /* the test binary's store_readonly fault is applied to this session */
+    bool listening; /* LISTEN opendni_events was run on this session (store_notify_wait) */
     size_t n_stmts;
     const char *stmts[STORE_PG__MAX_STMTS]; /* the SQL text, keyed by its address */
 };
@@ -40,6 +41,9 @@ struct store_pg {
     struct pconn *conns;
     size_t n_conns;
     atomic_bool serving; /* store_serve_begin was called */
+    /* While the server is unreachable, threads do not each try to connect on every statement:
+     * after a failed attempt the others fail at once until this monotonic time (ms). */
+    atomic_int_fast64_t retry_at;
     /* Logging of repeated failures: one line per condition per STORE_PG__LOG_EVERY_MS, by
      * SQLSTATE class (slot 0: no SQLSTATE, e.g. a lost connection). */
     struct log_throttle err_log[32];
@@ -110,6 +114,8 @@ int store_pg__verify(struct store *s, bool full, struct errbuf *eb);
 int store_pg__backup(struct store *s, const char *dest, struct errbuf *eb);
 int store_pg__writable(struct store *s, int64_t now, struct errbuf *eb);
 int store_pg__config_version(struct store *s, int64_t *version);
+int store_pg__notify(struct store *s, const char *payload);
+int store_pg__notify_wait(struct store *s, int timeout_ms, store_notify_fn fn, void *ctx);
 int store_pg__serve_begin(struct store *s, int64_t now, struct errbuf *eb);
 int store_pg__begin(struct store *s);
 int store_pg__commit(struct store *s);

@@ -532,6 +532,23 @@ int store_sqlite__config_version(struct store *s, int64_t *version)
     return ERR_UNSUPPORTED;
 }
 
+/* One process serves a SQLite file: its events reach its own listeners directly. */
+int store_sqlite__notify(struct store *s, const char *payload)
+{
+    (void)s;
+    (void)payload;
+    return ERR_UNSUPPORTED;
+}
+
+int store_sqlite__notify_wait(struct store *s, int timeout_ms, store_notify_fn fn, void *ctx)
+{
+    (void)s;
+    (void)timeout_ms;
+    (void)fn;
+    (void)ctx;
+    return ERR_UNSUPPORTED;
+}
+
 int store_sqlite__count(struct store *s, const char *table, int64_t *n)
 {
     static const char *const tables[] = {"accounts", "api_keys",   "pools",  "numbers",
@@ -570,6 +587,8 @@ const struct store_ops store_sqlite_ops = {
     .backup = store_sqlite__backup,
     .writable = store_sqlite__writable,
     .config_version = store_sqlite__config_version,
+    .notify = store_sqlite__notify,
+    .notify_wait = store_sqlite__notify_wait,
     .serve_begin = store_sqlite__serve_begin,
     .begin = store_sqlite__begin,
     .commit = store_sqlite__commit,

@@ -122,6 +122,8 @@ int store_sqlite__verify(struct store *s, bool full, struct errbuf *eb);
 int store_sqlite__backup(struct store *s, const char *dest, struct errbuf *eb);
 int store_sqlite__writable(struct store *s, int64_t now, struct errbuf *eb);
 int store_sqlite__config_version(struct store *s, int64_t *version);
+int store_sqlite__notify(struct store *s, const char *payload);
+int store_sqlite__notify_wait(struct store *s, int timeout_ms, store_notify_fn fn, void *ctx);
 int store_sqlite__serve_begin(struct store *s, int64_t now, struct errbuf *eb);
 int store_sqlite__begin(struct store *s);
 int store_sqlite__commit(struct store *s);

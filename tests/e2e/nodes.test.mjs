@@ -2,8 +2,10 @@
 // Several nodes on one PostgreSQL database (issue #11 item 4): two `opendni serve` share one
 // store. Visits sent alternately to both never get one number twice while both leases live; an
 // admin change made through node A shows on node B within a second (store_config_version); a
-// call webhook on node B attributes a visit made on node A; kill -9 of one node under load
-// leaves the other serving, with every acknowledged visit and call stored.
+// call webhook on node B attributes a visit made on node A; a /v1/stream listener on node A
+// sees the calls answered by node B (LISTEN/NOTIFY, each event once); kill -9 of one node under
+// load leaves the other serving, with every acknowledged visit and call stored; the per-account
+// limit of new sessions holds for the two nodes together.
 // PostgreSQL only: one process serves a SQLite file (single_owner.test.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -121,6 +123,80 @@ test('a webhook on node B attributes exactly the visit made on node A', { skip }
   const row = sql(db, `select s.ext_id || '|' || c.method from calls c join sessions s on s.id = c.session_id
     where c.provider_call_id = '${call.sid}'`);
   assert.equal(row, `${v.json.session_id}|exact`);
+});
+
+/** Opens GET /v1/stream on srv; returns {text(), close()} once the greeting arrived. */
+async function listen(srv) {
+  const ac = new AbortController();
+  const res = await fetch(srv.url + '/v1/stream', { headers: { Authorization: `Bearer ${srv.apiKey}` }, signal: ac.signal });
+  assert.equal(res.status, 200);
+  let text = '';
+  const reading = (async () => {
+    const dec = new TextDecoder();
+    try { for await (const chunk of res.body) text += dec.decode(chunk); } catch {}
+  })();
+  for (let i = 0; i < 100 && !text.includes(': connected'); i++) await sleep(20);
+  assert.ok(text.includes(': connected'), 'the stream greets its listener');
+  return { text: () => text, close: async () => { ac.abort(); await reading; } };
+}
+
+async function status(srv, to, sid, extra) {
+  const params = { AccountSid: SID, CallSid: sid, Direction: 'inbound', From: '+15125550111', To: to, ...extra };
+  const path = '/v1/telephony/twilio/status';
+  const res = await fetch(srv.url + path, { method: 'POST', body: new URLSearchParams(params).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': sign(srv.url + path, params) } });
+  await res.text();
+  return res.status;
+}
+
+test('a stream listener on node A sees the calls answered by node B, each event once', { skip }, async () => {
+  const target = '+15555556000';
+  const [number] = await pool(a, target, 1);
+  const onA = await listen(a);
+  const onB = await listen(b);
+  try {
+    const call = await voice(b, number);
+    assert.equal(call.status, 200);
+    assert.equal(await status(b, number, call.sid, { CallStatus: 'completed', CallDuration: '75', SequenceNumber: '2' }), 204);
+    const id = sql(db, `select ext_id from calls where provider_call_id = '${call.sid}'`);
+    const count = (l, ev) => l.text().split('\n\n').filter((e) => e.includes(`event: ${ev}\n`) && e.includes(`"id":"${id}"`)).length;
+    for (let i = 0; i < 250 && count(onA, 'call.completed') < 1; i++) await sleep(20);
+    await sleep(300); // a second copy, if there were one, would have arrived by now
+    for (const [l, where] of [[onA, 'node A (the other node)'], [onB, 'node B (where it was answered)']]) {
+      assert.equal(count(l, 'call.started'), 1, `call.started on ${where}:\n${l.text()}`);
+      assert.equal(count(l, 'call.completed'), 1, `call.completed on ${where}:\n${l.text()}`);
+      assert.match(l.text(), new RegExp(`event: call\\.completed\\ndata: \\{[^\\n]*"id":"${id}"[^\\n]*"status":"completed"`));
+    }
+  } finally {
+    await onA.close();
+    await onB.close();
+  }
+});
+
+test('the per-account limit of new sessions holds across the nodes, not per node', { skip }, async () => {
+  const target = '+15555559000';
+  await pool(a, target, 40, { lease_ttl: 600 });
+  const account = { accountId: a.accountId, apiKey: a.apiKey };
+  const args = ['--rate-limit-visits', '0', '--max-new-sessions', '10'];
+  const c = await startServer({ dir: a.dir, db, account, args, keepDir: true });
+  const d = await startServer({ dir: a.dir, db, account, args, keepDir: true });
+  try {
+    await sleep(700); // both listen to each other
+    let ok = 0;
+    let limited = 0;
+    for (let i = 0; i < 40; i++) { // 4 s: each node alone would let 10 through, plus ~1 refilled
+      const r = await visit(i % 2 ? d : c, target);
+      if (r.status === 200) ok++;
+      if (r.status === 429) limited++;
+      await sleep(100);
+    }
+    assert.equal(ok + limited, 40);
+    assert.ok(ok >= 10, `${ok} new sessions let through`);
+    assert.ok(ok <= 15, `${ok} new sessions let through by two nodes at 10 a minute (per node: about 21)`);
+  } finally {
+    await c.stop();
+    await d.stop();
+  }
 });
 
 test('kill -9 of one node under load: the other keeps serving, nothing acknowledged is lost', { skip }, async () => {

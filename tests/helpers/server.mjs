@@ -128,13 +128,18 @@ export async function startServer(opts = {}) {
   if (init.status !== 0) throw new Error(`init failed: ${init.stderr}`);
   const origins = opts.origins || ['http://127.0.0.1'];
   const acct = opts.account || createAccount(db, opts.accountName || 'Test', origins);
-  const srv = { dir, db, ...acct, proc: null, port: 0, url: '', stderr: '' };
+  // Each server keeps its own spool (calls answered while the store is away), the same one
+  // across restarts, so what it spooled before a kill -9 is written after it comes back.
+  const spoolDir = join(dir, `spool-${randomBytes(4).toString('hex')}`);
+  const srv = { dir, db, ...acct, proc: null, port: 0, url: '', stderr: '', spoolDir };
 
   srv.start = async () => {
     const portFile = join(dir, `port-${Date.now()}-${Math.random()}`);
     const guardOff = opts.guard ? [] : ['--client-share', '0', '--client-new-sessions', '0'];
+    const extra = opts.args || [];
+    const spool = extra.includes('--spool-dir') ? [] : ['--spool-dir', spoolDir];
     const args = ['serve', '--db', db, '--listen', '127.0.0.1:0', '--port-file', portFile,
-      ...guardOff, ...(opts.args || [])];
+      ...guardOff, ...spool, ...extra];
     const proc = spawn(opts.bin || BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     live.add(proc);
     proc.stderr.on('data', (d) => { srv.stderr += d.toString(); });

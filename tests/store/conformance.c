@@ -1347,6 +1347,57 @@ static void writable_reports_whether_a_commit_can_happen(void **state)
     assert_int_equal(after, accounts);
 }
 
+/* ---- events between nodes ---- */
+
+struct notified {
+    int n;
+    char payload[4][64];
+};
+
+static void note_payload(void *ctx, const char *payload)
+{
+    struct notified *g = ctx;
+    if (g->n < 4)
+        snprintf(g->payload[g->n], sizeof(g->payload[0]), "%s", payload);
+    g->n++;
+}
+
+static void notify_reaches_other_nodes_only_when_committed(void **state)
+{
+    struct fx *f = *state;
+    struct notified g = {0};
+    if (be->single_owner) { /* one process serves the store: nothing to tell */
+        assert_int_equal(store_notify(f->s, "x"), ERR_UNSUPPORTED);
+        assert_int_equal(store_notify_wait(f->s, 0, note_payload, &g), ERR_UNSUPPORTED);
+        return;
+    }
+    struct store *other = NULL; /* another node on the same database */
+    struct errbuf eb = {{0}, NULL};
+    assert_int_equal(store_open(f->url, &other, &eb), ERR_OK);
+    assert_int_equal(store_notify_wait(other, 0, note_payload, &g), ERR_OK); /* listens */
+    assert_int_equal(g.n, 0);
+    assert_int_equal(store_notify(f->s, "one"), ERR_OK);
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_notify(f->s, "rolled back"), ERR_OK);
+    store_rollback(f->s);
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_savepoint(f->s), ERR_OK);
+    assert_int_equal(store_notify(f->s, "savepoint rolled back"), ERR_OK);
+    store_savepoint_rollback(f->s);
+    assert_int_equal(store_notify(f->s, "two"), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    static char big[STORE_NOTIFY_MAX + 1];
+    memset(big, 'x', STORE_NOTIFY_MAX);
+    assert_int_equal(store_notify(f->s, big), ERR_INVALID);
+    for (int i = 0; i < 20 && g.n < 2; i++)
+        assert_int_equal(store_notify_wait(other, 500, note_payload, &g), ERR_OK);
+    assert_int_equal(store_notify_wait(other, 50, note_payload, &g), ERR_OK);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.payload[0], "one");
+    assert_string_equal(g.payload[1], "two");
+    store_close(other);
+}
+
 /* ---- exclusivity under concurrency ---- */
 
 #define RACE_THREADS 8
@@ -2374,6 +2425,7 @@ int main(int argc, char **argv)
         T(restart_rebuilds_claims_from_the_tables),
         T(a_second_server_is_refused_or_shares_the_claims),
         T(writable_reports_whether_a_commit_can_happen),
+        T(notify_reaches_other_nodes_only_when_committed),
         T(claims_are_exclusive_under_concurrency),
         T(provider_secrets_sealed_and_rotated),
         T(destination_secrets_rotated),

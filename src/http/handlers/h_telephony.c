@@ -18,6 +18,7 @@
 #include "app/app.h"
 #include "app/calls.h"
 #include "app/metrics.h"
+#include "app/offline.h"
 #include "app/ratelimit.h"
 #include "app/routing.h"
 #include "base/json.h"
@@ -130,8 +131,10 @@ static int check_signed_by(struct http_req *req, const struct hook *h, int64_t a
     int rc = calls_provider_cred_get(req->app, account_id, h->provider, &c);
     if (rc && rc != ERR_NOTFOUND)
         return errf(&req->eb, ERR_BACKEND, NULL, "cannot read the account's credentials");
-    if (rc == ERR_OK && h->tp->verify(&h->rq, &h->th, c.secret))
+    if (rc == ERR_OK && h->tp->verify(&h->rq, &h->th, c.secret)) {
+        offline_note_cred(req->app->offline, &c);
         return ERR_OK;
+    }
     return bad_signature(req, h);
 }
 
@@ -173,18 +176,65 @@ static int find_signer(struct http_req *req, const struct hook *h, struct st_acc
     return sg.account_id ? ERR_OK : bad_signature(req, h);
 }
 
-/* The account owning the called number (verified), or a signer for a number nobody owns. */
-static int verify_for_to(struct http_req *req, const struct hook *h, const char *to,
-                         struct calls_target *t, struct st_account *acct)
+/* While the store cannot answer (app/offline.h): the owner of `to` as the directory last knew
+ * it, verified with its credentials as last known; else (a callback whose To is the business
+ * line, a number the directory has not heard of) the account whose stored credentials signed
+ * it, as find_signer does. ERR_OK (*t zeroed but for account_id when `to` is unknown);
+ * ERR_UNAVAILABLE (503: the provider retries or uses its fallback URL) when nothing known
+ * signed it. */
+static int verify_offline(struct http_req *req, const struct hook *h, const char *to,
+                          struct calls_target *t, struct st_account *acct)
 {
+    struct offline *o = req->app->offline;
+    struct st_provider_cred c;
+    if (offline_lookup(o, to, t, acct) == ERR_OK) {
+        if (offline_cred_get(o, acct->id, h->provider, &c) == ERR_OK &&
+            h->tp->verify(&h->rq, &h->th, c.secret))
+            return ERR_OK;
+        /* Not 403: the secret may have changed since the directory last heard (a rotation
+         * just before the outage); 503 lets the provider retry or use its fallback URL. */
+        log_warn("telephony", "req=%" PRIu64 " signature not verified by the directory's copy",
+                 req->id);
+        return errf(&req->eb, ERR_UNAVAILABLE, NULL,
+                    "the store is unavailable and the signature cannot be verified now");
+    }
+    struct signer sg = {h, 0};
+    const char *sid = h->th.wh.account_sid;
+    if (!h->tp->signer_by_account_sid)
+        offline_cred_find(o, h->provider, NULL, try_cred, &sg);
+    else if (sid && *sid)
+        offline_cred_find(o, h->provider, sid, try_cred, &sg);
+    if (!sg.account_id || offline_account(o, sg.account_id, acct) != ERR_OK)
+        return errf(&req->eb, ERR_UNAVAILABLE, NULL,
+                    "the store is unavailable and this node does not know the number");
+    memset(t, 0, sizeof(*t));
+    t->account_id = acct->id;
+    return ERR_OK;
+}
+
+/* The account owning the called number (verified), or a signer for a number nobody owns.
+ * *offline is set when the store could not answer and the directory did (the webhook then goes
+ * to the spool). */
+static int verify_for_to(struct http_req *req, const struct hook *h, const char *to,
+                         struct calls_target *t, struct st_account *acct, bool *offline)
+{
+    *offline = false;
     int rc = calls_resolve(req->app, to, t);
     if (rc == ERR_NOTFOUND)
         return find_signer(req, h, acct);
     if (rc == ERR_OK)
         rc = calls_account(req->app, t->account_id, acct);
-    if (rc)
-        return errf(&req->eb, ERR_BACKEND, NULL, "cannot look up the called number");
-    return check_signed_by(req, h, acct->id);
+    if (rc == ERR_OK) {
+        rc = check_signed_by(req, h, acct->id);
+        if (rc == ERR_OK)
+            offline_note(req->app->offline, to, t, acct);
+        if (rc != ERR_BACKEND)
+            return rc;
+    }
+    req->eb.msg[0] = '\0';
+    rc = verify_offline(req, h, to, t, acct);
+    *offline = rc == ERR_OK;
+    return rc;
 }
 
 /* To in E.164 when it parses (providers send E.164; a PBX may not), else as sent. */
@@ -386,7 +436,8 @@ static int voice(struct http_req *req, struct http_resp *resp, const struct hook
     /* Every read of this webhook (number, account, retry, attribution) in one read transaction;
      * the call itself is written by the writer thread. */
     bool reading = calls_read_begin(req->app);
-    int rc = verify_for_to(req, h, to, &t, &acct);
+    bool offline = false;
+    int rc = verify_for_to(req, h, to, &t, &acct, &offline);
     if (rc) {
         calls_read_end(req->app, reading);
         return rc;
@@ -395,8 +446,13 @@ static int voice(struct http_req *req, struct http_resp *resp, const struct hook
     struct st_call call;
     struct calls_answer ans;
     /* ans is filled even on failure: the call is forwarded whatever happens */
-    int prepared = calls_prepare(req->app, &acct, &t, &in, &call, &ans);
+    int prepared = offline ? ERR_UNAVAILABLE : calls_prepare(req->app, &acct, &t, &in, &call, &ans);
     calls_read_end(req->app, reading);
+    if (offline)
+        calls_answer_for(&acct, &t, &ans);
+    /* The store could not read for this call: it is answered once it is in the spool. */
+    if (prepared != CALLS_TO_STORE && prepared != ERR_OK && prepared != ERR_CONFLICT)
+        offline_spool_voice(req->app->offline, acct.id, &in, &ans);
     /* The answer is written here, not on the single writer thread, which then only replaces it
      * for a CallSid that raced in (the stored call's answer is given). A call whose number or
      * pool has a routing plan is answered by its plan's first step (app/routing.h). */
@@ -425,40 +481,75 @@ int h_tel_voice(struct http_req *req, struct http_resp *resp)
 
 /* ---- status callbacks and the <Dial action> ---- */
 
-/* The stored call a callback is about, verified: ours by CallSid, or the forwarded leg's
- * callback (ParentCallSid). ERR_NOTFOUND after checking the signature like a voice webhook
- * (a call that could not be stored: acknowledge, nothing to update). */
-static int callback_call(struct http_req *req, const struct hook *h, struct st_call *c,
-                         enum call_leg *leg)
+/* What a callback is about. */
+struct callback {
+    struct st_call c;   /* the stored call (rc ERR_OK) */
+    enum call_leg leg;  /* in: the leg a report by our CallSid is about */
+    int64_t account_id; /* spool: the account that signed it */
+};
+
+/* A callback's call id and its parent's, as sent. */
+static const char *parent_of(const struct hook *h)
 {
-    const char *parent = h->th.wh.parent_call_sid;
-    int rc = calls_by_provider(req->app, h->provider, h->th.wh.call_sid, c);
-    if (rc == ERR_NOTFOUND && parent && *parent) {
-        rc = calls_by_provider(req->app, h->provider, parent, c);
-        *leg = CALL_LEG_DIALED;
+    return h->th.wh.parent_call_sid ? h->th.wh.parent_call_sid : "";
+}
+
+/* The stored call a callback is about, verified: ours by CallSid, or the forwarded leg's
+ * callback (ParentCallSid). CALLBACK_SPOOL (verified like a voice webhook, cb->account_id set)
+ * when the report must go to the spool: the store cannot answer, or the call is not stored yet
+ * and may be after an outage (offline_recent). ERR_NOTFOUND (verified) for a call that is not
+ * stored otherwise: acknowledge, nothing to update. */
+#define CALLBACK_SPOOL 1
+static int callback_call(struct http_req *req, const struct hook *h, struct callback *cb)
+{
+    const char *parent = parent_of(h);
+    int rc = calls_by_provider(req->app, h->provider, h->th.wh.call_sid, &cb->c);
+    if (rc == ERR_NOTFOUND && *parent) {
+        rc = calls_by_provider(req->app, h->provider, parent, &cb->c);
+        cb->leg = CALL_LEG_DIALED;
     }
-    if (rc == ERR_NOTFOUND) {
-        char to[STORE_PARTY_MAX];
-        struct calls_target t;
-        struct st_account acct;
-        normalize_party(h->th.wh.to, to, sizeof(to));
-        rc = verify_for_to(req, h, to, &t, &acct);
-        return rc ? rc : ERR_NOTFOUND;
-    }
-    if (rc)
-        return errf(&req->eb, ERR_BACKEND, NULL, "cannot read the call");
-    return check_signed_by(req, h, c->account_id);
+    if (rc == ERR_OK)
+        return check_signed_by(req, h, cb->c.account_id);
+    char to[STORE_PARTY_MAX];
+    struct calls_target t;
+    struct st_account acct;
+    bool offline = false;
+    normalize_party(h->th.wh.to, to, sizeof(to));
+    int vrc = rc == ERR_NOTFOUND ? verify_for_to(req, h, to, &t, &acct, &offline)
+                                 : verify_offline(req, h, to, &t, &acct);
+    if (vrc)
+        return vrc;
+    cb->account_id = acct.id;
+    /* Not stored (yet): after an outage its call may wait in this node's spool or another
+     * node's, to be written shortly; the spool applies the report then (or gives up after
+     * OFFLINE_ORPHAN_MS). Otherwise a call that could not be stored: nothing to update. */
+    struct offline *o = req->app->offline;
+    if (rc != ERR_NOTFOUND || offline || offline_has_call(o, h->provider, h->th.wh.call_sid) ||
+        offline_has_call(o, h->provider, parent) || offline_recent(o, time_now_ms()))
+        return CALLBACK_SPOOL;
+    return ERR_NOTFOUND;
+}
+
+/* Spools a verified report (CALLBACK_SPOOL). ERR_OK once it is kept. */
+static int spool_report(struct http_req *req, const struct hook *h, const struct callback *cb,
+                        bool dial, const struct call_report *u)
+{
+    if (offline_spool_status(req->app->offline, cb->account_id, h->provider, h->th.wh.call_sid,
+                             parent_of(h), dial, u, time_now_ms()) != ERR_OK)
+        return errf(&req->eb, ERR_UNAVAILABLE, NULL, "cannot keep the report now; retry later");
+    return ERR_OK;
 }
 
 static int status_callback(struct http_req *req, struct http_resp *resp, const struct hook *h)
 {
-    struct st_call c;
-    enum call_leg leg = CALL_LEG_CALLER;
-    int rc = callback_call(req, h, &c, &leg);
-    if (rc == ERR_OK) {
-        struct call_report u = {leg, h->tp->status(h->th.wh.call_status), h->th.wh.call_duration_s,
-                                h->th.wh.sequence_number};
-        defer_update(req, resp, h, c.id, &u, false);
+    struct callback cb = {.leg = CALL_LEG_CALLER};
+    int rc = callback_call(req, h, &cb);
+    struct call_report u = {cb.leg, h->tp->status(h->th.wh.call_status), h->th.wh.call_duration_s,
+                            h->th.wh.sequence_number};
+    if (rc == CALLBACK_SPOOL) {
+        rc = spool_report(req, h, &cb, false, &u);
+    } else if (rc == ERR_OK) {
+        defer_update(req, resp, h, cb.c.id, &u, false);
     } else if (rc == ERR_NOTFOUND) {
         log_warn("telephony", "req=%" PRIu64 " status callback for an unknown call", req->id);
         rc = ERR_OK;
@@ -470,16 +561,17 @@ static int status_callback(struct http_req *req, struct http_resp *resp, const s
 
 static int dial_action(struct http_req *req, struct http_resp *resp, const struct hook *h)
 {
-    struct st_call c;
-    enum call_leg leg = CALL_LEG_DIALED;
-    int rc = callback_call(req, h, &c, &leg);
-    if (rc == ERR_OK) {
-        struct call_report u = {CALL_LEG_DIALED, h->tp->status(h->th.wh.dial_call_status),
-                                h->th.wh.dial_call_duration_s, -1};
-        defer_update(req, resp, h, c.id, &u, true); /* failures are counted when it is done */
-    } else if (rc == ERR_NOTFOUND) {                /* the call continues either way: end it */
+    struct callback cb = {.leg = CALL_LEG_DIALED};
+    int rc = callback_call(req, h, &cb);
+    struct call_report u = {CALL_LEG_DIALED, h->tp->status(h->th.wh.dial_call_status),
+                            h->th.wh.dial_call_duration_s, -1};
+    if (rc == CALLBACK_SPOOL) /* the call continues either way: end it */
+        rc =
+            spool_report(req, h, &cb, true, &u) == ERR_OK ? answer_empty(resp, h) : ERR_UNAVAILABLE;
+    else if (rc == ERR_OK)
+        defer_update(req, resp, h, cb.c.id, &u, true); /* failures are counted when it is done */
+    else if (rc == ERR_NOTFOUND)                       /* the call continues either way: end it */
         rc = answer_empty(resp, h);
-    }
     return rc;
 }
 
@@ -523,8 +615,9 @@ static int route_unknown(struct http_req *req, struct http_resp *resp, const str
     char to[STORE_PARTY_MAX];
     struct calls_target t;
     struct st_account acct;
+    bool offline = false;
     normalize_party(h->th.wh.to, to, sizeof(to));
-    int rc = verify_for_to(req, h, to, &t, &acct);
+    int rc = verify_for_to(req, h, to, &t, &acct, &offline);
     if (rc)
         return rc;
     struct calls_answer ans;

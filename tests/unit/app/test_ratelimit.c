@@ -213,6 +213,53 @@ static void flood_does_not_free_hammering_key(void **state)
     ratelimit_free(r);
 }
 
+struct spent_seen {
+    int n;
+    uint64_t key;
+    uint32_t tokens;
+};
+
+static void note_spent(void *ctx, uint64_t key, uint32_t n)
+{
+    struct spent_seen *s = ctx;
+    s->n++;
+    s->key = key;
+    s->tokens = n;
+}
+
+/* Two nodes' limiters: what one lets through, told to the other, empties the other's bucket,
+ * so the two together give the key one limit's worth. */
+static void shared_between_two_nodes(void **state)
+{
+    (void)state;
+    struct ratelimit *a = ratelimit_new(10);
+    struct ratelimit *b = ratelimit_new(10);
+    struct spent_seen seen = {0};
+    assert_true(ratelimit_take(a, "acc_1", T0, NULL));
+    ratelimit_spent(a, note_spent, &seen);
+    assert_int_equal(seen.n, 0); /* not shared: nothing counted */
+    ratelimit_share(a);
+    ratelimit_share(b);
+    for (int i = 0; i < 6; i++)
+        assert_true(ratelimit_take(a, "acc_1", T0, NULL));
+    ratelimit_spent(a, note_spent, &seen);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.tokens, 6);
+    ratelimit_charge(b, seen.key, T0, seen.tokens);
+    int granted = 0;
+    for (int i = 0; i < 10; i++)
+        granted += ratelimit_take(b, "acc_1", T0, NULL);
+    assert_int_equal(granted, 4); /* 10 - 6 */
+    seen = (struct spent_seen){0};
+    ratelimit_spent(a, note_spent, &seen);
+    assert_int_equal(seen.n, 0);             /* handed over once */
+    ratelimit_charge(b, seen.key, T0, 1000); /* never into debt: refills as usual */
+    ratelimit_charge(b, 12345, T0, 1000);
+    assert_true(ratelimit_take(b, "acc_1", T0 + 6000, NULL));
+    ratelimit_free(a);
+    ratelimit_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +274,7 @@ int main(void)
         cmocka_unit_test(many_keys_each_limited),
         cmocka_unit_test(flood_does_not_free_drained_key),
         cmocka_unit_test(flood_does_not_free_hammering_key),
+        cmocka_unit_test(shared_between_two_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
