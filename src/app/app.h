@@ -24,6 +24,7 @@ struct guard;
 struct health;
 struct secrets_key;
 struct outbox;
+struct traffic;
 
 struct app_config {
     const char *db;
@@ -78,6 +79,7 @@ struct app {
     struct ratelimit *login_addr_limit;  /* dashboard logins per client address */
     struct ratelimit *login_email_limit; /* dashboard logins per email */
     struct outbox *outbox;               /* outbound messages: the sender and periodic checks */
+    struct traffic *traffic;             /* page views and swap misses (alert.swap_miss_rate) */
 };
 
 /* Opens the store (it must be migrated) and starts the services; parses cfg.trust_proxy

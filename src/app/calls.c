@@ -650,6 +650,8 @@ int calls_insert(struct app *app, struct store *s, struct st_call *call)
     if (rc == ERR_OK) /* in the insert's transaction: the call and its webhooks, or neither */
         rc = outbox_emit(app, s, call->account_id, "call.started", call->started_at,
                          call_event_data, &e);
+    if (rc == ERR_OK)
+        rc = outbox_check_static_use(app, s, call);
     return rc;
 }
 

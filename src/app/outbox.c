@@ -17,6 +17,7 @@
 #include "base/xalloc.h"
 #include "app/app.h"
 #include "app/outbound.h"
+#include "app/traffic.h"
 
 #define MAX_TARGETS 32 /* destinations one event is written for */
 #define MAX_ACCOUNTS 4096
@@ -29,6 +30,8 @@ static const char *const event_types[] = {
     "call.completed",
     "conversion.created",
     "alert.pool_exhausted",
+    "alert.swap_miss_rate",
+    "alert.static_use",
     "alert.destination_failing",
     "summary.daily",
 };
@@ -203,6 +206,12 @@ static long long int_at(json_t *o, const char *key)
     return json_is_integer(v) ? (long long)json_integer_value(v) : 0;
 }
 
+static double num_at(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : 0;
+}
+
 /* One human line for an event (Slack's text, the email's first line). */
 static void render_text(const char *body, char *out, size_t cap)
 {
@@ -215,6 +224,16 @@ static void render_text(const char *body, char *out, size_t cap)
                  "about %lld more numbers needed (size %lld, recommended %lld)",
                  str_at(d, "pool_name", NULL), int_at(d, "exhaustion_events"),
                  int_at(d, "numbers_short"), int_at(d, "size"), int_at(d, "recommended_size"));
+    else if (strcmp(type, "alert.swap_miss_rate") == 0)
+        snprintf(out, cap,
+                 "opendni: %lld of %lld page views in the last hour (%.1f %%) showed no tracking "
+                 "number: the tracker found none of the target numbers on the page",
+                 int_at(d, "swap_misses"), int_at(d, "page_views"), num_at(d, "rate") * 100);
+    else if (strcmp(type, "alert.static_use") == 0)
+        snprintf(out, cap,
+                 "opendni: pool number %s (pool \"%s\") was called although no visitor was shown "
+                 "it for 30 days: it is printed or hard-coded somewhere",
+                 str_at(d, "number", NULL), str_at(d, "pool_name", NULL));
     else if (strcmp(type, "alert.destination_failing") == 0)
         snprintf(out, cap,
                  "opendni: destination %s failed for 3 days and was disabled (last error: %s)",
@@ -551,12 +570,124 @@ static void check_summary(struct outbox *o, int64_t account_id, int64_t now)
                 &d, o->app);
 }
 
+/* ---- alert.swap_miss_rate ---- */
+
+struct flush {
+    struct store *s;
+    int64_t now;
+};
+
+/* traffic_fn: this node's counts into the store's bucket of now. */
+static int flush_traffic(void *ctx, int64_t account_id, uint64_t page_views, uint64_t swap_misses)
+{
+    const struct flush *f = ctx;
+    int64_t bucket = f->now / OUTBOX_SWAP_MISS_BUCKET_MS * OUTBOX_SWAP_MISS_BUCKET_MS;
+    int rc = store_traffic_add(f->s, account_id, bucket, (int64_t)page_views,
+                               (int64_t)swap_misses, f->now - DAY_MS);
+    if (rc)
+        log_error("outbox", "cannot store the traffic counts of account %" PRId64 ": %s",
+                  account_id, err_str(rc));
+    return rc;
+}
+
+struct miss_rate {
+    int64_t since, until;
+    int64_t page_views, swap_misses;
+};
+
+static json_t *miss_rate_data(void *ctx)
+{
+    const struct miss_rate *m = ctx;
+    return json_pack("{s:o,s:o,s:I,s:I,s:f,s:f}", "since", json_time(m->since), "until",
+                     json_time(m->until), "page_views", (json_int_t)m->page_views,
+                     "swap_misses", (json_int_t)m->swap_misses, "rate",
+                     (double)m->swap_misses / (double)m->page_views, "threshold",
+                     OUTBOX_SWAP_MISS_PCT / 100.0);
+}
+
+/* Whether more than the threshold of at least the minimum of page views missed. Pure. */
+static bool miss_rate_high(int64_t page_views, int64_t swap_misses)
+{
+    return page_views >= OUTBOX_SWAP_MISS_MIN_VIEWS &&
+           swap_misses * 100 > page_views * OUTBOX_SWAP_MISS_PCT;
+}
+
+/* The observed value grows by one per cool-down while the rate stays high (0 while it is not),
+ * so a lasting problem is repeated once per cool-down and a new one alerts at once. */
+static void check_swap_miss(struct outbox *o, int64_t account_id, int64_t now)
+{
+    struct store *s = o->app->store;
+    int64_t bucket = now / OUTBOX_SWAP_MISS_BUCKET_MS * OUTBOX_SWAP_MISS_BUCKET_MS;
+    struct miss_rate m = {.since = bucket + OUTBOX_SWAP_MISS_BUCKET_MS - OUTBOX_SWAP_MISS_WINDOW_MS,
+                          .until = now};
+    if (store_traffic_sum(s, account_id, m.since, &m.page_views, &m.swap_misses) != ERR_OK)
+        return;
+    bool high = miss_rate_high(m.page_views, m.swap_misses);
+    int64_t value = high ? now / OUTBOX_SWAP_MISS_COOLDOWN_MS + 1 : 0;
+    observe(s, account_id, "swap_miss_rate", value, now, OUTBOX_SWAP_MISS_COOLDOWN_MS,
+            "alert.swap_miss_rate", miss_rate_data, &m, o->app);
+}
+
+/* ---- alert.static_use ---- */
+
+struct static_use {
+    const struct st_call *call;
+    struct st_number n;
+    struct st_pool p;
+    int64_t last_held_at; /* 0: never */
+};
+
+static int newest_lease(void *ctx, const struct st_lease *l)
+{
+    struct static_use *u = ctx;
+    u->last_held_at = l->expires_at;
+    return 1;
+}
+
+static json_t *static_use_data(void *ctx)
+{
+    const struct static_use *u = ctx;
+    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "number", u->n.number, "pool", u->p.ext_id,
+                     "pool_name", u->p.name, "call_id", u->call->ext_id, "called_at",
+                     json_time(u->call->started_at), "last_held_at",
+                     u->last_held_at ? json_time(u->last_held_at) : json_null(), "number_added_at",
+                     json_time(u->n.created_at));
+}
+
+int outbox_check_static_use(struct app *app, struct store *s, const struct st_call *call)
+{
+    struct static_use u = {.call = call};
+    if (!call->number_id || !call->pool_id)
+        return ERR_OK;
+    int rc = store_number_by_id(s, call->number_id, &u.n);
+    if (rc || !u.n.pool_id || u.n.created_at > call->started_at - OUTBOX_STATIC_IDLE_MS)
+        return rc == ERR_NOTFOUND ? ERR_OK : rc;
+    rc = store_lease_history(s, u.n.id, 0, 1, newest_lease, &u);
+    if (rc || u.last_held_at > call->started_at - OUTBOX_STATIC_IDLE_MS)
+        return rc;
+    rc = store_pool_by_id(s, u.n.pool_id, &u.p);
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_OK : rc;
+    char key[STORE_E164_MAX + 16];
+    snprintf(key, sizeof(key), "static_use:%s", u.n.number);
+    bool fired = false;
+    rc = store_alert_observe(s, call->account_id, key, call->started_at, call->started_at,
+                             OUTBOX_STATIC_COOLDOWN_MS, &fired);
+    if (rc == ERR_OK && fired)
+        rc = outbox_emit(app, s, call->account_id, "alert.static_use", call->started_at,
+                         static_use_data, &u);
+    return rc;
+}
+
 static void run_checks(struct outbox *o, int64_t now)
 {
+    struct flush f = {o->app->store, now};
+    traffic_drain(o->app->traffic, flush_traffic, &f);
     struct ids ids = {.v = xmalloc(MAX_ACCOUNTS * sizeof(int64_t)), .cap = MAX_ACCOUNTS};
     if (store_account_list(o->app->store, add_account, &ids) == ERR_OK)
         for (size_t i = 0; i < ids.n; i++) {
             check_pools(o, ids.v[i], now);
+            check_swap_miss(o, ids.v[i], now);
             check_summary(o, ids.v[i], now);
         }
     free(ids.v);
@@ -574,6 +705,8 @@ static void *sender_main(void *arg)
         claim(o, now);
         outbound_run(o->net, 200);
     }
+    struct flush f = {o->app->store, time_now_ms()}; /* a clean stop keeps the last counts */
+    traffic_drain(o->app->traffic, flush_traffic, &f);
     return NULL;
 }
 

@@ -698,3 +698,18 @@ int store_alert_observe(struct store *s, int64_t account_id, const char *key, in
 {
     return s->ops->alert_observe(s, account_id, key, value, now, cooldown_ms, fired);
 }
+
+int store_traffic_add(struct store *s, int64_t account_id, int64_t bucket_at, int64_t page_views,
+                      int64_t swap_misses, int64_t purge_before)
+{
+    if (store__write_fault(s, "traffic add"))
+        return ERR_BACKEND;
+    return s->ops->traffic_add(s, account_id, bucket_at, page_views, swap_misses, purge_before);
+}
+
+int store_traffic_sum(struct store *s, int64_t account_id, int64_t since, int64_t *page_views,
+                      int64_t *swap_misses)
+{
+    *page_views = *swap_misses = 0;
+    return s->ops->traffic_sum(s, account_id, since, page_views, swap_misses);
+}

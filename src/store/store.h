@@ -865,4 +865,14 @@ int store_delivery_list(struct store *s, int64_t destination_id, int64_t before_
 int store_alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
                         int64_t now, int64_t cooldown_ms, bool *fired);
 
+/* Adds page_views and swap_misses to the account's traffic bucket starting at bucket_at (created
+ * when missing), and deletes the account's buckets that start before purge_before.
+ * ERR_OK, ERR_BACKEND. */
+int store_traffic_add(struct store *s, int64_t account_id, int64_t bucket_at, int64_t page_views,
+                      int64_t swap_misses, int64_t purge_before);
+/* The sums of the account's traffic buckets starting at or after since. out: *page_views,
+ * *swap_misses (0 without any). ERR_OK, ERR_BACKEND. */
+int store_traffic_sum(struct store *s, int64_t account_id, int64_t since, int64_t *page_views,
+                      int64_t *swap_misses);
+
 #endif

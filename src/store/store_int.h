@@ -173,6 +173,10 @@ struct store_ops {
                          store_delivery_fn fn, void *ctx);
     int (*alert_observe)(struct store *s, int64_t account_id, const char *key, int64_t value,
                          int64_t now, int64_t cooldown_ms, bool *fired);
+    int (*traffic_add)(struct store *s, int64_t account_id, int64_t bucket_at, int64_t page_views,
+                       int64_t swap_misses, int64_t purge_before);
+    int (*traffic_sum)(struct store *s, int64_t account_id, int64_t since, int64_t *page_views,
+                       int64_t *swap_misses);
 };
 
 /* The head of every backend's store struct (its first member, so a backend converts a

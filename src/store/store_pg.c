@@ -824,4 +824,6 @@ const struct store_ops store_pg_ops = {
     .outbox_get = store_pg__outbox_get,
     .delivery_list = store_pg__delivery_list,
     .alert_observe = store_pg__alert_observe,
+    .traffic_add = store_pg__traffic_add,
+    .traffic_sum = store_pg__traffic_sum,
 };

@@ -674,4 +674,6 @@ const struct store_ops store_sqlite_ops = {
     .outbox_get = store_sqlite__outbox_get,
     .delivery_list = store_sqlite__delivery_list,
     .alert_observe = store_sqlite__alert_observe,
+    .traffic_add = store_sqlite__traffic_add,
+    .traffic_sum = store_sqlite__traffic_sum,
 };

@@ -428,3 +428,51 @@ int store_sqlite__alert_observe(struct store *s, int64_t account_id, const char 
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "observe alert state");
 }
+
+/* ---- traffic counts (alert.swap_miss_rate) ---- */
+
+int store_sqlite__traffic_add(struct store *s, int64_t account_id, int64_t bucket_at,
+                              int64_t page_views, int64_t swap_misses, int64_t purge_before)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(
+        c, "INSERT INTO traffic_counts(account_id, bucket_at, page_views, swap_misses)"
+           " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account_id, bucket_at) DO UPDATE SET"
+           " page_views = traffic_counts.page_views + excluded.page_views,"
+           " swap_misses = traffic_counts.swap_misses + excluded.swap_misses");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, bucket_at);
+    sqlite3_bind_int64(st, 3, page_views);
+    sqlite3_bind_int64(st, 4, swap_misses);
+    int rc = store__exec(c, st, "add traffic counts");
+    if (rc)
+        return rc;
+    st = store__prep(c, "DELETE FROM traffic_counts WHERE account_id = ?1 AND bucket_at < ?2");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, purge_before);
+    return store__exec(c, st, "purge traffic counts");
+}
+
+int store_sqlite__traffic_sum(struct store *s, int64_t account_id, int64_t since,
+                              int64_t *page_views, int64_t *swap_misses)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "SELECT COALESCE(SUM(page_views), 0),"
+                                      " COALESCE(SUM(swap_misses), 0) FROM traffic_counts"
+                                      " WHERE account_id = ?1 AND bucket_at >= ?2");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, since);
+    int rc = step_row(c, st, "sum traffic counts");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
+    *page_views = sqlite3_column_int64(st, 0);
+    *swap_misses = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    return ERR_OK;
+}

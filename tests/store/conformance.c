@@ -1775,6 +1775,34 @@ static void alert_observe_fires_once_per_cooldown(void **state)
     assert_true(fired);
 }
 
+static void traffic_counts_add_up_per_account_and_purge(void **state)
+{
+    struct fx *f = *state;
+    int64_t pv = -1;
+    int64_t sm = -1;
+    assert_int_equal(store_traffic_sum(f->s, f->a.id, 0, &pv, &sm), ERR_OK);
+    assert_int_equal(pv, 0); /* nothing counted yet */
+    assert_int_equal(sm, 0);
+    assert_int_equal(store_traffic_add(f->s, f->a.id, 300000, 10, 1, 0), ERR_OK);
+    assert_int_equal(store_traffic_add(f->s, f->a.id, 300000, 5, 2, 0), ERR_OK); /* adds up */
+    assert_int_equal(store_traffic_add(f->s, f->a.id, 600000, 7, 0, 0), ERR_OK);
+    assert_int_equal(store_traffic_add(f->s, f->b.id, 600000, 100, 50, 0), ERR_OK);
+    assert_int_equal(store_traffic_sum(f->s, f->a.id, 0, &pv, &sm), ERR_OK);
+    assert_int_equal(pv, 22);
+    assert_int_equal(sm, 3);
+    assert_int_equal(store_traffic_sum(f->s, f->a.id, 600000, &pv, &sm), ERR_OK);
+    assert_int_equal(pv, 7); /* only the buckets from since on */
+    assert_int_equal(sm, 0);
+    /* A purge drops the account's older buckets only. */
+    assert_int_equal(store_traffic_add(f->s, f->a.id, 900000, 1, 1, 600000), ERR_OK);
+    assert_int_equal(store_traffic_sum(f->s, f->a.id, 0, &pv, &sm), ERR_OK);
+    assert_int_equal(pv, 8);
+    assert_int_equal(sm, 1);
+    assert_int_equal(store_traffic_sum(f->s, f->b.id, 0, &pv, &sm), ERR_OK);
+    assert_int_equal(pv, 100);
+    assert_int_equal(sm, 50);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1809,6 +1837,7 @@ int main(int argc, char **argv)
         T(outbox_claims_lease_limit_and_finish),
         T(destinations_disable_after_failing_and_enable),
         T(alert_observe_fires_once_per_cooldown),
+        T(traffic_counts_add_up_per_account_and_purge),
     };
     if (secrets_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key1,
                           NULL) ||
