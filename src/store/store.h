@@ -537,6 +537,9 @@ struct st_report_conversion {
     char gclid[1024]; /* as large as the session's click_ids: never truncated */
     char gbraid[1024];
     char wbraid[1024];
+    char method[16];    /* the call's attribution method (attrib_method_name) */
+    double confidence;  /* … and its confidence */
+    int64_t click_at;   /* the credited session's start (its landing click), 0 = no session */
 };
 
 typedef int (*store_report_call_fn)(void *ctx, const struct st_report_call *c);
