@@ -276,13 +276,16 @@ int h_report_calls(struct http_req *req, struct http_resp *resp)
 
 /* ---- Google Ads exports ---- */
 
+#define CLICK_MAX_AGE_MS (90 * 86400LL * 1000) /* Google Ads takes clicks up to 90 days old */
+
 struct export
 {
     struct gads_tz tz;
     enum gads_id id;           /* click file: the id column */
-    char name[STORE_NAME_MAX]; /* conversion_name: "" = each conversion's own name */
+    char name[STORE_NAME_MAX]; /* every row's Conversion Name */
+    struct calls_settings cs;  /* the account's conversion rule */
     struct buf *out;
-    int64_t rows, skipped;
+    int64_t rows, skipped, filtered;
     int rc;
 };
 
@@ -293,11 +296,16 @@ static int parse_export(struct http_req *req, struct export *x, struct range *ra
     int rc = gads_tz_parse(tz, &x->tz, &req->eb);
     if (rc == ERR_OK)
         rc = gads_id_parse(http_query(req, "id", v, sizeof(v)) ? v : NULL, &x->id, &req->eb);
+    /* A stable Conversion Name: the one asked for, else the rule's Google Ads action name,
+     * else the rule's name as it is now (not each conversion's name when it was recorded). */
+    calls_settings_parse(req->account.settings, &x->cs, NULL);
+    snprintf(x->name, sizeof(x->name), "%s", x->cs.gads_name[0] ? x->cs.gads_name : x->cs.name);
     if (rc == ERR_OK && http_query(req, "conversion_name", v, sizeof(v))) {
         if (strlen(v) >= sizeof(x->name))
-            return errf(&req->eb, ERR_INVALID, "conversion_name",
-                        "'conversion_name' must be at most %zu bytes", sizeof(x->name) - 1);
-        snprintf(x->name, sizeof(x->name), "%s", v);
+            rc = errf(&req->eb, ERR_INVALID, "conversion_name",
+                      "'conversion_name' must be at most %zu bytes", sizeof(x->name) - 1);
+        else
+            snprintf(x->name, sizeof(x->name), "%s", v);
     }
     return rc == ERR_OK ? parse_range(req, range) : rc;
 }
@@ -307,10 +315,19 @@ static struct gads_conversion conversion_of(const struct export *x,
 {
     return (struct gads_conversion){.caller = cv->from,
                                     .call_started_at = cv->call_started_at,
-                                    .name = x->name[0] ? x->name : cv->name,
+                                    .name = x->name,
                                     .at = cv->at,
-                                    .value = cv->value,
+                                    /* recorded without a value: the rule's default value */
+                                    .value = cv->value > 0 ? cv->value : x->cs.rules.value,
                                     .currency = cv->currency};
+}
+
+/* Whether the rule sends this conversion to Google Ads: its call's attribution is trusted
+ * enough (method and confidence), and its click is at most 90 days older than it. */
+static bool click_wanted(const struct export *x, const struct st_report_conversion *cv)
+{
+    return calls_gads_exports(&x->cs, cv->method, cv->confidence) && cv->click_at > 0 &&
+           cv->at - cv->click_at <= CLICK_MAX_AGE_MS;
 }
 
 /* Rows the file cannot carry (no valid id of this file's kind, a caller that is not E.164) are
@@ -321,6 +338,10 @@ static int add_click_row(void *ctx, const struct st_report_conversion *cv)
     int pick = gads_pick_id(cv->gclid, cv->gbraid, cv->wbraid);
     if (pick != (int)x->id) {
         x->skipped += pick < 0; /* conversions with another kind of id are in another file */
+        return 0;
+    }
+    if (!click_wanted(x, cv)) {
+        x->filtered++;
         return 0;
     }
     const char *ids[] = {
@@ -346,30 +367,39 @@ static int add_call_row(void *ctx, const struct st_report_conversion *cv)
     return rc;
 }
 
-static int export_csv(struct http_req *req, struct http_resp *resp, bool click)
+static int write_export(struct http_req *req, struct http_resp *resp, struct export *x,
+                        const struct range *range, bool click)
 {
-    struct export x = {.out = &resp->body};
-    struct range range;
-    int rc = parse_export(req, &x, &range);
-    if (rc)
-        return rc;
-    rc = click ? gads_click_header(&resp->body, &x.tz, x.id) : gads_call_header(&resp->body, &x.tz);
+    int rc = click ? gads_click_header(&resp->body, &x->tz, x->id)
+                   : gads_call_header(&resp->body, &x->tz);
     if (rc == ERR_OK)
-        rc = admin_report_conversions(req->app, req->account.id, range.since, range.until,
-                                      click ? add_click_row : add_call_row, &x);
+        rc = admin_report_conversions(req->app, req->account.id, range->since, range->until,
+                                      click ? add_click_row : add_call_row, x);
     if (rc == ERR_OK)
-        rc = x.rc;
+        rc = x->rc;
     if (rc)
         return errf(&req->eb, rc, NULL, "cannot export the conversions");
     static const char *const files[] = {"click-conversions", "click-conversions-gbraid",
                                         "click-conversions-wbraid"};
     resp->content_type = "text/csv; charset=utf-8";
     http_header(resp, "Content-Disposition", "attachment; filename=\"%s.csv\"",
-                click ? files[x.id] : "call-conversions");
+                click ? files[x->id] : "call-conversions");
     http_header(resp, "Cache-Control", "no-store");
-    http_header(resp, "X-Exported-Rows", "%" PRId64, x.rows);
-    http_header(resp, "X-Skipped-Rows", "%" PRId64, x.skipped);
+    http_header(resp, "X-Exported-Rows", "%" PRId64, x->rows);
+    http_header(resp, "X-Skipped-Rows", "%" PRId64, x->skipped);
+    http_header(resp, "X-Filtered-Rows", "%" PRId64, x->filtered);
     return ERR_OK;
+}
+
+static int export_csv(struct http_req *req, struct http_resp *resp, bool click)
+{
+    struct export x = {.out = &resp->body};
+    struct range range;
+    int rc = parse_export(req, &x, &range);
+    if (rc == ERR_OK)
+        rc = write_export(req, resp, &x, &range, click);
+    gads_tz_release(&x.tz);
+    return rc;
 }
 
 int h_export_click_conversions(struct http_req *req, struct http_resp *resp)
