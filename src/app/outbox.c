@@ -26,14 +26,8 @@
 
 /* Event types a destination may subscribe to (webhook.test is only ever sent on request). */
 static const char *const event_types[] = {
-    "call.started",
-    "call.completed",
-    "conversion.created",
-    "alert.pool_exhausted",
-    "alert.swap_miss_rate",
-    "alert.static_use",
-    "alert.destination_failing",
-    "summary.daily",
+    "call.started",         "call.completed",   "conversion.created",        "alert.pool_exhausted",
+    "alert.swap_miss_rate", "alert.static_use", "alert.destination_failing", "summary.daily",
 };
 
 struct outbox {
@@ -582,8 +576,8 @@ static int flush_traffic(void *ctx, int64_t account_id, uint64_t page_views, uin
 {
     const struct flush *f = ctx;
     int64_t bucket = f->now / OUTBOX_SWAP_MISS_BUCKET_MS * OUTBOX_SWAP_MISS_BUCKET_MS;
-    int rc = store_traffic_add(f->s, account_id, bucket, (int64_t)page_views,
-                               (int64_t)swap_misses, f->now - DAY_MS);
+    int rc = store_traffic_add(f->s, account_id, bucket, (int64_t)page_views, (int64_t)swap_misses,
+                               f->now - DAY_MS);
     if (rc)
         log_error("outbox", "cannot store the traffic counts of account %" PRId64 ": %s",
                   account_id, err_str(rc));
@@ -598,11 +592,10 @@ struct miss_rate {
 static json_t *miss_rate_data(void *ctx)
 {
     const struct miss_rate *m = ctx;
-    return json_pack("{s:o,s:o,s:I,s:I,s:f,s:f}", "since", json_time(m->since), "until",
-                     json_time(m->until), "page_views", (json_int_t)m->page_views,
-                     "swap_misses", (json_int_t)m->swap_misses, "rate",
-                     (double)m->swap_misses / (double)m->page_views, "threshold",
-                     OUTBOX_SWAP_MISS_PCT / 100.0);
+    return json_pack(
+        "{s:o,s:o,s:I,s:I,s:f,s:f}", "since", json_time(m->since), "until", json_time(m->until),
+        "page_views", (json_int_t)m->page_views, "swap_misses", (json_int_t)m->swap_misses, "rate",
+        (double)m->swap_misses / (double)m->page_views, "threshold", OUTBOX_SWAP_MISS_PCT / 100.0);
 }
 
 /* Whether more than the threshold of at least the minimum of page views missed. Pure. */

@@ -48,16 +48,17 @@ static struct slot *slot_of(struct traffic *t, int64_t account_id)
     return NULL;
 }
 
-void traffic_count(struct traffic *t, int64_t account_id, uint64_t page_views,
-                   uint64_t swap_misses)
+void traffic_count(struct traffic *t, int64_t account_id, uint64_t page_views, uint64_t swap_misses)
 {
     if (!t || account_id <= 0)
         return;
     struct slot *s = slot_of(t, account_id);
     if (!s) {
         if (!atomic_exchange(&t->full_logged, true))
-            log_warn("outbox", "traffic counters full (%d accounts): swap-miss rates of more "
-                               "accounts are not counted on this node", TRAFFIC_SLOTS);
+            log_warn("outbox",
+                     "traffic counters full (%d accounts): swap-miss rates of more "
+                     "accounts are not counted on this node",
+                     TRAFFIC_SLOTS);
         return;
     }
     if (page_views)

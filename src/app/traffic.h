@@ -26,8 +26,7 @@ void traffic_count(struct traffic *t, int64_t account_id, uint64_t page_views,
 
 /* Called with one account's counts since the last drain (at least one of them non-zero).
  * Return non-zero to put them back (the store could not take them: counted again later). */
-typedef int (*traffic_fn)(void *ctx, int64_t account_id, uint64_t page_views,
-                          uint64_t swap_misses);
+typedef int (*traffic_fn)(void *ctx, int64_t account_id, uint64_t page_views, uint64_t swap_misses);
 /* Takes every account's counts and hands them to fn. */
 void traffic_drain(struct traffic *t, traffic_fn fn, void *ctx);
 

@@ -12,10 +12,10 @@
 
 struct tz {
     char name[TZ_NAME_MAX];
-    int64_t *trans;  /* transition times (Unix seconds), ascending */
-    uint8_t *idx;    /* the type each transition starts */
-    int32_t *utoff;  /* per type */
-    uint8_t *isdst;  /* per type */
+    int64_t *trans; /* transition times (Unix seconds), ascending */
+    uint8_t *idx;   /* the type each transition starts */
+    int32_t *utoff; /* per type */
+    uint8_t *isdst; /* per type */
     size_t n_trans, n_types;
     char footer[64]; /* the POSIX rule after the last transition, "" none */
 };
@@ -27,8 +27,8 @@ bool tz_name_valid(const char *name)
         return false;
     for (size_t i = 0; i < n; i++) {
         char ch = name[i];
-        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                  ch == '_' || ch == '+' || ch == '-' || ch == '/';
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_' || ch == '+' || ch == '-' || ch == '/';
         if (!ok)
             return false;
     }

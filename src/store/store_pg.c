@@ -826,4 +826,7 @@ const struct store_ops store_pg_ops = {
     .alert_observe = store_pg__alert_observe,
     .traffic_add = store_pg__traffic_add,
     .traffic_sum = store_pg__traffic_sum,
+    .feed_set = store_pg__feed_set,
+    .feed_account = store_pg__feed_account,
+    .feed_delete = store_pg__feed_delete,
 };

@@ -676,4 +676,7 @@ const struct store_ops store_sqlite_ops = {
     .alert_observe = store_sqlite__alert_observe,
     .traffic_add = store_sqlite__traffic_add,
     .traffic_sum = store_sqlite__traffic_sum,
+    .feed_set = store_sqlite__feed_set,
+    .feed_account = store_sqlite__feed_account,
+    .feed_delete = store_sqlite__feed_delete,
 };

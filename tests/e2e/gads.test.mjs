@@ -11,7 +11,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, createAccount, cli, sql, freshDb } from '../helpers/server.mjs';
+import { startServer, createAccount, cli, freshDb } from '../helpers/server.mjs';
 
 const TOKEN = 'gads-test-auth-token-0123456789';
 const SID = 'AC' + 'ef'.repeat(16);
@@ -47,7 +47,11 @@ async function visit(target, gclid) {
   assert.equal(r.status, 200, r.text);
   return r.json.numbers[0].number;
 }
-const settings = (o) => sql(srv.db, `update accounts set settings = '${JSON.stringify(o)}' where ext_id = '${srv.accountId}'`);
+/** Sets the account's settings through the CLI (it waits for the serving process's writes). */
+function settings(o) {
+  const r = cli(['account', 'set', srv.accountId, '--settings', JSON.stringify(o), '--db', srv.db]);
+  assert.equal(r.status, 0, r.stderr);
+}
 const lines = (text) => text.split('\r\n').filter((l, i, a) => !(l === '' && i === a.length - 1));
 async function exportCsv(q = '') {
   const r = await srv.api('GET', `/v1/exports/google-ads/click-conversions.csv?since=2000-01-01&until=2100-01-01${q}`);
@@ -68,7 +72,9 @@ before(async () => {
   const account = createAccount(db, 'Plumber', ['https://plumber.example']);
   assert.equal(cli(['account', 'set', account.accountId, '--twilio-auth-token', TOKEN,
     '--twilio-account-sid', SID, '--db', db]).status, 0);
-  srv = await startServer({ dir, db, account });
+  // No request deadline: it runs on the test clock, so a jump of days would cut idle keep-alive
+  // connections the client is about to reuse.
+  srv = await startServer({ dir, db, account, args: ['--request-timeout', '0'] });
   settings({ conversion: { min_duration: 30, value: 0, name: 'Phone call' } });
   const mk = async (body, numbers) => {
     const p = await srv.api('POST', '/v1/pools', { forward_to: body.target, on_exhaust: 'share', ...body });
@@ -161,4 +167,39 @@ test('a malformed google_ads rule is refused by account set', () => {
     const r = cli(['account', 'set', srv.accountId, '--settings', JSON.stringify({ conversion: { google_ads: g } }), '--db', srv.db]);
     assert.equal(r.status, 2, JSON.stringify(g) + r.stderr);
   }
+});
+
+test('the scheduled-import URL answers to its own Basic credential only', async () => {
+  settings({ conversion: { min_duration: 30, value: 25, name: 'Qualified call' } });
+  const f = await srv.api('POST', '/v1/exports/google-ads/feed', {});
+  assert.equal(f.status, 201, f.text);
+  assert.equal(f.json.auth, 'basic');
+  assert.match(f.json.username, /^feed_/);
+  assert.ok(f.json.password.length >= 32);
+  assert.equal(new URL(f.json.url).pathname, '/v1/feeds/google-ads/click-conversions.csv');
+  const path = '/v1/feeds/google-ads/click-conversions.csv';
+  const get = (q, auth) => fetch(srv.url + path + q, { headers: auth ? { Authorization: auth } : {} });
+  const basic = (u, p) => 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64');
+  for (const auth of [null, `Bearer ${srv.apiKey}`, basic(f.json.username, f.json.password + 'x'),
+    basic('feed_nope', f.json.password), 'Basic !!!', basic(f.json.username, '')]) {
+    const r = await get('?since=2000-01-01', auth);
+    assert.equal(r.status, 401, String(auth));
+    assert.match(r.headers.get('www-authenticate'), /^Basic /);
+    assert.equal((await r.json()).error.code, 'unauthorized');
+  }
+  let r = await get('?since=2000-01-01&until=2100-01-01', basic(f.json.username, f.json.password));
+  assert.equal(r.status, 200);
+  assert.deepEqual(lines(await r.text()).slice(2).map((l) => l.split(',').slice(0, 2).join(',')), ['G_exact,Qualified call']);
+  // Without a range: the last 90 days, where only the conversion of the 91-day-old click is.
+  r = await get('', basic(f.json.username, f.json.password));
+  assert.equal(lines(await r.text()).length, 2);
+  assert.equal(r.headers.get('x-filtered-rows'), '1');
+  // A new credential replaces the old one; revoking ends it.
+  const g = await srv.api('POST', '/v1/exports/google-ads/feed', {});
+  assert.equal((await get('', basic(f.json.username, f.json.password))).status, 401);
+  assert.equal((await get('', basic(g.json.username, g.json.password))).status, 200);
+  assert.equal((await srv.api('DELETE', '/v1/exports/google-ads/feed')).status, 204);
+  assert.equal((await get('', basic(g.json.username, g.json.password))).status, 401);
+  assert.equal((await srv.api('DELETE', '/v1/exports/google-ads/feed')).status, 404);
+  assert.equal((await srv.api('POST', '/v1/exports/google-ads/feed', {}, null)).status, 401);
 });

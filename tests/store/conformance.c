@@ -1803,6 +1803,28 @@ static void traffic_counts_add_up_per_account_and_purge(void **state)
     assert_int_equal(sm, 50);
 }
 
+static void feeds_one_per_account_replaced_and_deleted(void **state)
+{
+    struct fx *f = *state;
+    struct st_account a;
+    char hash[65];
+    assert_int_equal(store_feed_account(f->s, "feed_1", &a, hash), ERR_NOTFOUND);
+    assert_int_equal(store_feed_set(f->s, f->a.id, "feed_1", "h1", 10), ERR_OK);
+    assert_int_equal(store_feed_account(f->s, "feed_1", &a, hash), ERR_OK);
+    assert_int_equal(a.id, f->a.id);
+    assert_string_equal(a.ext_id, f->a.ext_id);
+    assert_string_equal(hash, "h1");
+    /* Another account cannot take the same feed id; a new feed replaces the old one. */
+    assert_int_equal(store_feed_set(f->s, f->b.id, "feed_1", "h2", 11), ERR_CONFLICT);
+    assert_int_equal(store_feed_set(f->s, f->a.id, "feed_2", "h3", 12), ERR_OK);
+    assert_int_equal(store_feed_account(f->s, "feed_1", &a, hash), ERR_NOTFOUND);
+    assert_int_equal(store_feed_account(f->s, "feed_2", &a, hash), ERR_OK);
+    assert_string_equal(hash, "h3");
+    assert_int_equal(store_feed_delete(f->s, f->b.id), ERR_NOTFOUND);
+    assert_int_equal(store_feed_delete(f->s, f->a.id), ERR_OK);
+    assert_int_equal(store_feed_account(f->s, "feed_2", &a, hash), ERR_NOTFOUND);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1838,6 +1860,7 @@ int main(int argc, char **argv)
         T(destinations_disable_after_failing_and_enable),
         T(alert_observe_fires_once_per_cooldown),
         T(traffic_counts_add_up_per_account_and_purge),
+        T(feeds_one_per_account_replaced_and_deleted),
     };
     if (secrets_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key1,
                           NULL) ||

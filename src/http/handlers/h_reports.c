@@ -50,7 +50,15 @@ static int parse_time_param(struct http_req *req, const char *name, bool end_of_
 }
 
 /* since/until, by default the 30 days before until (which defaults to now). */
+static int parse_range_or(struct http_req *req, struct range *r, int64_t default_ms);
+
 static int parse_range(struct http_req *req, struct range *r)
+{
+    return parse_range_or(req, r, DEFAULT_RANGE_MS);
+}
+
+/* since/until, by default the default_ms before now. */
+static int parse_range_or(struct http_req *req, struct range *r, int64_t default_ms)
 {
     int rc = parse_time_param(req, "until", true, &r->until);
     if (rc == ERR_NOTFOUND)
@@ -59,7 +67,7 @@ static int parse_range(struct http_req *req, struct range *r)
         return rc;
     rc = parse_time_param(req, "since", false, &r->since);
     if (rc == ERR_NOTFOUND)
-        r->since = r->until - DEFAULT_RANGE_MS;
+        r->since = r->until - default_ms;
     else if (rc)
         return rc;
     if (r->since >= r->until)
@@ -285,6 +293,7 @@ struct export
     char name[STORE_NAME_MAX]; /* every row's Conversion Name */
     struct calls_settings cs;  /* the account's conversion rule */
     struct buf *out;
+    int64_t default_range_ms; /* without since/until: this long before now */
     int64_t rows, skipped, filtered;
     int rc;
 };
@@ -307,7 +316,7 @@ static int parse_export(struct http_req *req, struct export *x, struct range *ra
         else
             snprintf(x->name, sizeof(x->name), "%s", v);
     }
-    return rc == ERR_OK ? parse_range(req, range) : rc;
+    return rc == ERR_OK ? parse_range_or(req, range, x->default_range_ms) : rc;
 }
 
 static struct gads_conversion conversion_of(const struct export *x,
@@ -391,9 +400,10 @@ static int write_export(struct http_req *req, struct http_resp *resp, struct exp
     return ERR_OK;
 }
 
-static int export_csv(struct http_req *req, struct http_resp *resp, bool click)
+static int export_csv(struct http_req *req, struct http_resp *resp, bool click,
+                      int64_t default_range_ms)
 {
-    struct export x = {.out = &resp->body};
+    struct export x = {.out = &resp->body, .default_range_ms = default_range_ms};
     struct range range;
     int rc = parse_export(req, &x, &range);
     if (rc == ERR_OK)
@@ -404,10 +414,113 @@ static int export_csv(struct http_req *req, struct http_resp *resp, bool click)
 
 int h_export_click_conversions(struct http_req *req, struct http_resp *resp)
 {
-    return export_csv(req, resp, true);
+    return export_csv(req, resp, true, DEFAULT_RANGE_MS);
 }
 
 int h_export_call_conversions(struct http_req *req, struct http_resp *resp)
 {
-    return export_csv(req, resp, false);
+    return export_csv(req, resp, false, DEFAULT_RANGE_MS);
+}
+
+/* ---- the Google Ads scheduled-import feed ---- */
+
+int h_feed_create(struct http_req *req, struct http_resp *resp)
+{
+    char id[ADMIN_FEED_ID_MAX];
+    char password[ADMIN_FEED_PASSWORD_MAX];
+    int rc = admin_feed_create(req->app, req->account.id, id, password);
+    if (rc)
+        return errf(&req->eb, rc, NULL, "cannot create the feed credential");
+    char url[512];
+    snprintf(url, sizeof(url), "%s/v1/feeds/google-ads/click-conversions.csv",
+             req->app->public_url);
+    json_t *v = json_pack("{s:s,s:s,s:s,s:s}", "url", url, "auth", "basic", "username", id,
+                          "password", password); /* the password is shown this once */
+    resp->status = 201;
+    resp->content_type = "application/json";
+    http_header(resp, "Cache-Control", "no-store");
+    return v ? json_dump_take(v, &resp->body) : ERR_NOMEM;
+}
+
+int h_feed_delete(struct http_req *req, struct http_resp *resp)
+{
+    int rc = admin_feed_delete(req->app, req->account.id);
+    if (rc == ERR_NOTFOUND)
+        return errf(&req->eb, rc, NULL, "this account has no feed credential");
+    if (rc)
+        return errf(&req->eb, rc, NULL, "cannot revoke the feed credential");
+    resp->status = 204;
+    return ERR_OK;
+}
+
+static int b64_value(char ch)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    return ch == '+' ? 62 : ch == '/' ? 63 : -1;
+}
+
+/* Decodes standard base64 (padding optional) into out (cap bytes, NUL-terminated).
+ * ERR_INVALID for bad input or an output that does not fit or holds a NUL. */
+static int b64_decode(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (const char *p = in; *p && *p != '='; p++) {
+        int v = b64_value(*p);
+        if (v < 0)
+            return ERR_INVALID;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            char ch = (char)((acc >> bits) & 0xff);
+            if (ch == '\0' || n + 1 >= cap)
+                return ERR_INVALID;
+            out[n++] = ch;
+        }
+    }
+    out[n] = '\0';
+    return ERR_OK;
+}
+
+/* HTTP Basic credentials of the request. ERR_AUTH when absent or malformed. */
+static int basic_credentials(const struct http_req *req, char *user, size_t user_cap,
+                             const char **password, char *buf, size_t cap)
+{
+    const char *h = req->h_auth;
+    if (!h || strncasecmp(h, "Basic ", 6) != 0 || b64_decode(h + 6, buf, cap) != ERR_OK)
+        return ERR_AUTH;
+    char *colon = strchr(buf, ':');
+    if (!colon || (size_t)(colon - buf) >= user_cap)
+        return ERR_AUTH;
+    size_t n = (size_t)(colon - buf);
+    memcpy(user, buf, n);
+    user[n] = '\0';
+    *password = colon + 1;
+    return ERR_OK;
+}
+
+#define FEED_RANGE_MS (90 * DAY_MS) /* Google Ads takes clicks up to 90 days old */
+
+int h_feed_click_conversions(struct http_req *req, struct http_resp *resp)
+{
+    char user[ADMIN_FEED_ID_MAX];
+    char buf[256];
+    const char *password = NULL;
+    int rc = basic_credentials(req, user, sizeof(user), &password, buf, sizeof(buf));
+    if (rc == ERR_OK)
+        rc = admin_feed_auth(req->app, user, password, &req->account);
+    if (rc == ERR_AUTH) {
+        http_header(resp, "WWW-Authenticate", "Basic realm=\"opendni feed\", charset=\"UTF-8\"");
+        return errf(&req->eb, rc, NULL, "missing or wrong feed credential");
+    }
+    if (rc)
+        return errf(&req->eb, rc, NULL, "cannot check the feed credential");
+    return export_csv(req, resp, true, FEED_RANGE_MS);
 }

@@ -9,3 +9,12 @@ CREATE TABLE traffic_counts (
     swap_misses INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (account_id, bucket_at)
 );
+-- The Google Ads scheduled-import feed of an account (at most one): Google Ads fetches the click
+-- file over HTTPS with HTTP Basic credentials of its own (username ext_id, a password stored as
+-- its hex SHA-256 like the API keys), never the account's API key.
+CREATE TABLE export_feeds (
+    account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    ext_id TEXT NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);

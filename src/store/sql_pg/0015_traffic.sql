@@ -6,3 +6,10 @@ CREATE TABLE traffic_counts (
     swap_misses BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (account_id, bucket_at)
 );
+-- The Google Ads scheduled-import feed of an account (see sql/0015_traffic.sql).
+CREATE TABLE export_feeds (
+    account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    ext_id TEXT NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#define S(x) ((int64_t)(x) * 1000)
+#define S(x) ((int64_t)(x)*1000)
 
 static struct tz *load(const char *name)
 {

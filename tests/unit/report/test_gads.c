@@ -43,9 +43,18 @@ static void tz_parse_accepts_utc_and_offsets(void **state)
 static void tz_parse_rejects_names_and_nonsense(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"Nowhere/Atlantis", "../etc/passwd", "utc",  "+1500", "-1300",
-                                      "+0560",           "0500", "+5",    "+05:3",
-                                      "+05300",          "=1+2", "+0a00"};
+    static const char *const bad[] = {"Nowhere/Atlantis",
+                                      "../etc/passwd",
+                                      "utc",
+                                      "+1500",
+                                      "-1300",
+                                      "+0560",
+                                      "0500",
+                                      "+5",
+                                      "+05:3",
+                                      "+05300",
+                                      "=1+2",
+                                      "+0a00"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         struct gads_tz tz;
         struct errbuf eb = {{0}, NULL};
