@@ -432,3 +432,33 @@ int admin_report_conversions(struct app *app, int64_t account_id, int64_t since,
 {
     return store_report_conversions(app->store, account_id, since, until, fn, ctx);
 }
+
+/* ---- the Google Ads scheduled-import feed ---- */
+
+int admin_feed_create(struct app *app, int64_t account_id, char id[ADMIN_FEED_ID_MAX],
+                      char password[ADMIN_FEED_PASSWORD_MAX])
+{
+    id_new("feed_", 20, id, ADMIN_FEED_ID_MAX);
+    id_new("", 40, password, ADMIN_FEED_PASSWORD_MAX);
+    char hex[65];
+    accounts_key_hash(password, hex);
+    return store_feed_set(app->store, account_id, id, hex, time_now_ms());
+}
+
+int admin_feed_auth(struct app *app, const char *id, const char *password, struct st_account *a)
+{
+    char want[65];
+    int rc = store_feed_account(app->store, id, a, want);
+    if (rc == ERR_NOTFOUND)
+        return ERR_AUTH;
+    if (rc)
+        return ERR_BACKEND;
+    char got[65];
+    accounts_key_hash(password, got);
+    return admin_token_equal(got, want) ? ERR_OK : ERR_AUTH;
+}
+
+int admin_feed_delete(struct app *app, int64_t account_id)
+{
+    return store_feed_delete(app->store, account_id);
+}

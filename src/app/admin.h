@@ -168,4 +168,19 @@ int admin_report_calls(struct app *app, int64_t account_id, int64_t since, int64
 int admin_report_conversions(struct app *app, int64_t account_id, int64_t since, int64_t until,
                              store_report_conversion_fn fn, void *ctx);
 
+/* ---- the Google Ads scheduled-import feed (docs/reports.md) ---- */
+
+#define ADMIN_FEED_ID_MAX 48
+#define ADMIN_FEED_PASSWORD_MAX 64
+
+/* Gives the account a new feed credential, replacing the one it had: out: id (the Basic
+ * username, "feed_…") and password (shown once; stored as its SHA-256). ERR_OK, ERR_BACKEND. */
+int admin_feed_create(struct app *app, int64_t account_id, char id[ADMIN_FEED_ID_MAX],
+                      char password[ADMIN_FEED_PASSWORD_MAX]);
+/* The account of feed credential (id, password), the password compared in constant time.
+ * out: *a. ERR_OK, ERR_AUTH (unknown id or wrong password), ERR_BACKEND. */
+int admin_feed_auth(struct app *app, const char *id, const char *password, struct st_account *a);
+/* Revokes the account's feed credential. ERR_OK, ERR_NOTFOUND. */
+int admin_feed_delete(struct app *app, int64_t account_id);
+
 #endif

@@ -19,6 +19,7 @@
 #include "app/ratelimit.h"
 #include "app/sescache.h"
 #include "app/stream.h"
+#include "app/traffic.h"
 #include "app/users.h"
 #include "app/writer.h"
 #include "store/store.h"
@@ -76,6 +77,7 @@ int app_init(struct app *app, struct errbuf *eb)
     struct outbox_config oc = {.allow_private = app->cfg.outbound_allow_private,
                                .smtp_url = app->cfg.smtp_url,
                                .smtp_from = app->cfg.smtp_from};
+    app->traffic = traffic_new();
     app->outbox = outbox_start(app, &oc);
     app->purger = privacy_start(app);
     char node[32];
@@ -100,6 +102,8 @@ void app_release(struct app *app)
     app->fanout = NULL;
     outbox_stop(app->outbox); /* before the writer and the store it uses */
     app->outbox = NULL;
+    traffic_free(app->traffic); /* after the server stopped: no visit counts any more */
+    app->traffic = NULL;
     writer_stop(app->writer);
     app->writer = NULL;
     stream_free(app->stream); /* after the server stopped: no listener remains */

@@ -27,6 +27,7 @@ struct outbox;
 struct purger;
 struct offline;
 struct fanout;
+struct traffic;
 
 struct app_config {
     const char *db;
@@ -88,6 +89,7 @@ struct app {
     struct offline *offline;             /* the number directory and the spool (outages) */
     struct fanout *fanout;               /* stream events from the other nodes (PostgreSQL) */
     uint64_t node_id;                    /* random per process: tells its own events apart */
+    struct traffic *traffic;             /* page views and swap misses (alert.swap_miss_rate) */
 };
 
 /* Opens the store (it must be migrated) and starts the services; parses cfg.trust_proxy

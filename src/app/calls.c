@@ -50,6 +50,8 @@ static void settings_default(struct calls_settings *cs)
     cs->rules.name = cs->name;
     cs->rules.values = cs->values;
     cs->window_ms = ATTRIB_DEFAULT_WINDOW_MS;
+    cs->gads_methods = 1u << ATTRIB_EXACT | 1u << ATTRIB_SHARED | 1u << ATTRIB_SOURCE;
+    cs->gads_min_confidence = CALLS_GADS_MIN_CONFIDENCE;
 }
 
 /* Copies an optional string member into dst (unchanged when absent); *set tells if present. */
@@ -109,6 +111,55 @@ static int parse_values(json_t *arr, struct calls_settings *cs, struct errbuf *e
     return ERR_OK;
 }
 
+bool calls_gads_exports(const struct calls_settings *cs, const char *method, double confidence)
+{
+    enum attrib_method m;
+    if (attrib_method_parse(method, &m) != ERR_OK || m == ATTRIB_UNATTRIBUTED)
+        return false;
+    /* the stored confidence is rounded to 4 places: compare with the same rounding */
+    return (cs->gads_methods & 1u << m) && confidence + 1e-9 >= cs->gads_min_confidence;
+}
+
+/* "conversion.google_ads": {"methods":[…],"min_confidence":X,"conversion_name":"…"}. */
+static int parse_gads_methods(json_t *arr, struct calls_settings *cs, struct errbuf *eb)
+{
+    if (!arr)
+        return ERR_OK;
+    if (!json_is_array(arr))
+        return errf(eb, ERR_INVALID, "methods", "'google_ads.methods' must be an array");
+    unsigned bits = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        enum attrib_method m;
+        if (!json_is_string(v) || attrib_method_parse(json_string_value(v), &m) != ERR_OK ||
+            m == ATTRIB_UNATTRIBUTED)
+            return errf(eb, ERR_INVALID, "methods",
+                        "'google_ads.methods' takes exact, shared, source, late and repeat");
+        bits |= 1u << m;
+    }
+    cs->gads_methods = bits;
+    return ERR_OK;
+}
+
+static int parse_gads(json_t *o, struct calls_settings *cs, struct errbuf *eb)
+{
+    if (!o || json_is_null(o))
+        return ERR_OK;
+    if (!json_is_object(o))
+        return errf(eb, ERR_INVALID, "google_ads", "'conversion.google_ads' must be an object");
+    int rc = parse_gads_methods(json_object_get(o, "methods"), cs, eb);
+    if (rc == ERR_OK)
+        rc = json_get_number(o, "min_confidence", &cs->gads_min_confidence, eb);
+    if (rc == ERR_OK && (!isfinite(cs->gads_min_confidence) || cs->gads_min_confidence < 0 ||
+                         cs->gads_min_confidence > 1))
+        rc = errf(eb, ERR_INVALID, "min_confidence", "'min_confidence' must be 0 to 1");
+    if (rc == ERR_OK)
+        rc = copy_str(o, "conversion_name", cs->gads_name, sizeof(cs->gads_name), NULL, eb);
+    return rc;
+}
+
 static int parse_conversion(json_t *o, struct calls_settings *cs, struct errbuf *eb)
 {
     if (!o || json_is_null(o))
@@ -129,6 +180,8 @@ static int parse_conversion(json_t *o, struct calls_settings *cs, struct errbuf 
         rc = copy_str(o, "currency", cs->currency, sizeof(cs->currency), NULL, eb);
     if (rc == ERR_OK)
         rc = parse_values(json_object_get(o, "values"), cs, eb);
+    if (rc == ERR_OK)
+        rc = parse_gads(json_object_get(o, "google_ads"), cs, eb);
     if (rc)
         return rc;
     if (min < 0 || min > 86400)
@@ -687,6 +740,8 @@ int calls_insert(struct app *app, struct store *s, struct st_call *call)
     if (rc == ERR_OK) /* in the insert's transaction: the call and its webhooks, or neither */
         rc = outbox_emit(app, s, call->account_id, "call.started", call->started_at,
                          call_event_data, &e);
+    if (rc == ERR_OK)
+        rc = outbox_check_static_use(app, s, call);
     if (rc == ERR_OK) /* the other nodes' stream listeners hear of it once it commits */
         rc = fanout_notify(app, s, call->account_id, "call.started", call->id);
     return rc;

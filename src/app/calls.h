@@ -57,7 +57,20 @@ struct calls_settings {
     bool record;
     char notice[256];
     int64_t window_ms; /* attribution window */
+    /* What the rule sends to Google Ads ("conversion.google_ads"): conversions of calls
+     * attributed by one of these methods (bit 1 << enum attrib_method; default exact, shared
+     * and source: late and repeat only if asked) with at least this confidence (default 0.8),
+     * under this conversion action name ("" = the rule's name). */
+    unsigned gads_methods;
+    double gads_min_confidence;
+    char gads_name[STORE_NAME_MAX];
 };
+
+#define CALLS_GADS_MIN_CONFIDENCE 0.8
+
+/* Whether a conversion of a call attributed by method (attrib_method_name) with confidence goes
+ * to Google Ads under cs's rule. Pure. */
+bool calls_gads_exports(const struct calls_settings *cs, const char *method, double confidence);
 
 /* Parses settings JSON ("" or NULL = defaults). Returns ERR_OK, or ERR_INVALID with eb naming
  * the key; on error *out holds the defaults (a bad setting never blocks a call). */

@@ -17,6 +17,7 @@
 #include "base/xalloc.h"
 #include "app/app.h"
 #include "app/outbound.h"
+#include "app/traffic.h"
 
 #define MAX_TARGETS 32 /* destinations one event is written for */
 #define MAX_ACCOUNTS 4096
@@ -25,12 +26,15 @@
 
 /* Event types a destination may subscribe to (webhook.test is only ever sent on request). */
 static const char *const event_types[] = {
-    "call.started",
-    "call.completed",
-    "conversion.created",
-    "alert.pool_exhausted",
-    "alert.destination_failing",
-    "summary.daily",
+    "call.started",         "call.completed",   "conversion.created",        "alert.pool_exhausted",
+    "alert.swap_miss_rate", "alert.static_use", "alert.destination_failing", "summary.daily",
+};
+
+/* An attempt that ended, waiting to be recorded (step). */
+struct finished {
+    struct sending *x;
+    struct outbound_result r;
+    bool disabled; /* its record disabled the destination */
 };
 
 struct outbox {
@@ -42,6 +46,9 @@ struct outbox {
     atomic_bool stop;
     char owner[STORE_ID_MAX]; /* this node's claims */
     int64_t next_check_at;
+    int64_t last_step_at;
+    struct finished *done; /* attempts that ended, not yet recorded */
+    size_t n_done, cap_done;
 };
 
 /* One message being sent. */
@@ -203,6 +210,12 @@ static long long int_at(json_t *o, const char *key)
     return json_is_integer(v) ? (long long)json_integer_value(v) : 0;
 }
 
+static double num_at(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : 0;
+}
+
 /* One human line for an event (Slack's text, the email's first line). */
 static void render_text(const char *body, char *out, size_t cap)
 {
@@ -215,6 +228,16 @@ static void render_text(const char *body, char *out, size_t cap)
                  "about %lld more numbers needed (size %lld, recommended %lld)",
                  str_at(d, "pool_name", NULL), int_at(d, "exhaustion_events"),
                  int_at(d, "numbers_short"), int_at(d, "size"), int_at(d, "recommended_size"));
+    else if (strcmp(type, "alert.swap_miss_rate") == 0)
+        snprintf(out, cap,
+                 "opendni: %lld of %lld page views in the last hour (%.1f %%) showed no tracking "
+                 "number: the tracker found none of the target numbers on the page",
+                 int_at(d, "swap_misses"), int_at(d, "page_views"), num_at(d, "rate") * 100);
+    else if (strcmp(type, "alert.static_use") == 0)
+        snprintf(out, cap,
+                 "opendni: pool number %s (pool \"%s\") was called although no visitor was shown "
+                 "it for 30 days: it is printed or hard-coded somewhere",
+                 str_at(d, "number", NULL), str_at(d, "pool_name", NULL));
     else if (strcmp(type, "alert.destination_failing") == 0)
         snprintf(out, cap,
                  "opendni: destination %s failed for 3 days and was disabled (last error: %s)",
@@ -301,13 +324,13 @@ static int next_state(const struct sending *x, const struct outbound_result *r, 
     return ST_OUTBOX_PENDING;
 }
 
-/* Records an attempt: the log row, the message's next state, the destination's health (and
- * alert.destination_failing when it is disabled now), in one transaction. */
-static void record(struct sending *x, const struct outbound_result *r)
+/* Records an attempt inside the batch's transaction: the log row, the message's next state,
+ * the destination's health (and alert.destination_failing when it is disabled now).
+ * out: *disabled. */
+static int record(struct sending *x, const struct outbound_result *r, int64_t now, bool *disabled)
 {
     struct outbox *o = x->o;
     struct store *s = o->app->store;
-    int64_t now = time_now_ms();
     struct st_delivery d = {.outbox_id = x->m.id,
                             .destination_id = x->d.id,
                             .attempt = x->m.attempts,
@@ -318,10 +341,8 @@ static void record(struct sending *x, const struct outbound_result *r)
     printable(r->snippet, d.response, sizeof(d.response));
     int64_t next_at;
     int state = next_state(x, r, now, &next_at);
-    bool disabled = false;
-    int rc = store_begin(s);
-    if (rc == ERR_OK)
-        rc = store_outbox_finish(s, x->m.id, o->owner, &d, state, next_at);
+    *disabled = false;
+    int rc = store_outbox_finish(s, x->m.id, o->owner, &d, state, next_at);
     /* Failing for 3 days disables a destination. The last message a destination failed gives
      * up after 3 days from its creation, its first failure a little later: at that give-up,
      * failing for 3 days less two of the longest backoffs is taken as failing for 3 days (else
@@ -331,26 +352,64 @@ static void record(struct sending *x, const struct outbound_result *r)
         disable_after -= 2 * OUTBOX_MAX_BACKOFF_MS;
     if (rc == ERR_OK)
         rc = store_destination_result(s, x->d.id, state == ST_OUTBOX_DELIVERED, now, disable_after,
-                                      &disabled);
-    if (rc == ERR_OK && disabled)
+                                      disabled);
+    if (rc == ERR_OK && *disabled)
         rc = outbox_emit(o->app, s, x->d.account_id, "alert.destination_failing", now, failing_data,
                          x);
-    if (rc == ERR_OK)
-        rc = store_commit(s);
-    if (rc) {
-        store_rollback(s);
-        log_error("outbox", "cannot record attempt %" PRId64 " of %s: %s (retried after its lease)",
-                  x->m.attempts, x->m.event_id, err_str(rc));
-    }
-    if (disabled)
-        log_warn("outbox", "destination %s failed for 3 days: disabled", x->d.ext_id);
+    return rc;
 }
 
+/* Records every attempt that ended since the last step, inside the step's transaction, each
+ * under a savepoint so one that cannot be recorded does not undo the others (it is sent again
+ * once its claim's lease runs out). */
+static void record_all(struct outbox *o, int64_t now)
+{
+    struct store *s = o->app->store;
+    for (size_t i = 0; i < o->n_done; i++) {
+        struct finished *f = &o->done[i];
+        int one = store_savepoint(s);
+        if (one == ERR_OK)
+            one = record(f->x, &f->r, now, &f->disabled);
+        if (one == ERR_OK)
+            one = store_savepoint_release(s);
+        if (one) {
+            store_savepoint_rollback(s);
+            f->disabled = false;
+            log_error("outbox",
+                      "cannot record attempt %" PRId64 " of %s: %s (retried after its lease)",
+                      f->x->m.attempts, f->x->m.event_id, err_str(one));
+        }
+    }
+}
+
+/* After the step's commit (rc its result): the recorded attempts are done with. */
+static void forget_done(struct outbox *o, size_t n, int rc)
+{
+    if (rc)
+        log_error("outbox", "cannot record %zu attempts: %s (retried after their leases)", n,
+                  err_str(rc));
+    for (size_t i = 0; i < n; i++) {
+        struct finished *f = &o->done[i];
+        if (rc == ERR_OK && f->disabled)
+            log_warn("outbox", "destination %s failed for 3 days: disabled", f->x->d.ext_id);
+        free(f->x);
+    }
+    /* attempts that failed to start during the step's claim wait for the next step */
+    memmove(o->done, o->done + n, (o->n_done - n) * sizeof(*o->done));
+    o->n_done -= n;
+}
+
+/* An attempt ended (inside outbound_run, or at once when it could not start): kept for
+ * the next step. */
 static void on_done(void *arg, const struct outbound_result *r)
 {
     struct sending *x = arg;
-    record(x, r);
-    free(x);
+    struct outbox *o = x->o;
+    if (o->n_done == o->cap_done) {
+        o->cap_done = o->cap_done ? 2 * o->cap_done : OUTBOX_MAX_IN_FLIGHT;
+        o->done = xrealloc(o->done, o->cap_done * sizeof(*o->done));
+    }
+    o->done[o->n_done++] = (struct finished){.x = x, .r = *r};
 }
 
 /* Fails an attempt that could not start (the reason in error). */
@@ -421,15 +480,38 @@ static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_
     return 0;
 }
 
-static void claim(struct outbox *o, int64_t now)
+/* One step of the sender, in one transaction (one commit, one fsync): the attempts that ended
+ * since the last step are recorded, and due messages are claimed up to the free capacity (their
+ * sending starts at once: if the commit then fails, they are sent again after their lease, which
+ * at-least-once allows). */
+static void step(struct outbox *o, int64_t now, bool may_claim)
 {
+    struct store *s = o->app->store;
     size_t busy = outbound_in_flight(o->net);
-    if (busy >= OUTBOX_MAX_IN_FLIGHT)
+    size_t n = o->n_done;
+    may_claim = may_claim && busy < OUTBOX_MAX_IN_FLIGHT;
+    if (n == 0 && !may_claim)
         return;
-    int rc = store_outbox_claim(o->app->store, now, now + OUTBOX_LEASE_MS, o->owner,
-                                OUTBOX_PER_DEST, OUTBOX_MAX_IN_FLIGHT - busy, on_claimed, o);
+    int rc = store_begin(s);
+    if (rc == ERR_OK)
+        record_all(o, now);
+    if (rc == ERR_OK && may_claim) {
+        int claimed = store_savepoint(s);
+        if (claimed == ERR_OK)
+            claimed = store_outbox_claim(s, now, now + OUTBOX_LEASE_MS, o->owner, OUTBOX_PER_DEST,
+                                         OUTBOX_MAX_IN_FLIGHT - busy, on_claimed, o);
+        if (claimed == ERR_OK)
+            claimed = store_savepoint_release(s);
+        if (claimed) {
+            store_savepoint_rollback(s);
+            log_error("outbox", "cannot claim messages: %s", err_str(claimed));
+        }
+    }
+    if (rc == ERR_OK)
+        rc = store_commit(s);
     if (rc)
-        log_error("outbox", "cannot claim messages: %s", err_str(rc));
+        store_rollback(s);
+    forget_done(o, n, rc);
 }
 
 /* ==== periodic checks ========================================================================= */
@@ -551,12 +633,123 @@ static void check_summary(struct outbox *o, int64_t account_id, int64_t now)
                 &d, o->app);
 }
 
+/* ---- alert.swap_miss_rate ---- */
+
+struct flush {
+    struct store *s;
+    int64_t now;
+};
+
+/* traffic_fn: this node's counts into the store's bucket of now. */
+static int flush_traffic(void *ctx, int64_t account_id, uint64_t page_views, uint64_t swap_misses)
+{
+    const struct flush *f = ctx;
+    int64_t bucket = f->now / OUTBOX_SWAP_MISS_BUCKET_MS * OUTBOX_SWAP_MISS_BUCKET_MS;
+    int rc = store_traffic_add(f->s, account_id, bucket, (int64_t)page_views, (int64_t)swap_misses,
+                               f->now - DAY_MS);
+    if (rc)
+        log_error("outbox", "cannot store the traffic counts of account %" PRId64 ": %s",
+                  account_id, err_str(rc));
+    return rc;
+}
+
+struct miss_rate {
+    int64_t since, until;
+    int64_t page_views, swap_misses;
+};
+
+static json_t *miss_rate_data(void *ctx)
+{
+    const struct miss_rate *m = ctx;
+    return json_pack(
+        "{s:o,s:o,s:I,s:I,s:f,s:f}", "since", json_time(m->since), "until", json_time(m->until),
+        "page_views", (json_int_t)m->page_views, "swap_misses", (json_int_t)m->swap_misses, "rate",
+        (double)m->swap_misses / (double)m->page_views, "threshold", OUTBOX_SWAP_MISS_PCT / 100.0);
+}
+
+/* Whether more than the threshold of at least the minimum of page views missed. Pure. */
+static bool miss_rate_high(int64_t page_views, int64_t swap_misses)
+{
+    return page_views >= OUTBOX_SWAP_MISS_MIN_VIEWS &&
+           swap_misses * 100 > page_views * OUTBOX_SWAP_MISS_PCT;
+}
+
+/* The observed value grows by one per cool-down while the rate stays high (0 while it is not),
+ * so a lasting problem is repeated once per cool-down and a new one alerts at once. */
+static void check_swap_miss(struct outbox *o, int64_t account_id, int64_t now)
+{
+    struct store *s = o->app->store;
+    int64_t bucket = now / OUTBOX_SWAP_MISS_BUCKET_MS * OUTBOX_SWAP_MISS_BUCKET_MS;
+    struct miss_rate m = {.since = bucket + OUTBOX_SWAP_MISS_BUCKET_MS - OUTBOX_SWAP_MISS_WINDOW_MS,
+                          .until = now};
+    if (store_traffic_sum(s, account_id, m.since, &m.page_views, &m.swap_misses) != ERR_OK)
+        return;
+    bool high = miss_rate_high(m.page_views, m.swap_misses);
+    int64_t value = high ? now / OUTBOX_SWAP_MISS_COOLDOWN_MS + 1 : 0;
+    observe(s, account_id, "swap_miss_rate", value, now, OUTBOX_SWAP_MISS_COOLDOWN_MS,
+            "alert.swap_miss_rate", miss_rate_data, &m, o->app);
+}
+
+/* ---- alert.static_use ---- */
+
+struct static_use {
+    const struct st_call *call;
+    struct st_number n;
+    struct st_pool p;
+    int64_t last_held_at; /* 0: never */
+};
+
+static int newest_lease(void *ctx, const struct st_lease *l)
+{
+    struct static_use *u = ctx;
+    u->last_held_at = l->expires_at;
+    return 1;
+}
+
+static json_t *static_use_data(void *ctx)
+{
+    const struct static_use *u = ctx;
+    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "number", u->n.number, "pool", u->p.ext_id,
+                     "pool_name", u->p.name, "call_id", u->call->ext_id, "called_at",
+                     json_time(u->call->started_at), "last_held_at",
+                     u->last_held_at ? json_time(u->last_held_at) : json_null(), "number_added_at",
+                     json_time(u->n.created_at));
+}
+
+int outbox_check_static_use(struct app *app, struct store *s, const struct st_call *call)
+{
+    struct static_use u = {.call = call};
+    if (!call->number_id || !call->pool_id)
+        return ERR_OK;
+    int rc = store_number_by_id(s, call->number_id, &u.n);
+    if (rc || !u.n.pool_id || u.n.created_at > call->started_at - OUTBOX_STATIC_IDLE_MS)
+        return rc == ERR_NOTFOUND ? ERR_OK : rc;
+    rc = store_lease_history(s, u.n.id, 0, 1, newest_lease, &u);
+    if (rc || u.last_held_at > call->started_at - OUTBOX_STATIC_IDLE_MS)
+        return rc;
+    rc = store_pool_by_id(s, u.n.pool_id, &u.p);
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_OK : rc;
+    char key[STORE_E164_MAX + 16];
+    snprintf(key, sizeof(key), "static_use:%s", u.n.number);
+    bool fired = false;
+    rc = store_alert_observe(s, call->account_id, key, call->started_at, call->started_at,
+                             OUTBOX_STATIC_COOLDOWN_MS, &fired);
+    if (rc == ERR_OK && fired)
+        rc = outbox_emit(app, s, call->account_id, "alert.static_use", call->started_at,
+                         static_use_data, &u);
+    return rc;
+}
+
 static void run_checks(struct outbox *o, int64_t now)
 {
+    struct flush f = {o->app->store, now};
+    traffic_drain(o->app->traffic, flush_traffic, &f);
     struct ids ids = {.v = xmalloc(MAX_ACCOUNTS * sizeof(int64_t)), .cap = MAX_ACCOUNTS};
     if (store_account_list(o->app->store, add_account, &ids) == ERR_OK)
         for (size_t i = 0; i < ids.n; i++) {
             check_pools(o, ids.v[i], now);
+            check_swap_miss(o, ids.v[i], now);
             check_summary(o, ids.v[i], now);
         }
     free(ids.v);
@@ -571,9 +764,21 @@ static void *sender_main(void *arg)
             o->next_check_at = now + OUTBOX_CHECK_EVERY_MS;
             run_checks(o, now);
         }
-        claim(o, now);
-        outbound_run(o->net, 200);
+        /* Steps (one transaction, one fsync, the store's write lock) at most every
+         * OUTBOX_STEP_MS unless half the capacity waits to be recorded: at 1,000 events a
+         * second a step per finished request held the write lock the visit and call paths
+         * need (bench/outbound). */
+        bool due = o->n_done >= OUTBOX_MAX_IN_FLIGHT / 2 ||
+                   now - o->last_step_at >= OUTBOX_STEP_MS || now < o->last_step_at;
+        if (due) {
+            step(o, now, true);
+            o->last_step_at = now;
+        }
+        outbound_run(o->net, due ? 200 : (int)OUTBOX_STEP_MS);
     }
+    step(o, time_now_ms(), false); /* a clean stop records what ended, claims nothing */
+    struct flush f = {o->app->store, time_now_ms()}; /* … and keeps the last counts */
+    traffic_drain(o->app->traffic, flush_traffic, &f);
     return NULL;
 }
 
@@ -605,6 +810,7 @@ void outbox_stop(struct outbox *o)
     outbound_wakeup(o->net);
     pthread_join(o->thread, NULL);
     outbound_free(o->net);
+    free(o->done);
     free(o);
 }
 

@@ -34,7 +34,19 @@ struct outbox;
 #define OUTBOX_MAX_IN_FLIGHT 64     /* requests in flight per node */
 #define OUTBOX_TIMEOUT_MS 10000     /* API.md: a 2xx within 10 s is delivered */
 #define OUTBOX_CHECK_EVERY_MS 60000 /* periodic checks */
+#define OUTBOX_STEP_MS 10           /* the sender records and claims at most this often */
 #define OUTBOX_ALERT_COOLDOWN_MS (3600LL * 1000)
+/* alert.swap_miss_rate: more than OUTBOX_SWAP_MISS_PCT % of the account's page views over the
+ * last hour (at least OUTBOX_SWAP_MISS_MIN_VIEWS of them) found no number to swap. */
+#define OUTBOX_SWAP_MISS_WINDOW_MS (3600LL * 1000)
+#define OUTBOX_SWAP_MISS_BUCKET_MS (300LL * 1000) /* store_traffic_add's buckets */
+#define OUTBOX_SWAP_MISS_PCT 5
+#define OUTBOX_SWAP_MISS_MIN_VIEWS 20
+#define OUTBOX_SWAP_MISS_COOLDOWN_MS (6 * 3600LL * 1000)
+/* alert.static_use: a pool number called while no session held it for this long (and in the
+ * store at least as long): it is printed or hard-coded somewhere. Per number, once a day. */
+#define OUTBOX_STATIC_IDLE_MS (30 * 86400LL * 1000)
+#define OUTBOX_STATIC_COOLDOWN_MS (86400LL * 1000)
 
 /* Settings of the sender. */
 struct outbox_config {
@@ -64,6 +76,13 @@ typedef json_t *(*outbox_data_fn)(void *ctx);
  * event. Returns ERR_OK (also when none does) or the store's error (the caller rolls back). */
 int outbox_emit(struct app *app, struct store *s, int64_t account_id, const char *type, int64_t now,
                 outbox_data_fn data, void *ctx);
+
+/* alert.static_use for call (just inserted on s, inside the caller's transaction): when its number
+ * is a pool number that has been in the store for OUTBOX_STATIC_IDLE_MS and no session held it
+ * in that time before the call, emits the alert (at most once per OUTBOX_STATIC_COOLDOWN_MS per
+ * number). Returns ERR_OK (also when nothing fires) or the store's error (the caller rolls back).
+ */
+int outbox_check_static_use(struct app *app, struct store *s, const struct st_call *call);
 
 /* ==== the webhooks API (account-scoped; ids are the destinations' ext ids) ==================== */
 

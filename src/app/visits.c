@@ -13,6 +13,7 @@
 #include "store/store.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"
+#include "app/traffic.h"
 #include "app/writer.h"
 #include "base/ids.h"
 #include "base/json.h"
@@ -696,6 +697,8 @@ int visits_page_view(struct app *app, const struct visit_in *in, int64_t now, st
         struct visit_in copy = *in; /* all_targets fills the targets */
         rc = run_visit(v, acct, &copy, now, retry_after_s, eb);
         v->res.origin_ok = *origin_ok;
+        if (rc == ERR_OK && !v->res.bot) /* the page views of alert.swap_miss_rate */
+            traffic_count(app->traffic, acct->id, 1, 0);
     }
     accounts_put(app->accounts, acct);
     if (rc) {
@@ -900,6 +903,10 @@ int visits_event(struct app *app, const char *session_ext, const char *origin,
     snprintf(ev->detail, sizeof(ev->detail), "%s", e->detail ? e->detail : "");
     ev->at = now;
     v->job.has_event = true;
+    /* A page where the tracker found none of the targets (not a custom selector's miss: that
+     * page may still have swapped its numbers) counts for alert.swap_miss_rate. */
+    if (strcmp(e->type, "swap_miss") == 0 && strncmp(ev->detail, "selector ", 9) != 0)
+        traffic_count(app->traffic, v->job.session.account_id, 0, 1);
     *out = v;
     return ERR_OK;
 }

@@ -46,14 +46,33 @@ static int parse_offset(const char *s, int *out)
     return ERR_OK;
 }
 
+/* An IANA name: the zone's data, read from the system's zone files. */
+static int load_zone(const char *s, struct gads_tz *out, struct errbuf *eb)
+{
+    int rc = tz_load(s, &out->zone);
+    if (rc == ERR_NOTFOUND || rc == ERR_INVALID)
+        return errf(eb, ERR_INVALID, "tz", "unknown time zone '%.64s'", s);
+    if (rc)
+        return errf(eb, ERR_INVALID, "tz", "the zone data of '%.64s' cannot be read", s);
+    snprintf(out->label, sizeof(out->label), "%s", s);
+    return ERR_OK;
+}
+
 int gads_tz_parse(const char *s, struct gads_tz *tz, struct errbuf *eb)
 {
-    struct gads_tz out = {0, "UTC"};
+    struct gads_tz out = {0, NULL, "UTC"};
+    memset(tz, 0, sizeof(*tz));
     if (s && *s && strcmp(s, "UTC") != 0 && strcmp(s, "GMT") != 0 && strcmp(s, "Z") != 0) {
+        if ((s[0] != '+' && s[0] != '-') && tz_name_valid(s)) {
+            int rc = load_zone(s, &out, eb);
+            if (rc == ERR_OK)
+                *tz = out;
+            return rc;
+        }
         if (parse_offset(s, &out.offset_min) != ERR_OK)
             return errf(eb, ERR_INVALID, "tz",
-                        "'tz' must be UTC or an offset like -0500 or +05:30 (time zone names "
-                        "are not supported)");
+                        "'tz' must be UTC, an offset like -0500 or +05:30, or a time zone name "
+                        "like America/Chicago");
         int a = out.offset_min < 0 ? -out.offset_min : out.offset_min;
         snprintf(out.label, sizeof(out.label), "%c%02d%02d", out.offset_min < 0 ? '-' : '+', a / 60,
                  a % 60);
@@ -62,9 +81,16 @@ int gads_tz_parse(const char *s, struct gads_tz *tz, struct errbuf *eb)
     return ERR_OK;
 }
 
+void gads_tz_release(struct gads_tz *tz)
+{
+    tz_free(tz->zone);
+    tz->zone = NULL;
+}
+
 char *gads_time(int64_t at, const struct gads_tz *tz, char *out)
 {
-    int64_t sec = at / 1000 - (at % 1000 < 0 ? 1 : 0) + (int64_t)tz->offset_min * 60;
+    int64_t off_s = tz->zone ? tz_offset_at(tz->zone, at) : (int64_t)tz->offset_min * 60;
+    int64_t sec = at / 1000 - (at % 1000 < 0 ? 1 : 0) + off_s;
     time_t t = (time_t)sec;
     struct tm tm;
     if (!gmtime_r(&t, &tm)) {

@@ -836,3 +836,39 @@ int store_purge(struct store *s, int64_t account_id, const struct st_retention *
         return ERR_BACKEND;
     return s->ops->purge(s, account_id, r, max, n, busy);
 }
+
+int store_traffic_add(struct store *s, int64_t account_id, int64_t bucket_at, int64_t page_views,
+                      int64_t swap_misses, int64_t purge_before)
+{
+    if (store__write_fault(s, "traffic add"))
+        return ERR_BACKEND;
+    return s->ops->traffic_add(s, account_id, bucket_at, page_views, swap_misses, purge_before);
+}
+
+int store_traffic_sum(struct store *s, int64_t account_id, int64_t since, int64_t *page_views,
+                      int64_t *swap_misses)
+{
+    *page_views = *swap_misses = 0;
+    return s->ops->traffic_sum(s, account_id, since, page_views, swap_misses);
+}
+
+int store_feed_set(struct store *s, int64_t account_id, const char *ext_id, const char *secret_hash,
+                   int64_t now)
+{
+    if (store__write_fault(s, "feed set"))
+        return ERR_BACKEND;
+    return s->ops->feed_set(s, account_id, ext_id, secret_hash, now);
+}
+
+int store_feed_account(struct store *s, const char *ext_id, struct st_account *a,
+                       char secret_hash[65])
+{
+    return s->ops->feed_account(s, ext_id, a, secret_hash);
+}
+
+int store_feed_delete(struct store *s, int64_t account_id)
+{
+    if (store__write_fault(s, "feed delete"))
+        return ERR_BACKEND;
+    return s->ops->feed_delete(s, account_id);
+}

@@ -672,6 +672,9 @@ struct st_report_conversion {
     char gclid[1024]; /* as large as the session's click_ids: never truncated */
     char gbraid[1024];
     char wbraid[1024];
+    char method[16];   /* the call's attribution method (attrib_method_name) */
+    double confidence; /* … and its confidence */
+    int64_t click_at;  /* the credited session's start (its landing click), 0 = no session */
 };
 
 typedef int (*store_report_call_fn)(void *ctx, const struct st_report_call *c);
@@ -1072,5 +1075,27 @@ struct st_purged {
  * nothing (out: all 0, *busy = true). out: *n. ERR_OK, ERR_BACKEND. */
 int store_purge(struct store *s, int64_t account_id, const struct st_retention *r, size_t max,
                 struct st_purged *n, bool *busy);
+
+/* Adds page_views and swap_misses to the account's traffic bucket starting at bucket_at (created
+ * when missing), and deletes the account's buckets that start before purge_before.
+ * ERR_OK, ERR_BACKEND. */
+int store_traffic_add(struct store *s, int64_t account_id, int64_t bucket_at, int64_t page_views,
+                      int64_t swap_misses, int64_t purge_before);
+/* The sums of the account's traffic buckets starting at or after since. out: *page_views,
+ * *swap_misses (0 without any). ERR_OK, ERR_BACKEND. */
+int store_traffic_sum(struct store *s, int64_t account_id, int64_t since, int64_t *page_views,
+                      int64_t *swap_misses);
+
+/* The account's Google Ads scheduled-import feed becomes ext_id with the password hash
+ * secret_hash (hex SHA-256), created at now, replacing the one it had. ERR_OK, ERR_CONFLICT (the
+ * ext_id is another account's), ERR_BACKEND. */
+int store_feed_set(struct store *s, int64_t account_id, const char *ext_id, const char *secret_hash,
+                   int64_t now);
+/* The account whose feed is ext_id, and the feed's password hash. ERR_NOTFOUND.
+ * out: *a, secret_hash. */
+int store_feed_account(struct store *s, const char *ext_id, struct st_account *a,
+                       char secret_hash[65]);
+/* Removes the account's feed. ERR_OK, ERR_NOTFOUND (it had none). */
+int store_feed_delete(struct store *s, int64_t account_id);
 
 #endif

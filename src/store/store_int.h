@@ -209,6 +209,15 @@ struct store_ops {
                         store_erasure_fn fn, void *ctx);
     int (*purge)(struct store *s, int64_t account_id, const struct st_retention *r, size_t max,
                  struct st_purged *n, bool *busy);
+    int (*traffic_add)(struct store *s, int64_t account_id, int64_t bucket_at, int64_t page_views,
+                       int64_t swap_misses, int64_t purge_before);
+    int (*traffic_sum)(struct store *s, int64_t account_id, int64_t since, int64_t *page_views,
+                       int64_t *swap_misses);
+    int (*feed_set)(struct store *s, int64_t account_id, const char *ext_id,
+                    const char *secret_hash, int64_t now);
+    int (*feed_account)(struct store *s, const char *ext_id, struct st_account *a,
+                        char secret_hash[65]);
+    int (*feed_delete)(struct store *s, int64_t account_id);
 };
 
 /* The head of every backend's store struct (its first member, so a backend converts a

@@ -981,4 +981,9 @@ const struct store_ops store_pg_ops = {
     .erase_flush = store_pg__erase_flush,
     .erasure_list = store_pg__erasure_list,
     .purge = store_pg__purge,
+    .traffic_add = store_pg__traffic_add,
+    .traffic_sum = store_pg__traffic_sum,
+    .feed_set = store_pg__feed_set,
+    .feed_account = store_pg__feed_account,
+    .feed_delete = store_pg__feed_delete,
 };

@@ -300,5 +300,15 @@ int store_pg__erasure_list(struct store *s, int64_t account_id, int64_t before_i
                            store_erasure_fn fn, void *ctx);
 int store_pg__purge(struct store *s, int64_t account_id, const struct st_retention *r, size_t max,
                     struct st_purged *n, bool *busy);
+int store_pg__traffic_add(struct store *s, int64_t account_id, int64_t bucket_at,
+                          int64_t page_views, int64_t swap_misses, int64_t purge_before);
+int store_pg__traffic_sum(struct store *s, int64_t account_id, int64_t since, int64_t *page_views,
+                          int64_t *swap_misses);
+
+int store_pg__feed_set(struct store *s, int64_t account_id, const char *ext_id,
+                       const char *secret_hash, int64_t now);
+int store_pg__feed_account(struct store *s, const char *ext_id, struct st_account *a,
+                           char secret_hash[65]);
+int store_pg__feed_delete(struct store *s, int64_t account_id);
 
 #endif

@@ -451,3 +451,98 @@ int store_pg__alert_observe(struct store *s, int64_t account_id, const char *key
     PQclear(r);
     return ERR_OK;
 }
+
+/* ---- traffic counts (alert.swap_miss_rate) ---- */
+
+/* The upsert adds under the row's lock, so the counts of several nodes add up. */
+int store_pg__traffic_add(struct store *s, int64_t account_id, int64_t bucket_at,
+                          int64_t page_views, int64_t swap_misses, int64_t purge_before)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_i64(&a, bucket_at);
+    store__pg_i64(&a, page_views);
+    store__pg_i64(&a, swap_misses);
+    int rc = store__pg_exec(
+        s,
+        "INSERT INTO traffic_counts AS t(account_id, bucket_at, page_views, swap_misses)"
+        " VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint)"
+        " ON CONFLICT (account_id, bucket_at) DO UPDATE SET"
+        " page_views = t.page_views + excluded.page_views,"
+        " swap_misses = t.swap_misses + excluded.swap_misses",
+        &a, NULL, "add traffic counts");
+    if (rc)
+        return rc;
+    struct pgargs b = {0};
+    store__pg_i64(&b, account_id);
+    store__pg_i64(&b, purge_before);
+    return store__pg_exec(s,
+                          "DELETE FROM traffic_counts WHERE account_id = $1::bigint"
+                          " AND bucket_at < $2::bigint",
+                          &b, NULL, "purge traffic counts");
+}
+
+int store_pg__traffic_sum(struct store *s, int64_t account_id, int64_t since, int64_t *page_views,
+                          int64_t *swap_misses)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_i64(&a, since);
+    PGresult *r = NULL;
+    int rc = store__pg_row(s,
+                           "SELECT COALESCE(SUM(page_views), 0)::bigint,"
+                           " COALESCE(SUM(swap_misses), 0)::bigint FROM traffic_counts"
+                           " WHERE account_id = $1::bigint AND bucket_at >= $2::bigint",
+                           &a, &r, "sum traffic counts");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
+    *page_views = store__pg_col_i64(r, 0, 0);
+    *swap_misses = store__pg_col_i64(r, 0, 1);
+    PQclear(r);
+    return ERR_OK;
+}
+
+/* ---- the Google Ads scheduled-import feed ---- */
+
+int store_pg__feed_set(struct store *s, int64_t account_id, const char *ext_id,
+                       const char *secret_hash, int64_t now)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, ext_id);
+    store__pg_text(&a, secret_hash);
+    store__pg_i64(&a, now);
+    return store__pg_exec(s,
+                          "INSERT INTO export_feeds(account_id, ext_id, secret_hash, created_at)"
+                          " VALUES ($1::bigint, $2::text, $3::text, $4::bigint)"
+                          " ON CONFLICT (account_id) DO UPDATE SET ext_id = excluded.ext_id,"
+                          " secret_hash = excluded.secret_hash, created_at = excluded.created_at",
+                          &a, NULL, "set feed");
+}
+
+int store_pg__feed_account(struct store *s, const char *ext_id, struct st_account *acct,
+                           char secret_hash[65])
+{
+    struct pgargs a = {0};
+    store__pg_text(&a, ext_id);
+    PGresult *r = NULL;
+    int rc =
+        store__pg_row(s, "SELECT account_id, secret_hash FROM export_feeds WHERE ext_id = $1::text",
+                      &a, &r, "read feed");
+    if (rc)
+        return rc;
+    int64_t account_id = store__pg_col_i64(r, 0, 0);
+    store__pg_col_text(r, 0, 1, secret_hash, 65);
+    PQclear(r);
+    return store_pg__account_by_id(s, account_id, acct);
+}
+
+int store_pg__feed_delete(struct store *s, int64_t account_id)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    int64_t n = 0;
+    int rc = store__pg_changes(s, "DELETE FROM export_feeds WHERE account_id = $1::bigint", &a, &n,
+                               "delete feed");
+    return rc == ERR_OK && n == 0 ? ERR_NOTFOUND : rc;
+}

@@ -713,4 +713,9 @@ const struct store_ops store_sqlite_ops = {
     .erase_flush = store_sqlite__erase_flush,
     .erasure_list = store_sqlite__erasure_list,
     .purge = store_sqlite__purge,
+    .traffic_add = store_sqlite__traffic_add,
+    .traffic_sum = store_sqlite__traffic_sum,
+    .feed_set = store_sqlite__feed_set,
+    .feed_account = store_sqlite__feed_account,
+    .feed_delete = store_sqlite__feed_delete,
 };

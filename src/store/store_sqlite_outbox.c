@@ -443,3 +443,100 @@ int store_sqlite__alert_observe(struct store *s, int64_t account_id, const char 
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "observe alert state");
 }
+
+/* ---- traffic counts (alert.swap_miss_rate) ---- */
+
+int store_sqlite__traffic_add(struct store *s, int64_t account_id, int64_t bucket_at,
+                              int64_t page_views, int64_t swap_misses, int64_t purge_before)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st =
+        store__prep(c, "INSERT INTO traffic_counts(account_id, bucket_at, page_views, swap_misses)"
+                       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account_id, bucket_at) DO UPDATE SET"
+                       " page_views = traffic_counts.page_views + excluded.page_views,"
+                       " swap_misses = traffic_counts.swap_misses + excluded.swap_misses");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, bucket_at);
+    sqlite3_bind_int64(st, 3, page_views);
+    sqlite3_bind_int64(st, 4, swap_misses);
+    int rc = store__exec(c, st, "add traffic counts");
+    if (rc)
+        return rc;
+    st = store__prep(c, "DELETE FROM traffic_counts WHERE account_id = ?1 AND bucket_at < ?2");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, purge_before);
+    return store__exec(c, st, "purge traffic counts");
+}
+
+int store_sqlite__traffic_sum(struct store *s, int64_t account_id, int64_t since,
+                              int64_t *page_views, int64_t *swap_misses)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "SELECT COALESCE(SUM(page_views), 0),"
+                                      " COALESCE(SUM(swap_misses), 0) FROM traffic_counts"
+                                      " WHERE account_id = ?1 AND bucket_at >= ?2");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, since);
+    int rc = step_row(c, st, "sum traffic counts");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
+    *page_views = sqlite3_column_int64(st, 0);
+    *swap_misses = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    return ERR_OK;
+}
+
+/* ---- the Google Ads scheduled-import feed ---- */
+
+int store_sqlite__feed_set(struct store *s, int64_t account_id, const char *ext_id,
+                           const char *secret_hash, int64_t now)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st =
+        store__prep(c, "INSERT INTO export_feeds(account_id, ext_id, secret_hash, created_at)"
+                       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account_id) DO UPDATE SET"
+                       " ext_id = excluded.ext_id, secret_hash = excluded.secret_hash,"
+                       " created_at = excluded.created_at");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, ext_id);
+    store__bind_text(st, 3, secret_hash);
+    sqlite3_bind_int64(st, 4, now);
+    return store__exec(c, st, "set feed");
+}
+
+int store_sqlite__feed_account(struct store *s, const char *ext_id, struct st_account *a,
+                               char secret_hash[65])
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st =
+        store__prep(c, "SELECT account_id, secret_hash FROM export_feeds WHERE ext_id = ?1");
+    if (!st)
+        return ERR_BACKEND;
+    store__bind_text(st, 1, ext_id);
+    int rc = step_row(c, st, "read feed");
+    if (rc)
+        return rc;
+    int64_t account_id = sqlite3_column_int64(st, 0);
+    store__col_text(st, 1, secret_hash, 65);
+    sqlite3_reset(st);
+    return store_sqlite__account_by_id(s, account_id, a);
+}
+
+int store_sqlite__feed_delete(struct store *s, int64_t account_id)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "DELETE FROM export_feeds WHERE account_id = ?1");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    int rc = store__exec(c, st, "delete feed");
+    return rc == ERR_OK && sqlite3_changes(c->db) == 0 ? ERR_NOTFOUND : rc;
+}

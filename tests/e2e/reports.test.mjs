@@ -306,7 +306,7 @@ test('reports and exports are account-scoped and validate their input', async ()
     ['/v1/reports/calls?since=yesterday', 'since'],
     ['/v1/reports/calls?since=2026-02-01&until=2026-01-01', 'since'],
     ['/v1/reports/calls?format=xml', 'format'],
-    ['/v1/exports/google-ads/click-conversions.csv?tz=America/Chicago', 'tz'],
+    ['/v1/exports/google-ads/click-conversions.csv?tz=Nowhere/Atlantis', 'tz'],
     ['/v1/exports/google-ads/click-conversions.csv?id=msclkid', 'id'],
     ['/v1/exports/google-ads/call-conversions.csv?until=soon', 'until'],
   ];

@@ -2396,6 +2396,56 @@ static void routing_docs_counters_and_call_routes(void **state)
     free(d);
 }
 
+static void traffic_counts_add_up_per_account_and_purge(void **state)
+{
+    struct fx *f = *state;
+    int64_t pv = -1;
+    int64_t sm = -1;
+    assert_int_equal(store_traffic_sum(f->s, f->a.id, 0, &pv, &sm), ERR_OK);
+    assert_int_equal(pv, 0); /* nothing counted yet */
+    assert_int_equal(sm, 0);
+    assert_int_equal(store_traffic_add(f->s, f->a.id, 300000, 10, 1, 0), ERR_OK);
+    assert_int_equal(store_traffic_add(f->s, f->a.id, 300000, 5, 2, 0), ERR_OK); /* adds up */
+    assert_int_equal(store_traffic_add(f->s, f->a.id, 600000, 7, 0, 0), ERR_OK);
+    assert_int_equal(store_traffic_add(f->s, f->b.id, 600000, 100, 50, 0), ERR_OK);
+    assert_int_equal(store_traffic_sum(f->s, f->a.id, 0, &pv, &sm), ERR_OK);
+    assert_int_equal(pv, 22);
+    assert_int_equal(sm, 3);
+    assert_int_equal(store_traffic_sum(f->s, f->a.id, 600000, &pv, &sm), ERR_OK);
+    assert_int_equal(pv, 7); /* only the buckets from since on */
+    assert_int_equal(sm, 0);
+    /* A purge drops the account's older buckets only. */
+    assert_int_equal(store_traffic_add(f->s, f->a.id, 900000, 1, 1, 600000), ERR_OK);
+    assert_int_equal(store_traffic_sum(f->s, f->a.id, 0, &pv, &sm), ERR_OK);
+    assert_int_equal(pv, 8);
+    assert_int_equal(sm, 1);
+    assert_int_equal(store_traffic_sum(f->s, f->b.id, 0, &pv, &sm), ERR_OK);
+    assert_int_equal(pv, 100);
+    assert_int_equal(sm, 50);
+}
+
+static void feeds_one_per_account_replaced_and_deleted(void **state)
+{
+    struct fx *f = *state;
+    struct st_account a;
+    char hash[65];
+    assert_int_equal(store_feed_account(f->s, "feed_1", &a, hash), ERR_NOTFOUND);
+    assert_int_equal(store_feed_set(f->s, f->a.id, "feed_1", "h1", 10), ERR_OK);
+    assert_int_equal(store_feed_account(f->s, "feed_1", &a, hash), ERR_OK);
+    assert_int_equal(a.id, f->a.id);
+    assert_string_equal(a.ext_id, f->a.ext_id);
+    assert_string_equal(hash, "h1");
+    /* Another account cannot take the same feed id; a new feed replaces the old one. */
+    assert_int_equal(store_feed_set(f->s, f->b.id, "feed_1", "h2", 11), ERR_CONFLICT);
+    assert_int_equal(store_feed_set(f->s, f->a.id, "feed_2", "h3", 12), ERR_OK);
+    assert_int_equal(store_feed_account(f->s, "feed_1", &a, hash), ERR_NOTFOUND);
+    assert_int_equal(store_feed_account(f->s, "feed_2", &a, hash), ERR_OK);
+    assert_string_equal(hash, "h3");
+    assert_int_equal(store_feed_delete(f->s, f->b.id), ERR_NOTFOUND);
+    assert_int_equal(store_feed_delete(f->s, f->a.id), ERR_OK);
+    assert_int_equal(store_feed_account(f->s, "feed_2", &a, hash), ERR_NOTFOUND);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
@@ -2437,6 +2487,8 @@ int main(int argc, char **argv)
         T(erase_scrubs_caller_and_visitor_and_logs_what_left),
         T(purge_deletes_old_rows_in_batches_and_keeps_called_sessions),
         T(purge_runs_on_one_node_at_a_time),
+        T(traffic_counts_add_up_per_account_and_purge),
+        T(feeds_one_per_account_replaced_and_deleted),
     };
     if (secrets_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key1,
                           NULL) ||

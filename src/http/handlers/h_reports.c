@@ -52,7 +52,15 @@ static int parse_time_param(struct http_req *req, const char *name, bool end_of_
 }
 
 /* since/until, by default the 30 days before until (which defaults to now). */
+static int parse_range_or(struct http_req *req, struct range *r, int64_t default_ms);
+
 static int parse_range(struct http_req *req, struct range *r)
+{
+    return parse_range_or(req, r, DEFAULT_RANGE_MS);
+}
+
+/* since/until, by default the default_ms before now. */
+static int parse_range_or(struct http_req *req, struct range *r, int64_t default_ms)
 {
     int rc = parse_time_param(req, "until", true, &r->until);
     if (rc == ERR_NOTFOUND)
@@ -61,7 +69,7 @@ static int parse_range(struct http_req *req, struct range *r)
         return rc;
     rc = parse_time_param(req, "since", false, &r->since);
     if (rc == ERR_NOTFOUND)
-        r->since = r->until - DEFAULT_RANGE_MS;
+        r->since = r->until - default_ms;
     else if (rc)
         return rc;
     if (r->since >= r->until)
@@ -356,13 +364,17 @@ int h_app_rollup(struct http_req *req, struct http_resp *resp)
 
 /* ---- Google Ads exports ---- */
 
+#define CLICK_MAX_AGE_MS (90 * 86400LL * 1000) /* Google Ads takes clicks up to 90 days old */
+
 struct export
 {
     struct gads_tz tz;
     enum gads_id id;           /* click file: the id column */
-    char name[STORE_NAME_MAX]; /* conversion_name: "" = each conversion's own name */
+    char name[STORE_NAME_MAX]; /* every row's Conversion Name */
+    struct calls_settings cs;  /* the account's conversion rule */
     struct buf *out;
-    int64_t rows, skipped;
+    int64_t default_range_ms; /* without since/until: this long before now */
+    int64_t rows, skipped, filtered;
     int rc;
 };
 
@@ -373,13 +385,18 @@ static int parse_export(struct http_req *req, struct export *x, struct range *ra
     int rc = gads_tz_parse(tz, &x->tz, &req->eb);
     if (rc == ERR_OK)
         rc = gads_id_parse(http_query(req, "id", v, sizeof(v)) ? v : NULL, &x->id, &req->eb);
+    /* A stable Conversion Name: the one asked for, else the rule's Google Ads action name,
+     * else the rule's name as it is now (not each conversion's name when it was recorded). */
+    calls_settings_parse(req->account.settings, &x->cs, NULL);
+    snprintf(x->name, sizeof(x->name), "%s", x->cs.gads_name[0] ? x->cs.gads_name : x->cs.name);
     if (rc == ERR_OK && http_query(req, "conversion_name", v, sizeof(v))) {
         if (strlen(v) >= sizeof(x->name))
-            return errf(&req->eb, ERR_INVALID, "conversion_name",
-                        "'conversion_name' must be at most %zu bytes", sizeof(x->name) - 1);
-        snprintf(x->name, sizeof(x->name), "%s", v);
+            rc = errf(&req->eb, ERR_INVALID, "conversion_name",
+                      "'conversion_name' must be at most %zu bytes", sizeof(x->name) - 1);
+        else
+            snprintf(x->name, sizeof(x->name), "%s", v);
     }
-    return rc == ERR_OK ? parse_range(req, range) : rc;
+    return rc == ERR_OK ? parse_range_or(req, range, x->default_range_ms) : rc;
 }
 
 static struct gads_conversion conversion_of(const struct export *x,
@@ -387,10 +404,19 @@ static struct gads_conversion conversion_of(const struct export *x,
 {
     return (struct gads_conversion){.caller = cv->from,
                                     .call_started_at = cv->call_started_at,
-                                    .name = x->name[0] ? x->name : cv->name,
+                                    .name = x->name,
                                     .at = cv->at,
-                                    .value = cv->value,
+                                    /* recorded without a value: the rule's default value */
+                                    .value = cv->value > 0 ? cv->value : x->cs.rules.value,
                                     .currency = cv->currency};
+}
+
+/* Whether the rule sends this conversion to Google Ads: its call's attribution is trusted
+ * enough (method and confidence), and its click is at most 90 days older than it. */
+static bool click_wanted(const struct export *x, const struct st_report_conversion *cv)
+{
+    return calls_gads_exports(&x->cs, cv->method, cv->confidence) && cv->click_at > 0 &&
+           cv->at - cv->click_at <= CLICK_MAX_AGE_MS;
 }
 
 /* Rows the file cannot carry (no valid id of this file's kind, a caller that is not E.164) are
@@ -401,6 +427,10 @@ static int add_click_row(void *ctx, const struct st_report_conversion *cv)
     int pick = gads_pick_id(cv->gclid, cv->gbraid, cv->wbraid);
     if (pick != (int)x->id) {
         x->skipped += pick < 0; /* conversions with another kind of id are in another file */
+        return 0;
+    }
+    if (!click_wanted(x, cv)) {
+        x->filtered++;
         return 0;
     }
     const char *ids[] = {
@@ -426,38 +456,151 @@ static int add_call_row(void *ctx, const struct st_report_conversion *cv)
     return rc;
 }
 
-static int export_csv(struct http_req *req, struct http_resp *resp, bool click)
+static int write_export(struct http_req *req, struct http_resp *resp, struct export *x,
+                        const struct range *range, bool click)
 {
-    struct export x = {.out = &resp->body};
-    struct range range;
-    int rc = parse_export(req, &x, &range);
-    if (rc)
-        return rc;
-    rc = click ? gads_click_header(&resp->body, &x.tz, x.id) : gads_call_header(&resp->body, &x.tz);
+    int rc = click ? gads_click_header(&resp->body, &x->tz, x->id)
+                   : gads_call_header(&resp->body, &x->tz);
     if (rc == ERR_OK)
-        rc = admin_report_conversions(req->app, req->account.id, range.since, range.until,
-                                      click ? add_click_row : add_call_row, &x);
+        rc = admin_report_conversions(req->app, req->account.id, range->since, range->until,
+                                      click ? add_click_row : add_call_row, x);
     if (rc == ERR_OK)
-        rc = x.rc;
+        rc = x->rc;
     if (rc)
         return errf(&req->eb, rc, NULL, "cannot export the conversions");
     static const char *const files[] = {"click-conversions", "click-conversions-gbraid",
                                         "click-conversions-wbraid"};
     resp->content_type = "text/csv; charset=utf-8";
     http_header(resp, "Content-Disposition", "attachment; filename=\"%s.csv\"",
-                click ? files[x.id] : "call-conversions");
+                click ? files[x->id] : "call-conversions");
     http_header(resp, "Cache-Control", "no-store");
-    http_header(resp, "X-Exported-Rows", "%" PRId64, x.rows);
-    http_header(resp, "X-Skipped-Rows", "%" PRId64, x.skipped);
+    http_header(resp, "X-Exported-Rows", "%" PRId64, x->rows);
+    http_header(resp, "X-Skipped-Rows", "%" PRId64, x->skipped);
+    http_header(resp, "X-Filtered-Rows", "%" PRId64, x->filtered);
     return ERR_OK;
+}
+
+static int export_csv(struct http_req *req, struct http_resp *resp, bool click,
+                      int64_t default_range_ms)
+{
+    struct export x = {.out = &resp->body, .default_range_ms = default_range_ms};
+    struct range range;
+    int rc = parse_export(req, &x, &range);
+    if (rc == ERR_OK)
+        rc = write_export(req, resp, &x, &range, click);
+    gads_tz_release(&x.tz);
+    return rc;
 }
 
 int h_export_click_conversions(struct http_req *req, struct http_resp *resp)
 {
-    return export_csv(req, resp, true);
+    return export_csv(req, resp, true, DEFAULT_RANGE_MS);
 }
 
 int h_export_call_conversions(struct http_req *req, struct http_resp *resp)
 {
-    return export_csv(req, resp, false);
+    return export_csv(req, resp, false, DEFAULT_RANGE_MS);
+}
+
+/* ---- the Google Ads scheduled-import feed ---- */
+
+int h_feed_create(struct http_req *req, struct http_resp *resp)
+{
+    char id[ADMIN_FEED_ID_MAX];
+    char password[ADMIN_FEED_PASSWORD_MAX];
+    int rc = admin_feed_create(req->app, req->account.id, id, password);
+    if (rc)
+        return errf(&req->eb, rc, NULL, "cannot create the feed credential");
+    char url[512];
+    snprintf(url, sizeof(url), "%s/v1/feeds/google-ads/click-conversions.csv",
+             req->app->public_url);
+    json_t *v = json_pack("{s:s,s:s,s:s,s:s}", "url", url, "auth", "basic", "username", id,
+                          "password", password); /* the password is shown this once */
+    resp->status = 201;
+    resp->content_type = "application/json";
+    http_header(resp, "Cache-Control", "no-store");
+    return v ? json_dump_take(v, &resp->body) : ERR_NOMEM;
+}
+
+int h_feed_delete(struct http_req *req, struct http_resp *resp)
+{
+    int rc = admin_feed_delete(req->app, req->account.id);
+    if (rc == ERR_NOTFOUND)
+        return errf(&req->eb, rc, NULL, "this account has no feed credential");
+    if (rc)
+        return errf(&req->eb, rc, NULL, "cannot revoke the feed credential");
+    resp->status = 204;
+    return ERR_OK;
+}
+
+static int b64_value(char ch)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    return ch == '+' ? 62 : ch == '/' ? 63 : -1;
+}
+
+/* Decodes standard base64 (padding optional) into out (cap bytes, NUL-terminated).
+ * ERR_INVALID for bad input or an output that does not fit or holds a NUL. */
+static int b64_decode(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (const char *p = in; *p && *p != '='; p++) {
+        int v = b64_value(*p);
+        if (v < 0)
+            return ERR_INVALID;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            char ch = (char)((acc >> bits) & 0xff);
+            if (ch == '\0' || n + 1 >= cap)
+                return ERR_INVALID;
+            out[n++] = ch;
+        }
+    }
+    out[n] = '\0';
+    return ERR_OK;
+}
+
+/* HTTP Basic credentials of the request. ERR_AUTH when absent or malformed. */
+static int basic_credentials(const struct http_req *req, char *user, size_t user_cap,
+                             const char **password, char *buf, size_t cap)
+{
+    const char *h = req->h_auth;
+    if (!h || strncasecmp(h, "Basic ", 6) != 0 || b64_decode(h + 6, buf, cap) != ERR_OK)
+        return ERR_AUTH;
+    char *colon = strchr(buf, ':');
+    if (!colon || (size_t)(colon - buf) >= user_cap)
+        return ERR_AUTH;
+    size_t n = (size_t)(colon - buf);
+    memcpy(user, buf, n);
+    user[n] = '\0';
+    *password = colon + 1;
+    return ERR_OK;
+}
+
+#define FEED_RANGE_MS (90 * DAY_MS) /* Google Ads takes clicks up to 90 days old */
+
+int h_feed_click_conversions(struct http_req *req, struct http_resp *resp)
+{
+    char user[ADMIN_FEED_ID_MAX];
+    char buf[256];
+    const char *password = NULL;
+    int rc = basic_credentials(req, user, sizeof(user), &password, buf, sizeof(buf));
+    if (rc == ERR_OK)
+        rc = admin_feed_auth(req->app, user, password, &req->account);
+    if (rc == ERR_AUTH) {
+        http_header(resp, "WWW-Authenticate", "Basic realm=\"opendni feed\", charset=\"UTF-8\"");
+        return errf(&req->eb, rc, NULL, "missing or wrong feed credential");
+    }
+    if (rc)
+        return errf(&req->eb, rc, NULL, "cannot check the feed credential");
+    return export_csv(req, resp, true, FEED_RANGE_MS);
 }

@@ -118,6 +118,12 @@ int h_erasure_create(struct http_req *req, struct http_resp *resp);
 int h_erasure_list(struct http_req *req, struct http_resp *resp);
 int h_erasure_get(struct http_req *req, struct http_resp *resp);
 
+/* The Google Ads scheduled-import feed: POST/DELETE /v1/exports/google-ads/feed (Bearer, admin)
+ * make or revoke its credential; GET /v1/feeds/google-ads/click-conversions.csv answers the
+ * click file (default range: the last 90 days) to HTTP Basic with that credential only. */
+int h_feed_create(struct http_req *req, struct http_resp *resp);
+int h_feed_delete(struct http_req *req, struct http_resp *resp);
+int h_feed_click_conversions(struct http_req *req, struct http_resp *resp);
 /* h_webhooks.c: outbound webhooks, Slack and email destinations (API.md "Outbound webhooks"):
  * POST/GET /v1/webhooks, GET/DELETE /v1/webhooks/{id}, GET /v1/webhooks/{id}/deliveries,
  * POST /v1/webhooks/{id}/test (a sample event), /redeliver {"event_id"}, /enable */

@@ -43,9 +43,18 @@ static void tz_parse_accepts_utc_and_offsets(void **state)
 static void tz_parse_rejects_names_and_nonsense(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"America/Chicago", "utc",  "+1500", "-1300",
-                                      "+0560",           "0500", "+5",    "+05:3",
-                                      "+05300",          "=1+2", "+0a00"};
+    static const char *const bad[] = {"Nowhere/Atlantis",
+                                      "../etc/passwd",
+                                      "utc",
+                                      "+1500",
+                                      "-1300",
+                                      "+0560",
+                                      "0500",
+                                      "+5",
+                                      "+05:3",
+                                      "+05300",
+                                      "=1+2",
+                                      "+0a00"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         struct gads_tz tz;
         struct errbuf eb = {{0}, NULL};
@@ -71,6 +80,27 @@ static void times_are_written_in_the_zone(void **state)
     gads_tz_parse("UTC", &tz, NULL);
     assert_string_equal(gads_time(0, &tz, out), "1970-01-01 00:00:00");
     assert_string_equal(gads_time(951782400LL * 1000, &tz, out), "2000-02-29 00:00:00");
+}
+
+static void iana_zones_follow_dst(void **state)
+{
+    (void)state;
+    char out[GADS_TIME_LEN];
+    struct gads_tz tz;
+    assert_int_equal(gads_tz_parse("America/Chicago", &tz, NULL), ERR_OK);
+    assert_string_equal(tz.label, "America/Chicago");
+    /* 2026-03-08 08:00:00Z: 02:00 CST becomes 03:00 CDT; 2026-11-01 07:00:00Z back again. */
+    assert_string_equal(gads_time(1772956799000LL, &tz, out), "2026-03-08 01:59:59");
+    assert_string_equal(gads_time(1772956800000LL, &tz, out), "2026-03-08 03:00:00");
+    assert_string_equal(gads_time(1793516399000LL, &tz, out), "2026-11-01 01:59:59");
+    assert_string_equal(gads_time(1793516400000LL, &tz, out), "2026-11-01 01:00:00");
+    struct buf b;
+    buf_init(&b, 0);
+    assert_int_equal(gads_click_header(&b, &tz, GADS_GCLID), ERR_OK);
+    assert_true(strncmp(b.data, "Parameters:TimeZone=America/Chicago\r\n", 37) == 0);
+    buf_release(&b);
+    gads_tz_release(&tz);
+    gads_tz_release(&tz); /* twice is fine */
 }
 
 static void click_file_matches_the_template(void **state)
@@ -193,6 +223,7 @@ int main(void)
         cmocka_unit_test(tz_parse_accepts_utc_and_offsets),
         cmocka_unit_test(tz_parse_rejects_names_and_nonsense),
         cmocka_unit_test(times_are_written_in_the_zone),
+        cmocka_unit_test(iana_zones_follow_dst),
         cmocka_unit_test(click_file_matches_the_template),
         cmocka_unit_test(click_file_id_columns),
         cmocka_unit_test(each_conversion_goes_in_one_file),

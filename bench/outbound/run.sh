@@ -1,0 +1,142 @@
+#!/bin/sh
+# The outbound benchmark (issue 16): does sending slow the visit and webhook paths? The same wrk
+# runs as bench/run's "POST /v1/visits (new session)" and "POST twilio voice webhook" rows, while
+# a driver (driver.mjs) posts new calls to a second account: first with no destination (nothing
+# leaves the server), then with DESTS webhook destinations of that account taking call.started on
+# a local receiver (receiver.mjs; the server runs with --outbound-allow-private), so RATE events a
+# second are signed and sent by the outbox's sender thread. Prints bench/run's
+# table, the events the receiver got per second, and the outbox rows still pending at the end.
+# Knobs: DURATION (s, 10), CONNS (64, visits), WEBHOOK_CONNS (32), THREADS (2), RATE (1000 events/s
+# out), DESTS (50 webhook destinations, each taking every call.started: the driver posts
+# RATE/DESTS calls a second; one destination cannot take 1,000 a second at 4 requests in flight),
+# POOL (10000), PIN (see bench/cpu.sh: the server on CPU 1, wrk, driver and receiver on CPU 0).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+BIN=${OPENDNI_BIN:-$root/build/opendni}
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-64}
+WEBHOOK_CONNS=${WEBHOOK_CONNS:-32}
+THREADS=${THREADS:-2}
+RATE=${RATE:-1000}
+DESTS=${DESTS:-50}
+POOL=${POOL:-10000}
+TOKEN=bench-webhook-token-0123456789
+. "$root/bench/cpu.sh"
+OPENDNI_SECRETS_KEY=${OPENDNI_SECRETS_KEY:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')}
+export OPENDNI_SECRETS_KEY
+work=$(mktemp -d /tmp/opendni-outbound.XXXXXX)
+srv_pid=""
+rx_pid=""
+drv_pid=""
+cleanup() {
+  for p in $drv_pid $srv_pid $rx_pid; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+db="$work/bench.db"
+"$BIN" init --db "$db" >/dev/null
+acct=$("$BIN" account create Bench --origin https://bench.example --json --db "$db")
+ACCOUNT=$(echo "$acct" | sed 's/.*"account_id":"\([^"]*\)".*/\1/')
+API_KEY=$(echo "$acct" | sed 's/.*"api_key":"\([^"]*\)".*/\1/')
+export ACCOUNT
+printf '%s\n' "$TOKEN" | "$BIN" account set "$ACCOUNT" --twilio-auth-token-file - --db "$db" >/dev/null
+# A second account takes the driver's calls and owns the destinations, so the events going out
+# are the driver's RATE a second whatever wrk does; wrk's visits and calls go to the first.
+drv_acct=$("$BIN" account create Driven --origin https://driven.example --json --db "$db")
+DRV_ACCOUNT=$(echo "$drv_acct" | sed 's/.*"account_id":"\([^"]*\)".*/\1/')
+DRV_KEY=$(echo "$drv_acct" | sed 's/.*"api_key":"\([^"]*\)".*/\1/')
+printf '%s\n' "$TOKEN" | "$BIN" account set "$DRV_ACCOUNT" --twilio-auth-token-file - --db "$db" >/dev/null
+sqlite3 "$db" <<SQL
+INSERT INTO pools(ext_id, account_id, name, target, forward_to, lease_ttl, cooldown, on_exhaust, created_at)
+  SELECT 'pool_bench', id, 'bench', '+15555550100', '+15555550100', 1200, 1800, 'share', 0
+  FROM accounts WHERE ext_id = '$ACCOUNT';
+INSERT INTO pools(ext_id, account_id, name, target, forward_to, lease_ttl, cooldown, on_exhaust, created_at)
+  SELECT 'pool_driven', id, 'driven', '+15555550200', '+15555550200', 1200, 1800, 'share', 0
+  FROM accounts WHERE ext_id = '$DRV_ACCOUNT';
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $POOL)
+INSERT INTO numbers(ext_id, account_id, number, pool_id, created_at)
+  SELECT 'num_b' || i, p.account_id, '+1212' || printf('%07d', 2000000 + i), p.id, 0
+  FROM n, pools p WHERE p.ext_id = 'pool_bench';
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+INSERT INTO numbers(ext_id, account_id, number, pool_id, created_at)
+  SELECT 'num_d' || i, p.account_id, '+1313' || printf('%07d', 2000000 + i), p.id, 0
+  FROM n, pools p WHERE p.ext_id = 'pool_driven';
+SQL
+$SRV_PIN "$BIN" serve --db "$db" --listen 127.0.0.1:0 --port-file "$work/port" --log-level warn \
+  --rate-limit-visits 0 --max-new-sessions 0 --client-share 0 --client-new-sessions 0 \
+  --max-conns-per-addr 0 --outbound-allow-private 2> "$work/serve.log" &
+srv_pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+srv="http://127.0.0.1:$(cat "$work/port")"
+voice="$srv/v1/telephony/twilio/voice"
+
+# Pre-signed unique calls: for the wrk webhook runs (two of them) and the driver.
+sqlite3 "$db" "SELECT number FROM numbers WHERE ext_id LIKE 'num_b%' ORDER BY id LIMIT 1000" > "$work/numbers"
+sqlite3 "$db" "SELECT number FROM numbers WHERE ext_id LIKE 'num_d%' ORDER BY id" > "$work/numbers_d"
+n_wrk=$((DURATION * 20000))
+CALL_RATE=$(( (RATE + DESTS - 1) / DESTS ))
+n_drv=$((CALL_RATE * (4 * DURATION + 20)))
+node "$root/bench/webhook/gen.mjs" "$voice" "$TOKEN" "$work/numbers" $((2 * n_wrk)) "$work/all"
+head -n "$n_wrk" "$work/all" > "$work/reqs1"
+tail -n "$n_wrk" "$work/all" > "$work/reqs2"
+node "$root/bench/webhook/gen.mjs" "$voice" "$TOKEN" "$work/numbers_d" "$n_drv" "$work/drive"
+
+row_visit() { bench_wrk "$srv_pid" "$root/bench/visit.lua" "$srv/v1/visits"; }
+row_webhook() {
+  WEBHOOK_REQS="$1" CONNS=$WEBHOOK_CONNS bench_wrk "$srv_pid" "$root/bench/webhook/webhook.lua" "$voice"
+}
+
+# A driver posts RATE new calls/s through all four runs, so both pairs of rows carry the same
+# load of calls; the second pair adds the webhook destination: every call.started (the driver's
+# and wrk's) is signed and sent out.
+$CLI_PIN node "$here/receiver.mjs" > "$work/rx.out" &
+rx_pid=$!
+for _ in $(seq 50); do [ -s "$work/rx.out" ] && break; sleep 0.1; done
+rx_port=$(head -n 1 "$work/rx.out")
+$CLI_PIN node "$here/driver.mjs" "$voice" "$work/drive" "$CALL_RATE" $((4 * DURATION + 15)) > "$work/drv.out" &
+drv_pid=$!
+sleep 2
+
+# --- the calls, nothing leaves ---
+visit_q=$(row_visit)
+hook_q=$(row_webhook "$work/reqs1")
+
+# --- the same, every call.started sent out ---
+for i in $(seq "$DESTS"); do
+  curl -sf -X POST "$srv/v1/webhooks" -H "Authorization: Bearer $DRV_KEY" -H 'Content-Type: application/json' \
+    -d "{\"url\":\"http://127.0.0.1:$rx_port/hook/$i\",\"events\":[\"call.started\"]}" > /dev/null
+done
+sleep 3 # the flow settles
+count() { kill -USR2 "$rx_pid"; sleep 0.2; grep '^COUNT' "$work/rx.out" | tail -n 1 | cut -d' ' -f2; }
+got0=$(count)
+t0=$(date +%s.%N)
+visit_f=$(row_visit)
+got1=$(count)
+t1=$(date +%s.%N)
+hook_f=$(row_webhook "$work/reqs2")
+got2=$(count)
+t2=$(date +%s.%N)
+wait "$drv_pid" || true
+drv_pid=""
+pending=$(sqlite3 "$db" "SELECT COUNT(*) FROM outbox WHERE state = 0")
+delivered=$(sqlite3 "$db" "SELECT COUNT(*) FROM outbox WHERE state = 1")
+
+pinning="unpinned"
+[ "$PIN" = 1 ] && pinning="server pinned to CPU 1; wrk, driver and receiver on CPU 0"
+echo "machine: $(nproc) cores, $(uname -sr); wrk -t$THREADS -d${DURATION}s (visits c=$CONNS, webhooks c=$WEBHOOK_CONNS); $pinning"
+echo "every row: a driver posts $CALL_RATE new calls/s to a second account; 'all out': each call.started goes to its $DESTS destinations = $((CALL_RATE * DESTS)) events/s, signed and sent to a local receiver"
+bench_head
+set -- $visit_q
+base=$2
+bench_row "POST /v1/visits, none out" "$visit_q" "$base"
+bench_row "POST /v1/visits, $((CALL_RATE * DESTS)) events/s out" "$visit_f" "$base"
+bench_row "twilio voice webhook, none out" "$hook_q" "$base"
+bench_row "  same, $((CALL_RATE * DESTS)) events/s out" "$hook_f" "$base"
+echo "(the 'vs nginx' column here is relative to the first row)"
+awk -v a="$got0" -v b="$got1" -v c="$got2" -v s="$t0" -v m="$t1" -v e="$t2" 'BEGIN {
+  printf "events received: %.0f/s during the visit run, %.0f/s during the webhook run\n", (b - a) / (m - s), (c - b) / (e - m) }'
+echo "driver: $(cat "$work/drv.out"); outbox at the end: $delivered delivered, $pending pending"
