@@ -387,7 +387,9 @@ int store_pg__pool_list(struct store *s, int64_t account_id, store_pool_fn fn, v
 }
 
 /* The pools row takes the values as written (as SQLite); the lease state's counters, which
- * every node's claims advance, never move back. */
+ * every node's claims advance, never move back. The group-commit writer calls this once per pool
+ * per batch with counters a claim already raised: then lease_pools is only read, never locked,
+ * so claims of the pool do not wait for the writer's (fsynced) commit. */
 int store_pg__pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
                                 int64_t peak_concurrent)
 {
@@ -398,9 +400,17 @@ int store_pg__pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaus
     return store__pg_exec(
         s,
         "WITH u AS (UPDATE pools SET exhaustion_events = $2, peak_concurrent = $3"
-        " WHERE id = $1 RETURNING id)"
+        " WHERE id = $1 RETURNING id),"
+        " raised AS (UPDATE lease_pools st SET"
+        " exhaustion_events = GREATEST(st.exhaustion_events, $2),"
+        " peak_concurrent = GREATEST(st.peak_concurrent, $3),"
+        " peak_demand = GREATEST(st.peak_demand, $3)"
+        " WHERE st.pool_id = $1 AND (st.exhaustion_events < $2 OR st.peak_concurrent < $3"
+        " OR st.peak_demand < $3))"
         " INSERT INTO lease_pools AS st (pool_id, exhaustion_events, peak_concurrent, peak_demand)"
-        " SELECT id, $2, $3, $3 FROM u ON CONFLICT (pool_id) DO UPDATE SET"
+        " SELECT id, $2, $3, $3 FROM u"
+        " WHERE NOT EXISTS (SELECT 1 FROM lease_pools l WHERE l.pool_id = $1)"
+        " ON CONFLICT (pool_id) DO UPDATE SET"
         " exhaustion_events = GREATEST(st.exhaustion_events, excluded.exhaustion_events),"
         " peak_concurrent = GREATEST(st.peak_concurrent, excluded.peak_concurrent),"
         " peak_demand = GREATEST(st.peak_demand, excluded.peak_demand)",
