@@ -18,6 +18,7 @@ struct writer {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct write_job *head; /* LIFO while queued; reversed when taken */
+    int batch_max;          /* MAX_BATCH, or fewer: store_savepoints_max */
     bool stopping;
 };
 
@@ -123,7 +124,7 @@ static void commit_batch(struct writer *w, struct write_job *batch)
     }
 }
 
-/* Takes up to MAX_BATCH queued jobs in submission order. Caller holds w->mu. */
+/* Takes up to batch_max queued jobs in submission order. Caller holds w->mu. */
 static struct write_job *take_locked(struct writer *w)
 {
     struct write_job *rev = NULL;
@@ -135,7 +136,7 @@ static struct write_job *take_locked(struct writer *w)
     }
     /* rev is now FIFO; split after MAX_BATCH and push the rest back */
     struct write_job *tail = rev;
-    for (int n = 1; tail && n < MAX_BATCH; n++)
+    for (int n = 1; tail && n < w->batch_max; n++)
         tail = tail->_next;
     if (tail && tail->_next) {
         struct write_job *rest = tail->_next;
@@ -175,6 +176,8 @@ struct writer *writer_start(struct store *store)
 {
     struct writer *w = xcalloc(1, sizeof(*w));
     w->store = store;
+    int max = store_savepoints_max(store); /* one savepoint per job */
+    w->batch_max = max > 0 && max < MAX_BATCH ? max : MAX_BATCH;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     if (pthread_create(&w->thread, NULL, run, w) != 0) {

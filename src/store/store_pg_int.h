@@ -119,6 +119,7 @@ void store_pg__read_end(struct store *s);
 int store_pg__savepoint(struct store *s);
 int store_pg__savepoint_release(struct store *s);
 void store_pg__savepoint_rollback(struct store *s);
+int store_pg__savepoints_max(struct store *s);
 int store_pg__account_create(struct store *s, const char *ext_id, const char *name,
                              const char *const *origins, size_t n_origins, const char *key_hash,
                              int64_t now, struct st_account *a, struct errbuf *eb);

@@ -797,6 +797,28 @@ static void savepoint_rollback_keeps_the_rest(void **state)
     assert_int_equal(store_session_put(f->s, &b), ERR_OK);
     store_rollback(f->s);
     assert_int_equal(store_session_get(f->s, "s_gone", &b), ERR_NOTFOUND);
+    /* a transaction of store_savepoints_max savepoints (a full writer batch), one rolled back */
+    int max = store_savepoints_max(f->s);
+    assert_true(max >= 1);
+    int n = max < 100 ? max : 100;
+    assert_int_equal(store_count(f->s, "sessions", &before), ERR_OK);
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    for (int i = 0; i < n; i++) {
+        struct st_session c = {.account_id = f->a.id};
+        snprintf(c.ext_id, sizeof(c.ext_id), i == n / 2 ? "s_keep" : "s_batch%d", i);
+        snprintf(c.visitor_id, sizeof(c.visitor_id), "v");
+        assert_int_equal(store_savepoint(f->s), ERR_OK);
+        if (i == n / 2 && n > 1) {
+            assert_int_equal(store_session_put(f->s, &c), ERR_CONFLICT);
+            store_savepoint_rollback(f->s);
+            continue;
+        }
+        assert_int_equal(store_session_put(f->s, &c), ERR_OK);
+        assert_int_equal(store_savepoint_release(f->s), ERR_OK);
+    }
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(store_count(f->s, "sessions", &after), ERR_OK);
+    assert_int_equal(after, before + (n > 1 ? n - 1 : n));
 }
 
 /* ==== calls, conversions, reports, export ===================================================== */

@@ -12,6 +12,12 @@
 --    entry whose key is current is the true minimum: a claim that meets a stale first entry
 --    moves its key up to last_active and looks again (each renewal costs at most one such
 --    move). Never-leased numbers have the smallest key (NEVER) and come first, by id.
+--    The scan starts at lease_pools (lo_key, lo_id), the entry the last claim found first:
+--    every claim moves its pick's entry to the end, so the index's low end is a run of dead
+--    entries (the picks' old versions) that a scan from the start would step over, more each
+--    claim until vacuum (measured: PostgreSQL CPU per claim 1.3 -> 4.6 ms over five runs).
+--    Every live entry is at or after (lo_key, lo_id); what sets a key lower (a release, a
+--    number added or moved) lowers the bound with it.
 --  - lease_pools counts the pool's live leases and live waits (live_n, wait_n); each holder
 --    row of lease_holders is counted while its sweep_at is set. sweep_at is a lower bound of
 --    the row's last_active_at (set at the claim; renewals leave it), indexed (partial, by
@@ -29,6 +35,8 @@ SELECT id, pool_id, -9223372036854775807 - 1, NULL, '' FROM numbers WHERE pool_i
 ON CONFLICT (number_id) DO NOTHING;
 ALTER TABLE lease_numbers ALTER COLUMN pool_id SET NOT NULL, ALTER COLUMN order_at SET NOT NULL;
 CREATE INDEX lease_numbers_order ON lease_numbers(pool_id, order_at, number_id);
+ALTER TABLE lease_pools ADD COLUMN lo_key BIGINT NOT NULL DEFAULT -9223372036854775807 - 1,
+    ADD COLUMN lo_id BIGINT NOT NULL DEFAULT 0;
 
 -- A pool number's lease state row: created with the number, reset when it changes pool (the
 -- move forgets its lease state, as core's pool_remove_number), gone when it leaves the pools.
@@ -41,6 +49,8 @@ BEGIN
         VALUES (NEW.id, NEW.pool_id, -9223372036854775807 - 1, NULL, '')
         ON CONFLICT (number_id) DO UPDATE SET pool_id = excluded.pool_id,
             order_at = excluded.order_at, last_active = NULL, last_session = '';
+        UPDATE lease_pools SET lo_key = -9223372036854775807 - 1, lo_id = NEW.id
+        WHERE pool_id = NEW.pool_id AND (lo_key, lo_id) > (-9223372036854775807 - 1, NEW.id);
     END IF;
     RETURN NULL;
 END $$;
@@ -182,6 +192,7 @@ BEGIN
         LOOP
             SELECT ln.number_id, ln.order_at, ln.last_active INTO cand, cand_order, cand_active
             FROM lease_numbers ln WHERE ln.pool_id = p_pool
+              AND (ln.order_at, ln.number_id) >= (st.lo_key, st.lo_id)
             ORDER BY ln.order_at, ln.number_id LIMIT 1;
             EXIT WHEN cand IS NULL OR COALESCE(cand_active, never) <= cand_order;
             UPDATE lease_numbers ln SET order_at = ln.last_active WHERE ln.number_id = cand;
@@ -222,7 +233,8 @@ BEGIN
             UPDATE lease_pools SET clock_at = GREATEST(clock_at, p_now),
                 exhaustion_events = lease_pools.exhaustion_events + 1,
                 peak_demand = GREATEST(peak_demand, n_live + n_wait),
-                live_n = n_live, wait_n = n_wait
+                live_n = n_live, wait_n = n_wait,
+                lo_key = COALESCE(cand_order, lo_key), lo_id = COALESCE(cand, lo_id)
             WHERE pool_id = p_pool;
             rc := 2;
             leased_at := p_now;
@@ -251,7 +263,8 @@ BEGIN
         exhaustion_events = exhaustion_events + CASE WHEN flags & 8 <> 0 THEN 1 ELSE 0 END,
         peak_concurrent = GREATEST(lease_pools.peak_concurrent, n_live),
         peak_demand = GREATEST(peak_demand, n_live + n_wait),
-        live_n = n_live, wait_n = n_wait
+        live_n = n_live, wait_n = n_wait,
+        lo_key = COALESCE(cand_order, lo_key), lo_id = COALESCE(cand, lo_id)
     WHERE pool_id = p_pool;
     peak_concurrent := GREATEST(peak_concurrent, n_live);
     number_id := pick;
@@ -275,6 +288,7 @@ DECLARE
     who TEXT;
     other_active BIGINT;
     other_session TEXT;
+    new_key BIGINT := NULL;
 BEGIN
     SELECT GREATEST(p.lease_ttl * 1000, 1) INTO ttl FROM pools p WHERE p.id = p_pool;
     IF NOT FOUND THEN
@@ -304,8 +318,9 @@ BEGIN
         SELECT k.last_active_at, k.session_ext INTO other_active, other_session
         FROM lease_holders k WHERE k.pool_id = p_pool AND k.number_id = p_number
         ORDER BY k.last_active_at DESC, k.session_ext LIMIT 1;
+        new_key := COALESCE(GREATEST(p_idle, other_active), never);
         UPDATE lease_numbers n SET last_active = GREATEST(p_idle, other_active),
-            order_at = COALESCE(GREATEST(p_idle, other_active), never),
+            order_at = new_key,
             last_session = CASE WHEN other_active >= COALESCE(p_idle, other_active)
                                 THEN other_session ELSE '' END
         WHERE n.number_id = p_number;
@@ -317,7 +332,9 @@ BEGIN
                                THEN GREATEST(peak_concurrent - 1, p_peak_concurrent)
                                ELSE peak_concurrent END,
         peak_demand = CASE WHEN NOT p_was_waiting AND peak_demand > p_peak_demand
-                           THEN GREATEST(peak_demand - 1, p_peak_demand) ELSE peak_demand END
+                           THEN GREATEST(peak_demand - 1, p_peak_demand) ELSE peak_demand END,
+        lo_key = CASE WHEN (new_key, p_number) < (lo_key, lo_id) THEN new_key ELSE lo_key END,
+        lo_id = CASE WHEN (new_key, p_number) < (lo_key, lo_id) THEN p_number ELSE lo_id END
     WHERE pool_id = p_pool;
     RETURN 0;
 END $$;
