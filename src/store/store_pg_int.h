@@ -262,4 +262,9 @@ int store_pg__delivery_list(struct store *s, int64_t destination_id, int64_t bef
 int store_pg__alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
                             int64_t now, int64_t cooldown_ms, bool *fired);
 
+/* Called once per claim and per stored lease on the calling thread's connection: when the
+ * thread's count reaches 64, 128, 256, ... its session's cached plans are dropped (DISCARD PLANS)
+ * and made again at the tables' current sizes (store_pg_lease.c). */
+void store__pg_replan_tick(struct store *s);
+
 #endif

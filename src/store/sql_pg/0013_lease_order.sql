@@ -338,3 +338,4 @@ BEGIN
     WHERE pool_id = p_pool;
     RETURN 0;
 END $$;
+
