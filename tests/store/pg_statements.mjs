@@ -50,7 +50,7 @@ const MULTI = [
 // that belongs to one account instead (a session, pool, number or call id). Distributing them
 // needs account_id added to the tables and passed down the store calls (docs/scaling.md).
 const GAP_TABLES = new Set(['leases', 'events', 'lease_pools', 'lease_numbers', 'lease_holders',
-  'outbox_attempts', 'call_outcomes', 'conversions_by_call']);
+  'outbox_attempts']);
 
 // ---- the schema ----
 function sqlFiles(dir) {

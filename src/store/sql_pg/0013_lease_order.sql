@@ -127,7 +127,10 @@ BEGIN
     END IF;
     ttl := GREATEST(ttl, 1);
     cool := GREATEST(cool, 0);
-    st := od_lease_lock(p_pool);
+    SELECT * INTO st FROM lease_pools WHERE pool_id = p_pool FOR UPDATE;
+    IF NOT FOUND THEN
+        st := od_lease_lock(p_pool); -- the pool's first claim: creates the row
+    END IF;
     p_now := GREATEST(p_now, st.clock_at);
     exhaustion_events := st.exhaustion_events;
     peak_concurrent := st.peak_concurrent;
@@ -245,7 +248,11 @@ BEGIN
             flags := flags | 16;
         END IF;
     END IF;
-    SELECT ln.last_active INTO u_idle FROM lease_numbers ln WHERE ln.number_id = pick;
+    IF pick = cand THEN
+        u_idle := cand_active;
+    ELSE
+        SELECT ln.last_active INTO u_idle FROM lease_numbers ln WHERE ln.number_id = pick;
+    END IF;
     INSERT INTO lease_holders AS k VALUES (p_pool, p_session, pick, p_now, p_now, p_now)
     ON CONFLICT (pool_id, session_ext) DO UPDATE
       SET number_id = pick, leased_at = p_now, last_active_at = p_now, sweep_at = p_now;
