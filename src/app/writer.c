@@ -144,7 +144,7 @@ static struct write_job *take_locked(struct writer *w)
         j->_next = rev;
         rev = j;
     }
-    /* rev is now FIFO; split after MAX_BATCH and push the rest back */
+    /* rev is now FIFO; split after batch_max and push the rest back */
     struct write_job *tail = rev;
     for (int n = 1; tail && n < w->batch_max; n++)
         tail = tail->_next;

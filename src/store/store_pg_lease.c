@@ -5,7 +5,8 @@
  * their own. The decision is the SQL function od_lease_claim (sql_pg/0001_init.sql): it locks
  * the pool's lease_pools row (claims of one pool are serialized, as core/pool's engine is under
  * its mutex; different pools run in parallel), then follows core/pool.h's pool_lease over the
- * lease state tables, updating rows by primary key only. One round trip per claim.
+ * lease state tables, in O(log n) of the pool's size (sql_pg/0013: an ordered index for the
+ * pick, live counts for the peaks). One round trip per claim.
  * Durability: a claim run outside a transaction commits with synchronous_commit off. It is
  * still never lost behind an acknowledged visit: the visit is acknowledged only after the
  * group-commit writer's durable commit of the lease row (store_lease_add), which comes later
