@@ -142,6 +142,13 @@ if [ "${PG_VISIT_RUNS:-0}" -gt 0 ]; then # only the one-node visit row, that man
   done
   q -c "SELECT 'lease tables (pages): ' || string_agg(relname || ' ' || pg_relation_size(oid) / 8192, ', ' ORDER BY relname)
         FROM pg_class WHERE relname IN ('lease_holders', 'lease_numbers', 'lease_pools', 'sessions')" >&2
+  # HOT updates and dead rows of the lease state, and its indexes' sizes (bloat under churn)
+  q -c "SELECT 'updates (HOT/all), dead rows: ' || string_agg(relname || ' ' || n_tup_hot_upd || '/'
+          || n_tup_upd || ', ' || n_dead_tup || ' dead', '; ' ORDER BY relname)
+        FROM pg_stat_user_tables WHERE relname IN ('lease_holders', 'lease_numbers', 'lease_pools')" >&2
+  q -c "SELECT 'lease indexes (pages): ' || string_agg(c.relname || ' ' || pg_relation_size(c.oid) / 8192, ', '
+          ORDER BY c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname IN ('lease_holders', 'lease_numbers', 'lease_pools')" >&2
   exit 0
 fi
 

@@ -41,6 +41,7 @@ static void acct_free(struct acct *acct)
     free(acct->origins);
     free(acct->pools);
     free(acct->pool_versions);
+    free(acct->pool_sizes);
     free(acct->sources);
     free(acct->rules);
     free(acct->rule_rows);
@@ -90,8 +91,10 @@ static void add_to_version(struct acct *acct, const struct st_number *n)
     char key[STORE_E164_MAX + 48];
     int len = snprintf(key, sizeof(key), "%" PRId64 "|%s", n->id, n->number);
     for (size_t i = 0; i < acct->n_pools; i++)
-        if (acct->pools[i].id == n->pool_id)
+        if (acct->pools[i].id == n->pool_id) {
             acct->pool_versions[i] += hash_bytes(key, (size_t)len);
+            acct->pool_sizes[i]++;
+        }
 }
 
 static int add_source(void *ctx, const struct st_number *n)
@@ -149,6 +152,7 @@ static int load(struct store *s, const struct st_account *row, int64_t now, int6
     if (rc == ERR_OK)
         rc = store_pool_list(s, row->id, add_pool, acct);
     acct->pool_versions = xcalloc(acct->n_pools + 1, sizeof(uint64_t));
+    acct->pool_sizes = xcalloc(acct->n_pools + 1, sizeof(uint32_t));
     for (size_t i = 0; i < acct->n_pools; i++)
         acct->pool_versions[i] =
             hash_str(acct->pools[i].target) * 31 + hash_str(acct->pools[i].fallback_number);
@@ -302,6 +306,14 @@ const struct st_pool *acct_pool(const struct acct *acct, int64_t pool_id)
         if (acct->pools[i].id == pool_id)
             return &acct->pools[i];
     return NULL;
+}
+
+uint32_t acct_pool_size(const struct acct *acct, int64_t pool_id)
+{
+    for (size_t i = 0; i < acct->n_pools; i++)
+        if (acct->pools[i].id == pool_id)
+            return acct->pool_sizes[i];
+    return 0;
 }
 
 uint64_t acct_pool_version(const struct acct *acct, int64_t pool_id)

@@ -30,6 +30,7 @@ struct acct {
     size_t n_origins;
     struct st_pool *pools;
     uint64_t *pool_versions; /* per pools[i]: its version (acct_pool_version) */
+    uint32_t *pool_sizes;    /* per pools[i]: its numbers when loaded (acct_pool_size) */
     size_t n_pools;
     struct st_number *sources; /* source (never leased) numbers */
     size_t n_sources;
@@ -61,6 +62,9 @@ const struct st_pool *acct_pool(const struct acct *acct, int64_t pool_id);
  * and E.164 of each), so it changes whenever a number joins, leaves or moves, or the pool's
  * target or fallback changes (the tracker shows a stored number only while its version holds).
  * 0 for a pool the account does not have. */
+/* The number of numbers of the account's pool pool_id when the snapshot was loaded (0: no such
+ * pool). What the per-client shares are cut from: a visit reads no pool statistics. */
+uint32_t acct_pool_size(const struct acct *acct, int64_t pool_id);
 uint64_t acct_pool_version(const struct acct *acct, int64_t pool_id);
 /* Hex SHA-256 of an API key, as stored. out: 65 bytes. */
 void accounts_key_hash(const char *key, char out[65]);

@@ -359,17 +359,15 @@ static void show_fallback(struct visit_number *sh, const struct st_pool *p)
 
 /* A new session's place in its client's share of pool p. false: the session is answered
  * without a claim (a flood's fallback, or one of the client's own numbers). */
-static bool guard_pool(struct visit *v, const struct st_pool *p, struct visit_number *sh,
-                       int64_t now, uint64_t *token)
+static bool guard_pool(struct visit *v, const struct st_pool *p, uint32_t pool_size,
+                       struct visit_number *sh, int64_t now, uint64_t *token)
 {
     *token = 0;
     if (!v->guarded)
         return true;
     struct guard_hold reuse = {0};
-    struct pool_stats st = {0};
     if (!v->flood &&
-        (store_pool_stats(v->app->store, p->id, now, &st) != ERR_OK ||
-         guard_reserve(v->app->guard, v->key_ptrs, v->n_keys, p->id, st.size, now, token, &reuse)))
+        guard_reserve(v->app->guard, v->key_ptrs, v->n_keys, p->id, pool_size, now, token, &reuse))
         return true;
     metrics_count(v->app->metrics, "opendni_visit_sessions_cut_total",
                   "New sessions answered without a new pool lease (client over its share, or a "
@@ -414,13 +412,14 @@ static void note_claim(struct visit *v, const struct st_pool *p, const struct st
     guard_fill(v->app->guard, token, &h);
 }
 
-/* Leases a number of pool p for the visit's session; falls back per the pool's mode. */
-static int lease_pool(struct visit *v, const struct st_pool *p, struct visit_number *sh,
-                      int64_t now, struct errbuf *eb)
+/* Leases a number of pool p (of pool_size numbers) for the visit's session; falls back per the
+ * pool's mode. */
+static int lease_pool(struct visit *v, const struct st_pool *p, uint32_t pool_size,
+                      struct visit_number *sh, int64_t now, struct errbuf *eb)
 {
     v->now = now;
     uint64_t token = 0;
-    if (!guard_pool(v, p, sh, now, &token))
+    if (!guard_pool(v, p, pool_size, sh, now, &token))
         return ERR_OK;
     struct st_lease_claim el;
     int rc = store_lease_claim(v->app->store, p->id, v->job.session.ext_id, prev_number(v, p->id),
@@ -450,7 +449,7 @@ static int pick_numbers(struct visit *v, const struct acct *acct, const struct c
             snprintf(sh->number, sizeof(sh->number), "%s", src->number);
             sh->kind = VISIT_SOURCE;
         } else if (p) {
-            int rc = lease_pool(v, p, sh, now, eb);
+            int rc = lease_pool(v, p, acct_pool_size(acct, p->id), sh, now, eb);
             if (rc)
                 return rc;
             sh->version = acct_pool_version(acct, p->id);
@@ -761,7 +760,7 @@ static int ping_lease(void *arg, const struct st_lease *l)
         return 0;
     }
     add_prev(v, l); /* the lease was lost: lease again, preferring the number it had */
-    pc->rc = lease_pool(v, p, sh, pc->now, pc->eb);
+    pc->rc = lease_pool(v, p, acct_pool_size(pc->acct, p->id), sh, pc->now, pc->eb);
     sh->version = acct_pool_version(pc->acct, p->id);
     return pc->rc;
 }

@@ -201,6 +201,11 @@ void store_savepoint_rollback(struct store *s)
     s->ops->savepoint_rollback(s);
 }
 
+int store_savepoints_max(struct store *s)
+{
+    return s->ops->savepoints_max(s);
+}
+
 int store_account_create(struct store *s, const char *ext_id, const char *name,
                          const char *const *origins, size_t n_origins, const char *key_hash,
                          int64_t now, struct st_account *a, struct errbuf *eb)

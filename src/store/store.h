@@ -246,6 +246,11 @@ void store_read_end(struct store *s);
 int store_savepoint(struct store *s);
 int store_savepoint_release(struct store *s);
 void store_savepoint_rollback(struct store *s);
+/* The most savepoints one transaction should hold (>= 1): the group-commit writer's batches
+ * (a savepoint per item) are no larger. SQLite: no limit (INT_MAX). PostgreSQL: 64, the
+ * subtransactions a server process caches; one more and every snapshot of every session is
+ * "suboverflowed" while the transaction runs, so visibility checks go through pg_subtrans. */
+int store_savepoints_max(struct store *s);
 
 /* ---- accounts and keys ---- */
 

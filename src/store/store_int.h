@@ -41,6 +41,7 @@ struct store_ops {
     int (*savepoint)(struct store *s);
     int (*savepoint_release)(struct store *s);
     void (*savepoint_rollback)(struct store *s);
+    int (*savepoints_max)(struct store *s);
     int (*account_create)(struct store *s, const char *ext_id, const char *name,
                           const char *const *origins, size_t n_origins, const char *key_hash,
                           int64_t now, struct st_account *a, struct errbuf *eb);

@@ -522,6 +522,15 @@ void store_pg__savepoint_rollback(struct store *s)
     store_pg__savepoint_release(s);
 }
 
+/* PGPROC_MAX_CACHED_SUBXIDS. Measured with the group-commit writer's batches of up to 1,024
+ * savepoints: a primary-key probe of sessions (the leases foreign key check) went from 0.15 to
+ * 0.74 ms and the claim from 1.4 to 5.6 ms over four 8 s runs of the PG visit bench. */
+int store_pg__savepoints_max(struct store *s)
+{
+    (void)s;
+    return 64;
+}
+
 /* ---- migrations ----
  * The versions are those of src/store/sql/NNNN_*.sql (migrations[]); where PostgreSQL needs
  * other SQL, src/store/sql_pg/ has a file of the same version number (migrations_pg[]), which
@@ -866,6 +875,7 @@ const struct store_ops store_pg_ops = {
     .savepoint = store_pg__savepoint,
     .savepoint_release = store_pg__savepoint_release,
     .savepoint_rollback = store_pg__savepoint_rollback,
+    .savepoints_max = store_pg__savepoints_max,
     .account_create = store_pg__account_create,
     .account_get = store_pg__account_get,
     .account_by_id = store_pg__account_by_id,

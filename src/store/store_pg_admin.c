@@ -271,9 +271,14 @@ int store_pg__origin_delete(struct store *s, int64_t account_id, const char *ori
 
 /* ---- pools ---- */
 
+/* The counters are the shared ones that claims advance (lease_pools; store_pool_set_counters). */
 #define POOL_COLS                                                                                  \
     "id, ext_id, account_id, name, target, forward_to, lease_ttl, cooldown, on_exhaust,"           \
-    " fallback_number, channel_mask, exhaustion_events, peak_concurrent, created_at"
+    " fallback_number, channel_mask,"                                                              \
+    " GREATEST(exhaustion_events, COALESCE((SELECT l.exhaustion_events FROM lease_pools l"         \
+    "  WHERE l.pool_id = pools.id), 0)),"                                                          \
+    " GREATEST(peak_concurrent, COALESCE((SELECT l.peak_concurrent FROM lease_pools l"             \
+    "  WHERE l.pool_id = pools.id), 0)), created_at"
 
 static void read_pool(const PGresult *r, int i, struct st_pool *p)
 {
@@ -448,8 +453,12 @@ int store_pg__pool_list(struct store *s, int64_t account_id, store_pool_fn fn, v
     return ERR_OK;
 }
 
-/* The pools row takes the values as written (as SQLite); the lease state's counters, which
- * every node's claims advance, never move back. */
+/* The shared counters of the pool's lease state (lease_pools), which every node's claims
+ * advance, are raised and never moved back; pool reads show them (POOL_COLS). The pools row is
+ * not written: the group-commit writer of every node calls this once per pool per batch, and
+ * writing the pools row locked it until the batch's fsynced commit, so two nodes' writers waited
+ * for each other on a shared pool. With counters a claim already raised (the writer's case),
+ * lease_pools is only read, never locked, so claims do not wait for the writer either. */
 int store_pg__pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
                                 int64_t peak_concurrent)
 {
@@ -459,10 +468,16 @@ int store_pg__pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaus
     store__pg_i64(&a, peak_concurrent);
     return store__pg_exec(
         s,
-        "WITH u AS (UPDATE pools SET exhaustion_events = $2, peak_concurrent = $3"
-        " WHERE id = $1 RETURNING id)"
+        "WITH raised AS (UPDATE lease_pools st SET"
+        " exhaustion_events = GREATEST(st.exhaustion_events, $2),"
+        " peak_concurrent = GREATEST(st.peak_concurrent, $3),"
+        " peak_demand = GREATEST(st.peak_demand, $3)"
+        " WHERE st.pool_id = $1 AND (st.exhaustion_events < $2 OR st.peak_concurrent < $3"
+        " OR st.peak_demand < $3))"
         " INSERT INTO lease_pools AS st (pool_id, exhaustion_events, peak_concurrent, peak_demand)"
-        " SELECT id, $2, $3, $3 FROM u ON CONFLICT (pool_id) DO UPDATE SET"
+        " SELECT id, $2, $3, $3 FROM pools WHERE id = $1"
+        " AND NOT EXISTS (SELECT 1 FROM lease_pools l WHERE l.pool_id = $1)"
+        " ON CONFLICT (pool_id) DO UPDATE SET"
         " exhaustion_events = GREATEST(st.exhaustion_events, excluded.exhaustion_events),"
         " peak_concurrent = GREATEST(st.peak_concurrent, excluded.peak_concurrent),"
         " peak_demand = GREATEST(st.peak_demand, excluded.peak_demand)",

@@ -125,6 +125,7 @@ void store_pg__read_end(struct store *s);
 int store_pg__savepoint(struct store *s);
 int store_pg__savepoint_release(struct store *s);
 void store_pg__savepoint_rollback(struct store *s);
+int store_pg__savepoints_max(struct store *s);
 int store_pg__account_create(struct store *s, const char *ext_id, const char *name,
                              const char *const *origins, size_t n_origins, const char *key_hash,
                              int64_t now, struct st_account *a, struct errbuf *eb);
@@ -310,5 +311,9 @@ int store_pg__feed_set(struct store *s, int64_t account_id, const char *ext_id,
 int store_pg__feed_account(struct store *s, const char *ext_id, struct st_account *a,
                            char secret_hash[65]);
 int store_pg__feed_delete(struct store *s, int64_t account_id);
+/* Called once per claim and per stored lease on the calling thread's connection: when the
+ * thread's count reaches 64, 128, 256, ... its session's cached plans are dropped (DISCARD PLANS)
+ * and made again at the tables' current sizes (store_pg_lease.c). */
+void store__pg_replan_tick(struct store *s);
 
 #endif

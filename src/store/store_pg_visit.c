@@ -106,6 +106,7 @@ int store_pg__session_by_id(struct store *s, int64_t id, struct st_session *ss)
 
 int store_pg__lease_add(struct store *s, struct st_lease *l)
 {
+    store__pg_replan_tick(s); /* its foreign key checks' plans follow sessions' growth */
     struct pgargs a = {0};
     store__pg_i64(&a, l->session_id);
     store__pg_i64(&a, l->number_id);

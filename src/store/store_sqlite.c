@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -333,6 +334,12 @@ void store_sqlite__savepoint_rollback(struct store *s)
     store_sqlite__savepoint_release(s);
 }
 
+int store_sqlite__savepoints_max(struct store *s)
+{
+    (void)s;
+    return INT_MAX;
+}
+
 /* ---- migrations ---- */
 
 static int migration_version(const struct asset *m)
@@ -598,6 +605,7 @@ const struct store_ops store_sqlite_ops = {
     .savepoint = store_sqlite__savepoint,
     .savepoint_release = store_sqlite__savepoint_release,
     .savepoint_rollback = store_sqlite__savepoint_rollback,
+    .savepoints_max = store_sqlite__savepoints_max,
     .account_create = store_sqlite__account_create,
     .account_get = store_sqlite__account_get,
     .account_by_id = store_sqlite__account_by_id,

@@ -133,6 +133,7 @@ void store_sqlite__read_end(struct store *s);
 int store_sqlite__savepoint(struct store *s);
 int store_sqlite__savepoint_release(struct store *s);
 void store_sqlite__savepoint_rollback(struct store *s);
+int store_sqlite__savepoints_max(struct store *s);
 int store_sqlite__account_create(struct store *s, const char *ext_id, const char *name,
                                  const char *const *origins, size_t n_origins, const char *key_hash,
                                  int64_t now, struct st_account *a, struct errbuf *eb);

@@ -878,6 +878,28 @@ static void savepoint_rollback_keeps_the_rest(void **state)
     assert_int_equal(store_session_put(f->s, &b), ERR_OK);
     store_rollback(f->s);
     assert_int_equal(store_session_get(f->s, "s_gone", &b), ERR_NOTFOUND);
+    /* a transaction of store_savepoints_max savepoints (a full writer batch), one rolled back */
+    int max = store_savepoints_max(f->s);
+    assert_true(max >= 1);
+    int n = max < 100 ? max : 100;
+    assert_int_equal(store_count(f->s, "sessions", &before), ERR_OK);
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    for (int i = 0; i < n; i++) {
+        struct st_session c = {.account_id = f->a.id};
+        snprintf(c.ext_id, sizeof(c.ext_id), i == n / 2 ? "s_keep" : "s_batch%d", i);
+        snprintf(c.visitor_id, sizeof(c.visitor_id), "v");
+        assert_int_equal(store_savepoint(f->s), ERR_OK);
+        if (i == n / 2 && n > 1) {
+            assert_int_equal(store_session_put(f->s, &c), ERR_CONFLICT);
+            store_savepoint_rollback(f->s);
+            continue;
+        }
+        assert_int_equal(store_session_put(f->s, &c), ERR_OK);
+        assert_int_equal(store_savepoint_release(f->s), ERR_OK);
+    }
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(store_count(f->s, "sessions", &after), ERR_OK);
+    assert_int_equal(after, before + (n > 1 ? n - 1 : n));
 }
 
 /* ==== calls, conversions, reports, export ===================================================== */
@@ -1238,6 +1260,59 @@ static void share_mode_exhaustion_shares_and_counts(void **state)
     assert_int_equal(st.exhaustion_events, 1);
     assert_int_equal(st.live_leases, 2);
     assert_int_equal(store_lease_claim(f->s, empty.id, "a", 0, 2000, &c), ERR_EXHAUSTED);
+}
+
+/* A renewal makes its number's latest activity later without the claim that picks seeing it
+ * first (PostgreSQL: the order key stays behind until a pick meets it): the share pick and the
+ * idle-longest pick still order by the true latest activity, and the live count behind the peak
+ * drops the leases that ended. */
+static void renewals_reorder_the_picks(void **state)
+{
+    struct fx *f = *state;
+    /* share mode, ttl 1 min, no cooldown */
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n1 = make_number(f, f->a.id, p.id, 101);
+    struct st_number n2 = make_number(f, f->a.id, p.id, 102);
+    struct st_number n3 = make_number(f, f->a.id, p.id, 103);
+    assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
+    struct st_lease_claim c;
+    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n1.id);
+    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 1000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n2.id);
+    assert_int_equal(store_lease_claim(f->s, p.id, "c", 0, 1000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n3.id);
+    assert_int_equal(store_lease_touch(f->s, p.id, "a", 30000, &c), ERR_OK); /* n1: 30 s */
+    /* exhausted: shared in order of latest activity, n1 (renewed) last */
+    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 40000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n2.id);
+    assert_true(c.flags & POOL_LEASE_SHARED);
+    assert_int_equal(store_lease_claim(f->s, p.id, "e", 0, 40000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n3.id);
+    assert_int_equal(store_lease_claim(f->s, p.id, "f", 0, 40000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n1.id);
+    assert_int_equal(c.exhaustion_events, 3);
+    assert_int_equal(c.peak_concurrent, 6);
+    /* b and c ended at 61 s, a at 90 s; d, e, f live: a new claim is the seventh live lease
+     * only if the ended ones still counted */
+    assert_int_equal(store_lease_claim(f->s, p.id, "g", 0, 95000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n1.id); /* all at 40 s: lowest id */
+    assert_int_equal(c.peak_concurrent, 6);
+    struct pool_stats st;
+    assert_int_equal(store_pool_stats(f->s, p.id, 95000, &st), ERR_OK);
+    assert_int_equal(st.live_leases, 4);
+    assert_int_equal(st.peak_concurrent, 6);
+    /* all ended: the idle-longest number first, n1 (95 s) after n2 and n3 (40 s) */
+    int64_t t = 95000 + 60000 + 1;
+    assert_int_equal(store_lease_claim(f->s, p.id, "h", 0, t, &c), ERR_OK);
+    assert_int_equal(c.number_id, n2.id);
+    assert_false(c.flags & POOL_LEASE_EXHAUSTED);
+    assert_int_equal(store_lease_claim(f->s, p.id, "i", 0, t, &c), ERR_OK);
+    assert_int_equal(c.number_id, n3.id);
+    assert_int_equal(store_lease_claim(f->s, p.id, "j", 0, t, &c), ERR_OK);
+    assert_int_equal(c.number_id, n1.id);
+    assert_int_equal(store_pool_stats(f->s, p.id, t, &st), ERR_OK);
+    assert_int_equal(st.live_leases, 3);
 }
 
 /* Claims made while serving survive a restart once stored: the engine is rebuilt from the
@@ -2472,6 +2547,7 @@ int main(int argc, char **argv)
         T(release_takes_a_claim_back),
         T(cooldown_idle_longest_and_fallback_exhaustion),
         T(share_mode_exhaustion_shares_and_counts),
+        T(renewals_reorder_the_picks),
         T(restart_rebuilds_claims_from_the_tables),
         T(a_second_server_is_refused_or_shares_the_claims),
         T(writable_reports_whether_a_commit_can_happen),
