@@ -10,6 +10,7 @@
 #include "app/guard.h"
 #include "app/health.h"
 #include "app/metrics.h"
+#include "app/numbers.h"
 #include "app/outbox.h"
 #include "app/ratelimit.h"
 #include "app/sescache.h"
@@ -72,11 +73,16 @@ int app_init(struct app *app, struct errbuf *eb)
                                .smtp_url = app->cfg.smtp_url,
                                .smtp_from = app->cfg.smtp_from};
     app->outbox = outbox_start(app, &oc);
+    struct numbers_config nc = {.allow_private = app->cfg.outbound_allow_private,
+                                .interval_ms = app->cfg.autoscale_interval_s * 1000};
+    app->numbers = numbers_start(app, &nc);
     return ERR_OK;
 }
 
 void app_release(struct app *app)
 {
+    numbers_stop(app->numbers); /* before the store it uses */
+    app->numbers = NULL;
     outbox_stop(app->outbox); /* before the writer and the store it uses */
     app->outbox = NULL;
     writer_stop(app->writer);

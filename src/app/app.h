@@ -24,6 +24,7 @@ struct guard;
 struct health;
 struct secrets_key;
 struct outbox;
+struct numbers;
 
 struct app_config {
     const char *db;
@@ -53,11 +54,12 @@ struct app_config {
     /* The key provider secrets are sealed with (store/secrets.h), NULL = none: borrowed until
      * app_init returns (the store keeps a copy). */
     const struct secrets_key *secrets_key;
-    long long session_idle_s;    /* dashboard sessions end this long after their last request */
-    long long session_max_s;     /* … and this long after the login, whatever happens */
-    bool outbound_allow_private; /* outbound requests may reach loopback/private addresses */
-    const char *smtp_url;        /* SMTP server for email destinations ("" = none) */
-    const char *smtp_from;       /* their From address */
+    long long session_idle_s;       /* dashboard sessions end this long after their last request */
+    long long session_max_s;        /* … and this long after the login, whatever happens */
+    bool outbound_allow_private;    /* outbound requests may reach loopback/private addresses */
+    const char *smtp_url;           /* SMTP server for email destinations ("" = none) */
+    const char *smtp_from;          /* their From address */
+    long long autoscale_interval_s; /* number checks and pool autoscaling, 0 = off */
 };
 
 struct app {
@@ -78,6 +80,7 @@ struct app {
     struct ratelimit *login_addr_limit;  /* dashboard logins per client address */
     struct ratelimit *login_email_limit; /* dashboard logins per email */
     struct outbox *outbox;               /* outbound messages: the sender and periodic checks */
+    struct numbers *numbers;             /* numbers bought and released, pool autoscaling */
 };
 
 /* Opens the store (it must be migrated) and starts the services; parses cfg.trust_proxy

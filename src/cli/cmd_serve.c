@@ -67,6 +67,7 @@ static int check_ranges(const struct cli_opt *opts, const struct app_config *c)
         {&c->flood_hold, 0, LLONG_MAX},
         {&c->session_idle_s, 1, LLONG_MAX},
         {&c->session_max_s, 1, LLONG_MAX},
+        {&c->autoscale_interval_s, 0, 86400},
     };
     for (size_t i = 0; i < ARRAY_SIZE(ranges); i++) {
         long long v = *ranges[i].v;
@@ -115,6 +116,7 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
     const char *level = "info";
     bool fail_calls = false;
     const char *outbound_ca = "";
+    const char *provider_api = "";
     struct cli_opt opts[] = {
         {"db", OPT_STR, &c->db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
         {"listen", OPT_STR, &c->listen, "OPENDNI_LISTEN",
@@ -157,6 +159,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
         {"smtp-url", OPT_STR, &c->smtp_url, "OPENDNI_SMTP_URL",
          "SMTP server for email alerts: smtp://HOST:PORT (STARTTLS) or smtps://…"},
         {"smtp-from", OPT_STR, &c->smtp_from, "OPENDNI_SMTP_FROM", "From address of email alerts"},
+        {"autoscale-interval", OPT_INT, &c->autoscale_interval_s, "OPENDNI_AUTOSCALE_INTERVAL",
+         "seconds between number checks (pending purchases, pool autoscaling), 0 = off"},
         {"demo", OPT_BOOL, &c->demo, "OPENDNI_DEMO", "serve the demo site at /demo/ (make run)"},
         {"secrets-key-file", OPT_STR, key_file, "OPENDNI_SECRETS_KEY_FILE",
          "file holding the key provider secrets are sealed with (else OPENDNI_SECRETS_KEY)"},
@@ -173,6 +177,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
          "fail the call path's store writes (fault hook)"},
         {"test-outbound-ca", OPT_STR, &outbound_ca, NULL,
          "CA bundle trusted for outbound requests instead of the system's"},
+        {"test-provider-api", OPT_STR, &provider_api, NULL,
+         "provider REST API base URLs: NAME=URL[,NAME=URL] (number management)"},
         {0},
     };
     /* The production binary offers no test flag: its table ends at the first terminator. */
@@ -196,6 +202,16 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
         testhooks_fault_set(TESTHOOK_CALL_STORE, true);
     if (outbound_ca[0])
         testhooks_outbound_ca_set(outbound_ca);
+    for (const char *p = provider_api; *p;) {
+        size_t len = strcspn(p, ",");
+        char one[300];
+        snprintf(one, sizeof(one), "%.*s", (int)len, p);
+        if (testhooks_provider_api_set(one) != 0) {
+            fprintf(stderr, "error: --test-provider-api: give NAME=URL[,NAME=URL]\n");
+            return -2;
+        }
+        p += len + (p[len] == ',');
+    }
     log_level = log_level_parse(level);
     log_pii = c->log_pii;
     c->log_level = level;
@@ -223,7 +239,8 @@ int cmd_serve(int argc, char **argv)
                               .request_timeout_s = 15,
                               .rate_limit_bad_signatures = 30,
                               .session_idle_s = USERS_IDLE_S_DEFAULT,
-                              .session_max_s = USERS_MAX_S_DEFAULT}};
+                              .session_max_s = USERS_MAX_S_DEFAULT,
+                              .autoscale_interval_s = 60}};
     const char *key_file = NULL;
     bool check_only = false;
     int rc = parse_serve_opts(argc, argv, &app.cfg, &key_file, &check_only);

@@ -25,17 +25,17 @@
 
 struct autoscale_cfg {
     int64_t min_size, max_size;
-    int64_t cooldown_ms;       /* the pool's cooldown */
-    int64_t idle_release_ms;   /* idle this long past the cooldown: releasable; 0 = never */
-    int64_t window_ms;         /* the account's attribution window */
+    int64_t cooldown_ms;     /* the pool's cooldown */
+    int64_t idle_release_ms; /* idle this long past the cooldown: releasable; 0 = never */
+    int64_t window_ms;       /* the account's attribution window */
 };
 
 struct autoscale_pool {
-    int64_t size;               /* numbers in the pool now */
-    int64_t pending;            /* purchases claimed and not finished */
-    int64_t new_exhaustion;     /* exhaustion events since the last check */
-    int64_t recommended_size;   /* from the pool's health (core/pool.h) */
-    int64_t affordable;         /* numbers the spend cap still allows this month */
+    int64_t size;             /* numbers in the pool now */
+    int64_t pending;          /* purchases claimed and not finished */
+    int64_t new_exhaustion;   /* exhaustion events since the last check */
+    int64_t recommended_size; /* from the pool's health (core/pool.h) */
+    int64_t affordable;       /* numbers the spend cap still allows this month */
 };
 
 /* A number the pool could release (one opendni bought). */
@@ -47,17 +47,17 @@ struct autoscale_number {
 };
 
 enum autoscale_why {
-    AUTOSCALE_STEADY = 0,   /* nothing to do */
-    AUTOSCALE_UNDER_MIN,    /* added: below the minimum */
-    AUTOSCALE_EXHAUSTED,    /* added: exhausted by real traffic since the last check */
-    AUTOSCALE_RECOMMENDED,  /* added: the recommended size is larger */
-    AUTOSCALE_IDLE,         /* released idle numbers */
+    AUTOSCALE_STEADY = 0,  /* nothing to do */
+    AUTOSCALE_UNDER_MIN,   /* added: below the minimum */
+    AUTOSCALE_EXHAUSTED,   /* added: exhausted by real traffic since the last check */
+    AUTOSCALE_RECOMMENDED, /* added: the recommended size is larger */
+    AUTOSCALE_IDLE,        /* released idle numbers */
 };
 
 struct autoscale_plan {
-    int64_t add;        /* numbers to buy */
-    int64_t wanted;     /* numbers the rule asked for before the maximum and the cap */
-    bool capped;        /* the spend cap cut the addition */
+    int64_t add;    /* numbers to buy */
+    int64_t wanted; /* numbers the rule asked for before the maximum and the cap */
+    bool capped;    /* the spend cap cut the addition */
     enum autoscale_why why;
     size_t n_release;
     int64_t release[AUTOSCALE_MAX_RELEASE]; /* number ids, oldest activity first */

@@ -886,12 +886,12 @@ struct st_autoscale {
     int64_t account_id;
     int64_t pool_id;
     bool enabled;
-    bool dry_run;           /* decide and log, never call the provider */
+    bool dry_run; /* decide and log, never call the provider */
     int64_t min_size;
     int64_t max_size;
-    char area_code[8];      /* new numbers: this area code, else region */
-    char region[8];         /* ISO 3166-2 subdivision without the country ("TX") */
-    int64_t idle_release_s; /* release a number idle this long past its cooldown, 0 = never */
+    char area_code[8];       /* new numbers: this area code, else region */
+    char region[8];          /* ISO 3166-2 subdivision without the country ("TX") */
+    int64_t idle_release_s;  /* release a number idle this long past its cooldown, 0 = never */
     int64_t seen_exhaustion; /* the pool's exhaustion counter at the last check */
     int64_t checked_at;
     int64_t updated_at;
@@ -909,8 +909,8 @@ struct st_intent {
     int64_t id;
     int64_t account_id;
     int64_t pool_id;
-    int64_t slot;                /* the pool's size with this number (unique while pending) */
-    char key[STORE_ID_MAX];      /* idempotency key, sent to the provider with the purchase */
+    int64_t slot;           /* the pool's size with this number (unique while pending) */
+    char key[STORE_ID_MAX]; /* idempotency key, sent to the provider with the purchase */
     char provider[STORE_PROVIDER_MAX];
     int state;                   /* enum st_intent_state */
     char number[STORE_E164_MAX]; /* "" until chosen */

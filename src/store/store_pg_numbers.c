@@ -8,13 +8,13 @@
 #include "store/store_pg_int.h"
 
 #define AS_COLS                                                                                    \
-    "account_id, pool_id, enabled, dry_run, min_size, max_size, area_code, region, idle_release," \
+    "account_id, pool_id, enabled, dry_run, min_size, max_size, area_code, region, idle_release,"  \
     " seen_exhaustion, checked_at, updated_at"
 #define INTENT_COLS                                                                                \
-    "id, account_id, pool_id, slot, key, provider, state, number, provider_ref,"                  \
+    "id, account_id, pool_id, slot, key, provider, state, number, provider_ref,"                   \
     " COALESCE(number_id, 0), created_at, updated_at, released_at"
 #define ACTION_COLS                                                                                \
-    "id, account_id, pool_id, at, action, number, provider, dry_run, ok, detail,"                 \
+    "id, account_id, pool_id, at, action, number, provider, dry_run, ok, detail,"                  \
     " COALESCE(intent_id, 0)"
 
 static bool fits(const char *v, size_t cap)

@@ -12,13 +12,13 @@
     return ERR_BACKEND
 
 #define AS_COLS                                                                                    \
-    "account_id, pool_id, enabled, dry_run, min_size, max_size, area_code, region, idle_release," \
+    "account_id, pool_id, enabled, dry_run, min_size, max_size, area_code, region, idle_release,"  \
     " seen_exhaustion, checked_at, updated_at"
 #define INTENT_COLS                                                                                \
-    "id, account_id, pool_id, slot, key, provider, state, number, provider_ref,"                  \
+    "id, account_id, pool_id, slot, key, provider, state, number, provider_ref,"                   \
     " COALESCE(number_id, 0), created_at, updated_at, released_at"
 #define ACTION_COLS                                                                                \
-    "id, account_id, pool_id, at, action, number, provider, dry_run, ok, detail,"                 \
+    "id, account_id, pool_id, at, action, number, provider, dry_run, ok, detail,"                  \
     " COALESCE(intent_id, 0)"
 
 static bool fits(const char *v, size_t cap)
@@ -283,12 +283,12 @@ int store_sqlite__intent_list(struct store *s, int64_t account_id, int64_t pool_
     return list_end(c, st, rc, "list purchases");
 }
 
-int store_sqlite__intent_spend(struct store *s, int64_t account_id, int64_t month_start,
-                               int64_t *n)
+int store_sqlite__intent_spend(struct store *s, int64_t account_id, int64_t month_start, int64_t *n)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(c, "SELECT COUNT(*) FROM number_intents WHERE account_id = ?1"
-                                      " AND (state IN (0, 1) OR (state = 3 AND released_at >= ?2))");
+    sqlite3_stmt *st =
+        store__prep(c, "SELECT COUNT(*) FROM number_intents WHERE account_id = ?1"
+                       " AND (state IN (0, 1) OR (state = 3 AND released_at >= ?2))");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, account_id);

@@ -267,7 +267,7 @@ static int tw_release(const struct tel_api_cred *c, const struct tel_owned *o,
     if (!path_safe(o->ref))
         return ERR_INVALID;
     return cat(r->url, sizeof(r->url), "IncomingPhoneNumbers/%s.json", o->ref) ? ERR_OK
-                                                                                : ERR_TOOBIG;
+                                                                               : ERR_TOOBIG;
 }
 
 const struct tel_numbers tel_numbers_twilio = {
@@ -388,8 +388,8 @@ static int tx_configure(const struct tel_api_cred *c, const struct tel_owned *o,
         return rc;
     if (!cat(r[0].url, sizeof(r[0].url), "texml_applications/%s", c->account))
         return ERR_TOOBIG;
-    json_t *app = json_pack("{s:s,s:s,s:s}", "friendly_name", "opendni", "voice_url",
-                            h->voice_url, "voice_method", "post");
+    json_t *app = json_pack("{s:s,s:s,s:s}", "friendly_name", "opendni", "voice_url", h->voice_url,
+                            "voice_method", "post");
     if (app && !empty(h->status_url)) {
         json_object_set_new(app, "status_callback", json_string(h->status_url));
         json_object_set_new(app, "status_callback_method", json_string("post"));

@@ -1821,8 +1821,8 @@ static void number_management_claims_and_scoping(void **state)
     struct fx *f = *state;
     struct st_pool p = make_pool(f, f->a.id, "+15125550100", 60, 60, false);
     make_number(f, f->a.id, p.id, 1);
-    struct st_numcfg c = {.account_id = f->a.id, .monthly_cap = 300, .number_cost = 100,
-                          .updated_at = 5};
+    struct st_numcfg c = {
+        .account_id = f->a.id, .monthly_cap = 300, .number_cost = 100, .updated_at = 5};
     snprintf(c.provider, sizeof(c.provider), "twilio");
     snprintf(c.country, sizeof(c.country), "US");
     struct st_numcfg got;
@@ -1836,8 +1836,12 @@ static void number_management_claims_and_scoping(void **state)
     assert_int_equal(store_numcfg_get(f->s, f->b.id, &got), ERR_NOTFOUND);
 
     /* Autoscale: only on the account's own pool; the list gives enabled ones. */
-    struct st_autoscale as = {.account_id = f->b.id, .pool_id = p.id, .enabled = true,
-                              .min_size = 1, .max_size = 5, .idle_release_s = 60};
+    struct st_autoscale as = {.account_id = f->b.id,
+                              .pool_id = p.id,
+                              .enabled = true,
+                              .min_size = 1,
+                              .max_size = 5,
+                              .idle_release_s = 60};
     assert_int_equal(store_autoscale_put(f->s, &as), ERR_NOTFOUND);
     as.account_id = f->a.id;
     snprintf(as.area_code, sizeof(as.area_code), "512");
@@ -1901,8 +1905,8 @@ static void number_management_claims_and_scoping(void **state)
 
     /* The log, newest first, per account and pool. */
     for (int k = 0; k < 3; k++) {
-        struct st_number_action a = {.account_id = f->a.id, .pool_id = p.id, .at = 20 + k,
-                                     .ok = true, .intent_id = i1.id};
+        struct st_number_action a = {
+            .account_id = f->a.id, .pool_id = p.id, .at = 20 + k, .ok = true, .intent_id = i1.id};
         snprintf(a.action, sizeof(a.action), "buy");
         snprintf(a.detail, sizeof(a.detail), "line %d", k);
         assert_int_equal(store_number_action_add(f->s, &a), ERR_OK);

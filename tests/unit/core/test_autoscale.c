@@ -92,12 +92,14 @@ static void releases_only_long_idle_uncalled_numbers_oldest_first(void **state)
     const struct autoscale_number nums[] = {
         {.number_id = 1, .last_lease_end = now - idle - 5 * MIN_MS}, /* idle long enough */
         {.number_id = 2, .last_lease_end = now - idle + MIN_MS},     /* one minute short */
-        {.number_id = 3, .last_lease_end = now - idle - DAY_MS,      /* idle, but called in */
-         .last_call_at = now - 29 * DAY_MS},                          /* the window */
-        {.number_id = 4, .last_lease_end = now + MIN_MS},             /* leased now */
-        {.number_id = 5, .added_at = now - idle - 2 * DAY_MS},       /* never leased: oldest */
-        {.number_id = 6, .last_lease_end = now - idle - DAY_MS,      /* called before the */
-         .last_call_at = now - 31 * DAY_MS},                          /* window: releasable */
+        {.number_id = 3,
+         .last_lease_end = now - idle - DAY_MS,                /* idle, but called in */
+         .last_call_at = now - 29 * DAY_MS},                   /* the window */
+        {.number_id = 4, .last_lease_end = now + MIN_MS},      /* leased now */
+        {.number_id = 5, .added_at = now - idle - 2 * DAY_MS}, /* never leased: oldest */
+        {.number_id = 6,
+         .last_lease_end = now - idle - DAY_MS, /* called before the */
+         .last_call_at = now - 31 * DAY_MS},    /* window: releasable */
     };
     struct autoscale_pool p = pool(6, 0, 2);
     struct autoscale_plan plan;
