@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,8 +53,9 @@ struct numbers {
     pthread_cond_t cv;
     struct job *head, *tail;
     bool stop;
-    struct outbound *ob; /* the thread's */
-    char node[48];       /* this process, for job claims */
+    atomic_bool quiescing; /* the server is stopping: provider calls end at once */
+    struct outbound *ob;   /* the thread's */
+    char node[48];         /* this process, for job claims */
 };
 
 /* ==== helpers =================================================================================
@@ -218,9 +220,23 @@ static void call_done(void *arg, const struct outbound_result *r)
 }
 
 /* Sends q and waits for the answer. cl->status 0: nothing came back (cl->error says why). */
+static struct outbound *new_outbound(const struct numbers *n)
+{
+    return outbound_new(&(struct outbound_config){.allow_private = n->cfg.allow_private,
+                                                  .ca_file = testhooks_outbound_ca(),
+                                                  .connect_ms = 5000,
+                                                  .timeout_ms = 20000,
+                                                  .user_agent = "opendni"});
+}
+
 static void api_call(struct numbers *n, const struct tel_api_req *q, struct call *cl)
 {
     memset(cl, 0, sizeof(*cl));
+    if (atomic_load(&n->quiescing)) {
+        snprintf(cl->error, sizeof(cl->error), "the server is stopping");
+        cl->body = xstrdup("");
+        return;
+    }
     const char *headers[3];
     size_t k = 0;
     char ct[80];
@@ -239,8 +255,18 @@ static void api_call(struct numbers *n, const struct tel_api_req *q, struct call
         cl->body = xstrdup("");
         cl->done = true;
     }
-    while (!cl->done)
+    while (!cl->done) {
         outbound_run(n->ob, 200);
+        if (!cl->done && atomic_load(&n->quiescing)) {
+            /* Abandon what is in flight (no callback follows): a purchase left pending is
+             * settled after the restart. */
+            outbound_free(n->ob);
+            n->ob = new_outbound(n);
+            snprintf(cl->error, sizeof(cl->error), "the server is stopping");
+            cl->body = xstrdup("");
+            cl->done = true;
+        }
+    }
 }
 
 static void call_free(struct call *cl)
@@ -953,14 +979,16 @@ static void run_job(struct numbers *n, struct job *j)
 static void *thread_main(void *arg)
 {
     struct numbers *n = arg;
-    n->ob = outbound_new(&(struct outbound_config){.allow_private = n->cfg.allow_private,
-                                                   .ca_file = testhooks_outbound_ca(),
-                                                   .connect_ms = 5000,
-                                                   .timeout_ms = 20000,
-                                                   .user_agent = "opendni"});
+    n->ob = new_outbound(n);
+    /* The first check after one interval: the server's public URL is known by then. */
     struct timespec next;
     clock_gettime(CLOCK_REALTIME, &next);
-    bool first = true;
+    next.tv_sec += n->cfg.interval_ms / 1000;
+    next.tv_nsec += (n->cfg.interval_ms % 1000) * 1000000;
+    if (next.tv_nsec >= 1000000000) {
+        next.tv_sec++;
+        next.tv_nsec -= 1000000000;
+    }
     pthread_mutex_lock(&n->mu);
     while (!n->stop) {
         struct job *j = n->head;
@@ -979,11 +1007,10 @@ static void *thread_main(void *arg)
         bool due =
             n->cfg.interval_ms > 0 && (now.tv_sec > next.tv_sec ||
                                        (now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec));
-        if (first || due) {
+        if (due) {
             pthread_mutex_unlock(&n->mu);
             check(n, false, NULL);
             pthread_mutex_lock(&n->mu);
-            first = false;
             clock_gettime(CLOCK_REALTIME, &next);
             int64_t ms = n->cfg.interval_ms > 0 ? n->cfg.interval_ms : 3600 * 1000;
             next.tv_sec += ms / 1000;
@@ -1035,6 +1062,16 @@ struct numbers *numbers_start(struct app *app, const struct numbers_config *cfg)
     return n;
 }
 
+void numbers_quiesce(struct numbers *n)
+{
+    if (!n)
+        return;
+    atomic_store(&n->quiescing, true);
+    pthread_mutex_lock(&n->mu);
+    pthread_cond_signal(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+}
+
 void numbers_stop(struct numbers *n)
 {
     if (!n)
@@ -1052,7 +1089,7 @@ void numbers_stop(struct numbers *n)
 static void enqueue(struct numbers *n, struct job *j)
 {
     pthread_mutex_lock(&n->mu);
-    if (n->stop) {
+    if (n->stop || atomic_load(&n->quiescing)) {
         pthread_mutex_unlock(&n->mu);
         struct numbers_result r = {0};
         fail(&r, ERR_UNAVAILABLE, NULL, "the server is stopping");
@@ -1067,8 +1104,6 @@ static void enqueue(struct numbers *n, struct job *j)
     n->tail = j;
     pthread_cond_signal(&n->cv);
     pthread_mutex_unlock(&n->mu);
-    if (n->ob)
-        outbound_wakeup(n->ob);
 }
 
 void numbers_buy(struct numbers *n, const struct numbers_buy_req *q, numbers_done_fn done,

@@ -33,8 +33,12 @@ struct numbers_config {
     int64_t interval_ms; /* autoscale checks, 0 = never on a timer */
 };
 
-/* The service: its thread settles pending intents at once, then checks on the timer. */
+/* The service: its thread settles pending intents and autoscales pools every interval. */
 struct numbers *numbers_start(struct app *app, const struct numbers_config *cfg);
+/* The server is stopping (before the HTTP server waits for its open requests): provider calls
+ * in flight are abandoned and new jobs refused, so every waiting request is answered at once.
+ * NULL ok. */
+void numbers_quiesce(struct numbers *n);
 /* Stops the thread (after the job it is running) and frees n. Queued jobs get ERR_UNAVAILABLE.
  * NULL ok. */
 void numbers_stop(struct numbers *n);

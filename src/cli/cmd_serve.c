@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/testhooks.h"
 #include "app/app.h"
+#include "app/numbers.h"
 #include "app/clientaddr.h"
 #include "app/users.h"
 #include "http/server.h"
@@ -285,6 +286,7 @@ int cmd_serve(int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     log_info("cli", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    numbers_quiesce(app.numbers); /* answers the requests waiting on a provider at once */
     http_server_stop(srv, GRACE_MS);
     app_release(&app);
     log_info("cli", "stopped");

@@ -376,3 +376,17 @@ test('a pool autoscales under a burst of visits: dry run, then for real within m
   const log = await actions(srv, pool.id);
   assert.ok(log.some((a) => a.action === 'decide'));
 });
+
+test('the timer runs the checks inside serve (serve --autoscale-interval)', async () => {
+  const { fake, srv } = await setup('twilio', ['--autoscale-interval', '1']);
+  const pool = await makePool(srv, '+15125550400', 1);
+  await srv.api('PUT', '/v1/number-settings', { provider: 'twilio', monthly_cap: 500, number_cost: 100 });
+  await srv.api('PUT', `/v1/pools/${pool.id}/autoscale`, { enabled: true, min_size: 2, max_size: 2 });
+  // Under its minimum: the next tick buys one number, with no request from the test.
+  const end = Date.now() + 15000;
+  while (Date.now() < end && (await poolNumbers(srv, pool.id)).length < 2)
+    await new Promise((res) => setTimeout(res, 100));
+  assert.equal((await poolNumbers(srv, pool.id)).length, 2);
+  assert.equal(fake.owned.length, 1);
+  assert.ok((await actions(srv, pool.id)).some((a) => a.action === 'decide' && /under_min/.test(a.detail)));
+});
