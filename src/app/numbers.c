@@ -511,10 +511,10 @@ static int buy_numbers(struct ctx *c, int64_t count, const char *area_code, cons
                     "month's spend %" PRId64 ", past the monthly cap of %" PRId64,
                     count, c->cfg.number_cost, after, c->cfg.monthly_cap);
     }
-    int64_t size = 0;
     struct pool_stats st;
-    if (admin_pool_stats(app, &c->pool, now, &st) == ERR_OK)
-        size = st.size;
+    if (admin_pool_stats(app, &c->pool, now, &st) != ERR_OK)
+        return fail(r, ERR_BACKEND, NULL, "cannot read the pool's size");
+    int64_t size = st.size;
     int64_t pending = pending_of(app->store, c->pool.account_id, c->pool.id);
     r->body = json_pack("{s:s,s:b,s:s,s:I,s:o,s:o,s:I,s:I,s:[]}", "pool", c->pool.ext_id, "dry_run",
                         dry_run, "provider", c->tp->name, "count", (json_int_t)count, "area_code",
@@ -910,8 +910,7 @@ static int check(struct numbers *n, bool forced, json_t *report)
     int64_t hold = n->cfg.interval_ms > 0 ? 2 * n->cfg.interval_ms : 120000;
     if (store_job_claim(n->app->store, JOB_NAME, n->node, now, now + hold, &got) != ERR_OK)
         return ERR_BACKEND;
-    if (!got && !forced)
-        return ERR_CONFLICT;
+    (void)forced;
     if (!got)
         return ERR_CONFLICT; /* another node holds the claim: it runs the work */
     json_t *settled = json_array();

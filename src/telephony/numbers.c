@@ -42,10 +42,12 @@ static bool cat(char *dst, size_t cap, const char *fmt, ...)
     return k >= 0 && (size_t)k < cap - n;
 }
 
-/* "&name=value" (or "name=value" first) with value percent-encoded. */
+/* "&name=value" (or "name=value" first), both percent-encoded ("filter[limit]" is sent as
+ * "filter%5Blimit%5D": brackets are not allowed unencoded in a query, RFC 3986). */
 static bool param(char *dst, size_t cap, const char *name, const char *value)
 {
-    return cat(dst, cap, "%s%s=", dst[0] ? "&" : "", name) && tel_urlencode_cat(dst, cap, value);
+    return cat(dst, cap, "%s", dst[0] ? "&" : "") && tel_urlencode_cat(dst, cap, name) &&
+           cat(dst, cap, "=") && tel_urlencode_cat(dst, cap, value);
 }
 
 static bool empty(const char *s)
