@@ -410,26 +410,31 @@ static int buy_one(struct ctx *c, struct st_intent *in, const struct tel_search 
         return ERR_UNAVAILABLE;
     }
     call_free(&cl);
+    /* The first one opendni does not have, nor another pending purchase has chosen (the
+     * store refuses a number two pending intents would share: two nodes searching at once). */
     const char *pick = NULL;
+    int urc = ERR_OK;
     for (size_t i = 0; i < nav && !pick; i++) {
         struct st_number ex;
-        if (store_number_by_e164(app->store, av[i].number, &ex) == ERR_NOTFOUND)
+        if (store_number_by_e164(app->store, av[i].number, &ex) != ERR_NOTFOUND)
+            continue;
+        snprintf(in->number, sizeof(in->number), "%.*s", (int)sizeof(in->number) - 1, av[i].number);
+        in->updated_at = time_now_ms();
+        urc = store_intent_update(app->store, in);
+        if (urc == ERR_OK)
             pick = av[i].number;
+        else if (urc != ERR_CONFLICT)
+            break;
     }
+    const char *where = sq->area_code && *sq->area_code ? sq->area_code
+                        : sq->region                    ? sq->region
+                                                        : "";
     act(c, "search", pick, false, nav > 0, in->id, "%zu available (%s %s)", nav,
-        sq->area_code && *sq->area_code ? "area code" : "region",
-        sq->area_code && *sq->area_code ? sq->area_code
-        : sq->region                    ? sq->region
-                                        : "");
+        sq->area_code && *sq->area_code ? "area code" : "region", where);
     if (!pick) {
+        in->number[0] = '\0';
         intent_failed(c, in);
-        return ERR_NOTFOUND;
-    }
-    snprintf(in->number, sizeof(in->number), "%s", pick);
-    in->updated_at = time_now_ms();
-    if (store_intent_update(app->store, in)) {
-        intent_failed(c, in);
-        return ERR_BACKEND;
+        return urc && urc != ERR_CONFLICT ? ERR_BACKEND : ERR_NOTFOUND;
     }
     if (tn->buy(&c->api, pick, in->key, &c->hooks, &q)) {
         intent_failed(c, in);

@@ -971,7 +971,7 @@ int store_autoscale_list(struct store *s, store_autoscale_fn fn, void *ctx);
 int store_intent_claim(struct store *s, int64_t account_id, int64_t pool_id, int64_t target_size,
                        const char *key, const char *provider, int64_t now, struct st_intent *out);
 /* Writes state, number, provider_ref, number_id, updated_at and released_at of the account's
- * intent i->id. ERR_NOTFOUND. */
+ * intent i->id. ERR_NOTFOUND; ERR_CONFLICT when another pending intent has chosen that number. */
 int store_intent_update(struct store *s, const struct st_intent *i);
 /* Intents of the account (0: every account) and pool (0: all) in state (-1: any), by id. */
 int store_intent_list(struct store *s, int64_t account_id, int64_t pool_id, int state,

@@ -12,7 +12,7 @@ import { createServer as createHttps } from 'node:https';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, cli, createAccount } from '../helpers/server.mjs';
+import { startServer, cli, createAccount, freshDb, dropDb, PG } from '../helpers/server.mjs';
 import { makeTestCa } from '../helpers/receivers.mjs';
 
 const SID = 'AC' + '1f'.repeat(16);
@@ -35,6 +35,7 @@ async function fakeProvider(kind) {
   const owned = []; // {id, phone_number, tag, voice_url, connection_id}
   const apps = {};  // Telnyx TeXML applications: id -> body
   const faults = { buy500: 0 };
+  const p = {}; // p.delay: ms before each answer
   let next = 100;
   const avail = (prefix, n) => {
     const out = [];
@@ -48,7 +49,7 @@ async function fakeProvider(kind) {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (d) => { body += d; });
-    req.on('end', () => {
+    req.on('end', () => setTimeout(() => {
       const u = new URL(req.url, 'https://x');
       const rec = { method: req.method, path: u.pathname, query: u.searchParams, headers: req.headers, body };
       requests.push(rec);
@@ -67,6 +68,8 @@ async function fakeProvider(kind) {
             .map((n) => ({ phone_number: n, friendly_name: n, region: 'TX', iso_country: 'US' })) });
         }
         if (req.method === 'POST' && u.pathname === `${base}/IncomingPhoneNumbers.json`) {
+          if (owned.some((x) => x.phone_number === form.get('PhoneNumber')))
+            return send(400, { code: 21422, message: 'PhoneNumber is not available' });
           const o = { id: `PN${String(next++).padStart(32, '0')}`, phone_number: form.get('PhoneNumber'),
             tag: form.get('FriendlyName'), voice_url: form.get('VoiceUrl') };
           owned.push(o);
@@ -116,11 +119,11 @@ async function fakeProvider(kind) {
       if (m && req.method === 'PATCH') { o.connection_id = json.connection_id; return send(200, { data: { id: o.id } }); }
       if (m && req.method === 'DELETE') { owned.splice(owned.indexOf(o), 1); return send(200, { data: { id: o.id } }); }
       return send(404, { errors: [{ code: 'no route' }] });
-    });
+    }, p.delay || 0));
   });
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const p = { url: `https://127.0.0.1:${srv.address().port}`, requests, owned, apps, faults,
-    close: () => new Promise((r) => { srv.closeAllConnections?.(); srv.close(() => r()); }) };
+  Object.assign(p, { url: `https://127.0.0.1:${srv.address().port}`, requests, owned, apps, faults,
+    close: () => new Promise((r) => { srv.closeAllConnections?.(); srv.close(() => r()); }) });
   cleanups.push(p.close);
   return p;
 }
@@ -389,4 +392,42 @@ test('the timer runs the checks inside serve (serve --autoscale-interval)', asyn
   assert.equal((await poolNumbers(srv, pool.id)).length, 2);
   assert.equal(fake.owned.length, 1);
   assert.ok((await actions(srv, pool.id)).some((a) => a.action === 'decide' && /under_min/.test(a.detail)));
+});
+
+test('two nodes checking at once: one runs the work, the pool gets exactly what was decided', { skip: !PG && 'several nodes serve one database on PostgreSQL only' }, async () => {
+  const fake = await fakeProvider('twilio');
+  const db = freshDb(dir, 'nodes.db');
+  assert.equal(cli(['init', '--db', db]).status, 0);
+  cleanups.push(async () => dropDb(db));
+  const account = createAccount(db, 'Nodes', ['https://site.example']);
+  assert.equal(cli(['account', 'set', account.accountId, '--db', db, '--twilio-auth-token', TOKEN,
+    '--twilio-account-sid', SID]).status, 0);
+  const args = ['--outbound-allow-private', '--test-outbound-ca', tls.caFile, '--test-provider-api',
+    `twilio=${fake.url}`, '--public-url', PUBLIC, '--autoscale-interval', '0'];
+  const a = await startServer({ dir, db, account, args, keepDir: true });
+  cleanups.push(a.stop);
+  const b = await startServer({ dir, db, account, args, keepDir: true });
+  cleanups.push(b.stop);
+  const pool = await makePool(a, '+15125550500');
+  await a.api('PUT', '/v1/number-settings', { provider: 'twilio', monthly_cap: 1000, number_cost: 100 });
+  await a.api('PUT', `/v1/pools/${pool.id}/autoscale`, { enabled: true, min_size: 3, max_size: 5 });
+  const [ra, rb] = await Promise.all([a.api('POST', '/v1/test/numbers-check', {}, null),
+    b.api('POST', '/v1/test/numbers-check', {}, null)]);
+  assert.equal(ra.status, 200, ra.text);
+  assert.equal(rb.status, 200, rb.text);
+  assert.deepEqual([ra.json.ran, rb.json.ran].sort(), [false, true]);
+  assert.equal(fake.owned.length, 3);
+  assert.equal((await poolNumbers(b, pool.id)).length, 3);
+  // Two purchases at once, one on each node (each asks for one more number): both are made,
+  // never of the same number, and each is recorded once.
+  fake.delay = 300; // both nodes search before either has bought
+  const [pa, pb] = await Promise.all([a.api('POST', `/v1/pools/${pool.id}/numbers/buy`, { count: 1 }),
+    b.api('POST', `/v1/pools/${pool.id}/numbers/buy`, { count: 1 })]);
+  assert.equal(pa.status, 201, pa.text);
+  assert.equal(pb.status, 201, pb.text);
+  assert.notEqual(pa.json.bought[0].number, pb.json.bought[0].number);
+  assert.equal(fake.owned.length, 5);
+  assert.equal(new Set(fake.owned.map((o) => o.phone_number)).size, 5);
+  const nums = await poolNumbers(a, pool.id);
+  assert.deepEqual(nums.map((n) => n.number).sort(), fake.owned.map((o) => o.phone_number).sort());
 });

@@ -1875,6 +1875,12 @@ static void number_management_claims_and_scoping(void **state)
     int64_t spend = 0;
     assert_int_equal(store_intent_spend(f->s, f->a.id, 0, &spend), ERR_OK);
     assert_int_equal(spend, 2);
+    /* Two pending purchases never choose the same number. */
+    snprintf(i1.number, sizeof(i1.number), "+15125550111");
+    assert_int_equal(store_intent_update(f->s, &i1), ERR_OK);
+    snprintf(i3.number, sizeof(i3.number), "+15125550111");
+    assert_int_equal(store_intent_update(f->s, &i3), ERR_CONFLICT);
+    i3.number[0] = '\0';
     /* i1 bought, i3 failed: the failed one frees its slot and costs nothing. */
     i1.state = ST_INTENT_BOUGHT;
     snprintf(i1.number, sizeof(i1.number), "+15125550111");

@@ -45,6 +45,8 @@ CREATE TABLE number_intents (
     released_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX number_intents_slot ON number_intents(pool_id, slot) WHERE state = 0;
+-- A number chosen by one pending purchase is not chosen by another (two nodes searching at once).
+CREATE UNIQUE INDEX number_intents_number ON number_intents(number) WHERE state = 0 AND number <> '';
 CREATE INDEX number_intents_account ON number_intents(account_id, state);
 -- number_actions: the log of every search, purchase, configuration, release and refusal.
 CREATE TABLE number_actions (
