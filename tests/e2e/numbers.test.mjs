@@ -128,9 +128,9 @@ async function fakeProvider(kind) {
   return p;
 }
 
-async function setup(provider, extraArgs = []) {
+async function setup(provider, extraArgs = [], opts = {}) {
   const fake = await fakeProvider(provider);
-  const srv = await startServer({ args: ['--outbound-allow-private', '--test-outbound-ca', tls.caFile,
+  const srv = await startServer({ ...opts, args: ['--outbound-allow-private', '--test-outbound-ca', tls.caFile,
     '--test-provider-api', `${provider}=${fake.url}`, '--public-url', PUBLIC, '--autoscale-interval', '0',
     ...extraArgs] });
   cleanups.push(srv.cleanup);
@@ -430,4 +430,21 @@ test('two nodes checking at once: one runs the work, the pool gets exactly what 
   assert.equal(new Set(fake.owned.map((o) => o.phone_number)).size, 5);
   const nums = await poolNumbers(a, pool.id);
   assert.deepEqual(nums.map((n) => n.number).sort(), fake.owned.map((o) => o.phone_number).sort());
+});
+
+test('a burst from one client (the flood guard) does not autoscale the pool', async () => {
+  const { fake, srv } = await setup('twilio', [], { guard: true });
+  const pool = await makePool(srv, '+15125550600', 2);
+  await srv.api('PUT', '/v1/number-settings', { provider: 'twilio', monthly_cap: 1000, number_cost: 100 });
+  await srv.api('PUT', `/v1/pools/${pool.id}/autoscale`, { enabled: true, min_size: 1, max_size: 5 });
+  // One address starting 40 sessions: over its share it reuses its own number, then it is
+  // recognised as a flood; no lease it made counts as exhaustion.
+  for (let i = 0; i < 40; i++)
+    assert.equal((await srv.visit({ url: 'https://site.example/', targets: ['+15125550600'] })).status, 200);
+  const health = (await srv.api('GET', `/v1/pools/${pool.id}/health`)).json;
+  assert.equal(health.exhaustion_events, 0, JSON.stringify(health));
+  const r = await srv.api('POST', '/v1/test/numbers-check', {}, null);
+  const p = r.json.pools.find((x) => x.pool === pool.id);
+  assert.equal(p.add, 0, JSON.stringify(p));
+  assert.equal(fake.requests.length, 0);
 });
