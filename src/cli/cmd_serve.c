@@ -156,7 +156,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
          "GET /metrics needs Authorization: Bearer TOKEN (unset: loopback clients only)"},
         {"outbound-allow-private", OPT_BOOL, &c->outbound_allow_private,
          "OPENDNI_OUTBOUND_ALLOW_PRIVATE",
-         "webhooks and alerts may reach loopback, private and link-local addresses"},
+         "webhooks, alerts and provider API calls may reach loopback, private and link-local "
+         "addresses"},
         {"smtp-url", OPT_STR, &c->smtp_url, "OPENDNI_SMTP_URL",
          "SMTP server for email alerts: smtp://HOST:PORT (STARTTLS) or smtps://…"},
         {"smtp-from", OPT_STR, &c->smtp_from, "OPENDNI_SMTP_FROM", "From address of email alerts"},
