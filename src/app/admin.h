@@ -61,7 +61,8 @@ int admin_pool_by_id(struct app *app, int64_t id, struct st_pool *p);
 int admin_pool_list(struct app *app, int64_t account_id, store_pool_fn fn, void *ctx);
 /* Writes p's settings (p read with admin_pool_get and changed). */
 int admin_pool_update(struct app *app, const struct st_pool *p, struct errbuf *eb);
-/* ERR_CONFLICT while a lease on one of its numbers is live at now. */
+/* ERR_CONFLICT while a lease on one of its numbers is live at now, or while it holds numbers
+ * opendni bought (or is buying): release them first. */
 int admin_pool_delete(struct app *app, const struct st_pool *p, int64_t now);
 /* The pool's live figures (size, leased, cooling, exhaustion, recommended size). */
 int admin_pool_stats(struct app *app, const struct st_pool *p, int64_t now, struct pool_stats *out);

@@ -277,12 +277,18 @@ test('Telnyx: search, order, TeXML application and number configuration, release
   const nums = await poolNumbers(srv, pool.id);
   assert.equal(nums.length, 1);
   assert.equal(nums[0].number, fake.owned[0].phone_number);
+  // A pool holding a number opendni bought is not deleted (the number would be forgotten while
+  // the provider bills it).
+  r = await srv.api('DELETE', `/v1/pools/${pool.id}`);
+  assert.equal(r.status, 409, r.text);
+  assert.match(r.json.error.message, /bought/);
   r = await srv.api('DELETE', `/v1/pools/${pool.id}/numbers/${encodeURIComponent(nums[0].number)}`);
   assert.equal(r.status, 200, r.text);
   assert.ok(fake.requests.some((q) => q.method === 'DELETE' && q.path === `/v2/phone_numbers/${patch.path.split('/').pop()}`));
   assert.equal(fake.owned.length, 0);
   assert.equal((await poolNumbers(srv, pool.id)).length, 0);
   for (const q of fake.requests) assert.equal(q.headers.authorization, `Bearer ${TELNYX_KEY}`);
+  assert.equal((await srv.api('DELETE', `/v1/pools/${pool.id}`)).status, 204);
 });
 
 test('a provider 500 after the sale, and a kill -9 between the sale and its record, never buy twice', async () => {
@@ -322,6 +328,13 @@ test('a provider 500 after the sale, and a kill -9 between the sale and its reco
   r = await srv.api('POST', '/v1/test/numbers-check', {}, null);
   assert.equal(r.json.settled.length, 0);
   assert.equal(buys(), 2);
+  // A bought number deleted with DELETE /v1/numbers/{id} is released at the provider by the
+  // next check (it would otherwise be billed with no pool using it).
+  assert.equal((await srv.api('DELETE', `/v1/numbers/${nums[0].id}`)).status, 204);
+  r = await srv.api('POST', '/v1/test/numbers-check', {}, null);
+  assert.ok(r.json.settled.some((a) => a.action === 'release' && a.ok), JSON.stringify(r.json));
+  assert.equal(fake.owned.length, 1);
+  assert.ok(!fake.owned.some((o) => o.phone_number === nums[0].number));
 });
 
 test('a pool autoscales under a burst of visits: dry run, then for real within max and cap', async () => {
