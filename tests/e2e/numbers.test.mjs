@@ -119,7 +119,7 @@ async function fakeProvider(kind) {
       if (m && req.method === 'PATCH') { o.connection_id = json.connection_id; return send(200, { data: { id: o.id } }); }
       if (m && req.method === 'DELETE') { owned.splice(owned.indexOf(o), 1); return send(200, { data: { id: o.id } }); }
       return send(404, { errors: [{ code: 'no route' }] });
-    }, p.delay || 0));
+    }, p.delay || 0).unref());
   });
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
   Object.assign(p, { url: `https://127.0.0.1:${srv.address().port}`, requests, owned, apps, faults,
@@ -460,4 +460,21 @@ test('a burst from one client (the flood guard) does not autoscale the pool', as
   const p = r.json.pools.find((x) => x.pool === pool.id);
   assert.equal(p.add, 0, JSON.stringify(p));
   assert.equal(fake.requests.length, 0);
+});
+
+test('SIGTERM while a purchase waits on the provider: the request is answered and serve exits cleanly', async () => {
+  const { fake, srv } = await setup('twilio');
+  const pool = await makePool(srv, '+15125550700');
+  await srv.api('PUT', '/v1/number-settings', { provider: 'twilio', monthly_cap: 1000, number_cost: 100 });
+  fake.delay = 8000; // the provider is slow
+  const pending = srv.api('POST', `/v1/pools/${pool.id}/numbers/buy`, { count: 1 });
+  while (fake.requests.length === 0) await new Promise((res) => setTimeout(res, 20));
+  const t0 = Date.now();
+  srv.proc.kill('SIGTERM');
+  const exit = await srv.waitExit(5000);
+  assert.equal(exit.code, 0, srv.logs());
+  assert.ok(Date.now() - t0 < 4000, 'serve did not wait for the provider');
+  const r = await pending.catch((e) => ({ status: 0, error: e }));
+  assert.equal(r.status, 503, JSON.stringify(r.json));
+  assert.equal(fake.owned.length, 0);
 });
