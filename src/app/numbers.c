@@ -854,14 +854,24 @@ static void autoscale_pool(struct numbers *n, const struct st_autoscale *as, jso
     struct st_autoscale upd = *as;
     upd.seen_exhaustion = (int64_t)st.exhaustion_events;
     upd.checked_at = now;
+    /* A decision the same as the last check's, with no new exhaustion, is not logged again (a
+     * dry run, or a cap that keeps refusing, would log one line per pool each interval). */
+    snprintf(upd.last_decision, sizeof(upd.last_decision), "%s:%s:%" PRId64 ":%zu:%d",
+             as->dry_run ? "dry" : "real", autoscale_why_str(plan.why), plan.add, plan.n_release,
+             (int)plan.capped);
+    bool repeat = ap.new_exhaustion == 0 && strcmp(upd.last_decision, as->last_decision) == 0;
     store_autoscale_put(app->store, &upd);
-    if (plan.why != AUTOSCALE_STEADY || plan.capped)
+    if (repeat && as->dry_run) {
+        plan.add = 0; /* nothing would change: what it would do is logged already */
+        plan.n_release = 0;
+    }
+    if ((plan.why != AUTOSCALE_STEADY || plan.capped) && !repeat)
         act(&c, "decide", NULL, as->dry_run, true, 0,
             "autoscale %s: size %" PRId64 " (+%" PRId64 " pending), %" PRId64
             " new exhaustion events, recommended %" PRId64 ": add %" PRId64 "%s, release %zu",
             autoscale_why_str(plan.why), ap.size, ap.pending, ap.new_exhaustion,
             ap.recommended_size, plan.add, plan.capped ? " (spend cap)" : "", plan.n_release);
-    if (plan.capped && plan.add < plan.wanted)
+    if (plan.capped && plan.add < plan.wanted && !repeat)
         act(&c, "refuse", NULL, as->dry_run, false, 0,
             "autoscale: %" PRId64 " numbers wanted, the monthly spend cap of %" PRId64
             " allows %" PRId64,
@@ -1361,6 +1371,7 @@ int numbers_autoscale_put(struct app *app, int64_t account_id, const char *pool,
         }
     }
     a.updated_at = time_now_ms();
+    a.last_decision[0] = '\0'; /* new settings: the next decision is logged */
     rc = store_autoscale_put(app->store, &a);
     if (rc)
         return errf(eb, rc == ERR_NOTFOUND ? ERR_NOTFOUND : ERR_BACKEND, NULL,

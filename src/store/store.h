@@ -894,6 +894,7 @@ struct st_autoscale {
     int64_t idle_release_s;  /* release a number idle this long past its cooldown, 0 = never */
     int64_t seen_exhaustion; /* the pool's exhaustion counter at the last check */
     int64_t checked_at;
+    char last_decision[64]; /* the last check's decision (app/numbers.c: repeats not logged) */
     int64_t updated_at;
 };
 

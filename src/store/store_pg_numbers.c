@@ -9,7 +9,7 @@
 
 #define AS_COLS                                                                                    \
     "account_id, pool_id, enabled, dry_run, min_size, max_size, area_code, region, idle_release,"  \
-    " seen_exhaustion, checked_at, updated_at"
+    " seen_exhaustion, checked_at, updated_at, last_decision"
 #define INTENT_COLS                                                                                \
     "id, account_id, pool_id, slot, key, provider, state, number, provider_ref,"                   \
     " COALESCE(number_id, 0), created_at, updated_at, released_at"
@@ -85,6 +85,7 @@ static void read_as(const PGresult *r, int row, struct st_autoscale *a)
     a->seen_exhaustion = store__pg_col_i64(r, row, 9);
     a->checked_at = store__pg_col_i64(r, row, 10);
     a->updated_at = store__pg_col_i64(r, row, 11);
+    store__pg_col_text(r, row, 12, a->last_decision, sizeof(a->last_decision));
 }
 
 int store_pg__autoscale_get(struct store *s, int64_t account_id, int64_t pool_id,
@@ -107,7 +108,8 @@ int store_pg__autoscale_get(struct store *s, int64_t account_id, int64_t pool_id
 
 int store_pg__autoscale_put(struct store *s, const struct st_autoscale *as)
 {
-    if (!fits(as->area_code, sizeof(as->area_code)) || !fits(as->region, sizeof(as->region)))
+    if (!fits(as->area_code, sizeof(as->area_code)) || !fits(as->region, sizeof(as->region)) ||
+        !fits(as->last_decision, sizeof(as->last_decision)))
         return ERR_INVALID;
     struct pgargs a = {0};
     store__pg_i64(&a, as->account_id);
@@ -122,19 +124,20 @@ int store_pg__autoscale_put(struct store *s, const struct st_autoscale *as)
     store__pg_i64(&a, as->seen_exhaustion);
     store__pg_i64(&a, as->checked_at);
     store__pg_i64(&a, as->updated_at);
+    store__pg_text(&a, as->last_decision);
     int64_t n = 0;
     int rc = store__pg_changes(
         s,
         "INSERT INTO pool_autoscale(" AS_COLS ")"
         " SELECT account_id, id, $3::bigint, $4::bigint, $5::bigint, $6::bigint, $7::text,"
-        " $8::text, $9::bigint, $10::bigint, $11::bigint, $12::bigint FROM pools"
+        " $8::text, $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::text FROM pools"
         " WHERE account_id = $1::bigint AND id = $2::bigint"
         " ON CONFLICT (pool_id) DO UPDATE SET enabled = excluded.enabled,"
         " dry_run = excluded.dry_run, min_size = excluded.min_size,"
         " max_size = excluded.max_size, area_code = excluded.area_code,"
         " region = excluded.region, idle_release = excluded.idle_release,"
         " seen_exhaustion = excluded.seen_exhaustion, checked_at = excluded.checked_at,"
-        " updated_at = excluded.updated_at",
+        " updated_at = excluded.updated_at, last_decision = excluded.last_decision",
         &a, &n, "write autoscale");
     return rc == ERR_OK && n == 0 ? ERR_NOTFOUND : rc;
 }

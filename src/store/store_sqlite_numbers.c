@@ -13,7 +13,7 @@
 
 #define AS_COLS                                                                                    \
     "account_id, pool_id, enabled, dry_run, min_size, max_size, area_code, region, idle_release,"  \
-    " seen_exhaustion, checked_at, updated_at"
+    " seen_exhaustion, checked_at, updated_at, last_decision"
 #define INTENT_COLS                                                                                \
     "id, account_id, pool_id, slot, key, provider, state, number, provider_ref,"                   \
     " COALESCE(number_id, 0), created_at, updated_at, released_at"
@@ -104,6 +104,7 @@ static void read_as(sqlite3_stmt *st, struct st_autoscale *a)
     a->seen_exhaustion = sqlite3_column_int64(st, 9);
     a->checked_at = sqlite3_column_int64(st, 10);
     a->updated_at = sqlite3_column_int64(st, 11);
+    store__col_text(st, 12, a->last_decision, sizeof(a->last_decision));
 }
 
 int store_sqlite__autoscale_get(struct store *s, int64_t account_id, int64_t pool_id,
@@ -126,19 +127,20 @@ int store_sqlite__autoscale_get(struct store *s, int64_t account_id, int64_t poo
 
 int store_sqlite__autoscale_put(struct store *s, const struct st_autoscale *a)
 {
-    if (!fits(a->area_code, sizeof(a->area_code)) || !fits(a->region, sizeof(a->region)))
+    if (!fits(a->area_code, sizeof(a->area_code)) || !fits(a->region, sizeof(a->region)) ||
+        !fits(a->last_decision, sizeof(a->last_decision)))
         return ERR_INVALID;
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
         c, "INSERT INTO pool_autoscale(" AS_COLS ")"
-           " SELECT account_id, id, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 FROM pools"
+           " SELECT account_id, id, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 FROM pools"
            " WHERE account_id = ?1 AND id = ?2"
            " ON CONFLICT (pool_id) DO UPDATE SET enabled = excluded.enabled,"
            " dry_run = excluded.dry_run, min_size = excluded.min_size,"
            " max_size = excluded.max_size, area_code = excluded.area_code,"
            " region = excluded.region, idle_release = excluded.idle_release,"
            " seen_exhaustion = excluded.seen_exhaustion, checked_at = excluded.checked_at,"
-           " updated_at = excluded.updated_at");
+           " updated_at = excluded.updated_at, last_decision = excluded.last_decision");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, a->account_id);
@@ -153,6 +155,7 @@ int store_sqlite__autoscale_put(struct store *s, const struct st_autoscale *a)
     sqlite3_bind_int64(st, 10, a->seen_exhaustion);
     sqlite3_bind_int64(st, 11, a->checked_at);
     sqlite3_bind_int64(st, 12, a->updated_at);
+    store__bind_text(st, 13, a->last_decision);
     int rc = store__exec(c, st, "write autoscale");
     return rc == ERR_OK && sqlite3_changes(c->db) == 0 ? ERR_NOTFOUND : rc;
 }

@@ -368,6 +368,10 @@ test('a pool autoscales under a burst of visits: dry run, then for real within m
   // The same exhaustion is acted on once.
   r = await srv.api('POST', '/v1/test/numbers-check', {}, null);
   assert.notEqual(r.json.pools.find((p) => p.pool === pool.id).decision, 'exhausted');
+  // A decision repeated with nothing new is not logged again.
+  const lines = (await actions(srv, pool.id)).length;
+  r = await srv.api('POST', '/v1/test/numbers-check', {}, null);
+  assert.equal((await actions(srv, pool.id)).length, lines);
 
   await srv.api('PUT', `/v1/pools/${pool.id}/autoscale`, { dry_run: false });
   await burst(6);

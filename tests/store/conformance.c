@@ -1847,10 +1847,12 @@ static void number_management_claims_and_scoping(void **state)
     snprintf(as.area_code, sizeof(as.area_code), "512");
     assert_int_equal(store_autoscale_put(f->s, &as), ERR_OK);
     as.seen_exhaustion = 7;
+    snprintf(as.last_decision, sizeof(as.last_decision), "dry:exhausted:2:0:0");
     assert_int_equal(store_autoscale_put(f->s, &as), ERR_OK);
     struct st_autoscale ga;
     assert_int_equal(store_autoscale_get(f->s, f->a.id, p.id, &ga), ERR_OK);
     assert_int_equal(ga.seen_exhaustion, 7);
+    assert_string_equal(ga.last_decision, "dry:exhausted:2:0:0");
     assert_string_equal(ga.area_code, "512");
     assert_int_equal(store_autoscale_get(f->s, f->b.id, p.id, &ga), ERR_NOTFOUND);
     int n = 0;

@@ -24,6 +24,7 @@ CREATE TABLE pool_autoscale (
     idle_release INTEGER NOT NULL,      -- seconds past the cooldown; 0 = never release
     seen_exhaustion INTEGER NOT NULL DEFAULT 0,
     checked_at INTEGER NOT NULL DEFAULT 0,
+    last_decision TEXT NOT NULL DEFAULT '', -- the last check's decision: a repeat is not logged
     updated_at INTEGER NOT NULL
 );
 -- number_intents: a purchase, written before the provider is asked (state 0 pending, 1 bought,

@@ -23,6 +23,7 @@ CREATE TABLE pool_autoscale (
     idle_release BIGINT NOT NULL,      -- seconds past the cooldown; 0 = never release
     seen_exhaustion BIGINT NOT NULL DEFAULT 0,
     checked_at BIGINT NOT NULL DEFAULT 0,
+    last_decision TEXT NOT NULL DEFAULT '', -- the last check's decision: a repeat is not logged
     updated_at BIGINT NOT NULL
 );
 -- number_intents: a purchase, written before the provider is asked (state 0 pending, 1 bought,
