@@ -22,6 +22,7 @@
 #include "app/admin.h"
 #include "app/app.h"
 #include "app/calls.h"
+#include "app/metrics.h"
 #include "app/outbound.h"
 #include "store/store.h"
 #include "telephony/numbers.h"
@@ -110,6 +111,11 @@ static void ctx_release(struct ctx *c)
 {
     json_decref(c->actions);
     memset(&c->cred, 0, sizeof(c->cred));
+}
+
+static void bump(struct numbers *n, const char *name, const char *help)
+{
+    metrics_count(n->app->metrics, name, help, 1);
 }
 
 /* Logs an action in the pool's log (and the process log) and in the answer. */
@@ -360,6 +366,7 @@ static int record(struct ctx *c, struct st_intent *in, const struct tel_owned *o
     if (rc == ERR_OK && urc == ERR_OK) {
         act(c, "record", o->number, false, true, in->id, "number %s joined the pool (%s)",
             num.ext_id, o->ref);
+        bump(c->n, "opendni_numbers_bought_total", "Numbers bought through the provider");
         if (bought)
             json_array_append_new(bought, json_pack("{s:s,s:s,s:s}", "id", num.ext_id, "number",
                                                     num.number, "provider_ref", o->ref));
@@ -507,6 +514,9 @@ static int buy_numbers(struct ctx *c, int64_t count, const char *area_code, cons
     char ac[8], rg[8];
     search_for(c, area_code, region, ac, sizeof(ac), rg, sizeof(rg));
     if (after > c->cfg.monthly_cap) {
+        if (!dry_run)
+            bump(c->n, "opendni_numbers_refused_total",
+                 "Purchases refused by the monthly spend cap");
         act(c, "refuse", NULL, dry_run, false, 0,
             "%s: %" PRId64 " more numbers would make this month's spend %" PRId64
             ", past the cap of %" PRId64,
@@ -640,6 +650,7 @@ static int release_at_provider(struct ctx *c, struct st_intent *in)
     in->released_at = in->updated_at = time_now_ms();
     store_intent_update(c->n->app->store, in);
     act(c, "release", in->number, false, true, in->id, "released at %s (%s)", c->tp->name, w);
+    bump(c->n, "opendni_numbers_released_total", "Numbers released at the provider");
     return ERR_OK;
 }
 
@@ -871,6 +882,8 @@ static void autoscale_pool(struct numbers *n, const struct st_autoscale *as, jso
             " new exhaustion events, recommended %" PRId64 ": add %" PRId64 "%s, release %zu",
             autoscale_why_str(plan.why), ap.size, ap.pending, ap.new_exhaustion,
             ap.recommended_size, plan.add, plan.capped ? " (spend cap)" : "", plan.n_release);
+    if (plan.capped && plan.add < plan.wanted && !as->dry_run)
+        bump(n, "opendni_numbers_refused_total", "Purchases refused by the monthly spend cap");
     if (plan.capped && plan.add < plan.wanted && !repeat)
         act(&c, "refuse", NULL, as->dry_run, false, 0,
             "autoscale: %" PRId64 " numbers wanted, the monthly spend cap of %" PRId64

@@ -239,6 +239,10 @@ test('Twilio: dry run, buy with the documented requests, spend cap, release; bad
   assert.equal(fake.owned.length, 1);
   nums = await poolNumbers(srv, pool.id);
   assert.equal(nums.length, 1);
+  const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+  assert.match(metrics, /^opendni_numbers_bought_total 2$/m);
+  assert.match(metrics, /^opendni_numbers_released_total 1$/m);
+  assert.match(metrics, /^opendni_numbers_refused_total 1$/m);
   // A number opendni did not buy is not released through the provider.
   const manual = await srv.api('POST', '/v1/numbers', { number: '+15555550999', pool: pool.id });
   r = await srv.api('DELETE', `/v1/pools/${pool.id}/numbers/${manual.json.id}`);
