@@ -129,9 +129,21 @@ int admin_pool_update(struct app *app, const struct st_pool *p, struct errbuf *e
     return ERR_OK;
 }
 
+static int any_intent(void *ctx, const struct st_intent *i)
+{
+    *(bool *)ctx = i->state == ST_INTENT_PENDING || i->state == ST_INTENT_BOUGHT;
+    return *(bool *)ctx;
+}
+
 int admin_pool_delete(struct app *app, const struct st_pool *p, int64_t now)
 {
-    int rc = store_pool_delete(app->store, p->account_id, p->ext_id, now);
+    /* Numbers opendni bought are released through it first (app/numbers.h): deleting the pool
+     * would forget them while the provider still bills them. */
+    bool held = false;
+    int rc = store_intent_list(app->store, p->account_id, p->id, -1, any_intent, &held);
+    if (rc == ERR_OK && held)
+        return ERR_CONFLICT;
+    rc = rc ? rc : store_pool_delete(app->store, p->account_id, p->ext_id, now);
     if (rc)
         return rc;
     accounts_invalidate(app->accounts, p->account_id);

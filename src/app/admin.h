@@ -97,7 +97,8 @@ int admin_pool_usage(struct app *app, const struct st_pool *p, int64_t since, in
                      size_t n, int64_t *in_use, bool *truncated);
 /* Writes p's settings (p read with admin_pool_get and changed). */
 int admin_pool_update(struct app *app, const struct st_pool *p, struct errbuf *eb);
-/* ERR_CONFLICT while a lease on one of its numbers is live at now. */
+/* ERR_CONFLICT while a lease on one of its numbers is live at now, or while it holds numbers
+ * opendni bought (or is buying): release them first. */
 int admin_pool_delete(struct app *app, const struct st_pool *p, int64_t now);
 /* The pool's live figures (size, leased, cooling, exhaustion, recommended size). */
 int admin_pool_stats(struct app *app, const struct st_pool *p, int64_t now, struct pool_stats *out);

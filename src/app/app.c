@@ -14,6 +14,7 @@
 #include "app/health.h"
 #include "app/metrics.h"
 #include "app/offline.h"
+#include "app/numbers.h"
 #include "app/outbox.h"
 #include "app/privacy.h"
 #include "app/ratelimit.h"
@@ -89,6 +90,9 @@ int app_init(struct app *app, struct errbuf *eb)
         app_release(app);
         return rc;
     }
+    struct numbers_config nc = {.allow_private = app->cfg.outbound_allow_private,
+                                .interval_ms = app->cfg.autoscale_interval_s * 1000};
+    app->numbers = numbers_start(app, &nc);
     return ERR_OK;
 }
 
@@ -100,6 +104,8 @@ void app_release(struct app *app)
     app->offline = NULL;
     fanout_stop(app->fanout);
     app->fanout = NULL;
+    numbers_stop(app->numbers); /* before the store it uses */
+    app->numbers = NULL;
     outbox_stop(app->outbox); /* before the writer and the store it uses */
     app->outbox = NULL;
     traffic_free(app->traffic); /* after the server stopped: no visit counts any more */

@@ -28,6 +28,7 @@ struct purger;
 struct offline;
 struct fanout;
 struct traffic;
+struct numbers;
 
 struct app_config {
     const char *db;
@@ -65,6 +66,7 @@ struct app_config {
     /* Where calls answered while the store cannot take them are kept (app/offline.h): a
      * directory of this process's own (cmd_serve.c picks the default). */
     const char *spool_dir;
+    long long autoscale_interval_s; /* number checks and pool autoscaling, 0 = off */
 };
 
 struct app {
@@ -90,6 +92,7 @@ struct app {
     struct fanout *fanout;               /* stream events from the other nodes (PostgreSQL) */
     uint64_t node_id;                    /* random per process: tells its own events apart */
     struct traffic *traffic;             /* page views and swap misses (alert.swap_miss_rate) */
+    struct numbers *numbers;             /* numbers bought and released, pool autoscaling */
 };
 
 /* Opens the store (it must be migrated) and starts the services; parses cfg.trust_proxy

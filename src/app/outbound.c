@@ -25,6 +25,9 @@ struct transfer {
     int64_t started_us;
     struct outbound_result r;
     size_t got; /* bytes of the answer seen */
+    bool keep;  /* keep the whole answer (outbound_request) */
+    char *answer;
+    size_t answer_len, answer_cap;
     outbound_done_fn done;
     void *arg;
     struct transfer *prev, *next; /* the client's list of transfers in flight */
@@ -121,6 +124,22 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
         t->r.snippet[t->got + k] = '\0';
     }
     t->got += len;
+    if (t->keep && !t->r.body_cut) {
+        if (t->answer_len + len > OUTBOUND_BODY_MAX) {
+            t->r.body_cut = true;
+        } else {
+            if (t->answer_len + len + 1 > t->answer_cap) {
+                size_t cap = t->answer_cap ? t->answer_cap : 4096;
+                while (cap < t->answer_len + len + 1)
+                    cap *= 2;
+                t->answer = xrealloc(t->answer, cap);
+                t->answer_cap = cap;
+            }
+            memcpy(t->answer + t->answer_len, data, len);
+            t->answer_len += len;
+            t->answer[t->answer_len] = '\0';
+        }
+    }
     if (t->got > (size_t)64 << 20)
         return 0; /* an endless answer ends the transfer */
     return len;
@@ -166,6 +185,7 @@ static void transfer_free(struct transfer *t)
     curl_slist_free_all(t->headers);
     curl_slist_free_all(t->rcpt);
     free(t->body);
+    free(t->answer);
     free(t);
 }
 
@@ -243,6 +263,41 @@ int outbound_post(struct outbound *o, const char *url, const char *const *header
     return start(o, t);
 }
 
+int outbound_request(struct outbound *o, const char *method, const char *url,
+                     const char *const *headers, size_t n_headers, const char *body, size_t len,
+                     const char *userpwd, outbound_done_fn done, void *arg)
+{
+    bool https = strncasecmp(url, "https://", 8) == 0;
+    bool http = strncasecmp(url, "http://", 7) == 0;
+    if ((!https && !(http && o->cfg.allow_private)) || !method)
+        return ERR_INVALID;
+    struct transfer *t = transfer_new(o, url, https ? "https" : "http", done, arg);
+    if (!t)
+        return ERR_NOMEM;
+    t->keep = true;
+    for (size_t i = 0; i < n_headers && i < OUTBOUND_MAX_HEADERS; i++)
+        t->headers = curl_slist_append(t->headers, headers[i]);
+    t->headers = curl_slist_append(t->headers, "Expect:");
+    curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+    if (userpwd) {
+        curl_easy_setopt(t->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(t->easy, CURLOPT_USERPWD, userpwd);
+    }
+    if (body) {
+        t->body = xmalloc(len + 1);
+        memcpy(t->body, body, len);
+        t->body[len] = '\0';
+        t->len = len;
+        curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body);
+        curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    } else if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(t->easy, CURLOPT_HTTPGET, 1L);
+    }
+    if (strcmp(method, "GET") != 0 && !(body && strcmp(method, "POST") == 0))
+        curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, method);
+    return start(o, t);
+}
+
 int outbound_mail(struct outbound *o, const char *smtp_url, const char *from, const char *to,
                   const char *message, outbound_done_fn done, void *arg)
 {
@@ -300,6 +355,10 @@ static void finish(struct outbound *o, CURL *e, CURLcode code)
         snprintf(t->r.error, sizeof(t->r.error), "%s", curl_easy_strerror(code));
     if (code != CURLE_OK)
         t->r.status = 0;
+    if (t->keep) {
+        t->r.body = t->answer ? t->answer : "";
+        t->r.body_len = t->answer_len;
+    }
     t->done(t->arg, &t->r);
     transfer_free(t);
 }

@@ -38,7 +38,14 @@ struct outbound_result {
     int retry_after_s; /* the answer's Retry-After in seconds, -1 if none */
     char error[256];
     char snippet[OUTBOUND_SNIPPET_MAX]; /* the first bytes of the answer's body */
+    /* outbound_request only: the whole answer (up to OUTBOUND_BODY_MAX bytes, NUL-terminated;
+     * body_cut when it was longer), borrowed for the callback. NULL for the others. */
+    const char *body;
+    size_t body_len;
+    bool body_cut;
 };
+
+#define OUTBOUND_BODY_MAX (1u << 20)
 
 /* Called once per request, on the thread running outbound_run. */
 typedef void (*outbound_done_fn)(void *arg, const struct outbound_result *r);
@@ -53,6 +60,13 @@ void outbound_free(struct outbound *o);
  * done is not called). */
 int outbound_post(struct outbound *o, const char *url, const char *const *headers, size_t n_headers,
                   const char *body, size_t len, outbound_done_fn done, void *arg);
+/* Starts a request with method (GET, POST, PATCH, DELETE) to url with the headers and, unless
+ * body is NULL, the body (len bytes); userpwd "user:password" (NULL: none) is sent as HTTP Basic
+ * authentication. The whole answer is kept (struct outbound_result body). Same contract and
+ * rules as outbound_post. */
+int outbound_request(struct outbound *o, const char *method, const char *url,
+                     const char *const *headers, size_t n_headers, const char *body, size_t len,
+                     const char *userpwd, outbound_done_fn done, void *arg);
 /* Starts mail delivery of message (RFC 5322 text: headers, blank line, body) through the SMTP
  * server smtp_url (smtp:// with STARTTLS when offered, or smtps://) from `from` to `to`.
  * Same contract as outbound_post. */

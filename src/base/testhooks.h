@@ -26,6 +26,9 @@ enum testhook_fault {
     TESTHOOK_STORE_IO,     /* store_commit fails with an I/O error; nothing reaches the disk */
     TESTHOOK_STORE_COMMIT, /* store_commit writes the transaction, then reports a failure */
     TESTHOOK_ROUTE, /* a routing plan's evaluation fails inside its callbacks (app/routing.c) */
+    /* the process kills itself (SIGKILL) after a provider sold it a number and before the
+     * purchase is recorded (app/numbers.c): the purchase must not be made twice */
+    TESTHOOK_NUMBER_CRASH,
     TESTHOOK_N
 };
 
@@ -46,7 +49,7 @@ bool testhooks_fault(enum testhook_fault f);
 /* Switches fault f. No-op in production. */
 void testhooks_fault_set(enum testhook_fault f, bool on);
 /* The fault named name ("call_store", "visit_commit", "store_readonly", "store_busy",
- * "store_full", "store_io", "store_commit", "route"). Returns 0, or -1 for an unknown name. out:
+ * "store_full", "store_io", "store_commit", "route", "number_crash"). Returns 0, or -1 for an unknown name. out:
  * *f. */
 int testhooks_fault_parse(const char *name, enum testhook_fault *f);
 
@@ -56,5 +59,12 @@ int testhooks_fault_parse(const char *name, enum testhook_fault *f);
 const char *testhooks_outbound_ca(void);
 /* Sets it (path copied; NULL clears). No-op in production. */
 void testhooks_outbound_ca_set(const char *path);
+
+/* The base URL of provider's REST API for the test binary (serve --test-provider-api
+ * NAME=URL, so tests reach local provider servers), or NULL: always NULL in production. */
+const char *testhooks_provider_api(const char *provider);
+/* Sets it from "NAME=URL" (copied). Returns 0, or -1 for a malformed value. No-op (0) in
+ * production. */
+int testhooks_provider_api_set(const char *name_eq_url);
 
 #endif

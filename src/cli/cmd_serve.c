@@ -13,6 +13,7 @@
 #include "base/testhooks.h"
 #include "base/timefmt.h"
 #include "app/app.h"
+#include "app/numbers.h"
 #include "app/clientaddr.h"
 #include "app/users.h"
 #include "http/server.h"
@@ -98,6 +99,7 @@ static int check_ranges(const struct cli_opt *opts, const struct app_config *c)
         {&c->flood_hold, 0, LLONG_MAX},
         {&c->session_idle_s, 1, LLONG_MAX},
         {&c->session_max_s, 1, LLONG_MAX},
+        {&c->autoscale_interval_s, 0, 86400},
     };
     for (size_t i = 0; i < ARRAY_SIZE(ranges); i++) {
         long long v = *ranges[i].v;
@@ -147,6 +149,7 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
     bool fail_calls = false;
     const char *outbound_ca = "";
     const char *clock_start = "";
+    const char *provider_api = "";
     struct cli_opt opts[] = {
         {"db", OPT_STR, &c->db, "OPENDNI_DB", "store: SQLite file path or postgres:// URL"},
         {"listen", OPT_STR, &c->listen, "OPENDNI_LISTEN",
@@ -185,7 +188,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
          "GET /metrics needs Authorization: Bearer TOKEN (unset: loopback clients only)"},
         {"outbound-allow-private", OPT_BOOL, &c->outbound_allow_private,
          "OPENDNI_OUTBOUND_ALLOW_PRIVATE",
-         "webhooks and alerts may reach loopback, private and link-local addresses"},
+         "webhooks, alerts and provider API calls may reach loopback, private and link-local "
+         "addresses"},
         {"smtp-url", OPT_STR, &c->smtp_url, "OPENDNI_SMTP_URL",
          "SMTP server for email alerts: smtp://HOST:PORT (STARTTLS) or smtps://…"},
         {"smtp-from", OPT_STR, &c->smtp_from, "OPENDNI_SMTP_FROM", "From address of email alerts"},
@@ -193,6 +197,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
          "directory of this node's own for calls answered while the store is away (default: "
          "DB.spool beside a SQLite file; $STATE_DIRECTORY, else ~/.local/state/opendni, "
          "/spool-HOST-PORT for PostgreSQL)"},
+        {"autoscale-interval", OPT_INT, &c->autoscale_interval_s, "OPENDNI_AUTOSCALE_INTERVAL",
+         "seconds between number checks (pending purchases, pool autoscaling), 0 = off"},
         {"demo", OPT_BOOL, &c->demo, "OPENDNI_DEMO", "serve the demo site at /demo/ (make run)"},
         {"secrets-key-file", OPT_STR, key_file, "OPENDNI_SECRETS_KEY_FILE",
          "file holding the key provider secrets are sealed with (else OPENDNI_SECRETS_KEY)"},
@@ -211,6 +217,8 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
          "CA bundle trusted for outbound requests instead of the system's"},
         {"test-clock-start", OPT_STR, &clock_start, NULL,
          "start the clock at this time (RFC 3339 or a date; may be in the past)"},
+        {"test-provider-api", OPT_STR, &provider_api, NULL,
+         "provider REST API base URLs: NAME=URL[,NAME=URL] (number management)"},
         {0},
     };
     /* The production binary offers no test flag: its table ends at the first terminator. */
@@ -243,6 +251,16 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
         }
         testhooks_clock_start(at);
     }
+    for (const char *p = provider_api; *p;) {
+        size_t len = strcspn(p, ",");
+        char one[300];
+        snprintf(one, sizeof(one), "%.*s", (int)len, p);
+        if (testhooks_provider_api_set(one) != 0) {
+            fprintf(stderr, "error: --test-provider-api: give NAME=URL[,NAME=URL]\n");
+            return -2;
+        }
+        p += len + (p[len] == ',');
+    }
     log_level = log_level_parse(level);
     log_pii = c->log_pii;
     c->log_level = level;
@@ -270,7 +288,8 @@ int cmd_serve(int argc, char **argv)
                               .request_timeout_s = 15,
                               .rate_limit_bad_signatures = 30,
                               .session_idle_s = USERS_IDLE_S_DEFAULT,
-                              .session_max_s = USERS_MAX_S_DEFAULT}};
+                              .session_max_s = USERS_MAX_S_DEFAULT,
+                              .autoscale_interval_s = 60}};
     const char *key_file = NULL;
     bool check_only = false;
     int rc = parse_serve_opts(argc, argv, &app.cfg, &key_file, &check_only);
@@ -320,6 +339,7 @@ int cmd_serve(int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     log_info("cli", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    numbers_quiesce(app.numbers); /* answers the requests waiting on a provider at once */
     http_server_stop(srv, GRACE_MS);
     app_release(&app);
     log_info("cli", "stopped");

@@ -877,3 +877,88 @@ int store_feed_delete(struct store *s, int64_t account_id)
         return ERR_BACKEND;
     return s->ops->feed_delete(s, account_id);
 }
+
+/* ---- numbers bought and released through the provider ---- */
+
+int store_numcfg_get(struct store *s, int64_t account_id, struct st_numcfg *c)
+{
+    return s->ops->numcfg_get(s, account_id, c);
+}
+
+int store_numcfg_put(struct store *s, const struct st_numcfg *c)
+{
+    if (store__write_fault(s, "number settings put"))
+        return ERR_BACKEND;
+    return s->ops->numcfg_put(s, c);
+}
+
+int store_autoscale_get(struct store *s, int64_t account_id, int64_t pool_id,
+                        struct st_autoscale *a)
+{
+    return s->ops->autoscale_get(s, account_id, pool_id, a);
+}
+
+int store_autoscale_put(struct store *s, const struct st_autoscale *a)
+{
+    if (store__write_fault(s, "autoscale put"))
+        return ERR_BACKEND;
+    return s->ops->autoscale_put(s, a);
+}
+
+int store_autoscale_list(struct store *s, store_autoscale_fn fn, void *ctx)
+{
+    return s->ops->autoscale_list(s, fn, ctx);
+}
+
+int store_intent_claim(struct store *s, int64_t account_id, int64_t pool_id, int64_t target_size,
+                       const char *key, const char *provider, int64_t now, struct st_intent *out)
+{
+    if (store__write_fault(s, "intent claim"))
+        return ERR_BACKEND;
+    return s->ops->intent_claim(s, account_id, pool_id, target_size, key, provider, now, out);
+}
+
+int store_intent_update(struct store *s, const struct st_intent *i)
+{
+    if (store__write_fault(s, "intent update"))
+        return ERR_BACKEND;
+    return s->ops->intent_update(s, i);
+}
+
+int store_intent_list(struct store *s, int64_t account_id, int64_t pool_id, int state,
+                      store_intent_fn fn, void *ctx)
+{
+    return s->ops->intent_list(s, account_id, pool_id, state, fn, ctx);
+}
+
+int store_intent_spend(struct store *s, int64_t account_id, int64_t month_start, int64_t *n)
+{
+    return s->ops->intent_spend(s, account_id, month_start, n);
+}
+
+int store_number_action_add(struct store *s, struct st_number_action *a)
+{
+    if (store__write_fault(s, "number action add"))
+        return ERR_BACKEND;
+    return s->ops->number_action_add(s, a);
+}
+
+int store_number_action_list(struct store *s, int64_t account_id, int64_t pool_id,
+                             int64_t before_id, size_t max, store_number_action_fn fn, void *ctx)
+{
+    return s->ops->number_action_list(s, account_id, pool_id, before_id, max, fn, ctx);
+}
+
+int store_number_usage(struct store *s, int64_t account_id, int64_t pool_id,
+                       store_number_usage_fn fn, void *ctx)
+{
+    return s->ops->number_usage(s, account_id, pool_id, fn, ctx);
+}
+
+int store_job_claim(struct store *s, const char *name, const char *holder, int64_t now,
+                    int64_t until, bool *got)
+{
+    if (store__write_fault(s, "job claim"))
+        return ERR_BACKEND;
+    return s->ops->job_claim(s, name, holder, now, until, got);
+}

@@ -1103,4 +1103,134 @@ int store_feed_account(struct store *s, const char *ext_id, struct st_account *a
 /* Removes the account's feed. ERR_OK, ERR_NOTFOUND (it had none). */
 int store_feed_delete(struct store *s, int64_t account_id);
 
+/* ==== numbers bought and released through the provider (sql/0020_number_management.sql) ======
+ * Owned by app/numbers.c. Every operation filters by account id. Times are Unix ms. */
+
+#define STORE_PROVIDER_REF_MAX 80 /* the provider's id of a number (PN…, a Telnyx id) */
+
+/* An account's number-buying settings. */
+struct st_numcfg {
+    int64_t account_id;
+    char provider[STORE_PROVIDER_MAX]; /* "twilio" or "telnyx" */
+    int64_t monthly_cap;               /* minor units per calendar month (UTC) */
+    int64_t number_cost;               /* minor units per number per month */
+    char country[4];                   /* ISO 3166-1 alpha-2 searched, "US" */
+    int64_t updated_at;
+};
+
+/* A pool's autoscale settings and its last observation. */
+struct st_autoscale {
+    int64_t account_id;
+    int64_t pool_id;
+    bool enabled;
+    bool dry_run; /* decide and log, never call the provider */
+    int64_t min_size;
+    int64_t max_size;
+    char area_code[8];       /* new numbers: this area code, else region */
+    char region[8];          /* ISO 3166-2 subdivision without the country ("TX") */
+    int64_t idle_release_s;  /* release a number idle this long past its cooldown, 0 = never */
+    int64_t seen_exhaustion; /* the pool's exhaustion counter at the last check */
+    int64_t checked_at;
+    char last_decision[64]; /* the last check's decision (app/numbers.c: repeats not logged) */
+    int64_t updated_at;
+};
+
+/* A purchase, from before the provider is asked until the number is released. */
+enum st_intent_state {
+    ST_INTENT_PENDING = 0,  /* claimed; the provider may or may not have sold the number */
+    ST_INTENT_BOUGHT = 1,   /* bought and recorded: the number is in the pool */
+    ST_INTENT_FAILED = 2,   /* nothing was bought */
+    ST_INTENT_RELEASED = 3, /* released at the provider */
+};
+
+struct st_intent {
+    int64_t id;
+    int64_t account_id;
+    int64_t pool_id;
+    int64_t slot;           /* the pool's size with this number (unique while pending) */
+    char key[STORE_ID_MAX]; /* idempotency key, sent to the provider with the purchase */
+    char provider[STORE_PROVIDER_MAX];
+    int state;                   /* enum st_intent_state */
+    char number[STORE_E164_MAX]; /* "" until chosen */
+    char provider_ref[STORE_PROVIDER_REF_MAX];
+    int64_t number_id; /* numbers.id once recorded, 0 before */
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t released_at; /* 0 = not released */
+};
+
+/* One line of a pool's number log. */
+struct st_number_action {
+    int64_t id;
+    int64_t account_id;
+    int64_t pool_id;
+    int64_t at;
+    char action[16]; /* search, buy, configure, release, refuse, reconcile, decide */
+    char number[STORE_E164_MAX];
+    char provider[STORE_PROVIDER_MAX];
+    bool dry_run;
+    bool ok;
+    char detail[STORE_TEXT_MAX];
+    int64_t intent_id; /* 0 = none */
+};
+
+/* How a pool number was used lately. */
+struct st_number_usage {
+    int64_t number_id;
+    char ext_id[STORE_ID_MAX];
+    char number[STORE_E164_MAX];
+    int64_t last_lease_end; /* latest expires_at of its stored leases, 0 = never leased */
+    int64_t last_call_at;   /* latest call to it, 0 = none */
+    int64_t created_at;
+};
+
+typedef int (*store_autoscale_fn)(void *ctx, const struct st_autoscale *a);
+typedef int (*store_intent_fn)(void *ctx, const struct st_intent *i);
+typedef int (*store_number_action_fn)(void *ctx, const struct st_number_action *a);
+typedef int (*store_number_usage_fn)(void *ctx, const struct st_number_usage *u);
+
+/* The account's settings. ERR_NOTFOUND when none were stored. out: *c. */
+int store_numcfg_get(struct store *s, int64_t account_id, struct st_numcfg *c);
+/* Writes them (insert or replace). ERR_INVALID (a field too long), ERR_NOTFOUND (account). */
+int store_numcfg_put(struct store *s, const struct st_numcfg *c);
+/* A pool's autoscale settings. ERR_NOTFOUND when none were stored (autoscale off). */
+int store_autoscale_get(struct store *s, int64_t account_id, int64_t pool_id,
+                        struct st_autoscale *a);
+/* Writes them (insert or replace); the pool must be the account's (ERR_NOTFOUND). */
+int store_autoscale_put(struct store *s, const struct st_autoscale *a);
+/* Every enabled autoscale setting of every account, by pool id. */
+int store_autoscale_list(struct store *s, store_autoscale_fn fn, void *ctx);
+
+/* Claims the next slot of the account's pool for a purchase, atomically: a pending intent with
+ * key and provider, created at now, whose slot is the pool's numbers plus its pending intents
+ * plus one, only if that slot is at most target_size. ERR_CONFLICT when the pool (with what is
+ * pending) already has target_size numbers, or another node claimed the slot at the same time;
+ * ERR_NOTFOUND (the pool is not the account's). Call inside a transaction. out: *out. */
+int store_intent_claim(struct store *s, int64_t account_id, int64_t pool_id, int64_t target_size,
+                       const char *key, const char *provider, int64_t now, struct st_intent *out);
+/* Writes state, number, provider_ref, number_id, updated_at and released_at of the account's
+ * intent i->id. ERR_NOTFOUND; ERR_CONFLICT when another pending intent has chosen that number. */
+int store_intent_update(struct store *s, const struct st_intent *i);
+/* Intents of the account (0: every account) and pool (0: all) in state (-1: any), by id. */
+int store_intent_list(struct store *s, int64_t account_id, int64_t pool_id, int state,
+                      store_intent_fn fn, void *ctx);
+/* Numbers the account pays for in the month starting at month_start: intents pending or
+ * bought, and those released at or after month_start. out: *n. */
+int store_intent_spend(struct store *s, int64_t account_id, int64_t month_start, int64_t *n);
+
+/* Appends a to the log (a->id set). */
+int store_number_action_add(struct store *s, struct st_number_action *a);
+/* The account pool's log, newest first, lines with id < before_id (0: from the newest), at most
+ * max. */
+int store_number_action_list(struct store *s, int64_t account_id, int64_t pool_id,
+                             int64_t before_id, size_t max, store_number_action_fn fn, void *ctx);
+/* Each number of the account's pool with its latest stored lease end and call, by id. */
+int store_number_usage(struct store *s, int64_t account_id, int64_t pool_id,
+                       store_number_usage_fn fn, void *ctx);
+
+/* Claims the periodic job `name` for holder until `until` if it is free at now (never claimed,
+ * its claim ended, or holder's own): out *got. Atomic across nodes. */
+int store_job_claim(struct store *s, const char *name, const char *holder, int64_t now,
+                    int64_t until, bool *got);
+
 #endif

@@ -219,6 +219,25 @@ struct store_ops {
     int (*feed_account)(struct store *s, const char *ext_id, struct st_account *a,
                         char secret_hash[65]);
     int (*feed_delete)(struct store *s, int64_t account_id);
+    int (*numcfg_get)(struct store *s, int64_t account_id, struct st_numcfg *c);
+    int (*numcfg_put)(struct store *s, const struct st_numcfg *c);
+    int (*autoscale_get)(struct store *s, int64_t account_id, int64_t pool_id,
+                         struct st_autoscale *a);
+    int (*autoscale_put)(struct store *s, const struct st_autoscale *a);
+    int (*autoscale_list)(struct store *s, store_autoscale_fn fn, void *ctx);
+    int (*intent_claim)(struct store *s, int64_t account_id, int64_t pool_id, int64_t target_size,
+                        const char *key, const char *provider, int64_t now, struct st_intent *out);
+    int (*intent_update)(struct store *s, const struct st_intent *i);
+    int (*intent_list)(struct store *s, int64_t account_id, int64_t pool_id, int state,
+                       store_intent_fn fn, void *ctx);
+    int (*intent_spend)(struct store *s, int64_t account_id, int64_t month_start, int64_t *n);
+    int (*number_action_add)(struct store *s, struct st_number_action *a);
+    int (*number_action_list)(struct store *s, int64_t account_id, int64_t pool_id,
+                              int64_t before_id, size_t max, store_number_action_fn fn, void *ctx);
+    int (*number_usage)(struct store *s, int64_t account_id, int64_t pool_id,
+                        store_number_usage_fn fn, void *ctx);
+    int (*job_claim)(struct store *s, const char *name, const char *holder, int64_t now,
+                     int64_t until, bool *got);
 };
 
 /* The head of every backend's store struct (its first member, so a backend converts a

@@ -326,5 +326,28 @@ int store_sqlite__feed_set(struct store *s, int64_t account_id, const char *ext_
 int store_sqlite__feed_account(struct store *s, const char *ext_id, struct st_account *a,
                                char secret_hash[65]);
 int store_sqlite__feed_delete(struct store *s, int64_t account_id);
+/* store_sqlite_numbers.c */
+int store_sqlite__numcfg_get(struct store *s, int64_t account_id, struct st_numcfg *c);
+int store_sqlite__numcfg_put(struct store *s, const struct st_numcfg *c);
+int store_sqlite__autoscale_get(struct store *s, int64_t account_id, int64_t pool_id,
+                                struct st_autoscale *a);
+int store_sqlite__autoscale_put(struct store *s, const struct st_autoscale *a);
+int store_sqlite__autoscale_list(struct store *s, store_autoscale_fn fn, void *ctx);
+int store_sqlite__intent_claim(struct store *s, int64_t account_id, int64_t pool_id,
+                               int64_t target_size, const char *key, const char *provider,
+                               int64_t now, struct st_intent *out);
+int store_sqlite__intent_update(struct store *s, const struct st_intent *i);
+int store_sqlite__intent_list(struct store *s, int64_t account_id, int64_t pool_id, int state,
+                              store_intent_fn fn, void *ctx);
+int store_sqlite__intent_spend(struct store *s, int64_t account_id, int64_t month_start,
+                               int64_t *n);
+int store_sqlite__number_action_add(struct store *s, struct st_number_action *a);
+int store_sqlite__number_action_list(struct store *s, int64_t account_id, int64_t pool_id,
+                                     int64_t before_id, size_t max, store_number_action_fn fn,
+                                     void *ctx);
+int store_sqlite__number_usage(struct store *s, int64_t account_id, int64_t pool_id,
+                               store_number_usage_fn fn, void *ctx);
+int store_sqlite__job_claim(struct store *s, const char *name, const char *holder, int64_t now,
+                            int64_t until, bool *got);
 
 #endif

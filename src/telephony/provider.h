@@ -20,6 +20,8 @@
 #include "base/err.h"
 #include "telephony/form.h"
 
+struct tel_numbers;
+
 /* Longest provider name (calls.provider, account_providers.provider), NUL excluded. */
 #define TEL_NAME_MAX 15
 
@@ -149,6 +151,9 @@ struct tel_provider {
      * merge reads unknown live statuses as ringing: a status added later never fails a
      * callback). NULL for NULL. The result is static or s itself. */
     const char *(*status)(const char *s);
+    /* Number management through the provider's REST API (telephony/numbers.h), or NULL when
+     * opendni cannot buy this provider's numbers. */
+    const struct tel_numbers *numbers;
 };
 
 /* Every provider, in registration order, NULL-terminated. */

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "base/xalloc.h"
+#include "telephony/numbers.h"
 #include "telephony/provider_int.h"
 #include "telephony/twilio.h"
 
@@ -159,4 +160,5 @@ const struct tel_provider tel__telnyx = {
     .verify = texml_verify,
     .answer = texml_answer,
     .status = tel__twilio_status,
+    .numbers = &tel_numbers_telnyx,
 };

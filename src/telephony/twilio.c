@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "base/xalloc.h"
+#include "telephony/numbers.h"
 #include "telephony/provider_int.h"
 
 /* ==== string to sign ========================================================================= */
@@ -617,4 +618,5 @@ const struct tel_provider tel__twilio = {
     .verify = twilio_hook_verify,
     .answer = twilio_answer,
     .status = tel__twilio_status,
+    .numbers = &tel_numbers_twilio,
 };

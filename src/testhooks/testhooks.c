@@ -58,3 +58,35 @@ void testhooks_outbound_ca_set(const char *path)
 {
     snprintf(outbound_ca, sizeof(outbound_ca), "%s", path ? path : "");
 }
+
+/* Set by serve's flag parsing, before any thread reads them. */
+static struct {
+    char name[16];
+    char url[256];
+} provider_api[4];
+
+const char *testhooks_provider_api(const char *provider)
+{
+    for (size_t i = 0; provider && i < ARRAY_SIZE(provider_api); i++)
+        if (provider_api[i].name[0] && strcmp(provider_api[i].name, provider) == 0)
+            return provider_api[i].url;
+    return NULL;
+}
+
+int testhooks_provider_api_set(const char *v)
+{
+    const char *eq = v ? strchr(v, '=') : NULL;
+    if (!eq || eq == v || (size_t)(eq - v) >= sizeof(provider_api[0].name) || !eq[1] ||
+        strlen(eq + 1) >= sizeof(provider_api[0].url))
+        return -1;
+    for (size_t i = 0; i < ARRAY_SIZE(provider_api); i++) {
+        bool same = strncmp(provider_api[i].name, v, (size_t)(eq - v)) == 0 &&
+                    provider_api[i].name[eq - v] == '\0';
+        if (provider_api[i].name[0] && !same)
+            continue;
+        snprintf(provider_api[i].name, sizeof(provider_api[i].name), "%.*s", (int)(eq - v), v);
+        snprintf(provider_api[i].url, sizeof(provider_api[i].url), "%s", eq + 1);
+        return 0;
+    }
+    return -1;
+}

@@ -2521,6 +2521,156 @@ static void feeds_one_per_account_replaced_and_deleted(void **state)
     assert_int_equal(store_feed_account(f->s, "feed_2", &a, hash), ERR_NOTFOUND);
 }
 
+COUNTER(count_intent, struct st_intent)
+COUNTER(count_number_action, struct st_number_action)
+COUNTER(count_autoscale, struct st_autoscale)
+
+static int first_usage(void *ctx, const struct st_number_usage *u)
+{
+    *(struct st_number_usage *)ctx = *u;
+    return 1;
+}
+
+/* Numbers bought through the provider (sql/0020): settings per account, autoscale per pool,
+ * one pending purchase per pool slot up to the target size (a second claim of the same slot
+ * conflicts), the month's spend, the action log, usage and job claims, all scoped by account. */
+static void number_management_claims_and_scoping(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15125550100", 60, 60, false);
+    make_number(f, f->a.id, p.id, 1);
+    struct st_numcfg c = {
+        .account_id = f->a.id, .monthly_cap = 300, .number_cost = 100, .updated_at = 5};
+    snprintf(c.provider, sizeof(c.provider), "twilio");
+    snprintf(c.country, sizeof(c.country), "US");
+    struct st_numcfg got;
+    assert_int_equal(store_numcfg_get(f->s, f->a.id, &got), ERR_NOTFOUND);
+    assert_int_equal(store_numcfg_put(f->s, &c), ERR_OK);
+    c.monthly_cap = 400;
+    assert_int_equal(store_numcfg_put(f->s, &c), ERR_OK);
+    assert_int_equal(store_numcfg_get(f->s, f->a.id, &got), ERR_OK);
+    assert_int_equal(got.monthly_cap, 400);
+    assert_string_equal(got.provider, "twilio");
+    assert_int_equal(store_numcfg_get(f->s, f->b.id, &got), ERR_NOTFOUND);
+
+    /* Autoscale: only on the account's own pool; the list gives enabled ones. */
+    struct st_autoscale as = {.account_id = f->b.id,
+                              .pool_id = p.id,
+                              .enabled = true,
+                              .min_size = 1,
+                              .max_size = 5,
+                              .idle_release_s = 60};
+    assert_int_equal(store_autoscale_put(f->s, &as), ERR_NOTFOUND);
+    as.account_id = f->a.id;
+    snprintf(as.area_code, sizeof(as.area_code), "512");
+    assert_int_equal(store_autoscale_put(f->s, &as), ERR_OK);
+    as.seen_exhaustion = 7;
+    snprintf(as.last_decision, sizeof(as.last_decision), "dry:exhausted:2:0:0");
+    assert_int_equal(store_autoscale_put(f->s, &as), ERR_OK);
+    struct st_autoscale ga;
+    assert_int_equal(store_autoscale_get(f->s, f->a.id, p.id, &ga), ERR_OK);
+    assert_int_equal(ga.seen_exhaustion, 7);
+    assert_string_equal(ga.last_decision, "dry:exhausted:2:0:0");
+    assert_string_equal(ga.area_code, "512");
+    assert_int_equal(store_autoscale_get(f->s, f->b.id, p.id, &ga), ERR_NOTFOUND);
+    int n = 0;
+    assert_int_equal(store_autoscale_list(f->s, count_autoscale, &n), ERR_OK);
+    assert_int_equal(n, 1);
+
+    /* Claims: the pool has 1 number; target 2 gives slot 2, a second claim for target 2
+     * conflicts (the slot is pending), target 3 gives slot 3. Another account's claim on the
+     * pool is refused. */
+    struct st_intent i1, i2, i3;
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_intent_claim(f->s, f->a.id, p.id, 2, "k1", "twilio", 10, &i1), ERR_OK);
+    assert_int_equal(i1.slot, 2);
+    assert_int_equal(i1.state, ST_INTENT_PENDING);
+    assert_int_equal(store_intent_claim(f->s, f->a.id, p.id, 2, "k2", "twilio", 10, &i2),
+                     ERR_CONFLICT);
+    assert_int_equal(store_intent_claim(f->s, f->a.id, p.id, 3, "k3", "twilio", 10, &i3), ERR_OK);
+    assert_int_equal(i3.slot, 3);
+    assert_int_equal(store_intent_claim(f->s, f->b.id, p.id, 9, "k4", "twilio", 10, &i2),
+                     ERR_NOTFOUND);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    int64_t spend = 0;
+    assert_int_equal(store_intent_spend(f->s, f->a.id, 0, &spend), ERR_OK);
+    assert_int_equal(spend, 2);
+    /* Two pending purchases never choose the same number. */
+    snprintf(i1.number, sizeof(i1.number), "+15125550111");
+    assert_int_equal(store_intent_update(f->s, &i1), ERR_OK);
+    snprintf(i3.number, sizeof(i3.number), "+15125550111");
+    assert_int_equal(store_intent_update(f->s, &i3), ERR_CONFLICT);
+    i3.number[0] = '\0';
+    /* i1 bought, i3 failed: the failed one frees its slot and costs nothing. */
+    i1.state = ST_INTENT_BOUGHT;
+    snprintf(i1.number, sizeof(i1.number), "+15125550111");
+    snprintf(i1.provider_ref, sizeof(i1.provider_ref), "PN1");
+    i1.updated_at = 11;
+    assert_int_equal(store_intent_update(f->s, &i1), ERR_OK);
+    i3.state = ST_INTENT_FAILED;
+    assert_int_equal(store_intent_update(f->s, &i3), ERR_OK);
+    i3.account_id = f->b.id;
+    assert_int_equal(store_intent_update(f->s, &i3), ERR_NOTFOUND);
+    assert_int_equal(store_intent_spend(f->s, f->a.id, 0, &spend), ERR_OK);
+    assert_int_equal(spend, 1);
+    n = 0;
+    assert_int_equal(store_intent_list(f->s, f->a.id, p.id, ST_INTENT_BOUGHT, count_intent, &n),
+                     ERR_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(store_intent_list(f->s, f->b.id, 0, -1, count_intent, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    /* Released this month: still paid for this month, not the next. */
+    i1.state = ST_INTENT_RELEASED;
+    i1.released_at = 1000;
+    assert_int_equal(store_intent_update(f->s, &i1), ERR_OK);
+    assert_int_equal(store_intent_spend(f->s, f->a.id, 500, &spend), ERR_OK);
+    assert_int_equal(spend, 1);
+    assert_int_equal(store_intent_spend(f->s, f->a.id, 2000, &spend), ERR_OK);
+    assert_int_equal(spend, 0);
+
+    /* The log, newest first, per account and pool. */
+    for (int k = 0; k < 3; k++) {
+        struct st_number_action a = {
+            .account_id = f->a.id, .pool_id = p.id, .at = 20 + k, .ok = true, .intent_id = i1.id};
+        snprintf(a.action, sizeof(a.action), "buy");
+        snprintf(a.detail, sizeof(a.detail), "line %d", k);
+        assert_int_equal(store_number_action_add(f->s, &a), ERR_OK);
+        assert_true(a.id > 0);
+    }
+    struct st_number_action bad = {.account_id = f->b.id, .pool_id = p.id};
+    assert_int_equal(store_number_action_add(f->s, &bad), ERR_NOTFOUND);
+    n = 0;
+    assert_int_equal(store_number_action_list(f->s, f->a.id, p.id, 0, 2, count_number_action, &n),
+                     ERR_OK);
+    assert_int_equal(n, 2);
+    n = 0;
+    assert_int_equal(store_number_action_list(f->s, f->b.id, p.id, 0, 9, count_number_action, &n),
+                     ERR_OK);
+    assert_int_equal(n, 0);
+
+    /* Usage: a number never leased nor called reads 0s. */
+    struct st_number_usage u = {0};
+    assert_int_equal(store_number_usage(f->s, f->a.id, p.id, first_usage, &u), ERR_OK);
+    assert_string_equal(u.number, "+15555550001");
+    assert_int_equal(u.last_lease_end, 0);
+    assert_int_equal(u.last_call_at, 0);
+    memset(&u, 0, sizeof(u));
+    assert_int_equal(store_number_usage(f->s, f->b.id, p.id, first_usage, &u), ERR_OK);
+    assert_int_equal(u.number_id, 0);
+
+    /* Job claims: one holder until its claim ends; the holder may renew. */
+    bool g = false;
+    assert_int_equal(store_job_claim(f->s, "autoscale", "node1", 100, 200, &g), ERR_OK);
+    assert_true(g);
+    assert_int_equal(store_job_claim(f->s, "autoscale", "node2", 150, 250, &g), ERR_OK);
+    assert_false(g);
+    assert_int_equal(store_job_claim(f->s, "autoscale", "node1", 150, 300, &g), ERR_OK);
+    assert_true(g);
+    assert_int_equal(store_job_claim(f->s, "autoscale", "node2", 300, 400, &g), ERR_OK);
+    assert_true(g);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
@@ -2565,6 +2715,7 @@ int main(int argc, char **argv)
         T(purge_runs_on_one_node_at_a_time),
         T(traffic_counts_add_up_per_account_and_purge),
         T(feeds_one_per_account_replaced_and_deleted),
+        T(number_management_claims_and_scoping),
     };
     if (secrets_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key1,
                           NULL) ||

@@ -136,8 +136,10 @@ int h_pool_delete(struct http_req *req, struct http_resp *resp)
         return rc;
     rc = admin_pool_delete(req->app, &p, time_now_ms());
     if (rc == ERR_CONFLICT)
-        return errf(&req->eb, rc, NULL, "pool '%s' has live leases; wait until they expire",
-                    p.ext_id);
+        return errf(&req->eb, rc, NULL,
+                    "pool '%s' has live leases (wait until they expire) or numbers opendni "
+                    "bought (release them first: DELETE /v1/pools/%s/numbers/{id})",
+                    p.ext_id, p.ext_id);
     if (rc)
         return errf(&req->eb, rc, NULL, "cannot delete pool");
     resp->status = 204;

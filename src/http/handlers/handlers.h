@@ -141,4 +141,15 @@ int h_test_faults(struct http_req *req, struct http_resp *resp);
 /* h_stream.c: GET /v1/stream, Server-Sent Events (hands resp->stream to the server) */
 int h_stream(struct http_req *req, struct http_resp *resp);
 
+/* h_numbers.c: numbers bought and released by opendni (docs/api.md "Buying numbers") */
+int h_number_settings_get(struct http_req *req, struct http_resp *resp);
+int h_number_settings_put(struct http_req *req, struct http_resp *resp);
+int h_pool_autoscale_get(struct http_req *req, struct http_resp *resp);
+int h_pool_autoscale_put(struct http_req *req, struct http_resp *resp);
+int h_pool_number_actions(struct http_req *req, struct http_resp *resp);
+int h_pool_numbers_buy(struct http_req *req, struct http_resp *resp);
+int h_pool_number_release(struct http_req *req, struct http_resp *resp);
+/* POST /v1/test/numbers-check (test binary): runs the number service's periodic work now. */
+int h_test_numbers_check(struct http_req *req, struct http_resp *resp);
+
 #endif
