@@ -49,8 +49,8 @@ bool testhooks_fault(enum testhook_fault f);
 /* Switches fault f. No-op in production. */
 void testhooks_fault_set(enum testhook_fault f, bool on);
 /* The fault named name ("call_store", "visit_commit", "store_readonly", "store_busy",
- * "store_full", "store_io", "store_commit", "route", "number_crash"). Returns 0, or -1 for an unknown name. out:
- * *f. */
+ * "store_full", "store_io", "store_commit", "route", "number_crash"). Returns 0, or -1 for an
+ * unknown name. out: *f. */
 int testhooks_fault_parse(const char *name, enum testhook_fault *f);
 
 /* The CA bundle the outbound client trusts instead of the system's (serve --test-outbound-ca,

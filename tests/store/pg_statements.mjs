@@ -34,6 +34,10 @@ const ALLOW = [
   ['provider credentials by provider and AccountSid (a webhook\'s signature)',
     /\bFROM account_providers WHERE provider = \$1\b/],
   ['login session by token hash', /\bapp_sessions\b[\s\S]*\btoken_hash = \$1\b/],
+  ['a routed call by provider id (a routing callback)',
+    /\bFROM call_routes WHERE provider = \$1(?:::text)? AND call_sid = \$2(?:::text)?$/],
+  ['the Google Ads scheduled-import feed by its id (its own credential)',
+    /\bFROM export_feeds WHERE ext_id = \$1(?:::text)?$/],
 ];
 
 // Statements over every account by design, off the visit and call paths (the operator's
@@ -44,6 +48,8 @@ const MULTI = [
   ['expired login sessions sweep', /^DELETE FROM app_sessions WHERE last_seen_at < \$1 OR expires_at <= \$2$/],
   ['a user\'s login sessions (users are global)', /^DELETE FROM app_sessions WHERE user_id = \$1$/],
   ['the operator\'s audit entries (no account)', /\bFROM audit_log WHERE account_id IS NULL\b/],
+  ['the pools whose autoscale is on (the periodic number check, one node at a time)',
+    /\bFROM pool_autoscale WHERE enabled <> 0 ORDER BY pool_id$/],
 ];
 
 // Account data with no account_id column yet, and the statements on them that filter by the row
