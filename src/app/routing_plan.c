@@ -1,68 +1,27 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Routing documents to core/route.h structures (docs/routing.md "Plans"): locations, plans,
- * opening hours, step targets and gotos, validated with the field named on any error; and the
- * zone cache (the system's zoneinfo, read once per zone). */
+ * opening hours, step targets and gotos, validated with the field named on any error (zones
+ * come from app/zones.h). */
 #include "base/prelude.h"
 #include "app/routing_int.h"
 
-#include <pthread.h>
-
+#include "app/zones.h"
 #include "base/xalloc.h"
 #include "core/phone.h"
 
-#define ZONEINFO_DIR "/usr/share/zoneinfo/"
-#define ZONE_CACHE_MAX 128
-#define ZONE_FILE_MAX (256 * 1024)
-
 /* ==== zones ================================================================================== */
-
-static pthread_mutex_t zone_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct zone *zone_cache[ZONE_CACHE_MAX];
-static size_t n_zone_cache;
-
-static int zone_read(const char *name, struct zone *z, struct errbuf *eb)
-{
-    if (strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0) {
-        zone_fixed(z, name, 0);
-        return ERR_OK;
-    }
-    char path[sizeof(ZONEINFO_DIR) + ZONE_NAME_MAX];
-    snprintf(path, sizeof(path), ZONEINFO_DIR "%s", name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return errf(eb, ERR_INVALID, "time_zone", "unknown time zone '%s'", name);
-    unsigned char *data = xmalloc(ZONE_FILE_MAX);
-    size_t len = fread(data, 1, ZONE_FILE_MAX, f);
-    fclose(f);
-    int rc = zone_parse_tzif(z, name, data, len, eb);
-    free(data);
-    if (rc)
-        return errf(eb, ERR_INVALID, "time_zone", "unknown time zone '%s'", name);
-    return ERR_OK;
-}
 
 const struct zone *routing__zone(const char *name, struct errbuf *eb)
 {
-    if (!zone_name_ok(name)) {
+    const struct zone *z = NULL;
+    int rc = zones_get(name ? name : "", &z);
+    if (rc == ERR_INVALID)
         errf(eb, ERR_INVALID, "time_zone", "'%.64s' is not a time zone name", name ? name : "");
-        return NULL;
-    }
-    const struct zone *found = NULL;
-    pthread_mutex_lock(&zone_lock);
-    for (size_t i = 0; i < n_zone_cache && !found; i++)
-        if (strcmp(zone_cache[i]->name, name) == 0)
-            found = zone_cache[i];
-    if (!found && n_zone_cache < ZONE_CACHE_MAX) {
-        struct zone *z = xmalloc(sizeof(*z));
-        if (zone_read(name, z, eb) == ERR_OK)
-            found = zone_cache[n_zone_cache++] = z;
-        else
-            free(z);
-    } else if (!found) {
+    else if (rc == ERR_TOOBIG)
         errf(eb, ERR_TOOBIG, "time_zone", "too many different time zones");
-    }
-    pthread_mutex_unlock(&zone_lock);
-    return found;
+    else if (rc)
+        errf(eb, ERR_INVALID, "time_zone", "unknown time zone '%.64s'", name);
+    return z;
 }
 
 /* ==== small readers ========================================================================== */

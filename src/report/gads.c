@@ -46,10 +46,10 @@ static int parse_offset(const char *s, int *out)
     return ERR_OK;
 }
 
-/* An IANA name: the zone's data, read from the system's zone files. */
-static int load_zone(const char *s, struct gads_tz *out, struct errbuf *eb)
+/* An IANA name: the zone's data, through zone_of. */
+static int load_zone(const char *s, gads_zone_fn zone_of, struct gads_tz *out, struct errbuf *eb)
 {
-    int rc = tz_load(s, &out->zone);
+    int rc = zone_of ? zone_of(s, &out->zone) : ERR_NOTFOUND;
     if (rc == ERR_NOTFOUND || rc == ERR_INVALID)
         return errf(eb, ERR_INVALID, "tz", "unknown time zone '%.64s'", s);
     if (rc)
@@ -58,13 +58,13 @@ static int load_zone(const char *s, struct gads_tz *out, struct errbuf *eb)
     return ERR_OK;
 }
 
-int gads_tz_parse(const char *s, struct gads_tz *tz, struct errbuf *eb)
+int gads_tz_parse(const char *s, gads_zone_fn zone_of, struct gads_tz *tz, struct errbuf *eb)
 {
     struct gads_tz out = {0, NULL, "UTC"};
     memset(tz, 0, sizeof(*tz));
     if (s && *s && strcmp(s, "UTC") != 0 && strcmp(s, "GMT") != 0 && strcmp(s, "Z") != 0) {
-        if ((s[0] != '+' && s[0] != '-') && tz_name_valid(s)) {
-            int rc = load_zone(s, &out, eb);
+        if ((s[0] != '+' && s[0] != '-') && zone_name_ok(s)) {
+            int rc = load_zone(s, zone_of, &out, eb);
             if (rc == ERR_OK)
                 *tz = out;
             return rc;
@@ -81,16 +81,11 @@ int gads_tz_parse(const char *s, struct gads_tz *tz, struct errbuf *eb)
     return ERR_OK;
 }
 
-void gads_tz_release(struct gads_tz *tz)
-{
-    tz_free(tz->zone);
-    tz->zone = NULL;
-}
-
 char *gads_time(int64_t at, const struct gads_tz *tz, char *out)
 {
-    int64_t off_s = tz->zone ? tz_offset_at(tz->zone, at) : (int64_t)tz->offset_min * 60;
-    int64_t sec = at / 1000 - (at % 1000 < 0 ? 1 : 0) + off_s;
+    int64_t utc_s = at / 1000 - (at % 1000 < 0 ? 1 : 0);
+    int64_t off_s = tz->zone ? zone_offset(tz->zone, utc_s) : (int64_t)tz->offset_min * 60;
+    int64_t sec = utc_s + off_s;
     time_t t = (time_t)sec;
     struct tm tm;
     if (!gmtime_r(&t, &tm)) {

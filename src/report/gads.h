@@ -2,8 +2,9 @@
 /* Google Ads offline conversion files (INTERFACES.md §4): the click-conversion CSV (one click id
  * column: Google Click ID, GBRAID or WBRAID) and the call-conversion CSV, each opened by a
  * "Parameters:TimeZone=" row, times as "yyyy-MM-dd HH:mm:ss" in that zone. Time zones are UTC,
- * fixed offsets (±HHMM) or IANA names ("America/Chicago", from the system's zone data through
- * base/tz.h, so each row's offset is the one in force at its instant: DST right).
+ * fixed offsets (±HHMM) or IANA names ("America/Chicago": a core/zone.h zone the caller looks
+ * up — app/zones.h reads the system's zone data —, so each row's offset is the one in force at
+ * its instant: DST right).
  * Functions writing into a caller-owned struct buf; safe from any thread. */
 #ifndef OPENDNI_REPORT_GADS_H
 #define OPENDNI_REPORT_GADS_H
@@ -13,23 +14,22 @@
 
 #include "base/buf.h"
 #include "base/err.h"
-#include "base/tz.h"
+#include "core/zone.h"
 
 #define GADS_TIME_LEN 20      /* "2025-01-14 11:05:11" and NUL */
 #define GADS_CLICK_ID_MAX 512 /* longest click id accepted (real ones are ~100 bytes) */
 
 struct gads_tz {
-    int offset_min;          /* minutes east of UTC (no zone) */
-    struct tz *zone;         /* an IANA zone (owned: gads_tz_release), or NULL */
-    char label[TZ_NAME_MAX]; /* what the Parameters row says: "UTC", "-0500", "America/Chicago" */
+    int offset_min;            /* minutes east of UTC (no zone) */
+    const struct zone *zone;   /* an IANA zone (borrowed from the lookup), or NULL */
+    char label[ZONE_NAME_MAX]; /* what the Parameters row says: "UTC", "-0500", "America/Chicago" */
 };
 
 /* Parses the tz parameter: NULL, "", "UTC", "GMT", "Z" (UTC), an offset "+HHMM", "-HHMM",
- * "+HH:MM", "+HH" between -1200 and +1400, or an IANA zone name the system's zone data has
- * (read here). ERR_INVALID with eb->field "tz" otherwise. out: *tz (release it). */
-int gads_tz_parse(const char *s, struct gads_tz *tz, struct errbuf *eb);
-/* Frees what gads_tz_parse loaded. A zeroed struct is fine. */
-void gads_tz_release(struct gads_tz *tz);
+ * "+HH:MM", "+HH" between -1200 and +1400, or an IANA zone name that zone_of finds (app/zones.h's
+ * zones_get; NULL: names are refused). ERR_INVALID with eb->field "tz" otherwise. out: *tz. */
+typedef int (*gads_zone_fn)(const char *name, const struct zone **out);
+int gads_tz_parse(const char *s, gads_zone_fn zone_of, struct gads_tz *tz, struct errbuf *eb);
 
 /* Writes at (Unix ms) as "yyyy-MM-dd HH:mm:ss" in tz into out[GADS_TIME_LEN]. Returns out. */
 char *gads_time(int64_t at, const struct gads_tz *tz, char *out);

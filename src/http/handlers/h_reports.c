@@ -12,6 +12,7 @@
 #include "app/app.h"
 #include "app/calls.h"
 #include "app/users.h"
+#include "app/zones.h"
 #include "base/json.h"
 #include "report/csv.h"
 #include "report/gads.h"
@@ -382,7 +383,7 @@ static int parse_export(struct http_req *req, struct export *x, struct range *ra
 {
     char v[STORE_NAME_MAX * 2];
     const char *tz = query_param(req, "tz", v, sizeof(v)) ? v : NULL;
-    int rc = gads_tz_parse(tz, &x->tz, &req->eb);
+    int rc = gads_tz_parse(tz, zones_get, &x->tz, &req->eb);
     if (rc == ERR_OK)
         rc = gads_id_parse(http_query(req, "id", v, sizeof(v)) ? v : NULL, &x->id, &req->eb);
     /* A stable Conversion Name: the one asked for, else the rule's Google Ads action name,
@@ -488,7 +489,6 @@ static int export_csv(struct http_req *req, struct http_resp *resp, bool click,
     int rc = parse_export(req, &x, &range);
     if (rc == ERR_OK)
         rc = write_export(req, resp, &x, &range, click);
-    gads_tz_release(&x.tz);
     return rc;
 }
 
