@@ -550,6 +550,33 @@ int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64
 int store_report_conversions(struct store *s, int64_t account_id, int64_t since, int64_t until,
                              store_report_conversion_fn fn, void *ctx);
 
+/* ==== ad spend ===============================================================================
+ * Owned by the spend import and reports (src/app/spend.c). One row per account, day, platform,
+ * campaign and keyword (sql/0018). */
+
+struct st_spend_row {
+    char platform[16]; /* "google_ads", "microsoft_ads", "meta" */
+    char day[11];      /* YYYY-MM-DD */
+    char campaign[STORE_TEXT_MAX];
+    char keyword[STORE_TEXT_MAX]; /* "" = no keyword breakdown */
+    int64_t cost;                 /* minor units */
+    char currency[8];
+};
+
+typedef int (*store_spend_fn)(void *ctx, const struct st_spend_row *r);
+
+/* Replaces the account's spend of `platform` on every day that rows[] holds with rows[] (the
+ * platform and currency fields of rows[] are ignored: platform and currency are the
+ * arguments). ERR_CONFLICT (nothing written) if the account has spend in another currency.
+ * Call it inside store_begin/commit so a failure leaves the old rows. */
+int store_spend_replace(struct store *s, int64_t account_id, const char *platform,
+                        const char *currency, const struct st_spend_row *rows, size_t n,
+                        int64_t now);
+/* The account's spend with since_day <= day < until_day (YYYY-MM-DD), in (day, platform,
+ * campaign, keyword) order. */
+int store_spend_list(struct store *s, int64_t account_id, const char *since_day,
+                     const char *until_day, store_spend_fn fn, void *ctx);
+
 /* ==== export =================================================================================
  * Owned by the pool-sizing simulator's export (src/cli/cmd_export.c): the visit, page-view,
  * tel: click and call history replayed by `opendni simulate --trace` (docs/pool-sizing.md). */

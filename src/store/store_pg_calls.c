@@ -653,3 +653,90 @@ int store_pg__export_trace(struct store *s, int64_t account_id, int64_t since, s
     PQclear(r);
     return ERR_OK;
 }
+
+/* ---- ad spend (sql_pg/0018) ---- */
+
+int store_pg__spend_replace(struct store *s, int64_t account_id, const char *platform,
+                            const char *currency, const struct st_spend_row *rows, size_t n,
+                            int64_t now)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, currency);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s,
+                            "SELECT 1 FROM ad_spend WHERE account_id = $1::bigint"
+                            " AND currency <> $2::text LIMIT 1",
+                            &a, &r, "read spend currency");
+    if (rc)
+        return rc;
+    bool other = PQntuples(r) > 0;
+    PQclear(r);
+    if (other)
+        return ERR_CONFLICT;
+    /* every day of the file goes first, then its rows: rows need not be in day order */
+    for (size_t i = 0; i < n && rc == ERR_OK; i++) {
+        if (i > 0 && strcmp(rows[i].day, rows[i - 1].day) == 0)
+            continue;
+        struct pgargs d = {0};
+        store__pg_i64(&d, account_id);
+        store__pg_text(&d, platform);
+        store__pg_text(&d, rows[i].day);
+        int64_t gone = 0;
+        rc = store__pg_changes(s,
+                               "DELETE FROM ad_spend WHERE account_id = $1::bigint"
+                               " AND platform = $2::text AND day = $3::text",
+                               &d, &gone, "replace spend");
+    }
+    for (size_t i = 0; i < n && rc == ERR_OK; i++) {
+        struct pgargs w = {0};
+        store__pg_i64(&w, account_id);
+        store__pg_text(&w, platform);
+        store__pg_text(&w, rows[i].day);
+        store__pg_text(&w, rows[i].campaign);
+        store__pg_text(&w, rows[i].keyword);
+        store__pg_i64(&w, rows[i].cost);
+        store__pg_text(&w, currency);
+        store__pg_i64(&w, now);
+        int64_t added = 0;
+        rc = store__pg_changes(
+            s,
+            "INSERT INTO ad_spend(account_id, platform, day, campaign, keyword, cost, currency,"
+            " imported_at) VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::text,"
+            " $6::bigint, $7::text, $8::bigint)"
+            " ON CONFLICT (account_id, day, platform, campaign, keyword)"
+            " DO UPDATE SET cost = ad_spend.cost + excluded.cost",
+            &w, &added, "import spend");
+    }
+    return rc;
+}
+
+int store_pg__spend_list(struct store *s, int64_t account_id, const char *since_day,
+                         const char *until_day, store_spend_fn fn, void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, since_day);
+    store__pg_text(&a, until_day);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s,
+                            "SELECT platform, day, campaign, keyword, cost, currency FROM ad_spend"
+                            " WHERE account_id = $1::bigint AND day >= $2::text"
+                            " AND day < $3::text ORDER BY day, platform, campaign, keyword",
+                            &a, &r, "list spend");
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_spend_row w;
+        store__pg_col_text(r, i, 0, w.platform, sizeof(w.platform));
+        store__pg_col_text(r, i, 1, w.day, sizeof(w.day));
+        store__pg_col_text(r, i, 2, w.campaign, sizeof(w.campaign));
+        store__pg_col_text(r, i, 3, w.keyword, sizeof(w.keyword));
+        w.cost = store__pg_col_i64(r, i, 4);
+        store__pg_col_text(r, i, 5, w.currency, sizeof(w.currency));
+        if (fn(ctx, &w))
+            break;
+    }
+    PQclear(r);
+    return ERR_OK;
+}

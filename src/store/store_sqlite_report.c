@@ -130,3 +130,86 @@ int store_sqlite__report_conversions(struct store *s, int64_t account_id, int64_
     struct conversion_walk w = {fn, ctx};
     return stream_rows(c, st, account_id, since, until, each_conversion, &w, "report conversions");
 }
+
+/* ---- ad spend (sql/0018) ---- */
+
+int store_sqlite__spend_replace(struct store *s, int64_t account_id, const char *platform,
+                                const char *currency, const struct st_spend_row *rows, size_t n,
+                                int64_t now)
+{
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return ERR_BACKEND;
+    sqlite3_stmt *other = store__prep(
+        c, "SELECT 1 FROM ad_spend WHERE account_id = ?1 AND currency <> ?2 LIMIT 1");
+    sqlite3_stmt *del = store__prep(
+        c, "DELETE FROM ad_spend WHERE account_id = ?1 AND platform = ?2 AND day = ?3");
+    sqlite3_stmt *ins = store__prep(
+        c, "INSERT INTO ad_spend(account_id, platform, day, campaign, keyword, cost, currency,"
+           " imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+           " ON CONFLICT(account_id, day, platform, campaign, keyword)"
+           " DO UPDATE SET cost = ad_spend.cost + excluded.cost");
+    if (!other || !del || !ins)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(other, 1, account_id);
+    store__bind_text(other, 2, currency);
+    int rc = sqlite3_step(other);
+    sqlite3_reset(other);
+    if (rc == SQLITE_ROW)
+        return ERR_CONFLICT;
+    if (rc != SQLITE_DONE)
+        return store__err(c, rc, "read spend currency");
+    /* every day of the file goes first, then its rows: rows need not be in day order */
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(rows[i].day, rows[i - 1].day) == 0)
+            continue;
+        sqlite3_bind_int64(del, 1, account_id);
+        store__bind_text(del, 2, platform);
+        store__bind_text(del, 3, rows[i].day);
+        if ((rc = store__exec(c, del, "replace spend")) != ERR_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(ins, 1, account_id);
+        store__bind_text(ins, 2, platform);
+        store__bind_text(ins, 3, rows[i].day);
+        store__bind_text(ins, 4, rows[i].campaign);
+        store__bind_text(ins, 5, rows[i].keyword);
+        sqlite3_bind_int64(ins, 6, rows[i].cost);
+        store__bind_text(ins, 7, currency);
+        sqlite3_bind_int64(ins, 8, now);
+        if ((rc = store__exec(c, ins, "import spend")) != ERR_OK)
+            return rc;
+    }
+    return ERR_OK;
+}
+
+int store_sqlite__spend_list(struct store *s, int64_t account_id, const char *since_day,
+                             const char *until_day, store_spend_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st =
+        c ? store__prep(c, "SELECT platform, day, campaign, keyword, cost, currency FROM ad_spend"
+                           " WHERE account_id = ?1 AND day >= ?2 AND day < ?3"
+                           " ORDER BY day, platform, campaign, keyword")
+          : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, since_day);
+    store__bind_text(st, 3, until_day);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct st_spend_row r;
+        store__col_text(st, 0, r.platform, sizeof(r.platform));
+        store__col_text(st, 1, r.day, sizeof(r.day));
+        store__col_text(st, 2, r.campaign, sizeof(r.campaign));
+        store__col_text(st, 3, r.keyword, sizeof(r.keyword));
+        r.cost = sqlite3_column_int64(st, 4);
+        store__col_text(st, 5, r.currency, sizeof(r.currency));
+        if (fn(ctx, &r))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list spend");
+}

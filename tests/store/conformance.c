@@ -991,6 +991,95 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     assert_string_equal(got.lead_status, "spam");
 }
 
+/* ==== ad spend ================================================================================ */
+
+struct spend_seen {
+    size_t n;
+    struct st_spend_row rows[8];
+};
+
+static int collect_spend(void *ctx, const struct st_spend_row *r)
+{
+    struct spend_seen *s = ctx;
+    if (s->n < ARRAY_SIZE(s->rows))
+        s->rows[s->n++] = *r;
+    return 0;
+}
+
+static struct st_spend_row spend_row(const char *day, const char *campaign, const char *kw,
+                                     int64_t cost)
+{
+    struct st_spend_row r = {.cost = cost};
+    snprintf(r.day, sizeof(r.day), "%s", day);
+    snprintf(r.campaign, sizeof(r.campaign), "%s", campaign);
+    snprintf(r.keyword, sizeof(r.keyword), "%s", kw);
+    return r;
+}
+
+static void spend_replaces_days_one_currency_and_tenant_scoping(void **state)
+{
+    struct fx *f = *state;
+    struct st_spend_row first[] = {spend_row("2026-12-02", "Spring", "", 500),
+                                   spend_row("2026-12-01", "Spring", "", 1000),
+                                   spend_row("2026-12-01", "Brand", "plumber", 250)};
+    assert_int_equal(store_spend_replace(f->s, f->a.id, "google_ads", "USD", first, 3, 1), ERR_OK);
+    struct st_spend_row meta[] = {spend_row("2026-12-01", "Retarget", "", 70)};
+    assert_int_equal(store_spend_replace(f->s, f->a.id, "meta", "USD", meta, 1, 1), ERR_OK);
+    /* another account: its own rows, in its own currency */
+    assert_int_equal(store_spend_replace(f->s, f->b.id, "google_ads", "EUR", meta, 1, 1), ERR_OK);
+
+    struct spend_seen seen = {0};
+    assert_int_equal(store_spend_list(f->s, f->a.id, "2026-12-01", "2026-12-03", collect_spend,
+                                      &seen),
+                     ERR_OK);
+    assert_int_equal(seen.n, 4); /* (day, platform, campaign, keyword) order */
+    assert_string_equal(seen.rows[0].campaign, "Brand");
+    assert_string_equal(seen.rows[0].keyword, "plumber");
+    assert_string_equal(seen.rows[1].campaign, "Spring");
+    assert_int_equal(seen.rows[1].cost, 1000);
+    assert_string_equal(seen.rows[2].platform, "meta");
+    assert_string_equal(seen.rows[3].day, "2026-12-02");
+    assert_string_equal(seen.rows[3].currency, "USD");
+
+    /* a re-import of 12-01 replaces that day of that platform only */
+    struct st_spend_row again[] = {spend_row("2026-12-01", "Spring", "", 1200)};
+    assert_int_equal(store_spend_replace(f->s, f->a.id, "google_ads", "USD", again, 1, 2), ERR_OK);
+    seen = (struct spend_seen){0};
+    assert_int_equal(store_spend_list(f->s, f->a.id, "2026-12-01", "2026-12-02", collect_spend,
+                                      &seen),
+                     ERR_OK);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.rows[0].campaign, "Spring");
+    assert_int_equal(seen.rows[0].cost, 1200);
+    assert_string_equal(seen.rows[1].platform, "meta");
+
+    /* another currency is refused, nothing written */
+    assert_int_equal(store_spend_replace(f->s, f->a.id, "google_ads", "EUR", first, 3, 3),
+                     ERR_CONFLICT);
+    seen = (struct spend_seen){0};
+    assert_int_equal(store_spend_list(f->s, f->a.id, "2026-01-01", "2027-01-01", collect_spend,
+                                      &seen),
+                     ERR_OK);
+    assert_int_equal(seen.n, 3);
+
+    /* inside a transaction, rolled back with it */
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_spend_replace(f->s, f->a.id, "meta", "USD", again, 1, 4), ERR_OK);
+    store_rollback(f->s);
+    seen = (struct spend_seen){0};
+    assert_int_equal(store_spend_list(f->s, f->a.id, "2026-12-01", "2026-12-02", collect_spend,
+                                      &seen),
+                     ERR_OK);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.rows[1].campaign, "Retarget");
+    seen = (struct spend_seen){0};
+    assert_int_equal(store_spend_list(f->s, f->b.id, "2026-12-01", "2026-12-02", collect_spend,
+                                      &seen),
+                     ERR_OK);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.rows[0].currency, "EUR");
+}
+
 /* ==== the lease claim (serving) =============================================================== */
 
 #define MIN_MS 60000
@@ -1794,6 +1883,7 @@ int main(int argc, char **argv)
         T(savepoint_rollback_keeps_the_rest),
         T(calls_conversions_reports_and_export),
         T(call_outcomes_default_replace_and_tenant_scoping),
+        T(spend_replaces_days_one_currency_and_tenant_scoping),
         T(claims_need_a_serving_store),
         T(claim_touch_times_and_deletes),
         T(release_takes_a_claim_back),
