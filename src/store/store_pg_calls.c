@@ -505,8 +505,12 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
     " COALESCE(NULLIF(c.channel, ''), s.channel), COALESCE(NULLIF(c.source, ''), s.source),"       \
     " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign),"     \
     " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                       \
-    " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new')"                    \
+    " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
+    " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
+    " COALESCE(o.revenue, -1), NOT EXISTS (SELECT 1 FROM calls e WHERE e.account_id = c.account_id" \
+    " AND e.from_number = c.from_number AND e.id < c.id)"                                          \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
+    " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
     " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
     " LEFT JOIN call_outcomes o ON o.call_id = c.id"                                               \
     " WHERE c.account_id = $1 AND c.started_at >= $2 AND c.started_at < $3"                        \
@@ -538,6 +542,14 @@ static void read_report_call(const PGresult *r, int i, struct st_report_call *c)
     c->converted = store__pg_col_bool(r, i, 11);
     c->value = store__pg_col_f64(r, i, 12);
     store__pg_col_text(r, i, 13, c->lead_status, sizeof(c->lead_status));
+    store__pg_col_text(r, i, 14, c->call_ext, sizeof(c->call_ext));
+    store__pg_col_text(r, i, 15, c->from, sizeof(c->from));
+    store__pg_col_text(r, i, 16, c->to, sizeof(c->to));
+    store__pg_col_text(r, i, 17, c->pool, sizeof(c->pool));
+    store__pg_col_text(r, i, 18, c->content, sizeof(c->content));
+    store__pg_col_text(r, i, 19, c->provider, sizeof(c->provider));
+    c->revenue = store__pg_col_i64(r, i, 20);
+    c->first_time = store__pg_col_bool(r, i, 21);
 }
 
 static void read_report_conversion(const PGresult *r, int i, struct st_report_conversion *c)

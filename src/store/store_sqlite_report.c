@@ -11,8 +11,12 @@
     " COALESCE(NULLIF(c.channel, ''), s.channel), COALESCE(NULLIF(c.source, ''), s.source),"       \
     " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign),"     \
     " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                       \
-    " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new')"                    \
+    " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
+    " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
+    " COALESCE(o.revenue, -1), NOT EXISTS (SELECT 1 FROM calls e WHERE e.account_id = c.account_id" \
+    " AND e.from_number = c.from_number AND e.id < c.id)"                                          \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
+    " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
     " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
     " LEFT JOIN call_outcomes o ON o.call_id = c.id"                                               \
     " WHERE c.account_id = ?1 AND c.started_at >= ?2 AND c.started_at < ?3"                        \
@@ -47,6 +51,14 @@ static void read_report_call(sqlite3_stmt *st, struct st_report_call *r)
     r->converted = sqlite3_column_int(st, 11) != 0;
     r->value = sqlite3_column_double(st, 12);
     store__col_text(st, 13, r->lead_status, sizeof(r->lead_status));
+    store__col_text(st, 14, r->call_ext, sizeof(r->call_ext));
+    store__col_text(st, 15, r->from, sizeof(r->from));
+    store__col_text(st, 16, r->to, sizeof(r->to));
+    store__col_text(st, 17, r->pool, sizeof(r->pool));
+    store__col_text(st, 18, r->content, sizeof(r->content));
+    store__col_text(st, 19, r->provider, sizeof(r->provider));
+    r->revenue = sqlite3_column_int64(st, 20);
+    r->first_time = sqlite3_column_int(st, 21) != 0;
 }
 
 static void read_report_conversion(sqlite3_stmt *st, struct st_report_conversion *r)
