@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include "base/hash.h"
 #include "base/json.h"
 #include "base/xalloc.h"
 #include "core/phone.h"
@@ -271,4 +272,231 @@ int reports_spend_list(struct app *app, int64_t account_id, const char *since_da
     }
     *out = json_pack("{s:o}", "spend", rows);
     return ERR_OK;
+}
+
+/* ---- funnel ---- */
+
+#define FUNNEL_STAGES 6
+static const char *const stage_names[FUNNEL_STAGES] = {"visits", "shown", "engaged",
+                                                       "calls",  "qualified", "converted"};
+
+struct funnel_row {
+    char *key; /* NULL: unknown */
+    int64_t n[FUNNEL_STAGES];
+};
+
+struct funnel {
+    enum reports_funnel_by by;
+    struct funnel_row *rows;
+    size_t n, cap;
+    size_t *slots; /* index + 1, 0 = empty */
+    size_t n_slots;
+    struct funnel_row total;
+};
+
+static struct funnel_row *funnel_row_of(struct funnel *f, const char *key)
+{
+    if (key && !*key)
+        key = NULL;
+    uint64_t h = key ? hash_str(key) : 0;
+    size_t s = h & (f->n_slots - 1);
+    for (; f->slots[s]; s = (s + 1) & (f->n_slots - 1)) {
+        struct funnel_row *r = &f->rows[f->slots[s] - 1];
+        if ((!r->key && !key) || (r->key && key && strcmp(r->key, key) == 0))
+            return r;
+    }
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 16;
+        f->rows = xrealloc(f->rows, f->cap * sizeof(*f->rows));
+    }
+    f->rows[f->n] = (struct funnel_row){.key = key ? xstrdup(key) : NULL};
+    f->slots[s] = ++f->n;
+    if (f->n * 2 > f->n_slots) { /* grow and re-slot */
+        free(f->slots);
+        f->n_slots *= 2;
+        f->slots = xcalloc(f->n_slots, sizeof(*f->slots));
+        for (size_t i = 0; i < f->n; i++) {
+            const char *k = f->rows[i].key;
+            size_t t = (k ? hash_str(k) : 0) & (f->n_slots - 1);
+            while (f->slots[t])
+                t = (t + 1) & (f->n_slots - 1);
+            f->slots[t] = i + 1;
+        }
+    }
+    return &f->rows[f->n - 1];
+}
+
+static int add_session(void *ctx, const struct st_report_session *s)
+{
+    struct funnel *f = ctx;
+    const char *key = f->by == REPORTS_FUNNEL_SOURCE     ? s->source
+                      : f->by == REPORTS_FUNNEL_CAMPAIGN ? s->campaign
+                      : f->by == REPORTS_FUNNEL_CHANNEL  ? s->channel
+                                                         : NULL;
+    /* stages are nested: a later stage implies the earlier ones (a caller who dialled the
+     * number without clicking it was shown it and engaged) */
+    bool reached[FUNNEL_STAGES] = {true, s->shown || s->engaged || s->called,
+                                   s->engaged || s->called, s->called, s->called && s->qualified,
+                                   s->called && s->converted};
+    struct funnel_row *r = f->by == REPORTS_FUNNEL_NONE ? NULL : funnel_row_of(f, key);
+    for (int i = 0; i < FUNNEL_STAGES; i++) {
+        f->total.n[i] += reached[i];
+        if (r)
+            r->n[i] += reached[i];
+    }
+    return 0;
+}
+
+static json_t *funnel_row_json(const struct funnel_row *r, const char *dim)
+{
+    json_t *o = json_object();
+    if (dim)
+        json_object_set_new(o, "key", json_pack("{s:o}", dim, json_str_or_null(r->key)));
+    json_t *drop = json_object();
+    for (int i = 0; i < FUNNEL_STAGES; i++) {
+        json_object_set_new(o, stage_names[i], json_integer((json_int_t)r->n[i]));
+        if (i == 0)
+            continue;
+        /* converted drops from calls, as qualified does: both are verdicts on the calls */
+        int64_t prev = r->n[i == 5 ? 3 : i - 1];
+        json_object_set_new(drop, stage_names[i],
+                            prev > 0 ? json_real(1.0 - (double)r->n[i] / (double)prev)
+                                     : json_null());
+    }
+    json_object_set_new(o, "drop", drop);
+    return o;
+}
+
+static int cmp_funnel(const void *pa, const void *pb)
+{
+    const struct funnel_row *a = pa, *b = pb;
+    if (a->n[0] != b->n[0])
+        return a->n[0] > b->n[0] ? -1 : 1;
+    if (!a->key || !b->key)
+        return (a->key != NULL) - (b->key != NULL);
+    return strcmp(a->key, b->key);
+}
+
+int reports_funnel_parse(const char *s, enum reports_funnel_by *by, struct errbuf *eb)
+{
+    static const char *const names[] = {"", "channel", "source", "campaign"};
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if (strcmp(s ? s : "", names[i]) == 0) {
+            *by = (enum reports_funnel_by)i;
+            return ERR_OK;
+        }
+    return errf(eb, ERR_INVALID, "group_by", "'group_by' must be channel, source or campaign");
+}
+
+int reports_funnel(struct app *app, const struct st_account *a, int64_t since, int64_t until,
+                   enum reports_funnel_by by, json_t **out, struct errbuf *eb)
+{
+    static const char *const dims[] = {NULL, "channel", "source", "campaign"};
+    struct funnel f = {.by = by, .n_slots = 64};
+    f.slots = xcalloc(f.n_slots, sizeof(*f.slots));
+    int rc = store_report_sessions(app->store, a->id, since, until, reports_min_duration(a),
+                                   add_session, &f);
+    if (rc == ERR_OK) {
+        qsort(f.rows, f.n, sizeof(*f.rows), cmp_funnel);
+        json_t *rows = json_array();
+        for (size_t i = 0; i < f.n; i++)
+            json_array_append_new(rows, funnel_row_json(&f.rows[i], dims[by]));
+        *out = json_pack("{s:o,s:o,s:o,s:o}", "rows", rows, "totals",
+                         funnel_row_json(&f.total, NULL), "since", json_time(since), "until",
+                         json_time(until));
+    } else {
+        rc = errf(eb, ERR_BACKEND, NULL, "cannot read the sessions");
+    }
+    for (size_t i = 0; i < f.n; i++)
+        free(f.rows[i].key);
+    free(f.rows);
+    free(f.slots);
+    return rc;
+}
+
+/* ---- cohorts ---- */
+
+#define WEEK_MS (7 * DAY_MS)
+/* 1970-01-05 was a Monday: weeks start on Mondays, 00:00 UTC. */
+#define MONDAY_MS (4 * DAY_MS)
+
+struct cohort {
+    int64_t week_start;
+    int64_t visitors;
+    int64_t calls[REPORTS_MAX_WEEKS], revenue[REPORTS_MAX_WEEKS];
+};
+
+struct cohorts {
+    int weeks;
+    struct cohort *c;
+    size_t n, cap;
+    char last_visitor[STORE_ID_MAX];
+    int64_t last_first;
+    int64_t later; /* calls after the last week shown */
+};
+
+static int64_t week_of(int64_t at)
+{
+    int64_t k = (at - MONDAY_MS) / WEEK_MS;
+    if ((at - MONDAY_MS) % WEEK_MS < 0)
+        k--;
+    return MONDAY_MS + k * WEEK_MS;
+}
+
+static int add_cohort(void *ctx, const struct st_report_cohort *r)
+{
+    struct cohorts *cs = ctx;
+    int64_t wk = week_of(r->first_at);
+    if (cs->n == 0 || cs->c[cs->n - 1].week_start != wk) {
+        if (cs->n == cs->cap) {
+            cs->cap = cs->cap ? cs->cap * 2 : 8;
+            cs->c = xrealloc(cs->c, cs->cap * sizeof(*cs->c));
+        }
+        cs->c[cs->n++] = (struct cohort){.week_start = wk};
+    }
+    struct cohort *c = &cs->c[cs->n - 1];
+    if (strcmp(cs->last_visitor, r->visitor_id) != 0 || cs->last_first != r->first_at) {
+        c->visitors++;
+        snprintf(cs->last_visitor, sizeof(cs->last_visitor), "%s", r->visitor_id);
+        cs->last_first = r->first_at;
+    }
+    if (r->call_started_at <= 0)
+        return 0;
+    int64_t k = (r->call_started_at - wk) / WEEK_MS;
+    if (k < 0 || k >= cs->weeks) {
+        cs->later += k >= cs->weeks;
+        return 0;
+    }
+    c->calls[k]++;
+    c->revenue[k] += r->revenue > 0 ? r->revenue : 0;
+    return 0;
+}
+
+int reports_cohorts(struct app *app, const struct st_account *a, int64_t since, int64_t until,
+                    int weeks, json_t **out, struct errbuf *eb)
+{
+    struct cohorts cs = {.weeks = weeks};
+    int rc = store_report_cohort(app->store, a->id, since, until, add_cohort, &cs);
+    if (rc == ERR_OK) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < cs.n; i++) {
+            const struct cohort *c = &cs.c[i];
+            char day[11];
+            reports_day(c->week_start, 0, day);
+            json_t *w = json_array();
+            for (int k = 0; k < weeks; k++)
+                json_array_append_new(w, json_pack("{s:i,s:I,s:I}", "week", k, "calls",
+                                                   (json_int_t)c->calls[k], "revenue",
+                                                   (json_int_t)c->revenue[k]));
+            json_array_append_new(arr, json_pack("{s:s,s:I,s:o}", "week", day, "visitors",
+                                                 (json_int_t)c->visitors, "weeks", w));
+        }
+        *out = json_pack("{s:o,s:i,s:I,s:o,s:o}", "cohorts", arr, "weeks", weeks, "later_calls",
+                         (json_int_t)cs.later, "since", json_time(since), "until",
+                         json_time(until));
+    } else {
+        rc = errf(eb, ERR_BACKEND, NULL, "cannot read the visitors");
+    }
+    free(cs.c);
+    return rc;
 }

@@ -62,6 +62,28 @@ int reports_spend_import(struct app *app, const struct st_account *a, enum spend
 int reports_spend_list(struct app *app, int64_t account_id, const char *since_day,
                        const char *until_day, json_t **out, struct errbuf *eb);
 
+/* GET /v1/reports/funnel: the account's sessions created in [since, until), each counted at
+ * every stage it reached — visits, shown (held a number), engaged (a tel: click or chat),
+ * calls (a call was credited to it), qualified, converted — one row per value of `by`, with
+ * the drop at each stage. */
+enum reports_funnel_by {
+    REPORTS_FUNNEL_NONE,
+    REPORTS_FUNNEL_CHANNEL,
+    REPORTS_FUNNEL_SOURCE,
+    REPORTS_FUNNEL_CAMPAIGN
+};
+/* "" or NULL (none), "channel", "source", "campaign"; ERR_INVALID (field group_by) else. */
+int reports_funnel_parse(const char *s, enum reports_funnel_by *by, struct errbuf *eb);
+int reports_funnel(struct app *app, const struct st_account *a, int64_t since, int64_t until,
+                   enum reports_funnel_by by, json_t **out, struct errbuf *eb);
+
+/* GET /v1/reports/cohorts: visitors by the week (Monday 00:00 UTC) of their first visit in
+ * [since, until), with the calls credited to any of their sessions and those calls' revenue in
+ * week 0 (the cohort's week) to weeks-1 after it. */
+#define REPORTS_MAX_WEEKS 52
+int reports_cohorts(struct app *app, const struct st_account *a, int64_t since, int64_t until,
+                    int weeks, json_t **out, struct errbuf *eb);
+
 /* The UTC day of a Unix ms time, "YYYY-MM-DD"; with offset_min east of UTC. out: day. */
 void reports_day(int64_t at, int offset_min, char day[11]);
 

@@ -551,6 +551,18 @@ int store_report_conversions(struct store *s, int64_t account_id, int64_t since,
     return s->ops->report_conversions(s, account_id, since, until, fn, ctx);
 }
 
+int store_report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                          int64_t min_duration_s, store_report_session_fn fn, void *ctx)
+{
+    return s->ops->report_sessions(s, account_id, since, until, min_duration_s, fn, ctx);
+}
+
+int store_report_cohort(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                        store_report_cohort_fn fn, void *ctx)
+{
+    return s->ops->report_cohort(s, account_id, since, until, fn, ctx);
+}
+
 int store_spend_replace(struct store *s, int64_t account_id, const char *platform,
                         const char *currency, const struct st_spend_row *rows, size_t n,
                         int64_t now)

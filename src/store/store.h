@@ -558,6 +558,39 @@ int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64
 int store_report_conversions(struct store *s, int64_t account_id, int64_t since, int64_t until,
                              store_report_conversion_fn fn, void *ctx);
 
+/* One session as the funnel sees it: its source and how far it got. */
+struct st_report_session {
+    int64_t created_at;
+    char channel[32];
+    char source[STORE_TEXT_MAX];
+    char campaign[STORE_TEXT_MAX];
+    bool shown;     /* it held a number (a lease) */
+    bool engaged;   /* a tel: click or a chat on its page */
+    bool called;    /* a call was credited to it */
+    bool qualified; /* a credited call was answered and lasted at least min_duration_s */
+    bool converted; /* a credited call has a conversion */
+};
+
+/* One (visitor, call) pair of a cohort: the visitor's first session time, and one call credited
+ * to any of the visitor's sessions (call_started_at 0: a visitor without calls, listed once). */
+struct st_report_cohort {
+    char visitor_id[STORE_ID_MAX];
+    int64_t first_at;
+    int64_t call_started_at;
+    int64_t revenue; /* the call's outcome revenue, -1 none */
+};
+
+typedef int (*store_report_session_fn)(void *ctx, const struct st_report_session *r);
+typedef int (*store_report_cohort_fn)(void *ctx, const struct st_report_cohort *r);
+
+/* The account's sessions with since <= created_at < until, in (created_at, id) order. */
+int store_report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                          int64_t min_duration_s, store_report_session_fn fn, void *ctx);
+/* The account's visitors whose first session is in [since, until), each with every call
+ * credited to one of their sessions (started_at order), visitors in (first_at, visitor) order. */
+int store_report_cohort(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                        store_report_cohort_fn fn, void *ctx);
+
 /* ==== ad spend ===============================================================================
  * Owned by the spend import and reports (src/app/spend.c). One row per account, day, platform,
  * campaign and keyword (sql/0018). */

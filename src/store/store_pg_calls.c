@@ -752,3 +752,79 @@ int store_pg__spend_list(struct store *s, int64_t account_id, const char *since_
     PQclear(r);
     return ERR_OK;
 }
+
+/* ---- funnel and cohorts ---- */
+
+/* How far each session got (store.h struct st_report_session). */
+#define REPORT_SESSION_SQL                                                                         \
+    "SELECT s.created_at, s.channel, s.source, s.campaign,"                                         \
+    " EXISTS (SELECT 1 FROM leases l WHERE l.session_id = s.id),"                                  \
+    " EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id"                                    \
+    " AND e.type IN ('tel_click', 'chat_started')),"                                               \
+    " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id),"                                   \
+    " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id AND c.status = 'completed'"          \
+    " AND c.duration > 0 AND c.duration >= $4::bigint),"                                                   \
+    " EXISTS (SELECT 1 FROM calls c JOIN conversions cv ON cv.call_id = c.id"                      \
+    " WHERE c.session_id = s.id)"                                                                  \
+    " FROM sessions s WHERE s.account_id = $1::bigint AND s.created_at >= $2 AND s.created_at < $3"        \
+    " ORDER BY s.created_at, s.id"
+
+/* Visitors by first session, each with the calls credited to any of their sessions. */
+#define REPORT_COHORT_SQL                                                                          \
+    "SELECT v.visitor_id, v.first_at, COALESCE(k.started_at, 0), COALESCE(k.revenue, -1)"         \
+    " FROM (SELECT visitor_id, MIN(created_at) AS first_at FROM sessions WHERE account_id = $1"     \
+    " GROUP BY visitor_id) v"                                                                      \
+    " LEFT JOIN (SELECT s.visitor_id, c.started_at, o.revenue FROM sessions s"                     \
+    " JOIN calls c ON c.session_id = s.id LEFT JOIN call_outcomes o ON o.call_id = c.id"           \
+    " WHERE s.account_id = $1) k ON k.visitor_id = v.visitor_id"                                   \
+    " WHERE v.first_at >= $2 AND v.first_at < $3"                                                  \
+    " ORDER BY v.first_at, v.visitor_id, k.started_at"
+
+int store_pg__report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                              int64_t min_duration_s, store_report_session_fn fn, void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_i64(&a, since);
+    store__pg_i64(&a, until);
+    store__pg_i64(&a, min_duration_s);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s, REPORT_SESSION_SQL, &a, &r, "report sessions");
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_report_session w = {.created_at = store__pg_col_i64(r, i, 0)};
+        store__pg_col_text(r, i, 1, w.channel, sizeof(w.channel));
+        store__pg_col_text(r, i, 2, w.source, sizeof(w.source));
+        store__pg_col_text(r, i, 3, w.campaign, sizeof(w.campaign));
+        w.shown = store__pg_col_bool(r, i, 4);
+        w.engaged = store__pg_col_bool(r, i, 5);
+        w.called = store__pg_col_bool(r, i, 6);
+        w.qualified = store__pg_col_bool(r, i, 7);
+        w.converted = store__pg_col_bool(r, i, 8);
+        if (fn(ctx, &w))
+            break;
+    }
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__report_cohort(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                            store_report_cohort_fn fn, void *ctx)
+{
+    PGresult *r = NULL;
+    int rc = report_rows(s, REPORT_COHORT_SQL, account_id, since, until, &r, "report cohort");
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_report_cohort w;
+        store__pg_col_text(r, i, 0, w.visitor_id, sizeof(w.visitor_id));
+        w.first_at = store__pg_col_i64(r, i, 1);
+        w.call_started_at = store__pg_col_i64(r, i, 2);
+        w.revenue = store__pg_col_i64(r, i, 3);
+        if (fn(ctx, &w))
+            break;
+    }
+    PQclear(r);
+    return ERR_OK;
+}

@@ -225,3 +225,84 @@ int store_sqlite__spend_list(struct store *s, int64_t account_id, const char *si
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list spend");
 }
+
+/* ---- funnel and cohorts ---- */
+
+/* How far each session got (store.h struct st_report_session). */
+#define REPORT_SESSION_SQL                                                                         \
+    "SELECT s.created_at, s.channel, s.source, s.campaign,"                                         \
+    " EXISTS (SELECT 1 FROM leases l WHERE l.session_id = s.id),"                                  \
+    " EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id"                                    \
+    " AND e.type IN ('tel_click', 'chat_started')),"                                               \
+    " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id),"                                   \
+    " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id AND c.status = 'completed'"          \
+    " AND c.duration > 0 AND c.duration >= ?4),"                                                   \
+    " EXISTS (SELECT 1 FROM calls c JOIN conversions cv ON cv.call_id = c.id"                      \
+    " WHERE c.session_id = s.id)"                                                                  \
+    " FROM sessions s WHERE s.account_id = ?1 AND s.created_at >= ?2 AND s.created_at < ?3"        \
+    " ORDER BY s.created_at, s.id"
+
+/* Visitors by first session, each with the calls credited to any of their sessions. */
+#define REPORT_COHORT_SQL                                                                          \
+    "SELECT v.visitor_id, v.first_at, COALESCE(k.started_at, 0), COALESCE(k.revenue, -1)"         \
+    " FROM (SELECT visitor_id, MIN(created_at) AS first_at FROM sessions WHERE account_id = ?1"     \
+    " GROUP BY visitor_id) v"                                                                      \
+    " LEFT JOIN (SELECT s.visitor_id, c.started_at, o.revenue FROM sessions s"                     \
+    " JOIN calls c ON c.session_id = s.id LEFT JOIN call_outcomes o ON o.call_id = c.id"           \
+    " WHERE s.account_id = ?1) k ON k.visitor_id = v.visitor_id"                                   \
+    " WHERE v.first_at >= ?2 AND v.first_at < ?3"                                                  \
+    " ORDER BY v.first_at, v.visitor_id, k.started_at"
+
+int store_sqlite__report_sessions(struct store *s, int64_t account_id, int64_t since,
+                                  int64_t until, int64_t min_duration_s,
+                                  store_report_session_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, REPORT_SESSION_SQL) : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, since);
+    sqlite3_bind_int64(st, 3, until);
+    sqlite3_bind_int64(st, 4, min_duration_s);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct st_report_session r = {.created_at = sqlite3_column_int64(st, 0)};
+        store__col_text(st, 1, r.channel, sizeof(r.channel));
+        store__col_text(st, 2, r.source, sizeof(r.source));
+        store__col_text(st, 3, r.campaign, sizeof(r.campaign));
+        r.shown = sqlite3_column_int(st, 4) != 0;
+        r.engaged = sqlite3_column_int(st, 5) != 0;
+        r.called = sqlite3_column_int(st, 6) != 0;
+        r.qualified = sqlite3_column_int(st, 7) != 0;
+        r.converted = sqlite3_column_int(st, 8) != 0;
+        if (fn(ctx, &r))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "report sessions");
+}
+
+int store_sqlite__report_cohort(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                                store_report_cohort_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, REPORT_COHORT_SQL) : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, since);
+    sqlite3_bind_int64(st, 3, until);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct st_report_cohort r;
+        store__col_text(st, 0, r.visitor_id, sizeof(r.visitor_id));
+        r.first_at = sqlite3_column_int64(st, 1);
+        r.call_started_at = sqlite3_column_int64(st, 2);
+        r.revenue = sqlite3_column_int64(st, 3);
+        if (fn(ctx, &r))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "report cohort");
+}

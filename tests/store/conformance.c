@@ -991,6 +991,120 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     assert_string_equal(got.lead_status, "spam");
 }
 
+/* ==== funnel and cohorts ====================================================================== */
+
+struct funnel_seen {
+    size_t n;
+    struct st_report_session rows[8];
+};
+
+static int collect_session(void *ctx, const struct st_report_session *r)
+{
+    struct funnel_seen *s = ctx;
+    if (s->n < ARRAY_SIZE(s->rows))
+        s->rows[s->n++] = *r;
+    return 0;
+}
+
+struct cohort_seen {
+    size_t n;
+    struct st_report_cohort rows[8];
+};
+
+static int collect_cohort(void *ctx, const struct st_report_cohort *r)
+{
+    struct cohort_seen *s = ctx;
+    if (s->n < ARRAY_SIZE(s->rows))
+        s->rows[s->n++] = *r;
+    return 0;
+}
+
+static void end_call(struct fx *f, struct st_call *c, int64_t duration)
+{
+    snprintf(c->status, sizeof(c->status), "completed");
+    c->duration_s = duration;
+    assert_int_equal(store_call_update(f->s, c), ERR_OK);
+}
+
+#define WEEK ((int64_t)7 * 86400 * 1000)
+
+static void funnel_stages_and_cohorts_by_first_visit(void **state)
+{
+    struct fx *f = *state;
+    struct st_session sa = make_session(f, "fa", 100);
+    struct st_session sb = make_session(f, "fb", 200);
+    struct st_session sc = make_session(f, "fc", 300);
+    struct st_session sd = make_session(f, "fd", 400);
+    struct st_session se = make_session(f, "fe", 500);
+    (void)sa;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n = make_number(f, f->a.id, p.id, 11);
+    struct st_lease l = {.session_id = sb.id, .number_id = n.id, .pool_id = p.id,
+                         .leased_at = 200, .last_active_at = 200, .expires_at = 60200};
+    assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
+    struct st_event e = {.session_id = sc.id, .at = 310};
+    snprintf(e.type, sizeof(e.type), "tel_click");
+    snprintf(e.number, sizeof(e.number), "%s", n.number);
+    assert_int_equal(store_event_add(f->s, &e), ERR_OK);
+    struct st_call cd = make_call(f, "CAF1", 450, sd.id);
+    end_call(f, &cd, 90);
+    struct st_conversion cv = {.call_id = cd.id, .account_id = f->a.id, .value = 1, .at = 600};
+    snprintf(cv.name, sizeof(cv.name), "Phone call");
+    snprintf(cv.currency, sizeof(cv.currency), "USD");
+    assert_int_equal(store_conversion_add(f->s, &cv), ERR_OK);
+    struct st_call ce = make_call(f, "CAF2", 550, se.id);
+    end_call(f, &ce, 30);
+    /* the visitor of sd comes back a week later and calls again, worth 1234 */
+    struct st_session sd2 = {.account_id = f->a.id, .created_at = WEEK + 400,
+                             .last_active_at = WEEK + 400};
+    snprintf(sd2.ext_id, sizeof(sd2.ext_id), "fd2");
+    snprintf(sd2.visitor_id, sizeof(sd2.visitor_id), "v_fd");
+    assert_int_equal(store_session_put(f->s, &sd2), ERR_OK);
+    struct st_call cd2 = make_call(f, "CAF3", WEEK + 500, sd2.id);
+    struct st_call_outcome o = {.call_id = cd2.id, .account_id = f->a.id, .revenue = 1234,
+                                .billable = -1, .updated_at = 1};
+    snprintf(o.lead_status, sizeof(o.lead_status), "won");
+    assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
+    /* another account's session is not counted */
+    struct st_session other = {.account_id = f->b.id, .created_at = 150, .last_active_at = 150};
+    snprintf(other.ext_id, sizeof(other.ext_id), "fb_other");
+    snprintf(other.visitor_id, sizeof(other.visitor_id), "v_other");
+    assert_int_equal(store_session_put(f->s, &other), ERR_OK);
+
+    struct funnel_seen fs = {0};
+    assert_int_equal(store_report_sessions(f->s, f->a.id, 0, 1000, 60, collect_session, &fs),
+                     ERR_OK);
+    assert_int_equal(fs.n, 5);
+    assert_false(fs.rows[0].shown || fs.rows[0].engaged || fs.rows[0].called);
+    assert_true(fs.rows[1].shown);
+    assert_false(fs.rows[1].engaged);
+    assert_true(fs.rows[2].engaged);
+    assert_false(fs.rows[2].called);
+    assert_true(fs.rows[3].called && fs.rows[3].qualified && fs.rows[3].converted);
+    assert_true(fs.rows[4].called);
+    assert_false(fs.rows[4].qualified || fs.rows[4].converted); /* 30 s < 60 s */
+    assert_int_equal(fs.rows[4].created_at, 500);
+
+    struct cohort_seen cs = {0};
+    assert_int_equal(store_report_cohort(f->s, f->a.id, 0, 1000, collect_cohort, &cs), ERR_OK);
+    assert_int_equal(cs.n, 6); /* five visitors, the one of fd with two calls */
+    assert_string_equal(cs.rows[0].visitor_id, "v_fa");
+    assert_int_equal(cs.rows[0].call_started_at, 0);
+    assert_string_equal(cs.rows[3].visitor_id, "v_fd");
+    assert_int_equal(cs.rows[3].first_at, 400);
+    assert_int_equal(cs.rows[3].call_started_at, 450);
+    assert_int_equal(cs.rows[3].revenue, -1);
+    assert_string_equal(cs.rows[4].visitor_id, "v_fd");
+    assert_int_equal(cs.rows[4].call_started_at, WEEK + 500);
+    assert_int_equal(cs.rows[4].revenue, 1234);
+    assert_string_equal(cs.rows[5].visitor_id, "v_fe");
+    /* a visitor's cohort is their first visit: none starts in the second week */
+    cs = (struct cohort_seen){0};
+    assert_int_equal(store_report_cohort(f->s, f->a.id, 1000, 2 * WEEK, collect_cohort, &cs),
+                     ERR_OK);
+    assert_int_equal(cs.n, 0);
+}
+
 /* ==== ad spend ================================================================================ */
 
 struct spend_seen {
@@ -1884,6 +1998,7 @@ int main(int argc, char **argv)
         T(calls_conversions_reports_and_export),
         T(call_outcomes_default_replace_and_tenant_scoping),
         T(spend_replaces_days_one_currency_and_tenant_scoping),
+        T(funnel_stages_and_cohorts_by_first_visit),
         T(claims_need_a_serving_store),
         T(claim_touch_times_and_deletes),
         T(release_takes_a_claim_back),

@@ -480,3 +480,47 @@ int h_spend_list(struct http_req *req, struct http_resp *resp)
     resp->content_type = "application/json";
     return json_dump_take(out, &resp->body);
 }
+
+/* ---- GET /v1/reports/funnel, GET /v1/reports/cohorts ---- */
+
+int h_report_funnel(struct http_req *req, struct http_resp *resp)
+{
+    struct range range;
+    enum reports_funnel_by by;
+    char v[32] = "";
+    http_query(req, "group_by", v, sizeof(v));
+    int rc = reports_funnel_parse(v, &by, &req->eb);
+    if (rc == ERR_OK)
+        rc = parse_range(req, &range);
+    json_t *out = NULL;
+    if (rc == ERR_OK)
+        rc = reports_funnel(req->app, &req->account, range.since, range.until, by, &out,
+                            &req->eb);
+    if (rc)
+        return rc;
+    resp->content_type = "application/json";
+    return json_dump_take(out, &resp->body);
+}
+
+int h_report_cohorts(struct http_req *req, struct http_resp *resp)
+{
+    struct range range;
+    char v[16];
+    long weeks = 8;
+    if (http_query(req, "weeks", v, sizeof(v)) && v[0]) {
+        char *end;
+        weeks = strtol(v, &end, 10);
+        if (*end || weeks < 1 || weeks > REPORTS_MAX_WEEKS)
+            return errf(&req->eb, ERR_INVALID, "weeks", "'weeks' must be 1 to %d",
+                        REPORTS_MAX_WEEKS);
+    }
+    int rc = parse_range(req, &range);
+    json_t *out = NULL;
+    if (rc == ERR_OK)
+        rc = reports_cohorts(req->app, &req->account, range.since, range.until, (int)weeks, &out,
+                             &req->eb);
+    if (rc)
+        return rc;
+    resp->content_type = "application/json";
+    return json_dump_take(out, &resp->body);
+}

@@ -14,3 +14,5 @@ CREATE TABLE ad_spend (
     imported_at INTEGER NOT NULL,
     PRIMARY KEY (account_id, day, platform, campaign, keyword)
 );
+-- The funnel and cohort reports read an account's sessions by creation time.
+CREATE INDEX sessions_account_created ON sessions(account_id, created_at);
