@@ -175,8 +175,7 @@ static int parse_steps(json_t *arr, struct score_rules *r, struct errbuf *eb)
         return ERR_OK;
     if (!json_is_array(arr) || json_array_size(arr) > SCORE_MAX_STEPS)
         return errf(eb, ERR_INVALID, "talk_time",
-                    "'scoring.talk_time' must be an array of at most %d objects",
-                    SCORE_MAX_STEPS);
+                    "'scoring.talk_time' must be an array of at most %d objects", SCORE_MAX_STEPS);
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v)

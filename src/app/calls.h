@@ -59,7 +59,7 @@ struct calls_settings {
     char currency[8];
     bool record;
     char notice[256];
-    int64_t window_ms; /* attribution window */
+    int64_t window_ms;        /* attribution window */
     struct score_rules score; /* settings "scoring" (core/score.h) */
     /* settings "costs": what tracking numbers cost, minor units of `currency`; per provider
      * (provider[i]) overriding the account-wide default (number_monthly, per_minute). */

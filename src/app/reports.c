@@ -15,8 +15,8 @@
 
 #define DAY_MS ((int64_t)86400 * 1000)
 
-static const char *const lead_statuses[REPORTS_LEAD_STATUSES] = {"new", "qualified", "won",
-                                                                 "lost", "spam"};
+static const char *const lead_statuses[REPORTS_LEAD_STATUSES] = {"new", "qualified", "won", "lost",
+                                                                 "spam"};
 
 unsigned reports_lead_bit(const char *status)
 {
@@ -85,9 +85,8 @@ static int add_call(void *ctx, const struct st_report_call *c)
                              .value = c->value,
                              .revenue = c->revenue,
                              .score = score.score,
-                             .number_cost = c->duration_s > 0
-                                                ? per_minute * ((c->duration_s + 59) / 60)
-                                                : 0,
+                             .number_cost =
+                                 c->duration_s > 0 ? per_minute * ((c->duration_s + 59) / 60) : 0,
                              .id = c->call_ext};
     rc.key[REPORT_CHANNEL] = c->channel;
     rc.key[REPORT_SOURCE] = c->source;
@@ -171,18 +170,18 @@ static json_t *spend_answer(const struct spend_file *f, bool preview, bool impor
     for (size_t i = 0; i < f->n_rows; i++) {
         const struct spend_row *w = &f->rows[i];
         total += w->cost;
-        json_array_append_new(rows, json_pack("{s:s,s:s,s:o,s:I,s:I}", "day", w->day, "campaign",
-                                              w->campaign, "keyword", json_str_or_null(w->keyword),
-                                              "cost", (json_int_t)w->cost, "line",
-                                              (json_int_t)w->line));
+        json_array_append_new(rows,
+                              json_pack("{s:s,s:s,s:o,s:I,s:I}", "day", w->day, "campaign",
+                                        w->campaign, "keyword", json_str_or_null(w->keyword),
+                                        "cost", (json_int_t)w->cost, "line", (json_int_t)w->line));
         if (i == 0 || strcmp(w->day, f->rows[i - 1].day) != 0)
             json_array_append_new(days, json_string(w->day));
     }
     for (size_t i = 0; i < f->n_errors; i++)
         json_array_append_new(errors,
                               json_pack("{s:I,s:o,s:s}", "line", (json_int_t)f->errors[i].line,
-                                        "column", json_str_or_null(f->errors[i].column),
-                                        "message", f->errors[i].message));
+                                        "column", json_str_or_null(f->errors[i].column), "message",
+                                        f->errors[i].message));
     return json_pack("{s:s,s:o,s:b,s:b,s:o,s:o,s:I,s:I,s:o,s:I}", "platform",
                      spend_platform_name(f->platform), "currency", json_str_or_null(f->currency),
                      "preview", preview, "imported", imported, "rows", rows, "days", days,
@@ -190,8 +189,7 @@ static json_t *spend_answer(const struct spend_file *f, bool preview, bool impor
                      "errors", errors, "more_errors", (json_int_t)f->more_errors);
 }
 
-static int spend_write(struct app *app, int64_t account_id, const struct spend_file *f,
-                       int64_t now)
+static int spend_write(struct app *app, int64_t account_id, const struct spend_file *f, int64_t now)
 {
     struct st_spend_row *rows = xcalloc(f->n_rows ? f->n_rows : 1, sizeof(*rows));
     for (size_t i = 0; i < f->n_rows; i++) {
@@ -203,8 +201,8 @@ static int spend_write(struct app *app, int64_t account_id, const struct spend_f
     struct store *s = app->store;
     int rc = store_begin(s);
     if (rc == ERR_OK)
-        rc = store_spend_replace(s, account_id, spend_platform_name(f->platform), f->currency,
-                                 rows, f->n_rows, now);
+        rc = store_spend_replace(s, account_id, spend_platform_name(f->platform), f->currency, rows,
+                                 f->n_rows, now);
     if (rc == ERR_OK)
         rc = store_commit(s);
     else
@@ -214,17 +212,14 @@ static int spend_write(struct app *app, int64_t account_id, const struct spend_f
 }
 
 int reports_spend_import(struct app *app, const struct st_account *a, enum spend_platform p,
-                         const char *body, size_t len, const char *default_currency,
-                         bool preview, bool skip_bad, int64_t now, json_t **out, bool *bad,
-                         struct errbuf *eb)
+                         const char *body, size_t len, const char *default_currency, bool preview,
+                         bool skip_bad, int64_t now, json_t **out, bool *bad, struct errbuf *eb)
 {
     struct calls_settings cs;
     calls_settings_parse(a->settings, &cs, NULL);
     struct spend_file f;
-    int parsed = spend_parse(p, body, len,
-                             default_currency && *default_currency ? default_currency
-                                                                   : cs.currency,
-                             &f);
+    int parsed = spend_parse(
+        p, body, len, default_currency && *default_currency ? default_currency : cs.currency, &f);
     *bad = parsed != ERR_OK && (!skip_bad || f.n_rows == 0);
     *out = NULL;
     int rc = ERR_OK;
@@ -238,8 +233,7 @@ int reports_spend_import(struct app *app, const struct st_account *a, enum spend
         rc = spend_write(app, a->id, &f, now);
         if (rc == ERR_CONFLICT)
             errf(eb, rc, "currency",
-                 "the account has spend in another currency than %s: delete it first",
-                 f.currency);
+                 "the account has spend in another currency than %s: delete it first", f.currency);
         else if (rc)
             rc = errf(eb, ERR_BACKEND, NULL, "cannot import the spend");
         imported = rc == ERR_OK;
@@ -256,8 +250,8 @@ static int list_row(void *ctx, const struct st_spend_row *w)
 {
     json_array_append_new(ctx, json_pack("{s:s,s:s,s:s,s:o,s:I,s:s}", "day", w->day, "platform",
                                          w->platform, "campaign", w->campaign, "keyword",
-                                         json_str_or_null(w->keyword), "cost",
-                                         (json_int_t)w->cost, "currency", w->currency));
+                                         json_str_or_null(w->keyword), "cost", (json_int_t)w->cost,
+                                         "currency", w->currency));
     return 0;
 }
 
@@ -277,7 +271,7 @@ int reports_spend_list(struct app *app, int64_t account_id, const char *since_da
 /* ---- funnel ---- */
 
 #define FUNNEL_STAGES 6
-static const char *const stage_names[FUNNEL_STAGES] = {"visits", "shown", "engaged",
+static const char *const stage_names[FUNNEL_STAGES] = {"visits", "shown",     "engaged",
                                                        "calls",  "qualified", "converted"};
 
 struct funnel_row {
@@ -335,9 +329,9 @@ static int add_session(void *ctx, const struct st_report_session *s)
                                                          : NULL;
     /* stages are nested: a later stage implies the earlier ones (a caller who dialled the
      * number without clicking it was shown it and engaged) */
-    bool reached[FUNNEL_STAGES] = {true, s->shown || s->engaged || s->called,
-                                   s->engaged || s->called, s->called, s->called && s->qualified,
-                                   s->called && s->converted};
+    bool reached[FUNNEL_STAGES] = {
+        true,      s->shown || s->engaged || s->called, s->engaged || s->called,
+        s->called, s->called && s->qualified,           s->called && s->converted};
     struct funnel_row *r = f->by == REPORTS_FUNNEL_NONE ? NULL : funnel_row_of(f, key);
     for (int i = 0; i < FUNNEL_STAGES; i++) {
         f->total.n[i] += reached[i];
@@ -401,9 +395,9 @@ int reports_funnel(struct app *app, const struct st_account *a, int64_t since, i
         json_t *rows = json_array();
         for (size_t i = 0; i < f.n; i++)
             json_array_append_new(rows, funnel_row_json(&f.rows[i], dims[by]));
-        *out = json_pack("{s:o,s:o,s:o,s:o}", "rows", rows, "totals",
-                         funnel_row_json(&f.total, NULL), "since", json_time(since), "until",
-                         json_time(until));
+        *out =
+            json_pack("{s:o,s:o,s:o,s:o}", "rows", rows, "totals", funnel_row_json(&f.total, NULL),
+                      "since", json_time(since), "until", json_time(until));
     } else {
         rc = errf(eb, ERR_BACKEND, NULL, "cannot read the sessions");
     }
@@ -491,9 +485,9 @@ int reports_cohorts(struct app *app, const struct st_account *a, int64_t since, 
             json_array_append_new(arr, json_pack("{s:s,s:I,s:o}", "week", day, "visitors",
                                                  (json_int_t)c->visitors, "weeks", w));
         }
-        *out = json_pack("{s:o,s:i,s:I,s:o,s:o}", "cohorts", arr, "weeks", weeks, "later_calls",
-                         (json_int_t)cs.later, "since", json_time(since), "until",
-                         json_time(until));
+        *out =
+            json_pack("{s:o,s:i,s:I,s:o,s:o}", "cohorts", arr, "weeks", weeks, "later_calls",
+                      (json_int_t)cs.later, "since", json_time(since), "until", json_time(until));
     } else {
         rc = errf(eb, ERR_BACKEND, NULL, "cannot read the visitors");
     }

@@ -54,9 +54,8 @@ int reports_calls(struct app *app, const struct st_account *a, const struct repo
  * errors}; *bad is true when the file had row errors and nothing was imported (the caller
  * answers 422 with *out). Returns ERR_OK (also with *bad), ERR_CONFLICT, ERR_BACKEND. */
 int reports_spend_import(struct app *app, const struct st_account *a, enum spend_platform p,
-                         const char *body, size_t len, const char *default_currency,
-                         bool preview, bool skip_bad, int64_t now, json_t **out, bool *bad,
-                         struct errbuf *eb);
+                         const char *body, size_t len, const char *default_currency, bool preview,
+                         bool skip_bad, int64_t now, json_t **out, bool *bad, struct errbuf *eb);
 
 /* GET /v1/spend: the account's spend rows of days [since_day, until_day). */
 int reports_spend_list(struct app *app, int64_t account_id, const char *since_day,

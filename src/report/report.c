@@ -10,13 +10,20 @@
 #include "base/xalloc.h"
 
 static const char *const dim_names[REPORT_N_DIMS] = {
-    [REPORT_CHANNEL] = "channel",         [REPORT_SOURCE] = "source",
-    [REPORT_MEDIUM] = "medium",           [REPORT_CAMPAIGN] = "campaign",
-    [REPORT_KEYWORD] = "keyword",         [REPORT_LANDING_PAGE] = "landing_page",
-    [REPORT_DEVICE] = "device",           [REPORT_LOCATION] = "location",
-    [REPORT_LEAD_STATUS] = "lead_status", [REPORT_NUMBER] = "number",
-    [REPORT_POOL] = "pool",               [REPORT_DAY] = "day",
-    [REPORT_HOUR] = "hour",               [REPORT_REGION] = "region",
+    [REPORT_CHANNEL] = "channel",
+    [REPORT_SOURCE] = "source",
+    [REPORT_MEDIUM] = "medium",
+    [REPORT_CAMPAIGN] = "campaign",
+    [REPORT_KEYWORD] = "keyword",
+    [REPORT_LANDING_PAGE] = "landing_page",
+    [REPORT_DEVICE] = "device",
+    [REPORT_LOCATION] = "location",
+    [REPORT_LEAD_STATUS] = "lead_status",
+    [REPORT_NUMBER] = "number",
+    [REPORT_POOL] = "pool",
+    [REPORT_DAY] = "day",
+    [REPORT_HOUR] = "hour",
+    [REPORT_REGION] = "region",
     [REPORT_CONTENT] = "utm_content",
 };
 

@@ -51,14 +51,14 @@ int report_dims_parse(const char *list, struct report_dims *dims, struct errbuf 
  * unattributed call, or a value not known); only the grouped dimensions are read. */
 struct report_call {
     const char *key[REPORT_N_DIMS];
-    const char *status; /* final status: "completed", "busy", "no-answer"… */
-    int64_t duration_s; /* talk time */
-    bool converted;     /* the call has a conversion */
-    double value;       /* its value */
-    int64_t revenue;    /* the outcome's revenue, minor units; -1 = none */
-    int score;          /* core/score */
+    const char *status;  /* final status: "completed", "busy", "no-answer"… */
+    int64_t duration_s;  /* talk time */
+    bool converted;      /* the call has a conversion */
+    double value;        /* its value */
+    int64_t revenue;     /* the outcome's revenue, minor units; -1 = none */
+    int score;           /* core/score */
     int64_t number_cost; /* per-minute number cost of the call, minor units */
-    const char *id;     /* the call's API id (kept with report_keep_ids) */
+    const char *id;      /* the call's API id (kept with report_keep_ids) */
 };
 
 /* A group. key[i] is the value of dims.dim[i] (NULL = null). Counters as in report_add. */
@@ -69,8 +69,8 @@ struct report_row {
     int64_t answered;  /* status "completed" and duration > 0 */
     int64_t qualified; /* answered and duration >= the minimum */
     int64_t conversions;
-    double value;   /* sum of conversion values */
-    int64_t talk_s; /* sum of the answered calls' durations */
+    double value;        /* sum of conversion values */
+    int64_t talk_s;      /* sum of the answered calls' durations */
     int64_t revenue;     /* sum of the outcomes' revenue (minor units) */
     int64_t score_sum;   /* sum of the calls' scores */
     int64_t number_cost; /* sum of the calls' per-minute number costs */

@@ -109,8 +109,7 @@ static bool leap(int y)
 static int day_of(int y, int m, int d, char day[11])
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 2000 || y > 2999 || m < 1 || m > 12 || d < 1 ||
-        d > mdays[m - 1] + (m == 2 && leap(y)))
+    if (y < 2000 || y > 2999 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap(y)))
         return ERR_INVALID;
     snprintf(day, 11, "%04d-%02d-%02d", y % 10000, (m % 100 + 100) % 100, (d % 100 + 100) % 100);
     return ERR_OK;
@@ -228,7 +227,7 @@ static const char *const names[SPEND_N_PLATFORMS][COL_N][4] = {
 };
 
 struct header {
-    int col[COL_N]; /* cell index, -1 = absent */
+    int col[COL_N];   /* cell index, -1 = absent */
     char currency[4]; /* Meta: "Amount spent (EUR)" */
 };
 
@@ -274,8 +273,8 @@ static bool find_header(enum spend_platform p, struct reader *r, struct header *
 
 /* ---- the file ---- */
 
-static void add_error(struct spend_file *f, size_t line, const char *column, const char *fmt,
-                      ...) __attribute__((format(printf, 4, 5)));
+static void add_error(struct spend_file *f, size_t line, const char *column, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void add_error(struct spend_file *f, size_t line, const char *column, const char *fmt, ...)
 {
@@ -337,14 +336,13 @@ static void read_row(struct spend_file *f, const struct reader *r, const struct 
     char end_day[11];
     bool ok = true;
     if (!day || spend_day_parse(day, row.day) != ERR_OK) {
-        add_error(f, line, "day", "'%.40s' is not a date (YYYY-MM-DD or M/D/YYYY)",
-                  day ? day : "");
+        add_error(f, line, "day", "'%.40s' is not a date (YYYY-MM-DD or M/D/YYYY)", day ? day : "");
         ok = false;
-    } else if (end && *end && (spend_day_parse(end, end_day) != ERR_OK ||
-                               strcmp(end_day, row.day) != 0)) {
+    } else if (end && *end &&
+               (spend_day_parse(end, end_day) != ERR_OK || strcmp(end_day, row.day) != 0)) {
         add_error(f, line, "day",
-                  "the row covers %.12s to %.12s: export one row per day (breakdown by day)",
-                  day, end);
+                  "the row covers %.12s to %.12s: export one row per day (breakdown by day)", day,
+                  end);
         ok = false;
     }
     if (!campaign || !*campaign || strlen(campaign) >= SPEND_TEXT_MAX) {
@@ -357,14 +355,14 @@ static void read_row(struct spend_file *f, const struct reader *r, const struct 
         ok = false;
     }
     if (!cur || !is_currency(cur)) {
-        add_error(f, line, "currency", "no currency: the file has no currency column and none "
-                                       "was given (currency=)");
+        add_error(f, line, "currency",
+                  "no currency: the file has no currency column and none "
+                  "was given (currency=)");
         ok = false;
     } else if (!f->currency[0]) {
         memcpy(f->currency, cur, 4);
     } else if (strcmp(cur, f->currency) != 0) {
-        add_error(f, line, "currency", "currency %s differs from the file's %s", cur,
-                  f->currency);
+        add_error(f, line, "currency", "currency %s differs from the file's %s", cur, f->currency);
         ok = false;
     }
     if (!cost || spend_amount_parse(cost, spend_currency_exponent(cur), &row.cost) != ERR_OK) {

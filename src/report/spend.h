@@ -47,9 +47,9 @@ struct spend_file {
     struct spend_row *rows;
     size_t n_rows;
     struct spend_error *errors;
-    size_t n_errors;     /* at most SPEND_MAX_ERRORS are kept */
-    size_t more_errors;  /* errors found beyond those kept */
-    size_t skipped;      /* total, blank, preamble and footer lines */
+    size_t n_errors;    /* at most SPEND_MAX_ERRORS are kept */
+    size_t more_errors; /* errors found beyond those kept */
+    size_t skipped;     /* total, blank, preamble and footer lines */
 };
 
 /* Parses text (len bytes; a UTF-8 BOM is skipped) as p's export. default_currency (may be NULL)

@@ -523,8 +523,8 @@ struct st_report_call {
     char lead_status[STORE_LEAD_MAX]; /* the call's outcome ("new" when it has none) */
     char call_ext[STORE_ID_MAX];      /* the call's API id */
     char from[STORE_PARTY_MAX];
-    char to[STORE_PARTY_MAX]; /* the tracking number called */
-    char pool[STORE_NAME_MAX]; /* its pool's name, "" for a source number or none */
+    char to[STORE_PARTY_MAX];     /* the tracking number called */
+    char pool[STORE_NAME_MAX];    /* its pool's name, "" for a source number or none */
     char content[STORE_TEXT_MAX]; /* the credited session's utm_content */
     char provider[16];
     int64_t revenue; /* the outcome's revenue in minor units, -1 = none */

@@ -507,7 +507,8 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
     " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                       \
     " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
     " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
-    " COALESCE(o.revenue, -1), NOT EXISTS (SELECT 1 FROM calls e WHERE e.account_id = c.account_id" \
+    " COALESCE(o.revenue, -1), NOT EXISTS (SELECT 1 FROM calls e WHERE e.account_id = "            \
+    "c.account_id"                                                                                 \
     " AND e.from_number = c.from_number AND e.id < c.id)"                                          \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
     " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
@@ -757,22 +758,23 @@ int store_pg__spend_list(struct store *s, int64_t account_id, const char *since_
 
 /* How far each session got (store.h struct st_report_session). */
 #define REPORT_SESSION_SQL                                                                         \
-    "SELECT s.created_at, s.channel, s.source, s.campaign,"                                         \
+    "SELECT s.created_at, s.channel, s.source, s.campaign,"                                        \
     " EXISTS (SELECT 1 FROM leases l WHERE l.session_id = s.id),"                                  \
     " EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id"                                    \
     " AND e.type IN ('tel_click', 'chat_started')),"                                               \
     " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id),"                                   \
     " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id AND c.status = 'completed'"          \
-    " AND c.duration > 0 AND c.duration >= $4::bigint),"                                                   \
+    " AND c.duration > 0 AND c.duration >= $4::bigint),"                                           \
     " EXISTS (SELECT 1 FROM calls c JOIN conversions cv ON cv.call_id = c.id"                      \
     " WHERE c.session_id = s.id)"                                                                  \
-    " FROM sessions s WHERE s.account_id = $1::bigint AND s.created_at >= $2 AND s.created_at < $3"        \
+    " FROM sessions s WHERE s.account_id = $1::bigint AND s.created_at >= $2 AND s.created_at < "  \
+    "$3"                                                                                           \
     " ORDER BY s.created_at, s.id"
 
 /* Visitors by first session, each with the calls credited to any of their sessions. */
 #define REPORT_COHORT_SQL                                                                          \
-    "SELECT v.visitor_id, v.first_at, COALESCE(k.started_at, 0), COALESCE(k.revenue, -1)"         \
-    " FROM (SELECT visitor_id, MIN(created_at) AS first_at FROM sessions WHERE account_id = $1"     \
+    "SELECT v.visitor_id, v.first_at, COALESCE(k.started_at, 0), COALESCE(k.revenue, -1)"          \
+    " FROM (SELECT visitor_id, MIN(created_at) AS first_at FROM sessions WHERE account_id = $1"    \
     " GROUP BY visitor_id) v"                                                                      \
     " LEFT JOIN (SELECT s.visitor_id, c.started_at, o.revenue FROM sessions s"                     \
     " JOIN calls c ON c.session_id = s.id LEFT JOIN call_outcomes o ON o.call_id = c.id"           \

@@ -13,7 +13,8 @@
     " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                       \
     " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
     " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
-    " COALESCE(o.revenue, -1), NOT EXISTS (SELECT 1 FROM calls e WHERE e.account_id = c.account_id" \
+    " COALESCE(o.revenue, -1), NOT EXISTS (SELECT 1 FROM calls e WHERE e.account_id = "            \
+    "c.account_id"                                                                                 \
     " AND e.from_number = c.from_number AND e.id < c.id)"                                          \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
     " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
@@ -152,10 +153,10 @@ int store_sqlite__spend_replace(struct store *s, int64_t account_id, const char 
     struct sconn *c = store__conn(s);
     if (!c)
         return ERR_BACKEND;
-    sqlite3_stmt *other = store__prep(
-        c, "SELECT 1 FROM ad_spend WHERE account_id = ?1 AND currency <> ?2 LIMIT 1");
-    sqlite3_stmt *del = store__prep(
-        c, "DELETE FROM ad_spend WHERE account_id = ?1 AND platform = ?2 AND day = ?3");
+    sqlite3_stmt *other =
+        store__prep(c, "SELECT 1 FROM ad_spend WHERE account_id = ?1 AND currency <> ?2 LIMIT 1");
+    sqlite3_stmt *del =
+        store__prep(c, "DELETE FROM ad_spend WHERE account_id = ?1 AND platform = ?2 AND day = ?3");
     sqlite3_stmt *ins = store__prep(
         c, "INSERT INTO ad_spend(account_id, platform, day, campaign, keyword, cost, currency,"
            " imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -230,7 +231,7 @@ int store_sqlite__spend_list(struct store *s, int64_t account_id, const char *si
 
 /* How far each session got (store.h struct st_report_session). */
 #define REPORT_SESSION_SQL                                                                         \
-    "SELECT s.created_at, s.channel, s.source, s.campaign,"                                         \
+    "SELECT s.created_at, s.channel, s.source, s.campaign,"                                        \
     " EXISTS (SELECT 1 FROM leases l WHERE l.session_id = s.id),"                                  \
     " EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id"                                    \
     " AND e.type IN ('tel_click', 'chat_started')),"                                               \
@@ -244,8 +245,8 @@ int store_sqlite__spend_list(struct store *s, int64_t account_id, const char *si
 
 /* Visitors by first session, each with the calls credited to any of their sessions. */
 #define REPORT_COHORT_SQL                                                                          \
-    "SELECT v.visitor_id, v.first_at, COALESCE(k.started_at, 0), COALESCE(k.revenue, -1)"         \
-    " FROM (SELECT visitor_id, MIN(created_at) AS first_at FROM sessions WHERE account_id = ?1"     \
+    "SELECT v.visitor_id, v.first_at, COALESCE(k.started_at, 0), COALESCE(k.revenue, -1)"          \
+    " FROM (SELECT visitor_id, MIN(created_at) AS first_at FROM sessions WHERE account_id = ?1"    \
     " GROUP BY visitor_id) v"                                                                      \
     " LEFT JOIN (SELECT s.visitor_id, c.started_at, o.revenue FROM sessions s"                     \
     " JOIN calls c ON c.session_id = s.id LEFT JOIN call_outcomes o ON o.call_id = c.id"           \
@@ -253,9 +254,8 @@ int store_sqlite__spend_list(struct store *s, int64_t account_id, const char *si
     " WHERE v.first_at >= ?2 AND v.first_at < ?3"                                                  \
     " ORDER BY v.first_at, v.visitor_id, k.started_at"
 
-int store_sqlite__report_sessions(struct store *s, int64_t account_id, int64_t since,
-                                  int64_t until, int64_t min_duration_s,
-                                  store_report_session_fn fn, void *ctx)
+int store_sqlite__report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                                  int64_t min_duration_s, store_report_session_fn fn, void *ctx)
 {
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, REPORT_SESSION_SQL) : NULL;

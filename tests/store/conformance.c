@@ -1039,8 +1039,12 @@ static void funnel_stages_and_cohorts_by_first_visit(void **state)
     (void)sa;
     struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
     struct st_number n = make_number(f, f->a.id, p.id, 11);
-    struct st_lease l = {.session_id = sb.id, .number_id = n.id, .pool_id = p.id,
-                         .leased_at = 200, .last_active_at = 200, .expires_at = 60200};
+    struct st_lease l = {.session_id = sb.id,
+                         .number_id = n.id,
+                         .pool_id = p.id,
+                         .leased_at = 200,
+                         .last_active_at = 200,
+                         .expires_at = 60200};
     assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
     struct st_event e = {.session_id = sc.id, .at = 310};
     snprintf(e.type, sizeof(e.type), "tel_click");
@@ -1055,14 +1059,14 @@ static void funnel_stages_and_cohorts_by_first_visit(void **state)
     struct st_call ce = make_call(f, "CAF2", 550, se.id);
     end_call(f, &ce, 30);
     /* the visitor of sd comes back a week later and calls again, worth 1234 */
-    struct st_session sd2 = {.account_id = f->a.id, .created_at = WEEK + 400,
-                             .last_active_at = WEEK + 400};
+    struct st_session sd2 = {
+        .account_id = f->a.id, .created_at = WEEK + 400, .last_active_at = WEEK + 400};
     snprintf(sd2.ext_id, sizeof(sd2.ext_id), "fd2");
     snprintf(sd2.visitor_id, sizeof(sd2.visitor_id), "v_fd");
     assert_int_equal(store_session_put(f->s, &sd2), ERR_OK);
     struct st_call cd2 = make_call(f, "CAF3", WEEK + 500, sd2.id);
-    struct st_call_outcome o = {.call_id = cd2.id, .account_id = f->a.id, .revenue = 1234,
-                                .billable = -1, .updated_at = 1};
+    struct st_call_outcome o = {
+        .call_id = cd2.id, .account_id = f->a.id, .revenue = 1234, .billable = -1, .updated_at = 1};
     snprintf(o.lead_status, sizeof(o.lead_status), "won");
     assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
     /* another account's session is not counted */
@@ -1143,9 +1147,8 @@ static void spend_replaces_days_one_currency_and_tenant_scoping(void **state)
     assert_int_equal(store_spend_replace(f->s, f->b.id, "google_ads", "EUR", meta, 1, 1), ERR_OK);
 
     struct spend_seen seen = {0};
-    assert_int_equal(store_spend_list(f->s, f->a.id, "2026-12-01", "2026-12-03", collect_spend,
-                                      &seen),
-                     ERR_OK);
+    assert_int_equal(
+        store_spend_list(f->s, f->a.id, "2026-12-01", "2026-12-03", collect_spend, &seen), ERR_OK);
     assert_int_equal(seen.n, 4); /* (day, platform, campaign, keyword) order */
     assert_string_equal(seen.rows[0].campaign, "Brand");
     assert_string_equal(seen.rows[0].keyword, "plumber");
@@ -1159,9 +1162,8 @@ static void spend_replaces_days_one_currency_and_tenant_scoping(void **state)
     struct st_spend_row again[] = {spend_row("2026-12-01", "Spring", "", 1200)};
     assert_int_equal(store_spend_replace(f->s, f->a.id, "google_ads", "USD", again, 1, 2), ERR_OK);
     seen = (struct spend_seen){0};
-    assert_int_equal(store_spend_list(f->s, f->a.id, "2026-12-01", "2026-12-02", collect_spend,
-                                      &seen),
-                     ERR_OK);
+    assert_int_equal(
+        store_spend_list(f->s, f->a.id, "2026-12-01", "2026-12-02", collect_spend, &seen), ERR_OK);
     assert_int_equal(seen.n, 2);
     assert_string_equal(seen.rows[0].campaign, "Spring");
     assert_int_equal(seen.rows[0].cost, 1200);
@@ -1171,9 +1173,8 @@ static void spend_replaces_days_one_currency_and_tenant_scoping(void **state)
     assert_int_equal(store_spend_replace(f->s, f->a.id, "google_ads", "EUR", first, 3, 3),
                      ERR_CONFLICT);
     seen = (struct spend_seen){0};
-    assert_int_equal(store_spend_list(f->s, f->a.id, "2026-01-01", "2027-01-01", collect_spend,
-                                      &seen),
-                     ERR_OK);
+    assert_int_equal(
+        store_spend_list(f->s, f->a.id, "2026-01-01", "2027-01-01", collect_spend, &seen), ERR_OK);
     assert_int_equal(seen.n, 3);
 
     /* inside a transaction, rolled back with it */
@@ -1181,15 +1182,13 @@ static void spend_replaces_days_one_currency_and_tenant_scoping(void **state)
     assert_int_equal(store_spend_replace(f->s, f->a.id, "meta", "USD", again, 1, 4), ERR_OK);
     store_rollback(f->s);
     seen = (struct spend_seen){0};
-    assert_int_equal(store_spend_list(f->s, f->a.id, "2026-12-01", "2026-12-02", collect_spend,
-                                      &seen),
-                     ERR_OK);
+    assert_int_equal(
+        store_spend_list(f->s, f->a.id, "2026-12-01", "2026-12-02", collect_spend, &seen), ERR_OK);
     assert_int_equal(seen.n, 2);
     assert_string_equal(seen.rows[1].campaign, "Retarget");
     seen = (struct spend_seen){0};
-    assert_int_equal(store_spend_list(f->s, f->b.id, "2026-12-01", "2026-12-02", collect_spend,
-                                      &seen),
-                     ERR_OK);
+    assert_int_equal(
+        store_spend_list(f->s, f->b.id, "2026-12-01", "2026-12-02", collect_spend, &seen), ERR_OK);
     assert_int_equal(seen.n, 1);
     assert_string_equal(seen.rows[0].currency, "EUR");
 }

@@ -100,14 +100,13 @@ static json_t *cost_or_null(bool costed, int64_t cost, int64_t n)
 
 static json_t *counters_json(const struct report_row *row, bool costed)
 {
-    json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:f,s:I,s:I,s:f,s:I}", "calls",
-                          (json_int_t)row->calls, "answered", (json_int_t)row->answered,
-                          "qualified", (json_int_t)row->qualified, "conversions",
-                          (json_int_t)row->conversions, "value", row->value, "avg_duration",
-                          (json_int_t)report_avg_duration(row), "revenue",
-                          (json_int_t)row->revenue, "avg_score",
-                          row->calls ? (double)row->score_sum / (double)row->calls : 0.0,
-                          "number_cost", (json_int_t)row->number_cost);
+    json_t *o =
+        json_pack("{s:I,s:I,s:I,s:I,s:f,s:I,s:I,s:f,s:I}", "calls", (json_int_t)row->calls,
+                  "answered", (json_int_t)row->answered, "qualified", (json_int_t)row->qualified,
+                  "conversions", (json_int_t)row->conversions, "value", row->value, "avg_duration",
+                  (json_int_t)report_avg_duration(row), "revenue", (json_int_t)row->revenue,
+                  "avg_score", row->calls ? (double)row->score_sum / (double)row->calls : 0.0,
+                  "number_cost", (json_int_t)row->number_cost);
     json_object_set_new(o, "cost", costed ? json_integer((json_int_t)row->cost) : json_null());
     json_object_set_new(o, "cost_per_call", cost_or_null(costed, row->cost, row->calls));
     json_object_set_new(o, "cost_per_qualified", cost_or_null(costed, row->cost, row->qualified));
@@ -185,11 +184,20 @@ static int csv_amount(struct buf *out, bool have, int64_t v)
 static int report_csv(struct report *r, const struct report_dims *dims,
                       const struct reports_info *info, struct buf *out)
 {
-    static const char *const counters[] = {
-        "calls",         "answered",           "qualified",           "conversions",
-        "value",         "avg_duration",       "revenue",             "avg_score",
-        "number_cost",   "cost",               "cost_per_call",       "cost_per_qualified",
-        "cost_per_conversion", "roas"};
+    static const char *const counters[] = {"calls",
+                                           "answered",
+                                           "qualified",
+                                           "conversions",
+                                           "value",
+                                           "avg_duration",
+                                           "revenue",
+                                           "avg_score",
+                                           "number_cost",
+                                           "cost",
+                                           "cost_per_call",
+                                           "cost_per_qualified",
+                                           "cost_per_conversion",
+                                           "roas"};
     int rc = ERR_OK;
     for (size_t i = 0; i < dims->n && rc == ERR_OK; i++)
         rc = buf_addf(out, "%s,", report_dim_name(dims->dim[i]));
@@ -209,8 +217,7 @@ static int report_csv(struct report *r, const struct report_dims *dims,
                           ",%" PRId64 ",%.2f,%" PRId64,
                           w->calls, w->answered, w->qualified, w->conversions, w->value,
                           report_avg_duration(w), w->revenue,
-                          w->calls ? (double)w->score_sum / (double)w->calls : 0.0,
-                          w->number_cost);
+                          w->calls ? (double)w->score_sum / (double)w->calls : 0.0, w->number_cost);
         if (rc == ERR_OK)
             rc = csv_amount(out, c, w->cost);
         if (rc == ERR_OK)
@@ -433,8 +440,8 @@ int h_spend_import(struct http_req *req, struct http_resp *resp)
     char v[32];
     enum spend_platform p;
     bool preview, skip_bad;
-    int rc = spend_platform_parse(http_query(req, "platform", v, sizeof(v)) ? v : NULL, &p,
-                                  &req->eb);
+    int rc =
+        spend_platform_parse(http_query(req, "platform", v, sizeof(v)) ? v : NULL, &p, &req->eb);
     if (rc == ERR_OK)
         rc = parse_flag(req, "preview", &preview);
     if (rc == ERR_OK)
@@ -494,8 +501,7 @@ int h_report_funnel(struct http_req *req, struct http_resp *resp)
         rc = parse_range(req, &range);
     json_t *out = NULL;
     if (rc == ERR_OK)
-        rc = reports_funnel(req->app, &req->account, range.since, range.until, by, &out,
-                            &req->eb);
+        rc = reports_funnel(req->app, &req->account, range.since, range.until, by, &out, &req->eb);
     if (rc)
         return rc;
     resp->content_type = "application/json";

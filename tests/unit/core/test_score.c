@@ -38,7 +38,8 @@ static void unanswered_calls_get_only_the_caller_points(void **state)
     score_call(&r, &(struct score_call){"no-answer", 0, true}, &s);
     assert_int_equal(s.score, 25);
     assert_string_equal(s.reasons[0], "first-time caller +25");
-    score_call(&r, &(struct score_call){"busy", 300, false}, &s); /* a busy call's time is not talk */
+    score_call(&r, &(struct score_call){"busy", 300, false},
+               &s); /* a busy call's time is not talk */
     assert_int_equal(s.score, 0);
     assert_int_equal(s.n_reasons, 0);
     score_call(&r, &(struct score_call){NULL, 300, false}, &s);

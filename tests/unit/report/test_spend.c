@@ -169,12 +169,9 @@ static void bad_rows_are_named(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(amounts),
-        cmocka_unit_test(days),
-        cmocka_unit_test(google_ads_file),
-        cmocka_unit_test(microsoft_ads_file),
-        cmocka_unit_test(meta_file),
-        cmocka_unit_test(bad_rows_are_named),
+        cmocka_unit_test(amounts),         cmocka_unit_test(days),
+        cmocka_unit_test(google_ads_file), cmocka_unit_test(microsoft_ads_file),
+        cmocka_unit_test(meta_file),       cmocka_unit_test(bad_rows_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
