@@ -7,6 +7,8 @@
 
 #include "base/hash.h"
 #include "base/json.h"
+#include "base/timefmt.h"
+#include "report/csv.h"
 #include "base/xalloc.h"
 #include "core/phone.h"
 #include "core/score.h"
@@ -493,4 +495,102 @@ int reports_cohorts(struct app *app, const struct st_account *a, int64_t since, 
     }
     free(cs.c);
     return rc;
+}
+
+/* ---- the calls export ---- */
+
+static const char *const export_columns[] = {
+    "id",       "started_at",    "from",         "to",        "status",
+    "duration", "channel",       "source",       "medium",    "campaign",
+    "keyword",  "utm_content",   "landing_page", "device",    "region",
+    "pool",     "lead_status",   "revenue",      "converted", "conversion_value",
+    "score",    "score_reasons", "number_cost"};
+
+struct export
+{
+    const struct reports_query *q;
+    const struct calls_settings *cs;
+    struct buf *out;
+    int64_t rows;
+    int rc;
+};
+
+/* Appends "field," for user-written text (neutralized) or a value the server made. */
+static int text_col(struct buf *b, const char *s)
+{
+    return csv_text(b, s) == ERR_OK ? csv_sep(b) : ERR_TOOBIG;
+}
+
+static int value_col(struct buf *b, const char *s)
+{
+    return csv_value(b, s) == ERR_OK ? csv_sep(b) : ERR_TOOBIG;
+}
+
+static int export_call(void *ctx, const struct st_report_call *c)
+{
+    struct export *x = ctx;
+    if (!(x->q->leads & reports_lead_bit(c->lead_status)))
+        return 0;
+    struct score_result score;
+    score_call(&x->cs->score,
+               &(struct score_call){.status = c->status,
+                                    .duration_s = c->duration_s,
+                                    .first_time_caller = c->first_time},
+               &score);
+    int64_t monthly, per_minute;
+    calls_number_costs(x->cs, c->provider, &monthly, &per_minute);
+    char at[40], reasons[SCORE_MAX_REASONS * SCORE_REASON_MAX] = "";
+    for (size_t i = 0; i < score.n_reasons; i++)
+        snprintf(reasons + strlen(reasons), sizeof(reasons) - strlen(reasons), "%s%s",
+                 i ? "; " : "", score.reasons[i]);
+    const char *region = phone_region(c->from);
+    struct buf *b = x->out;
+    int rc = value_col(b, c->call_ext);
+    rc = rc ? rc : value_col(b, time_format(c->started_at, at));
+    /* a caller id is whatever the network sent: written as is only when it is E.164 */
+    bool e164 =
+        c->from[0] == '+' && c->from[1] && strspn(c->from + 1, "0123456789") == strlen(c->from + 1);
+    rc = rc ? rc : e164 ? value_col(b, c->from) : text_col(b, c->from);
+    rc = rc ? rc : value_col(b, c->to);
+    rc = rc ? rc : value_col(b, c->status);
+    rc = rc ? rc : buf_addf(b, "%" PRId64 ",", c->duration_s);
+    const char *user[] = {c->channel, c->source,  c->medium,       c->campaign,
+                          c->keyword, c->content, c->landing_page, c->device,
+                          region,     c->pool,    c->lead_status};
+    for (size_t i = 0; i < ARRAY_SIZE(user) && rc == ERR_OK; i++)
+        rc = text_col(b, user[i]);
+    if (rc == ERR_OK && c->revenue >= 0)
+        rc = buf_addf(b, "%" PRId64, c->revenue);
+    rc = rc ? rc
+            : buf_addf(b, ",%s,%.2f,%d,", c->converted ? "true" : "false", c->value, score.score);
+    rc = rc ? rc : text_col(b, reasons);
+    rc = rc ? rc
+            : buf_addf(b, "%" PRId64,
+                       c->duration_s > 0 ? per_minute * ((c->duration_s + 59) / 60) : 0);
+    rc = rc ? rc : csv_eol(b);
+    x->rows++;
+    x->rc = rc;
+    return rc;
+}
+
+int reports_export_calls(struct app *app, const struct st_account *a, const struct reports_query *q,
+                         struct buf *out, int64_t *rows, struct errbuf *eb)
+{
+    struct calls_settings cs;
+    calls_settings_parse(a->settings, &cs, NULL);
+    int rc = ERR_OK;
+    for (size_t i = 0; i < ARRAY_SIZE(export_columns) && rc == ERR_OK; i++)
+        rc = buf_addf(out, i ? ",%s" : "%s", export_columns[i]);
+    rc = rc ? rc : csv_eol(out);
+    struct export x = {q, &cs, out, 0, ERR_OK};
+    if (rc == ERR_OK)
+        rc = store_report_calls(app->store, a->id, q->since, q->until, export_call, &x);
+    if (rc == ERR_OK)
+        rc = x.rc;
+    *rows = x.rows;
+    if (rc == ERR_TOOBIG)
+        return errf(eb, rc, NULL, "the export is too large: ask for a shorter range");
+    if (rc)
+        return errf(eb, ERR_BACKEND, NULL, "cannot read the calls");
+    return ERR_OK;
 }

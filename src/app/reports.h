@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "report/report.h"
 #include "report/spend.h"
@@ -82,6 +83,13 @@ int reports_funnel(struct app *app, const struct st_account *a, int64_t since, i
 #define REPORTS_MAX_WEEKS 52
 int reports_cohorts(struct app *app, const struct st_account *a, int64_t since, int64_t until,
                     int weeks, json_t **out, struct errbuf *eb);
+
+/* GET /v1/exports/calls.csv: one CSV row per call of q's range (the calls of GET /v1/calls and
+ * of the calls report), with its attribution, outcome, conversion, score and reasons and
+ * per-minute number cost; user-written values neutralized (report/csv.h). *rows: rows
+ * written. ERR_TOOBIG when out's limit is reached, ERR_BACKEND. */
+int reports_export_calls(struct app *app, const struct st_account *a, const struct reports_query *q,
+                         struct buf *out, int64_t *rows, struct errbuf *eb);
 
 /* The UTC day of a Unix ms time, "YYYY-MM-DD"; with offset_min east of UTC. out: day. */
 void reports_day(int64_t at, int offset_min, char day[11]);

@@ -76,6 +76,7 @@ static const struct route routes[] = {
     {"GET", "/v1/reports/calls", h_report_calls, ROUTE_AUTH | ROUTE_ANALYSE, 0},
     {"GET", "/v1/reports/funnel", h_report_funnel, ROUTE_AUTH | ROUTE_ANALYSE, 0},
     {"GET", "/v1/reports/cohorts", h_report_cohorts, ROUTE_AUTH | ROUTE_ANALYSE, 0},
+    {"GET", "/v1/exports/calls.csv", h_export_calls, ROUTE_AUTH | ROUTE_ANALYSE, 0},
     {"POST", "/v1/spend", h_spend_import, ROUTE_AUTH | ROUTE_ANALYSE, 16 * 1024 * KB},
     {"GET", "/v1/spend", h_spend_list, ROUTE_AUTH | ROUTE_ANALYSE, 0},
     {"GET", "/v1/exports/google-ads/click-conversions.csv", h_export_click_conversions,

@@ -196,6 +196,21 @@ test('calls in the log = calls in reports = rows in the report export, each trac
     const sum = lines.slice(1).reduce((s, l) => s + Number(l.split(',').at(col - lines[0].split(',').length)), 0);
     assert.equal(sum, list.length, `csv group_by=${groupBy}`);
   }
+  // the calls export: one row per call of the same range, with score, reasons and number cost
+  const x = await srv.api('GET', `/v1/exports/calls.csv?${dayRange()}`);
+  assert.equal(x.status, 200, x.text);
+  assert.equal(x.headers.get('x-exported-rows'), String(list.length));
+  const rows = x.text.split('\r\n').filter(Boolean);
+  const head = rows[0].split(',');
+  assert.deepEqual(head.slice(-6), ['revenue', 'converted', 'conversion_value', 'score', 'score_reasons', 'number_cost']);
+  assert.equal(rows.length - 1, list.length);
+  const g2row = rows.find((l) => l.startsWith(c.g2.id + ','));
+  assert.ok(g2row.startsWith(`${c.g2.id},${list.find((x) => x.id === c.g2.id).started_at},${c.g2.from},${c.g2.to},completed,30,paid_search,`), g2row);
+  assert.ok(g2row.endsWith(',false,0.00,50,answered +25; first-time caller +25,2'), g2row);
+  const g1line = rows.find((l) => l.startsWith(c.g1.id + ','));
+  assert.ok(g1line.includes(",Spring Sale,") && g1line.includes(",won,50000,true,"), g1line);
+  const won = await srv.api('GET', `/v1/exports/calls.csv?${dayRange()}&lead_status=won`);
+  assert.equal(won.headers.get('x-exported-rows'), '2');
   // keys: the number called, its pool, the day, the caller's region (512 = Texas)
   const byNumber = await srv.api('GET', `/v1/reports/calls?group_by=number&include=call_ids&${dayRange()}`);
   const g1row = byNumber.json.rows.find((w) => w.call_ids.includes(c.g1.id));

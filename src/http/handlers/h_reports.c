@@ -530,3 +530,27 @@ int h_report_cohorts(struct http_req *req, struct http_resp *resp)
     resp->content_type = "application/json";
     return json_dump_take(out, &resp->body);
 }
+
+/* ---- GET /v1/exports/calls.csv ---- */
+
+int h_export_calls(struct http_req *req, struct http_resp *resp)
+{
+    struct range range;
+    struct reports_query q = {0};
+    int rc = parse_range(req, &range);
+    if (rc == ERR_OK)
+        rc = parse_leads(req, &q.leads);
+    if (rc)
+        return rc;
+    q.since = range.since;
+    q.until = range.until;
+    int64_t rows = 0;
+    rc = reports_export_calls(req->app, &req->account, &q, &resp->body, &rows, &req->eb);
+    if (rc)
+        return rc;
+    resp->content_type = "text/csv; charset=utf-8";
+    http_header(resp, "Content-Disposition", "attachment; filename=\"calls.csv\"");
+    http_header(resp, "Cache-Control", "no-store");
+    http_header(resp, "X-Exported-Rows", "%" PRId64, rows);
+    return ERR_OK;
+}

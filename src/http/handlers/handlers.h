@@ -88,6 +88,7 @@ int h_call_patch(struct http_req *req, struct http_resp *resp);
 int h_report_calls(struct http_req *req, struct http_resp *resp);
 int h_report_funnel(struct http_req *req, struct http_resp *resp);
 int h_report_cohorts(struct http_req *req, struct http_resp *resp);
+int h_export_calls(struct http_req *req, struct http_resp *resp);
 int h_spend_import(struct http_req *req, struct http_resp *resp);
 int h_spend_list(struct http_req *req, struct http_resp *resp);
 int h_export_click_conversions(struct http_req *req, struct http_resp *resp);
