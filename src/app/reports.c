@@ -59,6 +59,7 @@ struct fill {
     struct report *r;
     const struct reports_query *q;
     const struct calls_settings *cs;
+    bool need_time, need_region; /* grouped by day or hour; by region (each costs per call) */
 };
 
 static int add_call(void *ctx, const struct st_report_call *c)
@@ -74,13 +75,15 @@ static int add_call(void *ctx, const struct st_report_call *c)
                &score);
     int64_t monthly, per_minute;
     calls_number_costs(f->cs, c->provider, &monthly, &per_minute);
-    char day[11], hour[3];
-    struct tm tm;
-    split_time(c->started_at, f->q->tz_offset_min, &tm);
-    reports_day(c->started_at, f->q->tz_offset_min, day);
-    hour[0] = (char)('0' + (tm.tm_hour / 10) % 10);
-    hour[1] = (char)('0' + tm.tm_hour % 10);
-    hour[2] = '\0';
+    char day[11] = "", hour[3] = "";
+    if (f->need_time) {
+        struct tm tm;
+        split_time(c->started_at, f->q->tz_offset_min, &tm);
+        reports_day(c->started_at, f->q->tz_offset_min, day);
+        hour[0] = (char)('0' + (tm.tm_hour / 10) % 10);
+        hour[1] = (char)('0' + tm.tm_hour % 10);
+        hour[2] = '\0';
+    }
     struct report_call rc = {.status = c->status,
                              .duration_s = c->duration_s,
                              .converted = c->converted,
@@ -103,7 +106,7 @@ static int add_call(void *ctx, const struct st_report_call *c)
     rc.key[REPORT_POOL] = c->pool;
     rc.key[REPORT_DAY] = day;
     rc.key[REPORT_HOUR] = hour;
-    rc.key[REPORT_REGION] = phone_region(c->from);
+    rc.key[REPORT_REGION] = f->need_region ? phone_region(c->from) : NULL;
     rc.key[REPORT_CONTENT] = c->content;
     report_add(f->r, &rc);
     return 0;
@@ -151,7 +154,11 @@ int reports_calls(struct app *app, const struct st_account *a, const struct repo
     *info = (struct reports_info){.costed = spend_fits(dims),
                                   .min_duration_s = cs.rules.min_duration_s};
     snprintf(info->currency, sizeof(info->currency), "%s", cs.currency);
-    struct fill f = {r, q, &cs};
+    struct fill f = {r, q, &cs, false, false};
+    for (size_t i = 0; i < dims->n; i++) {
+        f.need_time = f.need_time || dims->dim[i] == REPORT_DAY || dims->dim[i] == REPORT_HOUR;
+        f.need_region = f.need_region || dims->dim[i] == REPORT_REGION;
+    }
     int rc = store_report_calls(app->store, a->id, q->since, q->until, add_call, &f);
     if (rc == ERR_OK && info->costed) {
         char since_day[11], until_day[11];
