@@ -138,6 +138,74 @@ static int add_spend(void *ctx, const struct st_spend_row *w)
     return 0;
 }
 
+/* The numbers' monthly cost fits a grouping by number and pool only (or none). */
+static bool monthly_fits(const struct report_dims *dims)
+{
+    for (size_t i = 0; i < dims->n; i++)
+        if (dims->dim[i] != REPORT_NUMBER && dims->dim[i] != REPORT_POOL)
+            return false;
+    return true;
+}
+
+struct pool_name {
+    int64_t id;
+    char name[STORE_NAME_MAX];
+};
+
+struct pool_names {
+    size_t n, cap;
+    struct pool_name *p;
+};
+
+static int add_pool_name(void *ctx, const struct st_pool *p)
+{
+    struct pool_names *pn = ctx;
+    if (pn->n == pn->cap) {
+        pn->cap = pn->cap ? pn->cap * 2 : 16;
+        pn->p = xrealloc(pn->p, pn->cap * sizeof(*pn->p));
+    }
+    pn->p[pn->n].id = p->id;
+    snprintf(pn->p[pn->n].name, sizeof(pn->p[pn->n].name), "%s", p->name);
+    pn->n++;
+    return 0;
+}
+
+struct monthly {
+    struct report *r;
+    const struct pool_names *pools;
+    int64_t since, until, per_month;
+};
+
+/* A number's monthly cost over the part of [since, until) after it was created: the monthly
+ * figure times that time over 30 days, rounded half up. */
+static int add_number_monthly(void *ctx, const struct st_number *n)
+{
+    struct monthly *m = ctx;
+    int64_t from = n->created_at > m->since ? n->created_at : m->since;
+    if (from >= m->until)
+        return 0;
+    double cost = (double)m->per_month * (double)(m->until - from) / (30.0 * (double)DAY_MS);
+    const char *key[REPORT_N_DIMS] = {0};
+    key[REPORT_NUMBER] = n->number;
+    for (size_t i = 0; i < m->pools->n; i++)
+        if (m->pools->p[i].id == n->pool_id)
+            key[REPORT_POOL] = m->pools->p[i].name;
+    report_add_monthly(m->r, key, (int64_t)(cost + 0.5));
+    return 0;
+}
+
+static int add_monthly(struct app *app, int64_t account_id, const struct reports_query *q,
+                       int64_t per_month, struct report *r)
+{
+    struct pool_names pools = {0};
+    int rc = store_pool_list(app->store, account_id, add_pool_name, &pools);
+    struct monthly m = {r, &pools, q->since, q->until, per_month};
+    if (rc == ERR_OK)
+        rc = store_number_list(app->store, account_id, 0, add_number_monthly, &m);
+    free(pools.p);
+    return rc;
+}
+
 /* The days whose UTC midnight is in [since, until): [since_day, until_day). */
 static void spend_days(int64_t since, int64_t until, char since_day[11], char until_day[11])
 {
@@ -152,6 +220,7 @@ int reports_calls(struct app *app, const struct st_account *a, const struct repo
     struct calls_settings cs;
     calls_settings_parse(a->settings, &cs, NULL);
     *info = (struct reports_info){.costed = spend_fits(dims),
+                                  .monthly = monthly_fits(dims),
                                   .min_duration_s = cs.rules.min_duration_s};
     snprintf(info->currency, sizeof(info->currency), "%s", cs.currency);
     struct fill f = {r, q, &cs, false, false};
@@ -165,6 +234,8 @@ int reports_calls(struct app *app, const struct st_account *a, const struct repo
         spend_days(q->since, q->until, since_day, until_day);
         rc = store_spend_list(app->store, a->id, since_day, until_day, add_spend, r);
     }
+    if (rc == ERR_OK && info->monthly)
+        rc = add_monthly(app, a->id, q, cs.number_monthly, r);
     if (rc)
         return errf(eb, ERR_BACKEND, NULL, "cannot read the calls");
     return ERR_OK;

@@ -33,6 +33,7 @@ unsigned reports_lead_bit(const char *status);
 /* What reports_calls found besides the rows. */
 struct reports_info {
     bool costed;      /* the grouping allows ad spend (channel, campaign, keyword, day only) */
+    bool monthly;     /* the grouping allows the numbers' monthly cost (number, pool only) */
     char currency[8]; /* the account's currency (settings conversion.currency) */
     int64_t min_duration_s;
 };

@@ -281,6 +281,13 @@ void report_add_cost(struct report *r, const char *const key[REPORT_N_DIMS], int
     r->sorted = false;
 }
 
+void report_add_monthly(struct report *r, const char *const key[REPORT_N_DIMS], int64_t cost)
+{
+    serialize_key(r, key);
+    lookup(r)->row.number_monthly_cost += cost;
+    r->sorted = false;
+}
+
 int64_t report_cost_per(int64_t cost, int64_t n)
 {
     return n > 0 ? (cost + n / 2) / n : -1;

@@ -69,14 +69,15 @@ struct report_row {
     int64_t answered;  /* status "completed" and duration > 0 */
     int64_t qualified; /* answered and duration >= the minimum */
     int64_t conversions;
-    double value;        /* sum of conversion values */
-    int64_t talk_s;      /* sum of the answered calls' durations */
-    int64_t revenue;     /* sum of the outcomes' revenue (minor units) */
-    int64_t score_sum;   /* sum of the calls' scores */
-    int64_t number_cost; /* sum of the calls' per-minute number costs */
-    int64_t cost;        /* ad spend counted in this row (report_add_cost), minor units */
-    bool has_cost;       /* spend was added to this row */
-    const char **ids;    /* with report_keep_ids: the API ids of the row's calls, in add order */
+    double value;                /* sum of conversion values */
+    int64_t talk_s;              /* sum of the answered calls' durations */
+    int64_t revenue;             /* sum of the outcomes' revenue (minor units) */
+    int64_t score_sum;           /* sum of the calls' scores */
+    int64_t number_cost;         /* sum of the calls' per-minute number costs */
+    int64_t cost;                /* ad spend counted in this row (report_add_cost), minor units */
+    bool has_cost;               /* spend was added to this row */
+    int64_t number_monthly_cost; /* the numbers' monthly cost over the range (report_add_monthly) */
+    const char **ids; /* with report_keep_ids: the API ids of the row's calls, in add order */
 };
 
 struct report;
@@ -95,6 +96,9 @@ void report_add(struct report *r, const struct report_call *c);
 /* Adds cost to the group whose keys are key[] (indexed by dimension, like report_call.key);
  * a group without calls is created (calls 0). */
 void report_add_cost(struct report *r, const char *const key[REPORT_N_DIMS], int64_t cost);
+
+/* Adds the monthly cost of numbers to the group whose keys are key[] (created if needed). */
+void report_add_monthly(struct report *r, const char *const key[REPORT_N_DIMS], int64_t cost);
 
 /* cost / n rounded half up, -1 when n is 0 (the per-call, per-qualified and per-conversion
  * costs). */

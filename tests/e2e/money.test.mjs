@@ -54,7 +54,8 @@ before(async () => {
   assert.equal(cli(['init', '--db', db]).status, 0);
   const A = createAccount(db, 'Plumber', ['https://site.example']);
   // qualified = answered and >= 60 s (the conversion rules); numbers cost 2 cents a minute
-  sql(db, `update accounts set settings = '{"conversion":{"min_duration":60},"costs":{"per_minute":2}}' where ext_id = '${A.accountId}'`);
+  // and 30.00 a month
+  sql(db, `update accounts set settings = '{"conversion":{"min_duration":60},"costs":{"per_minute":2,"number_monthly":3000}}' where ext_id = '${A.accountId}'`);
   srv = await startServer({ dir, db, account: A });
   const pool = (await srv.api('POST', '/v1/pools', { name: 'main', target: '+15555550100', forward_to: '+15555550100' })).json;
   for (let i = 1; i <= 8; i++) {
@@ -172,6 +173,24 @@ test('cost per call, per qualified call, per conversion and ROAS by channel and 
   const dev = await srv.api('GET', `/v1/reports/calls?group_by=device&${dayRange()}`);
   assert.equal(dev.json.totals.cost, null);
   assert.equal(dev.json.rows[0].roas, null);
+});
+
+test('the numbers\' monthly cost, spread over the range, by number and pool', async () => {
+  // three days starting after the eight numbers were made: 30.00 x 3/30 = 3.00 each
+  const since = new Date(Date.now() + 1000);
+  const until = new Date(since.getTime() + 3 * DAY);
+  const q = `since=${since.toISOString()}&until=${until.toISOString()}`;
+  const byNumber = await srv.api('GET', `/v1/reports/calls?group_by=number&${q}`);
+  assert.equal(byNumber.json.rows.length, 8);
+  for (const w of byNumber.json.rows) assert.equal(w.number_monthly_cost, 300, w.key.number);
+  assert.equal(byNumber.json.totals.number_monthly_cost, 2400);
+  const byPool = await srv.api('GET', `/v1/reports/calls?group_by=pool&${q}`);
+  assert.deepEqual(byPool.json.rows.map((w) => [w.key.pool, w.number_monthly_cost]), [['main', 2400]]);
+  const all = await srv.api('GET', `/v1/reports/calls?${q}`);
+  assert.equal(all.json.totals.number_monthly_cost, 2400);
+  // not spread over other groupings
+  const ch = await srv.api('GET', `/v1/reports/calls?group_by=channel&${q}`);
+  assert.equal(ch.json.totals.number_monthly_cost, null);
 });
 
 test('the CALL object carries its score with reasons', async () => {

@@ -98,7 +98,7 @@ static json_t *cost_or_null(bool costed, int64_t cost, int64_t n)
     return costed && v >= 0 ? json_integer((json_int_t)v) : json_null();
 }
 
-static json_t *counters_json(const struct report_row *row, bool costed)
+static json_t *counters_json(const struct report_row *row, bool costed, bool monthly)
 {
     json_t *o =
         json_pack("{s:I,s:I,s:I,s:I,s:f,s:I,s:I,s:f,s:I}", "calls", (json_int_t)row->calls,
@@ -107,6 +107,8 @@ static json_t *counters_json(const struct report_row *row, bool costed)
                   (json_int_t)report_avg_duration(row), "revenue", (json_int_t)row->revenue,
                   "avg_score", row->calls ? (double)row->score_sum / (double)row->calls : 0.0,
                   "number_cost", (json_int_t)row->number_cost);
+    json_object_set_new(o, "number_monthly_cost",
+                        monthly ? json_integer((json_int_t)row->number_monthly_cost) : json_null());
     json_object_set_new(o, "cost", costed ? json_integer((json_int_t)row->cost) : json_null());
     json_object_set_new(o, "cost_per_call", cost_or_null(costed, row->cost, row->calls));
     json_object_set_new(o, "cost_per_qualified", cost_or_null(costed, row->cost, row->qualified));
@@ -126,7 +128,7 @@ static json_t *row_json(const struct report_dims *dims, const struct report_row 
     for (size_t i = 0; i < dims->n; i++)
         json_object_set_new(key, report_dim_name(dims->dim[i]), json_str_or_null(row->key[i]));
     json_t *o = json_pack("{s:o}", "key", key); /* the key first, for people reading it */
-    json_t *counters = counters_json(row, info->costed);
+    json_t *counters = counters_json(row, info->costed, info->monthly);
     json_object_update(o, counters);
     json_decref(counters);
     if (ids) {
@@ -151,6 +153,7 @@ static void sum_into(struct report_row *t, const struct report_row *r)
     t->score_sum += r->score_sum;
     t->number_cost += r->number_cost;
     t->cost += r->cost;
+    t->number_monthly_cost += r->number_monthly_cost;
 }
 
 static json_t *report_json(struct report *r, const struct report_dims *dims,
@@ -168,8 +171,8 @@ static json_t *report_json(struct report *r, const struct report_dims *dims,
     for (size_t i = 0; i < dims->n; i++)
         json_array_append_new(groups, json_string(report_dim_name(dims->dim[i])));
     return json_pack("{s:o,s:o,s:o,s:s,s:o,s:o}", "rows", arr, "totals",
-                     counters_json(&total, info->costed), "group_by", groups, "currency",
-                     info->currency, "since", json_time(range->since), "until",
+                     counters_json(&total, info->costed, info->monthly), "group_by", groups,
+                     "currency", info->currency, "since", json_time(range->since), "until",
                      json_time(range->until));
 }
 
