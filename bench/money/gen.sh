@@ -75,6 +75,9 @@ INSERT INTO calls(id, ext_id, account_id, provider, provider_call_id, number_id,
          'exact: the number was shown to this session', s.created_at + 600000,
          s.created_at + 600000
   FROM sessions s WHERE s.id % 5 = 0;
+UPDATE calls SET first_caller = CASE WHEN EXISTS (SELECT 1 FROM calls e
+    WHERE e.account_id = calls.account_id AND e.from_number = calls.from_number AND e.id < calls.id)
+    THEN 0 ELSE 1 END;
 INSERT INTO conversions(call_id, account_id, name, value, currency, at)
   SELECT id, 1, 'Phone call', 0, 'USD', ended_at FROM calls
   WHERE status = 'completed' AND duration >= 60;

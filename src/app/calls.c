@@ -611,6 +611,8 @@ static int apply_repeat(struct store *s, int64_t account_id, struct st_call *c)
         return ERR_OK; /* anonymous, client:, sip: callers cannot be recognised */
     struct st_caller cl;
     int rc = store_call_caller(s, account_id, c->from, INT64_MAX, &cl);
+    if (rc == ERR_OK) /* kept for reports and scores: they need not look again */
+        c->first_caller = cl.prior_calls == 0 ? 1 : 2;
     if (rc || !cl.first_session_id)
         return rc;
     struct attrib_credit cr = {.confidence = c->confidence, .session_id = (uint64_t)c->session_id};

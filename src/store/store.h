@@ -405,7 +405,9 @@ struct st_call {
     int64_t runner_up_session_id;
     double runner_up_confidence;
     int64_t first_session_id; /* first touch of a repeat caller */
-    char channel[32];         /* snapshot of the credited source */
+    int first_caller; /* 1: no earlier call of the account from this caller when it was stored,
+                         2: a repeat caller, 0: not known (stored as NULL; reports then look) */
+    char channel[32]; /* snapshot of the credited source */
     char source[STORE_TEXT_MAX];
     char medium[STORE_TEXT_MAX];
     char campaign[STORE_TEXT_MAX];

@@ -118,6 +118,10 @@ static void bind_call_insert(struct pgargs *a, const struct st_call *c)
     store__pg_opt(a, c->error);
     store__pg_opt(a, c->call_status);
     store__pg_i64(a, c->updated_at);
+    if (c->first_caller == 0)
+        store__pg_null(a);
+    else
+        store__pg_i64(a, c->first_caller == 1);
 }
 
 int store_pg__call_insert(struct store *s, struct st_call *c)
@@ -132,9 +136,10 @@ int store_pg__call_insert(struct store *s, struct st_call *c)
         "INSERT INTO calls(ext_id, account_id, provider, provider_call_id, number_id, pool_id,"
         " to_number, from_number, started_at, status, duration, forwarded_to, recorded, method,"
         " confidence, session_id, runner_up_session_id, runner_up_confidence, first_session_id,"
-        " channel, source, medium, campaign, keyword, reason, error, call_status, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
-        " $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) RETURNING id",
+        " channel, source, medium, campaign, keyword, reason, error, call_status, updated_at,"
+        " first_caller) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+        " $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)"
+        " RETURNING id",
         &a, &r, "insert call");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
@@ -507,9 +512,8 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
     " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                       \
     " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
     " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
-    " COALESCE(o.revenue, -1), NOT EXISTS (SELECT 1 FROM calls e WHERE e.account_id = "            \
-    "c.account_id"                                                                                 \
-    " AND e.from_number = c.from_number AND e.id < c.id)"                                          \
+    " COALESCE(o.revenue, -1), COALESCE(c.first_caller = 1, NOT EXISTS (SELECT 1 FROM calls e"     \
+    " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id))"       \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
     " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
     " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \

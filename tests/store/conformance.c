@@ -1109,6 +1109,51 @@ static void funnel_stages_and_cohorts_by_first_visit(void **state)
     assert_int_equal(cs.n, 0);
 }
 
+/* The report's first-time flag: the one stored with the call, else an earlier call's absence. */
+static int collect_first(void *ctx, const struct st_report_call *r)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    if (n < 7)
+        out[n] = r->first_time ? 'F' : 'r';
+    return 0;
+}
+
+static void report_first_time_stored_or_looked_up(void **state)
+{
+    struct fx *f = *state;
+    struct st_call a = {.account_id = f->a.id,
+                        .started_at = 100,
+                        .updated_at = 100,
+                        .call_duration_s = -1,
+                        .dial_duration_s = -1,
+                        .first_caller = 2};
+    snprintf(a.provider, sizeof(a.provider), "twilio");
+    snprintf(a.to, sizeof(a.to), "+15555550101");
+    snprintf(a.from, sizeof(a.from), "+15125550001");
+    snprintf(a.status, sizeof(a.status), "ringing");
+    snprintf(a.method, sizeof(a.method), "unattributed");
+    struct st_call b = a, c = a, d = a;
+    snprintf(a.provider_call_id, sizeof(a.provider_call_id), "CAFT1"); /* stored: repeat */
+    assert_int_equal(store_call_insert(f->s, &a), ERR_OK);
+    b.first_caller = 1; /* stored: first-time (the store takes the caller's word) */
+    b.started_at = 200;
+    snprintf(b.provider_call_id, sizeof(b.provider_call_id), "CAFT2");
+    assert_int_equal(store_call_insert(f->s, &b), ERR_OK);
+    c.first_caller = 0; /* not known: an earlier call from the number exists */
+    c.started_at = 300;
+    snprintf(c.provider_call_id, sizeof(c.provider_call_id), "CAFT3");
+    assert_int_equal(store_call_insert(f->s, &c), ERR_OK);
+    d.first_caller = 0; /* not known: no earlier call from this number */
+    d.started_at = 400;
+    snprintf(d.from, sizeof(d.from), "+15125550002");
+    snprintf(d.provider_call_id, sizeof(d.provider_call_id), "CAFT4");
+    assert_int_equal(store_call_insert(f->s, &d), ERR_OK);
+    char seen[8] = "";
+    assert_int_equal(store_report_calls(f->s, f->a.id, 0, 1000, collect_first, seen), ERR_OK);
+    assert_string_equal(seen, "rFrF");
+}
+
 /* ==== ad spend ================================================================================ */
 
 struct spend_seen {
@@ -1998,6 +2043,7 @@ int main(int argc, char **argv)
         T(call_outcomes_default_replace_and_tenant_scoping),
         T(spend_replaces_days_one_currency_and_tenant_scoping),
         T(funnel_stages_and_cohorts_by_first_visit),
+        T(report_first_time_stored_or_looked_up),
         T(claims_need_a_serving_store),
         T(claim_touch_times_and_deletes),
         T(release_takes_a_claim_back),

@@ -16,3 +16,10 @@ CREATE TABLE ad_spend (
 );
 -- The funnel and cohort reports read an account's sessions by creation time.
 CREATE INDEX sessions_account_created ON sessions(account_id, created_at);
+-- Whether a call's caller had called the account before it (scores and reports read it
+-- instead of looking for an earlier call each time): 1 first-time, 0 repeat, NULL not known
+-- (then they look). Filled for the calls stored before this version.
+ALTER TABLE calls ADD COLUMN first_caller INTEGER;
+UPDATE calls SET first_caller = CASE WHEN EXISTS (SELECT 1 FROM calls e
+    WHERE e.account_id = calls.account_id AND e.from_number = calls.from_number AND e.id < calls.id)
+    THEN 0 ELSE 1 END;
