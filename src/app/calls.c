@@ -52,6 +52,7 @@ static void settings_default(struct calls_settings *cs)
     cs->window_ms = ATTRIB_DEFAULT_WINDOW_MS;
     cs->gads_methods = 1u << ATTRIB_EXACT | 1u << ATTRIB_SHARED | 1u << ATTRIB_SOURCE;
     cs->gads_min_confidence = CALLS_GADS_MIN_CONFIDENCE;
+    score_rules_default(&cs->score);
 }
 
 /* Copies an optional string member into dst (unchanged when absent); *set tells if present. */
@@ -212,6 +213,122 @@ static int parse_settings(json_t *o, struct calls_settings *cs, struct errbuf *e
     return rc;
 }
 
+/* "scoring": {"answered":25,"first_time_caller":25,"talk_time":[{"min":60,"points":25},…]} */
+static int parse_points(json_t *o, const char *key, int *out, struct errbuf *eb)
+{
+    long long v = *out;
+    int rc = json_get_int(o, key, &v, eb);
+    if (rc == ERR_OK && (v < -1000 || v > 1000))
+        rc = errf(eb, ERR_INVALID, key, "'%s' must be -1000 to 1000 points", key);
+    if (rc == ERR_OK)
+        *out = (int)v;
+    return rc;
+}
+
+static int parse_steps(json_t *arr, struct score_rules *r, struct errbuf *eb)
+{
+    if (!arr || json_is_null(arr))
+        return ERR_OK;
+    if (!json_is_array(arr) || json_array_size(arr) > SCORE_MAX_STEPS)
+        return errf(eb, ERR_INVALID, "talk_time",
+                    "'scoring.talk_time' must be an array of at most %d objects", SCORE_MAX_STEPS);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        long long min = -1;
+        int points = 0;
+        if (!json_is_object(v))
+            return errf(eb, ERR_INVALID, "talk_time", "each talk_time step must be an object");
+        int rc = json_get_int(v, "min", &min, eb);
+        if (rc == ERR_OK)
+            rc = parse_points(v, "points", &points, eb);
+        if (rc)
+            return rc;
+        if (min < 0 || min > 86400)
+            return errf(eb, ERR_INVALID, "min", "a talk_time step's 'min' must be 0 to 86400 s");
+        r->steps[i].min_s = min;
+        r->steps[i].points = points;
+    }
+    r->n_steps = json_array_size(arr);
+    return ERR_OK;
+}
+
+static int parse_scoring(json_t *o, struct score_rules *r, struct errbuf *eb)
+{
+    if (!o || json_is_null(o))
+        return ERR_OK;
+    if (!json_is_object(o))
+        return errf(eb, ERR_INVALID, "scoring", "'scoring' must be an object");
+    int rc = parse_points(o, "answered", &r->answered, eb);
+    if (rc == ERR_OK)
+        rc = parse_points(o, "first_time_caller", &r->first_time, eb);
+    return rc == ERR_OK ? parse_steps(json_object_get(o, "talk_time"), r, eb) : rc;
+}
+
+/* An amount in minor units, 0 to 10^9. */
+static int parse_minor(json_t *o, const char *key, int64_t *out, struct errbuf *eb)
+{
+    long long v = *out;
+    int rc = json_get_int(o, key, &v, eb);
+    if (rc == ERR_OK && (v < 0 || v > 1000000000))
+        rc = errf(eb, ERR_INVALID, key, "'%s' must be 0 to 1000000000 (minor units)", key);
+    if (rc == ERR_OK)
+        *out = v;
+    return rc;
+}
+
+/* "costs": {"number_monthly":115,"per_minute":2,"providers":{"twilio":{…}}} */
+static int parse_costs(json_t *o, struct calls_settings *cs, struct errbuf *eb)
+{
+    if (!o || json_is_null(o))
+        return ERR_OK;
+    if (!json_is_object(o))
+        return errf(eb, ERR_INVALID, "costs", "'costs' must be an object");
+    int rc = parse_minor(o, "number_monthly", &cs->number_monthly, eb);
+    if (rc == ERR_OK)
+        rc = parse_minor(o, "per_minute", &cs->per_minute, eb);
+    json_t *prov = json_object_get(o, "providers");
+    if (rc || !prov || json_is_null(prov))
+        return rc;
+    if (!json_is_object(prov) || json_object_size(prov) > CALLS_MAX_PROVIDER_COSTS)
+        return errf(eb, ERR_INVALID, "providers",
+                    "'costs.providers' must be an object of at most %d providers",
+                    CALLS_MAX_PROVIDER_COSTS);
+    const char *name;
+    json_t *v;
+    json_object_foreach(prov, name, v)
+    {
+        size_t i = cs->n_provider_costs;
+        if (!json_is_object(v) || strlen(name) >= sizeof(cs->provider_costs[i].provider))
+            return errf(eb, ERR_INVALID, "providers",
+                        "each of 'costs.providers' must be a provider name and an object");
+        snprintf(cs->provider_costs[i].provider, sizeof(cs->provider_costs[i].provider), "%s",
+                 name);
+        cs->provider_costs[i].number_monthly = cs->number_monthly;
+        cs->provider_costs[i].per_minute = cs->per_minute;
+        rc = parse_minor(v, "number_monthly", &cs->provider_costs[i].number_monthly, eb);
+        if (rc == ERR_OK)
+            rc = parse_minor(v, "per_minute", &cs->provider_costs[i].per_minute, eb);
+        if (rc)
+            return rc;
+        cs->n_provider_costs++;
+    }
+    return ERR_OK;
+}
+
+void calls_number_costs(const struct calls_settings *cs, const char *provider, int64_t *monthly,
+                        int64_t *per_minute)
+{
+    *monthly = cs->number_monthly;
+    *per_minute = cs->per_minute;
+    for (size_t i = 0; provider && i < cs->n_provider_costs; i++)
+        if (strcmp(cs->provider_costs[i].provider, provider) == 0) {
+            *monthly = cs->provider_costs[i].number_monthly;
+            *per_minute = cs->provider_costs[i].per_minute;
+        }
+}
+
 int calls_settings_parse(const char *json, struct calls_settings *out, struct errbuf *eb)
 {
     settings_default(out);
@@ -221,6 +338,10 @@ int calls_settings_parse(const char *json, struct calls_settings *out, struct er
     int rc = json_parse_object(json, strlen(json), &o, eb);
     if (rc == ERR_OK)
         rc = parse_settings(o, out, eb);
+    if (rc == ERR_OK)
+        rc = parse_scoring(json_object_get(o, "scoring"), &out->score, eb);
+    if (rc == ERR_OK)
+        rc = parse_costs(json_object_get(o, "costs"), out, eb);
     json_decref(o);
     if (rc)
         settings_default(out);
@@ -572,6 +693,8 @@ static int apply_repeat(struct store *s, int64_t account_id, struct st_call *c)
         return ERR_OK; /* anonymous, client:, sip: callers cannot be recognised */
     struct st_caller cl;
     int rc = store_call_caller(s, account_id, c->from, INT64_MAX, &cl);
+    if (rc == ERR_OK) /* kept for reports and scores: they need not look again */
+        c->first_caller = cl.prior_calls == 0 ? 1 : 2;
     if (rc || !cl.first_session_id)
         return rc;
     struct attrib_credit cr = {.confidence = c->confidence, .session_id = (uint64_t)c->session_id};
@@ -1034,16 +1157,42 @@ static json_t *first_time_json(struct app *app, const struct st_call *c)
     return ft < 0 ? json_null() : json_boolean(ft);
 }
 
+json_t *calls_score_json(const struct score_result *r)
+{
+    json_t *reasons = json_array();
+    for (size_t i = 0; i < r->n_reasons; i++)
+        json_array_append_new(reasons, json_string(r->reasons[i]));
+    return json_pack("{s:i,s:o}", "value", r->score, "reasons", reasons);
+}
+
+void calls_score(struct app *app, const struct st_call *c, struct score_result *out)
+{
+    struct st_account a;
+    struct calls_settings cs;
+    if (store_account_by_id(app->store, c->account_id, &a) == ERR_OK)
+        account_settings(&a, &cs);
+    else
+        settings_default(&cs);
+    bool first = calls_first_time(app, c) == 1;
+    score_call(&cs.score,
+               &(struct score_call){
+                   .status = c->status, .duration_s = c->duration_s, .first_time_caller = first},
+               out);
+}
+
 json_t *calls_json(struct app *app, const struct st_call *c)
 {
     struct store *s = app->store;
+    struct score_result score;
+    calls_score(app, c, &score);
     json_t *o = json_pack(
-        "{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:b,s:o,s:o,s:o}", "id", c->ext_id, "to",
+        "{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:b,s:o,s:o,s:o,s:o}", "id", c->ext_id, "to",
         json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
         json_time(c->started_at), "status", c->status, "duration", (json_int_t)c->duration_s,
         "forwarded_to", json_str_or_null(c->forwarded_to), "first_time", first_time_json(app, c),
         "recorded", c->recorded, "attribution", attribution_json(s, c), "conversion",
-        call_conversion_json(s, c), "outcome", outcomes_call_json(app, c));
+        call_conversion_json(s, c), "outcome", outcomes_call_json(app, c), "score",
+        calls_score_json(&score));
     json_t *routing = routing_call_json(app, c->provider, c->provider_call_id); /* routed calls */
     if (o)
         json_object_set_new(o, "routing", routing ? routing : json_null());

@@ -20,6 +20,7 @@
 #include "core/attrib.h"
 #include "core/callstatus.h"
 #include "core/convert.h"
+#include "core/score.h"
 #include "app/records.h"
 
 struct app;
@@ -47,6 +48,8 @@ int calls_resolve(struct app *app, const char *to, struct calls_target *t);
  *                "values":[{"channel":"paid_search","campaign":null,"value":150}]}}
  * Everything is optional; absent keys keep the defaults. rules.values points into this
  * struct: do not copy it by value. */
+#define CALLS_MAX_PROVIDER_COSTS 8
+
 struct calls_settings {
     struct convert_rules rules;
     struct convert_value values[CALLS_MAX_VALUES];
@@ -64,6 +67,15 @@ struct calls_settings {
     unsigned gads_methods;
     double gads_min_confidence;
     char gads_name[STORE_NAME_MAX];
+    struct score_rules score; /* settings "scoring" (core/score.h) */
+    /* settings "costs": what tracking numbers cost, minor units of `currency`; per provider
+     * (provider[i]) overriding the account-wide default (number_monthly, per_minute). */
+    int64_t number_monthly, per_minute;
+    size_t n_provider_costs;
+    struct {
+        char provider[16];
+        int64_t number_monthly, per_minute;
+    } provider_costs[CALLS_MAX_PROVIDER_COSTS];
 };
 
 #define CALLS_GADS_MIN_CONFIDENCE 0.8
@@ -71,6 +83,10 @@ struct calls_settings {
 /* Whether a conversion of a call attributed by method (attrib_method_name) with confidence goes
  * to Google Ads under cs's rule. Pure. */
 bool calls_gads_exports(const struct calls_settings *cs, const char *method, double confidence);
+
+/* The costs of a call's number under cs: per provider when set, else the account's. */
+void calls_number_costs(const struct calls_settings *cs, const char *provider, int64_t *monthly,
+                        int64_t *per_minute);
 
 /* Parses settings JSON ("" or NULL = defaults). Returns ERR_OK, or ERR_INVALID with eb naming
  * the key; on error *out holds the defaults (a bad setting never blocks a call). */
@@ -169,9 +185,16 @@ void calls_publish_updated(struct app *app, const struct calls_update_state *st)
 int calls_update(struct app *app, int64_t call_id, const struct call_report *u, int64_t now,
                  struct st_call *out);
 
+/* The call's advisory score under its account's "scoring" settings (core/score.h): answered,
+ * talk time, and first-time caller (no call of the account from the same number before it). */
+void calls_score(struct app *app, const struct st_call *c, struct score_result *out);
+/* {"value":75,"reasons":["answered +25",…]} */
+json_t *calls_score_json(const struct score_result *r);
+
 /* The API's CALL object for c (API.md), plus attribution.reason, attribution.runner_up
  * ({session_id, confidence} or null) and attribution.first_touch (session id or null),
- * and outcome (app/outcomes.h: tags, notes, lead status, revenue, billable). Reads the sessions,
+ * outcome (app/outcomes.h: tags, notes, lead status, revenue, billable) and score
+ * (calls_score). Reads the sessions,
  * the conversion and the outcome from the store. Returns a new reference (NULL only on
  * allocation failure). Safe from any thread. */
 json_t *calls_json(struct app *app, const struct st_call *c);

@@ -10,15 +10,26 @@
 #include "base/xalloc.h"
 
 static const char *const dim_names[REPORT_N_DIMS] = {
-    [REPORT_CHANNEL] = "channel",         [REPORT_SOURCE] = "source",
-    [REPORT_MEDIUM] = "medium",           [REPORT_CAMPAIGN] = "campaign",
-    [REPORT_KEYWORD] = "keyword",         [REPORT_LANDING_PAGE] = "landing_page",
-    [REPORT_DEVICE] = "device",           [REPORT_LOCATION] = "location",
+    [REPORT_CHANNEL] = "channel",
+    [REPORT_SOURCE] = "source",
+    [REPORT_MEDIUM] = "medium",
+    [REPORT_CAMPAIGN] = "campaign",
+    [REPORT_KEYWORD] = "keyword",
+    [REPORT_LANDING_PAGE] = "landing_page",
+    [REPORT_DEVICE] = "device",
+    [REPORT_LOCATION] = "location",
     [REPORT_LEAD_STATUS] = "lead_status",
+    [REPORT_NUMBER] = "number",
+    [REPORT_POOL] = "pool",
+    [REPORT_DAY] = "day",
+    [REPORT_HOUR] = "hour",
+    [REPORT_REGION] = "region",
+    [REPORT_CONTENT] = "utm_content",
 };
 
 struct entry {
     struct report_row row;
+    size_t n_ids, cap_ids;
     char *blob; /* the serialized key; row.key[] points into it */
     size_t blob_len;
     uint64_t hash;
@@ -33,6 +44,7 @@ struct report {
     size_t n_slots;
     struct buf key;
     bool sorted;
+    bool keep_ids;
     const struct report_row **out; /* report_rows' answer */
 };
 
@@ -66,7 +78,8 @@ static int add_dim(struct report_dims *dims, const char *s, size_t n, struct err
     if (dim_by_name(s, n, &d) != ERR_OK)
         return errf(eb, ERR_INVALID, "group_by",
                     "unknown dimension '%.*s' in 'group_by' (use channel, source, medium, "
-                    "campaign, keyword, landing_page, device, location)",
+                    "campaign, keyword, landing_page, device, location, lead_status, number, "
+                    "pool, day, hour, region, utm_content)",
                     (int)(n > 64 ? 64 : n), s);
     for (size_t i = 0; i < dims->n; i++)
         if (dims->dim[i] == d)
@@ -132,6 +145,9 @@ void report_free(struct report *r)
     if (!r)
         return;
     for (size_t i = 0; i < r->n; i++) {
+        for (size_t k = 0; k < r->entries[i]->n_ids; k++)
+            free((char *)r->entries[i]->row.ids[k]);
+        free(r->entries[i]->row.ids);
         free(r->entries[i]->blob);
         free(r->entries[i]);
     }
@@ -142,11 +158,11 @@ void report_free(struct report *r)
     free(r);
 }
 
-static void serialize_key(struct report *r, const struct report_call *c)
+static void serialize_key(struct report *r, const char *const *key)
 {
     buf_reset(&r->key);
     for (size_t i = 0; i < r->dims.n; i++) {
-        const char *v = c->key[r->dims.dim[i]];
+        const char *v = key[r->dims.dim[i]];
         if (!v || !*v) {
             buf_addc(&r->key, '\0');
             continue;
@@ -217,11 +233,32 @@ static struct entry *lookup(struct report *r)
     return insert(r, s, h);
 }
 
+void report_keep_ids(struct report *r)
+{
+    r->keep_ids = true;
+}
+
+static void keep_id(struct entry *e, const char *id)
+{
+    if (e->n_ids == e->cap_ids) {
+        e->cap_ids = e->cap_ids ? e->cap_ids * 2 : 8;
+        e->row.ids = xrealloc(e->row.ids, e->cap_ids * sizeof(*e->row.ids));
+    }
+    e->row.ids[e->n_ids++] = xstrdup(id ? id : "");
+}
+
 void report_add(struct report *r, const struct report_call *c)
 {
-    serialize_key(r, c);
-    struct report_row *row = &lookup(r)->row;
+    serialize_key(r, c->key);
+    struct entry *e = lookup(r);
+    struct report_row *row = &e->row;
+    if (r->keep_ids)
+        keep_id(e, c->id);
     row->calls++;
+    row->score_sum += c->score;
+    row->number_cost += c->number_cost;
+    if (c->revenue > 0)
+        row->revenue += c->revenue;
     if (report_answered(c->status, c->duration_s)) {
         row->answered++;
         row->talk_s += c->duration_s;
@@ -233,6 +270,27 @@ void report_add(struct report *r, const struct report_call *c)
         row->value += c->value;
     }
     r->sorted = false;
+}
+
+void report_add_cost(struct report *r, const char *const key[REPORT_N_DIMS], int64_t cost)
+{
+    serialize_key(r, key);
+    struct report_row *row = &lookup(r)->row;
+    row->cost += cost;
+    row->has_cost = true;
+    r->sorted = false;
+}
+
+void report_add_monthly(struct report *r, const char *const key[REPORT_N_DIMS], int64_t cost)
+{
+    serialize_key(r, key);
+    lookup(r)->row.number_monthly_cost += cost;
+    r->sorted = false;
+}
+
+int64_t report_cost_per(int64_t cost, int64_t n)
+{
+    return n > 0 ? (cost + n / 2) / n : -1;
 }
 
 /* ---- sorted output ---- */

@@ -668,6 +668,33 @@ int store_report_conversions(struct store *s, int64_t account_id, int64_t since,
     return s->ops->report_conversions(s, account_id, since, until, fn, ctx);
 }
 
+int store_report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                          int64_t min_duration_s, store_report_session_fn fn, void *ctx)
+{
+    return s->ops->report_sessions(s, account_id, since, until, min_duration_s, fn, ctx);
+}
+
+int store_report_cohort(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                        store_report_cohort_fn fn, void *ctx)
+{
+    return s->ops->report_cohort(s, account_id, since, until, fn, ctx);
+}
+
+int store_spend_replace(struct store *s, int64_t account_id, const char *platform,
+                        const char *currency, const struct st_spend_row *rows, size_t n,
+                        int64_t now)
+{
+    if (store__write_fault(s, "spend replace"))
+        return ERR_BACKEND;
+    return s->ops->spend_replace(s, account_id, platform, currency, rows, n, now);
+}
+
+int store_spend_list(struct store *s, int64_t account_id, const char *since_day,
+                     const char *until_day, store_spend_fn fn, void *ctx)
+{
+    return s->ops->spend_list(s, account_id, since_day, until_day, fn, ctx);
+}
+
 int store_export_trace(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
                        void *ctx)
 {

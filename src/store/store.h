@@ -450,7 +450,9 @@ struct st_call {
     int64_t runner_up_session_id;
     double runner_up_confidence;
     int64_t first_session_id; /* first touch of a repeat caller */
-    char channel[32];         /* snapshot of the credited source */
+    int first_caller; /* 1: no earlier call of the account from this caller when it was stored,
+                         2: a repeat caller, 0: not known (stored as NULL; reports then look) */
+    char channel[32]; /* snapshot of the credited source */
     char source[STORE_TEXT_MAX];
     char medium[STORE_TEXT_MAX];
     char campaign[STORE_TEXT_MAX];
@@ -660,6 +662,14 @@ struct st_report_call {
     bool converted;
     double value;
     char lead_status[STORE_LEAD_MAX]; /* the call's outcome ("new" when it has none) */
+    char call_ext[STORE_ID_MAX];      /* the call's API id */
+    char from[STORE_PARTY_MAX];
+    char to[STORE_PARTY_MAX];     /* the tracking number called */
+    char pool[STORE_NAME_MAX];    /* its pool's name, "" for a source number or none */
+    char content[STORE_TEXT_MAX]; /* the credited session's utm_content */
+    char provider[16];
+    int64_t revenue; /* the outcome's revenue in minor units, -1 = none */
+    bool first_time; /* no earlier call of the account from the same caller */
     char location[STORE_NAME_MAX];    /* the routed call's location (its name), "" = none */
 };
 
@@ -692,6 +702,66 @@ int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64
 /* The account's conversions with since <= at < until, in (at, id) order. */
 int store_report_conversions(struct store *s, int64_t account_id, int64_t since, int64_t until,
                              store_report_conversion_fn fn, void *ctx);
+
+/* One session as the funnel sees it: its source and how far it got. */
+struct st_report_session {
+    int64_t created_at;
+    char channel[32];
+    char source[STORE_TEXT_MAX];
+    char campaign[STORE_TEXT_MAX];
+    bool shown;     /* it held a number (a lease) */
+    bool engaged;   /* a tel: click or a chat on its page */
+    bool called;    /* a call was credited to it */
+    bool qualified; /* a credited call was answered and lasted at least min_duration_s */
+    bool converted; /* a credited call has a conversion */
+};
+
+/* One (visitor, call) pair of a cohort: the visitor's first session time, and one call credited
+ * to any of the visitor's sessions (call_started_at 0: a visitor without calls, listed once). */
+struct st_report_cohort {
+    char visitor_id[STORE_ID_MAX];
+    int64_t first_at;
+    int64_t call_started_at;
+    int64_t revenue; /* the call's outcome revenue, -1 none */
+};
+
+typedef int (*store_report_session_fn)(void *ctx, const struct st_report_session *r);
+typedef int (*store_report_cohort_fn)(void *ctx, const struct st_report_cohort *r);
+
+/* The account's sessions with since <= created_at < until, in (created_at, id) order. */
+int store_report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                          int64_t min_duration_s, store_report_session_fn fn, void *ctx);
+/* The account's visitors whose first session is in [since, until), each with every call
+ * credited to one of their sessions (started_at order), visitors in (first_at, visitor) order. */
+int store_report_cohort(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                        store_report_cohort_fn fn, void *ctx);
+
+/* ==== ad spend ===============================================================================
+ * Owned by the spend import and reports (src/app/spend.c). One row per account, day, platform,
+ * campaign and keyword (sql/0018). */
+
+struct st_spend_row {
+    char platform[16]; /* "google_ads", "microsoft_ads", "meta" */
+    char day[11];      /* YYYY-MM-DD */
+    char campaign[STORE_TEXT_MAX];
+    char keyword[STORE_TEXT_MAX]; /* "" = no keyword breakdown */
+    int64_t cost;                 /* minor units */
+    char currency[8];
+};
+
+typedef int (*store_spend_fn)(void *ctx, const struct st_spend_row *r);
+
+/* Replaces the account's spend of `platform` on every day that rows[] holds with rows[] (the
+ * platform and currency fields of rows[] are ignored: platform and currency are the
+ * arguments). ERR_CONFLICT (nothing written) if the account has spend in another currency.
+ * Call it inside store_begin/commit so a failure leaves the old rows. */
+int store_spend_replace(struct store *s, int64_t account_id, const char *platform,
+                        const char *currency, const struct st_spend_row *rows, size_t n,
+                        int64_t now);
+/* The account's spend with since_day <= day < until_day (YYYY-MM-DD), in (day, platform,
+ * campaign, keyword) order. */
+int store_spend_list(struct store *s, int64_t account_id, const char *since_day,
+                     const char *until_day, store_spend_fn fn, void *ctx);
 
 /* ==== export =================================================================================
  * Owned by the pool-sizing simulator's export (src/cli/cmd_export.c): the visit, page-view,

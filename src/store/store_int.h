@@ -154,6 +154,15 @@ struct store_ops {
                         store_report_call_fn fn, void *ctx);
     int (*report_conversions)(struct store *s, int64_t account_id, int64_t since, int64_t until,
                               store_report_conversion_fn fn, void *ctx);
+    int (*report_sessions)(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                           int64_t min_duration_s, store_report_session_fn fn, void *ctx);
+    int (*report_cohort)(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                         store_report_cohort_fn fn, void *ctx);
+    int (*spend_replace)(struct store *s, int64_t account_id, const char *platform,
+                         const char *currency, const struct st_spend_row *rows, size_t n,
+                         int64_t now);
+    int (*spend_list)(struct store *s, int64_t account_id, const char *since_day,
+                      const char *until_day, store_spend_fn fn, void *ctx);
     int (*export_trace)(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
                         void *ctx);
     int (*user_create)(struct store *s, struct st_user *u, int64_t now);

@@ -118,6 +118,10 @@ static void bind_call_insert(struct pgargs *a, const struct st_call *c)
     store__pg_opt(a, c->error);
     store__pg_opt(a, c->call_status);
     store__pg_i64(a, c->updated_at);
+    if (c->first_caller == 0)
+        store__pg_null(a);
+    else
+        store__pg_i64(a, c->first_caller == 1);
 }
 
 int store_pg__call_insert(struct store *s, struct st_call *c)
@@ -132,9 +136,10 @@ int store_pg__call_insert(struct store *s, struct st_call *c)
         "INSERT INTO calls(ext_id, account_id, provider, provider_call_id, number_id, pool_id,"
         " to_number, from_number, started_at, status, duration, forwarded_to, recorded, method,"
         " confidence, session_id, runner_up_session_id, runner_up_confidence, first_session_id,"
-        " channel, source, medium, campaign, keyword, reason, error, call_status, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
-        " $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) RETURNING id",
+        " channel, source, medium, campaign, keyword, reason, error, call_status, updated_at,"
+        " first_caller) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+        " $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)"
+        " RETURNING id",
         &a, &r, "insert call");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
@@ -506,8 +511,12 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
     " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign),"     \
     " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                       \
     " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
+    " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
+    " COALESCE(o.revenue, -1), COALESCE(c.first_caller = 1, NOT EXISTS (SELECT 1 FROM calls e"     \
+    " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id)),"       \
     " COALESCE(ld.name, '')"                                                                       \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
+    " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
     " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
     " LEFT JOIN call_outcomes o ON o.call_id = c.id"                                               \
     " LEFT JOIN call_routes cr ON cr.provider = c.provider AND cr.call_sid = c.provider_call_id"   \
@@ -543,7 +552,15 @@ static void read_report_call(const PGresult *r, int i, struct st_report_call *c)
     c->converted = store__pg_col_bool(r, i, 11);
     c->value = store__pg_col_f64(r, i, 12);
     store__pg_col_text(r, i, 13, c->lead_status, sizeof(c->lead_status));
-    store__pg_col_text(r, i, 14, c->location, sizeof(c->location));
+    store__pg_col_text(r, i, 14, c->call_ext, sizeof(c->call_ext));
+    store__pg_col_text(r, i, 15, c->from, sizeof(c->from));
+    store__pg_col_text(r, i, 16, c->to, sizeof(c->to));
+    store__pg_col_text(r, i, 17, c->pool, sizeof(c->pool));
+    store__pg_col_text(r, i, 18, c->content, sizeof(c->content));
+    store__pg_col_text(r, i, 19, c->provider, sizeof(c->provider));
+    c->revenue = store__pg_col_i64(r, i, 20);
+    c->first_time = store__pg_col_bool(r, i, 21);
+    store__pg_col_text(r, i, 22, c->location, sizeof(c->location));
 }
 
 static void read_report_conversion(const PGresult *r, int i, struct st_report_conversion *c)
@@ -657,6 +674,170 @@ int store_pg__export_trace(struct store *s, int64_t account_id, int64_t since, s
         store__pg_col_text(r, i, 4, row.region, sizeof(row.region));
         store__pg_col_text(r, i, 5, row.from, sizeof(row.from));
         if (fn(ctx, &row))
+            break;
+    }
+    PQclear(r);
+    return ERR_OK;
+}
+
+/* ---- ad spend (sql_pg/0018) ---- */
+
+int store_pg__spend_replace(struct store *s, int64_t account_id, const char *platform,
+                            const char *currency, const struct st_spend_row *rows, size_t n,
+                            int64_t now)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, currency);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s,
+                            "SELECT 1 FROM ad_spend WHERE account_id = $1::bigint"
+                            " AND currency <> $2::text LIMIT 1",
+                            &a, &r, "read spend currency");
+    if (rc)
+        return rc;
+    bool other = PQntuples(r) > 0;
+    PQclear(r);
+    if (other)
+        return ERR_CONFLICT;
+    /* every day of the file goes first, then its rows: rows need not be in day order */
+    for (size_t i = 0; i < n && rc == ERR_OK; i++) {
+        if (i > 0 && strcmp(rows[i].day, rows[i - 1].day) == 0)
+            continue;
+        struct pgargs d = {0};
+        store__pg_i64(&d, account_id);
+        store__pg_text(&d, platform);
+        store__pg_text(&d, rows[i].day);
+        int64_t gone = 0;
+        rc = store__pg_changes(s,
+                               "DELETE FROM ad_spend WHERE account_id = $1::bigint"
+                               " AND platform = $2::text AND day = $3::text",
+                               &d, &gone, "replace spend");
+    }
+    for (size_t i = 0; i < n && rc == ERR_OK; i++) {
+        struct pgargs w = {0};
+        store__pg_i64(&w, account_id);
+        store__pg_text(&w, platform);
+        store__pg_text(&w, rows[i].day);
+        store__pg_text(&w, rows[i].campaign);
+        store__pg_text(&w, rows[i].keyword);
+        store__pg_i64(&w, rows[i].cost);
+        store__pg_text(&w, currency);
+        store__pg_i64(&w, now);
+        int64_t added = 0;
+        rc = store__pg_changes(
+            s,
+            "INSERT INTO ad_spend(account_id, platform, day, campaign, keyword, cost, currency,"
+            " imported_at) VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::text,"
+            " $6::bigint, $7::text, $8::bigint)"
+            " ON CONFLICT (account_id, day, platform, campaign, keyword)"
+            " DO UPDATE SET cost = ad_spend.cost + excluded.cost",
+            &w, &added, "import spend");
+    }
+    return rc;
+}
+
+int store_pg__spend_list(struct store *s, int64_t account_id, const char *since_day,
+                         const char *until_day, store_spend_fn fn, void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, since_day);
+    store__pg_text(&a, until_day);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s,
+                            "SELECT platform, day, campaign, keyword, cost, currency FROM ad_spend"
+                            " WHERE account_id = $1::bigint AND day >= $2::text"
+                            " AND day < $3::text ORDER BY day, platform, campaign, keyword",
+                            &a, &r, "list spend");
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_spend_row w;
+        store__pg_col_text(r, i, 0, w.platform, sizeof(w.platform));
+        store__pg_col_text(r, i, 1, w.day, sizeof(w.day));
+        store__pg_col_text(r, i, 2, w.campaign, sizeof(w.campaign));
+        store__pg_col_text(r, i, 3, w.keyword, sizeof(w.keyword));
+        w.cost = store__pg_col_i64(r, i, 4);
+        store__pg_col_text(r, i, 5, w.currency, sizeof(w.currency));
+        if (fn(ctx, &w))
+            break;
+    }
+    PQclear(r);
+    return ERR_OK;
+}
+
+/* ---- funnel and cohorts ---- */
+
+/* How far each session got (store.h struct st_report_session). */
+#define REPORT_SESSION_SQL                                                                         \
+    "SELECT s.created_at, s.channel, s.source, s.campaign,"                                        \
+    " EXISTS (SELECT 1 FROM leases l WHERE l.session_id = s.id),"                                  \
+    " EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id"                                    \
+    " AND e.type IN ('tel_click', 'chat_started')),"                                               \
+    " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id),"                                   \
+    " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id AND c.status = 'completed'"          \
+    " AND c.duration > 0 AND c.duration >= $4::bigint),"                                           \
+    " EXISTS (SELECT 1 FROM calls c JOIN conversions cv ON cv.call_id = c.id"                      \
+    " WHERE c.session_id = s.id)"                                                                  \
+    " FROM sessions s WHERE s.account_id = $1::bigint AND s.created_at >= $2 AND s.created_at < "  \
+    "$3"                                                                                           \
+    " ORDER BY s.created_at, s.id"
+
+/* Visitors by first session, each with the calls credited to any of their sessions. */
+#define REPORT_COHORT_SQL                                                                          \
+    "SELECT v.visitor_id, v.first_at, COALESCE(k.started_at, 0), COALESCE(k.revenue, -1)"          \
+    " FROM (SELECT visitor_id, MIN(created_at) AS first_at FROM sessions WHERE account_id = $1"    \
+    " GROUP BY visitor_id) v"                                                                      \
+    " LEFT JOIN (SELECT s.visitor_id, c.started_at, o.revenue FROM sessions s"                     \
+    " JOIN calls c ON c.session_id = s.id LEFT JOIN call_outcomes o ON o.call_id = c.id"           \
+    " WHERE s.account_id = $1) k ON k.visitor_id = v.visitor_id"                                   \
+    " WHERE v.first_at >= $2 AND v.first_at < $3"                                                  \
+    " ORDER BY v.first_at, v.visitor_id, k.started_at"
+
+int store_pg__report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                              int64_t min_duration_s, store_report_session_fn fn, void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_i64(&a, since);
+    store__pg_i64(&a, until);
+    store__pg_i64(&a, min_duration_s);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s, REPORT_SESSION_SQL, &a, &r, "report sessions");
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_report_session w = {.created_at = store__pg_col_i64(r, i, 0)};
+        store__pg_col_text(r, i, 1, w.channel, sizeof(w.channel));
+        store__pg_col_text(r, i, 2, w.source, sizeof(w.source));
+        store__pg_col_text(r, i, 3, w.campaign, sizeof(w.campaign));
+        w.shown = store__pg_col_bool(r, i, 4);
+        w.engaged = store__pg_col_bool(r, i, 5);
+        w.called = store__pg_col_bool(r, i, 6);
+        w.qualified = store__pg_col_bool(r, i, 7);
+        w.converted = store__pg_col_bool(r, i, 8);
+        if (fn(ctx, &w))
+            break;
+    }
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__report_cohort(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                            store_report_cohort_fn fn, void *ctx)
+{
+    PGresult *r = NULL;
+    int rc = report_rows(s, REPORT_COHORT_SQL, account_id, since, until, &r, "report cohort");
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_report_cohort w;
+        store__pg_col_text(r, i, 0, w.visitor_id, sizeof(w.visitor_id));
+        w.first_at = store__pg_col_i64(r, i, 1);
+        w.call_started_at = store__pg_col_i64(r, i, 2);
+        w.revenue = store__pg_col_i64(r, i, 3);
+        if (fn(ctx, &w))
             break;
     }
     PQclear(r);

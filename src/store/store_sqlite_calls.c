@@ -132,6 +132,10 @@ static void bind_call_insert(sqlite3_stmt *st, const struct st_call *c)
     store__bind_opt(st, 26, c->error);
     store__bind_opt(st, 27, c->call_status);
     sqlite3_bind_int64(st, 28, c->updated_at);
+    if (c->first_caller == 0) /* not known */
+        sqlite3_bind_null(st, 29);
+    else
+        sqlite3_bind_int(st, 29, c->first_caller == 1);
 }
 
 int store_sqlite__call_insert(struct store *s, struct st_call *c)
@@ -142,9 +146,9 @@ int store_sqlite__call_insert(struct store *s, struct st_call *c)
               " pool_id, to_number, from_number, started_at, status, duration, forwarded_to,"
               " recorded, method, confidence, session_id, runner_up_session_id,"
               " runner_up_confidence, first_session_id, channel, source, medium, campaign,"
-              " keyword, reason, error, call_status, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,"
-              "?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,"
-              "?28)");
+              " keyword, reason, error, call_status, updated_at, first_caller) VALUES (?1,?2,?3,"
+              "?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,"
+              "?25,?26,?27,?28,?29)");
     if (!st)
         return ERR_BACKEND;
     if (!c->ext_id[0]) /* time-ordered: the ext_id index grows at its right edge */

@@ -257,6 +257,15 @@ int store_sqlite__report_calls(struct store *s, int64_t account_id, int64_t sinc
                                store_report_call_fn fn, void *ctx);
 int store_sqlite__report_conversions(struct store *s, int64_t account_id, int64_t since,
                                      int64_t until, store_report_conversion_fn fn, void *ctx);
+int store_sqlite__report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                                  int64_t min_duration_s, store_report_session_fn fn, void *ctx);
+int store_sqlite__report_cohort(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                                store_report_cohort_fn fn, void *ctx);
+int store_sqlite__spend_replace(struct store *s, int64_t account_id, const char *platform,
+                                const char *currency, const struct st_spend_row *rows, size_t n,
+                                int64_t now);
+int store_sqlite__spend_list(struct store *s, int64_t account_id, const char *since_day,
+                             const char *until_day, store_spend_fn fn, void *ctx);
 int store_sqlite__export_trace(struct store *s, int64_t account_id, int64_t since,
                                store_trace_fn fn, void *ctx);
 

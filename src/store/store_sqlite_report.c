@@ -12,8 +12,12 @@
     " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign),"     \
     " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                       \
     " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
+    " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
+    " COALESCE(o.revenue, -1), COALESCE(c.first_caller = 1, NOT EXISTS (SELECT 1 FROM calls e"     \
+    " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id)),"       \
     " COALESCE(ld.name, '')"                                                                       \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
+    " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
     " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
     " LEFT JOIN call_outcomes o ON o.call_id = c.id"                                               \
     " LEFT JOIN call_routes cr ON cr.provider = c.provider AND cr.call_sid = c.provider_call_id"   \
@@ -53,7 +57,15 @@ static void read_report_call(sqlite3_stmt *st, struct st_report_call *r)
     r->converted = sqlite3_column_int(st, 11) != 0;
     r->value = sqlite3_column_double(st, 12);
     store__col_text(st, 13, r->lead_status, sizeof(r->lead_status));
-    store__col_text(st, 14, r->location, sizeof(r->location));
+    store__col_text(st, 14, r->call_ext, sizeof(r->call_ext));
+    store__col_text(st, 15, r->from, sizeof(r->from));
+    store__col_text(st, 16, r->to, sizeof(r->to));
+    store__col_text(st, 17, r->pool, sizeof(r->pool));
+    store__col_text(st, 18, r->content, sizeof(r->content));
+    store__col_text(st, 19, r->provider, sizeof(r->provider));
+    r->revenue = sqlite3_column_int64(st, 20);
+    r->first_time = sqlite3_column_int(st, 21) != 0;
+    store__col_text(st, 22, r->location, sizeof(r->location));
 }
 
 static void read_report_conversion(sqlite3_stmt *st, struct st_report_conversion *r)
@@ -139,4 +151,167 @@ int store_sqlite__report_conversions(struct store *s, int64_t account_id, int64_
         return ERR_BACKEND;
     struct conversion_walk w = {fn, ctx};
     return stream_rows(c, st, account_id, since, until, each_conversion, &w, "report conversions");
+}
+
+/* ---- ad spend (sql/0018) ---- */
+
+int store_sqlite__spend_replace(struct store *s, int64_t account_id, const char *platform,
+                                const char *currency, const struct st_spend_row *rows, size_t n,
+                                int64_t now)
+{
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return ERR_BACKEND;
+    sqlite3_stmt *other =
+        store__prep(c, "SELECT 1 FROM ad_spend WHERE account_id = ?1 AND currency <> ?2 LIMIT 1");
+    sqlite3_stmt *del =
+        store__prep(c, "DELETE FROM ad_spend WHERE account_id = ?1 AND platform = ?2 AND day = ?3");
+    sqlite3_stmt *ins = store__prep(
+        c, "INSERT INTO ad_spend(account_id, platform, day, campaign, keyword, cost, currency,"
+           " imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+           " ON CONFLICT(account_id, day, platform, campaign, keyword)"
+           " DO UPDATE SET cost = ad_spend.cost + excluded.cost");
+    if (!other || !del || !ins)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(other, 1, account_id);
+    store__bind_text(other, 2, currency);
+    int rc = sqlite3_step(other);
+    sqlite3_reset(other);
+    if (rc == SQLITE_ROW)
+        return ERR_CONFLICT;
+    if (rc != SQLITE_DONE)
+        return store__err(c, rc, "read spend currency");
+    /* every day of the file goes first, then its rows: rows need not be in day order */
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(rows[i].day, rows[i - 1].day) == 0)
+            continue;
+        sqlite3_bind_int64(del, 1, account_id);
+        store__bind_text(del, 2, platform);
+        store__bind_text(del, 3, rows[i].day);
+        if ((rc = store__exec(c, del, "replace spend")) != ERR_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(ins, 1, account_id);
+        store__bind_text(ins, 2, platform);
+        store__bind_text(ins, 3, rows[i].day);
+        store__bind_text(ins, 4, rows[i].campaign);
+        store__bind_text(ins, 5, rows[i].keyword);
+        sqlite3_bind_int64(ins, 6, rows[i].cost);
+        store__bind_text(ins, 7, currency);
+        sqlite3_bind_int64(ins, 8, now);
+        if ((rc = store__exec(c, ins, "import spend")) != ERR_OK)
+            return rc;
+    }
+    return ERR_OK;
+}
+
+int store_sqlite__spend_list(struct store *s, int64_t account_id, const char *since_day,
+                             const char *until_day, store_spend_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st =
+        c ? store__prep(c, "SELECT platform, day, campaign, keyword, cost, currency FROM ad_spend"
+                           " WHERE account_id = ?1 AND day >= ?2 AND day < ?3"
+                           " ORDER BY day, platform, campaign, keyword")
+          : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, since_day);
+    store__bind_text(st, 3, until_day);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct st_spend_row r;
+        store__col_text(st, 0, r.platform, sizeof(r.platform));
+        store__col_text(st, 1, r.day, sizeof(r.day));
+        store__col_text(st, 2, r.campaign, sizeof(r.campaign));
+        store__col_text(st, 3, r.keyword, sizeof(r.keyword));
+        r.cost = sqlite3_column_int64(st, 4);
+        store__col_text(st, 5, r.currency, sizeof(r.currency));
+        if (fn(ctx, &r))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list spend");
+}
+
+/* ---- funnel and cohorts ---- */
+
+/* How far each session got (store.h struct st_report_session). */
+#define REPORT_SESSION_SQL                                                                         \
+    "SELECT s.created_at, s.channel, s.source, s.campaign,"                                        \
+    " EXISTS (SELECT 1 FROM leases l WHERE l.session_id = s.id),"                                  \
+    " EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id"                                    \
+    " AND e.type IN ('tel_click', 'chat_started')),"                                               \
+    " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id),"                                   \
+    " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id AND c.status = 'completed'"          \
+    " AND c.duration > 0 AND c.duration >= ?4),"                                                   \
+    " EXISTS (SELECT 1 FROM calls c JOIN conversions cv ON cv.call_id = c.id"                      \
+    " WHERE c.session_id = s.id)"                                                                  \
+    " FROM sessions s WHERE s.account_id = ?1 AND s.created_at >= ?2 AND s.created_at < ?3"        \
+    " ORDER BY s.created_at, s.id"
+
+/* Visitors by first session, each with the calls credited to any of their sessions. */
+#define REPORT_COHORT_SQL                                                                          \
+    "SELECT v.visitor_id, v.first_at, COALESCE(k.started_at, 0), COALESCE(k.revenue, -1)"          \
+    " FROM (SELECT visitor_id, MIN(created_at) AS first_at FROM sessions WHERE account_id = ?1"    \
+    " GROUP BY visitor_id) v"                                                                      \
+    " LEFT JOIN (SELECT s.visitor_id, c.started_at, o.revenue FROM sessions s"                     \
+    " JOIN calls c ON c.session_id = s.id LEFT JOIN call_outcomes o ON o.call_id = c.id"           \
+    " WHERE s.account_id = ?1) k ON k.visitor_id = v.visitor_id"                                   \
+    " WHERE v.first_at >= ?2 AND v.first_at < ?3"                                                  \
+    " ORDER BY v.first_at, v.visitor_id, k.started_at"
+
+int store_sqlite__report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                                  int64_t min_duration_s, store_report_session_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, REPORT_SESSION_SQL) : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, since);
+    sqlite3_bind_int64(st, 3, until);
+    sqlite3_bind_int64(st, 4, min_duration_s);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct st_report_session r = {.created_at = sqlite3_column_int64(st, 0)};
+        store__col_text(st, 1, r.channel, sizeof(r.channel));
+        store__col_text(st, 2, r.source, sizeof(r.source));
+        store__col_text(st, 3, r.campaign, sizeof(r.campaign));
+        r.shown = sqlite3_column_int(st, 4) != 0;
+        r.engaged = sqlite3_column_int(st, 5) != 0;
+        r.called = sqlite3_column_int(st, 6) != 0;
+        r.qualified = sqlite3_column_int(st, 7) != 0;
+        r.converted = sqlite3_column_int(st, 8) != 0;
+        if (fn(ctx, &r))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "report sessions");
+}
+
+int store_sqlite__report_cohort(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                                store_report_cohort_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, REPORT_COHORT_SQL) : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, since);
+    sqlite3_bind_int64(st, 3, until);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct st_report_cohort r;
+        store__col_text(st, 0, r.visitor_id, sizeof(r.visitor_id));
+        r.first_at = sqlite3_column_int64(st, 1);
+        r.call_started_at = sqlite3_column_int64(st, 2);
+        r.revenue = sqlite3_column_int64(st, 3);
+        if (fn(ctx, &r))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "report cohort");
 }

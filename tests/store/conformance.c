@@ -1094,6 +1094,253 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     assert_string_equal(got.lead_status, "spam");
 }
 
+/* ==== funnel and cohorts ====================================================================== */
+
+struct funnel_seen {
+    size_t n;
+    struct st_report_session rows[8];
+};
+
+static int collect_session(void *ctx, const struct st_report_session *r)
+{
+    struct funnel_seen *s = ctx;
+    if (s->n < ARRAY_SIZE(s->rows))
+        s->rows[s->n++] = *r;
+    return 0;
+}
+
+struct cohort_seen {
+    size_t n;
+    struct st_report_cohort rows[8];
+};
+
+static int collect_cohort(void *ctx, const struct st_report_cohort *r)
+{
+    struct cohort_seen *s = ctx;
+    if (s->n < ARRAY_SIZE(s->rows))
+        s->rows[s->n++] = *r;
+    return 0;
+}
+
+static void end_call(struct fx *f, struct st_call *c, int64_t duration)
+{
+    snprintf(c->status, sizeof(c->status), "completed");
+    c->duration_s = duration;
+    assert_int_equal(store_call_update(f->s, c), ERR_OK);
+}
+
+#define WEEK ((int64_t)7 * 86400 * 1000)
+
+static void funnel_stages_and_cohorts_by_first_visit(void **state)
+{
+    struct fx *f = *state;
+    struct st_session sa = make_session(f, "fa", 100);
+    struct st_session sb = make_session(f, "fb", 200);
+    struct st_session sc = make_session(f, "fc", 300);
+    struct st_session sd = make_session(f, "fd", 400);
+    struct st_session se = make_session(f, "fe", 500);
+    (void)sa;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n = make_number(f, f->a.id, p.id, 11);
+    struct st_lease l = {.session_id = sb.id,
+                         .number_id = n.id,
+                         .pool_id = p.id,
+                         .leased_at = 200,
+                         .last_active_at = 200,
+                         .expires_at = 60200};
+    assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
+    struct st_event e = {.session_id = sc.id, .at = 310};
+    snprintf(e.type, sizeof(e.type), "tel_click");
+    snprintf(e.number, sizeof(e.number), "%s", n.number);
+    assert_int_equal(store_event_add(f->s, &e), ERR_OK);
+    struct st_call cd = make_call(f, "CAF1", 450, sd.id);
+    end_call(f, &cd, 90);
+    struct st_conversion cv = {.call_id = cd.id, .account_id = f->a.id, .value = 1, .at = 600};
+    snprintf(cv.name, sizeof(cv.name), "Phone call");
+    snprintf(cv.currency, sizeof(cv.currency), "USD");
+    assert_int_equal(store_conversion_add(f->s, &cv), ERR_OK);
+    struct st_call ce = make_call(f, "CAF2", 550, se.id);
+    end_call(f, &ce, 30);
+    /* the visitor of sd comes back a week later and calls again, worth 1234 */
+    struct st_session sd2 = {
+        .account_id = f->a.id, .created_at = WEEK + 400, .last_active_at = WEEK + 400};
+    snprintf(sd2.ext_id, sizeof(sd2.ext_id), "fd2");
+    snprintf(sd2.visitor_id, sizeof(sd2.visitor_id), "v_fd");
+    assert_int_equal(store_session_put(f->s, &sd2), ERR_OK);
+    struct st_call cd2 = make_call(f, "CAF3", WEEK + 500, sd2.id);
+    struct st_call_outcome o = {
+        .call_id = cd2.id, .account_id = f->a.id, .revenue = 1234, .billable = -1, .updated_at = 1};
+    snprintf(o.lead_status, sizeof(o.lead_status), "won");
+    assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
+    /* another account's session is not counted */
+    struct st_session other = {.account_id = f->b.id, .created_at = 150, .last_active_at = 150};
+    snprintf(other.ext_id, sizeof(other.ext_id), "fb_other");
+    snprintf(other.visitor_id, sizeof(other.visitor_id), "v_other");
+    assert_int_equal(store_session_put(f->s, &other), ERR_OK);
+
+    struct funnel_seen fs = {0};
+    assert_int_equal(store_report_sessions(f->s, f->a.id, 0, 1000, 60, collect_session, &fs),
+                     ERR_OK);
+    assert_int_equal(fs.n, 5);
+    assert_false(fs.rows[0].shown || fs.rows[0].engaged || fs.rows[0].called);
+    assert_true(fs.rows[1].shown);
+    assert_false(fs.rows[1].engaged);
+    assert_true(fs.rows[2].engaged);
+    assert_false(fs.rows[2].called);
+    assert_true(fs.rows[3].called && fs.rows[3].qualified && fs.rows[3].converted);
+    assert_true(fs.rows[4].called);
+    assert_false(fs.rows[4].qualified || fs.rows[4].converted); /* 30 s < 60 s */
+    assert_int_equal(fs.rows[4].created_at, 500);
+
+    struct cohort_seen cs = {0};
+    assert_int_equal(store_report_cohort(f->s, f->a.id, 0, 1000, collect_cohort, &cs), ERR_OK);
+    assert_int_equal(cs.n, 6); /* five visitors, the one of fd with two calls */
+    assert_string_equal(cs.rows[0].visitor_id, "v_fa");
+    assert_int_equal(cs.rows[0].call_started_at, 0);
+    assert_string_equal(cs.rows[3].visitor_id, "v_fd");
+    assert_int_equal(cs.rows[3].first_at, 400);
+    assert_int_equal(cs.rows[3].call_started_at, 450);
+    assert_int_equal(cs.rows[3].revenue, -1);
+    assert_string_equal(cs.rows[4].visitor_id, "v_fd");
+    assert_int_equal(cs.rows[4].call_started_at, WEEK + 500);
+    assert_int_equal(cs.rows[4].revenue, 1234);
+    assert_string_equal(cs.rows[5].visitor_id, "v_fe");
+    /* a visitor's cohort is their first visit: none starts in the second week */
+    cs = (struct cohort_seen){0};
+    assert_int_equal(store_report_cohort(f->s, f->a.id, 1000, 2 * WEEK, collect_cohort, &cs),
+                     ERR_OK);
+    assert_int_equal(cs.n, 0);
+}
+
+/* The report's first-time flag: the one stored with the call, else an earlier call's absence. */
+static int collect_first(void *ctx, const struct st_report_call *r)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    if (n < 7)
+        out[n] = r->first_time ? 'F' : 'r';
+    return 0;
+}
+
+static void report_first_time_stored_or_looked_up(void **state)
+{
+    struct fx *f = *state;
+    struct st_call a = {.account_id = f->a.id,
+                        .started_at = 100,
+                        .updated_at = 100,
+                        .call_duration_s = -1,
+                        .dial_duration_s = -1,
+                        .first_caller = 2};
+    snprintf(a.provider, sizeof(a.provider), "twilio");
+    snprintf(a.to, sizeof(a.to), "+15555550101");
+    snprintf(a.from, sizeof(a.from), "+15125550001");
+    snprintf(a.status, sizeof(a.status), "ringing");
+    snprintf(a.method, sizeof(a.method), "unattributed");
+    struct st_call b = a, c = a, d = a;
+    snprintf(a.provider_call_id, sizeof(a.provider_call_id), "CAFT1"); /* stored: repeat */
+    assert_int_equal(store_call_insert(f->s, &a), ERR_OK);
+    b.first_caller = 1; /* stored: first-time (the store takes the caller's word) */
+    b.started_at = 200;
+    snprintf(b.provider_call_id, sizeof(b.provider_call_id), "CAFT2");
+    assert_int_equal(store_call_insert(f->s, &b), ERR_OK);
+    c.first_caller = 0; /* not known: an earlier call from the number exists */
+    c.started_at = 300;
+    snprintf(c.provider_call_id, sizeof(c.provider_call_id), "CAFT3");
+    assert_int_equal(store_call_insert(f->s, &c), ERR_OK);
+    d.first_caller = 0; /* not known: no earlier call from this number */
+    d.started_at = 400;
+    snprintf(d.from, sizeof(d.from), "+15125550002");
+    snprintf(d.provider_call_id, sizeof(d.provider_call_id), "CAFT4");
+    assert_int_equal(store_call_insert(f->s, &d), ERR_OK);
+    char seen[8] = "";
+    assert_int_equal(store_report_calls(f->s, f->a.id, 0, 1000, collect_first, seen), ERR_OK);
+    assert_string_equal(seen, "rFrF");
+}
+
+/* ==== ad spend ================================================================================ */
+
+struct spend_seen {
+    size_t n;
+    struct st_spend_row rows[8];
+};
+
+static int collect_spend(void *ctx, const struct st_spend_row *r)
+{
+    struct spend_seen *s = ctx;
+    if (s->n < ARRAY_SIZE(s->rows))
+        s->rows[s->n++] = *r;
+    return 0;
+}
+
+static struct st_spend_row spend_row(const char *day, const char *campaign, const char *kw,
+                                     int64_t cost)
+{
+    struct st_spend_row r = {.cost = cost};
+    snprintf(r.day, sizeof(r.day), "%s", day);
+    snprintf(r.campaign, sizeof(r.campaign), "%s", campaign);
+    snprintf(r.keyword, sizeof(r.keyword), "%s", kw);
+    return r;
+}
+
+static void spend_replaces_days_one_currency_and_tenant_scoping(void **state)
+{
+    struct fx *f = *state;
+    struct st_spend_row first[] = {spend_row("2026-12-02", "Spring", "", 500),
+                                   spend_row("2026-12-01", "Spring", "", 1000),
+                                   spend_row("2026-12-01", "Brand", "plumber", 250)};
+    assert_int_equal(store_spend_replace(f->s, f->a.id, "google_ads", "USD", first, 3, 1), ERR_OK);
+    struct st_spend_row meta[] = {spend_row("2026-12-01", "Retarget", "", 70)};
+    assert_int_equal(store_spend_replace(f->s, f->a.id, "meta", "USD", meta, 1, 1), ERR_OK);
+    /* another account: its own rows, in its own currency */
+    assert_int_equal(store_spend_replace(f->s, f->b.id, "google_ads", "EUR", meta, 1, 1), ERR_OK);
+
+    struct spend_seen seen = {0};
+    assert_int_equal(
+        store_spend_list(f->s, f->a.id, "2026-12-01", "2026-12-03", collect_spend, &seen), ERR_OK);
+    assert_int_equal(seen.n, 4); /* (day, platform, campaign, keyword) order */
+    assert_string_equal(seen.rows[0].campaign, "Brand");
+    assert_string_equal(seen.rows[0].keyword, "plumber");
+    assert_string_equal(seen.rows[1].campaign, "Spring");
+    assert_int_equal(seen.rows[1].cost, 1000);
+    assert_string_equal(seen.rows[2].platform, "meta");
+    assert_string_equal(seen.rows[3].day, "2026-12-02");
+    assert_string_equal(seen.rows[3].currency, "USD");
+
+    /* a re-import of 12-01 replaces that day of that platform only */
+    struct st_spend_row again[] = {spend_row("2026-12-01", "Spring", "", 1200)};
+    assert_int_equal(store_spend_replace(f->s, f->a.id, "google_ads", "USD", again, 1, 2), ERR_OK);
+    seen = (struct spend_seen){0};
+    assert_int_equal(
+        store_spend_list(f->s, f->a.id, "2026-12-01", "2026-12-02", collect_spend, &seen), ERR_OK);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.rows[0].campaign, "Spring");
+    assert_int_equal(seen.rows[0].cost, 1200);
+    assert_string_equal(seen.rows[1].platform, "meta");
+
+    /* another currency is refused, nothing written */
+    assert_int_equal(store_spend_replace(f->s, f->a.id, "google_ads", "EUR", first, 3, 3),
+                     ERR_CONFLICT);
+    seen = (struct spend_seen){0};
+    assert_int_equal(
+        store_spend_list(f->s, f->a.id, "2026-01-01", "2027-01-01", collect_spend, &seen), ERR_OK);
+    assert_int_equal(seen.n, 3);
+
+    /* inside a transaction, rolled back with it */
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_spend_replace(f->s, f->a.id, "meta", "USD", again, 1, 4), ERR_OK);
+    store_rollback(f->s);
+    seen = (struct spend_seen){0};
+    assert_int_equal(
+        store_spend_list(f->s, f->a.id, "2026-12-01", "2026-12-02", collect_spend, &seen), ERR_OK);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.rows[1].campaign, "Retarget");
+    seen = (struct spend_seen){0};
+    assert_int_equal(
+        store_spend_list(f->s, f->b.id, "2026-12-01", "2026-12-02", collect_spend, &seen), ERR_OK);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.rows[0].currency, "EUR");
+}
+
 /* ==== the lease claim (serving) =============================================================== */
 
 #define MIN_MS 60000
@@ -2692,6 +2939,9 @@ int main(int argc, char **argv)
         T(calls_conversions_reports_and_export),
         T(call_outcomes_default_replace_and_tenant_scoping),
         T(routing_docs_counters_and_call_routes),
+        T(spend_replaces_days_one_currency_and_tenant_scoping),
+        T(funnel_stages_and_cohorts_by_first_visit),
+        T(report_first_time_stored_or_looked_up),
         T(claims_need_a_serving_store),
         T(claim_touch_times_and_deletes),
         T(release_takes_a_claim_back),

@@ -13,6 +13,7 @@
 #include "app/calls.h"
 #include "app/users.h"
 #include "app/zones.h"
+#include "app/reports.h"
 #include "base/json.h"
 #include "report/csv.h"
 #include "report/gads.h"
@@ -78,32 +79,7 @@ static int parse_range_or(struct http_req *req, struct range *r, int64_t default
     return ERR_OK;
 }
 
-/* The account's minimum talk time for a qualified call: the conversion rules' min_duration, read
- * exactly as the call service reads it (settings that do not parse mean the defaults). */
-static int64_t min_duration_of(const struct st_account *a)
-{
-    struct calls_settings cs;
-    calls_settings_parse(a->settings, &cs, NULL);
-    return cs.rules.min_duration_s;
-}
-
 /* ---- GET /v1/reports/calls ---- */
-
-static const char *const lead_statuses[] = {"new", "qualified", "won", "lost", "spam"};
-
-/* The report being filled, and the lead statuses it counts (bit i: lead_statuses[i]). */
-struct report_fill {
-    struct report *r;
-    unsigned leads;
-};
-
-static unsigned lead_bit(const char *status)
-{
-    for (size_t i = 0; i < ARRAY_SIZE(lead_statuses); i++)
-        if (strcmp(status, lead_statuses[i]) == 0)
-            return 1u << i;
-    return 0;
-}
 
 /* lead_status=won,qualified: only calls with one of these lead statuses (absent: every call). */
 static int parse_leads(struct http_req *req, unsigned *leads)
@@ -115,7 +91,7 @@ static int parse_leads(struct http_req *req, unsigned *leads)
     *leads = 0;
     char *save = NULL;
     for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        unsigned bit = lead_bit(t);
+        unsigned bit = reports_lead_bit(t);
         if (!bit)
             return errf(&req->eb, ERR_INVALID, "lead_status",
                         "'lead_status' must list new, qualified, won, lost or spam");
@@ -126,45 +102,52 @@ static int parse_leads(struct http_req *req, unsigned *leads)
     return ERR_OK;
 }
 
-static int add_report_call(void *ctx, const struct st_report_call *c)
+/* A cost figure: null when the report has no cost or the divisor is 0. */
+static json_t *cost_or_null(bool costed, int64_t cost, int64_t n)
 {
-    struct report_fill *f = ctx;
-    if (!(f->leads & lead_bit(c->lead_status)))
-        return 0;
-    struct report_call rc = {.status = c->status,
-                             .duration_s = c->duration_s,
-                             .converted = c->converted,
-                             .value = c->value};
-    rc.key[REPORT_CHANNEL] = c->channel;
-    rc.key[REPORT_SOURCE] = c->source;
-    rc.key[REPORT_MEDIUM] = c->medium;
-    rc.key[REPORT_CAMPAIGN] = c->campaign;
-    rc.key[REPORT_KEYWORD] = c->keyword;
-    rc.key[REPORT_LANDING_PAGE] = c->landing_page;
-    rc.key[REPORT_DEVICE] = c->device;
-    rc.key[REPORT_LOCATION] = c->location[0] ? c->location : NULL; /* routed calls */
-    rc.key[REPORT_LEAD_STATUS] = c->lead_status;
-    report_add(f->r, &rc);
-    return 0;
+    int64_t v = report_cost_per(cost, n);
+    return costed && v >= 0 ? json_integer((json_int_t)v) : json_null();
 }
 
-static json_t *counters_json(const struct report_row *row)
+static json_t *counters_json(const struct report_row *row, bool costed, bool monthly)
 {
-    return json_pack("{s:I,s:I,s:I,s:I,s:f,s:I}", "calls", (json_int_t)row->calls, "answered",
-                     (json_int_t)row->answered, "qualified", (json_int_t)row->qualified,
-                     "conversions", (json_int_t)row->conversions, "value", row->value,
-                     "avg_duration", (json_int_t)report_avg_duration(row));
+    json_t *o =
+        json_pack("{s:I,s:I,s:I,s:I,s:f,s:I,s:I,s:f,s:I}", "calls", (json_int_t)row->calls,
+                  "answered", (json_int_t)row->answered, "qualified", (json_int_t)row->qualified,
+                  "conversions", (json_int_t)row->conversions, "value", row->value, "avg_duration",
+                  (json_int_t)report_avg_duration(row), "revenue", (json_int_t)row->revenue,
+                  "avg_score", row->calls ? (double)row->score_sum / (double)row->calls : 0.0,
+                  "number_cost", (json_int_t)row->number_cost);
+    json_object_set_new(o, "number_monthly_cost",
+                        monthly ? json_integer((json_int_t)row->number_monthly_cost) : json_null());
+    json_object_set_new(o, "cost", costed ? json_integer((json_int_t)row->cost) : json_null());
+    json_object_set_new(o, "cost_per_call", cost_or_null(costed, row->cost, row->calls));
+    json_object_set_new(o, "cost_per_qualified", cost_or_null(costed, row->cost, row->qualified));
+    json_object_set_new(o, "cost_per_conversion",
+                        cost_or_null(costed, row->cost, row->conversions));
+    json_object_set_new(o, "roas",
+                        costed && row->cost > 0
+                            ? json_real((double)row->revenue / (double)row->cost)
+                            : json_null());
+    return o;
 }
 
-static json_t *row_json(const struct report_dims *dims, const struct report_row *row)
+static json_t *row_json(const struct report_dims *dims, const struct report_row *row,
+                        const struct reports_info *info, bool ids)
 {
     json_t *key = json_object();
     for (size_t i = 0; i < dims->n; i++)
         json_object_set_new(key, report_dim_name(dims->dim[i]), json_str_or_null(row->key[i]));
     json_t *o = json_pack("{s:o}", "key", key); /* the key first, for people reading it */
-    json_t *counters = counters_json(row);
+    json_t *counters = counters_json(row, info->costed, info->monthly);
     json_object_update(o, counters);
     json_decref(counters);
+    if (ids) {
+        json_t *arr = json_array();
+        for (int64_t i = 0; i < row->calls; i++)
+            json_array_append_new(arr, json_string(row->ids[i]));
+        json_object_set_new(o, "call_ids", arr);
+    }
     return o;
 }
 
@@ -177,33 +160,58 @@ static void sum_into(struct report_row *t, const struct report_row *r)
     t->conversions += r->conversions;
     t->value += r->value;
     t->talk_s += r->talk_s;
+    t->revenue += r->revenue;
+    t->score_sum += r->score_sum;
+    t->number_cost += r->number_cost;
+    t->cost += r->cost;
+    t->number_monthly_cost += r->number_monthly_cost;
 }
 
 static json_t *report_json(struct report *r, const struct report_dims *dims,
-                           const struct range *range)
+                           const struct range *range, const struct reports_info *info, bool ids)
 {
     const struct report_row *const *rows;
     size_t n = report_rows(r, &rows);
     json_t *arr = json_array();
     struct report_row total = {0};
     for (size_t i = 0; i < n; i++) {
-        json_array_append_new(arr, row_json(dims, rows[i]));
+        json_array_append_new(arr, row_json(dims, rows[i], info, ids));
         sum_into(&total, rows[i]);
     }
     json_t *groups = json_array();
     for (size_t i = 0; i < dims->n; i++)
         json_array_append_new(groups, json_string(report_dim_name(dims->dim[i])));
-    return json_pack("{s:o,s:o,s:o,s:o,s:o}", "rows", arr, "totals", counters_json(&total),
-                     "group_by", groups, "since", json_time(range->since), "until",
+    return json_pack("{s:o,s:o,s:o,s:s,s:o,s:o}", "rows", arr, "totals",
+                     counters_json(&total, info->costed, info->monthly), "group_by", groups,
+                     "currency", info->currency, "since", json_time(range->since), "until",
                      json_time(range->until));
 }
 
-/* The rows as CSV: one column per dimension (user-written values, neutralized), then the
- * counters. An empty field is a null key. */
-static int report_csv(struct report *r, const struct report_dims *dims, struct buf *out)
+/* An amount column: empty when null. */
+static int csv_amount(struct buf *out, bool have, int64_t v)
 {
-    static const char *const counters[] = {"calls",       "answered", "qualified",
-                                           "conversions", "value",    "avg_duration"};
+    return have && v >= 0 ? buf_addf(out, ",%" PRId64, v) : buf_addc(out, ',');
+}
+
+/* The rows as CSV: one column per dimension (user-written values, neutralized), then the
+ * counters. An empty field is a null key or figure. */
+static int report_csv(struct report *r, const struct report_dims *dims,
+                      const struct reports_info *info, struct buf *out)
+{
+    static const char *const counters[] = {"calls",
+                                           "answered",
+                                           "qualified",
+                                           "conversions",
+                                           "value",
+                                           "avg_duration",
+                                           "revenue",
+                                           "avg_score",
+                                           "number_cost",
+                                           "cost",
+                                           "cost_per_call",
+                                           "cost_per_qualified",
+                                           "cost_per_conversion",
+                                           "roas"};
     int rc = ERR_OK;
     for (size_t i = 0; i < dims->n && rc == ERR_OK; i++)
         rc = buf_addf(out, "%s,", report_dim_name(dims->dim[i]));
@@ -212,14 +220,29 @@ static int report_csv(struct report *r, const struct report_dims *dims, struct b
     rc = rc == ERR_OK ? csv_eol(out) : rc;
     const struct report_row *const *rows;
     size_t n = report_rows(r, &rows);
+    bool c = info->costed;
     for (size_t i = 0; i < n && rc == ERR_OK; i++) {
         const struct report_row *w = rows[i];
         for (size_t k = 0; k < w->n_keys && rc == ERR_OK; k++)
             rc = csv_text(out, w->key[k]) == ERR_OK ? csv_sep(out) : ERR_TOOBIG;
         if (rc == ERR_OK)
-            rc = buf_addf(out, "%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%.2f,%" PRId64,
+            rc = buf_addf(out,
+                          "%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%.2f,%" PRId64
+                          ",%" PRId64 ",%.2f,%" PRId64,
                           w->calls, w->answered, w->qualified, w->conversions, w->value,
-                          report_avg_duration(w));
+                          report_avg_duration(w), w->revenue,
+                          w->calls ? (double)w->score_sum / (double)w->calls : 0.0, w->number_cost);
+        if (rc == ERR_OK)
+            rc = csv_amount(out, c, w->cost);
+        if (rc == ERR_OK)
+            rc = csv_amount(out, c, report_cost_per(w->cost, w->calls));
+        if (rc == ERR_OK)
+            rc = csv_amount(out, c, report_cost_per(w->cost, w->qualified));
+        if (rc == ERR_OK)
+            rc = csv_amount(out, c, report_cost_per(w->cost, w->conversions));
+        if (rc == ERR_OK)
+            rc = c && w->cost > 0 ? buf_addf(out, ",%.4f", (double)w->revenue / (double)w->cost)
+                                  : buf_addc(out, ',');
         rc = rc == ERR_OK ? csv_eol(out) : rc;
     }
     return rc;
@@ -238,8 +261,21 @@ static int parse_format(struct http_req *req, bool *csv)
     return ERR_OK;
 }
 
+/* include=call_ids: each row lists the API ids of the calls it counts. */
+static int parse_include(struct http_req *req, bool *ids)
+{
+    char v[32];
+    *ids = false;
+    if (!http_query(req, "include", v, sizeof(v)) || !v[0])
+        return ERR_OK;
+    if (strcmp(v, "call_ids") != 0)
+        return errf(&req->eb, ERR_INVALID, "include", "'include' must be call_ids");
+    *ids = true;
+    return ERR_OK;
+}
+
 static int parse_report(struct http_req *req, struct report_dims *dims, struct range *range,
-                        bool *csv)
+                        struct reports_query *q, bool *csv, bool *ids)
 {
     char list[256] = "";
     if (http_query(req, "group_by", list, sizeof(list)) && strlen(list) >= sizeof(list) - 1)
@@ -247,40 +283,45 @@ static int parse_report(struct http_req *req, struct report_dims *dims, struct r
     int rc = report_dims_parse(list, dims, &req->eb);
     if (rc == ERR_OK)
         rc = parse_range(req, range);
-    return rc == ERR_OK ? parse_format(req, csv) : rc;
-}
-
-static int render_report(struct report *r, const struct report_dims *dims,
-                         const struct range *range, bool csv, struct http_resp *resp)
-{
-    if (!csv) {
-        resp->content_type = "application/json";
-        return json_dump_take(report_json(r, dims, range), &resp->body);
-    }
-    resp->content_type = "text/csv; charset=utf-8";
-    http_header(resp, "Content-Disposition", "attachment; filename=\"calls-report.csv\"");
-    return report_csv(r, dims, &resp->body);
+    if (rc == ERR_OK)
+        rc = parse_format(req, csv);
+    if (rc == ERR_OK)
+        rc = parse_include(req, ids);
+    if (rc == ERR_OK)
+        rc = parse_leads(req, &q->leads);
+    char v[32];
+    struct gads_tz tz;
+    if (rc == ERR_OK)
+        /* a fixed offset: the day and hour keys are cut at one offset for the whole range */
+        rc = gads_tz_parse(query_param(req, "tz", v, sizeof(v)) ? v : NULL, NULL, &tz, &req->eb);
+    q->since = range->since;
+    q->until = range->until;
+    q->tz_offset_min = tz.offset_min;
+    return rc;
 }
 
 int h_report_calls(struct http_req *req, struct http_resp *resp)
 {
     struct report_dims dims;
     struct range range;
-    bool csv;
-    unsigned leads;
-    int rc = parse_report(req, &dims, &range, &csv);
-    if (rc == ERR_OK)
-        rc = parse_leads(req, &leads);
+    struct reports_query q = {0};
+    bool csv = false, ids = false;
+    int rc = parse_report(req, &dims, &range, &q, &csv, &ids);
     if (rc)
         return rc;
-    struct report *r = report_new(&dims, min_duration_of(&req->account));
-    struct report_fill fill = {r, leads};
-    rc = admin_report_calls(req->app, req->account.id, range.since, range.until, add_report_call,
-                            &fill);
-    if (rc == ERR_OK)
-        rc = render_report(r, &dims, &range, csv, resp);
-    else
-        errf(&req->eb, rc, NULL, "cannot read the calls");
+    struct report *r = report_new(&dims, reports_min_duration(&req->account));
+    if (ids)
+        report_keep_ids(r);
+    struct reports_info info;
+    rc = reports_calls(req->app, &req->account, &dims, &q, r, &info, &req->eb);
+    if (rc == ERR_OK && !csv) {
+        resp->content_type = "application/json";
+        rc = json_dump_take(report_json(r, &dims, &range, &info, ids), &resp->body);
+    } else if (rc == ERR_OK) {
+        resp->content_type = "text/csv; charset=utf-8";
+        http_header(resp, "Content-Disposition", "attachment; filename=\"calls-report.csv\"");
+        rc = report_csv(r, &dims, &info, &resp->body);
+    }
     report_free(r);
     return rc;
 }
@@ -314,9 +355,10 @@ static json_t *rollup_account(struct http_req *req, int64_t id, const struct ran
         *rc = report_dims_parse("", &dims, &req->eb);
     if (*rc)
         return NULL;
-    struct report *r = report_new(&dims, min_duration_of(&a));
-    struct report_fill fill = {r, ~0u};
-    *rc = admin_report_calls(req->app, a.id, range->since, range->until, add_report_call, &fill);
+    struct report *r = report_new(&dims, reports_min_duration(&a));
+    struct reports_query q = {.since = range->since, .until = range->until, .leads = ~0u};
+    struct reports_info info;
+    *rc = reports_calls(req->app, &a, &dims, &q, r, &info, &req->eb);
     const struct report_row *const *rows;
     struct report_row total = {0};
     size_t n = *rc == ERR_OK ? report_rows(r, &rows) : 0;
@@ -326,7 +368,7 @@ static json_t *rollup_account(struct http_req *req, int64_t id, const struct ran
     if (*rc)
         return NULL;
     json_t *o = json_pack("{s:s,s:s}", "id", a.ext_id, "name", a.name);
-    json_t *counters = counters_json(&total);
+    json_t *counters = counters_json(&total, info.costed, info.monthly);
     json_object_update(o, counters);
     json_decref(counters);
     return o;
@@ -603,4 +645,140 @@ int h_feed_click_conversions(struct http_req *req, struct http_resp *resp)
     if (rc)
         return errf(&req->eb, rc, NULL, "cannot check the feed credential");
     return export_csv(req, resp, true, FEED_RANGE_MS);
+}
+
+/* ---- ad spend: POST /v1/spend, GET /v1/spend ---- */
+
+/* A true/false query flag (absent: false). */
+static int parse_flag(struct http_req *req, const char *name, bool *out)
+{
+    char v[8];
+    *out = false;
+    if (!http_query(req, name, v, sizeof(v)) || !v[0] || strcmp(v, "false") == 0 ||
+        strcmp(v, "0") == 0)
+        return ERR_OK;
+    if (strcmp(v, "true") != 0 && strcmp(v, "1") != 0)
+        return errf(&req->eb, ERR_INVALID, name, "'%s' must be true or false", name);
+    *out = true;
+    return ERR_OK;
+}
+
+int h_spend_import(struct http_req *req, struct http_resp *resp)
+{
+    char v[32];
+    enum spend_platform p;
+    bool preview, skip_bad;
+    int rc =
+        spend_platform_parse(http_query(req, "platform", v, sizeof(v)) ? v : NULL, &p, &req->eb);
+    if (rc == ERR_OK)
+        rc = parse_flag(req, "preview", &preview);
+    if (rc == ERR_OK)
+        rc = parse_flag(req, "skip_bad_rows", &skip_bad);
+    char cur[8] = "";
+    if (rc == ERR_OK && http_query(req, "currency", cur, sizeof(cur)) && cur[0] &&
+        (strlen(cur) != 3 || strspn(cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3))
+        rc = errf(&req->eb, ERR_INVALID, "currency", "'currency' must be an ISO 4217 code (USD)");
+    if (rc)
+        return rc;
+    json_t *out = NULL;
+    bool bad = false;
+    rc = reports_spend_import(req->app, &req->account, p, req->body.data, req->body.len, cur,
+                              preview, skip_bad, time_now_ms(), &out, &bad, &req->eb);
+    if (rc)
+        return rc;
+    if (bad) { /* row errors: nothing imported; the answer names each */
+        resp->status = 422;
+        json_object_set_new(out, "error",
+                            json_pack("{s:s,s:s,s:n}", "code", "invalid", "message",
+                                      "the file has rows with errors: nothing was imported "
+                                      "(fix them, or import the good rows with "
+                                      "skip_bad_rows=true)",
+                                      "field"));
+    }
+    resp->content_type = "application/json";
+    return json_dump_take(out, &resp->body);
+}
+
+int h_spend_list(struct http_req *req, struct http_resp *resp)
+{
+    struct range range;
+    int rc = parse_range(req, &range);
+    if (rc)
+        return rc;
+    char since_day[11], until_day[11];
+    reports_day(range.since + DAY_MS - 1, 0, since_day);
+    reports_day(range.until + DAY_MS - 1, 0, until_day);
+    json_t *out = NULL;
+    rc = reports_spend_list(req->app, req->account.id, since_day, until_day, &out, &req->eb);
+    if (rc)
+        return rc;
+    resp->content_type = "application/json";
+    return json_dump_take(out, &resp->body);
+}
+
+/* ---- GET /v1/reports/funnel, GET /v1/reports/cohorts ---- */
+
+int h_report_funnel(struct http_req *req, struct http_resp *resp)
+{
+    struct range range;
+    enum reports_funnel_by by;
+    char v[32] = "";
+    http_query(req, "group_by", v, sizeof(v));
+    int rc = reports_funnel_parse(v, &by, &req->eb);
+    if (rc == ERR_OK)
+        rc = parse_range(req, &range);
+    json_t *out = NULL;
+    if (rc == ERR_OK)
+        rc = reports_funnel(req->app, &req->account, range.since, range.until, by, &out, &req->eb);
+    if (rc)
+        return rc;
+    resp->content_type = "application/json";
+    return json_dump_take(out, &resp->body);
+}
+
+int h_report_cohorts(struct http_req *req, struct http_resp *resp)
+{
+    struct range range;
+    char v[16];
+    long weeks = 8;
+    if (http_query(req, "weeks", v, sizeof(v)) && v[0]) {
+        char *end;
+        weeks = strtol(v, &end, 10);
+        if (*end || weeks < 1 || weeks > REPORTS_MAX_WEEKS)
+            return errf(&req->eb, ERR_INVALID, "weeks", "'weeks' must be 1 to %d",
+                        REPORTS_MAX_WEEKS);
+    }
+    int rc = parse_range(req, &range);
+    json_t *out = NULL;
+    if (rc == ERR_OK)
+        rc = reports_cohorts(req->app, &req->account, range.since, range.until, (int)weeks, &out,
+                             &req->eb);
+    if (rc)
+        return rc;
+    resp->content_type = "application/json";
+    return json_dump_take(out, &resp->body);
+}
+
+/* ---- GET /v1/exports/calls.csv ---- */
+
+int h_export_calls(struct http_req *req, struct http_resp *resp)
+{
+    struct range range;
+    struct reports_query q = {0};
+    int rc = parse_range(req, &range);
+    if (rc == ERR_OK)
+        rc = parse_leads(req, &q.leads);
+    if (rc)
+        return rc;
+    q.since = range.since;
+    q.until = range.until;
+    int64_t rows = 0;
+    rc = reports_export_calls(req->app, &req->account, &q, &resp->body, &rows, &req->eb);
+    if (rc)
+        return rc;
+    resp->content_type = "text/csv; charset=utf-8";
+    http_header(resp, "Content-Disposition", "attachment; filename=\"calls.csv\"");
+    http_header(resp, "Cache-Control", "no-store");
+    http_header(resp, "X-Exported-Rows", "%" PRId64, rows);
+    return ERR_OK;
 }

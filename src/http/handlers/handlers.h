@@ -111,6 +111,11 @@ int h_app_user_list(struct http_req *req, struct http_resp *resp);
 int h_app_user_set(struct http_req *req, struct http_resp *resp);
 int h_app_user_remove(struct http_req *req, struct http_resp *resp);
 int h_report_calls(struct http_req *req, struct http_resp *resp);
+int h_report_funnel(struct http_req *req, struct http_resp *resp);
+int h_report_cohorts(struct http_req *req, struct http_resp *resp);
+int h_export_calls(struct http_req *req, struct http_resp *resp);
+int h_spend_import(struct http_req *req, struct http_resp *resp);
+int h_spend_list(struct http_req *req, struct http_resp *resp);
 int h_export_click_conversions(struct http_req *req, struct http_resp *resp);
 int h_export_call_conversions(struct http_req *req, struct http_resp *resp);
 /* h_privacy.c: erasure requests and their log (docs/api.md "Erasure"). */

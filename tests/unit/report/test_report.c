@@ -19,7 +19,8 @@ static void dims_parse_accepts_every_dimension_in_order(void **state)
     struct report_dims d;
     struct errbuf eb = {{0}, NULL};
     assert_int_equal(report_dims_parse("channel,source,medium,campaign,keyword,landing_page,"
-                                       "device,location,lead_status",
+                                       "device,location,lead_status,number,pool,day,hour,region,"
+                                       "utm_content",
                                        &d, &eb),
                      ERR_OK);
     assert_int_equal(d.n, REPORT_N_DIMS);
