@@ -1144,6 +1144,8 @@ static json_t *call_conversion_json(struct store *s, const struct st_call *c)
  * caller is not a phone number (withheld, sip:) or the store cannot answer. */
 int calls_first_time(struct app *app, const struct st_call *c)
 {
+    if (c->first_caller) /* stored with the call (1 first, 2 repeat) */
+        return c->first_caller == 1;
     struct st_caller cl = {0};
     if (!is_e164(c->from) ||
         store_call_caller(app->store, c->account_id, c->from, c->id, &cl) != ERR_OK)

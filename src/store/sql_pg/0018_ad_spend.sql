@@ -16,8 +16,8 @@ CREATE TABLE ad_spend (
     imported_at BIGINT NOT NULL,
     PRIMARY KEY (account_id, day, platform, campaign, keyword)
 );
--- The funnel and cohort reports read an account's sessions by creation time.
-CREATE INDEX sessions_account_created ON sessions(account_id, created_at);
+-- The funnel and cohort reports read an account's sessions by creation time: the index
+-- sessions_account_created that 0016 (retention) made serves them.
 -- Whether a call's caller had called the account before it (scores and reports read it
 -- instead of looking for an earlier call each time): 1 first-time, 0 repeat, NULL not known
 -- (then they look). Filled for the calls stored before this version.
