@@ -1144,8 +1144,6 @@ static json_t *call_conversion_json(struct store *s, const struct st_call *c)
  * caller is not a phone number (withheld, sip:) or the store cannot answer. */
 int calls_first_time(struct app *app, const struct st_call *c)
 {
-    if (c->first_caller) /* stored with the call (1 first, 2 repeat) */
-        return c->first_caller == 1;
     struct st_caller cl = {0};
     if (!is_e164(c->from) ||
         store_call_caller(app->store, c->account_id, c->from, c->id, &cl) != ERR_OK)
@@ -1187,14 +1185,14 @@ json_t *calls_json(struct app *app, const struct st_call *c)
     struct store *s = app->store;
     struct score_result score;
     calls_score(app, c, &score);
-    json_t *o = json_pack(
-        "{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:b,s:o,s:o,s:o,s:o}", "id", c->ext_id, "to",
-        json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
-        json_time(c->started_at), "status", c->status, "duration", (json_int_t)c->duration_s,
-        "forwarded_to", json_str_or_null(c->forwarded_to), "first_time", first_time_json(app, c),
-        "recorded", c->recorded, "attribution", attribution_json(s, c), "conversion",
-        call_conversion_json(s, c), "outcome", outcomes_call_json(app, c), "score",
-        calls_score_json(&score));
+    json_t *o =
+        json_pack("{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:b,s:o,s:o,s:o,s:o}", "id", c->ext_id, "to",
+                  json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
+                  json_time(c->started_at), "status", c->status, "duration",
+                  (json_int_t)c->duration_s, "forwarded_to", json_str_or_null(c->forwarded_to),
+                  "first_time", first_time_json(app, c), "recorded", c->recorded, "attribution",
+                  attribution_json(s, c), "conversion", call_conversion_json(s, c), "outcome",
+                  outcomes_call_json(app, c), "score", calls_score_json(&score));
     json_t *routing = routing_call_json(app, c->provider, c->provider_call_id); /* routed calls */
     if (o)
         json_object_set_new(o, "routing", routing ? routing : json_null());

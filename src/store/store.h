@@ -668,9 +668,9 @@ struct st_report_call {
     char pool[STORE_NAME_MAX];    /* its pool's name, "" for a source number or none */
     char content[STORE_TEXT_MAX]; /* the credited session's utm_content */
     char provider[16];
-    int64_t revenue; /* the outcome's revenue in minor units, -1 = none */
-    bool first_time; /* no earlier call of the account from the same caller */
-    char location[STORE_NAME_MAX];    /* the routed call's location (its name), "" = none */
+    int64_t revenue;               /* the outcome's revenue in minor units, -1 = none */
+    bool first_time;               /* no earlier call of the account from the same caller */
+    char location[STORE_NAME_MAX]; /* the routed call's location (its name), "" = none */
 };
 
 /* One conversion with what the Google Ads exports need: the call and the click ids of the

@@ -513,7 +513,7 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
     " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
     " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
     " COALESCE(o.revenue, -1), COALESCE(c.first_caller = 1, NOT EXISTS (SELECT 1 FROM calls e"     \
-    " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id)),"       \
+    " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id)),"      \
     " COALESCE(ld.name, '')"                                                                       \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
     " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
