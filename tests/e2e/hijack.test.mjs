@@ -134,7 +134,19 @@ test('a flood of sessions from one address that all clicked a shared number cann
   assert.equal(c.attribution.click_ids.gclid, GCLID);
   const since = new Date(Date.now() - 3600e3).toISOString();
   const until = new Date(Date.now() + 3600e3).toISOString();
-  const csv = await srv.api('GET', `/v1/exports/google-ads/click-conversions.csv?since=${since}&until=${until}`);
-  assert.equal(csv.status, 200, csv.text);
-  assert.match(csv.text, new RegExp(`^${GCLID},`, 'm'), 'the real gclid is exported');
+  const exported = async () => {
+    const csv = await srv.api('GET', `/v1/exports/google-ads/click-conversions.csv?since=${since}&until=${until}`);
+    assert.equal(csv.status, 200, csv.text);
+    return csv.text;
+  };
+  // A shared credit this uncertain is not sent to Google Ads under the default rule (shared
+  // calls need confidence 0.8): neither the real gclid nor anything of the flood.
+  assert.equal((await exported()).trim().split('\r\n').length, 2, 'the header rows only, by default');
+  // An account that asks for every shared credit gets the real visitor's click, never the flood's.
+  const r = cli(['account', 'set', srv.accountId, '--db', srv.db, '--settings',
+    JSON.stringify({ conversion: { google_ads: { methods: ['exact', 'shared', 'source'], min_confidence: 0 } } })]);
+  assert.equal(r.status, 0, r.stderr);
+  const text = await exported();
+  assert.match(text, new RegExp(`^${GCLID},`, 'm'), 'the real gclid is exported');
+  assert.equal(text.trim().split('\r\n').length, 3, 'one row: the real visitor\'s');
 });
