@@ -23,6 +23,7 @@ static void defaults(struct privacy_settings *s)
     *s = (struct privacy_settings){.sessions_days = PRIVACY_SESSIONS_DAYS,
                                    .calls_days = PRIVACY_CALLS_DAYS,
                                    .events_days = PRIVACY_EVENTS_DAYS,
+                                   .recordings_days = PRIVACY_RECORDINGS_DAYS,
                                    .honor_gpc = true,
                                    .honor_dnt = false};
 }
@@ -41,7 +42,8 @@ static int get_days(json_t *o, const char *key, int64_t *out, struct errbuf *eb)
 
 static int parse(json_t *o, struct privacy_settings *s, struct errbuf *eb)
 {
-    static const char *const rkeys[] = {"sessions_days", "calls_days", "events_days", NULL};
+    static const char *const rkeys[] = {"sessions_days", "calls_days", "events_days",
+                                        "recordings_days", NULL};
     static const char *const pkeys[] = {"honor_gpc", "honor_dnt", NULL};
     json_t *r = json_object_get(o, "retention");
     json_t *p = json_object_get(o, "privacy");
@@ -56,6 +58,8 @@ static int parse(json_t *o, struct privacy_settings *s, struct errbuf *eb)
             rc = get_days(r, "calls_days", &s->calls_days, eb);
         if (rc == ERR_OK)
             rc = get_days(r, "events_days", &s->events_days, eb);
+        if (rc == ERR_OK)
+            rc = get_days(r, "recordings_days", &s->recordings_days, eb);
     }
     if (rc == ERR_OK && p && !json_is_null(p)) {
         if (!json_is_object(p))
@@ -94,6 +98,7 @@ void privacy_retention(const struct privacy_settings *s, int64_t now, struct st_
     r->sessions_before = cutoff(s->sessions_days, now);
     r->calls_before = cutoff(s->calls_days, now);
     r->events_before = cutoff(s->events_days, now);
+    r->recordings_before = cutoff(s->recordings_days, now);
 }
 
 /* ==== erasure ================================================================================= */
@@ -201,7 +206,7 @@ int privacy_purge_account(struct store *s, const struct st_account *a, int64_t n
     struct st_retention r;
     privacy_retention(&ps, now, &r);
     *busy = false;
-    if (!r.sessions_before && !r.calls_before && !r.events_before)
+    if (!r.sessions_before && !r.calls_before && !r.events_before && !r.recordings_before)
         return ERR_OK;
     for (int i = 0; i < max_batches && !(stop && stop(ctx)); i++) {
         struct st_purged n = {0};
@@ -218,7 +223,8 @@ int privacy_purge_account(struct store *s, const struct st_account *a, int64_t n
         total->calls += n.calls;
         total->events += n.events;
         total->messages += n.messages;
-        if (*busy || n.sessions + n.calls + n.events + n.messages == 0)
+        total->recordings += n.recordings;
+        if (*busy || n.sessions + n.calls + n.events + n.messages + n.recordings == 0)
             break;
         /* let the visit writer in between batches */
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
@@ -276,11 +282,12 @@ static void purge_all(struct purger *p, int64_t now)
         if (rc)
             log_warn("privacy", "retention purge of account %s failed: %s", ids.v[i].ext_id,
                      err_str(rc));
-        else if (n.sessions + n.calls + n.events + n.messages)
+        else if (n.sessions + n.calls + n.events + n.messages + n.recordings)
             log_info("privacy",
                      "retention purge of account %s: %" PRId64 " sessions, %" PRId64
-                     " calls, %" PRId64 " events, %" PRId64 " sent messages",
-                     ids.v[i].ext_id, n.sessions, n.calls, n.events, n.messages);
+                     " calls, %" PRId64 " events, %" PRId64 " sent messages, %" PRId64
+                     " recordings",
+                     ids.v[i].ext_id, n.sessions, n.calls, n.events, n.messages, n.recordings);
         if (busy) /* another node is purging: it will do the rest */
             break;
     }

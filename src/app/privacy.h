@@ -3,7 +3,8 @@
  * and Do-Not-Track), the erasure of a visitor or a caller (POST /v1/erasures, `opendni erase`),
  * and the retention purge that runs inside `serve`.
  * Settings (the account's settings object, written by `opendni account set --settings`):
- *   "retention": {"sessions_days": N, "calls_days": N, "events_days": N}  (0 = keep forever)
+ *   "retention": {"sessions_days": N, "calls_days": N, "events_days": N, "recordings_days": N}
+ *   (0 = keep forever)
  *   "privacy": {"honor_gpc": true|false, "honor_dnt": true|false}
  * Ownership: arguments are borrowed for the call; JSON results are new references.
  * THREADING: privacy_erase and privacy_purge_account run on the calling thread's store
@@ -20,17 +21,18 @@
 
 struct app;
 
-#define PRIVACY_SESSIONS_DAYS 395 /* sessions no call refers to: 13 months */
-#define PRIVACY_CALLS_DAYS 760    /* calls, with their conversion and outcome: 25 months */
-#define PRIVACY_EVENTS_DAYS 395   /* tracker events (tel: clicks, forms…) */
+#define PRIVACY_SESSIONS_DAYS 395   /* sessions no call refers to: 13 months */
+#define PRIVACY_CALLS_DAYS 760      /* calls, with their conversion and outcome: 25 months */
+#define PRIVACY_EVENTS_DAYS 395     /* tracker events (tel: clicks, forms…) */
+#define PRIVACY_RECORDINGS_DAYS 395 /* call recordings (their URL at the provider, duration) */
 #define PRIVACY_MAX_DAYS 36500
 #define PRIVACY_PURGE_BATCH 200       /* rows of each kind per purge transaction */
 #define PRIVACY_PURGE_EVERY_MS 600000 /* one pass over the accounts every 10 minutes */
 
 struct privacy_settings {
-    int64_t sessions_days, calls_days, events_days; /* 0 = keep forever */
-    bool honor_gpc;                                 /* default true */
-    bool honor_dnt;                                 /* default false */
+    int64_t sessions_days, calls_days, events_days, recordings_days; /* 0 = keep forever */
+    bool honor_gpc;                                                  /* default true */
+    bool honor_dnt;                                                  /* default false */
 };
 
 /* Parses the privacy part of an account's settings JSON (other keys ignored) into out, the

@@ -1134,18 +1134,22 @@ int store_erasure_list(struct store *s, int64_t account_id, int64_t before_id, s
 
 /* Retention cutoffs of one account (0: keep forever). */
 struct st_retention {
-    int64_t sessions_before; /* sessions created and last active before this, no call refers */
-    int64_t calls_before;    /* calls started before this (their conversion, outcome with them),
-                                and outbox messages no longer pending created before this */
-    int64_t events_before;   /* events at before this */
+    int64_t sessions_before;   /* sessions created and last active before this, no call refers */
+    int64_t calls_before;      /* calls started before this (their conversion, outcome with them),
+                                  and outbox messages no longer pending created before this */
+    int64_t events_before;     /* events at before this */
+    int64_t recordings_before; /* routed calls started before this lose their recording */
 };
 
 struct st_purged {
     int64_t sessions, calls, events, messages;
+    int64_t recordings; /* recordings forgotten (URL and duration of a routed call) */
 };
 
 /* Deletes at most max rows of each kind (oldest first) of the account that are older than r's
- * cutoffs, calls first (so their sessions become purgeable), in the caller's transaction.
+ * cutoffs, calls first (so their sessions become purgeable) with their routing records, and
+ * forgets the recordings (URL, duration) of routed calls older than recordings_before, in the
+ * caller's transaction.
  * PostgreSQL: takes a transaction-scoped advisory lock first; while another node holds it, does
  * nothing (out: all 0, *busy = true). out: *n. ERR_OK, ERR_BACKEND. */
 int store_purge(struct store *s, int64_t account_id, const struct st_retention *r, size_t max,

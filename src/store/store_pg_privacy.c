@@ -111,6 +111,14 @@ static int scrub_call(struct store *s, int64_t account_id, int64_t id)
                  "UPDATE call_outcomes SET notes = '' WHERE call_id = $1"
                  " AND account_id = $2",
                  &a, "erase: scrub outcome");
+    /* the caller's voice: a routed call's recording (the URL at the provider, its length) */
+    if (rc == ERR_OK)
+        rc = run(s,
+                 "UPDATE call_routes SET recording_url = '', recording_duration = -1"
+                 " WHERE account_id = $2 AND (provider, call_sid) IN"
+                 " (SELECT provider, provider_call_id FROM calls"
+                 " WHERE id = $1 AND account_id = $2)",
+                 &a, "erase: scrub recording");
     return rc;
 }
 
@@ -293,6 +301,34 @@ int store_pg__purge(struct store *s, int64_t account_id, const struct st_retenti
                                " WHERE account_id = $1 AND started_at < $2"
                                " ORDER BY started_at, id LIMIT $3)",
                                &a, &n->calls, "purge calls");
+    }
+    if (rc == ERR_OK && (r->calls_before > 0 || r->recordings_before > 0)) {
+        /* the routing records of purged calls go with them (not counted apart); recordings
+         * older than their own cutoff are forgotten */
+        struct pgargs a = {0};
+        int64_t routes = 0;
+        store__pg_i64(&a, account_id);
+        store__pg_i64(&a, r->calls_before);
+        store__pg_i64(&a, limit);
+        if (r->calls_before > 0)
+            rc = store__pg_changes(s,
+                                   "DELETE FROM call_routes WHERE (provider, call_sid) IN"
+                                   " (SELECT provider, call_sid FROM call_routes"
+                                   " WHERE account_id = $1 AND started_at < $2"
+                                   " ORDER BY started_at LIMIT $3)",
+                                   &a, &routes, "purge call routes");
+        struct pgargs b = {0};
+        store__pg_i64(&b, account_id);
+        store__pg_i64(&b, r->recordings_before);
+        store__pg_i64(&b, limit);
+        if (rc == ERR_OK && r->recordings_before > 0)
+            rc = store__pg_changes(s,
+                                   "UPDATE call_routes SET recording_url = '',"
+                                   " recording_duration = -1 WHERE (provider, call_sid) IN"
+                                   " (SELECT provider, call_sid FROM call_routes"
+                                   " WHERE account_id = $1 AND started_at < $2"
+                                   " AND recording_url <> '' ORDER BY started_at LIMIT $3)",
+                                   &b, &n->recordings, "purge recordings");
     }
     if (rc == ERR_OK && r->calls_before > 0) {
         struct pgargs a = {0};

@@ -126,7 +126,19 @@ static int scrub_call(struct sconn *c, int64_t account_id, int64_t id)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, account_id);
-    return store__exec(c, st, "erase: scrub outcome");
+    rc = store__exec(c, st, "erase: scrub outcome");
+    if (rc)
+        return rc;
+    /* the caller's voice: a routed call's recording (the URL at the provider, its length) */
+    st = store__prep(c, "UPDATE call_routes SET recording_url = '', recording_duration = -1"
+                        " WHERE account_id = ?2 AND (provider, call_sid) IN"
+                        " (SELECT provider, provider_call_id FROM calls"
+                        " WHERE id = ?1 AND account_id = ?2)");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
+    return store__exec(c, st, "erase: scrub recording");
 }
 
 /* One outbox message that names the erased rows. */
@@ -347,6 +359,22 @@ int store_sqlite__purge(struct store *s, int64_t account_id, const struct st_ret
                                        " WHERE account_id = ?1 AND started_at < ?2"
                                        " ORDER BY started_at, id LIMIT ?3)"),
                         account_id, r->calls_before, max, &n->calls, "purge calls");
+    int64_t routes = 0; /* the routing records of those calls (not counted apart) */
+    if (rc == ERR_OK && r->calls_before > 0)
+        rc = purge_step(c,
+                        store__prep(c, "DELETE FROM call_routes WHERE (provider, call_sid) IN"
+                                       " (SELECT provider, call_sid FROM call_routes"
+                                       " WHERE account_id = ?1 AND started_at < ?2"
+                                       " ORDER BY started_at LIMIT ?3)"),
+                        account_id, r->calls_before, max, &routes, "purge call routes");
+    if (rc == ERR_OK && r->recordings_before > 0)
+        rc = purge_step(c,
+                        store__prep(c, "UPDATE call_routes SET recording_url = '',"
+                                       " recording_duration = -1 WHERE (provider, call_sid) IN"
+                                       " (SELECT provider, call_sid FROM call_routes"
+                                       " WHERE account_id = ?1 AND started_at < ?2"
+                                       " AND recording_url <> '' ORDER BY started_at LIMIT ?3)"),
+                        account_id, r->recordings_before, max, &n->recordings, "purge recordings");
     if (rc == ERR_OK && r->calls_before > 0)
         rc = purge_step(c,
                         store__prep(c, "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"

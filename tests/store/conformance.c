@@ -2433,6 +2433,64 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     free(n2);
 }
 
+/* A routed call's record with a recording, as the routing callbacks leave it. */
+static void make_recorded_route(struct fx *f, const struct st_call *c, const char *recording)
+{
+    struct st_call_route r = {.account_id = c->account_id,
+                              .recording_duration_s = 42,
+                              .started_at = c->started_at,
+                              .updated_at = c->started_at};
+    snprintf(r.provider, sizeof(r.provider), "%s", c->provider);
+    snprintf(r.call_sid, sizeof(r.call_sid), "%.63s", c->provider_call_id);
+    snprintf(r.plan, sizeof(r.plan), "plan_1");
+    snprintf(r.recording_url, sizeof(r.recording_url), "%s", recording);
+    assert_int_equal(store_call_route_put(f->s, &r), ERR_OK);
+}
+
+/* Routing records follow their calls: the recording is forgotten after its own retention and by
+ * an erasure of the caller; the record goes with a purged call. */
+static void routes_follow_retention_and_erasure(void **state)
+{
+    struct fx *f = *state;
+    struct st_call old = make_call(f, "CA_r1", 1000, 0);
+    struct st_call young = make_call(f, "CA_r2", 9000, 0);
+    make_recorded_route(f, &old, "https://api.example/Recordings/RE1");
+    make_recorded_route(f, &young, "https://api.example/Recordings/RE2");
+    struct st_call_route got;
+    struct st_retention r = {.recordings_before = 5000};
+    struct st_purged n;
+    bool busy = true;
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(n.recordings, 1);
+    assert_int_equal(n.calls, 0);
+    assert_int_equal(store_call_route_get(f->s, "twilio", "CA_r1", &got), ERR_OK);
+    assert_string_equal(got.recording_url, "");
+    assert_int_equal(got.recording_duration_s, -1);
+    assert_int_equal(store_call_route_get(f->s, "twilio", "CA_r2", &got), ERR_OK);
+    assert_string_equal(got.recording_url, "https://api.example/Recordings/RE2");
+    /* the caller erased: the young call's recording goes too */
+    struct st_erasure *e = calloc(1, sizeof(*e));
+    *e = (struct st_erasure){.account_id = f->a.id, .at = 9500};
+    snprintf(e->kind, sizeof(e->kind), "caller");
+    snprintf(e->actor, sizeof(e->actor), "api");
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_erase(f->s, e, "+15555559999"), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    free(e);
+    assert_int_equal(store_call_route_get(f->s, "twilio", "CA_r2", &got), ERR_OK);
+    assert_string_equal(got.recording_url, "");
+    /* calls purged: their records go with them */
+    r = (struct st_retention){.calls_before = 5000};
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(n.calls, 1);
+    assert_int_equal(store_call_route_get(f->s, "twilio", "CA_r1", &got), ERR_NOTFOUND);
+    assert_int_equal(store_call_route_get(f->s, "twilio", "CA_r2", &got), ERR_OK);
+}
+
 static void purge_deletes_old_rows_in_batches_and_keeps_called_sessions(void **state)
 {
     struct fx *f = *state;
@@ -2963,6 +3021,7 @@ int main(int argc, char **argv)
         T(erase_scrubs_caller_and_visitor_and_logs_what_left),
         T(purge_deletes_old_rows_in_batches_and_keeps_called_sessions),
         T(purge_runs_on_one_node_at_a_time),
+        T(routes_follow_retention_and_erasure),
         T(traffic_counts_add_up_per_account_and_purge),
         T(feeds_one_per_account_replaced_and_deleted),
         T(number_management_claims_and_scoping),

@@ -21,6 +21,7 @@ static void absent_settings_are_the_documented_defaults(void **state)
     assert_int_equal(ps.sessions_days, 395);
     assert_int_equal(ps.calls_days, 760);
     assert_int_equal(ps.events_days, 395);
+    assert_int_equal(ps.recordings_days, 395);
     assert_true(ps.honor_gpc);
     assert_false(ps.honor_dnt);
     assert_int_equal(privacy_settings_parse(NULL, &ps, NULL), ERR_OK);
@@ -32,14 +33,15 @@ static void settings_are_read_and_bad_ones_refused(void **state)
     (void)state;
     struct privacy_settings ps;
     struct errbuf eb = {{0}, NULL};
-    assert_int_equal(
-        privacy_settings_parse("{\"retention\":{\"sessions_days\":30,\"calls_days\":0},"
-                               "\"privacy\":{\"honor_gpc\":false,\"honor_dnt\":true}}",
-                               &ps, &eb),
-        ERR_OK);
+    assert_int_equal(privacy_settings_parse("{\"retention\":{\"sessions_days\":30,\"calls_days\":0,"
+                                            "\"recordings_days\":90},"
+                                            "\"privacy\":{\"honor_gpc\":false,\"honor_dnt\":true}}",
+                                            &ps, &eb),
+                     ERR_OK);
     assert_int_equal(ps.sessions_days, 30);
     assert_int_equal(ps.calls_days, 0);
     assert_int_equal(ps.events_days, 395);
+    assert_int_equal(ps.recordings_days, 90);
     assert_false(ps.honor_gpc);
     assert_true(ps.honor_dnt);
     static const struct {
@@ -48,7 +50,7 @@ static void settings_are_read_and_bad_ones_refused(void **state)
         {"{\"retention\":{\"calls_days\":-1}}", "calls_days"},
         {"{\"retention\":{\"events_days\":36501}}", "events_days"},
         {"{\"retention\":{\"sessions_days\":\"30\"}}", "sessions_days"},
-        {"{\"retention\":{\"recordings_days\":30}}", "recordings_days"},
+        {"{\"retention\":{\"recordings_days\":-30}}", "recordings_days"},
         {"{\"retention\":[]}", "retention"},
         {"{\"privacy\":{\"honor_gpc\":\"yes\"}}", "honor_gpc"},
         {"{\"privacy\":{\"gpc\":true}}", "gpc"},
