@@ -49,6 +49,7 @@ struct conn_track {
     /* when it began reading a request (deadline clock, ms); 0 while a request is being handled,
      * deferred or streamed */
     atomic_int_fast64_t reading_since_ms;
+    atomic_int_fast64_t reading_real_ms; /* the same instant on the monotonic clock alone */
 };
 
 struct http_server {
@@ -97,6 +98,12 @@ static int64_t deadline_now_ms(void)
     return mono_us() / 1000 + testhooks_clock_offset_ms();
 }
 
+/* A connection moved past its deadline by the test clock alone is cut only once it has also
+ * been reading this long in real time: otherwise a test that jumps the clock by hours would cut
+ * the idle keep-alive connections its HTTP client is about to reuse, and its next request
+ * fails. Without a test clock (production) the two clocks agree and this never applies. */
+#define SWEEP_TEST_REAL_MIN_MS 2000
+
 static struct conn_track *track_of(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *ci =
@@ -108,8 +115,10 @@ static struct conn_track *track_of(struct MHD_Connection *conn)
 static void track_reading(struct MHD_Connection *conn, int64_t at_ms)
 {
     struct conn_track *t = track_of(conn);
-    if (t)
+    if (t) {
         atomic_store(&t->reading_since_ms, at_ms);
+        atomic_store(&t->reading_real_ms, mono_us() / 1000);
+    }
 }
 
 /* MHD's connection notifier: a connection opened (tracked, reading) or closed (forgotten; MHD
@@ -124,6 +133,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         struct conn_track *t = xcalloc(1, sizeof(*t));
         t->fd = ci ? ci->connect_fd : -1;
         atomic_store(&t->reading_since_ms, deadline_now_ms());
+        atomic_store(&t->reading_real_ms, mono_us() / 1000);
         pthread_mutex_lock(&srv->conns_mu);
         t->next = srv->conns.next;
         t->prev = &srv->conns;
@@ -147,9 +157,13 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 static int sweep(struct http_server *srv, int64_t now)
 {
     int n = 0;
+    int64_t real_now = mono_us() / 1000;
+    int64_t real_min =
+        srv->deadline_ms < SWEEP_TEST_REAL_MIN_MS ? srv->deadline_ms : SWEEP_TEST_REAL_MIN_MS;
     for (struct conn_track *t = srv->conns.next; t != &srv->conns; t = t->next) {
         int64_t since = atomic_load(&t->reading_since_ms);
-        if (since == 0 || t->shut || t->fd < 0 || now - since < srv->deadline_ms)
+        if (since == 0 || t->shut || t->fd < 0 || now - since < srv->deadline_ms ||
+            real_now - atomic_load(&t->reading_real_ms) < real_min)
             continue;
         shutdown(t->fd, SHUT_RDWR); /* MHD sees the end of the stream and closes it */
         t->shut = true;
