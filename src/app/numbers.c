@@ -554,14 +554,24 @@ static int buy_numbers(struct ctx *c, int64_t count, const char *area_code, cons
         struct st_intent in;
         char key[STORE_ID_MAX];
         id_new("ni_", 24, key, sizeof(key));
-        rc = store_begin(app->store);
-        if (rc == ERR_OK) {
-            rc = store_intent_claim(app->store, c->pool.account_id, c->pool.id,
-                                    size + pending + count, key, c->tp->name, time_now_ms(), &in);
-            if (rc == ERR_OK)
-                rc = store_commit(app->store);
-            else
-                store_rollback(app->store);
+        /* The slot this request may fill is counted from the purchases pending when it read
+         * them; another request (or node) that claimed in between takes that slot, so the count
+         * is read again: each request adds its own numbers, never the same one twice. */
+        for (int tries = 0; tries < 3; tries++) {
+            if (tries)
+                pending = pending_of(app->store, c->pool.account_id, c->pool.id);
+            rc = store_begin(app->store);
+            if (rc == ERR_OK) {
+                rc = store_intent_claim(app->store, c->pool.account_id, c->pool.id,
+                                        size + pending + count, key, c->tp->name, time_now_ms(),
+                                        &in);
+                if (rc == ERR_OK)
+                    rc = store_commit(app->store);
+                else
+                    store_rollback(app->store);
+            }
+            if (rc != ERR_CONFLICT)
+                break;
         }
         if (rc == ERR_CONFLICT) {
             act(c, "buy", NULL, false, false, 0,
