@@ -150,7 +150,8 @@ test('PostgreSQL stopped under load: 503s, calls still forwarded and spooled, re
     }
   };
   const workers = Array.from({ length: 4 }, (_, w) => worker(w));
-  await sleep(500);
+  // load first (a number of visits, not a time: a busy machine makes fewer per second)
+  await until('visits before the outage', async () => sessions.length > 5, 15000);
   const beforeOutage = sessions.length;
   pg('halt');
   for (const srv of [a, b])
@@ -166,8 +167,10 @@ test('PostgreSQL stopped under load: 503s, calls still forwarded and spooled, re
   const loneCall = await voice(b, loneNumber, loneSid);
   assert.equal(loneCall.status, 200, loneCall.text);
   assert.ok(dialsTo(loneCall.text, LONE_FORWARD), loneCall.text);
-  await sleep(1500);
-  const spooled = await metric(a, 'opendni_spool_depth') + await metric(b, 'opendni_spool_depth');
+  const spoolDepth = async () => await metric(a, 'opendni_spool_depth') + await metric(b, 'opendni_spool_depth');
+  await until('visits refused and calls spooled during the outage',
+    async () => downVisits.n503 > 3 && calls.length > 5 && await spoolDepth() > 2, 15000);
+  const spooled = await spoolDepth();
   assert.ok(spooled > 2, `the spools hold the outage's calls (${spooled})`);
   const callsDuring = calls.length;
 
