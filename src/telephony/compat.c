@@ -99,10 +99,8 @@ static int route_answer(struct buf *out, const struct tel_answer *a, const char 
         return twiml_gather(out, a->say, a->num_digits, a->timeout_s, action_url);
     if (a->kind == TEL_ANSWER_RECORD)
         return twiml_record(out, a->say, a->max_len_s, action_url, status_url);
-    if (a->kind == TEL_ANSWER_SAY_HANGUP)
-        return twiml_say_hangup(out, a->say);
-    if (a->kind == TEL_ANSWER_SAY)
-        return twiml_say(out, a->say);
+    if (a->kind == TEL_ANSWER_SAY_HANGUP || a->kind == TEL_ANSWER_SAY)
+        return twiml_say(out, a->say, a->kind == TEL_ANSWER_SAY_HANGUP);
     return twiml_block(out);
 }
 

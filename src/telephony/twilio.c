@@ -455,7 +455,7 @@ int twiml_record(struct buf *out, const char *say, int max_len_s, const char *ac
     return finish(out, len, rc);
 }
 
-int twiml_say_hangup(struct buf *out, const char *say)
+int twiml_say(struct buf *out, const char *say, bool hangup)
 {
     if (!out)
         return ERR_INVALID;
@@ -464,20 +464,7 @@ int twiml_say_hangup(struct buf *out, const char *say)
     if (!rc && say && *say)
         rc = add_say(out, say);
     if (!rc)
-        rc = buf_adds(out, "<Hangup/></Response>");
-    return finish(out, len, rc);
-}
-
-int twiml_say(struct buf *out, const char *say)
-{
-    if (!out)
-        return ERR_INVALID;
-    size_t len = out->len;
-    int rc = buf_adds(out, TWIML_HEAD "<Response>");
-    if (!rc && say && *say)
-        rc = add_say(out, say);
-    if (!rc)
-        rc = buf_adds(out, "</Response>");
+        rc = buf_adds(out, hangup ? "<Hangup/></Response>" : "</Response>");
     return finish(out, len, rc);
 }
 

@@ -85,14 +85,13 @@ struct twiml_dial {
  * twiml_gather: <Gather numDigits timeout action method=POST input=dtmf><Say>say</Say>
  *   </Gather><Redirect method=POST>action</Redirect> (no input posts to action without Digits);
  * twiml_record: <Say>say</Say><Record maxLength action method=POST recordingStatusCallback/>;
- * twiml_say_hangup: <Say>say</Say> (when say is set) <Hangup/>;
- * twiml_say: <Say>say</Say> (a whisper); twiml_block: <Reject reason="rejected"/>. */
+ * twiml_say: <Say>say</Say> (when say is set; a whisper), then <Hangup/> when hangup;
+ * twiml_block: <Reject reason="rejected"/>. */
 int twiml_gather(struct buf *out, const char *say, int num_digits, int timeout_s,
                  const char *action_url);
 int twiml_record(struct buf *out, const char *say, int max_len_s, const char *action_url,
                  const char *status_url);
-int twiml_say_hangup(struct buf *out, const char *say);
-int twiml_say(struct buf *out, const char *say);
+int twiml_say(struct buf *out, const char *say, bool hangup);
 int twiml_block(struct buf *out);
 
 /* Writes the TwiML document (XML declaration first, as twiml.out.txt shows) into out:
