@@ -168,7 +168,9 @@ test('a timestamp 301 s old is 403 even when correctly signed', async () => {
   const before = callCount();
   const params = voiceParams(number, '+15125550160');
   assert.equal((await voice(params, { ts: now() - 301 })).status, 403);
-  assert.equal((await voice(params, { ts: now() + 301 })).status, 403);
+  // a future one with room: the request may reach the server seconds after ts was computed (a
+  // loaded machine), which brings a timestamp 301 s ahead back within the tolerance
+  assert.equal((await voice(params, { ts: now() + 330 })).status, 403);
   assert.equal(callCount(), before);
   // The same request signed now goes through.
   assert.equal((await voice(params)).status, 200);
