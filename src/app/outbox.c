@@ -395,7 +395,8 @@ static void forget_done(struct outbox *o, size_t n, int rc)
         free(f->x);
     }
     /* attempts that failed to start during the step's claim wait for the next step */
-    memmove(o->done, o->done + n, (o->n_done - n) * sizeof(*o->done));
+    if (o->n_done > n) /* (o->done is NULL before the first attempt: no memmove of nothing) */
+        memmove(o->done, o->done + n, (o->n_done - n) * sizeof(*o->done));
     o->n_done -= n;
 }
 
