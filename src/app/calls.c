@@ -1273,6 +1273,12 @@ struct calls_pending *calls_pending_voice(struct app *app, const struct st_accou
     return p;
 }
 
+void calls_pending_forward(struct calls_pending *p, const char *number)
+{
+    set_text(p->ans.forward_to, sizeof(p->ans.forward_to), number);
+    set_text(p->call.forwarded_to, sizeof(p->call.forwarded_to), number);
+}
+
 struct calls_pending *calls_pending_update(struct app *app, int64_t call_id,
                                            const struct call_report *u, int64_t now)
 {

@@ -25,6 +25,7 @@ struct routing_plan {
     const struct zone *zone; /* the plan's time zone (its counts' day) */
     struct route_step steps[ROUTE_MAX_STEPS];
     struct route_target targets[ROUTE_MAX_TARGETS];
+    const char *post_urls[ROUTE_MAX_TARGETS]; /* ping-post: where the post goes (NULL = bid_url) */
     struct route_location locs[ROUTE_MAX_LOCATIONS];
     char loc_ids[ROUTE_MAX_LOCATIONS][STORE_ID_MAX];
     struct route_schedule sched[ROUTING_MAX_SCHEDULES];
