@@ -15,7 +15,10 @@
 #include "base/xalloc.h"
 #include "app/outbound.h"
 
-#define BID_PRICE_MAX 1000000000LL /* minor units: ten million in the account's currency */
+#define BID_PRICE_MAX 1000000000LL
+#define PING_GRACE_MS                                                                              \
+    100 /* pings' transfers outlive the deadline by this much */ /* minor units: ten million in    \
+                                                                    the account's currency */
 
 /* ==== the protocol's answers (pure) ========================================================== */
 
@@ -381,8 +384,11 @@ static void open_bidding(struct auctions *a, struct auction *au)
     au->phase = PH_BIDDING;
     au->started_ms = mono_ms();
     au->bid_close_ms = au->started_ms + au->q->deadline_ms;
+    /* The transfers may run a little past the deadline: the bidding closes on the deadline
+     * itself (tick), so a buyer that did not answer by then reads "no answer", and the late
+     * transfers end on their own. */
     for (size_t i = 0; i < au->q->n; i++)
-        if (send_one(a, au, (int)i, false, 0, au->q->deadline_ms)) {
+        if (send_one(a, au, (int)i, false, 0, au->q->deadline_ms + PING_GRACE_MS)) {
             au->sent[i] = true;
             au->pinged++;
         }
