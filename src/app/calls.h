@@ -57,6 +57,7 @@ struct calls_settings {
     char value_campaign[CALLS_MAX_VALUES][STORE_TEXT_MAX];
     char name[STORE_NAME_MAX];
     char currency[8];
+    char ivr_digits[17]; /* "conversion.ivr_digits": "" = any call */
     bool record;
     char notice[256];
     int64_t window_ms; /* attribution window */
