@@ -97,12 +97,17 @@ static int plan_attach(struct app *app, int64_t account_id, json_t *a, char *out
         return ERR_OK;
     const char *kind = json_object_size(a) == 1 ? json_object_iter_key(json_object_iter(a)) : "";
     const char *id = json_string_value(json_object_get(a, kind));
-    if (!id || (strcmp(kind, "number") && strcmp(kind, "pool")))
-        return errf(eb, ERR_INVALID, "attach", "attach is {\"number\":id} or {\"pool\":id}");
+    if (!id || (strcmp(kind, "number") && strcmp(kind, "pool") && strcmp(kind, "location")))
+        return errf(eb, ERR_INVALID, "attach",
+                    "attach is {\"number\":id}, {\"pool\":id} or {\"location\":id}");
     int rc;
     if (strcmp(kind, "number") == 0) {
         struct st_number n;
         rc = store_number_get(app->store, account_id, id, &n);
+    } else if (strcmp(kind, "location") == 0) {
+        struct st_route_doc *l = xmalloc(sizeof(*l));
+        rc = store_route_doc_get(app->store, account_id, "location", id, l);
+        free(l);
     } else {
         struct st_pool p;
         rc = store_pool_get(app->store, account_id, id, &p);
@@ -115,11 +120,71 @@ static int plan_attach(struct app *app, int64_t account_id, json_t *a, char *out
     return ERR_OK;
 }
 
-static int check_doc(struct app *app, int64_t account_id, enum routing_kind kind, json_t *o,
-                     struct errbuf *eb)
+static bool lists(json_t *o, const char *key, const char *id)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(o, key), i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A location's numbers (key "numbers") or pools ("pools") exist in the account and belong to no
+ * other location than self (NULL: a new one). ERR_INVALID or ERR_CONFLICT with eb set. */
+static int location_owns(struct app *app, int64_t account_id, const char *self, json_t *o,
+                         const char *key, const struct loc_set *ls, struct errbuf *eb)
+{
+    bool numbers = strcmp(key, "numbers") == 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(o, key), i, v)
+    {
+        const char *id = json_string_value(v);
+        int rc;
+        if (numbers) {
+            struct st_number n;
+            rc = store_number_get(app->store, account_id, id, &n);
+        } else {
+            struct st_pool p;
+            rc = store_pool_get(app->store, account_id, id, &p);
+        }
+        if (rc == ERR_NOTFOUND)
+            return errf(eb, ERR_INVALID, key, "%s: no %s '%.48s'", key, numbers ? "number" : "pool",
+                        id);
+        if (rc)
+            return rc;
+        for (size_t k = 0; k < ls->n; k++)
+            if ((!self || strcmp(ls->ids[k], self) != 0) && lists(ls->docs[k], key, id))
+                return errf(eb, ERR_CONFLICT, key, "%s: '%.48s' belongs to location '%s'", key, id,
+                            ls->ids[k]);
+    }
+    return ERR_OK;
+}
+
+static int check_location(struct app *app, int64_t account_id, const char *self, json_t *o,
+                          struct errbuf *eb)
+{
+    int rc = routing__location_check(o, eb);
+    if (rc || (!json_object_get(o, "numbers") && !json_object_get(o, "pools")))
+        return rc;
+    struct loc_set *ls = NULL;
+    rc = load_locations(app, account_id, &ls);
+    if (!rc)
+        rc = location_owns(app, account_id, self, o, "numbers", ls, eb);
+    if (!rc)
+        rc = location_owns(app, account_id, self, o, "pools", ls, eb);
+    loc_set_free(ls);
+    return rc;
+}
+
+static int check_doc(struct app *app, int64_t account_id, enum routing_kind kind, const char *self,
+                     json_t *o, struct errbuf *eb)
 {
     if (kind == ROUTING_LOCATION)
-        return routing__location_check(o, eb);
+        return check_location(app, account_id, self, o, eb);
     struct loc_set *ls = NULL;
     int rc = load_locations(app, account_id, &ls);
     if (rc)
@@ -141,7 +206,7 @@ int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind,
     struct st_route_doc *d = xcalloc(1, sizeof(*d));
     d->account_id = account_id;
     snprintf(d->kind, sizeof(d->kind), "%s", kind_name(kind));
-    rc = check_doc(app, account_id, kind, o, eb);
+    rc = check_doc(app, account_id, kind, ext_id, o, eb);
     if (!rc && kind == ROUTING_PLAN)
         rc = plan_attach(app, account_id, json_object_get(o, "attach"), d->attach,
                          sizeof(d->attach), eb);
@@ -511,8 +576,49 @@ static int area_code(const char *from)
     return (from[2] - '0') * 100 + (from[3] - '0') * 10 + (from[4] - '0');
 }
 
+struct owner_ctx {
+    const struct calls_target *t;
+    char *out; /* STORE_ID_MAX */
+};
+
+static int find_owner(void *arg, const struct st_route_doc *d)
+{
+    struct owner_ctx *oc = arg;
+    json_t *o = json_loads(d->body, 0, NULL);
+    bool owns =
+        json_is_object(o) && ((oc->t->number.id && lists(o, "numbers", oc->t->number.ext_id)) ||
+                              (oc->t->pool.id && lists(o, "pools", oc->t->pool.ext_id)));
+    json_decref(o);
+    if (owns && !oc->out[0]) /* the number's location wins over its pool's: look on */
+        snprintf(oc->out, STORE_ID_MAX, "%s", d->ext_id);
+    return 0;
+}
+
+/* The location the called number belongs to (its own listing, else its pool's): its ext id in
+ * out, "" for none. */
+static int location_of(struct app *app, int64_t account_id, const struct calls_target *t,
+                       char out[STORE_ID_MAX])
+{
+    out[0] = '\0';
+    char by_pool[STORE_ID_MAX] = "";
+    struct calls_target number_only = *t;
+    memset(&number_only.pool, 0, sizeof(number_only.pool));
+    struct owner_ctx oc = {&number_only, out};
+    int rc = store_route_doc_list(app->store, account_id, "location", find_owner, &oc);
+    if (!rc && !out[0] && t->pool.id) {
+        struct calls_target pool_only = *t;
+        memset(&pool_only.number, 0, sizeof(pool_only.number));
+        oc = (struct owner_ctx){&pool_only, by_pool};
+        rc = store_route_doc_list(app->store, account_id, "location", find_owner, &oc);
+        snprintf(out, STORE_ID_MAX, "%s", by_pool);
+    }
+    return rc;
+}
+
+/* The plan of a call to t: its number's, else its pool's, else its location's (loc: the
+ * location the number belongs to, "" for none). */
 static int plan_for(struct app *app, int64_t account_id, const struct calls_target *t,
-                    struct st_route_doc *d)
+                    struct st_route_doc *d, char loc[STORE_ID_MAX])
 {
     char key[STORE_ROUTE_ATTACH_MAX];
     int rc = ERR_NOTFOUND;
@@ -522,6 +628,15 @@ static int plan_for(struct app *app, int64_t account_id, const struct calls_targ
     }
     if (rc == ERR_NOTFOUND && t->pool.id) {
         snprintf(key, sizeof(key), "pool:%s", t->pool.ext_id);
+        rc = store_route_doc_by_attach(app->store, account_id, key, d);
+    }
+    if (rc && rc != ERR_NOTFOUND)
+        return rc;
+    int lrc = location_of(app, account_id, t, loc);
+    if (lrc)
+        return lrc;
+    if (rc == ERR_NOTFOUND && loc[0]) {
+        snprintf(key, sizeof(key), "location:%s", loc);
         rc = store_route_doc_by_attach(app->store, account_id, key, d);
     }
     return rc;
@@ -565,7 +680,8 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
 {
     memset(out, 0, sizeof(*out));
     struct st_route_doc *d = xmalloc(sizeof(*d));
-    int rc = plan_for(app, acct->id, t, d);
+    char loc[STORE_ID_MAX];
+    int rc = plan_for(app, acct->id, t, d, loc);
     if (rc) {
         if (rc != ERR_NOTFOUND)
             log_error("routing", "cannot look up the plan of a call: %s", err_str(rc));
@@ -582,6 +698,7 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
     snprintf(r->call_sid, sizeof(r->call_sid), "%s", c->call_sid);
     snprintf(r->plan, sizeof(r->plan), "%s", d->ext_id);
     snprintf(r->verstat, sizeof(r->verstat), "%s", c->verstat ? c->verstat : "");
+    snprintf(r->location, sizeof(r->location), "%s", loc); /* the number's location, if any */
     sp->facts = (struct route_facts){.from = c->from,
                                      .verstat = c->verstat,
                                      .area_code = area_code(c->from),

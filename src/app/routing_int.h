@@ -18,6 +18,7 @@
 #define ROUTING_MAX_HOLIDAYS 1024
 #define ROUTING_MAX_CODES 4096
 #define ROUTING_MAX_BLOCKED 256
+#define ROUTING_MAX_OWNED 1000 /* a location's numbers, and its pools */
 
 struct routing_plan {
     struct route_plan plan;

@@ -230,8 +230,29 @@ static int parse_hours(struct routing_plan *rp, json_t *h, const struct zone *df
 
 /* ==== locations ============================================================================== */
 
-static const char *const location_keys[] = {"name",  "address",    "time_zone", "business_line",
-                                            "hours", "area_codes", NULL};
+static const char *const location_keys[] = {"name",          "address", "time_zone",
+                                            "business_line", "hours",   "area_codes",
+                                            "numbers",       "pools",   NULL};
+
+/* "numbers" and "pools": arrays of at most ROUTING_MAX_OWNED external ids. */
+static int owned_ids(json_t *o, const char *key, struct errbuf *eb)
+{
+    json_t *a = json_object_get(o, key);
+    if (!a || json_is_null(a))
+        return ERR_OK;
+    if (!json_is_array(a) || json_array_size(a) > ROUTING_MAX_OWNED)
+        return errf(eb, ERR_INVALID, key, "%s: must be an array of at most %d ids", key,
+                    ROUTING_MAX_OWNED);
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        const char *id = json_string_value(v);
+        if (!id || !*id || strlen(id) >= STORE_ID_MAX)
+            return errf(eb, ERR_INVALID, key, "%s: must be an array of ids", key);
+    }
+    return ERR_OK;
+}
 
 static int parse_location(struct routing_plan *rp, json_t *o, size_t i, struct errbuf *eb)
 {
@@ -246,6 +267,8 @@ static int parse_location(struct routing_plan *rp, json_t *o, size_t i, struct e
         return ERR_INVALID;
     if (!l->name || !*l->name)
         return bad(eb, "name", "is required");
+    if (owned_ids(o, "numbers", eb) || owned_ids(o, "pools", eb))
+        return ERR_INVALID;
     const char *address = NULL;
     if (opt_str(o, "address", &address, "address", eb))
         return ERR_INVALID;
