@@ -584,6 +584,9 @@ struct owner_ctx {
 static int find_owner(void *arg, const struct st_route_doc *d)
 {
     struct owner_ctx *oc = arg;
+    const char *id = oc->t->number.id ? oc->t->number.ext_id : oc->t->pool.ext_id;
+    if (!strstr(d->body, id)) /* most locations do not name it: no parse */
+        return 0;
     json_t *o = json_loads(d->body, 0, NULL);
     bool owns =
         json_is_object(o) && ((oc->t->number.id && lists(o, "numbers", oc->t->number.ext_id)) ||
