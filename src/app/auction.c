@@ -144,6 +144,10 @@ struct auction {
     size_t next_post; /* into order[] */
     bool posting;     /* a post is in flight */
     struct auction_result r;
+    /* Its requests' callback arguments: a ping per bidder and at most a post per bid, kept with
+     * the auction so that nothing is left behind when the client drops transfers at exit. */
+    struct flight flights[2 * ROUTE_MAX_TARGETS];
+    size_t n_flights;
     struct auction *next;
 };
 
@@ -228,7 +232,11 @@ static bool send_one(struct auctions *a, struct auction *au, int bidder, bool po
     char hdr[STORE_ID_MAX + 32];
     snprintf(hdr, sizeof(hdr), "OpenDNI-Auction: %s", au->q->auction_id);
     const char *headers[] = {"Content-Type: application/json", "Accept: application/json", hdr};
-    struct flight *f = xcalloc(1, sizeof(*f));
+    if (au->n_flights >= ARRAY_SIZE(au->flights)) {
+        free(body);
+        return false;
+    }
+    struct flight *f = &au->flights[au->n_flights++];
     *f = (struct flight){a, au, bidder, post};
     int rc =
         body ? outbound_request_within(a->ob, timeout_ms < 1 ? 1 : timeout_ms, "POST", url, headers,
@@ -236,7 +244,7 @@ static bool send_one(struct auctions *a, struct auction *au, int bidder, bool po
              : ERR_NOMEM;
     free(body);
     if (rc) {
-        free(f);
+        au->n_flights--;
         add_line(&au->r, "%s %s: not sent: %s", post ? "post" : "ping", b->id,
                  rc == ERR_INVALID ? "the URL is not https:// (or http:// with "
                                      "--outbound-allow-private)"
@@ -363,7 +371,6 @@ static void on_answer(void *arg, const struct outbound_result *res)
         post_answered(a, au, f->bidder, res);
     else
         ping_answered(a, au, f->bidder, res);
-    free(f);
 }
 
 /* ==== the thread ============================================================================= */
