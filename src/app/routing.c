@@ -15,6 +15,7 @@
 #include "app/app.h"
 #include "app/auction.h"
 #include "app/calls.h"
+#include "app/metrics.h"
 #include "app/routing_int.h"
 #include "store/store.h"
 
@@ -864,6 +865,12 @@ static void auction_done(void *arg, const struct auction_result *r)
         p += n + (p[n] == '\n');
     }
     pd->res = r;
+    if (r->winner >= 0)
+        metrics_count(sp->app->metrics, "opendni_auctions_won_total",
+                      "Ping-post auctions won by a buyer's confirmed bid.", 1);
+    else
+        metrics_count(sp->app->metrics, "opendni_auctions_unsold_total",
+                      "Ping-post auctions without a confirmed bid (the plan fell back).", 1);
     int rc = in_tx(sp, auction_step, pd);
     if (rc) {
         fail_over(sp, sp->rp->plan.last_resort, err_str(rc), pd->out);
