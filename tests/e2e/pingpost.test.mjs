@@ -246,4 +246,8 @@ test('a buyer whose post refuses: the next bid is posted; the webhook after a me
   } finally {
     await refuse.close();
   }
+  // /metrics counts the auctions: two won (the first and this one), one unsold.
+  const m = await (await fetch(`${srv.url}/metrics`)).text();
+  assert.match(m, /^opendni_auctions_won_total 2$/m);
+  assert.match(m, /^opendni_auctions_unsold_total 1$/m);
 });
