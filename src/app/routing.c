@@ -764,7 +764,21 @@ struct routing_pending {
     void (*done)(void *arg);
     void *arg;
     const struct auction_result *res; /* while the result is applied */
+    /* The call's facts, copied: what sp->facts pointed to (the webhook's request, its call)
+     * is gone by the time the auction ends. */
+    char from[STORE_PARTY_MAX];
+    char verstat[64];
+    char source[256];
+    char campaign[256];
 };
+
+static const char *keep(const char *s, char *buf, size_t cap)
+{
+    if (!s)
+        return NULL;
+    snprintf(buf, cap, "%s", s);
+    return buf;
+}
 
 static struct routing_pending *pending_new(struct step *sp, const struct route_state *st,
                                            const struct route_instr *in, struct routing_answer *out)
@@ -774,6 +788,11 @@ static struct routing_pending *pending_new(struct step *sp, const struct route_s
     pd->st = *st;
     pd->in = *in;
     pd->out = out;
+    struct route_facts *f = &sp->facts;
+    f->from = keep(f->from, pd->from, sizeof(pd->from));
+    f->verstat = keep(f->verstat, pd->verstat, sizeof(pd->verstat));
+    f->source = keep(f->source, pd->source, sizeof(pd->source));
+    f->campaign = keep(f->campaign, pd->campaign, sizeof(pd->campaign));
     return pd;
 }
 
