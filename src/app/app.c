@@ -15,6 +15,7 @@
 #include "app/metrics.h"
 #include "app/offline.h"
 #include "app/numbers.h"
+#include "app/auction.h"
 #include "app/outbox.h"
 #include "app/privacy.h"
 #include "app/ratelimit.h"
@@ -93,6 +94,8 @@ int app_init(struct app *app, struct errbuf *eb)
     struct numbers_config nc = {.allow_private = app->cfg.outbound_allow_private,
                                 .interval_ms = app->cfg.autoscale_interval_s * 1000};
     app->numbers = numbers_start(app, &nc);
+    app->auctions =
+        auctions_start(&(struct auctions_config){.allow_private = app->cfg.outbound_allow_private});
     return ERR_OK;
 }
 
@@ -106,6 +109,9 @@ void app_release(struct app *app)
     app->fanout = NULL;
     numbers_stop(app->numbers); /* before the store it uses */
     app->numbers = NULL;
+    auctions_quiesce(app->auctions); /* their callbacks write routing records: store still open */
+    auctions_stop(app->auctions);
+    app->auctions = NULL;
     outbox_stop(app->outbox); /* before the writer and the store it uses */
     app->outbox = NULL;
     traffic_free(app->traffic); /* after the server stopped: no visit counts any more */

@@ -29,6 +29,7 @@ struct offline;
 struct fanout;
 struct traffic;
 struct numbers;
+struct auctions;
 
 struct app_config {
     const char *db;
@@ -93,6 +94,7 @@ struct app {
     uint64_t node_id;                    /* random per process: tells its own events apart */
     struct traffic *traffic;             /* page views and swap misses (alert.swap_miss_rate) */
     struct numbers *numbers;             /* numbers bought and released, pool autoscaling */
+    struct auctions *auctions;           /* ping-post auctions (routing plans) */
 };
 
 /* Opens the store (it must be migrated) and starts the services; parses cfg.trust_proxy

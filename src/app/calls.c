@@ -49,6 +49,7 @@ static void settings_default(struct calls_settings *cs)
     snprintf(cs->currency, sizeof(cs->currency), "USD");
     cs->rules.name = cs->name;
     cs->rules.values = cs->values;
+    cs->rules.ivr_digits = cs->ivr_digits;
     cs->window_ms = ATTRIB_DEFAULT_WINDOW_MS;
     cs->gads_methods = 1u << ATTRIB_EXACT | 1u << ATTRIB_SHARED | 1u << ATTRIB_SOURCE;
     cs->gads_min_confidence = CALLS_GADS_MIN_CONFIDENCE;
@@ -183,6 +184,11 @@ static int parse_conversion(json_t *o, struct calls_settings *cs, struct errbuf 
         rc = parse_values(json_object_get(o, "values"), cs, eb);
     if (rc == ERR_OK)
         rc = parse_gads(json_object_get(o, "google_ads"), cs, eb);
+    if (rc == ERR_OK)
+        rc = copy_str(o, "ivr_digits", cs->ivr_digits, sizeof(cs->ivr_digits), NULL, eb);
+    if (rc == ERR_OK && strspn(cs->ivr_digits, "0123456789*#") != strlen(cs->ivr_digits))
+        rc = errf(eb, ERR_INVALID, "ivr_digits",
+                  "'conversion.ivr_digits' is up to 16 of 0-9, * and #");
     if (rc)
         return rc;
     if (min < 0 || min > 86400)
@@ -964,6 +970,17 @@ static int maybe_convert(struct store *s, const struct st_call *c, int64_t now,
                               .channel = c->channel[0] ? c->channel : NULL,
                               .campaign = c->campaign[0] ? c->campaign : NULL};
     double value = 0;
+    char digits[sizeof(((struct st_call_route *)0)->digits)] = "";
+    if (cs.ivr_digits[0]) { /* the rule asks what the caller pressed: the routing record's */
+        struct st_call_route *r = xmalloc(sizeof(*r));
+        rc = store_call_route_get(s, c->provider, c->provider_call_id, r);
+        if (rc == ERR_OK && r->account_id == c->account_id)
+            snprintf(digits, sizeof(digits), "%s", r->digits);
+        free(r);
+        if (rc && rc != ERR_NOTFOUND)
+            return rc;
+        cc.digits = digits;
+    }
     if (!convert_check(&cs.rules, &cc, &value))
         return ERR_OK;
     *cv = (struct st_conversion){
@@ -1271,6 +1288,12 @@ struct calls_pending *calls_pending_voice(struct app *app, const struct st_accou
     p->call = *call;
     p->ans = *ans;
     return p;
+}
+
+void calls_pending_forward(struct calls_pending *p, const char *number)
+{
+    set_text(p->ans.forward_to, sizeof(p->ans.forward_to), number);
+    set_text(p->call.forwarded_to, sizeof(p->call.forwarded_to), number);
 }
 
 struct calls_pending *calls_pending_update(struct app *app, int64_t call_id,

@@ -57,6 +57,7 @@ struct calls_settings {
     char value_campaign[CALLS_MAX_VALUES][STORE_TEXT_MAX];
     char name[STORE_NAME_MAX];
     char currency[8];
+    char ivr_digits[17]; /* "conversion.ivr_digits": "" = any call */
     bool record;
     char notice[256];
     int64_t window_ms; /* attribution window */
@@ -233,6 +234,9 @@ struct calls_pending *calls_pending_voice(struct app *app, const struct st_accou
 /* A status report on stored call call_id (copied). */
 struct calls_pending *calls_pending_update(struct app *app, int64_t call_id,
                                            const struct call_report *u, int64_t now);
+/* Before calls_pending_commit: the voice call goes to number (E.164) instead, as a routing
+ * step decided after p was made (a ping-post auction's winner). */
+void calls_pending_forward(struct calls_pending *p, const char *number);
 /* Queues p on the writer; done(arg, p) follows exactly once. */
 void calls_pending_commit(struct calls_pending *p, calls_done_fn done, void *arg);
 /* In done: calls_inserted's result (voice) or calls_updated's (status report). */

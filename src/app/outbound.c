@@ -267,6 +267,15 @@ int outbound_request(struct outbound *o, const char *method, const char *url,
                      const char *const *headers, size_t n_headers, const char *body, size_t len,
                      const char *userpwd, outbound_done_fn done, void *arg)
 {
+    return outbound_request_within(o, 0, method, url, headers, n_headers, body, len, userpwd, done,
+                                   arg);
+}
+
+int outbound_request_within(struct outbound *o, int64_t timeout_ms, const char *method,
+                            const char *url, const char *const *headers, size_t n_headers,
+                            const char *body, size_t len, const char *userpwd,
+                            outbound_done_fn done, void *arg)
+{
     bool https = strncasecmp(url, "https://", 8) == 0;
     bool http = strncasecmp(url, "http://", 7) == 0;
     if ((!https && !(http && o->cfg.allow_private)) || !method)
@@ -275,6 +284,11 @@ int outbound_request(struct outbound *o, const char *method, const char *url,
     if (!t)
         return ERR_NOMEM;
     t->keep = true;
+    if (timeout_ms > 0) {
+        curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+        if (timeout_ms < o->cfg.connect_ms)
+            curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+    }
     for (size_t i = 0; i < n_headers && i < OUTBOUND_MAX_HEADERS; i++)
         t->headers = curl_slist_append(t->headers, headers[i]);
     t->headers = curl_slist_append(t->headers, "Expect:");

@@ -67,6 +67,12 @@ int outbound_post(struct outbound *o, const char *url, const char *const *header
 int outbound_request(struct outbound *o, const char *method, const char *url,
                      const char *const *headers, size_t n_headers, const char *body, size_t len,
                      const char *userpwd, outbound_done_fn done, void *arg);
+/* outbound_request with its own whole-transfer timeout (timeout_ms > 0; 0 = the client's):
+ * ping-post bids, whose deadline is the auction's. */
+int outbound_request_within(struct outbound *o, int64_t timeout_ms, const char *method,
+                            const char *url, const char *const *headers, size_t n_headers,
+                            const char *body, size_t len, const char *userpwd,
+                            outbound_done_fn done, void *arg);
 /* Starts mail delivery of message (RFC 5322 text: headers, blank line, body) through the SMTP
  * server smtp_url (smtp:// with STARTTLS when offered, or smtps://) from `from` to `to`.
  * Same contract as outbound_post. */

@@ -6,13 +6,16 @@
 
 #include <sys/random.h>
 
+#include "base/ids.h"
 #include "base/json.h"
 #include "base/timefmt.h"
 #include "base/log.h"
 #include "base/testhooks.h"
 #include "base/xalloc.h"
 #include "app/app.h"
+#include "app/auction.h"
 #include "app/calls.h"
+#include "app/metrics.h"
 #include "app/routing_int.h"
 #include "store/store.h"
 
@@ -95,12 +98,17 @@ static int plan_attach(struct app *app, int64_t account_id, json_t *a, char *out
         return ERR_OK;
     const char *kind = json_object_size(a) == 1 ? json_object_iter_key(json_object_iter(a)) : "";
     const char *id = json_string_value(json_object_get(a, kind));
-    if (!id || (strcmp(kind, "number") && strcmp(kind, "pool")))
-        return errf(eb, ERR_INVALID, "attach", "attach is {\"number\":id} or {\"pool\":id}");
+    if (!id || (strcmp(kind, "number") && strcmp(kind, "pool") && strcmp(kind, "location")))
+        return errf(eb, ERR_INVALID, "attach",
+                    "attach is {\"number\":id}, {\"pool\":id} or {\"location\":id}");
     int rc;
     if (strcmp(kind, "number") == 0) {
         struct st_number n;
         rc = store_number_get(app->store, account_id, id, &n);
+    } else if (strcmp(kind, "location") == 0) {
+        struct st_route_doc *l = xmalloc(sizeof(*l));
+        rc = store_route_doc_get(app->store, account_id, "location", id, l);
+        free(l);
     } else {
         struct st_pool p;
         rc = store_pool_get(app->store, account_id, id, &p);
@@ -113,11 +121,71 @@ static int plan_attach(struct app *app, int64_t account_id, json_t *a, char *out
     return ERR_OK;
 }
 
-static int check_doc(struct app *app, int64_t account_id, enum routing_kind kind, json_t *o,
-                     struct errbuf *eb)
+static bool lists(json_t *o, const char *key, const char *id)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(o, key), i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A location's numbers (key "numbers") or pools ("pools") exist in the account and belong to no
+ * other location than self (NULL: a new one). ERR_INVALID or ERR_CONFLICT with eb set. */
+static int location_owns(struct app *app, int64_t account_id, const char *self, json_t *o,
+                         const char *key, const struct loc_set *ls, struct errbuf *eb)
+{
+    bool numbers = strcmp(key, "numbers") == 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(o, key), i, v)
+    {
+        const char *id = json_string_value(v);
+        int rc;
+        if (numbers) {
+            struct st_number n;
+            rc = store_number_get(app->store, account_id, id, &n);
+        } else {
+            struct st_pool p;
+            rc = store_pool_get(app->store, account_id, id, &p);
+        }
+        if (rc == ERR_NOTFOUND)
+            return errf(eb, ERR_INVALID, key, "%s: no %s '%.48s'", key, numbers ? "number" : "pool",
+                        id);
+        if (rc)
+            return rc;
+        for (size_t k = 0; k < ls->n; k++)
+            if ((!self || strcmp(ls->ids[k], self) != 0) && lists(ls->docs[k], key, id))
+                return errf(eb, ERR_CONFLICT, key, "%s: '%.48s' belongs to location '%s'", key, id,
+                            ls->ids[k]);
+    }
+    return ERR_OK;
+}
+
+static int check_location(struct app *app, int64_t account_id, const char *self, json_t *o,
+                          struct errbuf *eb)
+{
+    int rc = routing__location_check(o, eb);
+    if (rc || (!json_object_get(o, "numbers") && !json_object_get(o, "pools")))
+        return rc;
+    struct loc_set *ls = NULL;
+    rc = load_locations(app, account_id, &ls);
+    if (!rc)
+        rc = location_owns(app, account_id, self, o, "numbers", ls, eb);
+    if (!rc)
+        rc = location_owns(app, account_id, self, o, "pools", ls, eb);
+    loc_set_free(ls);
+    return rc;
+}
+
+static int check_doc(struct app *app, int64_t account_id, enum routing_kind kind, const char *self,
+                     json_t *o, struct errbuf *eb)
 {
     if (kind == ROUTING_LOCATION)
-        return routing__location_check(o, eb);
+        return check_location(app, account_id, self, o, eb);
     struct loc_set *ls = NULL;
     int rc = load_locations(app, account_id, &ls);
     if (rc)
@@ -139,7 +207,7 @@ int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind,
     struct st_route_doc *d = xcalloc(1, sizeof(*d));
     d->account_id = account_id;
     snprintf(d->kind, sizeof(d->kind), "%s", kind_name(kind));
-    rc = check_doc(app, account_id, kind, o, eb);
+    rc = check_doc(app, account_id, kind, ext_id, o, eb);
     if (!rc && kind == ROUTING_PLAN)
         rc = plan_attach(app, account_id, json_object_get(o, "attach"), d->attach,
                          sizeof(d->attach), eb);
@@ -214,6 +282,10 @@ struct step {
     int64_t now;
 };
 
+static struct routing_pending *pending_new(struct step *sp, const struct route_state *st,
+                                           const struct route_instr *in,
+                                           struct routing_answer *out);
+
 static int load_plan(struct app *app, int64_t account_id, const struct st_route_doc *d,
                      struct routing_plan **out)
 {
@@ -235,11 +307,11 @@ static int load_plan(struct app *app, int64_t account_id, const struct st_route_
 }
 
 /* The plan's last resort straight from its JSON (for when the plan itself cannot be read). */
-static void last_resort_of(const struct st_route_doc *d, char out[STORE_E164_MAX])
+static void last_resort_of(const struct st_route_doc *d, char out[STORE_PARTY_MAX])
 {
     json_t *o = json_loads(d->body, 0, NULL);
     const char *lr = json_string_value(json_object_get(o, "last_resort"));
-    snprintf(out, STORE_E164_MAX, "%s", lr ? lr : "");
+    snprintf(out, STORE_PARTY_MAX, "%s", lr ? lr : "");
     json_decref(o);
 }
 
@@ -414,6 +486,14 @@ static void apply(struct step *sp, const struct route_state *st, const struct ro
         a->kind = TEL_ANSWER_BLOCK;
         snprintf(r->outcome, sizeof(r->outcome), "rejected");
         break;
+    case ROUTE_OP_AUCTION: /* answered once the auction ends (routing_auction) */
+        id_new("auc_", 20, r->auction_id, sizeof(r->auction_id));
+        r->bid_id[0] = '\0';
+        r->bid_price = 0;
+        r->target[0] = '\0';
+        r->target_number[0] = '\0';
+        snprintf(r->outcome, sizeof(r->outcome), "auction");
+        break;
     }
 }
 
@@ -497,8 +577,52 @@ static int area_code(const char *from)
     return (from[2] - '0') * 100 + (from[3] - '0') * 10 + (from[4] - '0');
 }
 
+struct owner_ctx {
+    const struct calls_target *t;
+    char *out; /* STORE_ID_MAX */
+};
+
+static int find_owner(void *arg, const struct st_route_doc *d)
+{
+    struct owner_ctx *oc = arg;
+    const char *id = oc->t->number.id ? oc->t->number.ext_id : oc->t->pool.ext_id;
+    if (!strstr(d->body, id)) /* most locations do not name it: no parse */
+        return 0;
+    json_t *o = json_loads(d->body, 0, NULL);
+    bool owns =
+        json_is_object(o) && ((oc->t->number.id && lists(o, "numbers", oc->t->number.ext_id)) ||
+                              (oc->t->pool.id && lists(o, "pools", oc->t->pool.ext_id)));
+    json_decref(o);
+    if (owns && !oc->out[0]) /* the number's location wins over its pool's: look on */
+        snprintf(oc->out, STORE_ID_MAX, "%s", d->ext_id);
+    return 0;
+}
+
+/* The location the called number belongs to (its own listing, else its pool's): its ext id in
+ * out, "" for none. */
+static int location_of(struct app *app, int64_t account_id, const struct calls_target *t,
+                       char out[STORE_ID_MAX])
+{
+    out[0] = '\0';
+    char by_pool[STORE_ID_MAX] = "";
+    struct calls_target number_only = *t;
+    memset(&number_only.pool, 0, sizeof(number_only.pool));
+    struct owner_ctx oc = {&number_only, out};
+    int rc = store_route_doc_list(app->store, account_id, "location", find_owner, &oc);
+    if (!rc && !out[0] && t->pool.id) {
+        struct calls_target pool_only = *t;
+        memset(&pool_only.number, 0, sizeof(pool_only.number));
+        oc = (struct owner_ctx){&pool_only, by_pool};
+        rc = store_route_doc_list(app->store, account_id, "location", find_owner, &oc);
+        snprintf(out, STORE_ID_MAX, "%s", by_pool);
+    }
+    return rc;
+}
+
+/* The plan of a call to t: its number's, else its pool's, else its location's (loc: the
+ * location the number belongs to, "" for none). */
 static int plan_for(struct app *app, int64_t account_id, const struct calls_target *t,
-                    struct st_route_doc *d)
+                    struct st_route_doc *d, char loc[STORE_ID_MAX])
 {
     char key[STORE_ROUTE_ATTACH_MAX];
     int rc = ERR_NOTFOUND;
@@ -508,6 +632,15 @@ static int plan_for(struct app *app, int64_t account_id, const struct calls_targ
     }
     if (rc == ERR_NOTFOUND && t->pool.id) {
         snprintf(key, sizeof(key), "pool:%s", t->pool.ext_id);
+        rc = store_route_doc_by_attach(app->store, account_id, key, d);
+    }
+    if (rc && rc != ERR_NOTFOUND)
+        return rc;
+    int lrc = location_of(app, account_id, t, loc);
+    if (lrc)
+        return lrc;
+    if (rc == ERR_NOTFOUND && loc[0]) {
+        snprintf(key, sizeof(key), "location:%s", loc);
         rc = store_route_doc_by_attach(app->store, account_id, key, d);
     }
     return rc;
@@ -551,7 +684,8 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
 {
     memset(out, 0, sizeof(*out));
     struct st_route_doc *d = xmalloc(sizeof(*d));
-    int rc = plan_for(app, acct->id, t, d);
+    char loc[STORE_ID_MAX];
+    int rc = plan_for(app, acct->id, t, d, loc);
     if (rc) {
         if (rc != ERR_NOTFOUND)
             log_error("routing", "cannot look up the plan of a call: %s", err_str(rc));
@@ -568,6 +702,7 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
     snprintf(r->call_sid, sizeof(r->call_sid), "%s", c->call_sid);
     snprintf(r->plan, sizeof(r->plan), "%s", d->ext_id);
     snprintf(r->verstat, sizeof(r->verstat), "%s", c->verstat ? c->verstat : "");
+    snprintf(r->location, sizeof(r->location), "%s", loc); /* the number's location, if any */
     sp->facts = (struct route_facts){.from = c->from,
                                      .verstat = c->verstat,
                                      .area_code = area_code(c->from),
@@ -579,7 +714,8 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
     struct st_call_route *prev = xmalloc(sizeof(*prev));
     bool retry = !rc &&
                  store_call_route_get(app->store, c->provider, c->call_sid, prev) == ERR_OK &&
-                 prev->account_id == acct->id && strcmp(prev->plan, d->ext_id) == 0;
+                 prev->account_id == acct->id && strcmp(prev->plan, d->ext_id) == 0 &&
+                 strcmp(prev->outcome, "auction") != 0; /* an auction runs again */
     if (retry) {
         sp->rec = *prev;
         replay(sp, prev, out);
@@ -597,7 +733,7 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
     if (!rc)
         rc = in_tx(sp, run_first_step, &first);
     if (rc) {
-        char lr[STORE_E164_MAX];
+        char lr[STORE_PARTY_MAX];
         last_resort_of(d, lr);
         if (!lr[0]) { /* not even a last resort: the number's own forwarding */
             routing__plan_free(sp->rp);
@@ -607,11 +743,172 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
         }
         fail_over(sp, lr, err_str(rc), out);
         save(sp);
+    } else if (in.op == ROUTE_OP_AUCTION) {
+        out->auction = pending_new(sp, &st, &in, out);
+        free(d);
+        return ERR_OK; /* sp is the auction's now */
     }
     routing__plan_free(sp->rp);
     free(sp);
     free(d);
     return ERR_OK;
+}
+
+/* ==== ping-post auctions ==================================================================== */
+
+struct routing_pending {
+    struct step *sp;
+    struct route_state st;
+    struct route_instr in; /* the auction: bidders, deadline, reserve */
+    struct routing_answer *out;
+    void (*done)(void *arg);
+    void *arg;
+    const struct auction_result *res; /* while the result is applied */
+    /* The call's facts, copied: what sp->facts pointed to (the webhook's request, its call)
+     * is gone by the time the auction ends. */
+    char from[STORE_PARTY_MAX];
+    char verstat[64];
+    char source[256];
+    char campaign[256];
+};
+
+static const char *keep(const char *s, char *buf, size_t cap)
+{
+    if (!s)
+        return NULL;
+    snprintf(buf, cap, "%s", s);
+    return buf;
+}
+
+static struct routing_pending *pending_new(struct step *sp, const struct route_state *st,
+                                           const struct route_instr *in, struct routing_answer *out)
+{
+    struct routing_pending *pd = xcalloc(1, sizeof(*pd));
+    pd->sp = sp;
+    pd->st = *st;
+    pd->in = *in;
+    pd->out = out;
+    struct route_facts *f = &sp->facts;
+    f->from = keep(f->from, pd->from, sizeof(pd->from));
+    f->verstat = keep(f->verstat, pd->verstat, sizeof(pd->verstat));
+    f->source = keep(f->source, pd->source, sizeof(pd->source));
+    f->campaign = keep(f->campaign, pd->campaign, sizeof(pd->campaign));
+    return pd;
+}
+
+static void pending_free(struct routing_pending *pd)
+{
+    routing__plan_free(pd->sp->rp);
+    free(pd->sp);
+    free(pd);
+}
+
+/* The call's facts a buyer sees (docs/routing.md "Ping-post"): no caller number, no visit. */
+static void ping_facts(const struct step *sp, char *out, size_t cap)
+{
+    char area[16] = "";
+    if (sp->facts.area_code > 0 && sp->facts.area_code < 1000)
+        snprintf(area, sizeof(area), "%03d", sp->facts.area_code);
+    char when[TIME_RFC3339_LEN];
+    time_format(sp->now, when);
+    const struct routing_plan *rp = sp->rp;
+    int loc = -1;
+    for (size_t i = 0; i < rp->plan.n_locations && sp->rec.location[0]; i++)
+        if (strcmp(rp->loc_ids[i], sp->rec.location) == 0)
+            loc = (int)i;
+    json_t *o = json_pack(
+        "{s:o,s:o,s:o,s:s,s:b,s:o}", "area_code", area[0] ? json_string(area) : json_null(),
+        "source", json_str_or_null(sp->facts.source ? sp->facts.source : ""), "campaign",
+        json_str_or_null(sp->facts.campaign ? sp->facts.campaign : ""), "time", when, "verified",
+        route_verstat_passed_a(sp->facts.verstat), "location",
+        loc >= 0 && rp->locs[loc].name ? json_string(rp->locs[loc].name) : json_null());
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    snprintf(out, cap, "%s", text && strlen(text) < cap ? text : "{}");
+    free(text);
+    json_decref(o);
+}
+
+static struct auction_req *auction_req_of(const struct routing_pending *pd)
+{
+    const struct step *sp = pd->sp;
+    const struct routing_plan *rp = sp->rp;
+    struct auction_req *q = xcalloc(1, sizeof(*q));
+    snprintf(q->auction_id, sizeof(q->auction_id), "%s", sp->rec.auction_id);
+    q->deadline_ms = pd->in.deadline_ms;
+    q->reserve = pd->in.reserve;
+    q->plan = &rp->plan;
+    ping_facts(sp, q->call, sizeof(q->call));
+    for (size_t i = 0; i < rp->plan.n_targets; i++) {
+        if (!(pd->in.bidders & (UINT64_C(1) << i)) || !rp->targets[i].bid_url)
+            continue;
+        struct auction_bidder *b = &q->bidders[q->n++];
+        b->target = (int)i;
+        snprintf(b->id, sizeof(b->id), "%s", rp->targets[i].id);
+        snprintf(b->bid_url, sizeof(b->bid_url), "%s", rp->targets[i].bid_url);
+        snprintf(b->post_url, sizeof(b->post_url), "%s", rp->post_urls[i] ? rp->post_urls[i] : "");
+    }
+    return q;
+}
+
+/* The step after the auction, inside the record's transaction. */
+static int auction_step(struct step *sp, void *arg)
+{
+    struct routing_pending *pd = arg;
+    const struct auction_result *r = pd->res;
+    struct route_event ev = {.kind = ROUTE_EV_AUCTION,
+                             .winner = r->winner,
+                             .destination = r->destination,
+                             .price = r->price};
+    struct route_instr in;
+    int rc = evaluate(sp, &pd->st, &ev, &in);
+    if (rc)
+        return rc;
+    bool won = in.op == ROUTE_OP_DIAL && r->winner >= 0 && in.target == r->winner;
+    snprintf(sp->rec.bid_id, sizeof(sp->rec.bid_id), "%s", won ? r->bid_id : "");
+    sp->rec.bid_price = won ? r->price : 0;
+    apply(sp, &pd->st, &in, pd->out);
+    if (in.op == ROUTE_OP_AUCTION) /* cannot happen: an auction never follows an auction */
+        return ERR_INVALID;
+    return count_dial(sp, &in);
+}
+
+static void auction_done(void *arg, const struct auction_result *r)
+{
+    struct routing_pending *pd = arg;
+    struct step *sp = pd->sp;
+    char line[160];
+    for (const char *p = r->log; *p;) { /* the auction, one line per buyer, in the call's log */
+        size_t n = strcspn(p, "\n");
+        snprintf(line, sizeof(line), "auction: %.*s", (int)n, p);
+        add_log(&sp->rec, line);
+        p += n + (p[n] == '\n');
+    }
+    pd->res = r;
+    if (r->winner >= 0)
+        metrics_count(sp->app->metrics, "opendni_auctions_won_total",
+                      "Ping-post auctions won by a buyer's confirmed bid.", 1);
+    else
+        metrics_count(sp->app->metrics, "opendni_auctions_unsold_total",
+                      "Ping-post auctions without a confirmed bid (the plan fell back).", 1);
+    int rc = in_tx(sp, auction_step, pd);
+    if (rc) {
+        fail_over(sp, sp->rp->plan.last_resort, err_str(rc), pd->out);
+        save(sp);
+    }
+    void (*done)(void *) = pd->done;
+    void *done_arg = pd->arg;
+    pending_free(pd);
+    done(done_arg);
+}
+
+void routing_auction(struct app *app, struct routing_answer *out, void (*done)(void *arg),
+                     void *arg)
+{
+    struct routing_pending *pd = out->auction;
+    out->auction = NULL;
+    pd->done = done;
+    pd->arg = arg;
+    auction_run(app->auctions, auction_req_of(pd), auction_done, pd);
 }
 
 /* ==== callbacks ============================================================================== */
@@ -667,7 +964,9 @@ static void connected(struct step *sp, const struct route_state *st,
     snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "connected");
     if (st->target >= 0 && (size_t)st->target < sp->rp->plan.n_targets) {
         int64_t pay = 0;
-        route_billable(&sp->rp->targets[st->target], cb->dial_duration_s, &pay);
+        bool billable = route_billable(&sp->rp->targets[st->target], cb->dial_duration_s, &pay);
+        if (sp->rec.bid_price > 0) /* won in an auction: the buyer pays its bid */
+            pay = billable ? sp->rec.bid_price : 0;
         sp->rec.payout = pay;
     }
 }
@@ -676,6 +975,8 @@ struct later_step {
     const struct routing_callback *cb;
     struct route_state *st;
     struct routing_answer *out;
+    struct route_instr auction; /* auctioning: the step's auction */
+    bool auctioning;
 };
 
 static int next_step(struct step *sp, void *arg)
@@ -695,6 +996,15 @@ static int next_step(struct step *sp, void *arg)
     if (rc)
         return rc;
     apply(sp, st, &in, out);
+    if (in.op == ROUTE_OP_DIAL && cb->ev == ROUTING_EV_DIAL) { /* the auction's winner failed */
+        sp->rec.bid_id[0] = '\0';
+        sp->rec.bid_price = 0;
+    }
+    if (in.op == ROUTE_OP_AUCTION) { /* answered once it ends: routing_auction */
+        ls->auction = in;
+        ls->auctioning = true;
+        return ERR_OK;
+    }
     bool was_dialing = cb->ev == ROUTING_EV_DIAL;
     if (was_dialing && in.op == ROUTE_OP_HANGUP)
         connected(sp, &before, cb);
@@ -755,17 +1065,21 @@ int routing_next(struct app *app, const struct routing_callback *cb, struct rout
         whisper(sp, &st, out);
         goto out;
     }
-    struct later_step later = {cb, &st, out};
+    struct later_step later = {.cb = cb, .st = &st, .out = out};
     if (!rc)
         rc = in_tx(sp, next_step, &later);
     if (rc) {
-        char lr[STORE_E164_MAX];
+        char lr[STORE_PARTY_MAX];
         last_resort_of(d, lr);
         fail_over(sp, lr[0] ? lr : sp->rec.target_number, err_str(rc), out);
         save(sp);
+    } else if (later.auctioning) {
+        out->auction = pending_new(sp, &st, &later.auction, out);
+        sp = NULL; /* the auction's now */
     }
 out:
-    routing__plan_free(sp->rp);
+    if (sp)
+        routing__plan_free(sp->rp);
     free(call);
     free(d);
     free(sp);
@@ -787,12 +1101,16 @@ static json_t *route_json(const struct st_call_route *r)
             ? json_pack("{s:s,s:I}", "url", r->recording_url, "duration",
                         (json_int_t)(r->recording_duration_s < 0 ? 0 : r->recording_duration_s))
             : json_null();
-    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I}", "plan", r->plan, "location",
+    json_t *auction =
+        r->auction_id[0] ? json_pack("{s:s,s:o,s:I}", "id", r->auction_id, "bid_id",
+                                     json_str_or_null(r->bid_id), "price", (json_int_t)r->bid_price)
+                         : json_null();
+    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:o}", "plan", r->plan, "location",
                      json_str_or_null(r->location), "target", json_str_or_null(r->target),
                      "target_number", json_str_or_null(r->target_number), "digits",
                      json_str_or_null(r->digits), "steps", steps, "outcome", r->outcome, "verstat",
                      json_str_or_null(r->verstat), "recording", rec, "payout",
-                     (json_int_t)r->payout);
+                     (json_int_t)r->payout, "auction", auction);
 }
 
 json_t *routing_call_json(struct app *app, const char *provider, const char *call_sid)

@@ -22,6 +22,7 @@
 
 struct app;
 struct calls_target;
+struct routing_pending;
 
 #define ROUTING_QUERY_MAX 256
 
@@ -60,14 +61,25 @@ struct routing_call {
 /* What to answer the provider: ans points into this struct (say, number, queries). */
 struct routing_answer {
     struct tel_answer ans;
-    char number[STORE_E164_MAX]; /* DIAL: the number dialled */
+    char number[STORE_PARTY_MAX]; /* DIAL: the number (or a buyer's sip: URI) dialled */
     char say[512];
     char notice[256];
     char route_query[ROUTING_QUERY_MAX];
     char whisper_query[ROUTING_QUERY_MAX];
     char status_query[ROUTING_QUERY_MAX];
     bool last_resort; /* the answer dials the last resort because something failed */
+    /* Non-NULL: the step is a ping-post auction and ans is not written yet; run it with
+     * routing_auction (which takes it) before answering. */
+    struct routing_pending *auction;
 };
+
+/* Runs the ping-post auction of out->auction (taken, out->auction set to NULL) on the auction
+ * service (app/auction.h): once *out holds the answer of the step after it (the winner's
+ * destination dialled, or the plan's fallback, or its last resort if the record cannot be
+ * written) and the record is written, done(arg) is called on the auction service's thread.
+ * The caller keeps out alive until then. */
+void routing_auction(struct app *app, struct routing_answer *out, void (*done)(void *arg),
+                     void *arg);
 
 /* The first step of a new call for acct to target t, if a plan is attached to its number or
  * pool. Returns ERR_OK with *out filled (and the call's routing record written), or

@@ -18,6 +18,7 @@
 #define ROUTING_MAX_HOLIDAYS 1024
 #define ROUTING_MAX_CODES 4096
 #define ROUTING_MAX_BLOCKED 256
+#define ROUTING_MAX_OWNED 1000 /* a location's numbers, and its pools */
 
 struct routing_plan {
     struct route_plan plan;
@@ -25,6 +26,7 @@ struct routing_plan {
     const struct zone *zone; /* the plan's time zone (its counts' day) */
     struct route_step steps[ROUTE_MAX_STEPS];
     struct route_target targets[ROUTE_MAX_TARGETS];
+    const char *post_urls[ROUTE_MAX_TARGETS]; /* ping-post: where the post goes (NULL = bid_url) */
     struct route_location locs[ROUTE_MAX_LOCATIONS];
     char loc_ids[ROUTE_MAX_LOCATIONS][STORE_ID_MAX];
     struct route_schedule sched[ROUTING_MAX_SCHEDULES];

@@ -95,6 +95,22 @@ static int only_keys(json_t *o, const char *const *keys, const char *field, stru
     return ERR_OK;
 }
 
+/* An http:// or https:// URL of printable ASCII without spaces, at most 511 bytes (the
+ * outbound client refuses http:// and private addresses unless --outbound-allow-private). */
+static int url(const char *s, const char *field, struct errbuf *eb)
+{
+    if (!s)
+        return ERR_OK;
+    size_t n = strlen(s);
+    bool scheme = strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
+    bool printable = true;
+    for (const char *p = s; *p; p++)
+        printable &= *p > 0x20 && *p < 0x7f;
+    if (!scheme || !printable || n >= 512 || n < 10)
+        return bad(eb, field, "bid_url and post_url are https:// URLs of at most 511 bytes");
+    return ERR_OK;
+}
+
 /* ==== opening hours ========================================================================== */
 
 static int parse_clock(const char *s, bool close, int *out)
@@ -214,8 +230,29 @@ static int parse_hours(struct routing_plan *rp, json_t *h, const struct zone *df
 
 /* ==== locations ============================================================================== */
 
-static const char *const location_keys[] = {"name",  "address",    "time_zone", "business_line",
-                                            "hours", "area_codes", NULL};
+static const char *const location_keys[] = {"name",          "address", "time_zone",
+                                            "business_line", "hours",   "area_codes",
+                                            "numbers",       "pools",   NULL};
+
+/* "numbers" and "pools": arrays of at most ROUTING_MAX_OWNED external ids. */
+static int owned_ids(json_t *o, const char *key, struct errbuf *eb)
+{
+    json_t *a = json_object_get(o, key);
+    if (!a || json_is_null(a))
+        return ERR_OK;
+    if (!json_is_array(a) || json_array_size(a) > ROUTING_MAX_OWNED)
+        return errf(eb, ERR_INVALID, key, "%s: must be an array of at most %d ids", key,
+                    ROUTING_MAX_OWNED);
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        const char *id = json_string_value(v);
+        if (!id || !*id || strlen(id) >= STORE_ID_MAX)
+            return errf(eb, ERR_INVALID, key, "%s: must be an array of ids", key);
+    }
+    return ERR_OK;
+}
 
 static int parse_location(struct routing_plan *rp, json_t *o, size_t i, struct errbuf *eb)
 {
@@ -230,6 +267,8 @@ static int parse_location(struct routing_plan *rp, json_t *o, size_t i, struct e
         return ERR_INVALID;
     if (!l->name || !*l->name)
         return bad(eb, "name", "is required");
+    if (owned_ids(o, "numbers", eb) || owned_ids(o, "pools", eb))
+        return ERR_INVALID;
     const char *address = NULL;
     if (opt_str(o, "address", &address, "address", eb))
         return ERR_INVALID;
@@ -287,10 +326,10 @@ static int location_ref(struct routing_plan *rp, json_t *o, const char *field, i
 
 static int parse_target(struct routing_plan *rp, json_t *o, size_t i, struct errbuf *eb)
 {
-    static const char *const keys[] = {
-        "id",      "number",  "location",       "weight",    "priority",
-        "timeout", "hours",   "max_concurrent", "max_daily", "min_duration",
-        "payout",  "whisper", "name",           NULL};
+    static const char *const keys[] = {"id",        "number",       "location", "weight",
+                                       "priority",  "timeout",      "hours",    "max_concurrent",
+                                       "max_daily", "min_duration", "payout",   "whisper",
+                                       "name",      "bid_url",      "post_url", NULL};
     struct route_target *t = &rp->targets[i];
     long long weight = 1, priority = 0, timeout = 0, max_c = 0, max_d = 0, min_d = 0, pay = 0;
     if (only_keys(o, keys, "targets", eb) || opt_str(o, "id", &t->id, "targets", eb) ||
@@ -303,8 +342,13 @@ static int parse_target(struct routing_plan *rp, json_t *o, size_t i, struct err
         opt_int(o, "max_daily", 0, 100000000, &max_d, "targets", eb) ||
         opt_int(o, "min_duration", 0, 86400, &min_d, "targets", eb) ||
         opt_int(o, "payout", 0, INT64_MAX / 2, &pay, "targets", eb) ||
-        opt_str(o, "whisper", &t->whisper, "targets", eb))
+        opt_str(o, "whisper", &t->whisper, "targets", eb) ||
+        opt_str(o, "bid_url", &t->bid_url, "targets", eb) || url(t->bid_url, "targets", eb) ||
+        opt_str(o, "post_url", &rp->post_urls[i], "targets", eb) ||
+        url(rp->post_urls[i], "targets", eb))
         return ERR_INVALID;
+    if (rp->post_urls[i] && !t->bid_url)
+        return bad(eb, "targets", "a post_url needs a bid_url");
     if (!t->id || !*t->id || strlen(t->id) >= STORE_ID_MAX)
         return bad(eb, "targets", "each target needs an id (1 to 47 characters)");
     for (size_t k = 0; k < i; k++)
@@ -400,21 +444,24 @@ static int parse_step_targets(struct routing_plan *rp, json_t *a, size_t i, stru
 
 static int parse_step(struct routing_plan *rp, json_t *o, size_t i, struct errbuf *eb)
 {
-    static const char *const keys[] = {"type",    "say",     "timeout",    "options",       "tries",
-                                       "on_fail", "next",    "digit",      "skip_verified", "hours",
-                                       "method",  "targets", "max_length", "on_closed",     NULL};
+    static const char *const keys[] = {
+        "type",       "say",       "timeout",       "options", "tries",  "on_fail",
+        "next",       "digit",     "skip_verified", "hours",   "method", "targets",
+        "max_length", "on_closed", "deadline_ms",   "reserve", NULL};
     struct route_step *s = &rp->steps[i];
     memset(s, 0, sizeof(*s));
     const char *type = NULL;
     const char *method = NULL;
     const char *digit = NULL;
-    long long timeout = 0, tries = 0, max_len = 0;
+    long long timeout = 0, tries = 0, max_len = 0, deadline = 0, reserve = 0;
     if (only_keys(o, keys, "steps", eb) || opt_str(o, "type", &type, "steps", eb) ||
         opt_str(o, "say", &s->say, "steps", eb) || opt_str(o, "method", &method, "steps", eb) ||
         opt_str(o, "digit", &digit, "steps", eb) ||
         opt_int(o, "timeout", 1, 60, &timeout, "steps", eb) ||
         opt_int(o, "tries", 1, 5, &tries, "steps", eb) ||
         opt_int(o, "max_length", 1, 3600, &max_len, "steps", eb) ||
+        opt_int(o, "deadline_ms", 100, 10000, &deadline, "steps", eb) ||
+        opt_int(o, "reserve", 0, 1000000000, &reserve, "steps", eb) ||
         opt_bool(o, "skip_verified", &s->skip_verified, "steps", eb))
         return ERR_INVALID;
     if (route_step_kind_parse(type, &s->kind))
@@ -422,6 +469,8 @@ static int parse_step(struct routing_plan *rp, json_t *o, size_t i, struct errbu
     s->timeout_s = (int)timeout;
     s->max_tries = (int)tries;
     s->max_len_s = (int)max_len;
+    s->deadline_ms = (int)deadline;
+    s->reserve = reserve;
     if (digit && (strlen(digit) != 1 || !strchr("0123456789*#", digit[0])))
         return bad(eb, "steps", "a screen's digit is one of 0-9, * or #");
     s->accept_digit = digit ? digit[0] : '\0';
@@ -436,7 +485,8 @@ static int parse_step(struct routing_plan *rp, json_t *o, size_t i, struct errbu
         return parse_hours(rp, json_object_get(o, "hours"), rp->zone, "steps", &s->schedule, eb);
     if (s->kind == ROUTE_STEP_DISTRIBUTE) {
         if (route_method_parse(method ? method : "priority", &s->method))
-            return bad(eb, "steps", "method is round_robin, weighted, priority or geography");
+            return bad(eb, "steps",
+                       "method is round_robin, weighted, priority, geography or ping_post");
         return parse_step_targets(rp, json_object_get(o, "targets"), i, eb);
     }
     return ERR_OK;

@@ -14,6 +14,7 @@
 #include "base/timefmt.h"
 #include "app/app.h"
 #include "app/numbers.h"
+#include "app/auction.h"
 #include "app/clientaddr.h"
 #include "app/users.h"
 #include "http/server.h"
@@ -339,7 +340,8 @@ int cmd_serve(int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     log_info("cli", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    numbers_quiesce(app.numbers); /* answers the requests waiting on a provider at once */
+    numbers_quiesce(app.numbers);   /* answers the requests waiting on a provider at once */
+    auctions_quiesce(app.auctions); /* auctions end without a winner: their calls fall back */
     http_server_stop(srv, GRACE_MS);
     app_release(&app);
     log_info("cli", "stopped");

@@ -59,6 +59,9 @@ static bool qualifies(const struct convert_rules *r, const struct convert_call *
         if (!completed || c->duration_s <= 0)
             return false;
     }
+    if (r->ivr_digits && r->ivr_digits[0] &&
+        (!c->digits || strncmp(c->digits, r->ivr_digits, strlen(r->ivr_digits)) != 0))
+        return false;
     return !r->first_time_only || c->first_time_caller;
 }
 

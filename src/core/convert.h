@@ -29,6 +29,9 @@ struct convert_rules {
     const struct convert_value *values;
     size_t n_values;  /* per channel/campaign overrides */
     const char *name; /* conversion name, default "Phone call" */
+    /* NULL or "": any call. Else the digits the caller pressed in the routing plan's menus and
+     * screens (in order) must begin with these ("1": pressed 1 first; "12": 1, then 2). */
+    const char *ivr_digits;
 };
 
 /* What the rules look at in a call. Strings are borrowed; NULL means unknown. */
@@ -38,6 +41,7 @@ struct convert_call {
     bool first_time_caller; /* the caller never called this account before */
     const char *channel;    /* attributed channel ("paid_search"), NULL if unattributed */
     const char *campaign;   /* attributed campaign, NULL if none */
+    const char *digits;     /* IVR digits pressed (a routed call), NULL or "" if none */
 };
 
 /* Fills r with the defaults: 60 s minimum, answered calls only, any caller, value 0, no
@@ -45,12 +49,12 @@ struct convert_call {
 void convert_rules_default(struct convert_rules *r);
 
 /* true if the call is a conversion under r: duration_s >= min_duration_s, and when
- * answered_only the status is "completed" with duration_s > 0, and when first_time_only the
- * caller is a first-time caller. A NULL rules or call, or a negative duration, is never a
- * conversion. *out_value (if out_value is non-NULL) gets the value: the first override whose
- * campaign matches (and whose channel, if set, matches too) beats the first channel-only match,
- * which beats a catch-all override (both NULL), which beats r->value; 0 when the call is not a
- * conversion. */
+ * answered_only the status is "completed" with duration_s > 0, when first_time_only the
+ * caller is a first-time caller, and when ivr_digits is set the call's digits begin with it. A NULL
+ * rules or call, or a negative duration, is never a conversion. *out_value (if out_value is
+ * non-NULL) gets the value: the first override whose campaign matches (and whose channel, if set,
+ * matches too) beats the first channel-only match, which beats a catch-all override (both NULL),
+ * which beats r->value; 0 when the call is not a conversion. */
 bool convert_check(const struct convert_rules *r, const struct convert_call *c, double *out_value);
 
 /* The value a conversion of c would have under r (the precedence of convert_check), whether or

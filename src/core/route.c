@@ -78,7 +78,8 @@ bool route_billable(const struct route_target *t, int64_t duration_s, int64_t *p
 
 /* ==== names ================================================================================== */
 
-static const char *const method_names[] = {"round_robin", "weighted", "priority", "geography"};
+static const char *const method_names[] = {"round_robin", "weighted", "priority", "geography",
+                                           "ping_post"};
 static const char *const kind_names[] = {"menu",       "screen",    "schedule",
                                          "distribute", "voicemail", "message"};
 
@@ -150,8 +151,21 @@ static int check_step(const struct route_plan *p, size_t i, struct errbuf *eb)
     for (size_t k = 0; k < s->n_targets; k++)
         if (s->targets[k] >= p->n_targets)
             return errf(eb, ERR_INVALID, "steps", "step %zu: no such target", i);
-    if (s->kind == ROUTE_STEP_DISTRIBUTE && (unsigned)s->method > ROUTE_GEOGRAPHY)
+    if (s->kind == ROUTE_STEP_DISTRIBUTE && (unsigned)s->method > ROUTE_PING_POST)
         return errf(eb, ERR_INVALID, "steps", "step %zu: unknown method", i);
+    if (s->kind == ROUTE_STEP_DISTRIBUTE && s->method == ROUTE_PING_POST) {
+        size_t bidders = 0;
+        size_t total = s->n_targets ? s->n_targets : p->n_targets;
+        for (size_t k = 0; k < total; k++) {
+            size_t t = s->n_targets ? s->targets[k] : k;
+            bidders += p->targets[t].bid_url && p->targets[t].bid_url[0];
+        }
+        if (bidders == 0)
+            return errf(eb, ERR_INVALID, "steps",
+                        "step %zu: ping_post needs targets with a bid_url", i);
+        if (s->deadline_ms < 0 || s->reserve < 0)
+            return errf(eb, ERR_INVALID, "steps", "step %zu: bad deadline or reserve", i);
+    }
     return check_schedule(s->schedule, "steps", eb);
 }
 
@@ -465,6 +479,8 @@ static int pick_target(struct eval *e, const struct route_step *s)
     case ROUTE_PRIORITY:
     case ROUTE_GEOGRAPHY:
         return pick_priority(e, cand, n);
+    case ROUTE_PING_POST: /* decided by an auction (ROUTE_OP_AUCTION), never picked here */
+        return -1;
     }
     return -1;
 }
@@ -484,6 +500,106 @@ static void dial(struct eval *e, int i)
     route_whisper_fill(e->f, t->whisper, o->whisper, sizeof(o->whisper));
     reason(o, "step %d: %s: dial target %s", e->st->step,
            route_method_name(e->p->steps[e->st->step].method), t->id ? t->id : "?");
+}
+
+/* ==== ping-post ============================================================================== */
+
+bool route_destination_ok(const char *s)
+{
+    static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._+";
+    if (!s || strlen(s) >= ROUTE_DEST_MAX)
+        return false;
+    if (s[0] == '+') {
+        size_t n = strlen(s + 1);
+        return n >= 8 && n <= 15 && s[1] != '0' && strspn(s + 1, "0123456789") == n;
+    }
+    if (strncmp(s, "sip:", 4) != 0)
+        return false;
+    const char *user = s + 4;
+    size_t nu = strspn(user, safe);
+    if (nu == 0 || user[nu] != '@')
+        return false;
+    const char *host = user + nu + 1;
+    size_t nh = strspn(host, safe);
+    if (nh == 0 || host[0] == '.' || host[0] == '-')
+        return false;
+    if (host[nh] == '\0')
+        return true;
+    if (host[nh] != ':')
+        return false;
+    const char *port = host + nh + 1;
+    size_t np = strspn(port, "0123456789");
+    return np >= 1 && np <= 5 && port[np] == '\0';
+}
+
+/* true if bid a ranks above bid b. */
+static bool bid_before(const struct route_plan *p, const struct route_bid *a,
+                       const struct route_bid *b)
+{
+    if (a->price != b->price)
+        return a->price > b->price;
+    if (a->arrived_ms != b->arrived_ms)
+        return a->arrived_ms < b->arrived_ms;
+    int32_t pa = p->targets[a->target].priority;
+    int32_t pb = p->targets[b->target].priority;
+    if (pa != pb)
+        return pa < pb;
+    return a->target < b->target;
+}
+
+size_t route_auction_rank(const struct route_plan *p, uint64_t bidders,
+                          const struct route_bid *bids, size_t n, int deadline_ms, int64_t reserve,
+                          size_t *order)
+{
+    uint64_t seen = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct route_bid *b = &bids[i];
+        if (b->target < 0 || (size_t)b->target >= p->n_targets || b->target >= ROUTE_MAX_TARGETS)
+            continue;
+        uint64_t bit = UINT64_C(1) << b->target;
+        if (!(bidders & bit) || (seen & bit))
+            continue;
+        seen |= bit;
+        if (!b->valid || b->price <= 0 || b->price < reserve || b->arrived_ms < 0 ||
+            b->arrived_ms > deadline_ms)
+            continue;
+        size_t at = k++;
+        while (at > 0 && bid_before(p, b, &bids[order[at - 1]])) { /* insertion: n is small */
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = i;
+    }
+    return k;
+}
+
+/* The targets a ping-post step pings now: its candidates at the call's location that are
+ * eligible (hours, caps, not tried) and have a bid endpoint. */
+static uint64_t auction_bidders(struct eval *e, const struct route_step *s)
+{
+    int cand[ROUTE_MAX_TARGETS];
+    size_t n = candidates(e, s, e->st->location, cand);
+    uint64_t bidders = 0;
+    for (size_t k = 0; k < n; k++) {
+        const struct route_target *t = &e->p->targets[cand[k]];
+        if (t->bid_url && t->bid_url[0] && target_eligible(e, cand[k]))
+            bidders |= UINT64_C(1) << cand[k];
+    }
+    return bidders;
+}
+
+static void auction(struct eval *e, const struct route_step *s, uint64_t bidders)
+{
+    struct route_instr *o = e->out;
+    o->op = ROUTE_OP_AUCTION;
+    o->bidders = bidders;
+    o->deadline_ms = s->deadline_ms > 0 ? s->deadline_ms : ROUTE_AUCTION_DEADLINE_MS;
+    o->reserve = s->reserve;
+    int n = 0;
+    for (uint64_t b = bidders; b; b &= b - 1)
+        n++;
+    reason(o, "step %d: ping_post: auction among %d buyer%s", e->st->step, n, n == 1 ? "" : "s");
 }
 
 /* ==== steps ================================================================================== */
@@ -531,6 +647,13 @@ static void run(struct eval *e, int jump)
             continue;
         }
         case ROUTE_STEP_DISTRIBUTE: {
+            if (s->method == ROUTE_PING_POST) {
+                uint64_t bidders = auction_bidders(e, s);
+                if (bidders)
+                    return auction(e, s, bidders);
+                jump = s->on_fail;
+                continue;
+            }
             int i = pick_target(e, s);
             if (i >= 0)
                 return dial(e, i);
@@ -607,10 +730,36 @@ static void on_dial_done(struct eval *e, const char *status)
     const struct route_step *s = &e->p->steps[e->st->step];
     if (s->kind != ROUTE_STEP_DISTRIBUTE || e->st->target < 0)
         return last_resort(e, "a dial ended outside a distribution step");
+    if (s->method == ROUTE_PING_POST) /* the buyer confirmed and did not take it: fall back */
+        return run(e, s->on_fail);
     int i = pick_target(e, s);
     if (i >= 0)
         return dial(e, i);
     run(e, s->on_fail);
+}
+
+/* The auction of the current step ended: dial the winner's destination, or fall back. */
+static void on_auction(struct eval *e, const struct route_event *ev)
+{
+    const struct route_step *s = &e->p->steps[e->st->step];
+    if (s->kind != ROUTE_STEP_DISTRIBUTE || s->method != ROUTE_PING_POST)
+        return last_resort(e, "an auction ended outside a ping-post step");
+    int w = ev->winner;
+    if (w < 0 || (size_t)w >= e->p->n_targets || !route_destination_ok(ev->destination)) {
+        e->st->target = -1;
+        run(e, s->on_fail);
+        if (e->out->reason[0] && strlen(e->out->reason) + 20 < sizeof(e->out->reason)) {
+            char r[ROUTE_REASON_MAX];
+            snprintf(r, sizeof(r), "no winning bid; %s", e->out->reason);
+            memcpy(e->out->reason, r, sizeof(r));
+        }
+        return;
+    }
+    dial(e, w);
+    e->out->number = ev->destination;
+    reason(e->out, "step %d: ping_post: %s won at %" PRId64 ", dial %s", e->st->step,
+           e->p->targets[w].id ? e->p->targets[w].id : "?", ev->price,
+           ev->destination[0] == '+' ? "its number" : "its SIP URI");
 }
 
 void route_next(const struct route_plan *p, const struct route_facts *f,
@@ -645,6 +794,8 @@ void route_next(const struct route_plan *p, const struct route_facts *f,
         on_digits(&e, ev->digits);
     } else if (ev->kind == ROUTE_EV_DIAL_DONE) {
         on_dial_done(&e, ev->dial_status);
+    } else if (ev->kind == ROUTE_EV_AUCTION) {
+        on_auction(&e, ev);
     } else {
         out->op = ROUTE_OP_HANGUP;
         reason(out, "voicemail recorded");

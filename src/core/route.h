@@ -38,6 +38,8 @@
 #define ROUTE_MAX_HOPS 64    /* steps passed in one evaluation before it is called a loop */
 #define ROUTE_STATE_MAX 64   /* route_state_format's text, NUL included */
 #define ROUTE_REASON_MAX 96
+#define ROUTE_AUCTION_DEADLINE_MS 1500 /* ping-post: how long bids are awaited by default */
+#define ROUTE_DEST_MAX 64              /* a ping-post destination: E.164 or a sip: URI */
 
 /* Where a step goes: a step index, or one of these. */
 enum route_goto {
@@ -82,6 +84,7 @@ struct route_target {
     int32_t min_duration_s;                /* talk time that makes the call billable */
     int64_t payout;                        /* minor units per billable call */
     const char *whisper;                   /* NULL, or text ("{source}", "{campaign}" filled) */
+    const char *bid_url; /* ping-post: the buyer's ping endpoint (NULL = not a bidder) */
 };
 
 enum route_step_kind {
@@ -98,6 +101,7 @@ enum route_method {
     ROUTE_WEIGHTED,
     ROUTE_PRIORITY,
     ROUTE_GEOGRAPHY,
+    ROUTE_PING_POST, /* an auction among the targets with a bid_url: the highest valid bid wins */
 };
 
 struct route_option {
@@ -129,6 +133,9 @@ struct route_step {
     int on_fail;
     /* VOICEMAIL */
     int max_len_s; /* 0 = 120 */
+    /* DISTRIBUTE by PING_POST */
+    int deadline_ms; /* how long bids are awaited (0 = ROUTE_AUCTION_DEADLINE_MS) */
+    int64_t reserve; /* the lowest price accepted, minor units (0 = any price above 0) */
 };
 
 struct route_plan {
@@ -179,12 +186,19 @@ enum route_event_kind {
     ROUTE_EV_DIGITS,    /* a gather ended: digits, "" if none */
     ROUTE_EV_DIAL_DONE, /* the dialled leg ended: dial_status */
     ROUTE_EV_RECORDED,  /* the voicemail ended */
+    ROUTE_EV_AUCTION,   /* a ping-post auction ended: winner (or none) */
 };
 
 struct route_event {
     enum route_event_kind kind;
     const char *digits;      /* DIGITS */
     const char *dial_status; /* DIAL_DONE: completed, answered, busy, no-answer, failed… */
+    /* AUCTION: the target whose post confirmed the call (-1 = no valid bid, no confirmed post,
+     * or the auction could not run), where the post said to send it (E.164 or sip: URI,
+     * already validated) and the price it won at. */
+    int winner;
+    const char *destination;
+    int64_t price;
 };
 
 enum route_op {
@@ -194,6 +208,7 @@ enum route_op {
     ROUTE_OP_SAY_HANGUP, /* say `say`, hang up */
     ROUTE_OP_HANGUP,     /* hang up (the call is over) */
     ROUTE_OP_REJECT,     /* refuse without answering (blocked caller) */
+    ROUTE_OP_AUCTION,    /* run a ping-post auction among `bidders`, then send ROUTE_EV_AUCTION */
 };
 
 struct route_instr {
@@ -211,7 +226,36 @@ struct route_instr {
     bool last_resort;  /* DIAL of the last resort because something failed */
     int location;      /* the call's location after this step, -1 = none */
     char reason[ROUTE_REASON_MAX]; /* one line for the call's routing log */
+    /* AUCTION: the eligible bidders (bit i = target i), the bidding deadline, the reserve */
+    uint64_t bidders;
+    int deadline_ms;
+    int64_t reserve;
 };
+
+/* ==== ping-post auctions ===================================================================== */
+
+/* One buyer's answer to a ping, as the app read it. */
+struct route_bid {
+    int target;         /* the bidder's target index */
+    bool valid;         /* the answer parsed as a bid (a price and a bid id) */
+    int64_t price;      /* minor units */
+    int64_t arrived_ms; /* since the pings went out (ties: the earlier bid wins) */
+};
+
+/* Ranks the bids of an auction among `bidders` (bit i = target i) for plan p: a bid counts when
+ * it is valid, from one of the bidders (one bid per bidder: the first), arrived within
+ * deadline_ms, and its price is above 0 and at least the reserve. order[] receives the indices
+ * into bids[] of the counted bids, highest price first; ties go to the earlier bid, then the
+ * lower `priority`, then the lower target index. Returns how many counted (order holds
+ * n entries at most). Pure. */
+size_t route_auction_rank(const struct route_plan *p, uint64_t bidders,
+                          const struct route_bid *bids, size_t n, int deadline_ms, int64_t reserve,
+                          size_t *order);
+
+/* Whether s is a destination a post may name: an E.164 number, or a sip: URI
+ * ("sip:user@host[:port]" with user and host of letters, digits and -._+, at most
+ * ROUTE_DEST_MAX - 1 bytes). Pure. */
+bool route_destination_ok(const char *s);
 
 /* Checks a plan's internal consistency (indices in range, a last resort, options' digits,
  * schedules' minutes). Returns ERR_OK, or ERR_INVALID with eb naming the field. */

@@ -598,11 +598,11 @@ struct st_call_route {
     int64_t account_id;
     char provider[16];
     char call_sid[STORE_PARTY_MAX];
-    char plan[STORE_ID_MAX];     /* the plan's ext id */
-    char location[STORE_ID_MAX]; /* the location's ext id, "" = none */
-    char target[STORE_ID_MAX];   /* the target's id in the plan, "" = none (yet) */
-    char target_number[STORE_E164_MAX];
-    char digits[24]; /* digits the caller pressed */
+    char plan[STORE_ID_MAX];             /* the plan's ext id */
+    char location[STORE_ID_MAX];         /* the location's ext id, "" = none */
+    char target[STORE_ID_MAX];           /* the target's id in the plan, "" = none (yet) */
+    char target_number[STORE_PARTY_MAX]; /* E.164, or a ping-post buyer's sip: URI */
+    char digits[24];                     /* digits the caller pressed */
     char state[STORE_ROUTE_STATE_MAX];
     char log[STORE_ROUTE_LOG_MAX];
     char verstat[64]; /* StirVerstat as the provider sent it */
@@ -614,6 +614,11 @@ struct st_call_route {
     bool dialing;                 /* a target's leg is ringing or connected */
     int64_t started_at;
     int64_t updated_at;
+    /* A ping-post auction (sql/0023): its id, the winning bid's id and price (minor units);
+     * "", "", 0 when the call was not won in an auction. */
+    char auction_id[STORE_ID_MAX];
+    char bid_id[STORE_ID_MAX];
+    int64_t bid_price;
 };
 typedef int (*store_call_route_fn)(void *ctx, const struct st_call_route *r);
 

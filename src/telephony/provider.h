@@ -90,7 +90,7 @@ enum tel_answer_kind {
 struct tel_answer {
     enum tel_answer_kind kind;
     const char *base_url;   /* the server's public URL: callback URLs are base_url + paths[] */
-    const char *forward_to; /* DIAL: E.164 */
+    const char *forward_to; /* DIAL: E.164, or a sip: URI (a ping-post destination) */
     const char *caller_id;  /* DIAL: caller id to show the business (NULL = provider default) */
     bool record;            /* DIAL: record the forwarded call after speaking notice */
     const char *notice;     /* DIAL: spoken before a recorded call (NULL = default notice) */

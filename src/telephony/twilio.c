@@ -347,9 +347,12 @@ static int add_dial_open(struct buf *b, const struct twiml_dial *d)
     return rc;
 }
 
+/* <Number>, or <Sip> for a sip: URI (a ping-post buyer's destination; TwiML and TeXML both
+ * take the same attributes on it). */
 static int add_number(struct buf *b, const struct twiml_dial *d)
 {
-    int rc = buf_adds(b, "<Number");
+    bool sip = strncmp(d->forward_to, "sip:", 4) == 0;
+    int rc = buf_adds(b, sip ? "<Sip" : "<Number");
     if (!rc && d->number_url)
         rc = add_attr(b, "url", d->number_url);
     if (!rc && d->number_url)
@@ -363,7 +366,7 @@ static int add_number(struct buf *b, const struct twiml_dial *d)
     if (!rc)
         rc = add_escaped(b, d->forward_to, false);
     if (!rc)
-        rc = buf_adds(b, "</Number>");
+        rc = buf_adds(b, sip ? "</Sip>" : "</Number>");
     return rc;
 }
 

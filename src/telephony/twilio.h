@@ -70,7 +70,7 @@ bool twilio_verify_body(const char *token, const char *url, const char *body, si
 /* ---- TwiML ------------------------------------------------------------------------------ */
 
 struct twiml_dial {
-    const char *forward_to; /* E.164 */
+    const char *forward_to; /* E.164, or a sip: URI (dialled with <Sip>) */
     const char *caller_id;  /* pass the caller through (NULL = omit the attribute) */
     const char *action_url; /* <Dial action=…> records DialCallStatus/DialCallDuration */
     const char *status_url; /* <Number statusCallback=…> (events initiated ringing

@@ -107,7 +107,7 @@ test('locations and plans: CRUD, validation (400 changes nothing), admin key sco
     { name: 'p', steps: [{ type: 'distribute' }] },
     { name: 'p', last_resort: LAST, steps: [{ type: 'teleport' }] },
     { name: 'p', last_resort: LAST, steps: [{ type: 'menu', options: { 1: { goto: 7 } } }] },
-    { name: 'p', last_resort: LAST, attach: { location: north }, steps: [{ type: 'distribute' }] },
+    { name: 'p', last_resort: LAST, attach: { location: 'loc_nope' }, steps: [{ type: 'distribute' }] },
     { name: 'p', last_resort: LAST, attach: { number: 'num_nope' }, steps: [{ type: 'distribute' }] },
   ]) {
     const r = await srv.api('POST', '/v1/routing-plans', body);
@@ -313,6 +313,48 @@ test('an internal failure mid-plan still forwards to the last-resort line, recor
   const c = await callOf(sid);
   assert.equal(c.routing.outcome, 'last_resort');
   assert.match(c.routing.steps.at(-1), /last resort/);
+});
+
+test('a location owns numbers and pools: its plan routes their calls, which carry the location', async () => {
+  const own = await number('+15125550230');
+  const other = await number('+15125550231');
+  const pool = await srv.api('POST', '/v1/pools', { name: 'north pool', target: '+15555550100',
+    forward_to: '+15555550100' });
+  assert.equal(pool.status, 201, pool.text);
+  const inPool = await srv.api('POST', '/v1/numbers', { number: '+15125550232', pool: pool.json.id });
+  assert.equal(inPool.status, 201, inPool.text);
+  // Unknown ids are 400; a number another location owns is 409; nothing changes either way.
+  const loc = (await srv.api('GET', `/v1/locations/${north}`)).json;
+  const doc = { name: loc.name, time_zone: loc.time_zone, area_codes: loc.area_codes };
+  const unknown = await srv.api('PUT', `/v1/locations/${north}`, { ...doc, numbers: ['num_nope'] });
+  assert.equal(unknown.status, 400, unknown.text);
+  assert.equal(unknown.json.error.field, 'numbers');
+  const put = await srv.api('PUT', `/v1/locations/${north}`, { ...doc, numbers: [own], pools: [pool.json.id] });
+  assert.equal(put.status, 200, put.text);
+  assert.deepEqual(put.json.numbers, [own]);
+  const twice = await srv.api('POST', '/v1/locations', { name: 'Elsewhere', time_zone: 'UTC', numbers: [own] });
+  assert.equal(twice.status, 409, twice.text);
+  assert.equal(twice.json.error.field, 'numbers');
+  // A plan attached to the location routes the calls of its numbers and pools (not others').
+  const lp = await plan({ name: 'North line', attach: { location: north }, last_resort: LAST,
+    targets: [target('front', '+15555550160')], steps: [{ type: 'distribute' }] });
+  assert.equal(lp.attach.location, north);
+  for (const to of ['+15125550230', '+15125550232']) {
+    const sid = callSid();
+    const v = await voice(to, '+13125550150', sid);
+    assert.equal(dialled(v.text), '+15555550160', to);
+    const c = await callOf(sid);
+    assert.equal(c.routing.plan, lp.id);
+    assert.equal(c.routing.location, north);
+  }
+  const sid = callSid();
+  const v = await voice('+15125550231', '+13125550151', sid);
+  assert.equal(dialled(v.text), '+15555550100'); // the number's own forwarding: no plan
+  assert.ok(other);
+  // A second plan on the same location: 409.
+  const dup = await srv.api('POST', '/v1/routing-plans', { name: 'again', attach: { location: north },
+    last_resort: LAST, steps: [{ type: 'distribute' }] });
+  assert.equal(dup.status, 409, dup.text);
 });
 
 test('the routing report groups by target and by location and adds up to the calls log', async () => {

@@ -2725,6 +2725,19 @@ static void routing_docs_counters_and_call_routes(void **state)
     assert_false(rg.dialing);
     assert_int_equal(rg.started_at, 5000);
     assert_int_equal(rg.updated_at, 6000);
+    assert_string_equal(rg.auction_id, ""); /* not won in an auction */
+    assert_int_equal(rg.bid_price, 0);
+    /* a ping-post win: the auction, the bid and its price, and a SIP destination */
+    snprintf(r.auction_id, sizeof(r.auction_id), "auc_0123456789");
+    snprintf(r.bid_id, sizeof(r.bid_id), "bid-77");
+    r.bid_price = 2500;
+    snprintf(r.target_number, sizeof(r.target_number), "sip:agent-7@buyer.example.com:5061");
+    assert_int_equal(store_call_route_put(f->s, &r), ERR_OK);
+    assert_int_equal(store_call_route_get(f->s, "twilio", "CAR1", &rg), ERR_OK);
+    assert_string_equal(rg.auction_id, "auc_0123456789");
+    assert_string_equal(rg.bid_id, "bid-77");
+    assert_int_equal(rg.bid_price, 2500);
+    assert_string_equal(rg.target_number, "sip:agent-7@buyer.example.com:5061");
     struct st_call_route theirs = r;
     theirs.account_id = f->b.id;
     assert_int_equal(store_call_route_put(f->s, &theirs), ERR_NOTFOUND);

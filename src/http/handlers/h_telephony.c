@@ -395,11 +395,14 @@ static int answer_route(struct http_req *req, struct http_resp *resp, const stru
 }
 
 /* ERR_NOTFOUND when the call has no plan (answer as before); else the plan's answer, and the
- * stored call shows the number it dials. */
+ * stored call shows the number it dials. A plan whose first step is a ping-post auction leaves
+ * the answer unwritten and hands its routing answer out in *auction (answer_auction). */
 static int routed_voice(struct http_req *req, struct http_resp *resp, const struct hook *h,
                         const struct st_account *acct, const struct calls_target *t,
-                        const struct st_call *call, struct calls_answer *ans)
+                        const struct st_call *call, struct calls_answer *ans,
+                        struct routing_answer **auction)
 {
+    *auction = NULL;
     if (!t->account_id || !ans->forward_to[0])
         return ERR_NOTFOUND;
     struct routing_call rc = {.provider = h->provider,
@@ -411,13 +414,79 @@ static int routed_voice(struct http_req *req, struct http_resp *resp, const stru
                               .now = time_now_ms()};
     struct routing_answer *ra = xcalloc(1, sizeof(*ra));
     int r = routing_voice(req->app, acct, t, &rc, ra);
+    if (r == ERR_OK && ra->auction) {
+        *auction = ra;
+        return ERR_OK;
+    }
     if (r == ERR_OK) {
-        if (ra->ans.kind == TEL_ANSWER_DIAL)
-            snprintf(ans->forward_to, sizeof(ans->forward_to), "%s", ra->number);
+        if (ra->ans.kind == TEL_ANSWER_DIAL && ra->number[0] == '+')
+            snprintf(ans->forward_to, sizeof(ans->forward_to), "%.16s", ra->number);
         r = answer_route(req, resp, h, ra);
     }
     free(ra);
     return r;
+}
+
+/* ---- ping-post auctions: the provider's request waits suspended (app/auction.h) ---- */
+
+struct auction_wait {
+    struct http_req *req;
+    struct http_resp *resp;
+    struct routing_answer *ra;
+    const struct tel_provider *tp;
+    char from[STORE_PARTY_MAX];
+    struct calls_pending *p; /* the voice webhook's call, written once answered; NULL: none */
+};
+
+/* On the auction thread, once the routing step after the auction is decided and recorded: the
+ * answer, then the call's write (the writer resumes the request), or the resume itself. */
+static void auction_answered(void *arg)
+{
+    struct auction_wait *w = arg;
+    struct http_req *req = w->req;
+    struct routing_answer *ra = w->ra;
+    char caller[PHONE_E164_MAX];
+    ra->ans.base_url = req->app->public_url;
+    if (ra->ans.kind == TEL_ANSWER_DIAL && phone_parse(w->from, caller, NULL) == ERR_OK &&
+        strcmp(caller, w->from) == 0)
+        ra->ans.caller_id = w->from;
+    w->resp->content_type = w->tp->content_type;
+    int rc = ra->ans.kind == TEL_ANSWER_EMPTY ? (w->resp->status = 204, ERR_OK)
+                                              : w->tp->answer(&w->resp->body, &ra->ans);
+    if (rc)
+        http_error_resp(req, w->resp, ERR_NOMEM);
+    if (w->p) {
+        if (ra->ans.kind == TEL_ANSWER_DIAL && ra->number[0] == '+')
+            calls_pending_forward(w->p, ra->number);
+        struct pending *pd = pending_new(req, w->resp);
+        snprintf(pd->from, sizeof(pd->from), "%s", w->from);
+        snprintf(pd->provider, sizeof(pd->provider), "%s", w->tp->name);
+        pd->answered = rc == ERR_OK;
+        struct calls_pending *p = w->p;
+        free(ra);
+        free(w);
+        calls_pending_commit(p, voice_done, pd);
+        return;
+    }
+    free(ra);
+    free(w);
+    http_resume(req); /* req may be gone after this */
+}
+
+static void auction_submit(void *arg)
+{
+    struct auction_wait *w = arg;
+    routing_auction(w->req->app, w->ra, auction_answered, w);
+}
+
+/* Suspends the request while the auction of ra runs; p (or NULL) is written after. */
+static void answer_auction(struct http_req *req, struct http_resp *resp, const struct hook *h,
+                           struct routing_answer *ra, struct calls_pending *p)
+{
+    struct auction_wait *w = xcalloc(1, sizeof(*w));
+    *w = (struct auction_wait){.req = req, .resp = resp, .ra = ra, .tp = h->tp, .p = p};
+    snprintf(w->from, sizeof(w->from), "%s", h->th.wh.from ? h->th.wh.from : "");
+    http_defer(req, auction_submit, w);
 }
 
 /* ---- voice webhooks: POST /v1/telephony/<provider>/voice ---- */
@@ -456,7 +525,15 @@ static int voice(struct http_req *req, struct http_resp *resp, const struct hook
     /* The answer is written here, not on the single writer thread, which then only replaces it
      * for a CallSid that raced in (the stored call's answer is given). A call whose number or
      * pool has a routing plan is answered by its plan's first step (app/routing.h). */
-    rc = routed_voice(req, resp, h, &acct, &t, &call, &ans);
+    struct routing_answer *auction = NULL;
+    rc = routed_voice(req, resp, h, &acct, &t, &call, &ans, &auction);
+    if (auction) { /* answered (and the call written) once the auction ends */
+        answer_auction(req, resp, h, auction,
+                       prepared == CALLS_TO_STORE
+                           ? calls_pending_voice(req->app, &acct, &in, &call, &ans)
+                           : NULL);
+        return ERR_OK;
+    }
     if (rc == ERR_NOTFOUND)
         rc = answer_twiml(req, resp, &ans, from, h->provider);
     if (prepared != CALLS_TO_STORE)
@@ -661,7 +738,10 @@ static int route_callback(struct http_req *req, struct http_resp *resp, const st
         errf(&req->eb, ERR_INVALID, "st", "the routing state does not parse");
     else if (rc == ERR_NOTFOUND)
         rc = route_unknown(req, resp, h);
-    else if (rc == ERR_OK && ra->ans.kind == TEL_ANSWER_EMPTY)
+    else if (rc == ERR_OK && ra->auction) {
+        answer_auction(req, resp, h, ra, NULL); /* takes ra */
+        return ERR_OK;
+    } else if (rc == ERR_OK && ra->ans.kind == TEL_ANSWER_EMPTY)
         resp->status = 204;
     else if (rc == ERR_OK)
         rc = answer_route(req, resp, h, ra);

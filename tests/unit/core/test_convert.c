@@ -98,6 +98,38 @@ static void first_time_only(void **state)
     assert_true(convert_check(&r, &c, NULL)); /* repeat callers count by default */
 }
 
+/* ivr_digits: the caller's IVR digits must begin with the rule's; no rule, any call. */
+static void ivr_digits(void **state)
+{
+    (void)state;
+    struct convert_rules r;
+    convert_rules_default(&r);
+    struct convert_call c = completed(90);
+    assert_null(r.ivr_digits);
+    assert_true(convert_check(&r, &c, NULL)); /* no rule: digits do not matter */
+    r.ivr_digits = "";
+    assert_true(convert_check(&r, &c, NULL));
+    r.ivr_digits = "1";
+    assert_false(convert_check(&r, &c, NULL)); /* not routed: no digits */
+    c.digits = "";
+    assert_false(convert_check(&r, &c, NULL));
+    c.digits = "2";
+    assert_false(convert_check(&r, &c, NULL));
+    c.digits = "1";
+    assert_true(convert_check(&r, &c, NULL));
+    c.digits = "12";
+    assert_true(convert_check(&r, &c, NULL));
+    r.ivr_digits = "12";
+    assert_true(convert_check(&r, &c, NULL));
+    c.digits = "1";
+    assert_false(convert_check(&r, &c, NULL));
+    c.digits = "21";
+    assert_false(convert_check(&r, &c, NULL));
+    c = completed(30); /* the other rules still hold */
+    c.digits = "12";
+    assert_false(convert_check(&r, &c, NULL));
+}
+
 /* Campaign match beats channel match beats a catch-all beats the default, regardless of the
  * order of the overrides; names compare ignoring ASCII case. */
 static void value_precedence(void **state)
@@ -180,7 +212,7 @@ int main(void)
         cmocka_unit_test(defaults),         cmocka_unit_test(default_rule_threshold),
         cmocka_unit_test(answered_only),    cmocka_unit_test(first_time_only),
         cmocka_unit_test(value_precedence), cmocka_unit_test(value_most_specific),
-        cmocka_unit_test(null_arguments),
+        cmocka_unit_test(null_arguments),   cmocka_unit_test(ivr_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -706,12 +706,206 @@ static void whisper_and_billable(void **state)
     assert_false(route_billable(&wt[1], 0, &pay));
 }
 
+/* ==== ping-post ============================================================================== */
+
+static struct route_target buyers[4] = {
+    {.id = "slow",
+     .number = "+15555550011",
+     .location = -1,
+     .priority = 1,
+     .bid_url = "https://slow.example/ping"},
+    {.id = "bad",
+     .number = "+15555550012",
+     .location = -1,
+     .priority = 2,
+     .bid_url = "https://bad.example/ping"},
+    {.id = "good",
+     .number = "+15555550013",
+     .location = -1,
+     .priority = 3,
+     .bid_url = "https://good.example/ping"},
+    {.id = "plain", .number = "+15555550014", .location = -1, .priority = 0}, /* no bid_url */
+};
+static struct route_step pp_steps[2];
+static struct route_plan pp_plan(int64_t reserve)
+{
+    memset(pp_steps, 0, sizeof(pp_steps));
+    pp_steps[0] = (struct route_step){.kind = ROUTE_STEP_DISTRIBUTE,
+                                      .method = ROUTE_PING_POST,
+                                      .next = ROUTE_GOTO_NEXT,
+                                      .on_fail = ROUTE_GOTO_NEXT,
+                                      .reserve = reserve};
+    pp_steps[1] = (struct route_step){.kind = ROUTE_STEP_DISTRIBUTE,
+                                      .method = ROUTE_PRIORITY,
+                                      .next = ROUTE_GOTO_NEXT,
+                                      .on_fail = ROUTE_GOTO_NEXT};
+    return (struct route_plan){.n_steps = 2,
+                               .steps = pp_steps,
+                               .n_targets = 4,
+                               .targets = buyers,
+                               .last_resort = "+15555550999"};
+}
+
+/* Valid bids only, highest first; a bid after the deadline, under the reserve, from a target
+ * that was not pinged, a second bid from one buyer, and invalid answers do not count. */
+static void auction_rank_highest_valid(void **state)
+{
+    (void)state;
+    struct route_plan p = pp_plan(0);
+    uint64_t bidders = 0x7; /* slow, bad, good */
+    struct route_bid bids[] = {
+        {.target = 0, .valid = true, .price = 9000, .arrived_ms = 1600}, /* past the deadline */
+        {.target = 1, .valid = false, .price = 8000, .arrived_ms = 5},   /* did not parse */
+        {.target = 2, .valid = true, .price = 2500, .arrived_ms = 20},
+        {.target = 3, .valid = true, .price = 9999, .arrived_ms = 1},   /* not pinged */
+        {.target = 2, .valid = true, .price = 99999, .arrived_ms = 30}, /* second bid */
+    };
+    size_t order[5];
+    size_t n = route_auction_rank(&p, bidders, bids, 5, 1500, 0, order);
+    assert_int_equal(n, 1);
+    assert_int_equal(order[0], 2);
+    /* Two valid bids: the higher first, whatever the arrival order. */
+    struct route_bid two[] = {
+        {.target = 2, .valid = true, .price = 1000, .arrived_ms = 5},
+        {.target = 0, .valid = true, .price = 1500, .arrived_ms = 900},
+    };
+    n = route_auction_rank(&p, bidders, two, 2, 1500, 0, order);
+    assert_int_equal(n, 2);
+    assert_int_equal(order[0], 1);
+    assert_int_equal(order[1], 0);
+    /* The reserve: a bid under it does not count; exactly at it does. */
+    n = route_auction_rank(&p, bidders, two, 2, 1500, 1200, order);
+    assert_int_equal(n, 1);
+    assert_int_equal(order[0], 1);
+    n = route_auction_rank(&p, bidders, two, 2, 1500, 1500, order);
+    assert_int_equal(n, 1);
+    n = route_auction_rank(&p, bidders, two, 2, 1500, 1501, order);
+    assert_int_equal(n, 0);
+    /* A price of 0 is no bid. */
+    struct route_bid zero[] = {{.target = 2, .valid = true, .price = 0, .arrived_ms = 5}};
+    assert_int_equal(route_auction_rank(&p, bidders, zero, 1, 1500, 0, order), 0);
+}
+
+/* Ties: the earlier bid, then the lower priority, then the lower index. */
+static void auction_rank_ties(void **state)
+{
+    (void)state;
+    struct route_plan p = pp_plan(0);
+    size_t order[3];
+    struct route_bid early[] = {
+        {.target = 0, .valid = true, .price = 2000, .arrived_ms = 40},
+        {.target = 2, .valid = true, .price = 2000, .arrived_ms = 10},
+    };
+    assert_int_equal(route_auction_rank(&p, 0x7, early, 2, 1500, 0, order), 2);
+    assert_int_equal(order[0], 1);
+    struct route_bid same[] = {
+        {.target = 2, .valid = true, .price = 2000, .arrived_ms = 10}, /* priority 3 */
+        {.target = 1, .valid = true, .price = 2000, .arrived_ms = 10}, /* priority 2 */
+        {.target = 0, .valid = true, .price = 2000, .arrived_ms = 10}, /* priority 1 */
+    };
+    assert_int_equal(route_auction_rank(&p, 0x7, same, 3, 1500, 0, order), 3);
+    assert_int_equal(same[order[0]].target, 0);
+    assert_int_equal(same[order[1]].target, 1);
+    assert_int_equal(same[order[2]].target, 2);
+}
+
+static void auction_destinations(void **state)
+{
+    (void)state;
+    assert_true(route_destination_ok("+15125550201"));
+    assert_true(route_destination_ok("sip:agent-7@buyer.example.com"));
+    assert_true(route_destination_ok("sip:+15125550201@sip.buyer.example:5061"));
+    assert_false(route_destination_ok("15125550201"));
+    assert_false(route_destination_ok("+1512"));
+    assert_false(route_destination_ok("+1512555020a"));
+    assert_false(route_destination_ok("sip:@buyer.example"));
+    assert_false(route_destination_ok("sip:agent@"));
+    assert_false(route_destination_ok("sip:a@b.example;transport=tcp"));
+    assert_false(route_destination_ok("sip:a@b\"><Hangup/>"));
+    assert_false(route_destination_ok("sips:a@b.example:99999"));
+    assert_false(route_destination_ok("sip:a@b.example:123456"));
+    assert_false(route_destination_ok("tel:+15125550201"));
+    assert_false(route_destination_ok(NULL));
+}
+
+/* The step asks for an auction among the eligible buyers with a bid endpoint; a winner is
+ * dialled at the destination its post gave; no winner falls back to the next step. */
+static void auction_step_and_fallback(void **state)
+{
+    (void)state;
+    struct route_plan p = pp_plan(1000);
+    assert_int_equal(route_plan_check(&p, NULL), ERR_OK);
+    struct route_state st;
+    struct route_instr in = eval_start(&p, &no_facts, NULL, 0, &st);
+    assert_int_equal(in.op, ROUTE_OP_AUCTION);
+    assert_int_equal(in.bidders, 0x7);
+    assert_int_equal(in.deadline_ms, ROUTE_AUCTION_DEADLINE_MS);
+    assert_int_equal(in.reserve, 1000);
+    /* A capped buyer is not pinged. */
+    buyers[1].max_concurrent = 1;
+    int32_t live[4] = {0, 1, 0, 0};
+    struct route_counts c = {.live = live};
+    struct route_state st2;
+    in = eval_start(&p, &no_facts, &c, 0, &st2);
+    assert_int_equal(in.bidders, 0x5);
+    buyers[1].max_concurrent = 0;
+    /* The winner: dial its destination. */
+    struct route_state won = st;
+    struct route_event ev = {
+        .kind = ROUTE_EV_AUCTION, .winner = 2, .destination = "sip:a@good.example", .price = 2500};
+    route_next(&p, &no_facts, NULL, 0, &won, &ev, &in);
+    assert_int_equal(in.op, ROUTE_OP_DIAL);
+    assert_int_equal(in.target, 2);
+    assert_string_equal(in.number, "sip:a@good.example");
+    assert_non_null(strstr(in.reason, "good won at 2500"));
+    /* Its dial fails: ping-post falls back to the next step (priority over every target). */
+    in = dial_done(&p, &no_facts, NULL, 0, &won, "no-answer");
+    assert_int_equal(in.op, ROUTE_OP_DIAL);
+    assert_int_equal(won.step, 1);
+    /* No winner: the next step at once. */
+    struct route_state lost = st;
+    ev = (struct route_event){.kind = ROUTE_EV_AUCTION, .winner = -1};
+    route_next(&p, &no_facts, NULL, 0, &lost, &ev, &in);
+    assert_int_equal(in.op, ROUTE_OP_DIAL);
+    assert_int_equal(lost.step, 1);
+    assert_string_equal(in.number, "+15555550014"); /* priority 0 */
+    assert_non_null(strstr(in.reason, "no winning bid"));
+    /* A winner with a destination that does not validate is no winner. */
+    lost = st;
+    ev = (struct route_event){
+        .kind = ROUTE_EV_AUCTION, .winner = 2, .destination = "sip:x@y\"/>", .price = 2500};
+    route_next(&p, &no_facts, NULL, 0, &lost, &ev, &in);
+    assert_int_equal(lost.step, 1);
+    /* An auction result for a step that is no auction: the last resort. */
+    struct route_state other = st;
+    other.step = 1;
+    ev = (struct route_event){
+        .kind = ROUTE_EV_AUCTION, .winner = 2, .destination = "+15125550201", .price = 1};
+    route_next(&p, &no_facts, NULL, 0, &other, &ev, &in);
+    assert_true(in.last_resort);
+    /* Nobody eligible to ping: the step falls through without an auction. */
+    for (int i = 0; i < 3; i++)
+        buyers[i].max_daily = 1;
+    int32_t today[4] = {1, 1, 1, 0};
+    c = (struct route_counts){.today = today};
+    in = eval_start(&p, &no_facts, &c, 0, &st2);
+    assert_int_equal(in.op, ROUTE_OP_DIAL);
+    assert_string_equal(in.number, "+15555550014");
+    for (int i = 0; i < 3; i++)
+        buyers[i].max_daily = 0;
+    /* A ping-post step whose targets have no bid_url is refused when written. */
+    uint16_t only_plain[] = {3};
+    pp_steps[0].n_targets = 1;
+    pp_steps[0].targets = only_plain;
+    assert_int_equal(route_plan_check(&p, NULL), ERR_INVALID);
+}
+
 static void names(void **state)
 {
     (void)state;
     enum route_method m;
     enum route_step_kind k;
-    for (int i = 0; i <= ROUTE_GEOGRAPHY; i++) {
+    for (int i = 0; i <= ROUTE_PING_POST; i++) {
         assert_int_equal(route_method_parse(route_method_name(i), &m), ERR_OK);
         assert_int_equal((int)m, i);
     }
@@ -746,6 +940,10 @@ int main(void)
         cmocka_unit_test(plan_check_refuses),
         cmocka_unit_test(state_round_trip),
         cmocka_unit_test(whisper_and_billable),
+        cmocka_unit_test(auction_rank_highest_valid),
+        cmocka_unit_test(auction_rank_ties),
+        cmocka_unit_test(auction_destinations),
+        cmocka_unit_test(auction_step_and_fallback),
         cmocka_unit_test(names),
     };
     return cmocka_run_group_tests(tests, setup_zone, NULL);

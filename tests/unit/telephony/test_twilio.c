@@ -433,6 +433,21 @@ static void twiml_dial_plain(void **state)
     buf_release(&b);
 }
 
+/* A sip: URI (a ping-post buyer's destination) is dialled with <Sip>, with the same attributes. */
+static void twiml_dial_sip(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 4096);
+    struct twiml_dial d = {.forward_to = "sip:agent-7@buyer.example.com:5061",
+                           .status_url = "https://dni.example.com/s"};
+    assert_int_equal(twiml_dial(&b, &d), ERR_OK);
+    assert_non_null(strstr(b.data, "<Dial><Sip statusCallback=\"https://dni.example.com/s\" "));
+    assert_non_null(strstr(b.data, ">sip:agent-7@buyer.example.com:5061</Sip></Dial>"));
+    assert_null(strstr(b.data, "<Number"));
+    buf_release(&b);
+}
+
 /* Our <Dial> opening and <Number> must read exactly like the official library's output for
  * the same attributes (twiml.out.txt, first document). */
 static void twiml_dial_matches_official_output(void **state)
@@ -649,6 +664,7 @@ int main(void)
         cmocka_unit_test(signed_data_matches_spec_file),
         cmocka_unit_test(json_body_vectors),
         cmocka_unit_test(twiml_dial_plain),
+        cmocka_unit_test(twiml_dial_sip),
         cmocka_unit_test(twiml_dial_matches_official_output),
         cmocka_unit_test(twiml_escapes_hostile_strings),
         cmocka_unit_test(twiml_drops_invalid_characters),
