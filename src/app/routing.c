@@ -563,6 +563,7 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
     struct st_call_route *r = &sp->rec;
     r->account_id = acct->id;
     r->recording_duration_s = -1;
+    r->billable = -1;
     r->started_at = c->now;
     snprintf(r->provider, sizeof(r->provider), "%s", c->provider);
     snprintf(r->call_sid, sizeof(r->call_sid), "%s", c->call_sid);
@@ -666,9 +667,12 @@ static void connected(struct step *sp, const struct route_state *st,
 {
     snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "connected");
     if (st->target >= 0 && (size_t)st->target < sp->rp->plan.n_targets) {
+        const struct route_target *t = &sp->rp->targets[st->target];
         int64_t pay = 0;
-        route_billable(&sp->rp->targets[st->target], cb->dial_duration_s, &pay);
+        bool billable = route_billable(t, cb->dial_duration_s, &pay);
         sp->rec.payout = pay;
+        sp->rec.price = t->payout; /* the target's price (plan field `price`) */
+        sp->rec.billable = billable;
     }
 }
 
@@ -696,9 +700,10 @@ static int next_step(struct step *sp, void *arg)
         return rc;
     apply(sp, st, &in, out);
     bool was_dialing = cb->ev == ROUTING_EV_DIAL;
-    if (was_dialing && in.op == ROUTE_OP_HANGUP)
+    if (was_dialing && in.op == ROUTE_OP_HANGUP) {
         connected(sp, &before, cb);
-    else if (cb->ev == ROUTING_EV_RECORD && in.op == ROUTE_OP_HANGUP)
+        out->billable = sp->rec.billable == 1;
+    } else if (cb->ev == ROUTING_EV_RECORD && in.op == ROUTE_OP_HANGUP)
         snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "voicemail");
     if (was_dialing && in.op == ROUTE_OP_HANGUP && before.target == -2)
         snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "last_resort");
@@ -742,6 +747,7 @@ int routing_next(struct app *app, const struct routing_callback *cb, struct rout
         free(sp);
         return rc == ERR_NOTFOUND ? ERR_NOTFOUND : ERR_BACKEND;
     }
+    out->account_id = sp->account_id;
     callback_facts(sp, cb, call);
     if (cb->ev == ROUTING_EV_RECORD || cb->ev == ROUTING_EV_RECORDING)
         record_recording(&sp->rec, cb);
@@ -787,12 +793,13 @@ static json_t *route_json(const struct st_call_route *r)
             ? json_pack("{s:s,s:I}", "url", r->recording_url, "duration",
                         (json_int_t)(r->recording_duration_s < 0 ? 0 : r->recording_duration_s))
             : json_null();
-    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I}", "plan", r->plan, "location",
-                     json_str_or_null(r->location), "target", json_str_or_null(r->target),
-                     "target_number", json_str_or_null(r->target_number), "digits",
-                     json_str_or_null(r->digits), "steps", steps, "outcome", r->outcome, "verstat",
-                     json_str_or_null(r->verstat), "recording", rec, "payout",
-                     (json_int_t)r->payout);
+    json_t *billable = r->billable < 0 ? json_null() : json_boolean(r->billable == 1);
+    return json_pack(
+        "{s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I,s:o}", "plan", r->plan, "location",
+        json_str_or_null(r->location), "target", json_str_or_null(r->target), "target_number",
+        json_str_or_null(r->target_number), "digits", json_str_or_null(r->digits), "steps", steps,
+        "outcome", r->outcome, "verstat", json_str_or_null(r->verstat), "recording", rec, "payout",
+        (json_int_t)r->payout, "price", (json_int_t)r->price, "billable", billable);
 }
 
 json_t *routing_call_json(struct app *app, const char *provider, const char *call_sid)

@@ -66,7 +66,9 @@ struct routing_answer {
     char route_query[ROUTING_QUERY_MAX];
     char whisper_query[ROUTING_QUERY_MAX];
     char status_query[ROUTING_QUERY_MAX];
-    bool last_resort; /* the answer dials the last resort because something failed */
+    bool last_resort;   /* the answer dials the last resort because something failed */
+    bool billable;      /* this step recorded a connected call its target's rule made billable */
+    int64_t account_id; /* the call's account (routing_next) */
 };
 
 /* The first step of a new call for acct to target t, if a plan is attached to its number or

@@ -162,7 +162,7 @@ int store_sqlite__route_counter_next(struct store *s, int64_t account_id, const 
 #define ROUTE_COLS                                                                                 \
     "account_id, provider, call_sid, plan, location, target, target_number, digits, state, log,"   \
     " verstat, outcome, recording_url, recording_duration, payout, dialing, started_at,"           \
-    " updated_at"
+    " updated_at, price, billable"
 
 static void read_route(sqlite3_stmt *st, struct st_call_route *r)
 {
@@ -184,6 +184,8 @@ static void read_route(sqlite3_stmt *st, struct st_call_route *r)
     r->dialing = sqlite3_column_int64(st, 15) != 0;
     r->started_at = sqlite3_column_int64(st, 16);
     r->updated_at = sqlite3_column_int64(st, 17);
+    r->price = sqlite3_column_int64(st, 18);
+    r->billable = sqlite3_column_type(st, 19) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 19) != 0;
 }
 
 int store_sqlite__call_route_put(struct store *s, const struct st_call_route *r)
@@ -191,16 +193,18 @@ int store_sqlite__call_route_put(struct store *s, const struct st_call_route *r)
     CONN_OR_FAIL(c, s);
     /* The conflict update keeps the account: another account's record is left alone. */
     sqlite3_stmt *st = store__prep(
-        c, "INSERT INTO call_routes(" ROUTE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-           " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT(provider, call_sid) DO"
-           " UPDATE SET plan = excluded.plan, location = excluded.location,"
-           " target = excluded.target, target_number = excluded.target_number,"
-           " digits = excluded.digits, state = excluded.state, log = excluded.log,"
-           " verstat = excluded.verstat, outcome = excluded.outcome,"
-           " recording_url = excluded.recording_url,"
-           " recording_duration = excluded.recording_duration, payout = excluded.payout,"
-           " dialing = excluded.dialing, updated_at = excluded.updated_at"
-           " WHERE call_routes.account_id = excluded.account_id");
+        c,
+        "INSERT INTO call_routes(" ROUTE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+        " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) ON CONFLICT(provider, call_sid) DO"
+        " UPDATE SET plan = excluded.plan, location = excluded.location,"
+        " target = excluded.target, target_number = excluded.target_number,"
+        " digits = excluded.digits, state = excluded.state, log = excluded.log,"
+        " verstat = excluded.verstat, outcome = excluded.outcome,"
+        " recording_url = excluded.recording_url,"
+        " recording_duration = excluded.recording_duration, payout = excluded.payout,"
+        " dialing = excluded.dialing, updated_at = excluded.updated_at,"
+        " price = excluded.price, billable = excluded.billable"
+        " WHERE call_routes.account_id = excluded.account_id");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, r->account_id);
@@ -214,6 +218,11 @@ int store_sqlite__call_route_put(struct store *s, const struct st_call_route *r)
     sqlite3_bind_int64(st, 16, r->dialing);
     sqlite3_bind_int64(st, 17, r->started_at);
     sqlite3_bind_int64(st, 18, r->updated_at);
+    sqlite3_bind_int64(st, 19, r->price);
+    if (r->billable < 0)
+        sqlite3_bind_null(st, 20);
+    else
+        sqlite3_bind_int(st, 20, r->billable != 0);
     int rc = store__exec(c, st, "write call route");
     return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
 }
