@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // P&L for pay-per-call (issue #18 item 3; docs/reports.md "P&L") through the real server:
-// publishers owning sources and a number (/v1/publishers), calls routed to two buyers through
+// publishers owning sources, a number and a pool (/v1/publishers), calls routed to two buyers through
 // real signed Twilio webhooks (voice, <Dial action> callbacks, status callbacks), people
 // overriding billable both ways, the P&L report by day, source, buyer and publisher checked
 // against figures computed by hand here, traced to call ids and adding up to the calls log, and
@@ -21,6 +21,7 @@ const BUYER_B = '+15555550402';
 const N_GOOGLE = '+15125550301'; // source google: publisher A owns the source
 const N_BING = '+15125550302'; // source bing: A owns the source, B the number (the number wins)
 const N_FB = '+15125550303'; // source facebook: no publisher
+const N_POOL = '+15125550304'; // a pool's number, called with no visit: publisher C owns the pool
 let srv;
 let stream = '';
 const streamCtl = new AbortController();
@@ -34,7 +35,7 @@ before(async () => {
   const set = cli(['account', 'set', account.accountId, '--twilio-auth-token', TOKEN,
     '--twilio-account-sid', SID, '--db', db]);
   assert.equal(set.status, 0, set.stderr);
-  sql(db, `update accounts set settings = '{"costs":{"per_minute":2}}' where ext_id = '${account.accountId}'`);
+  sql(db, `update accounts set settings = '{"costs":{"per_minute":2,"number_monthly":3000}}' where ext_id = '${account.accountId}'`);
   srv = await startServer({ dir, db, account });
   const res = await fetch(srv.url + '/v1/stream', { headers: { Authorization: `Bearer ${srv.apiKey}` },
     signal: streamCtl.signal });
@@ -114,7 +115,7 @@ async function plan(num, first) {
   assert.equal(r.status, 201, r.text);
 }
 
-let pubA, pubB;
+let pubA, pubB, pubC, pool;
 const ids = {};
 test('publishers: CRUD, validation and conflicts change nothing', async () => {
   const a = await srv.api('POST', '/v1/publishers', { name: 'Affiliate A', payout: 1000,
@@ -144,8 +145,16 @@ test('publishers: CRUD, validation and conflicts change nothing', async () => {
   assert.equal(b.status, 201, b.text);
   pubB = b.json.id;
   assert.deepEqual(b.json.numbers, [N_BING], 'numbers are kept as E.164');
+  const pl = await srv.api('POST', '/v1/pools', { name: 'Network pool', target: '+15555550100',
+    forward_to: '+15555550100' });
+  assert.equal(pl.status, 201, pl.text);
+  pool = pl.json.id;
+  const c = await srv.api('POST', '/v1/publishers', { name: 'Publisher C', payout: 500, pools: [pool] });
+  assert.equal(c.status, 201, c.text);
+  pubC = c.json.id;
+  assert.deepEqual(c.json.pools, [pool]);
   const list = await srv.api('GET', '/v1/publishers');
-  assert.deepEqual(list.json.publishers.map((p) => p.name), ['Affiliate A', 'Publisher B']);
+  assert.deepEqual(list.json.publishers.map((p) => p.name), ['Affiliate A', 'Publisher B', 'Publisher C']);
   const tmp = await srv.api('POST', '/v1/publishers', { name: 'Temp', payout: 1, sources: ['tmp'] });
   const put = await srv.api('PUT', `/v1/publishers/${tmp.json.id}`, { name: 'Temp 2', payout: 3 });
   assert.equal(put.status, 200, put.text);
@@ -175,6 +184,13 @@ test('routed calls to two buyers; people override billable both ways', async () 
   ids.c5 = await call(N_FB, '+13125550005', [[BUYER_A, 'completed', 100]], 100);
   // c6: google → a does not answer, b talks 30 s: not billable (< 60)
   ids.c6 = await call(N_GOOGLE, '+13125550006', [[BUYER_A, 'no-answer', 0], [BUYER_B, 'completed', 30]], 30);
+  // c7: the pool's number, no visit (unattributed) → a, 95 s: billable, publisher C by its pool
+  const n4 = await srv.api('POST', '/v1/numbers', { number: N_POOL, pool });
+  assert.equal(n4.status, 201, n4.text);
+  const pp = await srv.api('POST', '/v1/routing-plans', { name: 'Pool plan', attach: { pool },
+    last_resort: LAST, targets: buyers, steps: [{ type: 'distribute', method: 'priority' }] });
+  assert.equal(pp.status, 201, pp.text);
+  ids.c7 = await call(N_POOL, '+13125550007', [[BUYER_A, 'completed', 95]], 95);
   const c1 = await srv.api('GET', `/v1/calls/${ids.c1}`);
   assert.equal(c1.json.routing.target, 'buyer_a');
   assert.equal(c1.json.routing.price, 4000);
@@ -191,10 +207,11 @@ test('routed calls to two buyers; people override billable both ways', async () 
   assert.equal(p4.json.outcome.billable, false);
 });
 
-// By hand: billable = c1, c2 (person), c3, c5; revenue 4000 + 4000 + 2500 + 4000 = 14500;
-// payouts: c1, c2 → A 1000 each, c3 → B 700 (its number wins over A's source bing), c5 none
-// = 2700; margin 11800. Number cost: 2 per started minute: c1 2 min 4, c2 1 min 2, c3 2 min 4,
-// c4 4 min 8, c5 2 min 4, c6 1 min 2 = 24. No spend, no monthly rent: net = 11800 - 24.
+// By hand: billable = c1, c2 (person), c3, c5, c7; revenue 4000 + 4000 + 2500 + 4000 + 4000 =
+// 18500; payouts: c1, c2 → A 1000 each, c3 → B 700 (its number wins over A's source bing), c5
+// none, c7 → C 500 (its pool) = 3200; margin 15300. Number cost: 2 per started minute: c1 2 min
+// 4, c2 1 min 2, c3 2 min 4, c4 4 min 8, c5 2 min 4, c6 1 min 2, c7 2 min 4 = 28. Spend 50.00
+// today (5000). Rent: 30.00 a month per number, for the part of today after it was created.
 const today = () => new Date(Date.now()).toISOString().slice(0, 10);
 async function pnl(query) {
   const r = await srv.api('GET', `/v1/reports/pnl?since=${today()}&until=${today()}${query}`);
@@ -205,28 +222,43 @@ const figures = (r) => ({ calls: r.calls, billable: r.billable, revenue: r.reven
   payouts: r.payouts, margin: r.margin });
 
 test('the P&L: totals, by day, by buyer, by publisher, by source, figures computed by hand', async () => {
+  const spend = await fetch(`${srv.url}/v1/spend?platform=google_ads`, { method: 'POST',
+    headers: { Authorization: `Bearer ${srv.apiKey}`, 'Content-Type': 'text/csv' },
+    body: `Day,Campaign,Currency code,Cost,Clicks\n${today()},Leads,USD,50.00,10\n` });
+  assert.equal(spend.status, 200, await spend.text());
+  const dayEnd = Date.parse(today() + 'T00:00:00Z') + 86400000;
+  let rent = 0;
+  for (const n of [N_GOOGLE, N_BING, N_FB, N_POOL]) {
+    const created = Number(sql(srv.db, `select created_at from numbers where number = '${n}'`));
+    rent += Math.floor(3000 * (dayEnd - created) / (30 * 86400000) + 0.5);
+  }
+  assert.ok(rent > 0 && rent <= 400, `rent ${rent}`);
   const all = await pnl('');
   assert.equal(all.currency, 'USD');
   assert.equal(all.rows.length, 1);
-  assert.deepEqual(all.totals, { calls: 6, billable: 4, revenue: 14500, payouts: 2700,
-    margin: 11800, number_cost: 24, cost: 0, number_monthly_cost: 0, net: 11776 });
+  assert.deepEqual(all.totals, { calls: 7, billable: 5, revenue: 18500, payouts: 3200,
+    margin: 15300, number_cost: 28, cost: 5000, number_monthly_cost: rent,
+    net: 15300 - 28 - 5000 - rent });
   const byDay = await pnl('&group_by=day');
-  assert.deepEqual(byDay.rows.map((r) => [r.key.day, r.net]), [[today(), 11776]]);
+  assert.deepEqual(byDay.rows.map((r) => [r.key.day, r.cost, r.number_monthly_cost, r.net]),
+    [[today(), 5000, rent, 15300 - 28 - 5000 - rent]]);
 
   const byBuyer = await pnl('&group_by=buyer');
   assert.deepEqual(byBuyer.rows.map((r) => [r.key.buyer, figures(r)]), [
-    ['buyer_a', { calls: 3, billable: 3, revenue: 12000, payouts: 2000, margin: 10000 }],
+    ['buyer_a', { calls: 4, billable: 4, revenue: 16000, payouts: 2500, margin: 13500 }],
     ['buyer_b', { calls: 3, billable: 1, revenue: 2500, payouts: 700, margin: 1800 }],
   ]);
   assert.equal(byBuyer.rows[0].cost, null, 'spend cannot be split by buyer');
+  assert.equal(byBuyer.rows[0].number_monthly_cost, null);
   assert.equal(byBuyer.rows[0].net, null);
-  assert.equal(byBuyer.totals.margin, 11800);
+  assert.equal(byBuyer.totals.margin, 15300);
 
   const byPub = await pnl('&group_by=publisher');
   assert.deepEqual(byPub.rows.map((r) => [r.key.publisher, r.key.publisher_name, figures(r)]), [
     [null, undefined, { calls: 1, billable: 1, revenue: 4000, payouts: 0, margin: 4000 }],
     [pubA, 'Affiliate A', { calls: 3, billable: 2, revenue: 8000, payouts: 2000, margin: 6000 }],
     [pubB, 'Publisher B', { calls: 2, billable: 1, revenue: 2500, payouts: 700, margin: 1800 }],
+    [pubC, 'Publisher C', { calls: 1, billable: 1, revenue: 4000, payouts: 500, margin: 3500 }],
   ].sort((x, y) => (x[0] === null ? -1 : y[0] === null ? 1 : x[0] < y[0] ? -1 : 1)));
 
   const bySource = await pnl('&group_by=source,buyer');
@@ -239,7 +271,9 @@ test('the P&L: totals, by day, by buyer, by publisher, by source, figures comput
     payouts: 700, margin: 1800 });
   assert.deepEqual(figures(row('facebook', 'buyer_a')), { calls: 1, billable: 1, revenue: 4000,
     payouts: 0, margin: 4000 });
-  assert.equal(bySource.rows.length, 4);
+  assert.deepEqual(figures(row(null, 'buyer_a')), { calls: 1, billable: 1, revenue: 4000,
+    payouts: 500, margin: 3500 });
+  assert.equal(bySource.rows.length, 5);
 
   for (const q of ['group_by=week', 'group_by=day,day', 'group_by=buyer,', 'include=everything']) {
     const r = await srv.api('GET', `/v1/reports/pnl?${q}`);
@@ -251,7 +285,7 @@ test('every figure is traced to its calls, and the calls add up to the calls log
   const r = await pnl('&group_by=day,source,buyer,publisher&include=call_ids');
   const callIds = r.rows.flatMap((x) => x.call_ids);
   const billableIds = r.rows.flatMap((x) => x.billable_call_ids);
-  assert.deepEqual(billableIds.sort(), [ids.c1, ids.c2, ids.c3, ids.c5].sort());
+  assert.deepEqual(billableIds.sort(), [ids.c1, ids.c2, ids.c3, ids.c5, ids.c7].sort());
   for (const x of r.rows) assert.equal(x.call_ids.length, x.calls);
   const log = await srv.api('GET', `/v1/calls?since=${today()}&until=${today()}&limit=500`);
   assert.deepEqual(callIds.sort(), log.json.calls.map((c) => c.id).sort());
@@ -260,20 +294,20 @@ test('every figure is traced to its calls, and the calls add up to the calls log
 
 test('pnl.updated on /v1/stream: today\'s totals when a billable call connects or a person changes billable', async () => {
   const events = () => [...stream.matchAll(/event: pnl\.updated\ndata: (.*)\n/g)].map((m) => JSON.parse(m[1]));
-  for (let i = 0; i < 100 && events().length < 6; i++) await sleep(50);
+  for (let i = 0; i < 100 && events().length < 7; i++) await sleep(50);
   const ev = events();
-  // c1, c3, c4, c5 connected billable by their rule; two people changed billable (c2, c4)
-  assert.equal(ev.length, 6, stream);
-  assert.deepEqual(ev.at(-1), { day: today(), calls: 6, billable: 4, revenue: 14500, payouts: 2700,
-    margin: 11800, currency: 'USD' });
+  // c1, c3, c4, c5, c7 connected billable by their rule; two people changed billable (c2, c4)
+  assert.equal(ev.length, 7, stream);
+  assert.deepEqual(ev.at(-1), { day: today(), calls: 7, billable: 5, revenue: 18500, payouts: 3200,
+    margin: 15300, currency: 'USD' });
   assert.deepEqual(ev[0].billable, 1); // after c1 connected
   assert.equal(ev[0].revenue, 4000);
   // a change of billable back and forth moves the totals and says so
   await srv.api('PATCH', `/v1/calls/${ids.c5}`, { billable: false });
-  for (let i = 0; i < 100 && events().length < 7; i++) await sleep(50);
-  assert.deepEqual(figures(events().at(-1)), { calls: 6, billable: 3, revenue: 10500,
-    payouts: 2700, margin: 7800 });
-  await srv.api('PATCH', `/v1/calls/${ids.c5}`, { billable: null });
   for (let i = 0; i < 100 && events().length < 8; i++) await sleep(50);
-  assert.equal(events().at(-1).billable, 4, 'unset: the rule decides again');
+  assert.deepEqual(figures(events().at(-1)), { calls: 7, billable: 4, revenue: 14500,
+    payouts: 3200, margin: 11300 });
+  await srv.api('PATCH', `/v1/calls/${ids.c5}`, { billable: null });
+  for (let i = 0; i < 100 && events().length < 9; i++) await sleep(50);
+  assert.equal(events().at(-1).billable, 5, 'unset: the rule decides again');
 });
