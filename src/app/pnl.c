@@ -13,6 +13,7 @@
 #include "app/admin.h"
 #include "app/app.h"
 #include "app/calls.h"
+#include "app/fanout.h"
 #include "app/reports.h"
 #include "app/stream.h"
 
@@ -639,7 +640,14 @@ json_t *pnl_today_json(struct app *app, int64_t account_id, int64_t now)
 
 void pnl_publish_today(struct app *app, int64_t account_id)
 {
-    if (!app->stream)
+    pnl_publish_local(app, account_id);
+    /* the other nodes' listeners (PostgreSQL): each node reads the totals itself */
+    fanout_notify(app, app->store, account_id, "pnl.updated", 0);
+}
+
+void pnl_publish_local(struct app *app, int64_t account_id)
+{
+    if (!app->stream || !stream_listeners(app->stream))
         return;
     json_t *o = pnl_today_json(app, account_id, time_now_ms());
     if (!o)

@@ -68,8 +68,11 @@ int pnl_report(struct app *app, const struct st_account *a, const struct pnl_dim
 json_t *pnl_today_json(struct app *app, int64_t account_id, int64_t now);
 
 /* Publishes `pnl.updated` (pnl_today_json) to the account's /v1/stream listeners (masked
- * listeners get the money figures as null). Call it off the writer thread (http_after). */
+ * listeners get the money figures as null) and tells the other nodes (app/fanout.h), whose
+ * fan-out thread calls pnl_publish_local. Call it off the writer thread (http_after). */
 void pnl_publish_today(struct app *app, int64_t account_id);
+/* The same for this node's listeners only (nothing is read when it has none). */
+void pnl_publish_local(struct app *app, int64_t account_id);
 
 /* For http_after: pnl_event_new makes the argument (never NULL), pnl_event_publish publishes
  * pnl_publish_today for it and frees it. */
