@@ -311,3 +311,40 @@ test('pnl.updated on /v1/stream: today\'s totals when a billable call connects o
   for (let i = 0; i < 100 && events().length < 9; i++) await sleep(50);
   assert.equal(events().at(-1).billable, 5, 'unset: the rule decides again');
 });
+
+test('roles: a viewer reads neither the P&L nor publishers, and gets pnl.updated without money', async () => {
+  const PW = 'correct horse battery';
+  const u = cli(['user', 'add', 'viewer@network.example', '--account', srv.accountId, '--role', 'viewer',
+    '--password-stdin', '--db', srv.db], { input: PW + '\n' });
+  assert.equal(u.status, 0, u.stderr);
+  const res = await fetch(srv.url + '/app/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: 'viewer@network.example', password: PW }) });
+  assert.equal(res.status, 200);
+  await res.json();
+  const cookie = 'opendni_sid=' + /opendni_sid=([^;]*)/.exec(res.headers.get('set-cookie'))[1];
+  for (const path of ['/v1/reports/pnl', '/v1/publishers', `/v1/publishers/${pubA}`]) {
+    const r = await fetch(srv.url + path, { headers: { Cookie: cookie } });
+    assert.equal(r.status, 403, path);
+    await r.text();
+  }
+  const ctl = new AbortController();
+  const s = await fetch(srv.url + '/v1/stream', { headers: { Cookie: cookie }, signal: ctl.signal });
+  assert.equal(s.status, 200);
+  let text = '';
+  const reading = (async () => {
+    const dec = new TextDecoder();
+    try { for await (const chunk of s.body) text += dec.decode(chunk); } catch {}
+  })();
+  try {
+    for (let i = 0; i < 100 && !text.includes(': connected'); i++) await sleep(20);
+    assert.equal((await srv.api('PATCH', `/v1/calls/${ids.c6}`, { billable: true })).status, 200);
+    const seen = () => (/event: pnl\.updated\ndata: (.*)\n/.exec(text) || [])[1];
+    for (let i = 0; i < 100 && !seen(); i++) await sleep(50);
+    assert.ok(seen(), text);
+    assert.deepEqual(JSON.parse(seen()), { day: today(), calls: 7, billable: 6, revenue: null,
+      payouts: null, margin: null, currency: 'USD' });
+  } finally {
+    ctl.abort();
+    await reading;
+  }
+});
