@@ -169,6 +169,12 @@ test('publishers: CRUD, validation and conflicts change nothing', async () => {
 });
 
 test('routed calls to two buyers; people override billable both ways', async () => {
+  // a target's price under both names is refused, nothing stored
+  const both = await srv.api('POST', '/v1/routing-plans', { name: 'Both', last_resort: LAST,
+    targets: [{ ...buyers[0], payout: 4000 }], steps: [{ type: 'distribute' }] });
+  assert.equal(both.status, 400, both.text);
+  assert.equal(both.json.error.field, 'targets');
+  assert.equal((await srv.api('GET', '/v1/routing-plans')).json.routing_plans.length, 0);
   await plan(await number(N_GOOGLE, 'google'), 'buyer_a');
   await plan(await number(N_BING, 'bing'), 'buyer_b');
   await plan(await number(N_FB, 'facebook'), 'buyer_a');
