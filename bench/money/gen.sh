@@ -4,7 +4,9 @@
 # them new visitors; five channels, 50 campaigns), every 5th session credited with a call
 # (CALLS = SESSIONS / 5: 70 % completed with 0–599 s of talk, conversions for those >= 60 s,
 # an outcome with revenue on every 10th), leases for 40 % of the sessions, a tel: click on every
-# 10th, and Google Ads and Meta spend per day and campaign. It writes the tables directly with SQL
+# 10th, Google Ads and Meta spend per day and campaign, a routing record for every call (three
+# buyers; billable when completed with 90 s or more) and three publishers (two by source, one
+# by number) for the P&L. It writes the tables directly with SQL
 # (no server, synchronous off: minutes, not hours), after `opendni init` made the schema.
 #   usage: bench/money/gen.sh DB [SESSIONS (5000000)] [DAYS (90)]
 #   Writes DB and DB.account.json (the account's id and API key). Needs sqlite3.
@@ -85,6 +87,23 @@ INSERT INTO call_outcomes(call_id, account_id, lead_status, revenue, updated_at)
   SELECT id, 1, CASE id % 3 WHEN 0 THEN 'won' WHEN 1 THEN 'qualified' ELSE 'lost' END,
          CASE WHEN id % 3 = 0 THEN 10000 + (id % 50) * 1000 END, ended_at
   FROM calls WHERE id % 10 = 0;
+INSERT INTO call_routes(provider, call_sid, account_id, plan, target, target_number, outcome,
+                        payout, price, billable, started_at, updated_at)
+  SELECT 'twilio', provider_call_id, 1, 'plan_bench', 'buyer_' || (id % 3),
+         '+1555555020' || (id % 3), CASE WHEN status = 'completed' THEN 'connected' ELSE 'dialing' END,
+         CASE WHEN status = 'completed' AND duration >= 90 THEN 2000 + (id % 3) * 1000 ELSE 0 END,
+         2000 + (id % 3) * 1000,
+         CASE WHEN status = 'completed' THEN duration >= 90 END, started_at, updated_at
+  FROM calls;
+INSERT INTO publishers(id, account_id, ext_id, name, payout, owns, created_at, updated_at)
+  VALUES (1, 1, 'pub_search', 'Search affiliate', 800, '{"sources":["google","bing"]}', $START, $START),
+         (2, 1, 'pub_social', 'Social affiliate', 600, '{"sources":["facebook"]}', $START, $START),
+         (3, 1, 'pub_nums', 'Number reseller', 900,
+          '{"numbers":["+15555551001","+15555551002","+15555551003"]}', $START, $START);
+INSERT INTO publisher_claims(account_id, kind, value, publisher_id)
+  VALUES (1, 'source', 'google', 1), (1, 'source', 'bing', 1), (1, 'source', 'facebook', 2),
+         (1, 'number', '+15555551001', 3), (1, 'number', '+15555551002', 3),
+         (1, 'number', '+15555551003', 3);
 WITH RECURSIVE d(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM d WHERE k < $DAYS),
      c(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM c WHERE j < 49)
 INSERT INTO ad_spend(account_id, platform, day, campaign, keyword, cost, currency, imported_at)

@@ -56,7 +56,8 @@ printf '%-58s %12s %12s\n' "GET /v1/calls (first page, 50)" "$(time_get "/v1/cal
 for q in "reports/calls" "reports/calls?group_by=channel,campaign" "reports/calls?group_by=day" \
   "reports/calls?group_by=number" "reports/calls?group_by=region,hour" \
   "reports/calls?group_by=lead_status&lead_status=won" "reports/funnel?group_by=channel" \
-  "reports/cohorts"; do
+  "reports/cohorts" "reports/pnl" "reports/pnl?group_by=day" \
+  "reports/pnl?group_by=source,buyer,publisher"; do
   case $q in *\?*) sep='&' ;; *) sep='?' ;; esac
   printf '%-58s %12s %12s\n' "GET /v1/$q" "$(time_get "/v1/$q${sep}since=$(day 30)&until=$until")" \
     "$(time_get "/v1/$q${sep}since=$(day 90)&until=$until")"

@@ -17,6 +17,7 @@
 #include "base/timefmt.h"
 #include "base/xalloc.h"
 #include "app/app.h"
+#include "app/pnl.h"
 #include "app/calls.h"
 #include "app/ratelimit.h"
 #include "app/stream.h"
@@ -124,7 +125,11 @@ static void received(void *ctx, const char *payload)
         return;
     }
     if (node == app->node_id || !stream_listeners(app->stream))
-        return; /* published here already, or nobody to tell */
+        return;                              /* published here already, or nobody to tell */
+    if (strcmp(event, "pnl.updated") == 0) { /* today's P&L totals, read from the shared store */
+        pnl_publish_local(app, account_id);
+        return;
+    }
     const char *name = NULL;
     for (size_t i = 0; i < ARRAY_SIZE(events) && !name; i++)
         if (!strcmp(event, events[i]))

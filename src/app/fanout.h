@@ -27,7 +27,8 @@ struct fanout *fanout_start(struct app *app);
 void fanout_stop(struct fanout *f);
 
 /* Tells the other nodes that event ("call.started", "call.completed", "conversion.created")
- * happened to call call_id of account_id, inside the caller's transaction on s. ERR_OK (also
+ * happened to call call_id of account_id, inside the caller's transaction on s (or, outside
+ * one, at once: "pnl.updated" with call_id 0, the account's P&L totals changed). ERR_OK (also
  * where there is no other node); ERR_BACKEND (the transaction has failed). */
 int fanout_notify(struct app *app, struct store *s, int64_t account_id, const char *event,
                   int64_t call_id);

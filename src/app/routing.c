@@ -697,6 +697,7 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
     struct st_call_route *r = &sp->rec;
     r->account_id = acct->id;
     r->recording_duration_s = -1;
+    r->billable = -1;
     r->started_at = c->now;
     snprintf(r->provider, sizeof(r->provider), "%s", c->provider);
     snprintf(r->call_sid, sizeof(r->call_sid), "%s", c->call_sid);
@@ -963,11 +964,17 @@ static void connected(struct step *sp, const struct route_state *st,
 {
     snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "connected");
     if (st->target >= 0 && (size_t)st->target < sp->rp->plan.n_targets) {
+        const struct route_target *t = &sp->rp->targets[st->target];
         int64_t pay = 0;
-        bool billable = route_billable(&sp->rp->targets[st->target], cb->dial_duration_s, &pay);
-        if (sp->rec.bid_price > 0) /* won in an auction: the buyer pays its bid */
-            pay = billable ? sp->rec.bid_price : 0;
+        bool billable = route_billable(t, cb->dial_duration_s, &pay);
+        int64_t price = t->payout;   /* the target's price (plan field `price`) */
+        if (sp->rec.bid_price > 0) { /* won in an auction: the buyer pays its bid */
+            price = sp->rec.bid_price;
+            pay = billable ? price : 0;
+        }
         sp->rec.payout = pay;
+        sp->rec.price = price;
+        sp->rec.billable = billable;
     }
 }
 
@@ -1006,9 +1013,10 @@ static int next_step(struct step *sp, void *arg)
         return ERR_OK;
     }
     bool was_dialing = cb->ev == ROUTING_EV_DIAL;
-    if (was_dialing && in.op == ROUTE_OP_HANGUP)
+    if (was_dialing && in.op == ROUTE_OP_HANGUP) {
         connected(sp, &before, cb);
-    else if (cb->ev == ROUTING_EV_RECORD && in.op == ROUTE_OP_HANGUP)
+        out->billable = sp->rec.billable == 1;
+    } else if (cb->ev == ROUTING_EV_RECORD && in.op == ROUTE_OP_HANGUP)
         snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "voicemail");
     if (was_dialing && in.op == ROUTE_OP_HANGUP && before.target == -2)
         snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "last_resort");
@@ -1052,6 +1060,7 @@ int routing_next(struct app *app, const struct routing_callback *cb, struct rout
         free(sp);
         return rc == ERR_NOTFOUND ? ERR_NOTFOUND : ERR_BACKEND;
     }
+    out->account_id = sp->account_id;
     callback_facts(sp, cb, call);
     if (cb->ev == ROUTING_EV_RECORD || cb->ev == ROUTING_EV_RECORDING)
         record_recording(&sp->rec, cb);
@@ -1105,12 +1114,14 @@ static json_t *route_json(const struct st_call_route *r)
         r->auction_id[0] ? json_pack("{s:s,s:o,s:I}", "id", r->auction_id, "bid_id",
                                      json_str_or_null(r->bid_id), "price", (json_int_t)r->bid_price)
                          : json_null();
-    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:o}", "plan", r->plan, "location",
-                     json_str_or_null(r->location), "target", json_str_or_null(r->target),
-                     "target_number", json_str_or_null(r->target_number), "digits",
-                     json_str_or_null(r->digits), "steps", steps, "outcome", r->outcome, "verstat",
-                     json_str_or_null(r->verstat), "recording", rec, "payout",
-                     (json_int_t)r->payout, "auction", auction);
+    json_t *billable = r->billable < 0 ? json_null() : json_boolean(r->billable == 1);
+    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I,s:o,s:o}", "plan", r->plan,
+                     "location", json_str_or_null(r->location), "target",
+                     json_str_or_null(r->target), "target_number",
+                     json_str_or_null(r->target_number), "digits", json_str_or_null(r->digits),
+                     "steps", steps, "outcome", r->outcome, "verstat", json_str_or_null(r->verstat),
+                     "recording", rec, "payout", (json_int_t)r->payout, "price",
+                     (json_int_t)r->price, "billable", billable, "auction", auction);
 }
 
 json_t *routing_call_json(struct app *app, const char *provider, const char *call_sid)

@@ -71,6 +71,8 @@ struct routing_answer {
     /* Non-NULL: the step is a ping-post auction and ans is not written yet; run it with
      * routing_auction (which takes it) before answering. */
     struct routing_pending *auction;
+    bool billable;      /* this step recorded a connected call its target's rule made billable */
+    int64_t account_id; /* the call's account (routing_next) */
 };
 
 /* Runs the ping-post auction of out->auction (taken, out->auction set to NULL) on the auction

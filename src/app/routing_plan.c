@@ -326,10 +326,10 @@ static int location_ref(struct routing_plan *rp, json_t *o, const char *field, i
 
 static int parse_target(struct routing_plan *rp, json_t *o, size_t i, struct errbuf *eb)
 {
-    static const char *const keys[] = {"id",        "number",       "location", "weight",
-                                       "priority",  "timeout",      "hours",    "max_concurrent",
-                                       "max_daily", "min_duration", "payout",   "whisper",
-                                       "name",      "bid_url",      "post_url", NULL};
+    static const char *const keys[] = {
+        "id",    "number",         "location",  "weight",       "priority", "timeout",
+        "hours", "max_concurrent", "max_daily", "min_duration", "payout",   "whisper",
+        "name",  "bid_url",        "post_url",  "price",        NULL};
     struct route_target *t = &rp->targets[i];
     long long weight = 1, priority = 0, timeout = 0, max_c = 0, max_d = 0, min_d = 0, pay = 0;
     if (only_keys(o, keys, "targets", eb) || opt_str(o, "id", &t->id, "targets", eb) ||
@@ -341,7 +341,7 @@ static int parse_target(struct routing_plan *rp, json_t *o, size_t i, struct err
         opt_int(o, "max_concurrent", 0, 1000000, &max_c, "targets", eb) ||
         opt_int(o, "max_daily", 0, 100000000, &max_d, "targets", eb) ||
         opt_int(o, "min_duration", 0, 86400, &min_d, "targets", eb) ||
-        opt_int(o, "payout", 0, INT64_MAX / 2, &pay, "targets", eb) ||
+        opt_int(o, "price", 0, INT64_MAX / 2, &pay, "targets", eb) ||
         opt_str(o, "whisper", &t->whisper, "targets", eb) ||
         opt_str(o, "bid_url", &t->bid_url, "targets", eb) || url(t->bid_url, "targets", eb) ||
         opt_str(o, "post_url", &rp->post_urls[i], "targets", eb) ||
@@ -349,6 +349,15 @@ static int parse_target(struct routing_plan *rp, json_t *o, size_t i, struct err
         return ERR_INVALID;
     if (rp->post_urls[i] && !t->bid_url)
         return bad(eb, "targets", "a post_url needs a bid_url");
+    /* `price` is what the buyer pays per billable call; `payout` is its older name (the same
+     * figure: docs/routing.md), accepted alone */
+    if (json_object_get(o, "payout")) {
+        if (json_object_get(o, "price"))
+            return bad(eb, "targets",
+                       "a target has a price or a payout (its older name), not both");
+        if (opt_int(o, "payout", 0, INT64_MAX / 2, &pay, "targets", eb))
+            return ERR_INVALID;
+    }
     if (!t->id || !*t->id || strlen(t->id) >= STORE_ID_MAX)
         return bad(eb, "targets", "each target needs an id (1 to 47 characters)");
     for (size_t k = 0; k < i; k++)

@@ -82,8 +82,8 @@ struct route_target {
     int32_t max_concurrent;                /* 0 = no cap */
     int32_t max_daily;                     /* 0 = no cap */
     int32_t min_duration_s;                /* talk time that makes the call billable */
-    int64_t payout;                        /* minor units per billable call */
-    const char *whisper;                   /* NULL, or text ("{source}", "{campaign}" filled) */
+    int64_t payout;      /* what the buyer pays per billable call, minor units (plan: price) */
+    const char *whisper; /* NULL, or text ("{source}", "{campaign}" filled) */
     const char *bid_url; /* ping-post: the buyer's ping endpoint (NULL = not a bidder) */
 };
 

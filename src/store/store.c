@@ -586,6 +586,33 @@ int store_call_outcome_put(struct store *s, const struct st_call_outcome *o)
     return s->ops->call_outcome_put(s, o);
 }
 
+/* ---- publishers (sql/0022) ---- */
+
+int store_publisher_put(struct store *s, struct st_publisher *p)
+{
+    if (store__write_fault(s, "publisher put"))
+        return ERR_BACKEND;
+    return s->ops->publisher_put(s, p);
+}
+
+int store_publisher_get(struct store *s, int64_t account_id, const char *ext_id,
+                        struct st_publisher *p)
+{
+    return s->ops->publisher_get(s, account_id, ext_id, p);
+}
+
+int store_publisher_list(struct store *s, int64_t account_id, store_publisher_fn fn, void *ctx)
+{
+    return s->ops->publisher_list(s, account_id, fn, ctx);
+}
+
+int store_publisher_delete(struct store *s, int64_t account_id, const char *ext_id)
+{
+    if (store__write_fault(s, "publisher delete"))
+        return ERR_BACKEND;
+    return s->ops->publisher_delete(s, account_id, ext_id);
+}
+
 /* ---- routing (sql/0019) ---- */
 
 int store_route_doc_put(struct store *s, struct st_route_doc *d)

@@ -611,6 +611,8 @@ struct st_call_route {
     char recording_url[STORE_ROUTE_URL_MAX];
     int64_t recording_duration_s; /* -1 = none */
     int64_t payout;               /* minor units, when billable */
+    int64_t price;                /* the connected target's price per billable call (sql/0022) */
+    int billable;                 /* the target's rule when it connected: -1 none, 0 no, 1 yes */
     bool dialing;                 /* a target's leg is ringing or connected */
     int64_t started_at;
     int64_t updated_at;
@@ -646,6 +648,46 @@ int store_route_counts(struct store *s, int64_t account_id, const char *plan,
                        const char *day_prefix, int64_t live_since, store_route_count_fn fn,
                        void *ctx);
 
+/* ==== publishers ==============================================================================
+ * Owned by src/app/pnl.c (P&L for pay-per-call, sql/0022): payees paid `payout` per billable
+ * call of the traffic they own. The owned things (claims) are unique per account. */
+
+#define STORE_PUBLISHER_OWNS_MAX 16384 /* the owns document's JSON */
+#define STORE_PUBLISHER_CLAIMS_MAX 256 /* things one publisher owns */
+
+struct st_publisher_claim {
+    char kind[8]; /* "source" (a utm_source value), "number" (E.164), "pool" (its API id) */
+    char value[STORE_TEXT_MAX];
+};
+
+struct st_publisher {
+    int64_t id;
+    int64_t account_id;
+    char ext_id[STORE_ID_MAX]; /* "pub_…": set by the store on insert */
+    char name[STORE_NAME_MAX];
+    int64_t payout;                      /* minor units per billable call */
+    char owns[STORE_PUBLISHER_OWNS_MAX]; /* JSON, as the app wrote it */
+    int64_t created_at;
+    int64_t updated_at;
+    /* written by store_publisher_put only (not read back): what owns lists */
+    size_t n_claims;
+    struct st_publisher_claim claims[STORE_PUBLISHER_CLAIMS_MAX];
+};
+typedef int (*store_publisher_fn)(void *ctx, const struct st_publisher *p);
+
+/* Inserts p (p->id == 0: ext_id, id and created_at set) or replaces the name, payout, owns and
+ * updated_at of the account's publisher p->ext_id, and replaces its claims with p->claims.
+ * ERR_CONFLICT: a claim is another publisher's of the account (call it inside
+ * store_begin/commit: the caller rolls back); ERR_NOTFOUND (update): no such publisher. */
+int store_publisher_put(struct store *s, struct st_publisher *p);
+/* The account's publisher ext_id (claims not filled). ERR_NOTFOUND if none. */
+int store_publisher_get(struct store *s, int64_t account_id, const char *ext_id,
+                        struct st_publisher *p);
+/* The account's publishers, oldest first (claims not filled); fn returning non-zero stops. */
+int store_publisher_list(struct store *s, int64_t account_id, store_publisher_fn fn, void *ctx);
+/* Deletes the account's publisher ext_id and its claims. ERR_NOTFOUND if none. */
+int store_publisher_delete(struct store *s, int64_t account_id, const char *ext_id);
+
 /* ==== reports =================================================================================
  * Owned by reports and exports (src/http/handlers/h_reports.c). Read-only queries over calls,
  * sessions and conversions, streamed row by row to a callback (return non-zero to stop). */
@@ -676,6 +718,11 @@ struct st_report_call {
     int64_t revenue;               /* the outcome's revenue in minor units, -1 = none */
     bool first_time;               /* no earlier call of the account from the same caller */
     char location[STORE_NAME_MAX]; /* the routed call's location (its name), "" = none */
+    char pool_ext[STORE_ID_MAX];   /* its pool's API id, "" for none */
+    char target[STORE_ID_MAX];     /* the routed call's connected target (buyer) id, "" = none */
+    int64_t price;                 /* that target's price per billable call, minor units */
+    int rule_billable;             /* the target's rule: -1 no target connected, 0 no, 1 yes */
+    int person_billable;           /* a person's billable flag: -1 unset, 0 no, 1 yes */
 };
 
 /* One conversion with what the Google Ads exports need: the call and the click ids of the

@@ -134,6 +134,11 @@ struct store_ops {
     int (*route_doc_delete)(struct store *s, int64_t account_id, const char *kind,
                             const char *ext_id);
     int (*route_counter_next)(struct store *s, int64_t account_id, const char *key, int64_t *n);
+    int (*publisher_put)(struct store *s, struct st_publisher *p);
+    int (*publisher_get)(struct store *s, int64_t account_id, const char *ext_id,
+                         struct st_publisher *p);
+    int (*publisher_list)(struct store *s, int64_t account_id, store_publisher_fn fn, void *ctx);
+    int (*publisher_delete)(struct store *s, int64_t account_id, const char *ext_id);
     int (*call_route_put)(struct store *s, const struct st_call_route *r);
     int (*call_route_get)(struct store *s, const char *provider, const char *call_sid,
                           struct st_call_route *r);

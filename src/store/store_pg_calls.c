@@ -514,7 +514,8 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
     " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
     " COALESCE(o.revenue, -1), COALESCE(c.first_caller = 1, NOT EXISTS (SELECT 1 FROM calls e"     \
     " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id)),"      \
-    " COALESCE(ld.name, '')"                                                                       \
+    " COALESCE(ld.name, ''), COALESCE(p.ext_id, ''), COALESCE(cr.target, ''),"                     \
+    " COALESCE(cr.price, 0), COALESCE(cr.billable, -1), COALESCE(o.billable, -1)"                  \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
     " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
     " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
@@ -561,6 +562,11 @@ static void read_report_call(const PGresult *r, int i, struct st_report_call *c)
     c->revenue = store__pg_col_i64(r, i, 20);
     c->first_time = store__pg_col_bool(r, i, 21);
     store__pg_col_text(r, i, 22, c->location, sizeof(c->location));
+    store__pg_col_text(r, i, 23, c->pool_ext, sizeof(c->pool_ext));
+    store__pg_col_text(r, i, 24, c->target, sizeof(c->target));
+    c->price = store__pg_col_i64(r, i, 25);
+    c->rule_billable = (int)store__pg_col_i64(r, i, 26);
+    c->person_billable = (int)store__pg_col_i64(r, i, 27);
 }
 
 static void read_report_conversion(const PGresult *r, int i, struct st_report_conversion *c)

@@ -222,6 +222,11 @@ int store_pg__route_doc_list(struct store *s, int64_t account_id, const char *ki
 int store_pg__route_doc_delete(struct store *s, int64_t account_id, const char *kind,
                                const char *ext_id);
 int store_pg__route_counter_next(struct store *s, int64_t account_id, const char *key, int64_t *n);
+int store_pg__publisher_put(struct store *s, struct st_publisher *p);
+int store_pg__publisher_get(struct store *s, int64_t account_id, const char *ext_id,
+                            struct st_publisher *p);
+int store_pg__publisher_list(struct store *s, int64_t account_id, store_publisher_fn fn, void *ctx);
+int store_pg__publisher_delete(struct store *s, int64_t account_id, const char *ext_id);
 int store_pg__call_route_put(struct store *s, const struct st_call_route *r);
 int store_pg__call_route_get(struct store *s, const char *provider, const char *call_sid,
                              struct st_call_route *r);

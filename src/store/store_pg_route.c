@@ -164,7 +164,7 @@ int store_pg__route_counter_next(struct store *s, int64_t account_id, const char
 #define ROUTE_COLS                                                                                 \
     "account_id, provider, call_sid, plan, location, target, target_number, digits, state, log,"   \
     " verstat, outcome, recording_url, recording_duration, payout, dialing, started_at,"           \
-    " updated_at, auction_id, bid_id, bid_price"
+    " updated_at, auction_id, bid_id, bid_price, price, billable"
 
 static void read_route(const PGresult *res, int i, struct st_call_route *r)
 {
@@ -189,6 +189,8 @@ static void read_route(const PGresult *res, int i, struct st_call_route *r)
     store__pg_col_text(res, i, 18, r->auction_id, sizeof(r->auction_id));
     store__pg_col_text(res, i, 19, r->bid_id, sizeof(r->bid_id));
     r->bid_price = store__pg_col_i64(res, i, 20);
+    r->price = store__pg_col_i64(res, i, 21);
+    r->billable = PQgetisnull(res, i, 22) ? -1 : store__pg_col_i64(res, i, 22) != 0;
 }
 
 int store_pg__call_route_put(struct store *s, const struct st_call_route *r)
@@ -208,13 +210,18 @@ int store_pg__call_route_put(struct store *s, const struct st_call_route *r)
     store__pg_text(&a, r->auction_id);
     store__pg_text(&a, r->bid_id);
     store__pg_i64(&a, r->bid_price);
+    store__pg_i64(&a, r->price);
+    if (r->billable < 0)
+        store__pg_null(&a);
+    else
+        store__pg_i64(&a, r->billable != 0);
     int64_t n = 0;
     int rc = store__pg_changes(
         s,
         "INSERT INTO call_routes(" ROUTE_COLS ") VALUES ($1::bigint, $2::text, $3::text,"
         " $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text, $11::text,"
         " $12::text, $13::text, $14::bigint, $15::bigint, $16::integer, $17::bigint, $18::bigint,"
-        " $19::text, $20::text, $21::bigint)"
+        " $19::text, $20::text, $21::bigint, $22::bigint, $23::integer)"
         " ON CONFLICT (provider, call_sid) DO UPDATE SET plan = excluded.plan,"
         " location = excluded.location, target = excluded.target,"
         " target_number = excluded.target_number, digits = excluded.digits,"
@@ -223,7 +230,7 @@ int store_pg__call_route_put(struct store *s, const struct st_call_route *r)
         " recording_duration = excluded.recording_duration, payout = excluded.payout,"
         " dialing = excluded.dialing, updated_at = excluded.updated_at,"
         " auction_id = excluded.auction_id, bid_id = excluded.bid_id,"
-        " bid_price = excluded.bid_price"
+        " bid_price = excluded.bid_price, price = excluded.price, billable = excluded.billable"
         " WHERE call_routes.account_id = excluded.account_id",
         &a, &n, "write call route");
     return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;

@@ -237,6 +237,12 @@ int store_sqlite__route_doc_delete(struct store *s, int64_t account_id, const ch
                                    const char *ext_id);
 int store_sqlite__route_counter_next(struct store *s, int64_t account_id, const char *key,
                                      int64_t *n);
+int store_sqlite__publisher_put(struct store *s, struct st_publisher *p);
+int store_sqlite__publisher_get(struct store *s, int64_t account_id, const char *ext_id,
+                                struct st_publisher *p);
+int store_sqlite__publisher_list(struct store *s, int64_t account_id, store_publisher_fn fn,
+                                 void *ctx);
+int store_sqlite__publisher_delete(struct store *s, int64_t account_id, const char *ext_id);
 int store_sqlite__call_route_put(struct store *s, const struct st_call_route *r);
 int store_sqlite__call_route_get(struct store *s, const char *provider, const char *call_sid,
                                  struct st_call_route *r);

@@ -15,7 +15,8 @@
     " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
     " COALESCE(o.revenue, -1), COALESCE(c.first_caller = 1, NOT EXISTS (SELECT 1 FROM calls e"     \
     " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id)),"      \
-    " COALESCE(ld.name, '')"                                                                       \
+    " COALESCE(ld.name, ''), COALESCE(p.ext_id, ''), COALESCE(cr.target, ''),"                     \
+    " COALESCE(cr.price, 0), COALESCE(cr.billable, -1), COALESCE(o.billable, -1)"                  \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
     " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
     " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
@@ -66,6 +67,11 @@ static void read_report_call(sqlite3_stmt *st, struct st_report_call *r)
     r->revenue = sqlite3_column_int64(st, 20);
     r->first_time = sqlite3_column_int(st, 21) != 0;
     store__col_text(st, 22, r->location, sizeof(r->location));
+    store__col_text(st, 23, r->pool_ext, sizeof(r->pool_ext));
+    store__col_text(st, 24, r->target, sizeof(r->target));
+    r->price = sqlite3_column_int64(st, 25);
+    r->rule_billable = sqlite3_column_int(st, 26);
+    r->person_billable = sqlite3_column_int(st, 27);
 }
 
 static void read_report_conversion(sqlite3_stmt *st, struct st_report_conversion *r)

@@ -162,7 +162,7 @@ int store_sqlite__route_counter_next(struct store *s, int64_t account_id, const 
 #define ROUTE_COLS                                                                                 \
     "account_id, provider, call_sid, plan, location, target, target_number, digits, state, log,"   \
     " verstat, outcome, recording_url, recording_duration, payout, dialing, started_at,"           \
-    " updated_at, auction_id, bid_id, bid_price"
+    " updated_at, auction_id, bid_id, bid_price, price, billable"
 
 static void read_route(sqlite3_stmt *st, struct st_call_route *r)
 {
@@ -187,6 +187,8 @@ static void read_route(sqlite3_stmt *st, struct st_call_route *r)
     store__col_text(st, 18, r->auction_id, sizeof(r->auction_id));
     store__col_text(st, 19, r->bid_id, sizeof(r->bid_id));
     r->bid_price = sqlite3_column_int64(st, 20);
+    r->price = sqlite3_column_int64(st, 21);
+    r->billable = sqlite3_column_type(st, 22) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 22) != 0;
 }
 
 int store_sqlite__call_route_put(struct store *s, const struct st_call_route *r)
@@ -195,8 +197,8 @@ int store_sqlite__call_route_put(struct store *s, const struct st_call_route *r)
     /* The conflict update keeps the account: another account's record is left alone. */
     sqlite3_stmt *st = store__prep(
         c, "INSERT INTO call_routes(" ROUTE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-           " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) ON CONFLICT(provider, "
-           "call_sid) DO"
+           " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) ON CONFLICT("
+           "provider, call_sid) DO"
            " UPDATE SET plan = excluded.plan, location = excluded.location,"
            " target = excluded.target, target_number = excluded.target_number,"
            " digits = excluded.digits, state = excluded.state, log = excluded.log,"
@@ -205,7 +207,7 @@ int store_sqlite__call_route_put(struct store *s, const struct st_call_route *r)
            " recording_duration = excluded.recording_duration, payout = excluded.payout,"
            " dialing = excluded.dialing, updated_at = excluded.updated_at,"
            " auction_id = excluded.auction_id, bid_id = excluded.bid_id,"
-           " bid_price = excluded.bid_price"
+           " bid_price = excluded.bid_price, price = excluded.price, billable = excluded.billable"
            " WHERE call_routes.account_id = excluded.account_id");
     if (!st)
         return ERR_BACKEND;
@@ -223,6 +225,11 @@ int store_sqlite__call_route_put(struct store *s, const struct st_call_route *r)
     store__bind_text(st, 19, r->auction_id);
     store__bind_text(st, 20, r->bid_id);
     sqlite3_bind_int64(st, 21, r->bid_price);
+    sqlite3_bind_int64(st, 22, r->price);
+    if (r->billable < 0)
+        sqlite3_bind_null(st, 23);
+    else
+        sqlite3_bind_int(st, 23, r->billable != 0);
     int rc = store__exec(c, st, "write call route");
     return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
 }

@@ -3,7 +3,8 @@
 // store. Visits sent alternately to both never get one number twice while both leases live; an
 // admin change made through node A shows on node B within a second (store_config_version); a
 // call webhook on node B attributes a visit made on node A; a /v1/stream listener on node A
-// sees the calls answered by node B (LISTEN/NOTIFY, each event once); kill -9 of one node under
+// sees the calls answered by node B (LISTEN/NOTIFY, each event once), and the P&L totals a
+// person changed there; kill -9 of one node under
 // load leaves the other serving, with every acknowledged visit and call stored; the per-account
 // limit of new sessions holds for the two nodes together.
 // PostgreSQL only: one process serves a SQLite file (single_owner.test.mjs).
@@ -166,6 +167,31 @@ test('a stream listener on node A sees the calls answered by node B, each event 
       assert.equal(count(l, 'call.started'), 1, `call.started on ${where}:\n${l.text()}`);
       assert.equal(count(l, 'call.completed'), 1, `call.completed on ${where}:\n${l.text()}`);
       assert.match(l.text(), new RegExp(`event: call\\.completed\\ndata: \\{[^\\n]*"id":"${id}"[^\\n]*"status":"completed"`));
+    }
+  } finally {
+    await onA.close();
+    await onB.close();
+  }
+});
+
+test('pnl.updated: a person marking a call billable on node B reaches node A, once', { skip }, async () => {
+  const target = '+15555556500';
+  const [number] = await pool(a, target, 1);
+  const call = await voice(b, number);
+  assert.equal(call.status, 200);
+  const id = sql(db, `select ext_id from calls where provider_call_id = '${call.sid}'`);
+  const onA = await listen(a);
+  const onB = await listen(b);
+  try {
+    const r = await b.api('PATCH', `/v1/calls/${id}`, { billable: true });
+    assert.equal(r.status, 200, r.text);
+    const events = (l) => [...l.text().matchAll(/event: pnl\.updated\ndata: (.*)\n/g)].map((m) => JSON.parse(m[1]));
+    for (let i = 0; i < 250 && events(onA).length < 1; i++) await sleep(20);
+    await sleep(300); // a second copy, if there were one, would have arrived by now
+    for (const [l, where] of [[onA, 'node A (the other node)'], [onB, 'node B (where it changed)']]) {
+      const ev = events(l);
+      assert.equal(ev.length, 1, `pnl.updated on ${where}:\n${l.text()}`);
+      assert.ok(ev[0].billable >= 1, JSON.stringify(ev[0]));
     }
   } finally {
     await onA.close();

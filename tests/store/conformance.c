@@ -2989,6 +2989,149 @@ static void number_management_claims_and_scoping(void **state)
     assert_true(g);
 }
 
+/* ==== publishers and the P&L's facts (sql/0022) ============================================== */
+
+static int count_publishers(void *ctx, const struct st_publisher *p)
+{
+    (void)p;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static struct st_publisher *make_publisher(int64_t account_id, const char *name, int64_t payout,
+                                           const char *kind, const char *value)
+{
+    struct st_publisher *p = calloc(1, sizeof(*p));
+    p->account_id = account_id;
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    p->payout = payout;
+    snprintf(p->owns, sizeof(p->owns), "{\"%ss\":[\"%s\"]}", kind, value);
+    p->updated_at = 1000;
+    p->n_claims = 1;
+    snprintf(p->claims[0].kind, sizeof(p->claims[0].kind), "%s", kind);
+    snprintf(p->claims[0].value, sizeof(p->claims[0].value), "%s", value);
+    return p;
+}
+
+static int put_publisher(struct fx *f, struct st_publisher *p)
+{
+    int rc = store_begin(f->s);
+    if (rc)
+        return rc;
+    rc = store_publisher_put(f->s, p);
+    if (rc == ERR_OK)
+        return store_commit(f->s);
+    store_rollback(f->s);
+    return rc;
+}
+
+static int pnl_facts(void *ctx, const struct st_report_call *c)
+{
+    struct st_report_call *out = ctx;
+    for (int i = 0; i < 3; i++)
+        if (!out[i].call_ext[0]) {
+            out[i] = *c;
+            break;
+        }
+    return 0;
+}
+
+static void publishers_claims_and_pnl_facts(void **state)
+{
+    struct fx *f = *state;
+    struct st_publisher *p = make_publisher(f->a.id, "Leads Inc", 1500, "source", "bing");
+    assert_int_equal(put_publisher(f, p), ERR_OK);
+    assert_true(p->id > 0);
+    assert_int_equal(strncmp(p->ext_id, "pub_", 4), 0);
+    struct st_publisher *got = calloc(1, sizeof(*got));
+    assert_int_equal(store_publisher_get(f->s, f->a.id, p->ext_id, got), ERR_OK);
+    assert_string_equal(got->name, "Leads Inc");
+    assert_int_equal(got->payout, 1500);
+    assert_string_equal(got->owns, p->owns);
+    assert_int_equal(got->created_at, 1000);
+    assert_int_equal(store_publisher_get(f->s, f->b.id, p->ext_id, got), ERR_NOTFOUND);
+
+    /* a thing belongs to one publisher of an account; another account may own it too */
+    struct st_publisher *q = make_publisher(f->a.id, "Other", 900, "source", "bing");
+    assert_int_equal(put_publisher(f, q), ERR_CONFLICT);
+    assert_int_equal(store_publisher_get(f->s, f->a.id, q->ext_id, got), ERR_NOTFOUND);
+    struct st_publisher *theirs = make_publisher(f->b.id, "Theirs", 900, "source", "bing");
+    assert_int_equal(put_publisher(f, theirs), ERR_OK);
+    q->id = 0;
+    snprintf(q->claims[0].value, sizeof(q->claims[0].value), "+15555550101");
+    snprintf(q->claims[0].kind, sizeof(q->claims[0].kind), "number");
+    assert_int_equal(put_publisher(f, q), ERR_OK);
+    int n = 0;
+    assert_int_equal(store_publisher_list(f->s, f->a.id, count_publishers, &n), ERR_OK);
+    assert_int_equal(n, 2);
+
+    /* update: the claims are replaced, so what p gave up is free for q */
+    p->payout = 1700;
+    snprintf(p->claims[0].value, sizeof(p->claims[0].value), "google");
+    p->updated_at = 2000;
+    assert_int_equal(put_publisher(f, p), ERR_OK);
+    assert_int_equal(store_publisher_get(f->s, f->a.id, p->ext_id, got), ERR_OK);
+    assert_int_equal(got->payout, 1700);
+    assert_int_equal(got->created_at, 1000);
+    assert_int_equal(got->updated_at, 2000);
+    q->n_claims = 2;
+    snprintf(q->claims[1].kind, sizeof(q->claims[1].kind), "source");
+    snprintf(q->claims[1].value, sizeof(q->claims[1].value), "bing");
+    assert_int_equal(put_publisher(f, q), ERR_OK);
+    theirs->account_id = f->a.id; /* b's publisher through a's account: not found */
+    theirs->id = 1;
+    assert_int_equal(put_publisher(f, theirs), ERR_NOTFOUND);
+    assert_int_equal(store_publisher_delete(f->s, f->a.id, theirs->ext_id), ERR_NOTFOUND);
+    assert_int_equal(store_publisher_delete(f->s, f->a.id, q->ext_id), ERR_OK);
+    assert_int_equal(store_publisher_delete(f->s, f->a.id, q->ext_id), ERR_NOTFOUND);
+    struct st_publisher *r = make_publisher(f->a.id, "Again", 100, "source", "bing");
+    assert_int_equal(put_publisher(f, r), ERR_OK); /* the deleted one's claims went with it */
+
+    /* the report's facts of a routed call: its target, price, the rule's and a person's word */
+    struct st_call c1 = make_call(f, "CPNL1", 5000, 0);
+    struct st_call c2 = make_call(f, "CPNL2", 5001, 0);
+    make_call(f, "CPNL3", 5002, 0);
+    struct st_call_route rt = make_route(f->a.id, "CPNL1", "buyer_a", 5000, false);
+    rt.price = 4200;
+    rt.billable = 1;
+    assert_int_equal(store_call_route_put(f->s, &rt), ERR_OK);
+    struct st_call_route rg;
+    assert_int_equal(store_call_route_get(f->s, "twilio", "CPNL1", &rg), ERR_OK);
+    assert_int_equal(rg.price, 4200);
+    assert_int_equal(rg.billable, 1);
+    rt = make_route(f->a.id, "CPNL2", "buyer_b", 5001, false);
+    rt.price = 3000;
+    rt.billable = 0;
+    assert_int_equal(store_call_route_put(f->s, &rt), ERR_OK);
+    struct st_call_outcome o = {
+        .call_id = c2.id, .account_id = f->a.id, .revenue = -1, .billable = 1, .updated_at = 6000};
+    snprintf(o.tags, sizeof(o.tags), "[]");
+    snprintf(o.lead_status, sizeof(o.lead_status), "new");
+    snprintf(o.billable_by, sizeof(o.billable_by), "api");
+    assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
+    struct st_report_call facts[3];
+    memset(facts, 0, sizeof(facts));
+    assert_int_equal(store_report_calls(f->s, f->a.id, 5000, 5003, pnl_facts, facts), ERR_OK);
+    assert_string_equal(facts[0].call_ext, c1.ext_id);
+    assert_string_equal(facts[0].target, "buyer_a");
+    assert_int_equal(facts[0].price, 4200);
+    assert_int_equal(facts[0].rule_billable, 1);
+    assert_int_equal(facts[0].person_billable, -1);
+    assert_string_equal(facts[1].target, "buyer_b");
+    assert_int_equal(facts[1].rule_billable, 0);
+    assert_int_equal(facts[1].person_billable, 1);
+    assert_string_equal(facts[2].target, "");
+    assert_int_equal(facts[2].price, 0);
+    assert_int_equal(facts[2].rule_billable, -1);
+    assert_int_equal(facts[2].person_billable, -1);
+    assert_string_equal(facts[2].pool_ext, "");
+    free(p);
+    free(q);
+    free(r);
+    free(theirs);
+    free(got);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
@@ -3010,6 +3153,7 @@ int main(int argc, char **argv)
         T(calls_conversions_reports_and_export),
         T(call_outcomes_default_replace_and_tenant_scoping),
         T(routing_docs_counters_and_call_routes),
+        T(publishers_claims_and_pnl_facts),
         T(spend_replaces_days_one_currency_and_tenant_scoping),
         T(funnel_stages_and_cohorts_by_first_visit),
         T(report_first_time_stored_or_looked_up),

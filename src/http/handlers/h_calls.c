@@ -12,6 +12,7 @@
 #include "base/timefmt.h"
 #include "app/admin.h"
 #include "app/app.h"
+#include "app/pnl.h"
 #include "app/calls.h"
 #include "app/outcomes.h"
 #include "base/json.h"
@@ -380,9 +381,12 @@ int h_call_patch(struct http_req *req, struct http_resp *resp)
     struct st_call c;
     rc = outcomes_set(req->app, req->account.id, req->params[0], o, user, time_now_ms(), &c,
                       &req->eb);
+    bool billable = json_object_get(o, "billable") != NULL;
     json_decref(o);
     if (rc)
         return rc;
+    if (billable) /* a person changed billable: live P&L totals once the answer is out */
+        http_after(req, pnl_event_publish, pnl_event_new(req->app, req->account.id));
     resp->content_type = "application/json";
     json_t *call = calls_json(req->app, &c);
     h_app_redact_call(req, call);

@@ -13,6 +13,7 @@
 #include "app/calls.h"
 #include "app/users.h"
 #include "app/zones.h"
+#include "app/pnl.h"
 #include "app/reports.h"
 #include "base/json.h"
 #include "report/csv.h"
@@ -324,6 +325,39 @@ int h_report_calls(struct http_req *req, struct http_resp *resp)
     }
     report_free(r);
     return rc;
+}
+
+/* ---- GET /v1/reports/pnl ---- */
+
+int h_report_pnl(struct http_req *req, struct http_resp *resp)
+{
+    char list[128] = "";
+    if (http_query(req, "group_by", list, sizeof(list)) && strlen(list) >= sizeof(list) - 1)
+        return errf(&req->eb, ERR_INVALID, "group_by", "'group_by' is too long");
+    struct pnl_dims dims;
+    struct range range;
+    bool ids = false;
+    int rc = pnl_dims_parse(list, &dims, &req->eb);
+    if (rc == ERR_OK)
+        rc = parse_range(req, &range);
+    if (rc == ERR_OK)
+        rc = parse_include(req, &ids);
+    char v[32];
+    struct gads_tz tz;
+    if (rc == ERR_OK)
+        rc = gads_tz_parse(query_param(req, "tz", v, sizeof(v)) ? v : NULL, NULL, &tz, &req->eb);
+    if (rc)
+        return rc;
+    struct pnl_query q = {.since = range.since,
+                          .until = range.until,
+                          .tz_offset_min = tz.offset_min,
+                          .call_ids = ids};
+    json_t *out = NULL;
+    rc = pnl_report(req->app, &req->account, &dims, &q, &out, &req->eb);
+    if (rc)
+        return rc;
+    resp->content_type = "application/json";
+    return json_dump_take(out, &resp->body);
 }
 
 /* ---- GET /v1/app/rollup: an owner's accounts side by side ---- */

@@ -16,6 +16,7 @@
 #include "base/xalloc.h"
 #include "core/phone.h"
 #include "app/app.h"
+#include "app/pnl.h"
 #include "app/calls.h"
 #include "app/metrics.h"
 #include "app/offline.h"
@@ -745,6 +746,8 @@ static int route_callback(struct http_req *req, struct http_resp *resp, const st
         resp->status = 204;
     else if (rc == ERR_OK)
         rc = answer_route(req, resp, h, ra);
+    if (rc == ERR_OK && ra->billable) /* live P&L totals, once the provider has its answer */
+        http_after(req, pnl_event_publish, pnl_event_new(req->app, ra->account_id));
     free(ra);
     return rc;
 }

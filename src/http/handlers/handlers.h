@@ -111,6 +111,15 @@ int h_app_user_list(struct http_req *req, struct http_resp *resp);
 int h_app_user_set(struct http_req *req, struct http_resp *resp);
 int h_app_user_remove(struct http_req *req, struct http_resp *resp);
 int h_report_calls(struct http_req *req, struct http_resp *resp);
+/* GET /v1/reports/pnl (analyst): the P&L of pay-per-call (app/pnl.h). */
+int h_report_pnl(struct http_req *req, struct http_resp *resp);
+/* h_publishers.c: /v1/publishers (POST, GET; GET/PUT/DELETE {id}): admin to change, analyst to
+ * read. */
+int h_publisher_create(struct http_req *req, struct http_resp *resp);
+int h_publisher_replace(struct http_req *req, struct http_resp *resp);
+int h_publisher_get(struct http_req *req, struct http_resp *resp);
+int h_publisher_list(struct http_req *req, struct http_resp *resp);
+int h_publisher_delete(struct http_req *req, struct http_resp *resp);
 int h_report_funnel(struct http_req *req, struct http_resp *resp);
 int h_report_cohorts(struct http_req *req, struct http_resp *resp);
 int h_export_calls(struct http_req *req, struct http_resp *resp);
