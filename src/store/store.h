@@ -981,12 +981,16 @@ struct st_destination {
     char ext_id[STORE_ID_MAX];
     int64_t account_id;
     char url[STORE_URL_MAX];
-    char format[8]; /* "json" (signed webhook), "slack", "email" (url is mailto:ADDRESS) */
+    /* "json" (signed webhook), "slack", "email" (url is mailto:ADDRESS), or an ad platform:
+     * "ga4" (GA4 Measurement Protocol: url has the measurement id, secret is the API secret),
+     * "meta" (Meta Conversions API: url names the pixel, secret is the access token). */
+    char format[8];
     char events[STORE_EVENTS_MAX];
     char secret[STORE_SECRET_MAX]; /* the signing secret, in clear for the caller */
     int64_t created_at;
     int64_t failing_since; /* 0: its last attempt succeeded (or none failed yet) */
     int64_t disabled_at;   /* 0: enabled */
+    char last_error[256];  /* why the latest attempt failed, "" after a success */
 };
 
 struct st_outbox_msg {
@@ -1037,9 +1041,10 @@ int store_destination_list(struct store *s, int64_t account_id, store_destinatio
 int store_destination_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
 /* Records the outcome of an attempt on destination id at now: a success clears failing_since;
  * a failure sets it if unset and, once it is disable_after_ms old, disables the destination.
+ * A failure also records error (why, for the API: last_error), a success clears it.
  * out: *disabled = true when this call disabled it (exactly one caller sees that). */
 int store_destination_result(struct store *s, int64_t id, bool ok, int64_t now,
-                             int64_t disable_after_ms, bool *disabled);
+                             int64_t disable_after_ms, const char *error, bool *disabled);
 /* Enables a disabled destination again (failing_since cleared). ERR_OK, ERR_NOTFOUND. */
 int store_destination_enable(struct store *s, int64_t account_id, const char *ext_id);
 

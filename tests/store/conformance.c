@@ -2205,20 +2205,27 @@ static void destinations_disable_after_failing_and_enable(void **state)
     struct fx *f = *state;
     struct st_destination d = make_destination(f, f->a.id, "wh_d", "call.completed");
     bool disabled = true;
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1000, 500, &disabled), ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1000, 500, "HTTP 500", &disabled),
+                     ERR_OK);
     assert_false(disabled);
-    assert_int_equal(store_destination_result(f->s, d.id, true, 1200, 500, &disabled), ERR_OK);
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1300, 500, &disabled), ERR_OK);
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1700, 500, &disabled), ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, true, 1200, 500, "HTTP 500", &disabled),
+                     ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1300, 500, "HTTP 500", &disabled),
+                     ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1700, 500, "HTTP 500", &disabled),
+                     ERR_OK);
     assert_false(disabled); /* a success at 1200 restarted the clock: failing since 1300 */
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1800, 500, &disabled), ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1800, 500, "HTTP 500", &disabled),
+                     ERR_OK);
     assert_true(disabled);
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1900, 500, &disabled), ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1900, 500, "HTTP 500", &disabled),
+                     ERR_OK);
     assert_false(disabled); /* exactly once */
     struct st_destination got;
     assert_int_equal(store_destination_get(f->s, f->a.id, "wh_d", &got), ERR_OK);
     assert_int_equal(got.disabled_at, 1800);
     assert_int_equal(got.failing_since, 1300);
+    assert_string_equal(got.last_error, "HTTP 500");
     /* A disabled destination's messages are not claimed. */
     free(make_msg(f, &d, "evt_d", 1900));
     struct claimed c = {0};
@@ -2228,6 +2235,50 @@ static void destinations_disable_after_failing_and_enable(void **state)
     assert_int_equal(store_destination_enable(f->s, f->a.id, "wh_d"), ERR_OK);
     assert_int_equal(store_outbox_claim(f->s, 2000, 3000, "n", 4, 16, on_claim, &c), ERR_OK);
     assert_int_equal(c.n, 1);
+    assert_int_equal(store_destination_result(f->s, d.id, true, 2100, 500, NULL, &disabled),
+                     ERR_OK);
+    assert_int_equal(store_destination_get(f->s, f->a.id, "wh_d", &got), ERR_OK);
+    assert_string_equal(got.last_error, "");
+    assert_int_equal(got.failing_since, 0);
+}
+
+/* Ad-platform destinations (sql/0021) keep their format; a rejected credential disables at once
+ * (disable_after 0) with its reason. */
+static void destinations_ad_platforms(void **state)
+{
+    struct fx *f = *state;
+    static const char *const formats[] = {"ga4", "meta"};
+    for (size_t i = 0; i < 2; i++) {
+        struct st_destination d = {.account_id = f->a.id, .created_at = 100};
+        snprintf(d.ext_id, sizeof(d.ext_id), "wh_ad%zu", i);
+        snprintf(d.url, sizeof(d.url), "https://example.com/%s", formats[i]);
+        snprintf(d.format, sizeof(d.format), "%s", formats[i]);
+        snprintf(d.events, sizeof(d.events), "conversion.created");
+        snprintf(d.secret, sizeof(d.secret), "token-%zu", i);
+        assert_int_equal(store_destination_add(f->s, &d), ERR_OK);
+        struct st_destination got;
+        assert_int_equal(store_destination_get(f->s, f->a.id, d.ext_id, &got), ERR_OK);
+        assert_string_equal(got.format, formats[i]);
+        assert_string_equal(got.secret, d.secret);
+        free(make_msg(f, &d, "evt_ad", 100));
+        struct claimed c = {0};
+        assert_int_equal(store_outbox_claim(f->s, 200, 300, "n", 4, 16, on_claim, &c), ERR_OK);
+        assert_int_equal(c.n, 1);
+        bool disabled = false;
+        assert_int_equal(
+            store_destination_result(f->s, d.id, false, 400, 0, "credential rejected", &disabled),
+            ERR_OK);
+        assert_true(disabled);
+        assert_int_equal(store_destination_get(f->s, f->a.id, d.ext_id, &got), ERR_OK);
+        assert_string_equal(got.last_error, "credential rejected");
+        assert_int_equal(got.disabled_at, 400);
+    }
+    struct st_destination bad = {.account_id = f->a.id, .created_at = 100};
+    snprintf(bad.ext_id, sizeof(bad.ext_id), "wh_bad");
+    snprintf(bad.url, sizeof(bad.url), "https://example.com/");
+    snprintf(bad.format, sizeof(bad.format), "tiktok");
+    snprintf(bad.events, sizeof(bad.events), "conversion.created");
+    assert_int_equal(store_destination_add(f->s, &bad), ERR_INVALID);
 }
 
 static void alert_observe_fires_once_per_cooldown(void **state)
@@ -2959,6 +3010,7 @@ int main(int argc, char **argv)
         T(destinations_crud_and_tenant_scoping),
         T(outbox_claims_lease_limit_and_finish),
         T(destinations_disable_after_failing_and_enable),
+        T(destinations_ad_platforms),
         T(alert_observe_fires_once_per_cooldown),
         T(erase_scrubs_caller_and_visitor_and_logs_what_left),
         T(purge_deletes_old_rows_in_batches_and_keeps_called_sessions),
