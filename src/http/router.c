@@ -103,6 +103,8 @@ static const struct route routes[] = {
      ROUTE_AUTH | ROUTE_ANALYSE, 0},
     {"GET", "/v1/exports/google-ads/call-conversions.csv", h_export_call_conversions,
      ROUTE_AUTH | ROUTE_ANALYSE, 0},
+    {"GET", "/v1/exports/microsoft-ads/click-conversions.csv", h_export_msads_conversions,
+     ROUTE_AUTH | ROUTE_ANALYSE, 0},
     {"POST", "/v1/exports/google-ads/feed", h_feed_create, ROUTE_AUTH | ROUTE_MANAGE, 1 * KB},
     {"DELETE", "/v1/exports/google-ads/feed", h_feed_delete, ROUTE_AUTH | ROUTE_MANAGE, 0},
     {"GET", "/v1/feeds/google-ads/click-conversions.csv", h_feed_click_conversions, 0, 0},

@@ -673,8 +673,8 @@ struct st_report_call {
     char location[STORE_NAME_MAX]; /* the routed call's location (its name), "" = none */
 };
 
-/* One conversion with what the Google Ads exports need: the call and the click ids of the
- * session credited with it ("" = none, or no session). */
+/* One conversion with what the Google Ads and Microsoft Advertising exports need: the call and the
+ * click ids of the session credited with it ("" = none, or no session). */
 struct st_report_conversion {
     int64_t id;
     char call_ext[STORE_ID_MAX];
@@ -687,9 +687,10 @@ struct st_report_conversion {
     char gclid[1024]; /* as large as the session's click_ids: never truncated */
     char gbraid[1024];
     char wbraid[1024];
-    char method[16];   /* the call's attribution method (attrib_method_name) */
-    double confidence; /* … and its confidence */
-    int64_t click_at;  /* the credited session's start (its landing click), 0 = no session */
+    char msclkid[1024]; /* Microsoft Advertising's click id */
+    char method[16];    /* the call's attribution method (attrib_method_name) */
+    double confidence;  /* … and its confidence */
+    int64_t click_at;   /* the credited session's start (its landing click), 0 = no session */
 };
 
 typedef int (*store_report_call_fn)(void *ctx, const struct st_report_call *c);

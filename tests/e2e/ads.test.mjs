@@ -306,3 +306,44 @@ test('a Meta token refused (OAuthException 190) ends the retries at once and dis
   assert.equal(u.ph.length, 1);
   assert.match(u.fbc, /^fb\.1\.\d{13}\.IwAR_Fb-Click\.1$/);
 });
+
+test('Microsoft Advertising: the msclkid offline-conversion CSV, account-scoped and formula-neutralised', async () => {
+  const srv = await server({});
+  const v = await srv.visit({ url: `${ORIGIN}/?utm_source=bing&utm_medium=cpc&msclkid=f894f652ea334e739002f7167ab8f8e3` },
+    { Origin: ORIGIN });
+  assert.equal(v.status, 200, v.text);
+  await call(srv, v.json.numbers.find((n) => n.kind === 'pool').number);
+  const get = (q, key) => srv.api('GET', `/v1/exports/microsoft-ads/click-conversions.csv?${q}`, undefined, key);
+  let r;
+  await waitFor('the conversion', async () => (r = await get('tz=-0500')).text.split('\r\n').length > 3);
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.headers.get('content-type'), /^text\/csv/);
+  assert.match(r.headers.get('content-disposition'), /microsoft-ads-conversions\.csv/);
+  const lines = r.text.split('\r\n');
+  assert.equal(lines[0], 'Parameters:TimeZone=-0500;');
+  assert.equal(lines[1], 'Microsoft Click ID,Conversion Name,Conversion Time,Conversion Value,Conversion Currency');
+  const row = lines[2].split(',').map((f) => f.replace(/^"|"$/g, ''));
+  assert.equal(row[0], 'f894f652ea334e739002f7167ab8f8e3');
+  assert.match(row[2], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  const utc = new Date(row[2].replace(' ', 'T') + '-05:00').getTime();
+  assert.ok(Math.abs(utc - Date.now()) < 120000, 'the time is in the file\'s offset');
+  assert.match(row[3], /^\d+\.\d\d$/);
+  assert.equal(row[4], 'USD');
+  assert.equal(lines[3], '');
+  assert.equal(r.headers.get('x-exported-rows'), '1');
+  // A user-written conversion name that reads as a formula is neutralised.
+  const f = await get('tz=%2B0100&conversion_name=%3DHYPERLINK(%22x%22)');
+  assert.equal(f.text.split('\r\n')[0], 'Parameters:TimeZone=+0100;');
+  assert.match(f.text.split('\r\n')[2], /^f894f652ea334e739002f7167ab8f8e3,"'=HYPERLINK\(""x""\)",/);
+  // UTC by default; zone names are refused (Microsoft's template takes an offset).
+  assert.equal((await get('')).text.split('\r\n')[0], 'Parameters:TimeZone=+0000;');
+  const z = await get('tz=America/Chicago');
+  assert.equal(z.status, 400);
+  assert.equal(z.json.error.field, 'tz');
+  // Another account sees none of it.
+  const other = createAccount(srv.db, 'Other', ['https://other.example']);
+  const o = await get('', other.apiKey);
+  assert.equal(o.status, 200);
+  assert.equal(o.text.split('\r\n').filter(Boolean).length, 2, 'header rows only');
+  assert.equal((await get('', 'odk_wrong')).status, 401);
+});

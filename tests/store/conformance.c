@@ -319,6 +319,12 @@ COUNTER(count_number, struct st_number)
 COUNTER(count_lease, struct st_lease)
 COUNTER(count_report_call, struct st_report_call)
 COUNTER(count_report_conversion, struct st_report_conversion)
+
+static int first_conversion(void *ctx, const struct st_report_conversion *row)
+{
+    *(struct st_report_conversion *)ctx = *row;
+    return 1;
+}
 COUNTER(count_trace, struct st_trace_row)
 COUNTER(count_user, struct st_user)
 COUNTER(count_delivery, struct st_delivery)
@@ -936,7 +942,12 @@ static int call_cb(void *ctx, const struct st_call *c)
 static void calls_conversions_reports_and_export(void **state)
 {
     struct fx *f = *state;
-    struct st_session ss = make_session(f, "s_call", 500);
+    struct st_session ss = {.account_id = f->a.id, .created_at = 500, .last_active_at = 500};
+    snprintf(ss.ext_id, sizeof(ss.ext_id), "s_call");
+    snprintf(ss.visitor_id, sizeof(ss.visitor_id), "v_s_call");
+    snprintf(ss.device, sizeof(ss.device), "mobile");
+    snprintf(ss.click_ids, sizeof(ss.click_ids), "{\"gclid\":\"G-1\",\"msclkid\":\"m5f0c\"}");
+    assert_int_equal(store_session_put(f->s, &ss), ERR_OK);
     struct st_call c1 = make_call(f, "CA1", 1000, ss.id);
     struct st_call c2 = make_call(f, "CA2", 2000, 0);
     struct st_call c3 = make_call(f, "CA3", 3000, 0);
@@ -989,6 +1000,12 @@ static void calls_conversions_reports_and_export(void **state)
         store_report_conversions(f->s, f->a.id, 0, 10000, count_report_conversion, &n_conv),
         ERR_OK);
     assert_int_equal(n_conv, 1);
+    struct st_report_conversion rc1 = {0};
+    assert_int_equal(store_report_conversions(f->s, f->a.id, 0, 10000, first_conversion, &rc1),
+                     ERR_OK);
+    assert_string_equal(rc1.gclid, "G-1"); /* the click ids of the credited session */
+    assert_string_equal(rc1.msclkid, "m5f0c");
+    assert_int_equal(rc1.click_at, 500);
     assert_int_equal(store_export_trace(f->s, 0, 0, count_trace, &n_trace), ERR_OK);
     assert_true(n_trace >= 1);
 }
