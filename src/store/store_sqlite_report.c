@@ -32,18 +32,16 @@
 #define CLICK_ID(name)                                                                             \
     " CASE WHEN json_valid(s.click_ids) THEN json_extract(s.click_ids, '$." name "') END"
 
+/* clang-format off */
 #define REPORT_CONVERSION_SQL                                                                      \
     "SELECT cv.id, c.ext_id, c.from_number, c.started_at, cv.name, cv.value, cv.currency,"         \
-    " cv.at," CLICK_ID("gclid") "," CLICK_ID(                                                      \
-        "gbraid") "," CLICK_ID("wbraid") ", c.method, c.confidence, COALESCE(s.created_at, "       \
-                                         "0)," CLICK_ID("msclkid") " FROM conversions cv JOIN "    \
-                                                                   "calls c ON c.id = cv.call_id"  \
-                                                                   " LEFT JOIN sessions s ON "     \
-                                                                   "s.id = c.session_id"           \
-                                                                   " WHERE cv.account_id = ?1 "    \
-                                                                   "AND cv.at >= ?2 AND cv.at < "  \
-                                                                   "?3"                            \
-                                                                   " ORDER BY cv.at, cv.id"
+    " cv.at," CLICK_ID("gclid") "," CLICK_ID("gbraid") "," CLICK_ID("wbraid") ","                  \
+    " c.method, c.confidence, COALESCE(s.created_at, 0)," CLICK_ID("msclkid")                      \
+    " FROM conversions cv JOIN calls c ON c.id = cv.call_id"                                       \
+    " LEFT JOIN sessions s ON s.id = c.session_id"                                                 \
+    " WHERE cv.account_id = ?1 AND cv.at >= ?2 AND cv.at < ?3"                                     \
+    " ORDER BY cv.at, cv.id"
+/* clang-format on */
 
 static void read_report_call(sqlite3_stmt *st, struct st_report_call *r)
 {
