@@ -50,24 +50,32 @@ static int token_char(int c)
     return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
 }
 
+int adplat_credential_check(const char *format, const char *credential, struct errbuf *eb)
+{
+    const char *field = strcmp(format, "ga4") == 0 ? "api_secret" : "access_token";
+    if (!credential)
+        return errf(eb, ERR_INVALID, field, "%s is required", field);
+    if (!all(credential, 8, STORE_SECRET_MAX / 2, token_char))
+        return errf(eb, ERR_INVALID, field,
+                    "%s must be 8 to %d letters, digits or -_.~ as the platform shows it", field,
+                    STORE_SECRET_MAX / 2);
+    return ERR_OK;
+}
+
 int adplat_destination_url(const char *format, const char *id, const char *credential, char *url,
                            size_t cap, struct errbuf *eb)
 {
     bool ga4 = strcmp(format, "ga4") == 0;
     const char *id_field = ga4 ? "measurement_id" : "pixel_id";
-    const char *cred_field = ga4 ? "api_secret" : "access_token";
     if (!id)
         return errf(eb, ERR_INVALID, id_field, "%s is required", id_field);
     if (ga4 && (strncmp(id, "G-", 2) != 0 || !all(id + 2, 4, 20, isalnum)))
         return errf(eb, ERR_INVALID, id_field, "measurement_id is the stream's G-… id");
     if (!ga4 && !all(id, 5, 20, isdigit))
         return errf(eb, ERR_INVALID, id_field, "pixel_id is the pixel's (dataset's) numeric id");
-    if (!credential)
-        return errf(eb, ERR_INVALID, cred_field, "%s is required", cred_field);
-    if (!all(credential, 8, STORE_SECRET_MAX / 2, token_char))
-        return errf(eb, ERR_INVALID, cred_field,
-                    "%s must be 8 to %d letters, digits or -_.~ as the platform shows it",
-                    cred_field, STORE_SECRET_MAX / 2);
+    int rc = adplat_credential_check(format, credential, eb);
+    if (rc)
+        return rc;
     if (ga4)
         snprintf(url, cap, ADPLAT_GA4_BASE "/mp/collect?measurement_id=%s", id);
     else

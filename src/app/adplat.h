@@ -34,6 +34,8 @@ bool adplat_takes(const char *format, const char *type);
  * credential, and writes the destination's URL (without the credential). ERR_INVALID (eb). */
 int adplat_destination_url(const char *format, const char *id, const char *credential, char *url,
                            size_t cap, struct errbuf *eb);
+/* Checks a credential (API secret, access token) for format. ERR_INVALID (eb). */
+int adplat_credential_check(const char *format, const char *credential, struct errbuf *eb);
 /* The URL to POST to: d->url with its credential, on the test binary's base URL when
  * serve --test-provider-api ga4=URL / meta=URL was given. false when it does not fit. */
 bool adplat_request_url(const struct st_destination *d, char *out, size_t cap);

@@ -986,6 +986,36 @@ int outbox_destination_delete(struct app *app, int64_t account_id, const char *e
     return rc;
 }
 
+int outbox_destination_credential(struct app *app, int64_t account_id, const char *ext_id,
+                                  const char *credential, struct errbuf *eb)
+{
+    struct store *s = app->store;
+    struct st_destination d;
+    int rc = store_destination_get(s, account_id, ext_id, &d);
+    memset(d.secret, 0, sizeof(d.secret));
+    if (rc)
+        return rc == ERR_NOTFOUND ? errf(eb, rc, NULL, "no webhook '%s'", ext_id) : rc;
+    if (!adplat_format(d.format))
+        return errf(eb, ERR_CONFLICT, NULL,
+                    "only an ad platform's destination (ga4, meta) has a credential to replace");
+    rc = adplat_credential_check(d.format, credential, eb);
+    if (rc)
+        return rc;
+    rc = store_begin(s);
+    if (rc)
+        return rc;
+    rc = store_destination_secret_set(s, account_id, ext_id, credential);
+    if (rc == ERR_OK)
+        rc = store_destination_enable(s, account_id, ext_id);
+    if (rc == ERR_OK)
+        rc = store_commit(s);
+    if (rc)
+        store_rollback(s);
+    else
+        outbox_wake(app->outbox);
+    return rc;
+}
+
 int outbox_destination_enable(struct app *app, int64_t account_id, const char *ext_id)
 {
     int rc = store_destination_enable(app->store, account_id, ext_id);

@@ -100,6 +100,11 @@ int outbox_destination_add(struct app *app, int64_t account_id, const char *url,
 int outbox_destination_add_ad(struct app *app, int64_t account_id, const char *format,
                               const char *id, const char *credential, const char *const *events,
                               size_t n_events, struct st_destination *d, struct errbuf *eb);
+/* Replaces an ad-platform destination's credential (checked, sealed) and enables it again, in
+ * one transaction: what waited while it was disabled is sent with the new one. ERR_NOTFOUND,
+ * ERR_INVALID (eb), ERR_CONFLICT (not an ad platform's destination). */
+int outbox_destination_credential(struct app *app, int64_t account_id, const char *ext_id,
+                                  const char *credential, struct errbuf *eb);
 int outbox_destination_list(struct app *app, int64_t account_id, store_destination_fn fn,
                             void *ctx);
 int outbox_destination_get(struct app *app, int64_t account_id, const char *ext_id,

@@ -117,6 +117,7 @@ static const struct route routes[] = {
     {"POST", "/v1/webhooks/{}/test", h_webhook_test, ROUTE_AUTH, 1 * KB},
     {"POST", "/v1/webhooks/{}/redeliver", h_webhook_redeliver, ROUTE_AUTH, 1 * KB},
     {"POST", "/v1/webhooks/{}/enable", h_webhook_enable, ROUTE_AUTH, 1 * KB},
+    {"POST", "/v1/webhooks/{}/credential", h_webhook_credential, ROUTE_AUTH, 4 * KB},
     {"POST", "/v1/erasures", h_erasure_create, ROUTE_AUTH | ROUTE_MANAGE, 4 * KB},
     {"GET", "/v1/erasures", h_erasure_list, ROUTE_AUTH | ROUTE_MANAGE, 0},
     {"GET", "/v1/erasures/{}", h_erasure_get, ROUTE_AUTH | ROUTE_MANAGE, 0},

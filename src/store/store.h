@@ -1046,6 +1046,10 @@ int store_destination_delete(struct store *s, int64_t account_id, const char *ex
  * out: *disabled = true when this call disabled it (exactly one caller sees that). */
 int store_destination_result(struct store *s, int64_t id, bool ok, int64_t now,
                              int64_t disable_after_ms, const char *error, bool *disabled);
+/* Replaces the account's destination ext_id's secret (an ad platform's credential), sealed like
+ * the others. ERR_OK, ERR_NOTFOUND, ERR_INVALID (too long), ERR_UNSUPPORTED (no secrets key). */
+int store_destination_secret_set(struct store *s, int64_t account_id, const char *ext_id,
+                                 const char *secret);
 /* Enables a disabled destination again (failing_since cleared). ERR_OK, ERR_NOTFOUND. */
 int store_destination_enable(struct store *s, int64_t account_id, const char *ext_id);
 

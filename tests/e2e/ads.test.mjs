@@ -276,8 +276,9 @@ test('GA4 and Meta receive the documented shapes, through a 500, a 429 with Retr
 });
 
 test('a Meta token refused (OAuthException 190) ends the retries at once and disables the destination', async () => {
-  const meta = await httpsReceiver(tls, () => ({ status: 400,
-    body: '{"error":{"message":"Invalid OAuth access token - Cannot parse access token","type":"OAuthException","code":190,"fbtrace_id":"AbC"}}' }));
+  const meta = await httpsReceiver(tls, (req) => (req.path.includes('EAAExpiredToken') ? { status: 400,
+    body: '{"error":{"message":"Invalid OAuth access token - Cannot parse access token","type":"OAuthException","code":190,"fbtrace_id":"AbC"}}' }
+    : { status: 200, body: '{"events_received":1}' }));
   const hook2 = await httpsReceiver(tls);
   cleanups.push(() => meta.close(), () => hook2.close());
   const srv = await server({ meta });
@@ -305,6 +306,21 @@ test('a Meta token refused (OAuthException 190) ends the retries at once and dis
   const u = JSON.parse(meta.requests[0].body).data[0].user_data;
   assert.equal(u.ph.length, 1);
   assert.match(u.fbc, /^fb\.1\.\d{13}\.IwAR_Fb-Click\.1$/);
+  // A new token (write-only, checked) re-enables it; the given-up Lead is sent again on request.
+  const cred = (body) => srv.api('POST', `/v1/webhooks/${m.json.id}/credential`, body);
+  assert.equal((await cred({ access_token: 'bad token' })).status, 400);
+  assert.equal((await cred({})).status, 400);
+  assert.equal((await srv.api('POST', `/v1/webhooks/${w.json.id}/credential`, { access_token: 'EAANewToken_0123456' })).status, 409);
+  const ok = await cred({ access_token: 'EAANewToken_0123456' });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.json.enabled, true);
+  assert.ok(!ok.text.includes('EAANewToken'), 'never shown');
+  assert.equal((await srv.api('POST', `/v1/webhooks/${m.json.id}/redeliver`, { event_id: log[0].event_id })).status, 202);
+  await waitFor('the Lead with the new token', () => meta.requests.length >= 2);
+  assert.match(meta.requests[1].path, /access_token=EAANewToken_0123456$/);
+  assert.equal(meta.requests[1].body, meta.requests[0].body);
+  await waitFor('the success clears last_error', async () =>
+    (await srv.api('GET', `/v1/webhooks/${m.json.id}`)).json.last_error === null);
 });
 
 test('Microsoft Advertising: the msclkid offline-conversion CSV, account-scoped and formula-neutralised', async () => {

@@ -2289,6 +2289,13 @@ static void destinations_ad_platforms(void **state)
         assert_int_equal(store_destination_get(f->s, f->a.id, d.ext_id, &got), ERR_OK);
         assert_string_equal(got.last_error, "credential rejected");
         assert_int_equal(got.disabled_at, 400);
+        /* A new credential, sealed; the other account cannot touch it. */
+        assert_int_equal(store_destination_secret_set(f->s, f->b.id, d.ext_id, "new-token"),
+                         ERR_NOTFOUND);
+        assert_int_equal(store_destination_secret_set(f->s, f->a.id, d.ext_id, "new-token"),
+                         ERR_OK);
+        assert_int_equal(store_destination_get(f->s, f->a.id, d.ext_id, &got), ERR_OK);
+        assert_string_equal(got.secret, "new-token");
     }
     struct st_destination bad = {.account_id = f->a.id, .created_at = 100};
     snprintf(bad.ext_id, sizeof(bad.ext_id), "wh_bad");

@@ -175,6 +175,33 @@ int h_webhook_delete(struct http_req *req, struct http_resp *resp)
     return ERR_OK;
 }
 
+/* {"api_secret":"…"} (ga4) or {"access_token":"…"} (meta): the new credential; re-enables. */
+int h_webhook_credential(struct http_req *req, struct http_resp *resp)
+{
+    json_t *o;
+    int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
+    if (rc)
+        return rc;
+    static const char *const keys[] = {"api_secret", "access_token", NULL};
+    const char *secret = NULL;
+    const char *token = NULL;
+    rc = json_only_keys(o, keys, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "api_secret", &secret, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "access_token", &token, &req->eb);
+    if (rc == ERR_OK && (secret ? 1 : 0) + (token ? 1 : 0) != 1)
+        rc = errf(&req->eb, ERR_INVALID, NULL, "give the new api_secret or access_token");
+    if (rc == ERR_OK)
+        rc = outbox_destination_credential(req->app, req->account.id, req->params[0],
+                                           secret ? secret : token, &req->eb);
+    json_decref(o);
+    struct st_destination d;
+    if (rc == ERR_OK)
+        rc = destination_of(req, &d);
+    return rc ? rc : reply(resp, 200, destination_json(&d));
+}
+
 int h_webhook_enable(struct http_req *req, struct http_resp *resp)
 {
     struct st_destination d;

@@ -138,6 +138,7 @@ int h_webhook_list(struct http_req *req, struct http_resp *resp);
 int h_webhook_get(struct http_req *req, struct http_resp *resp);
 int h_webhook_delete(struct http_req *req, struct http_resp *resp);
 int h_webhook_enable(struct http_req *req, struct http_resp *resp);
+int h_webhook_credential(struct http_req *req, struct http_resp *resp);
 int h_webhook_deliveries(struct http_req *req, struct http_resp *resp);
 int h_webhook_test(struct http_req *req, struct http_resp *resp);
 int h_webhook_redeliver(struct http_req *req, struct http_resp *resp);
