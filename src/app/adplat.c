@@ -325,6 +325,13 @@ int adplat_emit(struct app *app, struct store *s, const struct st_call *call,
 
 /* ==== answers ================================================================================= */
 
+int64_t adplat_retry_for_ms(const char *format, int64_t otherwise_ms)
+{
+    return strcmp(format, "ga4") == 0 && otherwise_ms > ADPLAT_GA4_MAX_AGE_MS
+               ? ADPLAT_GA4_MAX_AGE_MS
+               : otherwise_ms;
+}
+
 enum adplat_verdict adplat_verdict(const char *format, const struct outbound_result *r, char *why,
                                    size_t cap)
 {

@@ -66,6 +66,11 @@ char *adplat_meta_body(const struct adplat_call *c);
 int adplat_emit(struct app *app, struct store *s, const struct st_call *call,
                 const struct st_conversion *cv, const char *type, int64_t now);
 
+/* How long a message to a destination of format is retried: GA4 drops events more than 72 hours
+ * old (INTERFACES.md §6), so its messages stop then; others: otherwise_ms. Pure. */
+#define ADPLAT_GA4_MAX_AGE_MS (72 * 3600LL * 1000)
+int64_t adplat_retry_for_ms(const char *format, int64_t otherwise_ms);
+
 /* How an ad platform's answer ends the message. */
 enum adplat_verdict {
     ADPLAT_RETRY,    /* the outbox's usual rule (2xx delivered, else retried) */

@@ -335,7 +335,7 @@ static int next_state(struct sending *x, const struct outbound_result *r, int64_
             return ST_OUTBOX_GAVE_UP;
         }
     }
-    if (now - x->m.created_at >= OUTBOX_RETRY_FOR_MS)
+    if (now - x->m.created_at >= adplat_retry_for_ms(x->d.format, OUTBOX_RETRY_FOR_MS))
         return ST_OUTBOX_GAVE_UP;
     *next_at = now + outbox_backoff_ms(x->m.attempts, random_unit());
     if (r->retry_after_s > 0 && now + r->retry_after_s * 1000LL > *next_at)

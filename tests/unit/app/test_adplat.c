@@ -161,6 +161,8 @@ static void verdicts(void **state)
     assert_int_equal(adplat_verdict("meta", &r, why, sizeof(why)), ADPLAT_DROP);
     r.status = 403;
     assert_int_equal(adplat_verdict("ga4", &r, why, sizeof(why)), ADPLAT_REJECTED);
+    assert_int_equal(adplat_retry_for_ms("ga4", 3 * 86400000LL), 72 * 3600000LL);
+    assert_int_equal(adplat_retry_for_ms("meta", 3 * 86400000LL), 3 * 86400000LL);
     static const int retried[] = {0, 200, 204, 302, 408, 429, 500, 503};
     for (size_t i = 0; i < ARRAY_SIZE(retried); i++) {
         r.status = retried[i];
