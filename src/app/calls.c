@@ -24,6 +24,7 @@
 #include "app/metrics.h"
 #include "app/fanout.h"
 #include "app/offline.h"
+#include "app/adplat.h"
 #include "app/outbox.h"
 #include "app/outcomes.h"
 #include "app/routing.h"
@@ -1020,6 +1021,10 @@ int calls_update_apply(struct app *app, struct store *s, struct calls_update_sta
     if (rc == ERR_OK && st->cv.id)
         rc = outbox_emit(app, s, st->call.account_id, "conversion.created", st->now,
                          conversion_event_data, &e);
+    if (rc == ERR_OK && st->completed) /* GA4, Meta: bodies of their own */
+        rc = adplat_emit(app, s, &st->call, NULL, "call.completed", st->now);
+    if (rc == ERR_OK && st->cv.id)
+        rc = adplat_emit(app, s, &st->call, &st->cv, "conversion.created", st->now);
     if (rc == ERR_OK && st->completed)
         rc = fanout_notify(app, s, st->call.account_id, "call.completed", st->call.id);
     if (rc == ERR_OK && st->cv.id)

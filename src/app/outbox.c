@@ -15,6 +15,7 @@
 #include "base/testhooks.h"
 #include "base/timefmt.h"
 #include "base/xalloc.h"
+#include "app/adplat.h"
 #include "app/app.h"
 #include "app/outbound.h"
 #include "app/traffic.h"
@@ -56,6 +57,7 @@ struct sending {
     struct outbox *o;
     struct st_outbox_msg m;
     struct st_destination d;
+    char why[256]; /* why the attempt failed (record) */
 };
 
 bool outbox_event_known(const char *type)
@@ -131,7 +133,9 @@ struct targets {
 static int add_target(void *ctx, const struct st_destination *d)
 {
     struct targets *t = ctx;
-    if (!d->disabled_at && takes(d->events, t->type) && t->n < MAX_TARGETS)
+    /* ad platforms get bodies of their own (adplat_emit) */
+    if (!d->disabled_at && !adplat_format(d->format) && takes(d->events, t->type) &&
+        t->n < MAX_TARGETS)
         t->ids[t->n++] = d->id;
     return 0;
 }
@@ -304,19 +308,34 @@ static json_t *failing_data(void *ctx)
 {
     const struct sending *x = ctx;
     return json_pack("{s:s,s:s,s:s,s:o,s:o}", "destination", x->d.ext_id, "url", x->d.url,
-                     "last_error", "failing for 3 days", "failing_since",
+                     "last_error", x->why[0] ? x->why : "failing for 3 days", "failing_since",
                      json_time(x->d.failing_since ? x->d.failing_since : x->m.created_at),
                      "disabled_at", json_time(time_now_ms()));
 }
 
-/* What follows an attempt: delivered, due again at *next_at, or given up. */
-static int next_state(const struct sending *x, const struct outbound_result *r, int64_t now,
-                      int64_t *next_at)
+/* What follows an attempt: delivered, due again at *next_at, or given up. An ad platform that
+ * refused the message for good gives up at once (*rejected: because of its credential). */
+static int next_state(struct sending *x, const struct outbound_result *r, int64_t now,
+                      int64_t *next_at, bool *rejected)
 {
     *next_at = now;
+    *rejected = false;
     if (r->status >= 200 && r->status < 300)
         return ST_OUTBOX_DELIVERED;
-    if (now - x->m.created_at >= OUTBOX_RETRY_FOR_MS)
+    if (r->error[0])
+        snprintf(x->why, sizeof(x->why), "%s", r->error);
+    else
+        snprintf(x->why, sizeof(x->why), "HTTP %d", r->status);
+    if (adplat_format(x->d.format)) {
+        char why[256];
+        enum adplat_verdict v = adplat_verdict(x->d.format, r, why, sizeof(why));
+        if (v != ADPLAT_RETRY) {
+            snprintf(x->why, sizeof(x->why), "%s", why);
+            *rejected = v == ADPLAT_REJECTED;
+            return ST_OUTBOX_GAVE_UP;
+        }
+    }
+    if (now - x->m.created_at >= adplat_retry_for_ms(x->d.format, OUTBOX_RETRY_FOR_MS))
         return ST_OUTBOX_GAVE_UP;
     *next_at = now + outbox_backoff_ms(x->m.attempts, random_unit());
     if (r->retry_after_s > 0 && now + r->retry_after_s * 1000LL > *next_at)
@@ -337,21 +356,27 @@ static int record(struct sending *x, const struct outbound_result *r, int64_t no
                             .at = now,
                             .status = r->status,
                             .latency_ms = r->latency_ms};
-    snprintf(d.error, sizeof(d.error), "%s", r->error);
     printable(r->snippet, d.response, sizeof(d.response));
     int64_t next_at;
-    int state = next_state(x, r, now, &next_at);
+    bool rejected;
+    int state = next_state(x, r, now, &next_at, &rejected);
+    snprintf(d.error, sizeof(d.error), "%s",
+             r->error[0] || state != ST_OUTBOX_GAVE_UP ? r->error : x->why);
     *disabled = false;
     int rc = store_outbox_finish(s, x->m.id, o->owner, &d, state, next_at);
     /* Failing for 3 days disables a destination. The last message a destination failed gives
      * up after 3 days from its creation, its first failure a little later: at that give-up,
      * failing for 3 days less two of the longest backoffs is taken as failing for 3 days (else
-     * a destination without new traffic would never be disabled). */
+     * a destination without new traffic would never be disabled). A credential an ad platform
+     * refused disables it at once: every message would fail the same way. */
     int64_t disable_after = OUTBOX_DISABLE_AFTER_MS;
     if (state == ST_OUTBOX_GAVE_UP)
         disable_after -= 2 * OUTBOX_MAX_BACKOFF_MS;
+    if (rejected)
+        disable_after = 0;
+    bool ok = state == ST_OUTBOX_DELIVERED;
     if (rc == ERR_OK)
-        rc = store_destination_result(s, x->d.id, state == ST_OUTBOX_DELIVERED, now, disable_after,
+        rc = store_destination_result(s, x->d.id, ok, now, disable_after, ok ? NULL : x->why,
                                       disabled);
     if (rc == ERR_OK && *disabled)
         rc = outbox_emit(o->app, s, x->d.account_id, "alert.destination_failing", now, failing_data,
@@ -465,6 +490,18 @@ static void send_mail(struct outbox *o, struct sending *x)
     free(msg);
 }
 
+/* GA4 and Meta: the body written with the fact, the credential in the URL. */
+static void send_ad(struct outbox *o, struct sending *x)
+{
+    char url[STORE_URL_MAX + STORE_SECRET_MAX + 32];
+    const char *h[] = {"Content-Type: application/json"};
+    if (!adplat_request_url(&x->d, url, sizeof(url)))
+        fail_now(x, "the credential cannot be read: is the secrets key configured?");
+    else if (outbound_post(o->net, url, h, 1, x->m.body, strlen(x->m.body), on_done, x))
+        fail_now(x, "refused: the URL's scheme is not https");
+    memset(url, 0, sizeof(url));
+}
+
 static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
 {
     struct outbox *o = ctx;
@@ -472,7 +509,10 @@ static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_
     x->o = o;
     x->m = *m;
     x->d = *d;
-    if (strcmp(d->format, "slack") == 0)
+    x->why[0] = '\0';
+    if (adplat_format(d->format))
+        send_ad(o, x);
+    else if (strcmp(d->format, "slack") == 0)
         send_slack(o, x);
     else if (strcmp(d->format, "email") == 0)
         send_mail(o, x);
@@ -845,28 +885,22 @@ static int check_url(const char *url, const char *format, bool allow_private, st
     return ERR_OK;
 }
 
+static int set_events(struct st_destination *d, const char *format, const char *const *events,
+                      size_t n_events, struct errbuf *eb);
+
 int outbox_destination_add(struct app *app, int64_t account_id, const char *url, const char *format,
                            const char *const *events, size_t n_events, struct st_destination *d,
                            struct errbuf *eb)
 {
     memset(d, 0, sizeof(*d));
     if (strcmp(format, "json") && strcmp(format, "slack") && strcmp(format, "email"))
-        return errf(eb, ERR_INVALID, "format", "format is json, slack or email");
+        return errf(eb, ERR_INVALID, "format", "format is json, slack, email, ga4 or meta");
     int rc = check_url(url, format, app->cfg.outbound_allow_private, eb);
     if (rc)
         return rc;
-    if (n_events == 0)
-        return errf(eb, ERR_INVALID, "events", "events must name at least one event type");
-    size_t len = 0;
-    for (size_t i = 0; i < n_events; i++) {
-        if (!outbox_event_known(events[i]))
-            return errf(eb, ERR_INVALID, "events", "unknown event type '%.64s'", events[i]);
-        if (takes(d->events, events[i]))
-            continue;
-        int k =
-            snprintf(d->events + len, sizeof(d->events) - len, "%s%s", len ? "," : "", events[i]);
-        len += (size_t)k;
-    }
+    rc = set_events(d, format, events, n_events, eb);
+    if (rc)
+        return rc;
     d->account_id = account_id;
     snprintf(d->url, sizeof(d->url), "%s", url);
     snprintf(d->format, sizeof(d->format), "%s", format);
@@ -874,6 +908,58 @@ int outbox_destination_add(struct app *app, int64_t account_id, const char *url,
     id_new("whsec_", 32, d->secret, sizeof(d->secret));
     d->created_at = time_now_ms();
     return store_destination_add(app->store, d);
+}
+
+int outbox_destination_add_ad(struct app *app, int64_t account_id, const char *format,
+                              const char *id, const char *credential, const char *const *events,
+                              size_t n_events, struct st_destination *d, struct errbuf *eb)
+{
+    memset(d, 0, sizeof(*d));
+    if (!adplat_format(format))
+        return errf(eb, ERR_INVALID, "format", "format is json, slack, email, ga4 or meta");
+    int rc = adplat_destination_url(format, id, credential, d->url, sizeof(d->url), eb);
+    if (rc)
+        return rc;
+    static const char *const ga4_events[] = {"call.completed", "conversion.created"};
+    static const char *const meta_events[] = {"conversion.created"};
+    bool ga4 = strcmp(format, "ga4") == 0;
+    if (n_events == 0) { /* what the platform takes */
+        events = ga4 ? ga4_events : meta_events;
+        n_events = ga4 ? ARRAY_SIZE(ga4_events) : ARRAY_SIZE(meta_events);
+    }
+    rc = set_events(d, format, events, n_events, eb);
+    if (rc)
+        return rc;
+    d->account_id = account_id;
+    snprintf(d->format, sizeof(d->format), "%s", format);
+    snprintf(d->secret, sizeof(d->secret), "%s", credential);
+    id_new("wh_", 16, d->ext_id, sizeof(d->ext_id));
+    d->created_at = time_now_ms();
+    rc = store_destination_add(app->store, d);
+    memset(d->secret, 0, sizeof(d->secret)); /* write-only: never shown */
+    return rc;
+}
+
+/* d->events from the list (known types that format takes, at least one, no duplicates). */
+static int set_events(struct st_destination *d, const char *format, const char *const *events,
+                      size_t n_events, struct errbuf *eb)
+{
+    if (n_events == 0)
+        return errf(eb, ERR_INVALID, "events", "events must name at least one event type");
+    size_t len = 0;
+    for (size_t i = 0; i < n_events; i++) {
+        if (!outbox_event_known(events[i]))
+            return errf(eb, ERR_INVALID, "events", "unknown event type '%.64s'", events[i]);
+        if (adplat_format(format) && !adplat_takes(format, events[i]))
+            return errf(eb, ERR_INVALID, "events", "a %s destination does not take '%.64s'", format,
+                        events[i]);
+        if (takes(d->events, events[i]))
+            continue;
+        int k =
+            snprintf(d->events + len, sizeof(d->events) - len, "%s%s", len ? "," : "", events[i]);
+        len += (size_t)k;
+    }
+    return ERR_OK;
 }
 
 int outbox_destination_list(struct app *app, int64_t account_id, store_destination_fn fn, void *ctx)
@@ -898,6 +984,36 @@ int outbox_destination_delete(struct app *app, int64_t account_id, const char *e
         rc = store_commit(s);
     if (rc)
         store_rollback(s);
+    return rc;
+}
+
+int outbox_destination_credential(struct app *app, int64_t account_id, const char *ext_id,
+                                  const char *credential, struct errbuf *eb)
+{
+    struct store *s = app->store;
+    struct st_destination d;
+    int rc = store_destination_get(s, account_id, ext_id, &d);
+    memset(d.secret, 0, sizeof(d.secret));
+    if (rc)
+        return rc == ERR_NOTFOUND ? errf(eb, rc, NULL, "no webhook '%s'", ext_id) : rc;
+    if (!adplat_format(d.format))
+        return errf(eb, ERR_CONFLICT, NULL,
+                    "only an ad platform's destination (ga4, meta) has a credential to replace");
+    rc = adplat_credential_check(d.format, credential, eb);
+    if (rc)
+        return rc;
+    rc = store_begin(s);
+    if (rc)
+        return rc;
+    rc = store_destination_secret_set(s, account_id, ext_id, credential);
+    if (rc == ERR_OK)
+        rc = store_destination_enable(s, account_id, ext_id);
+    if (rc == ERR_OK)
+        rc = store_commit(s);
+    if (rc)
+        store_rollback(s);
+    else
+        outbox_wake(app->outbox);
     return rc;
 }
 
@@ -931,6 +1047,8 @@ static json_t *sample_call(int64_t now)
 int outbox_test(struct app *app, const struct st_account *acct, const struct st_destination *d,
                 char *event_id)
 {
+    if (adplat_format(d->format)) /* a sample would count as a real conversion there */
+        return ERR_UNSUPPORTED;
     int64_t now = time_now_ms();
     id_new_sorted("evt_", now, 20, event_id, STORE_ID_MAX);
     char *body = envelope(app->store, acct->id, "webhook.test", event_id, now, sample_call(now));

@@ -92,6 +92,19 @@ int outbox_check_static_use(struct app *app, struct store *s, const struct st_ca
 int outbox_destination_add(struct app *app, int64_t account_id, const char *url, const char *format,
                            const char *const *events, size_t n_events, struct st_destination *d,
                            struct errbuf *eb);
+/* A new ad-platform destination: format "ga4" (id: the measurement id G-…, credential: the
+ * stream's Measurement Protocol API secret) or "meta" (id: the pixel id, credential: a
+ * Conversions API access token). The credential is sealed by the store and never shown again
+ * (d->secret is cleared). events: what the platform takes (adplat_takes); none: all of them.
+ * ERR_INVALID (eb names the field), ERR_BACKEND. */
+int outbox_destination_add_ad(struct app *app, int64_t account_id, const char *format,
+                              const char *id, const char *credential, const char *const *events,
+                              size_t n_events, struct st_destination *d, struct errbuf *eb);
+/* Replaces an ad-platform destination's credential (checked, sealed) and enables it again, in
+ * one transaction: what waited while it was disabled is sent with the new one. ERR_NOTFOUND,
+ * ERR_INVALID (eb), ERR_CONFLICT (not an ad platform's destination). */
+int outbox_destination_credential(struct app *app, int64_t account_id, const char *ext_id,
+                                  const char *credential, struct errbuf *eb);
 int outbox_destination_list(struct app *app, int64_t account_id, store_destination_fn fn,
                             void *ctx);
 int outbox_destination_get(struct app *app, int64_t account_id, const char *ext_id,
@@ -103,7 +116,8 @@ int outbox_destination_enable(struct app *app, int64_t account_id, const char *e
 int outbox_deliveries(struct app *app, int64_t destination_id, int64_t before_id, size_t max,
                       store_delivery_fn fn, void *ctx);
 /* Queues a sample event ("webhook.test", data: a sample call) for this destination only.
- * out: event_id (STORE_ID_MAX). ERR_OK, ERR_BACKEND. */
+ * out: event_id (STORE_ID_MAX). ERR_OK, ERR_BACKEND, ERR_UNSUPPORTED (an ad platform's: a
+ * sample would count there as a real conversion). */
 int outbox_test(struct app *app, const struct st_account *acct, const struct st_destination *d,
                 char *event_id);
 /* Sends the destination's message event_id again (manual redelivery). ERR_NOTFOUND. */

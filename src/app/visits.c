@@ -6,6 +6,7 @@
 #include "app/visits.h"
 
 #include "app/accounts.h"
+#include "app/adplat.h"
 #include "app/app.h"
 #include "app/clientaddr.h"
 #include "app/guard.h"
@@ -35,8 +36,10 @@ const char *visit_kind_name(enum visit_kind k)
     return (unsigned)k < ARRAY_SIZE(kind_names) ? kind_names[k] : "static";
 }
 
-static const char *const event_types[] = {"tel_click", "chat_started", "form_submit", "swap_miss",
-                                          "number_copy"};
+/* ga_client: the visitor's GA client id (and GA session id) from the _ga cookies, which GA4
+ * destinations send events for (app/adplat.h). */
+static const char *const event_types[] = {"tel_click", "chat_started", "form_submit",
+                                          "swap_miss", "number_copy",  "ga_client"};
 
 bool visits_event_type_valid(const char *type)
 {
@@ -885,6 +888,11 @@ int visits_event(struct app *app, const char *session_ext, const char *origin,
 {
     *out = NULL;
     *origin_ok = false;
+    if (strcmp(e->type, "ga_client") == 0 &&
+        (!e->detail || !adplat_ga_detail_valid(e->detail) || (e->number && e->number[0])))
+        return errf(eb, ERR_INVALID, "detail",
+                    "a ga_client event's detail is the _ga client id (digits.digits), optionally "
+                    "a space and the GA session id, and it has no number");
     struct visit *v = visit_new(app);
     const struct acct *acct = NULL;
     struct sescache_entry ce;

@@ -156,6 +156,17 @@ int gads_click_header(struct buf *b, const struct gads_tz *tz, enum gads_id id)
     return rc;
 }
 
+int gads_msads_header(struct buf *b, const struct gads_tz *tz)
+{
+    if (tz->zone) /* Microsoft's template takes a fixed offset only */
+        return ERR_INVALID;
+    int off = tz->offset_min < 0 ? -tz->offset_min : tz->offset_min;
+    return buf_addf(b,
+                    "Parameters:TimeZone=%c%02d%02d;\r\n"
+                    "Microsoft Click ID," CLICK_COLUMNS "\r\n",
+                    tz->offset_min < 0 ? '-' : '+', off / 60, off % 60);
+}
+
 int gads_call_header(struct buf *b, const struct gads_tz *tz)
 {
     int rc = tz_row(b, tz);

@@ -65,6 +65,12 @@ int gads_click_header(struct buf *b, const struct gads_tz *tz, enum gads_id id);
 /* One click-file row. ERR_INVALID (nothing written) if the click id is not valid. */
 int gads_click_row(struct buf *b, const struct gads_tz *tz, const struct gads_conversion *c);
 
+/* Microsoft Advertising's offline-conversion file (INTERFACES.md §5.1): the parameter row with a
+ * fixed offset ("Parameters:TimeZone=-0500;", the template's trailing ';') and the header with
+ * "Microsoft Click ID" first; its rows are gads_click_row's with the msclkid as click id.
+ * ERR_INVALID (nothing written) for an IANA zone: the template takes an offset only. */
+int gads_msads_header(struct buf *b, const struct gads_tz *tz);
+
 /* The parameter row and the header row of the call-conversion file. */
 int gads_call_header(struct buf *b, const struct gads_tz *tz);
 /* One call-file row. ERR_INVALID (nothing written) if the caller is not E.164 ("+" and 7 to 15

@@ -825,9 +825,9 @@ int store_destination_delete(struct store *s, int64_t account_id, const char *ex
 }
 
 int store_destination_result(struct store *s, int64_t id, bool ok, int64_t now,
-                             int64_t disable_after_ms, bool *disabled)
+                             int64_t disable_after_ms, const char *error, bool *disabled)
 {
-    return s->ops->destination_result(s, id, ok, now, disable_after_ms, disabled);
+    return s->ops->destination_result(s, id, ok, now, disable_after_ms, error, disabled);
 }
 
 int store_destination_enable(struct store *s, int64_t account_id, const char *ext_id)

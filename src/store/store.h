@@ -725,8 +725,8 @@ struct st_report_call {
     int person_billable;           /* a person's billable flag: -1 unset, 0 no, 1 yes */
 };
 
-/* One conversion with what the Google Ads exports need: the call and the click ids of the
- * session credited with it ("" = none, or no session). */
+/* One conversion with what the Google Ads and Microsoft Advertising exports need: the call and the
+ * click ids of the session credited with it ("" = none, or no session). */
 struct st_report_conversion {
     int64_t id;
     char call_ext[STORE_ID_MAX];
@@ -739,9 +739,10 @@ struct st_report_conversion {
     char gclid[1024]; /* as large as the session's click_ids: never truncated */
     char gbraid[1024];
     char wbraid[1024];
-    char method[16];   /* the call's attribution method (attrib_method_name) */
-    double confidence; /* … and its confidence */
-    int64_t click_at;  /* the credited session's start (its landing click), 0 = no session */
+    char msclkid[1024]; /* Microsoft Advertising's click id */
+    char method[16];    /* the call's attribution method (attrib_method_name) */
+    double confidence;  /* … and its confidence */
+    int64_t click_at;   /* the credited session's start (its landing click), 0 = no session */
 };
 
 typedef int (*store_report_call_fn)(void *ctx, const struct st_report_call *c);
@@ -1033,12 +1034,16 @@ struct st_destination {
     char ext_id[STORE_ID_MAX];
     int64_t account_id;
     char url[STORE_URL_MAX];
-    char format[8]; /* "json" (signed webhook), "slack", "email" (url is mailto:ADDRESS) */
+    /* "json" (signed webhook), "slack", "email" (url is mailto:ADDRESS), or an ad platform:
+     * "ga4" (GA4 Measurement Protocol: url has the measurement id, secret is the API secret),
+     * "meta" (Meta Conversions API: url names the pixel, secret is the access token). */
+    char format[8];
     char events[STORE_EVENTS_MAX];
     char secret[STORE_SECRET_MAX]; /* the signing secret, in clear for the caller */
     int64_t created_at;
     int64_t failing_since; /* 0: its last attempt succeeded (or none failed yet) */
     int64_t disabled_at;   /* 0: enabled */
+    char last_error[256];  /* why the latest attempt failed, "" after a success */
 };
 
 struct st_outbox_msg {
@@ -1089,9 +1094,14 @@ int store_destination_list(struct store *s, int64_t account_id, store_destinatio
 int store_destination_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
 /* Records the outcome of an attempt on destination id at now: a success clears failing_since;
  * a failure sets it if unset and, once it is disable_after_ms old, disables the destination.
+ * A failure also records error (why, for the API: last_error), a success clears it.
  * out: *disabled = true when this call disabled it (exactly one caller sees that). */
 int store_destination_result(struct store *s, int64_t id, bool ok, int64_t now,
-                             int64_t disable_after_ms, bool *disabled);
+                             int64_t disable_after_ms, const char *error, bool *disabled);
+/* Replaces the account's destination ext_id's secret (an ad platform's credential), sealed like
+ * the others. ERR_OK, ERR_NOTFOUND, ERR_INVALID (too long), ERR_UNSUPPORTED (no secrets key). */
+int store_destination_secret_set(struct store *s, int64_t account_id, const char *ext_id,
+                                 const char *secret);
 /* Enables a disabled destination again (failing_since cleared). ERR_OK, ERR_NOTFOUND. */
 int store_destination_enable(struct store *s, int64_t account_id, const char *ext_id);
 

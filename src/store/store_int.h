@@ -17,6 +17,19 @@
  * points back at this table. Every other member implements the store.h function of the same name
  * (store_<member>) with exactly that contract: same arguments, return codes, ownership and
  * threading. All members are non-NULL. */
+/* Destination formats the store takes (st_destination.format); ga4 and meta are ad platforms,
+ * stored with format json and their platform (sql/0021). */
+static inline bool store__destination_format_ad(const char *f)
+{
+    return strcmp(f, "ga4") == 0 || strcmp(f, "meta") == 0;
+}
+
+static inline bool store__destination_format_ok(const char *f)
+{
+    return strcmp(f, "json") == 0 || strcmp(f, "slack") == 0 || strcmp(f, "email") == 0 ||
+           store__destination_format_ad(f);
+}
+
 struct store_ops {
     const char *name; /* "sqlite", "postgres": for logs */
     /* Whether this backend serves url (a path, a postgres:// URL…). */
@@ -199,7 +212,7 @@ struct store_ops {
                             void *ctx);
     int (*destination_delete)(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
     int (*destination_result)(struct store *s, int64_t id, bool ok, int64_t now,
-                              int64_t disable_after_ms, bool *disabled);
+                              int64_t disable_after_ms, const char *error, bool *disabled);
     int (*destination_enable)(struct store *s, int64_t account_id, const char *ext_id);
     /* Replaces the stored (sealed) signing secret of the account's destination ext_id, deleted
      * or not: only store_secrets.c's re-sealing calls it. ERR_OK, ERR_NOTFOUND. */

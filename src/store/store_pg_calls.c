@@ -532,7 +532,8 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
 #define REPORT_CONVERSION_SQL                                                                      \
     "SELECT cv.id, c.ext_id, c.from_number, c.started_at, cv.name, cv.value, cv.currency,"         \
     " cv.at, od_jsonb(s.click_ids) ->> 'gclid', od_jsonb(s.click_ids) ->> 'gbraid',"               \
-    " od_jsonb(s.click_ids) ->> 'wbraid', c.method, c.confidence, COALESCE(s.created_at, 0)"       \
+    " od_jsonb(s.click_ids) ->> 'wbraid', c.method, c.confidence, COALESCE(s.created_at, 0),"      \
+    " od_jsonb(s.click_ids) ->> 'msclkid'"                                                         \
     " FROM conversions cv JOIN calls c ON c.id = cv.call_id"                                       \
     " LEFT JOIN sessions s ON s.id = c.session_id"                                                 \
     " WHERE cv.account_id = $1 AND cv.at >= $2 AND cv.at < $3 ORDER BY cv.at, cv.id"
@@ -585,6 +586,7 @@ static void read_report_conversion(const PGresult *r, int i, struct st_report_co
     store__pg_col_text(r, i, 11, c->method, sizeof(c->method));
     c->confidence = store__pg_col_f64(r, i, 12);
     c->click_at = store__pg_col_i64(r, i, 13);
+    store__pg_col_text(r, i, 14, c->msclkid, sizeof(c->msclkid));
 }
 
 /* Runs a report query over (account, since, until). out: *res. */

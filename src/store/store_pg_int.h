@@ -291,7 +291,7 @@ int store_pg__destination_list(struct store *s, int64_t account_id, store_destin
 int store_pg__destination_delete(struct store *s, int64_t account_id, const char *ext_id,
                                  int64_t now);
 int store_pg__destination_result(struct store *s, int64_t id, bool ok, int64_t now,
-                                 int64_t disable_after_ms, bool *disabled);
+                                 int64_t disable_after_ms, const char *error, bool *disabled);
 int store_pg__destination_enable(struct store *s, int64_t account_id, const char *ext_id);
 int store_pg__destination_secret_set(struct store *s, int64_t account_id, const char *ext_id,
                                      const char *sealed);

@@ -14,8 +14,10 @@
 /* Held by a claim's transaction: claims from every node are serialised. */
 #define OUTBOX_CLAIM_LOCK_KEY 0x6f646e6f /* "odno" */
 
+/* An ad-platform destination's format is its platform (sql/0021). */
 #define DEST_COLS                                                                                  \
-    "id, ext_id, account_id, url, format, events, secret, created_at, failing_since, disabled_at"
+    "id, ext_id, account_id, url, CASE WHEN platform <> '' THEN platform ELSE format END,"         \
+    " events, secret, created_at, failing_since, disabled_at, last_error"
 #define MSG_COLS                                                                                   \
     "id, account_id, destination_id, event_id, type, body, created_at, state, attempts, next_at"
 
@@ -38,6 +40,7 @@ static void read_dest(const PGresult *r, int row, int i, struct st_destination *
     d->created_at = store__pg_col_i64(r, row, i + 7);
     d->failing_since = store__pg_col_i64(r, row, i + 8);
     d->disabled_at = store__pg_col_i64(r, row, i + 9);
+    store__pg_col_text(r, row, i + 10, d->last_error, sizeof(d->last_error));
 }
 
 /* Reads the MSG_COLS of row from column i on. */
@@ -69,20 +72,23 @@ int store_pg__destination_add(struct store *s, struct st_destination *d)
 {
     if (!fits(d->ext_id, STORE_ID_MAX) || !fits(d->url, STORE_URL_MAX) ||
         !fits(d->events, STORE_EVENTS_MAX) || !fits(d->secret, STORE_SECRET_MAX) ||
-        (strcmp(d->format, "json") && strcmp(d->format, "slack") && strcmp(d->format, "email")))
+        !store__destination_format_ok(d->format))
         return ERR_INVALID;
+    bool ad = store__destination_format_ad(d->format);
     struct pgargs a = {0};
     store__pg_text(&a, d->ext_id);
     store__pg_i64(&a, d->account_id);
     store__pg_text(&a, d->url);
-    store__pg_text(&a, d->format);
+    store__pg_text(&a, ad ? "json" : d->format);
     store__pg_text(&a, d->events);
     store__pg_text(&a, d->secret);
     store__pg_i64(&a, d->created_at);
+    store__pg_text(&a, ad ? d->format : "");
     PGresult *r = NULL;
     int rc = store__pg_row(s,
                            "INSERT INTO destinations(ext_id, account_id, url, format, events,"
-                           " secret, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                           " secret, created_at, platform)"
+                           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                            &a, &r, "insert destination");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc; /* ERR_CONFLICT: the ext_id (or account) */
@@ -155,21 +161,24 @@ int store_pg__destination_delete(struct store *s, int64_t account_id, const char
 }
 
 int store_pg__destination_result(struct store *s, int64_t id, bool ok, int64_t now,
-                                 int64_t disable_after_ms, bool *disabled)
+                                 int64_t disable_after_ms, const char *error, bool *disabled)
 {
     *disabled = false;
     struct pgargs a = {0};
     store__pg_i64(&a, id);
     if (ok)
         return store__pg_exec(s,
-                              "UPDATE destinations SET failing_since = 0"
-                              " WHERE id = $1 AND failing_since <> 0",
+                              "UPDATE destinations SET failing_since = 0, last_error = ''"
+                              " WHERE id = $1 AND (failing_since <> 0 OR last_error <> '')",
                               &a, NULL, "record a destination's result");
     store__pg_i64(&a, now);
+    struct pgargs e = a;
+    store__pg_text(&e, error ? error : "");
     int rc = store__pg_exec(s,
-                            "UPDATE destinations SET failing_since = $2"
-                            " WHERE id = $1 AND failing_since = 0",
-                            &a, NULL, "record a destination's result");
+                            "UPDATE destinations SET failing_since = CASE failing_since"
+                            " WHEN 0 THEN $2::bigint ELSE failing_since END, last_error = $3"
+                            " WHERE id = $1",
+                            &e, NULL, "record a destination's result");
     if (rc)
         return rc;
     store__pg_i64(&a, disable_after_ms);
@@ -255,8 +264,9 @@ static const char claim_sql[] =
     "   RETURNING o.id, o.account_id, o.destination_id, o.event_id, o.type, o.body,"
     "   o.created_at, o.state, o.attempts, o.next_at)"
     " SELECT c.id, c.account_id, c.destination_id, c.event_id, c.type, c.body, c.created_at,"
-    " c.state, c.attempts, c.next_at, t.id, t.ext_id, t.account_id, t.url, t.format, t.events,"
-    " t.secret, t.created_at, t.failing_since, t.disabled_at"
+    " c.state, c.attempts, c.next_at, t.id, t.ext_id, t.account_id, t.url,"
+    " CASE WHEN t.platform <> '' THEN t.platform ELSE t.format END, t.events,"
+    " t.secret, t.created_at, t.failing_since, t.disabled_at, t.last_error"
     " FROM c JOIN destinations t ON t.id = c.destination_id ORDER BY c.id";
 
 /* Runs the claim in a transaction of its own (or the caller's), holding the claim lock.

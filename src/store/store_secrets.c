@@ -367,6 +367,25 @@ int store_destination_add(struct store *s, struct st_destination *d)
     return rc;
 }
 
+int store_destination_secret_set(struct store *s, int64_t account_id, const char *ext_id,
+                                 const char *secret)
+{
+    if (store__write_fault(s, "destination secret set"))
+        return ERR_BACKEND;
+    if (!secret || !*secret || strlen(secret) >= STORE_SECRET_MAX)
+        return ERR_INVALID;
+    if (s->n_keys == 0) {
+        log_error("store",
+                  "cannot store a destination's secret without a secrets key: " NO_KEY_HINT);
+        return ERR_UNSUPPORTED;
+    }
+    char sealed[STORE_SECRET_MAX];
+    int rc = secrets_seal(&s->keys[0], account_id, DEST_LABEL, secret, sealed, sizeof(sealed));
+    if (rc)
+        return rc == ERR_INVALID ? ERR_INVALID : ERR_BACKEND;
+    return s->ops->destination_secret_set(s, account_id, ext_id, sealed);
+}
+
 int store_destination_get(struct store *s, int64_t account_id, const char *ext_id,
                           struct st_destination *d)
 {

@@ -13,8 +13,10 @@
     if (!c)                                                                                        \
     return ERR_BACKEND
 
+/* An ad-platform destination's format is its platform (sql/0021). */
 #define DEST_COLS                                                                                  \
-    "id, ext_id, account_id, url, format, events, secret, created_at, failing_since, disabled_at"
+    "id, ext_id, account_id, url, CASE WHEN platform <> '' THEN platform ELSE format END,"         \
+    " events, secret, created_at, failing_since, disabled_at, last_error"
 #define MSG_COLS                                                                                   \
     "id, account_id, destination_id, event_id, type, body, created_at, state, attempts, next_at"
 
@@ -36,6 +38,7 @@ static void read_dest(sqlite3_stmt *st, int i, struct st_destination *d)
     d->created_at = sqlite3_column_int64(st, i + 7);
     d->failing_since = sqlite3_column_int64(st, i + 8);
     d->disabled_at = sqlite3_column_int64(st, i + 9);
+    store__col_text(st, i + 10, d->last_error, sizeof(d->last_error));
 }
 
 static void read_msg(sqlite3_stmt *st, int i, struct st_outbox_msg *m)
@@ -68,20 +71,23 @@ int store_sqlite__destination_add(struct store *s, struct st_destination *d)
 {
     if (!fits(d->ext_id, STORE_ID_MAX) || !fits(d->url, STORE_URL_MAX) ||
         !fits(d->events, STORE_EVENTS_MAX) || !fits(d->secret, STORE_SECRET_MAX) ||
-        (strcmp(d->format, "json") && strcmp(d->format, "slack") && strcmp(d->format, "email")))
+        !store__destination_format_ok(d->format))
         return ERR_INVALID;
+    bool ad = store__destination_format_ad(d->format);
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "INSERT INTO destinations(ext_id, account_id, url, format,"
-                                      " events, secret, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7)");
+                                      " events, secret, created_at, platform)"
+                                      " VALUES (?1,?2,?3,?4,?5,?6,?7,?8)");
     if (!st)
         return ERR_BACKEND;
     store__bind_text(st, 1, d->ext_id);
     sqlite3_bind_int64(st, 2, d->account_id);
     store__bind_text(st, 3, d->url);
-    store__bind_text(st, 4, d->format);
+    store__bind_text(st, 4, ad ? "json" : d->format);
     store__bind_text(st, 5, d->events);
     store__bind_text(st, 6, d->secret);
     sqlite3_bind_int64(st, 7, d->created_at);
+    store__bind_text(st, 8, ad ? d->format : "");
     int rc = store__exec(c, st, "insert destination");
     if (rc == ERR_OK)
         d->id = sqlite3_last_insert_rowid(c->db);
@@ -156,19 +162,23 @@ int store_sqlite__destination_delete(struct store *s, int64_t account_id, const 
 }
 
 int store_sqlite__destination_result(struct store *s, int64_t id, bool ok, int64_t now,
-                                     int64_t disable_after_ms, bool *disabled)
+                                     int64_t disable_after_ms, const char *error, bool *disabled)
 {
     *disabled = false;
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = ok ? store__prep(c, "UPDATE destinations SET failing_since = 0"
-                                           " WHERE id = ?1 AND failing_since <> 0")
-                          : store__prep(c, "UPDATE destinations SET failing_since = ?2"
-                                           " WHERE id = ?1 AND failing_since = 0");
+    sqlite3_stmt *st =
+        ok ? store__prep(c, "UPDATE destinations SET failing_since = 0, last_error = ''"
+                            " WHERE id = ?1 AND (failing_since <> 0 OR last_error <> '')")
+           : store__prep(c, "UPDATE destinations SET failing_since = CASE failing_since"
+                            " WHEN 0 THEN ?2 ELSE failing_since END, last_error = ?3"
+                            " WHERE id = ?1");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
-    if (!ok)
+    if (!ok) {
         sqlite3_bind_int64(st, 2, now);
+        store__bind_text(st, 3, error ? error : "");
+    }
     int rc = store__exec(c, st, "record a destination's result");
     if (rc || ok)
         return rc;
@@ -258,8 +268,10 @@ static int claimed_one(struct sconn *c, int64_t id, store_outbox_fn fn, void *ct
     sqlite3_stmt *st =
         store__prep(c, "SELECT o.id, o.account_id, o.destination_id, o.event_id, o.type, o.body,"
                        " o.created_at, o.state, o.attempts, o.next_at, t.id, t.ext_id,"
-                       " t.account_id, t.url, t.format, t.events, t.secret, t.created_at,"
-                       " t.failing_since, t.disabled_at"
+                       " t.account_id, t.url,"
+                       " CASE WHEN t.platform <> '' THEN t.platform ELSE t.format END,"
+                       " t.events, t.secret, t.created_at, t.failing_since, t.disabled_at,"
+                       " t.last_error"
                        " FROM outbox o JOIN destinations t ON t.id = o.destination_id"
                        " WHERE o.id = ?1");
     if (!st)

@@ -33,14 +33,16 @@
 #define CLICK_ID(name)                                                                             \
     " CASE WHEN json_valid(s.click_ids) THEN json_extract(s.click_ids, '$." name "') END"
 
+/* clang-format off */
 #define REPORT_CONVERSION_SQL                                                                      \
     "SELECT cv.id, c.ext_id, c.from_number, c.started_at, cv.name, cv.value, cv.currency,"         \
-    " cv.at," CLICK_ID("gclid") "," CLICK_ID("gbraid") "," CLICK_ID(                               \
-        "wbraid") ", c.method, c.confidence, COALESCE(s.created_at, 0)"                            \
-                  " FROM conversions cv JOIN calls c ON c.id = cv.call_id"                         \
-                  " LEFT JOIN sessions s ON s.id = c.session_id"                                   \
-                  " WHERE cv.account_id = ?1 AND cv.at >= ?2 AND cv.at < ?3"                       \
-                  " ORDER BY cv.at, cv.id"
+    " cv.at," CLICK_ID("gclid") "," CLICK_ID("gbraid") "," CLICK_ID("wbraid") ","                  \
+    " c.method, c.confidence, COALESCE(s.created_at, 0)," CLICK_ID("msclkid")                      \
+    " FROM conversions cv JOIN calls c ON c.id = cv.call_id"                                       \
+    " LEFT JOIN sessions s ON s.id = c.session_id"                                                 \
+    " WHERE cv.account_id = ?1 AND cv.at >= ?2 AND cv.at < ?3"                                     \
+    " ORDER BY cv.at, cv.id"
+/* clang-format on */
 
 static void read_report_call(sqlite3_stmt *st, struct st_report_call *r)
 {
@@ -90,6 +92,7 @@ static void read_report_conversion(sqlite3_stmt *st, struct st_report_conversion
     store__col_text(st, 11, r->method, sizeof(r->method));
     r->confidence = sqlite3_column_double(st, 12);
     r->click_at = sqlite3_column_int64(st, 13);
+    store__col_text(st, 14, r->msclkid, sizeof(r->msclkid));
 }
 
 /* Binds (account, since, until) and steps st, calling each(st, ctx) per row until it returns

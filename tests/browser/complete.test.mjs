@@ -4,7 +4,8 @@
 // DOMContentLoaded printed), the 300 ms anti-flicker cap with the API down, never for crawlers;
 // form submissions as form_submit events; the iframe bridge to a page on another origin (and its
 // refusal of a parent that is not allowed); a number removed from its pool gone for a returning
-// visitor; the size budgets of /dni.js and /dni-frame.js.
+// visitor; the GA client id reported from the _ga cookies; the size budgets of /dni.js and
+// /dni-frame.js.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -164,6 +165,36 @@ test('forms: a submission is a form_submit event with the form and page, values 
     return r.json.events.find((e) => e.type == 'form_submit');
   }, 5000, 'the stored event');
   assert.equal(stored.detail, ev.body.detail, 'the server kept it for reports and the journey');
+});
+
+test('GA4: the _ga client id and the GA session id are reported once as a ga_client event and kept on the session', async (t) => {
+  const { s, fx, routes } = await tracked(t);
+  // What gtag.js leaves: _ga (client id after GA1.1.) and _ga_<stream> (GS1 or GS2 session id).
+  routes['/ga.html'] = {
+    body: html(`<script>document.cookie='_ga=GA1.1.1234567890.1736870000; path=/';
+      document.cookie='_ga_ABC123=GS2.1.s1736871111$o3$g1$t1736871200; path=/'</script>
+      <script src="${s.url}/dni.js" data-account="${s.accountId}" async></script>`, BODY),
+  };
+  const ctx = await humanContext(browser);
+  t.after(() => ctx.close());
+  const page = await ctx.newPage();
+  const seen = recordVisitApi(page);
+  const answer = visitAnswer(page);
+  await page.goto(fx.origin + '/ga.html');
+  const a = await answer;
+  const ev = await waitFor(() => seen.find((r) => r.path.endsWith('/events') && r.body && r.body.type == 'ga_client'), 5000, 'ga_client');
+  assert.equal(ev.body.detail, '1234567890.1736870000 1736871111');
+  const stored = await waitFor(async () => {
+    const r = await s.api('GET', '/v1/sessions/' + a.session_id);
+    return r.json.events.find((e) => e.type == 'ga_client');
+  }, 5000, 'the stored event');
+  assert.equal(stored.detail, '1234567890.1736870000 1736871111');
+  // The next page view of the same session does not repeat it.
+  const again = visitAnswer(page);
+  await page.goto(fx.origin + '/ga.html');
+  assert.equal((await again).session_id, a.session_id);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(seen.filter((r) => r.path.endsWith('/events') && r.body && r.body.type == 'ga_client').length, 1);
 });
 
 test('iframes: a widget on another origin shows the parent\'s number; a parent that is not allowed is ignored', async (t) => {

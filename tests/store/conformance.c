@@ -319,6 +319,12 @@ COUNTER(count_number, struct st_number)
 COUNTER(count_lease, struct st_lease)
 COUNTER(count_report_call, struct st_report_call)
 COUNTER(count_report_conversion, struct st_report_conversion)
+
+static int first_conversion(void *ctx, const struct st_report_conversion *row)
+{
+    *(struct st_report_conversion *)ctx = *row;
+    return 1;
+}
 COUNTER(count_trace, struct st_trace_row)
 COUNTER(count_user, struct st_user)
 COUNTER(count_delivery, struct st_delivery)
@@ -936,7 +942,12 @@ static int call_cb(void *ctx, const struct st_call *c)
 static void calls_conversions_reports_and_export(void **state)
 {
     struct fx *f = *state;
-    struct st_session ss = make_session(f, "s_call", 500);
+    struct st_session ss = {.account_id = f->a.id, .created_at = 500, .last_active_at = 500};
+    snprintf(ss.ext_id, sizeof(ss.ext_id), "s_call");
+    snprintf(ss.visitor_id, sizeof(ss.visitor_id), "v_s_call");
+    snprintf(ss.device, sizeof(ss.device), "mobile");
+    snprintf(ss.click_ids, sizeof(ss.click_ids), "{\"gclid\":\"G-1\",\"msclkid\":\"m5f0c\"}");
+    assert_int_equal(store_session_put(f->s, &ss), ERR_OK);
     struct st_call c1 = make_call(f, "CA1", 1000, ss.id);
     struct st_call c2 = make_call(f, "CA2", 2000, 0);
     struct st_call c3 = make_call(f, "CA3", 3000, 0);
@@ -989,6 +1000,12 @@ static void calls_conversions_reports_and_export(void **state)
         store_report_conversions(f->s, f->a.id, 0, 10000, count_report_conversion, &n_conv),
         ERR_OK);
     assert_int_equal(n_conv, 1);
+    struct st_report_conversion rc1 = {0};
+    assert_int_equal(store_report_conversions(f->s, f->a.id, 0, 10000, first_conversion, &rc1),
+                     ERR_OK);
+    assert_string_equal(rc1.gclid, "G-1"); /* the click ids of the credited session */
+    assert_string_equal(rc1.msclkid, "m5f0c");
+    assert_int_equal(rc1.click_at, 500);
     assert_int_equal(store_export_trace(f->s, 0, 0, count_trace, &n_trace), ERR_OK);
     assert_true(n_trace >= 1);
 }
@@ -2205,20 +2222,27 @@ static void destinations_disable_after_failing_and_enable(void **state)
     struct fx *f = *state;
     struct st_destination d = make_destination(f, f->a.id, "wh_d", "call.completed");
     bool disabled = true;
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1000, 500, &disabled), ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1000, 500, "HTTP 500", &disabled),
+                     ERR_OK);
     assert_false(disabled);
-    assert_int_equal(store_destination_result(f->s, d.id, true, 1200, 500, &disabled), ERR_OK);
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1300, 500, &disabled), ERR_OK);
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1700, 500, &disabled), ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, true, 1200, 500, "HTTP 500", &disabled),
+                     ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1300, 500, "HTTP 500", &disabled),
+                     ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1700, 500, "HTTP 500", &disabled),
+                     ERR_OK);
     assert_false(disabled); /* a success at 1200 restarted the clock: failing since 1300 */
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1800, 500, &disabled), ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1800, 500, "HTTP 500", &disabled),
+                     ERR_OK);
     assert_true(disabled);
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1900, 500, &disabled), ERR_OK);
+    assert_int_equal(store_destination_result(f->s, d.id, false, 1900, 500, "HTTP 500", &disabled),
+                     ERR_OK);
     assert_false(disabled); /* exactly once */
     struct st_destination got;
     assert_int_equal(store_destination_get(f->s, f->a.id, "wh_d", &got), ERR_OK);
     assert_int_equal(got.disabled_at, 1800);
     assert_int_equal(got.failing_since, 1300);
+    assert_string_equal(got.last_error, "HTTP 500");
     /* A disabled destination's messages are not claimed. */
     free(make_msg(f, &d, "evt_d", 1900));
     struct claimed c = {0};
@@ -2228,6 +2252,57 @@ static void destinations_disable_after_failing_and_enable(void **state)
     assert_int_equal(store_destination_enable(f->s, f->a.id, "wh_d"), ERR_OK);
     assert_int_equal(store_outbox_claim(f->s, 2000, 3000, "n", 4, 16, on_claim, &c), ERR_OK);
     assert_int_equal(c.n, 1);
+    assert_int_equal(store_destination_result(f->s, d.id, true, 2100, 500, NULL, &disabled),
+                     ERR_OK);
+    assert_int_equal(store_destination_get(f->s, f->a.id, "wh_d", &got), ERR_OK);
+    assert_string_equal(got.last_error, "");
+    assert_int_equal(got.failing_since, 0);
+}
+
+/* Ad-platform destinations (sql/0021) keep their format; a rejected credential disables at once
+ * (disable_after 0) with its reason. */
+static void destinations_ad_platforms(void **state)
+{
+    struct fx *f = *state;
+    static const char *const formats[] = {"ga4", "meta"};
+    for (size_t i = 0; i < 2; i++) {
+        struct st_destination d = {.account_id = f->a.id, .created_at = 100};
+        snprintf(d.ext_id, sizeof(d.ext_id), "wh_ad%zu", i);
+        snprintf(d.url, sizeof(d.url), "https://example.com/%s", formats[i]);
+        snprintf(d.format, sizeof(d.format), "%s", formats[i]);
+        snprintf(d.events, sizeof(d.events), "conversion.created");
+        snprintf(d.secret, sizeof(d.secret), "token-%zu", i);
+        assert_int_equal(store_destination_add(f->s, &d), ERR_OK);
+        struct st_destination got;
+        assert_int_equal(store_destination_get(f->s, f->a.id, d.ext_id, &got), ERR_OK);
+        assert_string_equal(got.format, formats[i]);
+        assert_string_equal(got.secret, d.secret);
+        free(make_msg(f, &d, "evt_ad", 100));
+        struct claimed c = {0};
+        assert_int_equal(store_outbox_claim(f->s, 200, 300, "n", 4, 16, on_claim, &c), ERR_OK);
+        assert_int_equal(c.n, 1);
+        bool disabled = false;
+        assert_int_equal(
+            store_destination_result(f->s, d.id, false, 400, 0, "credential rejected", &disabled),
+            ERR_OK);
+        assert_true(disabled);
+        assert_int_equal(store_destination_get(f->s, f->a.id, d.ext_id, &got), ERR_OK);
+        assert_string_equal(got.last_error, "credential rejected");
+        assert_int_equal(got.disabled_at, 400);
+        /* A new credential, sealed; the other account cannot touch it. */
+        assert_int_equal(store_destination_secret_set(f->s, f->b.id, d.ext_id, "new-token"),
+                         ERR_NOTFOUND);
+        assert_int_equal(store_destination_secret_set(f->s, f->a.id, d.ext_id, "new-token"),
+                         ERR_OK);
+        assert_int_equal(store_destination_get(f->s, f->a.id, d.ext_id, &got), ERR_OK);
+        assert_string_equal(got.secret, "new-token");
+    }
+    struct st_destination bad = {.account_id = f->a.id, .created_at = 100};
+    snprintf(bad.ext_id, sizeof(bad.ext_id), "wh_bad");
+    snprintf(bad.url, sizeof(bad.url), "https://example.com/");
+    snprintf(bad.format, sizeof(bad.format), "tiktok");
+    snprintf(bad.events, sizeof(bad.events), "conversion.created");
+    assert_int_equal(store_destination_add(f->s, &bad), ERR_INVALID);
 }
 
 static void alert_observe_fires_once_per_cooldown(void **state)
@@ -3174,6 +3249,7 @@ int main(int argc, char **argv)
         T(destinations_crud_and_tenant_scoping),
         T(outbox_claims_lease_limit_and_finish),
         T(destinations_disable_after_failing_and_enable),
+        T(destinations_ad_platforms),
         T(alert_observe_fires_once_per_cooldown),
         T(erase_scrubs_caller_and_visitor_and_logs_what_left),
         T(purge_deletes_old_rows_in_batches_and_keeps_called_sessions),

@@ -242,9 +242,18 @@
     ids.s = r.session_id;
     ttl = r.ttl || ttl;
     apply(r.numbers || []);
+    ga();
     save(t0);
     renew();
   }), fail);
+  /* GA4: the visitor's GA client id (_ga) and GA session id (_ga_<stream>), once per change. */
+  const ga = () => {
+    const c = D.cookie;
+    const m = /(?:^|; )_ga=GA\d\.\d\.(\d+\.\d+)/.exec(c);
+    const n = /(?:^|; )_ga_\w+=GS\d\.\d\.s?(\d+)/.exec(c);
+    const g = m && m[1] + (n ? ' ' + n[1] : '');
+    if (g && ids.s + g != ids.g) { ids.g = ids.s + g; send('ga_client', null, g); }
+  };
   const renew = () => {
     clearTimeout(timer);
     if (!D.hidden && ids.s) timer = setTimeout(ping, Math.min(Math.max(ttl * 500, 1000), 3e5));
@@ -254,7 +263,7 @@
     const t0 = now();
     if (s) {
       post('/ping', { url: location.href })
-        .then((r) => { apply(r.numbers || nums); save(t0); },
+        .then((r) => { apply(r.numbers || nums); ga(); save(t0); },
           (e) => { if (e.status == 404 && ids.s == s) { ids.s = null; return visit(t0); } dbg(e); })
         .then(renew);
     }

@@ -450,6 +450,7 @@ struct export
     char name[STORE_NAME_MAX]; /* every row's Conversion Name */
     struct calls_settings cs;  /* the account's conversion rule */
     struct buf *out;
+    bool msads;               /* Microsoft Advertising's file (msclkid) instead of Google's */
     int64_t default_range_ms; /* without since/until: this long before now */
     int64_t rows, skipped, filtered;
     int rc;
@@ -460,7 +461,11 @@ static int parse_export(struct http_req *req, struct export *x, struct range *ra
     char v[STORE_NAME_MAX * 2];
     const char *tz = query_param(req, "tz", v, sizeof(v)) ? v : NULL;
     int rc = gads_tz_parse(tz, zones_get, &x->tz, &req->eb);
-    if (rc == ERR_OK)
+    if (rc == ERR_OK && x->msads && x->tz.zone)
+        rc = errf(&req->eb, ERR_INVALID, "tz",
+                  "Microsoft Advertising's file takes a fixed offset (tz=-0500) or UTC, not a "
+                  "zone name");
+    if (rc == ERR_OK && !x->msads)
         rc = gads_id_parse(http_query(req, "id", v, sizeof(v)) ? v : NULL, &x->id, &req->eb);
     /* A stable Conversion Name: the one asked for, else the rule's Google Ads action name,
      * else the rule's name as it is now (not each conversion's name when it was recorded). */
@@ -498,6 +503,25 @@ static bool click_wanted(const struct export *x, const struct st_report_conversi
 
 /* Rows the file cannot carry (no valid id of this file's kind, a caller that is not E.164) are
  * counted in X-Skipped-Rows rather than dropped silently. */
+/* Microsoft Advertising: the session's msclkid, under the same rule as Google's clicks. */
+static int add_msads_row(void *ctx, const struct st_report_conversion *cv)
+{
+    struct export *x = ctx;
+    if (!gads_click_id_valid(cv->msclkid)) {
+        x->skipped += cv->msclkid[0] != '\0';
+        return 0;
+    }
+    if (!click_wanted(x, cv)) {
+        x->filtered++;
+        return 0;
+    }
+    struct gads_conversion c = conversion_of(x, cv);
+    c.click_id = cv->msclkid;
+    x->rc = gads_click_row(x->out, &x->tz, &c);
+    x->rows++;
+    return x->rc;
+}
+
 static int add_click_row(void *ctx, const struct st_report_conversion *cv)
 {
     struct export *x = ctx;
@@ -536,11 +560,15 @@ static int add_call_row(void *ctx, const struct st_report_conversion *cv)
 static int write_export(struct http_req *req, struct http_resp *resp, struct export *x,
                         const struct range *range, bool click)
 {
-    int rc = click ? gads_click_header(&resp->body, &x->tz, x->id)
-                   : gads_call_header(&resp->body, &x->tz);
+    int rc = x->msads ? gads_msads_header(&resp->body, &x->tz)
+             : click  ? gads_click_header(&resp->body, &x->tz, x->id)
+                      : gads_call_header(&resp->body, &x->tz);
+    store_report_conversion_fn each = x->msads ? add_msads_row
+                                      : click  ? add_click_row
+                                               : add_call_row;
     if (rc == ERR_OK)
-        rc = admin_report_conversions(req->app, req->account.id, range->since, range->until,
-                                      click ? add_click_row : add_call_row, x);
+        rc = admin_report_conversions(req->app, req->account.id, range->since, range->until, each,
+                                      x);
     if (rc == ERR_OK)
         rc = x->rc;
     if (rc)
@@ -549,7 +577,9 @@ static int write_export(struct http_req *req, struct http_resp *resp, struct exp
                                         "click-conversions-wbraid"};
     resp->content_type = "text/csv; charset=utf-8";
     http_header(resp, "Content-Disposition", "attachment; filename=\"%s.csv\"",
-                click ? files[x->id] : "call-conversions");
+                x->msads ? "microsoft-ads-conversions"
+                : click  ? files[x->id]
+                         : "call-conversions");
     http_header(resp, "Cache-Control", "no-store");
     http_header(resp, "X-Exported-Rows", "%" PRId64, x->rows);
     http_header(resp, "X-Skipped-Rows", "%" PRId64, x->skipped);
@@ -576,6 +606,16 @@ int h_export_click_conversions(struct http_req *req, struct http_resp *resp)
 int h_export_call_conversions(struct http_req *req, struct http_resp *resp)
 {
     return export_csv(req, resp, false, DEFAULT_RANGE_MS);
+}
+
+int h_export_msads_conversions(struct http_req *req, struct http_resp *resp)
+{
+    struct export x = {.out = &resp->body, .default_range_ms = DEFAULT_RANGE_MS, .msads = true};
+    struct range range;
+    int rc = parse_export(req, &x, &range);
+    if (rc == ERR_OK)
+        rc = write_export(req, resp, &x, &range, true);
+    return rc;
 }
 
 /* ---- the Google Ads scheduled-import feed ---- */

@@ -282,7 +282,7 @@ static int parse_event(struct http_req *req, json_t **o, struct visit_event_in *
     if (rc == ERR_OK && !visits_event_type_valid(e->type))
         rc = errf(&req->eb, ERR_INVALID, "type",
                   "'type' must be tel_click, chat_started, "
-                  "form_submit, swap_miss or number_copy");
+                  "form_submit, swap_miss, number_copy or ga_client");
     if (rc == ERR_OK && e->number) {
         if (phone_parse(e->number, number, &req->eb))
             return errf(&req->eb, ERR_INVALID, "number", "'number' is not a phone number");

@@ -40,10 +40,11 @@ static json_t *events_json(const char *list)
 
 static json_t *destination_json(const struct st_destination *d)
 {
-    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:b,s:o,s:o}", "id", d->ext_id, "url", d->url, "format",
-                     d->format, "events", events_json(d->events), "created",
+    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:b,s:o,s:o,s:o}", "id", d->ext_id, "url", d->url,
+                     "format", d->format, "events", events_json(d->events), "created",
                      json_time(d->created_at), "enabled", !d->disabled_at, "disabled_at",
-                     time_or_null(d->disabled_at), "failing_since", time_or_null(d->failing_since));
+                     time_or_null(d->disabled_at), "failing_since", time_or_null(d->failing_since),
+                     "last_error", d->last_error[0] ? json_string(d->last_error) : json_null());
 }
 
 static int parse_events(json_t *o, const char **events, size_t *n, struct errbuf *eb)
@@ -64,6 +65,30 @@ static int parse_events(json_t *o, const char **events, size_t *n, struct errbuf
     return ERR_OK;
 }
 
+/* format ga4 / meta: the platform's id and credential instead of a url; events optional. */
+static int create_ad(struct http_req *req, json_t *o, const char *format, struct st_destination *d)
+{
+    bool ga4 = strcmp(format, "ga4") == 0;
+    static const char *const ga4_keys[] = {"format", "measurement_id", "api_secret", "events",
+                                           NULL};
+    static const char *const meta_keys[] = {"format", "pixel_id", "access_token", "events", NULL};
+    const char *id = NULL;
+    const char *cred = NULL;
+    const char *events[MAX_EVENTS];
+    size_t n = 0;
+    int rc = json_only_keys(o, ga4 ? ga4_keys : meta_keys, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, ga4 ? "measurement_id" : "pixel_id", &id, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, ga4 ? "api_secret" : "access_token", &cred, &req->eb);
+    if (rc == ERR_OK && json_object_get(o, "events"))
+        rc = parse_events(o, events, &n, &req->eb);
+    if (rc == ERR_OK)
+        rc = outbox_destination_add_ad(req->app, req->account.id, format, id, cred, events, n, d,
+                                       &req->eb);
+    return rc;
+}
+
 int h_webhook_create(struct http_req *req, struct http_resp *resp)
 {
     json_t *o;
@@ -75,16 +100,25 @@ int h_webhook_create(struct http_req *req, struct http_resp *resp)
     const char *format = NULL;
     const char *events[MAX_EVENTS];
     size_t n = 0;
-    rc = json_only_keys(o, keys, &req->eb);
+    struct st_destination d;
+    rc = json_get_str(o, "format", &format, &req->eb);
+    bool ad = rc == ERR_OK && format && (!strcmp(format, "ga4") || !strcmp(format, "meta"));
+    if (rc == ERR_OK && ad) {
+        rc = create_ad(req, o, format, &d);
+        json_decref(o);
+        if (rc)
+            return rc;
+        http_header(resp, "Location", "/v1/webhooks/%s", d.ext_id);
+        return reply(resp, 201, destination_json(&d));
+    }
+    if (rc == ERR_OK)
+        rc = json_only_keys(o, keys, &req->eb);
     if (rc == ERR_OK)
         rc = json_get_str(o, "url", &url, &req->eb);
     if (rc == ERR_OK && !url)
         rc = errf(&req->eb, ERR_INVALID, "url", "url is required");
     if (rc == ERR_OK)
-        rc = json_get_str(o, "format", &format, &req->eb);
-    if (rc == ERR_OK)
         rc = parse_events(o, events, &n, &req->eb);
-    struct st_destination d;
     if (rc == ERR_OK)
         rc = outbox_destination_add(req->app, req->account.id, url, format ? format : "json",
                                     events, n, &d, &req->eb);
@@ -139,6 +173,33 @@ int h_webhook_delete(struct http_req *req, struct http_resp *resp)
         return rc;
     resp->status = 204;
     return ERR_OK;
+}
+
+/* {"api_secret":"…"} (ga4) or {"access_token":"…"} (meta): the new credential; re-enables. */
+int h_webhook_credential(struct http_req *req, struct http_resp *resp)
+{
+    json_t *o;
+    int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
+    if (rc)
+        return rc;
+    static const char *const keys[] = {"api_secret", "access_token", NULL};
+    const char *secret = NULL;
+    const char *token = NULL;
+    rc = json_only_keys(o, keys, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "api_secret", &secret, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "access_token", &token, &req->eb);
+    if (rc == ERR_OK && (secret ? 1 : 0) + (token ? 1 : 0) != 1)
+        rc = errf(&req->eb, ERR_INVALID, NULL, "give the new api_secret or access_token");
+    if (rc == ERR_OK)
+        rc = outbox_destination_credential(req->app, req->account.id, req->params[0],
+                                           secret ? secret : token, &req->eb);
+    json_decref(o);
+    struct st_destination d;
+    if (rc == ERR_OK)
+        rc = destination_of(req, &d);
+    return rc ? rc : reply(resp, 200, destination_json(&d));
 }
 
 int h_webhook_enable(struct http_req *req, struct http_resp *resp)
@@ -220,6 +281,10 @@ int h_webhook_test(struct http_req *req, struct http_resp *resp)
     int rc = destination_of(req, &d);
     if (rc == ERR_OK)
         rc = outbox_test(req->app, &req->account, &d, event_id);
+    if (rc == ERR_UNSUPPORTED)
+        return errf(&req->eb, ERR_CONFLICT, NULL,
+                    "an ad platform's destination has no test send (it would count as a real "
+                    "conversion): use the platform's test tools");
     return rc ? rc
               : reply(resp, 202,
                       json_pack("{s:s,s:s}", "event_id", event_id, "type", "webhook.test"));

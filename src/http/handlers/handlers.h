@@ -127,6 +127,7 @@ int h_spend_import(struct http_req *req, struct http_resp *resp);
 int h_spend_list(struct http_req *req, struct http_resp *resp);
 int h_export_click_conversions(struct http_req *req, struct http_resp *resp);
 int h_export_call_conversions(struct http_req *req, struct http_resp *resp);
+int h_export_msads_conversions(struct http_req *req, struct http_resp *resp);
 /* h_privacy.c: erasure requests and their log (docs/api.md "Erasure"). */
 int h_erasure_create(struct http_req *req, struct http_resp *resp);
 int h_erasure_list(struct http_req *req, struct http_resp *resp);
@@ -146,6 +147,7 @@ int h_webhook_list(struct http_req *req, struct http_resp *resp);
 int h_webhook_get(struct http_req *req, struct http_resp *resp);
 int h_webhook_delete(struct http_req *req, struct http_resp *resp);
 int h_webhook_enable(struct http_req *req, struct http_resp *resp);
+int h_webhook_credential(struct http_req *req, struct http_resp *resp);
 int h_webhook_deliveries(struct http_req *req, struct http_resp *resp);
 int h_webhook_test(struct http_req *req, struct http_resp *resp);
 int h_webhook_redeliver(struct http_req *req, struct http_resp *resp);
