@@ -34,6 +34,7 @@ struct write_job {
     void (*done)(struct write_job *job);
     void *arg;
     struct write_job *_next;
+    bool _applied, _inserted; /* the writer's: applied in this batch; its session inserted */
 };
 
 struct writer *writer_start(struct store *store);
