@@ -11,7 +11,9 @@
 # nodes and the PostgreSQL server and removes its directory.
 # Knobs: PG (1; 0 skips, printing one line), PG_POOLS (4: the accounts, one pool each, of the
 # several-pools row), POOL (10000 numbers per pool), DURATION, CONNS, THREADS, PIN (bench/cpu.sh:
-# the nodes and PostgreSQL on CPU 1, wrk on CPU 0), PG_STATS (0; 1 loads pg_stat_statements
+# the nodes and PostgreSQL on CPU 1, wrk on CPU 0), PG_CPU (with PIN=1, the CPU PostgreSQL is
+# pinned to: 1, the nodes' (default), or 0, wrk's, so that it has a core to share with wrk
+# alone), PG_STATS (0; 1 loads pg_stat_statements
 # (track=all, so the statements inside od_lease_claim too) and prints, on stderr after the
 # one-node one-pool visit row (after each run with PG_VISIT_RUNS), every statement's calls,
 # execution time and shared buffers per visit, the top 20 by time).
@@ -52,7 +54,9 @@ if [ "${PG_STATS:-0}" = 1 ]; then
   PG_TEST_SERVER_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
   export PG_TEST_SERVER_OPTS
 fi
-$SRV_PIN "$root/scripts/pg-test-server" start "$state" >/dev/null 2>"$work/pg.err" ||
+PG_PIN=$SRV_PIN
+[ "$PIN" = 1 ] && PG_PIN="taskset -c ${PG_CPU:-1}"
+$PG_PIN "$root/scripts/pg-test-server" start "$state" >/dev/null 2>"$work/pg.err" ||
   { echo "bench/pg: PostgreSQL did not start:" >&2; cat "$work/pg.err" >&2; exit 1; }
 . "$state"
 DB=$OPENDNI_PG_URL
