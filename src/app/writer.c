@@ -76,6 +76,14 @@ static int apply_leases(struct store *s, struct write_job *j)
     return rc;
 }
 
+static int apply_event(struct store *s, struct write_job *j)
+{
+    if (!j->has_event)
+        return ERR_OK;
+    j->event.session_id = j->session.id;
+    return store_event_add(s, &j->event);
+}
+
 static int apply(struct store *s, struct write_job *j)
 {
     if (j->apply)
@@ -87,21 +95,48 @@ static int apply(struct store *s, struct write_job *j)
         rc = store_session_put(s, &j->session);
     if (rc == ERR_OK)
         rc = apply_leases(s, j);
-    if (rc == ERR_OK && j->has_event) {
-        j->event.session_id = j->session.id;
-        rc = store_event_add(s, &j->event);
-    }
+    if (rc == ERR_OK)
+        rc = apply_event(s, j);
     return rc;
+}
+
+/* A new session with one new lease (the new-session visit): stored by store_visits_add with
+ * the others of its batch. */
+static bool new_visit(const struct write_job *j)
+{
+    return !j->apply && j->session.id == 0 && j->n_leases == 1 && !j->lease_renew[0];
+}
+
+/* The batch's new-session visits in one store_visits_add (marked _batched, applied but for
+ * their event); the caller's transaction is open. */
+static int add_new_visits(struct store *s, struct write_job *batch)
+{
+    struct st_visit_add v[MAX_BATCH];
+    size_t n = 0;
+    for (struct write_job *j = batch; j && n < MAX_BATCH; j = j->_next) {
+        j->_batched = new_visit(j);
+        if (j->_batched) {
+            j->_inserted = j->_applied = true;
+            j->leases[0].session_id = 0;
+            v[n++] = (struct st_visit_add){&j->session, &j->leases[0]};
+        }
+    }
+    return store_visits_add(s, v, n);
 }
 
 /* Runs the batch in one transaction and commits it; sets every job's rc. With savepoints, a
  * failing job is rolled back alone and the others commit. Without (plain jobs only), the first
  * failing job rolls the whole batch back: returns true, and the caller runs it again with
- * savepoints (the jobs are reset by unapply); the jobs' rc are then unset. */
+ * savepoints (the jobs are reset by unapply); the jobs' rc are then unset. Without, the batch's
+ * new-session visits go first, together (add_new_visits: a pipeline on PostgreSQL). */
 static bool run_batch(struct writer *w, struct write_job *batch, bool savepoints)
 {
     struct counters counters = {0};
     int rc = store_begin(w->store);
+    if (rc == ERR_OK && !savepoints && add_new_visits(w->store, batch) != ERR_OK) {
+        store_rollback(w->store);
+        return true;
+    }
     for (struct write_job *j = batch; j; j = j->_next) {
         if (rc) {
             j->rc = rc;
@@ -115,6 +150,12 @@ static bool run_batch(struct writer *w, struct write_job *batch, bool savepoints
                 j->rc = store_savepoint_release(w->store);
             else
                 store_savepoint_rollback(w->store);
+        } else if (j->_batched) {
+            j->rc = apply_event(w->store, j);
+            if (j->rc) {
+                store_rollback(w->store);
+                return true;
+            }
         } else {
             j->_inserted = j->session.id == 0;
             j->_applied = true;
@@ -155,7 +196,7 @@ static void unapply(struct write_job *batch)
     for (struct write_job *j = batch; j; j = j->_next) {
         if (j->_applied && j->_inserted)
             j->session.id = 0;
-        j->_applied = false;
+        j->_applied = j->_batched = false;
         j->rc = ERR_OK;
     }
 }
@@ -175,7 +216,7 @@ static bool plain_batch(const struct writer *w, const struct write_job *batch)
 static void commit_batch(struct writer *w, struct write_job *batch)
 {
     for (struct write_job *j = batch; j; j = j->_next)
-        j->_applied = false;
+        j->_applied = j->_batched = false;
     if (!plain_batch(w, batch) || run_batch(w, batch, false)) {
         unapply(batch);
         (void)run_batch(w, batch, true);

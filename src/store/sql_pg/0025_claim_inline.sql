@@ -1,13 +1,10 @@
 -- PostgreSQL 0025: a cheaper claim (sql/0025 is a no-op: SQLite's pool engine is in memory).
--- od_lease_claim as in 0013 (the same policy, arguments and columns), with two of its statements
+-- od_lease_claim as in 0013 (the same policy, arguments and columns), with one of its statements
 -- made cheaper, measured with pg_stat_statements (track=all) on the PG visit bench
--- (PG_STATS=1 bench/pg/run.sh; docs/scaling.md):
---  - the trim of the pick's ended holder rows ran as PERFORM od_lease_trim(...): a nested
---    PL/pgSQL call costing 26 us per claim for a DELETE of 4 us, all of it under the pool's row
---    lock; it is inline now, and what it counts goes into the pool row's one final UPDATE;
---  - the pick's lease_numbers row was written by an upsert (INSERT ... ON CONFLICT DO UPDATE,
---    15 us, 12 buffers); every pool number has its row (sql_pg/0013's triggers), so it is an
---    UPDATE, with the INSERT kept for a row that is missing.
+-- (PG_STATS=1 bench/pg/run.sh; docs/scaling.md): the trim of the pick's ended holder rows ran
+-- as PERFORM od_lease_trim(...), a nested PL/pgSQL call costing 26 us per claim for a DELETE of
+-- 4 us, all of it under the pool's row lock; its statements are inline now, word for word (so
+-- the Citus rule's gap list, tests/store/pg_statements_gap.json, names them once).
 CREATE OR REPLACE FUNCTION od_lease_claim(p_pool BIGINT, p_session TEXT, p_prev BIGINT,
                                p_now BIGINT, p_touch BOOLEAN, p_async BOOLEAN,
                                OUT rc INTEGER, OUT number_id BIGINT, OUT number TEXT,
@@ -36,8 +33,11 @@ DECLARE
     gone_wait BIGINT;
     n_live BIGINT;
     n_wait BIGINT;
-    trim_n BIGINT;
-    trim_life DOUBLE PRECISION;
+    -- od_lease_trim's arguments and variables (its statements inline use these names)
+    p_number BIGINT;
+    p_ttl BIGINT;
+    n BIGINT;
+    life DOUBLE PRECISION;
 BEGIN
     IF p_async THEN
         PERFORM set_config('synchronous_commit', 'off', true);
@@ -182,27 +182,30 @@ BEGIN
     INSERT INTO lease_holders AS k VALUES (p_pool, p_session, pick, p_now, p_now, p_now)
     ON CONFLICT (pool_id, session_ext) DO UPDATE
       SET number_id = pick, leased_at = p_now, last_active_at = p_now, sweep_at = p_now;
-    -- the pick's state row exists (sql_pg/0013 keeps one per pool number): an update, not an
-    -- upsert (no speculative insertion into its two indexes first)
-    UPDATE lease_numbers n SET last_active = GREATEST(n.last_active, p_now),
-        order_at = GREATEST(n.last_active, p_now), last_session = p_session
-    WHERE n.number_id = pick;
-    IF NOT FOUND THEN
-        INSERT INTO lease_numbers(number_id, pool_id, order_at, last_active, last_session)
-        VALUES (pick, p_pool, p_now, p_now, p_session);
-    END IF;
-    -- od_lease_trim(p_pool, pick, ttl, p_now), inline: the pick's ended holder rows beyond its
-    -- last 4 go, their lives counted in the pool's row below
+    INSERT INTO lease_numbers AS n (number_id, pool_id, order_at, last_active, last_session)
+    VALUES (pick, p_pool, p_now, p_now, p_session)
+    ON CONFLICT ON CONSTRAINT lease_numbers_pkey DO UPDATE
+      SET last_active = GREATEST(n.last_active, p_now),
+          order_at = GREATEST(n.last_active, p_now), last_session = p_session;
+    -- od_lease_trim(p_pool, pick, ttl, p_now), inline (its statements as they are there)
+    p_number := pick;
+    p_ttl := ttl;
     WITH gone AS (
-        DELETE FROM lease_holders h WHERE h.pool_id = p_pool AND h.number_id = pick
-          AND h.last_active_at + ttl <= p_now
-          AND h.session_ext NOT IN (
+        DELETE FROM lease_holders h WHERE h.pool_id = p_pool AND h.number_id = p_number
+          AND h.last_active_at + p_ttl <= p_now
+          AND (p_number = 0 OR h.session_ext NOT IN (
               SELECT k.session_ext FROM lease_holders k
-              WHERE k.pool_id = p_pool AND k.number_id = pick AND k.last_active_at + ttl <= p_now
-              ORDER BY k.last_active_at DESC, k.session_ext LIMIT 4)
-        RETURNING h.leased_at, h.last_active_at)
-    SELECT count(*), COALESCE(sum(gone.last_active_at + ttl - gone.leased_at), 0)
-      INTO trim_n, trim_life FROM gone;
+              WHERE k.pool_id = p_pool AND k.number_id = p_number
+                AND k.last_active_at + p_ttl <= p_now
+              ORDER BY k.last_active_at DESC, k.session_ext LIMIT 4))
+        RETURNING h.number_id, h.leased_at, h.last_active_at)
+    SELECT count(*) FILTER (WHERE number_id <> 0),
+           COALESCE(sum(last_active_at + p_ttl - leased_at) FILTER (WHERE number_id <> 0), 0)
+      INTO n, life FROM gone;
+    IF n > 0 THEN
+        UPDATE lease_pools SET ended_leases = ended_leases + n, ended_life_ms = ended_life_ms + life
+        WHERE pool_id = p_pool;
+    END IF;
     n_live := n_live + 1;
     IF u_was_waiting THEN
         n_wait := n_wait - 1;
@@ -212,8 +215,7 @@ BEGIN
         peak_concurrent = GREATEST(lease_pools.peak_concurrent, n_live),
         peak_demand = GREATEST(peak_demand, n_live + n_wait),
         live_n = n_live, wait_n = n_wait,
-        lo_key = COALESCE(cand_order, lo_key), lo_id = COALESCE(cand, lo_id),
-        ended_leases = ended_leases + trim_n, ended_life_ms = ended_life_ms + trim_life
+        lo_key = COALESCE(cand_order, lo_key), lo_id = COALESCE(cand, lo_id)
     WHERE pool_id = p_pool;
     peak_concurrent := GREATEST(peak_concurrent, n_live);
     number_id := pick;
