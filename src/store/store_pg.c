@@ -378,12 +378,22 @@ int store__pg_exec(struct store *s, const char *sql, const struct pgargs *a, PGr
     return ERR_OK;
 }
 
-/* Counts and drains a pipeline that cannot go on (a lost connection): nothing more to read. */
+/* Counts a pipeline that cannot go on and leaves pipeline mode. With results still pending
+ * libpq refuses to leave it: a lost connection leaves it when reconnect resets it (nothing runs
+ * on a bad connection before); a live one is reset here (its transaction goes with it), so that
+ * ordinary statements run on it again. */
 static int pipeline_lost(struct store *s, struct pconn *c)
 {
     atomic_fetch_add(&s->errors, 1);
-    if (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF)
-        (void)PQexitPipelineMode(c->pg); /* refused while results are pending: reset drops them */
+    if (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->pg) &&
+        PQstatus(c->pg) == CONNECTION_OK) {
+        PQreset(c->pg);
+        c->n_stmts = 0;
+        c->read_only = false;
+        c->listening = false;
+        if (PQstatus(c->pg) == CONNECTION_OK)
+            PQsetNoticeProcessor(c->pg, drop_notice, NULL);
+    }
     return ERR_BACKEND;
 }
 
