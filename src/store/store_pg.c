@@ -422,8 +422,7 @@ int store__pg_pipeline(struct store *s, size_t n, const char *const *sql, const 
         return ERR_BACKEND;
     }
     size_t sent = 0;
-    while (sent < n &&
-           PQsendQueryPrepared(c->pg, names[sent], a[sent].n, a[sent].v, NULL, NULL, 0))
+    while (sent < n && PQsendQueryPrepared(c->pg, names[sent], a[sent].n, a[sent].v, NULL, NULL, 0))
         sent++;
     free(names);
     free(bufs);

@@ -740,8 +740,8 @@ static void visits_add_stores_sessions_with_their_leases(void **state)
     struct st_lease ls[3];
     struct st_visit_add v[3];
     for (int i = 0; i < 3; i++) {
-        ss[i] = (struct st_session){.account_id = f->a.id, .created_at = 1000 + i,
-                                    .last_active_at = 1000 + i};
+        ss[i] = (struct st_session){
+            .account_id = f->a.id, .created_at = 1000 + i, .last_active_at = 1000 + i};
         snprintf(ss[i].ext_id, sizeof(ss[i].ext_id), "s_batch%d", i);
         snprintf(ss[i].landing_page, sizeof(ss[i].landing_page), "https://a.example/p%d", i);
         ls[i] = (struct st_lease){.number_id = i == 1 ? n2.id : n1.id,
@@ -776,8 +776,8 @@ static void visits_add_stores_sessions_with_their_leases(void **state)
     for (int i = 0; i < 3; i++)
         assert_true(after.id != ss[i].id);
     /* a duplicate among them: the call fails, and the transaction rolled back keeps none */
-    struct st_session again[2] = {{.account_id = f->a.id, .created_at = 3000, .last_active_at = 3000},
-                                  ss[0]};
+    struct st_session again[2] = {
+        {.account_id = f->a.id, .created_at = 3000, .last_active_at = 3000}, ss[0]};
     snprintf(again[0].ext_id, sizeof(again[0].ext_id), "s_batch_new");
     again[1].id = 0;
     struct st_lease al[2] = {ls[0], ls[1]};
