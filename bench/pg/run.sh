@@ -11,7 +11,12 @@
 # nodes and the PostgreSQL server and removes its directory.
 # Knobs: PG (1; 0 skips, printing one line), PG_POOLS (4: the accounts, one pool each, of the
 # several-pools row), POOL (10000 numbers per pool), DURATION, CONNS, THREADS, PIN (bench/cpu.sh:
-# the nodes and PostgreSQL on CPU 1, wrk on CPU 0).
+# the nodes and PostgreSQL on CPU 1, wrk on CPU 0), PG_CPU (with PIN=1, the CPU PostgreSQL is
+# pinned to: 1, the nodes' (default), or 0, wrk's, so that it has a core to share with wrk
+# alone), PG_STATS (0; 1 loads pg_stat_statements
+# (track=all, so the statements inside od_lease_claim too) and prints, on stderr after the
+# one-node one-pool visit row (after each run with PG_VISIT_RUNS), every statement's calls,
+# execution time and shared buffers per visit, the top 20 by time).
 # Without PostgreSQL installed, prints one line saying so and exits 0.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,7 +50,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-$SRV_PIN "$root/scripts/pg-test-server" start "$state" >/dev/null 2>"$work/pg.err" ||
+if [ "${PG_STATS:-0}" = 1 ]; then
+  PG_TEST_SERVER_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+  export PG_TEST_SERVER_OPTS
+fi
+PG_PIN=$SRV_PIN
+[ "$PIN" = 1 ] && PG_PIN="taskset -c ${PG_CPU:-1}"
+$PG_PIN "$root/scripts/pg-test-server" start "$state" >/dev/null 2>"$work/pg.err" ||
   { echo "bench/pg: PostgreSQL did not start:" >&2; cat "$work/pg.err" >&2; exit 1; }
 . "$state"
 DB=$OPENDNI_PG_URL
@@ -62,6 +73,21 @@ pg_ticks() {
 }
 pg_per_req() { awk -v a="$1" -v b="$2" -v n="$3" -v hz="$CPU_HZ" 'BEGIN {
   if (n <= 0) print "-"; else printf "%.1f\n", (b - a) * 1e6 / hz / n }'; }
+
+# pg_stat_statements (PG_STATS=1): stats_reset before a run, stats_print VISITS after it.
+stats_reset() { [ "${PG_STATS:-0}" = 1 ] && q -c "SELECT pg_stat_statements_reset()" >/dev/null || true; }
+stats_print() {
+  [ "${PG_STATS:-0}" = 1 ] || return 0
+  q -F ' | ' <<SQL >&2
+SELECT 'pg_stat_statements per visit (' || $1 || ' visits): calls | exec µs | buffers | top | statement';
+SELECT to_char(calls::float8 / $1, 'FM990.00'), to_char(total_exec_time * 1000 / $1, 'FM99990.0'),
+       to_char((shared_blks_hit + shared_blks_read)::float8 / $1, 'FM99990.0'),
+       CASE WHEN toplevel THEN 'top' ELSE 'nested' END,
+       left(regexp_replace(query, '\s+', ' ', 'g'), 90)
+FROM pg_stat_statements WHERE calls > 0 ORDER BY total_exec_time DESC LIMIT 20;
+SQL
+}
+visits_of() { set -- $1; echo "${7:-0}"; } # the requests of a result line
 
 # The store: PG_POOLS accounts, each with one share-mode pool of POOL numbers.
 "$BIN" init --db "$DB" >/dev/null
@@ -82,13 +108,14 @@ INSERT INTO numbers(ext_id, account_id, number, pool_id, created_at)
   FROM pools p, generate_series(1, $POOL) i;
 ANALYZE;
 SQL
+[ "${PG_STATS:-0}" = 1 ] && q -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 TOKEN=bench-webhook-token-0123456789
 printf '%s\n' "$TOKEN" | "$BIN" account set "$ACCOUNT1" --twilio-auth-token-file - --db "$DB" >/dev/null
 
 PUBLIC=http://bench.invalid
 start_node() { # NAME: starts a node, sets node_NAME's pid and url_NAME
   $SRV_PIN "$BIN" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$work/port.$1" \
-    --public-url "$PUBLIC" --log-level warn --rate-limit-visits 0 --max-new-sessions 0 \
+    --spool-dir "$work/spool.$1" --public-url "$PUBLIC" --log-level warn --rate-limit-visits 0 --max-new-sessions 0 \
     --client-share 0 --client-new-sessions 0 --max-conns-per-addr 0 2> "$work/serve.$1.log" &
   eval "node_$1=\$!"
   for _ in $(seq 100); do [ -s "$work/port.$1" ] && break; sleep 0.1; done
@@ -138,7 +165,10 @@ DURATION=$D
 
 if [ "${PG_VISIT_RUNS:-0}" -gt 0 ]; then # only the one-node visit row, that many times
   for i in $(seq "$PG_VISIT_RUNS"); do
-    row "PG visit, 1 node, 1 pool (run $i)" "$(ACCOUNTS=$ACCOUNT1 run1 "$here/visit.lua" /v1/visits)"
+    stats_reset
+    r=$(ACCOUNTS=$ACCOUNT1 run1 "$here/visit.lua" /v1/visits)
+    row "PG visit, 1 node, 1 pool (run $i)" "$r"
+    stats_print "$(visits_of "$r")"
   done
   q -c "SELECT 'lease tables (pages): ' || string_agg(relname || ' ' || pg_relation_size(oid) / 8192, ', ' ORDER BY relname)
         FROM pg_class WHERE relname IN ('lease_holders', 'lease_numbers', 'lease_pools', 'sessions')" >&2
@@ -152,7 +182,10 @@ if [ "${PG_VISIT_RUNS:-0}" -gt 0 ]; then # only the one-node visit row, that man
   exit 0
 fi
 
-row "PG visit, 1 node, 1 pool" "$(ACCOUNTS=$ACCOUNT1 run1 "$here/visit.lua" /v1/visits)"
+stats_reset
+r=$(ACCOUNTS=$ACCOUNT1 run1 "$here/visit.lua" /v1/visits)
+row "PG visit, 1 node, 1 pool" "$r"
+stats_print "$(visits_of "$r")"
 row "PG visit, 2 nodes, 1 pool" "$(ACCOUNTS=$ACCOUNT1 run2 "$here/visit.lua" /v1/visits)"
 row "PG visit, 1 node, $PG_POOLS pools" "$(ACCOUNTS=$accounts run1 "$here/visit.lua" /v1/visits)"
 row "PG visit, 2 nodes, $PG_POOLS pools" "$(ACCOUNTS=$accounts run2 "$here/visit.lua" /v1/visits)"

@@ -19,6 +19,10 @@ struct writer {
     pthread_cond_t cv;
     struct write_job *head; /* LIFO while queued; reversed when taken */
     int batch_max;          /* MAX_BATCH, or fewer: store_savepoints_max */
+    /* Run batches of plain jobs without a savepoint per job first: on a store that limits its
+     * savepoints (PostgreSQL: each is a subtransaction and two round trips; measured in
+     * docs/scaling.md), where SQLite's cost next to nothing. */
+    bool plain_first;
     bool stopping;
 };
 
@@ -72,6 +76,14 @@ static int apply_leases(struct store *s, struct write_job *j)
     return rc;
 }
 
+static int apply_event(struct store *s, struct write_job *j)
+{
+    if (!j->has_event)
+        return ERR_OK;
+    j->event.session_id = j->session.id;
+    return store_event_add(s, &j->event);
+}
+
 static int apply(struct store *s, struct write_job *j)
 {
     if (j->apply)
@@ -83,29 +95,76 @@ static int apply(struct store *s, struct write_job *j)
         rc = store_session_put(s, &j->session);
     if (rc == ERR_OK)
         rc = apply_leases(s, j);
-    if (rc == ERR_OK && j->has_event) {
-        j->event.session_id = j->session.id;
-        rc = store_event_add(s, &j->event);
-    }
+    if (rc == ERR_OK)
+        rc = apply_event(s, j);
     return rc;
 }
 
-static void commit_batch(struct writer *w, struct write_job *batch)
+/* A new session with one new lease (the new-session visit): stored by store_visits_add with
+ * the others of its batch. */
+static bool new_visit(const struct write_job *j)
+{
+    return !j->apply && j->session.id == 0 && j->n_leases == 1 && !j->lease_renew[0];
+}
+
+/* The batch's new-session visits in one store_visits_add (marked _batched, applied but for
+ * their event); the caller's transaction is open. */
+static int add_new_visits(struct store *s, struct write_job *batch)
+{
+    struct st_visit_add v[MAX_BATCH];
+    size_t n = 0;
+    for (struct write_job *j = batch; j && n < MAX_BATCH; j = j->_next) {
+        j->_batched = new_visit(j);
+        if (j->_batched) {
+            j->_inserted = j->_applied = true;
+            j->leases[0].session_id = 0;
+            v[n++] = (struct st_visit_add){&j->session, &j->leases[0]};
+        }
+    }
+    return store_visits_add(s, v, n);
+}
+
+/* Runs the batch in one transaction and commits it; sets every job's rc. With savepoints, a
+ * failing job is rolled back alone and the others commit. Without (plain jobs only), the first
+ * failing job rolls the whole batch back: returns true, and the caller runs it again with
+ * savepoints (the jobs are reset by unapply); the jobs' rc are then unset. Without, the batch's
+ * new-session visits go first, together (add_new_visits: a pipeline on PostgreSQL). */
+static bool run_batch(struct writer *w, struct write_job *batch, bool savepoints)
 {
     struct counters counters = {0};
     int rc = store_begin(w->store);
+    if (rc == ERR_OK && !savepoints && add_new_visits(w->store, batch) != ERR_OK) {
+        store_rollback(w->store);
+        return true;
+    }
     for (struct write_job *j = batch; j; j = j->_next) {
         if (rc) {
             j->rc = rc;
             continue;
         }
-        j->rc = store_savepoint(w->store);
-        if (j->rc == ERR_OK)
+        if (savepoints) {
+            j->rc = store_savepoint(w->store);
+            if (j->rc == ERR_OK)
+                j->rc = apply(w->store, j);
+            if (j->rc == ERR_OK)
+                j->rc = store_savepoint_release(w->store);
+            else
+                store_savepoint_rollback(w->store);
+        } else if (j->_batched) {
+            j->rc = apply_event(w->store, j);
+            if (j->rc) {
+                store_rollback(w->store);
+                return true;
+            }
+        } else {
+            j->_inserted = j->session.id == 0;
+            j->_applied = true;
             j->rc = apply(w->store, j);
-        if (j->rc == ERR_OK)
-            j->rc = store_savepoint_release(w->store);
-        else
-            store_savepoint_rollback(w->store);
+            if (j->rc) {
+                store_rollback(w->store);
+                return true;
+            }
+        }
         for (int i = 0; j->rc == ERR_OK && i < j->n_leases; i++)
             if (!j->lease_renew[i])
                 note_counters(&counters, j->leases[i].pool_id, j->exhaustion_events[i],
@@ -126,6 +185,41 @@ static void commit_batch(struct writer *w, struct write_job *batch)
         store_rollback(w->store);
         for (struct write_job *j = batch; j; j = j->_next)
             j->rc = rc;
+    }
+    return false;
+}
+
+/* Undoes what a rolled-back apply left in the jobs: a session it inserted is to be inserted
+ * again (the leases' and event's ids are set again by the next apply). */
+static void unapply(struct write_job *batch)
+{
+    for (struct write_job *j = batch; j; j = j->_next) {
+        if (j->_applied && j->_inserted)
+            j->session.id = 0;
+        j->_applied = j->_batched = false;
+        j->rc = ERR_OK;
+    }
+}
+
+/* Whether the batch may run without a savepoint per job: plain visit jobs only (whose apply can
+ * run again after a rollback), on a store whose savepoints cost (w->plain_first). */
+static bool plain_batch(const struct writer *w, const struct write_job *batch)
+{
+    if (!w->plain_first)
+        return false;
+    for (const struct write_job *j = batch; j; j = j->_next)
+        if (j->apply)
+            return false;
+    return true;
+}
+
+static void commit_batch(struct writer *w, struct write_job *batch)
+{
+    for (struct write_job *j = batch; j; j = j->_next)
+        j->_applied = j->_batched = false;
+    if (!plain_batch(w, batch) || run_batch(w, batch, false)) {
+        unapply(batch);
+        (void)run_batch(w, batch, true);
     }
     for (struct write_job *j = batch; j;) {
         struct write_job *next = j->_next;
@@ -188,6 +282,7 @@ struct writer *writer_start(struct store *store)
     w->store = store;
     int max = store_savepoints_max(store); /* one savepoint per job */
     w->batch_max = max > 0 && max < MAX_BATCH ? max : MAX_BATCH;
+    w->plain_first = max > 0 && max < MAX_BATCH;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     if (pthread_create(&w->thread, NULL, run, w) != 0) {

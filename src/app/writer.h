@@ -34,6 +34,8 @@ struct write_job {
     void (*done)(struct write_job *job);
     void *arg;
     struct write_job *_next;
+    /* The writer's: applied in this batch; its session inserted; stored by store_visits_add. */
+    bool _applied, _inserted, _batched;
 };
 
 struct writer *writer_start(struct store *store);

@@ -422,6 +422,13 @@ int store_lease_add(struct store *s, struct st_lease *l)
     return s->ops->lease_add(s, l);
 }
 
+int store_visits_add(struct store *s, struct st_visit_add *v, size_t n)
+{
+    if (store__write_fault(s, "visits add"))
+        return ERR_BACKEND;
+    return s->ops->visits_add(s, v, n);
+}
+
 int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                       int64_t last_active_at, int64_t expires_at)
 {

@@ -96,6 +96,7 @@ struct store_ops {
     int (*session_get)(struct store *s, const char *ext_id, struct st_session *ss);
     int (*session_by_id)(struct store *s, int64_t id, struct st_session *ss);
     int (*lease_add)(struct store *s, struct st_lease *l);
+    int (*visits_add)(struct store *s, struct st_visit_add *v, size_t n);
     int (*lease_renew)(struct store *s, int64_t session_id, int64_t number_id,
                        int64_t last_active_at, int64_t expires_at);
     int (*lease_delete)(struct store *s, int64_t session_id, int64_t number_id, int64_t leased_at);

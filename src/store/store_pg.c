@@ -378,6 +378,84 @@ int store__pg_exec(struct store *s, const char *sql, const struct pgargs *a, PGr
     return ERR_OK;
 }
 
+/* Counts a pipeline that cannot go on and leaves pipeline mode. With results still pending
+ * libpq refuses to leave it: a lost connection leaves it when reconnect resets it (nothing runs
+ * on a bad connection before); a live one is reset here (its transaction goes with it), so that
+ * ordinary statements run on it again. */
+static int pipeline_lost(struct store *s, struct pconn *c)
+{
+    atomic_fetch_add(&s->errors, 1);
+    if (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->pg) &&
+        PQstatus(c->pg) == CONNECTION_OK) {
+        PQreset(c->pg);
+        c->n_stmts = 0;
+        c->read_only = false;
+        c->listening = false;
+        if (PQstatus(c->pg) == CONNECTION_OK)
+            PQsetNoticeProcessor(c->pg, drop_notice, NULL);
+    }
+    return ERR_BACKEND;
+}
+
+int store__pg_pipeline(struct store *s, size_t n, const char *const *sql, const struct pgargs *a,
+                       store__pg_result_fn fn, void *ctx, const char *what)
+{
+    if (n == 0)
+        return ERR_OK;
+    struct pconn *c = store__pg_conn(s);
+    if (!c || PQstatus(c->pg) == CONNECTION_BAD) {
+        if (c)
+            atomic_fetch_add(&s->errors, 1);
+        return ERR_BACKEND;
+    }
+    /* Prepared first: PQprepare waits for its answer, which pipeline mode does not allow. */
+    const char **names = xcalloc(n, sizeof(*names));
+    char(*bufs)[24] = xcalloc(n, sizeof(*bufs));
+    int rc = ERR_OK;
+    for (size_t i = 0; i < n && rc == ERR_OK; i++)
+        if (!(names[i] = prepare(c, sql[i], bufs[i])))
+            rc = ERR_BACKEND;
+    if (rc || !PQenterPipelineMode(c->pg)) {
+        free(names);
+        free(bufs);
+        atomic_fetch_add(&s->errors, 1);
+        return ERR_BACKEND;
+    }
+    size_t sent = 0;
+    while (sent < n && PQsendQueryPrepared(c->pg, names[sent], a[sent].n, a[sent].v, NULL, NULL, 0))
+        sent++;
+    free(names);
+    free(bufs);
+    if (sent < n || !PQpipelineSync(c->pg))
+        return pipeline_lost(s, c);
+    /* Each statement's results end with a NULL; the sync's result ends the pipeline. After a
+     * failed statement the rest answer PGRES_PIPELINE_ABORTED (the first error is the one). */
+    size_t i = 0;
+    for (;;) {
+        PGresult *r = PQgetResult(c->pg);
+        if (!r) {
+            if (PQstatus(c->pg) == CONNECTION_BAD || ++i > sent)
+                return pipeline_lost(s, c);
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            if (rc == ERR_OK && fn)
+                fn(ctx, i, r);
+        } else if (st != PGRES_PIPELINE_ABORTED && rc == ERR_OK) {
+            rc = result_err(c, r, what);
+        }
+        PQclear(r);
+    }
+    if (!PQexitPipelineMode(c->pg))
+        return pipeline_lost(s, c);
+    return rc;
+}
+
 int store__pg_row(struct store *s, const char *sql, const struct pgargs *a, PGresult **res,
                   const char *what)
 {
@@ -911,6 +989,7 @@ const struct store_ops store_pg_ops = {
     .session_get = store_pg__session_get,
     .session_by_id = store_pg__session_by_id,
     .lease_add = store_pg__lease_add,
+    .visits_add = store_pg__visits_add,
     .lease_renew = store_pg__lease_renew,
     .lease_delete = store_pg__lease_delete,
     .session_leases = store_pg__session_leases,

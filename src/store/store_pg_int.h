@@ -88,6 +88,14 @@ int store__pg_exec(struct store *s, const char *sql, const struct pgargs *a, PGr
 /* As store__pg_exec for a query of at most one row: ERR_NOTFOUND (and no *res) without a row. */
 int store__pg_row(struct store *s, const char *sql, const struct pgargs *a, PGresult **res,
                   const char *what);
+/* Runs n statements (sql[i], each a string literal as for store__pg_exec, with a[i]) in one
+ * pipeline: one round trip, in order, inside the caller's transaction if there is one (a
+ * failed statement aborts it, and the ones after it are not run). fn(ctx, i, r) is called for
+ * each statement's result (its rows) while no statement failed. Returns as store__pg_exec: the
+ * first failure's code. */
+typedef void (*store__pg_result_fn)(void *ctx, size_t i, const PGresult *r);
+int store__pg_pipeline(struct store *s, size_t n, const char *const *sql, const struct pgargs *a,
+                       store__pg_result_fn fn, void *ctx, const char *what);
 /* Runs a statement and gives the rows it changed. out: *n. */
 int store__pg_changes(struct store *s, const char *sql, const struct pgargs *a, int64_t *n,
                       const char *what);
@@ -168,6 +176,7 @@ int store_pg__session_put(struct store *s, struct st_session *ss);
 int store_pg__session_get(struct store *s, const char *ext_id, struct st_session *ss);
 int store_pg__session_by_id(struct store *s, int64_t id, struct st_session *ss);
 int store_pg__lease_add(struct store *s, struct st_lease *l);
+int store_pg__visits_add(struct store *s, struct st_visit_add *v, size_t n);
 int store_pg__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                           int64_t last_active_at, int64_t expires_at);
 int store_pg__lease_delete(struct store *s, int64_t session_id, int64_t number_id,

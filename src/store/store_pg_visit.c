@@ -4,6 +4,8 @@
 #include "base/prelude.h"
 #include "store/store_pg_int.h"
 
+#include "base/xalloc.h"
+
 #define SESSION_COLS                                                                               \
     "id, ext_id, account_id, visitor_id, created_at, last_active_at, landing_page, referrer,"      \
     " channel, source, medium, campaign, keyword, content, click_ids, device, region, client_key"
@@ -30,26 +32,33 @@ static void read_session(const PGresult *r, int i, struct st_session *ss)
     store__pg_col_text(r, i, 17, ss->client_key, sizeof(ss->client_key));
 }
 
+/* The columns of a new session after its id, as parameters $2..$18 (store__pg_visits_add's
+ * insert names the id) or $1..$17. */
+static void session_args(struct pgargs *a, const struct st_session *ss)
+{
+    store__pg_text(a, ss->ext_id);
+    store__pg_i64(a, ss->account_id);
+    store__pg_text(a, ss->visitor_id);
+    store__pg_i64(a, ss->created_at);
+    store__pg_i64(a, ss->last_active_at);
+    store__pg_opt(a, ss->landing_page);
+    store__pg_opt(a, ss->referrer);
+    store__pg_opt(a, ss->channel);
+    store__pg_opt(a, ss->source);
+    store__pg_opt(a, ss->medium);
+    store__pg_opt(a, ss->campaign);
+    store__pg_opt(a, ss->keyword);
+    store__pg_opt(a, ss->content);
+    store__pg_opt(a, ss->click_ids);
+    store__pg_opt(a, ss->device);
+    store__pg_opt(a, ss->region);
+    store__pg_opt(a, ss->client_key);
+}
+
 static int session_insert(struct store *s, struct st_session *ss)
 {
     struct pgargs a = {0};
-    store__pg_text(&a, ss->ext_id);
-    store__pg_i64(&a, ss->account_id);
-    store__pg_text(&a, ss->visitor_id);
-    store__pg_i64(&a, ss->created_at);
-    store__pg_i64(&a, ss->last_active_at);
-    store__pg_opt(&a, ss->landing_page);
-    store__pg_opt(&a, ss->referrer);
-    store__pg_opt(&a, ss->channel);
-    store__pg_opt(&a, ss->source);
-    store__pg_opt(&a, ss->medium);
-    store__pg_opt(&a, ss->campaign);
-    store__pg_opt(&a, ss->keyword);
-    store__pg_opt(&a, ss->content);
-    store__pg_opt(&a, ss->click_ids);
-    store__pg_opt(&a, ss->device);
-    store__pg_opt(&a, ss->region);
-    store__pg_opt(&a, ss->client_key);
+    session_args(&a, ss);
     PGresult *r = NULL;
     int rc = store__pg_row(
         s,
@@ -104,28 +113,88 @@ int store_pg__session_by_id(struct store *s, int64_t id, struct st_session *ss)
     return session_query(s, "SELECT " SESSION_COLS " FROM sessions WHERE id = $1", &a, ss);
 }
 
+/* One statement text for both store_pg__lease_add and store_pg__visits_add: a prepared
+ * statement is cached by its text's address. */
+static const char LEASE_INSERT[] = "INSERT INTO leases(session_id, number_id, pool_id, leased_at,"
+                                   " last_active_at, expires_at, shared)"
+                                   " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+
+static void lease_args(struct pgargs *a, const struct st_lease *l)
+{
+    store__pg_i64(a, l->session_id);
+    store__pg_i64(a, l->number_id);
+    store__pg_i64(a, l->pool_id);
+    store__pg_i64(a, l->leased_at);
+    store__pg_i64(a, l->last_active_at);
+    store__pg_i64(a, l->expires_at);
+    store__pg_i64(a, l->shared ? 1 : 0);
+}
+
 int store_pg__lease_add(struct store *s, struct st_lease *l)
 {
     store__pg_replan_tick(s); /* its foreign key checks' plans follow sessions' growth */
     struct pgargs a = {0};
-    store__pg_i64(&a, l->session_id);
-    store__pg_i64(&a, l->number_id);
-    store__pg_i64(&a, l->pool_id);
-    store__pg_i64(&a, l->leased_at);
-    store__pg_i64(&a, l->last_active_at);
-    store__pg_i64(&a, l->expires_at);
-    store__pg_i64(&a, l->shared ? 1 : 0);
+    lease_args(&a, l);
     PGresult *r = NULL;
-    int rc = store__pg_row(s,
-                           "INSERT INTO leases(session_id, number_id, pool_id, leased_at,"
-                           " last_active_at, expires_at, shared)"
-                           " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                           &a, &r, "insert lease");
+    int rc = store__pg_row(s, LEASE_INSERT, &a, &r, "insert lease");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
     l->id = store__pg_col_i64(r, 0, 0);
     PQclear(r);
     return ERR_OK;
+}
+
+static void lease_id(void *ctx, size_t i, const PGresult *r)
+{
+    struct st_visit_add *v = ctx;
+    if (i % 2 == 1 && PQntuples(r) == 1) /* the statements alternate: session, its lease */
+        v[i / 2].lease->id = store__pg_col_i64(r, 0, 0);
+}
+
+/* Two round trips for the n: the sessions' ids from their identity's sequence, then every
+ * session and its lease in one pipeline (each statement as the one-at-a-time path's, the
+ * session's with its id given). The pipeline's replies are small (an id each), so a blocking
+ * send cannot fill both sockets' buffers: batches are at most store_savepoints_max visits. */
+int store_pg__visits_add(struct store *s, struct st_visit_add *v, size_t n)
+{
+    if (n == 0)
+        return ERR_OK;
+    store__pg_replan_tick(s); /* the leases' foreign key checks' plans follow sessions' growth */
+    struct pgargs a = {0};
+    store__pg_i64(&a, (int64_t)n);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s,
+                            "SELECT nextval(pg_get_serial_sequence('sessions', 'id'))"
+                            " FROM generate_series(1, $1)",
+                            &a, &r, "session ids");
+    if (rc)
+        return rc;
+    if ((size_t)PQntuples(r) != n) {
+        PQclear(r);
+        return ERR_BACKEND;
+    }
+    for (size_t i = 0; i < n; i++) {
+        v[i].session->id = store__pg_col_i64(r, (int)i, 0);
+        v[i].lease->session_id = v[i].session->id;
+    }
+    PQclear(r);
+    const char **sql = xcalloc(2 * n, sizeof(*sql));
+    struct pgargs *args = xcalloc(2 * n, sizeof(*args));
+    for (size_t i = 0; i < n; i++) {
+        sql[2 * i] = "INSERT INTO sessions(id, ext_id, account_id, visitor_id, created_at,"
+                     " last_active_at, landing_page, referrer, channel, source, medium,"
+                     " campaign, keyword, content, click_ids, device, region, client_key)"
+                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+                     " $15, $16, $17, $18)";
+        store__pg_i64(&args[2 * i], v[i].session->id);
+        session_args(&args[2 * i], v[i].session);
+        sql[2 * i + 1] = LEASE_INSERT;
+        lease_args(&args[2 * i + 1], v[i].lease);
+    }
+    rc = store__pg_pipeline(s, 2 * n, sql, args, lease_id, v, "insert sessions and leases");
+    free(sql);
+    free(args);
+    return rc;
 }
 
 #define LEASE_COLS                                                                                 \

@@ -641,6 +641,7 @@ const struct store_ops store_sqlite_ops = {
     .session_get = store_sqlite__session_get,
     .session_by_id = store_sqlite__session_by_id,
     .lease_add = store_sqlite__lease_add,
+    .visits_add = store_sqlite__visits_add,
     .lease_renew = store_sqlite__lease_renew,
     .lease_delete = store_sqlite__lease_delete,
     .session_leases = store_sqlite__session_leases,

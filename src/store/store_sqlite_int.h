@@ -181,6 +181,7 @@ int store_sqlite__session_put(struct store *s, struct st_session *ss);
 int store_sqlite__session_get(struct store *s, const char *ext_id, struct st_session *ss);
 int store_sqlite__session_by_id(struct store *s, int64_t id, struct st_session *ss);
 int store_sqlite__lease_add(struct store *s, struct st_lease *l);
+int store_sqlite__visits_add(struct store *s, struct st_visit_add *v, size_t n);
 int store_sqlite__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
                               int64_t last_active_at, int64_t expires_at);
 int store_sqlite__lease_delete(struct store *s, int64_t session_id, int64_t number_id,

@@ -134,6 +134,21 @@ int store_sqlite__lease_add(struct store *s, struct st_lease *l)
     return rc;
 }
 
+/* A statement costs no round trip here: each session, then its lease. */
+int store_sqlite__visits_add(struct store *s, struct st_visit_add *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = store_sqlite__session_put(s, v[i].session);
+        if (rc == ERR_OK) {
+            v[i].lease->session_id = v[i].session->id;
+            rc = store_sqlite__lease_add(s, v[i].lease);
+        }
+        if (rc)
+            return rc;
+    }
+    return ERR_OK;
+}
+
 #define LEASE_COLS                                                                                 \
     "l.id, l.session_id, l.number_id, l.pool_id, l.leased_at, l.last_active_at, l.expires_at,"     \
     " l.shared, s.ext_id, s.visitor_id, s.client_key"                                              \

@@ -732,6 +732,70 @@ static void sessions_and_lease_times_never_move_back(void **state)
     assert_int_equal(store_number_by_id(f->s, n.id, &(struct st_number){0}), ERR_NOTFOUND);
 }
 
+/* store_visits_add: new sessions with their leases stored together in the caller's
+ * transaction, each readable as if put one at a time; the ids keep coming from the same place
+ * (a session put after them gets a new one); a duplicate session fails the call and, rolled
+ * back, leaves nothing of it. */
+static void visits_add_stores_sessions_with_their_leases(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n1 = make_number(f, f->a.id, p.id, 101);
+    struct st_number n2 = make_number(f, f->a.id, p.id, 102);
+    struct st_session ss[3];
+    struct st_lease ls[3];
+    struct st_visit_add v[3];
+    for (int i = 0; i < 3; i++) {
+        ss[i] = (struct st_session){
+            .account_id = f->a.id, .created_at = 1000 + i, .last_active_at = 1000 + i};
+        snprintf(ss[i].ext_id, sizeof(ss[i].ext_id), "s_batch%d", i);
+        snprintf(ss[i].landing_page, sizeof(ss[i].landing_page), "https://a.example/p%d", i);
+        ls[i] = (struct st_lease){.number_id = i == 1 ? n2.id : n1.id,
+                                  .pool_id = p.id,
+                                  .leased_at = 1000 + i,
+                                  .last_active_at = 1000 + i,
+                                  .expires_at = 61000 + i,
+                                  .shared = i == 2};
+        v[i] = (struct st_visit_add){&ss[i], &ls[i]};
+    }
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_visits_add(f->s, v, 3), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_true(ss[i].id > 0 && ls[i].id > 0);
+        assert_int_equal(ls[i].session_id, ss[i].id);
+        for (int k = 0; k < i; k++)
+            assert_true(ss[k].id != ss[i].id && ls[k].id != ls[i].id);
+        struct st_session got;
+        assert_int_equal(store_session_get(f->s, ss[i].ext_id, &got), ERR_OK);
+        assert_int_equal(got.id, ss[i].id);
+        assert_string_equal(got.landing_page, ss[i].landing_page);
+        struct st_lease last = {0};
+        assert_int_equal(store_session_leases(f->s, ss[i].id, copy_lease, &last), ERR_OK);
+        assert_int_equal(last.id, ls[i].id);
+        assert_int_equal(last.number_id, ls[i].number_id);
+        assert_int_equal(last.expires_at, 61000 + i);
+        assert_int_equal(last.shared, i == 2);
+        assert_string_equal(last.session_ext, ss[i].ext_id);
+    }
+    struct st_session after = make_session(f, "s_after", 2000);
+    for (int i = 0; i < 3; i++)
+        assert_true(after.id != ss[i].id);
+    /* a duplicate among them: the call fails, and the transaction rolled back keeps none */
+    struct st_session again[2] = {
+        {.account_id = f->a.id, .created_at = 3000, .last_active_at = 3000}, ss[0]};
+    snprintf(again[0].ext_id, sizeof(again[0].ext_id), "s_batch_new");
+    again[1].id = 0;
+    struct st_lease al[2] = {ls[0], ls[1]};
+    struct st_visit_add av[2] = {{&again[0], &al[0]}, {&again[1], &al[1]}};
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_visits_add(f->s, av, 2), ERR_CONFLICT);
+    store_rollback(f->s);
+    struct st_session none;
+    assert_int_equal(store_session_get(f->s, "s_batch_new", &none), ERR_NOTFOUND);
+    assert_int_equal(store_visits_add(f->s, av, 0), ERR_OK);
+}
+
 /* The client key a session was created with (migration 0006) comes back on the session and on
  * every lease read; store_session_held answers "was this session shown this number". */
 static void session_client_and_numbers_held(void **state)
@@ -3222,6 +3286,7 @@ int main(int argc, char **argv)
         T(numbers_crud_and_tenant_scoping),
         T(rules_crud_in_order_and_tenant_scoping),
         T(sessions_and_lease_times_never_move_back),
+        T(visits_add_stores_sessions_with_their_leases),
         T(history_window_order_max_and_events),
         T(session_client_and_numbers_held),
         T(savepoint_rollback_keeps_the_rest),
