@@ -119,6 +119,7 @@ static void meta_file(void **state)
     assert_int_equal(f.n_rows, 2);
     assert_int_equal(f.rows[0].cost, 2510);
     assert_int_equal(f.rows[1].cost, 490);
+    spend_file_free(&f);
     /* a row over several days is refused: spend is imported per day */
     const char *weekly = "Reporting starts,Reporting ends,Campaign name,Amount spent (EUR)\n"
                          "2026-12-01,2026-12-07,Retargeting,30.00\n";
