@@ -72,9 +72,15 @@ struct visit {
     void *arg;
 };
 
+/* A zeroed visit but for res.src (3.9 KB of ~12): classify_visit and source_from_session clear
+ * and fill it before anything reads it, and pings, events and bots never read it. */
 static struct visit *visit_new(struct app *app)
 {
-    struct visit *v = xcalloc(1, sizeof(*v));
+    struct visit *v = xmalloc(sizeof(*v));
+    size_t src = offsetof(struct visit, res) + offsetof(struct visit_result, src);
+    size_t src_end = src + sizeof(v->res.src);
+    memset(v, 0, src);
+    memset((char *)v + src_end, 0, sizeof(*v) - src_end);
     v->app = app;
     v->res.ttl_s = DEFAULT_TTL_S;
     return v;
