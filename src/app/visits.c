@@ -75,9 +75,15 @@ struct visit {
     void *arg;
 };
 
+/* A zeroed visit but for res.src (3.9 KB of ~12): classify_visit and source_from_session clear
+ * and fill it before anything reads it, and pings, events and bots never read it. */
 static struct visit *visit_new(struct app *app)
 {
-    struct visit *v = xcalloc(1, sizeof(*v));
+    struct visit *v = xmalloc(sizeof(*v));
+    size_t src = offsetof(struct visit, res) + offsetof(struct visit_result, src);
+    size_t src_end = src + sizeof(v->res.src);
+    memset(v, 0, src);
+    memset((char *)v + src_end, 0, sizeof(*v) - src_end);
     v->app = app;
     v->res.ttl_s = DEFAULT_TTL_S;
     return v;
@@ -506,13 +512,22 @@ static bool region_valid(const char *s)
     return true;
 }
 
-json_t *visit_click_ids_json(const struct source *src)
+int visit_click_ids_write(const struct source *src, struct buf *out)
 {
-    json_t *ids = json_object();
-    for (int i = 0; i < CLICK_N; i++)
-        if (src->click_ids[i][0])
-            json_object_set_new(ids, click_id_names[i], json_string(src->click_ids[i]));
-    return ids;
+    int rc = buf_addc(out, '{');
+    bool first = true;
+    for (int i = 0; rc == ERR_OK && i < CLICK_N; i++) {
+        if (!src->click_ids[i][0])
+            continue;
+        if (!first)
+            rc = buf_addc(out, ',');
+        first = false;
+        if (rc == ERR_OK)
+            rc = json_buf_key(out, click_id_names[i]);
+        if (rc == ERR_OK)
+            rc = json_buf_str(out, src->click_ids[i]);
+    }
+    return rc ? rc : buf_addc(out, '}');
 }
 
 /* A visitor who opted out (GPC or DNT, as the account honours them): the number still swaps and
@@ -544,12 +559,11 @@ static void fill_session(struct st_session *ss, const struct source *src, const 
     snprintf(ss->content, sizeof(ss->content), "%s", src->content);
     snprintf(ss->device, sizeof(ss->device), "%s", device_name(classify_device(in->user_agent)));
     client_key(in->client, ss->client_key, sizeof(ss->client_key)); /* "" when unknown */
-    json_t *ids = visit_click_ids_json(src);
-    char *s = json_dumps(ids, JSON_COMPACT);
-    json_decref(ids);
-    if (s && strlen(s) < sizeof(ss->click_ids))
-        snprintf(ss->click_ids, sizeof(ss->click_ids), "%s", s);
-    free(s);
+    struct buf ids;
+    buf_init(&ids, sizeof(ss->click_ids) - 1); /* too many to store: none stored, as before */
+    if (visit_click_ids_write(src, &ids) == ERR_OK)
+        memcpy(ss->click_ids, ids.data, ids.len + 1);
+    buf_release(&ids);
 }
 
 static void source_from_session(struct source *src, const struct st_session *ss)

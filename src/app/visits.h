@@ -13,10 +13,10 @@
 #ifndef OPENDNI_APP_VISITS_H
 #define OPENDNI_APP_VISITS_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "core/classify.h"
 #include "core/phone.h"
@@ -131,8 +131,8 @@ typedef void (*visit_done_fn)(void *arg, int rc, const struct visit_result *r);
 void visit_commit(struct visit *v, visit_done_fn done, void *arg);
 
 /* {"gclid":"…",…}: the click ids a source carries, as stored with the session and answered to
- * the tracker. Returns a new reference (never NULL but on allocation failure). */
-json_t *visit_click_ids_json(const struct source *src);
+ * the tracker, appended to out as compact JSON text. ERR_OK, or buf_add's error. */
+int visit_click_ids_write(const struct source *src, struct buf *out);
 
 /* Frees a visit that is not committed, taking back the new lease claims it made (nothing
  * unacknowledged keeps a number). NULL ok. */

@@ -3,7 +3,7 @@
 #include "base/prelude.h"
 #include "base/ids.h"
 
-#include <sys/random.h>
+#include "base/rng.h"
 
 /* 32 symbols in ascending ASCII order, so encoded times sort like the numbers. */
 static const char alphabet[] = "23456789abcdefghijkmnpqrstuvwxyz";
@@ -24,13 +24,13 @@ void id_new(const char *prefix, size_t n_chars, char *out, size_t cap)
     unsigned char rnd[64];
     if (n_chars > sizeof(rnd))
         n_chars = sizeof(rnd);
-    if (getrandom(rnd, n_chars, 0) != (ssize_t)n_chars)
-        abort();
+    rng_bytes(rnd, n_chars);
     size_t n = (size_t)snprintf(out, cap, "%s", prefix);
     for (size_t i = 0; i < n_chars && n + 1 < cap; i++)
         out[n++] = alphabet[rnd[i] & 31];
     if (n < cap)
         out[n] = '\0';
+    explicit_bzero(rnd, sizeof(rnd)); /* the id is out; its randomness is not kept */
 }
 
 int id_valid(const char *s, size_t max_len)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* Random identifiers from the kernel's generator (getrandom): external ids, session ids,
- * API keys. Safe from any thread. */
+/* Random identifiers from base/rng.h's generator (ChaCha20 per thread, seeded from the
+ * kernel): external ids, session ids, API keys. Safe from any thread. */
 #ifndef OPENDNI_BASE_IDS_H
 #define OPENDNI_BASE_IDS_H
 
@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 /* Writes prefix + n_chars random base32 characters (5 bits each) into out (cap bytes,
- * truncated to fit). Aborts if the kernel cannot supply randomness. */
+ * truncated to fit). Aborts if the kernel cannot supply a seed. */
 void id_new(const char *prefix, size_t n_chars, char *out, size_t cap);
 
 /* Like id_new, but the first 9 characters encode at (Unix ms) so ids sort by creation time:

@@ -125,3 +125,110 @@ json_t *json_time(int64_t at)
     char t[TIME_RFC3339_LEN];
     return at ? json_string(time_format(at, t)) : json_null();
 }
+
+/* ---- writing JSON text into a buffer ---- */
+
+/* The length of the valid UTF-8 sequence at s (1-4), or 0 if the bytes there are not one
+ * (overlong forms, surrogates, past U+10FFFF, truncated: what jansson's check refuses). */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t cp;
+    if (c < 0xc2 || c > 0xf4)
+        return 0;
+    if (c < 0xe0) {
+        n = 2;
+        cp = c & 0x1f;
+    } else if (c < 0xf0) {
+        n = 3;
+        cp = c & 0x0f;
+    } else {
+        n = 4;
+        cp = c & 0x07;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+int json_buf_str(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF"; /* jansson writes \u001F */
+    const unsigned char *p = (const unsigned char *)s;
+    int rc = buf_addc(b, '"');
+    size_t run = 0; /* bytes at p written as they are, not yet added */
+    while (rc == ERR_OK && p[run]) {
+        unsigned char c = p[run];
+        size_t n = 1;
+        if (c >= 0x20 && c != '"' && c != '\\' && (c < 0x80 || (n = utf8_len(p + run)))) {
+            run += n;
+            continue;
+        }
+        rc = buf_add(b, p, run);
+        p += run;
+        run = 0;
+        char esc[7] = {'\\', 0};
+        size_t len = 2;
+        switch (c) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            if (c < 0x20)
+                snprintf(esc, sizeof(esc), "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+            else /* a byte that starts no valid UTF-8 sequence */
+                memcpy(esc, "\\ufffd", 6);
+            len = 6;
+        }
+        if (rc == ERR_OK)
+            rc = buf_add(b, esc, len);
+        p++;
+    }
+    if (rc == ERR_OK)
+        rc = buf_add(b, p, run);
+    return rc ? rc : buf_addc(b, '"');
+}
+
+int json_buf_str_or_null(struct buf *b, const char *s)
+{
+    return s && *s ? json_buf_str(b, s) : buf_add(b, "null", 4);
+}
+
+int json_buf_key(struct buf *b, const char *key)
+{
+    int rc = buf_addc(b, '"');
+    if (rc == ERR_OK)
+        rc = buf_adds(b, key);
+    return rc ? rc : buf_add(b, "\":", 2);
+}
+
+int json_buf_time(struct buf *b, int64_t at)
+{
+    char t[TIME_RFC3339_LEN];
+    return at ? json_buf_str(b, time_format(at, t)) : buf_add(b, "null", 4);
+}

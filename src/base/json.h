@@ -33,4 +33,16 @@ json_t *json_str_or_null(const char *s);
 /* RFC 3339 string for a Unix-ms time (0 gives null). New reference. */
 json_t *json_time(int64_t at);
 
+/* Writing JSON text straight into a buffer (the hot answers, without building json_t trees).
+ * The output is what json_dumps(JSON_COMPACT) writes for the same values: '"', '\\' and control
+ * characters escaped (\b \f \n \r \t, else \u00XX), other UTF-8 as is; an invalid UTF-8
+ * byte, which jansson refuses, is written as \ufffd. Each returns ERR_OK or buf_add's error. */
+int json_buf_str(struct buf *b, const char *s);
+/* s as a JSON string, or null when s is NULL or "" (json_str_or_null's rule). */
+int json_buf_str_or_null(struct buf *b, const char *s);
+/* "key": with the key written as a string (keys are trusted literals: not escaped). */
+int json_buf_key(struct buf *b, const char *key);
+/* A Unix-ms time as an RFC 3339 string, or null for 0 (json_time's rule). */
+int json_buf_time(struct buf *b, int64_t at);
+
 #endif

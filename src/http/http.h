@@ -34,10 +34,10 @@ struct http_req {
     struct buf body;
     int64_t started_at_us; /* monotonic, for the latency histogram */
     /* set by the router */
-    const char *route;                   /* the route pattern, for metrics */
-    const char *params[HTTP_MAX_PARAMS]; /* {…} path segments */
-    char param_store[HTTP_MAX_PARAMS][128];
-    struct st_account account;    /* the authenticated account (AUTH routes) */
+    const char *route;                      /* the route pattern, for metrics */
+    const char *params[HTTP_MAX_PARAMS];    /* {…} path segments */
+    char param_store[HTTP_MAX_PARAMS][128]; /* not zeroed: written before params[] point in */
+    struct st_account account;              /* the authenticated account (AUTH routes) */
     char credential[80];          /* what authenticated it (admin_account_by_key), re-checkable */
     struct users_session session; /* a dashboard session's user and role (session.row.id 0:
                                      none; Bearer-key requests have no session) */
@@ -67,7 +67,7 @@ struct http_resp {
     struct stream_listener *stream;
     int n_headers;
     const char *header_names[HTTP_MAX_HEADERS]; /* static strings */
-    char header_values[HTTP_MAX_HEADERS][256];
+    char header_values[HTTP_MAX_HEADERS][256];  /* not zeroed: [i] written before n_headers > i */
 };
 
 /* A handler returns ERR_OK with resp filled, or an error code with req->eb set; the router

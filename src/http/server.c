@@ -209,10 +209,28 @@ static const char *lookup_header(void *conn, const char *name)
     return header(conn, name);
 }
 
+/* A zeroed ctx but for the two arrays that are always written before they are read (the
+ * router's path segments, the response's header values: 3.4 KB of 9.4 KB), since zeroing a
+ * whole ctx was a measurable share of a small request's CPU. */
+static struct ctx *ctx_new(void)
+{
+    struct ctx *x = xmalloc(sizeof(*x));
+    char *p = (char *)x;
+    size_t params = offsetof(struct ctx, req) + offsetof(struct http_req, param_store);
+    size_t params_end = params + sizeof(x->req.param_store);
+    size_t values = offsetof(struct ctx, resp) + offsetof(struct http_resp, header_values);
+    size_t values_end = values + sizeof(x->resp.header_values);
+    _Static_assert(offsetof(struct ctx, req) < offsetof(struct ctx, resp), "req before resp");
+    memset(p, 0, params);
+    memset(p + params_end, 0, values - params_end);
+    memset(p + values_end, 0, sizeof(*x) - values_end);
+    return x;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     struct http_server *srv = cls;
-    struct ctx *x = xcalloc(1, sizeof(*x));
+    struct ctx *x = ctx_new();
     x->srv = srv;
     x->uri = xstrdup(uri);
     x->req.raw_uri = x->uri;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -169,13 +170,25 @@ static int aad_of(int64_t account_id, const char *provider, char *out, size_t ca
 
 /* AES-256-GCM in one direction over in (len bytes) into out; tag is written (encrypt) or
  * checked (decrypt). true on success (decrypt: the value authenticated). */
+/* AES-256-GCM fetched once: EVP_aes_256_gcm() makes every EVP_CipherInit_ex fetch the
+ * implementation again (a webhook opens its account's sealed token per request). */
+static pthread_once_t aes_once = PTHREAD_ONCE_INIT;
+static EVP_CIPHER *aes_gcm;
+
+static void aes_fetch(void)
+{
+    aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
 static bool gcm(bool encrypt, const struct secrets_key *key, const unsigned char *nonce,
                 const char *aad, const unsigned char *in, int len, unsigned char *out,
                 unsigned char *tag)
 {
+    pthread_once(&aes_once, aes_fetch);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int n = 0, fin = 0;
-    bool ok = ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt) == 1 &&
+    const EVP_CIPHER *cipher = aes_gcm ? aes_gcm : EVP_aes_256_gcm();
+    bool ok = ctx && EVP_CipherInit_ex(ctx, cipher, NULL, NULL, NULL, encrypt) == 1 &&
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1 &&
               EVP_CipherInit_ex(ctx, NULL, NULL, key->key, nonce, encrypt) == 1 &&
               EVP_CipherUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&

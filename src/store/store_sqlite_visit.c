@@ -221,17 +221,33 @@ static int each_lease(struct sconn *c, sqlite3_stmt *st, size_t max, store_lease
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list leases");
 }
 
+/* The latest lease per pool: the session's leases by pool, newest first, each pool's first row
+ * passed on (one sort; the IN (SELECT MAX(id) … GROUP BY pool_id) form built three temporary
+ * B-trees per repeat page view). */
 int store_sqlite__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx)
 {
     struct sconn *c = store__conn(s);
-    sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.id IN (SELECT MAX(id)"
-                                          " FROM leases WHERE session_id = ?1 GROUP BY pool_id)"
-                                          " ORDER BY l.pool_id")
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.session_id = ?1"
+                                          " ORDER BY l.pool_id, l.id DESC")
                          : NULL;
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, session_id);
-    return each_lease(c, st, SIZE_MAX, fn, ctx);
+    int rc;
+    bool first = true;
+    int64_t pool_id = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct st_lease l;
+        read_lease(st, &l);
+        if (!first && l.pool_id == pool_id)
+            continue; /* an older lease in the same pool */
+        first = false;
+        pool_id = l.pool_id;
+        if (fn(ctx, &l))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list leases");
 }
 
 int store_sqlite__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held)

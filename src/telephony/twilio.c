@@ -11,6 +11,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
+#include <pthread.h>
 #include <openssl/sha.h>
 #include <strings.h>
 
@@ -83,6 +85,39 @@ int twilio_signed_data(struct buf *out, enum twilio_flavor flavor, const char *u
 
 /* ==== HMAC =================================================================================== */
 
+/* HMAC-SHA1 through one EVP_MAC context made at first use and copied per signature: the
+ * one-shot HMAC() fetches the algorithms by name on every call (EVP_Q_mac), which was most of
+ * a signature check's CPU. Without it (a libcrypto that cannot), HMAC() as before. */
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+static EVP_MAC_CTX *hmac_sha1; /* keyless, digest set: the template */
+
+static void hmac_setup(void)
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context holds its own reference */
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA1", 0),
+                           OSSL_PARAM_construct_end()};
+    if (ctx && EVP_MAC_CTX_set_params(ctx, params) == 1)
+        hmac_sha1 = ctx;
+    else
+        EVP_MAC_CTX_free(ctx);
+}
+
+static bool hmac_fast(const char *token, size_t key_len, const struct buf *data,
+                      unsigned char md[EVP_MAX_MD_SIZE], unsigned int *md_len)
+{
+    pthread_once(&hmac_once, hmac_setup);
+    EVP_MAC_CTX *ctx = hmac_sha1 ? EVP_MAC_CTX_dup(hmac_sha1) : NULL;
+    size_t n = 0;
+    bool ok = ctx && EVP_MAC_init(ctx, (const unsigned char *)token, key_len, NULL) == 1 &&
+              EVP_MAC_update(ctx, (const unsigned char *)data->data, data->len) == 1 &&
+              EVP_MAC_final(ctx, md, &n, EVP_MAX_MD_SIZE) == 1;
+    EVP_MAC_CTX_free(ctx);
+    *md_len = (unsigned int)n;
+    return ok;
+}
+
 static int sign_data(const char *token, const struct buf *data, char out[TWILIO_SIG_LEN + 1])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -90,9 +125,11 @@ static int sign_data(const char *token, const struct buf *data, char out[TWILIO_
     size_t key_len = strlen(token);
     if (key_len > INT_MAX)
         return ERR_INVALID;
-    if (!HMAC(EVP_sha1(), token, (int)key_len, (const unsigned char *)data->data, data->len, md,
-              &md_len) ||
-        md_len != 20)
+    if (!hmac_fast(token, key_len, data, md, &md_len) &&
+        !HMAC(EVP_sha1(), token, (int)key_len, (const unsigned char *)data->data, data->len, md,
+              &md_len))
+        return ERR_UNSUPPORTED;
+    if (md_len != 20)
         return ERR_UNSUPPORTED;
     EVP_EncodeBlock((unsigned char *)out, md, (int)md_len); /* 28 chars + NUL */
     return ERR_OK;

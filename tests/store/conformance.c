@@ -798,6 +798,59 @@ static void visits_add_stores_sessions_with_their_leases(void **state)
 
 /* The client key a session was created with (migration 0006) comes back on the session and on
  * every lease read; store_session_held answers "was this session shown this number". */
+struct lease_rows {
+    int n;
+    struct st_lease rows[8];
+};
+
+static int collect_lease(void *ctx, const struct st_lease *l)
+{
+    struct lease_rows *r = ctx;
+    if (r->n < 8)
+        r->rows[r->n++] = *l;
+    return 0;
+}
+
+/* store_session_leases: the session's latest lease in each pool (by id: the last added), one
+ * row per pool in pool order, nothing of another session. */
+static void session_leases_latest_per_pool_in_pool_order(void **state)
+{
+    struct fx *f = *state;
+    struct st_session ss = make_session(f, "s_pools", 1000);
+    struct st_session other = make_session(f, "s_other", 1000);
+    struct st_pool a = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_pool b = make_pool(f, f->a.id, "+15555550199", 60, 0, false);
+    struct st_number na1 = make_number(f, f->a.id, a.id, 201);
+    struct st_number na2 = make_number(f, f->a.id, a.id, 202);
+    struct st_number nb = make_number(f, f->a.id, b.id, 203);
+    /* b's lease first, then two in a (the older one with the later times), another session's */
+    struct st_lease rows[] = {
+        {.session_id = ss.id, .number_id = nb.id, .pool_id = b.id, .leased_at = 1000},
+        {.session_id = ss.id, .number_id = na1.id, .pool_id = a.id, .leased_at = 9000},
+        {.session_id = ss.id, .number_id = na2.id, .pool_id = a.id, .leased_at = 2000},
+        {.session_id = other.id, .number_id = na1.id, .pool_id = a.id, .leased_at = 3000},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+        rows[i].last_active_at = rows[i].leased_at;
+        rows[i].expires_at = rows[i].leased_at + 60000;
+        assert_int_equal(store_lease_add(f->s, &rows[i]), ERR_OK);
+    }
+    struct lease_rows got = {0};
+    assert_int_equal(store_session_leases(f->s, ss.id, collect_lease, &got), ERR_OK);
+    assert_int_equal(got.n, 2);
+    int ia = a.id < b.id ? 0 : 1;
+    assert_int_equal(got.rows[ia].pool_id, a.id);
+    assert_int_equal(got.rows[ia].id, rows[2].id); /* the last added in a */
+    assert_int_equal(got.rows[ia].number_id, na2.id);
+    assert_int_equal(got.rows[1 - ia].pool_id, b.id);
+    assert_int_equal(got.rows[1 - ia].number_id, nb.id);
+    assert_string_equal(got.rows[0].session_ext, "s_pools");
+    got.n = 0;
+    assert_int_equal(store_session_leases(f->s, other.id, collect_lease, &got), ERR_OK);
+    assert_int_equal(got.n, 1);
+    assert_int_equal(got.rows[0].id, rows[3].id);
+}
+
 static void session_client_and_numbers_held(void **state)
 {
     struct fx *f = *state;
@@ -3289,6 +3342,7 @@ int main(int argc, char **argv)
         T(visits_add_stores_sessions_with_their_leases),
         T(history_window_order_max_and_events),
         T(session_client_and_numbers_held),
+        T(session_leases_latest_per_pool_in_pool_order),
         T(savepoint_rollback_keeps_the_rest),
         T(calls_conversions_reports_and_export),
         T(call_outcomes_default_replace_and_tenant_scoping),
