@@ -279,8 +279,42 @@ struct step {
     struct routing_plan *rp;
     struct st_call_route rec;
     struct route_facts facts;
+    int64_t session_id; /* the call's credited visit (0: none), for geography by region */
     int64_t now;
 };
+
+/* The location serving the visitor's region (geography, before the caller's area code): the
+ * first of the plan's locations whose "regions" lists the region of the call's credited visit
+ * (as the --geo-header gave it). -1 when the call has no visit, the visit no region, or no
+ * location lists it. One store read, only when some location lists regions. */
+static int visit_location(struct step *sp)
+{
+    const struct routing_plan *rp = sp->rp;
+    bool any = false;
+    for (size_t i = 0; i < rp->plan.n_locations && !any; i++)
+        any = json_array_size(json_object_get(rp->loc_docs[i], "regions")) > 0;
+    if (!any || sp->session_id <= 0)
+        return -1;
+    struct st_session *ss = xmalloc(sizeof(*ss));
+    int found = -1;
+    if (store_session_by_id(sp->app->store, sp->session_id, ss) == ERR_OK &&
+        ss->account_id == sp->account_id && ss->region[0]) {
+        for (size_t i = 0; i < rp->plan.n_locations && found < 0; i++) {
+            json_t *regions = json_object_get(rp->loc_docs[i], "regions");
+            size_t k;
+            json_t *v;
+            json_array_foreach(regions, k, v)
+            {
+                if (strcmp(json_string_value(v), ss->region) == 0) {
+                    found = (int)i;
+                    break;
+                }
+            }
+        }
+    }
+    free(ss);
+    return found;
+}
 
 static struct routing_pending *pending_new(struct step *sp, const struct route_state *st,
                                            const struct route_instr *in,
@@ -711,7 +745,10 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
                                      .source = c->source,
                                      .campaign = c->campaign,
                                      .draw = random_draw()};
+    sp->session_id = c->session_id;
     rc = load_plan(app, acct->id, d, &sp->rp);
+    if (!rc)
+        sp->facts.visit_location = visit_location(sp);
     struct st_call_route *prev = xmalloc(sizeof(*prev));
     bool retry = !rc &&
                  store_call_route_get(app->store, c->provider, c->call_sid, prev) == ERR_OK &&
@@ -940,6 +977,7 @@ int routing_call_account(struct app *app, const char *provider, const char *call
 static void callback_facts(struct step *sp, const struct routing_callback *cb, struct st_call *c)
 {
     bool have = calls_by_provider(sp->app, cb->provider, cb->call_sid, c) == ERR_OK;
+    sp->session_id = have ? c->session_id : 0;
     sp->facts = (struct route_facts){.from = have ? c->from : NULL,
                                      .verstat = sp->rec.verstat,
                                      .area_code = have ? area_code(c->from) : 0,
@@ -1070,6 +1108,8 @@ int routing_next(struct app *app, const struct routing_callback *cb, struct rout
         goto out;
     }
     rc = load_plan(app, sp->account_id, d, &sp->rp);
+    if (!rc)
+        sp->facts.visit_location = visit_location(sp);
     if (!rc && cb->ev == ROUTING_EV_WHISPER) {
         whisper(sp, &st, out);
         goto out;

@@ -55,6 +55,7 @@ struct routing_call {
     const char *verstat; /* StirVerstat, or NULL */
     const char *source;  /* the call's attribution, for whispers */
     const char *campaign;
+    int64_t session_id; /* the call's credited visit (0: none): geography by its region */
     int64_t now;
 };
 

@@ -19,6 +19,7 @@
 #define ROUTING_MAX_CODES 4096
 #define ROUTING_MAX_BLOCKED 256
 #define ROUTING_MAX_OWNED 1000 /* a location's numbers, and its pools */
+#define ROUTING_MAX_REGIONS 64 /* the visitors' regions a location serves */
 
 struct routing_plan {
     struct route_plan plan;

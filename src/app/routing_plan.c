@@ -230,9 +230,41 @@ static int parse_hours(struct routing_plan *rp, json_t *h, const struct zone *df
 
 /* ==== locations ============================================================================== */
 
-static const char *const location_keys[] = {"name",          "address", "time_zone",
-                                            "business_line", "hours",   "area_codes",
-                                            "numbers",       "pools",   NULL};
+static const char *const location_keys[] = {"name",  "address",    "time_zone", "business_line",
+                                            "hours", "area_codes", "regions",   "numbers",
+                                            "pools", NULL};
+
+/* "US-TX": two capitals, '-', one to three capitals or digits (ISO 3166-2), as visits store
+ * their region (the --geo-header). */
+static bool region_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 4 || n > 6 || s[2] != '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (i != 2 && !((s[i] >= 'A' && s[i] <= 'Z') || (i > 2 && s[i] >= '0' && s[i] <= '9')))
+            return false;
+    return true;
+}
+
+/* "regions": the visitors' regions the location serves (geography), at most
+ * ROUTING_MAX_REGIONS. */
+static int regions_check(json_t *o, struct errbuf *eb)
+{
+    json_t *a = json_object_get(o, "regions");
+    if (!a || json_is_null(a))
+        return ERR_OK;
+    if (!json_is_array(a) || json_array_size(a) > ROUTING_MAX_REGIONS)
+        return bad(eb, "regions", "must be an array of at most 64 regions like \"US-TX\"");
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        if (!region_ok(json_string_value(v)))
+            return bad(eb, "regions", "must be an array of ISO 3166-2 regions like \"US-TX\"");
+    }
+    return ERR_OK;
+}
 
 /* "numbers" and "pools": arrays of at most ROUTING_MAX_OWNED external ids. */
 static int owned_ids(json_t *o, const char *key, struct errbuf *eb)
@@ -267,7 +299,7 @@ static int parse_location(struct routing_plan *rp, json_t *o, size_t i, struct e
         return ERR_INVALID;
     if (!l->name || !*l->name)
         return bad(eb, "name", "is required");
-    if (owned_ids(o, "numbers", eb) || owned_ids(o, "pools", eb))
+    if (owned_ids(o, "numbers", eb) || owned_ids(o, "pools", eb) || regions_check(o, eb))
         return ERR_INVALID;
     const char *address = NULL;
     if (opt_str(o, "address", &address, "address", eb))

@@ -412,6 +412,7 @@ static int routed_voice(struct http_req *req, struct http_resp *resp, const stru
                               .verstat = form_get(&h->th.form, "StirVerstat"),
                               .source = call->source[0] ? call->source : NULL,
                               .campaign = call->campaign[0] ? call->campaign : NULL,
+                              .session_id = call->session_id,
                               .now = time_now_ms()};
     struct routing_answer *ra = xcalloc(1, sizeof(*ra));
     int r = routing_voice(req->app, acct, t, &rc, ra);
@@ -513,7 +514,7 @@ static int voice(struct http_req *req, struct http_resp *resp, const struct hook
         return rc;
     }
     struct calls_inbound in = {h->provider, h->th.wh.call_sid, to, from, time_now_ms()};
-    struct st_call call;
+    struct st_call call = {0}; /* read by routing even when the store could not prepare it */
     struct calls_answer ans;
     /* ans is filled even on failure: the call is forwarded whatever happens */
     int prepared = offline ? ERR_UNAVAILABLE : calls_prepare(req->app, &acct, &t, &in, &call, &ans);
