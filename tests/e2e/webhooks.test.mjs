@@ -8,11 +8,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, createAccount, cli } from '../helpers/server.mjs';
+import { startServer, createAccount, cli, freshDb, sql as storeSql } from '../helpers/server.mjs';
 import { makeTestCa, httpsReceiver, smtpReceiver, verifySignature } from '../helpers/receivers.mjs';
 
 const TOKEN = 'webhooks-test-auth-token-0123456789';
@@ -26,7 +25,7 @@ after(async () => { for (const c of cleanups.reverse()) await c(); });
 
 async function server(extra = []) {
   const d = mkdtempSync(join(dir, 'srv-'));
-  const db = join(d, 'test.db');
+  const db = freshDb(d);
   assert.equal(cli(['init', '--db', db]).status, 0);
   const account = createAccount(db, 'Plumber', ['https://plumber.example']);
   assert.equal(cli(['account', 'set', account.accountId, '--twilio-auth-token', TOKEN,
@@ -57,7 +56,7 @@ async function call(srv, to, from) {
     { ...p, CallStatus: 'completed', CallDuration: '90', SequenceNumber: '3' }), 204);
   return p;
 }
-const sql = (srv, q) => execFileSync('sqlite3', [srv.db, q]).toString().trim();
+const sql = (srv, q) => storeSql(srv.db, q);
 
 async function sourceNumber(srv, number) {
   const r = await srv.api('POST', '/v1/numbers', { number, target: '+15555550100', forward_to: '+15555550100',
@@ -115,7 +114,7 @@ test('webhooks API: create (secret once), list, get, validation, delete', async 
 
 test('the private-address rule: without --outbound-allow-private a loopback receiver is refused', async () => {
   const d = mkdtempSync(join(dir, 'strict-'));
-  const db = join(d, 'test.db');
+  const db = freshDb(d);
   assert.equal(cli(['init', '--db', db]).status, 0);
   const account = createAccount(db, 'Strict', ['https://strict.example']);
   const srv = await startServer({ dir: d, db, account, args: ['--test-outbound-ca', tls.caFile] });
