@@ -261,10 +261,12 @@ test('kill -9 of one node under load: the other keeps serving, nothing acknowled
   for (const s of sessions) assert.ok(stored.has(s), `acknowledged session ${s} lost`);
   const storedCalls = new Set(sql(db, 'select provider_call_id from calls').split('\n'));
   for (const c of calls) assert.ok(storedCalls.has(c), `acknowledged call ${c} lost`);
-  // the held numbers stay exclusive: no number has two live leases
-  const dup = sql(db, `select number_id from leases where expires_at > ${Date.now()}
+  // the held numbers stay exclusive: no number has two live leases that are not shared (with
+  // both nodes as fast as they are now, the load can exhaust the pool, and a number handed to a
+  // second visitor then is marked shared, by design)
+  const dup = sql(db, `select number_id from leases where expires_at > ${Date.now()} and shared = 0
     group by number_id having count(*) > 1`);
-  assert.equal(dup, '', 'a number is held by two live leases');
+  assert.equal(dup, '', 'a number is held by two live exclusive leases');
   assert.equal((await visit(b, target)).status, 200);
   await a.start(); // for after()
 });

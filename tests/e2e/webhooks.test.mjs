@@ -258,7 +258,10 @@ test('200 calls, every event failing three times, two kill -9s: each delivered, 
   }
   const logged = new Set(log.map((d) => `${d.event_id}/${d.attempt}`));
   const missing = rx.requests.filter((r) => !logged.has(`${r.headers['opendni-event-id']}/${r.headers['opendni-delivery']}`));
-  for (const m of missing) assert.ok(kills.some((k) => Math.abs(k - m.at) < 1500), 'an unlogged attempt was cut by a kill');
+  // The sender records an attempt's answer at its next step (one transaction with the next
+  // claim), which a loaded machine can delay by seconds: an attempt answered that long before a
+  // kill may still be unlogged.
+  for (const m of missing) assert.ok(kills.some((k) => m.at <= k + 1500 && k - m.at < 5000), 'an unlogged attempt was cut by a kill');
   const statuses = new Map(log.map((d) => [`${d.event_id}/${d.attempt}`, d.status]));
   for (const r of rx.requests) {
     const s = statuses.get(`${r.headers['opendni-event-id']}/${r.headers['opendni-delivery']}`);
