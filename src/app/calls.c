@@ -1173,12 +1173,6 @@ int calls_first_time(struct app *app, const struct st_call *c)
     return cl.prior_calls == 0;
 }
 
-static json_t *first_time_json(struct app *app, const struct st_call *c)
-{
-    int ft = calls_first_time(app, c);
-    return ft < 0 ? json_null() : json_boolean(ft);
-}
-
 json_t *calls_score_json(const struct score_result *r)
 {
     json_t *reasons = json_array();
@@ -1187,7 +1181,10 @@ json_t *calls_score_json(const struct score_result *r)
     return json_pack("{s:i,s:o}", "value", r->score, "reasons", reasons);
 }
 
-void calls_score(struct app *app, const struct st_call *c, struct score_result *out)
+/* The call's advisory score under its account's "scoring" settings (core/score.h): answered,
+ * talk time, and first (calls_first_time, read once by the caller). */
+static void calls_score(struct app *app, const struct st_call *c, bool first,
+                        struct score_result *out)
 {
     struct st_account a;
     struct calls_settings cs;
@@ -1195,7 +1192,6 @@ void calls_score(struct app *app, const struct st_call *c, struct score_result *
         account_settings(&a, &cs);
     else
         settings_default(&cs);
-    bool first = calls_first_time(app, c) == 1;
     score_call(&cs.score,
                &(struct score_call){
                    .status = c->status, .duration_s = c->duration_s, .first_time_caller = first},
@@ -1205,16 +1201,17 @@ void calls_score(struct app *app, const struct st_call *c, struct score_result *
 json_t *calls_json(struct app *app, const struct st_call *c)
 {
     struct store *s = app->store;
+    int ft = calls_first_time(app, c); /* one store read for the field and the score */
     struct score_result score;
-    calls_score(app, c, &score);
+    calls_score(app, c, ft == 1, &score);
     json_t *o =
         json_pack("{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:b,s:o,s:o,s:o,s:o}", "id", c->ext_id, "to",
                   json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
                   json_time(c->started_at), "status", c->status, "duration",
                   (json_int_t)c->duration_s, "forwarded_to", json_str_or_null(c->forwarded_to),
-                  "first_time", first_time_json(app, c), "recorded", c->recorded, "attribution",
-                  attribution_json(s, c), "conversion", call_conversion_json(s, c), "outcome",
-                  outcomes_call_json(app, c), "score", calls_score_json(&score));
+                  "first_time", ft < 0 ? json_null() : json_boolean(ft), "recorded", c->recorded,
+                  "attribution", attribution_json(s, c), "conversion", call_conversion_json(s, c),
+                  "outcome", outcomes_call_json(app, c), "score", calls_score_json(&score));
     json_t *routing = routing_call_json(app, c->provider, c->provider_call_id); /* routed calls */
     if (o)
         json_object_set_new(o, "routing", routing ? routing : json_null());

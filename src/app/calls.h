@@ -186,9 +186,6 @@ void calls_publish_updated(struct app *app, const struct calls_update_state *st)
 int calls_update(struct app *app, int64_t call_id, const struct call_report *u, int64_t now,
                  struct st_call *out);
 
-/* The call's advisory score under its account's "scoring" settings (core/score.h): answered,
- * talk time, and first-time caller (no call of the account from the same number before it). */
-void calls_score(struct app *app, const struct st_call *c, struct score_result *out);
 /* {"value":75,"reasons":["answered +25",…]} */
 json_t *calls_score_json(const struct score_result *r);
 
