@@ -80,5 +80,13 @@
   D.addEventListener('submit', (e) => {
     tell('form_submit', null, JSON.stringify({ form: (e.target.getAttribute('id') || e.target.getAttribute('name') || '').slice(0, 40) || null, page: location.pathname.slice(0, 80), frame: location.origin.slice(0, 80) }));
   }, true);
-  W.parent.postMessage({ odni: 'hi' }, '*');
+  /* The parent's dni.js may start after this frame (both load async) and miss a first hello: ask
+   * every 250 ms until an allowed parent answers, for 10 s at most. */
+  let asks = 0;
+  const ask = () => {
+    if (parent || asks++ >= 40) return;
+    W.parent.postMessage({ odni: 'hi' }, '*');
+    setTimeout(ask, 250);
+  };
+  ask();
 })(window, document);
