@@ -17,11 +17,11 @@
  * points back at this table. Every other member implements the store.h function of the same name
  * (store_<member>) with exactly that contract: same arguments, return codes, ownership and
  * threading. All members are non-NULL. */
-/* Destination formats the store takes (st_destination.format); ga4 and meta are ad platforms,
- * stored with format json and their platform (sql/0021). */
+/* Destination formats the store takes (st_destination.format); ga4, meta and google_ads are ad
+ * platforms, stored with format json and their platform (sql/0021). */
 static inline bool store__destination_format_ad(const char *f)
 {
-    return strcmp(f, "ga4") == 0 || strcmp(f, "meta") == 0;
+    return strcmp(f, "ga4") == 0 || strcmp(f, "meta") == 0 || strcmp(f, "google_ads") == 0;
 }
 
 static inline bool store__destination_format_ok(const char *f)

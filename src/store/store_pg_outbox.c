@@ -71,7 +71,7 @@ static int exec_changed(struct store *s, const char *sql, const struct pgargs *a
 int store_pg__destination_add(struct store *s, struct st_destination *d)
 {
     if (!fits(d->ext_id, STORE_ID_MAX) || !fits(d->url, STORE_URL_MAX) ||
-        !fits(d->events, STORE_EVENTS_MAX) || !fits(d->secret, STORE_SECRET_MAX) ||
+        !fits(d->events, STORE_EVENTS_MAX) || !fits(d->secret, STORE_DEST_SECRET_MAX) ||
         !store__destination_format_ok(d->format))
         return ERR_INVALID;
     bool ad = store__destination_format_ad(d->format);

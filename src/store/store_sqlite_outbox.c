@@ -70,7 +70,7 @@ static int step_row(struct sconn *c, sqlite3_stmt *st, const char *what)
 int store_sqlite__destination_add(struct store *s, struct st_destination *d)
 {
     if (!fits(d->ext_id, STORE_ID_MAX) || !fits(d->url, STORE_URL_MAX) ||
-        !fits(d->events, STORE_EVENTS_MAX) || !fits(d->secret, STORE_SECRET_MAX) ||
+        !fits(d->events, STORE_EVENTS_MAX) || !fits(d->secret, STORE_DEST_SECRET_MAX) ||
         !store__destination_format_ok(d->format))
         return ERR_INVALID;
     bool ad = store__destination_format_ad(d->format);

@@ -2224,7 +2224,7 @@ struct claimed {
     int n;
     char event_ids[16][STORE_ID_MAX];
     int64_t attempts[16];
-    char secret[STORE_SECRET_MAX];
+    char secret[STORE_DEST_SECRET_MAX];
 };
 
 static int on_claim(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
