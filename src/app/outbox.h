@@ -100,11 +100,23 @@ int outbox_destination_add(struct app *app, int64_t account_id, const char *url,
 int outbox_destination_add_ad(struct app *app, int64_t account_id, const char *format,
                               const char *id, const char *credential, const char *const *events,
                               size_t n_events, struct st_destination *d, struct errbuf *eb);
+/* A new Google Ads destination (format "google_ads", Data Manager API): cfg's accounts,
+ * conversion action, zone and consent (adplat_gads_destination_url checks them), and the OAuth2
+ * client id, client secret and refresh token (checked, sealed by the store, never shown again).
+ * It takes conversion.created. ERR_INVALID (eb names the field), ERR_BACKEND. */
+struct adplat_gads_config;
+int outbox_destination_add_gads(struct app *app, int64_t account_id,
+                                const struct adplat_gads_config *cfg, const char *client_id,
+                                const char *client_secret, const char *refresh_token,
+                                struct st_destination *d, struct errbuf *eb);
 /* Replaces an ad-platform destination's credential (checked, sealed) and enables it again, in
  * one transaction: what waited while it was disabled is sent with the new one. ERR_NOTFOUND,
  * ERR_INVALID (eb), ERR_CONFLICT (not an ad platform's destination). */
 int outbox_destination_credential(struct app *app, int64_t account_id, const char *ext_id,
                                   const char *credential, struct errbuf *eb);
+/* The format of the account's destination ext_id into format (cap bytes). ERR_NOTFOUND. */
+int outbox_destination_format(struct app *app, int64_t account_id, const char *ext_id,
+                              char *format, size_t cap);
 int outbox_destination_list(struct app *app, int64_t account_id, store_destination_fn fn,
                             void *ctx);
 int outbox_destination_get(struct app *app, int64_t account_id, const char *ext_id,
