@@ -179,14 +179,16 @@ int adplat_gads_destination_url(const struct adplat_gads_config *cfg, char *url,
                     "conversion_action_id is the conversion action's numeric id");
     const struct zone *z;
     if (zones_get(cfg->time_zone, &z) != ERR_OK)
-        return errf(eb, ERR_INVALID, "time_zone", "time_zone is an IANA zone name such as "
-                                                  "America/Chicago, or UTC");
+        return errf(eb, ERR_INVALID, "time_zone",
+                    "time_zone is an IANA zone name such as "
+                    "America/Chicago, or UTC");
     if (!consent_ok(cfg->ad_user_data) || !consent_ok(cfg->ad_personalization))
         return errf(eb, ERR_INVALID, "consent",
                     "consent's ad_user_data and ad_personalization are granted or denied");
-    int k = snprintf(url, cap, ADPLAT_GADS_BASE ADPLAT_GADS_INGEST "#customer=%s&action=%s%s%s&tz=%s",
-                     cfg->customer_id, cfg->action_id, cfg->login_customer_id[0] ? "&login=" : "",
-                     cfg->login_customer_id, cfg->time_zone);
+    int k =
+        snprintf(url, cap, ADPLAT_GADS_BASE ADPLAT_GADS_INGEST "#customer=%s&action=%s%s%s&tz=%s",
+                 cfg->customer_id, cfg->action_id, cfg->login_customer_id[0] ? "&login=" : "",
+                 cfg->login_customer_id, cfg->time_zone);
     if (k > 0 && (size_t)k < cap && cfg->ad_user_data[0])
         k += snprintf(url + k, cap - (size_t)k, "&ad_user_data=%s", cfg->ad_user_data);
     if (k > 0 && (size_t)k < cap && cfg->ad_personalization[0])
@@ -226,7 +228,8 @@ bool adplat_gads_cred_parse(const char *secret, struct adplat_gads_cred *c)
     const char *a = strchr(secret, '\n');
     const char *b = a ? strchr(a + 1, '\n') : NULL;
     if (!a || !b || strchr(b + 1, '\n') || (size_t)(a - secret) >= sizeof(c->client_id) ||
-        (size_t)(b - a - 1) >= sizeof(c->client_secret) || strlen(b + 1) >= sizeof(c->refresh_token))
+        (size_t)(b - a - 1) >= sizeof(c->client_secret) ||
+        strlen(b + 1) >= sizeof(c->refresh_token))
         return false;
     snprintf(c->client_id, sizeof(c->client_id), "%.*s", (int)(a - secret), secret);
     snprintf(c->client_secret, sizeof(c->client_secret), "%.*s", (int)(b - a - 1), a + 1);
@@ -445,23 +448,24 @@ char *adplat_gads_event(const struct adplat_call *c, const struct calls_settings
                         const struct zone *zone)
 {
     const struct st_call *call = c->call;
-    if (!c->cv || !calls_gads_click_wanted(cs, call->method, call->confidence, c->click_at,
-                                           c->cv->at))
+    if (!c->cv ||
+        !calls_gads_click_wanted(cs, call->method, call->confidence, c->click_at, c->cv->at))
         return NULL;
     int pick = gads_pick_id(c->gclid, c->gbraid, c->wbraid);
     if (pick < 0)
         return NULL;
     static const char *const names[] = {
         [GADS_GCLID] = "gclid", [GADS_GBRAID] = "gbraid", [GADS_WBRAID] = "wbraid"};
-    const char *ids[] = {[GADS_GCLID] = c->gclid, [GADS_GBRAID] = c->gbraid, [GADS_WBRAID] = c->wbraid};
+    const char *ids[] = {
+        [GADS_GCLID] = c->gclid, [GADS_GBRAID] = c->gbraid, [GADS_WBRAID] = c->wbraid};
     char ts[48];
     rfc3339_local(c->cv->at, zone, ts, sizeof(ts));
     /* recorded without a value: the rule's default value (as the CSV export) */
     double value = c->cv->value > 0 ? c->cv->value : cs->rules.value;
-    json_t *ev = json_pack("{s:s,s:s,s:{s:s},s:f,s:s,s:s}", "transactionId", call->ext_id,
-                           "eventTimestamp", ts, "adIdentifiers", names[pick], ids[pick],
-                           "conversionValue", value, "currency", c->cv->currency, "eventSource",
-                           "PHONE");
+    json_t *ev =
+        json_pack("{s:s,s:s,s:{s:s},s:f,s:s,s:s}", "transactionId", call->ext_id, "eventTimestamp",
+                  ts, "adIdentifiers", names[pick], ids[pick], "conversionValue", value, "currency",
+                  c->cv->currency, "eventSource", "PHONE");
     return dump(ev);
 }
 
@@ -695,8 +699,8 @@ enum adplat_verdict adplat_gads_token_answer(const struct outbound_result *r, ch
             snprintf(why, why_cap, "Google's token endpoint: %.200s", r->error);
     } else {
         out = ADPLAT_REJECTED; /* invalid_grant, invalid_client, unauthorized_client, … */
-        snprintf(why, why_cap, "credential rejected by Google (HTTP %d%s%.60s%s%.120s)",
-                 r->status, err ? ", " : "", err ? err : "", desc ? ": " : "", desc ? desc : "");
+        snprintf(why, why_cap, "credential rejected by Google (HTTP %d%s%.60s%s%.120s)", r->status,
+                 err ? ", " : "", err ? err : "", desc ? ": " : "", desc ? desc : "");
     }
     json_decref(v);
     return out;

@@ -101,11 +101,11 @@ bool adplat_ga_detail_valid(const char *detail);
 /* What a call gives the bodies. */
 struct adplat_call {
     const struct st_call *call;
-    const struct st_conversion *cv; /* NULL for call.completed */
-    const char *ga_client_id;       /* "" when the session has none */
-    const char *ga_session_id;      /* "" unknown */
-    const char *fbclid;             /* "" none */
-    int64_t fbclid_at;              /* when the session saw it (ms) */
+    const struct st_conversion *cv;      /* NULL for call.completed */
+    const char *ga_client_id;            /* "" when the session has none */
+    const char *ga_session_id;           /* "" unknown */
+    const char *fbclid;                  /* "" none */
+    int64_t fbclid_at;                   /* when the session saw it (ms) */
     const char *gclid, *gbraid, *wbraid; /* the session's Google click ids ("" none) */
     int64_t click_at;                    /* when the session began (its click), 0 none */
 };

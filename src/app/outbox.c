@@ -41,11 +41,14 @@ struct finished {
 };
 
 /* A cached OAuth2 access token of a google_ads destination (this node's). */
+struct gbatch;
 struct gtoken {
     int64_t destination_id;
     unsigned char cred_md[32]; /* SHA-256 of the credential it was fetched with */
     char token[ADPLAT_GADS_TOKEN_MAX];
-    int64_t expires_at; /* refreshed before this (ms) */
+    int64_t expires_at;     /* refreshed before this (ms) */
+    bool fetching;          /* a token request is under way (one per destination) */
+    struct gbatch *waiters; /* batches waiting for it */
 };
 #define GTOKENS 64
 #define GTOKEN_MARGIN_MS 300000 /* a token is refreshed this long before it expires */
@@ -86,8 +89,9 @@ struct gbatch {
     struct adplat_gads_config cfg;
     struct sending **x;
     size_t n;
-    bool reauthed;      /* a 401 already made it fetch a new token */
-    int64_t latency_ms; /* of the token request, added to the ingest's */
+    bool reauthed;            /* a 401 already made it fetch a new token */
+    struct gbatch *next_wait; /* the next batch waiting for the same token fetch */
+    int64_t latency_ms;       /* of the token request, added to the ingest's */
 };
 
 bool outbox_event_known(const char *type)
@@ -546,7 +550,6 @@ static void send_ad(struct outbox *o, struct sending *x)
     memset(url, 0, sizeof(url));
 }
 
-
 /* ---- Google Ads: Data Manager API batches with an OAuth2 access token ---- */
 
 static void gads_queue(struct outbox *o, struct sending *x)
@@ -565,43 +568,55 @@ static void cred_digest(const char *secret, unsigned char md[32])
         memset(md, 0, 32);
 }
 
-/* The destination's cached token when it is fresh and was fetched with its current credential. */
-static struct gtoken *token_of(struct outbox *o, const struct st_destination *d, int64_t now)
-{
-    unsigned char md[32];
-    cred_digest(d->secret, md);
-    for (size_t i = 0; i < GTOKENS; i++) {
-        struct gtoken *t = &o->tokens[i];
-        if (t->destination_id == d->id && memcmp(t->cred_md, md, sizeof(md)) == 0 &&
-            t->token[0] && now < t->expires_at)
-            return t;
-    }
-    return NULL;
-}
-
-static void token_forget(struct outbox *o, int64_t destination_id)
+/* The destination's slot (NULL: none yet). */
+static struct gtoken *slot_of(struct outbox *o, int64_t destination_id)
 {
     for (size_t i = 0; i < GTOKENS; i++)
         if (o->tokens[i].destination_id == destination_id)
-            memset(&o->tokens[i], 0, sizeof(o->tokens[i]));
+            return &o->tokens[i];
+    return NULL;
 }
 
-static void token_keep(struct outbox *o, const struct st_destination *d, const char *token,
-                       int64_t expires_at)
+/* The destination's slot, taken when it has none: a free one, else the one (not fetching)
+ * whose token expires first. NULL when every slot is fetching. */
+static struct gtoken *slot_for(struct outbox *o, int64_t destination_id)
 {
-    struct gtoken *slot = NULL;
-    for (size_t i = 0; i < GTOKENS && !slot; i++)
-        if (o->tokens[i].destination_id == d->id || !o->tokens[i].destination_id)
-            slot = &o->tokens[i];
-    for (size_t i = 0; i < GTOKENS && !slot; i++) /* else the one expiring first */
-        if (!slot || o->tokens[i].expires_at < slot->expires_at)
-            slot = &o->tokens[i];
-    if (!slot)
-        slot = &o->tokens[0];
-    slot->destination_id = d->id;
-    cred_digest(d->secret, slot->cred_md);
-    snprintf(slot->token, sizeof(slot->token), "%s", token);
-    slot->expires_at = expires_at;
+    struct gtoken *t = slot_of(o, destination_id);
+    if (t)
+        return t;
+    for (size_t i = 0; i < GTOKENS && !t; i++)
+        if (!o->tokens[i].destination_id)
+            t = &o->tokens[i];
+    bool free_slot = t != NULL;
+    for (size_t i = 0; i < GTOKENS && !free_slot; i++) /* else the one expiring first */
+        if (!o->tokens[i].fetching && (!t || o->tokens[i].expires_at < t->expires_at))
+            t = &o->tokens[i];
+    if (!t)
+        return NULL;
+    OPENSSL_cleanse(t, sizeof(*t));
+    t->destination_id = destination_id;
+    return t;
+}
+
+/* The destination's cached token when it is fresh and was fetched with its current credential. */
+static const char *token_of(struct outbox *o, const struct st_destination *d, int64_t now)
+{
+    struct gtoken *t = slot_of(o, d->id);
+    unsigned char md[32];
+    cred_digest(d->secret, md);
+    return t && t->token[0] && now < t->expires_at && memcmp(t->cred_md, md, sizeof(md)) == 0
+               ? t->token
+               : NULL;
+}
+
+/* Drops the destination's token (refused by a 401); a fetch under way goes on. */
+static void token_forget(struct outbox *o, int64_t destination_id)
+{
+    struct gtoken *t = slot_of(o, destination_id);
+    if (t) {
+        OPENSSL_cleanse(t->token, sizeof(t->token));
+        t->expires_at = 0;
+    }
 }
 
 /* Ends every message of b with the outcome of the answer r: per event when out is given, else
@@ -681,33 +696,55 @@ static void gads_ingest_start(struct gbatch *b, const char *token)
 static void gads_token_done(void *arg, const struct outbound_result *r)
 {
     struct gbatch *b = arg;
+    struct outbox *o = b->o;
     char *token = xmalloc(ADPLAT_GADS_TOKEN_MAX);
     char why[ADPLAT_WHY_MAX];
     int64_t expires_in_s = 0;
     enum adplat_verdict v =
         adplat_gads_token_answer(r, token, ADPLAT_GADS_TOKEN_MAX, &expires_in_s, why, sizeof(why));
-    b->latency_ms += r->latency_ms;
-    if (v == ADPLAT_RETRY && token[0]) {
-        int64_t now = time_now_ms();
+    /* the batches that waited for this fetch get its outcome too */
+    struct gtoken *t = slot_of(o, b->d.id);
+    struct gbatch *waiting = t ? t->waiters : NULL;
+    if (t) {
+        t->fetching = false;
+        t->waiters = NULL;
+    }
+    if (v == ADPLAT_RETRY && token[0] && t) {
         int64_t life = expires_in_s * 1000;
-        token_keep(b->o, &b->d, token,
-                   now + (life > 2 * GTOKEN_MARGIN_MS ? life - GTOKEN_MARGIN_MS : life / 2));
-        gads_ingest_start(b, token);
-    } else {
-        /* the token endpoint's answer is what the delivery log shows */
-        struct outbound_result rr = *r;
-        rr.latency_ms = 0; /* counted in b->latency_ms */
-        gbatch_end(b, &rr, NULL, NULL, NULL,
-                   v == ADPLAT_REJECTED ? ADPLAT_GADS_REJECTED : ADPLAT_GADS_RETRY, why);
+        cred_digest(b->d.secret, t->cred_md);
+        snprintf(t->token, sizeof(t->token), "%s", token);
+        t->expires_at =
+            time_now_ms() + (life > 2 * GTOKEN_MARGIN_MS ? life - GTOKEN_MARGIN_MS : life / 2);
+    }
+    for (struct gbatch *x = b, *next; x; x = next) {
+        next = x == b ? waiting : x->next_wait;
+        x->latency_ms += r->latency_ms;
+        if (v == ADPLAT_RETRY && token[0]) {
+            gads_ingest_start(x, token);
+        } else {
+            /* the token endpoint's answer is what the delivery log shows */
+            struct outbound_result rr = *r;
+            rr.latency_ms = 0; /* counted in x->latency_ms */
+            gbatch_end(x, &rr, NULL, NULL, NULL,
+                       v == ADPLAT_REJECTED ? ADPLAT_GADS_REJECTED : ADPLAT_GADS_RETRY, why);
+        }
     }
     OPENSSL_cleanse(token, ADPLAT_GADS_TOKEN_MAX);
     free(token);
 }
 
+/* Gets b a new token: joins the destination's fetch under way, or starts one. */
 static void gads_token_start(struct gbatch *b)
 {
-    struct adplat_gads_cred *c = xmalloc(sizeof(*c));
+    struct outbox *o = b->o;
     struct outbound_result r = {.retry_after_s = -1};
+    struct gtoken *t = slot_for(o, b->d.id);
+    if (t && t->fetching) {
+        b->next_wait = t->waiters;
+        t->waiters = b;
+        return;
+    }
+    struct adplat_gads_cred *c = xmalloc(sizeof(*c));
     if (!adplat_gads_cred_parse(b->d.secret, c)) {
         free(c);
         snprintf(r.error, sizeof(r.error),
@@ -720,10 +757,11 @@ static void gads_token_start(struct gbatch *b)
     OPENSSL_cleanse(c, sizeof(*c));
     free(c);
     const char *h[] = {"Content-Type: application/x-www-form-urlencoded"};
-    if (outbound_request(b->o->net, "POST", url, h, 1, form, strlen(form), NULL, gads_token_done,
-                         b)) {
+    if (outbound_request(o->net, "POST", url, h, 1, form, strlen(form), NULL, gads_token_done, b)) {
         snprintf(r.error, sizeof(r.error), "refused: the token URL's scheme is not https");
         gbatch_end(b, &r, NULL, NULL, NULL, ADPLAT_GADS_RETRY, r.error);
+    } else if (t) {
+        t->fetching = true;
     }
     OPENSSL_cleanse(form, strlen(form));
     free(form);
@@ -731,9 +769,9 @@ static void gads_token_start(struct gbatch *b)
 
 static void gads_start(struct gbatch *b, int64_t now)
 {
-    struct gtoken *t = token_of(b->o, &b->d, now);
-    if (t)
-        gads_ingest_start(b, t->token);
+    const char *token = token_of(b->o, &b->d, now);
+    if (token)
+        gads_ingest_start(b, token);
     else
         gads_token_start(b);
 }
@@ -1163,7 +1201,8 @@ int outbox_destination_add(struct app *app, int64_t account_id, const char *url,
 {
     memset(d, 0, sizeof(*d));
     if (strcmp(format, "json") && strcmp(format, "slack") && strcmp(format, "email"))
-        return errf(eb, ERR_INVALID, "format", "format is json, slack, email, ga4, meta or google_ads");
+        return errf(eb, ERR_INVALID, "format",
+                    "format is json, slack, email, ga4, meta or google_ads");
     int rc = check_url(url, format, app->cfg.outbound_allow_private, eb);
     if (rc)
         return rc;
@@ -1185,7 +1224,8 @@ int outbox_destination_add_ad(struct app *app, int64_t account_id, const char *f
 {
     memset(d, 0, sizeof(*d));
     if (!adplat_format(format) || strcmp(format, "google_ads") == 0)
-        return errf(eb, ERR_INVALID, "format", "format is json, slack, email, ga4, meta or google_ads");
+        return errf(eb, ERR_INVALID, "format",
+                    "format is json, slack, email, ga4, meta or google_ads");
     int rc = adplat_destination_url(format, id, credential, d->url, sizeof(d->url), eb);
     if (rc)
         return rc;
@@ -1233,8 +1273,8 @@ int outbox_destination_add_gads(struct app *app, int64_t account_id,
     return rc;
 }
 
-int outbox_destination_format(struct app *app, int64_t account_id, const char *ext_id,
-                              char *format, size_t cap)
+int outbox_destination_format(struct app *app, int64_t account_id, const char *ext_id, char *format,
+                              size_t cap)
 {
     struct st_destination *d = xmalloc(sizeof(*d));
     int rc = store_destination_get(app->store, account_id, ext_id, d);

@@ -115,8 +115,8 @@ int outbox_destination_add_gads(struct app *app, int64_t account_id,
 int outbox_destination_credential(struct app *app, int64_t account_id, const char *ext_id,
                                   const char *credential, struct errbuf *eb);
 /* The format of the account's destination ext_id into format (cap bytes). ERR_NOTFOUND. */
-int outbox_destination_format(struct app *app, int64_t account_id, const char *ext_id,
-                              char *format, size_t cap);
+int outbox_destination_format(struct app *app, int64_t account_id, const char *ext_id, char *format,
+                              size_t cap);
 int outbox_destination_list(struct app *app, int64_t account_id, store_destination_fn fn,
                             void *ctx);
 int outbox_destination_get(struct app *app, int64_t account_id, const char *ext_id,

@@ -19,8 +19,8 @@
 #include "base/err.h"
 
 #define SECRETS_KEY_LEN 32
-#define SECRETS_KID_LEN 16     /* hex digits of a key id */
-#define SECRETS_PREFIX "enc1:" /* what every sealed value starts with */
+#define SECRETS_KID_LEN 16      /* hex digits of a key id */
+#define SECRETS_PREFIX "enc1:"  /* what every sealed value starts with */
 #define SECRETS_SEALED_MAX 1536 /* a sealed value of a clear one under 1024 bytes, NUL included */
 #define SECRETS_ENV "OPENDNI_SECRETS_KEY" /* the key itself, 64 hex digits */
 

@@ -1029,10 +1029,10 @@ int store_audit_list(struct store *s, int64_t account_id, int64_t before_id, siz
 #define STORE_URL_MAX 512
 #define STORE_EVENTS_MAX 512 /* comma-separated event types of a destination */
 #define STORE_EVENT_TYPE_MAX 40
-#define STORE_BODY_MAX 16384  /* one message's body (JSON) */
+#define STORE_BODY_MAX 16384             /* one message's body (JSON) */
 #define STORE_DEST_SECRET_CLEAR_MAX 1024 /* a destination's secret in clear, NUL included */
 #define STORE_DEST_SECRET_MAX 1536       /* … and sealed (secrets.h SECRETS_SEALED_MAX) */
-#define STORE_SNIPPET_MAX 512 /* the start of a destination's answer kept per attempt */
+#define STORE_SNIPPET_MAX 512            /* the start of a destination's answer kept per attempt */
 
 /* Outbox row states. */
 enum st_outbox_state {

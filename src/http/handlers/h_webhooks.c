@@ -116,10 +116,18 @@ static int copy_field(json_t *o, const char *key, char *out, size_t cap, bool di
  * credential; it takes conversion.created only. */
 static int create_gads(struct http_req *req, json_t *o, struct st_destination *d)
 {
-    static const char *const keys[] = {"format",        "customer_id",   "login_customer_id",
-                                       "conversion_action_id", "time_zone", "consent",
-                                       "validate_only", "client_id",     "client_secret",
-                                       "refresh_token", "events",        NULL};
+    static const char *const keys[] = {"format",
+                                       "customer_id",
+                                       "login_customer_id",
+                                       "conversion_action_id",
+                                       "time_zone",
+                                       "consent",
+                                       "validate_only",
+                                       "client_id",
+                                       "client_secret",
+                                       "refresh_token",
+                                       "events",
+                                       NULL};
     static const char *const consent_keys[] = {"ad_user_data", "ad_personalization", NULL};
     struct adplat_gads_config cfg = {.time_zone = "UTC"};
     const char *client_id = NULL, *client_secret = NULL, *refresh_token = NULL;
@@ -128,8 +136,7 @@ static int create_gads(struct http_req *req, json_t *o, struct st_destination *d
     json_t *consent = json_object_get(o, "consent");
     int rc = json_only_keys(o, keys, &req->eb);
     if (rc == ERR_OK)
-        rc = copy_field(o, "customer_id", cfg.customer_id, sizeof(cfg.customer_id), true,
-                        &req->eb);
+        rc = copy_field(o, "customer_id", cfg.customer_id, sizeof(cfg.customer_id), true, &req->eb);
     if (rc == ERR_OK)
         rc = copy_field(o, "login_customer_id", cfg.login_customer_id,
                         sizeof(cfg.login_customer_id), true, &req->eb);
@@ -169,8 +176,8 @@ static int create_gads(struct http_req *req, json_t *o, struct st_destination *d
                           "a google_ads destination takes conversion.created only");
     }
     if (rc == ERR_OK)
-        rc = outbox_destination_add_gads(req->app, req->account.id, &cfg, client_id,
-                                         client_secret, refresh_token, d, &req->eb);
+        rc = outbox_destination_add_gads(req->app, req->account.id, &cfg, client_id, client_secret,
+                                         refresh_token, d, &req->eb);
     return rc;
 }
 
@@ -294,9 +301,14 @@ int h_webhook_credential(struct http_req *req, struct http_resp *resp)
     if (rc)
         return rc;
     char format[16];
-    if (outbox_destination_format(req->app, req->account.id, req->params[0], format,
-                                  sizeof(format)) == ERR_OK &&
-        strcmp(format, "google_ads") == 0) {
+    rc = outbox_destination_format(req->app, req->account.id, req->params[0], format,
+                                   sizeof(format));
+    if (rc) {
+        json_decref(o);
+        return rc == ERR_NOTFOUND ? errf(&req->eb, rc, NULL, "no webhook '%s'", req->params[0])
+                                  : rc;
+    }
+    if (strcmp(format, "google_ads") == 0) {
         rc = gads_credential(req, o);
         json_decref(o);
         struct st_destination d;
