@@ -776,10 +776,29 @@ static void gads_start(struct gbatch *b, int64_t now)
         gads_token_start(b);
 }
 
-/* The google_ads messages claimed in this step, one request per destination (at most
- * ADPLAT_GADS_BATCH_MAX events each). */
-static void gads_flush(struct outbox *o, int64_t now)
+/* store_outbox_fn: a message claimed to fill a batch. */
+static int gads_fill(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
 {
+    struct gbatch *b = ctx;
+    if (b->n >= OUTBOX_GADS_BATCH)
+        return 1;
+    struct sending *x = xmalloc(sizeof(*x));
+    x->o = b->o;
+    x->m = *m;
+    x->d = *d;
+    x->why[0] = '\0';
+    x->gads = -1;
+    b->x[b->n++] = x;
+    return 0;
+}
+
+/* The google_ads messages claimed in this step, one request per destination, each filled with
+ * more of its destination's due messages (store_outbox_claim_batch, inside the step's
+ * transaction) up to OUTBOX_GADS_BATCH. Returns the first claim's error (what was claimed is
+ * sent anyway: at least once). */
+static int gads_flush(struct outbox *o, int64_t now)
+{
+    int first_rc = ERR_OK;
     for (size_t i = 0; i < o->n_gq; i++) {
         struct sending *first = o->gq[i];
         if (!first)
@@ -787,12 +806,19 @@ static void gads_flush(struct outbox *o, int64_t now)
         struct gbatch *b = xcalloc(1, sizeof(*b));
         b->o = o;
         b->d = first->d;
-        b->x = xmalloc((o->n_gq - i) * sizeof(*b->x));
-        for (size_t j = i; j < o->n_gq && b->n < ADPLAT_GADS_BATCH_MAX; j++)
+        b->x = xmalloc(OUTBOX_GADS_BATCH * sizeof(*b->x));
+        for (size_t j = i; j < o->n_gq && b->n < OUTBOX_GADS_BATCH; j++)
             if (o->gq[j] && o->gq[j]->d.id == b->d.id) {
                 b->x[b->n++] = o->gq[j];
                 o->gq[j] = NULL;
             }
+        if (b->n < OUTBOX_GADS_BATCH) {
+            int rc = store_outbox_claim_batch(o->app->store, b->d.account_id, b->d.id, now,
+                                              now + OUTBOX_LEASE_MS, o->owner,
+                                              OUTBOX_GADS_BATCH - b->n, gads_fill, b);
+            if (rc && first_rc == ERR_OK)
+                first_rc = rc;
+        }
         struct outbound_result r = {.retry_after_s = -1};
         if (!adplat_gads_config_parse(b->d.url, &b->cfg)) {
             snprintf(r.error, sizeof(r.error), "the destination's settings cannot be read");
@@ -802,6 +828,7 @@ static void gads_flush(struct outbox *o, int64_t now)
         }
     }
     o->n_gq = 0;
+    return first_rc;
 }
 
 static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
@@ -846,7 +873,10 @@ static void step(struct outbox *o, int64_t now, bool may_claim)
         if (claimed == ERR_OK)
             claimed = store_outbox_claim(s, now, now + OUTBOX_LEASE_MS, o->owner, OUTBOX_PER_DEST,
                                          OUTBOX_MAX_IN_FLIGHT - busy, on_claimed, o);
-        gads_flush(o, now); /* what was claimed is sent (again after its lease if not recorded) */
+        /* google_ads batches, filled; sent even if a claim failed (again after the leases) */
+        int filled = gads_flush(o, now);
+        if (claimed == ERR_OK)
+            claimed = filled;
         if (claimed == ERR_OK)
             claimed = store_savepoint_release(s);
         if (claimed) {

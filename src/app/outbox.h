@@ -29,8 +29,11 @@ struct outbox;
 #define OUTBOX_RETRY_FOR_MS (3LL * 86400 * 1000)    /* retried this long, then given up */
 #define OUTBOX_DISABLE_AFTER_MS OUTBOX_RETRY_FOR_MS /* failing this long: destination disabled */
 #define OUTBOX_MAX_BACKOFF_MS 3600000               /* the longest wait between two attempts */
-#define OUTBOX_LEASE_MS 60000       /* a claim's lease: longer than any attempt can take */
-#define OUTBOX_PER_DEST 4           /* requests in flight per destination (all nodes) */
+#define OUTBOX_LEASE_MS 60000 /* a claim's lease: longer than any attempt can take */
+#define OUTBOX_PER_DEST 4     /* requests in flight per destination (all nodes) */
+/* A google_ads request carries up to this many conversions (the Data Manager API takes 2000 per
+ * request; each message held while it is sent takes ~20 KiB here, so a batch ~10 MiB). */
+#define OUTBOX_GADS_BATCH 500
 #define OUTBOX_MAX_IN_FLIGHT 64     /* requests in flight per node */
 #define OUTBOX_TIMEOUT_MS 10000     /* API.md: a 2xx within 10 s is delivered */
 #define OUTBOX_CHECK_EVERY_MS 60000 /* periodic checks */

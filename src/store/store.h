@@ -1133,6 +1133,14 @@ int store_outbox_add(struct store *s, struct st_outbox_msg *m);
  * order (the order they were written). ERR_OK, ERR_BACKEND. */
 int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
                        int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
+/* Claims up to max more due pending messages (as store_outbox_claim: next_at <= now, no live
+ * lease, an enabled destination) of the account's destination destination_id, oldest first, for
+ * owner until lease_until, past the per-destination limit: a batch sent as one request (the
+ * google_ads sender fills its batch with it after store_outbox_claim). fn as there.
+ * ERR_OK, ERR_BACKEND. */
+int store_outbox_claim_batch(struct store *s, int64_t account_id, int64_t destination_id,
+                             int64_t now, int64_t lease_until, const char *owner, size_t max,
+                             store_outbox_fn fn, void *ctx);
 /* Ends the claim of owner on message id with attempt d (logged whoever holds the message): the
  * message becomes state (ST_OUTBOX_PENDING: due again at next_at) at d->at. A message another
  * owner claimed since (this owner's lease ran out) keeps that claim. ERR_OK, ERR_NOTFOUND. */

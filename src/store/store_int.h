@@ -222,6 +222,9 @@ struct store_ops {
     int (*outbox_add)(struct store *s, struct st_outbox_msg *m);
     int (*outbox_claim)(struct store *s, int64_t now, int64_t lease_until, const char *owner,
                         int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
+    int (*outbox_claim_batch)(struct store *s, int64_t account_id, int64_t destination_id,
+                              int64_t now, int64_t lease_until, const char *owner, size_t max,
+                              store_outbox_fn fn, void *ctx);
     int (*outbox_finish)(struct store *s, int64_t id, const char *owner,
                          const struct st_delivery *d, int state, int64_t next_at);
     int (*outbox_requeue)(struct store *s, int64_t account_id, int64_t destination_id,

@@ -440,3 +440,14 @@ int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const 
     struct dest_opening o = {s, NULL, fn, ctx, ERR_OK};
     return s->ops->outbox_claim(s, now, lease_until, owner, per_dest, max, open_claim_row, &o);
 }
+
+int store_outbox_claim_batch(struct store *s, int64_t account_id, int64_t destination_id,
+                             int64_t now, int64_t lease_until, const char *owner, size_t max,
+                             store_outbox_fn fn, void *ctx)
+{
+    if (store__write_fault(s, "outbox claim batch"))
+        return ERR_BACKEND;
+    struct dest_opening o = {s, NULL, fn, ctx, ERR_OK};
+    return s->ops->outbox_claim_batch(s, account_id, destination_id, now, lease_until, owner, max,
+                                      open_claim_row, &o);
+}

@@ -93,7 +93,7 @@ function ingestValidate(req, { login, consent } = {}) {
 
 /* ---- a server with a pool, visitors from Google Ads clicks and calls ---- */
 
-async function server(receivers, numbers = 3) {
+async function server(receivers, numbers = 6) {
   const d = mkdtempSync(join(dir, 'srv-'));
   const db = freshDb(d);
   cleanups.push(() => dropDb(db));
@@ -204,7 +204,7 @@ test('google_ads destinations: configured through /v1/webhooks, the OAuth creden
     client_secret: CLIENT_SECRET, refresh_token: REFRESH }, other.apiKey)).status, 404);
 });
 
-test('Google receives the documented IngestEvents through token 503s, a 500 and a 429 with Retry-After; the conversions due together share a request and a cached token', async () => {
+test('Google receives the documented IngestEvents through token 503s, a 500 and a 429 with Retry-After; the conversions due together share a request (more than the per-destination limit of 4) and a cached token', async () => {
   let tokenDown = true;
   const tok = tokenEndpoint(() => (tokenDown ? { status: 503, body: 'unavailable' } : null));
   const ingestProblems = [];
@@ -223,36 +223,36 @@ test('Google receives the documented IngestEvents through token 503s, a 500 and 
   const g = await srv.api('POST', '/v1/webhooks', { ...GADS, login_customer_id: LOGIN, time_zone: 'America/Chicago',
     consent: { ad_user_data: 'granted', ad_personalization: 'denied' } });
   assert.equal(g.status, 201, g.text);
-  // Three conversions while Google's token endpoint is down (503): each attempt logged.
-  const clicks = ['Cj0KCQiA1-gclid_one', 'Cj0KCQiA2-gclid_two', 'Cj0KCQiA3-gbraid_three'];
-  await call(srv, await visitor(srv, clicks[0]), '+15125550101');
-  await call(srv, await visitor(srv, clicks[1]), '+15125550102');
-  await call(srv, await visitor(srv, clicks[2], 'gbraid'), '+15125550103');
-  await waitFor('the 503s logged', async () => (await deliveries(srv, g.json.id)).length >= 3);
+  // Six conversions while Google's token endpoint is down (503): each attempt logged.
+  const clicks = ['Cj0KCQiA1-gclid_one', 'Cj0KCQiA2-gclid_two', 'Cj0KCQiA3-gbraid_three',
+    'Cj0KCQiA4-gclid_four', 'Cj0KCQiA5-gclid_five', 'Cj0KCQiA6-wbraid_six'];
+  const kinds = ['gclid', 'gclid', 'gbraid', 'gclid', 'gclid', 'wbraid'];
+  for (let i = 0; i < 6; i++) await call(srv, await visitor(srv, clicks[i], kinds[i]), `+1512555010${i}`);
+  await waitFor('the 503s logged', async () => (await deliveries(srv, g.json.id)).length >= 6);
   for (const d of await deliveries(srv, g.json.id)) {
     assert.equal(d.status, 503);
     assert.match(d.error, /token endpoint answered HTTP 503/);
   }
   assert.equal(google.requests.length, 0, 'nothing sent without a token');
-  // The endpoint is back; after the backoff the three are due together: one token, one request.
+  // The endpoint is back; after the backoff the six are due together: one token, one request.
   tokenDown = false;
   await srv.advance(30000);
   await waitFor('the 500', () => google.requests.length >= 1);
-  await waitFor('the 500 logged', async () => (await deliveries(srv, g.json.id)).filter((d) => d.status === 500).length === 3);
+  await waitFor('the 500 logged', async () => (await deliveries(srv, g.json.id)).filter((d) => d.status === 500).length === 6);
   await srv.advance(30000);
   await waitFor('the 429', () => google.requests.length >= 2);
-  await waitFor('the 429 logged', async () => (await deliveries(srv, g.json.id)).filter((d) => d.status === 429).length === 3);
+  await waitFor('the 429 logged', async () => (await deliveries(srv, g.json.id)).filter((d) => d.status === 429).length === 6);
   await srv.advance(60000);
   await sleep(800);
   assert.equal(google.requests.length, 2, 'the 429 is not retried before its Retry-After');
   await srv.advance(70000);
   await waitFor('accepted', () => google.requests.length >= 3);
-  await waitFor('all delivered', async () => (await deliveries(srv, g.json.id)).filter((d) => d.delivered).length === 3);
+  await waitFor('all delivered', async () => (await deliveries(srv, g.json.id)).filter((d) => d.delivered).length === 6);
   assert.deepEqual(ingestProblems, []);
   assert.deepEqual(tok.problems, []);
   assert.equal(tok.issued.length, 1, 'one token, cached for every request');
   for (const r of google.requests) assert.equal(r.headers.authorization, `Bearer ${tok.issued[0]}`);
-  assert.deepEqual(google.requests.map((r) => JSON.parse(r.body).events.length), [3, 3, 3], 'one request per batch');
+  assert.deepEqual(google.requests.map((r) => JSON.parse(r.body).events.length), [6, 6, 6], 'one request per batch');
   const evs = JSON.parse(google.requests.at(-1).body).events;
   const calls = (await srv.api('GET', '/v1/calls')).json.calls;
   for (const e of evs) {
@@ -266,7 +266,7 @@ test('Google receives the documented IngestEvents through token 503s, a 500 and 
     assert.equal(e.conversionValue, c.conversion.value);
   }
   assert.deepEqual(evs.map((e) => JSON.stringify(e.adIdentifiers)).sort(),
-    [{ gbraid: clicks[2] }, { gclid: clicks[0] }, { gclid: clicks[1] }].map((x) => JSON.stringify(x)));
+    clicks.map((c, i) => JSON.stringify({ [kinds[i]]: c })).sort());
   // Every retry sends the same events.
   const sorted = (r) => JSON.parse(r.body).events.map((e) => JSON.stringify(e)).sort();
   assert.deepEqual(sorted(google.requests[0]), sorted(google.requests[2]));
