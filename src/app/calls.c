@@ -123,6 +123,13 @@ bool calls_gads_exports(const struct calls_settings *cs, const char *method, dou
     return (cs->gads_methods & 1u << m) && confidence + 1e-9 >= cs->gads_min_confidence;
 }
 
+bool calls_gads_click_wanted(const struct calls_settings *cs, const char *method, double confidence,
+                             int64_t click_at, int64_t at)
+{
+    return calls_gads_exports(cs, method, confidence) && click_at > 0 &&
+           at - click_at <= CALLS_GADS_CLICK_MAX_AGE_MS;
+}
+
 /* "conversion.google_ads": {"methods":[…],"min_confidence":X,"conversion_name":"…"}. */
 static int parse_gads_methods(json_t *arr, struct calls_settings *cs, struct errbuf *eb)
 {

@@ -85,6 +85,15 @@ struct calls_settings {
  * to Google Ads under cs's rule. Pure. */
 bool calls_gads_exports(const struct calls_settings *cs, const char *method, double confidence);
 
+/* Google Ads takes clicks up to 90 days old. */
+#define CALLS_GADS_CLICK_MAX_AGE_MS (90 * 86400LL * 1000)
+/* Whether a conversion at `at` of a call attributed by method with confidence to a session whose
+ * click was at click_at (0: none) goes to Google Ads under cs's rule: calls_gads_exports, and the
+ * click at most CALLS_GADS_CLICK_MAX_AGE_MS older than the conversion. The CSV export and the
+ * Data Manager upload (app/adplat.c) both ask this. Pure. */
+bool calls_gads_click_wanted(const struct calls_settings *cs, const char *method, double confidence,
+                             int64_t click_at, int64_t at);
+
 /* The costs of a call's number under cs: per provider when set, else the account's. */
 void calls_number_costs(const struct calls_settings *cs, const char *provider, int64_t *monthly,
                         int64_t *per_minute);

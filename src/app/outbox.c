@@ -4,6 +4,8 @@
 #include "base/prelude.h"
 #include "app/outbox.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -38,8 +40,26 @@ struct finished {
     bool disabled; /* its record disabled the destination */
 };
 
+/* A cached OAuth2 access token of a google_ads destination (this node's). */
+struct gbatch;
+struct gtoken {
+    int64_t destination_id;
+    unsigned char cred_md[32]; /* SHA-256 of the credential it was fetched with */
+    char token[ADPLAT_GADS_TOKEN_MAX];
+    int64_t expires_at;     /* refreshed before this (ms) */
+    bool fetching;          /* a token request is under way (one per destination) */
+    struct gbatch *waiters; /* batches waiting for it */
+};
+#define GTOKENS 64
+#define GTOKEN_MARGIN_MS 300000 /* a token is refreshed this long before it expires */
+
+struct gbatch;
+
 struct outbox {
     struct app *app;
+    struct gtoken tokens[GTOKENS];
+    struct sending **gq; /* google_ads messages claimed in this step, batched after it */
+    size_t n_gq, cap_gq;
     char smtp_url[512];
     char smtp_from[256];
     struct outbound *net;
@@ -58,6 +78,20 @@ struct sending {
     struct st_outbox_msg m;
     struct st_destination d;
     char why[256]; /* why the attempt failed (record) */
+    int gads;      /* google_ads: enum adplat_gads_outcome of its attempt, -1 otherwise */
+};
+
+/* A batch of a google_ads destination's messages: one IngestEvents request (after a token
+ * request when no cached token is fresh). */
+struct gbatch {
+    struct outbox *o;
+    struct st_destination d;
+    struct adplat_gads_config cfg;
+    struct sending **x;
+    size_t n;
+    bool reauthed;            /* a 401 already made it fetch a new token */
+    struct gbatch *next_wait; /* the next batch waiting for the same token fetch */
+    int64_t latency_ms;       /* of the token request, added to the ingest's */
 };
 
 bool outbox_event_known(const char *type)
@@ -326,7 +360,21 @@ static int next_state(struct sending *x, const struct outbound_result *r, int64_
         snprintf(x->why, sizeof(x->why), "%s", r->error);
     else
         snprintf(x->why, sizeof(x->why), "HTTP %d", r->status);
-    if (adplat_format(x->d.format)) {
+    if (x->gads >= 0) { /* google_ads: its batch's answer decided for this event */
+        switch ((enum adplat_gads_outcome)x->gads) {
+        case ADPLAT_GADS_DROP:
+        case ADPLAT_GADS_REJECTED:
+        case ADPLAT_GADS_REAUTH: /* a 401 with a token fetched for it */
+            *rejected = x->gads != ADPLAT_GADS_DROP;
+            return ST_OUTBOX_GAVE_UP;
+        case ADPLAT_GADS_RETRY_NOW:
+            if (now - x->m.created_at >= OUTBOX_RETRY_FOR_MS)
+                return ST_OUTBOX_GAVE_UP;
+            return ST_OUTBOX_PENDING; /* *next_at = now */
+        default:
+            break;
+        }
+    } else if (adplat_format(x->d.format)) {
         char why[256];
         enum adplat_verdict v = adplat_verdict(x->d.format, r, why, sizeof(why));
         if (v != ADPLAT_RETRY) {
@@ -502,6 +550,287 @@ static void send_ad(struct outbox *o, struct sending *x)
     memset(url, 0, sizeof(url));
 }
 
+/* ---- Google Ads: Data Manager API batches with an OAuth2 access token ---- */
+
+static void gads_queue(struct outbox *o, struct sending *x)
+{
+    if (o->n_gq == o->cap_gq) {
+        o->cap_gq = o->cap_gq ? 2 * o->cap_gq : 16;
+        o->gq = xrealloc(o->gq, o->cap_gq * sizeof(*o->gq));
+    }
+    o->gq[o->n_gq++] = x;
+}
+
+static void cred_digest(const char *secret, unsigned char md[32])
+{
+    unsigned int n = 0;
+    if (!EVP_Digest(secret, strlen(secret), md, &n, EVP_sha256(), NULL))
+        memset(md, 0, 32);
+}
+
+/* The destination's slot (NULL: none yet). */
+static struct gtoken *slot_of(struct outbox *o, int64_t destination_id)
+{
+    for (size_t i = 0; i < GTOKENS; i++)
+        if (o->tokens[i].destination_id == destination_id)
+            return &o->tokens[i];
+    return NULL;
+}
+
+/* The destination's slot, taken when it has none: a free one, else the one (not fetching)
+ * whose token expires first. NULL when every slot is fetching. */
+static struct gtoken *slot_for(struct outbox *o, int64_t destination_id)
+{
+    struct gtoken *t = slot_of(o, destination_id);
+    if (t)
+        return t;
+    for (size_t i = 0; i < GTOKENS && !t; i++)
+        if (!o->tokens[i].destination_id)
+            t = &o->tokens[i];
+    bool free_slot = t != NULL;
+    for (size_t i = 0; i < GTOKENS && !free_slot; i++) /* else the one expiring first */
+        if (!o->tokens[i].fetching && (!t || o->tokens[i].expires_at < t->expires_at))
+            t = &o->tokens[i];
+    if (!t)
+        return NULL;
+    OPENSSL_cleanse(t, sizeof(*t));
+    t->destination_id = destination_id;
+    return t;
+}
+
+/* The destination's cached token when it is fresh and was fetched with its current credential. */
+static const char *token_of(struct outbox *o, const struct st_destination *d, int64_t now)
+{
+    struct gtoken *t = slot_of(o, d->id);
+    unsigned char md[32];
+    cred_digest(d->secret, md);
+    return t && t->token[0] && now < t->expires_at && memcmp(t->cred_md, md, sizeof(md)) == 0
+               ? t->token
+               : NULL;
+}
+
+/* Drops the destination's token (refused by a 401); a fetch under way goes on. */
+static void token_forget(struct outbox *o, int64_t destination_id)
+{
+    struct gtoken *t = slot_of(o, destination_id);
+    if (t) {
+        OPENSSL_cleanse(t->token, sizeof(t->token));
+        t->expires_at = 0;
+    }
+}
+
+/* Ends every message of b with the outcome of the answer r: per event when out is given, else
+ * all the same (oc, why), and frees b. */
+static void gbatch_end(struct gbatch *b, const struct outbound_result *r,
+                       const enum adplat_gads_outcome *out, char (*why)[ADPLAT_WHY_MAX],
+                       char (*detail)[ADPLAT_WHY_MAX], enum adplat_gads_outcome oc,
+                       const char *why_all)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        struct sending *x = b->x[i];
+        struct outbound_result ri = *r;
+        ri.body = NULL;
+        ri.latency_ms += b->latency_ms;
+        x->gads = (int)(out ? out[i] : oc);
+        const char *w = out ? why[i] : why_all;
+        if (x->gads != ADPLAT_GADS_DELIVERED && w && w[0])
+            snprintf(ri.error, sizeof(ri.error), "%s", w);
+        if (detail && detail[i][0]) /* the part of the answer about this event */
+            snprintf(ri.snippet, sizeof(ri.snippet), "%s", detail[i]);
+        on_done(x, &ri);
+    }
+    free(b->x);
+    free(b);
+}
+
+static void gads_token_start(struct gbatch *b);
+
+static void gads_ingest_done(void *arg, const struct outbound_result *r)
+{
+    struct gbatch *b = arg;
+    enum adplat_gads_outcome *out = xcalloc(b->n, sizeof(*out));
+    char(*why)[ADPLAT_WHY_MAX] = xcalloc(b->n, sizeof(*why));
+    char(*detail)[ADPLAT_WHY_MAX] = xcalloc(b->n, sizeof(*detail));
+    adplat_gads_outcomes(r, b->n, out, why, detail);
+    if (b->n && out[0] == ADPLAT_GADS_REAUTH && !b->reauthed) {
+        /* the cached token was refused (revoked, or expired early): once, a new one */
+        token_forget(b->o, b->d.id);
+        b->reauthed = true;
+        b->latency_ms += r->latency_ms;
+        gads_token_start(b);
+    } else {
+        gbatch_end(b, r, out, why, detail, ADPLAT_GADS_RETRY, NULL);
+    }
+    free(out);
+    free(why);
+    free(detail);
+}
+
+static void gads_ingest_start(struct gbatch *b, const char *token)
+{
+    const char **bodies = xmalloc(b->n * sizeof(*bodies));
+    for (size_t i = 0; i < b->n; i++)
+        bodies[i] = b->x[i]->m.body;
+    char *body = adplat_gads_request_body(&b->cfg, bodies, b->n);
+    free(bodies);
+    struct outbound_result r = {.retry_after_s = -1};
+    if (!body) {
+        snprintf(r.error, sizeof(r.error), "an event of the batch is not JSON");
+        gbatch_end(b, &r, NULL, NULL, NULL, ADPLAT_GADS_DROP, r.error);
+        return;
+    }
+    char url[STORE_URL_MAX];
+    adplat_gads_ingest_url(url, sizeof(url));
+    char auth[ADPLAT_GADS_TOKEN_MAX + 32];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    const char *h[] = {"Content-Type: application/json", auth};
+    if (outbound_request(b->o->net, "POST", url, h, ARRAY_SIZE(h), body, strlen(body), NULL,
+                         gads_ingest_done, b)) {
+        snprintf(r.error, sizeof(r.error), "refused: the URL's scheme is not https");
+        gbatch_end(b, &r, NULL, NULL, NULL, ADPLAT_GADS_RETRY, r.error);
+    }
+    memset(auth, 0, sizeof(auth));
+    free(body);
+}
+
+static void gads_token_done(void *arg, const struct outbound_result *r)
+{
+    struct gbatch *b = arg;
+    struct outbox *o = b->o;
+    char *token = xmalloc(ADPLAT_GADS_TOKEN_MAX);
+    char why[ADPLAT_WHY_MAX];
+    int64_t expires_in_s = 0;
+    enum adplat_verdict v =
+        adplat_gads_token_answer(r, token, ADPLAT_GADS_TOKEN_MAX, &expires_in_s, why, sizeof(why));
+    /* the batches that waited for this fetch get its outcome too */
+    struct gtoken *t = slot_of(o, b->d.id);
+    struct gbatch *waiting = t ? t->waiters : NULL;
+    if (t) {
+        t->fetching = false;
+        t->waiters = NULL;
+    }
+    if (v == ADPLAT_RETRY && token[0] && t) {
+        int64_t life = expires_in_s * 1000;
+        cred_digest(b->d.secret, t->cred_md);
+        snprintf(t->token, sizeof(t->token), "%s", token);
+        t->expires_at =
+            time_now_ms() + (life > 2 * GTOKEN_MARGIN_MS ? life - GTOKEN_MARGIN_MS : life / 2);
+    }
+    for (struct gbatch *x = b, *next; x; x = next) {
+        next = x == b ? waiting : x->next_wait;
+        x->latency_ms += r->latency_ms;
+        if (v == ADPLAT_RETRY && token[0]) {
+            gads_ingest_start(x, token);
+        } else {
+            /* the token endpoint's answer is what the delivery log shows */
+            struct outbound_result rr = *r;
+            rr.latency_ms = 0; /* counted in x->latency_ms */
+            gbatch_end(x, &rr, NULL, NULL, NULL,
+                       v == ADPLAT_REJECTED ? ADPLAT_GADS_REJECTED : ADPLAT_GADS_RETRY, why);
+        }
+    }
+    OPENSSL_cleanse(token, ADPLAT_GADS_TOKEN_MAX);
+    free(token);
+}
+
+/* Gets b a new token: joins the destination's fetch under way, or starts one. */
+static void gads_token_start(struct gbatch *b)
+{
+    struct outbox *o = b->o;
+    struct outbound_result r = {.retry_after_s = -1};
+    struct gtoken *t = slot_for(o, b->d.id);
+    if (t && t->fetching) {
+        b->next_wait = t->waiters;
+        t->waiters = b;
+        return;
+    }
+    struct adplat_gads_cred *c = xmalloc(sizeof(*c));
+    if (!adplat_gads_cred_parse(b->d.secret, c)) {
+        free(c);
+        snprintf(r.error, sizeof(r.error),
+                 "the credential cannot be read: is the secrets key configured?");
+        gbatch_end(b, &r, NULL, NULL, NULL, ADPLAT_GADS_RETRY, r.error);
+        return;
+    }
+    char url[STORE_URL_MAX];
+    char *form = adplat_gads_token_request(c, url, sizeof(url));
+    OPENSSL_cleanse(c, sizeof(*c));
+    free(c);
+    const char *h[] = {"Content-Type: application/x-www-form-urlencoded"};
+    if (outbound_request(o->net, "POST", url, h, 1, form, strlen(form), NULL, gads_token_done, b)) {
+        snprintf(r.error, sizeof(r.error), "refused: the token URL's scheme is not https");
+        gbatch_end(b, &r, NULL, NULL, NULL, ADPLAT_GADS_RETRY, r.error);
+    } else if (t) {
+        t->fetching = true;
+    }
+    OPENSSL_cleanse(form, strlen(form));
+    free(form);
+}
+
+static void gads_start(struct gbatch *b, int64_t now)
+{
+    const char *token = token_of(b->o, &b->d, now);
+    if (token)
+        gads_ingest_start(b, token);
+    else
+        gads_token_start(b);
+}
+
+/* store_outbox_fn: a message claimed to fill a batch. */
+static int gads_fill(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
+{
+    struct gbatch *b = ctx;
+    if (b->n >= OUTBOX_GADS_BATCH)
+        return 1;
+    struct sending *x = xmalloc(sizeof(*x));
+    x->o = b->o;
+    x->m = *m;
+    x->d = *d;
+    x->why[0] = '\0';
+    x->gads = -1;
+    b->x[b->n++] = x;
+    return 0;
+}
+
+/* The google_ads messages claimed in this step, one request per destination, each filled with
+ * more of its destination's due messages (store_outbox_claim_batch, inside the step's
+ * transaction) up to OUTBOX_GADS_BATCH. Returns the first claim's error (what was claimed is
+ * sent anyway: at least once). */
+static int gads_flush(struct outbox *o, int64_t now)
+{
+    int first_rc = ERR_OK;
+    for (size_t i = 0; i < o->n_gq; i++) {
+        struct sending *first = o->gq[i];
+        if (!first)
+            continue;
+        struct gbatch *b = xcalloc(1, sizeof(*b));
+        b->o = o;
+        b->d = first->d;
+        b->x = xmalloc(OUTBOX_GADS_BATCH * sizeof(*b->x));
+        for (size_t j = i; j < o->n_gq && b->n < OUTBOX_GADS_BATCH; j++)
+            if (o->gq[j] && o->gq[j]->d.id == b->d.id) {
+                b->x[b->n++] = o->gq[j];
+                o->gq[j] = NULL;
+            }
+        if (b->n < OUTBOX_GADS_BATCH) {
+            int rc = store_outbox_claim_batch(o->app->store, b->d.account_id, b->d.id, now,
+                                              now + OUTBOX_LEASE_MS, o->owner,
+                                              OUTBOX_GADS_BATCH - b->n, gads_fill, b);
+            if (rc && first_rc == ERR_OK)
+                first_rc = rc;
+        }
+        struct outbound_result r = {.retry_after_s = -1};
+        if (!adplat_gads_config_parse(b->d.url, &b->cfg)) {
+            snprintf(r.error, sizeof(r.error), "the destination's settings cannot be read");
+            gbatch_end(b, &r, NULL, NULL, NULL, ADPLAT_GADS_DROP, r.error);
+        } else {
+            gads_start(b, now);
+        }
+    }
+    o->n_gq = 0;
+    return first_rc;
+}
+
 static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
 {
     struct outbox *o = ctx;
@@ -510,7 +839,10 @@ static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_
     x->m = *m;
     x->d = *d;
     x->why[0] = '\0';
-    if (adplat_format(d->format))
+    x->gads = -1;
+    if (strcmp(d->format, "google_ads") == 0)
+        gads_queue(o, x);
+    else if (adplat_format(d->format))
         send_ad(o, x);
     else if (strcmp(d->format, "slack") == 0)
         send_slack(o, x);
@@ -541,6 +873,10 @@ static void step(struct outbox *o, int64_t now, bool may_claim)
         if (claimed == ERR_OK)
             claimed = store_outbox_claim(s, now, now + OUTBOX_LEASE_MS, o->owner, OUTBOX_PER_DEST,
                                          OUTBOX_MAX_IN_FLIGHT - busy, on_claimed, o);
+        /* google_ads batches, filled; sent even if a claim failed (again after the leases) */
+        int filled = gads_flush(o, now);
+        if (claimed == ERR_OK)
+            claimed = filled;
         if (claimed == ERR_OK)
             claimed = store_savepoint_release(s);
         if (claimed) {
@@ -851,6 +1187,7 @@ void outbox_stop(struct outbox *o)
     outbound_wakeup(o->net);
     pthread_join(o->thread, NULL);
     outbound_free(o->net);
+    free(o->gq);
     free(o->done);
     free(o);
 }
@@ -894,7 +1231,8 @@ int outbox_destination_add(struct app *app, int64_t account_id, const char *url,
 {
     memset(d, 0, sizeof(*d));
     if (strcmp(format, "json") && strcmp(format, "slack") && strcmp(format, "email"))
-        return errf(eb, ERR_INVALID, "format", "format is json, slack, email, ga4 or meta");
+        return errf(eb, ERR_INVALID, "format",
+                    "format is json, slack, email, ga4, meta or google_ads");
     int rc = check_url(url, format, app->cfg.outbound_allow_private, eb);
     if (rc)
         return rc;
@@ -915,8 +1253,9 @@ int outbox_destination_add_ad(struct app *app, int64_t account_id, const char *f
                               size_t n_events, struct st_destination *d, struct errbuf *eb)
 {
     memset(d, 0, sizeof(*d));
-    if (!adplat_format(format))
-        return errf(eb, ERR_INVALID, "format", "format is json, slack, email, ga4 or meta");
+    if (!adplat_format(format) || strcmp(format, "google_ads") == 0)
+        return errf(eb, ERR_INVALID, "format",
+                    "format is json, slack, email, ga4, meta or google_ads");
     int rc = adplat_destination_url(format, id, credential, d->url, sizeof(d->url), eb);
     if (rc)
         return rc;
@@ -937,6 +1276,41 @@ int outbox_destination_add_ad(struct app *app, int64_t account_id, const char *f
     d->created_at = time_now_ms();
     rc = store_destination_add(app->store, d);
     memset(d->secret, 0, sizeof(d->secret)); /* write-only: never shown */
+    return rc;
+}
+
+int outbox_destination_add_gads(struct app *app, int64_t account_id,
+                                const struct adplat_gads_config *cfg, const char *client_id,
+                                const char *client_secret, const char *refresh_token,
+                                struct st_destination *d, struct errbuf *eb)
+{
+    memset(d, 0, sizeof(*d));
+    int rc = adplat_gads_destination_url(cfg, d->url, sizeof(d->url), eb);
+    if (rc == ERR_OK)
+        rc = adplat_gads_credential(client_id, client_secret, refresh_token, d->secret,
+                                    sizeof(d->secret), eb);
+    if (rc) {
+        memset(d->secret, 0, sizeof(d->secret));
+        return rc;
+    }
+    d->account_id = account_id;
+    snprintf(d->format, sizeof(d->format), "google_ads");
+    snprintf(d->events, sizeof(d->events), "conversion.created");
+    id_new("wh_", 16, d->ext_id, sizeof(d->ext_id));
+    d->created_at = time_now_ms();
+    rc = store_destination_add(app->store, d);
+    memset(d->secret, 0, sizeof(d->secret)); /* write-only: never shown */
+    return rc;
+}
+
+int outbox_destination_format(struct app *app, int64_t account_id, const char *ext_id, char *format,
+                              size_t cap)
+{
+    struct st_destination *d = xmalloc(sizeof(*d));
+    int rc = store_destination_get(app->store, account_id, ext_id, d);
+    snprintf(format, cap, "%s", rc == ERR_OK ? d->format : "");
+    memset(d->secret, 0, sizeof(d->secret));
+    free(d);
     return rc;
 }
 
@@ -998,7 +1372,8 @@ int outbox_destination_credential(struct app *app, int64_t account_id, const cha
         return rc == ERR_NOTFOUND ? errf(eb, rc, NULL, "no webhook '%s'", ext_id) : rc;
     if (!adplat_format(d.format))
         return errf(eb, ERR_CONFLICT, NULL,
-                    "only an ad platform's destination (ga4, meta) has a credential to replace");
+                    "only an ad platform's destination (ga4, meta, google_ads) has a credential "
+                    "to replace");
     rc = adplat_credential_check(d.format, credential, eb);
     if (rc)
         return rc;

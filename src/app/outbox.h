@@ -29,8 +29,11 @@ struct outbox;
 #define OUTBOX_RETRY_FOR_MS (3LL * 86400 * 1000)    /* retried this long, then given up */
 #define OUTBOX_DISABLE_AFTER_MS OUTBOX_RETRY_FOR_MS /* failing this long: destination disabled */
 #define OUTBOX_MAX_BACKOFF_MS 3600000               /* the longest wait between two attempts */
-#define OUTBOX_LEASE_MS 60000       /* a claim's lease: longer than any attempt can take */
-#define OUTBOX_PER_DEST 4           /* requests in flight per destination (all nodes) */
+#define OUTBOX_LEASE_MS 60000 /* a claim's lease: longer than any attempt can take */
+#define OUTBOX_PER_DEST 4     /* requests in flight per destination (all nodes) */
+/* A google_ads request carries up to this many conversions (the Data Manager API takes 2000 per
+ * request; each message held while it is sent takes ~20 KiB here, so a batch ~10 MiB). */
+#define OUTBOX_GADS_BATCH 500
 #define OUTBOX_MAX_IN_FLIGHT 64     /* requests in flight per node */
 #define OUTBOX_TIMEOUT_MS 10000     /* API.md: a 2xx within 10 s is delivered */
 #define OUTBOX_CHECK_EVERY_MS 60000 /* periodic checks */
@@ -100,11 +103,23 @@ int outbox_destination_add(struct app *app, int64_t account_id, const char *url,
 int outbox_destination_add_ad(struct app *app, int64_t account_id, const char *format,
                               const char *id, const char *credential, const char *const *events,
                               size_t n_events, struct st_destination *d, struct errbuf *eb);
+/* A new Google Ads destination (format "google_ads", Data Manager API): cfg's accounts,
+ * conversion action, zone and consent (adplat_gads_destination_url checks them), and the OAuth2
+ * client id, client secret and refresh token (checked, sealed by the store, never shown again).
+ * It takes conversion.created. ERR_INVALID (eb names the field), ERR_BACKEND. */
+struct adplat_gads_config;
+int outbox_destination_add_gads(struct app *app, int64_t account_id,
+                                const struct adplat_gads_config *cfg, const char *client_id,
+                                const char *client_secret, const char *refresh_token,
+                                struct st_destination *d, struct errbuf *eb);
 /* Replaces an ad-platform destination's credential (checked, sealed) and enables it again, in
  * one transaction: what waited while it was disabled is sent with the new one. ERR_NOTFOUND,
  * ERR_INVALID (eb), ERR_CONFLICT (not an ad platform's destination). */
 int outbox_destination_credential(struct app *app, int64_t account_id, const char *ext_id,
                                   const char *credential, struct errbuf *eb);
+/* The format of the account's destination ext_id into format (cap bytes). ERR_NOTFOUND. */
+int outbox_destination_format(struct app *app, int64_t account_id, const char *ext_id, char *format,
+                              size_t cap);
 int outbox_destination_list(struct app *app, int64_t account_id, store_destination_fn fn,
                             void *ctx);
 int outbox_destination_get(struct app *app, int64_t account_id, const char *ext_id,

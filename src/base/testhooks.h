@@ -61,7 +61,8 @@ const char *testhooks_outbound_ca(void);
 void testhooks_outbound_ca_set(const char *path);
 
 /* The base URL of provider's REST API (a telephony provider's, or an ad platform's: "ga4",
- * "meta") for the test binary (serve --test-provider-api NAME=URL, so tests reach local
+ * "meta", "google_ads" (the Data Manager API), "google_oauth" (Google's token endpoint)) for
+ * the test binary (serve --test-provider-api NAME=URL, so tests reach local
  * servers), or NULL: always NULL in production. */
 const char *testhooks_provider_api(const char *provider);
 /* Sets it from "NAME=URL" (copied). Returns 0, or -1 for a malformed value. No-op (0) in

@@ -220,7 +220,7 @@ static int parse_serve_opts(int argc, char **argv, struct app_config *c, const c
          "start the clock at this time (RFC 3339 or a date; may be in the past)"},
         {"test-provider-api", OPT_STR, &provider_api, NULL,
          "provider and ad-platform API base URLs: NAME=URL[,NAME=URL] (number management; "
-         "ga4, meta)"},
+         "ga4, meta, google_ads, google_oauth)"},
         {0},
     };
     /* The production binary offers no test flag: its table ends at the first terminator. */

@@ -16,7 +16,7 @@
 
 #define NONCE_LEN 12
 #define TAG_LEN 16
-#define CLEAR_MAX 255
+#define CLEAR_MAX 1023
 #define KEY_FILE_MAX 256
 
 /* ---- keys ---- */

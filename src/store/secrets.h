@@ -19,9 +19,9 @@
 #include "base/err.h"
 
 #define SECRETS_KEY_LEN 32
-#define SECRETS_KID_LEN 16     /* hex digits of a key id */
-#define SECRETS_PREFIX "enc1:" /* what every sealed value starts with */
-#define SECRETS_SEALED_MAX 512 /* a sealed value of a clear one under 256 bytes, NUL included */
+#define SECRETS_KID_LEN 16      /* hex digits of a key id */
+#define SECRETS_PREFIX "enc1:"  /* what every sealed value starts with */
+#define SECRETS_SEALED_MAX 1536 /* a sealed value of a clear one under 1024 bytes, NUL included */
 #define SECRETS_ENV "OPENDNI_SECRETS_KEY" /* the key itself, 64 hex digits */
 
 struct secrets_key {
@@ -51,7 +51,7 @@ bool secrets_is_sealed(const char *v);
 /* The id of the key that sealed v into kid (SECRETS_KID_LEN + 1 bytes). false if v is not a
  * well-formed sealed value. */
 bool secrets_kid_of(const char *v, char kid[SECRETS_KID_LEN + 1]);
-/* Seals clear (NUL-terminated, under 256 bytes) for the row (account_id, provider) with key
+/* Seals clear (NUL-terminated, under 1024 bytes) for the row (account_id, provider) with key
  * into out (cap bytes; SECRETS_SEALED_MAX suffices). ERR_OK; ERR_INVALID (clear too long);
  * ERR_TOOBIG (cap too small); ERR_BACKEND (libcrypto failed: no randomness). */
 int secrets_seal(const struct secrets_key *key, int64_t account_id, const char *provider,

@@ -861,7 +861,7 @@ int store_export_trace(struct store *s, int64_t account_id, int64_t since, store
 #define STORE_PROVIDER_MAX 16       /* provider name, NUL included */
 #define STORE_PROVIDER_SID_MAX 128  /* the provider's account id */
 #define STORE_SECRET_MAX 256        /* auth token, signing key, base64 public key, NUL incl. */
-#define STORE_SECRET_SEALED_MAX 512 /* the same sealed (secrets.h SECRETS_SEALED_MAX) */
+#define STORE_SECRET_SEALED_MAX 512 /* the same sealed (a clear one under 256 bytes) */
 
 struct st_provider_cred {
     int64_t account_id;
@@ -1029,8 +1029,10 @@ int store_audit_list(struct store *s, int64_t account_id, int64_t before_id, siz
 #define STORE_URL_MAX 512
 #define STORE_EVENTS_MAX 512 /* comma-separated event types of a destination */
 #define STORE_EVENT_TYPE_MAX 40
-#define STORE_BODY_MAX 16384  /* one message's body (JSON) */
-#define STORE_SNIPPET_MAX 512 /* the start of a destination's answer kept per attempt */
+#define STORE_BODY_MAX 16384             /* one message's body (JSON) */
+#define STORE_DEST_SECRET_CLEAR_MAX 1024 /* a destination's secret in clear, NUL included */
+#define STORE_DEST_SECRET_MAX 1536       /* … and sealed (secrets.h SECRETS_SEALED_MAX) */
+#define STORE_SNIPPET_MAX 512            /* the start of a destination's answer kept per attempt */
 
 /* Outbox row states. */
 enum st_outbox_state {
@@ -1046,10 +1048,15 @@ struct st_destination {
     char url[STORE_URL_MAX];
     /* "json" (signed webhook), "slack", "email" (url is mailto:ADDRESS), or an ad platform:
      * "ga4" (GA4 Measurement Protocol: url has the measurement id, secret is the API secret),
-     * "meta" (Meta Conversions API: url names the pixel, secret is the access token). */
-    char format[8];
+     * "meta" (Meta Conversions API: url names the pixel, secret is the access token),
+     * "google_ads" (Data Manager API IngestEvents: url is the endpoint with the accounts and the
+     * conversion action in its fragment, secret is the OAuth client id, client secret and
+     * refresh token, one per line: app/adplat.h). */
+    char format[16];
     char events[STORE_EVENTS_MAX];
-    char secret[STORE_SECRET_MAX]; /* the signing secret, in clear for the caller */
+    /* the signing secret (or credential), in clear for the caller: under
+     * STORE_DEST_SECRET_CLEAR_MAX bytes; backends hold the sealed text in the same buffer */
+    char secret[STORE_DEST_SECRET_MAX];
     int64_t created_at;
     int64_t failing_since; /* 0: its last attempt succeeded (or none failed yet) */
     int64_t disabled_at;   /* 0: enabled */
@@ -1126,6 +1133,14 @@ int store_outbox_add(struct store *s, struct st_outbox_msg *m);
  * order (the order they were written). ERR_OK, ERR_BACKEND. */
 int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
                        int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
+/* Claims up to max more due pending messages (as store_outbox_claim: next_at <= now, no live
+ * lease, an enabled destination) of the account's destination destination_id, oldest first, for
+ * owner until lease_until, past the per-destination limit: a batch sent as one request (the
+ * google_ads sender fills its batch with it after store_outbox_claim). fn as there.
+ * ERR_OK, ERR_BACKEND. */
+int store_outbox_claim_batch(struct store *s, int64_t account_id, int64_t destination_id,
+                             int64_t now, int64_t lease_until, const char *owner, size_t max,
+                             store_outbox_fn fn, void *ctx);
 /* Ends the claim of owner on message id with attempt d (logged whoever holds the message): the
  * message becomes state (ST_OUTBOX_PENDING: due again at next_at) at d->at. A message another
  * owner claimed since (this owner's lease ran out) keeps that claim. ERR_OK, ERR_NOTFOUND. */

@@ -17,11 +17,11 @@
  * points back at this table. Every other member implements the store.h function of the same name
  * (store_<member>) with exactly that contract: same arguments, return codes, ownership and
  * threading. All members are non-NULL. */
-/* Destination formats the store takes (st_destination.format); ga4 and meta are ad platforms,
- * stored with format json and their platform (sql/0021). */
+/* Destination formats the store takes (st_destination.format); ga4, meta and google_ads are ad
+ * platforms, stored with format json and their platform (sql/0021). */
 static inline bool store__destination_format_ad(const char *f)
 {
-    return strcmp(f, "ga4") == 0 || strcmp(f, "meta") == 0;
+    return strcmp(f, "ga4") == 0 || strcmp(f, "meta") == 0 || strcmp(f, "google_ads") == 0;
 }
 
 static inline bool store__destination_format_ok(const char *f)
@@ -222,6 +222,9 @@ struct store_ops {
     int (*outbox_add)(struct store *s, struct st_outbox_msg *m);
     int (*outbox_claim)(struct store *s, int64_t now, int64_t lease_until, const char *owner,
                         int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
+    int (*outbox_claim_batch)(struct store *s, int64_t account_id, int64_t destination_id,
+                              int64_t now, int64_t lease_until, const char *owner, size_t max,
+                              store_outbox_fn fn, void *ctx);
     int (*outbox_finish)(struct store *s, int64_t id, const char *owner,
                          const struct st_delivery *d, int state, int64_t next_at);
     int (*outbox_requeue)(struct store *s, int64_t account_id, int64_t destination_id,

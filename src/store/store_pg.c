@@ -1069,6 +1069,7 @@ const struct store_ops store_pg_ops = {
     .destination_secret_set = store_pg__destination_secret_set,
     .outbox_add = store_pg__outbox_add,
     .outbox_claim = store_pg__outbox_claim,
+    .outbox_claim_batch = store_pg__outbox_claim_batch,
     .outbox_finish = store_pg__outbox_finish,
     .outbox_requeue = store_pg__outbox_requeue,
     .outbox_get = store_pg__outbox_get,

@@ -305,6 +305,9 @@ int store_pg__destination_enable(struct store *s, int64_t account_id, const char
 int store_pg__destination_secret_set(struct store *s, int64_t account_id, const char *ext_id,
                                      const char *sealed);
 int store_pg__outbox_add(struct store *s, struct st_outbox_msg *m);
+int store_pg__outbox_claim_batch(struct store *s, int64_t account_id, int64_t destination_id,
+                                 int64_t now, int64_t lease_until, const char *owner, size_t max,
+                                 store_outbox_fn fn, void *ctx);
 int store_pg__outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
                            int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
 int store_pg__outbox_finish(struct store *s, int64_t id, const char *owner,

@@ -71,7 +71,7 @@ static int exec_changed(struct store *s, const char *sql, const struct pgargs *a
 int store_pg__destination_add(struct store *s, struct st_destination *d)
 {
     if (!fits(d->ext_id, STORE_ID_MAX) || !fits(d->url, STORE_URL_MAX) ||
-        !fits(d->events, STORE_EVENTS_MAX) || !fits(d->secret, STORE_SECRET_MAX) ||
+        !fits(d->events, STORE_EVENTS_MAX) || !fits(d->secret, STORE_DEST_SECRET_MAX) ||
         !store__destination_format_ok(d->format))
         return ERR_INVALID;
     bool ad = store__destination_format_ad(d->format);
@@ -555,4 +555,54 @@ int store_pg__feed_delete(struct store *s, int64_t account_id)
     int rc = store__pg_changes(s, "DELETE FROM export_feeds WHERE account_id = $1::bigint", &a, &n,
                                "delete feed");
     return rc == ERR_OK && n == 0 ? ERR_NOTFOUND : rc;
+}
+
+/* A batch: more due rows of one destination, past the per-destination limit (rows another
+ * node is claiming are skipped). */
+static const char claim_batch_sql[] =
+    "WITH pick AS (SELECT o.id FROM outbox o JOIN destinations t ON t.id = o.destination_id"
+    "   WHERE o.account_id = $1::bigint AND o.destination_id = $2::bigint"
+    "   AND t.account_id = $1::bigint AND o.state = 0 AND o.next_at <= $3::bigint"
+    "   AND o.lease_until <= $3::bigint AND t.disabled_at = 0 AND t.deleted_at = 0"
+    "   ORDER BY o.next_at, o.id LIMIT $6::bigint FOR UPDATE OF o SKIP LOCKED),"
+    " c AS (UPDATE outbox o SET lease_until = $4::bigint, lease_owner = $5::text,"
+    "   attempts = o.attempts + 1 FROM pick"
+    "   WHERE o.id = pick.id AND o.account_id = $1::bigint"
+    "   RETURNING o.id, o.account_id, o.destination_id, o.event_id, o.type, o.body,"
+    "   o.created_at, o.state, o.attempts, o.next_at)"
+    " SELECT c.id, c.account_id, c.destination_id, c.event_id, c.type, c.body, c.created_at,"
+    " c.state, c.attempts, c.next_at, t.id, t.ext_id, t.account_id, t.url,"
+    " CASE WHEN t.platform <> '' THEN t.platform ELSE t.format END, t.events,"
+    " t.secret, t.created_at, t.failing_since, t.disabled_at, t.last_error"
+    " FROM c JOIN destinations t ON t.id = c.destination_id AND t.account_id = $1::bigint"
+    " ORDER BY c.next_at, c.id";
+
+int store_pg__outbox_claim_batch(struct store *s, int64_t account_id, int64_t destination_id,
+                                 int64_t now, int64_t lease_until, const char *owner, size_t max,
+                                 store_outbox_fn fn, void *ctx)
+{
+    if (max == 0)
+        return ERR_OK;
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_i64(&a, destination_id);
+    store__pg_i64(&a, now);
+    store__pg_i64(&a, lease_until);
+    store__pg_text(&a, owner);
+    store__pg_i64(&a, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s, claim_batch_sql, &a, &r, "claim a batch of outbox messages");
+    if (rc)
+        return rc;
+    struct st_outbox_msg *m = xmalloc(sizeof(*m));
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_destination d;
+        read_msg(r, i, 0, m);
+        read_dest(r, i, 10, &d);
+        if (fn(ctx, m, &d))
+            break;
+    }
+    free(m);
+    PQclear(r);
+    return ERR_OK;
 }

@@ -337,7 +337,7 @@ static int open_dest(struct store *s, struct st_destination *d)
                   d->ext_id);
         return ERR_UNSUPPORTED;
     }
-    char clear[STORE_SECRET_MAX];
+    char clear[STORE_DEST_SECRET_CLEAR_MAX];
     if (secrets_open(k, d->account_id, DEST_LABEL, d->secret, clear, sizeof(clear)) != ERR_OK) {
         log_error("store", "the signing secret of webhook %s does not authenticate", d->ext_id);
         return ERR_INVALID;
@@ -356,7 +356,9 @@ int store_destination_add(struct store *s, struct st_destination *d)
                   "cannot store a webhook signing secret without a secrets key: " NO_KEY_HINT);
         return ERR_UNSUPPORTED;
     }
-    char clear[STORE_SECRET_MAX];
+    char clear[STORE_DEST_SECRET_CLEAR_MAX];
+    if (strlen(d->secret) >= sizeof(clear))
+        return ERR_INVALID;
     snprintf(clear, sizeof(clear), "%s", d->secret);
     int rc =
         secrets_seal(&s->keys[0], d->account_id, DEST_LABEL, clear, d->secret, sizeof(d->secret));
@@ -372,14 +374,14 @@ int store_destination_secret_set(struct store *s, int64_t account_id, const char
 {
     if (store__write_fault(s, "destination secret set"))
         return ERR_BACKEND;
-    if (!secret || !*secret || strlen(secret) >= STORE_SECRET_MAX)
+    if (!secret || !*secret || strlen(secret) >= STORE_DEST_SECRET_CLEAR_MAX)
         return ERR_INVALID;
     if (s->n_keys == 0) {
         log_error("store",
                   "cannot store a destination's secret without a secrets key: " NO_KEY_HINT);
         return ERR_UNSUPPORTED;
     }
-    char sealed[STORE_SECRET_MAX];
+    char sealed[STORE_DEST_SECRET_MAX];
     int rc = secrets_seal(&s->keys[0], account_id, DEST_LABEL, secret, sealed, sizeof(sealed));
     if (rc)
         return rc == ERR_INVALID ? ERR_INVALID : ERR_BACKEND;
@@ -437,4 +439,15 @@ int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const 
 {
     struct dest_opening o = {s, NULL, fn, ctx, ERR_OK};
     return s->ops->outbox_claim(s, now, lease_until, owner, per_dest, max, open_claim_row, &o);
+}
+
+int store_outbox_claim_batch(struct store *s, int64_t account_id, int64_t destination_id,
+                             int64_t now, int64_t lease_until, const char *owner, size_t max,
+                             store_outbox_fn fn, void *ctx)
+{
+    if (store__write_fault(s, "outbox claim batch"))
+        return ERR_BACKEND;
+    struct dest_opening o = {s, NULL, fn, ctx, ERR_OK};
+    return s->ops->outbox_claim_batch(s, account_id, destination_id, now, lease_until, owner, max,
+                                      open_claim_row, &o);
 }

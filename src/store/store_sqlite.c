@@ -721,6 +721,7 @@ const struct store_ops store_sqlite_ops = {
     .destination_secret_set = store_sqlite__destination_secret_set,
     .outbox_add = store_sqlite__outbox_add,
     .outbox_claim = store_sqlite__outbox_claim,
+    .outbox_claim_batch = store_sqlite__outbox_claim_batch,
     .outbox_finish = store_sqlite__outbox_finish,
     .outbox_requeue = store_sqlite__outbox_requeue,
     .outbox_get = store_sqlite__outbox_get,

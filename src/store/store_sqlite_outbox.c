@@ -70,7 +70,7 @@ static int step_row(struct sconn *c, sqlite3_stmt *st, const char *what)
 int store_sqlite__destination_add(struct store *s, struct st_destination *d)
 {
     if (!fits(d->ext_id, STORE_ID_MAX) || !fits(d->url, STORE_URL_MAX) ||
-        !fits(d->events, STORE_EVENTS_MAX) || !fits(d->secret, STORE_SECRET_MAX) ||
+        !fits(d->events, STORE_EVENTS_MAX) || !fits(d->secret, STORE_DEST_SECRET_MAX) ||
         !store__destination_format_ok(d->format))
         return ERR_INVALID;
     bool ad = store__destination_format_ad(d->format);
@@ -551,4 +551,49 @@ int store_sqlite__feed_delete(struct store *s, int64_t account_id)
     sqlite3_bind_int64(st, 1, account_id);
     int rc = store__exec(c, st, "delete feed");
     return rc == ERR_OK && sqlite3_changes(c->db) == 0 ? ERR_NOTFOUND : rc;
+}
+
+/* A batch: more due rows of one destination, past the per-destination limit. */
+int store_sqlite__outbox_claim_batch(struct store *s, int64_t account_id, int64_t destination_id,
+                                     int64_t now, int64_t lease_until, const char *owner,
+                                     size_t max, store_outbox_fn fn, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    if (max == 0)
+        return ERR_OK;
+    sqlite3_stmt *st = store__prep(
+        c, "UPDATE outbox SET lease_until = ?4, lease_owner = ?5, attempts = attempts + 1"
+           " WHERE id IN (SELECT o.id FROM outbox o JOIN destinations t ON t.id = o.destination_id"
+           "  WHERE o.account_id = ?1 AND o.destination_id = ?2 AND t.account_id = ?1"
+           "  AND o.state = 0 AND o.next_at <= ?3 AND o.lease_until <= ?3"
+           "  AND t.disabled_at = 0 AND t.deleted_at = 0 ORDER BY o.next_at, o.id LIMIT ?6)"
+           " RETURNING id");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, destination_id);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 4, lease_until);
+    store__bind_text(st, 5, owner);
+    sqlite3_bind_int64(st, 6, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
+    int64_t *ids = xmalloc(max * sizeof(*ids));
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (n < max)
+            ids[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    rc = rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "claim a batch of outbox messages");
+    /* RETURNING's order is unspecified: handed out in id order */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
+            int64_t t = ids[j];
+            ids[j] = ids[j - 1];
+            ids[j - 1] = t;
+        }
+    bool stop = false;
+    for (size_t i = 0; rc == ERR_OK && !stop && i < n; i++)
+        rc = claimed_one(c, ids[i], fn, ctx, &stop);
+    free(ids);
+    return rc;
 }

@@ -63,7 +63,7 @@ void testhooks_outbound_ca_set(const char *path)
 static struct {
     char name[16];
     char url[256];
-} provider_api[8]; /* providers (number management) and ad platforms (ga4, meta) */
+} provider_api[8]; /* providers (number management) and ad platforms (ga4, meta, google_ads…) */
 
 const char *testhooks_provider_api(const char *provider)
 {

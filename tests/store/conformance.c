@@ -2224,7 +2224,7 @@ struct claimed {
     int n;
     char event_ids[16][STORE_ID_MAX];
     int64_t attempts[16];
-    char secret[STORE_SECRET_MAX];
+    char secret[STORE_DEST_SECRET_MAX];
 };
 
 static int on_claim(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
@@ -2332,6 +2332,65 @@ static void outbox_claims_lease_limit_and_finish(void **state)
     assert_int_equal(store_destination_delete(f->s, f->a.id, "wh_e", 600), ERR_OK);
     assert_int_equal(store_outbox_get(f->s, e.id, "evt_x", &m), ERR_OK);
     assert_int_equal(m.state, ST_OUTBOX_GAVE_UP);
+}
+
+/* A google_ads batch: more due rows of one destination past the per-destination limit, the
+ * account's only, oldest first; live leases, later rows and disabled destinations kept out. */
+static void outbox_claim_batch_fills_past_the_limit(void **state)
+{
+    struct fx *f = *state;
+    struct st_destination d = make_destination(f, f->a.id, "wh_gb", "conversion.created");
+    struct st_destination e = make_destination(f, f->a.id, "wh_ge", "conversion.created");
+    for (int i = 0; i < 7; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "evt_b%d", i);
+        free(make_msg(f, &d, id, 100 + i));
+    }
+    free(make_msg(f, &d, "evt_later", 5000));
+    free(make_msg(f, &e, "evt_e", 100));
+    struct claimed c = {0};
+    assert_int_equal(store_outbox_claim(f->s, 200, 1000, "node_1", 2, 16, on_claim, &c), ERR_OK);
+    assert_int_equal(c.n, 3); /* evt_b0, evt_b1 and evt_e */
+    struct claimed b = {0};
+    assert_int_equal(
+        store_outbox_claim_batch(f->s, f->b.id, d.id, 200, 1000, "node_1", 16, on_claim, &b),
+        ERR_OK);
+    assert_int_equal(b.n, 0); /* another account's id claims nothing */
+    assert_int_equal(
+        store_outbox_claim_batch(f->s, f->a.id, d.id, 200, 1000, "node_1", 3, on_claim, &b),
+        ERR_OK);
+    assert_int_equal(b.n, 3);
+    assert_string_equal(b.event_ids[0], "evt_b2");
+    assert_string_equal(b.event_ids[2], "evt_b4");
+    assert_int_equal(b.attempts[0], 1);
+    assert_string_equal(b.secret, "whsec_wh_gb");
+    assert_int_equal(
+        store_outbox_claim_batch(f->s, f->a.id, d.id, 200, 1000, "node_1", 16, on_claim, &b),
+        ERR_OK);
+    assert_int_equal(b.n, 5); /* evt_b5, evt_b6: not the leased ones, not evt_later */
+    assert_string_equal(b.event_ids[4], "evt_b6");
+    struct claimed none = {0};
+    assert_int_equal(
+        store_outbox_claim_batch(f->s, f->a.id, d.id, 300, 1100, "node_2", 16, on_claim, &none),
+        ERR_OK);
+    assert_int_equal(none.n, 0);
+    /* The leases ran out: all seven again, one more attempt each. */
+    struct claimed again = {0};
+    assert_int_equal(
+        store_outbox_claim_batch(f->s, f->a.id, d.id, 1200, 2200, "node_2", 16, on_claim, &again),
+        ERR_OK);
+    assert_int_equal(again.n, 7);
+    assert_string_equal(again.event_ids[0], "evt_b0");
+    assert_int_equal(again.attempts[0], 2);
+    /* A disabled destination's messages are not claimed. */
+    bool disabled = false;
+    assert_int_equal(store_destination_result(f->s, d.id, false, 2300, 0, "refused", &disabled),
+                     ERR_OK);
+    assert_true(disabled);
+    assert_int_equal(
+        store_outbox_claim_batch(f->s, f->a.id, d.id, 6000, 7000, "node_2", 16, on_claim, &none),
+        ERR_OK);
+    assert_int_equal(none.n, 0);
 }
 
 static void destinations_disable_after_failing_and_enable(void **state)
@@ -3367,6 +3426,7 @@ int main(int argc, char **argv)
         T(users_memberships_sessions_and_audit),
         T(destinations_crud_and_tenant_scoping),
         T(outbox_claims_lease_limit_and_finish),
+        T(outbox_claim_batch_fills_past_the_limit),
         T(destinations_disable_after_failing_and_enable),
         T(destinations_ad_platforms),
         T(alert_observe_fires_once_per_cooldown),

@@ -441,8 +441,6 @@ int h_app_rollup(struct http_req *req, struct http_resp *resp)
 
 /* ---- Google Ads exports ---- */
 
-#define CLICK_MAX_AGE_MS (90 * 86400LL * 1000) /* Google Ads takes clicks up to 90 days old */
-
 struct export
 {
     struct gads_tz tz;
@@ -497,8 +495,7 @@ static struct gads_conversion conversion_of(const struct export *x,
  * enough (method and confidence), and its click is at most 90 days older than it. */
 static bool click_wanted(const struct export *x, const struct st_report_conversion *cv)
 {
-    return calls_gads_exports(&x->cs, cv->method, cv->confidence) && cv->click_at > 0 &&
-           cv->at - cv->click_at <= CLICK_MAX_AGE_MS;
+    return calls_gads_click_wanted(&x->cs, cv->method, cv->confidence, cv->click_at, cv->at);
 }
 
 /* Rows the file cannot carry (no valid id of this file's kind, a caller that is not E.164) are

@@ -7,6 +7,8 @@
 
 #include "base/json.h"
 #include "base/timefmt.h"
+#include "base/xalloc.h"
+#include "app/adplat.h"
 #include "app/app.h"
 #include "app/outbox.h"
 #include "app/records.h"
@@ -89,6 +91,96 @@ static int create_ad(struct http_req *req, json_t *o, const char *format, struct
     return rc;
 }
 
+/* Copies the string field key of o (absent: left as it is) into out, without the dashes of a
+ * customer id written "123-456-7890" when digits_only. */
+static int copy_field(json_t *o, const char *key, char *out, size_t cap, bool digits_only,
+                      struct errbuf *eb)
+{
+    const char *v = NULL;
+    int rc = json_get_str(o, key, &v, eb);
+    if (rc || !v)
+        return rc;
+    size_t j = 0;
+    for (const char *p = v; *p; p++) {
+        if (digits_only && *p == '-')
+            continue;
+        if (j + 1 >= cap)
+            return errf(eb, ERR_INVALID, key, "%s is too long", key);
+        out[j++] = *p;
+    }
+    out[j] = '\0';
+    return ERR_OK;
+}
+
+/* format google_ads: the accounts, the conversion action, the zone, consent and the OAuth2
+ * credential; it takes conversion.created only. */
+static int create_gads(struct http_req *req, json_t *o, struct st_destination *d)
+{
+    static const char *const keys[] = {"format",
+                                       "customer_id",
+                                       "login_customer_id",
+                                       "conversion_action_id",
+                                       "time_zone",
+                                       "consent",
+                                       "validate_only",
+                                       "client_id",
+                                       "client_secret",
+                                       "refresh_token",
+                                       "events",
+                                       NULL};
+    static const char *const consent_keys[] = {"ad_user_data", "ad_personalization", NULL};
+    struct adplat_gads_config cfg = {.time_zone = "UTC"};
+    const char *client_id = NULL, *client_secret = NULL, *refresh_token = NULL;
+    const char *events[MAX_EVENTS];
+    size_t n = 0;
+    json_t *consent = json_object_get(o, "consent");
+    int rc = json_only_keys(o, keys, &req->eb);
+    if (rc == ERR_OK)
+        rc = copy_field(o, "customer_id", cfg.customer_id, sizeof(cfg.customer_id), true, &req->eb);
+    if (rc == ERR_OK)
+        rc = copy_field(o, "login_customer_id", cfg.login_customer_id,
+                        sizeof(cfg.login_customer_id), true, &req->eb);
+    if (rc == ERR_OK)
+        rc = copy_field(o, "conversion_action_id", cfg.action_id, sizeof(cfg.action_id), false,
+                        &req->eb);
+    if (rc == ERR_OK)
+        rc = copy_field(o, "time_zone", cfg.time_zone, sizeof(cfg.time_zone), false, &req->eb);
+    if (rc == ERR_OK && consent && !json_is_null(consent)) {
+        if (!json_is_object(consent))
+            rc = errf(&req->eb, ERR_INVALID, "consent",
+                      "consent is {\"ad_user_data\":…,\"ad_personalization\":…}");
+        if (rc == ERR_OK)
+            rc = json_only_keys(consent, consent_keys, &req->eb);
+        if (rc == ERR_OK)
+            rc = copy_field(consent, "ad_user_data", cfg.ad_user_data, sizeof(cfg.ad_user_data),
+                            false, &req->eb);
+        if (rc == ERR_OK)
+            rc = copy_field(consent, "ad_personalization", cfg.ad_personalization,
+                            sizeof(cfg.ad_personalization), false, &req->eb);
+        if (rc)
+            req->eb.field = "consent";
+    }
+    if (rc == ERR_OK && json_object_get(o, "validate_only"))
+        rc = json_get_bool(o, "validate_only", &cfg.validate_only, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "client_id", &client_id, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "client_secret", &client_secret, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "refresh_token", &refresh_token, &req->eb);
+    if (rc == ERR_OK && json_object_get(o, "events")) {
+        rc = parse_events(o, events, &n, &req->eb);
+        for (size_t i = 0; rc == ERR_OK && i < n; i++)
+            if (strcmp(events[i], "conversion.created") != 0)
+                rc = errf(&req->eb, ERR_INVALID, "events",
+                          "a google_ads destination takes conversion.created only");
+    }
+    if (rc == ERR_OK)
+        rc = outbox_destination_add_gads(req->app, req->account.id, &cfg, client_id, client_secret,
+                                         refresh_token, d, &req->eb);
+    return rc;
+}
+
 int h_webhook_create(struct http_req *req, struct http_resp *resp)
 {
     json_t *o;
@@ -103,8 +195,9 @@ int h_webhook_create(struct http_req *req, struct http_resp *resp)
     struct st_destination d;
     rc = json_get_str(o, "format", &format, &req->eb);
     bool ad = rc == ERR_OK && format && (!strcmp(format, "ga4") || !strcmp(format, "meta"));
-    if (rc == ERR_OK && ad) {
-        rc = create_ad(req, o, format, &d);
+    bool gads = rc == ERR_OK && format && !strcmp(format, "google_ads");
+    if (rc == ERR_OK && (ad || gads)) {
+        rc = gads ? create_gads(req, o, &d) : create_ad(req, o, format, &d);
         json_decref(o);
         if (rc)
             return rc;
@@ -175,13 +268,54 @@ int h_webhook_delete(struct http_req *req, struct http_resp *resp)
     return ERR_OK;
 }
 
-/* {"api_secret":"…"} (ga4) or {"access_token":"…"} (meta): the new credential; re-enables. */
+/* google_ads: {"client_id","client_secret","refresh_token"} (all three) packed as stored. */
+static int gads_credential(struct http_req *req, json_t *o)
+{
+    static const char *const keys[] = {"client_id", "client_secret", "refresh_token", NULL};
+    const char *id = NULL, *secret = NULL, *token = NULL;
+    int rc = json_only_keys(o, keys, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "client_id", &id, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "client_secret", &secret, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(o, "refresh_token", &token, &req->eb);
+    char *packed = xcalloc(1, STORE_DEST_SECRET_CLEAR_MAX);
+    if (rc == ERR_OK)
+        rc = adplat_gads_credential(id, secret, token, packed, STORE_DEST_SECRET_CLEAR_MAX,
+                                    &req->eb);
+    if (rc == ERR_OK)
+        rc = outbox_destination_credential(req->app, req->account.id, req->params[0], packed,
+                                           &req->eb);
+    memset(packed, 0, STORE_DEST_SECRET_CLEAR_MAX);
+    free(packed);
+    return rc;
+}
+
+/* {"api_secret":"…"} (ga4), {"access_token":"…"} (meta) or {"client_id","client_secret",
+ * "refresh_token"} (google_ads): the new credential; re-enables. */
 int h_webhook_credential(struct http_req *req, struct http_resp *resp)
 {
     json_t *o;
     int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
     if (rc)
         return rc;
+    char format[16];
+    rc = outbox_destination_format(req->app, req->account.id, req->params[0], format,
+                                   sizeof(format));
+    if (rc) {
+        json_decref(o);
+        return rc == ERR_NOTFOUND ? errf(&req->eb, rc, NULL, "no webhook '%s'", req->params[0])
+                                  : rc;
+    }
+    if (strcmp(format, "google_ads") == 0) {
+        rc = gads_credential(req, o);
+        json_decref(o);
+        struct st_destination d;
+        if (rc == ERR_OK)
+            rc = destination_of(req, &d);
+        return rc ? rc : reply(resp, 200, destination_json(&d));
+    }
     static const char *const keys[] = {"api_secret", "access_token", NULL};
     const char *secret = NULL;
     const char *token = NULL;
