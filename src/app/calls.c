@@ -18,6 +18,7 @@
 #include "core/callstatus.h"
 #include "core/classify.h"
 #include "core/phone.h"
+#include "app/accounts.h"
 #include "app/app.h"
 #include "store/store.h"
 #include "base/json.h"
@@ -737,6 +738,60 @@ static int attribute(struct store *s, const struct calls_target *t, const struct
     return rc;
 }
 
+/* ==== the call's location ===================================================================== */
+
+/* The location of the source rule that produced the call, "" for none: for a source number, the
+ * first rule (in position order) that shows it and belongs to a location; for a pool's number,
+ * the rule the credited visit matched (its landing page and referrer classified again under the
+ * account's rules), if it sent the visit to this pool and belongs to a location. */
+static int rule_location(struct app *app, const struct calls_target *t, const struct st_call *c,
+                         char out[STORE_ID_MAX])
+{
+    out[0] = '\0';
+    const struct acct *a = NULL;
+    int rc = accounts_get_by_id(app->accounts, t->account_id, c->started_at, &a);
+    if (rc)
+        return rc;
+    bool any = false;
+    for (size_t i = 0; i < a->n_rules && !any; i++)
+        any = a->rule_rows[i].location[0] &&
+              ((t->number.id && a->rule_rows[i].number_id == t->number.id) ||
+               (t->pool.id && a->rule_rows[i].pool_id == t->pool.id));
+    if (any && t->number.id && !t->number.pool_id) {
+        for (size_t i = 0; i < a->n_rules && !out[0]; i++)
+            if (a->rule_rows[i].number_id == t->number.id)
+                set_text(out, STORE_ID_MAX, a->rule_rows[i].location);
+    } else if (any && t->pool.id && c->session_id) {
+        struct st_session *ss = xmalloc(sizeof(*ss));
+        rc = store_session_by_id(app->store, c->session_id, ss);
+        struct source src;
+        int matched = -1;
+        if (rc == ERR_OK && ss->landing_page[0] &&
+            classify_visit(ss->landing_page, ss->referrer[0] ? ss->referrer : NULL, a->rules,
+                           a->n_rules, &src, &matched, NULL) == ERR_OK &&
+            matched >= 0 && a->rule_rows[matched].pool_id == t->pool.id)
+            set_text(out, STORE_ID_MAX, a->rule_rows[matched].location);
+        free(ss);
+    }
+    accounts_put(app->accounts, a);
+    return rc;
+}
+
+/* Decides once, as the call is stored, the location it belongs to (docs/routing.md
+ * "Locations"): its number's, else its pool's, else its source rule's. A failed read leaves it
+ * without one (logged): a location never holds up a call. */
+static void decide_location(struct app *app, const struct calls_target *t, struct st_call *c)
+{
+    c->location[0] = '\0';
+    if (!t->account_id)
+        return;
+    int rc = routing_location_of(app, t->account_id, t, c->location);
+    if (rc == ERR_OK && !c->location[0])
+        rc = rule_location(app, t, c, c->location);
+    if (rc)
+        log_warn("calls", "cannot decide a call's location: %s", err_str(rc));
+}
+
 /* ==== taking a call =========================================================================== */
 
 static void new_call(const struct st_account *acct, const struct calls_target *t,
@@ -821,6 +876,7 @@ int calls_prepare(struct app *app, const struct st_account *acct, const struct c
         call->campaign[0] = call->keyword[0] = '\0';
         set_text(call->reason, sizeof(call->reason), "attribution failed; see error");
     }
+    decide_location(app, t, call);
     return CALLS_TO_STORE;
 }
 
@@ -1213,10 +1269,16 @@ json_t *calls_json(struct app *app, const struct st_call *c)
                   "attribution", attribution_json(s, c), "conversion", call_conversion_json(s, c),
                   "outcome", outcomes_call_json(app, c), "score", calls_score_json(&score));
     json_t *routing = routing_call_json(app, c->provider, c->provider_call_id); /* routed calls */
-    if (o)
+    /* The call's location: where its plan took it (a menu, geography), else the one decided
+     * when it was stored; the reports group by the same. */
+    const char *routed = routing ? json_string_value(json_object_get(routing, "location")) : NULL;
+    const char *loc = routed && routed[0] ? routed : c->location;
+    if (o) {
+        json_object_set_new(o, "location", json_str_or_null(loc));
         json_object_set_new(o, "routing", routing ? routing : json_null());
-    else
+    } else {
         json_decref(routing);
+    }
     return o;
 }
 

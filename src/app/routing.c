@@ -632,10 +632,8 @@ static int find_owner(void *arg, const struct st_route_doc *d)
     return 0;
 }
 
-/* The location the called number belongs to (its own listing, else its pool's): its ext id in
- * out, "" for none. */
-static int location_of(struct app *app, int64_t account_id, const struct calls_target *t,
-                       char out[STORE_ID_MAX])
+int routing_location_of(struct app *app, int64_t account_id, const struct calls_target *t,
+                        char out[STORE_ID_MAX])
 {
     out[0] = '\0';
     char by_pool[STORE_ID_MAX] = "";
@@ -650,13 +648,15 @@ static int location_of(struct app *app, int64_t account_id, const struct calls_t
         rc = store_route_doc_list(app->store, account_id, "location", find_owner, &oc);
         snprintf(out, STORE_ID_MAX, "%s", by_pool);
     }
+    if (rc)
+        out[0] = '\0';
     return rc;
 }
 
 /* The plan of a call to t: its number's, else its pool's, else its location's (loc: the
- * location the number belongs to, "" for none). */
+ * location the call belongs to, "" for none: known, else the number's or its pool's). */
 static int plan_for(struct app *app, int64_t account_id, const struct calls_target *t,
-                    struct st_route_doc *d, char loc[STORE_ID_MAX])
+                    const char *known, struct st_route_doc *d, char loc[STORE_ID_MAX])
 {
     char key[STORE_ROUTE_ATTACH_MAX];
     int rc = ERR_NOTFOUND;
@@ -670,7 +670,8 @@ static int plan_for(struct app *app, int64_t account_id, const struct calls_targ
     }
     if (rc && rc != ERR_NOTFOUND)
         return rc;
-    int lrc = location_of(app, account_id, t, loc);
+    int lrc = known ? (snprintf(loc, STORE_ID_MAX, "%s", known), ERR_OK)
+                    : routing_location_of(app, account_id, t, loc);
     if (lrc)
         return lrc;
     if (rc == ERR_NOTFOUND && loc[0]) {
@@ -719,7 +720,7 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
     memset(out, 0, sizeof(*out));
     struct st_route_doc *d = xmalloc(sizeof(*d));
     char loc[STORE_ID_MAX];
-    int rc = plan_for(app, acct->id, t, d, loc);
+    int rc = plan_for(app, acct->id, t, c->location, d, loc);
     if (rc) {
         if (rc != ERR_NOTFOUND)
             log_error("routing", "cannot look up the plan of a call: %s", err_str(rc));
@@ -737,7 +738,7 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
     snprintf(r->call_sid, sizeof(r->call_sid), "%s", c->call_sid);
     snprintf(r->plan, sizeof(r->plan), "%s", d->ext_id);
     snprintf(r->verstat, sizeof(r->verstat), "%s", c->verstat ? c->verstat : "");
-    snprintf(r->location, sizeof(r->location), "%s", loc); /* the number's location, if any */
+    snprintf(r->location, sizeof(r->location), "%s", loc); /* the call's location, if any */
     sp->facts = (struct route_facts){.from = c->from,
                                      .verstat = c->verstat,
                                      .area_code = area_code(c->from),

@@ -56,8 +56,17 @@ struct routing_call {
     const char *source;  /* the call's attribution, for whispers */
     const char *campaign;
     int64_t session_id; /* the call's credited visit (0: none): geography by its region */
+    /* The location the stored call belongs to (st_call.location: "" = none), which also picks a
+     * plan attached to a location; NULL when the call could not be prepared (then the number's
+     * or its pool's location is looked up). */
+    const char *location;
     int64_t now;
 };
+
+/* The location the number of t belongs to (listed by a location itself, else through its
+ * pool): its ext id in out, "" for none. ERR_OK, or ERR_BACKEND (out ""). THREADING: any. */
+int routing_location_of(struct app *app, int64_t account_id, const struct calls_target *t,
+                        char out[STORE_ID_MAX]);
 
 /* What to answer the provider: ans points into this struct (say, number, queries). */
 struct routing_answer {

@@ -96,8 +96,9 @@ struct st_rule {
     char set_source[STORE_TEXT_MAX];
     char set_medium[STORE_TEXT_MAX];
     char set_campaign[STORE_TEXT_MAX];
-    int64_t pool_id;   /* 0 = none */
-    int64_t number_id; /* 0 = none */
+    int64_t pool_id;             /* 0 = none */
+    int64_t number_id;           /* 0 = none */
+    char location[STORE_ID_MAX]; /* the location (ext id) the rule belongs to, "" = none */
 };
 
 struct st_session {
@@ -323,6 +324,9 @@ int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, stor
 
 /* Inserts r, created at `now` (ext_id and id set on return). */
 int store_rule_create(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb);
+/* Replaces the rule r->ext_id of r->account_id with r's fields (its id and creation time stay;
+ * r->id is set on return). ERR_NOTFOUND: the account has no such rule. */
+int store_rule_update(struct store *s, struct st_rule *r, struct errbuf *eb);
 int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id);
 /* In position order. */
 int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
@@ -477,6 +481,9 @@ struct st_call {
     int64_t dial_seq;
     int64_t ended_at; /* 0 until the status is final */
     int64_t updated_at;
+    /* the location (ext id) the call belongs to, decided when it is stored: its number's, else
+     * its pool's, else that of the source rule that sent the credited visit to it; "" = none */
+    char location[STORE_ID_MAX];
 };
 
 struct st_conversion {

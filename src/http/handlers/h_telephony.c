@@ -413,6 +413,8 @@ static int routed_voice(struct http_req *req, struct http_resp *resp, const stru
                               .source = call->source[0] ? call->source : NULL,
                               .campaign = call->campaign[0] ? call->campaign : NULL,
                               .session_id = call->session_id,
+                              /* NULL: the call was not prepared (its location not decided) */
+                              .location = call->provider[0] ? call->location : NULL,
                               .now = time_now_ms()};
     struct routing_answer *ra = xcalloc(1, sizeof(*ra));
     int r = routing_voice(req->app, acct, t, &rc, ra);
