@@ -690,6 +690,7 @@ static int snapshot_session(struct store *s, struct st_call *c)
     set_text(c->medium, sizeof(c->medium), ss.medium);
     set_text(c->campaign, sizeof(c->campaign), ss.campaign);
     set_text(c->keyword, sizeof(c->keyword), ss.keyword);
+    set_text(c->location, sizeof(c->location), ss.location); /* its rule's: decide_location */
     return ERR_OK;
 }
 
@@ -740,54 +741,39 @@ static int attribute(struct store *s, const struct calls_target *t, const struct
 
 /* ==== the call's location ===================================================================== */
 
-/* The location of the source rule that produced the call, "" for none: for a source number, the
- * first rule (in position order) that shows it and belongs to a location; for a pool's number,
- * the rule the credited visit matched (its landing page and referrer classified again under the
- * account's rules), if it sent the visit to this pool and belongs to a location. */
-static int rule_location(struct app *app, const struct calls_target *t, const struct st_call *c,
-                         char out[STORE_ID_MAX])
+/* The location of the first rule (in position order) that shows source number n and belongs to
+ * a location, "" for none. */
+static int source_rule_location(struct app *app, const struct st_number *n, int64_t now,
+                                char out[STORE_ID_MAX])
 {
-    out[0] = '\0';
     const struct acct *a = NULL;
-    int rc = accounts_get_by_id(app->accounts, t->account_id, c->started_at, &a);
+    int rc = accounts_get_by_id(app->accounts, n->account_id, now, &a);
     if (rc)
         return rc;
-    bool any = false;
-    for (size_t i = 0; i < a->n_rules && !any; i++)
-        any = a->rule_rows[i].location[0] &&
-              ((t->number.id && a->rule_rows[i].number_id == t->number.id) ||
-               (t->pool.id && a->rule_rows[i].pool_id == t->pool.id));
-    if (any && t->number.id && !t->number.pool_id) {
-        for (size_t i = 0; i < a->n_rules && !out[0]; i++)
-            if (a->rule_rows[i].number_id == t->number.id)
-                set_text(out, STORE_ID_MAX, a->rule_rows[i].location);
-    } else if (any && t->pool.id && c->session_id) {
-        struct st_session *ss = xmalloc(sizeof(*ss));
-        rc = store_session_by_id(app->store, c->session_id, ss);
-        struct source src;
-        int matched = -1;
-        if (rc == ERR_OK && ss->landing_page[0] &&
-            classify_visit(ss->landing_page, ss->referrer[0] ? ss->referrer : NULL, a->rules,
-                           a->n_rules, &src, &matched, NULL) == ERR_OK &&
-            matched >= 0 && a->rule_rows[matched].pool_id == t->pool.id)
-            set_text(out, STORE_ID_MAX, a->rule_rows[matched].location);
-        free(ss);
-    }
+    for (size_t i = 0; i < a->n_rules && !out[0]; i++)
+        if (a->rule_rows[i].number_id == n->id)
+            set_text(out, STORE_ID_MAX, a->rule_rows[i].location);
     accounts_put(app->accounts, a);
-    return rc;
+    return ERR_OK;
 }
 
 /* Decides once, as the call is stored, the location it belongs to (docs/routing.md
- * "Locations"): its number's, else its pool's, else its source rule's. A failed read leaves it
- * without one (logged): a location never holds up a call. */
+ * "Locations"): its number's, else its pool's, else its source rule's: the rule the credited
+ * visit matched (c->location holds it from the session, snapshot_session), or for a source
+ * number the first rule that shows it. A failed read leaves the call without one (logged): a
+ * location never holds up a call. */
 static void decide_location(struct app *app, const struct calls_target *t, struct st_call *c)
 {
+    char by_rule[STORE_ID_MAX];
+    set_text(by_rule, sizeof(by_rule), c->location);
     c->location[0] = '\0';
     if (!t->account_id)
         return;
     int rc = routing_location_of(app, t->account_id, t, c->location);
     if (rc == ERR_OK && !c->location[0])
-        rc = rule_location(app, t, c, c->location);
+        set_text(c->location, sizeof(c->location), by_rule);
+    if (rc == ERR_OK && !c->location[0] && t->number.id && !t->number.pool_id)
+        rc = source_rule_location(app, &t->number, c->started_at, c->location);
     if (rc)
         log_warn("calls", "cannot decide a call's location: %s", err_str(rc));
 }
@@ -873,7 +859,7 @@ int calls_prepare(struct app *app, const struct st_account *acct, const struct c
         set_method(call, ATTRIB_UNATTRIBUTED, 0);
         call->session_id = call->runner_up_session_id = call->first_session_id = 0;
         call->channel[0] = call->source[0] = call->medium[0] = '\0';
-        call->campaign[0] = call->keyword[0] = '\0';
+        call->campaign[0] = call->keyword[0] = call->location[0] = '\0';
         set_text(call->reason, sizeof(call->reason), "attribution failed; see error");
     }
     decide_location(app, t, call);

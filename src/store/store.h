@@ -120,6 +120,7 @@ struct st_session {
     char device[16];
     char region[8];
     char client_key[CLIENT_KEY_MAX]; /* core/client.h key of the creating request, "" unknown */
+    char location[STORE_ID_MAX]; /* the location of the source rule the visit matched, "" none */
 };
 
 struct st_lease {

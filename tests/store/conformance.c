@@ -2821,8 +2821,9 @@ static struct st_call_route make_route(int64_t account_id, const char *sid, cons
 }
 
 /* Rules and calls belong to a location (migration 0007): a rule keeps its location through
- * create, list and update (scoped to the account); a call keeps the location decided when it was
- * stored, and the reports name it, unless a plan routed the call elsewhere (call_routes). */
+ * create, list and update (scoped to the account), a session the location of the rule its visit
+ * matched; a call keeps the location decided when it was stored, and the reports name it,
+ * unless a plan routed the call elsewhere (call_routes). */
 static int rule_location_cb(void *ctx, const struct st_rule *r)
 {
     snprintf(ctx, STORE_ID_MAX, "%s", r->location);
@@ -2891,6 +2892,18 @@ static void rules_and_calls_belong_to_a_location(void **state)
     assert_int_equal(store_rule_update(f->s, &other, NULL), ERR_NOTFOUND);
     assert_int_equal(store_rule_list(f->s, f->a.id, rule_location_cb, got), ERR_OK);
     assert_string_equal(got, "");
+
+    /* a session keeps the location of the rule its visit matched */
+    struct st_session ss = {.account_id = f->a.id, .created_at = 900, .last_active_at = 900};
+    snprintf(ss.ext_id, sizeof(ss.ext_id), "s_loc");
+    snprintf(ss.visitor_id, sizeof(ss.visitor_id), "v_loc");
+    snprintf(ss.location, sizeof(ss.location), "%s", north->ext_id);
+    assert_int_equal(store_session_put(f->s, &ss), ERR_OK);
+    struct st_session sgot;
+    assert_int_equal(store_session_by_id(f->s, ss.id, &sgot), ERR_OK);
+    assert_string_equal(sgot.location, north->ext_id);
+    assert_int_equal(store_session_get(f->s, "s_loc", &sgot), ERR_OK);
+    assert_string_equal(sgot.location, north->ext_id);
 
     /* calls: the location stored with the call, read back and named by the reports */
     struct st_call c = {.account_id = f->a.id,

@@ -9,3 +9,4 @@
 -- version; the routed ones among them keep their location through call_routes.
 ALTER TABLE rules ADD COLUMN location TEXT;
 ALTER TABLE calls ADD COLUMN location TEXT;
+ALTER TABLE sessions ADD COLUMN location TEXT;
