@@ -143,11 +143,17 @@ test('a call carries its number\'s, its pool\'s or its source rule\'s location w
   assert.equal(put.json.location_id, null);
   const again = await srv.api('GET', `/v1/calls/${made.east.id}`);
   assert.equal(again.json.location, loc.East);
+  // A source number a location's rule shows: its calls are that location's.
+  const show = await srv.api('POST', '/v1/rules', { field: 'utm_source', value: 'radio', number: other.json.id,
+    location_id: loc.South, position: 5 });
+  assert.equal(show.status, 201, show.text);
+  made.shown = await call('+15125550602', '+13125550006');
+  assert.equal(made.shown.location, loc.South);
 });
 
 test('the calls export and the calls report by location add up to the calls log', async () => {
   const calls = (await srv.api('GET', '/v1/calls?limit=200')).json.calls;
-  assert.equal(calls.length, 5);
+  assert.equal(calls.length, 6);
   const names = { [loc.North]: 'North', [loc.South]: 'South', [loc.East]: 'East' };
   const nameOf = (c) => (c.location ? names[c.location] : null);
   const rep = await srv.api('GET', '/v1/reports/calls?group_by=location&include=call_ids');
@@ -159,7 +165,7 @@ test('the calls export and the calls report by location add up to the calls log'
     assert.deepEqual([...row.call_ids].sort(), mine.map((c) => c.id).sort(), `location ${row.key.location}`);
   }
   assert.deepEqual(Object.fromEntries(rep.json.rows.map((x) => [x.key.location, x.calls])),
-    { North: 1, South: 1, East: 1, null: 2 });
+    { North: 1, South: 2, East: 1, null: 2 });
   const x = await srv.api('GET', '/v1/exports/calls.csv');
   assert.equal(x.status, 200, x.text);
   const [head, ...rows] = csvRows(x.text);
