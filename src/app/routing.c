@@ -451,6 +451,22 @@ static void query(char *out, size_t cap, const char *ev, const char *plan,
     snprintf(out, cap, "ev=%s&p=%s&st=%s", ev, plan, enc);
 }
 
+/* One step line per target a plan attached to a location left out (once per call): another
+ * location's business line. */
+static void log_skipped(struct step *sp, const struct route_instr *in)
+{
+    for (size_t i = 0; i < sp->rp->plan.n_targets && i < ROUTE_MAX_TARGETS; i++) {
+        if (!(in->skipped_elsewhere & (UINT64_C(1) << i)))
+            continue;
+        const struct route_target *t = &sp->rp->plan.targets[i];
+        char line[STORE_ID_MAX * 2 + 96];
+        snprintf(line, sizeof(line), "skip target %s: a business line of another location (%s)",
+                 t->id ? t->id : "?", t->location >= 0 ? sp->rp->loc_ids[t->location] : "?");
+        if (!strstr(sp->rec.log, line))
+            add_log(&sp->rec, line);
+    }
+}
+
 /* The answer and the record for instruction in. */
 static void apply(struct step *sp, const struct route_state *st, const struct route_instr *in,
                   struct routing_answer *out)
@@ -462,6 +478,7 @@ static void apply(struct step *sp, const struct route_state *st, const struct ro
     snprintf(r->digits, sizeof(r->digits), "%s", st->digits);
     if (in->location >= 0)
         snprintf(r->location, sizeof(r->location), "%s", sp->rp->loc_ids[in->location]);
+    log_skipped(sp, in);
     add_log(r, in->reason);
     r->dialing = false;
     snprintf(out->say, sizeof(out->say), "%s", in->say ? in->say : "");

@@ -585,6 +585,12 @@ static int parse_plan_head(struct routing_plan *rp, json_t *doc, struct errbuf *
     rp->zone = routing__zone(tz ? tz : "UTC", eb);
     if (!rp->zone)
         return ERR_INVALID;
+    /* attached to a location: it distributes only to that location's business lines (a
+     * location deleted since is no home: nothing would find the plan through it anyway) */
+    const char *home =
+        json_string_value(json_object_get(json_object_get(doc, "attach"), "location"));
+    rp->plan.home = routing__location_index(rp, home);
+    rp->plan.at_home = rp->plan.home >= 0;
     return parse_blocked(rp, json_object_get(doc, "blocked"), eb);
 }
 

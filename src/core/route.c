@@ -179,6 +179,8 @@ int route_plan_check(const struct route_plan *p, struct errbuf *eb)
         return errf(eb, ERR_INVALID, "targets", "at most %d targets", ROUTE_MAX_TARGETS);
     if (p->n_locations > ROUTE_MAX_LOCATIONS)
         return errf(eb, ERR_INVALID, "locations", "at most %d locations", ROUTE_MAX_LOCATIONS);
+    if (p->at_home && (p->home < 0 || (size_t)p->home >= p->n_locations))
+        return errf(eb, ERR_INVALID, "attach", "no such location");
     for (size_t i = 0; i < p->n_steps; i++) {
         int rc = check_step(p, i, eb);
         if (rc)
@@ -361,7 +363,22 @@ static bool target_eligible(const struct eval *e, int i)
     return true;
 }
 
-/* The step's candidates (target indices) in its order, restricted to location loc (-1: any). */
+bool route_target_is_buyer(const struct route_target *t)
+{
+    return t && ((t->bid_url && t->bid_url[0]) || t->payout > 0);
+}
+
+bool route_target_elsewhere(const struct route_plan *p, int i)
+{
+    if (!p || !p->at_home || i < 0 || (size_t)i >= p->n_targets)
+        return false;
+    const struct route_target *t = &p->targets[i];
+    return t->location >= 0 && t->location != p->home && !route_target_is_buyer(t);
+}
+
+/* The step's candidates (target indices) in its order, restricted to location loc (-1: any);
+ * a plan attached to a location leaves out other locations' business lines (noted in the
+ * instruction's skipped_elsewhere). */
 static size_t candidates(const struct eval *e, const struct route_step *s, int loc,
                          int out[ROUTE_MAX_TARGETS])
 {
@@ -369,8 +386,13 @@ static size_t candidates(const struct eval *e, const struct route_step *s, int l
     size_t total = s->n_targets ? s->n_targets : e->p->n_targets;
     for (size_t k = 0; k < total && n < ROUTE_MAX_TARGETS; k++) {
         int i = s->n_targets ? s->targets[k] : (int)k;
-        if (loc < 0 || e->p->targets[i].location == loc)
-            out[n++] = i;
+        if (loc >= 0 && e->p->targets[i].location != loc)
+            continue;
+        if (route_target_elsewhere(e->p, i)) {
+            e->out->skipped_elsewhere |= UINT64_C(1) << i;
+            continue;
+        }
+        out[n++] = i;
     }
     return n;
 }

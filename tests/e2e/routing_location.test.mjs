@@ -177,3 +177,43 @@ test('the calls export and the calls report by location add up to the calls log'
     assert.equal(row[col], nameOf(c) || '', row.join(','));
   }
 });
+
+test('a plan attached to a location dials only its business lines (and buyers), saying what it skipped', async () => {
+  const home = await srv.api('POST', '/v1/locations', { name: 'Home', time_zone: 'UTC' });
+  assert.equal(home.status, 201, home.text);
+  const n = await srv.api('POST', '/v1/numbers', { number: '+15125550801', target: '+15555550100',
+    forward_to: '+15555550100', source: { source: 'flyer', medium: 'offline' } });
+  assert.equal(n.status, 201, n.text);
+  const put = await srv.api('PUT', `/v1/locations/${home.json.id}`, { name: 'Home', time_zone: 'UTC', numbers: [n.json.id] });
+  assert.equal(put.status, 200, put.text);
+  const plan = await srv.api('POST', '/v1/routing-plans', { name: 'Home line', attach: { location: home.json.id },
+    last_resort: '+15555550999',
+    targets: [{ id: 'away', number: '+15555550701', location: loc.East, priority: 1 },
+      { id: 'desk', number: '+15555550702', location: home.json.id, priority: 2 },
+      { id: 'buyer', number: '+15555550703', location: loc.East, priority: 3, price: 2500 }],
+    steps: [{ type: 'distribute', method: 'priority', on_fail: 'last_resort' }] });
+  assert.equal(plan.status, 201, plan.text);
+  const sid = 'CA' + randomBytes(16).toString('hex');
+  const p = { AccountSid: SID, CallSid: sid, CallStatus: 'ringing', Direction: 'inbound', From: '+13125550901',
+    To: '+15125550801' };
+  const post = async (path, params) => {
+    const res = await fetch(srv.url + path, { method: 'POST', body: new URLSearchParams(params).toString(),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': sign(srv.url + path, params) } });
+    return { status: res.status, text: await res.text() };
+  };
+  const dialled = (xml) => (xml.match(/<Number[^>]*>(\+\d+)<\/Number>/) || [])[1];
+  const v = await post('/v1/telephony/twilio/voice', p);
+  assert.equal(v.status, 200, v.text);
+  assert.equal(dialled(v.text), '+15555550702', v.text); // desk, not away (another location's line)
+  const action = v.text.match(/<Dial [^>]*action="([^"]+)"/)[1].replaceAll('&amp;', '&').slice(srv.url.length);
+  const d = await post(action, { ...p, CallStatus: 'in-progress', DialCallStatus: 'busy' });
+  assert.equal(d.status, 200, d.text);
+  assert.equal(dialled(d.text), '+15555550703', d.text); // the buyer: account-wide
+  const c = (await srv.api('GET', '/v1/calls?limit=200')).json.calls.find((x) => x.from === '+13125550901');
+  assert.equal(c.location, home.json.id);
+  assert.equal(c.routing.location, home.json.id);
+  assert.equal(c.routing.target, 'buyer');
+  const skips = c.routing.steps.filter((l) => l.startsWith('skip target'));
+  assert.deepEqual(skips, [`skip target away: a business line of another location (${loc.East})`]);
+  assert.ok(c.routing.steps.some((l) => /dial target desk/.test(l)), c.routing.steps.join('\n'));
+});

@@ -345,6 +345,76 @@ static void geography_by_area_code(void **state)
     assert_true(in.last_resort);
 }
 
+/* A plan attached to a location (at_home) distributes only to targets that are not another
+ * location's business lines: those are skipped (and said so in skipped_elsewhere), buyers (a
+ * bid_url or a payout) are account-wide, targets of no location stay. */
+static void home_location_only(void **state)
+{
+    (void)state;
+    struct route_location locs[2] = {{.id = "loc_home", .name = "Home"},
+                                     {.id = "loc_away", .name = "Away"}};
+    struct route_target ht[3];
+    memcpy(ht, targets, sizeof(ht));
+    ht[0].location = 1; /* a: Away's business line, first by priority */
+    ht[1].location = 0; /* b: Home's */
+    ht[2].location = 1; /* c: Away's */
+    struct route_plan p = plan_of(ROUTE_PRIORITY);
+    p.targets = ht;
+    p.n_locations = 2;
+    p.locations = locs;
+    /* not attached: a first, as always */
+    struct route_state st;
+    struct route_instr in = eval_start(&p, &no_facts, NULL, 0, &st);
+    assert_int_equal(in.target, 0);
+    assert_int_equal(in.skipped_elsewhere, 0);
+    /* attached to Home: a and c are skipped, b is dialled; b busy -> on_fail (last resort) */
+    p.at_home = true;
+    p.home = 0;
+    assert_int_equal(route_plan_check(&p, NULL), ERR_OK);
+    assert_true(route_target_elsewhere(&p, 0));
+    assert_false(route_target_elsewhere(&p, 1));
+    in = eval_start(&p, &no_facts, NULL, 0, &st);
+    assert_int_equal(in.op, ROUTE_OP_DIAL);
+    assert_int_equal(in.target, 1);
+    assert_int_equal(in.skipped_elsewhere, 0x5);
+    in = dial_done(&p, &no_facts, NULL, 0, &st, "busy");
+    assert_true(in.last_resort);
+    /* round robin over every sequence number never reaches Away's lines */
+    p = plan_of(ROUTE_ROUND_ROBIN);
+    p.targets = ht;
+    p.n_locations = 2;
+    p.locations = locs;
+    p.at_home = true;
+    p.home = 0;
+    for (uint64_t seq = 0; seq < 6; seq++) {
+        struct route_counts c = {.rr_seq = seq};
+        in = eval_start(&p, &no_facts, &c, 0, &st);
+        assert_int_equal(in.target, 1);
+    }
+    /* a buyer is account-wide: c pays per call, a bids; both may take Home's calls */
+    ht[2].payout = 2500;
+    assert_true(route_target_is_buyer(&ht[2]));
+    assert_false(route_target_elsewhere(&p, 2));
+    p = plan_of(ROUTE_PRIORITY);
+    p.targets = ht;
+    p.n_locations = 2;
+    p.locations = locs;
+    p.at_home = true;
+    p.home = 0;
+    ht[1].priority = 5; /* b last now */
+    in = eval_start(&p, &no_facts, NULL, 0, &st);
+    assert_int_equal(in.target, 2);
+    assert_int_equal(in.skipped_elsewhere, 0x1);
+    ht[0].bid_url = "https://buyer.example/ping";
+    assert_false(route_target_elsewhere(&p, 0));
+    in = eval_start(&p, &no_facts, NULL, 0, &st);
+    assert_int_equal(in.target, 0);
+    assert_int_equal(in.skipped_elsewhere, 0);
+    /* a home that is no location of the plan does not check */
+    p.home = 2;
+    assert_int_equal(route_plan_check(&p, NULL), ERR_INVALID);
+}
+
 /* Concurrency and daily caps take a target out; when all are out, on_fail. */
 static void caps(void **state)
 {
@@ -929,6 +999,7 @@ int main(void)
         cmocka_unit_test(weighted_split_within_tolerance),
         cmocka_unit_test(priority_waterfall),
         cmocka_unit_test(geography_by_area_code),
+        cmocka_unit_test(home_location_only),
         cmocka_unit_test(caps),
         cmocka_unit_test(schedules_across_dst),
         cmocka_unit_test(schedule_holidays_and_overnight),
