@@ -740,7 +740,7 @@ static void on_digits(struct eval *e, const char *digits)
     run(e, s->on_fail);
 }
 
-static void on_dial_done(struct eval *e, const char *status)
+static void on_dial_done(struct eval *e, const char *status, bool ev_bids_left)
 {
     bool connected =
         status && (strcmp(status, "completed") == 0 || strcmp(status, "answered") == 0);
@@ -752,7 +752,18 @@ static void on_dial_done(struct eval *e, const char *status)
     const struct route_step *s = &e->p->steps[e->st->step];
     if (s->kind != ROUTE_STEP_DISTRIBUTE || e->st->target < 0)
         return last_resort(e, "a dial ended outside a distribution step");
-    if (s->method == ROUTE_PING_POST) /* the buyer confirmed and did not take it: fall back */
+    if (s->method == ROUTE_PING_POST && ev_bids_left) { /* the next bid of the same auction */
+        const struct route_target *t = &e->p->targets[e->st->target];
+        e->out->op = ROUTE_OP_AUCTION;
+        e->out->repost = true;
+        e->out->deadline_ms = s->deadline_ms > 0 ? s->deadline_ms : ROUTE_AUCTION_DEADLINE_MS;
+        e->out->reserve = s->reserve;
+        e->st->target = -1;
+        reason(e->out, "step %d: ping_post: %s's dial ended %s: post to the next bid", e->st->step,
+               t->id ? t->id : "?", status ? status : "unknown");
+        return;
+    }
+    if (s->method == ROUTE_PING_POST) /* no bid left: fall back (no second auction) */
         return run(e, s->on_fail);
     int i = pick_target(e, s);
     if (i >= 0)
@@ -815,7 +826,7 @@ void route_next(const struct route_plan *p, const struct route_facts *f,
     } else if (ev->kind == ROUTE_EV_DIGITS) {
         on_digits(&e, ev->digits);
     } else if (ev->kind == ROUTE_EV_DIAL_DONE) {
-        on_dial_done(&e, ev->dial_status);
+        on_dial_done(&e, ev->dial_status, ev->bids_left);
     } else if (ev->kind == ROUTE_EV_AUCTION) {
         on_auction(&e, ev);
     } else {

@@ -198,6 +198,9 @@ struct route_event {
     enum route_event_kind kind;
     const char *digits;      /* DIGITS */
     const char *dial_status; /* DIAL_DONE: completed, answered, busy, no-answer, failed… */
+    /* DIAL_DONE of an auction's winner: valid bids of the same auction are left (ranked after
+     * it, not posted yet), so a failed dial posts to the next one before falling back */
+    bool bids_left;
     /* AUCTION: the target whose post confirmed the call (-1 = no valid bid, no confirmed post,
      * or the auction could not run), where the post said to send it (E.164 or sip: URI,
      * already validated) and the price it won at. */
@@ -213,7 +216,8 @@ enum route_op {
     ROUTE_OP_SAY_HANGUP, /* say `say`, hang up */
     ROUTE_OP_HANGUP,     /* hang up (the call is over) */
     ROUTE_OP_REJECT,     /* refuse without answering (blocked caller) */
-    ROUTE_OP_AUCTION,    /* run a ping-post auction among `bidders`, then send ROUTE_EV_AUCTION */
+    ROUTE_OP_AUCTION,    /* run a ping-post auction among `bidders`, then send ROUTE_EV_AUCTION;
+                            with `repost`, no new bidding: post to the same auction's next bids */
 };
 
 struct route_instr {
@@ -238,6 +242,7 @@ struct route_instr {
     uint64_t bidders;
     int deadline_ms;
     int64_t reserve;
+    bool repost;
 };
 
 /* ==== ping-post auctions ===================================================================== */

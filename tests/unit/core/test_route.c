@@ -970,6 +970,68 @@ static void auction_step_and_fallback(void **state)
     assert_int_equal(route_plan_check(&p, NULL), ERR_INVALID);
 }
 
+/* Re-auction: the winner's dial fails while the same auction has valid bids left: post to the
+ * next one (no new bidding), dial it if it confirms; a failure with none left, or a dial that
+ * connects, does not re-post. */
+static void reauction_next_bid(void **state)
+{
+    (void)state;
+    struct route_plan p = pp_plan(0);
+    struct route_state st;
+    struct route_instr in = eval_start(&p, &no_facts, NULL, 0, &st);
+    assert_int_equal(in.op, ROUTE_OP_AUCTION);
+    assert_false(in.repost);
+    struct route_event ev = {
+        .kind = ROUTE_EV_AUCTION, .winner = 2, .destination = "+15125550302", .price = 3000};
+    route_next(&p, &no_facts, NULL, 0, &st, &ev, &in);
+    assert_int_equal(in.target, 2);
+    /* busy, bids left: post to the next bid of the same auction */
+    struct route_event busy = {
+        .kind = ROUTE_EV_DIAL_DONE, .dial_status = "busy", .bids_left = true};
+    route_next(&p, &no_facts, NULL, 0, &st, &busy, &in);
+    assert_int_equal(in.op, ROUTE_OP_AUCTION);
+    assert_true(in.repost);
+    assert_int_equal(st.step, 0);
+    assert_non_null(strstr(in.reason, "good's dial ended busy: post to the next bid"));
+    /* the next bid's post confirms: dial it */
+    ev = (struct route_event){
+        .kind = ROUTE_EV_AUCTION, .winner = 0, .destination = "+15125550301", .price = 2000};
+    route_next(&p, &no_facts, NULL, 0, &st, &ev, &in);
+    assert_int_equal(in.op, ROUTE_OP_DIAL);
+    assert_int_equal(in.target, 0);
+    assert_string_equal(in.number, "+15125550301");
+    /* no-answer and no bid left: the step's fallback (priority: plain) */
+    struct route_event noans = {.kind = ROUTE_EV_DIAL_DONE, .dial_status = "no-answer"};
+    route_next(&p, &no_facts, NULL, 0, &st, &noans, &in);
+    assert_int_equal(in.op, ROUTE_OP_DIAL);
+    assert_int_equal(st.step, 1);
+    assert_string_equal(in.number, "+15555550014");
+    /* a re-post that confirms nobody: the fallback too */
+    route_state_init(&st);
+    in = eval_start(&p, &no_facts, NULL, 0, &st);
+    ev = (struct route_event){
+        .kind = ROUTE_EV_AUCTION, .winner = 2, .destination = "+15125550302", .price = 3000};
+    route_next(&p, &no_facts, NULL, 0, &st, &ev, &in);
+    struct route_event failed = {
+        .kind = ROUTE_EV_DIAL_DONE, .dial_status = "failed", .bids_left = true};
+    route_next(&p, &no_facts, NULL, 0, &st, &failed, &in);
+    assert_true(in.repost);
+    ev = (struct route_event){.kind = ROUTE_EV_AUCTION, .winner = -1};
+    route_next(&p, &no_facts, NULL, 0, &st, &ev, &in);
+    assert_int_equal(st.step, 1);
+    assert_string_equal(in.number, "+15555550014");
+    /* a connected winner is done, bids left or not */
+    route_state_init(&st);
+    in = eval_start(&p, &no_facts, NULL, 0, &st);
+    ev = (struct route_event){
+        .kind = ROUTE_EV_AUCTION, .winner = 2, .destination = "+15125550302", .price = 3000};
+    route_next(&p, &no_facts, NULL, 0, &st, &ev, &in);
+    struct route_event done = {
+        .kind = ROUTE_EV_DIAL_DONE, .dial_status = "completed", .bids_left = true};
+    route_next(&p, &no_facts, NULL, 0, &st, &done, &in);
+    assert_int_equal(in.op, ROUTE_OP_HANGUP);
+}
+
 static void names(void **state)
 {
     (void)state;
@@ -1015,6 +1077,7 @@ int main(void)
         cmocka_unit_test(auction_rank_ties),
         cmocka_unit_test(auction_destinations),
         cmocka_unit_test(auction_step_and_fallback),
+        cmocka_unit_test(reauction_next_bid),
         cmocka_unit_test(names),
     };
     return cmocka_run_group_tests(tests, setup_zone, NULL);
