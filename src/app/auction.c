@@ -352,6 +352,12 @@ static void post_answered(struct auctions *a, struct auction *au, int bidder,
         au->r.price = au->bids[bid].price;
         snprintf(au->r.bid_id, sizeof(au->r.bid_id), "%s", au->bid_ids[bid]);
         add_line(&au->r, "post %s: accepted at %" PRId64, b->id, au->r.price);
+        for (size_t k = au->next_post; k < au->n_ranked && au->r.n_rest < AUCTION_REST_MAX; k++) {
+            struct auction_bid_left *l = &au->r.rest[au->r.n_rest++];
+            l->target = au->bids[au->order[k]].target;
+            l->price = au->bids[au->order[k]].price;
+            memcpy(l->bid_id, au->bid_ids[au->order[k]], sizeof(l->bid_id));
+        }
         finish_auction(au);
         return;
     }
@@ -385,9 +391,29 @@ static void lose(struct auction *au, const char *why)
     finish_auction(au);
 }
 
+/* A re-post: the bids given, best first, get the post in turn (no pings). */
+static void open_repost(struct auctions *a, struct auction *au)
+{
+    for (size_t i = 0; i < au->q->n_preset && i < AUCTION_REST_MAX; i++) {
+        const struct auction_bid_left *l = &au->q->preset[i];
+        au->bids[i] = (struct route_bid){.target = l->target, .valid = true, .price = l->price};
+        snprintf(au->bid_ids[i], sizeof(au->bid_ids[i]), "%s", l->bid_id);
+        au->order[i] = i;
+        au->n_bids = au->n_ranked = i + 1;
+    }
+    au->phase = PH_POSTING;
+    au->started_ms = mono_ms();
+    au->post_end_ms = au->started_ms + AUCTION_POST_BUDGET_MS;
+    post_next(a, au);
+}
+
 /* Sends an auction's pings. */
 static void open_bidding(struct auctions *a, struct auction *au)
 {
+    if (au->q->n_preset) {
+        open_repost(a, au);
+        return;
+    }
     au->phase = PH_BIDDING;
     au->started_ms = mono_ms();
     au->bid_close_ms = au->started_ms + au->q->deadline_ms;

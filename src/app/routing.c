@@ -537,8 +537,9 @@ static void apply(struct step *sp, const struct route_state *st, const struct ro
         a->kind = TEL_ANSWER_BLOCK;
         snprintf(r->outcome, sizeof(r->outcome), "rejected");
         break;
-    case ROUTE_OP_AUCTION: /* answered once the auction ends (routing_auction) */
-        id_new("auc_", 20, r->auction_id, sizeof(r->auction_id));
+    case ROUTE_OP_AUCTION:                    /* answered once the auction ends (routing_auction) */
+        if (!in->repost || !r->auction_id[0]) /* a re-post continues the same auction */
+            id_new("auc_", 20, r->auction_id, sizeof(r->auction_id));
         r->bid_id[0] = '\0';
         r->bid_price = 0;
         r->target[0] = '\0';
@@ -826,6 +827,9 @@ struct routing_pending {
     char verstat[64];
     char source[256];
     char campaign[256];
+    /* a re-post (in.repost): the same auction's bids left, best first */
+    size_t n_rest;
+    struct auction_bid_left rest[AUCTION_REST_MAX];
 };
 
 static const char *keep(const char *s, char *buf, size_t cap)
@@ -894,8 +898,16 @@ static struct auction_req *auction_req_of(const struct routing_pending *pd)
     q->reserve = pd->in.reserve;
     q->plan = &rp->plan;
     ping_facts(sp, q->call, sizeof(q->call));
+    uint64_t bidders = pd->in.bidders;
+    if (pd->in.repost) { /* the bids left get the post in turn; nobody is pinged */
+        bidders = 0;
+        for (size_t k = 0; k < pd->n_rest; k++) {
+            q->preset[q->n_preset++] = pd->rest[k];
+            bidders |= UINT64_C(1) << pd->rest[k].target;
+        }
+    }
     for (size_t i = 0; i < rp->plan.n_targets; i++) {
-        if (!(pd->in.bidders & (UINT64_C(1) << i)) || !rp->targets[i].bid_url)
+        if (!(bidders & (UINT64_C(1) << i)) || !rp->targets[i].bid_url)
             continue;
         struct auction_bidder *b = &q->bidders[q->n++];
         b->target = (int)i;
@@ -904,6 +916,52 @@ static struct auction_req *auction_req_of(const struct routing_pending *pd)
         snprintf(b->post_url, sizeof(b->post_url), "%s", rp->post_urls[i] ? rp->post_urls[i] : "");
     }
     return q;
+}
+
+/* Appends "&rb=T~PRICE~BID_ID~…" (the bids left, best first) to a Dial action's query, as many
+ * as fit. The provider signs the URL it calls back, so the bids come back unaltered. */
+static void add_bids_left(char *query, size_t cap, const struct auction_bid_left *rest, size_t n)
+{
+    size_t len = strlen(query);
+    for (size_t k = 0; k < n; k++) {
+        char one[STORE_ID_MAX + 48];
+        int w = snprintf(one, sizeof(one), "%s%d~%" PRId64 "~%s", k ? "~" : "&rb=", rest[k].target,
+                         rest[k].price, rest[k].bid_id);
+        if (w < 0 || len + (size_t)w >= cap)
+            return;
+        memcpy(query + len, one, (size_t)w + 1);
+        len += (size_t)w;
+    }
+}
+
+/* Reads the bids left of a Dial action (add_bids_left's text): only bids of targets of the plan
+ * that bid, with a price above 0 and a well-formed bid id. Returns how many (at most
+ * AUCTION_REST_MAX). */
+static size_t parse_bids_left(const struct routing_plan *rp, const char *s,
+                              struct auction_bid_left *out)
+{
+    size_t n = 0;
+    while (s && *s && n < AUCTION_REST_MAX) {
+        char *end = NULL;
+        long t = strtol(s, &end, 10);
+        if (end == s || *end != '~')
+            break;
+        long long price = strtoll(end + 1, &end, 10);
+        if (*end != '~')
+            break;
+        const char *id = end + 1;
+        size_t len = strcspn(id, "~");
+        if (t < 0 || (size_t)t >= rp->plan.n_targets || !rp->targets[t].bid_url || price <= 0 ||
+            len == 0 || len >= sizeof(out[n].bid_id) ||
+            strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") < len)
+            break;
+        out[n] = (struct auction_bid_left){.target = (int)t, .price = price};
+        memcpy(out[n].bid_id, id, len);
+        out[n].bid_id[len] = '\0';
+        n++;
+        s = id[len] ? id + len + 1 : id + len;
+    }
+    return n;
 }
 
 /* The step after the auction, inside the record's transaction. */
@@ -923,6 +981,8 @@ static int auction_step(struct step *sp, void *arg)
     snprintf(sp->rec.bid_id, sizeof(sp->rec.bid_id), "%s", won ? r->bid_id : "");
     sp->rec.bid_price = won ? r->price : 0;
     apply(sp, &pd->st, &in, pd->out);
+    if (won) /* the winner's dial callback carries the bids left, for a re-post */
+        add_bids_left(pd->out->route_query, sizeof(pd->out->route_query), r->rest, r->n_rest);
     if (in.op == ROUTE_OP_AUCTION) /* cannot happen: an auction never follows an auction */
         return ERR_INVALID;
     return count_dial(sp, &in);
@@ -940,10 +1000,11 @@ static void auction_done(void *arg, const struct auction_result *r)
         p += n + (p[n] == '\n');
     }
     pd->res = r;
-    if (r->winner >= 0)
+    /* a re-post is counted once, as the auction it continues */
+    if (!pd->in.repost && r->winner >= 0)
         metrics_count(sp->app->metrics, "opendni_auctions_won_total",
                       "Ping-post auctions won by a buyer's confirmed bid.", 1);
-    else
+    else if (!pd->in.repost)
         metrics_count(sp->app->metrics, "opendni_auctions_unsold_total",
                       "Ping-post auctions without a confirmed bid (the plan fell back).", 1);
     int rc = in_tx(sp, auction_step, pd);
@@ -1040,6 +1101,8 @@ struct later_step {
     struct routing_answer *out;
     struct route_instr auction; /* auctioning: the step's auction */
     bool auctioning;
+    size_t n_rest; /* a Dial action's bids left (a re-post's) */
+    struct auction_bid_left rest[AUCTION_REST_MAX];
 };
 
 static int next_step(struct step *sp, void *arg)
@@ -1050,9 +1113,11 @@ static int next_step(struct step *sp, void *arg)
     struct routing_answer *out = ls->out;
     struct route_instr in;
     struct route_event ev = {.kind = ROUTE_EV_DIGITS, .digits = cb->digits ? cb->digits : ""};
-    if (cb->ev == ROUTING_EV_DIAL)
-        ev = (struct route_event){.kind = ROUTE_EV_DIAL_DONE, .dial_status = cb->dial_status};
-    else if (cb->ev == ROUTING_EV_RECORD)
+    if (cb->ev == ROUTING_EV_DIAL) {
+        ls->n_rest = parse_bids_left(sp->rp, cb->bids_left, ls->rest);
+        ev = (struct route_event){
+            .kind = ROUTE_EV_DIAL_DONE, .dial_status = cb->dial_status, .bids_left = ls->n_rest};
+    } else if (cb->ev == ROUTING_EV_RECORD)
         ev = (struct route_event){.kind = ROUTE_EV_RECORDED};
     struct route_state before = *st;
     int rc = evaluate(sp, st, &ev, &in);
@@ -1142,6 +1207,8 @@ int routing_next(struct app *app, const struct routing_callback *cb, struct rout
         save(sp);
     } else if (later.auctioning) {
         out->auction = pending_new(sp, &st, &later.auction, out);
+        out->auction->n_rest = later.n_rest;
+        memcpy(out->auction->rest, later.rest, sizeof(later.rest));
         sp = NULL; /* the auction's now */
     }
 out:

@@ -24,7 +24,7 @@ struct app;
 struct calls_target;
 struct routing_pending;
 
-#define ROUTING_QUERY_MAX 256
+#define ROUTING_QUERY_MAX 512 /* a Dial action's query carries the auction's next bids */
 
 /* ==== documents: POST/GET/PUT/DELETE /v1/locations and /v1/routing-plans ==================== */
 
@@ -121,6 +121,7 @@ struct routing_callback {
     int64_t dial_duration_s; /* DialCallDuration, -1 */
     const char *recording_url;
     int64_t recording_duration_s; /* -1 */
+    const char *bids_left; /* the rb query parameter of a won auction's Dial action, or NULL */
     int64_t now;
 };
 

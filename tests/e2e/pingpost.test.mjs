@@ -251,3 +251,59 @@ test('a buyer whose post refuses: the next bid is posted; the webhook after a me
   assert.match(m, /^opendni_auctions_won_total 2$/m);
   assert.match(m, /^opendni_auctions_unsold_total 1$/m);
 });
+
+test('re-auction: the winner does not answer, the next-highest bid of the same auction is posted and dialled', async () => {
+  const num = await number('+15125550404');
+  const top = await httpsReceiver(tls, buyer(
+    () => json(200, { protocol: PROTO, bid: { id: 't:1', price: 4000 } }),
+    (b) => json(200, { accepted: true, bid_id: b.bid.id, destination: '+15555550401' })));
+  try {
+    const targets = buyers();
+    targets.push({ id: 'top', number: '+15555550307', bid_url: `${top.url}/ping`, post_url: `${top.url}/post` });
+    const r = await srv.api('POST', '/v1/routing-plans', { name: 'Re-auction', attach: { number: num },
+      last_resort: LAST, targets,
+      steps: [{ type: 'distribute', method: 'ping_post', targets: ['top', 'good'], deadline_ms: DEADLINE },
+        { type: 'distribute', method: 'priority', targets: ['house'] }] });
+    assert.equal(r.status, 201, r.text);
+    const goodPings = good.requests.filter((q) => q.path === '/ping').length;
+    const goodPosts = good.requests.filter((q) => q.path === '/post').length;
+    const sid = callSid();
+    const p = base('+15125550404', '+13125550125', sid);
+    const v = await hook('/v1/telephony/twilio/voice', p);
+    assert.equal(v.status, 200, v.text);
+    assert.match(v.text, /<Number[^>]*>\+15555550401<\/Number>/); // top won at 4000
+    const auctionId = (await callOf(sid)).routing.auction.id;
+    // top's buyer is busy: good's bid (2500, same auction) is posted now, and dialled.
+    const d = await hook(callback(v.text), { ...p, CallStatus: 'in-progress', DialCallStatus: 'busy' });
+    assert.equal(d.status, 200, d.text);
+    assert.match(d.text, /<Sip[^>]*>sip:agent-7@127.0.0.1:5061<\/Sip>/);
+    assert.equal(good.requests.filter((q) => q.path === '/ping').length, goodPings + 1, 'no second ping');
+    assert.equal(good.requests.filter((q) => q.path === '/post').length, goodPosts + 1);
+    const post = JSON.parse(good.requests.filter((q) => q.path === '/post').at(-1).body);
+    assert.equal(post.auction_id, auctionId);
+    assert.equal(post.bid.price, 2500);
+    let c = await callOf(sid);
+    assert.equal(c.routing.target, 'good');
+    assert.equal(c.routing.auction.id, auctionId);
+    assert.equal(c.routing.auction.price, 2500);
+    let steps = c.routing.steps.join('\n');
+    assert.match(steps, /top won at 4000/);
+    assert.match(steps, /top's dial ended busy: post to the next bid/);
+    assert.match(steps, /auction: post good: accepted at 2500/);
+    assert.match(steps, /good won at 2500/);
+    // good does not answer either, and no bid is left: the plan's fallback (house).
+    const d2 = await hook(callback(d.text), { ...p, CallStatus: 'in-progress', DialCallStatus: 'no-answer' });
+    assert.match(d2.text, /<Number[^>]*>\+15555550304<\/Number>/);
+    c = await callOf(sid);
+    assert.equal(c.routing.target, 'house');
+    steps = c.routing.steps.join('\n');
+    assert.doesNotMatch(steps, /good's dial ended no-answer: post/);
+    // A callback whose bids were altered is refused by the signature check (the URL is signed).
+    const forged = callback(v.text).replace(/rb=[^&]*/, 'rb=0~99999~x');
+    const f = await fetch(srv.url + forged, { method: 'POST', body: new URLSearchParams({ ...p, DialCallStatus: 'busy' }).toString(),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': sign(srv.url + callback(v.text), { ...p, DialCallStatus: 'busy' }) } });
+    assert.equal(f.status, 403);
+  } finally {
+    await top.close();
+  }
+});

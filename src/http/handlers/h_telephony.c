@@ -727,6 +727,9 @@ static int route_callback(struct http_req *req, struct http_resp *resp, const st
     if (!http_query(req, "ev", ev, sizeof(ev)) || routing_event_parse(ev, &cb.ev) ||
         !http_query(req, "st", st, sizeof(st)))
         return errf(&req->eb, ERR_INVALID, "ev", "a routing callback needs ev and st");
+    char rb[ROUTING_QUERY_MAX];
+    if (http_query(req, "rb", rb, sizeof(rb)))
+        cb.bids_left = rb;
     int64_t account_id = 0;
     int rc = routing_call_account(req->app, h->provider, cb.call_sid, &account_id);
     if (rc == ERR_NOTFOUND)
