@@ -12,8 +12,10 @@
 
 #include "base/log.h"
 #include "base/testhooks.h"
+#include "base/timefmt.h"
 #include "base/xalloc.h"
 #include "app/outbound.h"
+#include "app/outbox.h"
 
 #define BID_PRICE_MAX 1000000000LL
 #define PING_GRACE_MS                                                                              \
@@ -231,7 +233,14 @@ static bool send_one(struct auctions *a, struct auction *au, int bidder, bool po
     char *body = body_of(au, b, post, bid);
     char hdr[STORE_ID_MAX + 32];
     snprintf(hdr, sizeof(hdr), "OpenDNI-Auction: %s", au->q->auction_id);
-    const char *headers[] = {"Content-Type: application/json", "Accept: application/json", hdr};
+    /* signed like the outbound webhooks (API.md): HMAC-SHA256 of "t.body" with the buyer's key */
+    char sig[160], h_sig[192];
+    if (body && b->secret[0])
+        outbox_sign(b->secret, time_now_ms() / 1000, body, strlen(body), sig, sizeof(sig));
+    snprintf(h_sig, sizeof(h_sig), "OpenDNI-Signature: %s", body && b->secret[0] ? sig : "");
+    const char *headers[] = {"Content-Type: application/json", "Accept: application/json", hdr,
+                             h_sig};
+    size_t n_headers = b->secret[0] ? ARRAY_SIZE(headers) : ARRAY_SIZE(headers) - 1;
     if (au->n_flights >= ARRAY_SIZE(au->flights)) {
         free(body);
         return false;
@@ -240,7 +249,7 @@ static bool send_one(struct auctions *a, struct auction *au, int bidder, bool po
     *f = (struct flight){a, au, bidder, post};
     int rc =
         body ? outbound_request_within(a->ob, timeout_ms < 1 ? 1 : timeout_ms, "POST", url, headers,
-                                       ARRAY_SIZE(headers), body, strlen(body), NULL, on_answer, f)
+                                       n_headers, body, strlen(body), NULL, on_answer, f)
              : ERR_NOMEM;
     free(body);
     if (rc) {
@@ -477,6 +486,8 @@ static int tick(struct auctions *a)
         struct auction *au = *pp;
         if (au->phase == PH_DONE && au->in_flight == 0) {
             *pp = au->next;
+            for (size_t i = 0; i < au->q->n; i++) /* the buyers' keys leave no copy behind */
+                memset(au->q->bidders[i].secret, 0, sizeof(au->q->bidders[i].secret));
             free(au->q);
             free(au);
         } else {

@@ -47,6 +47,7 @@ struct auction_bidder {
     char id[STORE_ID_MAX];
     char bid_url[AUCTION_URL_MAX];
     char post_url[AUCTION_URL_MAX]; /* "" = bid_url */
+    char secret[STORE_SECRET_MAX];  /* signs its pings and posts; "" = unsigned */
 };
 
 /* A valid bid not posted yet (ranked after the winner). */

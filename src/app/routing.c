@@ -17,6 +17,7 @@
 #include "app/calls.h"
 #include "app/metrics.h"
 #include "app/routing_int.h"
+#include "store/secrets.h"
 #include "store/store.h"
 
 #define ROUTING_DEFAULT_NOTICE "This call may be recorded." /* as telephony's */
@@ -36,6 +37,10 @@ static json_t *doc_json(const struct st_route_doc *d)
         json_decref(o);
         o = json_object();
     }
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(o, "targets"), i, t) /* buyers' secrets: write-only */
+        json_object_del(t, ROUTING_SECRET_KEY);
     json_object_set_new(o, "id", json_string(d->ext_id));
     json_object_set_new(o, "created", json_time(d->created_at));
     json_object_set_new(o, "updated", json_time(d->updated_at));
@@ -197,6 +202,76 @@ static int check_doc(struct app *app, int64_t account_id, enum routing_kind kind
     return rc;
 }
 
+/* The sealed signing secret the stored plan ext_id gave its bidding target id, "" for none. */
+static void stored_secret(json_t *prev, const char *id, char out[SECRETS_SEALED_MAX])
+{
+    out[0] = '\0';
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(prev, "targets"), i, t)
+    {
+        const char *tid = json_string_value(json_object_get(t, "id"));
+        const char *v = json_string_value(json_object_get(t, ROUTING_SECRET_KEY));
+        if (tid && v && strcmp(tid, id) == 0 && json_object_get(t, "bid_url"))
+            snprintf(out, SECRETS_SEALED_MAX, "%s", v);
+    }
+}
+
+/* Gives every bidding target (a bid_url) of plan o its signing secret, sealed into the stored
+ * document: the one the same target id had in the stored plan ext_id (a PUT), else a new one,
+ * whose clear text goes into shown ({target id: secret}: the answer shows it once). */
+static int seal_buyer_secrets(struct app *app, int64_t account_id, const char *ext_id, json_t *o,
+                              json_t *shown, struct errbuf *eb)
+{
+    json_t *prev = NULL;
+    if (ext_id) {
+        struct st_route_doc *d = xmalloc(sizeof(*d));
+        if (store_route_doc_get(app->store, account_id, "plan", ext_id, d) == ERR_OK)
+            prev = json_loads(d->body, 0, NULL);
+        free(d);
+    }
+    int rc = ERR_OK;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(o, "targets"), i, t)
+    {
+        const char *id = json_string_value(json_object_get(t, "id"));
+        if (rc || !id || !json_object_get(t, "bid_url"))
+            continue;
+        char sealed[SECRETS_SEALED_MAX];
+        stored_secret(prev, id, sealed);
+        if (!sealed[0]) {
+            char clear[STORE_SECRET_MAX], label[STORE_ID_MAX + 8];
+            id_new("bsec_", 32, clear, sizeof(clear));
+            snprintf(label, sizeof(label), "buyer:%s", id);
+            rc = store_secret_seal(app->store, account_id, label, clear, sealed, sizeof(sealed));
+            if (rc)
+                rc = errf(eb, rc, NULL, "cannot seal buyer '%s''s signing secret", id);
+            else
+                json_object_set_new(shown, id, json_string(clear));
+            memset(clear, 0, sizeof(clear));
+        }
+        if (!rc)
+            json_object_set_new(t, ROUTING_SECRET_KEY, json_string(sealed));
+    }
+    json_decref(prev);
+    return rc;
+}
+
+/* A plan's body never carries signing secrets: the server makes them. */
+static int no_secrets_given(json_t *o, struct errbuf *eb)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(o, "targets"), i, t)
+    {
+        if (json_object_get(t, ROUTING_SECRET_KEY) || json_object_get(t, "signing_secret"))
+            return errf(eb, ERR_INVALID, "targets",
+                        "targets: a buyer's signing_secret is made by the server (write-only)");
+    }
+    return ERR_OK;
+}
+
 int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind, const char *ext_id,
                     const char *body, size_t len, json_t **out, struct errbuf *eb)
 {
@@ -207,10 +282,15 @@ int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind,
     struct st_route_doc *d = xcalloc(1, sizeof(*d));
     d->account_id = account_id;
     snprintf(d->kind, sizeof(d->kind), "%s", kind_name(kind));
-    rc = check_doc(app, account_id, kind, ext_id, o, eb);
+    json_t *shown = json_object(); /* new buyers' signing secrets, shown once */
+    rc = kind == ROUTING_PLAN ? no_secrets_given(o, eb) : ERR_OK;
+    if (!rc)
+        rc = check_doc(app, account_id, kind, ext_id, o, eb);
     if (!rc && kind == ROUTING_PLAN)
         rc = plan_attach(app, account_id, json_object_get(o, "attach"), d->attach,
                          sizeof(d->attach), eb);
+    if (!rc && kind == ROUTING_PLAN)
+        rc = seal_buyer_secrets(app, account_id, ext_id, o, shown, eb);
     const char *name = json_string_value(json_object_get(o, "name"));
     snprintf(d->name, sizeof(d->name), "%s", name ? name : "");
     char *text = rc ? NULL : json_dumps(o, JSON_COMPACT);
@@ -229,6 +309,15 @@ int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind,
         rc = store_route_doc_get(app->store, account_id, d->kind, d->ext_id, d);
     if (!rc)
         *out = doc_json(d);
+    size_t i;
+    json_t *t;
+    json_array_foreach(rc ? NULL : json_object_get(*out, "targets"), i, t)
+    {
+        json_t *secret = json_object_get(shown, json_string_value(json_object_get(t, "id")));
+        if (secret)
+            json_object_set(t, "signing_secret", secret);
+    }
+    json_decref(shown);
     free(text);
     free(d);
     json_decref(o);
@@ -914,6 +1003,14 @@ static struct auction_req *auction_req_of(const struct routing_pending *pd)
         snprintf(b->id, sizeof(b->id), "%s", rp->targets[i].id);
         snprintf(b->bid_url, sizeof(b->bid_url), "%s", rp->targets[i].bid_url);
         snprintf(b->post_url, sizeof(b->post_url), "%s", rp->post_urls[i] ? rp->post_urls[i] : "");
+        char label[STORE_ID_MAX + 8];
+        snprintf(label, sizeof(label), "buyer:%s", b->id);
+        if (rp->secrets[i] && store_secret_open(sp->app->store, sp->account_id, label,
+                                                rp->secrets[i], b->secret, sizeof(b->secret))) {
+            log_error("routing", "cannot open a buyer's signing secret in plan '%s'", rp->ext_id);
+            memset(b, 0, sizeof(*b));
+            q->n--; /* not pinged: unsigned, its buyer would refuse it as forged */
+        }
     }
     return q;
 }

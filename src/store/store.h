@@ -923,6 +923,16 @@ void store_secrets_keys(struct store *s, const struct secrets_key *current,
  * says how many: nothing changes either way; eb says which); ERR_BACKEND. Runs at `now`
  * (updated_at of the rows it rewrites). Call with no other writer of provider rows. */
 int store_secrets_reseal(struct store *s, int64_t now, int64_t *n_resealed, struct errbuf *eb);
+/* Seals clear (under STORE_SECRET_MAX bytes) for (account_id, label) with the current key into
+ * out (cap bytes; SECRETS_SEALED_MAX suffices), for a secret kept inside another record (a
+ * ping-post buyer's signing secret in its plan). ERR_OK; ERR_UNSUPPORTED (no key: logged);
+ * ERR_INVALID; ERR_TOOBIG. store_secret_open opens such a value with the key that sealed it:
+ * ERR_OK; ERR_UNSUPPORTED (not one of the keys given); ERR_INVALID (does not authenticate, or
+ * sealed for another account or label). THREADING: any. */
+int store_secret_seal(struct store *s, int64_t account_id, const char *label, const char *clear,
+                      char *out, size_t cap);
+int store_secret_open(struct store *s, int64_t account_id, const char *label, const char *sealed,
+                      char *out, size_t cap);
 
 /* ==== dashboard users =========================================================================
  * Owned by the users service (src/app/users.c) and `opendni user` (cmd_user.c): users (email and
