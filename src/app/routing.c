@@ -202,35 +202,36 @@ static int check_doc(struct app *app, int64_t account_id, enum routing_kind kind
     return rc;
 }
 
-/* The sealed signing secret the stored plan ext_id gave its bidding target id, "" for none. */
-static void stored_secret(json_t *prev, const char *id, char out[SECRETS_SEALED_MAX])
+/* The account's buyers' sealed signing secrets, {target id: sealed}, from its stored plans. */
+static int collect_secrets(void *ctx, const struct st_route_doc *d)
 {
-    out[0] = '\0';
+    if (!strstr(d->body, ROUTING_SECRET_KEY))
+        return 0;
+    json_t *o = json_loads(d->body, 0, NULL);
     size_t i;
     json_t *t;
-    json_array_foreach(json_object_get(prev, "targets"), i, t)
+    json_array_foreach(json_object_get(o, "targets"), i, t)
     {
         const char *tid = json_string_value(json_object_get(t, "id"));
-        const char *v = json_string_value(json_object_get(t, ROUTING_SECRET_KEY));
-        if (tid && v && strcmp(tid, id) == 0 && json_object_get(t, "bid_url"))
-            snprintf(out, SECRETS_SEALED_MAX, "%s", v);
+        json_t *v = json_object_get(t, ROUTING_SECRET_KEY);
+        if (tid && json_is_string(v) && !json_object_get(ctx, tid))
+            json_object_set(ctx, tid, v);
     }
+    json_decref(o);
+    return 0;
 }
 
 /* Gives every bidding target (a bid_url) of plan o its signing secret, sealed into the stored
- * document: the one the same target id had in the stored plan ext_id (a PUT), else a new one,
- * whose clear text goes into shown ({target id: secret}: the answer shows it once). */
-static int seal_buyer_secrets(struct app *app, int64_t account_id, const char *ext_id, json_t *o,
-                              json_t *shown, struct errbuf *eb)
+ * document: one per buyer (target id) in the account, the one a stored plan of the account
+ * already gives that id, else a new one, whose clear text goes into shown ({target id:
+ * secret}: the answer shows it once). */
+static int seal_buyer_secrets(struct app *app, int64_t account_id, json_t *o, json_t *shown,
+                              struct errbuf *eb)
 {
-    json_t *prev = NULL;
-    if (ext_id) {
-        struct st_route_doc *d = xmalloc(sizeof(*d));
-        if (store_route_doc_get(app->store, account_id, "plan", ext_id, d) == ERR_OK)
-            prev = json_loads(d->body, 0, NULL);
-        free(d);
-    }
-    int rc = ERR_OK;
+    json_t *known = json_object();
+    int rc = store_route_doc_list(app->store, account_id, "plan", collect_secrets, known);
+    if (rc)
+        rc = errf(eb, rc, NULL, "cannot read the account's plans");
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(o, "targets"), i, t)
@@ -239,7 +240,8 @@ static int seal_buyer_secrets(struct app *app, int64_t account_id, const char *e
         if (rc || !id || !json_object_get(t, "bid_url"))
             continue;
         char sealed[SECRETS_SEALED_MAX];
-        stored_secret(prev, id, sealed);
+        const char *have = json_string_value(json_object_get(known, id));
+        snprintf(sealed, sizeof(sealed), "%s", have && strlen(have) < sizeof(sealed) ? have : "");
         if (!sealed[0]) {
             char clear[STORE_SECRET_MAX], label[STORE_ID_MAX + 8];
             id_new("bsec_", 32, clear, sizeof(clear));
@@ -250,11 +252,13 @@ static int seal_buyer_secrets(struct app *app, int64_t account_id, const char *e
             else
                 json_object_set_new(shown, id, json_string(clear));
             memset(clear, 0, sizeof(clear));
+            if (!rc) /* the plan's other targets of the same id share it */
+                json_object_set_new(known, id, json_string(sealed));
         }
         if (!rc)
             json_object_set_new(t, ROUTING_SECRET_KEY, json_string(sealed));
     }
-    json_decref(prev);
+    json_decref(known);
     return rc;
 }
 
@@ -290,7 +294,7 @@ int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind,
         rc = plan_attach(app, account_id, json_object_get(o, "attach"), d->attach,
                          sizeof(d->attach), eb);
     if (!rc && kind == ROUTING_PLAN)
-        rc = seal_buyer_secrets(app, account_id, ext_id, o, shown, eb);
+        rc = seal_buyer_secrets(app, account_id, o, shown, eb);
     const char *name = json_string_value(json_object_get(o, "name"));
     snprintf(d->name, sizeof(d->name), "%s", name ? name : "");
     char *text = rc ? NULL : json_dumps(o, JSON_COMPACT);

@@ -7,7 +7,7 @@
 // waits (suspended) for the auction and is answered within the deadline plus a margin.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,10 +23,25 @@ let srv, tls, slow, bad, good, none;
 
 const json = (status, body) => ({ status, headers: { 'Content-Type': 'application/json' },
   body: JSON.stringify(body) });
-// The buyers: each answers pings at /ping and posts at /post.
+// Each buyer's signing secret, as its plan's answer showed it once (one per buyer id).
+const buyerSecrets = {};
+const remember = (plan) => { for (const t of plan.targets) if (t.signing_secret) buyerSecrets[t.id] = t.signing_secret; };
+let verifiedRequests = 0;
+// docs/routing.md "Ping-post": the buyer's check of OpenDNI-Signature.
+function signedBy(secret, req) {
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(req.headers['opendni-signature'] || '');
+  if (!m || Math.abs(Date.now() / 1000 - Number(m[1])) > 300) return false;
+  const want = createHmac('sha256', secret).update(`${m[1]}.${req.body}`).digest();
+  return timingSafeEqual(want, Buffer.from(m[2], 'hex'));
+}
+// The buyers: each answers pings at /ping and posts at /post, and refuses (401) a request whose
+// signature does not verify with the secret its plan showed.
 function buyer(onPing, onPost) {
   return (req) => {
     const body = JSON.parse(req.body);
+    const secret = buyerSecrets[body.buyer];
+    if (!secret || !signedBy(secret, req)) return json(401, { error: 'bad signature' });
+    verifiedRequests++;
     return req.path === '/ping' ? onPing(body) : onPost(body);
   };
 }
@@ -122,6 +137,16 @@ test('an auction with three buyers (slow, invalid, valid) is won by the valid bi
       deadline_ms: DEADLINE, reserve: 1000 },
     { type: 'distribute', method: 'priority', targets: ['house'] }] });
   assert.equal(r.status, 201, r.text);
+  // Every buyer (a bid_url) gets a signing secret, shown once; the house line none.
+  for (const t of r.json.targets) {
+    if (t.bid_url) assert.match(t.signing_secret, /^bsec_[0-9a-z]{32}$/, t.id);
+    else assert.equal(t.signing_secret, undefined);
+  }
+  remember(r.json);
+  const shown = await srv.api('GET', `/v1/routing-plans/${r.json.id}`);
+  assert.ok(!/signing_secret|enc1:/.test(shown.text), 'write-only: never shown again');
+  assert.ok(!/bsec_/.test(storeSql(srv.db, `select body from route_docs where ext_id = '${r.json.id}'`)),
+    'sealed at rest');
   const sid = callSid();
   const p = base('+15125550401', '+15125557777', sid);
   const t0 = Date.now();
@@ -153,6 +178,9 @@ test('an auction with three buyers (slow, invalid, valid) is won by the valid bi
   }
   const auctionId = pings[0][0].auction_id;
   assert.equal(good.requests.filter((q) => q.path === '/post').length, 1);
+  for (const q of [...bad.requests, ...good.requests]) // every ping and post signed
+    assert.ok(signedBy(buyerSecrets[JSON.parse(q.body).buyer], q), q.path);
+  assert.ok(verifiedRequests >= 3);
   const post = JSON.parse(good.requests.find((q) => q.path === '/post').body);
   assert.equal(post.type, 'post');
   assert.equal(post.auction_id, auctionId);
@@ -196,6 +224,9 @@ test('an auction without a valid bid falls back to the next step', async () => {
       deadline_ms: DEADLINE },
     { type: 'distribute', method: 'priority', targets: ['house'] }] });
   assert.equal(r.status, 201, r.text);
+  remember(r.json);
+  assert.equal(r.json.targets.find((t) => t.id === 'good').signing_secret, undefined, 'one secret per buyer id');
+  assert.match(r.json.targets.find((t) => t.id === 'none').signing_secret, /^bsec_/);
   const before = good.requests.length;
   const sid = callSid();
   const t0 = Date.now();
@@ -229,6 +260,7 @@ test('a buyer whose post refuses: the next bid is posted; the webhook after a me
       steps: [{ type: 'screen', say: 'Press 1 to be connected.' },
         { type: 'distribute', method: 'ping_post', targets: ['refuse', 'good'], deadline_ms: DEADLINE }] });
     assert.equal(r.status, 201, r.text);
+    remember(r.json);
     const sid = callSid();
     const p = base('+15125550403', '+13125550124', sid);
     const v = await hook('/v1/telephony/twilio/voice', p);
@@ -265,6 +297,7 @@ test('re-auction: the winner does not answer, the next-highest bid of the same a
       steps: [{ type: 'distribute', method: 'ping_post', targets: ['top', 'good'], deadline_ms: DEADLINE },
         { type: 'distribute', method: 'priority', targets: ['house'] }] });
     assert.equal(r.status, 201, r.text);
+    remember(r.json);
     const goodPings = good.requests.filter((q) => q.path === '/ping').length;
     const goodPosts = good.requests.filter((q) => q.path === '/post').length;
     const sid = callSid();
@@ -305,5 +338,33 @@ test('re-auction: the winner does not answer, the next-highest bid of the same a
     assert.equal(f.status, 403);
   } finally {
     await top.close();
+  }
+});
+
+test('signatures: a buyer refuses a ping that does not verify; a body with secrets is a 400', async () => {
+  const num = await number('+15125550405');
+  for (const t of [{ signing_secret: 'bsec_mine' }, { signing_secret_sealed: 'enc1:x' }]) {
+    const r = await srv.api('POST', '/v1/routing-plans', { name: 'x', attach: { number: num }, last_resort: LAST,
+      targets: [{ id: 'good', number: '+15555550303', bid_url: `${good.url}/ping`, ...t }],
+      steps: [{ type: 'distribute', method: 'ping_post' }] });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error.field, 'targets');
+  }
+  const r = await srv.api('POST', '/v1/routing-plans', { name: 'Signed', attach: { number: num }, last_resort: LAST,
+    targets: buyers(), steps: [{ type: 'distribute', method: 'ping_post', targets: ['good'], deadline_ms: DEADLINE },
+      { type: 'distribute', method: 'priority', targets: ['house'] }] });
+  assert.equal(r.status, 201, r.text);
+  // The buyer holds another key than the server signs with: it refuses, the bid is invalid.
+  const real = buyerSecrets.good;
+  buyerSecrets.good = 'bsec_' + 'x'.repeat(32);
+  try {
+    const sid = callSid();
+    const v = await hook('/v1/telephony/twilio/voice', base('+15125550405', '+13125550126', sid));
+    assert.match(v.text, /<Number[^>]*>\+15555550304<\/Number>/);
+    const c = await callOf(sid);
+    assert.match(c.routing.steps.join('\n'), /ping good: invalid bid/);
+    assert.equal(good.requests.at(-1).status, 401);
+  } finally {
+    buyerSecrets.good = real;
   }
 });
