@@ -4,6 +4,7 @@
 #include "base/prelude.h"
 #include "app/routing.h"
 
+#include <pthread.h>
 #include <sys/random.h>
 
 #include "base/ids.h"
@@ -825,6 +826,133 @@ static void replay(struct step *sp, const struct st_call_route *prev, struct rou
     apply(sp, &st, &in, out);
 }
 
+/* ---- provider retries while an auction runs ---- */
+
+/* A provider retry of a call's voice webhook waiting for the call's auction (routing_join): its
+ * webhook, copied, to answer once the auction is recorded (then a retry like any other). */
+struct routing_joiner {
+    struct app *app;
+    struct st_account acct;
+    struct calls_target t;
+    struct routing_call c;
+    char provider[16];
+    char call_sid[STORE_PARTY_MAX];
+    char from[STORE_PARTY_MAX];
+    char verstat[64];
+    char source[256];
+    char campaign[256];
+    char location[STORE_ID_MAX];
+    struct routing_answer *out;
+    void (*done)(void *arg);
+    void *arg;
+    struct routing_joiner *next;
+};
+
+/* The auctions running on this node, by call, with the retries waiting for them. */
+struct running {
+    char provider[16];
+    char call_sid[STORE_PARTY_MAX];
+    struct routing_joiner *waiting;
+    struct running *next;
+};
+static pthread_mutex_t running_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct running *running_list;
+
+static struct running **running_find(const char *provider, const char *call_sid)
+{
+    struct running **pp = &running_list;
+    while (*pp && (strcmp((*pp)->provider, provider) || strcmp((*pp)->call_sid, call_sid)))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static bool running_here(const struct routing_call *c)
+{
+    pthread_mutex_lock(&running_mu);
+    bool here = *running_find(c->provider, c->call_sid) != NULL;
+    pthread_mutex_unlock(&running_mu);
+    return here;
+}
+
+static void running_add(const char *provider, const char *call_sid)
+{
+    struct running *r = xcalloc(1, sizeof(*r));
+    snprintf(r->provider, sizeof(r->provider), "%s", provider);
+    snprintf(r->call_sid, sizeof(r->call_sid), "%s", call_sid);
+    pthread_mutex_lock(&running_mu);
+    r->next = running_list;
+    running_list = r;
+    pthread_mutex_unlock(&running_mu);
+}
+
+/* The auction of the call ended (recorded): takes its waiting retries. */
+static struct routing_joiner *running_end(const char *provider, const char *call_sid)
+{
+    pthread_mutex_lock(&running_mu);
+    struct running **pp = running_find(provider, call_sid);
+    struct running *r = *pp;
+    if (r)
+        *pp = r->next;
+    pthread_mutex_unlock(&running_mu);
+    struct routing_joiner *j = r ? r->waiting : NULL;
+    free(r);
+    return j;
+}
+
+static const char *copy_or_null(const char *s, char *buf, size_t cap)
+{
+    if (!s)
+        return NULL;
+    snprintf(buf, cap, "%s", s);
+    return buf;
+}
+
+static struct routing_joiner *joiner_new(struct app *app, const struct st_account *acct,
+                                         const struct calls_target *t, const struct routing_call *c)
+{
+    struct routing_joiner *j = xcalloc(1, sizeof(*j));
+    j->app = app;
+    j->acct = *acct;
+    j->t = *t;
+    j->c = *c;
+    j->c.provider = copy_or_null(c->provider, j->provider, sizeof(j->provider));
+    j->c.call_sid = copy_or_null(c->call_sid, j->call_sid, sizeof(j->call_sid));
+    j->c.from = copy_or_null(c->from, j->from, sizeof(j->from));
+    j->c.verstat = copy_or_null(c->verstat, j->verstat, sizeof(j->verstat));
+    j->c.source = copy_or_null(c->source, j->source, sizeof(j->source));
+    j->c.campaign = copy_or_null(c->campaign, j->campaign, sizeof(j->campaign));
+    j->c.location = copy_or_null(c->location, j->location, sizeof(j->location));
+    return j;
+}
+
+/* Answers a waiting retry now that its call's auction is recorded: as any retry (the same
+ * dial), or, when that auction no longer runs anywhere, a new one. */
+static void joiner_serve(struct routing_joiner *j)
+{
+    struct routing_answer *out = j->out;
+    j->c.now = time_now_ms();
+    int rc = routing_voice(j->app, &j->acct, &j->t, &j->c, out);
+    if (rc == ERR_OK && (out->joining || out->auction)) { /* another auction of the call */
+        struct app *app = j->app;
+        void (*done)(void *) = j->done;
+        void *arg = j->arg;
+        free(j);
+        routing_auction(app, out, done, arg);
+        return;
+    }
+    if (rc) { /* the plan is gone: the number's own line */
+        memset(out, 0, sizeof(*out));
+        const char *fwd = j->t.number.forward_to[0] ? j->t.number.forward_to : j->t.pool.forward_to;
+        snprintf(out->number, sizeof(out->number), "%s", fwd);
+        out->ans.kind = TEL_ANSWER_DIAL;
+        out->ans.forward_to = out->number;
+    }
+    void (*done)(void *) = j->done;
+    void *arg = j->arg;
+    free(j);
+    done(arg);
+}
+
 int routing_voice(struct app *app, const struct st_account *acct, const struct calls_target *t,
                   const struct routing_call *c, struct routing_answer *out)
 {
@@ -862,10 +990,20 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
     if (!rc)
         sp->facts.visit_location = visit_location(sp);
     struct st_call_route *prev = xmalloc(sizeof(*prev));
-    bool retry = !rc &&
-                 store_call_route_get(app->store, c->provider, c->call_sid, prev) == ERR_OK &&
-                 prev->account_id == acct->id && strcmp(prev->plan, d->ext_id) == 0 &&
-                 strcmp(prev->outcome, "auction") != 0; /* an auction runs again */
+    bool same = !rc && store_call_route_get(app->store, c->provider, c->call_sid, prev) == ERR_OK &&
+                prev->account_id == acct->id && strcmp(prev->plan, d->ext_id) == 0;
+    /* a retry while the call's auction runs here waits for it (routing_auction: join) */
+    bool join = same && strcmp(prev->outcome, "auction") == 0 && running_here(c);
+    /* an auction that no longer runs here (its node died) runs again */
+    bool retry = same && strcmp(prev->outcome, "auction") != 0;
+    if (join) {
+        out->joining = joiner_new(app, acct, t, c);
+        free(prev);
+        routing__plan_free(sp->rp);
+        free(sp);
+        free(d);
+        return ERR_OK;
+    }
     if (retry) {
         sp->rec = *prev;
         replay(sp, prev, out);
@@ -1113,20 +1251,50 @@ static void auction_done(void *arg, const struct auction_result *r)
         fail_over(sp, sp->rp->plan.last_resort, err_str(rc), pd->out);
         save(sp);
     }
+    struct routing_joiner *j = running_end(sp->rec.provider, sp->rec.call_sid);
     void (*done)(void *) = pd->done;
     void *done_arg = pd->arg;
     pending_free(pd);
     done(done_arg);
+    while (j) { /* the provider's retries of the webhook, answered from the record */
+        struct routing_joiner *next = j->next;
+        joiner_serve(j);
+        j = next;
+    }
 }
 
-void routing_auction(struct app *app, struct routing_answer *out, void (*done)(void *arg),
-                     void *arg)
+static void routing_auction_start(struct app *app, struct routing_answer *out,
+                                  void (*done)(void *arg), void *arg)
 {
     struct routing_pending *pd = out->auction;
     out->auction = NULL;
     pd->done = done;
     pd->arg = arg;
+    running_add(pd->sp->rec.provider, pd->sp->rec.call_sid);
     auction_run(app->auctions, auction_req_of(pd), auction_done, pd);
+}
+
+void routing_auction(struct app *app, struct routing_answer *out, void (*done)(void *arg),
+                     void *arg)
+{
+    struct routing_joiner *j = out->joining;
+    if (!j) {
+        routing_auction_start(app, out, done, arg);
+        return;
+    }
+    out->joining = NULL;
+    j->out = out;
+    j->done = done;
+    j->arg = arg;
+    pthread_mutex_lock(&running_mu);
+    struct running *r = *running_find(j->c.provider, j->c.call_sid);
+    if (r) { /* answered when the auction is recorded (auction_done) */
+        j->next = r->waiting;
+        r->waiting = j;
+    }
+    pthread_mutex_unlock(&running_mu);
+    if (!r) /* it ended meanwhile: answer from its record now */
+        joiner_serve(j);
 }
 
 /* ==== callbacks ============================================================================== */

@@ -81,6 +81,10 @@ struct routing_answer {
     /* Non-NULL: the step is a ping-post auction and ans is not written yet; run it with
      * routing_auction (which takes it) before answering. */
     struct routing_pending *auction;
+    /* Non-NULL: a provider retry of the voice webhook while the call's auction runs on this
+     * node; ans is not written yet: routing_auction (which takes it) answers it, as any retry,
+     * once that auction is recorded. */
+    struct routing_joiner *joining;
     bool billable;      /* this step recorded a connected call its target's rule made billable */
     int64_t account_id; /* the call's account (routing_next) */
 };
@@ -89,7 +93,9 @@ struct routing_answer {
  * service (app/auction.h): once *out holds the answer of the step after it (the winner's
  * destination dialled, or the plan's fallback, or its last resort if the record cannot be
  * written) and the record is written, done(arg) is called on the auction service's thread.
- * The caller keeps out alive until then. */
+ * With out->joining (taken) instead, no auction starts: the call's running one is awaited, and
+ * out then holds a retry's answer (the same dial), done(arg) on that thread (or at once on the
+ * caller's thread when it ended meanwhile). The caller keeps out alive until then. */
 void routing_auction(struct app *app, struct routing_answer *out, void (*done)(void *arg),
                      void *arg);
 

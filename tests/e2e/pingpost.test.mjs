@@ -368,3 +368,34 @@ test('signatures: a buyer refuses a ping that does not verify; a body with secre
     buyerSecrets.good = real;
   }
 });
+
+test('a provider retry of the webhook while the auction runs joins it: one auction, the same answer', async () => {
+  const num = await number('+15125550406');
+  const r = await srv.api('POST', '/v1/routing-plans', { name: 'Retried', attach: { number: num }, last_resort: LAST,
+    targets: buyers(), steps: [{ type: 'distribute', method: 'ping_post', targets: ['slow', 'good'], deadline_ms: DEADLINE },
+      { type: 'distribute', method: 'priority', targets: ['house'] }] });
+  assert.equal(r.status, 201, r.text);
+  const pings = (rcv) => rcv.requests.filter((q) => q.path === '/ping').length;
+  const slow0 = pings(slow), good0 = pings(good);
+  const sid = callSid();
+  const p = base('+15125550406', '+13125550127', sid);
+  const first = hook('/v1/telephony/twilio/voice', p);
+  // The auction is running once the buyers have their pings (the slow one holds its answer
+  // past the deadline): the provider retries the webhook now.
+  for (let i = 0; i < 2000 && (pings(slow) === slow0 || pings(good) === good0); i++)
+    await new Promise((res) => setTimeout(res, 5)); // polls for the pings (at most 10 s)
+  assert.equal(pings(good), good0 + 1, 'the auction started');
+  const retry = await hook('/v1/telephony/twilio/voice', p);
+  const v = await first;
+  assert.equal(v.status, 200, v.text);
+  assert.equal(retry.status, 200, retry.text);
+  assert.match(v.text, /<Sip[^>]*>sip:agent-7@127.0.0.1:5061<\/Sip>/);
+  assert.match(retry.text, /<Sip[^>]*>sip:agent-7@127.0.0.1:5061<\/Sip>/);
+  assert.equal(pings(slow), slow0 + 1, 'no second auction');
+  assert.equal(pings(good), good0 + 1, 'no second auction');
+  const c = await callOf(sid);
+  assert.equal(c.routing.target, 'good');
+  const steps = c.routing.steps.join('\n');
+  assert.equal(steps.match(/auction among/g).length, 1, steps);
+  assert.equal(storeSql(srv.db, `select count(*) from calls where provider_call_id = '${sid}'`), '1');
+});

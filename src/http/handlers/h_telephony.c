@@ -289,6 +289,9 @@ struct pending {
     const struct tel_provider *tp; /* status reports: whose empty answer a <Dial action> gets */
     bool dial;                     /* a <Dial action> request: answer the provider's markup */
     bool answered;                 /* the voice answer was written before the commit */
+    /* answered after a ping-post auction (or a retry that awaited it): a CallSid that raced in
+     * keeps that answer, the routing record's, not the stored call's plain forward */
+    bool auctioned;
 };
 
 static void publish_events(void *arg)
@@ -312,7 +315,7 @@ static void finish(struct pending *pd, struct calls_pending *p)
 static void voice_done(void *arg, struct calls_pending *p)
 {
     struct pending *pd = arg;
-    if (calls_pending_raced(p) || !pd->answered) { /* a CallSid that raced in: its answer */
+    if ((calls_pending_raced(p) && !pd->auctioned) || !pd->answered) { /* raced in: its answer */
         buf_reset(&pd->resp->body);
         if (answer_twiml(pd->req, pd->resp, calls_pending_answer(p), pd->from, pd->provider) !=
             ERR_OK)
@@ -418,7 +421,7 @@ static int routed_voice(struct http_req *req, struct http_resp *resp, const stru
                               .now = time_now_ms()};
     struct routing_answer *ra = xcalloc(1, sizeof(*ra));
     int r = routing_voice(req->app, acct, t, &rc, ra);
-    if (r == ERR_OK && ra->auction) {
+    if (r == ERR_OK && (ra->auction || ra->joining)) { /* an auction, or a retry awaiting it */
         *auction = ra;
         return ERR_OK;
     }
@@ -466,6 +469,7 @@ static void auction_answered(void *arg)
         snprintf(pd->from, sizeof(pd->from), "%s", w->from);
         snprintf(pd->provider, sizeof(pd->provider), "%s", w->tp->name);
         pd->answered = rc == ERR_OK;
+        pd->auctioned = true;
         struct calls_pending *p = w->p;
         free(ra);
         free(w);
