@@ -191,6 +191,8 @@ static int parse_conversion(json_t *o, struct calls_settings *cs, struct errbuf 
     if (rc == ERR_OK && strspn(cs->ivr_digits, "0123456789*#") != strlen(cs->ivr_digits))
         rc = errf(eb, ERR_INVALID, "ivr_digits",
                   "'conversion.ivr_digits' is up to 16 of 0-9, * and #");
+    if (rc == ERR_OK)
+        rc = copy_str(o, "location_id", cs->location, sizeof(cs->location), NULL, eb);
     if (rc)
         return rc;
     if (min < 0 || min > 86400)
@@ -1030,6 +1032,14 @@ static int maybe_convert(struct store *s, const struct st_call *c, int64_t now,
         .call_id = c->id, .account_id = c->account_id, .value = value, .at = now};
     set_text(cv->name, sizeof(cv->name), cs.name);
     set_text(cv->currency, sizeof(cv->currency), cs.currency);
+    if (cs.location[0]) { /* the rule's location, while the account has it */
+        struct st_route_doc *d = xmalloc(sizeof(*d));
+        rc = store_route_doc_get(s, c->account_id, "location", cs.location, d);
+        free(d);
+        if (rc && rc != ERR_NOTFOUND)
+            return rc;
+        set_text(cv->location, sizeof(cv->location), rc ? "" : cs.location);
+    }
     rc = store_conversion_add(s, cv);
     if (rc == ERR_CONFLICT) {
         cv->id = 0;
@@ -1196,11 +1206,15 @@ static json_t *attribution_json(struct store *s, const struct st_call *c)
         session_ref(s, c->first_session_id));
 }
 
-static json_t *call_conversion_json(struct store *s, const struct st_call *c)
+/* The call's conversion, or null; *loc gets the location of the rule that qualified it. */
+static json_t *call_conversion_json(struct store *s, const struct st_call *c,
+                                    char loc[STORE_ID_MAX])
 {
     struct st_conversion cv;
+    loc[0] = '\0';
     if (store_conversion_by_call(s, c->id, &cv) != ERR_OK)
         return json_null();
+    set_text(loc, STORE_ID_MAX, cv.location);
     return json_pack("{s:s,s:f,s:o}", "name", cv.name, "value", cv.value, "at", json_time(cv.at));
 }
 
@@ -1246,19 +1260,20 @@ json_t *calls_json(struct app *app, const struct st_call *c)
     int ft = calls_first_time(app, c); /* one store read for the field and the score */
     struct score_result score;
     calls_score(app, c, ft == 1, &score);
-    json_t *o =
-        json_pack("{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:b,s:o,s:o,s:o,s:o}", "id", c->ext_id, "to",
-                  json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
-                  json_time(c->started_at), "status", c->status, "duration",
-                  (json_int_t)c->duration_s, "forwarded_to", json_str_or_null(c->forwarded_to),
-                  "first_time", ft < 0 ? json_null() : json_boolean(ft), "recorded", c->recorded,
-                  "attribution", attribution_json(s, c), "conversion", call_conversion_json(s, c),
-                  "outcome", outcomes_call_json(app, c), "score", calls_score_json(&score));
+    char by_conversion[STORE_ID_MAX];
+    json_t *o = json_pack(
+        "{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:b,s:o,s:o,s:o,s:o}", "id", c->ext_id, "to",
+        json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
+        json_time(c->started_at), "status", c->status, "duration", (json_int_t)c->duration_s,
+        "forwarded_to", json_str_or_null(c->forwarded_to), "first_time",
+        ft < 0 ? json_null() : json_boolean(ft), "recorded", c->recorded, "attribution",
+        attribution_json(s, c), "conversion", call_conversion_json(s, c, by_conversion), "outcome",
+        outcomes_call_json(app, c), "score", calls_score_json(&score));
     json_t *routing = routing_call_json(app, c->provider, c->provider_call_id); /* routed calls */
     /* The call's location: where its plan took it (a menu, geography), else the one decided
      * when it was stored; the reports group by the same. */
     const char *routed = routing ? json_string_value(json_object_get(routing, "location")) : NULL;
-    const char *loc = routed && routed[0] ? routed : c->location;
+    const char *loc = routed && routed[0] ? routed : c->location[0] ? c->location : by_conversion;
     if (o) {
         json_object_set_new(o, "location", json_str_or_null(loc));
         json_object_set_new(o, "routing", routing ? routing : json_null());

@@ -495,6 +495,7 @@ struct st_conversion {
     double value;
     char currency[8];
     int64_t at;
+    char location[STORE_ID_MAX]; /* the location of the conversion rule that qualified the call */
 };
 
 /* What earlier calls say about a caller (repeat-caller rule, first-time-caller conversions). */

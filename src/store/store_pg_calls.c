@@ -269,10 +269,11 @@ int store_pg__conversion_add(struct store *s, struct st_conversion *cv)
     store__pg_f64(&a, cv->value);
     store__pg_text(&a, cv->currency[0] ? cv->currency : "USD");
     store__pg_i64(&a, cv->at);
+    store__pg_opt(&a, cv->location);
     PGresult *r = NULL;
     int rc = store__pg_row(s,
-                           "INSERT INTO conversions(call_id, account_id, name, value, currency, at)"
-                           " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                           "INSERT INTO conversions(call_id, account_id, name, value, currency, at,"
+                           " location) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                            &a, &r, "insert conversion");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
@@ -287,7 +288,7 @@ int store_pg__conversion_by_call(struct store *s, int64_t call_id, struct st_con
     store__pg_i64(&a, call_id);
     PGresult *r = NULL;
     int rc = store__pg_row(s,
-                           "SELECT id, call_id, account_id, name, value, currency, at"
+                           "SELECT id, call_id, account_id, name, value, currency, at, location"
                            " FROM conversions WHERE call_id = $1",
                            &a, &r, "read conversion");
     if (rc)
@@ -299,6 +300,7 @@ int store_pg__conversion_by_call(struct store *s, int64_t call_id, struct st_con
     cv->value = store__pg_col_f64(r, 0, 4);
     store__pg_col_text(r, 0, 5, cv->currency, sizeof(cv->currency));
     cv->at = store__pg_col_i64(r, 0, 6);
+    store__pg_col_text(r, 0, 7, cv->location, sizeof(cv->location));
     PQclear(r);
     return ERR_OK;
 }
@@ -525,7 +527,7 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
     " LEFT JOIN call_routes cr ON cr.provider = c.provider AND cr.call_sid = c.provider_call_id"   \
     " AND cr.account_id = c.account_id"                                                            \
     " LEFT JOIN route_docs ld ON ld.account_id = c.account_id AND ld.kind = 'location'"            \
-    " AND ld.ext_id = COALESCE(NULLIF(cr.location, ''), c.location)"                               \
+    " AND ld.ext_id = COALESCE(NULLIF(cr.location, ''), c.location, cv.location)"                  \
     " WHERE c.account_id = $1 AND c.started_at >= $2 AND c.started_at < $3"                        \
     " ORDER BY c.started_at, c.id"
 

@@ -307,8 +307,9 @@ int store_sqlite__call_caller(struct store *s, int64_t account_id, const char *f
 int store_sqlite__conversion_add(struct store *s, struct st_conversion *cv)
 {
     CONN_OR_FAIL(conn, s);
-    sqlite3_stmt *st = store__prep(conn, "INSERT INTO conversions(call_id, account_id, name,"
-                                         " value, currency, at) VALUES (?1,?2,?3,?4,?5,?6)");
+    sqlite3_stmt *st =
+        store__prep(conn, "INSERT INTO conversions(call_id, account_id, name, value, currency, at,"
+                          " location) VALUES (?1,?2,?3,?4,?5,?6,?7)");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, cv->call_id);
@@ -317,6 +318,7 @@ int store_sqlite__conversion_add(struct store *s, struct st_conversion *cv)
     sqlite3_bind_double(st, 4, cv->value);
     store__bind_text(st, 5, cv->currency[0] ? cv->currency : "USD");
     sqlite3_bind_int64(st, 6, cv->at);
+    store__bind_opt(st, 7, cv->location);
     int rc = store__exec(conn, st, "insert conversion");
     if (rc == ERR_OK)
         cv->id = sqlite3_last_insert_rowid(conn->db);
@@ -327,7 +329,7 @@ int store_sqlite__conversion_by_call(struct store *s, int64_t call_id, struct st
 {
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(conn, "SELECT id, call_id, account_id, name, value, currency,"
-                                         " at FROM conversions WHERE call_id = ?1");
+                                         " at, location FROM conversions WHERE call_id = ?1");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, call_id);
@@ -340,6 +342,7 @@ int store_sqlite__conversion_by_call(struct store *s, int64_t call_id, struct st
         cv->value = sqlite3_column_double(st, 4);
         store__col_text(st, 5, cv->currency, sizeof(cv->currency));
         cv->at = sqlite3_column_int64(st, 6);
+        store__col_text(st, 7, cv->location, sizeof(cv->location));
     }
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)

@@ -34,7 +34,7 @@ function sign(url, params) {
   return createHmac('sha1', TOKEN).update(data, 'utf8').digest('base64');
 }
 /** A signed voice webhook, then the call's final status: the call as the calls API shows it. */
-async function call(to, from) {
+async function call(to, from, duration = '75') {
   const sid = 'CA' + randomBytes(16).toString('hex');
   const post = async (path, p) => {
     const res = await fetch(srv.url + path, { method: 'POST', body: new URLSearchParams(p).toString(),
@@ -45,7 +45,7 @@ async function call(to, from) {
   const v = await post('/v1/telephony/twilio/voice', p);
   assert.equal(v.status, 200, v.text);
   assert.doesNotMatch(v.text, /route\?ev=/, 'no plan routes these calls');
-  const s = await post('/v1/telephony/twilio/status', { ...p, CallStatus: 'completed', CallDuration: '75' });
+  const s = await post('/v1/telephony/twilio/status', { ...p, CallStatus: 'completed', CallDuration: duration });
   assert.ok(s.status < 300, s.text);
   const list = (await srv.api('GET', '/v1/calls?limit=200')).json.calls;
   const c = list.find((x) => x.from === from);
@@ -216,4 +216,35 @@ test('a plan attached to a location dials only its business lines (and buyers), 
   const skips = c.routing.steps.filter((l) => l.startsWith('skip target'));
   assert.deepEqual(skips, [`skip target away: a business line of another location (${loc.East})`]);
   assert.ok(c.routing.steps.some((l) => /dial target desk/.test(l)), c.routing.steps.join('\n'));
+});
+
+test('a conversion rule with a location_id counts the calls it qualifies there (when they have no location)', async () => {
+  const settings = (o) => cli(['account', 'set', srv.accountId, '--settings', JSON.stringify(o), '--db', srv.db]);
+  const bad = settings({ conversion: { min_duration: 60, location_id: 'loc_nope' } });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /conversion\.location_id/);
+  const ok = settings({ conversion: { min_duration: 60, location_id: loc.North } });
+  assert.equal(ok.status, 0, ok.stderr);
+  try {
+    const n = await srv.api('POST', '/v1/numbers', { number: '+15125550901', target: '+15555550100',
+      forward_to: '+15555550100', source: { source: 'tv', medium: 'offline' } });
+    assert.equal(n.status, 201, n.text);
+    const qualified = await call('+15125550901', '+13125550911', '75');
+    assert.ok(qualified.conversion, 'qualified');
+    assert.equal(qualified.location, loc.North);
+    const short = await call('+15125550901', '+13125550912', '20');
+    assert.equal(short.conversion, null);
+    assert.equal(short.location, null);
+    // A call with its own location keeps it (South's rule-shown number).
+    const own = await call('+15125550602', '+13125550913', '75');
+    assert.ok(own.conversion);
+    assert.equal(own.location, loc.South);
+    const rep = await srv.api('GET', '/v1/reports/calls?group_by=location&include=call_ids');
+    const rowOf = (id) => rep.json.rows.find((r) => r.call_ids.includes(id)).key.location;
+    assert.equal(rowOf(qualified.id), 'North');
+    assert.equal(rowOf(short.id), null);
+    assert.equal(rowOf(own.id), 'South');
+  } finally {
+    assert.equal(settings({}).status, 0);
+  }
 });

@@ -2934,12 +2934,20 @@ static void rules_and_calls_belong_to_a_location(void **state)
     struct st_call_route cr = make_route(f->a.id, "CALOC2", "t1", 1002, false);
     snprintf(cr.location, sizeof(cr.location), "%s", south->ext_id);
     assert_int_equal(store_call_route_put(f->s, &cr), ERR_OK);
+    /* a location's conversion rule qualified call 1 (which has none of its own) */
+    struct st_conversion cv = {.call_id = calls[1].id, .account_id = f->a.id, .at = 1500};
+    snprintf(cv.name, sizeof(cv.name), "Phone call");
+    snprintf(cv.location, sizeof(cv.location), "%s", north->ext_id);
+    assert_int_equal(store_conversion_add(f->s, &cv), ERR_OK);
+    struct st_conversion cv_got;
+    assert_int_equal(store_conversion_by_call(f->s, calls[1].id, &cv_got), ERR_OK);
+    assert_string_equal(cv_got.location, north->ext_id);
     struct loc_seen ls = {0};
     for (int i = 0; i < 4; i++)
         ls.call_id[i] = calls[i].id;
     assert_int_equal(store_report_calls(f->s, f->a.id, 0, 2000, report_location_cb, &ls), ERR_OK);
     assert_string_equal(ls.name[0], "North");
-    assert_string_equal(ls.name[1], "");
+    assert_string_equal(ls.name[1], "North"); /* by its conversion rule */
     assert_string_equal(ls.name[2], "South");
     assert_string_equal(ls.name[3], ""); /* a location deleted since: none */
     free(north);

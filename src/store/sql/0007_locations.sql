@@ -10,3 +10,6 @@
 ALTER TABLE rules ADD COLUMN location TEXT;
 ALTER TABLE calls ADD COLUMN location TEXT;
 ALTER TABLE sessions ADD COLUMN location TEXT;
+-- conversions.location: the location of the conversion rule that qualified the call (settings
+-- conversion.location_id), for a call that belongs to no location otherwise.
+ALTER TABLE conversions ADD COLUMN location TEXT;
