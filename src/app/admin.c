@@ -201,9 +201,34 @@ int admin_number_delete(struct app *app, const struct st_number *n, int64_t now)
 
 /* ---- rules ---- */
 
+/* A rule's location ("" = none) is one of the account's: else ERR_INVALID naming location_id. */
+static int rule_location_check(struct app *app, const struct st_rule *r, struct errbuf *eb)
+{
+    if (!r->location[0])
+        return ERR_OK;
+    struct st_route_doc *d = xmalloc(sizeof(*d));
+    int rc = store_route_doc_get(app->store, r->account_id, "location", r->location, d);
+    free(d);
+    if (rc == ERR_NOTFOUND)
+        return errf(eb, ERR_INVALID, "location_id", "no location '%s'", r->location);
+    return rc ? errf(eb, rc, NULL, "cannot read location '%s'", r->location) : ERR_OK;
+}
+
 int admin_rule_create(struct app *app, struct st_rule *r, int64_t now, struct errbuf *eb)
 {
-    int rc = store_rule_create(app->store, r, now, eb);
+    int rc = rule_location_check(app, r, eb);
+    if (rc == ERR_OK)
+        rc = store_rule_create(app->store, r, now, eb);
+    if (rc == ERR_OK)
+        accounts_invalidate(app->accounts, r->account_id);
+    return rc;
+}
+
+int admin_rule_update(struct app *app, struct st_rule *r, struct errbuf *eb)
+{
+    int rc = rule_location_check(app, r, eb);
+    if (rc == ERR_OK)
+        rc = store_rule_update(app->store, r, eb);
     if (rc == ERR_OK)
         accounts_invalidate(app->accounts, r->account_id);
     return rc;

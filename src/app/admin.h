@@ -118,7 +118,11 @@ int admin_number_delete(struct app *app, const struct st_number *n, int64_t now)
 
 /* ---- rules ---- */
 
+/* Creates (or, update, replaces the account's rule r->ext_id with) r. ERR_INVALID (field
+ * location_id) when r->location is not one of the account's locations; ERR_NOTFOUND (update): no
+ * such rule. */
 int admin_rule_create(struct app *app, struct st_rule *r, int64_t now, struct errbuf *eb);
+int admin_rule_update(struct app *app, struct st_rule *r, struct errbuf *eb);
 int admin_rule_list(struct app *app, int64_t account_id, store_rule_fn fn, void *ctx);
 int admin_rule_delete(struct app *app, int64_t account_id, const char *ext_id);
 

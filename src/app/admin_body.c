@@ -223,8 +223,9 @@ static int parse_rule_refs(json_t *o, const struct admin_refs *refs, struct st_r
 int admin_rule_parse(json_t *o, const struct admin_refs *refs, struct st_rule *r,
                      char pool_ext[STORE_ID_MAX], char number_ext[STORE_ID_MAX], struct errbuf *eb)
 {
-    static const char *const keys[] = {"field",    "op",   "value",  "channel",  "source", "medium",
-                                       "campaign", "pool", "number", "position", NULL};
+    static const char *const keys[] = {"field",  "op",       "value",       "channel",
+                                       "source", "medium",   "campaign",    "pool",
+                                       "number", "position", "location_id", NULL};
     long long pos = 0;
     int rc = json_only_keys(o, keys, eb);
     if (rc == ERR_OK)
@@ -252,6 +253,8 @@ int admin_rule_parse(json_t *o, const struct admin_refs *refs, struct st_rule *r
         rc = copy_field(o, "medium", r->set_medium, sizeof(r->set_medium), eb);
     if (rc == ERR_OK)
         rc = copy_field(o, "campaign", r->set_campaign, sizeof(r->set_campaign), eb);
+    if (rc == ERR_OK)
+        rc = copy_field(o, "location_id", r->location, sizeof(r->location), eb);
     if (rc == ERR_OK)
         rc = json_get_int(o, "position", &pos, eb);
     r->position = pos;

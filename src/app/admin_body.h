@@ -59,7 +59,8 @@ int admin_number_patch_parse(json_t *o, struct st_number *n, struct errbuf *eb);
  * source, medium and campaign to set (each at most 255 bytes), position (an integer, 0 when
  * absent), pool (resolved with refs->pool into r->pool_id, its ext_id into pool_ext) and number
  * (a source number's external id, resolved with refs->number into r->number_id, its ext_id
- * into number_ext). Unknown keys are refused.
+ * into number_ext), location_id (the ext id of the location the rule belongs to, into
+ * r->location; admin_rule_create checks it). Unknown keys are refused.
  * Returns ERR_OK; ERR_INVALID with eb naming the field; ERR_NOTFOUND (eb: "pool" or "number")
  * for a pool the resolver does not know or a number that is unknown or not a source number;
  * another code from the resolver as it is. */

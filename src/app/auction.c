@@ -12,8 +12,10 @@
 
 #include "base/log.h"
 #include "base/testhooks.h"
+#include "base/timefmt.h"
 #include "base/xalloc.h"
 #include "app/outbound.h"
+#include "app/outbox.h"
 
 #define BID_PRICE_MAX 1000000000LL
 #define PING_GRACE_MS                                                                              \
@@ -231,7 +233,14 @@ static bool send_one(struct auctions *a, struct auction *au, int bidder, bool po
     char *body = body_of(au, b, post, bid);
     char hdr[STORE_ID_MAX + 32];
     snprintf(hdr, sizeof(hdr), "OpenDNI-Auction: %s", au->q->auction_id);
-    const char *headers[] = {"Content-Type: application/json", "Accept: application/json", hdr};
+    /* signed like the outbound webhooks (API.md): HMAC-SHA256 of "t.body" with the buyer's key */
+    char sig[160], h_sig[192];
+    if (body && b->secret[0])
+        outbox_sign(b->secret, time_now_ms() / 1000, body, strlen(body), sig, sizeof(sig));
+    snprintf(h_sig, sizeof(h_sig), "OpenDNI-Signature: %s", body && b->secret[0] ? sig : "");
+    const char *headers[] = {"Content-Type: application/json", "Accept: application/json", hdr,
+                             h_sig};
+    size_t n_headers = b->secret[0] ? ARRAY_SIZE(headers) : ARRAY_SIZE(headers) - 1;
     if (au->n_flights >= ARRAY_SIZE(au->flights)) {
         free(body);
         return false;
@@ -240,7 +249,7 @@ static bool send_one(struct auctions *a, struct auction *au, int bidder, bool po
     *f = (struct flight){a, au, bidder, post};
     int rc =
         body ? outbound_request_within(a->ob, timeout_ms < 1 ? 1 : timeout_ms, "POST", url, headers,
-                                       ARRAY_SIZE(headers), body, strlen(body), NULL, on_answer, f)
+                                       n_headers, body, strlen(body), NULL, on_answer, f)
              : ERR_NOMEM;
     free(body);
     if (rc) {
@@ -352,6 +361,12 @@ static void post_answered(struct auctions *a, struct auction *au, int bidder,
         au->r.price = au->bids[bid].price;
         snprintf(au->r.bid_id, sizeof(au->r.bid_id), "%s", au->bid_ids[bid]);
         add_line(&au->r, "post %s: accepted at %" PRId64, b->id, au->r.price);
+        for (size_t k = au->next_post; k < au->n_ranked && au->r.n_rest < AUCTION_REST_MAX; k++) {
+            struct auction_bid_left *l = &au->r.rest[au->r.n_rest++];
+            l->target = au->bids[au->order[k]].target;
+            l->price = au->bids[au->order[k]].price;
+            memcpy(l->bid_id, au->bid_ids[au->order[k]], sizeof(l->bid_id));
+        }
         finish_auction(au);
         return;
     }
@@ -385,9 +400,29 @@ static void lose(struct auction *au, const char *why)
     finish_auction(au);
 }
 
+/* A re-post: the bids given, best first, get the post in turn (no pings). */
+static void open_repost(struct auctions *a, struct auction *au)
+{
+    for (size_t i = 0; i < au->q->n_preset && i < AUCTION_REST_MAX; i++) {
+        const struct auction_bid_left *l = &au->q->preset[i];
+        au->bids[i] = (struct route_bid){.target = l->target, .valid = true, .price = l->price};
+        snprintf(au->bid_ids[i], sizeof(au->bid_ids[i]), "%s", l->bid_id);
+        au->order[i] = i;
+        au->n_bids = au->n_ranked = i + 1;
+    }
+    au->phase = PH_POSTING;
+    au->started_ms = mono_ms();
+    au->post_end_ms = au->started_ms + AUCTION_POST_BUDGET_MS;
+    post_next(a, au);
+}
+
 /* Sends an auction's pings. */
 static void open_bidding(struct auctions *a, struct auction *au)
 {
+    if (au->q->n_preset) {
+        open_repost(a, au);
+        return;
+    }
     au->phase = PH_BIDDING;
     au->started_ms = mono_ms();
     au->bid_close_ms = au->started_ms + au->q->deadline_ms;
@@ -451,6 +486,8 @@ static int tick(struct auctions *a)
         struct auction *au = *pp;
         if (au->phase == PH_DONE && au->in_flight == 0) {
             *pp = au->next;
+            for (size_t i = 0; i < au->q->n; i++) /* the buyers' keys leave no copy behind */
+                memset(au->q->bidders[i].secret, 0, sizeof(au->q->bidders[i].secret));
             free(au->q);
             free(au);
         } else {

@@ -27,6 +27,7 @@
 #define AUCTION_LOG_MAX 1024
 #define AUCTION_MAX_IN_FLIGHT 256   /* pings and posts in flight, all auctions together */
 #define AUCTION_POST_BUDGET_MS 1000 /* posts after the bidding: at most this long in all */
+#define AUCTION_REST_MAX 4          /* valid bids kept after the winner, for a re-post */
 
 struct auctions;
 
@@ -46,6 +47,14 @@ struct auction_bidder {
     char id[STORE_ID_MAX];
     char bid_url[AUCTION_URL_MAX];
     char post_url[AUCTION_URL_MAX]; /* "" = bid_url */
+    char secret[STORE_SECRET_MAX];  /* signs its pings and posts; "" = unsigned */
+};
+
+/* A valid bid not posted yet (ranked after the winner). */
+struct auction_bid_left {
+    int target; /* the plan's target index */
+    int64_t price;
+    char bid_id[STORE_ID_MAX];
 };
 
 struct auction_req {
@@ -56,6 +65,10 @@ struct auction_req {
     char call[1024];               /* the call's anonymised facts, a JSON object's text */
     size_t n;
     struct auction_bidder bidders[ROUTE_MAX_TARGETS];
+    /* A re-post (n_preset > 0): no pings; these bids of the same auction, best first, get the
+     * post in turn (each bid's target must be among bidders). */
+    size_t n_preset;
+    struct auction_bid_left preset[AUCTION_REST_MAX];
 };
 
 struct auction_result {
@@ -64,6 +77,9 @@ struct auction_result {
     char bid_id[STORE_ID_MAX];
     int64_t price;
     char log[AUCTION_LOG_MAX]; /* one line per bidder and post, '\n'-separated */
+    /* the winner's: the valid bids ranked after it that were not posted, best first */
+    size_t n_rest;
+    struct auction_bid_left rest[AUCTION_REST_MAX];
 };
 
 typedef void (*auction_done_fn)(void *arg, const struct auction_result *r);

@@ -18,6 +18,7 @@
 #include "core/callstatus.h"
 #include "core/classify.h"
 #include "core/phone.h"
+#include "app/accounts.h"
 #include "app/app.h"
 #include "store/store.h"
 #include "base/json.h"
@@ -197,6 +198,8 @@ static int parse_conversion(json_t *o, struct calls_settings *cs, struct errbuf 
     if (rc == ERR_OK && strspn(cs->ivr_digits, "0123456789*#") != strlen(cs->ivr_digits))
         rc = errf(eb, ERR_INVALID, "ivr_digits",
                   "'conversion.ivr_digits' is up to 16 of 0-9, * and #");
+    if (rc == ERR_OK)
+        rc = copy_str(o, "location_id", cs->location, sizeof(cs->location), NULL, eb);
     if (rc)
         return rc;
     if (min < 0 || min > 86400)
@@ -696,6 +699,7 @@ static int snapshot_session(struct store *s, struct st_call *c)
     set_text(c->medium, sizeof(c->medium), ss.medium);
     set_text(c->campaign, sizeof(c->campaign), ss.campaign);
     set_text(c->keyword, sizeof(c->keyword), ss.keyword);
+    set_text(c->location, sizeof(c->location), ss.location); /* its rule's: decide_location */
     return ERR_OK;
 }
 
@@ -742,6 +746,45 @@ static int attribute(struct store *s, const struct calls_target *t, const struct
     if (rc == ERR_OK && c->session_id)
         rc = snapshot_session(s, c);
     return rc;
+}
+
+/* ==== the call's location ===================================================================== */
+
+/* The location of the first rule (in position order) that shows source number n and belongs to
+ * a location, "" for none. */
+static int source_rule_location(struct app *app, const struct st_number *n, int64_t now,
+                                char out[STORE_ID_MAX])
+{
+    const struct acct *a = NULL;
+    int rc = accounts_get_by_id(app->accounts, n->account_id, now, &a);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < a->n_rules && !out[0]; i++)
+        if (a->rule_rows[i].number_id == n->id)
+            set_text(out, STORE_ID_MAX, a->rule_rows[i].location);
+    accounts_put(app->accounts, a);
+    return ERR_OK;
+}
+
+/* Decides once, as the call is stored, the location it belongs to (docs/routing.md
+ * "Locations"): its number's, else its pool's, else its source rule's: the rule the credited
+ * visit matched (c->location holds it from the session, snapshot_session), or for a source
+ * number the first rule that shows it. A failed read leaves the call without one (logged): a
+ * location never holds up a call. */
+static void decide_location(struct app *app, const struct calls_target *t, struct st_call *c)
+{
+    char by_rule[STORE_ID_MAX];
+    set_text(by_rule, sizeof(by_rule), c->location);
+    c->location[0] = '\0';
+    if (!t->account_id)
+        return;
+    int rc = routing_location_of(app, t->account_id, t, c->location);
+    if (rc == ERR_OK && !c->location[0])
+        set_text(c->location, sizeof(c->location), by_rule);
+    if (rc == ERR_OK && !c->location[0] && t->number.id && !t->number.pool_id)
+        rc = source_rule_location(app, &t->number, c->started_at, c->location);
+    if (rc)
+        log_warn("calls", "cannot decide a call's location: %s", err_str(rc));
 }
 
 /* ==== taking a call =========================================================================== */
@@ -825,9 +868,10 @@ int calls_prepare(struct app *app, const struct st_account *acct, const struct c
         set_method(call, ATTRIB_UNATTRIBUTED, 0);
         call->session_id = call->runner_up_session_id = call->first_session_id = 0;
         call->channel[0] = call->source[0] = call->medium[0] = '\0';
-        call->campaign[0] = call->keyword[0] = '\0';
+        call->campaign[0] = call->keyword[0] = call->location[0] = '\0';
         set_text(call->reason, sizeof(call->reason), "attribution failed; see error");
     }
+    decide_location(app, t, call);
     return CALLS_TO_STORE;
 }
 
@@ -995,6 +1039,14 @@ static int maybe_convert(struct store *s, const struct st_call *c, int64_t now,
         .call_id = c->id, .account_id = c->account_id, .value = value, .at = now};
     set_text(cv->name, sizeof(cv->name), cs.name);
     set_text(cv->currency, sizeof(cv->currency), cs.currency);
+    if (cs.location[0]) { /* the rule's location, while the account has it */
+        struct st_route_doc *d = xmalloc(sizeof(*d));
+        rc = store_route_doc_get(s, c->account_id, "location", cs.location, d);
+        free(d);
+        if (rc && rc != ERR_NOTFOUND)
+            return rc;
+        set_text(cv->location, sizeof(cv->location), rc ? "" : cs.location);
+    }
     rc = store_conversion_add(s, cv);
     if (rc == ERR_CONFLICT) {
         cv->id = 0;
@@ -1161,11 +1213,15 @@ static json_t *attribution_json(struct store *s, const struct st_call *c)
         session_ref(s, c->first_session_id));
 }
 
-static json_t *call_conversion_json(struct store *s, const struct st_call *c)
+/* The call's conversion, or null; *loc gets the location of the rule that qualified it. */
+static json_t *call_conversion_json(struct store *s, const struct st_call *c,
+                                    char loc[STORE_ID_MAX])
 {
     struct st_conversion cv;
+    loc[0] = '\0';
     if (store_conversion_by_call(s, c->id, &cv) != ERR_OK)
         return json_null();
+    set_text(loc, STORE_ID_MAX, cv.location);
     return json_pack("{s:s,s:f,s:o}", "name", cv.name, "value", cv.value, "at", json_time(cv.at));
 }
 
@@ -1211,19 +1267,26 @@ json_t *calls_json(struct app *app, const struct st_call *c)
     int ft = calls_first_time(app, c); /* one store read for the field and the score */
     struct score_result score;
     calls_score(app, c, ft == 1, &score);
-    json_t *o =
-        json_pack("{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:b,s:o,s:o,s:o,s:o}", "id", c->ext_id, "to",
-                  json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
-                  json_time(c->started_at), "status", c->status, "duration",
-                  (json_int_t)c->duration_s, "forwarded_to", json_str_or_null(c->forwarded_to),
-                  "first_time", ft < 0 ? json_null() : json_boolean(ft), "recorded", c->recorded,
-                  "attribution", attribution_json(s, c), "conversion", call_conversion_json(s, c),
-                  "outcome", outcomes_call_json(app, c), "score", calls_score_json(&score));
+    char by_conversion[STORE_ID_MAX];
+    json_t *o = json_pack(
+        "{s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:o,s:b,s:o,s:o,s:o,s:o}", "id", c->ext_id, "to",
+        json_str_or_null(c->to), "from", json_str_or_null(c->from), "started_at",
+        json_time(c->started_at), "status", c->status, "duration", (json_int_t)c->duration_s,
+        "forwarded_to", json_str_or_null(c->forwarded_to), "first_time",
+        ft < 0 ? json_null() : json_boolean(ft), "recorded", c->recorded, "attribution",
+        attribution_json(s, c), "conversion", call_conversion_json(s, c, by_conversion), "outcome",
+        outcomes_call_json(app, c), "score", calls_score_json(&score));
     json_t *routing = routing_call_json(app, c->provider, c->provider_call_id); /* routed calls */
-    if (o)
+    /* The call's location: where its plan took it (a menu, geography), else the one decided
+     * when it was stored; the reports group by the same. */
+    const char *routed = routing ? json_string_value(json_object_get(routing, "location")) : NULL;
+    const char *loc = routed && routed[0] ? routed : c->location[0] ? c->location : by_conversion;
+    if (o) {
+        json_object_set_new(o, "location", json_str_or_null(loc));
         json_object_set_new(o, "routing", routing ? routing : json_null());
-    else
+    } else {
         json_decref(routing);
+    }
     return o;
 }
 

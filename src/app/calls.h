@@ -58,6 +58,9 @@ struct calls_settings {
     char name[STORE_NAME_MAX];
     char currency[8];
     char ivr_digits[17]; /* "conversion.ivr_digits": "" = any call */
+    /* "conversion.location_id": the location the rule belongs to ("" = none); a call it qualifies
+     * that belongs to no location otherwise is counted at it */
+    char location[STORE_ID_MAX];
     bool record;
     char notice[256];
     int64_t window_ms; /* attribution window */

@@ -100,7 +100,7 @@ static int add_call(void *ctx, const struct st_report_call *c)
     rc.key[REPORT_KEYWORD] = c->keyword;
     rc.key[REPORT_LANDING_PAGE] = c->landing_page;
     rc.key[REPORT_DEVICE] = c->device;
-    rc.key[REPORT_LOCATION] = c->location[0] ? c->location : NULL; /* routed calls */
+    rc.key[REPORT_LOCATION] = c->location[0] ? c->location : NULL; /* its name */
     rc.key[REPORT_LEAD_STATUS] = c->lead_status;
     rc.key[REPORT_NUMBER] = c->to;
     rc.key[REPORT_POOL] = c->pool;
@@ -577,12 +577,14 @@ int reports_cohorts(struct app *app, const struct st_account *a, int64_t since, 
 
 /* ---- the calls export ---- */
 
-static const char *const export_columns[] = {
-    "id",       "started_at",    "from",         "to",        "status",
-    "duration", "channel",       "source",       "medium",    "campaign",
-    "keyword",  "utm_content",   "landing_page", "device",    "region",
-    "pool",     "lead_status",   "revenue",      "converted", "conversion_value",
-    "score",    "score_reasons", "number_cost"};
+static const char *const export_columns[] = {"id",           "started_at",    "from",
+                                             "to",           "status",        "duration",
+                                             "channel",      "source",        "medium",
+                                             "campaign",     "keyword",       "utm_content",
+                                             "landing_page", "device",        "region",
+                                             "pool",         "location",      "lead_status",
+                                             "revenue",      "converted",     "conversion_value",
+                                             "score",        "score_reasons", "number_cost"};
 
 struct export
 {
@@ -634,7 +636,7 @@ static int export_call(void *ctx, const struct st_report_call *c)
     rc = rc ? rc : buf_addf(b, "%" PRId64 ",", c->duration_s);
     const char *user[] = {c->channel, c->source,  c->medium,       c->campaign,
                           c->keyword, c->content, c->landing_page, c->device,
-                          region,     c->pool,    c->lead_status};
+                          region,     c->pool,    c->location,     c->lead_status};
     for (size_t i = 0; i < ARRAY_SIZE(user) && rc == ERR_OK; i++)
         rc = text_col(b, user[i]);
     if (rc == ERR_OK && c->revenue >= 0)

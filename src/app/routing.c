@@ -4,6 +4,7 @@
 #include "base/prelude.h"
 #include "app/routing.h"
 
+#include <pthread.h>
 #include <sys/random.h>
 
 #include "base/ids.h"
@@ -17,6 +18,7 @@
 #include "app/calls.h"
 #include "app/metrics.h"
 #include "app/routing_int.h"
+#include "store/secrets.h"
 #include "store/store.h"
 
 #define ROUTING_DEFAULT_NOTICE "This call may be recorded." /* as telephony's */
@@ -36,6 +38,10 @@ static json_t *doc_json(const struct st_route_doc *d)
         json_decref(o);
         o = json_object();
     }
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(o, "targets"), i, t) /* buyers' secrets: write-only */
+        json_object_del(t, ROUTING_SECRET_KEY);
     json_object_set_new(o, "id", json_string(d->ext_id));
     json_object_set_new(o, "created", json_time(d->created_at));
     json_object_set_new(o, "updated", json_time(d->updated_at));
@@ -197,6 +203,80 @@ static int check_doc(struct app *app, int64_t account_id, enum routing_kind kind
     return rc;
 }
 
+/* The account's buyers' sealed signing secrets, {target id: sealed}, from its stored plans. */
+static int collect_secrets(void *ctx, const struct st_route_doc *d)
+{
+    if (!strstr(d->body, ROUTING_SECRET_KEY))
+        return 0;
+    json_t *o = json_loads(d->body, 0, NULL);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(o, "targets"), i, t)
+    {
+        const char *tid = json_string_value(json_object_get(t, "id"));
+        json_t *v = json_object_get(t, ROUTING_SECRET_KEY);
+        if (tid && json_is_string(v) && !json_object_get(ctx, tid))
+            json_object_set(ctx, tid, v);
+    }
+    json_decref(o);
+    return 0;
+}
+
+/* Gives every bidding target (a bid_url) of plan o its signing secret, sealed into the stored
+ * document: one per buyer (target id) in the account, the one a stored plan of the account
+ * already gives that id, else a new one, whose clear text goes into shown ({target id:
+ * secret}: the answer shows it once). */
+static int seal_buyer_secrets(struct app *app, int64_t account_id, json_t *o, json_t *shown,
+                              struct errbuf *eb)
+{
+    json_t *known = json_object();
+    int rc = store_route_doc_list(app->store, account_id, "plan", collect_secrets, known);
+    if (rc)
+        rc = errf(eb, rc, NULL, "cannot read the account's plans");
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(o, "targets"), i, t)
+    {
+        const char *id = json_string_value(json_object_get(t, "id"));
+        if (rc || !id || !json_object_get(t, "bid_url"))
+            continue;
+        char sealed[SECRETS_SEALED_MAX];
+        const char *have = json_string_value(json_object_get(known, id));
+        snprintf(sealed, sizeof(sealed), "%s", have && strlen(have) < sizeof(sealed) ? have : "");
+        if (!sealed[0]) {
+            char clear[STORE_SECRET_MAX], label[STORE_ID_MAX + 8];
+            id_new("bsec_", 32, clear, sizeof(clear));
+            snprintf(label, sizeof(label), "buyer:%s", id);
+            rc = store_secret_seal(app->store, account_id, label, clear, sealed, sizeof(sealed));
+            if (rc)
+                rc = errf(eb, rc, NULL, "cannot seal buyer '%s''s signing secret", id);
+            else
+                json_object_set_new(shown, id, json_string(clear));
+            memset(clear, 0, sizeof(clear));
+            if (!rc) /* the plan's other targets of the same id share it */
+                json_object_set_new(known, id, json_string(sealed));
+        }
+        if (!rc)
+            json_object_set_new(t, ROUTING_SECRET_KEY, json_string(sealed));
+    }
+    json_decref(known);
+    return rc;
+}
+
+/* A plan's body never carries signing secrets: the server makes them. */
+static int no_secrets_given(json_t *o, struct errbuf *eb)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(o, "targets"), i, t)
+    {
+        if (json_object_get(t, ROUTING_SECRET_KEY) || json_object_get(t, "signing_secret"))
+            return errf(eb, ERR_INVALID, "targets",
+                        "targets: a buyer's signing_secret is made by the server (write-only)");
+    }
+    return ERR_OK;
+}
+
 int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind, const char *ext_id,
                     const char *body, size_t len, json_t **out, struct errbuf *eb)
 {
@@ -207,10 +287,15 @@ int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind,
     struct st_route_doc *d = xcalloc(1, sizeof(*d));
     d->account_id = account_id;
     snprintf(d->kind, sizeof(d->kind), "%s", kind_name(kind));
-    rc = check_doc(app, account_id, kind, ext_id, o, eb);
+    json_t *shown = json_object(); /* new buyers' signing secrets, shown once */
+    rc = kind == ROUTING_PLAN ? no_secrets_given(o, eb) : ERR_OK;
+    if (!rc)
+        rc = check_doc(app, account_id, kind, ext_id, o, eb);
     if (!rc && kind == ROUTING_PLAN)
         rc = plan_attach(app, account_id, json_object_get(o, "attach"), d->attach,
                          sizeof(d->attach), eb);
+    if (!rc && kind == ROUTING_PLAN)
+        rc = seal_buyer_secrets(app, account_id, o, shown, eb);
     const char *name = json_string_value(json_object_get(o, "name"));
     snprintf(d->name, sizeof(d->name), "%s", name ? name : "");
     char *text = rc ? NULL : json_dumps(o, JSON_COMPACT);
@@ -229,6 +314,15 @@ int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind,
         rc = store_route_doc_get(app->store, account_id, d->kind, d->ext_id, d);
     if (!rc)
         *out = doc_json(d);
+    size_t i;
+    json_t *t;
+    json_array_foreach(rc ? NULL : json_object_get(*out, "targets"), i, t)
+    {
+        json_t *secret = json_object_get(shown, json_string_value(json_object_get(t, "id")));
+        if (secret)
+            json_object_set(t, "signing_secret", secret);
+    }
+    json_decref(shown);
     free(text);
     free(d);
     json_decref(o);
@@ -451,6 +545,22 @@ static void query(char *out, size_t cap, const char *ev, const char *plan,
     snprintf(out, cap, "ev=%s&p=%s&st=%s", ev, plan, enc);
 }
 
+/* One step line per target a plan attached to a location left out (once per call): another
+ * location's business line. */
+static void log_skipped(struct step *sp, const struct route_instr *in)
+{
+    for (size_t i = 0; i < sp->rp->plan.n_targets && i < ROUTE_MAX_TARGETS; i++) {
+        if (!(in->skipped_elsewhere & (UINT64_C(1) << i)))
+            continue;
+        const struct route_target *t = &sp->rp->plan.targets[i];
+        char line[STORE_ID_MAX * 2 + 96];
+        snprintf(line, sizeof(line), "skip target %s: a business line of another location (%s)",
+                 t->id ? t->id : "?", t->location >= 0 ? sp->rp->loc_ids[t->location] : "?");
+        if (!strstr(sp->rec.log, line))
+            add_log(&sp->rec, line);
+    }
+}
+
 /* The answer and the record for instruction in. */
 static void apply(struct step *sp, const struct route_state *st, const struct route_instr *in,
                   struct routing_answer *out)
@@ -462,6 +572,7 @@ static void apply(struct step *sp, const struct route_state *st, const struct ro
     snprintf(r->digits, sizeof(r->digits), "%s", st->digits);
     if (in->location >= 0)
         snprintf(r->location, sizeof(r->location), "%s", sp->rp->loc_ids[in->location]);
+    log_skipped(sp, in);
     add_log(r, in->reason);
     r->dialing = false;
     snprintf(out->say, sizeof(out->say), "%s", in->say ? in->say : "");
@@ -520,8 +631,9 @@ static void apply(struct step *sp, const struct route_state *st, const struct ro
         a->kind = TEL_ANSWER_BLOCK;
         snprintf(r->outcome, sizeof(r->outcome), "rejected");
         break;
-    case ROUTE_OP_AUCTION: /* answered once the auction ends (routing_auction) */
-        id_new("auc_", 20, r->auction_id, sizeof(r->auction_id));
+    case ROUTE_OP_AUCTION:                    /* answered once the auction ends (routing_auction) */
+        if (!in->repost || !r->auction_id[0]) /* a re-post continues the same auction */
+            id_new("auc_", 20, r->auction_id, sizeof(r->auction_id));
         r->bid_id[0] = '\0';
         r->bid_price = 0;
         r->target[0] = '\0';
@@ -632,10 +744,8 @@ static int find_owner(void *arg, const struct st_route_doc *d)
     return 0;
 }
 
-/* The location the called number belongs to (its own listing, else its pool's): its ext id in
- * out, "" for none. */
-static int location_of(struct app *app, int64_t account_id, const struct calls_target *t,
-                       char out[STORE_ID_MAX])
+int routing_location_of(struct app *app, int64_t account_id, const struct calls_target *t,
+                        char out[STORE_ID_MAX])
 {
     out[0] = '\0';
     char by_pool[STORE_ID_MAX] = "";
@@ -650,13 +760,15 @@ static int location_of(struct app *app, int64_t account_id, const struct calls_t
         rc = store_route_doc_list(app->store, account_id, "location", find_owner, &oc);
         snprintf(out, STORE_ID_MAX, "%s", by_pool);
     }
+    if (rc)
+        out[0] = '\0';
     return rc;
 }
 
 /* The plan of a call to t: its number's, else its pool's, else its location's (loc: the
- * location the number belongs to, "" for none). */
+ * location the call belongs to, "" for none: known, else the number's or its pool's). */
 static int plan_for(struct app *app, int64_t account_id, const struct calls_target *t,
-                    struct st_route_doc *d, char loc[STORE_ID_MAX])
+                    const char *known, struct st_route_doc *d, char loc[STORE_ID_MAX])
 {
     char key[STORE_ROUTE_ATTACH_MAX];
     int rc = ERR_NOTFOUND;
@@ -670,7 +782,8 @@ static int plan_for(struct app *app, int64_t account_id, const struct calls_targ
     }
     if (rc && rc != ERR_NOTFOUND)
         return rc;
-    int lrc = location_of(app, account_id, t, loc);
+    int lrc = known ? (snprintf(loc, STORE_ID_MAX, "%s", known), ERR_OK)
+                    : routing_location_of(app, account_id, t, loc);
     if (lrc)
         return lrc;
     if (rc == ERR_NOTFOUND && loc[0]) {
@@ -713,13 +826,140 @@ static void replay(struct step *sp, const struct st_call_route *prev, struct rou
     apply(sp, &st, &in, out);
 }
 
+/* ---- provider retries while an auction runs ---- */
+
+/* A provider retry of a call's voice webhook waiting for the call's auction (routing_join): its
+ * webhook, copied, to answer once the auction is recorded (then a retry like any other). */
+struct routing_joiner {
+    struct app *app;
+    struct st_account acct;
+    struct calls_target t;
+    struct routing_call c;
+    char provider[16];
+    char call_sid[STORE_PARTY_MAX];
+    char from[STORE_PARTY_MAX];
+    char verstat[64];
+    char source[256];
+    char campaign[256];
+    char location[STORE_ID_MAX];
+    struct routing_answer *out;
+    void (*done)(void *arg);
+    void *arg;
+    struct routing_joiner *next;
+};
+
+/* The auctions running on this node, by call, with the retries waiting for them. */
+struct running {
+    char provider[16];
+    char call_sid[STORE_PARTY_MAX];
+    struct routing_joiner *waiting;
+    struct running *next;
+};
+static pthread_mutex_t running_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct running *running_list;
+
+static struct running **running_find(const char *provider, const char *call_sid)
+{
+    struct running **pp = &running_list;
+    while (*pp && (strcmp((*pp)->provider, provider) || strcmp((*pp)->call_sid, call_sid)))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static bool running_here(const struct routing_call *c)
+{
+    pthread_mutex_lock(&running_mu);
+    bool here = *running_find(c->provider, c->call_sid) != NULL;
+    pthread_mutex_unlock(&running_mu);
+    return here;
+}
+
+static void running_add(const char *provider, const char *call_sid)
+{
+    struct running *r = xcalloc(1, sizeof(*r));
+    snprintf(r->provider, sizeof(r->provider), "%s", provider);
+    snprintf(r->call_sid, sizeof(r->call_sid), "%s", call_sid);
+    pthread_mutex_lock(&running_mu);
+    r->next = running_list;
+    running_list = r;
+    pthread_mutex_unlock(&running_mu);
+}
+
+/* The auction of the call ended (recorded): takes its waiting retries. */
+static struct routing_joiner *running_end(const char *provider, const char *call_sid)
+{
+    pthread_mutex_lock(&running_mu);
+    struct running **pp = running_find(provider, call_sid);
+    struct running *r = *pp;
+    if (r)
+        *pp = r->next;
+    pthread_mutex_unlock(&running_mu);
+    struct routing_joiner *j = r ? r->waiting : NULL;
+    free(r);
+    return j;
+}
+
+static const char *copy_or_null(const char *s, char *buf, size_t cap)
+{
+    if (!s)
+        return NULL;
+    snprintf(buf, cap, "%s", s);
+    return buf;
+}
+
+static struct routing_joiner *joiner_new(struct app *app, const struct st_account *acct,
+                                         const struct calls_target *t, const struct routing_call *c)
+{
+    struct routing_joiner *j = xcalloc(1, sizeof(*j));
+    j->app = app;
+    j->acct = *acct;
+    j->t = *t;
+    j->c = *c;
+    j->c.provider = copy_or_null(c->provider, j->provider, sizeof(j->provider));
+    j->c.call_sid = copy_or_null(c->call_sid, j->call_sid, sizeof(j->call_sid));
+    j->c.from = copy_or_null(c->from, j->from, sizeof(j->from));
+    j->c.verstat = copy_or_null(c->verstat, j->verstat, sizeof(j->verstat));
+    j->c.source = copy_or_null(c->source, j->source, sizeof(j->source));
+    j->c.campaign = copy_or_null(c->campaign, j->campaign, sizeof(j->campaign));
+    j->c.location = copy_or_null(c->location, j->location, sizeof(j->location));
+    return j;
+}
+
+/* Answers a waiting retry now that its call's auction is recorded: as any retry (the same
+ * dial), or, when that auction no longer runs anywhere, a new one. */
+static void joiner_serve(struct routing_joiner *j)
+{
+    struct routing_answer *out = j->out;
+    j->c.now = time_now_ms();
+    int rc = routing_voice(j->app, &j->acct, &j->t, &j->c, out);
+    if (rc == ERR_OK && (out->joining || out->auction)) { /* another auction of the call */
+        struct app *app = j->app;
+        void (*done)(void *) = j->done;
+        void *arg = j->arg;
+        free(j);
+        routing_auction(app, out, done, arg);
+        return;
+    }
+    if (rc) { /* the plan is gone: the number's own line */
+        memset(out, 0, sizeof(*out));
+        const char *fwd = j->t.number.forward_to[0] ? j->t.number.forward_to : j->t.pool.forward_to;
+        snprintf(out->number, sizeof(out->number), "%s", fwd);
+        out->ans.kind = TEL_ANSWER_DIAL;
+        out->ans.forward_to = out->number;
+    }
+    void (*done)(void *) = j->done;
+    void *arg = j->arg;
+    free(j);
+    done(arg);
+}
+
 int routing_voice(struct app *app, const struct st_account *acct, const struct calls_target *t,
                   const struct routing_call *c, struct routing_answer *out)
 {
     memset(out, 0, sizeof(*out));
     struct st_route_doc *d = xmalloc(sizeof(*d));
     char loc[STORE_ID_MAX];
-    int rc = plan_for(app, acct->id, t, d, loc);
+    int rc = plan_for(app, acct->id, t, c->location, d, loc);
     if (rc) {
         if (rc != ERR_NOTFOUND)
             log_error("routing", "cannot look up the plan of a call: %s", err_str(rc));
@@ -737,7 +977,7 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
     snprintf(r->call_sid, sizeof(r->call_sid), "%s", c->call_sid);
     snprintf(r->plan, sizeof(r->plan), "%s", d->ext_id);
     snprintf(r->verstat, sizeof(r->verstat), "%s", c->verstat ? c->verstat : "");
-    snprintf(r->location, sizeof(r->location), "%s", loc); /* the number's location, if any */
+    snprintf(r->location, sizeof(r->location), "%s", loc); /* the call's location, if any */
     sp->facts = (struct route_facts){.from = c->from,
                                      .verstat = c->verstat,
                                      .area_code = area_code(c->from),
@@ -750,10 +990,20 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
     if (!rc)
         sp->facts.visit_location = visit_location(sp);
     struct st_call_route *prev = xmalloc(sizeof(*prev));
-    bool retry = !rc &&
-                 store_call_route_get(app->store, c->provider, c->call_sid, prev) == ERR_OK &&
-                 prev->account_id == acct->id && strcmp(prev->plan, d->ext_id) == 0 &&
-                 strcmp(prev->outcome, "auction") != 0; /* an auction runs again */
+    bool same = !rc && store_call_route_get(app->store, c->provider, c->call_sid, prev) == ERR_OK &&
+                prev->account_id == acct->id && strcmp(prev->plan, d->ext_id) == 0;
+    /* a retry while the call's auction runs here waits for it (routing_auction: join) */
+    bool join = same && strcmp(prev->outcome, "auction") == 0 && running_here(c);
+    /* an auction that no longer runs here (its node died) runs again */
+    bool retry = same && strcmp(prev->outcome, "auction") != 0;
+    if (join) {
+        out->joining = joiner_new(app, acct, t, c);
+        free(prev);
+        routing__plan_free(sp->rp);
+        free(sp);
+        free(d);
+        return ERR_OK;
+    }
     if (retry) {
         sp->rec = *prev;
         replay(sp, prev, out);
@@ -808,6 +1058,9 @@ struct routing_pending {
     char verstat[64];
     char source[256];
     char campaign[256];
+    /* a re-post (in.repost): the same auction's bids left, best first */
+    size_t n_rest;
+    struct auction_bid_left rest[AUCTION_REST_MAX];
 };
 
 static const char *keep(const char *s, char *buf, size_t cap)
@@ -876,16 +1129,78 @@ static struct auction_req *auction_req_of(const struct routing_pending *pd)
     q->reserve = pd->in.reserve;
     q->plan = &rp->plan;
     ping_facts(sp, q->call, sizeof(q->call));
+    uint64_t bidders = pd->in.bidders;
+    if (pd->in.repost) { /* the bids left get the post in turn; nobody is pinged */
+        bidders = 0;
+        for (size_t k = 0; k < pd->n_rest; k++) {
+            q->preset[q->n_preset++] = pd->rest[k];
+            bidders |= UINT64_C(1) << pd->rest[k].target;
+        }
+    }
     for (size_t i = 0; i < rp->plan.n_targets; i++) {
-        if (!(pd->in.bidders & (UINT64_C(1) << i)) || !rp->targets[i].bid_url)
+        if (!(bidders & (UINT64_C(1) << i)) || !rp->targets[i].bid_url)
             continue;
         struct auction_bidder *b = &q->bidders[q->n++];
         b->target = (int)i;
         snprintf(b->id, sizeof(b->id), "%s", rp->targets[i].id);
         snprintf(b->bid_url, sizeof(b->bid_url), "%s", rp->targets[i].bid_url);
         snprintf(b->post_url, sizeof(b->post_url), "%s", rp->post_urls[i] ? rp->post_urls[i] : "");
+        char label[STORE_ID_MAX + 8];
+        snprintf(label, sizeof(label), "buyer:%s", b->id);
+        if (rp->secrets[i] && store_secret_open(sp->app->store, sp->account_id, label,
+                                                rp->secrets[i], b->secret, sizeof(b->secret))) {
+            log_error("routing", "cannot open a buyer's signing secret in plan '%s'", rp->ext_id);
+            memset(b, 0, sizeof(*b));
+            q->n--; /* not pinged: unsigned, its buyer would refuse it as forged */
+        }
     }
     return q;
+}
+
+/* Appends "&rb=T~PRICE~BID_ID~…" (the bids left, best first) to a Dial action's query, as many
+ * as fit. The provider signs the URL it calls back, so the bids come back unaltered. */
+static void add_bids_left(char *query, size_t cap, const struct auction_bid_left *rest, size_t n)
+{
+    size_t len = strlen(query);
+    for (size_t k = 0; k < n; k++) {
+        char one[STORE_ID_MAX + 48];
+        int w = snprintf(one, sizeof(one), "%s%d~%" PRId64 "~%s", k ? "~" : "&rb=", rest[k].target,
+                         rest[k].price, rest[k].bid_id);
+        if (w < 0 || len + (size_t)w >= cap)
+            return;
+        memcpy(query + len, one, (size_t)w + 1);
+        len += (size_t)w;
+    }
+}
+
+/* Reads the bids left of a Dial action (add_bids_left's text): only bids of targets of the plan
+ * that bid, with a price above 0 and a well-formed bid id. Returns how many (at most
+ * AUCTION_REST_MAX). */
+static size_t parse_bids_left(const struct routing_plan *rp, const char *s,
+                              struct auction_bid_left *out)
+{
+    size_t n = 0;
+    while (s && *s && n < AUCTION_REST_MAX) {
+        char *end = NULL;
+        long t = strtol(s, &end, 10);
+        if (end == s || *end != '~')
+            break;
+        long long price = strtoll(end + 1, &end, 10);
+        if (*end != '~')
+            break;
+        const char *id = end + 1;
+        size_t len = strcspn(id, "~");
+        if (t < 0 || (size_t)t >= rp->plan.n_targets || !rp->targets[t].bid_url || price <= 0 ||
+            len == 0 || len >= sizeof(out[n].bid_id) ||
+            strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") < len)
+            break;
+        out[n] = (struct auction_bid_left){.target = (int)t, .price = price};
+        memcpy(out[n].bid_id, id, len);
+        out[n].bid_id[len] = '\0';
+        n++;
+        s = id[len] ? id + len + 1 : id + len;
+    }
+    return n;
 }
 
 /* The step after the auction, inside the record's transaction. */
@@ -905,6 +1220,8 @@ static int auction_step(struct step *sp, void *arg)
     snprintf(sp->rec.bid_id, sizeof(sp->rec.bid_id), "%s", won ? r->bid_id : "");
     sp->rec.bid_price = won ? r->price : 0;
     apply(sp, &pd->st, &in, pd->out);
+    if (won) /* the winner's dial callback carries the bids left, for a re-post */
+        add_bids_left(pd->out->route_query, sizeof(pd->out->route_query), r->rest, r->n_rest);
     if (in.op == ROUTE_OP_AUCTION) /* cannot happen: an auction never follows an auction */
         return ERR_INVALID;
     return count_dial(sp, &in);
@@ -922,10 +1239,11 @@ static void auction_done(void *arg, const struct auction_result *r)
         p += n + (p[n] == '\n');
     }
     pd->res = r;
-    if (r->winner >= 0)
+    /* a re-post is counted once, as the auction it continues */
+    if (!pd->in.repost && r->winner >= 0)
         metrics_count(sp->app->metrics, "opendni_auctions_won_total",
                       "Ping-post auctions won by a buyer's confirmed bid.", 1);
-    else
+    else if (!pd->in.repost)
         metrics_count(sp->app->metrics, "opendni_auctions_unsold_total",
                       "Ping-post auctions without a confirmed bid (the plan fell back).", 1);
     int rc = in_tx(sp, auction_step, pd);
@@ -933,20 +1251,50 @@ static void auction_done(void *arg, const struct auction_result *r)
         fail_over(sp, sp->rp->plan.last_resort, err_str(rc), pd->out);
         save(sp);
     }
+    struct routing_joiner *j = running_end(sp->rec.provider, sp->rec.call_sid);
     void (*done)(void *) = pd->done;
     void *done_arg = pd->arg;
     pending_free(pd);
     done(done_arg);
+    while (j) { /* the provider's retries of the webhook, answered from the record */
+        struct routing_joiner *next = j->next;
+        joiner_serve(j);
+        j = next;
+    }
 }
 
-void routing_auction(struct app *app, struct routing_answer *out, void (*done)(void *arg),
-                     void *arg)
+static void routing_auction_start(struct app *app, struct routing_answer *out,
+                                  void (*done)(void *arg), void *arg)
 {
     struct routing_pending *pd = out->auction;
     out->auction = NULL;
     pd->done = done;
     pd->arg = arg;
+    running_add(pd->sp->rec.provider, pd->sp->rec.call_sid);
     auction_run(app->auctions, auction_req_of(pd), auction_done, pd);
+}
+
+void routing_auction(struct app *app, struct routing_answer *out, void (*done)(void *arg),
+                     void *arg)
+{
+    struct routing_joiner *j = out->joining;
+    if (!j) {
+        routing_auction_start(app, out, done, arg);
+        return;
+    }
+    out->joining = NULL;
+    j->out = out;
+    j->done = done;
+    j->arg = arg;
+    pthread_mutex_lock(&running_mu);
+    struct running *r = *running_find(j->c.provider, j->c.call_sid);
+    if (r) { /* answered when the auction is recorded (auction_done) */
+        j->next = r->waiting;
+        r->waiting = j;
+    }
+    pthread_mutex_unlock(&running_mu);
+    if (!r) /* it ended meanwhile: answer from its record now */
+        joiner_serve(j);
 }
 
 /* ==== callbacks ============================================================================== */
@@ -1022,6 +1370,8 @@ struct later_step {
     struct routing_answer *out;
     struct route_instr auction; /* auctioning: the step's auction */
     bool auctioning;
+    size_t n_rest; /* a Dial action's bids left (a re-post's) */
+    struct auction_bid_left rest[AUCTION_REST_MAX];
 };
 
 static int next_step(struct step *sp, void *arg)
@@ -1032,9 +1382,11 @@ static int next_step(struct step *sp, void *arg)
     struct routing_answer *out = ls->out;
     struct route_instr in;
     struct route_event ev = {.kind = ROUTE_EV_DIGITS, .digits = cb->digits ? cb->digits : ""};
-    if (cb->ev == ROUTING_EV_DIAL)
-        ev = (struct route_event){.kind = ROUTE_EV_DIAL_DONE, .dial_status = cb->dial_status};
-    else if (cb->ev == ROUTING_EV_RECORD)
+    if (cb->ev == ROUTING_EV_DIAL) {
+        ls->n_rest = parse_bids_left(sp->rp, cb->bids_left, ls->rest);
+        ev = (struct route_event){
+            .kind = ROUTE_EV_DIAL_DONE, .dial_status = cb->dial_status, .bids_left = ls->n_rest};
+    } else if (cb->ev == ROUTING_EV_RECORD)
         ev = (struct route_event){.kind = ROUTE_EV_RECORDED};
     struct route_state before = *st;
     int rc = evaluate(sp, st, &ev, &in);
@@ -1124,6 +1476,8 @@ int routing_next(struct app *app, const struct routing_callback *cb, struct rout
         save(sp);
     } else if (later.auctioning) {
         out->auction = pending_new(sp, &st, &later.auction, out);
+        out->auction->n_rest = later.n_rest;
+        memcpy(out->auction->rest, later.rest, sizeof(later.rest));
         sp = NULL; /* the auction's now */
     }
 out:

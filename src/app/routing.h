@@ -24,7 +24,7 @@ struct app;
 struct calls_target;
 struct routing_pending;
 
-#define ROUTING_QUERY_MAX 256
+#define ROUTING_QUERY_MAX 512 /* a Dial action's query carries the auction's next bids */
 
 /* ==== documents: POST/GET/PUT/DELETE /v1/locations and /v1/routing-plans ==================== */
 
@@ -56,8 +56,17 @@ struct routing_call {
     const char *source;  /* the call's attribution, for whispers */
     const char *campaign;
     int64_t session_id; /* the call's credited visit (0: none): geography by its region */
+    /* The location the stored call belongs to (st_call.location: "" = none), which also picks a
+     * plan attached to a location; NULL when the call could not be prepared (then the number's
+     * or its pool's location is looked up). */
+    const char *location;
     int64_t now;
 };
+
+/* The location the number of t belongs to (listed by a location itself, else through its
+ * pool): its ext id in out, "" for none. ERR_OK, or ERR_BACKEND (out ""). THREADING: any. */
+int routing_location_of(struct app *app, int64_t account_id, const struct calls_target *t,
+                        char out[STORE_ID_MAX]);
 
 /* What to answer the provider: ans points into this struct (say, number, queries). */
 struct routing_answer {
@@ -72,6 +81,10 @@ struct routing_answer {
     /* Non-NULL: the step is a ping-post auction and ans is not written yet; run it with
      * routing_auction (which takes it) before answering. */
     struct routing_pending *auction;
+    /* Non-NULL: a provider retry of the voice webhook while the call's auction runs on this
+     * node; ans is not written yet: routing_auction (which takes it) answers it, as any retry,
+     * once that auction is recorded. */
+    struct routing_joiner *joining;
     bool billable;      /* this step recorded a connected call its target's rule made billable */
     int64_t account_id; /* the call's account (routing_next) */
 };
@@ -80,7 +93,9 @@ struct routing_answer {
  * service (app/auction.h): once *out holds the answer of the step after it (the winner's
  * destination dialled, or the plan's fallback, or its last resort if the record cannot be
  * written) and the record is written, done(arg) is called on the auction service's thread.
- * The caller keeps out alive until then. */
+ * With out->joining (taken) instead, no auction starts: the call's running one is awaited, and
+ * out then holds a retry's answer (the same dial), done(arg) on that thread (or at once on the
+ * caller's thread when it ended meanwhile). The caller keeps out alive until then. */
 void routing_auction(struct app *app, struct routing_answer *out, void (*done)(void *arg),
                      void *arg);
 
@@ -112,6 +127,7 @@ struct routing_callback {
     int64_t dial_duration_s; /* DialCallDuration, -1 */
     const char *recording_url;
     int64_t recording_duration_s; /* -1 */
+    const char *bids_left; /* the rb query parameter of a won auction's Dial action, or NULL */
     int64_t now;
 };
 

@@ -19,6 +19,9 @@
 #define ROUTING_MAX_CODES 4096
 #define ROUTING_MAX_BLOCKED 256
 #define ROUTING_MAX_OWNED 1000 /* a location's numbers, and its pools */
+/* A bidding target's signing secret, sealed (store_secret_seal, label "buyer:<target id>"), in
+ * the stored plan; never shown, refused in a plan's body */
+#define ROUTING_SECRET_KEY "signing_secret_sealed"
 #define ROUTING_MAX_REGIONS 64 /* the visitors' regions a location serves */
 
 struct routing_plan {
@@ -28,6 +31,7 @@ struct routing_plan {
     struct route_step steps[ROUTE_MAX_STEPS];
     struct route_target targets[ROUTE_MAX_TARGETS];
     const char *post_urls[ROUTE_MAX_TARGETS]; /* ping-post: where the post goes (NULL = bid_url) */
+    const char *secrets[ROUTE_MAX_TARGETS];   /* ping-post: the sealed signing secret, or NULL */
     struct route_location locs[ROUTE_MAX_LOCATIONS];
     char loc_ids[ROUTE_MAX_LOCATIONS][STORE_ID_MAX];
     struct route_schedule sched[ROUTING_MAX_SCHEDULES];

@@ -359,9 +359,9 @@ static int location_ref(struct routing_plan *rp, json_t *o, const char *field, i
 static int parse_target(struct routing_plan *rp, json_t *o, size_t i, struct errbuf *eb)
 {
     static const char *const keys[] = {
-        "id",    "number",         "location",  "weight",       "priority", "timeout",
-        "hours", "max_concurrent", "max_daily", "min_duration", "payout",   "whisper",
-        "name",  "bid_url",        "post_url",  "price",        NULL};
+        "id",    "number",         "location",  "weight",       "priority",         "timeout",
+        "hours", "max_concurrent", "max_daily", "min_duration", "payout",           "whisper",
+        "name",  "bid_url",        "post_url",  "price",        ROUTING_SECRET_KEY, NULL};
     struct route_target *t = &rp->targets[i];
     long long weight = 1, priority = 0, timeout = 0, max_c = 0, max_d = 0, min_d = 0, pay = 0;
     if (only_keys(o, keys, "targets", eb) || opt_str(o, "id", &t->id, "targets", eb) ||
@@ -377,7 +377,8 @@ static int parse_target(struct routing_plan *rp, json_t *o, size_t i, struct err
         opt_str(o, "whisper", &t->whisper, "targets", eb) ||
         opt_str(o, "bid_url", &t->bid_url, "targets", eb) || url(t->bid_url, "targets", eb) ||
         opt_str(o, "post_url", &rp->post_urls[i], "targets", eb) ||
-        url(rp->post_urls[i], "targets", eb))
+        url(rp->post_urls[i], "targets", eb) ||
+        opt_str(o, ROUTING_SECRET_KEY, &rp->secrets[i], "targets", eb))
         return ERR_INVALID;
     if (rp->post_urls[i] && !t->bid_url)
         return bad(eb, "targets", "a post_url needs a bid_url");
@@ -585,6 +586,12 @@ static int parse_plan_head(struct routing_plan *rp, json_t *doc, struct errbuf *
     rp->zone = routing__zone(tz ? tz : "UTC", eb);
     if (!rp->zone)
         return ERR_INVALID;
+    /* attached to a location: it distributes only to that location's business lines (a
+     * location deleted since is no home: nothing would find the plan through it anyway) */
+    const char *home =
+        json_string_value(json_object_get(json_object_get(doc, "attach"), "location"));
+    rp->plan.home = routing__location_index(rp, home);
+    rp->plan.at_home = rp->plan.home >= 0;
     return parse_blocked(rp, json_object_get(doc, "blocked"), eb);
 }
 

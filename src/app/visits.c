@@ -686,6 +686,9 @@ static int run_visit(struct visit *v, const struct acct *acct, struct visit_in *
             eb->field = "url";
         if (rc == ERR_OK)
             fill_session(&v->job.session, &v->res.src, in);
+        if (rc == ERR_OK && rule >= 0) /* a location's rule: the visit's calls are its */
+            snprintf(v->job.session.location, sizeof(v->job.session.location), "%s",
+                     acct->rule_rows[rule].location);
         if (rc == ERR_OK && opted_out(acct, in))
             strip_personal(&v->job.session);
     }

@@ -13,6 +13,7 @@
 #include "app/calls.h"
 #include "app/privacy.h"
 #include "base/timefmt.h"
+#include "base/xalloc.h"
 #include "store/store.h"
 #include "telephony/telnyx.h"
 
@@ -206,11 +207,32 @@ static int read_secret_files(struct account_changes *ch)
     return 0;
 }
 
+/* The settings' references to the account's data exist: conversion.location_id. ERR_INVALID
+ * after printing why. */
+static int check_settings_refs(struct store *s, int64_t account_id, const char *settings)
+{
+    struct calls_settings cs;
+    if (calls_settings_parse(settings, &cs, NULL) != ERR_OK || !cs.location[0])
+        return ERR_OK;
+    struct st_route_doc *d = xmalloc(sizeof(*d));
+    int rc = store_route_doc_get(s, account_id, "location", cs.location, d);
+    free(d);
+    if (rc == ERR_NOTFOUND) {
+        fprintf(stderr,
+                "error: --settings: conversion.location_id: the account has no location '%s'\n",
+                cs.location);
+        return ERR_INVALID;
+    }
+    return rc;
+}
+
 /* Applies ch to account ext_id in one transaction. ERR_NOTFOUND for an unknown account. */
 static int apply_changes(struct store *s, const char *ext_id, const struct account_changes *ch)
 {
     struct st_account a;
     int rc = store_account_get(s, ext_id, &a);
+    if (rc == ERR_OK && ch->settings)
+        rc = check_settings_refs(s, a.id, ch->settings);
     if (rc == ERR_OK)
         rc = store_begin(s);
     if (rc)

@@ -179,6 +179,8 @@ int route_plan_check(const struct route_plan *p, struct errbuf *eb)
         return errf(eb, ERR_INVALID, "targets", "at most %d targets", ROUTE_MAX_TARGETS);
     if (p->n_locations > ROUTE_MAX_LOCATIONS)
         return errf(eb, ERR_INVALID, "locations", "at most %d locations", ROUTE_MAX_LOCATIONS);
+    if (p->at_home && (p->home < 0 || (size_t)p->home >= p->n_locations))
+        return errf(eb, ERR_INVALID, "attach", "no such location");
     for (size_t i = 0; i < p->n_steps; i++) {
         int rc = check_step(p, i, eb);
         if (rc)
@@ -361,7 +363,22 @@ static bool target_eligible(const struct eval *e, int i)
     return true;
 }
 
-/* The step's candidates (target indices) in its order, restricted to location loc (-1: any). */
+bool route_target_is_buyer(const struct route_target *t)
+{
+    return t && ((t->bid_url && t->bid_url[0]) || t->payout > 0);
+}
+
+bool route_target_elsewhere(const struct route_plan *p, int i)
+{
+    if (!p || !p->at_home || i < 0 || (size_t)i >= p->n_targets)
+        return false;
+    const struct route_target *t = &p->targets[i];
+    return t->location >= 0 && t->location != p->home && !route_target_is_buyer(t);
+}
+
+/* The step's candidates (target indices) in its order, restricted to location loc (-1: any);
+ * a plan attached to a location leaves out other locations' business lines (noted in the
+ * instruction's skipped_elsewhere). */
 static size_t candidates(const struct eval *e, const struct route_step *s, int loc,
                          int out[ROUTE_MAX_TARGETS])
 {
@@ -369,8 +386,13 @@ static size_t candidates(const struct eval *e, const struct route_step *s, int l
     size_t total = s->n_targets ? s->n_targets : e->p->n_targets;
     for (size_t k = 0; k < total && n < ROUTE_MAX_TARGETS; k++) {
         int i = s->n_targets ? s->targets[k] : (int)k;
-        if (loc < 0 || e->p->targets[i].location == loc)
-            out[n++] = i;
+        if (loc >= 0 && e->p->targets[i].location != loc)
+            continue;
+        if (route_target_elsewhere(e->p, i)) {
+            e->out->skipped_elsewhere |= UINT64_C(1) << i;
+            continue;
+        }
+        out[n++] = i;
     }
     return n;
 }
@@ -718,7 +740,7 @@ static void on_digits(struct eval *e, const char *digits)
     run(e, s->on_fail);
 }
 
-static void on_dial_done(struct eval *e, const char *status)
+static void on_dial_done(struct eval *e, const char *status, bool ev_bids_left)
 {
     bool connected =
         status && (strcmp(status, "completed") == 0 || strcmp(status, "answered") == 0);
@@ -730,7 +752,18 @@ static void on_dial_done(struct eval *e, const char *status)
     const struct route_step *s = &e->p->steps[e->st->step];
     if (s->kind != ROUTE_STEP_DISTRIBUTE || e->st->target < 0)
         return last_resort(e, "a dial ended outside a distribution step");
-    if (s->method == ROUTE_PING_POST) /* the buyer confirmed and did not take it: fall back */
+    if (s->method == ROUTE_PING_POST && ev_bids_left) { /* the next bid of the same auction */
+        const struct route_target *t = &e->p->targets[e->st->target];
+        e->out->op = ROUTE_OP_AUCTION;
+        e->out->repost = true;
+        e->out->deadline_ms = s->deadline_ms > 0 ? s->deadline_ms : ROUTE_AUCTION_DEADLINE_MS;
+        e->out->reserve = s->reserve;
+        e->st->target = -1;
+        reason(e->out, "step %d: ping_post: %s's dial ended %s: post to the next bid", e->st->step,
+               t->id ? t->id : "?", status ? status : "unknown");
+        return;
+    }
+    if (s->method == ROUTE_PING_POST) /* no bid left: fall back (no second auction) */
         return run(e, s->on_fail);
     int i = pick_target(e, s);
     if (i >= 0)
@@ -793,7 +826,7 @@ void route_next(const struct route_plan *p, const struct route_facts *f,
     } else if (ev->kind == ROUTE_EV_DIGITS) {
         on_digits(&e, ev->digits);
     } else if (ev->kind == ROUTE_EV_DIAL_DONE) {
-        on_dial_done(&e, ev->dial_status);
+        on_dial_done(&e, ev->dial_status, ev->bids_left);
     } else if (ev->kind == ROUTE_EV_AUCTION) {
         on_auction(&e, ev);
     } else {

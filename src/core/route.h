@@ -151,6 +151,11 @@ struct route_plan {
     size_t n_blocked;
     const char *const *blocked;      /* E.164 numbers, or prefixes ending in '*' ("+1900*") */
     bool reject_failed_verification; /* StirVerstat "…-Failed…" is rejected */
+    /* A plan attached to a location (home: its index) distributes only to targets that are not
+     * another location's business line: a target whose `location` is another one is skipped
+     * unless it is a buyer (route_target_is_buyer: buyers are account-wide). */
+    bool at_home;
+    int home;
 };
 
 /* The call as routing sees it. */
@@ -193,6 +198,9 @@ struct route_event {
     enum route_event_kind kind;
     const char *digits;      /* DIGITS */
     const char *dial_status; /* DIAL_DONE: completed, answered, busy, no-answer, failed… */
+    /* DIAL_DONE of an auction's winner: valid bids of the same auction are left (ranked after
+     * it, not posted yet), so a failed dial posts to the next one before falling back */
+    bool bids_left;
     /* AUCTION: the target whose post confirmed the call (-1 = no valid bid, no confirmed post,
      * or the auction could not run), where the post said to send it (E.164 or sip: URI,
      * already validated) and the price it won at. */
@@ -208,7 +216,8 @@ enum route_op {
     ROUTE_OP_SAY_HANGUP, /* say `say`, hang up */
     ROUTE_OP_HANGUP,     /* hang up (the call is over) */
     ROUTE_OP_REJECT,     /* refuse without answering (blocked caller) */
-    ROUTE_OP_AUCTION,    /* run a ping-post auction among `bidders`, then send ROUTE_EV_AUCTION */
+    ROUTE_OP_AUCTION,    /* run a ping-post auction among `bidders`, then send ROUTE_EV_AUCTION;
+                            with `repost`, no new bidding: post to the same auction's next bids */
 };
 
 struct route_instr {
@@ -226,10 +235,14 @@ struct route_instr {
     bool last_resort;  /* DIAL of the last resort because something failed */
     int location;      /* the call's location after this step, -1 = none */
     char reason[ROUTE_REASON_MAX]; /* one line for the call's routing log */
+    /* targets this evaluation left out as another location's business lines (bit i = target
+     * i; plan.at_home) */
+    uint64_t skipped_elsewhere;
     /* AUCTION: the eligible bidders (bit i = target i), the bidding deadline, the reserve */
     uint64_t bidders;
     int deadline_ms;
     int64_t reserve;
+    bool repost;
 };
 
 /* ==== ping-post auctions ===================================================================== */
@@ -285,6 +298,13 @@ bool route_verstat_failed(const char *verstat);
 
 /* Fills "{source}" and "{campaign}" of a whisper text from f into out (cap bytes). */
 void route_whisper_fill(const struct route_facts *f, const char *text, char *out, size_t cap);
+
+/* true if t is a buyer: it bids (a bid_url) or pays per billable call (a payout above 0). */
+bool route_target_is_buyer(const struct route_target *t);
+
+/* true if plan p (attached to a location) may not send a call to its target i: a business line
+ * of another location (not a buyer). */
+bool route_target_elsewhere(const struct route_plan *p, int i);
 
 /* Whether a call to target t that talked duration_s is billable, and its payout (0 if not). */
 bool route_billable(const struct route_target *t, int64_t duration_s, int64_t *payout);

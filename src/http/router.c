@@ -71,6 +71,7 @@ static const struct route routes[] = {
     {"DELETE", "/v1/numbers/{}", h_number_delete, ROUTE_AUTH | ROUTE_MANAGE, 0},
     {"POST", "/v1/rules", h_rule_create, ROUTE_AUTH | ROUTE_MANAGE, 16 * KB},
     {"GET", "/v1/rules", h_rule_list, ROUTE_AUTH | ROUTE_VIEW, 0},
+    {"PUT", "/v1/rules/{}", h_rule_update, ROUTE_AUTH | ROUTE_MANAGE, 16 * KB},
     {"DELETE", "/v1/rules/{}", h_rule_delete, ROUTE_AUTH | ROUTE_MANAGE, 0},
     /* {} is the provider's name (telephony/provider.h); the handler labels the route with the
      * provider's own path, e.g. /v1/telephony/twilio/voice */

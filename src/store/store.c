@@ -386,6 +386,13 @@ int store_rule_create(struct store *s, struct st_rule *r, int64_t now, struct er
     return s->ops->rule_create(s, r, now, eb);
 }
 
+int store_rule_update(struct store *s, struct st_rule *r, struct errbuf *eb)
+{
+    if (store__write_fault(s, "rule update"))
+        return errf(eb, ERR_BACKEND, NULL, "%s", fault_what[TESTHOOK_STORE_FULL]);
+    return s->ops->rule_update(s, r, eb);
+}
+
 int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id)
 {
     if (store__write_fault(s, "rule delete"))

@@ -96,8 +96,9 @@ struct st_rule {
     char set_source[STORE_TEXT_MAX];
     char set_medium[STORE_TEXT_MAX];
     char set_campaign[STORE_TEXT_MAX];
-    int64_t pool_id;   /* 0 = none */
-    int64_t number_id; /* 0 = none */
+    int64_t pool_id;             /* 0 = none */
+    int64_t number_id;           /* 0 = none */
+    char location[STORE_ID_MAX]; /* the location (ext id) the rule belongs to, "" = none */
 };
 
 struct st_session {
@@ -119,6 +120,7 @@ struct st_session {
     char device[16];
     char region[8];
     char client_key[CLIENT_KEY_MAX]; /* core/client.h key of the creating request, "" unknown */
+    char location[STORE_ID_MAX]; /* the location of the source rule the visit matched, "" none */
 };
 
 struct st_lease {
@@ -323,6 +325,9 @@ int store_number_list(struct store *s, int64_t account_id, int64_t pool_id, stor
 
 /* Inserts r, created at `now` (ext_id and id set on return). */
 int store_rule_create(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb);
+/* Replaces the rule r->ext_id of r->account_id with r's fields (its id and creation time stay;
+ * r->id is set on return). ERR_NOTFOUND: the account has no such rule. */
+int store_rule_update(struct store *s, struct st_rule *r, struct errbuf *eb);
 int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id);
 /* In position order. */
 int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
@@ -477,6 +482,9 @@ struct st_call {
     int64_t dial_seq;
     int64_t ended_at; /* 0 until the status is final */
     int64_t updated_at;
+    /* the location (ext id) the call belongs to, decided when it is stored: its number's, else
+     * its pool's, else that of the source rule that sent the credited visit to it; "" = none */
+    char location[STORE_ID_MAX];
 };
 
 struct st_conversion {
@@ -487,6 +495,7 @@ struct st_conversion {
     double value;
     char currency[8];
     int64_t at;
+    char location[STORE_ID_MAX]; /* the location of the conversion rule that qualified the call */
 };
 
 /* What earlier calls say about a caller (repeat-caller rule, first-time-caller conversions). */
@@ -915,6 +924,16 @@ void store_secrets_keys(struct store *s, const struct secrets_key *current,
  * says how many: nothing changes either way; eb says which); ERR_BACKEND. Runs at `now`
  * (updated_at of the rows it rewrites). Call with no other writer of provider rows. */
 int store_secrets_reseal(struct store *s, int64_t now, int64_t *n_resealed, struct errbuf *eb);
+/* Seals clear (under STORE_SECRET_MAX bytes) for (account_id, label) with the current key into
+ * out (cap bytes; SECRETS_SEALED_MAX suffices), for a secret kept inside another record (a
+ * ping-post buyer's signing secret in its plan). ERR_OK; ERR_UNSUPPORTED (no key: logged);
+ * ERR_INVALID; ERR_TOOBIG. store_secret_open opens such a value with the key that sealed it:
+ * ERR_OK; ERR_UNSUPPORTED (not one of the keys given); ERR_INVALID (does not authenticate, or
+ * sealed for another account or label). THREADING: any. */
+int store_secret_seal(struct store *s, int64_t account_id, const char *label, const char *clear,
+                      char *out, size_t cap);
+int store_secret_open(struct store *s, int64_t account_id, const char *label, const char *sealed,
+                      char *out, size_t cap);
 
 /* ==== dashboard users =========================================================================
  * Owned by the users service (src/app/users.c) and `opendni user` (cmd_user.c): users (email and

@@ -90,6 +90,7 @@ struct store_ops {
     int (*number_list)(struct store *s, int64_t account_id, int64_t pool_id, store_number_fn fn,
                        void *ctx);
     int (*rule_create)(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb);
+    int (*rule_update)(struct store *s, struct st_rule *r, struct errbuf *eb);
     int (*rule_delete)(struct store *s, int64_t account_id, const char *ext_id);
     int (*rule_list)(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
     int (*session_put)(struct store *s, struct st_session *ss);

@@ -983,6 +983,7 @@ const struct store_ops store_pg_ops = {
     .number_delete = store_pg__number_delete,
     .number_list = store_pg__number_list,
     .rule_create = store_pg__rule_create,
+    .rule_update = store_pg__rule_update,
     .rule_delete = store_pg__rule_delete,
     .rule_list = store_pg__rule_list,
     .session_put = store_pg__session_put,

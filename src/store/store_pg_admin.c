@@ -688,15 +688,48 @@ int store_pg__rule_create(struct store *s, struct st_rule *r, int64_t now, struc
     store__pg_id(&a, r->pool_id);
     store__pg_id(&a, r->number_id);
     store__pg_i64(&a, now);
+    store__pg_opt(&a, r->location);
     PGresult *res = NULL;
     int rc = store__pg_row(
         s,
         "INSERT INTO rules(ext_id, account_id, position, field, op, value, set_channel,"
-        " set_source, set_medium, set_campaign, pool_id, number_id, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        " set_source, set_medium, set_campaign, pool_id, number_id, created_at, location)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         &a, &res, "insert rule");
     if (rc)
         return errf(eb, rc == ERR_NOTFOUND ? ERR_BACKEND : rc, NULL, "cannot create rule");
+    r->id = store__pg_col_i64(res, 0, 0);
+    PQclear(res);
+    return ERR_OK;
+}
+
+int store_pg__rule_update(struct store *s, struct st_rule *r, struct errbuf *eb)
+{
+    struct pgargs a = {0};
+    store__pg_text(&a, r->ext_id);
+    store__pg_i64(&a, r->account_id);
+    store__pg_i64(&a, r->position);
+    store__pg_text(&a, r->field);
+    store__pg_text(&a, r->op);
+    store__pg_text(&a, r->value);
+    store__pg_opt(&a, r->set_channel);
+    store__pg_opt(&a, r->set_source);
+    store__pg_opt(&a, r->set_medium);
+    store__pg_opt(&a, r->set_campaign);
+    store__pg_id(&a, r->pool_id);
+    store__pg_id(&a, r->number_id);
+    store__pg_opt(&a, r->location);
+    PGresult *res = NULL;
+    int rc = store__pg_row(
+        s,
+        "UPDATE rules SET position = $3, field = $4, op = $5, value = $6, set_channel = $7,"
+        " set_source = $8, set_medium = $9, set_campaign = $10, pool_id = $11, number_id = $12,"
+        " location = $13 WHERE ext_id = $1 AND account_id = $2 RETURNING id",
+        &a, &res, "update rule");
+    if (rc == ERR_NOTFOUND)
+        return ERR_NOTFOUND;
+    if (rc)
+        return errf(eb, rc, NULL, "cannot update rule");
     r->id = store__pg_col_i64(res, 0, 0);
     PQclear(res);
     return ERR_OK;
@@ -728,6 +761,7 @@ static void read_rule(const PGresult *res, int i, struct st_rule *r)
     store__pg_col_text(res, i, 10, r->set_campaign, sizeof(r->set_campaign));
     r->pool_id = store__pg_col_i64(res, i, 11);
     r->number_id = store__pg_col_i64(res, i, 12);
+    store__pg_col_text(res, i, 13, r->location, sizeof(r->location));
 }
 
 int store_pg__rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx)
@@ -738,7 +772,7 @@ int store_pg__rule_list(struct store *s, int64_t account_id, store_rule_fn fn, v
     int rc = store__pg_exec(
         s,
         "SELECT id, ext_id, account_id, position, field, op, value, set_channel, set_source,"
-        " set_medium, set_campaign, pool_id, number_id FROM rules WHERE account_id = $1"
+        " set_medium, set_campaign, pool_id, number_id, location FROM rules WHERE account_id = $1"
         " ORDER BY position, id",
         &a, &res, "list rules");
     if (rc)

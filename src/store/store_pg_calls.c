@@ -15,7 +15,7 @@
     " from_number, started_at, status, duration, forwarded_to, recorded, method, confidence,"      \
     " session_id, runner_up_session_id, runner_up_confidence, first_session_id, channel,"          \
     " source, medium, campaign, keyword, reason, error, call_status, call_duration,"               \
-    " status_seq, dial_status, dial_duration, dial_seq, ended_at, updated_at"
+    " status_seq, dial_status, dial_duration, dial_seq, ended_at, updated_at, location"
 
 static void read_call_ids(const PGresult *r, int i, struct st_call *c)
 {
@@ -64,6 +64,7 @@ static void read_call(const PGresult *r, int i, struct st_call *c)
     c->dial_seq = store__pg_col_i64(r, i, 32);
     c->ended_at = store__pg_col_i64(r, i, 33);
     c->updated_at = store__pg_col_i64(r, i, 34);
+    store__pg_col_text(r, i, 35, c->location, sizeof(c->location));
 }
 
 static int call_query(struct store *s, const char *sql, const struct pgargs *a, struct st_call *c)
@@ -122,6 +123,7 @@ static void bind_call_insert(struct pgargs *a, const struct st_call *c)
         store__pg_null(a);
     else
         store__pg_i64(a, c->first_caller == 1);
+    store__pg_opt(a, c->location);
 }
 
 int store_pg__call_insert(struct store *s, struct st_call *c)
@@ -137,8 +139,8 @@ int store_pg__call_insert(struct store *s, struct st_call *c)
         " to_number, from_number, started_at, status, duration, forwarded_to, recorded, method,"
         " confidence, session_id, runner_up_session_id, runner_up_confidence, first_session_id,"
         " channel, source, medium, campaign, keyword, reason, error, call_status, updated_at,"
-        " first_caller) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-        " $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)"
+        " first_caller, location) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+        " $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
         " RETURNING id",
         &a, &r, "insert call");
     if (rc)
@@ -267,10 +269,11 @@ int store_pg__conversion_add(struct store *s, struct st_conversion *cv)
     store__pg_f64(&a, cv->value);
     store__pg_text(&a, cv->currency[0] ? cv->currency : "USD");
     store__pg_i64(&a, cv->at);
+    store__pg_opt(&a, cv->location);
     PGresult *r = NULL;
     int rc = store__pg_row(s,
-                           "INSERT INTO conversions(call_id, account_id, name, value, currency, at)"
-                           " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                           "INSERT INTO conversions(call_id, account_id, name, value, currency, at,"
+                           " location) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                            &a, &r, "insert conversion");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
@@ -285,7 +288,7 @@ int store_pg__conversion_by_call(struct store *s, int64_t call_id, struct st_con
     store__pg_i64(&a, call_id);
     PGresult *r = NULL;
     int rc = store__pg_row(s,
-                           "SELECT id, call_id, account_id, name, value, currency, at"
+                           "SELECT id, call_id, account_id, name, value, currency, at, location"
                            " FROM conversions WHERE call_id = $1",
                            &a, &r, "read conversion");
     if (rc)
@@ -297,6 +300,7 @@ int store_pg__conversion_by_call(struct store *s, int64_t call_id, struct st_con
     cv->value = store__pg_col_f64(r, 0, 4);
     store__pg_col_text(r, 0, 5, cv->currency, sizeof(cv->currency));
     cv->at = store__pg_col_i64(r, 0, 6);
+    store__pg_col_text(r, 0, 7, cv->location, sizeof(cv->location));
     PQclear(r);
     return ERR_OK;
 }
@@ -523,7 +527,7 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
     " LEFT JOIN call_routes cr ON cr.provider = c.provider AND cr.call_sid = c.provider_call_id"   \
     " AND cr.account_id = c.account_id"                                                            \
     " LEFT JOIN route_docs ld ON ld.account_id = c.account_id AND ld.kind = 'location'"            \
-    " AND ld.ext_id = cr.location"                                                                 \
+    " AND ld.ext_id = COALESCE(NULLIF(cr.location, ''), c.location, cv.location)"                  \
     " WHERE c.account_id = $1 AND c.started_at >= $2 AND c.started_at < $3"                        \
     " ORDER BY c.started_at, c.id"
 

@@ -170,6 +170,7 @@ int store_pg__number_delete(struct store *s, int64_t account_id, const char *ext
 int store_pg__number_list(struct store *s, int64_t account_id, int64_t pool_id, store_number_fn fn,
                           void *ctx);
 int store_pg__rule_create(struct store *s, struct st_rule *r, int64_t now, struct errbuf *eb);
+int store_pg__rule_update(struct store *s, struct st_rule *r, struct errbuf *eb);
 int store_pg__rule_delete(struct store *s, int64_t account_id, const char *ext_id);
 int store_pg__rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
 int store_pg__session_put(struct store *s, struct st_session *ss);

@@ -8,7 +8,8 @@
 
 #define SESSION_COLS                                                                               \
     "id, ext_id, account_id, visitor_id, created_at, last_active_at, landing_page, referrer,"      \
-    " channel, source, medium, campaign, keyword, content, click_ids, device, region, client_key"
+    " channel, source, medium, campaign, keyword, content, click_ids, device, region, client_key," \
+    " location"
 
 static void read_session(const PGresult *r, int i, struct st_session *ss)
 {
@@ -30,10 +31,11 @@ static void read_session(const PGresult *r, int i, struct st_session *ss)
     store__pg_col_text(r, i, 15, ss->device, sizeof(ss->device));
     store__pg_col_text(r, i, 16, ss->region, sizeof(ss->region));
     store__pg_col_text(r, i, 17, ss->client_key, sizeof(ss->client_key));
+    store__pg_col_text(r, i, 18, ss->location, sizeof(ss->location));
 }
 
-/* The columns of a new session after its id, as parameters $2..$18 (store__pg_visits_add's
- * insert names the id) or $1..$17. */
+/* The columns of a new session after its id, as parameters $2..$19 (store__pg_visits_add's
+ * insert names the id) or $1..$18. */
 static void session_args(struct pgargs *a, const struct st_session *ss)
 {
     store__pg_text(a, ss->ext_id);
@@ -53,6 +55,7 @@ static void session_args(struct pgargs *a, const struct st_session *ss)
     store__pg_opt(a, ss->device);
     store__pg_opt(a, ss->region);
     store__pg_opt(a, ss->client_key);
+    store__pg_opt(a, ss->location);
 }
 
 static int session_insert(struct store *s, struct st_session *ss)
@@ -64,8 +67,8 @@ static int session_insert(struct store *s, struct st_session *ss)
         s,
         "INSERT INTO sessions(ext_id, account_id, visitor_id, created_at, last_active_at,"
         " landing_page, referrer, channel, source, medium, campaign, keyword, content,"
-        " click_ids, device, region, client_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-        " $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+        " click_ids, device, region, client_key, location) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+        " $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
         &a, &r, "insert session");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
@@ -183,9 +186,9 @@ int store_pg__visits_add(struct store *s, struct st_visit_add *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         sql[2 * i] = "INSERT INTO sessions(id, ext_id, account_id, visitor_id, created_at,"
                      " last_active_at, landing_page, referrer, channel, source, medium,"
-                     " campaign, keyword, content, click_ids, device, region, client_key)"
-                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-                     " $15, $16, $17, $18)";
+                     " campaign, keyword, content, click_ids, device, region, client_key,"
+                     " location) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+                     " $14, $15, $16, $17, $18, $19)";
         store__pg_i64(&args[2 * i], v[i].session->id);
         session_args(&args[2 * i], v[i].session);
         sql[2 * i + 1] = LEASE_INSERT;

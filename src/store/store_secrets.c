@@ -347,6 +347,26 @@ static int open_dest(struct store *s, struct st_destination *d)
     return ERR_OK;
 }
 
+int store_secret_seal(struct store *s, int64_t account_id, const char *label, const char *clear,
+                      char *out, size_t cap)
+{
+    if (s->n_keys == 0) {
+        log_error("store", "cannot seal a %s secret without a secrets key: " NO_KEY_HINT, label);
+        return ERR_UNSUPPORTED;
+    }
+    int rc = secrets_seal(&s->keys[0], account_id, label, clear, out, cap);
+    return rc == ERR_BACKEND ? ERR_BACKEND : rc;
+}
+
+int store_secret_open(struct store *s, int64_t account_id, const char *label, const char *sealed,
+                      char *out, size_t cap)
+{
+    const struct secrets_key *k = key_for(s, sealed);
+    if (!k)
+        return ERR_UNSUPPORTED;
+    return secrets_open(k, account_id, label, sealed, out, cap);
+}
+
 int store_destination_add(struct store *s, struct st_destination *d)
 {
     if (!d->secret[0])

@@ -635,6 +635,7 @@ const struct store_ops store_sqlite_ops = {
     .number_delete = store_sqlite__number_delete,
     .number_list = store_sqlite__number_list,
     .rule_create = store_sqlite__rule_create,
+    .rule_update = store_sqlite__rule_update,
     .rule_delete = store_sqlite__rule_delete,
     .rule_list = store_sqlite__rule_list,
     .session_put = store_sqlite__session_put,

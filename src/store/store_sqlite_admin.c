@@ -723,8 +723,8 @@ int store_sqlite__rule_create(struct store *s, struct st_rule *r, int64_t now, s
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
         c, "INSERT INTO rules(ext_id, account_id, position, field, op, value, set_channel,"
-           " set_source, set_medium, set_campaign, pool_id, number_id, created_at)"
-           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
+           " set_source, set_medium, set_campaign, pool_id, number_id, created_at, location)"
+           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
     if (!st)
         return ERR_BACKEND;
     store__new_ext_id("rule_", r->ext_id);
@@ -741,10 +741,46 @@ int store_sqlite__rule_create(struct store *s, struct st_rule *r, int64_t now, s
     store__bind_id(st, 11, r->pool_id);
     store__bind_id(st, 12, r->number_id);
     sqlite3_bind_int64(st, 13, now);
+    store__bind_opt(st, 14, r->location);
     int rc = store__exec(c, st, "insert rule");
     if (rc)
         return errf(eb, rc, NULL, "cannot create rule");
     r->id = sqlite3_last_insert_rowid(c->db);
+    return ERR_OK;
+}
+
+int store_sqlite__rule_update(struct store *s, struct st_rule *r, struct errbuf *eb)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(
+        c, "UPDATE rules SET position = ?3, field = ?4, op = ?5, value = ?6, set_channel = ?7,"
+           " set_source = ?8, set_medium = ?9, set_campaign = ?10, pool_id = ?11,"
+           " number_id = ?12, location = ?13 WHERE ext_id = ?1 AND account_id = ?2 RETURNING id");
+    if (!st)
+        return ERR_BACKEND;
+    store__bind_text(st, 1, r->ext_id);
+    sqlite3_bind_int64(st, 2, r->account_id);
+    sqlite3_bind_int64(st, 3, r->position);
+    store__bind_text(st, 4, r->field);
+    store__bind_text(st, 5, r->op);
+    store__bind_text(st, 6, r->value);
+    store__bind_opt(st, 7, r->set_channel);
+    store__bind_opt(st, 8, r->set_source);
+    store__bind_opt(st, 9, r->set_medium);
+    store__bind_opt(st, 10, r->set_campaign);
+    store__bind_id(st, 11, r->pool_id);
+    store__bind_id(st, 12, r->number_id);
+    store__bind_opt(st, 13, r->location);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        r->id = sqlite3_column_int64(st, 0);
+    int done = rc == SQLITE_ROW ? sqlite3_step(st) : rc;
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return ERR_NOTFOUND;
+    if (rc != SQLITE_ROW || done != SQLITE_DONE)
+        return errf(eb, store__err(c, rc != SQLITE_ROW ? rc : done, "update rule"), NULL,
+                    "cannot update rule");
     return ERR_OK;
 }
 
@@ -764,9 +800,10 @@ int store_sqlite__rule_list(struct store *s, int64_t account_id, store_rule_fn f
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
-        c, "SELECT id, ext_id, account_id, position, field, op, value, set_channel, set_source,"
-           " set_medium, set_campaign, pool_id, number_id FROM rules WHERE account_id = ?1"
-           " ORDER BY position, id");
+        c,
+        "SELECT id, ext_id, account_id, position, field, op, value, set_channel, set_source,"
+        " set_medium, set_campaign, pool_id, number_id, location FROM rules WHERE account_id = ?1"
+        " ORDER BY position, id");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, account_id);
@@ -786,6 +823,7 @@ int store_sqlite__rule_list(struct store *s, int64_t account_id, store_rule_fn f
         store__col_text(st, 10, r.set_campaign, sizeof(r.set_campaign));
         r.pool_id = sqlite3_column_int64(st, 11);
         r.number_id = sqlite3_column_int64(st, 12);
+        store__col_text(st, 13, r.location, sizeof(r.location));
         if (fn(ctx, &r))
             break;
     }

@@ -19,7 +19,7 @@
     " from_number, started_at, status, duration, forwarded_to, recorded, method, confidence,"      \
     " session_id, runner_up_session_id, runner_up_confidence, first_session_id, channel,"          \
     " source, medium, campaign, keyword, reason, error, call_status, call_duration,"               \
-    " status_seq, dial_status, dial_duration, dial_seq, ended_at, updated_at"
+    " status_seq, dial_status, dial_duration, dial_seq, ended_at, updated_at, location"
 
 static int64_t col_opt_int(sqlite3_stmt *st, int i, int64_t none)
 {
@@ -71,6 +71,7 @@ static void read_call_status(sqlite3_stmt *st, struct st_call *c)
     c->dial_seq = sqlite3_column_int64(st, 32);
     c->ended_at = col_opt_int(st, 33, 0);
     c->updated_at = sqlite3_column_int64(st, 34);
+    store__col_text(st, 35, c->location, sizeof(c->location));
 }
 
 static void read_call(sqlite3_stmt *st, struct st_call *c)
@@ -136,6 +137,7 @@ static void bind_call_insert(sqlite3_stmt *st, const struct st_call *c)
         sqlite3_bind_null(st, 29);
     else
         sqlite3_bind_int(st, 29, c->first_caller == 1);
+    store__bind_opt(st, 30, c->location);
 }
 
 int store_sqlite__call_insert(struct store *s, struct st_call *c)
@@ -146,9 +148,9 @@ int store_sqlite__call_insert(struct store *s, struct st_call *c)
               " pool_id, to_number, from_number, started_at, status, duration, forwarded_to,"
               " recorded, method, confidence, session_id, runner_up_session_id,"
               " runner_up_confidence, first_session_id, channel, source, medium, campaign,"
-              " keyword, reason, error, call_status, updated_at, first_caller) VALUES (?1,?2,?3,"
-              "?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,"
-              "?25,?26,?27,?28,?29)");
+              " keyword, reason, error, call_status, updated_at, first_caller, location) VALUES"
+              " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
+              "?23,?24,?25,?26,?27,?28,?29,?30)");
     if (!st)
         return ERR_BACKEND;
     if (!c->ext_id[0]) /* time-ordered: the ext_id index grows at its right edge */
@@ -305,8 +307,9 @@ int store_sqlite__call_caller(struct store *s, int64_t account_id, const char *f
 int store_sqlite__conversion_add(struct store *s, struct st_conversion *cv)
 {
     CONN_OR_FAIL(conn, s);
-    sqlite3_stmt *st = store__prep(conn, "INSERT INTO conversions(call_id, account_id, name,"
-                                         " value, currency, at) VALUES (?1,?2,?3,?4,?5,?6)");
+    sqlite3_stmt *st =
+        store__prep(conn, "INSERT INTO conversions(call_id, account_id, name, value, currency, at,"
+                          " location) VALUES (?1,?2,?3,?4,?5,?6,?7)");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, cv->call_id);
@@ -315,6 +318,7 @@ int store_sqlite__conversion_add(struct store *s, struct st_conversion *cv)
     sqlite3_bind_double(st, 4, cv->value);
     store__bind_text(st, 5, cv->currency[0] ? cv->currency : "USD");
     sqlite3_bind_int64(st, 6, cv->at);
+    store__bind_opt(st, 7, cv->location);
     int rc = store__exec(conn, st, "insert conversion");
     if (rc == ERR_OK)
         cv->id = sqlite3_last_insert_rowid(conn->db);
@@ -325,7 +329,7 @@ int store_sqlite__conversion_by_call(struct store *s, int64_t call_id, struct st
 {
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(conn, "SELECT id, call_id, account_id, name, value, currency,"
-                                         " at FROM conversions WHERE call_id = ?1");
+                                         " at, location FROM conversions WHERE call_id = ?1");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, call_id);
@@ -338,6 +342,7 @@ int store_sqlite__conversion_by_call(struct store *s, int64_t call_id, struct st
         cv->value = sqlite3_column_double(st, 4);
         store__col_text(st, 5, cv->currency, sizeof(cv->currency));
         cv->at = sqlite3_column_int64(st, 6);
+        store__col_text(st, 7, cv->location, sizeof(cv->location));
     }
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)

@@ -24,7 +24,7 @@
     " LEFT JOIN call_routes cr ON cr.provider = c.provider AND cr.call_sid = c.provider_call_id"   \
     " AND cr.account_id = c.account_id"                                                            \
     " LEFT JOIN route_docs ld ON ld.account_id = c.account_id AND ld.kind = 'location'"            \
-    " AND ld.ext_id = cr.location"                                                                 \
+    " AND ld.ext_id = COALESCE(NULLIF(cr.location, ''), c.location, cv.location)"                  \
     " WHERE c.account_id = ?1 AND c.started_at >= ?2 AND c.started_at < ?3"                        \
     " ORDER BY c.started_at, c.id"
 

@@ -6,7 +6,8 @@
 
 #define SESSION_COLS                                                                               \
     "id, ext_id, account_id, visitor_id, created_at, last_active_at, landing_page, referrer,"      \
-    " channel, source, medium, campaign, keyword, content, click_ids, device, region, client_key"
+    " channel, source, medium, campaign, keyword, content, click_ids, device, region, client_key," \
+    " location"
 
 static void read_session(sqlite3_stmt *st, struct st_session *ss)
 {
@@ -28,6 +29,7 @@ static void read_session(sqlite3_stmt *st, struct st_session *ss)
     store__col_text(st, 15, ss->device, sizeof(ss->device));
     store__col_text(st, 16, ss->region, sizeof(ss->region));
     store__col_text(st, 17, ss->client_key, sizeof(ss->client_key));
+    store__col_text(st, 18, ss->location, sizeof(ss->location));
 }
 
 static int session_insert(struct sconn *c, struct st_session *ss)
@@ -35,8 +37,8 @@ static int session_insert(struct sconn *c, struct st_session *ss)
     sqlite3_stmt *st = store__prep(
         c, "INSERT INTO sessions(ext_id, account_id, visitor_id, created_at, last_active_at,"
            " landing_page, referrer, channel, source, medium, campaign, keyword, content,"
-           " click_ids, device, region, client_key) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
-           "?12,?13,?14,?15,?16,?17)");
+           " click_ids, device, region, client_key, location) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+           "?10,?11,?12,?13,?14,?15,?16,?17,?18)");
     if (!st)
         return ERR_BACKEND;
     store__bind_text(st, 1, ss->ext_id);
@@ -56,6 +58,7 @@ static int session_insert(struct sconn *c, struct st_session *ss)
     store__bind_opt(st, 15, ss->device);
     store__bind_opt(st, 16, ss->region);
     store__bind_opt(st, 17, ss->client_key);
+    store__bind_opt(st, 18, ss->location);
     int rc = store__exec(c, st, "insert session");
     if (rc == ERR_OK)
         ss->id = sqlite3_last_insert_rowid(c->db);

@@ -7,9 +7,8 @@
 
 #include "telephony/twilio.h"
 
-#define URL_MAX                                                                                    \
-    512 /* base URL (at most 255 bytes) + a callback path and query (routing: < 200)               \
-         */
+/* base URL (at most 255 bytes) + a callback path and query (routing: < ROUTING_QUERY_MAX) */
+#define URL_MAX 1024
 
 int tel__require_header(const struct tel_request *rq, const char *const *headers, struct errbuf *eb)
 {

@@ -355,6 +355,17 @@ test('a location owns numbers and pools: its plan routes their calls, which carr
   const dup = await srv.api('POST', '/v1/routing-plans', { name: 'again', attach: { location: north },
     last_resort: LAST, steps: [{ type: 'distribute' }] });
   assert.equal(dup.status, 409, dup.text);
+  // A location no plan is attached to: its number's call is forwarded as before, no routing
+  // record, and still carries the location.
+  const westNum = await number('+15125550233');
+  const west = await srv.api('POST', '/v1/locations', { name: 'West', time_zone: 'America/Denver', numbers: [westNum] });
+  assert.equal(west.status, 201, west.text);
+  const ws = callSid();
+  const wv = await voice('+15125550233', '+13125550152', ws);
+  assert.equal(dialled(wv.text), '+15555550100');
+  const wc = await callOf(ws);
+  assert.equal(wc.routing, null);
+  assert.equal(wc.location, west.json.id);
 });
 
 test('the routing report groups by target and by location and adds up to the calls log', async () => {
@@ -380,11 +391,22 @@ test('the routing report groups by target and by location and adds up to the cal
   }
   const byLoc = (await srv.api('GET', '/v1/reports/routing?group_by=location')).json.rows;
   assert.equal(byLoc.find((x) => x.location === south).calls, 1);
-  // The calls report carries the routed call's location (its name), and its rows add up.
-  const rep = await srv.api('GET', '/v1/reports/calls?group_by=location');
+  // The calls report carries each call's location (its name: where the plan took it, else the
+  // one stored with the call, routed or not), and its rows add up to the calls log, call by call.
+  const rep = await srv.api('GET', '/v1/reports/calls?group_by=location&include=call_ids');
   assert.equal(rep.status, 200, rep.text);
   assert.equal(rep.json.rows.find((x) => x.key.location === 'South (Austin)').calls, 1);
   assert.equal(rep.json.rows.reduce((s, x) => s + x.calls, 0), calls.length);
+  const names = Object.fromEntries((await srv.api('GET', '/v1/locations')).json.locations.map((l) => [l.id, l.name]));
+  for (const row of rep.json.rows) {
+    const mine = calls.filter((c) => (c.location ? names[c.location] : null) === row.key.location);
+    assert.deepEqual([...row.call_ids].sort(), mine.map((c) => c.id).sort(), `location ${row.key.location}`);
+  }
+  for (const c of routed) if (c.routing.location) assert.equal(c.location, c.routing.location, c.id);
+  // A location's number that no plan routes still carries it (North's own number, unrouted).
+  const unrouted = calls.filter((c) => !c.routing && c.location);
+  assert.ok(unrouted.length >= 1, 'an unrouted call of a location');
+  assert.ok(rep.json.rows.some((x) => x.key.location === names[unrouted[0].location]));
   assert.equal((await srv.api('GET', '/v1/reports/routing?group_by=campaign')).status, 400);
 });
 

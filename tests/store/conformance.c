@@ -2879,6 +2879,140 @@ static struct st_call_route make_route(int64_t account_id, const char *sid, cons
     return r;
 }
 
+/* Rules and calls belong to a location (migration 0007): a rule keeps its location through
+ * create, list and update (scoped to the account), a session the location of the rule its visit
+ * matched; a call keeps the location decided when it was stored, and the reports name it,
+ * unless a plan routed the call elsewhere (call_routes). */
+static int rule_location_cb(void *ctx, const struct st_rule *r)
+{
+    snprintf(ctx, STORE_ID_MAX, "%s", r->location);
+    return 0;
+}
+
+struct loc_seen {
+    int64_t call_id[4];
+    char name[4][STORE_NAME_MAX];
+};
+
+static int report_location_cb(void *ctx, const struct st_report_call *c)
+{
+    struct loc_seen *ls = ctx;
+    for (size_t i = 0; i < 4; i++)
+        if (ls->call_id[i] == c->call_id)
+            snprintf(ls->name[i], sizeof(ls->name[i]), "%s", c->location);
+    return 0;
+}
+
+static struct st_route_doc *make_location(struct fx *f, int64_t account_id, const char *name)
+{
+    struct st_route_doc *d = calloc(1, sizeof(*d));
+    d->account_id = account_id;
+    snprintf(d->kind, sizeof(d->kind), "location");
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    snprintf(d->body, sizeof(d->body), "{\"name\":\"%s\"}", name);
+    d->updated_at = 100;
+    assert_int_equal(store_route_doc_put(f->s, d), ERR_OK);
+    return d;
+}
+
+static void rules_and_calls_belong_to_a_location(void **state)
+{
+    struct fx *f = *state;
+    struct st_route_doc *north = make_location(f, f->a.id, "North");
+    struct st_route_doc *south = make_location(f, f->a.id, "South");
+    struct st_rule r = {.account_id = f->a.id, .position = 1};
+    snprintf(r.field, sizeof(r.field), "utm_source");
+    snprintf(r.op, sizeof(r.op), "equals");
+    snprintf(r.value, sizeof(r.value), "yelp");
+    snprintf(r.location, sizeof(r.location), "%s", north->ext_id);
+    assert_int_equal(store_rule_create(f->s, &r, 400, NULL), ERR_OK);
+    char got[STORE_ID_MAX] = "";
+    assert_int_equal(store_rule_list(f->s, f->a.id, rule_location_cb, got), ERR_OK);
+    assert_string_equal(got, north->ext_id);
+    /* update: the whole rule, by account and ext id; the id stays */
+    struct st_rule u = r;
+    u.id = 0;
+    snprintf(u.location, sizeof(u.location), "%s", south->ext_id);
+    snprintf(u.value, sizeof(u.value), "bing");
+    assert_int_equal(store_rule_update(f->s, &u, NULL), ERR_OK);
+    assert_int_equal(u.id, r.id);
+    assert_int_equal(store_rule_list(f->s, f->a.id, rule_location_cb, got), ERR_OK);
+    assert_string_equal(got, south->ext_id);
+    u.location[0] = '\0';
+    assert_int_equal(store_rule_update(f->s, &u, NULL), ERR_OK);
+    assert_int_equal(store_rule_list(f->s, f->a.id, rule_location_cb, got), ERR_OK);
+    assert_string_equal(got, "");
+    struct st_rule other = u;
+    other.account_id = f->b.id; /* another account's rule id: not found, nothing changed */
+    snprintf(other.location, sizeof(other.location), "%s", north->ext_id);
+    assert_int_equal(store_rule_update(f->s, &other, NULL), ERR_NOTFOUND);
+    snprintf(other.ext_id, sizeof(other.ext_id), "rule_nope");
+    other.account_id = f->a.id;
+    assert_int_equal(store_rule_update(f->s, &other, NULL), ERR_NOTFOUND);
+    assert_int_equal(store_rule_list(f->s, f->a.id, rule_location_cb, got), ERR_OK);
+    assert_string_equal(got, "");
+
+    /* a session keeps the location of the rule its visit matched */
+    struct st_session ss = {.account_id = f->a.id, .created_at = 900, .last_active_at = 900};
+    snprintf(ss.ext_id, sizeof(ss.ext_id), "s_loc");
+    snprintf(ss.visitor_id, sizeof(ss.visitor_id), "v_loc");
+    snprintf(ss.location, sizeof(ss.location), "%s", north->ext_id);
+    assert_int_equal(store_session_put(f->s, &ss), ERR_OK);
+    struct st_session sgot;
+    assert_int_equal(store_session_by_id(f->s, ss.id, &sgot), ERR_OK);
+    assert_string_equal(sgot.location, north->ext_id);
+    assert_int_equal(store_session_get(f->s, "s_loc", &sgot), ERR_OK);
+    assert_string_equal(sgot.location, north->ext_id);
+
+    /* calls: the location stored with the call, read back and named by the reports */
+    struct st_call c = {.account_id = f->a.id,
+                        .started_at = 1000,
+                        .updated_at = 1000,
+                        .call_duration_s = -1,
+                        .dial_duration_s = -1};
+    snprintf(c.provider, sizeof(c.provider), "twilio");
+    snprintf(c.to, sizeof(c.to), "+15555550101");
+    snprintf(c.from, sizeof(c.from), "+15555559999");
+    snprintf(c.status, sizeof(c.status), "ringing");
+    snprintf(c.method, sizeof(c.method), "unattributed");
+    struct st_call calls[4];
+    const char *locs[4] = {north->ext_id, "", north->ext_id, "loc_gone"};
+    for (int i = 0; i < 4; i++) {
+        calls[i] = c;
+        snprintf(calls[i].provider_call_id, sizeof(calls[i].provider_call_id), "CALOC%d", i);
+        snprintf(calls[i].location, sizeof(calls[i].location), "%s", locs[i]);
+        calls[i].started_at += i;
+        assert_int_equal(store_call_insert(f->s, &calls[i]), ERR_OK);
+    }
+    struct st_call back;
+    assert_int_equal(store_call_by_provider(f->s, "twilio", "CALOC0", &back), ERR_OK);
+    assert_string_equal(back.location, north->ext_id);
+    assert_int_equal(store_call_get(f->s, f->a.id, calls[1].ext_id, &back), ERR_OK);
+    assert_string_equal(back.location, "");
+    /* a plan routed call 2 to South: the routing record's location wins */
+    struct st_call_route cr = make_route(f->a.id, "CALOC2", "t1", 1002, false);
+    snprintf(cr.location, sizeof(cr.location), "%s", south->ext_id);
+    assert_int_equal(store_call_route_put(f->s, &cr), ERR_OK);
+    /* a location's conversion rule qualified call 1 (which has none of its own) */
+    struct st_conversion cv = {.call_id = calls[1].id, .account_id = f->a.id, .at = 1500};
+    snprintf(cv.name, sizeof(cv.name), "Phone call");
+    snprintf(cv.location, sizeof(cv.location), "%s", north->ext_id);
+    assert_int_equal(store_conversion_add(f->s, &cv), ERR_OK);
+    struct st_conversion cv_got;
+    assert_int_equal(store_conversion_by_call(f->s, calls[1].id, &cv_got), ERR_OK);
+    assert_string_equal(cv_got.location, north->ext_id);
+    struct loc_seen ls = {0};
+    for (int i = 0; i < 4; i++)
+        ls.call_id[i] = calls[i].id;
+    assert_int_equal(store_report_calls(f->s, f->a.id, 0, 2000, report_location_cb, &ls), ERR_OK);
+    assert_string_equal(ls.name[0], "North");
+    assert_string_equal(ls.name[1], "North"); /* by its conversion rule */
+    assert_string_equal(ls.name[2], "South");
+    assert_string_equal(ls.name[3], ""); /* a location deleted since: none */
+    free(north);
+    free(south);
+}
+
 static void routing_docs_counters_and_call_routes(void **state)
 {
     struct fx *f = *state;
@@ -3406,6 +3540,7 @@ int main(int argc, char **argv)
         T(calls_conversions_reports_and_export),
         T(call_outcomes_default_replace_and_tenant_scoping),
         T(routing_docs_counters_and_call_routes),
+        T(rules_and_calls_belong_to_a_location),
         T(publishers_claims_and_pnl_facts),
         T(spend_replaces_days_one_currency_and_tenant_scoping),
         T(funnel_stages_and_cohorts_by_first_visit),

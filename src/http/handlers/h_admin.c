@@ -366,15 +366,17 @@ int h_number_delete(struct http_req *req, struct http_resp *resp)
 
 static json_t *rule_json(const struct st_rule *r, const char *pool_ext, const char *number_ext)
 {
-    return json_pack("{s:s,s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id", r->ext_id, "position",
-                     (json_int_t)r->position, "field", r->field, "op", r->op, "value", r->value,
-                     "channel", json_str_or_null(r->set_channel), "source",
+    return json_pack("{s:s,s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", r->ext_id,
+                     "position", (json_int_t)r->position, "field", r->field, "op", r->op, "value",
+                     r->value, "channel", json_str_or_null(r->set_channel), "source",
                      json_str_or_null(r->set_source), "medium", json_str_or_null(r->set_medium),
                      "campaign", json_str_or_null(r->set_campaign), "pool",
-                     json_str_or_null(pool_ext), "number", json_str_or_null(number_ext));
+                     json_str_or_null(pool_ext), "number", json_str_or_null(number_ext),
+                     "location_id", json_str_or_null(r->location));
 }
 
-int h_rule_create(struct http_req *req, struct http_resp *resp)
+/* POST /v1/rules (ext_id NULL) or PUT /v1/rules/{ext_id}: the body is the whole rule. */
+static int rule_write(struct http_req *req, struct http_resp *resp, const char *ext_id)
 {
     json_t *o;
     int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
@@ -385,12 +387,29 @@ int h_rule_create(struct http_req *req, struct http_resp *resp)
     const struct admin_refs refs = {ref_pool, ref_number, req};
     rc = admin_rule_parse(o, &refs, &r, pool_ext, number_ext, &req->eb);
     json_decref(o);
+    if (rc == ERR_OK && ext_id) {
+        snprintf(r.ext_id, sizeof(r.ext_id), "%s", ext_id);
+        rc = admin_rule_update(req->app, &r, &req->eb);
+        if (rc == ERR_NOTFOUND)
+            return errf(&req->eb, rc, NULL, "no rule '%s'", ext_id);
+        return rc ? rc : reply(resp, 200, rule_json(&r, pool_ext, number_ext));
+    }
     if (rc == ERR_OK)
         rc = admin_rule_create(req->app, &r, time_now_ms(), &req->eb);
     if (rc)
         return rc;
     http_header(resp, "Location", "/v1/rules/%s", r.ext_id);
     return reply(resp, 201, rule_json(&r, pool_ext, number_ext));
+}
+
+int h_rule_create(struct http_req *req, struct http_resp *resp)
+{
+    return rule_write(req, resp, NULL);
+}
+
+int h_rule_update(struct http_req *req, struct http_resp *resp)
+{
+    return rule_write(req, resp, req->params[0]);
 }
 
 static int add_rule_json(void *ctx, const struct st_rule *r)

@@ -289,6 +289,9 @@ struct pending {
     const struct tel_provider *tp; /* status reports: whose empty answer a <Dial action> gets */
     bool dial;                     /* a <Dial action> request: answer the provider's markup */
     bool answered;                 /* the voice answer was written before the commit */
+    /* answered after a ping-post auction (or a retry that awaited it): a CallSid that raced in
+     * keeps that answer, the routing record's, not the stored call's plain forward */
+    bool auctioned;
 };
 
 static void publish_events(void *arg)
@@ -312,7 +315,7 @@ static void finish(struct pending *pd, struct calls_pending *p)
 static void voice_done(void *arg, struct calls_pending *p)
 {
     struct pending *pd = arg;
-    if (calls_pending_raced(p) || !pd->answered) { /* a CallSid that raced in: its answer */
+    if ((calls_pending_raced(p) && !pd->auctioned) || !pd->answered) { /* raced in: its answer */
         buf_reset(&pd->resp->body);
         if (answer_twiml(pd->req, pd->resp, calls_pending_answer(p), pd->from, pd->provider) !=
             ERR_OK)
@@ -413,10 +416,12 @@ static int routed_voice(struct http_req *req, struct http_resp *resp, const stru
                               .source = call->source[0] ? call->source : NULL,
                               .campaign = call->campaign[0] ? call->campaign : NULL,
                               .session_id = call->session_id,
+                              /* NULL: the call was not prepared (its location not decided) */
+                              .location = call->provider[0] ? call->location : NULL,
                               .now = time_now_ms()};
     struct routing_answer *ra = xcalloc(1, sizeof(*ra));
     int r = routing_voice(req->app, acct, t, &rc, ra);
-    if (r == ERR_OK && ra->auction) {
+    if (r == ERR_OK && (ra->auction || ra->joining)) { /* an auction, or a retry awaiting it */
         *auction = ra;
         return ERR_OK;
     }
@@ -464,6 +469,7 @@ static void auction_answered(void *arg)
         snprintf(pd->from, sizeof(pd->from), "%s", w->from);
         snprintf(pd->provider, sizeof(pd->provider), "%s", w->tp->name);
         pd->answered = rc == ERR_OK;
+        pd->auctioned = true;
         struct calls_pending *p = w->p;
         free(ra);
         free(w);
@@ -725,6 +731,9 @@ static int route_callback(struct http_req *req, struct http_resp *resp, const st
     if (!http_query(req, "ev", ev, sizeof(ev)) || routing_event_parse(ev, &cb.ev) ||
         !http_query(req, "st", st, sizeof(st)))
         return errf(&req->eb, ERR_INVALID, "ev", "a routing callback needs ev and st");
+    char rb[ROUTING_QUERY_MAX];
+    if (http_query(req, "rb", rb, sizeof(rb)))
+        cb.bids_left = rb;
     int64_t account_id = 0;
     int rc = routing_call_account(req->app, h->provider, cb.call_sid, &account_id);
     if (rc == ERR_NOTFOUND)

@@ -59,6 +59,7 @@ int h_number_get(struct http_req *req, struct http_resp *resp);
 int h_number_update(struct http_req *req, struct http_resp *resp);
 int h_number_delete(struct http_req *req, struct http_resp *resp);
 int h_rule_create(struct http_req *req, struct http_resp *resp);
+int h_rule_update(struct http_req *req, struct http_resp *resp);
 int h_rule_list(struct http_req *req, struct http_resp *resp);
 int h_rule_delete(struct http_req *req, struct http_resp *resp);
 /* h_visit.c */

@@ -345,6 +345,76 @@ static void geography_by_area_code(void **state)
     assert_true(in.last_resort);
 }
 
+/* A plan attached to a location (at_home) distributes only to targets that are not another
+ * location's business lines: those are skipped (and said so in skipped_elsewhere), buyers (a
+ * bid_url or a payout) are account-wide, targets of no location stay. */
+static void home_location_only(void **state)
+{
+    (void)state;
+    struct route_location locs[2] = {{.id = "loc_home", .name = "Home"},
+                                     {.id = "loc_away", .name = "Away"}};
+    struct route_target ht[3];
+    memcpy(ht, targets, sizeof(ht));
+    ht[0].location = 1; /* a: Away's business line, first by priority */
+    ht[1].location = 0; /* b: Home's */
+    ht[2].location = 1; /* c: Away's */
+    struct route_plan p = plan_of(ROUTE_PRIORITY);
+    p.targets = ht;
+    p.n_locations = 2;
+    p.locations = locs;
+    /* not attached: a first, as always */
+    struct route_state st;
+    struct route_instr in = eval_start(&p, &no_facts, NULL, 0, &st);
+    assert_int_equal(in.target, 0);
+    assert_int_equal(in.skipped_elsewhere, 0);
+    /* attached to Home: a and c are skipped, b is dialled; b busy -> on_fail (last resort) */
+    p.at_home = true;
+    p.home = 0;
+    assert_int_equal(route_plan_check(&p, NULL), ERR_OK);
+    assert_true(route_target_elsewhere(&p, 0));
+    assert_false(route_target_elsewhere(&p, 1));
+    in = eval_start(&p, &no_facts, NULL, 0, &st);
+    assert_int_equal(in.op, ROUTE_OP_DIAL);
+    assert_int_equal(in.target, 1);
+    assert_int_equal(in.skipped_elsewhere, 0x5);
+    in = dial_done(&p, &no_facts, NULL, 0, &st, "busy");
+    assert_true(in.last_resort);
+    /* round robin over every sequence number never reaches Away's lines */
+    p = plan_of(ROUTE_ROUND_ROBIN);
+    p.targets = ht;
+    p.n_locations = 2;
+    p.locations = locs;
+    p.at_home = true;
+    p.home = 0;
+    for (uint64_t seq = 0; seq < 6; seq++) {
+        struct route_counts c = {.rr_seq = seq};
+        in = eval_start(&p, &no_facts, &c, 0, &st);
+        assert_int_equal(in.target, 1);
+    }
+    /* a buyer is account-wide: c pays per call, a bids; both may take Home's calls */
+    ht[2].payout = 2500;
+    assert_true(route_target_is_buyer(&ht[2]));
+    assert_false(route_target_elsewhere(&p, 2));
+    p = plan_of(ROUTE_PRIORITY);
+    p.targets = ht;
+    p.n_locations = 2;
+    p.locations = locs;
+    p.at_home = true;
+    p.home = 0;
+    ht[1].priority = 5; /* b last now */
+    in = eval_start(&p, &no_facts, NULL, 0, &st);
+    assert_int_equal(in.target, 2);
+    assert_int_equal(in.skipped_elsewhere, 0x1);
+    ht[0].bid_url = "https://buyer.example/ping";
+    assert_false(route_target_elsewhere(&p, 0));
+    in = eval_start(&p, &no_facts, NULL, 0, &st);
+    assert_int_equal(in.target, 0);
+    assert_int_equal(in.skipped_elsewhere, 0);
+    /* a home that is no location of the plan does not check */
+    p.home = 2;
+    assert_int_equal(route_plan_check(&p, NULL), ERR_INVALID);
+}
+
 /* Concurrency and daily caps take a target out; when all are out, on_fail. */
 static void caps(void **state)
 {
@@ -900,6 +970,68 @@ static void auction_step_and_fallback(void **state)
     assert_int_equal(route_plan_check(&p, NULL), ERR_INVALID);
 }
 
+/* Re-auction: the winner's dial fails while the same auction has valid bids left: post to the
+ * next one (no new bidding), dial it if it confirms; a failure with none left, or a dial that
+ * connects, does not re-post. */
+static void reauction_next_bid(void **state)
+{
+    (void)state;
+    struct route_plan p = pp_plan(0);
+    struct route_state st;
+    struct route_instr in = eval_start(&p, &no_facts, NULL, 0, &st);
+    assert_int_equal(in.op, ROUTE_OP_AUCTION);
+    assert_false(in.repost);
+    struct route_event ev = {
+        .kind = ROUTE_EV_AUCTION, .winner = 2, .destination = "+15125550302", .price = 3000};
+    route_next(&p, &no_facts, NULL, 0, &st, &ev, &in);
+    assert_int_equal(in.target, 2);
+    /* busy, bids left: post to the next bid of the same auction */
+    struct route_event busy = {
+        .kind = ROUTE_EV_DIAL_DONE, .dial_status = "busy", .bids_left = true};
+    route_next(&p, &no_facts, NULL, 0, &st, &busy, &in);
+    assert_int_equal(in.op, ROUTE_OP_AUCTION);
+    assert_true(in.repost);
+    assert_int_equal(st.step, 0);
+    assert_non_null(strstr(in.reason, "good's dial ended busy: post to the next bid"));
+    /* the next bid's post confirms: dial it */
+    ev = (struct route_event){
+        .kind = ROUTE_EV_AUCTION, .winner = 0, .destination = "+15125550301", .price = 2000};
+    route_next(&p, &no_facts, NULL, 0, &st, &ev, &in);
+    assert_int_equal(in.op, ROUTE_OP_DIAL);
+    assert_int_equal(in.target, 0);
+    assert_string_equal(in.number, "+15125550301");
+    /* no-answer and no bid left: the step's fallback (priority: plain) */
+    struct route_event noans = {.kind = ROUTE_EV_DIAL_DONE, .dial_status = "no-answer"};
+    route_next(&p, &no_facts, NULL, 0, &st, &noans, &in);
+    assert_int_equal(in.op, ROUTE_OP_DIAL);
+    assert_int_equal(st.step, 1);
+    assert_string_equal(in.number, "+15555550014");
+    /* a re-post that confirms nobody: the fallback too */
+    route_state_init(&st);
+    in = eval_start(&p, &no_facts, NULL, 0, &st);
+    ev = (struct route_event){
+        .kind = ROUTE_EV_AUCTION, .winner = 2, .destination = "+15125550302", .price = 3000};
+    route_next(&p, &no_facts, NULL, 0, &st, &ev, &in);
+    struct route_event failed = {
+        .kind = ROUTE_EV_DIAL_DONE, .dial_status = "failed", .bids_left = true};
+    route_next(&p, &no_facts, NULL, 0, &st, &failed, &in);
+    assert_true(in.repost);
+    ev = (struct route_event){.kind = ROUTE_EV_AUCTION, .winner = -1};
+    route_next(&p, &no_facts, NULL, 0, &st, &ev, &in);
+    assert_int_equal(st.step, 1);
+    assert_string_equal(in.number, "+15555550014");
+    /* a connected winner is done, bids left or not */
+    route_state_init(&st);
+    in = eval_start(&p, &no_facts, NULL, 0, &st);
+    ev = (struct route_event){
+        .kind = ROUTE_EV_AUCTION, .winner = 2, .destination = "+15125550302", .price = 3000};
+    route_next(&p, &no_facts, NULL, 0, &st, &ev, &in);
+    struct route_event done = {
+        .kind = ROUTE_EV_DIAL_DONE, .dial_status = "completed", .bids_left = true};
+    route_next(&p, &no_facts, NULL, 0, &st, &done, &in);
+    assert_int_equal(in.op, ROUTE_OP_HANGUP);
+}
+
 static void names(void **state)
 {
     (void)state;
@@ -929,6 +1061,7 @@ int main(void)
         cmocka_unit_test(weighted_split_within_tolerance),
         cmocka_unit_test(priority_waterfall),
         cmocka_unit_test(geography_by_area_code),
+        cmocka_unit_test(home_location_only),
         cmocka_unit_test(caps),
         cmocka_unit_test(schedules_across_dst),
         cmocka_unit_test(schedule_holidays_and_overnight),
@@ -944,6 +1077,7 @@ int main(void)
         cmocka_unit_test(auction_rank_ties),
         cmocka_unit_test(auction_destinations),
         cmocka_unit_test(auction_step_and_fallback),
+        cmocka_unit_test(reauction_next_bid),
         cmocka_unit_test(names),
     };
     return cmocka_run_group_tests(tests, setup_zone, NULL);

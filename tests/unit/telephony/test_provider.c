@@ -404,7 +404,7 @@ static void answer_errors_keep_the_buffer(void **state)
     a.forward_to = "+15555550109";
     a.base_url = NULL;
     assert_int_equal(provider("signalwire")->answer(&b, &a), ERR_INVALID);
-    char long_base[600];
+    char long_base[1200]; /* past URL_MAX (1024) */
     memset(long_base, 'h', sizeof(long_base) - 1);
     long_base[sizeof(long_base) - 1] = '\0';
     a.base_url = long_base;
