@@ -2879,7 +2879,7 @@ static struct st_call_route make_route(int64_t account_id, const char *sid, cons
     return r;
 }
 
-/* Rules and calls belong to a location (migration 0007): a rule keeps its location through
+/* Rules and calls belong to a location (migration 0027): a rule keeps its location through
  * create, list and update (scoped to the account), a session the location of the rule its visit
  * matched; a call keeps the location decided when it was stored, and the reports name it,
  * unless a plan routed the call elsewhere (call_routes). */

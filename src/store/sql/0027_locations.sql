@@ -4,12 +4,21 @@
 -- stored (its number's location, else its pool's, else that of the source rule that sent the
 -- credited visit to it); NULL = none. Reports group by the call's routing location when a plan
 -- routed it (call_routes.location, which a menu or a geography step may change), else by this.
--- Calls stored before this migration have no row here to backfill from: a location belongs to
--- its numbers and pools through the location documents (route_docs, 0019), created after this
--- version; the routed ones among them keep their location through call_routes.
+-- Calls stored before this migration are backfilled from the location documents (route_docs,
+-- 0019): the location listing the call's number, else the one listing its pool (the oldest such
+-- document when several do, as the server decides it).
 ALTER TABLE rules ADD COLUMN location TEXT;
 ALTER TABLE calls ADD COLUMN location TEXT;
 ALTER TABLE sessions ADD COLUMN location TEXT;
 -- conversions.location: the location of the conversion rule that qualified the call (settings
 -- conversion.location_id), for a call that belongs to no location otherwise.
 ALTER TABLE conversions ADD COLUMN location TEXT;
+
+UPDATE calls SET location = COALESCE(
+    (SELECT d.ext_id FROM route_docs d, json_each(d.body, '$.numbers') j, numbers n
+      WHERE d.account_id = calls.account_id AND d.kind = 'location' AND n.id = calls.number_id
+        AND n.account_id = calls.account_id AND j.value = n.ext_id ORDER BY d.id LIMIT 1),
+    (SELECT d.ext_id FROM route_docs d, json_each(d.body, '$.pools') j, pools p
+      WHERE d.account_id = calls.account_id AND d.kind = 'location' AND p.id = calls.pool_id
+        AND p.account_id = calls.account_id AND j.value = p.ext_id ORDER BY d.id LIMIT 1))
+WHERE location IS NULL;
