@@ -558,6 +558,13 @@ int store_call_list(struct store *s, int64_t account_id, int64_t since, int64_t 
     return s->ops->call_list(s, account_id, since, until, after_at, after_id, max, fn, ctx);
 }
 
+int store_call_session_credited(struct store *s, int64_t account_id, int64_t session_id,
+                                int64_t before, bool *out)
+{
+    *out = false;
+    return s->ops->call_session_credited(s, account_id, session_id, before, out);
+}
+
 int store_call_caller(struct store *s, int64_t account_id, const char *from, int64_t before_id,
                       struct st_caller *out)
 {

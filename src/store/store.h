@@ -494,6 +494,7 @@ struct st_caller {
     int64_t prior_calls;      /* calls from this caller stored before the one asked about */
     int64_t first_session_id; /* session credited to their earliest attributed call, or 0 */
     double first_confidence;  /* that attribution's confidence */
+    int64_t last_session_id;  /* session credited to their latest attributed call, or 0 */
 };
 
 typedef int (*store_call_fn)(void *ctx, const struct st_call *c);
@@ -518,6 +519,10 @@ int store_call_list(struct store *s, int64_t account_id, int64_t since, int64_t 
  * out: *out. */
 int store_call_caller(struct store *s, int64_t account_id, const char *from, int64_t before_id,
                       struct st_caller *out);
+/* Whether a call of the account started before `before` was credited to session_id (the
+ * likelihood model's "called" signal, core/attrib ATTRIB_F_CALLED). out: *out. */
+int store_call_session_credited(struct store *s, int64_t account_id, int64_t session_id,
+                                int64_t before, bool *out);
 /* Inserts a conversion (id set). ERR_CONFLICT if the call already has one. */
 int store_conversion_add(struct store *s, struct st_conversion *cv);
 int store_conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);

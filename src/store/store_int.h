@@ -133,6 +133,8 @@ struct store_ops {
                      int64_t after_at, int64_t after_id, size_t max, store_call_fn fn, void *ctx);
     int (*call_caller)(struct store *s, int64_t account_id, const char *from, int64_t before_id,
                        struct st_caller *out);
+    int (*call_session_credited)(struct store *s, int64_t account_id, int64_t session_id,
+                                 int64_t before, bool *out);
     int (*conversion_add)(struct store *s, struct st_conversion *cv);
     int (*conversion_by_call)(struct store *s, int64_t call_id, struct st_conversion *cv);
     int (*pool_by_fallback)(struct store *s, const char *e164, struct st_pool *p);

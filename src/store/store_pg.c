@@ -1013,6 +1013,7 @@ const struct store_ops store_pg_ops = {
     .call_update = store_pg__call_update,
     .call_list = store_pg__call_list,
     .call_caller = store_pg__call_caller,
+    .call_session_credited = store_pg__call_session_credited,
     .conversion_add = store_pg__conversion_add,
     .conversion_by_call = store_pg__conversion_by_call,
     .pool_by_fallback = store_pg__pool_by_fallback,

@@ -665,6 +665,7 @@ const struct store_ops store_sqlite_ops = {
     .call_update = store_sqlite__call_update,
     .call_list = store_sqlite__call_list,
     .call_caller = store_sqlite__call_caller,
+    .call_session_credited = store_sqlite__call_session_credited,
     .conversion_add = store_sqlite__conversion_add,
     .conversion_by_call = store_sqlite__conversion_by_call,
     .pool_by_fallback = store_sqlite__pool_by_fallback,

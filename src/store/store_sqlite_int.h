@@ -221,6 +221,8 @@ int store_sqlite__call_list(struct store *s, int64_t account_id, int64_t since, 
                             void *ctx);
 int store_sqlite__call_caller(struct store *s, int64_t account_id, const char *from,
                               int64_t before_id, struct st_caller *out);
+int store_sqlite__call_session_credited(struct store *s, int64_t account_id, int64_t session_id,
+                                        int64_t before, bool *out);
 int store_sqlite__conversion_add(struct store *s, struct st_conversion *cv);
 int store_sqlite__conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);
 int store_sqlite__pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);

@@ -1099,6 +1099,15 @@ static void calls_conversions_reports_and_export(void **state)
     assert_int_equal(store_call_caller(f->s, f->a.id, "+15555559999", c3.id, &who), ERR_OK);
     assert_int_equal(who.prior_calls, 2);
     assert_int_equal(who.first_session_id, ss.id);
+    assert_int_equal(who.last_session_id, ss.id); /* CA3 had no session: CA1 is the latest */
+    bool credited = false;
+    assert_int_equal(store_call_session_credited(f->s, f->a.id, ss.id, 1001, &credited), ERR_OK);
+    assert_true(credited);
+    assert_int_equal(store_call_session_credited(f->s, f->a.id, ss.id, 1000, &credited), ERR_OK);
+    assert_false(credited); /* only calls started before */
+    assert_int_equal(store_call_session_credited(f->s, f->b.id, ss.id, INT64_MAX, &credited),
+                     ERR_OK);
+    assert_false(credited); /* another account's */
     struct st_conversion cv = {.call_id = c1.id, .account_id = f->a.id, .value = 50, .at = 5000};
     snprintf(cv.name, sizeof(cv.name), "qualified");
     snprintf(cv.currency, sizeof(cv.currency), "USD");
