@@ -453,6 +453,12 @@ int store_lease_claim(struct store *s, int64_t pool_id, const char *session_ext_
     return s->ops->lease_claim(s, pool_id, session_ext_id, prev_number_id, now, out);
 }
 
+int store_lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
+                     int64_t number_id, unsigned signals, int64_t now)
+{
+    return s->ops->lease_note(s, pool_id, session_ext_id, number_id, signals, now);
+}
+
 int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
                       struct st_lease_claim *out)
 {

@@ -398,6 +398,15 @@ int store_lease_claim(struct store *s, int64_t pool_id, const char *session_ext_
  * ERR_UNSUPPORTED if not serving. */
 int store_lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
                         int64_t now);
+/* Notes signals (core/pool.h POOL_SIG_*: a tap or copy, a credited call) on session_ext_id's
+ * lease of number_id in the pool, its live one or its latest ended one: the number then rests
+ * by the issue-20 policy (pool_config_rests_default) once that lease ends, exactly as core's
+ * pool_note (a rest noted after the number was released may only keep it longer). The server
+ * notes only for accounts with lease_policy "new"; without notes a pool leases idle-longest.
+ * Returns ERR_OK, ERR_NOTFOUND if the session holds no lease of that number (or the pool is
+ * unknown), ERR_UNSUPPORTED if not serving. */
+int store_lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
+                     int64_t number_id, unsigned signals, int64_t now);
 /* Heartbeat: renews the session's live lease in pool_id at now. ERR_NOTFOUND if it has none (or
  * the pool is unknown), ERR_UNSUPPORTED if not serving. out: *out (flags RENEWED). */
 int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,

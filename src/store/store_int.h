@@ -104,6 +104,8 @@ struct store_ops {
     int (*session_held)(struct store *s, int64_t session_id, int64_t number_id, bool *held);
     int (*lease_claim)(struct store *s, int64_t pool_id, const char *session_ext_id,
                        int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+    int (*lease_note)(struct store *s, int64_t pool_id, const char *session_ext_id,
+                      int64_t number_id, unsigned signals, int64_t now);
     int (*lease_touch)(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
                        struct st_lease_claim *out);
     int (*lease_release)(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,

@@ -996,6 +996,7 @@ const struct store_ops store_pg_ops = {
     .session_held = store_pg__session_held,
     .lease_claim = store_pg__lease_claim,
     .lease_touch = store_pg__lease_touch,
+    .lease_note = store_pg__lease_note,
     .lease_release = store_pg__lease_release,
     .lease_times = store_pg__lease_times,
     .pool_stats = store_pg__pool_stats,

@@ -185,6 +185,8 @@ int store_pg__session_held(struct store *s, int64_t session_id, int64_t number_i
 int store_pg__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
 int store_pg__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
                           int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+int store_pg__lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
+                         int64_t number_id, unsigned signals, int64_t now);
 int store_pg__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
                           struct st_lease_claim *out);
 int store_pg__lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,

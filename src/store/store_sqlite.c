@@ -648,6 +648,7 @@ const struct store_ops store_sqlite_ops = {
     .session_held = store_sqlite__session_held,
     .lease_claim = store_sqlite__lease_claim,
     .lease_touch = store_sqlite__lease_touch,
+    .lease_note = store_sqlite__lease_note,
     .lease_release = store_sqlite__lease_release,
     .lease_times = store_sqlite__lease_times,
     .pool_stats = store_sqlite__pool_stats,

@@ -192,6 +192,8 @@ int store_sqlite__session_leases(struct store *s, int64_t session_id, store_leas
 int store_sqlite__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held);
 int store_sqlite__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
                               int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+int store_sqlite__lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
+                             int64_t number_id, unsigned signals, int64_t now);
 int store_sqlite__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id,
                               int64_t now, struct st_lease_claim *out);
 void store_sqlite__lease_times(struct store *s, const struct st_lease *l, int64_t now,

@@ -81,7 +81,10 @@ void store__leases_free(struct store_leases *e)
 
 static void config_of(const struct st_pool *p, struct pool_config *cfg)
 {
-    memset(cfg, 0, sizeof(*cfg)); /* the rests of core/pool stay 0: the server's idle-longest */
+    memset(cfg, 0, sizeof(*cfg));
+    /* The issue-20 rests apply only to leases noted (store_lease_note, for accounts with
+     * lease_policy "new"): a pool nobody notes on leases idle-longest, as before. */
+    pool_config_rests_default(cfg);
     cfg->ttl_ms = p->lease_ttl_s * 1000;
     cfg->cooldown_ms = p->cooldown_s * 1000;
     cfg->on_exhaust = p->fallback_mode ? POOL_FALLBACK : POOL_SHARE;
@@ -255,6 +258,20 @@ int store_sqlite__lease_claim(struct store *s, int64_t pool_id, const char *sess
     out->undo = undo;
     if (rc == ERR_OK)
         fill_lease(sl, key, number, flags, now, out);
+    slot_unlock(e, sl);
+    return rc;
+}
+
+int store_sqlite__lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
+                             int64_t number_id, unsigned signals, int64_t now)
+{
+    struct store_leases *e = store__sqlite(s)->leases;
+    if (!e)
+        return ERR_UNSUPPORTED;
+    struct slot *sl = slot_lock(e, pool_id);
+    if (!sl)
+        return ERR_NOTFOUND;
+    int rc = pool_note(sl->engine, key_of(session_ext_id), (uint64_t)number_id, now, signals);
     slot_unlock(e, sl);
     return rc;
 }
