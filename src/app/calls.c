@@ -18,6 +18,7 @@
 #include "core/callstatus.h"
 #include "core/classify.h"
 #include "core/phone.h"
+#include "core/pool.h"
 #include "app/app.h"
 #include "store/store.h"
 #include "base/json.h"
@@ -919,6 +920,28 @@ int calls_insert(struct app *app, struct store *s, struct st_call *call)
     return rc;
 }
 
+/* lease_policy "new", once the call is stored: the credited holder's call is done, so its tap
+ * no longer keeps the number resting (store_lease_note, core/pool POOL_SIG_CALLED). Best effort,
+ * as a tap's note; the simulator notes the same on every credited call. */
+static void note_called(struct app *app, const struct st_account *acct, const struct st_call *c)
+{
+    if (!c->session_id || !c->pool_id || !c->number_id)
+        return;
+    enum attrib_method m;
+    if (attrib_method_parse(c->method, &m) != ERR_OK ||
+        (m != ATTRIB_EXACT && m != ATTRIB_SHARED && m != ATTRIB_LATE))
+        return;
+    struct calls_settings cs;
+    account_settings(acct, &cs);
+    struct st_session ss;
+    if (!cs.policy_new || store_session_by_id(app->store, c->session_id, &ss) != ERR_OK)
+        return;
+    int rc = store_lease_note(app->store, c->pool_id, ss.ext_id, c->number_id, POOL_SIG_CALLED,
+                              c->started_at);
+    if (rc && rc != ERR_NOTFOUND)
+        log_debug("calls", "credited call not noted on the lease: %s", err_str(rc));
+}
+
 int calls_inserted(struct app *app, const struct st_account *acct, const struct calls_inbound *in,
                    int rc, struct st_call *call, struct calls_answer *ans)
 {
@@ -929,6 +952,8 @@ int calls_inserted(struct app *app, const struct st_account *acct, const struct 
     }
     if (rc)
         failure(app, call, "cannot store call; forwarding it anyway", rc);
+    else
+        note_called(app, acct, call);
     return rc;
 }
 
