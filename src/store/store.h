@@ -130,6 +130,8 @@ struct st_lease {
     int64_t last_active_at;
     int64_t expires_at;
     bool shared;
+    /* POOL_SIG_* noted on it (store_lease_note); read by SQLite only, to rebuild its engine */
+    unsigned signals;
     /* filled on reads, from the lease's session: */
     char session_ext[STORE_ID_MAX];  /* its external id */
     char visitor_id[STORE_ID_MAX];   /* its visitor */

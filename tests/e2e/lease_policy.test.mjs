@@ -159,3 +159,26 @@ test('lease_policy old: the same newcomer gets the tapped number (idle longest) 
   assert.equal(callback.session_id, c.session_id, 'the collision: the newcomer is credited');
   assert.notEqual(callback.session_id, a.session_id);
 });
+
+test('lease_policy new: a tapped number still rests after a restart', async () => {
+  const srv = await server('new');
+  const target = '+15555552600';
+  const p = await srv.api('POST', '/v1/pools', { name: 'pool-restart', target, lease_ttl: 1, cooldown: 0 });
+  assert.equal(p.status, 201, p.text);
+  for (const number of ['+15555552601', '+15555552602']) {
+    const r = await srv.api('POST', '/v1/numbers', { number, pool: p.json.id });
+    assert.equal(r.status, 201, r.text);
+  }
+  const a = (await srv.visit({ url: 'https://plumber.example/a', targets: [target] }, { 'User-Agent': MOBILE_UA })).json;
+  assert.equal(a.numbers[0].number, '+15555552601');
+  const ev = await srv.api('POST', `/v1/visits/${a.session_id}/events`, { type: 'number_copy', number: '+15555552601' }, null);
+  assert.equal(ev.status, 202, ev.text);
+  await srv.advance(300);
+  const b = (await srv.visit({ url: 'https://plumber.example/b', targets: [target] })).json;
+  assert.equal(b.numbers[0].number, '+15555552602');
+  await srv.advance(1500);
+  await srv.restart(); // the test clock starts again from the real time: move past both leases
+  await srv.advance(5000);
+  const c = (await srv.visit({ url: 'https://plumber.example/c', targets: [target] })).json;
+  assert.equal(c.numbers[0].number, '+15555552602', 'the copied number still rests after the restart');
+});

@@ -1,5 +1,5 @@
--- PostgreSQL 0028: the issue-20 lease policy's rests in the claim (sql/0028 is a no-op: SQLite's
--- pool engine, core/pool, keeps them in memory). core/pool rests a number longer after a holder
+-- PostgreSQL 0028: the issue-20 lease policy's rests in the claim (sql/0028 adds leases.signals
+-- for SQLite, whose pool engine, core/pool, keeps the rests in memory and rebuilds them from it). core/pool rests a number longer after a holder
 -- who tapped or copied it (pool_config_rests_default, pool_rest_for: 3 h after that lease ends,
 -- none once a call was credited to the holder); here the same, in O(log n) per claim:
 --  - lease_holders.signals (POOL_SIG_* bits noted on the lease) and rest_ms, the rest they earn
