@@ -2,6 +2,7 @@
 /* Account snapshot cache: a small open list guarded by one mutex; loading happens outside it. */
 #include "base/prelude.h"
 #include "app/accounts.h"
+#include "app/calls.h"
 #include "app/privacy.h"
 
 #include <openssl/sha.h>
@@ -169,6 +170,10 @@ static int load(struct store *s, const struct st_account *row, int64_t now, int6
     privacy_settings_parse(row->settings, &ps, NULL); /* bad settings: the defaults */
     acct->honor_gpc = ps.honor_gpc;
     acct->honor_dnt = ps.honor_dnt;
+    struct calls_settings *cs = xmalloc(sizeof(*cs));
+    acct->lease_policy_new = calls_settings_parse(row->settings, cs, NULL) == ERR_OK &&
+                             cs->policy_new; /* bad settings: the defaults, as for calls */
+    free(cs);
     acct->_loaded_at = now;
     acct->_refs = 1; /* the cache's own reference */
     *out = acct;

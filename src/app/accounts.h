@@ -40,6 +40,9 @@ struct acct {
     /* The account's privacy settings (app/privacy.h): whether a visit that sends Sec-GPC: 1
      * (Global Privacy Control) or DNT: 1 keeps no click ids, referrer, query or address. */
     bool honor_gpc, honor_dnt;
+    /* Settings "lease_policy": "new" (app/calls.h calls_settings): taps and copies of a pool
+     * number are noted on the lease (store_lease_note), so the number rests longer. */
+    bool lease_policy_new;
     /* private */
     int _refs;
     int64_t _loaded_at;

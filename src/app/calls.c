@@ -18,6 +18,7 @@
 #include "core/callstatus.h"
 #include "core/classify.h"
 #include "core/phone.h"
+#include "core/pool.h"
 #include "app/accounts.h"
 #include "app/app.h"
 #include "store/store.h"
@@ -212,6 +213,18 @@ static int parse_conversion(json_t *o, struct calls_settings *cs, struct errbuf 
     return ERR_OK;
 }
 
+/* "lease_policy": "old" | "new" (absent: old). */
+static int parse_policy(json_t *o, struct calls_settings *cs, struct errbuf *eb)
+{
+    char policy[16] = "";
+    int rc = copy_str(o, "lease_policy", policy, sizeof(policy), NULL, eb);
+    if (rc == ERR_OK && policy[0] && strcmp(policy, "old") != 0 && strcmp(policy, "new") != 0)
+        rc = errf(eb, ERR_INVALID, "lease_policy", "'lease_policy' must be \"old\" or \"new\"");
+    if (rc == ERR_OK)
+        cs->policy_new = strcmp(policy, "new") == 0;
+    return rc;
+}
+
 static int parse_settings(json_t *o, struct calls_settings *cs, struct errbuf *eb)
 {
     long long window_s = cs->window_ms / 1000;
@@ -223,6 +236,8 @@ static int parse_settings(json_t *o, struct calls_settings *cs, struct errbuf *e
     if (rc == ERR_OK && (window_s < 1 || window_s > MAX_WINDOW_S))
         rc = errf(eb, ERR_INVALID, "attribution_window",
                   "'attribution_window' must be 1 to %lld seconds", MAX_WINDOW_S);
+    if (rc == ERR_OK)
+        rc = parse_policy(o, cs, eb);
     if (rc == ERR_OK)
         rc = parse_conversion(json_object_get(o, "conversion"), cs, eb);
     if (rc == ERR_OK) /* only once in range: an out-of-range value would overflow int64 */
@@ -621,6 +636,30 @@ static double runner_up_confidence(const struct attrib_result *r)
     return r->confidence * r->runner_up_score / r->score;
 }
 
+/* What the likelihood model reads beyond the rules' signals (core/attrib attrib_features): each
+ * holder's copy of the number and whether a call was credited to it already, and the session
+ * this caller's latest attributed call went to. The same signals the simulator replays. */
+static int model_signals(struct store *s, const struct calls_target *t,
+                         const struct calls_inbound *in, struct attrib_candidate *c, size_t n,
+                         struct attrib_call *call)
+{
+    int rc = ERR_OK;
+    for (size_t i = 0; rc == ERR_OK && i < n; i++) {
+        rc = store_event_last(s, (int64_t)c[i].session_id, "number_copy", t->number.number,
+                              in->at + CLICK_SKEW_MS, &c[i].copy_at);
+        if (rc == ERR_OK)
+            rc = store_call_session_credited(s, t->account_id, (int64_t)c[i].session_id, in->at,
+                                             &c[i].called);
+    }
+    if (rc == ERR_OK && is_e164(in->from)) {
+        struct st_caller cl;
+        rc = store_call_caller(s, t->account_id, in->from, INT64_MAX, &cl);
+        if (rc == ERR_OK)
+            call->caller_session_id = (uint64_t)cl.last_session_id;
+    }
+    return rc;
+}
+
 static int attribute_pool(struct store *s, const struct calls_target *t,
                           const struct calls_settings *cs, const struct calls_inbound *in,
                           struct st_call *c)
@@ -634,7 +673,11 @@ static int attribute_pool(struct store *s, const struct calls_target *t,
     const char *region = is_e164(in->from) ? phone_region(in->from) : NULL;
     set_text(call.caller_region, sizeof(call.caller_region), region);
     struct attrib_result r;
-    rc = attrib_decide(&call, cands, n, &r);
+    if (cs->policy_new)
+        rc = model_signals(s, t, in, cands, n, &call);
+    if (rc == ERR_OK)
+        rc = cs->policy_new ? attrib_decide_model(&call, cands, n, NULL, &r)
+                            : attrib_decide(&call, cands, n, &r);
     if (rc)
         return rc;
     set_method(c, r.method, r.confidence);
@@ -928,6 +971,28 @@ int calls_insert(struct app *app, struct store *s, struct st_call *call)
     return rc;
 }
 
+/* lease_policy "new", once the call is stored: the credited holder's call is done, so its tap
+ * no longer keeps the number resting (store_lease_note, core/pool POOL_SIG_CALLED). Best effort,
+ * as a tap's note; the simulator notes the same on every credited call. */
+static void note_called(struct app *app, const struct st_account *acct, const struct st_call *c)
+{
+    if (!c->session_id || !c->pool_id || !c->number_id)
+        return;
+    enum attrib_method m;
+    if (attrib_method_parse(c->method, &m) != ERR_OK ||
+        (m != ATTRIB_EXACT && m != ATTRIB_SHARED && m != ATTRIB_LATE))
+        return;
+    struct calls_settings cs;
+    account_settings(acct, &cs);
+    struct st_session ss;
+    if (!cs.policy_new || store_session_by_id(app->store, c->session_id, &ss) != ERR_OK)
+        return;
+    int rc = store_lease_note(app->store, c->pool_id, ss.ext_id, c->number_id, POOL_SIG_CALLED,
+                              c->started_at);
+    if (rc && rc != ERR_NOTFOUND)
+        log_debug("calls", "credited call not noted on the lease: %s", err_str(rc));
+}
+
 int calls_inserted(struct app *app, const struct st_account *acct, const struct calls_inbound *in,
                    int rc, struct st_call *call, struct calls_answer *ans)
 {
@@ -938,6 +1003,8 @@ int calls_inserted(struct app *app, const struct st_account *acct, const struct 
     }
     if (rc)
         failure(app, call, "cannot store call; forwarding it anyway", rc);
+    else
+        note_called(app, acct, call);
     return rc;
 }
 

@@ -64,6 +64,10 @@ struct calls_settings {
     bool record;
     char notice[256];
     int64_t window_ms; /* attribution window */
+    /* "lease_policy": "new" scores a call on a pool number with the likelihood model over its
+     * past holders (core/attrib attrib_decide_model, issue 20); "old" (the default) with the
+     * rules exact / shared / late (attrib_decide). */
+    bool policy_new;
     /* What the rule sends to Google Ads ("conversion.google_ads"): conversions of calls
      * attributed by one of these methods (bit 1 << enum attrib_method; default exact, shared
      * and source: late and repeat only if asked) with at least this confidence (default 0.8),

@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "core/client.h"
+#include "core/pool.h"
 
 #define DEFAULT_TTL_S 1200
 /* A ping's renewal is stored reaching this far past the expiry it acknowledges, so renewals that
@@ -899,6 +900,24 @@ static int check_event_number(struct visit *v, const struct acct *acct, const ch
     return ERR_OK;
 }
 
+/* lease_policy "new" (issue 20): a tap or copy of a pool number is noted on the session's
+ * lease of it, so that the number rests longer once the lease ends (store_lease_note, core/pool
+ * pool_note). Best effort: the event is what is kept; a lease that ended long ago, or a store
+ * not serving, just is not noted. */
+static void note_interest(struct store *s, const struct acct *acct, const char *session_ext,
+                          const struct visit_event_in *e, int64_t now)
+{
+    if (!e->number || !e->number[0] ||
+        (strcmp(e->type, "tel_click") != 0 && strcmp(e->type, "number_copy") != 0))
+        return;
+    struct st_number n;
+    if (store_number_by_e164(s, e->number, &n) != ERR_OK || n.account_id != acct->id || !n.pool_id)
+        return;
+    int rc = store_lease_note(s, n.pool_id, session_ext, n.id, POOL_SIG_CLICK, now);
+    if (rc && rc != ERR_NOTFOUND)
+        log_debug("visit", "tap not noted on the lease: %s", err_str(rc));
+}
+
 int visits_event(struct app *app, const char *session_ext, const char *origin,
                  const char *own_origin, const struct visit_event_in *e, int64_t now,
                  struct visit **out, bool *origin_ok, struct errbuf *eb)
@@ -916,6 +935,8 @@ int visits_event(struct app *app, const char *session_ext, const char *origin,
     int rc = path_session(v, session_ext, origin, own_origin, &ce, &acct, now, origin_ok, eb);
     if (rc == ERR_OK && e->number && e->number[0])
         rc = check_event_number(v, acct, e->number, eb);
+    if (rc == ERR_OK && acct->lease_policy_new)
+        note_interest(app->store, acct, session_ext, e, now);
     accounts_put(app->accounts, acct);
     if (rc) {
         visit_free(v);

@@ -247,11 +247,11 @@ static size_t rule_runs(const struct sim_trace *t, const struct sim_config *cfg,
     return k;
 }
 
-static int write_svg(const struct sim_args *a, struct buf *b, const struct sim_result *r, size_t n,
-                     const struct sim_rules *rules)
+static int write_svg(const struct sim_args *a, struct buf *b, const struct sim_result *r,
+                     const struct sim_result *rn, size_t n, const struct sim_rules *rules)
 {
     buf_reset(b);
-    if (sim_format_svg(b, r, n, rules, a->target) != ERR_OK) {
+    if (sim_format_svg(b, r, rn, n, rules, a->target) != ERR_OK) {
         fprintf(stderr, "error: the chart is too large\n");
         return EXIT_FAIL;
     }
@@ -279,15 +279,13 @@ static int format_json(const struct sim_args *a, struct buf *b, const struct sim
  * the server runs today, so the default figures are the ones a pool will see). */
 static int compare(const struct sim_args *a, const struct sim_trace *t,
                    const struct sim_config *cfg, const uint32_t *sizes, const struct sim_result *r,
-                   size_t n, struct buf *b)
+                   size_t n, struct buf *b, struct sim_result *rn)
 {
     struct sim_config next = *cfg;
     next.policy = SIM_POLICY_NEW;
-    struct sim_result *rn = xcalloc(n, sizeof(*rn));
     int rc = sim_sweep(t, &next, sizes, n, thread_count(a), rn);
     if (rc == ERR_OK)
         rc = sim_format_compare(b, r, rn, n);
-    free(rn);
     return rc;
 }
 
@@ -302,21 +300,25 @@ static int print_results(const struct sim_args *a, const struct sim_trace *t,
     struct buf b;
     buf_init(&b, OUT_MAX);
     struct sim_result *extra = NULL;
+    struct sim_result *rn = NULL; /* the new policy's, when compared (and charted) */
     int rc;
     if (a->json) {
         rc = format_json(a, &b, r, n);
     } else {
         size_t n_extra = rule_runs(t, cfg, &rules, sizes, n, thread_count(a), &extra);
         rc = sim_format_table(&b, r, n, extra, n_extra, &st, a->target);
-        if (rc == ERR_OK && !a->policy)
-            rc = compare(a, t, cfg, sizes, r, n, &b);
+        if (rc == ERR_OK && !a->policy) {
+            rn = xcalloc(n, sizeof(*rn));
+            rc = compare(a, t, cfg, sizes, r, n, &b, rn);
+        }
     }
     int out = rc == ERR_OK ? EXIT_OK : EXIT_FAIL;
     if (out == EXIT_OK)
         fwrite(b.data, 1, b.len, stdout);
     if (out == EXIT_OK && a->svg)
-        out = write_svg(a, &b, r, n, &rules);
+        out = write_svg(a, &b, r, rn, n, &rules);
     free(extra);
+    free(rn);
     buf_release(&b);
     return out;
 }

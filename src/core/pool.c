@@ -136,10 +136,10 @@ static struct pool_holder holder_of(const struct pool *p, const struct pool_rec 
 
 void pool_config_rests_default(struct pool_config *cfg)
 {
-    cfg->rest_bot_ms = -POOL_TIME_MAX / 4;
-    cfg->rest_called_ms = -10 * 60 * 1000;
+    cfg->rest_bot_ms = 0;
+    cfg->rest_called_ms = 0;
     cfg->rest_click_ms = 3 * 3600 * 1000;
-    cfg->rest_bounced_ms = -15 * 60 * 1000;
+    cfg->rest_bounced_ms = 0;
 }
 
 /* The rule and rest for a lease that ended with these signals and times. */
@@ -163,6 +163,14 @@ static enum pool_rest_why rest_of(const struct pool *p, unsigned sig, int64_t le
         *rest = c->rest_bounced_ms;
     }
     return why;
+}
+
+int64_t pool_rest_for(const struct pool_config *cfg, unsigned signals)
+{
+    struct pool p = {.cfg = config_clean(cfg)};
+    int64_t rest;
+    rest_of(&p, signals, 0, 1, &rest);
+    return rest;
 }
 
 /* ---------------------------------------------------------------- hash map */

@@ -257,14 +257,18 @@ static double nice_step(double span, int want)
     return p * (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10);
 }
 
-static void chart_range(struct chart *c, const struct sim_result *r, size_t n, double target)
+static void chart_range(struct chart *c, const struct sim_result *r, const struct sim_result *rn,
+                        size_t n, double target)
 {
     c->x0 = r[0].pool_size;
     c->x1 = r[n - 1].pool_size;
     double lo = 1;
-    for (size_t i = 0; i < n; i++) {
-        double a = sim_accuracy(&r[i]);
-        double b = sim_accuracy_30min(&r[i]);
+    for (size_t i = 0; i < 2 * n; i++) {
+        const struct sim_result *x = i < n ? &r[i] : rn ? &rn[i - n] : NULL;
+        if (!x)
+            break;
+        double a = sim_accuracy(x);
+        double b = sim_accuracy_30min(x);
         lo = !isnan(a) && a < lo ? a : lo;
         lo = !isnan(b) && b < lo ? b : lo;
     }
@@ -348,6 +352,21 @@ static void svg_rules(struct out *o, const struct chart *c, const struct sim_rul
     }
 }
 
+/* The new policy's two curves (when compared): green, all calls solid, within 30 min dashed. */
+static void svg_legend_new(struct out *o)
+{
+    int y = PLOT_B + 90;
+    outf(o,
+         "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#2ca02c\" "
+         "stroke-width=\"2.5\"/><text x=\"%d\" y=\"%d\">new policy: all calls</text>\n",
+         PLOT_L, y, PLOT_L + 30, y, PLOT_L + 36, y + 4);
+    outf(o,
+         "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#2ca02c\" "
+         "stroke-width=\"2\" stroke-dasharray=\"8 3\"/><text x=\"%d\" y=\"%d\">new policy: "
+         "within 30 min (blue and orange: the old policy)</text>\n",
+         PLOT_L + 300, y, PLOT_L + 330, y, PLOT_L + 336, y + 4);
+}
+
 static void svg_legend(struct out *o, double target)
 {
     int y = PLOT_B + 70;
@@ -368,14 +387,14 @@ static void svg_legend(struct out *o, double target)
              PLOT_L + 600, y, PLOT_L + 630, y, PLOT_L + 636, y + 4, 100 * target);
 }
 
-int sim_format_svg(struct buf *b, const struct sim_result *r, size_t n,
+int sim_format_svg(struct buf *b, const struct sim_result *r, const struct sim_result *rn, size_t n,
                    const struct sim_rules *rules, double target)
 {
     if (n == 0)
         return ERR_INVALID;
     struct out o = {b, ERR_OK};
     struct chart c;
-    chart_range(&c, r, n, target);
+    chart_range(&c, r, rn, n, target);
     outf(&o,
          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/"
          "svg\" version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
@@ -392,6 +411,12 @@ int sim_format_svg(struct buf *b, const struct sim_result *r, size_t n,
     svg_series(&o, &c, r, n, sim_accuracy_30min,
                "stroke=\"#ff7f0e\" stroke-width=\"2\" stroke-dasharray=\"8 3\"");
     svg_series(&o, &c, r, n, sim_accuracy, "stroke=\"#1f77b4\" stroke-width=\"2.5\"");
+    if (rn) {
+        svg_series(&o, &c, rn, n, sim_accuracy_30min,
+                   "stroke=\"#2ca02c\" stroke-width=\"2\" stroke-dasharray=\"8 3\"");
+        svg_series(&o, &c, rn, n, sim_accuracy, "stroke=\"#2ca02c\" stroke-width=\"2.5\"");
+        svg_legend_new(&o);
+    }
     svg_rules(&o, &c, rules);
     svg_legend(&o, target);
     outf(&o, "</svg>\n");

@@ -47,11 +47,12 @@ int sim_format_compare(struct buf *b, const struct sim_result *old, const struct
  * ERR_TOOBIG. */
 int sim_format_weights(struct buf *b, const struct attrib_model *m);
 
-/* Appends a standalone SVG 1.1 document: accuracy and accuracy within 30 min against pool size,
+/* Appends a standalone SVG 1.1 document: accuracy and accuracy within 30 min against pool size
+ * (of r; and of rn, the other policy's results for the same sizes, when not NULL),
  * the target line (if target is not NaN), the rules of thumb marked on the size axis (listed in
  * the legend, "off the chart" when outside the simulated range) and the smallest size reaching
  * the target. Returns ERR_OK, ERR_INVALID for n == 0, or ERR_TOOBIG. */
-int sim_format_svg(struct buf *b, const struct sim_result *r, size_t n,
+int sim_format_svg(struct buf *b, const struct sim_result *r, const struct sim_result *rn, size_t n,
                    const struct sim_rules *rules, double target);
 
 #endif

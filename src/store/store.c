@@ -460,6 +460,12 @@ int store_lease_claim(struct store *s, int64_t pool_id, const char *session_ext_
     return s->ops->lease_claim(s, pool_id, session_ext_id, prev_number_id, now, out);
 }
 
+int store_lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
+                     int64_t number_id, unsigned signals, int64_t now)
+{
+    return s->ops->lease_note(s, pool_id, session_ext_id, number_id, signals, now);
+}
+
 int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
                       struct st_lease_claim *out)
 {
@@ -563,6 +569,13 @@ int store_call_list(struct store *s, int64_t account_id, int64_t since, int64_t 
                     int64_t after_at, int64_t after_id, size_t max, store_call_fn fn, void *ctx)
 {
     return s->ops->call_list(s, account_id, since, until, after_at, after_id, max, fn, ctx);
+}
+
+int store_call_session_credited(struct store *s, int64_t account_id, int64_t session_id,
+                                int64_t before, bool *out)
+{
+    *out = false;
+    return s->ops->call_session_credited(s, account_id, session_id, before, out);
 }
 
 int store_call_caller(struct store *s, int64_t account_id, const char *from, int64_t before_id,

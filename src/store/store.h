@@ -132,6 +132,8 @@ struct st_lease {
     int64_t last_active_at;
     int64_t expires_at;
     bool shared;
+    /* POOL_SIG_* noted on it (store_lease_note); read by SQLite only, to rebuild its engine */
+    unsigned signals;
     /* filled on reads, from the lease's session: */
     char session_ext[STORE_ID_MAX];  /* its external id */
     char visitor_id[STORE_ID_MAX];   /* its visitor */
@@ -403,6 +405,15 @@ int store_lease_claim(struct store *s, int64_t pool_id, const char *session_ext_
  * ERR_UNSUPPORTED if not serving. */
 int store_lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
                         int64_t now);
+/* Notes signals (core/pool.h POOL_SIG_*: a tap or copy, a credited call) on session_ext_id's
+ * lease of number_id in the pool, its live one or its latest ended one: the number then rests
+ * by the issue-20 policy (pool_config_rests_default) once that lease ends, exactly as core's
+ * pool_note (a rest noted after the number was released may only keep it longer). The server
+ * notes only for accounts with lease_policy "new"; without notes a pool leases idle-longest.
+ * Returns ERR_OK, ERR_NOTFOUND if the session holds no lease of that number (or the pool is
+ * unknown), ERR_UNSUPPORTED if not serving. */
+int store_lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
+                     int64_t number_id, unsigned signals, int64_t now);
 /* Heartbeat: renews the session's live lease in pool_id at now. ERR_NOTFOUND if it has none (or
  * the pool is unknown), ERR_UNSUPPORTED if not serving. out: *out (flags RENEWED). */
 int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
@@ -503,6 +514,7 @@ struct st_caller {
     int64_t prior_calls;      /* calls from this caller stored before the one asked about */
     int64_t first_session_id; /* session credited to their earliest attributed call, or 0 */
     double first_confidence;  /* that attribution's confidence */
+    int64_t last_session_id;  /* session credited to their latest attributed call, or 0 */
 };
 
 typedef int (*store_call_fn)(void *ctx, const struct st_call *c);
@@ -527,6 +539,10 @@ int store_call_list(struct store *s, int64_t account_id, int64_t since, int64_t 
  * out: *out. */
 int store_call_caller(struct store *s, int64_t account_id, const char *from, int64_t before_id,
                       struct st_caller *out);
+/* Whether a call of the account started before `before` was credited to session_id (the
+ * likelihood model's "called" signal, core/attrib ATTRIB_F_CALLED). out: *out. */
+int store_call_session_credited(struct store *s, int64_t account_id, int64_t session_id,
+                                int64_t before, bool *out);
 /* Inserts a conversion (id set). ERR_CONFLICT if the call already has one. */
 int store_conversion_add(struct store *s, struct st_conversion *cv);
 int store_conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);

@@ -105,6 +105,8 @@ struct store_ops {
     int (*session_held)(struct store *s, int64_t session_id, int64_t number_id, bool *held);
     int (*lease_claim)(struct store *s, int64_t pool_id, const char *session_ext_id,
                        int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+    int (*lease_note)(struct store *s, int64_t pool_id, const char *session_ext_id,
+                      int64_t number_id, unsigned signals, int64_t now);
     int (*lease_touch)(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
                        struct st_lease_claim *out);
     int (*lease_release)(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
@@ -134,6 +136,8 @@ struct store_ops {
                      int64_t after_at, int64_t after_id, size_t max, store_call_fn fn, void *ctx);
     int (*call_caller)(struct store *s, int64_t account_id, const char *from, int64_t before_id,
                        struct st_caller *out);
+    int (*call_session_credited)(struct store *s, int64_t account_id, int64_t session_id,
+                                 int64_t before, bool *out);
     int (*conversion_add)(struct store *s, struct st_conversion *cv);
     int (*conversion_by_call)(struct store *s, int64_t call_id, struct st_conversion *cv);
     int (*pool_by_fallback)(struct store *s, const char *e164, struct st_pool *p);

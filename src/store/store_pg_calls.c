@@ -245,15 +245,40 @@ int store_pg__call_caller(struct store *s, int64_t account_id, const char *from,
         s,
         "SELECT (SELECT COUNT(*) FROM calls WHERE account_id = $1 AND from_number = $2"
         "  AND id < $3),"
-        " f.session_id, f.confidence FROM (SELECT 1) one LEFT JOIN LATERAL ("
+        " f.session_id, f.confidence, l.session_id FROM (SELECT 1) one LEFT JOIN LATERAL ("
         "  SELECT session_id, confidence FROM calls WHERE account_id = $1 AND from_number = $2"
-        "  AND id < $3 AND session_id IS NOT NULL ORDER BY started_at, id LIMIT 1) f ON true",
+        "  AND id < $3 AND session_id IS NOT NULL ORDER BY started_at, id LIMIT 1) f ON true"
+        " LEFT JOIN LATERAL ("
+        "  SELECT session_id FROM calls WHERE account_id = $1 AND from_number = $2"
+        "  AND id < $3 AND session_id IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT 1) l"
+        " ON true",
         &a, &r, "read caller");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
     out->prior_calls = store__pg_col_i64(r, 0, 0);
     out->first_session_id = store__pg_col_i64(r, 0, 1);
     out->first_confidence = store__pg_col_f64(r, 0, 2);
+    out->last_session_id = store__pg_col_i64(r, 0, 3);
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__call_session_credited(struct store *s, int64_t account_id, int64_t session_id,
+                                    int64_t before, bool *out)
+{
+    *out = false;
+    struct pgargs a = {0};
+    store__pg_i64(&a, session_id);
+    store__pg_i64(&a, account_id);
+    store__pg_i64(&a, before);
+    PGresult *r = NULL;
+    int rc = store__pg_row(s,
+                           "SELECT EXISTS (SELECT 1 FROM calls WHERE session_id = $1"
+                           " AND account_id = $2 AND started_at < $3)",
+                           &a, &r, "read session's calls");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
+    *out = store__pg_col_bool(r, 0, 0);
     PQclear(r);
     return ERR_OK;
 }

@@ -186,6 +186,8 @@ int store_pg__session_held(struct store *s, int64_t session_id, int64_t number_i
 int store_pg__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
 int store_pg__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
                           int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+int store_pg__lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
+                         int64_t number_id, unsigned signals, int64_t now);
 int store_pg__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
                           struct st_lease_claim *out);
 int store_pg__lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
@@ -216,6 +218,8 @@ int store_pg__call_list(struct store *s, int64_t account_id, int64_t since, int6
                         void *ctx);
 int store_pg__call_caller(struct store *s, int64_t account_id, const char *from, int64_t before_id,
                           struct st_caller *out);
+int store_pg__call_session_credited(struct store *s, int64_t account_id, int64_t session_id,
+                                    int64_t before, bool *out);
 int store_pg__conversion_add(struct store *s, struct st_conversion *cv);
 int store_pg__conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);
 int store_pg__pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);

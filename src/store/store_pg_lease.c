@@ -118,6 +118,38 @@ int store_pg__lease_claim(struct store *s, int64_t pool_id, const char *session_
     return claim(s, pool_id, session_ext_id, prev_number_id, now, false, out);
 }
 
+int store_pg__lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
+                         int64_t number_id, unsigned signals, int64_t now)
+{
+    if (!serving(s))
+        return ERR_UNSUPPORTED;
+    /* The rest of every signal set, from core: od_lease_note applies the one the lease has. */
+    struct pool_config cfg = {.ttl_ms = 1};
+    pool_config_rests_default(&cfg);
+    char rests[8 * 24 + 4] = "{";
+    for (unsigned sig = 0; sig < 8; sig++) {
+        size_t len = strlen(rests);
+        snprintf(rests + len, sizeof(rests) - len, "%s%" PRId64, sig ? "," : "",
+                 pool_rest_for(&cfg, sig));
+    }
+    snprintf(rests + strlen(rests), sizeof(rests) - strlen(rests), "}");
+    struct pgargs a = {0};
+    store__pg_i64(&a, pool_id);
+    store__pg_text(&a, session_ext_id);
+    store__pg_i64(&a, number_id);
+    store__pg_i64(&a, (int64_t)signals);
+    store__pg_text(&a, rests);
+    store__pg_i64(&a, now);
+    PGresult *r = NULL;
+    int rc = store__pg_row(s, "SELECT od_lease_note($1, $2, $3, $4::int, $5::bigint[], $6)", &a, &r,
+                           "note lease");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
+    int outcome = (int)store__pg_col_i64(r, 0, 0);
+    PQclear(r);
+    return outcome == 0 ? ERR_OK : ERR_NOTFOUND;
+}
+
 int store_pg__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
                           struct st_lease_claim *out)
 {

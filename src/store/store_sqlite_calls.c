@@ -299,7 +299,39 @@ int store_sqlite__call_caller(struct store *s, int64_t account_id, const char *f
         out->first_confidence = sqlite3_column_double(st, 1);
     }
     sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store__err(conn, rc, "read caller");
+    st = caller_stmt(conn,
+                     "SELECT session_id FROM calls WHERE account_id = ?1"
+                     " AND from_number = ?2 AND id < ?3 AND session_id IS NOT NULL"
+                     " ORDER BY started_at DESC, id DESC LIMIT 1",
+                     account_id, from, before_id);
+    if (!st)
+        return ERR_BACKEND;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        out->last_session_id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(conn, rc, "read caller");
+}
+
+int store_sqlite__call_session_credited(struct store *s, int64_t account_id, int64_t session_id,
+                                        int64_t before, bool *out)
+{
+    *out = false;
+    CONN_OR_FAIL(conn, s);
+    sqlite3_stmt *st = store__prep(conn, "SELECT 1 FROM calls WHERE session_id = ?1"
+                                         " AND account_id = ?2 AND started_at < ?3 LIMIT 1");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, session_id);
+    sqlite3_bind_int64(st, 2, account_id);
+    sqlite3_bind_int64(st, 3, before);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK
+                                                 : store__err(conn, rc, "read session's calls");
 }
 
 /* ---- conversions ---- */

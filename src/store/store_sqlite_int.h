@@ -193,6 +193,8 @@ int store_sqlite__session_leases(struct store *s, int64_t session_id, store_leas
 int store_sqlite__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held);
 int store_sqlite__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
                               int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+int store_sqlite__lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
+                             int64_t number_id, unsigned signals, int64_t now);
 int store_sqlite__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id,
                               int64_t now, struct st_lease_claim *out);
 void store_sqlite__lease_times(struct store *s, const struct st_lease *l, int64_t now,
@@ -222,6 +224,8 @@ int store_sqlite__call_list(struct store *s, int64_t account_id, int64_t since, 
                             void *ctx);
 int store_sqlite__call_caller(struct store *s, int64_t account_id, const char *from,
                               int64_t before_id, struct st_caller *out);
+int store_sqlite__call_session_credited(struct store *s, int64_t account_id, int64_t session_id,
+                                        int64_t before, bool *out);
 int store_sqlite__conversion_add(struct store *s, struct st_conversion *cv);
 int store_sqlite__conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);
 int store_sqlite__pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);

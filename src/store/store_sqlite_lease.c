@@ -81,7 +81,10 @@ void store__leases_free(struct store_leases *e)
 
 static void config_of(const struct st_pool *p, struct pool_config *cfg)
 {
-    memset(cfg, 0, sizeof(*cfg)); /* the rests of core/pool stay 0: the server's idle-longest */
+    memset(cfg, 0, sizeof(*cfg));
+    /* The issue-20 rests apply only to leases noted (store_lease_note, for accounts with
+     * lease_policy "new"): a pool nobody notes on leases idle-longest, as before. */
+    pool_config_rests_default(cfg);
     cfg->ttl_ms = p->lease_ttl_s * 1000;
     cfg->cooldown_ms = p->cooldown_s * 1000;
     cfg->on_exhaust = p->fallback_mode ? POOL_FALLBACK : POOL_SHARE;
@@ -259,6 +262,42 @@ int store_sqlite__lease_claim(struct store *s, int64_t pool_id, const char *sess
     return rc;
 }
 
+/* The signals on the session's latest stored lease of the number, for the engine's rebuild
+ * (load_lease). No lease row yet (its visit's batch not committed): nothing to keep, the engine
+ * has the note. */
+static int note_persist(struct store *s, int64_t pool_id, const char *session_ext_id,
+                        int64_t number_id, unsigned signals)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "UPDATE leases SET signals = signals | ?1 WHERE id ="
+                                          " (SELECT l.id FROM leases l JOIN sessions s"
+                                          " ON s.id = l.session_id WHERE s.ext_id = ?2"
+                                          " AND l.number_id = ?3 AND l.pool_id = ?4"
+                                          " ORDER BY l.leased_at DESC, l.id DESC LIMIT 1)")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int(st, 1, (int)signals);
+    store__bind_text(st, 2, session_ext_id);
+    sqlite3_bind_int64(st, 3, number_id);
+    sqlite3_bind_int64(st, 4, pool_id);
+    return store__exec(c, st, "note lease");
+}
+
+int store_sqlite__lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
+                             int64_t number_id, unsigned signals, int64_t now)
+{
+    struct store_leases *e = store__sqlite(s)->leases;
+    if (!e)
+        return ERR_UNSUPPORTED;
+    struct slot *sl = slot_lock(e, pool_id);
+    if (!sl)
+        return ERR_NOTFOUND;
+    int rc = pool_note(sl->engine, key_of(session_ext_id), (uint64_t)number_id, now, signals);
+    slot_unlock(e, sl);
+    return rc == ERR_OK ? note_persist(s, pool_id, session_ext_id, number_id, signals) : rc;
+}
+
 int store_sqlite__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id,
                               int64_t now, struct st_lease_claim *out)
 {
@@ -369,6 +408,8 @@ static int load_lease(void *ctx, const struct st_lease *l)
     if (active < l->leased_at)
         active = l->leased_at;
     rc = pool_restore(sl->engine, key, (uint64_t)l->number_id, l->leased_at, active, lc->now);
+    if (rc == ERR_OK && l->signals) /* what was noted on it rests its number as before */
+        rc = pool_note(sl->engine, key, (uint64_t)l->number_id, lc->now, l->signals);
     slot_unlock(e, sl);
     if (rc)
         log_warn("store", "lease %" PRId64 " not restored: %s", l->id, err_str(rc));

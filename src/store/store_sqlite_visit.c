@@ -154,7 +154,7 @@ int store_sqlite__visits_add(struct store *s, struct st_visit_add *v, size_t n)
 
 #define LEASE_COLS                                                                                 \
     "l.id, l.session_id, l.number_id, l.pool_id, l.leased_at, l.last_active_at, l.expires_at,"     \
-    " l.shared, s.ext_id, s.visitor_id, s.client_key"                                              \
+    " l.shared, s.ext_id, s.visitor_id, s.client_key, l.signals"                                   \
     " FROM leases l JOIN sessions s ON s.id = l.session_id"
 
 static void read_lease(sqlite3_stmt *st, struct st_lease *l)
@@ -170,6 +170,7 @@ static void read_lease(sqlite3_stmt *st, struct st_lease *l)
     store__col_text(st, 8, l->session_ext, sizeof(l->session_ext));
     store__col_text(st, 9, l->visitor_id, sizeof(l->visitor_id));
     store__col_text(st, 10, l->client_key, sizeof(l->client_key));
+    l->signals = (unsigned)sqlite3_column_int(st, 11);
 }
 
 int store_sqlite__lease_renew(struct store *s, int64_t session_id, int64_t number_id,

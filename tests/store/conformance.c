@@ -1099,6 +1099,15 @@ static void calls_conversions_reports_and_export(void **state)
     assert_int_equal(store_call_caller(f->s, f->a.id, "+15555559999", c3.id, &who), ERR_OK);
     assert_int_equal(who.prior_calls, 2);
     assert_int_equal(who.first_session_id, ss.id);
+    assert_int_equal(who.last_session_id, ss.id); /* CA3 had no session: CA1 is the latest */
+    bool credited = false;
+    assert_int_equal(store_call_session_credited(f->s, f->a.id, ss.id, 1001, &credited), ERR_OK);
+    assert_true(credited);
+    assert_int_equal(store_call_session_credited(f->s, f->a.id, ss.id, 1000, &credited), ERR_OK);
+    assert_false(credited); /* only calls started before */
+    assert_int_equal(store_call_session_credited(f->s, f->b.id, ss.id, INT64_MAX, &credited),
+                     ERR_OK);
+    assert_false(credited); /* another account's */
     struct st_conversion cv = {.call_id = c1.id, .account_id = f->a.id, .value = 50, .at = 5000};
     snprintf(cv.name, sizeof(cv.name), "qualified");
     snprintf(cv.currency, sizeof(cv.currency), "USD");
@@ -1586,6 +1595,59 @@ static void release_takes_a_claim_back(void **state)
     int64_t live = 0;
     assert_int_equal(store_lease_list_live(f->s, p.id, 3000, count_lease, &live), ERR_OK);
     assert_int_equal(live, 0);
+}
+
+/* Issue 20 (store_lease_note): a number whose holder tapped or copied it rests 3 h after that
+ * lease ends (core's pool_config_rests_default), so newcomers get the others first, and it is
+ * shared last; a tap followed by a credited call earns no rest; a tap noted after the lease
+ * ended still counts. */
+static void lease_note_rests_tapped_numbers(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n1 = make_number(f, f->a.id, p.id, 101);
+    struct st_number n2 = make_number(f, f->a.id, p.id, 102);
+    struct st_number n3 = make_number(f, f->a.id, p.id, 103);
+    assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
+    struct st_lease_claim c;
+    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n1.id);
+    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.id, "c", 0, 1000, &c), ERR_OK);
+    assert_int_equal(c.number_id, n3.id);
+    assert_int_equal(store_lease_note(f->s, p.id, "a", n1.id, POOL_SIG_CLICK, 2000), ERR_OK);
+    assert_int_equal(store_lease_note(f->s, p.id, "c", n3.id, POOL_SIG_CLICK, 3000), ERR_OK);
+    assert_int_equal(store_lease_note(f->s, p.id, "c", n3.id, POOL_SIG_CALLED, 4000), ERR_OK);
+    assert_int_equal(store_lease_note(f->s, p.id, "x", n1.id, POOL_SIG_CLICK, 4000), ERR_NOTFOUND);
+    assert_int_equal(store_lease_note(f->s, p.id, "a", n2.id, POOL_SIG_CLICK, 4000), ERR_NOTFOUND);
+    assert_int_equal(store_lease_note(f->s, p.id + 99, "a", n1.id, POOL_SIG_CLICK, 4000),
+                     ERR_NOTFOUND);
+    /* all ended, no cooldown: n1 (released first, lowest id) still rests; the others are free */
+    int64_t t = 200000;
+    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, t, &c), ERR_OK);
+    assert_int_equal(c.number_id, n2.id);
+    assert_false(c.flags & POOL_LEASE_EXHAUSTED);
+    assert_int_equal(store_lease_claim(f->s, p.id, "e", 0, t, &c), ERR_OK);
+    assert_int_equal(c.number_id, n3.id); /* tapped, then called: no rest */
+    assert_false(c.flags & POOL_LEASE_EXHAUSTED);
+    /* exhausted: a live number is shared before the resting one */
+    assert_int_equal(store_lease_claim(f->s, p.id, "f", 0, t + 1, &c), ERR_OK);
+    assert_int_equal(c.number_id, n2.id);
+    assert_true(c.flags & POOL_LEASE_EXHAUSTED);
+    assert_true(c.flags & POOL_LEASE_SHARED);
+    /* b tapped n2 before its lease ended, noted only now: n2 rests as long as n1 from then on */
+    assert_int_equal(store_lease_note(f->s, p.id, "b", n2.id, POOL_SIG_CLICK, t + 2), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.id, "g", 0, t + 3, &c), ERR_OK);
+    assert_int_equal(c.number_id, n3.id);
+    assert_true(c.flags & POOL_LEASE_SHARED);
+    /* three hours after the tapped leases ended, n1 and n2 are free again: after n3, whose
+     * holders left later but earned no rest */
+    int64_t rested = 1000 + MIN_MS + 3 * 3600 * 1000;
+    assert_int_equal(store_lease_claim(f->s, p.id, "h", 0, rested, &c), ERR_OK);
+    assert_int_equal(c.number_id, n3.id);
+    assert_int_equal(store_lease_claim(f->s, p.id, "i", 0, rested, &c), ERR_OK);
+    assert_int_equal(c.number_id, n1.id);
+    assert_false(c.flags & POOL_LEASE_EXHAUSTED);
 }
 
 static void cooldown_idle_longest_and_fallback_exhaustion(void **state)
@@ -3548,6 +3610,7 @@ int main(int argc, char **argv)
         T(claims_need_a_serving_store),
         T(claim_touch_times_and_deletes),
         T(release_takes_a_claim_back),
+        T(lease_note_rests_tapped_numbers),
         T(cooldown_idle_longest_and_fallback_exhaustion),
         T(share_mode_exhaustion_shares_and_counts),
         T(renewals_reorder_the_picks),

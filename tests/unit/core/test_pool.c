@@ -1060,32 +1060,42 @@ static void tapped_number_rests_longer(void **state)
     pool_free(p);
 }
 
-/* A visitor who left after one page (no click) gives the number back 15 min sooner; one whose
- * call was credited, 10 min sooner. */
-static void bounced_and_called_rest_less(void **state)
+/* The defaults rest only a tapped or copied number: a holder whose call was credited earns no
+ * rest even after a tap (its call is done), and a bounce rests like any other lease; the order
+ * is then plain idle-longest among them. pool_rest_for gives the same rests. */
+static void only_taps_rest_by_default(void **state)
 {
     (void)state;
     struct pool *p = mk_rests(20 * 60 * SEC, 30 * 60 * SEC, 3);
     assert_int_equal(lease(p, 1, 0, T0, NEW), 1);           /* bounces */
-    assert_int_equal(lease(p, 2, 0, T0 + 1 * SEC, NEW), 2); /* reads on, calls */
-    assert_int_equal(lease(p, 3, 0, T0 + 2 * SEC, NEW), 3);
+    assert_int_equal(lease(p, 2, 0, T0 + 1 * SEC, NEW), 2); /* taps, then calls */
+    assert_int_equal(lease(p, 3, 0, T0 + 2 * SEC, NEW), 3); /* taps */
     lease(p, 2, 0, T0 + 60 * SEC, RENEWED);
-    lease(p, 3, 0, T0 + 70 * SEC, RENEWED); /* reads on, no signal: plain rest */
+    lease(p, 3, 0, T0 + 70 * SEC, RENEWED);
+    assert_int_equal(pool_note(p, 2, 2, T0 + 80 * SEC, POOL_SIG_CLICK), ERR_OK);
+    assert_int_equal(pool_note(p, 3, 3, T0 + 80 * SEC, POOL_SIG_CLICK), ERR_OK);
     assert_int_equal(pool_note(p, 2, 2, T0 + 90 * SEC, POOL_SIG_CALLED), ERR_OK);
     struct pool_pick why;
     int64_t later = T0 + 3600 * SEC;
     assert_int_equal(pool_explain(p, 1, later, &why), ERR_OK);
     assert_int_equal(why.why, POOL_REST_BOUNCED);
-    assert_int_equal(why.release_at, T0 + 5 * 60 * SEC); /* ended 20 min, minus 15 */
+    assert_int_equal(why.rest_ms, 0);
+    assert_int_equal(why.release_at, T0 + 20 * 60 * SEC);
     assert_int_equal(pool_explain(p, 2, later, &why), ERR_OK);
     assert_int_equal(why.why, POOL_REST_CALLED);
-    assert_int_equal(why.release_at, T0 + 11 * 60 * SEC); /* ended at 21 min, minus 10 */
+    assert_int_equal(why.release_at, T0 + 21 * 60 * SEC); /* ended at 21 min, no rest */
     assert_int_equal(pool_explain(p, 3, later, &why), ERR_OK);
-    assert_int_equal(why.why, POOL_REST_NONE);
-    /* the order follows: bounced first, then called, then the plain one */
+    assert_int_equal(why.why, POOL_REST_CLICK);
     assert_int_equal(lease(p, 4, 0, later, NEW), 1);
     assert_int_equal(lease(p, 5, 0, later, NEW), 2);
-    assert_int_equal(lease(p, 6, 0, later, NEW), 3);
+    /* 3 still rests: exhausted, the pool shares a live number before it */
+    assert_int_equal(lease(p, 6, 0, later, NEW | EXHAUSTED | SHARED), 1);
+    struct pool_config cfg = {.ttl_ms = 1};
+    pool_config_rests_default(&cfg);
+    assert_int_equal(pool_rest_for(&cfg, POOL_SIG_CLICK), 3 * 3600 * SEC);
+    assert_int_equal(pool_rest_for(&cfg, POOL_SIG_CLICK | POOL_SIG_CALLED), 0);
+    assert_int_equal(pool_rest_for(&cfg, 0), 0);
+    assert_int_equal(pool_rest_for(&cfg, POOL_SIG_BOT), 0);
     pool_free(p);
 }
 
@@ -1131,7 +1141,7 @@ int main(void)
         cmocka_unit_test(holders_lists_live_and_past),
         cmocka_unit_test(recommended_size_follows_demand),
         cmocka_unit_test(tapped_number_rests_longer),
-        cmocka_unit_test(bounced_and_called_rest_less),
+        cmocka_unit_test(only_taps_rest_by_default),
         cmocka_unit_test(notes_on_past_holders),
         cmocka_unit_test(config_change_applies),
         cmocka_unit_test(clock_never_runs_backwards),

@@ -307,7 +307,7 @@ static void table_and_svg(void **state)
     struct sim_rules rules;
     sim_rules_of_thumb(&st, &rules);
     buf_reset(&b);
-    assert_int_equal(sim_format_svg(&b, r, 9, &rules, 0.99), ERR_OK);
+    assert_int_equal(sim_format_svg(&b, r, NULL, 9, &rules, 0.99), ERR_OK);
     assert_true(strncmp(b.data, "<?xml", 5) == 0);
     assert_non_null(strstr(b.data, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert_true(strcmp(b.data + b.len - 7, "</svg>\n") == 0);
@@ -315,7 +315,13 @@ static void table_and_svg(void **state)
     assert_int_equal(count(b.data, "<svg"), 1);
     assert_int_equal(count(b.data, "<text"), count(b.data, "</text>"));
     assert_non_null(strstr(b.data, "6 numbers reach 99 %"));
-    assert_int_equal(sim_format_svg(&b, r, 0, &rules, 0.99), ERR_INVALID);
+    assert_null(strstr(b.data, "new policy"));
+    buf_reset(&b); /* both policies: four curves, the new one in the legend */
+    assert_int_equal(sim_format_svg(&b, r, r, 9, &rules, 0.99), ERR_OK);
+    assert_int_equal(count(b.data, "<polyline"), 4);
+    assert_non_null(strstr(b.data, "new policy: all calls"));
+    assert_int_equal(count(b.data, "<text"), count(b.data, "</text>"));
+    assert_int_equal(sim_format_svg(&b, r, NULL, 0, &rules, 0.99), ERR_INVALID);
     buf_release(&b);
     sim_trace_release(&t);
 }
