@@ -428,6 +428,28 @@ int store_event_last(struct store *s, int64_t session_id, const char *type, cons
 typedef int (*store_event_fn)(void *ctx, const struct st_event *e);
 /* A session's events in time order, at most max. */
 int store_event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn, void *ctx);
+/* ---- page views (sql/0026; the journey's pages after the landing page) ---- */
+#define STORE_PAGE_VIEWS_MAX 200 /* page views kept per session, its landing page included */
+#define STORE_PAGE_PATH_MAX 512  /* a page's path, NUL included */
+#define STORE_PAGE_TITLE_MAX 256 /* a page's title, NUL included */
+struct st_page_view {
+    int64_t account_id;
+    int64_t session_id;
+    int seq; /* 1 = the first page after the landing page (set by the store) */
+    char path[STORE_PAGE_PATH_MAX];
+    char title[STORE_PAGE_TITLE_MAX]; /* "" = none sent */
+    int64_t at;
+};
+/* Appends a page view of session_id (of account_id) after its latest one (seq + 1). Writes
+ * nothing when the session has STORE_PAGE_VIEWS_MAX - 1 rows already (the landing page is the
+ * session's own), nor, with dedupe, when its latest row has the same path (a ping repeating the
+ * page). Two writers racing on one session keep one row. Returns ERR_OK (*added, may be NULL,
+ * says whether a row was written) or the store's error. */
+int store_page_view_add(struct store *s, const struct st_page_view *pv, bool dedupe, bool *added);
+typedef int (*store_page_view_fn)(void *ctx, const struct st_page_view *pv);
+/* A session's page views after its landing page, in order, at most max. */
+int store_page_view_list(struct store *s, int64_t account_id, int64_t session_id, size_t max,
+                         store_page_view_fn fn, void *ctx);
 /* Rows in a table (tests and health): "sessions", "leases", "pools", … ERR_INVALID otherwise. */
 int store_count(struct store *s, const char *table, int64_t *n);
 

@@ -122,6 +122,9 @@ struct store_ops {
                       int64_t before, int64_t *at);
     int (*event_list)(struct store *s, int64_t session_id, size_t max, store_event_fn fn,
                       void *ctx);
+    int (*page_view_add)(struct store *s, const struct st_page_view *pv, bool dedupe, bool *added);
+    int (*page_view_list)(struct store *s, int64_t account_id, int64_t session_id, size_t max,
+                          store_page_view_fn fn, void *ctx);
     int (*count)(struct store *s, const char *table, int64_t *n);
     int (*call_insert)(struct store *s, struct st_call *c);
     int (*call_by_provider)(struct store *s, const char *provider, const char *provider_call_id,

@@ -2683,6 +2683,106 @@ static void routes_follow_retention_and_erasure(void **state)
     assert_int_equal(store_call_route_get(f->s, "twilio", "CA_r2", &got), ERR_OK);
 }
 
+/* ==== page views (sql/0026) ================================================================== */
+
+static int collect_page_view(void *ctx, const struct st_page_view *pv)
+{
+    struct st_page_view *out = ctx;
+    while (out->seq)
+        out++;
+    *out = *pv;
+    return 0;
+}
+
+static int add_view(struct fx *f, const struct st_session *ss, const char *path, const char *title,
+                    int64_t at, bool dedupe)
+{
+    struct st_page_view pv = {.account_id = ss->account_id, .session_id = ss->id, .at = at};
+    snprintf(pv.path, sizeof(pv.path), "%s", path);
+    snprintf(pv.title, sizeof(pv.title), "%s", title ? title : "");
+    bool added = false;
+    assert_int_equal(store_page_view_add(f->s, &pv, dedupe, &added), ERR_OK);
+    return added;
+}
+
+/* A session's page views after its landing page: appended in order, a repeated page kept only
+ * when asked (a page load) and dropped with dedupe (a ping), at most STORE_PAGE_VIEWS_MAX - 1,
+ * scoped to the account, gone with the visitor's erasure and with the events' retention. */
+static void page_views_append_bounded_and_follow_privacy(void **state)
+{
+    struct fx *f = *state;
+    struct st_session ss = make_visit(f, f->a.id, "ses_pv", "vis_pv", 1000);
+    assert_true(add_view(f, &ss, "/pricing", "Pricing <b>", 2000, true));
+    assert_false(add_view(f, &ss, "/pricing", "Pricing <b>", 2100, true)); /* the same page */
+    assert_true(add_view(f, &ss, "/pricing", NULL, 2200, false));          /* a reload */
+    assert_true(add_view(f, &ss, "/contact", NULL, 2300, true));
+    struct st_page_view *got = calloc(STORE_PAGE_VIEWS_MAX + 1, sizeof(*got));
+    assert_int_equal(store_page_view_list(f->s, f->a.id, ss.id, 10, collect_page_view, got),
+                     ERR_OK);
+    assert_int_equal(got[0].seq, 1);
+    assert_string_equal(got[0].path, "/pricing");
+    assert_string_equal(got[0].title, "Pricing <b>");
+    assert_int_equal(got[0].at, 2000);
+    assert_int_equal(got[1].seq, 2);
+    assert_string_equal(got[1].title, "");
+    assert_int_equal(got[1].at, 2200);
+    assert_string_equal(got[2].path, "/contact");
+    assert_int_equal(got[3].seq, 0);
+    /* another account never sees them, and its rows never count against this session's cap */
+    memset(got, 0, sizeof(*got) * 4);
+    assert_int_equal(store_page_view_list(f->s, f->b.id, ss.id, 10, collect_page_view, got),
+                     ERR_OK);
+    assert_int_equal(got[0].seq, 0);
+    /* max */
+    assert_int_equal(store_page_view_list(f->s, f->a.id, ss.id, 1, collect_page_view, got), ERR_OK);
+    assert_int_equal(got[0].seq, 1);
+    assert_int_equal(got[1].seq, 0);
+    /* bounded: the landing page and STORE_PAGE_VIEWS_MAX - 1 rows */
+    int added = 3;
+    for (int i = 0; i < STORE_PAGE_VIEWS_MAX + 5; i++) {
+        char path[32];
+        snprintf(path, sizeof(path), "/p%d", i);
+        added += add_view(f, &ss, path, NULL, 3000 + i, false);
+    }
+    assert_int_equal(added, STORE_PAGE_VIEWS_MAX - 1);
+    memset(got, 0, sizeof(*got) * (STORE_PAGE_VIEWS_MAX + 1));
+    assert_int_equal(store_page_view_list(f->s, f->a.id, ss.id, 1000, collect_page_view, got),
+                     ERR_OK);
+    assert_int_equal(got[STORE_PAGE_VIEWS_MAX - 2].seq, STORE_PAGE_VIEWS_MAX - 1);
+    assert_int_equal(got[STORE_PAGE_VIEWS_MAX - 1].seq, 0);
+    /* retention: views older than the events' cut-off go (the session stays: it is young) */
+    struct st_session young = make_visit(f, f->a.id, "ses_pv2", "vis_pv2", 9000);
+    assert_true(add_view(f, &young, "/old", NULL, 4000, false));
+    assert_true(add_view(f, &young, "/new", NULL, 9500, false));
+    struct st_retention r = {.events_before = 5000};
+    struct st_purged n;
+    bool busy = true;
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 1000, &n, &busy), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_true(n.events >= STORE_PAGE_VIEWS_MAX); /* ses_pv's views (3000 + i) and /old */
+    memset(got, 0, sizeof(*got) * (STORE_PAGE_VIEWS_MAX + 1));
+    assert_int_equal(store_page_view_list(f->s, f->a.id, young.id, 10, collect_page_view, got),
+                     ERR_OK);
+    assert_string_equal(got[0].path, "/new");
+    assert_int_equal(got[1].seq, 0);
+    /* the visitor erased: their page views go */
+    struct st_erasure *e = calloc(1, sizeof(*e));
+    *e = (struct st_erasure){.account_id = f->a.id, .at = 9600};
+    snprintf(e->kind, sizeof(e->kind), "visitor");
+    snprintf(e->actor, sizeof(e->actor), "cli");
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_erase(f->s, e, "vis_pv2"), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(e->events, 1);
+    memset(got, 0, sizeof(*got) * 2);
+    assert_int_equal(store_page_view_list(f->s, f->a.id, young.id, 10, collect_page_view, got),
+                     ERR_OK);
+    assert_int_equal(got[0].seq, 0);
+    free(e);
+    free(got);
+}
+
 static void purge_deletes_old_rows_in_batches_and_keeps_called_sessions(void **state)
 {
     struct fx *f = *state;
@@ -3374,6 +3474,7 @@ int main(int argc, char **argv)
         T(purge_deletes_old_rows_in_batches_and_keeps_called_sessions),
         T(purge_runs_on_one_node_at_a_time),
         T(routes_follow_retention_and_erasure),
+        T(page_views_append_bounded_and_follow_privacy),
         T(traffic_counts_add_up_per_account_and_purge),
         T(feeds_one_per_account_replaced_and_deleted),
         T(number_management_claims_and_scoping),
