@@ -367,6 +367,11 @@ test('live feed by SSE, the calls table with filters, a call\'s journey, a tag, 
 
   // a call made now: ringing in the live feed within 2 s, then ended within 2 s of its end
   const v = await s.visit({ url: UTM('autumn', 'drain cleaning') });
+  // the visitor reads two more pages (a page load, then a single-page app's move) before calling
+  const more = await s.visit({ url: 'https://plumber.example/services?x=1', title: 'Our services', session_id: v.json.session_id });
+  assert.equal(more.status, 200, more.text);
+  const moved = await s.api('POST', `/v1/visits/${v.json.session_id}/ping`, { url: 'https://plumber.example/contact', title: XSS }, null);
+  assert.equal(moved.status, 200, moved.text);
   const t0 = Date.now();
   const done = simulateLive(s, v.json.numbers[0].number, '+15125550177', 2);
   await p.waitForSelector('.feed li.s-ringing', { timeout: 2000 });
@@ -398,6 +403,12 @@ test('live feed by SSE, the calls table with filters, a call\'s journey, a tag, 
   await p.waitForSelector('.journey .visit');
   assert.equal(await p.textContent('.journey .j-campaign'), 'autumn');
   assert.match(await p.textContent('.journey .j-landing'), /plumber\.example\/landing/);
+  // the pages seen, in order, the title a site wrote shown as text
+  assert.deepEqual(await p.$$eval('.journey .pages .pv-path', (els) => els.map((e) => e.textContent)),
+    ['/landing', '/services', '/contact']);
+  assert.deepEqual(await p.$$eval('.journey .pages .pv-title', (els) => els.map((e) => e.textContent)),
+    ['Our services', XSS]);
+  assert.equal(await p.$$eval('.journey .pages img', (els) => els.length), 0);
   assert.match(await p.textContent('.attribution'), /exact/);
   await p.fill('#o-tags', 'vip, roof repair');
   await p.selectOption('#o-lead', 'won');

@@ -485,6 +485,9 @@ function Visit({ title, sess }) {
       ? sess.leases.map((l) => html`<span class="lease">${fmtPhone(l.number)} ${fmtTime(l.leased_at)}–${fmtTime(l.expires_at)}</span> `)
       : 'none'}<//>
   </dl>
+  ${(sess.page_views || []).length ? html`<h4>Pages seen</h4><ol class="pages">
+    ${sess.page_views.map((pv) => html`<li class=${pv.landing ? 'pv pv-landing' : 'pv'}>${fmtTime(pv.at)} — <span class="url pv-path">${pv.path}</span>${pv.title ? ' · ' : ''}${pv.title ? html`<span class="pv-title">${pv.title}</span>` : ''}${pv.landing ? ' (landing page)' : ''}</li>`)}
+  </ol>${sess.page_views.length >= 200 ? html`<p class="note">The first 200 page views are kept.</p>` : null}` : null}
   ${(sess.events || []).length ? html`<h4>What the visitor did</h4><ol class="events">
     ${sess.events.map((e) => html`<li class=${'ev ev-' + e.type}>${fmtTime(e.at)} — ${EVENT_TEXT[e.type] || e.type}${e.number ? ' ' + fmtPhone(e.number) : ''}${e.detail ? ': ' : ''}${e.detail ? html`<span class="detail">${e.detail}</span>` : ''}</li>`)}
   </ol>` : html`<p class="empty">No page events were reported (tel: clicks, chats, forms).</p>`}
