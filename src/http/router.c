@@ -57,6 +57,7 @@ static const struct route routes[] = {
     {"DELETE", "/v1/pools/{}", h_pool_delete, ROUTE_AUTH | ROUTE_MANAGE, 0},
     {"GET", "/v1/pools/{}/health", h_pool_health, ROUTE_AUTH | ROUTE_VIEW, 0},
     {"GET", "/v1/pools/{}/usage", h_pool_usage, ROUTE_AUTH | ROUTE_VIEW, 0},
+    {"POST", "/v1/pools/{}/simulate", h_pool_simulate, ROUTE_AUTH | ROUTE_ANALYSE, 1 * KB},
     {"GET", "/v1/pools/{}/autoscale", h_pool_autoscale_get, ROUTE_AUTH | ROUTE_VIEW, 0},
     {"PUT", "/v1/pools/{}/autoscale", h_pool_autoscale_put, ROUTE_AUTH | ROUTE_MANAGE, 4 * KB},
     {"GET", "/v1/pools/{}/number-actions", h_pool_number_actions, ROUTE_AUTH | ROUTE_ANALYSE, 0},

@@ -747,7 +747,13 @@ int store_spend_list(struct store *s, int64_t account_id, const char *since_day,
 int store_export_trace(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
                        void *ctx)
 {
-    return s->ops->export_trace(s, account_id, since, fn, ctx);
+    return s->ops->export_trace(s, account_id, 0, since, fn, ctx);
+}
+
+int store_export_trace_pool(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                            store_trace_fn fn, void *ctx)
+{
+    return s->ops->export_trace(s, account_id, pool_id, since, fn, ctx);
 }
 
 /* ---- dashboard users ---- */

@@ -874,6 +874,10 @@ typedef int (*store_trace_fn)(void *ctx, const struct st_trace_row *r);
  * fn returning non-zero stops the walk (ERR_OK). */
 int store_export_trace(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
                        void *ctx);
+/* store_export_trace of one pool of account_id: the sessions that held a lease in pool_id, and
+ * the calls to its numbers or its fallback. pool_id 0 is store_export_trace. */
+int store_export_trace_pool(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                            store_trace_fn fn, void *ctx);
 
 /* ==== provider credentials ===================================================================
  * Owned by telephony (src/http/handlers/h_telephony.c) and the CLI (cmd_account.c, cmd_call.c):

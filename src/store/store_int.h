@@ -185,8 +185,8 @@ struct store_ops {
                          int64_t now);
     int (*spend_list)(struct store *s, int64_t account_id, const char *since_day,
                       const char *until_day, store_spend_fn fn, void *ctx);
-    int (*export_trace)(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
-                        void *ctx);
+    int (*export_trace)(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                        store_trace_fn fn, void *ctx);
     int (*user_create)(struct store *s, struct st_user *u, int64_t now);
     int (*user_get)(struct store *s, const char *email, struct st_user *u);
     int (*user_by_id)(struct store *s, int64_t id, struct st_user *u);

@@ -269,8 +269,8 @@ int store_pg__spend_replace(struct store *s, int64_t account_id, const char *pla
                             int64_t now);
 int store_pg__spend_list(struct store *s, int64_t account_id, const char *since_day,
                          const char *until_day, store_spend_fn fn, void *ctx);
-int store_pg__export_trace(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
-                           void *ctx);
+int store_pg__export_trace(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                           store_trace_fn fn, void *ctx);
 
 /* store_pg_users.c */
 int store_pg__user_create(struct store *s, struct st_user *u, int64_t now);

@@ -277,7 +277,7 @@ int store_sqlite__spend_replace(struct store *s, int64_t account_id, const char 
                                 int64_t now);
 int store_sqlite__spend_list(struct store *s, int64_t account_id, const char *since_day,
                              const char *until_day, store_spend_fn fn, void *ctx);
-int store_sqlite__export_trace(struct store *s, int64_t account_id, int64_t since,
+int store_sqlite__export_trace(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
                                store_trace_fn fn, void *ctx);
 
 int store_sqlite__user_create(struct store *s, struct st_user *u, int64_t now);

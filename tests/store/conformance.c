@@ -1127,6 +1127,87 @@ static void calls_conversions_reports_and_export(void **state)
     assert_true(n_trace >= 1);
 }
 
+/* The simulator's trace of one pool: its sessions (those that held a lease in it) and the calls
+ * to its numbers; another pool's and another account's stay out. */
+static int collect_trace(void *ctx, const struct st_trace_row *r)
+{
+    char *out = ctx;
+    size_t len = strlen(out);
+    snprintf(out + len, 512 - len, "%d:%s;", (int)r->kind, r->session);
+    return 0;
+}
+
+static void export_trace_of_one_pool(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p1 = make_pool(f, f->a.id, "+15555550300", 60, 0, false);
+    struct st_pool p2 = make_pool(f, f->a.id, "+15555550400", 60, 0, false);
+    struct st_number n1 = make_number(f, f->a.id, p1.id, 301);
+    struct st_number n2 = make_number(f, f->a.id, p2.id, 401);
+    struct st_session s1 = make_session(f, "s_tp1", 1000);
+    struct st_session s2 = make_session(f, "s_tp2", 1100);
+    struct st_lease l1 = {.session_id = s1.id,
+                          .number_id = n1.id,
+                          .pool_id = p1.id,
+                          .leased_at = 1000,
+                          .last_active_at = 1000,
+                          .expires_at = 61000};
+    struct st_lease l2 = {.session_id = s2.id,
+                          .number_id = n2.id,
+                          .pool_id = p2.id,
+                          .leased_at = 1100,
+                          .last_active_at = 1100,
+                          .expires_at = 61100};
+    assert_int_equal(store_lease_add(f->s, &l1), ERR_OK);
+    assert_int_equal(store_lease_add(f->s, &l2), ERR_OK);
+    struct st_call c1 = make_call(f, "CA_tp1", 2000, s1.id);
+    struct st_call c2 = make_call(f, "CA_tp2", 2100, s2.id);
+    (void)c1;
+    (void)c2;
+    /* the calls' numbers: c1 to p1's, c2 to p2's */
+    char got[512] = "";
+    assert_int_equal(store_export_trace_pool(f->s, f->a.id, p1.id, 0, collect_trace, got), ERR_OK);
+    assert_string_equal(got, "0:s_tp1;");
+    /* the calls are matched by number or pool: store them with theirs */
+    struct st_call c3 = {.account_id = f->a.id,
+                         .number_id = n1.id,
+                         .pool_id = p1.id,
+                         .started_at = 3000,
+                         .updated_at = 3000,
+                         .session_id = s1.id,
+                         .confidence = 1.0,
+                         .call_duration_s = -1,
+                         .dial_duration_s = -1};
+    snprintf(c3.provider, sizeof(c3.provider), "twilio");
+    snprintf(c3.provider_call_id, sizeof(c3.provider_call_id), "CA_tp3");
+    snprintf(c3.to, sizeof(c3.to), "+15555550301");
+    snprintf(c3.from, sizeof(c3.from), "+15555559998");
+    snprintf(c3.status, sizeof(c3.status), "completed");
+    snprintf(c3.method, sizeof(c3.method), "exact");
+    assert_int_equal(store_call_insert(f->s, &c3), ERR_OK);
+    struct st_call c4 = c3;
+    c4.id = 0;
+    c4.ext_id[0] = '\0';
+    c4.number_id = n2.id;
+    c4.pool_id = p2.id;
+    c4.session_id = s2.id;
+    snprintf(c4.provider_call_id, sizeof(c4.provider_call_id), "CA_tp4");
+    assert_int_equal(store_call_insert(f->s, &c4), ERR_OK);
+    got[0] = '\0';
+    assert_int_equal(store_export_trace_pool(f->s, f->a.id, p1.id, 0, collect_trace, got), ERR_OK);
+    assert_string_equal(got, "0:s_tp1;3:s_tp1;");
+    got[0] = '\0';
+    assert_int_equal(store_export_trace_pool(f->s, f->a.id, p2.id, 0, collect_trace, got), ERR_OK);
+    assert_string_equal(got, "0:s_tp2;3:s_tp2;");
+    got[0] = '\0'; /* another account: nothing */
+    assert_int_equal(store_export_trace_pool(f->s, f->b.id, p1.id, 0, collect_trace, got), ERR_OK);
+    assert_string_equal(got, "");
+    got[0] = '\0'; /* since: after the first visit */
+    assert_int_equal(store_export_trace_pool(f->s, f->a.id, p2.id, 1050, collect_trace, got),
+                     ERR_OK);
+    assert_string_equal(got, "0:s_tp2;3:s_tp2;");
+}
+
 /* ==== call outcomes =========================================================================== */
 
 /* Collects the report rows' lead statuses in order (ctx: char[2][STORE_LEAD_MAX]). */
@@ -3475,6 +3556,7 @@ int main(int argc, char **argv)
         T(purge_runs_on_one_node_at_a_time),
         T(routes_follow_retention_and_erasure),
         T(page_views_append_bounded_and_follow_privacy),
+        T(export_trace_of_one_pool),
         T(traffic_counts_add_up_per_account_and_purge),
         T(feeds_one_per_account_replaced_and_deleted),
         T(number_management_claims_and_scoping),

@@ -8,6 +8,7 @@ import { useEffect, useState, useRef } from 'preact/hooks';
 import { api, callsSince } from './api.js';
 import { Chart, perDay } from './charts.js';
 import { useLiveCalls } from './live.js';
+import { Sweep } from './sweep.js';
 import {
   fmtCount, fmtPct, fmtTime, fmtDateTime, fmtDuration, fmtPhone, maskPhone, sourceMedium, orDash,
   startOfDay,
@@ -579,7 +580,7 @@ export function CallDetail({ id, me }) {
 
 // ---- numbers: pools and their health, source numbers ----
 
-function PoolCard({ pool }) {
+function PoolCard({ pool, me }) {
   const [health, setHealth] = useState(null);
   const [usage, setUsage] = useState(null);
   usePoll(async () => {
@@ -602,17 +603,18 @@ function PoolCard({ pool }) {
     </dl>`}
     ${health && health.recommended_size > health.size && html`<p class="warn" role="note">
       This pool has ${fmtCount(health.size)} numbers; its traffic needs about ${fmtCount(health.recommended_size)}
-      (exhausted pools share numbers, and attribution gets less sure). Add numbers, or size it with
-      <code>opendni simulate</code> on your own traffic (docs/pool-sizing.md).</p>`}
+      (exhausted pools share numbers, and attribution gets less sure). Add numbers, or size it on
+      its own traffic below (the simulator of <code>opendni simulate</code>, docs/pool-sizing.md).</p>`}
     ${usage && html`<h3>Numbers in use, last 7 days</h3>
       <${Chart} x="time" data=${[usage.points.map((p) => Date.parse(p.at) / 1000), usage.points.map((p) => p.in_use),
         usage.points.map(() => usage.size), usage.points.map(() => usage.recommended_size)]}
         series=${[{ label: 'in use' }, { label: 'numbers in the pool' }, { label: 'recommended size' }]}
         label=${`Numbers of pool ${pool.name} in use each hour over the last 7 days: at most ${peak} of ${usage.size}; recommended size ${usage.recommended_size}`} />`}
+    <${Sweep} pool=${pool} me=${me} />
   </section>`;
 }
 
-export function Numbers() {
+export function Numbers({ me }) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   usePoll(async () => {
@@ -625,7 +627,7 @@ export function Numbers() {
   return html`<h1>Numbers</h1>
     <${ErrorLine} error=${error} />
     ${data && html`
-      ${data.pools.map((p) => html`<${PoolCard} key=${p.id} pool=${p} />`)}
+      ${data.pools.map((p) => html`<${PoolCard} key=${p.id} pool=${p} me=${me} />`)}
       <h2>Tracking numbers</h2>
       <table class="numbers"><caption class="sr">Tracking numbers</caption>
         <thead><tr><th scope="col">Number</th><th scope="col">Pool or source</th></tr></thead>

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The dashboard's pool sweep (POST /v1/pools/{id}/simulate, app/poolsim.h): the body is read
+ * here, the simulation runs on the pool simulation service's thread while the request waits
+ * suspended. */
+#include "base/prelude.h"
+#include "http/handlers/handlers.h"
+
+#include <math.h>
+
+#include "base/json.h"
+#include "base/timefmt.h"
+#include "base/xalloc.h"
+#include "app/app.h"
+#include "app/poolsim.h"
+
+struct sim_wait {
+    struct http_req *req;
+    struct http_resp *resp;
+    struct poolsim_req q;
+};
+
+static void sim_done(void *arg, struct poolsim_result *r)
+{
+    struct sim_wait *w = arg;
+    struct http_req *req = w->req;
+    if (r->rc) {
+        errf(&req->eb, r->rc, r->field[0] ? r->field : NULL, "%s", r->message);
+        if (r->rc == ERR_LIMITED)
+            req->retry_after_s = 5;
+        http_error_resp(req, w->resp, r->rc);
+    } else {
+        w->resp->status = 200;
+        w->resp->content_type = "application/json";
+        if (json_dump_take(r->body, &w->resp->body) != ERR_OK)
+            http_error_resp(req, w->resp, ERR_NOMEM);
+    }
+    r->body = NULL;
+    free(w);
+    http_resume(req); /* req and resp may be gone after this */
+}
+
+static void sim_submit(void *arg)
+{
+    struct sim_wait *w = arg;
+    poolsim_run(w->req->app->poolsim, &w->q, sim_done, w);
+}
+
+/* {"days":N,"target_accuracy":X}, both optional (an empty body too). */
+static int sim_body(struct http_req *req, struct poolsim_req *q)
+{
+    q->days = POOLSIM_DAYS_DEFAULT;
+    q->target = POOLSIM_TARGET_DEFAULT;
+    if (req->body.len == 0)
+        return ERR_OK;
+    json_t *o = NULL;
+    int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
+    static const char *const keys[] = {"days", "target_accuracy", NULL};
+    if (rc == ERR_OK)
+        rc = json_only_keys(o, keys, &req->eb);
+    long long days = q->days;
+    if (rc == ERR_OK && json_object_get(o, "days")) {
+        rc = json_get_int(o, "days", &days, &req->eb);
+        if (rc == ERR_OK && (days < 1 || days > POOLSIM_DAYS_MAX))
+            rc = errf(&req->eb, ERR_INVALID, "days", "'days' must be 1..%d", POOLSIM_DAYS_MAX);
+        q->days = days;
+    }
+    if (rc == ERR_OK && json_object_get(o, "target_accuracy")) {
+        rc = json_get_number(o, "target_accuracy", &q->target, &req->eb);
+        if (rc == ERR_OK && !(q->target > 0 && q->target <= 1))
+            rc = errf(&req->eb, ERR_INVALID, "target_accuracy",
+                      "'target_accuracy' must be more than 0 and at most 1");
+    }
+    json_decref(o);
+    return rc;
+}
+
+int h_pool_simulate(struct http_req *req, struct http_resp *resp)
+{
+    struct sim_wait *w = xcalloc(1, sizeof(*w));
+    int rc = sim_body(req, &w->q);
+    if (rc == ERR_OK) {
+        rc = poolsim_reserve(req->app->poolsim, req->account.id);
+        if (rc == ERR_LIMITED) {
+            req->retry_after_s = 5;
+            errf(&req->eb, rc, NULL, "a simulation of this account is running: one at a time");
+        } else if (rc) {
+            errf(&req->eb, rc, NULL, "the pool simulator is busy; try again shortly");
+        }
+    }
+    if (rc) {
+        free(w);
+        return rc;
+    }
+    w->req = req;
+    w->resp = resp;
+    w->q.account_id = req->account.id;
+    w->q.now = time_now_ms();
+    snprintf(w->q.pool, sizeof(w->q.pool), "%s", req->params[0]);
+    http_defer(req, sim_submit, w);
+    return ERR_OK;
+}
