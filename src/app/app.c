@@ -16,6 +16,7 @@
 #include "app/offline.h"
 #include "app/numbers.h"
 #include "app/poolsim.h"
+#include "app/recordings.h"
 #include "app/auction.h"
 #include "app/outbox.h"
 #include "app/privacy.h"
@@ -98,6 +99,7 @@ int app_init(struct app *app, struct errbuf *eb)
     app->auctions =
         auctions_start(&(struct auctions_config){.allow_private = app->cfg.outbound_allow_private});
     app->poolsim = poolsim_start(app);
+    app->recordings = recordings_start(app->cfg.outbound_allow_private);
     return ERR_OK;
 }
 
@@ -109,6 +111,8 @@ void app_release(struct app *app)
     app->offline = NULL;
     fanout_stop(app->fanout);
     app->fanout = NULL;
+    recordings_stop(app->recordings);
+    app->recordings = NULL;
     poolsim_stop(app->poolsim); /* before the store it uses */
     app->poolsim = NULL;
     numbers_stop(app->numbers); /* before the store it uses */

@@ -96,6 +96,7 @@ struct app {
     struct numbers *numbers;             /* numbers bought and released, pool autoscaling */
     struct auctions *auctions;           /* ping-post auctions (routing plans) */
     struct poolsim *poolsim;             /* the pool page's sweep (POST /v1/pools/{id}/simulate) */
+    struct recordings *recordings;       /* call recordings relayed from the provider */
 };
 
 /* Opens the store (it must be migrated) and starts the services; parses cfg.trust_proxy

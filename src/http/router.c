@@ -94,6 +94,7 @@ static const struct route routes[] = {
     {"GET", "/v1/calls", h_call_list, ROUTE_AUTH | ROUTE_VIEW, 0},
     {"GET", "/v1/calls/{}", h_call_get, ROUTE_AUTH | ROUTE_VIEW, 0},
     {"PATCH", "/v1/calls/{}", h_call_patch, ROUTE_AUTH | ROUTE_ANALYSE, 16 * KB},
+    {"GET", "/v1/calls/{}/recording", h_call_recording, ROUTE_AUTH | ROUTE_ANALYSE, 0},
     {"GET", "/v1/reports/calls", h_report_calls, ROUTE_AUTH | ROUTE_ANALYSE, 0},
     {"GET", "/v1/reports/funnel", h_report_funnel, ROUTE_AUTH | ROUTE_ANALYSE, 0},
     {"GET", "/v1/reports/pnl", h_report_pnl, ROUTE_AUTH | ROUTE_ANALYSE, 0},

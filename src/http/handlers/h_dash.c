@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* The dashboard's pool sweep (POST /v1/pools/{id}/simulate, app/poolsim.h): the body is read
- * here, the simulation runs on the pool simulation service's thread while the request waits
- * suspended. */
+/* The dashboard's pool sweep (POST /v1/pools/{id}/simulate, app/poolsim.h) and call recordings
+ * (GET /v1/calls/{id}/recording, app/recordings.h): the request is read here, the work runs on
+ * the service's own thread while the request waits suspended. */
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
 
@@ -12,6 +12,7 @@
 #include "base/xalloc.h"
 #include "app/app.h"
 #include "app/poolsim.h"
+#include "app/recordings.h"
 
 struct sim_wait {
     struct http_req *req;
@@ -97,5 +98,79 @@ int h_pool_simulate(struct http_req *req, struct http_resp *resp)
     w->q.now = time_now_ms();
     snprintf(w->q.pool, sizeof(w->q.pool), "%s", req->params[0]);
     http_defer(req, sim_submit, w);
+    return ERR_OK;
+}
+
+/* ==== GET /v1/calls/{id}/recording (app/recordings.h) ========================================= */
+
+struct rec_wait {
+    struct http_req *req;
+    struct http_resp *resp;
+    struct recording_src src;
+};
+
+static void rec_done(void *arg, struct recording_result *r)
+{
+    struct rec_wait *w = arg;
+    struct http_req *req = w->req;
+    struct http_resp *resp = w->resp;
+    if (r->rc == ERR_OK) {
+        resp->status = 200;
+        resp->content_type = r->content_type[0] == 'a' && strcmp(r->content_type, "audio/wav") == 0
+                                 ? "audio/wav"
+                                 : "audio/mpeg";
+        if (strcmp(r->content_type, "audio/mpeg") != 0 && strcmp(r->content_type, "audio/wav") != 0)
+            http_header(resp, "Content-Type", "%s", r->content_type); /* another audio type */
+        buf_release(&resp->body);
+        resp->body = (struct buf){.data = r->body, .len = r->len, .cap = r->len + 1, .max = 0};
+        r->body = NULL;
+        http_header(resp, "Cache-Control", "private, no-store");
+        http_header(resp, "X-Content-Type-Options", "nosniff");
+        http_header(resp, "Content-Disposition", "inline; filename=\"%s.%s\"", w->src.call,
+                    strcmp(resp->content_type, "audio/wav") == 0 ? "wav" : "mp3");
+    } else if (r->rc == ERR_BACKEND || r->rc == ERR_TOOBIG) {
+        /* the provider's failure, not ours: 502 in the error format */
+        resp->status = 502;
+        resp->content_type = "application/json";
+        buf_reset(&resp->body);
+        json_error_body(&resp->body, "provider_error", r->message, NULL);
+    } else {
+        errf(&req->eb, r->rc, NULL, "%s", r->message);
+        http_error_resp(req, resp, r->rc);
+    }
+    free(r->body);
+    free(w);
+    http_resume(req); /* req and resp may be gone after this */
+}
+
+static void rec_submit(void *arg)
+{
+    struct rec_wait *w = arg;
+    recordings_fetch(w->req->app->recordings, &w->src, rec_done, w);
+}
+
+int h_call_recording(struct http_req *req, struct http_resp *resp)
+{
+    struct rec_wait *w = xcalloc(1, sizeof(*w));
+    int rc = recordings_source(req->app, req->account.id, req->params[0], &w->src, &req->eb);
+    if (rc == ERR_OK) {
+        rc = recordings_reserve(req->app->recordings);
+        if (rc)
+            errf(&req->eb, rc, NULL, "too many recordings are being fetched; try again shortly");
+    }
+    if (rc) {
+        free(w);
+        return rc;
+    }
+    /* a recording is the caller's voice: every playback is in the account's audit log */
+    struct users_session api = {.row.account_id = req->account.id};
+    snprintf(api.email, sizeof(api.email), "api");
+    char detail[96];
+    snprintf(detail, sizeof(detail), "recording of %s (%s)", w->src.call, w->src.provider);
+    users_audit(req->app, req->session.row.id ? &req->session : &api, "GET /v1/calls/{}/recording",
+                req->path, detail, time_now_ms());
+    w->req = req;
+    w->resp = resp;
+    http_defer(req, rec_submit, w);
     return ERR_OK;
 }
