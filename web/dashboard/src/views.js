@@ -532,6 +532,24 @@ function Journey({ call, me }) {
   </section>`;
 }
 
+/** The call's recording: a player (the audio comes through opendni, which fetches it from the
+ * provider with the account's credentials: GET /v1/calls/{id}/recording) for analysts and up. */
+function Recording({ call, me }) {
+  const rec = call.routing && call.routing.recording;
+  if (!rec) {
+    return call.recorded
+      ? 'recorded: the recording is kept by your telephony provider (its console lists it by the call)'
+      : 'none';
+  }
+  const len = rec.duration ? ` (${fmtDuration(rec.duration)})` : '';
+  if (!me.rights.analyse) {
+    return html`<span>a recording${len}</span> <span class="needs-role" role="note">— listening needs the analyst role.</span>`;
+  }
+  return html`<audio class="recording" controls preload="none"
+      src=${'/v1/calls/' + encodeURIComponent(call.id) + '/recording'}
+      aria-label=${'Recording of this call' + len}></audio>${len ? html` <span class="rec-len">${len.trim()}</span>` : null}`;
+}
+
 export function CallDetail({ id, me }) {
   const [call, setCall] = useState(null);
   const [error, setError] = useState(null);
@@ -555,9 +573,7 @@ export function CallDetail({ id, me }) {
         <${Field} label="Status"><span class="c-status">${call.status}</span><//>
         <${Field} label="Duration">${fmtDuration(call.duration)}<//>
         <${Field} label="Conversion">${call.conversion ? call.conversion.name : 'none'}<//>
-        <${Field} label="Recording">${call.recorded
-          ? 'recorded: the recording is kept by your telephony provider (its console lists it by the call)'
-          : 'none'}<//>
+        <${Field} label="Recording"><${Recording} call=${call} me=${me} /><//>
       </dl></section>
       <section class="attribution"><h2>Attribution</h2><dl>
         <${Field} label="Method"><span class=${'method m-' + a.method}>${a.method}</span>: ${METHOD_TEXT[a.method] || ''}<//>
