@@ -13,6 +13,6 @@ CREATE TABLE page_views (
     path TEXT NOT NULL,
     title TEXT,
     at INTEGER NOT NULL,
-    UNIQUE (session_id, seq)
+    UNIQUE (account_id, session_id, seq)
 );
 CREATE INDEX page_views_account_at ON page_views(account_id, at);

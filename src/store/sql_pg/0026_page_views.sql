@@ -7,6 +7,6 @@ CREATE TABLE page_views (
     path TEXT NOT NULL,
     title TEXT,
     at BIGINT NOT NULL,
-    UNIQUE (session_id, seq)
+    UNIQUE (account_id, session_id, seq)
 );
 CREATE INDEX page_views_account_at ON page_views(account_id, at);
