@@ -6,6 +6,7 @@
 #include "http/handlers/handlers.h"
 
 #include <math.h>
+#include <strings.h>
 
 #include "base/json.h"
 #include "base/timefmt.h"
@@ -109,6 +110,19 @@ struct rec_wait {
     struct recording_src src;
 };
 
+/* The audio types answered as the provider named them (a static string for the response);
+ * any other audio type is answered as MP3, what Twilio's and SignalWire's .mp3 renditions are. */
+static const char *audio_type(const char *given)
+{
+    static const char *const known[] = {"audio/mpeg", "audio/wav", "audio/x-wav",
+                                        "audio/wave", "audio/ogg", "audio/webm",
+                                        "audio/mp4",  "audio/aac", "audio/flac"};
+    for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+        if (strcasecmp(given, known[i]) == 0)
+            return known[i];
+    return "audio/mpeg";
+}
+
 static void rec_done(void *arg, struct recording_result *r)
 {
     struct rec_wait *w = arg;
@@ -116,18 +130,13 @@ static void rec_done(void *arg, struct recording_result *r)
     struct http_resp *resp = w->resp;
     if (r->rc == ERR_OK) {
         resp->status = 200;
-        resp->content_type = r->content_type[0] == 'a' && strcmp(r->content_type, "audio/wav") == 0
-                                 ? "audio/wav"
-                                 : "audio/mpeg";
-        if (strcmp(r->content_type, "audio/mpeg") != 0 && strcmp(r->content_type, "audio/wav") != 0)
-            http_header(resp, "Content-Type", "%s", r->content_type); /* another audio type */
+        resp->content_type = audio_type(r->content_type);
         buf_release(&resp->body);
         resp->body = (struct buf){.data = r->body, .len = r->len, .cap = r->len + 1, .max = 0};
         r->body = NULL;
         http_header(resp, "Cache-Control", "private, no-store");
         http_header(resp, "X-Content-Type-Options", "nosniff");
-        http_header(resp, "Content-Disposition", "inline; filename=\"%s.%s\"", w->src.call,
-                    strcmp(resp->content_type, "audio/wav") == 0 ? "wav" : "mp3");
+        http_header(resp, "Content-Disposition", "inline");
     } else if (r->rc == ERR_BACKEND || r->rc == ERR_TOOBIG) {
         /* the provider's failure, not ours: 502 in the error format */
         resp->status = 502;
