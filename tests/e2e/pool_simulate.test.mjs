@@ -77,6 +77,7 @@ test('the sweep replays the pool\'s history: the CLI\'s figures, the recommended
   const p = await history(srv);
   const r = await srv.api('POST', `/v1/pools/${p.id}/simulate`, { days: 2, target_accuracy: 0.9 });
   assert.equal(r.status, 200, r.text);
+  assert.match(r.text, /"target_accuracy":0\.9,/); // written as given, not 0.90000000000000002
   const b = r.json;
   assert.equal(b.pool, p.id);
   assert.equal(b.days, 2);

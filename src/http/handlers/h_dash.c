@@ -33,8 +33,12 @@ static void sim_done(void *arg, struct poolsim_result *r)
     } else {
         w->resp->status = 200;
         w->resp->content_type = "application/json";
-        if (json_dump_take(r->body, &w->resp->body) != ERR_OK)
+        /* 10 significant digits: 0.95 stays 0.95 (as simulate --json prints its figures) */
+        char *text = json_dumps(r->body, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        json_decref(r->body);
+        if (!text || buf_adds(&w->resp->body, text) != ERR_OK)
             http_error_resp(req, w->resp, ERR_NOMEM);
+        free(text);
     }
     r->body = NULL;
     free(w);
