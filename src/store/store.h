@@ -854,8 +854,9 @@ int store_spend_list(struct store *s, int64_t account_id, const char *since_day,
 
 enum st_trace_kind { ST_TRACE_VISIT = 0, ST_TRACE_PAGEVIEW, ST_TRACE_TEL_CLICK, ST_TRACE_CALL };
 
-/* One row of a trace. The store keeps no separate page views: a session's activity is its
- * creation, each lease's start and last activity, and its own last activity. */
+/* One row of a trace. A session's activity is its creation, each lease's start and last
+ * activity, and its own last activity: what renewed its leases (heartbeats included), which the
+ * journey's page views (page_views, store_page_view_add) do not hold. */
 struct st_trace_row {
     int64_t at;
     enum st_trace_kind kind;
