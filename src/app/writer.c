@@ -79,8 +79,8 @@ static int apply_leases(struct store *s, struct write_job *j)
 static int apply_event(struct store *s, struct write_job *j)
 {
     int rc = ERR_OK;
-    if (j->has_page_view) { /* one more statement in the batch's transaction, no commit of its own
-                             */
+    /* a page view: one more statement in the batch's transaction, no commit of its own */
+    if (j->has_page_view) {
         j->page_view.session_id = j->session.id;
         j->page_view.account_id = j->session.account_id;
         rc = store_page_view_add(s, &j->page_view, j->page_view_dedupe, NULL);
