@@ -445,6 +445,12 @@ int admin_session_events(struct app *app, int64_t session_id, size_t max, store_
     return store_event_list(app->store, session_id, max, fn, ctx);
 }
 
+int admin_session_page_views(struct app *app, int64_t account_id, int64_t session_id, size_t max,
+                             store_page_view_fn fn, void *ctx)
+{
+    return store_page_view_list(app->store, account_id, session_id, max, fn, ctx);
+}
+
 /* ---- calls and reports ---- */
 
 int admin_call_get(struct app *app, int64_t account_id, const char *ext_id, struct st_call *c)

@@ -147,6 +147,9 @@ int admin_session_leases(struct app *app, int64_t session_id, int64_t now, admin
 /* The session's events in time order, at most max. */
 int admin_session_events(struct app *app, int64_t session_id, size_t max, store_event_fn fn,
                          void *ctx);
+/* The session's page views after its landing page, in order, at most max. */
+int admin_session_page_views(struct app *app, int64_t account_id, int64_t session_id, size_t max,
+                             store_page_view_fn fn, void *ctx);
 
 /* ---- calls and reports (read-only) ---- */
 

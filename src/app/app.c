@@ -15,6 +15,8 @@
 #include "app/metrics.h"
 #include "app/offline.h"
 #include "app/numbers.h"
+#include "app/poolsim.h"
+#include "app/recordings.h"
 #include "app/auction.h"
 #include "app/outbox.h"
 #include "app/privacy.h"
@@ -96,6 +98,8 @@ int app_init(struct app *app, struct errbuf *eb)
     app->numbers = numbers_start(app, &nc);
     app->auctions =
         auctions_start(&(struct auctions_config){.allow_private = app->cfg.outbound_allow_private});
+    app->poolsim = poolsim_start(app);
+    app->recordings = recordings_start(app->cfg.outbound_allow_private);
     return ERR_OK;
 }
 
@@ -107,6 +111,10 @@ void app_release(struct app *app)
     app->offline = NULL;
     fanout_stop(app->fanout);
     app->fanout = NULL;
+    recordings_stop(app->recordings);
+    app->recordings = NULL;
+    poolsim_stop(app->poolsim); /* before the store it uses */
+    app->poolsim = NULL;
     numbers_stop(app->numbers); /* before the store it uses */
     app->numbers = NULL;
     auctions_quiesce(app->auctions); /* their callbacks write routing records: store still open */

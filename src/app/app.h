@@ -95,6 +95,8 @@ struct app {
     struct traffic *traffic;             /* page views and swap misses (alert.swap_miss_rate) */
     struct numbers *numbers;             /* numbers bought and released, pool autoscaling */
     struct auctions *auctions;           /* ping-post auctions (routing plans) */
+    struct poolsim *poolsim;             /* the pool page's sweep (POST /v1/pools/{id}/simulate) */
+    struct recordings *recordings;       /* call recordings relayed from the provider */
 };
 
 /* Opens the store (it must be migrated) and starts the services; parses cfg.trust_proxy

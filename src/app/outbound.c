@@ -24,8 +24,9 @@ struct transfer {
     bool refused; /* the open-socket callback refused a private address */
     int64_t started_us;
     struct outbound_result r;
-    size_t got; /* bytes of the answer seen */
-    bool keep;  /* keep the whole answer (outbound_request) */
+    size_t got;      /* bytes of the answer seen */
+    bool keep;       /* keep the whole answer (outbound_request, outbound_fetch) */
+    size_t keep_max; /* most bytes kept (OUTBOUND_BODY_MAX unless outbound_fetch's) */
     char *answer;
     size_t answer_len, answer_cap;
     outbound_done_fn done;
@@ -125,8 +126,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     }
     t->got += len;
     if (t->keep && !t->r.body_cut) {
-        if (t->answer_len + len > OUTBOUND_BODY_MAX) {
+        if (t->answer_len + len > t->keep_max) {
             t->r.body_cut = true;
+            if (t->keep_max > OUTBOUND_BODY_MAX)
+                return 0; /* media over its limit: nothing of it is used, stop the transfer */
         } else {
             if (t->answer_len + len + 1 > t->answer_cap) {
                 size_t cap = t->answer_cap ? t->answer_cap : 4096;
@@ -150,6 +153,17 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
     struct transfer *t = arg;
     size_t len = size * n;
     static const char name[] = "retry-after:";
+    static const char ctype[] = "content-type:";
+    if (len > sizeof(ctype) - 1 && strncasecmp(data, ctype, sizeof(ctype) - 1) == 0) {
+        const char *v = data + sizeof(ctype) - 1;
+        size_t k = len - (sizeof(ctype) - 1);
+        while (k && (*v == ' ' || *v == '\t'))
+            v++, k--;
+        while (k && (v[k - 1] == '\r' || v[k - 1] == '\n' || v[k - 1] == ' '))
+            k--;
+        snprintf(t->r.content_type, sizeof(t->r.content_type), "%.*s",
+                 (int)(k < sizeof(t->r.content_type) - 1 ? k : sizeof(t->r.content_type) - 1), v);
+    }
     if (len > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
         char v[32];
         size_t k = len - (sizeof(name) - 1);
@@ -194,6 +208,7 @@ static struct transfer *transfer_new(struct outbound *o, const char *url, const 
 {
     struct transfer *t = xcalloc(1, sizeof(*t));
     t->o = o;
+    t->keep_max = OUTBOUND_BODY_MAX;
     t->done = done;
     t->arg = arg;
     t->r.retry_after_s = -1;
@@ -309,6 +324,28 @@ int outbound_request_within(struct outbound *o, int64_t timeout_ms, const char *
     }
     if (strcmp(method, "GET") != 0 && !(body && strcmp(method, "POST") == 0))
         curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, method);
+    return start(o, t);
+}
+
+int outbound_fetch(struct outbound *o, const char *url, const char *userpwd, size_t max_bytes,
+                   int64_t timeout_ms, outbound_done_fn done, void *arg)
+{
+    bool https = strncasecmp(url, "https://", 8) == 0;
+    bool http = strncasecmp(url, "http://", 7) == 0;
+    if (!https && !(http && o->cfg.allow_private))
+        return ERR_INVALID;
+    struct transfer *t = transfer_new(o, url, https ? "https" : "http", done, arg);
+    if (!t)
+        return ERR_NOMEM;
+    t->keep = true;
+    t->keep_max = max_bytes;
+    if (timeout_ms > 0)
+        curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(t->easy, CURLOPT_HTTPGET, 1L);
+    if (userpwd) {
+        curl_easy_setopt(t->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(t->easy, CURLOPT_USERPWD, userpwd);
+    }
     return start(o, t);
 }
 

@@ -43,6 +43,7 @@ struct outbound_result {
     const char *body;
     size_t body_len;
     bool body_cut;
+    char content_type[128]; /* the answer's Content-Type, "" if none */
 };
 
 #define OUTBOUND_BODY_MAX (1u << 20)
@@ -73,6 +74,12 @@ int outbound_request_within(struct outbound *o, int64_t timeout_ms, const char *
                             const char *url, const char *const *headers, size_t n_headers,
                             const char *body, size_t len, const char *userpwd,
                             outbound_done_fn done, void *arg);
+/* Starts a GET of url that keeps the whole answer up to max_bytes (struct outbound_result body;
+ * body_cut when it was longer: the transfer then stops), userpwd as outbound_request, and the
+ * answer's Content-Type; timeout_ms as outbound_request_within (0: the client's). For media
+ * (call recordings). Same contract and rules as outbound_post. */
+int outbound_fetch(struct outbound *o, const char *url, const char *userpwd, size_t max_bytes,
+                   int64_t timeout_ms, outbound_done_fn done, void *arg);
 /* Starts mail delivery of message (RFC 5322 text: headers, blank line, body) through the SMTP
  * server smtp_url (smtp:// with STARTTLS when offered, or smtps://) from `from` to `to`.
  * Same contract as outbound_post. */

@@ -19,6 +19,7 @@ struct sescache_entry {
     int64_t id;
     int64_t account_id;
     int n_pools;
+    uint32_t page_hash; /* the session's latest stored page (visits_page_hash), 0 = unknown */
     struct {
         int64_t pool_id;
         int64_t stored_until; /* the session's stored lease in this pool ends at or after this */

@@ -16,6 +16,7 @@
 #include "app/sescache.h"
 #include "app/traffic.h"
 #include "app/writer.h"
+#include "base/hash.h"
 #include "base/ids.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -72,9 +73,60 @@ struct visit {
     char keys[GUARD_KEYS][STORE_ID_MAX + CLIENTADDR_MAX];
     const char *key_ptrs[GUARD_KEYS];
     int n_keys;
+    uint32_t page_hash; /* the page this visit or ping showed (sescache page_hash), 0 = none */
     visit_done_fn done;
     void *arg;
 };
+
+/* Cuts s to at most cap - 1 bytes without splitting a UTF-8 character. */
+static void utf8_copy(char *out, size_t cap, const char *s, size_t len)
+{
+    if (cap == 0)
+        return;
+    if (len > cap - 1) {
+        len = cap - 1;
+        while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+            len--; /* s[len] continues a character: end before that character */
+    }
+    memcpy(out, s, len);
+    out[len] = '\0';
+}
+
+void visits_page_path(const char *url, char *out, size_t cap)
+{
+    const char *p = url ? url : "";
+    const char *scheme = strstr(p, "://");
+    if (scheme && (size_t)(scheme - p) < 16 && !memchr(p, '/', (size_t)(scheme - p))) {
+        p = scheme + 3;
+        p += strcspn(p, "/?#"); /* the authority */
+    }
+    size_t len = strcspn(p, "?#");
+    if (len == 0 || p[0] != '/') {
+        utf8_copy(out, cap, "/", 1);
+        return;
+    }
+    utf8_copy(out, cap, p, len);
+}
+
+uint32_t visits_page_hash(const char *path)
+{
+    uint64_t h = hash_str(path);
+    uint32_t v = (uint32_t)(h ^ (h >> 32));
+    return v ? v : 1;
+}
+
+/* Adds the page view of url (title may be NULL) to v's write. */
+static void add_page_view(struct visit *v, const char *url, const char *title, int64_t now,
+                          bool dedupe)
+{
+    struct st_page_view *pv = &v->job.page_view;
+    visits_page_path(url, pv->path, sizeof(pv->path));
+    utf8_copy(pv->title, sizeof(pv->title), title ? title : "", title ? strlen(title) : 0);
+    pv->at = now;
+    v->job.has_page_view = true;
+    v->job.page_view_dedupe = dedupe;
+    v->page_hash = visits_page_hash(pv->path);
+}
 
 /* A zeroed visit but for res.src (3.9 KB of ~12): classify_visit and source_from_session clear
  * and fill it before anything reads it, and pings, events and bots never read it. */
@@ -197,12 +249,15 @@ static int64_t stored_until(const struct sescache_entry *e, int64_t pool_id)
 /* After a commit (on the writer thread, which runs every done callback in turn): what the store
  * now holds of the session, for its next ping. A renewal keeps the larger of what was known and
  * what it wrote (the store never moves an expiry back); a new lease replaces its pool's entry. */
-static void remember_session(struct sescache *cache, const struct write_job *job)
+static void remember_session(struct sescache *cache, const struct write_job *job,
+                             uint32_t page_hash)
 {
     struct sescache_entry e;
     if (!sescache_get(cache, job->session.ext_id, &e) || e.id != job->session.id)
         e = (struct sescache_entry){.id = job->session.id};
     e.account_id = job->session.account_id;
+    if (page_hash)
+        e.page_hash = page_hash;
     for (int i = 0; i < job->n_leases; i++) {
         const struct st_lease *l = &job->leases[i];
         int k = 0;
@@ -264,7 +319,7 @@ static void committed(struct write_job *job)
         if (job->rc)
             sescache_drop(v->app->sessions, job->session.ext_id);
         else
-            remember_session(v->app->sessions, job);
+            remember_session(v->app->sessions, job, v->page_hash);
     }
     v->done(v->arg, job->rc, &v->res);
     free(v);
@@ -679,14 +734,19 @@ static int run_visit(struct visit *v, const struct acct *acct, struct visit_in *
     bool returning = rc == ERR_OK && v->job.session.id;
     if (returning) {
         source_from_session(&v->res.src, &v->job.session);
+        add_page_view(v, in->url, in->title, now, false); /* a page load: always a page view */
         rc = store_session_leases(v->app->store, v->job.session.id, add_prev, v);
     } else if (rc == ERR_OK) {
         rc = classify_visit(in->url, in->referrer, acct->rules, acct->n_rules, &v->res.src, &rule,
                             eb);
         if (rc == ERR_INVALID)
             eb->field = "url";
-        if (rc == ERR_OK)
+        if (rc == ERR_OK) {
             fill_session(&v->job.session, &v->res.src, in);
+            char path[STORE_PAGE_PATH_MAX]; /* the landing page is the session's own row */
+            visits_page_path(in->url, path, sizeof(path));
+            v->page_hash = visits_page_hash(path);
+        }
         if (rc == ERR_OK && rule >= 0) /* a location's rule: the visit's calls are its */
             snprintf(v->job.session.location, sizeof(v->job.session.location), "%s",
                      acct->rule_rows[rule].location);
@@ -818,8 +878,8 @@ static bool stored_covers(const struct write_job *job, const struct sescache_ent
 }
 
 int visits_ping(struct app *app, const char *session_ext, const char *origin,
-                const char *own_origin, const char *client, int64_t now, struct visit **out,
-                bool *origin_ok, struct errbuf *eb)
+                const char *own_origin, const char *client, const char *url, const char *title,
+                int64_t now, struct visit **out, bool *origin_ok, struct errbuf *eb)
 {
     *out = NULL;
     *origin_ok = false;
@@ -847,6 +907,14 @@ int visits_ping(struct app *app, const char *session_ext, const char *origin,
     }
     finish_result(v, now);
     v->covered = stored_covers(&v->job, &ce);
+    if (url) { /* another page than the latest stored one: a page view (dedupe: the store's) */
+        char path[STORE_PAGE_PATH_MAX];
+        visits_page_path(url, path, sizeof(path));
+        if (visits_page_hash(path) != ce.page_hash) {
+            add_page_view(v, url, title, now, true);
+            v->covered = false;
+        }
+    }
     for (int i = 0; !v->covered && i < v->job.n_leases; i++)
         if (v->job.lease_renew[i])
             v->job.leases[i].expires_at += RENEW_AHEAD_MS;

@@ -36,6 +36,7 @@ const char *visit_kind_name(enum visit_kind k);
 struct visit_in {
     const char *account; /* acc_… (required) */
     const char *url;     /* landing URL (required) */
+    const char *title;   /* the page's title (document.title), NULL if not sent */
     const char *referrer, *visitor_id, *session_id;
     char targets[VISITS_MAX_TARGETS][PHONE_E164_MAX];
     int n_targets;
@@ -105,8 +106,17 @@ int visits_page_view(struct app *app, const struct visit_in *in, int64_t now, st
  * ERR_NOTFOUND for an unknown session, ERR_FORBIDDEN for a disallowed origin. *out as for
  * visits_page_view; when visit_needs_commit is false the answer is already durable. */
 int visits_ping(struct app *app, const char *session_ext, const char *origin,
-                const char *own_origin, const char *client, int64_t now, struct visit **out,
-                bool *origin_ok, struct errbuf *eb);
+                const char *own_origin, const char *client, const char *url, const char *title,
+                int64_t now, struct visit **out, bool *origin_ok, struct errbuf *eb);
+
+/* Page views (the journey, store_page_view_add): a returning session's page load is stored as
+ * a page view after its landing page; a ping whose url's path differs from the session's latest
+ * stored page (a single-page app's navigation) too, written with the ping's renewal (a ping
+ * that would write nothing else writes only then). The path of url (no scheme, host, query or
+ * fragment; "/" if none) into out (cap bytes, cut on a UTF-8 character boundary). */
+void visits_page_path(const char *url, char *out, size_t cap);
+/* A non-zero hash of a page path (the session cache's page_hash). */
+uint32_t visits_page_hash(const char *path);
 
 /* An event of session_ext. An event that names a number is accepted only for a number the
  * session was shown: a pool number it held a lease on, or one of its account's fixed numbers

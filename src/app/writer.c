@@ -78,8 +78,15 @@ static int apply_leases(struct store *s, struct write_job *j)
 
 static int apply_event(struct store *s, struct write_job *j)
 {
-    if (!j->has_event)
-        return ERR_OK;
+    int rc = ERR_OK;
+    /* a page view: one more statement in the batch's transaction, no commit of its own */
+    if (j->has_page_view) {
+        j->page_view.session_id = j->session.id;
+        j->page_view.account_id = j->session.account_id;
+        rc = store_page_view_add(s, &j->page_view, j->page_view_dedupe, NULL);
+    }
+    if (rc || !j->has_event)
+        return rc;
     j->event.session_id = j->session.id;
     return store_event_add(s, &j->event);
 }

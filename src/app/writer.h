@@ -26,6 +26,9 @@ struct write_job {
     uint32_t peak_concurrent[WRITER_MAX_LEASES];
     struct st_event event;
     bool has_event;
+    struct st_page_view page_view; /* a page view after the landing page (store_page_view_add) */
+    bool has_page_view;
+    bool page_view_dedupe; /* a ping's page: not stored again when it is the latest one */
     /* Optional: when set, the writer runs apply(store, job) inside the batch transaction
      * instead of the session/lease/event writes above (other modules' writes share the batch
      * and its fsync). A failing apply is rolled back alone. */

@@ -14,6 +14,8 @@
 #include "base/timefmt.h"
 #include "app/app.h"
 #include "app/numbers.h"
+#include "app/poolsim.h"
+#include "app/recordings.h"
 #include "app/auction.h"
 #include "app/clientaddr.h"
 #include "app/users.h"
@@ -341,8 +343,10 @@ int cmd_serve(int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     log_info("cli", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    numbers_quiesce(app.numbers);   /* answers the requests waiting on a provider at once */
-    auctions_quiesce(app.auctions); /* auctions end without a winner: their calls fall back */
+    numbers_quiesce(app.numbers);       /* answers the requests waiting on a provider at once */
+    poolsim_quiesce(app.poolsim);       /* a running sweep stops after its current pool size */
+    recordings_quiesce(app.recordings); /* recordings being fetched: 503 at once */
+    auctions_quiesce(app.auctions);     /* auctions end without a winner: their calls fall back */
     http_server_stop(srv, GRACE_MS);
     app_release(&app);
     log_info("cli", "stopped");

@@ -530,6 +530,21 @@ int store_event_list(struct store *s, int64_t session_id, size_t max, store_even
     return s->ops->event_list(s, session_id, max, fn, ctx);
 }
 
+int store_page_view_add(struct store *s, const struct st_page_view *pv, bool dedupe, bool *added)
+{
+    if (added)
+        *added = false;
+    if (store__write_fault(s, "page view add"))
+        return ERR_BACKEND;
+    return s->ops->page_view_add(s, pv, dedupe, added);
+}
+
+int store_page_view_list(struct store *s, int64_t account_id, int64_t session_id, size_t max,
+                         store_page_view_fn fn, void *ctx)
+{
+    return s->ops->page_view_list(s, account_id, session_id, max, fn, ctx);
+}
+
 int store_count(struct store *s, const char *table, int64_t *n)
 {
     return s->ops->count(s, table, n);
@@ -752,7 +767,13 @@ int store_spend_list(struct store *s, int64_t account_id, const char *since_day,
 int store_export_trace(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
                        void *ctx)
 {
-    return s->ops->export_trace(s, account_id, since, fn, ctx);
+    return s->ops->export_trace(s, account_id, 0, since, fn, ctx);
+}
+
+int store_export_trace_pool(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                            store_trace_fn fn, void *ctx)
+{
+    return s->ops->export_trace(s, account_id, pool_id, since, fn, ctx);
 }
 
 /* ---- dashboard users ---- */

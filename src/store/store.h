@@ -444,6 +444,28 @@ int store_event_last(struct store *s, int64_t session_id, const char *type, cons
 typedef int (*store_event_fn)(void *ctx, const struct st_event *e);
 /* A session's events in time order, at most max. */
 int store_event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn, void *ctx);
+/* ---- page views (sql/0026; the journey's pages after the landing page) ---- */
+#define STORE_PAGE_VIEWS_MAX 200 /* page views kept per session, its landing page included */
+#define STORE_PAGE_PATH_MAX 512  /* a page's path, NUL included */
+#define STORE_PAGE_TITLE_MAX 256 /* a page's title, NUL included */
+struct st_page_view {
+    int64_t account_id;
+    int64_t session_id;
+    int seq; /* 1 = the first page after the landing page (set by the store) */
+    char path[STORE_PAGE_PATH_MAX];
+    char title[STORE_PAGE_TITLE_MAX]; /* "" = none sent */
+    int64_t at;
+};
+/* Appends a page view of session_id (of account_id) after its latest one (seq + 1). Writes
+ * nothing when the session has STORE_PAGE_VIEWS_MAX - 1 rows already (the landing page is the
+ * session's own), nor, with dedupe, when its latest row has the same path (a ping repeating the
+ * page). Two writers racing on one session keep one row. Returns ERR_OK (*added, may be NULL,
+ * says whether a row was written) or the store's error. */
+int store_page_view_add(struct store *s, const struct st_page_view *pv, bool dedupe, bool *added);
+typedef int (*store_page_view_fn)(void *ctx, const struct st_page_view *pv);
+/* A session's page views after its landing page, in order, at most max. */
+int store_page_view_list(struct store *s, int64_t account_id, int64_t session_id, size_t max,
+                         store_page_view_fn fn, void *ctx);
 /* Rows in a table (tests and health): "sessions", "leases", "pools", … ERR_INVALID otherwise. */
 int store_count(struct store *s, const char *table, int64_t *n);
 
@@ -857,8 +879,9 @@ int store_spend_list(struct store *s, int64_t account_id, const char *since_day,
 
 enum st_trace_kind { ST_TRACE_VISIT = 0, ST_TRACE_PAGEVIEW, ST_TRACE_TEL_CLICK, ST_TRACE_CALL };
 
-/* One row of a trace. The store keeps no separate page views: a session's activity is its
- * creation, each lease's start and last activity, and its own last activity. */
+/* One row of a trace. A session's activity is its creation, each lease's start and last
+ * activity, and its own last activity: what renewed its leases (heartbeats included), which the
+ * journey's page views (page_views, store_page_view_add) do not hold. */
 struct st_trace_row {
     int64_t at;
     enum st_trace_kind kind;
@@ -877,6 +900,10 @@ typedef int (*store_trace_fn)(void *ctx, const struct st_trace_row *r);
  * fn returning non-zero stops the walk (ERR_OK). */
 int store_export_trace(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
                        void *ctx);
+/* store_export_trace of one pool of account_id: the sessions that held a lease in pool_id, and
+ * the calls to its numbers or its fallback. pool_id 0 is store_export_trace. */
+int store_export_trace_pool(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                            store_trace_fn fn, void *ctx);
 
 /* ==== provider credentials ===================================================================
  * Owned by telephony (src/http/handlers/h_telephony.c) and the CLI (cmd_account.c, cmd_call.c):

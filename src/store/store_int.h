@@ -125,6 +125,9 @@ struct store_ops {
                       int64_t before, int64_t *at);
     int (*event_list)(struct store *s, int64_t session_id, size_t max, store_event_fn fn,
                       void *ctx);
+    int (*page_view_add)(struct store *s, const struct st_page_view *pv, bool dedupe, bool *added);
+    int (*page_view_list)(struct store *s, int64_t account_id, int64_t session_id, size_t max,
+                          store_page_view_fn fn, void *ctx);
     int (*count)(struct store *s, const char *table, int64_t *n);
     int (*call_insert)(struct store *s, struct st_call *c);
     int (*call_by_provider)(struct store *s, const char *provider, const char *provider_call_id,
@@ -187,8 +190,8 @@ struct store_ops {
                          int64_t now);
     int (*spend_list)(struct store *s, int64_t account_id, const char *since_day,
                       const char *until_day, store_spend_fn fn, void *ctx);
-    int (*export_trace)(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
-                        void *ctx);
+    int (*export_trace)(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                        store_trace_fn fn, void *ctx);
     int (*user_create)(struct store *s, struct st_user *u, int64_t now);
     int (*user_get)(struct store *s, const char *email, struct st_user *u);
     int (*user_by_id)(struct store *s, int64_t id, struct st_user *u);

@@ -666,11 +666,13 @@ int store_pg__report_conversions(struct store *s, int64_t account_id, int64_t si
 
 /* ---- export (the simulator's trace; the SQL of store_sqlite_export.c) ---- */
 
-/* $1 = since (ms), $2 = account id (0 = all). Activity rows are distinct per session and time,
- * and never at the session's creation (that is the visit). */
+/* $1 = since (ms), $2 = account id (0 = all), $3 = pool id (0 = all: else the sessions that
+ * held a lease in it and the calls to its numbers or its fallback). Activity rows are distinct per
+ * session and time, and never at the session's creation (that is the visit). */
 static const char export_sql[] =
     "WITH ss AS (SELECT id, ext_id, created_at, last_active_at, device, region FROM sessions"
-    "  WHERE created_at >= $1 AND ($2::bigint = 0 OR account_id = $2)),"
+    "  WHERE created_at >= $1 AND ($2::bigint = 0 OR account_id = $2) AND ($3::bigint = 0 OR"
+    "  EXISTS (SELECT 1 FROM leases l WHERE l.session_id = sessions.id AND l.pool_id = $3))),"
     " act AS (SELECT DISTINCT sid, at FROM ("
     "  SELECT l.session_id AS sid, l.leased_at AS at FROM leases l JOIN ss ON ss.id = l.session_id"
     "  UNION ALL SELECT l.session_id, l.last_active_at FROM leases l"
@@ -689,14 +691,17 @@ static const char export_sql[] =
     "   WHERE c.started_at >= $1 AND ($2::bigint = 0 OR c.account_id = $2)"
     "   AND (c.pool_id IS NOT NULL OR c.number_id IN"
     "    (SELECT id FROM numbers WHERE pool_id IS NOT NULL))"
+    "   AND ($3::bigint = 0 OR c.pool_id = $3 OR c.number_id IN (SELECT id FROM numbers"
+    "    WHERE pool_id = $3))"
     " ) t ORDER BY at, kind, k";
 
-int store_pg__export_trace(struct store *s, int64_t account_id, int64_t since, store_trace_fn fn,
-                           void *ctx)
+int store_pg__export_trace(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                           store_trace_fn fn, void *ctx)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, since);
     store__pg_i64(&a, account_id);
+    store__pg_i64(&a, pool_id);
     PGresult *r = NULL;
     int rc = store__pg_exec(s, export_sql, &a, &r, "export trace");
     if (rc)

@@ -96,6 +96,13 @@ static int scrub_session(struct store *s, int64_t account_id, int64_t id, int64_
                                " AND session_id IN (SELECT id FROM sessions WHERE account_id = $2)",
                                &a, &n, "erase: scrub events");
     *events += n;
+    /* the pages the visitor saw (paths and titles may name them): gone, counted as events */
+    n = 0;
+    if (rc == ERR_OK)
+        rc =
+            store__pg_changes(s, "DELETE FROM page_views WHERE account_id = $2 AND session_id = $1",
+                              &a, &n, "erase: page views");
+    *events += n;
     return rc;
 }
 
@@ -352,6 +359,19 @@ int store_pg__purge(struct store *s, int64_t account_id, const struct st_retenti
                                " WHERE s.account_id = $1 AND s.created_at < $2"
                                " AND e.at < $2 LIMIT $3)",
                                &a, &n->events, "purge events");
+    }
+    if (rc == ERR_OK && r->events_before > 0) {
+        struct pgargs a = {0};
+        store__pg_i64(&a, account_id);
+        store__pg_i64(&a, r->events_before);
+        store__pg_i64(&a, limit);
+        int64_t pages = 0;
+        rc = store__pg_changes(
+            s,
+            "DELETE FROM page_views WHERE account_id = $1 AND id IN (SELECT id FROM page_views"
+            " WHERE account_id = $1 AND at < $2 ORDER BY at LIMIT $3)",
+            &a, &pages, "purge page views");
+        n->events += pages;
     }
     if (rc == ERR_OK && r->sessions_before > 0) {
         struct pgargs a = {0};

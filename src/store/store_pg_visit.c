@@ -393,3 +393,60 @@ int store_pg__event_list(struct store *s, int64_t session_id, size_t max, store_
     PQclear(r);
     return ERR_OK;
 }
+
+/* ---- page views (sql_pg/0026) ---- */
+
+/* $1 account, $2 session, $3 path, $4 title, $5 at, $6 the most rows, $7 dedupe. */
+int store_pg__page_view_add(struct store *s, const struct st_page_view *pv, bool dedupe,
+                            bool *added)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, pv->account_id);
+    store__pg_i64(&a, pv->session_id);
+    store__pg_text(&a, pv->path);
+    store__pg_opt(&a, pv->title);
+    store__pg_i64(&a, pv->at);
+    store__pg_i64(&a, STORE_PAGE_VIEWS_MAX - 1);
+    store__pg_i64(&a, dedupe ? 1 : 0);
+    int64_t n = 0;
+    int rc = store__pg_changes(
+        s,
+        "INSERT INTO page_views(account_id, session_id, seq, path, title, at)"
+        " SELECT $1::bigint, $2::bigint, COALESCE(MAX(seq), 0) + 1, $3::text, $4::text,"
+        " $5::bigint FROM page_views WHERE account_id = $1::bigint AND session_id = $2::bigint"
+        " HAVING COALESCE(MAX(seq), 0) < $6::bigint AND ($7::bigint = 0 OR"
+        "  COALESCE((SELECT path FROM page_views WHERE account_id = $1::bigint"
+        "  AND session_id = $2::bigint ORDER BY seq DESC LIMIT 1), '') <> $3::text)"
+        " ON CONFLICT DO NOTHING",
+        &a, &n, "insert page view");
+    if (rc == ERR_OK && added)
+        *added = n > 0;
+    return rc;
+}
+
+int store_pg__page_view_list(struct store *s, int64_t account_id, int64_t session_id, size_t max,
+                             store_page_view_fn fn, void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_i64(&a, session_id);
+    store__pg_i64(&a, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s,
+                            "SELECT seq, path, title, at FROM page_views WHERE account_id = $1"
+                            " AND session_id = $2 ORDER BY seq LIMIT $3",
+                            &a, &r, "list page views");
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_page_view pv = {.account_id = account_id, .session_id = session_id};
+        pv.seq = (int)store__pg_col_i64(r, i, 0);
+        store__pg_col_text(r, i, 1, pv.path, sizeof(pv.path));
+        store__pg_col_text(r, i, 2, pv.title, sizeof(pv.title));
+        pv.at = store__pg_col_i64(r, i, 3);
+        if (fn(ctx, &pv))
+            break;
+    }
+    PQclear(r);
+    return ERR_OK;
+}

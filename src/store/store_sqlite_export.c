@@ -5,11 +5,13 @@
 #include "base/prelude.h"
 #include "store/store_sqlite_int.h"
 
-/* ?1 = since (ms), ?2 = account id (0 = all). Activity rows are distinct per session and time,
- * and never at the session's creation (that is the visit). */
+/* ?1 = since (ms), ?2 = account id (0 = all), ?3 = pool id (0 = all: else the sessions that
+ * held a lease in it and the calls to its numbers or its fallback). Activity rows are distinct per
+ * session and time, and never at the session's creation (that is the visit). */
 static const char export_sql[] =
     "WITH ss AS (SELECT id, ext_id, created_at, last_active_at, device, region FROM sessions"
-    "  WHERE created_at >= ?1 AND (?2 = 0 OR account_id = ?2)),"
+    "  WHERE created_at >= ?1 AND (?2 = 0 OR account_id = ?2) AND (?3 = 0 OR EXISTS"
+    "  (SELECT 1 FROM leases l WHERE l.session_id = sessions.id AND l.pool_id = ?3))),"
     " act AS (SELECT DISTINCT sid, at FROM ("
     "  SELECT l.session_id AS sid, l.leased_at AS at FROM leases l JOIN ss ON ss.id = l.session_id"
     "  UNION ALL SELECT l.session_id, l.last_active_at FROM leases l"
@@ -28,6 +30,8 @@ static const char export_sql[] =
     "   WHERE c.started_at >= ?1 AND (?2 = 0 OR c.account_id = ?2)"
     "   AND (c.pool_id IS NOT NULL OR c.number_id IN"
     "    (SELECT id FROM numbers WHERE pool_id IS NOT NULL))"
+    "   AND (?3 = 0 OR c.pool_id = ?3 OR c.number_id IN (SELECT id FROM numbers"
+    "    WHERE pool_id = ?3))"
     " ) ORDER BY at, kind, k";
 
 static void read_row(sqlite3_stmt *st, struct st_trace_row *r)
@@ -41,7 +45,7 @@ static void read_row(sqlite3_stmt *st, struct st_trace_row *r)
     store__col_text(st, 5, r->from, sizeof(r->from));
 }
 
-int store_sqlite__export_trace(struct store *s, int64_t account_id, int64_t since,
+int store_sqlite__export_trace(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
                                store_trace_fn fn, void *ctx)
 {
     struct sconn *c = store__conn(s);
@@ -50,6 +54,7 @@ int store_sqlite__export_trace(struct store *s, int64_t account_id, int64_t sinc
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, since);
     sqlite3_bind_int64(st, 2, account_id);
+    sqlite3_bind_int64(st, 3, pool_id);
     int rc;
     for (;;) {
         rc = sqlite3_step(st);

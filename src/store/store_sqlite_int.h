@@ -211,6 +211,10 @@ int store_sqlite__event_last(struct store *s, int64_t session_id, const char *ty
                              const char *number, int64_t before, int64_t *at);
 int store_sqlite__event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn,
                              void *ctx);
+int store_sqlite__page_view_add(struct store *s, const struct st_page_view *pv, bool dedupe,
+                                bool *added);
+int store_sqlite__page_view_list(struct store *s, int64_t account_id, int64_t session_id,
+                                 size_t max, store_page_view_fn fn, void *ctx);
 int store_sqlite__count(struct store *s, const char *table, int64_t *n);
 int store_sqlite__call_insert(struct store *s, struct st_call *c);
 int store_sqlite__call_by_provider(struct store *s, const char *provider,
@@ -278,7 +282,7 @@ int store_sqlite__spend_replace(struct store *s, int64_t account_id, const char 
                                 int64_t now);
 int store_sqlite__spend_list(struct store *s, int64_t account_id, const char *since_day,
                              const char *until_day, store_spend_fn fn, void *ctx);
-int store_sqlite__export_trace(struct store *s, int64_t account_id, int64_t since,
+int store_sqlite__export_trace(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
                                store_trace_fn fn, void *ctx);
 
 int store_sqlite__user_create(struct store *s, struct st_user *u, int64_t now);

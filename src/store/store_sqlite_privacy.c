@@ -106,6 +106,16 @@ static int scrub_session(struct sconn *c, int64_t account_id, int64_t id, int64_
     sqlite3_bind_int64(st, 2, account_id);
     rc = store__exec(c, st, "erase: scrub events");
     *events += rc == ERR_OK ? sqlite3_changes(c->db) : 0;
+    if (rc)
+        return rc;
+    /* the pages the visitor saw (paths and titles may name them): gone, counted as events */
+    st = store__prep(c, "DELETE FROM page_views WHERE account_id = ?2 AND session_id = ?1");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
+    rc = store__exec(c, st, "erase: page views");
+    *events += rc == ERR_OK ? sqlite3_changes(c->db) : 0;
     return rc;
 }
 
@@ -388,6 +398,13 @@ int store_sqlite__purge(struct store *s, int64_t account_id, const struct st_ret
                                        " WHERE s.account_id = ?1 AND s.created_at < ?2"
                                        " AND e.at < ?2 LIMIT ?3)"),
                         account_id, r->events_before, max, &n->events, "purge events");
+    if (rc == ERR_OK && r->events_before > 0)
+        rc = purge_step(
+            c,
+            store__prep(c, "DELETE FROM page_views WHERE account_id = ?1 AND id IN (SELECT id"
+                           " FROM page_views WHERE account_id = ?1 AND at < ?2"
+                           " ORDER BY at LIMIT ?3)"),
+            account_id, r->events_before, max, &n->events, "purge page views");
     if (rc == ERR_OK && r->sessions_before > 0)
         rc = purge_step(
             c,

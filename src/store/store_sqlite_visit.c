@@ -377,3 +377,63 @@ int store_sqlite__event_list(struct store *s, int64_t session_id, size_t max, st
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list events");
 }
+
+/* ---- page views (sql/0026) ---- */
+
+/* ?1 account, ?2 session, ?3 path, ?4 title, ?5 at, ?6 the most rows, ?7 dedupe. The walk of
+ * the session's rows is bounded by the cap (at most 199 rows per session). */
+static const char page_view_insert[] =
+    "INSERT OR IGNORE INTO page_views(account_id, session_id, seq, path, title, at)"
+    " SELECT ?1, ?2, COALESCE(MAX(seq), 0) + 1, ?3, ?4, ?5 FROM page_views"
+    " WHERE account_id = ?1 AND session_id = ?2"
+    " HAVING COALESCE(MAX(seq), 0) < ?6 AND (?7 = 0 OR COALESCE((SELECT path FROM page_views"
+    "  WHERE account_id = ?1 AND session_id = ?2 ORDER BY seq DESC LIMIT 1), '') <> ?3)";
+
+int store_sqlite__page_view_add(struct store *s, const struct st_page_view *pv, bool dedupe,
+                                bool *added)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, page_view_insert) : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, pv->account_id);
+    sqlite3_bind_int64(st, 2, pv->session_id);
+    store__bind_text(st, 3, pv->path);
+    store__bind_opt(st, 4, pv->title);
+    sqlite3_bind_int64(st, 5, pv->at);
+    sqlite3_bind_int64(st, 6, STORE_PAGE_VIEWS_MAX - 1);
+    sqlite3_bind_int(st, 7, dedupe ? 1 : 0);
+    int rc = store__exec(c, st, "insert page view");
+    if (rc == ERR_OK && added)
+        *added = sqlite3_changes(c->db) > 0;
+    return rc;
+}
+
+int store_sqlite__page_view_list(struct store *s, int64_t account_id, int64_t session_id,
+                                 size_t max, store_page_view_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT seq, path, title, at FROM page_views"
+                                          " WHERE account_id = ?1 AND session_id = ?2"
+                                          " ORDER BY seq")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, session_id);
+    int rc = SQLITE_DONE;
+    for (size_t n = 0; n < max; n++) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        struct st_page_view pv = {.account_id = account_id, .session_id = session_id};
+        pv.seq = sqlite3_column_int(st, 0);
+        store__col_text(st, 1, pv.path, sizeof(pv.path));
+        store__col_text(st, 2, pv.title, sizeof(pv.title));
+        pv.at = sqlite3_column_int64(st, 3);
+        if (fn(ctx, &pv))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list page views");
+}

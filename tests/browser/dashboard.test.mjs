@@ -306,6 +306,10 @@ test('Reports and Settings; a viewer is told reports need the analyst role; axe 
   await p.click('nav a[href="#/numbers"]');
   await p.waitForSelector('.pool dl.health');
   problems.push(...await axeProblems(p, 'numbers'));
+  await p.click('.pool .run-sweep');
+  await p.waitForSelector('.sweep-chart canvas');
+  await p.click('.sweep details summary');
+  problems.push(...await axeProblems(p, 'numbers (a pool sweep)'));
   await p.click('text=Log out');
   await p.waitForSelector('input[name=email]');
 
@@ -367,6 +371,11 @@ test('live feed by SSE, the calls table with filters, a call\'s journey, a tag, 
 
   // a call made now: ringing in the live feed within 2 s, then ended within 2 s of its end
   const v = await s.visit({ url: UTM('autumn', 'drain cleaning') });
+  // the visitor reads two more pages (a page load, then a single-page app's move) before calling
+  const more = await s.visit({ url: 'https://plumber.example/services?x=1', title: 'Our services', session_id: v.json.session_id });
+  assert.equal(more.status, 200, more.text);
+  const moved = await s.api('POST', `/v1/visits/${v.json.session_id}/ping`, { url: 'https://plumber.example/contact', title: XSS }, null);
+  assert.equal(moved.status, 200, moved.text);
   const t0 = Date.now();
   const done = simulateLive(s, v.json.numbers[0].number, '+15125550177', 2);
   await p.waitForSelector('.feed li.s-ringing', { timeout: 2000 });
@@ -398,6 +407,12 @@ test('live feed by SSE, the calls table with filters, a call\'s journey, a tag, 
   await p.waitForSelector('.journey .visit');
   assert.equal(await p.textContent('.journey .j-campaign'), 'autumn');
   assert.match(await p.textContent('.journey .j-landing'), /plumber\.example\/landing/);
+  // the pages seen, in order, the title a site wrote shown as text
+  assert.deepEqual(await p.$$eval('.journey .pages .pv-path', (els) => els.map((e) => e.textContent)),
+    ['/landing', '/services', '/contact']);
+  assert.deepEqual(await p.$$eval('.journey .pages .pv-title', (els) => els.map((e) => e.textContent)),
+    ['Our services', XSS]);
+  assert.equal(await p.$$eval('.journey .pages img', (els) => els.length), 0);
   assert.match(await p.textContent('.attribution'), /exact/);
   await p.fill('#o-tags', 'vip, roof repair');
   await p.selectOption('#o-lead', 'won');
@@ -422,6 +437,64 @@ test('live feed by SSE, the calls table with filters, a call\'s journey, a tag, 
   assert.equal(await p.$$eval('figure.chart canvas', (c) => c.length), 1);
   assert.deepEqual(csp, [], 'no CSP violation (uPlot styles through the CSSOM)');
   assert.deepEqual(p.errors, []);
+});
+
+test('the pool page\'s sweep: a uPlot chart of the API\'s figures, the current and recommended sizes', async (t) => {
+  const s = await serverWithPool(t);
+  for (let i = 0; i < 3; i++) await visitAndCall(s, 'sweep', 'kw' + i, `+151255502${i}0`);
+  addUser(s, 'sweeper@example.com', 'analyst');
+  addUser(s, 'looker@example.com', 'viewer');
+  const p = await page(t);
+  const csp = [];
+  p.on('console', (m) => { if (/Content Security Policy/.test(m.text())) csp.push(m.text()); });
+  await signIn(p, s, 'sweeper@example.com');
+  await p.click('nav a[href="#/numbers"]');
+  await p.waitForSelector('.pool .run-sweep');
+  const [res] = await Promise.all([
+    p.waitForResponse((r) => r.url().endsWith(`/v1/pools/${s.poolId}/simulate`)),
+    p.click('.pool .run-sweep'),
+  ]);
+  assert.equal(res.status(), 200);
+  const sweep = await res.json();
+  await p.waitForSelector('.sweep-chart canvas');
+  // the canvas has something drawn on it
+  const inked = await p.$eval('.sweep-chart canvas', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+    return n;
+  });
+  assert.ok(inked > 100, `the chart drew ${inked} pixels`);
+  // the numbers on the page are the API's: one row per size, the current size marked
+  assert.equal(sweep.current_size, 10); // the pool's 10 numbers
+  assert.equal(sweep.history.calls, 3);
+  await p.click('.sweep details summary');
+  const rows = await p.$$eval('.sweep-table tbody tr', (trs) => trs.map((tr) => [tr.querySelector('th').textContent,
+    tr.querySelector('.s-acc').textContent]));
+  assert.equal(rows.length, sweep.results.length);
+  sweep.results.forEach((r, i) => {
+    assert.equal(rows[i][0], String(r.pool_size) + (r.pool_size === sweep.current_size ? ' (now)' : ''));
+    assert.equal(rows[i][1], r.accuracy == null ? '—' : `${Math.round(r.accuracy * 100)}%`);
+  });
+  assert.match(await p.textContent('.sweep-chart .legend'), /now: 10 numbers/);
+  if (sweep.recommended_pool_size != null) {
+    assert.equal(await p.textContent('.sweep-recommended'), String(sweep.recommended_pool_size));
+    assert.match(await p.textContent('.sweep-chart .legend'), new RegExp(`recommended: ${sweep.recommended_pool_size}`));
+  }
+  assert.match(await p.getAttribute('.sweep-chart [role=img]', 'aria-label'), /with the 10 numbers it has now/);
+  // the same history through the API with a key: the same figures
+  const again = await s.api('POST', `/v1/pools/${s.poolId}/simulate`, { days: 30 });
+  assert.deepEqual(again.json.results, sweep.results);
+  await p.screenshot({ path: path.join(SHOTS, 'dashboard-numbers.png'), fullPage: true });
+  assert.deepEqual(csp, []);
+  assert.deepEqual(p.errors, []);
+  // a viewer sees no button, only why
+  await p.click('text=Log out');
+  await signIn(p, s, 'looker@example.com');
+  await p.click('nav a[href="#/numbers"]');
+  await p.waitForSelector('.pool dl.health');
+  assert.equal(await p.$$eval('.run-sweep', (b) => b.length), 0);
+  assert.match(await p.textContent('.pool .needs-role'), /analyst role/);
 });
 
 test('a viewer: no outcome editor, no settings changes (403 from the API)', async (t) => {

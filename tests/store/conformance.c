@@ -1136,6 +1136,87 @@ static void calls_conversions_reports_and_export(void **state)
     assert_true(n_trace >= 1);
 }
 
+/* The simulator's trace of one pool: its sessions (those that held a lease in it) and the calls
+ * to its numbers; another pool's and another account's stay out. */
+static int collect_trace(void *ctx, const struct st_trace_row *r)
+{
+    char *out = ctx;
+    size_t len = strlen(out);
+    snprintf(out + len, 512 - len, "%d:%s;", (int)r->kind, r->session);
+    return 0;
+}
+
+static void export_trace_of_one_pool(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p1 = make_pool(f, f->a.id, "+15555550300", 60, 0, false);
+    struct st_pool p2 = make_pool(f, f->a.id, "+15555550400", 60, 0, false);
+    struct st_number n1 = make_number(f, f->a.id, p1.id, 301);
+    struct st_number n2 = make_number(f, f->a.id, p2.id, 401);
+    struct st_session s1 = make_session(f, "s_tp1", 1000);
+    struct st_session s2 = make_session(f, "s_tp2", 1100);
+    struct st_lease l1 = {.session_id = s1.id,
+                          .number_id = n1.id,
+                          .pool_id = p1.id,
+                          .leased_at = 1000,
+                          .last_active_at = 1000,
+                          .expires_at = 61000};
+    struct st_lease l2 = {.session_id = s2.id,
+                          .number_id = n2.id,
+                          .pool_id = p2.id,
+                          .leased_at = 1100,
+                          .last_active_at = 1100,
+                          .expires_at = 61100};
+    assert_int_equal(store_lease_add(f->s, &l1), ERR_OK);
+    assert_int_equal(store_lease_add(f->s, &l2), ERR_OK);
+    struct st_call c1 = make_call(f, "CA_tp1", 2000, s1.id);
+    struct st_call c2 = make_call(f, "CA_tp2", 2100, s2.id);
+    (void)c1;
+    (void)c2;
+    /* the calls' numbers: c1 to p1's, c2 to p2's */
+    char got[512] = "";
+    assert_int_equal(store_export_trace_pool(f->s, f->a.id, p1.id, 0, collect_trace, got), ERR_OK);
+    assert_string_equal(got, "0:s_tp1;");
+    /* the calls are matched by number or pool: store them with theirs */
+    struct st_call c3 = {.account_id = f->a.id,
+                         .number_id = n1.id,
+                         .pool_id = p1.id,
+                         .started_at = 3000,
+                         .updated_at = 3000,
+                         .session_id = s1.id,
+                         .confidence = 1.0,
+                         .call_duration_s = -1,
+                         .dial_duration_s = -1};
+    snprintf(c3.provider, sizeof(c3.provider), "twilio");
+    snprintf(c3.provider_call_id, sizeof(c3.provider_call_id), "CA_tp3");
+    snprintf(c3.to, sizeof(c3.to), "+15555550301");
+    snprintf(c3.from, sizeof(c3.from), "+15555559998");
+    snprintf(c3.status, sizeof(c3.status), "completed");
+    snprintf(c3.method, sizeof(c3.method), "exact");
+    assert_int_equal(store_call_insert(f->s, &c3), ERR_OK);
+    struct st_call c4 = c3;
+    c4.id = 0;
+    c4.ext_id[0] = '\0';
+    c4.number_id = n2.id;
+    c4.pool_id = p2.id;
+    c4.session_id = s2.id;
+    snprintf(c4.provider_call_id, sizeof(c4.provider_call_id), "CA_tp4");
+    assert_int_equal(store_call_insert(f->s, &c4), ERR_OK);
+    got[0] = '\0';
+    assert_int_equal(store_export_trace_pool(f->s, f->a.id, p1.id, 0, collect_trace, got), ERR_OK);
+    assert_string_equal(got, "0:s_tp1;3:s_tp1;");
+    got[0] = '\0';
+    assert_int_equal(store_export_trace_pool(f->s, f->a.id, p2.id, 0, collect_trace, got), ERR_OK);
+    assert_string_equal(got, "0:s_tp2;3:s_tp2;");
+    got[0] = '\0'; /* another account: nothing */
+    assert_int_equal(store_export_trace_pool(f->s, f->b.id, p1.id, 0, collect_trace, got), ERR_OK);
+    assert_string_equal(got, "");
+    got[0] = '\0'; /* since: after the first visit */
+    assert_int_equal(store_export_trace_pool(f->s, f->a.id, p2.id, 1050, collect_trace, got),
+                     ERR_OK);
+    assert_string_equal(got, "0:s_tp2;3:s_tp2;");
+}
+
 /* ==== call outcomes =========================================================================== */
 
 /* Collects the report rows' lead statuses in order (ctx: char[2][STORE_LEAD_MAX]). */
@@ -2804,6 +2885,106 @@ static void routes_follow_retention_and_erasure(void **state)
     assert_int_equal(store_call_route_get(f->s, "twilio", "CA_r2", &got), ERR_OK);
 }
 
+/* ==== page views (sql/0026) ================================================================== */
+
+static int collect_page_view(void *ctx, const struct st_page_view *pv)
+{
+    struct st_page_view *out = ctx;
+    while (out->seq)
+        out++;
+    *out = *pv;
+    return 0;
+}
+
+static int add_view(struct fx *f, const struct st_session *ss, const char *path, const char *title,
+                    int64_t at, bool dedupe)
+{
+    struct st_page_view pv = {.account_id = ss->account_id, .session_id = ss->id, .at = at};
+    snprintf(pv.path, sizeof(pv.path), "%s", path);
+    snprintf(pv.title, sizeof(pv.title), "%s", title ? title : "");
+    bool added = false;
+    assert_int_equal(store_page_view_add(f->s, &pv, dedupe, &added), ERR_OK);
+    return added;
+}
+
+/* A session's page views after its landing page: appended in order, a repeated page kept only
+ * when asked (a page load) and dropped with dedupe (a ping), at most STORE_PAGE_VIEWS_MAX - 1,
+ * scoped to the account, gone with the visitor's erasure and with the events' retention. */
+static void page_views_append_bounded_and_follow_privacy(void **state)
+{
+    struct fx *f = *state;
+    struct st_session ss = make_visit(f, f->a.id, "ses_pv", "vis_pv", 1000);
+    assert_true(add_view(f, &ss, "/pricing", "Pricing <b>", 2000, true));
+    assert_false(add_view(f, &ss, "/pricing", "Pricing <b>", 2100, true)); /* the same page */
+    assert_true(add_view(f, &ss, "/pricing", NULL, 2200, false));          /* a reload */
+    assert_true(add_view(f, &ss, "/contact", NULL, 2300, true));
+    struct st_page_view *got = calloc(STORE_PAGE_VIEWS_MAX + 1, sizeof(*got));
+    assert_int_equal(store_page_view_list(f->s, f->a.id, ss.id, 10, collect_page_view, got),
+                     ERR_OK);
+    assert_int_equal(got[0].seq, 1);
+    assert_string_equal(got[0].path, "/pricing");
+    assert_string_equal(got[0].title, "Pricing <b>");
+    assert_int_equal(got[0].at, 2000);
+    assert_int_equal(got[1].seq, 2);
+    assert_string_equal(got[1].title, "");
+    assert_int_equal(got[1].at, 2200);
+    assert_string_equal(got[2].path, "/contact");
+    assert_int_equal(got[3].seq, 0);
+    /* another account never sees them, and its rows never count against this session's cap */
+    memset(got, 0, sizeof(*got) * 4);
+    assert_int_equal(store_page_view_list(f->s, f->b.id, ss.id, 10, collect_page_view, got),
+                     ERR_OK);
+    assert_int_equal(got[0].seq, 0);
+    /* max */
+    assert_int_equal(store_page_view_list(f->s, f->a.id, ss.id, 1, collect_page_view, got), ERR_OK);
+    assert_int_equal(got[0].seq, 1);
+    assert_int_equal(got[1].seq, 0);
+    /* bounded: the landing page and STORE_PAGE_VIEWS_MAX - 1 rows */
+    int added = 3;
+    for (int i = 0; i < STORE_PAGE_VIEWS_MAX + 5; i++) {
+        char path[32];
+        snprintf(path, sizeof(path), "/p%d", i);
+        added += add_view(f, &ss, path, NULL, 3000 + i, false);
+    }
+    assert_int_equal(added, STORE_PAGE_VIEWS_MAX - 1);
+    memset(got, 0, sizeof(*got) * (STORE_PAGE_VIEWS_MAX + 1));
+    assert_int_equal(store_page_view_list(f->s, f->a.id, ss.id, 1000, collect_page_view, got),
+                     ERR_OK);
+    assert_int_equal(got[STORE_PAGE_VIEWS_MAX - 2].seq, STORE_PAGE_VIEWS_MAX - 1);
+    assert_int_equal(got[STORE_PAGE_VIEWS_MAX - 1].seq, 0);
+    /* retention: views older than the events' cut-off go (the session stays: it is young) */
+    struct st_session young = make_visit(f, f->a.id, "ses_pv2", "vis_pv2", 9000);
+    assert_true(add_view(f, &young, "/old", NULL, 4000, false));
+    assert_true(add_view(f, &young, "/new", NULL, 9500, false));
+    struct st_retention r = {.events_before = 5000};
+    struct st_purged n;
+    bool busy = true;
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 1000, &n, &busy), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_true(n.events >= STORE_PAGE_VIEWS_MAX); /* ses_pv's views (3000 + i) and /old */
+    memset(got, 0, sizeof(*got) * (STORE_PAGE_VIEWS_MAX + 1));
+    assert_int_equal(store_page_view_list(f->s, f->a.id, young.id, 10, collect_page_view, got),
+                     ERR_OK);
+    assert_string_equal(got[0].path, "/new");
+    assert_int_equal(got[1].seq, 0);
+    /* the visitor erased: their page views go */
+    struct st_erasure *e = calloc(1, sizeof(*e));
+    *e = (struct st_erasure){.account_id = f->a.id, .at = 9600};
+    snprintf(e->kind, sizeof(e->kind), "visitor");
+    snprintf(e->actor, sizeof(e->actor), "cli");
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_erase(f->s, e, "vis_pv2"), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(e->events, 1);
+    memset(got, 0, sizeof(*got) * 2);
+    assert_int_equal(store_page_view_list(f->s, f->a.id, young.id, 10, collect_page_view, got),
+                     ERR_OK);
+    assert_int_equal(got[0].seq, 0);
+    free(e);
+    free(got);
+}
+
 static void purge_deletes_old_rows_in_batches_and_keeps_called_sessions(void **state)
 {
     struct fx *f = *state;
@@ -3632,6 +3813,8 @@ int main(int argc, char **argv)
         T(purge_deletes_old_rows_in_batches_and_keeps_called_sessions),
         T(purge_runs_on_one_node_at_a_time),
         T(routes_follow_retention_and_erasure),
+        T(page_views_append_bounded_and_follow_privacy),
+        T(export_trace_of_one_pool),
         T(traffic_counts_add_up_per_account_and_purge),
         T(feeds_one_per_account_replaced_and_deleted),
         T(number_management_claims_and_scoping),

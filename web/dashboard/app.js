@@ -41,7 +41,7 @@ function App() {
   let screen;
   if (route.screen === 'calls' && route.id) screen = html`<${CallDetail} id=${route.id} me=${me} />`;
   else if (route.screen === 'calls') screen = html`<${Calls} me=${me} />`;
-  else if (route.screen === 'numbers') screen = html`<${Numbers} />`;
+  else if (route.screen === 'numbers') screen = html`<${Numbers} me=${me} />`;
   else if (route.screen === 'reports') screen = html`<${Reports} me=${me} />`;
   else if (route.screen === 'settings') screen = html`<${Settings} me=${me} />`;
   else screen = html`<${Overview} me=${me} />`;

@@ -234,7 +234,7 @@
 
   /* ---- the visit and its lease: renewed while visible, with a beacon when hidden ---- */
   const visit = (t0) => post('', {
-    account: cfg.account, url: location.href, referrer: D.referrer || null,
+    account: cfg.account, url: location.href, title: D.title, referrer: D.referrer || null,
     visitor_id: ids.v || null, session_id: ids.s || null, targets: cfg.targets,
   }).then(safe((r) => {
     if (r.bot) return stop();
@@ -262,7 +262,7 @@
     const s = ids.s;
     const t0 = now();
     if (s) {
-      post('/ping', { url: location.href })
+      post('/ping', { url: location.href, title: D.title })
         .then((r) => { apply(r.numbers || nums); ga(); save(t0); },
           (e) => { if (e.status == 404 && ids.s == s) { ids.s = null; return visit(t0); } dbg(e); })
         .then(renew);
@@ -344,7 +344,7 @@
     on(D, 'visibilitychange', () => {
       clearTimeout(timer);
       if (!D.hidden) ping();
-      else if (ids.s) post('/ping', { url: location.href }, 1);
+      else if (ids.s) post('/ping', { url: location.href, title: D.title }, 1);
     });
     const push = history.pushState;
     history.pushState = function () {

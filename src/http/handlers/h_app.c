@@ -19,7 +19,8 @@
 #define CSRF_HEADER "X-CSRF-Token"
 #define CSP                                                                                        \
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; "                  \
+    "frame-ancestors 'none'"
 
 /* ==== the session check ======================================================================= */
 

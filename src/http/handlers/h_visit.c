@@ -247,6 +247,8 @@ static int parse_visit(json_t *o, struct visit_in *in, struct errbuf *eb)
     if (rc == ERR_OK)
         rc = json_get_str(o, "session_id", &in->session_id, eb);
     if (rc == ERR_OK)
+        rc = json_get_str(o, "title", &in->title, eb);
+    if (rc == ERR_OK)
         rc = parse_targets(o, in, eb);
     if (rc)
         return rc;
@@ -292,17 +294,19 @@ int h_visit(struct http_req *req, struct http_resp *resp)
 
 /* ---- ping and events ---- */
 
-/* A ping's body is optional; when present it must be {"url":"…"|null} (other fields ignored). */
-static int check_ping_body(struct http_req *req)
+/* A ping's body is optional; when present it must be {"url":"…"|null,"title":"…"|null} (other
+ * fields ignored). *o holds the strings (json_decref it). */
+static int parse_ping_body(struct http_req *req, json_t **o, const char **url, const char **title)
 {
+    *o = NULL;
+    *url = *title = NULL;
     if (req->body.len == 0)
         return ERR_OK;
-    json_t *o = NULL;
-    const char *url = NULL;
-    int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
+    int rc = json_parse_object(req->body.data, req->body.len, o, &req->eb);
     if (rc == ERR_OK)
-        rc = json_get_str(o, "url", &url, &req->eb);
-    json_decref(o);
+        rc = json_get_str(*o, "url", url, &req->eb);
+    if (rc == ERR_OK)
+        rc = json_get_str(*o, "title", title, &req->eb);
     return rc;
 }
 
@@ -312,13 +316,16 @@ int h_visit_ping(struct http_req *req, struct http_resp *resp)
     char client[CLIENTADDR_MAX];
     http_client_of(req, client, sizeof(client));
     int rc = limit_address(req, client, now);
+    json_t *o = NULL;
+    const char *url = NULL, *title = NULL;
     if (rc == ERR_OK)
-        rc = check_ping_body(req);
+        rc = parse_ping_body(req, &o, &url, &title);
     struct visit *v = NULL;
     bool origin_ok = false;
     if (rc == ERR_OK)
-        rc = visits_ping(req->app, req->params[0], req->h_origin, req->app->public_url, client, now,
-                         &v, &origin_ok, &req->eb);
+        rc = visits_ping(req->app, req->params[0], req->h_origin, req->app->public_url, client, url,
+                         title, now, &v, &origin_ok, &req->eb);
+    json_decref(o); /* visits_ping copied what it keeps */
     allow_origin(req, resp, origin_ok);
     return rc ? rc : answer(req, resp, v, false);
 }
@@ -549,6 +556,27 @@ static int add_event_json(void *ctx, const struct st_event *e)
     return 0;
 }
 
+static int add_page_view_json(void *ctx, const struct st_page_view *pv)
+{
+    json_array_append_new(ctx, json_pack("{s:s,s:o,s:o,s:b}", "path", pv->path, "title",
+                                         json_str_or_null(pv->title), "at", json_time(pv->at),
+                                         "landing", false));
+    return 0;
+}
+
+/* The session's page views: its landing page (the session's own row), then the later ones. */
+static json_t *page_views_json(struct http_req *req, const struct st_session *ss)
+{
+    char path[STORE_PAGE_PATH_MAX];
+    visits_page_path(ss->landing_page, path, sizeof(path));
+    json_t *arr = json_array();
+    json_array_append_new(arr, json_pack("{s:s,s:n,s:o,s:b}", "path", path, "title", "at",
+                                         json_time(ss->created_at), "landing", true));
+    admin_session_page_views(req->app, req->account.id, ss->id, STORE_PAGE_VIEWS_MAX,
+                             add_page_view_json, arr);
+    return arr;
+}
+
 int h_session_get(struct http_req *req, struct http_resp *resp)
 {
     struct st_session ss;
@@ -561,7 +589,7 @@ int h_session_get(struct http_req *req, struct http_resp *resp)
     json_t *ids = ss.click_ids[0] ? json_loads(ss.click_ids, 0, NULL) : NULL;
     resp->content_type = "application/json";
     return json_dump_take(
-        json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:{s:s,s:o,s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o}", "id",
+        json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:{s:s,s:o,s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o}", "id",
                   ss.ext_id, "visitor_id", ss.visitor_id, "created_at", json_time(ss.created_at),
                   "last_active_at", json_time(ll.last_active_at), "landing_page",
                   json_str_or_null(ss.landing_page), "referrer", json_str_or_null(ss.referrer),
@@ -569,6 +597,7 @@ int h_session_get(struct http_req *req, struct http_resp *resp)
                   json_str_or_null(ss.medium), "campaign", json_str_or_null(ss.campaign), "keyword",
                   json_str_or_null(ss.keyword), "click_ids", ids ? ids : json_object(), "device",
                   json_str_or_null(ss.device), "leases", ll.arr, "region",
-                  json_str_or_null(ss.region), "events", events),
+                  json_str_or_null(ss.region), "events", events, "page_views",
+                  page_views_json(req, &ss)),
         &resp->body);
 }

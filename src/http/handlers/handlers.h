@@ -166,6 +166,10 @@ int h_pool_autoscale_put(struct http_req *req, struct http_resp *resp);
 int h_pool_number_actions(struct http_req *req, struct http_resp *resp);
 int h_pool_numbers_buy(struct http_req *req, struct http_resp *resp);
 int h_pool_number_release(struct http_req *req, struct http_resp *resp);
+/* h_dash.c: the dashboard's pool sweep (app/poolsim.h) */
+int h_pool_simulate(struct http_req *req, struct http_resp *resp);
+/* GET /v1/calls/{id}/recording: the call's recording, relayed from the provider (audited) */
+int h_call_recording(struct http_req *req, struct http_resp *resp);
 /* POST /v1/test/numbers-check (test binary): runs the number service's periodic work now. */
 int h_test_numbers_check(struct http_req *req, struct http_resp *resp);
 

@@ -8,6 +8,7 @@ import { useEffect, useState, useRef } from 'preact/hooks';
 import { api, callsSince } from './api.js';
 import { Chart, perDay } from './charts.js';
 import { useLiveCalls } from './live.js';
+import { Sweep } from './sweep.js';
 import {
   fmtCount, fmtPct, fmtTime, fmtDateTime, fmtDuration, fmtPhone, maskPhone, sourceMedium, orDash,
   startOfDay,
@@ -485,6 +486,9 @@ function Visit({ title, sess }) {
       ? sess.leases.map((l) => html`<span class="lease">${fmtPhone(l.number)} ${fmtTime(l.leased_at)}–${fmtTime(l.expires_at)}</span> `)
       : 'none'}<//>
   </dl>
+  ${(sess.page_views || []).length ? html`<h4>Pages seen</h4><ol class="pages">
+    ${sess.page_views.map((pv) => html`<li class=${pv.landing ? 'pv pv-landing' : 'pv'}>${fmtTime(pv.at)} — <span class="url pv-path">${pv.path}</span>${pv.title ? ' · ' : ''}${pv.title ? html`<span class="pv-title">${pv.title}</span>` : ''}${pv.landing ? ' (landing page)' : ''}</li>`)}
+  </ol>${sess.page_views.length >= 200 ? html`<p class="note">The first 200 page views are kept.</p>` : null}` : null}
   ${(sess.events || []).length ? html`<h4>What the visitor did</h4><ol class="events">
     ${sess.events.map((e) => html`<li class=${'ev ev-' + e.type}>${fmtTime(e.at)} — ${EVENT_TEXT[e.type] || e.type}${e.number ? ' ' + fmtPhone(e.number) : ''}${e.detail ? ': ' : ''}${e.detail ? html`<span class="detail">${e.detail}</span>` : ''}</li>`)}
   </ol>` : html`<p class="empty">No page events were reported (tel: clicks, chats, forms).</p>`}
@@ -528,6 +532,24 @@ function Journey({ call, me }) {
   </section>`;
 }
 
+/** The call's recording: a player (the audio comes through opendni, which fetches it from the
+ * provider with the account's credentials: GET /v1/calls/{id}/recording) for analysts and up. */
+function Recording({ call, me }) {
+  const rec = call.routing && call.routing.recording;
+  if (!rec) {
+    return call.recorded
+      ? 'recorded: the recording is kept by your telephony provider (its console lists it by the call)'
+      : 'none';
+  }
+  const len = rec.duration ? ` (${fmtDuration(rec.duration)})` : '';
+  if (!me.rights.analyse) {
+    return html`<span>a recording${len}</span> <span class="needs-role" role="note">— listening needs the analyst role.</span>`;
+  }
+  return html`<audio class="recording" controls preload="none"
+      src=${'/v1/calls/' + encodeURIComponent(call.id) + '/recording'}
+      aria-label=${'Recording of this call' + len}></audio>${len ? html` <span class="rec-len">${len.trim()}</span>` : null}`;
+}
+
 export function CallDetail({ id, me }) {
   const [call, setCall] = useState(null);
   const [error, setError] = useState(null);
@@ -551,9 +573,7 @@ export function CallDetail({ id, me }) {
         <${Field} label="Status"><span class="c-status">${call.status}</span><//>
         <${Field} label="Duration">${fmtDuration(call.duration)}<//>
         <${Field} label="Conversion">${call.conversion ? call.conversion.name : 'none'}<//>
-        <${Field} label="Recording">${call.recorded
-          ? 'recorded: the recording is kept by your telephony provider (its console lists it by the call)'
-          : 'none'}<//>
+        <${Field} label="Recording"><${Recording} call=${call} me=${me} /><//>
       </dl></section>
       <section class="attribution"><h2>Attribution</h2><dl>
         <${Field} label="Method"><span class=${'method m-' + a.method}>${a.method}</span>: ${METHOD_TEXT[a.method] || ''}<//>
@@ -576,7 +596,7 @@ export function CallDetail({ id, me }) {
 
 // ---- numbers: pools and their health, source numbers ----
 
-function PoolCard({ pool }) {
+function PoolCard({ pool, me }) {
   const [health, setHealth] = useState(null);
   const [usage, setUsage] = useState(null);
   usePoll(async () => {
@@ -599,17 +619,18 @@ function PoolCard({ pool }) {
     </dl>`}
     ${health && health.recommended_size > health.size && html`<p class="warn" role="note">
       This pool has ${fmtCount(health.size)} numbers; its traffic needs about ${fmtCount(health.recommended_size)}
-      (exhausted pools share numbers, and attribution gets less sure). Add numbers, or size it with
-      <code>opendni simulate</code> on your own traffic (docs/pool-sizing.md).</p>`}
+      (exhausted pools share numbers, and attribution gets less sure). Add numbers, or size it on
+      its own traffic below (the simulator of <code>opendni simulate</code>, docs/pool-sizing.md).</p>`}
     ${usage && html`<h3>Numbers in use, last 7 days</h3>
       <${Chart} x="time" data=${[usage.points.map((p) => Date.parse(p.at) / 1000), usage.points.map((p) => p.in_use),
         usage.points.map(() => usage.size), usage.points.map(() => usage.recommended_size)]}
         series=${[{ label: 'in use' }, { label: 'numbers in the pool' }, { label: 'recommended size' }]}
         label=${`Numbers of pool ${pool.name} in use each hour over the last 7 days: at most ${peak} of ${usage.size}; recommended size ${usage.recommended_size}`} />`}
+    <${Sweep} pool=${pool} me=${me} />
   </section>`;
 }
 
-export function Numbers() {
+export function Numbers({ me }) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   usePoll(async () => {
@@ -622,7 +643,7 @@ export function Numbers() {
   return html`<h1>Numbers</h1>
     <${ErrorLine} error=${error} />
     ${data && html`
-      ${data.pools.map((p) => html`<${PoolCard} key=${p.id} pool=${p} />`)}
+      ${data.pools.map((p) => html`<${PoolCard} key=${p.id} pool=${p} me=${me} />`)}
       <h2>Tracking numbers</h2>
       <table class="numbers"><caption class="sr">Tracking numbers</caption>
         <thead><tr><th scope="col">Number</th><th scope="col">Pool or source</th></tr></thead>

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// GET /v1/calls/{id}/recording: a voicemail's recording (its URL and duration stored from
+// Twilio's recording callback) relayed from a local HTTPS "provider" (a test CA, serve
+// --test-outbound-ca) that checks the account's Basic credentials and the .mp3 rendition; the
+// provider's refusals and missing recordings; a call without one; roles (analyst and up) and the
+// audit log; the app's CSP lets it play from its own origin only.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, createAccount, cli, sql, freshDb } from '../helpers/server.mjs';
+import { makeTestCa, httpsReceiver } from '../helpers/receivers.mjs';
+
+const TOKEN = 'recording-test-auth-token-0123456789';
+const SID = 'AC' + 'ef'.repeat(16);
+const PW = 'correct horse battery';
+const AUDIO = Buffer.concat([Buffer.from('ID3\x04\x00\x00'), randomBytes(70000)]);
+const dir = mkdtempSync(join(tmpdir(), 'opendni-recording-'));
+const tls = makeTestCa(dir);
+let srv;
+let provider;
+
+before(async () => {
+  provider = await httpsReceiver(tls, (req) => {
+    const auth = 'Basic ' + Buffer.from(`${SID}:${TOKEN}`).toString('base64');
+    if (req.headers.authorization !== auth) return { status: 401, body: 'authenticate' };
+    if (req.path.endsWith('/Recordings/RE1.mp3')) return { status: 200, headers: { 'Content-Type': 'audio/mpeg' }, body: AUDIO };
+    if (req.path.endsWith('/Recordings/REhtml.mp3')) return { status: 200, headers: { 'Content-Type': 'text/html' }, body: '<p>hi</p>' };
+    return { status: 404, body: 'no such recording' };
+  });
+  const db = freshDb(dir);
+  assert.equal(cli(['init', '--db', db]).status, 0);
+  const account = createAccount(db, 'Brand', ['https://brand.example']);
+  const set = cli(['account', 'set', account.accountId, '--twilio-auth-token', TOKEN, '--twilio-account-sid', SID, '--db', db]);
+  assert.equal(set.status, 0, set.stderr);
+  srv = await startServer({ dir: mkdtempSync(join(tmpdir(), 'opendni-recording-srv-')), db, account,
+    args: ['--outbound-allow-private', '--test-outbound-ca', tls.caFile] });
+});
+after(async () => {
+  if (srv) await srv.cleanup();
+  if (provider) await provider.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function sign(url, params) {
+  let data = url;
+  for (const name of Object.keys(params).sort()) data += name + params[name];
+  return createHmac('sha1', TOKEN).update(data, 'utf8').digest('base64');
+}
+async function hook(pathAndQuery, params) {
+  const res = await fetch(srv.url + pathAndQuery, { method: 'POST', body: new URLSearchParams(params).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': sign(srv.url + pathAndQuery, params) } });
+  return { status: res.status, text: await res.text() };
+}
+const attr = (xml, name) => xml.match(new RegExp(`${name}="([^"]+)"`))[1].replaceAll('&amp;', '&').slice(srv.url.length);
+const base = (to, sid) => ({ AccountSid: SID, CallSid: sid, CallStatus: 'in-progress', Direction: 'inbound',
+  From: '+13125550104', To: to });
+
+let voicemailNumber;
+/** A call to the voicemail number whose recording is at the provider under recordingId; its id. */
+async function voicemail(recordingId) {
+  if (!voicemailNumber) {
+    const n = await srv.api('POST', '/v1/numbers', { number: '+15125550205', target: '+15555550100',
+      forward_to: '+15555550100', source: { source: 'billboard', medium: 'offline', campaign: 'i95' } });
+    assert.equal(n.status, 201, n.text);
+    const p = await srv.api('POST', '/v1/routing-plans', { name: 'VM', attach: { number: n.json.id },
+      last_resort: '+15555550999', steps: [{ type: 'voicemail', say: 'Leave a message.', max_length: 60 }] });
+    assert.equal(p.status, 201, p.text);
+    voicemailNumber = '+15125550205';
+  }
+  const sid = 'CA' + randomBytes(16).toString('hex');
+  const v = await hook('/v1/telephony/twilio/voice', { ...base(voicemailNumber, sid), CallStatus: 'ringing' });
+  assert.match(v.text, /<Record /, v.text);
+  const url = `${provider.url}/2010-04-01/Accounts/${SID}/Recordings/${recordingId}`;
+  const rec = await hook(attr(v.text, 'recordingStatusCallback'), { ...base(voicemailNumber, sid), RecordingSid: recordingId,
+    RecordingUrl: url, RecordingStatus: 'completed', RecordingDuration: '17' });
+  assert.equal(rec.status, 204, rec.text);
+  const ext = sql(srv.db, `select ext_id from calls where provider_call_id = '${sid}'`);
+  assert.ok(ext);
+  const c = await srv.api('GET', `/v1/calls/${ext}`);
+  assert.deepEqual(c.json.routing.recording, { url, duration: 17 });
+  return ext;
+}
+
+async function get(path, headers = {}) {
+  const res = await fetch(srv.url + path, { headers });
+  return { status: res.status, type: res.headers.get('content-type'), length: res.headers.get('content-length'),
+    cache: res.headers.get('cache-control'), body: Buffer.from(await res.arrayBuffer()) };
+}
+const key = () => ({ Authorization: 'Bearer ' + srv.apiKey });
+
+test('a recorded call\'s audio comes through the server, fetched with the account\'s credentials', async () => {
+  const id = await voicemail('RE1');
+  const before = provider.requests.length;
+  const r = await get(`/v1/calls/${id}/recording`, key());
+  assert.equal(r.status, 200, r.body.toString());
+  assert.equal(r.type, 'audio/mpeg');
+  assert.equal(Number(r.length), AUDIO.length);
+  assert.ok(r.body.equals(AUDIO), 'the provider\'s bytes, unchanged');
+  assert.match(r.cache, /no-store/);
+  const asked = provider.requests.slice(before);
+  assert.equal(asked.length, 1);
+  assert.equal(asked[0].path, `/2010-04-01/Accounts/${SID}/Recordings/RE1.mp3`, 'the MP3 rendition');
+  assert.equal(asked[0].headers.authorization, 'Basic ' + Buffer.from(`${SID}:${TOKEN}`).toString('base64'));
+  // audited, with the key as the actor
+  const audit = sql(srv.db, 'select actor, action, detail from audit_log order by id');
+  assert.match(audit, new RegExp(`api\\|GET /v1/calls/\\{\\}/recording\\|recording of ${id} \\(twilio\\)`));
+});
+
+test('what the provider answers: a gone recording is 404, a refusal or a non-audio answer 502', async () => {
+  const gone = await voicemail('REgone');
+  let r = await srv.api('GET', `/v1/calls/${gone}/recording`);
+  assert.equal(r.status, 404, r.text);
+  assert.match(r.json.error.message, /no longer has this recording/);
+  const html = await voicemail('REhtml');
+  r = await srv.api('GET', `/v1/calls/${html}/recording`);
+  assert.equal(r.status, 502, r.text);
+  assert.equal(r.json.error.code, 'provider_error');
+  // the account's token changed at the provider: refused
+  const set = cli(['account', 'set', srv.accountId, '--twilio-auth-token', 'a-wrong-token-0123456789abcdef', '--db', srv.db]);
+  assert.equal(set.status, 0, set.stderr);
+  const ok = await voicemail('RE1').catch(() => null); // webhooks now fail their signature: use the stored call
+  assert.equal(ok, null);
+  const first = sql(srv.db, `select c.ext_id from calls c join call_routes r on r.call_sid = c.provider_call_id
+    where r.recording_url like '%/RE1' order by c.id limit 1`);
+  r = await srv.api('GET', `/v1/calls/${first}/recording`);
+  assert.equal(r.status, 502, r.text);
+  assert.match(r.json.error.message, /refused the account's credentials \(HTTP 401\)/);
+  const back = cli(['account', 'set', srv.accountId, '--twilio-auth-token', TOKEN, '--db', srv.db]);
+  assert.equal(back.status, 0, back.stderr);
+});
+
+test('no recording, another account, roles, and the app\'s CSP', async () => {
+  const id = await voicemail('RE1');
+  // a call with no recording
+  const plain = sql(srv.db, `select c.ext_id from calls c where not exists (select 1 from call_routes r
+    where r.call_sid = c.provider_call_id and r.recording_url <> '') order by c.id limit 1`);
+  if (plain) assert.equal((await srv.api('GET', `/v1/calls/${plain}/recording`)).status, 404);
+  assert.equal((await srv.api('GET', '/v1/calls/call_nope/recording')).status, 404);
+  const other = createAccount(srv.db, 'Other', ['https://other.example']);
+  assert.equal((await srv.api('GET', `/v1/calls/${id}/recording`, undefined, other.apiKey)).status, 404);
+  assert.equal((await srv.api('GET', `/v1/calls/${id}/recording`, undefined, null)).status, 401);
+  for (const [email, role] of [['ana@example.com', 'analyst'], ['vic@example.com', 'viewer']]) {
+    const u = cli(['user', 'add', email, '--account', srv.accountId, '--role', role, '--db', srv.db, '--password-stdin'], { input: PW + '\n' });
+    assert.equal(u.status, 0, u.stderr);
+  }
+  const cookie = async (email) => {
+    const res = await fetch(srv.url + '/app/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email, password: PW }) });
+    assert.equal(res.status, 200);
+    return 'opendni_sid=' + /opendni_sid=([^;]*)/.exec(res.headers.get('set-cookie'))[1];
+  };
+  const ana = await get(`/v1/calls/${id}/recording`, { Cookie: await cookie('ana@example.com') });
+  assert.equal(ana.status, 200);
+  assert.ok(ana.body.equals(AUDIO));
+  const vic = await get(`/v1/calls/${id}/recording`, { Cookie: await cookie('vic@example.com') });
+  assert.equal(vic.status, 403);
+  const audit = sql(srv.db, 'select actor, action from audit_log order by id');
+  assert.match(audit, /ana@example\.com\|GET \/v1\/calls\/\{\}\/recording/);
+  assert.doesNotMatch(audit, /vic@example\.com\|GET/);
+  const page = await fetch(srv.url + '/app/');
+  assert.match(page.headers.get('content-security-policy'), /media-src 'self'/);
+});
