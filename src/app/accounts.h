@@ -6,7 +6,8 @@
  * such as the CLI) or at once after accounts_invalidate (changes made through the admin API).
  * Where the store counts configuration changes (store_config_version: PostgreSQL, several
  * nodes on one database), the count is read at most every ACCOUNTS_VERSION_CHECK_MS and every
- * snapshot loaded before it moved is reloaded: another node's change shows within that.
+ * snapshot loaded before it moved is reloaded: another node's change shows within that. A
+ * snapshot whose load began before an accounts_invalidate of its account is not cached.
  * THREADING: every function is safe from any thread. */
 #ifndef OPENDNI_APP_ACCOUNTS_H
 #define OPENDNI_APP_ACCOUNTS_H
@@ -40,6 +41,9 @@ struct acct {
     /* The account's privacy settings (app/privacy.h): whether a visit that sends Sec-GPC: 1
      * (Global Privacy Control) or DNT: 1 keeps no click ids, referrer, query or address. */
     bool honor_gpc, honor_dnt;
+    /* Whether the account had any routing plan (app/routing.h) when loaded: a voice webhook of
+     * an account without one reads no routing documents. */
+    bool has_plans;
     /* private */
     int _refs;
     int64_t _loaded_at;
