@@ -401,10 +401,24 @@ static const char *xml_entity(char ch, bool attr)
     }
 }
 
+/* Printable ASCII that no entity replaces (attribute or text): copied as a run. */
+static bool xml_plain(unsigned char ch)
+{
+    return ch >= 0x20 && ch < 0x7f && ch != '&' && ch != '<' && ch != '>' && ch != '"';
+}
+
 static int add_escaped(struct buf *b, const char *s, bool attr)
 {
     int rc = ERR_OK;
     while (*s && !rc) {
+        size_t run = 0;
+        while (xml_plain((unsigned char)s[run]))
+            run++;
+        if (run) {
+            rc = buf_add(b, s, run);
+            s += run;
+            continue;
+        }
         size_t len = xml_char_len((const unsigned char *)s);
         const char *entity = len == 1 ? xml_entity(*s, attr) : NULL;
         if (entity)
@@ -421,7 +435,11 @@ static int add_attr(struct buf *b, const char *name, const char *value)
 {
     if (!value)
         return ERR_OK;
-    int rc = buf_addf(b, " %s=\"", name);
+    int rc = buf_addc(b, ' ');
+    if (!rc)
+        rc = buf_adds(b, name);
+    if (!rc)
+        rc = buf_adds(b, "=\"");
     if (!rc)
         rc = add_escaped(b, value, true);
     if (!rc)
