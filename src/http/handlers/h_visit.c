@@ -235,6 +235,41 @@ static int parse_targets(json_t *o, struct visit_in *in, struct errbuf *eb)
     return ERR_OK;
 }
 
+static int visit_required(const struct visit_in *in, struct errbuf *eb)
+{
+    if (!in->account)
+        return errf(eb, ERR_INVALID, "account", "'account' is required");
+    if (!in->url)
+        return errf(eb, ERR_INVALID, "url", "'url' is required");
+    return ERR_OK;
+}
+
+/* The usual body (a flat object of plain strings, base/json.h json_flat_parse) without a
+ * jansson tree; the strings point into *copy (the caller frees it). false: parse it with
+ * jansson (parse_visit), which gives the same fields or names what is wrong. */
+static bool parse_visit_flat(const struct buf *body, struct visit_in *in, char **copy)
+{
+    *copy = xmalloc(body->len + 1);
+    memcpy(*copy, body->data, body->len);
+    (*copy)[body->len] = '\0';
+    struct json_flat_pair kv[16];
+    size_t n = 0;
+    if (!json_flat_parse(*copy, body->len, kv, ARRAY_SIZE(kv), &n))
+        return false;
+    static const char *const keys[] = {"account", "url", "referrer", "visitor_id", "session_id"};
+    const char **fields[] = {&in->account, &in->url, &in->referrer, &in->visitor_id,
+                             &in->session_id};
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(kv[i].key, "targets") == 0 && kv[i].value)
+            return false; /* a string: jansson's error message */
+        for (size_t f = 0; f < ARRAY_SIZE(keys); f++)
+            if (strcmp(kv[i].key, keys[f]) == 0)
+                *fields[f] = kv[i].value;
+    }
+    in->all_targets = true; /* absent or null */
+    return true;
+}
+
 static int parse_visit(json_t *o, struct visit_in *in, struct errbuf *eb)
 {
     int rc = json_get_str(o, "account", &in->account, eb);
@@ -248,13 +283,7 @@ static int parse_visit(json_t *o, struct visit_in *in, struct errbuf *eb)
         rc = json_get_str(o, "session_id", &in->session_id, eb);
     if (rc == ERR_OK)
         rc = parse_targets(o, in, eb);
-    if (rc)
-        return rc;
-    if (!in->account)
-        return errf(eb, ERR_INVALID, "account", "'account' is required");
-    if (!in->url)
-        return errf(eb, ERR_INVALID, "url", "'url' is required");
-    return ERR_OK;
+    return rc ? rc : visit_required(in, eb);
 }
 
 int h_visit(struct http_req *req, struct http_resp *resp)
@@ -264,11 +293,16 @@ int h_visit(struct http_req *req, struct http_resp *resp)
     http_client_of(req, client, sizeof(client));
     int rc = limit_address(req, client, now);
     json_t *o = NULL;
-    if (rc == ERR_OK)
-        rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
+    char *copy = NULL;
     struct visit_in in = {0};
-    if (rc == ERR_OK)
-        rc = parse_visit(o, &in, &req->eb);
+    if (rc == ERR_OK && parse_visit_flat(&req->body, &in, &copy)) {
+        rc = visit_required(&in, &req->eb);
+    } else if (rc == ERR_OK) {
+        memset(&in, 0, sizeof(in));
+        rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
+        if (rc == ERR_OK)
+            rc = parse_visit(o, &in, &req->eb);
+    }
     struct visit *v = NULL;
     bool origin_ok = false;
     if (rc == ERR_OK) {
@@ -287,6 +321,7 @@ int h_visit(struct http_req *req, struct http_resp *resp)
     if (rc == ERR_OK)
         rc = answer(req, resp, v, false);
     json_decref(o);
+    free(copy);
     return rc;
 }
 
