@@ -1099,6 +1099,10 @@ static void calls_conversions_reports_and_export(void **state)
     assert_int_equal(store_call_caller(f->s, f->a.id, "+15555559999", c3.id, &who), ERR_OK);
     assert_int_equal(who.prior_calls, 2);
     assert_int_equal(who.first_session_id, ss.id);
+    who.first_session_id = 7; /* the caller's first call: nothing earlier, nothing credited */
+    assert_int_equal(store_call_caller(f->s, f->a.id, "+15555559999", c1.id, &who), ERR_OK);
+    assert_int_equal(who.prior_calls, 0);
+    assert_int_equal(who.first_session_id, 0);
     struct st_conversion cv = {.call_id = c1.id, .account_id = f->a.id, .value = 50, .at = 5000};
     snprintf(cv.name, sizeof(cv.name), "qualified");
     snprintf(cv.currency, sizeof(cv.currency), "USD");
