@@ -332,6 +332,16 @@ static int check_ping_body(struct http_req *req)
 {
     if (req->body.len == 0)
         return ERR_OK;
+    /* The usual {"url":null} or {"url":"…"}: a flat object of plain strings is valid as is
+     * (every value is a string or null); anything else is read by jansson. */
+    char *copy = xmalloc(req->body.len + 1);
+    memcpy(copy, req->body.data, req->body.len);
+    struct json_flat_pair kv[8];
+    size_t n = 0;
+    bool flat = json_flat_parse(copy, req->body.len, kv, ARRAY_SIZE(kv), &n);
+    free(copy);
+    if (flat)
+        return ERR_OK;
     json_t *o = NULL;
     const char *url = NULL;
     int rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
