@@ -223,7 +223,7 @@ int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind,
         d->id = ext_id ? 1 : 0; /* non-zero: replace */
         d->updated_at = time_now_ms();
         rc = store_route_doc_put(app->store, d);
-        if (rc == ERR_OK) /* the snapshot says whether the account has plans */
+        if (rc == ERR_OK && app->accounts) /* the snapshot says whether the account has plans */
             accounts_invalidate(app->accounts, account_id);
         if (rc == ERR_CONFLICT)
             errf(eb, ERR_CONFLICT, "attach", "another plan is attached there");
@@ -271,7 +271,7 @@ int routing_doc_delete(struct app *app, int64_t account_id, enum routing_kind ki
                        const char *ext_id)
 {
     int rc = store_route_doc_delete(app->store, account_id, kind_name(kind), ext_id);
-    if (rc == ERR_OK)
+    if (rc == ERR_OK && app->accounts)
         accounts_invalidate(app->accounts, account_id);
     return rc;
 }
@@ -724,9 +724,9 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
 {
     memset(out, 0, sizeof(*out));
     /* Most accounts route no calls: their snapshot says so, and no document is read (without
-     * a snapshot, the store is asked as below). */
+     * a snapshot, or without the cache (bench/route), the store is asked as below). */
     const struct acct *snap = NULL;
-    if (accounts_get_by_id(app->accounts, acct->id, c->now, &snap) == ERR_OK) {
+    if (app->accounts && accounts_get_by_id(app->accounts, acct->id, c->now, &snap) == ERR_OK) {
         bool none = !snap->has_plans;
         accounts_put(app->accounts, snap);
         if (none)
