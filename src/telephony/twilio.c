@@ -307,9 +307,11 @@ bool twilio_verify_any(const char *token, const char *url, const struct form *pa
         buf_release(&urls[i]);
         buf_release(&tails[i]);
     }
-    if (!computed) /* no EVP_MAC: one HMAC() per string, as before */
-        return twilio_verify_as(TWILIO_FLAVOR_TWILIO, token, url, params, sig) |
-               twilio_verify_as(TWILIO_FLAVOR_SIGNALWIRE, token, url, params, sig);
+    if (!computed) { /* no EVP_MAC: one HMAC() per string, as before; both computed */
+        bool a = twilio_verify_as(TWILIO_FLAVOR_TWILIO, token, url, params, sig);
+        bool b = twilio_verify_as(TWILIO_FLAVOR_SIGNALWIRE, token, url, params, sig);
+        return a || b;
+    }
     return ok;
 }
 
