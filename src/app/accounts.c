@@ -20,9 +20,10 @@ struct accounts {
     struct acct *cache[MAX_CACHED];
     size_t n;
     /* store_config_version, guarded by mu: */
-    bool versioned;     /* the store has one (until it says ERR_UNSUPPORTED) */
-    int64_t version;    /* the latest value read */
-    int64_t checked_at; /* when it was read (the callers' clock) */
+    bool versioned;         /* the store has one (until it says ERR_UNSUPPORTED) */
+    int64_t version;        /* the latest value read */
+    int64_t checked_at;     /* when it was read (the callers' clock) */
+    uint64_t invalidations; /* accounts_invalidate calls so far, guarded by mu */
 };
 
 struct accounts *accounts_new(struct store *store)
@@ -142,6 +143,13 @@ static void build_rules(struct acct *acct)
     }
 }
 
+static int any_plan(void *ctx, const struct st_route_doc *d)
+{
+    (void)d;
+    ((struct acct *)ctx)->has_plans = true;
+    return 1; /* one is enough */
+}
+
 static int load(struct store *s, const struct st_account *row, int64_t now, int64_t version,
                 struct acct **out)
 {
@@ -161,6 +169,8 @@ static int load(struct store *s, const struct st_account *row, int64_t now, int6
         rc = store_number_list(s, row->id, 0, add_source, acct);
     if (rc == ERR_OK)
         rc = store_rule_list(s, row->id, add_rule, acct);
+    if (rc == ERR_OK)
+        rc = store_route_doc_list(s, row->id, "plan", any_plan, acct);
     if (rc) {
         acct_free(acct);
         return rc;
@@ -235,6 +245,7 @@ static int get(struct accounts *a, const char *ext_id, int64_t id, int64_t now,
     pthread_mutex_lock(&a->mu);
     struct acct *acct = lookup_locked(a, ext_id, id, now);
     int64_t version = a->version;
+    uint64_t invalidations = a->invalidations;
     pthread_mutex_unlock(&a->mu);
     if (acct) {
         *out = acct;
@@ -248,10 +259,12 @@ static int get(struct accounts *a, const char *ext_id, int64_t id, int64_t now,
     if (rc)
         return rc;
     pthread_mutex_lock(&a->mu);
-    if (a->n == MAX_CACHED)
-        unref_locked(a->cache[--a->n]);
-    a->cache[a->n++] = acct;
-    acct->_refs++; /* the caller's */
+    if (a->invalidations == invalidations) {
+        if (a->n == MAX_CACHED)
+            unref_locked(a->cache[--a->n]);
+        a->cache[a->n++] = acct;
+        acct->_refs++; /* the caller's */
+    } /* else a change may have been missed by this load: the caller's alone (its _refs 1) */
     pthread_mutex_unlock(&a->mu);
     *out = acct;
     return ERR_OK;
@@ -279,6 +292,7 @@ void accounts_put(struct accounts *a, const struct acct *acct)
 void accounts_invalidate(struct accounts *a, int64_t account_id)
 {
     pthread_mutex_lock(&a->mu);
+    a->invalidations++;
     for (size_t i = 0; i < a->n; i++) {
         if (a->cache[i]->id == account_id) {
             struct acct *acct = a->cache[i];

@@ -6,7 +6,8 @@
  * such as the CLI) or at once after accounts_invalidate (changes made through the admin API).
  * Where the store counts configuration changes (store_config_version: PostgreSQL, several
  * nodes on one database), the count is read at most every ACCOUNTS_VERSION_CHECK_MS and every
- * snapshot loaded before it moved is reloaded: another node's change shows within that.
+ * snapshot loaded before it moved is reloaded: another node's change shows within that. A
+ * snapshot whose load began before an accounts_invalidate of its account is not cached.
  * THREADING: every function is safe from any thread. */
 #ifndef OPENDNI_APP_ACCOUNTS_H
 #define OPENDNI_APP_ACCOUNTS_H
@@ -43,6 +44,9 @@ struct acct {
     /* Settings "lease_policy": "new" (app/calls.h calls_settings): taps and copies of a pool
      * number are noted on the lease (store_lease_note), so the number rests longer. */
     bool lease_policy_new;
+    /* Whether the account had any routing plan (app/routing.h) when loaded: a voice webhook of
+     * an account without one reads no routing documents. */
+    bool has_plans;
     /* private */
     int _refs;
     int64_t _loaded_at;

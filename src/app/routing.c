@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/testhooks.h"
 #include "base/xalloc.h"
+#include "app/accounts.h"
 #include "app/app.h"
 #include "app/auction.h"
 #include "app/calls.h"
@@ -307,6 +308,8 @@ int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind,
         d->id = ext_id ? 1 : 0; /* non-zero: replace */
         d->updated_at = time_now_ms();
         rc = store_route_doc_put(app->store, d);
+        if (rc == ERR_OK && app->accounts) /* the snapshot says whether the account has plans */
+            accounts_invalidate(app->accounts, account_id);
         if (rc == ERR_CONFLICT)
             errf(eb, ERR_CONFLICT, "attach", "another plan is attached there");
     }
@@ -361,7 +364,10 @@ int routing_doc_list(struct app *app, int64_t account_id, enum routing_kind kind
 int routing_doc_delete(struct app *app, int64_t account_id, enum routing_kind kind,
                        const char *ext_id)
 {
-    return store_route_doc_delete(app->store, account_id, kind_name(kind), ext_id);
+    int rc = store_route_doc_delete(app->store, account_id, kind_name(kind), ext_id);
+    if (rc == ERR_OK && app->accounts)
+        accounts_invalidate(app->accounts, account_id);
+    return rc;
 }
 
 /* ==== one step of a call ===================================================================== */
@@ -957,6 +963,15 @@ int routing_voice(struct app *app, const struct st_account *acct, const struct c
                   const struct routing_call *c, struct routing_answer *out)
 {
     memset(out, 0, sizeof(*out));
+    /* Most accounts route no calls: their snapshot says so, and no document is read (without
+     * a snapshot, or without the cache (bench/route), the store is asked as below). */
+    const struct acct *snap = NULL;
+    if (app->accounts && accounts_get_by_id(app->accounts, acct->id, c->now, &snap) == ERR_OK) {
+        bool none = !snap->has_plans;
+        accounts_put(app->accounts, snap);
+        if (none)
+            return ERR_NOTFOUND; /* the call is forwarded as before */
+    }
     struct st_route_doc *d = xmalloc(sizeof(*d));
     char loc[STORE_ID_MAX];
     int rc = plan_for(app, acct->id, t, c->location, d, loc);

@@ -20,6 +20,107 @@ int json_parse_object(const char *body, size_t len, json_t **out, struct errbuf 
     return ERR_OK;
 }
 
+/* ---- flat objects of plain strings (json_flat_parse) ---- */
+
+static bool flat_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Printable ASCII other than the quote and the backslash: a string's byte as is. */
+static bool flat_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* A plain string starting at text[*i] (the opening quote): its start, *i past the closing
+ * quote, *end at that quote. */
+static bool flat_string(const char *text, size_t len, size_t *i, size_t *start, size_t *end)
+{
+    if (*i >= len || text[*i] != '"')
+        return false;
+    size_t j = *i + 1;
+    while (j < len && flat_plain((unsigned char)text[j]))
+        j++;
+    if (j >= len || text[j] != '"')
+        return false;
+    *start = *i + 1;
+    *end = j;
+    *i = j + 1;
+    return true;
+}
+
+static void flat_skip_ws(const char *text, size_t len, size_t *i)
+{
+    while (*i < len && flat_ws(text[*i]))
+        (*i)++;
+}
+
+bool json_flat_parse(char *text, size_t len, struct json_flat_pair *out, size_t max, size_t *n)
+{
+    size_t ends[2 * 32]; /* where the NULs go, written only once the whole text is accepted */
+    size_t starts[2 * 32];
+    bool nulls[32];
+    size_t k = 0, i = 0;
+    if (max > 32)
+        max = 32;
+    flat_skip_ws(text, len, &i);
+    if (i >= len || text[i++] != '{')
+        return false;
+    flat_skip_ws(text, len, &i);
+    if (i < len && text[i] == '}') {
+        i++;
+    } else {
+        for (;;) {
+            if (k == max)
+                return false;
+            if (!flat_string(text, len, &i, &starts[2 * k], &ends[2 * k]))
+                return false;
+            flat_skip_ws(text, len, &i);
+            if (i >= len || text[i++] != ':')
+                return false;
+            flat_skip_ws(text, len, &i);
+            nulls[k] = i + 4 <= len && memcmp(text + i, "null", 4) == 0;
+            if (nulls[k])
+                i += 4;
+            else if (!flat_string(text, len, &i, &starts[2 * k + 1], &ends[2 * k + 1]))
+                return false;
+            for (size_t p = 0; p < k; p++) /* a repeated key: jansson's error */
+                if (ends[2 * p] - starts[2 * p] == ends[2 * k] - starts[2 * k] &&
+                    memcmp(text + starts[2 * p], text + starts[2 * k],
+                           ends[2 * k] - starts[2 * k]) == 0)
+                    return false;
+            k++;
+            flat_skip_ws(text, len, &i);
+            if (i < len && text[i] == ',') {
+                i++;
+                flat_skip_ws(text, len, &i);
+                continue;
+            }
+            if (i < len && text[i] == '}') {
+                i++;
+                break;
+            }
+            return false;
+        }
+    }
+    flat_skip_ws(text, len, &i);
+    if (i != len)
+        return false;
+    for (size_t p = 0; p < k; p++) {
+        text[ends[2 * p]] = '\0';
+        out[p].key = text + starts[2 * p];
+        if (nulls[p]) {
+            out[p].value = NULL;
+        } else {
+            text[ends[2 * p + 1]] = '\0';
+            out[p].value = text + starts[2 * p + 1];
+        }
+    }
+    *n = k;
+    return true;
+}
+
 static int wrong_type(const char *key, const char *want, struct errbuf *eb)
 {
     return errf(eb, ERR_INVALID, key, "'%s' must be %s", key, want);

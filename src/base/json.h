@@ -24,6 +24,20 @@ int json_get_number(json_t *o, const char *key, double *out, struct errbuf *eb);
 /* Rejects keys that are not in the NULL-terminated list (typos must not pass silently). */
 int json_only_keys(json_t *o, const char *const *keys, struct errbuf *eb);
 
+/* A fast path for the hot request bodies: a flat JSON object whose keys and values are plain
+ * strings (printable ASCII without '"' or '\\') or, for values, null. On such a text this
+ * gives the pairs that json_parse_object would give (in order; value NULL for null) without
+ * building a tree: it writes a NUL over the closing quote of each key and value in text (len
+ * bytes) and points the pairs into it. Anything else (escapes, other UTF-8, numbers,
+ * booleans, arrays, nested objects, a repeated key, more than max pairs, bad JSON, trailing
+ * text) returns false with text unchanged, and the caller parses it with json_parse_object,
+ * which also names what is wrong. */
+struct json_flat_pair {
+    const char *key;
+    const char *value; /* NULL: null */
+};
+bool json_flat_parse(char *text, size_t len, struct json_flat_pair *out, size_t max, size_t *n);
+
 /* Serialises v into out (compact) and decrefs v. */
 int json_dump_take(json_t *v, struct buf *out);
 /* Writes the contract's error object. */

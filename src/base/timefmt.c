@@ -21,7 +21,56 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
+/* The civil date of a day count since 1970-01-01 (days_from_civil's inverse), for days >= 0. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = z / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static char *put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
+}
+
+/* 9999-12-31T23:59:59.999Z: the last time with a four-digit year. */
+#define TIME_FAST_MAX 253402300799999LL
+
 char *time_format(int64_t at, char *out)
+{
+    if (at >= 0 && at <= TIME_FAST_MAX) { /* every time the server writes: no gmtime, no printf */
+        int64_t s = at / 1000, y;
+        unsigned m, d, sod = (unsigned)(s % 86400);
+        civil_from_days(s / 86400, &y, &m, &d);
+        char *p = put2(out, (unsigned)y / 100);
+        p = put2(p, (unsigned)y % 100);
+        *p++ = '-';
+        p = put2(p, m);
+        *p++ = '-';
+        p = put2(p, d);
+        *p++ = 'T';
+        p = put2(p, sod / 3600);
+        *p++ = ':';
+        p = put2(p, sod / 60 % 60);
+        *p++ = ':';
+        p = put2(p, sod % 60);
+        *p++ = 'Z';
+        *p = '\0';
+        return out;
+    }
+    return time_format_libc(at, out);
+}
+
+char *time_format_libc(int64_t at, char *out)
 {
     time_t s = (time_t)(at >= 0 ? at / 1000 : (at - 999) / 1000);
     struct tm tm;

@@ -10,6 +10,9 @@
 
 /* Writes "2026-11-26T04:20:00Z" (seconds precision) into out[TIME_RFC3339_LEN]. Returns out. */
 char *time_format(int64_t at, char *out);
+/* time_format through gmtime_r and snprintf, as it was: what the unit test compares it with
+ * (time_format uses it itself only before 1970 and after 9999). */
+char *time_format_libc(int64_t at, char *out);
 
 /* Parses RFC 3339 ("2026-11-26T04:20:00Z", "…T04:20:00.123+01:00") or a plain date
  * "2026-11-26" (midnight UTC). Returns ERR_OK or ERR_INVALID. out: *at in Unix ms. */

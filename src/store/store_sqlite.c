@@ -177,8 +177,14 @@ void store__bind_id(sqlite3_stmt *st, int i, int64_t id)
 
 void store__col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
-    const unsigned char *v = sqlite3_column_text(st, i);
-    snprintf(dst, cap, "%s", v ? (const char *)v : "");
+    if (cap == 0)
+        return;
+    /* snprintf(dst, cap, "%s", v) without the format machinery (every text column of every
+     * row read goes through here): up to the first NUL, truncated to cap - 1 bytes */
+    const char *v = (const char *)sqlite3_column_text(st, i);
+    size_t n = v ? strnlen(v, cap - 1) : 0;
+    memcpy(dst, v ? v : "", n);
+    dst[n] = '\0';
 }
 
 void store__new_ext_id(const char *prefix, char out[STORE_ID_MAX])

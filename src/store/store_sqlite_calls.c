@@ -286,6 +286,8 @@ int store_sqlite__call_caller(struct store *s, int64_t account_id, const char *f
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
         return store__err(conn, rc, "count caller's calls");
+    if (out->prior_calls == 0) /* a first-time caller (most calls): no earlier call to read */
+        return ERR_OK;
     st = caller_stmt(conn,
                      "SELECT session_id, confidence FROM calls WHERE account_id = ?1"
                      " AND from_number = ?2 AND id < ?3 AND session_id IS NOT NULL"

@@ -4,6 +4,8 @@
 #include "base/prelude.h"
 #include "store/store_sqlite_int.h"
 
+#include "base/xalloc.h"
+
 #define SESSION_COLS                                                                               \
     "id, ext_id, account_id, visitor_id, created_at, last_active_at, landing_page, referrer,"      \
     " channel, source, medium, campaign, keyword, content, click_ids, device, region, client_key," \
@@ -228,30 +230,58 @@ static int each_lease(struct sconn *c, sqlite3_stmt *st, size_t max, store_lease
 /* The latest lease per pool: the session's leases by pool, newest first, each pool's first row
  * passed on (one sort; the IN (SELECT MAX(id) … GROUP BY pool_id) form built three temporary
  * B-trees per repeat page view). */
+static int by_pool_id(const void *a, const void *b)
+{
+    const struct st_lease *x = a, *y = b;
+    return (x->pool_id > y->pool_id) - (x->pool_id < y->pool_id);
+}
+
+/* The latest lease per pool is picked here rather than by ORDER BY: the session's few rows
+ * come in index order, and SQLite's sorter (a temporary B-tree per query) cost more than the
+ * rows themselves on every repeat page view. */
 int store_sqlite__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx)
 {
     struct sconn *c = store__conn(s);
-    sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.session_id = ?1"
-                                          " ORDER BY l.pool_id, l.id DESC")
-                         : NULL;
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.session_id = ?1") : NULL;
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, session_id);
+    struct st_lease few[4];
+    struct st_lease *latest = few; /* one per pool */
+    size_t n = 0, cap = ARRAY_SIZE(few);
     int rc;
-    bool first = true;
-    int64_t pool_id = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct st_lease l;
         read_lease(st, &l);
-        if (!first && l.pool_id == pool_id)
-            continue; /* an older lease in the same pool */
-        first = false;
-        pool_id = l.pool_id;
-        if (fn(ctx, &l))
-            break;
+        size_t i = 0;
+        while (i < n && latest[i].pool_id != l.pool_id)
+            i++;
+        if (i < n) {
+            if (l.id > latest[i].id)
+                latest[i] = l;
+            continue;
+        }
+        if (n == cap) {
+            cap *= 2;
+            struct st_lease *more = xmalloc(cap * sizeof(*more));
+            memcpy(more, latest, n * sizeof(*more));
+            if (latest != few)
+                free(latest);
+            latest = more;
+        }
+        latest[n++] = l;
     }
     sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list leases");
+    int out = rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list leases");
+    if (out == ERR_OK) {
+        qsort(latest, n, sizeof(*latest), by_pool_id);
+        for (size_t i = 0; i < n; i++)
+            if (fn(ctx, &latest[i]))
+                break;
+    }
+    if (latest != few)
+        free(latest);
+    return out;
 }
 
 int store_sqlite__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held)

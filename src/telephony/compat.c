@@ -34,9 +34,7 @@ int tel__form_parse(const struct tel_request *rq, size_t sid_max, const char *si
 static bool sig_matches(const struct tel_request *rq, const struct tel_hook *h, const char *secret,
                         const char *sig)
 {
-    bool a = twilio_verify_as(TWILIO_FLAVOR_TWILIO, secret, rq->url, &h->form, sig);
-    bool b = twilio_verify_as(TWILIO_FLAVOR_SIGNALWIRE, secret, rq->url, &h->form, sig);
-    return a | b;
+    return twilio_verify_any(secret, rq->url, &h->form, sig);
 }
 
 bool tel__twilio_verify(const struct tel_request *rq, const struct tel_hook *h, const char *secret,

@@ -59,14 +59,12 @@ static bool skip_pair(enum twilio_flavor flavor, const struct sig_item *items, s
     return strcmp(prev->name, cur->name) == 0 && strcmp(prev->value, cur->value) == 0;
 }
 
-int twilio_signed_data(struct buf *out, enum twilio_flavor flavor, const char *url,
-                       const struct form *params)
+/* The part of the string to sign after the url: name+value pairs in signing order. */
+static int signed_params(struct buf *out, enum twilio_flavor flavor, const struct form *params)
 {
-    if (!url)
-        return ERR_INVALID;
-    int rc = buf_adds(out, url);
+    int rc = ERR_OK;
     size_t n = params ? params->n : 0;
-    if (rc || n == 0)
+    if (n == 0)
         return rc;
     struct sig_item *items = xmalloc(n * sizeof(*items));
     for (size_t i = 0; i < n; i++)
@@ -81,6 +79,15 @@ int twilio_signed_data(struct buf *out, enum twilio_flavor flavor, const char *u
     }
     free(items);
     return rc;
+}
+
+int twilio_signed_data(struct buf *out, enum twilio_flavor flavor, const char *url,
+                       const struct form *params)
+{
+    if (!url)
+        return ERR_INVALID;
+    int rc = buf_adds(out, url);
+    return rc ? rc : signed_params(out, flavor, params);
 }
 
 /* ==== HMAC =================================================================================== */
@@ -240,6 +247,74 @@ bool twilio_verify_as(enum twilio_flavor flavor, const char *token, const char *
     return ok;
 }
 
+static bool buf_same(const struct buf *a, const struct buf *b)
+{
+    return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* HMAC-SHA1 with one key over each url + tail pair, keyed once (a re-init without a key starts
+ * from the keyed state). Every pair is computed and compared. false if libcrypto cannot. */
+static bool hmac_any(const char *token, size_t key_len, const struct buf *urls, int n_urls,
+                     const struct buf *tails, int n_tails, const char *sig, bool *ok)
+{
+    pthread_once(&hmac_once, hmac_setup);
+    EVP_MAC_CTX *ctx = hmac_sha1 ? EVP_MAC_CTX_dup(hmac_sha1) : NULL;
+    bool done = ctx && EVP_MAC_init(ctx, (const unsigned char *)token, key_len, NULL) == 1;
+    bool match = false;
+    for (int i = 0; done && i < n_urls; i++) {
+        for (int j = 0; done && j < n_tails; j++) {
+            unsigned char md[EVP_MAX_MD_SIZE];
+            size_t md_len = 0;
+            char b64[TWILIO_SIG_LEN + 1];
+            done = ((i == 0 && j == 0) || EVP_MAC_init(ctx, NULL, 0, NULL) == 1) &&
+                   EVP_MAC_update(ctx, (const unsigned char *)urls[i].data, urls[i].len) == 1 &&
+                   (tails[j].len == 0 ||
+                    EVP_MAC_update(ctx, (const unsigned char *)tails[j].data, tails[j].len) == 1) &&
+                   EVP_MAC_final(ctx, md, &md_len, sizeof(md)) == 1 && md_len == 20;
+            if (done) {
+                EVP_EncodeBlock((unsigned char *)b64, md, (int)md_len); /* 28 chars + NUL */
+                match |= CRYPTO_memcmp(b64, sig, TWILIO_SIG_LEN) == 0;
+            }
+            OPENSSL_cleanse(md, sizeof(md));
+        }
+    }
+    EVP_MAC_CTX_free(ctx);
+    *ok = match;
+    return done;
+}
+
+bool twilio_verify_any(const char *token, const char *url, const struct form *params,
+                       const char *sig)
+{
+    if (!token || !url || !sig || strlen(sig) != TWILIO_SIG_LEN)
+        return false;
+    size_t key_len = strlen(token);
+    struct buf urls[2], tails[2];
+    for (int i = 0; i < 2; i++) {
+        buf_init(&urls[i], TWILIO_MAX_SIGNED_LEN);
+        buf_init(&tails[i], TWILIO_MAX_SIGNED_LEN);
+    }
+    bool ok = false, computed = false;
+    if (key_len <= INT_MAX && !port_forms(url, &urls[0], &urls[1]) &&
+        !signed_params(&tails[0], TWILIO_FLAVOR_TWILIO, params) &&
+        !signed_params(&tails[1], TWILIO_FLAVOR_SIGNALWIRE, params) &&
+        urls[1].len + tails[1].len < TWILIO_MAX_SIGNED_LEN)
+        computed = hmac_any(token, key_len, urls, buf_same(&urls[0], &urls[1]) ? 1 : 2, tails,
+                            buf_same(&tails[0], &tails[1]) ? 1 : 2, sig, &ok);
+    else
+        computed = true; /* too large or unparseable: false, as twilio_verify_as says */
+    for (int i = 0; i < 2; i++) {
+        buf_release(&urls[i]);
+        buf_release(&tails[i]);
+    }
+    if (!computed) { /* no EVP_MAC: one HMAC() per string, as before; both computed */
+        bool a = twilio_verify_as(TWILIO_FLAVOR_TWILIO, token, url, params, sig);
+        bool b = twilio_verify_as(TWILIO_FLAVOR_SIGNALWIRE, token, url, params, sig);
+        return a || b;
+    }
+    return ok;
+}
+
 bool twilio_verify(const char *token, const char *url, const struct form *params, const char *sig)
 {
     return twilio_verify_as(TWILIO_FLAVOR_TWILIO, token, url, params, sig);
@@ -328,10 +403,24 @@ static const char *xml_entity(char ch, bool attr)
     }
 }
 
+/* Printable ASCII that no entity replaces (attribute or text): copied as a run. */
+static bool xml_plain(unsigned char ch)
+{
+    return ch >= 0x20 && ch < 0x7f && ch != '&' && ch != '<' && ch != '>' && ch != '"';
+}
+
 static int add_escaped(struct buf *b, const char *s, bool attr)
 {
     int rc = ERR_OK;
     while (*s && !rc) {
+        size_t run = 0;
+        while (xml_plain((unsigned char)s[run]))
+            run++;
+        if (run) {
+            rc = buf_add(b, s, run);
+            s += run;
+            continue;
+        }
         size_t len = xml_char_len((const unsigned char *)s);
         const char *entity = len == 1 ? xml_entity(*s, attr) : NULL;
         if (entity)
@@ -348,7 +437,11 @@ static int add_attr(struct buf *b, const char *name, const char *value)
 {
     if (!value)
         return ERR_OK;
-    int rc = buf_addf(b, " %s=\"", name);
+    int rc = buf_addc(b, ' ');
+    if (!rc)
+        rc = buf_adds(b, name);
+    if (!rc)
+        rc = buf_adds(b, "=\"");
     if (!rc)
         rc = add_escaped(b, value, true);
     if (!rc)

@@ -60,6 +60,13 @@ bool twilio_verify(const char *token, const char *url, const struct form *params
 bool twilio_verify_as(enum twilio_flavor flavor, const char *token, const char *url,
                       const struct form *params, const char *sig);
 
+/* twilio_verify_as(TWILIO) || twilio_verify_as(SIGNALWIRE), computed once per distinct string to
+ * sign: the flavours differ only for repeated parameter names, and the port forms only when the
+ * url has a port or a scheme with a default one. The key is set up once for all of them, and
+ * every candidate is computed and compared (no early exit). */
+bool twilio_verify_any(const char *token, const char *url, const struct form *params,
+                       const char *sig);
+
 /* JSON-body form: url carries bodySHA256; checks the signature over the url and the hash.
  * true only if the url's query has bodySHA256 equal to the lowercase hex SHA-256 of
  * body[0..len) and sig signs the url (no parameters, both port forms). body may be NULL when

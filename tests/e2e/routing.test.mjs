@@ -77,6 +77,23 @@ async function plan(body) {
 }
 const target = (id, n, extra = {}) => ({ id, number: n, ...extra });
 
+// Runs first, while the account has no plan: its snapshot (which the voice webhook reads instead
+// of the routing documents) is loaded without one, and a plan made or deleted through the API
+// applies to the next call at once.
+test('the first plan applies to the next call, and after its deletion calls forward as before', async () => {
+  const num = await number('+15125550299');
+  const first = await voice('+15125550299', '+13125550190', callSid());
+  assert.equal(first.status, 200, first.text);
+  assert.equal(dialled(first.text), '+15555550100'); // no plan: the number's own forwarding
+  const p = await plan({ name: 'First', attach: { number: num }, last_resort: LAST,
+    targets: [target('f', '+15555550291')], steps: [{ type: 'distribute' }] });
+  const routed = await voice('+15125550299', '+13125550191', callSid());
+  assert.equal(dialled(routed.text), '+15555550291');
+  assert.equal((await srv.api('DELETE', `/v1/routing-plans/${p.id}`)).status, 204);
+  const after = await voice('+15125550299', '+13125550192', callSid());
+  assert.equal(dialled(after.text), '+15555550100');
+});
+
 let north, south;
 test('locations and plans: CRUD, validation (400 changes nothing), admin key scoping', async () => {
   const bad = await srv.api('POST', '/v1/locations', { name: 'X', time_zone: 'Mars/Olympus' });

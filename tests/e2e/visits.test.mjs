@@ -83,6 +83,14 @@ test('a lease renews on ping and on a repeat visit; it expires after lease_ttl a
   const b = (await srv.visit({ url: 'https://site.example/' })).json;
   assert.notEqual(b.numbers[0].number, n1);
   assert.equal((await srv.api('POST', '/v1/visits/s_unknown/ping', {}, null)).status, 404);
+  // A ping's body, when there is one, is {"url": string or null}: anything else is a 400.
+  const bad = await srv.api('POST', `/v1/visits/${b.session_id}/ping`, { url: 5 }, null);
+  assert.equal(bad.status, 400, bad.text);
+  assert.equal(bad.json.error.field, 'url');
+  for (const body of [{ url: 'https://site.example/caf\u00e9?q="x"' }, { url: null, extra: [1] }]) {
+    const ok = await srv.api('POST', `/v1/visits/${b.session_id}/ping`, body, null);
+    assert.equal(ok.status, 200, ok.text);
+  }
 });
 
 test('a ping after the lease expired leases again, getting the old number back when it is free', async () => {

@@ -849,6 +849,25 @@ static void session_leases_latest_per_pool_in_pool_order(void **state)
     assert_int_equal(store_session_leases(f->s, other.id, collect_lease, &got), ERR_OK);
     assert_int_equal(got.n, 1);
     assert_int_equal(got.rows[0].id, rows[3].id);
+    /* a session in more pools than a backend may expect (here 7): all of them, in pool order */
+    for (int i = 0; i < 5; i++) {
+        char target[16];
+        snprintf(target, sizeof(target), "+1555555030%d", i);
+        struct st_pool p = make_pool(f, f->a.id, target, 60, 0, false);
+        struct st_number n = make_number(f, f->a.id, p.id, 210 + i);
+        struct st_lease l = {.session_id = ss.id,
+                             .number_id = n.id,
+                             .pool_id = p.id,
+                             .leased_at = 4000,
+                             .last_active_at = 4000,
+                             .expires_at = 64000};
+        assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
+    }
+    got.n = 0;
+    assert_int_equal(store_session_leases(f->s, ss.id, collect_lease, &got), ERR_OK);
+    assert_int_equal(got.n, 7);
+    for (int i = 1; i < got.n; i++)
+        assert_true(got.rows[i - 1].pool_id < got.rows[i].pool_id);
 }
 
 static void session_client_and_numbers_held(void **state)
@@ -1107,7 +1126,12 @@ static void calls_conversions_reports_and_export(void **state)
     assert_false(credited); /* only calls started before */
     assert_int_equal(store_call_session_credited(f->s, f->b.id, ss.id, INT64_MAX, &credited),
                      ERR_OK);
-    assert_false(credited); /* another account's */
+    assert_false(credited);                         /* another account's */
+    who.first_session_id = who.last_session_id = 7; /* the caller's first call: nothing earlier */
+    assert_int_equal(store_call_caller(f->s, f->a.id, "+15555559999", c1.id, &who), ERR_OK);
+    assert_int_equal(who.prior_calls, 0);
+    assert_int_equal(who.first_session_id, 0);
+    assert_int_equal(who.last_session_id, 0);
     struct st_conversion cv = {.call_id = c1.id, .account_id = f->a.id, .value = 50, .at = 5000};
     snprintf(cv.name, sizeof(cv.name), "qualified");
     snprintf(cv.currency, sizeof(cv.currency), "USD");

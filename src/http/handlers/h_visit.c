@@ -235,6 +235,42 @@ static int parse_targets(json_t *o, struct visit_in *in, struct errbuf *eb)
     return ERR_OK;
 }
 
+static int visit_required(const struct visit_in *in, struct errbuf *eb)
+{
+    if (!in->account)
+        return errf(eb, ERR_INVALID, "account", "'account' is required");
+    if (!in->url)
+        return errf(eb, ERR_INVALID, "url", "'url' is required");
+    return ERR_OK;
+}
+
+/* The usual body (a flat object of plain strings, base/json.h json_flat_parse) without a
+ * jansson tree; the strings point into *copy (the caller frees it). false: parse it with
+ * jansson (parse_visit), which gives the same fields or names what is wrong. */
+static bool parse_visit_flat(const struct buf *body, struct visit_in *in, char **copy)
+{
+    *copy = xmalloc(body->len + 1);
+    memcpy(*copy, body->data, body->len);
+    (*copy)[body->len] = '\0';
+    struct json_flat_pair kv[16];
+    size_t n = 0;
+    if (!json_flat_parse(*copy, body->len, kv, ARRAY_SIZE(kv), &n))
+        return false;
+    static const char *const keys[] = {"account",    "url",        "referrer",
+                                       "visitor_id", "session_id", "title"};
+    const char **fields[] = {&in->account,    &in->url,        &in->referrer,
+                             &in->visitor_id, &in->session_id, &in->title};
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(kv[i].key, "targets") == 0 && kv[i].value)
+            return false; /* a string: jansson's error message */
+        for (size_t f = 0; f < ARRAY_SIZE(keys); f++)
+            if (strcmp(kv[i].key, keys[f]) == 0)
+                *fields[f] = kv[i].value;
+    }
+    in->all_targets = true; /* absent or null */
+    return true;
+}
+
 static int parse_visit(json_t *o, struct visit_in *in, struct errbuf *eb)
 {
     int rc = json_get_str(o, "account", &in->account, eb);
@@ -250,13 +286,7 @@ static int parse_visit(json_t *o, struct visit_in *in, struct errbuf *eb)
         rc = json_get_str(o, "title", &in->title, eb);
     if (rc == ERR_OK)
         rc = parse_targets(o, in, eb);
-    if (rc)
-        return rc;
-    if (!in->account)
-        return errf(eb, ERR_INVALID, "account", "'account' is required");
-    if (!in->url)
-        return errf(eb, ERR_INVALID, "url", "'url' is required");
-    return ERR_OK;
+    return rc ? rc : visit_required(in, eb);
 }
 
 int h_visit(struct http_req *req, struct http_resp *resp)
@@ -266,11 +296,16 @@ int h_visit(struct http_req *req, struct http_resp *resp)
     http_client_of(req, client, sizeof(client));
     int rc = limit_address(req, client, now);
     json_t *o = NULL;
-    if (rc == ERR_OK)
-        rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
+    char *copy = NULL;
     struct visit_in in = {0};
-    if (rc == ERR_OK)
-        rc = parse_visit(o, &in, &req->eb);
+    if (rc == ERR_OK && parse_visit_flat(&req->body, &in, &copy)) {
+        rc = visit_required(&in, &req->eb);
+    } else if (rc == ERR_OK) {
+        memset(&in, 0, sizeof(in));
+        rc = json_parse_object(req->body.data, req->body.len, &o, &req->eb);
+        if (rc == ERR_OK)
+            rc = parse_visit(o, &in, &req->eb);
+    }
     struct visit *v = NULL;
     bool origin_ok = false;
     if (rc == ERR_OK) {
@@ -289,19 +324,38 @@ int h_visit(struct http_req *req, struct http_resp *resp)
     if (rc == ERR_OK)
         rc = answer(req, resp, v, false);
     json_decref(o);
+    free(copy);
     return rc;
 }
 
 /* ---- ping and events ---- */
 
 /* A ping's body is optional; when present it must be {"url":"…"|null,"title":"…"|null} (other
- * fields ignored). *o holds the strings (json_decref it). */
-static int parse_ping_body(struct http_req *req, json_t **o, const char **url, const char **title)
+ * fields ignored). The strings live in *o (json_decref it) or *copy (free it). */
+static int parse_ping_body(struct http_req *req, json_t **o, char **copy, const char **url,
+                           const char **title)
 {
     *o = NULL;
+    *copy = NULL;
     *url = *title = NULL;
     if (req->body.len == 0)
         return ERR_OK;
+    /* The usual {"url":…,"title":…}: a flat object of plain strings is read in place (*copy,
+     * freed by the caller); anything else by jansson, which also names what is wrong. */
+    *copy = xmalloc(req->body.len + 1);
+    memcpy(*copy, req->body.data, req->body.len);
+    (*copy)[req->body.len] = '\0';
+    struct json_flat_pair kv[8];
+    size_t n = 0;
+    if (json_flat_parse(*copy, req->body.len, kv, ARRAY_SIZE(kv), &n)) {
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(kv[i].key, "url") == 0)
+                *url = kv[i].value;
+            else if (strcmp(kv[i].key, "title") == 0)
+                *title = kv[i].value;
+        }
+        return ERR_OK;
+    }
     int rc = json_parse_object(req->body.data, req->body.len, o, &req->eb);
     if (rc == ERR_OK)
         rc = json_get_str(*o, "url", url, &req->eb);
@@ -317,15 +371,17 @@ int h_visit_ping(struct http_req *req, struct http_resp *resp)
     http_client_of(req, client, sizeof(client));
     int rc = limit_address(req, client, now);
     json_t *o = NULL;
+    char *copy = NULL;
     const char *url = NULL, *title = NULL;
     if (rc == ERR_OK)
-        rc = parse_ping_body(req, &o, &url, &title);
+        rc = parse_ping_body(req, &o, &copy, &url, &title);
     struct visit *v = NULL;
     bool origin_ok = false;
     if (rc == ERR_OK)
         rc = visits_ping(req->app, req->params[0], req->h_origin, req->app->public_url, client, url,
                          title, now, &v, &origin_ok, &req->eb);
     json_decref(o); /* visits_ping copied what it keeps */
+    free(copy);
     allow_origin(req, resp, origin_ok);
     return rc ? rc : answer(req, resp, v, false);
 }

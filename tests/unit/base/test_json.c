@@ -120,12 +120,114 @@ static void null_and_time(void **state)
     buf_release(&b);
 }
 
+/* json_flat_parse on text: when it accepts, jansson (json_parse_object) accepts too and gives
+ * the same pairs; when it refuses, text is unchanged. Returns whether it accepted. */
+static bool flat_like_jansson(const char *text, size_t len)
+{
+    char *copy = malloc(len + 1);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    struct json_flat_pair kv[8];
+    size_t n = 99;
+    bool ok = json_flat_parse(copy, len, kv, 8, &n);
+    json_t *o = NULL;
+    struct errbuf eb = {{0}, NULL};
+    int rc = json_parse_object(text, len, &o, &eb);
+    if (!ok) {
+        assert_memory_equal(copy, text, len);
+    } else {
+        assert_int_equal(rc, ERR_OK);
+        assert_int_equal(json_object_size(o), n);
+        for (size_t i = 0; i < n; i++) {
+            json_t *v = json_object_get(o, kv[i].key);
+            assert_non_null(v);
+            if (kv[i].value)
+                assert_string_equal(json_string_value(v), kv[i].value);
+            else
+                assert_true(json_is_null(v));
+        }
+    }
+    json_decref(o);
+    free(copy);
+    return ok;
+}
+
+static void flat_objects_match_jansson(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {
+        "{}",
+        " { } ",
+        "{\"account\":\"acc_1\",\"url\":\"https://a.example/x?u=1&v=2\",\"referrer\":null}",
+        "\t{\r\n\"a\" : \"\" , \"b\":\"x y\"}\n",
+        "{\"\":\"empty key\"}",
+    };
+    static const char *const no[] = {
+        "",
+        "{",
+        "}",
+        "[]",
+        "\"a\"",
+        "null",
+        "{\"a\":\"b\"",
+        "{\"a\":\"b\",}",
+        "{,}",
+        "{\"a\":1}",
+        "{\"a\":true}",
+        "{\"a\":[\"x\"]}",
+        "{\"a\":{}}",
+        "{\"a\":\"\\n\"}",
+        "{\"a\":\"\\u0041\"}",
+        "{\"a\":\"caf\xc3\xa9\"}",
+        "{\"a\":\"\x01\"}",
+        "{\"a\":\"b\"}x",
+        "{\"a\":\"b\"}{}",
+        "{\"a\":\"b\",\"a\":\"c\"}",
+        "{\"a\":nul}",
+        "{\"a\":nullx}",
+        "{a:\"b\"}",
+        "{\"a\" \"b\"}",
+        "{\"a\":\"b\" \"c\":\"d\"}",
+        "\xef\xbb\xbf{}",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
+        assert_true(flat_like_jansson(yes[i], strlen(yes[i])));
+    for (size_t i = 0; i < ARRAY_SIZE(no); i++)
+        assert_false(flat_like_jansson(no[i], strlen(no[i])));
+    assert_false(flat_like_jansson("{\"a\":\"b\"}\0", 10)); /* a NUL after the object */
+    /* a NUL inside: not plain, jansson's error */
+    assert_false(flat_like_jansson("{\"a\":\"b\0c\"}", 11));
+    /* more pairs than asked for: refused */
+    char many[256] = "{";
+    for (int i = 0; i < 9; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many), "%s\"k%d\":\"v\"", i ? "," : "",
+                 i);
+    snprintf(many + strlen(many), sizeof(many) - strlen(many), "}");
+    assert_false(flat_like_jansson(many, strlen(many)));
+    /* random texts from JSON's alphabet: every one accepted is jansson's reading */
+    static const char alphabet[] = "{}{}\"\"\"\"::,, \tnulabc\\\xc3";
+    unsigned seed = 12345;
+    int accepted = 0;
+    for (int t = 0; t < 200000; t++) {
+        char text[24];
+        seed = seed * 1103515245u + 12345u;
+        size_t len = 2 + (seed >> 16) % 20;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            text[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        accepted += flat_like_jansson(text, len);
+    }
+    assert_true(accepted > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(strings_match_jansson),
         cmocka_unit_test(invalid_utf8_is_replaced),
         cmocka_unit_test(null_and_time),
+        cmocka_unit_test(flat_objects_match_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

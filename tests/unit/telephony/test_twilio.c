@@ -357,6 +357,58 @@ static void signalwire_keeps_repeated_values(void **state)
     form_release(&off);
 }
 
+/* twilio_verify_any (one key set-up, each distinct string to sign once) accepts exactly what
+ * either flavour's twilio_verify_as accepts: both port forms, repeated names, no parameters. */
+static void verify_any_is_either_flavour(void **state)
+{
+    (void)state;
+    static const char *const bodies[] = {V1_BODY,  V2_BODY,      V2B_BODY, V3_BODY,
+                                         OFF_BODY, OFF_DUP_BODY, ""};
+    static const char *const urls[] = {V1_URL,
+                                       V1_URL_443,
+                                       V2_URL,
+                                       V2_URL_NOPORT,
+                                       "http://10.0.0.5/hook",
+                                       "http://10.0.0.5:80/hook",
+                                       "https://[2001:db8::1]/hook",
+                                       "ftp://h.example/x"};
+    int accepted = 0;
+    for (size_t b = 0; b < ARRAY_SIZE(bodies); b++) {
+        struct form f = parse(bodies[b]);
+        for (size_t signer = 0; signer < ARRAY_SIZE(urls); signer++) {
+            for (int flavour = 0; flavour < 2; flavour++) {
+                enum twilio_flavor fl = flavour ? TWILIO_FLAVOR_SIGNALWIRE : TWILIO_FLAVOR_TWILIO;
+                char sig[TWILIO_SIG_LEN + 1];
+                assert_int_equal(twilio_signature_as(fl, TOKEN, urls[signer], &f, sig), ERR_OK);
+                for (size_t seen = 0; seen < ARRAY_SIZE(urls); seen++) {
+                    bool want =
+                        twilio_verify_as(TWILIO_FLAVOR_TWILIO, TOKEN, urls[seen], &f, sig) ||
+                        twilio_verify_as(TWILIO_FLAVOR_SIGNALWIRE, TOKEN, urls[seen], &f, sig);
+                    assert_int_equal(twilio_verify_any(TOKEN, urls[seen], &f, sig), want);
+                    accepted += want;
+                    assert_false(twilio_verify_any("wrong-token", urls[seen], &f, sig));
+                }
+                assert_true(twilio_verify_any(TOKEN, urls[signer], &f, sig));
+                char flipped[TWILIO_SIG_LEN + 1];
+                memcpy(flipped, sig, sizeof(flipped));
+                flipped[3] = flipped[3] == 'A' ? 'B' : 'A';
+                assert_false(twilio_verify_any(TOKEN, urls[signer], &f, flipped));
+                sig[TWILIO_SIG_LEN - 1] = '\0';
+                assert_false(twilio_verify_any(TOKEN, urls[signer], &f, sig));
+            }
+        }
+        form_release(&f);
+    }
+    assert_true(accepted > (int)(ARRAY_SIZE(bodies) * ARRAY_SIZE(urls) * 2)); /* port forms too */
+    struct form v3 = parse(V3_BODY); /* §2.2 V3: SignalWire's signature of repeated values */
+    assert_true(twilio_verify_any(TOKEN, "https://dni.example.com/hook", &v3,
+                                  "plpu+DgiosRhZoz2jBzkgiSiNUc="));
+    assert_false(twilio_verify_any(NULL, "https://dni.example.com/hook", &v3,
+                                   "plpu+DgiosRhZoz2jBzkgiSiNUc="));
+    assert_false(twilio_verify_any(TOKEN, NULL, &v3, "plpu+DgiosRhZoz2jBzkgiSiNUc="));
+    form_release(&v3);
+}
+
 /* The strings to sign printed in vectors.out.txt (produced by the official library). */
 static void signed_data_matches_spec_file(void **state)
 {
@@ -660,6 +712,7 @@ int main(void)
         cmocka_unit_test(v1_negative_cases),
         cmocka_unit_test(verify_accepts_both_port_forms),
         cmocka_unit_test(port_forms_handle_odd_authorities),
+        cmocka_unit_test(verify_any_is_either_flavour),
         cmocka_unit_test(signalwire_keeps_repeated_values),
         cmocka_unit_test(signed_data_matches_spec_file),
         cmocka_unit_test(json_body_vectors),
