@@ -1,0 +1,3 @@
+-- 0017: the outbox claim reads per destination only what it takes (issue 16: it ranked every due
+-- row at each step). A destination's due messages in the claim's order (next_at, then id).
+CREATE INDEX outbox_destination_due ON outbox(destination_id, state, next_at, id);
