@@ -13,6 +13,7 @@
 #include "base/testhooks.h"
 #include "base/xalloc.h"
 #include "app/app.h"
+#include "app/outbox.h"
 #include "app/outbound.h"
 
 #define MAX_TARGETS 32
@@ -297,7 +298,6 @@ static int write_one(struct store *s, const struct st_destination *d, const char
 int adplat_emit(struct app *app, struct store *s, const struct st_call *call,
                 const struct st_conversion *cv, const char *type, int64_t now)
 {
-    (void)app;
     struct ad_targets *t = xcalloc(1, sizeof(*t));
     t->type = type;
     int rc = store_destination_list(s, call->account_id, add_ad_target, t);
@@ -319,6 +319,8 @@ int adplat_emit(struct app *app, struct store *s, const struct st_call *call,
                       t->d[i].ext_id);
         free(body);
     }
+    if (rc == ERR_OK && t->n)
+        outbox_written(app);
     free(t);
     return rc;
 }

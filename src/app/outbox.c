@@ -20,6 +20,7 @@
 #include "app/app.h"
 #include "app/outbound.h"
 #include "app/traffic.h"
+#include "app/writer.h"
 
 #define MAX_TARGETS 32 /* destinations one event is written for */
 #define MAX_ACCOUNTS 4096
@@ -39,6 +40,21 @@ struct finished {
     bool disabled; /* its record disabled the destination */
 };
 
+/* One step of the sender, run by the writer inside its batch (write_job.apply): it records the
+ * attempts that ended and claims due messages, sharing the batch's transaction and fsync with
+ * the visits and calls (its own transaction every few ms held the SQLite write lock they need,
+ * and waited on theirs: bench/outbound). The sender starts the claimed sends once it is done. */
+struct step_job {
+    struct write_job job; /* first: the writer's */
+    struct outbox *o;
+    int64_t now;
+    struct finished *done; /* the attempts to record (the job's) */
+    size_t n_done;
+    size_t claim_max; /* 0: no claim */
+    struct sending **claimed;
+    size_t n_claimed;
+};
+
 struct outbox {
     struct app *app;
     char smtp_url[512];
@@ -48,9 +64,13 @@ struct outbox {
     atomic_bool stop;
     char owner[STORE_ID_MAX]; /* this node's claims */
     int64_t next_check_at;
-    int64_t last_step_at;
+    int64_t last_step_at;  /* the last step submitted */
+    int64_t last_claim_at; /* the last step that claimed */
     struct finished *done; /* attempts that ended, not yet recorded */
     size_t n_done, cap_done;
+    struct step_job *job; /* the step the writer runs, or NULL */
+    atomic_bool job_done; /* the writer is done with job */
+    atomic_bool poke;     /* claim at the next step: messages were written or requeued */
 };
 
 /* One message being sent. */
@@ -180,7 +200,6 @@ static char *envelope(struct store *s, int64_t account_id, const char *type, con
 int outbox_emit(struct app *app, struct store *s, int64_t account_id, const char *type, int64_t now,
                 outbox_data_fn data, void *ctx)
 {
-    (void)app;
     struct targets t = {.type = type};
     int rc = store_destination_list(s, account_id, add_target, &t);
     if (rc || t.n == 0)
@@ -196,7 +215,15 @@ int outbox_emit(struct app *app, struct store *s, int64_t account_id, const char
     }
     rc = write_messages(s, account_id, type, event_id, body, now, t.ids, t.n);
     free(body);
+    if (rc == ERR_OK)
+        outbox_written(app);
     return rc;
+}
+
+void outbox_written(struct app *app)
+{
+    if (app && app->outbox)
+        atomic_store(&app->outbox->poke, true);
 }
 
 /* ==== rendering for Slack and email =========================================================== */
@@ -347,10 +374,10 @@ static int next_state(struct sending *x, const struct outbound_result *r, int64_
 /* Records an attempt inside the batch's transaction: the log row, the message's next state,
  * the destination's health (and alert.destination_failing when it is disabled now).
  * out: *disabled. */
-static int record(struct sending *x, const struct outbound_result *r, int64_t now, bool *disabled)
+static int record(struct store *s, struct sending *x, const struct outbound_result *r, int64_t now,
+                  bool *disabled)
 {
     struct outbox *o = x->o;
-    struct store *s = o->app->store;
     struct st_delivery d = {.outbox_id = x->m.id,
                             .destination_id = x->d.id,
                             .attempt = x->m.attempts,
@@ -388,14 +415,13 @@ static int record(struct sending *x, const struct outbound_result *r, int64_t no
 /* Records every attempt that ended since the last step, inside the step's transaction, each
  * under a savepoint so one that cannot be recorded does not undo the others (it is sent again
  * once its claim's lease runs out). */
-static void record_all(struct outbox *o, int64_t now)
+static void record_all(struct store *s, struct finished *done, size_t n, int64_t now)
 {
-    struct store *s = o->app->store;
-    for (size_t i = 0; i < o->n_done; i++) {
-        struct finished *f = &o->done[i];
+    for (size_t i = 0; i < n; i++) {
+        struct finished *f = &done[i];
         int one = store_savepoint(s);
         if (one == ERR_OK)
-            one = record(f->x, &f->r, now, &f->disabled);
+            one = record(s, f->x, &f->r, now, &f->disabled);
         if (one == ERR_OK)
             one = store_savepoint_release(s);
         if (one) {
@@ -409,21 +435,17 @@ static void record_all(struct outbox *o, int64_t now)
 }
 
 /* After the step's commit (rc its result): the recorded attempts are done with. */
-static void forget_done(struct outbox *o, size_t n, int rc)
+static void forget_done(struct finished *done, size_t n, int rc)
 {
-    if (rc)
+    if (rc && n)
         log_error("outbox", "cannot record %zu attempts: %s (retried after their leases)", n,
                   err_str(rc));
     for (size_t i = 0; i < n; i++) {
-        struct finished *f = &o->done[i];
+        struct finished *f = &done[i];
         if (rc == ERR_OK && f->disabled)
             log_warn("outbox", "destination %s failed for 3 days: disabled", f->x->d.ext_id);
         free(f->x);
     }
-    /* attempts that failed to start during the step's claim wait for the next step */
-    if (o->n_done > n) /* (o->done is NULL before the first attempt: no memmove of nothing) */
-        memmove(o->done, o->done + n, (o->n_done - n) * sizeof(*o->done));
-    o->n_done -= n;
 }
 
 /* An attempt ended (inside outbound_run, or at once when it could not start): kept for
@@ -503,14 +525,10 @@ static void send_ad(struct outbox *o, struct sending *x)
     memset(url, 0, sizeof(url));
 }
 
-static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
+/* Starts sending a claimed message (the sender thread). */
+static void dispatch(struct outbox *o, struct sending *x)
 {
-    struct outbox *o = ctx;
-    struct sending *x = xmalloc(sizeof(*x));
-    x->o = o;
-    x->m = *m;
-    x->d = *d;
-    x->why[0] = '\0';
+    const struct st_destination *d = &x->d;
     if (adplat_format(d->format))
         send_ad(o, x);
     else if (strcmp(d->format, "slack") == 0)
@@ -519,41 +537,109 @@ static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_
         send_mail(o, x);
     else
         send_json(o, x);
+}
+
+/* store_outbox_fn of the step's claim: kept for the sender (the writer's thread sends nothing). */
+static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
+{
+    struct step_job *j = ctx;
+    struct sending *x = xmalloc(sizeof(*x));
+    x->o = j->o;
+    x->m = *m;
+    x->d = *d;
+    x->why[0] = '\0';
+    if (j->n_claimed < j->claim_max)
+        j->claimed[j->n_claimed++] = x;
+    else
+        free(x);
     return 0;
 }
 
-/* One step of the sender, in one transaction (one commit, one fsync): the attempts that ended
- * since the last step are recorded, and due messages are claimed up to the free capacity (their
- * sending starts at once: if the commit then fails, they are sent again after their lease, which
- * at-least-once allows). */
-static void step(struct outbox *o, int64_t now, bool may_claim)
+/* The step's writes, in the caller's transaction: the attempts that ended are recorded, and due
+ * messages are claimed up to j->claim_max. */
+static int step_apply(struct store *s, struct write_job *job)
 {
-    struct store *s = o->app->store;
+    struct step_job *j = (struct step_job *)job;
+    record_all(s, j->done, j->n_done, j->now);
+    if (j->claim_max == 0)
+        return ERR_OK;
+    int claimed = store_savepoint(s);
+    if (claimed == ERR_OK)
+        claimed = store_outbox_claim(s, j->now, j->now + OUTBOX_LEASE_MS, j->o->owner,
+                                     OUTBOX_PER_DEST, j->claim_max, on_claimed, j);
+    if (claimed == ERR_OK)
+        claimed = store_savepoint_release(s);
+    if (claimed) {
+        store_savepoint_rollback(s);
+        log_error("outbox", "cannot claim messages: %s", err_str(claimed));
+        for (size_t i = 0; i < j->n_claimed; i++)
+            free(j->claimed[i]);
+        j->n_claimed = 0;
+    }
+    return ERR_OK;
+}
+
+/* The writer is done with the step (its thread): the sender takes it from here. */
+static void step_done(struct write_job *job)
+{
+    struct step_job *j = (struct step_job *)job;
+    atomic_store(&j->o->job_done, true);
+    outbound_wakeup(j->o->net);
+}
+
+static struct step_job *step_new(struct outbox *o, int64_t now, bool may_claim)
+{
+    struct step_job *j = xcalloc(1, sizeof(*j));
+    j->o = o;
+    j->now = now;
+    j->job.apply = step_apply;
+    j->job.done = step_done;
+    /* the attempts that ended so far are the step's; those ending meanwhile wait for the next */
+    j->done = o->done;
+    j->n_done = o->n_done;
+    o->done = NULL;
+    o->n_done = o->cap_done = 0;
     size_t busy = outbound_in_flight(o->net);
-    size_t n = o->n_done;
-    may_claim = may_claim && busy < OUTBOX_MAX_IN_FLIGHT;
-    if (n == 0 && !may_claim)
+    if (may_claim && busy < OUTBOX_MAX_IN_FLIGHT) {
+        j->claim_max = OUTBOX_MAX_IN_FLIGHT - busy;
+        j->claimed = xmalloc(j->claim_max * sizeof(*j->claimed));
+    }
+    return j;
+}
+
+/* After the step's commit (rc its result): the claimed messages are sent (not one unless the
+ * claim is on disk), the recorded attempts are done with. */
+static void step_end(struct outbox *o, struct step_job *j, int rc)
+{
+    forget_done(j->done, j->n_done, rc);
+    for (size_t i = 0; i < j->n_claimed; i++) {
+        if (rc == ERR_OK)
+            dispatch(o, j->claimed[i]);
+        else
+            free(j->claimed[i]);
+    }
+    free(j->done);
+    free(j->claimed);
+    free(j);
+}
+
+/* One step in a transaction of its own (the last one, at stop: the writer may be gone). */
+static void step_now(struct outbox *o, int64_t now)
+{
+    struct step_job *j = step_new(o, now, false);
+    if (j->n_done == 0) {
+        step_end(o, j, ERR_OK);
         return;
+    }
+    struct store *s = o->app->store;
     int rc = store_begin(s);
     if (rc == ERR_OK)
-        record_all(o, now);
-    if (rc == ERR_OK && may_claim) {
-        int claimed = store_savepoint(s);
-        if (claimed == ERR_OK)
-            claimed = store_outbox_claim(s, now, now + OUTBOX_LEASE_MS, o->owner, OUTBOX_PER_DEST,
-                                         OUTBOX_MAX_IN_FLIGHT - busy, on_claimed, o);
-        if (claimed == ERR_OK)
-            claimed = store_savepoint_release(s);
-        if (claimed) {
-            store_savepoint_rollback(s);
-            log_error("outbox", "cannot claim messages: %s", err_str(claimed));
-        }
-    }
+        rc = step_apply(s, &j->job);
     if (rc == ERR_OK)
         rc = store_commit(s);
     if (rc)
         store_rollback(s);
-    forget_done(o, n, rc);
+    step_end(o, j, rc);
 }
 
 /* ==== periodic checks ========================================================================= */
@@ -797,29 +883,57 @@ static void run_checks(struct outbox *o, int64_t now)
     free(ids.v);
 }
 
+/* Whether a step is due at now, and whether it claims. Steps record what ended at most every
+ * OUTBOX_STEP_MS (sooner when half the capacity waits to be recorded); they claim when messages
+ * were written or requeued (poke), when sends ended (their places are free), and at least every
+ * OUTBOX_POLL_MS (retries coming due, other nodes' messages, leases that ran out). */
+static bool step_due(struct outbox *o, int64_t now, bool *claim)
+{
+    bool clock_back = now < o->last_step_at || now < o->last_claim_at;
+    bool recent = !clock_back && now - o->last_step_at < OUTBOX_STEP_MS;
+    bool poll = clock_back || now - o->last_claim_at >= OUTBOX_POLL_MS;
+    bool full = outbound_in_flight(o->net) >= OUTBOX_MAX_IN_FLIGHT;
+    *claim = !full && (poll || (!recent && (o->n_done > 0 || atomic_load(&o->poke))));
+    if (o->n_done >= OUTBOX_MAX_IN_FLIGHT / 2)
+        return true;
+    return *claim || (!recent && o->n_done > 0);
+}
+
 static void *sender_main(void *arg)
 {
     struct outbox *o = arg;
     prctl(PR_SET_NAME, "od-outbox", 0, 0, 0); /* visible in top -H and perf */
     while (!atomic_load(&o->stop)) {
+        if (o->job && atomic_load(&o->job_done)) {
+            step_end(o, o->job, o->job->job.rc);
+            o->job = NULL;
+        }
         int64_t now = time_now_ms();
-        if (now >= o->next_check_at) {
+        if (!o->job && now >= o->next_check_at) {
             o->next_check_at = now + OUTBOX_CHECK_EVERY_MS;
             run_checks(o, now);
+            atomic_store(&o->poke, true); /* they may have written alerts */
         }
-        /* Steps (one transaction, one fsync, the store's write lock) at most every
-         * OUTBOX_STEP_MS unless half the capacity waits to be recorded: at 1,000 events a
-         * second a step per finished request held the write lock the visit and call paths
-         * need (bench/outbound). */
-        bool due = o->n_done >= OUTBOX_MAX_IN_FLIGHT / 2 ||
-                   now - o->last_step_at >= OUTBOX_STEP_MS || now < o->last_step_at;
-        if (due) {
-            step(o, now, true);
+        bool claim = false;
+        if (!o->job && step_due(o, now, &claim)) {
+            if (claim)
+                atomic_store(&o->poke, false);
+            o->job = step_new(o, now, claim);
             o->last_step_at = now;
+            if (claim)
+                o->last_claim_at = now;
+            atomic_store(&o->job_done, false);
+            writer_submit(o->app->writer, &o->job->job);
         }
-        outbound_run(o->net, due ? 200 : (int)OUTBOX_STEP_MS);
+        outbound_run(o->net, o->job ? 200 : (int)OUTBOX_STEP_MS);
     }
-    step(o, time_now_ms(), false); /* a clean stop records what ended, claims nothing */
+    /* a clean stop: the step under way ends, what ended since is recorded, nothing is claimed */
+    while (o->job && !atomic_load(&o->job_done))
+        outbound_run(o->net, 10);
+    if (o->job)
+        step_end(o, o->job, o->job->job.rc);
+    o->job = NULL;
+    step_now(o, time_now_ms());
     struct flush f = {o->app->store, time_now_ms()}; /* … and keeps the last counts */
     traffic_drain(o->app->traffic, flush_traffic, &f);
     return NULL;
@@ -859,8 +973,17 @@ void outbox_stop(struct outbox *o)
 
 void outbox_wake(struct outbox *o)
 {
-    if (o)
+    if (o && atomic_load(&o->poke)) /* outbox_written: messages to claim */
         outbound_wakeup(o->net);
+}
+
+/* Claim at the next step whatever was written: a requeue, an enabled destination. */
+static void poke(struct outbox *o)
+{
+    if (o) {
+        atomic_store(&o->poke, true);
+        outbound_wakeup(o->net);
+    }
 }
 
 /* ==== the webhooks API ======================================================================== */
@@ -1015,7 +1138,7 @@ int outbox_destination_credential(struct app *app, int64_t account_id, const cha
     if (rc)
         store_rollback(s);
     else
-        outbox_wake(app->outbox);
+        poke(app->outbox);
     return rc;
 }
 
@@ -1023,7 +1146,7 @@ int outbox_destination_enable(struct app *app, int64_t account_id, const char *e
 {
     int rc = store_destination_enable(app->store, account_id, ext_id);
     if (rc == ERR_OK)
-        outbox_wake(app->outbox);
+        poke(app->outbox);
     return rc;
 }
 
@@ -1059,7 +1182,7 @@ int outbox_test(struct app *app, const struct st_account *acct, const struct st_
     int rc = write_messages(app->store, acct->id, "webhook.test", event_id, body, now, &d->id, 1);
     free(body);
     if (rc == ERR_OK)
-        outbox_wake(app->outbox);
+        poke(app->outbox);
     return rc;
 }
 
@@ -1068,6 +1191,6 @@ int outbox_redeliver(struct app *app, int64_t account_id, const struct st_destin
 {
     int rc = store_outbox_requeue(app->store, account_id, d->id, event_id, time_now_ms());
     if (rc == ERR_OK)
-        outbox_wake(app->outbox);
+        poke(app->outbox);
     return rc;
 }
