@@ -86,6 +86,16 @@ tail -n "$n_wrk" "$work/all" > "$work/reqs2"
 node "$root/bench/webhook/gen.mjs" "$voice" "$TOKEN" "$work/numbers_d" "$n_drv" "$work/drive"
 
 row_visit() { bench_wrk "$srv_pid" "$root/bench/visit.lua" "$srv/v1/visits"; }
+# outbox_ticks: the CPU clock ticks the sender thread (od-outbox) used so far. Its CPU is in the
+# table's HTTP column (the threads other than the writer and checkpointer); this splits it out.
+outbox_ticks() {
+  for _t in /proc/"$srv_pid"/task/*; do
+    [ "$(cat "$_t/comm" 2>/dev/null)" = od-outbox ] || continue
+    sed 's/^.*) //' "$_t/stat" | awk '{ print $12 + $13 }'
+    return
+  done
+  echo 0
+}
 row_webhook() {
   WEBHOOK_REQS="$1" CONNS=$WEBHOOK_CONNS bench_wrk "$srv_pid" "$root/bench/webhook/webhook.lua" "$voice"
 }
@@ -114,10 +124,13 @@ sleep 3 # the flow settles
 count() { kill -USR2 "$rx_pid"; sleep 0.2; grep '^COUNT' "$work/rx.out" | tail -n 1 | cut -d' ' -f2; }
 got0=$(count)
 t0=$(date +%s.%N)
+o0=$(outbox_ticks)
 visit_f=$(row_visit)
+o1=$(outbox_ticks)
 got1=$(count)
 t1=$(date +%s.%N)
 hook_f=$(row_webhook "$work/reqs2")
+o2=$(outbox_ticks)
 got2=$(count)
 t2=$(date +%s.%N)
 wait "$drv_pid" || true
@@ -139,4 +152,16 @@ bench_row "  same, $((CALL_RATE * DESTS)) events/s out" "$hook_f" "$base"
 echo "(the 'vs nginx' column here is relative to the first row)"
 awk -v a="$got0" -v b="$got1" -v c="$got2" -v s="$t0" -v m="$t1" -v e="$t2" 'BEGIN {
   printf "events received: %.0f/s during the visit run, %.0f/s during the webhook run\n", (b - a) / (m - s), (c - b) / (e - m) }'
+# The sender thread's CPU per event received, and the HTTP column without it (µs per request).
+set -- $visit_f
+v_n=$7 v_http=$9
+set -- $hook_f
+h_n=$7 h_http=${9}
+awk -v a="$got0" -v b="$got1" -v c="$got2" -v o0="$o0" -v o1="$o1" -v o2="$o2" -v hz="$CPU_HZ" \
+  -v vn="$v_n" -v vh="$v_http" -v hn="$h_n" -v hh="$h_http" 'BEGIN {
+  k = 1e6 / hz
+  printf "sender thread (od-outbox): %.1f µs CPU per event sent during the visit run, %.1f during the webhook run\n",
+    (o1 - o0) * k / (b > a ? b - a : 1), (o2 - o1) * k / (c > b ? c - b : 1)
+  printf "HTTP µs/req without the sender thread: visits %.1f, webhooks %.1f\n",
+    vh - (o1 - o0) * k / vn, hh - (o2 - o1) * k / hn }'
 echo "driver: $(cat "$work/drv.out"); outbox at the end: $delivered delivered, $pending pending"

@@ -17,7 +17,6 @@
 #include "app/outbound.h"
 
 #define MAX_TARGETS 32
-#define MAX_EVENTS_READ 1000 /* a session's events read for its ga_client */
 
 bool adplat_format(const char *format)
 {
@@ -244,21 +243,10 @@ static int add_ad_target(void *ctx, const struct st_destination *d)
     return 0;
 }
 
-struct ga_seen {
-    char detail[ADPLAT_GA_DETAIL_MAX];
-};
-
-static int last_ga(void *ctx, const struct st_event *e)
-{
-    struct ga_seen *g = ctx;
-    if (strcmp(e->type, "ga_client") == 0)
-        snprintf(g->detail, sizeof(g->detail), "%.*s", (int)sizeof(g->detail) - 1, e->detail);
-    return 0;
-}
-
 /* The session's GA ids and fbclid. */
 static int session_ids(struct store *s, int64_t session_id, struct adplat_call *c,
-                       struct ga_seen *g, char *client, char *fbclid, size_t fbclid_cap)
+                       char detail[ADPLAT_GA_DETAIL_MAX], char *client, char *fbclid,
+                       size_t fbclid_cap)
 {
     struct st_session ss;
     int rc = store_session_by_id(s, session_id, &ss);
@@ -271,12 +259,13 @@ static int session_ids(struct store *s, int64_t session_id, struct adplat_call *
         c->fbclid_at = ss.created_at;
     }
     json_decref(ids);
-    rc = store_event_list(s, session_id, MAX_EVENTS_READ, last_ga, g);
+    /* the newest ga_client event: one index lookup in the call's transaction */
+    rc = store_event_last_detail(s, session_id, "ga_client", detail, ADPLAT_GA_DETAIL_MAX);
     if (rc)
         return rc;
-    size_t k = strcspn(g->detail, " ");
-    snprintf(client, ADPLAT_GA_DETAIL_MAX, "%.*s", (int)k, g->detail);
-    c->ga_session_id = g->detail[k] ? g->detail + k + 1 : "";
+    size_t k = strcspn(detail, " ");
+    snprintf(client, ADPLAT_GA_DETAIL_MAX, "%.*s", (int)k, detail);
+    c->ga_session_id = detail[k] ? detail + k + 1 : "";
     return ERR_OK;
 }
 
@@ -302,11 +291,11 @@ int adplat_emit(struct app *app, struct store *s, const struct st_call *call,
     t->type = type;
     int rc = store_destination_list(s, call->account_id, add_ad_target, t);
     struct adplat_call c = {.call = call, .cv = cv, .ga_client_id = "", .ga_session_id = ""};
-    struct ga_seen g = {{0}};
+    char detail[ADPLAT_GA_DETAIL_MAX] = "";
     char client[ADPLAT_GA_DETAIL_MAX] = "";
     char fbclid[512] = "";
     if (rc == ERR_OK && t->n && call->session_id)
-        rc = session_ids(s, call->session_id, &c, &g, client, fbclid, sizeof(fbclid));
+        rc = session_ids(s, call->session_id, &c, detail, client, fbclid, sizeof(fbclid));
     c.ga_client_id = client;
     c.fbclid = fbclid;
     for (size_t i = 0; rc == ERR_OK && i < t->n; i++) {

@@ -428,6 +428,11 @@ int store_event_last(struct store *s, int64_t session_id, const char *type, cons
 typedef int (*store_event_fn)(void *ctx, const struct st_event *e);
 /* A session's events in time order, at most max. */
 int store_event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn, void *ctx);
+/* The detail of a session's newest event of a type (at, then id), in detail (cap bytes; cut to
+ * fit); "" if it has none. One index lookup (events_session): the ad platforms' GA client id of
+ * the call's session, read in the call's transaction. ERR_OK, ERR_BACKEND. */
+int store_event_last_detail(struct store *s, int64_t session_id, const char *type, char *detail,
+                            size_t cap);
 /* Rows in a table (tests and health): "sessions", "leases", "pools", … ERR_INVALID otherwise. */
 int store_count(struct store *s, const char *table, int64_t *n);
 

@@ -972,6 +972,41 @@ static void history_window_order_max_and_events(void **state)
     assert_int_equal(store_count(f->s, "no_such_table", &n_events), ERR_INVALID);
 }
 
+/* The newest event of a type of a session, its detail (the GA client id of adplat): at, then id. */
+static void event_last_detail_newest_of_type(void **state)
+{
+    struct fx *f = *state;
+    struct st_session ss = make_session(f, "s_ga", 10);
+    struct st_session other = make_session(f, "s_ga2", 10);
+    char got[64] = "x";
+    assert_int_equal(store_event_last_detail(f->s, ss.id, "ga_client", got, sizeof(got)), ERR_OK);
+    assert_string_equal(got, ""); /* none */
+    static const struct {
+        int64_t session;
+        const char *type, *detail;
+        int64_t at;
+    } evs[] = {{1, "ga_client", "111.1 s1", 100}, {1, "ga_client", "333.3 s3", 300},
+               {1, "ga_client", "222.2 s2", 200}, {1, "page_view", "later", 400},
+               {2, "ga_client", "999.9", 500},    {1, "ga_client", "444.4 s4", 300}};
+    for (size_t i = 0; i < ARRAY_SIZE(evs); i++) {
+        struct st_event e = {.session_id = evs[i].session == 1 ? ss.id : other.id, .at = evs[i].at};
+        snprintf(e.type, sizeof(e.type), "%s", evs[i].type);
+        snprintf(e.detail, sizeof(e.detail), "%s", evs[i].detail);
+        assert_int_equal(store_event_add(f->s, &e), ERR_OK);
+    }
+    assert_int_equal(store_event_last_detail(f->s, ss.id, "ga_client", got, sizeof(got)), ERR_OK);
+    assert_string_equal(got, "444.4 s4"); /* the newest at 300 (written after 333.3) */
+    char small[4];
+    assert_int_equal(store_event_last_detail(f->s, ss.id, "ga_client", small, sizeof(small)),
+                     ERR_OK);
+    assert_string_equal(small, "444"); /* cut to fit */
+    assert_int_equal(store_event_last_detail(f->s, other.id, "ga_client", got, sizeof(got)),
+                     ERR_OK);
+    assert_string_equal(got, "999.9");
+    assert_int_equal(store_event_last_detail(f->s, ss.id, "tel_click", got, sizeof(got)), ERR_OK);
+    assert_string_equal(got, "");
+}
+
 static void savepoint_rollback_keeps_the_rest(void **state)
 {
     struct fx *f = *state;
@@ -3419,6 +3454,7 @@ int main(int argc, char **argv)
         T(destinations_crud_and_tenant_scoping),
         T(outbox_claims_lease_limit_and_finish),
         T(outbox_claim_per_destination_order_and_limit),
+        T(event_last_detail_newest_of_type),
         T(destinations_disable_after_failing_and_enable),
         T(destinations_ad_platforms),
         T(alert_observe_fires_once_per_cooldown),
