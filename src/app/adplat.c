@@ -289,7 +289,7 @@ int adplat_emit(struct app *app, struct store *s, const struct st_call *call,
 {
     struct ad_targets *t = xcalloc(1, sizeof(*t));
     t->type = type;
-    int rc = store_destination_list(s, call->account_id, add_ad_target, t);
+    int rc = store_destination_targets(s, call->account_id, add_ad_target, t);
     struct adplat_call c = {.call = call, .cv = cv, .ga_client_id = "", .ga_session_id = ""};
     char detail[ADPLAT_GA_DETAIL_MAX] = "";
     char client[ADPLAT_GA_DETAIL_MAX] = "";

@@ -201,7 +201,7 @@ int outbox_emit(struct app *app, struct store *s, int64_t account_id, const char
                 outbox_data_fn data, void *ctx)
 {
     struct targets t = {.type = type};
-    int rc = store_destination_list(s, account_id, add_target, &t);
+    int rc = store_destination_targets(s, account_id, add_target, &t);
     if (rc || t.n == 0)
         return rc;
     char event_id[STORE_ID_MAX];

@@ -1104,6 +1104,11 @@ int store_destination_get(struct store *s, int64_t account_id, const char *ext_i
                           struct st_destination *d);
 /* The account's destinations that are not deleted, oldest first (fn: non-zero stops). */
 int store_destination_list(struct store *s, int64_t account_id, store_destination_fn fn, void *ctx);
+/* The same with every secret left out (""): no secret is opened. What a fact's messages are
+ * written for (the outbox's targets, in the fact's transaction: one decryption per destination
+ * and call was the cost). */
+int store_destination_targets(struct store *s, int64_t account_id, store_destination_fn fn,
+                              void *ctx);
 /* Deletes the account's destination ext_id at now: it stops receiving and its pending messages
  * are given up. ERR_OK, ERR_NOTFOUND. */
 int store_destination_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
