@@ -43,7 +43,8 @@ struct finished {
 /* One step of the sender, run by the writer inside its batch (write_job.apply): it records the
  * attempts that ended and claims due messages, sharing the batch's transaction and fsync with
  * the visits and calls (its own transaction every few ms held the SQLite write lock they need,
- * and waited on theirs: bench/outbound). The sender starts the claimed sends once it is done. */
+ * and waited on theirs: bench/outbound). The sender starts the claimed sends as soon as the
+ * claim is made (step_dispatch). */
 struct step_job {
     struct write_job job; /* first: the writer's */
     struct outbox *o;
@@ -53,6 +54,7 @@ struct step_job {
     size_t claim_max; /* 0: no claim */
     struct sending **claimed;
     size_t n_claimed;
+    atomic_bool claim_ready; /* the claim is made (not yet committed): claimed may be sent */
 };
 
 struct outbox {
@@ -168,13 +170,14 @@ static int write_messages(struct store *s, int64_t account_id, const char *type,
 {
     struct st_outbox_msg *m = xcalloc(1, sizeof(*m));
     int rc = ERR_OK;
+    m->account_id = account_id;
+    snprintf(m->event_id, sizeof(m->event_id), "%s", event_id);
+    snprintf(m->type, sizeof(m->type), "%s", type);
+    snprintf(m->body, sizeof(m->body), "%s", body); /* once: the same for every target */
+    m->created_at = m->next_at = now;
     for (size_t i = 0; rc == ERR_OK && i < n; i++) {
-        m->account_id = account_id;
+        m->id = 0;
         m->destination_id = ids[i];
-        snprintf(m->event_id, sizeof(m->event_id), "%s", event_id);
-        snprintf(m->type, sizeof(m->type), "%s", type);
-        snprintf(m->body, sizeof(m->body), "%s", body);
-        m->created_at = m->next_at = now;
         rc = store_outbox_add(s, m);
     }
     free(m);
@@ -576,6 +579,12 @@ static int step_apply(struct store *s, struct write_job *job)
             free(j->claimed[i]);
         j->n_claimed = 0;
     }
+    /* The sends start now, while the writer commits (as when the sender claimed on its own: a
+     * claim that does not commit is sent again after its lease, which at-least-once allows);
+     * waiting for the commit kept each claim's lease (and its messages' window to be sent twice
+     * when the test clock jumps past it) longer. */
+    atomic_store(&j->claim_ready, true);
+    outbound_wakeup(j->o->net);
     return ERR_OK;
 }
 
@@ -607,17 +616,24 @@ static struct step_job *step_new(struct outbox *o, int64_t now, bool may_claim)
     return j;
 }
 
-/* After the step's commit (rc its result): the claimed messages are sent (not one unless the
- * claim is on disk), the recorded attempts are done with. */
+/* Starts the sends of the step's claim once it is made. */
+static void step_dispatch(struct outbox *o, struct step_job *j)
+{
+    if (!atomic_load(&j->claim_ready))
+        return;
+    for (size_t i = 0; i < j->n_claimed; i++)
+        dispatch(o, j->claimed[i]);
+    j->n_claimed = 0;
+}
+
+/* After the step's commit (rc its result): the recorded attempts are done with. */
 static void step_end(struct outbox *o, struct step_job *j, int rc)
 {
     forget_done(j->done, j->n_done, rc);
-    for (size_t i = 0; i < j->n_claimed; i++) {
-        if (rc == ERR_OK)
-            dispatch(o, j->claimed[i]);
-        else
-            free(j->claimed[i]);
-    }
+    (void)rc; /* claims sent before a failed commit are sent again after their leases */
+    step_dispatch(o, j);
+    for (size_t i = 0; i < j->n_claimed; i++) /* never made (the writer failed before) */
+        free(j->claimed[i]);
     free(j->done);
     free(j->claimed);
     free(j);
@@ -904,6 +920,8 @@ static void *sender_main(void *arg)
     struct outbox *o = arg;
     prctl(PR_SET_NAME, "od-outbox", 0, 0, 0); /* visible in top -H and perf */
     while (!atomic_load(&o->stop)) {
+        if (o->job)
+            step_dispatch(o, o->job);
         if (o->job && atomic_load(&o->job_done)) {
             step_end(o, o->job, o->job->job.rc);
             o->job = NULL;

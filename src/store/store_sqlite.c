@@ -178,7 +178,14 @@ void store__bind_id(sqlite3_stmt *st, int i, int64_t id)
 void store__col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
     const unsigned char *v = sqlite3_column_text(st, i);
-    snprintf(dst, cap, "%s", v ? (const char *)v : "");
+    size_t n = v ? (size_t)sqlite3_column_bytes(st, i) : 0; /* after _text: its length */
+    if (cap == 0)
+        return;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(dst, v, n);
+    dst[n] = '\0';
 }
 
 void store__new_ext_id(const char *prefix, char out[STORE_ID_MAX])
