@@ -900,16 +900,20 @@ static void run_checks(struct outbox *o, int64_t now)
 }
 
 /* Whether a step is due at now, and whether it claims. Steps record what ended at most every
- * OUTBOX_STEP_MS (sooner when half the capacity waits to be recorded); they claim when messages
- * were written or requeued (poke), when sends ended (their places are free), and at least every
- * OUTBOX_POLL_MS (retries coming due, other nodes' messages, leases that ran out). */
+ * OUTBOX_STEP_MS (sooner when half the capacity waits to be recorded). They claim when messages
+ * were written or requeued (poke) or sends ended (their places are free), once a quarter of the
+ * capacity is free (a claim reads every destination's free places: claiming for each few sends
+ * that ended cost more than the sends, bench/outbound), and at least every OUTBOX_POLL_MS
+ * (retries coming due, other nodes' messages, leases that ran out). */
 static bool step_due(struct outbox *o, int64_t now, bool *claim)
 {
     bool clock_back = now < o->last_step_at || now < o->last_claim_at;
     bool recent = !clock_back && now - o->last_step_at < OUTBOX_STEP_MS;
     bool poll = clock_back || now - o->last_claim_at >= OUTBOX_POLL_MS;
-    bool full = outbound_in_flight(o->net) >= OUTBOX_MAX_IN_FLIGHT;
-    *claim = !full && (poll || (!recent && (o->n_done > 0 || atomic_load(&o->poke))));
+    size_t busy = outbound_in_flight(o->net);
+    bool full = busy >= OUTBOX_MAX_IN_FLIGHT;
+    bool roomy = busy + OUTBOX_MAX_IN_FLIGHT / 4 <= OUTBOX_MAX_IN_FLIGHT;
+    *claim = !full && (poll || (!recent && roomy && (o->n_done > 0 || atomic_load(&o->poke))));
     if (o->n_done >= OUTBOX_MAX_IN_FLIGHT / 2)
         return true;
     return *claim || (!recent && o->n_done > 0);

@@ -249,14 +249,13 @@ int store_sqlite__outbox_add(struct store *s, struct st_outbox_msg *m)
 }
 
 /* The claim reads per destination only what it takes (sql/0017's index): the destinations with
- * a message due and a free place (per_dest less their messages under live leases), each with
- * its free places; then each one's oldest due messages up to its free places. */
+ * a message due, each with its messages under live leases (those with no free place left are
+ * skipped: per_dest); then each one's oldest due messages up to its free places. */
 static const char claim_dests_sql[] =
-    "SELECT id, free FROM (SELECT t.id, ?2 - (SELECT COUNT(*) FROM outbox b"
-    "  WHERE b.destination_id = t.id AND b.state = 0 AND b.lease_until > ?1) AS free"
-    "  FROM destinations t WHERE t.disabled_at = 0 AND t.deleted_at = 0"
-    "  AND EXISTS (SELECT 1 FROM outbox o WHERE o.destination_id = t.id AND o.state = 0"
-    "  AND o.next_at <= ?1)) WHERE free > 0";
+    "SELECT t.id, (SELECT COUNT(*) FROM outbox b WHERE b.destination_id = t.id AND b.state = 0"
+    " AND b.lease_until > ?1) FROM destinations t WHERE t.disabled_at = 0 AND t.deleted_at = 0"
+    " AND EXISTS (SELECT 1 FROM outbox o WHERE o.destination_id = t.id AND o.state = 0"
+    " AND o.next_at <= ?1)";
 static const char claim_due_sql[] =
     "SELECT id, next_at FROM outbox WHERE destination_id = ?1 AND state = 0 AND next_at <= ?2"
     " AND lease_until <= ?2 ORDER BY next_at, id LIMIT ?3";
@@ -294,16 +293,18 @@ static int claim_candidates(struct sconn *c, int64_t now, int64_t per_dest, stru
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, per_dest);
     struct dest_free *dv = NULL;
     size_t dn = 0, dcap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t leased = sqlite3_column_int64(st, 1);
+        if (leased >= per_dest)
+            continue;
         if (dn == dcap) {
             dcap = dcap ? 2 * dcap : 64;
             dv = xrealloc(dv, dcap * sizeof(*dv));
         }
-        dv[dn++] = (struct dest_free){sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)};
+        dv[dn++] = (struct dest_free){sqlite3_column_int64(st, 0), per_dest - leased};
     }
     sqlite3_reset(st);
     rc = rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "claim: destinations");
