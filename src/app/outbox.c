@@ -6,6 +6,7 @@
 
 #include <openssl/hmac.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -72,6 +73,7 @@ struct outbox {
     size_t n_done, cap_done;
     struct step_job *job; /* the step the writer runs, or NULL */
     atomic_bool job_done; /* the writer is done with job */
+    atomic_int jobs_out;  /* steps the writer has not let go of (step_done not returned) */
     atomic_bool poke;     /* claim at the next step: messages were written or requeued */
 };
 
@@ -591,9 +593,10 @@ static int step_apply(struct store *s, struct write_job *job)
 /* The writer is done with the step (its thread): the sender takes it from here. */
 static void step_done(struct write_job *job)
 {
-    struct step_job *j = (struct step_job *)job;
-    atomic_store(&j->o->job_done, true);
-    outbound_wakeup(j->o->net);
+    struct outbox *o = ((struct step_job *)job)->o; /* the sender may free the job at once */
+    atomic_store(&o->job_done, true);
+    outbound_wakeup(o->net);
+    atomic_fetch_sub(&o->jobs_out, 1); /* the last touch of o: outbox_stop waits for it */
 }
 
 static struct step_job *step_new(struct outbox *o, int64_t now, bool may_claim)
@@ -900,21 +903,24 @@ static void run_checks(struct outbox *o, int64_t now)
 }
 
 /* Whether a step is due at now, and whether it claims. Steps record what ended at most every
- * OUTBOX_STEP_MS (sooner when half the capacity waits to be recorded). They claim when messages
- * were written or requeued (poke) or sends ended (their places are free), once a quarter of the
- * capacity is free (a claim reads every destination's free places: claiming for each few sends
- * that ended cost more than the sends, bench/outbound), and at least every OUTBOX_POLL_MS
- * (retries coming due, other nodes' messages, leases that ran out). */
+ * OUTBOX_STEP_MS, OUTBOX_BUSY_STEP_MS while 16 requests or more are in flight (sooner when 16
+ * attempts wait to be recorded). They claim when messages were written or requeued (poke) or
+ * sends ended (their places are free), once a quarter of the capacity is free (a claim reads every
+ * destination's free places: claiming for each few sends that ended cost more than the sends,
+ * bench/outbound), and at least every OUTBOX_POLL_MS (retries coming due, other nodes' messages,
+ * leases that ran out). */
 static bool step_due(struct outbox *o, int64_t now, bool *claim)
 {
-    bool clock_back = now < o->last_step_at || now < o->last_claim_at;
-    bool recent = !clock_back && now - o->last_step_at < OUTBOX_STEP_MS;
-    bool poll = clock_back || now - o->last_claim_at >= OUTBOX_POLL_MS;
     size_t busy = outbound_in_flight(o->net);
+    /* many sends under way: steps less often, each a larger share of a commit */
+    int64_t every = busy >= OUTBOX_MAX_IN_FLIGHT / 4 ? OUTBOX_BUSY_STEP_MS : OUTBOX_STEP_MS;
+    bool clock_back = now < o->last_step_at || now < o->last_claim_at;
+    bool recent = !clock_back && now - o->last_step_at < every;
+    bool poll = clock_back || now - o->last_claim_at >= OUTBOX_POLL_MS;
     bool full = busy >= OUTBOX_MAX_IN_FLIGHT;
     bool roomy = busy + OUTBOX_MAX_IN_FLIGHT / 4 <= OUTBOX_MAX_IN_FLIGHT;
     *claim = !full && (poll || (!recent && roomy && (o->n_done > 0 || atomic_load(&o->poke))));
-    if (o->n_done >= OUTBOX_MAX_IN_FLIGHT / 2)
+    if (o->n_done >= OUTBOX_MAX_IN_FLIGHT / 4)
         return true;
     return *claim || (!recent && o->n_done > 0);
 }
@@ -945,6 +951,7 @@ static void *sender_main(void *arg)
             if (claim)
                 o->last_claim_at = now;
             atomic_store(&o->job_done, false);
+            atomic_fetch_add(&o->jobs_out, 1);
             writer_submit(o->app->writer, &o->job->job);
         }
         outbound_run(o->net, o->job ? 200 : (int)OUTBOX_STEP_MS);
@@ -955,6 +962,8 @@ static void *sender_main(void *arg)
     if (o->job)
         step_end(o, o->job, o->job->job.rc);
     o->job = NULL;
+    while (atomic_load(&o->jobs_out) > 0) /* step_done's last lines (it woke us first) */
+        sched_yield();
     step_now(o, time_now_ms());
     struct flush f = {o->app->store, time_now_ms()}; /* … and keeps the last counts */
     traffic_drain(o->app->traffic, flush_traffic, &f);

@@ -35,6 +35,7 @@ struct outbox;
 #define OUTBOX_TIMEOUT_MS 10000     /* API.md: a 2xx within 10 s is delivered */
 #define OUTBOX_CHECK_EVERY_MS 60000 /* periodic checks */
 #define OUTBOX_STEP_MS 10           /* the sender records and claims at most this often */
+#define OUTBOX_BUSY_STEP_MS 50      /* … or this often with 16 requests in flight or more */
 #define OUTBOX_POLL_MS 100          /* … and claims at least this often */
 #define OUTBOX_ALERT_COOLDOWN_MS (3600LL * 1000)
 /* alert.swap_miss_rate: more than OUTBOX_SWAP_MISS_PCT % of the account's page views over the
