@@ -954,7 +954,10 @@ static void *sender_main(void *arg)
             atomic_fetch_add(&o->jobs_out, 1);
             writer_submit(o->app->writer, &o->job->job);
         }
-        outbound_run(o->net, o->job ? 200 : (int)OUTBOX_STEP_MS);
+        /* a step under way or nothing to do: woken by the writer, a poke or a send; else the
+         * next step is due within OUTBOX_STEP_MS */
+        bool soon = !o->job && (o->n_done > 0 || atomic_load(&o->poke));
+        outbound_run(o->net, soon ? (int)OUTBOX_STEP_MS : (int)OUTBOX_POLL_MS);
     }
     /* a clean stop: the step under way ends, what ended since is recorded, nothing is claimed */
     while (o->job && !atomic_load(&o->job_done))
