@@ -5,7 +5,8 @@
 # leaves the server), then with DESTS webhook destinations of that account taking call.started on
 # a local receiver (receiver.mjs; the server runs with --outbound-allow-private), so RATE events a
 # second are signed and sent by the outbox's sender thread. Prints bench/run's
-# table, the events the receiver got per second, and the outbox rows still pending at the end.
+# table, the events the receiver got per second, the server's CPU per event with the sending
+# alone (no wrk; by thread), and the outbox rows still pending at the end.
 # Knobs: DURATION (s, 10), CONNS (64, visits), WEBHOOK_CONNS (32), THREADS (2), RATE (1000 events/s
 # out), DESTS (50 webhook destinations, each taking every call.started: the driver posts
 # RATE/DESTS calls a second; one destination cannot take 1,000 a second at 4 requests in flight),
@@ -86,6 +87,16 @@ tail -n "$n_wrk" "$work/all" > "$work/reqs2"
 node "$root/bench/webhook/gen.mjs" "$voice" "$TOKEN" "$work/numbers_d" "$n_drv" "$work/drive"
 
 row_visit() { bench_wrk "$srv_pid" "$root/bench/visit.lua" "$srv/v1/visits"; }
+# outbox_ticks: the CPU clock ticks the sender thread (od-outbox) used so far. Its CPU is in the
+# table's HTTP column (the threads other than the writer and checkpointer); this splits it out.
+outbox_ticks() {
+  for _t in /proc/"$srv_pid"/task/*; do
+    [ "$(cat "$_t/comm" 2>/dev/null)" = od-outbox ] || continue
+    sed 's/^.*) //' "$_t/stat" | awk '{ print $12 + $13 }'
+    return
+  done
+  echo 0
+}
 row_webhook() {
   WEBHOOK_REQS="$1" CONNS=$WEBHOOK_CONNS bench_wrk "$srv_pid" "$root/bench/webhook/webhook.lua" "$voice"
 }
@@ -112,12 +123,23 @@ for i in $(seq "$DESTS"); do
 done
 sleep 3 # the flow settles
 count() { kill -USR2 "$rx_pid"; sleep 0.2; grep '^COUNT' "$work/rx.out" | tail -n 1 | cut -d' ' -f2; }
+# The sending alone (no wrk) for DURATION s: the server's CPU per event received, by thread.
+s0=$(cpu_ticks "$srv_pid")
+so0=$(outbox_ticks)
+sg0=$(count)
+sleep "$DURATION"
+s1=$(cpu_ticks "$srv_pid")
+so1=$(outbox_ticks)
+sg1=$(count)
 got0=$(count)
 t0=$(date +%s.%N)
+o0=$(outbox_ticks)
 visit_f=$(row_visit)
+o1=$(outbox_ticks)
 got1=$(count)
 t1=$(date +%s.%N)
 hook_f=$(row_webhook "$work/reqs2")
+o2=$(outbox_ticks)
 got2=$(count)
 t2=$(date +%s.%N)
 wait "$drv_pid" || true
@@ -139,4 +161,21 @@ bench_row "  same, $((CALL_RATE * DESTS)) events/s out" "$hook_f" "$base"
 echo "(the 'vs nginx' column here is relative to the first row)"
 awk -v a="$got0" -v b="$got1" -v c="$got2" -v s="$t0" -v m="$t1" -v e="$t2" 'BEGIN {
   printf "events received: %.0f/s during the visit run, %.0f/s during the webhook run\n", (b - a) / (m - s), (c - b) / (e - m) }'
+awk -v a="$s0" -v b="$s1" -v o0="$so0" -v o1="$so1" -v g0="$sg0" -v g1="$sg1" -v hz="$CPU_HZ" 'BEGIN {
+  split(a, x, " "); split(b, y, " "); n = g1 - g0; if (n < 1) n = 1; k = 1e6 / hz / n
+  t = (y[1] - x[1]) * k; w = (y[2] - x[2]) * k; c = (y[3] - x[3]) * k; o = (o1 - o0) * k
+  printf "sending alone (no wrk): %d events received; server CPU per event %.1f µs = sender thread %.1f + writer %.1f + checkpointer %.1f + HTTP (the driver'"'"'s calls) %.1f\n",
+    n, t, o, w, c, t - o - w - c }'
+# The sender thread's CPU per event received, and the HTTP column without it (µs per request).
+set -- $visit_f
+v_n=$7 v_http=$9
+set -- $hook_f
+h_n=$7 h_http=${9}
+awk -v a="$got0" -v b="$got1" -v c="$got2" -v o0="$o0" -v o1="$o1" -v o2="$o2" -v hz="$CPU_HZ" \
+  -v vn="$v_n" -v vh="$v_http" -v hn="$h_n" -v hh="$h_http" 'BEGIN {
+  k = 1e6 / hz
+  printf "sender thread (od-outbox): %.1f µs CPU per event sent during the visit run, %.1f during the webhook run\n",
+    (o1 - o0) * k / (b > a ? b - a : 1), (o2 - o1) * k / (c > b ? c - b : 1)
+  printf "HTTP µs/req without the sender thread: visits %.1f, webhooks %.1f\n",
+    vh - (o1 - o0) * k / vn, hh - (o2 - o1) * k / hn }'
 echo "driver: $(cat "$work/drv.out"); outbox at the end: $delivered delivered, $pending pending"

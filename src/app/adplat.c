@@ -15,13 +15,13 @@
 #include "report/gads.h"
 #include "app/app.h"
 #include "app/calls.h"
+#include "app/outbox.h"
 #include "app/outbound.h"
 #include "app/zones.h"
 
 #define MAX_TARGETS 32
 
 static char *dump(json_t *v);
-#define MAX_EVENTS_READ 1000 /* a session's events read for its ga_client */
 
 bool adplat_format(const char *format)
 {
@@ -503,14 +503,6 @@ struct ga_seen {
     char click[3][GADS_CLICK_ID_MAX + 1]; /* gclid, gbraid, wbraid */
 };
 
-static int last_ga(void *ctx, const struct st_event *e)
-{
-    struct ga_seen *g = ctx;
-    if (strcmp(e->type, "ga_client") == 0)
-        snprintf(g->detail, sizeof(g->detail), "%.*s", (int)sizeof(g->detail) - 1, e->detail);
-    return 0;
-}
-
 /* The session's GA ids and fbclid. */
 static int session_ids(struct store *s, int64_t session_id, struct adplat_call *c,
                        struct ga_seen *g, char *client, char *fbclid, size_t fbclid_cap)
@@ -535,7 +527,8 @@ static int session_ids(struct store *s, int64_t session_id, struct adplat_call *
     c->wbraid = g->click[2];
     c->click_at = ss.created_at;
     json_decref(ids);
-    rc = store_event_list(s, session_id, MAX_EVENTS_READ, last_ga, g);
+    /* the newest ga_client event: one index lookup in the call's transaction */
+    rc = store_event_last_detail(s, session_id, "ga_client", g->detail, sizeof(g->detail));
     if (rc)
         return rc;
     size_t k = strcspn(g->detail, " ");
@@ -586,10 +579,9 @@ static int gads_body(struct store *s, const struct st_destination *d, const stru
 int adplat_emit(struct app *app, struct store *s, const struct st_call *call,
                 const struct st_conversion *cv, const char *type, int64_t now)
 {
-    (void)app;
     struct ad_targets *t = xcalloc(1, sizeof(*t));
     t->type = type;
-    int rc = store_destination_list(s, call->account_id, add_ad_target, t);
+    int rc = store_destination_targets(s, call->account_id, add_ad_target, t);
     struct adplat_call c = {.call = call,
                             .cv = cv,
                             .ga_client_id = "",
@@ -621,6 +613,8 @@ int adplat_emit(struct app *app, struct store *s, const struct st_call *call,
     }
     free(cs);
     free(g);
+    if (rc == ERR_OK && t->n)
+        outbox_written(app);
     free(t);
     return rc;
 }

@@ -8,7 +8,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 
 #include "base/ids.h"
@@ -21,6 +23,7 @@
 #include "app/app.h"
 #include "app/outbound.h"
 #include "app/traffic.h"
+#include "app/writer.h"
 
 #define MAX_TARGETS 32 /* destinations one event is written for */
 #define MAX_ACCOUNTS 4096
@@ -41,7 +44,6 @@ struct finished {
 };
 
 /* A cached OAuth2 access token of a google_ads destination (this node's). */
-struct gbatch;
 struct gtoken {
     int64_t destination_id;
     unsigned char cred_md[32]; /* SHA-256 of the credential it was fetched with */
@@ -54,12 +56,28 @@ struct gtoken {
 #define GTOKEN_MARGIN_MS 300000 /* a token is refreshed this long before it expires */
 
 struct gbatch;
+/* One step of the sender, run by the writer inside its batch (write_job.apply): it records the
+ * attempts that ended and claims due messages, sharing the batch's transaction and fsync with
+ * the visits and calls (its own transaction every few ms held the SQLite write lock they need,
+ * and waited on theirs: bench/outbound). The sender starts the claimed sends as soon as the
+ * claim is made (step_dispatch). */
+struct step_job {
+    struct write_job job; /* first: the writer's */
+    struct outbox *o;
+    int64_t now;
+    struct finished *done; /* the attempts to record (the job's) */
+    size_t n_done;
+    size_t claim_max; /* 0: no claim */
+    struct sending **claimed;
+    size_t n_claimed;
+    struct gbatch **gb; /* google_ads batches of the claim, filled in the same transaction */
+    size_t n_gb;
+    atomic_bool claim_ready; /* the claim is made (not yet committed): claimed may be sent */
+};
 
 struct outbox {
     struct app *app;
     struct gtoken tokens[GTOKENS];
-    struct sending **gq; /* google_ads messages claimed in this step, batched after it */
-    size_t n_gq, cap_gq;
     char smtp_url[512];
     char smtp_from[256];
     struct outbound *net;
@@ -67,9 +85,14 @@ struct outbox {
     atomic_bool stop;
     char owner[STORE_ID_MAX]; /* this node's claims */
     int64_t next_check_at;
-    int64_t last_step_at;
+    int64_t last_step_at;  /* the last step submitted */
+    int64_t last_claim_at; /* the last step that claimed */
     struct finished *done; /* attempts that ended, not yet recorded */
     size_t n_done, cap_done;
+    struct step_job *job; /* the step the writer runs, or NULL */
+    atomic_bool job_done; /* the writer is done with job */
+    atomic_int jobs_out;  /* steps the writer has not let go of (step_done not returned) */
+    atomic_bool poke;     /* claim at the next step: messages were written or requeued */
 };
 
 /* One message being sent. */
@@ -181,13 +204,14 @@ static int write_messages(struct store *s, int64_t account_id, const char *type,
 {
     struct st_outbox_msg *m = xcalloc(1, sizeof(*m));
     int rc = ERR_OK;
+    m->account_id = account_id;
+    snprintf(m->event_id, sizeof(m->event_id), "%s", event_id);
+    snprintf(m->type, sizeof(m->type), "%s", type);
+    snprintf(m->body, sizeof(m->body), "%s", body); /* once: the same for every target */
+    m->created_at = m->next_at = now;
     for (size_t i = 0; rc == ERR_OK && i < n; i++) {
-        m->account_id = account_id;
+        m->id = 0;
         m->destination_id = ids[i];
-        snprintf(m->event_id, sizeof(m->event_id), "%s", event_id);
-        snprintf(m->type, sizeof(m->type), "%s", type);
-        snprintf(m->body, sizeof(m->body), "%s", body);
-        m->created_at = m->next_at = now;
         rc = store_outbox_add(s, m);
     }
     free(m);
@@ -213,9 +237,8 @@ static char *envelope(struct store *s, int64_t account_id, const char *type, con
 int outbox_emit(struct app *app, struct store *s, int64_t account_id, const char *type, int64_t now,
                 outbox_data_fn data, void *ctx)
 {
-    (void)app;
     struct targets t = {.type = type};
-    int rc = store_destination_list(s, account_id, add_target, &t);
+    int rc = store_destination_targets(s, account_id, add_target, &t);
     if (rc || t.n == 0)
         return rc;
     char event_id[STORE_ID_MAX];
@@ -229,7 +252,15 @@ int outbox_emit(struct app *app, struct store *s, int64_t account_id, const char
     }
     rc = write_messages(s, account_id, type, event_id, body, now, t.ids, t.n);
     free(body);
+    if (rc == ERR_OK)
+        outbox_written(app);
     return rc;
+}
+
+void outbox_written(struct app *app)
+{
+    if (app && app->outbox)
+        atomic_store(&app->outbox->poke, true);
 }
 
 /* ==== rendering for Slack and email =========================================================== */
@@ -394,10 +425,10 @@ static int next_state(struct sending *x, const struct outbound_result *r, int64_
 /* Records an attempt inside the batch's transaction: the log row, the message's next state,
  * the destination's health (and alert.destination_failing when it is disabled now).
  * out: *disabled. */
-static int record(struct sending *x, const struct outbound_result *r, int64_t now, bool *disabled)
+static int record(struct store *s, struct sending *x, const struct outbound_result *r, int64_t now,
+                  bool *disabled)
 {
     struct outbox *o = x->o;
-    struct store *s = o->app->store;
     struct st_delivery d = {.outbox_id = x->m.id,
                             .destination_id = x->d.id,
                             .attempt = x->m.attempts,
@@ -435,14 +466,13 @@ static int record(struct sending *x, const struct outbound_result *r, int64_t no
 /* Records every attempt that ended since the last step, inside the step's transaction, each
  * under a savepoint so one that cannot be recorded does not undo the others (it is sent again
  * once its claim's lease runs out). */
-static void record_all(struct outbox *o, int64_t now)
+static void record_all(struct store *s, struct finished *done, size_t n, int64_t now)
 {
-    struct store *s = o->app->store;
-    for (size_t i = 0; i < o->n_done; i++) {
-        struct finished *f = &o->done[i];
+    for (size_t i = 0; i < n; i++) {
+        struct finished *f = &done[i];
         int one = store_savepoint(s);
         if (one == ERR_OK)
-            one = record(f->x, &f->r, now, &f->disabled);
+            one = record(s, f->x, &f->r, now, &f->disabled);
         if (one == ERR_OK)
             one = store_savepoint_release(s);
         if (one) {
@@ -456,21 +486,17 @@ static void record_all(struct outbox *o, int64_t now)
 }
 
 /* After the step's commit (rc its result): the recorded attempts are done with. */
-static void forget_done(struct outbox *o, size_t n, int rc)
+static void forget_done(struct finished *done, size_t n, int rc)
 {
-    if (rc)
+    if (rc && n)
         log_error("outbox", "cannot record %zu attempts: %s (retried after their leases)", n,
                   err_str(rc));
     for (size_t i = 0; i < n; i++) {
-        struct finished *f = &o->done[i];
+        struct finished *f = &done[i];
         if (rc == ERR_OK && f->disabled)
             log_warn("outbox", "destination %s failed for 3 days: disabled", f->x->d.ext_id);
         free(f->x);
     }
-    /* attempts that failed to start during the step's claim wait for the next step */
-    if (o->n_done > n) /* (o->done is NULL before the first attempt: no memmove of nothing) */
-        memmove(o->done, o->done + n, (o->n_done - n) * sizeof(*o->done));
-    o->n_done -= n;
 }
 
 /* An attempt ended (inside outbound_run, or at once when it could not start): kept for
@@ -551,15 +577,6 @@ static void send_ad(struct outbox *o, struct sending *x)
 }
 
 /* ---- Google Ads: Data Manager API batches with an OAuth2 access token ---- */
-
-static void gads_queue(struct outbox *o, struct sending *x)
-{
-    if (o->n_gq == o->cap_gq) {
-        o->cap_gq = o->cap_gq ? 2 * o->cap_gq : 16;
-        o->gq = xrealloc(o->gq, o->cap_gq * sizeof(*o->gq));
-    }
-    o->gq[o->n_gq++] = x;
-}
 
 static void cred_digest(const char *secret, unsigned char md[32])
 {
@@ -792,57 +809,79 @@ static int gads_fill(void *ctx, const struct st_outbox_msg *m, const struct st_d
     return 0;
 }
 
-/* The google_ads messages claimed in this step, one request per destination, each filled with
- * more of its destination's due messages (store_outbox_claim_batch, inside the step's
- * transaction) up to OUTBOX_GADS_BATCH. Returns the first claim's error (what was claimed is
- * sent anyway: at least once). */
-static int gads_flush(struct outbox *o, int64_t now)
+/* The writer's side of a step's google_ads messages: the claimed ones are taken out of j->claimed
+ * into one batch per destination, each filled with more of its destination's due messages
+ * (store_outbox_claim_batch, in the step's transaction) up to OUTBOX_GADS_BATCH. The sender
+ * starts them (gads_send). Returns a claim's error (the caller rolls the claim back). */
+static int gads_batches(struct store *s, struct step_job *j)
 {
-    int first_rc = ERR_OK;
-    for (size_t i = 0; i < o->n_gq; i++) {
-        struct sending *first = o->gq[i];
-        if (!first)
+    int rc = ERR_OK;
+    for (size_t i = 0; i < j->n_claimed && rc == ERR_OK; i++) {
+        struct sending *first = j->claimed[i];
+        if (!first || strcmp(first->d.format, "google_ads") != 0)
             continue;
         struct gbatch *b = xcalloc(1, sizeof(*b));
-        b->o = o;
+        b->o = j->o;
         b->d = first->d;
         b->x = xmalloc(OUTBOX_GADS_BATCH * sizeof(*b->x));
-        for (size_t j = i; j < o->n_gq && b->n < OUTBOX_GADS_BATCH; j++)
-            if (o->gq[j] && o->gq[j]->d.id == b->d.id) {
-                b->x[b->n++] = o->gq[j];
-                o->gq[j] = NULL;
+        for (size_t k = i; k < j->n_claimed && b->n < OUTBOX_GADS_BATCH; k++)
+            if (j->claimed[k] && j->claimed[k]->d.id == b->d.id &&
+                strcmp(j->claimed[k]->d.format, "google_ads") == 0) {
+                b->x[b->n++] = j->claimed[k];
+                j->claimed[k] = NULL;
             }
-        if (b->n < OUTBOX_GADS_BATCH) {
-            int rc = store_outbox_claim_batch(o->app->store, b->d.account_id, b->d.id, now,
-                                              now + OUTBOX_LEASE_MS, o->owner,
-                                              OUTBOX_GADS_BATCH - b->n, gads_fill, b);
-            if (rc && first_rc == ERR_OK)
-                first_rc = rc;
-        }
+        j->gb = xrealloc(j->gb, (j->n_gb + 1) * sizeof(*j->gb));
+        j->gb[j->n_gb++] = b;
+        if (b->n < OUTBOX_GADS_BATCH)
+            rc = store_outbox_claim_batch(s, b->d.account_id, b->d.id, j->now,
+                                          j->now + OUTBOX_LEASE_MS, j->o->owner,
+                                          OUTBOX_GADS_BATCH - b->n, gads_fill, b);
+    }
+    size_t n = 0; /* the others keep their order */
+    for (size_t i = 0; i < j->n_claimed; i++)
+        if (j->claimed[i])
+            j->claimed[n++] = j->claimed[i];
+    j->n_claimed = n;
+    return rc;
+}
+
+/* Frees batches that were never started (their claim failed or was never made). */
+static void gads_drop(struct step_job *j)
+{
+    for (size_t i = 0; i < j->n_gb; i++) {
+        for (size_t k = 0; k < j->gb[i]->n; k++)
+            free(j->gb[i]->x[k]);
+        free(j->gb[i]->x);
+        free(j->gb[i]);
+    }
+    free(j->gb);
+    j->gb = NULL;
+    j->n_gb = 0;
+}
+
+/* The sender's side: one IngestEvents request per batch (after a token request if needed). */
+static void gads_send(struct step_job *j)
+{
+    for (size_t i = 0; i < j->n_gb; i++) {
+        struct gbatch *b = j->gb[i];
         struct outbound_result r = {.retry_after_s = -1};
         if (!adplat_gads_config_parse(b->d.url, &b->cfg)) {
             snprintf(r.error, sizeof(r.error), "the destination's settings cannot be read");
             gbatch_end(b, &r, NULL, NULL, NULL, ADPLAT_GADS_DROP, r.error);
         } else {
-            gads_start(b, now);
+            gads_start(b, j->now);
         }
     }
-    o->n_gq = 0;
-    return first_rc;
+    free(j->gb);
+    j->gb = NULL;
+    j->n_gb = 0;
 }
 
-static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
+/* Starts sending a claimed message (the sender thread). */
+static void dispatch(struct outbox *o, struct sending *x)
 {
-    struct outbox *o = ctx;
-    struct sending *x = xmalloc(sizeof(*x));
-    x->o = o;
-    x->m = *m;
-    x->d = *d;
-    x->why[0] = '\0';
-    x->gads = -1;
-    if (strcmp(d->format, "google_ads") == 0)
-        gads_queue(o, x);
-    else if (adplat_format(d->format))
+    const struct st_destination *d = &x->d;
+    if (adplat_format(d->format))
         send_ad(o, x);
     else if (strcmp(d->format, "slack") == 0)
         send_slack(o, x);
@@ -850,45 +889,129 @@ static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_
         send_mail(o, x);
     else
         send_json(o, x);
+}
+
+/* store_outbox_fn of the step's claim: kept for the sender (the writer's thread sends nothing). */
+static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
+{
+    struct step_job *j = ctx;
+    struct sending *x = xmalloc(sizeof(*x));
+    x->o = j->o;
+    x->m = *m;
+    x->d = *d;
+    x->why[0] = '\0';
+    x->gads = -1;
+    if (j->n_claimed < j->claim_max)
+        j->claimed[j->n_claimed++] = x;
+    else
+        free(x);
     return 0;
 }
 
-/* One step of the sender, in one transaction (one commit, one fsync): the attempts that ended
- * since the last step are recorded, and due messages are claimed up to the free capacity (their
- * sending starts at once: if the commit then fails, they are sent again after their lease, which
- * at-least-once allows). */
-static void step(struct outbox *o, int64_t now, bool may_claim)
+/* The step's writes, in the caller's transaction: the attempts that ended are recorded, and due
+ * messages are claimed up to j->claim_max. */
+static int step_apply(struct store *s, struct write_job *job)
 {
-    struct store *s = o->app->store;
+    struct step_job *j = (struct step_job *)job;
+    record_all(s, j->done, j->n_done, j->now);
+    if (j->claim_max == 0)
+        return ERR_OK;
+    int claimed = store_savepoint(s);
+    if (claimed == ERR_OK)
+        claimed = store_outbox_claim(s, j->now, j->now + OUTBOX_LEASE_MS, j->o->owner,
+                                     OUTBOX_PER_DEST, j->claim_max, on_claimed, j);
+    if (claimed == ERR_OK) /* google_ads batches, filled in the same savepoint */
+        claimed = gads_batches(s, j);
+    if (claimed == ERR_OK)
+        claimed = store_savepoint_release(s);
+    if (claimed) {
+        store_savepoint_rollback(s);
+        log_error("outbox", "cannot claim messages: %s", err_str(claimed));
+        for (size_t i = 0; i < j->n_claimed; i++)
+            free(j->claimed[i]);
+        j->n_claimed = 0;
+        gads_drop(j);
+    }
+    /* The sends start now, while the writer commits (as when the sender claimed on its own: a
+     * claim that does not commit is sent again after its lease, which at-least-once allows);
+     * waiting for the commit kept each claim's lease (and its messages' window to be sent twice
+     * when the test clock jumps past it) longer. */
+    atomic_store(&j->claim_ready, true);
+    outbound_wakeup(j->o->net);
+    return ERR_OK;
+}
+
+/* The writer is done with the step (its thread): the sender takes it from here. */
+static void step_done(struct write_job *job)
+{
+    struct outbox *o = ((struct step_job *)job)->o; /* the sender may free the job at once */
+    atomic_store(&o->job_done, true);
+    outbound_wakeup(o->net);
+    atomic_fetch_sub(&o->jobs_out, 1); /* the last touch of o: outbox_stop waits for it */
+}
+
+static struct step_job *step_new(struct outbox *o, int64_t now, bool may_claim)
+{
+    struct step_job *j = xcalloc(1, sizeof(*j));
+    j->o = o;
+    j->now = now;
+    j->job.apply = step_apply;
+    j->job.done = step_done;
+    /* the attempts that ended so far are the step's; those ending meanwhile wait for the next */
+    j->done = o->done;
+    j->n_done = o->n_done;
+    o->done = NULL;
+    o->n_done = o->cap_done = 0;
     size_t busy = outbound_in_flight(o->net);
-    size_t n = o->n_done;
-    may_claim = may_claim && busy < OUTBOX_MAX_IN_FLIGHT;
-    if (n == 0 && !may_claim)
+    if (may_claim && busy < OUTBOX_MAX_IN_FLIGHT) {
+        j->claim_max = OUTBOX_MAX_IN_FLIGHT - busy;
+        j->claimed = xmalloc(j->claim_max * sizeof(*j->claimed));
+    }
+    return j;
+}
+
+/* Starts the sends of the step's claim once it is made. */
+static void step_dispatch(struct outbox *o, struct step_job *j)
+{
+    if (!atomic_load(&j->claim_ready))
         return;
+    for (size_t i = 0; i < j->n_claimed; i++)
+        dispatch(o, j->claimed[i]);
+    j->n_claimed = 0;
+    gads_send(j);
+}
+
+/* After the step's commit (rc its result): the recorded attempts are done with. */
+static void step_end(struct outbox *o, struct step_job *j, int rc)
+{
+    forget_done(j->done, j->n_done, rc);
+    (void)rc; /* claims sent before a failed commit are sent again after their leases */
+    step_dispatch(o, j);
+    for (size_t i = 0; i < j->n_claimed; i++) /* never made (the writer failed before) */
+        free(j->claimed[i]);
+    gads_drop(j);
+    free(j->done);
+    free(j->claimed);
+    free(j);
+}
+
+/* One step in a transaction of its own (the last one, at stop: the writer may be gone). */
+static void step_now(struct outbox *o, int64_t now)
+{
+    struct step_job *j = step_new(o, now, false);
+    if (j->n_done == 0) {
+        step_end(o, j, ERR_OK);
+        return;
+    }
+    struct store *s = o->app->store;
     int rc = store_begin(s);
     if (rc == ERR_OK)
-        record_all(o, now);
-    if (rc == ERR_OK && may_claim) {
-        int claimed = store_savepoint(s);
-        if (claimed == ERR_OK)
-            claimed = store_outbox_claim(s, now, now + OUTBOX_LEASE_MS, o->owner, OUTBOX_PER_DEST,
-                                         OUTBOX_MAX_IN_FLIGHT - busy, on_claimed, o);
-        /* google_ads batches, filled; sent even if a claim failed (again after the leases) */
-        int filled = gads_flush(o, now);
-        if (claimed == ERR_OK)
-            claimed = filled;
-        if (claimed == ERR_OK)
-            claimed = store_savepoint_release(s);
-        if (claimed) {
-            store_savepoint_rollback(s);
-            log_error("outbox", "cannot claim messages: %s", err_str(claimed));
-        }
-    }
+        rc = step_apply(s, &j->job);
     if (rc == ERR_OK)
         rc = store_commit(s);
     if (rc)
         store_rollback(s);
-    forget_done(o, n, rc);
+    step_end(o, j, rc);
 }
 
 /* ==== periodic checks ========================================================================= */
@@ -1132,28 +1255,72 @@ static void run_checks(struct outbox *o, int64_t now)
     free(ids.v);
 }
 
+/* Whether a step is due at now, and whether it claims. Steps record what ended at most every
+ * OUTBOX_STEP_MS, OUTBOX_BUSY_STEP_MS while 16 requests or more are in flight (sooner when 16
+ * attempts wait to be recorded). They claim when messages were written or requeued (poke) or
+ * sends ended (their places are free), once a quarter of the capacity is free (a claim reads every
+ * destination's free places: claiming for each few sends that ended cost more than the sends,
+ * bench/outbound), and at least every OUTBOX_POLL_MS (retries coming due, other nodes' messages,
+ * leases that ran out). */
+static bool step_due(struct outbox *o, int64_t now, bool *claim)
+{
+    size_t busy = outbound_in_flight(o->net);
+    /* many sends under way: steps less often, each a larger share of a commit */
+    int64_t every = busy >= OUTBOX_MAX_IN_FLIGHT / 4 ? OUTBOX_BUSY_STEP_MS : OUTBOX_STEP_MS;
+    bool clock_back = now < o->last_step_at || now < o->last_claim_at;
+    bool recent = !clock_back && now - o->last_step_at < every;
+    bool poll = clock_back || now - o->last_claim_at >= OUTBOX_POLL_MS;
+    bool full = busy >= OUTBOX_MAX_IN_FLIGHT;
+    bool roomy = busy + OUTBOX_MAX_IN_FLIGHT / 4 <= OUTBOX_MAX_IN_FLIGHT;
+    *claim = !full && (poll || (!recent && roomy && (o->n_done > 0 || atomic_load(&o->poke))));
+    if (o->n_done >= OUTBOX_MAX_IN_FLIGHT / 4)
+        return true;
+    return *claim || (!recent && o->n_done > 0);
+}
+
 static void *sender_main(void *arg)
 {
     struct outbox *o = arg;
+    prctl(PR_SET_NAME, "od-outbox", 0, 0, 0); /* visible in top -H and perf */
     while (!atomic_load(&o->stop)) {
+        if (o->job)
+            step_dispatch(o, o->job);
+        if (o->job && atomic_load(&o->job_done)) {
+            step_end(o, o->job, o->job->job.rc);
+            o->job = NULL;
+        }
         int64_t now = time_now_ms();
-        if (now >= o->next_check_at) {
+        if (!o->job && now >= o->next_check_at) {
             o->next_check_at = now + OUTBOX_CHECK_EVERY_MS;
             run_checks(o, now);
+            atomic_store(&o->poke, true); /* they may have written alerts */
         }
-        /* Steps (one transaction, one fsync, the store's write lock) at most every
-         * OUTBOX_STEP_MS unless half the capacity waits to be recorded: at 1,000 events a
-         * second a step per finished request held the write lock the visit and call paths
-         * need (bench/outbound). */
-        bool due = o->n_done >= OUTBOX_MAX_IN_FLIGHT / 2 ||
-                   now - o->last_step_at >= OUTBOX_STEP_MS || now < o->last_step_at;
-        if (due) {
-            step(o, now, true);
+        bool claim = false;
+        if (!o->job && step_due(o, now, &claim)) {
+            if (claim)
+                atomic_store(&o->poke, false);
+            o->job = step_new(o, now, claim);
             o->last_step_at = now;
+            if (claim)
+                o->last_claim_at = now;
+            atomic_store(&o->job_done, false);
+            atomic_fetch_add(&o->jobs_out, 1);
+            writer_submit(o->app->writer, &o->job->job);
         }
-        outbound_run(o->net, due ? 200 : (int)OUTBOX_STEP_MS);
+        /* a step under way or nothing to do: woken by the writer, a poke or a send; else the
+         * next step is due within OUTBOX_STEP_MS */
+        bool soon = !o->job && (o->n_done > 0 || atomic_load(&o->poke));
+        outbound_run(o->net, soon ? (int)OUTBOX_STEP_MS : (int)OUTBOX_POLL_MS);
     }
-    step(o, time_now_ms(), false); /* a clean stop records what ended, claims nothing */
+    /* a clean stop: the step under way ends, what ended since is recorded, nothing is claimed */
+    while (o->job && !atomic_load(&o->job_done))
+        outbound_run(o->net, 10);
+    if (o->job)
+        step_end(o, o->job, o->job->job.rc);
+    o->job = NULL;
+    while (atomic_load(&o->jobs_out) > 0) /* step_done's last lines (it woke us first) */
+        sched_yield();
+    step_now(o, time_now_ms());
     struct flush f = {o->app->store, time_now_ms()}; /* … and keeps the last counts */
     traffic_drain(o->app->traffic, flush_traffic, &f);
     return NULL;
@@ -1187,15 +1354,23 @@ void outbox_stop(struct outbox *o)
     outbound_wakeup(o->net);
     pthread_join(o->thread, NULL);
     outbound_free(o->net);
-    free(o->gq);
     free(o->done);
     free(o);
 }
 
 void outbox_wake(struct outbox *o)
 {
-    if (o)
+    if (o && atomic_load(&o->poke)) /* outbox_written: messages to claim */
         outbound_wakeup(o->net);
+}
+
+/* Claim at the next step whatever was written: a requeue, an enabled destination. */
+static void poke(struct outbox *o)
+{
+    if (o) {
+        atomic_store(&o->poke, true);
+        outbound_wakeup(o->net);
+    }
 }
 
 /* ==== the webhooks API ======================================================================== */
@@ -1388,7 +1563,7 @@ int outbox_destination_credential(struct app *app, int64_t account_id, const cha
     if (rc)
         store_rollback(s);
     else
-        outbox_wake(app->outbox);
+        poke(app->outbox);
     return rc;
 }
 
@@ -1396,7 +1571,7 @@ int outbox_destination_enable(struct app *app, int64_t account_id, const char *e
 {
     int rc = store_destination_enable(app->store, account_id, ext_id);
     if (rc == ERR_OK)
-        outbox_wake(app->outbox);
+        poke(app->outbox);
     return rc;
 }
 
@@ -1432,7 +1607,7 @@ int outbox_test(struct app *app, const struct st_account *acct, const struct st_
     int rc = write_messages(app->store, acct->id, "webhook.test", event_id, body, now, &d->id, 1);
     free(body);
     if (rc == ERR_OK)
-        outbox_wake(app->outbox);
+        poke(app->outbox);
     return rc;
 }
 
@@ -1441,6 +1616,6 @@ int outbox_redeliver(struct app *app, int64_t account_id, const struct st_destin
 {
     int rc = store_outbox_requeue(app->store, account_id, d->id, event_id, time_now_ms());
     if (rc == ERR_OK)
-        outbox_wake(app->outbox);
+        poke(app->outbox);
     return rc;
 }

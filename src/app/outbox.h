@@ -38,6 +38,8 @@ struct outbox;
 #define OUTBOX_TIMEOUT_MS 10000     /* API.md: a 2xx within 10 s is delivered */
 #define OUTBOX_CHECK_EVERY_MS 60000 /* periodic checks */
 #define OUTBOX_STEP_MS 10           /* the sender records and claims at most this often */
+#define OUTBOX_BUSY_STEP_MS 50      /* … or this often with 16 requests in flight or more */
+#define OUTBOX_POLL_MS 100          /* … and claims at least this often */
 #define OUTBOX_ALERT_COOLDOWN_MS (3600LL * 1000)
 /* alert.swap_miss_rate: more than OUTBOX_SWAP_MISS_PCT % of the account's page views over the
  * last hour (at least OUTBOX_SWAP_MISS_MIN_VIEWS of them) found no number to swap. */
@@ -63,8 +65,12 @@ struct outbox *outbox_start(struct app *app, const struct outbox_config *cfg);
 /* Stops the sender (what is in flight is abandoned: its claims run out and are retried).
  * NULL ok. */
 void outbox_stop(struct outbox *o);
-/* Tells the sender that messages were committed (it also polls). NULL ok; any thread. */
+/* Tells the sender that messages were committed, if any were written since its last claim
+ * (outbox_written; it also polls). NULL ok; any thread. */
 void outbox_wake(struct outbox *o);
+/* Notes that messages were written in the caller's transaction (outbox_emit does; adplat_emit
+ * too): the sender claims at its next step. NULL ok; any thread. */
+void outbox_written(struct app *app);
 
 /* Whether type is an event type a destination may subscribe to. */
 bool outbox_event_known(const char *type);

@@ -545,6 +545,14 @@ int store_page_view_list(struct store *s, int64_t account_id, int64_t session_id
     return s->ops->page_view_list(s, account_id, session_id, max, fn, ctx);
 }
 
+int store_event_last_detail(struct store *s, int64_t session_id, const char *type, char *detail,
+                            size_t cap)
+{
+    if (cap)
+        detail[0] = '\0';
+    return cap ? s->ops->event_last_detail(s, session_id, type, detail, cap) : ERR_INVALID;
+}
+
 int store_count(struct store *s, const char *table, int64_t *n)
 {
     return s->ops->count(s, table, n);

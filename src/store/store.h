@@ -466,6 +466,12 @@ typedef int (*store_page_view_fn)(void *ctx, const struct st_page_view *pv);
 /* A session's page views after its landing page, in order, at most max. */
 int store_page_view_list(struct store *s, int64_t account_id, int64_t session_id, size_t max,
                          store_page_view_fn fn, void *ctx);
+
+/* The detail of a session's newest event of a type (at, then id), in detail (cap bytes; cut to
+ * fit); "" if it has none. One index lookup (events_session): the ad platforms' GA client id of
+ * the call's session, read in the call's transaction. ERR_OK, ERR_BACKEND. */
+int store_event_last_detail(struct store *s, int64_t session_id, const char *type, char *detail,
+                            size_t cap);
 /* Rows in a table (tests and health): "sessions", "leases", "pools", … ERR_INVALID otherwise. */
 int store_count(struct store *s, const char *table, int64_t *n);
 
@@ -1168,6 +1174,11 @@ int store_destination_get(struct store *s, int64_t account_id, const char *ext_i
                           struct st_destination *d);
 /* The account's destinations that are not deleted, oldest first (fn: non-zero stops). */
 int store_destination_list(struct store *s, int64_t account_id, store_destination_fn fn, void *ctx);
+/* The same with every secret left out (""): no secret is opened. What a fact's messages are
+ * written for (the outbox's targets, in the fact's transaction: one decryption per destination
+ * and call was the cost). */
+int store_destination_targets(struct store *s, int64_t account_id, store_destination_fn fn,
+                              void *ctx);
 /* Deletes the account's destination ext_id at now: it stops receiving and its pending messages
  * are given up. ERR_OK, ERR_NOTFOUND. */
 int store_destination_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);

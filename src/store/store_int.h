@@ -128,6 +128,8 @@ struct store_ops {
     int (*page_view_add)(struct store *s, const struct st_page_view *pv, bool dedupe, bool *added);
     int (*page_view_list)(struct store *s, int64_t account_id, int64_t session_id, size_t max,
                           store_page_view_fn fn, void *ctx);
+    int (*event_last_detail)(struct store *s, int64_t session_id, const char *type, char *detail,
+                             size_t cap);
     int (*count)(struct store *s, const char *table, int64_t *n);
     int (*call_insert)(struct store *s, struct st_call *c);
     int (*call_by_provider)(struct store *s, const char *provider, const char *provider_call_id,

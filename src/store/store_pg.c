@@ -1009,6 +1009,7 @@ const struct store_ops store_pg_ops = {
     .event_list = store_pg__event_list,
     .page_view_add = store_pg__page_view_add,
     .page_view_list = store_pg__page_view_list,
+    .event_last_detail = store_pg__event_last_detail,
     .count = store_pg__count,
     .call_insert = store_pg__call_insert,
     .call_by_provider = store_pg__call_by_provider,

@@ -202,6 +202,8 @@ int store_pg__lease_list_live(struct store *s, int64_t pool_id, int64_t at, stor
 int store_pg__lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
                             store_lease_fn fn, void *ctx);
 int store_pg__event_add(struct store *s, const struct st_event *e);
+int store_pg__event_last_detail(struct store *s, int64_t session_id, const char *type, char *detail,
+                                size_t cap);
 int store_pg__event_last(struct store *s, int64_t session_id, const char *type, const char *number,
                          int64_t before, int64_t *at);
 int store_pg__event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn,

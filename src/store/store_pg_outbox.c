@@ -243,21 +243,19 @@ int store_pg__outbox_add(struct store *s, struct st_outbox_msg *m)
     return ERR_OK;
 }
 
-/* The claim, one statement run under the claim lock: due rows ranked per destination, a
- * destination's rank plus its rows under live leases kept within per_dest ($4), the oldest due
- * first, at most $5; the claimed rows come back with their destinations in the order of their
- * ids, as the SQLite backend gives them (the order in which they were written). The update
- * re-checks state and lease (a row finished or requeued since is left alone). */
+/* The claim, one statement run under the claim lock. Per destination it reads only what it
+ * takes (sql_pg/0017's index): the oldest due messages up to its free places (per_dest, $4,
+ * less its messages under live leases); of those the oldest due first, at most $5. The claimed
+ * rows come back with their destinations in the order of their ids, as the SQLite backend
+ * gives them (the order in which they were written). The update re-checks state and lease (a
+ * row finished or requeued since is left alone). */
 static const char claim_sql[] =
-    "WITH due AS (SELECT o.id, o.destination_id, o.next_at,"
-    "   ROW_NUMBER() OVER (PARTITION BY o.destination_id ORDER BY o.next_at, o.id) AS rn"
-    "   FROM outbox o JOIN destinations t ON t.id = o.destination_id"
-    "   WHERE o.state = 0 AND o.next_at <= $1::bigint AND o.lease_until <= $1::bigint"
-    "   AND t.disabled_at = 0 AND t.deleted_at = 0),"
-    " busy AS (SELECT destination_id, COUNT(*) AS n FROM outbox"
-    "   WHERE state = 0 AND lease_until > $1::bigint GROUP BY destination_id),"
-    " pick AS (SELECT d.id FROM due d LEFT JOIN busy b ON b.destination_id = d.destination_id"
-    "   WHERE d.rn + COALESCE(b.n, 0) <= $4::bigint ORDER BY d.next_at, d.id LIMIT $5::bigint),"
+    "WITH pick AS (SELECT p.id FROM destinations t CROSS JOIN LATERAL"
+    "   (SELECT o.id, o.next_at FROM outbox o WHERE o.destination_id = t.id AND o.state = 0"
+    "   AND o.next_at <= $1::bigint AND o.lease_until <= $1::bigint ORDER BY o.next_at, o.id"
+    "   LIMIT GREATEST(0, $4::bigint - (SELECT COUNT(*) FROM outbox b"
+    "   WHERE b.destination_id = t.id AND b.state = 0 AND b.lease_until > $1::bigint))) p"
+    "   WHERE t.disabled_at = 0 AND t.deleted_at = 0 ORDER BY p.next_at, p.id LIMIT $5::bigint),"
     " c AS (UPDATE outbox o SET lease_until = $2::bigint, lease_owner = $3::text,"
     "   attempts = o.attempts + 1 FROM pick"
     "   WHERE o.id = pick.id AND o.state = 0 AND o.lease_until <= $1::bigint"

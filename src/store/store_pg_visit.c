@@ -369,6 +369,24 @@ int store_pg__event_last(struct store *s, int64_t session_id, const char *type, 
     return ERR_OK;
 }
 
+int store_pg__event_last_detail(struct store *s, int64_t session_id, const char *type, char *detail,
+                                size_t cap)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, session_id);
+    store__pg_text(&a, type);
+    PGresult *r = NULL;
+    int rc = store__pg_row(s,
+                           "SELECT detail FROM events WHERE session_id = $1 AND type = $2"
+                           " ORDER BY at DESC, id DESC LIMIT 1",
+                           &a, &r, "read event");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_OK : rc;
+    store__pg_col_text(r, 0, 0, detail, cap);
+    PQclear(r);
+    return ERR_OK;
+}
+
 int store_pg__event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn,
                          void *ctx)
 {

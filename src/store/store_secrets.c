@@ -440,6 +440,22 @@ int store_destination_list(struct store *s, int64_t account_id, store_destinatio
     return rc ? rc : o.rc;
 }
 
+/* A destination row without its secret (never opened). */
+static int target_row(void *arg, const struct st_destination *row)
+{
+    struct dest_opening *o = arg;
+    struct st_destination d = *row;
+    memset(d.secret, 0, sizeof(d.secret));
+    return o->fn(o->ctx, &d);
+}
+
+int store_destination_targets(struct store *s, int64_t account_id, store_destination_fn fn,
+                              void *ctx)
+{
+    struct dest_opening o = {s, fn, NULL, ctx, ERR_OK};
+    return s->ops->destination_list(s, account_id, target_row, &o);
+}
+
 /* A claimed message whose destination cannot be opened is still handed on with an empty secret:
  * the sender then fails that attempt (and retries it later) instead of the claim losing it. */
 static int open_claim_row(void *arg, const struct st_outbox_msg *m,

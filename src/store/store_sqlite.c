@@ -667,6 +667,7 @@ const struct store_ops store_sqlite_ops = {
     .event_list = store_sqlite__event_list,
     .page_view_add = store_sqlite__page_view_add,
     .page_view_list = store_sqlite__page_view_list,
+    .event_last_detail = store_sqlite__event_last_detail,
     .count = store_sqlite__count,
     .call_insert = store_sqlite__call_insert,
     .call_by_provider = store_sqlite__call_by_provider,

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* SQLite backend: outbound messages (sql/0011_outbox.sql): destinations, the outbox rows and
  * their claims (a lease per row, so several senders never send one message at once), the
- * delivery log, and the state of the periodic checks. The SQL is portable (window functions,
- * RETURNING and ON CONFLICT read the same on PostgreSQL). */
+ * delivery log, and the state of the periodic checks. */
 #include "base/prelude.h"
 #include "store/store_sqlite_int.h"
 
@@ -249,19 +248,90 @@ int store_sqlite__outbox_add(struct store *s, struct st_outbox_msg *m)
     return rc;
 }
 
-/* The claim, one statement: due rows ranked per destination, a destination's rank plus its
- * rows under live leases kept within per_dest. */
-static const char claim_sql[] =
+/* The claim reads per destination only what it takes (sql/0017's index): the destinations with
+ * a message due, each with its messages under live leases (those with no free place left are
+ * skipped: per_dest); then each one's oldest due messages up to its free places. */
+static const char claim_dests_sql[] =
+    "SELECT t.id, (SELECT COUNT(*) FROM outbox b WHERE b.destination_id = t.id AND b.state = 0"
+    " AND b.lease_until > ?1) FROM destinations t WHERE t.disabled_at = 0 AND t.deleted_at = 0"
+    " AND EXISTS (SELECT 1 FROM outbox o WHERE o.destination_id = t.id AND o.state = 0"
+    " AND o.next_at <= ?1)";
+static const char claim_due_sql[] =
+    "SELECT id, next_at FROM outbox WHERE destination_id = ?1 AND state = 0 AND next_at <= ?2"
+    " AND lease_until <= ?2 ORDER BY next_at, id LIMIT ?3";
+static const char claim_take_sql[] =
     "UPDATE outbox SET lease_until = ?2, lease_owner = ?3, attempts = attempts + 1"
-    " WHERE id IN (SELECT d.id FROM (SELECT o.id, o.destination_id, o.next_at,"
-    "   ROW_NUMBER() OVER (PARTITION BY o.destination_id ORDER BY o.next_at, o.id) AS rn"
-    "   FROM outbox o JOIN destinations t ON t.id = o.destination_id"
-    "   WHERE o.state = 0 AND o.next_at <= ?1 AND o.lease_until <= ?1"
-    "   AND t.disabled_at = 0 AND t.deleted_at = 0) d"
-    "  WHERE d.rn + (SELECT COUNT(*) FROM outbox b WHERE b.destination_id = d.destination_id"
-    "   AND b.state = 0 AND b.lease_until > ?1) <= ?4"
-    "  ORDER BY d.next_at, d.id LIMIT ?5)"
-    " RETURNING id";
+    " WHERE id = ?1 AND state = 0 AND lease_until <= ?4";
+
+struct due {
+    int64_t id, next_at;
+};
+
+static int by_due(const void *a, const void *b)
+{
+    const struct due *x = a, *y = b;
+    if (x->next_at != y->next_at)
+        return (x->next_at > y->next_at) - (x->next_at < y->next_at);
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static int by_id(const void *a, const void *b)
+{
+    const struct due *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+struct dest_free {
+    int64_t id, free;
+};
+
+/* Appends to *v (n, cap) the due messages of the destinations with free places. */
+static int claim_candidates(struct sconn *c, int64_t now, int64_t per_dest, struct due **v,
+                            size_t *n, size_t *cap)
+{
+    sqlite3_stmt *st = store__prep(c, claim_dests_sql);
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, now);
+    struct dest_free *dv = NULL;
+    size_t dn = 0, dcap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t leased = sqlite3_column_int64(st, 1);
+        if (leased >= per_dest)
+            continue;
+        if (dn == dcap) {
+            dcap = dcap ? 2 * dcap : 64;
+            dv = xrealloc(dv, dcap * sizeof(*dv));
+        }
+        dv[dn++] = (struct dest_free){sqlite3_column_int64(st, 0), per_dest - leased};
+    }
+    sqlite3_reset(st);
+    rc = rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "claim: destinations");
+    for (size_t i = 0; rc == ERR_OK && i < dn; i++) {
+        st = store__prep(c, claim_due_sql);
+        if (!st) {
+            rc = ERR_BACKEND;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, dv[i].id);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_bind_int64(st, 3, dv[i].free);
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            if (*n == *cap) {
+                *cap = *cap ? 2 * *cap : 64;
+                *v = xrealloc(*v, *cap * sizeof(**v));
+            }
+            (*v)[(*n)++] = (struct due){sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)};
+        }
+        sqlite3_reset(st);
+        if (step != SQLITE_DONE)
+            rc = store__err(c, step, "claim: due messages");
+    }
+    free(dv);
+    return rc;
+}
 
 static int claimed_one(struct sconn *c, int64_t id, store_outbox_fn fn, void *ctx, bool *stop)
 {
@@ -294,28 +364,45 @@ int store_sqlite__outbox_claim(struct store *s, int64_t now, int64_t lease_until
                                int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx)
 {
     CONN_OR_FAIL(c, s);
-    if (max == 0)
+    if (max == 0 || per_dest <= 0)
         return ERR_OK;
-    sqlite3_stmt *st = store__prep(c, claim_sql);
-    if (!st)
-        return ERR_BACKEND;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, lease_until);
-    store__bind_text(st, 3, owner);
-    sqlite3_bind_int64(st, 4, per_dest);
-    sqlite3_bind_int64(st, 5, (int64_t)max);
-    int64_t *ids = xmalloc(max * sizeof(*ids));
-    size_t n = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (n < max)
-            ids[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    rc = rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "claim outbox messages");
+    bool own = sqlite3_get_autocommit(c->db) != 0; /* the reads and the claims: one transaction */
+    int rc = own ? store_sqlite__begin(s) : ERR_OK;
+    struct due *v = NULL;
+    size_t n = 0, cap = 0, taken = 0;
+    if (rc == ERR_OK)
+        rc = claim_candidates(c, now, per_dest, &v, &n, &cap);
+    /* the oldest due first, at most max, then in the order they were written */
+    if (rc == ERR_OK && n > 1)
+        qsort(v, n, sizeof(*v), by_due);
+    if (n > max)
+        n = max;
+    if (rc == ERR_OK && n > 1)
+        qsort(v, n, sizeof(*v), by_id);
+    for (size_t i = 0; rc == ERR_OK && i < n; i++) {
+        sqlite3_stmt *st = store__prep(c, claim_take_sql);
+        if (!st) {
+            rc = ERR_BACKEND;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, v[i].id);
+        sqlite3_bind_int64(st, 2, lease_until);
+        store__bind_text(st, 3, owner);
+        sqlite3_bind_int64(st, 4, now);
+        rc = store__exec(c, st, "claim outbox message");
+        if (rc == ERR_OK && sqlite3_changes(c->db) == 1)
+            v[taken++] = v[i];
+    }
+    if (own) {
+        if (rc == ERR_OK)
+            rc = store_sqlite__commit(s);
+        if (rc)
+            store_sqlite__rollback(s);
+    }
     bool stop = false;
-    for (size_t i = 0; rc == ERR_OK && !stop && i < n; i++)
-        rc = claimed_one(c, ids[i], fn, ctx, &stop);
-    free(ids);
+    for (size_t i = 0; rc == ERR_OK && !stop && i < taken; i++)
+        rc = claimed_one(c, v[i].id, fn, ctx, &stop);
+    free(v);
     return rc;
 }
 

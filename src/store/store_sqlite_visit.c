@@ -382,6 +382,24 @@ int store_sqlite__event_last(struct store *s, int64_t session_id, const char *ty
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "read event");
 }
 
+int store_sqlite__event_last_detail(struct store *s, int64_t session_id, const char *type,
+                                    char *detail, size_t cap)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT detail FROM events WHERE session_id = ?1"
+                                          " AND type = ?2 ORDER BY at DESC, id DESC LIMIT 1")
+                         : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, session_id);
+    store__bind_text(st, 2, type);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        store__col_text(st, 0, detail, cap);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "read event");
+}
+
 int store_sqlite__event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn,
                              void *ctx)
 {

@@ -991,6 +991,41 @@ static void history_window_order_max_and_events(void **state)
     assert_int_equal(store_count(f->s, "no_such_table", &n_events), ERR_INVALID);
 }
 
+/* The newest event of a type of a session, its detail (the GA client id of adplat): at, then id. */
+static void event_last_detail_newest_of_type(void **state)
+{
+    struct fx *f = *state;
+    struct st_session ss = make_session(f, "s_ga", 10);
+    struct st_session other = make_session(f, "s_ga2", 10);
+    char got[64] = "x";
+    assert_int_equal(store_event_last_detail(f->s, ss.id, "ga_client", got, sizeof(got)), ERR_OK);
+    assert_string_equal(got, ""); /* none */
+    static const struct {
+        int64_t session;
+        const char *type, *detail;
+        int64_t at;
+    } evs[] = {{1, "ga_client", "111.1 s1", 100}, {1, "ga_client", "333.3 s3", 300},
+               {1, "ga_client", "222.2 s2", 200}, {1, "page_view", "later", 400},
+               {2, "ga_client", "999.9", 500},    {1, "ga_client", "444.4 s4", 300}};
+    for (size_t i = 0; i < ARRAY_SIZE(evs); i++) {
+        struct st_event e = {.session_id = evs[i].session == 1 ? ss.id : other.id, .at = evs[i].at};
+        snprintf(e.type, sizeof(e.type), "%s", evs[i].type);
+        snprintf(e.detail, sizeof(e.detail), "%s", evs[i].detail);
+        assert_int_equal(store_event_add(f->s, &e), ERR_OK);
+    }
+    assert_int_equal(store_event_last_detail(f->s, ss.id, "ga_client", got, sizeof(got)), ERR_OK);
+    assert_string_equal(got, "444.4 s4"); /* the newest at 300 (written after 333.3) */
+    char small[4];
+    assert_int_equal(store_event_last_detail(f->s, ss.id, "ga_client", small, sizeof(small)),
+                     ERR_OK);
+    assert_string_equal(small, "444"); /* cut to fit */
+    assert_int_equal(store_event_last_detail(f->s, other.id, "ga_client", got, sizeof(got)),
+                     ERR_OK);
+    assert_string_equal(got, "999.9");
+    assert_int_equal(store_event_last_detail(f->s, ss.id, "tel_click", got, sizeof(got)), ERR_OK);
+    assert_string_equal(got, "");
+}
+
 static void savepoint_rollback_keeps_the_rest(void **state)
 {
     struct fx *f = *state;
@@ -2560,6 +2595,57 @@ static void outbox_claim_batch_fills_past_the_limit(void **state)
     assert_int_equal(none.n, 0);
 }
 
+/* The claim per destination (issue 16, sql/0017): each destination gives its oldest due
+ * messages up to its free places (per_dest less its live leases); of those, the oldest due
+ * first up to max; the callback sees them in the order they were written. */
+static void outbox_claim_per_destination_order_and_limit(void **state)
+{
+    struct fx *f = *state;
+    struct st_destination a = make_destination(f, f->a.id, "wh_pa", "call.completed");
+    struct st_destination b = make_destination(f, f->b.id, "wh_pb", "call.completed");
+    for (int i = 0; i < 6; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "evt_a%d", i);
+        free(make_msg(f, &a, id, 100 + i));
+    }
+    free(make_msg(f, &b, "evt_b50", 50));
+    free(make_msg(f, &b, "evt_b150", 150)); /* not due at 120 */
+    free(make_msg(f, &b, "evt_b60", 60));
+    struct claimed c = {0};
+    assert_int_equal(store_outbox_claim(f->s, 120, 1000, "node_1", 3, 4, on_claim, &c), ERR_OK);
+    assert_int_equal(c.n, 4); /* the 4 oldest due: b50, b60, a0, a1; in id order */
+    assert_string_equal(c.event_ids[0], "evt_a0");
+    assert_string_equal(c.event_ids[1], "evt_a1");
+    assert_string_equal(c.event_ids[2], "evt_b50");
+    assert_string_equal(c.event_ids[3], "evt_b60");
+    /* a has 2 live leases of 3: one more; b's next is not due. */
+    struct claimed c2 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 130, 1000, "node_2", 3, 16, on_claim, &c2), ERR_OK);
+    assert_int_equal(c2.n, 1);
+    assert_string_equal(c2.event_ids[0], "evt_a2");
+    struct claimed c3 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 140, 1000, "node_2", 3, 16, on_claim, &c3), ERR_OK);
+    assert_int_equal(c3.n, 0); /* a at its limit */
+    /* One finished: its place goes to the next of a; b150 is due now too. */
+    struct st_outbox_msg m;
+    assert_int_equal(store_outbox_get(f->s, a.id, "evt_a0", &m), ERR_OK);
+    struct st_delivery ok = {.destination_id = a.id, .attempt = 1, .at = 150, .status = 200};
+    assert_int_equal(store_outbox_finish(f->s, m.id, "node_1", &ok, ST_OUTBOX_DELIVERED, 150),
+                     ERR_OK);
+    struct claimed c4 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 160, 1000, "node_1", 3, 16, on_claim, &c4), ERR_OK);
+    assert_int_equal(c4.n, 2);
+    assert_string_equal(c4.event_ids[0], "evt_a3");
+    assert_string_equal(c4.event_ids[1], "evt_b150");
+    /* The leases run out: every pending one is due again, 3 per destination. */
+    struct claimed c5 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 2000, 3000, "node_3", 3, 16, on_claim, &c5), ERR_OK);
+    assert_int_equal(c5.n, 6); /* a1, a2, a3 (a4, a5 wait); b50, b150, b60 */
+    assert_string_equal(c5.event_ids[0], "evt_a1");
+    assert_string_equal(c5.event_ids[2], "evt_a3");
+    assert_int_equal(c5.attempts[0], 2);
+}
+
 static void destinations_disable_after_failing_and_enable(void **state)
 {
     struct fx *f = *state;
@@ -3830,6 +3916,8 @@ int main(int argc, char **argv)
         T(destinations_crud_and_tenant_scoping),
         T(outbox_claims_lease_limit_and_finish),
         T(outbox_claim_batch_fills_past_the_limit),
+        T(outbox_claim_per_destination_order_and_limit),
+        T(event_last_detail_newest_of_type),
         T(destinations_disable_after_failing_and_enable),
         T(destinations_ad_platforms),
         T(alert_observe_fires_once_per_cooldown),
