@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// `opendni simulate --svg` writes a chart that a browser renders: two accuracy curves, the target
-// line and the rules of thumb. The suite screenshots it into docs/screenshots/pool-sizing.png.
+// `opendni simulate --svg` writes a chart that a browser renders: two accuracy curves per policy
+// (the server's old one and the new one beside it, as the table compares them; one policy with
+// --policy), the target line and the rules of thumb. The suite screenshots it into docs/screenshots/pool-sizing.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs, { mkdtempSync, rmSync } from 'node:fs';
@@ -32,11 +33,16 @@ test('the simulator chart renders in Chromium with both curves, the target and t
   });
   assert.equal(info.tag, 'svg');
   assert.ok(info.width > 400 && info.height > 300, JSON.stringify(info));
-  assert.equal(info.curves.length, 2, 'overall and within-30-min accuracy');
+  assert.equal(info.curves.length, 4, 'overall and within-30-min accuracy, for each policy');
   for (const n of info.curves) assert.equal(n, 12, 'one point per pool size of the sweep');
   assert.match(info.text, /99(\.0)? ?%/, 'the target line is labelled');
   assert.match(info.text, /concurrent/i, 'the rules of thumb are marked');
   assert.deepEqual(errors, []);
+  const one = path.join(dir, 'one.svg'); // one policy: its two curves only
+  const r1 = cli(['simulate', '--trace', path.join(SRC, 'tests/data/traces/synthetic.csv'),
+    '--pool-size', '10..120:10', '--policy', 'new', '--svg', one]);
+  assert.equal(r1.status, 0, r1.stderr);
+  assert.equal((fs.readFileSync(one, 'utf8').match(/<polyline/g) || []).length, 2);
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, 'pool-sizing.png') });
 });

@@ -111,6 +111,9 @@ test('init, account and serve take the store from the file; serve runs on its se
     while (!existsSync(portFile) && Date.now() < end && proc.exitCode === null) await new Promise((r) => setTimeout(r, 20));
     const port = parseInt(readFileSync(portFile, 'utf8'), 10);
     assert.ok(port > 0, stderr);
+    // the port file can appear before the pipe has delivered the log line written before it
+    const logged = Date.now() + 5000;
+    while (!/public url /.test(stderr) && Date.now() < logged) await new Promise((r) => setTimeout(r, 20));
     assert.match(stderr, /public url https:\/\/calls\.example\.com/);
     const res = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(res.status, 200);
