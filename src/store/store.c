@@ -613,6 +613,14 @@ int store_publisher_list(struct store *s, int64_t account_id, store_publisher_fn
     return s->ops->publisher_list(s, account_id, fn, ctx);
 }
 
+int store_call_payout_record(struct store *s, int64_t account_id, const char *provider,
+                             const char *provider_call_id, int64_t now)
+{
+    if (store__write_fault(s, "call payout record"))
+        return ERR_BACKEND;
+    return s->ops->call_payout_record(s, account_id, provider, provider_call_id, now);
+}
+
 int store_publisher_delete(struct store *s, int64_t account_id, const char *ext_id)
 {
     if (store__write_fault(s, "publisher delete"))

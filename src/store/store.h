@@ -697,6 +697,13 @@ int store_publisher_get(struct store *s, int64_t account_id, const char *ext_id,
 int store_publisher_list(struct store *s, int64_t account_id, store_publisher_fn fn, void *ctx);
 /* Deletes the account's publisher ext_id and its claims. ERR_NOTFOUND if none. */
 int store_publisher_delete(struct store *s, int64_t account_id, const char *ext_id);
+/* Records what the account's call (provider, provider_call_id) owes its publisher, once: the
+ * publisher credited now (the one owning its tracking number, else its pool, else its
+ * utm_source; none: "" and 0) and that publisher's payout now. Called when the call becomes
+ * billable (sql/0024); a call already recorded keeps its first record, a call not stored yet
+ * records nothing. Inside store_begin/commit. */
+int store_call_payout_record(struct store *s, int64_t account_id, const char *provider,
+                             const char *provider_call_id, int64_t now);
 
 /* ==== reports =================================================================================
  * Owned by reports and exports (src/http/handlers/h_reports.c). Read-only queries over calls,
@@ -733,6 +740,9 @@ struct st_report_call {
     int64_t price;                 /* that target's price per billable call, minor units */
     int rule_billable;             /* the target's rule: -1 no target connected, 0 no, 1 yes */
     int person_billable;           /* a person's billable flag: -1 unset, 0 no, 1 yes */
+    int64_t payout;                /* recorded payout (store_call_payout_record), -1 = none */
+    char publisher[STORE_ID_MAX];  /* the publisher recorded with it ("" = none) */
+    char publisher_name[STORE_NAME_MAX];
 };
 
 /* One conversion with what the Google Ads and Microsoft Advertising exports need: the call and the

@@ -153,6 +153,8 @@ struct store_ops {
                          struct st_publisher *p);
     int (*publisher_list)(struct store *s, int64_t account_id, store_publisher_fn fn, void *ctx);
     int (*publisher_delete)(struct store *s, int64_t account_id, const char *ext_id);
+    int (*call_payout_record)(struct store *s, int64_t account_id, const char *provider,
+                              const char *provider_call_id, int64_t now);
     int (*call_route_put)(struct store *s, const struct st_call_route *r);
     int (*call_route_get)(struct store *s, const char *provider, const char *call_sid,
                           struct st_call_route *r);

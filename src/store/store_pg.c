@@ -1025,6 +1025,7 @@ const struct store_ops store_pg_ops = {
     .route_doc_delete = store_pg__route_doc_delete,
     .route_counter_next = store_pg__route_counter_next,
     .publisher_put = store_pg__publisher_put,
+    .call_payout_record = store_pg__call_payout_record,
     .publisher_get = store_pg__publisher_get,
     .publisher_list = store_pg__publisher_list,
     .publisher_delete = store_pg__publisher_delete,

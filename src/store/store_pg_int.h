@@ -236,6 +236,8 @@ int store_pg__publisher_get(struct store *s, int64_t account_id, const char *ext
                             struct st_publisher *p);
 int store_pg__publisher_list(struct store *s, int64_t account_id, store_publisher_fn fn, void *ctx);
 int store_pg__publisher_delete(struct store *s, int64_t account_id, const char *ext_id);
+int store_pg__call_payout_record(struct store *s, int64_t account_id, const char *provider,
+                             const char *provider_call_id, int64_t now);
 int store_pg__call_route_put(struct store *s, const struct st_call_route *r);
 int store_pg__call_route_get(struct store *s, const char *provider, const char *call_sid,
                              struct st_call_route *r);

@@ -677,6 +677,7 @@ const struct store_ops store_sqlite_ops = {
     .route_doc_delete = store_sqlite__route_doc_delete,
     .route_counter_next = store_sqlite__route_counter_next,
     .publisher_put = store_sqlite__publisher_put,
+    .call_payout_record = store_sqlite__call_payout_record,
     .publisher_get = store_sqlite__publisher_get,
     .publisher_list = store_sqlite__publisher_list,
     .publisher_delete = store_sqlite__publisher_delete,

@@ -16,11 +16,13 @@
     " COALESCE(o.revenue, -1), COALESCE(c.first_caller = 1, NOT EXISTS (SELECT 1 FROM calls e"     \
     " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id)),"      \
     " COALESCE(ld.name, ''), COALESCE(p.ext_id, ''), COALESCE(cr.target, ''),"                     \
-    " COALESCE(cr.price, 0), COALESCE(cr.billable, -1), COALESCE(o.billable, -1)"                  \
+    " COALESCE(cr.price, 0), COALESCE(cr.billable, -1), COALESCE(o.billable, -1),"                 \
+    " COALESCE(cp.payout, -1), COALESCE(cp.publisher, ''), COALESCE(cp.publisher_name, '')"        \
     " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
     " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
     " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
     " LEFT JOIN call_outcomes o ON o.call_id = c.id"                                               \
+    " LEFT JOIN call_payouts cp ON cp.call_id = c.id"                                              \
     " LEFT JOIN call_routes cr ON cr.provider = c.provider AND cr.call_sid = c.provider_call_id"   \
     " AND cr.account_id = c.account_id"                                                            \
     " LEFT JOIN route_docs ld ON ld.account_id = c.account_id AND ld.kind = 'location'"            \
@@ -74,6 +76,9 @@ static void read_report_call(sqlite3_stmt *st, struct st_report_call *r)
     r->price = sqlite3_column_int64(st, 25);
     r->rule_billable = sqlite3_column_int(st, 26);
     r->person_billable = sqlite3_column_int(st, 27);
+    r->payout = sqlite3_column_int64(st, 28);
+    store__col_text(st, 29, r->publisher, sizeof(r->publisher));
+    store__col_text(st, 30, r->publisher_name, sizeof(r->publisher_name));
 }
 
 static void read_report_conversion(sqlite3_stmt *st, struct st_report_conversion *r)
@@ -247,19 +252,15 @@ int store_sqlite__spend_list(struct store *s, int64_t account_id, const char *si
 
 /* ---- funnel and cohorts ---- */
 
-/* How far each session got (store.h struct st_report_session). */
+/* How far each session got (store.h struct st_report_session), from the facts sql/0024's
+ * triggers keep on the session: one covering index (sessions_funnel, in its order), no probe per
+ * session. */
 #define REPORT_SESSION_SQL                                                                         \
-    "SELECT s.created_at, s.channel, s.source, s.campaign,"                                        \
-    " EXISTS (SELECT 1 FROM leases l WHERE l.session_id = s.id),"                                  \
-    " EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id"                                    \
-    " AND e.type IN ('tel_click', 'chat_started')),"                                               \
-    " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id),"                                   \
-    " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id AND c.status = 'completed'"          \
-    " AND c.duration > 0 AND c.duration >= ?4),"                                                   \
-    " EXISTS (SELECT 1 FROM calls c JOIN conversions cv ON cv.call_id = c.id"                      \
-    " WHERE c.session_id = s.id)"                                                                  \
+    "SELECT s.created_at, s.channel, s.source, s.campaign, (s.funnel & 1) <> 0,"                   \
+    " (s.funnel & 2) <> 0, (s.funnel & 4) <> 0, s.call_best > 0 AND s.call_best >= ?4,"          \
+    " (s.funnel & 8) <> 0"                                                                         \
     " FROM sessions s WHERE s.account_id = ?1 AND s.created_at >= ?2 AND s.created_at < ?3"        \
-    " ORDER BY s.created_at, s.id"
+    " ORDER BY s.created_at"
 
 /* Visitors by first session, each with the calls credited to any of their sessions. */
 #define REPORT_COHORT_SQL                                                                          \

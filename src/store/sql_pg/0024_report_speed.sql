@@ -1,0 +1,98 @@
+-- opendni schema v24, PostgreSQL version of sql/0024_report_speed.sql: the same table and
+-- indexes, with ids, money and times as BIGINT.
+CREATE TABLE call_payouts (
+    call_id BIGINT PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,
+    account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    publisher TEXT NOT NULL,
+    publisher_name TEXT NOT NULL,
+    payout BIGINT NOT NULL CHECK (payout >= 0),
+    at BIGINT NOT NULL
+);
+-- The funnel's facts on each session, as in sql/0024 (bits: 1 lease, 2 tel: click or chat,
+-- 4 a credited call, 8 a converted call; call_best: the longest completed talk time), kept by
+-- row triggers in the transaction that writes the lease, event, call or conversion.
+ALTER TABLE sessions ADD COLUMN funnel INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN call_best BIGINT NOT NULL DEFAULT 0;
+UPDATE sessions SET funnel = funnel | 1 WHERE id IN (SELECT session_id FROM leases);
+UPDATE sessions SET funnel = funnel | 2
+    WHERE id IN (SELECT session_id FROM events WHERE type IN ('tel_click', 'chat_started'));
+UPDATE sessions SET funnel = funnel | 4,
+    call_best = COALESCE((SELECT MAX(c.duration) FROM calls c WHERE c.session_id = sessions.id
+                          AND c.status = 'completed' AND c.duration > 0), 0)
+    WHERE id IN (SELECT session_id FROM calls WHERE session_id IS NOT NULL);
+UPDATE sessions SET funnel = funnel | 8
+    WHERE id IN (SELECT c.session_id FROM calls c JOIN conversions cv ON cv.call_id = c.id);
+DROP INDEX sessions_account_created;
+CREATE INDEX sessions_funnel
+    ON sessions(account_id, created_at, channel, source, campaign, funnel, call_best);
+-- recomputes session p_session's call facts from its calls
+CREATE FUNCTION od_session_call_facts(p_session BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_session IS NULL THEN
+        RETURN;
+    END IF;
+    UPDATE sessions SET
+        funnel = (funnel & 3)
+            | CASE WHEN EXISTS (SELECT 1 FROM calls c WHERE c.session_id = p_session)
+                   THEN 4 ELSE 0 END
+            | CASE WHEN EXISTS (SELECT 1 FROM calls c JOIN conversions cv ON cv.call_id = c.id
+                                WHERE c.session_id = p_session) THEN 8 ELSE 0 END,
+        call_best = COALESCE((SELECT MAX(c.duration) FROM calls c WHERE c.session_id = p_session
+                              AND c.status = 'completed' AND c.duration > 0), 0)
+        WHERE id = p_session;
+END $$;
+CREATE FUNCTION od_leases_funnel() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE sessions SET funnel = funnel | 1 WHERE id = NEW.session_id AND funnel & 1 = 0;
+    ELSE
+        UPDATE sessions SET funnel = funnel & ~1 WHERE id = OLD.session_id
+            AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.session_id = OLD.session_id);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER leases_funnel AFTER INSERT OR DELETE ON leases
+    FOR EACH ROW EXECUTE FUNCTION od_leases_funnel();
+CREATE FUNCTION od_events_funnel() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.type IN ('tel_click', 'chat_started') THEN
+            UPDATE sessions SET funnel = funnel | 2 WHERE id = NEW.session_id AND funnel & 2 = 0;
+        END IF;
+    ELSIF OLD.type IN ('tel_click', 'chat_started') THEN
+        UPDATE sessions SET funnel = funnel & ~2 WHERE id = OLD.session_id
+            AND NOT EXISTS (SELECT 1 FROM events e WHERE e.session_id = OLD.session_id
+                            AND e.type IN ('tel_click', 'chat_started'));
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER events_funnel AFTER INSERT OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION od_events_funnel();
+CREATE FUNCTION od_calls_funnel() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM od_session_call_facts(NEW.session_id);
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM od_session_call_facts(OLD.session_id);
+    ELSE
+        PERFORM od_session_call_facts(OLD.session_id);
+        IF NEW.session_id IS DISTINCT FROM OLD.session_id THEN
+            PERFORM od_session_call_facts(NEW.session_id);
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER calls_funnel AFTER INSERT OR DELETE OR UPDATE OF session_id, status, duration
+    ON calls FOR EACH ROW EXECUTE FUNCTION od_calls_funnel();
+CREATE FUNCTION od_conversions_funnel() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE sessions SET funnel = funnel | 8
+            WHERE id = (SELECT session_id FROM calls WHERE id = NEW.call_id) AND funnel & 8 = 0;
+    ELSE
+        PERFORM od_session_call_facts((SELECT session_id FROM calls WHERE id = OLD.call_id));
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER conversions_funnel AFTER INSERT OR DELETE ON conversions
+    FOR EACH ROW EXECUTE FUNCTION od_conversions_funnel();
