@@ -364,6 +364,34 @@ static int current_version(struct sconn *c, int *version)
     return ERR_OK;
 }
 
+/* Whether migration version v is recorded. Versions are applied by presence, not only above the
+ * newest recorded one: a version numbered below one a store already has (branches merged out of
+ * order, e.g. 0024 after 0025) is still applied. */
+static int recorded(struct sconn *c, int v, bool *yes)
+{
+    sqlite3_stmt *st = store__prep(c, "SELECT 1 FROM schema_migrations WHERE version = ?1");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int(st, 1, v);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    *yes = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "read migrations");
+}
+
+/* How many of the embedded migrations are recorded (out: *n). */
+static int recorded_count(struct sconn *c, size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; i < n_migrations; i++) {
+        bool yes;
+        if (recorded(c, migration_version(&migrations[i]), &yes) != ERR_OK)
+            return ERR_BACKEND;
+        *n += yes;
+    }
+    return ERR_OK;
+}
+
 static int apply_migration(struct sconn *c, const struct asset *m, int64_t now, struct errbuf *eb)
 {
     char *msg = NULL;
@@ -435,12 +463,17 @@ int store_sqlite__migrate(struct store *s, int64_t now, int *version, struct err
                     "upgrade opendni",
                     store__sqlite(s)->path, have, newest);
     for (size_t i = 0; i < n_migrations; i++) {
-        if (migration_version(&migrations[i]) <= have)
+        bool yes;
+        if (recorded(c, migration_version(&migrations[i]), &yes) != ERR_OK)
+            return errf(eb, ERR_BACKEND, "db", "cannot read the migrations of '%s'",
+                        store__sqlite(s)->path);
+        if (yes)
             continue;
         int rc = apply_migration(c, &migrations[i], now, eb);
         if (rc)
             return rc;
-        have = migration_version(&migrations[i]);
+        if (migration_version(&migrations[i]) > have)
+            have = migration_version(&migrations[i]);
     }
     if (version)
         *version = have;
@@ -461,9 +494,13 @@ int store_sqlite__check(struct store *s, struct errbuf *eb)
     if (current_version(c, &have) != ERR_OK)
         return errf(eb, ERR_BACKEND, "db", "database unreachable");
     int newest = n_migrations ? migration_version(&migrations[n_migrations - 1]) : 0;
-    if (have != newest)
-        return errf(eb, ERR_CONFLICT, "db", "schema version %d, expected %d: run opendni init",
-                    have, newest);
+    size_t n = 0;
+    if (have == newest && recorded_count(c, &n) != ERR_OK)
+        return errf(eb, ERR_BACKEND, "db", "database unreachable");
+    if (have != newest || n != n_migrations)
+        return errf(eb, ERR_CONFLICT, "db",
+                    "schema version %d, expected %d%s: run opendni init", have, newest,
+                    have == newest ? " (an earlier migration is missing)" : "");
     return ERR_OK;
 }
 
