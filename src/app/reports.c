@@ -529,7 +529,9 @@ static int add_cohort(void *ctx, const struct st_report_cohort *r)
         cs->c[cs->n++] = (struct cohort){.week_start = wk};
     }
     struct cohort *c = &cs->c[cs->n - 1];
-    if (strcmp(cs->last_visitor, r->visitor_id) != 0 || cs->last_first != r->first_at) {
+    /* a visitor's first-session rows are adjacent (one session, or two at the same instant) */
+    if (r->first &&
+        (strcmp(cs->last_visitor, r->visitor_id) != 0 || cs->last_first != r->first_at)) {
         c->visitors++;
         snprintf(cs->last_visitor, sizeof(cs->last_visitor), "%s", r->visitor_id);
         cs->last_first = r->first_at;

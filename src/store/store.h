@@ -796,16 +796,19 @@ struct st_report_cohort {
     int64_t first_at;
     int64_t call_started_at;
     int64_t revenue; /* the call's outcome revenue, -1 none */
+    bool first;      /* the row is of the visitor's first session */
 };
 
 typedef int (*store_report_session_fn)(void *ctx, const struct st_report_session *r);
 typedef int (*store_report_cohort_fn)(void *ctx, const struct st_report_cohort *r);
 
-/* The account's sessions with since <= created_at < until, in (created_at, id) order. */
+/* The account's sessions with since <= created_at < until, in created_at order. */
 int store_report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
                           int64_t min_duration_s, store_report_session_fn fn, void *ctx);
-/* The account's visitors whose first session is in [since, until), each with every call
- * credited to one of their sessions (started_at order), visitors in (first_at, visitor) order. */
+/* The account's visitors whose first session is in [since, until), in first_at order: a row
+ * (first set) for each visitor's first session — two when it has two at the same instant — and a
+ * row for every call credited to one of the visitor's sessions (call_started_at > 0; first set
+ * when that session is the first). A visitor's calls need not follow its first row. */
 int store_report_cohort(struct store *s, int64_t account_id, int64_t since, int64_t until,
                         store_report_cohort_fn fn, void *ctx);
 

@@ -257,21 +257,23 @@ int store_sqlite__spend_list(struct store *s, int64_t account_id, const char *si
  * session. */
 #define REPORT_SESSION_SQL                                                                         \
     "SELECT s.created_at, s.channel, s.source, s.campaign, (s.funnel & 1) <> 0,"                   \
-    " (s.funnel & 2) <> 0, (s.funnel & 4) <> 0, s.call_best > 0 AND s.call_best >= ?4,"          \
+    " (s.funnel & 2) <> 0, (s.funnel & 4) <> 0, s.call_best > 0 AND s.call_best >= ?4,"            \
     " (s.funnel & 8) <> 0"                                                                         \
     " FROM sessions s WHERE s.account_id = ?1 AND s.created_at >= ?2 AND s.created_at < ?3"        \
     " ORDER BY s.created_at"
 
-/* Visitors by first session, each with the calls credited to any of their sessions. */
+/* The sessions of the visitors whose first session is in the range (sessions.first_at, kept by
+ * sql/0024's triggers; one range of sessions_cohort): each visitor's first session, and each
+ * session with a credited call once per call, in first_at order. */
 #define REPORT_COHORT_SQL                                                                          \
-    "SELECT v.visitor_id, v.first_at, COALESCE(k.started_at, 0), COALESCE(k.revenue, -1)"          \
-    " FROM (SELECT visitor_id, MIN(created_at) AS first_at FROM sessions WHERE account_id = ?1"    \
-    " GROUP BY visitor_id) v"                                                                      \
-    " LEFT JOIN (SELECT s.visitor_id, c.started_at, o.revenue FROM sessions s"                     \
-    " JOIN calls c ON c.session_id = s.id LEFT JOIN call_outcomes o ON o.call_id = c.id"           \
-    " WHERE s.account_id = ?1) k ON k.visitor_id = v.visitor_id"                                   \
-    " WHERE v.first_at >= ?2 AND v.first_at < ?3"                                                  \
-    " ORDER BY v.first_at, v.visitor_id, k.started_at"
+    "SELECT s.visitor_id, s.first_at, COALESCE(c.started_at, 0), COALESCE(o.revenue, -1),"         \
+    " s.created_at = s.first_at FROM sessions s"                                                   \
+    " LEFT JOIN calls c ON (s.funnel & 4) <> 0 AND c.session_id = s.id"                            \
+    " AND c.account_id = s.account_id"                                                             \
+    " LEFT JOIN call_outcomes o ON o.call_id = c.id AND o.account_id = s.account_id"               \
+    " WHERE s.account_id = ?1 AND s.first_at >= ?2 AND s.first_at < ?3"                            \
+    " AND (s.created_at = s.first_at OR (s.funnel & 4) <> 0)"                                      \
+    " ORDER BY s.first_at, s.created_at, s.visitor_id"
 
 int store_sqlite__report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
                                   int64_t min_duration_s, store_report_session_fn fn, void *ctx)
@@ -319,6 +321,7 @@ int store_sqlite__report_cohort(struct store *s, int64_t account_id, int64_t sin
         r.first_at = sqlite3_column_int64(st, 1);
         r.call_started_at = sqlite3_column_int64(st, 2);
         r.revenue = sqlite3_column_int64(st, 3);
+        r.first = sqlite3_column_int(st, 4) != 0;
         if (fn(ctx, &r))
             break;
     }

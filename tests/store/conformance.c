@@ -3392,6 +3392,52 @@ static void report_speed_session_facts_follow_writes(void **state)
     assert_false(fs.rows[1].shown || fs.rows[1].engaged || fs.rows[1].called);
 }
 
+/* A visitor's cohort follows its first session: one purged, the next one is the first. */
+static void report_speed_cohort_follows_first_session(void **state)
+{
+    struct fx *f = *state;
+    struct st_session v1 = {.account_id = f->a.id, .created_at = 100, .last_active_at = 100};
+    snprintf(v1.ext_id, sizeof(v1.ext_id), "cf1");
+    snprintf(v1.visitor_id, sizeof(v1.visitor_id), "v_cf");
+    assert_int_equal(store_session_put(f->s, &v1), ERR_OK);
+    struct st_session v2 = v1;
+    v2.id = 0;
+    v2.created_at = v2.last_active_at = 5000;
+    snprintf(v2.ext_id, sizeof(v2.ext_id), "cf2");
+    assert_int_equal(store_session_put(f->s, &v2), ERR_OK);
+    make_call(f, "CA_cf", 5100, v2.id);
+    /* an earlier session of the visitor stored later still makes it the first */
+    struct st_session v0 = v1;
+    v0.id = 0;
+    v0.created_at = v0.last_active_at = 50;
+    snprintf(v0.ext_id, sizeof(v0.ext_id), "cf0");
+    assert_int_equal(store_session_put(f->s, &v0), ERR_OK);
+    struct cohort_seen cs = {0};
+    assert_int_equal(store_report_cohort(f->s, f->a.id, 0, 1000, collect_cohort, &cs), ERR_OK);
+    assert_int_equal(cs.n, 2);
+    assert_true(cs.rows[0].first);
+    assert_int_equal(cs.rows[0].first_at, 50);
+    assert_int_equal(cs.rows[0].call_started_at, 0);
+    assert_false(cs.rows[1].first);
+    assert_int_equal(cs.rows[1].call_started_at, 5100);
+    /* the two sessions before 1000 purged: the visitor's first visit is now at 5000 */
+    struct st_retention r = {.sessions_before = 1000};
+    struct st_purged pn;
+    bool busy = true;
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &pn, &busy), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(pn.sessions, 2);
+    cs = (struct cohort_seen){0};
+    assert_int_equal(store_report_cohort(f->s, f->a.id, 0, 1000, collect_cohort, &cs), ERR_OK);
+    assert_int_equal(cs.n, 0);
+    assert_int_equal(store_report_cohort(f->s, f->a.id, 1000, 9000, collect_cohort, &cs), ERR_OK);
+    assert_int_equal(cs.n, 1);
+    assert_true(cs.rows[0].first);
+    assert_int_equal(cs.rows[0].first_at, 5000);
+    assert_int_equal(cs.rows[0].call_started_at, 5100);
+}
+
 static int payout_facts(void *ctx, const struct st_report_call *c)
 {
     struct st_report_call *out = ctx;
@@ -3482,6 +3528,7 @@ int main(int argc, char **argv)
         T(publishers_claims_and_pnl_facts),
         T(report_speed_session_facts_follow_writes),
         T(report_speed_call_payouts_recorded_once),
+        T(report_speed_cohort_follows_first_session),
         T(spend_replaces_days_one_currency_and_tenant_scoping),
         T(funnel_stages_and_cohorts_by_first_visit),
         T(report_first_time_stored_or_looked_up),

@@ -87,3 +87,39 @@ CREATE TRIGGER conversions_funnel_delete AFTER DELETE ON conversions BEGIN
         (SELECT f.funnel, f.call_best FROM session_call_facts f WHERE f.session_id = sessions.id)
         WHERE id = (SELECT session_id FROM calls WHERE id = OLD.call_id);
 END;
+-- Cohorts (docs/reports.md "Cohorts"): first_at is the created_at of the first session of the
+-- session's visitor (the account's sessions with the same visitor_id), kept by the triggers
+-- below when sessions are added, purged or erased (an erasure blanks visitor_id), so a cohort is
+-- one range of sessions_cohort: the sessions of the visitors whose first visit is in the range.
+ALTER TABLE sessions ADD COLUMN first_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX sessions_visitor_first ON sessions(account_id, visitor_id, created_at);
+UPDATE sessions SET first_at = (SELECT MIN(v.created_at) FROM sessions v
+    WHERE v.account_id = sessions.account_id AND v.visitor_id = sessions.visitor_id);
+CREATE INDEX sessions_cohort ON sessions(account_id, first_at, created_at, visitor_id, funnel);
+CREATE TRIGGER sessions_first_insert AFTER INSERT ON sessions BEGIN
+    UPDATE sessions SET first_at = (SELECT MIN(v.created_at) FROM sessions v
+            WHERE v.account_id = NEW.account_id AND v.visitor_id = NEW.visitor_id)
+        WHERE account_id = NEW.account_id AND visitor_id = NEW.visitor_id
+        AND first_at IS NOT (SELECT MIN(v.created_at) FROM sessions v
+            WHERE v.account_id = NEW.account_id AND v.visitor_id = NEW.visitor_id);
+END;
+CREATE TRIGGER sessions_first_delete AFTER DELETE ON sessions BEGIN
+    UPDATE sessions SET first_at = (SELECT MIN(v.created_at) FROM sessions v
+            WHERE v.account_id = OLD.account_id AND v.visitor_id = OLD.visitor_id)
+        WHERE account_id = OLD.account_id AND visitor_id = OLD.visitor_id
+        AND first_at IS NOT (SELECT MIN(v.created_at) FROM sessions v
+            WHERE v.account_id = OLD.account_id AND v.visitor_id = OLD.visitor_id);
+END;
+CREATE TRIGGER sessions_first_update AFTER UPDATE OF account_id, visitor_id, created_at ON sessions
+BEGIN
+    UPDATE sessions SET first_at = (SELECT MIN(v.created_at) FROM sessions v
+            WHERE v.account_id = OLD.account_id AND v.visitor_id = OLD.visitor_id)
+        WHERE account_id = OLD.account_id AND visitor_id = OLD.visitor_id
+        AND first_at IS NOT (SELECT MIN(v.created_at) FROM sessions v
+            WHERE v.account_id = OLD.account_id AND v.visitor_id = OLD.visitor_id);
+    UPDATE sessions SET first_at = (SELECT MIN(v.created_at) FROM sessions v
+            WHERE v.account_id = NEW.account_id AND v.visitor_id = NEW.visitor_id)
+        WHERE account_id = NEW.account_id AND visitor_id = NEW.visitor_id
+        AND first_at IS NOT (SELECT MIN(v.created_at) FROM sessions v
+            WHERE v.account_id = NEW.account_id AND v.visitor_id = NEW.visitor_id);
+END;

@@ -96,3 +96,35 @@ BEGIN
 END $$;
 CREATE TRIGGER conversions_funnel AFTER INSERT OR DELETE ON conversions
     FOR EACH ROW EXECUTE FUNCTION od_conversions_funnel();
+-- Cohorts: each session's first_at, the created_at of its visitor's first session, as in
+-- sql/0024, kept by od_visitor_first when sessions are added, purged or erased.
+ALTER TABLE sessions ADD COLUMN first_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX sessions_visitor_first ON sessions(account_id, visitor_id, created_at);
+UPDATE sessions SET first_at = v.m FROM (SELECT account_id, visitor_id, MIN(created_at) AS m
+    FROM sessions GROUP BY account_id, visitor_id) v
+    WHERE v.account_id = sessions.account_id AND v.visitor_id = sessions.visitor_id;
+CREATE INDEX sessions_cohort ON sessions(account_id, first_at, created_at, visitor_id, funnel);
+CREATE FUNCTION od_visitor_first(p_account BIGINT, p_visitor TEXT) RETURNS VOID
+LANGUAGE plpgsql AS $$
+DECLARE
+    m BIGINT;
+BEGIN
+    SELECT MIN(created_at) INTO m FROM sessions
+        WHERE account_id = p_account AND visitor_id = p_visitor;
+    IF m IS NOT NULL THEN
+        UPDATE sessions SET first_at = m WHERE account_id = p_account AND visitor_id = p_visitor
+            AND first_at <> m;
+    END IF;
+END $$;
+CREATE FUNCTION od_sessions_first() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM od_visitor_first(OLD.account_id, OLD.visitor_id);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM od_visitor_first(NEW.account_id, NEW.visitor_id);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER sessions_first AFTER INSERT OR DELETE OR UPDATE OF account_id, visitor_id,
+    created_at ON sessions FOR EACH ROW EXECUTE FUNCTION od_sessions_first();
