@@ -454,8 +454,8 @@ static int add_call(void *ctx, const struct st_report_call *c)
      * publisher owning it now, at its payout now */
     const struct payee *pub = c->payout >= 0 ? NULL : payee_of(t->payees, c);
     const char *pub_id = c->payout >= 0 ? (c->publisher[0] ? c->publisher : NULL)
-                         : pub        ? pub->ext_id
-                                      : NULL;
+                         : pub          ? pub->ext_id
+                                        : NULL;
     int64_t payout = c->payout >= 0 ? c->payout : pub ? pub->payout : 0;
     bool connected = c->rule_billable >= 0 && c->target[0];
     bool billable = c->person_billable >= 0 ? c->person_billable == 1 : c->rule_billable == 1;
@@ -607,7 +607,8 @@ static void pnl_release(struct pnl *t)
 /* Reads the calls (and, when the grouping allows, spend and rent) into t. */
 static int pnl_fill(struct app *app, const struct st_account *a, struct pnl *t, bool costed)
 {
-    int rc = store_report_calls(app->store, a->id, t->q->since, t->q->until, add_call, t);
+    int rc = store_report_calls_need(app->store, a->id, t->q->since, t->q->until,
+                                     STORE_REPORT_NEED_ROUTING, add_call, t);
     if (rc == ERR_OK && costed) {
         char since_day[11], until_day[11]; /* the days whose UTC midnight is in the range */
         reports_day(t->q->since + DAY_MS - 1, 0, since_day);
@@ -665,7 +666,8 @@ json_t *pnl_today_json(struct app *app, int64_t account_id, int64_t now)
     struct pnl t = {.dims = &dims, .q = &q, .cs = &cs, .payees = &ps};
     json_t *o = NULL;
     if (payees_read(app, account_id, &ps) == ERR_OK &&
-        store_report_calls(app->store, account_id, q.since, q.until, add_call, &t) == ERR_OK) {
+        store_report_calls_need(app->store, account_id, q.since, q.until, STORE_REPORT_NEED_ROUTING,
+                                add_call, &t) == ERR_OK) {
         struct prow r = t.n ? t.rows[0] : (struct prow){0};
         char day[11];
         reports_day(q.since, 0, day);

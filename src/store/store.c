@@ -701,7 +701,13 @@ int store_route_counts(struct store *s, int64_t account_id, const char *plan,
 int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
                        store_report_call_fn fn, void *ctx)
 {
-    return s->ops->report_calls(s, account_id, since, until, fn, ctx);
+    return s->ops->report_calls(s, account_id, since, until, STORE_REPORT_NEED_ALL, fn, ctx);
+}
+
+int store_report_calls_need(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                            unsigned need, store_report_call_fn fn, void *ctx)
+{
+    return s->ops->report_calls(s, account_id, since, until, need & STORE_REPORT_NEED_ALL, fn, ctx);
 }
 
 int store_report_conversions(struct store *s, int64_t account_id, int64_t since, int64_t until,

@@ -172,7 +172,7 @@ struct store_ops {
     int (*provider_cred_list)(struct store *s, int64_t account_id, store_provider_cred_fn fn,
                               void *ctx);
     int (*report_calls)(struct store *s, int64_t account_id, int64_t since, int64_t until,
-                        store_report_call_fn fn, void *ctx);
+                        unsigned need, store_report_call_fn fn, void *ctx);
     int (*report_conversions)(struct store *s, int64_t account_id, int64_t since, int64_t until,
                               store_report_conversion_fn fn, void *ctx);
     int (*report_sessions)(struct store *s, int64_t account_id, int64_t since, int64_t until,

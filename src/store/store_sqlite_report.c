@@ -5,30 +5,64 @@
 #include "base/prelude.h"
 #include "store/store_sqlite_int.h"
 
-/* The call's source snapshot wins; the session's values fill calls stored without one. */
-#define REPORT_CALL_SQL                                                                            \
-    "SELECT c.id, c.status, c.duration, c.started_at,"                                             \
+/* The call's source snapshot wins; the session's values fill calls stored without one. What a
+ * caller needs picks one of four statements (store.h STORE_REPORT_NEED_*): without the session's
+ * own fields the session is read only for a call stored without a snapshot; without routing the
+ * routing record, its location and the recorded payout are not read. */
+#define RC_ATTR_JOINED                                                                             \
     " COALESCE(NULLIF(c.channel, ''), s.channel), COALESCE(NULLIF(c.source, ''), s.source),"       \
     " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign),"     \
-    " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                       \
+    " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"
+#define RC_LAZY(col) "(SELECT x." col " FROM sessions x WHERE x.id = c.session_id)"
+#define RC_ATTR_LAZY                                                                               \
+    " COALESCE(NULLIF(c.channel, ''), " RC_LAZY(                                                   \
+        "channel") "),"                                                                            \
+                   " COALESCE(NULLIF(c.source, ''), " RC_LAZY(                                     \
+                       "source") "),"                                                              \
+                                 " COALESCE(NULLIF(c.medium, ''), " RC_LAZY(                       \
+                                     "medium") "),"                                                \
+                                               " COALESCE(NULLIF(c.campaign, ''), " RC_LAZY(       \
+                                                   "campaign") "),"                                \
+                                                               " COALESCE(NULLIF(c.keyword, "      \
+                                                               "''), " RC_LAZY(                    \
+                                                                   "keyword") "), NULL, NULL,"
+#define RC_MIDDLE(content)                                                                         \
     " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
-    " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
+    " c.ext_id, c.from_number, c.to_number, p.name, " content ", c.provider,"                      \
     " COALESCE(o.revenue, -1), COALESCE(c.first_caller = 1, NOT EXISTS (SELECT 1 FROM calls e"     \
-    " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id)),"      \
+    " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id)),"
+#define RC_ROUTE_COLS                                                                              \
     " COALESCE(ld.name, ''), COALESCE(p.ext_id, ''), COALESCE(cr.target, ''),"                     \
     " COALESCE(cr.price, 0), COALESCE(cr.billable, -1), COALESCE(o.billable, -1),"                 \
-    " COALESCE(cp.payout, -1), COALESCE(cp.publisher, ''), COALESCE(cp.publisher_name, '')"        \
-    " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
+    " COALESCE(cp.payout, -1), COALESCE(cp.publisher, ''), COALESCE(cp.publisher_name, '')"
+#define RC_NO_ROUTE_COLS                                                                           \
+    " '', COALESCE(p.ext_id, ''), '', 0, -1, COALESCE(o.billable, -1), -1, '', ''"
+#define RC_SESSION_JOIN " LEFT JOIN sessions s ON s.id = c.session_id"
+#define RC_COMMON_JOINS                                                                            \
     " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
     " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
-    " LEFT JOIN call_outcomes o ON o.call_id = c.id"                                               \
+    " LEFT JOIN call_outcomes o ON o.call_id = c.id"
+#define RC_ROUTE_JOINS                                                                             \
     " LEFT JOIN call_payouts cp ON cp.call_id = c.id"                                              \
     " LEFT JOIN call_routes cr ON cr.provider = c.provider AND cr.call_sid = c.provider_call_id"   \
     " AND cr.account_id = c.account_id"                                                            \
     " LEFT JOIN route_docs ld ON ld.account_id = c.account_id AND ld.kind = 'location'"            \
-    " AND ld.ext_id = cr.location"                                                                 \
+    " AND ld.ext_id = cr.location"
+#define RC_WHERE                                                                                   \
     " WHERE c.account_id = ?1 AND c.started_at >= ?2 AND c.started_at < ?3"                        \
     " ORDER BY c.started_at, c.id"
+
+/* By STORE_REPORT_NEED_SESSION | STORE_REPORT_NEED_ROUTING. */
+static const char *const report_call_sql[4] = {
+    "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR_LAZY RC_MIDDLE("NULL")
+        RC_NO_ROUTE_COLS " FROM calls c" RC_COMMON_JOINS RC_WHERE,
+    "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR_JOINED RC_MIDDLE("s.content")
+        RC_NO_ROUTE_COLS " FROM calls c" RC_SESSION_JOIN RC_COMMON_JOINS RC_WHERE,
+    "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR_LAZY RC_MIDDLE("NULL") RC_ROUTE_COLS
+    " FROM calls c" RC_COMMON_JOINS RC_ROUTE_JOINS RC_WHERE,
+    "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR_JOINED RC_MIDDLE("s.content")
+        RC_ROUTE_COLS " FROM calls c" RC_SESSION_JOIN RC_COMMON_JOINS RC_ROUTE_JOINS RC_WHERE,
+};
 
 /* click_ids is written by the server as a JSON object; json_valid keeps one bad row from
  * failing the whole export. */
@@ -133,10 +167,10 @@ static int each_call(sqlite3_stmt *st, void *arg)
 }
 
 int store_sqlite__report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
-                               store_report_call_fn fn, void *ctx)
+                               unsigned need, store_report_call_fn fn, void *ctx)
 {
     struct sconn *c = store__conn(s);
-    sqlite3_stmt *st = c ? store__prep(c, REPORT_CALL_SQL) : NULL;
+    sqlite3_stmt *st = c ? store__prep(c, report_call_sql[need & 3]) : NULL;
     if (!st)
         return ERR_BACKEND;
     struct call_walk w = {fn, ctx};
