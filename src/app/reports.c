@@ -228,14 +228,10 @@ int reports_calls(struct app *app, const struct st_account *a, const struct repo
         f.need_time = f.need_time || dims->dim[i] == REPORT_DAY || dims->dim[i] == REPORT_HOUR;
         f.need_region = f.need_region || dims->dim[i] == REPORT_REGION;
     }
-    unsigned need = 0; /* read the session and the routing record only when grouped by them */
-    for (size_t i = 0; i < dims->n; i++) {
-        enum report_dim d = dims->dim[i];
-        if (d == REPORT_LANDING_PAGE || d == REPORT_DEVICE || d == REPORT_CONTENT)
-            need |= STORE_REPORT_NEED_SESSION;
-        if (d == REPORT_LOCATION)
+    unsigned need = 0; /* read the routing record only when grouped by location */
+    for (size_t i = 0; i < dims->n; i++)
+        if (dims->dim[i] == REPORT_LOCATION)
             need |= STORE_REPORT_NEED_ROUTING;
-    }
     int rc = store_report_calls_need(app->store, a->id, q->since, q->until, need, add_call, &f);
     if (rc == ERR_OK && info->costed) {
         char since_day[11], until_day[11];

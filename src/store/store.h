@@ -772,14 +772,11 @@ typedef int (*store_report_conversion_fn)(void *ctx, const struct st_report_conv
  * (started_at, id) order. */
 int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
                        store_report_call_fn fn, void *ctx);
-/* What a report reads of each call besides its own facts, outcome, conversion and pool: the
- * credited session's landing page, device and utm_content (without it they are ""; the
- * attribution fields are still filled from the session for a call stored without a snapshot),
- * and the routing record with its location and the recorded payout (without it: target "",
- * price 0, rule_billable -1, location "", payout -1, publisher ""). */
-#define STORE_REPORT_NEED_SESSION 1u
-#define STORE_REPORT_NEED_ROUTING 2u
-#define STORE_REPORT_NEED_ALL (STORE_REPORT_NEED_SESSION | STORE_REPORT_NEED_ROUTING)
+/* What a report reads of each call besides its own facts, session, outcome, conversion and pool:
+ * the routing record with its location and the recorded payout (without it: target "", price 0,
+ * rule_billable -1, location "", payout -1, publisher ""). */
+#define STORE_REPORT_NEED_ROUTING 1u
+#define STORE_REPORT_NEED_ALL STORE_REPORT_NEED_ROUTING
 /* As store_report_calls, reading only what need asks for (fewer rows read per call). */
 int store_report_calls_need(struct store *s, int64_t account_id, int64_t since, int64_t until,
                             unsigned need, store_report_call_fn fn, void *ctx);

@@ -107,9 +107,18 @@ bool store__pg_col_bool(const PGresult *r, int row, int col)
     return v[0] == 't' || (v[0] >= '1' && v[0] <= '9');
 }
 
+/* A bounded copy (what snprintf("%s") would write, without its cost). */
 void store__pg_col_text(const PGresult *r, int row, int col, char *dst, size_t cap)
 {
-    snprintf(dst, cap, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+    if (cap == 0)
+        return;
+    size_t n = PQgetisnull(r, row, col) ? 0 : (size_t)PQgetlength(r, row, col);
+    if (n > cap - 1)
+        n = cap - 1;
+    const char *v = PQgetvalue(r, row, col);
+    n = strnlen(v, n);
+    memcpy(dst, v, n);
+    dst[n] = '\0';
 }
 
 void store__pg_new_ext_id(const char *prefix, char out[STORE_ID_MAX])

@@ -5,30 +5,16 @@
 #include "base/prelude.h"
 #include "store/store_sqlite_int.h"
 
-/* The call's source snapshot wins; the session's values fill calls stored without one. What a
- * caller needs picks one of four statements (store.h STORE_REPORT_NEED_*): without the session's
- * own fields the session is read only for a call stored without a snapshot; without routing the
- * routing record, its location and the recorded payout are not read. */
-#define RC_ATTR_JOINED                                                                             \
+/* The call's source snapshot wins; the session's values fill calls stored without one. Without
+ * STORE_REPORT_NEED_ROUTING the routing record, its location and the recorded payout are not
+ * read. */
+#define RC_ATTR                                                                                    \
     " COALESCE(NULLIF(c.channel, ''), s.channel), COALESCE(NULLIF(c.source, ''), s.source),"       \
     " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign),"     \
     " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"
-#define RC_LAZY(col) "(SELECT x." col " FROM sessions x WHERE x.id = c.session_id)"
-#define RC_ATTR_LAZY                                                                               \
-    " COALESCE(NULLIF(c.channel, ''), " RC_LAZY(                                                   \
-        "channel") "),"                                                                            \
-                   " COALESCE(NULLIF(c.source, ''), " RC_LAZY(                                     \
-                       "source") "),"                                                              \
-                                 " COALESCE(NULLIF(c.medium, ''), " RC_LAZY(                       \
-                                     "medium") "),"                                                \
-                                               " COALESCE(NULLIF(c.campaign, ''), " RC_LAZY(       \
-                                                   "campaign") "),"                                \
-                                                               " COALESCE(NULLIF(c.keyword, "      \
-                                                               "''), " RC_LAZY(                    \
-                                                                   "keyword") "), NULL, NULL,"
-#define RC_MIDDLE(content)                                                                         \
+#define RC_MIDDLE                                                                                  \
     " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
-    " c.ext_id, c.from_number, c.to_number, p.name, " content ", c.provider,"                      \
+    " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
     " COALESCE(o.revenue, -1), COALESCE(c.first_caller = 1, NOT EXISTS (SELECT 1 FROM calls e"     \
     " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id)),"
 #define RC_ROUTE_COLS                                                                              \
@@ -52,16 +38,12 @@
     " WHERE c.account_id = ?1 AND c.started_at >= ?2 AND c.started_at < ?3"                        \
     " ORDER BY c.started_at, c.id"
 
-/* By STORE_REPORT_NEED_SESSION | STORE_REPORT_NEED_ROUTING. */
-static const char *const report_call_sql[4] = {
-    "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR_LAZY RC_MIDDLE("NULL")
-        RC_NO_ROUTE_COLS " FROM calls c" RC_COMMON_JOINS RC_WHERE,
-    "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR_JOINED RC_MIDDLE("s.content")
-        RC_NO_ROUTE_COLS " FROM calls c" RC_SESSION_JOIN RC_COMMON_JOINS RC_WHERE,
-    "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR_LAZY RC_MIDDLE("NULL") RC_ROUTE_COLS
-    " FROM calls c" RC_COMMON_JOINS RC_ROUTE_JOINS RC_WHERE,
-    "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR_JOINED RC_MIDDLE("s.content")
-        RC_ROUTE_COLS " FROM calls c" RC_SESSION_JOIN RC_COMMON_JOINS RC_ROUTE_JOINS RC_WHERE,
+/* [0]: without routing, [1]: everything. */
+static const char *const report_call_sql[2] = {
+    "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR RC_MIDDLE RC_NO_ROUTE_COLS
+    " FROM calls c" RC_SESSION_JOIN RC_COMMON_JOINS RC_WHERE,
+    "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR RC_MIDDLE RC_ROUTE_COLS
+    " FROM calls c" RC_SESSION_JOIN RC_COMMON_JOINS RC_ROUTE_JOINS RC_WHERE,
 };
 
 /* click_ids is written by the server as a JSON object; json_valid keeps one bad row from
@@ -170,7 +152,8 @@ int store_sqlite__report_calls(struct store *s, int64_t account_id, int64_t sinc
                                unsigned need, store_report_call_fn fn, void *ctx)
 {
     struct sconn *c = store__conn(s);
-    sqlite3_stmt *st = c ? store__prep(c, report_call_sql[need & 3]) : NULL;
+    sqlite3_stmt *st =
+        c ? store__prep(c, report_call_sql[(need & STORE_REPORT_NEED_ROUTING) != 0]) : NULL;
     if (!st)
         return ERR_BACKEND;
     struct call_walk w = {fn, ctx};
