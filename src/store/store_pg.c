@@ -693,8 +693,8 @@ static int recorded(struct store *s, int v, bool *yes)
     struct pgargs a = {0};
     store__pg_i64(&a, v);
     PGresult *r = NULL;
-    int rc = store__pg_row(s, "SELECT 1 FROM schema_migrations WHERE version = $1::integer", &a,
-                           &r, "read migrations");
+    int rc = store__pg_row(s, "SELECT 1 FROM schema_migrations WHERE version = $1::integer", &a, &r,
+                           "read migrations");
     *yes = rc == ERR_OK;
     if (rc == ERR_OK)
         PQclear(r);

@@ -507,9 +507,8 @@ int store_sqlite__check(struct store *s, struct errbuf *eb)
     if (have == newest && recorded_count(c, &n) != ERR_OK)
         return errf(eb, ERR_BACKEND, "db", "database unreachable");
     if (have != newest || n != n_migrations)
-        return errf(eb, ERR_CONFLICT, "db",
-                    "schema version %d, expected %d%s: run opendni init", have, newest,
-                    have == newest ? " (an earlier migration is missing)" : "");
+        return errf(eb, ERR_CONFLICT, "db", "schema version %d, expected %d%s: run opendni init",
+                    have, newest, have == newest ? " (an earlier migration is missing)" : "");
     return ERR_OK;
 }
 
