@@ -26,58 +26,75 @@ DROP INDEX sessions_account_created;
 CREATE INDEX sessions_funnel
     ON sessions(account_id, created_at, channel, source, campaign, funnel, call_best);
 -- recomputes session p_session's call facts from its calls
-CREATE FUNCTION od_session_call_facts(p_session BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
+CREATE FUNCTION od_session_call_facts(p_account BIGINT, p_session BIGINT) RETURNS VOID
+LANGUAGE plpgsql AS $$
 BEGIN
     IF p_session IS NULL THEN
         RETURN;
     END IF;
     UPDATE sessions SET
         funnel = (funnel & 3)
-            | CASE WHEN EXISTS (SELECT 1 FROM calls c WHERE c.session_id = p_session)
-                   THEN 4 ELSE 0 END
+            | CASE WHEN EXISTS (SELECT 1 FROM calls c WHERE c.account_id = p_account
+                                AND c.session_id = p_session) THEN 4 ELSE 0 END
             | CASE WHEN EXISTS (SELECT 1 FROM calls c JOIN conversions cv ON cv.call_id = c.id
-                                WHERE c.session_id = p_session) THEN 8 ELSE 0 END,
-        call_best = COALESCE((SELECT MAX(c.duration) FROM calls c WHERE c.session_id = p_session
-                              AND c.status = 'completed' AND c.duration > 0), 0)
-        WHERE id = p_session;
+                                WHERE c.account_id = p_account AND cv.account_id = p_account
+                                AND c.session_id = p_session) THEN 8 ELSE 0 END,
+        call_best = COALESCE((SELECT MAX(c.duration) FROM calls c WHERE c.account_id = p_account
+                              AND c.session_id = p_session AND c.status = 'completed'
+                              AND c.duration > 0), 0)
+        WHERE account_id = p_account AND id = p_session;
 END $$;
-CREATE FUNCTION od_leases_funnel() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+-- the same for the session of call p_call
+CREATE FUNCTION od_call_session_facts(p_account BIGINT, p_call BIGINT) RETURNS VOID
+LANGUAGE plpgsql AS $$
+DECLARE
+    sid BIGINT;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        UPDATE sessions SET funnel = funnel | 1 WHERE id = NEW.session_id AND funnel & 1 = 0;
-    ELSE
-        UPDATE sessions SET funnel = funnel & ~1 WHERE id = OLD.session_id
-            AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.session_id = OLD.session_id);
-    END IF;
+    SELECT session_id INTO sid FROM calls WHERE account_id = p_account AND id = p_call;
+    PERFORM od_session_call_facts(p_account, sid);
+END $$;
+-- leases and events have no account_id: the session they name is updated by its id
+CREATE FUNCTION od_leases_funnel_insert() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE sessions SET funnel = funnel | 1 WHERE id = NEW.session_id AND funnel & 1 = 0;
     RETURN NULL;
 END $$;
-CREATE TRIGGER leases_funnel AFTER INSERT OR DELETE ON leases
-    FOR EACH ROW EXECUTE FUNCTION od_leases_funnel();
-CREATE FUNCTION od_events_funnel() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+CREATE FUNCTION od_leases_funnel_delete() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.type IN ('tel_click', 'chat_started') THEN
-            UPDATE sessions SET funnel = funnel | 2 WHERE id = NEW.session_id AND funnel & 2 = 0;
-        END IF;
-    ELSIF OLD.type IN ('tel_click', 'chat_started') THEN
-        UPDATE sessions SET funnel = funnel & ~2 WHERE id = OLD.session_id
-            AND NOT EXISTS (SELECT 1 FROM events e WHERE e.session_id = OLD.session_id
-                            AND e.type IN ('tel_click', 'chat_started'));
-    END IF;
+    UPDATE sessions SET funnel = funnel & ~1 WHERE id = OLD.session_id
+        AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.session_id = OLD.session_id);
     RETURN NULL;
 END $$;
-CREATE TRIGGER events_funnel AFTER INSERT OR DELETE ON events
-    FOR EACH ROW EXECUTE FUNCTION od_events_funnel();
+CREATE TRIGGER leases_funnel_insert AFTER INSERT ON leases
+    FOR EACH ROW EXECUTE FUNCTION od_leases_funnel_insert();
+CREATE TRIGGER leases_funnel_delete AFTER DELETE ON leases
+    FOR EACH ROW EXECUTE FUNCTION od_leases_funnel_delete();
+CREATE FUNCTION od_events_funnel_insert() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE sessions SET funnel = funnel | 2 WHERE id = NEW.session_id AND funnel & 2 = 0;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION od_events_funnel_delete() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE sessions SET funnel = funnel & ~2 WHERE id = OLD.session_id
+        AND NOT EXISTS (SELECT 1 FROM events e WHERE e.session_id = OLD.session_id
+                        AND e.type IN ('tel_click', 'chat_started'));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER events_funnel_insert AFTER INSERT ON events FOR EACH ROW
+    WHEN (NEW.type IN ('tel_click', 'chat_started'))
+    EXECUTE FUNCTION od_events_funnel_insert();
+CREATE TRIGGER events_funnel_delete AFTER DELETE ON events FOR EACH ROW
+    WHEN (OLD.type IN ('tel_click', 'chat_started'))
+    EXECUTE FUNCTION od_events_funnel_delete();
 CREATE FUNCTION od_calls_funnel() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM od_session_call_facts(NEW.session_id);
-    ELSIF TG_OP = 'DELETE' THEN
-        PERFORM od_session_call_facts(OLD.session_id);
-    ELSE
-        PERFORM od_session_call_facts(OLD.session_id);
-        IF NEW.session_id IS DISTINCT FROM OLD.session_id THEN
-            PERFORM od_session_call_facts(NEW.session_id);
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM od_session_call_facts(OLD.account_id, OLD.session_id);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        IF TG_OP = 'INSERT' OR NEW.session_id IS DISTINCT FROM OLD.session_id THEN
+            PERFORM od_session_call_facts(NEW.account_id, NEW.session_id);
         END IF;
     END IF;
     RETURN NULL;
@@ -87,10 +104,9 @@ CREATE TRIGGER calls_funnel AFTER INSERT OR DELETE OR UPDATE OF session_id, stat
 CREATE FUNCTION od_conversions_funnel() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        UPDATE sessions SET funnel = funnel | 8
-            WHERE id = (SELECT session_id FROM calls WHERE id = NEW.call_id) AND funnel & 8 = 0;
+        PERFORM od_call_session_facts(NEW.account_id, NEW.call_id);
     ELSE
-        PERFORM od_session_call_facts((SELECT session_id FROM calls WHERE id = OLD.call_id));
+        PERFORM od_call_session_facts(OLD.account_id, OLD.call_id);
     END IF;
     RETURN NULL;
 END $$;
