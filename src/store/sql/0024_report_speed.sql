@@ -92,34 +92,40 @@ END;
 -- below when sessions are added, purged or erased (an erasure blanks visitor_id), so a cohort is
 -- one range of sessions_cohort: the sessions of the visitors whose first visit is in the range.
 ALTER TABLE sessions ADD COLUMN first_at INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX sessions_visitor_first ON sessions(account_id, visitor_id, created_at);
+CREATE INDEX sessions_visitor_first ON sessions(account_id, visitor_id, created_at, first_at);
 UPDATE sessions SET first_at = (SELECT MIN(v.created_at) FROM sessions v
     WHERE v.account_id = sessions.account_id AND v.visitor_id = sessions.visitor_id);
 CREATE INDEX sessions_cohort ON sessions(account_id, first_at, created_at, visitor_id, funnel);
+-- Every statement reaches the visitor's sessions through sessions_visitor_first (rowid lists;
+-- `+first_at` keeps the planner off sessions_cohort, which would scan the whole account).
 CREATE TRIGGER sessions_first_insert AFTER INSERT ON sessions BEGIN
     UPDATE sessions SET first_at = (SELECT MIN(v.created_at) FROM sessions v
             WHERE v.account_id = NEW.account_id AND v.visitor_id = NEW.visitor_id)
-        WHERE account_id = NEW.account_id AND visitor_id = NEW.visitor_id
-        AND first_at IS NOT (SELECT MIN(v.created_at) FROM sessions v
-            WHERE v.account_id = NEW.account_id AND v.visitor_id = NEW.visitor_id);
+        WHERE id = NEW.id;
+    UPDATE sessions SET first_at = NEW.created_at
+        WHERE id IN (SELECT v.id FROM sessions v WHERE v.account_id = NEW.account_id
+                     AND v.visitor_id = NEW.visitor_id AND +v.first_at > NEW.created_at);
 END;
 CREATE TRIGGER sessions_first_delete AFTER DELETE ON sessions BEGIN
     UPDATE sessions SET first_at = (SELECT MIN(v.created_at) FROM sessions v
             WHERE v.account_id = OLD.account_id AND v.visitor_id = OLD.visitor_id)
-        WHERE account_id = OLD.account_id AND visitor_id = OLD.visitor_id
-        AND first_at IS NOT (SELECT MIN(v.created_at) FROM sessions v
-            WHERE v.account_id = OLD.account_id AND v.visitor_id = OLD.visitor_id);
+        WHERE id IN (SELECT v.id FROM sessions v WHERE v.account_id = OLD.account_id
+                     AND v.visitor_id = OLD.visitor_id AND +v.first_at IS NOT
+                     (SELECT MIN(w.created_at) FROM sessions w
+                      WHERE w.account_id = OLD.account_id AND w.visitor_id = OLD.visitor_id));
 END;
 CREATE TRIGGER sessions_first_update AFTER UPDATE OF account_id, visitor_id, created_at ON sessions
 BEGIN
     UPDATE sessions SET first_at = (SELECT MIN(v.created_at) FROM sessions v
             WHERE v.account_id = OLD.account_id AND v.visitor_id = OLD.visitor_id)
-        WHERE account_id = OLD.account_id AND visitor_id = OLD.visitor_id
-        AND first_at IS NOT (SELECT MIN(v.created_at) FROM sessions v
-            WHERE v.account_id = OLD.account_id AND v.visitor_id = OLD.visitor_id);
+        WHERE id IN (SELECT v.id FROM sessions v WHERE v.account_id = OLD.account_id
+                     AND v.visitor_id = OLD.visitor_id AND +v.first_at IS NOT
+                     (SELECT MIN(w.created_at) FROM sessions w
+                      WHERE w.account_id = OLD.account_id AND w.visitor_id = OLD.visitor_id));
     UPDATE sessions SET first_at = (SELECT MIN(v.created_at) FROM sessions v
             WHERE v.account_id = NEW.account_id AND v.visitor_id = NEW.visitor_id)
-        WHERE account_id = NEW.account_id AND visitor_id = NEW.visitor_id
-        AND first_at IS NOT (SELECT MIN(v.created_at) FROM sessions v
-            WHERE v.account_id = NEW.account_id AND v.visitor_id = NEW.visitor_id);
+        WHERE id IN (SELECT v.id FROM sessions v WHERE v.account_id = NEW.account_id
+                     AND v.visitor_id = NEW.visitor_id AND +v.first_at IS NOT
+                     (SELECT MIN(w.created_at) FROM sessions w
+                      WHERE w.account_id = NEW.account_id AND w.visitor_id = NEW.visitor_id));
 END;

@@ -115,7 +115,7 @@ CREATE TRIGGER conversions_funnel AFTER INSERT OR DELETE ON conversions
 -- Cohorts: each session's first_at, the created_at of its visitor's first session, as in
 -- sql/0024, kept by od_visitor_first when sessions are added, purged or erased.
 ALTER TABLE sessions ADD COLUMN first_at BIGINT NOT NULL DEFAULT 0;
-CREATE INDEX sessions_visitor_first ON sessions(account_id, visitor_id, created_at);
+CREATE INDEX sessions_visitor_first ON sessions(account_id, visitor_id, created_at, first_at);
 UPDATE sessions SET first_at = v.m FROM (SELECT account_id, visitor_id, MIN(created_at) AS m
     FROM sessions GROUP BY account_id, visitor_id) v
     WHERE v.account_id = sessions.account_id AND v.visitor_id = sessions.visitor_id;
