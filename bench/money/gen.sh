@@ -6,7 +6,8 @@
 # an outcome with revenue on every 10th), leases for 40 % of the sessions, a tel: click on every
 # 10th, Google Ads and Meta spend per day and campaign, a routing record for every call (three
 # buyers; billable when completed with 90 s or more) and three publishers (two by source, one
-# by number) for the P&L. It writes the tables directly with SQL
+# by number) for the P&L, with what each billable call owes its publisher recorded as the server
+# records it when the call becomes billable (call_payouts, sql/0024). It writes the tables directly with SQL
 # (no server, synchronous off: minutes, not hours), after `opendni init` made the schema.
 #   usage: bench/money/gen.sh DB [SESSIONS (5000000)] [DAYS (90)]
 #   Writes DB and DB.account.json (the account's id and API key). Needs sqlite3.
@@ -104,6 +105,15 @@ INSERT INTO publisher_claims(account_id, kind, value, publisher_id)
   VALUES (1, 'source', 'google', 1), (1, 'source', 'bing', 1), (1, 'source', 'facebook', 2),
          (1, 'number', '+15555551001', 3), (1, 'number', '+15555551002', 3),
          (1, 'number', '+15555551003', 3);
+INSERT INTO call_payouts(call_id, account_id, publisher, publisher_name, payout, at)
+  SELECT c.id, 1, COALESCE(p.ext_id, ''), COALESCE(p.name, ''), COALESCE(p.payout, 0), c.ended_at
+  FROM calls c JOIN call_routes cr ON cr.provider = c.provider AND cr.call_sid = c.provider_call_id
+  LEFT JOIN publishers p ON p.id = COALESCE(
+    (SELECT publisher_id FROM publisher_claims WHERE account_id = 1 AND kind = 'number'
+     AND value = c.to_number),
+    (SELECT publisher_id FROM publisher_claims WHERE account_id = 1 AND kind = 'source'
+     AND value = c.source))
+  WHERE cr.billable = 1;
 WITH RECURSIVE d(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM d WHERE k < $DAYS),
      c(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM c WHERE j < 49)
 INSERT INTO ad_spend(account_id, platform, day, campaign, keyword, cost, currency, imported_at)

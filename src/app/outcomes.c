@@ -180,6 +180,9 @@ int outcomes_set(struct app *app, int64_t account_id, const char *call_ext, json
     }
     if (rc == ERR_OK)
         rc = store_call_outcome_put(s, &o);
+    /* billable from now: what its publisher is owed is recorded now (the first time only) */
+    if (rc == ERR_OK && o.billable == 1)
+        rc = store_call_payout_record(s, account_id, c->provider, c->provider_call_id, now);
     if (rc == ERR_OK)
         rc = store_commit(s);
     if (rc != ERR_OK)

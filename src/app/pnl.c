@@ -367,6 +367,7 @@ struct prow {
     char *key[PNL_N_DIMS]; /* by dimension; NULL = null */
     int64_t calls, billable, revenue, payouts, number_cost, cost, monthly;
     json_t *ids, *billable_ids;
+    char *pub_name; /* the publisher's name (grouped by publisher) */
 };
 
 struct pnl {
@@ -448,22 +449,30 @@ static struct prow *row_of(struct pnl *t, const char *const key[PNL_N_DIMS])
 static int add_call(void *ctx, const struct st_report_call *c)
 {
     struct pnl *t = ctx;
-    const struct payee *pub = payee_of(t->payees, c);
+    /* the publisher and payout recorded when the call became billable (sql/0024); a call
+     * without a record (never billable, or billable before payouts were recorded): the
+     * publisher owning it now, at its payout now */
+    const struct payee *pub = c->payout >= 0 ? NULL : payee_of(t->payees, c);
+    const char *pub_id = c->payout >= 0 ? (c->publisher[0] ? c->publisher : NULL)
+                         : pub          ? pub->ext_id
+                                        : NULL;
+    int64_t payout = c->payout >= 0 ? c->payout : pub ? pub->payout : 0;
     bool connected = c->rule_billable >= 0 && c->target[0];
     bool billable = c->person_billable >= 0 ? c->person_billable == 1 : c->rule_billable == 1;
     int64_t monthly, per_minute;
     calls_number_costs(t->cs, c->provider, &monthly, &per_minute);
     char day[11];
     reports_day(c->started_at, t->q->tz_offset_min, day);
-    const char *key[PNL_N_DIMS] = {day, c->source, connected ? c->target : NULL,
-                                   pub ? pub->ext_id : NULL};
+    const char *key[PNL_N_DIMS] = {day, c->source, connected ? c->target : NULL, pub_id};
     struct prow *r = row_of(t, key);
+    if (pub_id && !r->pub_name)
+        r->pub_name = xstrdup(c->payout >= 0 ? c->publisher_name : pub->name);
     r->calls++;
     r->number_cost += c->duration_s > 0 ? per_minute * ((c->duration_s + 59) / 60) : 0;
     if (billable) {
         r->billable++;
         r->revenue += connected ? c->price : 0;
-        r->payouts += pub ? pub->payout : 0;
+        r->payouts += payout;
     }
     if (r->ids) {
         json_array_append_new(r->ids, json_string(c->call_ext));
@@ -561,11 +570,8 @@ static json_t *rows_json(struct pnl *t, bool costed, struct prow *total)
         for (size_t j = 0; j < t->dims->n; j++) {
             enum pnl_dim d = t->dims->dim[j];
             json_object_set_new(key, dim_names[d], json_str_or_null(r->key[d]));
-            if (d == PNL_PUBLISHER)
-                for (size_t p = 0; p < t->payees->n; p++)
-                    if (r->key[d] && strcmp(t->payees->p[p].ext_id, r->key[d]) == 0)
-                        json_object_set_new(key, "publisher_name",
-                                            json_string(t->payees->p[p].name));
+            if (d == PNL_PUBLISHER && r->key[d] && r->pub_name)
+                json_object_set_new(key, "publisher_name", json_string(r->pub_name));
         }
         json_t *o = figures_json(r, costed);
         json_object_set_new(o, "key", key);
@@ -590,6 +596,7 @@ static void pnl_release(struct pnl *t)
     for (size_t i = 0; i < t->n; i++) {
         for (size_t d = 0; d < PNL_N_DIMS; d++)
             free(t->rows[i].key[d]);
+        free(t->rows[i].pub_name);
         json_decref(t->rows[i].ids);
         json_decref(t->rows[i].billable_ids);
     }
@@ -600,7 +607,8 @@ static void pnl_release(struct pnl *t)
 /* Reads the calls (and, when the grouping allows, spend and rent) into t. */
 static int pnl_fill(struct app *app, const struct st_account *a, struct pnl *t, bool costed)
 {
-    int rc = store_report_calls(app->store, a->id, t->q->since, t->q->until, add_call, t);
+    int rc = store_report_calls_need(app->store, a->id, t->q->since, t->q->until,
+                                     STORE_REPORT_NEED_ROUTING, add_call, t);
     if (rc == ERR_OK && costed) {
         char since_day[11], until_day[11]; /* the days whose UTC midnight is in the range */
         reports_day(t->q->since + DAY_MS - 1, 0, since_day);
@@ -658,7 +666,8 @@ json_t *pnl_today_json(struct app *app, int64_t account_id, int64_t now)
     struct pnl t = {.dims = &dims, .q = &q, .cs = &cs, .payees = &ps};
     json_t *o = NULL;
     if (payees_read(app, account_id, &ps) == ERR_OK &&
-        store_report_calls(app->store, account_id, q.since, q.until, add_call, &t) == ERR_OK) {
+        store_report_calls_need(app->store, account_id, q.since, q.until, STORE_REPORT_NEED_ROUTING,
+                                add_call, &t) == ERR_OK) {
         struct prow r = t.n ? t.rows[0] : (struct prow){0};
         char day[11];
         reports_day(q.since, 0, day);

@@ -228,7 +228,11 @@ int reports_calls(struct app *app, const struct st_account *a, const struct repo
         f.need_time = f.need_time || dims->dim[i] == REPORT_DAY || dims->dim[i] == REPORT_HOUR;
         f.need_region = f.need_region || dims->dim[i] == REPORT_REGION;
     }
-    int rc = store_report_calls(app->store, a->id, q->since, q->until, add_call, &f);
+    unsigned need = 0; /* read the routing record only when grouped by location */
+    for (size_t i = 0; i < dims->n; i++)
+        if (dims->dim[i] == REPORT_LOCATION)
+            need |= STORE_REPORT_NEED_ROUTING;
+    int rc = store_report_calls_need(app->store, a->id, q->since, q->until, need, add_call, &f);
     if (rc == ERR_OK && info->costed) {
         char since_day[11], until_day[11];
         spend_days(q->since, q->until, since_day, until_day);
@@ -529,7 +533,9 @@ static int add_cohort(void *ctx, const struct st_report_cohort *r)
         cs->c[cs->n++] = (struct cohort){.week_start = wk};
     }
     struct cohort *c = &cs->c[cs->n - 1];
-    if (strcmp(cs->last_visitor, r->visitor_id) != 0 || cs->last_first != r->first_at) {
+    /* a visitor's first-session rows are adjacent (one session, or two at the same instant) */
+    if (r->first &&
+        (strcmp(cs->last_visitor, r->visitor_id) != 0 || cs->last_first != r->first_at)) {
         c->visitors++;
         snprintf(cs->last_visitor, sizeof(cs->last_visitor), "%s", r->visitor_id);
         cs->last_first = r->first_at;

@@ -1421,6 +1421,14 @@ static int next_step(struct step *sp, void *arg)
     if (was_dialing && in.op == ROUTE_OP_HANGUP) {
         connected(sp, &before, cb);
         out->billable = sp->rec.billable == 1;
+        /* billable by the target's rule: the publisher's payout in force now is recorded in
+         * this step's transaction (sql/0024) */
+        if (out->billable) {
+            rc = store_call_payout_record(sp->app->store, sp->account_id, sp->rec.provider,
+                                          sp->rec.call_sid, sp->now);
+            if (rc)
+                return rc;
+        }
     } else if (cb->ev == ROUTING_EV_RECORD && in.op == ROUTE_OP_HANGUP)
         snprintf(sp->rec.outcome, sizeof(sp->rec.outcome), "voicemail");
     if (was_dialing && in.op == ROUTE_OP_HANGUP && before.target == -2)

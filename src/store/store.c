@@ -656,6 +656,14 @@ int store_publisher_list(struct store *s, int64_t account_id, store_publisher_fn
     return s->ops->publisher_list(s, account_id, fn, ctx);
 }
 
+int store_call_payout_record(struct store *s, int64_t account_id, const char *provider,
+                             const char *provider_call_id, int64_t now)
+{
+    if (store__write_fault(s, "call payout record"))
+        return ERR_BACKEND;
+    return s->ops->call_payout_record(s, account_id, provider, provider_call_id, now);
+}
+
 int store_publisher_delete(struct store *s, int64_t account_id, const char *ext_id)
 {
     if (store__write_fault(s, "publisher delete"))
@@ -736,7 +744,13 @@ int store_route_counts(struct store *s, int64_t account_id, const char *plan,
 int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
                        store_report_call_fn fn, void *ctx)
 {
-    return s->ops->report_calls(s, account_id, since, until, fn, ctx);
+    return s->ops->report_calls(s, account_id, since, until, STORE_REPORT_NEED_ALL, fn, ctx);
+}
+
+int store_report_calls_need(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                            unsigned need, store_report_call_fn fn, void *ctx)
+{
+    return s->ops->report_calls(s, account_id, since, until, need & STORE_REPORT_NEED_ALL, fn, ctx);
 }
 
 int store_report_conversions(struct store *s, int64_t account_id, int64_t since, int64_t until,

@@ -750,6 +750,13 @@ int store_publisher_get(struct store *s, int64_t account_id, const char *ext_id,
 int store_publisher_list(struct store *s, int64_t account_id, store_publisher_fn fn, void *ctx);
 /* Deletes the account's publisher ext_id and its claims. ERR_NOTFOUND if none. */
 int store_publisher_delete(struct store *s, int64_t account_id, const char *ext_id);
+/* Records what the account's call (provider, provider_call_id) owes its publisher, once: the
+ * publisher credited now (the one owning its tracking number, else its pool, else its
+ * utm_source; none: "" and 0) and that publisher's payout now. Called when the call becomes
+ * billable (sql/0024); a call already recorded keeps its first record, a call not stored yet
+ * records nothing. Inside store_begin/commit. */
+int store_call_payout_record(struct store *s, int64_t account_id, const char *provider,
+                             const char *provider_call_id, int64_t now);
 
 /* ==== reports =================================================================================
  * Owned by reports and exports (src/http/handlers/h_reports.c). Read-only queries over calls,
@@ -786,6 +793,9 @@ struct st_report_call {
     int64_t price;                 /* that target's price per billable call, minor units */
     int rule_billable;             /* the target's rule: -1 no target connected, 0 no, 1 yes */
     int person_billable;           /* a person's billable flag: -1 unset, 0 no, 1 yes */
+    int64_t payout;                /* recorded payout (store_call_payout_record), -1 = none */
+    char publisher[STORE_ID_MAX];  /* the publisher recorded with it ("" = none) */
+    char publisher_name[STORE_NAME_MAX];
 };
 
 /* One conversion with what the Google Ads and Microsoft Advertising exports need: the call and the
@@ -815,6 +825,14 @@ typedef int (*store_report_conversion_fn)(void *ctx, const struct st_report_conv
  * (started_at, id) order. */
 int store_report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
                        store_report_call_fn fn, void *ctx);
+/* What a report reads of each call besides its own facts, session, outcome, conversion and pool:
+ * the routing record with its location and the recorded payout (without it: target "", price 0,
+ * rule_billable -1, location "", payout -1, publisher ""). */
+#define STORE_REPORT_NEED_ROUTING 1u
+#define STORE_REPORT_NEED_ALL STORE_REPORT_NEED_ROUTING
+/* As store_report_calls, reading only what need asks for (fewer rows read per call). */
+int store_report_calls_need(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                            unsigned need, store_report_call_fn fn, void *ctx);
 /* The account's conversions with since <= at < until, in (at, id) order. */
 int store_report_conversions(struct store *s, int64_t account_id, int64_t since, int64_t until,
                              store_report_conversion_fn fn, void *ctx);
@@ -839,16 +857,19 @@ struct st_report_cohort {
     int64_t first_at;
     int64_t call_started_at;
     int64_t revenue; /* the call's outcome revenue, -1 none */
+    bool first;      /* the row is of the visitor's first session */
 };
 
 typedef int (*store_report_session_fn)(void *ctx, const struct st_report_session *r);
 typedef int (*store_report_cohort_fn)(void *ctx, const struct st_report_cohort *r);
 
-/* The account's sessions with since <= created_at < until, in (created_at, id) order. */
+/* The account's sessions with since <= created_at < until, in created_at order. */
 int store_report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
                           int64_t min_duration_s, store_report_session_fn fn, void *ctx);
-/* The account's visitors whose first session is in [since, until), each with every call
- * credited to one of their sessions (started_at order), visitors in (first_at, visitor) order. */
+/* The account's visitors whose first session is in [since, until), in first_at order: a row
+ * (first set) for each visitor's first session — two when it has two at the same instant — and a
+ * row for every call credited to one of the visitor's sessions (call_started_at > 0; first set
+ * when that session is the first). A visitor's calls need not follow its first row. */
 int store_report_cohort(struct store *s, int64_t account_id, int64_t since, int64_t until,
                         store_report_cohort_fn fn, void *ctx);
 

@@ -163,6 +163,8 @@ struct store_ops {
                          struct st_publisher *p);
     int (*publisher_list)(struct store *s, int64_t account_id, store_publisher_fn fn, void *ctx);
     int (*publisher_delete)(struct store *s, int64_t account_id, const char *ext_id);
+    int (*call_payout_record)(struct store *s, int64_t account_id, const char *provider,
+                              const char *provider_call_id, int64_t now);
     int (*call_route_put)(struct store *s, const struct st_call_route *r);
     int (*call_route_get)(struct store *s, const char *provider, const char *call_sid,
                           struct st_call_route *r);
@@ -180,7 +182,7 @@ struct store_ops {
     int (*provider_cred_list)(struct store *s, int64_t account_id, store_provider_cred_fn fn,
                               void *ctx);
     int (*report_calls)(struct store *s, int64_t account_id, int64_t since, int64_t until,
-                        store_report_call_fn fn, void *ctx);
+                        unsigned need, store_report_call_fn fn, void *ctx);
     int (*report_conversions)(struct store *s, int64_t account_id, int64_t since, int64_t until,
                               store_report_conversion_fn fn, void *ctx);
     int (*report_sessions)(struct store *s, int64_t account_id, int64_t since, int64_t until,

@@ -107,9 +107,18 @@ bool store__pg_col_bool(const PGresult *r, int row, int col)
     return v[0] == 't' || (v[0] >= '1' && v[0] <= '9');
 }
 
+/* A bounded copy (what snprintf("%s") would write, without its cost). */
 void store__pg_col_text(const PGresult *r, int row, int col, char *dst, size_t cap)
 {
-    snprintf(dst, cap, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+    if (cap == 0)
+        return;
+    size_t n = PQgetisnull(r, row, col) ? 0 : (size_t)PQgetlength(r, row, col);
+    if (n > cap - 1)
+        n = cap - 1;
+    const char *v = PQgetvalue(r, row, col);
+    n = strnlen(v, n);
+    memcpy(dst, v, n);
+    dst[n] = '\0';
 }
 
 void store__pg_new_ext_id(const char *prefix, char out[STORE_ID_MAX])
@@ -676,11 +685,30 @@ static int run_script(struct store *s, const struct asset *m, struct errbuf *eb)
     return rc;
 }
 
+/* Whether migration version v is recorded (0 for a database without schema_migrations).
+ * Versions are applied by presence, not only above the newest recorded one: a version numbered
+ * below one a store already has (branches merged out of order) is still applied. */
+static int recorded(struct store *s, int v, bool *yes)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, v);
+    PGresult *r = NULL;
+    int rc = store__pg_row(s, "SELECT 1 FROM schema_migrations WHERE version = $1::integer", &a, &r,
+                           "read migrations");
+    *yes = rc == ERR_OK;
+    if (rc == ERR_OK)
+        PQclear(r);
+    return rc == ERR_OK || rc == ERR_NOTFOUND ? ERR_OK : rc;
+}
+
 static int apply_pending(struct store *s, int64_t now, int *have, struct errbuf *eb)
 {
     for (size_t i = 0; i < n_migrations; i++) {
         int v = migration_version(&migrations[i]);
-        if (v <= *have)
+        bool yes = false;
+        if (*have > 0 && recorded(s, v, &yes) != ERR_OK)
+            return errf(eb, ERR_BACKEND, "db", "cannot read the migrations");
+        if (yes)
             continue;
         const struct asset *m = migration_for_pg(i);
         int rc = run_script(s, m, eb);
@@ -694,7 +722,8 @@ static int apply_pending(struct store *s, int64_t now, int *have, struct errbuf 
         if (rc)
             return errf(eb, rc, "db", "cannot record migration '%s'", m->path);
         log_info("store", "applied migration %s", m->path);
-        *have = v;
+        if (v > *have)
+            *have = v;
     }
     return ERR_OK;
 }
@@ -744,9 +773,17 @@ int store_pg__check(struct store *s, struct errbuf *eb)
     int have;
     if (current_version(s, &have) != ERR_OK)
         return errf(eb, ERR_BACKEND, "db", "database unreachable");
-    if (have != newest_version())
-        return errf(eb, ERR_CONFLICT, "db", "schema version %d, expected %d: run opendni init",
-                    have, newest_version());
+    size_t n = 0;
+    for (size_t i = 0; have == newest_version() && i < n_migrations; i++) {
+        bool yes = false;
+        if (recorded(s, migration_version(&migrations[i]), &yes) != ERR_OK)
+            return errf(eb, ERR_BACKEND, "db", "database unreachable");
+        n += yes;
+    }
+    if (have != newest_version() || n != n_migrations)
+        return errf(eb, ERR_CONFLICT, "db", "schema version %d, expected %d%s: run opendni init",
+                    have, newest_version(),
+                    have == newest_version() ? " (an earlier migration is missing)" : "");
     return ERR_OK;
 }
 
@@ -1031,6 +1068,7 @@ const struct store_ops store_pg_ops = {
     .route_doc_delete = store_pg__route_doc_delete,
     .route_counter_next = store_pg__route_counter_next,
     .publisher_put = store_pg__publisher_put,
+    .call_payout_record = store_pg__call_payout_record,
     .publisher_get = store_pg__publisher_get,
     .publisher_list = store_pg__publisher_list,
     .publisher_delete = store_pg__publisher_delete,

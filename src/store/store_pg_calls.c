@@ -533,28 +533,46 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
 
 /* ---- reports ---- */
 
-/* The call's source snapshot wins; the session's values fill calls stored without one. */
-#define REPORT_CALL_SQL                                                                            \
-    "SELECT c.id, c.status, c.duration, c.started_at,"                                             \
+/* The call's source snapshot wins; the session's values fill calls stored without one. Without
+ * STORE_REPORT_NEED_ROUTING the routing record, its location and the recorded payout are not
+ * read. */
+#define RC_ATTR                                                                                    \
     " COALESCE(NULLIF(c.channel, ''), s.channel), COALESCE(NULLIF(c.source, ''), s.source),"       \
     " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign),"     \
-    " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"                       \
+    " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"
+#define RC_MIDDLE                                                                                  \
     " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
     " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
     " COALESCE(o.revenue, -1), COALESCE(c.first_caller = 1, NOT EXISTS (SELECT 1 FROM calls e"     \
-    " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id)),"      \
+    " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id)),"
+#define RC_ROUTE_COLS                                                                              \
     " COALESCE(ld.name, ''), COALESCE(p.ext_id, ''), COALESCE(cr.target, ''),"                     \
-    " COALESCE(cr.price, 0), COALESCE(cr.billable, -1), COALESCE(o.billable, -1)"                  \
-    " FROM calls c LEFT JOIN sessions s ON s.id = c.session_id"                                    \
+    " COALESCE(cr.price, 0), COALESCE(cr.billable, -1), COALESCE(o.billable, -1),"                 \
+    " COALESCE(cp.payout, -1), COALESCE(cp.publisher, ''), COALESCE(cp.publisher_name, '')"
+#define RC_NO_ROUTE_COLS                                                                           \
+    " '', COALESCE(p.ext_id, ''), '', 0, -1, COALESCE(o.billable, -1), -1, '', ''"
+#define RC_SESSION_JOIN " LEFT JOIN sessions s ON s.id = c.session_id"
+#define RC_COMMON_JOINS                                                                            \
     " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
     " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
-    " LEFT JOIN call_outcomes o ON o.call_id = c.id"                                               \
+    " LEFT JOIN call_outcomes o ON o.call_id = c.id"
+#define RC_ROUTE_JOINS                                                                             \
+    " LEFT JOIN call_payouts cp ON cp.call_id = c.id"                                              \
     " LEFT JOIN call_routes cr ON cr.provider = c.provider AND cr.call_sid = c.provider_call_id"   \
     " AND cr.account_id = c.account_id"                                                            \
     " LEFT JOIN route_docs ld ON ld.account_id = c.account_id AND ld.kind = 'location'"            \
-    " AND ld.ext_id = COALESCE(NULLIF(cr.location, ''), c.location, cv.location)"                  \
+    " AND ld.ext_id = COALESCE(NULLIF(cr.location, ''), c.location, cv.location)"
+#define RC_WHERE                                                                                   \
     " WHERE c.account_id = $1 AND c.started_at >= $2 AND c.started_at < $3"                        \
     " ORDER BY c.started_at, c.id"
+
+/* [0]: without routing, [1]: everything. */
+static const char *const report_call_sql[2] = {
+    "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR RC_MIDDLE RC_NO_ROUTE_COLS
+    " FROM calls c" RC_SESSION_JOIN RC_COMMON_JOINS RC_WHERE,
+    "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR RC_MIDDLE RC_ROUTE_COLS
+    " FROM calls c" RC_SESSION_JOIN RC_COMMON_JOINS RC_ROUTE_JOINS RC_WHERE,
+};
 
 /* click_ids is written by the server as a JSON object; od_jsonb (sql_pg/0001) reads a bad row
  * as NULL instead of failing the whole export. */
@@ -597,6 +615,9 @@ static void read_report_call(const PGresult *r, int i, struct st_report_call *c)
     c->price = store__pg_col_i64(r, i, 25);
     c->rule_billable = (int)store__pg_col_i64(r, i, 26);
     c->person_billable = (int)store__pg_col_i64(r, i, 27);
+    c->payout = store__pg_col_i64(r, i, 28);
+    store__pg_col_text(r, i, 29, c->publisher, sizeof(c->publisher));
+    store__pg_col_text(r, i, 30, c->publisher_name, sizeof(c->publisher_name));
 }
 
 static void read_report_conversion(const PGresult *r, int i, struct st_report_conversion *c)
@@ -630,10 +651,11 @@ static int report_rows(struct store *s, const char *sql, int64_t account_id, int
 }
 
 int store_pg__report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
-                           store_report_call_fn fn, void *ctx)
+                           unsigned need, store_report_call_fn fn, void *ctx)
 {
     PGresult *r = NULL;
-    int rc = report_rows(s, REPORT_CALL_SQL, account_id, since, until, &r, "report calls");
+    int rc = report_rows(s, report_call_sql[(need & STORE_REPORT_NEED_ROUTING) != 0], account_id,
+                         since, until, &r, "report calls");
     if (rc)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -811,31 +833,29 @@ int store_pg__spend_list(struct store *s, int64_t account_id, const char *since_
 
 /* ---- funnel and cohorts ---- */
 
-/* How far each session got (store.h struct st_report_session). */
+/* How far each session got (store.h struct st_report_session), from the facts sql/0024's
+ * triggers keep on the session: one covering index (sessions_funnel, in its order), no probe per
+ * session. */
 #define REPORT_SESSION_SQL                                                                         \
-    "SELECT s.created_at, s.channel, s.source, s.campaign,"                                        \
-    " EXISTS (SELECT 1 FROM leases l WHERE l.session_id = s.id),"                                  \
-    " EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id"                                    \
-    " AND e.type IN ('tel_click', 'chat_started')),"                                               \
-    " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id),"                                   \
-    " EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id AND c.status = 'completed'"          \
-    " AND c.duration > 0 AND c.duration >= $4::bigint),"                                           \
-    " EXISTS (SELECT 1 FROM calls c JOIN conversions cv ON cv.call_id = c.id"                      \
-    " WHERE c.session_id = s.id)"                                                                  \
+    "SELECT s.created_at, s.channel, s.source, s.campaign, (s.funnel & 1) <> 0,"                   \
+    " (s.funnel & 2) <> 0, (s.funnel & 4) <> 0, s.call_best > 0 AND s.call_best >= $4::bigint,"    \
+    " (s.funnel & 8) <> 0"                                                                         \
     " FROM sessions s WHERE s.account_id = $1::bigint AND s.created_at >= $2 AND s.created_at < "  \
     "$3"                                                                                           \
-    " ORDER BY s.created_at, s.id"
+    " ORDER BY s.created_at"
 
-/* Visitors by first session, each with the calls credited to any of their sessions. */
+/* The sessions of the visitors whose first session is in the range (sessions.first_at, kept by
+ * sql/0024's triggers; one range of sessions_cohort): each visitor's first session, and each
+ * session with a credited call once per call, in first_at order. */
 #define REPORT_COHORT_SQL                                                                          \
-    "SELECT v.visitor_id, v.first_at, COALESCE(k.started_at, 0), COALESCE(k.revenue, -1)"          \
-    " FROM (SELECT visitor_id, MIN(created_at) AS first_at FROM sessions WHERE account_id = $1"    \
-    " GROUP BY visitor_id) v"                                                                      \
-    " LEFT JOIN (SELECT s.visitor_id, c.started_at, o.revenue FROM sessions s"                     \
-    " JOIN calls c ON c.session_id = s.id LEFT JOIN call_outcomes o ON o.call_id = c.id"           \
-    " WHERE s.account_id = $1) k ON k.visitor_id = v.visitor_id"                                   \
-    " WHERE v.first_at >= $2 AND v.first_at < $3"                                                  \
-    " ORDER BY v.first_at, v.visitor_id, k.started_at"
+    "SELECT s.visitor_id, s.first_at, COALESCE(c.started_at, 0), COALESCE(o.revenue, -1),"         \
+    " s.created_at = s.first_at FROM sessions s"                                                   \
+    " LEFT JOIN calls c ON (s.funnel & 4) <> 0 AND c.session_id = s.id"                            \
+    " AND c.account_id = s.account_id"                                                             \
+    " LEFT JOIN call_outcomes o ON o.call_id = c.id AND o.account_id = s.account_id"               \
+    " WHERE s.account_id = $1::bigint AND s.first_at >= $2 AND s.first_at < $3"                    \
+    " AND (s.created_at = s.first_at OR (s.funnel & 4) <> 0)"                                      \
+    " ORDER BY s.first_at, s.created_at, s.visitor_id"
 
 int store_pg__report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
                               int64_t min_duration_s, store_report_session_fn fn, void *ctx)
@@ -879,6 +899,7 @@ int store_pg__report_cohort(struct store *s, int64_t account_id, int64_t since, 
         w.first_at = store__pg_col_i64(r, i, 1);
         w.call_started_at = store__pg_col_i64(r, i, 2);
         w.revenue = store__pg_col_i64(r, i, 3);
+        w.first = store__pg_col_bool(r, i, 4);
         if (fn(ctx, &w))
             break;
     }

@@ -247,6 +247,8 @@ int store_pg__publisher_get(struct store *s, int64_t account_id, const char *ext
                             struct st_publisher *p);
 int store_pg__publisher_list(struct store *s, int64_t account_id, store_publisher_fn fn, void *ctx);
 int store_pg__publisher_delete(struct store *s, int64_t account_id, const char *ext_id);
+int store_pg__call_payout_record(struct store *s, int64_t account_id, const char *provider,
+                                 const char *provider_call_id, int64_t now);
 int store_pg__call_route_put(struct store *s, const struct st_call_route *r);
 int store_pg__call_route_get(struct store *s, const char *provider, const char *call_sid,
                              struct st_call_route *r);
@@ -264,7 +266,7 @@ int store_pg__provider_cred_find(struct store *s, const char *provider, const ch
 int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_provider_cred_fn fn,
                                  void *ctx);
 int store_pg__report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
-                           store_report_call_fn fn, void *ctx);
+                           unsigned need, store_report_call_fn fn, void *ctx);
 int store_pg__report_conversions(struct store *s, int64_t account_id, int64_t since, int64_t until,
                                  store_report_conversion_fn fn, void *ctx);
 int store_pg__report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,

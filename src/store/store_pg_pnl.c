@@ -137,3 +137,36 @@ int store_pg__publisher_delete(struct store *s, int64_t account_id, const char *
                                &a, &n, "delete publisher");
     return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
 }
+
+/* ---- payouts per call (sql/0024) ---- */
+
+/* The publisher credited now: the one owning the tracking number, else the pool, else the
+ * call's utm_source (its snapshot, else its session's) — app/pnl.c's order. */
+#define PAYOUT_RECORD_SQL                                                                          \
+    "INSERT INTO call_payouts(call_id, account_id, publisher, publisher_name, payout, at)"         \
+    " SELECT c.id, c.account_id, COALESCE(p.ext_id, ''), COALESCE(p.name, ''),"                    \
+    " COALESCE(p.payout, 0), $4::bigint FROM calls c"                                              \
+    " LEFT JOIN publishers p ON p.account_id = c.account_id AND p.id = COALESCE("                  \
+    " (SELECT k.publisher_id FROM publisher_claims k WHERE k.account_id = c.account_id"            \
+    " AND k.kind = 'number' AND k.value = c.to_number),"                                           \
+    " (SELECT k.publisher_id FROM publisher_claims k JOIN pools pl ON pl.id = c.pool_id"           \
+    " AND pl.account_id = c.account_id"                                                            \
+    " WHERE k.account_id = c.account_id AND k.kind = 'pool' AND k.value = pl.ext_id),"             \
+    " (SELECT k.publisher_id FROM publisher_claims k LEFT JOIN sessions s ON s.id = c.session_id"  \
+    " AND s.account_id = c.account_id"                                                             \
+    " WHERE k.account_id = c.account_id AND k.kind = 'source'"                                     \
+    " AND k.value = COALESCE(NULLIF(c.source, ''), s.source)))"                                    \
+    " WHERE c.account_id = $1::bigint AND c.provider = $2::text AND c.provider_call_id = $3::text" \
+    " ON CONFLICT (call_id) DO NOTHING"
+
+int store_pg__call_payout_record(struct store *s, int64_t account_id, const char *provider,
+                                 const char *provider_call_id, int64_t now)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, provider);
+    store__pg_text(&a, provider_call_id);
+    store__pg_i64(&a, now);
+    int64_t n = 0;
+    return store__pg_changes(s, PAYOUT_RECORD_SQL, &a, &n, "record call payout");
+}

@@ -175,6 +175,8 @@ void store__bind_id(sqlite3_stmt *st, int i, int64_t id)
         sqlite3_bind_null(st, i);
 }
 
+/* A bounded copy (what snprintf("%s") would write, without its cost: reports read some twenty
+ * text columns per call). */
 void store__col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
     if (cap == 0)
@@ -370,6 +372,34 @@ static int current_version(struct sconn *c, int *version)
     return ERR_OK;
 }
 
+/* Whether migration version v is recorded. Versions are applied by presence, not only above the
+ * newest recorded one: a version numbered below one a store already has (branches merged out of
+ * order, e.g. 0024 after 0025) is still applied. */
+static int recorded(struct sconn *c, int v, bool *yes)
+{
+    sqlite3_stmt *st = store__prep(c, "SELECT 1 FROM schema_migrations WHERE version = ?1");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int(st, 1, v);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    *yes = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "read migrations");
+}
+
+/* How many of the embedded migrations are recorded (out: *n). */
+static int recorded_count(struct sconn *c, size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; i < n_migrations; i++) {
+        bool yes;
+        if (recorded(c, migration_version(&migrations[i]), &yes) != ERR_OK)
+            return ERR_BACKEND;
+        *n += yes;
+    }
+    return ERR_OK;
+}
+
 static int apply_migration(struct sconn *c, const struct asset *m, int64_t now, struct errbuf *eb)
 {
     char *msg = NULL;
@@ -441,12 +471,17 @@ int store_sqlite__migrate(struct store *s, int64_t now, int *version, struct err
                     "upgrade opendni",
                     store__sqlite(s)->path, have, newest);
     for (size_t i = 0; i < n_migrations; i++) {
-        if (migration_version(&migrations[i]) <= have)
+        bool yes;
+        if (recorded(c, migration_version(&migrations[i]), &yes) != ERR_OK)
+            return errf(eb, ERR_BACKEND, "db", "cannot read the migrations of '%s'",
+                        store__sqlite(s)->path);
+        if (yes)
             continue;
         int rc = apply_migration(c, &migrations[i], now, eb);
         if (rc)
             return rc;
-        have = migration_version(&migrations[i]);
+        if (migration_version(&migrations[i]) > have)
+            have = migration_version(&migrations[i]);
     }
     if (version)
         *version = have;
@@ -467,9 +502,12 @@ int store_sqlite__check(struct store *s, struct errbuf *eb)
     if (current_version(c, &have) != ERR_OK)
         return errf(eb, ERR_BACKEND, "db", "database unreachable");
     int newest = n_migrations ? migration_version(&migrations[n_migrations - 1]) : 0;
-    if (have != newest)
-        return errf(eb, ERR_CONFLICT, "db", "schema version %d, expected %d: run opendni init",
-                    have, newest);
+    size_t n = 0;
+    if (have == newest && recorded_count(c, &n) != ERR_OK)
+        return errf(eb, ERR_BACKEND, "db", "database unreachable");
+    if (have != newest || n != n_migrations)
+        return errf(eb, ERR_CONFLICT, "db", "schema version %d, expected %d%s: run opendni init",
+                    have, newest, have == newest ? " (an earlier migration is missing)" : "");
     return ERR_OK;
 }
 
@@ -689,6 +727,7 @@ const struct store_ops store_sqlite_ops = {
     .route_doc_delete = store_sqlite__route_doc_delete,
     .route_counter_next = store_sqlite__route_counter_next,
     .publisher_put = store_sqlite__publisher_put,
+    .call_payout_record = store_sqlite__call_payout_record,
     .publisher_get = store_sqlite__publisher_get,
     .publisher_list = store_sqlite__publisher_list,
     .publisher_delete = store_sqlite__publisher_delete,

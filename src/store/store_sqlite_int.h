@@ -255,6 +255,8 @@ int store_sqlite__publisher_get(struct store *s, int64_t account_id, const char 
 int store_sqlite__publisher_list(struct store *s, int64_t account_id, store_publisher_fn fn,
                                  void *ctx);
 int store_sqlite__publisher_delete(struct store *s, int64_t account_id, const char *ext_id);
+int store_sqlite__call_payout_record(struct store *s, int64_t account_id, const char *provider,
+                                     const char *provider_call_id, int64_t now);
 int store_sqlite__call_route_put(struct store *s, const struct st_call_route *r);
 int store_sqlite__call_route_get(struct store *s, const char *provider, const char *call_sid,
                                  struct st_call_route *r);
@@ -272,7 +274,7 @@ int store_sqlite__provider_cred_find(struct store *s, const char *provider, cons
 int store_sqlite__provider_cred_list(struct store *s, int64_t account_id, store_provider_cred_fn fn,
                                      void *ctx);
 int store_sqlite__report_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
-                               store_report_call_fn fn, void *ctx);
+                               unsigned need, store_report_call_fn fn, void *ctx);
 int store_sqlite__report_conversions(struct store *s, int64_t account_id, int64_t since,
                                      int64_t until, store_report_conversion_fn fn, void *ctx);
 int store_sqlite__report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,

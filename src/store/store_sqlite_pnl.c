@@ -155,3 +155,36 @@ int store_sqlite__publisher_delete(struct store *s, int64_t account_id, const ch
     rc = store__exec(c, st, "delete publisher");
     return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
 }
+
+/* ---- payouts per call (sql/0024) ---- */
+
+/* The publisher credited now: the one owning the tracking number, else the pool, else the
+ * call's utm_source (its snapshot, else its session's) — app/pnl.c's order. */
+#define PAYOUT_RECORD_SQL                                                                          \
+    "INSERT INTO call_payouts(call_id, account_id, publisher, publisher_name, payout, at)"         \
+    " SELECT c.id, c.account_id, COALESCE(p.ext_id, ''), COALESCE(p.name, ''),"                    \
+    " COALESCE(p.payout, 0), ?4 FROM calls c"                                                      \
+    " LEFT JOIN publishers p ON p.account_id = c.account_id AND p.id = COALESCE("                  \
+    " (SELECT k.publisher_id FROM publisher_claims k WHERE k.account_id = c.account_id"            \
+    " AND k.kind = 'number' AND k.value = c.to_number),"                                           \
+    " (SELECT k.publisher_id FROM publisher_claims k JOIN pools pl ON pl.id = c.pool_id"           \
+    " WHERE k.account_id = c.account_id AND k.kind = 'pool' AND k.value = pl.ext_id),"             \
+    " (SELECT k.publisher_id FROM publisher_claims k LEFT JOIN sessions s ON s.id = c.session_id"  \
+    " WHERE k.account_id = c.account_id AND k.kind = 'source'"                                     \
+    " AND k.value = COALESCE(NULLIF(c.source, ''), s.source)))"                                    \
+    " WHERE c.account_id = ?1 AND c.provider = ?2 AND c.provider_call_id = ?3"                     \
+    " ON CONFLICT (call_id) DO NOTHING"
+
+int store_sqlite__call_payout_record(struct store *s, int64_t account_id, const char *provider,
+                                     const char *provider_call_id, int64_t now)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, PAYOUT_RECORD_SQL);
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, provider);
+    store__bind_text(st, 3, provider_call_id);
+    sqlite3_bind_int64(st, 4, now);
+    return store__exec(c, st, "record call payout");
+}

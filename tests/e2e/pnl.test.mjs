@@ -354,3 +354,34 @@ test('roles: a viewer reads neither the P&L nor publishers, and gets pnl.updated
     await reading;
   }
 });
+
+// Payouts per call (sql/0024): what a publisher is owed is recorded when the call becomes
+// billable, at the payout in force then. By hand: A owns google; c1, c2 and c6 (billable by a
+// person in the roles test) were recorded at 1000. A's payout goes to 5000; c8 (google → a,
+// 100 s) becomes billable by the rule afterwards: 5000. c6 made not billable and billable again
+// keeps its first record. A: 4 calls, 4 billable, revenue 4000 + 4000 + 2500 + 4000 = 14500,
+// payouts 1000 * 3 + 5000 = 8000.
+test('a changed payout applies to calls that become billable afterwards; earlier calls keep theirs', async () => {
+  const a = await srv.api('GET', `/v1/publishers/${pubA}`);
+  const put = await srv.api('PUT', `/v1/publishers/${pubA}`, { name: a.json.name, payout: 5000,
+    sources: a.json.sources, numbers: a.json.numbers, pools: a.json.pools });
+  assert.equal(put.status, 200, put.text);
+  ids.c8 = await call(N_GOOGLE, '+13125550008', [[BUYER_A, 'completed', 100]], 100);
+  assert.equal((await srv.api('PATCH', `/v1/calls/${ids.c6}`, { billable: false })).status, 200);
+  assert.equal((await srv.api('PATCH', `/v1/calls/${ids.c6}`, { billable: true })).status, 200);
+  const byPub = await pnl('&group_by=publisher&include=call_ids');
+  const rowA = byPub.rows.find((r) => r.key.publisher === pubA);
+  assert.deepEqual(figures(rowA), { calls: 4, billable: 4, revenue: 14500, payouts: 8000,
+    margin: 6500 });
+  assert.deepEqual(rowA.billable_call_ids.sort(), [ids.c1, ids.c2, ids.c6, ids.c8].sort());
+  assert.equal(rowA.key.publisher_name, 'Affiliate A');
+  // the publisher deleted: its calls stay credited to it, at what they owed
+  const b = await srv.api('GET', `/v1/publishers/${pubB}`);
+  assert.equal((await srv.api('DELETE', `/v1/publishers/${pubB}`)).status, 204);
+  const after = await pnl('&group_by=publisher');
+  const rowB = after.rows.find((r) => r.key.publisher === pubB);
+  assert.ok(rowB, JSON.stringify(after.rows));
+  assert.equal(rowB.key.publisher_name, b.json.name);
+  assert.equal(rowB.payouts, 700);
+  assert.equal(after.totals.payouts, 8000 + 700 + 500);
+});

@@ -3870,6 +3870,184 @@ static void publishers_claims_and_pnl_facts(void **state)
     free(got);
 }
 
+/* ==== report speed (sql/0024): the funnel's session facts and payouts per call ============== */
+
+/* The funnel reads facts kept on each session by the store; they follow every write: a lease
+ * taken back, events and calls purged, a talk time changed, a conversion. */
+static void report_speed_session_facts_follow_writes(void **state)
+{
+    struct fx *f = *state;
+    struct st_session s1 = make_session(f, "rs1", 100);
+    struct st_session s2 = make_session(f, "rs2", 200);
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n = make_number(f, f->a.id, p.id, 12);
+    struct st_lease l = {.session_id = s1.id,
+                         .number_id = n.id,
+                         .pool_id = p.id,
+                         .leased_at = 100,
+                         .last_active_at = 100,
+                         .expires_at = 60100};
+    assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
+    struct st_event e = {.session_id = s2.id, .at = 210};
+    snprintf(e.type, sizeof(e.type), "tel_click");
+    assert_int_equal(store_event_add(f->s, &e), ERR_OK);
+    struct funnel_seen fs = {0};
+    assert_int_equal(store_report_sessions(f->s, f->a.id, 0, 1000, 60, collect_session, &fs),
+                     ERR_OK);
+    assert_int_equal(fs.n, 2);
+    assert_true(fs.rows[0].shown && !fs.rows[0].engaged);
+    assert_true(fs.rows[1].engaged && !fs.rows[1].shown);
+    /* the lease taken back: no longer shown */
+    assert_int_equal(store_lease_delete(f->s, s1.id, n.id, 100), ERR_OK);
+    /* a call on s1: 90 s, then corrected to 30 s; a conversion */
+    struct st_call c = make_call(f, "CA_rs1", 300, s1.id);
+    end_call(f, &c, 90);
+    fs = (struct funnel_seen){0};
+    assert_int_equal(store_report_sessions(f->s, f->a.id, 0, 1000, 60, collect_session, &fs),
+                     ERR_OK);
+    assert_false(fs.rows[0].shown);
+    assert_true(fs.rows[0].called && fs.rows[0].qualified && !fs.rows[0].converted);
+    end_call(f, &c, 30);
+    struct st_conversion cv = {.call_id = c.id, .account_id = f->a.id, .value = 1, .at = 400};
+    snprintf(cv.name, sizeof(cv.name), "Phone call");
+    snprintf(cv.currency, sizeof(cv.currency), "USD");
+    assert_int_equal(store_conversion_add(f->s, &cv), ERR_OK);
+    fs = (struct funnel_seen){0};
+    assert_int_equal(store_report_sessions(f->s, f->a.id, 0, 1000, 60, collect_session, &fs),
+                     ERR_OK);
+    assert_true(fs.rows[0].called && !fs.rows[0].qualified && fs.rows[0].converted);
+    /* the qualified rule is the one given when reading */
+    fs = (struct funnel_seen){0};
+    assert_int_equal(store_report_sessions(f->s, f->a.id, 0, 1000, 30, collect_session, &fs),
+                     ERR_OK);
+    assert_true(fs.rows[0].qualified);
+    /* retention purges the call and the events: the sessions fall back */
+    struct st_retention r = {.calls_before = 1000, .events_before = 1000};
+    struct st_purged pn;
+    bool busy = true;
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &pn, &busy), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(pn.calls, 1);
+    fs = (struct funnel_seen){0};
+    assert_int_equal(store_report_sessions(f->s, f->a.id, 0, 1000, 60, collect_session, &fs),
+                     ERR_OK);
+    assert_int_equal(fs.n, 2);
+    assert_false(fs.rows[0].shown || fs.rows[0].engaged || fs.rows[0].called ||
+                 fs.rows[0].converted);
+    assert_false(fs.rows[1].shown || fs.rows[1].engaged || fs.rows[1].called);
+}
+
+/* A visitor's cohort follows its first session: one purged, the next one is the first. */
+static void report_speed_cohort_follows_first_session(void **state)
+{
+    struct fx *f = *state;
+    struct st_session v1 = {.account_id = f->a.id, .created_at = 100, .last_active_at = 100};
+    snprintf(v1.ext_id, sizeof(v1.ext_id), "cf1");
+    snprintf(v1.visitor_id, sizeof(v1.visitor_id), "v_cf");
+    assert_int_equal(store_session_put(f->s, &v1), ERR_OK);
+    struct st_session v2 = v1;
+    v2.id = 0;
+    v2.created_at = v2.last_active_at = 5000;
+    snprintf(v2.ext_id, sizeof(v2.ext_id), "cf2");
+    assert_int_equal(store_session_put(f->s, &v2), ERR_OK);
+    make_call(f, "CA_cf", 5100, v2.id);
+    /* an earlier session of the visitor stored later still makes it the first */
+    struct st_session v0 = v1;
+    v0.id = 0;
+    v0.created_at = v0.last_active_at = 50;
+    snprintf(v0.ext_id, sizeof(v0.ext_id), "cf0");
+    assert_int_equal(store_session_put(f->s, &v0), ERR_OK);
+    struct cohort_seen cs = {0};
+    assert_int_equal(store_report_cohort(f->s, f->a.id, 0, 1000, collect_cohort, &cs), ERR_OK);
+    assert_int_equal(cs.n, 2);
+    assert_true(cs.rows[0].first);
+    assert_int_equal(cs.rows[0].first_at, 50);
+    assert_int_equal(cs.rows[0].call_started_at, 0);
+    assert_false(cs.rows[1].first);
+    assert_int_equal(cs.rows[1].call_started_at, 5100);
+    /* the two sessions before 1000 purged: the visitor's first visit is now at 5000 */
+    struct st_retention r = {.sessions_before = 1000};
+    struct st_purged pn;
+    bool busy = true;
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &pn, &busy), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(pn.sessions, 2);
+    cs = (struct cohort_seen){0};
+    assert_int_equal(store_report_cohort(f->s, f->a.id, 0, 1000, collect_cohort, &cs), ERR_OK);
+    assert_int_equal(cs.n, 0);
+    assert_int_equal(store_report_cohort(f->s, f->a.id, 1000, 9000, collect_cohort, &cs), ERR_OK);
+    assert_int_equal(cs.n, 1);
+    assert_true(cs.rows[0].first);
+    assert_int_equal(cs.rows[0].first_at, 5000);
+    assert_int_equal(cs.rows[0].call_started_at, 5100);
+}
+
+static int payout_facts(void *ctx, const struct st_report_call *c)
+{
+    struct st_report_call *out = ctx;
+    for (int i = 0; i < 3; i++)
+        if (!out[i].call_ext[0]) {
+            out[i] = *c;
+            break;
+        }
+    return 0;
+}
+
+/* What a publisher is owed is recorded once, when the call becomes billable, at its payout then. */
+static void report_speed_call_payouts_recorded_once(void **state)
+{
+    struct fx *f = *state;
+    struct st_publisher *p = make_publisher(f->a.id, "Numbers Co", 1500, "number", "+15555550101");
+    assert_int_equal(put_publisher(f, p), ERR_OK);
+    struct st_call c1 = make_call(f, "CA_po1", 7000, 0);
+    make_call(f, "CA_po2", 7001, 0);
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_call_payout_record(f->s, f->a.id, "twilio", "CA_po1", 7100), ERR_OK);
+    /* another account's id records nothing */
+    assert_int_equal(store_call_payout_record(f->s, f->b.id, "twilio", "CA_po2", 7100), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    /* the payout changes; c1 keeps its first record, c2 is recorded at the new payout */
+    p->payout = 900;
+    p->updated_at = 7200;
+    assert_int_equal(put_publisher(f, p), ERR_OK);
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_call_payout_record(f->s, f->a.id, "twilio", "CA_po1", 7300), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    struct st_report_call facts[3];
+    memset(facts, 0, sizeof(facts));
+    assert_int_equal(store_report_calls(f->s, f->a.id, 7000, 7002, payout_facts, facts), ERR_OK);
+    assert_string_equal(facts[0].call_ext, c1.ext_id);
+    assert_int_equal(facts[0].payout, 1500);
+    assert_string_equal(facts[0].publisher, p->ext_id);
+    assert_string_equal(facts[0].publisher_name, "Numbers Co");
+    assert_int_equal(facts[1].payout, -1);
+    assert_string_equal(facts[1].publisher, "");
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_call_payout_record(f->s, f->a.id, "twilio", "CA_po2", 7400), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    /* a deleted publisher's record stays with the call */
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_publisher_delete(f->s, f->a.id, p->ext_id), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    memset(facts, 0, sizeof(facts));
+    assert_int_equal(store_report_calls(f->s, f->a.id, 7000, 7002, payout_facts, facts), ERR_OK);
+    assert_int_equal(facts[0].payout, 1500);
+    assert_int_equal(facts[1].payout, 900);
+    assert_string_equal(facts[1].publisher_name, "Numbers Co");
+    /* no publisher owns a call: recorded as owing no one */
+    make_call(f, "CA_po3", 7002, 0);
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_call_payout_record(f->s, f->a.id, "twilio", "CA_po3", 7500), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    memset(facts, 0, sizeof(facts));
+    assert_int_equal(store_report_calls(f->s, f->a.id, 7002, 7003, payout_facts, facts), ERR_OK);
+    assert_int_equal(facts[0].payout, 0);
+    assert_string_equal(facts[0].publisher, "");
+    free(p);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
@@ -3895,6 +4073,9 @@ int main(int argc, char **argv)
         T(routing_docs_counters_and_call_routes),
         T(rules_and_calls_belong_to_a_location),
         T(publishers_claims_and_pnl_facts),
+        T(report_speed_session_facts_follow_writes),
+        T(report_speed_call_payouts_recorded_once),
+        T(report_speed_cohort_follows_first_session),
         T(spend_replaces_days_one_currency_and_tenant_scoping),
         T(funnel_stages_and_cohorts_by_first_visit),
         T(report_first_time_stored_or_looked_up),

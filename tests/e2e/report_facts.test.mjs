@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Reports read facts the store keeps beside the rows (sql/0024: each session's funnel stages and
+// its visitor's first visit; payouts per call): through the real server, outcome edits, erasures
+// and the retention purge change the calls report, the funnel and the cohorts exactly as they
+// change the calls log and the export, checked against figures computed by hand here.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, cli } from '../helpers/server.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const ORIGIN = { Origin: 'https://facts.example' };
+let srv;
+let range;
+
+async function waitFor(what, fn, ms = 15000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await Promise.resolve().then(fn).catch((e) => { if (Date.now() > end) throw e; return null; });
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+async function pool(name, target, numbers) {
+  const p = await srv.api('POST', '/v1/pools', { name, target });
+  assert.equal(p.status, 201, p.text);
+  for (const number of numbers) {
+    const n = await srv.api('POST', '/v1/numbers', { number, pool: p.json.id });
+    assert.equal(n.status, 201, n.text);
+  }
+}
+
+function simulate(to, from, duration) {
+  const r = cli(['call', 'simulate', '--to', to, '--from', from, '--duration', String(duration),
+    '--no-wait', '--server', srv.url, '--db', srv.db]);
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+}
+
+const get = async (path) => {
+  const r = await srv.api('GET', path);
+  assert.equal(r.status, 200, r.text);
+  return r.json;
+};
+const logCount = async () => (await get(`/v1/calls?${range}&limit=500`)).calls.length;
+async function exportRows() {
+  const r = await fetch(`${srv.url}/v1/exports/calls.csv?${range}`, { headers: { Authorization: `Bearer ${srv.apiKey}` } });
+  assert.equal(r.status, 200);
+  await r.text();
+  return Number(r.headers.get('x-exported-rows'));
+}
+/** The calls log, the calls report, the P&L and the export agree on the number of calls. */
+async function agree(n) {
+  assert.equal(await logCount(), n);
+  assert.equal((await get(`/v1/reports/calls?${range}`)).totals.calls, n);
+  assert.equal((await get(`/v1/reports/calls?${range}&group_by=channel,device`)).rows
+    .reduce((s, r) => s + r.calls, 0), n);
+  assert.equal((await get(`/v1/reports/pnl?${range}`)).totals.calls, n);
+  assert.equal(await exportRows(), n);
+}
+const stages = (r) => [r.visits, r.shown, r.engaged, r.calls, r.qualified, r.converted];
+
+before(async () => {
+  srv = await startServer({ origins: ['https://facts.example'] });
+  await pool('a', '+15555550700', ['+15555550701', '+15555550702', '+15555550703', '+15555550704']);
+  const t0 = await srv.advance(0);
+  const day = (ms) => new Date(ms).toISOString().slice(0, 10);
+  range = `since=${day(t0 - 86400e3)}&until=${day(t0 + 86400e3)}`;
+});
+after(async () => { await srv?.cleanup(); });
+
+// By hand: visitors A and B each visit once and call the number they were shown (A 95 s, B
+// 30 s; the account's qualified rule is 60 s); later A comes back and C visits, neither calls.
+test('the funnel and the cohorts follow calls, outcome edits and erasures; reports match the log', async () => {
+  const a1 = await srv.visit({ url: 'https://facts.example/?utm_source=google&utm_medium=cpc', visitor_id: 'v_fa' }, ORIGIN);
+  assert.equal(a1.status, 200, a1.text);
+  const b1 = await srv.visit({ url: 'https://facts.example/?utm_source=bing&utm_medium=cpc', visitor_id: 'v_fb' }, ORIGIN);
+  assert.equal(b1.status, 200, b1.text);
+  assert.deepEqual([a1.json.numbers[0].number, b1.json.numbers[0].number].sort(), ['+15555550701', '+15555550702']);
+  simulate(a1.json.numbers[0].number, '+15125550401', 95);
+  simulate(b1.json.numbers[0].number, '+15125550402', 30);
+  await waitFor('two calls', async () => (await logCount()) === 2);
+  await agree(2);
+  let f = await get(`/v1/reports/funnel?${range}&group_by=source`);
+  // 2 visits, both shown, both called (dialling implies engaged), one qualified (95 s >= 60 s)
+  assert.deepEqual(stages(f.totals), [2, 2, 2, 2, 1, 1]);
+  assert.deepEqual(f.rows.map((r) => [r.key.source, stages(r)]).sort(),
+    [['bing', [1, 1, 1, 1, 0, 0]], ['google', [1, 1, 1, 1, 1, 1]]]);
+  let c = await get(`/v1/reports/cohorts?${range}&weeks=2`);
+  assert.equal(c.cohorts.length, 1);
+  assert.equal(c.cohorts[0].visitors, 2);
+  assert.deepEqual(c.cohorts[0].weeks[0], { week: 0, calls: 2, revenue: 0 });
+
+  // an outcome edit: revenue and lead status show in the calls report and the cohorts at once
+  const calls = (await get(`/v1/calls?${range}&limit=500`)).calls;
+  const callA = calls.find((x) => x.from === '+15125550401');
+  const callB = calls.find((x) => x.from === '+15125550402');
+  assert.equal((await srv.api('PATCH', `/v1/calls/${callA.id}`, { lead_status: 'won', revenue: 12345 })).status, 200);
+  const won = await get(`/v1/reports/calls?${range}&group_by=lead_status`);
+  assert.deepEqual(won.rows.map((r) => [r.key.lead_status, r.calls, r.revenue]).sort(),
+    [['new', 1, 0], ['won', 1, 12345]]);
+  c = await get(`/v1/reports/cohorts?${range}&weeks=2`);
+  assert.deepEqual(c.cohorts[0].weeks[0], { week: 0, calls: 2, revenue: 12345 });
+
+  // visitor A comes back (a second session, no call) and a third visitor looks without calling:
+  // 4 visits, A still counts once in the cohort
+  const a2 = await srv.visit({ url: 'https://facts.example/again', visitor_id: 'v_fa' }, ORIGIN);
+  assert.equal(a2.status, 200, a2.text);
+  const c1 = await srv.visit({ url: 'https://facts.example/', visitor_id: 'v_fc' }, ORIGIN);
+  assert.equal(c1.status, 200, c1.text);
+  f = await get(`/v1/reports/funnel?${range}`);
+  assert.deepEqual(stages(f.totals), [4, 4, 2, 2, 1, 1]);
+  c = await get(`/v1/reports/cohorts?${range}&weeks=2`);
+  assert.equal(c.cohorts[0].visitors, 3);
+
+  // erasing B as a caller keeps the call counted everywhere, and its session's stages
+  const e = await srv.api('POST', '/v1/erasures', { caller: '+15125550402' });
+  assert.equal(e.status, 201, e.text);
+  await agree(2);
+  f = await get(`/v1/reports/funnel?${range}`);
+  assert.deepEqual(stages(f.totals), [4, 4, 2, 2, 1, 1]);
+  // erasing visitor A: its sessions lose the visitor id, the calls stay counted
+  const ev = await srv.api('POST', '/v1/erasures', { visitor_id: 'v_fa' });
+  assert.equal(ev.status, 201, ev.text);
+  await agree(2);
+  c = await get(`/v1/reports/cohorts?${range}&weeks=2`);
+  assert.equal(c.cohorts[0].weeks[0].calls, 2);
+  assert.equal(c.cohorts[0].weeks[0].revenue, 12345);
+  assert.ok(callB);
+});
+
+test('the retention purge: calls leave the log, the reports, the export and the funnel together', async () => {
+  assert.equal(await logCount(), 2);
+  await srv.advance(761 * 86400e3); // calls go after 760 days (default), sessions after 395
+  await waitFor('the calls purged', async () => (await logCount()) === 0);
+  await agree(0);
+  const f = await get(`/v1/reports/funnel?${range}`);
+  assert.equal(f.totals.calls, 0);
+  assert.equal(f.totals.converted, 0);
+  const c = await get(`/v1/reports/cohorts?${range}&weeks=2`);
+  for (const k of c.cohorts) assert.equal(k.weeks[0].calls, 0);
+});
