@@ -290,3 +290,22 @@ test('a recording callback the store cannot take is spooled, acknowledged, and w
     assert.equal(cli(['account', 'set', srv.accountId, '--settings', '{}', '--db', srv.db]).status, 0);
   }
 });
+
+test('opendni call simulate sends a recorded forward\'s recording callback after the call', async () => {
+  const set = cli(['account', 'set', srv.accountId, '--settings', '{"record_calls":true}', '--db', srv.db]);
+  assert.equal(set.status, 0, set.stderr);
+  try {
+    if (!plainNumber) await recordedForward();
+    const r = cli(['call', 'simulate', '--to', plainNumber, '--from', '+15125550181', '--duration', '7', '--no-wait',
+      '--server', srv.url, '--db', srv.db]);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /\/v1\/telephony\/twilio\/recording/);
+    const id = sql(srv.db, "select ext_id from calls where from_number = '+15125550181'");
+    const c = await srv.api('GET', `/v1/calls/${id}`);
+    assert.equal(c.json.status, 'completed');
+    assert.match(c.json.recording.url, /^https:\/\/api\.twilio\.com\/recordings\/RE[0-9a-f]{32}$/);
+    assert.equal(c.json.recording.duration, 7);
+  } finally {
+    assert.equal(cli(['account', 'set', srv.accountId, '--settings', '{}', '--db', srv.db]).status, 0);
+  }
+});
