@@ -538,7 +538,7 @@ function Recording({ call, me }) {
   const rec = call.recording || (call.routing && call.routing.recording);
   if (!rec) {
     return call.recorded
-      ? 'recorded: the recording arrives from your telephony provider once the call has ended'
+      ? 'recorded at your telephony provider, which has not reported the recording to opendni (it does once the call has ended)'
       : 'none';
   }
   const len = rec.duration ? ` (${fmtDuration(rec.duration)})` : '';
