@@ -1348,10 +1348,21 @@ json_t *calls_json(struct app *app, const struct st_call *c)
      * when it was stored; the reports group by the same. */
     const char *routed = routing ? json_string_value(json_object_get(routing, "location")) : NULL;
     const char *loc = routed && routed[0] ? routed : c->location[0] ? c->location : by_conversion;
+    /* The call's recording, wherever its callback left it: the routing record's (a plan's
+     * recorded dial or voicemail), else the call's own (a plain forward under record_calls). */
+    json_t *rrec = routing ? json_object_get(routing, "recording") : NULL;
+    json_t *rec =
+        json_is_object(rrec) ? json_incref(rrec)
+        : c->recording_url[0]
+            ? json_pack("{s:s,s:I}", "url", c->recording_url, "duration",
+                        (json_int_t)(c->recording_duration_s < 0 ? 0 : c->recording_duration_s))
+            : json_null();
     if (o) {
         json_object_set_new(o, "location", json_str_or_null(loc));
+        json_object_set_new(o, "recording", rec ? rec : json_null());
         json_object_set_new(o, "routing", routing ? routing : json_null());
     } else {
+        json_decref(rec);
         json_decref(routing);
     }
     return o;

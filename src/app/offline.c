@@ -20,6 +20,7 @@
 #include "app/app.h"
 #include "app/health.h"
 #include "app/outbox.h"
+#include "app/recordings.h"
 #include "app/spool.h"
 #include "store/store.h"
 
@@ -620,6 +621,20 @@ int offline_spool_update(struct offline *o, int64_t call_id, const struct call_r
     return spool_json(o, v);
 }
 
+int offline_spool_recording(struct offline *o, int64_t account_id, const char *provider,
+                            const char *provider_call_id, const char *parent_call_id,
+                            int64_t call_id, const char *url, int64_t duration_s, int64_t at)
+{
+    if (!o)
+        return ERR_IO;
+    json_t *v = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:I,s:I}", "k", "recording", "p", provider,
+                          "sid", provider_call_id ? provider_call_id : "", "parent",
+                          parent_call_id ? parent_call_id : "", "acct", (json_int_t)account_id,
+                          "cid", (json_int_t)call_id, "url", url, "dur", (json_int_t)duration_s,
+                          "first", (json_int_t)at);
+    return spool_json(o, v);
+}
+
 /* ==== replaying =============================================================================== */
 
 #define REPLAY_STOP ERR_BACKEND /* the store failed: stop here, retry at the next tick */
@@ -744,6 +759,40 @@ static int replay_status(struct offline *o, json_t *r)
     return rc == ERR_OK || rc == ERR_NOTFOUND ? ERR_OK : REPLAY_STOP;
 }
 
+/* A recording callback: its call found as replay_status finds one, then recordings_put. */
+static int replay_recording(struct offline *o, json_t *r)
+{
+    struct app *app = o->app;
+    int64_t account_id = jint(r, "acct");
+    int64_t call_id = jint(r, "cid");
+    const char *sid = jstr(r, "sid");
+    if (!call_id) {
+        const char *provider = jstr(r, "p");
+        const char *parent = jstr(r, "parent");
+        struct st_call c;
+        int rc = calls_by_provider(app, provider, sid, &c);
+        if (rc == ERR_NOTFOUND && parent[0])
+            rc = calls_by_provider(app, provider, parent, &c);
+        if (rc == ERR_NOTFOUND) {
+            bool waiting =
+                offline_has_call(o, provider, sid) || offline_has_call(o, provider, parent);
+            if (waiting || time_now_ms() - jint(r, "first") < OFFLINE_ORPHAN_MS)
+                return requeue(o, r);
+            drop(o, "no such call was stored", sid);
+            return ERR_OK;
+        }
+        if (rc)
+            return REPLAY_STOP;
+        call_id = c.id;
+    }
+    int rc = recordings_put(app, account_id, call_id, jstr(r, "url"), jint(r, "dur"));
+    if (rc == ERR_NOTFOUND || rc == ERR_INVALID) { /* another account's, or gone since */
+        drop(o, "the recording's call is not the account's", sid[0] ? sid : "?");
+        return ERR_OK;
+    }
+    return rc == ERR_OK ? ERR_OK : REPLAY_STOP;
+}
+
 static bool stopping(struct offline *o)
 {
     pthread_mutex_lock(&o->tick_mu);
@@ -765,6 +814,8 @@ static int replay_one(void *ctx, const char *rec)
         rc = replay_voice(o, r);
     else if (!strcmp(kind, "status"))
         rc = replay_status(o, r);
+    else if (!strcmp(kind, "recording"))
+        rc = replay_recording(o, r);
     else
         drop(o, "unreadable record", "?");
     json_decref(r);

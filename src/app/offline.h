@@ -78,6 +78,13 @@ int offline_spool_voice(struct offline *o, int64_t account_id, const struct call
 int offline_spool_status(struct offline *o, int64_t account_id, const char *provider,
                          const char *call_id, const char *parent_call_id, bool dial,
                          const struct call_report *u, int64_t at);
+/* Spools a verified recording callback (app/recordings.h recordings_put) of account_id: for the
+ * stored call call_id (a write the store refused), or, with call_id 0, for the call with this
+ * provider call id or parent call id (not stored yet, or the store is away), retried like a
+ * status report. ERR_OK, ERR_IO. */
+int offline_spool_recording(struct offline *o, int64_t account_id, const char *provider,
+                            const char *provider_call_id, const char *parent_call_id,
+                            int64_t call_id, const char *url, int64_t duration_s, int64_t at);
 /* Spools a status report for the stored call call_id (a write the store refused). */
 int offline_spool_update(struct offline *o, int64_t call_id, const struct call_report *u,
                          int64_t at);

@@ -68,14 +68,20 @@ int recordings_source(struct app *app, int64_t account_id, const char *call_ext,
     int rc = store_call_route_get(app->store, c.provider, c.provider_call_id, r);
     if (rc == ERR_OK && (r->account_id != account_id || !r->recording_url[0]))
         rc = ERR_NOTFOUND;
+    const char *url = rc == ERR_OK ? r->recording_url : NULL;
+    int64_t duration_s = rc == ERR_OK ? r->recording_duration_s : -1;
+    if (rc == ERR_NOTFOUND && c.recording_url[0]) { /* a plain forward's, from its callback */
+        url = c.recording_url;
+        duration_s = c.recording_duration_s;
+        rc = ERR_OK;
+    }
     if (rc == ERR_OK) {
         snprintf(out->call, sizeof(out->call), "%s", c.ext_id);
         snprintf(out->provider, sizeof(out->provider), "%s", c.provider);
-        out->duration_s = r->recording_duration_s;
-        bool mp3 = basic_auth(c.provider) && !has_extension(r->recording_url);
-        size_t q = strcspn(r->recording_url, "?#"); /* ".mp3" goes before a query */
-        snprintf(out->url, sizeof(out->url), "%.*s%s%s", (int)q, r->recording_url,
-                 mp3 ? ".mp3" : "", r->recording_url + q);
+        out->duration_s = duration_s;
+        bool mp3 = basic_auth(c.provider) && !has_extension(url);
+        size_t q = strcspn(url, "?#"); /* ".mp3" goes before a query */
+        snprintf(out->url, sizeof(out->url), "%.*s%s%s", (int)q, url, mp3 ? ".mp3" : "", url + q);
     }
     free(r);
     if (rc == ERR_NOTFOUND)
@@ -95,6 +101,21 @@ int recordings_source(struct app *app, int64_t account_id, const char *call_ext,
                     c.provider);
     snprintf(out->userpwd, sizeof(out->userpwd), "%s:%s", cred.account_sid, cred.secret);
     return ERR_OK;
+}
+
+int recordings_put(struct app *app, int64_t account_id, int64_t call_id, const char *url,
+                   int64_t duration_s)
+{
+    struct store *s = app->store;
+    int rc = store_begin(s);
+    if (rc)
+        return ERR_BACKEND;
+    rc = store_call_recording_put(s, account_id, call_id, url, duration_s);
+    if (rc == ERR_OK)
+        rc = store_commit(s);
+    if (rc)
+        store_rollback(s);
+    return rc == ERR_OK || rc == ERR_NOTFOUND || rc == ERR_INVALID ? rc : ERR_BACKEND;
 }
 
 /* ==== the fetch ================================================================================

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Call recordings played in the dashboard (GET /v1/calls/{id}/recording): the recording URL and
  * duration a provider's callback left in the call's routing record (routing plans' recorded dials
- * and voicemail, app/routing.h) are fetched from the provider through the one outbound client with
- * the account's provider credentials (Twilio, SignalWire: HTTP Basic with the account SID and the
- * auth token, the MP3 rendition: ".mp3" added to a URL without an extension; Telnyx and others:
- * the URL as given, no credential), so the browser never talks to the provider (the app's CSP
- * allows media from itself only) and never sees a credential.
- * A recording is kept in memory while it is relayed, at most RECORDINGS_BYTES_MAX; at most
- * RECORDINGS_MAX_PENDING fetches are queued or in flight (recordings_reserve). The fetches run on
- * the service's own thread, never on an HTTP worker: requests wait suspended (http_defer).
+ * and voicemail, app/routing.h), else on the call itself (a plain forward recorded by the
+ * account's `record_calls`: its recordingStatusCallback, recordings_put), are fetched from the
+ * provider through the one outbound client with the account's provider credentials (Twilio,
+ * SignalWire: HTTP Basic with the account SID and the auth token, the MP3 rendition: ".mp3" added
+ * to a URL without an extension; Telnyx and others: the URL as given, no credential), so the
+ * browser never talks to the provider (the app's CSP allows media from itself only) and never sees
+ * a credential. A recording is kept in memory while it is relayed, at most RECORDINGS_BYTES_MAX; at
+ * most RECORDINGS_MAX_PENDING fetches are queued or in flight (recordings_reserve). The fetches run
+ * on the service's own thread, never on an HTTP worker: requests wait suspended (http_defer).
  * THREADING: every function may be called from any thread; callbacks run on the service's. */
 #ifndef OPENDNI_APP_RECORDINGS_H
 #define OPENDNI_APP_RECORDINGS_H
@@ -40,6 +41,14 @@ struct recording_src {
  * the provider, which requires them); ERR_INVALID (the stored URL is not http(s)). */
 int recordings_source(struct app *app, int64_t account_id, const char *call_ext,
                       struct recording_src *out, struct errbuf *eb);
+
+/* Stores the recording a verified recording callback reported on the account's call call_id
+ * (store_call_recording_put: a repeated callback writes the same), in one transaction on the
+ * calling thread's store connection. ERR_OK; ERR_NOTFOUND (the account has no such call);
+ * ERR_INVALID (url empty or longer than STORE_RECORDING_URL_MAX - 1); ERR_BACKEND (the store
+ * failed: nothing written). */
+int recordings_put(struct app *app, int64_t account_id, int64_t call_id, const char *url,
+                   int64_t duration_s);
 
 /* The fetch's outcome: rc ERR_OK with the audio (body, owned by the callback: free() it) and its
  * content type; else rc and message (ERR_NOTFOUND: the provider has no such recording,

@@ -2,7 +2,8 @@
 /* opendni call simulate: plays Twilio against a running server. Sends a correctly signed voice
  * webhook for a call from --from to --to, prints the TwiML answer, waits --duration seconds,
  * then sends the <Dial action> and the caller leg's "completed" status callback (in Twilio's
- * order when the business hangs up). Includes a tiny HTTP/1.1 client (plain TCP, no TLS): behind
+ * order when the business hangs up), and, when the answer recorded the forward (record_calls),
+ * its recording callback. Includes a tiny HTTP/1.1 client (plain TCP, no TLS): behind
  * a TLS proxy, send to the server's local address and sign for the public https URL with
  * --public-url, which is what the server checks signatures against. */
 #include "base/prelude.h"
@@ -390,6 +391,30 @@ static int send_completed(const struct sim *sm)
     return rc;
 }
 
+/* A recorded plain forward's recording is ready (after the call, as Twilio posts it): the
+ * <Dial recordingStatusCallback> the answer named, with a made-up recording of the talk time. */
+static int send_recording(const struct sim *sm, const char *path)
+{
+    char url[96];
+    char rsid[40];
+    char dur[24];
+    snprintf(url, sizeof(url), "https://api.twilio.com/recordings/RE%s", sm->call_sid + 2);
+    snprintf(rsid, sizeof(rsid), "RE%s", sm->call_sid + 2);
+    snprintf(dur, sizeof(dur), "%lld", sm->duration_s);
+    struct buf b;
+    buf_init(&b, 0);
+    common_params(sm, &b);
+    add_param(&b, "RecordingSid", rsid);
+    add_param(&b, "RecordingUrl", url);
+    add_param(&b, "RecordingStatus", "completed");
+    add_param(&b, "RecordingDuration", dur);
+    add_param(&b, "RecordingChannels", "2");
+    add_param(&b, "RecordingSource", "DialVerb");
+    int rc = send_signed(sm, path, &b);
+    buf_release(&b);
+    return rc;
+}
+
 /* ==== setting up ============================================================================== */
 
 /* prefix + 32 lowercase hex digits from the kernel, like a Twilio SID. */
@@ -463,9 +488,13 @@ static int run_simulation(struct sim *sm)
     struct buf xml;
     buf_init(&xml, REPLY_MAX);
     bool plain = true;
+    char recording[1024] = ""; /* a recorded plain forward: where its recording goes */
     int rc = send_voice(sm, &xml);
     if (rc == ERR_OK)
         rc = walk_plan(sm, &xml, &plain);
+    if (rc == ERR_OK && plain &&
+        !callback_path(sm, xml.data, "recordingStatusCallback", recording, sizeof(recording)))
+        recording[0] = '\0';
     buf_release(&xml);
     if (rc)
         return EXIT_FAIL;
@@ -481,6 +510,8 @@ static int run_simulation(struct sim *sm)
     rc = send_dial_action(sm);
     if (rc == ERR_OK)
         rc = send_completed(sm);
+    if (rc == ERR_OK && recording[0])
+        rc = send_recording(sm, recording);
     return rc ? EXIT_FAIL : EXIT_OK;
 }
 

@@ -80,6 +80,7 @@ static const struct route routes[] = {
     {"POST", "/v1/telephony/{}/status", h_tel_status, 0, 32 * KB},
     {"POST", "/v1/telephony/{}/dial", h_tel_dial, 0, 32 * KB},
     {"POST", "/v1/telephony/{}/route", h_tel_route, 0, 32 * KB},
+    {"POST", "/v1/telephony/{}/recording", h_tel_recording, 0, 32 * KB},
     {"POST", "/v1/locations", h_routing_create, ROUTE_AUTH | ROUTE_MANAGE, 64 * KB},
     {"GET", "/v1/locations", h_routing_list, ROUTE_AUTH | ROUTE_VIEW, 0},
     {"GET", "/v1/locations/{}", h_routing_get, ROUTE_AUTH | ROUTE_VIEW, 0},

@@ -588,6 +588,17 @@ int store_call_update(struct store *s, const struct st_call *c)
     return s->ops->call_update(s, c);
 }
 
+int store_call_recording_put(struct store *s, int64_t account_id, int64_t call_id, const char *url,
+                             int64_t duration_s)
+{
+    if (!url || !url[0] || strlen(url) >= STORE_RECORDING_URL_MAX)
+        return ERR_INVALID;
+    if (store__write_fault(s, "call recording"))
+        return ERR_BACKEND;
+    return s->ops->call_recording_put(s, account_id, call_id, url,
+                                      duration_s < 0 ? -1 : duration_s);
+}
+
 int store_call_list(struct store *s, int64_t account_id, int64_t since, int64_t until,
                     int64_t after_at, int64_t after_id, size_t max, store_call_fn fn, void *ctx)
 {

@@ -482,6 +482,8 @@ int store_count(struct store *s, const char *table, int64_t *n);
 #define STORE_PARTY_MAX 64  /* To/From as the provider sent them: E.164, sip:…, client:… */
 #define STORE_STATUS_MAX 33 /* provider call statuses: 1..32 characters */
 
+#define STORE_RECORDING_URL_MAX 512 /* a call's recording URL at the provider (as call_routes') */
+
 /* One inbound call. Strings are "" and ids 0 when unknown; durations are -1 when unknown. */
 struct st_call {
     int64_t id;                /* 0 until stored */
@@ -524,6 +526,10 @@ struct st_call {
     /* the location (ext id) the call belongs to, decided when it is stored: its number's, else
      * its pool's, else that of the source rule that sent the credited visit to it; "" = none */
     char location[STORE_ID_MAX];
+    /* a call forwarded without a routing plan: its recording as the provider's recording
+     * callback reported it (store_call_recording_put); "" / -1 = none, not reported */
+    char recording_url[STORE_RECORDING_URL_MAX];
+    int64_t recording_duration_s;
 };
 
 struct st_conversion {
@@ -559,6 +565,12 @@ int store_call_by_id(struct store *s, int64_t id, struct st_call *c);
 /* Writes the status fields of c (status, duration, call_*, dial_*, *_seq, ended_at, error,
  * updated_at). ERR_NOTFOUND if c->id is not stored. */
 int store_call_update(struct store *s, const struct st_call *c);
+/* Stores the recording of the account's call call_id (its URL at the provider, at most
+ * STORE_RECORDING_URL_MAX - 1 bytes, and its length, -1 = not reported), replacing any earlier
+ * one: a repeated callback writes the same. ERR_OK; ERR_NOTFOUND when the account has no such
+ * call (nothing written); ERR_INVALID for an empty or over-long url. */
+int store_call_recording_put(struct store *s, int64_t account_id, int64_t call_id, const char *url,
+                             int64_t duration_s);
 /* The account's calls with since <= started_at < until, after the cursor position
  * (started_at, id) > (after_at, after_id), in (started_at, id) order, at most max. */
 int store_call_list(struct store *s, int64_t account_id, int64_t since, int64_t until,

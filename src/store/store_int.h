@@ -137,6 +137,8 @@ struct store_ops {
     int (*call_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_call *c);
     int (*call_by_id)(struct store *s, int64_t id, struct st_call *c);
     int (*call_update)(struct store *s, const struct st_call *c);
+    int (*call_recording_put)(struct store *s, int64_t account_id, int64_t call_id, const char *url,
+                              int64_t duration_s);
     int (*call_list)(struct store *s, int64_t account_id, int64_t since, int64_t until,
                      int64_t after_at, int64_t after_id, size_t max, store_call_fn fn, void *ctx);
     int (*call_caller)(struct store *s, int64_t account_id, const char *from, int64_t before_id,

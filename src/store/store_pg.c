@@ -1053,6 +1053,7 @@ const struct store_ops store_pg_ops = {
     .call_get = store_pg__call_get,
     .call_by_id = store_pg__call_by_id,
     .call_update = store_pg__call_update,
+    .call_recording_put = store_pg__call_recording_put,
     .call_list = store_pg__call_list,
     .call_caller = store_pg__call_caller,
     .call_session_credited = store_pg__call_session_credited,

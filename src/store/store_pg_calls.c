@@ -15,7 +15,8 @@
     " from_number, started_at, status, duration, forwarded_to, recorded, method, confidence,"      \
     " session_id, runner_up_session_id, runner_up_confidence, first_session_id, channel,"          \
     " source, medium, campaign, keyword, reason, error, call_status, call_duration,"               \
-    " status_seq, dial_status, dial_duration, dial_seq, ended_at, updated_at, location"
+    " status_seq, dial_status, dial_duration, dial_seq, ended_at, updated_at, location,"           \
+    " recording_url, recording_duration"
 
 static void read_call_ids(const PGresult *r, int i, struct st_call *c)
 {
@@ -65,6 +66,8 @@ static void read_call(const PGresult *r, int i, struct st_call *c)
     c->ended_at = store__pg_col_i64(r, i, 33);
     c->updated_at = store__pg_col_i64(r, i, 34);
     store__pg_col_text(r, i, 35, c->location, sizeof(c->location));
+    store__pg_col_text(r, i, 36, c->recording_url, sizeof(c->recording_url));
+    c->recording_duration_s = store__pg_col_opt(r, i, 37, -1);
 }
 
 static int call_query(struct store *s, const char *sql, const struct pgargs *a, struct st_call *c)
@@ -172,6 +175,22 @@ int store_pg__call_update(struct store *s, const struct st_call *c)
         " status_seq = $6, dial_status = $7, dial_duration = $8, dial_seq = $9, ended_at = $10,"
         " error = $11, updated_at = $12 WHERE id = $1",
         &a, &n, "update call");
+    return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
+}
+
+int store_pg__call_recording_put(struct store *s, int64_t account_id, int64_t call_id,
+                                 const char *url, int64_t duration_s)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, call_id);
+    store__pg_i64(&a, account_id);
+    store__pg_text(&a, url);
+    opt_int(&a, duration_s, -1);
+    int64_t n = 0;
+    int rc = store__pg_changes(s,
+                               "UPDATE calls SET recording_url = $3, recording_duration = $4"
+                               " WHERE id = $1 AND account_id = $2",
+                               &a, &n, "store call recording");
     return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
 }
 

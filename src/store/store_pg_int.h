@@ -219,6 +219,8 @@ int store_pg__call_by_provider(struct store *s, const char *provider, const char
 int store_pg__call_get(struct store *s, int64_t account_id, const char *ext_id, struct st_call *c);
 int store_pg__call_by_id(struct store *s, int64_t id, struct st_call *c);
 int store_pg__call_update(struct store *s, const struct st_call *c);
+int store_pg__call_recording_put(struct store *s, int64_t account_id, int64_t call_id,
+                                 const char *url, int64_t duration_s);
 int store_pg__call_list(struct store *s, int64_t account_id, int64_t since, int64_t until,
                         int64_t after_at, int64_t after_id, size_t max, store_call_fn fn,
                         void *ctx);

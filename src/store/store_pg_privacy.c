@@ -111,8 +111,10 @@ static int scrub_call(struct store *s, int64_t account_id, int64_t id)
     struct pgargs a = {0};
     store__pg_i64(&a, id);
     store__pg_i64(&a, account_id);
-    int rc = run(s, "UPDATE calls SET from_number = '' WHERE id = $1 AND account_id = $2", &a,
-                 "erase: scrub call");
+    int rc = run(s,
+                 "UPDATE calls SET from_number = '', recording_url = '', recording_duration = NULL"
+                 " WHERE id = $1 AND account_id = $2",
+                 &a, "erase: scrub call");
     if (rc == ERR_OK)
         rc = run(s,
                  "UPDATE call_outcomes SET notes = '' WHERE call_id = $1"
@@ -336,6 +338,15 @@ int store_pg__purge(struct store *s, int64_t account_id, const struct st_retenti
                                    " WHERE account_id = $1 AND started_at < $2"
                                    " AND recording_url <> '' ORDER BY started_at LIMIT $3)",
                                    &b, &n->recordings, "purge recordings");
+        int64_t own = 0;
+        if (rc == ERR_OK && r->recordings_before > 0) /* unrouted calls' own (sql/0030) */
+            rc = store__pg_changes(s,
+                                   "UPDATE calls SET recording_url = '', recording_duration = NULL"
+                                   " WHERE account_id = $1 AND id IN (SELECT id FROM calls"
+                                   " WHERE account_id = $1 AND started_at < $2"
+                                   " AND recording_url <> '' ORDER BY started_at LIMIT $3)",
+                                   &b, &own, "purge call recordings");
+        n->recordings += own;
     }
     if (rc == ERR_OK && r->calls_before > 0) {
         struct pgargs a = {0};

@@ -712,6 +712,7 @@ const struct store_ops store_sqlite_ops = {
     .call_get = store_sqlite__call_get,
     .call_by_id = store_sqlite__call_by_id,
     .call_update = store_sqlite__call_update,
+    .call_recording_put = store_sqlite__call_recording_put,
     .call_list = store_sqlite__call_list,
     .call_caller = store_sqlite__call_caller,
     .call_session_credited = store_sqlite__call_session_credited,

@@ -19,7 +19,8 @@
     " from_number, started_at, status, duration, forwarded_to, recorded, method, confidence,"      \
     " session_id, runner_up_session_id, runner_up_confidence, first_session_id, channel,"          \
     " source, medium, campaign, keyword, reason, error, call_status, call_duration,"               \
-    " status_seq, dial_status, dial_duration, dial_seq, ended_at, updated_at, location"
+    " status_seq, dial_status, dial_duration, dial_seq, ended_at, updated_at, location,"           \
+    " recording_url, recording_duration"
 
 static int64_t col_opt_int(sqlite3_stmt *st, int i, int64_t none)
 {
@@ -72,6 +73,8 @@ static void read_call_status(sqlite3_stmt *st, struct st_call *c)
     c->ended_at = col_opt_int(st, 33, 0);
     c->updated_at = sqlite3_column_int64(st, 34);
     store__col_text(st, 35, c->location, sizeof(c->location));
+    store__col_text(st, 36, c->recording_url, sizeof(c->recording_url));
+    c->recording_duration_s = col_opt_int(st, 37, -1);
 }
 
 static void read_call(sqlite3_stmt *st, struct st_call *c)
@@ -184,6 +187,23 @@ int store_sqlite__call_update(struct store *s, const struct st_call *c)
     store__bind_opt(st, 11, c->error);
     sqlite3_bind_int64(st, 12, c->updated_at);
     int rc = store__exec(conn, st, "update call");
+    return rc ? rc : sqlite3_changes(conn->db) ? ERR_OK : ERR_NOTFOUND;
+}
+
+int store_sqlite__call_recording_put(struct store *s, int64_t account_id, int64_t call_id,
+                                     const char *url, int64_t duration_s)
+{
+    CONN_OR_FAIL(conn, s);
+    sqlite3_stmt *st = store__prep(conn, "UPDATE calls SET recording_url = ?3,"
+                                         " recording_duration = ?4 WHERE id = ?1"
+                                         " AND account_id = ?2");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, call_id);
+    sqlite3_bind_int64(st, 2, account_id);
+    store__bind_text(st, 3, url);
+    bind_opt_int(st, 4, duration_s, -1);
+    int rc = store__exec(conn, st, "store call recording");
     return rc ? rc : sqlite3_changes(conn->db) ? ERR_OK : ERR_NOTFOUND;
 }
 

@@ -225,6 +225,8 @@ int store_sqlite__call_get(struct store *s, int64_t account_id, const char *ext_
                            struct st_call *c);
 int store_sqlite__call_by_id(struct store *s, int64_t id, struct st_call *c);
 int store_sqlite__call_update(struct store *s, const struct st_call *c);
+int store_sqlite__call_recording_put(struct store *s, int64_t account_id, int64_t call_id,
+                                     const char *url, int64_t duration_s);
 int store_sqlite__call_list(struct store *s, int64_t account_id, int64_t since, int64_t until,
                             int64_t after_at, int64_t after_id, size_t max, store_call_fn fn,
                             void *ctx);

@@ -122,7 +122,8 @@ static int scrub_session(struct sconn *c, int64_t account_id, int64_t id, int64_
 static int scrub_call(struct sconn *c, int64_t account_id, int64_t id)
 {
     sqlite3_stmt *st =
-        store__prep(c, "UPDATE calls SET from_number = '' WHERE id = ?1 AND account_id = ?2");
+        store__prep(c, "UPDATE calls SET from_number = '', recording_url = '',"
+                       " recording_duration = NULL WHERE id = ?1 AND account_id = ?2");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
@@ -385,6 +386,14 @@ int store_sqlite__purge(struct store *s, int64_t account_id, const struct st_ret
                                        " WHERE account_id = ?1 AND started_at < ?2"
                                        " AND recording_url <> '' ORDER BY started_at LIMIT ?3)"),
                         account_id, r->recordings_before, max, &n->recordings, "purge recordings");
+    if (rc == ERR_OK && r->recordings_before > 0) /* unrouted calls' own (sql/0030) */
+        rc = purge_step(c,
+                        store__prep(c, "UPDATE calls SET recording_url = '',"
+                                       " recording_duration = NULL WHERE id IN (SELECT id"
+                                       " FROM calls WHERE account_id = ?1 AND started_at < ?2"
+                                       " AND recording_url <> '' ORDER BY started_at LIMIT ?3)"),
+                        account_id, r->recordings_before, max, &n->recordings,
+                        "purge call recordings");
     if (rc == ERR_OK && r->calls_before > 0)
         rc = purge_step(c,
                         store__prep(c, "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"

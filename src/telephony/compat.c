@@ -101,9 +101,10 @@ static int route_answer(struct buf *out, const struct tel_answer *a, const char 
     return twiml_block(out);
 }
 
-int tel__twiml_answer(struct buf *out, const struct tel_answer *a, const char *action_path,
-                      const char *status_path, const char *route_path)
+int tel__twiml_answer(struct buf *out, const struct tel_answer *a,
+                      const char *const paths[TEL_HOOK_N])
 {
+    const char *route_path = paths[TEL_HOOK_ROUTE];
     if (a->kind == TEL_ANSWER_REJECT)
         return twiml_reject(out);
     if (a->kind == TEL_ANSWER_EMPTY)
@@ -115,6 +116,7 @@ int tel__twiml_answer(struct buf *out, const struct tel_answer *a, const char *a
     char action[URL_MAX];
     char status[URL_MAX];
     char whisper[URL_MAX];
+    char recording[URL_MAX];
     struct twiml_dial d = {.forward_to = a->forward_to,
                            .caller_id = a->caller_id,
                            .record = a->record,
@@ -122,9 +124,11 @@ int tel__twiml_answer(struct buf *out, const struct tel_answer *a, const char *a
                            .timeout_s = a->timeout_s};
     int rc = a->route_query
                  ? route_url(a->base_url, route_path, a->route_query, action, &d.action_url)
-                 : callback_url(a->base_url, action_path, action, &d.action_url);
+                 : callback_url(a->base_url, paths[TEL_HOOK_DIAL], action, &d.action_url);
     if (!rc)
-        rc = callback_url(a->base_url, status_path, status, &d.status_url);
+        rc = callback_url(a->base_url, paths[TEL_HOOK_STATUS], status, &d.status_url);
+    if (!rc && a->record && !a->route_query) /* a routed dial's recording comes to its action */
+        rc = callback_url(a->base_url, paths[TEL_HOOK_RECORDING], recording, &d.recording_url);
     if (!rc)
         rc = route_url(a->base_url, route_path, a->whisper_query, whisper, &d.number_url);
     return rc ? rc : twiml_dial(out, &d);

@@ -25,12 +25,14 @@ struct tel_numbers;
 /* Longest provider name (calls.provider, account_providers.provider), NUL excluded. */
 #define TEL_NAME_MAX 15
 
-/* The webhooks a provider sends, one route each: /v1/telephony/<name>/voice|status|dial. */
+/* The webhooks a provider sends, one route each: /v1/telephony/<name>/voice|status|dial|route|
+ * recording. */
 enum tel_hook_kind {
     TEL_HOOK_VOICE = 0, /* a call comes in: answer where it goes */
     TEL_HOOK_STATUS,    /* status callbacks (either leg) */
     TEL_HOOK_DIAL,      /* the <Dial action>: the forwarded leg ended */
     TEL_HOOK_ROUTE,     /* a routing plan's callbacks (gather, dial, record, whisper) */
+    TEL_HOOK_RECORDING, /* the recording callback of a plain forward's recorded <Dial> */
     TEL_HOOK_N,
 };
 
@@ -92,8 +94,10 @@ struct tel_answer {
     const char *base_url;   /* the server's public URL: callback URLs are base_url + paths[] */
     const char *forward_to; /* DIAL: E.164, or a sip: URI (a ping-post destination) */
     const char *caller_id;  /* DIAL: caller id to show the business (NULL = provider default) */
-    bool record;            /* DIAL: record the forwarded call after speaking notice */
-    const char *notice;     /* DIAL: spoken before a recorded call (NULL = default notice) */
+    /* DIAL: record the forwarded call after speaking notice; without route_query the recording
+     * is posted to the provider's TEL_HOOK_RECORDING path (recordingStatusCallback) */
+    bool record;
+    const char *notice; /* DIAL: spoken before a recorded call (NULL = default notice) */
     /* Routing (NULL/0 when unused). DIAL with route_query: the <Dial action> goes to the route
      * path, timeout_s bounds the ringing, and whisper_query (if set) plays a whisper to the
      * answering party from the route path. RECORD: status_query receives the recording. */

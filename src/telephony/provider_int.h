@@ -36,12 +36,14 @@ int tel__form_parse(const struct tel_request *rq, size_t sid_max, const char *si
 bool tel__twilio_verify(const struct tel_request *rq, const struct tel_hook *h, const char *secret,
                         const char *const *headers);
 
-/* Writes the TwiML (or TeXML: the same XML) answer: DIAL with <Dial action> base_url +
- * action_path (NULL: none) and <Number statusCallback> base_url + status_path (NULL: none);
+/* Writes the TwiML (or TeXML: the same XML) answer, with the callback paths of the provider
+ * (paths[kind], NULL: none): DIAL with <Dial action> base_url + paths[TEL_HOOK_DIAL] and
+ * <Number statusCallback> base_url + paths[TEL_HOOK_STATUS]; a recorded DIAL without a
+ * route_query also with <Dial recordingStatusCallback> base_url + paths[TEL_HOOK_RECORDING];
  * REJECT and EMPTY as twiml_reject and twiml_empty; the routing kinds with their callbacks at
- * base_url + route_path + "?" + the answer's query. Contract of tel_provider.answer. */
-int tel__twiml_answer(struct buf *out, const struct tel_answer *a, const char *action_path,
-                      const char *status_path, const char *route_path);
+ * base_url + paths[TEL_HOOK_ROUTE] + "?" + the answer's query. Contract of tel_provider.answer. */
+int tel__twiml_answer(struct buf *out, const struct tel_answer *a,
+                      const char *const paths[TEL_HOOK_N]);
 
 /* Twilio's call statuses (also SignalWire's and Telnyx TeXML's) in the merge's terms:
  * "queued" and "initiated" are "ringing", the others are the merge's own words. Contract of

@@ -31,15 +31,14 @@ static bool signalwire_verify(const struct tel_request *rq, const struct tel_hoo
 
 static int signalwire_answer(struct buf *out, const struct tel_answer *a)
 {
-    return tel__twiml_answer(out, a, tel__signalwire.paths[TEL_HOOK_DIAL],
-                             tel__signalwire.paths[TEL_HOOK_STATUS],
-                             tel__signalwire.paths[TEL_HOOK_ROUTE]);
+    return tel__twiml_answer(out, a, tel__signalwire.paths);
 }
 
 const struct tel_provider tel__signalwire = {
     .name = "signalwire",
     .paths = {"/v1/telephony/signalwire/voice", "/v1/telephony/signalwire/status",
-              "/v1/telephony/signalwire/dial", "/v1/telephony/signalwire/route"},
+              "/v1/telephony/signalwire/dial", "/v1/telephony/signalwire/route",
+              "/v1/telephony/signalwire/recording"},
     .host = "twilio",
     .host_header = "X-SignalWire-Signature",
     .signer_by_account_sid = true,

@@ -144,14 +144,16 @@ static bool texml_verify(const struct tel_request *rq, const struct tel_hook *h,
 /* TeXML has no dial route: the <Dial action> posts to the status route too. */
 static int texml_answer(struct buf *out, const struct tel_answer *a)
 {
-    const char *status = tel__telnyx.paths[TEL_HOOK_STATUS];
-    return tel__twiml_answer(out, a, status, status, tel__telnyx.paths[TEL_HOOK_ROUTE]);
+    const char *paths[TEL_HOOK_N];
+    memcpy(paths, tel__telnyx.paths, sizeof(paths));
+    paths[TEL_HOOK_DIAL] = paths[TEL_HOOK_STATUS];
+    return tel__twiml_answer(out, a, paths);
 }
 
 const struct tel_provider tel__telnyx = {
     .name = "telnyx",
     .paths = {"/v1/telephony/telnyx/voice", "/v1/telephony/telnyx/status", NULL,
-              "/v1/telephony/telnyx/route"},
+              "/v1/telephony/telnyx/route", "/v1/telephony/telnyx/recording"},
     .signer_by_account_sid = true,   /* account set --telnyx-account-sid */
     .signer_fallback_unkeyed = true, /* keys stored without their account id: see provider.h */
     .content_type = "text/xml",

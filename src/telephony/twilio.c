@@ -472,6 +472,10 @@ static int add_dial_open(struct buf *b, const struct twiml_dial *d)
         rc = buf_addf(b, " timeout=\"%d\"", d->timeout_s);
     if (!rc && d->record)
         rc = add_attr(b, "record", "record-from-answer-dual");
+    if (!rc && d->record && d->recording_url)
+        rc = add_attr(b, "recordingStatusCallback", d->recording_url);
+    if (!rc && d->record && d->recording_url)
+        rc = add_attr(b, "recordingStatusCallbackMethod", "POST");
     if (!rc)
         rc = buf_addc(b, '>');
     return rc;
@@ -723,14 +727,14 @@ static bool twilio_hook_verify(const struct tel_request *rq, const struct tel_ho
 
 static int twilio_answer(struct buf *out, const struct tel_answer *a)
 {
-    return tel__twiml_answer(out, a, tel__twilio.paths[TEL_HOOK_DIAL],
-                             tel__twilio.paths[TEL_HOOK_STATUS], tel__twilio.paths[TEL_HOOK_ROUTE]);
+    return tel__twiml_answer(out, a, tel__twilio.paths);
 }
 
 const struct tel_provider tel__twilio = {
     .name = "twilio",
     .paths = {"/v1/telephony/twilio/voice", "/v1/telephony/twilio/status",
-              "/v1/telephony/twilio/dial", "/v1/telephony/twilio/route"},
+              "/v1/telephony/twilio/dial", "/v1/telephony/twilio/route",
+              "/v1/telephony/twilio/recording"},
     .signer_by_account_sid = true,
     .content_type = "text/xml",
     .check = twilio_check,

@@ -86,6 +86,9 @@ struct twiml_dial {
     const char *notice;     /* the spoken notice (default "This call may be recorded.") */
     int timeout_s;          /* 0 = provider default */
     const char *number_url; /* <Number url=…>: TwiML run on the answering party (a whisper) */
+    /* with record: <Dial recordingStatusCallback=… recordingStatusCallbackMethod="POST">, where
+     * the provider posts the finished recording (NULL = omit) */
+    const char *recording_url;
 };
 
 /* A routing plan's documents (core/route.h instructions), same contract as twiml_dial:
@@ -102,7 +105,8 @@ int twiml_say(struct buf *out, const char *say, bool hangup);
 int twiml_block(struct buf *out);
 
 /* Writes the TwiML document (XML declaration first, as twiml.out.txt shows) into out:
- * <Response>[<Say>notice</Say>]<Dial callerId action method="POST" timeout record>
+ * <Response>[<Say>notice</Say>]<Dial callerId action method="POST" timeout record
+ * recordingStatusCallback recordingStatusCallbackMethod="POST">
  * <Number statusCallback statusCallbackEvent>forward_to</Number></Dial></Response>, with
  * absent parts omitted. Text and attributes are escaped as the official library does
  * (text: & < > CR; attributes: & < " TAB LF CR); bytes that are not valid UTF-8 or not

@@ -2,7 +2,8 @@
 // A call's recording on its page: an <audio> player whose source is opendni itself
 // (GET /v1/calls/{id}/recording, allowed by the app's CSP media-src 'self'), which relays the
 // audio from a local HTTPS "provider" checking the account's Basic credentials; the browser plays
-// its metadata; axe-core finds no serious violation; a viewer gets no player.
+// its metadata; axe-core finds no serious violation; a viewer gets no player. A call forwarded
+// without a routing plan (record_calls) whose recording callback was stored gets a player too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -34,7 +35,7 @@ const AUDIO = wav();
 
 const dir = mkdtempSync(join(tmpdir(), 'opendni-brec-'));
 const tls = makeTestCa(dir);
-let browser, srv, provider, callId;
+let browser, srv, provider, callId, plainId;
 
 function sign(url, params) {
   let data = url;
@@ -51,7 +52,7 @@ before(async () => {
   browser = await launch();
   provider = await httpsReceiver(tls, (req) => {
     if (req.headers.authorization !== 'Basic ' + Buffer.from(`${SID}:${TOKEN}`).toString('base64')) return { status: 401 };
-    if (req.path.endsWith('/Recordings/RE7.mp3')) return { status: 200, headers: { 'Content-Type': 'audio/wav' }, body: AUDIO };
+    if (req.path.endsWith('/Recordings/RE7.mp3') || req.path.endsWith('/Recordings/RE8.mp3')) return { status: 200, headers: { 'Content-Type': 'audio/wav' }, body: AUDIO };
     return { status: 404 };
   });
   const db = freshDb(dir);
@@ -75,6 +76,21 @@ before(async () => {
     RecordingUrl: `${provider.url}/2010-04-01/Accounts/${SID}/Recordings/RE7`, RecordingDuration: '2' });
   assert.equal(rec.status, 204, rec.text);
   callId = sql(db, `select ext_id from calls where provider_call_id = '${sid}'`);
+  // a call forwarded without a routing plan, recorded under the account's record_calls
+  assert.equal(cli(['account', 'set', account.accountId, '--settings', '{"record_calls":true}', '--db', db]).status, 0);
+  const plain = await srv.api('POST', '/v1/numbers', { number: '+15125550207', target: '+15555550100',
+    forward_to: '+15555550100', source: { source: 'flyer', medium: 'offline', campaign: 'spring' } });
+  assert.equal(plain.status, 201, plain.text);
+  const psid = 'CA' + randomBytes(16).toString('hex');
+  const pcall = { AccountSid: SID, CallSid: psid, Direction: 'inbound', From: '+13125550104', To: '+15125550207' };
+  const pv = await hook('/v1/telephony/twilio/voice', { ...pcall, CallStatus: 'ringing' });
+  assert.doesNotMatch(pv.text, /<Record /, pv.text);
+  const pcb = pv.text.match(/recordingStatusCallback="([^"]+)"/)[1].replaceAll('&amp;', '&').slice(srv.url.length);
+  assert.equal(pcb, '/v1/telephony/twilio/recording');
+  const prec = await hook(pcb, { AccountSid: SID, CallSid: psid, RecordingSid: 'RE8', RecordingStatus: 'completed',
+    RecordingUrl: `${provider.url}/2010-04-01/Accounts/${SID}/Recordings/RE8`, RecordingDuration: '2' });
+  assert.equal(prec.status, 204, prec.text);
+  plainId = sql(db, `select ext_id from calls where provider_call_id = '${psid}'`);
   for (const [email, role] of [['ana@example.com', 'analyst'], ['vic@example.com', 'viewer']])
     assert.equal(cli(['user', 'add', email, '--account', account.accountId, '--role', role, '--db', db,
       '--password-stdin'], { input: PW + '\n' }).status, 0);
@@ -86,7 +102,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function signedIn(t, email) {
+async function signedIn(t, email, id = callId) {
   const ctx = await browser.newContext();
   t.after(() => ctx.close());
   await ctx.addInitScript({ path: AXE });
@@ -100,7 +116,7 @@ async function signedIn(t, email) {
   await p.fill('input[name=password]', PW);
   await p.click('button[type=submit]');
   await p.waitForSelector('nav a[href="#/calls"]');
-  await p.goto(`${srv.url}/app/#/calls/${callId}`);
+  await p.goto(`${srv.url}/app/#/calls/${id}`);
   await p.waitForSelector('.attribution');
   return p;
 }
@@ -143,4 +159,22 @@ test('a viewer sees that there is a recording, without a player', async (t) => {
   await p.waitForSelector('.attribution');
   assert.equal(await p.$$eval('audio', (a) => a.length), 0);
   assert.match(await p.textContent('.detail'), /a recording \(0:02\).*listening needs the analyst role/s);
+});
+
+test('a call forwarded without a routing plan has a player for its recording too', async (t) => {
+  const p = await signedIn(t, 'ana@example.com', plainId);
+  await p.waitForSelector('audio.recording');
+  const src = await p.$eval('audio.recording', (a) => a.src);
+  assert.equal(src, `${srv.url}/v1/calls/${plainId}/recording`);
+  const duration = await p.evaluate(() => new Promise((ok, fail) => {
+    const a = document.querySelector('audio.recording');
+    a.addEventListener('loadedmetadata', () => ok(a.duration), { once: true });
+    a.addEventListener('error', () => fail(new Error('audio error ' + (a.error && a.error.code))), { once: true });
+    a.preload = 'auto';
+    a.load();
+  }));
+  assert.ok(Math.abs(duration - 1.5) < 0.05, `duration ${duration}`);
+  assert.match(await p.textContent('.detail'), /0:02/);
+  assert.deepEqual(p.csp, []);
+  assert.deepEqual(p.errors, []);
 });

@@ -227,3 +227,26 @@ test('an unknown To is verified by the account stored with the request\'s Accoun
   assert.equal((await voice(legacy)).status, 200);
   assert.equal(callCount(), before + 1);
 });
+
+test('record_calls: the TeXML <Dial> posts its recording to the Telnyx recording route, where a signed callback is stored', async () => {
+  assert.equal(cli(['account', 'set', srv.accountId, '--db', srv.db, '--settings', '{"record_calls":true}']).status, 0);
+  try {
+    const p = voiceParams(number, '+14155550188');
+    const r = await voice(p);
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, /record="record-from-answer-dual"/);
+    assert.ok(r.text.includes(`recordingStatusCallback="${srv.url}/v1/telephony/telnyx/recording"`), r.text);
+    assert.match(r.text, /recordingStatusCallbackMethod="POST"/);
+    const rec = { AccountSid: ACCOUNT_SID, CallSid: p.CallSid, RecordingSid: randomBytes(8).toString('hex'),
+      RecordingUrl: 'https://recordings.telnyx.example/abc.mp3?X-Amz-Signature=1', RecordingStatus: 'completed',
+      RecordingDuration: '12' };
+    const forged = await hook('/v1/telephony/telnyx/recording', rec, { key: generateKeyPairSync('ed25519').privateKey });
+    assert.equal(forged.status, 403, forged.text);
+    assert.equal((await callOf(p.CallSid)).recording, null);
+    const ok = await hook('/v1/telephony/telnyx/recording', rec);
+    assert.equal(ok.status, 204, ok.text);
+    assert.deepEqual((await callOf(p.CallSid)).recording, { url: rec.RecordingUrl, duration: 12 });
+  } finally {
+    assert.equal(cli(['account', 'set', srv.accountId, '--db', srv.db, '--settings', '{"record_calls":false}']).status, 0);
+  }
+});

@@ -2995,6 +2995,73 @@ static void routes_follow_retention_and_erasure(void **state)
     assert_int_equal(store_call_route_get(f->s, "twilio", "CA_r2", &got), ERR_OK);
 }
 
+/* ==== call recordings (sql/0030) ============================================================= */
+
+/* A call forwarded without a plan keeps its own recording: put by the account only, replaced by
+ * a repeated callback, shown by every read of the call, forgotten by retention and erasure. */
+static void call_recording_put_is_idempotent_and_account_scoped(void **state)
+{
+    struct fx *f = *state;
+    struct st_call old = make_call(f, "CA_rec1", 1000, 0);
+    struct st_call young = make_call(f, "CA_rec2", 9000, 0);
+    struct st_call got;
+    assert_int_equal(store_call_by_id(f->s, old.id, &got), ERR_OK);
+    assert_string_equal(got.recording_url, ""); /* none until the callback */
+    assert_int_equal(got.recording_duration_s, -1);
+    const char *url = "https://api.example/2010-04-01/Accounts/AC1/Recordings/RE1";
+    assert_int_equal(store_call_recording_put(f->s, f->a.id, old.id, url, 17), ERR_OK);
+    assert_int_equal(store_call_recording_put(f->s, f->a.id, old.id, url, 17), ERR_OK); /* again */
+    assert_int_equal(store_call_get(f->s, f->a.id, old.ext_id, &got), ERR_OK);
+    assert_string_equal(got.recording_url, url);
+    assert_int_equal(got.recording_duration_s, 17);
+    assert_int_equal(store_call_by_provider(f->s, "twilio", "CA_rec1", &got), ERR_OK);
+    assert_string_equal(got.recording_url, url);
+    /* another account's call id, an unknown one, a bad URL: nothing written */
+    assert_int_equal(store_call_recording_put(f->s, f->b.id, young.id, url, 5), ERR_NOTFOUND);
+    assert_int_equal(store_call_recording_put(f->s, f->a.id, 999999, url, 5), ERR_NOTFOUND);
+    assert_int_equal(store_call_recording_put(f->s, f->a.id, young.id, "", 5), ERR_INVALID);
+    char big[STORE_RECORDING_URL_MAX + 1];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(store_call_recording_put(f->s, f->a.id, young.id, big, 5), ERR_INVALID);
+    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_string_equal(got.recording_url, "");
+    /* a length not reported; then a later callback replaces it */
+    assert_int_equal(store_call_recording_put(f->s, f->a.id, young.id, url, -1), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_int_equal(got.recording_duration_s, -1);
+    assert_int_equal(store_call_recording_put(f->s, f->a.id, young.id, "https://x.example/RE2", 9),
+                     ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_string_equal(got.recording_url, "https://x.example/RE2");
+    assert_int_equal(got.recording_duration_s, 9);
+    /* the recordings' retention forgets the old one only */
+    struct st_retention r = {.recordings_before = 5000};
+    struct st_purged n;
+    bool busy = true;
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(n.recordings, 1);
+    assert_int_equal(store_call_by_id(f->s, old.id, &got), ERR_OK);
+    assert_string_equal(got.recording_url, "");
+    assert_int_equal(got.recording_duration_s, -1);
+    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_string_equal(got.recording_url, "https://x.example/RE2");
+    /* the caller erased: their voice goes too */
+    struct st_erasure *e = calloc(1, sizeof(*e));
+    *e = (struct st_erasure){.account_id = f->a.id, .at = 9500};
+    snprintf(e->kind, sizeof(e->kind), "caller");
+    snprintf(e->actor, sizeof(e->actor), "api");
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_erase(f->s, e, "+15555559999"), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    free(e);
+    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_string_equal(got.recording_url, "");
+    assert_int_equal(got.recording_duration_s, -1);
+}
+
 /* ==== page views (sql/0026) ================================================================== */
 
 static int collect_page_view(void *ctx, const struct st_page_view *pv)
@@ -4071,6 +4138,7 @@ int main(int argc, char **argv)
         T(calls_conversions_reports_and_export),
         T(call_outcomes_default_replace_and_tenant_scoping),
         T(routing_docs_counters_and_call_routes),
+        T(call_recording_put_is_idempotent_and_account_scoped),
         T(rules_and_calls_belong_to_a_location),
         T(publishers_claims_and_pnl_facts),
         T(report_speed_session_facts_follow_writes),

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Provider webhooks (API.md "Telephony", normative for Twilio) and the PBX lookup:
- * POST /v1/telephony/<provider>/voice, /status and /dial for each provider of
+ * POST /v1/telephony/<provider>/voice, /status, /dial, /route and /recording for each provider of
  * telephony/provider.h (twilio, signalwire, telnyx), GET /v1/telephony/lookup. The provider
  * checks its signature headers and parses the webhook -> find the account -> the provider
  * verifies the signature with that account's secret for it (account_providers) -> hand the
@@ -9,6 +9,8 @@
  * forwarded, whatever fails after the check. */
 #include "base/prelude.h"
 #include "http/handlers/handlers.h"
+
+#include <strings.h>
 
 #include "base/ids.h"
 #include "base/log.h"
@@ -21,6 +23,7 @@
 #include "app/metrics.h"
 #include "app/offline.h"
 #include "app/ratelimit.h"
+#include "app/recordings.h"
 #include "app/routing.h"
 #include "base/json.h"
 #include "telephony/provider.h"
@@ -768,6 +771,95 @@ int h_tel_route(struct http_req *req, struct http_resp *resp)
     int rc = hook_begin(req, TEL_HOOK_ROUTE, &h);
     if (rc == ERR_OK)
         rc = route_callback(req, resp, &h);
+    hook_end(&h);
+    return rc;
+}
+
+/* ---- a plain forward's recording: POST /v1/telephony/<provider>/recording ---- */
+
+#define RECORDING_IGNORED 2 /* a RecordingStatus other than completed: nothing to store */
+
+/* The recording a verified callback reports: ERR_OK with *url and *duration_s (-1: not sent),
+ * RECORDING_IGNORED, or ERR_INVALID (400) naming the field. */
+static int recording_fields(struct http_req *req, const struct hook *h, const char **url,
+                            int64_t *duration_s)
+{
+    const char *status = form_get(&h->th.form, "RecordingStatus");
+    const char *dur = form_get(&h->th.form, "RecordingDuration");
+    *url = h->th.wh.recording_url;
+    *duration_s = -1;
+    if (status && strcmp(status, "completed") != 0)
+        return RECORDING_IGNORED;
+    size_t n = *url ? strlen(*url) : 0;
+    if (!n)
+        return errf(&req->eb, ERR_INVALID, "RecordingUrl", "'RecordingUrl' is required");
+    bool printable = true;
+    for (const char *p = *url; *p; p++)
+        printable &= *p > 0x20 && *p < 0x7f;
+    if (!printable || n >= STORE_RECORDING_URL_MAX ||
+        (strncasecmp(*url, "https://", 8) != 0 && strncasecmp(*url, "http://", 7) != 0))
+        return errf(&req->eb, ERR_INVALID, "RecordingUrl",
+                    "'RecordingUrl' must be an http(s) URL of at most %d bytes",
+                    STORE_RECORDING_URL_MAX - 1);
+    if (dur) {
+        size_t d = strlen(dur);
+        if (d == 0 || d > 9 || strspn(dur, "0123456789") != d)
+            return errf(&req->eb, ERR_INVALID, "RecordingDuration",
+                        "'RecordingDuration' must be whole seconds");
+        *duration_s = strtoll(dur, NULL, 10);
+    }
+    return ERR_OK;
+}
+
+/* Verified like a status callback (the call's account signed it), then stored on the call; a
+ * store that cannot take it now has it spooled (app/offline.h) before the 204. */
+static int recording_callback(struct http_req *req, struct http_resp *resp, const struct hook *h)
+{
+    struct callback cb = {.leg = CALL_LEG_CALLER};
+    int rc = callback_call(req, h, &cb);
+    if (rc != ERR_OK && rc != CALLBACK_SPOOL && rc != ERR_NOTFOUND)
+        return rc;
+    const char *url = NULL;
+    int64_t duration_s = -1;
+    int frc = recording_fields(req, h, &url, &duration_s);
+    if (frc == RECORDING_IGNORED) {
+        char esc[96];
+        log_info("telephony",
+                 "req=%" PRIu64 " recording callback with RecordingStatus '%s' for %s: "
+                 "nothing stored",
+                 req->id, log_escape(form_get(&h->th.form, "RecordingStatus"), esc, sizeof(esc)),
+                 h->th.wh.call_sid);
+        resp->status = 204;
+        return ERR_OK;
+    }
+    if (frc)
+        return frc;
+    struct offline *o = req->app->offline;
+    int64_t now = time_now_ms();
+    if (rc == ERR_NOTFOUND) {
+        log_warn("telephony", "req=%" PRIu64 " recording callback for an unknown call %s", req->id,
+                 h->th.wh.call_sid);
+    } else if (rc == ERR_OK) {
+        rc = recordings_put(req->app, cb.c.account_id, cb.c.id, url, duration_s);
+        if (rc == ERR_BACKEND) /* kept: written when the store is back */
+            rc = offline_spool_recording(o, cb.c.account_id, h->provider, h->th.wh.call_sid, "",
+                                         cb.c.id, url, duration_s, now);
+    } else {
+        rc = offline_spool_recording(o, cb.account_id, h->provider, h->th.wh.call_sid, parent_of(h),
+                                     0, url, duration_s, now);
+    }
+    if (rc && rc != ERR_NOTFOUND)
+        return errf(&req->eb, ERR_UNAVAILABLE, NULL, "cannot keep the recording now; retry later");
+    resp->status = 204;
+    return ERR_OK;
+}
+
+int h_tel_recording(struct http_req *req, struct http_resp *resp)
+{
+    struct hook h;
+    int rc = hook_begin(req, TEL_HOOK_RECORDING, &h);
+    if (rc == ERR_OK)
+        rc = recording_callback(req, resp, &h);
     hook_end(&h);
     return rc;
 }

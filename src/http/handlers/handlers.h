@@ -80,6 +80,8 @@ int h_tel_status(struct http_req *req, struct http_resp *resp);
 int h_tel_dial(struct http_req *req, struct http_resp *resp);
 /* POST /v1/telephony/{provider}/route?ev=&p=&st=: a routed call's callbacks (app/routing.h) */
 int h_tel_route(struct http_req *req, struct http_resp *resp);
+/* POST /v1/telephony/{provider}/recording: a plain forward's recordingStatusCallback */
+int h_tel_recording(struct http_req *req, struct http_resp *resp);
 /* h_routing.c: /v1/locations and /v1/routing-plans (POST, GET, GET/PUT/DELETE {id}), and
  * GET /v1/reports/routing?group_by=location|target&since=&until= */
 int h_routing_create(struct http_req *req, struct http_resp *resp);

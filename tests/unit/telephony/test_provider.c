@@ -318,6 +318,26 @@ static void answers_carry_each_providers_paths(void **state)
               DIAL("/v1/telephony/signalwire/dial", "/v1/telephony/signalwire/status"));
     answer_of("telnyx", &a, DIAL("/v1/telephony/telnyx/status", "/v1/telephony/telnyx/status"));
 #undef DIAL
+    /* recorded (record_calls): the recording comes to the provider's recording route */
+    a.record = true;
+#define REC(action, status, rec)                                                                   \
+    XML_HEAD "<Response><Say>This call may be recorded.</Say><Dial callerId=\"+15125550123\" "     \
+             "action=\"" BASE action "\" method=\"POST\" record=\"record-from-answer-dual\" "      \
+             "recordingStatusCallback=\"" BASE rec "\" recordingStatusCallbackMethod=\"POST\">"    \
+             "<Number statusCallback=\"" BASE status                                               \
+             "\" statusCallbackEvent=\"initiated ringing answered completed\">+15555550109"        \
+             "</Number></Dial></Response>"
+    answer_of("twilio", &a,
+              REC("/v1/telephony/twilio/dial", "/v1/telephony/twilio/status",
+                  "/v1/telephony/twilio/recording"));
+    answer_of("signalwire", &a,
+              REC("/v1/telephony/signalwire/dial", "/v1/telephony/signalwire/status",
+                  "/v1/telephony/signalwire/recording"));
+    answer_of("telnyx", &a,
+              REC("/v1/telephony/telnyx/status", "/v1/telephony/telnyx/status",
+                  "/v1/telephony/telnyx/recording"));
+#undef REC
+    a.record = false;
     for (const struct tel_provider *const *pp = tel_providers; *pp; pp++) {
         a.kind = TEL_ANSWER_EMPTY; /* as twiml.out.txt */
         answer_of((*pp)->name, &a, XML_HEAD "<Response/>");

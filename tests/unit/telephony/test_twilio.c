@@ -602,6 +602,21 @@ static void twiml_record_notice(void **state)
                                  "<Number statusCallback=\"https://h/s?x=1&amp;y=2\" "
                                  "statusCallbackEvent=\"initiated ringing answered completed\">"
                                  "+15125550199</Number></Dial></Response>");
+    buf_reset(&b); /* where the recording is posted, escaped */
+    d.notice = NULL;
+    d.status_url = NULL;
+    d.recording_url = "https://h/v1/telephony/twilio/recording?a=1&b=2";
+    assert_int_equal(twiml_dial(&b, &d), ERR_OK);
+    assert_string_equal(b.data,
+                        XML_HEAD "<Response><Say>This call may be recorded.</Say>"
+                                 "<Dial record=\"record-from-answer-dual\" "
+                                 "recordingStatusCallback=\"https://h/v1/telephony/twilio/"
+                                 "recording?a=1&amp;b=2\" recordingStatusCallbackMethod="
+                                 "\"POST\"><Number>+15125550199</Number></Dial></Response>");
+    buf_reset(&b); /* not recorded: no callback */
+    d.record = false;
+    assert_int_equal(twiml_dial(&b, &d), ERR_OK);
+    assert_null(strstr(b.data, "recording"));
     buf_release(&b);
 }
 

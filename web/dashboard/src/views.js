@@ -535,10 +535,10 @@ function Journey({ call, me }) {
 /** The call's recording: a player (the audio comes through opendni, which fetches it from the
  * provider with the account's credentials: GET /v1/calls/{id}/recording) for analysts and up. */
 function Recording({ call, me }) {
-  const rec = call.routing && call.routing.recording;
+  const rec = call.recording || (call.routing && call.routing.recording);
   if (!rec) {
     return call.recorded
-      ? 'recorded: the recording is kept by your telephony provider (its console lists it by the call)'
+      ? 'recorded at your telephony provider, which has not reported the recording to opendni (it does once the call has ended)'
       : 'none';
   }
   const len = rec.duration ? ` (${fmtDuration(rec.duration)})` : '';
