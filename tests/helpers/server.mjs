@@ -160,9 +160,21 @@ export async function startServer(opts = {}) {
     const h = { ...headers };
     if (key) h.Authorization = `Bearer ${key}`;
     if (body !== undefined) h['Content-Type'] = 'application/json';
-    const res = await fetch(srv.url + path, {
+    const send = () => fetch(srv.url + path, {
       method, headers: h, body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
     });
+    let res;
+    try {
+      res = await send();
+    } catch (e) {
+      // A GET on a kept-alive connection the server closed as idle (--request-timeout) while the
+      // test blocked node's event loop (a synchronous CLI or psql run) fails before it is sent;
+      // HTTP clients retry such an idempotent request once on a new connection (RFC 9110 9.2.2).
+      const code = e.cause && e.cause.code;
+      if (method !== 'GET' || srv.proc.exitCode !== null ||
+          !['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'].includes(code)) throw e;
+      res = await send();
+    }
     const text = await res.text();
     let json = null;
     try { json = text ? JSON.parse(text) : null; } catch {}
