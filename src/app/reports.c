@@ -475,7 +475,8 @@ int reports_funnel(struct app *app, const struct st_account *a, int64_t since, i
     int rc = store_report_sessions(app->store, a->id, since, until, reports_min_duration(a),
                                    add_session, &f);
     if (rc == ERR_OK) {
-        qsort(f.rows, f.n, sizeof(*f.rows), cmp_funnel);
+        if (f.n) /* qsort takes no NULL array, even empty */
+            qsort(f.rows, f.n, sizeof(*f.rows), cmp_funnel);
         json_t *rows = json_array();
         for (size_t i = 0; i < f.n; i++)
             json_array_append_new(rows, funnel_row_json(&f.rows[i], dims[by]));
