@@ -1454,6 +1454,7 @@ static void funnel_stages_and_cohorts_by_first_visit(void **state)
     struct st_call_outcome o = {
         .call_id = cd2.id, .account_id = f->a.id, .revenue = 1234, .billable = -1, .updated_at = 1};
     snprintf(o.lead_status, sizeof(o.lead_status), "won");
+    snprintf(o.billable_by, sizeof(o.billable_by), "api");
     assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
     /* another account's session is not counted */
     struct st_session other = {.account_id = f->b.id, .created_at = 150, .last_active_at = 150};
@@ -2938,9 +2939,9 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
 }
 
 /* call_facts (sql/0031): the calls report reads each call's attribution from the call's source
- * snapshot and its credited session's fields as they are now, without reading sessions: an
- * erasure that strips the landing page's query shows in the report, another account's
- * calls stay out. */
+ * snapshot and its credited session's fields as they are now, and its conversion and outcome,
+ * without reading sessions, conversions or call_outcomes: an outcome's change and an erasure
+ * that strips the landing page's query show in the report, another account's calls stay out. */
 static int facts_of(void *ctx, const struct st_report_call *r)
 {
     struct st_report_call *out = ctx;
@@ -3008,6 +3009,49 @@ static void call_facts_follow_the_call_and_its_session(void **state)
         assert_string_equal(r[2].device, "");
         assert_int_equal(r[3].call_id, 0); /* B's call stays out */
     }
+
+    /* a conversion and an outcome, written and changed, show in the facts */
+    struct st_conversion cv = {.call_id = c1.id, .account_id = f->a.id, .value = 25, .at = 8100};
+    snprintf(cv.name, sizeof(cv.name), "qualified");
+    snprintf(cv.currency, sizeof(cv.currency), "USD");
+    assert_int_equal(store_conversion_add(f->s, &cv), ERR_OK);
+    struct st_call_outcome o = {.call_id = c2.id,
+                                .account_id = f->a.id,
+                                .revenue = 5000,
+                                .billable = 1,
+                                .updated_at = 8100};
+    snprintf(o.tags, sizeof(o.tags), "[]");
+    snprintf(o.lead_status, sizeof(o.lead_status), "won");
+    snprintf(o.billable_by, sizeof(o.billable_by), "api");
+    assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
+    for (unsigned need = 0; need <= STORE_REPORT_NEED_ALL; need++) {
+        struct st_report_call r[4] = {0};
+        assert_int_equal(store_report_calls_need(f->s, f->a.id, 8000, 8003, need, facts_of, r),
+                         ERR_OK);
+        assert_true(r[0].converted);
+        assert_true(r[0].value > 24.9 && r[0].value < 25.1);
+        assert_string_equal(r[0].lead_status, "new");
+        assert_int_equal(r[0].revenue, -1);
+        assert_int_equal(r[0].person_billable, -1);
+        assert_false(r[1].converted);
+        assert_string_equal(r[1].lead_status, "won");
+        assert_int_equal(r[1].revenue, 5000);
+        assert_int_equal(r[1].person_billable, 1);
+        assert_false(r[2].converted);
+        assert_string_equal(r[2].lead_status, "new");
+    }
+    o.revenue = -1;
+    o.billable = -1;
+    o.updated_at = 8200;
+    snprintf(o.lead_status, sizeof(o.lead_status), "lost");
+    o.billable_by[0] = '\0';
+    assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
+    struct st_report_call ro[4] = {0};
+    assert_int_equal(store_report_calls(f->s, f->a.id, 8000, 8003, facts_of, ro), ERR_OK);
+    assert_string_equal(ro[1].lead_status, "lost");
+    assert_int_equal(ro[1].revenue, -1);
+    assert_int_equal(ro[1].person_billable, -1);
+    assert_true(ro[0].converted);
 
     /* erasing the visitor strips the landing page's query: the report follows */
     struct st_erasure *v = calloc(1, sizeof(*v));
