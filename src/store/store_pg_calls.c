@@ -552,35 +552,31 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
 
 /* ---- reports ---- */
 
-/* The call's source snapshot wins; the session's values fill calls stored without one. Without
+/* The attribution, conversion and outcome come from call_facts (sql/0031): the call's source
+ * snapshot, the session's values filling calls stored without one, its conversion and outcome,
+ * kept by triggers, so sessions, conversions and call_outcomes are not read. Without
  * STORE_REPORT_NEED_ROUTING the routing record, its location and the recorded payout are not
  * read. */
-#define RC_ATTR                                                                                    \
-    " COALESCE(NULLIF(c.channel, ''), s.channel), COALESCE(NULLIF(c.source, ''), s.source),"       \
-    " COALESCE(NULLIF(c.medium, ''), s.medium), COALESCE(NULLIF(c.campaign, ''), s.campaign),"     \
-    " COALESCE(NULLIF(c.keyword, ''), s.keyword), s.landing_page, s.device,"
+#define RC_ATTR " f.channel, f.source, f.medium, f.campaign, f.keyword, f.landing_page, f.device,"
 #define RC_MIDDLE                                                                                  \
-    " cv.id IS NOT NULL, COALESCE(cv.value, 0), COALESCE(o.lead_status, 'new'),"                   \
-    " c.ext_id, c.from_number, c.to_number, p.name, s.content, c.provider,"                        \
-    " COALESCE(o.revenue, -1), COALESCE(c.first_caller = 1, NOT EXISTS (SELECT 1 FROM calls e"     \
+    " COALESCE(f.converted, FALSE), COALESCE(f.conv_value, 0), COALESCE(f.lead_status, 'new'),"    \
+    " c.ext_id, c.from_number, c.to_number, p.name, f.content, c.provider,"                        \
+    " COALESCE(f.revenue, -1), COALESCE(c.first_caller = 1, NOT EXISTS (SELECT 1 FROM calls e"     \
     " WHERE e.account_id = c.account_id AND e.from_number = c.from_number AND e.id < c.id)),"
 #define RC_ROUTE_COLS                                                                              \
     " COALESCE(ld.name, ''), COALESCE(p.ext_id, ''), COALESCE(cr.target, ''),"                     \
-    " COALESCE(cr.price, 0), COALESCE(cr.billable, -1), COALESCE(o.billable, -1),"                 \
+    " COALESCE(cr.price, 0), COALESCE(cr.billable, -1), COALESCE(f.outcome_billable, -1),"         \
     " COALESCE(cp.payout, -1), COALESCE(cp.publisher, ''), COALESCE(cp.publisher_name, '')"
 #define RC_NO_ROUTE_COLS                                                                           \
-    " '', COALESCE(p.ext_id, ''), '', 0, -1, COALESCE(o.billable, -1), -1, '', ''"
-#define RC_SESSION_JOIN " LEFT JOIN sessions s ON s.id = c.session_id"
-#define RC_COMMON_JOINS                                                                            \
-    " LEFT JOIN pools p ON p.id = c.pool_id"                                                       \
-    " LEFT JOIN conversions cv ON cv.call_id = c.id"                                               \
-    " LEFT JOIN call_outcomes o ON o.call_id = c.id"
+    " '', COALESCE(p.ext_id, ''), '', 0, -1, COALESCE(f.outcome_billable, -1), -1, '', ''"
+#define RC_FACTS_JOIN " LEFT JOIN call_facts f ON f.account_id = c.account_id AND f.call_id = c.id"
+#define RC_COMMON_JOINS " LEFT JOIN pools p ON p.id = c.pool_id"
 #define RC_ROUTE_JOINS                                                                             \
     " LEFT JOIN call_payouts cp ON cp.call_id = c.id"                                              \
     " LEFT JOIN call_routes cr ON cr.provider = c.provider AND cr.call_sid = c.provider_call_id"   \
     " AND cr.account_id = c.account_id"                                                            \
     " LEFT JOIN route_docs ld ON ld.account_id = c.account_id AND ld.kind = 'location'"            \
-    " AND ld.ext_id = COALESCE(NULLIF(cr.location, ''), c.location, cv.location)"
+    " AND ld.ext_id = COALESCE(NULLIF(cr.location, ''), c.location, f.conv_location)"
 #define RC_WHERE                                                                                   \
     " WHERE c.account_id = $1 AND c.started_at >= $2 AND c.started_at < $3"                        \
     " ORDER BY c.started_at, c.id"
@@ -588,9 +584,9 @@ int store_pg__provider_cred_list(struct store *s, int64_t account_id, store_prov
 /* [0]: without routing, [1]: everything. */
 static const char *const report_call_sql[2] = {
     "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR RC_MIDDLE RC_NO_ROUTE_COLS
-    " FROM calls c" RC_SESSION_JOIN RC_COMMON_JOINS RC_WHERE,
+    " FROM calls c" RC_FACTS_JOIN RC_COMMON_JOINS RC_WHERE,
     "SELECT c.id, c.status, c.duration, c.started_at," RC_ATTR RC_MIDDLE RC_ROUTE_COLS
-    " FROM calls c" RC_SESSION_JOIN RC_COMMON_JOINS RC_ROUTE_JOINS RC_WHERE,
+    " FROM calls c" RC_FACTS_JOIN RC_COMMON_JOINS RC_ROUTE_JOINS RC_WHERE,
 };
 
 /* click_ids is written by the server as a JSON object; od_jsonb (sql_pg/0001) reads a bad row

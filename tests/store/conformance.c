@@ -1454,6 +1454,7 @@ static void funnel_stages_and_cohorts_by_first_visit(void **state)
     struct st_call_outcome o = {
         .call_id = cd2.id, .account_id = f->a.id, .revenue = 1234, .billable = -1, .updated_at = 1};
     snprintf(o.lead_status, sizeof(o.lead_status), "won");
+    snprintf(o.billable_by, sizeof(o.billable_by), "api");
     assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
     /* another account's session is not counted */
     struct st_session other = {.account_id = f->b.id, .created_at = 150, .last_active_at = 150};
@@ -2937,6 +2938,140 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     free(n2);
 }
 
+/* call_facts (sql/0031): the calls report reads each call's attribution from the call's source
+ * snapshot and its credited session's fields as they are now, and its conversion and outcome,
+ * without reading sessions, conversions or call_outcomes: an outcome's change and an erasure
+ * that strips the landing page's query show in the report, another account's calls stay out. */
+static int facts_of(void *ctx, const struct st_report_call *r)
+{
+    struct st_report_call *out = ctx;
+    while (out->call_id)
+        out++;
+    *out = *r;
+    return 0;
+}
+
+static void call_facts_follow_the_call_and_its_session(void **state)
+{
+    struct fx *f = *state;
+    struct st_session s1 = make_visit(f, f->a.id, "ses_f1", "vis_f1", 1000);
+    struct st_session s2 = {.account_id = f->a.id, .created_at = 1000, .last_active_at = 1000};
+    snprintf(s2.ext_id, sizeof(s2.ext_id), "ses_f2");
+    snprintf(s2.visitor_id, sizeof(s2.visitor_id), "vis_f2");
+    snprintf(s2.landing_page, sizeof(s2.landing_page), "https://a.example/ads");
+    snprintf(s2.channel, sizeof(s2.channel), "paid_search");
+    snprintf(s2.source, sizeof(s2.source), "google");
+    snprintf(s2.medium, sizeof(s2.medium), "cpc");
+    snprintf(s2.campaign, sizeof(s2.campaign), "spring");
+    snprintf(s2.keyword, sizeof(s2.keyword), "plumber");
+    snprintf(s2.content, sizeof(s2.content), "ad-7");
+    snprintf(s2.device, sizeof(s2.device), "desktop");
+    assert_int_equal(store_session_put(f->s, &s2), ERR_OK);
+    struct st_session sb = make_visit(f, f->b.id, "ses_fb", "vis_f1", 1000); /* tenant B */
+    struct st_call c1 = make_call(f, "CA_f1", 8000, s1.id);
+    struct st_call c2 = c1; /* its own snapshot wins; the session fills the rest */
+    c2.id = 0;
+    c2.ext_id[0] = '\0';
+    c2.started_at = 8001;
+    c2.session_id = s2.id;
+    snprintf(c2.provider_call_id, sizeof(c2.provider_call_id), "CA_f2");
+    snprintf(c2.channel, sizeof(c2.channel), "direct");
+    snprintf(c2.source, sizeof(c2.source), "print");
+    assert_int_equal(store_call_insert(f->s, &c2), ERR_OK);
+    struct st_call c3 = make_call(f, "CA_f3", 8002, 0);
+    struct st_call cb = c1;
+    cb.id = 0;
+    cb.ext_id[0] = '\0';
+    cb.account_id = f->b.id;
+    cb.session_id = sb.id;
+    snprintf(cb.provider_call_id, sizeof(cb.provider_call_id), "CA_fb");
+    assert_int_equal(store_call_insert(f->s, &cb), ERR_OK);
+
+    for (unsigned need = 0; need <= STORE_REPORT_NEED_ALL; need++) {
+        struct st_report_call r[4] = {0};
+        assert_int_equal(store_report_calls_need(f->s, f->a.id, 8000, 8003, need, facts_of, r),
+                         ERR_OK);
+        assert_int_equal(r[0].call_id, c1.id);
+        assert_string_equal(r[0].landing_page, "https://a.example/p?gclid=Gses_f1#x");
+        assert_string_equal(r[0].device, "mobile");
+        assert_int_equal(r[1].call_id, c2.id);
+        assert_string_equal(r[1].channel, "direct");
+        assert_string_equal(r[1].source, "print");
+        assert_string_equal(r[1].medium, "cpc");
+        assert_string_equal(r[1].campaign, "spring");
+        assert_string_equal(r[1].keyword, "plumber");
+        assert_string_equal(r[1].landing_page, "https://a.example/ads");
+        assert_string_equal(r[1].device, "desktop");
+        assert_string_equal(r[1].content, "ad-7");
+        assert_int_equal(r[2].call_id, c3.id);
+        assert_string_equal(r[2].channel, "");
+        assert_string_equal(r[2].landing_page, "");
+        assert_string_equal(r[2].device, "");
+        assert_int_equal(r[3].call_id, 0); /* B's call stays out */
+    }
+
+    /* a conversion and an outcome, written and changed, show in the facts */
+    struct st_conversion cv = {.call_id = c1.id, .account_id = f->a.id, .value = 25, .at = 8100};
+    snprintf(cv.name, sizeof(cv.name), "qualified");
+    snprintf(cv.currency, sizeof(cv.currency), "USD");
+    assert_int_equal(store_conversion_add(f->s, &cv), ERR_OK);
+    struct st_call_outcome o = {.call_id = c2.id,
+                                .account_id = f->a.id,
+                                .revenue = 5000,
+                                .billable = 1,
+                                .updated_at = 8100};
+    snprintf(o.tags, sizeof(o.tags), "[]");
+    snprintf(o.lead_status, sizeof(o.lead_status), "won");
+    snprintf(o.billable_by, sizeof(o.billable_by), "api");
+    assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
+    for (unsigned need = 0; need <= STORE_REPORT_NEED_ALL; need++) {
+        struct st_report_call r[4] = {0};
+        assert_int_equal(store_report_calls_need(f->s, f->a.id, 8000, 8003, need, facts_of, r),
+                         ERR_OK);
+        assert_true(r[0].converted);
+        assert_true(r[0].value > 24.9 && r[0].value < 25.1);
+        assert_string_equal(r[0].lead_status, "new");
+        assert_int_equal(r[0].revenue, -1);
+        assert_int_equal(r[0].person_billable, -1);
+        assert_false(r[1].converted);
+        assert_string_equal(r[1].lead_status, "won");
+        assert_int_equal(r[1].revenue, 5000);
+        assert_int_equal(r[1].person_billable, 1);
+        assert_false(r[2].converted);
+        assert_string_equal(r[2].lead_status, "new");
+    }
+    o.revenue = -1;
+    o.billable = -1;
+    o.updated_at = 8200;
+    snprintf(o.lead_status, sizeof(o.lead_status), "lost");
+    o.billable_by[0] = '\0';
+    assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
+    struct st_report_call ro[4] = {0};
+    assert_int_equal(store_report_calls(f->s, f->a.id, 8000, 8003, facts_of, ro), ERR_OK);
+    assert_string_equal(ro[1].lead_status, "lost");
+    assert_int_equal(ro[1].revenue, -1);
+    assert_int_equal(ro[1].person_billable, -1);
+    assert_true(ro[0].converted);
+
+    /* erasing the visitor strips the landing page's query: the report follows */
+    struct st_erasure *v = calloc(1, sizeof(*v));
+    *v = (struct st_erasure){.account_id = f->a.id, .at = 9000};
+    snprintf(v->kind, sizeof(v->kind), "visitor");
+    snprintf(v->actor, sizeof(v->actor), "cli");
+    assert_int_equal(store_erase(f->s, v, "vis_f1"), ERR_OK);
+    free(v);
+    struct st_report_call r[4] = {0};
+    assert_int_equal(store_report_calls(f->s, f->a.id, 8000, 8003, facts_of, r), ERR_OK);
+    assert_int_equal(r[0].call_id, c1.id);
+    assert_string_equal(r[0].landing_page, "https://a.example/p");
+    assert_string_equal(r[0].device, "mobile");
+    assert_string_equal(r[1].landing_page, "https://a.example/ads");
+    struct st_report_call rb[2] = {0}; /* B's visitor of the same id is not A's */
+    assert_int_equal(store_report_calls(f->s, f->b.id, 8000, 8003, facts_of, rb), ERR_OK);
+    assert_int_equal(rb[0].call_id, cb.id);
+    assert_string_equal(rb[0].landing_page, "https://a.example/p?gclid=Gses_fb#x");
+}
+
 /* A routed call's record with a recording, as the routing callbacks leave it. */
 static void make_recorded_route(struct fx *f, const struct st_call *c, const char *recording)
 {
@@ -4179,6 +4314,7 @@ int main(int argc, char **argv)
         T(traffic_counts_add_up_per_account_and_purge),
         T(feeds_one_per_account_replaced_and_deleted),
         T(number_management_claims_and_scoping),
+        T(call_facts_follow_the_call_and_its_session),
     };
     if (secrets_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &key1,
                           NULL) ||
