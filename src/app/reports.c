@@ -361,6 +361,7 @@ static const char *const stage_names[FUNNEL_STAGES] = {"visits", "shown",     "e
 struct funnel_row {
     char *key; /* NULL: unknown */
     int64_t n[FUNNEL_STAGES];
+    json_t *ids, *qualified_ids; /* include=call_ids, else NULL */
 };
 
 struct funnel {
@@ -372,7 +373,8 @@ struct funnel {
     struct funnel_row total;
 };
 
-static struct funnel_row *funnel_row_of(struct funnel *f, const char *key)
+/* The row of key, or NULL and *slot where to add it. */
+static struct funnel_row *funnel_row_find(const struct funnel *f, const char *key, size_t *slot)
 {
     if (key && !*key)
         key = NULL;
@@ -383,6 +385,18 @@ static struct funnel_row *funnel_row_of(struct funnel *f, const char *key)
         if ((!r->key && !key) || (r->key && key && strcmp(r->key, key) == 0))
             return r;
     }
+    *slot = s;
+    return NULL;
+}
+
+static struct funnel_row *funnel_row_of(struct funnel *f, const char *key)
+{
+    if (key && !*key)
+        key = NULL;
+    size_t s;
+    struct funnel_row *found = funnel_row_find(f, key, &s);
+    if (found)
+        return found;
     if (f->n == f->cap) {
         f->cap = f->cap ? f->cap * 2 : 16;
         f->rows = xrealloc(f->rows, f->cap * sizeof(*f->rows));
@@ -402,6 +416,43 @@ static struct funnel_row *funnel_row_of(struct funnel *f, const char *key)
         }
     }
     return &f->rows[f->n - 1];
+}
+
+static const char *funnel_key(enum reports_funnel_by by, const char *source, const char *campaign,
+                              const char *channel)
+{
+    return by == REPORTS_FUNNEL_SOURCE     ? source
+           : by == REPORTS_FUNNEL_CAMPAIGN ? campaign
+           : by == REPORTS_FUNNEL_CHANNEL  ? channel
+                                           : NULL;
+}
+
+static void funnel_add_id(struct funnel_row *r, const struct st_report_session_call *c)
+{
+    if (!r->ids) {
+        r->ids = json_array();
+        r->qualified_ids = json_array();
+    }
+    json_array_append_new(r->ids, json_string(c->call_ext));
+    if (c->qualified)
+        json_array_append_new(r->qualified_ids, json_string(c->call_ext));
+}
+
+/* include=call_ids: each call credited to a session of the range, into its row and the totals
+ * (a row the sessions' read did not see, a session added in between, is left out) */
+static int add_session_call(void *ctx, const struct st_report_session_call *c)
+{
+    struct funnel *f = ctx;
+    if (f->by != REPORTS_FUNNEL_NONE) {
+        size_t slot;
+        struct funnel_row *r =
+            funnel_row_find(f, funnel_key(f->by, c->source, c->campaign, c->channel), &slot);
+        if (!r)
+            return 0;
+        funnel_add_id(r, c);
+    }
+    funnel_add_id(&f->total, c);
+    return 0;
 }
 
 static int add_session(void *ctx, const struct st_report_session *s)
@@ -425,7 +476,7 @@ static int add_session(void *ctx, const struct st_report_session *s)
     return 0;
 }
 
-static json_t *funnel_row_json(const struct funnel_row *r, const char *dim)
+static json_t *funnel_row_json(const struct funnel_row *r, const char *dim, bool ids)
 {
     json_t *o = json_object();
     if (dim)
@@ -442,6 +493,11 @@ static json_t *funnel_row_json(const struct funnel_row *r, const char *dim)
                                      : json_null());
     }
     json_object_set_new(o, "drop", drop);
+    if (ids) {
+        json_object_set_new(o, "call_ids", r->ids ? json_incref(r->ids) : json_array());
+        json_object_set_new(o, "qualified_call_ids",
+                            r->qualified_ids ? json_incref(r->qualified_ids) : json_array());
+    }
     return o;
 }
 
@@ -467,27 +523,35 @@ int reports_funnel_parse(const char *s, enum reports_funnel_by *by, struct errbu
 }
 
 int reports_funnel(struct app *app, const struct st_account *a, int64_t since, int64_t until,
-                   enum reports_funnel_by by, json_t **out, struct errbuf *eb)
+                   enum reports_funnel_by by, bool ids, json_t **out, struct errbuf *eb)
 {
     static const char *const dims[] = {NULL, "channel", "source", "campaign"};
     struct funnel f = {.by = by, .n_slots = 64};
     f.slots = xcalloc(f.n_slots, sizeof(*f.slots));
     int rc = store_report_sessions(app->store, a->id, since, until, reports_min_duration(a),
                                    add_session, &f);
+    if (rc == ERR_OK && ids) /* before the sort: it reads the rows' slots */
+        rc = store_report_session_calls(app->store, a->id, since, until, false,
+                                        reports_min_duration(a), add_session_call, &f);
     if (rc == ERR_OK) {
         if (f.n) /* qsort takes no NULL array, even empty */
             qsort(f.rows, f.n, sizeof(*f.rows), cmp_funnel);
         json_t *rows = json_array();
         for (size_t i = 0; i < f.n; i++)
-            json_array_append_new(rows, funnel_row_json(&f.rows[i], dims[by]));
-        *out =
-            json_pack("{s:o,s:o,s:o,s:o}", "rows", rows, "totals", funnel_row_json(&f.total, NULL),
-                      "since", json_time(since), "until", json_time(until));
+            json_array_append_new(rows, funnel_row_json(&f.rows[i], dims[by], ids));
+        *out = json_pack("{s:o,s:o,s:o,s:o}", "rows", rows, "totals",
+                         funnel_row_json(&f.total, NULL, ids), "since", json_time(since), "until",
+                         json_time(until));
     } else {
         rc = errf(eb, ERR_BACKEND, NULL, "cannot read the sessions");
     }
-    for (size_t i = 0; i < f.n; i++)
+    for (size_t i = 0; i < f.n; i++) {
         free(f.rows[i].key);
+        json_decref(f.rows[i].ids);
+        json_decref(f.rows[i].qualified_ids);
+    }
+    json_decref(f.total.ids);
+    json_decref(f.total.qualified_ids);
     free(f.rows);
     free(f.slots);
     return rc;
@@ -503,6 +567,7 @@ struct cohort {
     int64_t week_start;
     int64_t visitors;
     int64_t calls[REPORTS_MAX_WEEKS], revenue[REPORTS_MAX_WEEKS];
+    json_t *ids[REPORTS_MAX_WEEKS]; /* include=call_ids, else NULL */
 };
 
 struct cohorts {
@@ -553,11 +618,40 @@ static int add_cohort(void *ctx, const struct st_report_cohort *r)
     return 0;
 }
 
+/* include=call_ids: each call credited to a session of the range's visitors, into the cell that
+ * counts it (add_cohort's rule; a cohort the first read did not see is left out) */
+static int add_cohort_call(void *ctx, const struct st_report_session_call *r)
+{
+    struct cohorts *cs = ctx;
+    int64_t wk = week_of(r->first_at);
+    size_t lo = 0, hi = cs->n; /* the cohorts are in week order */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cs->c[mid].week_start < wk)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == cs->n || cs->c[lo].week_start != wk || r->started_at <= 0)
+        return 0;
+    int64_t k = (r->started_at - wk) / WEEK_MS;
+    if (k < 0 || k >= cs->weeks)
+        return 0;
+    struct cohort *c = &cs->c[lo];
+    if (!c->ids[k])
+        c->ids[k] = json_array();
+    json_array_append_new(c->ids[k], json_string(r->call_ext));
+    return 0;
+}
+
 int reports_cohorts(struct app *app, const struct st_account *a, int64_t since, int64_t until,
-                    int weeks, json_t **out, struct errbuf *eb)
+                    int weeks, bool ids, json_t **out, struct errbuf *eb)
 {
     struct cohorts cs = {.weeks = weeks};
     int rc = store_report_cohort(app->store, a->id, since, until, add_cohort, &cs);
+    if (rc == ERR_OK && ids)
+        rc = store_report_session_calls(app->store, a->id, since, until, true,
+                                        reports_min_duration(a), add_cohort_call, &cs);
     if (rc == ERR_OK) {
         json_t *arr = json_array();
         for (size_t i = 0; i < cs.n; i++) {
@@ -565,10 +659,15 @@ int reports_cohorts(struct app *app, const struct st_account *a, int64_t since, 
             char day[11];
             reports_day(c->week_start, 0, day);
             json_t *w = json_array();
-            for (int k = 0; k < weeks; k++)
-                json_array_append_new(w, json_pack("{s:i,s:I,s:I}", "week", k, "calls",
-                                                   (json_int_t)c->calls[k], "revenue",
-                                                   (json_int_t)c->revenue[k]));
+            for (int k = 0; k < weeks; k++) {
+                json_t *cell =
+                    json_pack("{s:i,s:I,s:I}", "week", k, "calls", (json_int_t)c->calls[k],
+                              "revenue", (json_int_t)c->revenue[k]);
+                if (ids)
+                    json_object_set_new(cell, "call_ids",
+                                        c->ids[k] ? json_incref(c->ids[k]) : json_array());
+                json_array_append_new(w, cell);
+            }
             json_array_append_new(arr, json_pack("{s:s,s:I,s:o}", "week", day, "visitors",
                                                  (json_int_t)c->visitors, "weeks", w));
         }
@@ -578,6 +677,9 @@ int reports_cohorts(struct app *app, const struct st_account *a, int64_t since, 
     } else {
         rc = errf(eb, ERR_BACKEND, NULL, "cannot read the visitors");
     }
+    for (size_t i = 0; i < cs.n; i++)
+        for (int k = 0; k < weeks; k++)
+            json_decref(cs.c[i].ids[k]);
     free(cs.c);
     return rc;
 }

@@ -66,7 +66,9 @@ int reports_spend_list(struct app *app, int64_t account_id, const char *since_da
 /* GET /v1/reports/funnel: the account's sessions created in [since, until), each counted at
  * every stage it reached — visits, shown (held a number), engaged (a tel: click or chat),
  * calls (a call was credited to it), qualified, converted — one row per value of `by`, with
- * the drop at each stage. */
+ * the drop at each stage. ids (include=call_ids): each row and the totals also list the API ids
+ * of the calls credited to its sessions (call_ids) and those of them that qualify
+ * (qualified_call_ids), read by one more store read. */
 enum reports_funnel_by {
     REPORTS_FUNNEL_NONE,
     REPORTS_FUNNEL_CHANNEL,
@@ -76,14 +78,15 @@ enum reports_funnel_by {
 /* "" or NULL (none), "channel", "source", "campaign"; ERR_INVALID (field group_by) else. */
 int reports_funnel_parse(const char *s, enum reports_funnel_by *by, struct errbuf *eb);
 int reports_funnel(struct app *app, const struct st_account *a, int64_t since, int64_t until,
-                   enum reports_funnel_by by, json_t **out, struct errbuf *eb);
+                   enum reports_funnel_by by, bool ids, json_t **out, struct errbuf *eb);
 
 /* GET /v1/reports/cohorts: visitors by the week (Monday 00:00 UTC) of their first visit in
  * [since, until), with the calls credited to any of their sessions and those calls' revenue in
- * week 0 (the cohort's week) to weeks-1 after it. */
+ * week 0 (the cohort's week) to weeks-1 after it. ids (include=call_ids): each week cell also
+ * lists the API ids of the calls it counts, read by one more store read. */
 #define REPORTS_MAX_WEEKS 52
 int reports_cohorts(struct app *app, const struct st_account *a, int64_t since, int64_t until,
-                    int weeks, json_t **out, struct errbuf *eb);
+                    int weeks, bool ids, json_t **out, struct errbuf *eb);
 
 /* GET /v1/exports/calls.csv: one CSV row per call of q's range (the calls of GET /v1/calls and
  * of the calls report), with its attribution, outcome, conversion, score and reasons and

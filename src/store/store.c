@@ -782,6 +782,14 @@ int store_report_cohort(struct store *s, int64_t account_id, int64_t since, int6
     return s->ops->report_cohort(s, account_id, since, until, fn, ctx);
 }
 
+int store_report_session_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                               bool by_first, int64_t min_duration_s,
+                               store_report_session_call_fn fn, void *ctx)
+{
+    return s->ops->report_session_calls(s, account_id, since, until, by_first, min_duration_s, fn,
+                                        ctx);
+}
+
 int store_spend_replace(struct store *s, int64_t account_id, const char *platform,
                         const char *currency, const struct st_spend_row *rows, size_t n,
                         int64_t now)

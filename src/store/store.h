@@ -872,7 +872,21 @@ struct st_report_cohort {
     bool first;      /* the row is of the visitor's first session */
 };
 
+/* One call credited to a session of a report's range (include=call_ids of the funnel and the
+ * cohorts): the call's API id and start, whether it qualifies (completed, talk time > 0 and >=
+ * min_duration_s), and its session's funnel keys and first_at (its visitor's first session). */
+struct st_report_session_call {
+    char call_ext[STORE_ID_MAX];
+    int64_t started_at;
+    bool qualified;
+    char channel[32];
+    char source[STORE_TEXT_MAX];
+    char campaign[STORE_TEXT_MAX];
+    int64_t first_at;
+};
+
 typedef int (*store_report_session_fn)(void *ctx, const struct st_report_session *r);
+typedef int (*store_report_session_call_fn)(void *ctx, const struct st_report_session_call *r);
 typedef int (*store_report_cohort_fn)(void *ctx, const struct st_report_cohort *r);
 
 /* The account's sessions with since <= created_at < until, in created_at order. */
@@ -884,6 +898,12 @@ int store_report_sessions(struct store *s, int64_t account_id, int64_t since, in
  * when that session is the first). A visitor's calls need not follow its first row. */
 int store_report_cohort(struct store *s, int64_t account_id, int64_t since, int64_t until,
                         store_report_cohort_fn fn, void *ctx);
+/* The calls credited to the account's sessions of a range: by_first false, the sessions with
+ * since <= created_at < until (the funnel's); true, those with since <= first_at < until (the
+ * cohorts'). In no promised order. */
+int store_report_session_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
+                               bool by_first, int64_t min_duration_s,
+                               store_report_session_call_fn fn, void *ctx);
 
 /* ==== ad spend ===============================================================================
  * Owned by the spend import and reports (src/app/spend.c). One row per account, day, platform,

@@ -1085,6 +1085,7 @@ const struct store_ops store_pg_ops = {
     .report_conversions = store_pg__report_conversions,
     .report_sessions = store_pg__report_sessions,
     .report_cohort = store_pg__report_cohort,
+    .report_session_calls = store_pg__report_session_calls,
     .spend_replace = store_pg__spend_replace,
     .spend_list = store_pg__spend_list,
     .export_trace = store_pg__export_trace,

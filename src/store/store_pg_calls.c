@@ -872,6 +872,19 @@ int store_pg__spend_list(struct store *s, int64_t account_id, const char *since_
     " AND (s.created_at = s.first_at OR (s.funnel & 4) <> 0)"                                      \
     " ORDER BY s.first_at, s.created_at, s.visitor_id"
 
+/* The calls credited to the sessions of a range (include=call_ids of the funnel, [0], and the
+ * cohorts, [1]): the same sessions as REPORT_SESSION_SQL / REPORT_COHORT_SQL, only those with bit 4
+ * (a credited call), joined to their calls. */
+#define REPORT_SESSION_CALLS_SQL(range)                                                            \
+    "SELECT c.ext_id, c.started_at,"                                                               \
+    " c.status = 'completed' AND c.duration > 0 AND c.duration >= $4::bigint,"                     \
+    " s.channel, s.source, s.campaign, s.first_at FROM sessions s"                                 \
+    " JOIN calls c ON c.session_id = s.id AND c.account_id = s.account_id"                         \
+    " WHERE s.account_id = $1::bigint AND s." range " >= $2 AND s." range " < $3"                  \
+    " AND (s.funnel & 4) <> 0"
+static const char *const report_session_calls_sql[] = {REPORT_SESSION_CALLS_SQL("created_at"),
+                                                       REPORT_SESSION_CALLS_SQL("first_at")};
+
 int store_pg__report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
                               int64_t min_duration_s, store_report_session_fn fn, void *ctx)
 {
@@ -915,6 +928,35 @@ int store_pg__report_cohort(struct store *s, int64_t account_id, int64_t since, 
         w.call_started_at = store__pg_col_i64(r, i, 2);
         w.revenue = store__pg_col_i64(r, i, 3);
         w.first = store__pg_col_bool(r, i, 4);
+        if (fn(ctx, &w))
+            break;
+    }
+    PQclear(r);
+    return ERR_OK;
+}
+
+int store_pg__report_session_calls(struct store *s, int64_t account_id, int64_t since,
+                                   int64_t until, bool by_first, int64_t min_duration_s,
+                                   store_report_session_call_fn fn, void *ctx)
+{
+    struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
+    store__pg_i64(&a, since);
+    store__pg_i64(&a, until);
+    store__pg_i64(&a, min_duration_s);
+    PGresult *r = NULL;
+    int rc = store__pg_exec(s, report_session_calls_sql[by_first], &a, &r, "report session calls");
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct st_report_session_call w;
+        store__pg_col_text(r, i, 0, w.call_ext, sizeof(w.call_ext));
+        w.started_at = store__pg_col_i64(r, i, 1);
+        w.qualified = store__pg_col_bool(r, i, 2);
+        store__pg_col_text(r, i, 3, w.channel, sizeof(w.channel));
+        store__pg_col_text(r, i, 4, w.source, sizeof(w.source));
+        store__pg_col_text(r, i, 5, w.campaign, sizeof(w.campaign));
+        w.first_at = store__pg_col_i64(r, i, 6);
         if (fn(ctx, &w))
             break;
     }

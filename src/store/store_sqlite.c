@@ -744,6 +744,7 @@ const struct store_ops store_sqlite_ops = {
     .report_conversions = store_sqlite__report_conversions,
     .report_sessions = store_sqlite__report_sessions,
     .report_cohort = store_sqlite__report_cohort,
+    .report_session_calls = store_sqlite__report_session_calls,
     .spend_replace = store_sqlite__spend_replace,
     .spend_list = store_sqlite__spend_list,
     .export_trace = store_sqlite__export_trace,

@@ -283,6 +283,9 @@ int store_sqlite__report_sessions(struct store *s, int64_t account_id, int64_t s
                                   int64_t min_duration_s, store_report_session_fn fn, void *ctx);
 int store_sqlite__report_cohort(struct store *s, int64_t account_id, int64_t since, int64_t until,
                                 store_report_cohort_fn fn, void *ctx);
+int store_sqlite__report_session_calls(struct store *s, int64_t account_id, int64_t since,
+                                       int64_t until, bool by_first, int64_t min_duration_s,
+                                       store_report_session_call_fn fn, void *ctx);
 int store_sqlite__spend_replace(struct store *s, int64_t account_id, const char *platform,
                                 const char *currency, const struct st_spend_row *rows, size_t n,
                                 int64_t now);

@@ -288,6 +288,18 @@ int store_sqlite__spend_list(struct store *s, int64_t account_id, const char *si
     " AND (s.created_at = s.first_at OR (s.funnel & 4) <> 0)"                                      \
     " ORDER BY s.first_at, s.created_at, s.visitor_id"
 
+/* The calls credited to the sessions of a range (include=call_ids of the funnel, [0], and the
+ * cohorts, [1]): the same sessions as REPORT_SESSION_SQL / REPORT_COHORT_SQL, only those with bit 4
+ * (a credited call), joined to their calls. */
+#define REPORT_SESSION_CALLS_SQL(range)                                                            \
+    "SELECT c.ext_id, c.started_at,"                                                               \
+    " c.status = 'completed' AND c.duration > 0 AND c.duration >= ?4,"                             \
+    " s.channel, s.source, s.campaign, s.first_at FROM sessions s"                                 \
+    " JOIN calls c ON c.session_id = s.id AND c.account_id = s.account_id"                         \
+    " WHERE s.account_id = ?1 AND s." range " >= ?2 AND s." range " < ?3 AND (s.funnel & 4) <> 0"
+static const char *const report_session_calls_sql[] = {REPORT_SESSION_CALLS_SQL("created_at"),
+                                                       REPORT_SESSION_CALLS_SQL("first_at")};
+
 int store_sqlite__report_sessions(struct store *s, int64_t account_id, int64_t since, int64_t until,
                                   int64_t min_duration_s, store_report_session_fn fn, void *ctx)
 {
@@ -340,4 +352,34 @@ int store_sqlite__report_cohort(struct store *s, int64_t account_id, int64_t sin
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "report cohort");
+}
+
+int store_sqlite__report_session_calls(struct store *s, int64_t account_id, int64_t since,
+                                       int64_t until, bool by_first, int64_t min_duration_s,
+                                       store_report_session_call_fn fn, void *ctx)
+{
+    struct sconn *c = store__conn(s);
+    sqlite3_stmt *st = c ? store__prep(c, report_session_calls_sql[by_first]) : NULL;
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, since);
+    sqlite3_bind_int64(st, 3, until);
+    sqlite3_bind_int64(st, 4, min_duration_s);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct st_report_session_call r;
+        store__col_text(st, 0, r.call_ext, sizeof(r.call_ext));
+        r.started_at = sqlite3_column_int64(st, 1);
+        r.qualified = sqlite3_column_int(st, 2) != 0;
+        store__col_text(st, 3, r.channel, sizeof(r.channel));
+        store__col_text(st, 4, r.source, sizeof(r.source));
+        store__col_text(st, 5, r.campaign, sizeof(r.campaign));
+        r.first_at = sqlite3_column_int64(st, 6);
+        if (fn(ctx, &r))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK
+                                                 : store__err(c, rc, "report session calls");
 }

@@ -129,8 +129,92 @@ test('the funnel and the cohorts follow calls, outcome edits and erasures; repor
   assert.ok(callB);
 });
 
+// include=call_ids: every figure of the funnel and the cohorts traced to its calls. One more call
+// from the number B was shown (70 s): expected sets computed here from the calls log and the
+// sessions the log credits them to.
+test('include=call_ids: the funnel and the cohorts list the calls each figure counts', async () => {
+  const plain = await srv.api('GET', `/v1/reports/funnel?${range}&group_by=source`);
+  assert.ok(!plain.text.includes('call_ids'), plain.text);
+  const plainC = await srv.api('GET', `/v1/reports/cohorts?${range}&weeks=2`);
+  assert.ok(!plainC.text.includes('call_ids'), plainC.text);
+  for (const path of ['funnel', 'cohorts']) {
+    const bad = await srv.api('GET', `/v1/reports/${path}?${range}&include=calls`);
+    assert.equal(bad.status, 400, bad.text);
+    assert.match(bad.text, /include/);
+  }
+  simulate('+15555550702', '+15125550403', 70);
+  simulate('+15555550701', '+15125550404', 20);
+  await waitFor('four calls', async () => (await logCount()) === 4);
+  const log = (await get(`/v1/calls?${range}&limit=500`)).calls;
+  // each call's session and the session's source, from the API
+  const bySource = new Map();
+  const qualifiedBySource = new Map();
+  const credited = [];
+  for (const call of log) {
+    const sid = call.attribution.session_id;
+    if (!sid) continue;
+    credited.push(call.id);
+    const sess = await get(`/v1/sessions/${sid}`);
+    const src = sess.source.source;
+    if (!bySource.has(src)) { bySource.set(src, []); qualifiedBySource.set(src, []); }
+    bySource.get(src).push(call.id);
+    // the funnel's qualified stage: an answered call of at least conversion.min_duration (60 s)
+    if (call.status === 'completed' && call.duration >= 60) qualifiedBySource.get(src).push(call.id);
+  }
+  assert.ok(credited.length >= 2, JSON.stringify(log));
+  const sorted = (a) => [...a].sort();
+  const f = await get(`/v1/reports/funnel?${range}&group_by=source&include=call_ids`);
+  assert.deepEqual(sorted(f.totals.call_ids), sorted(credited));
+  assert.deepEqual(sorted(f.totals.qualified_call_ids), sorted([...qualifiedBySource.values()].flat()));
+  for (const r of f.rows) {
+    assert.deepEqual(sorted(r.call_ids), sorted(bySource.get(r.key.source) ?? []), r.key.source);
+    assert.deepEqual(sorted(r.qualified_call_ids), sorted(qualifiedBySource.get(r.key.source) ?? []));
+    assert.ok(r.call_ids.length >= r.calls); // calls counts sessions, each with one call or more
+  }
+  // the rows partition the totals; the figures are the ones without include
+  assert.equal(f.rows.reduce((s, r) => s + r.call_ids.length, 0), f.totals.call_ids.length);
+  const f0 = await get(`/v1/reports/funnel?${range}&group_by=source`);
+  assert.deepEqual(f.rows.map(stages), f0.rows.map(stages));
+  const ff = await get(`/v1/reports/funnel?${range}&include=call_ids`);
+  assert.equal(ff.rows.length, 0);
+  assert.deepEqual(sorted(ff.totals.call_ids), sorted(credited));
+
+  // so far every session is of one instant: one cohort, every credited call in week 0
+  let c = await get(`/v1/reports/cohorts?${range}&weeks=3&include=call_ids`);
+  assert.equal(c.cohorts.length, 1);
+  assert.deepEqual(sorted(c.cohorts[0].weeks[0].call_ids), sorted(credited));
+  assert.deepEqual(c.cohorts[0].weeks[1].call_ids, []);
+  for (const w of c.cohorts[0].weeks) assert.equal(w.calls, w.call_ids.length);
+
+  // visitor C (who looked without calling) comes back 8 days later and calls: a later week of the
+  // same cohort (C's first visit is in the range), not the funnel (its new session is not). A and
+  // B are no cohort's any more for a session made now: the erasures took their visitor ids.
+  const t1 = await srv.advance(8 * 86400e3);
+  const c2 = await srv.visit({ url: 'https://facts.example/back', visitor_id: 'v_fc' }, ORIGIN);
+  assert.equal(c2.status, 200, c2.text);
+  simulate(c2.json.numbers[0].number, '+15125550405', 80);
+  const day = (ms) => new Date(ms).toISOString().slice(0, 10);
+  const wide = `since=${day(t1 - 30 * 86400e3)}&until=${day(t1 + 86400e3)}`;
+  await waitFor('five calls', async () => (await get(`/v1/calls?${wide}&limit=500`)).calls.length === 5);
+  const all = (await get(`/v1/calls?${wide}&limit=500`)).calls
+    .filter((x) => credited.includes(x.id) || x.attribution.visitor_id === 'v_fc');
+  assert.equal(all.length, credited.length + 1);
+  c = await get(`/v1/reports/cohorts?${range}&weeks=3&include=call_ids`);
+  assert.equal(c.cohorts.length, 1);
+  const monday = Date.parse(`${c.cohorts[0].week}T00:00:00Z`);
+  const weekOf = (call) => Math.floor((Date.parse(call.started_at) - monday) / (7 * 86400e3));
+  for (const w of c.cohorts[0].weeks) {
+    assert.deepEqual(sorted(w.call_ids), sorted(all.filter((x) => weekOf(x) === w.week).map((x) => x.id)), `week ${w.week}`);
+    assert.equal(w.calls, w.call_ids.length);
+  }
+  assert.equal(c.cohorts[0].weeks.reduce((n, w) => n + w.call_ids.length, 0), all.length);
+  assert.ok(c.cohorts[0].weeks.slice(1).some((w) => w.call_ids.length === 1));
+  const f2 = await get(`/v1/reports/funnel?${range}&include=call_ids`);
+  assert.deepEqual(sorted(f2.totals.call_ids), sorted(credited));
+});
+
 test('the retention purge: calls leave the log, the reports, the export and the funnel together', async () => {
-  assert.equal(await logCount(), 2);
+  assert.equal(await logCount(), 4);
   await srv.advance(761 * 86400e3); // calls go after 760 days (default), sessions after 395
   await waitFor('the calls purged', async () => (await logCount()) === 0);
   await agree(0);

@@ -1496,6 +1496,130 @@ static void funnel_stages_and_cohorts_by_first_visit(void **state)
     assert_int_equal(cs.n, 0);
 }
 
+struct session_calls_seen {
+    size_t n;
+    struct st_report_session_call rows[8];
+};
+
+static int collect_session_call(void *ctx, const struct st_report_session_call *r)
+{
+    struct session_calls_seen *s = ctx;
+    if (s->n < ARRAY_SIZE(s->rows))
+        s->rows[s->n++] = *r;
+    return 0;
+}
+
+static const struct st_report_session_call *seen_call(const struct session_calls_seen *s,
+                                                      const char *ext)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->rows[i].call_ext, ext) == 0)
+            return &s->rows[i];
+    return NULL;
+}
+
+/* include=call_ids of the funnel and the cohorts: the calls credited to the sessions created in
+ * the range, or to the sessions whose visitor's first session is in it, with the session's keys,
+ * first_at and whether the call qualifies; the account's own only. */
+static void report_session_calls_of_funnel_and_cohorts(void **state)
+{
+    struct fx *f = *state;
+    struct st_session sa = make_session(f, "ta", 100); /* no call */
+    struct st_session sd = {.account_id = f->a.id, .created_at = 400, .last_active_at = 400};
+    snprintf(sd.ext_id, sizeof(sd.ext_id), "td");
+    snprintf(sd.visitor_id, sizeof(sd.visitor_id), "v_td");
+    snprintf(sd.source, sizeof(sd.source), "google");
+    snprintf(sd.channel, sizeof(sd.channel), "paid_search");
+    assert_int_equal(store_session_put(f->s, &sd), ERR_OK);
+    struct st_session se = make_session(f, "te", 500);
+    (void)sa;
+    struct st_call cd = make_call(f, "CAT1", 450, sd.id);
+    end_call(f, &cd, 90);
+    struct st_call ce = make_call(f, "CAT2", 550, se.id);
+    end_call(f, &ce, 30);
+    make_call(f, "CAT0", 560, 0); /* unattributed: no session */
+    /* the visitor of td comes back a week later and calls again (still ringing) */
+    struct st_session sd2 = {
+        .account_id = f->a.id, .created_at = WEEK + 400, .last_active_at = WEEK + 400};
+    snprintf(sd2.ext_id, sizeof(sd2.ext_id), "td2");
+    snprintf(sd2.visitor_id, sizeof(sd2.visitor_id), "v_td");
+    assert_int_equal(store_session_put(f->s, &sd2), ERR_OK);
+    struct st_call cd2 = make_call(f, "CAT3", WEEK + 500, sd2.id);
+    /* another account's session and call are not listed */
+    struct st_session other = {.account_id = f->b.id, .created_at = 150, .last_active_at = 150};
+    snprintf(other.ext_id, sizeof(other.ext_id), "tb_other");
+    snprintf(other.visitor_id, sizeof(other.visitor_id), "v_tother");
+    assert_int_equal(store_session_put(f->s, &other), ERR_OK);
+    struct st_call oc = {.account_id = f->b.id,
+                         .started_at = 160,
+                         .updated_at = 160,
+                         .session_id = other.id,
+                         .confidence = 1.0,
+                         .call_duration_s = -1,
+                         .dial_duration_s = -1};
+    snprintf(oc.provider, sizeof(oc.provider), "twilio");
+    snprintf(oc.provider_call_id, sizeof(oc.provider_call_id), "CATB");
+    snprintf(oc.status, sizeof(oc.status), "ringing");
+    snprintf(oc.method, sizeof(oc.method), "exact");
+    assert_int_equal(store_call_insert(f->s, &oc), ERR_OK);
+
+    /* the funnel's: sessions created in [0, 1000) */
+    struct session_calls_seen ss = {0};
+    assert_int_equal(
+        store_report_session_calls(f->s, f->a.id, 0, 1000, false, 60, collect_session_call, &ss),
+        ERR_OK);
+    assert_int_equal(ss.n, 2);
+    const struct st_report_session_call *r = seen_call(&ss, cd.ext_id);
+    assert_non_null(r);
+    assert_true(r->qualified); /* 90 s >= 60 s */
+    assert_string_equal(r->source, "google");
+    assert_string_equal(r->channel, "paid_search");
+    assert_int_equal(r->started_at, 450);
+    assert_int_equal(r->first_at, 400);
+    r = seen_call(&ss, ce.ext_id);
+    assert_non_null(r);
+    assert_false(r->qualified); /* 30 s < 60 s */
+    assert_string_equal(r->source, "");
+    /* min_duration as asked */
+    ss = (struct session_calls_seen){0};
+    assert_int_equal(
+        store_report_session_calls(f->s, f->a.id, 0, 1000, false, 30, collect_session_call, &ss),
+        ERR_OK);
+    assert_true(seen_call(&ss, ce.ext_id)->qualified);
+
+    /* the cohorts': the sessions of the visitors first seen in [0, 1000), their later ones too */
+    ss = (struct session_calls_seen){0};
+    assert_int_equal(
+        store_report_session_calls(f->s, f->a.id, 0, 1000, true, 60, collect_session_call, &ss),
+        ERR_OK);
+    assert_int_equal(ss.n, 3);
+    r = seen_call(&ss, cd2.ext_id);
+    assert_non_null(r);
+    assert_int_equal(r->first_at, 400);
+    assert_int_equal(r->started_at, WEEK + 500);
+    assert_false(r->qualified); /* not completed */
+    assert_non_null(seen_call(&ss, cd.ext_id));
+    assert_non_null(seen_call(&ss, ce.ext_id));
+    /* no visitor is first seen in the second week; its session's call is the funnel's there */
+    ss = (struct session_calls_seen){0};
+    assert_int_equal(store_report_session_calls(f->s, f->a.id, 1000, 2 * WEEK, true, 60,
+                                                collect_session_call, &ss),
+                     ERR_OK);
+    assert_int_equal(ss.n, 0);
+    assert_int_equal(store_report_session_calls(f->s, f->a.id, 1000, 2 * WEEK, false, 60,
+                                                collect_session_call, &ss),
+                     ERR_OK);
+    assert_int_equal(ss.n, 1);
+    assert_string_equal(ss.rows[0].call_ext, cd2.ext_id);
+    /* the other account sees its own call only */
+    ss = (struct session_calls_seen){0};
+    assert_int_equal(
+        store_report_session_calls(f->s, f->b.id, 0, 1000, false, 60, collect_session_call, &ss),
+        ERR_OK);
+    assert_int_equal(ss.n, 1);
+    assert_string_equal(ss.rows[0].call_ext, oc.ext_id);
+}
+
 /* The report's first-time flag: the one stored with the call, else an earlier call's absence. */
 static int collect_first(void *ctx, const struct st_report_call *r)
 {
@@ -4281,6 +4405,7 @@ int main(int argc, char **argv)
         T(report_speed_cohort_follows_first_session),
         T(spend_replaces_days_one_currency_and_tenant_scoping),
         T(funnel_stages_and_cohorts_by_first_visit),
+        T(report_session_calls_of_funnel_and_cohorts),
         T(report_first_time_stored_or_looked_up),
         T(claims_need_a_serving_store),
         T(claim_touch_times_and_deletes),

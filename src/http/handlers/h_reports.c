@@ -795,12 +795,16 @@ int h_report_funnel(struct http_req *req, struct http_resp *resp)
     enum reports_funnel_by by;
     char v[32] = "";
     http_query(req, "group_by", v, sizeof(v));
+    bool ids = false;
     int rc = reports_funnel_parse(v, &by, &req->eb);
     if (rc == ERR_OK)
         rc = parse_range(req, &range);
+    if (rc == ERR_OK)
+        rc = parse_include(req, &ids);
     json_t *out = NULL;
     if (rc == ERR_OK)
-        rc = reports_funnel(req->app, &req->account, range.since, range.until, by, &out, &req->eb);
+        rc = reports_funnel(req->app, &req->account, range.since, range.until, by, ids, &out,
+                            &req->eb);
     if (rc)
         return rc;
     resp->content_type = "application/json";
@@ -819,11 +823,14 @@ int h_report_cohorts(struct http_req *req, struct http_resp *resp)
             return errf(&req->eb, ERR_INVALID, "weeks", "'weeks' must be 1 to %d",
                         REPORTS_MAX_WEEKS);
     }
+    bool ids = false;
     int rc = parse_range(req, &range);
+    if (rc == ERR_OK)
+        rc = parse_include(req, &ids);
     json_t *out = NULL;
     if (rc == ERR_OK)
-        rc = reports_cohorts(req->app, &req->account, range.since, range.until, (int)weeks, &out,
-                             &req->eb);
+        rc = reports_cohorts(req->app, &req->account, range.since, range.until, (int)weeks, ids,
+                             &out, &req->eb);
     if (rc)
         return rc;
     resp->content_type = "application/json";
