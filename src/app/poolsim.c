@@ -98,17 +98,12 @@ static const char *caller_region(const char *from)
     return r && strlen(r) < SIM_REGION_MAX && sim_region_valid(r) ? r : "";
 }
 
-static int add_row(void *arg, const struct st_trace_row *r)
+int poolsim_trace_row(struct buf *out, int64_t since, const struct st_trace_row *r)
 {
     static const char *const kinds[] = {"visit", "pageview", "tel_click", "call"};
-    struct history *h = arg;
-    if (++h->rows > POOLSIM_ROWS_MAX) {
-        h->over = true;
-        return 1;
-    }
     char sid[STORE_ID_MAX];
     safe_id(r->session, sid, sizeof(sid));
-    int64_t ms = r->at - h->since;
+    int64_t ms = r->at - since;
     if (ms < 0)
         ms = 0;
     const char *device = r->kind == ST_TRACE_VISIT ? device_of(r->device) : "";
@@ -117,8 +112,14 @@ static int add_row(void *arg, const struct st_trace_row *r)
         region = r->region;
     else if (r->kind == ST_TRACE_CALL)
         region = caller_region(r->from);
-    if (buf_addf(&h->csv, "%" PRId64 ".%03d,%s,%s,%s,%s\n", ms / 1000, (int)(ms % 1000),
-                 kinds[r->kind], sid, device, region) != ERR_OK) {
+    return buf_addf(out, "%" PRId64 ".%03d,%s,%s,%s,%s\n", ms / 1000, (int)(ms % 1000),
+                    kinds[r->kind], sid, device, region);
+}
+
+static int add_row(void *arg, const struct st_trace_row *r)
+{
+    struct history *h = arg;
+    if (++h->rows > POOLSIM_ROWS_MAX || poolsim_trace_row(&h->csv, h->since, r) != ERR_OK) {
         h->over = true;
         return 1;
     }
@@ -131,7 +132,7 @@ static int read_history(struct poolsim *p, const struct poolsim_req *q, const st
 {
     struct history h = {.since = q->now - q->days * 86400 * INT64_C(1000)};
     buf_init(&h.csv, CSV_MAX);
-    int rc = buf_adds(&h.csv, "time,event,session,device,region\n");
+    int rc = buf_adds(&h.csv, POOLSIM_TRACE_HEADER);
     if (rc == ERR_OK)
         rc = store_export_trace_pool(p->app->store, q->account_id, pool->id, h.since, add_row, &h);
     if (rc == ERR_OK && h.over)

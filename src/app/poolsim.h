@@ -21,7 +21,16 @@
 #include "app/records.h"
 
 struct app;
+struct buf;
 struct poolsim;
+struct st_trace_row;
+
+/* A trace (docs/pool-sizing.md's format) as `opendni export trace` writes it and the sweep
+ * reads it: the header, then one row per store_export_trace row — seconds since `since` (ms
+ * precision), the event, the session id with anything but [A-Za-z0-9_.:-] made '_', a visit's
+ * device and region, a call's caller region from its area code. ERR_OK or buf_add's error. */
+#define POOLSIM_TRACE_HEADER "time,event,session,device,region\n"
+int poolsim_trace_row(struct buf *out, int64_t since, const struct st_trace_row *r);
 
 #define POOLSIM_ROWS_MAX 1000000        /* history rows (visits, page views, clicks, calls) */
 #define POOLSIM_DAYS_MAX 90             /* the longest history asked for */

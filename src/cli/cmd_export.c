@@ -6,66 +6,26 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <strings.h>
 
+#include "base/buf.h"
 #include "base/timefmt.h"
-#include "core/phone.h"
-#include "sim/trace.h"
+#include "app/poolsim.h"
 #include "store/store.h"
 
 struct export_ctx {
     FILE *out;
     int64_t since;
     uint64_t rows;
+    struct buf line; /* the row being written */
 };
-
-/* Session ids go into a comma-separated file unquoted: anything but [A-Za-z0-9_.:-] becomes '_'. */
-static void safe_id(const char *in, char *out, size_t cap)
-{
-    size_t i = 0;
-    for (; in[i] && i + 1 < cap; i++) {
-        char ch = in[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' || ch == ':';
-        out[i] = ok ? ch : '_';
-    }
-    out[i] = '\0';
-}
-
-static const char *device_of(const char *stored)
-{
-    static const char *const known[] = {"mobile", "desktop", "tablet"};
-    for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-        if (strcasecmp(stored, known[i]) == 0)
-            return known[i];
-    return "";
-}
-
-/* The caller's area-code region, "" when unknown (not NANP, toll-free, sip:, anonymous…). */
-static const char *caller_region(const char *from)
-{
-    char e164[PHONE_E164_MAX];
-    if (phone_parse(from, e164, NULL) != ERR_OK)
-        return "";
-    const char *r = phone_region(e164);
-    return r && strlen(r) < SIM_REGION_MAX && sim_region_valid(r) ? r : "";
-}
 
 static int write_row(void *arg, const struct st_trace_row *r)
 {
-    static const char *const kinds[] = {"visit", "pageview", "tel_click", "call"};
     struct export_ctx *x = arg;
-    char sid[STORE_ID_MAX];
-    safe_id(r->session, sid, sizeof(sid));
-    int64_t ms = r->at - x->since;
-    const char *device = r->kind == ST_TRACE_VISIT ? device_of(r->device) : "";
-    const char *region = "";
-    if (r->kind == ST_TRACE_VISIT && sim_region_valid(r->region))
-        region = r->region;
-    else if (r->kind == ST_TRACE_CALL)
-        region = caller_region(r->from);
-    fprintf(x->out, "%" PRId64 ".%03d,%s,%s,%s,%s\n", ms / 1000, (int)(ms % 1000), kinds[r->kind],
-            sid, device, region);
+    buf_reset(&x->line);
+    if (poolsim_trace_row(&x->line, x->since, r) != ERR_OK)
+        return 1;
+    fwrite(x->line.data, 1, x->line.len, x->out);
     x->rows++;
     return 0;
 }
@@ -96,9 +56,10 @@ static int run_export(const char *db, const char *account, int64_t since, const 
         if (!out)
             fprintf(stderr, "error: cannot write '%s': %s\n", path, strerror(errno));
     }
-    struct export_ctx x = {out, since, 0};
+    struct export_ctx x = {out, since, 0, {0}};
+    buf_init(&x.line, 4096);
     if (out) {
-        fputs("time,event,session,device,region\n", out);
+        fputs(POOLSIM_TRACE_HEADER, out);
         rc = store_export_trace(s, account_id, since, write_row, &x);
         if (rc)
             fprintf(stderr, "error: cannot read the store: %s\n", err_str(rc));
@@ -107,6 +68,7 @@ static int run_export(const char *db, const char *account, int64_t since, const 
         rc = ERR_IO;
     if (out && out != stdout && fclose(out) != 0 && rc == ERR_OK)
         rc = ERR_IO;
+    buf_release(&x.line);
     store_close(s);
     return out && rc == ERR_OK ? EXIT_OK : EXIT_FAIL;
 }
