@@ -302,10 +302,22 @@ function callsQuery(f) {
   return q;
 }
 
+/** A text filter: what is typed is kept in the field (a live reload re-rendering the screen used
+ * to put the applied value back into it, wiping the text) and applied on change (Enter, leaving
+ * the field). */
+function TextFilter({ k, label, value, onCommit }) {
+  const [draft, setDraft] = useState(value);
+  useEffect(() => setDraft(value), [value]);
+  return html`<label for=${'f-' + k}>${label}</label>
+    <input id=${'f-' + k} class="f-text" value=${draft} placeholder="any"
+      onInput=${(e) => setDraft(e.currentTarget.value)}
+      onChange=${(e) => onCommit(e.currentTarget.value)} />`;
+}
+
 function CallFilters({ filters, onChange }) {
   const set = (k) => (e) => onChange({ ...filters, [k]: e.currentTarget.value });
-  const text = (k, label) => html`<label for=${'f-' + k}>${label}</label>
-    <input id=${'f-' + k} class="f-text" value=${filters[k]} onChange=${set(k)} placeholder="any" />`;
+  const text = (k, label) => html`<${TextFilter} k=${k} label=${label} value=${filters[k]}
+    onCommit=${(v) => onChange({ ...filters, [k]: v })} />`;
   return html`<form class="filters" role="search" aria-label="Filter calls" onSubmit=${(e) => e.preventDefault()}>
     <label for="period">Period</label>
     <select id="period" value=${filters.period} onChange=${set('period')}>
