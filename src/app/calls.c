@@ -982,10 +982,13 @@ static void note_called(struct app *app, const struct st_account *acct, const st
     if (attrib_method_parse(c->method, &m) != ERR_OK ||
         (m != ATTRIB_EXACT && m != ATTRIB_SHARED && m != ATTRIB_LATE))
         return;
-    struct calls_settings cs;
-    account_settings(acct, &cs);
+    const struct acct *a = NULL; /* the policy from the account's snapshot, not a settings parse */
+    bool policy_new = accounts_get_by_id(app->accounts, acct->id, c->started_at, &a) == ERR_OK &&
+                      a->lease_policy_new;
+    if (a)
+        accounts_put(app->accounts, a);
     struct st_session ss;
-    if (!cs.policy_new || store_session_by_id(app->store, c->session_id, &ss) != ERR_OK)
+    if (!policy_new || store_session_by_id(app->store, c->session_id, &ss) != ERR_OK)
         return;
     int rc = store_lease_note(app->store, c->pool_id, ss.ext_id, c->number_id, POOL_SIG_CALLED,
                               c->started_at);
