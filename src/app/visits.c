@@ -115,12 +115,12 @@ uint32_t visits_page_hash(const char *path)
     return v ? v : 1;
 }
 
-/* Adds the page view of url (title may be NULL) to v's write. */
-static void add_page_view(struct visit *v, const char *url, const char *title, int64_t now,
+/* Adds the page view of path (visits_page_path's; title may be NULL) to v's write. */
+static void add_page_view(struct visit *v, const char *path, const char *title, int64_t now,
                           bool dedupe)
 {
     struct st_page_view *pv = &v->job.page_view;
-    visits_page_path(url, pv->path, sizeof(pv->path));
+    snprintf(pv->path, sizeof(pv->path), "%s", path); /* already cut to fit */
     utf8_copy(pv->title, sizeof(pv->title), title ? title : "", title ? strlen(title) : 0);
     pv->at = now;
     v->job.has_page_view = true;
@@ -734,7 +734,9 @@ static int run_visit(struct visit *v, const struct acct *acct, struct visit_in *
     bool returning = rc == ERR_OK && v->job.session.id;
     if (returning) {
         source_from_session(&v->res.src, &v->job.session);
-        add_page_view(v, in->url, in->title, now, false); /* a page load: always a page view */
+        char path[STORE_PAGE_PATH_MAX];
+        visits_page_path(in->url, path, sizeof(path));
+        add_page_view(v, path, in->title, now, false); /* a page load: always a page view */
         rc = store_session_leases(v->app->store, v->job.session.id, add_prev, v);
     } else if (rc == ERR_OK) {
         rc = classify_visit(in->url, in->referrer, acct->rules, acct->n_rules, &v->res.src, &rule,
@@ -911,7 +913,7 @@ int visits_ping(struct app *app, const char *session_ext, const char *origin,
         char path[STORE_PAGE_PATH_MAX];
         visits_page_path(url, path, sizeof(path));
         if (visits_page_hash(path) != ce.page_hash) {
-            add_page_view(v, url, title, now, true);
+            add_page_view(v, path, title, now, true);
             v->covered = false;
         }
     }
