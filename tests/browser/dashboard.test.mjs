@@ -434,6 +434,7 @@ test('live feed by SSE, the calls table with filters, a call\'s journey, a tag, 
   // a chart on Reports
   await p.click('nav a[href="#/reports"]');
   await p.waitForSelector('table.report tr.group');
+  await p.waitForSelector('figure.chart canvas'); // the chart draws after its table (uPlot loads apart)
   assert.equal(await p.$$eval('figure.chart canvas', (c) => c.length), 1);
   assert.deepEqual(csp, [], 'no CSP violation (uPlot styles through the CSSOM)');
   assert.deepEqual(p.errors, []);
