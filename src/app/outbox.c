@@ -59,8 +59,9 @@ struct gbatch;
 /* One step of the sender, run by the writer inside its batch (write_job.apply): it records the
  * attempts that ended and claims due messages, sharing the batch's transaction and fsync with
  * the visits and calls (its own transaction every few ms held the SQLite write lock they need,
- * and waited on theirs: bench/outbound). The sender starts the claimed sends as soon as the
- * claim is made (step_dispatch). */
+ * and waited on theirs: bench/outbound). The sender starts the claimed sends once the batch has
+ * committed (step_end): a send started before could reach its receiver while the claim rolled
+ * back, and the message was then sent again under the same attempt number. */
 struct step_job {
     struct write_job job; /* first: the writer's */
     struct outbox *o;
@@ -72,7 +73,6 @@ struct step_job {
     size_t n_claimed;
     struct gbatch **gb; /* google_ads batches of the claim, filled in the same transaction */
     size_t n_gb;
-    atomic_bool claim_ready; /* the claim is made (not yet committed): claimed may be sent */
 };
 
 struct outbox {
@@ -932,12 +932,6 @@ static int step_apply(struct store *s, struct write_job *job)
         j->n_claimed = 0;
         gads_drop(j);
     }
-    /* The sends start now, while the writer commits (as when the sender claimed on its own: a
-     * claim that does not commit is sent again after its lease, which at-least-once allows);
-     * waiting for the commit kept each claim's lease (and its messages' window to be sent twice
-     * when the test clock jumps past it) longer. */
-    atomic_store(&j->claim_ready, true);
-    outbound_wakeup(j->o->net);
     return ERR_OK;
 }
 
@@ -970,24 +964,18 @@ static struct step_job *step_new(struct outbox *o, int64_t now, bool may_claim)
     return j;
 }
 
-/* Starts the sends of the step's claim once it is made. */
-static void step_dispatch(struct outbox *o, struct step_job *j)
-{
-    if (!atomic_load(&j->claim_ready))
-        return;
-    for (size_t i = 0; i < j->n_claimed; i++)
-        dispatch(o, j->claimed[i]);
-    j->n_claimed = 0;
-    gads_send(j);
-}
-
-/* After the step's commit (rc its result): the recorded attempts are done with. */
+/* After the step's commit (rc its result): the recorded attempts are done with, and the claim's
+ * sends start if it committed (else its messages are claimed again after their leases). */
 static void step_end(struct outbox *o, struct step_job *j, int rc)
 {
     forget_done(j->done, j->n_done, rc);
-    (void)rc; /* claims sent before a failed commit are sent again after their leases */
-    step_dispatch(o, j);
-    for (size_t i = 0; i < j->n_claimed; i++) /* never made (the writer failed before) */
+    if (rc == ERR_OK) {
+        for (size_t i = 0; i < j->n_claimed; i++)
+            dispatch(o, j->claimed[i]);
+        j->n_claimed = 0;
+        gads_send(j);
+    }
+    for (size_t i = 0; i < j->n_claimed; i++) /* not committed */
         free(j->claimed[i]);
     gads_drop(j);
     free(j->done);
@@ -1283,8 +1271,6 @@ static void *sender_main(void *arg)
     struct outbox *o = arg;
     prctl(PR_SET_NAME, "od-outbox", 0, 0, 0); /* visible in top -H and perf */
     while (!atomic_load(&o->stop)) {
-        if (o->job)
-            step_dispatch(o, o->job);
         if (o->job && atomic_load(&o->job_done)) {
             step_end(o, o->job, o->job->job.rc);
             o->job = NULL;
