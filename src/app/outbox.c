@@ -197,23 +197,18 @@ static int add_target(void *ctx, const struct st_destination *d)
     return 0;
 }
 
-/* Writes one message of body for each target (the caller's transaction). */
+/* Writes one message of body for each target (the caller's transaction; the body once). */
 static int write_messages(struct store *s, int64_t account_id, const char *type,
                           const char *event_id, const char *body, int64_t now, const int64_t *ids,
                           size_t n)
 {
     struct st_outbox_msg *m = xcalloc(1, sizeof(*m));
-    int rc = ERR_OK;
     m->account_id = account_id;
     snprintf(m->event_id, sizeof(m->event_id), "%s", event_id);
     snprintf(m->type, sizeof(m->type), "%s", type);
-    snprintf(m->body, sizeof(m->body), "%s", body); /* once: the same for every target */
+    snprintf(m->body, sizeof(m->body), "%s", body);
     m->created_at = m->next_at = now;
-    for (size_t i = 0; rc == ERR_OK && i < n; i++) {
-        m->id = 0;
-        m->destination_id = ids[i];
-        rc = store_outbox_add(s, m);
-    }
+    int rc = store_outbox_add_many(s, m, ids, n);
     free(m);
     return rc;
 }
@@ -430,6 +425,7 @@ static int record(struct store *s, struct sending *x, const struct outbound_resu
 {
     struct outbox *o = x->o;
     struct st_delivery d = {.outbox_id = x->m.id,
+                            .account_id = x->m.account_id,
                             .destination_id = x->d.id,
                             .attempt = x->m.attempts,
                             .at = now,
@@ -455,8 +451,8 @@ static int record(struct store *s, struct sending *x, const struct outbound_resu
         disable_after = 0;
     bool ok = state == ST_OUTBOX_DELIVERED;
     if (rc == ERR_OK)
-        rc = store_destination_result(s, x->d.id, ok, now, disable_after, ok ? NULL : x->why,
-                                      disabled);
+        rc = store_destination_result(s, x->d.account_id, x->d.id, ok, now, disable_after,
+                                      ok ? NULL : x->why, disabled);
     if (rc == ERR_OK && *disabled)
         rc = outbox_emit(o->app, s, x->d.account_id, "alert.destination_failing", now, failing_data,
                          x);
@@ -1561,10 +1557,10 @@ int outbox_destination_enable(struct app *app, int64_t account_id, const char *e
     return rc;
 }
 
-int outbox_deliveries(struct app *app, int64_t destination_id, int64_t before_id, size_t max,
-                      store_delivery_fn fn, void *ctx)
+int outbox_deliveries(struct app *app, const struct st_destination *d, int64_t before_id,
+                      size_t max, store_delivery_fn fn, void *ctx)
 {
-    return store_delivery_list(app->store, destination_id, before_id, max, fn, ctx);
+    return store_delivery_list(app->store, d->account_id, d->id, before_id, max, fn, ctx);
 }
 
 static json_t *sample_call(int64_t now)

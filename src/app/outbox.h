@@ -134,8 +134,8 @@ int outbox_destination_get(struct app *app, int64_t account_id, const char *ext_
 int outbox_destination_delete(struct app *app, int64_t account_id, const char *ext_id);
 int outbox_destination_enable(struct app *app, int64_t account_id, const char *ext_id);
 /* The delivery log of a destination (store_delivery_list). */
-int outbox_deliveries(struct app *app, int64_t destination_id, int64_t before_id, size_t max,
-                      store_delivery_fn fn, void *ctx);
+int outbox_deliveries(struct app *app, const struct st_destination *d, int64_t before_id,
+                      size_t max, store_delivery_fn fn, void *ctx);
 /* Queues a sample event ("webhook.test", data: a sample call) for this destination only.
  * out: event_id (STORE_ID_MAX). ERR_OK, ERR_BACKEND, ERR_UNSUPPORTED (an ad platform's: a
  * sample would count there as a real conversion). */

@@ -913,10 +913,11 @@ int store_destination_delete(struct store *s, int64_t account_id, const char *ex
     return s->ops->destination_delete(s, account_id, ext_id, now);
 }
 
-int store_destination_result(struct store *s, int64_t id, bool ok, int64_t now,
+int store_destination_result(struct store *s, int64_t account_id, int64_t id, bool ok, int64_t now,
                              int64_t disable_after_ms, const char *error, bool *disabled)
 {
-    return s->ops->destination_result(s, id, ok, now, disable_after_ms, error, disabled);
+    return s->ops->destination_result(s, account_id, id, ok, now, disable_after_ms, error,
+                                      disabled);
 }
 
 int store_destination_enable(struct store *s, int64_t account_id, const char *ext_id)
@@ -926,7 +927,14 @@ int store_destination_enable(struct store *s, int64_t account_id, const char *ex
 
 int store_outbox_add(struct store *s, struct st_outbox_msg *m)
 {
-    return s->ops->outbox_add(s, m);
+    int64_t id = m->destination_id;
+    return s->ops->outbox_add(s, m, &id, 1);
+}
+
+int store_outbox_add_many(struct store *s, struct st_outbox_msg *m, const int64_t *destination_ids,
+                          size_t n)
+{
+    return n ? s->ops->outbox_add(s, m, destination_ids, n) : ERR_OK;
 }
 
 int store_outbox_finish(struct store *s, int64_t id, const char *owner, const struct st_delivery *d,
@@ -941,16 +949,16 @@ int store_outbox_requeue(struct store *s, int64_t account_id, int64_t destinatio
     return s->ops->outbox_requeue(s, account_id, destination_id, event_id, now);
 }
 
-int store_outbox_get(struct store *s, int64_t destination_id, const char *event_id,
-                     struct st_outbox_msg *m)
+int store_outbox_get(struct store *s, int64_t account_id, int64_t destination_id,
+                     const char *event_id, struct st_outbox_msg *m)
 {
-    return s->ops->outbox_get(s, destination_id, event_id, m);
+    return s->ops->outbox_get(s, account_id, destination_id, event_id, m);
 }
 
-int store_delivery_list(struct store *s, int64_t destination_id, int64_t before_id, size_t max,
-                        store_delivery_fn fn, void *ctx)
+int store_delivery_list(struct store *s, int64_t account_id, int64_t destination_id,
+                        int64_t before_id, size_t max, store_delivery_fn fn, void *ctx)
 {
-    return s->ops->delivery_list(s, destination_id, before_id, max, fn, ctx);
+    return s->ops->delivery_list(s, account_id, destination_id, before_id, max, fn, ctx);
 }
 
 int store_alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,

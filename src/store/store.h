@@ -1201,6 +1201,7 @@ struct st_outbox_msg {
 struct st_delivery {
     int64_t id;
     int64_t outbox_id;
+    int64_t account_id; /* the message's */
     int64_t destination_id;
     char event_id[STORE_ID_MAX]; /* read back with the log (not written) */
     char type[STORE_EVENT_TYPE_MAX];
@@ -1239,7 +1240,7 @@ int store_destination_delete(struct store *s, int64_t account_id, const char *ex
  * a failure sets it if unset and, once it is disable_after_ms old, disables the destination.
  * A failure also records error (why, for the API: last_error), a success clears it.
  * out: *disabled = true when this call disabled it (exactly one caller sees that). */
-int store_destination_result(struct store *s, int64_t id, bool ok, int64_t now,
+int store_destination_result(struct store *s, int64_t account_id, int64_t id, bool ok, int64_t now,
                              int64_t disable_after_ms, const char *error, bool *disabled);
 /* Replaces the account's destination ext_id's secret (an ad platform's credential), sealed like
  * the others. ERR_OK, ERR_NOTFOUND, ERR_INVALID (too long), ERR_UNSUPPORTED (no secrets key). */
@@ -1252,6 +1253,10 @@ int store_destination_enable(struct store *s, int64_t account_id, const char *ex
  * inside the caller's transaction. out: m->id. ERR_OK, ERR_CONFLICT (this event id for this
  * destination exists), ERR_INVALID (a field too long), ERR_BACKEND. */
 int store_outbox_add(struct store *s, struct st_outbox_msg *m);
+/* The same for each of n destinations (m->destination_id unused): one event, its body stored
+ * once. out: m->id, the last message's. */
+int store_outbox_add_many(struct store *s, struct st_outbox_msg *m, const int64_t *destination_ids,
+                          size_t n);
 /* Claims up to max due pending messages (next_at <= now, no live lease) of enabled destinations,
  * for owner until lease_until, counting one more attempt on each, so no other node sends them
  * while the lease lives; a destination never has more than per_dest messages under live leases.
@@ -1276,13 +1281,13 @@ int store_outbox_finish(struct store *s, int64_t id, const char *owner, const st
  * due now, unclaimed; its attempts count on). ERR_OK, ERR_NOTFOUND. */
 int store_outbox_requeue(struct store *s, int64_t account_id, int64_t destination_id,
                          const char *event_id, int64_t now);
-/* The message event_id of a destination. ERR_NOTFOUND. out: *m. */
-int store_outbox_get(struct store *s, int64_t destination_id, const char *event_id,
-                     struct st_outbox_msg *m);
-/* The delivery log of a destination, newest first, attempts with id < before_id (0: from the
- * newest), at most max. */
-int store_delivery_list(struct store *s, int64_t destination_id, int64_t before_id, size_t max,
-                        store_delivery_fn fn, void *ctx);
+/* The message event_id of the account's destination destination_id. ERR_NOTFOUND. out: *m. */
+int store_outbox_get(struct store *s, int64_t account_id, int64_t destination_id,
+                     const char *event_id, struct st_outbox_msg *m);
+/* The delivery log of the account's destination destination_id, newest first, attempts with
+ * id < before_id (0: from the newest), at most max. */
+int store_delivery_list(struct store *s, int64_t account_id, int64_t destination_id,
+                        int64_t before_id, size_t max, store_delivery_fn fn, void *ctx);
 
 /* A periodic check's observation: value for the account's key at now. The check fires (out:
  * *fired = true) when value is greater than the value last seen and the last firing is at least

@@ -229,14 +229,16 @@ struct store_ops {
     int (*destination_list)(struct store *s, int64_t account_id, store_destination_fn fn,
                             void *ctx);
     int (*destination_delete)(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
-    int (*destination_result)(struct store *s, int64_t id, bool ok, int64_t now,
+    int (*destination_result)(struct store *s, int64_t account_id, int64_t id, bool ok, int64_t now,
                               int64_t disable_after_ms, const char *error, bool *disabled);
     int (*destination_enable)(struct store *s, int64_t account_id, const char *ext_id);
     /* Replaces the stored (sealed) signing secret of the account's destination ext_id, deleted
      * or not: only store_secrets.c's re-sealing calls it. ERR_OK, ERR_NOTFOUND. */
     int (*destination_secret_set)(struct store *s, int64_t account_id, const char *ext_id,
                                   const char *sealed);
-    int (*outbox_add)(struct store *s, struct st_outbox_msg *m);
+    /* store_outbox_add_many (store_outbox_add: n = 1, m->destination_id) */
+    int (*outbox_add)(struct store *s, struct st_outbox_msg *m, const int64_t *destination_ids,
+                      size_t n);
     int (*outbox_claim)(struct store *s, int64_t now, int64_t lease_until, const char *owner,
                         int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
     int (*outbox_claim_batch)(struct store *s, int64_t account_id, int64_t destination_id,
@@ -246,10 +248,10 @@ struct store_ops {
                          const struct st_delivery *d, int state, int64_t next_at);
     int (*outbox_requeue)(struct store *s, int64_t account_id, int64_t destination_id,
                           const char *event_id, int64_t now);
-    int (*outbox_get)(struct store *s, int64_t destination_id, const char *event_id,
-                      struct st_outbox_msg *m);
-    int (*delivery_list)(struct store *s, int64_t destination_id, int64_t before_id, size_t max,
-                         store_delivery_fn fn, void *ctx);
+    int (*outbox_get)(struct store *s, int64_t account_id, int64_t destination_id,
+                      const char *event_id, struct st_outbox_msg *m);
+    int (*delivery_list)(struct store *s, int64_t account_id, int64_t destination_id,
+                         int64_t before_id, size_t max, store_delivery_fn fn, void *ctx);
     int (*alert_observe)(struct store *s, int64_t account_id, const char *key, int64_t value,
                          int64_t now, int64_t cooldown_ms, bool *fired);
     int (*erase)(struct store *s, struct st_erasure *e, const char *subject);

@@ -317,12 +317,14 @@ int store_pg__destination_list(struct store *s, int64_t account_id, store_destin
                                void *ctx);
 int store_pg__destination_delete(struct store *s, int64_t account_id, const char *ext_id,
                                  int64_t now);
-int store_pg__destination_result(struct store *s, int64_t id, bool ok, int64_t now,
-                                 int64_t disable_after_ms, const char *error, bool *disabled);
+int store_pg__destination_result(struct store *s, int64_t account_id, int64_t id, bool ok,
+                                 int64_t now, int64_t disable_after_ms, const char *error,
+                                 bool *disabled);
 int store_pg__destination_enable(struct store *s, int64_t account_id, const char *ext_id);
 int store_pg__destination_secret_set(struct store *s, int64_t account_id, const char *ext_id,
                                      const char *sealed);
-int store_pg__outbox_add(struct store *s, struct st_outbox_msg *m);
+int store_pg__outbox_add(struct store *s, struct st_outbox_msg *m, const int64_t *destination_ids,
+                         size_t n);
 int store_pg__outbox_claim_batch(struct store *s, int64_t account_id, int64_t destination_id,
                                  int64_t now, int64_t lease_until, const char *owner, size_t max,
                                  store_outbox_fn fn, void *ctx);
@@ -332,10 +334,10 @@ int store_pg__outbox_finish(struct store *s, int64_t id, const char *owner,
                             const struct st_delivery *d, int state, int64_t next_at);
 int store_pg__outbox_requeue(struct store *s, int64_t account_id, int64_t destination_id,
                              const char *event_id, int64_t now);
-int store_pg__outbox_get(struct store *s, int64_t destination_id, const char *event_id,
-                         struct st_outbox_msg *m);
-int store_pg__delivery_list(struct store *s, int64_t destination_id, int64_t before_id, size_t max,
-                            store_delivery_fn fn, void *ctx);
+int store_pg__outbox_get(struct store *s, int64_t account_id, int64_t destination_id,
+                         const char *event_id, struct st_outbox_msg *m);
+int store_pg__delivery_list(struct store *s, int64_t account_id, int64_t destination_id,
+                            int64_t before_id, size_t max, store_delivery_fn fn, void *ctx);
 int store_pg__alert_observe(struct store *s, int64_t account_id, const char *key, int64_t value,
                             int64_t now, int64_t cooldown_ms, bool *fired);
 

@@ -18,8 +18,11 @@
 #define DEST_COLS                                                                                  \
     "id, ext_id, account_id, url, CASE WHEN platform <> '' THEN platform ELSE format END,"         \
     " events, secret, created_at, failing_since, disabled_at, last_error"
+/* A message (outbox o) with its event (outbox_events e: sql_pg/0032). */
 #define MSG_COLS                                                                                   \
-    "id, account_id, destination_id, event_id, type, body, created_at, state, attempts, next_at"
+    "o.id, o.account_id, o.destination_id, e.event_id, e.type, e.body, o.created_at, o.state,"     \
+    " o.attempts, o.next_at"
+#define MSG_FROM " FROM outbox o JOIN outbox_events e ON e.id = o.event_ref"
 
 static bool fits(const char *v, size_t cap)
 {
@@ -160,24 +163,30 @@ int store_pg__destination_delete(struct store *s, int64_t account_id, const char
     return ERR_OK;
 }
 
-int store_pg__destination_result(struct store *s, int64_t id, bool ok, int64_t now,
-                                 int64_t disable_after_ms, const char *error, bool *disabled)
+int store_pg__destination_result(struct store *s, int64_t account_id, int64_t id, bool ok,
+                                 int64_t now, int64_t disable_after_ms, const char *error,
+                                 bool *disabled)
 {
     *disabled = false;
     struct pgargs a = {0};
     store__pg_i64(&a, id);
+    store__pg_i64(&a, account_id);
     if (ok)
         return store__pg_exec(s,
                               "UPDATE destinations SET failing_since = 0, last_error = ''"
-                              " WHERE id = $1 AND (failing_since <> 0 OR last_error <> '')",
+                              " WHERE id = $1 AND account_id = $2"
+                              " AND (failing_since <> 0 OR last_error <> '')",
                               &a, NULL, "record a destination's result");
     store__pg_i64(&a, now);
-    struct pgargs e = a;
+    struct pgargs e = {0};
+    store__pg_i64(&e, id);
+    store__pg_i64(&e, account_id);
+    store__pg_i64(&e, now);
     store__pg_text(&e, error ? error : "");
     int rc = store__pg_exec(s,
                             "UPDATE destinations SET failing_since = CASE failing_since"
-                            " WHEN 0 THEN $2::bigint ELSE failing_since END, last_error = $3"
-                            " WHERE id = $1",
+                            " WHEN 0 THEN $3::bigint ELSE failing_since END, last_error = $4"
+                            " WHERE id = $1 AND account_id = $2",
                             &e, NULL, "record a destination's result");
     if (rc)
         return rc;
@@ -185,9 +194,9 @@ int store_pg__destination_result(struct store *s, int64_t id, bool ok, int64_t n
     /* A concurrent caller waits for this row and re-checks disabled_at: one of them changes it. */
     int64_t n = 0;
     rc = store__pg_changes(s,
-                           "UPDATE destinations SET disabled_at = $2"
-                           " WHERE id = $1 AND disabled_at = 0 AND failing_since <> 0"
-                           " AND failing_since <= $2::bigint - $3::bigint",
+                           "UPDATE destinations SET disabled_at = $3"
+                           " WHERE id = $1 AND account_id = $2 AND disabled_at = 0"
+                           " AND failing_since <> 0 AND failing_since <= $3::bigint - $4::bigint",
                            &a, &n, "disable a failing destination");
     *disabled = rc == ERR_OK && n == 1;
     return rc;
@@ -218,29 +227,52 @@ int store_pg__destination_secret_set(struct store *s, int64_t account_id, const 
 
 /* ---- the outbox ---- */
 
-int store_pg__outbox_add(struct store *s, struct st_outbox_msg *m)
+/* One statement: the event's row (written once, or found: a message for one more destination),
+ * and one message per destination (an array parameter). */
+int store_pg__outbox_add(struct store *s, struct st_outbox_msg *m, const int64_t *destination_ids,
+                         size_t n)
 {
     if (!fits(m->event_id, STORE_ID_MAX) || !fits(m->type, STORE_EVENT_TYPE_MAX) ||
         !fits(m->body, STORE_BODY_MAX))
         return ERR_INVALID;
+    size_t cap = n * 21 + 3, len = 0;
+    char *ids = xmalloc(cap);
+    ids[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len +=
+            (size_t)snprintf(ids + len, cap - len, "%s%" PRId64, i ? "," : "", destination_ids[i]);
+    snprintf(ids + len, cap - len, "}");
     struct pgargs a = {0};
     store__pg_i64(&a, m->account_id);
-    store__pg_i64(&a, m->destination_id);
     store__pg_text(&a, m->event_id);
     store__pg_text(&a, m->type);
     store__pg_text(&a, m->body);
     store__pg_i64(&a, m->created_at);
     store__pg_i64(&a, m->next_at);
+    store__pg_text(&a, ids);
     PGresult *r = NULL;
-    int rc = store__pg_row(s,
-                           "INSERT INTO outbox(account_id, destination_id, event_id, type, body,"
-                           " created_at, next_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                           &a, &r, "insert outbox message");
-    if (rc)
-        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc; /* ERR_CONFLICT: event and destination */
-    m->id = store__pg_col_i64(r, 0, 0);
+    int rc = store__pg_exec(
+        s,
+        "WITH e AS (INSERT INTO outbox_events(account_id, event_id, type, body, created_at)"
+        "  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, event_id) DO UPDATE"
+        "  SET account_id = excluded.account_id RETURNING id)"
+        " INSERT INTO outbox(account_id, destination_id, event_ref, created_at, next_at)"
+        " SELECT $1, d.id, e.id, $5, $6 FROM e, unnest($7::bigint[]) WITH ORDINALITY AS d(id, i)"
+        " ORDER BY d.i RETURNING id",
+        &a, &r, "insert outbox messages");
+    free(ids);
+    if (rc) /* ERR_CONFLICT: an event and destination already written */
+        return rc;
+    int rows = PQntuples(r);
+    if (rows > 0) {
+        int64_t last = 0; /* the last message's (the ids grow in insertion order) */
+        for (int i = 0; i < rows; i++)
+            if (store__pg_col_i64(r, i, 0) > last)
+                last = store__pg_col_i64(r, i, 0);
+        m->id = last;
+    }
     PQclear(r);
-    return ERR_OK;
+    return rows == (int)n ? ERR_OK : ERR_BACKEND;
 }
 
 /* The claim, one statement run under the claim lock. Per destination it reads only what it
@@ -259,13 +291,14 @@ static const char claim_sql[] =
     " c AS (UPDATE outbox o SET lease_until = $2::bigint, lease_owner = $3::text,"
     "   attempts = o.attempts + 1 FROM pick"
     "   WHERE o.id = pick.id AND o.state = 0 AND o.lease_until <= $1::bigint"
-    "   RETURNING o.id, o.account_id, o.destination_id, o.event_id, o.type, o.body,"
-    "   o.created_at, o.state, o.attempts, o.next_at)"
-    " SELECT c.id, c.account_id, c.destination_id, c.event_id, c.type, c.body, c.created_at,"
+    "   RETURNING o.id, o.account_id, o.destination_id, o.event_ref, o.created_at, o.state,"
+    "   o.attempts, o.next_at)"
+    " SELECT c.id, c.account_id, c.destination_id, e.event_id, e.type, e.body, c.created_at,"
     " c.state, c.attempts, c.next_at, t.id, t.ext_id, t.account_id, t.url,"
     " CASE WHEN t.platform <> '' THEN t.platform ELSE t.format END, t.events,"
     " t.secret, t.created_at, t.failing_since, t.disabled_at, t.last_error"
-    " FROM c JOIN destinations t ON t.id = c.destination_id ORDER BY c.id";
+    " FROM c JOIN outbox_events e ON e.id = c.event_ref"
+    " JOIN destinations t ON t.id = c.destination_id ORDER BY c.id";
 
 /* Runs the claim in a transaction of its own (or the caller's), holding the claim lock.
  * out: *res, the claimed rows, committed when the transaction is ours. */
@@ -333,10 +366,11 @@ int store_pg__outbox_finish(struct store *s, int64_t id, const char *owner,
     store__pg_text(&a, d->error);
     store__pg_text(&a, d->response);
     store__pg_i64(&a, d->latency_ms);
+    store__pg_i64(&a, d->account_id);
     int rc = store__pg_exec(s,
                             "INSERT INTO outbox_attempts(outbox_id, destination_id, attempt, at,"
-                            " status, error, response, latency_ms)"
-                            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                            " status, error, response, latency_ms, account_id)"
+                            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                             &a, NULL, "log delivery attempt");
     if (rc)
         return rc == ERR_CONFLICT ? ERR_NOTFOUND : rc; /* no such message */
@@ -346,11 +380,12 @@ int store_pg__outbox_finish(struct store *s, int64_t id, const char *owner,
     store__pg_i64(&u, state);
     store__pg_i64(&u, next_at);
     store__pg_i64(&u, d->at);
+    store__pg_i64(&u, d->account_id);
     return store__pg_exec(s,
                           "UPDATE outbox SET state = $3, next_at = $4, lease_until = 0,"
                           " lease_owner = '', done_at = CASE WHEN $3::integer = 0 THEN 0"
                           " ELSE $5::bigint END"
-                          " WHERE id = $1 AND lease_owner = $2 AND state = 0",
+                          " WHERE id = $1 AND lease_owner = $2 AND state = 0 AND account_id = $6",
                           &u, NULL, "finish outbox message");
 }
 
@@ -365,20 +400,22 @@ int store_pg__outbox_requeue(struct store *s, int64_t account_id, int64_t destin
     return exec_changed(s,
                         "UPDATE outbox SET state = 0, next_at = $4, lease_until = 0,"
                         " lease_owner = '', done_at = 0 WHERE account_id = $1"
-                        " AND destination_id = $2 AND event_id = $3",
+                        " AND destination_id = $2 AND event_ref = (SELECT id FROM outbox_events"
+                        " WHERE account_id = $1 AND event_id = $3)",
                         &a, "requeue outbox message");
 }
 
-int store_pg__outbox_get(struct store *s, int64_t destination_id, const char *event_id,
-                         struct st_outbox_msg *m)
+int store_pg__outbox_get(struct store *s, int64_t account_id, int64_t destination_id,
+                         const char *event_id, struct st_outbox_msg *m)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, destination_id);
     store__pg_text(&a, event_id);
+    store__pg_i64(&a, account_id);
     PGresult *r = NULL;
     int rc = store__pg_row(s,
-                           "SELECT " MSG_COLS " FROM outbox"
-                           " WHERE destination_id = $1 AND event_id = $2",
+                           "SELECT " MSG_COLS MSG_FROM " WHERE e.account_id = $3"
+                           " AND e.event_id = $2 AND o.destination_id = $1 AND o.account_id = $3",
                            &a, &r, "read outbox message");
     if (rc)
         return rc;
@@ -387,19 +424,21 @@ int store_pg__outbox_get(struct store *s, int64_t destination_id, const char *ev
     return ERR_OK;
 }
 
-int store_pg__delivery_list(struct store *s, int64_t destination_id, int64_t before_id, size_t max,
-                            store_delivery_fn fn, void *ctx)
+int store_pg__delivery_list(struct store *s, int64_t account_id, int64_t destination_id,
+                            int64_t before_id, size_t max, store_delivery_fn fn, void *ctx)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, destination_id);
     store__pg_i64(&a, before_id);
     store__pg_i64(&a, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
+    store__pg_i64(&a, account_id);
     PGresult *r = NULL;
     int rc = store__pg_exec(s,
-                            "SELECT a.id, a.outbox_id, a.destination_id, o.event_id, o.type,"
+                            "SELECT a.id, a.outbox_id, a.destination_id, e.event_id, e.type,"
                             " a.attempt, a.at, a.status, a.error, a.response, a.latency_ms"
                             " FROM outbox_attempts a JOIN outbox o ON o.id = a.outbox_id"
-                            " WHERE a.destination_id = $1"
+                            " JOIN outbox_events e ON e.id = o.event_ref"
+                            " WHERE a.account_id = $4 AND a.destination_id = $1"
                             " AND ($2::bigint = 0 OR a.id < $2::bigint)"
                             " ORDER BY a.id DESC LIMIT $3",
                             &a, &r, "list deliveries");
@@ -419,6 +458,7 @@ int store_pg__delivery_list(struct store *s, int64_t destination_id, int64_t bef
         store__pg_col_text(r, i, 8, d.error, sizeof(d.error));
         store__pg_col_text(r, i, 9, d.response, sizeof(d.response));
         d.latency_ms = store__pg_col_i64(r, i, 10);
+        d.account_id = account_id;
         if (fn(ctx, &d))
             break;
     }
@@ -566,13 +606,14 @@ static const char claim_batch_sql[] =
     " c AS (UPDATE outbox o SET lease_until = $4::bigint, lease_owner = $5::text,"
     "   attempts = o.attempts + 1 FROM pick"
     "   WHERE o.id = pick.id AND o.account_id = $1::bigint"
-    "   RETURNING o.id, o.account_id, o.destination_id, o.event_id, o.type, o.body,"
-    "   o.created_at, o.state, o.attempts, o.next_at)"
-    " SELECT c.id, c.account_id, c.destination_id, c.event_id, c.type, c.body, c.created_at,"
+    "   RETURNING o.id, o.account_id, o.destination_id, o.event_ref, o.created_at, o.state,"
+    "   o.attempts, o.next_at)"
+    " SELECT c.id, c.account_id, c.destination_id, e.event_id, e.type, e.body, c.created_at,"
     " c.state, c.attempts, c.next_at, t.id, t.ext_id, t.account_id, t.url,"
     " CASE WHEN t.platform <> '' THEN t.platform ELSE t.format END, t.events,"
     " t.secret, t.created_at, t.failing_since, t.disabled_at, t.last_error"
-    " FROM c JOIN destinations t ON t.id = c.destination_id AND t.account_id = $1::bigint"
+    " FROM c JOIN outbox_events e ON e.id = c.event_ref AND e.account_id = $1::bigint"
+    " JOIN destinations t ON t.id = c.destination_id AND t.account_id = $1::bigint"
     " ORDER BY c.next_at, c.id";
 
 int store_pg__outbox_claim_batch(struct store *s, int64_t account_id, int64_t destination_id,

@@ -142,23 +142,42 @@ static int scrub_message(struct store *s, struct st_erasure *e, const PGresult *
     int64_t attempts = store__pg_col_i64(r, i, 5);
     struct pgargs a = {0};
     store__pg_i64(&a, id);
-    int rc = run(s, "UPDATE outbox_attempts SET response = '' WHERE outbox_id = $1", &a,
-                 "erase: scrub attempts");
+    store__pg_i64(&a, e->account_id);
+    int rc = run(s,
+                 "UPDATE outbox_attempts SET response = '' WHERE outbox_id = $1"
+                 " AND account_id = $2",
+                 &a, "erase: scrub attempts");
     if (rc)
         return rc;
     if (state != ST_OUTBOX_PENDING || attempts > 0)
         store__erase_sent(e, dest, event_id, type, state, attempts, store__pg_col_i64(r, i, 6));
-    store__pg_i64(&a, e->account_id);
     if (state == ST_OUTBOX_PENDING) {
         e->outbox_dropped++;
         return run(s, "DELETE FROM outbox WHERE id = $1 AND account_id = $2", &a,
                    "erase: drop message");
     }
-    char stub[256];
+    return ERR_OK;
+}
+
+/* The event of a message that named the erased rows (after scrub_message): deleted when none of
+ * its messages is left, else its body becomes the stub (its sent messages' record). */
+static int scrub_event(struct store *s, int64_t account_id, const PGresult *r, int i)
+{
+    char event_id[STORE_ID_MAX], type[STORE_EVENT_TYPE_MAX], stub[256];
+    store__pg_col_text(r, i, 2, event_id, sizeof(event_id));
+    store__pg_col_text(r, i, 3, type, sizeof(type));
     store__erase_stub(event_id, type, stub, sizeof(stub));
+    struct pgargs a = {0};
+    store__pg_i64(&a, store__pg_col_i64(r, i, 8));
+    store__pg_i64(&a, account_id);
     store__pg_text(&a, stub);
-    return run(s, "UPDATE outbox SET body = $3 WHERE id = $1 AND account_id = $2", &a,
-               "erase: scrub message");
+    return run(s,
+               "WITH gone AS (DELETE FROM outbox_events WHERE id = $1 AND account_id = $2"
+               "  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_ref = $1"
+               "  AND o.account_id = $2) RETURNING id)"
+               " UPDATE outbox_events SET body = $3 WHERE id = $1 AND account_id = $2"
+               " AND NOT EXISTS (SELECT 1 FROM gone)",
+               &a, "erase: scrub event");
 }
 
 static int scrub_messages(struct store *s, struct st_erasure *e, const char *subject,
@@ -168,14 +187,22 @@ static int scrub_messages(struct store *s, struct st_erasure *e, const char *sub
     store__pg_i64(&a, e->account_id);
     PGresult *r = NULL;
     int rc = store__pg_exec(s,
-                            "SELECT o.id, d.ext_id, o.event_id, o.type, o.state, o.attempts,"
-                            " CASE WHEN o.done_at > 0 THEN o.done_at ELSE o.created_at END, o.body"
-                            " FROM outbox o JOIN destinations d ON d.id = o.destination_id"
-                            " WHERE o.account_id = $1 ORDER BY o.id FOR UPDATE OF o",
+                            "SELECT o.id, d.ext_id, e.event_id, e.type, o.state, o.attempts,"
+                            " CASE WHEN o.done_at > 0 THEN o.done_at ELSE o.created_at END, e.body,"
+                            " e.id FROM outbox o JOIN outbox_events e ON e.id = o.event_ref"
+                            " AND e.account_id = $1 JOIN destinations d ON d.id = o.destination_id"
+                            " WHERE o.account_id = $1 ORDER BY o.id FOR UPDATE OF o, e",
                             &a, &r, "erase: find messages");
-    for (int i = 0; rc == ERR_OK && i < PQntuples(r); i++)
-        if (store__erase_names(PQgetvalue(r, i, 7), subject, calls, sessions))
+    int n = rc == ERR_OK ? PQntuples(r) : 0;
+    bool *hit = n ? xcalloc((size_t)n, sizeof(*hit)) : NULL;
+    for (int i = 0; rc == ERR_OK && i < n; i++)
+        if ((hit[i] = store__erase_names(PQgetvalue(r, i, 7), subject, calls, sessions)))
             rc = scrub_message(s, e, r, i);
+    for (int i = 0; rc == ERR_OK && i < n; i++) /* each event once its messages are done */
+        if (hit[i] &&
+            (i == 0 || !hit[i - 1] || strcmp(PQgetvalue(r, i, 8), PQgetvalue(r, i - 1, 8)) != 0))
+            rc = scrub_event(s, e->account_id, r, i);
+    free(hit);
     PQclear(r);
     return rc;
 }
@@ -358,6 +385,15 @@ int store_pg__purge(struct store *s, int64_t account_id, const struct st_retenti
                                " WHERE account_id = $1 AND created_at < $2 AND state <> 0"
                                " ORDER BY created_at LIMIT $3)",
                                &a, &n->messages, "purge messages");
+        int64_t events = 0; /* the events whose last message went (not counted apart) */
+        if (rc == ERR_OK)
+            rc = store__pg_changes(s,
+                                   "DELETE FROM outbox_events WHERE id IN (SELECT e.id"
+                                   " FROM outbox_events e WHERE e.account_id = $1"
+                                   " AND e.created_at < $2 AND NOT EXISTS (SELECT 1 FROM outbox o"
+                                   " WHERE o.event_ref = e.id AND o.account_id = $1)"
+                                   " ORDER BY e.created_at LIMIT $3)",
+                                   &a, &events, "purge message events");
     }
     if (rc == ERR_OK && r->events_before > 0) {
         struct pgargs a = {0};

@@ -602,15 +602,16 @@ int store_sqlite__notify_wait(struct store *s, int timeout_ms, store_notify_fn f
 
 int store_sqlite__count(struct store *s, const char *table, int64_t *n)
 {
-    static const char *const tables[] = {"accounts", "api_keys",   "pools",  "numbers",
-                                         "rules",    "sessions",   "leases", "events",
-                                         "calls",    "conversions"};
+    static const char *const tables[] = {"accounts", "api_keys",    "pools",  "numbers",
+                                         "rules",    "sessions",    "leases", "events",
+                                         "calls",    "conversions", "outbox", "outbox_events"};
     static const char *const sqls[] = {
         "SELECT COUNT(*) FROM accounts", "SELECT COUNT(*) FROM api_keys",
         "SELECT COUNT(*) FROM pools",    "SELECT COUNT(*) FROM numbers",
         "SELECT COUNT(*) FROM rules",    "SELECT COUNT(*) FROM sessions",
         "SELECT COUNT(*) FROM leases",   "SELECT COUNT(*) FROM events",
-        "SELECT COUNT(*) FROM calls",    "SELECT COUNT(*) FROM conversions"};
+        "SELECT COUNT(*) FROM calls",    "SELECT COUNT(*) FROM conversions",
+        "SELECT COUNT(*) FROM outbox",   "SELECT COUNT(*) FROM outbox_events"};
     for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
         if (strcmp(table, tables[i]) != 0)
             continue;

@@ -16,8 +16,11 @@
 #define DEST_COLS                                                                                  \
     "id, ext_id, account_id, url, CASE WHEN platform <> '' THEN platform ELSE format END,"         \
     " events, secret, created_at, failing_since, disabled_at, last_error"
+/* A message (outbox o) with its event (outbox_events e: sql/0032). */
 #define MSG_COLS                                                                                   \
-    "id, account_id, destination_id, event_id, type, body, created_at, state, attempts, next_at"
+    "o.id, o.account_id, o.destination_id, e.event_id, e.type, e.body, o.created_at, o.state,"     \
+    " o.attempts, o.next_at"
+#define MSG_FROM " FROM outbox o JOIN outbox_events e ON e.id = o.event_ref"
 
 static bool fits(const char *v, size_t cap)
 {
@@ -160,20 +163,23 @@ int store_sqlite__destination_delete(struct store *s, int64_t account_id, const 
     return store__exec(c, st, "give up a deleted destination's messages");
 }
 
-int store_sqlite__destination_result(struct store *s, int64_t id, bool ok, int64_t now,
-                                     int64_t disable_after_ms, const char *error, bool *disabled)
+int store_sqlite__destination_result(struct store *s, int64_t account_id, int64_t id, bool ok,
+                                     int64_t now, int64_t disable_after_ms, const char *error,
+                                     bool *disabled)
 {
     *disabled = false;
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st =
         ok ? store__prep(c, "UPDATE destinations SET failing_since = 0, last_error = ''"
-                            " WHERE id = ?1 AND (failing_since <> 0 OR last_error <> '')")
+                            " WHERE id = ?1 AND account_id = ?4"
+                            " AND (failing_since <> 0 OR last_error <> '')")
            : store__prep(c, "UPDATE destinations SET failing_since = CASE failing_since"
                             " WHEN 0 THEN ?2 ELSE failing_since END, last_error = ?3"
-                            " WHERE id = ?1");
+                            " WHERE id = ?1 AND account_id = ?4");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 4, account_id);
     if (!ok) {
         sqlite3_bind_int64(st, 2, now);
         store__bind_text(st, 3, error ? error : "");
@@ -182,11 +188,12 @@ int store_sqlite__destination_result(struct store *s, int64_t id, bool ok, int64
     if (rc || ok)
         return rc;
     st = store__prep(c, "UPDATE destinations SET disabled_at = ?2"
-                        " WHERE id = ?1 AND disabled_at = 0 AND failing_since <> 0"
-                        " AND failing_since <= ?2 - ?3");
+                        " WHERE id = ?1 AND account_id = ?4 AND disabled_at = 0"
+                        " AND failing_since <> 0 AND failing_since <= ?2 - ?3");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 4, account_id);
     sqlite3_bind_int64(st, 2, now);
     sqlite3_bind_int64(st, 3, disable_after_ms);
     rc = store__exec(c, st, "disable a failing destination");
@@ -224,27 +231,45 @@ int store_sqlite__destination_secret_set(struct store *s, int64_t account_id, co
 
 /* ---- the outbox ---- */
 
-int store_sqlite__outbox_add(struct store *s, struct st_outbox_msg *m)
+/* The event's row (written once, or found: a message for one more destination), then one
+ * message per destination. */
+int store_sqlite__outbox_add(struct store *s, struct st_outbox_msg *m,
+                             const int64_t *destination_ids, size_t n)
 {
     if (!fits(m->event_id, STORE_ID_MAX) || !fits(m->type, STORE_EVENT_TYPE_MAX) ||
         !fits(m->body, STORE_BODY_MAX))
         return ERR_INVALID;
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(c, "INSERT INTO outbox(account_id, destination_id, event_id,"
-                                      " type, body, created_at, next_at)"
-                                      " VALUES (?1,?2,?3,?4,?5,?6,?7)");
+    sqlite3_stmt *st = store__prep(c, "INSERT INTO outbox_events(account_id, event_id, type, body,"
+                                      " created_at) VALUES (?1,?2,?3,?4,?5)"
+                                      " ON CONFLICT (account_id, event_id) DO UPDATE"
+                                      " SET account_id = excluded.account_id RETURNING id");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, m->account_id);
-    sqlite3_bind_int64(st, 2, m->destination_id);
-    store__bind_text(st, 3, m->event_id);
-    store__bind_text(st, 4, m->type);
-    store__bind_text(st, 5, m->body);
-    sqlite3_bind_int64(st, 6, m->created_at);
-    sqlite3_bind_int64(st, 7, m->next_at);
-    int rc = store__exec(c, st, "insert outbox message");
-    if (rc == ERR_OK)
-        m->id = sqlite3_last_insert_rowid(c->db);
+    store__bind_text(st, 2, m->event_id);
+    store__bind_text(st, 3, m->type);
+    store__bind_text(st, 4, m->body);
+    sqlite3_bind_int64(st, 5, m->created_at);
+    int rc = step_row(c, st, "insert outbox event");
+    if (rc)
+        return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
+    int64_t event = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    for (size_t i = 0; rc == ERR_OK && i < n; i++) {
+        st = store__prep(c, "INSERT INTO outbox(account_id, destination_id, event_ref, created_at,"
+                            " next_at) VALUES (?1,?2,?3,?4,?5)");
+        if (!st)
+            return ERR_BACKEND;
+        sqlite3_bind_int64(st, 1, m->account_id);
+        sqlite3_bind_int64(st, 2, destination_ids[i]);
+        sqlite3_bind_int64(st, 3, event);
+        sqlite3_bind_int64(st, 4, m->created_at);
+        sqlite3_bind_int64(st, 5, m->next_at);
+        rc = store__exec(c, st, "insert outbox message");
+        if (rc == ERR_OK)
+            m->id = sqlite3_last_insert_rowid(c->db);
+    }
     return rc;
 }
 
@@ -336,13 +361,10 @@ static int claim_candidates(struct sconn *c, int64_t now, int64_t per_dest, stru
 static int claimed_one(struct sconn *c, int64_t id, store_outbox_fn fn, void *ctx, bool *stop)
 {
     sqlite3_stmt *st =
-        store__prep(c, "SELECT o.id, o.account_id, o.destination_id, o.event_id, o.type, o.body,"
-                       " o.created_at, o.state, o.attempts, o.next_at, t.id, t.ext_id,"
-                       " t.account_id, t.url,"
+        store__prep(c, "SELECT " MSG_COLS ", t.id, t.ext_id, t.account_id, t.url,"
                        " CASE WHEN t.platform <> '' THEN t.platform ELSE t.format END,"
                        " t.events, t.secret, t.created_at, t.failing_since, t.disabled_at,"
-                       " t.last_error"
-                       " FROM outbox o JOIN destinations t ON t.id = o.destination_id"
+                       " t.last_error" MSG_FROM " JOIN destinations t ON t.id = o.destination_id"
                        " WHERE o.id = ?1");
     if (!st)
         return ERR_BACKEND;
@@ -411,11 +433,12 @@ int store_sqlite__outbox_finish(struct store *s, int64_t id, const char *owner,
 {
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "INSERT INTO outbox_attempts(outbox_id, destination_id,"
-                                      " attempt, at, status, error, response, latency_ms)"
-                                      " VALUES (?1,?2,?3,?4,?5,?6,?7,?8)");
+                                      " attempt, at, status, error, response, latency_ms,"
+                                      " account_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 9, d->account_id);
     sqlite3_bind_int64(st, 2, d->destination_id);
     sqlite3_bind_int64(st, 3, d->attempt);
     sqlite3_bind_int64(st, 4, d->at);
@@ -428,9 +451,10 @@ int store_sqlite__outbox_finish(struct store *s, int64_t id, const char *owner,
         return rc == ERR_CONFLICT ? ERR_NOTFOUND : rc;
     st = store__prep(c, "UPDATE outbox SET state = ?3, next_at = ?4, lease_until = 0,"
                         " lease_owner = '', done_at = CASE WHEN ?3 = 0 THEN 0 ELSE ?5 END"
-                        " WHERE id = ?1 AND lease_owner = ?2 AND state = 0");
+                        " WHERE id = ?1 AND lease_owner = ?2 AND state = 0 AND account_id = ?6");
     if (!st)
         return ERR_BACKEND;
+    sqlite3_bind_int64(st, 6, d->account_id);
     sqlite3_bind_int64(st, 1, id);
     store__bind_text(st, 2, owner);
     sqlite3_bind_int(st, 3, state);
@@ -445,7 +469,9 @@ int store_sqlite__outbox_requeue(struct store *s, int64_t account_id, int64_t de
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "UPDATE outbox SET state = 0, next_at = ?4, lease_until = 0,"
                                       " lease_owner = '', done_at = 0 WHERE account_id = ?1"
-                                      " AND destination_id = ?2 AND event_id = ?3");
+                                      " AND destination_id = ?2 AND event_ref = (SELECT id"
+                                      " FROM outbox_events WHERE account_id = ?1"
+                                      " AND event_id = ?3)");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, account_id);
@@ -456,16 +482,17 @@ int store_sqlite__outbox_requeue(struct store *s, int64_t account_id, int64_t de
     return rc == ERR_OK && sqlite3_changes(c->db) == 0 ? ERR_NOTFOUND : rc;
 }
 
-int store_sqlite__outbox_get(struct store *s, int64_t destination_id, const char *event_id,
-                             struct st_outbox_msg *m)
+int store_sqlite__outbox_get(struct store *s, int64_t account_id, int64_t destination_id,
+                             const char *event_id, struct st_outbox_msg *m)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(c, "SELECT " MSG_COLS " FROM outbox"
-                                      " WHERE destination_id = ?1 AND event_id = ?2");
+    sqlite3_stmt *st = store__prep(c, "SELECT " MSG_COLS MSG_FROM " WHERE e.account_id = ?3"
+                                      " AND e.event_id = ?2 AND o.destination_id = ?1");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, destination_id);
     store__bind_text(st, 2, event_id);
+    sqlite3_bind_int64(st, 3, account_id);
     int rc = step_row(c, st, "read outbox message");
     if (rc == ERR_OK) {
         read_msg(st, 0, m);
@@ -474,18 +501,20 @@ int store_sqlite__outbox_get(struct store *s, int64_t destination_id, const char
     return rc;
 }
 
-int store_sqlite__delivery_list(struct store *s, int64_t destination_id, int64_t before_id,
-                                size_t max, store_delivery_fn fn, void *ctx)
+int store_sqlite__delivery_list(struct store *s, int64_t account_id, int64_t destination_id,
+                                int64_t before_id, size_t max, store_delivery_fn fn, void *ctx)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(c, "SELECT a.id, a.outbox_id, a.destination_id, o.event_id,"
-                                      " o.type, a.attempt, a.at, a.status, a.error, a.response,"
-                                      " a.latency_ms FROM outbox_attempts a"
+    sqlite3_stmt *st = store__prep(c, "SELECT a.id, a.outbox_id, a.destination_id, e.event_id,"
+                                      " e.type, a.attempt, a.at, a.status, a.error, a.response,"
+                                      " a.latency_ms, a.account_id FROM outbox_attempts a"
                                       " JOIN outbox o ON o.id = a.outbox_id"
+                                      " JOIN outbox_events e ON e.id = o.event_ref"
                                       " WHERE a.destination_id = ?1 AND (?2 = 0 OR a.id < ?2)"
-                                      " ORDER BY a.id DESC LIMIT ?3");
+                                      " AND a.account_id = ?4 ORDER BY a.id DESC LIMIT ?3");
     if (!st)
         return ERR_BACKEND;
+    sqlite3_bind_int64(st, 4, account_id);
     sqlite3_bind_int64(st, 1, destination_id);
     sqlite3_bind_int64(st, 2, before_id);
     sqlite3_bind_int64(st, 3, (int64_t)max);
@@ -504,6 +533,7 @@ int store_sqlite__delivery_list(struct store *s, int64_t destination_id, int64_t
         store__col_text(st, 8, d.error, sizeof(d.error));
         store__col_text(st, 9, d.response, sizeof(d.response));
         d.latency_ms = sqlite3_column_int64(st, 10);
+        d.account_id = sqlite3_column_int64(st, 11);
         if (fn(ctx, &d))
             break;
     }

@@ -155,6 +155,7 @@ static int scrub_call(struct sconn *c, int64_t account_id, int64_t id)
 /* One outbox message that names the erased rows. */
 struct hit {
     int64_t id;
+    int64_t event; /* its outbox_events row */
     char destination[STORE_ID_MAX];
     char event_id[STORE_ID_MAX];
     char type[STORE_EVENT_TYPE_MAX];
@@ -167,9 +168,10 @@ static int find_messages(struct sconn *c, const struct st_erasure *e, const char
                          struct hit **hits, size_t *n)
 {
     sqlite3_stmt *st =
-        store__prep(c, "SELECT o.id, d.ext_id, o.event_id, o.type, o.state, o.attempts,"
-                       " CASE WHEN o.done_at > 0 THEN o.done_at ELSE o.created_at END, o.body"
-                       " FROM outbox o JOIN destinations d ON d.id = o.destination_id"
+        store__prep(c, "SELECT o.id, d.ext_id, e.event_id, e.type, o.state, o.attempts,"
+                       " CASE WHEN o.done_at > 0 THEN o.done_at ELSE o.created_at END, e.body,"
+                       " e.id FROM outbox o JOIN outbox_events e ON e.id = o.event_ref"
+                       " JOIN destinations d ON d.id = o.destination_id"
                        " WHERE o.account_id = ?1 ORDER BY o.id");
     if (!st)
         return ERR_BACKEND;
@@ -192,6 +194,7 @@ static int find_messages(struct sconn *c, const struct st_erasure *e, const char
         h->state = sqlite3_column_int(st, 4);
         h->attempts = sqlite3_column_int64(st, 5);
         h->at = sqlite3_column_int64(st, 6);
+        h->event = sqlite3_column_int64(st, 8);
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "erase: find messages");
@@ -199,11 +202,12 @@ static int find_messages(struct sconn *c, const struct st_erasure *e, const char
 
 static int scrub_message(struct sconn *c, struct st_erasure *e, const struct hit *h)
 {
-    sqlite3_stmt *st =
-        store__prep(c, "UPDATE outbox_attempts SET response = '' WHERE outbox_id = ?1");
+    sqlite3_stmt *st = store__prep(c, "UPDATE outbox_attempts SET response = ''"
+                                      " WHERE outbox_id = ?1 AND account_id = ?2");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, h->id);
+    sqlite3_bind_int64(st, 2, e->account_id);
     int rc = store__exec(c, st, "erase: scrub attempts");
     if (rc)
         return rc;
@@ -218,15 +222,32 @@ static int scrub_message(struct sconn *c, struct st_erasure *e, const struct hit
         e->outbox_dropped++;
         return store__exec(c, st, "erase: drop message");
     }
-    char stub[256];
-    store__erase_stub(h->event_id, h->type, stub, sizeof(stub));
-    st = store__prep(c, "UPDATE outbox SET body = ?3 WHERE id = ?1 AND account_id = ?2");
+    return ERR_OK;
+}
+
+/* The event of a message that named the erased rows (after scrub_message): deleted when none of
+ * its messages is left, else its body becomes the stub (its sent messages' record). */
+static int scrub_event(struct sconn *c, int64_t account_id, const struct hit *h)
+{
+    sqlite3_stmt *st = store__prep(c, "DELETE FROM outbox_events WHERE id = ?1 AND account_id = ?2"
+                                      " AND NOT EXISTS (SELECT 1 FROM outbox o"
+                                      " WHERE o.event_ref = ?1)");
     if (!st)
         return ERR_BACKEND;
-    sqlite3_bind_int64(st, 1, h->id);
-    sqlite3_bind_int64(st, 2, e->account_id);
+    sqlite3_bind_int64(st, 1, h->event);
+    sqlite3_bind_int64(st, 2, account_id);
+    int rc = store__exec(c, st, "erase: drop event");
+    if (rc || sqlite3_changes(c->db) > 0)
+        return rc;
+    char stub[256];
+    store__erase_stub(h->event_id, h->type, stub, sizeof(stub));
+    st = store__prep(c, "UPDATE outbox_events SET body = ?3 WHERE id = ?1 AND account_id = ?2");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, h->event);
+    sqlite3_bind_int64(st, 2, account_id);
     store__bind_text(st, 3, stub);
-    return store__exec(c, st, "erase: scrub message");
+    return store__exec(c, st, "erase: scrub event");
 }
 
 static int record(struct sconn *c, struct st_erasure *e)
@@ -276,6 +297,9 @@ int store_sqlite__erase(struct store *s, struct st_erasure *e, const char *subje
         rc = scrub_call(c, e->account_id, calls.id[i]);
     for (size_t i = 0; rc == ERR_OK && i < n_hits; i++)
         rc = scrub_message(c, e, &hits[i]);
+    for (size_t i = 0; rc == ERR_OK && i < n_hits; i++)   /* hits are in id order: an event's */
+        if (i == 0 || hits[i].event != hits[i - 1].event) /* messages are mostly together */
+            rc = scrub_event(c, e->account_id, &hits[i]);
     e->sessions = (int64_t)sessions.n;
     e->calls = (int64_t)calls.n;
     if (rc == ERR_OK)
@@ -400,6 +424,15 @@ int store_sqlite__purge(struct store *s, int64_t account_id, const struct st_ret
                                        " WHERE account_id = ?1 AND created_at < ?2 AND state <> 0"
                                        " ORDER BY created_at LIMIT ?3)"),
                         account_id, r->calls_before, max, &n->messages, "purge messages");
+    int64_t events = 0; /* the events whose last message went (not counted apart) */
+    if (rc == ERR_OK && r->calls_before > 0)
+        rc = purge_step(c,
+                        store__prep(c, "DELETE FROM outbox_events WHERE id IN (SELECT e.id"
+                                       " FROM outbox_events e WHERE e.account_id = ?1"
+                                       " AND e.created_at < ?2 AND NOT EXISTS (SELECT 1"
+                                       " FROM outbox o WHERE o.event_ref = e.id)"
+                                       " ORDER BY e.created_at LIMIT ?3)"),
+                        account_id, r->calls_before, max, &events, "purge message events");
     if (rc == ERR_OK && r->events_before > 0)
         rc = purge_step(c,
                         store__prep(c, "DELETE FROM events WHERE id IN (SELECT e.id FROM sessions s"

@@ -221,7 +221,7 @@ test('200 calls, every event failing three times, two kill -9s: each delivered, 
       await srv.start();
     }
   }
-  const expected = new Set(sql(srv, 'select event_id from outbox').split('\n'));
+  const expected = new Set(sql(srv, 'select event_id from outbox_events').split('\n'));
   assert.equal(expected.size, 600, 'three events per call, written with the call');
   const ok = () => new Set(rx.requests.filter((r) => r.status === 200).map((r) => r.headers['opendni-event-id']));
   await until(srv, () => ok().size >= 600, 61000, 'every event delivered', 600);

@@ -2589,6 +2589,95 @@ static void destinations_crud_and_tenant_scoping(void **state)
     assert_int_equal(n, 0);
 }
 
+static int64_t rows(struct fx *f, const char *table)
+{
+    int64_t n = -1;
+    assert_int_equal(store_count(f->s, table, &n), ERR_OK);
+    return n;
+}
+
+/* An event for several destinations is stored once (sql/0032), each destination with a message
+ * of its own; the retention purge and an erasure take the event with its last message. */
+static void outbox_event_stored_once_and_goes_with_its_messages(void **state)
+{
+    struct fx *f = *state;
+    int64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        struct st_destination d = {.account_id = f->a.id, .created_at = 100};
+        snprintf(d.ext_id, sizeof(d.ext_id), "wh_once%d", i);
+        snprintf(d.url, sizeof(d.url), "https://h.example/%d", i);
+        snprintf(d.format, sizeof(d.format), "json");
+        snprintf(d.events, sizeof(d.events), "call.started");
+        snprintf(d.secret, sizeof(d.secret), "whsec_once%d", i);
+        assert_int_equal(store_destination_add(f->s, &d), ERR_OK);
+        ids[i] = d.id;
+    }
+    int64_t events = rows(f, "outbox_events"), msgs = rows(f, "outbox");
+    struct st_outbox_msg *m = calloc(1, sizeof(*m));
+    m->account_id = f->a.id;
+    snprintf(m->event_id, sizeof(m->event_id), "evt_once");
+    snprintf(m->type, sizeof(m->type), "call.started");
+    snprintf(m->body, sizeof(m->body), "{\"id\":\"evt_once\",\"from\":\"+15555550777\"}");
+    m->created_at = m->next_at = 1000;
+    assert_int_equal(store_outbox_add_many(f->s, m, ids, 2), ERR_OK);
+    assert_int_equal(rows(f, "outbox_events"), events + 1);
+    assert_int_equal(rows(f, "outbox"), msgs + 2);
+    int64_t last = m->id;
+    /* one more destination later: the same event row; the same one again is a conflict */
+    m->destination_id = ids[2];
+    assert_int_equal(store_outbox_add(f->s, m), ERR_OK);
+    assert_true(m->id > last);
+    assert_int_equal(store_outbox_add(f->s, m), ERR_CONFLICT);
+    assert_int_equal(rows(f, "outbox_events"), events + 1);
+    struct st_outbox_msg *got = calloc(1, sizeof(*got));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(store_outbox_get(f->s, f->a.id, ids[i], "evt_once", got), ERR_OK);
+        assert_int_equal(got->destination_id, ids[i]);
+        assert_string_equal(got->body, m->body);
+        assert_string_equal(got->type, "call.started");
+    }
+    /* another account never reads it */
+    assert_int_equal(store_outbox_get(f->s, f->b.id, ids[0], "evt_once", got), ERR_NOTFOUND);
+    /* delivered to the first two: the purge takes those messages, the event stays for the third */
+    struct claimed c = {0};
+    assert_int_equal(store_outbox_claim(f->s, 1000, 2000, "node_1", 4, 16, on_claim, &c), ERR_OK);
+    assert_int_equal(c.n, 3);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(store_outbox_get(f->s, f->a.id, ids[i], "evt_once", got), ERR_OK);
+        struct st_delivery ok = {.account_id = f->a.id,
+                                 .destination_id = ids[i],
+                                 .attempt = 1,
+                                 .at = 1100,
+                                 .status = 200};
+        assert_int_equal(store_outbox_finish(f->s, got->id, "node_1", &ok, ST_OUTBOX_DELIVERED, 0),
+                         ERR_OK);
+    }
+    struct st_retention r = {.calls_before = 5000};
+    struct st_purged n;
+    bool busy = true;
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(n.messages, 2);
+    assert_int_equal(rows(f, "outbox"), msgs + 1);
+    assert_int_equal(rows(f, "outbox_events"), events + 1);
+    assert_int_equal(store_outbox_get(f->s, f->a.id, ids[2], "evt_once", got), ERR_OK);
+    assert_string_equal(got->body, m->body);
+    /* an erasure of the caller: the pending message is dropped, and its event with it */
+    struct st_erasure *e = calloc(1, sizeof(*e));
+    e->account_id = f->a.id;
+    e->at = 1200;
+    snprintf(e->kind, sizeof(e->kind), "caller");
+    snprintf(e->actor, sizeof(e->actor), "test");
+    assert_int_equal(store_erase(f->s, e, "+15555550777"), ERR_OK);
+    assert_int_equal(e->outbox_dropped, 1);
+    assert_int_equal(rows(f, "outbox"), msgs);
+    assert_int_equal(rows(f, "outbox_events"), events);
+    free(e);
+    free(got);
+    free(m);
+}
+
 static void outbox_claims_lease_limit_and_finish(void **state)
 {
     struct fx *f = *state;
@@ -2618,14 +2707,19 @@ static void outbox_claims_lease_limit_and_finish(void **state)
     assert_int_equal(c2.n, 0);
     /* Finishing: delivered, and a failure due again later; both logged. */
     struct st_outbox_msg m;
-    assert_int_equal(store_outbox_get(f->s, d.id, "evt_0", &m), ERR_OK);
-    struct st_delivery ok = {
-        .destination_id = d.id, .attempt = 1, .at = 310, .status = 200, .latency_ms = 4};
+    assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, "evt_0", &m), ERR_OK);
+    struct st_delivery ok = {.account_id = d.account_id,
+                             .destination_id = d.id,
+                             .attempt = 1,
+                             .at = 310,
+                             .status = 200,
+                             .latency_ms = 4};
     snprintf(ok.response, sizeof(ok.response), "fine");
     assert_int_equal(store_outbox_finish(f->s, m.id, "node_1", &ok, ST_OUTBOX_DELIVERED, 310),
                      ERR_OK);
-    assert_int_equal(store_outbox_get(f->s, d.id, "evt_1", &m), ERR_OK);
-    struct st_delivery bad = {.destination_id = d.id, .attempt = 1, .at = 320, .status = 500};
+    assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, "evt_1", &m), ERR_OK);
+    struct st_delivery bad = {
+        .account_id = d.account_id, .destination_id = d.id, .attempt = 1, .at = 320, .status = 500};
     assert_int_equal(store_outbox_finish(f->s, m.id, "node_1", &bad, ST_OUTBOX_PENDING, 5000),
                      ERR_OK);
     /* The freed slots go to the next due messages of d. */
@@ -2639,25 +2733,30 @@ static void outbox_claims_lease_limit_and_finish(void **state)
     assert_int_equal(c4.n, 2); /* evt_e and evt_x of e, its leases of node_1 gone */
     assert_int_equal(c4.attempts[0], 2);
     /* A late finish by the old owner is logged but does not take the new claim's message. */
-    assert_int_equal(store_outbox_get(f->s, e.id, "evt_e", &m), ERR_OK);
-    struct st_delivery late = {.destination_id = e.id, .attempt = 1, .at = 1210, .status = 200};
+    assert_int_equal(store_outbox_get(f->s, e.account_id, e.id, "evt_e", &m), ERR_OK);
+    struct st_delivery late = {.account_id = e.account_id,
+                               .destination_id = e.id,
+                               .attempt = 1,
+                               .at = 1210,
+                               .status = 200};
     assert_int_equal(store_outbox_finish(f->s, m.id, "node_1", &late, ST_OUTBOX_DELIVERED, 0),
                      ERR_OK);
-    assert_int_equal(store_outbox_get(f->s, e.id, "evt_e", &m), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, e.account_id, e.id, "evt_e", &m), ERR_OK);
     assert_int_equal(m.state, ST_OUTBOX_PENDING);
     /* The log, newest first, paged by id. */
     int k = 0;
-    assert_int_equal(store_delivery_list(f->s, d.id, 0, 10, count_delivery, &k), ERR_OK);
+    assert_int_equal(store_delivery_list(f->s, d.account_id, d.id, 0, 10, count_delivery, &k),
+                     ERR_OK);
     assert_int_equal(k, 2);
     /* Manual redelivery: the delivered evt_0 is pending and due again. */
     assert_int_equal(store_outbox_requeue(f->s, f->b.id, d.id, "evt_0", 500), ERR_NOTFOUND);
     assert_int_equal(store_outbox_requeue(f->s, f->a.id, d.id, "evt_0", 500), ERR_OK);
-    assert_int_equal(store_outbox_get(f->s, d.id, "evt_0", &m), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, "evt_0", &m), ERR_OK);
     assert_int_equal(m.state, ST_OUTBOX_PENDING);
     assert_int_equal(m.next_at, 500);
     /* A deleted destination's pending messages are given up. */
     assert_int_equal(store_destination_delete(f->s, f->a.id, "wh_e", 600), ERR_OK);
-    assert_int_equal(store_outbox_get(f->s, e.id, "evt_x", &m), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, e.account_id, e.id, "evt_x", &m), ERR_OK);
     assert_int_equal(m.state, ST_OUTBOX_GAVE_UP);
 }
 
@@ -2711,8 +2810,9 @@ static void outbox_claim_batch_fills_past_the_limit(void **state)
     assert_int_equal(again.attempts[0], 2);
     /* A disabled destination's messages are not claimed. */
     bool disabled = false;
-    assert_int_equal(store_destination_result(f->s, d.id, false, 2300, 0, "refused", &disabled),
-                     ERR_OK);
+    assert_int_equal(
+        store_destination_result(f->s, d.account_id, d.id, false, 2300, 0, "refused", &disabled),
+        ERR_OK);
     assert_true(disabled);
     assert_int_equal(
         store_outbox_claim_batch(f->s, f->a.id, d.id, 6000, 7000, "node_2", 16, on_claim, &none),
@@ -2753,8 +2853,9 @@ static void outbox_claim_per_destination_order_and_limit(void **state)
     assert_int_equal(c3.n, 0); /* a at its limit */
     /* One finished: its place goes to the next of a; b150 is due now too. */
     struct st_outbox_msg m;
-    assert_int_equal(store_outbox_get(f->s, a.id, "evt_a0", &m), ERR_OK);
-    struct st_delivery ok = {.destination_id = a.id, .attempt = 1, .at = 150, .status = 200};
+    assert_int_equal(store_outbox_get(f->s, a.account_id, a.id, "evt_a0", &m), ERR_OK);
+    struct st_delivery ok = {
+        .account_id = a.account_id, .destination_id = a.id, .attempt = 1, .at = 150, .status = 200};
     assert_int_equal(store_outbox_finish(f->s, m.id, "node_1", &ok, ST_OUTBOX_DELIVERED, 150),
                      ERR_OK);
     struct claimed c4 = {0};
@@ -2776,21 +2877,27 @@ static void destinations_disable_after_failing_and_enable(void **state)
     struct fx *f = *state;
     struct st_destination d = make_destination(f, f->a.id, "wh_d", "call.completed");
     bool disabled = true;
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1000, 500, "HTTP 500", &disabled),
-                     ERR_OK);
+    assert_int_equal(
+        store_destination_result(f->s, d.account_id, d.id, false, 1000, 500, "HTTP 500", &disabled),
+        ERR_OK);
     assert_false(disabled);
-    assert_int_equal(store_destination_result(f->s, d.id, true, 1200, 500, "HTTP 500", &disabled),
-                     ERR_OK);
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1300, 500, "HTTP 500", &disabled),
-                     ERR_OK);
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1700, 500, "HTTP 500", &disabled),
-                     ERR_OK);
+    assert_int_equal(
+        store_destination_result(f->s, d.account_id, d.id, true, 1200, 500, "HTTP 500", &disabled),
+        ERR_OK);
+    assert_int_equal(
+        store_destination_result(f->s, d.account_id, d.id, false, 1300, 500, "HTTP 500", &disabled),
+        ERR_OK);
+    assert_int_equal(
+        store_destination_result(f->s, d.account_id, d.id, false, 1700, 500, "HTTP 500", &disabled),
+        ERR_OK);
     assert_false(disabled); /* a success at 1200 restarted the clock: failing since 1300 */
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1800, 500, "HTTP 500", &disabled),
-                     ERR_OK);
+    assert_int_equal(
+        store_destination_result(f->s, d.account_id, d.id, false, 1800, 500, "HTTP 500", &disabled),
+        ERR_OK);
     assert_true(disabled);
-    assert_int_equal(store_destination_result(f->s, d.id, false, 1900, 500, "HTTP 500", &disabled),
-                     ERR_OK);
+    assert_int_equal(
+        store_destination_result(f->s, d.account_id, d.id, false, 1900, 500, "HTTP 500", &disabled),
+        ERR_OK);
     assert_false(disabled); /* exactly once */
     struct st_destination got;
     assert_int_equal(store_destination_get(f->s, f->a.id, "wh_d", &got), ERR_OK);
@@ -2806,8 +2913,9 @@ static void destinations_disable_after_failing_and_enable(void **state)
     assert_int_equal(store_destination_enable(f->s, f->a.id, "wh_d"), ERR_OK);
     assert_int_equal(store_outbox_claim(f->s, 2000, 3000, "n", 4, 16, on_claim, &c), ERR_OK);
     assert_int_equal(c.n, 1);
-    assert_int_equal(store_destination_result(f->s, d.id, true, 2100, 500, NULL, &disabled),
-                     ERR_OK);
+    assert_int_equal(
+        store_destination_result(f->s, d.account_id, d.id, true, 2100, 500, NULL, &disabled),
+        ERR_OK);
     assert_int_equal(store_destination_get(f->s, f->a.id, "wh_d", &got), ERR_OK);
     assert_string_equal(got.last_error, "");
     assert_int_equal(got.failing_since, 0);
@@ -2836,9 +2944,9 @@ static void destinations_ad_platforms(void **state)
         assert_int_equal(store_outbox_claim(f->s, 200, 300, "n", 4, 16, on_claim, &c), ERR_OK);
         assert_int_equal(c.n, 1);
         bool disabled = false;
-        assert_int_equal(
-            store_destination_result(f->s, d.id, false, 400, 0, "credential rejected", &disabled),
-            ERR_OK);
+        assert_int_equal(store_destination_result(f->s, d.account_id, d.id, false, 400, 0,
+                                                  "credential rejected", &disabled),
+                         ERR_OK);
         assert_true(disabled);
         assert_int_equal(store_destination_get(f->s, f->a.id, d.ext_id, &got), ERR_OK);
         assert_string_equal(got.last_error, "credential rejected");
@@ -2965,12 +3073,16 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     struct claimed cl = {0};
     assert_int_equal(store_outbox_claim(f->s, 2000, 3000, "node_1", 100, 100, on_claim, &cl),
                      ERR_OK);
-    struct st_delivery ok = {
-        .outbox_id = n1->id, .destination_id = d.id, .attempt = 1, .at = 2500, .status = 200};
+    struct st_delivery ok = {.outbox_id = n1->id,
+                             .account_id = d.account_id,
+                             .destination_id = d.id,
+                             .attempt = 1,
+                             .at = 2500,
+                             .status = 200};
     snprintf(ok.response, sizeof(ok.response), "got +15555559999");
     for (int i = 0; i < cl.n; i++) { /* all delivered but… */
         struct st_outbox_msg got;
-        assert_int_equal(store_outbox_get(f->s, d.id, cl.event_ids[i], &got), ERR_OK);
+        assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, cl.event_ids[i], &got), ERR_OK);
         ok.outbox_id = got.id;
         assert_int_equal(store_outbox_finish(f->s, got.id, "node_1", &ok, ST_OUTBOX_DELIVERED, 0),
                          ERR_OK);
@@ -3027,12 +3139,12 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     assert_int_equal(store_session_by_id(f->s, sb.id, &ss), ERR_OK);
     assert_string_equal(ss.visitor_id, "vis_1");
     struct st_outbox_msg *m = calloc(1, sizeof(*m));
-    assert_int_equal(store_outbox_get(f->s, d.id, "evt_c1a", m), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, "evt_c1a", m), ERR_OK);
     assert_null(strstr(m->body, "+1555"));
     assert_non_null(strstr(m->body, "\"erased\":true"));
-    assert_int_equal(store_outbox_get(f->s, d.id, "evt_c1b", m), ERR_NOTFOUND);
-    assert_int_equal(store_outbox_get(f->s, d.id, "evt_3", m), ERR_OK);
-    assert_int_equal(store_outbox_get(f->s, d.id, "evt_4", m), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, "evt_c1b", m), ERR_NOTFOUND);
+    assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, "evt_3", m), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, "evt_4", m), ERR_OK);
     assert_string_equal(m->body, longer->body); /* whole tokens only */
     free(longer);
 
@@ -3469,18 +3581,22 @@ static void purge_deletes_old_rows_in_batches_and_keeps_called_sessions(void **s
     assert_int_equal(cl.n, 1);
     assert_string_equal(cl.event_ids[0], "evt_sent");
     struct st_outbox_msg *m = calloc(1, sizeof(*m));
-    assert_int_equal(store_outbox_get(f->s, d.id, "evt_sent", m), ERR_OK);
-    struct st_delivery ok = {
-        .outbox_id = m->id, .destination_id = d.id, .attempt = 1, .at = 1350, .status = 200};
+    assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, "evt_sent", m), ERR_OK);
+    struct st_delivery ok = {.outbox_id = m->id,
+                             .account_id = d.account_id,
+                             .destination_id = d.id,
+                             .attempt = 1,
+                             .at = 1350,
+                             .status = 200};
     assert_int_equal(store_outbox_finish(f->s, m->id, "node_1", &ok, ST_OUTBOX_DELIVERED, 0),
                      ERR_OK);
     r.calls_before = 5000;
     assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
     assert_int_equal(n.calls, 1);
     assert_int_equal(n.messages, 1);
-    assert_int_equal(store_outbox_get(f->s, d.id, "evt_sent", m), ERR_NOTFOUND);
-    assert_int_equal(store_outbox_get(f->s, d.id, "evt_pending", m), ERR_OK);
-    assert_int_equal(store_outbox_get(f->s, d.id, "evt_new", m), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, "evt_sent", m), ERR_NOTFOUND);
+    assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, "evt_pending", m), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, "evt_new", m), ERR_OK);
     free(m);
     struct st_call got;
     assert_int_equal(store_call_by_id(f->s, oldcall.id, &got), ERR_NOTFOUND);
@@ -4424,6 +4540,7 @@ int main(int argc, char **argv)
         T(users_memberships_sessions_and_audit),
         T(destinations_crud_and_tenant_scoping),
         T(outbox_claims_lease_limit_and_finish),
+        T(outbox_event_stored_once_and_goes_with_its_messages),
         T(outbox_claim_batch_fills_past_the_limit),
         T(outbox_claim_per_destination_order_and_limit),
         T(event_last_detail_newest_of_type),

@@ -392,7 +392,7 @@ int h_webhook_deliveries(struct http_req *req, struct http_resp *resp)
     if (rc)
         return rc;
     json_t *page[1] = {json_array()};
-    rc = outbox_deliveries(req->app, d.id, before, (size_t)limit, add_delivery, page);
+    rc = outbox_deliveries(req->app, &d, before, (size_t)limit, add_delivery, page);
     if (rc) {
         json_decref(page[0]);
         return rc;
