@@ -189,9 +189,9 @@ static int scrub_messages(struct store *s, struct st_erasure *e, const char *sub
     int rc = store__pg_exec(s,
                             "SELECT o.id, d.ext_id, e.event_id, e.type, o.state, o.attempts,"
                             " CASE WHEN o.done_at > 0 THEN o.done_at ELSE o.created_at END, e.body,"
-                            " e.id FROM outbox o JOIN outbox_events e ON e.id = o.event_ref"
-                            " AND e.account_id = $1 JOIN destinations d ON d.id = o.destination_id"
-                            " WHERE o.account_id = $1 ORDER BY o.id FOR UPDATE OF o, e",
+                            " e.id FROM outbox_events e JOIN outbox o ON o.event_ref = e.id"
+                            " AND o.account_id = $1 JOIN destinations d ON d.id = o.destination_id"
+                            " WHERE e.account_id = $1 ORDER BY o.id FOR UPDATE OF o, e",
                             &a, &r, "erase: find messages");
     int n = rc == ERR_OK ? PQntuples(r) : 0;
     bool *hit = n ? xcalloc((size_t)n, sizeof(*hit)) : NULL;
@@ -381,9 +381,11 @@ int store_pg__purge(struct store *s, int64_t account_id, const struct st_retenti
         store__pg_i64(&a, r->calls_before);
         store__pg_i64(&a, limit);
         rc = store__pg_changes(s,
-                               "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
-                               " WHERE account_id = $1 AND created_at < $2 AND state <> 0"
-                               " ORDER BY created_at LIMIT $3)",
+                               "DELETE FROM outbox WHERE account_id = $1 AND id IN (SELECT o.id"
+                               " FROM outbox_events e JOIN outbox o ON o.event_ref = e.id"
+                               " AND o.account_id = $1 WHERE e.account_id = $1"
+                               " AND e.created_at < $2 AND o.state <> 0"
+                               " ORDER BY e.created_at LIMIT $3)",
                                &a, &n->messages, "purge messages");
         int64_t events = 0; /* the events whose last message went (not counted apart) */
         if (rc == ERR_OK)

@@ -277,8 +277,9 @@ int store_sqlite__outbox_add(struct store *s, struct st_outbox_msg *m,
  * a message due, each with its messages under live leases (those with no free place left are
  * skipped: per_dest); then each one's oldest due messages up to its free places. */
 static const char claim_dests_sql[] =
-    "SELECT t.id, (SELECT COUNT(*) FROM outbox b WHERE b.destination_id = t.id AND b.state = 0"
-    " AND b.lease_until > ?1) FROM destinations t WHERE t.disabled_at = 0 AND t.deleted_at = 0"
+    "SELECT t.id, (SELECT COUNT(*) FROM outbox b WHERE b.destination_id = t.id"
+    " AND b.lease_until > 0 AND b.lease_until > ?1 AND b.state = 0) FROM destinations t WHERE "
+    "t.disabled_at = 0 AND t.deleted_at = 0"
     " AND EXISTS (SELECT 1 FROM outbox o WHERE o.destination_id = t.id AND o.state = 0"
     " AND o.next_at <= ?1)";
 static const char claim_due_sql[] =

@@ -170,9 +170,9 @@ static int find_messages(struct sconn *c, const struct st_erasure *e, const char
     sqlite3_stmt *st =
         store__prep(c, "SELECT o.id, d.ext_id, e.event_id, e.type, o.state, o.attempts,"
                        " CASE WHEN o.done_at > 0 THEN o.done_at ELSE o.created_at END, e.body,"
-                       " e.id FROM outbox o JOIN outbox_events e ON e.id = o.event_ref"
+                       " e.id FROM outbox_events e JOIN outbox o ON o.event_ref = e.id"
                        " JOIN destinations d ON d.id = o.destination_id"
-                       " WHERE o.account_id = ?1 ORDER BY o.id");
+                       " WHERE e.account_id = ?1 ORDER BY o.id");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, e->account_id);
@@ -420,9 +420,10 @@ int store_sqlite__purge(struct store *s, int64_t account_id, const struct st_ret
                         "purge call recordings");
     if (rc == ERR_OK && r->calls_before > 0)
         rc = purge_step(c,
-                        store__prep(c, "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
-                                       " WHERE account_id = ?1 AND created_at < ?2 AND state <> 0"
-                                       " ORDER BY created_at LIMIT ?3)"),
+                        store__prep(c, "DELETE FROM outbox WHERE id IN (SELECT o.id"
+                                       " FROM outbox_events e JOIN outbox o ON o.event_ref = e.id"
+                                       " WHERE e.account_id = ?1 AND e.created_at < ?2"
+                                       " AND o.state <> 0 ORDER BY e.created_at LIMIT ?3)"),
                         account_id, r->calls_before, max, &n->messages, "purge messages");
     int64_t events = 0; /* the events whose last message went (not counted apart) */
     if (rc == ERR_OK && r->calls_before > 0)

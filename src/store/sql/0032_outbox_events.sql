@@ -59,9 +59,13 @@ DROP TABLE outbox_attempts;
 DROP TABLE outbox;
 ALTER TABLE outbox_new RENAME TO outbox;
 ALTER TABLE outbox_attempts_new RENAME TO outbox_attempts;
+-- The retention purge and the erasure find an account's messages through their events.
 CREATE INDEX outbox_events_account_created ON outbox_events(account_id, created_at);
-CREATE INDEX outbox_leased ON outbox(destination_id, state, lease_until);
-CREATE INDEX outbox_account_created ON outbox(account_id, created_at);
-CREATE INDEX outbox_destination_due ON outbox(destination_id, state, next_at);
+-- Partial indexes: a destination's pending messages by when due (the claim), and its messages
+-- under a lease (the claim counts them: at most 4 per destination). A message enters the first
+-- when written and leaves it when delivered or given up, enters the second when claimed and
+-- leaves it when its attempt is recorded, so a delivery is 11 B-tree writes, not 16.
+CREATE INDEX outbox_destination_due ON outbox(destination_id, next_at) WHERE state = 0;
+CREATE INDEX outbox_leased ON outbox(destination_id, lease_until) WHERE lease_until > 0;
 CREATE INDEX outbox_attempts_destination ON outbox_attempts(destination_id, id);
 CREATE INDEX outbox_attempts_outbox ON outbox_attempts(outbox_id);

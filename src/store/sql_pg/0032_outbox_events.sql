@@ -23,5 +23,15 @@ ALTER TABLE outbox ADD UNIQUE (event_ref, destination_id);
 ALTER TABLE outbox_attempts ADD COLUMN account_id BIGINT;
 UPDATE outbox_attempts a SET account_id = o.account_id FROM outbox o WHERE o.id = a.outbox_id;
 ALTER TABLE outbox_attempts ALTER COLUMN account_id SET NOT NULL;
+-- The retention purge and the erasure find an account's messages through their events.
 CREATE INDEX outbox_events_account_created ON outbox_events(account_id, created_at);
+-- Partial indexes: a destination's pending messages by when due (the claim), and its messages
+-- under a lease (the claim counts them: at most 4 per destination). A message enters the first
+-- when written and leaves it when delivered or given up, enters the second when claimed and
+-- leaves it when its attempt is recorded.
+DROP INDEX outbox_account_created;
+DROP INDEX outbox_destination_due;
+DROP INDEX outbox_leased;
+CREATE INDEX outbox_destination_due ON outbox(destination_id, next_at, id) WHERE state = 0;
+CREATE INDEX outbox_leased ON outbox(destination_id, lease_until) WHERE lease_until > 0;
 CREATE INDEX outbox_attempts_outbox ON outbox_attempts(outbox_id);
