@@ -7,10 +7,15 @@
 # second are signed and sent by the outbox's sender thread. Prints bench/run's
 # table, the events the receiver got per second, the server's CPU per event with the sending
 # alone (no wrk; by thread), and the outbox rows still pending at the end.
+# Then the same two paths at a paced load (PACE, 50 % by default, of the rate the first rows
+# reached with nothing going out; bench/outbound/paced.lua), with and without the events: at
+# saturation a row shows the CPU the sending takes from the visits, paced whether a visitor's
+# request waits longer for it (latency at the same load).
 # Knobs: DURATION (s, 10), CONNS (64, visits), WEBHOOK_CONNS (32), THREADS (2), RATE (1000 events/s
 # out), DESTS (50 webhook destinations, each taking every call.started: the driver posts
 # RATE/DESTS calls a second; one destination cannot take 1,000 a second at 4 requests in flight),
-# POOL (10000), PIN (see bench/cpu.sh: the server on CPU 1, wrk, driver and receiver on CPU 0).
+# POOL (10000), PIN (see bench/cpu.sh: the server on CPU 1, wrk, driver and receiver on CPU 0),
+# PACE (50: the paced rows' load, % of the saturated rate with nothing going out; 0 skips them).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -22,6 +27,7 @@ THREADS=${THREADS:-2}
 RATE=${RATE:-1000}
 DESTS=${DESTS:-50}
 POOL=${POOL:-10000}
+PACE=${PACE:-50}
 TOKEN=bench-webhook-token-0123456789
 . "$root/bench/cpu.sh"
 OPENDNI_SECRETS_KEY=${OPENDNI_SECRETS_KEY:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')}
@@ -80,10 +86,11 @@ sqlite3 "$db" "SELECT number FROM numbers WHERE ext_id LIKE 'num_b%' ORDER BY id
 sqlite3 "$db" "SELECT number FROM numbers WHERE ext_id LIKE 'num_d%' ORDER BY id" > "$work/numbers_d"
 n_wrk=$((DURATION * 20000))
 CALL_RATE=$(( (RATE + DESTS - 1) / DESTS ))
-n_drv=$((CALL_RATE * (4 * DURATION + 20)))
-node "$root/bench/webhook/gen.mjs" "$voice" "$TOKEN" "$work/numbers" $((2 * n_wrk)) "$work/all"
-head -n "$n_wrk" "$work/all" > "$work/reqs1"
-tail -n "$n_wrk" "$work/all" > "$work/reqs2"
+runs=4
+[ "$PACE" -gt 0 ] && runs=8
+n_drv=$((CALL_RATE * (runs * DURATION + 20)))
+node "$root/bench/webhook/gen.mjs" "$voice" "$TOKEN" "$work/numbers" $((4 * n_wrk)) "$work/all"
+split -n l/4 -d -a 1 "$work/all" "$work/reqs" # reqs0..reqs3: one set of unique calls per run
 node "$root/bench/webhook/gen.mjs" "$voice" "$TOKEN" "$work/numbers_d" "$n_drv" "$work/drive"
 
 row_visit() { bench_wrk "$srv_pid" "$root/bench/visit.lua" "$srv/v1/visits"; }
@@ -100,6 +107,15 @@ outbox_ticks() {
 row_webhook() {
   WEBHOOK_REQS="$1" CONNS=$WEBHOOK_CONNS bench_wrk "$srv_pid" "$root/bench/webhook/webhook.lua" "$voice"
 }
+# Paced rows (bench/outbound/paced.lua): PACE_MS from the saturated rate ($1 req/s) and CONNS.
+pace_ms() { awk -v r="$1" -v c="$2" -v p="$PACE" 'BEGIN { printf "%.1f\n", c * 1000 / (r * p / 100) }'; }
+row_visit_paced() {
+  PACED_SCRIPT="$root/bench/visit.lua" PACE_MS="$1" bench_wrk "$srv_pid" "$here/paced.lua" "$srv/v1/visits"
+}
+row_webhook_paced() {
+  PACED_SCRIPT="$root/bench/webhook/webhook.lua" PACE_MS="$2" WEBHOOK_REQS="$1" CONNS=$WEBHOOK_CONNS \
+    bench_wrk "$srv_pid" "$here/paced.lua" "$voice"
+}
 
 # A driver posts RATE new calls/s through all four runs, so both pairs of rows carry the same
 # load of calls; the second pair adds the webhook destination: every call.started (the driver's
@@ -108,13 +124,19 @@ $CLI_PIN node "$here/receiver.mjs" > "$work/rx.out" &
 rx_pid=$!
 for _ in $(seq 50); do [ -s "$work/rx.out" ] && break; sleep 0.1; done
 rx_port=$(head -n 1 "$work/rx.out")
-$CLI_PIN node "$here/driver.mjs" "$voice" "$work/drive" "$CALL_RATE" $((4 * DURATION + 15)) > "$work/drv.out" &
+$CLI_PIN node "$here/driver.mjs" "$voice" "$work/drive" "$CALL_RATE" $((runs * DURATION + 15)) > "$work/drv.out" &
 drv_pid=$!
 sleep 2
 
 # --- the calls, nothing leaves ---
 visit_q=$(row_visit)
-hook_q=$(row_webhook "$work/reqs1")
+hook_q=$(row_webhook "$work/reqs0")
+if [ "$PACE" -gt 0 ]; then
+  visit_pace=$(pace_ms "$(echo "$visit_q" | cut -d' ' -f2)" "$CONNS")
+  hook_pace=$(pace_ms "$(echo "$hook_q" | cut -d' ' -f2)" "$WEBHOOK_CONNS")
+  visit_pq=$(row_visit_paced "$visit_pace")
+  hook_pq=$(row_webhook_paced "$work/reqs1" "$hook_pace")
+fi
 
 # --- the same, every call.started sent out ---
 for i in $(seq "$DESTS"); do
@@ -142,6 +164,12 @@ hook_f=$(row_webhook "$work/reqs2")
 o2=$(outbox_ticks)
 got2=$(count)
 t2=$(date +%s.%N)
+if [ "$PACE" -gt 0 ]; then
+  visit_pf=$(row_visit_paced "$visit_pace")
+  hook_pf=$(row_webhook_paced "$work/reqs3" "$hook_pace")
+  got3=$(count)
+  t3=$(date +%s.%N)
+fi
 wait "$drv_pid" || true
 drv_pid=""
 pending=$(sqlite3 "$db" "SELECT COUNT(*) FROM outbox WHERE state = 0")
@@ -158,9 +186,17 @@ bench_row "POST /v1/visits, none out" "$visit_q" "$base"
 bench_row "POST /v1/visits, $((CALL_RATE * DESTS)) events/s out" "$visit_f" "$base"
 bench_row "twilio voice webhook, none out" "$hook_q" "$base"
 bench_row "  same, $((CALL_RATE * DESTS)) events/s out" "$hook_f" "$base"
-echo "(the 'vs nginx' column here is relative to the first row)"
+if [ "$PACE" -gt 0 ]; then
+  bench_row "POST /v1/visits, paced, none out" "$visit_pq" "$base"
+  bench_row "POST /v1/visits, paced, events out" "$visit_pf" "$base"
+  bench_row "voice webhook, paced, none out" "$hook_pq" "$base"
+  bench_row "  same, paced, events out" "$hook_pf" "$base"
+fi
+echo "(the 'vs nginx' column here is relative to the first row; paced: each connection waits a random 0-2×${visit_pace:-} ms (visits) / 0-2×${hook_pace:-} ms (webhooks) before each request, about $PACE % of the first rows' rates)"
 awk -v a="$got0" -v b="$got1" -v c="$got2" -v s="$t0" -v m="$t1" -v e="$t2" 'BEGIN {
   printf "events received: %.0f/s during the visit run, %.0f/s during the webhook run\n", (b - a) / (m - s), (c - b) / (e - m) }'
+[ "$PACE" -gt 0 ] && awk -v a="$got2" -v b="$got3" -v s="$t2" -v e="$t3" 'BEGIN {
+  printf "events received: %.0f/s during the paced runs\n", (b - a) / (e - s) }'
 awk -v a="$s0" -v b="$s1" -v o0="$so0" -v o1="$so1" -v g0="$sg0" -v g1="$sg1" -v hz="$CPU_HZ" 'BEGIN {
   split(a, x, " "); split(b, y, " "); n = g1 - g0; if (n < 1) n = 1; k = 1e6 / hz / n
   t = (y[1] - x[1]) * k; w = (y[2] - x[2]) * k; c = (y[3] - x[3]) * k; o = (o1 - o0) * k
