@@ -469,6 +469,9 @@ struct outbound *outbound_new(const struct outbound_config *cfg)
         abort();
     }
     curl_multi_setopt(o->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 64L);
+    /* keep as many idle connections as may be in flight: the default cache (four per handle
+     * added, and handles come and go) closed connections a destination was about to reuse */
+    curl_multi_setopt(o->multi, CURLMOPT_MAXCONNECTS, 64L);
     return o;
 }
 
