@@ -152,7 +152,7 @@ int admin_pool_delete(struct app *app, const struct st_pool *p, int64_t now)
 
 int admin_pool_stats(struct app *app, const struct st_pool *p, int64_t now, struct pool_stats *out)
 {
-    return store_pool_stats(app->store, p->id, now, out);
+    return store_pool_stats(app->store, p->account_id, p->id, now, out);
 }
 
 /* ---- numbers ---- */
@@ -289,8 +289,8 @@ int admin_pool_usage(struct app *app, const struct st_pool *p, int64_t since, in
     memset(in_use, 0, n * sizeof(*in_use));
     struct usage u = {0};
     int64_t until = since + (int64_t)n * step;
-    int rc = store_lease_range(app->store, p->id, since, until, ADMIN_USAGE_MAX_LEASES,
-                               add_usage_lease, &u);
+    int rc = store_lease_range(app->store, p->account_id, p->id, since, until,
+                               ADMIN_USAGE_MAX_LEASES, add_usage_lease, &u);
     *truncated = u.n == ADMIN_USAGE_MAX_LEASES;
     /* a number shared by several sessions counts once: merge each number's intervals */
     qsort(u.l, u.n, sizeof(*u.l), by_number_then_start);
@@ -432,17 +432,17 @@ static int lease_seen(void *arg, const struct st_lease *l)
     return w->fn(w->ctx, &al);
 }
 
-int admin_session_leases(struct app *app, int64_t session_id, int64_t now, admin_lease_fn fn,
-                         void *ctx)
+int admin_session_leases(struct app *app, int64_t account_id, int64_t session_id, int64_t now,
+                         admin_lease_fn fn, void *ctx)
 {
     struct lease_walk w = {app, now, fn, ctx};
-    return store_session_leases(app->store, session_id, lease_seen, &w);
+    return store_session_leases(app->store, account_id, session_id, lease_seen, &w);
 }
 
-int admin_session_events(struct app *app, int64_t session_id, size_t max, store_event_fn fn,
-                         void *ctx)
+int admin_session_events(struct app *app, int64_t account_id, int64_t session_id, size_t max,
+                         store_event_fn fn, void *ctx)
 {
-    return store_event_list(app->store, session_id, max, fn, ctx);
+    return store_event_list(app->store, account_id, session_id, max, fn, ctx);
 }
 
 int admin_session_page_views(struct app *app, int64_t account_id, int64_t session_id, size_t max,

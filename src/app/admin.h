@@ -142,11 +142,11 @@ struct admin_lease {
 typedef int (*admin_lease_fn)(void *ctx, const struct admin_lease *l);
 /* The session's latest lease per pool, with the live engine's exact times while it knows the
  * lease (the stored ones may trail a pinged renewal by up to a minute). */
-int admin_session_leases(struct app *app, int64_t session_id, int64_t now, admin_lease_fn fn,
-                         void *ctx);
+int admin_session_leases(struct app *app, int64_t account_id, int64_t session_id, int64_t now,
+                         admin_lease_fn fn, void *ctx);
 /* The session's events in time order, at most max. */
-int admin_session_events(struct app *app, int64_t session_id, size_t max, store_event_fn fn,
-                         void *ctx);
+int admin_session_events(struct app *app, int64_t account_id, int64_t session_id, size_t max,
+                         store_event_fn fn, void *ctx);
 /* The session's page views after its landing page, in order, at most max. */
 int admin_session_page_views(struct app *app, int64_t account_id, int64_t session_id, size_t max,
                              store_page_view_fn fn, void *ctx);

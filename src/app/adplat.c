@@ -528,7 +528,8 @@ static int session_ids(struct store *s, int64_t session_id, struct adplat_call *
     c->click_at = ss.created_at;
     json_decref(ids);
     /* the newest ga_client event: one index lookup in the call's transaction */
-    rc = store_event_last_detail(s, session_id, "ga_client", g->detail, sizeof(g->detail));
+    rc = store_event_last_detail(s, ss.account_id, session_id, "ga_client", g->detail,
+                                 sizeof(g->detail));
     if (rc)
         return rc;
     size_t k = strcspn(g->detail, " ");

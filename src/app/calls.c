@@ -575,8 +575,8 @@ static int cmp_holding(const void *a, const void *b)
 
 /* One holding -> an attrib candidate, with its tel: click on the number and its session's
  * device and region. */
-static int to_candidate(struct store *s, const struct holding *h, const char *number, int64_t at,
-                        struct attrib_candidate *c)
+static int to_candidate(struct store *s, int64_t account_id, const struct holding *h,
+                        const char *number, int64_t at, struct attrib_candidate *c)
 {
     memset(c, 0, sizeof(*c));
     c->session_id = (uint64_t)h->session_id;
@@ -585,7 +585,7 @@ static int to_candidate(struct store *s, const struct holding *h, const char *nu
     c->ends_at = h->ends_at;
     c->n_client = h->n_client;
     struct st_session ss;
-    int rc = store_event_last(s, h->session_id, "tel_click", number, at + CLICK_SKEW_MS,
+    int rc = store_event_last(s, account_id, h->session_id, "tel_click", number, at + CLICK_SKEW_MS,
                               &c->tel_click_at);
     if (rc == ERR_OK)
         rc = store_session_by_id(s, h->session_id, &ss);
@@ -602,14 +602,15 @@ static int gather_candidates(struct store *s, const struct calls_target *t, int6
                              int64_t at, struct attrib_candidate *out, size_t *n_out)
 {
     struct holdings hs = {.s = s, .at = at, .h = xmalloc(CALLS_MAX_HISTORY * sizeof(*hs.h))};
-    int rc = store_lease_history(s, t->number.id, since, CALLS_MAX_HISTORY, add_holding, &hs);
+    int rc = store_lease_history(s, t->account_id, t->number.id, since, CALLS_MAX_HISTORY,
+                                 add_holding, &hs);
     *n_out = 0;
     if (rc == ERR_OK) {
         count_clients(hs.h, hs.n);
         qsort(hs.h, hs.n, sizeof(*hs.h), cmp_holding);
     }
     for (size_t i = 0; rc == ERR_OK && i < hs.n && i < CALLS_MAX_CANDIDATES; i++) {
-        rc = to_candidate(s, &hs.h[i], t->number.number, at, &out[i]);
+        rc = to_candidate(s, t->account_id, &hs.h[i], t->number.number, at, &out[i]);
         *n_out = i + 1;
     }
     free(hs.h);
@@ -645,8 +646,8 @@ static int model_signals(struct store *s, const struct calls_target *t,
 {
     int rc = ERR_OK;
     for (size_t i = 0; rc == ERR_OK && i < n; i++) {
-        rc = store_event_last(s, (int64_t)c[i].session_id, "number_copy", t->number.number,
-                              in->at + CLICK_SKEW_MS, &c[i].copy_at);
+        rc = store_event_last(s, t->account_id, (int64_t)c[i].session_id, "number_copy",
+                              t->number.number, in->at + CLICK_SKEW_MS, &c[i].copy_at);
         if (rc == ERR_OK)
             rc = store_call_session_credited(s, t->account_id, (int64_t)c[i].session_id, in->at,
                                              &c[i].called);
@@ -990,8 +991,8 @@ static void note_called(struct app *app, const struct st_account *acct, const st
     struct st_session ss;
     if (!policy_new || store_session_by_id(app->store, c->session_id, &ss) != ERR_OK)
         return;
-    int rc = store_lease_note(app->store, c->pool_id, ss.ext_id, c->number_id, POOL_SIG_CALLED,
-                              c->started_at);
+    int rc = store_lease_note(app->store, c->account_id, c->pool_id, ss.ext_id, c->number_id,
+                              POOL_SIG_CALLED, c->started_at);
     if (rc && rc != ERR_NOTFOUND)
         log_debug("calls", "credited call not noted on the lease: %s", err_str(rc));
 }

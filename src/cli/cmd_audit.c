@@ -92,7 +92,7 @@ static void gather(struct store *s, int64_t call_id, struct evidence *e)
     e->has_runner = e->call.runner_up_session_id &&
                     store_session_by_id(s, e->call.runner_up_session_id, &e->runner) == ERR_OK;
     if (e->has_ses && e->call.number_id)
-        store_session_leases(s, e->ses.id, pick_lease, e);
+        store_session_leases(s, e->ses.account_id, e->ses.id, pick_lease, e);
 }
 
 /* ---- the files ---- */

@@ -157,8 +157,8 @@ int store_pg__pool_by_id(struct store *s, int64_t id, struct st_pool *p);
 int store_pg__pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb);
 int store_pg__pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
 int store_pg__pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx);
-int store_pg__pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
-                                int64_t peak_concurrent);
+int store_pg__pool_set_counters(struct store *s, int64_t account_id, int64_t pool_id,
+                                int64_t exhaustion_events, int64_t peak_concurrent);
 int store_pg__number_create(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb);
 int store_pg__number_get(struct store *s, int64_t account_id, const char *ext_id,
                          struct st_number *n);
@@ -178,36 +178,41 @@ int store_pg__session_get(struct store *s, const char *ext_id, struct st_session
 int store_pg__session_by_id(struct store *s, int64_t id, struct st_session *ss);
 int store_pg__lease_add(struct store *s, struct st_lease *l);
 int store_pg__visits_add(struct store *s, struct st_visit_add *v, size_t n);
-int store_pg__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
-                          int64_t last_active_at, int64_t expires_at);
-int store_pg__lease_delete(struct store *s, int64_t session_id, int64_t number_id,
-                           int64_t leased_at);
-int store_pg__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held);
-int store_pg__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
-int store_pg__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
-                          int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
-int store_pg__lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
-                         int64_t number_id, unsigned signals, int64_t now);
-int store_pg__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
+int store_pg__lease_renew(struct store *s, int64_t account_id, int64_t session_id,
+                          int64_t number_id, int64_t last_active_at, int64_t expires_at);
+int store_pg__lease_delete(struct store *s, int64_t account_id, int64_t session_id,
+                           int64_t number_id, int64_t leased_at);
+int store_pg__session_held(struct store *s, int64_t account_id, int64_t session_id,
+                           int64_t number_id, bool *held);
+int store_pg__session_leases(struct store *s, int64_t account_id, int64_t session_id,
+                             store_lease_fn fn, void *ctx);
+int store_pg__lease_claim(struct store *s, int64_t account_id, int64_t pool_id,
+                          const char *session_ext_id, int64_t prev_number_id, int64_t now,
                           struct st_lease_claim *out);
-int store_pg__lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
-                            int64_t now);
+int store_pg__lease_note(struct store *s, int64_t account_id, int64_t pool_id,
+                         const char *session_ext_id, int64_t number_id, unsigned signals,
+                         int64_t now);
+int store_pg__lease_touch(struct store *s, int64_t account_id, int64_t pool_id,
+                          const char *session_ext_id, int64_t now, struct st_lease_claim *out);
+int store_pg__lease_release(struct store *s, int64_t account_id, int64_t pool_id,
+                            const struct st_lease_claim *claim, int64_t now);
 void store_pg__lease_times(struct store *s, const struct st_lease *l, int64_t now,
                            int64_t *last_active_at, int64_t *ends_at);
-int store_pg__pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
-int store_pg__lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until,
-                          size_t max, store_lease_fn fn, void *ctx);
-int store_pg__lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
-                              void *ctx);
-int store_pg__lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
-                            store_lease_fn fn, void *ctx);
+int store_pg__pool_stats(struct store *s, int64_t account_id, int64_t pool_id, int64_t now,
+                         struct pool_stats *out);
+int store_pg__lease_range(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                          int64_t until, size_t max, store_lease_fn fn, void *ctx);
+int store_pg__lease_list_live(struct store *s, int64_t account_id, int64_t pool_id, int64_t at,
+                              store_lease_fn fn, void *ctx);
+int store_pg__lease_history(struct store *s, int64_t account_id, int64_t number_id, int64_t since,
+                            size_t max, store_lease_fn fn, void *ctx);
 int store_pg__event_add(struct store *s, const struct st_event *e);
-int store_pg__event_last_detail(struct store *s, int64_t session_id, const char *type, char *detail,
-                                size_t cap);
-int store_pg__event_last(struct store *s, int64_t session_id, const char *type, const char *number,
-                         int64_t before, int64_t *at);
-int store_pg__event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn,
-                         void *ctx);
+int store_pg__event_last_detail(struct store *s, int64_t account_id, int64_t session_id,
+                                const char *type, char *detail, size_t cap);
+int store_pg__event_last(struct store *s, int64_t account_id, int64_t session_id, const char *type,
+                         const char *number, int64_t before, int64_t *at);
+int store_pg__event_list(struct store *s, int64_t account_id, int64_t session_id, size_t max,
+                         store_event_fn fn, void *ctx);
 int store_pg__page_view_add(struct store *s, const struct st_page_view *pv, bool dedupe,
                             bool *added);
 int store_pg__page_view_list(struct store *s, int64_t account_id, int64_t session_id, size_t max,

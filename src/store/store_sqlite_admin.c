@@ -498,9 +498,10 @@ int store_sqlite__pool_list(struct store *s, int64_t account_id, store_pool_fn f
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list pools");
 }
 
-int store_sqlite__pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
-                                    int64_t peak_concurrent)
+int store_sqlite__pool_set_counters(struct store *s, int64_t account_id, int64_t pool_id,
+                                    int64_t exhaustion_events, int64_t peak_concurrent)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
         c, "UPDATE pools SET exhaustion_events = ?2, peak_concurrent = ?3 WHERE id = ?1");

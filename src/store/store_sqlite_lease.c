@@ -239,9 +239,11 @@ static void fill_lease(struct slot *sl, uint64_t session_key, uint64_t number_id
     out->peak_concurrent = st.peak_concurrent > sl->peak_base ? st.peak_concurrent : sl->peak_base;
 }
 
-int store_sqlite__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
-                              int64_t prev_number_id, int64_t now, struct st_lease_claim *out)
+int store_sqlite__lease_claim(struct store *s, int64_t account_id, int64_t pool_id,
+                              const char *session_ext_id, int64_t prev_number_id, int64_t now,
+                              struct st_lease_claim *out)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct store_leases *e = store__sqlite(s)->leases;
     if (!e)
         return ERR_UNSUPPORTED;
@@ -284,9 +286,11 @@ static int note_persist(struct store *s, int64_t pool_id, const char *session_ex
     return store__exec(c, st, "note lease");
 }
 
-int store_sqlite__lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
-                             int64_t number_id, unsigned signals, int64_t now)
+int store_sqlite__lease_note(struct store *s, int64_t account_id, int64_t pool_id,
+                             const char *session_ext_id, int64_t number_id, unsigned signals,
+                             int64_t now)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct store_leases *e = store__sqlite(s)->leases;
     if (!e)
         return ERR_UNSUPPORTED;
@@ -298,9 +302,10 @@ int store_sqlite__lease_note(struct store *s, int64_t pool_id, const char *sessi
     return rc == ERR_OK ? note_persist(s, pool_id, session_ext_id, number_id, signals) : rc;
 }
 
-int store_sqlite__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id,
-                              int64_t now, struct st_lease_claim *out)
+int store_sqlite__lease_touch(struct store *s, int64_t account_id, int64_t pool_id,
+                              const char *session_ext_id, int64_t now, struct st_lease_claim *out)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct store_leases *e = store__sqlite(s)->leases;
     if (!e)
         return ERR_UNSUPPORTED;
@@ -318,9 +323,10 @@ int store_sqlite__lease_touch(struct store *s, int64_t pool_id, const char *sess
     return rc;
 }
 
-int store_sqlite__lease_release(struct store *s, int64_t pool_id,
+int store_sqlite__lease_release(struct store *s, int64_t account_id, int64_t pool_id,
                                 const struct st_lease_claim *claim, int64_t now)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct store_leases *e = store__sqlite(s)->leases;
     if (!e)
         return ERR_UNSUPPORTED;
@@ -364,8 +370,10 @@ void store_sqlite__lease_times(struct store *s, const struct st_lease *l, int64_
     }
 }
 
-int store_sqlite__pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out)
+int store_sqlite__pool_stats(struct store *s, int64_t account_id, int64_t pool_id, int64_t now,
+                             struct pool_stats *out)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct store_leases *e = store__sqlite(s)->leases;
     if (!e)
         return ERR_UNSUPPORTED;
@@ -425,7 +433,8 @@ static int load_number(void *ctx, const struct st_number *n)
         return 0;
     lc->rc = store__leases_number_add(lc->e, n);
     if (lc->rc == ERR_OK)
-        lc->rc = store_sqlite__lease_history(lc->e->store, n->id, 0, 1, load_lease, lc);
+        lc->rc =
+            store_sqlite__lease_history(lc->e->store, n->account_id, n->id, 0, 1, load_lease, lc);
     return lc->rc;
 }
 
@@ -437,7 +446,8 @@ static int load_pool(void *ctx, const struct st_pool *p)
     lc->rc = store_sqlite__number_list(lc->e->store, p->account_id, p->id, load_number, lc);
     lc->history = false;
     if (lc->rc == ERR_OK)
-        lc->rc = store_sqlite__lease_list_live(lc->e->store, p->id, lc->now, load_lease, lc);
+        lc->rc = store_sqlite__lease_list_live(lc->e->store, p->account_id, p->id, lc->now,
+                                               load_lease, lc);
     return lc->rc;
 }
 

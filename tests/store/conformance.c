@@ -605,7 +605,7 @@ static void pools_crud_and_tenant_scoping(void **state)
     assert_int_equal(got.cooldown_s, 30);
     assert_int_equal(store_pool_by_fallback(f->s, "+15555550199", &got), ERR_OK);
     assert_int_equal(got.id, p.id);
-    assert_int_equal(store_pool_set_counters(f->s, p.id, 7, 3), ERR_OK);
+    assert_int_equal(store_pool_set_counters(f->s, p.account_id, p.id, 7, 3), ERR_OK);
     assert_int_equal(store_pool_by_id(f->s, p.id, &got), ERR_OK);
     assert_int_equal(got.exhaustion_events, 7);
     assert_int_equal(got.peak_concurrent, 3);
@@ -703,7 +703,8 @@ static void sessions_and_lease_times_never_move_back(void **state)
     assert_string_equal(got.device, "mobile");
     struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
     struct st_number n = make_number(f, f->a.id, p.id, 101);
-    struct st_lease l = {.session_id = ss.id,
+    struct st_lease l = {.account_id = ss.account_id,
+                         .session_id = ss.id,
                          .number_id = n.id,
                          .pool_id = p.id,
                          .leased_at = 1000,
@@ -711,19 +712,23 @@ static void sessions_and_lease_times_never_move_back(void **state)
                          .expires_at = 61000};
     assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
     assert_true(l.id > 0);
-    assert_int_equal(store_lease_renew(f->s, ss.id, n.id, 5000, 65000), ERR_OK);
-    assert_int_equal(store_lease_renew(f->s, ss.id, n.id, 2000, 62000), ERR_OK); /* late */
-    assert_int_equal(store_lease_renew(f->s, ss.id, n.id + 99, 2000, 62000), ERR_NOTFOUND);
+    assert_int_equal(store_lease_renew(f->s, ss.account_id, ss.id, n.id, 5000, 65000), ERR_OK);
+    assert_int_equal(store_lease_renew(f->s, ss.account_id, ss.id, n.id, 2000, 62000),
+                     ERR_OK); /* late */
+    assert_int_equal(store_lease_renew(f->s, ss.account_id, ss.id, n.id + 99, 2000, 62000),
+                     ERR_NOTFOUND);
     struct st_lease last = {0};
-    assert_int_equal(store_session_leases(f->s, ss.id, copy_lease, &last), ERR_OK);
+    assert_int_equal(store_session_leases(f->s, ss.account_id, ss.id, copy_lease, &last), ERR_OK);
     assert_int_equal(last.last_active_at, 5000);
     assert_int_equal(last.expires_at, 65000);
     assert_string_equal(last.session_ext, "s_one");
     int live = 0;
-    assert_int_equal(store_lease_list_live(f->s, p.id, 64999, count_lease, &live), ERR_OK);
+    assert_int_equal(store_lease_list_live(f->s, p.account_id, p.id, 64999, count_lease, &live),
+                     ERR_OK);
     assert_int_equal(live, 1);
     live = 0;
-    assert_int_equal(store_lease_list_live(f->s, p.id, 65000, count_lease, &live), ERR_OK);
+    assert_int_equal(store_lease_list_live(f->s, p.account_id, p.id, 65000, count_lease, &live),
+                     ERR_OK);
     assert_int_equal(live, 0);
     /* a stored live lease blocks deletes until it ends */
     assert_int_equal(store_number_delete(f->s, f->a.id, n.ext_id, 2000), ERR_CONFLICT);
@@ -750,7 +755,8 @@ static void visits_add_stores_sessions_with_their_leases(void **state)
             .account_id = f->a.id, .created_at = 1000 + i, .last_active_at = 1000 + i};
         snprintf(ss[i].ext_id, sizeof(ss[i].ext_id), "s_batch%d", i);
         snprintf(ss[i].landing_page, sizeof(ss[i].landing_page), "https://a.example/p%d", i);
-        ls[i] = (struct st_lease){.number_id = i == 1 ? n2.id : n1.id,
+        ls[i] = (struct st_lease){.account_id = f->a.id,
+                                  .number_id = i == 1 ? n2.id : n1.id,
                                   .pool_id = p.id,
                                   .leased_at = 1000 + i,
                                   .last_active_at = 1000 + i,
@@ -771,7 +777,8 @@ static void visits_add_stores_sessions_with_their_leases(void **state)
         assert_int_equal(got.id, ss[i].id);
         assert_string_equal(got.landing_page, ss[i].landing_page);
         struct st_lease last = {0};
-        assert_int_equal(store_session_leases(f->s, ss[i].id, copy_lease, &last), ERR_OK);
+        assert_int_equal(store_session_leases(f->s, ss[i].account_id, ss[i].id, copy_lease, &last),
+                         ERR_OK);
         assert_int_equal(last.id, ls[i].id);
         assert_int_equal(last.number_id, ls[i].number_id);
         assert_int_equal(last.expires_at, 61000 + i);
@@ -825,10 +832,26 @@ static void session_leases_latest_per_pool_in_pool_order(void **state)
     struct st_number nb = make_number(f, f->a.id, b.id, 203);
     /* b's lease first, then two in a (the older one with the later times), another session's */
     struct st_lease rows[] = {
-        {.session_id = ss.id, .number_id = nb.id, .pool_id = b.id, .leased_at = 1000},
-        {.session_id = ss.id, .number_id = na1.id, .pool_id = a.id, .leased_at = 9000},
-        {.session_id = ss.id, .number_id = na2.id, .pool_id = a.id, .leased_at = 2000},
-        {.session_id = other.id, .number_id = na1.id, .pool_id = a.id, .leased_at = 3000},
+        {.account_id = ss.account_id,
+         .session_id = ss.id,
+         .number_id = nb.id,
+         .pool_id = b.id,
+         .leased_at = 1000},
+        {.account_id = ss.account_id,
+         .session_id = ss.id,
+         .number_id = na1.id,
+         .pool_id = a.id,
+         .leased_at = 9000},
+        {.account_id = ss.account_id,
+         .session_id = ss.id,
+         .number_id = na2.id,
+         .pool_id = a.id,
+         .leased_at = 2000},
+        {.account_id = other.account_id,
+         .session_id = other.id,
+         .number_id = na1.id,
+         .pool_id = a.id,
+         .leased_at = 3000},
     };
     for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
         rows[i].last_active_at = rows[i].leased_at;
@@ -836,7 +859,7 @@ static void session_leases_latest_per_pool_in_pool_order(void **state)
         assert_int_equal(store_lease_add(f->s, &rows[i]), ERR_OK);
     }
     struct lease_rows got = {0};
-    assert_int_equal(store_session_leases(f->s, ss.id, collect_lease, &got), ERR_OK);
+    assert_int_equal(store_session_leases(f->s, ss.account_id, ss.id, collect_lease, &got), ERR_OK);
     assert_int_equal(got.n, 2);
     int ia = a.id < b.id ? 0 : 1;
     assert_int_equal(got.rows[ia].pool_id, a.id);
@@ -846,7 +869,8 @@ static void session_leases_latest_per_pool_in_pool_order(void **state)
     assert_int_equal(got.rows[1 - ia].number_id, nb.id);
     assert_string_equal(got.rows[0].session_ext, "s_pools");
     got.n = 0;
-    assert_int_equal(store_session_leases(f->s, other.id, collect_lease, &got), ERR_OK);
+    assert_int_equal(store_session_leases(f->s, other.account_id, other.id, collect_lease, &got),
+                     ERR_OK);
     assert_int_equal(got.n, 1);
     assert_int_equal(got.rows[0].id, rows[3].id);
     /* a session in more pools than a backend may expect (here 7): all of them, in pool order */
@@ -855,7 +879,8 @@ static void session_leases_latest_per_pool_in_pool_order(void **state)
         snprintf(target, sizeof(target), "+1555555030%d", i);
         struct st_pool p = make_pool(f, f->a.id, target, 60, 0, false);
         struct st_number n = make_number(f, f->a.id, p.id, 210 + i);
-        struct st_lease l = {.session_id = ss.id,
+        struct st_lease l = {.account_id = ss.account_id,
+                             .session_id = ss.id,
                              .number_id = n.id,
                              .pool_id = p.id,
                              .leased_at = 4000,
@@ -864,7 +889,7 @@ static void session_leases_latest_per_pool_in_pool_order(void **state)
         assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
     }
     got.n = 0;
-    assert_int_equal(store_session_leases(f->s, ss.id, collect_lease, &got), ERR_OK);
+    assert_int_equal(store_session_leases(f->s, ss.account_id, ss.id, collect_lease, &got), ERR_OK);
     assert_int_equal(got.n, 7);
     for (int i = 1; i < got.n; i++)
         assert_true(got.rows[i - 1].pool_id < got.rows[i].pool_id);
@@ -887,7 +912,8 @@ static void session_client_and_numbers_held(void **state)
     struct st_pool p = make_pool(f, f->a.id, "+15555550300", 60, 0, false);
     struct st_number n = make_number(f, f->a.id, p.id, 301);
     struct st_number m = make_number(f, f->a.id, p.id, 302);
-    struct st_lease l = {.session_id = ss.id,
+    struct st_lease l = {.account_id = ss.account_id,
+                         .session_id = ss.id,
                          .number_id = n.id,
                          .pool_id = p.id,
                          .leased_at = 10,
@@ -895,16 +921,17 @@ static void session_client_and_numbers_held(void **state)
                          .expires_at = 60010};
     assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
     struct st_lease read = {0};
-    assert_int_equal(store_lease_history(f->s, n.id, 0, 1, copy_lease, &read), ERR_OK);
+    assert_int_equal(store_lease_history(f->s, n.account_id, n.id, 0, 1, copy_lease, &read),
+                     ERR_OK);
     assert_string_equal(read.session_ext, "s_client");
     assert_string_equal(read.visitor_id, "v_client");
     assert_string_equal(read.client_key, "2001:db8:1:2::/64");
     bool held = false;
-    assert_int_equal(store_session_held(f->s, ss.id, n.id, &held), ERR_OK);
+    assert_int_equal(store_session_held(f->s, ss.account_id, ss.id, n.id, &held), ERR_OK);
     assert_true(held);
-    assert_int_equal(store_session_held(f->s, ss.id, m.id, &held), ERR_OK);
+    assert_int_equal(store_session_held(f->s, ss.account_id, ss.id, m.id, &held), ERR_OK);
     assert_false(held); /* never shown that one */
-    assert_int_equal(store_session_held(f->s, other.id, n.id, &held), ERR_OK);
+    assert_int_equal(store_session_held(f->s, other.account_id, other.id, n.id, &held), ERR_OK);
     assert_false(held); /* another session's number */
 }
 
@@ -937,52 +964,61 @@ static void history_window_order_max_and_events(void **state)
         snprintf(ext, sizeof(ext), "s_h%d", i);
         struct st_session ss = make_session(f, ext, i);
         ids[i] = ss.id;
-        struct st_lease l = {.session_id = ss.id,
+        struct st_lease l = {.account_id = ss.account_id,
+                             .session_id = ss.id,
                              .number_id = n.id,
                              .pool_id = p.id,
                              .leased_at = i * 100000,
                              .last_active_at = i * 100000,
                              .expires_at = i * 100000 + 60000};
         assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
-        struct st_event e = {.session_id = ss.id, .at = i * 100000 + 5};
+        struct st_event e = {
+            .account_id = ss.account_id, .session_id = ss.id, .at = i * 100000 + 5};
         snprintf(e.type, sizeof(e.type), "tel_click");
         snprintf(e.number, sizeof(e.number), "+15555550201");
         assert_int_equal(store_event_add(f->s, &e), ERR_OK);
     }
     int64_t ends[4] = {0};
-    assert_int_equal(store_lease_history(f->s, n.id, 100000, 10, collect_ends, ends), ERR_OK);
+    assert_int_equal(store_lease_history(f->s, n.account_id, n.id, 100000, 10, collect_ends, ends),
+                     ERR_OK);
     assert_int_equal(ends[0], 260000); /* newest first */
     assert_int_equal(ends[1], 160000);
     assert_int_equal(ends[2], 0); /* the first lease ended before `since` */
     int64_t one[4] = {0};
-    assert_int_equal(store_lease_history(f->s, n.id, 0, 1, collect_ends, one), ERR_OK);
+    assert_int_equal(store_lease_history(f->s, n.account_id, n.id, 0, 1, collect_ends, one),
+                     ERR_OK);
     assert_int_equal(one[0], 260000);
     assert_int_equal(one[1], 0); /* max */
     /* a pool's leases overlapping [since, until), oldest end first, at most max */
     int64_t range[4] = {0};
-    assert_int_equal(store_lease_range(f->s, p.id, 50000, 200000, 10, collect_ends, range), ERR_OK);
+    assert_int_equal(
+        store_lease_range(f->s, p.account_id, p.id, 50000, 200000, 10, collect_ends, range),
+        ERR_OK);
     assert_int_equal(range[0], 60000);
     assert_int_equal(range[1], 160000);
     assert_int_equal(range[2], 0); /* leased at `until`: not in it */
     int64_t first[4] = {0};
-    assert_int_equal(store_lease_range(f->s, p.id, 0, 300000, 1, collect_ends, first), ERR_OK);
+    assert_int_equal(store_lease_range(f->s, p.account_id, p.id, 0, 300000, 1, collect_ends, first),
+                     ERR_OK);
     assert_int_equal(first[0], 60000);
     assert_int_equal(first[1], 0); /* max */
     int64_t none[2] = {0};
-    assert_int_equal(store_lease_range(f->s, p.id + 1000, 0, 300000, 10, collect_ends, none),
-                     ERR_OK);
+    assert_int_equal(
+        store_lease_range(f->s, p.account_id, p.id + 1000, 0, 300000, 10, collect_ends, none),
+        ERR_OK);
     assert_int_equal(none[0], 0); /* another pool's */
     int64_t at = -1;
-    assert_int_equal(store_event_last(f->s, ids[1], "tel_click", "+15555550201", 200000, &at),
-                     ERR_OK);
+    assert_int_equal(
+        store_event_last(f->s, f->a.id, ids[1], "tel_click", "+15555550201", 200000, &at), ERR_OK);
     assert_int_equal(at, 100005);
-    assert_int_equal(store_event_last(f->s, ids[1], "tel_click", "+15555550201", 100000, &at),
-                     ERR_OK);
+    assert_int_equal(
+        store_event_last(f->s, f->a.id, ids[1], "tel_click", "+15555550201", 100000, &at), ERR_OK);
     assert_int_equal(at, 0);
-    assert_int_equal(store_event_last(f->s, ids[1], "tel_click", NULL, 200000, &at), ERR_OK);
+    assert_int_equal(store_event_last(f->s, f->a.id, ids[1], "tel_click", NULL, 200000, &at),
+                     ERR_OK);
     assert_int_equal(at, 100005);
     int64_t evs[4] = {0};
-    assert_int_equal(store_event_list(f->s, ids[2], 10, collect_event, evs), ERR_OK);
+    assert_int_equal(store_event_list(f->s, f->a.id, ids[2], 10, collect_event, evs), ERR_OK);
     assert_int_equal(evs[0], 200005);
     assert_int_equal(evs[1], 0);
     int64_t n_events = 0;
@@ -998,7 +1034,8 @@ static void event_last_detail_newest_of_type(void **state)
     struct st_session ss = make_session(f, "s_ga", 10);
     struct st_session other = make_session(f, "s_ga2", 10);
     char got[64] = "x";
-    assert_int_equal(store_event_last_detail(f->s, ss.id, "ga_client", got, sizeof(got)), ERR_OK);
+    assert_int_equal(
+        store_event_last_detail(f->s, ss.account_id, ss.id, "ga_client", got, sizeof(got)), ERR_OK);
     assert_string_equal(got, ""); /* none */
     static const struct {
         int64_t session;
@@ -1008,21 +1045,27 @@ static void event_last_detail_newest_of_type(void **state)
                {1, "ga_client", "222.2 s2", 200}, {1, "page_view", "later", 400},
                {2, "ga_client", "999.9", 500},    {1, "ga_client", "444.4 s4", 300}};
     for (size_t i = 0; i < ARRAY_SIZE(evs); i++) {
-        struct st_event e = {.session_id = evs[i].session == 1 ? ss.id : other.id, .at = evs[i].at};
+        struct st_event e = {.account_id = f->a.id,
+                             .session_id = evs[i].session == 1 ? ss.id : other.id,
+                             .at = evs[i].at};
         snprintf(e.type, sizeof(e.type), "%s", evs[i].type);
         snprintf(e.detail, sizeof(e.detail), "%s", evs[i].detail);
         assert_int_equal(store_event_add(f->s, &e), ERR_OK);
     }
-    assert_int_equal(store_event_last_detail(f->s, ss.id, "ga_client", got, sizeof(got)), ERR_OK);
+    assert_int_equal(
+        store_event_last_detail(f->s, ss.account_id, ss.id, "ga_client", got, sizeof(got)), ERR_OK);
     assert_string_equal(got, "444.4 s4"); /* the newest at 300 (written after 333.3) */
     char small[4];
-    assert_int_equal(store_event_last_detail(f->s, ss.id, "ga_client", small, sizeof(small)),
-                     ERR_OK);
+    assert_int_equal(
+        store_event_last_detail(f->s, ss.account_id, ss.id, "ga_client", small, sizeof(small)),
+        ERR_OK);
     assert_string_equal(small, "444"); /* cut to fit */
-    assert_int_equal(store_event_last_detail(f->s, other.id, "ga_client", got, sizeof(got)),
-                     ERR_OK);
+    assert_int_equal(
+        store_event_last_detail(f->s, other.account_id, other.id, "ga_client", got, sizeof(got)),
+        ERR_OK);
     assert_string_equal(got, "999.9");
-    assert_int_equal(store_event_last_detail(f->s, ss.id, "tel_click", got, sizeof(got)), ERR_OK);
+    assert_int_equal(
+        store_event_last_detail(f->s, ss.account_id, ss.id, "tel_click", got, sizeof(got)), ERR_OK);
     assert_string_equal(got, "");
 }
 
@@ -1214,13 +1257,15 @@ static void export_trace_of_one_pool(void **state)
     struct st_number n2 = make_number(f, f->a.id, p2.id, 401);
     struct st_session s1 = make_session(f, "s_tp1", 1000);
     struct st_session s2 = make_session(f, "s_tp2", 1100);
-    struct st_lease l1 = {.session_id = s1.id,
+    struct st_lease l1 = {.account_id = s1.account_id,
+                          .session_id = s1.id,
                           .number_id = n1.id,
                           .pool_id = p1.id,
                           .leased_at = 1000,
                           .last_active_at = 1000,
                           .expires_at = 61000};
-    struct st_lease l2 = {.session_id = s2.id,
+    struct st_lease l2 = {.account_id = s2.account_id,
+                          .session_id = s2.id,
                           .number_id = n2.id,
                           .pool_id = p2.id,
                           .leased_at = 1100,
@@ -1425,14 +1470,15 @@ static void funnel_stages_and_cohorts_by_first_visit(void **state)
     (void)sa;
     struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
     struct st_number n = make_number(f, f->a.id, p.id, 11);
-    struct st_lease l = {.session_id = sb.id,
+    struct st_lease l = {.account_id = sb.account_id,
+                         .session_id = sb.id,
                          .number_id = n.id,
                          .pool_id = p.id,
                          .leased_at = 200,
                          .last_active_at = 200,
                          .expires_at = 60200};
     assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
-    struct st_event e = {.session_id = sc.id, .at = 310};
+    struct st_event e = {.account_id = sc.account_id, .session_id = sc.id, .at = 310};
     snprintf(e.type, sizeof(e.type), "tel_click");
     snprintf(e.number, sizeof(e.number), "%s", n.number);
     assert_int_equal(store_event_add(f->s, &e), ERR_OK);
@@ -1759,17 +1805,20 @@ static void claims_need_a_serving_store(void **state)
     struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
     make_number(f, f->a.id, p.id, 101);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "s", 0, 1000, &c), ERR_UNSUPPORTED);
-    assert_int_equal(store_lease_touch(f->s, p.id, "s", 1000, &c), ERR_UNSUPPORTED);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s", 0, 1000, &c),
+                     ERR_UNSUPPORTED);
+    assert_int_equal(store_lease_touch(f->s, p.account_id, p.id, "s", 1000, &c), ERR_UNSUPPORTED);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, p.id, 1000, &st), ERR_UNSUPPORTED);
-    struct st_lease l = {.pool_id = p.id, .last_active_at = 5, .expires_at = 6};
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, 1000, &st), ERR_UNSUPPORTED);
+    struct st_lease l = {
+        .account_id = p.account_id, .pool_id = p.id, .last_active_at = 5, .expires_at = 6};
     int64_t active = 0, ends = 0;
     store_lease_times(f->s, &l, 1000, &active, &ends);
     assert_int_equal(active, 5);
     assert_int_equal(ends, 6);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id + 99, "s", 0, 1000, &c), ERR_NOTFOUND);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id + 99, "s", 0, 1000, &c),
+                     ERR_NOTFOUND);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_INVALID); /* once */
 }
 
@@ -1780,22 +1829,23 @@ static void claim_touch_times_and_deletes(void **state)
     struct st_number n = make_number(f, f->a.id, p.id, 101);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "s_a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_a", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n.id);
     assert_string_equal(c.number, "+15555550101");
     assert_true(c.display[0] != '\0');
     assert_true(c.flags & POOL_LEASE_NEW);
     assert_int_equal(c.leased_at, 1000);
     assert_int_equal(c.expires_at, 1000 + MIN_MS);
-    assert_int_equal(store_lease_touch(f->s, p.id, "s_a", 5000, &c), ERR_OK);
+    assert_int_equal(store_lease_touch(f->s, p.account_id, p.id, "s_a", 5000, &c), ERR_OK);
     assert_true(c.flags & POOL_LEASE_RENEWED);
     assert_int_equal(c.expires_at, 5000 + MIN_MS);
-    assert_int_equal(store_lease_touch(f->s, p.id, "s_b", 5000, &c), ERR_NOTFOUND);
-    assert_int_equal(store_lease_claim(f->s, p.id, "s_a", 0, 6000, &c), ERR_OK);
+    assert_int_equal(store_lease_touch(f->s, p.account_id, p.id, "s_b", 5000, &c), ERR_NOTFOUND);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_a", 0, 6000, &c), ERR_OK);
     assert_true(c.flags & POOL_LEASE_RENEWED);
     /* the engine's exact times for a stored lease it knows; stored ones otherwise */
     struct st_session ss = make_session(f, "s_a", 1000);
-    struct st_lease l = {.session_id = ss.id,
+    struct st_lease l = {.account_id = ss.account_id,
+                         .session_id = ss.id,
                          .number_id = n.id,
                          .pool_id = p.id,
                          .leased_at = 1000,
@@ -1814,7 +1864,8 @@ static void claim_touch_times_and_deletes(void **state)
     struct st_number still;
     assert_int_equal(store_number_by_id(f->s, n.id, &still), ERR_OK);
     assert_int_equal(store_number_delete(f->s, f->a.id, n.ext_id, 6000 + MIN_MS), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id, "s_c", 0, 6000 + MIN_MS, &c), ERR_EXHAUSTED);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_c", 0, 6000 + MIN_MS, &c),
+                     ERR_EXHAUSTED);
 }
 
 /* A claim taken back (its commit failed, or a flood's) leaves nothing: no lease, no exhaustion
@@ -1827,38 +1878,41 @@ static void release_takes_a_claim_back(void **state)
     make_number(f, f->a.id, p.id, 102);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim a, b, c, renew;
-    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &a), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 1000, &b), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id, "c", 0, 2000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "a", 0, 1000, &a), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "b", 0, 1000, &b), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "c", 0, 2000, &c), ERR_OK);
     assert_true(c.flags & POOL_LEASE_EXHAUSTED);
-    assert_int_equal(store_lease_release(f->s, p.id, &c, 2000), ERR_OK);
-    assert_int_equal(store_lease_release(f->s, p.id, &a, 2000), ERR_OK);
-    assert_int_equal(store_lease_release(f->s, p.id, &a, 2000), ERR_NOTFOUND); /* once */
-    assert_int_equal(store_lease_release(f->s, p.id + 99, &b, 2000), ERR_NOTFOUND);
+    assert_int_equal(store_lease_release(f->s, p.account_id, p.id, &c, 2000), ERR_OK);
+    assert_int_equal(store_lease_release(f->s, p.account_id, p.id, &a, 2000), ERR_OK);
+    assert_int_equal(store_lease_release(f->s, p.account_id, p.id, &a, 2000),
+                     ERR_NOTFOUND); /* once */
+    assert_int_equal(store_lease_release(f->s, p.account_id, p.id + 99, &b, 2000), ERR_NOTFOUND);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, p.id, 2000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, 2000, &st), ERR_OK);
     assert_int_equal(st.live_leases, 1);
     assert_int_equal(st.leased, 1);
     assert_int_equal(st.free, 1);
     assert_int_equal(st.exhaustion_events, 0);
     assert_int_equal(st.peak_concurrent, 1);
-    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 3000, &a), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "d", 0, 3000, &a), ERR_OK);
     assert_int_equal(a.number_id, n1.id); /* never used again: idlest, lowest id */
-    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 4000, &renew), ERR_OK);
-    assert_int_equal(store_lease_release(f->s, p.id, &renew, 4000), ERR_INVALID);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "d", 0, 4000, &renew), ERR_OK);
+    assert_int_equal(store_lease_release(f->s, p.account_id, p.id, &renew, 4000), ERR_INVALID);
     /* the durable side: the row of a lease taken back is deleted */
     struct st_session ss = make_session(f, "d", 3000);
-    struct st_lease l = {.session_id = ss.id,
+    struct st_lease l = {.account_id = ss.account_id,
+                         .session_id = ss.id,
                          .number_id = n1.id,
                          .pool_id = p.id,
                          .leased_at = 3000,
                          .last_active_at = 3000,
                          .expires_at = 3000 + MIN_MS};
     assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
-    assert_int_equal(store_lease_delete(f->s, ss.id, n1.id, 2999), ERR_NOTFOUND);
-    assert_int_equal(store_lease_delete(f->s, ss.id, n1.id, 3000), ERR_OK);
+    assert_int_equal(store_lease_delete(f->s, ss.account_id, ss.id, n1.id, 2999), ERR_NOTFOUND);
+    assert_int_equal(store_lease_delete(f->s, ss.account_id, ss.id, n1.id, 3000), ERR_OK);
     int64_t live = 0;
-    assert_int_equal(store_lease_list_live(f->s, p.id, 3000, count_lease, &live), ERR_OK);
+    assert_int_equal(store_lease_list_live(f->s, p.account_id, p.id, 3000, count_lease, &live),
+                     ERR_OK);
     assert_int_equal(live, 0);
 }
 
@@ -1875,42 +1929,49 @@ static void lease_note_rests_tapped_numbers(void **state)
     struct st_number n3 = make_number(f, f->a.id, p.id, 103);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "a", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 1000, &c), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id, "c", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "b", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "c", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
-    assert_int_equal(store_lease_note(f->s, p.id, "a", n1.id, POOL_SIG_CLICK, 2000), ERR_OK);
-    assert_int_equal(store_lease_note(f->s, p.id, "c", n3.id, POOL_SIG_CLICK, 3000), ERR_OK);
-    assert_int_equal(store_lease_note(f->s, p.id, "c", n3.id, POOL_SIG_CALLED, 4000), ERR_OK);
-    assert_int_equal(store_lease_note(f->s, p.id, "x", n1.id, POOL_SIG_CLICK, 4000), ERR_NOTFOUND);
-    assert_int_equal(store_lease_note(f->s, p.id, "a", n2.id, POOL_SIG_CLICK, 4000), ERR_NOTFOUND);
-    assert_int_equal(store_lease_note(f->s, p.id + 99, "a", n1.id, POOL_SIG_CLICK, 4000),
+    assert_int_equal(store_lease_note(f->s, p.account_id, p.id, "a", n1.id, POOL_SIG_CLICK, 2000),
+                     ERR_OK);
+    assert_int_equal(store_lease_note(f->s, p.account_id, p.id, "c", n3.id, POOL_SIG_CLICK, 3000),
+                     ERR_OK);
+    assert_int_equal(store_lease_note(f->s, p.account_id, p.id, "c", n3.id, POOL_SIG_CALLED, 4000),
+                     ERR_OK);
+    assert_int_equal(store_lease_note(f->s, p.account_id, p.id, "x", n1.id, POOL_SIG_CLICK, 4000),
                      ERR_NOTFOUND);
+    assert_int_equal(store_lease_note(f->s, p.account_id, p.id, "a", n2.id, POOL_SIG_CLICK, 4000),
+                     ERR_NOTFOUND);
+    assert_int_equal(
+        store_lease_note(f->s, p.account_id, p.id + 99, "a", n1.id, POOL_SIG_CLICK, 4000),
+        ERR_NOTFOUND);
     /* all ended, no cooldown: n1 (released first, lowest id) still rests; the others are free */
     int64_t t = 200000;
-    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "d", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
     assert_false(c.flags & POOL_LEASE_EXHAUSTED);
-    assert_int_equal(store_lease_claim(f->s, p.id, "e", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "e", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id); /* tapped, then called: no rest */
     assert_false(c.flags & POOL_LEASE_EXHAUSTED);
     /* exhausted: a live number is shared before the resting one */
-    assert_int_equal(store_lease_claim(f->s, p.id, "f", 0, t + 1, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "f", 0, t + 1, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
     assert_true(c.flags & POOL_LEASE_EXHAUSTED);
     assert_true(c.flags & POOL_LEASE_SHARED);
     /* b tapped n2 before its lease ended, noted only now: n2 rests as long as n1 from then on */
-    assert_int_equal(store_lease_note(f->s, p.id, "b", n2.id, POOL_SIG_CLICK, t + 2), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id, "g", 0, t + 3, &c), ERR_OK);
+    assert_int_equal(store_lease_note(f->s, p.account_id, p.id, "b", n2.id, POOL_SIG_CLICK, t + 2),
+                     ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "g", 0, t + 3, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
     assert_true(c.flags & POOL_LEASE_SHARED);
     /* three hours after the tapped leases ended, n1 and n2 are free again: after n3, whose
      * holders left later but earned no rest */
     int64_t rested = 1000 + MIN_MS + 3 * 3600 * 1000;
-    assert_int_equal(store_lease_claim(f->s, p.id, "h", 0, rested, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "h", 0, rested, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "i", 0, rested, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "i", 0, rested, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id);
     assert_false(c.flags & POOL_LEASE_EXHAUSTED);
 }
@@ -1925,27 +1986,30 @@ static void cooldown_idle_longest_and_fallback_exhaustion(void **state)
     struct st_number n3 = make_number(f, f->a.id, p.id, 103);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "a", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id); /* never used: lowest id first */
-    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "b", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
-    assert_int_equal(store_lease_touch(f->s, p.id, "b", 5000, &c), ERR_OK); /* n2 ends later */
+    assert_int_equal(store_lease_touch(f->s, p.account_id, p.id, "b", 5000, &c),
+                     ERR_OK); /* n2 ends later */
     /* both released (61 s, 65 s) and cooling: the never-used n3 is the only free one */
-    assert_int_equal(store_lease_claim(f->s, p.id, "c", 0, 100000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "c", 0, 100000, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 200000, &c), ERR_EXHAUSTED);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "d", 0, 200000, &c),
+                     ERR_EXHAUSTED);
     assert_true(c.flags & POOL_LEASE_EXHAUSTED);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, p.id, 200000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, 200000, &st), ERR_OK);
     assert_int_equal(st.exhaustion_events, 1);
     assert_int_equal(st.size, 3);
     /* past cooldown: the number idle longest (released first) comes back first */
     int64_t t = 65000 + 600000 + 1;
-    assert_int_equal(store_lease_claim(f->s, p.id, "e", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "e", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "f", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "f", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "g", 0, t, &c), ERR_EXHAUSTED); /* n3 cools */
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "g", 0, t, &c),
+                     ERR_EXHAUSTED); /* n3 cools */
 }
 
 static void share_mode_exhaustion_shares_and_counts(void **state)
@@ -1956,18 +2020,19 @@ static void share_mode_exhaustion_shares_and_counts(void **state)
     struct st_pool empty = make_pool(f, f->a.id, "+15555550200", 60, 0, false);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &c), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 2000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "b", 0, 2000, &c), ERR_OK);
     assert_int_equal(c.number_id, n.id);
     assert_true(c.flags & POOL_LEASE_EXHAUSTED);
     assert_true(c.flags & POOL_LEASE_SHARED);
     assert_int_equal(c.exhaustion_events, 1);
     assert_int_equal(c.peak_concurrent, 2);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, p.id, 2000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, 2000, &st), ERR_OK);
     assert_int_equal(st.exhaustion_events, 1);
     assert_int_equal(st.live_leases, 2);
-    assert_int_equal(store_lease_claim(f->s, empty.id, "a", 0, 2000, &c), ERR_EXHAUSTED);
+    assert_int_equal(store_lease_claim(f->s, empty.account_id, empty.id, "a", 0, 2000, &c),
+                     ERR_EXHAUSTED);
 }
 
 /* A renewal makes its number's latest activity later without the claim that picks seeing it
@@ -1984,42 +2049,43 @@ static void renewals_reorder_the_picks(void **state)
     struct st_number n3 = make_number(f, f->a.id, p.id, 103);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "a", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "b", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "c", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "c", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
-    assert_int_equal(store_lease_touch(f->s, p.id, "a", 30000, &c), ERR_OK); /* n1: 30 s */
+    assert_int_equal(store_lease_touch(f->s, p.account_id, p.id, "a", 30000, &c),
+                     ERR_OK); /* n1: 30 s */
     /* exhausted: shared in order of latest activity, n1 (renewed) last */
-    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 40000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "d", 0, 40000, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
     assert_true(c.flags & POOL_LEASE_SHARED);
-    assert_int_equal(store_lease_claim(f->s, p.id, "e", 0, 40000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "e", 0, 40000, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "f", 0, 40000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "f", 0, 40000, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id);
     assert_int_equal(c.exhaustion_events, 3);
     assert_int_equal(c.peak_concurrent, 6);
     /* b and c ended at 61 s, a at 90 s; d, e, f live: a new claim is the seventh live lease
      * only if the ended ones still counted */
-    assert_int_equal(store_lease_claim(f->s, p.id, "g", 0, 95000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "g", 0, 95000, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id); /* all at 40 s: lowest id */
     assert_int_equal(c.peak_concurrent, 6);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, p.id, 95000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, 95000, &st), ERR_OK);
     assert_int_equal(st.live_leases, 4);
     assert_int_equal(st.peak_concurrent, 6);
     /* all ended: the idle-longest number first, n1 (95 s) after n2 and n3 (40 s) */
     int64_t t = 95000 + 60000 + 1;
-    assert_int_equal(store_lease_claim(f->s, p.id, "h", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "h", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
     assert_false(c.flags & POOL_LEASE_EXHAUSTED);
-    assert_int_equal(store_lease_claim(f->s, p.id, "i", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "i", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "j", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "j", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id);
-    assert_int_equal(store_pool_stats(f->s, p.id, t, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, t, &st), ERR_OK);
     assert_int_equal(st.live_leases, 3);
 }
 
@@ -2033,26 +2099,27 @@ static void restart_rebuilds_claims_from_the_tables(void **state)
     struct st_number n2 = make_number(f, f->a.id, p.id, 102);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "s_x", n2.id, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_x", n2.id, 1000, &c), ERR_OK);
     struct st_session ss = make_session(f, "s_x", 1000);
-    struct st_lease l = {.session_id = ss.id,
+    struct st_lease l = {.account_id = ss.account_id,
+                         .session_id = ss.id,
                          .number_id = c.number_id,
                          .pool_id = p.id,
                          .leased_at = c.leased_at,
                          .last_active_at = 1000,
                          .expires_at = c.expires_at};
     assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
-    assert_int_equal(store_pool_set_counters(f->s, p.id, 5, 4), ERR_OK);
+    assert_int_equal(store_pool_set_counters(f->s, p.account_id, p.id, 5, 4), ERR_OK);
     store_close(f->s);
     assert_int_equal(store_open(f->url, &f->s, NULL), ERR_OK);
     assert_int_equal(store_serve_begin(f->s, 2000, NULL), ERR_OK);
     struct st_lease_claim again;
-    assert_int_equal(store_lease_claim(f->s, p.id, "s_x", 0, 2000, &again), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_x", 0, 2000, &again), ERR_OK);
     assert_true(again.flags & POOL_LEASE_RENEWED);
     assert_int_equal(again.number_id, c.number_id);
     assert_int_equal(again.leased_at, 1000);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, p.id, 2000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, 2000, &st), ERR_OK);
     assert_int_equal(st.exhaustion_events, 5);
     assert_int_equal(st.peak_concurrent, 4);
 }
@@ -2074,17 +2141,18 @@ static void a_second_server_is_refused_or_shares_the_claims(void **state)
     if (!be->single_owner) {
         assert_int_equal(store_serve_begin(other, 1000, &eb), ERR_OK);
         struct st_lease_claim c1, c2, again;
-        assert_int_equal(store_lease_claim(f->s, p.id, "s_1", 0, 1000, &c1), ERR_OK);
-        assert_int_equal(store_lease_claim(other, p.id, "s_2", 0, 1001, &c2), ERR_OK);
+        assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_1", 0, 1000, &c1), ERR_OK);
+        assert_int_equal(store_lease_claim(other, p.account_id, p.id, "s_2", 0, 1001, &c2), ERR_OK);
         assert_int_equal(c1.number_id, n1.id);
         assert_int_equal(c2.number_id, n2.id); /* the other node saw n1 taken */
-        assert_int_equal(store_lease_claim(other, p.id, "s_1", 0, 2000, &again), ERR_OK);
+        assert_int_equal(store_lease_claim(other, p.account_id, p.id, "s_1", 0, 2000, &again),
+                         ERR_OK);
         assert_true(again.flags & POOL_LEASE_RENEWED); /* same session, either node */
         assert_int_equal(again.number_id, n1.id);
-        assert_int_equal(store_lease_touch(f->s, p.id, "s_2", 2000, &again), ERR_OK);
+        assert_int_equal(store_lease_touch(f->s, p.account_id, p.id, "s_2", 2000, &again), ERR_OK);
         assert_int_equal(again.number_id, n2.id);
         struct pool_stats st;
-        assert_int_equal(store_pool_stats(other, p.id, 2000, &st), ERR_OK);
+        assert_int_equal(store_pool_stats(other, p.account_id, p.id, 2000, &st), ERR_OK);
         assert_int_equal(st.live_leases, 2);
         store_close(other);
         return;
@@ -2189,6 +2257,7 @@ static void notify_reaches_other_nodes_only_when_committed(void **state)
 
 struct racer {
     struct store *s;
+    int64_t account_id;
     int64_t pool_id;
     int thread;
     int64_t number[RACE_SESSIONS];
@@ -2203,7 +2272,7 @@ static void *race(void *arg)
         char ext[32];
         snprintf(ext, sizeof(ext), "s_%d_%d", r->thread, i);
         struct st_lease_claim c;
-        r->rc[i] = store_lease_claim(r->s, r->pool_id, ext, 0, 1000 + i, &c);
+        r->rc[i] = store_lease_claim(r->s, r->account_id, r->pool_id, ext, 0, 1000 + i, &c);
         r->number[i] = r->rc[i] == ERR_OK ? c.number_id : 0;
         r->flags[i] = c.flags;
     }
@@ -2212,12 +2281,14 @@ static void *race(void *arg)
 
 /* Runs the race on one pool; out: how many claims got a number outside exhaustion, and checks
  * that those numbers are pairwise distinct. */
-static int run_race(struct store *const s[2], int64_t pool_id, int64_t first_number, bool fallback)
+static int run_race(struct store *const s[2], int64_t account_id, int64_t pool_id,
+                    int64_t first_number, bool fallback)
 {
     static struct racer r[RACE_THREADS];
     pthread_t th[RACE_THREADS];
     for (int t = 0; t < RACE_THREADS; t++) {
-        r[t] = (struct racer){.s = s[t % 2], .pool_id = pool_id, .thread = t};
+        r[t] = (struct racer){
+            .s = s[t % 2], .account_id = account_id, .pool_id = pool_id, .thread = t};
         assert_int_equal(pthread_create(&th[t], NULL, race, &r[t]), 0);
     }
     for (int t = 0; t < RACE_THREADS; t++)
@@ -2269,15 +2340,16 @@ static void claims_are_exclusive_under_concurrency(void **state)
         assert_int_equal(store_open(f->url, &nodes[1], NULL), ERR_OK);
         assert_int_equal(store_serve_begin(nodes[1], 1000, NULL), ERR_OK);
     }
-    assert_int_equal(run_race(nodes, share.id, first[0], false), RACE_NUMBERS);
-    assert_int_equal(run_race(nodes, fallback.id, first[1], true), RACE_NUMBERS);
+    assert_int_equal(run_race(nodes, share.account_id, share.id, first[0], false), RACE_NUMBERS);
+    assert_int_equal(run_race(nodes, fallback.account_id, fallback.id, first[1], true),
+                     RACE_NUMBERS);
     if (nodes[1] != f->s)
         store_close(nodes[1]);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, share.id, 2000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, share.account_id, share.id, 2000, &st), ERR_OK);
     assert_int_equal(st.exhaustion_events, RACE_THREADS * RACE_SESSIONS - RACE_NUMBERS);
     assert_int_equal(st.live_leases, RACE_THREADS * RACE_SESSIONS);
-    assert_int_equal(store_pool_stats(f->s, fallback.id, 2000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, fallback.account_id, fallback.id, 2000, &st), ERR_OK);
     assert_int_equal(st.exhaustion_events, RACE_THREADS * RACE_SESSIONS - RACE_NUMBERS);
     assert_int_equal(st.live_leases, RACE_NUMBERS);
 }
@@ -2918,7 +2990,7 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     struct st_session s1 = make_visit(f, f->a.id, "ses_e1", "vis_1", 1000);
     struct st_session s2 = make_visit(f, f->a.id, "ses_e2", "vis_2", 1000);
     struct st_session sb = make_visit(f, f->b.id, "ses_eb", "vis_1", 1000); /* tenant B */
-    struct st_event ev = {.session_id = s1.id, .at = 1001};
+    struct st_event ev = {.account_id = s1.account_id, .session_id = s1.id, .at = 1001};
     snprintf(ev.type, sizeof(ev.type), "form_submit");
     snprintf(ev.detail, sizeof(ev.detail), "jane@example.com");
     assert_int_equal(store_event_add(f->s, &ev), ERR_OK);
@@ -3429,7 +3501,7 @@ static void purge_deletes_old_rows_in_batches_and_keeps_called_sessions(void **s
     struct st_session oldc = make_visit(f, f->a.id, "ses_oc", "v3", 1200); /* has a call */
     struct st_session young = make_visit(f, f->a.id, "ses_y", "v4", 9000);
     struct st_session other = make_visit(f, f->b.id, "ses_ob", "v5", 1000);
-    struct st_event ev = {.session_id = oldc.id, .at = 1250};
+    struct st_event ev = {.account_id = oldc.account_id, .session_id = oldc.id, .at = 1250};
     snprintf(ev.type, sizeof(ev.type), "tel_click");
     assert_int_equal(store_event_add(f->s, &ev), ERR_OK);
     ev.at = 9500;
@@ -4207,14 +4279,15 @@ static void report_speed_session_facts_follow_writes(void **state)
     struct st_session s2 = make_session(f, "rs2", 200);
     struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
     struct st_number n = make_number(f, f->a.id, p.id, 12);
-    struct st_lease l = {.session_id = s1.id,
+    struct st_lease l = {.account_id = s1.account_id,
+                         .session_id = s1.id,
                          .number_id = n.id,
                          .pool_id = p.id,
                          .leased_at = 100,
                          .last_active_at = 100,
                          .expires_at = 60100};
     assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
-    struct st_event e = {.session_id = s2.id, .at = 210};
+    struct st_event e = {.account_id = s2.account_id, .session_id = s2.id, .at = 210};
     snprintf(e.type, sizeof(e.type), "tel_click");
     assert_int_equal(store_event_add(f->s, &e), ERR_OK);
     struct funnel_seen fs = {0};
@@ -4224,7 +4297,7 @@ static void report_speed_session_facts_follow_writes(void **state)
     assert_true(fs.rows[0].shown && !fs.rows[0].engaged);
     assert_true(fs.rows[1].engaged && !fs.rows[1].shown);
     /* the lease taken back: no longer shown */
-    assert_int_equal(store_lease_delete(f->s, s1.id, n.id, 100), ERR_OK);
+    assert_int_equal(store_lease_delete(f->s, s1.account_id, s1.id, n.id, 100), ERR_OK);
     /* a call on s1: 90 s, then corrected to 30 s; a conversion */
     struct st_call c = make_call(f, "CA_rs1", 300, s1.id);
     end_call(f, &c, 90);

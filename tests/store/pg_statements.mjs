@@ -55,8 +55,7 @@ const MULTI = [
 // Account data with no account_id column yet, and the statements on them that filter by the row
 // that belongs to one account instead (a session, pool, number or call id). Distributing them
 // needs account_id added to the tables and passed down the store calls (docs/scaling.md).
-const GAP_TABLES = new Set(['leases', 'events', 'lease_pools', 'lease_numbers', 'lease_holders',
-  'outbox_attempts']);
+const GAP_TABLES = new Set(['outbox_attempts']);
 
 // ---- the schema ----
 function sqlFiles(dir) {
