@@ -361,10 +361,12 @@ int store_pg__pool_update(struct store *s, const struct st_pool *p, struct errbu
     struct pgargs a = {0};
     bind_pool(&a, p);
     store__pg_i64(&a, p->id);
+    store__pg_i64(&a, p->account_id);
     int rc = store__pg_exec(s,
                             "UPDATE pools SET name = $1, target = $2, forward_to = $3,"
                             " lease_ttl = $4, cooldown = $5, on_exhaust = $6,"
-                            " fallback_number = $7, channel_mask = $8::integer WHERE id = $9",
+                            " fallback_number = $7, channel_mask = $8::integer"
+                            " WHERE account_id = $10 AND id = $9",
                             &a, NULL, "update pool");
     return rc ? errf(eb, rc, NULL, "cannot update pool") : ERR_OK;
 }

@@ -168,12 +168,13 @@ int store_pg__call_update(struct store *s, const struct st_call *c)
     opt_int(&a, c->ended_at, 0);
     store__pg_opt(&a, c->error);
     store__pg_i64(&a, c->updated_at);
+    store__pg_i64(&a, c->account_id);
     int64_t n = 0;
     int rc = store__pg_changes(
         s,
         "UPDATE calls SET status = $2, duration = $3, call_status = $4, call_duration = $5,"
         " status_seq = $6, dial_status = $7, dial_duration = $8, dial_seq = $9, ended_at = $10,"
-        " error = $11, updated_at = $12 WHERE id = $1",
+        " error = $11, updated_at = $12 WHERE account_id = $13 AND id = $1",
         &a, &n, "update call");
     return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
 }

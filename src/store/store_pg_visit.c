@@ -84,9 +84,10 @@ int store_pg__session_put(struct store *s, struct st_session *ss)
     struct pgargs a = {0};
     store__pg_i64(&a, ss->id);
     store__pg_i64(&a, ss->last_active_at);
+    store__pg_i64(&a, ss->account_id);
     return store__pg_exec(s,
                           "UPDATE sessions SET last_active_at = GREATEST(last_active_at, $2)"
-                          " WHERE id = $1",
+                          " WHERE account_id = $3 AND id = $1",
                           &a, NULL, "update session");
 }
 
