@@ -110,9 +110,9 @@ int admin_pool_get(struct app *app, int64_t account_id, const char *ext_id, stru
     return store_pool_get(app->store, account_id, ext_id, p);
 }
 
-int admin_pool_by_id(struct app *app, int64_t id, struct st_pool *p)
+int admin_pool_by_id(struct app *app, int64_t account_id, int64_t id, struct st_pool *p)
 {
-    return store_pool_by_id(app->store, id, p);
+    return store_pool_by_id(app->store, account_id, id, p);
 }
 
 int admin_pool_list(struct app *app, int64_t account_id, store_pool_fn fn, void *ctx)
@@ -171,9 +171,9 @@ int admin_number_get(struct app *app, int64_t account_id, const char *ext_id, st
     return store_number_get(app->store, account_id, ext_id, n);
 }
 
-int admin_number_by_id(struct app *app, int64_t id, struct st_number *n)
+int admin_number_by_id(struct app *app, int64_t account_id, int64_t id, struct st_number *n)
 {
-    return store_number_by_id(app->store, id, n);
+    return store_number_by_id(app->store, account_id, id, n);
 }
 
 int admin_number_list(struct app *app, int64_t account_id, int64_t pool_id, store_number_fn fn,
@@ -424,7 +424,7 @@ static int lease_seen(void *arg, const struct st_lease *l)
 {
     struct lease_walk *w = arg;
     struct st_number n;
-    if (store_number_by_id(w->app->store, l->number_id, &n) != ERR_OK)
+    if (store_number_by_id(w->app->store, l->account_id, l->number_id, &n) != ERR_OK)
         return 0; /* the number was deleted since */
     struct admin_lease al = {.leased_at = l->leased_at, .shared = l->shared};
     snprintf(al.number, sizeof(al.number), "%s", n.number);

@@ -1209,13 +1209,13 @@ int outbox_check_static_use(struct app *app, struct store *s, const struct st_ca
     struct static_use u = {.call = call};
     if (!call->number_id || !call->pool_id)
         return ERR_OK;
-    int rc = store_number_by_id(s, call->number_id, &u.n);
+    int rc = store_number_by_id(s, call->account_id, call->number_id, &u.n);
     if (rc || !u.n.pool_id || u.n.created_at > call->started_at - OUTBOX_STATIC_IDLE_MS)
         return rc == ERR_NOTFOUND ? ERR_OK : rc;
     rc = store_lease_history(s, u.n.account_id, u.n.id, 0, 1, newest_lease, &u);
     if (rc || u.last_held_at > call->started_at - OUTBOX_STATIC_IDLE_MS)
         return rc;
-    rc = store_pool_by_id(s, u.n.pool_id, &u.p);
+    rc = store_pool_by_id(s, u.n.account_id, u.n.pool_id, &u.p);
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_OK : rc;
     char key[STORE_E164_MAX + 16];

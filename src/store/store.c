@@ -305,9 +305,9 @@ int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, stru
     return s->ops->pool_get(s, account_id, ext_id, p);
 }
 
-int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p)
+int store_pool_by_id(struct store *s, int64_t account_id, int64_t id, struct st_pool *p)
 {
-    return s->ops->pool_by_id(s, id, p);
+    return s->ops->pool_by_id(s, account_id, id, p);
 }
 
 int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb)
@@ -349,9 +349,9 @@ int store_number_get(struct store *s, int64_t account_id, const char *ext_id, st
     return s->ops->number_get(s, account_id, ext_id, n);
 }
 
-int store_number_by_id(struct store *s, int64_t id, struct st_number *n)
+int store_number_by_id(struct store *s, int64_t account_id, int64_t id, struct st_number *n)
 {
-    return s->ops->number_by_id(s, id, n);
+    return s->ops->number_by_id(s, account_id, id, n);
 }
 
 int store_number_by_e164(struct store *s, const char *e164, struct st_number *n)
@@ -417,9 +417,9 @@ int store_session_get(struct store *s, const char *ext_id, struct st_session *ss
     return s->ops->session_get(s, ext_id, ss);
 }
 
-int store_session_by_id(struct store *s, int64_t id, struct st_session *ss)
+int store_session_by_id(struct store *s, int64_t account_id, int64_t id, struct st_session *ss)
 {
-    return s->ops->session_by_id(s, id, ss);
+    return s->ops->session_by_id(s, account_id, id, ss);
 }
 
 int store_lease_add(struct store *s, struct st_lease *l)
@@ -583,9 +583,9 @@ int store_call_get(struct store *s, int64_t account_id, const char *ext_id, stru
     return s->ops->call_get(s, account_id, ext_id, c);
 }
 
-int store_call_by_id(struct store *s, int64_t id, struct st_call *c)
+int store_call_by_id(struct store *s, int64_t account_id, int64_t id, struct st_call *c)
 {
-    return s->ops->call_by_id(s, id, c);
+    return s->ops->call_by_id(s, account_id, id, c);
 }
 
 int store_call_update(struct store *s, const struct st_call *c)
@@ -632,9 +632,10 @@ int store_conversion_add(struct store *s, struct st_conversion *cv)
     return s->ops->conversion_add(s, cv);
 }
 
-int store_conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv)
+int store_conversion_by_call(struct store *s, int64_t account_id, int64_t call_id,
+                             struct st_conversion *cv)
 {
-    return s->ops->conversion_by_call(s, call_id, cv);
+    return s->ops->conversion_by_call(s, account_id, call_id, cv);
 }
 
 int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p)
@@ -642,9 +643,10 @@ int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p)
     return s->ops->pool_by_fallback(s, e164, p);
 }
 
-int store_call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o)
+int store_call_outcome_get(struct store *s, int64_t account_id, int64_t call_id,
+                           struct st_call_outcome *o)
 {
-    return s->ops->call_outcome_get(s, call_id, o);
+    return s->ops->call_outcome_get(s, account_id, call_id, o);
 }
 
 int store_call_outcome_put(struct store *s, const struct st_call_outcome *o)

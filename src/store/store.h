@@ -296,7 +296,7 @@ int store_origin_exists(struct store *s, const char *origin, bool *exists);
 /* Inserts p, created at `now` (ext_id generated, id and created_at set on return). */
 int store_pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
 int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p);
-int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p);
+int store_pool_by_id(struct store *s, int64_t account_id, int64_t id, struct st_pool *p);
 int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb);
 /* ERR_CONFLICT if a lease on one of its numbers is live at now. Deletes its numbers too. */
 int store_pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
@@ -311,7 +311,7 @@ int store_pool_set_counters(struct store *s, int64_t account_id, int64_t pool_id
  * number exists (in any account). */
 int store_number_create(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb);
 int store_number_get(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n);
-int store_number_by_id(struct store *s, int64_t id, struct st_number *n);
+int store_number_by_id(struct store *s, int64_t account_id, int64_t id, struct st_number *n);
 /* The number row for an E.164 number, whatever the account. */
 int store_number_by_e164(struct store *s, const char *e164, struct st_number *n);
 /* Writes n's pool, source fields and routes. While serving, moving a number to another pool
@@ -345,7 +345,7 @@ int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void 
 /* Inserts (id == 0; id set on return) or updates last_active_at of a session. */
 int store_session_put(struct store *s, struct st_session *ss);
 int store_session_get(struct store *s, const char *ext_id, struct st_session *ss);
-int store_session_by_id(struct store *s, int64_t id, struct st_session *ss);
+int store_session_by_id(struct store *s, int64_t account_id, int64_t id, struct st_session *ss);
 /* Inserts a lease (l->id is set on return); store_lease_renew moves its times. */
 int store_lease_add(struct store *s, struct st_lease *l);
 /* A new session and its one new lease, stored together by store_visits_add. */
@@ -573,7 +573,7 @@ int store_call_by_provider(struct store *s, const char *provider, const char *pr
                            struct st_call *c);
 /* The account's call with this external id; ERR_NOTFOUND for another account's. */
 int store_call_get(struct store *s, int64_t account_id, const char *ext_id, struct st_call *c);
-int store_call_by_id(struct store *s, int64_t id, struct st_call *c);
+int store_call_by_id(struct store *s, int64_t account_id, int64_t id, struct st_call *c);
 /* Writes the status fields of c (status, duration, call_*, dial_*, *_seq, ended_at, error,
  * updated_at). ERR_NOTFOUND if c->id is not stored. */
 int store_call_update(struct store *s, const struct st_call *c);
@@ -597,7 +597,8 @@ int store_call_session_credited(struct store *s, int64_t account_id, int64_t ses
                                 int64_t before, bool *out);
 /* Inserts a conversion (id set). ERR_CONFLICT if the call already has one. */
 int store_conversion_add(struct store *s, struct st_conversion *cv);
-int store_conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);
+int store_conversion_by_call(struct store *s, int64_t account_id, int64_t call_id,
+                             struct st_conversion *cv);
 /* The pool whose fallback number is e164 (lowest id if several). ERR_NOTFOUND if none. */
 int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);
 
@@ -627,7 +628,8 @@ struct st_call_outcome {
 /* The outcome of call call_id. ERR_OK with *o filled; ERR_NOTFOUND when none was ever stored,
  * with *o set to the defaults (call_id set, tags "[]", notes "", lead status "new", revenue -1,
  * billable -1, the rest empty or 0); ERR_BACKEND. */
-int store_call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o);
+int store_call_outcome_get(struct store *s, int64_t account_id, int64_t call_id,
+                           struct st_call_outcome *o);
 /* Writes every field of o as the outcome of call o->call_id (inserted or replaced), provided
  * that call belongs to account o->account_id. ERR_NOTFOUND (nothing written) if it does not:
  * another account's call or no call; ERR_CONFLICT for a value the schema refuses (a lead status

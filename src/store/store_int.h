@@ -74,7 +74,7 @@ struct store_ops {
     int (*origin_delete)(struct store *s, int64_t account_id, const char *origin);
     int (*pool_create)(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
     int (*pool_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p);
-    int (*pool_by_id)(struct store *s, int64_t id, struct st_pool *p);
+    int (*pool_by_id)(struct store *s, int64_t account_id, int64_t id, struct st_pool *p);
     int (*pool_update)(struct store *s, const struct st_pool *p, struct errbuf *eb);
     int (*pool_delete)(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
     int (*pool_list)(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx);
@@ -82,7 +82,7 @@ struct store_ops {
                              int64_t exhaustion_events, int64_t peak_concurrent);
     int (*number_create)(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb);
     int (*number_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n);
-    int (*number_by_id)(struct store *s, int64_t id, struct st_number *n);
+    int (*number_by_id)(struct store *s, int64_t account_id, int64_t id, struct st_number *n);
     int (*number_by_e164)(struct store *s, const char *e164, struct st_number *n);
     int (*number_update)(struct store *s, const struct st_number *n, int64_t now,
                          struct errbuf *eb);
@@ -95,7 +95,7 @@ struct store_ops {
     int (*rule_list)(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
     int (*session_put)(struct store *s, struct st_session *ss);
     int (*session_get)(struct store *s, const char *ext_id, struct st_session *ss);
-    int (*session_by_id)(struct store *s, int64_t id, struct st_session *ss);
+    int (*session_by_id)(struct store *s, int64_t account_id, int64_t id, struct st_session *ss);
     int (*lease_add)(struct store *s, struct st_lease *l);
     int (*visits_add)(struct store *s, struct st_visit_add *v, size_t n);
     int (*lease_renew)(struct store *s, int64_t account_id, int64_t session_id, int64_t number_id,
@@ -140,7 +140,7 @@ struct store_ops {
     int (*call_by_provider)(struct store *s, const char *provider, const char *provider_call_id,
                             struct st_call *c);
     int (*call_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_call *c);
-    int (*call_by_id)(struct store *s, int64_t id, struct st_call *c);
+    int (*call_by_id)(struct store *s, int64_t account_id, int64_t id, struct st_call *c);
     int (*call_update)(struct store *s, const struct st_call *c);
     int (*call_recording_put)(struct store *s, int64_t account_id, int64_t call_id, const char *url,
                               int64_t duration_s);
@@ -151,9 +151,11 @@ struct store_ops {
     int (*call_session_credited)(struct store *s, int64_t account_id, int64_t session_id,
                                  int64_t before, bool *out);
     int (*conversion_add)(struct store *s, struct st_conversion *cv);
-    int (*conversion_by_call)(struct store *s, int64_t call_id, struct st_conversion *cv);
+    int (*conversion_by_call)(struct store *s, int64_t account_id, int64_t call_id,
+                              struct st_conversion *cv);
     int (*pool_by_fallback)(struct store *s, const char *e164, struct st_pool *p);
-    int (*call_outcome_get)(struct store *s, int64_t call_id, struct st_call_outcome *o);
+    int (*call_outcome_get)(struct store *s, int64_t account_id, int64_t call_id,
+                            struct st_call_outcome *o);
     int (*call_outcome_put)(struct store *s, const struct st_call_outcome *o);
     int (*route_doc_put)(struct store *s, struct st_route_doc *d);
     int (*route_doc_get)(struct store *s, int64_t account_id, const char *kind, const char *ext_id,

@@ -349,11 +349,13 @@ int store_pg__pool_get(struct store *s, int64_t account_id, const char *ext_id, 
              read_pool, p, "read pool");
 }
 
-int store_pg__pool_by_id(struct store *s, int64_t id, struct st_pool *p)
+int store_pg__pool_by_id(struct store *s, int64_t account_id, int64_t id, struct st_pool *p)
 {
     struct pgargs g = {0};
     store__pg_i64(&g, id);
-    READ_ROW(s, "SELECT " POOL_COLS " FROM pools WHERE id = $1", &g, read_pool, p, "read pool");
+    store__pg_i64(&g, account_id);
+    READ_ROW(s, "SELECT " POOL_COLS " FROM pools WHERE account_id = $2 AND id = $1", &g, read_pool,
+             p, "read pool");
 }
 
 int store_pg__pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb)
@@ -564,12 +566,13 @@ int store_pg__number_get(struct store *s, int64_t account_id, const char *ext_id
              read_number, n, "read number");
 }
 
-int store_pg__number_by_id(struct store *s, int64_t id, struct st_number *n)
+int store_pg__number_by_id(struct store *s, int64_t account_id, int64_t id, struct st_number *n)
 {
     struct pgargs g = {0};
     store__pg_i64(&g, id);
-    READ_ROW(s, "SELECT " NUMBER_COLS " FROM numbers WHERE id = $1", &g, read_number, n,
-             "read number");
+    store__pg_i64(&g, account_id);
+    READ_ROW(s, "SELECT " NUMBER_COLS " FROM numbers WHERE account_id = $2 AND id = $1", &g,
+             read_number, n, "read number");
 }
 
 int store_pg__number_by_e164(struct store *s, const char *e164, struct st_number *n)

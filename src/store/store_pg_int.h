@@ -153,7 +153,7 @@ int store_pg__account_origins(struct store *s, int64_t account_id, store_origin_
 int store_pg__origin_exists(struct store *s, const char *origin, bool *exists);
 int store_pg__pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
 int store_pg__pool_get(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p);
-int store_pg__pool_by_id(struct store *s, int64_t id, struct st_pool *p);
+int store_pg__pool_by_id(struct store *s, int64_t account_id, int64_t id, struct st_pool *p);
 int store_pg__pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb);
 int store_pg__pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
 int store_pg__pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx);
@@ -162,7 +162,7 @@ int store_pg__pool_set_counters(struct store *s, int64_t account_id, int64_t poo
 int store_pg__number_create(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb);
 int store_pg__number_get(struct store *s, int64_t account_id, const char *ext_id,
                          struct st_number *n);
-int store_pg__number_by_id(struct store *s, int64_t id, struct st_number *n);
+int store_pg__number_by_id(struct store *s, int64_t account_id, int64_t id, struct st_number *n);
 int store_pg__number_by_e164(struct store *s, const char *e164, struct st_number *n);
 int store_pg__number_update(struct store *s, const struct st_number *n, int64_t now,
                             struct errbuf *eb);
@@ -175,7 +175,7 @@ int store_pg__rule_delete(struct store *s, int64_t account_id, const char *ext_i
 int store_pg__rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
 int store_pg__session_put(struct store *s, struct st_session *ss);
 int store_pg__session_get(struct store *s, const char *ext_id, struct st_session *ss);
-int store_pg__session_by_id(struct store *s, int64_t id, struct st_session *ss);
+int store_pg__session_by_id(struct store *s, int64_t account_id, int64_t id, struct st_session *ss);
 int store_pg__lease_add(struct store *s, struct st_lease *l);
 int store_pg__visits_add(struct store *s, struct st_visit_add *v, size_t n);
 int store_pg__lease_renew(struct store *s, int64_t account_id, int64_t session_id,
@@ -222,7 +222,7 @@ int store_pg__call_insert(struct store *s, struct st_call *c);
 int store_pg__call_by_provider(struct store *s, const char *provider, const char *provider_call_id,
                                struct st_call *c);
 int store_pg__call_get(struct store *s, int64_t account_id, const char *ext_id, struct st_call *c);
-int store_pg__call_by_id(struct store *s, int64_t id, struct st_call *c);
+int store_pg__call_by_id(struct store *s, int64_t account_id, int64_t id, struct st_call *c);
 int store_pg__call_update(struct store *s, const struct st_call *c);
 int store_pg__call_recording_put(struct store *s, int64_t account_id, int64_t call_id,
                                  const char *url, int64_t duration_s);
@@ -234,9 +234,11 @@ int store_pg__call_caller(struct store *s, int64_t account_id, const char *from,
 int store_pg__call_session_credited(struct store *s, int64_t account_id, int64_t session_id,
                                     int64_t before, bool *out);
 int store_pg__conversion_add(struct store *s, struct st_conversion *cv);
-int store_pg__conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);
+int store_pg__conversion_by_call(struct store *s, int64_t account_id, int64_t call_id,
+                                 struct st_conversion *cv);
 int store_pg__pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);
-int store_pg__call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o);
+int store_pg__call_outcome_get(struct store *s, int64_t account_id, int64_t call_id,
+                               struct st_call_outcome *o);
 int store_pg__call_outcome_put(struct store *s, const struct st_call_outcome *o);
 /* routing (store_pg_route.c) */
 int store_pg__route_doc_put(struct store *s, struct st_route_doc *d);

@@ -110,11 +110,13 @@ int store_pg__session_get(struct store *s, const char *ext_id, struct st_session
     return session_query(s, "SELECT " SESSION_COLS " FROM sessions WHERE ext_id = $1", &a, ss);
 }
 
-int store_pg__session_by_id(struct store *s, int64_t id, struct st_session *ss)
+int store_pg__session_by_id(struct store *s, int64_t account_id, int64_t id, struct st_session *ss)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, id);
-    return session_query(s, "SELECT " SESSION_COLS " FROM sessions WHERE id = $1", &a, ss);
+    store__pg_i64(&a, account_id);
+    return session_query(
+        s, "SELECT " SESSION_COLS " FROM sessions WHERE account_id = $2 AND id = $1", &a, ss);
 }
 
 /* One statement text for both store_pg__lease_add and store_pg__visits_add: a prepared

@@ -389,8 +389,9 @@ int store_sqlite__pool_get(struct store *s, int64_t account_id, const char *ext_
     return pool_query(c, st, p);
 }
 
-int store_sqlite__pool_by_id(struct store *s, int64_t id, struct st_pool *p)
+int store_sqlite__pool_by_id(struct store *s, int64_t account_id, int64_t id, struct st_pool *p)
 {
+    (void)account_id; /* one node: the row id alone finds the row */
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " POOL_COLS " FROM pools WHERE id = ?1");
     if (!st)
@@ -616,8 +617,9 @@ int store_sqlite__number_get(struct store *s, int64_t account_id, const char *ex
     return number_query(c, st, n);
 }
 
-int store_sqlite__number_by_id(struct store *s, int64_t id, struct st_number *n)
+int store_sqlite__number_by_id(struct store *s, int64_t account_id, int64_t id, struct st_number *n)
 {
+    (void)account_id; /* one node: the row id alone finds the row */
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "SELECT " NUMBER_COLS " FROM numbers WHERE id = ?1");
     if (!st)
@@ -656,7 +658,7 @@ int store_sqlite__number_update(struct store *s, const struct st_number *n, int6
     int rc = ERR_OK;
     bool moved = false;
     if (engines(s)) {
-        rc = store_sqlite__number_by_id(s, n->id, &old);
+        rc = store_sqlite__number_by_id(s, n->account_id, n->id, &old);
         moved = rc == ERR_OK && old.pool_id != n->pool_id;
         if (moved && old.pool_id && store__leases_number_live(engines(s), old.pool_id, n->id, now))
             return errf(eb, ERR_CONFLICT, NULL, "number %s has a live lease", old.number);

@@ -235,8 +235,9 @@ int store_sqlite__call_get(struct store *s, int64_t account_id, const char *ext_
     return call_query(conn, st, c);
 }
 
-int store_sqlite__call_by_id(struct store *s, int64_t id, struct st_call *c)
+int store_sqlite__call_by_id(struct store *s, int64_t account_id, int64_t id, struct st_call *c)
 {
+    (void)account_id; /* one node: the row id alone finds the row */
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(conn, "SELECT " CALL_COLS " FROM calls WHERE id = ?1");
     if (!st)
@@ -379,8 +380,10 @@ int store_sqlite__conversion_add(struct store *s, struct st_conversion *cv)
     return rc;
 }
 
-int store_sqlite__conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv)
+int store_sqlite__conversion_by_call(struct store *s, int64_t account_id, int64_t call_id,
+                                     struct st_conversion *cv)
 {
+    (void)account_id; /* one node: the row id alone finds the row */
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(conn, "SELECT id, call_id, account_id, name, value, currency,"
                                          " at, location FROM conversions WHERE call_id = ?1");
@@ -414,8 +417,10 @@ static void outcome_defaults(int64_t call_id, struct st_call_outcome *o)
     snprintf(o->lead_status, sizeof(o->lead_status), "new");
 }
 
-int store_sqlite__call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o)
+int store_sqlite__call_outcome_get(struct store *s, int64_t account_id, int64_t call_id,
+                                   struct st_call_outcome *o)
 {
+    (void)account_id; /* one node: the row id alone finds the row */
     outcome_defaults(call_id, o);
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(conn, "SELECT account_id, tags, notes, lead_status, revenue,"
@@ -498,5 +503,5 @@ int store_sqlite__pool_by_fallback(struct store *s, const char *e164, struct st_
     int64_t id = 0;
     int rc = id_by_text(s, "SELECT id FROM pools WHERE fallback_number = ?1 ORDER BY id LIMIT 1",
                         e164, &id);
-    return rc ? rc : store_sqlite__pool_by_id(s, id, p);
+    return rc ? rc : store_sqlite__pool_by_id(s, 0, id, p); /* SQLite: by row id alone */
 }

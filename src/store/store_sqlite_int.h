@@ -156,7 +156,7 @@ int store_sqlite__origin_exists(struct store *s, const char *origin, bool *exist
 int store_sqlite__pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
 int store_sqlite__pool_get(struct store *s, int64_t account_id, const char *ext_id,
                            struct st_pool *p);
-int store_sqlite__pool_by_id(struct store *s, int64_t id, struct st_pool *p);
+int store_sqlite__pool_by_id(struct store *s, int64_t account_id, int64_t id, struct st_pool *p);
 int store_sqlite__pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb);
 int store_sqlite__pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
 int store_sqlite__pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx);
@@ -166,7 +166,8 @@ int store_sqlite__number_create(struct store *s, struct st_number *n, int64_t no
                                 struct errbuf *eb);
 int store_sqlite__number_get(struct store *s, int64_t account_id, const char *ext_id,
                              struct st_number *n);
-int store_sqlite__number_by_id(struct store *s, int64_t id, struct st_number *n);
+int store_sqlite__number_by_id(struct store *s, int64_t account_id, int64_t id,
+                               struct st_number *n);
 int store_sqlite__number_by_e164(struct store *s, const char *e164, struct st_number *n);
 int store_sqlite__number_update(struct store *s, const struct st_number *n, int64_t now,
                                 struct errbuf *eb);
@@ -180,7 +181,8 @@ int store_sqlite__rule_delete(struct store *s, int64_t account_id, const char *e
 int store_sqlite__rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
 int store_sqlite__session_put(struct store *s, struct st_session *ss);
 int store_sqlite__session_get(struct store *s, const char *ext_id, struct st_session *ss);
-int store_sqlite__session_by_id(struct store *s, int64_t id, struct st_session *ss);
+int store_sqlite__session_by_id(struct store *s, int64_t account_id, int64_t id,
+                                struct st_session *ss);
 int store_sqlite__lease_add(struct store *s, struct st_lease *l);
 int store_sqlite__visits_add(struct store *s, struct st_visit_add *v, size_t n);
 int store_sqlite__lease_renew(struct store *s, int64_t account_id, int64_t session_id,
@@ -228,7 +230,7 @@ int store_sqlite__call_by_provider(struct store *s, const char *provider,
                                    const char *provider_call_id, struct st_call *c);
 int store_sqlite__call_get(struct store *s, int64_t account_id, const char *ext_id,
                            struct st_call *c);
-int store_sqlite__call_by_id(struct store *s, int64_t id, struct st_call *c);
+int store_sqlite__call_by_id(struct store *s, int64_t account_id, int64_t id, struct st_call *c);
 int store_sqlite__call_update(struct store *s, const struct st_call *c);
 int store_sqlite__call_recording_put(struct store *s, int64_t account_id, int64_t call_id,
                                      const char *url, int64_t duration_s);
@@ -240,9 +242,11 @@ int store_sqlite__call_caller(struct store *s, int64_t account_id, const char *f
 int store_sqlite__call_session_credited(struct store *s, int64_t account_id, int64_t session_id,
                                         int64_t before, bool *out);
 int store_sqlite__conversion_add(struct store *s, struct st_conversion *cv);
-int store_sqlite__conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);
+int store_sqlite__conversion_by_call(struct store *s, int64_t account_id, int64_t call_id,
+                                     struct st_conversion *cv);
 int store_sqlite__pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);
-int store_sqlite__call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o);
+int store_sqlite__call_outcome_get(struct store *s, int64_t account_id, int64_t call_id,
+                                   struct st_call_outcome *o);
 int store_sqlite__call_outcome_put(struct store *s, const struct st_call_outcome *o);
 /* routing (store_sqlite_route.c) */
 int store_sqlite__route_doc_put(struct store *s, struct st_route_doc *d);

@@ -105,8 +105,10 @@ int store_sqlite__session_get(struct store *s, const char *ext_id, struct st_ses
     return session_query(c, st, ss);
 }
 
-int store_sqlite__session_by_id(struct store *s, int64_t id, struct st_session *ss)
+int store_sqlite__session_by_id(struct store *s, int64_t account_id, int64_t id,
+                                struct st_session *ss)
 {
+    (void)account_id; /* one node: the row id alone finds the row */
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st =
         c ? store__prep(c, "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1") : NULL;

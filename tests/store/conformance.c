@@ -600,13 +600,13 @@ static void pools_crud_and_tenant_scoping(void **state)
     p.fallback_mode = true;
     snprintf(p.fallback_number, sizeof(p.fallback_number), "+15555550199");
     assert_int_equal(store_pool_update(f->s, &p, NULL), ERR_OK);
-    assert_int_equal(store_pool_by_id(f->s, p.id, &got), ERR_OK);
+    assert_int_equal(store_pool_by_id(f->s, p.account_id, p.id, &got), ERR_OK);
     assert_true(got.fallback_mode);
     assert_int_equal(got.cooldown_s, 30);
     assert_int_equal(store_pool_by_fallback(f->s, "+15555550199", &got), ERR_OK);
     assert_int_equal(got.id, p.id);
     assert_int_equal(store_pool_set_counters(f->s, p.account_id, p.id, 7, 3), ERR_OK);
-    assert_int_equal(store_pool_by_id(f->s, p.id, &got), ERR_OK);
+    assert_int_equal(store_pool_by_id(f->s, p.account_id, p.id, &got), ERR_OK);
     assert_int_equal(got.exhaustion_events, 7);
     assert_int_equal(got.peak_concurrent, 3);
     make_pool(f, f->b.id, "+15555550300", 60, 0, false);
@@ -616,7 +616,7 @@ static void pools_crud_and_tenant_scoping(void **state)
     assert_int_equal(n_a, 1);
     assert_int_equal(n_all, 2);
     assert_int_equal(store_pool_delete(f->s, f->a.id, p.ext_id, 1000), ERR_OK);
-    assert_int_equal(store_pool_by_id(f->s, p.id, &got), ERR_NOTFOUND);
+    assert_int_equal(store_pool_by_id(f->s, p.account_id, p.id, &got), ERR_NOTFOUND);
 }
 
 static void numbers_crud_and_tenant_scoping(void **state)
@@ -638,7 +638,7 @@ static void numbers_crud_and_tenant_scoping(void **state)
     assert_string_equal(got.source, "billboard");
     snprintf(n.forward_to, sizeof(n.forward_to), "+15555550111");
     assert_int_equal(store_number_update(f->s, &n, 300, NULL), ERR_OK);
-    assert_int_equal(store_number_by_id(f->s, n.id, &got), ERR_OK);
+    assert_int_equal(store_number_by_id(f->s, n.account_id, n.id, &got), ERR_OK);
     assert_string_equal(got.forward_to, "+15555550111");
     int in_pool = 0, all = 0;
     assert_int_equal(store_number_list(f->s, f->a.id, p.id, count_number, &in_pool), ERR_OK);
@@ -646,7 +646,7 @@ static void numbers_crud_and_tenant_scoping(void **state)
     assert_int_equal(in_pool, 1);
     assert_int_equal(all, 2);
     assert_int_equal(store_number_delete(f->s, f->a.id, src.ext_id, 1000), ERR_OK);
-    assert_int_equal(store_number_by_id(f->s, src.id, &got), ERR_NOTFOUND);
+    assert_int_equal(store_number_by_id(f->s, src.account_id, src.id, &got), ERR_NOTFOUND);
 }
 
 static int rule_cb(void *ctx, const struct st_rule *r)
@@ -699,7 +699,7 @@ static void sessions_and_lease_times_never_move_back(void **state)
     struct st_session got;
     assert_int_equal(store_session_get(f->s, "s_one", &got), ERR_OK);
     assert_int_equal(got.last_active_at, 1000);
-    assert_int_equal(store_session_by_id(f->s, ss.id, &got), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, ss.account_id, ss.id, &got), ERR_OK);
     assert_string_equal(got.device, "mobile");
     struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
     struct st_number n = make_number(f, f->a.id, p.id, 101);
@@ -734,7 +734,8 @@ static void sessions_and_lease_times_never_move_back(void **state)
     assert_int_equal(store_number_delete(f->s, f->a.id, n.ext_id, 2000), ERR_CONFLICT);
     assert_int_equal(store_pool_delete(f->s, f->a.id, p.ext_id, 2000), ERR_CONFLICT);
     assert_int_equal(store_pool_delete(f->s, f->a.id, p.ext_id, 70000), ERR_OK);
-    assert_int_equal(store_number_by_id(f->s, n.id, &(struct st_number){0}), ERR_NOTFOUND);
+    assert_int_equal(store_number_by_id(f->s, n.account_id, n.id, &(struct st_number){0}),
+                     ERR_NOTFOUND);
 }
 
 /* store_visits_add: new sessions with their leases stored together in the caller's
@@ -907,7 +908,7 @@ static void session_client_and_numbers_held(void **state)
     struct st_session got;
     assert_int_equal(store_session_get(f->s, "s_client", &got), ERR_OK);
     assert_string_equal(got.client_key, "2001:db8:1:2::/64");
-    assert_int_equal(store_session_by_id(f->s, other.id, &got), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, other.account_id, other.id, &got), ERR_OK);
     assert_string_equal(got.client_key, ""); /* none recorded: unknown */
     struct st_pool p = make_pool(f, f->a.id, "+15555550300", 60, 0, false);
     struct st_number n = make_number(f, f->a.id, p.id, 301);
@@ -1178,7 +1179,7 @@ static void calls_conversions_reports_and_export(void **state)
     c2.duration_s = 75;
     c2.ended_at = 2075000;
     assert_int_equal(store_call_update(f->s, &c2), ERR_OK);
-    assert_int_equal(store_call_by_id(f->s, c2.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, c2.account_id, c2.id, &got), ERR_OK);
     assert_string_equal(got.status, "completed");
     assert_int_equal(got.duration_s, 75);
     struct st_call none = c2;
@@ -1217,9 +1218,9 @@ static void calls_conversions_reports_and_export(void **state)
     struct st_conversion again = cv;
     assert_int_equal(store_conversion_add(f->s, &again), ERR_CONFLICT); /* exactly once */
     struct st_conversion read;
-    assert_int_equal(store_conversion_by_call(f->s, c1.id, &read), ERR_OK);
+    assert_int_equal(store_conversion_by_call(f->s, c1.account_id, c1.id, &read), ERR_OK);
     assert_int_equal(read.id, cv.id);
-    assert_int_equal(store_conversion_by_call(f->s, c2.id, &read), ERR_NOTFOUND);
+    assert_int_equal(store_conversion_by_call(f->s, c2.account_id, c2.id, &read), ERR_NOTFOUND);
     int n_calls = 0, n_conv = 0, n_trace = 0;
     assert_int_equal(store_report_calls(f->s, f->a.id, 0, 10000, count_report_call, &n_calls),
                      ERR_OK);
@@ -1337,7 +1338,7 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     struct fx *f = *state;
     struct st_call c = make_call(f, "CAO1", 1000, 0);
     struct st_call_outcome o;
-    assert_int_equal(store_call_outcome_get(f->s, c.id, &o), ERR_NOTFOUND);
+    assert_int_equal(store_call_outcome_get(f->s, c.account_id, c.id, &o), ERR_NOTFOUND);
     assert_int_equal(o.call_id, c.id); /* the defaults */
     assert_string_equal(o.tags, "[]");
     assert_string_equal(o.notes, "");
@@ -1357,7 +1358,7 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     o.updated_at = 2000;
     assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
     struct st_call_outcome got;
-    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c.account_id, c.id, &got), ERR_OK);
     assert_int_equal(got.account_id, f->a.id);
     assert_string_equal(got.tags, o.tags);
     assert_string_equal(got.notes, o.notes);
@@ -1376,14 +1377,14 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     snprintf(o.lead_status, sizeof(o.lead_status), "spam");
     o.updated_at = 3000;
     assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
-    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c.account_id, c.id, &got), ERR_OK);
     assert_string_equal(got.lead_status, "spam");
     assert_int_equal(got.revenue, -1);
     assert_int_equal(got.billable, -1);
     assert_string_equal(got.billable_by, "");
     o.billable = 0;
     assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
-    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c.account_id, c.id, &got), ERR_OK);
     assert_int_equal(got.billable, 0);
 
     /* the schema refuses what the app never sends */
@@ -1399,12 +1400,12 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     other.account_id = f->b.id;
     snprintf(other.lead_status, sizeof(other.lead_status), "lost");
     assert_int_equal(store_call_outcome_put(f->s, &other), ERR_NOTFOUND);
-    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c.account_id, c.id, &got), ERR_OK);
     assert_string_equal(got.lead_status, "spam");
     other = o;
     other.call_id = 999999;
     assert_int_equal(store_call_outcome_put(f->s, &other), ERR_NOTFOUND);
-    assert_int_equal(store_call_outcome_get(f->s, 999999, &got), ERR_NOTFOUND);
+    assert_int_equal(store_call_outcome_get(f->s, f->a.id, 999999, &got), ERR_NOTFOUND);
 
     /* the calls report carries the lead status ("new" for a call without an outcome) */
     make_call(f, "CAO2", 1500, 0);
@@ -1418,7 +1419,7 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     snprintf(o.lead_status, sizeof(o.lead_status), "qualified");
     assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
     store_rollback(f->s);
-    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c.account_id, c.id, &got), ERR_OK);
     assert_string_equal(got.lead_status, "spam");
 }
 
@@ -1862,7 +1863,7 @@ static void claim_touch_times_and_deletes(void **state)
     /* the live claim (not yet stored) holds the number against deletes */
     assert_int_equal(store_number_delete(f->s, f->a.id, n.ext_id, 7000), ERR_CONFLICT);
     struct st_number still;
-    assert_int_equal(store_number_by_id(f->s, n.id, &still), ERR_OK);
+    assert_int_equal(store_number_by_id(f->s, n.account_id, n.id, &still), ERR_OK);
     assert_int_equal(store_number_delete(f->s, f->a.id, n.ext_id, 6000 + MIN_MS), ERR_OK);
     assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_c", 0, 6000 + MIN_MS, &c),
                      ERR_EXHAUSTED);
@@ -3076,19 +3077,19 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     assert_int_equal(store_erase_flush(f->s, NULL), ERR_OK);
 
     struct st_call got;
-    assert_int_equal(store_call_by_id(f->s, c1.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, c1.account_id, c1.id, &got), ERR_OK);
     assert_string_equal(got.from, "");
     assert_int_equal(got.session_id, s1.id); /* still counted and attributed */
     assert_string_equal(got.method, "exact");
-    assert_int_equal(store_call_by_id(f->s, c2.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, c2.account_id, c2.id, &got), ERR_OK);
     assert_string_equal(got.from, "+15555550777");
-    assert_int_equal(store_call_by_id(f->s, cb.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, cb.account_id, cb.id, &got), ERR_OK);
     assert_string_equal(got.from, "+15555559999"); /* the other tenant's is not touched */
     struct st_call_outcome go;
-    assert_int_equal(store_call_outcome_get(f->s, c1.id, &go), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c1.account_id, c1.id, &go), ERR_OK);
     assert_string_equal(go.notes, "");
     struct st_session ss;
-    assert_int_equal(store_session_by_id(f->s, s1.id, &ss), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, s1.account_id, s1.id, &ss), ERR_OK);
     assert_string_equal(ss.visitor_id, "");
     assert_string_equal(ss.landing_page, "https://a.example/p");
     assert_string_equal(ss.referrer, "");
@@ -3096,7 +3097,7 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     assert_string_equal(ss.client_key, "");
     assert_string_equal(ss.region, "");
     assert_string_equal(ss.device, "mobile");
-    assert_int_equal(store_session_by_id(f->s, sb.id, &ss), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, sb.account_id, sb.id, &ss), ERR_OK);
     assert_string_equal(ss.visitor_id, "vis_1");
     struct st_outbox_msg *m = calloc(1, sizeof(*m));
     assert_int_equal(store_outbox_get(f->s, d.id, "evt_c1a", m), ERR_OK);
@@ -3116,9 +3117,9 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     assert_int_equal(store_erase(f->s, v, "vis_2"), ERR_OK);
     assert_int_equal(v->sessions, 1);
     assert_int_equal(v->calls, 1);
-    assert_int_equal(store_call_by_id(f->s, c2.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, c2.account_id, c2.id, &got), ERR_OK);
     assert_string_equal(got.from, "");
-    assert_int_equal(store_session_by_id(f->s, s2.id, &ss), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, s2.account_id, s2.id, &ss), ERR_OK);
     assert_string_equal(ss.click_ids, "");
 
     struct st_erasure first = {0};
@@ -3336,7 +3337,7 @@ static void call_recording_put_is_idempotent_and_account_scoped(void **state)
     struct st_call old = make_call(f, "CA_rec1", 1000, 0);
     struct st_call young = make_call(f, "CA_rec2", 9000, 0);
     struct st_call got;
-    assert_int_equal(store_call_by_id(f->s, old.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, old.account_id, old.id, &got), ERR_OK);
     assert_string_equal(got.recording_url, ""); /* none until the callback */
     assert_int_equal(got.recording_duration_s, -1);
     const char *url = "https://api.example/2010-04-01/Accounts/AC1/Recordings/RE1";
@@ -3355,15 +3356,15 @@ static void call_recording_put_is_idempotent_and_account_scoped(void **state)
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     assert_int_equal(store_call_recording_put(f->s, f->a.id, young.id, big, 5), ERR_INVALID);
-    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, young.account_id, young.id, &got), ERR_OK);
     assert_string_equal(got.recording_url, "");
     /* a length not reported; then a later callback replaces it */
     assert_int_equal(store_call_recording_put(f->s, f->a.id, young.id, url, -1), ERR_OK);
-    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, young.account_id, young.id, &got), ERR_OK);
     assert_int_equal(got.recording_duration_s, -1);
     assert_int_equal(store_call_recording_put(f->s, f->a.id, young.id, "https://x.example/RE2", 9),
                      ERR_OK);
-    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, young.account_id, young.id, &got), ERR_OK);
     assert_string_equal(got.recording_url, "https://x.example/RE2");
     assert_int_equal(got.recording_duration_s, 9);
     /* the recordings' retention forgets the old one only */
@@ -3374,10 +3375,10 @@ static void call_recording_put_is_idempotent_and_account_scoped(void **state)
     assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
     assert_int_equal(store_commit(f->s), ERR_OK);
     assert_int_equal(n.recordings, 1);
-    assert_int_equal(store_call_by_id(f->s, old.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, old.account_id, old.id, &got), ERR_OK);
     assert_string_equal(got.recording_url, "");
     assert_int_equal(got.recording_duration_s, -1);
-    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, young.account_id, young.id, &got), ERR_OK);
     assert_string_equal(got.recording_url, "https://x.example/RE2");
     /* the caller erased: their voice goes too */
     struct st_erasure *e = calloc(1, sizeof(*e));
@@ -3388,7 +3389,7 @@ static void call_recording_put_is_idempotent_and_account_scoped(void **state)
     assert_int_equal(store_erase(f->s, e, "+15555559999"), ERR_OK);
     assert_int_equal(store_commit(f->s), ERR_OK);
     free(e);
-    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, young.account_id, young.id, &got), ERR_OK);
     assert_string_equal(got.recording_url, "");
     assert_int_equal(got.recording_duration_s, -1);
 }
@@ -3518,15 +3519,17 @@ static void purge_deletes_old_rows_in_batches_and_keeps_called_sessions(void **s
     assert_false(busy);
     assert_int_equal(n.sessions, 1); /* one per batch, oldest first */
     struct st_session ss;
-    assert_int_equal(store_session_by_id(f->s, old1.id, &ss), ERR_NOTFOUND);
-    assert_int_equal(store_session_by_id(f->s, old2.id, &ss), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, old1.account_id, old1.id, &ss), ERR_NOTFOUND);
+    assert_int_equal(store_session_by_id(f->s, old2.account_id, old2.id, &ss), ERR_OK);
     assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
     assert_int_equal(n.sessions, 1);
     assert_int_equal(n.events, 0); /* the kept session's old event went in the first batch */
-    assert_int_equal(store_session_by_id(f->s, old2.id, &ss), ERR_NOTFOUND);
-    assert_int_equal(store_session_by_id(f->s, oldc.id, &ss), ERR_OK); /* a call refers to it */
-    assert_int_equal(store_session_by_id(f->s, young.id, &ss), ERR_OK);
-    assert_int_equal(store_session_by_id(f->s, other.id, &ss), ERR_OK); /* other tenant */
+    assert_int_equal(store_session_by_id(f->s, old2.account_id, old2.id, &ss), ERR_NOTFOUND);
+    assert_int_equal(store_session_by_id(f->s, oldc.account_id, oldc.id, &ss),
+                     ERR_OK); /* a call refers to it */
+    assert_int_equal(store_session_by_id(f->s, young.account_id, young.id, &ss), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, other.account_id, other.id, &ss),
+                     ERR_OK); /* other tenant */
     int64_t events = 0;
     assert_int_equal(store_count(f->s, "events", &events), ERR_OK);
     assert_int_equal(events, 1);
@@ -3555,9 +3558,9 @@ static void purge_deletes_old_rows_in_batches_and_keeps_called_sessions(void **s
     assert_int_equal(store_outbox_get(f->s, d.id, "evt_new", m), ERR_OK);
     free(m);
     struct st_call got;
-    assert_int_equal(store_call_by_id(f->s, oldcall.id, &got), ERR_NOTFOUND);
-    assert_int_equal(store_call_by_id(f->s, newcall.id, &got), ERR_OK);
-    assert_int_equal(store_session_by_id(f->s, oldc.id, &ss), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, oldcall.account_id, oldcall.id, &got), ERR_NOTFOUND);
+    assert_int_equal(store_call_by_id(f->s, newcall.account_id, newcall.id, &got), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, oldc.account_id, oldc.id, &ss), ERR_OK);
     assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
     assert_int_equal(n.calls + n.sessions + n.events + n.messages, 0);
 }
@@ -3710,7 +3713,7 @@ static void rules_and_calls_belong_to_a_location(void **state)
     snprintf(ss.location, sizeof(ss.location), "%s", north->ext_id);
     assert_int_equal(store_session_put(f->s, &ss), ERR_OK);
     struct st_session sgot;
-    assert_int_equal(store_session_by_id(f->s, ss.id, &sgot), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, ss.account_id, ss.id, &sgot), ERR_OK);
     assert_string_equal(sgot.location, north->ext_id);
     assert_int_equal(store_session_get(f->s, "s_loc", &sgot), ERR_OK);
     assert_string_equal(sgot.location, north->ext_id);
@@ -3750,7 +3753,8 @@ static void rules_and_calls_belong_to_a_location(void **state)
     snprintf(cv.location, sizeof(cv.location), "%s", north->ext_id);
     assert_int_equal(store_conversion_add(f->s, &cv), ERR_OK);
     struct st_conversion cv_got;
-    assert_int_equal(store_conversion_by_call(f->s, calls[1].id, &cv_got), ERR_OK);
+    assert_int_equal(store_conversion_by_call(f->s, calls[1].account_id, calls[1].id, &cv_got),
+                     ERR_OK);
     assert_string_equal(cv_got.location, north->ext_id);
     struct loc_seen ls = {0};
     for (int i = 0; i < 4; i++)
