@@ -296,6 +296,8 @@ int store_origin_exists(struct store *s, const char *origin, bool *exists);
 /* Inserts p, created at `now` (ext_id generated, id and created_at set on return). */
 int store_pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
 int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p);
+/* The *_by_id reads (pools, numbers, sessions, calls; a call's conversion and outcome) find the
+ * row in account_id only: another account's row id is ERR_NOTFOUND (the Citus rule). */
 int store_pool_by_id(struct store *s, int64_t account_id, int64_t id, struct st_pool *p);
 int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb);
 /* ERR_CONFLICT if a lease on one of its numbers is live at now. Deletes its numbers too. */

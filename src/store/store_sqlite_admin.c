@@ -391,12 +391,13 @@ int store_sqlite__pool_get(struct store *s, int64_t account_id, const char *ext_
 
 int store_sqlite__pool_by_id(struct store *s, int64_t account_id, int64_t id, struct st_pool *p)
 {
-    (void)account_id; /* one node: the row id alone finds the row */
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(c, "SELECT " POOL_COLS " FROM pools WHERE id = ?1");
+    sqlite3_stmt *st =
+        store__prep(c, "SELECT " POOL_COLS " FROM pools WHERE id = ?1 AND account_id = ?2");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
     return pool_query(c, st, p);
 }
 
@@ -619,12 +620,13 @@ int store_sqlite__number_get(struct store *s, int64_t account_id, const char *ex
 
 int store_sqlite__number_by_id(struct store *s, int64_t account_id, int64_t id, struct st_number *n)
 {
-    (void)account_id; /* one node: the row id alone finds the row */
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(c, "SELECT " NUMBER_COLS " FROM numbers WHERE id = ?1");
+    sqlite3_stmt *st =
+        store__prep(c, "SELECT " NUMBER_COLS " FROM numbers WHERE id = ?1 AND account_id = ?2");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
     return number_query(c, st, n);
 }
 

@@ -108,13 +108,14 @@ int store_sqlite__session_get(struct store *s, const char *ext_id, struct st_ses
 int store_sqlite__session_by_id(struct store *s, int64_t account_id, int64_t id,
                                 struct st_session *ss)
 {
-    (void)account_id; /* one node: the row id alone finds the row */
     struct sconn *c = store__conn(s);
-    sqlite3_stmt *st =
-        c ? store__prep(c, "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1") : NULL;
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT " SESSION_COLS
+                                          " FROM sessions WHERE id = ?1 AND account_id = ?2")
+                         : NULL;
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
     return session_query(c, st, ss);
 }
 
@@ -158,7 +159,7 @@ int store_sqlite__visits_add(struct store *s, struct st_visit_add *v, size_t n)
 
 #define LEASE_COLS                                                                                 \
     "l.id, l.session_id, l.number_id, l.pool_id, l.leased_at, l.last_active_at, l.expires_at,"     \
-    " l.shared, s.ext_id, s.visitor_id, s.client_key, l.signals"                                   \
+    " l.shared, s.ext_id, s.visitor_id, s.client_key, l.signals, s.account_id"                     \
     " FROM leases l JOIN sessions s ON s.id = l.session_id"
 
 static void read_lease(sqlite3_stmt *st, struct st_lease *l)
@@ -175,6 +176,7 @@ static void read_lease(sqlite3_stmt *st, struct st_lease *l)
     store__col_text(st, 9, l->visitor_id, sizeof(l->visitor_id));
     store__col_text(st, 10, l->client_key, sizeof(l->client_key));
     l->signals = (unsigned)sqlite3_column_int(st, 11);
+    l->account_id = sqlite3_column_int64(st, 12); /* the session's (SQLite's leases have none) */
 }
 
 int store_sqlite__lease_renew(struct store *s, int64_t account_id, int64_t session_id,

@@ -1249,6 +1249,30 @@ static int collect_trace(void *ctx, const struct st_trace_row *r)
     return 0;
 }
 
+/* Citus rule (issue 11): a row read by its row id is read in its account; another account's id
+ * finds nothing, on both backends (PostgreSQL: one shard's statement). */
+static void rows_by_id_in_their_account(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n = make_number(f, f->a.id, p.id, 101);
+    struct st_session ss = make_session(f, "s_byid", 1000);
+    struct st_call c = make_call(f, "CA_byid", 2000, ss.id);
+    struct st_pool gp;
+    struct st_number gn;
+    struct st_session gs;
+    struct st_call gc;
+    assert_int_equal(store_pool_by_id(f->s, f->a.id, p.id, &gp), ERR_OK);
+    assert_int_equal(store_pool_by_id(f->s, f->b.id, p.id, &gp), ERR_NOTFOUND);
+    assert_int_equal(store_number_by_id(f->s, f->a.id, n.id, &gn), ERR_OK);
+    assert_int_equal(store_number_by_id(f->s, f->b.id, n.id, &gn), ERR_NOTFOUND);
+    assert_int_equal(store_session_by_id(f->s, f->a.id, ss.id, &gs), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, f->b.id, ss.id, &gs), ERR_NOTFOUND);
+    assert_int_equal(store_call_by_id(f->s, f->a.id, c.id, &gc), ERR_OK);
+    assert_int_equal(gc.session_id, ss.id);
+    assert_int_equal(store_call_by_id(f->s, f->b.id, c.id, &gc), ERR_NOTFOUND);
+}
+
 static void export_trace_of_one_pool(void **state)
 {
     struct fx *f = *state;
@@ -4468,6 +4492,7 @@ int main(int argc, char **argv)
         T(sessions_and_lease_times_never_move_back),
         T(visits_add_stores_sessions_with_their_leases),
         T(history_window_order_max_and_events),
+        T(rows_by_id_in_their_account),
         T(session_client_and_numbers_held),
         T(session_leases_latest_per_pool_in_pool_order),
         T(savepoint_rollback_keeps_the_rest),
