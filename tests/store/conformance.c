@@ -1865,6 +1865,11 @@ static void claim_touch_times_and_deletes(void **state)
     assert_true(c.flags & POOL_LEASE_RENEWED);
     assert_int_equal(c.expires_at, 5000 + MIN_MS);
     assert_int_equal(store_lease_touch(f->s, p.account_id, p.id, "s_b", 5000, &c), ERR_NOTFOUND);
+    /* another account's id names no pool (the Citus rule): no claim, touch or statistics */
+    assert_int_equal(store_lease_claim(f->s, f->b.id, p.id, "s_x", 0, 5000, &c), ERR_NOTFOUND);
+    assert_int_equal(store_lease_touch(f->s, f->b.id, p.id, "s_a", 5000, &c), ERR_NOTFOUND);
+    struct pool_stats other;
+    assert_int_equal(store_pool_stats(f->s, f->b.id, p.id, 5000, &other), ERR_NOTFOUND);
     assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_a", 0, 6000, &c), ERR_OK);
     assert_true(c.flags & POOL_LEASE_RENEWED);
     /* the engine's exact times for a stored lease it knows; stored ones otherwise */
@@ -1912,6 +1917,7 @@ static void release_takes_a_claim_back(void **state)
     assert_int_equal(store_lease_release(f->s, p.account_id, p.id, &a, 2000),
                      ERR_NOTFOUND); /* once */
     assert_int_equal(store_lease_release(f->s, p.account_id, p.id + 99, &b, 2000), ERR_NOTFOUND);
+    assert_int_equal(store_lease_release(f->s, f->b.id, p.id, &b, 2000), ERR_NOTFOUND);
     struct pool_stats st;
     assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, 2000, &st), ERR_OK);
     assert_int_equal(st.live_leases, 1);
@@ -1972,6 +1978,8 @@ static void lease_note_rests_tapped_numbers(void **state)
     assert_int_equal(
         store_lease_note(f->s, p.account_id, p.id + 99, "a", n1.id, POOL_SIG_CLICK, 4000),
         ERR_NOTFOUND);
+    assert_int_equal(store_lease_note(f->s, f->b.id, p.id, "a", n1.id, POOL_SIG_CLICK, 4000),
+                     ERR_NOTFOUND);
     /* all ended, no cooldown: n1 (released first, lowest id) still rests; the others are free */
     int64_t t = 200000;
     assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "d", 0, t, &c), ERR_OK);
