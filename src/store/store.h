@@ -341,8 +341,9 @@ int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void 
 /* ---- sessions, leases, events ---- */
 /* The lease and event operations take the account id of the pool, number or session they name
  * (struct st_lease and st_event carry it): PostgreSQL filters every statement by it (the
- * distribution column under Citus, docs/scaling.md); a row of another account is not found.
- * SQLite, one node, does not need it. */
+ * distribution column under Citus, docs/scaling.md), so another account's id finds nothing.
+ * SQLite's lease engine checks the pool's account the same way (claim, touch, note, release,
+ * pool statistics); its lease and event rows are read by session, pool or number alone. */
 
 /* Inserts (id == 0; id set on return) or updates last_active_at of a session. */
 int store_session_put(struct store *s, struct st_session *ss);
