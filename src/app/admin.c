@@ -110,9 +110,9 @@ int admin_pool_get(struct app *app, int64_t account_id, const char *ext_id, stru
     return store_pool_get(app->store, account_id, ext_id, p);
 }
 
-int admin_pool_by_id(struct app *app, int64_t id, struct st_pool *p)
+int admin_pool_by_id(struct app *app, int64_t account_id, int64_t id, struct st_pool *p)
 {
-    return store_pool_by_id(app->store, id, p);
+    return store_pool_by_id(app->store, account_id, id, p);
 }
 
 int admin_pool_list(struct app *app, int64_t account_id, store_pool_fn fn, void *ctx)
@@ -152,7 +152,7 @@ int admin_pool_delete(struct app *app, const struct st_pool *p, int64_t now)
 
 int admin_pool_stats(struct app *app, const struct st_pool *p, int64_t now, struct pool_stats *out)
 {
-    return store_pool_stats(app->store, p->id, now, out);
+    return store_pool_stats(app->store, p->account_id, p->id, now, out);
 }
 
 /* ---- numbers ---- */
@@ -171,9 +171,9 @@ int admin_number_get(struct app *app, int64_t account_id, const char *ext_id, st
     return store_number_get(app->store, account_id, ext_id, n);
 }
 
-int admin_number_by_id(struct app *app, int64_t id, struct st_number *n)
+int admin_number_by_id(struct app *app, int64_t account_id, int64_t id, struct st_number *n)
 {
-    return store_number_by_id(app->store, id, n);
+    return store_number_by_id(app->store, account_id, id, n);
 }
 
 int admin_number_list(struct app *app, int64_t account_id, int64_t pool_id, store_number_fn fn,
@@ -289,8 +289,8 @@ int admin_pool_usage(struct app *app, const struct st_pool *p, int64_t since, in
     memset(in_use, 0, n * sizeof(*in_use));
     struct usage u = {0};
     int64_t until = since + (int64_t)n * step;
-    int rc = store_lease_range(app->store, p->id, since, until, ADMIN_USAGE_MAX_LEASES,
-                               add_usage_lease, &u);
+    int rc = store_lease_range(app->store, p->account_id, p->id, since, until,
+                               ADMIN_USAGE_MAX_LEASES, add_usage_lease, &u);
     *truncated = u.n == ADMIN_USAGE_MAX_LEASES;
     /* a number shared by several sessions counts once: merge each number's intervals */
     qsort(u.l, u.n, sizeof(*u.l), by_number_then_start);
@@ -424,7 +424,7 @@ static int lease_seen(void *arg, const struct st_lease *l)
 {
     struct lease_walk *w = arg;
     struct st_number n;
-    if (store_number_by_id(w->app->store, l->number_id, &n) != ERR_OK)
+    if (store_number_by_id(w->app->store, l->account_id, l->number_id, &n) != ERR_OK)
         return 0; /* the number was deleted since */
     struct admin_lease al = {.leased_at = l->leased_at, .shared = l->shared};
     snprintf(al.number, sizeof(al.number), "%s", n.number);
@@ -432,17 +432,17 @@ static int lease_seen(void *arg, const struct st_lease *l)
     return w->fn(w->ctx, &al);
 }
 
-int admin_session_leases(struct app *app, int64_t session_id, int64_t now, admin_lease_fn fn,
-                         void *ctx)
+int admin_session_leases(struct app *app, int64_t account_id, int64_t session_id, int64_t now,
+                         admin_lease_fn fn, void *ctx)
 {
     struct lease_walk w = {app, now, fn, ctx};
-    return store_session_leases(app->store, session_id, lease_seen, &w);
+    return store_session_leases(app->store, account_id, session_id, lease_seen, &w);
 }
 
-int admin_session_events(struct app *app, int64_t session_id, size_t max, store_event_fn fn,
-                         void *ctx)
+int admin_session_events(struct app *app, int64_t account_id, int64_t session_id, size_t max,
+                         store_event_fn fn, void *ctx)
 {
-    return store_event_list(app->store, session_id, max, fn, ctx);
+    return store_event_list(app->store, account_id, session_id, max, fn, ctx);
 }
 
 int admin_session_page_views(struct app *app, int64_t account_id, int64_t session_id, size_t max,

@@ -86,7 +86,7 @@ void admin_metrics(struct app *app, struct buf *out);
 /* Inserts p (p->account_id set by the caller; ext_id, id and created_at set on return). */
 int admin_pool_create(struct app *app, struct st_pool *p, int64_t now, struct errbuf *eb);
 int admin_pool_get(struct app *app, int64_t account_id, const char *ext_id, struct st_pool *p);
-int admin_pool_by_id(struct app *app, int64_t id, struct st_pool *p);
+int admin_pool_by_id(struct app *app, int64_t account_id, int64_t id, struct st_pool *p);
 int admin_pool_list(struct app *app, int64_t account_id, store_pool_fn fn, void *ctx);
 /* The pool's numbers in use over time: in_use[i] is how many of its numbers were held by at least
  * one lease at since + i * step (i < n, n <= ADMIN_USAGE_MAX_POINTS), from the stored leases
@@ -108,7 +108,7 @@ int admin_pool_stats(struct app *app, const struct st_pool *p, int64_t now, stru
 /* Inserts n. ERR_CONFLICT if the number exists in any account. */
 int admin_number_create(struct app *app, struct st_number *n, int64_t now, struct errbuf *eb);
 int admin_number_get(struct app *app, int64_t account_id, const char *ext_id, struct st_number *n);
-int admin_number_by_id(struct app *app, int64_t id, struct st_number *n);
+int admin_number_by_id(struct app *app, int64_t account_id, int64_t id, struct st_number *n);
 /* pool_id > 0: that pool's numbers; 0: all of the account's. */
 int admin_number_list(struct app *app, int64_t account_id, int64_t pool_id, store_number_fn fn,
                       void *ctx);
@@ -142,11 +142,11 @@ struct admin_lease {
 typedef int (*admin_lease_fn)(void *ctx, const struct admin_lease *l);
 /* The session's latest lease per pool, with the live engine's exact times while it knows the
  * lease (the stored ones may trail a pinged renewal by up to a minute). */
-int admin_session_leases(struct app *app, int64_t session_id, int64_t now, admin_lease_fn fn,
-                         void *ctx);
+int admin_session_leases(struct app *app, int64_t account_id, int64_t session_id, int64_t now,
+                         admin_lease_fn fn, void *ctx);
 /* The session's events in time order, at most max. */
-int admin_session_events(struct app *app, int64_t session_id, size_t max, store_event_fn fn,
-                         void *ctx);
+int admin_session_events(struct app *app, int64_t account_id, int64_t session_id, size_t max,
+                         store_event_fn fn, void *ctx);
 /* The session's page views after its landing page, in order, at most max. */
 int admin_session_page_views(struct app *app, int64_t account_id, int64_t session_id, size_t max,
                              store_page_view_fn fn, void *ctx);

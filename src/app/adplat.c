@@ -504,11 +504,12 @@ struct ga_seen {
 };
 
 /* The session's GA ids and fbclid. */
-static int session_ids(struct store *s, int64_t session_id, struct adplat_call *c,
-                       struct ga_seen *g, char *client, char *fbclid, size_t fbclid_cap)
+static int session_ids(struct store *s, int64_t account_id, int64_t session_id,
+                       struct adplat_call *c, struct ga_seen *g, char *client, char *fbclid,
+                       size_t fbclid_cap)
 {
     struct st_session ss;
-    int rc = store_session_by_id(s, session_id, &ss);
+    int rc = store_session_by_id(s, account_id, session_id, &ss);
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_OK : rc;
     json_t *ids = ss.click_ids[0] ? json_loads(ss.click_ids, 0, NULL) : NULL;
@@ -528,7 +529,8 @@ static int session_ids(struct store *s, int64_t session_id, struct adplat_call *
     c->click_at = ss.created_at;
     json_decref(ids);
     /* the newest ga_client event: one index lookup in the call's transaction */
-    rc = store_event_last_detail(s, session_id, "ga_client", g->detail, sizeof(g->detail));
+    rc = store_event_last_detail(s, ss.account_id, session_id, "ga_client", g->detail,
+                                 sizeof(g->detail));
     if (rc)
         return rc;
     size_t k = strcspn(g->detail, " ");
@@ -594,7 +596,8 @@ int adplat_emit(struct app *app, struct store *s, const struct st_call *call,
     char client[ADPLAT_GA_DETAIL_MAX] = "";
     char fbclid[512] = "";
     if (rc == ERR_OK && t->n && call->session_id)
-        rc = session_ids(s, call->session_id, &c, g, client, fbclid, sizeof(fbclid));
+        rc = session_ids(s, call->account_id, call->session_id, &c, g, client, fbclid,
+                         sizeof(fbclid));
     c.ga_client_id = client;
     c.fbclid = fbclid;
     for (size_t i = 0; rc == ERR_OK && i < t->n; i++) {

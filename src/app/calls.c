@@ -468,7 +468,9 @@ int calls_resolve(struct app *app, const char *to, struct calls_target *t)
     int rc = store_number_by_e164(s, to, &t->number);
     if (rc == ERR_OK) {
         t->account_id = t->number.account_id;
-        return t->number.pool_id ? store_pool_by_id(s, t->number.pool_id, &t->pool) : ERR_OK;
+        return t->number.pool_id
+                   ? store_pool_by_id(s, t->number.account_id, t->number.pool_id, &t->pool)
+                   : ERR_OK;
     }
     memset(&t->number, 0, sizeof(t->number));
     if (rc != ERR_NOTFOUND)
@@ -575,8 +577,8 @@ static int cmp_holding(const void *a, const void *b)
 
 /* One holding -> an attrib candidate, with its tel: click on the number and its session's
  * device and region. */
-static int to_candidate(struct store *s, const struct holding *h, const char *number, int64_t at,
-                        struct attrib_candidate *c)
+static int to_candidate(struct store *s, int64_t account_id, const struct holding *h,
+                        const char *number, int64_t at, struct attrib_candidate *c)
 {
     memset(c, 0, sizeof(*c));
     c->session_id = (uint64_t)h->session_id;
@@ -585,10 +587,10 @@ static int to_candidate(struct store *s, const struct holding *h, const char *nu
     c->ends_at = h->ends_at;
     c->n_client = h->n_client;
     struct st_session ss;
-    int rc = store_event_last(s, h->session_id, "tel_click", number, at + CLICK_SKEW_MS,
+    int rc = store_event_last(s, account_id, h->session_id, "tel_click", number, at + CLICK_SKEW_MS,
                               &c->tel_click_at);
     if (rc == ERR_OK)
-        rc = store_session_by_id(s, h->session_id, &ss);
+        rc = store_session_by_id(s, account_id, h->session_id, &ss);
     if (rc)
         return rc;
     if (attrib_device_parse(ss.device, &c->device) != ERR_OK)
@@ -602,14 +604,15 @@ static int gather_candidates(struct store *s, const struct calls_target *t, int6
                              int64_t at, struct attrib_candidate *out, size_t *n_out)
 {
     struct holdings hs = {.s = s, .at = at, .h = xmalloc(CALLS_MAX_HISTORY * sizeof(*hs.h))};
-    int rc = store_lease_history(s, t->number.id, since, CALLS_MAX_HISTORY, add_holding, &hs);
+    int rc = store_lease_history(s, t->account_id, t->number.id, since, CALLS_MAX_HISTORY,
+                                 add_holding, &hs);
     *n_out = 0;
     if (rc == ERR_OK) {
         count_clients(hs.h, hs.n);
         qsort(hs.h, hs.n, sizeof(*hs.h), cmp_holding);
     }
     for (size_t i = 0; rc == ERR_OK && i < hs.n && i < CALLS_MAX_CANDIDATES; i++) {
-        rc = to_candidate(s, &hs.h[i], t->number.number, at, &out[i]);
+        rc = to_candidate(s, t->account_id, &hs.h[i], t->number.number, at, &out[i]);
         *n_out = i + 1;
     }
     free(hs.h);
@@ -645,8 +648,8 @@ static int model_signals(struct store *s, const struct calls_target *t,
 {
     int rc = ERR_OK;
     for (size_t i = 0; rc == ERR_OK && i < n; i++) {
-        rc = store_event_last(s, (int64_t)c[i].session_id, "number_copy", t->number.number,
-                              in->at + CLICK_SKEW_MS, &c[i].copy_at);
+        rc = store_event_last(s, t->account_id, (int64_t)c[i].session_id, "number_copy",
+                              t->number.number, in->at + CLICK_SKEW_MS, &c[i].copy_at);
         if (rc == ERR_OK)
             rc = store_call_session_credited(s, t->account_id, (int64_t)c[i].session_id, in->at,
                                              &c[i].called);
@@ -734,7 +737,7 @@ static void attribute_fallback(const struct st_pool *p, struct st_call *c)
 static int snapshot_session(struct store *s, struct st_call *c)
 {
     struct st_session ss;
-    int rc = store_session_by_id(s, c->session_id, &ss);
+    int rc = store_session_by_id(s, c->account_id, c->session_id, &ss);
     if (rc)
         return rc;
     set_text(c->channel, sizeof(c->channel), ss.channel);
@@ -988,10 +991,10 @@ static void note_called(struct app *app, const struct st_account *acct, const st
     if (a)
         accounts_put(app->accounts, a);
     struct st_session ss;
-    if (!policy_new || store_session_by_id(app->store, c->session_id, &ss) != ERR_OK)
+    if (!policy_new || store_session_by_id(app->store, c->account_id, c->session_id, &ss) != ERR_OK)
         return;
-    int rc = store_lease_note(app->store, c->pool_id, ss.ext_id, c->number_id, POOL_SIG_CALLED,
-                              c->started_at);
+    int rc = store_lease_note(app->store, c->account_id, c->pool_id, ss.ext_id, c->number_id,
+                              POOL_SIG_CALLED, c->started_at);
     if (rc && rc != ERR_NOTFOUND)
         log_debug("calls", "credited call not noted on the lease: %s", err_str(rc));
 }
@@ -1074,7 +1077,7 @@ static int maybe_convert(struct store *s, const struct st_call *c, int64_t now,
 {
     memset(cv, 0, sizeof(*cv));
     struct st_conversion have;
-    int rc = store_conversion_by_call(s, c->id, &have);
+    int rc = store_conversion_by_call(s, c->account_id, c->id, &have);
     if (rc != ERR_NOTFOUND)
         return rc; /* ERR_OK: converted already, exactly once */
     struct st_account a;
@@ -1135,7 +1138,7 @@ int calls_update_apply(struct app *app, struct store *s, struct calls_update_sta
         return ERR_BACKEND;
     }
     st->completed = false;
-    int rc = store_call_by_id(s, st->call_id, &st->call);
+    int rc = store_call_by_id(s, st->account_id, st->call_id, &st->call);
     bool was_final = rc == ERR_OK && callstatus_final(st->call.status);
     st->changed = rc == ERR_OK && calls_merge_status(&st->call, &st->status, st->now);
     st->completed = st->changed && !was_final && callstatus_final(st->call.status);
@@ -1164,12 +1167,13 @@ int calls_update_apply(struct app *app, struct store *s, struct calls_update_sta
 json_t *calls_event_json(struct app *app, const char *event, int64_t account_id, int64_t call_id)
 {
     struct st_call c;
-    if (store_call_by_id(app->store, call_id, &c) != ERR_OK || c.account_id != account_id)
+    if (store_call_by_id(app->store, account_id, call_id, &c) != ERR_OK ||
+        c.account_id != account_id)
         return NULL;
     if (strcmp(event, "conversion.created") != 0)
         return calls_json(app, &c);
     struct st_conversion cv;
-    if (store_conversion_by_call(app->store, c.id, &cv) != ERR_OK)
+    if (store_conversion_by_call(app->store, c.account_id, c.id, &cv) != ERR_OK)
         return NULL;
     return conversion_json(&c, &cv);
 }
@@ -1219,10 +1223,11 @@ void calls_publish_updated(struct app *app, const struct calls_update_state *st)
         publish(app, c->account_id, "conversion.created", conversion_json(c, &st->cv));
 }
 
-int calls_update(struct app *app, int64_t call_id, const struct call_report *u, int64_t now,
-                 struct st_call *out)
+int calls_update(struct app *app, int64_t account_id, int64_t call_id, const struct call_report *u,
+                 int64_t now, struct st_call *out)
 {
-    struct calls_update_state st = {.call_id = call_id, .status = *u, .now = now};
+    struct calls_update_state st = {
+        .account_id = account_id, .call_id = call_id, .status = *u, .now = now};
     int rc = calls_updated(app, update_tx(app, &st), &st);
     if (rc == ERR_OK) {
         calls_publish_updated(app, &st);
@@ -1235,10 +1240,10 @@ int calls_update(struct app *app, int64_t call_id, const struct call_report *u, 
 
 /* ==== the CALL object ========================================================================= */
 
-static json_t *session_ref(struct store *s, int64_t session_id)
+static json_t *session_ref(struct store *s, int64_t account_id, int64_t session_id)
 {
     struct st_session ss;
-    if (!session_id || store_session_by_id(s, session_id, &ss) != ERR_OK)
+    if (!session_id || store_session_by_id(s, account_id, session_id, &ss) != ERR_OK)
         return json_null();
     return json_string(ss.ext_id);
 }
@@ -1252,7 +1257,7 @@ static json_t *source_json(const struct st_call *c)
 
 static json_t *runner_up_json(struct store *s, const struct st_call *c)
 {
-    json_t *sid = session_ref(s, c->runner_up_session_id);
+    json_t *sid = session_ref(s, c->account_id, c->runner_up_session_id);
     if (json_is_null(sid))
         return sid;
     return json_pack("{s:o,s:f}", "session_id", sid, "confidence", round4(c->runner_up_confidence));
@@ -1267,7 +1272,8 @@ static json_t *device_json(const char *device)
 static json_t *attribution_json(struct store *s, const struct st_call *c)
 {
     struct st_session ss;
-    bool have = c->session_id && store_session_by_id(s, c->session_id, &ss) == ERR_OK;
+    bool have =
+        c->session_id && store_session_by_id(s, c->account_id, c->session_id, &ss) == ERR_OK;
     json_t *ids = have && ss.click_ids[0] ? json_loads(ss.click_ids, 0, NULL) : NULL;
     if (!json_is_object(ids)) {
         json_decref(ids);
@@ -1280,7 +1286,7 @@ static json_t *attribution_json(struct store *s, const struct st_call *c)
         "click_ids", ids, "landing_page", json_str_or_null(have ? ss.landing_page : ""), "referrer",
         json_str_or_null(have ? ss.referrer : ""), "device", device_json(have ? ss.device : ""),
         "reason", json_str_or_null(c->reason), "runner_up", runner_up_json(s, c), "first_touch",
-        session_ref(s, c->first_session_id));
+        session_ref(s, c->account_id, c->first_session_id));
 }
 
 /* The call's conversion, or null; *loc gets the location of the rule that qualified it. */
@@ -1289,7 +1295,7 @@ static json_t *call_conversion_json(struct store *s, const struct st_call *c,
 {
     struct st_conversion cv;
     loc[0] = '\0';
-    if (store_conversion_by_call(s, c->id, &cv) != ERR_OK)
+    if (store_conversion_by_call(s, c->account_id, c->id, &cv) != ERR_OK)
         return json_null();
     set_text(loc, STORE_ID_MAX, cv.location);
     return json_pack("{s:s,s:f,s:o}", "name", cv.name, "value", cv.value, "at", json_time(cv.at));
@@ -1449,13 +1455,14 @@ void calls_pending_forward(struct calls_pending *p, const char *number)
     set_text(p->call.forwarded_to, sizeof(p->call.forwarded_to), number);
 }
 
-struct calls_pending *calls_pending_update(struct app *app, int64_t call_id,
+struct calls_pending *calls_pending_update(struct app *app, int64_t account_id, int64_t call_id,
                                            const struct call_report *u, int64_t now)
 {
     struct calls_pending *p = xcalloc(1, sizeof(*p));
     p->app = app;
     set_text(p->status, sizeof(p->status), u->status);
-    p->upd = (struct calls_update_state){.call_id = call_id, .status = *u, .now = now};
+    p->upd = (struct calls_update_state){
+        .account_id = account_id, .call_id = call_id, .status = *u, .now = now};
     p->upd.status.status = u->status ? p->status : NULL;
     return p;
 }

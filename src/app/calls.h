@@ -176,6 +176,7 @@ bool calls_merge_status(struct st_call *c, const struct call_report *u, int64_t 
 
 /* One status report being applied: inputs, then what calls_update_apply found. */
 struct calls_update_state {
+    int64_t account_id; /* the call's */
     int64_t call_id;
     struct call_report status;
     int64_t now;
@@ -199,8 +200,8 @@ void calls_publish_updated(struct app *app, const struct calls_update_state *st)
  * Publishes call.completed / conversion.created. out (may be NULL): the call after the update.
  * Returns ERR_OK, ERR_NOTFOUND, or ERR_BACKEND (also when the test binary's fault call_store
  * is on; logged and counted). */
-int calls_update(struct app *app, int64_t call_id, const struct call_report *u, int64_t now,
-                 struct st_call *out);
+int calls_update(struct app *app, int64_t account_id, int64_t call_id, const struct call_report *u,
+                 int64_t now, struct st_call *out);
 
 /* {"value":75,"reasons":["answered +25",…]} */
 json_t *calls_score_json(const struct score_result *r);
@@ -245,7 +246,7 @@ struct calls_pending *calls_pending_voice(struct app *app, const struct st_accou
                                           const struct st_call *call,
                                           const struct calls_answer *ans);
 /* A status report on stored call call_id (copied). */
-struct calls_pending *calls_pending_update(struct app *app, int64_t call_id,
+struct calls_pending *calls_pending_update(struct app *app, int64_t account_id, int64_t call_id,
                                            const struct call_report *u, int64_t now);
 /* Before calls_pending_commit: the voice call goes to number (E.164) instead, as a routing
  * step decided after p was made (a ping-post auction's winner). */

@@ -42,6 +42,7 @@ struct guard_config {
 
 /* A client's claim as the guard keeps it, to reuse its number or to hand it back. */
 struct guard_hold {
+    int64_t account_id; /* the pool's */
     int64_t pool_id;
     int64_t number_id;
     char number[PHONE_E164_MAX];

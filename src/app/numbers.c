@@ -166,7 +166,7 @@ static int ctx_load(struct numbers *n, struct ctx *c, int64_t account_id, const 
     c->n = n;
     struct store *s = n->app->store;
     int rc = pool ? store_pool_get(s, account_id, pool, &c->pool)
-                  : store_pool_by_id(s, pool_id, &c->pool);
+                  : store_pool_by_id(s, account_id, pool_id, &c->pool);
     if (rc == ERR_OK && c->pool.account_id != account_id)
         rc = ERR_NOTFOUND;
     if (rc)
@@ -785,7 +785,8 @@ static void settle(struct numbers *n, json_t *report)
     for (size_t i = 0; i < l.n; i++) {
         struct st_intent *in = &l.v[i];
         struct st_number num;
-        if (!in->number_id || store_number_by_id(app->store, in->number_id, &num) != ERR_NOTFOUND)
+        if (!in->number_id ||
+            store_number_by_id(app->store, in->account_id, in->number_id, &num) != ERR_NOTFOUND)
             continue;
         struct ctx c;
         struct numbers_result r = {0};
@@ -906,7 +907,7 @@ static void autoscale_pool(struct numbers *n, const struct st_autoscale *as, jso
     }
     for (size_t i = 0; i < plan.n_release; i++) {
         struct st_number num;
-        if (store_number_by_id(app->store, plan.release[i], &num) != ERR_OK)
+        if (store_number_by_id(app->store, c.pool.account_id, plan.release[i], &num) != ERR_OK)
             continue;
         struct numbers_result rr = {0};
         release_number(&c, &num, "autoscale", as->dry_run, false, &rr);

@@ -755,7 +755,7 @@ static int replay_status(struct offline *o, json_t *r)
         }
         call_id = c.id;
     }
-    int rc = calls_update(app, call_id, &u, jint(r, "at"), NULL);
+    int rc = calls_update(app, jint(r, "acct"), call_id, &u, jint(r, "at"), NULL);
     return rc == ERR_OK || rc == ERR_NOTFOUND ? ERR_OK : REPLAY_STOP;
 }
 

@@ -1068,7 +1068,7 @@ static void check_pools(struct outbox *o, int64_t account_id, int64_t now)
     if (store_pool_list(s, account_id, add_pool, ctx) == ERR_OK)
         for (size_t i = 0; i < n; i++) {
             struct pool_alert a = {.p = &pools[i]};
-            if (store_pool_stats(s, pools[i].id, now, &a.ps) != ERR_OK)
+            if (store_pool_stats(s, pools[i].account_id, pools[i].id, now, &a.ps) != ERR_OK)
                 continue;
             char key[STORE_ID_MAX + 32];
             snprintf(key, sizeof(key), "pool_exhausted:%s", pools[i].ext_id);
@@ -1205,13 +1205,13 @@ int outbox_check_static_use(struct app *app, struct store *s, const struct st_ca
     struct static_use u = {.call = call};
     if (!call->number_id || !call->pool_id)
         return ERR_OK;
-    int rc = store_number_by_id(s, call->number_id, &u.n);
+    int rc = store_number_by_id(s, call->account_id, call->number_id, &u.n);
     if (rc || !u.n.pool_id || u.n.created_at > call->started_at - OUTBOX_STATIC_IDLE_MS)
         return rc == ERR_NOTFOUND ? ERR_OK : rc;
-    rc = store_lease_history(s, u.n.id, 0, 1, newest_lease, &u);
+    rc = store_lease_history(s, u.n.account_id, u.n.id, 0, 1, newest_lease, &u);
     if (rc || u.last_held_at > call->started_at - OUTBOX_STATIC_IDLE_MS)
         return rc;
-    rc = store_pool_by_id(s, u.n.pool_id, &u.p);
+    rc = store_pool_by_id(s, u.n.account_id, u.n.pool_id, &u.p);
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_OK : rc;
     char key[STORE_E164_MAX + 16];

@@ -170,7 +170,7 @@ int outcomes_set(struct app *app, int64_t account_id, const char *call_ext, json
         rc = errf(eb, rc, NULL, "no call '%s'", call_ext);
     struct st_call_outcome o;
     if (rc == ERR_OK) {
-        rc = store_call_outcome_get(s, c->id, &o);
+        rc = store_call_outcome_get(s, c->account_id, c->id, &o);
         if (rc == ERR_NOTFOUND) /* the defaults */
             rc = ERR_OK;
     }
@@ -216,7 +216,7 @@ json_t *outcomes_json(const struct st_call_outcome *o)
 json_t *outcomes_call_json(struct app *app, const struct st_call *c)
 {
     struct st_call_outcome o;
-    int rc = store_call_outcome_get(app->store, c->id, &o);
+    int rc = store_call_outcome_get(app->store, c->account_id, c->id, &o);
     if (rc != ERR_OK && rc != ERR_NOTFOUND) {
         o = (struct st_call_outcome){.call_id = c->id, .revenue = -1, .billable = -1};
         snprintf(o.tags, sizeof(o.tags), "[]");

@@ -271,7 +271,8 @@ static void simulate(struct poolsim *p, const struct poolsim_req *q, struct pool
     }
     struct pool_stats ps = {0};
     uint32_t current =
-        store_pool_stats(p->app->store, pool.id, q->now, &ps) == ERR_OK ? ps.size : 0;
+        store_pool_stats(p->app->store, pool.account_id, pool.id, q->now, &ps) == ERR_OK ? ps.size
+                                                                                         : 0;
     struct sim_trace t;
     sim_trace_init(&t);
     if (read_history(p, q, &pool, &t, r) == ERR_OK) {

@@ -397,7 +397,7 @@ static int visit_location(struct step *sp)
         return -1;
     struct st_session *ss = xmalloc(sizeof(*ss));
     int found = -1;
-    if (store_session_by_id(sp->app->store, sp->session_id, ss) == ERR_OK &&
+    if (store_session_by_id(sp->app->store, sp->account_id, sp->session_id, ss) == ERR_OK &&
         ss->account_id == sp->account_id && ss->region[0]) {
         for (size_t i = 0; i < rp->plan.n_locations && found < 0; i++) {
             json_t *regions = json_object_get(rp->loc_docs[i], "regions");

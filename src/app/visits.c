@@ -147,7 +147,8 @@ static struct visit *visit_new(struct app *app)
 static void release_claims(struct visit *v)
 {
     for (int i = 0; i < v->n_claims; i++) {
-        store_lease_release(v->app->store, v->claims[i].pool_id, &v->claims[i].claim, v->now);
+        store_lease_release(v->app->store, v->job.session.account_id, v->claims[i].pool_id,
+                            &v->claims[i].claim, v->now);
         guard_cancel(v->app->guard, v->claims[i].token);
     }
 }
@@ -169,7 +170,8 @@ static int handback_apply(struct store *s, struct write_job *job)
     struct handback *hb = (struct handback *)job;
     for (int i = 0; i < hb->n; i++) {
         const struct guard_hold *h = &hb->rows[i];
-        int rc = store_lease_delete(s, h->session_id, h->number_id, h->undo.leased_at);
+        int rc =
+            store_lease_delete(s, h->account_id, h->session_id, h->number_id, h->undo.leased_at);
         if (rc && rc != ERR_NOTFOUND)
             return rc;
     }
@@ -190,7 +192,8 @@ static void hand_back(struct app *app, const struct guard_hold *holds, int n, in
     struct handback *hb = NULL;
     for (int i = 0; i < n; i++) {
         struct st_lease_claim c = {.undo = holds[i].undo};
-        if (store_lease_release(app->store, holds[i].pool_id, &c, now) != ERR_OK)
+        if (store_lease_release(app->store, holds[i].account_id, holds[i].pool_id, &c, now) !=
+            ERR_OK)
             continue; /* ended or renewed meanwhile: nothing to hand back */
         if (!holds[i].session_id)
             continue;
@@ -298,6 +301,7 @@ static void delete_unacknowledged(struct visit *v)
     struct handback *hb = xcalloc(1, sizeof(*hb));
     for (int i = 0; i < v->n_claims; i++) {
         struct guard_hold *h = &hb->rows[hb->n++];
+        h->account_id = v->job.session.account_id;
         h->session_id = v->job.session.id;
         h->number_id = v->claims[i].claim.number_id;
         h->undo.leased_at = v->claims[i].claim.leased_at;
@@ -467,7 +471,8 @@ static void note_claim(struct visit *v, const struct st_pool *p, const struct st
         guard_cancel(v->app->guard, token);
         return;
     }
-    struct guard_hold h = {.pool_id = p->id,
+    struct guard_hold h = {.account_id = p->account_id,
+                           .pool_id = p->id,
                            .number_id = el->number_id,
                            .expires_at = el->expires_at,
                            .undo = el->undo};
@@ -487,8 +492,8 @@ static int lease_pool(struct visit *v, const struct st_pool *p, uint32_t pool_si
     if (!guard_pool(v, p, pool_size, sh, now, &token))
         return ERR_OK;
     struct st_lease_claim el;
-    int rc = store_lease_claim(v->app->store, p->id, v->job.session.ext_id, prev_number(v, p->id),
-                               now, &el);
+    int rc = store_lease_claim(v->app->store, p->account_id, p->id, v->job.session.ext_id,
+                               prev_number(v, p->id), now, &el);
     note_claim(v, p, &el, rc, token);
     if (rc == ERR_EXHAUSTED) {
         show_fallback(sh, p);
@@ -737,7 +742,8 @@ static int run_visit(struct visit *v, const struct acct *acct, struct visit_in *
         char path[STORE_PAGE_PATH_MAX];
         visits_page_path(in->url, path, sizeof(path));
         add_page_view(v, path, in->title, now, false); /* a page load: always a page view */
-        rc = store_session_leases(v->app->store, v->job.session.id, add_prev, v);
+        rc = store_session_leases(v->app->store, v->job.session.account_id, v->job.session.id,
+                                  add_prev, v);
     } else if (rc == ERR_OK) {
         rc = classify_visit(in->url, in->referrer, acct->rules, acct->n_rules, &v->res.src, &rule,
                             eb);
@@ -837,7 +843,8 @@ static int ping_lease(void *arg, const struct st_lease *l)
     struct visit_number *sh = &v->res.numbers[v->res.n_numbers++];
     snprintf(sh->target, sizeof(sh->target), "%s", p->target);
     struct st_lease_claim el;
-    if (store_lease_touch(v->app->store, p->id, v->job.session.ext_id, pc->now, &el) == ERR_OK) {
+    if (store_lease_touch(v->app->store, p->account_id, p->id, v->job.session.ext_id, pc->now,
+                          &el) == ERR_OK) {
         show_lease(sh, &el);
         add_lease(v, p, &el, pc->now);
         return 0;
@@ -857,7 +864,8 @@ static void touch_live(struct visit *v, const struct acct *acct, int64_t now)
     for (size_t i = 0; i < acct->n_pools && v->res.n_numbers < VISITS_MAX_TARGETS; i++) {
         const struct st_pool *p = &acct->pools[i];
         struct st_lease_claim el;
-        if (store_lease_touch(v->app->store, p->id, v->job.session.ext_id, now, &el) != ERR_OK)
+        if (store_lease_touch(v->app->store, p->account_id, p->id, v->job.session.ext_id, now,
+                              &el) != ERR_OK)
             continue;
         struct visit_number *sh = &v->res.numbers[v->res.n_numbers++];
         snprintf(sh->target, sizeof(sh->target), "%s", p->target);
@@ -898,7 +906,8 @@ int visits_ping(struct app *app, const char *session_ext, const char *origin,
         touch_live(v, acct, now);
         if (v->res.n_numbers == 0) { /* no live lease: find the session's pools and lease again */
             struct ping_ctx pc = {v, acct, now, eb, ERR_OK};
-            rc = store_session_leases(app->store, v->job.session.id, ping_lease, &pc);
+            rc = store_session_leases(app->store, v->job.session.account_id, v->job.session.id,
+                                      ping_lease, &pc);
             rc = rc ? rc : pc.rc;
         }
     }
@@ -955,7 +964,7 @@ static int number_shown(struct store *s, const struct acct *acct, int64_t sessio
         *shown = true;
         return ERR_OK;
     }
-    return store_session_held(s, session_id, n.id, shown);
+    return store_session_held(s, acct->id, session_id, n.id, shown);
 }
 
 static int check_event_number(struct visit *v, const struct acct *acct, const char *number,
@@ -983,7 +992,7 @@ static void note_interest(struct store *s, const struct acct *acct, const char *
     struct st_number n;
     if (store_number_by_e164(s, e->number, &n) != ERR_OK || n.account_id != acct->id || !n.pool_id)
         return;
-    int rc = store_lease_note(s, n.pool_id, session_ext, n.id, POOL_SIG_CLICK, now);
+    int rc = store_lease_note(s, n.account_id, n.pool_id, session_ext, n.id, POOL_SIG_CLICK, now);
     if (rc && rc != ERR_NOTFOUND)
         log_debug("visit", "tap not noted on the lease: %s", err_str(rc));
 }
@@ -1017,6 +1026,7 @@ int visits_event(struct app *app, const char *session_ext, const char *origin,
     snprintf(ev->number, sizeof(ev->number), "%s", e->number ? e->number : "");
     snprintf(ev->detail, sizeof(ev->detail), "%s", e->detail ? e->detail : "");
     ev->at = now;
+    ev->account_id = v->job.session.account_id;
     v->job.has_event = true;
     /* A page where the tracker found none of the targets (not a custom selector's miss: that
      * page may still have swapped its numbers) counts for alert.swap_miss_rate. */

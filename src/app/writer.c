@@ -28,6 +28,7 @@ struct writer {
 
 /* Pool counters seen in a batch: written once per pool per batch, not once per lease. */
 struct counter {
+    int64_t account_id;
     int64_t pool_id;
     uint64_t exhaustion_events;
     uint32_t peak_concurrent;
@@ -37,7 +38,8 @@ struct counters {
     struct counter v[32];
 };
 
-static void note_counters(struct counters *c, int64_t pool_id, uint64_t ex, uint32_t peak)
+static void note_counters(struct counters *c, int64_t account_id, int64_t pool_id, uint64_t ex,
+                          uint32_t peak)
 {
     int i = 0;
     while (i < c->n && c->v[i].pool_id != pool_id)
@@ -45,6 +47,7 @@ static void note_counters(struct counters *c, int64_t pool_id, uint64_t ex, uint
     if (i == c->n) {
         if (c->n == (int)ARRAY_SIZE(c->v))
             return; /* the next batch records it: counters only grow */
+        c->v[c->n].account_id = account_id;
         c->v[c->n++].pool_id = pool_id;
         c->v[i].exhaustion_events = 0;
         c->v[i].peak_concurrent = 0;
@@ -67,9 +70,10 @@ static int apply_leases(struct store *s, struct write_job *j)
     for (int i = 0; i < j->n_leases && rc == ERR_OK; i++) {
         struct st_lease *l = &j->leases[i];
         l->session_id = j->session.id;
+        l->account_id = j->session.account_id;
         if (j->lease_renew[i])
-            rc =
-                store_lease_renew(s, l->session_id, l->number_id, l->last_active_at, l->expires_at);
+            rc = store_lease_renew(s, l->account_id, l->session_id, l->number_id, l->last_active_at,
+                                   l->expires_at);
         if (!j->lease_renew[i] || rc == ERR_NOTFOUND)
             rc = store_lease_add(s, l);
     }
@@ -88,6 +92,7 @@ static int apply_event(struct store *s, struct write_job *j)
     if (rc || !j->has_event)
         return rc;
     j->event.session_id = j->session.id;
+    j->event.account_id = j->session.account_id;
     return store_event_add(s, &j->event);
 }
 
@@ -125,6 +130,7 @@ static int add_new_visits(struct store *s, struct write_job *batch)
         if (j->_batched) {
             j->_inserted = j->_applied = true;
             j->leases[0].session_id = 0;
+            j->leases[0].account_id = j->session.account_id;
             v[n++] = (struct st_visit_add){&j->session, &j->leases[0]};
         }
     }
@@ -174,14 +180,14 @@ static bool run_batch(struct writer *w, struct write_job *batch, bool savepoints
         }
         for (int i = 0; j->rc == ERR_OK && i < j->n_leases; i++)
             if (!j->lease_renew[i])
-                note_counters(&counters, j->leases[i].pool_id, j->exhaustion_events[i],
-                              j->peak_concurrent[i]);
+                note_counters(&counters, j->session.account_id, j->leases[i].pool_id,
+                              j->exhaustion_events[i], j->peak_concurrent[i]);
     }
     /* In pool order: the writers of several nodes then lock the pools' rows in one order (in
      * the order first seen, two nodes' batches deadlocked on PostgreSQL: 2 nodes, 4 pools). */
     qsort(counters.v, (size_t)counters.n, sizeof(counters.v[0]), by_pool);
     for (int i = 0; rc == ERR_OK && i < counters.n; i++)
-        rc = store_pool_set_counters(w->store, counters.v[i].pool_id,
+        rc = store_pool_set_counters(w->store, counters.v[i].account_id, counters.v[i].pool_id,
                                      (int64_t)counters.v[i].exhaustion_events,
                                      (int64_t)counters.v[i].peak_concurrent);
     if (rc == ERR_OK && testhooks_fault(TESTHOOK_VISIT_COMMIT))

@@ -28,6 +28,7 @@
 /* ---- the sample ---- */
 
 struct ids {
+    int64_t account_id; /* the calls' */
     int64_t *v;
     size_t n, cap;
     int64_t last_at, last_id;
@@ -49,6 +50,7 @@ static int add_call_id(void *ctx, const struct st_call *c)
 static int all_calls(struct store *s, int64_t account_id, int64_t since, int64_t until,
                      struct ids *ids)
 {
+    ids->account_id = account_id;
     ids->last_at = INT64_MIN;
     ids->last_id = 0;
     for (;;) {
@@ -82,17 +84,18 @@ static int pick_lease(void *ctx, const struct st_lease *l)
     return 0;
 }
 
-static void gather(struct store *s, int64_t call_id, struct evidence *e)
+static void gather(struct store *s, int64_t account_id, int64_t call_id, struct evidence *e)
 {
     memset(e, 0, sizeof(*e));
-    if (store_call_by_id(s, call_id, &e->call) != ERR_OK)
+    if (store_call_by_id(s, account_id, call_id, &e->call) != ERR_OK)
         return;
-    e->has_ses =
-        e->call.session_id && store_session_by_id(s, e->call.session_id, &e->ses) == ERR_OK;
-    e->has_runner = e->call.runner_up_session_id &&
-                    store_session_by_id(s, e->call.runner_up_session_id, &e->runner) == ERR_OK;
+    e->has_ses = e->call.session_id &&
+                 store_session_by_id(s, account_id, e->call.session_id, &e->ses) == ERR_OK;
+    e->has_runner =
+        e->call.runner_up_session_id &&
+        store_session_by_id(s, account_id, e->call.runner_up_session_id, &e->runner) == ERR_OK;
     if (e->has_ses && e->call.number_id)
-        store_session_leases(s, e->ses.id, pick_lease, e);
+        store_session_leases(s, e->ses.account_id, e->ses.id, pick_lease, e);
 }
 
 /* ---- the files ---- */
@@ -274,7 +277,7 @@ static int write_audit(struct store *s, const struct audit_run *a, const struct 
     for (size_t i = 0; i < k; i++) {
         const char *v[N_COLS];
         char num[8][TIME_RFC3339_LEN];
-        gather(s, ids->v[pick[i]], e);
+        gather(s, ids->account_id, ids->v[pick[i]], e);
         values(e, v, num);
         csv_row(&c, v);
         html_row(&h, v);

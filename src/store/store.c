@@ -305,9 +305,9 @@ int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, stru
     return s->ops->pool_get(s, account_id, ext_id, p);
 }
 
-int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p)
+int store_pool_by_id(struct store *s, int64_t account_id, int64_t id, struct st_pool *p)
 {
-    return s->ops->pool_by_id(s, id, p);
+    return s->ops->pool_by_id(s, account_id, id, p);
 }
 
 int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb)
@@ -329,12 +329,12 @@ int store_pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void 
     return s->ops->pool_list(s, account_id, fn, ctx);
 }
 
-int store_pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
-                            int64_t peak_concurrent)
+int store_pool_set_counters(struct store *s, int64_t account_id, int64_t pool_id,
+                            int64_t exhaustion_events, int64_t peak_concurrent)
 {
     if (store__write_fault(s, "pool set counters"))
         return ERR_BACKEND;
-    return s->ops->pool_set_counters(s, pool_id, exhaustion_events, peak_concurrent);
+    return s->ops->pool_set_counters(s, account_id, pool_id, exhaustion_events, peak_concurrent);
 }
 
 int store_number_create(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb)
@@ -349,9 +349,9 @@ int store_number_get(struct store *s, int64_t account_id, const char *ext_id, st
     return s->ops->number_get(s, account_id, ext_id, n);
 }
 
-int store_number_by_id(struct store *s, int64_t id, struct st_number *n)
+int store_number_by_id(struct store *s, int64_t account_id, int64_t id, struct st_number *n)
 {
-    return s->ops->number_by_id(s, id, n);
+    return s->ops->number_by_id(s, account_id, id, n);
 }
 
 int store_number_by_e164(struct store *s, const char *e164, struct st_number *n)
@@ -417,9 +417,9 @@ int store_session_get(struct store *s, const char *ext_id, struct st_session *ss
     return s->ops->session_get(s, ext_id, ss);
 }
 
-int store_session_by_id(struct store *s, int64_t id, struct st_session *ss)
+int store_session_by_id(struct store *s, int64_t account_id, int64_t id, struct st_session *ss)
 {
-    return s->ops->session_by_id(s, id, ss);
+    return s->ops->session_by_id(s, account_id, id, ss);
 }
 
 int store_lease_add(struct store *s, struct st_lease *l)
@@ -436,46 +436,49 @@ int store_visits_add(struct store *s, struct st_visit_add *v, size_t n)
     return s->ops->visits_add(s, v, n);
 }
 
-int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
+int store_lease_renew(struct store *s, int64_t account_id, int64_t session_id, int64_t number_id,
                       int64_t last_active_at, int64_t expires_at)
 {
     if (store__write_fault(s, "lease renew"))
         return ERR_BACKEND;
-    return s->ops->lease_renew(s, session_id, number_id, last_active_at, expires_at);
+    return s->ops->lease_renew(s, account_id, session_id, number_id, last_active_at, expires_at);
 }
 
-int store_lease_delete(struct store *s, int64_t session_id, int64_t number_id, int64_t leased_at)
+int store_lease_delete(struct store *s, int64_t account_id, int64_t session_id, int64_t number_id,
+                       int64_t leased_at)
 {
-    return s->ops->lease_delete(s, session_id, number_id, leased_at);
+    return s->ops->lease_delete(s, account_id, session_id, number_id, leased_at);
 }
 
-int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx)
+int store_session_leases(struct store *s, int64_t account_id, int64_t session_id, store_lease_fn fn,
+                         void *ctx)
 {
-    return s->ops->session_leases(s, session_id, fn, ctx);
+    return s->ops->session_leases(s, account_id, session_id, fn, ctx);
 }
 
-int store_lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
-                      int64_t prev_number_id, int64_t now, struct st_lease_claim *out)
-{
-    return s->ops->lease_claim(s, pool_id, session_ext_id, prev_number_id, now, out);
-}
-
-int store_lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
-                     int64_t number_id, unsigned signals, int64_t now)
-{
-    return s->ops->lease_note(s, pool_id, session_ext_id, number_id, signals, now);
-}
-
-int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
+int store_lease_claim(struct store *s, int64_t account_id, int64_t pool_id,
+                      const char *session_ext_id, int64_t prev_number_id, int64_t now,
                       struct st_lease_claim *out)
 {
-    return s->ops->lease_touch(s, pool_id, session_ext_id, now, out);
+    return s->ops->lease_claim(s, account_id, pool_id, session_ext_id, prev_number_id, now, out);
 }
 
-int store_lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
-                        int64_t now)
+int store_lease_note(struct store *s, int64_t account_id, int64_t pool_id,
+                     const char *session_ext_id, int64_t number_id, unsigned signals, int64_t now)
 {
-    return s->ops->lease_release(s, pool_id, claim, now);
+    return s->ops->lease_note(s, account_id, pool_id, session_ext_id, number_id, signals, now);
+}
+
+int store_lease_touch(struct store *s, int64_t account_id, int64_t pool_id,
+                      const char *session_ext_id, int64_t now, struct st_lease_claim *out)
+{
+    return s->ops->lease_touch(s, account_id, pool_id, session_ext_id, now, out);
+}
+
+int store_lease_release(struct store *s, int64_t account_id, int64_t pool_id,
+                        const struct st_lease_claim *claim, int64_t now)
+{
+    return s->ops->lease_release(s, account_id, pool_id, claim, now);
 }
 
 void store_lease_times(struct store *s, const struct st_lease *l, int64_t now,
@@ -484,32 +487,34 @@ void store_lease_times(struct store *s, const struct st_lease *l, int64_t now,
     s->ops->lease_times(s, l, now, last_active_at, ends_at);
 }
 
-int store_pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out)
+int store_pool_stats(struct store *s, int64_t account_id, int64_t pool_id, int64_t now,
+                     struct pool_stats *out)
 {
-    return s->ops->pool_stats(s, pool_id, now, out);
+    return s->ops->pool_stats(s, account_id, pool_id, now, out);
 }
 
-int store_session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held)
+int store_session_held(struct store *s, int64_t account_id, int64_t session_id, int64_t number_id,
+                       bool *held)
 {
-    return s->ops->session_held(s, session_id, number_id, held);
+    return s->ops->session_held(s, account_id, session_id, number_id, held);
 }
 
-int store_lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until, size_t max,
-                      store_lease_fn fn, void *ctx)
+int store_lease_range(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                      int64_t until, size_t max, store_lease_fn fn, void *ctx)
 {
-    return s->ops->lease_range(s, pool_id, since, until, max, fn, ctx);
+    return s->ops->lease_range(s, account_id, pool_id, since, until, max, fn, ctx);
 }
 
-int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
-                          void *ctx)
+int store_lease_list_live(struct store *s, int64_t account_id, int64_t pool_id, int64_t at,
+                          store_lease_fn fn, void *ctx)
 {
-    return s->ops->lease_list_live(s, pool_id, at, fn, ctx);
+    return s->ops->lease_list_live(s, account_id, pool_id, at, fn, ctx);
 }
 
-int store_lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
-                        store_lease_fn fn, void *ctx)
+int store_lease_history(struct store *s, int64_t account_id, int64_t number_id, int64_t since,
+                        size_t max, store_lease_fn fn, void *ctx)
 {
-    return s->ops->lease_history(s, number_id, since, max, fn, ctx);
+    return s->ops->lease_history(s, account_id, number_id, since, max, fn, ctx);
 }
 
 int store_event_add(struct store *s, const struct st_event *e)
@@ -519,15 +524,16 @@ int store_event_add(struct store *s, const struct st_event *e)
     return s->ops->event_add(s, e);
 }
 
-int store_event_last(struct store *s, int64_t session_id, const char *type, const char *number,
-                     int64_t before, int64_t *at)
+int store_event_last(struct store *s, int64_t account_id, int64_t session_id, const char *type,
+                     const char *number, int64_t before, int64_t *at)
 {
-    return s->ops->event_last(s, session_id, type, number, before, at);
+    return s->ops->event_last(s, account_id, session_id, type, number, before, at);
 }
 
-int store_event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn, void *ctx)
+int store_event_list(struct store *s, int64_t account_id, int64_t session_id, size_t max,
+                     store_event_fn fn, void *ctx)
 {
-    return s->ops->event_list(s, session_id, max, fn, ctx);
+    return s->ops->event_list(s, account_id, session_id, max, fn, ctx);
 }
 
 int store_page_view_add(struct store *s, const struct st_page_view *pv, bool dedupe, bool *added)
@@ -545,12 +551,13 @@ int store_page_view_list(struct store *s, int64_t account_id, int64_t session_id
     return s->ops->page_view_list(s, account_id, session_id, max, fn, ctx);
 }
 
-int store_event_last_detail(struct store *s, int64_t session_id, const char *type, char *detail,
-                            size_t cap)
+int store_event_last_detail(struct store *s, int64_t account_id, int64_t session_id,
+                            const char *type, char *detail, size_t cap)
 {
     if (cap)
         detail[0] = '\0';
-    return cap ? s->ops->event_last_detail(s, session_id, type, detail, cap) : ERR_INVALID;
+    return cap ? s->ops->event_last_detail(s, account_id, session_id, type, detail, cap)
+               : ERR_INVALID;
 }
 
 int store_count(struct store *s, const char *table, int64_t *n)
@@ -576,9 +583,9 @@ int store_call_get(struct store *s, int64_t account_id, const char *ext_id, stru
     return s->ops->call_get(s, account_id, ext_id, c);
 }
 
-int store_call_by_id(struct store *s, int64_t id, struct st_call *c)
+int store_call_by_id(struct store *s, int64_t account_id, int64_t id, struct st_call *c)
 {
-    return s->ops->call_by_id(s, id, c);
+    return s->ops->call_by_id(s, account_id, id, c);
 }
 
 int store_call_update(struct store *s, const struct st_call *c)
@@ -625,9 +632,10 @@ int store_conversion_add(struct store *s, struct st_conversion *cv)
     return s->ops->conversion_add(s, cv);
 }
 
-int store_conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv)
+int store_conversion_by_call(struct store *s, int64_t account_id, int64_t call_id,
+                             struct st_conversion *cv)
 {
-    return s->ops->conversion_by_call(s, call_id, cv);
+    return s->ops->conversion_by_call(s, account_id, call_id, cv);
 }
 
 int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p)
@@ -635,9 +643,10 @@ int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p)
     return s->ops->pool_by_fallback(s, e164, p);
 }
 
-int store_call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o)
+int store_call_outcome_get(struct store *s, int64_t account_id, int64_t call_id,
+                           struct st_call_outcome *o)
 {
-    return s->ops->call_outcome_get(s, call_id, o);
+    return s->ops->call_outcome_get(s, account_id, call_id, o);
 }
 
 int store_call_outcome_put(struct store *s, const struct st_call_outcome *o)

@@ -124,7 +124,8 @@ struct st_session {
 };
 
 struct st_lease {
-    int64_t id; /* 0: insert a new lease row */
+    int64_t id;         /* 0: insert a new lease row */
+    int64_t account_id; /* the pool's and the session's account (filled on reads) */
     int64_t session_id;
     int64_t number_id;
     int64_t pool_id;
@@ -141,6 +142,7 @@ struct st_lease {
 };
 
 struct st_event {
+    int64_t account_id; /* the session's account */
     int64_t session_id;
     char type[24];
     char number[STORE_E164_MAX];
@@ -294,14 +296,16 @@ int store_origin_exists(struct store *s, const char *origin, bool *exists);
 /* Inserts p, created at `now` (ext_id generated, id and created_at set on return). */
 int store_pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
 int store_pool_get(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p);
-int store_pool_by_id(struct store *s, int64_t id, struct st_pool *p);
+/* The *_by_id reads (pools, numbers, sessions, calls; a call's conversion and outcome) find the
+ * row in account_id only: another account's row id is ERR_NOTFOUND (the Citus rule). */
+int store_pool_by_id(struct store *s, int64_t account_id, int64_t id, struct st_pool *p);
 int store_pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb);
 /* ERR_CONFLICT if a lease on one of its numbers is live at now. Deletes its numbers too. */
 int store_pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
 /* account_id 0 = every account (engine rebuild). */
 int store_pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx);
-int store_pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
-                            int64_t peak_concurrent);
+int store_pool_set_counters(struct store *s, int64_t account_id, int64_t pool_id,
+                            int64_t exhaustion_events, int64_t peak_concurrent);
 
 /* ---- numbers ---- */
 
@@ -309,7 +313,7 @@ int store_pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion
  * number exists (in any account). */
 int store_number_create(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb);
 int store_number_get(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n);
-int store_number_by_id(struct store *s, int64_t id, struct st_number *n);
+int store_number_by_id(struct store *s, int64_t account_id, int64_t id, struct st_number *n);
 /* The number row for an E.164 number, whatever the account. */
 int store_number_by_e164(struct store *s, const char *e164, struct st_number *n);
 /* Writes n's pool, source fields and routes. While serving, moving a number to another pool
@@ -335,11 +339,16 @@ int store_rule_delete(struct store *s, int64_t account_id, const char *ext_id);
 int store_rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
 
 /* ---- sessions, leases, events ---- */
+/* The lease and event operations take the account id of the pool, number or session they name
+ * (struct st_lease and st_event carry it): PostgreSQL filters every statement by it (the
+ * distribution column under Citus, docs/scaling.md), so another account's id finds nothing.
+ * SQLite's lease engine checks the pool's account the same way (claim, touch, note, release,
+ * pool statistics); its lease and event rows are read by session, pool or number alone. */
 
 /* Inserts (id == 0; id set on return) or updates last_active_at of a session. */
 int store_session_put(struct store *s, struct st_session *ss);
 int store_session_get(struct store *s, const char *ext_id, struct st_session *ss);
-int store_session_by_id(struct store *s, int64_t id, struct st_session *ss);
+int store_session_by_id(struct store *s, int64_t account_id, int64_t id, struct st_session *ss);
 /* Inserts a lease (l->id is set on return); store_lease_renew moves its times. */
 int store_lease_add(struct store *s, struct st_lease *l);
 /* A new session and its one new lease, stored together by store_visits_add. */
@@ -354,17 +363,20 @@ struct st_visit_add {
 int store_visits_add(struct store *s, struct st_visit_add *v, size_t n);
 /* Renews the most recent lease of a session on a number; neither time moves backwards.
  * ERR_NOTFOUND if there is none. */
-int store_lease_renew(struct store *s, int64_t session_id, int64_t number_id,
+int store_lease_renew(struct store *s, int64_t account_id, int64_t session_id, int64_t number_id,
                       int64_t last_active_at, int64_t expires_at);
 /* Deletes the stored lease of session_id (row id) on number_id that started at leased_at: a
  * lease taken back (store_lease_release) leaves no row for attribution or a restart to find.
  * ERR_NOTFOUND if there is no such row (nothing changes). */
-int store_lease_delete(struct store *s, int64_t session_id, int64_t number_id, int64_t leased_at);
+int store_lease_delete(struct store *s, int64_t account_id, int64_t session_id, int64_t number_id,
+                       int64_t leased_at);
 /* The most recent lease of the session in each pool it has leased from. */
-int store_session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
+int store_session_leases(struct store *s, int64_t account_id, int64_t session_id, store_lease_fn fn,
+                         void *ctx);
 /* Whether the session ever held a stored lease on number_id (the numbers it was shown).
  * out: *held. */
-int store_session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held);
+int store_session_held(struct store *s, int64_t account_id, int64_t session_id, int64_t number_id,
+                       bool *held);
 /* ---- leases: the atomic claim (serving only) ----
  * A claim decides which number a session holds, atomically: no two sessions get one number while
  * another number of the pool is free (DESIGN.md "Lease policy": idle-longest, cooldown, share or
@@ -393,8 +405,9 @@ struct st_lease_claim {
  * idle longest; on exhaustion shares (flags) or refuses. ERR_EXHAUSTED in fallback mode or for an
  * empty pool (out->flags still says why), ERR_NOTFOUND for an unknown pool, ERR_UNSUPPORTED if
  * not serving. out: *out. */
-int store_lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
-                      int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
+int store_lease_claim(struct store *s, int64_t account_id, int64_t pool_id,
+                      const char *session_ext_id, int64_t prev_number_id, int64_t now,
+                      struct st_lease_claim *out);
 /* Takes back a claim of store_lease_claim that must not stand: one whose durable record failed
  * (so no lease, exhaustion event or peak is left behind), or a flood's. The session no longer
  * holds the number (nor waits, for a refused claim), the number's idle order and the pool's
@@ -403,8 +416,8 @@ int store_lease_claim(struct store *s, int64_t pool_id, const char *session_ext_
  * Returns ERR_OK; ERR_INVALID for a renewal's claim; ERR_NOTFOUND for an unknown pool or when
  * that claim no longer exists (expired, taken back already): nothing changes then;
  * ERR_UNSUPPORTED if not serving. */
-int store_lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
-                        int64_t now);
+int store_lease_release(struct store *s, int64_t account_id, int64_t pool_id,
+                        const struct st_lease_claim *claim, int64_t now);
 /* Notes signals (core/pool.h POOL_SIG_*: a tap or copy, a credited call) on session_ext_id's
  * lease of number_id in the pool, its live one or its latest ended one: the number then rests
  * by the issue-20 policy (pool_config_rests_default) once that lease ends, exactly as core's
@@ -412,12 +425,12 @@ int store_lease_release(struct store *s, int64_t pool_id, const struct st_lease_
  * notes only for accounts with lease_policy "new"; without notes a pool leases idle-longest.
  * Returns ERR_OK, ERR_NOTFOUND if the session holds no lease of that number (or the pool is
  * unknown), ERR_UNSUPPORTED if not serving. */
-int store_lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
-                     int64_t number_id, unsigned signals, int64_t now);
+int store_lease_note(struct store *s, int64_t account_id, int64_t pool_id,
+                     const char *session_ext_id, int64_t number_id, unsigned signals, int64_t now);
 /* Heartbeat: renews the session's live lease in pool_id at now. ERR_NOTFOUND if it has none (or
  * the pool is unknown), ERR_UNSUPPORTED if not serving. out: *out (flags RENEWED). */
-int store_lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
-                      struct st_lease_claim *out);
+int store_lease_touch(struct store *s, int64_t account_id, int64_t pool_id,
+                      const char *session_ext_id, int64_t now, struct st_lease_claim *out);
 /* A stored lease's last activity and end: the claim's exact times while the serving store still
  * knows that lease (live, or among its number's recent holders), else the stored ones, which may
  * trail a renewal not yet written. Cannot fail. out: *last_active_at, *ends_at. */
@@ -425,25 +438,27 @@ void store_lease_times(struct store *s, const struct st_lease *l, int64_t now,
                        int64_t *last_active_at, int64_t *ends_at);
 /* Pool health at now (core/pool.h struct pool_stats), counters continuing from the stored ones.
  * ERR_NOTFOUND for an unknown pool, ERR_UNSUPPORTED if not serving. out: *out. */
-int store_pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
+int store_pool_stats(struct store *s, int64_t account_id, int64_t pool_id, int64_t now,
+                     struct pool_stats *out);
 
 /* Leases of a pool that were live at `at` or later (expires_at > at), oldest activity first. */
-int store_lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
-                          void *ctx);
+int store_lease_list_live(struct store *s, int64_t account_id, int64_t pool_id, int64_t at,
+                          store_lease_fn fn, void *ctx);
 /* Leases of a pool that overlap [since, until) (expires_at > since and leased_at < until), by
  * expires_at then id, at most `max` (the pool's usage over time). */
-int store_lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until, size_t max,
-                      store_lease_fn fn, void *ctx);
+int store_lease_range(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                      int64_t until, size_t max, store_lease_fn fn, void *ctx);
 /* Leases on a number that ended after `since` (or are live), newest first, at most `max`. */
-int store_lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
-                        store_lease_fn fn, void *ctx);
+int store_lease_history(struct store *s, int64_t account_id, int64_t number_id, int64_t since,
+                        size_t max, store_lease_fn fn, void *ctx);
 int store_event_add(struct store *s, const struct st_event *e);
 /* Latest event of a type by a session on a number at or before `before`; *at = 0 if none. */
-int store_event_last(struct store *s, int64_t session_id, const char *type, const char *number,
-                     int64_t before, int64_t *at);
+int store_event_last(struct store *s, int64_t account_id, int64_t session_id, const char *type,
+                     const char *number, int64_t before, int64_t *at);
 typedef int (*store_event_fn)(void *ctx, const struct st_event *e);
 /* A session's events in time order, at most max. */
-int store_event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn, void *ctx);
+int store_event_list(struct store *s, int64_t account_id, int64_t session_id, size_t max,
+                     store_event_fn fn, void *ctx);
 /* ---- page views (sql/0026; the journey's pages after the landing page) ---- */
 #define STORE_PAGE_VIEWS_MAX 200 /* page views kept per session, its landing page included */
 #define STORE_PAGE_PATH_MAX 512  /* a page's path, NUL included */
@@ -470,8 +485,8 @@ int store_page_view_list(struct store *s, int64_t account_id, int64_t session_id
 /* The detail of a session's newest event of a type (at, then id), in detail (cap bytes; cut to
  * fit); "" if it has none. One index lookup (events_session): the ad platforms' GA client id of
  * the call's session, read in the call's transaction. ERR_OK, ERR_BACKEND. */
-int store_event_last_detail(struct store *s, int64_t session_id, const char *type, char *detail,
-                            size_t cap);
+int store_event_last_detail(struct store *s, int64_t account_id, int64_t session_id,
+                            const char *type, char *detail, size_t cap);
 /* Rows in a table (tests and health): "sessions", "leases", "pools", … ERR_INVALID otherwise. */
 int store_count(struct store *s, const char *table, int64_t *n);
 
@@ -561,7 +576,7 @@ int store_call_by_provider(struct store *s, const char *provider, const char *pr
                            struct st_call *c);
 /* The account's call with this external id; ERR_NOTFOUND for another account's. */
 int store_call_get(struct store *s, int64_t account_id, const char *ext_id, struct st_call *c);
-int store_call_by_id(struct store *s, int64_t id, struct st_call *c);
+int store_call_by_id(struct store *s, int64_t account_id, int64_t id, struct st_call *c);
 /* Writes the status fields of c (status, duration, call_*, dial_*, *_seq, ended_at, error,
  * updated_at). ERR_NOTFOUND if c->id is not stored. */
 int store_call_update(struct store *s, const struct st_call *c);
@@ -585,7 +600,8 @@ int store_call_session_credited(struct store *s, int64_t account_id, int64_t ses
                                 int64_t before, bool *out);
 /* Inserts a conversion (id set). ERR_CONFLICT if the call already has one. */
 int store_conversion_add(struct store *s, struct st_conversion *cv);
-int store_conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);
+int store_conversion_by_call(struct store *s, int64_t account_id, int64_t call_id,
+                             struct st_conversion *cv);
 /* The pool whose fallback number is e164 (lowest id if several). ERR_NOTFOUND if none. */
 int store_pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);
 
@@ -615,7 +631,8 @@ struct st_call_outcome {
 /* The outcome of call call_id. ERR_OK with *o filled; ERR_NOTFOUND when none was ever stored,
  * with *o set to the defaults (call_id set, tags "[]", notes "", lead status "new", revenue -1,
  * billable -1, the rest empty or 0); ERR_BACKEND. */
-int store_call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o);
+int store_call_outcome_get(struct store *s, int64_t account_id, int64_t call_id,
+                           struct st_call_outcome *o);
 /* Writes every field of o as the outcome of call o->call_id (inserted or replaced), provided
  * that call belongs to account o->account_id. ERR_NOTFOUND (nothing written) if it does not:
  * another account's call or no call; ERR_CONFLICT for a value the schema refuses (a lead status

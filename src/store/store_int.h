@@ -74,15 +74,15 @@ struct store_ops {
     int (*origin_delete)(struct store *s, int64_t account_id, const char *origin);
     int (*pool_create)(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
     int (*pool_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p);
-    int (*pool_by_id)(struct store *s, int64_t id, struct st_pool *p);
+    int (*pool_by_id)(struct store *s, int64_t account_id, int64_t id, struct st_pool *p);
     int (*pool_update)(struct store *s, const struct st_pool *p, struct errbuf *eb);
     int (*pool_delete)(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
     int (*pool_list)(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx);
-    int (*pool_set_counters)(struct store *s, int64_t pool_id, int64_t exhaustion_events,
-                             int64_t peak_concurrent);
+    int (*pool_set_counters)(struct store *s, int64_t account_id, int64_t pool_id,
+                             int64_t exhaustion_events, int64_t peak_concurrent);
     int (*number_create)(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb);
     int (*number_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_number *n);
-    int (*number_by_id)(struct store *s, int64_t id, struct st_number *n);
+    int (*number_by_id)(struct store *s, int64_t account_id, int64_t id, struct st_number *n);
     int (*number_by_e164)(struct store *s, const char *e164, struct st_number *n);
     int (*number_update)(struct store *s, const struct st_number *n, int64_t now,
                          struct errbuf *eb);
@@ -95,47 +95,52 @@ struct store_ops {
     int (*rule_list)(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
     int (*session_put)(struct store *s, struct st_session *ss);
     int (*session_get)(struct store *s, const char *ext_id, struct st_session *ss);
-    int (*session_by_id)(struct store *s, int64_t id, struct st_session *ss);
+    int (*session_by_id)(struct store *s, int64_t account_id, int64_t id, struct st_session *ss);
     int (*lease_add)(struct store *s, struct st_lease *l);
     int (*visits_add)(struct store *s, struct st_visit_add *v, size_t n);
-    int (*lease_renew)(struct store *s, int64_t session_id, int64_t number_id,
+    int (*lease_renew)(struct store *s, int64_t account_id, int64_t session_id, int64_t number_id,
                        int64_t last_active_at, int64_t expires_at);
-    int (*lease_delete)(struct store *s, int64_t session_id, int64_t number_id, int64_t leased_at);
-    int (*session_leases)(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
-    int (*session_held)(struct store *s, int64_t session_id, int64_t number_id, bool *held);
-    int (*lease_claim)(struct store *s, int64_t pool_id, const char *session_ext_id,
-                       int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
-    int (*lease_note)(struct store *s, int64_t pool_id, const char *session_ext_id,
-                      int64_t number_id, unsigned signals, int64_t now);
-    int (*lease_touch)(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
+    int (*lease_delete)(struct store *s, int64_t account_id, int64_t session_id, int64_t number_id,
+                        int64_t leased_at);
+    int (*session_leases)(struct store *s, int64_t account_id, int64_t session_id,
+                          store_lease_fn fn, void *ctx);
+    int (*session_held)(struct store *s, int64_t account_id, int64_t session_id, int64_t number_id,
+                        bool *held);
+    int (*lease_claim)(struct store *s, int64_t account_id, int64_t pool_id,
+                       const char *session_ext_id, int64_t prev_number_id, int64_t now,
                        struct st_lease_claim *out);
-    int (*lease_release)(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
-                         int64_t now);
+    int (*lease_note)(struct store *s, int64_t account_id, int64_t pool_id,
+                      const char *session_ext_id, int64_t number_id, unsigned signals, int64_t now);
+    int (*lease_touch)(struct store *s, int64_t account_id, int64_t pool_id,
+                       const char *session_ext_id, int64_t now, struct st_lease_claim *out);
+    int (*lease_release)(struct store *s, int64_t account_id, int64_t pool_id,
+                         const struct st_lease_claim *claim, int64_t now);
     void (*lease_times)(struct store *s, const struct st_lease *l, int64_t now,
                         int64_t *last_active_at, int64_t *ends_at);
-    int (*pool_stats)(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
-    int (*lease_range)(struct store *s, int64_t pool_id, int64_t since, int64_t until, size_t max,
-                       store_lease_fn fn, void *ctx);
-    int (*lease_list_live)(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
-                           void *ctx);
-    int (*lease_history)(struct store *s, int64_t number_id, int64_t since, size_t max,
-                         store_lease_fn fn, void *ctx);
+    int (*pool_stats)(struct store *s, int64_t account_id, int64_t pool_id, int64_t now,
+                      struct pool_stats *out);
+    int (*lease_range)(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                       int64_t until, size_t max, store_lease_fn fn, void *ctx);
+    int (*lease_list_live)(struct store *s, int64_t account_id, int64_t pool_id, int64_t at,
+                           store_lease_fn fn, void *ctx);
+    int (*lease_history)(struct store *s, int64_t account_id, int64_t number_id, int64_t since,
+                         size_t max, store_lease_fn fn, void *ctx);
     int (*event_add)(struct store *s, const struct st_event *e);
-    int (*event_last)(struct store *s, int64_t session_id, const char *type, const char *number,
-                      int64_t before, int64_t *at);
-    int (*event_list)(struct store *s, int64_t session_id, size_t max, store_event_fn fn,
-                      void *ctx);
+    int (*event_last)(struct store *s, int64_t account_id, int64_t session_id, const char *type,
+                      const char *number, int64_t before, int64_t *at);
+    int (*event_list)(struct store *s, int64_t account_id, int64_t session_id, size_t max,
+                      store_event_fn fn, void *ctx);
     int (*page_view_add)(struct store *s, const struct st_page_view *pv, bool dedupe, bool *added);
     int (*page_view_list)(struct store *s, int64_t account_id, int64_t session_id, size_t max,
                           store_page_view_fn fn, void *ctx);
-    int (*event_last_detail)(struct store *s, int64_t session_id, const char *type, char *detail,
-                             size_t cap);
+    int (*event_last_detail)(struct store *s, int64_t account_id, int64_t session_id,
+                             const char *type, char *detail, size_t cap);
     int (*count)(struct store *s, const char *table, int64_t *n);
     int (*call_insert)(struct store *s, struct st_call *c);
     int (*call_by_provider)(struct store *s, const char *provider, const char *provider_call_id,
                             struct st_call *c);
     int (*call_get)(struct store *s, int64_t account_id, const char *ext_id, struct st_call *c);
-    int (*call_by_id)(struct store *s, int64_t id, struct st_call *c);
+    int (*call_by_id)(struct store *s, int64_t account_id, int64_t id, struct st_call *c);
     int (*call_update)(struct store *s, const struct st_call *c);
     int (*call_recording_put)(struct store *s, int64_t account_id, int64_t call_id, const char *url,
                               int64_t duration_s);
@@ -146,9 +151,11 @@ struct store_ops {
     int (*call_session_credited)(struct store *s, int64_t account_id, int64_t session_id,
                                  int64_t before, bool *out);
     int (*conversion_add)(struct store *s, struct st_conversion *cv);
-    int (*conversion_by_call)(struct store *s, int64_t call_id, struct st_conversion *cv);
+    int (*conversion_by_call)(struct store *s, int64_t account_id, int64_t call_id,
+                              struct st_conversion *cv);
     int (*pool_by_fallback)(struct store *s, const char *e164, struct st_pool *p);
-    int (*call_outcome_get)(struct store *s, int64_t call_id, struct st_call_outcome *o);
+    int (*call_outcome_get)(struct store *s, int64_t account_id, int64_t call_id,
+                            struct st_call_outcome *o);
     int (*call_outcome_put)(struct store *s, const struct st_call_outcome *o);
     int (*route_doc_put)(struct store *s, struct st_route_doc *d);
     int (*route_doc_get)(struct store *s, int64_t account_id, const char *kind, const char *ext_id,

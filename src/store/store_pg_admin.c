@@ -276,9 +276,9 @@ int store_pg__origin_delete(struct store *s, int64_t account_id, const char *ori
     "id, ext_id, account_id, name, target, forward_to, lease_ttl, cooldown, on_exhaust,"           \
     " fallback_number, channel_mask,"                                                              \
     " GREATEST(exhaustion_events, COALESCE((SELECT l.exhaustion_events FROM lease_pools l"         \
-    "  WHERE l.pool_id = pools.id), 0)),"                                                          \
+    "  WHERE l.account_id = pools.account_id AND l.pool_id = pools.id), 0)),"                      \
     " GREATEST(peak_concurrent, COALESCE((SELECT l.peak_concurrent FROM lease_pools l"             \
-    "  WHERE l.pool_id = pools.id), 0)), created_at"
+    "  WHERE l.account_id = pools.account_id AND l.pool_id = pools.id), 0)), created_at"
 
 static void read_pool(const PGresult *r, int i, struct st_pool *p)
 {
@@ -349,11 +349,13 @@ int store_pg__pool_get(struct store *s, int64_t account_id, const char *ext_id, 
              read_pool, p, "read pool");
 }
 
-int store_pg__pool_by_id(struct store *s, int64_t id, struct st_pool *p)
+int store_pg__pool_by_id(struct store *s, int64_t account_id, int64_t id, struct st_pool *p)
 {
     struct pgargs g = {0};
     store__pg_i64(&g, id);
-    READ_ROW(s, "SELECT " POOL_COLS " FROM pools WHERE id = $1", &g, read_pool, p, "read pool");
+    store__pg_i64(&g, account_id);
+    READ_ROW(s, "SELECT " POOL_COLS " FROM pools WHERE account_id = $2 AND id = $1", &g, read_pool,
+             p, "read pool");
 }
 
 int store_pg__pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb)
@@ -361,24 +363,29 @@ int store_pg__pool_update(struct store *s, const struct st_pool *p, struct errbu
     struct pgargs a = {0};
     bind_pool(&a, p);
     store__pg_i64(&a, p->id);
+    store__pg_i64(&a, p->account_id);
     int rc = store__pg_exec(s,
                             "UPDATE pools SET name = $1, target = $2, forward_to = $3,"
                             " lease_ttl = $4, cooldown = $5, on_exhaust = $6,"
-                            " fallback_number = $7, channel_mask = $8::integer WHERE id = $9",
+                            " fallback_number = $7, channel_mask = $8::integer"
+                            " WHERE account_id = $10 AND id = $9",
                             &a, NULL, "update pool");
     return rc ? errf(eb, rc, NULL, "cannot update pool") : ERR_OK;
 }
 
-/* A lease of the pool or number (id $1) live at $2: stored, or claimed by any serving node. */
+/* A lease of the pool or number (id $1, of account $3) live at $2: stored, or claimed by any
+ * serving node. */
 #define POOL_LIVE_SQL                                                                              \
-    "SELECT 1 FROM leases WHERE pool_id = $1 AND expires_at > $2"                                  \
-    " UNION ALL SELECT 1 FROM numbers n JOIN lease_numbers ln ON ln.number_id = n.id"              \
-    " JOIN pools p ON p.id = n.pool_id WHERE n.pool_id = $1"                                       \
+    "SELECT 1 FROM leases WHERE account_id = $3 AND pool_id = $1 AND expires_at > $2"              \
+    " UNION ALL SELECT 1 FROM numbers n JOIN lease_numbers ln ON ln.account_id = n.account_id"     \
+    " AND ln.number_id = n.id JOIN pools p ON p.account_id = n.account_id AND p.id = n.pool_id"    \
+    " WHERE n.account_id = $3 AND n.pool_id = $1"                                                  \
     " AND ln.last_active + GREATEST(p.lease_ttl * 1000, 1) > $2 LIMIT 1"
 #define NUMBER_LIVE_SQL                                                                            \
-    "SELECT 1 FROM leases WHERE number_id = $1 AND expires_at > $2"                                \
-    " UNION ALL SELECT 1 FROM numbers n JOIN lease_numbers ln ON ln.number_id = n.id"              \
-    " JOIN pools p ON p.id = n.pool_id WHERE n.id = $1"                                            \
+    "SELECT 1 FROM leases WHERE account_id = $3 AND number_id = $1 AND expires_at > $2"            \
+    " UNION ALL SELECT 1 FROM numbers n JOIN lease_numbers ln ON ln.account_id = n.account_id"     \
+    " AND ln.number_id = n.id JOIN pools p ON p.account_id = n.account_id AND p.id = n.pool_id"    \
+    " WHERE n.account_id = $3 AND n.id = $1"                                                       \
     " AND ln.last_active + GREATEST(p.lease_ttl * 1000, 1) > $2 LIMIT 1"
 
 /* Runs the delete statements of an object in one transaction, unless a lease is live. The
@@ -386,17 +393,20 @@ int store_pg__pool_update(struct store *s, const struct st_pool *p, struct errbu
  * delete without the check seeing it: a claim locks its pool's lease_pools row, and deletes
  * of a pool's rows wait for the claims in flight. */
 static int delete_unless_leased(struct store *s, const char *lock_sql, const char *live_sql,
-                                const char *const *del_sqls, size_t n, int64_t id, int64_t now)
+                                const char *const *del_sqls, size_t n, int64_t account_id,
+                                int64_t id, int64_t now)
 {
     int rc = store_pg__begin(s);
     if (rc)
         return rc;
-    struct pgargs one = {0};
+    struct pgargs one = {0}; /* the lock and the deletes: $1 the row id, $2 its account */
     store__pg_i64(&one, id);
+    store__pg_i64(&one, account_id);
     rc = store__pg_exec(s, lock_sql, &one, NULL, "lock for delete");
     struct pgargs a = {0};
     store__pg_i64(&a, id);
     store__pg_i64(&a, now);
+    store__pg_i64(&a, account_id);
     PGresult *r = NULL;
     if (rc == ERR_OK) {
         rc = store__pg_row(s, live_sql, &a, &r, "check leases");
@@ -423,13 +433,15 @@ int store_pg__pool_delete(struct store *s, int64_t account_id, const char *ext_i
     if (rc)
         return rc;
     static const char *const dels[] = {
-        "DELETE FROM leases WHERE pool_id = $1", "DELETE FROM rules WHERE pool_id = $1",
-        "DELETE FROM numbers WHERE pool_id = $1",
-        "DELETE FROM pools WHERE id = $1", /* lease_pools, lease_holders: ON DELETE CASCADE */
+        "DELETE FROM leases WHERE account_id = $2 AND pool_id = $1",
+        "DELETE FROM rules WHERE account_id = $2 AND pool_id = $1",
+        "DELETE FROM numbers WHERE account_id = $2 AND pool_id = $1",
+        /* lease_pools, lease_holders: ON DELETE CASCADE */
+        "DELETE FROM pools WHERE account_id = $2 AND id = $1",
     };
     /* The pool's claims serialize on its lease_pools row: lock it as a claim does. */
-    return delete_unless_leased(s, "SELECT od_lease_lock($1)", POOL_LIVE_SQL, dels,
-                                ARRAY_SIZE(dels), p.id, now);
+    return delete_unless_leased(s, "SELECT od_lease_lock($2, $1)", POOL_LIVE_SQL, dels,
+                                ARRAY_SIZE(dels), account_id, p.id, now);
 }
 
 int store_pg__pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx)
@@ -459,25 +471,27 @@ int store_pg__pool_list(struct store *s, int64_t account_id, store_pool_fn fn, v
  * writing the pools row locked it until the batch's fsynced commit, so two nodes' writers waited
  * for each other on a shared pool. With counters a claim already raised (the writer's case),
  * lease_pools is only read, never locked, so claims do not wait for the writer either. */
-int store_pg__pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
-                                int64_t peak_concurrent)
+int store_pg__pool_set_counters(struct store *s, int64_t account_id, int64_t pool_id,
+                                int64_t exhaustion_events, int64_t peak_concurrent)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, pool_id);
     store__pg_i64(&a, exhaustion_events);
     store__pg_i64(&a, peak_concurrent);
+    store__pg_i64(&a, account_id);
     return store__pg_exec(
         s,
         "WITH raised AS (UPDATE lease_pools st SET"
         " exhaustion_events = GREATEST(st.exhaustion_events, $2),"
         " peak_concurrent = GREATEST(st.peak_concurrent, $3),"
         " peak_demand = GREATEST(st.peak_demand, $3)"
-        " WHERE st.pool_id = $1 AND (st.exhaustion_events < $2 OR st.peak_concurrent < $3"
-        " OR st.peak_demand < $3))"
-        " INSERT INTO lease_pools AS st (pool_id, exhaustion_events, peak_concurrent, peak_demand)"
-        " SELECT id, $2, $3, $3 FROM pools WHERE id = $1"
-        " AND NOT EXISTS (SELECT 1 FROM lease_pools l WHERE l.pool_id = $1)"
-        " ON CONFLICT (pool_id) DO UPDATE SET"
+        " WHERE st.account_id = $4 AND st.pool_id = $1 AND (st.exhaustion_events < $2"
+        " OR st.peak_concurrent < $3 OR st.peak_demand < $3))"
+        " INSERT INTO lease_pools AS st (account_id, pool_id, exhaustion_events, peak_concurrent,"
+        " peak_demand) SELECT account_id, id, $2, $3, $3 FROM pools WHERE account_id = $4"
+        " AND id = $1"
+        " AND NOT EXISTS (SELECT 1 FROM lease_pools l WHERE l.account_id = $4 AND l.pool_id = $1)"
+        " ON CONFLICT (account_id, pool_id) DO UPDATE SET"
         " exhaustion_events = GREATEST(st.exhaustion_events, excluded.exhaustion_events),"
         " peak_concurrent = GREATEST(st.peak_concurrent, excluded.peak_concurrent),"
         " peak_demand = GREATEST(st.peak_demand, excluded.peak_demand)",
@@ -552,12 +566,13 @@ int store_pg__number_get(struct store *s, int64_t account_id, const char *ext_id
              read_number, n, "read number");
 }
 
-int store_pg__number_by_id(struct store *s, int64_t id, struct st_number *n)
+int store_pg__number_by_id(struct store *s, int64_t account_id, int64_t id, struct st_number *n)
 {
     struct pgargs g = {0};
     store__pg_i64(&g, id);
-    READ_ROW(s, "SELECT " NUMBER_COLS " FROM numbers WHERE id = $1", &g, read_number, n,
-             "read number");
+    store__pg_i64(&g, account_id);
+    READ_ROW(s, "SELECT " NUMBER_COLS " FROM numbers WHERE account_id = $2 AND id = $1", &g,
+             read_number, n, "read number");
 }
 
 int store_pg__number_by_e164(struct store *s, const char *e164, struct st_number *n)
@@ -577,27 +592,31 @@ static int number_write(struct store *s, const struct st_number *n, int64_t now,
     struct pgargs lk = {0};
     store__pg_i64(&lk, n->id);
     store__pg_id(&lk, n->pool_id);
+    store__pg_i64(&lk, n->account_id);
     int rc = store__pg_exec(s,
-                            "SELECT od_lease_lock(pool_id) FROM numbers WHERE id = $1"
-                            " AND pool_id IS DISTINCT FROM $2::bigint AND pool_id IS NOT NULL",
+                            "SELECT od_lease_lock($3, pool_id) FROM numbers WHERE account_id = $3"
+                            " AND id = $1 AND pool_id IS DISTINCT FROM $2::bigint"
+                            " AND pool_id IS NOT NULL",
                             &lk, NULL, "lock number's pool");
     struct pgargs a = {0};
     bind_number(&a, n);
     store__pg_i64(&a, n->id);
     store__pg_i64(&a, now);
+    store__pg_i64(&a, n->account_id);
     PGresult *r = NULL;
     if (rc == ERR_OK)
         rc = store__pg_row(
             s,
             "WITH old AS (SELECT n.pool_id, COALESCE(ln.last_active"
             "  + GREATEST(p.lease_ttl * 1000, 1) > $8, false) AS live FROM numbers n"
-            "  LEFT JOIN pools p ON p.id = n.pool_id"
-            "  LEFT JOIN lease_numbers ln ON ln.number_id = n.id WHERE n.id = $7),"
+            "  LEFT JOIN pools p ON p.account_id = n.account_id AND p.id = n.pool_id"
+            "  LEFT JOIN lease_numbers ln ON ln.account_id = n.account_id AND ln.number_id = n.id"
+            "  WHERE n.account_id = $9 AND n.id = $7),"
             " moved AS (SELECT live FROM old WHERE pool_id IS DISTINCT FROM $1::bigint),"
-            " gone AS (DELETE FROM lease_numbers WHERE number_id = $7"
+            " gone AS (DELETE FROM lease_numbers WHERE account_id = $9 AND number_id = $7"
             "  AND EXISTS (SELECT 1 FROM moved WHERE NOT live)),"
             " u AS (UPDATE numbers SET pool_id = $1, source = $2, medium = $3, campaign = $4,"
-            "  target = $5, forward_to = $6 WHERE id = $7"
+            "  target = $5, forward_to = $6 WHERE account_id = $9 AND id = $7"
             "  AND NOT EXISTS (SELECT 1 FROM moved WHERE live) RETURNING id)"
             " SELECT EXISTS (SELECT 1 FROM moved WHERE live)",
             &a, &r, "update number");
@@ -634,16 +653,18 @@ int store_pg__number_delete(struct store *s, int64_t account_id, const char *ext
     if (rc)
         return rc;
     static const char *const dels[] = {
-        "DELETE FROM leases WHERE number_id = $1", "DELETE FROM rules WHERE number_id = $1",
-        ("DELETE FROM lease_holders h USING numbers n WHERE n.id = $1"
-         " AND h.pool_id = n.pool_id AND h.number_id = n.id"),
-        "DELETE FROM numbers WHERE id = $1", /* lease_numbers: ON DELETE CASCADE */
+        "DELETE FROM leases WHERE account_id = $2 AND number_id = $1",
+        "DELETE FROM rules WHERE account_id = $2 AND number_id = $1",
+        ("DELETE FROM lease_holders h USING numbers n WHERE n.account_id = $2 AND n.id = $1"
+         " AND h.account_id = $2 AND h.pool_id = n.pool_id AND h.number_id = n.id"),
+        "DELETE FROM numbers WHERE account_id = $2 AND id = $1", /* lease_numbers: CASCADE */
     };
     /* A claim in the number's pool locks the pool's lease state: take that lock, then the
      * liveness check sees every claim made before it. Source numbers have no pool. */
-    return delete_unless_leased(
-        s, "SELECT od_lease_lock(pool_id) FROM numbers WHERE id = $1 AND pool_id IS NOT NULL",
-        NUMBER_LIVE_SQL, dels, ARRAY_SIZE(dels), n.id, now);
+    return delete_unless_leased(s,
+                                "SELECT od_lease_lock($2, pool_id) FROM numbers"
+                                " WHERE account_id = $2 AND id = $1 AND pool_id IS NOT NULL",
+                                NUMBER_LIVE_SQL, dels, ARRAY_SIZE(dels), account_id, n.id, now);
 }
 
 int store_pg__number_list(struct store *s, int64_t account_id, int64_t pool_id, store_number_fn fn,

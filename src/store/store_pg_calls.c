@@ -168,12 +168,13 @@ int store_pg__call_update(struct store *s, const struct st_call *c)
     opt_int(&a, c->ended_at, 0);
     store__pg_opt(&a, c->error);
     store__pg_i64(&a, c->updated_at);
+    store__pg_i64(&a, c->account_id);
     int64_t n = 0;
     int rc = store__pg_changes(
         s,
         "UPDATE calls SET status = $2, duration = $3, call_status = $4, call_duration = $5,"
         " status_seq = $6, dial_status = $7, dial_duration = $8, dial_seq = $9, ended_at = $10,"
-        " error = $11, updated_at = $12 WHERE id = $1",
+        " error = $11, updated_at = $12 WHERE account_id = $13 AND id = $1",
         &a, &n, "update call");
     return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
 }
@@ -215,11 +216,13 @@ int store_pg__call_get(struct store *s, int64_t account_id, const char *ext_id, 
                       &a, c);
 }
 
-int store_pg__call_by_id(struct store *s, int64_t id, struct st_call *c)
+int store_pg__call_by_id(struct store *s, int64_t account_id, int64_t id, struct st_call *c)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, id);
-    return call_query(s, "SELECT " CALL_COLS " FROM calls WHERE id = $1", &a, c);
+    store__pg_i64(&a, account_id);
+    return call_query(s, "SELECT " CALL_COLS " FROM calls WHERE account_id = $2 AND id = $1", &a,
+                      c);
 }
 
 int store_pg__call_list(struct store *s, int64_t account_id, int64_t since, int64_t until,
@@ -326,14 +329,16 @@ int store_pg__conversion_add(struct store *s, struct st_conversion *cv)
     return ERR_OK;
 }
 
-int store_pg__conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv)
+int store_pg__conversion_by_call(struct store *s, int64_t account_id, int64_t call_id,
+                                 struct st_conversion *cv)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, call_id);
+    store__pg_i64(&a, account_id);
     PGresult *r = NULL;
     int rc = store__pg_row(s,
                            "SELECT id, call_id, account_id, name, value, currency, at, location"
-                           " FROM conversions WHERE call_id = $1",
+                           " FROM conversions WHERE account_id = $2 AND call_id = $1",
                            &a, &r, "read conversion");
     if (rc)
         return rc;
@@ -359,16 +364,18 @@ static void outcome_defaults(int64_t call_id, struct st_call_outcome *o)
     snprintf(o->lead_status, sizeof(o->lead_status), "new");
 }
 
-int store_pg__call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o)
+int store_pg__call_outcome_get(struct store *s, int64_t account_id, int64_t call_id,
+                               struct st_call_outcome *o)
 {
     outcome_defaults(call_id, o);
     struct pgargs a = {0};
     store__pg_i64(&a, call_id);
+    store__pg_i64(&a, account_id);
     PGresult *r = NULL;
     int rc = store__pg_row(s,
                            "SELECT account_id, tags, notes, lead_status, revenue, billable,"
                            " billable_by, billable_user, billable_at, updated_at"
-                           " FROM call_outcomes WHERE call_id = $1",
+                           " FROM call_outcomes WHERE account_id = $2 AND call_id = $1",
                            &a, &r, "read call outcome");
     if (rc)
         return rc;
@@ -429,13 +436,16 @@ int store_pg__pool_by_fallback(struct store *s, const char *e164, struct st_pool
     struct pgargs a = {0};
     store__pg_text(&a, e164);
     PGresult *r = NULL;
-    int rc = store__pg_row(s, "SELECT id FROM pools WHERE fallback_number = $1 ORDER BY id LIMIT 1",
+    int rc = store__pg_row(s,
+                           "SELECT id, account_id FROM pools WHERE fallback_number = $1"
+                           " ORDER BY id LIMIT 1",
                            &a, &r, "look up fallback");
     if (rc)
         return rc;
     int64_t id = store__pg_col_i64(r, 0, 0);
+    int64_t account_id = store__pg_col_i64(r, 0, 1);
     PQclear(r);
-    return store_pg__pool_by_id(s, id, p);
+    return store_pg__pool_by_id(s, account_id, id, p);
 }
 
 /* ---- provider credentials ----

@@ -153,16 +153,16 @@ int store_pg__account_origins(struct store *s, int64_t account_id, store_origin_
 int store_pg__origin_exists(struct store *s, const char *origin, bool *exists);
 int store_pg__pool_create(struct store *s, struct st_pool *p, int64_t now, struct errbuf *eb);
 int store_pg__pool_get(struct store *s, int64_t account_id, const char *ext_id, struct st_pool *p);
-int store_pg__pool_by_id(struct store *s, int64_t id, struct st_pool *p);
+int store_pg__pool_by_id(struct store *s, int64_t account_id, int64_t id, struct st_pool *p);
 int store_pg__pool_update(struct store *s, const struct st_pool *p, struct errbuf *eb);
 int store_pg__pool_delete(struct store *s, int64_t account_id, const char *ext_id, int64_t now);
 int store_pg__pool_list(struct store *s, int64_t account_id, store_pool_fn fn, void *ctx);
-int store_pg__pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
-                                int64_t peak_concurrent);
+int store_pg__pool_set_counters(struct store *s, int64_t account_id, int64_t pool_id,
+                                int64_t exhaustion_events, int64_t peak_concurrent);
 int store_pg__number_create(struct store *s, struct st_number *n, int64_t now, struct errbuf *eb);
 int store_pg__number_get(struct store *s, int64_t account_id, const char *ext_id,
                          struct st_number *n);
-int store_pg__number_by_id(struct store *s, int64_t id, struct st_number *n);
+int store_pg__number_by_id(struct store *s, int64_t account_id, int64_t id, struct st_number *n);
 int store_pg__number_by_e164(struct store *s, const char *e164, struct st_number *n);
 int store_pg__number_update(struct store *s, const struct st_number *n, int64_t now,
                             struct errbuf *eb);
@@ -175,39 +175,44 @@ int store_pg__rule_delete(struct store *s, int64_t account_id, const char *ext_i
 int store_pg__rule_list(struct store *s, int64_t account_id, store_rule_fn fn, void *ctx);
 int store_pg__session_put(struct store *s, struct st_session *ss);
 int store_pg__session_get(struct store *s, const char *ext_id, struct st_session *ss);
-int store_pg__session_by_id(struct store *s, int64_t id, struct st_session *ss);
+int store_pg__session_by_id(struct store *s, int64_t account_id, int64_t id, struct st_session *ss);
 int store_pg__lease_add(struct store *s, struct st_lease *l);
 int store_pg__visits_add(struct store *s, struct st_visit_add *v, size_t n);
-int store_pg__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
-                          int64_t last_active_at, int64_t expires_at);
-int store_pg__lease_delete(struct store *s, int64_t session_id, int64_t number_id,
-                           int64_t leased_at);
-int store_pg__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held);
-int store_pg__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx);
-int store_pg__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
-                          int64_t prev_number_id, int64_t now, struct st_lease_claim *out);
-int store_pg__lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
-                         int64_t number_id, unsigned signals, int64_t now);
-int store_pg__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
+int store_pg__lease_renew(struct store *s, int64_t account_id, int64_t session_id,
+                          int64_t number_id, int64_t last_active_at, int64_t expires_at);
+int store_pg__lease_delete(struct store *s, int64_t account_id, int64_t session_id,
+                           int64_t number_id, int64_t leased_at);
+int store_pg__session_held(struct store *s, int64_t account_id, int64_t session_id,
+                           int64_t number_id, bool *held);
+int store_pg__session_leases(struct store *s, int64_t account_id, int64_t session_id,
+                             store_lease_fn fn, void *ctx);
+int store_pg__lease_claim(struct store *s, int64_t account_id, int64_t pool_id,
+                          const char *session_ext_id, int64_t prev_number_id, int64_t now,
                           struct st_lease_claim *out);
-int store_pg__lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
-                            int64_t now);
+int store_pg__lease_note(struct store *s, int64_t account_id, int64_t pool_id,
+                         const char *session_ext_id, int64_t number_id, unsigned signals,
+                         int64_t now);
+int store_pg__lease_touch(struct store *s, int64_t account_id, int64_t pool_id,
+                          const char *session_ext_id, int64_t now, struct st_lease_claim *out);
+int store_pg__lease_release(struct store *s, int64_t account_id, int64_t pool_id,
+                            const struct st_lease_claim *claim, int64_t now);
 void store_pg__lease_times(struct store *s, const struct st_lease *l, int64_t now,
                            int64_t *last_active_at, int64_t *ends_at);
-int store_pg__pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out);
-int store_pg__lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until,
-                          size_t max, store_lease_fn fn, void *ctx);
-int store_pg__lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
-                              void *ctx);
-int store_pg__lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
-                            store_lease_fn fn, void *ctx);
+int store_pg__pool_stats(struct store *s, int64_t account_id, int64_t pool_id, int64_t now,
+                         struct pool_stats *out);
+int store_pg__lease_range(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                          int64_t until, size_t max, store_lease_fn fn, void *ctx);
+int store_pg__lease_list_live(struct store *s, int64_t account_id, int64_t pool_id, int64_t at,
+                              store_lease_fn fn, void *ctx);
+int store_pg__lease_history(struct store *s, int64_t account_id, int64_t number_id, int64_t since,
+                            size_t max, store_lease_fn fn, void *ctx);
 int store_pg__event_add(struct store *s, const struct st_event *e);
-int store_pg__event_last_detail(struct store *s, int64_t session_id, const char *type, char *detail,
-                                size_t cap);
-int store_pg__event_last(struct store *s, int64_t session_id, const char *type, const char *number,
-                         int64_t before, int64_t *at);
-int store_pg__event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn,
-                         void *ctx);
+int store_pg__event_last_detail(struct store *s, int64_t account_id, int64_t session_id,
+                                const char *type, char *detail, size_t cap);
+int store_pg__event_last(struct store *s, int64_t account_id, int64_t session_id, const char *type,
+                         const char *number, int64_t before, int64_t *at);
+int store_pg__event_list(struct store *s, int64_t account_id, int64_t session_id, size_t max,
+                         store_event_fn fn, void *ctx);
 int store_pg__page_view_add(struct store *s, const struct st_page_view *pv, bool dedupe,
                             bool *added);
 int store_pg__page_view_list(struct store *s, int64_t account_id, int64_t session_id, size_t max,
@@ -217,7 +222,7 @@ int store_pg__call_insert(struct store *s, struct st_call *c);
 int store_pg__call_by_provider(struct store *s, const char *provider, const char *provider_call_id,
                                struct st_call *c);
 int store_pg__call_get(struct store *s, int64_t account_id, const char *ext_id, struct st_call *c);
-int store_pg__call_by_id(struct store *s, int64_t id, struct st_call *c);
+int store_pg__call_by_id(struct store *s, int64_t account_id, int64_t id, struct st_call *c);
 int store_pg__call_update(struct store *s, const struct st_call *c);
 int store_pg__call_recording_put(struct store *s, int64_t account_id, int64_t call_id,
                                  const char *url, int64_t duration_s);
@@ -229,9 +234,11 @@ int store_pg__call_caller(struct store *s, int64_t account_id, const char *from,
 int store_pg__call_session_credited(struct store *s, int64_t account_id, int64_t session_id,
                                     int64_t before, bool *out);
 int store_pg__conversion_add(struct store *s, struct st_conversion *cv);
-int store_pg__conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv);
+int store_pg__conversion_by_call(struct store *s, int64_t account_id, int64_t call_id,
+                                 struct st_conversion *cv);
 int store_pg__pool_by_fallback(struct store *s, const char *e164, struct st_pool *p);
-int store_pg__call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o);
+int store_pg__call_outcome_get(struct store *s, int64_t account_id, int64_t call_id,
+                               struct st_call_outcome *o);
 int store_pg__call_outcome_put(struct store *s, const struct st_call_outcome *o);
 /* routing (store_pg_route.c) */
 int store_pg__route_doc_put(struct store *s, struct st_route_doc *d);

@@ -69,14 +69,15 @@ void store__pg_replan_tick(struct store *s)
         (void)store__pg_exec(s, "DISCARD PLANS", NULL, NULL, "replan");
 }
 
-static int claim(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t prev,
-                 int64_t now, bool touch, struct st_lease_claim *out)
+static int claim(struct store *s, int64_t account_id, int64_t pool_id, const char *session_ext_id,
+                 int64_t prev, int64_t now, bool touch, struct st_lease_claim *out)
 {
     memset(out, 0, sizeof(*out));
     if (!serving(s))
         return ERR_UNSUPPORTED;
     store__pg_replan_tick(s);
     struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
     store__pg_i64(&a, pool_id);
     store__pg_text(&a, session_ext_id);
     store__pg_i64(&a, prev);
@@ -89,7 +90,7 @@ static int claim(struct store *s, int64_t pool_id, const char *session_ext_id, i
                            "SELECT rc, number_id, number, flags, leased_at, expires_at,"
                            " exhaustion_events, peak_concurrent, u_session, u_idle,"
                            " u_peak_concurrent, u_peak_demand, u_was_waiting, u_wait_leased,"
-                           " u_wait_active FROM od_lease_claim($1, $2, $3, $4, $5, $6)",
+                           " u_wait_active FROM od_lease_claim($1, $2, $3, $4, $5, $6, $7)",
                            &a, &r, touch ? "touch lease" : "claim lease");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
@@ -112,14 +113,16 @@ static int claim(struct store *s, int64_t pool_id, const char *session_ext_id, i
     return outcome == CLAIM_EXHAUSTED ? ERR_EXHAUSTED : ERR_OK;
 }
 
-int store_pg__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
-                          int64_t prev_number_id, int64_t now, struct st_lease_claim *out)
+int store_pg__lease_claim(struct store *s, int64_t account_id, int64_t pool_id,
+                          const char *session_ext_id, int64_t prev_number_id, int64_t now,
+                          struct st_lease_claim *out)
 {
-    return claim(s, pool_id, session_ext_id, prev_number_id, now, false, out);
+    return claim(s, account_id, pool_id, session_ext_id, prev_number_id, now, false, out);
 }
 
-int store_pg__lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
-                         int64_t number_id, unsigned signals, int64_t now)
+int store_pg__lease_note(struct store *s, int64_t account_id, int64_t pool_id,
+                         const char *session_ext_id, int64_t number_id, unsigned signals,
+                         int64_t now)
 {
     if (!serving(s))
         return ERR_UNSUPPORTED;
@@ -134,6 +137,7 @@ int store_pg__lease_note(struct store *s, int64_t pool_id, const char *session_e
     }
     snprintf(rests + strlen(rests), sizeof(rests) - strlen(rests), "}");
     struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
     store__pg_i64(&a, pool_id);
     store__pg_text(&a, session_ext_id);
     store__pg_i64(&a, number_id);
@@ -141,8 +145,8 @@ int store_pg__lease_note(struct store *s, int64_t pool_id, const char *session_e
     store__pg_text(&a, rests);
     store__pg_i64(&a, now);
     PGresult *r = NULL;
-    int rc = store__pg_row(s, "SELECT od_lease_note($1, $2, $3, $4::int, $5::bigint[], $6)", &a, &r,
-                           "note lease");
+    int rc = store__pg_row(s, "SELECT od_lease_note($1, $2, $3, $4, $5::int, $6::bigint[], $7)", &a,
+                           &r, "note lease");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
     int outcome = (int)store__pg_col_i64(r, 0, 0);
@@ -150,14 +154,14 @@ int store_pg__lease_note(struct store *s, int64_t pool_id, const char *session_e
     return outcome == 0 ? ERR_OK : ERR_NOTFOUND;
 }
 
-int store_pg__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id, int64_t now,
-                          struct st_lease_claim *out)
+int store_pg__lease_touch(struct store *s, int64_t account_id, int64_t pool_id,
+                          const char *session_ext_id, int64_t now, struct st_lease_claim *out)
 {
-    return claim(s, pool_id, session_ext_id, 0, now, true, out);
+    return claim(s, account_id, pool_id, session_ext_id, 0, now, true, out);
 }
 
-int store_pg__lease_release(struct store *s, int64_t pool_id, const struct st_lease_claim *claim,
-                            int64_t now)
+int store_pg__lease_release(struct store *s, int64_t account_id, int64_t pool_id,
+                            const struct st_lease_claim *claim, int64_t now)
 {
     if (!serving(s))
         return ERR_UNSUPPORTED;
@@ -165,6 +169,7 @@ int store_pg__lease_release(struct store *s, int64_t pool_id, const struct st_le
     if (!u->valid)
         return ERR_INVALID;
     struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
     store__pg_i64(&a, pool_id);
     store__pg_i64(&a, (int64_t)u->session_id);
     store__pg_i64(&a, (int64_t)u->number_id);
@@ -183,7 +188,7 @@ int store_pg__lease_release(struct store *s, int64_t pool_id, const struct st_le
     PGresult *r = NULL;
     int rc = store__pg_row(s,
                            "SELECT od_lease_release($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-                           " $12)",
+                           " $12, $13)",
                            &a, &r, "release lease");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
@@ -207,12 +212,13 @@ void store_pg__lease_times(struct store *s, const struct st_lease *l, int64_t no
     store__pg_text(&a, l->session_ext);
     store__pg_i64(&a, l->number_id);
     store__pg_i64(&a, l->leased_at);
+    store__pg_i64(&a, l->account_id);
     PGresult *r = NULL;
     if (store__pg_row(s,
                       "SELECT h.last_active_at, h.last_active_at + GREATEST(p.lease_ttl * 1000, 1)"
-                      " FROM lease_holders h JOIN pools p ON p.id = h.pool_id"
-                      " WHERE h.pool_id = $1 AND h.session_ext = $2 AND h.number_id = $3"
-                      " AND h.leased_at = $4",
+                      " FROM lease_holders h JOIN pools p ON p.account_id = h.account_id"
+                      " AND p.id = h.pool_id WHERE h.account_id = $5 AND h.pool_id = $1"
+                      " AND h.session_ext = $2 AND h.number_id = $3 AND h.leased_at = $4",
                       &a, &r, "read lease times") != ERR_OK)
         return;
     *last_active_at = store__pg_col_i64(r, 0, 0);
@@ -238,19 +244,21 @@ static uint32_t recommend(double demand, double ended, double ended_life, double
     return size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
 }
 
-int store_pg__pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out)
+int store_pg__pool_stats(struct store *s, int64_t account_id, int64_t pool_id, int64_t now,
+                         struct pool_stats *out)
 {
     memset(out, 0, sizeof(*out));
     if (!serving(s))
         return ERR_UNSUPPORTED;
     struct pgargs a = {0};
+    store__pg_i64(&a, account_id);
     store__pg_i64(&a, pool_id);
     store__pg_i64(&a, now);
     PGresult *r = NULL;
     int rc = store__pg_row(s,
                            "SELECT size, leased, cooling, free, live_leases, exhaustion_events,"
                            " peak_concurrent, peak_demand, ended_leases, ended_life_ms, ttl_ms,"
-                           " cooldown_ms FROM od_pool_stats($1, $2)",
+                           " cooldown_ms FROM od_pool_stats($1, $2, $3)",
                            &a, &r, "pool stats");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;

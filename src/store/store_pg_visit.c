@@ -84,9 +84,10 @@ int store_pg__session_put(struct store *s, struct st_session *ss)
     struct pgargs a = {0};
     store__pg_i64(&a, ss->id);
     store__pg_i64(&a, ss->last_active_at);
+    store__pg_i64(&a, ss->account_id);
     return store__pg_exec(s,
                           "UPDATE sessions SET last_active_at = GREATEST(last_active_at, $2)"
-                          " WHERE id = $1",
+                          " WHERE account_id = $3 AND id = $1",
                           &a, NULL, "update session");
 }
 
@@ -109,18 +110,20 @@ int store_pg__session_get(struct store *s, const char *ext_id, struct st_session
     return session_query(s, "SELECT " SESSION_COLS " FROM sessions WHERE ext_id = $1", &a, ss);
 }
 
-int store_pg__session_by_id(struct store *s, int64_t id, struct st_session *ss)
+int store_pg__session_by_id(struct store *s, int64_t account_id, int64_t id, struct st_session *ss)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, id);
-    return session_query(s, "SELECT " SESSION_COLS " FROM sessions WHERE id = $1", &a, ss);
+    store__pg_i64(&a, account_id);
+    return session_query(
+        s, "SELECT " SESSION_COLS " FROM sessions WHERE account_id = $2 AND id = $1", &a, ss);
 }
 
 /* One statement text for both store_pg__lease_add and store_pg__visits_add: a prepared
  * statement is cached by its text's address. */
 static const char LEASE_INSERT[] = "INSERT INTO leases(session_id, number_id, pool_id, leased_at,"
-                                   " last_active_at, expires_at, shared)"
-                                   " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+                                   " last_active_at, expires_at, shared, account_id)"
+                                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
 
 static void lease_args(struct pgargs *a, const struct st_lease *l)
 {
@@ -131,6 +134,7 @@ static void lease_args(struct pgargs *a, const struct st_lease *l)
     store__pg_i64(a, l->last_active_at);
     store__pg_i64(a, l->expires_at);
     store__pg_i64(a, l->shared ? 1 : 0);
+    store__pg_i64(a, l->account_id);
 }
 
 int store_pg__lease_add(struct store *s, struct st_lease *l)
@@ -202,8 +206,8 @@ int store_pg__visits_add(struct store *s, struct st_visit_add *v, size_t n)
 
 #define LEASE_COLS                                                                                 \
     "l.id, l.session_id, l.number_id, l.pool_id, l.leased_at, l.last_active_at, l.expires_at,"     \
-    " l.shared, s.ext_id, s.visitor_id, s.client_key"                                              \
-    " FROM leases l JOIN sessions s ON s.id = l.session_id"
+    " l.shared, s.ext_id, s.visitor_id, s.client_key, l.account_id"                                \
+    " FROM leases l JOIN sessions s ON s.account_id = l.account_id AND s.id = l.session_id"
 
 static void read_lease(const PGresult *r, int i, struct st_lease *l)
 {
@@ -218,50 +222,56 @@ static void read_lease(const PGresult *r, int i, struct st_lease *l)
     store__pg_col_text(r, i, 8, l->session_ext, sizeof(l->session_ext));
     store__pg_col_text(r, i, 9, l->visitor_id, sizeof(l->visitor_id));
     store__pg_col_text(r, i, 10, l->client_key, sizeof(l->client_key));
+    l->account_id = store__pg_col_i64(r, i, 11);
 }
 
-int store_pg__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
-                          int64_t last_active_at, int64_t expires_at)
+int store_pg__lease_renew(struct store *s, int64_t account_id, int64_t session_id,
+                          int64_t number_id, int64_t last_active_at, int64_t expires_at)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, session_id);
     store__pg_i64(&a, number_id);
     store__pg_i64(&a, last_active_at);
     store__pg_i64(&a, expires_at);
+    store__pg_i64(&a, account_id);
     int64_t n = 0;
     int rc = store__pg_changes(s,
                                "UPDATE leases SET last_active_at = GREATEST(last_active_at, $3),"
                                " expires_at = GREATEST(expires_at, $4)"
-                               " WHERE id = (SELECT MAX(id) FROM leases"
-                               " WHERE session_id = $1 AND number_id = $2)",
+                               " WHERE account_id = $5 AND id = (SELECT MAX(id) FROM leases"
+                               " WHERE account_id = $5 AND session_id = $1 AND number_id = $2)",
                                &a, &n, "renew lease");
     return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
 }
 
-int store_pg__lease_delete(struct store *s, int64_t session_id, int64_t number_id,
-                           int64_t leased_at)
+int store_pg__lease_delete(struct store *s, int64_t account_id, int64_t session_id,
+                           int64_t number_id, int64_t leased_at)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, session_id);
     store__pg_i64(&a, number_id);
     store__pg_i64(&a, leased_at);
+    store__pg_i64(&a, account_id);
     int64_t n = 0;
     int rc = store__pg_changes(s,
-                               "DELETE FROM leases WHERE session_id = $1 AND number_id = $2"
-                               " AND leased_at = $3",
+                               "DELETE FROM leases WHERE account_id = $4 AND session_id = $1"
+                               " AND number_id = $2 AND leased_at = $3",
                                &a, &n, "delete lease");
     return rc ? rc : n ? ERR_OK : ERR_NOTFOUND;
 }
 
-int store_pg__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held)
+int store_pg__session_held(struct store *s, int64_t account_id, int64_t session_id,
+                           int64_t number_id, bool *held)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, session_id);
     store__pg_i64(&a, number_id);
+    store__pg_i64(&a, account_id);
     PGresult *r = NULL;
-    int rc =
-        store__pg_row(s, "SELECT 1 FROM leases WHERE session_id = $1 AND number_id = $2 LIMIT 1",
-                      &a, &r, "read lease");
+    int rc = store__pg_row(s,
+                           "SELECT 1 FROM leases WHERE account_id = $3 AND session_id = $1"
+                           " AND number_id = $2 LIMIT 1",
+                           &a, &r, "read lease");
     *held = rc == ERR_OK;
     PQclear(r);
     return rc == ERR_NOTFOUND ? ERR_OK : rc;
@@ -285,51 +295,60 @@ static int each_lease(struct store *s, const char *sql, const struct pgargs *a, 
     return ERR_OK;
 }
 
-int store_pg__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx)
+int store_pg__session_leases(struct store *s, int64_t account_id, int64_t session_id,
+                             store_lease_fn fn, void *ctx)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, session_id);
+    store__pg_i64(&a, account_id);
     return each_lease(s,
-                      "SELECT " LEASE_COLS " WHERE l.id IN (SELECT MAX(id) FROM leases"
-                      " WHERE session_id = $1 GROUP BY pool_id) ORDER BY l.pool_id",
+                      "SELECT " LEASE_COLS " WHERE l.account_id = $2 AND l.id IN (SELECT MAX(id)"
+                      " FROM leases WHERE account_id = $2 AND session_id = $1 GROUP BY pool_id)"
+                      " ORDER BY l.pool_id",
                       &a, SIZE_MAX, fn, ctx);
 }
 
-int store_pg__lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
-                              void *ctx)
+int store_pg__lease_list_live(struct store *s, int64_t account_id, int64_t pool_id, int64_t at,
+                              store_lease_fn fn, void *ctx)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, pool_id);
     store__pg_i64(&a, at);
+    store__pg_i64(&a, account_id);
     return each_lease(s,
-                      "SELECT " LEASE_COLS " WHERE l.pool_id = $1 AND l.expires_at > $2"
+                      "SELECT " LEASE_COLS " WHERE l.account_id = $3 AND l.pool_id = $1"
+                      " AND l.expires_at > $2"
                       " ORDER BY l.last_active_at, l.id",
                       &a, SIZE_MAX, fn, ctx);
 }
 
-int store_pg__lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until,
-                          size_t max, store_lease_fn fn, void *ctx)
+int store_pg__lease_range(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                          int64_t until, size_t max, store_lease_fn fn, void *ctx)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, pool_id);
     store__pg_i64(&a, since);
     store__pg_i64(&a, until);
     store__pg_i64(&a, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+    store__pg_i64(&a, account_id);
     return each_lease(s,
-                      "SELECT " LEASE_COLS " WHERE l.pool_id = $1 AND l.expires_at > $2"
-                      " AND l.leased_at < $3 ORDER BY l.expires_at, l.id LIMIT $4",
+                      "SELECT " LEASE_COLS " WHERE l.account_id = $5 AND l.pool_id = $1"
+                      " AND l.expires_at > $2 AND l.leased_at < $3"
+                      " ORDER BY l.expires_at, l.id LIMIT $4",
                       &a, max, fn, ctx);
 }
 
-int store_pg__lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
-                            store_lease_fn fn, void *ctx)
+int store_pg__lease_history(struct store *s, int64_t account_id, int64_t number_id, int64_t since,
+                            size_t max, store_lease_fn fn, void *ctx)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, number_id);
     store__pg_i64(&a, since);
     store__pg_i64(&a, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+    store__pg_i64(&a, account_id);
     return each_lease(s,
-                      "SELECT " LEASE_COLS " WHERE l.number_id = $1 AND l.expires_at > $2"
+                      "SELECT " LEASE_COLS " WHERE l.account_id = $4 AND l.number_id = $1"
+                      " AND l.expires_at > $2"
                       " ORDER BY l.expires_at DESC, l.id DESC LIMIT $3",
                       &a, max, fn, ctx);
 }
@@ -342,24 +361,27 @@ int store_pg__event_add(struct store *s, const struct st_event *e)
     store__pg_opt(&a, e->number);
     store__pg_opt(&a, e->detail);
     store__pg_i64(&a, e->at);
+    store__pg_i64(&a, e->account_id);
     return store__pg_exec(s,
-                          "INSERT INTO events(session_id, type, number, detail, at)"
-                          " VALUES ($1, $2, $3, $4, $5)",
+                          "INSERT INTO events(session_id, type, number, detail, at, account_id)"
+                          " VALUES ($1, $2, $3, $4, $5, $6)",
                           &a, NULL, "insert event");
 }
 
-int store_pg__event_last(struct store *s, int64_t session_id, const char *type, const char *number,
-                         int64_t before, int64_t *at)
+int store_pg__event_last(struct store *s, int64_t account_id, int64_t session_id, const char *type,
+                         const char *number, int64_t before, int64_t *at)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, session_id);
     store__pg_text(&a, type);
     store__pg_opt(&a, number);
     store__pg_i64(&a, before);
+    store__pg_i64(&a, account_id);
     PGresult *r = NULL;
     *at = 0;
     int rc = store__pg_row(s,
-                           "SELECT MAX(at) FROM events WHERE session_id = $1 AND type = $2"
+                           "SELECT MAX(at) FROM events WHERE account_id = $5 AND session_id = $1"
+                           " AND type = $2"
                            " AND ($3::text IS NULL OR number = $3) AND at <= $4",
                            &a, &r, "read event");
     if (rc)
@@ -369,15 +391,17 @@ int store_pg__event_last(struct store *s, int64_t session_id, const char *type, 
     return ERR_OK;
 }
 
-int store_pg__event_last_detail(struct store *s, int64_t session_id, const char *type, char *detail,
-                                size_t cap)
+int store_pg__event_last_detail(struct store *s, int64_t account_id, int64_t session_id,
+                                const char *type, char *detail, size_t cap)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, session_id);
     store__pg_text(&a, type);
+    store__pg_i64(&a, account_id);
     PGresult *r = NULL;
     int rc = store__pg_row(s,
-                           "SELECT detail FROM events WHERE session_id = $1 AND type = $2"
+                           "SELECT detail FROM events WHERE account_id = $3 AND session_id = $1"
+                           " AND type = $2"
                            " ORDER BY at DESC, id DESC LIMIT 1",
                            &a, &r, "read event");
     if (rc)
@@ -387,21 +411,23 @@ int store_pg__event_last_detail(struct store *s, int64_t session_id, const char 
     return ERR_OK;
 }
 
-int store_pg__event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn,
-                         void *ctx)
+int store_pg__event_list(struct store *s, int64_t account_id, int64_t session_id, size_t max,
+                         store_event_fn fn, void *ctx)
 {
     struct pgargs a = {0};
     store__pg_i64(&a, session_id);
     store__pg_i64(&a, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+    store__pg_i64(&a, account_id);
     PGresult *r = NULL;
     int rc = store__pg_exec(s,
-                            "SELECT type, number, detail, at FROM events WHERE session_id = $1"
-                            " ORDER BY at, id LIMIT $2",
+                            "SELECT type, number, detail, at FROM events WHERE account_id = $3"
+                            " AND session_id = $1 ORDER BY at, id LIMIT $2",
                             &a, &r, "list events");
     if (rc)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
-        struct st_event e = {.session_id = session_id, .at = store__pg_col_i64(r, i, 3)};
+        struct st_event e = {
+            .account_id = account_id, .session_id = session_id, .at = store__pg_col_i64(r, i, 3)};
         store__pg_col_text(r, i, 0, e.type, sizeof(e.type));
         store__pg_col_text(r, i, 1, e.number, sizeof(e.number));
         store__pg_col_text(r, i, 2, e.detail, sizeof(e.detail));

@@ -389,13 +389,15 @@ int store_sqlite__pool_get(struct store *s, int64_t account_id, const char *ext_
     return pool_query(c, st, p);
 }
 
-int store_sqlite__pool_by_id(struct store *s, int64_t id, struct st_pool *p)
+int store_sqlite__pool_by_id(struct store *s, int64_t account_id, int64_t id, struct st_pool *p)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(c, "SELECT " POOL_COLS " FROM pools WHERE id = ?1");
+    sqlite3_stmt *st =
+        store__prep(c, "SELECT " POOL_COLS " FROM pools WHERE id = ?1 AND account_id = ?2");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
     return pool_query(c, st, p);
 }
 
@@ -498,9 +500,10 @@ int store_sqlite__pool_list(struct store *s, int64_t account_id, store_pool_fn f
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "list pools");
 }
 
-int store_sqlite__pool_set_counters(struct store *s, int64_t pool_id, int64_t exhaustion_events,
-                                    int64_t peak_concurrent)
+int store_sqlite__pool_set_counters(struct store *s, int64_t account_id, int64_t pool_id,
+                                    int64_t exhaustion_events, int64_t peak_concurrent)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(
         c, "UPDATE pools SET exhaustion_events = ?2, peak_concurrent = ?3 WHERE id = ?1");
@@ -615,13 +618,15 @@ int store_sqlite__number_get(struct store *s, int64_t account_id, const char *ex
     return number_query(c, st, n);
 }
 
-int store_sqlite__number_by_id(struct store *s, int64_t id, struct st_number *n)
+int store_sqlite__number_by_id(struct store *s, int64_t account_id, int64_t id, struct st_number *n)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(c, "SELECT " NUMBER_COLS " FROM numbers WHERE id = ?1");
+    sqlite3_stmt *st =
+        store__prep(c, "SELECT " NUMBER_COLS " FROM numbers WHERE id = ?1 AND account_id = ?2");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
     return number_query(c, st, n);
 }
 
@@ -655,7 +660,7 @@ int store_sqlite__number_update(struct store *s, const struct st_number *n, int6
     int rc = ERR_OK;
     bool moved = false;
     if (engines(s)) {
-        rc = store_sqlite__number_by_id(s, n->id, &old);
+        rc = store_sqlite__number_by_id(s, n->account_id, n->id, &old);
         moved = rc == ERR_OK && old.pool_id != n->pool_id;
         if (moved && old.pool_id && store__leases_number_live(engines(s), old.pool_id, n->id, now))
             return errf(eb, ERR_CONFLICT, NULL, "number %s has a live lease", old.number);

@@ -235,13 +235,15 @@ int store_sqlite__call_get(struct store *s, int64_t account_id, const char *ext_
     return call_query(conn, st, c);
 }
 
-int store_sqlite__call_by_id(struct store *s, int64_t id, struct st_call *c)
+int store_sqlite__call_by_id(struct store *s, int64_t account_id, int64_t id, struct st_call *c)
 {
     CONN_OR_FAIL(conn, s);
-    sqlite3_stmt *st = store__prep(conn, "SELECT " CALL_COLS " FROM calls WHERE id = ?1");
+    sqlite3_stmt *st =
+        store__prep(conn, "SELECT " CALL_COLS " FROM calls WHERE id = ?1 AND account_id = ?2");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
     return call_query(conn, st, c);
 }
 
@@ -379,14 +381,17 @@ int store_sqlite__conversion_add(struct store *s, struct st_conversion *cv)
     return rc;
 }
 
-int store_sqlite__conversion_by_call(struct store *s, int64_t call_id, struct st_conversion *cv)
+int store_sqlite__conversion_by_call(struct store *s, int64_t account_id, int64_t call_id,
+                                     struct st_conversion *cv)
 {
     CONN_OR_FAIL(conn, s);
-    sqlite3_stmt *st = store__prep(conn, "SELECT id, call_id, account_id, name, value, currency,"
-                                         " at, location FROM conversions WHERE call_id = ?1");
+    sqlite3_stmt *st =
+        store__prep(conn, "SELECT id, call_id, account_id, name, value, currency, at, location"
+                          " FROM conversions WHERE call_id = ?1 AND account_id = ?2");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, call_id);
+    sqlite3_bind_int64(st, 2, account_id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         cv->id = sqlite3_column_int64(st, 0);
@@ -414,16 +419,19 @@ static void outcome_defaults(int64_t call_id, struct st_call_outcome *o)
     snprintf(o->lead_status, sizeof(o->lead_status), "new");
 }
 
-int store_sqlite__call_outcome_get(struct store *s, int64_t call_id, struct st_call_outcome *o)
+int store_sqlite__call_outcome_get(struct store *s, int64_t account_id, int64_t call_id,
+                                   struct st_call_outcome *o)
 {
     outcome_defaults(call_id, o);
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(conn, "SELECT account_id, tags, notes, lead_status, revenue,"
                                          " billable, billable_by, billable_user, billable_at,"
-                                         " updated_at FROM call_outcomes WHERE call_id = ?1");
+                                         " updated_at FROM call_outcomes"
+                                         " WHERE call_id = ?1 AND account_id = ?2");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, call_id);
+    sqlite3_bind_int64(st, 2, account_id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         o->account_id = sqlite3_column_int64(st, 0);
@@ -476,8 +484,10 @@ int store_sqlite__call_outcome_put(struct store *s, const struct st_call_outcome
 
 /* ---- look-ups for webhooks ---- */
 
-/* Runs a query for one row id (bound to ?1 as text), ERR_NOTFOUND without a row. */
-static int id_by_text(struct store *s, const char *sql, const char *v, int64_t *id)
+/* Runs a query for one row's id and account id (bound to ?1 as text), ERR_NOTFOUND without a
+ * row. */
+static int id_by_text(struct store *s, const char *sql, const char *v, int64_t *id,
+                      int64_t *account_id)
 {
     CONN_OR_FAIL(conn, s);
     sqlite3_stmt *st = store__prep(conn, sql);
@@ -485,8 +495,10 @@ static int id_by_text(struct store *s, const char *sql, const char *v, int64_t *
         return ERR_BACKEND;
     store__bind_text(st, 1, v);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
         *id = sqlite3_column_int64(st, 0);
+        *account_id = sqlite3_column_int64(st, 1);
+    }
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)
         return ERR_OK;
@@ -495,8 +507,10 @@ static int id_by_text(struct store *s, const char *sql, const char *v, int64_t *
 
 int store_sqlite__pool_by_fallback(struct store *s, const char *e164, struct st_pool *p)
 {
-    int64_t id = 0;
-    int rc = id_by_text(s, "SELECT id FROM pools WHERE fallback_number = ?1 ORDER BY id LIMIT 1",
-                        e164, &id);
-    return rc ? rc : store_sqlite__pool_by_id(s, id, p);
+    int64_t id = 0, account_id = 0;
+    int rc = id_by_text(s,
+                        "SELECT id, account_id FROM pools WHERE fallback_number = ?1"
+                        " ORDER BY id LIMIT 1",
+                        e164, &id, &account_id);
+    return rc ? rc : store_sqlite__pool_by_id(s, account_id, id, p);
 }

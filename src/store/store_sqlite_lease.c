@@ -30,6 +30,7 @@ struct number_ref {
 
 struct slot {
     int64_t pool_id;
+    int64_t account_id; /* the pool's */
     pthread_mutex_t mu;
     struct pool *engine;
     int64_t ttl_ms;
@@ -112,6 +113,19 @@ static struct slot *slot_lock(struct store_leases *e, int64_t pool_id)
     return sl;
 }
 
+/* slot_lock for a store operation named by account and pool: NULL when the pool is another
+ * account's, as PostgreSQL's statements filtered by the account id find nothing. */
+static struct slot *slot_lock_in(struct store_leases *e, int64_t account_id, int64_t pool_id)
+{
+    struct slot *sl = slot_lock(e, pool_id);
+    if (sl && sl->account_id != account_id) {
+        pthread_mutex_unlock(&sl->mu);
+        pthread_rwlock_unlock(&e->lock);
+        return NULL;
+    }
+    return sl;
+}
+
 static void slot_unlock(struct store_leases *e, struct slot *sl)
 {
     pthread_mutex_unlock(&sl->mu);
@@ -130,6 +144,7 @@ void store__leases_pool_put(struct store_leases *e, const struct st_pool *p)
     } else {
         sl = xcalloc(1, sizeof(*sl));
         sl->pool_id = p->id;
+        sl->account_id = p->account_id;
         pthread_mutex_init(&sl->mu, NULL);
         sl->engine = pool_new(&cfg);
         sl->ttl_ms = cfg.ttl_ms;
@@ -239,14 +254,15 @@ static void fill_lease(struct slot *sl, uint64_t session_key, uint64_t number_id
     out->peak_concurrent = st.peak_concurrent > sl->peak_base ? st.peak_concurrent : sl->peak_base;
 }
 
-int store_sqlite__lease_claim(struct store *s, int64_t pool_id, const char *session_ext_id,
-                              int64_t prev_number_id, int64_t now, struct st_lease_claim *out)
+int store_sqlite__lease_claim(struct store *s, int64_t account_id, int64_t pool_id,
+                              const char *session_ext_id, int64_t prev_number_id, int64_t now,
+                              struct st_lease_claim *out)
 {
     struct store_leases *e = store__sqlite(s)->leases;
     if (!e)
         return ERR_UNSUPPORTED;
     uint64_t key = key_of(session_ext_id);
-    struct slot *sl = slot_lock(e, pool_id);
+    struct slot *sl = slot_lock_in(e, account_id, pool_id);
     if (!sl)
         return ERR_NOTFOUND;
     uint64_t number = 0;
@@ -284,13 +300,14 @@ static int note_persist(struct store *s, int64_t pool_id, const char *session_ex
     return store__exec(c, st, "note lease");
 }
 
-int store_sqlite__lease_note(struct store *s, int64_t pool_id, const char *session_ext_id,
-                             int64_t number_id, unsigned signals, int64_t now)
+int store_sqlite__lease_note(struct store *s, int64_t account_id, int64_t pool_id,
+                             const char *session_ext_id, int64_t number_id, unsigned signals,
+                             int64_t now)
 {
     struct store_leases *e = store__sqlite(s)->leases;
     if (!e)
         return ERR_UNSUPPORTED;
-    struct slot *sl = slot_lock(e, pool_id);
+    struct slot *sl = slot_lock_in(e, account_id, pool_id);
     if (!sl)
         return ERR_NOTFOUND;
     int rc = pool_note(sl->engine, key_of(session_ext_id), (uint64_t)number_id, now, signals);
@@ -298,14 +315,14 @@ int store_sqlite__lease_note(struct store *s, int64_t pool_id, const char *sessi
     return rc == ERR_OK ? note_persist(s, pool_id, session_ext_id, number_id, signals) : rc;
 }
 
-int store_sqlite__lease_touch(struct store *s, int64_t pool_id, const char *session_ext_id,
-                              int64_t now, struct st_lease_claim *out)
+int store_sqlite__lease_touch(struct store *s, int64_t account_id, int64_t pool_id,
+                              const char *session_ext_id, int64_t now, struct st_lease_claim *out)
 {
     struct store_leases *e = store__sqlite(s)->leases;
     if (!e)
         return ERR_UNSUPPORTED;
     uint64_t key = key_of(session_ext_id);
-    struct slot *sl = slot_lock(e, pool_id);
+    struct slot *sl = slot_lock_in(e, account_id, pool_id);
     if (!sl)
         return ERR_NOTFOUND;
     uint64_t number = 0;
@@ -318,13 +335,13 @@ int store_sqlite__lease_touch(struct store *s, int64_t pool_id, const char *sess
     return rc;
 }
 
-int store_sqlite__lease_release(struct store *s, int64_t pool_id,
+int store_sqlite__lease_release(struct store *s, int64_t account_id, int64_t pool_id,
                                 const struct st_lease_claim *claim, int64_t now)
 {
     struct store_leases *e = store__sqlite(s)->leases;
     if (!e)
         return ERR_UNSUPPORTED;
-    struct slot *sl = slot_lock(e, pool_id);
+    struct slot *sl = slot_lock_in(e, account_id, pool_id);
     if (!sl)
         return ERR_NOTFOUND;
     int rc = pool_unclaim(sl->engine, &claim->undo, now);
@@ -364,12 +381,13 @@ void store_sqlite__lease_times(struct store *s, const struct st_lease *l, int64_
     }
 }
 
-int store_sqlite__pool_stats(struct store *s, int64_t pool_id, int64_t now, struct pool_stats *out)
+int store_sqlite__pool_stats(struct store *s, int64_t account_id, int64_t pool_id, int64_t now,
+                             struct pool_stats *out)
 {
     struct store_leases *e = store__sqlite(s)->leases;
     if (!e)
         return ERR_UNSUPPORTED;
-    struct slot *sl = slot_lock(e, pool_id);
+    struct slot *sl = slot_lock_in(e, account_id, pool_id);
     if (!sl)
         return ERR_NOTFOUND;
     pool_stats_get(sl->engine, now, out);
@@ -425,7 +443,8 @@ static int load_number(void *ctx, const struct st_number *n)
         return 0;
     lc->rc = store__leases_number_add(lc->e, n);
     if (lc->rc == ERR_OK)
-        lc->rc = store_sqlite__lease_history(lc->e->store, n->id, 0, 1, load_lease, lc);
+        lc->rc =
+            store_sqlite__lease_history(lc->e->store, n->account_id, n->id, 0, 1, load_lease, lc);
     return lc->rc;
 }
 
@@ -437,7 +456,8 @@ static int load_pool(void *ctx, const struct st_pool *p)
     lc->rc = store_sqlite__number_list(lc->e->store, p->account_id, p->id, load_number, lc);
     lc->history = false;
     if (lc->rc == ERR_OK)
-        lc->rc = store_sqlite__lease_list_live(lc->e->store, p->id, lc->now, load_lease, lc);
+        lc->rc = store_sqlite__lease_list_live(lc->e->store, p->account_id, p->id, lc->now,
+                                               load_lease, lc);
     return lc->rc;
 }
 

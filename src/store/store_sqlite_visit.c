@@ -105,14 +105,17 @@ int store_sqlite__session_get(struct store *s, const char *ext_id, struct st_ses
     return session_query(c, st, ss);
 }
 
-int store_sqlite__session_by_id(struct store *s, int64_t id, struct st_session *ss)
+int store_sqlite__session_by_id(struct store *s, int64_t account_id, int64_t id,
+                                struct st_session *ss)
 {
     struct sconn *c = store__conn(s);
-    sqlite3_stmt *st =
-        c ? store__prep(c, "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1") : NULL;
+    sqlite3_stmt *st = c ? store__prep(c, "SELECT " SESSION_COLS
+                                          " FROM sessions WHERE id = ?1 AND account_id = ?2")
+                         : NULL;
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
     return session_query(c, st, ss);
 }
 
@@ -156,7 +159,7 @@ int store_sqlite__visits_add(struct store *s, struct st_visit_add *v, size_t n)
 
 #define LEASE_COLS                                                                                 \
     "l.id, l.session_id, l.number_id, l.pool_id, l.leased_at, l.last_active_at, l.expires_at,"     \
-    " l.shared, s.ext_id, s.visitor_id, s.client_key, l.signals"                                   \
+    " l.shared, s.ext_id, s.visitor_id, s.client_key, l.signals, s.account_id"                     \
     " FROM leases l JOIN sessions s ON s.id = l.session_id"
 
 static void read_lease(sqlite3_stmt *st, struct st_lease *l)
@@ -173,11 +176,13 @@ static void read_lease(sqlite3_stmt *st, struct st_lease *l)
     store__col_text(st, 9, l->visitor_id, sizeof(l->visitor_id));
     store__col_text(st, 10, l->client_key, sizeof(l->client_key));
     l->signals = (unsigned)sqlite3_column_int(st, 11);
+    l->account_id = sqlite3_column_int64(st, 12); /* the session's (SQLite's leases have none) */
 }
 
-int store_sqlite__lease_renew(struct store *s, int64_t session_id, int64_t number_id,
-                              int64_t last_active_at, int64_t expires_at)
+int store_sqlite__lease_renew(struct store *s, int64_t account_id, int64_t session_id,
+                              int64_t number_id, int64_t last_active_at, int64_t expires_at)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st =
         c ? store__prep(c, "UPDATE leases SET last_active_at = MAX(last_active_at, ?3),"
@@ -195,9 +200,10 @@ int store_sqlite__lease_renew(struct store *s, int64_t session_id, int64_t numbe
     return rc ? rc : sqlite3_changes(c->db) ? ERR_OK : ERR_NOTFOUND;
 }
 
-int store_sqlite__lease_delete(struct store *s, int64_t session_id, int64_t number_id,
-                               int64_t leased_at)
+int store_sqlite__lease_delete(struct store *s, int64_t account_id, int64_t session_id,
+                               int64_t number_id, int64_t leased_at)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, "DELETE FROM leases WHERE session_id = ?1"
                                           " AND number_id = ?2 AND leased_at = ?3")
@@ -239,8 +245,10 @@ static int by_pool_id(const void *a, const void *b)
 /* The latest lease per pool is picked here rather than by ORDER BY: the session's few rows
  * come in index order, and SQLite's sorter (a temporary B-tree per query) cost more than the
  * rows themselves on every repeat page view. */
-int store_sqlite__session_leases(struct store *s, int64_t session_id, store_lease_fn fn, void *ctx)
+int store_sqlite__session_leases(struct store *s, int64_t account_id, int64_t session_id,
+                                 store_lease_fn fn, void *ctx)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.session_id = ?1") : NULL;
     if (!st)
@@ -284,8 +292,10 @@ int store_sqlite__session_leases(struct store *s, int64_t session_id, store_leas
     return out;
 }
 
-int store_sqlite__session_held(struct store *s, int64_t session_id, int64_t number_id, bool *held)
+int store_sqlite__session_held(struct store *s, int64_t account_id, int64_t session_id,
+                               int64_t number_id, bool *held)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, "SELECT 1 FROM leases WHERE session_id = ?1"
                                           " AND number_id = ?2 LIMIT 1")
@@ -301,9 +311,10 @@ int store_sqlite__session_held(struct store *s, int64_t session_id, int64_t numb
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "read lease");
 }
 
-int store_sqlite__lease_list_live(struct store *s, int64_t pool_id, int64_t at, store_lease_fn fn,
-                                  void *ctx)
+int store_sqlite__lease_list_live(struct store *s, int64_t account_id, int64_t pool_id, int64_t at,
+                                  store_lease_fn fn, void *ctx)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.pool_id = ?1"
                                           " AND l.expires_at > ?2 ORDER BY l.last_active_at, l.id")
@@ -315,9 +326,10 @@ int store_sqlite__lease_list_live(struct store *s, int64_t pool_id, int64_t at, 
     return each_lease(c, st, SIZE_MAX, fn, ctx);
 }
 
-int store_sqlite__lease_range(struct store *s, int64_t pool_id, int64_t since, int64_t until,
-                              size_t max, store_lease_fn fn, void *ctx)
+int store_sqlite__lease_range(struct store *s, int64_t account_id, int64_t pool_id, int64_t since,
+                              int64_t until, size_t max, store_lease_fn fn, void *ctx)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st =
         c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.pool_id = ?1 AND l.expires_at > ?2"
@@ -331,9 +343,10 @@ int store_sqlite__lease_range(struct store *s, int64_t pool_id, int64_t since, i
     return each_lease(c, st, max, fn, ctx);
 }
 
-int store_sqlite__lease_history(struct store *s, int64_t number_id, int64_t since, size_t max,
-                                store_lease_fn fn, void *ctx)
+int store_sqlite__lease_history(struct store *s, int64_t account_id, int64_t number_id,
+                                int64_t since, size_t max, store_lease_fn fn, void *ctx)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st =
         c ? store__prep(c, "SELECT " LEASE_COLS " WHERE l.number_id = ?1"
@@ -362,9 +375,10 @@ int store_sqlite__event_add(struct store *s, const struct st_event *e)
     return store__exec(c, st, "insert event");
 }
 
-int store_sqlite__event_last(struct store *s, int64_t session_id, const char *type,
-                             const char *number, int64_t before, int64_t *at)
+int store_sqlite__event_last(struct store *s, int64_t account_id, int64_t session_id,
+                             const char *type, const char *number, int64_t before, int64_t *at)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, "SELECT MAX(at) FROM events WHERE session_id = ?1"
                                           " AND type = ?2 AND (?3 IS NULL OR number = ?3)"
@@ -382,9 +396,10 @@ int store_sqlite__event_last(struct store *s, int64_t session_id, const char *ty
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "read event");
 }
 
-int store_sqlite__event_last_detail(struct store *s, int64_t session_id, const char *type,
-                                    char *detail, size_t cap)
+int store_sqlite__event_last_detail(struct store *s, int64_t account_id, int64_t session_id,
+                                    const char *type, char *detail, size_t cap)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, "SELECT detail FROM events WHERE session_id = ?1"
                                           " AND type = ?2 ORDER BY at DESC, id DESC LIMIT 1")
@@ -400,9 +415,10 @@ int store_sqlite__event_last_detail(struct store *s, int64_t session_id, const c
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "read event");
 }
 
-int store_sqlite__event_list(struct store *s, int64_t session_id, size_t max, store_event_fn fn,
-                             void *ctx)
+int store_sqlite__event_list(struct store *s, int64_t account_id, int64_t session_id, size_t max,
+                             store_event_fn fn, void *ctx)
 {
+    (void)account_id; /* one node: the lease and event rows need no account filter */
     struct sconn *c = store__conn(s);
     sqlite3_stmt *st = c ? store__prep(c, "SELECT type, number, detail, at FROM events"
                                           " WHERE session_id = ?1 ORDER BY at, id")

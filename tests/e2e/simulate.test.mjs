@@ -123,6 +123,9 @@ test('export trace writes the store history that simulate replays', () => {
   assert.equal(acct.status, 0, acct.stderr);
   const t0 = Date.UTC(2026, 10, 1);
   const at = (s) => t0 + s * 1000;
+  // PostgreSQL's leases and events name their account (sql_pg/0034); SQLite's do not
+  const acc = PG ? ', account_id' : '';
+  const one = PG ? ', 1' : '';
   const sql = `
     INSERT INTO pools(id, ext_id, account_id, name, target, forward_to, lease_ttl, cooldown, on_exhaust, created_at)
       VALUES (1, 'pool_x', 1, 'main', '+15125550100', '+15125550100', 1200, 1800, 'share', ${at(-999)});
@@ -132,10 +135,10 @@ test('export trace writes the store history that simulate replays', () => {
       (1, 'ses_a', 1, 'v1', ${at(10)}, ${at(400)}, 'mobile', 'US-TX'),
       (2, 'ses_b', 1, 'v2', ${at(60)}, ${at(60)}, 'Desktop', 'US-CA'),
       (3, 'ses_old', 1, 'v3', ${at(-86400)}, ${at(-86000)}, 'mobile', 'US-TX');
-    INSERT INTO leases(session_id, number_id, pool_id, leased_at, last_active_at, expires_at) VALUES
-      (1, 1, 1, ${at(10)}, ${at(300)}, ${at(1500)}), (1, 1, 1, ${at(350)}, ${at(400)}, ${at(1600)}),
-      (2, 1, 1, ${at(60)}, ${at(60)}, ${at(1260)}), (3, 1, 1, ${at(-86400)}, ${at(-86000)}, ${at(-84800)});
-    INSERT INTO events(session_id, type, at) VALUES (1, 'tel_click', ${at(405)}), (1, 'chat_started', ${at(20)});
+    INSERT INTO leases(session_id, number_id, pool_id, leased_at, last_active_at, expires_at${acc}) VALUES
+      (1, 1, 1, ${at(10)}, ${at(300)}, ${at(1500)}${one}), (1, 1, 1, ${at(350)}, ${at(400)}, ${at(1600)}${one}),
+      (2, 1, 1, ${at(60)}, ${at(60)}, ${at(1260)}${one}), (3, 1, 1, ${at(-86400)}, ${at(-86000)}, ${at(-84800)}${one});
+    INSERT INTO events(session_id, type, at${acc}) VALUES (1, 'tel_click', ${at(405)}${one}), (1, 'chat_started', ${at(20)}${one});
     INSERT INTO calls(ext_id, account_id, provider, provider_call_id, number_id, to_number, from_number, started_at, status, method, session_id, updated_at) VALUES
       ('call_1', 1, 'twilio', 'CA1', 1, '+15125550101', '+15125550123', ${at(410)}, 'completed', 'exact', 1, 0),
       ('call_2', 1, 'twilio', 'CA2', 1, '+15125550101', '+14155550123', ${at(500)}, 'completed', 'unattributed', NULL, 0),

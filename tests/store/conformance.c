@@ -600,13 +600,13 @@ static void pools_crud_and_tenant_scoping(void **state)
     p.fallback_mode = true;
     snprintf(p.fallback_number, sizeof(p.fallback_number), "+15555550199");
     assert_int_equal(store_pool_update(f->s, &p, NULL), ERR_OK);
-    assert_int_equal(store_pool_by_id(f->s, p.id, &got), ERR_OK);
+    assert_int_equal(store_pool_by_id(f->s, p.account_id, p.id, &got), ERR_OK);
     assert_true(got.fallback_mode);
     assert_int_equal(got.cooldown_s, 30);
     assert_int_equal(store_pool_by_fallback(f->s, "+15555550199", &got), ERR_OK);
     assert_int_equal(got.id, p.id);
-    assert_int_equal(store_pool_set_counters(f->s, p.id, 7, 3), ERR_OK);
-    assert_int_equal(store_pool_by_id(f->s, p.id, &got), ERR_OK);
+    assert_int_equal(store_pool_set_counters(f->s, p.account_id, p.id, 7, 3), ERR_OK);
+    assert_int_equal(store_pool_by_id(f->s, p.account_id, p.id, &got), ERR_OK);
     assert_int_equal(got.exhaustion_events, 7);
     assert_int_equal(got.peak_concurrent, 3);
     make_pool(f, f->b.id, "+15555550300", 60, 0, false);
@@ -616,7 +616,7 @@ static void pools_crud_and_tenant_scoping(void **state)
     assert_int_equal(n_a, 1);
     assert_int_equal(n_all, 2);
     assert_int_equal(store_pool_delete(f->s, f->a.id, p.ext_id, 1000), ERR_OK);
-    assert_int_equal(store_pool_by_id(f->s, p.id, &got), ERR_NOTFOUND);
+    assert_int_equal(store_pool_by_id(f->s, p.account_id, p.id, &got), ERR_NOTFOUND);
 }
 
 static void numbers_crud_and_tenant_scoping(void **state)
@@ -638,7 +638,7 @@ static void numbers_crud_and_tenant_scoping(void **state)
     assert_string_equal(got.source, "billboard");
     snprintf(n.forward_to, sizeof(n.forward_to), "+15555550111");
     assert_int_equal(store_number_update(f->s, &n, 300, NULL), ERR_OK);
-    assert_int_equal(store_number_by_id(f->s, n.id, &got), ERR_OK);
+    assert_int_equal(store_number_by_id(f->s, n.account_id, n.id, &got), ERR_OK);
     assert_string_equal(got.forward_to, "+15555550111");
     int in_pool = 0, all = 0;
     assert_int_equal(store_number_list(f->s, f->a.id, p.id, count_number, &in_pool), ERR_OK);
@@ -646,7 +646,7 @@ static void numbers_crud_and_tenant_scoping(void **state)
     assert_int_equal(in_pool, 1);
     assert_int_equal(all, 2);
     assert_int_equal(store_number_delete(f->s, f->a.id, src.ext_id, 1000), ERR_OK);
-    assert_int_equal(store_number_by_id(f->s, src.id, &got), ERR_NOTFOUND);
+    assert_int_equal(store_number_by_id(f->s, src.account_id, src.id, &got), ERR_NOTFOUND);
 }
 
 static int rule_cb(void *ctx, const struct st_rule *r)
@@ -699,11 +699,12 @@ static void sessions_and_lease_times_never_move_back(void **state)
     struct st_session got;
     assert_int_equal(store_session_get(f->s, "s_one", &got), ERR_OK);
     assert_int_equal(got.last_active_at, 1000);
-    assert_int_equal(store_session_by_id(f->s, ss.id, &got), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, ss.account_id, ss.id, &got), ERR_OK);
     assert_string_equal(got.device, "mobile");
     struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
     struct st_number n = make_number(f, f->a.id, p.id, 101);
-    struct st_lease l = {.session_id = ss.id,
+    struct st_lease l = {.account_id = ss.account_id,
+                         .session_id = ss.id,
                          .number_id = n.id,
                          .pool_id = p.id,
                          .leased_at = 1000,
@@ -711,25 +712,30 @@ static void sessions_and_lease_times_never_move_back(void **state)
                          .expires_at = 61000};
     assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
     assert_true(l.id > 0);
-    assert_int_equal(store_lease_renew(f->s, ss.id, n.id, 5000, 65000), ERR_OK);
-    assert_int_equal(store_lease_renew(f->s, ss.id, n.id, 2000, 62000), ERR_OK); /* late */
-    assert_int_equal(store_lease_renew(f->s, ss.id, n.id + 99, 2000, 62000), ERR_NOTFOUND);
+    assert_int_equal(store_lease_renew(f->s, ss.account_id, ss.id, n.id, 5000, 65000), ERR_OK);
+    assert_int_equal(store_lease_renew(f->s, ss.account_id, ss.id, n.id, 2000, 62000),
+                     ERR_OK); /* late */
+    assert_int_equal(store_lease_renew(f->s, ss.account_id, ss.id, n.id + 99, 2000, 62000),
+                     ERR_NOTFOUND);
     struct st_lease last = {0};
-    assert_int_equal(store_session_leases(f->s, ss.id, copy_lease, &last), ERR_OK);
+    assert_int_equal(store_session_leases(f->s, ss.account_id, ss.id, copy_lease, &last), ERR_OK);
     assert_int_equal(last.last_active_at, 5000);
     assert_int_equal(last.expires_at, 65000);
     assert_string_equal(last.session_ext, "s_one");
     int live = 0;
-    assert_int_equal(store_lease_list_live(f->s, p.id, 64999, count_lease, &live), ERR_OK);
+    assert_int_equal(store_lease_list_live(f->s, p.account_id, p.id, 64999, count_lease, &live),
+                     ERR_OK);
     assert_int_equal(live, 1);
     live = 0;
-    assert_int_equal(store_lease_list_live(f->s, p.id, 65000, count_lease, &live), ERR_OK);
+    assert_int_equal(store_lease_list_live(f->s, p.account_id, p.id, 65000, count_lease, &live),
+                     ERR_OK);
     assert_int_equal(live, 0);
     /* a stored live lease blocks deletes until it ends */
     assert_int_equal(store_number_delete(f->s, f->a.id, n.ext_id, 2000), ERR_CONFLICT);
     assert_int_equal(store_pool_delete(f->s, f->a.id, p.ext_id, 2000), ERR_CONFLICT);
     assert_int_equal(store_pool_delete(f->s, f->a.id, p.ext_id, 70000), ERR_OK);
-    assert_int_equal(store_number_by_id(f->s, n.id, &(struct st_number){0}), ERR_NOTFOUND);
+    assert_int_equal(store_number_by_id(f->s, n.account_id, n.id, &(struct st_number){0}),
+                     ERR_NOTFOUND);
 }
 
 /* store_visits_add: new sessions with their leases stored together in the caller's
@@ -750,7 +756,8 @@ static void visits_add_stores_sessions_with_their_leases(void **state)
             .account_id = f->a.id, .created_at = 1000 + i, .last_active_at = 1000 + i};
         snprintf(ss[i].ext_id, sizeof(ss[i].ext_id), "s_batch%d", i);
         snprintf(ss[i].landing_page, sizeof(ss[i].landing_page), "https://a.example/p%d", i);
-        ls[i] = (struct st_lease){.number_id = i == 1 ? n2.id : n1.id,
+        ls[i] = (struct st_lease){.account_id = f->a.id,
+                                  .number_id = i == 1 ? n2.id : n1.id,
                                   .pool_id = p.id,
                                   .leased_at = 1000 + i,
                                   .last_active_at = 1000 + i,
@@ -771,7 +778,8 @@ static void visits_add_stores_sessions_with_their_leases(void **state)
         assert_int_equal(got.id, ss[i].id);
         assert_string_equal(got.landing_page, ss[i].landing_page);
         struct st_lease last = {0};
-        assert_int_equal(store_session_leases(f->s, ss[i].id, copy_lease, &last), ERR_OK);
+        assert_int_equal(store_session_leases(f->s, ss[i].account_id, ss[i].id, copy_lease, &last),
+                         ERR_OK);
         assert_int_equal(last.id, ls[i].id);
         assert_int_equal(last.number_id, ls[i].number_id);
         assert_int_equal(last.expires_at, 61000 + i);
@@ -825,10 +833,26 @@ static void session_leases_latest_per_pool_in_pool_order(void **state)
     struct st_number nb = make_number(f, f->a.id, b.id, 203);
     /* b's lease first, then two in a (the older one with the later times), another session's */
     struct st_lease rows[] = {
-        {.session_id = ss.id, .number_id = nb.id, .pool_id = b.id, .leased_at = 1000},
-        {.session_id = ss.id, .number_id = na1.id, .pool_id = a.id, .leased_at = 9000},
-        {.session_id = ss.id, .number_id = na2.id, .pool_id = a.id, .leased_at = 2000},
-        {.session_id = other.id, .number_id = na1.id, .pool_id = a.id, .leased_at = 3000},
+        {.account_id = ss.account_id,
+         .session_id = ss.id,
+         .number_id = nb.id,
+         .pool_id = b.id,
+         .leased_at = 1000},
+        {.account_id = ss.account_id,
+         .session_id = ss.id,
+         .number_id = na1.id,
+         .pool_id = a.id,
+         .leased_at = 9000},
+        {.account_id = ss.account_id,
+         .session_id = ss.id,
+         .number_id = na2.id,
+         .pool_id = a.id,
+         .leased_at = 2000},
+        {.account_id = other.account_id,
+         .session_id = other.id,
+         .number_id = na1.id,
+         .pool_id = a.id,
+         .leased_at = 3000},
     };
     for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
         rows[i].last_active_at = rows[i].leased_at;
@@ -836,7 +860,7 @@ static void session_leases_latest_per_pool_in_pool_order(void **state)
         assert_int_equal(store_lease_add(f->s, &rows[i]), ERR_OK);
     }
     struct lease_rows got = {0};
-    assert_int_equal(store_session_leases(f->s, ss.id, collect_lease, &got), ERR_OK);
+    assert_int_equal(store_session_leases(f->s, ss.account_id, ss.id, collect_lease, &got), ERR_OK);
     assert_int_equal(got.n, 2);
     int ia = a.id < b.id ? 0 : 1;
     assert_int_equal(got.rows[ia].pool_id, a.id);
@@ -846,7 +870,8 @@ static void session_leases_latest_per_pool_in_pool_order(void **state)
     assert_int_equal(got.rows[1 - ia].number_id, nb.id);
     assert_string_equal(got.rows[0].session_ext, "s_pools");
     got.n = 0;
-    assert_int_equal(store_session_leases(f->s, other.id, collect_lease, &got), ERR_OK);
+    assert_int_equal(store_session_leases(f->s, other.account_id, other.id, collect_lease, &got),
+                     ERR_OK);
     assert_int_equal(got.n, 1);
     assert_int_equal(got.rows[0].id, rows[3].id);
     /* a session in more pools than a backend may expect (here 7): all of them, in pool order */
@@ -855,7 +880,8 @@ static void session_leases_latest_per_pool_in_pool_order(void **state)
         snprintf(target, sizeof(target), "+1555555030%d", i);
         struct st_pool p = make_pool(f, f->a.id, target, 60, 0, false);
         struct st_number n = make_number(f, f->a.id, p.id, 210 + i);
-        struct st_lease l = {.session_id = ss.id,
+        struct st_lease l = {.account_id = ss.account_id,
+                             .session_id = ss.id,
                              .number_id = n.id,
                              .pool_id = p.id,
                              .leased_at = 4000,
@@ -864,7 +890,7 @@ static void session_leases_latest_per_pool_in_pool_order(void **state)
         assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
     }
     got.n = 0;
-    assert_int_equal(store_session_leases(f->s, ss.id, collect_lease, &got), ERR_OK);
+    assert_int_equal(store_session_leases(f->s, ss.account_id, ss.id, collect_lease, &got), ERR_OK);
     assert_int_equal(got.n, 7);
     for (int i = 1; i < got.n; i++)
         assert_true(got.rows[i - 1].pool_id < got.rows[i].pool_id);
@@ -882,12 +908,13 @@ static void session_client_and_numbers_held(void **state)
     struct st_session got;
     assert_int_equal(store_session_get(f->s, "s_client", &got), ERR_OK);
     assert_string_equal(got.client_key, "2001:db8:1:2::/64");
-    assert_int_equal(store_session_by_id(f->s, other.id, &got), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, other.account_id, other.id, &got), ERR_OK);
     assert_string_equal(got.client_key, ""); /* none recorded: unknown */
     struct st_pool p = make_pool(f, f->a.id, "+15555550300", 60, 0, false);
     struct st_number n = make_number(f, f->a.id, p.id, 301);
     struct st_number m = make_number(f, f->a.id, p.id, 302);
-    struct st_lease l = {.session_id = ss.id,
+    struct st_lease l = {.account_id = ss.account_id,
+                         .session_id = ss.id,
                          .number_id = n.id,
                          .pool_id = p.id,
                          .leased_at = 10,
@@ -895,16 +922,17 @@ static void session_client_and_numbers_held(void **state)
                          .expires_at = 60010};
     assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
     struct st_lease read = {0};
-    assert_int_equal(store_lease_history(f->s, n.id, 0, 1, copy_lease, &read), ERR_OK);
+    assert_int_equal(store_lease_history(f->s, n.account_id, n.id, 0, 1, copy_lease, &read),
+                     ERR_OK);
     assert_string_equal(read.session_ext, "s_client");
     assert_string_equal(read.visitor_id, "v_client");
     assert_string_equal(read.client_key, "2001:db8:1:2::/64");
     bool held = false;
-    assert_int_equal(store_session_held(f->s, ss.id, n.id, &held), ERR_OK);
+    assert_int_equal(store_session_held(f->s, ss.account_id, ss.id, n.id, &held), ERR_OK);
     assert_true(held);
-    assert_int_equal(store_session_held(f->s, ss.id, m.id, &held), ERR_OK);
+    assert_int_equal(store_session_held(f->s, ss.account_id, ss.id, m.id, &held), ERR_OK);
     assert_false(held); /* never shown that one */
-    assert_int_equal(store_session_held(f->s, other.id, n.id, &held), ERR_OK);
+    assert_int_equal(store_session_held(f->s, other.account_id, other.id, n.id, &held), ERR_OK);
     assert_false(held); /* another session's number */
 }
 
@@ -937,52 +965,61 @@ static void history_window_order_max_and_events(void **state)
         snprintf(ext, sizeof(ext), "s_h%d", i);
         struct st_session ss = make_session(f, ext, i);
         ids[i] = ss.id;
-        struct st_lease l = {.session_id = ss.id,
+        struct st_lease l = {.account_id = ss.account_id,
+                             .session_id = ss.id,
                              .number_id = n.id,
                              .pool_id = p.id,
                              .leased_at = i * 100000,
                              .last_active_at = i * 100000,
                              .expires_at = i * 100000 + 60000};
         assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
-        struct st_event e = {.session_id = ss.id, .at = i * 100000 + 5};
+        struct st_event e = {
+            .account_id = ss.account_id, .session_id = ss.id, .at = i * 100000 + 5};
         snprintf(e.type, sizeof(e.type), "tel_click");
         snprintf(e.number, sizeof(e.number), "+15555550201");
         assert_int_equal(store_event_add(f->s, &e), ERR_OK);
     }
     int64_t ends[4] = {0};
-    assert_int_equal(store_lease_history(f->s, n.id, 100000, 10, collect_ends, ends), ERR_OK);
+    assert_int_equal(store_lease_history(f->s, n.account_id, n.id, 100000, 10, collect_ends, ends),
+                     ERR_OK);
     assert_int_equal(ends[0], 260000); /* newest first */
     assert_int_equal(ends[1], 160000);
     assert_int_equal(ends[2], 0); /* the first lease ended before `since` */
     int64_t one[4] = {0};
-    assert_int_equal(store_lease_history(f->s, n.id, 0, 1, collect_ends, one), ERR_OK);
+    assert_int_equal(store_lease_history(f->s, n.account_id, n.id, 0, 1, collect_ends, one),
+                     ERR_OK);
     assert_int_equal(one[0], 260000);
     assert_int_equal(one[1], 0); /* max */
     /* a pool's leases overlapping [since, until), oldest end first, at most max */
     int64_t range[4] = {0};
-    assert_int_equal(store_lease_range(f->s, p.id, 50000, 200000, 10, collect_ends, range), ERR_OK);
+    assert_int_equal(
+        store_lease_range(f->s, p.account_id, p.id, 50000, 200000, 10, collect_ends, range),
+        ERR_OK);
     assert_int_equal(range[0], 60000);
     assert_int_equal(range[1], 160000);
     assert_int_equal(range[2], 0); /* leased at `until`: not in it */
     int64_t first[4] = {0};
-    assert_int_equal(store_lease_range(f->s, p.id, 0, 300000, 1, collect_ends, first), ERR_OK);
+    assert_int_equal(store_lease_range(f->s, p.account_id, p.id, 0, 300000, 1, collect_ends, first),
+                     ERR_OK);
     assert_int_equal(first[0], 60000);
     assert_int_equal(first[1], 0); /* max */
     int64_t none[2] = {0};
-    assert_int_equal(store_lease_range(f->s, p.id + 1000, 0, 300000, 10, collect_ends, none),
-                     ERR_OK);
+    assert_int_equal(
+        store_lease_range(f->s, p.account_id, p.id + 1000, 0, 300000, 10, collect_ends, none),
+        ERR_OK);
     assert_int_equal(none[0], 0); /* another pool's */
     int64_t at = -1;
-    assert_int_equal(store_event_last(f->s, ids[1], "tel_click", "+15555550201", 200000, &at),
-                     ERR_OK);
+    assert_int_equal(
+        store_event_last(f->s, f->a.id, ids[1], "tel_click", "+15555550201", 200000, &at), ERR_OK);
     assert_int_equal(at, 100005);
-    assert_int_equal(store_event_last(f->s, ids[1], "tel_click", "+15555550201", 100000, &at),
-                     ERR_OK);
+    assert_int_equal(
+        store_event_last(f->s, f->a.id, ids[1], "tel_click", "+15555550201", 100000, &at), ERR_OK);
     assert_int_equal(at, 0);
-    assert_int_equal(store_event_last(f->s, ids[1], "tel_click", NULL, 200000, &at), ERR_OK);
+    assert_int_equal(store_event_last(f->s, f->a.id, ids[1], "tel_click", NULL, 200000, &at),
+                     ERR_OK);
     assert_int_equal(at, 100005);
     int64_t evs[4] = {0};
-    assert_int_equal(store_event_list(f->s, ids[2], 10, collect_event, evs), ERR_OK);
+    assert_int_equal(store_event_list(f->s, f->a.id, ids[2], 10, collect_event, evs), ERR_OK);
     assert_int_equal(evs[0], 200005);
     assert_int_equal(evs[1], 0);
     int64_t n_events = 0;
@@ -998,7 +1035,8 @@ static void event_last_detail_newest_of_type(void **state)
     struct st_session ss = make_session(f, "s_ga", 10);
     struct st_session other = make_session(f, "s_ga2", 10);
     char got[64] = "x";
-    assert_int_equal(store_event_last_detail(f->s, ss.id, "ga_client", got, sizeof(got)), ERR_OK);
+    assert_int_equal(
+        store_event_last_detail(f->s, ss.account_id, ss.id, "ga_client", got, sizeof(got)), ERR_OK);
     assert_string_equal(got, ""); /* none */
     static const struct {
         int64_t session;
@@ -1008,21 +1046,27 @@ static void event_last_detail_newest_of_type(void **state)
                {1, "ga_client", "222.2 s2", 200}, {1, "page_view", "later", 400},
                {2, "ga_client", "999.9", 500},    {1, "ga_client", "444.4 s4", 300}};
     for (size_t i = 0; i < ARRAY_SIZE(evs); i++) {
-        struct st_event e = {.session_id = evs[i].session == 1 ? ss.id : other.id, .at = evs[i].at};
+        struct st_event e = {.account_id = f->a.id,
+                             .session_id = evs[i].session == 1 ? ss.id : other.id,
+                             .at = evs[i].at};
         snprintf(e.type, sizeof(e.type), "%s", evs[i].type);
         snprintf(e.detail, sizeof(e.detail), "%s", evs[i].detail);
         assert_int_equal(store_event_add(f->s, &e), ERR_OK);
     }
-    assert_int_equal(store_event_last_detail(f->s, ss.id, "ga_client", got, sizeof(got)), ERR_OK);
+    assert_int_equal(
+        store_event_last_detail(f->s, ss.account_id, ss.id, "ga_client", got, sizeof(got)), ERR_OK);
     assert_string_equal(got, "444.4 s4"); /* the newest at 300 (written after 333.3) */
     char small[4];
-    assert_int_equal(store_event_last_detail(f->s, ss.id, "ga_client", small, sizeof(small)),
-                     ERR_OK);
+    assert_int_equal(
+        store_event_last_detail(f->s, ss.account_id, ss.id, "ga_client", small, sizeof(small)),
+        ERR_OK);
     assert_string_equal(small, "444"); /* cut to fit */
-    assert_int_equal(store_event_last_detail(f->s, other.id, "ga_client", got, sizeof(got)),
-                     ERR_OK);
+    assert_int_equal(
+        store_event_last_detail(f->s, other.account_id, other.id, "ga_client", got, sizeof(got)),
+        ERR_OK);
     assert_string_equal(got, "999.9");
-    assert_int_equal(store_event_last_detail(f->s, ss.id, "tel_click", got, sizeof(got)), ERR_OK);
+    assert_int_equal(
+        store_event_last_detail(f->s, ss.account_id, ss.id, "tel_click", got, sizeof(got)), ERR_OK);
     assert_string_equal(got, "");
 }
 
@@ -1135,7 +1179,7 @@ static void calls_conversions_reports_and_export(void **state)
     c2.duration_s = 75;
     c2.ended_at = 2075000;
     assert_int_equal(store_call_update(f->s, &c2), ERR_OK);
-    assert_int_equal(store_call_by_id(f->s, c2.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, c2.account_id, c2.id, &got), ERR_OK);
     assert_string_equal(got.status, "completed");
     assert_int_equal(got.duration_s, 75);
     struct st_call none = c2;
@@ -1174,9 +1218,9 @@ static void calls_conversions_reports_and_export(void **state)
     struct st_conversion again = cv;
     assert_int_equal(store_conversion_add(f->s, &again), ERR_CONFLICT); /* exactly once */
     struct st_conversion read;
-    assert_int_equal(store_conversion_by_call(f->s, c1.id, &read), ERR_OK);
+    assert_int_equal(store_conversion_by_call(f->s, c1.account_id, c1.id, &read), ERR_OK);
     assert_int_equal(read.id, cv.id);
-    assert_int_equal(store_conversion_by_call(f->s, c2.id, &read), ERR_NOTFOUND);
+    assert_int_equal(store_conversion_by_call(f->s, c2.account_id, c2.id, &read), ERR_NOTFOUND);
     int n_calls = 0, n_conv = 0, n_trace = 0;
     assert_int_equal(store_report_calls(f->s, f->a.id, 0, 10000, count_report_call, &n_calls),
                      ERR_OK);
@@ -1205,6 +1249,30 @@ static int collect_trace(void *ctx, const struct st_trace_row *r)
     return 0;
 }
 
+/* Citus rule (issue 11): a row read by its row id is read in its account; another account's id
+ * finds nothing, on both backends (PostgreSQL: one shard's statement). */
+static void rows_by_id_in_their_account(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n = make_number(f, f->a.id, p.id, 101);
+    struct st_session ss = make_session(f, "s_byid", 1000);
+    struct st_call c = make_call(f, "CA_byid", 2000, ss.id);
+    struct st_pool gp;
+    struct st_number gn;
+    struct st_session gs;
+    struct st_call gc;
+    assert_int_equal(store_pool_by_id(f->s, f->a.id, p.id, &gp), ERR_OK);
+    assert_int_equal(store_pool_by_id(f->s, f->b.id, p.id, &gp), ERR_NOTFOUND);
+    assert_int_equal(store_number_by_id(f->s, f->a.id, n.id, &gn), ERR_OK);
+    assert_int_equal(store_number_by_id(f->s, f->b.id, n.id, &gn), ERR_NOTFOUND);
+    assert_int_equal(store_session_by_id(f->s, f->a.id, ss.id, &gs), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, f->b.id, ss.id, &gs), ERR_NOTFOUND);
+    assert_int_equal(store_call_by_id(f->s, f->a.id, c.id, &gc), ERR_OK);
+    assert_int_equal(gc.session_id, ss.id);
+    assert_int_equal(store_call_by_id(f->s, f->b.id, c.id, &gc), ERR_NOTFOUND);
+}
+
 static void export_trace_of_one_pool(void **state)
 {
     struct fx *f = *state;
@@ -1214,13 +1282,15 @@ static void export_trace_of_one_pool(void **state)
     struct st_number n2 = make_number(f, f->a.id, p2.id, 401);
     struct st_session s1 = make_session(f, "s_tp1", 1000);
     struct st_session s2 = make_session(f, "s_tp2", 1100);
-    struct st_lease l1 = {.session_id = s1.id,
+    struct st_lease l1 = {.account_id = s1.account_id,
+                          .session_id = s1.id,
                           .number_id = n1.id,
                           .pool_id = p1.id,
                           .leased_at = 1000,
                           .last_active_at = 1000,
                           .expires_at = 61000};
-    struct st_lease l2 = {.session_id = s2.id,
+    struct st_lease l2 = {.account_id = s2.account_id,
+                          .session_id = s2.id,
                           .number_id = n2.id,
                           .pool_id = p2.id,
                           .leased_at = 1100,
@@ -1292,7 +1362,7 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     struct fx *f = *state;
     struct st_call c = make_call(f, "CAO1", 1000, 0);
     struct st_call_outcome o;
-    assert_int_equal(store_call_outcome_get(f->s, c.id, &o), ERR_NOTFOUND);
+    assert_int_equal(store_call_outcome_get(f->s, c.account_id, c.id, &o), ERR_NOTFOUND);
     assert_int_equal(o.call_id, c.id); /* the defaults */
     assert_string_equal(o.tags, "[]");
     assert_string_equal(o.notes, "");
@@ -1312,7 +1382,7 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     o.updated_at = 2000;
     assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
     struct st_call_outcome got;
-    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c.account_id, c.id, &got), ERR_OK);
     assert_int_equal(got.account_id, f->a.id);
     assert_string_equal(got.tags, o.tags);
     assert_string_equal(got.notes, o.notes);
@@ -1331,14 +1401,14 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     snprintf(o.lead_status, sizeof(o.lead_status), "spam");
     o.updated_at = 3000;
     assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
-    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c.account_id, c.id, &got), ERR_OK);
     assert_string_equal(got.lead_status, "spam");
     assert_int_equal(got.revenue, -1);
     assert_int_equal(got.billable, -1);
     assert_string_equal(got.billable_by, "");
     o.billable = 0;
     assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
-    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c.account_id, c.id, &got), ERR_OK);
     assert_int_equal(got.billable, 0);
 
     /* the schema refuses what the app never sends */
@@ -1354,12 +1424,12 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     other.account_id = f->b.id;
     snprintf(other.lead_status, sizeof(other.lead_status), "lost");
     assert_int_equal(store_call_outcome_put(f->s, &other), ERR_NOTFOUND);
-    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c.account_id, c.id, &got), ERR_OK);
     assert_string_equal(got.lead_status, "spam");
     other = o;
     other.call_id = 999999;
     assert_int_equal(store_call_outcome_put(f->s, &other), ERR_NOTFOUND);
-    assert_int_equal(store_call_outcome_get(f->s, 999999, &got), ERR_NOTFOUND);
+    assert_int_equal(store_call_outcome_get(f->s, f->a.id, 999999, &got), ERR_NOTFOUND);
 
     /* the calls report carries the lead status ("new" for a call without an outcome) */
     make_call(f, "CAO2", 1500, 0);
@@ -1373,7 +1443,7 @@ static void call_outcomes_default_replace_and_tenant_scoping(void **state)
     snprintf(o.lead_status, sizeof(o.lead_status), "qualified");
     assert_int_equal(store_call_outcome_put(f->s, &o), ERR_OK);
     store_rollback(f->s);
-    assert_int_equal(store_call_outcome_get(f->s, c.id, &got), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c.account_id, c.id, &got), ERR_OK);
     assert_string_equal(got.lead_status, "spam");
 }
 
@@ -1425,14 +1495,15 @@ static void funnel_stages_and_cohorts_by_first_visit(void **state)
     (void)sa;
     struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
     struct st_number n = make_number(f, f->a.id, p.id, 11);
-    struct st_lease l = {.session_id = sb.id,
+    struct st_lease l = {.account_id = sb.account_id,
+                         .session_id = sb.id,
                          .number_id = n.id,
                          .pool_id = p.id,
                          .leased_at = 200,
                          .last_active_at = 200,
                          .expires_at = 60200};
     assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
-    struct st_event e = {.session_id = sc.id, .at = 310};
+    struct st_event e = {.account_id = sc.account_id, .session_id = sc.id, .at = 310};
     snprintf(e.type, sizeof(e.type), "tel_click");
     snprintf(e.number, sizeof(e.number), "%s", n.number);
     assert_int_equal(store_event_add(f->s, &e), ERR_OK);
@@ -1759,17 +1830,20 @@ static void claims_need_a_serving_store(void **state)
     struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
     make_number(f, f->a.id, p.id, 101);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "s", 0, 1000, &c), ERR_UNSUPPORTED);
-    assert_int_equal(store_lease_touch(f->s, p.id, "s", 1000, &c), ERR_UNSUPPORTED);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s", 0, 1000, &c),
+                     ERR_UNSUPPORTED);
+    assert_int_equal(store_lease_touch(f->s, p.account_id, p.id, "s", 1000, &c), ERR_UNSUPPORTED);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, p.id, 1000, &st), ERR_UNSUPPORTED);
-    struct st_lease l = {.pool_id = p.id, .last_active_at = 5, .expires_at = 6};
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, 1000, &st), ERR_UNSUPPORTED);
+    struct st_lease l = {
+        .account_id = p.account_id, .pool_id = p.id, .last_active_at = 5, .expires_at = 6};
     int64_t active = 0, ends = 0;
     store_lease_times(f->s, &l, 1000, &active, &ends);
     assert_int_equal(active, 5);
     assert_int_equal(ends, 6);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id + 99, "s", 0, 1000, &c), ERR_NOTFOUND);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id + 99, "s", 0, 1000, &c),
+                     ERR_NOTFOUND);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_INVALID); /* once */
 }
 
@@ -1780,22 +1854,28 @@ static void claim_touch_times_and_deletes(void **state)
     struct st_number n = make_number(f, f->a.id, p.id, 101);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "s_a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_a", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n.id);
     assert_string_equal(c.number, "+15555550101");
     assert_true(c.display[0] != '\0');
     assert_true(c.flags & POOL_LEASE_NEW);
     assert_int_equal(c.leased_at, 1000);
     assert_int_equal(c.expires_at, 1000 + MIN_MS);
-    assert_int_equal(store_lease_touch(f->s, p.id, "s_a", 5000, &c), ERR_OK);
+    assert_int_equal(store_lease_touch(f->s, p.account_id, p.id, "s_a", 5000, &c), ERR_OK);
     assert_true(c.flags & POOL_LEASE_RENEWED);
     assert_int_equal(c.expires_at, 5000 + MIN_MS);
-    assert_int_equal(store_lease_touch(f->s, p.id, "s_b", 5000, &c), ERR_NOTFOUND);
-    assert_int_equal(store_lease_claim(f->s, p.id, "s_a", 0, 6000, &c), ERR_OK);
+    assert_int_equal(store_lease_touch(f->s, p.account_id, p.id, "s_b", 5000, &c), ERR_NOTFOUND);
+    /* another account's id names no pool (the Citus rule): no claim, touch or statistics */
+    assert_int_equal(store_lease_claim(f->s, f->b.id, p.id, "s_x", 0, 5000, &c), ERR_NOTFOUND);
+    assert_int_equal(store_lease_touch(f->s, f->b.id, p.id, "s_a", 5000, &c), ERR_NOTFOUND);
+    struct pool_stats other;
+    assert_int_equal(store_pool_stats(f->s, f->b.id, p.id, 5000, &other), ERR_NOTFOUND);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_a", 0, 6000, &c), ERR_OK);
     assert_true(c.flags & POOL_LEASE_RENEWED);
     /* the engine's exact times for a stored lease it knows; stored ones otherwise */
     struct st_session ss = make_session(f, "s_a", 1000);
-    struct st_lease l = {.session_id = ss.id,
+    struct st_lease l = {.account_id = ss.account_id,
+                         .session_id = ss.id,
                          .number_id = n.id,
                          .pool_id = p.id,
                          .leased_at = 1000,
@@ -1812,9 +1892,10 @@ static void claim_touch_times_and_deletes(void **state)
     /* the live claim (not yet stored) holds the number against deletes */
     assert_int_equal(store_number_delete(f->s, f->a.id, n.ext_id, 7000), ERR_CONFLICT);
     struct st_number still;
-    assert_int_equal(store_number_by_id(f->s, n.id, &still), ERR_OK);
+    assert_int_equal(store_number_by_id(f->s, n.account_id, n.id, &still), ERR_OK);
     assert_int_equal(store_number_delete(f->s, f->a.id, n.ext_id, 6000 + MIN_MS), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id, "s_c", 0, 6000 + MIN_MS, &c), ERR_EXHAUSTED);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_c", 0, 6000 + MIN_MS, &c),
+                     ERR_EXHAUSTED);
 }
 
 /* A claim taken back (its commit failed, or a flood's) leaves nothing: no lease, no exhaustion
@@ -1827,38 +1908,42 @@ static void release_takes_a_claim_back(void **state)
     make_number(f, f->a.id, p.id, 102);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim a, b, c, renew;
-    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &a), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 1000, &b), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id, "c", 0, 2000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "a", 0, 1000, &a), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "b", 0, 1000, &b), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "c", 0, 2000, &c), ERR_OK);
     assert_true(c.flags & POOL_LEASE_EXHAUSTED);
-    assert_int_equal(store_lease_release(f->s, p.id, &c, 2000), ERR_OK);
-    assert_int_equal(store_lease_release(f->s, p.id, &a, 2000), ERR_OK);
-    assert_int_equal(store_lease_release(f->s, p.id, &a, 2000), ERR_NOTFOUND); /* once */
-    assert_int_equal(store_lease_release(f->s, p.id + 99, &b, 2000), ERR_NOTFOUND);
+    assert_int_equal(store_lease_release(f->s, p.account_id, p.id, &c, 2000), ERR_OK);
+    assert_int_equal(store_lease_release(f->s, p.account_id, p.id, &a, 2000), ERR_OK);
+    assert_int_equal(store_lease_release(f->s, p.account_id, p.id, &a, 2000),
+                     ERR_NOTFOUND); /* once */
+    assert_int_equal(store_lease_release(f->s, p.account_id, p.id + 99, &b, 2000), ERR_NOTFOUND);
+    assert_int_equal(store_lease_release(f->s, f->b.id, p.id, &b, 2000), ERR_NOTFOUND);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, p.id, 2000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, 2000, &st), ERR_OK);
     assert_int_equal(st.live_leases, 1);
     assert_int_equal(st.leased, 1);
     assert_int_equal(st.free, 1);
     assert_int_equal(st.exhaustion_events, 0);
     assert_int_equal(st.peak_concurrent, 1);
-    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 3000, &a), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "d", 0, 3000, &a), ERR_OK);
     assert_int_equal(a.number_id, n1.id); /* never used again: idlest, lowest id */
-    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 4000, &renew), ERR_OK);
-    assert_int_equal(store_lease_release(f->s, p.id, &renew, 4000), ERR_INVALID);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "d", 0, 4000, &renew), ERR_OK);
+    assert_int_equal(store_lease_release(f->s, p.account_id, p.id, &renew, 4000), ERR_INVALID);
     /* the durable side: the row of a lease taken back is deleted */
     struct st_session ss = make_session(f, "d", 3000);
-    struct st_lease l = {.session_id = ss.id,
+    struct st_lease l = {.account_id = ss.account_id,
+                         .session_id = ss.id,
                          .number_id = n1.id,
                          .pool_id = p.id,
                          .leased_at = 3000,
                          .last_active_at = 3000,
                          .expires_at = 3000 + MIN_MS};
     assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
-    assert_int_equal(store_lease_delete(f->s, ss.id, n1.id, 2999), ERR_NOTFOUND);
-    assert_int_equal(store_lease_delete(f->s, ss.id, n1.id, 3000), ERR_OK);
+    assert_int_equal(store_lease_delete(f->s, ss.account_id, ss.id, n1.id, 2999), ERR_NOTFOUND);
+    assert_int_equal(store_lease_delete(f->s, ss.account_id, ss.id, n1.id, 3000), ERR_OK);
     int64_t live = 0;
-    assert_int_equal(store_lease_list_live(f->s, p.id, 3000, count_lease, &live), ERR_OK);
+    assert_int_equal(store_lease_list_live(f->s, p.account_id, p.id, 3000, count_lease, &live),
+                     ERR_OK);
     assert_int_equal(live, 0);
 }
 
@@ -1875,42 +1960,51 @@ static void lease_note_rests_tapped_numbers(void **state)
     struct st_number n3 = make_number(f, f->a.id, p.id, 103);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "a", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 1000, &c), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id, "c", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "b", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "c", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
-    assert_int_equal(store_lease_note(f->s, p.id, "a", n1.id, POOL_SIG_CLICK, 2000), ERR_OK);
-    assert_int_equal(store_lease_note(f->s, p.id, "c", n3.id, POOL_SIG_CLICK, 3000), ERR_OK);
-    assert_int_equal(store_lease_note(f->s, p.id, "c", n3.id, POOL_SIG_CALLED, 4000), ERR_OK);
-    assert_int_equal(store_lease_note(f->s, p.id, "x", n1.id, POOL_SIG_CLICK, 4000), ERR_NOTFOUND);
-    assert_int_equal(store_lease_note(f->s, p.id, "a", n2.id, POOL_SIG_CLICK, 4000), ERR_NOTFOUND);
-    assert_int_equal(store_lease_note(f->s, p.id + 99, "a", n1.id, POOL_SIG_CLICK, 4000),
+    assert_int_equal(store_lease_note(f->s, p.account_id, p.id, "a", n1.id, POOL_SIG_CLICK, 2000),
+                     ERR_OK);
+    assert_int_equal(store_lease_note(f->s, p.account_id, p.id, "c", n3.id, POOL_SIG_CLICK, 3000),
+                     ERR_OK);
+    assert_int_equal(store_lease_note(f->s, p.account_id, p.id, "c", n3.id, POOL_SIG_CALLED, 4000),
+                     ERR_OK);
+    assert_int_equal(store_lease_note(f->s, p.account_id, p.id, "x", n1.id, POOL_SIG_CLICK, 4000),
+                     ERR_NOTFOUND);
+    assert_int_equal(store_lease_note(f->s, p.account_id, p.id, "a", n2.id, POOL_SIG_CLICK, 4000),
+                     ERR_NOTFOUND);
+    assert_int_equal(
+        store_lease_note(f->s, p.account_id, p.id + 99, "a", n1.id, POOL_SIG_CLICK, 4000),
+        ERR_NOTFOUND);
+    assert_int_equal(store_lease_note(f->s, f->b.id, p.id, "a", n1.id, POOL_SIG_CLICK, 4000),
                      ERR_NOTFOUND);
     /* all ended, no cooldown: n1 (released first, lowest id) still rests; the others are free */
     int64_t t = 200000;
-    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "d", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
     assert_false(c.flags & POOL_LEASE_EXHAUSTED);
-    assert_int_equal(store_lease_claim(f->s, p.id, "e", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "e", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id); /* tapped, then called: no rest */
     assert_false(c.flags & POOL_LEASE_EXHAUSTED);
     /* exhausted: a live number is shared before the resting one */
-    assert_int_equal(store_lease_claim(f->s, p.id, "f", 0, t + 1, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "f", 0, t + 1, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
     assert_true(c.flags & POOL_LEASE_EXHAUSTED);
     assert_true(c.flags & POOL_LEASE_SHARED);
     /* b tapped n2 before its lease ended, noted only now: n2 rests as long as n1 from then on */
-    assert_int_equal(store_lease_note(f->s, p.id, "b", n2.id, POOL_SIG_CLICK, t + 2), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id, "g", 0, t + 3, &c), ERR_OK);
+    assert_int_equal(store_lease_note(f->s, p.account_id, p.id, "b", n2.id, POOL_SIG_CLICK, t + 2),
+                     ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "g", 0, t + 3, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
     assert_true(c.flags & POOL_LEASE_SHARED);
     /* three hours after the tapped leases ended, n1 and n2 are free again: after n3, whose
      * holders left later but earned no rest */
     int64_t rested = 1000 + MIN_MS + 3 * 3600 * 1000;
-    assert_int_equal(store_lease_claim(f->s, p.id, "h", 0, rested, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "h", 0, rested, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "i", 0, rested, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "i", 0, rested, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id);
     assert_false(c.flags & POOL_LEASE_EXHAUSTED);
 }
@@ -1925,27 +2019,30 @@ static void cooldown_idle_longest_and_fallback_exhaustion(void **state)
     struct st_number n3 = make_number(f, f->a.id, p.id, 103);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "a", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id); /* never used: lowest id first */
-    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "b", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
-    assert_int_equal(store_lease_touch(f->s, p.id, "b", 5000, &c), ERR_OK); /* n2 ends later */
+    assert_int_equal(store_lease_touch(f->s, p.account_id, p.id, "b", 5000, &c),
+                     ERR_OK); /* n2 ends later */
     /* both released (61 s, 65 s) and cooling: the never-used n3 is the only free one */
-    assert_int_equal(store_lease_claim(f->s, p.id, "c", 0, 100000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "c", 0, 100000, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 200000, &c), ERR_EXHAUSTED);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "d", 0, 200000, &c),
+                     ERR_EXHAUSTED);
     assert_true(c.flags & POOL_LEASE_EXHAUSTED);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, p.id, 200000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, 200000, &st), ERR_OK);
     assert_int_equal(st.exhaustion_events, 1);
     assert_int_equal(st.size, 3);
     /* past cooldown: the number idle longest (released first) comes back first */
     int64_t t = 65000 + 600000 + 1;
-    assert_int_equal(store_lease_claim(f->s, p.id, "e", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "e", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "f", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "f", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "g", 0, t, &c), ERR_EXHAUSTED); /* n3 cools */
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "g", 0, t, &c),
+                     ERR_EXHAUSTED); /* n3 cools */
 }
 
 static void share_mode_exhaustion_shares_and_counts(void **state)
@@ -1956,18 +2053,19 @@ static void share_mode_exhaustion_shares_and_counts(void **state)
     struct st_pool empty = make_pool(f, f->a.id, "+15555550200", 60, 0, false);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &c), ERR_OK);
-    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 2000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "b", 0, 2000, &c), ERR_OK);
     assert_int_equal(c.number_id, n.id);
     assert_true(c.flags & POOL_LEASE_EXHAUSTED);
     assert_true(c.flags & POOL_LEASE_SHARED);
     assert_int_equal(c.exhaustion_events, 1);
     assert_int_equal(c.peak_concurrent, 2);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, p.id, 2000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, 2000, &st), ERR_OK);
     assert_int_equal(st.exhaustion_events, 1);
     assert_int_equal(st.live_leases, 2);
-    assert_int_equal(store_lease_claim(f->s, empty.id, "a", 0, 2000, &c), ERR_EXHAUSTED);
+    assert_int_equal(store_lease_claim(f->s, empty.account_id, empty.id, "a", 0, 2000, &c),
+                     ERR_EXHAUSTED);
 }
 
 /* A renewal makes its number's latest activity later without the claim that picks seeing it
@@ -1984,42 +2082,43 @@ static void renewals_reorder_the_picks(void **state)
     struct st_number n3 = make_number(f, f->a.id, p.id, 103);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "a", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "a", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "b", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "b", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "c", 0, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "c", 0, 1000, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
-    assert_int_equal(store_lease_touch(f->s, p.id, "a", 30000, &c), ERR_OK); /* n1: 30 s */
+    assert_int_equal(store_lease_touch(f->s, p.account_id, p.id, "a", 30000, &c),
+                     ERR_OK); /* n1: 30 s */
     /* exhausted: shared in order of latest activity, n1 (renewed) last */
-    assert_int_equal(store_lease_claim(f->s, p.id, "d", 0, 40000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "d", 0, 40000, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
     assert_true(c.flags & POOL_LEASE_SHARED);
-    assert_int_equal(store_lease_claim(f->s, p.id, "e", 0, 40000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "e", 0, 40000, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "f", 0, 40000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "f", 0, 40000, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id);
     assert_int_equal(c.exhaustion_events, 3);
     assert_int_equal(c.peak_concurrent, 6);
     /* b and c ended at 61 s, a at 90 s; d, e, f live: a new claim is the seventh live lease
      * only if the ended ones still counted */
-    assert_int_equal(store_lease_claim(f->s, p.id, "g", 0, 95000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "g", 0, 95000, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id); /* all at 40 s: lowest id */
     assert_int_equal(c.peak_concurrent, 6);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, p.id, 95000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, 95000, &st), ERR_OK);
     assert_int_equal(st.live_leases, 4);
     assert_int_equal(st.peak_concurrent, 6);
     /* all ended: the idle-longest number first, n1 (95 s) after n2 and n3 (40 s) */
     int64_t t = 95000 + 60000 + 1;
-    assert_int_equal(store_lease_claim(f->s, p.id, "h", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "h", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n2.id);
     assert_false(c.flags & POOL_LEASE_EXHAUSTED);
-    assert_int_equal(store_lease_claim(f->s, p.id, "i", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "i", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n3.id);
-    assert_int_equal(store_lease_claim(f->s, p.id, "j", 0, t, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "j", 0, t, &c), ERR_OK);
     assert_int_equal(c.number_id, n1.id);
-    assert_int_equal(store_pool_stats(f->s, p.id, t, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, t, &st), ERR_OK);
     assert_int_equal(st.live_leases, 3);
 }
 
@@ -2033,26 +2132,27 @@ static void restart_rebuilds_claims_from_the_tables(void **state)
     struct st_number n2 = make_number(f, f->a.id, p.id, 102);
     assert_int_equal(store_serve_begin(f->s, 1000, NULL), ERR_OK);
     struct st_lease_claim c;
-    assert_int_equal(store_lease_claim(f->s, p.id, "s_x", n2.id, 1000, &c), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_x", n2.id, 1000, &c), ERR_OK);
     struct st_session ss = make_session(f, "s_x", 1000);
-    struct st_lease l = {.session_id = ss.id,
+    struct st_lease l = {.account_id = ss.account_id,
+                         .session_id = ss.id,
                          .number_id = c.number_id,
                          .pool_id = p.id,
                          .leased_at = c.leased_at,
                          .last_active_at = 1000,
                          .expires_at = c.expires_at};
     assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
-    assert_int_equal(store_pool_set_counters(f->s, p.id, 5, 4), ERR_OK);
+    assert_int_equal(store_pool_set_counters(f->s, p.account_id, p.id, 5, 4), ERR_OK);
     store_close(f->s);
     assert_int_equal(store_open(f->url, &f->s, NULL), ERR_OK);
     assert_int_equal(store_serve_begin(f->s, 2000, NULL), ERR_OK);
     struct st_lease_claim again;
-    assert_int_equal(store_lease_claim(f->s, p.id, "s_x", 0, 2000, &again), ERR_OK);
+    assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_x", 0, 2000, &again), ERR_OK);
     assert_true(again.flags & POOL_LEASE_RENEWED);
     assert_int_equal(again.number_id, c.number_id);
     assert_int_equal(again.leased_at, 1000);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, p.id, 2000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, p.account_id, p.id, 2000, &st), ERR_OK);
     assert_int_equal(st.exhaustion_events, 5);
     assert_int_equal(st.peak_concurrent, 4);
 }
@@ -2074,17 +2174,18 @@ static void a_second_server_is_refused_or_shares_the_claims(void **state)
     if (!be->single_owner) {
         assert_int_equal(store_serve_begin(other, 1000, &eb), ERR_OK);
         struct st_lease_claim c1, c2, again;
-        assert_int_equal(store_lease_claim(f->s, p.id, "s_1", 0, 1000, &c1), ERR_OK);
-        assert_int_equal(store_lease_claim(other, p.id, "s_2", 0, 1001, &c2), ERR_OK);
+        assert_int_equal(store_lease_claim(f->s, p.account_id, p.id, "s_1", 0, 1000, &c1), ERR_OK);
+        assert_int_equal(store_lease_claim(other, p.account_id, p.id, "s_2", 0, 1001, &c2), ERR_OK);
         assert_int_equal(c1.number_id, n1.id);
         assert_int_equal(c2.number_id, n2.id); /* the other node saw n1 taken */
-        assert_int_equal(store_lease_claim(other, p.id, "s_1", 0, 2000, &again), ERR_OK);
+        assert_int_equal(store_lease_claim(other, p.account_id, p.id, "s_1", 0, 2000, &again),
+                         ERR_OK);
         assert_true(again.flags & POOL_LEASE_RENEWED); /* same session, either node */
         assert_int_equal(again.number_id, n1.id);
-        assert_int_equal(store_lease_touch(f->s, p.id, "s_2", 2000, &again), ERR_OK);
+        assert_int_equal(store_lease_touch(f->s, p.account_id, p.id, "s_2", 2000, &again), ERR_OK);
         assert_int_equal(again.number_id, n2.id);
         struct pool_stats st;
-        assert_int_equal(store_pool_stats(other, p.id, 2000, &st), ERR_OK);
+        assert_int_equal(store_pool_stats(other, p.account_id, p.id, 2000, &st), ERR_OK);
         assert_int_equal(st.live_leases, 2);
         store_close(other);
         return;
@@ -2189,6 +2290,7 @@ static void notify_reaches_other_nodes_only_when_committed(void **state)
 
 struct racer {
     struct store *s;
+    int64_t account_id;
     int64_t pool_id;
     int thread;
     int64_t number[RACE_SESSIONS];
@@ -2203,7 +2305,7 @@ static void *race(void *arg)
         char ext[32];
         snprintf(ext, sizeof(ext), "s_%d_%d", r->thread, i);
         struct st_lease_claim c;
-        r->rc[i] = store_lease_claim(r->s, r->pool_id, ext, 0, 1000 + i, &c);
+        r->rc[i] = store_lease_claim(r->s, r->account_id, r->pool_id, ext, 0, 1000 + i, &c);
         r->number[i] = r->rc[i] == ERR_OK ? c.number_id : 0;
         r->flags[i] = c.flags;
     }
@@ -2212,12 +2314,14 @@ static void *race(void *arg)
 
 /* Runs the race on one pool; out: how many claims got a number outside exhaustion, and checks
  * that those numbers are pairwise distinct. */
-static int run_race(struct store *const s[2], int64_t pool_id, int64_t first_number, bool fallback)
+static int run_race(struct store *const s[2], int64_t account_id, int64_t pool_id,
+                    int64_t first_number, bool fallback)
 {
     static struct racer r[RACE_THREADS];
     pthread_t th[RACE_THREADS];
     for (int t = 0; t < RACE_THREADS; t++) {
-        r[t] = (struct racer){.s = s[t % 2], .pool_id = pool_id, .thread = t};
+        r[t] = (struct racer){
+            .s = s[t % 2], .account_id = account_id, .pool_id = pool_id, .thread = t};
         assert_int_equal(pthread_create(&th[t], NULL, race, &r[t]), 0);
     }
     for (int t = 0; t < RACE_THREADS; t++)
@@ -2269,15 +2373,16 @@ static void claims_are_exclusive_under_concurrency(void **state)
         assert_int_equal(store_open(f->url, &nodes[1], NULL), ERR_OK);
         assert_int_equal(store_serve_begin(nodes[1], 1000, NULL), ERR_OK);
     }
-    assert_int_equal(run_race(nodes, share.id, first[0], false), RACE_NUMBERS);
-    assert_int_equal(run_race(nodes, fallback.id, first[1], true), RACE_NUMBERS);
+    assert_int_equal(run_race(nodes, share.account_id, share.id, first[0], false), RACE_NUMBERS);
+    assert_int_equal(run_race(nodes, fallback.account_id, fallback.id, first[1], true),
+                     RACE_NUMBERS);
     if (nodes[1] != f->s)
         store_close(nodes[1]);
     struct pool_stats st;
-    assert_int_equal(store_pool_stats(f->s, share.id, 2000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, share.account_id, share.id, 2000, &st), ERR_OK);
     assert_int_equal(st.exhaustion_events, RACE_THREADS * RACE_SESSIONS - RACE_NUMBERS);
     assert_int_equal(st.live_leases, RACE_THREADS * RACE_SESSIONS);
-    assert_int_equal(store_pool_stats(f->s, fallback.id, 2000, &st), ERR_OK);
+    assert_int_equal(store_pool_stats(f->s, fallback.account_id, fallback.id, 2000, &st), ERR_OK);
     assert_int_equal(st.exhaustion_events, RACE_THREADS * RACE_SESSIONS - RACE_NUMBERS);
     assert_int_equal(st.live_leases, RACE_NUMBERS);
 }
@@ -3026,7 +3131,7 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     struct st_session s1 = make_visit(f, f->a.id, "ses_e1", "vis_1", 1000);
     struct st_session s2 = make_visit(f, f->a.id, "ses_e2", "vis_2", 1000);
     struct st_session sb = make_visit(f, f->b.id, "ses_eb", "vis_1", 1000); /* tenant B */
-    struct st_event ev = {.session_id = s1.id, .at = 1001};
+    struct st_event ev = {.account_id = s1.account_id, .session_id = s1.id, .at = 1001};
     snprintf(ev.type, sizeof(ev.type), "form_submit");
     snprintf(ev.detail, sizeof(ev.detail), "jane@example.com");
     assert_int_equal(store_event_add(f->s, &ev), ERR_OK);
@@ -3116,19 +3221,19 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     assert_int_equal(store_erase_flush(f->s, NULL), ERR_OK);
 
     struct st_call got;
-    assert_int_equal(store_call_by_id(f->s, c1.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, c1.account_id, c1.id, &got), ERR_OK);
     assert_string_equal(got.from, "");
     assert_int_equal(got.session_id, s1.id); /* still counted and attributed */
     assert_string_equal(got.method, "exact");
-    assert_int_equal(store_call_by_id(f->s, c2.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, c2.account_id, c2.id, &got), ERR_OK);
     assert_string_equal(got.from, "+15555550777");
-    assert_int_equal(store_call_by_id(f->s, cb.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, cb.account_id, cb.id, &got), ERR_OK);
     assert_string_equal(got.from, "+15555559999"); /* the other tenant's is not touched */
     struct st_call_outcome go;
-    assert_int_equal(store_call_outcome_get(f->s, c1.id, &go), ERR_OK);
+    assert_int_equal(store_call_outcome_get(f->s, c1.account_id, c1.id, &go), ERR_OK);
     assert_string_equal(go.notes, "");
     struct st_session ss;
-    assert_int_equal(store_session_by_id(f->s, s1.id, &ss), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, s1.account_id, s1.id, &ss), ERR_OK);
     assert_string_equal(ss.visitor_id, "");
     assert_string_equal(ss.landing_page, "https://a.example/p");
     assert_string_equal(ss.referrer, "");
@@ -3136,7 +3241,7 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     assert_string_equal(ss.client_key, "");
     assert_string_equal(ss.region, "");
     assert_string_equal(ss.device, "mobile");
-    assert_int_equal(store_session_by_id(f->s, sb.id, &ss), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, sb.account_id, sb.id, &ss), ERR_OK);
     assert_string_equal(ss.visitor_id, "vis_1");
     struct st_outbox_msg *m = calloc(1, sizeof(*m));
     assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, "evt_c1a", m), ERR_OK);
@@ -3156,9 +3261,9 @@ static void erase_scrubs_caller_and_visitor_and_logs_what_left(void **state)
     assert_int_equal(store_erase(f->s, v, "vis_2"), ERR_OK);
     assert_int_equal(v->sessions, 1);
     assert_int_equal(v->calls, 1);
-    assert_int_equal(store_call_by_id(f->s, c2.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, c2.account_id, c2.id, &got), ERR_OK);
     assert_string_equal(got.from, "");
-    assert_int_equal(store_session_by_id(f->s, s2.id, &ss), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, s2.account_id, s2.id, &ss), ERR_OK);
     assert_string_equal(ss.click_ids, "");
 
     struct st_erasure first = {0};
@@ -3376,7 +3481,7 @@ static void call_recording_put_is_idempotent_and_account_scoped(void **state)
     struct st_call old = make_call(f, "CA_rec1", 1000, 0);
     struct st_call young = make_call(f, "CA_rec2", 9000, 0);
     struct st_call got;
-    assert_int_equal(store_call_by_id(f->s, old.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, old.account_id, old.id, &got), ERR_OK);
     assert_string_equal(got.recording_url, ""); /* none until the callback */
     assert_int_equal(got.recording_duration_s, -1);
     const char *url = "https://api.example/2010-04-01/Accounts/AC1/Recordings/RE1";
@@ -3395,15 +3500,15 @@ static void call_recording_put_is_idempotent_and_account_scoped(void **state)
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     assert_int_equal(store_call_recording_put(f->s, f->a.id, young.id, big, 5), ERR_INVALID);
-    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, young.account_id, young.id, &got), ERR_OK);
     assert_string_equal(got.recording_url, "");
     /* a length not reported; then a later callback replaces it */
     assert_int_equal(store_call_recording_put(f->s, f->a.id, young.id, url, -1), ERR_OK);
-    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, young.account_id, young.id, &got), ERR_OK);
     assert_int_equal(got.recording_duration_s, -1);
     assert_int_equal(store_call_recording_put(f->s, f->a.id, young.id, "https://x.example/RE2", 9),
                      ERR_OK);
-    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, young.account_id, young.id, &got), ERR_OK);
     assert_string_equal(got.recording_url, "https://x.example/RE2");
     assert_int_equal(got.recording_duration_s, 9);
     /* the recordings' retention forgets the old one only */
@@ -3414,10 +3519,10 @@ static void call_recording_put_is_idempotent_and_account_scoped(void **state)
     assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
     assert_int_equal(store_commit(f->s), ERR_OK);
     assert_int_equal(n.recordings, 1);
-    assert_int_equal(store_call_by_id(f->s, old.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, old.account_id, old.id, &got), ERR_OK);
     assert_string_equal(got.recording_url, "");
     assert_int_equal(got.recording_duration_s, -1);
-    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, young.account_id, young.id, &got), ERR_OK);
     assert_string_equal(got.recording_url, "https://x.example/RE2");
     /* the caller erased: their voice goes too */
     struct st_erasure *e = calloc(1, sizeof(*e));
@@ -3428,7 +3533,7 @@ static void call_recording_put_is_idempotent_and_account_scoped(void **state)
     assert_int_equal(store_erase(f->s, e, "+15555559999"), ERR_OK);
     assert_int_equal(store_commit(f->s), ERR_OK);
     free(e);
-    assert_int_equal(store_call_by_id(f->s, young.id, &got), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, young.account_id, young.id, &got), ERR_OK);
     assert_string_equal(got.recording_url, "");
     assert_int_equal(got.recording_duration_s, -1);
 }
@@ -3541,7 +3646,7 @@ static void purge_deletes_old_rows_in_batches_and_keeps_called_sessions(void **s
     struct st_session oldc = make_visit(f, f->a.id, "ses_oc", "v3", 1200); /* has a call */
     struct st_session young = make_visit(f, f->a.id, "ses_y", "v4", 9000);
     struct st_session other = make_visit(f, f->b.id, "ses_ob", "v5", 1000);
-    struct st_event ev = {.session_id = oldc.id, .at = 1250};
+    struct st_event ev = {.account_id = oldc.account_id, .session_id = oldc.id, .at = 1250};
     snprintf(ev.type, sizeof(ev.type), "tel_click");
     assert_int_equal(store_event_add(f->s, &ev), ERR_OK);
     ev.at = 9500;
@@ -3558,15 +3663,17 @@ static void purge_deletes_old_rows_in_batches_and_keeps_called_sessions(void **s
     assert_false(busy);
     assert_int_equal(n.sessions, 1); /* one per batch, oldest first */
     struct st_session ss;
-    assert_int_equal(store_session_by_id(f->s, old1.id, &ss), ERR_NOTFOUND);
-    assert_int_equal(store_session_by_id(f->s, old2.id, &ss), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, old1.account_id, old1.id, &ss), ERR_NOTFOUND);
+    assert_int_equal(store_session_by_id(f->s, old2.account_id, old2.id, &ss), ERR_OK);
     assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
     assert_int_equal(n.sessions, 1);
     assert_int_equal(n.events, 0); /* the kept session's old event went in the first batch */
-    assert_int_equal(store_session_by_id(f->s, old2.id, &ss), ERR_NOTFOUND);
-    assert_int_equal(store_session_by_id(f->s, oldc.id, &ss), ERR_OK); /* a call refers to it */
-    assert_int_equal(store_session_by_id(f->s, young.id, &ss), ERR_OK);
-    assert_int_equal(store_session_by_id(f->s, other.id, &ss), ERR_OK); /* other tenant */
+    assert_int_equal(store_session_by_id(f->s, old2.account_id, old2.id, &ss), ERR_NOTFOUND);
+    assert_int_equal(store_session_by_id(f->s, oldc.account_id, oldc.id, &ss),
+                     ERR_OK); /* a call refers to it */
+    assert_int_equal(store_session_by_id(f->s, young.account_id, young.id, &ss), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, other.account_id, other.id, &ss),
+                     ERR_OK); /* other tenant */
     int64_t events = 0;
     assert_int_equal(store_count(f->s, "events", &events), ERR_OK);
     assert_int_equal(events, 1);
@@ -3599,9 +3706,9 @@ static void purge_deletes_old_rows_in_batches_and_keeps_called_sessions(void **s
     assert_int_equal(store_outbox_get(f->s, d.account_id, d.id, "evt_new", m), ERR_OK);
     free(m);
     struct st_call got;
-    assert_int_equal(store_call_by_id(f->s, oldcall.id, &got), ERR_NOTFOUND);
-    assert_int_equal(store_call_by_id(f->s, newcall.id, &got), ERR_OK);
-    assert_int_equal(store_session_by_id(f->s, oldc.id, &ss), ERR_OK);
+    assert_int_equal(store_call_by_id(f->s, oldcall.account_id, oldcall.id, &got), ERR_NOTFOUND);
+    assert_int_equal(store_call_by_id(f->s, newcall.account_id, newcall.id, &got), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, oldc.account_id, oldc.id, &ss), ERR_OK);
     assert_int_equal(store_purge(f->s, f->a.id, &r, 100, &n, &busy), ERR_OK);
     assert_int_equal(n.calls + n.sessions + n.events + n.messages, 0);
 }
@@ -3754,7 +3861,7 @@ static void rules_and_calls_belong_to_a_location(void **state)
     snprintf(ss.location, sizeof(ss.location), "%s", north->ext_id);
     assert_int_equal(store_session_put(f->s, &ss), ERR_OK);
     struct st_session sgot;
-    assert_int_equal(store_session_by_id(f->s, ss.id, &sgot), ERR_OK);
+    assert_int_equal(store_session_by_id(f->s, ss.account_id, ss.id, &sgot), ERR_OK);
     assert_string_equal(sgot.location, north->ext_id);
     assert_int_equal(store_session_get(f->s, "s_loc", &sgot), ERR_OK);
     assert_string_equal(sgot.location, north->ext_id);
@@ -3794,7 +3901,8 @@ static void rules_and_calls_belong_to_a_location(void **state)
     snprintf(cv.location, sizeof(cv.location), "%s", north->ext_id);
     assert_int_equal(store_conversion_add(f->s, &cv), ERR_OK);
     struct st_conversion cv_got;
-    assert_int_equal(store_conversion_by_call(f->s, calls[1].id, &cv_got), ERR_OK);
+    assert_int_equal(store_conversion_by_call(f->s, calls[1].account_id, calls[1].id, &cv_got),
+                     ERR_OK);
     assert_string_equal(cv_got.location, north->ext_id);
     struct loc_seen ls = {0};
     for (int i = 0; i < 4; i++)
@@ -4323,14 +4431,15 @@ static void report_speed_session_facts_follow_writes(void **state)
     struct st_session s2 = make_session(f, "rs2", 200);
     struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
     struct st_number n = make_number(f, f->a.id, p.id, 12);
-    struct st_lease l = {.session_id = s1.id,
+    struct st_lease l = {.account_id = s1.account_id,
+                         .session_id = s1.id,
                          .number_id = n.id,
                          .pool_id = p.id,
                          .leased_at = 100,
                          .last_active_at = 100,
                          .expires_at = 60100};
     assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
-    struct st_event e = {.session_id = s2.id, .at = 210};
+    struct st_event e = {.account_id = s2.account_id, .session_id = s2.id, .at = 210};
     snprintf(e.type, sizeof(e.type), "tel_click");
     assert_int_equal(store_event_add(f->s, &e), ERR_OK);
     struct funnel_seen fs = {0};
@@ -4340,7 +4449,7 @@ static void report_speed_session_facts_follow_writes(void **state)
     assert_true(fs.rows[0].shown && !fs.rows[0].engaged);
     assert_true(fs.rows[1].engaged && !fs.rows[1].shown);
     /* the lease taken back: no longer shown */
-    assert_int_equal(store_lease_delete(f->s, s1.id, n.id, 100), ERR_OK);
+    assert_int_equal(store_lease_delete(f->s, s1.account_id, s1.id, n.id, 100), ERR_OK);
     /* a call on s1: 90 s, then corrected to 30 s; a conversion */
     struct st_call c = make_call(f, "CA_rs1", 300, s1.id);
     end_call(f, &c, 90);
@@ -4507,6 +4616,7 @@ int main(int argc, char **argv)
         T(sessions_and_lease_times_never_move_back),
         T(visits_add_stores_sessions_with_their_leases),
         T(history_window_order_max_and_events),
+        T(rows_by_id_in_their_account),
         T(session_client_and_numbers_held),
         T(session_leases_latest_per_pool_in_pool_order),
         T(savepoint_rollback_keeps_the_rest),

@@ -271,7 +271,7 @@ static int number_of(struct http_req *req, struct st_number *n, char *pool_ext)
         return rc;
     pool_ext[0] = '\0';
     struct st_pool p;
-    if (n->pool_id && admin_pool_by_id(req->app, n->pool_id, &p) == ERR_OK)
+    if (n->pool_id && admin_pool_by_id(req->app, n->account_id, n->pool_id, &p) == ERR_OK)
         snprintf(pool_ext, STORE_ID_MAX, "%s", p.ext_id);
     return ERR_OK;
 }
@@ -298,7 +298,7 @@ static int add_number_json(void *ctx, const struct st_number *n)
     if (n->pool_id != lc->pool_id) {
         lc->pool_id = n->pool_id;
         lc->pool_ext[0] = '\0';
-        if (n->pool_id && admin_pool_by_id(lc->req->app, n->pool_id, &p) == ERR_OK)
+        if (n->pool_id && admin_pool_by_id(lc->req->app, n->account_id, n->pool_id, &p) == ERR_OK)
             snprintf(lc->pool_ext, sizeof(lc->pool_ext), "%s", p.ext_id);
     }
     json_array_append_new(lc->arr, number_json(n, n->pool_id ? lc->pool_ext : ""));
@@ -419,9 +419,12 @@ static int add_rule_json(void *ctx, const struct st_rule *r)
     struct st_pool p;
     struct st_number n;
     const char *pool_ext =
-        r->pool_id && admin_pool_by_id(app, r->pool_id, &p) == ERR_OK ? p.ext_id : "";
+        r->pool_id && admin_pool_by_id(app, r->account_id, r->pool_id, &p) == ERR_OK ? p.ext_id
+                                                                                     : "";
     const char *num_ext =
-        r->number_id && admin_number_by_id(app, r->number_id, &n) == ERR_OK ? n.ext_id : "";
+        r->number_id && admin_number_by_id(app, r->account_id, r->number_id, &n) == ERR_OK
+            ? n.ext_id
+            : "";
     json_array_append_new(lc->arr, rule_json(r, pool_ext, num_ext));
     return 0;
 }

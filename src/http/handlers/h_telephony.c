@@ -376,12 +376,13 @@ static struct pending *pending_new(struct http_req *req, struct http_resp *resp)
 
 /* Defers a status report on call_id to the writer. */
 static void defer_update(struct http_req *req, struct http_resp *resp, const struct hook *h,
-                         int64_t call_id, const struct call_report *u, bool dial)
+                         int64_t account_id, int64_t call_id, const struct call_report *u,
+                         bool dial)
 {
     struct pending *pd = pending_new(req, resp);
     pd->tp = h->tp;
     pd->dial = dial;
-    defer(req, calls_pending_update(req->app, call_id, u, time_now_ms()), pd, false);
+    defer(req, calls_pending_update(req->app, account_id, call_id, u, time_now_ms()), pd, false);
 }
 
 /* ---- routing plans (app/routing.h) ---- */
@@ -637,7 +638,7 @@ static int status_callback(struct http_req *req, struct http_resp *resp, const s
     if (rc == CALLBACK_SPOOL) {
         rc = spool_report(req, h, &cb, false, &u);
     } else if (rc == ERR_OK) {
-        defer_update(req, resp, h, cb.c.id, &u, false);
+        defer_update(req, resp, h, cb.c.account_id, cb.c.id, &u, false);
     } else if (rc == ERR_NOTFOUND) {
         log_warn("telephony", "req=%" PRIu64 " status callback for an unknown call", req->id);
         rc = ERR_OK;
@@ -657,8 +658,9 @@ static int dial_action(struct http_req *req, struct http_resp *resp, const struc
         rc =
             spool_report(req, h, &cb, true, &u) == ERR_OK ? answer_empty(resp, h) : ERR_UNAVAILABLE;
     else if (rc == ERR_OK)
-        defer_update(req, resp, h, cb.c.id, &u, true); /* failures are counted when it is done */
-    else if (rc == ERR_NOTFOUND)                       /* the call continues either way: end it */
+        defer_update(req, resp, h, cb.c.account_id, cb.c.id, &u,
+                     true);      /* failures are counted when it is done */
+    else if (rc == ERR_NOTFOUND) /* the call continues either way: end it */
         rc = answer_empty(resp, h);
     return rc;
 }

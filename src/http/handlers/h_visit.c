@@ -639,9 +639,9 @@ int h_session_get(struct http_req *req, struct http_resp *resp)
     if (admin_session_get(req->app, req->account.id, req->params[0], &ss) != ERR_OK)
         return errf(&req->eb, ERR_NOTFOUND, NULL, "no session '%s'", req->params[0]);
     struct lease_list ll = {ss.last_active_at, json_array()};
-    admin_session_leases(req->app, ss.id, time_now_ms(), add_lease_json, &ll);
+    admin_session_leases(req->app, ss.account_id, ss.id, time_now_ms(), add_lease_json, &ll);
     json_t *events = json_array();
-    admin_session_events(req->app, ss.id, 1000, add_event_json, events);
+    admin_session_events(req->app, ss.account_id, ss.id, 1000, add_event_json, events);
     json_t *ids = ss.click_ids[0] ? json_loads(ss.click_ids, 0, NULL) : NULL;
     resp->content_type = "application/json";
     return json_dump_take(

@@ -163,9 +163,10 @@ static int f_visits_add(struct store *s, struct st_visit_add *v, size_t n)
     return ERR_OK;
 }
 
-static int f_pool_set_counters(struct store *s, int64_t pool, int64_t ex, int64_t peak)
+static int f_pool_set_counters(struct store *s, int64_t account, int64_t pool, int64_t ex,
+                               int64_t peak)
 {
-    (void)s, (void)pool, (void)ex, (void)peak;
+    (void)s, (void)account, (void)pool, (void)ex, (void)peak;
     return F.aborted ? ERR_BACKEND : ERR_OK;
 }
 
