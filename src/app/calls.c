@@ -13,6 +13,7 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/testhooks.h"
+#include "base/timefmt.h"
 #include "base/xalloc.h"
 #include "core/attrib.h"
 #include "core/callstatus.h"
@@ -468,7 +469,21 @@ int calls_resolve(struct app *app, const char *to, struct calls_target *t)
     int rc = store_number_by_e164(s, to, &t->number);
     if (rc == ERR_OK) {
         t->account_id = t->number.account_id;
-        return t->number.pool_id ? store_pool_by_id(s, t->number.pool_id, &t->pool) : ERR_OK;
+        if (!t->number.pool_id)
+            return ERR_OK;
+        /* The pool as the account's snapshot holds it (pools change through the API, which
+         * drops the snapshot, or within its reload); a pool it does not know yet: the store. */
+        const struct acct *snap = NULL;
+        if (app->accounts &&
+            accounts_get_by_id(app->accounts, t->account_id, time_now_ms(), &snap) == ERR_OK) {
+            const struct st_pool *p = acct_pool(snap, t->number.pool_id);
+            if (p)
+                t->pool = *p;
+            accounts_put(app->accounts, snap);
+            if (p)
+                return ERR_OK;
+        }
+        return store_pool_by_id(s, t->number.pool_id, &t->pool);
     }
     memset(&t->number, 0, sizeof(t->number));
     if (rc != ERR_NOTFOUND)
@@ -880,23 +895,29 @@ static int find_retry(struct app *app, const struct st_account *acct,
     return rc;
 }
 
+static void answer_for(const struct calls_settings *cs, const struct calls_target *t,
+                       struct calls_answer *ans)
+{
+    memset(ans, 0, sizeof(*ans));
+    calls_forward_of(t, ans->forward_to);
+    ans->record = cs->record && ans->forward_to[0];
+    set_text(ans->notice, sizeof(ans->notice), cs->notice);
+}
+
 void calls_answer_for(const struct st_account *acct, const struct calls_target *t,
                       struct calls_answer *ans)
 {
     struct calls_settings cs;
     account_settings(acct, &cs);
-    memset(ans, 0, sizeof(*ans));
-    calls_forward_of(t, ans->forward_to);
-    ans->record = cs.record && ans->forward_to[0];
-    set_text(ans->notice, sizeof(ans->notice), cs.notice);
+    answer_for(&cs, t, ans);
 }
 
 int calls_prepare(struct app *app, const struct st_account *acct, const struct calls_target *t,
                   const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans)
 {
     struct calls_settings cs;
-    account_settings(acct, &cs);
-    calls_answer_for(acct, t, ans);
+    account_settings(acct, &cs); /* once per call: the answer and the attribution */
+    answer_for(&cs, t, ans);
     int rc = find_retry(app, acct, &cs, in, call, ans);
     if (rc == ERR_CONFLICT)
         log_warn("calls", "call id %s belongs to another account: answered, not stored",
