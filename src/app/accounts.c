@@ -163,7 +163,7 @@ static int load(struct store *s, const struct st_account *row, int64_t now, int6
     struct acct *acct = xcalloc(1, sizeof(*acct));
     acct->_version = version;
     acct->id = row->id;
-    snprintf(acct->ext_id, sizeof(acct->ext_id), "%s", row->ext_id);
+    str_copy(acct->ext_id, sizeof(acct->ext_id), row->ext_id);
     int rc = store_account_origins(s, row->id, add_origin, acct);
     if (rc == ERR_OK)
         rc = store_pool_list(s, row->id, add_pool, acct);

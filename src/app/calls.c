@@ -49,7 +49,7 @@ static void settings_default(struct calls_settings *cs)
 {
     memset(cs, 0, sizeof(*cs));
     convert_rules_default(&cs->rules);
-    snprintf(cs->name, sizeof(cs->name), "%s", CONVERT_DEFAULT_NAME);
+    str_copy(cs->name, sizeof(cs->name), CONVERT_DEFAULT_NAME);
     snprintf(cs->currency, sizeof(cs->currency), "USD");
     cs->rules.name = cs->name;
     cs->rules.values = cs->values;
@@ -336,8 +336,7 @@ static int parse_costs(json_t *o, struct calls_settings *cs, struct errbuf *eb)
         if (!json_is_object(v) || strlen(name) >= sizeof(cs->provider_costs[i].provider))
             return errf(eb, ERR_INVALID, "providers",
                         "each of 'costs.providers' must be a provider name and an object");
-        snprintf(cs->provider_costs[i].provider, sizeof(cs->provider_costs[i].provider), "%s",
-                 name);
+        str_copy(cs->provider_costs[i].provider, sizeof(cs->provider_costs[i].provider), name);
         cs->provider_costs[i].number_monthly = cs->number_monthly;
         cs->provider_costs[i].per_minute = cs->per_minute;
         rc = parse_minor(v, "number_monthly", &cs->provider_costs[i].number_monthly, eb);
@@ -608,7 +607,7 @@ static int to_candidate(struct store *s, const struct holding *h, const char *nu
         return rc;
     if (attrib_device_parse(ss.device, &c->device) != ERR_OK)
         c->device = ATTRIB_DEVICE_UNKNOWN;
-    snprintf(c->region, sizeof(c->region), "%s", ss.region);
+    str_copy(c->region, sizeof(c->region), ss.region);
     return ERR_OK;
 }
 
@@ -633,7 +632,7 @@ static int gather_candidates(struct store *s, const struct calls_target *t, int6
 
 static void set_text(char *dst, size_t cap, const char *s)
 {
-    snprintf(dst, cap, "%s", s ? s : "");
+    str_copy(dst, cap, s);
 }
 
 static void set_method(struct st_call *c, enum attrib_method m, double confidence)
@@ -1118,7 +1117,7 @@ static int maybe_convert(struct store *s, const struct st_call *c, int64_t now,
         struct st_call_route *r = xmalloc(sizeof(*r));
         rc = store_call_route_get(s, c->provider, c->provider_call_id, r);
         if (rc == ERR_OK && r->account_id == c->account_id)
-            snprintf(digits, sizeof(digits), "%s", r->digits);
+            str_copy(digits, sizeof(digits), r->digits);
         free(r);
         if (rc && rc != ERR_NOTFOUND)
             return rc;
