@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include "core/client.h"
+
 /* Parses text as an address: family and 16 bytes (IPv4 in the first 4; an IPv4-mapped IPv6
  * address becomes IPv4). false if it is not one. */
 static bool parse_addr(const char *text, int *family, uint8_t addr[16])
@@ -144,7 +146,7 @@ void clientaddr_key(const char *addr, char *out, size_t cap)
     }
     char text[INET6_ADDRSTRLEN];
     if (family == AF_INET) {
-        inet_ntop(AF_INET, a, text, sizeof(text));
+        client_ipv4_text(a, text);
         str_copy(out, cap, text);
         return;
     }
