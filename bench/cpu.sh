@@ -121,8 +121,8 @@ perf_stop() {
 }
 
 # perf_summary FILE [N]: the thread split (HTTP threads, od-writer, od-checkpoint, as shares of
-# the samples) on one line, then the N (8) functions with the most self time, one a line:
-# "  share  function  (object)". Nothing if FILE has no samples.
+# the samples) on one line, then the N (8) functions with the most self time (≥ 2 %), one a
+# line: "  share  function  object", then opendni's own six with the most (≥ 0.5 %) on one line.
 perf_summary() {
   [ -s "$1" ] || { echo "    (no profile recorded)"; return 0; }
   perf report -i "$1" --no-children --stdio --sort comm -g none --percent-limit 0 2>/dev/null |
@@ -136,4 +136,11 @@ perf_summary() {
            sub(/^.*\//, "", dso); sub(/\.so.*$/, "", dso); if ($3 == "[k]") dso = "kernel"
            if (length(sym) > 60) sym = substr(sym, 1, 57) "..."
            printf "    %6s  %-60s %s\n", p, sym, dso; shown++ }'
+  # opendni's own functions (the ones this code can change), shares of all samples
+  perf report -i "$1" --no-children --stdio --sort dso,symbol -g none --percent-limit 0.5 \
+    --percentage absolute 2>/dev/null |
+    awk '/^ +[0-9.]+%/ && $2 ~ /opendni/ && shown < 6 {
+           sym = ""; for (i = 4; i <= NF && $i != "-"; i++) sym = sym (i > 4 ? " " : "") $i
+           line = line (shown ? ", " : "") sym " " $1; shown++ }
+         END { if (shown) print "    opendni'"'"'s own, most self time: " line }'
 }
