@@ -56,14 +56,17 @@ cpu_per_req() {
 # bench_wrk PIDS SCRIPT URL [wrk args...]: runs wrk (pinned) with SCRIPT against URL and prints
 # "RESULT req/s p50_ms p99_ms non2xx errors requests cpu_total http writer checkpoint" (µs per
 # request of the processes PIDS, a space-separated list; "-" for each if PIDS is empty). wrk's
-# stderr (the scripts' warnings) is left to the caller's.
+# stderr (the scripts' warnings) is left to the caller's. With PERF_DATA, also a profile of PIDS
+# over the run (perf_start, below).
 bench_wrk() {
   _pids=$1 _script=$2 _url=$3
   shift 3
+  perf_start "$_pids" "${PERF_DATA:-}"
   _before=$(cpu_ticks $_pids)
   _res=$(WRK_THREADS=$THREADS $CLI_PIN wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" -s "$_script" "$@" "$_url" |
     grep '^RESULT' || true)
   _after=$(cpu_ticks $_pids)
+  perf_stop
   [ -n "$_res" ] || { echo "bench: wrk gave no result for $_url" >&2; return 1; }
   set -- $_res
   _cpu="- - - -"
@@ -86,4 +89,58 @@ bench_row() {
   case $_label in nginx*) _http=$8 _writer=- _ckpt=- ;; esac
   printf '| %-34s | %9s | %8s | %8s | %8s | %7s | %10s | %8s | %9s | %7s | %9s |\n' "$_label" "$2" "$_ratio" "$3" "$4" "$5" \
     "$8" "$_http" "$_writer" "$_ckpt" "$_pg"
+}
+
+# ---- profiles (bench/run's gap report) ----
+# With PERF_DATA set (a file name), bench_wrk also records the processes PIDS with
+# `perf record -F 999 -g` for the wrk run (perf itself runs on the clients' CPU; its sampling
+# interrupts are charged to the server, ~1,000 a second). PROFILE=0 or no perf: never.
+PROFILE=${PROFILE:-1}
+if [ "$PROFILE" != 0 ] && ! command -v perf >/dev/null 2>&1; then
+  PROFILE=0
+  PROFILE_NOTE="profiles skipped: perf is not installed (Debian: linux-perf)"
+elif [ "$PROFILE" = 0 ]; then
+  PROFILE_NOTE="profiles skipped (PROFILE=0)"
+else
+  PROFILE_NOTE=""
+fi
+
+# perf_start PIDS FILE / perf_stop: a perf record of PIDS (space-separated) into FILE.
+perf_start() {
+  _perf_pid=""
+  [ "$PROFILE" != 0 ] && [ -n "$2" ] && [ -n "$1" ] || return 0
+  $CLI_PIN perf record -q -F 999 -g -o "$2" -p "$(echo $1 | tr ' ' ',')" >/dev/null 2>&1 &
+  _perf_pid=$!
+  sleep 0.3 # perf attaches to every thread before the run starts
+}
+perf_stop() {
+  [ -n "$_perf_pid" ] || return 0
+  kill -INT "$_perf_pid" 2>/dev/null || true
+  wait "$_perf_pid" 2>/dev/null || true
+  _perf_pid=""
+}
+
+# perf_summary FILE [N]: the thread split (HTTP threads, od-writer, od-checkpoint, as shares of
+# the samples) on one line, then the N (8) functions with the most self time (≥ 2 %), one a
+# line: "  share  function  object", then opendni's own six with the most (≥ 0.5 %) on one line.
+perf_summary() {
+  [ -s "$1" ] || { echo "    (no profile recorded)"; return 0; }
+  perf report -i "$1" --no-children --stdio --sort comm -g none --percent-limit 0 2>/dev/null |
+    awk '/^ +[0-9.]+%/ { p = $1; sub(/%/, "", p); c = $2
+           if (c == "od-writer") w += p; else if (c == "od-checkpoint") k += p; else h += p }
+         END { if (h + w + k > 0) printf "    samples by thread: HTTP threads %.0f%%, od-writer %.0f%%, od-checkpoint %.0f%%\n", h, w, k }'
+  perf report -i "$1" --no-children --stdio --sort dso,symbol -g none --percent-limit 2 2>/dev/null |
+    awk -v n="${2:-8}" '/^ +[0-9.]+%/ && shown < n {
+           p = $1; dso = $2; sym = ""
+           for (i = 4; i <= NF && $i != "-"; i++) sym = sym (i > 4 ? " " : "") $i
+           sub(/^.*\//, "", dso); sub(/\.so.*$/, "", dso); if ($3 == "[k]") dso = "kernel"
+           if (length(sym) > 60) sym = substr(sym, 1, 57) "..."
+           printf "    %6s  %-60s %s\n", p, sym, dso; shown++ }'
+  # opendni's own functions (the ones this code can change), shares of all samples
+  perf report -i "$1" --no-children --stdio --sort dso,symbol -g none --percent-limit 0.5 \
+    --percentage absolute 2>/dev/null |
+    awk '/^ +[0-9.]+%/ && $2 ~ /opendni/ && shown < 6 {
+           sym = ""; for (i = 4; i <= NF && $i != "-"; i++) sym = sym (i > 4 ? " " : "") $i
+           line = line (shown ? ", " : "") sym " " $1; shown++ }
+         END { if (shown) print "    opendni'"'"'s own, most self time: " line }'
 }

@@ -10,7 +10,8 @@
 # Knobs: DURATION (s, 10), WEBHOOK_CONNS (32), THREADS (2), WEBHOOK_N (pre-signed calls: 50,000
 # per second of DURATION, so that none is sent twice), LISTENERS (0: with a server of its own,
 # that many `curl` clients read GET /v1/stream during the run, each getting every call event),
-# PIN (1: the servers on CPU 1, wrk and the listeners on CPU 0; see bench/cpu.sh).
+# PIN (1: the servers on CPU 1, wrk and the listeners on CPU 0; see bench/cpu.sh), PERF_DATA (a
+# file: the server's perf profile over the webhook run, bench/cpu.sh perf_start; PROFILE=0: none).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -113,7 +114,7 @@ sed -i 1d "$work/reqs"
 result=$(WEBHOOK_REQS="$work/reqs" bench_wrk "${SRV_PID:-}" "$here/webhook.lua" "$SRV_URL$PATH_VOICE")
 echo "$result"
 if [ "$alone" = 1 ]; then
-  base=$(bench_wrk "$(cpu_children "$ngx_pid")" "$root/bench/baseline.lua" "http://127.0.0.1:$ngx_port/")
+  base=$(PERF_DATA= bench_wrk "$(cpu_children "$ngx_pid")" "$root/bench/baseline.lua" "http://127.0.0.1:$ngx_port/")
   set -- $base
   bench_head
   bench_row "nginx return 200 (baseline)" "$base" "$2"

@@ -150,13 +150,20 @@ static int any_plan(void *ctx, const struct st_route_doc *d)
     return 1; /* one is enough */
 }
 
+static int any_location(void *ctx, const struct st_route_doc *d)
+{
+    (void)d;
+    ((struct acct *)ctx)->has_locations = true;
+    return 1;
+}
+
 static int load(struct store *s, const struct st_account *row, int64_t now, int64_t version,
                 struct acct **out)
 {
     struct acct *acct = xcalloc(1, sizeof(*acct));
     acct->_version = version;
     acct->id = row->id;
-    snprintf(acct->ext_id, sizeof(acct->ext_id), "%s", row->ext_id);
+    str_copy(acct->ext_id, sizeof(acct->ext_id), row->ext_id);
     int rc = store_account_origins(s, row->id, add_origin, acct);
     if (rc == ERR_OK)
         rc = store_pool_list(s, row->id, add_pool, acct);
@@ -171,6 +178,8 @@ static int load(struct store *s, const struct st_account *row, int64_t now, int6
         rc = store_rule_list(s, row->id, add_rule, acct);
     if (rc == ERR_OK)
         rc = store_route_doc_list(s, row->id, "plan", any_plan, acct);
+    if (rc == ERR_OK)
+        rc = store_route_doc_list(s, row->id, "location", any_location, acct);
     if (rc) {
         acct_free(acct);
         return rc;

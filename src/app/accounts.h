@@ -47,6 +47,9 @@ struct acct {
     /* Whether the account had any routing plan (app/routing.h) when loaded: a voice webhook of
      * an account without one reads no routing documents. */
     bool has_plans;
+    /* Whether it had any routing location when loaded: a call of an account without one reads
+     * no location documents (routing_location_of). */
+    bool has_locations;
     /* private */
     int _refs;
     int64_t _loaded_at;

@@ -13,6 +13,7 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/testhooks.h"
+#include "base/timefmt.h"
 #include "base/xalloc.h"
 #include "core/attrib.h"
 #include "core/callstatus.h"
@@ -48,7 +49,7 @@ static void settings_default(struct calls_settings *cs)
 {
     memset(cs, 0, sizeof(*cs));
     convert_rules_default(&cs->rules);
-    snprintf(cs->name, sizeof(cs->name), "%s", CONVERT_DEFAULT_NAME);
+    str_copy(cs->name, sizeof(cs->name), CONVERT_DEFAULT_NAME);
     snprintf(cs->currency, sizeof(cs->currency), "USD");
     cs->rules.name = cs->name;
     cs->rules.values = cs->values;
@@ -335,8 +336,7 @@ static int parse_costs(json_t *o, struct calls_settings *cs, struct errbuf *eb)
         if (!json_is_object(v) || strlen(name) >= sizeof(cs->provider_costs[i].provider))
             return errf(eb, ERR_INVALID, "providers",
                         "each of 'costs.providers' must be a provider name and an object");
-        snprintf(cs->provider_costs[i].provider, sizeof(cs->provider_costs[i].provider), "%s",
-                 name);
+        str_copy(cs->provider_costs[i].provider, sizeof(cs->provider_costs[i].provider), name);
         cs->provider_costs[i].number_monthly = cs->number_monthly;
         cs->provider_costs[i].per_minute = cs->per_minute;
         rc = parse_minor(v, "number_monthly", &cs->provider_costs[i].number_monthly, eb);
@@ -468,9 +468,21 @@ int calls_resolve(struct app *app, const char *to, struct calls_target *t)
     int rc = store_number_by_e164(s, to, &t->number);
     if (rc == ERR_OK) {
         t->account_id = t->number.account_id;
-        return t->number.pool_id
-                   ? store_pool_by_id(s, t->number.account_id, t->number.pool_id, &t->pool)
-                   : ERR_OK;
+        if (!t->number.pool_id)
+            return ERR_OK;
+        /* The pool as the account's snapshot holds it (pools change through the API, which
+         * drops the snapshot, or within its reload); a pool it does not know yet: the store. */
+        const struct acct *snap = NULL;
+        if (app->accounts &&
+            accounts_get_by_id(app->accounts, t->account_id, time_now_ms(), &snap) == ERR_OK) {
+            const struct st_pool *p = acct_pool(snap, t->number.pool_id);
+            if (p)
+                t->pool = *p;
+            accounts_put(app->accounts, snap);
+            if (p)
+                return ERR_OK;
+        }
+        return store_pool_by_id(s, t->account_id, t->number.pool_id, &t->pool);
     }
     memset(&t->number, 0, sizeof(t->number));
     if (rc != ERR_NOTFOUND)
@@ -595,7 +607,7 @@ static int to_candidate(struct store *s, int64_t account_id, const struct holdin
         return rc;
     if (attrib_device_parse(ss.device, &c->device) != ERR_OK)
         c->device = ATTRIB_DEVICE_UNKNOWN;
-    snprintf(c->region, sizeof(c->region), "%s", ss.region);
+    str_copy(c->region, sizeof(c->region), ss.region);
     return ERR_OK;
 }
 
@@ -621,7 +633,7 @@ static int gather_candidates(struct store *s, const struct calls_target *t, int6
 
 static void set_text(char *dst, size_t cap, const char *s)
 {
-    snprintf(dst, cap, "%s", s ? s : "");
+    str_copy(dst, cap, s);
 }
 
 static void set_method(struct st_call *c, enum attrib_method m, double confidence)
@@ -883,23 +895,29 @@ static int find_retry(struct app *app, const struct st_account *acct,
     return rc;
 }
 
+static void answer_for(const struct calls_settings *cs, const struct calls_target *t,
+                       struct calls_answer *ans)
+{
+    memset(ans, 0, sizeof(*ans));
+    calls_forward_of(t, ans->forward_to);
+    ans->record = cs->record && ans->forward_to[0];
+    set_text(ans->notice, sizeof(ans->notice), cs->notice);
+}
+
 void calls_answer_for(const struct st_account *acct, const struct calls_target *t,
                       struct calls_answer *ans)
 {
     struct calls_settings cs;
     account_settings(acct, &cs);
-    memset(ans, 0, sizeof(*ans));
-    calls_forward_of(t, ans->forward_to);
-    ans->record = cs.record && ans->forward_to[0];
-    set_text(ans->notice, sizeof(ans->notice), cs.notice);
+    answer_for(&cs, t, ans);
 }
 
 int calls_prepare(struct app *app, const struct st_account *acct, const struct calls_target *t,
                   const struct calls_inbound *in, struct st_call *call, struct calls_answer *ans)
 {
     struct calls_settings cs;
-    account_settings(acct, &cs);
-    calls_answer_for(acct, t, ans);
+    account_settings(acct, &cs); /* once per call: the answer and the attribution */
+    answer_for(&cs, t, ans);
     int rc = find_retry(app, acct, &cs, in, call, ans);
     if (rc == ERR_CONFLICT)
         log_warn("calls", "call id %s belongs to another account: answered, not stored",
@@ -1100,7 +1118,7 @@ static int maybe_convert(struct store *s, const struct st_call *c, int64_t now,
         struct st_call_route *r = xmalloc(sizeof(*r));
         rc = store_call_route_get(s, c->provider, c->provider_call_id, r);
         if (rc == ERR_OK && r->account_id == c->account_id)
-            snprintf(digits, sizeof(digits), "%s", r->digits);
+            str_copy(digits, sizeof(digits), r->digits);
         free(r);
         if (rc && rc != ERR_NOTFOUND)
             return rc;

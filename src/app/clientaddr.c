@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include "core/client.h"
+
 /* Parses text as an address: family and 16 bytes (IPv4 in the first 4; an IPv4-mapped IPv6
  * address becomes IPv4). false if it is not one. */
 static bool parse_addr(const char *text, int *family, uint8_t addr[16])
@@ -43,7 +45,7 @@ static void trim_copy(const char *s, size_t n, char *out, size_t cap)
 static int parse_net(const char *entry, struct clientaddr_trust *out, struct errbuf *eb)
 {
     char text[CLIENTADDR_MAX];
-    snprintf(text, sizeof(text), "%s", entry);
+    str_copy(text, sizeof(text), entry);
     char *slash = strchr(text, '/');
     if (slash)
         *slash = '\0';
@@ -115,7 +117,7 @@ bool clientaddr_trusted(const struct clientaddr_trust *t, const char *addr)
 void clientaddr_resolve(const struct clientaddr_trust *t, const char *peer, const char *xff,
                         char *out, size_t cap)
 {
-    snprintf(out, cap, "%s", peer ? peer : "");
+    str_copy(out, cap, peer ? peer : "");
     if (!xff || !*xff || !clientaddr_trusted(t, peer))
         return;
     size_t end = strlen(xff);
@@ -126,7 +128,7 @@ void clientaddr_resolve(const struct clientaddr_trust *t, const char *peer, cons
         char entry[CLIENTADDR_MAX];
         trim_copy(xff + start, end - start, entry, sizeof(entry));
         if (entry[0]) {
-            snprintf(out, cap, "%s", entry);
+            str_copy(out, cap, entry);
             if (!clientaddr_trusted(t, entry))
                 return; /* the first untrusted hop from the right: the client */
         }
@@ -139,13 +141,13 @@ void clientaddr_key(const char *addr, char *out, size_t cap)
     int family;
     uint8_t a[16];
     if (!addr || !parse_addr(addr, &family, a)) {
-        snprintf(out, cap, "%s", addr ? addr : "");
+        str_copy(out, cap, addr ? addr : "");
         return;
     }
     char text[INET6_ADDRSTRLEN];
     if (family == AF_INET) {
-        inet_ntop(AF_INET, a, text, sizeof(text));
-        snprintf(out, cap, "%s", text);
+        client_ipv4_text(a, text);
+        str_copy(out, cap, text);
         return;
     }
     memset(a + 8, 0, 8);

@@ -754,6 +754,15 @@ int routing_location_of(struct app *app, int64_t account_id, const struct calls_
                         char out[STORE_ID_MAX])
 {
     out[0] = '\0';
+    /* Most accounts have no locations: their snapshot says so, and no document is read. */
+    const struct acct *snap = NULL;
+    if (app->accounts &&
+        accounts_get_by_id(app->accounts, account_id, time_now_ms(), &snap) == ERR_OK) {
+        bool none = !snap->has_locations;
+        accounts_put(app->accounts, snap);
+        if (none)
+            return ERR_OK;
+    }
     char by_pool[STORE_ID_MAX] = "";
     struct calls_target number_only = *t;
     memset(&number_only.pool, 0, sizeof(number_only.pool));

@@ -120,7 +120,7 @@ static void add_page_view(struct visit *v, const char *path, const char *title, 
                           bool dedupe)
 {
     struct st_page_view *pv = &v->job.page_view;
-    snprintf(pv->path, sizeof(pv->path), "%s", path); /* already cut to fit */
+    str_copy(pv->path, sizeof(pv->path), path); /* already cut to fit */
     utf8_copy(pv->title, sizeof(pv->title), title ? title : "", title ? strlen(title) : 0);
     pv->at = now;
     v->job.has_page_view = true;
@@ -414,14 +414,14 @@ static void add_lease(struct visit *v, const struct st_pool *p, const struct st_
 
 static void show_lease(struct visit_number *sh, const struct st_lease_claim *el)
 {
-    snprintf(sh->number, sizeof(sh->number), "%s", el->number);
-    snprintf(sh->display, sizeof(sh->display), "%s", el->display);
+    str_copy(sh->number, sizeof(sh->number), el->number);
+    str_copy(sh->display, sizeof(sh->display), el->display);
     sh->kind = VISIT_POOL;
 }
 
 static void show_fallback(struct visit_number *sh, const struct st_pool *p)
 {
-    snprintf(sh->number, sizeof(sh->number), "%s",
+    str_copy(sh->number, sizeof(sh->number),
              p->fallback_number[0] ? p->fallback_number : p->target);
     sh->kind = VISIT_FALLBACK;
 }
@@ -443,8 +443,8 @@ static bool guard_pool(struct visit *v, const struct st_pool *p, uint32_t pool_s
                   "recognised flood)",
                   1);
     if (reuse.number_id) {
-        snprintf(sh->number, sizeof(sh->number), "%s", reuse.number);
-        snprintf(sh->display, sizeof(sh->display), "%s", reuse.display);
+        str_copy(sh->number, sizeof(sh->number), reuse.number);
+        str_copy(sh->display, sizeof(sh->display), reuse.display);
         sh->kind = VISIT_POOL;
     } else {
         show_fallback(sh, p);
@@ -476,9 +476,9 @@ static void note_claim(struct visit *v, const struct st_pool *p, const struct st
                            .number_id = el->number_id,
                            .expires_at = el->expires_at,
                            .undo = el->undo};
-    snprintf(h.number, sizeof(h.number), "%s", el->number);
-    snprintf(h.display, sizeof(h.display), "%s", el->display);
-    snprintf(h.session_ext, sizeof(h.session_ext), "%s", v->job.session.ext_id);
+    str_copy(h.number, sizeof(h.number), el->number);
+    str_copy(h.display, sizeof(h.display), el->display);
+    str_copy(h.session_ext, sizeof(h.session_ext), v->job.session.ext_id);
     guard_fill(v->app->guard, token, &h);
 }
 
@@ -512,11 +512,11 @@ static int pick_numbers(struct visit *v, const struct acct *acct, const struct c
 {
     for (int i = 0; i < in->n_targets; i++) {
         struct visit_number *sh = &v->res.numbers[v->res.n_numbers++];
-        snprintf(sh->target, sizeof(sh->target), "%s", in->targets[i]);
+        str_copy(sh->target, sizeof(sh->target), in->targets[i]);
         const struct st_number *src = rule_source(acct, rule, in->targets[i]);
         const struct st_pool *p = src ? NULL : choose_pool(v, acct, rule, in->targets[i]);
         if (src) {
-            snprintf(sh->number, sizeof(sh->number), "%s", src->number);
+            str_copy(sh->number, sizeof(sh->number), src->number);
             sh->kind = VISIT_SOURCE;
         } else if (p) {
             int rc = lease_pool(v, p, acct_pool_size(acct, p->id), sh, now, eb);
@@ -524,7 +524,7 @@ static int pick_numbers(struct visit *v, const struct acct *acct, const struct c
                 return rc;
             sh->version = acct_pool_version(acct, p->id);
         } else {
-            snprintf(sh->number, sizeof(sh->number), "%s", in->targets[i]);
+            str_copy(sh->number, sizeof(sh->number), in->targets[i]);
             sh->kind = VISIT_STATIC;
         }
     }
@@ -539,7 +539,7 @@ static void add_target(struct visit_in *in, const char *t)
         if (strcmp(in->targets[i], t) == 0)
             return;
     if (in->n_targets < VISITS_MAX_TARGETS && t[0])
-        snprintf(in->targets[in->n_targets++], PHONE_E164_MAX, "%s", t);
+        str_copy(in->targets[in->n_targets++], PHONE_E164_MAX, t);
 }
 
 static void all_targets(const struct acct *acct, struct visit_in *in)
@@ -555,8 +555,8 @@ static void answer_bot(struct visit *v, const struct visit_in *in)
     v->res.bot = true;
     for (int i = 0; i < in->n_targets; i++) {
         struct visit_number *sh = &v->res.numbers[v->res.n_numbers++];
-        snprintf(sh->target, sizeof(sh->target), "%s", in->targets[i]);
-        snprintf(sh->number, sizeof(sh->number), "%s", in->targets[i]);
+        str_copy(sh->target, sizeof(sh->target), in->targets[i]);
+        str_copy(sh->number, sizeof(sh->number), in->targets[i]);
         sh->kind = VISIT_STATIC;
     }
 }
@@ -609,16 +609,16 @@ static void strip_personal(struct st_session *ss)
 static void fill_session(struct st_session *ss, const struct source *src, const struct visit_in *in)
 {
     if (region_valid(in->region))
-        snprintf(ss->region, sizeof(ss->region), "%s", in->region);
-    snprintf(ss->landing_page, sizeof(ss->landing_page), "%s", src->landing_page);
-    snprintf(ss->referrer, sizeof(ss->referrer), "%s", in->referrer ? in->referrer : "");
-    snprintf(ss->channel, sizeof(ss->channel), "%s", src->channel);
-    snprintf(ss->source, sizeof(ss->source), "%s", src->source);
-    snprintf(ss->medium, sizeof(ss->medium), "%s", src->medium);
-    snprintf(ss->campaign, sizeof(ss->campaign), "%s", src->campaign);
-    snprintf(ss->keyword, sizeof(ss->keyword), "%s", src->keyword);
-    snprintf(ss->content, sizeof(ss->content), "%s", src->content);
-    snprintf(ss->device, sizeof(ss->device), "%s", device_name(classify_device(in->user_agent)));
+        str_copy(ss->region, sizeof(ss->region), in->region);
+    str_copy(ss->landing_page, sizeof(ss->landing_page), src->landing_page);
+    str_copy(ss->referrer, sizeof(ss->referrer), in->referrer ? in->referrer : "");
+    str_copy(ss->channel, sizeof(ss->channel), src->channel);
+    str_copy(ss->source, sizeof(ss->source), src->source);
+    str_copy(ss->medium, sizeof(ss->medium), src->medium);
+    str_copy(ss->campaign, sizeof(ss->campaign), src->campaign);
+    str_copy(ss->keyword, sizeof(ss->keyword), src->keyword);
+    str_copy(ss->content, sizeof(ss->content), src->content);
+    str_copy(ss->device, sizeof(ss->device), device_name(classify_device(in->user_agent)));
     client_key(in->client, ss->client_key, sizeof(ss->client_key)); /* "" when unknown */
     struct buf ids;
     buf_init(&ids, sizeof(ss->click_ids) - 1); /* too many to store: none stored, as before */
@@ -630,18 +630,18 @@ static void fill_session(struct st_session *ss, const struct source *src, const 
 static void source_from_session(struct source *src, const struct st_session *ss)
 {
     memset(src, 0, sizeof(*src));
-    snprintf(src->channel, sizeof(src->channel), "%s", ss->channel);
-    snprintf(src->source, sizeof(src->source), "%s", ss->source);
-    snprintf(src->medium, sizeof(src->medium), "%s", ss->medium);
-    snprintf(src->campaign, sizeof(src->campaign), "%s", ss->campaign);
-    snprintf(src->keyword, sizeof(src->keyword), "%s", ss->keyword);
-    snprintf(src->content, sizeof(src->content), "%s", ss->content);
-    snprintf(src->landing_page, sizeof(src->landing_page), "%s", ss->landing_page);
+    str_copy(src->channel, sizeof(src->channel), ss->channel);
+    str_copy(src->source, sizeof(src->source), ss->source);
+    str_copy(src->medium, sizeof(src->medium), ss->medium);
+    str_copy(src->campaign, sizeof(src->campaign), ss->campaign);
+    str_copy(src->keyword, sizeof(src->keyword), ss->keyword);
+    str_copy(src->content, sizeof(src->content), ss->content);
+    str_copy(src->landing_page, sizeof(src->landing_page), ss->landing_page);
     json_t *ids = ss->click_ids[0] ? json_loads(ss->click_ids, 0, NULL) : NULL;
     for (int i = 0; ids && i < CLICK_N; i++) {
         const char *val = json_string_value(json_object_get(ids, click_id_names[i]));
         if (val)
-            snprintf(src->click_ids[i], sizeof(src->click_ids[i]), "%s", val);
+            str_copy(src->click_ids[i], sizeof(src->click_ids[i]), val);
     }
     json_decref(ids);
 }
@@ -702,11 +702,11 @@ static int start_session(struct visit *v, const struct acct *acct, const struct 
     if (!v->flood && !ratelimit_take(v->app->session_limit, acct->ext_id, now, retry_after_s))
         return errf(eb, ERR_LIMITED, NULL, "too many new sessions for this account");
     if (in->new_session_id && id_valid(in->new_session_id, STORE_ID_MAX - 1))
-        snprintf(ss->ext_id, sizeof(ss->ext_id), "%s", in->new_session_id);
+        str_copy(ss->ext_id, sizeof(ss->ext_id), in->new_session_id);
     else
         id_new_sorted("s_", now, 20, ss->ext_id, sizeof(ss->ext_id)); /* 100 random bits */
     if (in->visitor_id && id_valid(in->visitor_id, STORE_ID_MAX - 1))
-        snprintf(ss->visitor_id, sizeof(ss->visitor_id), "%s", in->visitor_id);
+        str_copy(ss->visitor_id, sizeof(ss->visitor_id), in->visitor_id);
     else
         id_new_sorted("v_", now, 20, ss->visitor_id, sizeof(ss->visitor_id));
     ss->account_id = acct->id;
@@ -719,8 +719,8 @@ static void finish_result(struct visit *v, int64_t now)
 {
     if (!v->res.expires_at)
         v->res.expires_at = now + v->res.ttl_s * 1000;
-    snprintf(v->res.session_id, sizeof(v->res.session_id), "%s", v->job.session.ext_id);
-    snprintf(v->res.visitor_id, sizeof(v->res.visitor_id), "%s", v->job.session.visitor_id);
+    str_copy(v->res.session_id, sizeof(v->res.session_id), v->job.session.ext_id);
+    str_copy(v->res.visitor_id, sizeof(v->res.visitor_id), v->job.session.visitor_id);
 }
 
 static int run_visit(struct visit *v, const struct acct *acct, struct visit_in *in, int64_t now,
@@ -756,7 +756,7 @@ static int run_visit(struct visit *v, const struct acct *acct, struct visit_in *
             v->page_hash = visits_page_hash(path);
         }
         if (rc == ERR_OK && rule >= 0) /* a location's rule: the visit's calls are its */
-            snprintf(v->job.session.location, sizeof(v->job.session.location), "%s",
+            str_copy(v->job.session.location, sizeof(v->job.session.location),
                      acct->rule_rows[rule].location);
         if (rc == ERR_OK && opted_out(acct, in))
             strip_personal(&v->job.session);
@@ -816,7 +816,7 @@ static int path_session(struct visit *v, const char *ext, const char *origin, co
     }
     ss->id = ce->id;
     ss->account_id = ce->account_id;
-    snprintf(ss->ext_id, sizeof(ss->ext_id), "%s", ext);
+    str_copy(ss->ext_id, sizeof(ss->ext_id), ext);
     int rc = accounts_get_by_id(v->app->accounts, ss->account_id, now, acct);
     if (rc)
         return rc;
@@ -841,7 +841,7 @@ static int ping_lease(void *arg, const struct st_lease *l)
     if (!p || v->res.n_numbers >= VISITS_MAX_TARGETS)
         return 0;
     struct visit_number *sh = &v->res.numbers[v->res.n_numbers++];
-    snprintf(sh->target, sizeof(sh->target), "%s", p->target);
+    str_copy(sh->target, sizeof(sh->target), p->target);
     struct st_lease_claim el;
     if (store_lease_touch(v->app->store, p->account_id, p->id, v->job.session.ext_id, pc->now,
                           &el) == ERR_OK) {
@@ -868,7 +868,7 @@ static void touch_live(struct visit *v, const struct acct *acct, int64_t now)
                               &el) != ERR_OK)
             continue;
         struct visit_number *sh = &v->res.numbers[v->res.n_numbers++];
-        snprintf(sh->target, sizeof(sh->target), "%s", p->target);
+        str_copy(sh->target, sizeof(sh->target), p->target);
         show_lease(sh, &el);
         sh->version = acct_pool_version(acct, p->id);
         add_lease(v, p, &el, now);
@@ -1022,9 +1022,9 @@ int visits_event(struct app *app, const char *session_ext, const char *origin,
         return rc;
     }
     struct st_event *ev = &v->job.event;
-    snprintf(ev->type, sizeof(ev->type), "%s", e->type);
-    snprintf(ev->number, sizeof(ev->number), "%s", e->number ? e->number : "");
-    snprintf(ev->detail, sizeof(ev->detail), "%s", e->detail ? e->detail : "");
+    str_copy(ev->type, sizeof(ev->type), e->type);
+    str_copy(ev->number, sizeof(ev->number), e->number ? e->number : "");
+    str_copy(ev->detail, sizeof(ev->detail), e->detail ? e->detail : "");
     ev->at = now;
     ev->account_id = v->job.session.account_id;
     v->job.has_event = true;

@@ -177,6 +177,12 @@ static bool utf8_continues(const struct text *t, unsigned char b)
 
 static void text_byte(struct text *t, unsigned char b)
 {
+    /* the common case: a printable ASCII byte with room for it (text_emit's rules) */
+    if (!t->seq_need && b > 0x20 && b < 0x7f && !t->full && t->len + 1 < t->cap) {
+        t->out[t->len++] = (char)b;
+        t->out[t->len] = '\0';
+        return;
+    }
     if (t->seq_need && utf8_continues(t, b)) {
         t->seq[t->seq_len++] = b;
         if (t->seq_len < t->seq_need)

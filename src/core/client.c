@@ -16,6 +16,22 @@ static bool is_v4_mapped(const unsigned char a[16])
     return memcmp(a, prefix, sizeof(prefix)) == 0;
 }
 
+void client_ipv4_text(const unsigned char a[4], char out[CLIENT_IPV4_MAX])
+{
+    char *p = out;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = a[i];
+        if (i)
+            *p++ = '.';
+        if (v >= 100)
+            *p++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+    }
+    *p = '\0';
+}
+
 int client_key(const char *addr, char *out, size_t cap)
 {
     if (cap > 0)
@@ -23,12 +39,16 @@ int client_key(const char *addr, char *out, size_t cap)
     if (!addr || cap < CLIENT_KEY_MAX)
         return ERR_INVALID;
     unsigned char a[16];
-    if (inet_pton(AF_INET, addr, a) == 1)
-        return inet_ntop(AF_INET, a, out, (socklen_t)cap) ? ERR_OK : ERR_INVALID;
+    if (inet_pton(AF_INET, addr, a) == 1) { /* cap >= CLIENT_KEY_MAX > CLIENT_IPV4_MAX */
+        client_ipv4_text(a, out);
+        return ERR_OK;
+    }
     if (inet_pton(AF_INET6, addr, a) != 1)
         return ERR_INVALID;
-    if (is_v4_mapped(a))
-        return inet_ntop(AF_INET, a + 12, out, (socklen_t)cap) ? ERR_OK : ERR_INVALID;
+    if (is_v4_mapped(a)) {
+        client_ipv4_text(a + 12, out);
+        return ERR_OK;
+    }
     /* Keep the /64. Its four zero groups are the longest zero run, so the text ends in "::". */
     memset(a + 8, 0, 8);
     if (!inet_ntop(AF_INET6, a, out, (socklen_t)cap)) {

@@ -30,6 +30,9 @@ static size_t separator_len(const char *s)
 {
     if (*s != '\0' && strchr(" \t-./()", *s))
         return 1;
+    unsigned char b = (unsigned char)*s;
+    if (b != 0xc2 && b != 0xe2) /* the first bytes of the wide ones */
+        return 0;
     for (size_t i = 0; i < ARRAY_SIZE(wide_separators); i++) {
         size_t n = strlen(wide_separators[i]);
         if (strncmp(s, wide_separators[i], n) == 0)
@@ -63,7 +66,7 @@ static int collect_digits(const char *s, char *digits, size_t *n_digits, bool *h
     if (*has_plus)
         s++;
     while (*s) {
-        size_t sep = separator_len(s);
+        size_t sep = is_digit(*s) ? 0 : separator_len(s);
         if (sep) {
             s += sep;
             continue;
@@ -105,7 +108,8 @@ static int digits_to_e164(const char *d, size_t n, bool has_plus, char out[PHONE
     } else if (has_plus) {
         if (n < 8)
             return errf(eb, ERR_INVALID, "number", "cannot parse number: fewer than 8 digits");
-        snprintf(out, PHONE_E164_MAX, "+%s", d);
+        out[0] = '+';
+        memcpy(out + 1, d, n + 1); /* n <= E164_DIGITS_MAX: it fits */
         return ERR_OK;
     } else if (n == 10) {
         ten = d;
@@ -116,8 +120,11 @@ static int digits_to_e164(const char *d, size_t n, bool has_plus, char out[PHONE
                     "cannot parse number: not 10 NANP digits, and no '+' for international");
     }
     int rc = check_nanp(ten, eb);
-    if (rc == ERR_OK)
-        snprintf(out, PHONE_E164_MAX, "+1%.10s", ten);
+    if (rc == ERR_OK) {
+        memcpy(out, "+1", 2);
+        memcpy(out + 2, ten, 10);
+        out[12] = '\0';
+    }
     return rc;
 }
 

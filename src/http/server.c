@@ -30,6 +30,7 @@
 #include "base/testhooks.h"
 #include "base/xalloc.h"
 #include "app/app.h"
+#include "core/client.h"
 #include "http/http.h"
 #include "http/router.h"
 #include "app/stream.h"
@@ -273,9 +274,9 @@ static void client_addr(struct MHD_Connection *conn, char *out, size_t cap)
     if (!ci || !ci->client_addr)
         return;
     const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-                  (socklen_t)cap);
+    if (sa->sa_family == AF_INET && cap >= CLIENT_IPV4_MAX)
+        client_ipv4_text(
+            (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr, out);
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
                   (socklen_t)cap);

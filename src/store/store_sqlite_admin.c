@@ -85,7 +85,7 @@ int store_sqlite__account_create(struct store *s, const char *ext_id, const char
 {
     char id[STORE_ID_MAX];
     if (ext_id && *ext_id)
-        snprintf(id, sizeof(id), "%s", ext_id);
+        str_copy(id, sizeof(id), ext_id);
     else
         store__new_ext_id("acc_", id);
     int rc = store_sqlite__begin(s);

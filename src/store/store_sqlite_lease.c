@@ -184,7 +184,7 @@ int store__leases_number_add(struct store_leases *e, const struct st_number *n)
             i--;
         }
         sl->numbers[i].id = n->id;
-        snprintf(sl->numbers[i].e164, STORE_E164_MAX, "%s", n->number);
+        str_copy(sl->numbers[i].e164, STORE_E164_MAX, n->number);
         phone_format(n->number, sl->numbers[i].display, PHONE_DISPLAY_MAX);
         sl->n_numbers++;
     }
@@ -245,8 +245,8 @@ static void fill_lease(struct slot *sl, uint64_t session_key, uint64_t number_id
     pool_stats_get(sl->engine, now, &st);
     out->number_id = (int64_t)number_id;
     const struct number_ref *ref = number_of(sl, (int64_t)number_id);
-    snprintf(out->number, sizeof(out->number), "%s", ref ? ref->e164 : "");
-    snprintf(out->display, sizeof(out->display), "%s", ref ? ref->display : "");
+    str_copy(out->number, sizeof(out->number), ref ? ref->e164 : "");
+    str_copy(out->display, sizeof(out->display), ref ? ref->display : "");
     out->flags = flags;
     out->leased_at = h.leased_at ? h.leased_at : now;
     out->expires_at = h.ends_at ? h.ends_at : now + sl->ttl_ms;

@@ -470,8 +470,8 @@ static void auction_answered(void *arg)
         if (ra->ans.kind == TEL_ANSWER_DIAL && ra->number[0] == '+')
             calls_pending_forward(w->p, ra->number);
         struct pending *pd = pending_new(req, w->resp);
-        snprintf(pd->from, sizeof(pd->from), "%s", w->from);
-        snprintf(pd->provider, sizeof(pd->provider), "%s", w->tp->name);
+        str_copy(pd->from, sizeof(pd->from), w->from);
+        str_copy(pd->provider, sizeof(pd->provider), w->tp->name);
         pd->answered = rc == ERR_OK;
         pd->auctioned = true;
         struct calls_pending *p = w->p;
@@ -497,7 +497,7 @@ static void answer_auction(struct http_req *req, struct http_resp *resp, const s
 {
     struct auction_wait *w = xcalloc(1, sizeof(*w));
     *w = (struct auction_wait){.req = req, .resp = resp, .ra = ra, .tp = h->tp, .p = p};
-    snprintf(w->from, sizeof(w->from), "%s", h->th.wh.from ? h->th.wh.from : "");
+    str_copy(w->from, sizeof(w->from), h->th.wh.from ? h->th.wh.from : "");
     http_defer(req, auction_submit, w);
 }
 
@@ -509,7 +509,7 @@ static int voice(struct http_req *req, struct http_resp *resp, const struct hook
     char to[STORE_PARTY_MAX];
     char from[STORE_PARTY_MAX];
     normalize_party(h->th.wh.to, to, sizeof(to));
-    snprintf(from, sizeof(from), "%s", h->th.wh.from ? h->th.wh.from : "");
+    str_copy(from, sizeof(from), h->th.wh.from ? h->th.wh.from : "");
     struct calls_target t;
     struct st_account acct;
     if (!to[0])
@@ -551,8 +551,8 @@ static int voice(struct http_req *req, struct http_resp *resp, const struct hook
     if (prepared != CALLS_TO_STORE)
         return rc;
     struct pending *pd = pending_new(req, resp);
-    snprintf(pd->from, sizeof(pd->from), "%s", from);
-    snprintf(pd->provider, sizeof(pd->provider), "%s", h->provider);
+    str_copy(pd->from, sizeof(pd->from), from);
+    str_copy(pd->provider, sizeof(pd->provider), h->provider);
     pd->answered = rc == ERR_OK;
     defer(req, calls_pending_voice(req->app, &acct, &in, &call, &ans), pd, true);
     return ERR_OK;
@@ -713,7 +713,7 @@ static int route_unknown(struct http_req *req, struct http_resp *resp, const str
     struct calls_answer ans;
     memset(&ans, 0, sizeof(ans));
     const char *fwd = t.number.forward_to[0] ? t.number.forward_to : t.pool.forward_to;
-    snprintf(ans.forward_to, sizeof(ans.forward_to), "%s", fwd);
+    str_copy(ans.forward_to, sizeof(ans.forward_to), fwd);
     log_warn("telephony", "req=%" PRIu64 " routing callback for a call with no routing record",
              req->id);
     return answer_twiml(req, resp, &ans, h->th.wh.from, h->provider);
@@ -881,7 +881,7 @@ static int parse_lookup(struct http_req *req, struct lookup_in *in)
     char e164[PHONE_E164_MAX];
     if (!http_query(req, "to", raw, sizeof(raw)) || phone_parse(raw, e164, NULL) != ERR_OK)
         return errf(&req->eb, ERR_INVALID, "to", "'to' must be a phone number");
-    snprintf(in->to, sizeof(in->to), "%s", e164);
+    str_copy(in->to, sizeof(in->to), e164);
     raw[0] = '\0';
     if (!http_query(req, "from", raw, sizeof(raw)) || !raw[0])
         return errf(&req->eb, ERR_INVALID, "from", "'from' is required (the caller's number)");

@@ -80,7 +80,7 @@ static int write_number(struct buf *b, const struct visit_number *sh)
 {
     char display[PHONE_DISPLAY_MAX];
     if (sh->display[0])
-        snprintf(display, sizeof(display), "%s", sh->display);
+        str_copy(display, sizeof(display), sh->display);
     else
         phone_format(sh->number, display, sizeof(display));
     int rc = buf_adds(b, "{\"target\":");
@@ -440,7 +440,7 @@ static int write_amp(const struct visit_result *r, struct http_resp *resp)
     resp->content_type = "application/json";
     char display[PHONE_DISPLAY_MAX];
     if (r->numbers[0].display[0])
-        snprintf(display, sizeof(display), "%s", r->numbers[0].display);
+        str_copy(display, sizeof(display), r->numbers[0].display);
     else
         phone_format(r->numbers[0].number, display, sizeof(display));
     return json_dump_take(json_pack("{s:s,s:s}", "phoneNumber", r->numbers[0].number,

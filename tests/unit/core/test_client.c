@@ -4,6 +4,7 @@
  * IPv4 address; anything else is an unknown client (""). */
 #include "base/prelude.h"
 
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,21 @@
 
 #include "base/err.h"
 #include "core/client.h"
+
+/* client_ipv4_text writes what inet_ntop does, for every value of every byte position. */
+static void ipv4_text_as_inet_ntop(void **state)
+{
+    (void)state;
+    for (unsigned v = 0; v < 256; v++)
+        for (int pos = 0; pos < 4; pos++) {
+            unsigned char a[4] = {1, 20, 203, 9};
+            a[pos] = (unsigned char)v;
+            char want[INET_ADDRSTRLEN], got[CLIENT_IPV4_MAX];
+            assert_non_null(inet_ntop(AF_INET, a, want, sizeof(want)));
+            client_ipv4_text(a, got);
+            assert_string_equal(got, want);
+        }
+}
 
 static void keys_of_addresses(void **state)
 {
@@ -69,6 +85,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(keys_of_addresses),
+        cmocka_unit_test(ipv4_text_as_inet_ntop),
         cmocka_unit_test(one_slash64_is_one_client),
         cmocka_unit_test(not_an_address_is_unknown),
     };

@@ -107,6 +107,36 @@ static void set_get_keeps_unset_fields(void **state)
     assert_int_equal(store_provider_cred_get(f->s, a, "telnyx", &c), ERR_NOTFOUND);
 }
 
+/* A secret opened once is opened from memory after (store_secrets.c keeps the last few per
+ * thread by their sealed form), which must never answer for another row: the same sealed
+ * value copied to another account does not authenticate there, and a new secret is read. */
+static void exec_ok(sqlite3 *db, const char *sql);
+
+static void opened_secrets_follow_the_row(void **state)
+{
+    struct fx *f = *state;
+    open_migrated(f);
+    int64_t a = new_account(f, "A");
+    int64_t b = new_account(f, "B");
+    struct st_provider_cred c;
+    assert_int_equal(store_provider_cred_set(f->s, a, "twilio", NULL, "tok-a", 1000), ERR_OK);
+    assert_int_equal(store_provider_cred_set(f->s, b, "twilio", NULL, "tok-b", 1000), ERR_OK);
+    for (int i = 0; i < 2; i++) { /* opened, then from memory */
+        assert_int_equal(store_provider_cred_get(f->s, a, "twilio", &c), ERR_OK);
+        assert_string_equal(c.secret, "tok-a");
+    }
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, "UPDATE account_providers SET secret = (SELECT secret FROM account_providers "
+                "WHERE account_id = 1) WHERE account_id = 2");
+    sqlite3_close(db);
+    assert_int_equal(a, 1);
+    assert_int_equal(store_provider_cred_get(f->s, b, "twilio", &c), ERR_INVALID);
+    assert_int_equal(store_provider_cred_set(f->s, a, "twilio", NULL, "tok-a2", 1001), ERR_OK);
+    assert_int_equal(store_provider_cred_get(f->s, a, "twilio", &c), ERR_OK);
+    assert_string_equal(c.secret, "tok-a2");
+}
+
 static void set_refuses_bad_input(void **state)
 {
     struct fx *f = *state;
@@ -277,6 +307,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(set_get_keeps_unset_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(set_refuses_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(opened_secrets_follow_the_row, setup, teardown),
         cmocka_unit_test_setup_teardown(find_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(migration_moves_old_secrets, setup, teardown),
     };
