@@ -264,6 +264,108 @@ static int seal_buyer_secrets(struct app *app, int64_t account_id, json_t *o, js
     return rc;
 }
 
+/* The stored plans that hold a sealed buyer secret (routing_reseal_buyers). */
+struct sealed_docs {
+    struct st_route_doc *v;
+    size_t n, cap;
+};
+
+static int add_sealed_doc(void *ctx, const struct st_route_doc *d)
+{
+    struct sealed_docs *sd = ctx;
+    if (!strstr(d->body, ROUTING_SECRET_KEY))
+        return 0;
+    if (sd->n == sd->cap) {
+        sd->cap = sd->cap ? 2 * sd->cap : 8;
+        sd->v = xrealloc(sd->v, sd->cap * sizeof(*sd->v));
+    }
+    sd->v[sd->n++] = *d;
+    return 0;
+}
+
+struct acct_ids {
+    int64_t *v;
+    size_t n, cap;
+};
+
+static int add_account_id(void *ctx, const struct st_account *a)
+{
+    struct acct_ids *ids = ctx;
+    if (ids->n == ids->cap) {
+        ids->cap = ids->cap ? 2 * ids->cap : 16;
+        ids->v = xrealloc(ids->v, ids->cap * sizeof(*ids->v));
+    }
+    ids->v[ids->n++] = a->id;
+    return 0;
+}
+
+/* Re-seals the stale buyer secrets of one stored plan d (written back when one changed). */
+static int reseal_doc(struct store *s, struct st_route_doc *d, int64_t *n, struct errbuf *eb)
+{
+    json_t *o = json_loads(d->body, 0, NULL);
+    if (!o)
+        return errf(eb, ERR_INVALID, NULL, "plan %s: its stored body does not parse", d->ext_id);
+    bool changed = false;
+    int rc = ERR_OK;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(o, "targets"), i, t)
+    {
+        const char *id = json_string_value(json_object_get(t, "id"));
+        const char *v = json_string_value(json_object_get(t, ROUTING_SECRET_KEY));
+        if (rc || !id || !v || !store_secret_stale(s, v))
+            continue;
+        char label[STORE_ID_MAX + 8], clear[STORE_SECRET_MAX], sealed[SECRETS_SEALED_MAX];
+        snprintf(label, sizeof(label), "buyer:%s", id);
+        rc = store_secret_open(s, d->account_id, label, v, clear, sizeof(clear));
+        if (rc)
+            rc = errf(eb, rc, NULL, "the signing secret of buyer '%s' in plan %s does not open%s",
+                      id, d->ext_id, rc == ERR_UNSUPPORTED ? " with the keys given" : "");
+        if (!rc && (rc = store_secret_seal(s, d->account_id, label, clear, sealed,
+                                           sizeof(sealed))) != ERR_OK)
+            rc = errf(eb, rc, NULL, "cannot seal buyer '%s''s signing secret", id);
+        memset(clear, 0, sizeof(clear));
+        if (!rc) {
+            json_object_set_new(t, ROUTING_SECRET_KEY, json_string(sealed));
+            changed = true;
+            (*n)++;
+        }
+    }
+    char *text = !rc && changed ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!rc && changed) {
+        if (!text || strlen(text) >= sizeof(d->body))
+            rc = errf(eb, ERR_TOOBIG, NULL, "plan %s: too large with its secrets", d->ext_id);
+        else
+            snprintf(d->body, sizeof(d->body), "%s", text);
+        if (!rc && (rc = store_route_doc_put(s, d)) != ERR_OK)
+            rc = errf(eb, rc, NULL, "cannot write plan %s", d->ext_id);
+    }
+    free(text);
+    return rc;
+}
+
+int routing_reseal_buyers(void *ctx, struct store *s, int64_t now, int64_t *n, struct errbuf *eb)
+{
+    (void)ctx;
+    (void)now; /* a re-sealed plan keeps its updated_at: nobody edited it */
+    struct acct_ids ids = {0};
+    int rc = store_account_list(s, add_account_id, &ids);
+    if (rc)
+        rc = errf(eb, rc, NULL, "cannot list the accounts");
+    for (size_t a = 0; rc == ERR_OK && a < ids.n; a++) {
+        struct sealed_docs sd = {0};
+        rc = store_route_doc_list(s, ids.v[a], "plan", add_sealed_doc, &sd);
+        if (rc)
+            rc = errf(eb, rc, NULL, "cannot read the plans");
+        for (size_t i = 0; rc == ERR_OK && i < sd.n; i++)
+            rc = reseal_doc(s, &sd.v[i], n, eb);
+        free(sd.v);
+    }
+    free(ids.v);
+    return rc;
+}
+
 /* A plan's body never carries signing secrets: the server makes them. */
 static int no_secrets_given(json_t *o, struct errbuf *eb)
 {

@@ -20,6 +20,8 @@
 #include "app/records.h"
 #include "telephony/provider.h"
 
+struct store;
+
 struct app;
 struct calls_target;
 struct routing_pending;
@@ -35,6 +37,12 @@ enum routing_kind { ROUTING_LOCATION = 0, ROUTING_PLAN };
  * ext_id is NULL, else a replacement of the account's document ext_id. out: the stored
  * document as the API shows it (new reference). Returns ERR_OK; ERR_INVALID (eb names the
  * field); ERR_NOTFOUND; ERR_CONFLICT (a plan already attached there); ERR_BACKEND. */
+/* store_reseal_fn (ctx unused): re-seals with the current key, in the caller's transaction, the
+ * buyers' signing secrets of every account's plans that are sealed with another (a key
+ * rotation), keeping each one's clear text; adds how many to *n. ERR_UNSUPPORTED or ERR_INVALID
+ * (eb names the plan and buyer) when one does not open: nothing is written. */
+int routing_reseal_buyers(void *ctx, struct store *s, int64_t now, int64_t *n, struct errbuf *eb);
+
 int routing_doc_put(struct app *app, int64_t account_id, enum routing_kind kind, const char *ext_id,
                     const char *body, size_t len, json_t **out, struct errbuf *eb);
 /* The document as the API shows it. ERR_NOTFOUND, ERR_BACKEND. */

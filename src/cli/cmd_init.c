@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 #include "base/timefmt.h"
+#include "app/routing.h"
 #include "store/store.h"
 
 /* Seals what an older opendni stored in clear. A store without a key only hears how many
@@ -14,7 +15,7 @@ static int seal_clear_secrets(struct store *s, bool has_key)
 {
     struct errbuf eb = {{0}, NULL};
     int64_t n = 0;
-    int rc = store_secrets_reseal(s, time_now_ms(), &n, &eb);
+    int rc = store_secrets_reseal_with(s, time_now_ms(), routing_reseal_buyers, NULL, &n, &eb);
     if (rc == ERR_UNSUPPORTED && !has_key) {
         fprintf(stderr, "warning: %s\n", eb.msg);
         return 0;

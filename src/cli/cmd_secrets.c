@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 
 #include "base/timefmt.h"
+#include "app/routing.h"
 #include "store/store.h"
 
 static int secrets_keygen(int argc, char **argv)
@@ -74,14 +75,14 @@ static int secrets_rotate(int argc, char **argv)
     memset(&new_key, 0, sizeof(new_key));
     struct errbuf eb = {{0}, NULL};
     int64_t n = 0;
-    rc = store_secrets_reseal(s, time_now_ms(), &n, &eb);
+    rc = store_secrets_reseal_with(s, time_now_ms(), routing_reseal_buyers, NULL, &n, &eb);
     store_close(s);
     if (rc) {
         fprintf(stderr, "error: %s; nothing changed\n", eb.msg);
         return EXIT_FAIL;
     }
     printf("re-sealed %" PRId64
-           " secret(s) (provider credentials and webhook signing secrets) with "
+           " secret(s) (provider credentials, webhook and buyer signing secrets) with "
            "the new key; restart opendni serve with "
            "it, then retire the old key\n",
            n);

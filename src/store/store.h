@@ -1043,6 +1043,18 @@ void store_secrets_keys(struct store *s, const struct secrets_key *current,
  * says how many: nothing changes either way; eb says which); ERR_BACKEND. Runs at `now`
  * (updated_at of the rows it rewrites). Call with no other writer of provider rows. */
 int store_secrets_reseal(struct store *s, int64_t now, int64_t *n_resealed, struct errbuf *eb);
+/* The secrets other records keep inside them (a ping-post buyer's signing secret in its plan:
+ * app/routing.c): re-sealed by fn inside store_secrets_reseal_with's transaction (with
+ * store_secret_stale, _open and _seal), adding how many to *n. A non-zero return (eb says why)
+ * rolls everything back. */
+typedef int (*store_reseal_fn)(void *ctx, struct store *s, int64_t now, int64_t *n,
+                               struct errbuf *eb);
+/* store_secrets_reseal, and fn's secrets in the same transaction (fn NULL: none). */
+int store_secrets_reseal_with(struct store *s, int64_t now, store_reseal_fn fn, void *ctx,
+                              int64_t *n_resealed, struct errbuf *eb);
+/* Whether a sealed value (store_secret_seal's) is to be sealed again: in clear, or sealed with
+ * a key other than the current one. */
+bool store_secret_stale(struct store *s, const char *v);
 /* Seals clear (under STORE_SECRET_MAX bytes) for (account_id, label) with the current key into
  * out (cap bytes; SECRETS_SEALED_MAX suffices), for a secret kept inside another record (a
  * ping-post buyer's signing secret in its plan). ERR_OK; ERR_UNSUPPORTED (no key: logged);

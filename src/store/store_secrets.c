@@ -318,7 +318,15 @@ static int open_stale(struct store *s, struct rows *r, struct errbuf *eb)
     return ERR_OK;
 }
 
-static int write_sealed(struct store *s, struct rows *r, int64_t now)
+bool store_secret_stale(struct store *s, const char *v)
+{
+    return v && v[0] && stale(s, v);
+}
+
+/* Writes r's secrets sealed, and fn's, in one transaction. ERR_OK (out: *n_more, fn's), or an
+ * error eb explains: nothing changed. */
+static int write_sealed(struct store *s, struct rows *r, int64_t now, store_reseal_fn fn, void *ctx,
+                        int64_t *n_more, struct errbuf *eb)
 {
     int rc = store_begin(s);
     for (size_t i = 0; rc == ERR_OK && i < r->n; i++)
@@ -333,14 +341,29 @@ static int write_sealed(struct store *s, struct rows *r, int64_t now)
             rc = s->ops->destination_secret_set(s, d->account_id, d->ext_id, sealed);
         memset(sealed, 0, sizeof(sealed));
     }
+    if (rc == ERR_OK && fn) {
+        rc = fn(ctx, s, now, n_more, eb);
+        if (rc) {
+            store_rollback(s);
+            return rc;
+        }
+    }
     if (rc == ERR_OK)
         rc = store_commit(s);
-    if (rc)
+    if (rc) {
         store_rollback(s);
-    return rc;
+        return errf(eb, ERR_BACKEND, NULL, "cannot write the sealed secrets: nothing changed");
+    }
+    return ERR_OK;
 }
 
 int store_secrets_reseal(struct store *s, int64_t now, int64_t *n_resealed, struct errbuf *eb)
+{
+    return store_secrets_reseal_with(s, now, NULL, NULL, n_resealed, eb);
+}
+
+int store_secrets_reseal_with(struct store *s, int64_t now, store_reseal_fn fn, void *ctx,
+                              int64_t *n_resealed, struct errbuf *eb)
 {
     struct rows r = {0};
     int rc = collect(s, &r);
@@ -349,13 +372,14 @@ int store_secrets_reseal(struct store *s, int64_t now, int64_t *n_resealed, stru
     else
         rc = open_stale(s, &r, eb);
     size_t n = r.n + r.n_d;
+    int64_t more = 0;
     if (rc == ERR_OK && n && s->n_keys == 0)
         rc = errf(eb, ERR_UNSUPPORTED, NULL,
                   "%zu secret(s) stored in clear and no secrets key: " NO_KEY_HINT, n);
-    else if (rc == ERR_OK && n && write_sealed(s, &r, now) != ERR_OK)
-        rc = errf(eb, ERR_BACKEND, NULL, "cannot write the sealed secrets: nothing changed");
+    else if (rc == ERR_OK && (n || (fn && s->n_keys > 0)))
+        rc = write_sealed(s, &r, now, fn, ctx, &more, eb);
     if (n_resealed)
-        *n_resealed = rc == ERR_OK || rc == ERR_UNSUPPORTED ? (int64_t)n : 0;
+        *n_resealed = rc == ERR_OK || rc == ERR_UNSUPPORTED ? (int64_t)n + more : 0;
     for (size_t i = 0; i < r.n; i++)
         memset(r.v[i].secret, 0, sizeof(r.v[i].secret));
     for (size_t i = 0; i < r.n_d; i++)

@@ -241,3 +241,70 @@ test('rotation re-seals webhook signing secrets too: the webhook signs with the 
     await rx.close();
   }
 });
+
+test('rotation re-seals ping-post buyers\' signing secrets: the ping is signed under the new key alone', async () => {
+  const dir = tmp();
+  const oldKey = keygen(dir, 'old.key');
+  const newKey = keygen(dir, 'new.key');
+  const tls = makeTestCa(dir);
+  const token = 'rotation-buyer-token-0123456789';
+  let secret = null;
+  const signed = (req) => {
+    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(req.headers['opendni-signature'] || '');
+    return !!m && secret !== null &&
+      createHmac('sha256', secret).update(`${m[1]}.${req.body}`).digest('hex') === m[2];
+  };
+  // The buyer refuses a ping it cannot verify (401) and passes on one it can (204: no bid).
+  const rx = await httpsReceiver(tls, (req) => ({ status: signed(req) ? 204 : 401 }));
+  try {
+    const db = freshDb(dir);
+    const withOld = { ...noKey(), OPENDNI_SECRETS_KEY_FILE: oldKey };
+    assert.equal(run(['init', '--db', db], { env: withOld }).status, 0);
+    const a = createAccount(db, 'A', ['https://a.example']);
+    const set = run(['account', 'set', a.accountId, '--db', db, '--twilio-auth-token', token,
+      '--twilio-account-sid', SID], { env: withOld });
+    assert.equal(set.status, 0, set.stderr);
+    const outbound = ['--outbound-allow-private', '--test-outbound-ca', tls.caFile];
+    let srv = await startServer({ dir, db, account: a, env: noKey(), args: ['--secrets-key-file', oldKey, ...outbound] });
+    servers.push(srv);
+    const num = await srv.api('POST', '/v1/numbers', { number: '+15125550777', target: '+15555550100',
+      forward_to: '+15555550100', source: { source: 'radio', medium: 'offline', campaign: 'am' } });
+    assert.equal(num.status, 201, num.text);
+    const plan = await srv.api('POST', '/v1/routing-plans', { name: 'Leads', attach: { number: num.json.id },
+      last_resort: '+15555550999', targets: [{ id: 'acme', number: '+15555550301', bid_url: `${rx.url}/ping`,
+        post_url: `${rx.url}/post` }], steps: [{ type: 'distribute', method: 'ping_post', deadline_ms: 2000 }] });
+    assert.equal(plan.status, 201, plan.text);
+    secret = plan.json.targets[0].signing_secret;
+    assert.match(secret, /^bsec_/);
+    await srv.stop();
+    const body = () => sql(db, `select body from route_docs where ext_id = '${plan.json.id}'`);
+    const before = body();
+    const r = run(['secrets', 'rotate', '--db', db, '--old-key-file', oldKey, '--new-key-file', newKey], { env: noKey() });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /re-sealed 2 secret/, 'the Twilio token and the buyer\'s secret');
+    const after = body();
+    assert.notEqual(after, before);
+    assert.ok(!after.includes(secret), 'never in clear');
+    assert.equal(JSON.parse(after).name, 'Leads', 'the rest of the plan kept');
+    // Rotating again changes nothing: everything is sealed with the new key already.
+    const again = run(['secrets', 'rotate', '--db', db, '--old-key-file', oldKey, '--new-key-file', newKey], { env: noKey() });
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /re-sealed 0 secret/);
+    assert.equal(body(), after);
+    // The old key is gone from the server: the auction's ping still carries a valid signature.
+    srv = await startServer({ dir, db, account: a, env: noKey(), args: ['--secrets-key-file', newKey, ...outbound] });
+    servers.push(srv);
+    const p = { AccountSid: SID, CallSid: 'CA' + randomBytes(16).toString('hex'), CallStatus: 'ringing',
+      Direction: 'inbound', From: '+15125550100', To: '+15125550777' };
+    const path = '/v1/telephony/twilio/voice';
+    const res = await fetch(srv.url + path, { method: 'POST', body: new URLSearchParams(p).toString(),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': sign(token, srv.url + path, p) } });
+    assert.equal(res.status, 200, await res.text());
+    const pings = rx.requests.filter((q) => q.path === '/ping');
+    assert.equal(pings.length, 1);
+    assert.equal(pings[0].status, 204, 'the buyer verified the ping');
+    await srv.stop();
+  } finally {
+    await rx.close();
+  }
+});
