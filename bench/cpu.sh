@@ -57,16 +57,22 @@ cpu_per_req() {
 # "RESULT req/s p50_ms p99_ms non2xx errors requests cpu_total http writer checkpoint" (µs per
 # request of the processes PIDS, a space-separated list; "-" for each if PIDS is empty). wrk's
 # stderr (the scripts' warnings) is left to the caller's. With PERF_DATA, also a profile of PIDS
-# over the run (perf_start, below).
+# in a run of its own after it (PROFILE_SECONDS, 5; the scripts see PROFILE_RUN=1): perf attached
+# to the server's threads costs it CPU (its sampling interrupts, and work at every context
+# switch: pings measured 2-4 µs more with it), so the measured run goes without.
 bench_wrk() {
   _pids=$1 _script=$2 _url=$3
   shift 3
-  perf_start "$_pids" "${PERF_DATA:-}"
   _before=$(cpu_ticks $_pids)
   _res=$(WRK_THREADS=$THREADS $CLI_PIN wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" -s "$_script" "$@" "$_url" |
     grep '^RESULT' || true)
   _after=$(cpu_ticks $_pids)
-  perf_stop
+  if [ "$PROFILE" != 0 ] && [ -n "${PERF_DATA:-}" ] && [ -n "$_pids" ]; then
+    perf_start "$_pids" "$PERF_DATA"
+    PROFILE_RUN=1 WRK_THREADS=$THREADS $CLI_PIN wrk -t "$THREADS" -c "$CONNS" -d "${PROFILE_SECONDS:-5}s" \
+      -s "$_script" "$@" "$_url" >/dev/null 2>&1 || true
+    perf_stop
+  fi
   [ -n "$_res" ] || { echo "bench: wrk gave no result for $_url" >&2; return 1; }
   set -- $_res
   _cpu="- - - -"
@@ -93,9 +99,10 @@ bench_row() {
 
 # ---- profiles (bench/run's gap report) ----
 # With PERF_DATA set (a file name), bench_wrk also records the processes PIDS with
-# `perf record -F 999 -g` for the wrk run (perf itself runs on the clients' CPU; its sampling
+# `perf record -F $PROFILE_HZ -g` for the wrk run (perf itself runs on the clients' CPU; its sampling
 # interrupts are charged to the server, ~1,000 a second). PROFILE=0 or no perf: never.
 PROFILE=${PROFILE:-1}
+PROFILE_HZ=${PROFILE_HZ:-999} # samples a second
 if [ "$PROFILE" != 0 ] && ! command -v perf >/dev/null 2>&1; then
   PROFILE=0
   PROFILE_NOTE="profiles skipped: perf is not installed (Debian: linux-perf)"
@@ -109,7 +116,7 @@ fi
 perf_start() {
   _perf_pid=""
   [ "$PROFILE" != 0 ] && [ -n "$2" ] && [ -n "$1" ] || return 0
-  $CLI_PIN perf record -q -F 999 -g -o "$2" -p "$(echo $1 | tr ' ' ',')" >/dev/null 2>&1 &
+  $CLI_PIN perf record -q -F "$PROFILE_HZ" -g -o "$2" -p "$(echo $1 | tr ' ' ',')" >/dev/null 2>&1 &
   _perf_pid=$!
   sleep 0.3 # perf attaches to every thread before the run starts
 }

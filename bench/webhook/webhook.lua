@@ -14,6 +14,14 @@ function init(args)
       ["X-Twilio-Signature"] = line:sub(1, tab - 1),
     }, line:sub(tab + 1))
   end
+  -- bench/cpu.sh's profile run after the measured one: the second half of the calls, which the
+  -- measured run did not reach (WEBHOOK_N is five times what it takes), so no call repeats
+  if os.getenv("PROFILE_RUN") then
+    local h = math.floor(#reqs / 2)
+    local n = #reqs
+    for i = 1, n - h do reqs[i] = reqs[i + h] end
+    for i = n, n - h + 1, -1 do reqs[i] = nil end
+  end
 end
 request = lib.cycle(reqs)
 done = lib.done("webhook.lua: ran out of unique calls; raise WEBHOOK_N")
