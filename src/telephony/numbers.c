@@ -71,11 +71,6 @@ static int cred_ok(const struct tel_api_cred *c)
     return c && !empty(c->base_url) && !empty(c->secret) ? ERR_OK : ERR_INVALID;
 }
 
-static void copy(char *dst, size_t cap, const char *s)
-{
-    snprintf(dst, cap, "%s", s ? s : "");
-}
-
 /* ==== Twilio =================================================================================
  */
 
@@ -137,7 +132,7 @@ static bool take_number(char *dst, size_t cap, const char *s)
     for (const char *p = s + 1; *p; p++)
         if (!isdigit((unsigned char)*p))
             return false;
-    copy(dst, cap, s);
+    str_copy(dst, cap, s);
     return true;
 }
 
@@ -202,7 +197,7 @@ static int tw_owned(json_t *o, struct tel_owned *out)
     if (!json_is_object(o) || !path_safe(sid) || strlen(sid) >= sizeof(out->ref) ||
         !take_number(out->number, sizeof(out->number), str_of(o, "phone_number")))
         return ERR_INVALID;
-    copy(out->ref, sizeof(out->ref), sid);
+    str_copy(out->ref, sizeof(out->ref), sid);
     return ERR_OK;
 }
 
@@ -310,7 +305,7 @@ static int tx_body(struct tel_api_req *r, json_t *v)
         return ERR_NOMEM;
     bool fits = strlen(s) < sizeof(r->body);
     if (fits)
-        copy(r->body, sizeof(r->body), s);
+        str_copy(r->body, sizeof(r->body), s);
     free(s);
     r->content_type = "application/json";
     return fits ? ERR_OK : ERR_TOOBIG;
@@ -438,7 +433,7 @@ static int tx_parse_find(const char *body, struct tel_owned *out)
                  ? ERR_OK
                  : ERR_INVALID;
         if (rc == ERR_OK)
-            copy(out->ref, sizeof(out->ref), id);
+            str_copy(out->ref, sizeof(out->ref), id);
     }
     json_decref(root);
     return rc;
