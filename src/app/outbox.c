@@ -26,7 +26,6 @@
 #include "app/writer.h"
 
 #define MAX_TARGETS 32 /* destinations one event is written for */
-#define MAX_ACCOUNTS 4096
 #define MAX_POOLS 256
 #define DAY_MS (86400LL * 1000)
 
@@ -1000,19 +999,6 @@ static void step_now(struct outbox *o, int64_t now)
 
 /* ==== periodic checks ========================================================================= */
 
-struct ids {
-    int64_t *v;
-    size_t n, cap;
-};
-
-static int add_account(void *ctx, const struct st_account *a)
-{
-    struct ids *ids = ctx;
-    if (ids->n < ids->cap)
-        ids->v[ids->n++] = a->id;
-    return ids->n == ids->cap;
-}
-
 static int add_pool(void *ctx, const struct st_pool *p)
 {
     struct st_pool *pools = ((struct st_pool **)ctx)[0];
@@ -1229,14 +1215,15 @@ static void run_checks(struct outbox *o, int64_t now)
 {
     struct flush f = {o->app->store, now};
     traffic_drain(o->app->traffic, flush_traffic, &f);
-    struct ids ids = {.v = xmalloc(MAX_ACCOUNTS * sizeof(int64_t)), .cap = MAX_ACCOUNTS};
-    if (store_account_list(o->app->store, add_account, &ids) == ERR_OK)
-        for (size_t i = 0; i < ids.n; i++) {
-            check_pools(o, ids.v[i], now);
-            check_swap_miss(o, ids.v[i], now);
-            check_summary(o, ids.v[i], now);
+    int64_t *ids = NULL;
+    size_t n = 0;
+    if (store_account_ids(o->app->store, &ids, &n) == ERR_OK)
+        for (size_t i = 0; i < n; i++) {
+            check_pools(o, ids[i], now);
+            check_swap_miss(o, ids[i], now);
+            check_summary(o, ids[i], now);
         }
-    free(ids.v);
+    free(ids);
 }
 
 /* Whether a step is due at now, and whether it claims. Steps record what ended at most every

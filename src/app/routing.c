@@ -283,22 +283,6 @@ static int add_sealed_doc(void *ctx, const struct st_route_doc *d)
     return 0;
 }
 
-struct acct_ids {
-    int64_t *v;
-    size_t n, cap;
-};
-
-static int add_account_id(void *ctx, const struct st_account *a)
-{
-    struct acct_ids *ids = ctx;
-    if (ids->n == ids->cap) {
-        ids->cap = ids->cap ? 2 * ids->cap : 16;
-        ids->v = xrealloc(ids->v, ids->cap * sizeof(*ids->v));
-    }
-    ids->v[ids->n++] = a->id;
-    return 0;
-}
-
 /* Re-seals the stale buyer secrets of one stored plan d (written back when one changed). */
 static int reseal_doc(struct store *s, struct st_route_doc *d, int64_t *n, struct errbuf *eb)
 {
@@ -349,20 +333,21 @@ int routing_reseal_buyers(void *ctx, struct store *s, int64_t now, int64_t *n, s
 {
     (void)ctx;
     (void)now; /* a re-sealed plan keeps its updated_at: nobody edited it */
-    struct acct_ids ids = {0};
-    int rc = store_account_list(s, add_account_id, &ids);
+    int64_t *ids = NULL;
+    size_t n_ids = 0;
+    int rc = store_account_ids(s, &ids, &n_ids);
     if (rc)
         rc = errf(eb, rc, NULL, "cannot list the accounts");
-    for (size_t a = 0; rc == ERR_OK && a < ids.n; a++) {
+    for (size_t a = 0; rc == ERR_OK && a < n_ids; a++) {
         struct sealed_docs sd = {0};
-        rc = store_route_doc_list(s, ids.v[a], "plan", add_sealed_doc, &sd);
+        rc = store_route_doc_list(s, ids[a], "plan", add_sealed_doc, &sd);
         if (rc)
             rc = errf(eb, rc, NULL, "cannot read the plans");
         for (size_t i = 0; rc == ERR_OK && i < sd.n; i++)
             rc = reseal_doc(s, &sd.v[i], n, eb);
         free(sd.v);
     }
-    free(ids.v);
+    free(ids);
     return rc;
 }
 

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "base/testhooks.h"
+#include "base/xalloc.h"
 #include "store/store_int.h"
 
 /* The compiled-in backends, tried in order. */
@@ -255,6 +256,36 @@ int store_account_set_settings(struct store *s, int64_t id, const char *settings
 int store_account_list(struct store *s, store_account_fn fn, void *ctx)
 {
     return s->ops->account_list(s, fn, ctx);
+}
+
+struct account_ids {
+    int64_t *v;
+    size_t n, cap;
+};
+
+static int add_account_id(void *ctx, const struct st_account *a)
+{
+    struct account_ids *ids = ctx;
+    if (ids->n == ids->cap) {
+        ids->cap = ids->cap ? 2 * ids->cap : 64;
+        ids->v = xrealloc(ids->v, ids->cap * sizeof(*ids->v));
+    }
+    ids->v[ids->n++] = a->id;
+    return 0;
+}
+
+int store_account_ids(struct store *s, int64_t **ids, size_t *n)
+{
+    struct account_ids a = {0};
+    int rc = s->ops->account_list(s, add_account_id, &a);
+    if (rc) {
+        free(a.v);
+        a.v = NULL;
+        a.n = 0;
+    }
+    *ids = a.v;
+    *n = a.n;
+    return rc;
 }
 
 int store_account_origins(struct store *s, int64_t account_id, store_origin_fn fn, void *ctx)

@@ -282,6 +282,9 @@ int store_api_key_revoke(struct store *s, int64_t account_id, int64_t key_id, in
 int store_account_by_key(struct store *s, const char *key_hash, struct st_account *a);
 int store_account_set_settings(struct store *s, int64_t id, const char *settings_json);
 int store_account_list(struct store *s, store_account_fn fn, void *ctx);
+/* Every account's row id, in id order (store_account_list's): out *ids (free it; NULL when
+ * none), *n. For walks that act on each account after the listing ends. */
+int store_account_ids(struct store *s, int64_t **ids, size_t *n);
 /* Calls fn(ctx, origin) for each allowed origin of the account. */
 int store_account_origins(struct store *s, int64_t account_id, store_origin_fn fn, void *ctx);
 /* Allows origin for the account (an origin it allows already: ERR_OK, nothing changes). */

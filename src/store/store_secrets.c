@@ -209,19 +209,8 @@ struct rows {
     size_t n_d, cap_d;
     int64_t *ids; /* accounts, collected first: a list callback must not start another walk
                    * of the same operation */
-    size_t n_ids, cap_ids;
+    size_t n_ids;
 };
-
-static int add_account(void *arg, const struct st_account *a)
-{
-    struct rows *r = arg;
-    if (r->n_ids == r->cap_ids) {
-        r->cap_ids = r->cap_ids ? 2 * r->cap_ids : 64;
-        r->ids = xrealloc(r->ids, r->cap_ids * sizeof(*r->ids));
-    }
-    r->ids[r->n_ids++] = a->id;
-    return 0;
-}
 
 static int add_row(void *arg, const struct st_provider_cred *c)
 {
@@ -253,7 +242,7 @@ static int add_dest(void *arg, const struct st_destination *d)
  * webhook signing secrets. */
 static int collect(struct store *s, struct rows *r)
 {
-    int rc = s->ops->account_list(s, add_account, r);
+    int rc = store_account_ids(s, &r->ids, &r->n_ids);
     for (size_t i = 0; rc == ERR_OK && i < r->n_ids; i++) {
         rc = s->ops->provider_cred_list(s, r->ids[i], add_row, r);
         if (rc == ERR_OK)

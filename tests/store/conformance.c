@@ -1251,6 +1251,20 @@ static int collect_trace(void *ctx, const struct st_trace_row *r)
 
 /* Citus rule (issue 11): a row read by its row id is read in its account; another account's id
  * finds nothing, on both backends (PostgreSQL: one shard's statement). */
+/* Every account's id, in id order; the walks that act per account after listing them. */
+static void account_ids_lists_every_account(void **state)
+{
+    struct fx *f = *state;
+    int64_t *ids = NULL;
+    size_t n = 0;
+    assert_int_equal(store_account_ids(f->s, &ids, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_true(f->a.id < f->b.id);
+    assert_int_equal(ids[0], f->a.id);
+    assert_int_equal(ids[1], f->b.id);
+    free(ids);
+}
+
 static void rows_by_id_in_their_account(void **state)
 {
     struct fx *f = *state;
@@ -4616,6 +4630,7 @@ int main(int argc, char **argv)
         T(sessions_and_lease_times_never_move_back),
         T(visits_add_stores_sessions_with_their_leases),
         T(history_window_order_max_and_events),
+        T(account_ids_lists_every_account),
         T(rows_by_id_in_their_account),
         T(session_client_and_numbers_held),
         T(session_leases_latest_per_pool_in_pool_order),
