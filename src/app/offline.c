@@ -722,40 +722,62 @@ static int requeue(struct offline *o, json_t *r)
     return spool_json(o, json_incref(r)) == ERR_OK ? ERR_OK : REPLAY_STOP;
 }
 
+/* The stored call a spooled record is about: its "cid", else the call of its provider id "sid",
+ * else of its "parent" (out: *by_parent). Returns true with *call_id; false when there is none
+ * to act on, with *out the record's outcome: requeued while its call may still be stored,
+ * dropped when it never will be or is another account's (ERR_OK), REPLAY_STOP on a store
+ * error. */
+static bool spooled_call(struct offline *o, json_t *r, int64_t *call_id, bool *by_parent, int *out)
+{
+    *call_id = jint(r, "cid");
+    *by_parent = false;
+    if (*call_id)
+        return true;
+    const char *provider = jstr(r, "p");
+    const char *sid = jstr(r, "sid");
+    const char *parent = jstr(r, "parent");
+    struct st_call c;
+    int rc = calls_by_provider(o->app, provider, sid, &c);
+    if (rc == ERR_NOTFOUND && parent[0]) {
+        rc = calls_by_provider(o->app, provider, parent, &c);
+        *by_parent = true;
+    }
+    if (rc == ERR_NOTFOUND) {
+        bool waiting = offline_has_call(o, provider, sid) || offline_has_call(o, provider, parent);
+        if (waiting || time_now_ms() - jint(r, "first") < OFFLINE_ORPHAN_MS) {
+            *out = requeue(o, r);
+        } else {
+            drop(o, "no such call was stored", sid);
+            *out = ERR_OK;
+        }
+        return false;
+    }
+    if (rc) {
+        *out = REPLAY_STOP;
+        return false;
+    }
+    if (c.account_id != jint(r, "acct")) {
+        drop(o, "the call is another account's", sid);
+        *out = ERR_OK;
+        return false;
+    }
+    *call_id = c.id;
+    return true;
+}
+
 static int replay_status(struct offline *o, json_t *r)
 {
-    struct app *app = o->app;
     struct call_report u = {(enum call_leg)jint(r, "leg"),
                             json_string_value(json_object_get(r, "st")), jint(r, "dur"),
                             jint(r, "seq")};
-    int64_t call_id = jint(r, "cid");
-    const char *sid = jstr(r, "sid");
-    if (!call_id) {
-        const char *provider = jstr(r, "p");
-        const char *parent = jstr(r, "parent");
-        struct st_call c;
-        int rc = calls_by_provider(app, provider, sid, &c);
-        if (rc == ERR_NOTFOUND && parent[0]) {
-            rc = calls_by_provider(app, provider, parent, &c);
-            u.leg = CALL_LEG_DIALED;
-        }
-        if (rc == ERR_NOTFOUND) {
-            bool waiting =
-                offline_has_call(o, provider, sid) || offline_has_call(o, provider, parent);
-            if (waiting || time_now_ms() - jint(r, "first") < OFFLINE_ORPHAN_MS)
-                return requeue(o, r);
-            drop(o, "no such call was stored", sid);
-            return ERR_OK;
-        }
-        if (rc)
-            return REPLAY_STOP;
-        if (c.account_id != jint(r, "acct")) {
-            drop(o, "the call is another account's", sid);
-            return ERR_OK;
-        }
-        call_id = c.id;
-    }
-    int rc = calls_update(app, jint(r, "acct"), call_id, &u, jint(r, "at"), NULL);
+    int64_t call_id;
+    bool by_parent;
+    int out;
+    if (!spooled_call(o, r, &call_id, &by_parent, &out))
+        return out;
+    if (by_parent)
+        u.leg = CALL_LEG_DIALED;
+    int rc = calls_update(o->app, jint(r, "acct"), call_id, &u, jint(r, "at"), NULL);
     return rc == ERR_OK || rc == ERR_NOTFOUND ? ERR_OK : REPLAY_STOP;
 }
 
@@ -764,27 +786,12 @@ static int replay_recording(struct offline *o, json_t *r)
 {
     struct app *app = o->app;
     int64_t account_id = jint(r, "acct");
-    int64_t call_id = jint(r, "cid");
     const char *sid = jstr(r, "sid");
-    if (!call_id) {
-        const char *provider = jstr(r, "p");
-        const char *parent = jstr(r, "parent");
-        struct st_call c;
-        int rc = calls_by_provider(app, provider, sid, &c);
-        if (rc == ERR_NOTFOUND && parent[0])
-            rc = calls_by_provider(app, provider, parent, &c);
-        if (rc == ERR_NOTFOUND) {
-            bool waiting =
-                offline_has_call(o, provider, sid) || offline_has_call(o, provider, parent);
-            if (waiting || time_now_ms() - jint(r, "first") < OFFLINE_ORPHAN_MS)
-                return requeue(o, r);
-            drop(o, "no such call was stored", sid);
-            return ERR_OK;
-        }
-        if (rc)
-            return REPLAY_STOP;
-        call_id = c.id;
-    }
+    int64_t call_id;
+    bool by_parent;
+    int out;
+    if (!spooled_call(o, r, &call_id, &by_parent, &out))
+        return out;
     int rc = recordings_put(app, account_id, call_id, jstr(r, "url"), jint(r, "dur"));
     if (rc == ERR_NOTFOUND || rc == ERR_INVALID) { /* another account's, or gone since */
         drop(o, "the recording's call is not the account's", sid[0] ? sid : "?");
