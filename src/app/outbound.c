@@ -267,26 +267,49 @@ static int start(struct outbound *o, struct transfer *t)
     return ERR_OK;
 }
 
-int outbound_post(struct outbound *o, const char *url, const char *const *headers, size_t n_headers,
-                  const char *body, size_t len, outbound_done_fn done, void *arg)
+/* A transfer to an HTTP URL: https, or http where private destinations are allowed (tests,
+ * local receivers). NULL with *rc ERR_INVALID (another scheme) or ERR_NOMEM. */
+static struct transfer *web_transfer(struct outbound *o, const char *url, outbound_done_fn done,
+                                     void *arg, int *rc)
 {
     bool https = strncasecmp(url, "https://", 8) == 0;
     bool http = strncasecmp(url, "http://", 7) == 0;
+    *rc = ERR_INVALID;
     if (!https && !(http && o->cfg.allow_private))
-        return ERR_INVALID;
+        return NULL;
     struct transfer *t = transfer_new(o, url, https ? "https" : "http", done, arg);
-    if (!t)
-        return ERR_NOMEM;
-    for (size_t i = 0; i < n_headers && i < OUTBOUND_MAX_HEADERS; i++)
+    *rc = t ? ERR_OK : ERR_NOMEM;
+    return t;
+}
+
+static void set_headers(struct transfer *t, const char *const *headers, size_t n)
+{
+    for (size_t i = 0; i < n && i < OUTBOUND_MAX_HEADERS; i++)
         t->headers = curl_slist_append(t->headers, headers[i]);
     t->headers = curl_slist_append(t->headers, "Expect:"); /* no 100-continue round trip */
+    curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+}
+
+/* The request body, copied (the caller's may go before the transfer ends). */
+static void set_body(struct transfer *t, const char *body, size_t len)
+{
     t->body = xmalloc(len + 1);
     memcpy(t->body, body, len);
     t->body[len] = '\0';
     t->len = len;
-    curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
     curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body);
     curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+}
+
+int outbound_post(struct outbound *o, const char *url, const char *const *headers, size_t n_headers,
+                  const char *body, size_t len, outbound_done_fn done, void *arg)
+{
+    int rc;
+    struct transfer *t = web_transfer(o, url, done, arg, &rc);
+    if (!t)
+        return rc;
+    set_headers(t, headers, n_headers);
+    set_body(t, body, len);
     return start(o, t);
 }
 
@@ -303,37 +326,27 @@ int outbound_request_within(struct outbound *o, int64_t timeout_ms, const char *
                             const char *body, size_t len, const char *userpwd,
                             outbound_done_fn done, void *arg)
 {
-    bool https = strncasecmp(url, "https://", 8) == 0;
-    bool http = strncasecmp(url, "http://", 7) == 0;
-    if ((!https && !(http && o->cfg.allow_private)) || !method)
+    if (!method)
         return ERR_INVALID;
-    struct transfer *t = transfer_new(o, url, https ? "https" : "http", done, arg);
+    int rc;
+    struct transfer *t = web_transfer(o, url, done, arg, &rc);
     if (!t)
-        return ERR_NOMEM;
+        return rc;
     t->keep = true;
     if (timeout_ms > 0) {
         curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
         if (timeout_ms < o->cfg.connect_ms)
             curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
     }
-    for (size_t i = 0; i < n_headers && i < OUTBOUND_MAX_HEADERS; i++)
-        t->headers = curl_slist_append(t->headers, headers[i]);
-    t->headers = curl_slist_append(t->headers, "Expect:");
-    curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+    set_headers(t, headers, n_headers);
     if (userpwd) {
         curl_easy_setopt(t->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(t->easy, CURLOPT_USERPWD, userpwd);
     }
-    if (body) {
-        t->body = xmalloc(len + 1);
-        memcpy(t->body, body, len);
-        t->body[len] = '\0';
-        t->len = len;
-        curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body);
-        curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    } else if (strcmp(method, "GET") == 0) {
+    if (body)
+        set_body(t, body, len);
+    else if (strcmp(method, "GET") == 0)
         curl_easy_setopt(t->easy, CURLOPT_HTTPGET, 1L);
-    }
     if (strcmp(method, "GET") != 0 && !(body && strcmp(method, "POST") == 0))
         curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, method);
     return start(o, t);
@@ -342,13 +355,10 @@ int outbound_request_within(struct outbound *o, int64_t timeout_ms, const char *
 int outbound_fetch(struct outbound *o, const char *url, const char *userpwd, size_t max_bytes,
                    int64_t timeout_ms, outbound_done_fn done, void *arg)
 {
-    bool https = strncasecmp(url, "https://", 8) == 0;
-    bool http = strncasecmp(url, "http://", 7) == 0;
-    if (!https && !(http && o->cfg.allow_private))
-        return ERR_INVALID;
-    struct transfer *t = transfer_new(o, url, https ? "https" : "http", done, arg);
+    int rc;
+    struct transfer *t = web_transfer(o, url, done, arg, &rc);
     if (!t)
-        return ERR_NOMEM;
+        return rc;
     t->keep = true;
     t->keep_max = max_bytes;
     if (timeout_ms > 0)
