@@ -15,7 +15,8 @@
 # out), DESTS (50 webhook destinations, each taking every call.started: the driver posts
 # RATE/DESTS calls a second; one destination cannot take 1,000 a second at 4 requests in flight),
 # POOL (10000), PIN (see bench/cpu.sh: the server on CPU 1, wrk, driver and receiver on CPU 0),
-# PACE (50: the paced rows' load, % of the saturated rate with nothing going out; 0 skips them).
+# PACE (50: the paced rows' load, % of the saturated rate with nothing going out; 0 skips them),
+# KEEP (set: the work directory, with the server's log and store, is kept).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -39,7 +40,7 @@ drv_pid=""
 cleanup() {
   for p in $drv_pid $srv_pid $rx_pid; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  if [ -n "${KEEP:-}" ]; then echo "kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -172,8 +173,11 @@ if [ "$PACE" -gt 0 ]; then
 fi
 wait "$drv_pid" || true
 drv_pid=""
-pending=$(sqlite3 "$db" "SELECT COUNT(*) FROM outbox WHERE state = 0")
-delivered=$(sqlite3 "$db" "SELECT COUNT(*) FROM outbox WHERE state = 1")
+# pending: messages with a row due again, and the published events after each cursor (sql/0033)
+pending=$(sqlite3 "$db" "SELECT (SELECT COUNT(*) FROM outbox WHERE state = 0) + (SELECT COUNT(*)
+  FROM outbox_cursors c JOIN outbox_events e ON e.account_id = c.account_id AND e.fanout = 1
+  AND e.id > c.pos)")
+delivered=$(sqlite3 "$db" "SELECT COUNT(*) FROM outbox_attempts WHERE status BETWEEN 200 AND 299")
 
 pinning="unpinned"
 [ "$PIN" = 1 ] && pinning="server pinned to CPU 1; wrk, driver and receiver on CPU 0"

@@ -14,7 +14,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 
-#define OUTBOUND_IDLE_HANDLES 64 /* the most in flight at once (OUTBOX_MAX_IN_FLIGHT) */
+#define OUTBOUND_IDLE_HANDLES 64 /* as many as connections (CURLMOPT_MAX_TOTAL_CONNECTIONS) */
 
 struct transfer {
     struct outbound *o;

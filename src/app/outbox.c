@@ -39,7 +39,18 @@ static const char *const event_types[] = {
 struct finished {
     struct sending *x;
     struct outbound_result r;
-    bool disabled; /* its record disabled the destination */
+    bool disabled;  /* its record disabled the destination */
+    bool batch_end; /* the last of its batch's attempts (x->batch) */
+};
+
+/* A destination's batch of published events (store_outbox_claim: messages with id 0). Its
+ * attempts are recorded together, with the batch's end, once the last one ended: the cursor
+ * moves past the whole batch in one transaction. */
+struct batch {
+    int64_t account_id, destination_id;
+    size_t left;            /* its sends not ended */
+    struct finished *ended; /* those that ended */
+    size_t n_ended;
 };
 
 /* A cached OAuth2 access token of a google_ads destination (this node's). */
@@ -72,6 +83,8 @@ struct step_job {
     size_t n_claimed;
     struct gbatch **gb; /* google_ads batches of the claim, filled in the same transaction */
     size_t n_gb;
+    struct batch **batches; /* the claim's destination batches */
+    size_t n_batches;
 };
 
 struct outbox {
@@ -99,8 +112,9 @@ struct sending {
     struct outbox *o;
     struct st_outbox_msg m;
     struct st_destination d;
-    char why[256]; /* why the attempt failed (record) */
-    int gads;      /* google_ads: enum adplat_gads_outcome of its attempt, -1 otherwise */
+    char why[256];        /* why the attempt failed (record) */
+    int gads;             /* google_ads: enum adplat_gads_outcome of its attempt, -1 otherwise */
+    struct batch *batch;  /* its destination's batch, or NULL (a message with a row) */
 };
 
 /* A batch of a google_ads destination's messages: one IngestEvents request (after a token
@@ -196,10 +210,11 @@ static int add_target(void *ctx, const struct st_destination *d)
     return 0;
 }
 
-/* Writes one message of body for each target (the caller's transaction; the body once). */
+/* Writes the event of body for the targets (the caller's transaction; the body once): published
+ * to them (store_outbox_publish), or, for one sent on request, a message for each. */
 static int write_messages(struct store *s, int64_t account_id, const char *type,
                           const char *event_id, const char *body, int64_t now, const int64_t *ids,
-                          size_t n)
+                          size_t n, bool publish)
 {
     struct st_outbox_msg *m = xcalloc(1, sizeof(*m));
     m->account_id = account_id;
@@ -207,7 +222,7 @@ static int write_messages(struct store *s, int64_t account_id, const char *type,
     snprintf(m->type, sizeof(m->type), "%s", type);
     snprintf(m->body, sizeof(m->body), "%s", body);
     m->created_at = m->next_at = now;
-    int rc = store_outbox_add_many(s, m, ids, n);
+    int rc = publish ? store_outbox_publish(s, m, ids, n) : store_outbox_add_many(s, m, ids, n);
     free(m);
     return rc;
 }
@@ -244,7 +259,7 @@ int outbox_emit(struct app *app, struct store *s, int64_t account_id, const char
         free(body);
         return ERR_OK;
     }
-    rc = write_messages(s, account_id, type, event_id, body, now, t.ids, t.n);
+    rc = write_messages(s, account_id, type, event_id, body, now, t.ids, t.n, true);
     free(body);
     if (rc == ERR_OK)
         outbox_written(app);
@@ -424,6 +439,7 @@ static int record(struct store *s, struct sending *x, const struct outbound_resu
 {
     struct outbox *o = x->o;
     struct st_delivery d = {.outbox_id = x->m.id,
+                            .event_ref = x->m.event_ref,
                             .account_id = x->m.account_id,
                             .destination_id = x->d.id,
                             .attempt = x->m.attempts,
@@ -449,7 +465,10 @@ static int record(struct store *s, struct sending *x, const struct outbound_resu
     if (rejected)
         disable_after = 0;
     bool ok = state == ST_OUTBOX_DELIVERED;
-    if (rc == ERR_OK)
+    /* a success changes a destination only if it was failing (as of the claim: a failure
+     * recorded since is cleared by the next success claimed after it) */
+    bool healthy = !x->d.failing_since && !x->d.last_error[0];
+    if (rc == ERR_OK && !(ok && healthy))
         rc = store_destination_result(s, x->d.account_id, x->d.id, ok, now, disable_after,
                                       ok ? NULL : x->why, disabled);
     if (rc == ERR_OK && *disabled)
@@ -463,20 +482,29 @@ static int record(struct store *s, struct sending *x, const struct outbound_resu
  * once its claim's lease runs out). */
 static void record_all(struct store *s, struct finished *done, size_t n, int64_t now)
 {
-    for (size_t i = 0; i < n; i++) {
-        struct finished *f = &done[i];
+    for (size_t i = 0; i < n;) {
+        /* one message, or a destination's batch (together, then its end) */
+        struct batch *b = done[i].x->batch;
+        size_t k = 1;
+        while (b && !done[i + k - 1].batch_end)
+            k++;
         int one = store_savepoint(s);
-        if (one == ERR_OK)
-            one = record(s, f->x, &f->r, now, &f->disabled);
+        for (size_t j = i; one == ERR_OK && j < i + k; j++)
+            one = record(s, done[j].x, &done[j].r, now, &done[j].disabled);
+        if (one == ERR_OK && b)
+            one = store_outbox_batch_done(s, b->account_id, b->destination_id, done[i].x->o->owner);
         if (one == ERR_OK)
             one = store_savepoint_release(s);
         if (one) {
             store_savepoint_rollback(s);
-            f->disabled = false;
+            for (size_t j = i; j < i + k; j++)
+                done[j].disabled = false;
             log_error("outbox",
-                      "cannot record attempt %" PRId64 " of %s: %s (retried after its lease)",
-                      f->x->m.attempts, f->x->m.event_id, err_str(one));
+                      "cannot record attempt %" PRId64 " of %s%s: %s (retried after its lease)",
+                      done[i].x->m.attempts, done[i].x->m.event_id,
+                      k > 1 ? " and its batch" : "", err_str(one));
         }
+        i += k;
     }
 }
 
@@ -490,21 +518,41 @@ static void forget_done(struct finished *done, size_t n, int rc)
         struct finished *f = &done[i];
         if (rc == ERR_OK && f->disabled)
             log_warn("outbox", "destination %s failed for 3 days: disabled", f->x->d.ext_id);
+        if (f->batch_end)
+            free(f->x->batch);
         free(f->x);
     }
 }
 
 /* An attempt ended (inside outbound_run, or at once when it could not start): kept for
  * the next step. */
-static void on_done(void *arg, const struct outbound_result *r)
+static void keep_done(struct outbox *o, const struct finished *f)
 {
-    struct sending *x = arg;
-    struct outbox *o = x->o;
     if (o->n_done == o->cap_done) {
         o->cap_done = o->cap_done ? 2 * o->cap_done : OUTBOX_MAX_IN_FLIGHT;
         o->done = xrealloc(o->done, o->cap_done * sizeof(*o->done));
     }
-    o->done[o->n_done++] = (struct finished){.x = x, .r = *r};
+    o->done[o->n_done++] = *f;
+}
+
+static void on_done(void *arg, const struct outbound_result *r)
+{
+    struct sending *x = arg;
+    struct batch *b = x->batch;
+    if (!b) {
+        keep_done(x->o, &(struct finished){.x = x, .r = *r});
+        return;
+    }
+    /* a batch's attempt waits for the others: kept together, the last one ending it */
+    b->ended = xrealloc(b->ended, (b->n_ended + 1) * sizeof(*b->ended));
+    b->ended[b->n_ended++] = (struct finished){.x = x, .r = *r};
+    if (--b->left > 0)
+        return;
+    b->ended[b->n_ended - 1].batch_end = true;
+    for (size_t i = 0; i < b->n_ended; i++)
+        keep_done(x->o, &b->ended[i]);
+    free(b->ended);
+    b->ended = NULL;
 }
 
 /* Fails an attempt that could not start (the reason in error). */
@@ -788,19 +836,27 @@ static void gads_start(struct gbatch *b, int64_t now)
         gads_token_start(b);
 }
 
+/* A claimed message to send (no batch yet). */
+static struct sending *sending_new(struct outbox *o, const struct st_outbox_msg *m,
+                                   const struct st_destination *d)
+{
+    struct sending *x = xmalloc(sizeof(*x));
+    x->o = o;
+    x->m = *m;
+    x->d = *d;
+    x->why[0] = '\0';
+    x->gads = -1;
+    x->batch = NULL;
+    return x;
+}
+
 /* store_outbox_fn: a message claimed to fill a batch. */
 static int gads_fill(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
 {
     struct gbatch *b = ctx;
     if (b->n >= OUTBOX_GADS_BATCH)
         return 1;
-    struct sending *x = xmalloc(sizeof(*x));
-    x->o = b->o;
-    x->m = *m;
-    x->d = *d;
-    x->why[0] = '\0';
-    x->gads = -1;
-    b->x[b->n++] = x;
+    b->x[b->n++] = sending_new(b->o, m, d);
     return 0;
 }
 
@@ -890,16 +946,21 @@ static void dispatch(struct outbox *o, struct sending *x)
 static int on_claimed(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
 {
     struct step_job *j = ctx;
-    struct sending *x = xmalloc(sizeof(*x));
-    x->o = j->o;
-    x->m = *m;
-    x->d = *d;
-    x->why[0] = '\0';
-    x->gads = -1;
-    if (j->n_claimed < j->claim_max)
-        j->claimed[j->n_claimed++] = x;
-    else
-        free(x);
+    if (j->n_claimed == j->claim_max)
+        return 0;
+    struct sending *x = sending_new(j->o, m, d);
+    j->claimed[j->n_claimed++] = x;
+    if (m->id == 0) { /* a destination's batch: its messages come together */
+        struct batch *b = j->n_batches ? j->batches[j->n_batches - 1] : NULL;
+        if (!b || b->destination_id != m->destination_id) {
+            j->batches = xrealloc(j->batches, (j->n_batches + 1) * sizeof(*j->batches));
+            b = j->batches[j->n_batches++] = xcalloc(1, sizeof(*b));
+            b->account_id = m->account_id;
+            b->destination_id = m->destination_id;
+        }
+        b->left++;
+        x->batch = b;
+    }
     return 0;
 }
 
@@ -925,6 +986,9 @@ static int step_apply(struct store *s, struct write_job *job)
         for (size_t i = 0; i < j->n_claimed; i++)
             free(j->claimed[i]);
         j->n_claimed = 0;
+        for (size_t i = 0; i < j->n_batches; i++)
+            free(j->batches[i]);
+        j->n_batches = 0;
         gads_drop(j);
     }
     return ERR_OK;
@@ -966,12 +1030,16 @@ static void step_end(struct outbox *o, struct step_job *j, int rc)
     forget_done(j->done, j->n_done, rc);
     if (rc == ERR_OK) {
         for (size_t i = 0; i < j->n_claimed; i++)
-            dispatch(o, j->claimed[i]);
+            dispatch(o, j->claimed[i]); /* a batch is its sends' from here */
         j->n_claimed = 0;
+        j->n_batches = 0;
         gads_send(j);
     }
     for (size_t i = 0; i < j->n_claimed; i++) /* not committed */
         free(j->claimed[i]);
+    for (size_t i = 0; i < j->n_batches; i++)
+        free(j->batches[i]);
+    free(j->batches);
     gads_drop(j);
     free(j->done);
     free(j->claimed);
@@ -1573,7 +1641,8 @@ int outbox_test(struct app *app, const struct st_account *acct, const struct st_
     char *body = envelope(app->store, acct->id, "webhook.test", event_id, now, sample_call(now));
     if (!body)
         return ERR_NOMEM;
-    int rc = write_messages(app->store, acct->id, "webhook.test", event_id, body, now, &d->id, 1);
+    int rc =
+        write_messages(app->store, acct->id, "webhook.test", event_id, body, now, &d->id, 1, false);
     free(body);
     if (rc == ERR_OK)
         poke(app->outbox);

@@ -34,7 +34,7 @@ struct outbox;
 /* A google_ads request carries up to this many conversions (the Data Manager API takes 2000 per
  * request; each message held while it is sent takes ~20 KiB here, so a batch ~10 MiB). */
 #define OUTBOX_GADS_BATCH 500
-#define OUTBOX_MAX_IN_FLIGHT 64     /* requests in flight per node */
+#define OUTBOX_MAX_IN_FLIGHT 256    /* requests in flight per node */
 #define OUTBOX_TIMEOUT_MS 10000     /* API.md: a 2xx within 10 s is delivered */
 #define OUTBOX_CHECK_EVERY_MS 60000 /* periodic checks */
 #define OUTBOX_STEP_MS 10           /* the sender records and claims at most this often */

@@ -977,6 +977,18 @@ int store_outbox_add_many(struct store *s, struct st_outbox_msg *m, const int64_
     return n ? s->ops->outbox_add(s, m, destination_ids, n) : ERR_OK;
 }
 
+int store_outbox_publish(struct store *s, struct st_outbox_msg *m, const int64_t *destination_ids,
+                         size_t n)
+{
+    return n ? s->ops->outbox_publish(s, m, destination_ids, n) : ERR_OK;
+}
+
+int store_outbox_batch_done(struct store *s, int64_t account_id, int64_t destination_id,
+                            const char *owner)
+{
+    return s->ops->outbox_batch_done(s, account_id, destination_id, owner);
+}
+
 int store_outbox_finish(struct store *s, int64_t id, const char *owner, const struct st_delivery *d,
                         int state, int64_t next_at)
 {

@@ -1217,7 +1217,8 @@ struct st_destination {
 };
 
 struct st_outbox_msg {
-    int64_t id;
+    int64_t id; /* 0: a message of its destination's batch (store_outbox_claim), no row yet */
+    int64_t event_ref; /* its event's row */
     int64_t account_id;
     int64_t destination_id;
     char event_id[STORE_ID_MAX];
@@ -1232,7 +1233,8 @@ struct st_outbox_msg {
 /* One attempt of the delivery log. */
 struct st_delivery {
     int64_t id;
-    int64_t outbox_id;
+    int64_t outbox_id;  /* the message's row (0: a batch's message) */
+    int64_t event_ref;  /* the message's event row */
     int64_t account_id; /* the message's */
     int64_t destination_id;
     char event_id[STORE_ID_MAX]; /* read back with the log (not written) */
@@ -1289,11 +1291,24 @@ int store_outbox_add(struct store *s, struct st_outbox_msg *m);
  * once. out: m->id, the last message's. */
 int store_outbox_add_many(struct store *s, struct st_outbox_msg *m, const int64_t *destination_ids,
                           size_t n);
+/* Publishes the event m (every field but id, destination_id, state, attempts set by the caller)
+ * to the n destinations of the account that take its type now (ids: enabled, not ad platforms),
+ * inside the caller's transaction. Each gets it once through store_outbox_claim. SQLite stores
+ * the event once, and each destination reads the events after its cursor (sql/0033); PostgreSQL
+ * writes a message per destination, as store_outbox_add_many (sql_pg/0033 says why).
+ * ERR_OK, ERR_INVALID (a field too long), ERR_BACKEND. */
+int store_outbox_publish(struct store *s, struct st_outbox_msg *m, const int64_t *destination_ids,
+                         size_t n);
 /* Claims up to max due pending messages (next_at <= now, no live lease) of enabled destinations,
  * for owner until lease_until, counting one more attempt on each, so no other node sends them
  * while the lease lives; a destination never has more than per_dest messages under live leases.
  * The messages claimed are the oldest due (next_at, then id); fn is then called for each in id
- * order (the order they were written). ERR_OK, ERR_BACKEND. */
+ * order (the order they were written). Then, where the backend reads published events by
+ * cursor, a batch per destination of the events after its cursor (in the free places left, in
+ * the order published), leased to owner as a whole: these messages have id 0 and attempts 1;
+ * the attempt of each is recorded with store_outbox_finish and, the last one recorded, the
+ * batch ends with store_outbox_batch_done. A batch whose lease ran out before it ended is sent
+ * again as messages of their own (one attempt counted). ERR_OK, ERR_BACKEND. */
 int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
                        int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
 /* Claims up to max more due pending messages (as store_outbox_claim: next_at <= now, no live
@@ -1306,9 +1321,16 @@ int store_outbox_claim_batch(struct store *s, int64_t account_id, int64_t destin
                              store_outbox_fn fn, void *ctx);
 /* Ends the claim of owner on message id with attempt d (logged whoever holds the message): the
  * message becomes state (ST_OUTBOX_PENDING: due again at next_at) at d->at. A message another
- * owner claimed since (this owner's lease ran out) keeps that claim. ERR_OK, ERR_NOTFOUND. */
+ * owner claimed since (this owner's lease ran out) keeps that claim. id 0, a batch's message
+ * (d->event_ref, d->destination_id): the attempt is logged and, unless delivered, the message
+ * gets a row of its own in state. ERR_OK, ERR_NOTFOUND. */
 int store_outbox_finish(struct store *s, int64_t id, const char *owner, const struct st_delivery *d,
                         int state, int64_t next_at);
+/* Ends owner's batch of the account's destination destination_id (store_outbox_claim), after its
+ * messages' attempts were recorded in the same transaction: its cursor moves past it. A batch
+ * owner no longer holds changes nothing. ERR_OK, ERR_BACKEND. */
+int store_outbox_batch_done(struct store *s, int64_t account_id, int64_t destination_id,
+                            const char *owner);
 /* Sends the account's message event_id to destination destination_id again at now (pending,
  * due now, unclaimed; its attempts count on). ERR_OK, ERR_NOTFOUND. */
 int store_outbox_requeue(struct store *s, int64_t account_id, int64_t destination_id,

@@ -59,6 +59,7 @@ static void read_msg(const PGresult *r, int row, int i, struct st_outbox_msg *m)
     m->state = (int)store__pg_col_i64(r, row, i + 7);
     m->attempts = store__pg_col_i64(r, row, i + 8);
     m->next_at = store__pg_col_i64(r, row, i + 9);
+    m->event_ref = 0; /* read where the statement has it */
 }
 
 /* Runs a write that must touch a row: ERR_NOTFOUND when it changed none. */
@@ -297,7 +298,7 @@ static const char claim_sql[] =
     " SELECT c.id, c.account_id, c.destination_id, e.event_id, e.type, e.body, c.created_at,"
     " c.state, c.attempts, c.next_at, t.id, t.ext_id, t.account_id, t.url,"
     " CASE WHEN t.platform <> '' THEN t.platform ELSE t.format END, t.events,"
-    " t.secret, t.created_at, t.failing_since, t.disabled_at, t.last_error"
+    " t.secret, t.created_at, t.failing_since, t.disabled_at, t.last_error, e.id"
     " FROM c JOIN outbox_events e ON e.id = c.event_ref"
     " JOIN destinations t ON t.id = c.destination_id ORDER BY c.id";
 
@@ -347,11 +348,20 @@ int store_pg__outbox_claim(struct store *s, int64_t now, int64_t lease_until, co
         struct st_destination d;
         read_msg(r, i, 0, m);
         read_dest(r, i, 10, &d);
+        m->event_ref = store__pg_col_i64(r, i, 21);
         if (fn(ctx, m, &d))
             break;
     }
     free(m);
     PQclear(r);
+    return ERR_OK;
+}
+
+/* PostgreSQL's claim hands out no batch (store_outbox_publish writes rows: sql_pg/0033). */
+int store_pg__outbox_batch_done(struct store *s, int64_t account_id, int64_t destination_id,
+                                const char *owner)
+{
+    (void)s, (void)account_id, (void)destination_id, (void)owner;
     return ERR_OK;
 }
 
@@ -612,7 +622,7 @@ static const char claim_batch_sql[] =
     " SELECT c.id, c.account_id, c.destination_id, e.event_id, e.type, e.body, c.created_at,"
     " c.state, c.attempts, c.next_at, t.id, t.ext_id, t.account_id, t.url,"
     " CASE WHEN t.platform <> '' THEN t.platform ELSE t.format END, t.events,"
-    " t.secret, t.created_at, t.failing_since, t.disabled_at, t.last_error"
+    " t.secret, t.created_at, t.failing_since, t.disabled_at, t.last_error, e.id"
     " FROM c JOIN outbox_events e ON e.id = c.event_ref AND e.account_id = $1::bigint"
     " JOIN destinations t ON t.id = c.destination_id AND t.account_id = $1::bigint"
     " ORDER BY c.next_at, c.id";
@@ -639,6 +649,7 @@ int store_pg__outbox_claim_batch(struct store *s, int64_t account_id, int64_t de
         struct st_destination d;
         read_msg(r, i, 0, m);
         read_dest(r, i, 10, &d);
+        m->event_ref = store__pg_col_i64(r, i, 21);
         if (fn(ctx, m, &d))
             break;
     }

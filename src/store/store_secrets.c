@@ -478,7 +478,6 @@ int store_destination_get(struct store *s, int64_t account_id, const char *ext_i
 struct dest_opening {
     struct store *s;
     store_destination_fn fn;
-    store_outbox_fn ofn;
     void *ctx;
     int rc;
 };
@@ -495,7 +494,7 @@ static int open_dest_row(void *arg, const struct st_destination *row)
 
 int store_destination_list(struct store *s, int64_t account_id, store_destination_fn fn, void *ctx)
 {
-    struct dest_opening o = {s, fn, NULL, ctx, ERR_OK};
+    struct dest_opening o = {s, fn, ctx, ERR_OK};
     int rc = s->ops->destination_list(s, account_id, open_dest_row, &o);
     return rc ? rc : o.rc;
 }
@@ -512,29 +511,75 @@ static int target_row(void *arg, const struct st_destination *row)
 int store_destination_targets(struct store *s, int64_t account_id, store_destination_fn fn,
                               void *ctx)
 {
-    struct dest_opening o = {s, fn, NULL, ctx, ERR_OK};
+    struct dest_opening o = {s, fn, ctx, ERR_OK};
     return s->ops->destination_list(s, account_id, target_row, &o);
 }
+
+/* A claim's destinations, opened: a destination's messages come together (a batch), so the one
+ * opened last is kept while the next row has the same sealed secret. */
+struct claim_opening {
+    struct store *s;
+    store_outbox_fn fn;
+    void *ctx;
+    struct st_destination d; /* opened */
+    char sealed[STORE_DEST_SECRET_MAX];
+};
 
 /* A claimed message whose destination cannot be opened is still handed on with an empty secret:
  * the sender then fails that attempt (and retries it later) instead of the claim losing it. */
 static int open_claim_row(void *arg, const struct st_outbox_msg *m,
                           const struct st_destination *row)
 {
-    struct dest_opening *o = arg;
-    struct st_destination d = *row;
-    if (open_dest(o->s, &d) != ERR_OK)
-        d.secret[0] = '\0';
-    int stop = o->ofn(o->ctx, m, &d);
-    memset(d.secret, 0, sizeof(d.secret));
-    return stop;
+    struct claim_opening *o = arg;
+    if (o->d.id != row->id || strcmp(o->sealed, row->secret) != 0) {
+        o->d = *row;
+        memcpy(o->sealed, row->secret, sizeof(o->sealed));
+        if (open_dest(o->s, &o->d) != ERR_OK)
+            o->d.secret[0] = '\0';
+    }
+    return o->fn(o->ctx, m, &o->d);
+}
+
+/* Claims through open_claim_row (claim: the backend's claim or claim batch, bound by run). */
+static int claim_opened(struct store *s, store_outbox_fn fn, void *ctx,
+                        int (*run)(struct store *s, store_outbox_fn fn, void *ctx, void *args),
+                        void *args)
+{
+    struct claim_opening *o = xcalloc(1, sizeof(*o));
+    o->s = s;
+    o->fn = fn;
+    o->ctx = ctx;
+    int rc = run(s, open_claim_row, o, args);
+    memset(o->d.secret, 0, sizeof(o->d.secret));
+    free(o);
+    return rc;
+}
+
+struct claim_args {
+    int64_t account_id, destination_id, now, lease_until, per_dest;
+    const char *owner;
+    size_t max;
+};
+
+static int run_claim(struct store *s, store_outbox_fn fn, void *ctx, void *args)
+{
+    const struct claim_args *a = args;
+    return s->ops->outbox_claim(s, a->now, a->lease_until, a->owner, a->per_dest, a->max, fn, ctx);
+}
+
+static int run_claim_batch(struct store *s, store_outbox_fn fn, void *ctx, void *args)
+{
+    const struct claim_args *a = args;
+    return s->ops->outbox_claim_batch(s, a->account_id, a->destination_id, a->now, a->lease_until,
+                                      a->owner, a->max, fn, ctx);
 }
 
 int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
                        int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx)
 {
-    struct dest_opening o = {s, NULL, fn, ctx, ERR_OK};
-    return s->ops->outbox_claim(s, now, lease_until, owner, per_dest, max, open_claim_row, &o);
+    struct claim_args a = {
+        .now = now, .lease_until = lease_until, .per_dest = per_dest, .owner = owner, .max = max};
+    return claim_opened(s, fn, ctx, run_claim, &a);
 }
 
 int store_outbox_claim_batch(struct store *s, int64_t account_id, int64_t destination_id,
@@ -543,7 +588,11 @@ int store_outbox_claim_batch(struct store *s, int64_t account_id, int64_t destin
 {
     if (store__write_fault(s, "outbox claim batch"))
         return ERR_BACKEND;
-    struct dest_opening o = {s, NULL, fn, ctx, ERR_OK};
-    return s->ops->outbox_claim_batch(s, account_id, destination_id, now, lease_until, owner, max,
-                                      open_claim_row, &o);
+    struct claim_args a = {.account_id = account_id,
+                           .destination_id = destination_id,
+                           .now = now,
+                           .lease_until = lease_until,
+                           .owner = owner,
+                           .max = max};
+    return claim_opened(s, fn, ctx, run_claim_batch, &a);
 }

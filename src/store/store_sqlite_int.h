@@ -347,6 +347,10 @@ int store_sqlite__outbox_claim_batch(struct store *s, int64_t account_id, int64_
                                      size_t max, store_outbox_fn fn, void *ctx);
 int store_sqlite__outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
                                int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx);
+int store_sqlite__outbox_publish(struct store *s, struct st_outbox_msg *m,
+                                 const int64_t *destination_ids, size_t n);
+int store_sqlite__outbox_batch_done(struct store *s, int64_t account_id, int64_t destination_id,
+                                    const char *owner);
 int store_sqlite__outbox_finish(struct store *s, int64_t id, const char *owner,
                                 const struct st_delivery *d, int state, int64_t next_at);
 int store_sqlite__outbox_requeue(struct store *s, int64_t account_id, int64_t destination_id,

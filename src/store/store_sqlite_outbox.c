@@ -19,7 +19,7 @@
 /* A message (outbox o) with its event (outbox_events e: sql/0032). */
 #define MSG_COLS                                                                                   \
     "o.id, o.account_id, o.destination_id, e.event_id, e.type, e.body, o.created_at, o.state,"     \
-    " o.attempts, o.next_at"
+    " o.attempts, o.next_at, o.event_ref"
 #define MSG_FROM " FROM outbox o JOIN outbox_events e ON e.id = o.event_ref"
 
 static bool fits(const char *v, size_t cap)
@@ -55,6 +55,7 @@ static void read_msg(sqlite3_stmt *st, int i, struct st_outbox_msg *m)
     m->state = sqlite3_column_int(st, i + 7);
     m->attempts = sqlite3_column_int64(st, i + 8);
     m->next_at = sqlite3_column_int64(st, i + 9);
+    m->event_ref = sqlite3_column_int64(st, i + 10);
 }
 
 /* Steps st once: ERR_OK with a row (left for the caller to read, then reset), ERR_NOTFOUND. */
@@ -91,9 +92,18 @@ int store_sqlite__destination_add(struct store *s, struct st_destination *d)
     sqlite3_bind_int64(st, 7, d->created_at);
     store__bind_text(st, 8, ad ? d->format : "");
     int rc = store__exec(c, st, "insert destination");
-    if (rc == ERR_OK)
-        d->id = sqlite3_last_insert_rowid(c->db);
-    return rc;
+    if (rc)
+        return rc;
+    d->id = sqlite3_last_insert_rowid(c->db);
+    /* its cursor: the events published before it are not its */
+    st = store__prep(c, "INSERT INTO outbox_cursors(destination_id, account_id, pos, end_pos)"
+                        " SELECT ?1, ?2, m.top, m.top FROM (SELECT COALESCE(MAX(id), 0) AS top"
+                        " FROM outbox_events WHERE account_id = ?2 AND fanout = 1) m");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, d->id);
+    sqlite3_bind_int64(st, 2, d->account_id);
+    return store__exec(c, st, "insert destination cursor");
 }
 
 int store_sqlite__destination_get(struct store *s, int64_t account_id, const char *ext_id,
@@ -204,7 +214,22 @@ int store_sqlite__destination_result(struct store *s, int64_t account_id, int64_
 int store_sqlite__destination_enable(struct store *s, int64_t account_id, const char *ext_id)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(c, "UPDATE destinations SET disabled_at = 0, failing_since = 0"
+    /* a disabled destination got no messages (store_outbox_publish): its cursor skips the events
+     * published meanwhile */
+    sqlite3_stmt *st = store__prep(
+        c, "UPDATE outbox_cursors SET pos = m.top, end_pos = m.top, n = 0, owner = '',"
+           " lease_until = 0 FROM (SELECT COALESCE(MAX(id), 0) AS top FROM outbox_events"
+           " WHERE account_id = ?1 AND fanout = 1) m WHERE destination_id = (SELECT id"
+           " FROM destinations WHERE account_id = ?1 AND ext_id = ?2 AND deleted_at = 0"
+           " AND disabled_at <> 0)");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    store__bind_text(st, 2, ext_id);
+    int moved = store__exec(c, st, "move an enabled destination's cursor");
+    if (moved)
+        return moved;
+    st = store__prep(c, "UPDATE destinations SET disabled_at = 0, failing_since = 0"
                                       " WHERE account_id = ?1 AND ext_id = ?2 AND deleted_at = 0");
     if (!st)
         return ERR_BACKEND;
@@ -231,17 +256,15 @@ int store_sqlite__destination_secret_set(struct store *s, int64_t account_id, co
 
 /* ---- the outbox ---- */
 
-/* The event's row (written once, or found: a message for one more destination), then one
- * message per destination. */
-int store_sqlite__outbox_add(struct store *s, struct st_outbox_msg *m,
-                             const int64_t *destination_ids, size_t n)
+/* The event's row (written once, or found: a message for one more destination); fanout: read
+ * by the destinations' cursors (store_outbox_publish). out: *event, its id. */
+static int add_event(struct sconn *c, const struct st_outbox_msg *m, bool fanout, int64_t *event)
 {
     if (!fits(m->event_id, STORE_ID_MAX) || !fits(m->type, STORE_EVENT_TYPE_MAX) ||
         !fits(m->body, STORE_BODY_MAX))
         return ERR_INVALID;
-    CONN_OR_FAIL(c, s);
     sqlite3_stmt *st = store__prep(c, "INSERT INTO outbox_events(account_id, event_id, type, body,"
-                                      " created_at) VALUES (?1,?2,?3,?4,?5)"
+                                      " created_at, fanout) VALUES (?1,?2,?3,?4,?5,?6)"
                                       " ON CONFLICT (account_id, event_id) DO UPDATE"
                                       " SET account_id = excluded.account_id RETURNING id");
     if (!st)
@@ -251,11 +274,37 @@ int store_sqlite__outbox_add(struct store *s, struct st_outbox_msg *m,
     store__bind_text(st, 3, m->type);
     store__bind_text(st, 4, m->body);
     sqlite3_bind_int64(st, 5, m->created_at);
+    sqlite3_bind_int(st, 6, fanout);
     int rc = step_row(c, st, "insert outbox event");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
-    int64_t event = sqlite3_column_int64(st, 0);
+    *event = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
+    return ERR_OK;
+}
+
+/* The event once: the destinations it is for read it after their cursors (sql/0033); they are
+ * the account's enabled destinations that take its type, which destination_ids lists. */
+int store_sqlite__outbox_publish(struct store *s, struct st_outbox_msg *m,
+                                 const int64_t *destination_ids, size_t n)
+{
+    (void)destination_ids, (void)n;
+    CONN_OR_FAIL(c, s);
+    m->id = 0;
+    return add_event(c, m, true, &m->event_ref);
+}
+
+/* The event's row, then one message per destination. */
+int store_sqlite__outbox_add(struct store *s, struct st_outbox_msg *m,
+                             const int64_t *destination_ids, size_t n)
+{
+    CONN_OR_FAIL(c, s);
+    int64_t event;
+    int rc = add_event(c, m, false, &event);
+    if (rc)
+        return rc;
+    m->event_ref = event;
+    sqlite3_stmt *st;
     for (size_t i = 0; rc == ERR_OK && i < n; i++) {
         st = store__prep(c, "INSERT INTO outbox(account_id, destination_id, event_ref, created_at,"
                             " next_at) VALUES (?1,?2,?3,?4,?5)");
@@ -376,11 +425,205 @@ static int claimed_one(struct sconn *c, int64_t id, store_outbox_fn fn, void *ct
     struct st_outbox_msg *m = xmalloc(sizeof(*m));
     struct st_destination d;
     read_msg(st, 0, m);
-    read_dest(st, 10, &d);
+    read_dest(st, 11, &d);
     sqlite3_reset(st);
     *stop = fn(ctx, m, &d) != 0;
     free(m);
     return ERR_OK;
+}
+
+/* ---- batches: the published events after a destination's cursor (sql/0033) ---- */
+
+/* The destinations' cursors with something to do: events after the cursor and no batch under
+ * way (with the messages under live leases), or (?2) a batch whose lease ran out. */
+static const char cursor_dests_sql[] =
+    "SELECT c.destination_id, c.account_id, c.pos, c.end_pos, t.events,"
+    " CASE WHEN ?2 THEN 0 ELSE (SELECT COUNT(*) FROM outbox b"
+    "  WHERE b.destination_id = c.destination_id AND b.lease_until > 0"
+    "  AND b.lease_until > ?1 AND b.state = 0) END"
+    " FROM outbox_cursors c JOIN destinations t ON t.id = c.destination_id"
+    " WHERE t.disabled_at = 0 AND t.deleted_at = 0 AND t.platform = ''"
+    " AND CASE WHEN ?2 THEN c.end_pos > c.pos AND c.lease_until <= ?1"
+    "  ELSE c.end_pos = c.pos AND EXISTS (SELECT 1 FROM outbox_events e"
+    "   WHERE e.account_id = c.account_id AND e.fanout = 1 AND e.id > c.pos) END";
+/* Whether the destination takes the event's type (events: its comma-separated list). */
+#define TAKES(events) "instr(',' || " events " || ',', ',' || e.type || ',') > 0"
+
+struct cursor {
+    int64_t destination_id, account_id, pos, end_pos, leased;
+    char events[STORE_EVENTS_MAX];
+};
+
+/* A claimed message of a batch, with its destination (handed out after the claim's writes). */
+struct batch_msg {
+    struct st_outbox_msg m;
+    struct st_destination d;
+};
+
+/* A batch whose lease ran out: its messages become rows of their own, due now, counting the
+ * attempt that may have been made (never a second attempt under one number); those with an
+ * attempt logged are done (their owner recorded them after losing the lease). */
+static int batch_expired(struct sconn *c, const struct cursor *k, int64_t now)
+{
+    sqlite3_stmt *st = store__prep(
+        c, "INSERT INTO outbox(account_id, destination_id, event_ref, created_at, next_at,"
+           " attempts) SELECT e.account_id, ?1, e.id, e.created_at, ?5, 1 FROM outbox_events e"
+           " WHERE e.account_id = ?2 AND e.fanout = 1 AND e.id > ?3 AND e.id <= ?4"
+           " AND " TAKES("?6") " AND NOT EXISTS (SELECT 1 FROM outbox_attempts a"
+           " WHERE a.event_ref = e.id AND a.destination_id = ?1)"
+           " ON CONFLICT (event_ref, destination_id) DO NOTHING");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, k->destination_id);
+    sqlite3_bind_int64(st, 2, k->account_id);
+    sqlite3_bind_int64(st, 3, k->pos);
+    sqlite3_bind_int64(st, 4, k->end_pos);
+    sqlite3_bind_int64(st, 5, now);
+    store__bind_text(st, 6, k->events);
+    int rc = store__exec(c, st, "claim: an expired batch's messages");
+    if (rc)
+        return rc;
+    st = store__prep(c, "UPDATE outbox_cursors SET pos = end_pos, n = 0, owner = '',"
+                        " lease_until = 0 WHERE destination_id = ?1");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, k->destination_id);
+    return store__exec(c, st, "claim: end an expired batch");
+}
+
+/* Claims up to max of the events after k's cursor that its destination takes, as one batch
+ * leased to owner (or moves the cursor past events it does not take). Appends them to *v. */
+static int batch_claim(struct sconn *c, const struct cursor *k, size_t max, int64_t lease_until,
+                       const char *owner, struct batch_msg **v, size_t *n)
+{
+    sqlite3_stmt *st = store__prep(c, "SELECT e.id, e.event_id, e.type, e.body, e.created_at"
+                        " FROM outbox_events e WHERE e.account_id = ?1 AND e.fanout = 1"
+                        " AND e.id > ?2 AND " TAKES("?3") " ORDER BY e.id LIMIT ?4");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, k->account_id);
+    sqlite3_bind_int64(st, 2, k->pos);
+    store__bind_text(st, 3, k->events);
+    sqlite3_bind_int64(st, 4, (int64_t)max);
+    size_t first = *n;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct batch_msg *b = &(*v)[(*n)++];
+        struct st_outbox_msg *m = &b->m; /* every field set (no memset of the body) */
+        m->id = 0;
+        m->event_ref = sqlite3_column_int64(st, 0);
+        m->account_id = k->account_id;
+        m->destination_id = k->destination_id;
+        store__col_text(st, 1, m->event_id, sizeof(m->event_id));
+        store__col_text(st, 2, m->type, sizeof(m->type));
+        store__col_text(st, 3, m->body, sizeof(m->body));
+        m->created_at = m->next_at = sqlite3_column_int64(st, 4);
+        m->state = ST_OUTBOX_PENDING;
+        m->attempts = 1;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return store__err(c, rc, "claim: a batch's events");
+    size_t taken = *n - first;
+    int64_t end = taken ? (*v)[*n - 1].m.event_ref : k->pos;
+    if (taken < max) { /* every event up to the newest was read: the cursor passes them all */
+        st = store__prep(c, "SELECT COALESCE(MAX(id), 0) FROM outbox_events"
+                            " WHERE account_id = ?1 AND fanout = 1");
+        if (!st)
+            return ERR_BACKEND;
+        sqlite3_bind_int64(st, 1, k->account_id);
+        rc = step_row(c, st, "claim: the newest event");
+        if (rc)
+            return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
+        int64_t top = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (top > end)
+            end = top;
+    }
+    if (taken) {
+        st = store__prep(c, "SELECT " DEST_COLS " FROM destinations WHERE id = ?1");
+        if (!st)
+            return ERR_BACKEND;
+        sqlite3_bind_int64(st, 1, k->destination_id);
+        rc = step_row(c, st, "claim: a batch's destination");
+        if (rc)
+            return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
+        read_dest(st, 0, &(*v)[first].d);
+        sqlite3_reset(st);
+        for (size_t i = first + 1; i < *n; i++)
+            (*v)[i].d = (*v)[first].d;
+    }
+    st = store__prep(c, "UPDATE outbox_cursors SET end_pos = ?2, n = ?3, owner = ?4,"
+                        " lease_until = ?5, pos = CASE WHEN ?3 = 0 THEN ?2 ELSE pos END"
+                        " WHERE destination_id = ?1");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, k->destination_id);
+    sqlite3_bind_int64(st, 2, end);
+    sqlite3_bind_int64(st, 3, (int64_t)taken);
+    store__bind_text(st, 4, taken ? owner : "");
+    sqlite3_bind_int64(st, 5, taken ? lease_until : 0);
+    return store__exec(c, st, "claim: lease a batch");
+}
+
+/* The cursors of cursor_dests_sql (expired: the batches whose lease ran out). out: *kv (kn). */
+static int cursors(struct sconn *c, int64_t now, bool expired, struct cursor **kv, size_t *kn)
+{
+    sqlite3_stmt *st = store__prep(c, cursor_dests_sql);
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int(st, 2, expired);
+    size_t kcap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*kn == kcap) {
+            kcap = kcap ? 2 * kcap : 16;
+            *kv = xrealloc(*kv, kcap * sizeof(**kv));
+        }
+        struct cursor *k = &(*kv)[(*kn)++];
+        k->destination_id = sqlite3_column_int64(st, 0);
+        k->account_id = sqlite3_column_int64(st, 1);
+        k->pos = sqlite3_column_int64(st, 2);
+        k->end_pos = sqlite3_column_int64(st, 3);
+        store__col_text(st, 4, k->events, sizeof(k->events));
+        k->leased = sqlite3_column_int64(st, 5);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "claim: cursors");
+}
+
+/* The batches whose lease ran out become rows of their own (claimed like the others). */
+static int expire_batches(struct sconn *c, int64_t now)
+{
+    struct cursor *kv = NULL;
+    size_t kn = 0;
+    int rc = cursors(c, now, true, &kv, &kn);
+    for (size_t i = 0; rc == ERR_OK && i < kn; i++)
+        rc = batch_expired(c, &kv[i], now);
+    free(kv);
+    return rc;
+}
+
+/* A batch per destination with free places, up to max messages in all. out: *v (n). */
+static int claim_batches(struct sconn *c, int64_t now, int64_t lease_until, const char *owner,
+                         int64_t per_dest, size_t max, struct batch_msg **v, size_t *n)
+{
+    struct cursor *kv = NULL;
+    size_t kn = 0;
+    int rc = cursors(c, now, false, &kv, &kn);
+    *v = max ? xmalloc(max * sizeof(**v)) : NULL;
+    for (size_t i = 0; rc == ERR_OK && i < kn; i++) {
+        struct cursor *k = &kv[i];
+        size_t room = max - *n;
+        if (k->leased >= per_dest || room == 0)
+            continue;
+        if ((int64_t)room > per_dest - k->leased)
+            room = (size_t)(per_dest - k->leased);
+        rc = batch_claim(c, k, room, lease_until, owner, v, n);
+    }
+    free(kv);
+    return rc;
 }
 
 int store_sqlite__outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
@@ -393,6 +636,8 @@ int store_sqlite__outbox_claim(struct store *s, int64_t now, int64_t lease_until
     int rc = own ? store_sqlite__begin(s) : ERR_OK;
     struct due *v = NULL;
     size_t n = 0, cap = 0, taken = 0;
+    if (rc == ERR_OK)
+        rc = expire_batches(c, now);
     if (rc == ERR_OK)
         rc = claim_candidates(c, now, per_dest, &v, &n, &cap);
     /* the oldest due first, at most max, then in the order they were written */
@@ -416,6 +661,10 @@ int store_sqlite__outbox_claim(struct store *s, int64_t now, int64_t lease_until
         if (rc == ERR_OK && sqlite3_changes(c->db) == 1)
             v[taken++] = v[i];
     }
+    struct batch_msg *bv = NULL;
+    size_t bn = 0;
+    if (rc == ERR_OK)
+        rc = claim_batches(c, now, lease_until, owner, per_dest, max - taken, &bv, &bn);
     if (own) {
         if (rc == ERR_OK)
             rc = store_sqlite__commit(s);
@@ -425,6 +674,9 @@ int store_sqlite__outbox_claim(struct store *s, int64_t now, int64_t lease_until
     bool stop = false;
     for (size_t i = 0; rc == ERR_OK && !stop && i < taken; i++)
         rc = claimed_one(c, v[i].id, fn, ctx, &stop);
+    for (size_t i = 0; rc == ERR_OK && !stop && i < bn; i++)
+        stop = fn(ctx, &bv[i].m, &bv[i].d) != 0;
+    free(bv);
     free(v);
     return rc;
 }
@@ -433,12 +685,15 @@ int store_sqlite__outbox_finish(struct store *s, int64_t id, const char *owner,
                                 const struct st_delivery *d, int state, int64_t next_at)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(c, "INSERT INTO outbox_attempts(outbox_id, destination_id,"
-                                      " attempt, at, status, error, response, latency_ms,"
-                                      " account_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+    /* the message's event: its row's (id), or the batch message's own (d->event_ref) */
+    sqlite3_stmt *st = store__prep(
+        c, "INSERT INTO outbox_attempts(event_ref, destination_id, attempt, at, status, error,"
+           " response, latency_ms, account_id) SELECT CASE WHEN ?10 = 0 THEN ?1 ELSE"
+           " (SELECT event_ref FROM outbox WHERE id = ?10) END, ?2,?3,?4,?5,?6,?7,?8,?9");
     if (!st)
         return ERR_BACKEND;
-    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 1, d->event_ref);
+    sqlite3_bind_int64(st, 10, id);
     sqlite3_bind_int64(st, 9, d->account_id);
     sqlite3_bind_int64(st, 2, d->destination_id);
     sqlite3_bind_int64(st, 3, d->attempt);
@@ -450,6 +705,25 @@ int store_sqlite__outbox_finish(struct store *s, int64_t id, const char *owner,
     int rc = store__exec(c, st, "log delivery attempt");
     if (rc)
         return rc == ERR_CONFLICT ? ERR_NOTFOUND : rc;
+    if (id == 0 && state == ST_OUTBOX_DELIVERED) /* a batch's message: its cursor passes it */
+        return ERR_OK;
+    if (id == 0) { /* … or it gets a row of its own, for its retries */
+        st = store__prep(c, "INSERT INTO outbox(account_id, destination_id, event_ref, created_at,"
+                            " state, attempts, next_at, done_at) SELECT e.account_id, ?2, e.id,"
+                            " e.created_at, ?3, ?4, ?5, CASE WHEN ?3 = 0 THEN 0 ELSE ?6 END"
+                            " FROM outbox_events e WHERE e.id = ?1 AND e.account_id = ?7"
+                            " ON CONFLICT (event_ref, destination_id) DO NOTHING");
+        if (!st)
+            return ERR_BACKEND;
+        sqlite3_bind_int64(st, 1, d->event_ref);
+        sqlite3_bind_int64(st, 2, d->destination_id);
+        sqlite3_bind_int(st, 3, state);
+        sqlite3_bind_int64(st, 4, d->attempt);
+        sqlite3_bind_int64(st, 5, next_at);
+        sqlite3_bind_int64(st, 6, d->at);
+        sqlite3_bind_int64(st, 7, d->account_id);
+        return store__exec(c, st, "a batch message's row");
+    }
     st = store__prep(c, "UPDATE outbox SET state = ?3, next_at = ?4, lease_until = 0,"
                         " lease_owner = '', done_at = CASE WHEN ?3 = 0 THEN 0 ELSE ?5 END"
                         " WHERE id = ?1 AND lease_owner = ?2 AND state = 0 AND account_id = ?6");
@@ -462,6 +736,21 @@ int store_sqlite__outbox_finish(struct store *s, int64_t id, const char *owner,
     sqlite3_bind_int64(st, 4, next_at);
     sqlite3_bind_int64(st, 5, d->at);
     return store__exec(c, st, "finish outbox message");
+}
+
+int store_sqlite__outbox_batch_done(struct store *s, int64_t account_id, int64_t destination_id,
+                                    const char *owner)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = store__prep(c, "UPDATE outbox_cursors SET pos = end_pos, n = 0, owner = '',"
+                                      " lease_until = 0 WHERE destination_id = ?1"
+                                      " AND account_id = ?2 AND owner = ?3 AND end_pos > pos");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, destination_id);
+    sqlite3_bind_int64(st, 2, account_id);
+    store__bind_text(st, 3, owner);
+    return store__exec(c, st, "end a batch");
 }
 
 int store_sqlite__outbox_requeue(struct store *s, int64_t account_id, int64_t destination_id,
@@ -480,7 +769,34 @@ int store_sqlite__outbox_requeue(struct store *s, int64_t account_id, int64_t de
     store__bind_text(st, 3, event_id);
     sqlite3_bind_int64(st, 4, now);
     int rc = store__exec(c, st, "requeue outbox message");
-    return rc == ERR_OK && sqlite3_changes(c->db) == 0 ? ERR_NOTFOUND : rc;
+    if (rc || sqlite3_changes(c->db) > 0)
+        return rc;
+    /* no row: a published event its destination's cursor passed with an attempt logged gets a
+     * row of its own, its attempts counting on; one still after the cursor is on its way */
+    st = store__prep(
+        c, "INSERT INTO outbox(account_id, destination_id, event_ref, created_at, next_at,"
+           " attempts) SELECT e.account_id, t.id, e.id, e.created_at, ?4,"
+           " (SELECT COUNT(*) FROM outbox_attempts a WHERE a.event_ref = e.id"
+           "  AND a.destination_id = t.id)"
+           " FROM outbox_events e JOIN destinations t ON t.id = ?2 AND t.account_id = ?1"
+           " JOIN outbox_cursors c ON c.destination_id = t.id"
+           " WHERE e.account_id = ?1 AND e.event_id = ?3 AND e.fanout = 1"
+           " AND " TAKES("t.events") " AND e.id <= c.pos AND EXISTS (SELECT 1"
+           " FROM outbox_attempts a WHERE a.event_ref = e.id AND a.destination_id = t.id)"
+           " ON CONFLICT (event_ref, destination_id) DO NOTHING");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, destination_id);
+    store__bind_text(st, 3, event_id);
+    sqlite3_bind_int64(st, 4, now);
+    rc = store__exec(c, st, "requeue a published message");
+    if (rc || sqlite3_changes(c->db) > 0)
+        return rc;
+    struct st_outbox_msg *m = xmalloc(sizeof(*m)); /* pending in its destination's batches */
+    rc = store_sqlite__outbox_get(s, account_id, destination_id, event_id, m);
+    free(m);
+    return rc;
 }
 
 int store_sqlite__outbox_get(struct store *s, int64_t account_id, int64_t destination_id,
@@ -499,6 +815,30 @@ int store_sqlite__outbox_get(struct store *s, int64_t account_id, int64_t destin
         read_msg(st, 0, m);
         sqlite3_reset(st);
     }
+    if (rc != ERR_NOTFOUND)
+        return rc;
+    /* no row: a published event the destination takes, after its cursor (pending) or delivered
+     * in a batch (an attempt logged); before its cursor without an attempt, it was never its */
+    st = store__prep(
+        c, "SELECT 0, e.account_id, t.id, e.event_id, e.type, e.body, e.created_at,"
+           " CASE WHEN e.id > c.pos THEN 0 ELSE 1 END,"
+           " (SELECT COUNT(*) FROM outbox_attempts a WHERE a.event_ref = e.id"
+           "  AND a.destination_id = t.id), e.created_at, e.id"
+           " FROM outbox_events e JOIN destinations t ON t.id = ?1 AND t.account_id = ?3"
+           " JOIN outbox_cursors c ON c.destination_id = t.id"
+           " WHERE e.account_id = ?3 AND e.event_id = ?2 AND e.fanout = 1 AND " TAKES("t.events")
+           " AND (e.id > c.pos OR EXISTS (SELECT 1 FROM outbox_attempts a"
+           "  WHERE a.event_ref = e.id AND a.destination_id = t.id))");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, destination_id);
+    store__bind_text(st, 2, event_id);
+    sqlite3_bind_int64(st, 3, account_id);
+    rc = step_row(c, st, "read a published message");
+    if (rc == ERR_OK) {
+        read_msg(st, 0, m);
+        sqlite3_reset(st);
+    }
     return rc;
 }
 
@@ -506,11 +846,10 @@ int store_sqlite__delivery_list(struct store *s, int64_t account_id, int64_t des
                                 int64_t before_id, size_t max, store_delivery_fn fn, void *ctx)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = store__prep(c, "SELECT a.id, a.outbox_id, a.destination_id, e.event_id,"
+    sqlite3_stmt *st = store__prep(c, "SELECT a.id, a.event_ref, a.destination_id, e.event_id,"
                                       " e.type, a.attempt, a.at, a.status, a.error, a.response,"
                                       " a.latency_ms, a.account_id FROM outbox_attempts a"
-                                      " JOIN outbox o ON o.id = a.outbox_id"
-                                      " JOIN outbox_events e ON e.id = o.event_ref"
+                                      " JOIN outbox_events e ON e.id = a.event_ref"
                                       " WHERE a.destination_id = ?1 AND (?2 = 0 OR a.id < ?2)"
                                       " AND a.account_id = ?4 ORDER BY a.id DESC LIMIT ?3");
     if (!st)
@@ -524,7 +863,7 @@ int store_sqlite__delivery_list(struct store *s, int64_t account_id, int64_t des
         struct st_delivery d;
         memset(&d, 0, sizeof(d));
         d.id = sqlite3_column_int64(st, 0);
-        d.outbox_id = sqlite3_column_int64(st, 1);
+        d.event_ref = sqlite3_column_int64(st, 1);
         d.destination_id = sqlite3_column_int64(st, 2);
         store__col_text(st, 3, d.event_id, sizeof(d.event_id));
         store__col_text(st, 4, d.type, sizeof(d.type));

@@ -156,6 +156,7 @@ static int scrub_call(struct sconn *c, int64_t account_id, int64_t id)
 struct hit {
     int64_t id;
     int64_t event; /* its outbox_events row */
+    int64_t destination_id;
     char destination[STORE_ID_MAX];
     char event_id[STORE_ID_MAX];
     char type[STORE_EVENT_TYPE_MAX];
@@ -170,7 +171,7 @@ static int find_messages(struct sconn *c, const struct st_erasure *e, const char
     sqlite3_stmt *st =
         store__prep(c, "SELECT o.id, d.ext_id, e.event_id, e.type, o.state, o.attempts,"
                        " CASE WHEN o.done_at > 0 THEN o.done_at ELSE o.created_at END, e.body,"
-                       " e.id FROM outbox_events e JOIN outbox o ON o.event_ref = e.id"
+                       " e.id, d.id FROM outbox_events e JOIN outbox o ON o.event_ref = e.id"
                        " JOIN destinations d ON d.id = o.destination_id"
                        " WHERE e.account_id = ?1 ORDER BY o.id");
     if (!st)
@@ -195,6 +196,7 @@ static int find_messages(struct sconn *c, const struct st_erasure *e, const char
         h->attempts = sqlite3_column_int64(st, 5);
         h->at = sqlite3_column_int64(st, 6);
         h->event = sqlite3_column_int64(st, 8);
+        h->destination_id = sqlite3_column_int64(st, 9);
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "erase: find messages");
@@ -203,11 +205,13 @@ static int find_messages(struct sconn *c, const struct st_erasure *e, const char
 static int scrub_message(struct sconn *c, struct st_erasure *e, const struct hit *h)
 {
     sqlite3_stmt *st = store__prep(c, "UPDATE outbox_attempts SET response = ''"
-                                      " WHERE outbox_id = ?1 AND account_id = ?2");
+                                      " WHERE event_ref = ?1 AND account_id = ?2"
+                                      " AND destination_id = ?3");
     if (!st)
         return ERR_BACKEND;
-    sqlite3_bind_int64(st, 1, h->id);
+    sqlite3_bind_int64(st, 1, h->event);
     sqlite3_bind_int64(st, 2, e->account_id);
+    sqlite3_bind_int64(st, 3, h->destination_id);
     int rc = store__exec(c, st, "erase: scrub attempts");
     if (rc)
         return rc;
@@ -226,28 +230,114 @@ static int scrub_message(struct sconn *c, struct st_erasure *e, const struct hit
 }
 
 /* The event of a message that named the erased rows (after scrub_message): deleted when none of
- * its messages is left, else its body becomes the stub (its sent messages' record). */
-static int scrub_event(struct sconn *c, int64_t account_id, const struct hit *h)
+ * its messages or attempts is left, else its body becomes the stub (its sent messages' record).
+ * A published event is no longer read by its destinations' cursors. */
+static int scrub_event(struct sconn *c, int64_t account_id, int64_t event, const char *event_id,
+                       const char *type)
 {
     sqlite3_stmt *st = store__prep(c, "DELETE FROM outbox_events WHERE id = ?1 AND account_id = ?2"
                                       " AND NOT EXISTS (SELECT 1 FROM outbox o"
-                                      " WHERE o.event_ref = ?1)");
+                                      " WHERE o.event_ref = ?1) AND NOT EXISTS (SELECT 1"
+                                      " FROM outbox_attempts a WHERE a.event_ref = ?1)");
     if (!st)
         return ERR_BACKEND;
-    sqlite3_bind_int64(st, 1, h->event);
+    sqlite3_bind_int64(st, 1, event);
     sqlite3_bind_int64(st, 2, account_id);
     int rc = store__exec(c, st, "erase: drop event");
     if (rc || sqlite3_changes(c->db) > 0)
         return rc;
     char stub[256];
-    store__erase_stub(h->event_id, h->type, stub, sizeof(stub));
-    st = store__prep(c, "UPDATE outbox_events SET body = ?3 WHERE id = ?1 AND account_id = ?2");
+    store__erase_stub(event_id, type, stub, sizeof(stub));
+    st = store__prep(c, "UPDATE outbox_events SET body = ?3, fanout = 0"
+                        " WHERE id = ?1 AND account_id = ?2");
     if (!st)
         return ERR_BACKEND;
-    sqlite3_bind_int64(st, 1, h->event);
+    sqlite3_bind_int64(st, 1, event);
     sqlite3_bind_int64(st, 2, account_id);
     store__bind_text(st, 3, stub);
     return store__exec(c, st, "erase: scrub event");
+}
+
+/* A published event (sql/0033) that names the erased rows. */
+struct published {
+    int64_t event;
+    char event_id[STORE_ID_MAX];
+    char type[STORE_EVENT_TYPE_MAX];
+};
+
+static int find_published(struct sconn *c, const struct st_erasure *e, const char *subject,
+                          const struct store__idset *calls, const struct store__idset *sessions,
+                          struct published **pub, size_t *n)
+{
+    sqlite3_stmt *st = store__prep(c, "SELECT id, event_id, type, body FROM outbox_events"
+                                      " WHERE account_id = ?1 AND fanout = 1 ORDER BY id");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, e->account_id);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *body = (const char *)sqlite3_column_text(st, 3);
+        if (!body || !store__erase_names(body, subject, calls, sessions))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *pub = xrealloc(*pub, cap * sizeof(**pub));
+        }
+        struct published *p = &(*pub)[(*n)++];
+        p->event = sqlite3_column_int64(st, 0);
+        store__col_text(st, 1, p->event_id, sizeof(p->event_id));
+        store__col_text(st, 2, p->type, sizeof(p->type));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? ERR_OK : store__err(c, rc, "erase: find published events");
+}
+
+/* A published event that names the erased rows: where it was sent in a batch (an attempt logged,
+ * no row of its own: scrub_message has those) is listed, the destinations still to read it
+ * do not get it, and the attempts' answers are scrubbed. */
+static int scrub_published(struct sconn *c, struct st_erasure *e, const struct published *p)
+{
+    sqlite3_stmt *st = store__prep(
+        c, "SELECT t.ext_id, COUNT(*), MAX(a.at), MAX(a.status BETWEEN 200 AND 299)"
+           " FROM outbox_attempts a JOIN destinations t ON t.id = a.destination_id"
+           " WHERE a.event_ref = ?1 AND a.account_id = ?2 AND NOT EXISTS (SELECT 1 FROM outbox o"
+           " WHERE o.event_ref = ?1 AND o.destination_id = a.destination_id)"
+           " GROUP BY a.destination_id ORDER BY a.destination_id");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, p->event);
+    sqlite3_bind_int64(st, 2, e->account_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char dest[STORE_ID_MAX];
+        store__col_text(st, 0, dest, sizeof(dest));
+        store__erase_sent(e, dest, p->event_id, p->type,
+                          sqlite3_column_int(st, 3) ? ST_OUTBOX_DELIVERED : ST_OUTBOX_GAVE_UP,
+                          sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return store__err(c, rc, "erase: a published event's attempts");
+    st = store__prep(c, "SELECT COUNT(*) FROM outbox_cursors k JOIN destinations t"
+                        " ON t.id = k.destination_id WHERE k.account_id = ?1 AND k.pos < ?2"
+                        " AND t.deleted_at = 0 AND instr(',' || t.events || ',', ',' || ?3 || ',') > 0");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, e->account_id);
+    sqlite3_bind_int64(st, 2, p->event);
+    store__bind_text(st, 3, p->type);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        e->outbox_dropped += sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    st = store__prep(c, "UPDATE outbox_attempts SET response = ''"
+                        " WHERE event_ref = ?1 AND account_id = ?2");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, p->event);
+    sqlite3_bind_int64(st, 2, e->account_id);
+    rc = store__exec(c, st, "erase: scrub a published event's attempts");
+    return rc ? rc : scrub_event(c, e->account_id, p->event, p->event_id, p->type);
 }
 
 static int record(struct sconn *c, struct st_erasure *e)
@@ -288,23 +378,30 @@ int store_sqlite__erase(struct store *s, struct st_erasure *e, const char *subje
     struct store__idset calls = {0}, sessions = {0};
     struct hit *hits = NULL;
     size_t n_hits = 0;
+    struct published *pub = NULL;
+    size_t n_pub = 0;
     int rc = erase_scope(c, e, subject, &calls, &sessions);
     if (rc == ERR_OK) /* before the scrub: the bodies name the visitor and number until then */
         rc = find_messages(c, e, subject, &calls, &sessions, &hits, &n_hits);
+    if (rc == ERR_OK)
+        rc = find_published(c, e, subject, &calls, &sessions, &pub, &n_pub);
     for (size_t i = 0; rc == ERR_OK && i < sessions.n; i++)
         rc = scrub_session(c, e->account_id, sessions.id[i], &e->events);
     for (size_t i = 0; rc == ERR_OK && i < calls.n; i++)
         rc = scrub_call(c, e->account_id, calls.id[i]);
+    for (size_t i = 0; rc == ERR_OK && i < n_pub; i++) /* before their rows are dropped */
+        rc = scrub_published(c, e, &pub[i]);
     for (size_t i = 0; rc == ERR_OK && i < n_hits; i++)
         rc = scrub_message(c, e, &hits[i]);
     for (size_t i = 0; rc == ERR_OK && i < n_hits; i++)   /* hits are in id order: an event's */
         if (i == 0 || hits[i].event != hits[i - 1].event) /* messages are mostly together */
-            rc = scrub_event(c, e->account_id, &hits[i]);
+            rc = scrub_event(c, e->account_id, hits[i].event, hits[i].event_id, hits[i].type);
     e->sessions = (int64_t)sessions.n;
     e->calls = (int64_t)calls.n;
     if (rc == ERR_OK)
         rc = record(c, e);
     free(hits);
+    free(pub);
     store__idset_free(&calls);
     store__idset_free(&sessions);
     return rc;

@@ -2715,6 +2715,191 @@ static int64_t rows(struct fx *f, const char *table)
     return n;
 }
 
+/* The delivery log's newest attempts. */
+struct dlog {
+    int n;
+    char event_ids[8][STORE_ID_MAX];
+    int64_t attempts[8];
+};
+
+static int on_delivery(void *ctx, const struct st_delivery *d)
+{
+    struct dlog *l = ctx;
+    if (l->n < 8) {
+        snprintf(l->event_ids[l->n], STORE_ID_MAX, "%s", d->event_id);
+        l->attempts[l->n] = d->attempt;
+    }
+    l->n++;
+    return 0;
+}
+
+/* A claimed message with its row id (a batch's message: 0) and destination. */
+struct claimed_full {
+    int n;
+    struct st_outbox_msg m[8];
+};
+
+static int on_claim_full(void *ctx, const struct st_outbox_msg *m, const struct st_destination *d)
+{
+    struct claimed_full *c = ctx;
+    assert_int_equal(d->id, m->destination_id);
+    assert_true(c->n < 8);
+    c->m[c->n++] = *m;
+    return 0;
+}
+
+/* Records attempt status of claimed message m as its sender does: delivered, or due at next_at. */
+static void finish_as_sent(struct fx *f, const struct st_outbox_msg *m, const char *owner,
+                           int64_t at, int status, int64_t next_at)
+{
+    struct st_delivery d = {.outbox_id = m->id,
+                            .event_ref = m->event_ref,
+                            .account_id = m->account_id,
+                            .destination_id = m->destination_id,
+                            .attempt = m->attempts,
+                            .at = at,
+                            .status = status};
+    int state = status == 200 ? ST_OUTBOX_DELIVERED : ST_OUTBOX_PENDING;
+    assert_int_equal(store_outbox_finish(f->s, m->id, owner, &d, state, next_at), ERR_OK);
+}
+
+static int count_dest(const struct claimed_full *c, int64_t dest)
+{
+    int n = 0;
+    for (int i = 0; i < c->n; i++)
+        n += c->m[i].destination_id == dest;
+    return n;
+}
+
+/* store_outbox_publish: each destination of the account that takes the event's type gets it
+ * once (whether the backend reads it by cursor or writes a row for it), a failed first attempt
+ * is retried as the next attempt, a claim that was never recorded is claimed again after its
+ * lease with one more attempt counted, and a destination added later never gets it. */
+static void outbox_publish_reaches_each_destination_once(void **state)
+{
+    struct fx *f = *state;
+    struct st_destination d1 = make_destination(f, f->a.id, "wh_pub1", "call.started");
+    struct st_destination d2 = make_destination(f, f->a.id, "wh_pub2", "call.started,summary.daily");
+    make_destination(f, f->a.id, "wh_pub3", "summary.daily");
+    make_destination(f, f->b.id, "wh_pubb", "call.started");
+    int64_t ids[3] = {d1.id, d2.id};
+    struct st_outbox_msg *m = calloc(1, sizeof(*m));
+    m->account_id = f->a.id;
+    snprintf(m->type, sizeof(m->type), "call.started");
+    for (int i = 0; i < 2; i++) {
+        snprintf(m->event_id, sizeof(m->event_id), "evt_pub%d", i);
+        snprintf(m->body, sizeof(m->body), "{\"id\":\"evt_pub%d\"}", i);
+        m->created_at = m->next_at = 1000 + i;
+        assert_int_equal(store_begin(f->s), ERR_OK);
+        assert_int_equal(store_outbox_publish(f->s, m, ids, 2), ERR_OK);
+        assert_int_equal(store_commit(f->s), ERR_OK);
+    }
+    struct claimed_full c = {0};
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_outbox_claim(f->s, 1100, 5000, "node_1", 4, 16, on_claim_full, &c),
+                     ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(c.n, 4); /* not wh_pub3 (another type), not account b's */
+    assert_int_equal(count_dest(&c, d1.id), 2);
+    assert_int_equal(count_dest(&c, d2.id), 2);
+    for (int i = 0; i < c.n; i++) {
+        assert_int_equal(c.m[i].attempts, 1);
+        assert_int_equal(c.m[i].account_id, f->a.id);
+        assert_true(strcmp(c.m[i].event_id, "evt_pub0") == 0 ||
+                    strcmp(c.m[i].event_id, "evt_pub1") == 0);
+        char want[64];
+        snprintf(want, sizeof(want), "{\"id\":\"%s\"}", c.m[i].event_id);
+        assert_string_equal(c.m[i].body, want);
+    }
+    struct st_outbox_msg *got = calloc(1, sizeof(*got));
+    assert_int_equal(store_outbox_get(f->s, f->a.id, d1.id, "evt_pub0", got), ERR_OK);
+    assert_int_equal(got->state, ST_OUTBOX_PENDING);
+    assert_int_equal(store_outbox_get(f->s, f->b.id, d1.id, "evt_pub0", got), ERR_NOTFOUND);
+    /* in flight: another node gets none of them */
+    struct claimed_full c2 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 1101, 5000, "node_2", 4, 16, on_claim_full, &c2),
+                     ERR_OK);
+    assert_int_equal(c2.n, 0);
+    /* recorded: all delivered but d2's evt_pub1, due again at 1500 */
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    for (int i = 0; i < c.n; i++) {
+        bool fail = c.m[i].destination_id == d2.id && strcmp(c.m[i].event_id, "evt_pub1") == 0;
+        finish_as_sent(f, &c.m[i], "node_1", 1200, fail ? 500 : 200, fail ? 1500 : 1200);
+    }
+    assert_int_equal(store_outbox_batch_done(f->s, f->a.id, d1.id, "node_1"), ERR_OK);
+    assert_int_equal(store_outbox_batch_done(f->s, f->a.id, d2.id, "node_1"), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_int_equal(store_outbox_get(f->s, f->a.id, d1.id, "evt_pub0", got), ERR_OK);
+    assert_int_equal(got->state, ST_OUTBOX_DELIVERED);
+    assert_int_equal(got->attempts, 1);
+    assert_int_equal(store_outbox_get(f->s, f->a.id, d2.id, "evt_pub1", got), ERR_OK);
+    assert_int_equal(got->state, ST_OUTBOX_PENDING);
+    assert_int_equal(got->attempts, 1);
+    struct claimed_full c3 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 1400, 5000, "node_2", 4, 16, on_claim_full, &c3),
+                     ERR_OK);
+    assert_int_equal(c3.n, 0); /* nothing new, the retry not due */
+    assert_int_equal(store_outbox_claim(f->s, 1500, 5000, "node_2", 4, 16, on_claim_full, &c3),
+                     ERR_OK);
+    assert_int_equal(c3.n, 1);
+    assert_int_equal(c3.m[0].destination_id, d2.id);
+    assert_string_equal(c3.m[0].event_id, "evt_pub1");
+    assert_int_equal(c3.m[0].attempts, 2);
+    finish_as_sent(f, &c3.m[0], "node_2", 1600, 200, 1600);
+    assert_int_equal(store_outbox_get(f->s, f->a.id, d2.id, "evt_pub1", got), ERR_OK);
+    assert_int_equal(got->state, ST_OUTBOX_DELIVERED);
+    assert_int_equal(got->attempts, 2);
+    /* the delivery log has every attempt, newest first */
+    struct dlog l = {0};
+    assert_int_equal(store_delivery_list(f->s, f->a.id, d2.id, 0, 10, on_delivery, &l), ERR_OK);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.event_ids[0], "evt_pub1");
+    assert_int_equal(l.attempts[0], 2);
+    /* a redelivery on request: the next attempt */
+    assert_int_equal(store_outbox_requeue(f->s, f->a.id, d1.id, "evt_pub0", 1700), ERR_OK);
+    struct claimed_full c4 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 1700, 5000, "node_1", 4, 16, on_claim_full, &c4),
+                     ERR_OK);
+    assert_int_equal(c4.n, 1);
+    assert_string_equal(c4.m[0].event_id, "evt_pub0");
+    assert_int_equal(c4.m[0].attempts, 2);
+    finish_as_sent(f, &c4.m[0], "node_1", 1750, 200, 1750);
+    /* a destination added now never gets the events published before */
+    struct st_destination d4 = make_destination(f, f->a.id, "wh_pub4", "call.started");
+    assert_int_equal(store_outbox_get(f->s, f->a.id, d4.id, "evt_pub0", got), ERR_NOTFOUND);
+    /* a claim never recorded (its node died): after its lease, sent again as attempt 2 */
+    snprintf(m->event_id, sizeof(m->event_id), "evt_pub9");
+    m->created_at = m->next_at = 1800;
+    ids[2] = d4.id; /* every destination that takes it */
+    assert_int_equal(store_outbox_publish(f->s, m, ids, 3), ERR_OK);
+    struct claimed_full c5 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 1800, 2000, "node_1", 4, 16, on_claim_full, &c5),
+                     ERR_OK);
+    assert_int_equal(c5.n, 3);
+    struct claimed_full c6 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 1999, 9000, "node_2", 4, 16, on_claim_full, &c6),
+                     ERR_OK);
+    assert_int_equal(c6.n, 0);
+    assert_int_equal(store_outbox_claim(f->s, 2000, 9000, "node_2", 4, 16, on_claim_full, &c6),
+                     ERR_OK);
+    assert_int_equal(c6.n, 3);
+    for (int i = 0; i < c6.n; i++) {
+        assert_string_equal(c6.m[i].event_id, "evt_pub9");
+        assert_int_equal(c6.m[i].attempts, 2);
+        finish_as_sent(f, &c6.m[i], "node_2", 2100, 200, 2100);
+    }
+    /* node_1 recording late changes nothing of node_2's */
+    assert_int_equal(store_outbox_batch_done(f->s, f->a.id, d1.id, "node_1"), ERR_OK);
+    struct claimed_full c7 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 9500, 20000, "node_2", 4, 16, on_claim_full, &c7),
+                     ERR_OK);
+    assert_int_equal(c7.n, 0);
+    assert_int_equal(store_outbox_get(f->s, f->a.id, d4.id, "evt_pub9", got), ERR_OK);
+    assert_int_equal(got->state, ST_OUTBOX_DELIVERED);
+    free(got);
+    free(m);
+}
+
 /* An event for several destinations is stored once (sql/0032), each destination with a message
  * of its own; the retention purge and an erasure take the event with its last message. */
 static void outbox_event_stored_once_and_goes_with_its_messages(void **state)
@@ -4666,6 +4851,7 @@ int main(int argc, char **argv)
         T(destinations_crud_and_tenant_scoping),
         T(outbox_claims_lease_limit_and_finish),
         T(outbox_event_stored_once_and_goes_with_its_messages),
+        T(outbox_publish_reaches_each_destination_once),
         T(outbox_claim_batch_fills_past_the_limit),
         T(outbox_claim_per_destination_order_and_limit),
         T(event_last_detail_newest_of_type),
