@@ -112,9 +112,9 @@ struct sending {
     struct outbox *o;
     struct st_outbox_msg m;
     struct st_destination d;
-    char why[256];        /* why the attempt failed (record) */
-    int gads;             /* google_ads: enum adplat_gads_outcome of its attempt, -1 otherwise */
-    struct batch *batch;  /* its destination's batch, or NULL (a message with a row) */
+    char why[256];       /* why the attempt failed (record) */
+    int gads;            /* google_ads: enum adplat_gads_outcome of its attempt, -1 otherwise */
+    struct batch *batch; /* its destination's batch, or NULL (a message with a row) */
 };
 
 /* A batch of a google_ads destination's messages: one IngestEvents request (after a token
@@ -501,8 +501,8 @@ static void record_all(struct store *s, struct finished *done, size_t n, int64_t
                 done[j].disabled = false;
             log_error("outbox",
                       "cannot record attempt %" PRId64 " of %s%s: %s (retried after its lease)",
-                      done[i].x->m.attempts, done[i].x->m.event_id,
-                      k > 1 ? " and its batch" : "", err_str(one));
+                      done[i].x->m.attempts, done[i].x->m.event_id, k > 1 ? " and its batch" : "",
+                      err_str(one));
         }
         i += k;
     }

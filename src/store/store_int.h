@@ -246,8 +246,8 @@ struct store_ops {
     /* store_outbox_add_many (store_outbox_add: n = 1, m->destination_id) */
     int (*outbox_add)(struct store *s, struct st_outbox_msg *m, const int64_t *destination_ids,
                       size_t n);
-    int (*outbox_publish)(struct store *s, struct st_outbox_msg *m,
-                          const int64_t *destination_ids, size_t n);
+    int (*outbox_publish)(struct store *s, struct st_outbox_msg *m, const int64_t *destination_ids,
+                          size_t n);
     int (*outbox_batch_done)(struct store *s, int64_t account_id, int64_t destination_id,
                              const char *owner);
     int (*outbox_claim)(struct store *s, int64_t now, int64_t lease_until, const char *owner,

@@ -230,7 +230,7 @@ int store_sqlite__destination_enable(struct store *s, int64_t account_id, const 
     if (moved)
         return moved;
     st = store__prep(c, "UPDATE destinations SET disabled_at = 0, failing_since = 0"
-                                      " WHERE account_id = ?1 AND ext_id = ?2 AND deleted_at = 0");
+                        " WHERE account_id = ?1 AND ext_id = ?2 AND deleted_at = 0");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, account_id);
@@ -470,8 +470,8 @@ static int batch_expired(struct sconn *c, const struct cursor *k, int64_t now)
            " attempts) SELECT e.account_id, ?1, e.id, e.created_at, ?5, 1 FROM outbox_events e"
            " WHERE e.account_id = ?2 AND e.fanout = 1 AND e.id > ?3 AND e.id <= ?4"
            " AND " TAKES("?6") " AND NOT EXISTS (SELECT 1 FROM outbox_attempts a"
-           " WHERE a.event_ref = e.id AND a.destination_id = ?1)"
-           " ON CONFLICT (event_ref, destination_id) DO NOTHING");
+                               " WHERE a.event_ref = e.id AND a.destination_id = ?1)"
+                               " ON CONFLICT (event_ref, destination_id) DO NOTHING");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, k->destination_id);
@@ -496,9 +496,10 @@ static int batch_expired(struct sconn *c, const struct cursor *k, int64_t now)
 static int batch_claim(struct sconn *c, const struct cursor *k, size_t max, int64_t lease_until,
                        const char *owner, struct batch_msg **v, size_t *n)
 {
-    sqlite3_stmt *st = store__prep(c, "SELECT e.id, e.event_id, e.type, e.body, e.created_at"
-                        " FROM outbox_events e WHERE e.account_id = ?1 AND e.fanout = 1"
-                        " AND e.id > ?2 AND " TAKES("?3") " ORDER BY e.id LIMIT ?4");
+    sqlite3_stmt *st =
+        store__prep(c, "SELECT e.id, e.event_id, e.type, e.body, e.created_at"
+                       " FROM outbox_events e WHERE e.account_id = ?1 AND e.fanout = 1"
+                       " AND e.id > ?2 AND " TAKES("?3") " ORDER BY e.id LIMIT ?4");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, k->account_id);
@@ -782,8 +783,9 @@ int store_sqlite__outbox_requeue(struct store *s, int64_t account_id, int64_t de
            " JOIN outbox_cursors c ON c.destination_id = t.id"
            " WHERE e.account_id = ?1 AND e.event_id = ?3 AND e.fanout = 1"
            " AND " TAKES("t.events") " AND e.id <= c.pos AND EXISTS (SELECT 1"
-           " FROM outbox_attempts a WHERE a.event_ref = e.id AND a.destination_id = t.id)"
-           " ON CONFLICT (event_ref, destination_id) DO NOTHING");
+                                     " FROM outbox_attempts a WHERE a.event_ref = e.id AND "
+                                     "a.destination_id = t.id)"
+                                     " ON CONFLICT (event_ref, destination_id) DO NOTHING");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, account_id);
@@ -819,16 +821,16 @@ int store_sqlite__outbox_get(struct store *s, int64_t account_id, int64_t destin
         return rc;
     /* no row: a published event the destination takes, after its cursor (pending) or delivered
      * in a batch (an attempt logged); before its cursor without an attempt, it was never its */
-    st = store__prep(
-        c, "SELECT 0, e.account_id, t.id, e.event_id, e.type, e.body, e.created_at,"
-           " CASE WHEN e.id > c.pos THEN 0 ELSE 1 END,"
-           " (SELECT COUNT(*) FROM outbox_attempts a WHERE a.event_ref = e.id"
-           "  AND a.destination_id = t.id), e.created_at, e.id"
-           " FROM outbox_events e JOIN destinations t ON t.id = ?1 AND t.account_id = ?3"
-           " JOIN outbox_cursors c ON c.destination_id = t.id"
-           " WHERE e.account_id = ?3 AND e.event_id = ?2 AND e.fanout = 1 AND " TAKES("t.events")
-           " AND (e.id > c.pos OR EXISTS (SELECT 1 FROM outbox_attempts a"
-           "  WHERE a.event_ref = e.id AND a.destination_id = t.id))");
+    st = store__prep(c,
+                     "SELECT 0, e.account_id, t.id, e.event_id, e.type, e.body, e.created_at,"
+                     " CASE WHEN e.id > c.pos THEN 0 ELSE 1 END,"
+                     " (SELECT COUNT(*) FROM outbox_attempts a WHERE a.event_ref = e.id"
+                     "  AND a.destination_id = t.id), e.created_at, e.id"
+                     " FROM outbox_events e JOIN destinations t ON t.id = ?1 AND t.account_id = ?3"
+                     " JOIN outbox_cursors c ON c.destination_id = t.id"
+                     " WHERE e.account_id = ?3 AND e.event_id = ?2 AND e.fanout = 1 AND " TAKES(
+                         "t.events") " AND (e.id > c.pos OR EXISTS (SELECT 1 FROM outbox_attempts a"
+                                     "  WHERE a.event_ref = e.id AND a.destination_id = t.id))");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, destination_id);

@@ -319,9 +319,10 @@ static int scrub_published(struct sconn *c, struct st_erasure *e, const struct p
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return store__err(c, rc, "erase: a published event's attempts");
-    st = store__prep(c, "SELECT COUNT(*) FROM outbox_cursors k JOIN destinations t"
-                        " ON t.id = k.destination_id WHERE k.account_id = ?1 AND k.pos < ?2"
-                        " AND t.deleted_at = 0 AND instr(',' || t.events || ',', ',' || ?3 || ',') > 0");
+    st = store__prep(
+        c, "SELECT COUNT(*) FROM outbox_cursors k JOIN destinations t"
+           " ON t.id = k.destination_id WHERE k.account_id = ?1 AND k.pos < ?2"
+           " AND t.deleted_at = 0 AND instr(',' || t.events || ',', ',' || ?3 || ',') > 0");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, e->account_id);

@@ -2779,7 +2779,8 @@ static void outbox_publish_reaches_each_destination_once(void **state)
 {
     struct fx *f = *state;
     struct st_destination d1 = make_destination(f, f->a.id, "wh_pub1", "call.started");
-    struct st_destination d2 = make_destination(f, f->a.id, "wh_pub2", "call.started,summary.daily");
+    struct st_destination d2 =
+        make_destination(f, f->a.id, "wh_pub2", "call.started,summary.daily");
     make_destination(f, f->a.id, "wh_pub3", "summary.daily");
     make_destination(f, f->b.id, "wh_pubb", "call.started");
     int64_t ids[3] = {d1.id, d2.id};
