@@ -58,6 +58,11 @@ static void session_args(struct pgargs *a, const struct st_session *ss)
     store__pg_opt(a, ss->location);
 }
 
+/* A new session is written with its cohort and funnel facts (sql/0024), so sql_pg/0035's
+ * conditional insert trigger and the lease's trigger leave the row alone (each rewrote it, a
+ * new row version and its index entries): first_at is the visitor's earliest created_at, or its
+ * own if it is the first; funnel is 1 when the session's lease is inserted in the same step
+ * (store_pg__visits_add), else 0. */
 static int session_insert(struct store *s, struct st_session *ss)
 {
     struct pgargs a = {0};
@@ -67,8 +72,10 @@ static int session_insert(struct store *s, struct st_session *ss)
         s,
         "INSERT INTO sessions(ext_id, account_id, visitor_id, created_at, last_active_at,"
         " landing_page, referrer, channel, source, medium, campaign, keyword, content,"
-        " click_ids, device, region, client_key, location) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-        " $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
+        " click_ids, device, region, client_key, location, first_at) VALUES ($1, $2, $3, $4, $5,"
+        " $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
+        " LEAST($4, (SELECT MIN(v.created_at) FROM sessions v"
+        " WHERE v.account_id = $2 AND v.visitor_id = $3))) RETURNING id",
         &a, &r, "insert session");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
@@ -160,8 +167,9 @@ static void lease_id(void *ctx, size_t i, const PGresult *r)
 
 /* Two round trips for the n: the sessions' ids from their identity's sequence, then every
  * session and its lease in one pipeline (each statement as the one-at-a-time path's, the
- * session's with its id given). The pipeline's replies are small (an id each), so a blocking
- * send cannot fill both sockets' buffers: batches are at most store_savepoints_max visits. */
+ * session's with its id given and its funnel bit 1: the lease follows it). The pipeline's replies
+ * are small (an id each), so a blocking send cannot fill both sockets' buffers: batches are at most
+ * store_savepoints_max visits. */
 int store_pg__visits_add(struct store *s, struct st_visit_add *v, size_t n)
 {
     if (n == 0)
@@ -191,8 +199,10 @@ int store_pg__visits_add(struct store *s, struct st_visit_add *v, size_t n)
         sql[2 * i] = "INSERT INTO sessions(id, ext_id, account_id, visitor_id, created_at,"
                      " last_active_at, landing_page, referrer, channel, source, medium,"
                      " campaign, keyword, content, click_ids, device, region, client_key,"
-                     " location) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-                     " $14, $15, $16, $17, $18, $19)";
+                     " location, first_at, funnel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+                     " $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
+                     " LEAST($5, (SELECT MIN(v.created_at) FROM sessions v"
+                     " WHERE v.account_id = $3 AND v.visitor_id = $4)), 1)";
         store__pg_i64(&args[2 * i], v[i].session->id);
         session_args(&args[2 * i], v[i].session);
         sql[2 * i + 1] = LEASE_INSERT;

@@ -34,13 +34,22 @@ static void read_session(sqlite3_stmt *st, struct st_session *ss)
     store__col_text(st, 18, ss->location, sizeof(ss->location));
 }
 
-static int session_insert(struct sconn *c, struct st_session *ss)
+/* A new session with its cohort and funnel facts (sql/0024) written in the row, so sql/0035's
+ * conditional triggers leave it alone (they rewrote every new row twice, moving four index
+ * entries): first_at is the visitor's first session's creation time, this one's if it is the
+ * first (the visitor's earliest created_at, one probe of sessions_visitor_first); funnel is 1
+ * when the caller inserts the session's lease in the same transaction (store_visits_add), else
+ * 0, and the lease's trigger sets it. A session earlier than its visitor's others still has them
+ * moved by the insert trigger. */
+static int session_insert(struct sconn *c, struct st_session *ss, int funnel)
 {
     sqlite3_stmt *st = store__prep(
         c, "INSERT INTO sessions(ext_id, account_id, visitor_id, created_at, last_active_at,"
            " landing_page, referrer, channel, source, medium, campaign, keyword, content,"
-           " click_ids, device, region, client_key, location) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
-           "?10,?11,?12,?13,?14,?15,?16,?17,?18)");
+           " click_ids, device, region, client_key, location, first_at, funnel)"
+           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
+           " MIN(?4, COALESCE((SELECT MIN(v.created_at) FROM sessions v"
+           " WHERE v.account_id = ?2 AND v.visitor_id = ?3), ?4)), ?19)");
     if (!st)
         return ERR_BACKEND;
     store__bind_text(st, 1, ss->ext_id);
@@ -61,6 +70,7 @@ static int session_insert(struct sconn *c, struct st_session *ss)
     store__bind_opt(st, 16, ss->region);
     store__bind_opt(st, 17, ss->client_key);
     store__bind_opt(st, 18, ss->location);
+    sqlite3_bind_int(st, 19, funnel);
     int rc = store__exec(c, st, "insert session");
     if (rc == ERR_OK)
         ss->id = sqlite3_last_insert_rowid(c->db);
@@ -73,7 +83,7 @@ int store_sqlite__session_put(struct store *s, struct st_session *ss)
     if (!c)
         return ERR_BACKEND;
     if (!ss->id)
-        return session_insert(c, ss);
+        return session_insert(c, ss, 0);
     sqlite3_stmt *st = store__prep(
         c, "UPDATE sessions SET last_active_at = MAX(last_active_at, ?2) WHERE id = ?1");
     if (!st)
@@ -142,11 +152,16 @@ int store_sqlite__lease_add(struct store *s, struct st_lease *l)
     return rc;
 }
 
-/* A statement costs no round trip here: each session, then its lease. */
+/* A statement costs no round trip here: each session, then its lease. The session is written
+ * with funnel bit 1 (it holds a lease: the next statement's), so the lease's trigger finds it
+ * set and writes nothing. */
 int store_sqlite__visits_add(struct store *s, struct st_visit_add *v, size_t n)
 {
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return ERR_BACKEND;
     for (size_t i = 0; i < n; i++) {
-        int rc = store_sqlite__session_put(s, v[i].session);
+        int rc = session_insert(c, v[i].session, 1);
         if (rc == ERR_OK) {
             v[i].lease->session_id = v[i].session->id;
             rc = store_sqlite__lease_add(s, v[i].lease);
