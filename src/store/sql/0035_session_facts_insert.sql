@@ -2,27 +2,22 @@
 -- rewrote every new session row twice in the visit's batch: sessions_first_insert set its
 -- first_at, leases_funnel_insert its funnel bit 1, each update moving two index entries
 -- (sessions_visitor_first and sessions_cohort hold first_at; sessions_funnel and
--- sessions_cohort hold funnel). The session insert now writes both itself (first_at: the
--- visitor's earliest created_at, or its own; funnel bit 1 when its lease is inserted in the
--- same step), and the two triggers run only when the row does not already hold the right
--- value: rows inserted without them (first_at 0, funnel 0: older code, imports, hand-written
--- SQL), a session earlier than its visitor's others (which moves their first_at, as before),
--- a lease taken later for an existing session. What they compute is unchanged, so the funnel
--- and the cohorts give the same answers; the other triggers of 0024 (delete, update, events,
--- calls, conversions) are unchanged. (sql_pg/0035_session_facts_insert.sql does the same on
--- PostgreSQL, where a trigger's WHEN cannot read a table.)
+-- sessions_cohort hold funnel). A new visit's session is now inserted with both right
+-- (store_sqlite_visit.c, store_pg_visit.c): first_at is its visitor's earliest created_at, or
+-- its own, and when it is earlier than the visitor's other sessions (stored late) the insert
+-- moves theirs, as the trigger did; funnel bit 1 is set when its lease is inserted in the same
+-- step. The two triggers run only when the row does not hold the value: the session trigger for
+-- a row inserted without first_at (0: older code, imports, hand-written SQL) or with one after
+-- its own created_at (never right); the lease trigger when its session lacks bit 1 (a lease
+-- taken later for an existing session). What they compute is unchanged, so the funnel and the
+-- cohorts give the same answers; 0024's other triggers (deletes, updates, events, calls,
+-- conversions) are unchanged. The session trigger's condition reads only the row: an exact one
+-- (the visitor's earliest created_at, and whether another session holds a later first_at) cost
+-- two index probes per new visit, ~21k instructions of the writer's ~145k (bench/cg/run.sh).
+-- sql_pg/0035_session_facts_insert.sql does the same on PostgreSQL.
 DROP TRIGGER sessions_first_insert;
--- Fires when the new row's first_at is not its visitor's earliest created_at, or when the row
--- is its visitor's earliest and another session of the visitor holds a later first_at (the new
--- row was stored late, earlier than the visitor's first). Both probes go through
--- sessions_visitor_first (`+first_at` keeps the planner off sessions_cohort).
 CREATE TRIGGER sessions_first_insert AFTER INSERT ON sessions
-    WHEN NEW.first_at IS NOT (SELECT MIN(v.created_at) FROM sessions v
-                              WHERE v.account_id = NEW.account_id
-                              AND v.visitor_id = NEW.visitor_id)
-      OR (NEW.first_at = NEW.created_at
-          AND EXISTS (SELECT 1 FROM sessions v WHERE v.account_id = NEW.account_id
-                      AND v.visitor_id = NEW.visitor_id AND +v.first_at > NEW.created_at))
+    WHEN NEW.first_at = 0 OR NEW.first_at > NEW.created_at
 BEGIN
     UPDATE sessions SET first_at = (SELECT MIN(v.created_at) FROM sessions v
             WHERE v.account_id = NEW.account_id AND v.visitor_id = NEW.visitor_id)
