@@ -7,14 +7,16 @@
 -- its own, and when it is earlier than the visitor's other sessions (stored late) the insert
 -- moves theirs, as the trigger did; funnel bit 1 is set when its lease is inserted in the same
 -- step. The two triggers run only when the row does not hold the value: the session trigger for
--- a row inserted without first_at (0: older code, imports, hand-written SQL) or with one after
--- its own created_at (never right); the lease trigger when its session lacks bit 1 (a lease
--- taken later for an existing session). What they compute is unchanged, so the funnel and the
--- cohorts give the same answers; 0024's other triggers (deletes, updates, events, calls,
--- conversions) are unchanged. The session trigger's condition reads only the row: an exact one
--- (the visitor's earliest created_at, and whether another session holds a later first_at) cost
--- two index probes per new visit, ~21k instructions of the writer's ~145k (bench/cg/run.sh).
--- sql_pg/0035_session_facts_insert.sql does the same on PostgreSQL.
+-- a row inserted without first_at (0: imports, hand-written SQL) or with one after its own
+-- created_at (never right); the lease trigger when its session lacks bit 1 (a lease taken later
+-- for an existing session). An insert that writes first_at owns it (the visitor's earliest
+-- created_at, its later sessions moved): a value not after created_at is trusted. What the
+-- triggers compute is unchanged, so the funnel and the cohorts give the same answers; 0024's
+-- other triggers (deletes, updates, events, calls, conversions) are unchanged. The session
+-- trigger's condition reads only the row: an exact one (the visitor's earliest created_at, and
+-- whether another session holds a later first_at) cost two index probes per new visit, ~8k of
+-- the writer's ~150k instructions (bench/cg/run.sh visit). sql_pg/0035_session_facts_insert.sql
+-- does the same on PostgreSQL.
 DROP TRIGGER sessions_first_insert;
 CREATE TRIGGER sessions_first_insert AFTER INSERT ON sessions
     WHEN NEW.first_at = 0 OR NEW.first_at > NEW.created_at

@@ -2,7 +2,7 @@
 -- and (with its lease in the same step) funnel bit 1 itself, and moves the first_at of its
 -- visitor's later sessions when it is earlier than them (store_pg_visit.c: one statement, an
 -- UPDATE in a WITH), so the insert trigger on sessions runs only for a row that does not hold
--- a first_at: 0 (inserted without it: older code, imports, hand-written SQL) or one after its own
+-- a first_at: 0 (inserted without it: imports, hand-written SQL) or one after its own
 -- created_at (never right). A trigger's WHEN cannot read a table here, and a PL/pgSQL call per
 -- new visit cost ~20 µs of PostgreSQL's time even when it changed nothing (pg_stat_statements,
 -- bench/pg/run.sh). od_sessions_first, od_visitor_first and the delete/update trigger are as in
