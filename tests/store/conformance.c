@@ -4550,9 +4550,10 @@ static void report_speed_cohort_follows_first_session(void **state)
 }
 
 /* sql/0035: a new session's insert writes its first_at and, with its lease in the same step
- * (store_visits_add), its funnel bit 1; the triggers keep both right for the rest: a visit
- * without a lease, a lease taken later, a session earlier than its visitor's others stored
- * late. Each session's first_at is read through a call on it (include=call_ids). */
+ * (store_visits_add), its funnel bit 1; both stay right for the rest: a visit without a lease,
+ * a lease taken later and taken back, a session earlier than its visitor's others stored late
+ * (its insert moves theirs). Each session's first_at is read through a call on it
+ * (include=call_ids). */
 static int64_t call_first_at(struct fx *f, const char *call_ext)
 {
     struct session_calls_seen sc = {0};
