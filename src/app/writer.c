@@ -64,10 +64,10 @@ static int by_pool(const void *a, const void *b)
     return (x->pool_id > y->pool_id) - (x->pool_id < y->pool_id);
 }
 
-static int apply_leases(struct store *s, struct write_job *j)
+static int apply_leases(struct store *s, struct write_job *j, int from)
 {
     int rc = ERR_OK;
-    for (int i = 0; i < j->n_leases && rc == ERR_OK; i++) {
+    for (int i = from; i < j->n_leases && rc == ERR_OK; i++) {
         struct st_lease *l = &j->leases[i];
         l->session_id = j->session.id;
         l->account_id = j->session.account_id;
@@ -100,13 +100,20 @@ static int apply(struct store *s, struct write_job *j)
 {
     if (j->apply)
         return j->apply(s, j);
-    int rc = ERR_OK;
-    if (j->session.id == 0)
+    int rc = ERR_OK, from = 0;
+    if (j->session.id == 0 && j->n_leases > 0 && !j->lease_renew[0]) {
+        /* a new session with its first lease: one store_visits_add, which writes the session's
+         * funnel bit with the row (the lease's trigger then has nothing to rewrite) */
+        j->leases[0].session_id = 0;
+        j->leases[0].account_id = j->session.account_id;
+        struct st_visit_add v = {&j->session, &j->leases[0]};
+        rc = store_visits_add(s, &v, 1);
+        from = 1;
+    } else if (j->session.id == 0 || j->touch_session) {
         rc = store_session_put(s, &j->session);
-    else if (j->touch_session)
-        rc = store_session_put(s, &j->session);
+    }
     if (rc == ERR_OK)
-        rc = apply_leases(s, j);
+        rc = apply_leases(s, j, from);
     if (rc == ERR_OK)
         rc = apply_event(s, j);
     return rc;

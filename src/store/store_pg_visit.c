@@ -58,18 +58,36 @@ static void session_args(struct pgargs *a, const struct st_session *ss)
     store__pg_opt(a, ss->location);
 }
 
+/* A new session is written with its cohort and funnel facts (sql/0024), so that sql_pg/0035's
+ * insert trigger (first_at 0 only) and the lease's trigger leave the row alone (each rewrote it:
+ * a new row version and its index entries, and a PL/pgSQL call): first_at is the visitor's
+ * earliest created_at, or its own if it is the first, and a session earlier than its visitor's
+ * others (stored late) moves their first_at in the same statement (`later`); funnel is 1 when
+ * the session's lease is inserted in the same step (store_pg__visits_add), else 0. */
+static const char SESSION_INSERT[] =
+    "WITH later AS (UPDATE sessions SET first_at = $4 WHERE account_id = $2 AND visitor_id = $3"
+    " AND first_at > $4) INSERT INTO sessions(ext_id, account_id, visitor_id, created_at,"
+    " last_active_at, landing_page, referrer, channel, source, medium, campaign, keyword,"
+    " content, click_ids, device, region, client_key, location, first_at) VALUES ($1, $2, $3,"
+    " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
+    " LEAST($4, (SELECT MIN(v.created_at) FROM sessions v WHERE v.account_id = $2"
+    " AND v.visitor_id = $3))) RETURNING id";
+/* the same with the id given ($1) and funnel bit 1 */
+static const char SESSION_INSERT_LEASED[] =
+    "WITH later AS (UPDATE sessions SET first_at = $5 WHERE account_id = $3 AND visitor_id = $4"
+    " AND first_at > $5) INSERT INTO sessions(id, ext_id, account_id, visitor_id, created_at,"
+    " last_active_at, landing_page, referrer, channel, source, medium, campaign, keyword,"
+    " content, click_ids, device, region, client_key, location, first_at, funnel) VALUES ($1,"
+    " $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
+    " LEAST($5, (SELECT MIN(v.created_at) FROM sessions v WHERE v.account_id = $3"
+    " AND v.visitor_id = $4)), 1)";
+
 static int session_insert(struct store *s, struct st_session *ss)
 {
     struct pgargs a = {0};
     session_args(&a, ss);
     PGresult *r = NULL;
-    int rc = store__pg_row(
-        s,
-        "INSERT INTO sessions(ext_id, account_id, visitor_id, created_at, last_active_at,"
-        " landing_page, referrer, channel, source, medium, campaign, keyword, content,"
-        " click_ids, device, region, client_key, location) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-        " $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
-        &a, &r, "insert session");
+    int rc = store__pg_row(s, SESSION_INSERT, &a, &r, "insert session");
     if (rc)
         return rc == ERR_NOTFOUND ? ERR_BACKEND : rc;
     ss->id = store__pg_col_i64(r, 0, 0);
@@ -160,8 +178,9 @@ static void lease_id(void *ctx, size_t i, const PGresult *r)
 
 /* Two round trips for the n: the sessions' ids from their identity's sequence, then every
  * session and its lease in one pipeline (each statement as the one-at-a-time path's, the
- * session's with its id given). The pipeline's replies are small (an id each), so a blocking
- * send cannot fill both sockets' buffers: batches are at most store_savepoints_max visits. */
+ * session's with its id given and its funnel bit 1: the lease follows it). The pipeline's replies
+ * are small (an id each), so a blocking send cannot fill both sockets' buffers: batches are at most
+ * store_savepoints_max visits. */
 int store_pg__visits_add(struct store *s, struct st_visit_add *v, size_t n)
 {
     if (n == 0)
@@ -188,11 +207,7 @@ int store_pg__visits_add(struct store *s, struct st_visit_add *v, size_t n)
     const char **sql = xcalloc(2 * n, sizeof(*sql));
     struct pgargs *args = xcalloc(2 * n, sizeof(*args));
     for (size_t i = 0; i < n; i++) {
-        sql[2 * i] = "INSERT INTO sessions(id, ext_id, account_id, visitor_id, created_at,"
-                     " last_active_at, landing_page, referrer, channel, source, medium,"
-                     " campaign, keyword, content, click_ids, device, region, client_key,"
-                     " location) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-                     " $14, $15, $16, $17, $18, $19)";
+        sql[2 * i] = SESSION_INSERT_LEASED;
         store__pg_i64(&args[2 * i], v[i].session->id);
         session_args(&args[2 * i], v[i].session);
         sql[2 * i + 1] = LEASE_INSERT;

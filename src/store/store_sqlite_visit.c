@@ -34,13 +34,34 @@ static void read_session(sqlite3_stmt *st, struct st_session *ss)
     store__col_text(st, 18, ss->location, sizeof(ss->location));
 }
 
-static int session_insert(struct sconn *c, struct st_session *ss)
+/* A new session is written with its cohort and funnel facts (sql/0024), so that sql/0035's
+ * insert triggers leave the row alone (they rewrote every new row twice, moving four index
+ * entries): first_at is the visitor's earliest created_at, or its own if it is the first; a
+ * session earlier than its visitor's others (stored late) moves their first_at here, as the
+ * trigger did; funnel is 1 when the caller inserts the session's lease in the same transaction
+ * (store_visits_add), else 0, and the lease's trigger sets it. */
+static int session_insert(struct sconn *c, struct st_session *ss, int funnel)
 {
-    sqlite3_stmt *st = store__prep(
+    sqlite3_stmt *st = store__prep(c, "SELECT MIN(created_at) FROM sessions"
+                                      " WHERE account_id = ?1 AND visitor_id = ?2");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, ss->account_id);
+    store__bind_text(st, 2, ss->visitor_id);
+    int rc = sqlite3_step(st);
+    bool known = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+    int64_t first = known ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return store__err(c, rc, "read visitor's first session");
+    bool later = known && first > ss->created_at; /* the visitor's others move to this one */
+    if (!known || later)
+        first = ss->created_at;
+    st = store__prep(
         c, "INSERT INTO sessions(ext_id, account_id, visitor_id, created_at, last_active_at,"
            " landing_page, referrer, channel, source, medium, campaign, keyword, content,"
-           " click_ids, device, region, client_key, location) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
-           "?10,?11,?12,?13,?14,?15,?16,?17,?18)");
+           " click_ids, device, region, client_key, location, first_at, funnel)"
+           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)");
     if (!st)
         return ERR_BACKEND;
     store__bind_text(st, 1, ss->ext_id);
@@ -61,10 +82,22 @@ static int session_insert(struct sconn *c, struct st_session *ss)
     store__bind_opt(st, 16, ss->region);
     store__bind_opt(st, 17, ss->client_key);
     store__bind_opt(st, 18, ss->location);
-    int rc = store__exec(c, st, "insert session");
-    if (rc == ERR_OK)
-        ss->id = sqlite3_last_insert_rowid(c->db);
-    return rc;
+    sqlite3_bind_int64(st, 19, first);
+    sqlite3_bind_int(st, 20, funnel);
+    rc = store__exec(c, st, "insert session");
+    if (rc)
+        return rc;
+    ss->id = sqlite3_last_insert_rowid(c->db);
+    if (!later)
+        return ERR_OK;
+    st = store__prep(c, "UPDATE sessions SET first_at = ?3 WHERE id IN (SELECT v.id FROM sessions v"
+                        " WHERE v.account_id = ?1 AND v.visitor_id = ?2 AND +v.first_at > ?3)");
+    if (!st)
+        return ERR_BACKEND;
+    sqlite3_bind_int64(st, 1, ss->account_id);
+    store__bind_text(st, 2, ss->visitor_id);
+    sqlite3_bind_int64(st, 3, ss->created_at);
+    return store__exec(c, st, "move the visitor's first session");
 }
 
 int store_sqlite__session_put(struct store *s, struct st_session *ss)
@@ -73,7 +106,7 @@ int store_sqlite__session_put(struct store *s, struct st_session *ss)
     if (!c)
         return ERR_BACKEND;
     if (!ss->id)
-        return session_insert(c, ss);
+        return session_insert(c, ss, 0);
     sqlite3_stmt *st = store__prep(
         c, "UPDATE sessions SET last_active_at = MAX(last_active_at, ?2) WHERE id = ?1");
     if (!st)
@@ -142,11 +175,16 @@ int store_sqlite__lease_add(struct store *s, struct st_lease *l)
     return rc;
 }
 
-/* A statement costs no round trip here: each session, then its lease. */
+/* A statement costs no round trip here: each session, then its lease. The session is written
+ * with funnel bit 1 (it holds a lease: the next statement's), so the lease's trigger finds it
+ * set and writes nothing. */
 int store_sqlite__visits_add(struct store *s, struct st_visit_add *v, size_t n)
 {
+    struct sconn *c = store__conn(s);
+    if (!c)
+        return ERR_BACKEND;
     for (size_t i = 0; i < n; i++) {
-        int rc = store_sqlite__session_put(s, v[i].session);
+        int rc = session_insert(c, v[i].session, 1);
         if (rc == ERR_OK) {
             v[i].lease->session_id = v[i].session->id;
             rc = store_sqlite__lease_add(s, v[i].lease);

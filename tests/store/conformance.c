@@ -4735,6 +4735,126 @@ static void report_speed_cohort_follows_first_session(void **state)
     assert_int_equal(cs.rows[0].call_started_at, 5100);
 }
 
+/* sql/0035: a new session's insert writes its first_at and, with its lease in the same step
+ * (store_visits_add), its funnel bit 1; both stay right for the rest: a visit without a lease,
+ * a lease taken later and taken back, a session earlier than its visitor's others stored late
+ * (its insert moves theirs). Each session's first_at is read through a call on it
+ * (include=call_ids). */
+static int64_t call_first_at(struct fx *f, const char *call_ext)
+{
+    struct session_calls_seen sc = {0};
+    assert_int_equal(
+        store_report_session_calls(f->s, f->a.id, 0, 100000, false, 60, collect_session_call, &sc),
+        ERR_OK);
+    const struct st_report_session_call *r = seen_call(&sc, call_ext);
+    assert_non_null(r);
+    return r->first_at;
+}
+
+static struct st_session visit_with_lease(struct fx *f, const char *ext, const char *visitor,
+                                          int64_t at, const struct st_number *n)
+{
+    struct st_session ss = {.account_id = f->a.id, .created_at = at, .last_active_at = at};
+    snprintf(ss.ext_id, sizeof(ss.ext_id), "%s", ext);
+    snprintf(ss.visitor_id, sizeof(ss.visitor_id), "%s", visitor);
+    struct st_lease l = {.account_id = f->a.id,
+                         .number_id = n->id,
+                         .pool_id = n->pool_id,
+                         .leased_at = at,
+                         .last_active_at = at,
+                         .expires_at = at + 60000};
+    struct st_visit_add v = {&ss, &l};
+    assert_int_equal(store_begin(f->s), ERR_OK);
+    assert_int_equal(store_visits_add(f->s, &v, 1), ERR_OK);
+    assert_int_equal(store_commit(f->s), ERR_OK);
+    assert_true(ss.id > 0 && l.session_id == ss.id);
+    return ss;
+}
+
+static void session_facts_insert_first_at_and_funnel(void **state)
+{
+    struct fx *f = *state;
+    struct st_pool p = make_pool(f, f->a.id, "+15555550100", 60, 0, false);
+    struct st_number n1 = make_number(f, f->a.id, p.id, 31);
+    struct st_number n2 = make_number(f, f->a.id, p.id, 32);
+    /* (a) a visitor's first visit, with a lease; (b) its second; (c) its third, no lease (pool
+     * exhausted in fallback mode, or no pool); (c') a new visitor's first visit, no lease */
+    struct st_session a = visit_with_lease(f, "sf_a", "v_sf", 1000, &n1);
+    struct st_session b = visit_with_lease(f, "sf_b", "v_sf", 2000, &n2);
+    struct st_session c = {.account_id = f->a.id, .created_at = 3000, .last_active_at = 3000};
+    snprintf(c.ext_id, sizeof(c.ext_id), "sf_c");
+    snprintf(c.visitor_id, sizeof(c.visitor_id), "v_sf");
+    assert_int_equal(store_session_put(f->s, &c), ERR_OK);
+    struct st_session d = make_session(f, "sf_d", 3500);
+    /* the cohorts before any call: one row per visitor, its first session */
+    struct cohort_seen cs = {0};
+    assert_int_equal(store_report_cohort(f->s, f->a.id, 0, 10000, collect_cohort, &cs), ERR_OK);
+    assert_int_equal(cs.n, 2);
+    assert_true(cs.rows[0].first && cs.rows[1].first);
+    assert_string_equal(cs.rows[0].visitor_id, "v_sf");
+    assert_int_equal(cs.rows[0].first_at, 1000);
+    assert_int_equal(cs.rows[1].first_at, 3500);
+    struct st_call ca = make_call(f, "CA_sfa", 1100, a.id);
+    struct st_call cb = make_call(f, "CA_sfb", 2100, b.id);
+    struct st_call cc = make_call(f, "CA_sfc", 3100, c.id);
+    struct st_call cd = make_call(f, "CA_sfd", 3600, d.id);
+    assert_int_equal(call_first_at(f, ca.ext_id), 1000);
+    assert_int_equal(call_first_at(f, cb.ext_id), 1000);
+    assert_int_equal(call_first_at(f, cc.ext_id), 1000);
+    assert_int_equal(call_first_at(f, cd.ext_id), 3500);
+    struct funnel_seen fs = {0};
+    assert_int_equal(store_report_sessions(f->s, f->a.id, 0, 10000, 60, collect_session, &fs),
+                     ERR_OK);
+    assert_int_equal(fs.n, 4);
+    assert_true(fs.rows[0].shown && fs.rows[0].called); /* a */
+    assert_true(fs.rows[1].shown);                      /* b */
+    assert_false(fs.rows[2].shown);                     /* c */
+    assert_false(fs.rows[3].shown);                     /* d */
+    cs = (struct cohort_seen){0};
+    assert_int_equal(store_report_cohort(f->s, f->a.id, 0, 10000, collect_cohort, &cs), ERR_OK);
+    size_t firsts = 0;
+    for (size_t i = 0; i < cs.n; i++) {
+        firsts += cs.rows[i].first;
+        if (!strcmp(cs.rows[i].visitor_id, "v_sf"))
+            assert_int_equal(cs.rows[i].first_at, 1000);
+        else
+            assert_int_equal(cs.rows[i].first_at, 3500);
+    }
+    assert_int_equal(cs.n, 4); /* a row per call; a's and d's are their visitors' first */
+    assert_int_equal(firsts, 2);
+    /* a lease taken later for the session without one: shown */
+    struct st_lease l = {.account_id = f->a.id,
+                         .session_id = c.id,
+                         .number_id = n1.id,
+                         .pool_id = p.id,
+                         .leased_at = 3200,
+                         .last_active_at = 3200,
+                         .expires_at = 63200};
+    assert_int_equal(store_lease_add(f->s, &l), ERR_OK);
+    /* an earlier visit of the visitor stored late, with its lease: the visitor's first */
+    struct st_session e = visit_with_lease(f, "sf_e", "v_sf", 500, &n2);
+    struct st_call ce = make_call(f, "CA_sfe", 600, e.id);
+    assert_int_equal(call_first_at(f, ce.ext_id), 500);
+    assert_int_equal(call_first_at(f, ca.ext_id), 500);
+    assert_int_equal(call_first_at(f, cb.ext_id), 500);
+    assert_int_equal(call_first_at(f, cc.ext_id), 500);
+    assert_int_equal(call_first_at(f, cd.ext_id), 3500);
+    fs = (struct funnel_seen){0};
+    assert_int_equal(store_report_sessions(f->s, f->a.id, 0, 10000, 60, collect_session, &fs),
+                     ERR_OK);
+    assert_int_equal(fs.n, 5);
+    for (size_t i = 0; i < 4; i++) /* e, a, b, c */
+        assert_true(fs.rows[i].shown);
+    assert_false(fs.rows[4].shown); /* d */
+    /* the lease taken back: c is no longer shown, the others keep theirs */
+    assert_int_equal(store_lease_delete(f->s, f->a.id, c.id, n1.id, 3200), ERR_OK);
+    fs = (struct funnel_seen){0};
+    assert_int_equal(store_report_sessions(f->s, f->a.id, 0, 10000, 60, collect_session, &fs),
+                     ERR_OK);
+    assert_true(fs.rows[0].shown && fs.rows[1].shown && fs.rows[2].shown);
+    assert_false(fs.rows[3].shown || fs.rows[4].shown);
+}
+
 static int payout_facts(void *ctx, const struct st_report_call *c)
 {
     struct st_report_call *out = ctx;
@@ -4832,6 +4952,7 @@ int main(int argc, char **argv)
         T(report_speed_cohort_follows_first_session),
         T(spend_replaces_days_one_currency_and_tenant_scoping),
         T(funnel_stages_and_cohorts_by_first_visit),
+        T(session_facts_insert_first_at_and_funnel),
         T(report_session_calls_of_funnel_and_cohorts),
         T(report_first_time_stored_or_looked_up),
         T(claims_need_a_serving_store),
