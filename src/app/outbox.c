@@ -1010,7 +1010,6 @@ static struct step_job *step_new(struct outbox *o, int64_t now, bool may_claim)
     j->now = now;
     j->job.apply = step_apply;
     j->job.done = step_done;
-    j->job.background = true; /* never a visit's or a call's wait */
     /* the attempts that ended so far are the step's; those ending meanwhile wait for the next */
     j->done = o->done;
     j->n_done = o->n_done;

@@ -248,53 +248,33 @@ static void commit_batch(struct writer *w, struct write_job *batch)
     }
 }
 
-static struct write_job *reversed(struct write_job *j)
-{
-    struct write_job *rev = NULL;
-    while (j) {
-        struct write_job *next = j->_next;
-        j->_next = rev;
-        rev = j;
-        j = next;
-    }
-    return rev;
-}
-
-static int64_t waited_ms(const struct timespec *since, const struct timespec *now)
-{
-    return (now->tv_sec - since->tv_sec) * 1000 + (now->tv_nsec - since->tv_nsec) / 1000000;
-}
-
-/* Takes up to batch_max queued jobs in submission order; background jobs only when no other job
- * waits or one of them waited WRITER_BACKGROUND_WAIT_MS. Caller holds w->mu. */
+/* Takes up to batch_max queued jobs in submission order. Caller holds w->mu. */
 static struct write_job *take_locked(struct writer *w)
 {
-    struct write_job *fifo = reversed(w->head); /* the queue is a stack: newest first */
-    w->head = NULL;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    bool others = false, due = false;
-    for (struct write_job *j = fifo; j; j = j->_next)
-        if (!j->background)
-            others = true;
-        else if (waited_ms(&j->_queued, &now) >= WRITER_BACKGROUND_WAIT_MS)
-            due = true;
-    struct write_job *take = NULL, **tt = &take, *keep = NULL, **kt = &keep;
-    int n = 0;
-    for (struct write_job *j = fifo, *next; j; j = next) {
-        next = j->_next;
-        j->_next = NULL;
-        if (n < w->batch_max && (!j->background || !others || due)) {
-            *tt = j;
-            tt = &j->_next;
-            n++;
-        } else {
-            *kt = j;
-            kt = &j->_next;
-        }
+    struct write_job *rev = NULL;
+    while (w->head) {
+        struct write_job *j = w->head;
+        w->head = j->_next;
+        j->_next = rev;
+        rev = j;
     }
-    w->head = reversed(keep);
-    return take;
+    /* rev is now FIFO; split after batch_max and push the rest back */
+    struct write_job *tail = rev;
+    for (int n = 1; tail && n < w->batch_max; n++)
+        tail = tail->_next;
+    if (tail && tail->_next) {
+        struct write_job *rest = tail->_next;
+        tail->_next = NULL;
+        struct write_job *back = NULL;
+        while (rest) {
+            struct write_job *j = rest;
+            rest = j->_next;
+            j->_next = back;
+            back = j;
+        }
+        w->head = back;
+    }
+    return rev;
 }
 
 static void *run(void *arg)
@@ -334,8 +314,6 @@ struct writer *writer_start(struct store *store)
 
 void writer_submit(struct writer *w, struct write_job *job)
 {
-    if (job->background)
-        clock_gettime(CLOCK_MONOTONIC, &job->_queued);
     pthread_mutex_lock(&w->mu);
     job->_next = w->head;
     w->head = job;

@@ -10,8 +10,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <time.h>
-
 #include "store/store.h"
 
 #define WRITER_MAX_LEASES 8
@@ -35,20 +33,13 @@ struct write_job {
      * instead of the session/lease/event writes above (other modules' writes share the batch
      * and its fsync). A failing apply is rolled back alone. */
     int (*apply)(struct store *s, struct write_job *job);
-    /* A job that may wait (the outbox's steps): it runs in a batch without the others while any
-     * other job waits, unless it waited WRITER_BACKGROUND_WAIT_MS already, so its writes never
-     * make a visit or a call wait for their commit (bench/outbound). */
-    bool background;
     int rc; /* set before done() */
     void (*done)(struct write_job *job);
     void *arg;
     struct write_job *_next;
     /* The writer's: applied in this batch; its session inserted; stored by store_visits_add. */
     bool _applied, _inserted, _batched;
-    struct timespec _queued; /* background: when submitted (CLOCK_MONOTONIC) */
 };
-
-#define WRITER_BACKGROUND_WAIT_MS 100
 
 struct writer *writer_start(struct store *store);
 /* Queues the job; job->done(job) is called exactly once, after commit or failure. */
