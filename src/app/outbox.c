@@ -6,7 +6,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -93,6 +94,7 @@ struct outbox {
     char smtp_url[512];
     char smtp_from[256];
     struct outbound *net;
+    EVP_MAC_CTX *mac; /* the sender thread's signatures (mac_new) */
     pthread_t thread;
     atomic_bool stop;
     char owner[STORE_ID_MAX]; /* this node's claims */
@@ -153,25 +155,50 @@ static bool takes(const char *list, const char *type)
 
 /* ==== pure pieces ============================================================================= */
 
-void outbox_sign(const char *secret, int64_t t, const char *body, size_t len, char *sig, size_t cap)
+/* An HMAC-SHA256 context, its algorithm fetched once: HMAC() fetched both per call, a tenth of the
+ * sender thread's CPU at 1,000 events a second (bench/outbound). NULL if OpenSSL has none. */
+static EVP_MAC_CTX *mac_new(void)
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context holds its own reference */
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    if (ctx && !EVP_MAC_CTX_set_params(ctx, params)) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
+/* outbox_sign with a context of mac_new (keyed anew for each signature). */
+static void sign_with(EVP_MAC_CTX *mac, const char *secret, int64_t t, const char *body, size_t len,
+                      char *sig, size_t cap)
 {
     char ts[24];
     int tn = snprintf(ts, sizeof(ts), "%" PRId64, t);
     unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    size_t n = (size_t)tn + 1 + len; /* the signed bytes: t "." body */
-    unsigned char *data = xmalloc(n);
-    memcpy(data, ts, (size_t)tn);
-    data[tn] = '.';
-    memcpy(data + tn + 1, body, len);
-    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), data, n, md, &mdlen))
+    size_t mdlen = 0;
+    /* the signed bytes: t "." body */
+    if (!mac || !EVP_MAC_init(mac, (const unsigned char *)secret, strlen(secret), NULL) ||
+        !EVP_MAC_update(mac, (const unsigned char *)ts, (size_t)tn) ||
+        !EVP_MAC_update(mac, (const unsigned char *)".", 1) ||
+        !EVP_MAC_update(mac, (const unsigned char *)body, len) ||
+        !EVP_MAC_final(mac, md, &mdlen, sizeof(md)))
         mdlen = 0;
-    free(data);
     char hex[2 * EVP_MAX_MD_SIZE + 1];
-    for (unsigned int i = 0; i < mdlen; i++)
+    for (size_t i = 0; i < mdlen; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
     hex[2 * mdlen] = '\0';
     snprintf(sig, cap, "t=%s,v1=%s", ts, hex);
+}
+
+void outbox_sign(const char *secret, int64_t t, const char *body, size_t len, char *sig, size_t cap)
+{
+    EVP_MAC_CTX *mac = mac_new();
+    sign_with(mac, secret, t, body, len, sig, cap);
+    EVP_MAC_CTX_free(mac);
 }
 
 int64_t outbox_backoff_ms(int64_t attempt, double r)
@@ -577,7 +604,7 @@ static void send_json(struct outbox *o, struct sending *x)
     }
     snprintf(h_id, sizeof(h_id), "OpenDNI-Event-Id: %s", x->m.event_id);
     snprintf(h_n, sizeof(h_n), "OpenDNI-Delivery: %" PRId64, x->m.attempts);
-    outbox_sign(x->d.secret, time_now_ms() / 1000, x->m.body, len, sig, sizeof(sig));
+    sign_with(o->mac, x->d.secret, time_now_ms() / 1000, x->m.body, len, sig, sizeof(sig));
     snprintf(h_sig, sizeof(h_sig), "OpenDNI-Signature: %s", sig);
     const char *h[] = {h_type, h_id, h_n, h_sig};
     if (outbound_post(o->net, x->d.url, h, ARRAY_SIZE(h), x->m.body, len, on_done, x))
@@ -1376,6 +1403,7 @@ struct outbox *outbox_start(struct app *app, const struct outbox_config *cfg)
                                  .timeout_ms = OUTBOX_TIMEOUT_MS,
                                  .user_agent = "opendni-webhooks/1"};
     o->net = outbound_new(&oc);
+    o->mac = mac_new();
     if (pthread_create(&o->thread, NULL, sender_main, o) != 0) {
         log_error("outbox", "cannot start the sender thread");
         abort();
@@ -1391,6 +1419,7 @@ void outbox_stop(struct outbox *o)
     outbound_wakeup(o->net);
     pthread_join(o->thread, NULL);
     outbound_free(o->net);
+    EVP_MAC_CTX_free(o->mac);
     free(o->done);
     free(o);
 }
