@@ -1294,8 +1294,9 @@ int store_outbox_add_many(struct store *s, struct st_outbox_msg *m, const int64_
 /* Publishes the event m (every field but id, destination_id, state, attempts set by the caller)
  * to the n destinations of the account that take its type now (ids: enabled, not ad platforms),
  * inside the caller's transaction. Each gets it once through store_outbox_claim. SQLite stores
- * the event once, and each destination reads the events after its cursor (sql/0033); PostgreSQL
- * writes a message per destination, as store_outbox_add_many (sql_pg/0033 says why).
+ * the event once, and each destination reads the events after its cursor (sql/0033: the types
+ * it takes and whether it is enabled are read then, not now); PostgreSQL writes a message per
+ * destination, as store_outbox_add_many (sql_pg/0033 says why).
  * ERR_OK, ERR_INVALID (a field too long), ERR_BACKEND. */
 int store_outbox_publish(struct store *s, struct st_outbox_msg *m, const int64_t *destination_ids,
                          size_t n);
