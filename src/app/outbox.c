@@ -571,7 +571,8 @@ static void on_done(void *arg, const struct outbound_result *r)
         return;
     }
     /* a batch's attempt waits for the others: kept together, the last one ending it */
-    b->ended = xrealloc(b->ended, (b->n_ended + 1) * sizeof(*b->ended));
+    if (!b->ended) /* the first to end: room for the whole batch */
+        b->ended = xmalloc(b->left * sizeof(*b->ended));
     b->ended[b->n_ended++] = (struct finished){.x = x, .r = *r};
     if (--b->left > 0)
         return;

@@ -541,45 +541,29 @@ static int open_claim_row(void *arg, const struct st_outbox_msg *m,
 }
 
 /* Claims through open_claim_row (claim: the backend's claim or claim batch, bound by run). */
-static int claim_opened(struct store *s, store_outbox_fn fn, void *ctx,
-                        int (*run)(struct store *s, store_outbox_fn fn, void *ctx, void *args),
-                        void *args)
+static struct claim_opening *opening_new(struct store *s, store_outbox_fn fn, void *ctx)
 {
-    struct claim_opening *o = xcalloc(1, sizeof(*o));
+    struct claim_opening *o = xcalloc(1, sizeof(*o)); /* a sealed and an opened secret: heap */
     o->s = s;
     o->fn = fn;
     o->ctx = ctx;
-    int rc = run(s, open_claim_row, o, args);
+    return o;
+}
+
+/* Wipes the last opened secret. Returns rc. */
+static int opening_end(struct claim_opening *o, int rc)
+{
     memset(o->d.secret, 0, sizeof(o->d.secret));
     free(o);
     return rc;
 }
 
-struct claim_args {
-    int64_t account_id, destination_id, now, lease_until, per_dest;
-    const char *owner;
-    size_t max;
-};
-
-static int run_claim(struct store *s, store_outbox_fn fn, void *ctx, void *args)
-{
-    const struct claim_args *a = args;
-    return s->ops->outbox_claim(s, a->now, a->lease_until, a->owner, a->per_dest, a->max, fn, ctx);
-}
-
-static int run_claim_batch(struct store *s, store_outbox_fn fn, void *ctx, void *args)
-{
-    const struct claim_args *a = args;
-    return s->ops->outbox_claim_batch(s, a->account_id, a->destination_id, a->now, a->lease_until,
-                                      a->owner, a->max, fn, ctx);
-}
-
 int store_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
                        int64_t per_dest, size_t max, store_outbox_fn fn, void *ctx)
 {
-    struct claim_args a = {
-        .now = now, .lease_until = lease_until, .per_dest = per_dest, .owner = owner, .max = max};
-    return claim_opened(s, fn, ctx, run_claim, &a);
+    struct claim_opening *o = opening_new(s, fn, ctx);
+    return opening_end(
+        o, s->ops->outbox_claim(s, now, lease_until, owner, per_dest, max, open_claim_row, o));
 }
 
 int store_outbox_claim_batch(struct store *s, int64_t account_id, int64_t destination_id,
@@ -588,11 +572,7 @@ int store_outbox_claim_batch(struct store *s, int64_t account_id, int64_t destin
 {
     if (store__write_fault(s, "outbox claim batch"))
         return ERR_BACKEND;
-    struct claim_args a = {.account_id = account_id,
-                           .destination_id = destination_id,
-                           .now = now,
-                           .lease_until = lease_until,
-                           .owner = owner,
-                           .max = max};
-    return claim_opened(s, fn, ctx, run_claim_batch, &a);
+    struct claim_opening *o = opening_new(s, fn, ctx);
+    return opening_end(o, s->ops->outbox_claim_batch(s, account_id, destination_id, now,
+                                                     lease_until, owner, max, open_claim_row, o));
 }

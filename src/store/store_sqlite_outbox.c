@@ -21,6 +21,10 @@
     "o.id, o.account_id, o.destination_id, e.event_id, e.type, e.body, o.created_at, o.state,"     \
     " o.attempts, o.next_at, o.event_ref"
 #define MSG_FROM " FROM outbox o JOIN outbox_events e ON e.id = o.event_ref"
+/* The id of the newest event published by account (a parameter, "?1"), 0 for none (sql/0033). */
+#define NEWEST_PUBLISHED(account)                                                                  \
+    "(SELECT COALESCE(MAX(id), 0) FROM outbox_events"                                              \
+    " WHERE fanout = 1 AND account_id = " account ")"
 
 static bool fits(const char *v, size_t cap)
 {
@@ -97,8 +101,7 @@ int store_sqlite__destination_add(struct store *s, struct st_destination *d)
     d->id = sqlite3_last_insert_rowid(c->db);
     /* its cursor: the events published before it are not its */
     st = store__prep(c, "INSERT INTO outbox_cursors(destination_id, account_id, pos, end_pos)"
-                        " SELECT ?1, ?2, m.top, m.top FROM (SELECT COALESCE(MAX(id), 0) AS top"
-                        " FROM outbox_events WHERE account_id = ?2 AND fanout = 1) m");
+                        " VALUES (?1, ?2, " NEWEST_PUBLISHED("?2") ", " NEWEST_PUBLISHED("?2") ")");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, d->id);
@@ -217,11 +220,12 @@ int store_sqlite__destination_enable(struct store *s, int64_t account_id, const 
     /* a disabled destination got no messages (store_outbox_publish): its cursor skips the events
      * published meanwhile */
     sqlite3_stmt *st = store__prep(
-        c, "UPDATE outbox_cursors SET pos = m.top, end_pos = m.top, n = 0, owner = '',"
-           " lease_until = 0 FROM (SELECT COALESCE(MAX(id), 0) AS top FROM outbox_events"
-           " WHERE account_id = ?1 AND fanout = 1) m WHERE destination_id = (SELECT id"
-           " FROM destinations WHERE account_id = ?1 AND ext_id = ?2 AND deleted_at = 0"
-           " AND disabled_at <> 0)");
+        c,
+        "UPDATE outbox_cursors SET pos = " NEWEST_PUBLISHED("?1") ", end_pos = " NEWEST_PUBLISHED(
+            "?1") ", n = 0, owner = '', lease_until = 0"
+                  " WHERE destination_id = (SELECT id"
+                  " FROM destinations WHERE account_id = ?1 AND ext_id = ?2 AND deleted_at = 0"
+                  " AND disabled_at <> 0)");
     if (!st)
         return ERR_BACKEND;
     sqlite3_bind_int64(st, 1, account_id);
@@ -528,8 +532,7 @@ static int batch_claim(struct sconn *c, const struct cursor *k, size_t max, int6
     size_t taken = *n - first;
     int64_t end = taken ? (*v)[*n - 1].m.event_ref : k->pos;
     if (taken < max) { /* every event up to the newest was read: the cursor passes them all */
-        st = store__prep(c, "SELECT COALESCE(MAX(id), 0) FROM outbox_events"
-                            " WHERE account_id = ?1 AND fanout = 1");
+        st = store__prep(c, "SELECT " NEWEST_PUBLISHED("?1"));
         if (!st)
             return ERR_BACKEND;
         sqlite3_bind_int64(st, 1, k->account_id);

@@ -328,9 +328,12 @@ static int scrub_published(struct sconn *c, struct st_erasure *e, const struct p
     sqlite3_bind_int64(st, 1, e->account_id);
     sqlite3_bind_int64(st, 2, p->event);
     store__bind_text(st, 3, p->type);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
         e->outbox_dropped += sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return store__err(c, rc, "erase: a published event's destinations");
     st = store__prep(c, "UPDATE outbox_attempts SET response = ''"
                         " WHERE event_ref = ?1 AND account_id = ?2");
     if (!st)

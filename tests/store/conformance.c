@@ -2897,6 +2897,23 @@ static void outbox_publish_reaches_each_destination_once(void **state)
     assert_int_equal(c7.n, 0);
     assert_int_equal(store_outbox_get(f->s, f->a.id, d4.id, "evt_pub9", got), ERR_OK);
     assert_int_equal(got->state, ST_OUTBOX_DELIVERED);
+    /* disabled when an event is published (so not among its destinations), enabled again: it
+     * never gets that event */
+    bool disabled = false;
+    assert_int_equal(
+        store_destination_result(f->s, f->a.id, d4.id, false, 9600, 0, "HTTP 500", &disabled),
+        ERR_OK);
+    assert_true(disabled);
+    snprintf(m->event_id, sizeof(m->event_id), "evt_pub10");
+    m->created_at = m->next_at = 9600;
+    assert_int_equal(store_outbox_publish(f->s, m, ids, 2), ERR_OK); /* d1, d2 */
+    assert_int_equal(store_destination_enable(f->s, f->a.id, "wh_pub4"), ERR_OK);
+    struct claimed_full c8 = {0};
+    assert_int_equal(store_outbox_claim(f->s, 9700, 30000, "node_2", 4, 16, on_claim_full, &c8),
+                     ERR_OK);
+    assert_int_equal(c8.n, 2);
+    assert_int_equal(count_dest(&c8, d4.id), 0);
+    assert_int_equal(store_outbox_get(f->s, f->a.id, d4.id, "evt_pub10", got), ERR_NOTFOUND);
     free(got);
     free(m);
 }
